@@ -1,0 +1,361 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"onedesk/store"
+)
+
+// MinPassword is the shortest password accepted.
+const MinPassword = 8
+
+// Languages the app ships catalogs for.
+var Languages = []string{"en", "pt", "tr", "cs", "ru"}
+
+// AgentInput creates or edits an agent; empty fields are left as they are
+// on edit.
+type AgentInput struct {
+	Email    string
+	Name     string
+	Password string
+	Role     string
+	Language string
+	Timezone string
+	Active   *bool
+}
+
+func (in *AgentInput) check(creating bool) error {
+	in.Email, in.Name = strings.TrimSpace(in.Email), cleanLine(in.Name)
+	if creating || in.Email != "" {
+		addr, err := mail.ParseAddress(in.Email)
+		if err != nil || addr.Address != in.Email {
+			return inputErr("email", "%q is not an email address", in.Email)
+		}
+	}
+	if creating && in.Name == "" {
+		return inputErr("name", "name is empty")
+	}
+	if utf8.RuneCountInString(in.Name) > 100 {
+		return inputErr("name", "name is longer than 100 characters")
+	}
+	if (creating || in.Password != "") && utf8.RuneCountInString(in.Password) < MinPassword {
+		return inputErr("password", "password must have at least %d characters", MinPassword)
+	}
+	if len(in.Password) > 72 {
+		return inputErr("password", "password must have at most 72 bytes")
+	}
+	if creating && in.Role == "" {
+		in.Role = "agent"
+	}
+	if in.Role != "" {
+		if err := oneOf("role", in.Role, store.Roles); err != nil {
+			return err
+		}
+	}
+	if in.Language != "" {
+		if err := oneOf("language", in.Language, Languages); err != nil {
+			return err
+		}
+	}
+	if in.Timezone != "" {
+		if _, err := time.LoadLocation(in.Timezone); err != nil {
+			return inputErr("timezone", "unknown time zone %q", in.Timezone)
+		}
+	}
+	return nil
+}
+
+// CreateAgent adds an agent with a bcrypt-hashed password.
+func (d *Desk) CreateAgent(ctx context.Context, in AgentInput) (*store.Agent, error) {
+	return d.createAgent(ctx, in, false)
+}
+
+// CreateFirstAdmin creates the first agent, an admin, only while the desk
+// has no agent at all (first-run setup).
+func (d *Desk) CreateFirstAdmin(ctx context.Context, in AgentInput) (*store.Agent, error) {
+	in.Role = "admin"
+	return d.createAgent(ctx, in, true)
+}
+
+// ErrSetupDone is returned by CreateFirstAdmin once agents exist.
+var ErrSetupDone = errors.New("onedesk is already set up: log in instead")
+
+func (d *Desk) createAgent(ctx context.Context, in AgentInput, first bool) (*store.Agent, error) {
+	if err := in.check(true); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	a := &store.Agent{Email: in.Email, Name: in.Name, Role: in.Role, Active: true, Language: in.Language,
+		Timezone: in.Timezone, PasswordHash: string(hash), CreatedAt: store.Now(), TeamIDs: []int64{}}
+	if a.Language == "" {
+		a.Language = "en"
+	}
+	if a.Timezone == "" {
+		a.Timezone = "UTC"
+	}
+	err = d.db.Write(ctx, func(tx *store.Tx) error {
+		if first {
+			n, err := tx.CountAgents(ctx)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrSetupDone
+			}
+		}
+		return tx.InsertAgent(ctx, a)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, inputErr("email", "an agent with the email %s exists already", in.Email)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// UpdateAgent edits an agent. Deactivating or demoting the last active
+// admin is refused; deactivation or a new password ends the agent's sessions.
+func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store.Agent, error) {
+	if err := in.check(false); err != nil {
+		return nil, err
+	}
+	var a *store.Agent
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if a, err = tx.Agent(ctx, id); err != nil {
+			return err
+		}
+		wasAdmin := a.Role == "admin" && a.Active
+		if in.Email != "" {
+			a.Email = in.Email
+		}
+		if in.Name != "" {
+			a.Name = in.Name
+		}
+		if in.Role != "" {
+			a.Role = in.Role
+		}
+		if in.Language != "" {
+			a.Language = in.Language
+		}
+		if in.Timezone != "" {
+			a.Timezone = in.Timezone
+		}
+		endSessions := false
+		if in.Active != nil && *in.Active != a.Active {
+			a.Active, endSessions = *in.Active, !*in.Active
+		}
+		if in.Password != "" {
+			hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+			if err != nil {
+				return err
+			}
+			a.PasswordHash, endSessions = string(hash), true
+		}
+		if wasAdmin && !(a.Role == "admin" && a.Active) {
+			n, err := tx.CountAdmins(ctx)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return inputErr("role", "%s is the last active admin: make someone else admin first", a.Email)
+			}
+		}
+		if err := tx.UpdateAgent(ctx, a); err != nil {
+			return err
+		}
+		if endSessions {
+			return tx.DeleteAgentSessions(ctx, a.ID)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, inputErr("email", "an agent with the email %s exists already", in.Email)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ErrBadLogin is the one answer to a wrong email or a wrong password, so
+// that the login does not tell which agents exist.
+var ErrBadLogin = errors.New("wrong email or password")
+
+// dummyHash keeps a login for an unknown email as slow as a real one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("onedesk-dummy-password"), bcrypt.DefaultCost)
+
+// Authenticate checks an agent's email and password.
+func (d *Desk) Authenticate(ctx context.Context, email, password string) (*store.Agent, error) {
+	a, err := d.db.AgentByEmail(ctx, strings.TrimSpace(email))
+	if errors.Is(err, store.ErrNotFound) {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, ErrBadLogin
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil || !a.Active {
+		return nil, ErrBadLogin
+	}
+	return a, nil
+}
+
+// TeamInput creates or edits a team.
+type TeamInput struct {
+	Name     string
+	AgentIDs []int64
+}
+
+// SaveTeam creates (id 0) or updates a team and its members.
+func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Team, error) {
+	in.Name = cleanLine(in.Name)
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
+		return nil, inputErr("name", "a team needs a name of 1 to 100 characters")
+	}
+	t := &store.Team{ID: id, Name: in.Name, AgentIDs: in.AgentIDs, CreatedAt: store.Now()}
+	if t.AgentIDs == nil {
+		t.AgentIDs = []int64{}
+	}
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		for _, aid := range in.AgentIDs {
+			if err := exists(ctx, tx, "agents", "agent_ids", &aid); err != nil {
+				return err
+			}
+		}
+		if id == 0 {
+			return tx.InsertTeam(ctx, t)
+		}
+		if err := tx.UpdateTeam(ctx, t); err != nil {
+			return err
+		}
+		saved, err := tx.Team(ctx, id)
+		if err == nil {
+			*t = *saved
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, inputErr("name", "a team named %s exists already", in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// StoreInput creates or edits a store; empty fields stay on edit.
+type StoreInput struct {
+	Name           string
+	Slug           string
+	Language       string
+	Timezone       string
+	AllowedOrigins *[]string
+}
+
+// SaveStore creates (id 0) or updates a store.
+func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.Store, error) {
+	in.Name, in.Slug = cleanLine(in.Name), strings.TrimSpace(in.Slug)
+	if id == 0 && in.Name == "" {
+		return nil, inputErr("name", "a store needs a name")
+	}
+	if utf8.RuneCountInString(in.Name) > 100 {
+		return nil, inputErr("name", "name is longer than 100 characters")
+	}
+	if id == 0 && in.Slug == "" {
+		in.Slug = slugify(in.Name)
+	}
+	if in.Slug != "" && !slugRE.MatchString(in.Slug) {
+		return nil, inputErr("slug", "slug must be lowercase letters, digits and dashes, like my-shop")
+	}
+	if in.Language != "" {
+		if err := oneOf("language", in.Language, Languages); err != nil {
+			return nil, err
+		}
+	}
+	if in.Timezone != "" {
+		if _, err := time.LoadLocation(in.Timezone); err != nil {
+			return nil, inputErr("timezone", "unknown time zone %q", in.Timezone)
+		}
+	}
+	if in.AllowedOrigins != nil {
+		for _, o := range *in.AllowedOrigins {
+			if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
+				return nil, inputErr("allowed_origins", "%q is not an origin like https://shop.example.com", o)
+			}
+		}
+	}
+	s := &store.Store{ID: id, Name: in.Name, Slug: in.Slug, Language: "en", Timezone: "UTC", AllowedOrigins: []string{}, CreatedAt: store.Now()}
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		if id != 0 {
+			old, err := tx.Store(ctx, id)
+			if err != nil {
+				return err
+			}
+			s = old
+			if in.Name != "" {
+				s.Name = in.Name
+			}
+			if in.Slug != "" {
+				s.Slug = in.Slug
+			}
+		}
+		if in.Language != "" {
+			s.Language = in.Language
+		}
+		if in.Timezone != "" {
+			s.Timezone = in.Timezone
+		}
+		if in.AllowedOrigins != nil {
+			s.AllowedOrigins = *in.AllowedOrigins
+		}
+		if id == 0 {
+			return tx.InsertStore(ctx, s)
+		}
+		return tx.UpdateStore(ctx, s)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, inputErr("slug", "a store with the slug %s exists already", s.Slug)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.TrimSuffix(b.String(), "-")
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	if s == "" {
+		s = "store"
+	}
+	return s
+}

@@ -1,0 +1,62 @@
+package desk
+
+import (
+	"sync"
+
+	"onedesk/store"
+)
+
+// Change is what the bus carries: one committed change to a ticket.
+type Change struct {
+	Type     string         `json:"type"` // "ticket", "message" or "event"
+	TicketID int64          `json:"ticket_id"`
+	Ticket   *store.Ticket  `json:"ticket,omitempty"`
+	Message  *store.Message `json:"message,omitempty"`
+	Event    *store.Event   `json:"event,omitempty"`
+}
+
+// Bus fans changes out to subscribers in this process. A subscriber that
+// falls behind is dropped (its channel closed) rather than slowing the
+// desk: it reconnects and refetches what it missed.
+type Bus struct {
+	mu   sync.Mutex
+	subs map[chan Change]struct{}
+}
+
+// NewBus returns an empty bus.
+func NewBus() *Bus { return &Bus{subs: map[chan Change]struct{}{}} }
+
+// Subscribe returns a channel of changes and a function to stop.
+func (b *Bus) Subscribe(buffer int) (<-chan Change, func()) {
+	ch := make(chan Change, buffer)
+	b.mu.Lock()
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// Publish sends changes to every subscriber without blocking.
+func (b *Bus) Publish(changes ...Change) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		for _, c := range changes {
+			select {
+			case ch <- c:
+			default:
+				delete(b.subs, ch)
+				close(ch)
+			}
+			if _, ok := b.subs[ch]; !ok {
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,129 @@
+// Package desk is the helpdesk itself, whatever the channel: it turns
+// inbound messages into tickets, applies agents' actions to them, records
+// each step as an event and sends replies through the outbox. It speaks
+// neither HTTP nor any channel's protocol.
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"onedesk/store"
+)
+
+// Desk is the helpdesk core over one database.
+type Desk struct {
+	db  *store.DB
+	bus *Bus
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	senders map[string]Sender
+	wake    chan struct{}
+
+	// RetryBase is the first retry delay of a failed send; it doubles on
+	// each attempt up to RetryMax. MaxAttempts bounds the tries.
+	RetryBase   time.Duration
+	RetryMax    time.Duration
+	MaxAttempts int
+}
+
+// New returns a desk over db. The api channel's sender is built in.
+func New(db *store.DB, log *slog.Logger) *Desk {
+	d := &Desk{
+		db: db, bus: NewBus(), log: log,
+		senders:     map[string]Sender{},
+		wake:        make(chan struct{}, 1),
+		RetryBase:   30 * time.Second,
+		RetryMax:    time.Hour,
+		MaxAttempts: 10,
+	}
+	d.SetSender("api", SenderFunc(func(context.Context, Outbound) error { return nil }))
+	return d
+}
+
+// DB is the database the desk works on (read-only queries for the UI).
+func (d *Desk) DB() *store.DB { return d.db }
+
+// Bus is where the desk publishes what changed, after each commit.
+func (d *Desk) Bus() *Bus { return d.bus }
+
+// InputError is a request the desk refuses: Field names the part at fault.
+type InputError struct {
+	Field   string
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Message }
+
+func inputErr(field, format string, args ...any) error {
+	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is returned when the ticket, message or customer acted on
+// does not exist.
+var ErrNotFound = store.ErrNotFound
+
+// Actor is who does something: an agent, the customer, the system or a rule.
+type Actor struct {
+	AgentID int64
+	Kind    string // "agent", "customer", "system", "rule"
+	RuleID  int64
+}
+
+// Predefined actors.
+var (
+	Customer = Actor{Kind: "customer"}
+	System   = Actor{Kind: "system"}
+)
+
+// AgentActor is the actor for an agent.
+func AgentActor(id int64) Actor { return Actor{Kind: "agent", AgentID: id} }
+
+// String is how events record the actor.
+func (a Actor) String() string {
+	switch a.Kind {
+	case "agent":
+		return strconv.FormatInt(a.AgentID, 10)
+	case "rule":
+		return "rule:" + strconv.FormatInt(a.RuleID, 10)
+	case "":
+		return "system"
+	}
+	return a.Kind
+}
+
+func oneOf(field, v string, allowed []string) error {
+	if !slices.Contains(allowed, v) {
+		return inputErr(field, "%s must be one of %v, not %q", field, allowed, v)
+	}
+	return nil
+}
+
+// exists checks that an id given by the caller points at a row.
+func exists(ctx context.Context, tx *store.Tx, table, field string, id *int64) error {
+	if id == nil {
+		return nil
+	}
+	ok, err := tx.Exists(ctx, table, *id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return inputErr(field, "%s %d does not exist", field, *id)
+	}
+	return nil
+}
+
+// IsInput reports whether err is the caller's mistake.
+func IsInput(err error) (*InputError, bool) {
+	var ie *InputError
+	ok := errors.As(err, &ie)
+	return ie, ok
+}

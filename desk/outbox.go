@@ -1,0 +1,223 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"onedesk/store"
+)
+
+// Outbound is a reply to deliver, with what a channel needs to address it.
+type Outbound struct {
+	Message  store.Message
+	Ticket   store.Ticket
+	Customer store.Customer
+	Thread   []store.Message // the ticket's earlier messages, for threading
+}
+
+// Sender delivers outbound messages of one channel. An error is retried
+// with backoff unless wrapped with Permanent.
+type Sender interface {
+	Send(ctx context.Context, out Outbound) error
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, out Outbound) error
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, out Outbound) error { return f(ctx, out) }
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks a send error that retrying cannot fix (an address the
+// server refuses, a channel not configured).
+func Permanent(err error) error { return permanentError{err} }
+
+// SetSender installs the sender for a channel.
+func (d *Desk) SetSender(channel string, s Sender) {
+	d.mu.Lock()
+	d.senders[channel] = s
+	d.mu.Unlock()
+}
+
+// Wake makes the dispatcher look at the outbox now.
+func (d *Desk) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunOutbox delivers queued messages until ctx ends. Each message is sent
+// outside any transaction and its outcome committed after, so a crash in
+// between sends it again rather than never.
+func (d *Desk) RunOutbox(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-d.wake:
+		}
+		wait := d.deliverDue(ctx)
+		timer.Stop()
+		timer.Reset(wait)
+	}
+}
+
+// deliverDue sends every due item and returns how long to sleep.
+func (d *Desk) deliverDue(ctx context.Context) time.Duration {
+	for ctx.Err() == nil {
+		items, err := d.db.DueOutbox(ctx, store.Now(), 50)
+		if err != nil {
+			d.log.Error("outbox", "err", err)
+			return 5 * time.Second
+		}
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			if ctx.Err() != nil {
+				return 0
+			}
+			d.deliver(ctx, it)
+		}
+	}
+	next, err := d.db.NextOutboxAt(ctx)
+	if err != nil || next.IsZero() {
+		return time.Minute
+	}
+	return max(time.Until(next), 10*time.Millisecond)
+}
+
+func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) {
+	out, err := d.outbound(ctx, it.MessageID)
+	if err == nil {
+		d.mu.RLock()
+		s := d.senders[out.Message.Channel]
+		d.mu.RUnlock()
+		if s == nil {
+			err = Permanent(fmt.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
+		} else {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			err = s.Send(sctx, *out)
+			cancel()
+		}
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the item stays queued
+	}
+	attempts := it.Attempts + 1
+	var perm permanentError
+	failed := err != nil && (errors.As(err, &perm) || errors.Is(err, store.ErrNotFound) || attempts >= d.MaxAttempts)
+	var changes []Change
+	werr := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		switch {
+		case err == nil:
+			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
+				return err
+			}
+			return tx.SetDelivery(ctx, it.MessageID, "sent", "")
+		case failed:
+			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
+				return err
+			}
+			if err := tx.SetDelivery(ctx, it.MessageID, "failed", err.Error()); err != nil {
+				return err
+			}
+			if out != nil {
+				ev, err := addEvent(ctx, tx, out.Ticket.ID, "delivery_failed", System,
+					map[string]any{"message_id": it.MessageID, "error": err.Error(), "attempts": attempts})
+				if err != nil {
+					return err
+				}
+				changes = append(changes, Change{Type: "event", TicketID: out.Ticket.ID, Event: ev})
+			}
+			return nil
+		default:
+			delay := d.RetryBase << min(attempts-1, 20)
+			if delay > d.RetryMax || delay <= 0 {
+				delay = d.RetryMax
+			}
+			return tx.Reschedule(ctx, it.MessageID, attempts, store.Now().Add(delay), err.Error())
+		}
+	})
+	if werr != nil {
+		d.log.Error("outbox: record delivery", "message", it.MessageID, "err", werr)
+		return
+	}
+	if err != nil {
+		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", attempts, "final", failed, "err", err)
+	}
+	if out != nil && (err == nil || failed) {
+		if m, rerr := d.db.Message(ctx, it.MessageID); rerr == nil {
+			changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
+		}
+		d.bus.Publish(changes...)
+	}
+}
+
+func (d *Desk) outbound(ctx context.Context, messageID int64) (*Outbound, error) {
+	m, err := d.db.Message(ctx, messageID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.db.Ticket(ctx, m.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.db.Customer(ctx, t.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	thread, err := d.db.Messages(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Outbound{Message: *m, Ticket: *t, Customer: *c, Thread: thread}, nil
+}
+
+// Retry queues a failed reply again.
+func (d *Desk) Retry(ctx context.Context, actor Actor, messageID int64) (*store.Message, error) {
+	var changes []Change
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		m, err := tx.Message(ctx, messageID)
+		if err != nil {
+			return err
+		}
+		if m.Delivery != "failed" {
+			return inputErr("message", "only a failed reply can be retried; this one is %q", m.Delivery)
+		}
+		if err := tx.Enqueue(ctx, m.ID, store.Now()); err != nil {
+			return err
+		}
+		if err := tx.SetDelivery(ctx, m.ID, "queued", ""); err != nil {
+			return err
+		}
+		ev, err := addEvent(ctx, tx, m.TicketID, "delivery_retried", actor, map[string]any{"message_id": m.ID})
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: m.TicketID, Event: ev})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retry message %d: %w", messageID, err)
+	}
+	m, err := d.db.Message(ctx, messageID)
+	if err != nil {
+		return nil, err
+	}
+	d.bus.Publish(append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})...)
+	d.Wake()
+	return m, nil
+}

@@ -1,0 +1,591 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"onedesk/store"
+)
+
+// Limits on what a ticket may hold.
+const (
+	MaxSubject = 500
+	MaxBody    = 256 << 10
+	MaxTags    = 20
+	MaxTag     = 50
+	snippetLen = 160
+)
+
+// transitions lists the statuses each status may move to. Closed is final:
+// a customer writing again opens a follow-up ticket.
+var transitions = map[string][]string{
+	"new":      {"open", "pending", "resolved", "closed"},
+	"open":     {"pending", "resolved", "closed"},
+	"pending":  {"open", "resolved", "closed"},
+	"resolved": {"open", "closed"},
+	"closed":   {},
+}
+
+// Inbound is a customer message arriving from a channel (or created
+// through the API on the customer's behalf).
+type Inbound struct {
+	Channel     string
+	StoreID     *int64
+	From        store.Identity   // who wrote; normalized by Ingest
+	Identities  []store.Identity // more identifiers of the same person
+	Name        string
+	Subject     string
+	Text        string
+	HTML        string // sanitized by the channel
+	Attachments []store.Attachment
+	ExternalID  string   // the channel's id for dedupe ("" = none)
+	ThreadRefs  []string // external ids this message answers
+	TicketID    int64    // the ticket, when the channel knows it
+	Auto        string   // "", auto_reply, bounce, bulk
+	Fields      json.RawMessage
+
+	// Applied when the message opens a new ticket.
+	Priority   string
+	Tags       []string
+	AssigneeID *int64
+	TeamID     *int64
+}
+
+// Ingested tells what Ingest did.
+type Ingested struct {
+	Ticket    *store.Ticket
+	Message   *store.Message
+	Created   bool // a new ticket was opened
+	Duplicate bool // the channel had delivered this message before
+}
+
+// Ingest commits an inbound message in one transaction: dedupe, customer
+// by identity, ticket by thread (or a new one), the message and events.
+func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
+	if err := oneOf("channel", in.Channel, store.Channels); err != nil {
+		return nil, err
+	}
+	from, err := NormalizeIdentity(in.From.Kind, in.From.Value)
+	if err != nil {
+		return nil, err
+	}
+	in.From = from
+	for i, id := range in.Identities {
+		if in.Identities[i], err = NormalizeIdentity(id.Kind, id.Value); err != nil {
+			return nil, err
+		}
+	}
+	in.Subject = cleanLine(in.Subject)
+	if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
+		return nil, err
+	}
+	if utf8.RuneCountInString(in.Subject) > MaxSubject {
+		return nil, inputErr("subject", "subject is longer than %d characters", MaxSubject)
+	}
+	if in.Priority == "" {
+		in.Priority = "normal"
+	}
+	if err := oneOf("priority", in.Priority, store.Priorities); err != nil {
+		return nil, err
+	}
+	if in.Tags, err = cleanTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if len(in.Fields) > 0 && (in.Fields[0] != '{' || !json.Valid(in.Fields)) {
+		return nil, inputErr("fields", "fields must be a JSON object")
+	}
+
+	var res Ingested
+	var changes []Change
+	err = d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		res = Ingested{}
+		if in.ExternalID != "" {
+			m, err := tx.MessageByExternalID(ctx, in.Channel, in.ExternalID)
+			if err == nil {
+				t, err := tx.Ticket(ctx, m.TicketID)
+				res = Ingested{Ticket: t, Message: m, Duplicate: true}
+				return err
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if err := exists(ctx, tx, "stores", "store_id", in.StoreID); err != nil {
+			return err
+		}
+		if err := exists(ctx, tx, "agents", "assignee_id", in.AssigneeID); err != nil {
+			return err
+		}
+		if err := exists(ctx, tx, "teams", "team_id", in.TeamID); err != nil {
+			return err
+		}
+		customerID, err := d.resolveCustomer(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		t, err := d.findThread(ctx, tx, in, customerID)
+		if err != nil {
+			return err
+		}
+		now := store.Now()
+		var follows *int64
+		if t != nil && t.Status == "closed" {
+			follows, t = &t.ID, nil
+		}
+		if t == nil {
+			subject := in.Subject
+			if subject == "" {
+				subject = firstLine(in.Text)
+			}
+			t = &store.Ticket{
+				Subject: subject, Status: "new", Priority: in.Priority, Channel: in.Channel,
+				StoreID: in.StoreID, CustomerID: customerID, AssigneeID: in.AssigneeID, TeamID: in.TeamID,
+				Tags: in.Tags, Fields: in.Fields, CreatedAt: now, UpdatedAt: now,
+			}
+			if err := tx.InsertTicket(ctx, t); err != nil {
+				return err
+			}
+			data := map[string]any{"channel": in.Channel}
+			if follows != nil {
+				data["follow_up_of"] = *follows
+			}
+			ev, err := addEvent(ctx, tx, t.ID, "created", Customer, data)
+			if err != nil {
+				return err
+			}
+			res.Created = true
+			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+		m := &store.Message{
+			TicketID: t.ID, Kind: "customer", Channel: in.Channel, Body: in.Text, HTML: in.HTML,
+			From: in.From.Value, ExternalID: in.ExternalID, Auto: in.Auto, Attachments: in.Attachments,
+			CreatedAt: now,
+		}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		t.LastCustomerAt, t.UpdatedAt = &now, now
+		if in.Auto == "" {
+			t.Snippet = snippet(in.Text)
+			// A customer writing again reopens the ticket; machine mail never does.
+			if t.Status == "pending" || t.Status == "resolved" {
+				ev, err := setStatus(ctx, tx, t, "open", Customer)
+				if err != nil {
+					return err
+				}
+				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+			}
+		}
+		if err := tx.UpdateTicket(ctx, t); err != nil {
+			return err
+		}
+		res.Ticket, res.Message = t, m
+		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest %s message: %w", in.Channel, err)
+	}
+	if !res.Duplicate {
+		d.publish(ctx, res.Ticket.ID, changes)
+	}
+	return &res, nil
+}
+
+// resolveCustomer finds the customer who owns the sender's identifier, or
+// creates one, and links the other identifiers nobody owns yet.
+func (d *Desk) resolveCustomer(ctx context.Context, tx *store.Tx, in Inbound) (int64, error) {
+	cid, err := tx.CustomerByIdentity(ctx, in.From)
+	if errors.Is(err, store.ErrNotFound) {
+		// Any other identifier given may already belong to someone.
+		for _, id := range in.Identities {
+			if cid, err = tx.CustomerByIdentity(ctx, id); err == nil {
+				break
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return 0, err
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	if cid == 0 {
+		c := &store.Customer{Name: cleanLine(in.Name), CreatedAt: store.Now()}
+		if err := tx.InsertCustomer(ctx, c); err != nil {
+			return 0, err
+		}
+		cid = c.ID
+	} else if name := cleanLine(in.Name); name != "" {
+		if err := tx.SetCustomerName(ctx, cid, name); err != nil {
+			return 0, err
+		}
+	}
+	for _, id := range append([]store.Identity{in.From}, in.Identities...) {
+		if _, err := tx.CustomerByIdentity(ctx, id); errors.Is(err, store.ErrNotFound) {
+			if err := tx.AddIdentity(ctx, cid, id); err != nil {
+				return 0, err
+			}
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	return cid, nil
+}
+
+// findThread returns the ticket an inbound message continues, or nil.
+func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, error) {
+	if in.TicketID != 0 {
+		t, err := tx.Ticket(ctx, in.TicketID)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	for i := len(in.ThreadRefs) - 1; i >= 0; i-- { // the nearest reference first
+		m, err := tx.MessageByExternalID(ctx, in.Channel, in.ThreadRefs[i])
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return tx.Ticket(ctx, m.TicketID)
+	}
+	return nil, nil
+}
+
+// ReplyInput is an agent's reply or internal note.
+type ReplyInput struct {
+	Body        string
+	Internal    bool   // an internal note, never sent
+	Status      string // status to set with the reply ("" = automatic)
+	Attachments []store.Attachment
+}
+
+// Reply adds an agent's reply (queued for sending) or internal note to a
+// ticket in one transaction with its events.
+func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyInput) (*store.Message, error) {
+	if err := checkText("body", in.Body, "", len(in.Attachments)); err != nil {
+		return nil, err
+	}
+	if in.Status != "" {
+		if err := oneOf("status", in.Status, store.Statuses); err != nil {
+			return nil, err
+		}
+	}
+	var m *store.Message
+	var changes []Change
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		t, err := tx.Ticket(ctx, ticketID)
+		if err != nil {
+			return err
+		}
+		now := store.Now()
+		m = &store.Message{TicketID: t.ID, Channel: t.Channel, Body: in.Body, Attachments: in.Attachments, CreatedAt: now}
+		if actor.Kind == "agent" {
+			m.AuthorID = &actor.AgentID
+		}
+		evType := "noted"
+		if in.Internal {
+			m.Kind = "note"
+		} else {
+			if t.Status == "closed" {
+				return inputErr("ticket", "ticket %d is closed: open a new ticket to write to the customer", t.ID)
+			}
+			m.Kind, m.Delivery, evType = "agent", "queued", "replied"
+			if t.FirstResponseAt == nil {
+				t.FirstResponseAt = &now
+			}
+			t.LastAgentAt = &now
+			t.Snippet = snippet(in.Body)
+		}
+		t.UpdatedAt = now
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		if !in.Internal {
+			if err := tx.Enqueue(ctx, m.ID, now); err != nil {
+				return err
+			}
+		}
+		ev, err := addEvent(ctx, tx, t.ID, evType, actor, map[string]any{"message_id": m.ID})
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m}, Change{Type: "event", TicketID: t.ID, Event: ev})
+		next := in.Status
+		if next == "" && !in.Internal && t.Status == "new" {
+			next = "open" // someone is on it
+		}
+		if next != "" && next != t.Status {
+			if !slices.Contains(transitions[t.Status], next) {
+				return inputErr("status", "a %s ticket cannot become %s", t.Status, next)
+			}
+			ev, err := setStatus(ctx, tx, t, next, actor)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+		return tx.UpdateTicket(ctx, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reply to ticket %d: %w", ticketID, err)
+	}
+	d.publish(ctx, ticketID, changes)
+	if !in.Internal {
+		d.Wake()
+	}
+	return m, nil
+}
+
+// Optional is a field of an update that may be absent, null or set.
+type Optional[T any] struct {
+	Set   bool
+	Value *T // nil = set to null
+}
+
+// Update is a change an agent makes to a ticket; unset fields stay.
+type Update struct {
+	Status     string
+	Priority   string
+	AssigneeID Optional[int64]
+	TeamID     Optional[int64]
+	Tags       *[]string
+	Note       string // handoff note that goes with a transfer
+}
+
+// UpdateTicket applies an update in one transaction: all of it or, when
+// any part is refused, none of it. Each change becomes an event.
+func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u Update) (*store.Ticket, error) {
+	if u.Status != "" {
+		if err := oneOf("status", u.Status, store.Statuses); err != nil {
+			return nil, err
+		}
+	}
+	if u.Priority != "" {
+		if err := oneOf("priority", u.Priority, store.Priorities); err != nil {
+			return nil, err
+		}
+	}
+	var tags []string
+	if u.Tags != nil {
+		var err error
+		if tags, err = cleanTags(*u.Tags); err != nil {
+			return nil, err
+		}
+	}
+	if len(u.Note) > MaxBody {
+		return nil, inputErr("note", "note is longer than %d bytes", MaxBody)
+	}
+	if strings.TrimSpace(u.Note) != "" && !u.TeamID.Set && !u.AssigneeID.Set {
+		return nil, inputErr("note", "a handoff note goes with a transfer: set team_id or assignee_id")
+	}
+	var t *store.Ticket
+	var changes []Change
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		var err error
+		if t, err = tx.Ticket(ctx, ticketID); err != nil {
+			return err
+		}
+		add := func(typ string, data map[string]any) error {
+			ev, err := addEvent(ctx, tx, t.ID, typ, actor, data)
+			if err == nil {
+				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+			}
+			return err
+		}
+		if u.AssigneeID.Set && !sameID(u.AssigneeID.Value, t.AssigneeID) {
+			if u.AssigneeID.Value != nil {
+				a, err := tx.Agent(ctx, *u.AssigneeID.Value)
+				if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
+					return inputErr("assignee_id", "agent %d does not exist or is deactivated", *u.AssigneeID.Value)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			data := map[string]any{"from": t.AssigneeID, "to": u.AssigneeID.Value}
+			if u.Note != "" {
+				data["note"] = u.Note
+			}
+			t.AssigneeID = u.AssigneeID.Value
+			if err := add("assigned", data); err != nil {
+				return err
+			}
+		}
+		if u.TeamID.Set && !sameID(u.TeamID.Value, t.TeamID) {
+			if err := exists(ctx, tx, "teams", "team_id", u.TeamID.Value); err != nil {
+				return err
+			}
+			data := map[string]any{"from": t.TeamID, "to": u.TeamID.Value}
+			if u.Note != "" {
+				data["note"] = u.Note
+			}
+			t.TeamID = u.TeamID.Value
+			if err := add("transferred", data); err != nil {
+				return err
+			}
+		}
+		if u.Priority != "" && u.Priority != t.Priority {
+			if err := add("priority_changed", map[string]any{"from": t.Priority, "to": u.Priority}); err != nil {
+				return err
+			}
+			t.Priority = u.Priority
+		}
+		if u.Tags != nil && !slices.Equal(tags, t.Tags) {
+			if err := add("tags_changed", map[string]any{"from": t.Tags, "to": tags}); err != nil {
+				return err
+			}
+			t.Tags = tags
+		}
+		if u.Status != "" && u.Status != t.Status {
+			if !slices.Contains(transitions[t.Status], u.Status) {
+				return inputErr("status", "a %s ticket cannot become %s", t.Status, u.Status)
+			}
+			ev, err := setStatus(ctx, tx, t, u.Status, actor)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		t.UpdatedAt = store.Now()
+		return tx.UpdateTicket(ctx, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update ticket %d: %w", ticketID, err)
+	}
+	d.publish(ctx, ticketID, changes)
+	return t, nil
+}
+
+// Assign gives a ticket to an agent (nil = unassign).
+func (d *Desk) Assign(ctx context.Context, actor Actor, ticketID int64, agentID *int64) (*store.Ticket, error) {
+	return d.UpdateTicket(ctx, actor, ticketID, Update{AssigneeID: Optional[int64]{Set: true, Value: agentID}})
+}
+
+// Transfer moves a ticket to a team with a handoff note for the next agent.
+func (d *Desk) Transfer(ctx context.Context, actor Actor, ticketID int64, teamID *int64, note string) (*store.Ticket, error) {
+	return d.UpdateTicket(ctx, actor, ticketID, Update{TeamID: Optional[int64]{Set: true, Value: teamID}, Note: note})
+}
+
+// SetStatus moves a ticket along new → open → pending → resolved → closed.
+func (d *Desk) SetStatus(ctx context.Context, actor Actor, ticketID int64, status string) (*store.Ticket, error) {
+	if status == "" {
+		return nil, inputErr("status", "status is empty")
+	}
+	return d.UpdateTicket(ctx, actor, ticketID, Update{Status: status})
+}
+
+// setStatus changes t.Status in memory, keeps resolved_at, and records
+// the event; the caller writes t.
+func setStatus(ctx context.Context, tx *store.Tx, t *store.Ticket, to string, actor Actor) (*store.Event, error) {
+	from := t.Status
+	t.Status = to
+	now := store.Now()
+	switch to {
+	case "resolved":
+		t.ResolvedAt = &now
+	case "open", "pending", "new":
+		t.ResolvedAt = nil
+	}
+	return addEvent(ctx, tx, t.ID, "status_changed", actor, map[string]any{"from": from, "to": to})
+}
+
+func addEvent(ctx context.Context, tx *store.Tx, ticketID int64, typ string, actor Actor, data map[string]any) (*store.Event, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	e := &store.Event{TicketID: ticketID, Type: typ, Actor: actor.String(), Data: raw, CreatedAt: store.Now()}
+	return e, tx.InsertEvent(ctx, e)
+}
+
+// publish sends the committed changes, led by the ticket's new state.
+func (d *Desk) publish(ctx context.Context, ticketID int64, changes []Change) {
+	if len(changes) == 0 {
+		return
+	}
+	t, err := d.db.Ticket(ctx, ticketID)
+	if err != nil {
+		d.log.Warn("publish: reread ticket", "ticket", ticketID, "err", err)
+		d.bus.Publish(changes...)
+		return
+	}
+	d.bus.Publish(append([]Change{{Type: "ticket", TicketID: ticketID, Ticket: t}}, changes...)...)
+}
+
+func sameID(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func checkText(field, text, html string, attachments int) error {
+	if strings.TrimSpace(text) == "" && strings.TrimSpace(html) == "" && attachments == 0 {
+		return inputErr(field, "%s is empty", field)
+	}
+	if len(text) > MaxBody || len(html) > 4*MaxBody {
+		return inputErr(field, "%s is longer than %d KB", field, MaxBody>>10)
+	}
+	if !utf8.ValidString(text) {
+		return inputErr(field, "%s is not valid UTF-8 text", field)
+	}
+	return nil
+}
+
+// cleanTags lower-cases, trims, dedupes and sorts tags.
+func cleanTags(in []string) ([]string, error) {
+	out := []string{}
+	for _, tag := range in {
+		tag = strings.ToLower(strings.Join(strings.Fields(tag), "-"))
+		if tag == "" {
+			continue
+		}
+		if utf8.RuneCountInString(tag) > MaxTag {
+			return nil, inputErr("tags", "tag %q is longer than %d characters", tag, MaxTag)
+		}
+		if !slices.Contains(out, tag) {
+			out = append(out, tag)
+		}
+	}
+	if len(out) > MaxTags {
+		return nil, inputErr("tags", "a ticket has at most %d tags", MaxTags)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// cleanLine folds whitespace (newlines included) into single spaces.
+func cleanLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func firstLine(s string) string {
+	s = cleanLine(s)
+	if utf8.RuneCountInString(s) > 80 {
+		s = string([]rune(s)[:80]) + "…"
+	}
+	if s == "" {
+		s = "(no subject)"
+	}
+	return s
+}
+
+func snippet(s string) string {
+	s = cleanLine(s)
+	if utf8.RuneCountInString(s) > snippetLen {
+		s = string([]rune(s)[:snippetLen]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,356 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Agent is a person who works tickets.
+type Agent struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"` // admin or agent
+	Active       bool      `json:"active"`
+	Language     string    `json:"language"`
+	Timezone     string    `json:"timezone"`
+	TeamIDs      []int64   `json:"team_ids"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Roles an agent can have.
+var Roles = []string{"admin", "agent"}
+
+const agentCols = "id, email, name, role, active, language, timezone, password_hash, created_at"
+
+func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
+	var a Agent
+	var created int64
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Active, &a.Language, &a.Timezone,
+		&a.PasswordHash, &created); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromMS(created)
+	a.TeamIDs = []int64{}
+	return &a, nil
+}
+
+// InsertAgent creates an agent; ErrConflict when the email is taken.
+func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
+	now := ms(a.CreatedAt)
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO agents (email, name, password_hash, role, active, language,
+		timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, now, now)
+	if isUnique(err) {
+		return fmt.Errorf("agent %s: %w", a.Email, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert agent: %w", err)
+	}
+	a.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateAgent writes an agent's editable columns.
+func (tx *Tx) UpdateAgent(ctx context.Context, a *Agent) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, password_hash = ?, role = ?, active = ?,
+		language = ?, timezone = ?, updated_at = ? WHERE id = ?`,
+		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, ms(Now()), a.ID)
+	if isUnique(err) {
+		return fmt.Errorf("agent %s: %w", a.Email, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("update agent %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+// CountAdmins counts active admins, so the last one is never removed.
+func (tx *Tx) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE role = 'admin' AND active").Scan(&n)
+	return n, err
+}
+
+// CountAgents counts all agents (first-run setup is offered at zero).
+func (db *DB) CountAgents(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
+	return n, err
+}
+
+// CountAgents counts agents inside the transaction.
+func (tx *Tx) CountAgents(ctx context.Context) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
+	return n, err
+}
+
+func getAgent(ctx context.Context, q querier, where string, arg any) (*Agent, error) {
+	a, err := scanAgent(q.QueryRowContext(ctx, "SELECT "+agentCols+" FROM agents WHERE "+where, arg))
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("agent %v", arg))
+	}
+	return a, loadTeamIDs(ctx, q, []*Agent{a})
+}
+
+// Agent reads one agent.
+func (db *DB) Agent(ctx context.Context, id int64) (*Agent, error) {
+	return getAgent(ctx, db.r, "id = ?", id)
+}
+
+// Agent reads one agent inside the transaction.
+func (tx *Tx) Agent(ctx context.Context, id int64) (*Agent, error) {
+	return getAgent(ctx, tx.tx, "id = ?", id)
+}
+
+// AgentByEmail reads the agent with that email (any case).
+func (db *DB) AgentByEmail(ctx context.Context, email string) (*Agent, error) {
+	return getAgent(ctx, db.r, "email = ?", email)
+}
+
+// Agents lists all agents by name.
+func (db *DB) Agents(ctx context.Context) ([]*Agent, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT "+agentCols+" FROM agents ORDER BY name COLLATE NOCASE, id")
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	defer rows.Close()
+	list := []*Agent{}
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list agents: %w", err)
+		}
+		list = append(list, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return list, loadTeamIDs(ctx, db.r, list)
+}
+
+func loadTeamIDs(ctx context.Context, q querier, list []*Agent) error {
+	byID := map[int64]*Agent{}
+	for _, a := range list {
+		byID[a.ID] = a
+	}
+	rows, err := q.QueryContext(ctx, "SELECT agent_id, team_id FROM team_members ORDER BY team_id")
+	if err != nil {
+		return fmt.Errorf("team members: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var aid, tid int64
+		if err := rows.Scan(&aid, &tid); err != nil {
+			return err
+		}
+		if a := byID[aid]; a != nil {
+			a.TeamIDs = append(a.TeamIDs, tid)
+		}
+	}
+	return rows.Err()
+}
+
+// Team is a group of agents tickets can belong to.
+type Team struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	AgentIDs  []int64   `json:"agent_ids"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// InsertTeam creates a team with its members.
+func (tx *Tx) InsertTeam(ctx context.Context, t *Team) error {
+	res, err := tx.tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", t.Name, ms(t.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert team: %w", err)
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	return tx.setMembers(ctx, t)
+}
+
+// UpdateTeam renames a team and replaces its members.
+func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
+	res, err := tx.tx.ExecContext(ctx, "UPDATE teams SET name = ? WHERE id = ?", t.Name, t.ID)
+	if isUnique(err) {
+		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("update team %d: %w", t.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("team %d: %w", t.ID, ErrNotFound)
+	}
+	if _, err := tx.tx.ExecContext(ctx, "DELETE FROM team_members WHERE team_id = ?", t.ID); err != nil {
+		return err
+	}
+	return tx.setMembers(ctx, t)
+}
+
+func (tx *Tx) setMembers(ctx context.Context, t *Team) error {
+	for _, aid := range t.AgentIDs {
+		if _, err := tx.tx.ExecContext(ctx, "INSERT OR IGNORE INTO team_members (team_id, agent_id) VALUES (?, ?)",
+			t.ID, aid); err != nil {
+			return fmt.Errorf("team %d member %d: %w", t.ID, aid, err)
+		}
+	}
+	return nil
+}
+
+// Teams lists all teams by name with their members.
+func (db *DB) Teams(ctx context.Context) ([]*Team, error) {
+	return listTeams(ctx, db.r, "")
+}
+
+// Team reads one team.
+func (tx *Tx) Team(ctx context.Context, id int64) (*Team, error) {
+	list, err := listTeams(ctx, tx.tx, "WHERE id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("team %d: %w", id, ErrNotFound)
+	}
+	return list[0], nil
+}
+
+func listTeams(ctx context.Context, q querier, where string, args ...any) ([]*Team, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id, name, created_at FROM teams "+where+" ORDER BY name COLLATE NOCASE, id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	defer rows.Close()
+	list := []*Team{}
+	byID := map[int64]*Team{}
+	for rows.Next() {
+		var t Team
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("list teams: %w", err)
+		}
+		t.CreatedAt, t.AgentIDs = fromMS(created), []int64{}
+		list = append(list, &t)
+		byID[t.ID] = &t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	mrows, err := q.QueryContext(ctx, "SELECT team_id, agent_id FROM team_members ORDER BY agent_id")
+	if err != nil {
+		return nil, fmt.Errorf("team members: %w", err)
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var tid, aid int64
+		if err := mrows.Scan(&tid, &aid); err != nil {
+			return nil, err
+		}
+		if t := byID[tid]; t != nil {
+			t.AgentIDs = append(t.AgentIDs, aid)
+		}
+	}
+	return list, mrows.Err()
+}
+
+// Store is a shop or brand served by this desk.
+type Store struct {
+	ID             int64     `json:"id"`
+	Name           string    `json:"name"`
+	Slug           string    `json:"slug"`
+	Language       string    `json:"language"`
+	Timezone       string    `json:"timezone"`
+	AllowedOrigins []string  `json:"allowed_origins"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// InsertStore creates a store; ErrConflict when the slug is taken.
+func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), ms(s.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert store: %w", err)
+	}
+	s.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateStore writes a store's editable columns.
+func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?
+		WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.ID)
+	if isUnique(err) {
+		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("update store %d: %w", s.ID, err)
+	}
+	return nil
+}
+
+const storeCols = "id, name, slug, language, timezone, allowed_origins, created_at"
+
+func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
+	var s Store
+	var origins string
+	var created int64
+	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &created); err != nil {
+		return nil, err
+	}
+	s.CreatedAt = fromMS(created)
+	s.AllowedOrigins = []string{}
+	_ = jsonUnmarshal(origins, &s.AllowedOrigins)
+	return &s, nil
+}
+
+// Store reads one store.
+func (tx *Tx) Store(ctx context.Context, id int64) (*Store, error) {
+	s, err := scanStore(tx.tx.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
+	return s, notFound(err, fmt.Sprintf("store %d", id))
+}
+
+// Stores lists all stores by name.
+func (db *DB) Stores(ctx context.Context) ([]*Store, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT "+storeCols+" FROM stores ORDER BY name COLLATE NOCASE, id")
+	if err != nil {
+		return nil, fmt.Errorf("list stores: %w", err)
+	}
+	defer rows.Close()
+	list := []*Store{}
+	for rows.Next() {
+		s, err := scanStore(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list stores: %w", err)
+		}
+		list = append(list, s)
+	}
+	return list, rows.Err()
+}
+
+// Exists tells whether a row with that id is in table (one of the few
+// tables callers refer to by id).
+func (tx *Tx) Exists(ctx context.Context, table string, id int64) (bool, error) {
+	switch table {
+	case "agents", "teams", "stores", "customers", "tickets":
+	default:
+		return false, fmt.Errorf("exists: unknown table %s", table)
+	}
+	var one int
+	err := tx.tx.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}

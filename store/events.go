@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event is one step on a ticket's record: who did what, when.
+type Event struct {
+	ID        int64           `json:"id"`
+	TicketID  int64           `json:"ticket_id"`
+	Type      string          `json:"type"`
+	Actor     string          `json:"actor"` // agent id, "customer", "system" or "rule:<id>"
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// InsertEvent appends an event and sets its ID.
+func (tx *Tx) InsertEvent(ctx context.Context, e *Event) error {
+	data := string(e.Data)
+	if data == "" || data == "null" {
+		data = "{}"
+	}
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
+		VALUES (?, ?, ?, ?, ?)`, e.TicketID, e.Type, e.Actor, data, ms(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert %s event: %w", e.Type, err)
+	}
+	e.Data = json.RawMessage(data)
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// Events lists a ticket's events, oldest first.
+func (db *DB) Events(ctx context.Context, ticketID int64) ([]Event, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, ticket_id, type, actor, data, created_at
+		FROM ticket_events WHERE ticket_id = ? ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("events of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	list := []Event{}
+	for rows.Next() {
+		var e Event
+		var data string
+		var created int64
+		if err := rows.Scan(&e.ID, &e.TicketID, &e.Type, &e.Actor, &data, &created); err != nil {
+			return nil, fmt.Errorf("events of ticket %d: %w", ticketID, err)
+		}
+		e.Data, e.CreatedAt = json.RawMessage(data), fromMS(created)
+		list = append(list, e)
+	}
+	return list, rows.Err()
+}

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Message is one entry of a ticket's thread.
+type Message struct {
+	ID            int64        `json:"id"`
+	TicketID      int64        `json:"ticket_id"`
+	Kind          string       `json:"kind"` // customer, agent, note, system
+	Channel       string       `json:"channel"`
+	Body          string       `json:"body"`
+	HTML          string       `json:"html,omitempty"`
+	AuthorID      *int64       `json:"author_id"`
+	From          string       `json:"from"`
+	ExternalID    string       `json:"external_id"`
+	Auto          string       `json:"auto"`
+	Attachments   []Attachment `json:"attachments"`
+	Delivery      string       `json:"delivery,omitempty"`
+	DeliveryError string       `json:"delivery_error,omitempty"`
+	CreatedAt     time.Time    `json:"created_at"`
+}
+
+// Attachment describes a file on a message; Data is set only when the
+// file is being stored.
+type Attachment struct {
+	ID          int64  `json:"id"`
+	MessageID   int64  `json:"-"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"-"`
+	Data        []byte `json:"-"`
+}
+
+const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
+	auto, delivery, delivery_error, created_at`
+
+func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+	var m Message
+	var author sql.NullInt64
+	var created int64
+	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created)
+	if err != nil {
+		return nil, err
+	}
+	m.AuthorID = fromNullID(author)
+	m.CreatedAt = fromMS(created)
+	m.Attachments = []Attachment{}
+	return &m, nil
+}
+
+// InsertMessage stores m and its attachments (bytes content-addressed)
+// and sets the IDs. A message whose channel + external id is already
+// stored is refused with ErrConflict.
+func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
+		from_addr, external_id, auto, delivery, delivery_error, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
+		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt))
+	if err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("message %s/%s: %w", m.Channel, m.ExternalID, ErrConflict)
+		}
+		return fmt.Errorf("insert message: %w", err)
+	}
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		sum := sha256.Sum256(a.Data)
+		a.SHA256, a.Size, a.MessageID = hex.EncodeToString(sum[:]), int64(len(a.Data)), m.ID
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
+			ON CONFLICT (sha256) DO NOTHING`, a.SHA256, a.Size, a.Data); err != nil {
+			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
+		}
+		res, err := tx.tx.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size)
+			VALUES (?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size)
+		if err != nil {
+			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
+		}
+		if a.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MessageByExternalID finds the message a channel already delivered, or
+// returns ErrNotFound.
+func (tx *Tx) MessageByExternalID(ctx context.Context, channel, externalID string) (*Message, error) {
+	m, err := scanMessage(tx.tx.QueryRowContext(ctx, "SELECT "+messageCols+
+		" FROM messages WHERE channel = ? AND external_id = ?", channel, externalID))
+	return m, notFound(err, "message "+externalID)
+}
+
+// Message reads one message with its attachments.
+func (db *DB) Message(ctx context.Context, id int64) (*Message, error) {
+	m, err := scanMessage(db.r.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("message %d", id))
+	}
+	list := []Message{*m}
+	if err := attachAttachments(ctx, db.r, list); err != nil {
+		return nil, err
+	}
+	return &list[0], nil
+}
+
+// Messages lists a ticket's thread, oldest first, with attachments.
+func (db *DB) Messages(ctx context.Context, ticketID int64) ([]Message, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE ticket_id = ? ORDER BY id", ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("messages of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	list := []Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("messages of ticket %d: %w", ticketID, err)
+		}
+		list = append(list, *m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return list, attachAttachments(ctx, db.r, list)
+}
+
+func attachAttachments(ctx context.Context, q querier, list []Message) error {
+	if len(list) == 0 {
+		return nil
+	}
+	index := map[int64]int{}
+	ids := make([]string, len(list))
+	for i, m := range list {
+		index[m.ID] = i
+		ids[i] = fmt.Sprint(m.ID)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, message_id, sha256, filename, content_type, size FROM attachments
+		WHERE message_id IN (`+strings.Join(ids, ",")+`) ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("attachments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Attachment
+		if err := rows.Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size); err != nil {
+			return fmt.Errorf("attachments: %w", err)
+		}
+		m := &list[index[a.MessageID]]
+		m.Attachments = append(m.Attachments, a)
+	}
+	return rows.Err()
+}
+
+// AttachmentData reads one attachment with its bytes.
+func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64, error) {
+	var a Attachment
+	var ticketID int64
+	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, b.data, m.ticket_id
+		FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 JOIN messages m ON m.id = a.message_id
+		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.Data, &ticketID)
+	if err != nil {
+		return nil, 0, notFound(err, fmt.Sprintf("attachment %d", id))
+	}
+	return &a, ticketID, nil
+}
+
+// SetDelivery records the delivery state of an outbound message.
+func (tx *Tx) SetDelivery(ctx context.Context, messageID int64, delivery, deliveryError string) error {
+	_, err := tx.tx.ExecContext(ctx, "UPDATE messages SET delivery = ?, delivery_error = ? WHERE id = ?",
+		delivery, deliveryError, messageID)
+	if err != nil {
+		return fmt.Errorf("message %d delivery: %w", messageID, err)
+	}
+	return nil
+}
+
+// Message reads one message inside the transaction.
+func (tx *Tx) Message(ctx context.Context, id int64) (*Message, error) {
+	m, err := scanMessage(tx.tx.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("message %d", id))
+	}
+	return m, nil
+}
+
+func isUnique(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY
+		return coded.Code() == 2067 || coded.Code() == 1555
+	}
+	return false
+}

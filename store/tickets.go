@@ -1,0 +1,366 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Ticket statuses, priorities and channels the schema accepts.
+var (
+	Statuses   = []string{"new", "open", "pending", "resolved", "closed"}
+	Priorities = []string{"low", "normal", "high", "urgent"}
+	Channels   = []string{"email", "chat", "form", "telegram", "whatsapp", "instagram", "api"}
+)
+
+// Ticket is one customer request and everything the inbox shows about it.
+type Ticket struct {
+	ID              int64           `json:"id"`
+	Subject         string          `json:"subject"`
+	Status          string          `json:"status"`
+	Priority        string          `json:"priority"`
+	Channel         string          `json:"channel"`
+	StoreID         *int64          `json:"store_id"`
+	CustomerID      int64           `json:"customer_id"`
+	AssigneeID      *int64          `json:"assignee_id"`
+	TeamID          *int64          `json:"team_id"`
+	Tags            []string        `json:"tags"`
+	Fields          json.RawMessage `json:"fields"`
+	Snippet         string          `json:"snippet"`
+	CustomerName    string          `json:"customer_name"`
+	Unread          bool            `json:"unread"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	FirstResponseAt *time.Time      `json:"first_response_at"`
+	ResolvedAt      *time.Time      `json:"resolved_at"`
+	LastCustomerAt  *time.Time      `json:"last_customer_at"`
+	LastAgentAt     *time.Time      `json:"last_agent_at"`
+}
+
+const ticketCols = `t.id, t.subject, t.status, t.priority, t.channel, t.store_id, t.customer_id,
+	t.assignee_id, t.team_id, t.tags, t.fields, t.snippet, t.created_at, t.updated_at,
+	t.first_response_at, t.resolved_at, t.last_customer_at, t.last_agent_at,
+	COALESCE((SELECT COALESCE(NULLIF(c.name, ''), (SELECT i.value FROM identities i WHERE i.customer_id = c.id ORDER BY i.id LIMIT 1), '')
+	          FROM customers c WHERE c.id = t.customer_id), '')`
+
+func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, error) {
+	var t Ticket
+	var store, assignee, team, first, resolved, lastC, lastA sql.NullInt64
+	var tags, fields string
+	var created, updated int64
+	dest := []any{&t.ID, &t.Subject, &t.Status, &t.Priority, &t.Channel, &store, &t.CustomerID,
+		&assignee, &team, &tags, &fields, &t.Snippet, &created, &updated,
+		&first, &resolved, &lastC, &lastA, &t.CustomerName}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	t.StoreID, t.AssigneeID, t.TeamID = fromNullID(store), fromNullID(assignee), fromNullID(team)
+	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
+	t.FirstResponseAt, t.ResolvedAt = fromNullMS(first), fromNullMS(resolved)
+	t.LastCustomerAt, t.LastAgentAt = fromNullMS(lastC), fromNullMS(lastA)
+	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil || t.Tags == nil {
+		t.Tags = []string{}
+	}
+	t.Fields = json.RawMessage(fields)
+	return &t, nil
+}
+
+func getTicket(ctx context.Context, q querier, id int64) (*Ticket, error) {
+	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketCols+" FROM tickets t WHERE t.id = ?", id))
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("ticket %d", id))
+	}
+	return t, nil
+}
+
+// Ticket reads one ticket.
+func (db *DB) Ticket(ctx context.Context, id int64) (*Ticket, error) { return getTicket(ctx, db.r, id) }
+
+// Ticket reads one ticket inside the transaction.
+func (tx *Tx) Ticket(ctx context.Context, id int64) (*Ticket, error) {
+	return getTicket(ctx, tx.tx, id)
+}
+
+func jsonText(v any, empty string) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return empty
+	}
+	return string(b)
+}
+
+func fieldsText(f json.RawMessage) string {
+	if len(f) == 0 || string(f) == "null" {
+		return "{}"
+	}
+	return string(f)
+}
+
+// InsertTicket stores a new ticket and sets its ID.
+func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
+		customer_id, assignee_id, team_id, tags, fields, snippet, created_at, updated_at,
+		first_response_at, resolved_at, last_customer_at, last_agent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Subject, t.Status, t.Priority, t.Channel, nullID(t.StoreID), t.CustomerID,
+		nullID(t.AssigneeID), nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet,
+		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt),
+		nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt))
+	if err != nil {
+		return fmt.Errorf("insert ticket: %w", err)
+	}
+	t.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateTicket writes every mutable column of t.
+func (tx *Tx) UpdateTicket(ctx context.Context, t *Ticket) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE tickets SET subject = ?, status = ?, priority = ?,
+		store_id = ?, customer_id = ?, assignee_id = ?, team_id = ?, tags = ?, fields = ?, snippet = ?,
+		updated_at = ?, first_response_at = ?, resolved_at = ?, last_customer_at = ?, last_agent_at = ?
+		WHERE id = ?`,
+		t.Subject, t.Status, t.Priority, nullID(t.StoreID), t.CustomerID, nullID(t.AssigneeID),
+		nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet, ms(t.UpdatedAt),
+		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt), t.ID)
+	if err != nil {
+		return fmt.Errorf("update ticket %d: %w", t.ID, err)
+	}
+	return nil
+}
+
+// TicketFilter selects and orders a page of the inbox.
+type TicketFilter struct {
+	Statuses   []string // any of; empty = all
+	AssigneeID *int64
+	Unassigned bool
+	TeamID     *int64
+	NoTeam     bool
+	Channel    string
+	StoreID    *int64
+	CustomerID *int64
+	Query      string // full-text over subjects and messages
+	Sort       string // updated (default), newest, oldest, customer
+	Cursor     string // from the previous page's Next
+	Limit      int
+	ViewerID   int64 // agent whose unread state is reported
+}
+
+// Sorts the inbox knows.
+var Sorts = []string{"updated", "newest", "oldest", "customer"}
+
+// searchWindow bounds full-text search to the most recent matching
+// messages: ranking a word that is in every message takes seconds, while
+// the newest matches come straight off the index.
+const searchWindow = 2000
+
+type sortSpec struct {
+	col  string // "" means id alone
+	desc bool
+}
+
+var sortSpecs = map[string]sortSpec{
+	"updated":  {"updated_at", true},
+	"newest":   {"", true},
+	"oldest":   {"", false},
+	"customer": {"last_customer_at", true},
+}
+
+// ListTickets returns one page of tickets and the cursor of the next page
+// ("" at the end).
+func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string, error) {
+	if f.Sort == "" {
+		f.Sort = "updated"
+	}
+	spec, ok := sortSpecs[f.Sort]
+	if !ok {
+		return nil, "", fmt.Errorf("unknown sort %q", f.Sort)
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	switch {
+	case f.Unassigned:
+		add("t.assignee_id IS NULL")
+	case f.AssigneeID != nil:
+		add("t.assignee_id = ?", *f.AssigneeID)
+	}
+	switch {
+	case f.NoTeam:
+		add("t.team_id IS NULL")
+	case f.TeamID != nil:
+		add("t.team_id = ?", *f.TeamID)
+	}
+	if f.Channel != "" {
+		add("t.channel = ?", f.Channel)
+	}
+	if f.StoreID != nil {
+		add("t.store_id = ?", *f.StoreID)
+	}
+	if f.CustomerID != nil {
+		add("t.customer_id = ?", *f.CustomerID)
+	}
+	if q := FTSQuery(f.Query); q != "" {
+		add(`t.id IN (SELECT m.ticket_id FROM messages m WHERE m.id IN
+			(SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT `+strconv.Itoa(searchWindow)+`))`, q)
+	} else if strings.TrimSpace(f.Query) != "" {
+		return []Ticket{}, "", nil // only punctuation: nothing can match
+	}
+	if f.Cursor != "" {
+		cond, cargs, err := cursorCond(spec, f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		add(cond, cargs...)
+	}
+	order := "t.id"
+	dir := " ASC"
+	if spec.desc {
+		dir = " DESC"
+	}
+	if spec.col != "" {
+		order = "t." + spec.col + dir + ", t.id"
+	}
+	order += dir
+	limit := " LIMIT " + strconv.Itoa(f.Limit+1)
+
+	// One range scan per status, merged: SQLite cannot walk several index
+	// ranges in order, and sorting every open ticket would be far slower.
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = Statuses
+	}
+	var parts []string
+	var allArgs []any
+	for _, st := range statuses {
+		cond := append([]string{"t.status = ?"}, where...)
+		parts = append(parts, "SELECT * FROM (SELECT "+ticketCols+`, t.last_customer_at > COALESCE(
+			(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0) AS unread
+			FROM tickets t WHERE `+strings.Join(cond, " AND ")+" ORDER BY "+order+limit+")")
+		allArgs = append(allArgs, f.ViewerID, st)
+		allArgs = append(allArgs, args...)
+	}
+	query := parts[0]
+	if len(parts) > 1 {
+		// The outer ORDER BY names the result columns (13 = updated_at,
+		// 17 = last_customer_at, 1 = id) since the inner aliases are gone.
+		outer := map[string]string{"updated_at": "13", "last_customer_at": "17", "": "1"}[spec.col]
+		o := outer + dir
+		if spec.col != "" {
+			o += ", 1" + dir
+		}
+		query = strings.Join(parts, " UNION ALL ") + " ORDER BY " + o + limit
+	}
+	rows, err := db.r.QueryContext(ctx, query, allArgs...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	list := []Ticket{}
+	for rows.Next() {
+		var unread sql.NullBool
+		t, err := scanTicket(rows, &unread)
+		if err != nil {
+			return nil, "", fmt.Errorf("list tickets: %w", err)
+		}
+		t.Unread = unread.Bool
+		list = append(list, *t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list tickets: %w", err)
+	}
+	next := ""
+	if len(list) > f.Limit {
+		list = list[:f.Limit]
+		next = makeCursor(spec, &list[f.Limit-1])
+	}
+	return list, next, nil
+}
+
+// A cursor is the sort value and id of the last row shown, so the next page
+// starts right after it however many tickets arrive meanwhile.
+func makeCursor(spec sortSpec, t *Ticket) string {
+	v := ""
+	switch spec.col {
+	case "updated_at":
+		v = strconv.FormatInt(ms(t.UpdatedAt), 10)
+	case "last_customer_at":
+		if t.LastCustomerAt != nil {
+			v = strconv.FormatInt(ms(*t.LastCustomerAt), 10)
+		} else {
+			v = "null"
+		}
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(v + ":" + strconv.FormatInt(t.ID, 10)))
+}
+
+// ErrBadCursor is returned for a cursor this store did not make.
+var ErrBadCursor = fmt.Errorf("the cursor is not valid for this list")
+
+func cursorCond(spec sortSpec, cursor string) (string, []any, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return "", nil, ErrBadCursor
+	}
+	vs, ids, ok := strings.Cut(string(raw), ":")
+	id, err := strconv.ParseInt(ids, 10, 64)
+	if !ok || err != nil {
+		return "", nil, ErrBadCursor
+	}
+	cmp := "<"
+	if !spec.desc {
+		cmp = ">"
+	}
+	if spec.col == "" {
+		return "t.id " + cmp + " ?", []any{id}, nil
+	}
+	col := "t." + spec.col
+	if vs == "null" { // only last_customer_at can be null; nulls sort last
+		return "(" + col + " IS NULL AND t.id " + cmp + " ?)", []any{id}, nil
+	}
+	v, err := strconv.ParseInt(vs, 10, 64)
+	if err != nil {
+		return "", nil, ErrBadCursor
+	}
+	return "(" + col + " " + cmp + " ? OR (" + col + " = ? AND t.id " + cmp + " ?) OR " + col + " IS NULL)", []any{v, v, id}, nil
+}
+
+// FTSQuery turns what an agent typed into an FTS5 query: every word must
+// match, the last one as a prefix (search as you type). Quoting each word
+// keeps FTS5 operators in customer text from being interpreted.
+func FTSQuery(s string) string {
+	words := strings.FieldsFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '@' && r != '.' && r != '-' && r != '_' && r != '+'
+	})
+	var parts []string
+	for _, w := range words {
+		w = strings.Trim(w, "@.-_+")
+		if w == "" {
+			continue
+		}
+		parts = append(parts, `"`+w+`"`)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	parts[len(parts)-1] += "*"
+	return strings.Join(parts, " ")
+}
+
+// MarkRead records that agent looked at ticket now.
+func (db *DB) MarkRead(ctx context.Context, agentID, ticketID int64) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO ticket_reads (agent_id, ticket_id, read_at) VALUES (?, ?, ?)
+		ON CONFLICT (agent_id, ticket_id) DO UPDATE SET read_at = excluded.read_at`, agentID, ticketID, ms(Now()))
+	if err != nil {
+		return fmt.Errorf("mark ticket %d read: %w", ticketID, err)
+	}
+	return nil
+}

@@ -220,16 +220,14 @@ type TeamInput struct {
 	AgentIDs []int64
 }
 
-// SaveTeam creates (id 0) or updates a team and its members.
+// SaveTeam creates (id 0) or updates a team; on update an empty name or
+// nil AgentIDs keep what the team has.
 func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Team, error) {
 	in.Name = cleanLine(in.Name)
-	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
+	if (id == 0 && in.Name == "") || utf8.RuneCountInString(in.Name) > 100 {
 		return nil, inputErr("name", "a team needs a name of 1 to 100 characters")
 	}
 	t := &store.Team{ID: id, Name: in.Name, AgentIDs: in.AgentIDs, CreatedAt: store.Now()}
-	if t.AgentIDs == nil {
-		t.AgentIDs = []int64{}
-	}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		for _, aid := range in.AgentIDs {
 			if err := exists(ctx, tx, "agents", "agent_ids", &aid); err != nil {
@@ -237,7 +235,20 @@ func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Tea
 			}
 		}
 		if id == 0 {
+			if t.AgentIDs == nil {
+				t.AgentIDs = []int64{}
+			}
 			return tx.InsertTeam(ctx, t)
+		}
+		old, err := tx.Team(ctx, id)
+		if err != nil {
+			return err
+		}
+		if t.Name == "" {
+			t.Name = old.Name
+		}
+		if t.AgentIDs == nil {
+			t.AgentIDs = old.AgentIDs
 		}
 		if err := tx.UpdateTeam(ctx, t); err != nil {
 			return err
@@ -249,7 +260,7 @@ func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Tea
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, inputErr("name", "a team named %s exists already", in.Name)
+		return nil, inputErr("name", "a team named %s exists already", t.Name)
 	}
 	if err != nil {
 		return nil, err

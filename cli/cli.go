@@ -1,0 +1,293 @@
+// Package cli is onedesk's command line: serve (the default), user add,
+// backup and version. Every flag can also come from ONEDESK_<FLAG>.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"onedesk/desk"
+	"onedesk/store"
+	"onedesk/ui"
+)
+
+// Version is set at build time with -ldflags "-X onedesk/cli.Version=v1.2.3".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return "dev-" + rev
+		}
+	}
+	return "dev"
+}
+
+const usage = `onedesk: an omnichannel helpdesk in one executable.
+
+Usage:
+  onedesk [serve] [--addr 127.0.0.1:8080] [--data ./onedesk.db]   start the helpdesk
+  onedesk user add --email E --name N --password P [--role admin|agent]
+  onedesk backup FILE                                             copy the live database to FILE
+  onedesk version
+  onedesk dev seed --tickets N                                    fill a database with sample tickets
+
+Every flag can be set by an environment variable: --data is ONEDESK_DATA,
+--public-url is ONEDESK_PUBLIC_URL, and so on. Run 'onedesk COMMAND --help'
+for a command's flags.
+`
+
+// Run runs the command line and returns the process exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args, stderr)
+	case "user":
+		if len(args) == 0 || args[0] != "add" {
+			err = errors.New("the user command takes 'add': onedesk user add --email E --name N --password P")
+			break
+		}
+		err = userAdd(args[1:], stdout, stderr)
+	case "backup":
+		err = backup(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "onedesk", version())
+	case "dev":
+		err = dev(args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = fmt.Errorf("unknown command %q: run 'onedesk help' for the commands", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "onedesk:", err)
+		return 1
+	}
+	return 0
+}
+
+// parse reads flags, filling any flag not given from ONEDESK_<NAME>.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintf(stderr, "Flags of onedesk %s (each also ONEDESK_<NAME>):\n", fs.Name())
+			fs.PrintDefaults()
+			return err
+		}
+		return fmt.Errorf("%s: %w (run 'onedesk %s --help')", fs.Name(), err, fs.Name())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "ONEDESK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !given[f.Name] && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q is not valid for --%s: %w", env, v, f.Name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if fs.NArg() > 0 && fs.Name() != "backup" {
+		return fmt.Errorf("%s: unexpected argument %q (run 'onedesk %s --help')", fs.Name(), fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
+func dataFlag(fs *flag.FlagSet) *string {
+	return fs.String("data", "./onedesk.db", "the SQLite database file (created if missing)")
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on (host:port)")
+	data := dataFlag(fs)
+	publicURL := fs.String("public-url", "", "the URL agents and customers reach this desk at, like https://desk.example.com")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	apiRate := fs.Float64("api-rate", 50, "API requests per second per agent or token (bursts of 10x); -1 for no limit")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *publicURL != "" && !strings.HasPrefix(*publicURL, "http://") && !strings.HasPrefix(*publicURL, "https://") {
+		return fmt.Errorf("--public-url must start with http:// or https://, not %q", *publicURL)
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *apiRate == 0 {
+		return errors.New("--api-rate must be above 0, or -1 for no limit")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Serve(ctx, ServeConfig{Addr: *addr, Data: *data, PublicURL: *publicURL, APIRate: *apiRate, Log: log})
+}
+
+// ServeConfig is what Serve needs.
+type ServeConfig struct {
+	Addr      string
+	Data      string
+	PublicURL string
+	APIRate   float64
+	Log       *slog.Logger
+	// Ready, when set, receives the listening address once requests are answered.
+	Ready func(addr string)
+}
+
+// Serve runs the helpdesk until ctx ends.
+func Serve(ctx context.Context, cfg ServeConfig) error {
+	start := time.Now()
+	release, err := store.Lock(cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer release()
+	db, err := store.Open(ctx, cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	d := desk.New(db, cfg.Log)
+	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version()})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	go d.RunOutbox(ctx)
+	url := cfg.PublicURL
+	if url == "" {
+		url = "http://" + ln.Addr().String()
+	}
+	cfg.Log.Info("onedesk is running", "url", url, "data", cfg.Data, "version", version(), "startup", time.Since(start).Round(time.Millisecond))
+	if n, err := db.CountAgents(ctx); err == nil && n == 0 {
+		cfg.Log.Info("first run: open the URL to create the admin account", "url", url)
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr().String())
+	}
+	err = srv.Serve(ctx, ln)
+	cfg.Log.Info("onedesk stopped")
+	return err
+}
+
+func userAdd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	data := dataFlag(fs)
+	email := fs.String("email", "", "the agent's email (their login)")
+	name := fs.String("name", "", "the agent's name")
+	password := fs.String("password", "", "the password (at least 8 characters); - reads it from standard input")
+	role := fs.String("role", "agent", "admin or agent")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *email == "" || *name == "" || *password == "" {
+		return errors.New("user add needs --email, --name and --password")
+	}
+	if *password == "-" {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("no password on standard input")
+		}
+		*password = strings.TrimRight(line, "\r\n")
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	d := desk.New(db, slog.New(slog.NewTextHandler(stderr, nil)))
+	a, err := d.CreateAgent(ctx, desk.AgentInput{Email: *email, Name: *name, Password: *password, Role: *role})
+	if err != nil {
+		if ie, ok := desk.IsInput(err); ok {
+			return fmt.Errorf("--%s: %s", ie.Field, ie.Message)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "added %s %s <%s> (id %d)\n", a.Role, a.Name, a.Email, a.ID)
+	return nil
+}
+
+func backup(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	data := dataFlag(fs)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("backup needs one FILE to write: onedesk backup FILE")
+	}
+	target := fs.Arg(0)
+	if _, err := os.Stat(target); err == nil {
+		return fmt.Errorf("%s exists already: choose a new file name", target)
+	}
+	if _, err := os.Stat(*data); err != nil {
+		return fmt.Errorf("no database at %s: %w", *data, err)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if err := db.Backup(ctx, target); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s in %s\n", *data, target, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func dev(args []string, stdout, stderr io.Writer) error {
+	return errors.New("dev: not available yet")
+}

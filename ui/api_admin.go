@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+func (s *Server) listCustomers(c *fiber.Ctx, _ *principal) error {
+	var after int64
+	if v := c.Query("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fieldErr("cursor", "the cursor is not valid for this list")
+		}
+		after = n
+	}
+	q := c.Query("q")
+	if len(q) > 200 {
+		return fieldErr("q", "the search is longer than 200 characters")
+	}
+	const limit = 50
+	list, err := s.db.ListCustomers(c.UserContext(), q, after, limit+1)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = itoa(list[limit-1].ID)
+	}
+	return c.JSON(fiber.Map{"customers": list, "next_cursor": next})
+}
+
+func (s *Server) getCustomer(c *fiber.Ctx, p *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	cust, err := s.db.Customer(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	tickets, _, err := s.db.ListTickets(c.UserContext(), store.TicketFilter{CustomerID: &id, Sort: "newest", Limit: 100, ViewerID: p.agent.ID})
+	if err != nil {
+		return err
+	}
+	return c.JSON(struct {
+		*store.Customer
+		Tickets []store.Ticket `json:"tickets"`
+	}{cust, tickets})
+}
+
+func (s *Server) listAgents(c *fiber.Ctx, _ *principal) error {
+	list, err := s.db.Agents(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"agents": list})
+}
+
+type agentBody struct {
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+	Language string `json:"language"`
+	Timezone string `json:"timezone"`
+	Active   *bool  `json:"active"`
+}
+
+func (b agentBody) input() desk.AgentInput {
+	return desk.AgentInput{Email: b.Email, Name: b.Name, Password: b.Password, Role: b.Role,
+		Language: b.Language, Timezone: b.Timezone, Active: b.Active}
+}
+
+func (s *Server) createAgent(c *fiber.Ctx, _ *principal) error {
+	var in agentBody
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	a, err := s.desk.CreateAgent(c.UserContext(), in.input())
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(a)
+}
+
+func (s *Server) updateAgent(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	var in agentBody
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	a, err := s.desk.UpdateAgent(c.UserContext(), id, in.input())
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (s *Server) listTeams(c *fiber.Ctx, _ *principal) error {
+	list, err := s.db.Teams(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"teams": list})
+}
+
+type teamBody struct {
+	Name     string  `json:"name"`
+	AgentIDs []int64 `json:"agent_ids"`
+}
+
+func (s *Server) createTeam(c *fiber.Ctx, _ *principal) error {
+	var in teamBody
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	t, err := s.desk.SaveTeam(c.UserContext(), 0, desk.TeamInput{Name: in.Name, AgentIDs: in.AgentIDs})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(t)
+}
+
+func (s *Server) updateTeam(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	var in teamBody
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	t, err := s.desk.SaveTeam(c.UserContext(), id, desk.TeamInput{Name: in.Name, AgentIDs: in.AgentIDs})
+	if err != nil {
+		return err
+	}
+	return c.JSON(t)
+}
+
+func (s *Server) listStores(c *fiber.Ctx, _ *principal) error {
+	list, err := s.db.Stores(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"stores": list})
+}
+
+type storeBody struct {
+	Name           string    `json:"name"`
+	Slug           string    `json:"slug"`
+	Language       string    `json:"language"`
+	Timezone       string    `json:"timezone"`
+	AllowedOrigins *[]string `json:"allowed_origins"`
+}
+
+func (b storeBody) input() desk.StoreInput {
+	return desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins}
+}
+
+func (s *Server) createStore(c *fiber.Ctx, _ *principal) error {
+	var in storeBody
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	st, err := s.desk.SaveStore(c.UserContext(), 0, in.input())
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(st)
+}
+
+func (s *Server) updateStore(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	var in storeBody
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	st, err := s.desk.SaveStore(c.UserContext(), id, in.input())
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}

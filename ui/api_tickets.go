@@ -1,0 +1,363 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
+	if _, err := s.db.Version(c.UserContext()); err != nil {
+		return &apiError{Status: fiber.StatusServiceUnavailable, Message: "the database does not answer"}
+	}
+	return c.JSON(fiber.Map{"status": "ok", "version": s.opts.Version})
+}
+
+func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
+	f := store.TicketFilter{
+		Channel: c.Query("channel"), Query: c.Query("q"), Sort: c.Query("sort"),
+		Cursor: c.Query("cursor"), ViewerID: p.agent.ID,
+	}
+	if len(f.Query) > 500 {
+		return fieldErr("q", "the search is longer than 500 characters")
+	}
+	if v := c.Query("status"); v != "" {
+		for _, st := range strings.Split(v, ",") {
+			if !slices.Contains(store.Statuses, st) {
+				return fieldErr("status", fmt.Sprintf("status must be one of %v, not %q", store.Statuses, st))
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if f.Channel != "" && !slices.Contains(store.Channels, f.Channel) {
+		return fieldErr("channel", fmt.Sprintf("channel must be one of %v, not %q", store.Channels, f.Channel))
+	}
+	if f.Sort != "" && !slices.Contains(store.Sorts, f.Sort) {
+		return fieldErr("sort", fmt.Sprintf("sort must be one of %v, not %q", store.Sorts, f.Sort))
+	}
+	switch v := c.Query("assignee"); v {
+	case "":
+	case "none":
+		f.Unassigned = true
+	case "me":
+		f.AssigneeID = &p.agent.ID
+	default:
+		id, err := queryID(c, "assignee")
+		if err != nil {
+			return fieldErr("assignee", fmt.Sprintf("assignee must be an agent id, me or none, not %q", v))
+		}
+		f.AssigneeID = id
+	}
+	if c.Query("team") == "none" {
+		f.NoTeam = true
+	} else {
+		id, err := queryID(c, "team")
+		if err != nil {
+			return err
+		}
+		f.TeamID = id
+	}
+	var err error
+	if f.StoreID, err = queryID(c, "store"); err != nil {
+		return err
+	}
+	if f.CustomerID, err = queryID(c, "customer"); err != nil {
+		return err
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return fieldErr("limit", "limit must be a number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	list, next, err := s.db.ListTickets(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"tickets": list, "next_cursor": next})
+}
+
+// ticketDetail is a ticket with its whole story.
+type ticketDetail struct {
+	*store.Ticket
+	Messages []store.Message `json:"messages"`
+	Events   []store.Event   `json:"events"`
+	Customer *store.Customer `json:"customer"`
+}
+
+func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
+	ctx := c.UserContext()
+	t, err := s.db.Ticket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &ticketDetail{Ticket: t}
+	if d.Messages, err = s.db.Messages(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Events, err = s.db.Events(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Customer, err = s.db.Customer(ctx, t.CustomerID); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (s *Server) getTicket(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.detail(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+type newTicket struct {
+	Subject  string `json:"subject"`
+	Body     string `json:"body"`
+	Customer struct {
+		Email string `json:"email"`
+		Name  string `json:"name"`
+		Phone string `json:"phone"`
+	} `json:"customer"`
+	StoreID    *int64          `json:"store_id"`
+	Priority   string          `json:"priority"`
+	Tags       []string        `json:"tags"`
+	Fields     json.RawMessage `json:"fields"`
+	AssigneeID *int64          `json:"assignee_id"`
+	TeamID     *int64          `json:"team_id"`
+	ExternalID string          `json:"external_id"`
+}
+
+func (s *Server) createTicket(c *fiber.Ctx, _ *principal) error {
+	var in newTicket
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Subject) == "" {
+		return fieldErr("subject", "subject is empty")
+	}
+	if strings.TrimSpace(in.Body) == "" {
+		return fieldErr("body", "body is empty")
+	}
+	from := store.Identity{Kind: "email", Value: in.Customer.Email}
+	var more []store.Identity
+	switch {
+	case in.Customer.Email != "" && in.Customer.Phone != "":
+		more = append(more, store.Identity{Kind: "phone", Value: in.Customer.Phone})
+	case in.Customer.Phone != "":
+		from = store.Identity{Kind: "phone", Value: in.Customer.Phone}
+	case in.Customer.Email == "":
+		return fieldErr("customer.email", "the customer needs an email or a phone")
+	}
+	res, err := s.desk.Ingest(c.UserContext(), desk.Inbound{
+		Channel: "api", StoreID: in.StoreID, From: from, Identities: more, Name: in.Customer.Name,
+		Subject: in.Subject, Text: in.Body, Fields: in.Fields, Priority: in.Priority, Tags: in.Tags,
+		AssigneeID: in.AssigneeID, TeamID: in.TeamID, ExternalID: in.ExternalID,
+	})
+	if err != nil {
+		return prefixField(err, "customer.", "email", "phone")
+	}
+	d, err := s.detail(c, res.Ticket.ID)
+	if err != nil {
+		return err
+	}
+	if res.Created {
+		c.Status(fiber.StatusCreated)
+	}
+	return c.JSON(d)
+}
+
+// prefixField names nested fields as the request spells them.
+func prefixField(err error, prefix string, names ...string) error {
+	if ie, ok := desk.IsInput(err); ok && slices.Contains(names, ie.Field) {
+		return fieldErr(prefix+ie.Field, ie.Message)
+	}
+	return err
+}
+
+func (s *Server) updateTicket(c *fiber.Ctx, p *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	var raw map[string]json.RawMessage
+	if err := decode(c, &raw); err != nil {
+		return err
+	}
+	var u desk.Update
+	for k, v := range raw {
+		var err error
+		switch k {
+		case "status":
+			err = json.Unmarshal(v, &u.Status)
+			if err == nil && u.Status == "" {
+				return fieldErr("status", "status is empty")
+			}
+		case "priority":
+			err = json.Unmarshal(v, &u.Priority)
+			if err == nil && u.Priority == "" {
+				return fieldErr("priority", "priority is empty")
+			}
+		case "assignee_id":
+			u.AssigneeID.Set = true
+			err = json.Unmarshal(v, &u.AssigneeID.Value)
+		case "team_id":
+			u.TeamID.Set = true
+			err = json.Unmarshal(v, &u.TeamID.Value)
+		case "tags":
+			var tags []string
+			err = json.Unmarshal(v, &tags)
+			u.Tags = &tags
+		case "note":
+			err = json.Unmarshal(v, &u.Note)
+		default:
+			return fieldErr(k, fmt.Sprintf("unknown field %q: a ticket takes status, priority, assignee_id, team_id, tags and note", k))
+		}
+		if err != nil {
+			return fieldErr(k, fmt.Sprintf("%s has the wrong type", k))
+		}
+	}
+	if len(raw) == 0 {
+		return fieldErr("", "nothing to change")
+	}
+	if _, err := s.desk.UpdateTicket(c.UserContext(), desk.AgentActor(p.agent.ID), id, u); err != nil {
+		return err
+	}
+	d, err := s.detail(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Body     string `json:"body"`
+		Internal bool   `json:"internal"`
+		Status   string `json:"status"`
+		Kind     string `json:"kind"` // "customer" relays the customer's own message
+		From     string `json:"from"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Body) == "" {
+		return fieldErr("body", "body is empty")
+	}
+	ctx := c.UserContext()
+	var m *store.Message
+	switch in.Kind {
+	case "", "agent", "note":
+		m, err = s.desk.Reply(ctx, desk.AgentActor(p.agent.ID), id, desk.ReplyInput{
+			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status})
+	case "customer":
+		m, err = s.customerMessage(c, id, in.Body, in.From)
+	default:
+		return fieldErr("kind", fmt.Sprintf("kind must be agent, note or customer, not %q", in.Kind))
+	}
+	if err != nil {
+		return err
+	}
+	c.Status(fiber.StatusCreated)
+	return c.JSON(m)
+}
+
+// customerMessage adds a message from the ticket's customer, relayed by an
+// integration; it reopens a resolved ticket like any customer reply.
+func (s *Server) customerMessage(c *fiber.Ctx, ticketID int64, body, from string) (*store.Message, error) {
+	ctx := c.UserContext()
+	t, err := s.db.Ticket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	cust, err := s.db.Customer(ctx, t.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	var id store.Identity
+	for _, i := range cust.Identities {
+		if from == "" || i.Value == from {
+			id = i
+			break
+		}
+	}
+	if id.Kind == "" {
+		return nil, fieldErr("from", "from must be one of the customer's addresses")
+	}
+	res, err := s.desk.Ingest(ctx, desk.Inbound{Channel: t.Channel, From: id, Text: body, TicketID: t.ID})
+	if err != nil {
+		return nil, err
+	}
+	return res.Message, nil
+}
+
+func (s *Server) markRead(c *fiber.Ctx, p *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.Ticket(c.UserContext(), id); err != nil {
+		return err
+	}
+	if err := s.db.MarkRead(c.UserContext(), p.agent.ID, id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) retryMessage(c *fiber.Ctx, p *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.desk.Retry(c.UserContext(), desk.AgentActor(p.agent.ID), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
+}
+
+// Types a browser may show inline; anything else downloads.
+var inlineTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+
+func (s *Server) attachment(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	a, _, err := s.db.AttachmentData(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	ctype, _, _ := mime.ParseMediaType(a.ContentType)
+	disposition := "attachment"
+	if slices.Contains(inlineTypes, ctype) && c.Query("download") == "" {
+		disposition = "inline"
+	} else {
+		ctype = "application/octet-stream"
+	}
+	c.Set(fiber.HeaderContentType, ctype)
+	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType(disposition, map[string]string{"filename": a.Filename}))
+	// Customer files never run as part of our origin.
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=86400")
+	return c.Send(a.Data)
+}

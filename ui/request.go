@@ -1,0 +1,138 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/time/rate"
+)
+
+func fieldErr(field, msg string) error {
+	return &apiError{Status: fiber.StatusBadRequest, Message: msg, Field: field}
+}
+
+// decode reads a JSON body into v, refusing unknown fields and wrong types
+// with the field's name.
+func decode(c *fiber.Ctx, v any) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fieldErr("", "the request needs a JSON body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return fieldErr("", "the body must hold one JSON object")
+		}
+		return nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return fieldErr("", "the body must be a JSON object")
+		}
+		return fieldErr(typeErr.Field, fmt.Sprintf("%s must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return fieldErr("", "the body is not valid JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fieldErr(name, fmt.Sprintf("unknown field %q", name))
+	}
+	return fieldErr("", "the body could not be read: "+err.Error())
+}
+
+func jsonKind(k string) string {
+	switch {
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+		return "a number"
+	case k == "string":
+		return "a string"
+	case k == "bool":
+		return "true or false"
+	case k == "slice":
+		return "a list"
+	case k == "map", k == "struct":
+		return "an object"
+	}
+	return k
+}
+
+func paramID(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &apiError{Status: fiber.StatusNotFound, Message: fmt.Sprintf("%q is not an id", c.Params("id")), Field: "id"}
+	}
+	return id, nil
+}
+
+// queryID reads an optional numeric id from the query string.
+func queryID(c *fiber.Ctx, name string) (*int64, error) {
+	v := c.Query(name)
+	if v == "" {
+		return nil, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, fieldErr(name, fmt.Sprintf("%s must be an id, not %q", name, v))
+	}
+	return &id, nil
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// limiter is a token bucket per key (an address, an agent, a token).
+type limiter struct {
+	mu    sync.Mutex
+	rate  rate.Limit
+	burst int
+	keys  map[string]*limitEntry
+	off   bool
+}
+
+type limitEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(perSecond float64, burst int) *limiter {
+	return &limiter{rate: rate.Limit(perSecond), burst: burst, keys: map[string]*limitEntry{}, off: perSecond < 0}
+}
+
+func (l *limiter) allow(key string) bool {
+	if l.off {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.keys[key]
+	if e == nil {
+		e = &limitEntry{lim: rate.NewLimiter(l.rate, l.burst)}
+		l.keys[key] = e
+	}
+	e.seen = time.Now()
+	return e.lim.Allow()
+}
+
+// sweep forgets keys not seen for a while, so the map stays small.
+func (l *limiter) sweep(idle time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, e := range l.keys {
+		if time.Since(e.seen) > idle {
+			delete(l.keys, k)
+		}
+	}
+}

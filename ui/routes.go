@@ -1,0 +1,62 @@
+package ui
+
+import "github.com/gofiber/fiber/v2"
+
+// access is who may call a route.
+type access int
+
+const (
+	public access = iota // anyone (rate limited by address)
+	agent                // a logged-in agent or an API token
+	admin                // an admin agent
+)
+
+type route struct {
+	method  string
+	path    string
+	access  access
+	handler func(c *fiber.Ctx, p *principal) error
+}
+
+// routes is the whole HTTP surface (but /agent/ws, served by net/http, and
+// the static app) with who may call each route.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", public, s.healthz},
+
+		{"GET", "/api/setup", public, s.setupStatus},
+		{"POST", "/api/setup", public, s.setup},
+		{"POST", "/api/auth/login", public, s.login},
+		{"POST", "/api/auth/logout", agent, s.logout},
+		{"GET", "/api/me", agent, s.me},
+		{"PATCH", "/api/me", agent, s.updateMe},
+
+		{"GET", "/api/tokens", agent, s.listTokens},
+		{"POST", "/api/tokens", agent, s.createToken},
+		{"DELETE", "/api/tokens/:id", agent, s.deleteToken},
+
+		{"GET", "/api/tickets", agent, s.listTickets},
+		{"POST", "/api/tickets", agent, s.createTicket},
+		{"GET", "/api/tickets/:id", agent, s.getTicket},
+		{"PATCH", "/api/tickets/:id", agent, s.updateTicket},
+		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
+		{"POST", "/api/tickets/:id/read", agent, s.markRead},
+		{"POST", "/api/messages/:id/retry", agent, s.retryMessage},
+		{"GET", "/api/attachments/:id", agent, s.attachment},
+
+		{"GET", "/api/customers", agent, s.listCustomers},
+		{"GET", "/api/customers/:id", agent, s.getCustomer},
+
+		{"GET", "/api/agents", agent, s.listAgents},
+		{"POST", "/api/agents", admin, s.createAgent},
+		{"PATCH", "/api/agents/:id", admin, s.updateAgent},
+
+		{"GET", "/api/teams", agent, s.listTeams},
+		{"POST", "/api/teams", admin, s.createTeam},
+		{"PATCH", "/api/teams/:id", admin, s.updateTeam},
+
+		{"GET", "/api/stores", agent, s.listStores},
+		{"POST", "/api/stores", admin, s.createStore},
+		{"PATCH", "/api/stores/:id", admin, s.updateStore},
+	}
+}

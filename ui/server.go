@@ -1,0 +1,274 @@
+// Package ui is onedesk's one port: the net/http listener, the JSON API
+// (Fiber, behind net/http), the agent websocket, authentication, limits
+// and the embedded agent app.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// Options configure the server.
+type Options struct {
+	// PublicURL is where agents reach the desk (https://desk.example.com);
+	// an https URL makes session cookies Secure.
+	PublicURL string
+	// APIRate is how many API requests per second one agent or token may
+	// make (bursts of 10x that); 0 means the default, negative no limit.
+	APIRate float64
+	// LoginRate is how many login or setup attempts per minute one
+	// address may make; 0 means the default.
+	LoginRate float64
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server serves the agent app, the API and the agent websocket.
+type Server struct {
+	desk    *desk.Desk
+	db      *store.DB
+	log     *slog.Logger
+	opts    Options
+	app     *fiber.App
+	handler http.Handler
+	secure  bool
+	static  *staticFiles
+
+	apiLimit   *limiter
+	loginLimit *limiter
+
+	mu      sync.Mutex
+	sockets map[*agentSocket]struct{}
+}
+
+// Size limits of request bodies.
+const (
+	maxJSONBody  = 1 << 20
+	maxLoginBody = 16 << 10
+)
+
+// New builds the server.
+func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
+	s := &Server{desk: d, db: d.DB(), log: log, opts: opts, sockets: map[*agentSocket]struct{}{}}
+	s.secure = strings.HasPrefix(opts.PublicURL, "https://")
+	apiRate := opts.APIRate
+	if apiRate == 0 {
+		apiRate = 50
+	}
+	loginRate := opts.LoginRate
+	if loginRate == 0 {
+		loginRate = 10
+	}
+	s.apiLimit = newLimiter(apiRate, int(max(apiRate*10, 1)))
+	s.loginLimit = newLimiter(loginRate/60, int(max(loginRate/2, 1)))
+	s.static = loadStatic()
+
+	s.app = fiber.New(fiber.Config{
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		BodyLimit:             maxJSONBody,
+		ReadBufferSize:        16 << 10,
+	})
+	s.app.Use(securityHeaders)
+	for _, r := range s.routes() {
+		s.app.Add(r.method, r.path, s.guard(r))
+	}
+	s.app.Use(s.fallback)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/agent/ws", s.agentWS)
+	mux.Handle("/", limitBody(adaptor.FiberApp(s.app)))
+	s.handler = mux
+	return s
+}
+
+// Handler is the whole HTTP surface on one handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers on ln until ctx ends, then shuts down: open websockets
+// are closed and requests in flight get a few seconds to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go s.janitor(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.closeSockets()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// janitor drops expired sessions and idle rate-limit entries.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.db.DeleteExpiredSessions(ctx); err != nil {
+				s.log.Warn("drop expired sessions", "err", err)
+			}
+			s.apiLimit.sweep(30 * time.Minute)
+			s.loginLimit.sweep(30 * time.Minute)
+		}
+	}
+}
+
+// limitBody refuses bodies over the limit before any of it is buffered:
+// the Fiber adaptor reads the whole body into memory first.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(maxJSONBody)
+		if r.URL.Path == "/api/auth/login" || r.URL.Path == "/api/setup" {
+			limit = maxLoginBody
+		}
+		if r.ContentLength > limit {
+			tooLarge(w, limit)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+			if err != nil {
+				writeJSONError(w, http.StatusBadRequest, "the request body could not be read", "")
+				return
+			}
+			if int64(len(body)) > limit {
+				tooLarge(w, limit)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(w http.ResponseWriter, limit int64) {
+	writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d KB", limit>>10), "")
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg, field string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := jsonMarshal(errorBody{Error: msg, Field: field})
+	w.Write(b)
+}
+
+func securityHeaders(c *fiber.Ctx) error {
+	h := &c.Response().Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
+		"img-src 'self' data: blob:; connect-src 'self'; frame-src 'self' blob:; object-src 'none'; "+
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	return c.Next()
+}
+
+func (s *Server) fallback(c *fiber.Ctx) error {
+	p := c.Path()
+	if strings.HasPrefix(p, "/api/") || p == "/api" {
+		return errNotFoundRoute
+	}
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		return &apiError{Status: fiber.StatusMethodNotAllowed, Message: "method not allowed"}
+	}
+	return s.static.serve(c)
+}
+
+var errNotFoundRoute = &apiError{Status: fiber.StatusNotFound, Message: "no such API endpoint"}
+
+// apiError is an error with the HTTP status and field to report.
+type apiError struct {
+	Status  int
+	Message string
+	Field   string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	status, body := s.classify(c, err)
+	if status == fiber.StatusTooManyRequests {
+		c.Set("Retry-After", "10")
+	}
+	return c.Status(status).JSON(body)
+}
+
+func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
+	var ae *apiError
+	var fe *fiber.Error
+	if errors.As(err, &ae) {
+		return ae.Status, errorBody{ae.Message, ae.Field}
+	}
+	if ie, ok := desk.IsInput(err); ok {
+		status := fiber.StatusBadRequest
+		if ie.Field == "status" && strings.Contains(ie.Message, "cannot become") {
+			status = fiber.StatusConflict
+		}
+		return status, errorBody{ie.Message, ie.Field}
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err)}
+	case errors.Is(err, store.ErrBadCursor):
+		return fiber.StatusBadRequest, errorBody{err.Error(), "cursor"}
+	case errors.Is(err, desk.ErrSetupDone):
+		return fiber.StatusConflict, errorBody{Error: err.Error()}
+	case errors.As(err, &fe):
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			return fe.Code, errorBody{Error: fmt.Sprintf("the request body is larger than %d KB", maxJSONBody>>10)}
+		}
+		return fe.Code, errorBody{Error: strings.ToLower(fe.Message[:1]) + fe.Message[1:]}
+	}
+	s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	return fiber.StatusInternalServerError, errorBody{Error: "something went wrong on the server; the error is in its log"}
+}
+
+// notFoundSentence turns "ticket 7: not found" into "ticket 7 does not exist".
+func notFoundSentence(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "+store.ErrNotFound.Error()); i > 0 {
+		what := msg[:i]
+		if j := strings.LastIndex(what, ": "); j >= 0 {
+			what = what[j+2:]
+		}
+		return what + " does not exist"
+	}
+	return "not found"
+}

@@ -1,0 +1,102 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// agentSocket is one agent's open /agent/ws connection.
+type agentSocket struct {
+	cancel context.CancelFunc
+}
+
+// agentWS pushes every committed ticket change to a logged-in agent. The
+// browser sends its cookie; the default origin check (same host only)
+// keeps other sites from riding on it.
+func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
+	cookie := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		cookie = c.Value
+	}
+	p, err := s.authenticate(r.Context(), cookie, r.Header.Get("Authorization"))
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			writeJSONError(w, ae.Status, ae.Message, ae.Field)
+		} else {
+			writeJSONError(w, http.StatusInternalServerError, "something went wrong on the server", "")
+		}
+		return
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the client
+	}
+	conn.SetReadLimit(4 << 10)
+	ctx, cancel := context.WithCancel(r.Context())
+	sock := &agentSocket{cancel: cancel}
+	s.mu.Lock()
+	s.sockets[sock] = struct{}{}
+	s.mu.Unlock()
+	changes, unsubscribe := s.desk.Bus().Subscribe(256)
+	defer func() {
+		unsubscribe()
+		cancel()
+		s.mu.Lock()
+		delete(s.sockets, sock)
+		s.mu.Unlock()
+	}()
+
+	// The agent sends nothing we need; reading keeps pings and closes flowing.
+	ctx = conn.CloseRead(ctx)
+	write := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer wcancel()
+		return conn.Write(wctx, websocket.MessageText, b)
+	}
+	if err := write(map[string]any{"type": "hello", "agent_id": p.agent.ID}); err != nil {
+		return
+	}
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		case c, ok := <-changes:
+			if !ok {
+				// Fell behind: the app reconnects and refetches.
+				conn.Close(websocket.StatusTryAgainLater, "too far behind, reconnect")
+				return
+			}
+			if err := write(c); err != nil {
+				return
+			}
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Ping(pctx)
+			pcancel()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) closeSockets() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sock := range s.sockets {
+		sock.cancel()
+	}
+}

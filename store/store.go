@@ -71,7 +71,18 @@ func (db *DB) Close() error {
 // Backup writes a consistent copy of the live database to path
 // (VACUUM INTO), which must not exist yet.
 func (db *DB) Backup(ctx context.Context, path string) error {
-	if _, err := db.r.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	// A reader connection, so writers go on meanwhile; VACUUM INTO writes
+	// only the new file but SQLite counts it as a write.
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = OFF"); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA query_only = ON")
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil

@@ -81,6 +81,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 	}
 	in.Subject = cleanLine(in.Subject)
+	in.HTML = SanitizeHTML(in.HTML)
 	if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
 		return nil, err
 	}

@@ -361,3 +361,24 @@ func (s *Server) attachment(c *fiber.Ctx, _ *principal) error {
 	c.Set(fiber.HeaderCacheControl, "private, max-age=86400")
 	return c.Send(a.Data)
 }
+
+// messageHTML serves a message's sanitized HTML for the app's sandboxed
+// frame, under a policy that allows no script, no form and no request
+// beyond inline images.
+func (s *Server) messageHTML(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.db.Message(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if m.HTML == "" {
+		return &apiError{Status: fiber.StatusNotFound, Message: "this message has no HTML part"}
+	}
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+	c.Set("X-Frame-Options", "SAMEORIGIN")
+	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
+	return c.SendString("<!doctype html><meta charset=utf-8><base target=_blank>" + m.HTML)
+}

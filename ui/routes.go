@@ -42,6 +42,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
 		{"POST", "/api/tickets/:id/read", agent, s.markRead},
 		{"POST", "/api/messages/:id/retry", agent, s.retryMessage},
+		{"GET", "/api/messages/:id/html", agent, s.messageHTML},
 		{"GET", "/api/attachments/:id", agent, s.attachment},
 
 		{"GET", "/api/customers", agent, s.listCustomers},

@@ -1,0 +1,173 @@
+// Admin screens (agents, teams, stores), API tokens and the agent's own settings.
+import { del, get, patch, post, setCSRF } from './api.js';
+import { $, h } from './dom.js';
+import { formatDateTime, languages, setLocale, t } from './i18n.js';
+import { errorText, state, toast } from './state.js';
+
+let ctx = {};
+
+export async function renderAdmin(section, c) {
+  ctx = c;
+  const main = $('#admin');
+  const render = { agents, teams, stores, tokens, me: mySettings }[section];
+  if (!render || (section !== 'tokens' && section !== 'me' && state.me.role !== 'admin')) {
+    main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
+    return;
+  }
+  main.replaceChildren(h('p', { class: 'muted' }, t('loading')));
+  try {
+    await render(main);
+  } catch (err) {
+    main.replaceChildren(h('p', { class: 'error', role: 'alert' }, errorText(err)));
+  }
+}
+
+// form builds a form whose submit calls fn with the values and shows the
+// server's error beside the form, focusing the field at fault.
+function form(fields, submitLabel, fn) {
+  const err = h('p', { class: 'error', role: 'alert' });
+  const f = h('form', { class: 'inline', novalidate: true },
+    fields.map(([name, label, type, options]) => h('label', { class: 'field' }, h('span', {}, label),
+      type === 'select'
+        ? h('select', { name }, options.map(([v, text, sel]) => h('option', { value: v, selected: !!sel }, text)))
+        : h('input', { name, type, value: options ?? '' }))),
+    h('button', { type: 'submit', class: 'btn primary' }, submitLabel), err);
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    try {
+      await fn(Object.fromEntries(new FormData(f)), f);
+    } catch (ex) {
+      err.textContent = errorText(ex);
+      if (ex.field) f.querySelector(`[name="${ex.field}"]`)?.focus();
+    }
+  });
+  return f;
+}
+
+async function agents(main) {
+  await ctx.reloadMeta();
+  const roleSelect = (a) => h('select', {
+    'aria-label': t('role'),
+    onchange: async (e) => {
+      try { await patch(`/api/agents/${a.id}`, { role: e.target.value }); toast(t('saved')); } catch (err) { toast(errorText(err), true); e.target.value = a.role; }
+    },
+  }, ['agent', 'admin'].map((r) => h('option', { value: r, selected: r === a.role }, t(`role_${r}`))));
+  const activeBtn = (a) => h('button', {
+    class: `btn small${a.active ? ' danger' : ''}`,
+    onclick: async () => {
+      try { await patch(`/api/agents/${a.id}`, { active: !a.active }); agents(main); } catch (err) { toast(errorText(err), true); }
+    },
+  }, a.active ? t('deactivate') : t('activate'));
+  const pwBtn = (a) => h('button', {
+    class: 'btn small',
+    onclick: async () => {
+      const pw = prompt(t('new_password_for', { name: a.name }));
+      if (!pw) return;
+      try { await patch(`/api/agents/${a.id}`, { password: pw }); toast(t('saved')); } catch (err) { toast(errorText(err), true); }
+    },
+  }, t('set_password'));
+  main.replaceChildren(
+    h('h1', {}, t('admin_agents')),
+    h('div', { class: 'card' }, h('table', {},
+      h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('status'), ''].map((x) => h('th', {}, x)))),
+      h('tbody', {}, state.agents.map((a) => h('tr', {},
+        h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)),
+        h('td', {}, a.active ? t('active') : t('inactive')), h('td', {}, pwBtn(a), ' ', activeBtn(a))))))),
+    h('div', { class: 'card' }, h('h2', {}, t('add_agent')), h('p', { class: 'muted' }, t('add_agent_hint')),
+      form([['name', t('name'), 'text'], ['email', t('email'), 'email'], ['password', t('password_new'), 'password'],
+        ['role', t('role'), 'select', [['agent', t('role_agent'), true], ['admin', t('role_admin')]]]], t('add'),
+      async (v) => { await post('/api/agents', v); toast(t('saved')); agents(main); })));
+}
+
+async function teams(main) {
+  await ctx.reloadMeta();
+  const members = (team) => h('div', { class: 'bulk' }, state.agents.filter((a) => a.active).map((a) => h('label', {},
+    h('input', {
+      type: 'checkbox', checked: team.agent_ids.includes(a.id),
+      onchange: async (e) => {
+        const ids = e.target.checked ? [...team.agent_ids, a.id] : team.agent_ids.filter((x) => x !== a.id);
+        try { await patch(`/api/teams/${team.id}`, { agent_ids: ids }); team.agent_ids = ids; } catch (err) { toast(errorText(err), true); e.target.checked = !e.target.checked; }
+      },
+    }), ' ', a.name)));
+  main.replaceChildren(
+    h('h1', {}, t('admin_teams')),
+    state.teams.length ? h('div', { class: 'card' }, h('table', {},
+      h('thead', {}, h('tr', {}, [t('name'), t('members')].map((x) => h('th', {}, x)))),
+      h('tbody', {}, state.teams.map((team) => h('tr', {},
+        h('td', {}, h('input', {
+          type: 'text', value: team.name, 'aria-label': t('name'),
+          onchange: async (e) => { try { await patch(`/api/teams/${team.id}`, { name: e.target.value }); toast(t('saved')); } catch (err) { toast(errorText(err), true); } },
+        })),
+        h('td', {}, members(team)))))))
+      : h('div', { class: 'card muted' }, t('no_teams')),
+    h('div', { class: 'card' }, h('h2', {}, t('add_team')),
+      form([['name', t('name'), 'text']], t('add'), async (v) => { await post('/api/teams', { name: v.name }); toast(t('saved')); teams(main); })));
+}
+
+async function stores(main) {
+  await ctx.reloadMeta();
+  const langOptions = (cur) => Object.entries(languages).map(([code, name]) => [code, name, code === cur]);
+  main.replaceChildren(
+    h('h1', {}, t('admin_stores')),
+    state.stores.length ? state.stores.map((s) => h('div', { class: 'card' },
+      form([['name', t('name'), 'text', s.name], ['slug', t('slug'), 'text', s.slug], ['language', t('language'), 'select', langOptions(s.language)],
+        ['timezone', t('timezone'), 'text', s.timezone]], t('save'),
+      async (v) => { await patch(`/api/stores/${s.id}`, v); toast(t('saved')); stores(main); })))
+      : h('div', { class: 'card muted' }, t('no_stores')),
+    h('div', { class: 'card' }, h('h2', {}, t('add_store')),
+      form([['name', t('name'), 'text'], ['language', t('language'), 'select', langOptions('en')], ['timezone', t('timezone'), 'text', 'UTC']], t('add'),
+        async (v) => { await post('/api/stores', v); toast(t('saved')); stores(main); })));
+}
+
+async function tokens(main) {
+  const { tokens: list } = await get('/api/tokens');
+  const shown = h('div');
+  main.replaceChildren(
+    h('h1', {}, t('admin_tokens')),
+    h('p', { class: 'muted' }, t('tokens_hint')),
+    shown,
+    h('div', { class: 'card' }, list.length ? h('table', {},
+      h('thead', {}, h('tr', {}, [t('name'), t('created'), t('last_used'), ''].map((x) => h('th', {}, x)))),
+      h('tbody', {}, list.map((tok) => h('tr', {}, h('td', {}, tok.name), h('td', {}, formatDateTime(tok.created_at)),
+        h('td', {}, tok.last_used_at ? formatDateTime(tok.last_used_at) : t('never')),
+        h('td', {}, h('button', { class: 'btn small danger', onclick: async () => {
+          if (!confirm(t('revoke_confirm', { name: tok.name }))) return;
+          try { await del(`/api/tokens/${tok.id}`); tokens(main); } catch (err) { toast(errorText(err), true); }
+        } }, t('revoke')))))))
+      : h('p', { class: 'muted' }, t('no_tokens'))),
+    h('div', { class: 'card' }, h('h2', {}, t('add_token')),
+      form([['name', t('name'), 'text']], t('create'), async (v) => {
+        const tok = await post('/api/tokens', { name: v.name });
+        await tokens(main);
+        $('#admin > div').replaceWith(h('div', { class: 'card' }, h('strong', {}, t('token_once')), h('p', { class: 'secret' }, tok.token)));
+      })));
+}
+
+async function mySettings(main) {
+  const me = state.me;
+  main.replaceChildren(
+    h('h1', {}, t('my_settings')),
+    h('div', { class: 'card' }, form([
+      ['name', t('name'), 'text', me.name],
+      ['language', t('language'), 'select', Object.entries(languages).map(([code, name]) => [code, name, code === me.language])],
+      ['timezone', t('timezone'), 'text', me.timezone],
+    ], t('save'), async (v) => {
+      const res = await patch('/api/me', v);
+      state.me = res.agent;
+      await setLocale(res.agent.language, res.agent.timezone);
+      location.reload();
+    })),
+    h('div', { class: 'card' }, h('h2', {}, t('theme')),
+      h('div', { class: 'bulk' }, ['light', 'dark', 'auto'].map((th) => h('button', { class: 'btn small', onclick: () => {
+        th === 'auto' ? localStorage.removeItem('onedesk.theme') : localStorage.setItem('onedesk.theme', th);
+        document.documentElement.setAttribute('data-theme', th === 'auto' ? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light') : th);
+      } }, t(`theme_${th}`))))),
+    h('div', { class: 'card' }, h('h2', {}, t('change_password')),
+      form([['password', t('password_new'), 'password']], t('save'), async (v, f) => {
+        const res = await patch('/api/me', { password: v.password });
+        setCSRF(res.csrf_token); // a new password starts a new session
+        f.reset();
+        toast(t('saved'));
+      })));
+}

@@ -1,0 +1,44 @@
+// The JSON API client: CSRF header, errors as the server's sentence.
+
+let csrf = '';
+export function setCSRF(token) { csrf = token || ''; }
+
+export class APIError extends Error {
+  constructor(status, message, field) {
+    super(message);
+    this.status = status;
+    this.field = field || '';
+  }
+}
+
+// onUnauthorized is called when a request finds the session gone.
+export let onUnauthorized = () => {};
+export function setOnUnauthorized(fn) { onUnauthorized = fn; }
+
+export async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { 'X-CSRF-Token': csrf } : { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new APIError(0, 'network');
+  }
+  if (res.status === 204) return {};
+  let data = {};
+  try { data = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) {
+    const err = new APIError(res.status, data.error || res.statusText, data.field);
+    if (res.status === 401 && !path.startsWith('/api/auth/') && path !== '/api/me') onUnauthorized(err);
+    throw err;
+  }
+  return data;
+}
+
+export const get = (path) => api('GET', path);
+export const post = (path, body) => api('POST', path, body ?? {});
+export const patch = (path, body) => api('PATCH', path, body);
+export const del = (path) => api('DELETE', path);

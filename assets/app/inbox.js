@@ -1,0 +1,171 @@
+// The sidebar of views and the ticket list with search, sort and bulk actions.
+import { get, patch } from './api.js';
+import { $, h, icon } from './dom.js';
+import { age, t } from './i18n.js';
+import { agentName, errorText, initials, state, statusPill, teamName, toast, views } from './state.js';
+
+let hooks = {}; // navigate(view, ticketId), openTicket(id), render()
+export function initInbox(h) { hooks = h; }
+
+export function currentView() {
+  return views().find((v) => v.key === state.view) ?? views()[2];
+}
+
+let loadSeq = 0;
+// loadList fetches the first page of the current view (more=true appends
+// the next page). A newer call wins over an older one still in flight.
+export async function loadList(more = false) {
+  const seq = ++loadSeq;
+  const v = currentView();
+  let url = `/api/tickets?${v.query}&sort=${state.sort}`;
+  if (state.q) url += `&q=${encodeURIComponent(state.q)}`;
+  if (more) url += `&cursor=${encodeURIComponent(state.next)}`;
+  else if (state.tickets.length > 50) url += `&limit=${Math.min(200, state.tickets.length)}`;
+  state.loading = true;
+  if (!more && !state.tickets.length) renderList();
+  try {
+    const res = await get(url);
+    if (seq !== loadSeq) return;
+    state.tickets = more ? state.tickets.concat(res.tickets) : res.tickets;
+    state.next = res.next_cursor;
+    state.listError = '';
+    const ids = new Set(state.tickets.map((x) => x.id));
+    for (const id of state.selected) if (!ids.has(id)) state.selected.delete(id);
+    if (state.focus >= state.tickets.length) state.focus = state.tickets.length - 1;
+  } catch (err) {
+    if (seq !== loadSeq) return;
+    state.listError = errorText(err);
+  } finally {
+    if (seq === loadSeq) state.loading = false;
+  }
+  renderList();
+}
+
+export function renderSidebar() {
+  const nav = $('#nav');
+  if (!nav) return;
+  const item = (v) => h('button', {
+    class: 'nav-item', 'aria-current': String(v.key === state.view),
+    onclick: () => hooks.navigate(v.key, null),
+  }, v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
+  const all = views();
+  const group = (name, title) => {
+    const items = all.filter((v) => v.group === name);
+    return items.length ? h('div', { class: 'nav-group' }, h('h2', {}, title), items.map(item)) : null;
+  };
+  nav.replaceChildren(...[
+    h('div', { class: 'nav-group' }, all.filter((v) => !v.group).map(item)),
+    group('teams', t('nav_teams')),
+    group('channels', t('nav_channels')),
+    group('stores', t('nav_stores')),
+  ].filter(Boolean));
+}
+
+export function renderList() {
+  const pane = $('#list');
+  if (!pane) return;
+  const v = currentView();
+  const head = h('div', { class: 'list-head' },
+    h('div', { class: 'title' },
+      h('h1', { id: 'list-title' }, v.label),
+      h('label', { class: 'sr-only', for: 'sort' }, t('sort_label')),
+      h('select', { id: 'sort', onchange: (e) => { state.sort = e.target.value; localStorage.setItem('onedesk.sort', state.sort); loadList(); } },
+        ['updated', 'newest', 'oldest', 'customer'].map((s) => h('option', { value: s, selected: s === state.sort }, t(`sort_${s}`))))),
+    h('div', { class: 'search', role: 'search' }, icon('search'),
+      h('input', {
+        type: 'search', id: 'search', placeholder: t('search_placeholder'), 'aria-label': t('search_placeholder'),
+        value: state.q, oninput: onSearch,
+        onkeydown: (e) => { if (e.key === 'Escape') { e.target.value = ''; onSearch(e); e.target.blur(); } },
+      })),
+    state.selected.size ? bulkBar() : null);
+
+  let body;
+  if (state.listError) {
+    body = h('div', { class: 'banner error', role: 'alert' }, state.listError, ' ',
+      h('button', { class: 'btn small', onclick: () => loadList() }, t('retry')));
+  } else if (state.loading && !state.tickets.length) {
+    body = h('div', { 'aria-busy': 'true' }, [1, 2, 3, 4, 5].map(() => h('div', { class: 'skeleton' })));
+  } else if (!state.tickets.length) {
+    body = h('div', { class: 'empty' }, h('strong', {}, state.q ? t('empty_search') : t('empty_view')),
+      state.q ? t('empty_search_hint') : t('empty_view_hint'));
+  } else {
+    body = h('div', { role: 'list', 'aria-labelledby': 'list-title' },
+      state.tickets.map((tk, i) => row(tk, i)),
+      state.next ? h('div', { class: 'more' }, h('button', { class: 'btn small', onclick: () => loadList(true) }, t('load_more'))) : null);
+  }
+  const rows = h('div', { class: 'rows', id: 'rows' }, body);
+  const oldRows = $('#rows');
+  const scroll = oldRows ? oldRows.scrollTop : 0;
+  const hadSearchFocus = document.activeElement?.id === 'search';
+  const caret = hadSearchFocus ? document.activeElement.selectionStart : 0;
+  pane.replaceChildren(head, rows);
+  rows.scrollTop = scroll;
+  if (hadSearchFocus) { const s = $('#search'); s.focus(); s.setSelectionRange(caret, caret); }
+}
+
+function row(tk, i) {
+  const classes = ['row'];
+  if (tk.unread) classes.push('unread');
+  if (i === state.focus) classes.push('focused');
+  if (tk.id === state.openId) classes.push('open');
+  const el = h('div', {
+    class: classes.join(' '), role: 'listitem', dataset: { id: tk.id },
+    onclick: (e) => { if (e.target.type !== 'checkbox') { state.focus = i; hooks.openTicket(tk.id); } },
+  },
+  h('input', {
+    type: 'checkbox', 'aria-label': t('select_ticket', { id: tk.id }), checked: state.selected.has(tk.id),
+    onchange: (e) => { e.target.checked ? state.selected.add(tk.id) : state.selected.delete(tk.id); renderList(); },
+  }),
+  h('span', { class: 'ch' }, icon(tk.channel, t(`channel_${tk.channel}`))),
+  h('span', { class: 'who' }, tk.customer_name || t('unknown_customer')),
+  h('time', { class: 'when', datetime: tk.updated_at, title: tk.updated_at }, age(tk.updated_at)),
+  h('a', { class: 'subj', href: `#/${state.view}/t/${tk.id}`, tabindex: '-1', onclick: (e) => e.preventDefault() }, tk.subject),
+  h('span', { class: 'snip' }, tk.snippet),
+  h('span', { class: 'meta' }, statusPill(tk.status),
+    tk.priority === 'high' || tk.priority === 'urgent' ? h('span', { class: `pill ${tk.priority}` }, t(`priority_${tk.priority}`)) : null,
+    tk.assignee_id ? h('span', { class: 'avatar small', title: agentName(tk.assignee_id) }, initials(agentName(tk.assignee_id))) : h('span', {}, t('unassigned')),
+    tk.team_id ? h('span', {}, teamName(tk.team_id)) : null,
+    tk.tags.slice(0, 3).map((tag) => h('span', { class: 'tag' }, tag))));
+  return el;
+}
+
+let searchTimer;
+function onSearch(e) {
+  clearTimeout(searchTimer);
+  const q = e.target.value.trim();
+  searchTimer = setTimeout(() => { if (q !== state.q) { state.q = q; state.focus = -1; loadList(); } }, 180);
+}
+
+function bulkBar() {
+  const ids = [...state.selected];
+  const apply = async (change) => {
+    let failed = 0;
+    for (const id of ids) {
+      try { await patch(`/api/tickets/${id}`, change); } catch (err) { failed++; toast(`#${id}: ${errorText(err)}`, true); }
+    }
+    if (!failed) toast(t('bulk_done', { n: ids.length }));
+    state.selected.clear();
+    loadList();
+  };
+  const select = (label, options, onpick) => h('select', {
+    'aria-label': label,
+    onchange: (e) => { if (e.target.value !== '') onpick(e.target.value); },
+  }, h('option', { value: '' }, label), options);
+  return h('div', { class: 'bulk', role: 'toolbar', 'aria-label': t('bulk_actions') },
+    h('strong', {}, t('selected_n', { n: ids.length })),
+    select(t('assign_to'), [h('option', { value: 'none' }, t('unassigned')), state.agents.filter((a) => a.active).map((a) => h('option', { value: a.id }, a.name))],
+      (v) => apply({ assignee_id: v === 'none' ? null : Number(v) })),
+    select(t('transfer_to'), state.teams.map((x) => h('option', { value: x.id }, x.name)), (v) => apply({ team_id: Number(v) })),
+    select(t('set_status'), ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s }, t(`status_${s}`))), (v) => apply({ status: v })),
+    h('button', { class: 'btn small', onclick: () => { state.selected.clear(); renderList(); } }, t('clear')));
+}
+
+// moveFocus moves the keyboard focus in the list by delta rows.
+export function moveFocus(delta) {
+  if (!state.tickets.length) return;
+  state.focus = Math.max(0, Math.min(state.tickets.length - 1, state.focus + delta));
+  renderList();
+  $('.row.focused')?.scrollIntoView({ block: 'nearest' });
+}
+
+export function focusedTicket() { return state.tickets[state.focus]; }

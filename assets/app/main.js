@@ -1,0 +1,346 @@
+// The agent app: boot, login and first-run setup, the shell, routing,
+// real-time updates and keyboard shortcuts.
+import { get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
+import { $, h, icon } from './dom.js';
+import { browserLanguage, setLocale, t } from './i18n.js';
+import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
+import { focusReply, initTicket, loadTicket, renderPlaceholder } from './ticket.js';
+import { renderAdmin } from './admin.js';
+import { errorText, initials, state, toast } from './state.js';
+
+const app = document.getElementById('app');
+
+// ---- Routing: #/<view>[/t/<id>] or #/admin/<section>
+
+function parseRoute() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/');
+  if (parts[0] === 'admin') return { admin: parts[1] || 'agents' };
+  return { view: parts[0] || localStorage.getItem('onedesk.view') || 'open', ticket: parts[1] === 't' ? Number(parts[2]) || null : null };
+}
+
+function navigate(view, ticketId) {
+  location.hash = `#/${view}${ticketId ? `/t/${ticketId}` : ''}`;
+}
+
+function openTicket(id) { navigate(state.view, id); }
+
+let lastRoute = {};
+async function route() {
+  if (!state.me) return;
+  const r = parseRoute();
+  if (r.admin) {
+    lastRoute = r;
+    shell(true);
+    renderAdmin(r.admin, { reloadMeta, navigate });
+    return;
+  }
+  const viewChanged = r.view !== state.view || lastRoute.admin || !lastRoute.view;
+  lastRoute = r;
+  if (!$('#list')) shell(false);
+  state.view = r.view;
+  localStorage.setItem('onedesk.view', r.view);
+  if (viewChanged) {
+    state.tickets = []; state.focus = -1; state.selected.clear(); state.next = '';
+    renderSidebar();
+    loadList();
+  }
+  state.openId = r.ticket;
+  document.querySelector('.shell')?.classList.toggle('has-ticket', !!r.ticket);
+  if (r.ticket) {
+    const i = state.tickets.findIndex((x) => x.id === r.ticket);
+    if (i >= 0) state.focus = i;
+    loadTicket(r.ticket);
+  } else {
+    state.detail = null;
+    renderPlaceholder();
+  }
+  renderList();
+}
+
+// ---- Shell
+
+function shell(admin) {
+  const me = state.me;
+  app.replaceChildren(h('div', { class: 'shell' },
+    h('nav', { class: 'sidebar', 'aria-label': t('nav_label') },
+      h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
+      h('div', { id: 'nav' }),
+      h('div', { class: 'nav-group' },
+        h('h2', {}, t('nav_settings')),
+        me.role === 'admin' ? ['agents', 'teams', 'stores'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
+        h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
+        h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings'))),
+      h('div', { class: 'me' },
+        h('span', { class: 'avatar' }, initials(me.name)),
+        h('span', { style: '' }, me.name),
+        h('button', { class: 'iconbtn', title: t('notifications'), 'aria-label': t('notifications'), onclick: askNotifications }, icon('bell')),
+        h('button', { class: 'iconbtn', title: t('shortcuts'), 'aria-label': t('shortcuts'), onclick: help }, icon('keyboard')),
+        h('button', { class: 'iconbtn', title: t('logout'), 'aria-label': t('logout'), onclick: logout }, icon('logout')))),
+    admin ? h('main', { class: 'admin', id: 'admin' }) : [
+      h('section', { class: 'list-pane', id: 'list', 'aria-label': t('tickets') }),
+      h('main', { class: 'ticket-pane', id: 'ticket' }),
+    ]));
+  renderSidebar();
+}
+
+// reloadMeta refetches agents, teams and stores (after admin edits).
+async function reloadMeta() {
+  const [agents, teams, stores] = await Promise.all([get('/api/agents'), get('/api/teams'), get('/api/stores')]);
+  state.agents = agents.agents;
+  state.teams = teams.teams;
+  state.stores = stores.stores;
+}
+
+// ---- Login, setup, logout
+
+function authScreen({ title, fields, submitLabel, submit }) {
+  const err = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { novalidate: true },
+    h('div', { class: 'brand' }, icon('inbox'), t('app_name')),
+    h('h1', {}, title),
+    fields.map(([name, label, type, autocomplete]) => h('label', { class: 'field' }, h('span', {}, label),
+      h('input', { name, type, required: true, autocomplete, id: `f-${name}` }))),
+    err,
+    h('button', { type: 'submit', class: 'btn primary' }, submitLabel));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const btn = form.querySelector('button');
+    btn.disabled = true;
+    try {
+      const me = await submit(Object.fromEntries(new FormData(form)));
+      await start(me);
+    } catch (ex) {
+      err.textContent = errorText(ex);
+      if (ex.field) form.querySelector(`[name="${ex.field}"]`)?.focus();
+    } finally { btn.disabled = false; }
+  });
+  app.replaceChildren(h('div', { class: 'auth' }, form));
+  form.querySelector('input').focus();
+}
+
+async function showLogin() {
+  state.me = null;
+  let needed = false;
+  try { needed = (await get('/api/setup')).needed; } catch { /* show login */ }
+  if (needed) {
+    authScreen({
+      title: t('setup_title'), submitLabel: t('setup_submit'),
+      fields: [['name', t('your_name'), 'text', 'name'], ['email', t('email'), 'email', 'email'], ['password', t('password_new'), 'password', 'new-password']],
+      submit: (v) => post('/api/setup', v),
+    });
+  } else {
+    authScreen({
+      title: t('login_title'), submitLabel: t('login_submit'),
+      fields: [['email', t('email'), 'email', 'username'], ['password', t('password'), 'password', 'current-password']],
+      submit: (v) => post('/api/auth/login', v),
+    });
+  }
+}
+
+async function logout() {
+  try { await post('/api/auth/logout'); } catch { /* gone already */ }
+  socket?.close();
+  socket = null;
+  showLogin();
+}
+
+// ---- Real time
+
+let socket = null;
+let backoff = 1000;
+let listTimer = null;
+
+function connect() {
+  if (socket || !state.me) return;
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/agent/ws`);
+  socket = ws;
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    backoff = 1000;
+    setLive(true);
+  };
+  ws.onmessage = (e) => {
+    let c;
+    try { c = JSON.parse(e.data); } catch { return; }
+    if (c.type === 'hello') {
+      // A reconnect may have missed changes: refetch what is on screen.
+      if (state.me) { refreshList(); if (state.openId) loadTicket(state.openId, { quiet: true }); }
+      return;
+    }
+    onChange(c);
+  };
+  ws.onclose = () => {
+    socket = null;
+    setLive(false);
+    if (!state.me) return;
+    if (!opened) {
+      // Maybe the session ended: ask the API, which routes to login if so.
+      get('/api/me').catch(() => {});
+    }
+    setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 30000);
+  };
+}
+
+function setLive(live) {
+  state.live = live;
+  const dot = $('#live');
+  if (dot) { dot.classList.toggle('live', live); dot.title = live ? t('live') : t('offline'); }
+}
+
+function onChange(c) {
+  if (c.type === 'ticket') {
+    const i = state.tickets.findIndex((x) => x.id === c.ticket_id);
+    if (i >= 0) {
+      const unread = state.tickets[i].unread;
+      state.tickets[i] = { ...c.ticket, unread: c.ticket_id === state.openId ? false : unread || c.ticket.unread };
+      renderList();
+    }
+    refreshList();
+  }
+  if (c.type === 'message' && c.message.kind === 'customer') {
+    const row = state.tickets.find((x) => x.id === c.ticket_id);
+    if (row && c.ticket_id !== state.openId) { row.unread = true; renderList(); }
+    if (document.hidden || c.ticket_id !== state.openId) notify(c);
+  }
+  if ((c.type === 'message' || c.type === 'event' || c.type === 'ticket') && c.ticket_id === state.openId) {
+    reloadOpenTicket();
+  }
+}
+
+let ticketTimer = null;
+function reloadOpenTicket() {
+  clearTimeout(ticketTimer);
+  ticketTimer = setTimeout(() => { if (state.openId) loadTicket(state.openId, { quiet: true }); }, 30);
+}
+
+// refreshList refetches the view soon, coalescing bursts of changes.
+function refreshList() {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(() => loadList(), 60);
+}
+
+function notify(c) {
+  if (document.hidden) {
+    state.unseen++;
+    document.title = `(${state.unseen}) ${t('app_name')}`;
+  }
+  if (localStorage.getItem('onedesk.notify') === 'on' && 'Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    const n = new Notification(t('notify_title', { id: c.ticket_id }), { body: c.message.body.slice(0, 140), tag: `ticket-${c.ticket_id}` });
+    n.onclick = () => { window.focus(); openTicket(c.ticket_id); n.close(); };
+  }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) { state.unseen = 0; document.title = t('app_name'); }
+});
+
+async function askNotifications() {
+  if (!('Notification' in window)) { toast(t('notify_unsupported'), true); return; }
+  if (localStorage.getItem('onedesk.notify') === 'on') {
+    localStorage.setItem('onedesk.notify', 'off');
+    toast(t('notify_off'));
+    return;
+  }
+  const p = await Notification.requestPermission();
+  if (p === 'granted') { localStorage.setItem('onedesk.notify', 'on'); toast(t('notify_on')); } else toast(t('notify_denied'), true);
+}
+
+// ---- Keyboard
+
+const shortcuts = [
+  ['j', 'key_next'], ['k', 'key_prev'], ['Enter', 'key_open'], ['r', 'key_reply'], ['n', 'key_note'],
+  ['a', 'key_assign_me'], ['e', 'key_resolve'], ['x', 'key_select'], ['/', 'key_search'], ['Ctrl+Enter', 'key_send'],
+  ['Esc', 'key_escape'], ['?', 'key_help'],
+];
+
+function help() {
+  if ($('#help')) return;
+  const close = () => overlay.remove();
+  const overlay = h('div', { class: 'overlay', id: 'help', onclick: (e) => { if (e.target === overlay) close(); }, onkeydown: (e) => { if (e.key === 'Escape' || e.key === '?') { e.preventDefault(); close(); } } },
+    h('div', { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'help-title' },
+      h('h2', { id: 'help-title' }, t('shortcuts')),
+      h('dl', { class: 'keys' }, shortcuts.map(([k, label]) => [h('dt', {}, h('kbd', {}, k)), h('dd', { style: 'margin:0' }, t(label))])),
+      h('div', { class: 'buttons' }, h('button', { class: 'btn', onclick: close }, t('close')))));
+  document.body.append(overlay);
+  overlay.querySelector('button').focus();
+}
+
+document.addEventListener('keydown', async (e) => {
+  if (!state.me || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+  const tag = e.target.tagName;
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || e.target.isContentEditable) return;
+  if ($('.overlay')) return;
+  if (e.key === '?') { e.preventDefault(); help(); return; }
+  if (lastRoute.admin) return;
+  const focused = focusedTicket();
+  switch (e.key) {
+    case 'j': moveFocus(1); break;
+    case 'k': moveFocus(-1); break;
+    case 'Enter': if (focused) openTicket(focused.id); break;
+    case 'x': if (focused) { state.selected.has(focused.id) ? state.selected.delete(focused.id) : state.selected.add(focused.id); renderList(); } break;
+    case '/': e.preventDefault(); $('#search')?.focus(); break;
+    case 'r': if (state.detail) { e.preventDefault(); focusReply('reply'); } break;
+    case 'n': if (state.detail) { e.preventDefault(); focusReply('note'); } break;
+    case 'a': case 'e': {
+      const id = state.openId ?? focused?.id;
+      if (!id) break;
+      try {
+        await patch(`/api/tickets/${id}`, e.key === 'a' ? { assignee_id: state.me.id } : { status: 'resolved' });
+        toast(e.key === 'a' ? t('assigned_to_you', { id }) : t('resolved_n', { id }));
+        if (id === state.openId) loadTicket(id, { quiet: true });
+        refreshList();
+      } catch (err) { toast(errorText(err), true); }
+      break;
+    }
+    default: return;
+  }
+});
+
+// ---- Boot
+
+async function start(me) {
+  setCSRF(me.csrf_token);
+  state.me = me.agent;
+  await setLocale(me.agent.language, me.agent.timezone);
+  document.title = t('app_name');
+  try { await reloadMeta(); } catch (err) { toast(errorText(err), true); }
+  state.sort = localStorage.getItem('onedesk.sort') || 'updated';
+  lastRoute = {};
+  state.view = null;
+  await route();
+  connect();
+}
+
+setOnUnauthorized(() => {
+  if (!state.me) return;
+  // The session ended: drafts are in localStorage, the route stays in the URL.
+  socket?.close();
+  socket = null;
+  toast(t('session_ended'), true);
+  showLogin();
+});
+
+window.addEventListener('hashchange', route);
+
+const theme = () => document.documentElement.setAttribute('data-theme',
+  localStorage.getItem('onedesk.theme') || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
+theme();
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', theme);
+
+(async () => {
+  await setLocale(browserLanguage());
+  try {
+    await start(await get('/api/me'));
+  } catch (err) {
+    if (err.status === 401) showLogin();
+    else app.replaceChildren(h('div', { class: 'auth' }, h('p', { class: 'error', role: 'alert' }, errorText(err), ' ',
+      h('button', { class: 'btn', onclick: () => location.reload() }, t('retry')))));
+  }
+})();
+
+
+initInbox({ navigate, openTicket, render: renderList });
+initTicket({ openTicket, refreshList, renderList });

@@ -1,0 +1,71 @@
+// Shared state of the app and small helpers every screen uses.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+
+export const state = {
+  me: null,
+  agents: [],
+  teams: [],
+  stores: [],
+  view: 'open', // inbox view key, see views()
+  sort: 'updated',
+  q: '',
+  tickets: [],
+  next: '',
+  loading: false,
+  listError: '',
+  focus: -1, // index of the keyboard-focused row
+  selected: new Set(),
+  openId: null,
+  detail: null,
+  live: false,
+  unseen: 0, // customer messages that arrived while the tab was hidden
+};
+
+export const agentName = (id) => state.agents.find((a) => a.id === id)?.name ?? (id ? `#${id}` : '');
+export const teamName = (id) => state.teams.find((x) => x.id === id)?.name ?? (id ? `#${id}` : '');
+export const storeName = (id) => state.stores.find((x) => x.id === id)?.name ?? '';
+
+export function initials(name) {
+  const parts = (name || '?').trim().split(/\s+/);
+  return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+}
+
+export const statuses = ['new', 'open', 'pending', 'resolved', 'closed'];
+export const priorities = ['low', 'normal', 'high', 'urgent'];
+export const channels = ['email', 'chat', 'form', 'telegram', 'whatsapp', 'instagram', 'api'];
+
+// views lists the inbox views with the API filter behind each.
+export function views() {
+  const active = 'new,open,pending';
+  const list = [
+    { key: 'unassigned', label: t('view_unassigned'), query: 'status=new,open&assignee=none' },
+    { key: 'mine', label: t('view_mine'), query: `status=${active}&assignee=me` },
+    { key: 'open', label: t('view_open'), query: 'status=new,open' },
+    { key: 'pending', label: t('view_pending'), query: 'status=pending' },
+    { key: 'resolved', label: t('view_resolved'), query: 'status=resolved,closed' },
+  ];
+  for (const team of state.teams) list.push({ key: `team:${team.id}`, group: 'teams', label: team.name, query: `status=${active}&team=${team.id}` });
+  for (const ch of channels) list.push({ key: `channel:${ch}`, group: 'channels', label: t(`channel_${ch}`), query: `status=${active}&channel=${ch}`, channel: ch });
+  for (const st of state.stores) list.push({ key: `store:${st.id}`, group: 'stores', label: st.name, query: `status=${active}&store=${st.id}` });
+  return list;
+}
+
+export function statusPill(status) {
+  return h('span', { class: `pill ${status}` }, t(`status_${status}`));
+}
+
+let toastTimer;
+export function toast(message, isError) {
+  document.querySelector('.toast')?.remove();
+  const el = h('div', { class: `toast${isError ? ' error' : ''}`, role: isError ? 'alert' : 'status' }, message);
+  document.body.append(el);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.remove(), isError ? 6000 : 2500);
+}
+
+// errorText turns an API error into the sentence to show.
+export function errorText(err) {
+  if (err?.status === 0) return t('error_network');
+  return err?.message || t('error_unknown');
+}

@@ -1,0 +1,303 @@
+// The ticket view: the thread with events, the reply box and the customer.
+import { get, patch, post } from './api.js';
+import { $, h, icon, linkify } from './dom.js';
+import { formatDateTime, t } from './i18n.js';
+import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
+
+let hooks = {};
+export function initTicket(h) { hooks = h; }
+
+let loadSeq = 0;
+let customerCache = { id: 0, data: null };
+
+// loadTicket fetches a ticket's whole story and renders it.
+export async function loadTicket(id, { quiet } = {}) {
+  const seq = ++loadSeq;
+  if (!quiet) renderPlaceholder(t('loading'));
+  try {
+    const d = await get(`/api/tickets/${id}`);
+    if (seq !== loadSeq || state.openId !== id) return;
+    const first = state.detail?.id !== id;
+    state.detail = d;
+    renderTicket(first);
+    if (customerCache.id !== d.customer_id) customerCache = { id: d.customer_id, data: null };
+    loadCustomer(d.customer_id); // their other tickets may have changed too
+    if (d.unread !== false) post(`/api/tickets/${id}/read`).catch(() => {});
+    const row = state.tickets.find((x) => x.id === id);
+    if (row && row.unread) { row.unread = false; hooks.renderList(); }
+  } catch (err) {
+    if (seq !== loadSeq) return;
+    renderPlaceholder(errorText(err), true);
+  }
+}
+
+async function loadCustomer(id) {
+  try {
+    const c = await get(`/api/customers/${id}`);
+    customerCache = { id, data: c };
+  } catch (err) {
+    customerCache = { id, data: { error: errorText(err) } };
+  }
+  renderCustomer();
+}
+
+export function renderPlaceholder(text, isError) {
+  const pane = $('#ticket');
+  if (!pane) return;
+  pane.replaceChildren(h('div', { class: 'placeholder' }, h('div', { role: isError ? 'alert' : 'status', class: isError ? 'error' : '' },
+    text ?? h('div', {}, h('strong', {}, t('no_ticket_title')), h('p', {}, t('no_ticket_hint'), ' ', h('kbd', {}, '?'))))));
+}
+
+function draftKey(id, mode) { return `onedesk.draft.${id}.${mode}`; }
+
+let mode = 'reply';
+export function setMode(m, focus = true) {
+  mode = m;
+  const c = $('.composer');
+  if (!c) return;
+  saveDraft();
+  c.classList.toggle('note', m === 'note');
+  for (const b of c.querySelectorAll('.modes button')) b.setAttribute('aria-pressed', String(b.dataset.mode === m));
+  const ta = $('#reply');
+  ta.value = localStorage.getItem(draftKey(state.openId, m)) || '';
+  ta.placeholder = m === 'note' ? t('note_placeholder') : t('reply_placeholder');
+  for (const b of c.querySelectorAll('[data-reply-only]')) b.hidden = m === 'note';
+  $('#send').textContent = m === 'note' ? t('add_note') : t('send');
+  if (focus) ta.focus();
+}
+
+function saveDraft() {
+  const ta = $('#reply');
+  if (!ta || !state.openId) return;
+  const key = draftKey(state.openId, ta.dataset.mode || mode);
+  ta.value.trim() ? localStorage.setItem(key, ta.value) : localStorage.removeItem(key);
+  ta.dataset.mode = mode;
+}
+
+function renderTicket(first) {
+  const d = state.detail;
+  const pane = $('#ticket');
+  if (!pane || !d) return;
+  const oldThread = $('#thread');
+  const atBottom = !oldThread || oldThread.scrollHeight - oldThread.scrollTop - oldThread.clientHeight < 40;
+  const ta = $('#reply');
+  const draft = ta ? ta.value : null;
+  const hadFocus = document.activeElement === ta;
+
+  const conv = h('section', { class: 'conversation', 'aria-label': t('conversation') },
+    header(d), thread(d), composer(d));
+  pane.replaceChildren(conv, h('aside', { class: 'customer', id: 'customer', 'aria-label': t('customer') }));
+  renderCustomer();
+  const th = $('#thread');
+  if (first || atBottom) th.scrollTop = th.scrollHeight;
+  const nta = $('#reply');
+  nta.value = draft !== null && !first ? draft : localStorage.getItem(draftKey(d.id, mode)) || '';
+  nta.dataset.mode = mode;
+  if (hadFocus) nta.focus();
+}
+
+function header(d) {
+  const change = async (body) => {
+    try {
+      state.detail = { ...state.detail, ...(await patch(`/api/tickets/${d.id}`, body)) };
+      renderTicket(false);
+      hooks.refreshList();
+    } catch (err) { toast(errorText(err), true); renderTicket(false); }
+  };
+  const sel = (label, value, options, onchange) => h('label', {}, label,
+    h('select', { onchange: (e) => onchange(e.target.value) }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text))));
+  const active = state.agents.filter((a) => a.active || a.id === d.assignee_id);
+  return h('header', { class: 't-head' },
+    h('h1', {}, h('span', { class: 'id' }, `#${d.id}`), d.subject),
+    h('div', { class: 't-controls' },
+      statusPill(d.status),
+      sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
+      sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
+      sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
+        (v) => change({ assignee_id: v ? Number(v) : null })),
+      sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
+        (v) => transferDialog(d, v ? Number(v) : null, change)),
+      d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
+      tagsEditor(d, change)));
+}
+
+function tagsEditor(d, change) {
+  const input = h('input', {
+    type: 'text', 'aria-label': t('add_tag'), placeholder: t('add_tag'),
+    onkeydown: (e) => {
+      if (e.key === 'Enter' && e.target.value.trim()) { e.preventDefault(); change({ tags: [...d.tags, e.target.value.trim()] }); }
+    },
+  });
+  return h('span', { class: 'tags-edit' }, d.tags.map((tag) => h('span', { class: 'tag' }, tag,
+    h('button', { 'aria-label': t('remove_tag', { tag }), onclick: () => change({ tags: d.tags.filter((x) => x !== tag) }) }, '×'))), input);
+}
+
+// transferDialog asks for the handoff note that goes with a team transfer.
+function transferDialog(d, teamId, change) {
+  const note = h('textarea', { rows: 3, placeholder: t('handoff_placeholder'), 'aria-label': t('handoff_note') });
+  const close = () => { overlay.remove(); renderTicket(false); };
+  const overlay = h('div', { class: 'overlay', onkeydown: (e) => { if (e.key === 'Escape') close(); } },
+    h('form', {
+      class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'transfer-title',
+      onsubmit: (e) => { e.preventDefault(); overlay.remove(); change({ team_id: teamId, ...(note.value.trim() ? { note: note.value.trim() } : {}) }); },
+    },
+    h('h2', { id: 'transfer-title' }, teamId ? t('transfer_to_team', { team: teamName(teamId) }) : t('remove_team')),
+    h('label', { class: 'field' }, h('span', {}, t('handoff_note')), note),
+    h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'btn', onclick: close }, t('cancel')),
+      h('button', { type: 'submit', class: 'btn primary' }, t('transfer')))));
+  document.body.append(overlay);
+  note.focus();
+}
+
+function thread(d) {
+  const items = [
+    ...d.messages.map((m) => ({ at: m.created_at, id: m.id, kind: 'm', m })),
+    ...d.events.filter((e) => !['replied', 'noted', 'created'].includes(e.type)).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
+  ].sort((a, b) => a.at.localeCompare(b.at) || (a.kind === b.kind ? a.id - b.id : a.kind === 'm' ? -1 : 1));
+  const lastHandoff = [...d.events].reverse().find((e) => (e.type === 'transferred' || e.type === 'assigned') && e.data?.note);
+  return h('div', { class: 'thread', id: 'thread', role: 'log', 'aria-live': 'polite' },
+    lastHandoff ? h('div', { class: 'handoff', role: 'note' }, h('strong', {}, t('handoff_from', { who: actorName(lastHandoff.actor) })), ' ', lastHandoff.data.note) : null,
+    items.map((it) => (it.kind === 'm' ? message(it.m, d) : event(it.e))));
+}
+
+function actorName(actor) {
+  if (actor === 'customer') return t('the_customer');
+  if (actor === 'system') return t('system');
+  if (actor.startsWith('rule:')) return t('a_rule');
+  return agentName(Number(actor));
+}
+
+function message(m, d) {
+  const who = m.kind === 'customer' ? (d.customer.name || m.from || t('the_customer')) : m.kind === 'system' ? t('system') : agentName(m.author_id);
+  const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? t('reply') : m.from;
+  let body = h('div', { class: 'body' }, linkify(m.body));
+  if (m.html) {
+    const toggle = h('button', { class: 'btn small', onclick: () => {
+      const frame = h('iframe', { sandbox: '', src: `/api/messages/${m.id}/html`, title: t('formatted_message'), referrerpolicy: 'no-referrer' });
+      body.replaceWith(frame);
+      toggle.remove();
+    } }, t('show_formatted'));
+    body = h('div', {}, body, toggle);
+  }
+  return h('article', { class: `msg ${m.kind}`, 'aria-label': `${label}: ${who}` },
+    h('div', { class: 'm-head' }, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
+      m.auto ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
+      h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
+    body,
+    m.attachments.length ? h('div', { class: 'attachments' }, m.attachments.map(attachment)) : null,
+    m.delivery ? delivery(m) : null);
+}
+
+function attachment(a) {
+  const url = `/api/attachments/${a.id}`;
+  if (/^image\/(png|jpeg|gif|webp)$/.test(a.content_type)) {
+    return h('a', { href: url, target: '_blank', rel: 'noopener' }, h('img', { src: url, alt: a.filename, loading: 'lazy' }));
+  }
+  return h('a', { href: `${url}?download=1` }, icon('paperclip'), a.filename, h('span', { class: 'muted' }, formatSize(a.size)));
+}
+
+function formatSize(n) {
+  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${Math.round(n / 1024)} KB` : `${(n / (1 << 20)).toFixed(1)} MB`;
+}
+
+function delivery(m) {
+  if (m.delivery === 'failed') {
+    return h('div', { class: 'delivery failed', role: 'alert' }, t('delivery_failed', { reason: m.delivery_error }),
+      h('button', { class: 'btn small', onclick: async () => {
+        try { await post(`/api/messages/${m.id}/retry`); loadTicket(m.ticket_id, { quiet: true }); } catch (err) { toast(errorText(err), true); }
+      } }, t('retry')));
+  }
+  return h('div', { class: 'delivery' }, t(`delivery_${m.delivery}`));
+}
+
+function event(e) {
+  const who = actorName(e.actor);
+  let text;
+  switch (e.type) {
+    case 'assigned': text = e.data.to ? t('ev_assigned', { who, to: agentName(e.data.to) }) : t('ev_unassigned', { who }); break;
+    case 'transferred': text = e.data.to ? t('ev_transferred', { who, to: teamName(e.data.to) }) : t('ev_team_removed', { who }); break;
+    case 'status_changed': text = t('ev_status', { who, to: t(`status_${e.data.to}`) }); break;
+    case 'priority_changed': text = t('ev_priority', { who, to: t(`priority_${e.data.to}`) }); break;
+    case 'tags_changed': text = t('ev_tags', { who, tags: (e.data.to || []).join(', ') || '–' }); break;
+    case 'delivery_failed': text = t('ev_delivery_failed'); break;
+    case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
+    default: text = `${e.type} · ${who}`;
+  }
+  return h('div', { class: 'event' }, text, ' · ', h('time', { datetime: e.created_at }, formatDateTime(e.created_at)),
+    e.data?.note ? h('span', { class: 'note' }, `“${e.data.note}”`) : null);
+}
+
+function composer(d) {
+  const closed = d.status === 'closed';
+  const send = async (status) => {
+    const ta = $('#reply');
+    const body = ta.value;
+    if (!body.trim()) { ta.focus(); return; }
+    const buttons = $$buttons();
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await post(`/api/tickets/${d.id}/messages`, { body, internal: mode === 'note', ...(status && mode !== 'note' ? { status } : {}) });
+      ta.value = '';
+      localStorage.removeItem(draftKey(d.id, mode));
+      await loadTicket(d.id, { quiet: true });
+      hooks.refreshList();
+    } catch (err) {
+      toast(errorText(err), true); // the text stays in the box and in the draft
+      saveDraft();
+    } finally {
+      $$buttons().forEach((b) => { b.disabled = false; });
+    }
+  };
+  const modeBtn = (m, label) => h('button', { type: 'button', dataset: { mode: m }, 'aria-pressed': String(mode === m), onclick: () => setMode(m) }, label);
+  return h('form', {
+    class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },
+    'aria-label': t('reply_box'),
+  },
+  h('div', { class: 'modes' }, modeBtn('reply', t('reply')), modeBtn('note', t('internal_note'))),
+  h('textarea', {
+    id: 'reply', 'aria-label': t('message'), placeholder: mode === 'note' ? t('note_placeholder') : closed ? t('closed_hint') : t('reply_placeholder'),
+    oninput: debounce(saveDraft, 400),
+    onkeydown: (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
+      if (e.key === 'Escape') e.target.blur();
+    },
+  }),
+  h('div', { class: 'actions' },
+    h('button', { type: 'submit', id: 'send', class: 'btn primary', disabled: closed && mode === 'reply' }, mode === 'note' ? t('add_note') : t('send')),
+    h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('resolved') }, t('send_resolve')),
+    h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('pending') }, t('send_pending')),
+    h('span', { class: 'hint' }, t('send_hint'))));
+}
+
+function $$buttons() { return [...document.querySelectorAll('.composer button[type=submit], .composer .actions button')]; }
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+function renderCustomer() {
+  const el = $('#customer');
+  const d = state.detail;
+  if (!el || !d) return;
+  const c = customerCache.id === d.customer_id ? customerCache.data : null;
+  const cust = d.customer;
+  el.replaceChildren(
+    h('div', {}, h('h2', {}, t('customer')),
+      h('div', { class: 'name' }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
+    h('div', {}, h('h2', {}, t('identities')),
+      h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
+    h('div', {}, h('h2', {}, t('customer_tickets')),
+      !c ? h('p', { class: 'muted' }, t('loading'))
+        : c.error ? h('p', { class: 'error' }, c.error)
+          : h('ul', { class: 'other-tickets' }, c.tickets.map((x) => h('li', {},
+            h('button', { class: x.id === d.id ? 'current' : '', onclick: () => hooks.openTicket(x.id) },
+              icon(x.channel, t(`channel_${x.channel}`)), h('span', {}, `#${x.id} ${x.subject}`), statusPill(x.status),
+              h('span', { class: 's' }, formatDateTime(x.created_at))))))));
+}
+
+// focusReply opens the reply box in a mode (r = reply, n = note).
+export function focusReply(m) {
+  if (!state.detail) return;
+  setMode(m);
+}

@@ -1,0 +1,246 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"onedesk/ui"
+)
+
+// browser starts Debian's Chromium headless, or skips the test when it is
+// not installed (.ci/run installs it).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	var path string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Skip("browser test skipped: no chromium on PATH (apt-get install chromium, or run .ci/run)")
+	}
+	// Chromium may still be writing its profile as the test ends; removing
+	// it is best effort rather than a test failure.
+	profile, err := os.MkdirTemp("", "onedesk-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1440, 900),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	// The page's console errors and uncaught exceptions go to the test log.
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			t.Logf("page exception: %s", ev.ExceptionDetails.Error())
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeWarning {
+				for _, a := range ev.Args {
+					t.Logf("page console %s: %s %s", ev.Type, a.Value, a.Description)
+				}
+			}
+		}
+	})
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// shot saves a screenshot when ONEDESK_SCREENSHOTS names a folder.
+func shot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("ONEDESK_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}
+
+func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		shot(t, ctx, "failed-"+strings.ReplaceAll(step, " ", "-"))
+		var html string
+		chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML("body", &html, chromedp.ByQuery))
+		if len(html) > 3000 {
+			html = html[:3000]
+		}
+		t.Fatalf("%s: %v\npage: %s", step, err, html)
+	}
+}
+
+func TestAgentAppInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{})
+	url := e.srv.URL
+
+	// First run: the page offers to create the admin.
+	run(t, ctx, "setup page", chromedp.Navigate(url), chromedp.WaitVisible("#f-name", chromedp.ByID))
+	shot(t, ctx, "01-setup")
+	run(t, ctx, "create admin",
+		chromedp.SendKeys("#f-name", "Olga Owner", chromedp.ByID),
+		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
+		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery),
+		chromedp.WaitVisible(".empty", chromedp.ByQuery))
+	shot(t, ctx, "02-empty-inbox")
+
+	// An integration creates tickets; they appear without a reload.
+	api := e.client()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	api.must(200, "POST", "/api/auth/login", map[string]string{"email": "owner@shop.test", "password": "correct horse"}).json(t, &me)
+	api.csrf = me.CSRFToken
+	api = api.apiClient()
+	api.newTicket("Parcel never arrived", "carla@example.com")
+	start := time.Now()
+	run(t, ctx, "ticket appears live", chromedp.WaitVisible(`//div[contains(@class,"row")]//a[contains(., "Parcel never arrived")]`, chromedp.BySearch))
+	t.Logf("a new ticket showed in the open inbox %v after the API answered", time.Since(start).Round(time.Millisecond))
+
+	// Customer text with markup stays text and never runs.
+	api.must(201, "POST", "/api/tickets", map[string]any{
+		"subject": `<img src=x onerror="window.__xss=1">Broken zip`,
+		"body":    `<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> see https://shop.test/o/1`,
+		"customer": map[string]string{"email": "mallory@example.com", "name": `<b onmouseover="window.__xss=3">Mallory</b>`},
+	})
+	run(t, ctx, "xss ticket listed", chromedp.WaitVisible(`//a[contains(., "Broken zip")]`, chromedp.BySearch))
+
+	// Keyboard: j/k to move, Enter to open.
+	run(t, ctx, "open with keyboard",
+		press('j'), press('j'), press('k'),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(".t-head h1", chromedp.ByQuery))
+	var title string
+	run(t, ctx, "read title", chromedp.Text(".t-head h1", &title, chromedp.ByQuery))
+	if !strings.Contains(title, "Broken zip") {
+		t.Fatalf("Enter opened %q, want the newest ticket", title)
+	}
+	var xss *runtime.RemoteObject
+	run(t, ctx, "xss check", chromedp.WaitVisible(".msg.customer .body a", chromedp.ByQuery),
+		chromedp.EvaluateAsDevTools(`window.__xss === undefined`, &xss))
+	var safe bool
+	run(t, ctx, "xss check value", chromedp.Evaluate(`window.__xss === undefined && document.querySelectorAll('script:not([type=module])').length === 0`, &safe))
+	if !safe {
+		t.Fatal("customer markup ran in the agent app")
+	}
+	var linkText string
+	run(t, ctx, "link", chromedp.Text(".msg.customer .body a", &linkText, chromedp.ByQuery))
+	if linkText != "https://shop.test/o/1" {
+		t.Fatalf("link %q", linkText)
+	}
+
+	// Open the first ticket, reply with r, note with n, resolve with e.
+	run(t, ctx, "open parcel ticket",
+		chromedp.Click(`//a[contains(., "Parcel never arrived")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//h1[contains(., "Parcel never arrived")]`, chromedp.BySearch))
+	shot(t, ctx, "03-ticket")
+	run(t, ctx, "reply",
+		press('r'),
+		chromedp.WaitReady("#reply:focus", chromedp.ByQuery),
+		chromedp.SendKeys("#reply", "We are sending a new one today.", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(inputModifierCtrl)),
+		chromedp.WaitVisible(`//article[contains(@class,"agent")]//div[contains(., "We are sending a new one today.")]`, chromedp.BySearch))
+	run(t, ctx, "delivered", chromedp.WaitVisible(`//article[contains(@class,"agent")]//div[contains(@class,"delivery") and contains(., "Sent")]`, chromedp.BySearch))
+	run(t, ctx, "note",
+		chromedp.KeyEvent(kb.Escape),
+		press('n'),
+		chromedp.WaitVisible(".composer.note", chromedp.ByQuery),
+		chromedp.SendKeys("#reply", "Courier confirmed the loss.", chromedp.ByID),
+		chromedp.Click("#send", chromedp.ByID),
+		chromedp.WaitVisible(`//article[contains(@class,"note")]//div[contains(., "Courier confirmed the loss.")]`, chromedp.BySearch))
+	run(t, ctx, "resolve",
+		chromedp.KeyEvent(kb.Escape),
+		press('e'),
+		chromedp.WaitVisible(`//div[contains(@class,"t-controls")]/span[contains(@class,"pill") and contains(@class,"resolved")]`, chromedp.BySearch))
+	shot(t, ctx, "04-resolved")
+
+	var got ticketJSON
+	var list struct{ Tickets []ticketJSON }
+	api.must(200, "GET", "/api/tickets?q=parcel", nil).json(t, &list)
+	api.must(200, "GET", fmt.Sprintf("/api/tickets/%d", list.Tickets[0].ID), nil).json(t, &got)
+	kinds := []string{}
+	for _, m := range got.Messages {
+		kinds = append(kinds, m.Kind)
+	}
+	if got.Status != "resolved" || strings.Join(kinds, ",") != "customer,agent,note" {
+		t.Fatalf("after the browser: status %s, messages %v", got.Status, kinds)
+	}
+
+	// A new customer message shows in the open ticket without a reload.
+	api.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", got.ID), map[string]any{"body": "Thanks, got the tracking!", "kind": "customer"})
+	run(t, ctx, "live message", chromedp.WaitVisible(`//article[contains(@class,"customer")]//div[contains(., "Thanks, got the tracking!")]`, chromedp.BySearch))
+
+	// ? shows the shortcuts; Escape closes them.
+	run(t, ctx, "help", press('?'), chromedp.WaitVisible("#help", chromedp.ByID))
+	shot(t, ctx, "05-help")
+	run(t, ctx, "close help", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent("#help", chromedp.ByID))
+
+	// Log out, log back in: the last view is remembered.
+	run(t, ctx, "logout", chromedp.Click(`button[aria-label="Log out"]`, chromedp.ByQuery), chromedp.WaitVisible("#f-password", chromedp.ByID))
+	shot(t, ctx, "06-login")
+	run(t, ctx, "login",
+		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+}
+
+const inputModifierCtrl = 2
+
+// press types one key the way a keyboard does: a keyDown that carries its
+// text, so the page's preventDefault on keydown keeps the text out, as in
+// a real browser (chromedp.KeyEvent sends the text as a separate event).
+func press(r rune) chromedp.ActionFunc {
+	return func(ctx context.Context) error {
+		k, ok := kb.Keys[r]
+		if !ok {
+			return fmt.Errorf("no key for %q", r)
+		}
+		down := input.DispatchKeyEvent(input.KeyDown).WithKey(k.Key).WithCode(k.Code).
+			WithWindowsVirtualKeyCode(k.Windows).WithNativeVirtualKeyCode(k.Native).WithText(k.Text).WithUnmodifiedText(k.Unmodified)
+		if k.Shift {
+			down = down.WithModifiers(input.ModifierShift)
+		}
+		if err := down.Do(ctx); err != nil {
+			return err
+		}
+		return input.DispatchKeyEvent(input.KeyUp).WithKey(k.Key).WithCode(k.Code).
+			WithWindowsVirtualKeyCode(k.Windows).WithNativeVirtualKeyCode(k.Native).Do(ctx)
+	}
+}

@@ -135,8 +135,8 @@ func TestAgentAppInBrowser(t *testing.T) {
 
 	// Customer text with markup stays text and never runs.
 	api.must(201, "POST", "/api/tickets", map[string]any{
-		"subject": `<img src=x onerror="window.__xss=1">Broken zip`,
-		"body":    `<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> see https://shop.test/o/1`,
+		"subject":  `<img src=x onerror="window.__xss=1">Broken zip`,
+		"body":     `<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> see https://shop.test/o/1`,
 		"customer": map[string]string{"email": "mallory@example.com", "name": `<b onmouseover="window.__xss=3">Mallory</b>`},
 	})
 	run(t, ctx, "xss ticket listed", chromedp.WaitVisible(`//a[contains(., "Broken zip")]`, chromedp.BySearch))

@@ -287,7 +287,12 @@ func TestTokensAndRoles(t *testing.T) {
 	api.must(401, "GET", "/api/tickets", nil)
 
 	// Deactivating an agent ends their access.
-	var agents struct{ Agents []struct{ ID int64; Email string } }
+	var agents struct {
+		Agents []struct {
+			ID    int64
+			Email string
+		}
+	}
 	admin.must(200, "GET", "/api/agents", nil).json(t, &agents)
 	for _, a := range agents.Agents {
 		if a.Email == "ann@shop.test" {

@@ -288,6 +288,52 @@ func backup(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// dev holds commands for developers: dev seed fills a database with
+// sample data for trying the app and for the benchmarks.
 func dev(args []string, stdout, stderr io.Writer) error {
-	return errors.New("dev: not available yet")
+	if len(args) == 0 || args[0] != "seed" {
+		return errors.New("the dev command takes 'seed': onedesk dev seed --tickets N --data FILE")
+	}
+	fs := flag.NewFlagSet("dev seed", flag.ContinueOnError)
+	data := dataFlag(fs)
+	tickets := fs.Int("tickets", 1000, "how many tickets to add")
+	perTicket := fs.Int("messages-per-ticket", 3, "messages per ticket, on average")
+	agents := fs.Int("agents", 12, "how many agents to add (password: password123)")
+	if err := parse(fs, args[1:], stderr); err != nil {
+		return err
+	}
+	if *tickets < 1 || *perTicket < 1 || *agents < 1 {
+		return errors.New("--tickets, --messages-per-ticket and --agents must be above 0")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	release, err := store.Lock(*data)
+	if err != nil {
+		return err
+	}
+	defer release()
+	db, err := store.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	hash, err := desk.HashPassword("password123")
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	last := start
+	err = db.Seed(ctx, store.SeedOptions{Tickets: *tickets, MessagesPerTicket: *perTicket, Agents: *agents, Teams: 4, Stores: 3,
+		PasswordHash: hash, Seed: uint64(time.Now().UnixNano())}, func(done int) {
+		if time.Since(last) > 5*time.Second || done == *tickets {
+			last = time.Now()
+			fmt.Fprintf(stdout, "%d tickets (%s)\n", done, time.Since(start).Round(time.Second))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d tickets into %s in %s; agents log in as agent1@seed.test (admin) ... with password123\n",
+		*tickets, *data, time.Since(start).Round(time.Second))
+	return nil
 }

@@ -191,6 +191,12 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 	return a, nil
 }
 
+// HashPassword hashes a password the way agents' passwords are stored.
+func HashPassword(password string) (string, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(hash), err
+}
+
 // ErrBadLogin is the one answer to a wrong email or a wrong password, so
 // that the login does not tell which agents exist.
 var ErrBadLogin = errors.New("wrong email or password")

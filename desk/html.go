@@ -1,7 +1,8 @@
 package desk
 
 import (
-	"regexp"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -25,7 +26,13 @@ func SanitizeHTML(html string) string {
 		p.AllowAttrs("style").Globally()
 		p.AllowURLSchemes("http", "https", "mailto", "cid", "data")
 		p.AllowDataURIImages()
-		p.AllowAttrs("src", "alt", "width", "height").Matching(regexp.MustCompile(`^(cid:|data:image/|/api/attachments/)`)).OnElements("img")
+		// Remote images are how senders track opens: only inline parts
+		// (cid:, data:) and our own attachment URLs may load.
+		p.RewriteSrc(func(u *url.URL) {
+			if u.Scheme != "cid" && u.Scheme != "data" && !(u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/api/attachments/")) {
+				*u = url.URL{}
+			}
+		})
 		p.RequireNoReferrerOnLinks(true)
 		p.AddTargetBlankToFullyQualifiedLinks(true)
 		htmlPolicy = p

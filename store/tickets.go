@@ -250,12 +250,10 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	query := parts[0]
 	if len(parts) > 1 {
-		// The outer ORDER BY names the result columns (13 = updated_at,
-		// 17 = last_customer_at, 1 = id) since the inner aliases are gone.
-		outer := map[string]string{"updated_at": "13", "last_customer_at": "17", "": "1"}[spec.col]
-		o := outer + dir
+		// The compound select's columns keep the names of the first part.
+		o := "id" + dir
 		if spec.col != "" {
-			o += ", 1" + dir
+			o = spec.col + dir + ", id" + dir
 		}
 		query = strings.Join(parts, " UNION ALL ") + " ORDER BY " + o + limit
 	}

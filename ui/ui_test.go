@@ -32,9 +32,14 @@ type env struct {
 
 func newEnv(t *testing.T, opts ui.Options) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "onedesk.db"), opts)
+}
+
+func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "onedesk.db"))
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ export function renderSidebar() {
   const nav = $('#nav');
   if (!nav) return;
   const item = (v) => h('button', {
-    class: 'nav-item', 'aria-current': String(v.key === state.view),
+    class: 'nav-item', 'aria-current': String(v.key === state.view && !location.hash.startsWith('#/admin')),
     onclick: () => hooks.navigate(v.key, null),
   }, v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
   const all = views();
@@ -100,6 +100,8 @@ export function renderList() {
   const caret = hadSearchFocus ? document.activeElement.selectionStart : 0;
   pane.replaceChildren(head, rows);
   rows.scrollTop = scroll;
+  // For the first-paint measurement in the browser benchmark.
+  if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) performance.mark('inbox-painted');
   if (hadSearchFocus) { const s = $('#search'); s.focus(); s.setSelectionRange(caret, caret); }
 }
 

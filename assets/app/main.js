@@ -31,7 +31,7 @@ async function route() {
   if (r.admin) {
     lastRoute = r;
     shell(true);
-    renderAdmin(r.admin, { reloadMeta, navigate });
+    renderAdmin(r.admin, { reloadMeta: async () => { await reloadMeta(); renderSidebar(); }, navigate });
     return;
   }
   const viewChanged = r.view !== state.view || lastRoute.admin || !lastRoute.view;

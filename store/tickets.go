@@ -208,12 +208,6 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	if f.CustomerID != nil {
 		add("t.customer_id = ?", *f.CustomerID)
 	}
-	if q := FTSQuery(f.Query); q != "" {
-		add(`t.id IN (SELECT m.ticket_id FROM messages m WHERE m.id IN
-			(SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT `+strconv.Itoa(searchWindow)+`))`, q)
-	} else if strings.TrimSpace(f.Query) != "" {
-		return []Ticket{}, "", nil // only punctuation: nothing can match
-	}
 	if f.Cursor != "" {
 		cond, cargs, err := cursorCond(spec, f.Cursor)
 		if err != nil {
@@ -221,43 +215,66 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		}
 		add(cond, cargs...)
 	}
-	order := "t.id"
 	dir := " ASC"
 	if spec.desc {
 		dir = " DESC"
 	}
+	order := "id" + dir
 	if spec.col != "" {
-		order = "t." + spec.col + dir + ", t.id"
+		order = spec.col + dir + ", id" + dir
 	}
-	order += dir
 	limit := " LIMIT " + strconv.Itoa(f.Limit+1)
-
-	// One range scan per status, merged: SQLite cannot walk several index
-	// ranges in order, and sorting every open ticket would be far slower.
 	statuses := f.Statuses
 	if len(statuses) == 0 {
 		statuses = Statuses
 	}
-	var parts []string
-	var allArgs []any
-	for _, st := range statuses {
-		cond := append([]string{"t.status = ?"}, where...)
-		parts = append(parts, "SELECT * FROM (SELECT "+ticketCols+`, t.last_customer_at > COALESCE(
-			(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0) AS unread
-			FROM tickets t WHERE `+strings.Join(cond, " AND ")+" ORDER BY "+order+limit+")")
-		allArgs = append(allArgs, f.ViewerID, st)
-		allArgs = append(allArgs, args...)
-	}
-	query := parts[0]
-	if len(parts) > 1 {
-		// The compound select's columns keep the names of the first part.
-		o := "id" + dir
-		if spec.col != "" {
-			o = spec.col + dir + ", id" + dir
+
+	// First the ids of the page, then the columns for those rows only:
+	// the customer's name and the unread flag cost a lookup per row.
+	var page string
+	var pageArgs []any
+	if strings.TrimSpace(f.Query) != "" {
+		ids, err := db.searchTickets(ctx, f.Query)
+		if err != nil {
+			return nil, "", err
 		}
-		query = strings.Join(parts, " UNION ALL ") + " ORDER BY " + o + limit
+		if len(ids) == 0 {
+			return []Ticket{}, "", nil
+		}
+		// The few matching tickets are read by id; "+" keeps SQLite from
+		// walking a status index instead.
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")
+		cond := append([]string{"t.id IN (" + ids + ")", "+t.status IN (" + marks + ")"}, where...)
+		page = "SELECT t.id, t.updated_at, t.last_customer_at FROM tickets t WHERE " + strings.Join(cond, " AND ") +
+			" ORDER BY " + prefixed(order) + limit
+		for _, st := range statuses {
+			pageArgs = append(pageArgs, st)
+		}
+		pageArgs = append(pageArgs, args...)
+	} else {
+		// One range scan per status, merged: SQLite cannot walk several
+		// index ranges in order, and sorting every open ticket is far slower.
+		var parts []string
+		from := "tickets t"
+		if ix := inboxIndex(f, spec); ix != "" {
+			from += " INDEXED BY " + ix
+		}
+		for _, st := range statuses {
+			cond := append([]string{"t.status = ?"}, where...)
+			parts = append(parts, "SELECT * FROM (SELECT t.id, t.updated_at, t.last_customer_at FROM "+from+" WHERE "+
+				strings.Join(cond, " AND ")+" ORDER BY "+prefixed(order)+limit+")")
+			pageArgs = append(pageArgs, st)
+			pageArgs = append(pageArgs, args...)
+		}
+		page = parts[0]
+		if len(parts) > 1 {
+			page = strings.Join(parts, " UNION ALL ") + " ORDER BY " + order + limit
+		}
 	}
-	rows, err := db.r.QueryContext(ctx, query, allArgs...)
+	query := "SELECT " + ticketCols + `, t.last_customer_at > COALESCE(
+		(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0)
+		FROM (` + page + ") p JOIN tickets t ON t.id = p.id ORDER BY " + prefixed(order)
+	rows, err := db.r.QueryContext(ctx, query, append([]any{f.ViewerID}, pageArgs...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list tickets: %w", err)
 	}
@@ -281,6 +298,75 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		next = makeCursor(spec, &list[f.Limit-1])
 	}
 	return list, next, nil
+}
+
+// inboxIndex names the index an inbox page must be read from. The plan is
+// chosen here rather than by SQLite's statistics, which on a large file
+// can be sampled so coarsely that a view turns from a range scan into a
+// sort of every open ticket.
+func inboxIndex(f TicketFilter, spec sortSpec) string {
+	var lead string
+	switch {
+	case f.CustomerID != nil:
+		return "" // a customer has few tickets: any plan is fast
+	case f.AssigneeID != nil || f.Unassigned:
+		lead = "assignee"
+	case f.TeamID != nil || f.NoTeam:
+		lead = "team"
+	case f.StoreID != nil:
+		lead = "store"
+	default:
+		lead = "status"
+	}
+	switch spec.col {
+	case "updated_at":
+		return "tickets_" + lead + "_updated"
+	case "":
+		return "tickets_" + lead + "_id"
+	}
+	if lead == "status" {
+		return "tickets_status_customer"
+	}
+	return ""
+}
+
+// prefixed qualifies the columns of an ORDER BY with the tickets alias.
+func prefixed(order string) string {
+	parts := strings.Split(order, ", ")
+	for i := range parts {
+		parts[i] = "t." + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// searchTickets returns, as a comma-separated list, the tickets whose
+// subject or messages match q among the newest searchWindow matching
+// messages. Ranking every match by relevance takes seconds for a word in
+// every message; the newest matches come straight off the index.
+func (db *DB) searchTickets(ctx context.Context, q string) (string, error) {
+	fts := FTSQuery(q)
+	if fts == "" {
+		return "", nil // only punctuation: nothing can match
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT m.ticket_id FROM
+		(SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT `+strconv.Itoa(searchWindow)+`) s
+		JOIN messages m ON m.id = s.rowid`, fts)
+	if err != nil {
+		return "", fmt.Errorf("search %q: %w", q, err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String(), rows.Err()
 }
 
 // A cursor is the sort value and id of the last row shown, so the next page
@@ -327,6 +413,10 @@ func cursorCond(spec sortSpec, cursor string) (string, []any, error) {
 	v, err := strconv.ParseInt(vs, 10, 64)
 	if err != nil {
 		return "", nil, ErrBadCursor
+	}
+	if spec.col == "updated_at" {
+		// A row value lets SQLite seek straight to the cursor in the index.
+		return "(" + col + ", t.id) " + cmp + " (?, ?)", []any{v, id}, nil
 	}
 	return "(" + col + " " + cmp + " ? OR (" + col + " = ? AND t.id " + cmp + " ?) OR " + col + " IS NULL)", []any{v, v, id}, nil
 }

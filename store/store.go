@@ -34,7 +34,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(ON)&_pragma=cache_size(-32000)&_time_format=sqlite" + extra
+			"&_pragma=foreign_keys(ON)&_pragma=cache_size(-8000)&_time_format=sqlite" + extra
 	}
 	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {

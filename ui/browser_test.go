@@ -249,6 +249,13 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+
+	// Each agent picks a language: the app speaks it after a reload.
+	api.must(200, "PATCH", "/api/me", map[string]string{"language": "pt", "timezone": "America/Sao_Paulo"})
+	run(t, ctx, "portuguese",
+		chromedp.Navigate(url+"/?lang#/open"),
+		chromedp.WaitVisible(`//nav//button[contains(., "Todos abertos")]`, chromedp.BySearch))
+	shot(t, ctx, "09-portuguese")
 }
 
 const inputModifierCtrl = 2

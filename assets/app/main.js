@@ -304,9 +304,12 @@ document.addEventListener('keydown', async (e) => {
 async function start(me) {
   setCSRF(me.csrf_token);
   state.me = me.agent;
+  // The catalog and the agents, teams and stores load side by side.
+  const meta = reloadMeta().catch((err) => err);
   await setLocale(me.agent.language, me.agent.timezone);
   document.title = t('app_name');
-  try { await reloadMeta(); } catch (err) { toast(errorText(err), true); }
+  const err = await meta;
+  if (err) toast(errorText(err), true);
   state.sort = localStorage.getItem('onedesk.sort') || 'updated';
   lastRoute = {};
   state.view = null;
@@ -331,9 +334,11 @@ theme();
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', theme);
 
 (async () => {
+  const me = get('/api/me');
+  me.catch(() => {}); // handled below, after the catalog is in
   await setLocale(browserLanguage());
   try {
-    await start(await get('/api/me'));
+    await start(await me);
   } catch (err) {
     if (err.status === 401) showLogin();
     else app.replaceChildren(h('div', { class: 'auth' }, h('p', { class: 'error', role: 'alert' }, errorText(err), ' ',

@@ -102,6 +102,9 @@ func (s *Server) authenticate(ctx context.Context, cookie, authorization string)
 func (s *Server) guard(r route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if r.access == public {
+			if !s.publicLimit.allow(c.IP()) {
+				return errTooMany
+			}
 			if r.method != fiber.MethodGet && !s.loginLimit.allow(c.IP()) {
 				return &apiError{Status: fiber.StatusTooManyRequests, Message: "too many attempts from your address: wait a minute and try again"}
 			}

@@ -49,8 +49,9 @@ type Server struct {
 	secure  bool
 	static  *staticFiles
 
-	apiLimit   *limiter
-	loginLimit *limiter
+	apiLimit    *limiter
+	loginLimit  *limiter
+	publicLimit *limiter // every request without credentials, by address
 
 	mu      sync.Mutex
 	sockets map[*agentSocket]struct{}
@@ -76,6 +77,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	}
 	s.apiLimit = newLimiter(apiRate, int(max(apiRate*10, 1)))
 	s.loginLimit = newLimiter(loginRate/60, int(max(loginRate/2, 1)))
+	s.publicLimit = newLimiter(30, 200)
 	s.static = loadStatic()
 
 	s.app = fiber.New(fiber.Config{
@@ -141,6 +143,7 @@ func (s *Server) janitor(ctx context.Context) {
 			}
 			s.apiLimit.sweep(30 * time.Minute)
 			s.loginLimit.sweep(30 * time.Minute)
+			s.publicLimit.sweep(30 * time.Minute)
 		}
 	}
 }
@@ -203,8 +206,13 @@ func (s *Server) fallback(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		return &apiError{Status: fiber.StatusMethodNotAllowed, Message: "method not allowed"}
 	}
+	if !s.publicLimit.allow(c.IP()) {
+		return errTooMany
+	}
 	return s.static.serve(c)
 }
+
+var errTooMany = &apiError{Status: fiber.StatusTooManyRequests, Message: "too many requests from your address: wait a few seconds and try again"}
 
 var errNotFoundRoute = &apiError{Status: fiber.StatusNotFound, Message: "no such API endpoint"}
 

@@ -574,14 +574,26 @@ func TestStaticAppAndHeaders(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	c := e.client()
 	r := c.must(200, "GET", "/", nil)
-	if !strings.Contains(string(r.body), "<main") {
+	if !strings.Contains(string(r.body), `<div id="app">`) {
 		t.Fatalf("index: %s", r.body)
 	}
 	csp := r.header.Get("Content-Security-Policy")
 	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") && strings.Contains(csp, "script-src 'self' 'unsafe-inline'") {
 		t.Fatalf("CSP %q", csp)
 	}
-	c.must(200, "GET", "/app/app.js", nil)
+	c.must(200, "GET", "/app/main.js", nil)
 	c.must(404, "GET", "/app/missing.js", nil)
 	c.must(200, "GET", "/healthz", nil)
+
+	// Public routes are rate limited by address too.
+	limited := false
+	for range 400 {
+		if r := c.do("GET", "/healthz", nil); r.status == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("400 quick requests to /healthz were not rate limited")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -19,6 +20,10 @@ type agentSocket struct {
 // browser sends its cookie; the default origin check (same host only)
 // keeps other sites from riding on it.
 func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
+	if ip, _, _ := net.SplitHostPort(r.RemoteAddr); !s.publicLimit.allow(ip) {
+		writeJSONError(w, http.StatusTooManyRequests, errTooMany.Message, "")
+		return
+	}
 	cookie := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		cookie = c.Value

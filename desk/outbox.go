@@ -84,10 +84,9 @@ func (d *Desk) deliverDue(ctx context.Context) time.Duration {
 			break
 		}
 		for _, it := range items {
-			if ctx.Err() != nil {
-				return 0
+			if !d.deliver(ctx, it) {
+				return 5 * time.Second
 			}
-			d.deliver(ctx, it)
 		}
 	}
 	next, err := d.db.NextOutboxAt(ctx)
@@ -97,31 +96,33 @@ func (d *Desk) deliverDue(ctx context.Context) time.Duration {
 	return max(time.Until(next), 10*time.Millisecond)
 }
 
-func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) {
-	out, err := d.outbound(ctx, it.MessageID)
-	if err == nil {
+// deliver sends one item and records the outcome; false means the outcome
+// could not be recorded, so the caller backs off instead of spinning.
+func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
+	out, sendErr := d.outbound(ctx, it.MessageID)
+	if sendErr == nil {
 		d.mu.RLock()
 		s := d.senders[out.Message.Channel]
 		d.mu.RUnlock()
 		if s == nil {
-			err = Permanent(fmt.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
+			sendErr = Permanent(fmt.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
 		} else {
 			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			err = s.Send(sctx, *out)
+			sendErr = s.Send(sctx, *out)
 			cancel()
 		}
 	}
 	if ctx.Err() != nil {
-		return // shutting down: the item stays queued
+		return false // shutting down: the item stays queued
 	}
 	attempts := it.Attempts + 1
 	var perm permanentError
-	failed := err != nil && (errors.As(err, &perm) || errors.Is(err, store.ErrNotFound) || attempts >= d.MaxAttempts)
+	failed := sendErr != nil && (errors.As(sendErr, &perm) || errors.Is(sendErr, store.ErrNotFound) || attempts >= d.MaxAttempts)
 	var changes []Change
-	werr := d.db.Write(ctx, func(tx *store.Tx) error {
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		changes = nil
 		switch {
-		case err == nil:
+		case sendErr == nil:
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
 			}
@@ -130,39 +131,41 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) {
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
 			}
-			if err := tx.SetDelivery(ctx, it.MessageID, "failed", err.Error()); err != nil {
+			if err := tx.SetDelivery(ctx, it.MessageID, "failed", sendErr.Error()); err != nil {
 				return err
 			}
-			if out != nil {
-				ev, err := addEvent(ctx, tx, out.Ticket.ID, "delivery_failed", System,
-					map[string]any{"message_id": it.MessageID, "error": err.Error(), "attempts": attempts})
-				if err != nil {
-					return err
-				}
-				changes = append(changes, Change{Type: "event", TicketID: out.Ticket.ID, Event: ev})
+			if out == nil {
+				return nil
 			}
+			ev, err := addEvent(ctx, tx, out.Ticket.ID, "delivery_failed", System,
+				map[string]any{"message_id": it.MessageID, "error": sendErr.Error(), "attempts": attempts})
+			if err != nil {
+				return err
+			}
+			changes = append(changes, Change{Type: "event", TicketID: out.Ticket.ID, Event: ev})
 			return nil
 		default:
 			delay := d.RetryBase << min(attempts-1, 20)
 			if delay > d.RetryMax || delay <= 0 {
 				delay = d.RetryMax
 			}
-			return tx.Reschedule(ctx, it.MessageID, attempts, store.Now().Add(delay), err.Error())
+			return tx.Reschedule(ctx, it.MessageID, attempts, store.Now().Add(delay), sendErr.Error())
 		}
 	})
-	if werr != nil {
-		d.log.Error("outbox: record delivery", "message", it.MessageID, "err", werr)
-		return
-	}
 	if err != nil {
-		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", attempts, "final", failed, "err", err)
+		d.log.Error("outbox: record delivery", "message", it.MessageID, "err", err)
+		return false
 	}
-	if out != nil && (err == nil || failed) {
-		if m, rerr := d.db.Message(ctx, it.MessageID); rerr == nil {
+	if sendErr != nil {
+		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", attempts, "final", failed, "err", sendErr)
+	}
+	if out != nil && (sendErr == nil || failed) {
+		if m, err := d.db.Message(ctx, it.MessageID); err == nil {
 			changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
 		}
 		d.bus.Publish(changes...)
 	}
+	return true
 }
 
 func (d *Desk) outbound(ctx context.Context, messageID int64) (*Outbound, error) {

@@ -46,6 +46,7 @@ type Inbound struct {
 	ExternalID  string   // the channel's id for dedupe ("" = none)
 	ThreadRefs  []string // external ids this message answers
 	TicketID    int64    // the ticket, when the channel knows it
+	TicketHint  int64    // a ticket named by the message (a subject token): used when the thread is not found and the sender owns it
 	Auto        string   // "", auto_reply, bounce, bulk
 	Fields      json.RawMessage
 
@@ -257,6 +258,19 @@ func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, custome
 			return nil, err
 		}
 		return tx.Ticket(ctx, m.TicketID)
+	}
+	if in.TicketHint != 0 {
+		// A token anyone can type: honoured only for the ticket's own customer.
+		t, err := tx.Ticket(ctx, in.TicketHint)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if t.CustomerID == customerID {
+			return t, nil
+		}
 	}
 	return nil, nil
 }

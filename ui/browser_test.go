@@ -93,7 +93,11 @@ func shot(t *testing.T, ctx context.Context, name string) {
 
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
 	t.Helper()
-	if err := chromedp.Run(ctx, actions...); err != nil {
+	// Each step gets its own deadline, so a failing one leaves time to
+	// capture the page.
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
 		shot(t, ctx, "failed-"+strings.ReplaceAll(step, " ", "-"))
 		var html string
 		chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML("body", &html, chromedp.ByQuery))
@@ -219,6 +223,20 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.SendKeys(`#admin input[name="name"]`, "Returns", chromedp.ByQuery),
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(`//nav//button[contains(., "Returns")]`, chromedp.BySearch))
+	// Transfer to the team with a handoff note: the next agent sees it on top.
+	run(t, ctx, "transfer",
+		chromedp.Navigate(url+"/?transfer#/open"),
+		chromedp.Click(`//a[contains(., "Parcel never arrived")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//h1[contains(., "Parcel never arrived")]`, chromedp.BySearch))
+	run(t, ctx, "pick team",
+		chromedp.SetValue(`//label[contains(., "Team")]/select`, "1", chromedp.BySearch),
+		chromedp.WaitVisible(`[role="dialog"] textarea`, chromedp.ByQuery))
+	run(t, ctx, "handoff note",
+		chromedp.SendKeys(`[role="dialog"] textarea`, "Customer wants a refund, not a resend", chromedp.ByQuery),
+		chromedp.Click(`[role="dialog"] button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//div[contains(@class,"handoff") and contains(., "Customer wants a refund, not a resend")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//div[contains(@class,"event") and contains(., "transferred it to Returns")]`, chromedp.BySearch))
+	shot(t, ctx, "07-handoff")
 	run(t, ctx, "agents page",
 		chromedp.Navigate(url+"/#/admin/agents"),
 		chromedp.WaitVisible(`//h2[contains(., "Add an agent")]`, chromedp.BySearch),

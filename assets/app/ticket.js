@@ -134,6 +134,7 @@ function tagsEditor(d, change) {
 
 // transferDialog asks for the handoff note that goes with a team transfer.
 function transferDialog(d, teamId, change) {
+  document.querySelector('.overlay')?.remove();
   const note = h('textarea', { rows: 3, placeholder: t('handoff_placeholder'), 'aria-label': t('handoff_note') });
   const close = () => { overlay.remove(); renderTicket(false); };
   const overlay = h('div', { class: 'overlay', onkeydown: (e) => { if (e.key === 'Escape') close(); } },

@@ -262,7 +262,11 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
 			return fe.Code, errorBody{Error: fmt.Sprintf("the request body is larger than %d KB", maxJSONBody>>10)}
 		}
-		return fe.Code, errorBody{Error: strings.ToLower(fe.Message[:1]) + fe.Message[1:]}
+		msg := fe.Message
+		if msg == "" {
+			msg = http.StatusText(fe.Code)
+		}
+		return fe.Code, errorBody{Error: strings.ToLower(msg[:1]) + msg[1:]}
 	}
 	s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	return fiber.StatusInternalServerError, errorBody{Error: "something went wrong on the server; the error is in its log"}

@@ -27,6 +27,8 @@ type Desk struct {
 	senders map[string]Sender
 	wake    chan struct{}
 
+	mailboxChanged chan struct{}
+
 	// RetryBase is the first retry delay of a failed send; it doubles on
 	// each attempt up to RetryMax. MaxAttempts bounds the tries.
 	RetryBase   time.Duration
@@ -38,11 +40,13 @@ type Desk struct {
 func New(db *store.DB, log *slog.Logger) *Desk {
 	d := &Desk{
 		db: db, bus: NewBus(), log: log,
-		senders:     map[string]Sender{},
-		wake:        make(chan struct{}, 1),
-		RetryBase:   30 * time.Second,
-		RetryMax:    time.Hour,
-		MaxAttempts: 10,
+		senders: map[string]Sender{},
+		wake:    make(chan struct{}, 1),
+
+		mailboxChanged: make(chan struct{}, 1),
+		RetryBase:      30 * time.Second,
+		RetryMax:       time.Hour,
+		MaxAttempts:    10,
 	}
 	d.SetSender("api", SenderFunc(func(context.Context, Outbound) error { return nil }))
 	return d

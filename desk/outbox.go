@@ -11,10 +11,11 @@ import (
 
 // Outbound is a reply to deliver, with what a channel needs to address it.
 type Outbound struct {
-	Message  store.Message
-	Ticket   store.Ticket
-	Customer store.Customer
-	Thread   []store.Message // the ticket's earlier messages, for threading
+	Message    store.Message
+	Ticket     store.Ticket
+	Customer   store.Customer
+	Thread     []store.Message // the ticket's messages, for threading
+	AuthorName string          // the agent who wrote the reply
 }
 
 // Sender delivers outbound messages of one channel. An error is retried
@@ -185,7 +186,13 @@ func (d *Desk) outbound(ctx context.Context, messageID int64) (*Outbound, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Outbound{Message: *m, Ticket: *t, Customer: *c, Thread: thread}, nil
+	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Thread: thread}
+	if m.AuthorID != nil {
+		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
+			out.AuthorName = a.Name
+		}
+	}
+	return out, nil
 }
 
 // Retry queues a failed reply again.

@@ -50,11 +50,24 @@ type Inbound struct {
 	Auto        string   // "", auto_reply, bounce, bulk
 	Fields      json.RawMessage
 
+	// Email: the mailbox it came from, its raw source (kept as a blob) and
+	// the IMAP cursor to commit with it, so a crash can neither lose the
+	// message nor import it twice.
+	MailboxID int64
+	Raw       []byte
+	Cursor    *Cursor
+
 	// Applied when the message opens a new ticket.
 	Priority   string
 	Tags       []string
 	AssigneeID *int64
 	TeamID     *int64
+}
+
+// Cursor is a mailbox position: the folder's UIDVALIDITY and a UID.
+type Cursor struct {
+	UIDValidity uint32
+	UID         uint32
 }
 
 // Ingested tells what Ingest did.
@@ -107,6 +120,11 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		changes = nil
 		res = Ingested{}
+		if in.Cursor != nil {
+			if err := tx.SetMailboxCursor(ctx, in.MailboxID, in.Cursor.UIDValidity, in.Cursor.UID); err != nil {
+				return err
+			}
+		}
 		if in.ExternalID != "" {
 			m, err := tx.MessageByExternalID(ctx, in.Channel, in.ExternalID)
 			if err == nil {
@@ -171,6 +189,14 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
+		}
+		if in.MailboxID != 0 {
+			if err := tx.SetMessageSource(ctx, m.ID, in.MailboxID, in.Raw); err != nil {
+				return err
+			}
+			if err := tx.SetTicketMailbox(ctx, t.ID, in.MailboxID); err != nil {
+				return err
+			}
 		}
 		t.LastCustomerAt, t.UpdatedAt = &now, now
 		if in.Auto == "" {
@@ -252,6 +278,13 @@ func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, custome
 	for i := len(in.ThreadRefs) - 1; i >= 0; i-- { // the nearest reference first
 		m, err := tx.MessageByExternalID(ctx, in.Channel, in.ThreadRefs[i])
 		if errors.Is(err, store.ErrNotFound) {
+			// Our own ids name their ticket, in case the reply was recorded
+			// under another id or not at all.
+			if id := TicketOfExternalID(in.ThreadRefs[i]); id != 0 {
+				if t, err := tx.Ticket(ctx, id); err == nil {
+					return t, nil
+				}
+			}
 			continue
 		}
 		if err != nil {
@@ -273,6 +306,31 @@ func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, custome
 		}
 	}
 	return nil, nil
+}
+
+// OutboundExternalID is the id (an email's Message-ID) a reply goes out
+// with: the same on every retry, and naming its ticket so that answers
+// thread even when the id was never recorded.
+func OutboundExternalID(ticketID, messageID int64, domain string) string {
+	return fmt.Sprintf("onedesk.t%d.m%d@%s", ticketID, messageID, domain)
+}
+
+// TicketOfExternalID reads the ticket out of an id made by OutboundExternalID.
+func TicketOfExternalID(id string) int64 {
+	var t, m int64
+	var rest string
+	if n, _ := fmt.Sscanf(id, "onedesk.t%d.m%d@%s", &t, &m, &rest); n == 3 {
+		return t
+	}
+	return 0
+}
+
+// AdvanceCursor moves a mailbox's cursor past a message it does not
+// import (mail from one of our own addresses).
+func (d *Desk) AdvanceCursor(ctx context.Context, mailboxID int64, c Cursor) error {
+	return d.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.SetMailboxCursor(ctx, mailboxID, c.UIDValidity, c.UID)
+	})
 }
 
 // ReplyInput is an agent's reply or internal note.

@@ -79,12 +79,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	}
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
-		sum := sha256.Sum256(a.Data)
-		a.SHA256, a.Size, a.MessageID = hex.EncodeToString(sum[:]), int64(len(a.Data)), m.ID
-		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
-			ON CONFLICT (sha256) DO NOTHING`, a.SHA256, a.Size, a.Data); err != nil {
+		sha, err := tx.putBlob(ctx, a.Data)
+		if err != nil {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 		}
+		a.SHA256, a.Size, a.MessageID = sha, int64(len(a.Data)), m.ID
 		res, err := tx.tx.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size)
 			VALUES (?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size)
 		if err != nil {
@@ -95,6 +94,15 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 		}
 	}
 	return nil
+}
+
+// putBlob stores bytes once, keyed by their SHA-256, and returns the key.
+func (tx *Tx) putBlob(ctx context.Context, data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
+		ON CONFLICT (sha256) DO NOTHING`, sha, len(data), data)
+	return sha, err
 }
 
 // MessageByExternalID finds the message a channel already delivered, or

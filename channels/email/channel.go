@@ -1,0 +1,103 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// Channel runs one poller per active mailbox and sends replies over each
+// mailbox's SMTP server.
+type Channel struct {
+	desk *desk.Desk
+	log  *slog.Logger
+
+	// MaxMessageSize bounds one imported message; larger mail becomes a
+	// ticket with a note saying what was dropped.
+	MaxMessageSize int64
+	// Backoff is the first wait after a failed poll; it doubles to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+}
+
+// New returns the email channel and installs its sender in the desk.
+func New(d *desk.Desk, log *slog.Logger) *Channel {
+	c := &Channel{desk: d, log: log, MaxMessageSize: 25 << 20, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
+	d.SetSender("email", desk.SenderFunc(c.Send))
+	return c
+}
+
+// Run polls every active mailbox until ctx ends, restarting the pollers
+// whenever mailboxes are saved. A failing mailbox never stops the others.
+func (c *Channel) Run(ctx context.Context) {
+	for {
+		pctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		list, err := c.desk.Mailboxes(ctx)
+		if err != nil {
+			c.log.Error("email: list mailboxes", "err", err)
+		}
+		for _, mb := range list {
+			if !mb.Active {
+				continue
+			}
+			wg.Add(1)
+			go func(id int64) {
+				defer wg.Done()
+				c.pollLoop(pctx, id)
+			}(mb.ID)
+		}
+		select {
+		case <-ctx.Done():
+		case <-c.desk.MailboxChanges():
+		}
+		cancel()
+		wg.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// pollLoop keeps one mailbox imported, backing off while it fails.
+func (c *Channel) pollLoop(ctx context.Context, id int64) {
+	wait := c.Backoff
+	for ctx.Err() == nil {
+		err := c.session(ctx, id)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			wait = c.Backoff
+			continue
+		}
+		err = Explain(err)
+		c.desk.RecordPoll(ctx, id, err)
+		c.log.Warn("email: mailbox failed", "mailbox", id, "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, c.MaxBackoff)
+	}
+}
+
+// ourAddress tells whether addr is one of the desk's own mailboxes, whose
+// mail must never become a ticket (that is how loops start).
+func ourAddress(list []*store.Mailbox, addr string) bool {
+	for _, mb := range list {
+		if strings.EqualFold(mb.Address, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+var errNoMailbox = errors.New("no mailbox can send this reply: add a support mailbox under Settings")

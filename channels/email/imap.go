@@ -1,0 +1,322 @@
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+const fetchBatch = 25
+
+// dialIMAP connects and logs in to a mailbox's IMAP server. newMail, when
+// set, is signalled when the server reports new messages (during IDLE).
+func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}) (*imapclient.Client, error) {
+	opts := &imapclient.Options{
+		TLSConfig: &tls.Config{ServerName: mb.IMAPHost, MinVersion: tls.VersionTLS12},
+		Dialer:    &net.Dialer{Timeout: 20 * time.Second},
+	}
+	if newMail != nil {
+		opts.UnilateralDataHandler = &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					select {
+					case newMail <- struct{}{}:
+					default:
+					}
+				}
+			},
+		}
+	}
+	addr := net.JoinHostPort(mb.IMAPHost, strconv.Itoa(mb.IMAPPort))
+	var c *imapclient.Client
+	var err error
+	switch mb.IMAPSecurity {
+	case "tls":
+		c, err = imapclient.DialTLS(addr, opts)
+	case "starttls":
+		c, err = imapclient.DialStartTLS(addr, opts)
+	default:
+		c, err = imapclient.DialInsecure(addr, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	if err := c.Login(mb.IMAPUsername, mb.IMAPPassword).Wait(); err != nil {
+		c.Close()
+		return nil, &loginError{err}
+	}
+	return c, nil
+}
+
+type loginError struct{ err error }
+
+func (e *loginError) Error() string { return "login: " + e.err.Error() }
+func (e *loginError) Unwrap() error { return e.err }
+
+type folderError struct {
+	folder string
+	err    error
+}
+
+func (e *folderError) Error() string { return fmt.Sprintf("open folder %q: %v", e.folder, e.err) }
+func (e *folderError) Unwrap() error { return e.err }
+
+// session imports a mailbox and then waits for more mail, with IDLE where
+// the server has it and by polling otherwise, until an error or ctx ends.
+func (c *Channel) session(ctx context.Context, id int64) error {
+	mb, err := c.desk.Mailbox(ctx, id)
+	if err != nil {
+		return err
+	}
+	newMail := make(chan struct{}, 1)
+	cl, err := dialIMAP(mb, newMail)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
+	sel, err := cl.Select(mb.IMAPFolder, nil).Wait()
+	if err != nil {
+		return &folderError{mb.IMAPFolder, err}
+	}
+	uidValidity := sel.UIDValidity
+	idle := cl.Caps().Has(imap.CapIdle)
+	for ctx.Err() == nil {
+		if mb, err = c.desk.Mailbox(ctx, id); err != nil {
+			return err
+		}
+		if err := c.importNew(ctx, cl, mb, uidValidity); err != nil {
+			return err
+		}
+		c.desk.RecordPoll(ctx, id, nil)
+		wait := time.Duration(mb.PollSeconds) * time.Second
+		if idle {
+			if err := idleFor(ctx, cl, newMail, max(wait, 20*time.Minute)); err != nil {
+				return fmt.Errorf("idle: %w", err)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		if ctx.Err() == nil {
+			if err := cl.Noop().Wait(); err != nil {
+				return fmt.Errorf("noop: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// idleFor waits in IDLE until new mail, the timeout (servers drop idle
+// clients after ~30 min) or ctx.
+func idleFor(ctx context.Context, cl *imapclient.Client, newMail <-chan struct{}, timeout time.Duration) error {
+	cmd, err := cl.Idle()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-newMail:
+	case <-time.After(timeout):
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
+
+// importNew fetches every message after the cursor, oldest first, and
+// commits each with the cursor moved past it.
+func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, uidValidity uint32) error {
+	last := imap.UID(mb.LastUID)
+	if mb.UIDValidity != uidValidity {
+		// The folder was rebuilt: its UIDs mean something else now. Read it
+		// all again; Message-IDs keep what is already stored from coming twice.
+		last = 0
+	}
+	set := imap.UIDSet{imap.UIDRange{Start: last + 1, Stop: 0}}
+	res, err := cl.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	var uids []imap.UID
+	for _, u := range res.AllUIDs() {
+		if u > last { // "n:*" always matches the newest message
+			uids = append(uids, u)
+		}
+	}
+	slices.Sort(uids)
+	mailboxes, err := c.desk.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	for start := 0; start < len(uids); start += fetchBatch {
+		batch := uids[start:min(start+fetchBatch, len(uids))]
+		msgs, err := cl.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{
+			UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{section},
+		}).Collect()
+		if err != nil {
+			return fmt.Errorf("fetch: %w", err)
+		}
+		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
+		for _, m := range msgs {
+			if err := c.importOne(ctx, mb, mailboxes, uidValidity, m, m.FindBodySection(section)); err != nil {
+				return err
+			}
+		}
+		if err := c.afterImport(cl, mb, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32, m *imapclient.FetchMessageBuffer, raw []byte) error {
+	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
+	in, dropped := c.inbound(raw, m)
+	if ourAddress(mailboxes, in.From.Value) {
+		return c.desk.AdvanceCursor(ctx, mb.ID, cursor)
+	}
+	in.MailboxID, in.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
+	if dropped != "" {
+		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + dropped + "]")
+	}
+	_, err := c.desk.Ingest(ctx, in)
+	if ie, ok := desk.IsInput(err); ok {
+		// Mail the desk cannot take as it is still becomes a ticket: the
+		// raw message is kept and the agent sees why.
+		c.log.Warn("email: unusual message", "mailbox", mb.ID, "uid", m.UID, "err", ie)
+		in.From = store.Identity{Kind: "email", Value: fallbackSender(m)}
+		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + ie.Message + "]")
+		if strings.TrimSpace(in.Text) == "" {
+			in.Text = "[onedesk: this message had no readable text; its source is kept]"
+		}
+		_, err = c.desk.Ingest(ctx, in)
+	}
+	if err != nil {
+		return fmt.Errorf("import uid %d: %w", m.UID, err)
+	}
+	return nil
+}
+
+// inbound parses a fetched message; what cannot be parsed still makes an
+// inbound message with the envelope's details and the raw source.
+func (c *Channel) inbound(raw []byte, m *imapclient.FetchMessageBuffer) (desk.Inbound, string) {
+	dropped := ""
+	if int64(len(raw)) > c.MaxMessageSize || raw == nil && m.RFC822Size > c.MaxMessageSize {
+		dropped = fmt.Sprintf("the message was %d KB, over the %d KB limit: its attachments were dropped", max(int64(len(raw)), m.RFC822Size)>>10, c.MaxMessageSize>>10)
+	}
+	in, err := Parse(raw)
+	if err != nil {
+		in = desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fallbackSender(m)},
+			Text: "[onedesk: this message could not be read; its source is kept]"}
+		if m.Envelope != nil {
+			in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
+		}
+	}
+	if dropped != "" {
+		in.Attachments = nil
+		raw = raw[:0]
+	}
+	in.Raw = raw
+	if in.ExternalID == "" {
+		in.ExternalID = fmt.Sprintf("uid-%d@onedesk.invalid", m.UID)
+	}
+	return in, dropped
+}
+
+func fallbackSender(m *imapclient.FetchMessageBuffer) string {
+	if m.Envelope != nil {
+		for _, list := range [][]imap.Address{m.Envelope.From, m.Envelope.Sender, m.Envelope.ReplyTo} {
+			for _, a := range list {
+				if a.Mailbox != "" && a.Host != "" {
+					return a.Mailbox + "@" + a.Host
+				}
+			}
+		}
+	}
+	return "unknown-sender@onedesk.invalid"
+}
+
+// afterImport marks or moves what was imported, as the mailbox says.
+func (c *Channel) afterImport(cl *imapclient.Client, mb *store.Mailbox, uids []imap.UID) error {
+	set := imap.UIDSetNum(uids...)
+	switch mb.AfterImport {
+	case "seen":
+		if err := cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
+	case "move":
+		if _, err := cl.Move(set, mb.MoveTo).Wait(); err != nil {
+			return &folderError{mb.MoveTo, err}
+		}
+	}
+	return nil
+}
+
+// Explain turns a connection error into words an admin can act on.
+func Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var login *loginError
+	var folder *folderError
+	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &login):
+		return fmt.Errorf("the server refused the user name or password (%v)", login.err)
+	case errors.As(err, &folder):
+		return fmt.Errorf("the folder %q is missing or cannot be opened (%v)", folder.folder, folder.err)
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("the host %s was not found: check the server name", dnsErr.Name)
+	case errors.As(err, &certErr):
+		return fmt.Errorf("TLS failed: the server's certificate is not valid for this host (%v)", certErr.Err)
+	case errors.As(err, &recordErr), strings.Contains(err.Error(), "tls:"):
+		return fmt.Errorf("TLS failed: check the port and security setting (%v)", err)
+	case errors.As(err, &opErr) && strings.Contains(err.Error(), "connection refused"):
+		return fmt.Errorf("the server refused the connection: check the host and port (%v)", err)
+	case errors.As(err, &opErr) && opErr.Timeout():
+		return fmt.Errorf("the server did not answer in time: check the host, port and firewall (%v)", err)
+	}
+	return err
+}
+
+// Test connects to a mailbox's IMAP server, logs in and opens its folder
+// (and the move-to folder), answering in plain words.
+func Test(ctx context.Context, mb *store.Mailbox) error {
+	cl, err := dialIMAP(mb, nil)
+	if err != nil {
+		return Explain(err)
+	}
+	defer cl.Close()
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
+	if _, err := cl.Select(mb.IMAPFolder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return Explain(&folderError{mb.IMAPFolder, err})
+	}
+	if mb.AfterImport == "move" {
+		if _, err := cl.Status(mb.MoveTo, &imap.StatusOptions{NumMessages: true}).Wait(); err != nil {
+			return Explain(&folderError{mb.MoveTo, err})
+		}
+	}
+	return cl.Logout().Wait()
+}

@@ -1,0 +1,165 @@
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// Send delivers an agent's reply from the ticket's mailbox. The Message-ID
+// is derived from the message, so a retry after a crash or an outage sends
+// the very same message, which the recipient's server can recognise.
+func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
+	mb, err := c.replyMailbox(ctx, out.Ticket)
+	if err != nil {
+		return err
+	}
+	to := ""
+	for _, id := range out.Customer.Identities {
+		if id.Kind == "email" {
+			to = id.Value
+			break
+		}
+	}
+	if to == "" {
+		return desk.Permanent(errors.New("the customer has no email address to reply to"))
+	}
+	_, domain, _ := strings.Cut(mb.Address, "@")
+	msgID := desk.OutboundExternalID(out.Ticket.ID, out.Message.ID, domain)
+
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	fromName := mb.Name
+	if out.AuthorName != "" && mb.Name != "" {
+		fromName = out.AuthorName + " via " + mb.Name
+	} else if out.AuthorName != "" {
+		fromName = out.AuthorName
+	}
+	if err := m.FromFormat(fromName, mb.Address); err != nil {
+		return desk.Permanent(fmt.Errorf("from address %s: %w", mb.Address, err))
+	}
+	if err := m.To(to); err != nil {
+		return desk.Permanent(fmt.Errorf("the customer's address %s is not valid: %w", to, err))
+	}
+	m.SetMessageIDWithValue(msgID)
+	m.SetDateWithValue(out.Message.CreatedAt)
+	m.Subject(replySubject(out.Ticket))
+	refs, inReplyTo := threadRefs(out.Thread, out.Message.ID)
+	if inReplyTo != "" {
+		m.SetGenHeader(mail.HeaderInReplyTo, "<"+inReplyTo+">")
+	}
+	if len(refs) > 0 {
+		m.SetGenHeaderPreformatted(mail.HeaderReferences, "<"+strings.Join(refs, "> <")+">")
+	}
+	m.SetGenHeader("Auto-Submitted", "no")
+	m.SetBodyString(mail.TypeTextPlain, out.Message.Body)
+
+	client, err := smtpClient(mb)
+	if err != nil {
+		return desk.Permanent(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := client.DialAndSendWithContext(sctx, m); err != nil {
+		var se *mail.SendError
+		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
+			return desk.Permanent(fmt.Errorf("the mail server refused the reply: %w", err))
+		}
+		return fmt.Errorf("send through %s: %w", mb.SMTPHost, err)
+	}
+	if err := c.desk.RecordExternalID(ctx, out.Message.ID, msgID); err != nil {
+		c.log.Warn("email: record Message-ID", "message", out.Message.ID, "err", err)
+	}
+	return nil
+}
+
+// replyMailbox is the mailbox the ticket's mail came to or, for tickets
+// from elsewhere, the store's (or the only) active mailbox.
+func (c *Channel) replyMailbox(ctx context.Context, t store.Ticket) (*store.Mailbox, error) {
+	id, err := c.desk.TicketMailbox(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	if id != 0 {
+		return c.desk.Mailbox(ctx, id)
+	}
+	list, err := c.desk.Mailboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pick *store.Mailbox
+	for _, mb := range list {
+		if !mb.Active {
+			continue
+		}
+		if pick == nil || t.StoreID != nil && mb.StoreID != nil && *mb.StoreID == *t.StoreID {
+			pick = mb
+		}
+	}
+	if pick == nil {
+		return nil, desk.Permanent(errNoMailbox)
+	}
+	return pick, nil
+}
+
+func smtpClient(mb *store.Mailbox) (*mail.Client, error) {
+	opts := []mail.Option{mail.WithPort(mb.SMTPPort), mail.WithTimeout(30 * time.Second),
+		mail.WithTLSConfig(&tls.Config{ServerName: mb.SMTPHost, MinVersion: tls.VersionTLS12})}
+	switch mb.SMTPSecurity {
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	case "starttls":
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if mb.SMTPUsername != "" {
+		auth := mail.SMTPAuthPlain
+		if mb.SMTPSecurity == "none" {
+			auth = mail.SMTPAuthPlainNoEnc // the admin chose a plain connection
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(mb.SMTPUsername), mail.WithPassword(mb.SMTPPassword))
+	}
+	return mail.NewClient(mb.SMTPHost, opts...)
+}
+
+// replySubject is the ticket's subject with "Re:" and the ticket token.
+func replySubject(t store.Ticket) string {
+	s := t.Subject
+	token := fmt.Sprintf("[#%d]", t.ID)
+	if !strings.Contains(s, token) {
+		s += " " + token
+	}
+	if !strings.HasPrefix(strings.ToLower(s), "re:") {
+		s = "Re: " + s
+	}
+	return s
+}
+
+// threadRefs lists the email ids of the thread before this reply (for
+// References) and the latest customer message's id (for In-Reply-To).
+func threadRefs(thread []store.Message, self int64) (refs []string, inReplyTo string) {
+	for _, m := range thread {
+		if m.ID == self {
+			break
+		}
+		if m.Channel != "email" || m.ExternalID == "" || m.Kind == "note" {
+			continue
+		}
+		refs = append(refs, m.ExternalID)
+		if m.Kind == "customer" {
+			inReplyTo = m.ExternalID
+		}
+	}
+	if len(refs) > 10 { // the first and the latest carry the thread
+		refs = append(refs[:1], refs[len(refs)-9:]...)
+	}
+	return refs, inReplyTo
+}

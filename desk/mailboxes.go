@@ -1,0 +1,180 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+
+	"onedesk/store"
+)
+
+// MailboxInput creates or edits a mailbox. On edit, nil fields and empty
+// passwords keep what the mailbox has.
+type MailboxInput struct {
+	Address      *string
+	Name         *string
+	StoreID      Optional[int64]
+	IMAPHost     *string
+	IMAPPort     *int
+	IMAPSecurity *string
+	IMAPUsername *string
+	IMAPPassword string
+	IMAPFolder   *string
+	SMTPHost     *string
+	SMTPPort     *int
+	SMTPSecurity *string
+	SMTPUsername *string
+	SMTPPassword string
+	PollSeconds  *int
+	AfterImport  *string
+	MoveTo       *string
+	Active       *bool
+}
+
+var securities = []string{"tls", "starttls", "none"}
+
+// SaveMailbox creates (id 0) or updates a support mailbox.
+func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*store.Mailbox, error) {
+	var m *store.Mailbox
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		if id == 0 {
+			m = &store.Mailbox{IMAPPort: 993, IMAPSecurity: "tls", IMAPFolder: "INBOX", SMTPPort: 587, SMTPSecurity: "starttls",
+				PollSeconds: 60, AfterImport: "leave", Active: true, CreatedAt: store.Now()}
+		} else {
+			var err error
+			if m, err = tx.Mailbox(ctx, id); err != nil {
+				return err
+			}
+		}
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = strings.TrimSpace(*v)
+			}
+		}
+		set(&m.Address, in.Address)
+		set(&m.Name, in.Name)
+		set(&m.IMAPHost, in.IMAPHost)
+		set(&m.IMAPSecurity, in.IMAPSecurity)
+		set(&m.IMAPUsername, in.IMAPUsername)
+		set(&m.IMAPFolder, in.IMAPFolder)
+		set(&m.SMTPHost, in.SMTPHost)
+		set(&m.SMTPSecurity, in.SMTPSecurity)
+		set(&m.SMTPUsername, in.SMTPUsername)
+		set(&m.AfterImport, in.AfterImport)
+		set(&m.MoveTo, in.MoveTo)
+		if in.IMAPPassword != "" {
+			m.IMAPPassword = in.IMAPPassword
+		}
+		if in.SMTPPassword != "" {
+			m.SMTPPassword = in.SMTPPassword
+		}
+		if in.IMAPPort != nil {
+			m.IMAPPort = *in.IMAPPort
+		}
+		if in.SMTPPort != nil {
+			m.SMTPPort = *in.SMTPPort
+		}
+		if in.PollSeconds != nil {
+			m.PollSeconds = *in.PollSeconds
+		}
+		if in.Active != nil {
+			m.Active = *in.Active
+		}
+		if in.StoreID.Set {
+			m.StoreID = in.StoreID.Value
+		}
+		if err := checkMailbox(m); err != nil {
+			return err
+		}
+		if err := exists(ctx, tx, "stores", "store_id", m.StoreID); err != nil {
+			return err
+		}
+		return tx.SaveMailbox(ctx, m)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, inputErr("address", "a mailbox for %s exists already", m.Address)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.notifyMailboxes()
+	return m, nil
+}
+
+func checkMailbox(m *store.Mailbox) error {
+	if a, err := mail.ParseAddress(m.Address); err != nil || a.Address != m.Address {
+		return inputErr("address", "%q is not an email address", m.Address)
+	}
+	m.Address = strings.ToLower(m.Address)
+	if m.IMAPHost == "" {
+		return inputErr("imap_host", "imap_host is empty")
+	}
+	if m.SMTPHost == "" {
+		return inputErr("smtp_host", "smtp_host is empty")
+	}
+	for field, port := range map[string]int{"imap_port": m.IMAPPort, "smtp_port": m.SMTPPort} {
+		if port < 1 || port > 65535 {
+			return inputErr(field, "%s must be from 1 to 65535", field)
+		}
+	}
+	if err := oneOf("imap_security", m.IMAPSecurity, securities); err != nil {
+		return err
+	}
+	if err := oneOf("smtp_security", m.SMTPSecurity, securities); err != nil {
+		return err
+	}
+	if err := oneOf("after_import", m.AfterImport, []string{"leave", "seen", "move"}); err != nil {
+		return err
+	}
+	if m.AfterImport == "move" && m.MoveTo == "" {
+		return inputErr("move_to", "after_import move needs the folder to move to")
+	}
+	if m.IMAPFolder == "" {
+		m.IMAPFolder = "INBOX"
+	}
+	if m.PollSeconds < 5 || m.PollSeconds > 3600 {
+		return inputErr("poll_seconds", "poll_seconds must be from 5 to 3600")
+	}
+	return nil
+}
+
+// Mailboxes lists the support mailboxes.
+func (d *Desk) Mailboxes(ctx context.Context) ([]*store.Mailbox, error) { return d.db.Mailboxes(ctx) }
+
+// Mailbox reads one support mailbox.
+func (d *Desk) Mailbox(ctx context.Context, id int64) (*store.Mailbox, error) {
+	return d.db.Mailbox(ctx, id)
+}
+
+// TicketMailbox is the mailbox a ticket's replies leave from (0 if none).
+func (d *Desk) TicketMailbox(ctx context.Context, ticketID int64) (int64, error) {
+	return d.db.TicketMailbox(ctx, ticketID)
+}
+
+// RecordPoll notes a mailbox poll's outcome for the app ("" = success).
+func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error) {
+	msg := ""
+	if pollErr != nil {
+		msg = pollErr.Error()
+	}
+	if err := d.db.SetMailboxPolled(ctx, mailboxID, msg); err != nil {
+		d.log.Warn("record poll", "mailbox", mailboxID, "err", err)
+	}
+}
+
+// RecordExternalID stores the id an outbound message left with.
+func (d *Desk) RecordExternalID(ctx context.Context, messageID int64, externalID string) error {
+	return d.db.SetMessageExternalID(ctx, messageID, externalID)
+}
+
+// MailboxChanges signals (without blocking) when mailboxes are saved, so
+// the email channel restarts its pollers with the new settings.
+func (d *Desk) MailboxChanges() <-chan struct{} { return d.mailboxChanged }
+
+func (d *Desk) notifyMailboxes() {
+	select {
+	case d.mailboxChanged <- struct{}{}:
+	default:
+	}
+}

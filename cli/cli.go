@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"onedesk/channels/email"
 	"onedesk/desk"
 	"onedesk/store"
 	"onedesk/ui"
@@ -198,12 +199,14 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	defer db.Close()
 	d := desk.New(db, cfg.Log)
-	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version()})
+	mailCh := email.New(d, cfg.Log)
+	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(), TestMailbox: email.Test})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	go d.RunOutbox(ctx)
+	go mailCh.Run(ctx)
 	url := cfg.PublicURL
 	if url == "" {
 		url = "http://" + ln.Addr().String()

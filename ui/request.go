@@ -93,6 +93,8 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
 // limiter is a token bucket per key (an address, an agent, a token).
 type limiter struct {
 	mu    sync.Mutex

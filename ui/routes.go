@@ -56,6 +56,12 @@ func (s *Server) routes() []route {
 		{"POST", "/api/teams", admin, s.createTeam},
 		{"PATCH", "/api/teams/:id", admin, s.updateTeam},
 
+		{"GET", "/api/mailboxes", admin, s.listMailboxes},
+		{"POST", "/api/mailboxes", admin, s.createMailbox},
+		{"PATCH", "/api/mailboxes/:id", admin, s.updateMailbox},
+		{"POST", "/api/mailboxes/:id/test", admin, s.testMailbox},
+		{"GET", "/api/messages/:id/source", agent, s.messageSource},
+
 		{"GET", "/api/stores", agent, s.listStores},
 		{"POST", "/api/stores", admin, s.createStore},
 		{"PATCH", "/api/stores/:id", admin, s.updateStore},

@@ -36,6 +36,9 @@ type Options struct {
 	LoginRate float64
 	// Version is reported by /healthz.
 	Version string
+	// TestMailbox checks a mailbox's settings against its servers (the
+	// email channel's Test); nil answers that testing is unavailable.
+	TestMailbox func(context.Context, *store.Mailbox) error
 }
 
 // Server serves the agent app, the API and the agent websocket.

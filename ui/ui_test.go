@@ -597,3 +597,40 @@ func TestStaticAppAndHeaders(t *testing.T) {
 		t.Fatal("400 quick requests to /healthz were not rate limited")
 	}
 }
+
+func TestMailboxesAPI(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	api := e.admin().apiClient()
+	r := api.must(400, "POST", "/api/mailboxes", map[string]any{"address": "not an address", "imap_host": "imap.shop.test", "smtp_host": "smtp.shop.test"})
+	if _, f := r.err(t); f != "address" {
+		t.Fatalf("field %q", f)
+	}
+	r = api.must(400, "POST", "/api/mailboxes", map[string]any{"address": "help@shop.test", "smtp_host": "smtp.shop.test"})
+	if _, f := r.err(t); f != "imap_host" {
+		t.Fatalf("field %q", f)
+	}
+	r = api.must(400, "POST", "/api/mailboxes", map[string]any{"address": "help@shop.test", "imap_host": "i", "smtp_host": "s", "imap_security": "ssl"})
+	if _, f := r.err(t); f != "imap_security" {
+		t.Fatalf("field %q", f)
+	}
+	var mb map[string]any
+	api.must(201, "POST", "/api/mailboxes", map[string]any{"address": "Help@Shop.test", "name": "Shop", "imap_host": "imap.shop.test",
+		"imap_username": "help", "imap_password": "s3cret", "smtp_host": "smtp.shop.test", "smtp_password": "s3cret", "active": false}).json(t, &mb)
+	if mb["address"] != "help@shop.test" || mb["imap_port"].(float64) != 993 || mb["after_import"] != "leave" {
+		t.Fatalf("defaults %v", mb)
+	}
+	r = api.must(200, "GET", "/api/mailboxes", nil)
+	if strings.Contains(string(r.body), "s3cret") || strings.Contains(string(r.body), "password\"") {
+		t.Fatalf("a password left the server: %s", r.body)
+	}
+	id := int64(mb["id"].(float64))
+	api.must(200, "PATCH", fmt.Sprintf("/api/mailboxes/%d", id), map[string]any{"after_import": "move", "move_to": "Done", "poll_seconds": 30}).json(t, &mb)
+	if mb["after_import"] != "move" || mb["move_to"] != "Done" || mb["imap_host"] != "imap.shop.test" {
+		t.Fatalf("after patch %v", mb)
+	}
+	r = api.must(400, "PATCH", fmt.Sprintf("/api/mailboxes/%d", id), map[string]any{"poll_seconds": 1})
+	if _, f := r.err(t); f != "poll_seconds" {
+		t.Fatalf("field %q", f)
+	}
+	api.must(501, "POST", fmt.Sprintf("/api/mailboxes/%d/test", id), nil)
+}

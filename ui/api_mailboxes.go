@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"onedesk/desk"
+)
+
+// mailboxBody is a mailbox as the API takes it; passwords are write-only
+// and an empty one keeps the stored password.
+type mailboxBody struct {
+	Address      *string `json:"address"`
+	Name         *string `json:"name"`
+	StoreID      *int64  `json:"store_id"`
+	IMAPHost     *string `json:"imap_host"`
+	IMAPPort     *int    `json:"imap_port"`
+	IMAPSecurity *string `json:"imap_security"`
+	IMAPUsername *string `json:"imap_username"`
+	IMAPPassword string  `json:"imap_password"`
+	IMAPFolder   *string `json:"imap_folder"`
+	SMTPHost     *string `json:"smtp_host"`
+	SMTPPort     *int    `json:"smtp_port"`
+	SMTPSecurity *string `json:"smtp_security"`
+	SMTPUsername *string `json:"smtp_username"`
+	SMTPPassword string  `json:"smtp_password"`
+	PollSeconds  *int    `json:"poll_seconds"`
+	AfterImport  *string `json:"after_import"`
+	MoveTo       *string `json:"move_to"`
+	Active       *bool   `json:"active"`
+}
+
+func (b mailboxBody) input(raw map[string]bool) desk.MailboxInput {
+	return desk.MailboxInput{Address: b.Address, Name: b.Name, StoreID: desk.Optional[int64]{Set: raw["store_id"], Value: b.StoreID},
+		IMAPHost: b.IMAPHost, IMAPPort: b.IMAPPort, IMAPSecurity: b.IMAPSecurity, IMAPUsername: b.IMAPUsername,
+		IMAPPassword: b.IMAPPassword, IMAPFolder: b.IMAPFolder, SMTPHost: b.SMTPHost, SMTPPort: b.SMTPPort,
+		SMTPSecurity: b.SMTPSecurity, SMTPUsername: b.SMTPUsername, SMTPPassword: b.SMTPPassword,
+		PollSeconds: b.PollSeconds, AfterImport: b.AfterImport, MoveTo: b.MoveTo, Active: b.Active}
+}
+
+// decodeMailbox reads the body and which keys it named (to tell a null
+// store_id from an absent one).
+func decodeMailbox(c *fiber.Ctx) (desk.MailboxInput, error) {
+	var b mailboxBody
+	if err := decode(c, &b); err != nil {
+		return desk.MailboxInput{}, err
+	}
+	var keys map[string]any
+	_ = jsonUnmarshal(c.Body(), &keys)
+	named := map[string]bool{}
+	for k := range keys {
+		named[k] = true
+	}
+	return b.input(named), nil
+}
+
+func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
+	list, err := s.desk.Mailboxes(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"mailboxes": list})
+}
+
+func (s *Server) createMailbox(c *fiber.Ctx, _ *principal) error {
+	in, err := decodeMailbox(c)
+	if err != nil {
+		return err
+	}
+	if in.Address == nil {
+		return fieldErr("address", "address is empty")
+	}
+	m, err := s.desk.SaveMailbox(c.UserContext(), 0, in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(m)
+}
+
+func (s *Server) updateMailbox(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	in, err := decodeMailbox(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.desk.SaveMailbox(c.UserContext(), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
+}
+
+// testMailbox connects to the mailbox's IMAP server with its saved
+// settings and answers {"ok": true} or {"ok": false, "error": "why"}.
+func (s *Server) testMailbox(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.desk.Mailbox(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if s.opts.TestMailbox == nil {
+		return &apiError{Status: fiber.StatusNotImplemented, Message: "testing mailboxes is not available in this build"}
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 30*time.Second)
+	defer cancel()
+	if err := s.opts.TestMailbox(ctx, m); err != nil {
+		return c.JSON(fiber.Map{"ok": false, "error": err.Error()})
+	}
+	return c.JSON(fiber.Map{"ok": true})
+}
+
+// messageSource downloads the raw source of an inbound email.
+func (s *Server) messageSource(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	raw, err := s.db.MessageSource(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "message/rfc822")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="message-`+itoa(id)+`.eml"`)
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	return c.Send(raw)
+}

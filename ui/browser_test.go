@@ -251,6 +251,18 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//td[contains(., "ann@shop.test")]`, chromedp.BySearch))
 	shot(t, ctx, "07-admin-agents")
+	run(t, ctx, "mailboxes page",
+		chromedp.Navigate(url+"/#/admin/mailboxes"),
+		chromedp.WaitVisible(`//h2[contains(., "Add a mailbox")]`, chromedp.BySearch),
+		chromedp.SendKeys(`#admin input[name="address"]`, "help@shop.test", chromedp.ByQuery),
+		chromedp.SendKeys(`#admin input[name="imap_host"]`, "imap.shop.test", chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`//p[contains(@class,"error") and contains(., "smtp_host is empty")]`, chromedp.BySearch),
+		chromedp.SendKeys(`#admin input[name="smtp_host"]`, "smtp.shop.test", chromedp.ByQuery),
+		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//h2[contains(., "help@shop.test")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//p[contains(., "Not checked yet")]`, chromedp.BySearch))
+	shot(t, ctx, "07-admin-mailboxes")
 	run(t, ctx, "dark inbox",
 		chromedp.Evaluate(`localStorage.setItem('onedesk.theme', 'dark')`, nil),
 		chromedp.Navigate(url+"/?reload#/open"),

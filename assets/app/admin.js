@@ -9,7 +9,7 @@ let ctx = {};
 export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
-  const render = { agents, teams, stores, tokens, me: mySettings }[section];
+  const render = { agents, teams, stores, mailboxes, tokens, me: mySettings }[section];
   if (!render || (section !== 'tokens' && section !== 'me' && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
     return;
@@ -110,14 +110,69 @@ async function stores(main) {
   const langOptions = (cur) => Object.entries(languages).map(([code, name]) => [code, name, code === cur]);
   main.replaceChildren(
     h('h1', {}, t('admin_stores')),
-    state.stores.length ? state.stores.map((s) => h('div', { class: 'card' },
+    ...(state.stores.length ? state.stores.map((s) => h('div', { class: 'card' },
       form([['name', t('name'), 'text', s.name], ['slug', t('slug'), 'text', s.slug], ['language', t('language'), 'select', langOptions(s.language)],
         ['timezone', t('timezone'), 'text', s.timezone]], t('save'),
       async (v) => { await patch(`/api/stores/${s.id}`, v); toast(t('saved')); stores(main); })))
-      : h('div', { class: 'card muted' }, t('no_stores')),
+      : [h('div', { class: 'card muted' }, t('no_stores'))]),
     h('div', { class: 'card' }, h('h2', {}, t('add_store')),
       form([['name', t('name'), 'text'], ['language', t('language'), 'select', langOptions('en')], ['timezone', t('timezone'), 'text', 'UTC']], t('add'),
         async (v) => { await post('/api/stores', v); toast(t('saved')); stores(main); })));
+}
+
+// mailboxFields are the settings of a support mailbox, filled from m.
+function mailboxFields(m) {
+  const sec = (cur) => ['tls', 'starttls', 'none'].map((v) => [v, t(`sec_${v}`), v === cur]);
+  return [
+    ['address', t('email'), 'email', m.address ?? ''],
+    ['name', t('mailbox_name'), 'text', m.name ?? ''],
+    ['imap_host', t('imap_host'), 'text', m.imap_host ?? ''],
+    ['imap_port', t('port'), 'text', String(m.imap_port ?? 993)],
+    ['imap_security', t('security'), 'select', sec(m.imap_security ?? 'tls')],
+    ['imap_username', t('username'), 'text', m.imap_username ?? ''],
+    ['imap_password', m.id ? t('password_keep') : t('password'), 'password', ''],
+    ['imap_folder', t('folder'), 'text', m.imap_folder ?? 'INBOX'],
+    ['after_import', t('after_import'), 'select', ['leave', 'seen', 'move'].map((v) => [v, t(`after_${v}`), v === (m.after_import ?? 'leave')])],
+    ['move_to', t('move_to'), 'text', m.move_to ?? ''],
+    ['poll_seconds', t('poll_seconds'), 'text', String(m.poll_seconds ?? 60)],
+    ['smtp_host', t('smtp_host'), 'text', m.smtp_host ?? ''],
+    ['smtp_port', t('port'), 'text', String(m.smtp_port ?? 587)],
+    ['smtp_security', t('security'), 'select', sec(m.smtp_security ?? 'starttls')],
+    ['smtp_username', t('username'), 'text', m.smtp_username ?? ''],
+    ['smtp_password', m.id ? t('password_keep') : t('password'), 'password', ''],
+  ];
+}
+
+// mailboxBody turns form values into the API's types; an empty password
+// keeps the stored one.
+function mailboxBody(v) {
+  const body = { ...v };
+  for (const k of ['imap_port', 'smtp_port', 'poll_seconds']) body[k] = Number(v[k]);
+  for (const k of ['imap_password', 'smtp_password']) if (!v[k]) delete body[k];
+  return body;
+}
+
+async function mailboxes(main) {
+  const { mailboxes: list } = await get('/api/mailboxes');
+  const status = (m) => (m.last_error
+    ? h('p', { class: 'error', role: 'alert' }, t('mailbox_error', { error: m.last_error }))
+    : h('p', { class: 'muted' }, m.last_success_at ? t('mailbox_ok', { when: formatDateTime(m.last_success_at) }) : t('mailbox_waiting')));
+  const test = (m) => h('button', { type: 'button', class: 'btn small', onclick: async (e) => {
+    e.target.disabled = true;
+    try {
+      const res = await post(`/api/mailboxes/${m.id}/test`);
+      res.ok ? toast(t('test_ok')) : toast(res.error, true);
+    } catch (err) { toast(errorText(err), true); } finally { e.target.disabled = false; }
+  } }, t('test_connection'));
+  main.replaceChildren(
+    h('h1', {}, t('admin_mailboxes')),
+    h('p', { class: 'muted' }, t('mailboxes_hint')),
+    ...(list.length ? list.map((m) => h('div', { class: 'card' },
+      h('h2', {}, m.name ? `${m.name} <${m.address}>` : m.address), status(m), test(m),
+      form(mailboxFields(m), t('save'), async (v) => { await patch(`/api/mailboxes/${m.id}`, mailboxBody(v)); toast(t('saved')); mailboxes(main); })))
+      : [h('div', { class: 'card muted' }, t('no_mailboxes'))]),
+    h('div', { class: 'card' }, h('h2', {}, t('add_mailbox')),
+      form(mailboxFields({}), t('add'), async (v) => { await post('/api/mailboxes', mailboxBody(v)); toast(t('saved')); mailboxes(main); })));
 }
 
 async function tokens(main) {

@@ -101,6 +101,7 @@ func Parse(raw []byte) (desk.Inbound, error) {
 			in.Attachments = append(in.Attachments, store.Attachment{Filename: filename, ContentType: ctype, Data: body})
 		}
 	}
+	in.Subject, in.Name = toUTF8(in.Subject), toUTF8(in.Name)
 	in.Text = strings.TrimSpace(toUTF8(plain.String()))
 	in.HTML = toUTF8(htmlBody.String())
 	if in.Text == "" && in.HTML != "" {

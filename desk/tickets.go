@@ -57,6 +57,11 @@ type Inbound struct {
 	Raw       []byte
 	Cursor    *Cursor
 
+	// A bounce names the message it returns and why: when that is one of
+	// our replies, the reply is marked failed with the reason.
+	BounceOf     string
+	BounceReason string
+
 	// Applied when the message opens a new ticket.
 	Priority   string
 	Tags       []string
@@ -145,6 +150,16 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		if err := exists(ctx, tx, "teams", "team_id", in.TeamID); err != nil {
 			return err
 		}
+		if in.Auto == "bounce" && in.BounceOf != "" {
+			ev, err := d.markBounced(ctx, tx, in)
+			if err != nil {
+				return err
+			}
+			if ev != nil {
+				changes = append(changes, Change{Type: "event", TicketID: ev.TicketID, Event: ev})
+				in.TicketID = ev.TicketID // the bounce goes on the reply's ticket
+			}
+		}
 		customerID, err := d.resolveCustomer(ctx, tx, in)
 		if err != nil {
 			return err
@@ -224,6 +239,27 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		d.publish(ctx, res.Ticket.ID, changes)
 	}
 	return &res, nil
+}
+
+// markBounced marks our reply named by a bounce as failed, with the
+// reason, and returns the event (nil when the bounce is not about ours).
+func (d *Desk) markBounced(ctx context.Context, tx *store.Tx, in Inbound) (*store.Event, error) {
+	m, err := tx.MessageByExternalID(ctx, in.Channel, in.BounceOf)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || m.Kind != "agent" {
+		return nil, err
+	}
+	reason := in.BounceReason
+	if reason == "" {
+		reason = "the customer's mail server returned it"
+	}
+	reason = "bounced: " + reason
+	if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
+		return nil, err
+	}
+	return addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})
 }
 
 // resolveCustomer finds the customer who owns the sender's identifier, or

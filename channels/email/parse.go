@@ -90,6 +90,12 @@ func Parse(raw []byte) (desk.Inbound, error) {
 			htmlBody.Write(body)
 		case ctype == "message/delivery-status":
 			in.Auto = "bounce"
+			in.BounceReason = bounceReason(body)
+			fallthrough
+		case ctype == "message/rfc822" || ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers":
+			if in.BounceOf == "" {
+				in.BounceOf = originalMessageID(body)
+			}
 			fallthrough
 		default:
 			if len(in.Attachments) >= MaxAttachments || len(body) > MaxAttachmentSize {
@@ -166,6 +172,39 @@ func autoKind(h mail.Header, from string) string {
 		return "bulk"
 	}
 	return ""
+}
+
+// originalMessageID reads the Message-ID of a returned message (or of
+// its returned headers) inside a delivery report.
+func originalMessageID(part []byte) string {
+	if !bytes.Contains(part, []byte("\n\n")) && !bytes.Contains(part, []byte("\r\n\r\n")) {
+		part = append(append([]byte(nil), part...), "\r\n\r\n"...)
+	}
+	r, err := mail.CreateReader(bytes.NewReader(part))
+	if r == nil {
+		return ""
+	}
+	_ = err
+	id, _ := r.Header.MessageID()
+	return id
+}
+
+// bounceReason picks the most telling line of a delivery-status report.
+func bounceReason(report []byte) string {
+	var status string
+	for _, line := range strings.Split(string(report), "\n") {
+		key, value, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(key) {
+		case "diagnostic-code":
+			return toUTF8(strings.TrimSpace(value))
+		case "status":
+			status = "status " + strings.TrimSpace(value)
+		}
+	}
+	return status
 }
 
 // toUTF8 keeps text valid UTF-8 whatever a broken sender declared.

@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -220,5 +221,76 @@ func TestParsedMailThreadsInTheDesk(t *testing.T) {
 	again := ingest("From: c@example.com\nSubject: Re: Broken zip\nMessage-ID: <two@example.com>\nReferences: <one@example.com>\n\nAny news?\n")
 	if !again.Duplicate {
 		t.Fatal("the same Message-ID was stored twice")
+	}
+}
+
+func TestBounceMarksOurReplyFailed(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	in, _ := Parse(crlf("From: gone@example.com\nSubject: Help\nMessage-ID: <h1@example.com>\n\nhelp\n"))
+	first, err := d.Ingest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := d.Reply(ctx, desk.System, first.Ticket.ID, desk.ReplyInput{Body: "Here you go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourID := desk.OutboundExternalID(first.Ticket.ID, reply.ID, "shop.test")
+	if err := d.RecordExternalID(ctx, reply.ID, ourID); err != nil {
+		t.Fatal(err)
+	}
+	dsn, err := Parse(crlf(fmt.Sprintf(`
+From: Mail Delivery System <MAILER-DAEMON@mx.example.com>
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <dsn1@mx.example.com>
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Your message could not be delivered.
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; gone@example.com
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <gone@example.com>: user unknown
+--b
+Content-Type: text/rfc822-headers
+
+From: Shop <support@shop.test>
+To: gone@example.com
+Subject: Re: Help [#1]
+Message-ID: <%s>
+--b--
+`, ourID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dsn.Auto != "bounce" || dsn.BounceOf != ourID || !strings.Contains(dsn.BounceReason, "user unknown") {
+		t.Fatalf("parsed bounce: auto %q of %q reason %q", dsn.Auto, dsn.BounceOf, dsn.BounceReason)
+	}
+	if _, err := d.SetStatus(ctx, desk.System, first.Ticket.ID, "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Ingest(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := db.Message(ctx, reply.ID)
+	if m.Delivery != "failed" || !strings.Contains(m.DeliveryError, "user unknown") {
+		t.Fatalf("our reply after the bounce: %q %q", m.Delivery, m.DeliveryError)
+	}
+	if res.Ticket.ID != first.Ticket.ID || res.Ticket.Status != "resolved" {
+		t.Fatalf("the bounce went to ticket %d (%s), want %d unchanged", res.Ticket.ID, res.Ticket.Status, first.Ticket.ID)
 	}
 }

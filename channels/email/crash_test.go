@@ -1,0 +1,136 @@
+package email
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// TestKillDuringImport imports 500 messages with the real onedesk binary,
+// killing it with SIGKILL several times along the way: every message must
+// end up stored exactly once.
+func TestKillDuringImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onedesk")
+	build := exec.Command("go", "build", "-o", bin, "onedesk")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build onedesk: %v\n%s", err, out)
+	}
+	imapAddr := imapServer(t)
+	const total = 500
+	c, err := imapclient.DialInsecure(imapAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Login("support", "secret").Wait()
+	for i := range total {
+		data := crlf(fmt.Sprintf("From: customer%d@example.com\nSubject: Question %d\nMessage-ID: <q%d@example.com>\n\nHello number %d, %s\n",
+			i, i, i, i, "where is my order? The parcel is late and the tracking page says nothing."))
+		cmd := c.Append("INBOX", int64(len(data)), nil)
+		cmd.Write(data)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+
+	data := filepath.Join(dir, "desk.db")
+	ctx := context.Background()
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	host, port, _ := net.SplitHostPort(imapAddr)
+	p, _ := strconv.Atoi(port)
+	str := func(s string) *string { return &s }
+	five := 5
+	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p,
+		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), PollSeconds: &five}); err != nil {
+		t.Fatal(err)
+	}
+
+	count := func() int {
+		n := 0
+		cursor := ""
+		for {
+			page, next, err := db.ListTickets(ctx, store.TicketFilter{Limit: 200, Cursor: cursor, Sort: "newest"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range page {
+				msgs, _ := db.Messages(ctx, tk.ID)
+				n += len(msgs)
+			}
+			if next == "" {
+				return n
+			}
+			cursor = next
+		}
+	}
+	start := time.Now()
+	serve := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	kills := 0
+	for _, at := range []int{1, 150, 320} {
+		cmd := serve()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			mb, _ := db.Mailbox(ctx, 1)
+			if int(mb.LastUID) >= at {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("import stalled before uid %d", at)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		cmd.Process.Kill() // SIGKILL: no cleanup of any kind
+		cmd.Wait()
+		kills++
+	}
+	cmd := serve()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mb, _ := db.Mailbox(ctx, 1)
+		if mb.LastUID == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cursor at %d of %d", mb.LastUID, total)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	time.Sleep(300 * time.Millisecond) // anything extra would show now
+	if n := count(); n != total {
+		t.Fatalf("%d messages stored after %d kills, want exactly %d", n, kills, total)
+	}
+	t.Logf("%d messages imported exactly once across %d SIGKILLs in %v (including restarts)", total, kills, elapsed.Round(time.Millisecond))
+}

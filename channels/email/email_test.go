@@ -40,12 +40,18 @@ func imapServer(t *testing.T) string {
 		InsecureAuth: true,
 		Logger:       discardLogger{},
 	})
+	return onLoopback(t, srv.Serve, srv.Close)
+}
+
+// onLoopback serves on a free 127.0.0.1 port until the test ends.
+func onLoopback(t *testing.T, serve func(net.Listener) error, stop func() error) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	go serve(ln)
+	t.Cleanup(func() { stop() })
 	return ln.Addr().String()
 }
 
@@ -101,13 +107,7 @@ func smtpServer(t *testing.T, sink *smtpSink) string {
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout = 10 * time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return onLoopback(t, srv.Serve, srv.Close)
 }
 
 // appendMail puts a message in the test mailbox as a mail server would.

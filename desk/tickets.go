@@ -213,8 +213,11 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 				return err
 			}
 		}
-		t.LastCustomerAt, t.UpdatedAt = &now, now
+		t.UpdatedAt = now
 		if in.Auto == "" {
+			// Machine mail is kept on the ticket but is not the customer
+			// speaking: it neither marks the ticket unread nor reopens it.
+			t.LastCustomerAt = &now
 			t.Snippet = snippet(in.Text)
 			// A customer writing again reopens the ticket; machine mail never does.
 			if t.Status == "pending" || t.Status == "resolved" {

@@ -144,6 +144,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigAt(t, imapServer(t), "support", "secret")
+}
+
+// newRigAt runs the desk and the email channel against the IMAP server at
+// imapAddr and a test SMTP server.
+func newRigAt(t *testing.T, imapAddr, user, password string) *rig {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mail.db"))
 	if err != nil {
@@ -153,7 +160,7 @@ func newRig(t *testing.T) *rig {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := desk.New(db, log)
 	d.RetryBase, d.RetryMax = 20*time.Millisecond, 100*time.Millisecond
-	r := &rig{t: t, desk: d, db: db, imapAddr: imapServer(t), sink: &smtpSink{}}
+	r := &rig{t: t, desk: d, db: db, imapAddr: imapAddr, sink: &smtpSink{}}
 	smtpAddr := smtpServer(t, r.sink)
 	ih, ip, _ := net.SplitHostPort(r.imapAddr)
 	sh, sp, _ := net.SplitHostPort(smtpAddr)
@@ -161,7 +168,7 @@ func newRig(t *testing.T) *rig {
 	num := func(s string) *int { var n int; fmt.Sscan(s, &n); return &n }
 	r.mailbox, err = d.SaveMailbox(ctx, 0, desk.MailboxInput{
 		Address: str("support@shop.test"), Name: str("Shop"),
-		IMAPHost: str(ih), IMAPPort: num(ip), IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret",
+		IMAPHost: str(ih), IMAPPort: num(ip), IMAPSecurity: str("none"), IMAPUsername: str(user), IMAPPassword: password,
 		SMTPHost: str(sh), SMTPPort: num(sp), SMTPSecurity: str("none"),
 		PollSeconds: num("5"), AfterImport: str("seen"),
 	})

@@ -16,7 +16,7 @@ import (
 
 // dovecot starts Debian's Dovecot on a loopback port, as an unprivileged
 // user, with one account support/secret, or skips when it is not installed.
-func dovecot(t *testing.T) string {
+func dovecot(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 )
 
 // imapServer is go-imap's in-memory server on a loopback port.
-func imapServer(t *testing.T) string {
+func imapServer(t testing.TB) string {
 	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser("support", "secret")
@@ -44,7 +44,7 @@ func imapServer(t *testing.T) string {
 }
 
 // onLoopback serves on a free 127.0.0.1 port until the test ends.
-func onLoopback(t *testing.T, serve func(net.Listener) error, stop func() error) string {
+func onLoopback(t testing.TB, serve func(net.Listener) error, stop func() error) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,7 +101,7 @@ func (s *smtpSink) messages() [][]byte {
 	return append([][]byte(nil), s.received...)
 }
 
-func smtpServer(t *testing.T, sink *smtpSink) string {
+func smtpServer(t testing.TB, sink *smtpSink) string {
 	t.Helper()
 	srv := smtp.NewServer(sink)
 	srv.Domain = "localhost"
@@ -111,7 +111,7 @@ func smtpServer(t *testing.T, sink *smtpSink) string {
 }
 
 // appendMail puts a message in the test mailbox as a mail server would.
-func appendMail(t *testing.T, addr, folder, raw string) {
+func appendMail(t testing.TB, addr, folder, raw string) {
 	t.Helper()
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
@@ -131,7 +131,7 @@ func appendMail(t *testing.T, addr, folder, raw string) {
 }
 
 type rig struct {
-	t        *testing.T
+	t        testing.TB
 	desk     *desk.Desk
 	db       *store.DB
 	ch       *Channel
@@ -149,7 +149,7 @@ func newRig(t *testing.T) *rig {
 
 // newRigAt runs the desk and the email channel against the IMAP server at
 // imapAddr and a test SMTP server.
-func newRigAt(t *testing.T, imapAddr, user, password string) *rig {
+func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mail.db"))

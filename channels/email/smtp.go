@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"html"
+	"regexp"
 	"strings"
 	"time"
 
@@ -60,6 +62,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	m.SetGenHeader("Auto-Submitted", "no")
 	m.SetBodyString(mail.TypeTextPlain, out.Message.Body)
+	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body))
 
 	client, err := smtpClient(mb)
 	if err != nil {
@@ -129,6 +132,23 @@ func smtpClient(mb *store.Mailbox) (*mail.Client, error) {
 	}
 	return mail.NewClient(mb.SMTPHost, opts...)
 }
+
+// htmlBody is the reply as simple HTML: the agent's text, escaped, with
+// its line breaks and links kept.
+func htmlBody(text string) string {
+	var b strings.Builder
+	b.WriteString(`<div style="font-family:sans-serif;font-size:14px;line-height:1.5">`)
+	for i, line := range strings.Split(html.EscapeString(text), "\n") {
+		if i > 0 {
+			b.WriteString("<br>\n")
+		}
+		b.WriteString(linkRE.ReplaceAllString(line, `<a href="$0">$0</a>`))
+	}
+	b.WriteString("</div>")
+	return b.String()
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s<>"']+[^\s<>"'.,;:!?)]`)
 
 // replySubject is the ticket's subject with "Re:" and the ticket token.
 func replySubject(t store.Ticket) string {

@@ -29,6 +29,9 @@ type Desk struct {
 
 	mailboxChanged chan struct{}
 
+	settings *Settings // cached; nil until read
+	key      []byte    // the installation secret, once read
+
 	// RetryBase is the first retry delay of a failed send; it doubles on
 	// each attempt up to RetryMax. MaxAttempts bounds the tries.
 	RetryBase   time.Duration
@@ -45,8 +48,10 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 
 		mailboxChanged: make(chan struct{}, 1),
 		RetryBase:      30 * time.Second,
-		RetryMax:       time.Hour,
-		MaxAttempts:    10,
+		// Capped at ten minutes so that mail queued during an outage of an
+		// hour leaves soon after; about two days of tries before giving up.
+		RetryMax:    10 * time.Minute,
+		MaxAttempts: 300,
 	}
 	d.SetSender("api", SenderFunc(func(context.Context, Outbound) error { return nil }))
 	return d

@@ -30,6 +30,11 @@ type MailboxInput struct {
 	AfterImport  *string
 	MoveTo       *string
 	Active       *bool
+
+	PlusAddressing *bool
+	AutoAck        *bool
+	AutoAckText    *string
+	MaxMessageMB   *int
 }
 
 var securities = []string{"tls", "starttls", "none"}
@@ -40,7 +45,7 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if id == 0 {
 			m = &store.Mailbox{IMAPPort: 993, IMAPSecurity: "tls", IMAPFolder: "INBOX", SMTPPort: 587, SMTPSecurity: "starttls",
-				PollSeconds: 60, AfterImport: "leave", Active: true, CreatedAt: store.Now()}
+				PollSeconds: 60, AfterImport: "leave", Active: true, MaxMessageMB: 25, CreatedAt: store.Now()}
 		} else {
 			var err error
 			if m, err = tx.Mailbox(ctx, id); err != nil {
@@ -80,6 +85,18 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 		}
 		if in.Active != nil {
 			m.Active = *in.Active
+		}
+		if in.PlusAddressing != nil {
+			m.PlusAddressing = *in.PlusAddressing
+		}
+		if in.AutoAck != nil {
+			m.AutoAck = *in.AutoAck
+		}
+		if in.AutoAckText != nil {
+			m.AutoAckText = strings.TrimSpace(*in.AutoAckText)
+		}
+		if in.MaxMessageMB != nil {
+			m.MaxMessageMB = *in.MaxMessageMB
 		}
 		if in.StoreID.Set {
 			m.StoreID = in.StoreID.Value
@@ -135,6 +152,15 @@ func checkMailbox(m *store.Mailbox) error {
 	}
 	if m.PollSeconds < 5 || m.PollSeconds > 3600 {
 		return inputErr("poll_seconds", "poll_seconds must be from 5 to 3600")
+	}
+	if m.MaxMessageMB < 1 || m.MaxMessageMB > 200 {
+		return inputErr("max_message_mb", "max_message_mb must be from 1 to 200")
+	}
+	if m.AutoAck && m.AutoAckText == "" {
+		return inputErr("auto_ack_text", "write the acknowledgement text, or turn acknowledgements off")
+	}
+	if len(m.AutoAckText) > 10000 {
+		return inputErr("auto_ack_text", "the acknowledgement text is longer than 10000 characters")
 	}
 	return nil
 }

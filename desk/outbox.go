@@ -16,6 +16,8 @@ type Outbound struct {
 	Customer   store.Customer
 	Thread     []store.Message // the ticket's messages, for threading
 	AuthorName string          // the agent who wrote the reply
+	// Others on the ticket (a colleague in Cc) who get the reply too.
+	Participants []store.Customer
 }
 
 // Sender delivers outbound messages of one channel. An error is retried
@@ -186,13 +188,23 @@ func (d *Desk) outbound(ctx context.Context, messageID int64) (*Outbound, error)
 	if err != nil {
 		return nil, err
 	}
-	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Thread: thread}
+	others, err := d.db.Participants(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Thread: thread, Participants: others}
 	if m.AuthorID != nil {
 		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
 			out.AuthorName = a.Name
 		}
 	}
 	return out, nil
+}
+
+// AttachmentData reads an attachment with its bytes, for a sender.
+func (d *Desk) AttachmentData(ctx context.Context, id int64) (*store.Attachment, error) {
+	a, _, err := d.db.AttachmentData(ctx, id)
+	return a, err
 }
 
 // Retry queues a failed reply again.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"onedesk/store"
@@ -49,6 +51,12 @@ type Inbound struct {
 	TicketHint  int64    // a ticket named by the message (a subject token): used when the thread is not found and the sender owns it
 	Auto        string   // "", auto_reply, bounce, bulk
 	Fields      json.RawMessage
+	CC          []Contact // others the message was written to: they join the ticket as participants
+
+	// AckText, when set, is an acknowledgement sent back when the message
+	// opens a ticket (not to machine mail, at most maxAcks an hour per
+	// customer). {{ticket}}, {{name}} and {{subject}} are filled in.
+	AckText string
 
 	// Email: the mailbox it came from, its raw source (kept as a blob) and
 	// the IMAP cursor to commit with it, so a crash can neither lose the
@@ -68,6 +76,18 @@ type Inbound struct {
 	AssigneeID *int64
 	TeamID     *int64
 }
+
+// Contact is a person named by a message besides its sender.
+type Contact struct {
+	Identity store.Identity
+	Name     string
+}
+
+// maxCC bounds how many people one message adds to a ticket.
+const maxCC = 10
+
+// maxAcks is how many acknowledgements one customer gets in an hour.
+const maxAcks = 3
 
 // Cursor is a mailbox position: the folder's UIDVALIDITY and a UID.
 type Cursor struct {
@@ -120,11 +140,23 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		return nil, inputErr("fields", "fields must be a JSON object")
 	}
 
+	var cc []Contact
+	for _, c := range in.CC {
+		id, err := NormalizeIdentity(c.Identity.Kind, c.Identity.Value)
+		if err != nil || id == in.From || len(cc) == maxCC {
+			continue // a bad Cc address is not worth refusing the message
+		}
+		cc = append(cc, Contact{Identity: id, Name: c.Name})
+	}
+	reopenLimit := d.reopenLimit(ctx)
+
 	var res Ingested
 	var changes []Change
+	acked := false
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		changes = nil
 		res = Ingested{}
+		acked = false
 		if in.Cursor != nil {
 			if err := tx.SetMailboxCursor(ctx, in.MailboxID, in.Cursor.UIDValidity, in.Cursor.UID); err != nil {
 				return err
@@ -170,7 +202,10 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 		now := store.Now()
 		var follows *int64
-		if t != nil && t.Status == "closed" {
+		if t != nil && (t.Status == "closed" ||
+			t.Status == "resolved" && in.Auto == "" && t.ResolvedAt != nil && t.ResolvedAt.Before(reopenLimit)) {
+			// Closed is final, and a long-resolved ticket is history: the
+			// customer's new message starts a ticket linked to the old one.
 			follows, t = &t.ID, nil
 		}
 		if t == nil {
@@ -196,6 +231,22 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 			}
 			res.Created = true
 			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+		// Someone other than the customer writing on the ticket (a colleague
+		// answering a thread), and whoever the message was also sent to, join
+		// it as participants: they are kept in the loop, never made its customer.
+		joining := cc
+		if customerID != t.CustomerID {
+			joining = append([]Contact{{Identity: in.From}}, cc...)
+		}
+		for _, c := range joining {
+			evs, err := d.addParticipant(ctx, tx, t, c)
+			if err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+			}
 		}
 		m := &store.Message{
 			TicketID: t.ID, Kind: "customer", Channel: in.Channel, Body: in.Text, HTML: in.HTML,
@@ -233,6 +284,16 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 		res.Ticket, res.Message = t, m
 		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m})
+		if res.Created && in.Auto == "" && in.AckText != "" {
+			ack, err := d.acknowledge(ctx, tx, t, in)
+			if err != nil {
+				return err
+			}
+			if ack != nil {
+				acked = true
+				changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: ack})
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -241,7 +302,66 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	if !res.Duplicate {
 		d.publish(ctx, res.Ticket.ID, changes)
 	}
+	if acked {
+		d.Wake()
+	}
 	return &res, nil
+}
+
+// addParticipant makes the owner of c's identifier (a new customer if
+// nobody owns it) a participant of t, unless it is t's customer.
+func (d *Desk) addParticipant(ctx context.Context, tx *store.Tx, t *store.Ticket, c Contact) ([]*store.Event, error) {
+	cid, err := tx.CustomerByIdentity(ctx, c.Identity)
+	if errors.Is(err, store.ErrNotFound) {
+		cust := &store.Customer{Name: cleanLine(c.Name), CreatedAt: store.Now()}
+		if err := tx.InsertCustomer(ctx, cust); err != nil {
+			return nil, err
+		}
+		if err := tx.AddIdentity(ctx, cust.ID, c.Identity); err != nil {
+			return nil, err
+		}
+		cid = cust.ID
+	} else if err != nil {
+		return nil, err
+	}
+	if cid == t.CustomerID {
+		return nil, nil
+	}
+	added, err := tx.AddParticipant(ctx, t.ID, cid)
+	if err != nil || !added {
+		return nil, err
+	}
+	ev, err := addEvent(ctx, tx, t.ID, "participant_added", Customer, map[string]any{"customer_id": cid, "identity": c.Identity.Value})
+	if err != nil {
+		return nil, err
+	}
+	return []*store.Event{ev}, nil
+}
+
+// acknowledge queues the automatic answer to a message that opened t,
+// unless the customer had maxAcks of them in the last hour (two robots
+// answering each other stop here). It returns nil when none was sent.
+func (d *Desk) acknowledge(ctx context.Context, tx *store.Tx, t *store.Ticket, in Inbound) (*store.Message, error) {
+	n, err := tx.RecentAcks(ctx, t.CustomerID, store.Now().Add(-time.Hour))
+	if err != nil || n >= maxAcks {
+		return nil, err
+	}
+	name := cleanLine(in.Name)
+	if name == "" {
+		name, _, _ = strings.Cut(in.From.Value, "@")
+	}
+	body := strings.NewReplacer("{{ticket}}", strconv.FormatInt(t.ID, 10), "{{name}}", name,
+		"{{subject}}", t.Subject).Replace(in.AckText)
+	now := store.Now()
+	m := &store.Message{TicketID: t.ID, Kind: "agent", Channel: t.Channel, Body: body, Auto: "auto_reply",
+		Delivery: "queued", CreatedAt: now}
+	if err := tx.InsertMessage(ctx, m); err != nil {
+		return nil, err
+	}
+	if err := tx.Enqueue(ctx, m.ID, now); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // markBounced marks our reply named by a bounce as failed, with the
@@ -342,6 +462,9 @@ func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, custome
 		}
 		if t.CustomerID == customerID {
 			return t, nil
+		}
+		if ok, err := tx.IsParticipant(ctx, t.ID, customerID); ok || err != nil {
+			return t, err
 		}
 	}
 	return nil, nil

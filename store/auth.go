@@ -149,6 +149,16 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 	return v, err
 }
 
+// InitSetting stores value under key unless the key is set already, and
+// returns what the key holds: the first writer wins.
+func (db *DB) InitSetting(ctx context.Context, key, value string) (string, error) {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
+		key, value); err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return db.Setting(ctx, key)
+}
+
 // SetSetting writes a setting.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)

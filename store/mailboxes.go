@@ -10,36 +10,43 @@ import (
 // Mailbox is a support address: where its mail is fetched (IMAP) and how
 // replies leave (SMTP). Passwords never leave the server.
 type Mailbox struct {
-	ID            int64      `json:"id"`
-	Address       string     `json:"address"`
-	Name          string     `json:"name"`
-	StoreID       *int64     `json:"store_id"`
-	IMAPHost      string     `json:"imap_host"`
-	IMAPPort      int        `json:"imap_port"`
-	IMAPSecurity  string     `json:"imap_security"`
-	IMAPUsername  string     `json:"imap_username"`
-	IMAPPassword  string     `json:"-"`
-	IMAPFolder    string     `json:"imap_folder"`
-	SMTPHost      string     `json:"smtp_host"`
-	SMTPPort      int        `json:"smtp_port"`
-	SMTPSecurity  string     `json:"smtp_security"`
-	SMTPUsername  string     `json:"smtp_username"`
-	SMTPPassword  string     `json:"-"`
-	PollSeconds   int        `json:"poll_seconds"`
-	AfterImport   string     `json:"after_import"`
-	MoveTo        string     `json:"move_to"`
-	Active        bool       `json:"active"`
-	UIDValidity   uint32     `json:"-"`
-	LastUID       uint32     `json:"-"`
-	LastError     string     `json:"last_error"`
-	LastPolledAt  *time.Time `json:"last_polled_at"`
-	LastSuccessAt *time.Time `json:"last_success_at"`
-	CreatedAt     time.Time  `json:"created_at"`
+	ID           int64  `json:"id"`
+	Address      string `json:"address"`
+	Name         string `json:"name"`
+	StoreID      *int64 `json:"store_id"`
+	IMAPHost     string `json:"imap_host"`
+	IMAPPort     int    `json:"imap_port"`
+	IMAPSecurity string `json:"imap_security"`
+	IMAPUsername string `json:"imap_username"`
+	IMAPPassword string `json:"-"`
+	IMAPFolder   string `json:"imap_folder"`
+	SMTPHost     string `json:"smtp_host"`
+	SMTPPort     int    `json:"smtp_port"`
+	SMTPSecurity string `json:"smtp_security"`
+	SMTPUsername string `json:"smtp_username"`
+	SMTPPassword string `json:"-"`
+	PollSeconds  int    `json:"poll_seconds"`
+	AfterImport  string `json:"after_import"`
+	MoveTo       string `json:"move_to"`
+	Active       bool   `json:"active"`
+	// Replies carry a Reply-To of address+t<ticket>.<key>@domain, which
+	// threads even when the customer's client drops every header.
+	PlusAddressing bool       `json:"plus_addressing"`
+	AutoAck        bool       `json:"auto_ack"`
+	AutoAckText    string     `json:"auto_ack_text"`
+	MaxMessageMB   int        `json:"max_message_mb"`
+	UIDValidity    uint32     `json:"-"`
+	LastUID        uint32     `json:"-"`
+	LastError      string     `json:"last_error"`
+	LastPolledAt   *time.Time `json:"last_polled_at"`
+	LastSuccessAt  *time.Time `json:"last_success_at"`
+	CreatedAt      time.Time  `json:"created_at"`
 }
 
 const mailboxCols = `id, address, name, store_id, imap_host, imap_port, imap_security, imap_username, imap_password,
 	imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, poll_seconds, after_import,
-	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at`
+	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at,
+	plus_addressing, auto_ack, auto_ack_text, max_message_mb`
 
 func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	var m Mailbox
@@ -47,7 +54,8 @@ func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	var created int64
 	err := row.Scan(&m.ID, &m.Address, &m.Name, &st, &m.IMAPHost, &m.IMAPPort, &m.IMAPSecurity, &m.IMAPUsername,
 		&m.IMAPPassword, &m.IMAPFolder, &m.SMTPHost, &m.SMTPPort, &m.SMTPSecurity, &m.SMTPUsername, &m.SMTPPassword,
-		&m.PollSeconds, &m.AfterImport, &m.MoveTo, &m.Active, &m.UIDValidity, &m.LastUID, &m.LastError, &polled, &success, &created)
+		&m.PollSeconds, &m.AfterImport, &m.MoveTo, &m.Active, &m.UIDValidity, &m.LastUID, &m.LastError, &polled, &success, &created,
+		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +98,12 @@ func (tx *Tx) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
 func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 	args := []any{m.Address, m.Name, nullID(m.StoreID), m.IMAPHost, m.IMAPPort, m.IMAPSecurity, m.IMAPUsername, m.IMAPPassword,
 		m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity, m.SMTPUsername, m.SMTPPassword, m.PollSeconds, m.AfterImport,
-		m.MoveTo, m.Active}
+		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB}
 	if m.ID == 0 {
 		res, err := tx.tx.ExecContext(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,
 			imap_username, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password,
-			poll_seconds, after_import, move_to, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			poll_seconds, after_import, move_to, active, plus_addressing, auto_ack, auto_ack_text, max_message_mb, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append(args, ms(m.CreatedAt))...)
 		if isUnique(err) {
 			return fmt.Errorf("mailbox %s: %w", m.Address, ErrConflict)
@@ -107,7 +116,8 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 	}
 	_, err := tx.tx.ExecContext(ctx, `UPDATE mailboxes SET address = ?, name = ?, store_id = ?, imap_host = ?, imap_port = ?,
 		imap_security = ?, imap_username = ?, imap_password = ?, imap_folder = ?, smtp_host = ?, smtp_port = ?, smtp_security = ?,
-		smtp_username = ?, smtp_password = ?, poll_seconds = ?, after_import = ?, move_to = ?, active = ? WHERE id = ?`,
+		smtp_username = ?, smtp_password = ?, poll_seconds = ?, after_import = ?, move_to = ?, active = ?,
+		plus_addressing = ?, auto_ack = ?, auto_ack_text = ?, max_message_mb = ? WHERE id = ?`,
 		append(args, m.ID)...)
 	if isUnique(err) {
 		return fmt.Errorf("mailbox %s: %w", m.Address, ErrConflict)

@@ -37,6 +37,7 @@ type Attachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
+	ContentID   string `json:"content_id,omitempty"` // how the message's HTML names it (cid:)
 	SHA256      string `json:"-"`
 	Data        []byte `json:"-"`
 }
@@ -84,8 +85,8 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 		}
 		a.SHA256, a.Size, a.MessageID = sha, int64(len(a.Data)), m.ID
-		res, err := tx.tx.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size)
-			VALUES (?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size)
+		res, err := tx.tx.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size, content_id)
+			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size, a.ContentID)
 		if err != nil {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 		}
@@ -157,7 +158,7 @@ func attachAttachments(ctx context.Context, q querier, list []Message) error {
 		index[m.ID] = i
 		ids[i] = fmt.Sprint(m.ID)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, message_id, sha256, filename, content_type, size FROM attachments
+	rows, err := q.QueryContext(ctx, `SELECT id, message_id, sha256, filename, content_type, size, content_id FROM attachments
 		WHERE message_id IN (`+strings.Join(ids, ",")+`) ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("attachments: %w", err)
@@ -165,7 +166,7 @@ func attachAttachments(ctx context.Context, q querier, list []Message) error {
 	defer rows.Close()
 	for rows.Next() {
 		var a Attachment
-		if err := rows.Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size); err != nil {
+		if err := rows.Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.ContentID); err != nil {
 			return fmt.Errorf("attachments: %w", err)
 		}
 		m := &list[index[a.MessageID]]
@@ -178,9 +179,9 @@ func attachAttachments(ctx context.Context, q querier, list []Message) error {
 func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64, error) {
 	var a Attachment
 	var ticketID int64
-	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, b.data, m.ticket_id
+	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, a.content_id, b.data, m.ticket_id
 		FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 JOIN messages m ON m.id = a.message_id
-		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.Data, &ticketID)
+		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Data, &ticketID)
 	if err != nil {
 		return nil, 0, notFound(err, fmt.Sprintf("attachment %d", id))
 	}

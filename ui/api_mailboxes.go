@@ -30,6 +30,11 @@ type mailboxBody struct {
 	AfterImport  *string `json:"after_import"`
 	MoveTo       *string `json:"move_to"`
 	Active       *bool   `json:"active"`
+
+	PlusAddressing *bool   `json:"plus_addressing"`
+	AutoAck        *bool   `json:"auto_ack"`
+	AutoAckText    *string `json:"auto_ack_text"`
+	MaxMessageMB   *int    `json:"max_message_mb"`
 }
 
 func (b mailboxBody) input(raw map[string]bool) desk.MailboxInput {
@@ -37,7 +42,8 @@ func (b mailboxBody) input(raw map[string]bool) desk.MailboxInput {
 		IMAPHost: b.IMAPHost, IMAPPort: b.IMAPPort, IMAPSecurity: b.IMAPSecurity, IMAPUsername: b.IMAPUsername,
 		IMAPPassword: b.IMAPPassword, IMAPFolder: b.IMAPFolder, SMTPHost: b.SMTPHost, SMTPPort: b.SMTPPort,
 		SMTPSecurity: b.SMTPSecurity, SMTPUsername: b.SMTPUsername, SMTPPassword: b.SMTPPassword,
-		PollSeconds: b.PollSeconds, AfterImport: b.AfterImport, MoveTo: b.MoveTo, Active: b.Active}
+		PollSeconds: b.PollSeconds, AfterImport: b.AfterImport, MoveTo: b.MoveTo, Active: b.Active,
+		PlusAddressing: b.PlusAddressing, AutoAck: b.AutoAck, AutoAckText: b.AutoAckText, MaxMessageMB: b.MaxMessageMB}
 }
 
 // decodeMailbox reads the body and which keys it named (to tell a null

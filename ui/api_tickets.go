@@ -1,9 +1,14 @@
 package ui
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,6 +97,8 @@ type ticketDetail struct {
 	Messages []store.Message `json:"messages"`
 	Events   []store.Event   `json:"events"`
 	Customer *store.Customer `json:"customer"`
+	// Others on the ticket besides the customer (a colleague in Cc).
+	Participants []store.Customer `json:"participants"`
 }
 
 func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
@@ -108,6 +115,9 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 		return nil, err
 	}
 	if d.Customer, err = s.db.Customer(ctx, t.CustomerID); err != nil {
+		return nil, err
+	}
+	if d.Participants, err = s.db.Participants(ctx, id); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -256,10 +266,28 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		Kind     string `json:"kind"` // "customer" relays the customer's own message
 		From     string `json:"from"`
 	}
-	if err := decode(c, &in); err != nil {
+	var files []store.Attachment
+	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
+		// The app's composer with files: fields as form values.
+		form, err := c.MultipartForm()
+		if err != nil {
+			return fieldErr("", "the form could not be read: "+err.Error())
+		}
+		get := func(k string) string {
+			if v := form.Value[k]; len(v) > 0 {
+				return v[0]
+			}
+			return ""
+		}
+		in.Body, in.Status, in.Kind, in.From = get("body"), get("status"), get("kind"), get("from")
+		in.Internal = get("internal") == "true"
+		if files, err = formFiles(form.File["files"]); err != nil {
+			return err
+		}
+	} else if err := decode(c, &in); err != nil {
 		return err
 	}
-	if strings.TrimSpace(in.Body) == "" {
+	if strings.TrimSpace(in.Body) == "" && len(files) == 0 {
 		return fieldErr("body", "body is empty")
 	}
 	ctx := c.UserContext()
@@ -267,8 +295,11 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 	switch in.Kind {
 	case "", "agent", "note":
 		m, err = s.desk.Reply(ctx, desk.AgentActor(p.agent.ID), id, desk.ReplyInput{
-			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status})
+			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status, Attachments: files})
 	case "customer":
+		if len(files) > 0 {
+			return fieldErr("files", "files go with agent replies and notes")
+		}
 		m, err = s.customerMessage(c, id, in.Body, in.From)
 	default:
 		return fieldErr("kind", fmt.Sprintf("kind must be agent, note or customer, not %q", in.Kind))
@@ -278,6 +309,46 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 	}
 	c.Status(fiber.StatusCreated)
 	return c.JSON(m)
+}
+
+// Limits on the files of one reply.
+const (
+	maxReplyFiles     = 10
+	maxReplyFileBytes = 25 << 20
+)
+
+// formFiles reads the uploaded files of a reply.
+func formFiles(list []*multipart.FileHeader) ([]store.Attachment, error) {
+	if len(list) > maxReplyFiles {
+		return nil, fieldErr("files", fmt.Sprintf("a reply takes at most %d files", maxReplyFiles))
+	}
+	var total int64
+	var out []store.Attachment
+	for _, fh := range list {
+		total += fh.Size
+		if total > maxReplyFileBytes {
+			return nil, fieldErr("files", "the files of one reply may add up to 25 MB")
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, fieldErr("files", "the file "+fh.Filename+" could not be read")
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fieldErr("files", "the file "+fh.Filename+" could not be read")
+		}
+		ctype := fh.Header.Get("Content-Type")
+		if _, _, err := mime.ParseMediaType(ctype); err != nil || ctype == "" {
+			ctype = http.DetectContentType(data)
+		}
+		name := strings.TrimSpace(filepath.Base(strings.ReplaceAll(fh.Filename, "\\", "/")))
+		if name == "" || name == "." || name == "/" {
+			name = "file"
+		}
+		out = append(out, store.Attachment{Filename: name, ContentType: ctype, Data: data})
+	}
+	return out, nil
 }
 
 // customerMessage adds a message from the ticket's customer, relayed by an
@@ -377,8 +448,36 @@ func (s *Server) messageHTML(c *fiber.Ctx, _ *principal) error {
 	if m.HTML == "" {
 		return &apiError{Status: fiber.StatusNotFound, Message: "this message has no HTML part"}
 	}
+	body, err := s.inlineImages(c, m)
+	if err != nil {
+		return err
+	}
 	c.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
 	c.Set("X-Frame-Options", "SAMEORIGIN")
 	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
-	return c.SendString("<!doctype html><meta charset=utf-8><base target=_blank>" + m.HTML)
+	return c.SendString("<!doctype html><meta charset=utf-8><base target=_blank>" + body)
+}
+
+// maxInlineImage bounds an image written into the page as a data: URL.
+const maxInlineImage = 5 << 20
+
+// inlineImages puts the message's own images where its HTML names them by
+// cid:, as data: URLs: the sandboxed frame has no session to fetch them.
+func (s *Server) inlineImages(c *fiber.Ctx, m *store.Message) (string, error) {
+	if !strings.Contains(m.HTML, "cid:") {
+		return m.HTML, nil
+	}
+	var pairs []string
+	for _, a := range m.Attachments {
+		if a.ContentID == "" || !strings.HasPrefix(a.ContentType, "image/") || a.Size > maxInlineImage {
+			continue
+		}
+		file, _, err := s.db.AttachmentData(c.UserContext(), a.ID)
+		if err != nil {
+			return "", err
+		}
+		url := "data:" + a.ContentType + ";base64," + base64.StdEncoding.EncodeToString(file.Data)
+		pairs = append(pairs, `"cid:`+a.ContentID+`"`, `"`+url+`"`, `'cid:`+a.ContentID+`'`, `'`+url+`'`)
+	}
+	return strings.NewReplacer(pairs...).Replace(m.HTML), nil
 }

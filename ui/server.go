@@ -62,8 +62,9 @@ type Server struct {
 
 // Size limits of request bodies.
 const (
-	maxJSONBody  = 1 << 20
-	maxLoginBody = 16 << 10
+	maxJSONBody   = 1 << 20
+	maxLoginBody  = 16 << 10
+	maxUploadBody = 30 << 20 // a reply with attachments (25 MB of files)
 )
 
 // New builds the server.
@@ -86,7 +87,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.app = fiber.New(fiber.Config{
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
-		BodyLimit:             maxJSONBody,
+		BodyLimit:             maxUploadBody, // limitBody sets each route's own limit
 		ReadBufferSize:        16 << 10,
 	})
 	s.app.Use(securityHeaders)
@@ -156,8 +157,12 @@ func (s *Server) janitor(ctx context.Context) {
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxJSONBody)
-		if r.URL.Path == "/api/auth/login" || r.URL.Path == "/api/setup" {
+		switch {
+		case r.URL.Path == "/api/auth/login" || r.URL.Path == "/api/setup":
 			limit = maxLoginBody
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/tickets/") && strings.HasSuffix(r.URL.Path, "/messages") &&
+			strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data"):
+			limit = maxUploadBody
 		}
 		if r.ContentLength > limit {
 			tooLarge(w, limit)

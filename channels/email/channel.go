@@ -18,9 +18,6 @@ type Channel struct {
 	desk *desk.Desk
 	log  *slog.Logger
 
-	// MaxMessageSize bounds one imported message; larger mail becomes a
-	// ticket with a note saying what was dropped.
-	MaxMessageSize int64
 	// Backoff is the first wait after a failed poll; it doubles to MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
@@ -28,7 +25,7 @@ type Channel struct {
 
 // New returns the email channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, MaxMessageSize: 25 << 20, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
+	c := &Channel{desk: d, log: log, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
 	d.SetSender("email", desk.SenderFunc(c.Send))
 	return c
 }
@@ -91,9 +88,13 @@ func (c *Channel) pollLoop(ctx context.Context, id int64) {
 
 // ourAddress tells whether addr is one of the desk's own mailboxes, whose
 // mail must never become a ticket (that is how loops start).
+// ourAddress tells whether addr is one of our mailboxes (or a
+// plus-address of one).
 func ourAddress(list []*store.Mailbox, addr string) bool {
+	local, domain, _ := strings.Cut(strings.ToLower(addr), "@")
 	for _, mb := range list {
-		if strings.EqualFold(mb.Address, addr) {
+		ml, md, _ := strings.Cut(strings.ToLower(mb.Address), "@")
+		if md == domain && (local == ml || strings.HasPrefix(local, ml+"+")) {
 			return true
 		}
 	}

@@ -101,13 +101,13 @@ func (s *smtpSink) messages() [][]byte {
 	return append([][]byte(nil), s.received...)
 }
 
-func smtpServer(t testing.TB, sink *smtpSink) string {
+func smtpServer(t testing.TB, sink *smtpSink) (*smtp.Server, string) {
 	t.Helper()
 	srv := smtp.NewServer(sink)
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout = 10 * time.Second
-	return onLoopback(t, srv.Serve, srv.Close)
+	return srv, onLoopback(t, srv.Serve, srv.Close)
 }
 
 // appendMail puts a message in the test mailbox as a mail server would.
@@ -137,6 +137,9 @@ type rig struct {
 	ch       *Channel
 	imapAddr string
 	sink     *smtpSink
+	smtp     *smtp.Server
+	smtpAddr string
+	dbPath   string
 	mailbox  *store.Mailbox
 	stop     context.CancelFunc
 	done     chan struct{}
@@ -152,7 +155,8 @@ func newRig(t *testing.T) *rig {
 func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mail.db"))
+	dbPath := filepath.Join(t.TempDir(), "mail.db")
+	db, err := store.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +164,9 @@ func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := desk.New(db, log)
 	d.RetryBase, d.RetryMax = 20*time.Millisecond, 100*time.Millisecond
-	r := &rig{t: t, desk: d, db: db, imapAddr: imapAddr, sink: &smtpSink{}}
-	smtpAddr := smtpServer(t, r.sink)
+	r := &rig{t: t, desk: d, db: db, imapAddr: imapAddr, sink: &smtpSink{}, dbPath: dbPath}
+	r.smtp, r.smtpAddr = smtpServer(t, r.sink)
+	smtpAddr := r.smtpAddr
 	ih, ip, _ := net.SplitHostPort(r.imapAddr)
 	sh, sp, _ := net.SplitHostPort(smtpAddr)
 	str := func(s string) *string { return &s }

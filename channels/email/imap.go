@@ -1,6 +1,7 @@
 package email
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -141,7 +142,10 @@ func idleFor(ctx context.Context, cl *imapclient.Client, newMail <-chan struct{}
 }
 
 // importNew fetches every message after the cursor, oldest first, and
-// commits each with the cursor moved past it.
+// commits each with the cursor moved past it. Sizes come first, so that
+// a batch stays small in memory and mail over the limit is fetched as its
+// header only. (A FETCH of "last+1:*" rather than a SEARCH: servers that
+// answer SEARCH or ESEARCH badly all fetch.)
 func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, uidValidity uint32) error {
 	last := imap.UID(mb.LastUID)
 	if mb.UIDValidity != uidValidity {
@@ -150,52 +154,123 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 		last = 0
 	}
 	set := imap.UIDSet{imap.UIDRange{Start: last + 1, Stop: 0}}
-	res, err := cl.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	found, err := cl.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
+		return fmt.Errorf("list new mail: %w", err)
 	}
-	var uids []imap.UID
-	for _, u := range res.AllUIDs() {
-		if u > last { // "n:*" always matches the newest message
-			uids = append(uids, u)
+	var news []*imapclient.FetchMessageBuffer
+	for _, m := range found {
+		if m.UID > last { // "n:*" always matches the newest message
+			news = append(news, m)
 		}
 	}
-	slices.Sort(uids)
+	slices.SortFunc(news, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 	mailboxes, err := c.desk.Mailboxes(ctx)
 	if err != nil {
 		return err
 	}
-	section := &imap.FetchItemBodySection{Peek: true}
-	for start := 0; start < len(uids); start += fetchBatch {
-		batch := uids[start:min(start+fetchBatch, len(uids))]
+	limit := int64(mb.MaxMessageMB) << 20
+	full := &imap.FetchItemBodySection{Peek: true}
+	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	var batch []imap.UID
+	var batchBytes int64
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
 		msgs, err := cl.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{
-			UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{section},
+			UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{full},
 		}).Collect()
 		if err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}
-		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
+		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 		for _, m := range msgs {
-			if err := c.importOne(ctx, mb, mailboxes, uidValidity, m, m.FindBodySection(section)); err != nil {
+			if err := c.importOne(ctx, mb, mailboxes, uidValidity, m, m.FindBodySection(full), ""); err != nil {
 				return err
 			}
 		}
 		if err := c.afterImport(cl, mb, batch); err != nil {
 			return err
 		}
+		batch, batchBytes = batch[:0], 0
+		return nil
 	}
-	return nil
+	for _, m := range news {
+		if m.RFC822Size > limit {
+			if err := flush(); err != nil {
+				return err
+			}
+			big, err := cl.Fetch(imap.UIDSetNum(m.UID), &imap.FetchOptions{
+				UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{header},
+			}).Collect()
+			if err != nil {
+				return fmt.Errorf("fetch header: %w", err)
+			}
+			for _, h := range big {
+				dropped := fmt.Sprintf("the message was %s, over this mailbox's limit of %d MB: only its header was imported; the full message is still on the mail server",
+					sizeText(h.RFC822Size), mb.MaxMessageMB)
+				if err := c.importOne(ctx, mb, mailboxes, uidValidity, h, h.FindBodySection(header), dropped); err != nil {
+					return err
+				}
+			}
+			if err := c.afterImport(cl, mb, []imap.UID{m.UID}); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(batch) > 0 && (len(batch) == fetchBatch || batchBytes+m.RFC822Size > maxBatchBytes) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch = append(batch, m.UID)
+		batchBytes += m.RFC822Size
+	}
+	return flush()
 }
 
-func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32, m *imapclient.FetchMessageBuffer, raw []byte) error {
+// maxBatchBytes keeps one fetch's messages to a bounded amount of memory.
+const maxBatchBytes = 8 << 20
+
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", n>>10)
+}
+
+func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
+	m *imapclient.FetchMessageBuffer, raw []byte, dropped string) error {
 	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
-	in, dropped := c.inbound(raw, m)
+	in, recipients := c.inbound(raw, m)
 	if ourAddress(mailboxes, in.From.Value) {
+		// Our own mail (a reply copied to the inbox, a loop): never a ticket.
 		return c.desk.AdvanceCursor(ctx, mb.ID, cursor)
 	}
 	in.MailboxID, in.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
 	if dropped != "" {
 		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + dropped + "]")
+		in.Raw = nil
+	}
+	// Our addresses among the recipients are us, not participants; a
+	// plus-address of ours may name the ticket this answers.
+	cc := in.CC[:0]
+	for _, p := range in.CC {
+		if !ourAddress(mailboxes, p.Identity.Value) {
+			cc = append(cc, p)
+		}
+	}
+	in.CC = cc
+	for _, r := range recipients {
+		for _, our := range mailboxes {
+			if id := c.desk.TicketOfReplyAddress(ctx, our.Address, r); id != 0 {
+				in.TicketID = id
+			}
+		}
+	}
+	if mb.AutoAck {
+		in.AckText = mb.AutoAckText
 	}
 	_, err := c.desk.Ingest(ctx, in)
 	if ie, ok := desk.IsInput(err); ok {
@@ -203,6 +278,7 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 		// raw message is kept and the agent sees why.
 		c.log.Warn("email: unusual message", "mailbox", mb.ID, "uid", m.UID, "err", ie)
 		in.From = store.Identity{Kind: "email", Value: fallbackSender(m)}
+		in.CC = nil
 		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + ie.Message + "]")
 		if strings.TrimSpace(in.Text) == "" {
 			in.Text = "[onedesk: this message had no readable text; its source is kept]"
@@ -217,12 +293,8 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 
 // inbound parses a fetched message; what cannot be parsed still makes an
 // inbound message with the envelope's details and the raw source.
-func (c *Channel) inbound(raw []byte, m *imapclient.FetchMessageBuffer) (desk.Inbound, string) {
-	dropped := ""
-	if int64(len(raw)) > c.MaxMessageSize || raw == nil && m.RFC822Size > c.MaxMessageSize {
-		dropped = fmt.Sprintf("the message was %d KB, over the %d KB limit: its attachments were dropped", max(int64(len(raw)), m.RFC822Size)>>10, c.MaxMessageSize>>10)
-	}
-	in, err := Parse(raw)
+func (c *Channel) inbound(raw []byte, m *imapclient.FetchMessageBuffer) (desk.Inbound, []string) {
+	in, recipients, err := parse(raw)
 	if err != nil {
 		in = desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fallbackSender(m)},
 			Text: "[onedesk: this message could not be read; its source is kept]"}
@@ -230,15 +302,11 @@ func (c *Channel) inbound(raw []byte, m *imapclient.FetchMessageBuffer) (desk.In
 			in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
 		}
 	}
-	if dropped != "" {
-		in.Attachments = nil
-		raw = raw[:0]
-	}
 	in.Raw = raw
 	if in.ExternalID == "" {
 		in.ExternalID = fmt.Sprintf("uid-%d@onedesk.invalid", m.UID)
 	}
-	return in, dropped
+	return in, recipients
 }
 
 func fallbackSender(m *imapclient.FetchMessageBuffer) string {

@@ -16,8 +16,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 mail
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset" // decode non-UTF-8 mail
 	"github.com/emersion/go-message/mail"
+	"golang.org/x/text/encoding/charmap"
 
 	"onedesk/desk"
 	"onedesk/store"
@@ -37,16 +39,25 @@ var ticketToken = regexp.MustCompile(`\[#(\d{1,18})\]`)
 // A message without a Message-ID gets one derived from its bytes, so the
 // same message fetched twice is still recognised.
 func Parse(raw []byte) (desk.Inbound, error) {
+	in, _, err := parse(raw)
+	return in, err
+}
+
+// parse is Parse that also returns every address the message was
+// delivered to (To, Cc and the delivery headers), where reply tokens live.
+func parse(raw []byte) (desk.Inbound, []string, error) {
 	in := desk.Inbound{Channel: "email"}
 	r, err := mail.CreateReader(bytes.NewReader(raw))
 	if err != nil && r == nil {
-		return in, fmt.Errorf("parse message: %w", err)
+		return in, nil, fmt.Errorf("parse message: %w", err)
 	}
 	h := r.Header
 
 	from, err := h.AddressList("From")
 	if err != nil || len(from) == 0 {
-		return in, fmt.Errorf("parse message: no usable From address")
+		if from, err = h.AddressList("Sender"); err != nil || len(from) == 0 {
+			return in, nil, fmt.Errorf("parse message: no usable From address")
+		}
 	}
 	in.From = store.Identity{Kind: "email", Value: from[0].Address}
 	in.Name = from[0].Name
@@ -68,33 +79,54 @@ func Parse(raw []byte) (desk.Inbound, error) {
 	}
 	in.Auto = autoKind(h, in.From.Value)
 
-	var plain, htmlBody strings.Builder
+	var recipients []string
+	for _, key := range []string{"To", "Cc"} {
+		list, _ := h.AddressList(key)
+		for _, a := range list {
+			recipients = append(recipients, a.Address)
+			if !strings.EqualFold(a.Address, in.From.Value) {
+				in.CC = append(in.CC, desk.Contact{Identity: store.Identity{Kind: "email", Value: a.Address}, Name: toUTF8(a.Name)})
+			}
+		}
+	}
+	for _, key := range []string{"Delivered-To", "X-Original-To", "Envelope-To"} {
+		for _, v := range h.Values(key) {
+			recipients = append(recipients, strings.Trim(strings.TrimSpace(v), "<>"))
+		}
+	}
+
+	var plain, htmlBody []string
 	for {
 		p, err := r.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil {
+		unknownCharset := err != nil && p != nil && message.IsUnknownCharset(err)
+		if err != nil && !unknownCharset {
 			// A broken part loses that part, not the customer's message.
 			break
 		}
 		ctype, cid, filename, isAttachment := partInfo(p)
-		body, err := io.ReadAll(io.LimitReader(p.Body, MaxAttachmentSize+1))
-		if err != nil {
-			continue
+		// A body that fails to decode half-way keeps what was read.
+		body, _ := io.ReadAll(io.LimitReader(p.Body, MaxAttachmentSize+1))
+		if unknownCharset && strings.HasPrefix(ctype, "text/") {
+			body = []byte(legacyText(body))
 		}
 		switch {
-		case !isAttachment && ctype == "text/plain" && plain.Len() == 0:
-			plain.Write(body)
-		case !isAttachment && ctype == "text/html" && htmlBody.Len() == 0:
-			htmlBody.Write(body)
-		case ctype == "message/delivery-status":
+		case !isAttachment && ctype == "text/plain":
+			plain = append(plain, string(body))
+		case !isAttachment && ctype == "text/html":
+			htmlBody = append(htmlBody, string(body))
+		case ctype == "message/delivery-status" || ctype == "message/global-delivery-status":
 			in.Auto = "bounce"
 			in.BounceReason = bounceReason(body)
 			fallthrough
-		case ctype == "message/rfc822" || ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers":
-			if in.BounceOf == "" {
+		case ctype == "message/rfc822" || ctype == "message/global" || ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers":
+			if in.Auto == "bounce" && in.BounceOf == "" {
 				in.BounceOf = originalMessageID(body)
+			}
+			if filename == "" && (ctype == "message/rfc822" || ctype == "message/global") {
+				filename = forwardedName(body)
 			}
 			fallthrough
 		default:
@@ -104,40 +136,108 @@ func Parse(raw []byte) (desk.Inbound, error) {
 			if filename == "" {
 				filename = defaultName(ctype, cid)
 			}
-			in.Attachments = append(in.Attachments, store.Attachment{Filename: filename, ContentType: ctype, Data: body})
+			in.Attachments = append(in.Attachments, store.Attachment{Filename: toUTF8(filename), ContentType: ctype, ContentID: cid, Data: body})
 		}
 	}
 	in.Subject, in.Name = toUTF8(in.Subject), toUTF8(in.Name)
-	in.Text = strings.TrimSpace(toUTF8(plain.String()))
-	in.HTML = toUTF8(htmlBody.String())
+	// Some clients split the text around inline images into several parts.
+	in.Text = strings.TrimSpace(toUTF8(strings.Join(plain, "\n")))
+	in.HTML = toUTF8(strings.Join(htmlBody, "\n"))
 	if in.Text == "" && in.HTML != "" {
 		in.Text = TextFromHTML(in.HTML)
 	}
-	return in, nil
+	if in.Text == "" && in.HTML == "" && len(in.Attachments) == 0 {
+		// The structure was beyond repair (a boundary that never comes):
+		// the readable part of the raw body is better than nothing.
+		in.Text = rawBodyText(raw)
+	}
+	return in, recipients, nil
+}
+
+// legacyText decodes text in a charset nobody knows: UTF-8 if it is,
+// else Windows-1252, which is what such mail nearly always turns out to be.
+func legacyText(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	s, err := charmap.Windows1252.NewDecoder().Bytes(b)
+	if err != nil {
+		return strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	return string(s)
+}
+
+// rawBodyText is the body of a message after its header, as text.
+func rawBodyText(raw []byte) string {
+	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
+		if i := bytes.Index(raw, []byte(sep)); i >= 0 {
+			return strings.TrimSpace(legacyText(raw[i+len(sep):]))
+		}
+	}
+	return ""
+}
+
+// forwardedName names an attached message after its subject.
+func forwardedName(msg []byte) string {
+	subject := "message"
+	if r, _ := mail.CreateReader(bytes.NewReader(msg)); r != nil {
+		if s, err := r.Header.Subject(); err == nil && strings.TrimSpace(s) != "" {
+			subject = strings.TrimSpace(s)
+		}
+	}
+	subject = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\:*?"<>|`, r) || r < ' ' {
+			return '_'
+		}
+		return r
+	}, subject)
+	if utf8.RuneCountInString(subject) > 100 {
+		subject = string([]rune(subject)[:100])
+	}
+	return subject + ".eml"
 }
 
 func partInfo(p *mail.Part) (ctype, cid, filename string, attachment bool) {
-	switch h := p.Header.(type) {
+	var h message.Header
+	switch ph := p.Header.(type) {
 	case *mail.InlineHeader:
-		ctype, _, _ = h.ContentType()
-		cid = strings.Trim(h.Get("Content-Id"), "<> ")
-		// Inline images and other non-text inline parts are files too.
-		if ctype != "text/plain" && ctype != "text/html" {
-			attachment = true
-			if _, params, err := mime.ParseMediaType(h.Get("Content-Type")); err == nil {
-				filename = params["name"]
-			}
-		}
+		h = ph.Header
 	case *mail.AttachmentHeader:
-		ctype, _, _ = h.ContentType()
-		cid = strings.Trim(h.Get("Content-Id"), "<> ")
-		filename, _ = h.Filename()
+		h = ph.Header
+		attachment = true
+		filename, _ = ph.Filename()
+	}
+	raw := h.Get("Content-Type")
+	ctype, params, err := mime.ParseMediaType(raw)
+	if err != nil && ctype == "" {
+		// A broken parameter list still names the type.
+		ctype, _, _ = strings.Cut(raw, ";")
+		ctype = strings.TrimSpace(ctype)
+	}
+	ctype = strings.ToLower(ctype)
+	if ctype == "" || !strings.Contains(ctype, "/") {
+		ctype = "text/plain" // RFC 2045: no type means plain text
+		if attachment {
+			ctype = "application/octet-stream"
+		}
+	}
+	cid = strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>")
+	if filename == "" && params["name"] != "" {
+		filename = decodeWords(params["name"])
+	}
+	// Inline images and other non-text inline parts are files too.
+	if ctype != "text/plain" && ctype != "text/html" {
 		attachment = true
 	}
-	if ctype == "" {
-		ctype = "application/octet-stream"
+	return ctype, cid, filename, attachment
+}
+
+// decodeWords decodes RFC 2047 words that senders put in parameters.
+func decodeWords(s string) string {
+	if d, err := (&mime.WordDecoder{CharsetReader: charset.Reader}).DecodeHeader(s); err == nil {
+		return d
 	}
-	return strings.ToLower(ctype), cid, filename, attachment
+	return s
 }
 
 func defaultName(ctype, cid string) string {

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -60,9 +61,50 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if len(refs) > 0 {
 		m.SetGenHeaderPreformatted(mail.HeaderReferences, "<"+strings.Join(refs, "> <")+">")
 	}
-	m.SetGenHeader("Auto-Submitted", "no")
+	if out.Message.Auto != "" {
+		// An acknowledgement: other robots must not answer it (RFC 3834).
+		m.SetGenHeader("Auto-Submitted", "auto-replied")
+		m.SetGenHeader("X-Auto-Response-Suppress", "All")
+	} else {
+		m.SetGenHeader("Auto-Submitted", "no")
+	}
+	if mb.PlusAddressing {
+		replyTo, err := c.desk.ReplyAddress(ctx, mb.Address, out.Ticket.ID)
+		if err != nil {
+			return err
+		}
+		if err := m.ReplyToFormat(fromName, replyTo); err != nil {
+			return desk.Permanent(fmt.Errorf("reply-to address %s: %w", replyTo, err))
+		}
+	}
+	if out.Message.Auto == "" {
+		// Whoever else is on the ticket gets the agent's reply too.
+		var cc []string
+		for _, p := range out.Participants {
+			for _, id := range p.Identities {
+				if id.Kind == "email" && !strings.EqualFold(id.Value, to) {
+					cc = append(cc, id.Value)
+					break
+				}
+			}
+		}
+		if len(cc) > 0 {
+			if err := m.Cc(cc...); err != nil {
+				c.log.Warn("email: a participant's address is not valid", "ticket", out.Ticket.ID, "err", err)
+			}
+		}
+	}
 	m.SetBodyString(mail.TypeTextPlain, out.Message.Body)
 	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body))
+	for _, a := range out.Message.Attachments {
+		file, err := c.desk.AttachmentData(ctx, a.ID)
+		if err != nil {
+			return fmt.Errorf("attachment %s: %w", a.Filename, err)
+		}
+		if err := m.AttachReader(file.Filename, bytes.NewReader(file.Data), mail.WithFileContentType(mail.ContentType(file.ContentType))); err != nil {
+			return desk.Permanent(fmt.Errorf("attach %s: %w", file.Filename, err))
+		}
+	}
 
 	client, err := smtpClient(mb)
 	if err != nil {

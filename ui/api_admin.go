@@ -193,3 +193,25 @@ func (s *Server) updateStore(c *fiber.Ctx, _ *principal) error {
 	}
 	return c.JSON(st)
 }
+
+func (s *Server) getSettings(c *fiber.Ctx, _ *principal) error {
+	st, err := s.desk.Settings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Server) updateSettings(c *fiber.Ctx, _ *principal) error {
+	st, err := s.desk.Settings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if err := decode(c, &st); err != nil { // absent keys keep their values
+		return err
+	}
+	if st, err = s.desk.SaveSettings(c.UserContext(), st); err != nil {
+		return err
+	}
+	return c.JSON(st)
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"onedesk/desk"
+	"onedesk/store"
 	"onedesk/ui"
 )
 
@@ -211,6 +213,31 @@ func TestAgentAppInBrowser(t *testing.T) {
 	api.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", got.ID), map[string]any{"body": "Thanks, got the tracking!", "kind": "customer"})
 	run(t, ctx, "live message", chromedp.WaitVisible(`//article[contains(@class,"customer")]//div[contains(., "Thanks, got the tracking!")]`, chromedp.BySearch))
 
+	// A colleague of the customer writes on the thread: shown by name, listed
+	// beside the customer, never replacing them.
+	if _, err := e.desk.Ingest(context.Background(), desk.Inbound{Channel: "email", TicketID: got.ID, Name: "Hana Colleague",
+		From: store.Identity{Kind: "email", Value: "hana@example.com"}, Text: "I am Carla's colleague, please copy me.", ExternalID: "h1@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "participant",
+		chromedp.WaitVisible(`//article[contains(@class,"customer")]//span[@class="who" and contains(., "Hana Colleague")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//aside//li[contains(., "hana@example.com")]`, chromedp.BySearch))
+
+	// Files go with a reply from the composer.
+	file := filepath.Join(t.TempDir(), "return-label.pdf")
+	os.WriteFile(file, []byte("%PDF-1.4 label"), 0o600)
+	run(t, ctx, "attach",
+		press('r'),
+		chromedp.WaitReady("#reply:focus", chromedp.ByQuery),
+		chromedp.SetUploadFiles(`.composer input[type="file"]`, []string{file}, chromedp.ByQuery),
+		chromedp.WaitVisible(`//span[contains(@class,"file-chip") and contains(., "return-label.pdf")]`, chromedp.BySearch),
+		chromedp.SendKeys("#reply", "The label is attached.", chromedp.ByID))
+	shot(t, ctx, "04b-attach")
+	run(t, ctx, "send with file",
+		chromedp.Click("#send", chromedp.ByID),
+		chromedp.WaitVisible(`//article[contains(@class,"agent")]//div[@class="attachments"]//a[contains(., "return-label.pdf")]`, chromedp.BySearch),
+		chromedp.WaitNotPresent(`.file-chip`, chromedp.ByQuery))
+
 	// ? shows the shortcuts; Escape closes them.
 	run(t, ctx, "help", press('?'), chromedp.WaitVisible("#help", chromedp.ByID))
 	shot(t, ctx, "05-help")
@@ -263,6 +290,15 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//h2[contains(., "help@shop.test")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//p[contains(., "Not checked yet")]`, chromedp.BySearch))
 	shot(t, ctx, "07-admin-mailboxes")
+	run(t, ctx, "settings page",
+		chromedp.Navigate(url+"/#/admin/settings"),
+		chromedp.WaitVisible(`#admin input[name="reopen_days"]`, chromedp.ByQuery),
+		chromedp.SetValue(`#admin input[name="reopen_days"]`, "14", chromedp.ByQuery),
+		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//*[contains(@class,"toast") and contains(., "Saved")]`, chromedp.BySearch))
+	if st, _ := e.desk.Settings(context.Background()); st.ReopenDays != 14 {
+		t.Fatalf("reopen days %d after the settings page", st.ReopenDays)
+	}
 	run(t, ctx, "dark inbox",
 		chromedp.Evaluate(`localStorage.setItem('onedesk.theme', 'dark')`, nil),
 		chromedp.Navigate(url+"/?reload#/open"),

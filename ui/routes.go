@@ -62,6 +62,9 @@ func (s *Server) routes() []route {
 		{"POST", "/api/mailboxes/:id/test", admin, s.testMailbox},
 		{"GET", "/api/messages/:id/source", agent, s.messageSource},
 
+		{"GET", "/api/settings", agent, s.getSettings},
+		{"PATCH", "/api/settings", admin, s.updateSettings},
+
 		{"GET", "/api/stores", agent, s.listStores},
 		{"POST", "/api/stores", admin, s.createStore},
 		{"PATCH", "/api/stores/:id", admin, s.updateStore},

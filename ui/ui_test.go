@@ -3,10 +3,12 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -633,4 +635,105 @@ func TestMailboxesAPI(t *testing.T) {
 		t.Fatalf("field %q", f)
 	}
 	api.must(501, "POST", fmt.Sprintf("/api/mailboxes/%d/test", id), nil)
+}
+
+func TestReplyWithFilesAndInlineImages(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	tk := admin.newTicket("Damaged box", "carla@example.com")
+
+	// The composer posts multipart: body, status and files.
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.WriteField("body", "Here is the return label.")
+	w.WriteField("status", "pending")
+	fw, _ := w.CreateFormFile("files", `C:\Users\ann\label.pdf`)
+	fw.Write([]byte("%PDF-1.4 label"))
+	w.Close()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/tickets/%d/messages", e.srv.URL, tk.ID), &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("X-CSRF-Token", admin.csrf)
+	res, err := admin.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ID          int64
+		Attachments []struct {
+			ID          int64
+			Filename    string
+			ContentType string `json:"content_type"`
+			Size        int64
+		}
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("status %d: %s", res.StatusCode, body)
+	}
+	json.Unmarshal(body, &m)
+	if len(m.Attachments) != 1 || m.Attachments[0].Filename != "label.pdf" || m.Attachments[0].Size != 14 {
+		t.Fatalf("attachments %+v", m.Attachments)
+	}
+	var got ticketJSON
+	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", tk.ID), nil).json(t, &got)
+	if got.Status != "pending" {
+		t.Fatalf("status %s", got.Status)
+	}
+	r := admin.must(200, "GET", fmt.Sprintf("/api/attachments/%d?download=1", m.Attachments[0].ID), nil)
+	if string(r.body) != "%PDF-1.4 label" {
+		t.Fatalf("download %q", r.body)
+	}
+
+	// An email whose HTML shows an inline image by cid: the HTML view
+	// carries the image itself, since its sandbox has no session.
+	png := []byte("\x89PNG\r\n\x1a\nfake")
+	res2, err := e.desk.Ingest(context.Background(), desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "carla@example.com"},
+		Subject: "photo", Text: "see photo", HTML: `<p>see</p><img src="cid:ph1@mail" alt="photo">`, ExternalID: "p1@mail",
+		Attachments: []store.Attachment{{Filename: "photo.png", ContentType: "image/png", ContentID: "ph1@mail", Data: png}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = admin.must(200, "GET", fmt.Sprintf("/api/messages/%d/html", res2.Message.ID), nil)
+	want := "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+	if !strings.Contains(string(r.body), `src="`+want+`"`) || strings.Contains(string(r.body), "cid:") {
+		t.Fatalf("html view %s", r.body)
+	}
+
+	// Over the upload limit: refused before it is read.
+	big := bytes.Repeat([]byte("x"), 31<<20)
+	req, _ = http.NewRequest("POST", fmt.Sprintf("%s/api/tickets/%d/messages", e.srv.URL, tk.ID), bytes.NewReader(big))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	req.Header.Set("X-CSRF-Token", admin.csrf)
+	res, err = admin.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 413 {
+		t.Fatalf("big upload: status %d", res.StatusCode)
+	}
+}
+
+func TestDeskSettingsAPI(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	var st map[string]any
+	admin.must(200, "GET", "/api/settings", nil).json(t, &st)
+	if st["reopen_days"].(float64) != 30 {
+		t.Fatalf("defaults %v", st)
+	}
+	r := admin.must(400, "PATCH", "/api/settings", map[string]any{"reopen_days": 0})
+	if _, f := r.err(t); f != "reopen_days" {
+		t.Fatalf("field %q", f)
+	}
+	admin.must(200, "PATCH", "/api/settings", map[string]any{"reopen_days": 7}).json(t, &st)
+	admin.must(200, "GET", "/api/settings", nil).json(t, &st)
+	if st["reopen_days"].(float64) != 7 {
+		t.Fatalf("after patch %v", st)
+	}
+	r = admin.must(400, "POST", "/api/mailboxes", map[string]any{"address": "help@shop.test", "imap_host": "i", "smtp_host": "s", "auto_ack": true})
+	if _, f := r.err(t); f != "auto_ack_text" {
+		t.Fatalf("field %q", f)
+	}
 }

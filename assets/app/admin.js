@@ -9,7 +9,7 @@ let ctx = {};
 export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
-  const render = { agents, teams, stores, mailboxes, tokens, me: mySettings }[section];
+  const render = { agents, teams, stores, mailboxes, settings: deskSettings, tokens, me: mySettings }[section];
   if (!render || (section !== 'tokens' && section !== 'me' && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
     return;
@@ -27,10 +27,17 @@ export async function renderAdmin(section, c) {
 function form(fields, submitLabel, fn) {
   const err = h('p', { class: 'error', role: 'alert' });
   const f = h('form', { class: 'inline', novalidate: true },
-    fields.map(([name, label, type, options]) => h('label', { class: 'field' }, h('span', {}, label),
-      type === 'select'
-        ? h('select', { name }, options.map(([v, text, sel]) => h('option', { value: v, selected: !!sel }, text)))
-        : h('input', { name, type, value: options ?? '' }))),
+    fields.map(([name, label, type, options]) => {
+      if (type === 'checkbox') {
+        return h('label', { class: 'field check' }, h('input', { name, type, checked: !!options }), h('span', {}, label));
+      }
+      return h('label', { class: `field${type === 'textarea' ? ' wide' : ''}` }, h('span', {}, label),
+        type === 'select'
+          ? h('select', { name }, options.map(([v, text, sel]) => h('option', { value: v, selected: !!sel }, text)))
+          : type === 'textarea'
+            ? h('textarea', { name, rows: 5 }, options ?? '')
+            : h('input', { name, type, value: options ?? '' }));
+    }),
     h('button', { type: 'submit', class: 'btn primary' }, submitLabel), err);
   f.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -140,6 +147,10 @@ function mailboxFields(m) {
     ['smtp_security', t('security'), 'select', sec(m.smtp_security ?? 'starttls')],
     ['smtp_username', t('username'), 'text', m.smtp_username ?? ''],
     ['smtp_password', m.id ? t('password_keep') : t('password'), 'password', ''],
+    ['max_message_mb', t('max_message_mb'), 'text', String(m.max_message_mb ?? 25)],
+    ['plus_addressing', t('plus_addressing'), 'checkbox', m.plus_addressing],
+    ['auto_ack', t('auto_ack'), 'checkbox', m.auto_ack],
+    ['auto_ack_text', t('auto_ack_text'), 'textarea', m.auto_ack_text || t('auto_ack_default')],
   ];
 }
 
@@ -147,7 +158,8 @@ function mailboxFields(m) {
 // keeps the stored one.
 function mailboxBody(v) {
   const body = { ...v };
-  for (const k of ['imap_port', 'smtp_port', 'poll_seconds']) body[k] = Number(v[k]);
+  for (const k of ['imap_port', 'smtp_port', 'poll_seconds', 'max_message_mb']) body[k] = Number(v[k]);
+  for (const k of ['plus_addressing', 'auto_ack']) body[k] = v[k] === 'on';
   for (const k of ['imap_password', 'smtp_password']) if (!v[k]) delete body[k];
   return body;
 }
@@ -197,6 +209,18 @@ async function tokens(main) {
         await tokens(main);
         $('#admin > div').replaceWith(h('div', { class: 'card' }, h('strong', {}, t('token_once')), h('p', { class: 'secret' }, tok.token)));
       })));
+}
+
+async function deskSettings(main) {
+  const st = await get('/api/settings');
+  main.replaceChildren(
+    h('h1', {}, t('admin_settings')),
+    h('div', { class: 'card' }, form([
+      ['reopen_days', t('reopen_days'), 'text', String(st.reopen_days)],
+    ], t('save'), async (v) => {
+      await patch('/api/settings', { reopen_days: Number(v.reopen_days) });
+      toast(t('saved'));
+    }), h('p', { class: 'muted' }, t('reopen_days_hint'))));
 }
 
 async function mySettings(main) {

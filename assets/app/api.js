@@ -17,12 +17,14 @@ export function setOnUnauthorized(fn) { onUnauthorized = fn; }
 
 export async function api(method, path, body) {
   let res;
+  // FormData (a reply with files) goes as multipart; the browser sets its type.
+  const form = body instanceof FormData;
   try {
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { 'X-CSRF-Token': csrf } : { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined || form ? { 'X-CSRF-Token': csrf } : { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch {
     throw new APIError(0, 'network');

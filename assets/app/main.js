@@ -67,7 +67,7 @@ function shell(admin) {
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
         h('h2', {}, t('nav_settings')),
-        me.role === 'admin' ? ['agents', 'teams', 'stores', 'mailboxes'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
+        me.role === 'admin' ? ['agents', 'teams', 'stores', 'mailboxes', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
         h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings'))),
       h('div', { class: 'me' },

@@ -153,7 +153,7 @@ function transferDialog(d, teamId, change) {
 function thread(d) {
   const items = [
     ...d.messages.map((m) => ({ at: m.created_at, id: m.id, kind: 'm', m })),
-    ...d.events.filter((e) => !['replied', 'noted', 'created'].includes(e.type)).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
+    ...d.events.filter((e) => !['replied', 'noted', 'created'].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
   ].sort((a, b) => a.at.localeCompare(b.at) || (a.kind === b.kind ? a.id - b.id : a.kind === 'm' ? -1 : 1));
   const lastHandoff = [...d.events].reverse().find((e) => (e.type === 'transferred' || e.type === 'assigned') && e.data?.note);
   return h('div', { class: 'thread', id: 'thread', role: 'log', 'aria-live': 'polite' },
@@ -168,9 +168,19 @@ function actorName(actor) {
   return agentName(Number(actor));
 }
 
+// personName names who wrote a customer-side message: the customer, or a
+// participant (a colleague in Cc) by name or address.
+function personName(m, d) {
+  const owns = (c) => c.identities.some((i) => i.value.toLowerCase() === (m.from || '').toLowerCase());
+  if (!m.from || owns(d.customer)) return d.customer.name || m.from || t('the_customer');
+  const p = (d.participants || []).find(owns);
+  return p?.name || m.from;
+}
+
 function message(m, d) {
-  const who = m.kind === 'customer' ? (d.customer.name || m.from || t('the_customer')) : m.kind === 'system' ? t('system') : agentName(m.author_id);
-  const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? t('reply') : m.from;
+  const who = m.kind === 'customer' ? personName(m, d) : m.kind === 'system' ? t('system')
+    : m.author_id ? agentName(m.author_id) : t('automatic');
+  const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : m.from;
   let body = h('div', { class: 'body' }, linkify(m.body));
   if (m.html) {
     const toggle = h('button', { class: 'btn small', onclick: () => {
@@ -182,7 +192,7 @@ function message(m, d) {
   }
   return h('article', { class: `msg ${m.kind}`, 'aria-label': `${label}: ${who}` },
     h('div', { class: 'm-head' }, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
-      m.auto ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
+      m.auto && m.kind === 'customer' ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
       h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
     body,
     m.attachments.length ? h('div', { class: 'attachments' }, m.attachments.map(attachment)) : null,
@@ -222,22 +232,54 @@ function event(e) {
     case 'tags_changed': text = t('ev_tags', { who, tags: (e.data.to || []).join(', ') || '–' }); break;
     case 'delivery_failed': text = t('ev_delivery_failed'); break;
     case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
+    case 'participant_added': text = t('ev_participant_added', { who: e.data.identity }); break;
+    case 'created': return h('div', { class: 'event' }, t('ev_follow_up'), ' ',
+      h('a', { href: `#/all/t/${e.data.follow_up_of}` }, `#${e.data.follow_up_of}`), ' · ',
+      h('time', { datetime: e.created_at }, formatDateTime(e.created_at)));
     default: text = `${e.type} · ${who}`;
   }
   return h('div', { class: 'event' }, text, ' · ', h('time', { datetime: e.created_at }, formatDateTime(e.created_at)),
     e.data?.note ? h('span', { class: 'note' }, `“${e.data.note}”`) : null);
 }
 
+// files waiting in the composer, sent with the next reply or note.
+let pendingFiles = [];
+
+function fileChips() {
+  return h('div', { class: 'files', id: 'pending-files' }, pendingFiles.map((f, i) => h('span', { class: 'file-chip' },
+    icon('paperclip'), f.name, h('span', { class: 'muted' }, formatSize(f.size)),
+    h('button', { type: 'button', 'aria-label': t('remove_file', { file: f.name }), onclick: () => {
+      pendingFiles.splice(i, 1);
+      $('#pending-files').replaceWith(fileChips());
+    } }, '×'))));
+}
+
 function composer(d) {
   const closed = d.status === 'closed';
+  if (pendingFiles.ticket !== d.id) { pendingFiles = []; pendingFiles.ticket = d.id; }
+  const picker = h('input', { type: 'file', multiple: true, hidden: true, onchange: (e) => {
+    pendingFiles.push(...e.target.files);
+    e.target.value = '';
+    $('#pending-files').replaceWith(fileChips());
+  } });
   const send = async (status) => {
     const ta = $('#reply');
     const body = ta.value;
-    if (!body.trim()) { ta.focus(); return; }
+    if (!body.trim() && !pendingFiles.length) { ta.focus(); return; }
     const buttons = $$buttons();
     buttons.forEach((b) => { b.disabled = true; });
     try {
-      await post(`/api/tickets/${d.id}/messages`, { body, internal: mode === 'note', ...(status && mode !== 'note' ? { status } : {}) });
+      let req = { body, internal: mode === 'note', ...(status && mode !== 'note' ? { status } : {}) };
+      if (pendingFiles.length) {
+        req = new FormData();
+        req.set('body', body);
+        req.set('internal', String(mode === 'note'));
+        if (status && mode !== 'note') req.set('status', status);
+        pendingFiles.forEach((f) => req.append('files', f, f.name));
+      }
+      await post(`/api/tickets/${d.id}/messages`, req);
+      pendingFiles = [];
+      pendingFiles.ticket = d.id;
       ta.value = '';
       localStorage.removeItem(draftKey(d.id, mode));
       await loadTicket(d.id, { quiet: true });
@@ -263,10 +305,13 @@ function composer(d) {
       if (e.key === 'Escape') e.target.blur();
     },
   }),
+  fileChips(),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', id: 'send', class: 'btn primary', disabled: closed && mode === 'reply' }, mode === 'note' ? t('add_note') : t('send')),
     h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('resolved') }, t('send_resolve')),
     h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('pending') }, t('send_pending')),
+    picker,
+    h('button', { type: 'button', class: 'btn icon-only', title: t('attach_files'), 'aria-label': t('attach_files'), onclick: () => picker.click() }, icon('paperclip')),
     h('span', { class: 'hint' }, t('send_hint'))));
 }
 
@@ -288,6 +333,8 @@ function renderCustomer() {
       h('div', { class: 'name' }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
     h('div', {}, h('h2', {}, t('identities')),
       h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
+    d.participants?.length ? h('div', {}, h('h2', {}, t('participants')),
+      h('ul', { class: 'identities' }, d.participants.map((p) => h('li', {}, p.name ? `${p.name} · ` : '', p.identities[0]?.value || '')))) : null,
     h('div', {}, h('h2', {}, t('customer_tickets')),
       !c ? h('p', { class: 'muted' }, t('loading'))
         : c.error ? h('p', { class: 'error' }, c.error)

@@ -63,6 +63,7 @@ type Inbound struct {
 	// message nor import it twice.
 	MailboxID int64
 	Raw       []byte
+	RawPath   string // instead of Raw: a file holding a large source
 	Cursor    *Cursor
 
 	// A bounce names the message it returns and why: when that is one of
@@ -257,7 +258,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 			return err
 		}
 		if in.MailboxID != 0 {
-			if err := tx.SetMessageSource(ctx, m.ID, in.MailboxID, in.Raw); err != nil {
+			if err := tx.SetMessageSource(ctx, m.ID, in.MailboxID, in.Raw, in.RawPath); err != nil {
 				return err
 			}
 			if err := tx.SetTicketMailbox(ctx, t.ID, in.MailboxID); err != nil {

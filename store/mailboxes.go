@@ -160,10 +160,11 @@ func (db *DB) SetMessageExternalID(ctx context.Context, messageID int64, externa
 
 // SetMessageSource links a message to its mailbox and raw source (stored
 // as a blob), inside the transaction that stores the message.
-func (tx *Tx) SetMessageSource(ctx context.Context, messageID, mailboxID int64, raw []byte) error {
+// The source is raw or, when rawPath is set, the file there.
+func (tx *Tx) SetMessageSource(ctx context.Context, messageID, mailboxID int64, raw []byte, rawPath string) error {
 	var sha any
-	if len(raw) > 0 {
-		h, err := tx.putBlob(ctx, raw)
+	if len(raw) > 0 || rawPath != "" {
+		h, _, err := tx.putBlob(ctx, raw, rawPath)
 		if err != nil {
 			return err
 		}
@@ -188,7 +189,10 @@ func (db *DB) TicketMailbox(ctx context.Context, ticketID int64) (int64, error) 
 
 // MessageSource returns the raw source of an inbound message.
 func (db *DB) MessageSource(ctx context.Context, messageID int64) ([]byte, error) {
-	var data []byte
-	err := db.r.QueryRowContext(ctx, `SELECT b.data FROM messages m JOIN blobs b ON b.sha256 = m.raw_sha256 WHERE m.id = ?`, messageID).Scan(&data)
-	return data, notFound(err, fmt.Sprintf("source of message %d", messageID))
+	var sha string
+	err := db.r.QueryRowContext(ctx, `SELECT raw_sha256 FROM messages WHERE id = ? AND raw_sha256 IS NOT NULL`, messageID).Scan(&sha)
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("source of message %d", messageID))
+	}
+	return blobData(ctx, db.r, sha)
 }

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +38,7 @@ type Attachment struct {
 	ContentID   string `json:"content_id,omitempty"` // how the message's HTML names it (cid:)
 	SHA256      string `json:"-"`
 	Data        []byte `json:"-"`
+	Path        string `json:"-"` // instead of Data: a file holding a large one
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
@@ -80,11 +79,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	}
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
-		sha, err := tx.putBlob(ctx, a.Data)
+		sha, size, err := tx.putBlob(ctx, a.Data, a.Path)
 		if err != nil {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 		}
-		a.SHA256, a.Size, a.MessageID = sha, int64(len(a.Data)), m.ID
+		a.SHA256, a.Size, a.MessageID = sha, size, m.ID
 		res, err := tx.tx.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size, content_id)
 			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size, a.ContentID)
 		if err != nil {
@@ -95,15 +94,6 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 		}
 	}
 	return nil
-}
-
-// putBlob stores bytes once, keyed by their SHA-256, and returns the key.
-func (tx *Tx) putBlob(ctx context.Context, data []byte) (string, error) {
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
-		ON CONFLICT (sha256) DO NOTHING`, sha, len(data), data)
-	return sha, err
 }
 
 // MessageByExternalID finds the message a channel already delivered, or
@@ -179,11 +169,14 @@ func attachAttachments(ctx context.Context, q querier, list []Message) error {
 func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64, error) {
 	var a Attachment
 	var ticketID int64
-	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, a.content_id, b.data, m.ticket_id
-		FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 JOIN messages m ON m.id = a.message_id
-		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Data, &ticketID)
+	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, a.content_id, m.ticket_id
+		FROM attachments a JOIN messages m ON m.id = a.message_id
+		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &ticketID)
 	if err != nil {
 		return nil, 0, notFound(err, fmt.Sprintf("attachment %d", id))
+	}
+	if a.Data, err = blobData(ctx, db.r, a.SHA256); err != nil {
+		return nil, 0, err
 	}
 	return &a, ticketID, nil
 }

@@ -1,12 +1,16 @@
 package email
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,7 +109,14 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 		c.desk.RecordPoll(ctx, id, nil)
 		wait := time.Duration(mb.PollSeconds) * time.Second
 		if idle {
-			if err := idleFor(ctx, cl, newMail, max(wait, 20*time.Minute)); err != nil {
+			// NOOP first: servers that queue news for the next command (rather
+			// than at IDLE's start) tell of mail that came during the import.
+			// IDLE is left at each poll interval to look again anyway, in
+			// case news arrived in the instant between the two.
+			if err := cl.Noop().Wait(); err != nil {
+				return fmt.Errorf("noop: %w", err)
+			}
+			if err := idleFor(ctx, cl, newMail, wait); err != nil {
 				return fmt.Errorf("idle: %w", err)
 			}
 			continue
@@ -123,8 +134,7 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 	return nil
 }
 
-// idleFor waits in IDLE until new mail, the timeout (servers drop idle
-// clients after ~30 min) or ctx.
+// idleFor waits in IDLE until new mail, the timeout or ctx.
 func idleFor(ctx context.Context, cl *imapclient.Client, newMail <-chan struct{}, timeout time.Duration) error {
 	cmd, err := cl.Idle()
 	if err != nil {
@@ -219,6 +229,20 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 			}
 			continue
 		}
+		if m.RFC822Size > memPart {
+			// Large mail is fetched alone, straight to a file, and parsed
+			// from there: memory stays flat whatever its size.
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := c.importLarge(ctx, cl, mb, mailboxes, uidValidity, m.UID); err != nil {
+				return err
+			}
+			if err := c.afterImport(cl, mb, []imap.UID{m.UID}); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(batch) > 0 && (len(batch) == fetchBatch || batchBytes+m.RFC822Size > maxBatchBytes) {
 			if err := flush(); err != nil {
 				return err
@@ -240,10 +264,74 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%d KB", n>>10)
 }
 
+// importLarge fetches one message into a temporary file, parses it from
+// there (large attachments spooled to files beside it) and imports it.
+func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, mailboxes []*store.Mailbox,
+	uidValidity uint32, uid imap.UID) error {
+	dir, err := os.MkdirTemp("", "onedesk-mail-")
+	if err != nil {
+		return fmt.Errorf("import uid %d: %w", uid, err)
+	}
+	defer os.RemoveAll(dir)
+	f, err := os.Create(filepath.Join(dir, "message.eml"))
+	if err != nil {
+		return fmt.Errorf("import uid %d: %w", uid, err)
+	}
+	defer f.Close()
+	cmd := cl.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+		UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+	})
+	m := &imapclient.FetchMessageBuffer{}
+	got := false
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				m.UID = it.UID
+			case imapclient.FetchItemDataRFC822Size:
+				m.RFC822Size = it.Size
+			case imapclient.FetchItemDataEnvelope:
+				m.Envelope = it.Envelope
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal != nil && !got {
+					if _, err := io.Copy(f, it.Literal); err != nil {
+						cmd.Close()
+						return fmt.Errorf("fetch uid %d: %w", uid, err)
+					}
+					got = true
+				}
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("fetch uid %d: %w", uid, err)
+	}
+	if m.UID == 0 {
+		return nil // gone from the folder since it was listed
+	}
+	open := func() (io.Reader, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return bufio.NewReader(f), nil
+	}
+	in, recipients, err := parseSource(open, dir)
+	if err != nil {
+		in = unreadable(m)
+	}
+	in.RawPath = f.Name()
+	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, "")
+}
+
 func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
 	m *imapclient.FetchMessageBuffer, raw []byte, dropped string) error {
-	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
 	in, recipients := c.inbound(raw, m)
+	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
+}
+
+func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
+	m *imapclient.FetchMessageBuffer, in desk.Inbound, recipients []string, dropped string) error {
+	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
 	if ourAddress(mailboxes, in.From.Value) {
 		// Our own mail (a reply copied to the inbox, a loop): never a ticket.
 		return c.desk.AdvanceCursor(ctx, mb.ID, cursor)
@@ -296,17 +384,24 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 func (c *Channel) inbound(raw []byte, m *imapclient.FetchMessageBuffer) (desk.Inbound, []string) {
 	in, recipients, err := parse(raw)
 	if err != nil {
-		in = desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fallbackSender(m)},
-			Text: "[onedesk: this message could not be read; its source is kept]"}
-		if m.Envelope != nil {
-			in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
-		}
+		in = unreadable(m)
 	}
 	in.Raw = raw
+	return in, recipients
+}
+
+// unreadable is what we know of a message that cannot be parsed: the
+// envelope's details; its raw source is kept beside it.
+func unreadable(m *imapclient.FetchMessageBuffer) desk.Inbound {
+	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fallbackSender(m)},
+		Text: "[onedesk: this message could not be read; its source is kept]"}
+	if m.Envelope != nil {
+		in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
+	}
 	if in.ExternalID == "" {
 		in.ExternalID = fmt.Sprintf("uid-%d@onedesk.invalid", m.UID)
 	}
-	return in, recipients
+	return in
 }
 
 func fallbackSender(m *imapclient.FetchMessageBuffer) string {

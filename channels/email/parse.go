@@ -11,6 +11,7 @@ import (
 	"html"
 	"io"
 	"mime"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,8 +47,23 @@ func Parse(raw []byte) (desk.Inbound, error) {
 // parse is Parse that also returns every address the message was
 // delivered to (To, Cc and the delivery headers), where reply tokens live.
 func parse(raw []byte) (desk.Inbound, []string, error) {
+	return parseSource(func() (io.Reader, error) { return bytes.NewReader(raw), nil }, "")
+}
+
+// memPart is how much of a part is read into memory; with a spool
+// directory, larger attachments go to files there instead.
+const memPart = 1 << 20
+
+// parseSource parses the message open returns (afresh on each call). With
+// spool set, large attachments are written to files in that directory, so
+// that a message of any size is parsed in bounded memory.
+func parseSource(open func() (io.Reader, error), spool string) (desk.Inbound, []string, error) {
 	in := desk.Inbound{Channel: "email"}
-	r, err := mail.CreateReader(bytes.NewReader(raw))
+	src, err := open()
+	if err != nil {
+		return in, nil, err
+	}
+	r, err := mail.CreateReader(src)
 	if err != nil && r == nil {
 		return in, nil, fmt.Errorf("parse message: %w", err)
 	}
@@ -69,9 +85,10 @@ func parse(raw []byte) (desk.Inbound, []string, error) {
 	}
 	if id, err := h.MessageID(); err == nil && id != "" {
 		in.ExternalID = id
-	} else {
-		sum := sha256.Sum256(raw)
-		in.ExternalID = "sha256-" + hex.EncodeToString(sum[:16]) + "@onedesk.invalid"
+	} else if src, err := open(); err == nil {
+		h := sha256.New()
+		io.Copy(h, src)
+		in.ExternalID = "sha256-" + hex.EncodeToString(h.Sum(nil)[:16]) + "@onedesk.invalid"
 	}
 	for _, key := range []string{"References", "In-Reply-To"} {
 		ids, _ := h.MsgIDList(key)
@@ -108,7 +125,20 @@ func parse(raw []byte) (desk.Inbound, []string, error) {
 		}
 		ctype, cid, filename, isAttachment := partInfo(p)
 		// A body that fails to decode half-way keeps what was read.
-		body, _ := io.ReadAll(io.LimitReader(p.Body, MaxAttachmentSize+1))
+		limit := int64(MaxAttachmentSize + 1)
+		if spool != "" && isAttachment {
+			limit = memPart + 1
+		}
+		body, _ := io.ReadAll(io.LimitReader(p.Body, limit))
+		path := ""
+		if spool != "" && isAttachment && len(body) > memPart {
+			if path, err = spoolPart(spool, body, p.Body); err != nil {
+				return in, nil, err
+			}
+			if path == "" {
+				continue // over MaxAttachmentSize
+			}
+		}
 		if unknownCharset && strings.HasPrefix(ctype, "text/") {
 			body = []byte(legacyText(body))
 		}
@@ -136,7 +166,11 @@ func parse(raw []byte) (desk.Inbound, []string, error) {
 			if filename == "" {
 				filename = defaultName(ctype, cid)
 			}
-			in.Attachments = append(in.Attachments, store.Attachment{Filename: toUTF8(filename), ContentType: ctype, ContentID: cid, Data: body})
+			a := store.Attachment{Filename: toUTF8(filename), ContentType: ctype, ContentID: cid, Data: body}
+			if path != "" {
+				a.Data, a.Path = nil, path
+			}
+			in.Attachments = append(in.Attachments, a)
 		}
 	}
 	in.Subject, in.Name = toUTF8(in.Subject), toUTF8(in.Name)
@@ -149,9 +183,34 @@ func parse(raw []byte) (desk.Inbound, []string, error) {
 	if in.Text == "" && in.HTML == "" && len(in.Attachments) == 0 {
 		// The structure was beyond repair (a boundary that never comes):
 		// the readable part of the raw body is better than nothing.
-		in.Text = rawBodyText(raw)
+		if src, err := open(); err == nil {
+			head, _ := io.ReadAll(io.LimitReader(src, desk.MaxBody))
+			in.Text = rawBodyText(head)
+		}
 	}
 	return in, recipients, nil
+}
+
+// spoolPart writes a large part (what was read of it, then the rest) to a
+// new file in dir; "" when it is over MaxAttachmentSize.
+func spoolPart(dir string, head []byte, rest io.Reader) (string, error) {
+	f, err := os.CreateTemp(dir, "part-")
+	if err != nil {
+		return "", fmt.Errorf("spool attachment: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(head); err != nil {
+		return "", fmt.Errorf("spool attachment: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(rest, MaxAttachmentSize+1-int64(len(head))))
+	if err != nil && n == 0 {
+		return "", fmt.Errorf("spool attachment: %w", err)
+	}
+	if int64(len(head))+n > MaxAttachmentSize {
+		os.Remove(f.Name())
+		return "", nil
+	}
+	return f.Name(), nil
 }
 
 // legacyText decodes text in a charset nobody knows: UTF-8 if it is,

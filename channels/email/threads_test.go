@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -346,6 +347,11 @@ func TestMailToTwoOfOurAddressesIsOneTicket(t *testing.T) {
 		for _, m := range list {
 			if m.LastUID == 1 {
 				n++
+			}
+		}
+		if os.Getenv("DEBUG_MB") != "" {
+			for _, m := range list {
+				t.Logf("%s uid %d err %q polled %v", m.Address, m.LastUID, m.LastError, m.LastPolledAt)
 			}
 		}
 		return n == 2

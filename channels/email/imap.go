@@ -116,7 +116,13 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 			if err := cl.Noop().Wait(); err != nil {
 				return fmt.Errorf("noop: %w", err)
 			}
-			if err := idleFor(ctx, cl, newMail, wait); err != nil {
+			err := idleFor(ctx, cl, newMail, wait)
+			var refused *imap.Error
+			if errors.As(err, &refused) {
+				// The server says it has IDLE but refuses it: poll instead.
+				c.log.Warn("email: IDLE refused, polling instead", "mailbox", id, "err", err)
+				idle = false
+			} else if err != nil {
 				return fmt.Errorf("idle: %w", err)
 			}
 			continue

@@ -9,9 +9,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
@@ -365,5 +369,41 @@ func TestMailToTwoOfOurAddressesIsOneTicket(t *testing.T) {
 	}
 	if others, _ := r.db.Participants(ctx, tk.ID); len(others) != 0 {
 		t.Fatalf("participants %+v", others)
+	}
+}
+
+// noIdleSession is a session of a server that claims IDLE and refuses it.
+type noIdleSession struct{ imapserver.Session }
+
+func (noIdleSession) Idle(*imapserver.UpdateWriter, <-chan struct{}) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "IDLE is not available"}
+}
+
+func TestServerRefusingIdleIsPolled(t *testing.T) {
+	mem := imapmemserver.New()
+	u := imapmemserver.NewUser("support", "secret")
+	u.Create("INBOX", nil)
+	mem.AddUser(u)
+	var sessions atomic.Int32
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			sessions.Add(1)
+			return noIdleSession{mem.NewSession()}, nil, nil
+		},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}},
+		InsecureAuth: true,
+		Logger:       discardLogger{},
+	})
+	r := newRigAt(t, onLoopback(t, srv.Serve, srv.Close), "support", "secret")
+	appendMail(t, r.imapAddr, "INBOX", "From: pia@example.com\nSubject: First\nMessage-ID: <p1@example.com>\n\none\n")
+	r.waitFor("first", func() bool { return len(r.tickets()) == 1 })
+	time.Sleep(100 * time.Millisecond) // the poller has tried IDLE and turned to polling
+	appendMail(t, r.imapAddr, "INBOX", "From: pia@example.com\nSubject: Second\nMessage-ID: <p2@example.com>\n\ntwo\n")
+	r.waitFor("second, by polling", func() bool { return len(r.tickets()) == 2 })
+	if n := sessions.Load(); n != 3 { // the poller's and appendMail's two
+		t.Fatalf("%d IMAP sessions: the poller reconnected instead of polling", n)
+	}
+	if mb, _ := r.db.Mailbox(context.Background(), r.mailbox.ID); mb.LastError != "" {
+		t.Fatalf("last error %q", mb.LastError)
 	}
 }

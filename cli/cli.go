@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"onedesk/channels/chat"
 	"onedesk/channels/email"
 	"onedesk/desk"
 	"onedesk/store"
@@ -200,13 +201,17 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	defer db.Close()
 	d := desk.New(db, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
-	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(), TestMailbox: email.Test})
+	chatCh := chat.New(d, cfg.Log)
+	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
+		TestMailbox: email.Test, Chat: chatCh})
+	chatCh.Online = srv.AgentsOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	go d.RunOutbox(ctx)
 	go mailCh.Run(ctx)
+	go chatCh.Run(ctx)
 	url := cfg.PublicURL
 	if url == "" {
 		url = "http://" + ln.Addr().String()

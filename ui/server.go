@@ -39,6 +39,9 @@ type Options struct {
 	// TestMailbox checks a mailbox's settings against its servers (the
 	// email channel's Test); nil answers that testing is unavailable.
 	TestMailbox func(context.Context, *store.Mailbox) error
+	// Chat answers /chat/ (the widget's websocket, configuration and
+	// offline messages); nil leaves chat off.
+	Chat http.Handler
 }
 
 // Server serves the agent app, the API and the agent websocket.
@@ -98,6 +101,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/agent/ws", s.agentWS)
+	if opts.Chat != nil {
+		mux.Handle("/chat/", http.MaxBytesHandler(opts.Chat, 64<<10))
+	}
 	mux.Handle("/", limitBody(adaptor.FiberApp(s.app)))
 	s.handler = mux
 	return s

@@ -98,6 +98,14 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// AgentsOnline tells whether any agent has the app open: the chat widget
+// then offers live chat.
+func (s *Server) AgentsOnline() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sockets) > 0
+}
+
 func (s *Server) closeSockets() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,0 +1,248 @@
+// onedesk chat widget: <script src="https://desk.example.com/widget.js" data-store="my-shop" async></script>
+// No dependencies; everything lives in a closed Shadow DOM so that the
+// shop's CSS cannot reach it and it cannot reach the shop.
+(() => {
+  'use strict';
+  const script = document.currentScript || document.querySelector('script[data-store][src*="widget.js"]');
+  if (!script || window.__onedeskChat) return;
+  window.__onedeskChat = true;
+  const base = new URL(script.src).origin;
+  const storeSlug = script.dataset.store || '';
+  const color = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || '') ? script.dataset.color : '#2457d6';
+  const side = script.dataset.position === 'left' ? 'left' : 'right';
+  const tokenKey = `onedesk.chat.${storeSlug}`;
+  const pendingKey = `${tokenKey}.pending`;
+  const store = (() => { try { return window.localStorage; } catch { return null; } })();
+  const get = (k) => store?.getItem(k) || '';
+  const set = (k, v) => { try { store?.setItem(k, v); } catch { /* private mode */ } };
+
+  let S = {}; // catalog strings
+  let online = false;
+  let ws = null;
+  let backoff = 500;
+  let opened = false;
+  let typingTimer = 0;
+  const sent = new Map(); // cid -> {text, el}
+  let pending = []; // messages not yet acknowledged, kept across reloads
+  try { pending = JSON.parse(get(pendingKey) || '[]'); } catch { pending = []; }
+  const savePending = () => set(pendingKey, JSON.stringify(pending));
+
+  const host = document.createElement('div');
+  host.setAttribute('data-onedesk', '');
+  const root = host.attachShadow({ mode: 'closed' });
+  root.innerHTML = `<style>
+:host{all:initial}
+*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+.launch{position:fixed;bottom:20px;${side}:20px;z-index:2147483000;border:0;border-radius:999px;background:${color};color:#fff;padding:12px 18px;font-size:15px;font-weight:600;box-shadow:0 6px 24px rgba(0,0,0,.22);cursor:pointer;display:flex;gap:8px;align-items:center}
+.launch:focus-visible,button:focus-visible,input:focus-visible,textarea:focus-visible{outline:3px solid ${color}55;outline-offset:2px}
+.panel{position:fixed;bottom:20px;${side}:20px;z-index:2147483001;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 40px);background:#fff;color:#17181c;border-radius:14px;box-shadow:0 12px 48px rgba(0,0,0,.28);display:flex;flex-direction:column;overflow:hidden;font-size:14px}
+.panel[hidden],.launch[hidden]{display:none}
+@media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}}
+header{background:${color};color:#fff;padding:14px 16px;display:flex;align-items:center;gap:8px}
+header h2{margin:0;font-size:16px;flex:1}
+header button{background:none;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}
+.log{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}
+.m{max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.4}
+.m.agent{background:#fff;border:1px solid #e3e5ea;align-self:flex-start}
+.m.visitor{background:${color};color:#fff;align-self:flex-end}
+.st{font-size:11px;opacity:.8;margin-top:2px;text-align:right}
+.m.failed{background:#fdecec;color:#9b1c1c;cursor:pointer}
+.note{color:#676b76;font-size:12.5px;text-align:center}
+form.send{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e5ea;background:#fff}
+textarea,input{width:100%;border:1px solid #d0d3da;border-radius:8px;padding:8px 10px;font-size:14px;color:#17181c;background:#fff}
+form.send textarea{resize:none;height:42px}
+button.primary{background:${color};color:#fff;border:0;border-radius:8px;padding:8px 14px;font-weight:600;cursor:pointer;font-size:14px}
+.off{padding:16px;display:grid;gap:10px;overflow-y:auto}
+.off label{display:grid;gap:4px;font-size:13px;color:#454851}
+.err{color:#b42318;font-size:13px;min-height:1em}
+details{padding:0 14px 8px;background:#f6f7f9;font-size:13px}
+details form{display:grid;gap:6px;margin-top:6px}
+</style>
+<button class="launch" part="launcher" aria-haspopup="dialog"></button>
+<section class="panel" role="dialog" aria-modal="false" hidden>
+  <header><h2 id="t"></h2><button class="x" type="button">×</button></header>
+</section>`;
+  const $ = (s) => root.querySelector(s);
+  const el = (tag, attrs = {}, ...kids) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k.startsWith('on')) e.addEventListener(k.slice(2), v); else if (v !== false && v != null) e.setAttribute(k, v === true ? '' : v);
+    }
+    e.append(...kids.filter((k) => k != null)); // text nodes: visitor and agent text is never HTML
+    return e;
+  };
+  const launch = $('.launch');
+  const panel = $('.panel');
+  const body = el('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' });
+  panel.append(body);
+
+  function open() {
+    opened = true;
+    launch.hidden = true;
+    panel.hidden = false;
+    render();
+  }
+  function close() {
+    panel.hidden = true;
+    launch.hidden = false;
+    launch.focus();
+  }
+  launch.addEventListener('click', open);
+  $('.x').addEventListener('click', close);
+  panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
+
+  let log; let typingNote;
+  function render() {
+    $('#t').textContent = online || get(tokenKey) ? S.title : S.offline_title;
+    $('.x').setAttribute('aria-label', S.close);
+    panel.setAttribute('aria-labelledby', 't');
+    body.replaceChildren();
+    if (!online && !get(tokenKey)) { renderOffline(); return; }
+    log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite' }, el('div', { class: 'm agent' }, S.greeting));
+    typingNote = el('div', { class: 'note', hidden: true }, S.typing);
+    const ta = el('textarea', { 'aria-label': S.message, placeholder: S.placeholder, maxlength: '4000',
+      onkeydown: (e) => {
+        if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); submit(); }
+        else if (ws?.readyState === 1 && !typingTimer) { ws.send(JSON.stringify({ type: 'typing' })); typingTimer = setTimeout(() => { typingTimer = 0; }, 3000); }
+      } });
+    const submit = () => { const text = ta.value.trim(); if (!text) return; ta.value = ''; say(text); };
+    const details = el('details', {}, el('summary', {}, S.details), el('p', {}, S.details_intro),
+      el('form', { onsubmit: (e) => {
+        e.preventDefault();
+        const f = new FormData(e.target);
+        if (ws?.readyState === 1) ws.send(JSON.stringify({ type: 'identify', name: f.get('name'), email: f.get('email') }));
+        e.target.closest('details').open = false;
+      } }, el('input', { name: 'name', 'aria-label': S.name, placeholder: S.name, autocomplete: 'name' }),
+      el('input', { name: 'email', type: 'email', 'aria-label': S.email, placeholder: S.email, autocomplete: 'email' }),
+      el('button', { class: 'primary', type: 'submit' }, S.save)));
+    body.append(log, typingNote, details, el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
+      ta, el('button', { class: 'primary', type: 'submit' }, S.send)));
+    for (const h of history) show(h);
+    for (const p of pending) show({ from: 'visitor', text: p.text, cid: p.cid, state: 'sending' });
+    ta.focus();
+    connect();
+  }
+
+  function renderOffline() {
+    const err = el('p', { class: 'err', role: 'alert' });
+    const form = el('form', { class: 'off', novalidate: true, onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      const f = new FormData(form);
+      try {
+        const res = await fetch(`${base}/chat/offline?store=${encodeURIComponent(storeSlug)}`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ name: f.get('name'), email: f.get('email'), message: f.get('message'), page: location.href, token: get(tokenKey) }),
+        });
+        const data = await res.json().catch(() => ({}));
+        if (!res.ok) {
+          err.textContent = data.error || S.error;
+          form.querySelector(`[name="${data.field}"]`)?.focus();
+          return;
+        }
+        body.replaceChildren(el('div', { class: 'off' }, el('p', { role: 'status' }, S.thanks)));
+      } catch { err.textContent = S.error; }
+    } },
+    el('p', {}, S.offline_intro),
+    el('label', {}, S.name, el('input', { name: 'name', autocomplete: 'name' })),
+    el('label', {}, S.email, el('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
+    el('label', {}, S.message, el('textarea', { name: 'message', rows: '5', required: true, maxlength: '4000' })),
+    err, el('button', { class: 'primary', type: 'submit' }, S.submit));
+    body.append(form);
+    form.querySelector('input').focus();
+  }
+
+  const history = [];
+  function show(m) {
+    if (!log) return;
+    let e = m.cid ? log.querySelector(`[data-cid="${CSS.escape(m.cid)}"]`) : null;
+    if (!e && m.id) e = log.querySelector(`[data-id="${m.id}"]`);
+    if (!e) {
+      e = el('div', { class: `m ${m.from}`, 'data-cid': m.cid || null, 'data-id': m.id || null }, el('span', {}, m.text));
+      log.append(e);
+    }
+    if (m.id) e.setAttribute('data-id', m.id);
+    e.querySelector('.st')?.remove();
+    e.classList.toggle('failed', m.state === 'failed');
+    if (m.from === 'visitor' && m.state) e.append(el('div', { class: 'st' }, S[m.state]));
+    if (m.state === 'failed') e.onclick = () => { e.onclick = null; resend(m.cid); };
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function say(text) {
+    const cid = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    pending.push({ cid, text });
+    savePending();
+    show({ from: 'visitor', text, cid, state: 'sending' });
+    if (ws?.readyState === 1) ws.send(JSON.stringify({ type: 'msg', cid, text }));
+  }
+  function resend(cid) {
+    const p = pending.find((x) => x.cid === cid);
+    if (!p) return;
+    show({ from: 'visitor', text: p.text, cid, state: 'sending' });
+    if (ws?.readyState === 1) ws.send(JSON.stringify({ type: 'msg', cid, text: p.text }));
+  }
+
+  function connect() {
+    if (ws && ws.readyState <= 1) return;
+    const url = `${base.replace(/^http/, 'ws')}/chat/ws?store=${encodeURIComponent(storeSlug)}`;
+    ws = new WebSocket(url);
+    ws.onopen = () => {
+      backoff = 500;
+      ws.send(JSON.stringify({ type: 'hello', token: get(tokenKey), page: location.href, locale: navigator.language }));
+    };
+    ws.onmessage = (ev) => {
+      let f; try { f = JSON.parse(ev.data); } catch { return; }
+      switch (f.type) {
+        case 'welcome':
+          set(tokenKey, f.token);
+          online = !!f.online;
+          history.length = 0;
+          for (const m of f.history || []) { history.push(m); show(m); }
+          // Whatever was not acknowledged goes again, with the same ids:
+          // the server stores each once.
+          for (const p of pending) ws.send(JSON.stringify({ type: 'msg', cid: p.cid, text: p.text }));
+          break;
+        case 'ack':
+          pending = pending.filter((p) => p.cid !== f.cid);
+          savePending();
+          history.push({ from: 'visitor', cid: f.cid, id: f.id, text: log?.querySelector(`[data-cid="${CSS.escape(f.cid)}"] span`)?.textContent || '' });
+          show({ from: 'visitor', cid: f.cid, id: f.id, state: 'sent' });
+          break;
+        case 'msg':
+          typingNote && (typingNote.hidden = true);
+          history.push(f);
+          show(f);
+          if (!opened) launch.textContent = `● ${S.launcher}`;
+          break;
+        case 'typing':
+          if (typingNote) { typingNote.hidden = false; clearTimeout(typingNote.t); typingNote.t = setTimeout(() => { typingNote.hidden = true; }, 4000); }
+          break;
+        case 'error':
+          if (f.cid) show({ from: 'visitor', cid: f.cid, text: '', state: 'failed' });
+          break;
+        default:
+      }
+    };
+    ws.onclose = () => {
+      for (const p of pending) show({ from: 'visitor', cid: p.cid, text: p.text, state: 'failed' });
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 30000);
+    };
+  }
+
+  async function start() {
+    try {
+      const lang = (navigator.languages || [navigator.language]).join(',');
+      const res = await fetch(`${base}/chat/config?store=${encodeURIComponent(storeSlug)}&lang=${encodeURIComponent(lang)}`);
+      if (!res.ok) return; // a wrong snippet shows nothing rather than a broken button
+      const cfg = await res.json();
+      S = cfg.strings || {};
+      online = !!cfg.online;
+      launch.textContent = script.dataset.launcher || S.launcher;
+      document.body.append(host);
+      if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
+    } catch { /* the desk is unreachable: show nothing */ }
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+})();

@@ -1,0 +1,577 @@
+// Package chat is the live chat channel: the storefront widget's
+// websocket (/chat/ws), its configuration and offline messages, and the
+// delivery of agents' replies to visitors.
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"onedesk/assets"
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// Limits on what a visitor may send.
+const (
+	MaxText      = 4000     // characters in one message
+	maxFrame     = 16 << 10 // bytes in one websocket frame
+	maxOffline   = 32 << 10 // bytes in an offline message request
+	historySize  = 50       // messages a returning visitor sees
+	visitorBurst = 20       // messages a visitor may send at once...
+	visitorRate  = 2        // ...and per second after that
+)
+
+// Channel serves visitors and delivers agents' replies to them.
+type Channel struct {
+	desk *desk.Desk
+	log  *slog.Logger
+
+	// Online tells whether an agent is there to chat (set by the server
+	// from the agents' websockets); nil means nobody is.
+	Online func() bool
+
+	mu       sync.Mutex
+	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
+
+	ipLimit *limiter // connections and offline posts per address
+}
+
+// New returns the chat channel and installs its sender in the desk.
+func New(d *desk.Desk, log *slog.Logger) *Channel {
+	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, ipLimit: newLimiter(1, 30)}
+	d.SetSender("chat", desk.SenderFunc(c.Send))
+	return c
+}
+
+func (c *Channel) online() bool { return c.Online != nil && c.Online() }
+
+// ServeHTTP answers /chat/ws, /chat/config and /chat/offline.
+func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if !c.ipLimit.allow(ip) {
+		writeError(w, http.StatusTooManyRequests, "too many requests: wait a moment and try again", "")
+		return
+	}
+	st, err := c.desk.DB().StoreBySlug(r.Context(), r.URL.Query().Get("store"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no store by that name: check data-store in the snippet", "store")
+		return
+	}
+	origin := r.Header.Get("Origin")
+	if !allowedOrigin(st, origin, r.Host) {
+		writeError(w, http.StatusForbidden, "this site may not use the chat of "+st.Name+": add its origin to the store's allowed origins", "origin")
+		return
+	}
+	if origin != "" {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Vary", "Origin")
+	}
+	switch r.URL.Path {
+	case "/chat/ws":
+		c.serveWS(w, r, st)
+	case "/chat/config":
+		c.serveConfig(w, r, st)
+	case "/chat/offline":
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", "POST")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		c.serveOffline(w, r, st)
+	default:
+		writeError(w, http.StatusNotFound, "not found", "")
+	}
+}
+
+// allowedOrigin: a store that lists origins takes only those; one that
+// lists none takes any (the snippet works before the owner sets it up).
+// The desk's own pages are always allowed.
+func allowedOrigin(st *store.Store, origin, host string) bool {
+	if origin == "" || len(st.AllowedOrigins) == 0 {
+		return true
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host == host {
+		return true
+	}
+	return slices.ContainsFunc(st.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
+}
+
+func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.Store) {
+	lang := pickLanguage(st.Language, r.URL.Query().Get("lang"))
+	writeJSON(w, http.StatusOK, map[string]any{
+		"store": st.Name, "online": c.online(), "language": lang, "strings": catalog(lang),
+	})
+}
+
+// visitorID is the identity a visitor token stands for. The token itself
+// is a credential (it reads the conversation), so only its hash is stored
+// and shown to agents.
+func visitorID(token string) store.Identity {
+	sum := sha256.Sum256([]byte(token))
+	return store.Identity{Kind: "visitor", Value: "v" + hex.EncodeToString(sum[:12])}
+}
+
+func newToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func validToken(t string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	return err == nil && len(b) == 24
+}
+
+// frame is one websocket message, in either direction.
+type frame struct {
+	Type    string          `json:"type"`
+	Token   string          `json:"token,omitempty"`
+	CID     string          `json:"cid,omitempty"` // the widget's id for a message, for ack and resend
+	ID      int64           `json:"id,omitempty"`
+	Text    string          `json:"text,omitempty"`
+	From    string          `json:"from,omitempty"` // visitor | agent
+	Name    string          `json:"name,omitempty"`
+	Email   string          `json:"email,omitempty"`
+	Page    string          `json:"page,omitempty"`
+	Locale  string          `json:"locale,omitempty"`
+	At      *time.Time      `json:"at,omitempty"`
+	Online  *bool           `json:"online,omitempty"`
+	History []frame         `json:"history,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Field   string          `json:"field,omitempty"`
+	Extra   json.RawMessage `json:"-"`
+}
+
+// visitor is one open widget.
+type visitor struct {
+	out  chan frame
+	done chan struct{}
+}
+
+func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Store) {
+	// The origin was checked above against the store's list.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	conn.SetReadLimit(maxFrame)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	v := &visitor{out: make(chan frame, 32), done: make(chan struct{})}
+	defer close(v.done)
+
+	// The writer: acks, agents' messages and typing, pings.
+	go func() {
+		ping := time.NewTicker(45 * time.Second)
+		defer ping.Stop()
+		for {
+			var err error
+			select {
+			case <-ctx.Done():
+				return
+			case f := <-v.out:
+				b, _ := json.Marshal(f)
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+				err = conn.Write(wctx, websocket.MessageText, b)
+				wcancel()
+			case <-ping.C:
+				pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+				err = conn.Ping(pctx)
+				pcancel()
+			}
+			if err != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	send := func(f frame) {
+		select {
+		case v.out <- f:
+		case <-ctx.Done():
+		}
+	}
+
+	var (
+		who      store.Identity
+		customer int64
+		page     string
+		locale   string
+		limit    = rate.NewLimiter(visitorRate, visitorBurst)
+	)
+	defer func() {
+		if customer != 0 {
+			c.detach(customer, v)
+		}
+	}()
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		}
+		var f frame
+		if err := json.Unmarshal(data, &f); err != nil {
+			send(frame{Type: "error", Error: "the message is not valid JSON"})
+			continue
+		}
+		if f.Type != "hello" && who.Value == "" {
+			send(frame{Type: "error", Error: "say hello first"})
+			continue
+		}
+		switch f.Type {
+		case "hello":
+			if who.Value != "" {
+				continue
+			}
+			token := f.Token
+			if !validToken(token) {
+				token = newToken()
+			}
+			who, page, locale = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100)
+			t, history, err := c.desk.Conversation(ctx, who, "chat", historySize)
+			if err != nil {
+				c.log.Error("chat: history", "err", err)
+			}
+			online := c.online()
+			welcome := frame{Type: "welcome", Token: token, Online: &online}
+			for _, m := range history {
+				welcome.History = append(welcome.History, messageFrame(m))
+			}
+			if t != nil {
+				customer = t.CustomerID
+			} else if id, err := c.desk.DB().CustomerByIdentity(ctx, who); err == nil {
+				customer = id
+			}
+			if customer != 0 {
+				c.attach(customer, v)
+			}
+			send(welcome)
+		case "msg":
+			if !limit.Allow() {
+				send(frame{Type: "error", CID: f.CID, Error: "you are sending too fast: wait a moment"})
+				continue
+			}
+			ack, cid, err := c.receive(ctx, st, who, f, page, locale, r.UserAgent())
+			if err != nil {
+				var ie *desk.InputError
+				msg, field := "the message could not be saved: try again", ""
+				if errors.As(err, &ie) {
+					msg, field = ie.Message, ie.Field
+				} else {
+					c.log.Error("chat: receive", "err", err)
+				}
+				send(frame{Type: "error", CID: f.CID, Error: msg, Field: field})
+				continue
+			}
+			if customer == 0 {
+				customer = cid
+				c.attach(customer, v)
+			}
+			send(ack)
+		case "identify":
+			id, err := c.desk.Identify(ctx, who, clip(f.Name, 200), strings.TrimSpace(f.Email))
+			if err != nil {
+				var ie *desk.InputError
+				if errors.As(err, &ie) {
+					send(frame{Type: "error", Error: ie.Message, Field: ie.Field})
+				} else {
+					send(frame{Type: "error", Error: "your details could not be saved: try again"})
+				}
+				continue
+			}
+			if customer != id {
+				if customer != 0 {
+					c.detach(customer, v)
+				}
+				customer = id
+				c.attach(customer, v)
+			}
+			send(frame{Type: "identified", Name: f.Name, Email: f.Email})
+		case "typing":
+			if t, _, _ := c.desk.Conversation(ctx, who, "chat", 0); t != nil {
+				c.desk.Bus().Publish(desk.Change{Type: "typing", TicketID: t.ID})
+			}
+		case "ping":
+			send(frame{Type: "pong"})
+		default:
+			send(frame{Type: "error", Error: fmt.Sprintf("unknown message type %q", f.Type)})
+		}
+	}
+}
+
+// receive commits a visitor's message and returns its ack. The ack goes
+// out only after the commit; a resend with the same cid (after a lost
+// ack) finds the stored message and is acked again, not stored twice.
+func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identity, f frame, page, locale, agent string) (frame, int64, error) {
+	text := strings.TrimSpace(f.Text)
+	if text == "" {
+		return frame{}, 0, &desk.InputError{Field: "text", Message: "the message is empty"}
+	}
+	if utf8.RuneCountInString(text) > MaxText {
+		return frame{}, 0, &desk.InputError{Field: "text", Message: fmt.Sprintf("a message may have at most %d characters", MaxText)}
+	}
+	if f.CID == "" || len(f.CID) > 64 {
+		return frame{}, 0, &desk.InputError{Field: "cid", Message: "each message needs its own cid of at most 64 characters"}
+	}
+	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, From: who, Text: text,
+		ExternalID: who.Value + ":" + f.CID}
+	if t, _, err := c.desk.Conversation(ctx, who, "chat", 0); err != nil {
+		return frame{}, 0, err
+	} else if t != nil {
+		in.TicketID = t.ID
+	} else {
+		fields, _ := json.Marshal(map[string]string{"page": page, "browser": clip(agent, 300), "locale": locale})
+		in.Fields = fields
+	}
+	res, err := c.desk.Ingest(ctx, in)
+	if err != nil {
+		return frame{}, 0, err
+	}
+	at := res.Message.CreatedAt
+	return frame{Type: "ack", CID: f.CID, ID: res.Message.ID, At: &at}, res.Ticket.CustomerID, nil
+}
+
+func messageFrame(m store.Message) frame {
+	f := frame{Type: "msg", ID: m.ID, Text: m.Body, At: &m.CreatedAt, From: "agent"}
+	if m.Kind == "customer" {
+		f.From = "visitor"
+		if _, cid, ok := strings.Cut(m.ExternalID, ":"); ok {
+			f.CID = cid
+		}
+	}
+	return f
+}
+
+func (c *Channel) attach(customer int64, v *visitor) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.visitors[customer] == nil {
+		c.visitors[customer] = map[*visitor]struct{}{}
+	}
+	c.visitors[customer][v] = struct{}{}
+}
+
+func (c *Channel) detach(customer int64, v *visitor) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.visitors[customer], v)
+	if len(c.visitors[customer]) == 0 {
+		delete(c.visitors, customer)
+	}
+}
+
+// push hands a frame to every open widget of a customer and reports
+// whether any took it.
+func (c *Channel) push(customer int64, f frame) bool {
+	c.mu.Lock()
+	list := make([]*visitor, 0, len(c.visitors[customer]))
+	for v := range c.visitors[customer] {
+		list = append(list, v)
+	}
+	c.mu.Unlock()
+	sent := false
+	for _, v := range list {
+		select {
+		case v.out <- f:
+			sent = true
+		case <-v.done:
+		case <-time.After(time.Second):
+		}
+	}
+	return sent
+}
+
+// Send delivers an agent's reply: live to the visitor's open widgets; by
+// email when none is open and the customer gave an address; otherwise it
+// waits in the conversation, which the widget shows when the visitor is back.
+func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
+	if out.Message.Kind != "agent" {
+		return nil
+	}
+	f := messageFrame(out.Message)
+	if out.AuthorName != "" {
+		f.Name = out.AuthorName
+	}
+	if c.push(out.Customer.ID, f) {
+		return nil
+	}
+	for _, id := range out.Customer.Identities {
+		if id.Kind == "email" {
+			if email := c.desk.Sender("email"); email != nil {
+				return email.Send(ctx, out)
+			}
+		}
+	}
+	return nil
+}
+
+// Run forwards agents' typing to the visitors of those tickets until ctx ends.
+func (c *Channel) Run(ctx context.Context) {
+	changes, stop := c.desk.Bus().Subscribe(1024)
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch, ok := <-changes:
+			if !ok {
+				changes, stop = c.desk.Bus().Subscribe(1024)
+				continue
+			}
+			if ch.Type == "agent_typing" && ch.Ticket != nil {
+				c.push(ch.Ticket.CustomerID, frame{Type: "typing", From: "agent"})
+			}
+		}
+	}
+}
+
+// serveOffline takes the offline form: name, email and message become a
+// ticket; the reply goes out by email.
+func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store.Store) {
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "use POST", "")
+		return
+	}
+	var body struct {
+		Name    string `json:"name"`
+		Email   string `json:"email"`
+		Message string `json:"message"`
+		Token   string `json:"token"`
+		Page    string `json:"page"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOffline))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "the message is too long", "message")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "the request is not valid JSON", "")
+		return
+	}
+	text := strings.TrimSpace(body.Message)
+	switch {
+	case strings.TrimSpace(body.Email) == "":
+		writeError(w, http.StatusBadRequest, "enter your email address so that we can answer", "email")
+		return
+	case text == "":
+		writeError(w, http.StatusBadRequest, "write a message", "message")
+		return
+	case utf8.RuneCountInString(text) > MaxText:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("a message may have at most %d characters", MaxText), "message")
+		return
+	}
+	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, Name: body.Name, Text: text,
+		From: store.Identity{Kind: "email", Value: strings.TrimSpace(body.Email)}}
+	if validToken(body.Token) {
+		in.Identities = []store.Identity{visitorID(body.Token)}
+	}
+	fields, _ := json.Marshal(map[string]string{"page": clip(body.Page, 500), "browser": clip(r.UserAgent(), 300), "offline": "yes"})
+	in.Fields = fields
+	res, err := c.desk.Ingest(r.Context(), in)
+	if err != nil {
+		var ie *desk.InputError
+		if errors.As(err, &ie) {
+			field := ie.Field
+			if field == "body" {
+				field = "message"
+			}
+			writeError(w, http.StatusBadRequest, ie.Message, field)
+			return
+		}
+		c.log.Error("chat: offline message", "err", err)
+		writeError(w, http.StatusInternalServerError, "your message could not be saved: please try again", "")
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"ticket_id": res.Ticket.ID})
+}
+
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg, field string) {
+	writeJSON(w, status, map[string]string{"error": msg, "field": field})
+}
+
+// limiter is a token bucket per key (an address), forgotten when idle.
+type limiter struct {
+	mu      sync.Mutex
+	rps     rate.Limit
+	burst   int
+	buckets map[string]*rate.Limiter
+	swept   time.Time
+}
+
+func newLimiter(rps float64, burst int) *limiter {
+	return &limiter{rps: rate.Limit(rps), burst: burst, buckets: map[string]*rate.Limiter{}, swept: time.Now()}
+}
+
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.swept) > 10*time.Minute {
+		for k, b := range l.buckets {
+			if b.Tokens() >= float64(l.burst) {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = time.Now()
+	}
+	b := l.buckets[key]
+	if b == nil {
+		b = rate.NewLimiter(l.rps, l.burst)
+		l.buckets[key] = b
+	}
+	return b.Allow()
+}
+
+// pickLanguage is the widget's language: the visitor's browser language
+// when the widget speaks it, else the store's.
+func pickLanguage(storeLang, browser string) string {
+	for _, tag := range strings.Split(browser, ",") {
+		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		if slices.Contains(assets.WidgetLanguages, base) {
+			return base
+		}
+	}
+	if slices.Contains(assets.WidgetLanguages, storeLang) {
+		return storeLang
+	}
+	return "en"
+}
+
+func catalog(lang string) map[string]string { return assets.WidgetCatalog(lang) }

@@ -1,0 +1,108 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"onedesk/store"
+)
+
+// Sender returns the sender installed for a channel (nil if none): the
+// chat channel hands replies to the email channel when the visitor is gone.
+func (d *Desk) Sender(channel string) Sender {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.senders[channel]
+}
+
+// Conversation is a customer's current ticket of a channel with its public
+// messages (no internal notes): what a returning chat visitor sees.
+func (d *Desk) Conversation(ctx context.Context, who store.Identity, channel string, limit int) (*store.Ticket, []store.Message, error) {
+	cid, err := d.db.CustomerByIdentity(ctx, who)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := d.db.LatestTicket(ctx, cid, channel)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := d.db.Messages(ctx, t.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []store.Message
+	for _, m := range all {
+		if m.Kind == "customer" || m.Kind == "agent" {
+			out = append(out, m)
+		}
+	}
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return t, out, nil
+}
+
+// Identify records the name and email address a visitor gives. When the
+// address already belongs to a customer, the visitor (with its tickets)
+// becomes that customer: a chat and a later email are one person.
+func (d *Desk) Identify(ctx context.Context, visitor store.Identity, name, email string) (int64, error) {
+	var mail store.Identity
+	if email != "" {
+		var err error
+		if mail, err = NormalizeIdentity("email", email); err != nil {
+			return 0, err
+		}
+	}
+	name = cleanLine(name)
+	if len([]rune(name)) > 200 {
+		return 0, inputErr("name", "name is longer than 200 characters")
+	}
+	var cid int64
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		cid, err = tx.CustomerByIdentity(ctx, visitor)
+		if errors.Is(err, store.ErrNotFound) {
+			c := &store.Customer{Name: name, CreatedAt: store.Now()}
+			if err := tx.InsertCustomer(ctx, c); err != nil {
+				return err
+			}
+			if err := tx.AddIdentity(ctx, c.ID, visitor); err != nil {
+				return err
+			}
+			cid = c.ID
+		} else if err != nil {
+			return err
+		}
+		if mail.Value != "" {
+			owner, err := tx.CustomerByIdentity(ctx, mail)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				if err := tx.AddIdentity(ctx, cid, mail); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			case owner != cid:
+				if err := tx.MoveIdentity(ctx, visitor, cid, owner); err != nil {
+					return err
+				}
+				cid = owner
+			}
+		}
+		if name != "" {
+			return tx.SetCustomerName(ctx, cid, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("identify visitor: %w", err)
+	}
+	return cid, nil
+}

@@ -144,22 +144,21 @@ func validToken(t string) bool {
 
 // frame is one websocket message, in either direction.
 type frame struct {
-	Type    string          `json:"type"`
-	Token   string          `json:"token,omitempty"`
-	CID     string          `json:"cid,omitempty"` // the widget's id for a message, for ack and resend
-	ID      int64           `json:"id,omitempty"`
-	Text    string          `json:"text,omitempty"`
-	From    string          `json:"from,omitempty"` // visitor | agent
-	Name    string          `json:"name,omitempty"`
-	Email   string          `json:"email,omitempty"`
-	Page    string          `json:"page,omitempty"`
-	Locale  string          `json:"locale,omitempty"`
-	At      *time.Time      `json:"at,omitempty"`
-	Online  *bool           `json:"online,omitempty"`
-	History []frame         `json:"history,omitempty"`
-	Error   string          `json:"error,omitempty"`
-	Field   string          `json:"field,omitempty"`
-	Extra   json.RawMessage `json:"-"`
+	Type    string     `json:"type"`
+	Token   string     `json:"token,omitempty"`
+	CID     string     `json:"cid,omitempty"` // the widget's id for a message, for ack and resend
+	ID      int64      `json:"id,omitempty"`
+	Text    string     `json:"text,omitempty"`
+	From    string     `json:"from,omitempty"` // visitor | agent
+	Name    string     `json:"name,omitempty"`
+	Email   string     `json:"email,omitempty"`
+	Page    string     `json:"page,omitempty"`
+	Locale  string     `json:"locale,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
+	Online  *bool      `json:"online,omitempty"`
+	History []frame    `json:"history,omitempty"`
+	Error   string     `json:"error,omitempty"`
+	Field   string     `json:"field,omitempty"`
 }
 
 // visitor is one open widget.

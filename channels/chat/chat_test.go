@@ -1,0 +1,403 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/emersion/go-smtp"
+
+	"onedesk/channels/email"
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+type env struct {
+	t     *testing.T
+	desk  *desk.Desk
+	db    *store.DB
+	chat  *Channel
+	srv   *httptest.Server
+	store *store.Store
+	agent *store.Agent
+}
+
+func newEnv(t *testing.T, origins ...string) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := desk.New(db, log)
+	d.RetryBase, d.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	c := New(d, log)
+	c.ipLimit = newLimiter(1000, 1000)
+	go d.RunOutbox(ctx)
+	go c.Run(ctx)
+	st, err := d.SaveStore(ctx, 0, desk.StoreInput{Name: "My Shop", Slug: "my-shop", AllowedOrigins: &origins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := d.CreateAgent(ctx, desk.AgentInput{Email: "ann@shop.test", Name: "Ann", Password: "password123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return &env{t: t, desk: d, db: db, chat: c, srv: srv, store: st, agent: a}
+}
+
+// widget is a visitor's widget speaking the protocol over a real websocket.
+type widget struct {
+	t    *testing.T
+	conn *websocket.Conn
+	in   chan frame
+}
+
+func (e *env) dial(origin string) (*widget, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	conn, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/chat/ws?store=my-shop", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		if res != nil {
+			return nil, fmt.Errorf("status %d", res.StatusCode)
+		}
+		return nil, err
+	}
+	w := &widget{t: e.t, conn: conn, in: make(chan frame, 100)}
+	go func() {
+		defer close(w.in)
+		for {
+			_, data, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f frame
+			json.Unmarshal(data, &f)
+			w.in <- f
+		}
+	}()
+	e.t.Cleanup(func() { conn.CloseNow() })
+	return w, nil
+}
+
+func (w *widget) send(f frame) {
+	w.t.Helper()
+	b, _ := json.Marshal(f)
+	if err := w.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// next waits for the next frame of a type, skipping others.
+func (w *widget) next(typ string) frame {
+	w.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case f, ok := <-w.in:
+			if !ok {
+				w.t.Fatalf("connection closed waiting for %s", typ)
+			}
+			if f.Type == typ {
+				return f
+			}
+		case <-timeout:
+			w.t.Fatalf("no %s frame", typ)
+		}
+	}
+}
+
+func (e *env) hello(token string) (*widget, frame) {
+	e.t.Helper()
+	w, err := e.dial("")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w.send(frame{Type: "hello", Token: token, Page: "https://shop.test/p/shoes", Locale: "pt-PT"})
+	return w, w.next("welcome")
+}
+
+func TestChatAckResendAndHistory(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w, welcome := e.hello("")
+	if !validToken(welcome.Token) || len(welcome.History) != 0 || *welcome.Online {
+		t.Fatalf("welcome %+v", welcome)
+	}
+	for i := range 5 {
+		w.send(frame{Type: "msg", CID: fmt.Sprintf("c%d", i), Text: fmt.Sprintf("message %d", i)})
+	}
+	var ids []int64
+	for i := range 5 {
+		ack := w.next("ack")
+		if ack.CID != fmt.Sprintf("c%d", i) || ack.ID == 0 {
+			t.Fatalf("ack %d: %+v", i, ack)
+		}
+		ids = append(ids, ack.ID)
+	}
+	// The ack was lost: the widget resends with the same cid after a reconnect.
+	w.conn.CloseNow()
+	w2, again := e.hello(welcome.Token)
+	if len(again.History) != 5 || again.History[4].CID != "c4" || again.History[0].From != "visitor" {
+		t.Fatalf("history %+v", again.History)
+	}
+	w2.send(frame{Type: "msg", CID: "c4", Text: "message 4"})
+	if ack := w2.next("ack"); ack.ID != ids[4] {
+		t.Fatalf("resend stored anew: %d, first %d", ack.ID, ids[4])
+	}
+	tickets, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
+	if len(tickets) != 1 || tickets[0].Channel != "chat" {
+		t.Fatalf("tickets %+v", tickets)
+	}
+	msgs, _ := e.db.Messages(ctx, tickets[0].ID)
+	if len(msgs) != 5 {
+		t.Fatalf("%d messages, want 5", len(msgs))
+	}
+	for i, m := range msgs {
+		if m.Body != fmt.Sprintf("message %d", i) || m.ID != ids[i] {
+			t.Fatalf("message %d: %q", i, m.Body)
+		}
+	}
+	if !strings.Contains(string(tickets[0].Fields), "shoes") || !strings.Contains(string(tickets[0].Fields), "pt-PT") {
+		t.Fatalf("fields %s", tickets[0].Fields)
+	}
+
+	// The agent answers: both open widgets get it live, typing first.
+	e.desk.Bus().Publish(desk.Change{Type: "agent_typing", TicketID: tickets[0].ID, Ticket: &tickets[0]})
+	if f := w2.next("typing"); f.From != "agent" {
+		t.Fatalf("typing %+v", f)
+	}
+	reply, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), tickets[0].ID, desk.ReplyInput{Body: "Hi! Size 42 is in stock."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := w2.next("msg"); f.Text != "Hi! Size 42 is in stock." || f.From != "agent" || f.Name != "Ann" {
+		t.Fatalf("agent message %+v", f)
+	}
+	waitFor(t, "sent", func() bool { m, _ := e.db.Message(ctx, reply.ID); return m.Delivery == "sent" })
+
+	// Visitor text is text: markup is stored and sent back as typed.
+	w2.send(frame{Type: "msg", CID: "x", Text: "<img src=x onerror=alert(1)>"})
+	w2.next("ack")
+	msgs, _ = e.db.Messages(ctx, tickets[0].ID)
+	if last := msgs[len(msgs)-1]; last.Body != "<img src=x onerror=alert(1)>" || last.HTML != "" {
+		t.Fatalf("markup %+v", last)
+	}
+
+	// Bad input: clear errors, nothing stored, the socket stays.
+	w2.send(frame{Type: "msg", CID: "e1", Text: "   "})
+	if f := w2.next("error"); f.CID != "e1" || f.Field != "text" {
+		t.Fatalf("empty %+v", f)
+	}
+	w2.send(frame{Type: "msg", CID: "e2", Text: strings.Repeat("x", MaxText+1)})
+	if f := w2.next("error"); f.CID != "e2" || !strings.Contains(f.Error, "at most") {
+		t.Fatalf("long %+v", f)
+	}
+}
+
+func TestChatIdentifyJoinsTheEmailCustomer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	earlier, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "rui@example.pt"},
+		Subject: "Order 1001", Text: "where is it?", ExternalID: "r1@example.pt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := e.hello("")
+	w.send(frame{Type: "msg", CID: "1", Text: "hello, about order 1001"})
+	w.next("ack")
+	w.send(frame{Type: "identify", Name: "Rui", Email: "RUI@example.pt"})
+	w.next("identified")
+	list, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
+	for _, tk := range list {
+		if tk.CustomerID != earlier.Ticket.CustomerID {
+			t.Fatalf("ticket %d is customer %d, want %d", tk.ID, tk.CustomerID, earlier.Ticket.CustomerID)
+		}
+	}
+	c, _ := e.db.Customer(ctx, earlier.Ticket.CustomerID)
+	if c.Name != "Rui" || len(c.Identities) != 2 {
+		t.Fatalf("customer %+v", c)
+	}
+	w.send(frame{Type: "identify", Email: "not an address"})
+	if f := w.next("error"); f.Field != "email" {
+		t.Fatalf("bad email %+v", f)
+	}
+}
+
+func TestChatOriginsAndLimits(t *testing.T) {
+	e := newEnv(t, "https://shop.example.com")
+	if _, err := e.dial("https://evil.example.net"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("foreign origin: %v", err)
+	}
+	w, err := e.dial("https://shop.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.send(frame{Type: "msg", CID: "early", Text: "hi"})
+	if f := w.next("error"); !strings.Contains(f.Error, "hello") {
+		t.Fatalf("before hello %+v", f)
+	}
+	w.send(frame{Type: "hello"})
+	w.next("welcome")
+	limited := false
+	for i := range visitorBurst + 5 {
+		w.send(frame{Type: "msg", CID: fmt.Sprint(i), Text: "flood"})
+	}
+	for range visitorBurst + 5 {
+		select {
+		case f := <-w.in:
+			if f.Type == "error" && strings.Contains(f.Error, "too fast") {
+				limited = true
+			}
+		case <-time.After(3 * time.Second):
+		}
+	}
+	if !limited {
+		t.Fatal("a flood was not limited")
+	}
+	// A frame over the size cap closes the socket.
+	w.send(frame{Type: "msg", CID: "big", Text: strings.Repeat("x", maxFrame)})
+	for range w.in {
+	}
+	// Per-address limit on connections and posts.
+	e.chat.ipLimit = newLimiter(0.001, 2)
+	for i := range 3 {
+		res, err := http.Get(e.srv.URL + "/chat/config?store=my-shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if want := map[bool]int{true: 429, false: 200}[i == 2]; res.StatusCode != want {
+			t.Fatalf("request %d: %d", i, res.StatusCode)
+		}
+	}
+	res, _ := http.Get(e.srv.URL + "/chat/config?store=nope")
+	if res.StatusCode != 429 && res.StatusCode != 404 {
+		t.Fatalf("unknown store: %d", res.StatusCode)
+	}
+}
+
+// smtpSink keeps what an SMTP server receives.
+type smtpSink struct {
+	mu  sync.Mutex
+	got [][]byte
+}
+
+func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
+
+type sinkSession struct{ s *smtpSink }
+
+func (sinkSession) Reset()                               {}
+func (sinkSession) Logout() error                        { return nil }
+func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (x sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	x.s.mu.Lock()
+	x.s.got = append(x.s.got, b)
+	x.s.mu.Unlock()
+	return err
+}
+
+// The offline form makes a ticket; the agent's answer goes by email and
+// the customer's email answer joins the same ticket.
+func TestOfflineMessageAnsweredByEmail(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	email.New(e.desk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sink := &smtpSink{}
+	srv := smtp.NewServer(sink)
+	srv.Domain, srv.AllowInsecureAuth = "localhost", true
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	var p int
+	fmt.Sscan(port, &p)
+	str := func(s string) *string { return &s }
+	if _, err := e.desk.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("help@shop.test"), Name: str("My Shop"), StoreID: desk.Optional[int64]{Set: true, Value: &e.store.ID},
+		IMAPHost: str("127.0.0.1"), SMTPHost: str(host), SMTPPort: &p, SMTPSecurity: str("none")}); err != nil {
+		t.Fatal(err)
+	}
+
+	post := func(body string) (int, map[string]any) {
+		res, err := http.Post(e.srv.URL+"/chat/offline?store=my-shop", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	if code, out := post(`{"name":"Zoe","message":"hi"}`); code != 400 || out["field"] != "email" {
+		t.Fatalf("no email: %d %v", code, out)
+	}
+	if code, out := post(`{"email":"zoe@example.com","message":" "}`); code != 400 || out["field"] != "message" {
+		t.Fatalf("no message: %d %v", code, out)
+	}
+	if code, out := post(`{"email":"zoe@","message":"hi"}`); code != 400 || out["field"] != "email" {
+		t.Fatalf("bad email: %d %v", code, out)
+	}
+	if code, _ := post(`{"email":"zoe@example.com","message":"` + strings.Repeat("x", 40<<10) + `"}`); code != 413 {
+		t.Fatalf("too big: %d", code)
+	}
+	code, out := post(`{"name":"Zoe","email":"zoe@example.com","message":"Do you ship to Brno?","page":"https://shop.test/"}`)
+	if code != 201 {
+		t.Fatalf("offline: %d %v", code, out)
+	}
+	id := int64(out["ticket_id"].(float64))
+	reply, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), id, desk.ReplyInput{Body: "Yes, in two days."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "reply by email", func() bool { m, _ := e.db.Message(ctx, reply.ID); return m.Delivery == "sent" })
+	sink.mu.Lock()
+	got := sink.got
+	sink.mu.Unlock()
+	if len(got) != 1 || !bytes.Contains(got[0], []byte("Yes, in two days.")) || !bytes.Contains(got[0], []byte("To: <zoe@example.com>")) {
+		t.Fatalf("mail %q", got)
+	}
+	m, _ := e.db.Message(ctx, reply.ID)
+	// Zoe answers by email: the reply's Message-ID threads it.
+	in, err := email.Parse([]byte(fmt.Sprintf("From: zoe@example.com\r\nSubject: Re: hi\r\nMessage-ID: <z2@example.com>\r\nIn-Reply-To: <%s>\r\n\r\nGreat, ordering now.\r\n", m.ExternalID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.desk.Ingest(ctx, in)
+	if err != nil || res.Ticket.ID != id {
+		t.Fatalf("email answer on ticket %v, want %d (%v)", res, id, err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -96,11 +96,14 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// The "<> ''" lets SQLite use the partial index messages_external, which
+// it cannot prove a bound parameter satisfies.
+const messageByExternalID = "SELECT " + messageCols + " FROM messages WHERE channel = ? AND external_id = ? AND external_id <> ''"
+
 // MessageByExternalID finds the message a channel already delivered, or
 // returns ErrNotFound.
 func (tx *Tx) MessageByExternalID(ctx context.Context, channel, externalID string) (*Message, error) {
-	m, err := scanMessage(tx.tx.QueryRowContext(ctx, "SELECT "+messageCols+
-		" FROM messages WHERE channel = ? AND external_id = ?", channel, externalID))
+	m, err := scanMessage(tx.tx.QueryRowContext(ctx, messageByExternalID, channel, externalID))
 	return m, notFound(err, "message "+externalID)
 }
 

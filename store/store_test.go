@@ -312,3 +312,4 @@ func TestAttachmentsAreStoredOnce(t *testing.T) {
 		t.Fatalf("message attachments %+v", msgs[len(msgs)-1].Attachments)
 	}
 }
+

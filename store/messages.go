@@ -96,7 +96,7 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	return nil
 }
 
-// The "<> ''" lets SQLite use the partial index messages_external, which
+// The "<> ”" lets SQLite use the partial index messages_external, which
 // it cannot prove a bound parameter satisfies.
 const messageByExternalID = "SELECT " + messageCols + " FROM messages WHERE channel = ? AND external_id = ? AND external_id <> ''"
 

@@ -312,4 +312,3 @@ func TestAttachmentsAreStoredOnce(t *testing.T) {
 		t.Fatalf("message attachments %+v", msgs[len(msgs)-1].Attachments)
 	}
 }
-

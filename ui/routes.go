@@ -18,8 +18,10 @@ type route struct {
 	handler func(c *fiber.Ctx, p *principal) error
 }
 
-// routes is the whole HTTP surface (but /agent/ws, served by net/http, and
-// the static app) with who may call each route.
+// routes is the whole HTTP surface with who may call each route, but for
+// what net/http serves beside Fiber: /agent/ws (agent), the static app and
+// /widget.js (public), and the chat channel's public /chat/ws, /chat/config
+// and /chat/offline (each rate limited per address, origin-checked per store).
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},

@@ -333,6 +333,11 @@ function renderCustomer() {
       h('div', { class: 'name' }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
     h('div', {}, h('h2', {}, t('identities')),
       h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
+    Object.keys(d.fields || {}).length ? h('div', {}, h('h2', {}, t('ticket_details')),
+      h('dl', { class: 'fields' }, Object.entries(d.fields).flatMap(([k, v]) => [
+        h('dt', {}, ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : k),
+        h('dd', {}, /^https?:\/\//.test(String(v)) ? h('a', { href: String(v), target: '_blank', rel: 'noopener noreferrer' }, String(v)) : String(v)),
+      ]))) : null,
     d.participants?.length ? h('div', {}, h('h2', {}, t('participants')),
       h('ul', { class: 'identities' }, d.participants.map((p) => h('li', {}, p.name ? `${p.name} · ` : '', p.identities[0]?.value || '')))) : null,
     h('div', {}, h('h2', {}, t('customer_tickets')),

@@ -102,10 +102,10 @@ func (s *Server) authenticate(ctx context.Context, cookie, authorization string)
 func (s *Server) guard(r route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if r.access == public {
-			if !s.publicLimit.allow(c.IP()) {
+			if !s.publicLimit.Allow(c.IP()) {
 				return errTooMany
 			}
-			if r.method != fiber.MethodGet && !s.loginLimit.allow(c.IP()) {
+			if r.method != fiber.MethodGet && !s.loginLimit.Allow(c.IP()) {
 				return &apiError{Status: fiber.StatusTooManyRequests, Message: "too many attempts from your address: wait a minute and try again"}
 			}
 			return r.handler(c, nil)
@@ -118,7 +118,7 @@ func (s *Server) guard(r route) fiber.Handler {
 		if p.tokenID == 0 {
 			key = "a" + itoa(p.agent.ID)
 		}
-		if !s.apiLimit.allow(key) {
+		if !s.apiLimit.Allow(key) {
 			return &apiError{Status: fiber.StatusTooManyRequests, Message: "too many requests: slow down and retry in a few seconds"}
 		}
 		// A cookie rides along on requests other sites make; a header the

@@ -8,11 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"golang.org/x/time/rate"
 )
 
 func fieldErr(field, msg string) error {
@@ -94,47 +91,3 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-// limiter is a token bucket per key (an address, an agent, a token).
-type limiter struct {
-	mu    sync.Mutex
-	rate  rate.Limit
-	burst int
-	keys  map[string]*limitEntry
-	off   bool
-}
-
-type limitEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, keys: map[string]*limitEntry{}, off: perSecond < 0}
-}
-
-func (l *limiter) allow(key string) bool {
-	if l.off {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.keys[key]
-	if e == nil {
-		e = &limitEntry{lim: rate.NewLimiter(l.rate, l.burst)}
-		l.keys[key] = e
-	}
-	e.seen = time.Now()
-	return e.lim.Allow()
-}
-
-// sweep forgets keys not seen for a while, so the map stays small.
-func (l *limiter) sweep(idle time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k, e := range l.keys {
-		if time.Since(e.seen) > idle {
-			delete(l.keys, k)
-		}
-	}
-}

@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"onedesk/desk"
+	"onedesk/limit"
 	"onedesk/store"
 )
 
@@ -55,9 +56,9 @@ type Server struct {
 	secure  bool
 	static  *staticFiles
 
-	apiLimit    *limiter
-	loginLimit  *limiter
-	publicLimit *limiter // every request without credentials, by address
+	apiLimit    *limit.Limiter
+	loginLimit  *limit.Limiter
+	publicLimit *limit.Limiter // every request without credentials, by address
 
 	mu      sync.Mutex
 	sockets map[*agentSocket]struct{}
@@ -82,9 +83,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	if loginRate == 0 {
 		loginRate = 10
 	}
-	s.apiLimit = newLimiter(apiRate, int(max(apiRate*10, 1)))
-	s.loginLimit = newLimiter(loginRate/60, int(max(loginRate/2, 1)))
-	s.publicLimit = newLimiter(30, 200)
+	s.apiLimit = limit.New(apiRate, int(max(apiRate*10, 1)))
+	s.loginLimit = limit.New(loginRate/60, int(max(loginRate/2, 1)))
+	s.publicLimit = limit.New(30, 200)
 	s.static = loadStatic()
 
 	s.app = fiber.New(fiber.Config{
@@ -151,9 +152,9 @@ func (s *Server) janitor(ctx context.Context) {
 			if err := s.db.DeleteExpiredSessions(ctx); err != nil {
 				s.log.Warn("drop expired sessions", "err", err)
 			}
-			s.apiLimit.sweep(30 * time.Minute)
-			s.loginLimit.sweep(30 * time.Minute)
-			s.publicLimit.sweep(30 * time.Minute)
+			s.apiLimit.Sweep(30 * time.Minute)
+			s.loginLimit.Sweep(30 * time.Minute)
+			s.publicLimit.Sweep(30 * time.Minute)
 		}
 	}
 }
@@ -220,7 +221,7 @@ func (s *Server) fallback(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		return &apiError{Status: fiber.StatusMethodNotAllowed, Message: "method not allowed"}
 	}
-	if !s.publicLimit.allow(c.IP()) {
+	if !s.publicLimit.Allow(c.IP()) {
 		return errTooMany
 	}
 	return s.static.serve(c)

@@ -20,7 +20,7 @@ type agentSocket struct {
 // browser sends its cookie; the default origin check (same host only)
 // keeps other sites from riding on it.
 func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
-	if ip, _, _ := net.SplitHostPort(r.RemoteAddr); !s.publicLimit.allow(ip) {
+	if ip, _, _ := net.SplitHostPort(r.RemoteAddr); !s.publicLimit.Allow(ip) {
 		writeJSONError(w, http.StatusTooManyRequests, errTooMany.Message, "")
 		return
 	}

@@ -27,6 +27,7 @@ import (
 
 	"onedesk/assets"
 	"onedesk/desk"
+	"onedesk/limit"
 	"onedesk/store"
 )
 
@@ -52,12 +53,12 @@ type Channel struct {
 	mu       sync.Mutex
 	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
 
-	ipLimit *limiter // connections and offline posts per address
+	ipLimit *limit.Limiter // connections and offline posts per address
 }
 
 // New returns the chat channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, ipLimit: newLimiter(1, 30)}
+	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, ipLimit: limit.New(1, 30)}
 	d.SetSender("chat", desk.SenderFunc(c.Send))
 	return c
 }
@@ -67,7 +68,7 @@ func (c *Channel) online() bool { return c.Online != nil && c.Online() }
 // ServeHTTP answers /chat/ws, /chat/config and /chat/offline.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if !c.ipLimit.allow(ip) {
+	if !c.ipLimit.Allow(ip) {
 		writeError(w, http.StatusTooManyRequests, "too many requests: wait a moment and try again", "")
 		return
 	}
@@ -429,10 +430,14 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 func (c *Channel) Run(ctx context.Context) {
 	changes, stop := c.desk.Bus().Subscribe(1024)
 	defer stop()
+	sweep := time.NewTicker(5 * time.Minute)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sweep.C:
+			c.ipLimit.Sweep(30 * time.Minute)
 		case ch, ok := <-changes:
 			if !ok {
 				changes, stop = c.desk.Bus().Subscribe(1024)
@@ -524,38 +529,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, map[string]string{"error": msg, "field": field})
-}
-
-// limiter is a token bucket per key (an address), forgotten when idle.
-type limiter struct {
-	mu      sync.Mutex
-	rps     rate.Limit
-	burst   int
-	buckets map[string]*rate.Limiter
-	swept   time.Time
-}
-
-func newLimiter(rps float64, burst int) *limiter {
-	return &limiter{rps: rate.Limit(rps), burst: burst, buckets: map[string]*rate.Limiter{}, swept: time.Now()}
-}
-
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if time.Since(l.swept) > 10*time.Minute {
-		for k, b := range l.buckets {
-			if b.Tokens() >= float64(l.burst) {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = time.Now()
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = rate.NewLimiter(l.rps, l.burst)
-		l.buckets[key] = b
-	}
-	return b.Allow()
 }
 
 // pickLanguage is the widget's language: the visitor's browser language

@@ -21,6 +21,7 @@ import (
 
 	"onedesk/channels/email"
 	"onedesk/desk"
+	"onedesk/limit"
 	"onedesk/store"
 )
 
@@ -47,7 +48,7 @@ func newEnv(t *testing.T, origins ...string) *env {
 	d := desk.New(db, log)
 	d.RetryBase, d.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 	c := New(d, log)
-	c.ipLimit = newLimiter(1000, 1000)
+	c.ipLimit = limit.New(1000, 1000)
 	go d.RunOutbox(ctx)
 	go c.Run(ctx)
 	st, err := d.SaveStore(ctx, 0, desk.StoreInput{Name: "My Shop", Slug: "my-shop", AllowedOrigins: &origins})
@@ -281,7 +282,7 @@ func TestChatOriginsAndLimits(t *testing.T) {
 	for range w.in {
 	}
 	// Per-address limit on connections and posts.
-	e.chat.ipLimit = newLimiter(0.001, 2)
+	e.chat.ipLimit = limit.New(0.001, 2)
 	for i := range 3 {
 		res, err := http.Get(e.srv.URL + "/chat/config?store=my-shop")
 		if err != nil {

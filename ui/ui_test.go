@@ -19,6 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"onedesk/channels/chat"
 	"onedesk/desk"
 	"onedesk/store"
 	"onedesk/ui"
@@ -49,7 +50,12 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := desk.New(db, log)
 	go d.RunOutbox(ctx)
-	srv := httptest.NewServer(ui.New(d, log, opts).Handler())
+	ch := chat.New(d, log)
+	go ch.Run(ctx)
+	opts.Chat = ch
+	server := ui.New(d, log, opts)
+	ch.Online = server.AgentsOnline
+	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, desk: d, db: db}
 }

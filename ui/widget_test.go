@@ -1,0 +1,124 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/coder/websocket"
+
+	"onedesk/ui"
+)
+
+// TestChatWidgetInBrowser: a storefront on another origin pastes the
+// snippet; a visitor chats with an agent who answers through the API; with
+// no agent online the widget takes an offline message.
+func TestChatWidgetInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Shoes</title>
+<style>* { color: red !important; font-size: 40px !important } button { display: none !important }</style></head>
+<body><h1>Shoe Shop</h1><p>Size 42 in blue.</p>
+<script src="%s/widget.js" data-store="shoe-shop" async></script></body></html>`, e.srv.URL)
+	}))
+	defer shop.Close()
+
+	// An agent has the app open (its websocket), so the widget offers live chat.
+	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/agent/ws"
+	agentWS, _, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{HTTPClient: admin.http, HTTPHeader: http.Header{"Origin": {e.srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var hosts []*cdp.Node
+	run(t, ctx, "storefront", chromedp.Navigate(shop.URL), chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
+		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
+	if len(hosts) != 1 || len(hosts[0].ShadowRoots) != 1 {
+		t.Fatalf("widget host %+v", hosts)
+	}
+	in := chromedp.FromNode(hosts[0].ShadowRoots[0])
+	shot(t, ctx, "20-storefront")
+	run(t, ctx, "open and send",
+		chromedp.WaitVisible(".launch", chromedp.ByQuery, in),
+		chromedp.Click(".launch", chromedp.ByQuery, in),
+		chromedp.WaitVisible("textarea", chromedp.ByQuery, in),
+		chromedp.SendKeys("textarea", "Do you have size 42 in blue?", chromedp.ByQuery, in),
+		chromedp.SendKeys("textarea", kb.Enter, chromedp.ByQuery, in),
+		chromedp.WaitVisible(".m.visitor .st", chromedp.ByQuery, in))
+	var status string
+	run(t, ctx, "status", chromedp.Text(".m.visitor .st", &status, chromedp.ByQuery, in))
+	for i := 0; status != "Sent" && i < 50; i++ {
+		run(t, ctx, "acked", chromedp.Sleep(100e6), chromedp.Text(".m.visitor .st", &status, chromedp.ByQuery, in))
+	}
+	if status != "Sent" {
+		t.Fatalf("visitor message status %q", status)
+	}
+
+	var list struct{ Tickets []ticketJSON }
+	admin.must(200, "GET", "/api/tickets?channel=chat", nil).json(t, &list)
+	if len(list.Tickets) != 1 || list.Tickets[0].Subject != "Do you have size 42 in blue?" {
+		t.Fatalf("chat tickets %+v", list.Tickets)
+	}
+	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", list.Tickets[0].ID), map[string]any{"body": "Yes, 3 pairs left!"})
+	run(t, ctx, "answer arrives live", chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in))
+	var answer string
+	run(t, ctx, "answer text", chromedp.Text(`.m.agent[data-id]`, &answer, chromedp.ByQuery, in))
+	if answer != "Yes, 3 pairs left!" {
+		t.Fatalf("answer %q", answer)
+	}
+	shot(t, ctx, "21-chat")
+
+	// A reload keeps the conversation.
+	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
+		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
+	in = chromedp.FromNode(hosts[0].ShadowRoots[0])
+	run(t, ctx, "history after reload", chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in), chromedp.WaitVisible(`.m.visitor[data-id]`, chromedp.ByQuery, in))
+
+	// Nobody online, a new visitor: the offline form, with errors beside it.
+	agentWS.CloseNow()
+	for i := 0; i < 50; i++ {
+		var cfg map[string]any
+		admin.must(200, "GET", "/chat/config?store=shoe-shop", nil).json(t, &cfg)
+		if cfg["online"] == false {
+			break
+		}
+		chromedp.Run(ctx, chromedp.Sleep(50e6))
+	}
+	run(t, ctx, "new visitor", chromedp.Evaluate(`localStorage.clear()`, nil), chromedp.Reload(),
+		chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
+		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
+	in = chromedp.FromNode(hosts[0].ShadowRoots[0])
+	run(t, ctx, "offline form",
+		chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
+		chromedp.WaitVisible(`input[name="email"]`, chromedp.ByQuery, in),
+		chromedp.SendKeys(`input[name="name"]`, "Zoe", chromedp.ByQuery, in),
+		chromedp.SendKeys(`textarea[name="message"]`, "Do you ship to Brno?", chromedp.ByQuery, in),
+		chromedp.Click(`form.off button`, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.err:not(:empty)`, chromedp.ByQuery, in))
+	shot(t, ctx, "22-offline-error")
+	run(t, ctx, "offline sent",
+		chromedp.SendKeys(`input[name="email"]`, "zoe@example.com", chromedp.ByQuery, in),
+		chromedp.Click(`form.off button`, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`p[role="status"]`, chromedp.ByQuery, in))
+	shot(t, ctx, "23-offline-thanks")
+	admin.must(200, "GET", "/api/tickets?channel=chat&q=Brno", nil).json(t, &list)
+	if len(list.Tickets) != 1 {
+		t.Fatalf("offline tickets %+v", list.Tickets)
+	}
+	var got ticketJSON
+	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", list.Tickets[0].ID), nil).json(t, &got)
+	if got.Customer.Name != "Zoe" || got.Customer.Identities[0].Value != "zoe@example.com" {
+		t.Fatalf("offline customer %+v", got.Customer)
+	}
+}

@@ -481,3 +481,17 @@ func (s *Server) inlineImages(c *fiber.Ctx, m *store.Message) (string, error) {
 	}
 	return strings.NewReplacer(pairs...).Replace(m.HTML), nil
 }
+
+// agentTyping tells a chat visitor that an agent is writing to them.
+func (s *Server) agentTyping(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	t, err := s.db.Ticket(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	s.desk.Bus().Publish(desk.Change{Type: "agent_typing", TicketID: t.ID, Ticket: t})
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -43,6 +43,7 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/tickets/:id", agent, s.updateTicket},
 		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
 		{"POST", "/api/tickets/:id/read", agent, s.markRead},
+		{"POST", "/api/tickets/:id/typing", agent, s.agentTyping},
 		{"POST", "/api/messages/:id/retry", agent, s.retryMessage},
 		{"GET", "/api/messages/:id/html", agent, s.messageHTML},
 		{"GET", "/api/attachments/:id", agent, s.attachment},

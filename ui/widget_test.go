@@ -69,6 +69,9 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	if len(list.Tickets) != 1 || list.Tickets[0].Subject != "Do you have size 42 in blue?" {
 		t.Fatalf("chat tickets %+v", list.Tickets)
 	}
+	// Typing shows both ways.
+	admin.must(204, "POST", fmt.Sprintf("/api/tickets/%d/typing", list.Tickets[0].ID), nil)
+	run(t, ctx, "agent typing", chromedp.WaitVisible(`.note:not([hidden])`, chromedp.ByQuery, in))
 	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", list.Tickets[0].ID), map[string]any{"body": "Yes, 3 pairs left!"})
 	run(t, ctx, "answer arrives live", chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in))
 	var answer string

@@ -4,7 +4,7 @@ import { get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
 import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
 import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
-import { focusReply, initTicket, loadTicket, renderPlaceholder } from './ticket.js';
+import { focusReply, initTicket, loadTicket, renderPlaceholder, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { errorText, initials, state, toast } from './state.js';
 
@@ -191,6 +191,7 @@ function setLive(live) {
 }
 
 function onChange(c) {
+  if (c.type === 'typing' && c.ticket_id === state.openId) { showTyping(); return; }
   if (c.type === 'ticket') {
     const i = state.tickets.findIndex((x) => x.id === c.ticket_id);
     if (i >= 0) {

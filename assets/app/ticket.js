@@ -254,6 +254,17 @@ function fileChips() {
     } }, '×'))));
 }
 
+const saveDraftSoon = debounce(() => saveDraft(), 400);
+
+// typing tells the chat visitor, at most every three seconds, that the
+// agent is writing.
+let typingSent = 0;
+function typing(id) {
+  if (Date.now() - typingSent < 3000) return;
+  typingSent = Date.now();
+  post(`/api/tickets/${id}/typing`).catch(() => {});
+}
+
 function composer(d) {
   const closed = d.status === 'closed';
   if (pendingFiles.ticket !== d.id) { pendingFiles = []; pendingFiles.ticket = d.id; }
@@ -296,10 +307,11 @@ function composer(d) {
     class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },
     'aria-label': t('reply_box'),
   },
+  h('p', { id: 'typing', class: 'typing', hidden: true, role: 'status' }, t('customer_typing')),
   h('div', { class: 'modes' }, modeBtn('reply', t('reply')), modeBtn('note', t('internal_note'))),
   h('textarea', {
     id: 'reply', 'aria-label': t('message'), placeholder: mode === 'note' ? t('note_placeholder') : closed ? t('closed_hint') : t('reply_placeholder'),
-    oninput: debounce(saveDraft, 400),
+    oninput: (e) => { saveDraftSoon(e); if (d.channel === 'chat' && mode === 'reply') typing(d.id); },
     onkeydown: (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
       if (e.key === 'Escape') e.target.blur();
@@ -347,6 +359,16 @@ function renderCustomer() {
             h('button', { class: x.id === d.id ? 'current' : '', onclick: () => hooks.openTicket(x.id) },
               icon(x.channel, t(`channel_${x.channel}`)), h('span', {}, `#${x.id} ${x.subject}`), statusPill(x.status),
               h('span', { class: 's' }, formatDateTime(x.created_at))))))));
+}
+
+// showTyping shows, for a few seconds, that the chat visitor is typing.
+let typingTimer;
+export function showTyping() {
+  const note = $('#typing');
+  if (!note) return;
+  note.hidden = false;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => { note.hidden = true; }, 4000);
 }
 
 // focusReply opens the reply box in a mode (r = reply, n = note).

@@ -184,6 +184,19 @@ func TestChatAckResendAndHistory(t *testing.T) {
 		t.Fatalf("fields %s", tickets[0].Fields)
 	}
 
+	// The visitor types: the agents' bus hears it.
+	changes, stop := e.desk.Bus().Subscribe(16)
+	w2.send(frame{Type: "typing"})
+	select {
+	case ch := <-changes:
+		if ch.Type != "typing" || ch.TicketID != tickets[0].ID {
+			t.Fatalf("change %+v", ch)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("visitor typing never reached the agents")
+	}
+	stop()
+
 	// The agent answers: both open widgets get it live, typing first.
 	e.desk.Bus().Publish(desk.Change{Type: "agent_typing", TicketID: tickets[0].ID, Ticket: &tickets[0]})
 	if f := w2.next("typing"); f.From != "agent" {

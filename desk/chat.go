@@ -16,21 +16,28 @@ func (d *Desk) Sender(channel string) Sender {
 	return d.senders[channel]
 }
 
-// Conversation is a customer's current ticket of a channel with its public
-// messages (no internal notes): what a returning chat visitor sees.
-func (d *Desk) Conversation(ctx context.Context, who store.Identity, channel string, limit int) (*store.Ticket, []store.Message, error) {
+// CurrentTicket is the newest ticket of a channel, not closed, of whoever
+// owns an identifier (nil when there is none).
+func (d *Desk) CurrentTicket(ctx context.Context, who store.Identity, channel string) (*store.Ticket, error) {
 	cid, err := d.db.CustomerByIdentity(ctx, who)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	t, err := d.db.LatestTicket(ctx, cid, channel)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
+		return nil, nil
 	}
-	if err != nil {
+	return t, err
+}
+
+// Conversation is a customer's current ticket of a channel with its public
+// messages (no internal notes): what a returning chat visitor sees.
+func (d *Desk) Conversation(ctx context.Context, who store.Identity, channel string, limit int) (*store.Ticket, []store.Message, error) {
+	t, err := d.CurrentTicket(ctx, who, channel)
+	if err != nil || t == nil {
 		return nil, nil, err
 	}
 	all, err := d.db.Messages(ctx, t.ID)

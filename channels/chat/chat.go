@@ -309,7 +309,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 			}
 			send(frame{Type: "identified", Name: f.Name, Email: f.Email})
 		case "typing":
-			if t, _, _ := c.desk.Conversation(ctx, who, "chat", 0); t != nil {
+			if t, _ := c.desk.CurrentTicket(ctx, who, "chat"); t != nil {
 				c.desk.Bus().Publish(desk.Change{Type: "typing", TicketID: t.ID})
 			}
 		case "ping":
@@ -336,7 +336,7 @@ func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identi
 	}
 	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, From: who, Text: text,
 		ExternalID: who.Value + ":" + f.CID}
-	if t, _, err := c.desk.Conversation(ctx, who, "chat", 0); err != nil {
+	if t, err := c.desk.CurrentTicket(ctx, who, "chat"); err != nil {
 		return frame{}, 0, err
 	} else if t != nil {
 		in.TicketID = t.ID

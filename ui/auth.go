@@ -153,6 +153,7 @@ func (s *Server) startSession(c *fiber.Ctx, a *store.Agent) error {
 type meBody struct {
 	Agent     *store.Agent `json:"agent"`
 	CSRFToken string       `json:"csrf_token,omitempty"`
+	Presence  string       `json:"presence,omitempty"` // online | away, for live chat
 }
 
 type credentials struct {
@@ -194,7 +195,38 @@ func (s *Server) logout(c *fiber.Ctx, p *principal) error {
 }
 
 func (s *Server) me(c *fiber.Ctx, p *principal) error {
-	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf})
+	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf, Presence: s.presence(p.agent.ID)})
+}
+
+func (s *Server) presence(agentID int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.away[agentID] {
+		return "away"
+	}
+	return "online"
+}
+
+// setPresence is an agent's own online/away switch: away agents with the
+// app open do not count as there to chat.
+func (s *Server) setPresence(c *fiber.Ctx, p *principal) error {
+	var in struct {
+		Presence string `json:"presence"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.Presence != "online" && in.Presence != "away" {
+		return fieldErr("presence", "presence must be online or away")
+	}
+	s.mu.Lock()
+	if in.Presence == "away" {
+		s.away[p.agent.ID] = true
+	} else {
+		delete(s.away, p.agent.ID)
+	}
+	s.mu.Unlock()
+	return c.JSON(fiber.Map{"presence": in.Presence})
 }
 
 func (s *Server) updateMe(c *fiber.Ctx, p *principal) error {

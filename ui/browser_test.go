@@ -177,6 +177,11 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.Click(`//a[contains(., "Parcel never arrived")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//h1[contains(., "Parcel never arrived")]`, chromedp.BySearch))
 	shot(t, ctx, "03-ticket")
+	var panel string
+	run(t, ctx, "customer panel", chromedp.Text("#customer", &panel, chromedp.ByQuery))
+	if strings.Contains(panel, "null") || strings.Contains(panel, "undefined") {
+		t.Fatalf("customer panel shows %q", panel)
+	}
 	run(t, ctx, "reply",
 		press('r'),
 		chromedp.WaitReady("#reply:focus", chromedp.ByQuery),

@@ -32,6 +32,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/auth/logout", agent, s.logout},
 		{"GET", "/api/me", agent, s.me},
 		{"PATCH", "/api/me", agent, s.updateMe},
+		{"PUT", "/api/me/presence", agent, s.setPresence},
 
 		{"GET", "/api/tokens", agent, s.listTokens},
 		{"POST", "/api/tokens", agent, s.createToken},

@@ -62,6 +62,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	sockets map[*agentSocket]struct{}
+	away    map[int64]bool // agents who set themselves away
 }
 
 // Size limits of request bodies.
@@ -73,7 +74,7 @@ const (
 
 // New builds the server.
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
-	s := &Server{desk: d, db: d.DB(), log: log, opts: opts, sockets: map[*agentSocket]struct{}{}}
+	s := &Server{desk: d, db: d.DB(), log: log, opts: opts, sockets: map[*agentSocket]struct{}{}, away: map[int64]bool{}}
 	s.secure = strings.HasPrefix(opts.PublicURL, "https://")
 	apiRate := opts.APIRate
 	if apiRate == 0 {

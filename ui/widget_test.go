@@ -88,16 +88,31 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	run(t, ctx, "history after reload", chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
 		chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in), chromedp.WaitVisible(`.m.visitor[data-id]`, chromedp.ByQuery, in))
 
-	// Nobody online, a new visitor: the offline form, with errors beside it.
-	agentWS.CloseNow()
-	for i := 0; i < 50; i++ {
+	// The agent sets themself away: with the app still open, nobody is
+	// there to chat; closing the app is the same.
+	online := func() any {
 		var cfg map[string]any
 		admin.must(200, "GET", "/chat/config?store=shoe-shop", nil).json(t, &cfg)
-		if cfg["online"] == false {
-			break
-		}
+		return cfg["online"]
+	}
+	admin.must(200, "PUT", "/api/me/presence", map[string]string{"presence": "away"})
+	if online() != false {
+		t.Fatal("an away agent counts as online")
+	}
+	r := admin.must(400, "PUT", "/api/me/presence", map[string]string{"presence": "busy"})
+	if _, f := r.err(t); f != "presence" {
+		t.Fatalf("field %q", f)
+	}
+	admin.must(200, "PUT", "/api/me/presence", map[string]string{"presence": "online"})
+	if online() != true {
+		t.Fatal("back online, not counted")
+	}
+	agentWS.CloseNow()
+	for i := 0; i < 50 && online() != false; i++ {
 		chromedp.Run(ctx, chromedp.Sleep(50e6))
 	}
+
+	// Nobody online, a new visitor: the offline form, with errors beside it.
 	run(t, ctx, "new visitor", chromedp.Evaluate(`localStorage.clear()`, nil), chromedp.Reload(),
 		chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
 		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))

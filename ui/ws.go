@@ -13,7 +13,8 @@ import (
 
 // agentSocket is one agent's open /agent/ws connection.
 type agentSocket struct {
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
+	agentID int64
 }
 
 // agentWS pushes every committed ticket change to a logged-in agent. The
@@ -44,7 +45,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(4 << 10)
 	ctx, cancel := context.WithCancel(r.Context())
-	sock := &agentSocket{cancel: cancel}
+	sock := &agentSocket{cancel: cancel, agentID: p.agent.ID}
 	s.mu.Lock()
 	s.sockets[sock] = struct{}{}
 	s.mu.Unlock()
@@ -98,12 +99,17 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// AgentsOnline tells whether any agent has the app open: the chat widget
-// then offers live chat.
+// AgentsOnline tells whether an agent who is not away has the app open:
+// the chat widget then offers live chat.
 func (s *Server) AgentsOnline() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sockets) > 0
+	for sock := range s.sockets {
+		if !s.away[sock.agentID] {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) closeSockets() {

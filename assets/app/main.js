@@ -1,6 +1,6 @@
 // The agent app: boot, login and first-run setup, the shell, routing,
 // real-time updates and keyboard shortcuts.
-import { get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
+import { api, get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
 import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
 import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
@@ -73,6 +73,7 @@ function shell(admin) {
       h('div', { class: 'me' },
         h('span', { class: 'avatar' }, initials(me.name)),
         h('span', { style: '' }, me.name),
+        presenceButton(),
         h('button', { class: 'iconbtn', title: t('notifications'), 'aria-label': t('notifications'), onclick: askNotifications }, icon('bell')),
         h('button', { class: 'iconbtn', title: t('shortcuts'), 'aria-label': t('shortcuts'), onclick: help }, icon('keyboard')),
         h('button', { class: 'iconbtn', title: t('logout'), 'aria-label': t('logout'), onclick: logout }, icon('logout')))),
@@ -300,11 +301,28 @@ document.addEventListener('keydown', async (e) => {
   }
 });
 
+// presenceButton is the agent's online/away switch for live chat.
+function presenceButton() {
+  const away = state.presence === 'away';
+  return h('button', {
+    class: `iconbtn presence${away ? ' away' : ''}`, id: 'presence', 'aria-pressed': String(!away),
+    title: away ? t('presence_away') : t('presence_online'), 'aria-label': away ? t('presence_away') : t('presence_online'),
+    onclick: async () => {
+      try {
+        const res = await api('PUT', '/api/me/presence', { presence: away ? 'online' : 'away' });
+        state.presence = res.presence;
+        $('#presence').replaceWith(presenceButton());
+      } catch (err) { toast(errorText(err), true); }
+    },
+  }, h('span', { class: 'presence-dot' }));
+}
+
 // ---- Boot
 
 async function start(me) {
   setCSRF(me.csrf_token);
   state.me = me.agent;
+  state.presence = me.presence || 'online';
   // The catalog and the agents, teams and stores load side by side.
   const meta = reloadMeta().catch((err) => err);
   await setLocale(me.agent.language, me.agent.timezone);

@@ -340,7 +340,7 @@ function renderCustomer() {
   if (!el || !d) return;
   const c = customerCache.id === d.customer_id ? customerCache.data : null;
   const cust = d.customer;
-  el.replaceChildren(
+  el.replaceChildren(...[
     h('div', {}, h('h2', {}, t('customer')),
       h('div', { class: 'name' }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
     h('div', {}, h('h2', {}, t('identities')),
@@ -358,7 +358,8 @@ function renderCustomer() {
           : h('ul', { class: 'other-tickets' }, c.tickets.map((x) => h('li', {},
             h('button', { class: x.id === d.id ? 'current' : '', onclick: () => hooks.openTicket(x.id) },
               icon(x.channel, t(`channel_${x.channel}`)), h('span', {}, `#${x.id} ${x.subject}`), statusPill(x.status),
-              h('span', { class: 's' }, formatDateTime(x.created_at))))))));
+              h('span', { class: 's' }, formatDateTime(x.created_at))))))),
+  ].filter(Boolean)); // the optional sections are null when empty
 }
 
 // showTyping shows, for a few seconds, that the chat visitor is typing.

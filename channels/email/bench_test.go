@@ -70,28 +70,12 @@ func BenchmarkImport(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		var addr string
-		if os.Getenv("ONEDESK_BENCH_IMAP") == "dovecot" {
-			addr = dovecot(b)
-		} else {
-			addr = imapServer(b)
-		}
-		c, err := imapclient.DialInsecure(addr, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.Login("support", "secret").Wait()
 		sizes := []int{2 << 10, 5 << 10, 10 << 10, 25 << 10, 50 << 10}
-		for j := range n {
-			raw := sampleMail(j, sizes[j%len(sizes)])
-			cmd := c.Append("INBOX", int64(len(raw)), nil)
-			cmd.Write(raw)
-			cmd.Close()
-			if _, err := cmd.Wait(); err != nil {
-				b.Fatal(err)
+		addr := benchIMAP(b, func(put func([]byte)) {
+			for j := range n {
+				put(sampleMail(j, sizes[j%len(sizes)]))
 			}
-		}
-		c.Close()
+		})
 		runtime.GC()
 		resetPeakRSS() // the peak is the import's, not the fixture's
 		b.StartTimer()
@@ -119,39 +103,21 @@ func BenchmarkImport(b *testing.B) {
 func BenchmarkImportLargeAttachment(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		var addr string
-		if os.Getenv("ONEDESK_BENCH_IMAP") == "dovecot" {
-			addr = dovecot(b)
-		} else {
-			addr = imapServer(b)
-		}
-		c, err := imapclient.DialInsecure(addr, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.Login("support", "secret").Wait()
-		var buf bytes.Buffer
-		buf.WriteString("From: big@example.com\r\nSubject: Big file\r\nMessage-ID: <big@example.com>\r\nMIME-Version: 1.0\r\n" +
-			"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nThe video of the fault.\r\n" +
-			"--m\r\nContent-Type: video/mp4; name=\"fault.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-		data := make([]byte, 25<<20)
-		rand.NewChaCha8([32]byte{1}).Read(data) // incompressible, like a real video
-		enc := base64.StdEncoding.EncodeToString(data)
-		for len(enc) > 76 {
-			buf.WriteString(enc[:76] + "\r\n")
-			enc = enc[76:]
-		}
-		buf.WriteString(enc + "\r\n--m--\r\n")
-		raw := buf.Bytes()
-		cmd := c.Append("INBOX", int64(len(raw)), nil)
-		cmd.Write(raw)
-		cmd.Close()
-		if _, err := cmd.Wait(); err != nil {
-			b.Fatal(err)
-		}
-		c.Close()
-		raw, data, enc = nil, nil, ""
-		buf = bytes.Buffer{}
+		addr := benchIMAP(b, func(put func([]byte)) {
+			var buf bytes.Buffer
+			buf.WriteString("From: big@example.com\r\nSubject: Big file\r\nMessage-ID: <big@example.com>\r\nMIME-Version: 1.0\r\n" +
+				"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nThe video of the fault.\r\n" +
+				"--m\r\nContent-Type: video/mp4; name=\"fault.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+			data := make([]byte, 25<<20)
+			rand.NewChaCha8([32]byte{1}).Read(data) // incompressible, like a real video
+			enc := base64.StdEncoding.EncodeToString(data)
+			for len(enc) > 76 {
+				buf.WriteString(enc[:76] + "\r\n")
+				enc = enc[76:]
+			}
+			buf.WriteString(enc + "\r\n--m--\r\n")
+			put(buf.Bytes())
+		})
 		r := newRigAt(b, addr, "support", "secret")
 		r.stop() // set the mailbox up first, then measure the import alone
 		<-r.done
@@ -175,6 +141,33 @@ func BenchmarkImportLargeAttachment(b *testing.B) {
 		r.stop()
 		<-r.done
 	}
+}
+
+// benchIMAP starts the benchmark's IMAP server (Dovecot when
+// ONEDESK_BENCH_IMAP=dovecot, else go-imap's memory server) and fills its
+// INBOX with what mails puts.
+func benchIMAP(b *testing.B, mails func(put func(raw []byte))) string {
+	b.Helper()
+	addr := ""
+	if os.Getenv("ONEDESK_BENCH_IMAP") == "dovecot" {
+		addr = dovecot(b)
+	} else {
+		addr = imapServer(b)
+	}
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		b.Fatal(err)
+	}
+	mails(func(raw []byte) {
+		if err := appendRaw(c, "INBOX", raw); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return addr
 }
 
 // resetPeakRSS starts a new high-water mark for peakRSS (Linux).

@@ -86,10 +86,9 @@ func (c *Channel) pollLoop(ctx context.Context, id int64) {
 	}
 }
 
-// ourAddress tells whether addr is one of the desk's own mailboxes, whose
-// mail must never become a ticket (that is how loops start).
-// ourAddress tells whether addr is one of our mailboxes (or a
-// plus-address of one).
+// ourAddress tells whether addr is one of the desk's own mailboxes (or a
+// plus-address of one), whose mail must never become a ticket (that is
+// how loops start).
 func ourAddress(list []*store.Mailbox, addr string) bool {
 	local, domain, _ := strings.Cut(strings.ToLower(addr), "@")
 	for _, mb := range list {

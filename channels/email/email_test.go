@@ -121,13 +121,22 @@ func appendMail(t testing.TB, addr, folder, raw string) {
 	if err := c.Login("support", "secret").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	data := crlf(raw)
-	cmd := c.Append(folder, int64(len(data)), nil)
-	cmd.Write(data)
-	cmd.Close()
-	if _, err := cmd.Wait(); err != nil {
+	if err := appendRaw(c, folder, crlf(raw)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// appendRaw appends one message to a folder over an open connection.
+func appendRaw(c *imapclient.Client, folder string, raw []byte) error {
+	cmd := c.Append(folder, int64(len(raw)), nil)
+	if _, err := cmd.Write(raw); err != nil {
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err := cmd.Wait()
+	return err
 }
 
 type rig struct {

@@ -212,52 +212,57 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 		batch, batchBytes = batch[:0], 0
 		return nil
 	}
-	for _, m := range news {
-		if m.RFC822Size > limit {
-			if err := flush(); err != nil {
-				return err
-			}
-			big, err := cl.Fetch(imap.UIDSetNum(m.UID), &imap.FetchOptions{
-				UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{header},
-			}).Collect()
-			if err != nil {
-				return fmt.Errorf("fetch header: %w", err)
-			}
-			for _, h := range big {
-				dropped := fmt.Sprintf("the message was %s, over this mailbox's limit of %d MB: only its header was imported; the full message is still on the mail server",
-					sizeText(h.RFC822Size), mb.MaxMessageMB)
-				if err := c.importOne(ctx, mb, mailboxes, uidValidity, h, h.FindBodySection(header), dropped); err != nil {
-					return err
-				}
-			}
-			if err := c.afterImport(cl, mb, []imap.UID{m.UID}); err != nil {
-				return err
-			}
-			continue
+	// alone imports one message by itself, after what is batched so far.
+	alone := func(uid imap.UID, importIt func() error) error {
+		if err := flush(); err != nil {
+			return err
 		}
-		if m.RFC822Size > memPart {
+		if err := importIt(); err != nil {
+			return err
+		}
+		return c.afterImport(cl, mb, []imap.UID{uid})
+	}
+	for _, m := range news {
+		var err error
+		switch {
+		case m.RFC822Size > limit:
+			err = alone(m.UID, func() error { return c.importHeader(ctx, cl, mb, mailboxes, uidValidity, m.UID, header) })
+		case m.RFC822Size > memPart:
 			// Large mail is fetched alone, straight to a file, and parsed
 			// from there: memory stays flat whatever its size.
-			if err := flush(); err != nil {
-				return err
+			err = alone(m.UID, func() error { return c.importLarge(ctx, cl, mb, mailboxes, uidValidity, m.UID) })
+		default:
+			if len(batch) > 0 && (len(batch) == fetchBatch || batchBytes+m.RFC822Size > maxBatchBytes) {
+				err = flush()
 			}
-			if err := c.importLarge(ctx, cl, mb, mailboxes, uidValidity, m.UID); err != nil {
-				return err
-			}
-			if err := c.afterImport(cl, mb, []imap.UID{m.UID}); err != nil {
-				return err
-			}
-			continue
+			batch = append(batch, m.UID)
+			batchBytes += m.RFC822Size
 		}
-		if len(batch) > 0 && (len(batch) == fetchBatch || batchBytes+m.RFC822Size > maxBatchBytes) {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err != nil {
+			return err
 		}
-		batch = append(batch, m.UID)
-		batchBytes += m.RFC822Size
 	}
 	return flush()
+}
+
+// importHeader imports a message over the mailbox's size limit from its
+// header alone, with a note of what stayed on the server.
+func (c *Channel) importHeader(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, mailboxes []*store.Mailbox,
+	uidValidity uint32, uid imap.UID, header *imap.FetchItemBodySection) error {
+	msgs, err := cl.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+		UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{header},
+	}).Collect()
+	if err != nil {
+		return fmt.Errorf("fetch header: %w", err)
+	}
+	for _, h := range msgs {
+		dropped := fmt.Sprintf("the message was %s, over this mailbox's limit of %d MB: only its header was imported; the full message is still on the mail server",
+			sizeText(h.RFC822Size), mb.MaxMessageMB)
+		if err := c.importOne(ctx, mb, mailboxes, uidValidity, h, h.FindBodySection(header), dropped); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxBatchBytes keeps one fetch's messages to a bounded amount of memory.

@@ -8,8 +8,7 @@
   window.__onedeskChat = true;
   const base = new URL(script.src).origin;
   const storeSlug = script.dataset.store || '';
-  const color = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || '') ? script.dataset.color : '#2457d6';
-  const side = script.dataset.position === 'left' ? 'left' : 'right';
+  const q = `store=${encodeURIComponent(storeSlug)}`;
   const tokenKey = `onedesk.chat.${storeSlug}`;
   const pendingKey = `${tokenKey}.pending`;
   const store = (() => { try { return window.localStorage; } catch { return null; } })();
@@ -17,6 +16,7 @@
   const set = (k, v) => { try { store?.setItem(k, v); } catch { /* private mode */ } };
 
   let S = {}; // catalog strings
+  let cfg = {}; // the store's settings
   let online = false;
   let ws = null;
   let backoff = 500;
@@ -30,7 +30,9 @@
   const host = document.createElement('div');
   host.setAttribute('data-onedesk', '');
   const root = host.attachShadow({ mode: 'closed' });
-  root.innerHTML = `<style>
+  // The look comes from the store's settings; the snippet's data-color and
+  // data-position, when given, win.
+  const style = (color, side) => `<style>
 :host{all:initial}
 *{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 .launch{position:fixed;bottom:20px;${side}:20px;z-index:2147483000;border:0;border-radius:999px;background:${color};color:#fff;padding:12px 18px;font-size:15px;font-weight:600;box-shadow:0 6px 24px rgba(0,0,0,.22);cursor:pointer;display:flex;gap:8px;align-items:center}
@@ -57,6 +59,11 @@ button.primary{background:${color};color:#fff;border:0;border-radius:8px;padding
 .err{color:#b42318;font-size:13px;min-height:1em}
 details{padding:0 14px 8px;background:#f6f7f9;font-size:13px}
 details form{display:grid;gap:6px;margin-top:6px}
+.attach{background:none;border:1px solid #d0d3da;border-radius:8px;cursor:pointer;font-size:18px;padding:0 10px;color:#454851}
+.file{display:block;margin-top:4px;color:inherit;text-decoration:underline;cursor:pointer;background:none;border:0;padding:0;font:inherit;text-align:left}
+.m img{display:block;max-width:100%;max-height:180px;border-radius:8px;margin-top:4px}
+.m.visitor .file{color:#fff}
+.off .row{display:flex;gap:8px}
 </style>
 <button class="launch" part="launcher" aria-haspopup="dialog"></button>
 <section class="panel" role="dialog" aria-modal="false" hidden>
@@ -71,10 +78,8 @@ details form{display:grid;gap:6px;margin-top:6px}
     e.append(...kids.filter((k) => k != null)); // text nodes: visitor and agent text is never HTML
     return e;
   };
-  const launch = $('.launch');
-  const panel = $('.panel');
+  let launch; let panel;
   const body = el('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' });
-  panel.append(body);
 
   function open() {
     opened = true;
@@ -87,18 +92,30 @@ details form{display:grid;gap:6px;margin-top:6px}
     launch.hidden = false;
     launch.focus();
   }
-  launch.addEventListener('click', open);
-  $('.x').addEventListener('click', close);
-  panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
+  function build() {
+    const color = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || '') ? script.dataset.color : cfg.color || '#2457d6';
+    const side = (script.dataset.position || cfg.position) === 'left' ? 'left' : 'right';
+    root.innerHTML = style(color, side);
+    launch = $('.launch');
+    panel = $('.panel');
+    panel.append(body);
+    launch.addEventListener('click', open);
+    $('.x').addEventListener('click', close);
+    panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
+    launch.textContent = script.dataset.launcher || cfg.launcher || S.launcher;
+  }
+  const whoKey = `${tokenKey}.who`; // the visitor gave their details (or skipped them)
 
-  let log; let typingNote;
+  let log; let typingNote; let status;
+  let identify = null; // details from the pre-chat form, sent once connected
   function render() {
     $('#t').textContent = online || get(tokenKey) ? S.title : S.offline_title;
     $('.x').setAttribute('aria-label', S.close);
     panel.setAttribute('aria-labelledby', 't');
     body.replaceChildren();
     if (!online && !get(tokenKey)) { renderOffline(); return; }
-    log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite' }, el('div', { class: 'm agent' }, S.greeting));
+    if (cfg.prechat !== 'off' && cfg.prechat && !get(whoKey)) { renderPreChat(); return; }
+    log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite' }, el('div', { class: 'm agent' }, cfg.greeting || S.greeting));
     typingNote = el('div', { class: 'note', hidden: true }, S.typing);
     const ta = el('textarea', { 'aria-label': S.message, placeholder: S.placeholder, maxlength: '4000',
       onkeydown: (e) => {
@@ -115,12 +132,40 @@ details form{display:grid;gap:6px;margin-top:6px}
       } }, el('input', { name: 'name', 'aria-label': S.name, placeholder: S.name, autocomplete: 'name' }),
       el('input', { name: 'email', type: 'email', 'aria-label': S.email, placeholder: S.email, autocomplete: 'email' }),
       el('button', { class: 'primary', type: 'submit' }, S.save)));
-    body.append(log, typingNote, details, el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
-      ta, el('button', { class: 'primary', type: 'submit' }, S.send)));
+    const picker = el('input', { type: 'file', hidden: true, accept: 'image/*,application/pdf,text/plain',
+      onchange: () => { if (picker.files[0]) upload(picker.files[0]); picker.value = ''; } });
+    const attach = cfg.files ? el('button', { class: 'attach', type: 'button', 'aria-label': S.attach, title: S.attach, onclick: () => picker.click() }, '📎') : null;
+    status = el('p', { class: 'err', role: 'alert', style: 'margin:0 12px' });
+    body.append(log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status, el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
+      attach, picker, ta, el('button', { class: 'primary', type: 'submit' }, S.send)));
     for (const h of history) show(h);
     for (const p of pending) show({ from: 'visitor', text: p.text, cid: p.cid, state: 'sending' });
     ta.focus();
     connect();
+  }
+
+  // The pre-chat form asks for name and email before the chat starts:
+  // optional (with Skip) or required, as the store says.
+  function renderPreChat(problem) {
+    const required = cfg.prechat === 'required';
+    const err = el('p', { class: 'err', role: 'alert' }, problem || '');
+    body.replaceChildren();
+    const form = el('form', { class: 'off', novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      const f = new FormData(form);
+      const email = String(f.get('email') || '').trim();
+      if (required && !email) { err.textContent = S.err_email_required; form.querySelector('[name=email]').focus(); return; }
+      identify = { name: f.get('name'), email };
+      set(whoKey, '1');
+      render();
+    } },
+    el('p', {}, required ? S.prechat_intro_required : S.prechat_intro),
+    el('label', {}, S.name, el('input', { name: 'name', autocomplete: 'name' })),
+    el('label', {}, S.email, el('input', { name: 'email', type: 'email', required, autocomplete: 'email' })),
+    err, el('div', { class: 'row' }, el('button', { class: 'primary', type: 'submit' }, S.start),
+      required ? null : el('button', { class: 'attach', type: 'button', onclick: () => { set(whoKey, '1'); render(); } }, S.skip)));
+    body.append(form);
+    form.querySelector('input').focus();
   }
 
   function renderOffline() {
@@ -130,9 +175,9 @@ details form{display:grid;gap:6px;margin-top:6px}
       err.textContent = '';
       const f = new FormData(form);
       try {
-        const res = await fetch(`${base}/chat/offline?store=${encodeURIComponent(storeSlug)}`, {
+        const res = await fetch(`${base}/chat/offline?${q}`, {
           method: 'POST', headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ name: f.get('name'), email: f.get('email'), message: f.get('message'), page: location.href, token: get(tokenKey) }),
+          body: JSON.stringify({ name: f.get('name'), email: f.get('email'), message: f.get('message'), page: location.href, token: get(tokenKey), lang: cfg.language }),
         });
         const data = await res.json().catch(() => ({}));
         if (!res.ok) {
@@ -158,8 +203,15 @@ details form{display:grid;gap:6px;margin-top:6px}
     let e = m.cid ? log.querySelector(`[data-cid="${CSS.escape(m.cid)}"]`) : null;
     if (!e && m.id) e = log.querySelector(`[data-id="${m.id}"]`);
     if (!e) {
-      e = el('div', { class: `m ${m.from}`, 'data-cid': m.cid || null, 'data-id': m.id || null }, el('span', {}, m.text));
+      e = el('div', { class: `m ${m.from}`, 'data-cid': m.cid || null, 'data-id': m.id || null }, el('span', {}, m.text || ''));
       log.append(e);
+    }
+    if (m.files?.length && !e.querySelector('.file')) {
+      for (const f of m.files) {
+        const b = el('button', { class: 'file', type: 'button', onclick: () => openFile(f) }, `📎 ${f.name}`);
+        e.append(b);
+        if (/^image\//.test(f.type)) fetchFile(f).then((url) => url && b.before(el('img', { src: url, alt: f.name }))).catch(() => {});
+      }
     }
     if (m.id) e.setAttribute('data-id', m.id);
     e.querySelector('.st')?.remove();
@@ -167,6 +219,42 @@ details form{display:grid;gap:6px;margin-top:6px}
     if (m.from === 'visitor' && m.state) e.append(el('div', { class: 'st' }, S[m.state]));
     if (m.state === 'failed') e.onclick = () => { e.onclick = null; resend(m.cid); };
     log.scrollTop = log.scrollHeight;
+  }
+
+  // Files go over HTTP (multipart), acknowledged like messages.
+  async function upload(file) {
+    status.textContent = '';
+    if (cfg.max_file_mb && file.size > cfg.max_file_mb * 1048576) { status.textContent = S.err_file_size.replace('{mb}', cfg.max_file_mb); return; }
+    const cid = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    show({ from: 'visitor', text: `📎 ${file.name}`, cid, state: 'sending' });
+    const fd = new FormData();
+    fd.append('token', get(tokenKey)); fd.append('cid', cid); fd.append('file', file);
+    try {
+      const res = await fetch(`${base}/chat/upload?${q}&lang=${cfg.language}&page=${encodeURIComponent(location.href)}`, { method: 'POST', body: fd });
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(data.error || S.error);
+      const e = log.querySelector(`[data-cid="${CSS.escape(cid)}"]`);
+      e?.querySelector('span')?.replaceChildren();
+      show({ from: 'visitor', cid, id: data.id, files: data.files, state: 'sent' });
+    } catch (err) {
+      show({ from: 'visitor', cid, state: 'failed' });
+      status.textContent = err.message || S.error;
+    }
+  }
+  const fileURLs = new Map();
+  async function fetchFile(f) {
+    if (fileURLs.has(f.id)) return fileURLs.get(f.id);
+    const res = await fetch(`${base}/chat/file?${q}`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ token: get(tokenKey), id: f.id }) });
+    if (!res.ok) return '';
+    const url = URL.createObjectURL(await res.blob());
+    fileURLs.set(f.id, url);
+    return url;
+  }
+  async function openFile(f) {
+    const url = await fetchFile(f).catch(() => '');
+    if (!url) { status.textContent = S.error; return; }
+    const a = el('a', { href: url, download: f.name });
+    root.append(a); a.click(); a.remove();
   }
 
   function say(text) {
@@ -185,11 +273,11 @@ details form{display:grid;gap:6px;margin-top:6px}
 
   function connect() {
     if (ws && ws.readyState <= 1) return;
-    const url = `${base.replace(/^http/, 'ws')}/chat/ws?store=${encodeURIComponent(storeSlug)}`;
+    const url = `${base.replace(/^http/, 'ws')}/chat/ws?${q}`;
     ws = new WebSocket(url);
     ws.onopen = () => {
       backoff = 500;
-      ws.send(JSON.stringify({ type: 'hello', token: get(tokenKey), page: location.href, locale: navigator.language }));
+      ws.send(JSON.stringify({ type: 'hello', token: get(tokenKey), page: location.href, locale: navigator.language, lang: cfg.language }));
     };
     ws.onmessage = (ev) => {
       let f; try { f = JSON.parse(ev.data); } catch { return; }
@@ -199,6 +287,9 @@ details form{display:grid;gap:6px;margin-top:6px}
           online = !!f.online;
           history.length = 0;
           for (const m of f.history || []) { history.push(m); show(m); }
+          if (f.email) set(whoKey, '1');
+          // Details from the pre-chat form go before any message.
+          if (identify) { ws.send(JSON.stringify({ type: 'identify', ...identify })); identify = null; }
           // Whatever was not acknowledged goes again, with the same ids:
           // the server stores each once.
           for (const p of pending) ws.send(JSON.stringify({ type: 'msg', cid: p.cid, text: p.text }));
@@ -213,13 +304,20 @@ details form{display:grid;gap:6px;margin-top:6px}
           typingNote && (typingNote.hidden = true);
           history.push(f);
           show(f);
-          if (!opened) launch.textContent = `● ${S.launcher}`;
+          if (!opened) launch.textContent = `● ${script.dataset.launcher || cfg.launcher || S.launcher}`;
           break;
         case 'typing':
           if (typingNote) { typingNote.hidden = false; clearTimeout(typingNote.t); typingNote.t = setTimeout(() => { typingNote.hidden = true; }, 4000); }
           break;
         case 'error':
           if (f.cid) show({ from: 'visitor', cid: f.cid, text: '', state: 'failed' });
+          if (status) status.textContent = f.error || S.error;
+          if (f.code === 'err_details' || (f.field === 'email' && cfg.prechat && cfg.prechat !== 'off')) {
+            set(whoKey, ''); identify = null; render(); renderPreChat(f.error);
+          }
+          break;
+        case 'identified':
+          if (status) status.textContent = '';
           break;
         default:
       }
@@ -234,12 +332,12 @@ details form{display:grid;gap:6px;margin-top:6px}
   async function start() {
     try {
       const lang = (navigator.languages || [navigator.language]).join(',');
-      const res = await fetch(`${base}/chat/config?store=${encodeURIComponent(storeSlug)}&lang=${encodeURIComponent(lang)}`);
+      const res = await fetch(`${base}/chat/config?${q}&lang=${encodeURIComponent(lang)}`);
       if (!res.ok) return; // a wrong snippet shows nothing rather than a broken button
-      const cfg = await res.json();
+      cfg = await res.json();
       S = cfg.strings || {};
       online = !!cfg.online;
-      launch.textContent = script.dataset.launcher || S.launcher;
+      build();
       document.body.append(host);
       if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
     } catch { /* the desk is unreachable: show nothing */ }

@@ -283,6 +283,7 @@ type StoreInput struct {
 	Language       string
 	Timezone       string
 	AllowedOrigins *[]string
+	Chat           *store.ChatSettings // replaces all of the chat settings
 }
 
 // SaveStore creates (id 0) or updates a store.
@@ -317,6 +318,11 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 			}
 		}
 	}
+	if in.Chat != nil {
+		if err := checkChat(in.Chat); err != nil {
+			return nil, err
+		}
+	}
 	s := &store.Store{ID: id, Name: in.Name, Slug: in.Slug, Language: "en", Timezone: "UTC", AllowedOrigins: []string{}, CreatedAt: store.Now()}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if id != 0 {
@@ -340,6 +346,9 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 		}
 		if in.AllowedOrigins != nil {
 			s.AllowedOrigins = *in.AllowedOrigins
+		}
+		if in.Chat != nil {
+			s.Chat = *in.Chat
 		}
 		if id == 0 {
 			return tx.InsertStore(ctx, s)

@@ -269,14 +269,37 @@ type Store struct {
 	Slug           string    `json:"slug"`
 	Language       string    `json:"language"`
 	Timezone       string    `json:"timezone"`
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CreatedAt      time.Time `json:"created_at"`
+	AllowedOrigins []string     `json:"allowed_origins"`
+	Chat           ChatSettings `json:"chat"`
+	CreatedAt      time.Time    `json:"created_at"`
+}
+
+// ChatSettings are how a store's chat widget looks and behaves. Zero
+// values mean the defaults, so stores made before a setting existed keep
+// working unchanged.
+type ChatSettings struct {
+	Color     string `json:"color"`       // #rrggbb; "" is the widget's blue
+	Position  string `json:"position"`    // "right" (default) or "left"
+	Launcher  string `json:"launcher"`    // the launcher's text; "" is the catalog's
+	Greeting  string `json:"greeting"`    // the first line the visitor reads; "" is the catalog's
+	PreChat   string `json:"prechat"`     // "off" (default), "optional" or "required": name and email before chatting
+	Files     bool   `json:"files"`       // visitors may send images and files
+	MaxFileMB int    `json:"max_file_mb"` // 0 is 10
+	// Hours, when set, are 7 entries from Sunday to Saturday, each ""
+	// (closed) or spans like "09:00-12:00, 13:00-17:30" in the store's
+	// time zone: outside them the widget offers the offline form even
+	// when agents are online.
+	Hours []string `json:"hours"`
+	// A chat nobody wrote in for IdleMinutes (0: never) is set to
+	// IdleStatus ("resolved", the default, or "pending").
+	IdleMinutes int    `json:"idle_minutes"`
+	IdleStatus  string `json:"idle_status"`
 }
 
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), ms(s.CreatedAt))
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, chat, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -289,8 +312,8 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 
 // UpdateStore writes a store's editable columns.
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?
-		WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.ID)
+	_, err := tx.tx.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, chat = ?
+		WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), jsonText(s.Chat, "{}"), s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -300,18 +323,19 @@ func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	return nil
 }
 
-const storeCols = "id, name, slug, language, timezone, allowed_origins, created_at"
+const storeCols = "id, name, slug, language, timezone, allowed_origins, chat, created_at"
 
 func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 	var s Store
-	var origins string
+	var origins, chat string
 	var created int64
-	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &created); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &chat, &created); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = fromMS(created)
 	s.AllowedOrigins = []string{}
 	_ = jsonUnmarshal(origins, &s.AllowedOrigins)
+	_ = jsonUnmarshal(chat, &s.Chat)
 	return &s, nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // StoreBySlug reads the store a widget or form names.
@@ -49,4 +50,26 @@ func (tx *Tx) MoveIdentity(ctx context.Context, id Identity, from, to int64) err
 		}
 	}
 	return nil
+}
+
+// IdleChats lists up to limit answered chat tickets of a store in a
+// status with no activity since before, oldest first: a range of the
+// status index. A chat nobody answered is never idle: it waits for one.
+func (db *DB) IdleChats(ctx context.Context, storeID int64, status string, before time.Time, limit int) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id FROM tickets INDEXED BY tickets_status_updated
+		WHERE status = ? AND updated_at < ? AND channel = 'chat' AND store_id = ? AND first_response_at IS NOT NULL
+		ORDER BY updated_at LIMIT ?`, status, ms(before), storeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("idle chats of store %d: %w", storeID, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

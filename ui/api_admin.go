@@ -155,15 +155,16 @@ func (s *Server) listStores(c *fiber.Ctx, _ *principal) error {
 }
 
 type storeBody struct {
-	Name           string    `json:"name"`
-	Slug           string    `json:"slug"`
-	Language       string    `json:"language"`
-	Timezone       string    `json:"timezone"`
-	AllowedOrigins *[]string `json:"allowed_origins"`
+	Name           string              `json:"name"`
+	Slug           string              `json:"slug"`
+	Language       string              `json:"language"`
+	Timezone       string              `json:"timezone"`
+	AllowedOrigins *[]string           `json:"allowed_origins"`
+	Chat           *store.ChatSettings `json:"chat"`
 }
 
 func (b storeBody) input() desk.StoreInput {
-	return desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins}
+	return desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins, Chat: b.Chat}
 }
 
 func (s *Server) createStore(c *fiber.Ctx, _ *principal) error {

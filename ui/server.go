@@ -104,7 +104,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/agent/ws", s.agentWS)
 	if opts.Chat != nil {
-		mux.Handle("/chat/", http.MaxBytesHandler(opts.Chat, 64<<10))
+		mux.Handle("/chat/", opts.Chat) // it bounds each of its requests' bodies itself
 	}
 	mux.Handle("/", limitBody(adaptor.FiberApp(s.app)))
 	s.handler = mux

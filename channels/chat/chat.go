@@ -4,6 +4,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,13 +18,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
-	"golang.org/x/time/rate"
 
 	"onedesk/assets"
 	"onedesk/desk"
@@ -35,10 +36,10 @@ import (
 const (
 	MaxText      = 4000     // characters in one message
 	maxFrame     = 16 << 10 // bytes in one websocket frame
-	maxOffline   = 32 << 10 // bytes in an offline message request
+	maxRequest   = 32 << 10 // bytes in an HTTP request but a file upload
 	historySize  = 50       // messages a returning visitor sees
-	visitorBurst = 20       // messages a visitor may send at once...
-	visitorRate  = 2        // ...and per second after that
+	visitorBurst = 20       // messages and files a visitor may send at once...
+	visitorRate  = 2        // ...and per second after that, over all its tabs
 )
 
 // Channel serves visitors and delivers agents' replies to them.
@@ -49,29 +50,43 @@ type Channel struct {
 	// Online tells whether an agent is there to chat (set by the server
 	// from the agents' websockets); nil means nobody is.
 	Online func() bool
+	// Now is the clock business hours are read by; nil is time.Now.
+	Now func() time.Time
 
 	mu       sync.Mutex
 	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
 
-	ipLimit *limit.Limiter // connections and offline posts per address
+	ipLimit      *limit.Limiter // connections and HTTP requests per address
+	visitorLimit *limit.Limiter // messages and files per visitor token
 }
 
 // New returns the chat channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, ipLimit: limit.New(1, 30)}
+	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{},
+		ipLimit: limit.New(1, 30), visitorLimit: limit.New(visitorRate, visitorBurst)}
 	d.SetSender("chat", desk.SenderFunc(c.Send))
 	return c
 }
 
-func (c *Channel) online() bool { return c.Online != nil && c.Online() }
+// live tells whether the widget offers live chat: an agent is online and
+// the store is within its business hours.
+func (c *Channel) live(st *store.Store) bool {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	return c.Online != nil && c.Online() && desk.ChatOpen(st, now())
+}
 
-// ServeHTTP answers /chat/ws, /chat/config and /chat/offline.
+// ServeHTTP answers /chat/ws, /chat/config, /chat/offline, /chat/upload
+// and /chat/file.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	if !c.ipLimit.Allow(ip) {
-		writeError(w, http.StatusTooManyRequests, "too many requests: wait a moment and try again", "")
+		writeError(w, http.StatusTooManyRequests, text(r.URL.Query().Get("lang"), "err_fast"), "")
 		return
 	}
+	bodyLimit := int64(maxRequest)
 	st, err := c.desk.DB().StoreBySlug(r.Context(), r.URL.Query().Get("store"))
 	if err != nil {
 		writeError(w, http.StatusNotFound, "no store by that name: check data-store in the snippet", "store")
@@ -86,19 +101,27 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 		w.Header().Set("Vary", "Origin")
 	}
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.URL.Path == "/chat/upload" {
+		bodyLimit = maxFileBytes(st) + 64<<10
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, bodyLimit)
 	switch r.URL.Path {
 	case "/chat/ws":
 		c.serveWS(w, r, st)
 	case "/chat/config":
 		c.serveConfig(w, r, st)
 	case "/chat/offline":
-		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Methods", "POST")
-			w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
 		c.serveOffline(w, r, st)
+	case "/chat/upload":
+		c.serveUpload(w, r, st)
+	case "/chat/file":
+		c.serveFile(w, r, st)
 	default:
 		writeError(w, http.StatusNotFound, "not found", "")
 	}
@@ -117,10 +140,18 @@ func allowedOrigin(st *store.Store, origin, host string) bool {
 	return slices.ContainsFunc(st.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
 }
 
+// serveConfig tells the widget how to look and what to offer: the store's
+// settings, in the visitor's language, and whether chat is live now.
 func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.Store) {
 	lang := pickLanguage(st.Language, r.URL.Query().Get("lang"))
+	strs := assets.WidgetCatalog(lang)
+	set := st.Chat
+	color, position, prechat := cmp.Or(set.Color, "#2457d6"), cmp.Or(set.Position, "right"), cmp.Or(set.PreChat, "off")
 	writeJSON(w, http.StatusOK, map[string]any{
-		"store": st.Name, "online": c.online(), "language": lang, "strings": catalog(lang),
+		"store": st.Name, "online": c.live(st), "language": lang, "strings": strs,
+		"color": color, "position": position, "prechat": prechat,
+		"launcher": cmp.Or(set.Launcher, strs["launcher"]), "greeting": cmp.Or(set.Greeting, strs["greeting"]),
+		"files": set.Files, "max_file_mb": maxFileBytes(st) >> 20,
 	})
 }
 
@@ -147,7 +178,8 @@ func validToken(t string) bool {
 type frame struct {
 	Type    string     `json:"type"`
 	Token   string     `json:"token,omitempty"`
-	CID     string     `json:"cid,omitempty"` // the widget's id for a message, for ack and resend
+	Lang    string     `json:"lang,omitempty"` // the widget's language, for the texts of errors
+	CID     string     `json:"cid,omitempty"`  // the widget's id for a message, for ack and resend
 	ID      int64      `json:"id,omitempty"`
 	Text    string     `json:"text,omitempty"`
 	From    string     `json:"from,omitempty"` // visitor | agent
@@ -158,13 +190,25 @@ type frame struct {
 	At      *time.Time `json:"at,omitempty"`
 	Online  *bool      `json:"online,omitempty"`
 	History []frame    `json:"history,omitempty"`
-	Error   string     `json:"error,omitempty"`
+	Files   []file     `json:"files,omitempty"`
+	Code    string     `json:"code,omitempty"`  // what went wrong, for programs: err_fast, err_long, ...
+	Error   string     `json:"error,omitempty"` // the same for people, in the widget's language
 	Field   string     `json:"field,omitempty"`
 }
 
-// visitor is one open widget.
+// file describes an image or file on a message.
+type file struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Size int64  `json:"size"`
+}
+
+// visitor is one open widget. Frames wait for its writer already encoded,
+// so that a reply for several tabs is encoded once and an idle socket
+// holds little.
 type visitor struct {
-	out  chan frame
+	out  chan []byte
 	done chan struct{}
 }
 
@@ -177,7 +221,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 	conn.SetReadLimit(maxFrame)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	v := &visitor{out: make(chan frame, 32), done: make(chan struct{})}
+	v := &visitor{out: make(chan []byte, 16), done: make(chan struct{})}
 	defer close(v.done)
 
 	// The writer: acks, agents' messages and typing, pings.
@@ -189,8 +233,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 			select {
 			case <-ctx.Done():
 				return
-			case f := <-v.out:
-				b, _ := json.Marshal(f)
+			case b := <-v.out:
 				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 				err = conn.Write(wctx, websocket.MessageText, b)
 				wcancel()
@@ -206,19 +249,24 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		}
 	}()
 	send := func(f frame) {
+		b, _ := json.Marshal(f)
 		select {
-		case v.out <- f:
+		case v.out <- b:
 		case <-ctx.Done():
 		}
 	}
 
 	var (
-		who      store.Identity
-		customer int64
-		page     string
-		locale   string
-		limit    = rate.NewLimiter(visitorRate, visitorBurst)
+		who        store.Identity
+		customer   int64
+		page       string
+		locale     string
+		lang       = pickLanguage(st.Language, "")
+		identified bool // the customer gave an email address
 	)
+	fail := func(cid, code, field string) {
+		send(frame{Type: "error", CID: cid, Code: code, Error: text(lang, code), Field: field})
+	}
 	defer func() {
 		if customer != 0 {
 			c.detach(customer, v)
@@ -232,11 +280,11 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		}
 		var f frame
 		if err := json.Unmarshal(data, &f); err != nil {
-			send(frame{Type: "error", Error: "the message is not valid JSON"})
+			send(frame{Type: "error", Code: "err_protocol", Error: "the message is not valid JSON"})
 			continue
 		}
 		if f.Type != "hello" && who.Value == "" {
-			send(frame{Type: "error", Error: "say hello first"})
+			send(frame{Type: "error", Code: "err_protocol", Error: "say hello first"})
 			continue
 		}
 		switch f.Type {
@@ -248,12 +296,12 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 			if !validToken(token) {
 				token = newToken()
 			}
-			who, page, locale = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100)
+			who, page, locale, lang = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100), pickLanguage(st.Language, f.Lang)
 			t, history, err := c.desk.Conversation(ctx, who, "chat", historySize)
 			if err != nil {
 				c.log.Error("chat: history", "err", err)
 			}
-			online := c.online()
+			online := c.live(st)
 			welcome := frame{Type: "welcome", Token: token, Online: &online}
 			for _, m := range history {
 				welcome.History = append(welcome.History, messageFrame(m))
@@ -265,23 +313,23 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 			}
 			if customer != 0 {
 				c.attach(customer, v)
+				welcome.Name, welcome.Email = c.contact(ctx, customer)
+				identified = welcome.Email != ""
 			}
 			send(welcome)
 		case "msg":
-			if !limit.Allow() {
-				send(frame{Type: "error", CID: f.CID, Error: "you are sending too fast: wait a moment"})
+			if !c.visitorLimit.Allow(who.Value) {
+				fail(f.CID, "err_fast", "")
 				continue
 			}
-			ack, cid, err := c.receive(ctx, st, who, f, page, locale, r.UserAgent())
+			if st.Chat.PreChat == "required" && !identified {
+				fail(f.CID, "err_details", "email")
+				continue
+			}
+			ack, cid, err := c.receive(ctx, st, who, message{cid: f.CID, text: f.Text, page: page, locale: locale, browser: r.UserAgent()})
 			if err != nil {
-				var ie *desk.InputError
-				msg, field := "the message could not be saved: try again", ""
-				if errors.As(err, &ie) {
-					msg, field = ie.Message, ie.Field
-				} else {
-					c.log.Error("chat: receive", "err", err)
-				}
-				send(frame{Type: "error", CID: f.CID, Error: msg, Field: field})
+				code, field := c.errorCode(err)
+				fail(f.CID, code, field)
 				continue
 			}
 			if customer == 0 {
@@ -290,16 +338,18 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 			}
 			send(ack)
 		case "identify":
-			id, err := c.desk.Identify(ctx, who, clip(f.Name, 200), strings.TrimSpace(f.Email))
-			if err != nil {
-				var ie *desk.InputError
-				if errors.As(err, &ie) {
-					send(frame{Type: "error", Error: ie.Message, Field: ie.Field})
-				} else {
-					send(frame{Type: "error", Error: "your details could not be saved: try again"})
-				}
+			email := strings.TrimSpace(f.Email)
+			if email == "" && st.Chat.PreChat == "required" && !identified {
+				fail("", "err_email_required", "email")
 				continue
 			}
+			id, err := c.desk.Identify(ctx, who, clip(f.Name, 200), email)
+			if err != nil {
+				code, field := c.errorCode(err)
+				fail("", code, field)
+				continue
+			}
+			identified = identified || email != ""
 			if customer != id {
 				if customer != 0 {
 					c.detach(customer, v)
@@ -315,33 +365,41 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		case "ping":
 			send(frame{Type: "pong"})
 		default:
-			send(frame{Type: "error", Error: fmt.Sprintf("unknown message type %q", f.Type)})
+			send(frame{Type: "error", Code: "err_protocol", Error: fmt.Sprintf("unknown message type %q", f.Type)})
 		}
 	}
+}
+
+// message is what a visitor sends: text or files, and where they are.
+type message struct {
+	cid                   string
+	text                  string
+	files                 []store.Attachment
+	page, locale, browser string
 }
 
 // receive commits a visitor's message and returns its ack. The ack goes
 // out only after the commit; a resend with the same cid (after a lost
 // ack) finds the stored message and is acked again, not stored twice.
-func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identity, f frame, page, locale, agent string) (frame, int64, error) {
-	text := strings.TrimSpace(f.Text)
-	if text == "" {
+func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identity, m message) (frame, int64, error) {
+	text := strings.TrimSpace(m.text)
+	if text == "" && len(m.files) == 0 {
 		return frame{}, 0, &desk.InputError{Field: "text", Message: "the message is empty"}
 	}
 	if utf8.RuneCountInString(text) > MaxText {
 		return frame{}, 0, &desk.InputError{Field: "text", Message: fmt.Sprintf("a message may have at most %d characters", MaxText)}
 	}
-	if f.CID == "" || len(f.CID) > 64 {
+	if m.cid == "" || len(m.cid) > 64 {
 		return frame{}, 0, &desk.InputError{Field: "cid", Message: "each message needs its own cid of at most 64 characters"}
 	}
-	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, From: who, Text: text,
-		ExternalID: who.Value + ":" + f.CID}
+	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, From: who, Text: text, Attachments: m.files,
+		ExternalID: who.Value + ":" + m.cid}
 	if t, err := c.desk.CurrentTicket(ctx, who, "chat"); err != nil {
 		return frame{}, 0, err
 	} else if t != nil {
 		in.TicketID = t.ID
 	} else {
-		fields, _ := json.Marshal(map[string]string{"page": page, "browser": clip(agent, 300), "locale": locale})
+		fields, _ := json.Marshal(map[string]string{"page": m.page, "browser": clip(m.browser, 300), "locale": m.locale})
 		in.Fields = fields
 	}
 	res, err := c.desk.Ingest(ctx, in)
@@ -349,11 +407,52 @@ func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identi
 		return frame{}, 0, err
 	}
 	at := res.Message.CreatedAt
-	return frame{Type: "ack", CID: f.CID, ID: res.Message.ID, At: &at}, res.Ticket.CustomerID, nil
+	ack := frame{Type: "ack", CID: m.cid, ID: res.Message.ID, At: &at}
+	if stored, err := c.desk.DB().Message(ctx, res.Message.ID); err == nil {
+		ack.Files = files(stored.Attachments)
+	}
+	return ack, res.Ticket.CustomerID, nil
+}
+
+// errorCode turns an error of the desk into a catalog key (the widget
+// shows its text) and the field at fault.
+func (c *Channel) errorCode(err error) (code, field string) {
+	ie, ok := desk.IsInput(err)
+	if !ok {
+		c.log.Error("chat: save", "err", err)
+		return "err_save", ""
+	}
+	switch ie.Field {
+	case "text", "body", "message":
+		if strings.Contains(ie.Message, "empty") {
+			return "err_empty", "text"
+		}
+		return "err_long", "text"
+	case "email", "from":
+		return "err_email_invalid", "email"
+	case "name":
+		return "err_name_long", "name"
+	}
+	return "err_save", ie.Field
+}
+
+// contact is the name and email address a customer gave.
+func (c *Channel) contact(ctx context.Context, customer int64) (name, email string) {
+	cu, err := c.desk.DB().Customer(ctx, customer)
+	if err != nil {
+		return "", ""
+	}
+	for _, id := range cu.Identities {
+		if id.Kind == "email" {
+			email = id.Value
+			break
+		}
+	}
+	return cu.Name, email
 }
 
 func messageFrame(m store.Message) frame {
-	f := frame{Type: "msg", ID: m.ID, Text: m.Body, At: &m.CreatedAt, From: "agent"}
+	f := frame{Type: "msg", ID: m.ID, Text: m.Body, At: &m.CreatedAt, From: "agent", Files: files(m.Attachments)}
 	if m.Kind == "customer" {
 		f.From = "visitor"
 		if _, cid, ok := strings.Cut(m.ExternalID, ":"); ok {
@@ -390,10 +489,14 @@ func (c *Channel) push(customer int64, f frame) bool {
 		list = append(list, v)
 	}
 	c.mu.Unlock()
+	if len(list) == 0 {
+		return false
+	}
+	b, _ := json.Marshal(f)
 	sent := false
 	for _, v := range list {
 		select {
-		case v.out <- f:
+		case v.out <- b:
 			sent = true
 		case <-v.done:
 		case <-time.After(time.Second):
@@ -426,11 +529,12 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	return nil
 }
 
-// Run forwards agents' typing to the visitors of those tickets until ctx ends.
+// Run forwards agents' typing to the visitors of those tickets and
+// applies the stores' inactivity rules, until ctx ends.
 func (c *Channel) Run(ctx context.Context) {
 	changes, stop := c.desk.Bus().Subscribe(1024)
 	defer stop()
-	sweep := time.NewTicker(5 * time.Minute)
+	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
 	for {
 		select {
@@ -438,6 +542,12 @@ func (c *Channel) Run(ctx context.Context) {
 			return
 		case <-sweep.C:
 			c.ipLimit.Sweep(30 * time.Minute)
+			c.visitorLimit.Sweep(30 * time.Minute)
+			if n, err := c.desk.CloseIdleChats(ctx, time.Now()); err != nil {
+				c.log.Error("chat: inactivity rule", "err", err)
+			} else if n > 0 {
+				c.log.Info("chat: idle chats closed", "tickets", n)
+			}
 		case ch, ok := <-changes:
 			if !ok {
 				changes, stop = c.desk.Bus().Subscribe(1024)
@@ -463,31 +573,39 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 		Message string `json:"message"`
 		Token   string `json:"token"`
 		Page    string `json:"page"`
+		Lang    string `json:"lang"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOffline))
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	err := dec.Decode(&body)
+	lang := pickLanguage(st.Language, body.Lang)
+	fail := func(status int, code, field string) { writeError(w, status, text(lang, code), field) }
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "the message is too long", "message")
+			fail(http.StatusRequestEntityTooLarge, "err_long", "message")
 			return
 		}
 		writeError(w, http.StatusBadRequest, "the request is not valid JSON", "")
 		return
 	}
-	text := strings.TrimSpace(body.Message)
-	switch {
-	case strings.TrimSpace(body.Email) == "":
-		writeError(w, http.StatusBadRequest, "enter your email address so that we can answer", "email")
-		return
-	case text == "":
-		writeError(w, http.StatusBadRequest, "write a message", "message")
-		return
-	case utf8.RuneCountInString(text) > MaxText:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("a message may have at most %d characters", MaxText), "message")
+	if validToken(body.Token) && !c.visitorLimit.Allow(visitorID(body.Token).Value) {
+		fail(http.StatusTooManyRequests, "err_fast", "")
 		return
 	}
-	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, Name: body.Name, Text: text,
+	msg := strings.TrimSpace(body.Message)
+	switch {
+	case strings.TrimSpace(body.Email) == "":
+		fail(http.StatusBadRequest, "err_email_required", "email")
+		return
+	case msg == "":
+		fail(http.StatusBadRequest, "err_empty", "message")
+		return
+	case utf8.RuneCountInString(msg) > MaxText:
+		fail(http.StatusBadRequest, "err_long", "message")
+		return
+	}
+	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, Name: body.Name, Text: msg,
 		From: store.Identity{Kind: "email", Value: strings.TrimSpace(body.Email)}}
 	if validToken(body.Token) {
 		in.Identities = []store.Identity{visitorID(body.Token)}
@@ -496,17 +614,15 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 	in.Fields = fields
 	res, err := c.desk.Ingest(r.Context(), in)
 	if err != nil {
-		var ie *desk.InputError
-		if errors.As(err, &ie) {
-			field := ie.Field
-			if field == "body" {
-				field = "message"
-			}
-			writeError(w, http.StatusBadRequest, ie.Message, field)
-			return
+		code, field := c.errorCode(err)
+		status := http.StatusBadRequest
+		if code == "err_save" {
+			status = http.StatusInternalServerError
 		}
-		c.log.Error("chat: offline message", "err", err)
-		writeError(w, http.StatusInternalServerError, "your message could not be saved: please try again", "")
+		if field == "text" {
+			field = "message"
+		}
+		fail(status, code, field)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket_id": res.Ticket.ID})
@@ -546,4 +662,11 @@ func pickLanguage(storeLang, browser string) string {
 	return "en"
 }
 
-func catalog(lang string) map[string]string { return assets.WidgetCatalog(lang) }
+// text is a catalog sentence in lang, with {max} filled in.
+func text(lang, key string) string {
+	s := assets.WidgetCatalog(pickLanguage("", lang))[key]
+	if s == "" {
+		s = assets.WidgetCatalog("en")[key]
+	}
+	return strings.ReplaceAll(s, "{max}", strconv.Itoa(MaxText))
+}

@@ -221,11 +221,11 @@ func TestChatAckResendAndHistory(t *testing.T) {
 
 	// Bad input: clear errors, nothing stored, the socket stays.
 	w2.send(frame{Type: "msg", CID: "e1", Text: "   "})
-	if f := w2.next("error"); f.CID != "e1" || f.Field != "text" {
+	if f := w2.next("error"); f.CID != "e1" || f.Field != "text" || f.Code != "err_empty" || f.Error != "The message is empty." {
 		t.Fatalf("empty %+v", f)
 	}
 	w2.send(frame{Type: "msg", CID: "e2", Text: strings.Repeat("x", MaxText+1)})
-	if f := w2.next("error"); f.CID != "e2" || !strings.Contains(f.Error, "at most") {
+	if f := w2.next("error"); f.CID != "e2" || f.Error != "A message may have at most 4000 characters." {
 		t.Fatalf("long %+v", f)
 	}
 }

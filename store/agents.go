@@ -264,11 +264,11 @@ func listTeams(ctx context.Context, q querier, where string, args ...any) ([]*Te
 
 // Store is a shop or brand served by this desk.
 type Store struct {
-	ID             int64     `json:"id"`
-	Name           string    `json:"name"`
-	Slug           string    `json:"slug"`
-	Language       string    `json:"language"`
-	Timezone       string    `json:"timezone"`
+	ID             int64        `json:"id"`
+	Name           string       `json:"name"`
+	Slug           string       `json:"slug"`
+	Language       string       `json:"language"`
+	Timezone       string       `json:"timezone"`
 	AllowedOrigins []string     `json:"allowed_origins"`
 	Chat           ChatSettings `json:"chat"`
 	CreatedAt      time.Time    `json:"created_at"`

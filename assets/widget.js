@@ -59,10 +59,11 @@ button.primary{background:${color};color:#fff;border:0;border-radius:8px;padding
 .err{color:#b42318;font-size:13px;min-height:1em}
 details{padding:0 14px 8px;background:#f6f7f9;font-size:13px}
 details form{display:grid;gap:6px;margin-top:6px}
-.attach{background:none;border:1px solid #d0d3da;border-radius:8px;cursor:pointer;font-size:18px;padding:0 10px;color:#454851}
-.file{display:block;margin-top:4px;color:inherit;text-decoration:underline;cursor:pointer;background:none;border:0;padding:0;font:inherit;text-align:left}
+.attach{background:none;border:1px solid #d0d3da;border-radius:8px;cursor:pointer;font-size:14px;padding:0 10px;color:#454851;display:flex;align-items:center}
+.file{display:flex;gap:4px;align-items:center;margin-top:4px;color:inherit;text-decoration:underline;cursor:pointer;background:none;border:0;padding:0;font:inherit;text-align:left}
 .m img{display:block;max-width:100%;max-height:180px;border-radius:8px;margin-top:4px}
 .m.visitor .file{color:#fff}
+.file svg{width:14px;height:14px;flex:none}
 .off .row{display:flex;gap:8px}
 </style>
 <button class="launch" part="launcher" aria-haspopup="dialog"></button>
@@ -104,6 +105,7 @@ details form{display:grid;gap:6px;margin-top:6px}
     panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
     launch.textContent = script.dataset.launcher || cfg.launcher || S.launcher;
   }
+  const CLIP = '<svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5"/></svg>';
   const whoKey = `${tokenKey}.who`; // the visitor gave their details (or skipped them)
 
   let log; let typingNote; let status;
@@ -134,9 +136,10 @@ details form{display:grid;gap:6px;margin-top:6px}
       el('button', { class: 'primary', type: 'submit' }, S.save)));
     const picker = el('input', { type: 'file', hidden: true, accept: 'image/*,application/pdf,text/plain',
       onchange: () => { if (picker.files[0]) upload(picker.files[0]); picker.value = ''; } });
-    const attach = cfg.files ? el('button', { class: 'attach', type: 'button', 'aria-label': S.attach, title: S.attach, onclick: () => picker.click() }, '📎') : null;
+    const attach = cfg.files ? el('button', { class: 'attach', type: 'button', 'aria-label': S.attach, title: S.attach, onclick: () => picker.click() }) : null;
+    if (attach) attach.innerHTML = CLIP; // our own constant markup, never text from anyone
     status = el('p', { class: 'err', role: 'alert', style: 'margin:0 12px' });
-    body.append(log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status, el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
+    body.append(...[log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status].filter(Boolean), el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
       attach, picker, ta, el('button', { class: 'primary', type: 'submit' }, S.send)));
     for (const h of history) show(h);
     for (const p of pending) show({ from: 'visitor', text: p.text, cid: p.cid, state: 'sending' });
@@ -208,7 +211,8 @@ details form{display:grid;gap:6px;margin-top:6px}
     }
     if (m.files?.length && !e.querySelector('.file')) {
       for (const f of m.files) {
-        const b = el('button', { class: 'file', type: 'button', onclick: () => openFile(f) }, `📎 ${f.name}`);
+        const b = el('button', { class: 'file', type: 'button', onclick: () => openFile(f) }, f.name);
+        b.insertAdjacentHTML('afterbegin', CLIP);
         e.append(b);
         if (/^image\//.test(f.type)) fetchFile(f).then((url) => url && b.before(el('img', { src: url, alt: f.name }))).catch(() => {});
       }
@@ -226,7 +230,7 @@ details form{display:grid;gap:6px;margin-top:6px}
     status.textContent = '';
     if (cfg.max_file_mb && file.size > cfg.max_file_mb * 1048576) { status.textContent = S.err_file_size.replace('{mb}', cfg.max_file_mb); return; }
     const cid = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    show({ from: 'visitor', text: `📎 ${file.name}`, cid, state: 'sending' });
+    show({ from: 'visitor', text: file.name, cid, state: 'sending' });
     const fd = new FormData();
     fd.append('token', get(tokenKey)); fd.append('cid', cid); fd.append('file', file);
     try {

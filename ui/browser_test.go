@@ -102,7 +102,9 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 	if err := chromedp.Run(sctx, actions...); err != nil {
 		shot(t, ctx, "failed-"+strings.ReplaceAll(step, " ", "-"))
 		var html string
-		chromedp.Run(context.WithoutCancel(ctx), chromedp.OuterHTML("body", &html, chromedp.ByQuery))
+		hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer hcancel()
+		chromedp.Run(hctx, chromedp.OuterHTML("body", &html, chromedp.ByQuery))
 		if len(html) > 3000 {
 			html = html[:3000]
 		}

@@ -1,10 +1,16 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,4 +145,136 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	if got.Customer.Name != "Zoe" || got.Customer.Identities[0].Value != "zoe@example.com" {
 		t.Fatalf("offline customer %+v", got.Customer)
 	}
+}
+
+// TestChatSettingsInBrowser: the owner sets the store's widget in the app
+// (colour, launcher text, required pre-chat form, files); the storefront's
+// widget follows, asks for the details first and takes a picture.
+func TestChatSettingsInBrowser(t *testing.T) {
+	app := browser(t)
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Shoes</title></head>
+<body><h1>Shoe Shop</h1><script src="%s/widget.js" data-store="shoe-shop" async></script></body></html>`, e.srv.URL)
+	}))
+	defer shop.Close()
+
+	run(t, app, "login",
+		chromedp.Navigate(e.srv.URL),
+		chromedp.WaitVisible("#f-email", chromedp.ByID),
+		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+	run(t, app, "store settings",
+		chromedp.Navigate(e.srv.URL+"/#/admin/stores"),
+		chromedp.WaitVisible(`#admin input[name="launcher"]`, chromedp.ByQuery),
+		chromedp.SetValue(`#admin input[name="color"]`, "#0e7a4f", chromedp.ByQuery),
+		chromedp.SendKeys(`#admin input[name="launcher"]`, "Ask a shoe expert", chromedp.ByQuery),
+		chromedp.SetValue(`#admin select[name="prechat"]`, "required", chromedp.ByQuery),
+		chromedp.Click(`#admin input[name="files"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//button[contains(@class,"launcher-preview") and contains(., "Ask a shoe expert")]`, chromedp.BySearch),
+		chromedp.SetValue(`#admin input[name="hours_1"]`, "9-5", chromedp.ByQuery),
+		chromedp.Click(`#admin input[name="hours_on"]`, chromedp.ByQuery),
+		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//p[contains(@class,"error") and contains(., "Monday")]`, chromedp.BySearch))
+	shot(t, app, "24-store-settings-error")
+	run(t, app, "store settings saved",
+		chromedp.Click(`#admin input[name="hours_on"]`, chromedp.ByQuery),
+		chromedp.SetValue(`#admin input[name="hours_1"]`, "09:00-17:00", chromedp.ByQuery),
+		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//*[contains(@class,"toast") and contains(., "Saved")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//code[contains(., 'data-store="shoe-shop"')]`, chromedp.BySearch))
+	shot(t, app, "25-store-settings")
+	var stores struct {
+		Stores []struct {
+			Chat struct {
+				Color, Launcher, Prechat string
+				Files                    bool
+				Hours                    []string
+			}
+		}
+	}
+	admin.must(200, "GET", "/api/stores", nil).json(t, &stores)
+	if c := stores.Stores[0].Chat; c.Color != "#0e7a4f" || c.Launcher != "Ask a shoe expert" || c.Prechat != "required" || !c.Files || len(c.Hours) != 0 {
+		t.Fatalf("saved settings %+v", c)
+	}
+
+	// An agent is online (the app's websocket); the visitor comes.
+	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/agent/ws"
+	agentWS, _, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{HTTPClient: admin.http, HTTPHeader: http.Header{"Origin": {e.srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agentWS.CloseNow()
+	ctx := app
+	var hosts []*cdp.Node
+	run(t, ctx, "storefront", chromedp.Navigate(shop.URL), chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
+		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
+	in := chromedp.FromNode(hosts[0].ShadowRoots[0])
+	var launcher string
+	run(t, ctx, "launcher", chromedp.WaitVisible(".launch", chromedp.ByQuery, in),
+		chromedp.Text(".launch", &launcher, chromedp.ByQuery, in))
+	if launcher != "Ask a shoe expert" {
+		t.Fatalf("launcher %q", launcher)
+	}
+	run(t, ctx, "pre-chat form",
+		chromedp.Click(".launch", chromedp.ByQuery, in),
+		chromedp.WaitVisible(`input[name="email"]`, chromedp.ByQuery, in),
+		chromedp.SendKeys(`input[name="name"]`, "Rui", chromedp.ByQuery, in),
+		chromedp.Click(`form.off button.primary`, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.err:not(:empty)`, chromedp.ByQuery, in))
+	shot(t, ctx, "26-prechat-error")
+	run(t, ctx, "details given",
+		chromedp.SendKeys(`input[name="email"]`, "rui@example.pt", chromedp.ByQuery, in),
+		chromedp.Click(`form.off button.primary`, chromedp.ByQuery, in),
+		chromedp.WaitVisible("textarea", chromedp.ByQuery, in),
+		chromedp.SendKeys("textarea", "Is this the right size?", chromedp.ByQuery, in),
+		chromedp.SendKeys("textarea", kb.Enter, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.m.visitor[data-id]`, chromedp.ByQuery, in),
+		chromedp.SetUploadFiles(`input[type="file"]`, []string{writePNG(t)}, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.m.visitor img`, chromedp.ByQuery, in))
+	shot(t, ctx, "27-chat-with-picture")
+
+	var list struct{ Tickets []ticketJSON }
+	admin.must(200, "GET", "/api/tickets?channel=chat", nil).json(t, &list)
+	if len(list.Tickets) != 1 {
+		t.Fatalf("tickets %+v", list.Tickets)
+	}
+	var got struct {
+		Customer struct {
+			Name       string
+			Identities []struct{ Kind, Value string }
+		}
+		Messages []struct {
+			Body        string
+			Attachments []struct {
+				Filename    string `json:"filename"`
+				ContentType string `json:"content_type"`
+			}
+		}
+	}
+	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", list.Tickets[0].ID), nil).json(t, &got)
+	if got.Customer.Name != "Rui" || len(got.Messages) != 2 || len(got.Messages[1].Attachments) != 1 || got.Messages[1].Attachments[0].ContentType != "image/png" {
+		t.Fatalf("ticket %+v", got)
+	}
+}
+
+func writePNG(t *testing.T) string {
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 120, 80))
+	for x := range 120 {
+		for y := range 80 {
+			img.Set(x, y, color.RGBA{uint8(x * 2), 120, uint8(y * 3), 255})
+		}
+	}
+	png.Encode(&buf, img)
+	path := filepath.Join(t.TempDir(), "shoe.png")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -28,6 +28,7 @@ function form(fields, submitLabel, fn) {
   const err = h('p', { class: 'error', role: 'alert' });
   const f = h('form', { class: 'inline', novalidate: true },
     fields.map(([name, label, type, options]) => {
+      if (type === 'heading') return h('h3', { class: 'form-heading' }, label);
       if (type === 'checkbox') {
         return h('label', { class: 'field check' }, h('input', { name, type, checked: !!options }), h('span', {}, label));
       }
@@ -117,14 +118,75 @@ async function stores(main) {
   const langOptions = (cur) => Object.entries(languages).map(([code, name]) => [code, name, code === cur]);
   main.replaceChildren(
     h('h1', {}, t('admin_stores')),
-    ...(state.stores.length ? state.stores.map((s) => h('div', { class: 'card' },
-      form([['name', t('name'), 'text', s.name], ['slug', t('slug'), 'text', s.slug], ['language', t('language'), 'select', langOptions(s.language)],
-        ['timezone', t('timezone'), 'text', s.timezone]], t('save'),
-      async (v) => { await patch(`/api/stores/${s.id}`, v); toast(t('saved')); stores(main); })))
+    ...(state.stores.length ? state.stores.map((s) => storeCard(s, langOptions, () => stores(main)))
       : [h('div', { class: 'card muted' }, t('no_stores'))]),
     h('div', { class: 'card' }, h('h2', {}, t('add_store')),
       form([['name', t('name'), 'text'], ['language', t('language'), 'select', langOptions('en')], ['timezone', t('timezone'), 'text', 'UTC']], t('add'),
         async (v) => { await post('/api/stores', v); toast(t('saved')); stores(main); })));
+}
+
+// Days of the week as the store's hours list them (Sunday first), shown
+// from Monday.
+const weekOrder = [1, 2, 3, 4, 5, 6, 0];
+const dayName = (i) => new Intl.DateTimeFormat(state.me.language, { weekday: 'long' }).format(new Date(Date.UTC(2026, 10, 22 + i, 12)));
+
+// storeCard edits one store: its name and language, the sites that may
+// embed its chat, and how the chat widget looks and behaves, with the
+// snippet to paste and a preview of the launcher.
+function storeCard(s, langOptions, reload) {
+  const c = s.chat || {};
+  const snippet = `<script src="${location.origin}/widget.js" data-store="${s.slug}" async></script>`;
+  const preview = h('button', { type: 'button', class: 'launcher-preview', tabindex: -1, 'aria-hidden': 'true' });
+  const paint = (f) => {
+    const v = Object.fromEntries(new FormData(f));
+    preview.style.background = v.color;
+    preview.style.justifySelf = v.position === 'left' ? 'start' : 'end';
+    preview.textContent = v.launcher || t('chat_launcher_default');
+  };
+  const hours = c.hours?.length === 7 ? c.hours : ['', '09:00-17:00', '09:00-17:00', '09:00-17:00', '09:00-17:00', '09:00-17:00', ''];
+  const f = form([
+    ['name', t('name'), 'text', s.name], ['slug', t('slug'), 'text', s.slug], ['language', t('language'), 'select', langOptions(s.language)],
+    ['timezone', t('timezone'), 'text', s.timezone],
+    ['allowed_origins', t('allowed_origins'), 'textarea', (s.allowed_origins || []).join('\n')],
+    ['-', t('chat_widget'), 'heading'],
+    ['color', t('chat_color'), 'color', c.color || '#2457d6'],
+    ['position', t('chat_position'), 'select', [['right', t('chat_right'), c.position !== 'left'], ['left', t('chat_left'), c.position === 'left']]],
+    ['launcher', t('chat_launcher'), 'text', c.launcher || ''],
+    ['greeting', t('chat_greeting'), 'textarea', c.greeting || ''],
+    ['prechat', t('chat_prechat'), 'select', ['off', 'optional', 'required'].map((x) => [x, t(`prechat_${x}`), (c.prechat || 'off') === x])],
+    ['files', t('chat_files'), 'checkbox', c.files],
+    ['max_file_mb', t('chat_max_file_mb'), 'number', String(c.max_file_mb || 10)],
+    ['-', t('chat_hours'), 'heading'],
+    ['hours_on', t('chat_hours_on'), 'checkbox', c.hours?.length === 7],
+    ...weekOrder.map((i) => [`hours_${i}`, dayName(i), 'text', hours[i]]),
+    ['-', t('chat_idle'), 'heading'],
+    ['idle_minutes', t('chat_idle_minutes'), 'number', String(c.idle_minutes || 0)],
+    ['idle_status', t('chat_idle_status'), 'select', ['resolved', 'pending'].map((x) => [x, t(`status_${x}`), (c.idle_status || 'resolved') === x])],
+  ], t('save'), async (v) => {
+    const body = {
+      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone,
+      allowed_origins: v.allowed_origins.split(/\s+/).filter(Boolean),
+      chat: {
+        color: v.color, position: v.position, launcher: v.launcher, greeting: v.greeting, prechat: v.prechat,
+        files: v.files === 'on', max_file_mb: Number(v.max_file_mb) || 0,
+        hours: v.hours_on === 'on' ? [0, 1, 2, 3, 4, 5, 6].map((i) => v[`hours_${i}`]) : [],
+        idle_minutes: Number(v.idle_minutes) || 0, idle_status: v.idle_status,
+      },
+    };
+    await patch(`/api/stores/${s.id}`, body);
+    toast(t('saved'));
+    reload();
+  });
+  f.addEventListener('input', () => paint(f));
+  for (const i of weekOrder) f.querySelector(`[name=hours_${i}]`).placeholder = t('chat_closed');
+  paint(f);
+  const copy = h('button', { type: 'button', class: 'btn small', onclick: async () => {
+    try { await navigator.clipboard.writeText(snippet); toast(t('copied')); } catch { toast(snippet); }
+  } }, t('copy'));
+  return h('div', { class: 'card store-card' }, h('h2', {}, s.name),
+    h('div', { class: 'snippet' }, h('p', { class: 'muted' }, t('chat_snippet_hint')), h('code', {}, snippet), copy),
+    h('div', { class: 'preview-row' }, h('span', { class: 'muted' }, t('chat_preview')), preview),
+    f, h('p', { class: 'muted' }, t('chat_hours_hint')));
 }
 
 // mailboxFields are the settings of a support mailbox, filled from m.

@@ -164,6 +164,7 @@ function thread(d) {
 function actorName(actor) {
   if (actor === 'customer') return t('the_customer');
   if (actor === 'system') return t('system');
+  if (actor === 'inactivity') return t('inactivity');
   if (actor.startsWith('rule:')) return t('a_rule');
   return agentName(Number(actor));
 }

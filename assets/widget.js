@@ -20,6 +20,7 @@
   let online = false;
   let ws = null;
   let backoff = 500;
+  let pinger = 0;
   let opened = false;
   let typingTimer = 0;
   const sent = new Map(); // cid -> {text, el}
@@ -281,6 +282,9 @@ details form{display:grid;gap:6px;margin-top:6px}
     ws = new WebSocket(url);
     ws.onopen = () => {
       backoff = 500;
+      // Our keep-alive: proxies close quiet sockets, and the server keeps no timer per visitor.
+      clearInterval(pinger);
+      pinger = setInterval(() => { if (ws.readyState === 1) ws.send('{"type":"ping"}'); }, 25000);
       ws.send(JSON.stringify({ type: 'hello', token: get(tokenKey), page: location.href, locale: navigator.language, lang: cfg.language }));
     };
     ws.onmessage = (ev) => {

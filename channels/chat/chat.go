@@ -204,12 +204,74 @@ type file struct {
 	Size int64  `json:"size"`
 }
 
-// visitor is one open widget. Frames wait for its writer already encoded,
-// so that a reply for several tabs is encoded once and an idle socket
-// holds little.
+// visitor is one open widget. An idle one costs a goroutine (its reader)
+// and its buffers, nothing more: frames queue already encoded and a writer
+// goroutine lives only while there is something to write, so ten thousand
+// open widgets fit in a small server. Keep-alive comes from the widget
+// (a ping frame every 25 s, which also keeps proxies from closing the
+// socket); dead peers are found by TCP keep-alive on the accepted socket.
 type visitor struct {
-	out  chan []byte
-	done chan struct{}
+	conn    *websocket.Conn
+	mu      sync.Mutex
+	queue   [][]byte
+	writing bool
+	closed  bool
+}
+
+// maxQueue frames may wait for a visitor; one that reads slower than that
+// is disconnected (the widget reconnects and gets the history).
+const maxQueue = 64
+
+// enqueue queues a frame for the visitor, in order, and reports whether
+// the visitor is still there.
+func (v *visitor) enqueue(b []byte) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return false
+	}
+	if len(v.queue) >= maxQueue {
+		v.closed = true
+		v.conn.CloseNow()
+		return false
+	}
+	v.queue = append(v.queue, b)
+	if !v.writing {
+		v.writing = true
+		go v.drain()
+	}
+	return true
+}
+
+// drain writes the queue until it is empty.
+func (v *visitor) drain() {
+	for {
+		v.mu.Lock()
+		if len(v.queue) == 0 || v.closed {
+			v.writing = false
+			v.queue = nil
+			v.mu.Unlock()
+			return
+		}
+		b := v.queue[0]
+		v.queue = v.queue[1:]
+		v.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := v.conn.Write(ctx, websocket.MessageText, b)
+		cancel()
+		if err != nil {
+			v.close()
+		}
+	}
+}
+
+func (v *visitor) close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.closed {
+		v.closed = true
+		v.conn.CloseNow()
+	}
 }
 
 func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Store) {
@@ -219,57 +281,22 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		return
 	}
 	conn.SetReadLimit(maxFrame)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	v := &visitor{out: make(chan []byte, 16), done: make(chan struct{})}
-	defer close(v.done)
+	s := &session{c: c, st: st, v: &visitor{conn: conn}, browser: clip(r.UserAgent(), 300), lang: pickLanguage(st.Language, "")}
+	// The socket is ours now (hijacked): it gets a fresh goroutine, with a
+	// small stack, and net/http lets go of the request and its buffers.
+	// Server shutdown ends the process, and with it these sockets.
+	go s.run(context.Background())
+}
 
-	// The writer: acks, agents' messages and typing, pings.
-	go func() {
-		ping := time.NewTicker(45 * time.Second)
-		defer ping.Stop()
-		for {
-			var err error
-			select {
-			case <-ctx.Done():
-				return
-			case b := <-v.out:
-				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-				err = conn.Write(wctx, websocket.MessageText, b)
-				wcancel()
-			case <-ping.C:
-				pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
-				err = conn.Ping(pctx)
-				pcancel()
-			}
-			if err != nil {
-				cancel()
-				return
-			}
-		}
-	}()
-	send := func(f frame) {
-		b, _ := json.Marshal(f)
-		select {
-		case v.out <- b:
-		case <-ctx.Done():
-		}
-	}
-
-	var (
-		who        store.Identity
-		customer   int64
-		page       string
-		locale     string
-		lang       = pickLanguage(st.Language, "")
-		identified bool // the customer gave an email address
-	)
-	fail := func(cid, code, field string) {
-		send(frame{Type: "error", CID: cid, Code: code, Error: text(lang, code), Field: field})
-	}
+// run reads the visitor's frames until the socket closes. Each frame is
+// handled on a goroutine of its own: the database work grows a stack, and
+// this one, parked in Read for hours, stays small.
+func (s *session) run(ctx context.Context) {
+	conn := s.v.conn
+	defer s.v.close()
 	defer func() {
-		if customer != 0 {
-			c.detach(customer, v)
+		if s.customer != 0 {
+			s.c.detach(s.customer, s.v)
 		}
 	}()
 	for {
@@ -278,95 +305,132 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 			conn.Close(websocket.StatusNormalClosure, "")
 			return
 		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			send(frame{Type: "error", Code: "err_protocol", Error: "the message is not valid JSON"})
-			continue
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.handle(ctx, data)
+		}()
+		<-done
+	}
+}
+
+// session is one visitor's websocket after the handshake.
+type session struct {
+	c          *Channel
+	st         *store.Store
+	v          *visitor
+	who        store.Identity
+	customer   int64
+	page       string
+	locale     string
+	browser    string
+	lang       string
+	identified bool // the customer gave an email address
+}
+
+func (s *session) send(f frame) {
+	b, _ := json.Marshal(f)
+	s.v.enqueue(b)
+}
+
+func (s *session) fail(cid, code, field string) {
+	s.send(frame{Type: "error", CID: cid, Code: code, Error: text(s.lang, code), Field: field})
+}
+
+// follow makes the session receive the pushes of a customer.
+func (s *session) follow(customer int64) {
+	if s.customer == customer {
+		return
+	}
+	if s.customer != 0 {
+		s.c.detach(s.customer, s.v)
+	}
+	s.customer = customer
+	s.c.attach(customer, s.v)
+}
+
+func (s *session) handle(ctx context.Context, data []byte) {
+	c, st := s.c, s.st
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		s.send(frame{Type: "error", Code: "err_protocol", Error: "the message is not valid JSON"})
+		return
+	}
+	if f.Type != "hello" && s.who.Value == "" {
+		s.send(frame{Type: "error", Code: "err_protocol", Error: "say hello first"})
+		return
+	}
+	switch f.Type {
+	case "hello":
+		if s.who.Value != "" {
+			return
 		}
-		if f.Type != "hello" && who.Value == "" {
-			send(frame{Type: "error", Code: "err_protocol", Error: "say hello first"})
-			continue
+		token := f.Token
+		if !validToken(token) {
+			token = newToken()
 		}
-		switch f.Type {
-		case "hello":
-			if who.Value != "" {
-				continue
-			}
-			token := f.Token
-			if !validToken(token) {
-				token = newToken()
-			}
-			who, page, locale, lang = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100), pickLanguage(st.Language, f.Lang)
-			t, history, err := c.desk.Conversation(ctx, who, "chat", historySize)
-			if err != nil {
-				c.log.Error("chat: history", "err", err)
-			}
-			online := c.live(st)
-			welcome := frame{Type: "welcome", Token: token, Online: &online}
-			for _, m := range history {
-				welcome.History = append(welcome.History, messageFrame(m))
-			}
-			if t != nil {
-				customer = t.CustomerID
-			} else if id, err := c.desk.DB().CustomerByIdentity(ctx, who); err == nil {
-				customer = id
-			}
-			if customer != 0 {
-				c.attach(customer, v)
-				welcome.Name, welcome.Email = c.contact(ctx, customer)
-				identified = welcome.Email != ""
-			}
-			send(welcome)
-		case "msg":
-			if !c.visitorLimit.Allow(who.Value) {
-				fail(f.CID, "err_fast", "")
-				continue
-			}
-			if st.Chat.PreChat == "required" && !identified {
-				fail(f.CID, "err_details", "email")
-				continue
-			}
-			ack, cid, err := c.receive(ctx, st, who, message{cid: f.CID, text: f.Text, page: page, locale: locale, browser: r.UserAgent()})
-			if err != nil {
-				code, field := c.errorCode(err)
-				fail(f.CID, code, field)
-				continue
-			}
-			if customer == 0 {
-				customer = cid
-				c.attach(customer, v)
-			}
-			send(ack)
-		case "identify":
-			email := strings.TrimSpace(f.Email)
-			if email == "" && st.Chat.PreChat == "required" && !identified {
-				fail("", "err_email_required", "email")
-				continue
-			}
-			id, err := c.desk.Identify(ctx, who, clip(f.Name, 200), email)
-			if err != nil {
-				code, field := c.errorCode(err)
-				fail("", code, field)
-				continue
-			}
-			identified = identified || email != ""
-			if customer != id {
-				if customer != 0 {
-					c.detach(customer, v)
-				}
-				customer = id
-				c.attach(customer, v)
-			}
-			send(frame{Type: "identified", Name: f.Name, Email: f.Email})
-		case "typing":
-			if t, _ := c.desk.CurrentTicket(ctx, who, "chat"); t != nil {
-				c.desk.Bus().Publish(desk.Change{Type: "typing", TicketID: t.ID})
-			}
-		case "ping":
-			send(frame{Type: "pong"})
-		default:
-			send(frame{Type: "error", Code: "err_protocol", Error: fmt.Sprintf("unknown message type %q", f.Type)})
+		s.who, s.page, s.locale, s.lang = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100), pickLanguage(st.Language, f.Lang)
+		t, history, err := c.desk.Conversation(ctx, s.who, "chat", historySize)
+		if err != nil {
+			c.log.Error("chat: history", "err", err)
 		}
+		online := c.live(st)
+		welcome := frame{Type: "welcome", Token: token, Online: &online}
+		for _, m := range history {
+			welcome.History = append(welcome.History, messageFrame(m))
+		}
+		if t != nil {
+			s.follow(t.CustomerID)
+		} else if id, err := c.desk.DB().CustomerByIdentity(ctx, s.who); err == nil {
+			s.follow(id)
+		}
+		if s.customer != 0 {
+			welcome.Name, welcome.Email = c.contact(ctx, s.customer)
+			s.identified = welcome.Email != ""
+		}
+		s.send(welcome)
+	case "msg":
+		if !c.visitorLimit.Allow(s.who.Value) {
+			s.fail(f.CID, "err_fast", "")
+			return
+		}
+		if st.Chat.PreChat == "required" && !s.identified {
+			s.fail(f.CID, "err_details", "email")
+			return
+		}
+		ack, customer, err := c.receive(ctx, st, s.who, message{cid: f.CID, text: f.Text, page: s.page, locale: s.locale, browser: s.browser})
+		if err != nil {
+			code, field := c.errorCode(err)
+			s.fail(f.CID, code, field)
+			return
+		}
+		if s.customer == 0 {
+			s.follow(customer)
+		}
+		s.send(ack)
+	case "identify":
+		email := strings.TrimSpace(f.Email)
+		if email == "" && st.Chat.PreChat == "required" && !s.identified {
+			s.fail("", "err_email_required", "email")
+			return
+		}
+		id, err := c.desk.Identify(ctx, s.who, clip(f.Name, 200), email)
+		if err != nil {
+			code, field := c.errorCode(err)
+			s.fail("", code, field)
+			return
+		}
+		s.identified = s.identified || email != ""
+		s.follow(id)
+		s.send(frame{Type: "identified", Name: f.Name, Email: f.Email})
+	case "typing":
+		if t, _ := c.desk.CurrentTicket(ctx, s.who, "chat"); t != nil {
+			c.desk.Bus().Publish(desk.Change{Type: "typing", TicketID: t.ID})
+		}
+	case "ping":
+		s.send(frame{Type: "pong"})
+	default:
+		s.send(frame{Type: "error", Code: "err_protocol", Error: fmt.Sprintf("unknown message type %q", f.Type)})
 	}
 }
 
@@ -495,12 +559,7 @@ func (c *Channel) push(customer int64, f frame) bool {
 	b, _ := json.Marshal(f)
 	sent := false
 	for _, v := range list {
-		select {
-		case v.out <- b:
-			sent = true
-		case <-v.done:
-		case <-time.After(time.Second):
-		}
+		sent = v.enqueue(b) || sent
 	}
 	return sent
 }

@@ -1,0 +1,416 @@
+// Command chatload is the chat channel's load test. It starts onedesk as
+// a second process on a fresh data folder, opens thousands of visitor
+// websockets (idle), then lets some of them chat: each active visitor
+// sends one message a second, an agent's websocket watches them arrive,
+// and an agent answers through the API. It prints the server's memory
+// and the delivery latencies both ways.
+//
+//	go build -o onedesk . && go run ./perf/chatload -onedesk ./onedesk
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func main() {
+	bin := flag.String("onedesk", "./onedesk", "the onedesk binary to start")
+	idle := flag.Int("idle", 10000, "visitor websockets to open")
+	active := flag.Int("active", 1000, "of those, how many chat (one message a second each)")
+	duration := flag.Duration("duration", 30*time.Second, "how long the active visitors chat")
+	replyEvery := flag.Int("reply-every", 1, "the agent answers every n-th visitor message")
+	perIP := flag.Int("per-ip", 25, "visitor sockets per loopback source address (the server limits connections per address)")
+	flag.Parse()
+	if err := run(*bin, *idle, *active, *duration, *replyEvery, *perIP); err != nil {
+		fmt.Fprintln(os.Stderr, "chatload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP int) error {
+	if active > idle {
+		return errors.New("-active may not be more than -idle")
+	}
+	dir, err := os.MkdirTemp("", "chatload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "load.db"), "--api-rate", "-1", "--log-level", "warn")
+	srv.Stdout, srv.Stderr = os.Stdout, os.Stderr
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	defer srv.Process.Kill()
+	base := "http://" + addr
+	if err := waitHealthy(base); err != nil {
+		return err
+	}
+	fmt.Printf("onedesk pid %d on %s; RSS at start %s\n", srv.Process.Pid, addr, rss(srv.Process.Pid))
+
+	token, err := setup(base)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	api := &apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	if err := api.do("POST", "/api/stores", map[string]any{"name": "Load Shop", "slug": "load"}, nil); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	agent, _, err := websocket.Dial(ctx, "ws://"+addr+"/agent/ws", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		return fmt.Errorf("agent websocket: %w", err)
+	}
+	agent.SetReadLimit(1 << 20)
+
+	// Open the visitors, each from one of many loopback addresses.
+	start := time.Now()
+	visitors := make([]*visitor, idle)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	sem := make(chan struct{}, 64)
+	for i := range visitors {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v, err := dialVisitor(ctx, addr, i, perIP)
+			if err != nil {
+				if failed.Add(1) <= 3 {
+					fmt.Fprintf(os.Stderr, "visitor %d: %v\n", i, err)
+				}
+				return
+			}
+			visitors[i] = v
+		}(i)
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		return fmt.Errorf("%d of %d visitors could not connect", n, idle)
+	}
+	fmt.Printf("%d idle visitor websockets open in %s\n", idle, time.Since(start).Round(time.Millisecond))
+	time.Sleep(3 * time.Second) // let the server settle
+	fmt.Printf("server RSS with %d idle visitors: %s\n", idle, rss(srv.Process.Pid))
+
+	// The active phase.
+	lat := &latencies{}
+	sent := sync.Map{} // text -> time sent
+	var replies, inbound atomic.Int64
+	replyQueue := make(chan reply, 100000)
+	go watchAgent(ctx, agent, &sent, lat, &inbound, replyEvery, replyQueue)
+	for range 16 {
+		go func() {
+			for r := range replyQueue {
+				text := fmt.Sprintf("re %s", r.text)
+				sent.Store(text, time.Now())
+				if err := api.do("POST", fmt.Sprintf("/api/tickets/%d/messages", r.ticket), map[string]any{"body": text}, nil); err != nil {
+					fmt.Fprintln(os.Stderr, "reply:", err)
+				}
+				replies.Add(1)
+			}
+		}()
+	}
+	for _, v := range visitors {
+		go v.read(ctx, &sent, lat)
+	}
+	actx, acancel := context.WithTimeout(ctx, duration)
+	defer acancel()
+	var outbound atomic.Int64
+	for i := range active {
+		go visitors[i].chat(actx, time.Duration(i)*time.Second/time.Duration(active), &sent, &outbound)
+	}
+	<-actx.Done()
+	time.Sleep(2 * time.Second) // the last deliveries
+	close(replyQueue)
+	fmt.Printf("active phase: %d visitors for %s, %d messages sent, %d seen by the agent, %d replies posted\n",
+		active, duration, outbound.Load(), inbound.Load(), replies.Load())
+	fmt.Printf("server RSS after the active phase: %s (peak %s)\n", rss(srv.Process.Pid), hwm(srv.Process.Pid))
+	lat.print()
+	return nil
+}
+
+type reply struct {
+	ticket int64
+	text   string
+}
+
+func waitHealthy(base string) error {
+	for range 100 {
+		if res, err := http.Get(base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("onedesk did not answer /healthz")
+}
+
+// setup creates the admin account and an API token.
+func setup(base string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"email": "load@shop.test", "name": "Load Agent", "password": "load test password"})
+	res, err := c.Post(base+"/api/setup", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&me)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		return "", fmt.Errorf("setup: status %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/tokens", strings.NewReader(`{"name":"chatload"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", me.CSRF)
+	res, err = c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(res.Body).Decode(&tok)
+	if tok.Token == "" {
+		return "", fmt.Errorf("token: status %d", res.StatusCode)
+	}
+	return tok.Token, nil
+}
+
+type apiClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (a *apiClient) do(method, path string, in, out any) error {
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest(method, a.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	res, err := a.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+type visitor struct {
+	n    int
+	conn *websocket.Conn
+	mu   sync.Mutex
+}
+
+// dialVisitor opens visitor n's websocket from 127.1.x.y, perIP visitors
+// to an address, and waits for its welcome.
+func dialVisitor(ctx context.Context, addr string, n, perIP int) (*visitor, error) {
+	ip := n/perIP + 1
+	local := &net.TCPAddr{IP: net.IPv4(127, 1, byte(ip>>8), byte(ip))}
+	dialer := &net.Dialer{LocalAddr: local, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	var conn *websocket.Conn
+	var err error
+	for attempt := range 20 {
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		var res *http.Response
+		conn, res, err = websocket.Dial(dctx, "ws://"+addr+"/chat/ws?store=load", &websocket.DialOptions{HTTPClient: client})
+		cancel()
+		if err == nil {
+			break
+		}
+		if res != nil && res.StatusCode == http.StatusTooManyRequests {
+			time.Sleep(time.Duration(attempt+1) * time.Second)
+			continue
+		}
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(1 << 20)
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err != nil {
+		return nil, err
+	}
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Contains(data, []byte(`"welcome"`)) {
+		return nil, fmt.Errorf("no welcome: %s", data)
+	}
+	return &visitor{n: n, conn: conn}, nil
+}
+
+// chat sends one message a second, starting after offset.
+func (v *visitor) chat(ctx context.Context, offset time.Duration, sent *sync.Map, count *atomic.Int64) {
+	select {
+	case <-time.After(offset):
+	case <-ctx.Done():
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for seq := 0; ; seq++ {
+		text := fmt.Sprintf("v%d m%d", v.n, seq)
+		msg, _ := json.Marshal(map[string]string{"type": "msg", "cid": strconv.Itoa(seq), "text": text})
+		sent.Store(text, time.Now())
+		v.mu.Lock()
+		err := v.conn.Write(ctx, websocket.MessageText, msg)
+		v.mu.Unlock()
+		if err != nil {
+			return
+		}
+		count.Add(1)
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// read times the agent's replies as they reach the visitor.
+func (v *visitor) read(ctx context.Context, sent *sync.Map, lat *latencies) {
+	for {
+		_, data, err := v.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f struct{ Type, From, Text, Code, Error string }
+		json.Unmarshal(data, &f)
+		switch {
+		case f.Type == "msg" && f.From == "agent":
+			if at, ok := sent.LoadAndDelete(f.Text); ok {
+				lat.add(&lat.toVisitor, time.Since(at.(time.Time)))
+			}
+		case f.Type == "error":
+			lat.errors.Add(1)
+			if lat.errors.Load() <= 3 {
+				fmt.Fprintf(os.Stderr, "visitor %d error: %s %s\n", v.n, f.Code, f.Error)
+			}
+		}
+	}
+}
+
+// watchAgent times visitors' messages as they reach the agent's
+// websocket, and queues the agent's answers.
+func watchAgent(ctx context.Context, conn *websocket.Conn, sent *sync.Map, lat *latencies, count *atomic.Int64, every int, replies chan<- reply) {
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				fmt.Fprintln(os.Stderr, "agent websocket:", err)
+			}
+			return
+		}
+		var c struct {
+			Type     string
+			TicketID int64 `json:"ticket_id"`
+			Message  *struct{ Kind, Body string }
+		}
+		if json.Unmarshal(data, &c) != nil || c.Type != "message" || c.Message == nil || c.Message.Kind != "customer" {
+			continue
+		}
+		if at, ok := sent.LoadAndDelete(c.Message.Body); ok {
+			lat.add(&lat.toAgent, time.Since(at.(time.Time)))
+			if n := count.Add(1); n%int64(every) == 0 {
+				select {
+				case replies <- reply{ticket: c.TicketID, text: c.Message.Body}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+type latencies struct {
+	mu                 sync.Mutex
+	toAgent, toVisitor []time.Duration
+	errors             atomic.Int64
+}
+
+func (l *latencies) add(list *[]time.Duration, d time.Duration) {
+	l.mu.Lock()
+	*list = append(*list, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) print() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range []struct {
+		name string
+		list []time.Duration
+	}{{"visitor → agent", l.toAgent}, {"agent → visitor", l.toVisitor}} {
+		if len(s.list) == 0 {
+			fmt.Printf("%s: no deliveries\n", s.name)
+			continue
+		}
+		slices.Sort(s.list)
+		q := func(p float64) time.Duration {
+			return s.list[min(len(s.list)-1, int(p*float64(len(s.list))))].Round(10 * time.Microsecond)
+		}
+		fmt.Printf("%s: %d deliveries, p50 %s, p90 %s, p99 %s, max %s\n", s.name, len(s.list), q(.5), q(.9), q(.99), s.list[len(s.list)-1].Round(10*time.Microsecond))
+	}
+	fmt.Printf("errors sent to visitors: %d\n", l.errors.Load())
+}
+
+// rss and hwm read the server's resident and peak memory from /proc.
+func rss(pid int) string { return procStatus(pid, "VmRSS:") }
+func hwm(pid int) string { return procStatus(pid, "VmHWM:") }
+
+func procStatus(pid int, key string) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown (no /proc)"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, key) {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return fmt.Sprintf("%.1f MB", float64(kb)/1024)
+		}
+	}
+	return "unknown"
+}

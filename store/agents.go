@@ -41,7 +41,7 @@ func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
 // InsertAgent creates an agent; ErrConflict when the email is taken.
 func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
 	now := ms(a.CreatedAt)
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO agents (email, name, password_hash, role, active, language,
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO agents (email, name, password_hash, role, active, language,
 		timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, now, now)
 	if isUnique(err) {
@@ -56,7 +56,7 @@ func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
 
 // UpdateAgent writes an agent's editable columns.
 func (tx *Tx) UpdateAgent(ctx context.Context, a *Agent) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, password_hash = ?, role = ?, active = ?,
+	_, err := tx.q.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, password_hash = ?, role = ?, active = ?,
 		language = ?, timezone = ?, updated_at = ? WHERE id = ?`,
 		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, ms(Now()), a.ID)
 	if isUnique(err) {
@@ -71,21 +71,21 @@ func (tx *Tx) UpdateAgent(ctx context.Context, a *Agent) error {
 // CountAdmins counts active admins, so the last one is never removed.
 func (tx *Tx) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE role = 'admin' AND active").Scan(&n)
+	err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE role = 'admin' AND active").Scan(&n)
 	return n, err
 }
 
 // CountAgents counts all agents (first-run setup is offered at zero).
 func (db *DB) CountAgents(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
+	err := db.rq.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
 	return n, err
 }
 
 // CountAgents counts agents inside the transaction.
 func (tx *Tx) CountAgents(ctx context.Context) (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
+	err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
 	return n, err
 }
 
@@ -99,22 +99,22 @@ func getAgent(ctx context.Context, q querier, where string, arg any) (*Agent, er
 
 // Agent reads one agent.
 func (db *DB) Agent(ctx context.Context, id int64) (*Agent, error) {
-	return getAgent(ctx, db.r, "id = ?", id)
+	return getAgent(ctx, db.rq, "id = ?", id)
 }
 
 // Agent reads one agent inside the transaction.
 func (tx *Tx) Agent(ctx context.Context, id int64) (*Agent, error) {
-	return getAgent(ctx, tx.tx, "id = ?", id)
+	return getAgent(ctx, tx.q, "id = ?", id)
 }
 
 // AgentByEmail reads the agent with that email (any case).
 func (db *DB) AgentByEmail(ctx context.Context, email string) (*Agent, error) {
-	return getAgent(ctx, db.r, "email = ?", email)
+	return getAgent(ctx, db.rq, "email = ?", email)
 }
 
 // Agents lists all agents by name.
 func (db *DB) Agents(ctx context.Context) ([]*Agent, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+agentCols+" FROM agents ORDER BY name COLLATE NOCASE, id")
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+agentCols+" FROM agents ORDER BY name COLLATE NOCASE, id")
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
@@ -130,7 +130,7 @@ func (db *DB) Agents(ctx context.Context) ([]*Agent, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return list, loadTeamIDs(ctx, db.r, list)
+	return list, loadTeamIDs(ctx, db.rq, list)
 }
 
 func loadTeamIDs(ctx context.Context, q querier, list []*Agent) error {
@@ -165,7 +165,7 @@ type Team struct {
 
 // InsertTeam creates a team with its members.
 func (tx *Tx) InsertTeam(ctx context.Context, t *Team) error {
-	res, err := tx.tx.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", t.Name, ms(t.CreatedAt))
+	res, err := tx.q.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", t.Name, ms(t.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
 	}
@@ -180,7 +180,7 @@ func (tx *Tx) InsertTeam(ctx context.Context, t *Team) error {
 
 // UpdateTeam renames a team and replaces its members.
 func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
-	res, err := tx.tx.ExecContext(ctx, "UPDATE teams SET name = ? WHERE id = ?", t.Name, t.ID)
+	res, err := tx.q.ExecContext(ctx, "UPDATE teams SET name = ? WHERE id = ?", t.Name, t.ID)
 	if isUnique(err) {
 		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
 	}
@@ -190,7 +190,7 @@ func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("team %d: %w", t.ID, ErrNotFound)
 	}
-	if _, err := tx.tx.ExecContext(ctx, "DELETE FROM team_members WHERE team_id = ?", t.ID); err != nil {
+	if _, err := tx.q.ExecContext(ctx, "DELETE FROM team_members WHERE team_id = ?", t.ID); err != nil {
 		return err
 	}
 	return tx.setMembers(ctx, t)
@@ -198,7 +198,7 @@ func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
 
 func (tx *Tx) setMembers(ctx context.Context, t *Team) error {
 	for _, aid := range t.AgentIDs {
-		if _, err := tx.tx.ExecContext(ctx, "INSERT OR IGNORE INTO team_members (team_id, agent_id) VALUES (?, ?)",
+		if _, err := tx.q.ExecContext(ctx, "INSERT OR IGNORE INTO team_members (team_id, agent_id) VALUES (?, ?)",
 			t.ID, aid); err != nil {
 			return fmt.Errorf("team %d member %d: %w", t.ID, aid, err)
 		}
@@ -208,12 +208,12 @@ func (tx *Tx) setMembers(ctx context.Context, t *Team) error {
 
 // Teams lists all teams by name with their members.
 func (db *DB) Teams(ctx context.Context) ([]*Team, error) {
-	return listTeams(ctx, db.r, "")
+	return listTeams(ctx, db.rq, "")
 }
 
 // Team reads one team.
 func (tx *Tx) Team(ctx context.Context, id int64) (*Team, error) {
-	list, err := listTeams(ctx, tx.tx, "WHERE id = ?", id)
+	list, err := listTeams(ctx, tx.q, "WHERE id = ?", id)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ type ChatSettings struct {
 
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, chat, created_at)
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, chat, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
@@ -312,7 +312,7 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 
 // UpdateStore writes a store's editable columns.
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, chat = ?
+	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, chat = ?
 		WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), jsonText(s.Chat, "{}"), s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
@@ -341,13 +341,13 @@ func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 
 // Store reads one store.
 func (tx *Tx) Store(ctx context.Context, id int64) (*Store, error) {
-	s, err := scanStore(tx.tx.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
+	s, err := scanStore(tx.q.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
 	return s, notFound(err, fmt.Sprintf("store %d", id))
 }
 
 // Stores lists all stores by name.
 func (db *DB) Stores(ctx context.Context) ([]*Store, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+storeCols+" FROM stores ORDER BY name COLLATE NOCASE, id")
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+storeCols+" FROM stores ORDER BY name COLLATE NOCASE, id")
 	if err != nil {
 		return nil, fmt.Errorf("list stores: %w", err)
 	}
@@ -372,7 +372,7 @@ func (tx *Tx) Exists(ctx context.Context, table string, id int64) (bool, error) 
 		return false, fmt.Errorf("exists: unknown table %s", table)
 	}
 	var one int
-	err := tx.tx.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
+	err := tx.q.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

@@ -30,7 +30,7 @@ func (db *DB) InsertSession(ctx context.Context, s *Session) error {
 func (db *DB) SessionByHash(ctx context.Context, hash string) (*Session, error) {
 	var s Session
 	var exp int64
-	err := db.r.QueryRowContext(ctx, `SELECT token_hash, agent_id, csrf_token, expires_at FROM sessions
+	err := db.rq.QueryRowContext(ctx, `SELECT token_hash, agent_id, csrf_token, expires_at FROM sessions
 		WHERE token_hash = ? AND expires_at > ?`, hash, ms(Now())).Scan(&s.TokenHash, &s.AgentID, &s.CSRFToken, &exp)
 	if err != nil {
 		return nil, notFound(err, "session")
@@ -54,7 +54,7 @@ func (db *DB) DeleteSession(ctx context.Context, hash string) error {
 // DeleteAgentSessions ends every session of an agent (deactivation,
 // password change).
 func (tx *Tx) DeleteAgentSessions(ctx context.Context, agentID int64) error {
-	_, err := tx.tx.ExecContext(ctx, "DELETE FROM sessions WHERE agent_id = ?", agentID)
+	_, err := tx.q.ExecContext(ctx, "DELETE FROM sessions WHERE agent_id = ?", agentID)
 	return err
 }
 
@@ -90,7 +90,7 @@ func (db *DB) APITokenByHash(ctx context.Context, hash string) (*APIToken, error
 	var t APIToken
 	var created int64
 	var used sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens
+	err := db.rq.QueryRowContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens
 		WHERE token_hash = ?`, hash).Scan(&t.ID, &t.AgentID, &t.Name, &created, &used)
 	if err != nil {
 		return nil, notFound(err, "token")
@@ -107,7 +107,7 @@ func (db *DB) TouchAPIToken(ctx context.Context, id int64) error {
 
 // APITokens lists an agent's tokens.
 func (db *DB) APITokens(ctx context.Context, agentID int64) ([]APIToken, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens
+	rows, err := db.rq.QueryContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens
 		WHERE agent_id = ? ORDER BY id`, agentID)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
@@ -142,7 +142,7 @@ func (db *DB) DeleteAPIToken(ctx context.Context, agentID, id int64) error {
 // Setting reads a setting, or "" when unset.
 func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	err := db.rq.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}

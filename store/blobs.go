@@ -20,7 +20,7 @@ func (tx *Tx) putBlob(ctx context.Context, data []byte, path string) (string, in
 	if path == "" && len(data) <= blobPart {
 		sum := sha256.Sum256(data)
 		sha := hex.EncodeToString(sum[:])
-		_, err := tx.tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
+		_, err := tx.q.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)
 			ON CONFLICT (sha256) DO NOTHING`, sha, len(data), data)
 		return sha, int64(len(data)), err
 	}
@@ -41,7 +41,7 @@ func (tx *Tx) putBlob(ctx context.Context, data []byte, path string) (string, in
 		return "", 0, err
 	}
 	sha := hex.EncodeToString(h.Sum(nil))
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, x'') ON CONFLICT (sha256) DO NOTHING`, sha, size)
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, x'') ON CONFLICT (sha256) DO NOTHING`, sha, size)
 	if err != nil {
 		return "", 0, err
 	}
@@ -55,7 +55,7 @@ func (tx *Tx) putBlob(ctx context.Context, data []byte, path string) (string, in
 	for seq := 0; ; seq++ {
 		n, err := io.ReadFull(src, buf)
 		if n > 0 {
-			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO blob_parts (sha256, seq, data) VALUES (?, ?, ?)`, sha, seq, buf[:n]); err != nil {
+			if _, err := tx.q.ExecContext(ctx, `INSERT INTO blob_parts (sha256, seq, data) VALUES (?, ?, ?)`, sha, seq, buf[:n]); err != nil {
 				return "", 0, err
 			}
 		}
@@ -112,14 +112,14 @@ func blobData(ctx context.Context, q querier, sha string) ([]byte, error) {
 func (db *DB) WriteBlob(ctx context.Context, sha string, w io.Writer) error {
 	var data []byte
 	var size int64
-	if err := db.r.QueryRowContext(ctx, `SELECT data, size FROM blobs WHERE sha256 = ?`, sha).Scan(&data, &size); err != nil {
+	if err := db.rq.QueryRowContext(ctx, `SELECT data, size FROM blobs WHERE sha256 = ?`, sha).Scan(&data, &size); err != nil {
 		return notFound(err, "blob "+sha)
 	}
 	if int64(len(data)) == size {
 		_, err := w.Write(data)
 		return err
 	}
-	return eachPart(ctx, db.r, sha, func(part []byte) error { _, err := w.Write(part); return err })
+	return eachPart(ctx, db.rq, sha, func(part []byte) error { _, err := w.Write(part); return err })
 }
 
 func eachPart(ctx context.Context, q querier, sha string, fn func([]byte) error) error {

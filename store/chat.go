@@ -8,14 +8,14 @@ import (
 
 // StoreBySlug reads the store a widget or form names.
 func (db *DB) StoreBySlug(ctx context.Context, slug string) (*Store, error) {
-	s, err := scanStore(db.r.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE slug = ?", slug))
+	s, err := scanStore(db.rq.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE slug = ?", slug))
 	return s, notFound(err, "store "+slug)
 }
 
 // CustomerByIdentity finds who owns an identifier, or ErrNotFound.
 func (db *DB) CustomerByIdentity(ctx context.Context, id Identity) (int64, error) {
 	var cid int64
-	err := db.r.QueryRowContext(ctx, "SELECT customer_id FROM identities WHERE kind = ? AND value = ?",
+	err := db.rq.QueryRowContext(ctx, "SELECT customer_id FROM identities WHERE kind = ? AND value = ?",
 		id.Kind, id.Value).Scan(&cid)
 	return cid, notFound(err, id.Kind+" "+id.Value)
 }
@@ -23,7 +23,7 @@ func (db *DB) CustomerByIdentity(ctx context.Context, id Identity) (int64, error
 // LatestTicket is a customer's newest ticket of a channel that is not
 // closed, or ErrNotFound.
 func (db *DB) LatestTicket(ctx context.Context, customerID int64, channel string) (*Ticket, error) {
-	t, err := scanTicket(db.r.QueryRowContext(ctx, "SELECT "+ticketCols+` FROM tickets t
+	t, err := scanTicket(db.rq.QueryRowContext(ctx, "SELECT "+ticketCols+` FROM tickets t
 		WHERE t.customer_id = ? AND t.channel = ? AND t.status <> 'closed' ORDER BY t.updated_at DESC, t.id DESC LIMIT 1`,
 		customerID, channel))
 	return t, notFound(err, fmt.Sprintf("%s ticket of customer %d", channel, customerID))
@@ -33,19 +33,19 @@ func (db *DB) LatestTicket(ctx context.Context, customerID int64, channel string
 // had it, to another customer: a visitor who gives an email address that
 // an earlier customer already has becomes that customer.
 func (tx *Tx) MoveIdentity(ctx context.Context, id Identity, from, to int64) error {
-	if _, err := tx.tx.ExecContext(ctx, "UPDATE identities SET customer_id = ? WHERE kind = ? AND value = ? AND customer_id = ?",
+	if _, err := tx.q.ExecContext(ctx, "UPDATE identities SET customer_id = ? WHERE kind = ? AND value = ? AND customer_id = ?",
 		to, id.Kind, id.Value, from); err != nil {
 		return fmt.Errorf("move %s identity: %w", id.Kind, err)
 	}
-	if _, err := tx.tx.ExecContext(ctx, "UPDATE tickets SET customer_id = ? WHERE customer_id = ?", to, from); err != nil {
+	if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET customer_id = ? WHERE customer_id = ?", to, from); err != nil {
 		return fmt.Errorf("move tickets of customer %d: %w", from, err)
 	}
 	var left int
-	if err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM identities WHERE customer_id = ?", from).Scan(&left); err != nil {
+	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM identities WHERE customer_id = ?", from).Scan(&left); err != nil {
 		return err
 	}
 	if left == 0 {
-		if _, err := tx.tx.ExecContext(ctx, "UPDATE customers SET merged_into = ? WHERE id = ?", to, from); err != nil {
+		if _, err := tx.q.ExecContext(ctx, "UPDATE customers SET merged_into = ? WHERE id = ?", to, from); err != nil {
 			return fmt.Errorf("merge customer %d: %w", from, err)
 		}
 	}
@@ -56,7 +56,7 @@ func (tx *Tx) MoveIdentity(ctx context.Context, id Identity, from, to int64) err
 // status with no activity since before, oldest first: a range of the
 // status index. A chat nobody answered is never idle: it waits for one.
 func (db *DB) IdleChats(ctx context.Context, storeID int64, status string, before time.Time, limit int) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM tickets INDEXED BY tickets_status_updated
+	rows, err := db.rq.QueryContext(ctx, `SELECT id FROM tickets INDEXED BY tickets_status_updated
 		WHERE status = ? AND updated_at < ? AND channel = 'chat' AND store_id = ? AND first_response_at IS NOT NULL
 		ORDER BY updated_at LIMIT ?`, status, ms(before), storeID, limit)
 	if err != nil {

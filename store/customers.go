@@ -32,7 +32,7 @@ var IdentityKinds = []string{"email", "phone", "telegram", "whatsapp", "instagra
 // or ErrNotFound.
 func (tx *Tx) CustomerByIdentity(ctx context.Context, id Identity) (int64, error) {
 	var cid int64
-	err := tx.tx.QueryRowContext(ctx, "SELECT customer_id FROM identities WHERE kind = ? AND value = ?",
+	err := tx.q.QueryRowContext(ctx, "SELECT customer_id FROM identities WHERE kind = ? AND value = ?",
 		id.Kind, id.Value).Scan(&cid)
 	return cid, notFound(err, id.Kind+" "+id.Value)
 }
@@ -40,7 +40,7 @@ func (tx *Tx) CustomerByIdentity(ctx context.Context, id Identity) (int64, error
 // InsertCustomer creates a customer with the given identities.
 func (tx *Tx) InsertCustomer(ctx context.Context, c *Customer) error {
 	now := ms(c.CreatedAt)
-	res, err := tx.tx.ExecContext(ctx, "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)",
+	res, err := tx.q.ExecContext(ctx, "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)",
 		c.Name, now, now)
 	if err != nil {
 		return fmt.Errorf("insert customer: %w", err)
@@ -59,7 +59,7 @@ func (tx *Tx) InsertCustomer(ctx context.Context, c *Customer) error {
 // AddIdentity links an identity to a customer; ErrConflict if another
 // customer owns it.
 func (tx *Tx) AddIdentity(ctx context.Context, customerID int64, id Identity) error {
-	_, err := tx.tx.ExecContext(ctx, "INSERT INTO identities (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
+	_, err := tx.q.ExecContext(ctx, "INSERT INTO identities (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
 		customerID, id.Kind, id.Value, ms(Now()))
 	if isUnique(err) {
 		return fmt.Errorf("%s %s: %w", id.Kind, id.Value, ErrConflict)
@@ -72,7 +72,7 @@ func (tx *Tx) AddIdentity(ctx context.Context, customerID int64, id Identity) er
 
 // SetCustomerName sets the name of a customer who has none yet.
 func (tx *Tx) SetCustomerName(ctx context.Context, customerID int64, name string) error {
-	_, err := tx.tx.ExecContext(ctx, "UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
+	_, err := tx.q.ExecContext(ctx, "UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''",
 		name, ms(Now()), customerID)
 	return err
 }
@@ -96,12 +96,12 @@ func getCustomer(ctx context.Context, q querier, id int64) (*Customer, error) {
 
 // Customer reads one customer with identities.
 func (db *DB) Customer(ctx context.Context, id int64) (*Customer, error) {
-	return getCustomer(ctx, db.r, id)
+	return getCustomer(ctx, db.rq, id)
 }
 
 // Customer reads one customer inside the transaction.
 func (tx *Tx) Customer(ctx context.Context, id int64) (*Customer, error) {
-	return getCustomer(ctx, tx.tx, id)
+	return getCustomer(ctx, tx.q, id)
 }
 
 func loadIdentities(ctx context.Context, q querier, list []Customer) error {
@@ -152,7 +152,7 @@ func (db *DB) ListCustomers(ctx context.Context, q string, after int64, limit in
 		args = append(args, like, like)
 	}
 	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
-	rows, err := db.r.QueryContext(ctx, query, args...)
+	rows, err := db.rq.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list customers: %w", err)
 	}
@@ -170,5 +170,5 @@ func (db *DB) ListCustomers(ctx context.Context, q string, after int64, limit in
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return list, loadIdentities(ctx, db.r, list)
+	return list, loadIdentities(ctx, db.rq, list)
 }

@@ -23,7 +23,7 @@ func (tx *Tx) InsertEvent(ctx context.Context, e *Event) error {
 	if data == "" || data == "null" {
 		data = "{}"
 	}
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
 		VALUES (?, ?, ?, ?, ?)`, e.TicketID, e.Type, e.Actor, data, ms(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert %s event: %w", e.Type, err)
@@ -35,7 +35,7 @@ func (tx *Tx) InsertEvent(ctx context.Context, e *Event) error {
 
 // Events lists a ticket's events, oldest first.
 func (db *DB) Events(ctx context.Context, ticketID int64) ([]Event, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, ticket_id, type, actor, data, created_at
+	rows, err := db.rq.QueryContext(ctx, `SELECT id, ticket_id, type, actor, data, created_at
 		FROM ticket_events WHERE ticket_id = ? ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("events of ticket %d: %w", ticketID, err)

@@ -65,7 +65,7 @@ func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 
 // Mailboxes lists every mailbox by address.
 func (db *DB) Mailboxes(ctx context.Context) ([]*Mailbox, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes ORDER BY address")
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes ORDER BY address")
 	if err != nil {
 		return nil, fmt.Errorf("list mailboxes: %w", err)
 	}
@@ -83,13 +83,13 @@ func (db *DB) Mailboxes(ctx context.Context) ([]*Mailbox, error) {
 
 // Mailbox reads one mailbox.
 func (db *DB) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
-	m, err := scanMailbox(db.r.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
+	m, err := scanMailbox(db.rq.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
 	return m, notFound(err, fmt.Sprintf("mailbox %d", id))
 }
 
 // Mailbox reads one mailbox inside the transaction.
 func (tx *Tx) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
-	m, err := scanMailbox(tx.tx.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
+	m, err := scanMailbox(tx.q.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
 	return m, notFound(err, fmt.Sprintf("mailbox %d", id))
 }
 
@@ -100,7 +100,7 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 		m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity, m.SMTPUsername, m.SMTPPassword, m.PollSeconds, m.AfterImport,
 		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB}
 	if m.ID == 0 {
-		res, err := tx.tx.ExecContext(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,
+		res, err := tx.q.ExecContext(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,
 			imap_username, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password,
 			poll_seconds, after_import, move_to, active, plus_addressing, auto_ack, auto_ack_text, max_message_mb, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -114,7 +114,7 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 		m.ID, err = res.LastInsertId()
 		return err
 	}
-	_, err := tx.tx.ExecContext(ctx, `UPDATE mailboxes SET address = ?, name = ?, store_id = ?, imap_host = ?, imap_port = ?,
+	_, err := tx.q.ExecContext(ctx, `UPDATE mailboxes SET address = ?, name = ?, store_id = ?, imap_host = ?, imap_port = ?,
 		imap_security = ?, imap_username = ?, imap_password = ?, imap_folder = ?, smtp_host = ?, smtp_port = ?, smtp_security = ?,
 		smtp_username = ?, smtp_password = ?, poll_seconds = ?, after_import = ?, move_to = ?, active = ?,
 		plus_addressing = ?, auto_ack = ?, auto_ack_text = ?, max_message_mb = ? WHERE id = ?`,
@@ -131,7 +131,7 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 // SetMailboxCursor records the last imported UID (with the folder's
 // UIDVALIDITY) in the same transaction as the imported message.
 func (tx *Tx) SetMailboxCursor(ctx context.Context, id int64, uidValidity, lastUID uint32) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE mailboxes SET uid_validity = ?, last_uid = max(CASE WHEN uid_validity = ? THEN last_uid ELSE 0 END, ?)
+	_, err := tx.q.ExecContext(ctx, `UPDATE mailboxes SET uid_validity = ?, last_uid = max(CASE WHEN uid_validity = ? THEN last_uid ELSE 0 END, ?)
 		WHERE id = ?`, uidValidity, uidValidity, lastUID, id)
 	if err != nil {
 		return fmt.Errorf("mailbox %d cursor: %w", id, err)
@@ -170,29 +170,29 @@ func (tx *Tx) SetMessageSource(ctx context.Context, messageID, mailboxID int64, 
 		}
 		sha = h
 	}
-	_, err := tx.tx.ExecContext(ctx, "UPDATE messages SET mailbox_id = ?, raw_sha256 = ? WHERE id = ?", mailboxID, sha, messageID)
+	_, err := tx.q.ExecContext(ctx, "UPDATE messages SET mailbox_id = ?, raw_sha256 = ? WHERE id = ?", mailboxID, sha, messageID)
 	return err
 }
 
 // SetTicketMailbox records which mailbox a ticket's replies leave from.
 func (tx *Tx) SetTicketMailbox(ctx context.Context, ticketID, mailboxID int64) error {
-	_, err := tx.tx.ExecContext(ctx, "UPDATE tickets SET mailbox_id = ? WHERE id = ? AND mailbox_id IS NULL", mailboxID, ticketID)
+	_, err := tx.q.ExecContext(ctx, "UPDATE tickets SET mailbox_id = ? WHERE id = ? AND mailbox_id IS NULL", mailboxID, ticketID)
 	return err
 }
 
 // TicketMailbox returns the mailbox a ticket's replies leave from (0 if none).
 func (db *DB) TicketMailbox(ctx context.Context, ticketID int64) (int64, error) {
 	var id sql.NullInt64
-	err := db.r.QueryRowContext(ctx, "SELECT mailbox_id FROM tickets WHERE id = ?", ticketID).Scan(&id)
+	err := db.rq.QueryRowContext(ctx, "SELECT mailbox_id FROM tickets WHERE id = ?", ticketID).Scan(&id)
 	return id.Int64, notFound(err, fmt.Sprintf("ticket %d", ticketID))
 }
 
 // MessageSource returns the raw source of an inbound message.
 func (db *DB) MessageSource(ctx context.Context, messageID int64) ([]byte, error) {
 	var sha string
-	err := db.r.QueryRowContext(ctx, `SELECT raw_sha256 FROM messages WHERE id = ? AND raw_sha256 IS NOT NULL`, messageID).Scan(&sha)
+	err := db.rq.QueryRowContext(ctx, `SELECT raw_sha256 FROM messages WHERE id = ? AND raw_sha256 IS NOT NULL`, messageID).Scan(&sha)
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("source of message %d", messageID))
 	}
-	return blobData(ctx, db.r, sha)
+	return blobData(ctx, db.rq, sha)
 }

@@ -63,7 +63,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // and sets the IDs. A message whose channel + external id is already
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
 		from_addr, external_id, auto, delivery, delivery_error, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
@@ -84,7 +84,7 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 		}
 		a.SHA256, a.Size, a.MessageID = sha, size, m.ID
-		res, err := tx.tx.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size, content_id)
+		res, err := tx.q.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size, content_id)
 			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size, a.ContentID)
 		if err != nil {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
@@ -103,18 +103,18 @@ const messageByExternalID = "SELECT " + messageCols + " FROM messages WHERE chan
 // MessageByExternalID finds the message a channel already delivered, or
 // returns ErrNotFound.
 func (tx *Tx) MessageByExternalID(ctx context.Context, channel, externalID string) (*Message, error) {
-	m, err := scanMessage(tx.tx.QueryRowContext(ctx, messageByExternalID, channel, externalID))
+	m, err := scanMessage(tx.q.QueryRowContext(ctx, messageByExternalID, channel, externalID))
 	return m, notFound(err, "message "+externalID)
 }
 
 // Message reads one message with its attachments.
 func (db *DB) Message(ctx context.Context, id int64) (*Message, error) {
-	m, err := scanMessage(db.r.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
+	m, err := scanMessage(db.rq.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("message %d", id))
 	}
 	list := []Message{*m}
-	if err := attachAttachments(ctx, db.r, list); err != nil {
+	if err := attachAttachments(ctx, db.rq, list); err != nil {
 		return nil, err
 	}
 	return &list[0], nil
@@ -122,7 +122,7 @@ func (db *DB) Message(ctx context.Context, id int64) (*Message, error) {
 
 // Messages lists a ticket's thread, oldest first, with attachments.
 func (db *DB) Messages(ctx context.Context, ticketID int64) ([]Message, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE ticket_id = ? ORDER BY id", ticketID)
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE ticket_id = ? ORDER BY id", ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("messages of ticket %d: %w", ticketID, err)
 	}
@@ -138,7 +138,7 @@ func (db *DB) Messages(ctx context.Context, ticketID int64) ([]Message, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return list, attachAttachments(ctx, db.r, list)
+	return list, attachAttachments(ctx, db.rq, list)
 }
 
 func attachAttachments(ctx context.Context, q querier, list []Message) error {
@@ -172,13 +172,13 @@ func attachAttachments(ctx context.Context, q querier, list []Message) error {
 func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64, error) {
 	var a Attachment
 	var ticketID int64
-	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, a.content_id, m.ticket_id
+	err := db.rq.QueryRowContext(ctx, `SELECT a.id, a.message_id, a.sha256, a.filename, a.content_type, a.size, a.content_id, m.ticket_id
 		FROM attachments a JOIN messages m ON m.id = a.message_id
 		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &ticketID)
 	if err != nil {
 		return nil, 0, notFound(err, fmt.Sprintf("attachment %d", id))
 	}
-	if a.Data, err = blobData(ctx, db.r, a.SHA256); err != nil {
+	if a.Data, err = blobData(ctx, db.rq, a.SHA256); err != nil {
 		return nil, 0, err
 	}
 	return &a, ticketID, nil
@@ -186,7 +186,7 @@ func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64,
 
 // SetDelivery records the delivery state of an outbound message.
 func (tx *Tx) SetDelivery(ctx context.Context, messageID int64, delivery, deliveryError string) error {
-	_, err := tx.tx.ExecContext(ctx, "UPDATE messages SET delivery = ?, delivery_error = ? WHERE id = ?",
+	_, err := tx.q.ExecContext(ctx, "UPDATE messages SET delivery = ?, delivery_error = ? WHERE id = ?",
 		delivery, deliveryError, messageID)
 	if err != nil {
 		return fmt.Errorf("message %d delivery: %w", messageID, err)
@@ -196,7 +196,7 @@ func (tx *Tx) SetDelivery(ctx context.Context, messageID int64, delivery, delive
 
 // Message reads one message inside the transaction.
 func (tx *Tx) Message(ctx context.Context, id int64) (*Message, error) {
-	m, err := scanMessage(tx.tx.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
+	m, err := scanMessage(tx.q.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("message %d", id))
 	}

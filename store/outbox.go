@@ -16,7 +16,7 @@ type OutboxItem struct {
 
 // Enqueue puts a message in the outbox, due at once.
 func (tx *Tx) Enqueue(ctx context.Context, messageID int64, at time.Time) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO outbox (message_id, next_attempt_at, created_at) VALUES (?, ?, ?)
+	_, err := tx.q.ExecContext(ctx, `INSERT INTO outbox (message_id, next_attempt_at, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (message_id) DO UPDATE SET attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = ''`,
 		messageID, ms(at), ms(at))
 	if err != nil {
@@ -27,7 +27,7 @@ func (tx *Tx) Enqueue(ctx context.Context, messageID int64, at time.Time) error 
 
 // DueOutbox lists items due by now, oldest first.
 func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT message_id, attempts, next_attempt_at, last_error FROM outbox
+	rows, err := db.rq.QueryContext(ctx, `SELECT message_id, attempts, next_attempt_at, last_error FROM outbox
 		WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due outbox: %w", err)
@@ -49,7 +49,7 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 // NextOutboxAt is when the earliest queued item is due (zero if none).
 func (db *DB) NextOutboxAt(ctx context.Context) (time.Time, error) {
 	var next *int64
-	if err := db.r.QueryRowContext(ctx, "SELECT min(next_attempt_at) FROM outbox").Scan(&next); err != nil {
+	if err := db.rq.QueryRowContext(ctx, "SELECT min(next_attempt_at) FROM outbox").Scan(&next); err != nil {
 		return time.Time{}, err
 	}
 	if next == nil {
@@ -60,13 +60,13 @@ func (db *DB) NextOutboxAt(ctx context.Context) (time.Time, error) {
 
 // Dequeue removes a message from the outbox.
 func (tx *Tx) Dequeue(ctx context.Context, messageID int64) error {
-	_, err := tx.tx.ExecContext(ctx, "DELETE FROM outbox WHERE message_id = ?", messageID)
+	_, err := tx.q.ExecContext(ctx, "DELETE FROM outbox WHERE message_id = ?", messageID)
 	return err
 }
 
 // Reschedule records a failed attempt and when to try again.
 func (tx *Tx) Reschedule(ctx context.Context, messageID int64, attempts int, next time.Time, lastErr string) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?
+	_, err := tx.q.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?
 		WHERE message_id = ?`, attempts, ms(next), lastErr, messageID)
 	return err
 }

@@ -9,7 +9,7 @@ import (
 // AddParticipant records a person besides the customer on a ticket; adding
 // one twice is a no-op. It reports whether the person is new on the ticket.
 func (tx *Tx) AddParticipant(ctx context.Context, ticketID, customerID int64) (bool, error) {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO ticket_participants (ticket_id, customer_id, created_at)
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO ticket_participants (ticket_id, customer_id, created_at)
 		VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, ticketID, customerID, ms(Now()))
 	if err != nil {
 		return false, fmt.Errorf("ticket %d participant %d: %w", ticketID, customerID, err)
@@ -21,7 +21,7 @@ func (tx *Tx) AddParticipant(ctx context.Context, ticketID, customerID int64) (b
 // IsParticipant tells whether a customer is a participant of a ticket.
 func (tx *Tx) IsParticipant(ctx context.Context, ticketID, customerID int64) (bool, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM ticket_participants WHERE ticket_id = ? AND customer_id = ?`,
+	err := tx.q.QueryRowContext(ctx, `SELECT count(*) FROM ticket_participants WHERE ticket_id = ? AND customer_id = ?`,
 		ticketID, customerID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("ticket %d participant %d: %w", ticketID, customerID, err)
@@ -32,7 +32,7 @@ func (tx *Tx) IsParticipant(ctx context.Context, ticketID, customerID int64) (bo
 // Participants lists the people besides the customer on a ticket, with
 // their identities, in the order they joined.
 func (db *DB) Participants(ctx context.Context, ticketID int64) ([]Customer, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.name, c.created_at FROM ticket_participants p
+	rows, err := db.rq.QueryContext(ctx, `SELECT c.id, c.name, c.created_at FROM ticket_participants p
 		JOIN customers c ON c.id = p.customer_id WHERE p.ticket_id = ? ORDER BY p.created_at, c.id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("participants of ticket %d: %w", ticketID, err)
@@ -51,14 +51,14 @@ func (db *DB) Participants(ctx context.Context, ticketID int64) ([]Customer, err
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return list, loadIdentities(ctx, db.r, list)
+	return list, loadIdentities(ctx, db.rq, list)
 }
 
 // RecentAcks counts the automatic acknowledgements sent to a customer
 // since a time: the per-recipient limit on them.
 func (tx *Tx) RecentAcks(ctx context.Context, customerID int64, since time.Time) (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id
+	err := tx.q.QueryRowContext(ctx, `SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id
 		WHERE t.customer_id = ? AND m.kind = 'agent' AND m.auto = 'auto_reply' AND m.created_at >= ?`,
 		customerID, ms(since)).Scan(&n)
 	if err != nil {

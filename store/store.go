@@ -23,9 +23,10 @@ var (
 // DB is the database: one writer connection (SQLite has one writer anyway;
 // queuing in Go is cheaper than busy-waiting in SQLite) and a reader pool.
 type DB struct {
-	w    *sql.DB
-	r    *sql.DB
-	path string
+	w      *sql.DB
+	r      *sql.DB
+	wq, rq prepared // the same, with statements prepared once
+	path   string
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -43,7 +44,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{w: w, path: path}
+	db := &DB{w: w, wq: prepared{pool: w, cache: newStmtCache(w)}, path: path}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -57,6 +58,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n * 2)
 	r.SetMaxIdleConns(n * 2)
 	db.r = r
+	db.rq = prepared{pool: r, cache: newStmtCache(r)}
 	return db, nil
 }
 
@@ -65,6 +67,8 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.wq.cache.close()
+	db.rq.cache.close()
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
@@ -91,6 +95,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // Tx is a write transaction. Every method of Tx runs inside it.
 type Tx struct {
 	tx *sql.Tx
+	q  prepared
 }
 
 // Write runs fn in one write transaction, committing if fn returns nil.
@@ -99,12 +104,15 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{tx: tx}); err != nil {
+	if err := fn(&Tx{tx: tx, q: prepared{tx: tx, cache: db.wq.cache}}); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if db.wq.cache.hasPending() {
+		db.wq.cache.preparePending(context.WithoutCancel(ctx))
 	}
 	return nil
 }

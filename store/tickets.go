@@ -80,11 +80,11 @@ func getTicket(ctx context.Context, q querier, id int64) (*Ticket, error) {
 }
 
 // Ticket reads one ticket.
-func (db *DB) Ticket(ctx context.Context, id int64) (*Ticket, error) { return getTicket(ctx, db.r, id) }
+func (db *DB) Ticket(ctx context.Context, id int64) (*Ticket, error) { return getTicket(ctx, db.rq, id) }
 
 // Ticket reads one ticket inside the transaction.
 func (tx *Tx) Ticket(ctx context.Context, id int64) (*Ticket, error) {
-	return getTicket(ctx, tx.tx, id)
+	return getTicket(ctx, tx.q, id)
 }
 
 func jsonText(v any, empty string) string {
@@ -104,7 +104,7 @@ func fieldsText(f json.RawMessage) string {
 
 // InsertTicket stores a new ticket and sets its ID.
 func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
 		customer_id, assignee_id, team_id, tags, fields, snippet, created_at, updated_at,
 		first_response_at, resolved_at, last_customer_at, last_agent_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -121,7 +121,7 @@ func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
 
 // UpdateTicket writes every mutable column of t.
 func (tx *Tx) UpdateTicket(ctx context.Context, t *Ticket) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE tickets SET subject = ?, status = ?, priority = ?,
+	_, err := tx.q.ExecContext(ctx, `UPDATE tickets SET subject = ?, status = ?, priority = ?,
 		store_id = ?, customer_id = ?, assignee_id = ?, team_id = ?, tags = ?, fields = ?, snippet = ?,
 		updated_at = ?, first_response_at = ?, resolved_at = ?, last_customer_at = ?, last_agent_at = ?
 		WHERE id = ?`,
@@ -274,7 +274,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	query := "SELECT " + ticketCols + `, t.last_customer_at > COALESCE(
 		(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0)
 		FROM (` + page + ") p JOIN tickets t ON t.id = p.id ORDER BY " + prefixed(order)
-	rows, err := db.r.QueryContext(ctx, query, append([]any{f.ViewerID}, pageArgs...)...)
+	rows, err := db.rq.QueryContext(ctx, query, append([]any{f.ViewerID}, pageArgs...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list tickets: %w", err)
 	}
@@ -348,7 +348,7 @@ func (db *DB) searchTickets(ctx context.Context, q string) (string, error) {
 	if fts == "" {
 		return "", nil // only punctuation: nothing can match
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT m.ticket_id FROM
+	rows, err := db.rq.QueryContext(ctx, `SELECT DISTINCT m.ticket_id FROM
 		(SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT `+strconv.Itoa(searchWindow)+`) s
 		JOIN messages m ON m.id = s.rowid`, fts)
 	if err != nil {

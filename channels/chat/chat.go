@@ -472,8 +472,10 @@ func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identi
 	}
 	at := res.Message.CreatedAt
 	ack := frame{Type: "ack", CID: m.cid, ID: res.Message.ID, At: &at}
-	if stored, err := c.desk.DB().Message(ctx, res.Message.ID); err == nil {
-		ack.Files = files(stored.Attachments)
+	if len(m.files) > 0 {
+		if stored, err := c.desk.DB().Message(ctx, res.Message.ID); err == nil {
+			ack.Files = files(stored.Attachments) // with their ids
+		}
 	}
 	return ack, res.Ticket.CustomerID, nil
 }

@@ -26,7 +26,7 @@ import (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	desk  *desk.Desk
 	db    *store.DB
 	chat  *Channel
@@ -35,7 +35,7 @@ type env struct {
 	agent *store.Agent
 }
 
-func newEnv(t *testing.T, origins ...string) *env {
+func newEnv(t testing.TB, origins ...string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -66,7 +66,7 @@ func newEnv(t *testing.T, origins ...string) *env {
 
 // widget is a visitor's widget speaking the protocol over a real websocket.
 type widget struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	in   chan frame
 }

@@ -80,7 +80,9 @@ func getTicket(ctx context.Context, q querier, id int64) (*Ticket, error) {
 }
 
 // Ticket reads one ticket.
-func (db *DB) Ticket(ctx context.Context, id int64) (*Ticket, error) { return getTicket(ctx, db.rq, id) }
+func (db *DB) Ticket(ctx context.Context, id int64) (*Ticket, error) {
+	return getTicket(ctx, db.rq, id)
+}
 
 // Ticket reads one ticket inside the transaction.
 func (tx *Tx) Ticket(ctx context.Context, id int64) (*Ticket, error) {

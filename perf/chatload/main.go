@@ -130,7 +130,13 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	go watchAgent(ctx, agent, &sent, lat, &inbound, replyEvery, replyQueue)
 	for range 16 {
 		go func() {
-			for r := range replyQueue {
+			for {
+				var r reply
+				select {
+				case r = <-replyQueue:
+				case <-ctx.Done():
+					return
+				}
 				text := fmt.Sprintf("re %s", r.text)
 				sent.Store(text, time.Now())
 				if err := api.do("POST", fmt.Sprintf("/api/tickets/%d/messages", r.ticket), map[string]any{"body": text}, nil); err != nil {
@@ -151,7 +157,6 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	}
 	<-actx.Done()
 	time.Sleep(2 * time.Second) // the last deliveries
-	close(replyQueue)
 	fmt.Printf("active phase: %d visitors for %s, %d messages sent, %d seen by the agent, %d replies posted\n",
 		active, duration, outbound.Load(), inbound.Load(), replies.Load())
 	fmt.Printf("server RSS after the active phase: %s (peak %s)\n", rss(srv.Process.Pid), hwm(srv.Process.Pid))

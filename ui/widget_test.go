@@ -29,30 +29,12 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Shoes</title>
-<style>* { color: red !important; font-size: 40px !important } button { display: none !important }</style></head>
-<body><h1>Shoe Shop</h1><p>Size 42 in blue.</p>
-<script src="%s/widget.js" data-store="shoe-shop" async></script></body></html>`, e.srv.URL)
-	}))
-	defer shop.Close()
+	shop := shoeShop(t, e, admin)
 
 	// An agent has the app open (its websocket), so the widget offers live chat.
-	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/agent/ws"
-	agentWS, _, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{HTTPClient: admin.http, HTTPHeader: http.Header{"Origin": {e.srv.URL}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	agentWS := agentOnline(t, e, admin)
 
-	var hosts []*cdp.Node
-	run(t, ctx, "storefront", chromedp.Navigate(shop.URL), chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
-		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
-	if len(hosts) != 1 || len(hosts[0].ShadowRoots) != 1 {
-		t.Fatalf("widget host %+v", hosts)
-	}
-	in := chromedp.FromNode(hosts[0].ShadowRoots[0])
+	in := widgetRoot(t, ctx, "storefront", chromedp.Navigate(shop))
 	shot(t, ctx, "20-storefront")
 	run(t, ctx, "open and send",
 		chromedp.WaitVisible(".launch", chromedp.ByQuery, in),
@@ -88,9 +70,7 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	shot(t, ctx, "21-chat")
 
 	// A reload keeps the conversation.
-	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
-		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
-	in = chromedp.FromNode(hosts[0].ShadowRoots[0])
+	in = widgetRoot(t, ctx, "reload", chromedp.Reload())
 	run(t, ctx, "history after reload", chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
 		chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in), chromedp.WaitVisible(`.m.visitor[data-id]`, chromedp.ByQuery, in))
 
@@ -119,10 +99,7 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	}
 
 	// Nobody online, a new visitor: the offline form, with errors beside it.
-	run(t, ctx, "new visitor", chromedp.Evaluate(`localStorage.clear()`, nil), chromedp.Reload(),
-		chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
-		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
-	in = chromedp.FromNode(hosts[0].ShadowRoots[0])
+	in = widgetRoot(t, ctx, "new visitor", chromedp.Evaluate(`localStorage.clear()`, nil), chromedp.Reload())
 	run(t, ctx, "offline form",
 		chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
 		chromedp.WaitVisible(`input[name="email"]`, chromedp.ByQuery, in),
@@ -154,13 +131,7 @@ func TestChatSettingsInBrowser(t *testing.T) {
 	app := browser(t)
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Shoes</title></head>
-<body><h1>Shoe Shop</h1><script src="%s/widget.js" data-store="shoe-shop" async></script></body></html>`, e.srv.URL)
-	}))
-	defer shop.Close()
+	shop := shoeShop(t, e, admin)
 
 	run(t, app, "login",
 		chromedp.Navigate(e.srv.URL),
@@ -204,17 +175,9 @@ func TestChatSettingsInBrowser(t *testing.T) {
 	}
 
 	// An agent is online (the app's websocket); the visitor comes.
-	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/agent/ws"
-	agentWS, _, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{HTTPClient: admin.http, HTTPHeader: http.Header{"Origin": {e.srv.URL}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agentWS.CloseNow()
+	agentOnline(t, e, admin)
 	ctx := app
-	var hosts []*cdp.Node
-	run(t, ctx, "storefront", chromedp.Navigate(shop.URL), chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
-		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))
-	in := chromedp.FromNode(hosts[0].ShadowRoots[0])
+	in := widgetRoot(t, ctx, "storefront", chromedp.Navigate(shop))
 	var launcher string
 	run(t, ctx, "launcher", chromedp.WaitVisible(".launch", chromedp.ByQuery, in),
 		chromedp.Text(".launch", &launcher, chromedp.ByQuery, in))
@@ -261,6 +224,46 @@ func TestChatSettingsInBrowser(t *testing.T) {
 	if got.Customer.Name != "Rui" || len(got.Messages) != 2 || len(got.Messages[1].Attachments) != 1 || got.Messages[1].Attachments[0].ContentType != "image/png" {
 		t.Fatalf("ticket %+v", got)
 	}
+}
+
+// shoeShop makes the store "shoe-shop" and serves a storefront on another
+// origin that pastes its snippet, with CSS hostile to anything it can reach.
+func shoeShop(t *testing.T, e *env, admin *client) string {
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Shoes</title>
+<style>* { color: red !important; font-size: 40px !important } button { display: none !important }</style></head>
+<body><h1>Shoe Shop</h1><p>Size 42 in blue.</p>
+<script src="%s/widget.js" data-store="shoe-shop" async></script></body></html>`, e.srv.URL)
+	}))
+	t.Cleanup(shop.Close)
+	return shop.URL
+}
+
+// agentOnline opens the agent websocket the app keeps, so the widget
+// offers live chat; closing it makes the agent go.
+func agentOnline(t *testing.T, e *env, admin *client) *websocket.Conn {
+	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/agent/ws"
+	conn, _, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{HTTPClient: admin.http, HTTPHeader: http.Header{"Origin": {e.srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return conn
+}
+
+// widgetRoot runs actions that (re)load a page with the widget and returns
+// the option that queries inside the widget's closed shadow root.
+func widgetRoot(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) chromedp.QueryOption {
+	t.Helper()
+	var hosts []*cdp.Node
+	run(t, ctx, step, append(actions, chromedp.WaitReady("div[data-onedesk]", chromedp.ByQuery),
+		chromedp.Nodes("div[data-onedesk]", &hosts, chromedp.ByQuery, chromedp.Populate(-1, true)))...)
+	if len(hosts) != 1 || len(hosts[0].ShadowRoots) != 1 {
+		t.Fatalf("%s: widget host %+v", step, hosts)
+	}
+	return chromedp.FromNode(hosts[0].ShadowRoots[0])
 }
 
 func writePNG(t *testing.T) string {

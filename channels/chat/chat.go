@@ -502,6 +502,21 @@ func (c *Channel) errorCode(err error) (code, field string) {
 	return "err_save", ie.Field
 }
 
+// writeSaveError answers an HTTP request whose save failed: 400 with the
+// field at fault for bad input (the message text named as the request
+// names it), 500 otherwise.
+func (c *Channel) writeSaveError(w http.ResponseWriter, lang string, err error, textField string) {
+	code, field := c.errorCode(err)
+	status := http.StatusBadRequest
+	if code == "err_save" {
+		status = http.StatusInternalServerError
+	}
+	if field == "text" {
+		field = textField
+	}
+	writeError(w, status, text(lang, code), field)
+}
+
 // contact is the name and email address a customer gave.
 func (c *Channel) contact(ctx context.Context, customer int64) (name, email string) {
 	cu, err := c.desk.DB().Customer(ctx, customer)
@@ -675,15 +690,7 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 	in.Fields = fields
 	res, err := c.desk.Ingest(r.Context(), in)
 	if err != nil {
-		code, field := c.errorCode(err)
-		status := http.StatusBadRequest
-		if code == "err_save" {
-			status = http.StatusInternalServerError
-		}
-		if field == "text" {
-			field = "message"
-		}
-		fail(status, code, field)
+		c.writeSaveError(w, lang, err, "message")
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket_id": res.Ticket.ID})

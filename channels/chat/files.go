@@ -133,12 +133,7 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 	ack, customer, err := c.receive(r.Context(), st, who, message{cid: cid, files: []store.Attachment{*a},
 		page: r.URL.Query().Get("page"), browser: r.UserAgent()})
 	if err != nil {
-		code, field := c.errorCode(err)
-		status := http.StatusBadRequest
-		if code == "err_save" {
-			status = http.StatusInternalServerError
-		}
-		fail(status, code, field)
+		c.writeSaveError(w, lang, err, "file")
 		return
 	}
 	// The visitor's other tabs show the file too.

@@ -23,9 +23,10 @@ type Desk struct {
 	bus *Bus
 	log *slog.Logger
 
-	mu      sync.RWMutex
-	senders map[string]Sender
-	wake    chan struct{}
+	mu         sync.RWMutex
+	senders    map[string]Sender
+	wake       chan struct{}
+	emailSends chan struct{} // a slot per mail server connection (emailSends of them)
 
 	mailboxChanged chan struct{}
 
@@ -43,8 +44,9 @@ type Desk struct {
 func New(db *store.DB, log *slog.Logger) *Desk {
 	d := &Desk{
 		db: db, bus: NewBus(), log: log,
-		senders: map[string]Sender{},
-		wake:    make(chan struct{}, 1),
+		senders:    map[string]Sender{},
+		wake:       make(chan struct{}, 1),
+		emailSends: make(chan struct{}, emailSends),
 
 		mailboxChanged: make(chan struct{}, 1),
 		RetryBase:      30 * time.Second,

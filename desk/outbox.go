@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"onedesk/store"
@@ -14,8 +16,7 @@ type Outbound struct {
 	Message    store.Message
 	Ticket     store.Ticket
 	Customer   store.Customer
-	Thread     []store.Message // the ticket's messages, for threading
-	AuthorName string          // the agent who wrote the reply
+	AuthorName string // the agent who wrote the reply
 	// Others on the ticket (a colleague in Cc) who get the reply too.
 	Participants []store.Customer
 }
@@ -78,7 +79,7 @@ func (d *Desk) RunOutbox(ctx context.Context) {
 // deliverDue sends every due item and returns how long to sleep.
 func (d *Desk) deliverDue(ctx context.Context) time.Duration {
 	for ctx.Err() == nil {
-		items, err := d.db.DueOutbox(ctx, store.Now(), 50)
+		items, err := d.db.DueOutbox(ctx, store.Now(), 200)
 		if err != nil {
 			d.log.Error("outbox", "err", err)
 			return 5 * time.Second
@@ -86,10 +87,8 @@ func (d *Desk) deliverDue(ctx context.Context) time.Duration {
 		if len(items) == 0 {
 			break
 		}
-		for _, it := range items {
-			if !d.deliver(ctx, it) {
-				return 5 * time.Second
-			}
+		if !d.deliverAll(ctx, items) {
+			return 5 * time.Second
 		}
 	}
 	next, err := d.db.NextOutboxAt(ctx)
@@ -97,6 +96,45 @@ func (d *Desk) deliverDue(ctx context.Context) time.Duration {
 		return time.Minute
 	}
 	return max(time.Until(next), 10*time.Millisecond)
+}
+
+// Outbox concurrency: tickets are sent in parallel (a slow mail server
+// must not hold up chat replies, and the outcomes are committed together),
+// each ticket's replies in order. Mail servers get few connections at once.
+const (
+	outboxWorkers = 32
+	emailSends    = 4
+)
+
+// deliverAll sends a batch of due items; false if an outcome could not
+// be recorded.
+func (d *Desk) deliverAll(ctx context.Context, items []store.OutboxItem) bool {
+	byTicket := map[int64][]store.OutboxItem{}
+	var order []int64
+	for _, it := range items {
+		if _, ok := byTicket[it.TicketID]; !ok {
+			order = append(order, it.TicketID)
+		}
+		byTicket[it.TicketID] = append(byTicket[it.TicketID], it)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	workers := make(chan struct{}, outboxWorkers)
+	for _, id := range order {
+		workers <- struct{}{}
+		wg.Add(1)
+		go func(list []store.OutboxItem) {
+			defer func() { <-workers; wg.Done() }()
+			for _, it := range list {
+				if !d.deliver(ctx, it) {
+					failed.Store(true)
+					return
+				}
+			}
+		}(byTicket[id])
+	}
+	wg.Wait()
+	return !failed.Load()
 }
 
 // deliver sends one item and records the outcome; false means the outcome
@@ -110,9 +148,15 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 		if s == nil {
 			sendErr = Permanent(fmt.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
 		} else {
+			if out.Message.Channel == "email" {
+				d.emailSends <- struct{}{}
+			}
 			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			sendErr = s.Send(sctx, *out)
 			cancel()
+			if out.Message.Channel == "email" {
+				<-d.emailSends
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -184,15 +228,11 @@ func (d *Desk) outbound(ctx context.Context, messageID int64) (*Outbound, error)
 	if err != nil {
 		return nil, err
 	}
-	thread, err := d.db.Messages(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
 	others, err := d.db.Participants(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Thread: thread, Participants: others}
+	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Participants: others}
 	if m.AuthorID != nil {
 		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
 			out.AuthorName = a.Name

@@ -18,7 +18,7 @@ type Session struct {
 
 // InsertSession stores a new session.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at)
+	_, err := db.exec(ctx, `INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, s.TokenHash, s.AgentID, s.CSRFToken, ms(Now()), ms(s.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
@@ -41,13 +41,13 @@ func (db *DB) SessionByHash(ctx context.Context, hash string) (*Session, error) 
 
 // ExtendSession moves a session's expiry.
 func (db *DB) ExtendSession(ctx context.Context, hash string, until time.Time) error {
-	_, err := db.w.ExecContext(ctx, "UPDATE sessions SET expires_at = ? WHERE token_hash = ?", ms(until), hash)
+	_, err := db.exec(ctx, "UPDATE sessions SET expires_at = ? WHERE token_hash = ?", ms(until), hash)
 	return err
 }
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {
-	_, err := db.w.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", hash)
+	_, err := db.exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", hash)
 	return err
 }
 
@@ -60,7 +60,7 @@ func (tx *Tx) DeleteAgentSessions(ctx context.Context, agentID int64) error {
 
 // DeleteExpiredSessions removes sessions past their expiry.
 func (db *DB) DeleteExpiredSessions(ctx context.Context) error {
-	_, err := db.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ms(Now()))
+	_, err := db.exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ms(Now()))
 	return err
 }
 
@@ -76,7 +76,7 @@ type APIToken struct {
 
 // InsertAPIToken stores a new token.
 func (db *DB) InsertAPIToken(ctx context.Context, t *APIToken) error {
-	res, err := db.w.ExecContext(ctx, `INSERT INTO api_tokens (agent_id, name, token_hash, created_at)
+	res, err := db.exec(ctx, `INSERT INTO api_tokens (agent_id, name, token_hash, created_at)
 		VALUES (?, ?, ?, ?)`, t.AgentID, t.Name, t.TokenHash, ms(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert token: %w", err)
@@ -101,7 +101,7 @@ func (db *DB) APITokenByHash(ctx context.Context, hash string) (*APIToken, error
 
 // TouchAPIToken records a token's use.
 func (db *DB) TouchAPIToken(ctx context.Context, id int64) error {
-	_, err := db.w.ExecContext(ctx, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", ms(Now()), id)
+	_, err := db.exec(ctx, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", ms(Now()), id)
 	return err
 }
 
@@ -129,7 +129,7 @@ func (db *DB) APITokens(ctx context.Context, agentID int64) ([]APIToken, error) 
 
 // DeleteAPIToken revokes one of an agent's tokens.
 func (db *DB) DeleteAPIToken(ctx context.Context, agentID, id int64) error {
-	res, err := db.w.ExecContext(ctx, "DELETE FROM api_tokens WHERE id = ? AND agent_id = ?", id, agentID)
+	res, err := db.exec(ctx, "DELETE FROM api_tokens WHERE id = ? AND agent_id = ?", id, agentID)
 	if err != nil {
 		return fmt.Errorf("delete token %d: %w", id, err)
 	}
@@ -152,7 +152,7 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 // InitSetting stores value under key unless the key is set already, and
 // returns what the key holds: the first writer wins.
 func (db *DB) InitSetting(ctx context.Context, key, value string) (string, error) {
-	if _, err := db.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
+	if _, err := db.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
 		key, value); err != nil {
 		return "", fmt.Errorf("setting %s: %w", key, err)
 	}
@@ -161,7 +161,7 @@ func (db *DB) InitSetting(ctx context.Context, key, value string) (string, error
 
 // SetSetting writes a setting.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+	_, err := db.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }

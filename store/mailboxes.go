@@ -144,9 +144,9 @@ func (db *DB) SetMailboxPolled(ctx context.Context, id int64, pollErr string) er
 	now := ms(Now())
 	var err error
 	if pollErr == "" {
-		_, err = db.w.ExecContext(ctx, "UPDATE mailboxes SET last_error = '', last_polled_at = ?, last_success_at = ? WHERE id = ?", now, now, id)
+		_, err = db.exec(ctx, "UPDATE mailboxes SET last_error = '', last_polled_at = ?, last_success_at = ? WHERE id = ?", now, now, id)
 	} else {
-		_, err = db.w.ExecContext(ctx, "UPDATE mailboxes SET last_error = ?, last_polled_at = ? WHERE id = ?", pollErr, now, id)
+		_, err = db.exec(ctx, "UPDATE mailboxes SET last_error = ?, last_polled_at = ? WHERE id = ?", pollErr, now, id)
 	}
 	return err
 }
@@ -154,7 +154,7 @@ func (db *DB) SetMailboxPolled(ctx context.Context, id int64, pollErr string) er
 // SetMessageExternalID records the id a channel gave an outbound message
 // (an email's Message-ID), so replies to it thread.
 func (db *DB) SetMessageExternalID(ctx context.Context, messageID int64, externalID string) error {
-	_, err := db.w.ExecContext(ctx, "UPDATE messages SET external_id = ? WHERE id = ? AND external_id = ''", externalID, messageID)
+	_, err := db.exec(ctx, "UPDATE messages SET external_id = ? WHERE id = ? AND external_id = ''", externalID, messageID)
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 // OutboxItem is an outbound message waiting to be sent.
 type OutboxItem struct {
 	MessageID     int64
+	TicketID      int64
 	Attempts      int
 	NextAttemptAt time.Time
 	LastError     string
@@ -27,8 +28,9 @@ func (tx *Tx) Enqueue(ctx context.Context, messageID int64, at time.Time) error 
 
 // DueOutbox lists items due by now, oldest first.
 func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT message_id, attempts, next_attempt_at, last_error FROM outbox
-		WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, ms(now), limit)
+	rows, err := db.rq.QueryContext(ctx, `SELECT o.message_id, m.ticket_id, o.attempts, o.next_attempt_at, o.last_error
+		FROM outbox o JOIN messages m ON m.id = o.message_id
+		WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.message_id LIMIT ?`, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due outbox: %w", err)
 	}
@@ -37,7 +39,7 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 	for rows.Next() {
 		var it OutboxItem
 		var next int64
-		if err := rows.Scan(&it.MessageID, &it.Attempts, &next, &it.LastError); err != nil {
+		if err := rows.Scan(&it.MessageID, &it.TicketID, &it.Attempts, &next, &it.LastError); err != nil {
 			return nil, err
 		}
 		it.NextAttemptAt = fromMS(next)

@@ -113,6 +113,16 @@ func cacheable(q string) bool {
 	}
 }
 
+// ctx is the context for a statement: in a transaction, which other
+// writes share, a caller's cancellation must not interrupt SQLite (an
+// interrupted write rolls back the whole transaction).
+func (p prepared) ctx(ctx context.Context) context.Context {
+	if p.tx != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (p prepared) stmt(ctx context.Context, q string) *sql.Stmt {
 	s := p.cache.get(ctx, q, p.tx != nil)
 	if s != nil && p.tx != nil {
@@ -122,6 +132,7 @@ func (p prepared) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (p prepared) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = p.ctx(ctx)
 	if s := p.stmt(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -132,6 +143,7 @@ func (p prepared) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 }
 
 func (p prepared) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = p.ctx(ctx)
 	if s := p.stmt(ctx, q); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -142,6 +154,7 @@ func (p prepared) QueryContext(ctx context.Context, q string, args ...any) (*sql
 }
 
 func (p prepared) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = p.ctx(ctx)
 	if s := p.stmt(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}

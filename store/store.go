@@ -27,6 +27,10 @@ type DB struct {
 	r      *sql.DB
 	wq, rq prepared // the same, with statements prepared once
 	path   string
+
+	writes    chan *writeOp // to the committer (see Write)
+	quit      chan struct{}
+	committed chan struct{} // closed when the committer has stopped
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -35,7 +39,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(ON)&_pragma=cache_size(-8000)&_time_format=sqlite" + extra
+			"&_pragma=foreign_keys(ON)&_pragma=cache_size(-8000)&_pragma=temp_store(MEMORY)" +
+			"&_time_format=sqlite" + extra
 	}
 	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {
@@ -44,13 +49,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{w: w, wq: prepared{pool: w, cache: newStmtCache(w)}, path: path}
+	db := &DB{w: w, wq: prepared{pool: w, cache: newStmtCache(w)}, path: path,
+		writes: make(chan *writeOp, writeBacklog), quit: make(chan struct{}), committed: make(chan struct{})}
+	go db.commit()
 	if err := db.migrate(ctx); err != nil {
+		db.stopWrites()
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(ON)"))
 	if err != nil {
+		db.stopWrites()
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -67,6 +76,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopWrites()
 	db.wq.cache.close()
 	db.rq.cache.close()
 	return errors.Join(db.r.Close(), db.w.Close())
@@ -96,25 +106,6 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 type Tx struct {
 	tx *sql.Tx
 	q  prepared
-}
-
-// Write runs fn in one write transaction, committing if fn returns nil.
-func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(&Tx{tx: tx, q: prepared{tx: tx, cache: db.wq.cache}}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if db.wq.cache.hasPending() {
-		db.wq.cache.preparePending(context.WithoutCancel(ctx))
-	}
-	return nil
 }
 
 // querier is what read helpers need: the reader pool, or a write

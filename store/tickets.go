@@ -447,7 +447,7 @@ func FTSQuery(s string) string {
 
 // MarkRead records that agent looked at ticket now.
 func (db *DB) MarkRead(ctx context.Context, agentID, ticketID int64) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO ticket_reads (agent_id, ticket_id, read_at) VALUES (?, ?, ?)
+	_, err := db.exec(ctx, `INSERT INTO ticket_reads (agent_id, ticket_id, read_at) VALUES (?, ?, ?)
 		ON CONFLICT (agent_id, ticket_id) DO UPDATE SET read_at = excluded.read_at`, agentID, ticketID, ms(Now()))
 	if err != nil {
 		return fmt.Errorf("mark ticket %d read: %w", ticketID, err)

@@ -54,7 +54,11 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	m.SetMessageIDWithValue(msgID)
 	m.SetDateWithValue(out.Message.CreatedAt)
 	m.Subject(replySubject(out.Ticket))
-	refs, inReplyTo := threadRefs(out.Thread, out.Message.ID)
+	thread, err := c.desk.DB().Messages(ctx, out.Ticket.ID)
+	if err != nil {
+		return fmt.Errorf("read the thread of ticket %d: %w", out.Ticket.ID, err)
+	}
+	refs, inReplyTo := threadRefs(thread, out.Message.ID)
 	if inReplyTo != "" {
 		m.SetGenHeader(mail.HeaderInReplyTo, "<"+inReplyTo+">")
 	}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Writes are group-committed: one goroutine, the committer, owns the
+// writer connection, and runs the writes waiting for it together in one
+// SQLite transaction, each in its own savepoint. A busy desk then pays
+// for one commit (the WAL frames, the FTS flush) per batch rather than
+// per chat message, and writers are served in the order they came.
+const (
+	maxBatch     = 256
+	batchBudget  = 4 * time.Millisecond // stop adding writes to a batch after this
+	writeBacklog = 1024
+)
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("the database is closed")
+
+type writeOp struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	done chan writeResult
+}
+
+type writeResult struct {
+	err   error
+	panic any // re-raised in the caller's goroutine
+}
+
+// Write runs fn in a write transaction and returns once its changes are
+// committed (nil) or rolled back (fn's error, or the commit's). fn may run
+// in the same transaction as other writes, but its changes are applied or
+// discarded on their own. fn may be run on another goroutine: it must not
+// call Write itself.
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
+	select {
+	case db.writes <- op:
+	case <-db.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the caller must
+	// not report a failure for a write that then commits.
+	res := <-op.done
+	if res.panic != nil {
+		panic(res.panic)
+	}
+	return res.err
+}
+
+func (db *DB) stopWrites() {
+	select {
+	case <-db.quit:
+	default:
+		close(db.quit)
+	}
+	<-db.committed
+}
+
+// commit is the committer's loop.
+func (db *DB) commit() {
+	defer close(db.committed)
+	for {
+		var first *writeOp
+		select {
+		case first = <-db.writes:
+		case <-db.quit:
+			for {
+				select {
+				case op := <-db.writes:
+					op.done <- writeResult{err: ErrClosed}
+				default:
+					return
+				}
+			}
+		}
+		db.runBatch(first)
+		if db.wq.cache.hasPending() {
+			db.wq.cache.preparePending(context.Background())
+		}
+	}
+}
+
+// runBatch runs first and whatever writes queue up meanwhile (within the
+// budget) in one transaction.
+func (db *DB) runBatch(first *writeOp) {
+	// The transaction is the committer's: a caller's cancelled context
+	// must not roll back the others' writes.
+	ctx := context.Background()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		first.done <- writeResult{err: fmt.Errorf("begin: %w", err)}
+		return
+	}
+	t := &Tx{tx: tx, q: prepared{tx: tx, cache: db.wq.cache}}
+	var ok []*writeOp // applied, waiting for the commit
+	start := time.Now()
+	for op := first; op != nil; op = db.next(start, len(ok)) {
+		if err := op.ctx.Err(); err != nil {
+			op.done <- writeResult{err: err}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+			op.done <- writeResult{err: fmt.Errorf("savepoint: %w", err)}
+			break
+		}
+		res := run(op, t)
+		if res.err == nil && res.panic == nil {
+			if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
+				res.err = fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		if res.err != nil || res.panic != nil {
+			// Undo this write alone. Failing that, the transaction is in
+			// an unknown state: give up on the whole batch.
+			_, err1 := tx.ExecContext(ctx, "ROLLBACK TO write")
+			_, err2 := tx.ExecContext(ctx, "RELEASE write")
+			op.done <- res
+			if err := errors.Join(err1, err2); err != nil {
+				tx.Rollback()
+				fail(ok, fmt.Errorf("roll back a failed write: %w", err))
+				return
+			}
+			continue
+		}
+		ok = append(ok, op)
+	}
+	if err := tx.Commit(); err != nil {
+		fail(ok, fmt.Errorf("commit: %w", err))
+		return
+	}
+	for _, op := range ok {
+		op.done <- writeResult{}
+	}
+}
+
+// next is the next queued write for the current batch, or nil when the
+// batch should commit.
+func (db *DB) next(start time.Time, n int) *writeOp {
+	if n >= maxBatch || time.Since(start) > batchBudget {
+		return nil
+	}
+	select {
+	case op := <-db.writes:
+		return op
+	default:
+		return nil
+	}
+}
+
+func run(op *writeOp, t *Tx) (res writeResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = writeResult{panic: p}
+		}
+	}()
+	return writeResult{err: op.fn(t)}
+}
+
+func fail(ops []*writeOp, err error) {
+	for _, op := range ops {
+		op.done <- writeResult{err: err}
+	}
+}
+
+// exec runs one statement as a write of its own, group-committed like the rest.
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		res, err = tx.q.ExecContext(ctx, q, args...)
+		return err
+	})
+	return res, err
+}

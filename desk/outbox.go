@@ -60,7 +60,14 @@ func (d *Desk) Wake() {
 // RunOutbox delivers queued messages until ctx ends. Each message is sent
 // outside any transaction and its outcome committed after, so a crash in
 // between sends it again rather than never.
+//
+// Tickets are sent in parallel (a slow mail server must not hold up chat
+// replies, and outcomes are committed together), each ticket's replies in
+// order by one goroutine. The loop does not wait for those: a reply queued
+// meanwhile goes out at once unless its ticket is still sending.
 func (d *Desk) RunOutbox(ctx context.Context) {
+	o := &outboxRun{busy: map[int64]bool{}, sending: map[int64]bool{}, workers: make(chan struct{}, outboxWorkers)}
+	defer o.wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -70,71 +77,101 @@ func (d *Desk) RunOutbox(ctx context.Context) {
 		case <-timer.C:
 		case <-d.wake:
 		}
-		wait := d.deliverDue(ctx)
+		wait := d.deliverDue(ctx, o)
 		timer.Stop()
 		timer.Reset(wait)
 	}
 }
 
-// deliverDue sends every due item and returns how long to sleep.
-func (d *Desk) deliverDue(ctx context.Context) time.Duration {
-	for ctx.Err() == nil {
-		items, err := d.db.DueOutbox(ctx, store.Now(), 200)
-		if err != nil {
-			d.log.Error("outbox", "err", err)
-			return 5 * time.Second
+// Outbox concurrency: tickets sending at once, and connections to the
+// mail server at once (mail servers refuse many).
+const (
+	outboxWorkers = 32
+	emailSends    = 4
+)
+
+// outboxRun is the dispatcher's state: tickets being sent and the
+// messages handed to their goroutines.
+type outboxRun struct {
+	mu      sync.Mutex
+	busy    map[int64]bool // ticket ids
+	sending map[int64]bool // message ids
+	workers chan struct{}
+	wg      sync.WaitGroup
+	backoff atomic.Bool // an outcome could not be recorded
+}
+
+// deliverDue starts sending the due items of idle tickets and returns how
+// long to sleep (a finishing ticket wakes the loop sooner).
+func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
+	if o.backoff.Swap(false) {
+		return 5 * time.Second
+	}
+	o.mu.Lock()
+	inFlight := len(o.sending)
+	o.mu.Unlock()
+	items, err := d.db.DueOutbox(ctx, store.Now(), 200+inFlight)
+	if err != nil {
+		d.log.Error("outbox", "err", err)
+		return 5 * time.Second
+	}
+	byTicket := map[int64][]store.OutboxItem{}
+	var order []int64
+	o.mu.Lock()
+	for _, it := range items {
+		if o.busy[it.TicketID] {
+			continue // after the reply of its ticket being sent
 		}
-		if len(items) == 0 {
-			break
+		if byTicket[it.TicketID] == nil {
+			order = append(order, it.TicketID)
 		}
-		if !d.deliverAll(ctx, items) {
-			return 5 * time.Second
+		byTicket[it.TicketID] = append(byTicket[it.TicketID], it)
+	}
+	started := 0
+	for _, id := range order {
+		select {
+		case o.workers <- struct{}{}:
+		default:
+			continue // every worker is busy; one that ends wakes us
 		}
+		started++
+		list := byTicket[id]
+		o.busy[id] = true
+		for _, it := range list {
+			o.sending[it.MessageID] = true
+		}
+		o.wg.Add(1)
+		go func() {
+			defer o.wg.Done()
+			for _, it := range list {
+				if !d.deliver(ctx, it) {
+					o.backoff.Store(true)
+					break
+				}
+			}
+			o.mu.Lock()
+			delete(o.busy, id)
+			for _, it := range list {
+				delete(o.sending, it.MessageID)
+			}
+			o.mu.Unlock()
+			<-o.workers
+			d.Wake()
+		}()
+	}
+	busy := len(o.busy) > 0
+	o.mu.Unlock()
+	switch {
+	case len(items) == 200+inFlight && started > 0:
+		return 0 // there may be more
+	case busy:
+		return time.Minute // a ticket that is done wakes us
 	}
 	next, err := d.db.NextOutboxAt(ctx)
 	if err != nil || next.IsZero() {
 		return time.Minute
 	}
 	return max(time.Until(next), 10*time.Millisecond)
-}
-
-// Outbox concurrency: tickets are sent in parallel (a slow mail server
-// must not hold up chat replies, and the outcomes are committed together),
-// each ticket's replies in order. Mail servers get few connections at once.
-const (
-	outboxWorkers = 32
-	emailSends    = 4
-)
-
-// deliverAll sends a batch of due items; false if an outcome could not
-// be recorded.
-func (d *Desk) deliverAll(ctx context.Context, items []store.OutboxItem) bool {
-	byTicket := map[int64][]store.OutboxItem{}
-	var order []int64
-	for _, it := range items {
-		if _, ok := byTicket[it.TicketID]; !ok {
-			order = append(order, it.TicketID)
-		}
-		byTicket[it.TicketID] = append(byTicket[it.TicketID], it)
-	}
-	var wg sync.WaitGroup
-	var failed atomic.Bool
-	workers := make(chan struct{}, outboxWorkers)
-	for _, id := range order {
-		workers <- struct{}{}
-		wg.Add(1)
-		go func(list []store.OutboxItem) {
-			defer func() { <-workers; wg.Done() }()
-			for _, it := range list {
-				if !d.deliver(ctx, it) {
-					failed.Store(true)
-					return
-				}
-			}
-		}(byTicket[id])
-	}
-	wg.Wait()
-	return !failed.Load()
 }
 
 // deliver sends one item and records the outcome; false means the outcome

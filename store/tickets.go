@@ -41,6 +41,23 @@ type Ticket struct {
 	ResolvedAt      *time.Time      `json:"resolved_at"`
 	LastCustomerAt  *time.Time      `json:"last_customer_at"`
 	LastAgentAt     *time.Time      `json:"last_agent_at"`
+
+	// saved is columns() as read in a write transaction or last written:
+	// UpdateTicket writes only what differs, so a chat message rewrites
+	// the index entries of the columns it changed, not all eleven indexes.
+	saved []any
+}
+
+// ticketSetCols are the mutable columns, in the order of columns().
+var ticketSetCols = []string{"subject", "status", "priority", "store_id", "customer_id", "assignee_id",
+	"team_id", "tags", "fields", "snippet", "updated_at", "first_response_at", "resolved_at",
+	"last_customer_at", "last_agent_at"}
+
+// columns are t's mutable columns as stored, comparable with ==.
+func (t *Ticket) columns() []any {
+	return []any{t.Subject, t.Status, t.Priority, nullID(t.StoreID), t.CustomerID, nullID(t.AssigneeID),
+		nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet, ms(t.UpdatedAt),
+		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt)}
 }
 
 const ticketCols = `t.id, t.subject, t.status, t.priority, t.channel, t.store_id, t.customer_id,
@@ -86,7 +103,11 @@ func (db *DB) Ticket(ctx context.Context, id int64) (*Ticket, error) {
 
 // Ticket reads one ticket inside the transaction.
 func (tx *Tx) Ticket(ctx context.Context, id int64) (*Ticket, error) {
-	return getTicket(ctx, tx.q, id)
+	t, err := getTicket(ctx, tx.q, id)
+	if err == nil {
+		t.saved = t.columns()
+	}
+	return t, err
 }
 
 func jsonText(v any, empty string) string {
@@ -118,21 +139,31 @@ func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
 		return fmt.Errorf("insert ticket: %w", err)
 	}
 	t.ID, err = res.LastInsertId()
+	t.saved = t.columns()
 	return err
 }
 
-// UpdateTicket writes every mutable column of t.
+// UpdateTicket writes the columns of t that changed since the
+// transaction read it (every mutable column of a ticket read elsewhere).
 func (tx *Tx) UpdateTicket(ctx context.Context, t *Ticket) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE tickets SET subject = ?, status = ?, priority = ?,
-		store_id = ?, customer_id = ?, assignee_id = ?, team_id = ?, tags = ?, fields = ?, snippet = ?,
-		updated_at = ?, first_response_at = ?, resolved_at = ?, last_customer_at = ?, last_agent_at = ?
-		WHERE id = ?`,
-		t.Subject, t.Status, t.Priority, nullID(t.StoreID), t.CustomerID, nullID(t.AssigneeID),
-		nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet, ms(t.UpdatedAt),
-		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt), t.ID)
+	cols := t.columns()
+	set := make([]string, 0, len(cols))
+	args := make([]any, 0, len(cols)+1)
+	for i, v := range cols {
+		if t.saved != nil && t.saved[i] == v {
+			continue
+		}
+		set = append(set, ticketSetCols[i]+" = ?")
+		args = append(args, v)
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	_, err := tx.q.ExecContext(ctx, "UPDATE tickets SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, t.ID)...)
 	if err != nil {
 		return fmt.Errorf("update ticket %d: %w", t.ID, err)
 	}
+	t.saved = cols
 	return nil
 }
 

@@ -49,7 +49,16 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	}
 	// Once queued, wait for the outcome even if ctx ends: the caller must
 	// not report a failure for a write that then commits.
-	res := <-op.done
+	var res writeResult
+	select {
+	case res = <-op.done:
+	case <-db.committed: // closed meanwhile; it may not have seen op
+		select {
+		case res = <-op.done:
+		default:
+			return ErrClosed
+		}
+	}
 	if res.panic != nil {
 		panic(res.panic)
 	}

@@ -12,18 +12,24 @@ import (
 //go:embed index.html app widget.js
 var Files embed.FS
 
-//go:embed widget/*.json
-var widgetCatalogs embed.FS
+//go:embed widget/*.json forms/*.json
+var catalogs embed.FS
 
 // WidgetLanguages are the languages the chat widget speaks.
 var WidgetLanguages = []string{"en", "pt", "tr", "cs", "ru"}
 
 // WidgetCatalog is the widget's text in a language (English when the
 // language has no catalog).
-func WidgetCatalog(lang string) map[string]string {
-	data, err := widgetCatalogs.ReadFile("widget/" + lang + ".json")
+func WidgetCatalog(lang string) map[string]string { return catalog("widget", lang) }
+
+// FormCatalog is the hosted forms' built-in text in a language (English
+// when the language has none); forms speak the widget's languages.
+func FormCatalog(lang string) map[string]string { return catalog("forms", lang) }
+
+func catalog(dir, lang string) map[string]string {
+	data, err := catalogs.ReadFile(dir + "/" + lang + ".json")
 	if err != nil {
-		data, _ = widgetCatalogs.ReadFile("widget/en.json")
+		data, _ = catalogs.ReadFile(dir + "/en.json")
 	}
 	out := map[string]string{}
 	json.Unmarshal(data, &out)

@@ -11,8 +11,17 @@ import (
 
 // Every catalog has the keys of the English one, with the same {placeholders}.
 func TestCatalogsMatchEnglish(t *testing.T) {
+	for _, c := range []struct {
+		fsys fs.FS
+		dir  string
+	}{{Files, "app/i18n"}, {catalogs, "widget"}, {catalogs, "forms"}} {
+		t.Run(c.dir, func(t *testing.T) { catalogsMatch(t, c.fsys, c.dir) })
+	}
+}
+
+func catalogsMatch(t *testing.T, fsys fs.FS, dir string) {
 	load := func(name string) map[string]any {
-		b, err := fs.ReadFile(Files, "app/i18n/"+name)
+		b, err := fs.ReadFile(fsys, dir+"/"+name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,7 +32,7 @@ func TestCatalogsMatchEnglish(t *testing.T) {
 		return m
 	}
 	en := load("en.json")
-	names, _ := fs.Glob(Files, "app/i18n/*.json")
+	names, _ := fs.Glob(fsys, dir+"/*.json")
 	if len(names) != 5 {
 		t.Fatalf("catalogs %v, want en, pt, tr, cs, ru", names)
 	}
@@ -43,7 +52,7 @@ func TestCatalogsMatchEnglish(t *testing.T) {
 		return strings.Join(out, ",")
 	}
 	for _, name := range names {
-		c := load(strings.TrimPrefix(name, "app/i18n/"))
+		c := load(strings.TrimPrefix(name, dir+"/"))
 		for k, v := range en {
 			got, ok := c[k]
 			if !ok {

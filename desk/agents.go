@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,6 +21,23 @@ const MinPassword = 8
 
 // Languages the app ships catalogs for.
 var Languages = []string{"en", "pt", "tr", "cs", "ru"}
+
+// PickLanguage is the language to speak to a customer: the first of the
+// browser's (an Accept-Language list, or one tag) that onedesk speaks,
+// else the store's, else English.
+func PickLanguage(storeLang, browser string) string {
+	for _, tag := range strings.Split(browser, ",") {
+		tag, _, _ = strings.Cut(tag, ";")
+		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		if slices.Contains(Languages, base) {
+			return base
+		}
+	}
+	if slices.Contains(Languages, storeLang) {
+		return storeLang
+	}
+	return "en"
+}
 
 // AgentInput creates or edits an agent; empty fields are left as they are
 // on edit.

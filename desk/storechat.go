@@ -3,7 +3,9 @@ package desk
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,4 +160,18 @@ func (d *Desk) CloseIdleChats(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return moved, nil
+}
+
+// OriginAllowed tells whether a page of origin may use a store's chat or
+// forms: a store that lists origins takes only those; one that lists none
+// takes any (the snippet works before the owner sets it up). The desk's
+// own pages (host) are always allowed.
+func OriginAllowed(st *store.Store, origin, host string) bool {
+	if origin == "" || len(st.AllowedOrigins) == 0 {
+		return true
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host == host {
+		return true
+	}
+	return slices.ContainsFunc(st.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
 }

@@ -270,6 +270,7 @@ type Store struct {
 	Language       string       `json:"language"`
 	Timezone       string       `json:"timezone"`
 	AllowedOrigins []string     `json:"allowed_origins"`
+	LogoURL        string       `json:"logo_url"` // shown on its hosted forms
 	Chat           ChatSettings `json:"chat"`
 	CreatedAt      time.Time    `json:"created_at"`
 }
@@ -298,8 +299,9 @@ type ChatSettings struct {
 
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, chat, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, chat, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
+		jsonText(s.Chat, "{}"), ms(s.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -312,8 +314,9 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 
 // UpdateStore writes a store's editable columns.
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, chat = ?
-		WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), jsonText(s.Chat, "{}"), s.ID)
+	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, logo_url = ?,
+		chat = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
+		jsonText(s.Chat, "{}"), s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -323,13 +326,13 @@ func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	return nil
 }
 
-const storeCols = "id, name, slug, language, timezone, allowed_origins, chat, created_at"
+const storeCols = "id, name, slug, language, timezone, allowed_origins, logo_url, chat, created_at"
 
 func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 	var s Store
 	var origins, chat string
 	var created int64
-	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &chat, &created); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &s.LogoURL, &chat, &created); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = fromMS(created)

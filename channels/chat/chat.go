@@ -16,8 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,7 +91,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin := r.Header.Get("Origin")
-	if !allowedOrigin(st, origin, r.Host) {
+	if !desk.OriginAllowed(st, origin, r.Host) {
 		writeError(w, http.StatusForbidden, "this site may not use the chat of "+st.Name+": add its origin to the store's allowed origins", "origin")
 		return
 	}
@@ -127,23 +125,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// allowedOrigin: a store that lists origins takes only those; one that
-// lists none takes any (the snippet works before the owner sets it up).
-// The desk's own pages are always allowed.
-func allowedOrigin(st *store.Store, origin, host string) bool {
-	if origin == "" || len(st.AllowedOrigins) == 0 {
-		return true
-	}
-	if u, err := url.Parse(origin); err == nil && u.Host == host {
-		return true
-	}
-	return slices.ContainsFunc(st.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) })
-}
-
 // serveConfig tells the widget how to look and what to offer: the store's
 // settings, in the visitor's language, and whether chat is live now.
 func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.Store) {
-	lang := pickLanguage(st.Language, r.URL.Query().Get("lang"))
+	lang := desk.PickLanguage(st.Language, r.URL.Query().Get("lang"))
 	strs := assets.WidgetCatalog(lang)
 	set := st.Chat
 	color, position, prechat := cmp.Or(set.Color, "#2457d6"), cmp.Or(set.Position, "right"), cmp.Or(set.PreChat, "off")
@@ -281,7 +266,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		return
 	}
 	conn.SetReadLimit(maxFrame)
-	s := &session{c: c, st: st, v: &visitor{conn: conn}, browser: clip(r.UserAgent(), 300), lang: pickLanguage(st.Language, "")}
+	s := &session{c: c, st: st, v: &visitor{conn: conn}, browser: clip(r.UserAgent(), 300), lang: desk.PickLanguage(st.Language, "")}
 	// The socket is ours now (hijacked): it gets a fresh goroutine, with a
 	// small stack, and net/http lets go of the request and its buffers.
 	// Server shutdown ends the process, and with it these sockets.
@@ -369,7 +354,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		if !validToken(token) {
 			token = newToken()
 		}
-		s.who, s.page, s.locale, s.lang = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100), pickLanguage(st.Language, f.Lang)
+		s.who, s.page, s.locale, s.lang = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100), desk.PickLanguage(st.Language, f.Lang)
 		t, history, err := c.desk.Conversation(ctx, s.who, "chat", historySize)
 		if err != nil {
 			c.log.Error("chat: history", "err", err)
@@ -654,7 +639,7 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&body)
-	lang := pickLanguage(st.Language, body.Lang)
+	lang := desk.PickLanguage(st.Language, body.Lang)
 	fail := func(status int, code, field string) { writeError(w, status, text(lang, code), field) }
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -715,24 +700,9 @@ func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, map[string]string{"error": msg, "field": field})
 }
 
-// pickLanguage is the widget's language: the visitor's browser language
-// when the widget speaks it, else the store's.
-func pickLanguage(storeLang, browser string) string {
-	for _, tag := range strings.Split(browser, ",") {
-		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
-		if slices.Contains(assets.WidgetLanguages, base) {
-			return base
-		}
-	}
-	if slices.Contains(assets.WidgetLanguages, storeLang) {
-		return storeLang
-	}
-	return "en"
-}
-
 // text is a catalog sentence in lang, with {max} filled in.
 func text(lang, key string) string {
-	s := assets.WidgetCatalog(pickLanguage("", lang))[key]
+	s := assets.WidgetCatalog(desk.PickLanguage("", lang))[key]
 	if s == "" {
 		s = assets.WidgetCatalog("en")[key]
 	}

@@ -6,20 +6,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"onedesk/desk"
 	"onedesk/store"
 )
-
-// Kinds of files a visitor may send, by their content (the name and the
-// type the browser claims are not trusted): pictures, PDFs and plain text.
-var visitorFileTypes = map[string]bool{
-	"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
-	"application/pdf": true, "text/plain; charset=utf-8": true,
-}
 
 // maxFileBytes is the largest file a store's visitors may send.
 func maxFileBytes(st *store.Store) int64 {
@@ -45,7 +37,7 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 		writeError(w, http.StatusMethodNotAllowed, "use POST", "")
 		return
 	}
-	lang := pickLanguage(st.Language, r.URL.Query().Get("lang"))
+	lang := desk.PickLanguage(st.Language, r.URL.Query().Get("lang"))
 	fail := func(status int, code, field string) { writeError(w, status, text(lang, code), field) }
 	if !st.Chat.Files {
 		fail(http.StatusForbidden, "err_files_off", "file")
@@ -98,13 +90,10 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 				writeError(w, http.StatusBadRequest, "the upload broke off: try again", "file")
 				return
 			}
-			typ := http.DetectContentType(data)
-			if !visitorFileTypes[typ] {
+			if a, err = desk.CustomerFile(part.FileName(), data); err != nil {
 				fail(http.StatusUnsupportedMediaType, "err_file_type", "file")
 				return
 			}
-			typ, _, _ = mime.ParseMediaType(typ)
-			a = &store.Attachment{Filename: fileName(part.FileName(), typ), ContentType: typ, Size: int64(len(data)), Data: data}
 		}
 		part.Close()
 	}
@@ -139,20 +128,6 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 	// The visitor's other tabs show the file too.
 	c.push(customer, frame{Type: "msg", From: "visitor", CID: cid, ID: ack.ID, At: ack.At, Files: ack.Files})
 	writeJSON(w, http.StatusCreated, ack)
-}
-
-// fileName keeps the base of what the browser called the file, or makes
-// one from its type.
-func fileName(name, typ string) string {
-	name = clip(filepath.Base(strings.ReplaceAll(name, "\\", "/")), 200)
-	if name == "" || name == "." || name == "/" {
-		exts, _ := mime.ExtensionsByType(typ)
-		name = "file"
-		if len(exts) > 0 {
-			name += exts[0]
-		}
-	}
-	return name
 }
 
 // serveFile hands a visitor a file of their own conversation (POST

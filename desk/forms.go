@@ -1,0 +1,438 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"onedesk/store"
+)
+
+// Form limits.
+const (
+	maxFormFields   = 50
+	maxFieldText    = 500  // a one-line field's value, in characters
+	maxOrderNumber  = 50   // an order number's length
+	maxFormFiles    = 5    // files per file field
+	DefaultFormWait = 3    // seconds a person needs at least to fill a form in
+	maxFormIntro    = 2000 // characters
+)
+
+var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// SaveForm creates (f.ID 0) or replaces a form after checking it.
+func (d *Desk) SaveForm(ctx context.Context, f *store.Form) (*store.Form, error) {
+	f.Title, f.Slug = cleanLine(f.Title), strings.TrimSpace(f.Slug)
+	if f.Slug == "" {
+		f.Slug = slugify(f.Title)
+	}
+	if err := checkForm(f); err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		if err := exists(ctx, tx, "stores", "store_id", f.StoreID); err != nil {
+			return err
+		}
+		teams := []*int64{f.Routing.TeamID}
+		for _, r := range f.Routing.Rules {
+			teams = append(teams, r.TeamID)
+		}
+		for i, id := range teams {
+			field := "routing.team_id"
+			if i > 0 {
+				field = fmt.Sprintf("routing.rules[%d].team_id", i-1)
+			}
+			if err := exists(ctx, tx, "teams", field, id); err != nil {
+				return err
+			}
+		}
+		f.UpdatedAt = now
+		if f.ID == 0 {
+			f.CreatedAt = now
+			return tx.InsertForm(ctx, f)
+		}
+		old, err := tx.Form(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		f.CreatedAt = old.CreatedAt
+		return tx.UpdateForm(ctx, f)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, inputErr("slug", "a form with the slug %s exists already", f.Slug)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("save form: %w", err)
+	}
+	return f, nil
+}
+
+// DeleteForm removes a form; the tickets it made stay.
+func (d *Desk) DeleteForm(ctx context.Context, id int64) error {
+	return d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteForm(ctx, id) })
+}
+
+func checkForm(f *store.Form) error {
+	switch n := utf8.RuneCountInString(f.Title); {
+	case n == 0:
+		return inputErr("title", "a form needs a title")
+	case n > 200:
+		return inputErr("title", "title is longer than 200 characters")
+	}
+	if !slugRE.MatchString(f.Slug) {
+		return inputErr("slug", "slug must be lowercase letters, digits and dashes, like returns")
+	}
+	if utf8.RuneCountInString(f.Intro) > maxFormIntro {
+		return inputErr("intro", "intro is longer than %d characters", maxFormIntro)
+	}
+	if err := checkTranslations("translations", f.Translations, -1); err != nil {
+		return err
+	}
+	if len(f.Fields) == 0 {
+		return inputErr("fields", "a form needs at least one field")
+	}
+	if len(f.Fields) > maxFormFields {
+		return inputErr("fields", "a form may have at most %d fields", maxFormFields)
+	}
+	names := map[string]bool{}
+	contact := false
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		at := func(part string) string { return fmt.Sprintf("fields[%d].%s", i, part) }
+		fl.Label, fl.Help = cleanLine(fl.Label), strings.TrimSpace(fl.Help)
+		if !fieldNameRE.MatchString(fl.Name) {
+			return inputErr(at("name"), "field name %q must be lowercase letters, digits and _ (like order_number)", fl.Name)
+		}
+		if names[fl.Name] {
+			return inputErr(at("name"), "two fields are named %s", fl.Name)
+		}
+		names[fl.Name] = true
+		if err := oneOf(at("type"), fl.Type, store.FieldTypes); err != nil {
+			return err
+		}
+		if fl.Label == "" || utf8.RuneCountInString(fl.Label) > 200 {
+			return inputErr(at("label"), "each field needs a label of at most 200 characters")
+		}
+		if utf8.RuneCountInString(fl.Help) > 500 {
+			return inputErr(at("help"), "help text is longer than 500 characters")
+		}
+		if fl.Type == "select" {
+			if len(fl.Options) == 0 || len(fl.Options) > 100 {
+				return inputErr(at("options"), "a choice needs 1 to 100 options")
+			}
+			for j, o := range fl.Options {
+				fl.Options[j] = cleanLine(o)
+				if fl.Options[j] == "" || utf8.RuneCountInString(o) > 200 || slices.Contains(fl.Options[:j], fl.Options[j]) {
+					return inputErr(at("options"), "options must be different, each of 1 to 200 characters")
+				}
+			}
+		} else {
+			fl.Options = nil
+		}
+		n := -1
+		if fl.Type == "select" {
+			n = len(fl.Options)
+		}
+		if err := checkTranslations(at("translations"), fl.Translations, n); err != nil {
+			return err
+		}
+		contact = contact || fl.Type == "email" || fl.Type == "phone"
+	}
+	if !contact {
+		return inputErr("fields", "a form needs an email or phone field, so that the team can answer")
+	}
+	r := &f.Routing
+	if r.Priority != "" {
+		if err := oneOf("routing.priority", r.Priority, store.Priorities); err != nil {
+			return err
+		}
+	}
+	var err error
+	if r.Tags, err = cleanTags(r.Tags); err != nil {
+		return err
+	}
+	for i := range r.Rules {
+		rule := &r.Rules[i]
+		at := func(part string) string { return fmt.Sprintf("routing.rules[%d].%s", i, part) }
+		if !names[rule.Field] {
+			return inputErr(at("field"), "the rule names no field of the form: %q", rule.Field)
+		}
+		if rule.Value = cleanLine(rule.Value); rule.Value == "" {
+			return inputErr(at("value"), "a rule needs the value it routes")
+		}
+		if rule.Priority != "" {
+			if err := oneOf(at("priority"), rule.Priority, store.Priorities); err != nil {
+				return err
+			}
+		}
+		if rule.Tags, err = cleanTags(rule.Tags); err != nil {
+			return err
+		}
+	}
+	if r.Rules == nil {
+		r.Rules = []store.RouteRule{}
+	}
+	if f.RedirectURL != "" {
+		u, err := url.Parse(f.RedirectURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return inputErr("redirect_url", "the thank-you page must be a full address like https://shop.example.com/thanks")
+		}
+	}
+	if f.MinSeconds < -1 || f.MinSeconds > 600 {
+		return inputErr("min_seconds", "the minimum fill time is 0 to 600 seconds (-1 for none)")
+	}
+	return nil
+}
+
+// checkTranslations checks texts by language; options, when n >= 0, must
+// translate all n options or none.
+func checkTranslations(field string, m map[string]store.FormText, n int) error {
+	for lang, t := range m {
+		if !slices.Contains(Languages, lang) {
+			return inputErr(field, "no language %q: one of %s", lang, strings.Join(Languages, ", "))
+		}
+		for _, s := range []string{t.Title, t.Label, t.Help} {
+			if utf8.RuneCountInString(s) > 500 {
+				return inputErr(field, "a translation is longer than 500 characters")
+			}
+		}
+		if utf8.RuneCountInString(t.Intro) > maxFormIntro {
+			return inputErr(field, "a translated intro is longer than %d characters", maxFormIntro)
+		}
+		if len(t.Options) > 0 && len(t.Options) != n {
+			return inputErr(field, "translate every option of the choice (%d), in the same order", max(n, 0))
+		}
+	}
+	return nil
+}
+
+// Submission is what a customer sent on a form: values by field name (a
+// checkbox's "on", or absent), files by field name.
+type Submission struct {
+	Values map[string]string
+	Files  map[string][]store.Attachment
+	// ID makes a post idempotent: the page's own nonce, or the
+	// Idempotency-Key of a JSON post. "" for none.
+	ID string
+	// AckText is the confirmation sent by email when the form asks for
+	// one ({{ticket}}, {{name}} and {{subject}} filled in).
+	AckText string
+}
+
+// FieldError is what is wrong with one field's value. Code names the
+// sentence (a catalog key of the hosted form); Max fills its {max}.
+type FieldError struct {
+	Field string `json:"field"`
+	Code  string `json:"-"`
+	Max   int    `json:"-"`
+}
+
+// FieldErrors are all the faults of a submission, in field order.
+type FieldErrors []FieldError
+
+func (e FieldErrors) Error() string {
+	var b strings.Builder
+	for i, f := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s", f.Field, f.Code)
+	}
+	return b.String()
+}
+
+// SubmitForm checks a submission against its form and, when every field
+// is right, makes it a ticket in one transaction: the customer found or
+// made by email or phone, the values as the ticket's fields, the text and
+// files as its first message, team, priority and tags by the routing. A
+// submission with faults returns FieldErrors and stores nothing.
+func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*Ingested, error) {
+	values := map[string]any{}
+	var faults FieldErrors
+	var email, phone, name, subject string
+	var texts, summary []string
+	var files []store.Attachment
+	for _, fl := range f.Fields {
+		raw := strings.TrimSpace(sub.Values[fl.Name])
+		fault := func(code string, max int) { faults = append(faults, FieldError{Field: fl.Name, Code: code, Max: max}) }
+		if fl.Type == "file" {
+			list := sub.Files[fl.Name]
+			if len(list) == 0 && fl.Required {
+				fault("err_required", 0)
+			} else if len(list) > maxFormFiles {
+				fault("err_files_many", maxFormFiles)
+			}
+			files = append(files, list...)
+			continue
+		}
+		if fl.Type == "checkbox" {
+			on := raw != "" && raw != "false" && raw != "0" && raw != "off"
+			if fl.Required && !on {
+				fault("err_check", 0)
+			}
+			values[fl.Name] = on
+			continue
+		}
+		if raw == "" {
+			if fl.Required {
+				fault("err_required", 0)
+			}
+			continue
+		}
+		switch fl.Type {
+		case "text":
+			raw = cleanLine(raw)
+			if utf8.RuneCountInString(raw) > maxFieldText {
+				fault("err_long", maxFieldText)
+				continue
+			}
+			if name == "" && strings.Contains(fl.Name, "name") {
+				name = raw
+			}
+			if fl.Name == "subject" {
+				subject = raw
+			}
+		case "textarea":
+			if len(raw) > MaxBody || !utf8.ValidString(raw) {
+				fault("err_long", MaxBody>>10<<10)
+				continue
+			}
+			texts = append(texts, raw)
+			continue // the message, not a field
+		case "email":
+			id, err := NormalizeIdentity("email", raw)
+			if err != nil {
+				fault("err_email", 0)
+				continue
+			}
+			raw = id.Value
+			if email == "" {
+				email = raw
+			}
+		case "phone":
+			id, err := NormalizeIdentity("phone", raw)
+			if err != nil {
+				fault("err_phone", 0)
+				continue
+			}
+			raw = id.Value
+			if phone == "" {
+				phone = raw
+			}
+		case "number":
+			n, err := strconv.ParseFloat(strings.ReplaceAll(raw, ",", "."), 64)
+			if err != nil || n != n || n > 1e15 || n < -1e15 {
+				fault("err_number", 0)
+				continue
+			}
+			values[fl.Name] = n
+			summary = append(summary, fl.Label+": "+strconv.FormatFloat(n, 'f', -1, 64))
+			continue
+		case "select":
+			v, ok := optionValue(fl, raw)
+			if !ok {
+				fault("err_choice", 0)
+				continue
+			}
+			raw = v
+			if subject == "" {
+				subject = f.Title + ": " + v
+			}
+		case "order":
+			raw = strings.TrimSpace(strings.TrimPrefix(raw, "#"))
+			if raw == "" || utf8.RuneCountInString(raw) > maxOrderNumber || strings.ContainsFunc(raw, func(r rune) bool {
+				return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("-_./", r))
+			}) {
+				fault("err_order", 0)
+				continue
+			}
+		}
+		values[fl.Name] = raw
+		summary = append(summary, fl.Label+": "+raw)
+	}
+	if len(faults) == 0 && email == "" && phone == "" {
+		for _, fl := range f.Fields {
+			if fl.Type == "email" || fl.Type == "phone" {
+				faults = append(faults, FieldError{Field: fl.Name, Code: "err_contact"})
+				break
+			}
+		}
+	}
+	if len(faults) > 0 {
+		return nil, faults
+	}
+
+	fields, err := json.Marshal(values)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.Join(texts, "\n\n")
+	if text == "" {
+		text = strings.Join(summary, "\n")
+	}
+	if text == "" && len(files) == 0 {
+		text = f.Title
+	}
+	if subject == "" {
+		subject = f.Title
+	}
+	in := Inbound{Channel: "form", StoreID: f.StoreID, Name: name, Subject: subject, Text: text,
+		Attachments: files, Fields: fields, Priority: f.Routing.Priority, Tags: slices.Clone(f.Routing.Tags),
+		TeamID: f.Routing.TeamID}
+	switch {
+	case email != "":
+		in.From = store.Identity{Kind: "email", Value: email}
+		if phone != "" {
+			in.Identities = []store.Identity{{Kind: "phone", Value: phone}}
+		}
+		if f.Confirmation {
+			in.AckText = sub.AckText
+		}
+	default:
+		in.From = store.Identity{Kind: "phone", Value: phone}
+	}
+	if sub.ID != "" {
+		in.ExternalID = f.Slug + ":" + sub.ID
+	}
+	for _, r := range f.Routing.Rules {
+		if v, ok := values[r.Field]; ok && fmt.Sprint(v) == r.Value {
+			if r.TeamID != nil {
+				in.TeamID = r.TeamID
+			}
+			if r.Priority != "" {
+				in.Priority = r.Priority
+			}
+			for _, t := range r.Tags {
+				if !slices.Contains(in.Tags, t) {
+					in.Tags = append(in.Tags, t)
+				}
+			}
+			break
+		}
+	}
+	return d.Ingest(ctx, in)
+}
+
+// optionValue is the option a select's value names: the option as
+// written, or its translation in any language.
+func optionValue(fl store.FormField, v string) (string, bool) {
+	for i, o := range fl.Options {
+		if strings.EqualFold(o, v) {
+			return o, true
+		}
+		for _, t := range fl.Translations {
+			if i < len(t.Options) && strings.EqualFold(t.Options[i], v) {
+				return o, true
+			}
+		}
+	}
+	return "", false
+}

@@ -20,6 +20,7 @@ import (
 
 	"onedesk/channels/chat"
 	"onedesk/channels/email"
+	"onedesk/channels/forms"
 	"onedesk/desk"
 	"onedesk/store"
 	"onedesk/ui"
@@ -202,8 +203,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	d := desk.New(db, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
+	formsCh := forms.New(d, cfg.Log)
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
-		TestMailbox: email.Test, Chat: chatCh})
+		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview})
 	chatCh.Online = srv.AgentsOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -212,6 +214,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	go d.RunOutbox(ctx)
 	go mailCh.Run(ctx)
 	go chatCh.Run(ctx)
+	go formsCh.Run(ctx)
 	url := cfg.PublicURL
 	if url == "" {
 		url = "http://" + ln.Addr().String()

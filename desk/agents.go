@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -301,6 +302,7 @@ type StoreInput struct {
 	Language       string
 	Timezone       string
 	AllowedOrigins *[]string
+	LogoURL        *string
 	Chat           *store.ChatSettings // replaces all of the chat settings
 }
 
@@ -341,6 +343,11 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 			return nil, err
 		}
 	}
+	if in.LogoURL != nil && *in.LogoURL != "" {
+		if u, err := url.Parse(*in.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" || len(*in.LogoURL) > 1000 {
+			return nil, inputErr("logo_url", "the logo must be an https:// address of a picture")
+		}
+	}
 	s := &store.Store{ID: id, Name: in.Name, Slug: in.Slug, Language: "en", Timezone: "UTC", AllowedOrigins: []string{}, CreatedAt: store.Now()}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if id != 0 {
@@ -367,6 +374,9 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 		}
 		if in.Chat != nil {
 			s.Chat = *in.Chat
+		}
+		if in.LogoURL != nil {
+			s.LogoURL = *in.LogoURL
 		}
 		if id == 0 {
 			return tx.InsertStore(ctx, s)

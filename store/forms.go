@@ -168,3 +168,9 @@ func (tx *Tx) DeleteForm(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// Form reads one form.
+func (db *DB) Form(ctx context.Context, id int64) (*Form, error) {
+	f, err := scanForm(db.rq.QueryRowContext(ctx, "SELECT "+formCols+" FROM forms WHERE id = ?", id))
+	return f, notFound(err, fmt.Sprintf("form %d", id))
+}

@@ -160,11 +160,12 @@ type storeBody struct {
 	Language       string              `json:"language"`
 	Timezone       string              `json:"timezone"`
 	AllowedOrigins *[]string           `json:"allowed_origins"`
+	LogoURL        *string             `json:"logo_url"`
 	Chat           *store.ChatSettings `json:"chat"`
 }
 
 func (b storeBody) input() desk.StoreInput {
-	return desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins, Chat: b.Chat}
+	return desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins, LogoURL: b.LogoURL, Chat: b.Chat}
 }
 
 func (s *Server) createStore(c *fiber.Ctx, _ *principal) error {

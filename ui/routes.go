@@ -20,8 +20,9 @@ type route struct {
 
 // routes is the whole HTTP surface with who may call each route, but for
 // what net/http serves beside Fiber: /agent/ws (agent), the static app and
-// /widget.js (public), and the chat channel's public /chat/ws, /chat/config
-// and /chat/offline (each rate limited per address, origin-checked per store).
+// /widget.js (public), the chat channel's public /chat/ws, /chat/config,
+// /chat/offline, /chat/upload and /chat/file, and the forms channel's
+// public /f/{slug} (each rate limited per address, origin-checked per store).
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
@@ -72,5 +73,12 @@ func (s *Server) routes() []route {
 		{"GET", "/api/stores", agent, s.listStores},
 		{"POST", "/api/stores", admin, s.createStore},
 		{"PATCH", "/api/stores/:id", admin, s.updateStore},
+
+		{"GET", "/api/forms", agent, s.listForms},
+		{"POST", "/api/forms", admin, s.createForm},
+		{"POST", "/api/forms/preview", admin, s.previewForm},
+		{"GET", "/api/forms/:id", agent, s.getForm},
+		{"PATCH", "/api/forms/:id", admin, s.updateForm},
+		{"DELETE", "/api/forms/:id", admin, s.deleteForm},
 	}
 }

@@ -43,6 +43,10 @@ type Options struct {
 	// Chat answers /chat/ (the widget's websocket, configuration and
 	// offline messages); nil leaves chat off.
 	Chat http.Handler
+	// Forms answers /f/ (hosted contact forms and their posts); nil
+	// leaves forms off. FormPreview renders a form for the app's editor.
+	Forms       http.Handler
+	FormPreview func(context.Context, *store.Form, *store.Store, string) []byte
 }
 
 // Server serves the agent app, the API and the agent websocket.
@@ -105,6 +109,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	mux.HandleFunc("/agent/ws", s.agentWS)
 	if opts.Chat != nil {
 		mux.Handle("/chat/", opts.Chat) // it bounds each of its requests' bodies itself
+	}
+	if opts.Forms != nil {
+		mux.Handle("/f/", opts.Forms) // so do forms
 	}
 	mux.Handle("/", limitBody(adaptor.FiberApp(s.app)))
 	s.handler = mux

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"onedesk/channels/chat"
+	"onedesk/channels/forms"
 	"onedesk/desk"
 	"onedesk/store"
 	"onedesk/ui"
@@ -53,6 +54,8 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	ch := chat.New(d, log)
 	go ch.Run(ctx)
 	opts.Chat = ch
+	fc := forms.New(d, log)
+	opts.Forms, opts.FormPreview = fc, fc.Preview
 	server := ui.New(d, log, opts)
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())

@@ -3,13 +3,14 @@ import { del, get, patch, post, setCSRF } from './api.js';
 import { $, h } from './dom.js';
 import { formatDateTime, languages, setLocale, t } from './i18n.js';
 import { errorText, state, toast } from './state.js';
+import { formsAdmin } from './forms.js';
 
 let ctx = {};
 
 export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
-  const render = { agents, teams, stores, mailboxes, settings: deskSettings, tokens, me: mySettings }[section];
+  const render = { agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings }[section];
   if (!render || (section !== 'tokens' && section !== 'me' && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
     return;
@@ -147,6 +148,7 @@ function storeCard(s, langOptions, reload) {
   const f = form([
     ['name', t('name'), 'text', s.name], ['slug', t('slug'), 'text', s.slug], ['language', t('language'), 'select', langOptions(s.language)],
     ['timezone', t('timezone'), 'text', s.timezone],
+    ['logo_url', t('logo_url'), 'url', s.logo_url || ''],
     ['allowed_origins', t('allowed_origins'), 'textarea', (s.allowed_origins || []).join('\n')],
     ['-', t('chat_widget'), 'heading'],
     ['color', t('chat_color'), 'color', c.color || '#2457d6'],
@@ -164,7 +166,7 @@ function storeCard(s, langOptions, reload) {
     ['idle_status', t('chat_idle_status'), 'select', ['resolved', 'pending'].map((x) => [x, t(`status_${x}`), (c.idle_status || 'resolved') === x])],
   ], t('save'), async (v) => {
     const body = {
-      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone,
+      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone, logo_url: v.logo_url,
       allowed_origins: v.allowed_origins.split(/\s+/).filter(Boolean),
       chat: {
         color: v.color, position: v.position, launcher: v.launcher, greeting: v.greeting, prechat: v.prechat,

@@ -2,6 +2,7 @@
 
 let csrf = '';
 export function setCSRF(token) { csrf = token || ''; }
+export const csrfToken = () => csrf;
 
 export class APIError extends Error {
   constructor(status, message, field) {

@@ -67,7 +67,7 @@ function shell(admin) {
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
         h('h2', {}, t('nav_settings')),
-        me.role === 'admin' ? ['agents', 'teams', 'stores', 'mailboxes', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
+        me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
         h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings'))),
       h('div', { class: 'me' },
@@ -84,12 +84,15 @@ function shell(admin) {
   renderSidebar();
 }
 
-// reloadMeta refetches agents, teams and stores (after admin edits).
+// reloadMeta refetches agents, teams, stores and the labels of form
+// fields (after admin edits).
 async function reloadMeta() {
-  const [agents, teams, stores] = await Promise.all([get('/api/agents'), get('/api/teams'), get('/api/stores')]);
+  const [agents, teams, stores, forms] = await Promise.all([get('/api/agents'), get('/api/teams'), get('/api/stores'), get('/api/forms')]);
   state.agents = agents.agents;
   state.teams = teams.teams;
   state.stores = stores.stores;
+  state.fieldLabels = {};
+  for (const f of forms.forms) for (const fl of f.fields) state.fieldLabels[fl.name] ??= fl.label;
 }
 
 // ---- Login, setup, logout

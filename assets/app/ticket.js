@@ -348,8 +348,9 @@ function renderCustomer() {
       h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
     Object.keys(d.fields || {}).length ? h('div', {}, h('h2', {}, t('ticket_details')),
       h('dl', { class: 'fields' }, Object.entries(d.fields).flatMap(([k, v]) => [
-        h('dt', {}, ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : k),
-        h('dd', {}, /^https?:\/\//.test(String(v)) ? h('a', { href: String(v), target: '_blank', rel: 'noopener noreferrer' }, String(v)) : String(v)),
+        h('dt', {}, ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : state.fieldLabels?.[k] || k),
+        h('dd', {}, /^https?:\/\//.test(String(v)) ? h('a', { href: String(v), target: '_blank', rel: 'noopener noreferrer' }, String(v))
+          : typeof v === 'boolean' ? (v ? '✓' : '✗') : String(v)),
       ]))) : null,
     d.participants?.length ? h('div', {}, h('h2', {}, t('participants')),
       h('ul', { class: 'identities' }, d.participants.map((p) => h('li', {}, p.name ? `${p.name} · ` : '', p.identities[0]?.value || '')))) : null,

@@ -39,7 +39,7 @@ const (
 	defaultColor = "#2563eb"
 )
 
-//go:embed page.html
+//go:embed page.html form.css
 var pageFS embed.FS
 
 var page = template.Must(template.New("page.html").ParseFS(pageFS, "page.html"))
@@ -85,6 +85,10 @@ func (c *Channel) Run(ctx context.Context) {
 // ServeHTTP answers GET, POST and OPTIONS /f/{slug}.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slug := strings.TrimPrefix(r.URL.Path, "/f/")
+	if slug == "form.css" {
+		serveCSS(w, r)
+		return
+	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	asJSON := wantsJSON(r)
 	f, err := c.desk.DB().FormBySlug(r.Context(), slug)
@@ -139,6 +143,21 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST, OPTIONS")
 		c.fail(w, asJSON, http.StatusMethodNotAllowed, "use GET or POST", "")
 	}
+}
+
+// serveCSS is the page's style with the store's colour (no inline styles,
+// so the page and the app's preview keep strict style policies).
+func serveCSS(w http.ResponseWriter, r *http.Request) {
+	color := "#" + r.URL.Query().Get("color")
+	if !colorRE.MatchString(color) {
+		color = defaultColor
+	}
+	css, _ := pageFS.ReadFile("form.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	fmt.Fprintf(w, ":root { --brand: %s; }\n", color)
+	w.Write(css)
 }
 
 func wantsJSON(r *http.Request) bool {

@@ -16,6 +16,7 @@ import (
 // view is what page.html shows.
 type view struct {
 	Lang, Title, Intro, StoreName, Logo, Color string
+	ColorHex                                   string // Color without its #
 	Action, Stamp, Nonce, ScriptNonce          string
 	Error, Thanks, Closed, FilesHint           string
 	Embed, Preview                             bool
@@ -47,6 +48,7 @@ func (c *Channel) view(ctx context.Context, f *store.Form, st *store.Store, lang
 	if colorRE.MatchString(st.Chat.Color) {
 		v.Color = st.Chat.Color
 	}
+	v.ColorHex = strings.TrimPrefix(v.Color, "#")
 	if !strings.HasPrefix(v.Logo, "https://") && !strings.HasPrefix(v.Logo, "http://") {
 		v.Logo = ""
 	}
@@ -123,7 +125,7 @@ func (c *Channel) render(w http.ResponseWriter, status int, v view, f *store.For
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; script-src 'nonce-"+
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src https: http: data:; style-src 'self'; script-src 'nonce-"+
 		v.ScriptNonce+"'; connect-src 'self'; form-action "+action+"; frame-ancestors "+ancestors+"; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")

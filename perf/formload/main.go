@@ -121,7 +121,9 @@ func run(bin string, rate int, duration time.Duration, perIP int) error {
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond) }
+	q := func(p float64) time.Duration {
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+	}
 	fmt.Printf("%d submissions in %s (%.0f/s), %d failed\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), failed.Load())
 	fmt.Printf("latency from due time: p50 %s, p90 %s, p99 %s, max %s\n", q(.5), q(.9), q(.99), time.Duration(worst.Load()).Round(10*time.Microsecond))
 	fmt.Printf("server RSS %s (peak %s)\n", procStatus(srv.Process.Pid, "VmRSS:"), procStatus(srv.Process.Pid, "VmHWM:"))

@@ -39,6 +39,7 @@ func TestFormsInBrowser(t *testing.T) {
 		chromedp.KeyEvent(kb.Delete),
 		chromedp.SendKeys(`#admin input[name="title"]`, "Returns and questions", chromedp.ByQuery),
 		chromedp.Poll(`document.querySelector('iframe.form-preview').srcdoc.includes('Returns and questions')`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	run(t, app, "preview drawn", chromedp.Sleep(500*time.Millisecond))
 	shot(t, app, "30-form-editor")
 	run(t, app, "save the form",
 		chromedp.Click(`//button[contains(., "Add a field")]`, chromedp.BySearch),

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,7 +179,8 @@ type TicketFilter struct {
 	Channel    string
 	StoreID    *int64
 	CustomerID *int64
-	Query      string // full-text over subjects and messages
+	Fields     map[string]string // a form field's value, by field name (names checked by the caller)
+	Query      string            // full-text over subjects and messages
 	Sort       string // updated (default), newest, oldest, customer
 	Cursor     string // from the previous page's Next
 	Limit      int
@@ -240,6 +243,10 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	if f.CustomerID != nil {
 		add("t.customer_id = ?", *f.CustomerID)
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.Fields)) {
+		// Numbers compare as written (2.5), true and false as 1 and 0.
+		add("CAST(json_extract(t.fields, ?) AS TEXT) = ?", `$."`+name+`"`, f.Fields[name])
 	}
 	if f.Cursor != "" {
 		cond, cargs, err := cursorCond(spec, f.Cursor)

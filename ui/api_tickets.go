@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,8 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": s.opts.Version})
 }
 
+var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
 func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	f := store.TicketFilter{
 		Channel: c.Query("channel"), Query: c.Query("q"), Sort: c.Query("sort"),
@@ -40,6 +43,22 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 				return fieldErr("status", fmt.Sprintf("status must be one of %v, not %q", store.Statuses, st))
 			}
 			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	for k, v := range c.Queries() {
+		name, ok := strings.CutPrefix(k, "field.")
+		if !ok {
+			continue
+		}
+		if !fieldName.MatchString(name) || len(v) > 500 {
+			return fieldErr(k, fmt.Sprintf("%s: a form field is named with lowercase letters, digits and _, and its value is at most 500 characters", k))
+		}
+		if f.Fields == nil {
+			f.Fields = map[string]string{}
+		}
+		f.Fields[name] = map[string]string{"true": "1", "false": "0"}[v]
+		if f.Fields[name] == "" {
+			f.Fields[name] = v
 		}
 	}
 	if f.Channel != "" && !slices.Contains(store.Channels, f.Channel) {

@@ -304,6 +304,12 @@ func TestHTMLPostKeepsValuesAndRoutes(t *testing.T) {
 	if err != nil || len(found) != 1 || found[0].ID != tk.ID {
 		t.Fatalf("q=1001: %v %+v", err, found)
 	}
+	for q, want := range map[string]int{"Returns": 1, "Order": 0} {
+		found, _, err := e.db.ListTickets(context.Background(), store.TicketFilter{Fields: map[string]string{"topic": q, "quantity": "2.5"}, Limit: 10})
+		if err != nil || len(found) != want {
+			t.Fatalf("filter topic=%s: %v %d tickets", q, err, len(found))
+		}
+	}
 	if res := e.post("?lang=pt", values, nil); res.StatusCode != 303 || len(e.tickets()) != 1 {
 		t.Fatalf("resend: %d, %d tickets", res.StatusCode, len(e.tickets()))
 	}

@@ -317,6 +317,18 @@ func TestHTMLPostKeepsValuesAndRoutes(t *testing.T) {
 	if !strings.Contains(thanks, "Obrigado!") || !strings.Contains(thanks, fmt.Sprintf("o número é %d", tk.ID)) {
 		t.Fatalf("thank-you page: %s", thanks)
 	}
+	// A plain HTML form on the shop's page (no stamp) returns to the shop's
+	// thank-you page with the ticket number.
+	f := *e.form
+	f.RedirectURL = "https://shoes.example/thanks?from=form"
+	if _, err := e.desk.SaveForm(context.Background(), &f); err != nil {
+		t.Fatal(err)
+	}
+	res = e.post("", map[string]string{"email": "eva@example.com", "topic": "Order", "message": "Hello", "consent": "on"}, nil)
+	if loc := res.Header.Get("Location"); res.StatusCode != 303 || !strings.HasPrefix(loc, "https://shoes.example/thanks?") ||
+		!strings.Contains(loc, "from=form") || !strings.Contains(loc, "ticket=") {
+		t.Fatalf("shop's thank-you page: %d %s", res.StatusCode, loc)
+	}
 	// Without a phone or email there is nobody to answer.
 	res = e.post("", map[string]string{"topic": "Order", "message": "hello", "consent": "on"}, nil)
 	if page := body(res); res.StatusCode != 400 || !strings.Contains(page, "Leave an email address or a phone number") {

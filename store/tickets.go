@@ -181,8 +181,8 @@ type TicketFilter struct {
 	CustomerID *int64
 	Fields     map[string]string // a form field's value, by field name (names checked by the caller)
 	Query      string            // full-text over subjects and messages
-	Sort       string // updated (default), newest, oldest, customer
-	Cursor     string // from the previous page's Next
+	Sort       string            // updated (default), newest, oldest, customer
+	Cursor     string            // from the previous page's Next
 	Limit      int
 	ViewerID   int64 // agent whose unread state is reported
 }

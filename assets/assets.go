@@ -5,6 +5,7 @@ package assets
 import (
 	"embed"
 	"encoding/json"
+	"sync"
 )
 
 // Files is the agent app (index.html is its page) and widget.js.
@@ -19,19 +20,26 @@ var catalogs embed.FS
 var WidgetLanguages = []string{"en", "pt", "tr", "cs", "ru"}
 
 // WidgetCatalog is the widget's text in a language (English when the
-// language has no catalog).
+// language has no catalog). Catalogs are parsed once and shared: callers
+// must not change them.
 func WidgetCatalog(lang string) map[string]string { return catalog("widget", lang) }
 
 // FormCatalog is the hosted forms' built-in text in a language (English
 // when the language has none); forms speak the widget's languages.
 func FormCatalog(lang string) map[string]string { return catalog("forms", lang) }
 
+var parsed sync.Map // dir/lang -> map[string]string
+
 func catalog(dir, lang string) map[string]string {
+	if m, ok := parsed.Load(dir + "/" + lang); ok {
+		return m.(map[string]string)
+	}
 	data, err := catalogs.ReadFile(dir + "/" + lang + ".json")
 	if err != nil {
 		data, _ = catalogs.ReadFile(dir + "/en.json")
 	}
 	out := map[string]string{}
 	json.Unmarshal(data, &out)
+	parsed.Store(dir+"/"+lang, out)
 	return out
 }

@@ -302,7 +302,7 @@ func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*
 			}
 		case "textarea":
 			if len(raw) > MaxBody || !utf8.ValidString(raw) {
-				fault("err_long", MaxBody>>10<<10)
+				fault("err_long", MaxBody)
 				continue
 			}
 			texts = append(texts, raw)

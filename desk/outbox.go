@@ -66,7 +66,7 @@ func (d *Desk) Wake() {
 // order by one goroutine. The loop does not wait for those: a reply queued
 // meanwhile goes out at once unless its ticket is still sending.
 func (d *Desk) RunOutbox(ctx context.Context) {
-	o := &outboxRun{busy: map[int64]bool{}, sending: map[int64]bool{}, workers: make(chan struct{}, outboxWorkers)}
+	o := &outboxRun{busy: map[int64]bool{}, workers: make(chan struct{}, outboxWorkers)}
 	defer o.wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -90,12 +90,12 @@ const (
 	emailSends    = 4
 )
 
-// outboxRun is the dispatcher's state: tickets being sent and the
-// messages handed to their goroutines.
+// outboxRun is the dispatcher's state: tickets being sent and how many
+// messages their goroutines hold.
 type outboxRun struct {
 	mu      sync.Mutex
 	busy    map[int64]bool // ticket ids
-	sending map[int64]bool // message ids
+	sending int
 	workers chan struct{}
 	wg      sync.WaitGroup
 	backoff atomic.Bool // an outcome could not be recorded
@@ -108,7 +108,7 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 		return 5 * time.Second
 	}
 	o.mu.Lock()
-	inFlight := len(o.sending)
+	inFlight := o.sending
 	o.mu.Unlock()
 	items, err := d.db.DueOutbox(ctx, store.Now(), 200+inFlight)
 	if err != nil {
@@ -137,9 +137,7 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 		started++
 		list := byTicket[id]
 		o.busy[id] = true
-		for _, it := range list {
-			o.sending[it.MessageID] = true
-		}
+		o.sending += len(list)
 		o.wg.Add(1)
 		go func() {
 			defer o.wg.Done()
@@ -151,9 +149,7 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 			}
 			o.mu.Lock()
 			delete(o.busy, id)
-			for _, it := range list {
-				delete(o.sending, it.MessageID)
-			}
+			o.sending -= len(list)
 			o.mu.Unlock()
 			<-o.workers
 			d.Wake()

@@ -93,6 +93,18 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
 }
 
+// loginOwner signs in as the owner e.admin() made.
+func loginOwner(t *testing.T, ctx context.Context, e *env) {
+	t.Helper()
+	run(t, ctx, "login",
+		chromedp.Navigate(e.srv.URL),
+		chromedp.WaitVisible("#f-email", chromedp.ByID),
+		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+}
+
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
 	t.Helper()
 	// Each step gets its own deadline, so a failing one leaves time to

@@ -23,13 +23,7 @@ func TestFormsInBrowser(t *testing.T) {
 	admin := e.admin()
 	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop", "chat": map[string]any{"color": "#0e7a4f"}})
 
-	run(t, app, "login",
-		chromedp.Navigate(e.srv.URL),
-		chromedp.WaitVisible("#f-email", chromedp.ByID),
-		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
-		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
-		chromedp.KeyEvent(kb.Enter),
-		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+	loginOwner(t, app, e)
 	run(t, app, "new form with a live preview",
 		chromedp.Navigate(e.srv.URL+"/#/admin/forms"),
 		chromedp.WaitVisible(`//button[contains(., "New form")]`, chromedp.BySearch),

@@ -133,13 +133,7 @@ func TestChatSettingsInBrowser(t *testing.T) {
 	admin := e.admin()
 	shop := shoeShop(t, e, admin)
 
-	run(t, app, "login",
-		chromedp.Navigate(e.srv.URL),
-		chromedp.WaitVisible("#f-email", chromedp.ByID),
-		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
-		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
-		chromedp.KeyEvent(kb.Enter),
-		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+	loginOwner(t, app, e)
 	run(t, app, "store settings",
 		chromedp.Navigate(e.srv.URL+"/#/admin/stores"),
 		chromedp.WaitVisible(`#admin input[name="launcher"]`, chromedp.ByQuery),

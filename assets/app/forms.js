@@ -181,7 +181,6 @@ function editor(main, original, reloadMeta) {
     try {
       const saved = f.id ? await patch(`/api/forms/${f.id}`, f) : await post('/api/forms', f);
       toast(t('saved'));
-      Object.assign(f, saved);
       editor(main, saved, reloadMeta);
     } catch (ex) {
       err.textContent = errorText(ex) + (ex instanceof APIError && ex.field ? ` (${ex.field})` : '');

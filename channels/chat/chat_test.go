@@ -1,25 +1,22 @@
 package chat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/emersion/go-smtp"
 
 	"onedesk/channels/email"
+	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
 	"onedesk/limit"
 	"onedesk/store"
@@ -312,48 +309,12 @@ func TestChatOriginsAndLimits(t *testing.T) {
 	}
 }
 
-// smtpSink keeps what an SMTP server receives.
-type smtpSink struct {
-	mu  sync.Mutex
-	got [][]byte
-}
-
-func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
-
-type sinkSession struct{ s *smtpSink }
-
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (x sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	x.s.mu.Lock()
-	x.s.got = append(x.s.got, b)
-	x.s.mu.Unlock()
-	return err
-}
-
 // The offline form makes a ticket; the agent's answer goes by email and
 // the customer's email answer joins the same ticket.
 func TestOfflineMessageAnsweredByEmail(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	email.New(e.desk, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sink := &smtpSink{}
-	srv := smtp.NewServer(sink)
-	srv.Domain, srv.AllowInsecureAuth = "localhost", true
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	var p int
-	fmt.Sscan(port, &p)
-	str := func(s string) *string { return &s }
-	if _, err := e.desk.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("help@shop.test"), Name: str("My Shop"), StoreID: desk.Optional[int64]{Set: true, Value: &e.store.ID},
-		IMAPHost: str("127.0.0.1"), SMTPHost: str(host), SMTPPort: &p, SMTPSecurity: str("none")}); err != nil {
-		t.Fatal(err)
-	}
+	sink := emailtest.Mailbox(t, e.desk, e.store.ID, "help@shop.test", "My Shop")
 
 	post := func(body string) (int, map[string]any) {
 		res, err := http.Post(e.srv.URL+"/chat/offline?store=my-shop", "application/json", strings.NewReader(body))
@@ -387,10 +348,8 @@ func TestOfflineMessageAnsweredByEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "reply by email", func() bool { m, _ := e.db.Message(ctx, reply.ID); return m.Delivery == "sent" })
-	sink.mu.Lock()
-	got := sink.got
-	sink.mu.Unlock()
-	if len(got) != 1 || !bytes.Contains(got[0], []byte("Yes, in two days.")) || !bytes.Contains(got[0], []byte("To: <zoe@example.com>")) {
+	got := sink.Messages()
+	if len(got) != 1 || !strings.Contains(got[0], "Yes, in two days.") || !strings.Contains(got[0], "To: <zoe@example.com>") {
 		t.Fatalf("mail %q", got)
 	}
 	m, _ := e.db.Message(ctx, reply.ID)

@@ -100,7 +100,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st = &store.Store{Language: "en", AllowedOrigins: []string{}}
 	}
 	lang := desk.PickLanguage(st.Language, r.URL.Query().Get("lang")+","+r.Header.Get("Accept-Language"))
-	tr := catalog(lang)
+	tr := assets.FormCatalog(lang)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			c.log.Error("forms: read form", "slug", slug, "err", err)
@@ -165,11 +165,9 @@ func wantsJSON(r *http.Request) bool {
 	return ct == "application/json" || strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
-func catalog(lang string) map[string]string { return assets.FormCatalog(lang) }
-
 // post takes a submission: parse, spam checks, validation, one ticket.
 func (c *Channel) post(w http.ResponseWriter, r *http.Request, f *store.Form, st *store.Store, lang string) {
-	tr := catalog(lang)
+	tr := assets.FormCatalog(lang)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	asJSON := wantsJSON(r)
 	if !f.Enabled {
@@ -383,7 +381,7 @@ func (c *Channel) verifyStamp(ctx context.Context, slug, s string) (time.Time, b
 // answer reports faults: JSON with every field's sentence, or the page
 // again with the customer's values and the sentences beside the fields.
 func (c *Channel) answer(w http.ResponseWriter, r *http.Request, f *store.Form, st *store.Store, lang string, status int, faults desk.FieldErrors, values map[string]string) {
-	tr := catalog(lang)
+	tr := assets.FormCatalog(lang)
 	sentence := func(e desk.FieldError) string { return strings.ReplaceAll(tr[e.Code], "{max}", strconv.Itoa(e.Max)) }
 	if wantsJSON(r) {
 		list := make([]map[string]string, 0, len(faults))

@@ -8,19 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
-	"onedesk/channels/email"
+	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
 	"onedesk/limit"
 	"onedesk/store"
@@ -435,49 +431,12 @@ func TestSpamRules(t *testing.T) {
 	}
 }
 
-// smtpSink keeps what an SMTP server receives.
-type smtpSink struct {
-	mu  sync.Mutex
-	got []string
-}
-
-func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }
-
-type sinkSession struct{ s *smtpSink }
-
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (x sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	x.s.mu.Lock()
-	x.s.got = append(x.s.got, string(b))
-	x.s.mu.Unlock()
-	return err
-}
-
 // The confirmation goes by email through the store's mailbox, with the
 // ticket number, in the customer's language.
 func TestConfirmationEmail(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	email.New(e.desk, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sink := &smtpSink{}
-	srv := smtp.NewServer(sink)
-	srv.Domain, srv.AllowInsecureAuth = "localhost", true
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	var p int
-	fmt.Sscan(port, &p)
-	str := func(s string) *string { return &s }
-	if _, err := e.desk.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("help@shoes.test"), Name: str("Shoe Shop"),
-		StoreID: desk.Optional[int64]{Set: true, Value: &e.store.ID}, IMAPHost: str("127.0.0.1"), SMTPHost: str(host),
-		SMTPPort: &p, SMTPSecurity: str("none")}); err != nil {
-		t.Fatal(err)
-	}
+	sink := emailtest.Mailbox(t, e.desk, e.store.ID, "help@shoes.test", "Shoe Shop")
 	f := *e.form
 	f.Confirmation = true
 	if _, err := e.desk.SaveForm(ctx, &f); err != nil {
@@ -490,9 +449,7 @@ func TestConfirmationEmail(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		sink.mu.Lock()
-		got := strings.Join(sink.got, "\n")
-		sink.mu.Unlock()
+		got := strings.Join(sink.Messages(), "\n")
 		// Portuguese, quoted-printable: "Olá Ana", "número 1".
 		if strings.Contains(got, "Ol=C3=A1 Ana") && strings.Contains(got, fmt.Sprintf("n=C3=BAmero %v ", out["ticket_id"])) &&
 			strings.Contains(got, "To: <ana@example.com>") {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"onedesk/assets"
 	"onedesk/store"
 )
 
@@ -41,7 +42,7 @@ var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 // view builds the page of a form in a language: labels as translated for
 // that language, else as written.
 func (c *Channel) view(ctx context.Context, f *store.Form, st *store.Store, lang string, q url.Values) view {
-	tr := catalog(lang)
+	tr := assets.FormCatalog(lang)
 	v := view{Lang: lang, Title: f.Title, Intro: f.Intro, StoreName: st.Name, Logo: st.LogoURL, Color: defaultColor,
 		Stamp: c.stamp(ctx, f.Slug), Nonce: nonce(), ScriptNonce: nonce(), Embed: q.Get("embed") != "", T: tr,
 		FilesHint: strings.ReplaceAll(tr["files_hint"], "{max}", strconv.Itoa(maxFilesMB))}

@@ -20,8 +20,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +28,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"onedesk/perf/loadtest"
 )
 
 func main() {
@@ -50,28 +50,13 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	if active > idle {
 		return errors.New("-active may not be more than -idle")
 	}
-	dir, err := os.MkdirTemp("", "chatload-")
+	srv, err := loadtest.Start(bin, "chatload")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "load.db"), "--api-rate", "-1", "--log-level", "warn")
-	srv.Stdout, srv.Stderr = os.Stdout, os.Stderr
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	defer srv.Process.Kill()
-	base := "http://" + addr
-	if err := waitHealthy(base); err != nil {
-		return err
-	}
-	fmt.Printf("onedesk pid %d on %s; RSS at start %s\n", srv.Process.Pid, addr, rss(srv.Process.Pid))
+	defer srv.Stop()
+	addr, base := srv.Addr, srv.Base
+	fmt.Printf("onedesk pid %d on %s; RSS at start %s\n", srv.PID(), addr, srv.RSS())
 
 	token, err := setup(base)
 	if err != nil {
@@ -120,7 +105,7 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	}
 	fmt.Printf("%d idle visitor websockets open in %s\n", idle, time.Since(start).Round(time.Millisecond))
 	time.Sleep(3 * time.Second) // let the server settle
-	fmt.Printf("server RSS with %d idle visitors: %s\n", idle, rss(srv.Process.Pid))
+	fmt.Printf("server RSS with %d idle visitors: %s\n", idle, srv.RSS())
 
 	// The active phase.
 	lat := &latencies{}
@@ -159,7 +144,7 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	time.Sleep(2 * time.Second) // the last deliveries
 	fmt.Printf("active phase: %d visitors for %s, %d messages sent, %d seen by the agent, %d replies posted\n",
 		active, duration, outbound.Load(), inbound.Load(), replies.Load())
-	fmt.Printf("server RSS after the active phase: %s (peak %s)\n", rss(srv.Process.Pid), hwm(srv.Process.Pid))
+	fmt.Printf("server RSS after the active phase: %s (peak %s)\n", srv.RSS(), srv.Peak())
 	lat.print()
 	return nil
 }
@@ -167,19 +152,6 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 type reply struct {
 	ticket int64
 	text   string
-}
-
-func waitHealthy(base string) error {
-	for range 100 {
-		if res, err := http.Get(base + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("onedesk did not answer /healthz")
 }
 
 // setup creates the admin account and an API token.
@@ -400,22 +372,4 @@ func (l *latencies) print() {
 		fmt.Printf("%s: %d deliveries, p50 %s, p90 %s, p99 %s, max %s\n", s.name, len(s.list), q(.5), q(.9), q(.99), s.list[len(s.list)-1].Round(10*time.Microsecond))
 	}
 	fmt.Printf("errors sent to visitors: %d\n", l.errors.Load())
-}
-
-// rss and hwm read the server's resident and peak memory from /proc.
-func rss(pid int) string { return procStatus(pid, "VmRSS:") }
-func hwm(pid int) string { return procStatus(pid, "VmHWM:") }
-
-func procStatus(pid int, key string) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "unknown (no /proc)"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, key) {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return fmt.Sprintf("%.1f MB", float64(kb)/1024)
-		}
-	}
-	return "unknown"
 }

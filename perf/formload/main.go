@@ -11,7 +11,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,14 +18,13 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"onedesk/perf/loadtest"
 )
 
 func main() {
@@ -42,24 +40,12 @@ func main() {
 }
 
 func run(bin string, rate int, duration time.Duration, perIP int) error {
-	dir, err := os.MkdirTemp("", "formload-")
+	srv, err := loadtest.Start(bin, "formload")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "load.db"), "--api-rate", "-1", "--log-level", "warn")
-	srv.Stdout, srv.Stderr = os.Stdout, os.Stderr
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	defer srv.Process.Kill()
-	base := "http://" + addr
+	defer srv.Stop()
+	base := srv.Base
 	if err := setup(base); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
@@ -126,22 +112,12 @@ func run(bin string, rate int, duration time.Duration, perIP int) error {
 	}
 	fmt.Printf("%d submissions in %s (%.0f/s), %d failed\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), failed.Load())
 	fmt.Printf("latency from due time: p50 %s, p90 %s, p99 %s, max %s\n", q(.5), q(.9), q(.99), time.Duration(worst.Load()).Round(10*time.Microsecond))
-	fmt.Printf("server RSS %s (peak %s)\n", procStatus(srv.Process.Pid, "VmRSS:"), procStatus(srv.Process.Pid, "VmHWM:"))
+	fmt.Printf("server RSS %s (peak %s)\n", srv.RSS(), srv.Peak())
 	return nil
 }
 
 // setup creates the admin, a store and the contact form.
 func setup(base string) error {
-	for i := 0; ; i++ {
-		if res, err := http.Get(base + "/healthz"); err == nil {
-			res.Body.Close()
-			break
-		}
-		if i == 100 {
-			return errors.New("onedesk did not answer /healthz")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	var csrf string
@@ -180,18 +156,4 @@ func setup(base string) error {
 		{"name": "order", "label": "Order number", "type": "order"},
 		{"name": "message", "label": "Message", "type": "textarea", "required": true},
 	}, "routing": map[string]any{"rules": []map[string]any{{"field": "topic", "value": "Returns", "priority": "high", "tags": []string{"return"}}}}})
-}
-
-func procStatus(pid int, key string) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "unknown (no /proc)"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, key) {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return fmt.Sprintf("%.1f MB", float64(kb)/1024)
-		}
-	}
-	return "unknown"
 }

@@ -303,7 +303,43 @@ type StoreInput struct {
 	Timezone       string
 	AllowedOrigins *[]string
 	LogoURL        *string
+	Country        *string
+	Orders         *OrderInput
 	Chat           *store.ChatSettings // replaces all of the chat settings
+}
+
+// OrderInput sets where a store's orders are looked up; a nil token
+// keeps the one set before ("" removes it).
+type OrderInput struct {
+	ShopifyDomain string
+	ShopifyToken  *string
+	LookupURL     string
+	LookupSecret  *string
+}
+
+var shopDomain = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$`)
+
+func (o *OrderInput) check() error {
+	o.ShopifyDomain = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o.ShopifyDomain), "/"))
+	o.LookupURL = strings.TrimSpace(o.LookupURL)
+	if d := o.ShopifyDomain; d != "" {
+		if u, err := url.Parse(d); strings.Contains(d, "://") && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) ||
+			!strings.Contains(d, "://") && !shopDomain.MatchString(d) {
+			return inputErr("orders.shopify_domain", "%q is not a shop address like my-shop.myshopify.com", d)
+		}
+	}
+	if o.ShopifyToken != nil && len(*o.ShopifyToken) > 200 {
+		return inputErr("orders.shopify_token", "the access token is longer than 200 characters")
+	}
+	if o.LookupSecret != nil && len(*o.LookupSecret) > 200 {
+		return inputErr("orders.lookup_secret", "the secret is longer than 200 characters")
+	}
+	if o.LookupURL != "" {
+		if u, err := url.Parse(o.LookupURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || len(o.LookupURL) > 1000 {
+			return inputErr("orders.lookup_url", "the order lookup URL must be an http:// or https:// address")
+		}
+	}
+	return nil
 }
 
 // SaveStore creates (id 0) or updates a store.
@@ -343,6 +379,17 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 			return nil, err
 		}
 	}
+	if in.Country != nil {
+		*in.Country = strings.ToUpper(strings.TrimSpace(*in.Country))
+		if *in.Country != "" && !Country(*in.Country) {
+			return nil, inputErr("country", "onedesk does not know how %q writes phone numbers: leave it empty, and numbers need +CC", *in.Country)
+		}
+	}
+	if in.Orders != nil {
+		if err := in.Orders.check(); err != nil {
+			return nil, err
+		}
+	}
 	if in.LogoURL != nil && *in.LogoURL != "" {
 		if u, err := url.Parse(*in.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" || len(*in.LogoURL) > 1000 {
 			return nil, inputErr("logo_url", "the logo must be an https:// address of a picture")
@@ -377,6 +424,19 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 		}
 		if in.LogoURL != nil {
 			s.LogoURL = *in.LogoURL
+		}
+		if in.Country != nil {
+			s.Country = *in.Country
+		}
+		if o := in.Orders; o != nil {
+			s.Orders.ShopifyDomain, s.Orders.LookupURL = o.ShopifyDomain, o.LookupURL
+			if o.ShopifyToken != nil {
+				s.Orders.ShopifyToken = strings.TrimSpace(*o.ShopifyToken)
+			}
+			if o.LookupSecret != nil {
+				s.Orders.LookupSecret = strings.TrimSpace(*o.LookupSecret)
+			}
+			s.Orders.TokenSet, s.Orders.SecretSet = s.Orders.ShopifyToken != "", s.Orders.LookupSecret != ""
 		}
 		if id == 0 {
 			return tx.InsertStore(ctx, s)

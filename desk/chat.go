@@ -56,9 +56,12 @@ func (d *Desk) Conversation(ctx context.Context, who store.Identity, channel str
 	return t, out, nil
 }
 
-// Identify records the name and email address a visitor gives. When the
-// address already belongs to a customer, the visitor (with its tickets)
-// becomes that customer: a chat and a later email are one person.
+// Identify records the name and email address a visitor gives. A new
+// address becomes the visitor's, so a later email from it is the same
+// person. An address another customer has is only claimed: anyone can
+// type an address, and the visitor would see that customer's chats. The
+// claim is a suggestion for agents, and becomes a merge when the visitor
+// answers from that inbox (see Ingest).
 func (d *Desk) Identify(ctx context.Context, visitor store.Identity, name, email string) (int64, error) {
 	var mail store.Identity
 	if email != "" {
@@ -97,10 +100,9 @@ func (d *Desk) Identify(ctx context.Context, visitor store.Identity, name, email
 			case err != nil:
 				return err
 			case owner != cid:
-				if err := tx.MoveIdentity(ctx, visitor, cid, owner); err != nil {
+				if err := tx.AddClaim(ctx, cid, mail); err != nil {
 					return err
 				}
-				cid = owner
 			}
 		}
 		if name != "" {

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"onedesk/orders"
 	"onedesk/store"
 )
 
@@ -33,6 +35,11 @@ type Desk struct {
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
 
+	orders *orders.Cache
+	// OrderClient is the HTTP client of order lookups (tests point it at
+	// a local server); nil is a client with a 10 s timeout.
+	OrderClient *http.Client
+
 	// RetryBase is the first retry delay of a failed send; it doubles on
 	// each attempt up to RetryMax. MaxAttempts bounds the tries.
 	RetryBase   time.Duration
@@ -49,6 +56,7 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		emailSends: make(chan struct{}, emailSends),
 
 		mailboxChanged: make(chan struct{}, 1),
+		orders:         orders.NewCache(2 * time.Minute),
 		RetryBase:      30 * time.Second,
 		// Capped at ten minutes so that mail queued during an outage of an
 		// hour leaves soon after; about two days of tries before giving up.

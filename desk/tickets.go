@@ -110,13 +110,13 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	if err := oneOf("channel", in.Channel, store.Channels); err != nil {
 		return nil, err
 	}
-	from, err := NormalizeIdentity(in.From.Kind, in.From.Value)
+	from, err := d.normalize(ctx, in.From.Kind, in.From.Value, in.StoreID)
 	if err != nil {
 		return nil, err
 	}
 	in.From = from
 	for i, id := range in.Identities {
-		if in.Identities[i], err = NormalizeIdentity(id.Kind, id.Value); err != nil {
+		if in.Identities[i], err = d.normalize(ctx, id.Kind, id.Value, in.StoreID); err != nil {
 			return nil, err
 		}
 	}
@@ -197,9 +197,18 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		if err != nil {
 			return err
 		}
-		t, err := d.findThread(ctx, tx, in, customerID)
+		t, answered, err := d.findThread(ctx, tx, in, customerID)
 		if err != nil {
 			return err
+		}
+		if t != nil && answered && customerID != t.CustomerID && in.Auto == "" {
+			evs, merged, err := d.verifyClaim(ctx, tx, t, in.From, customerID)
+			if err != nil {
+				return err
+			}
+			if merged {
+				changes = append(changes, evs...)
+			}
 		}
 		now := store.Now()
 		var follows *int64
@@ -301,7 +310,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		return nil, fmt.Errorf("ingest %s message: %w", in.Channel, err)
 	}
 	if !res.Duplicate {
-		d.publish(ctx, res.Ticket.ID, changes)
+		d.publishAll(ctx, changes)
 	}
 	if acked {
 		d.Wake()
@@ -426,14 +435,31 @@ func (d *Desk) resolveCustomer(ctx context.Context, tx *store.Tx, in Inbound) (i
 	return cid, nil
 }
 
-// findThread returns the ticket an inbound message continues, or nil.
-func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, error) {
+// findThread returns the ticket an inbound message continues, or nil,
+// and whether the message answers one of ours (it names our message
+// ids, which only those who received it know). A ticket merged into
+// another leads to that one.
+func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, bool, error) {
+	t, answered, err := d.threadOf(ctx, tx, in, customerID)
+	for hops := 0; t != nil && err == nil && t.Status == "closed" && hops < 5; hops++ {
+		into, err := tx.TicketMergedInto(ctx, t.ID)
+		if err != nil || into == 0 {
+			return t, answered, err
+		}
+		if t, err = tx.Ticket(ctx, into); err != nil {
+			return nil, false, err
+		}
+	}
+	return t, answered, err
+}
+
+func (d *Desk) threadOf(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, bool, error) {
 	if in.TicketID != 0 {
 		t, err := tx.Ticket(ctx, in.TicketID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return t, nil
+		return t, false, nil
 	}
 	for i := len(in.ThreadRefs) - 1; i >= 0; i-- { // the nearest reference first
 		m, err := tx.MessageByExternalID(ctx, in.Channel, in.ThreadRefs[i])
@@ -442,33 +468,34 @@ func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, custome
 			// under another id or not at all.
 			if id := TicketOfExternalID(in.ThreadRefs[i]); id != 0 {
 				if t, err := tx.Ticket(ctx, id); err == nil {
-					return t, nil
+					return t, true, nil
 				}
 			}
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return tx.Ticket(ctx, m.TicketID)
+		t, err := tx.Ticket(ctx, m.TicketID)
+		return t, err == nil && m.Kind == "agent", err
 	}
 	if in.TicketHint != 0 {
 		// A token anyone can type: honoured only for the ticket's own customer.
 		t, err := tx.Ticket(ctx, in.TicketHint)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
+			return nil, false, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if t.CustomerID == customerID {
-			return t, nil
+			return t, false, nil
 		}
 		if ok, err := tx.IsParticipant(ctx, t.ID, customerID); ok || err != nil {
-			return t, err
+			return t, false, err
 		}
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // OutboundExternalID is the id (an email's Message-ID) a reply goes out

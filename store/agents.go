@@ -264,15 +264,17 @@ func listTeams(ctx context.Context, q querier, where string, args ...any) ([]*Te
 
 // Store is a shop or brand served by this desk.
 type Store struct {
-	ID             int64        `json:"id"`
-	Name           string       `json:"name"`
-	Slug           string       `json:"slug"`
-	Language       string       `json:"language"`
-	Timezone       string       `json:"timezone"`
-	AllowedOrigins []string     `json:"allowed_origins"`
-	LogoURL        string       `json:"logo_url"` // shown on its hosted forms
-	Chat           ChatSettings `json:"chat"`
-	CreatedAt      time.Time    `json:"created_at"`
+	ID             int64         `json:"id"`
+	Name           string        `json:"name"`
+	Slug           string        `json:"slug"`
+	Language       string        `json:"language"`
+	Timezone       string        `json:"timezone"`
+	AllowedOrigins []string      `json:"allowed_origins"`
+	LogoURL        string        `json:"logo_url"` // shown on its hosted forms
+	Country        string        `json:"country"`  // ISO 3166 alpha-2: phone numbers written without +CC are from here
+	Orders         OrderSettings `json:"orders"`
+	Chat           ChatSettings  `json:"chat"`
+	CreatedAt      time.Time     `json:"created_at"`
 }
 
 // ChatSettings are how a store's chat widget looks and behaves. Zero
@@ -297,11 +299,35 @@ type ChatSettings struct {
 	IdleStatus  string `json:"idle_status"`
 }
 
+// OrderSettings say where a store's orders are looked up: a Shopify shop
+// (domain and Admin API access token) or any URL answering in onedesk's
+// order JSON. The token never leaves the server.
+type OrderSettings struct {
+	ShopifyDomain string `json:"shopify_domain"` // my-shop.myshopify.com
+	ShopifyToken  string `json:"-"`
+	TokenSet      bool   `json:"shopify_token_set"`
+	LookupURL     string `json:"lookup_url"`
+	LookupSecret  string `json:"-"` // sent as a bearer token to LookupURL
+	SecretSet     bool   `json:"lookup_secret_set"`
+}
+
+// orderColumn is how OrderSettings are kept, token included.
+type orderColumn struct {
+	ShopifyDomain string `json:"shopify_domain,omitempty"`
+	ShopifyToken  string `json:"shopify_token,omitempty"`
+	LookupURL     string `json:"lookup_url,omitempty"`
+	LookupSecret  string `json:"lookup_secret,omitempty"`
+}
+
+func (o OrderSettings) column() string {
+	return jsonText(orderColumn{o.ShopifyDomain, o.ShopifyToken, o.LookupURL, o.LookupSecret}, "{}")
+}
+
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, chat, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		jsonText(s.Chat, "{}"), ms(s.CreatedAt))
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
+		s.Country, s.Orders.column(), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -315,8 +341,8 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 // UpdateStore writes a store's editable columns.
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, logo_url = ?,
-		chat = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		jsonText(s.Chat, "{}"), s.ID)
+		country = ?, orders = ?, chat = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
+		s.Country, s.Orders.column(), jsonText(s.Chat, "{}"), s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -326,15 +352,19 @@ func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	return nil
 }
 
-const storeCols = "id, name, slug, language, timezone, allowed_origins, logo_url, chat, created_at"
+const storeCols = "id, name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at"
 
 func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 	var s Store
-	var origins, chat string
+	var origins, orders, chat string
 	var created int64
-	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &s.LogoURL, &chat, &created); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &s.LogoURL, &s.Country, &orders, &chat, &created); err != nil {
 		return nil, err
 	}
+	var oc orderColumn
+	_ = jsonUnmarshal(orders, &oc)
+	s.Orders = OrderSettings{ShopifyDomain: oc.ShopifyDomain, ShopifyToken: oc.ShopifyToken, TokenSet: oc.ShopifyToken != "",
+		LookupURL: oc.LookupURL, LookupSecret: oc.LookupSecret, SecretSet: oc.LookupSecret != ""}
 	s.CreatedAt = fromMS(created)
 	s.AllowedOrigins = []string{}
 	_ = jsonUnmarshal(origins, &s.AllowedOrigins)

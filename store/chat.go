@@ -29,29 +29,6 @@ func (db *DB) LatestTicket(ctx context.Context, customerID int64, channel string
 	return t, notFound(err, fmt.Sprintf("%s ticket of customer %d", channel, customerID))
 }
 
-// MoveIdentity gives an identifier, and the tickets of the customer who
-// had it, to another customer: a visitor who gives an email address that
-// an earlier customer already has becomes that customer.
-func (tx *Tx) MoveIdentity(ctx context.Context, id Identity, from, to int64) error {
-	if _, err := tx.q.ExecContext(ctx, "UPDATE identities SET customer_id = ? WHERE kind = ? AND value = ? AND customer_id = ?",
-		to, id.Kind, id.Value, from); err != nil {
-		return fmt.Errorf("move %s identity: %w", id.Kind, err)
-	}
-	if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET customer_id = ? WHERE customer_id = ?", to, from); err != nil {
-		return fmt.Errorf("move tickets of customer %d: %w", from, err)
-	}
-	var left int
-	if err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM identities WHERE customer_id = ?", from).Scan(&left); err != nil {
-		return err
-	}
-	if left == 0 {
-		if _, err := tx.q.ExecContext(ctx, "UPDATE customers SET merged_into = ? WHERE id = ?", to, from); err != nil {
-			return fmt.Errorf("merge customer %d: %w", from, err)
-		}
-	}
-	return nil
-}
-
 // IdleChats lists up to limit answered chat tickets of a store in a
 // status with no activity since before, oldest first: a range of the
 // status index. A chat nobody answered is never idle: it waits for one.

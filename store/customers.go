@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ type Customer struct {
 	ID         int64      `json:"id"`
 	Name       string     `json:"name"`
 	Identities []Identity `json:"identities"`
+	Notes      string     `json:"notes"` // what agents keep about the customer
 	MergedInto *int64     `json:"merged_into,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 }
@@ -59,8 +61,8 @@ func (tx *Tx) InsertCustomer(ctx context.Context, c *Customer) error {
 // AddIdentity links an identity to a customer; ErrConflict if another
 // customer owns it.
 func (tx *Tx) AddIdentity(ctx context.Context, customerID int64, id Identity) error {
-	_, err := tx.q.ExecContext(ctx, "INSERT INTO identities (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
-		customerID, id.Kind, id.Value, ms(Now()))
+	_, err := tx.q.ExecContext(ctx, "INSERT INTO identities (customer_id, kind, value, base, created_at) VALUES (?, ?, ?, ?, ?)",
+		customerID, id.Kind, id.Value, EmailBase(id), ms(Now()))
 	if isUnique(err) {
 		return fmt.Errorf("%s %s: %w", id.Kind, id.Value, ErrConflict)
 	}
@@ -81,8 +83,8 @@ func getCustomer(ctx context.Context, q querier, id int64) (*Customer, error) {
 	var c Customer
 	var merged sql.NullInt64
 	var created int64
-	err := q.QueryRowContext(ctx, "SELECT id, name, merged_into, created_at FROM customers WHERE id = ?", id).
-		Scan(&c.ID, &c.Name, &merged, &created)
+	err := q.QueryRowContext(ctx, "SELECT id, name, notes, merged_into, created_at FROM customers WHERE id = ?", id).
+		Scan(&c.ID, &c.Name, &c.Notes, &merged, &created)
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("customer %d", id))
 	}
@@ -133,36 +135,94 @@ func loadIdentities(ctx context.Context, q querier, list []Customer) error {
 	return rows.Err()
 }
 
-// ListCustomers finds customers whose name or identity contains q (all
-// when q is empty), newest first, after the id cursor (0 = from the top).
-func (db *DB) ListCustomers(ctx context.Context, q string, after int64, limit int) ([]Customer, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
+// EmailBase is an email address without its +tag (anna+shop@x.com ->
+// anna@x.com), or "" when that is the address itself or id is no email.
+func EmailBase(id Identity) string {
+	if id.Kind != "email" {
+		return ""
 	}
-	query := "SELECT id, name, created_at FROM customers c WHERE merged_into IS NULL"
+	at := strings.LastIndexByte(id.Value, '@')
+	plus := strings.IndexByte(id.Value, '+')
+	if plus <= 0 || at < plus {
+		return ""
+	}
+	return id.Value[:plus] + id.Value[at:]
+}
+
+// CustomerSearch is what the customers page looks for: words (prefixes
+// of names, addresses, handles and phone digits), exact identifiers
+// (each also matched without or with a +tag), and ticket search terms
+// (an order number) whose tickets' customers are wanted.
+type CustomerSearch struct {
+	Words      string
+	Identities []Identity
+	Tickets    string // an FTS query over tickets, "" for none
+	Before     int64  // customer id cursor: only older customers
+	Limit      int
+}
+
+// SearchCustomers lists customers not merged away, newest first. Each
+// way of matching is a bounded index read (the FTS index by rowid, the
+// identity and base indexes, the ticket search index), so a word found
+// in half the customers costs no more than a rare one.
+func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer, error) {
+	if s.Limit <= 0 || s.Limit > 200 {
+		s.Limit = 50
+	}
+	before := s.Before
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	var parts []string
 	var args []any
-	if after > 0 {
-		query += " AND id < ?"
-		args = append(args, after)
+	if s.Words == "" && len(s.Identities) == 0 && s.Tickets == "" {
+		parts = append(parts, "SELECT id FROM customers WHERE merged_into IS NULL AND id < ? ORDER BY id DESC LIMIT ?")
+		args = append(args, before, s.Limit)
 	}
-	if q = strings.TrimSpace(q); q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
-		query += ` AND (lower(name) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM identities i
-			WHERE i.customer_id = c.id AND i.value LIKE ? ESCAPE '\'))`
-		args = append(args, like, like)
+	if s.Words != "" {
+		parts = append(parts, "SELECT rowid FROM customer_search WHERE customer_search MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?")
+		args = append(args, s.Words, before, s.Limit)
 	}
-	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
+	for _, id := range s.Identities {
+		parts = append(parts, "SELECT customer_id FROM identities WHERE kind = ? AND value = ?")
+		args = append(args, id.Kind, id.Value)
+		if id.Kind == "email" {
+			// anna@x.com finds anna+shop@x.com, and the other way round.
+			base := EmailBase(id)
+			if base == "" {
+				base = id.Value
+			} else {
+				parts = append(parts, "SELECT customer_id FROM identities WHERE kind = 'email' AND value = ?")
+				args = append(args, base)
+			}
+			parts = append(parts, "SELECT customer_id FROM identities WHERE base = ? LIMIT 200")
+			args = append(args, base)
+		}
+	}
+	if s.Tickets != "" {
+		parts = append(parts, `SELECT t.customer_id FROM messages m JOIN tickets t ON t.id = m.ticket_id
+			WHERE m.id IN (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 200)`)
+		args = append(args, s.Tickets)
+	}
+	for i, p := range parts {
+		parts[i] = "SELECT * FROM (" + p + ")"
+	}
+	// Customers merged away are left out of the index, but an identity or
+	// a ticket always names the customer who has it now.
+	query := `SELECT id, name, notes, created_at FROM customers WHERE merged_into IS NULL AND id < ? AND id IN (` +
+		strings.Join(parts, " UNION ") + ") ORDER BY id DESC LIMIT ?"
+	args = append([]any{before}, append(args, s.Limit)...)
 	rows, err := db.rq.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
+		return nil, fmt.Errorf("search customers: %w", err)
 	}
 	defer rows.Close()
 	list := []Customer{}
 	for rows.Next() {
 		var c Customer
 		var created int64
-		if err := rows.Scan(&c.ID, &c.Name, &created); err != nil {
-			return nil, fmt.Errorf("list customers: %w", err)
+		if err := rows.Scan(&c.ID, &c.Name, &c.Notes, &created); err != nil {
+			return nil, fmt.Errorf("search customers: %w", err)
 		}
 		c.CreatedAt = fromMS(created)
 		list = append(list, c)
@@ -171,4 +231,339 @@ func (db *DB) ListCustomers(ctx context.Context, q string, after int64, limit in
 		return nil, err
 	}
 	return list, loadIdentities(ctx, db.rq, list)
+}
+
+// UpdateCustomer sets a customer's name and notes.
+func (tx *Tx) UpdateCustomer(ctx context.Context, c *Customer) error {
+	_, err := tx.q.ExecContext(ctx, "UPDATE customers SET name = ?, notes = ?, updated_at = ? WHERE id = ?",
+		c.Name, c.Notes, ms(Now()), c.ID)
+	if err != nil {
+		return fmt.Errorf("update customer %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// CustomerEvent is something that happened to a customer as a whole.
+type CustomerEvent struct {
+	ID         int64           `json:"id"`
+	CustomerID int64           `json:"customer_id"`
+	Type       string          `json:"type"` // merged, merged_into, unmerged, split_off, linked
+	Actor      string          `json:"actor"`
+	Data       json.RawMessage `json:"data"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+// InsertCustomerEvent appends an event to a customer's record.
+func (tx *Tx) InsertCustomerEvent(ctx context.Context, e *CustomerEvent) error {
+	if e.Data == nil {
+		e.Data = json.RawMessage("{}")
+	}
+	res, err := tx.q.ExecContext(ctx, "INSERT INTO customer_events (customer_id, type, actor, data, created_at) VALUES (?, ?, ?, ?, ?)",
+		e.CustomerID, e.Type, e.Actor, string(e.Data), ms(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("customer event: %w", err)
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// CustomerEvents lists a customer's events, oldest first.
+func (db *DB) CustomerEvents(ctx context.Context, customerID int64) ([]CustomerEvent, error) {
+	rows, err := db.rq.QueryContext(ctx, "SELECT id, customer_id, type, actor, data, created_at FROM customer_events WHERE customer_id = ? ORDER BY id", customerID)
+	if err != nil {
+		return nil, fmt.Errorf("events of customer %d: %w", customerID, err)
+	}
+	defer rows.Close()
+	list := []CustomerEvent{}
+	for rows.Next() {
+		var e CustomerEvent
+		var data string
+		var created int64
+		if err := rows.Scan(&e.ID, &e.CustomerID, &e.Type, &e.Actor, &data, &created); err != nil {
+			return nil, err
+		}
+		e.Data, e.CreatedAt = json.RawMessage(data), fromMS(created)
+		list = append(list, e)
+	}
+	return list, rows.Err()
+}
+
+// Merge is what one merge moved from one customer to another.
+type Merge struct {
+	ID         int64      `json:"id"`
+	CustomerID int64      `json:"customer_id"` // kept
+	MergedID   int64      `json:"merged_id"`   // merged away
+	Identities []Identity `json:"identities"`
+	Tickets    []int64    `json:"tickets"`
+	UndoneAt   *time.Time `json:"undone_at,omitempty"`
+}
+
+// MergeCustomers moves every identity, ticket, participation and claim
+// of customer away to keep, marks away as merged into keep (and whoever
+// was merged into away before, so that old ids still lead somewhere),
+// and records what moved.
+func (tx *Tx) MergeCustomers(ctx context.Context, keep, away int64, actor string) (*Merge, error) {
+	m := &Merge{CustomerID: keep, MergedID: away, Identities: []Identity{}, Tickets: []int64{}}
+	rows, err := tx.q.QueryContext(ctx, "SELECT kind, value FROM identities WHERE customer_id = ? ORDER BY id", away)
+	if err != nil {
+		return nil, fmt.Errorf("merge: identities of %d: %w", away, err)
+	}
+	for rows.Next() {
+		var id Identity
+		if err := rows.Scan(&id.Kind, &id.Value); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.Identities = append(m.Identities, id)
+	}
+	rows.Close()
+	if m.Tickets, err = tx.ids(ctx, "SELECT id FROM tickets WHERE customer_id = ? ORDER BY id", away); err != nil {
+		return nil, fmt.Errorf("merge: tickets of %d: %w", away, err)
+	}
+	for _, q := range []string{
+		"UPDATE identities SET customer_id = ?1 WHERE customer_id = ?2",
+		"UPDATE tickets SET customer_id = ?1 WHERE customer_id = ?2",
+		"UPDATE OR IGNORE ticket_participants SET customer_id = ?1 WHERE customer_id = ?2",
+		"DELETE FROM ticket_participants WHERE customer_id = ?2",
+		// A participant who became the ticket's customer is no participant.
+		"DELETE FROM ticket_participants WHERE customer_id = ?1 AND ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?1)",
+		"DELETE FROM customer_claims WHERE customer_id = ?2 AND (kind, value) IN (SELECT kind, value FROM identities WHERE customer_id = ?1)",
+		"DELETE FROM customer_claims WHERE customer_id = ?1 AND (kind, value) IN (SELECT kind, value FROM identities WHERE customer_id = ?1)",
+		"UPDATE OR IGNORE customer_claims SET customer_id = ?1 WHERE customer_id = ?2",
+		"DELETE FROM customer_claims WHERE customer_id = ?2",
+		"UPDATE customers SET merged_into = ?1 WHERE merged_into = ?2",
+		"UPDATE customers SET merged_into = ?1, updated_at = ?3 WHERE id = ?2",
+	} {
+		if _, err := tx.q.ExecContext(ctx, q, keep, away, ms(Now())); err != nil {
+			return nil, fmt.Errorf("merge customer %d into %d: %w", away, keep, err)
+		}
+	}
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO customer_merges (customer_id, merged_id, identities, tickets, actor, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, keep, away, jsonText(m.Identities, "[]"), jsonText(m.Tickets, "[]"), actor, ms(Now()))
+	if err != nil {
+		return nil, fmt.Errorf("record merge: %w", err)
+	}
+	m.ID, err = res.LastInsertId()
+	return m, err
+}
+
+// MergeOf is the latest merge into customer keep, not undone, that
+// brought identity id (ErrNotFound when the identity came otherwise).
+func (tx *Tx) MergeOf(ctx context.Context, keep int64, id Identity) (*Merge, error) {
+	var m Merge
+	var ids, tickets string
+	err := tx.q.QueryRowContext(ctx, `SELECT id, customer_id, merged_id, identities, tickets FROM customer_merges
+		WHERE customer_id = ? AND undone_at IS NULL AND EXISTS (SELECT 1 FROM json_each(identities)
+		WHERE json_extract(value, '$.kind') = ? AND json_extract(value, '$.value') = ?) ORDER BY id DESC LIMIT 1`,
+		keep, id.Kind, id.Value).Scan(&m.ID, &m.CustomerID, &m.MergedID, &ids, &tickets)
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("a merge into customer %d that brought %s %s", keep, id.Kind, id.Value))
+	}
+	if err := jsonUnmarshal(ids, &m.Identities); err != nil {
+		return nil, err
+	}
+	return &m, jsonUnmarshal(tickets, &m.Tickets)
+}
+
+// UndoMerge gives the merged-away customer back the identities and the
+// tickets the merge moved (those still with the kept customer), and
+// makes it a customer of its own again.
+func (tx *Tx) UndoMerge(ctx context.Context, m *Merge) error {
+	for _, id := range m.Identities {
+		if _, err := tx.q.ExecContext(ctx, "UPDATE identities SET customer_id = ? WHERE kind = ? AND value = ? AND customer_id = ?",
+			m.MergedID, id.Kind, id.Value, m.CustomerID); err != nil {
+			return fmt.Errorf("unmerge %s: %w", id.Value, err)
+		}
+	}
+	if len(m.Tickets) > 0 {
+		if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET customer_id = ? WHERE customer_id = ? AND id IN (SELECT value FROM json_each(?))",
+			m.MergedID, m.CustomerID, jsonText(m.Tickets, "[]")); err != nil {
+			return fmt.Errorf("unmerge tickets: %w", err)
+		}
+	}
+	now := ms(Now())
+	if _, err := tx.q.ExecContext(ctx, "UPDATE customers SET merged_into = NULL, updated_at = ? WHERE id = ?", now, m.MergedID); err != nil {
+		return fmt.Errorf("unmerge customer %d: %w", m.MergedID, err)
+	}
+	_, err := tx.q.ExecContext(ctx, "UPDATE customer_merges SET undone_at = ? WHERE id = ?", now, m.ID)
+	return err
+}
+
+// AddClaim records that a customer says an identifier another customer
+// owns is theirs.
+func (tx *Tx) AddClaim(ctx context.Context, customerID int64, id Identity) error {
+	_, err := tx.q.ExecContext(ctx, "INSERT OR IGNORE INTO customer_claims (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
+		customerID, id.Kind, id.Value, ms(Now()))
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", id.Value, err)
+	}
+	return nil
+}
+
+// Claimed lists the identifiers a customer claimed, oldest first.
+func (db *DB) Claimed(ctx context.Context, customerID int64) ([]Identity, error) {
+	return claimed(ctx, db.rq, customerID)
+}
+
+// Claimed lists the identifiers a customer claimed inside the transaction.
+func (tx *Tx) Claimed(ctx context.Context, customerID int64) ([]Identity, error) {
+	return claimed(ctx, tx.q, customerID)
+}
+
+func claimed(ctx context.Context, q querier, customerID int64) ([]Identity, error) {
+	rows, err := q.QueryContext(ctx, "SELECT kind, value FROM customer_claims WHERE customer_id = ? ORDER BY created_at", customerID)
+	if err != nil {
+		return nil, fmt.Errorf("claims of customer %d: %w", customerID, err)
+	}
+	defer rows.Close()
+	var list []Identity
+	for rows.Next() {
+		var id Identity
+		if err := rows.Scan(&id.Kind, &id.Value); err != nil {
+			return nil, err
+		}
+		list = append(list, id)
+	}
+	return list, rows.Err()
+}
+
+// Suggestion is another customer who may be the same person, and why.
+type Suggestion struct {
+	CustomerID int64    `json:"customer_id"`
+	Name       string   `json:"name"`
+	Identity   Identity `json:"identity"` // the identifier in question
+	Reason     string   `json:"reason"`   // claimed (one claims the other's identifier) or same_address (+tag)
+}
+
+// Suggestions lists customers who may be the same person as customerID:
+// one claimed an identifier of the other, or their emails differ only
+// in a +tag.
+func (db *DB) Suggestions(ctx context.Context, customerID int64) ([]Suggestion, error) {
+	rows, err := db.rq.QueryContext(ctx, `
+		SELECT i.customer_id, i.kind, i.value, 'claimed' FROM customer_claims c
+		  JOIN identities i ON i.kind = c.kind AND i.value = c.value
+		 WHERE c.customer_id = ?1 AND i.customer_id <> ?1
+		UNION
+		SELECT c.customer_id, c.kind, c.value, 'claimed' FROM identities i
+		  JOIN customer_claims c ON c.kind = i.kind AND c.value = i.value
+		 WHERE i.customer_id = ?1 AND c.customer_id <> ?1
+		UNION
+		SELECT o.customer_id, o.kind, o.value, 'same_address' FROM identities i
+		  JOIN identities o ON o.base = i.value OR (i.base <> '' AND (o.value = i.base OR o.base = i.base))
+		 WHERE i.customer_id = ?1 AND i.kind = 'email' AND o.kind = 'email' AND o.customer_id <> ?1
+		LIMIT 20`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("suggestions for customer %d: %w", customerID, err)
+	}
+	defer rows.Close()
+	list := []Suggestion{}
+	for rows.Next() {
+		var s Suggestion
+		if err := rows.Scan(&s.CustomerID, &s.Identity.Kind, &s.Identity.Value, &s.Reason); err != nil {
+			return nil, err
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if c, err := db.Customer(ctx, list[i].CustomerID); err == nil {
+			list[i].Name = c.Name
+		}
+	}
+	return list, nil
+}
+
+// ClaimantsOf lists the customers who claimed an identifier.
+func (tx *Tx) ClaimantsOf(ctx context.Context, id Identity) ([]int64, error) {
+	return tx.ids(ctx, "SELECT customer_id FROM customer_claims WHERE kind = ? AND value = ?", id.Kind, id.Value)
+}
+
+// DeleteClaim forgets a claim (an agent said the two are not the same).
+func (tx *Tx) DeleteClaim(ctx context.Context, customerID int64, id Identity) error {
+	_, err := tx.q.ExecContext(ctx, "DELETE FROM customer_claims WHERE customer_id = ? AND kind = ? AND value = ?", customerID, id.Kind, id.Value)
+	return err
+}
+
+// TimelineItem is one message of a customer's history with the ticket
+// it belongs to.
+type TimelineItem struct {
+	Message
+	Subject string `json:"subject"`
+	StoreID *int64 `json:"store_id"`
+	Status  string `json:"status"`
+}
+
+// CustomerTimeline lists the messages of all of a customer's tickets,
+// newest first, before the message id cursor (0: from the newest).
+func (db *DB) CustomerTimeline(ctx context.Context, customerID, before int64, limit int) ([]TimelineItem, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+prefixed("m.", messageCols)+`, t.subject, t.store_id, t.status
+		FROM tickets t JOIN messages m ON m.ticket_id = t.id
+		WHERE t.customer_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`, customerID, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("timeline of customer %d: %w", customerID, err)
+	}
+	defer rows.Close()
+	list := []TimelineItem{}
+	for rows.Next() {
+		var it TimelineItem
+		var store sql.NullInt64
+		m, err := scanMessage(scanFunc(func(dest ...any) error {
+			return rows.Scan(append(dest, &it.Subject, &store, &it.Status)...)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("timeline of customer %d: %w", customerID, err)
+		}
+		it.Message, it.StoreID = *m, fromNullID(store)
+		list = append(list, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	msgs := make([]Message, len(list))
+	for i := range list {
+		msgs[i] = list[i].Message
+	}
+	if err := attachAttachments(ctx, db.rq, msgs); err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i].Attachments = msgs[i].Attachments
+	}
+	return list, nil
+}
+
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed qualifies each column of a list (a select or an ORDER BY)
+// with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (tx *Tx) ids(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := tx.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	list := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		list = append(list, id)
+	}
+	return list, rows.Err()
 }

@@ -286,7 +286,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		marks := strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")
 		cond := append([]string{"t.id IN (" + ids + ")", "+t.status IN (" + marks + ")"}, where...)
 		page = "SELECT t.id, t.updated_at, t.last_customer_at FROM tickets t WHERE " + strings.Join(cond, " AND ") +
-			" ORDER BY " + prefixed(order) + limit
+			" ORDER BY " + prefixed("t.", order) + limit
 		for _, st := range statuses {
 			pageArgs = append(pageArgs, st)
 		}
@@ -302,7 +302,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		for _, st := range statuses {
 			cond := append([]string{"t.status = ?"}, where...)
 			parts = append(parts, "SELECT * FROM (SELECT t.id, t.updated_at, t.last_customer_at FROM "+from+" WHERE "+
-				strings.Join(cond, " AND ")+" ORDER BY "+prefixed(order)+limit+")")
+				strings.Join(cond, " AND ")+" ORDER BY "+prefixed("t.", order)+limit+")")
 			pageArgs = append(pageArgs, st)
 			pageArgs = append(pageArgs, args...)
 		}
@@ -313,7 +313,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	query := "SELECT " + ticketCols + `, t.last_customer_at > COALESCE(
 		(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0)
-		FROM (` + page + ") p JOIN tickets t ON t.id = p.id ORDER BY " + prefixed(order)
+		FROM (` + page + ") p JOIN tickets t ON t.id = p.id ORDER BY " + prefixed("t.", order)
 	rows, err := db.rq.QueryContext(ctx, query, append([]any{f.ViewerID}, pageArgs...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list tickets: %w", err)
@@ -368,15 +368,6 @@ func inboxIndex(f TicketFilter, spec sortSpec) string {
 		return "tickets_status_customer"
 	}
 	return ""
-}
-
-// prefixed qualifies the columns of an ORDER BY with the tickets alias.
-func prefixed(order string) string {
-	parts := strings.Split(order, ", ")
-	for i := range parts {
-		parts[i] = "t." + parts[i]
-	}
-	return strings.Join(parts, ", ")
 }
 
 // searchTickets returns, as a comma-separated list, the tickets whose
@@ -491,4 +482,24 @@ func (db *DB) MarkRead(ctx context.Context, agentID, ticketID int64) error {
 		return fmt.Errorf("mark ticket %d read: %w", ticketID, err)
 	}
 	return nil
+}
+
+// MergeTicket moves every message of ticket from onto ticket into and
+// marks from as merged into it; answers to from's messages then thread
+// into the other ticket.
+func (tx *Tx) MergeTicket(ctx context.Context, from, into int64) error {
+	if _, err := tx.q.ExecContext(ctx, "UPDATE messages SET ticket_id = ? WHERE ticket_id = ?", into, from); err != nil {
+		return fmt.Errorf("move messages of ticket %d: %w", from, err)
+	}
+	if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET merged_into = ? WHERE id = ?", into, from); err != nil {
+		return fmt.Errorf("merge ticket %d: %w", from, err)
+	}
+	return nil
+}
+
+// TicketMergedInto is the ticket a ticket was merged into (0: none).
+func (tx *Tx) TicketMergedInto(ctx context.Context, id int64) (int64, error) {
+	var into sql.NullInt64
+	err := tx.q.QueryRowContext(ctx, "SELECT merged_into FROM tickets WHERE id = ?", id).Scan(&into)
+	return into.Int64, notFound(err, fmt.Sprintf("ticket %d", id))
 }

@@ -1,58 +1,11 @@
 package ui
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
 	"onedesk/store"
 )
-
-func (s *Server) listCustomers(c *fiber.Ctx, _ *principal) error {
-	var after int64
-	if v := c.Query("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return fieldErr("cursor", "the cursor is not valid for this list")
-		}
-		after = n
-	}
-	q := c.Query("q")
-	if len(q) > 200 {
-		return fieldErr("q", "the search is longer than 200 characters")
-	}
-	const limit = 50
-	list, err := s.db.ListCustomers(c.UserContext(), q, after, limit+1)
-	if err != nil {
-		return err
-	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = itoa(list[limit-1].ID)
-	}
-	return c.JSON(fiber.Map{"customers": list, "next_cursor": next})
-}
-
-func (s *Server) getCustomer(c *fiber.Ctx, p *principal) error {
-	id, err := paramID(c)
-	if err != nil {
-		return err
-	}
-	cust, err := s.db.Customer(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	tickets, _, err := s.db.ListTickets(c.UserContext(), store.TicketFilter{CustomerID: &id, Sort: "newest", Limit: 100, ViewerID: p.agent.ID})
-	if err != nil {
-		return err
-	}
-	return c.JSON(struct {
-		*store.Customer
-		Tickets []store.Ticket `json:"tickets"`
-	}{cust, tickets})
-}
 
 func (s *Server) listAgents(c *fiber.Ctx, _ *principal) error {
 	list, err := s.db.Agents(c.UserContext())
@@ -161,11 +114,28 @@ type storeBody struct {
 	Timezone       string              `json:"timezone"`
 	AllowedOrigins *[]string           `json:"allowed_origins"`
 	LogoURL        *string             `json:"logo_url"`
+	Country        *string             `json:"country"`
+	Orders         *orderBody          `json:"orders"`
 	Chat           *store.ChatSettings `json:"chat"`
 }
 
+type orderBody struct {
+	ShopifyDomain string  `json:"shopify_domain"`
+	ShopifyToken  *string `json:"shopify_token"`
+	LookupURL     string  `json:"lookup_url"`
+	LookupSecret  *string `json:"lookup_secret"`
+	// Read back from GET; ignored.
+	TokenSet  bool `json:"shopify_token_set"`
+	SecretSet bool `json:"lookup_secret_set"`
+}
+
 func (b storeBody) input() desk.StoreInput {
-	return desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins, LogoURL: b.LogoURL, Chat: b.Chat}
+	in := desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins,
+		LogoURL: b.LogoURL, Country: b.Country, Chat: b.Chat}
+	if o := b.Orders; o != nil {
+		in.Orders = &desk.OrderInput{ShopifyDomain: o.ShopifyDomain, ShopifyToken: o.ShopifyToken, LookupURL: o.LookupURL, LookupSecret: o.LookupSecret}
+	}
+	return in
 }
 
 func (s *Server) createStore(c *fiber.Ctx, _ *principal) error {

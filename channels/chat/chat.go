@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -508,13 +509,25 @@ func (c *Channel) contact(ctx context.Context, customer int64) (name, email stri
 	if err != nil {
 		return "", ""
 	}
+	return cu.Name, c.emailOf(ctx, cu)
+}
+
+// emailOf is the address to write to a customer at: their own, or one
+// they claimed that another customer has (the answer from that inbox is
+// what proves the claim).
+func (c *Channel) emailOf(ctx context.Context, cu *store.Customer) string {
 	for _, id := range cu.Identities {
 		if id.Kind == "email" {
-			email = id.Value
-			break
+			return id.Value
 		}
 	}
-	return cu.Name, email
+	claimed, _ := c.desk.DB().Claimed(ctx, cu.ID)
+	for _, id := range claimed {
+		if id.Kind == "email" {
+			return id.Value
+		}
+	}
+	return ""
 }
 
 func messageFrame(m store.Message) frame {
@@ -580,11 +593,12 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if c.push(out.Customer.ID, f) {
 		return nil
 	}
-	for _, id := range out.Customer.Identities {
-		if id.Kind == "email" {
-			if email := c.desk.Sender("email"); email != nil {
-				return email.Send(ctx, out)
+	if addr := c.emailOf(ctx, &out.Customer); addr != "" {
+		if email := c.desk.Sender("email"); email != nil {
+			if !slices.Contains(out.Customer.Identities, store.Identity{Kind: "email", Value: addr}) {
+				out.Customer.Identities = append(slices.Clone(out.Customer.Identities), store.Identity{Kind: "email", Value: addr})
 			}
+			return email.Send(ctx, out)
 		}
 	}
 	return nil

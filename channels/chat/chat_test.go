@@ -227,7 +227,10 @@ func TestChatAckResendAndHistory(t *testing.T) {
 	}
 }
 
-func TestChatIdentifyJoinsTheEmailCustomer(t *testing.T) {
+// A visitor typing an address another customer has is not made that
+// customer (anyone can type an address, and would then read their
+// chats): the address is claimed, and agents see a suggestion.
+func TestChatIdentifyClaimsAKnownAddress(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	earlier, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "rui@example.pt"},
@@ -235,20 +238,25 @@ func TestChatIdentifyJoinsTheEmailCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := e.hello("")
+	w, welcome := e.hello("")
 	w.send(frame{Type: "msg", CID: "1", Text: "hello, about order 1001"})
 	w.next("ack")
 	w.send(frame{Type: "identify", Name: "Rui", Email: "RUI@example.pt"})
 	w.next("identified")
-	list, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
-	for _, tk := range list {
-		if tk.CustomerID != earlier.Ticket.CustomerID {
-			t.Fatalf("ticket %d is customer %d, want %d", tk.ID, tk.CustomerID, earlier.Ticket.CustomerID)
-		}
+	chat, err := e.desk.CurrentTicket(ctx, visitorID(welcome.Token), "chat")
+	if err != nil || chat == nil {
+		t.Fatalf("chat ticket %v %v", chat, err)
 	}
-	c, _ := e.db.Customer(ctx, earlier.Ticket.CustomerID)
-	if c.Name != "Rui" || len(c.Identities) != 2 {
-		t.Fatalf("customer %+v", c)
+	if chat.CustomerID == earlier.Ticket.CustomerID {
+		t.Fatal("the visitor became the email customer by typing the address")
+	}
+	sugg, err := e.db.Suggestions(ctx, earlier.Ticket.CustomerID)
+	if err != nil || len(sugg) != 1 || sugg[0].CustomerID != chat.CustomerID || sugg[0].Reason != "claimed" || sugg[0].Identity.Value != "rui@example.pt" {
+		t.Fatalf("suggestions %+v %v", sugg, err)
+	}
+	visitor, _ := e.db.Customer(ctx, chat.CustomerID)
+	if visitor.Name != "Rui" || len(visitor.Identities) != 1 {
+		t.Fatalf("visitor %+v", visitor)
 	}
 	w.send(frame{Type: "identify", Email: "not an address"})
 	if f := w.next("error"); f.Field != "email" {

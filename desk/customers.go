@@ -1,0 +1,405 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"onedesk/store"
+)
+
+// normalize is NormalizeIdentity with the store's country for phone
+// numbers written without +CC; the store is read only for those.
+func (d *Desk) normalize(ctx context.Context, kind, value string, storeID *int64) (store.Identity, error) {
+	id, err := NormalizeIdentity(kind, value)
+	if err == nil || (kind != "phone" && kind != "whatsapp") || storeID == nil {
+		return id, err
+	}
+	st, serr := d.db.Store(ctx, *storeID)
+	if serr != nil || st.Country == "" {
+		return id, err
+	}
+	p, ok := NormalizePhone(value, st.Country)
+	if !ok {
+		return id, inputErr(kind, "%q is not a phone number of %s, nor one in international form (+ and country code)", value, st.Country)
+	}
+	return store.Identity{Kind: kind, Value: p}, nil
+}
+
+// CustomerInput edits a customer; nil fields stay.
+type CustomerInput struct {
+	Name  *string
+	Notes *string
+}
+
+// MaxNotes is how long a customer's notes may be.
+const MaxNotes = 10000
+
+// UpdateCustomer sets a customer's name or notes.
+func (d *Desk) UpdateCustomer(ctx context.Context, id int64, in CustomerInput) (*store.Customer, error) {
+	if in.Name != nil {
+		*in.Name = cleanLine(*in.Name)
+		if utf8.RuneCountInString(*in.Name) > 200 {
+			return nil, inputErr("name", "name is longer than 200 characters")
+		}
+	}
+	if in.Notes != nil {
+		*in.Notes = strings.TrimSpace(*in.Notes)
+		if utf8.RuneCountInString(*in.Notes) > MaxNotes || !utf8.ValidString(*in.Notes) {
+			return nil, inputErr("notes", "notes are longer than %d characters", MaxNotes)
+		}
+	}
+	var c *store.Customer
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if c, err = liveCustomer(ctx, tx, id, "id"); err != nil {
+			return err
+		}
+		if in.Name != nil {
+			c.Name = *in.Name
+		}
+		if in.Notes != nil {
+			c.Notes = *in.Notes
+		}
+		return tx.UpdateCustomer(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AddIdentity gives a customer another identifier (a phone number they
+// told an agent). One owned by someone else is refused: merge instead.
+func (d *Desk) AddIdentity(ctx context.Context, customerID int64, kind, value string, actor Actor) (*store.Customer, error) {
+	var c *store.Customer
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if c, err = liveCustomer(ctx, tx, customerID, "id"); err != nil {
+			return err
+		}
+		id, err := NormalizeIdentity(kind, value)
+		if err != nil {
+			return err
+		}
+		if owner, err := tx.CustomerByIdentity(ctx, id); err == nil {
+			if owner == customerID {
+				return nil
+			}
+			return inputErr("value", "%s belongs to customer %d: merge the two customers instead", id.Value, owner)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.AddIdentity(ctx, customerID, id); err != nil {
+			return err
+		}
+		if err := customerEvent(ctx, tx, customerID, "identity_added", actor, map[string]any{"identity": id}); err != nil {
+			return err
+		}
+		c.Identities = append(c.Identities, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// liveCustomer reads a customer who has not been merged away.
+func liveCustomer(ctx context.Context, tx *store.Tx, id int64, field string) (*store.Customer, error) {
+	c, err := tx.Customer(ctx, id)
+	if errors.Is(err, store.ErrNotFound) && field != "id" {
+		return nil, inputErr(field, "there is no customer %d", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.MergedInto != nil {
+		return nil, inputErr(field, "customer %d was merged into customer %d", id, *c.MergedInto)
+	}
+	return c, nil
+}
+
+func customerEvent(ctx context.Context, tx *store.Tx, customerID int64, typ string, actor Actor, data map[string]any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	return tx.InsertCustomerEvent(ctx, &store.CustomerEvent{CustomerID: customerID, Type: typ, Actor: actor.String(), Data: raw, CreatedAt: store.Now()})
+}
+
+// MergeCustomers merges customer away into keep: identities, tickets,
+// participations and claims move to keep; away's id leads to keep from
+// then on. A "merged" event is written on both customers and on every
+// ticket that moved. The merge can be undone (UnmergeIdentity).
+func (d *Desk) MergeCustomers(ctx context.Context, keep, away int64, actor Actor) (*store.Merge, error) {
+	if keep == away {
+		return nil, inputErr("customer_id", "a customer cannot be merged into itself")
+	}
+	var m *store.Merge
+	var changes []Change
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		m, changes = nil, nil
+		if _, err := liveCustomer(ctx, tx, keep, "id"); err != nil {
+			return err
+		}
+		if _, err := liveCustomer(ctx, tx, away, "customer_id"); err != nil {
+			return err
+		}
+		var err error
+		if m, err = tx.MergeCustomers(ctx, keep, away, actor.String()); err != nil {
+			return err
+		}
+		changes, err = d.mergeEvents(ctx, tx, m, "merged", actor)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.publishAll(ctx, changes)
+	return m, nil
+}
+
+// mergeEvents records a merge (or its undoing) on both customers and on
+// the tickets that moved.
+func (d *Desk) mergeEvents(ctx context.Context, tx *store.Tx, m *store.Merge, typ string, actor Actor) ([]Change, error) {
+	data := map[string]any{"customer_id": m.CustomerID, "merged_id": m.MergedID, "identities": m.Identities, "tickets": m.Tickets}
+	for _, cid := range []int64{m.CustomerID, m.MergedID} {
+		if err := customerEvent(ctx, tx, cid, typ, actor, data); err != nil {
+			return nil, err
+		}
+	}
+	var changes []Change
+	for _, tid := range m.Tickets {
+		ev, err := addEvent(ctx, tx, tid, typ, actor, map[string]any{"customer_id": m.CustomerID, "merged_id": m.MergedID})
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: tid, Event: ev})
+	}
+	return changes, nil
+}
+
+// publishAll publishes changes of several tickets, each led by its state.
+func (d *Desk) publishAll(ctx context.Context, changes []Change) {
+	for i := 0; i < len(changes); {
+		j := i + 1
+		for j < len(changes) && changes[j].TicketID == changes[i].TicketID {
+			j++
+		}
+		d.publish(ctx, changes[i].TicketID, changes[i:j])
+		i = j
+	}
+}
+
+// UnmergeIdentity splits an identity back out of a customer, with the
+// other identities and the tickets the same merge brought: the customer
+// merged away is a customer of its own again. Only a merge is undone
+// (an identity the customer had from the start stays), and only while
+// what it moved is still here.
+func (d *Desk) UnmergeIdentity(ctx context.Context, customerID int64, id store.Identity, actor Actor) (*store.Merge, error) {
+	id, err := NormalizeIdentity(id.Kind, id.Value)
+	if err != nil {
+		return nil, err
+	}
+	var m *store.Merge
+	var changes []Change
+	err = d.db.Write(ctx, func(tx *store.Tx) error {
+		m, changes = nil, nil
+		if _, err := liveCustomer(ctx, tx, customerID, "id"); err != nil {
+			return err
+		}
+		var err error
+		m, err = tx.MergeOf(ctx, customerID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return inputErr("value", "%s did not come with a merge into this customer, so there is nobody to split it back to", id.Value)
+		}
+		if err != nil {
+			return err
+		}
+		for _, other := range m.Identities {
+			owner, err := tx.CustomerByIdentity(ctx, other)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if owner != customerID {
+				return inputErr("value", "%s came with the same merge but is no longer this customer's; split it by hand", other.Value)
+			}
+		}
+		if err := tx.UndoMerge(ctx, m); err != nil {
+			return err
+		}
+		changes, err = d.mergeEvents(ctx, tx, m, "unmerged", actor)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.publishAll(ctx, changes)
+	return m, nil
+}
+
+// DismissSuggestion forgets that a customer claimed an identifier: an
+// agent decided they are not the owner.
+func (d *Desk) DismissSuggestion(ctx context.Context, customerID, otherID int64, id store.Identity, actor Actor) error {
+	return d.db.Write(ctx, func(tx *store.Tx) error {
+		for _, c := range [][2]int64{{customerID, otherID}, {otherID, customerID}} {
+			if err := tx.DeleteClaim(ctx, c[0], id); err != nil {
+				return err
+			}
+		}
+		return customerEvent(ctx, tx, customerID, "suggestion_dismissed", actor, map[string]any{"customer_id": otherID, "identity": id})
+	})
+}
+
+// verifyClaim merges the customer of a ticket into the customer an
+// answer came from when the ticket's customer had claimed the answer's
+// identifier: the answer to our mail proves the inbox is theirs.
+func (d *Desk) verifyClaim(ctx context.Context, tx *store.Tx, t *store.Ticket, from store.Identity, owner int64) ([]Change, bool, error) {
+	claimants, err := tx.ClaimantsOf(ctx, from)
+	if err != nil || !slices.Contains(claimants, t.CustomerID) {
+		return nil, false, err
+	}
+	m, err := tx.MergeCustomers(ctx, owner, t.CustomerID, System.String())
+	if err != nil {
+		return nil, false, err
+	}
+	changes, err := d.mergeEvents(ctx, tx, m, "merged", System)
+	if err != nil {
+		return nil, false, err
+	}
+	t.CustomerID = owner
+	return changes, true, nil
+}
+
+// MergeTickets merges ticket from into ticket into, both the same
+// customer's: from's messages join into's thread, from is closed and
+// leads to into; both get a "merged" event.
+func (d *Desk) MergeTickets(ctx context.Context, into, from int64, actor Actor) error {
+	if into == from {
+		return inputErr("ticket_id", "a ticket cannot be merged into itself")
+	}
+	var changes []Change
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		dst, err := tx.Ticket(ctx, into)
+		if err != nil {
+			return err
+		}
+		src, err := tx.Ticket(ctx, from)
+		if errors.Is(err, store.ErrNotFound) {
+			return inputErr("ticket_id", "there is no ticket %d", from)
+		}
+		if err != nil {
+			return err
+		}
+		if src.CustomerID != dst.CustomerID {
+			return inputErr("ticket_id", "ticket %d is another customer's: merge the customers first", from)
+		}
+		if n, err := tx.TicketMergedInto(ctx, from); err != nil || n != 0 {
+			if err == nil {
+				err = inputErr("ticket_id", "ticket %d was merged into ticket %d already", from, n)
+			}
+			return err
+		}
+		if dst.Status == "closed" {
+			return inputErr("id", "ticket %d is closed", into)
+		}
+		if err := tx.MergeTicket(ctx, from, into); err != nil {
+			return err
+		}
+		// The thread's times and tags are now those of both.
+		for _, tag := range src.Tags {
+			if !slices.Contains(dst.Tags, tag) {
+				dst.Tags = append(dst.Tags, tag)
+			}
+		}
+		slices.Sort(dst.Tags)
+		if src.UpdatedAt.After(dst.UpdatedAt) {
+			dst.UpdatedAt, dst.Snippet = src.UpdatedAt, src.Snippet
+		}
+		if src.LastCustomerAt != nil && (dst.LastCustomerAt == nil || src.LastCustomerAt.After(*dst.LastCustomerAt)) {
+			dst.LastCustomerAt = src.LastCustomerAt
+		}
+		if src.FirstResponseAt != nil && (dst.FirstResponseAt == nil || src.FirstResponseAt.Before(*dst.FirstResponseAt)) {
+			dst.FirstResponseAt = src.FirstResponseAt
+		}
+		if err := tx.UpdateTicket(ctx, dst); err != nil {
+			return err
+		}
+		ev, err := addEvent(ctx, tx, into, "merged", actor, map[string]any{"ticket_id": from})
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: into, Event: ev})
+		if src.Status != "closed" {
+			ev, err := setStatus(ctx, tx, src, "closed", actor)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, Change{Type: "event", TicketID: from, Event: ev})
+			if err := tx.UpdateTicket(ctx, src); err != nil {
+				return err
+			}
+		}
+		ev, err = addEvent(ctx, tx, from, "merged", actor, map[string]any{"into_ticket_id": into})
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: from, Event: ev})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.publishAll(ctx, changes)
+	return nil
+}
+
+var (
+	orderLike = regexp.MustCompile(`^#?[A-Za-z]{0,4}[-#]?\d{3,}$`)
+	phoneLike = regexp.MustCompile(`^(\+|00)?[\d\s().\-/]{6,}$`)
+)
+
+// SearchCustomers finds customers by name, email, phone, handle or an
+// order number of one of their tickets: words match prefixes of names
+// and identifiers, an address or number also matches exactly (and an
+// email with or without a +tag), in the forms of every store's country.
+func (d *Desk) SearchCustomers(ctx context.Context, q string, before int64, limit int) ([]store.Customer, error) {
+	q = strings.TrimSpace(q)
+	if utf8.RuneCountInString(q) > 200 {
+		return nil, inputErr("q", "the search is longer than 200 characters")
+	}
+	s := store.CustomerSearch{Before: before, Limit: limit}
+	var words []string
+	for _, w := range strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if len(words) == 8 {
+			break
+		}
+		words = append(words, `"`+w+`"*`)
+	}
+	s.Words = strings.Join(words, " ")
+	if id, err := NormalizeIdentity("email", q); err == nil && strings.Contains(q, "@") {
+		s.Identities = append(s.Identities, id)
+	}
+	if phoneLike.MatchString(q) {
+		if p, ok := NormalizePhone(q, ""); ok {
+			s.Identities = append(s.Identities, store.Identity{Kind: "phone", Value: p}, store.Identity{Kind: "whatsapp", Value: p})
+		} else if stores, err := d.db.Stores(ctx); err == nil {
+			for _, st := range stores {
+				if p, ok := NormalizePhone(q, st.Country); ok && !slices.Contains(s.Identities, store.Identity{Kind: "phone", Value: p}) {
+					s.Identities = append(s.Identities, store.Identity{Kind: "phone", Value: p}, store.Identity{Kind: "whatsapp", Value: p})
+				}
+			}
+		}
+	}
+	if orderLike.MatchString(q) {
+		s.Tickets = `"` + strings.TrimLeft(q, "#") + `"`
+	}
+	return d.db.SearchCustomers(ctx, s)
+}

@@ -1,0 +1,174 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"onedesk/orders"
+	"onedesk/store"
+)
+
+// ErrNoOrders says a store has no order lookup set up.
+var ErrNoOrders = errors.New("no order lookup is set up for this store")
+
+// orderSource is where a store's orders are looked up, and a key that
+// changes with its settings.
+func (d *Desk) orderSource(st *store.Store) (orders.Source, string) {
+	o := st.Orders
+	switch {
+	case o.ShopifyDomain != "" && o.ShopifyToken != "":
+		scope := "shopify:" + o.ShopifyDomain + ":" + o.ShopifyToken
+		base := ""
+		if strings.HasPrefix(o.ShopifyDomain, "http://") || strings.HasPrefix(o.ShopifyDomain, "https://") {
+			base = o.ShopifyDomain // a local stand-in (tests) or a proxy
+		}
+		return &orders.Shopify{Domain: strings.TrimPrefix(strings.TrimPrefix(o.ShopifyDomain, "https://"), "http://"),
+			Token: o.ShopifyToken, BaseURL: base, Client: d.OrderClient}, scope
+	case o.LookupURL != "":
+		return &orders.URL{URL: o.LookupURL, Secret: o.LookupSecret, Client: d.OrderClient}, "url:" + o.LookupURL
+	}
+	return nil, ""
+}
+
+var orderMention = regexp.MustCompile(`#(\d{3,12})\b`)
+
+// orderNumbers are the order numbers a ticket names: form fields whose
+// name says order, and #1001 in the customer's messages.
+func orderNumbers(t *store.Ticket, msgs []store.Message) []string {
+	var nums []string
+	add := func(n string) {
+		n = strings.TrimPrefix(strings.TrimSpace(n), "#")
+		if n != "" && len(n) <= 40 && !slices.Contains(nums, n) && len(nums) < 5 {
+			nums = append(nums, n)
+		}
+	}
+	var fields map[string]any
+	_ = json.Unmarshal(t.Fields, &fields)
+	for k, v := range fields {
+		if strings.Contains(strings.ToLower(k), "order") {
+			switch v := v.(type) {
+			case string:
+				add(v)
+			case float64:
+				add(strconv.FormatFloat(v, 'f', -1, 64))
+			}
+		}
+	}
+	for _, m := range msgs {
+		if m.Kind != "customer" {
+			continue
+		}
+		for _, sm := range orderMention.FindAllStringSubmatch(m.Body, -1) {
+			add(sm[1])
+		}
+	}
+	return nums
+}
+
+// TicketOrders looks up the orders of a ticket's customer in the
+// ticket's store (by the customer's emails and phones and the order
+// numbers the ticket names), newest first. The answer is cached for two
+// minutes; a failing shop gives an *orders.Error in plain words.
+func (d *Desk) TicketOrders(ctx context.Context, ticketID int64) ([]orders.Order, error) {
+	t, err := d.db.Ticket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	if t.StoreID == nil {
+		return nil, ErrNoOrders
+	}
+	msgs, err := d.db.Messages(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	return d.CustomerOrders(ctx, t.CustomerID, *t.StoreID, orderNumbers(t, msgs))
+}
+
+// CustomerOrders looks up a customer's orders in a store, with orders of
+// the given numbers.
+func (d *Desk) CustomerOrders(ctx context.Context, customerID, storeID int64, numbers []string) ([]orders.Order, error) {
+	st, err := d.db.Store(ctx, storeID)
+	if err != nil {
+		return nil, err
+	}
+	src, scope := d.orderSource(st)
+	if src == nil {
+		return nil, ErrNoOrders
+	}
+	c, err := d.db.Customer(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	q := orders.Query{Numbers: numbers}
+	for _, id := range c.Identities {
+		switch id.Kind {
+		case "email":
+			q.Emails = append(q.Emails, id.Value)
+		case "phone", "whatsapp":
+			if !slices.Contains(q.Phones, id.Value) {
+				q.Phones = append(q.Phones, id.Value)
+			}
+		}
+	}
+	return d.orders.Lookup(ctx, scope, src, q)
+}
+
+// Placeholders are the values saved replies and rules can use for a
+// ticket, as {{name}} in their text: the customer, the ticket, its store
+// and the customer's latest order there (when the store's order lookup
+// answers; order values are empty otherwise).
+func (d *Desk) Placeholders(ctx context.Context, ticketID int64) (map[string]string, error) {
+	t, err := d.db.Ticket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.db.Customer(ctx, t.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]string{
+		"ticket.id": strconv.FormatInt(t.ID, 10), "ticket.subject": t.Subject, "ticket.status": t.Status,
+		"customer.name": c.Name, "customer.first_name": strings.SplitN(c.Name, " ", 2)[0],
+		"customer.email": "", "customer.phone": "", "store.name": "",
+		"order.number": "", "order.date": "", "order.total": "", "order.payment_status": "",
+		"order.fulfillment_status": "", "order.tracking_number": "", "order.tracking_url": "",
+	}
+	for _, id := range c.Identities {
+		if (id.Kind == "email" || id.Kind == "phone") && v["customer."+id.Kind] == "" {
+			v["customer."+id.Kind] = id.Value
+		}
+	}
+	if t.StoreID != nil {
+		if st, err := d.db.Store(ctx, *t.StoreID); err == nil {
+			v["store.name"] = st.Name
+		}
+		if list, err := d.TicketOrders(ctx, ticketID); err == nil && len(list) > 0 {
+			o := list[0]
+			v["order.number"], v["order.date"] = o.Number, o.CreatedAt.Format("2006-01-02")
+			v["order.total"] = strings.TrimSpace(o.Total + " " + o.Currency)
+			v["order.payment_status"], v["order.fulfillment_status"] = o.Payment, o.Fulfillment
+			if len(o.Tracking) > 0 {
+				v["order.tracking_number"], v["order.tracking_url"] = o.Tracking[0].Number, o.Tracking[0].URL
+			}
+		}
+	}
+	return v, nil
+}
+
+var placeholder = regexp.MustCompile(`\{\{\s*([a-z_.]+)\s*\}\}`)
+
+// FillPlaceholders replaces {{name}} in text with its value; unknown
+// names stay as they are, so a typo shows instead of vanishing.
+func FillPlaceholders(text string, values map[string]string) string {
+	return placeholder.ReplaceAllStringFunc(text, func(m string) string {
+		if v, ok := values[placeholder.FindStringSubmatch(m)[1]]; ok {
+			return v
+		}
+		return m
+	})
+}

@@ -1,0 +1,186 @@
+// Package orders finds a customer's orders in their shop: Shopify's Admin
+// GraphQL API, or any URL that answers in onedesk's order JSON. Answers are
+// cached for a short while; a slow or failing shop gives a plain-words
+// error, never a stuck ticket.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Order is one order as the ticket's side panel shows it; the generic
+// lookup URL answers {"orders": [Order...]}.
+type Order struct {
+	Number      string     `json:"number"` // as the shop shows it: "#1001"
+	URL         string     `json:"url,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Total       string     `json:"total"` // a decimal: "49.90"
+	Currency    string     `json:"currency"`
+	Payment     string     `json:"payment_status"`     // paid, pending, refunded, ...
+	Fulfillment string     `json:"fulfillment_status"` // fulfilled, unfulfilled, partially_fulfilled, ...
+	Cancelled   bool       `json:"cancelled,omitempty"`
+	Email       string     `json:"email,omitempty"`
+	Items       []Item     `json:"items"`
+	Tracking    []Tracking `json:"tracking"`
+}
+
+// Item is a line of an order.
+type Item struct {
+	Title    string `json:"title"`
+	Quantity int    `json:"quantity"`
+	SKU      string `json:"sku,omitempty"`
+}
+
+// Tracking is a shipment's tracking number and link.
+type Tracking struct {
+	Company string `json:"company,omitempty"`
+	Number  string `json:"number"`
+	URL     string `json:"url,omitempty"`
+}
+
+// Query is who and what to look for: orders of these addresses and
+// phones, and orders with these numbers.
+type Query struct {
+	Emails  []string
+	Phones  []string
+	Numbers []string
+}
+
+func (q Query) empty() bool { return len(q.Emails)+len(q.Phones)+len(q.Numbers) == 0 }
+
+func (q Query) key() string {
+	return strings.Join(q.Emails, ",") + "|" + strings.Join(q.Phones, ",") + "|" + strings.Join(q.Numbers, ",")
+}
+
+// Source looks orders up.
+type Source interface {
+	Lookup(ctx context.Context, q Query) ([]Order, error)
+}
+
+// Error is a failure said in plain words for the agent ("Shopify is not
+// answering"), with the detail for the log.
+type Error struct {
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Limit is how many orders a lookup returns, newest first.
+const Limit = 10
+
+// Cache remembers answers for TTL (failures for a tenth of it) and lets
+// concurrent lookups of the same thing share one request.
+type Cache struct {
+	TTL time.Duration
+	mu  sync.Mutex
+	m   map[string]*entry
+}
+
+type entry struct {
+	done    chan struct{}
+	orders  []Order
+	err     error
+	expires time.Time
+}
+
+// NewCache makes a cache whose answers live ttl.
+func NewCache(ttl time.Duration) *Cache {
+	return &Cache{TTL: ttl, m: map[string]*entry{}}
+}
+
+// Lookup answers from the cache or asks src; scope names the source
+// (a store and its settings), so that changed settings miss the cache.
+func (c *Cache) Lookup(ctx context.Context, scope string, src Source, q Query) ([]Order, error) {
+	if q.empty() {
+		return []Order{}, nil
+	}
+	key := scope + "\x00" + q.key()
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	if ok && e.expires.IsZero() || ok && now.Before(e.expires) {
+		c.mu.Unlock()
+		select {
+		case <-e.done:
+			return e.orders, e.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if len(c.m) > 10000 {
+		for k, old := range c.m {
+			if !old.expires.IsZero() && now.After(old.expires) {
+				delete(c.m, k)
+			}
+		}
+	}
+	e = &entry{done: make(chan struct{})}
+	c.m[key] = e
+	c.mu.Unlock()
+
+	// The request outlives a caller who gives up: the next one is served.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	e.orders, e.err = src.Lookup(rctx, q)
+	cancel()
+	ttl := c.TTL
+	if e.err != nil {
+		ttl /= 10
+	}
+	c.mu.Lock()
+	e.expires = time.Now().Add(ttl)
+	c.mu.Unlock()
+	close(e.done)
+	return e.orders, e.err
+}
+
+// newest sorts orders newest first, drops repeats and keeps Limit.
+func newest(list []Order) []Order {
+	slices.SortStableFunc(list, func(a, b Order) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	list = slices.CompactFunc(list, func(a, b Order) bool { return a.Number == b.Number && a.CreatedAt.Equal(b.CreatedAt) })
+	if len(list) > Limit {
+		list = list[:Limit]
+	}
+	for i := range list {
+		if list[i].Items == nil {
+			list[i].Items = []Item{}
+		}
+		if list[i].Tracking == nil {
+			list[i].Tracking = []Tracking{}
+		}
+	}
+	return list
+}
+
+// httpFailure turns a transport error or a bad status into plain words.
+func httpFailure(who string, resp *http.Response, err error) error {
+	var what string
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		what = who + " took too long to answer"
+	case err != nil:
+		what = who + " could not be reached"
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		what = fmt.Sprintf("%s refused the access token (%d): check the store's order settings", who, resp.StatusCode)
+	case resp.StatusCode == http.StatusNotFound:
+		what = who + " has no such address (404): check the store's order settings"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		what = who + " is busy (too many requests): try again in a minute"
+	case resp.StatusCode >= 500:
+		what = fmt.Sprintf("%s is not answering properly (%d): try again later", who, resp.StatusCode)
+	default:
+		what = fmt.Sprintf("%s answered %d", who, resp.StatusCode)
+	}
+	if err == nil {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return &Error{Message: what, Err: err}
+}

@@ -318,7 +318,7 @@ func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*
 				email = raw
 			}
 		case "phone":
-			id, err := NormalizeIdentity("phone", raw)
+			id, err := d.normalize(ctx, "phone", raw, f.StoreID)
 			if err != nil {
 				fault("err_phone", 0)
 				continue

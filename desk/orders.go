@@ -30,7 +30,7 @@ func (d *Desk) orderSource(st *store.Store) (orders.Source, string) {
 		return &orders.Shopify{Domain: strings.TrimPrefix(strings.TrimPrefix(o.ShopifyDomain, "https://"), "http://"),
 			Token: o.ShopifyToken, BaseURL: base, Client: d.OrderClient}, scope
 	case o.LookupURL != "":
-		return &orders.URL{URL: o.LookupURL, Secret: o.LookupSecret, Client: d.OrderClient}, "url:" + o.LookupURL
+		return &orders.URL{URL: o.LookupURL, Secret: o.LookupSecret, Client: d.OrderClient}, "url:" + o.LookupURL + ":" + o.LookupSecret
 	}
 	return nil, ""
 }

@@ -48,7 +48,7 @@ function form(fields, submitLabel, fn) {
       await fn(Object.fromEntries(new FormData(f)), f);
     } catch (ex) {
       err.textContent = errorText(ex);
-      if (ex.field) f.querySelector(`[name="${ex.field}"]`)?.focus();
+      if (ex.field) (f.querySelector(`[name="${ex.field}"]`) || f.querySelector(`[name="${ex.field.split('.').pop()}"]`))?.focus();
     }
   });
   return f;
@@ -149,7 +149,13 @@ function storeCard(s, langOptions, reload) {
     ['name', t('name'), 'text', s.name], ['slug', t('slug'), 'text', s.slug], ['language', t('language'), 'select', langOptions(s.language)],
     ['timezone', t('timezone'), 'text', s.timezone],
     ['logo_url', t('logo_url'), 'url', s.logo_url || ''],
+    ['country', t('store_country'), 'text', s.country || ''],
     ['allowed_origins', t('allowed_origins'), 'textarea', (s.allowed_origins || []).join('\n')],
+    ['-', t('orders_heading'), 'heading'],
+    ['shopify_domain', t('orders_shopify_domain'), 'text', s.orders?.shopify_domain || ''],
+    ['shopify_token', s.orders?.shopify_token_set ? t('orders_token_set') : t('orders_shopify_token'), 'password', ''],
+    ['lookup_url', t('orders_lookup_url'), 'url', s.orders?.lookup_url || ''],
+    ['lookup_secret', s.orders?.lookup_secret_set ? t('orders_secret_set') : t('orders_lookup_secret'), 'password', ''],
     ['-', t('chat_widget'), 'heading'],
     ['color', t('chat_color'), 'color', c.color || '#2457d6'],
     ['position', t('chat_position'), 'select', [['right', t('chat_right'), c.position !== 'left'], ['left', t('chat_left'), c.position === 'left']]],
@@ -166,8 +172,11 @@ function storeCard(s, langOptions, reload) {
     ['idle_status', t('chat_idle_status'), 'select', ['resolved', 'pending'].map((x) => [x, t(`status_${x}`), (c.idle_status || 'resolved') === x])],
   ], t('save'), async (v) => {
     const body = {
-      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone, logo_url: v.logo_url,
+      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone, logo_url: v.logo_url, country: v.country,
       allowed_origins: v.allowed_origins.split(/\s+/).filter(Boolean),
+      // Secrets are write-only: an empty box keeps the one set before.
+      orders: { shopify_domain: v.shopify_domain, lookup_url: v.lookup_url,
+        ...(v.shopify_token ? { shopify_token: v.shopify_token } : {}), ...(v.lookup_secret ? { lookup_secret: v.lookup_secret } : {}) },
       chat: {
         color: v.color, position: v.position, launcher: v.launcher, greeting: v.greeting, prechat: v.prechat,
         files: v.files === 'on', max_file_mb: Number(v.max_file_mb) || 0,

@@ -53,6 +53,8 @@ const paths = {
   whatsapp: 'M12 3a9 9 0 0 0-7.8 13.5L3 21l4.6-1.2A9 9 0 1 0 12 3z',
   instagram: 'M4 4h16v16H4zM12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM17 6.5h.01',
   api: 'M8 7 3 12l5 5M16 7l5 5-5 5',
+  truck: 'M3 6h11v9H3zM14 9h4l3 3v3h-7M7 17.5a1.5 1.5 0 1 0 .01 0M17 17.5a1.5 1.5 0 1 0 .01 0',
+  users: 'M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM2 20c0-3.5 3-6 7-6s7 2.5 7 6M16 4a3.5 3.5 0 0 1 0 7M18 14c2.5.6 4 2.8 4 6',
   search: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4',
   inbox: 'M3 13h5l2 3h4l2-3h5M5 5h14l2 8v6H3v-6z',
   user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
@@ -75,4 +77,10 @@ export function icon(name, label) {
   p.setAttribute('d', paths[name] || paths.api);
   svg.append(p);
   return svg;
+}
+
+// debounce calls fn once calls have paused for ms.
+export function debounce(fn, ms) {
+  let timer;
+  return (...a) => { clearTimeout(timer); timer = setTimeout(() => fn(...a), ms); };
 }

@@ -6,6 +6,7 @@ import { browserLanguage, setLocale, t } from './i18n.js';
 import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
 import { focusReply, initTicket, loadTicket, renderPlaceholder, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
+import { renderCustomers } from './customers.js';
 import { errorText, initials, state, toast } from './state.js';
 
 const app = document.getElementById('app');
@@ -15,6 +16,7 @@ const app = document.getElementById('app');
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'admin') return { admin: parts[1] || 'agents' };
+  if (parts[0] === 'customers') return { customers: Number(parts[1]) || 0 };
   return { view: parts[0] || localStorage.getItem('onedesk.view') || 'open', ticket: parts[1] === 't' ? Number(parts[2]) || null : null };
 }
 
@@ -28,6 +30,13 @@ let lastRoute = {};
 async function route() {
   if (!state.me) return;
   const r = parseRoute();
+  if (r.customers !== undefined) {
+    const fresh = lastRoute.customers === undefined;
+    lastRoute = r;
+    if (fresh) shell(true);
+    renderCustomers($('#admin'), r.customers);
+    return;
+  }
   if (r.admin) {
     lastRoute = r;
     shell(true);
@@ -65,6 +74,8 @@ function shell(admin) {
     h('nav', { class: 'sidebar', 'aria-label': t('nav_label') },
       h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
       h('div', { id: 'nav' }),
+      h('div', { class: 'nav-group' },
+        h('a', { class: 'nav-item', href: '#/customers', 'aria-current': String(lastRoute.customers !== undefined) }, icon('users'), t('nav_customers'))),
       h('div', { class: 'nav-group' },
         h('h2', {}, t('nav_settings')),
         me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,

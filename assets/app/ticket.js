@@ -1,7 +1,8 @@
 // The ticket view: the thread with events, the reply box and the customer.
 import { get, patch, post } from './api.js';
-import { $, h, icon, linkify } from './dom.js';
+import { $, debounce, h, icon, linkify } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
+import { renderOrders } from './customers.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 
 let hooks = {};
@@ -22,6 +23,7 @@ export async function loadTicket(id, { quiet } = {}) {
     renderTicket(first);
     if (customerCache.id !== d.customer_id) customerCache = { id: d.customer_id, data: null };
     loadCustomer(d.customer_id); // their other tickets may have changed too
+    if (first) loadOrders(d); // beside the thread, never before it
     if (d.unread !== false) post(`/api/tickets/${id}/read`).catch(() => {});
     const row = state.tickets.find((x) => x.id === id);
     if (row && row.unread) { row.unread = false; hooks.renderList(); }
@@ -38,6 +40,19 @@ async function loadCustomer(id) {
   } catch (err) {
     customerCache = { id, data: { error: errorText(err) } };
   }
+  renderCustomer();
+}
+
+// orders of the open ticket's customer: {id, data} with data null while
+// the shop is asked; the server caches answers for two minutes.
+let ordersCache = { id: 0, data: null };
+async function loadOrders(d) {
+  if (!d.store_id) { ordersCache = { id: d.id, data: { orders: [], not_configured: true } }; return; }
+  ordersCache = { id: d.id, data: null };
+  let data;
+  try { data = await get(`/api/tickets/${d.id}/orders`); } catch (err) { data = { error: errorText(err) }; }
+  if (ordersCache.id !== d.id) return;
+  ordersCache = { id: d.id, data };
   renderCustomer();
 }
 
@@ -234,6 +249,13 @@ function event(e) {
     case 'delivery_failed': text = t('ev_delivery_failed'); break;
     case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
     case 'participant_added': text = t('ev_participant_added', { who: e.data.identity }); break;
+    case 'merged': case 'unmerged':
+      if (e.data.ticket_id || e.data.into_ticket_id) {
+        const other = e.data.ticket_id || e.data.into_ticket_id;
+        return h('div', { class: 'event' }, t(e.data.ticket_id ? 'ev_ticket_merged_from' : 'ev_ticket_merged_into', { who }), ' ',
+          h('a', { href: `#/all/t/${other}` }, `#${other}`), ' · ', h('time', { datetime: e.created_at }, formatDateTime(e.created_at)));
+      }
+      text = t(e.type === 'merged' ? 'ev_customer_merged' : 'ev_customer_unmerged', { who }); break;
     case 'created': return h('div', { class: 'event' }, t('ev_follow_up'), ' ',
       h('a', { href: `#/all/t/${e.data.follow_up_of}` }, `#${e.data.follow_up_of}`), ' · ',
       h('time', { datetime: e.created_at }, formatDateTime(e.created_at)));
@@ -330,10 +352,6 @@ function composer(d) {
 
 function $$buttons() { return [...document.querySelectorAll('.composer button[type=submit], .composer .actions button')]; }
 
-function debounce(fn, ms) {
-  let timer;
-  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
-}
 
 function renderCustomer() {
   const el = $('#customer');
@@ -343,7 +361,11 @@ function renderCustomer() {
   const cust = d.customer;
   el.replaceChildren(...[
     h('div', {}, h('h2', {}, t('customer')),
-      h('div', { class: 'name' }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
+      h('a', { class: 'name', href: `#/customers/${cust.id}`, title: t('customer_open') }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
+    c?.suggestions?.length ? h('div', { class: 'suggestions' }, h('h2', {}, t('suggestions')),
+      c.suggestions.map((s) => h('p', {}, h('a', { href: `#/customers/${cust.id}` }, s.name || `#${s.customer_id}`), ` · ${s.identity.value}`,
+        h('span', { class: 'muted' }, ` — ${t(`suggestion_${s.reason}`)}`)))) : null,
+    ordersSection(d),
     h('div', {}, h('h2', {}, t('identities')),
       h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
     Object.keys(d.fields || {}).length ? h('div', {}, h('h2', {}, t('ticket_details')),
@@ -360,8 +382,26 @@ function renderCustomer() {
           : h('ul', { class: 'other-tickets' }, c.tickets.map((x) => h('li', {},
             h('button', { class: x.id === d.id ? 'current' : '', onclick: () => hooks.openTicket(x.id) },
               icon(x.channel, t(`channel_${x.channel}`)), h('span', {}, `#${x.id} ${x.subject}`), statusPill(x.status),
-              h('span', { class: 's' }, formatDateTime(x.created_at))))))),
+              h('span', { class: 's' }, formatDateTime(x.created_at))),
+            x.id !== d.id && x.status !== 'closed' && d.status !== 'closed' ? h('button', { class: 'merge-here', title: t('merge_ticket_hint', { id: x.id }),
+              'aria-label': t('merge_ticket_hint', { id: x.id }), onclick: () => mergeTicket(d, x) }, t('merge_ticket')) : null)))),
   ].filter(Boolean)); // the optional sections are null when empty
+}
+
+function ordersSection(d) {
+  const o = ordersCache.id === d.id ? ordersCache.data : null;
+  if (o?.not_configured) return null;
+  return h('div', { class: 'orders-panel' }, h('h2', {}, t('orders_heading')),
+    !o ? h('p', { class: 'muted' }, t('orders_loading')) : o.error ? h('p', { class: 'error' }, o.error) : renderOrders(o));
+}
+
+async function mergeTicket(d, other) {
+  if (!confirm(t('merge_ticket_confirm', { from: other.id, into: d.id }))) return;
+  try {
+    await post(`/api/tickets/${d.id}/merge`, { ticket_id: other.id });
+    toast(t('merged_done'));
+    loadTicket(d.id, { quiet: true });
+  } catch (err) { toast(errorText(err), true); }
 }
 
 // showTyping shows, for a few seconds, that the chat visitor is typing.

@@ -310,11 +310,12 @@ func dev(args []string, stdout, stderr io.Writer) error {
 	tickets := fs.Int("tickets", 1000, "how many tickets to add")
 	perTicket := fs.Int("messages-per-ticket", 3, "messages per ticket, on average")
 	agents := fs.Int("agents", 12, "how many agents to add (password: password123)")
+	customers := fs.Int("customers", 0, "how many customers the tickets come from (0: a third of the tickets)")
 	if err := parse(fs, args[1:], stderr); err != nil {
 		return err
 	}
-	if *tickets < 1 || *perTicket < 1 || *agents < 1 {
-		return errors.New("--tickets, --messages-per-ticket and --agents must be above 0")
+	if *tickets < 1 || *perTicket < 1 || *agents < 1 || *customers < 0 || *customers > *tickets {
+		return errors.New("--tickets, --messages-per-ticket and --agents must be above 0, and --customers at most --tickets")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -334,7 +335,7 @@ func dev(args []string, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	last := start
-	err = db.Seed(ctx, store.SeedOptions{Tickets: *tickets, MessagesPerTicket: *perTicket, Agents: *agents, Teams: 4, Stores: 3,
+	err = db.Seed(ctx, store.SeedOptions{Tickets: *tickets, MessagesPerTicket: *perTicket, Agents: *agents, Teams: 4, Stores: 3, Customers: *customers,
 		PasswordHash: hash, Seed: uint64(time.Now().UnixNano())}, func(done int) {
 		if time.Since(last) > 5*time.Second || done == *tickets {
 			last = time.Now()

@@ -108,7 +108,7 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				return err
 			}
 			defer insCustomer.Close()
-			insIdentity, err := tx.tx.PrepareContext(ctx, "INSERT INTO identities (customer_id, kind, value, created_at) VALUES (?, 'email', ?, ?)")
+			insIdentity, err := tx.tx.PrepareContext(ctx, "INSERT INTO identities (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?)")
 			if err != nil {
 				return err
 			}
@@ -144,7 +144,12 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 						return err
 					}
 					cid, _ = res.LastInsertId()
-					if _, err := insIdentity.ExecContext(ctx, cid, fmt.Sprintf("customer%d@mail.test", cid), ms(created)); err != nil {
+					if _, err := insIdentity.ExecContext(ctx, cid, "email", fmt.Sprintf("customer%d@mail.test", cid), ms(created)); err != nil {
+						return err
+					}
+					// And a mobile number: two identities per customer, as in a shop
+					// whose customers write by email and WhatsApp.
+					if _, err := insIdentity.ExecContext(ctx, cid, "phone", fmt.Sprintf("+3519%08d", cid), ms(created)); err != nil {
 						return err
 					}
 				} else {

@@ -3,6 +3,7 @@ package desk_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -370,5 +371,43 @@ func TestCustomerEdits(t *testing.T) {
 	got, _ := d.SearchCustomers(ctx, "+442079460958", 0, 10)
 	if len(got) != 1 || got[0].ID != a {
 		t.Fatalf("found by the added phone: %+v", got)
+	}
+}
+
+// A visitor's claim on an address merges only when an answer proves the
+// inbox: a keyed Message-ID of our reply, not one anyone could guess.
+func TestClaimMergesOnlyOnProof(t *testing.T) {
+	d, db := newDesk(t)
+	owner := ingest(t, d, desk.Inbound{From: email("rui@example.pt"), Text: "earlier", ExternalID: "e1@x"}).Ticket.CustomerID
+	visitor := store.Identity{Kind: "visitor", Value: "v123"}
+	chat := ingest(t, d, desk.Inbound{Channel: "chat", From: visitor, Text: "hi, about my order"})
+	if _, err := d.Identify(ctx, visitor, "Rui", "rui@example.pt"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Customer(ctx, chat.Ticket.CustomerID); c.MergedInto != nil {
+		t.Fatal("typing the address merged the visitor")
+	}
+	reply, err := d.Reply(ctx, desk.System, chat.Ticket.ID, desk.ReplyInput{Body: "We are on it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guessed := fmt.Sprintf("onedesk.t%d.m%d@shop.test", chat.Ticket.ID, reply.ID)
+	forged := ingest(t, d, desk.Inbound{From: email("rui@example.pt"), Text: "let me in", ThreadRefs: []string{guessed}, ExternalID: "f1@x"})
+	if c, _ := db.Customer(ctx, chat.Ticket.CustomerID); c.MergedInto != nil || forged.Ticket.CustomerID != chat.Ticket.CustomerID {
+		t.Fatalf("a guessable id merged the visitor (%+v), or the answer left the thread", c)
+	}
+	real, err := d.OutboundExternalID(ctx, chat.Ticket.ID, reply.ID, "shop.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(real, strings.TrimSuffix(guessed, "@shop.test")+"@") {
+		t.Fatalf("the id has no key: %s", real)
+	}
+	ans := ingest(t, d, desk.Inbound{From: email("rui@example.pt"), Text: "thanks", ThreadRefs: []string{real}, ExternalID: "a1@x"})
+	if ans.Ticket.ID != chat.Ticket.ID || ans.Ticket.CustomerID != owner {
+		t.Fatalf("proof: ticket %d of customer %d, want %d of %d", ans.Ticket.ID, ans.Ticket.CustomerID, chat.Ticket.ID, owner)
+	}
+	if c, _ := db.Customer(ctx, chat.Ticket.CustomerID); c.MergedInto == nil || *c.MergedInto != owner {
+		t.Fatalf("visitor after proof %+v", c)
 	}
 }

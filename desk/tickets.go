@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -436,8 +437,9 @@ func (d *Desk) resolveCustomer(ctx context.Context, tx *store.Tx, in Inbound) (i
 }
 
 // findThread returns the ticket an inbound message continues, or nil,
-// and whether the message answers one of ours (it names our message
-// ids, which only those who received it know). A ticket merged into
+// and whether the message proves it answers one of ours: it names a keyed
+// Message-ID of our reply, or came to the ticket's keyed reply address,
+// which only those who received the reply know. A ticket merged into
 // another leads to that one.
 func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, bool, error) {
 	t, answered, err := d.threadOf(ctx, tx, in, customerID)
@@ -459,16 +461,18 @@ func (d *Desk) threadOf(ctx context.Context, tx *store.Tx, in Inbound, customerI
 		if err != nil {
 			return nil, false, err
 		}
-		return t, false, nil
+		// Only the email channel names a ticket from a keyed reply address.
+		return t, in.Channel == "email", nil
 	}
 	for i := len(in.ThreadRefs) - 1; i >= 0; i-- { // the nearest reference first
+		ours, proven := d.ticketOfExternalID(ctx, in.ThreadRefs[i])
 		m, err := tx.MessageByExternalID(ctx, in.Channel, in.ThreadRefs[i])
 		if errors.Is(err, store.ErrNotFound) {
 			// Our own ids name their ticket, in case the reply was recorded
 			// under another id or not at all.
-			if id := TicketOfExternalID(in.ThreadRefs[i]); id != 0 {
-				if t, err := tx.Ticket(ctx, id); err == nil {
-					return t, true, nil
+			if ours != 0 {
+				if t, err := tx.Ticket(ctx, ours); err == nil {
+					return t, proven, nil
 				}
 			}
 			continue
@@ -477,7 +481,7 @@ func (d *Desk) threadOf(ctx context.Context, tx *store.Tx, in Inbound, customerI
 			return nil, false, err
 		}
 		t, err := tx.Ticket(ctx, m.TicketID)
-		return t, err == nil && m.Kind == "agent", err
+		return t, proven && m.Kind == "agent", err
 	}
 	if in.TicketHint != 0 {
 		// A token anyone can type: honoured only for the ticket's own customer.
@@ -499,20 +503,38 @@ func (d *Desk) threadOf(ctx context.Context, tx *store.Tx, in Inbound, customerI
 }
 
 // OutboundExternalID is the id (an email's Message-ID) a reply goes out
-// with: the same on every retry, and naming its ticket so that answers
-// thread even when the id was never recorded.
-func OutboundExternalID(ticketID, messageID int64, domain string) string {
-	return fmt.Sprintf("onedesk.t%d.m%d@%s", ticketID, messageID, domain)
+// with: the same on every retry, naming its ticket so that answers thread
+// even when the id was never recorded, and keyed so that an answer naming
+// it proves its writer received the reply (an id can not be guessed).
+func (d *Desk) OutboundExternalID(ctx context.Context, ticketID, messageID int64, domain string) (string, error) {
+	k, err := d.Sign(ctx, fmt.Sprintf("message-id:%d.%d", ticketID, messageID))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("onedesk.t%d.m%d.k%s@%s", ticketID, messageID, k[:12], domain), nil
 }
 
-// TicketOfExternalID reads the ticket out of an id made by OutboundExternalID.
-func TicketOfExternalID(id string) int64 {
-	var t, m int64
-	var rest string
-	if n, _ := fmt.Sscanf(id, "onedesk.t%d.m%d@%s", &t, &m, &rest); n == 3 {
-		return t
+// ticketOfExternalID reads the ticket out of an id made by
+// OutboundExternalID (or by its keyless form of earlier versions), and
+// whether its key is right.
+func (d *Desk) ticketOfExternalID(ctx context.Context, id string) (int64, bool) {
+	local, _, ok := strings.Cut(id, "@")
+	rest, found := strings.CutPrefix(local, "onedesk.t")
+	if !ok || !found {
+		return 0, false
 	}
-	return 0
+	tpart, rest, _ := strings.Cut(rest, ".m")
+	mpart, key, keyed := strings.Cut(rest, ".k")
+	t, err1 := strconv.ParseInt(tpart, 10, 64)
+	m, err2 := strconv.ParseInt(mpart, 10, 64)
+	if err1 != nil || err2 != nil || t <= 0 {
+		return 0, false
+	}
+	if !keyed {
+		return t, false
+	}
+	want, err := d.Sign(ctx, fmt.Sprintf("message-id:%d.%d", t, m))
+	return t, err == nil && hmac.Equal([]byte(key), []byte(want[:12]))
 }
 
 // AdvanceCursor moves a mailbox's cursor past a message it does not

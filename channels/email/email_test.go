@@ -297,7 +297,7 @@ func TestMailInRepliesOutThreadedAndOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantID := desk.OutboundExternalID(carla.ID, reply.ID, "shop.test")
+	wantID, _ := r.desk.OutboundExternalID(ctx, carla.ID, reply.ID, "shop.test")
 	from, _ := mr.Header.AddressList("From")
 	subject, _ := mr.Header.Subject()
 	msgID, _ := mr.Header.MessageID()

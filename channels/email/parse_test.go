@@ -241,7 +241,7 @@ func TestBounceMarksOurReplyFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ourID := desk.OutboundExternalID(first.Ticket.ID, reply.ID, "shop.test")
+	ourID, _ := d.OutboundExternalID(ctx, first.Ticket.ID, reply.ID, "shop.test")
 	if err := d.RecordExternalID(ctx, reply.ID, ourID); err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,10 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return desk.Permanent(errors.New("the customer has no email address to reply to"))
 	}
 	_, domain, _ := strings.Cut(mb.Address, "@")
-	msgID := desk.OutboundExternalID(out.Ticket.ID, out.Message.ID, domain)
+	msgID, err := c.desk.OutboundExternalID(ctx, out.Ticket.ID, out.Message.ID, domain)
+	if err != nil {
+		return err
+	}
 
 	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	fromName := mb.Name

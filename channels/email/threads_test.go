@@ -321,7 +321,7 @@ func TestSMTPOutage(t *testing.T) {
 		seen[id]++
 	}
 	for _, id := range ids {
-		want := desk.OutboundExternalID(tk.ID, id, "shop.test")
+		want, _ := r.desk.OutboundExternalID(ctx, tk.ID, id, "shop.test")
 		if seen[want] != 1 {
 			t.Fatalf("reply %d delivered %d times", id, seen[want])
 		}

@@ -195,7 +195,7 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 				parts = append(parts, "SELECT customer_id FROM identities WHERE kind = 'email' AND value = ?")
 				args = append(args, base)
 			}
-			parts = append(parts, "SELECT customer_id FROM identities WHERE base = ? LIMIT 200")
+			parts = append(parts, "SELECT customer_id FROM identities WHERE base = ? AND base <> '' LIMIT 200")
 			args = append(args, base)
 		}
 	}
@@ -449,8 +449,16 @@ func (db *DB) Suggestions(ctx context.Context, customerID int64) ([]Suggestion, 
 		 WHERE i.customer_id = ?1 AND c.customer_id <> ?1
 		UNION
 		SELECT o.customer_id, o.kind, o.value, 'same_address' FROM identities i
-		  JOIN identities o ON o.base = i.value OR (i.base <> '' AND (o.value = i.base OR o.base = i.base))
-		 WHERE i.customer_id = ?1 AND i.kind = 'email' AND o.kind = 'email' AND o.customer_id <> ?1
+		  JOIN identities o ON o.base = i.value AND o.base <> ''
+		 WHERE i.customer_id = ?1 AND i.kind = 'email' AND o.customer_id <> ?1
+		UNION
+		SELECT o.customer_id, o.kind, o.value, 'same_address' FROM identities i
+		  JOIN identities o ON o.kind = 'email' AND o.value = i.base
+		 WHERE i.customer_id = ?1 AND i.base <> '' AND o.customer_id <> ?1
+		UNION
+		SELECT o.customer_id, o.kind, o.value, 'same_address' FROM identities i
+		  JOIN identities o ON o.base = i.base AND o.base <> ''
+		 WHERE i.customer_id = ?1 AND i.base <> '' AND o.customer_id <> ?1
 		LIMIT 20`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("suggestions for customer %d: %w", customerID, err)

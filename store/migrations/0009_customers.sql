@@ -58,11 +58,12 @@ CREATE INDEX customer_claims_value ON customer_claims (kind, value);
 
 -- Customer search: names and identifiers (not visitor tokens) of customers
 -- not merged away; rowid = customer id, kept by triggers. Prefix indexes
--- keep two- and three-letter prefix searches quick.
+-- keep searches for 2 to 5 first letters quick (a longer common prefix
+-- is rare in names and addresses).
 CREATE VIRTUAL TABLE customer_search USING fts5 (
     name, ids,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5'
 );
 
 INSERT INTO customer_search (rowid, name, ids)

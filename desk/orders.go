@@ -82,27 +82,47 @@ func (d *Desk) TicketOrders(ctx context.Context, ticketID int64) ([]orders.Order
 	if t.StoreID == nil {
 		return nil, ErrNoOrders
 	}
-	msgs, err := d.db.Messages(ctx, ticketID)
+	st, err := d.db.Store(ctx, *t.StoreID)
 	if err != nil {
 		return nil, err
 	}
-	return d.CustomerOrders(ctx, t.CustomerID, *t.StoreID, orderNumbers(t, msgs))
+	c, err := d.db.Customer(ctx, t.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	return d.ticketOrders(ctx, t, st, c)
 }
 
-// CustomerOrders looks up a customer's orders in a store, with orders of
-// the given numbers.
-func (d *Desk) CustomerOrders(ctx context.Context, customerID, storeID int64, numbers []string) ([]orders.Order, error) {
+func (d *Desk) ticketOrders(ctx context.Context, t *store.Ticket, st *store.Store, c *store.Customer) ([]orders.Order, error) {
+	if src, _ := d.orderSource(st); src == nil {
+		return nil, ErrNoOrders // before reading the thread for order numbers
+	}
+	msgs, err := d.db.Messages(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	return d.lookupOrders(ctx, st, c, orderNumbers(t, msgs))
+}
+
+// CustomerOrders looks up a customer's orders in a store.
+func (d *Desk) CustomerOrders(ctx context.Context, customerID, storeID int64) ([]orders.Order, error) {
 	st, err := d.db.Store(ctx, storeID)
 	if err != nil {
 		return nil, err
 	}
-	src, scope := d.orderSource(st)
-	if src == nil {
-		return nil, ErrNoOrders
-	}
 	c, err := d.db.Customer(ctx, customerID)
 	if err != nil {
 		return nil, err
+	}
+	return d.lookupOrders(ctx, st, c, nil)
+}
+
+// lookupOrders asks the store's order lookup for the customer's orders
+// (by their emails and phones) and those of the given numbers.
+func (d *Desk) lookupOrders(ctx context.Context, st *store.Store, c *store.Customer, numbers []string) ([]orders.Order, error) {
+	src, scope := d.orderSource(st)
+	if src == nil {
+		return nil, ErrNoOrders
 	}
 	q := orders.Query{Numbers: numbers}
 	for _, id := range c.Identities {
@@ -143,18 +163,21 @@ func (d *Desk) Placeholders(ctx context.Context, ticketID int64) (map[string]str
 			v["customer."+id.Kind] = id.Value
 		}
 	}
-	if t.StoreID != nil {
-		if st, err := d.db.Store(ctx, *t.StoreID); err == nil {
-			v["store.name"] = st.Name
-		}
-		if list, err := d.TicketOrders(ctx, ticketID); err == nil && len(list) > 0 {
-			o := list[0]
-			v["order.number"], v["order.date"] = o.Number, o.CreatedAt.Format("2006-01-02")
-			v["order.total"] = strings.TrimSpace(o.Total + " " + o.Currency)
-			v["order.payment_status"], v["order.fulfillment_status"] = o.Payment, o.Fulfillment
-			if len(o.Tracking) > 0 {
-				v["order.tracking_number"], v["order.tracking_url"] = o.Tracking[0].Number, o.Tracking[0].URL
-			}
+	if t.StoreID == nil {
+		return v, nil
+	}
+	st, err := d.db.Store(ctx, *t.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	v["store.name"] = st.Name
+	if list, err := d.ticketOrders(ctx, t, st, c); err == nil && len(list) > 0 {
+		o := list[0]
+		v["order.number"], v["order.date"] = o.Number, o.CreatedAt.Format("2006-01-02")
+		v["order.total"] = strings.TrimSpace(o.Total + " " + o.Currency)
+		v["order.payment_status"], v["order.fulfillment_status"] = o.Payment, o.Fulfillment
+		if len(o.Tracking) > 0 {
+			v["order.tracking_number"], v["order.tracking_url"] = o.Tracking[0].Number, o.Tracking[0].URL
 		}
 	}
 	return v, nil

@@ -33,22 +33,13 @@ func (db *DB) LatestTicket(ctx context.Context, customerID int64, channel string
 // status with no activity since before, oldest first: a range of the
 // status index. A chat nobody answered is never idle: it waits for one.
 func (db *DB) IdleChats(ctx context.Context, storeID int64, status string, before time.Time, limit int) ([]int64, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT id FROM tickets INDEXED BY tickets_status_updated
+	ids, err := queryIDs(ctx, db.rq, `SELECT id FROM tickets INDEXED BY tickets_status_updated
 		WHERE status = ? AND updated_at < ? AND channel = 'chat' AND store_id = ? AND first_response_at IS NOT NULL
 		ORDER BY updated_at LIMIT ?`, status, ms(before), storeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("idle chats of store %d: %w", storeID, err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // Store reads one store.

@@ -317,7 +317,7 @@ func (tx *Tx) MergeCustomers(ctx context.Context, keep, away int64, actor string
 		m.Identities = append(m.Identities, id)
 	}
 	rows.Close()
-	if m.Tickets, err = tx.ids(ctx, "SELECT id FROM tickets WHERE customer_id = ? ORDER BY id", away); err != nil {
+	if m.Tickets, err = queryIDs(ctx, tx.q, "SELECT id FROM tickets WHERE customer_id = ? ORDER BY id", away); err != nil {
 		return nil, fmt.Errorf("merge: tickets of %d: %w", away, err)
 	}
 	for _, q := range []string{
@@ -439,7 +439,7 @@ type Suggestion struct {
 // one claimed an identifier of the other, or their emails differ only
 // in a +tag.
 func (db *DB) Suggestions(ctx context.Context, customerID int64) ([]Suggestion, error) {
-	rows, err := db.rq.QueryContext(ctx, `
+	rows, err := db.rq.QueryContext(ctx, `SELECT s.*, c.name FROM (
 		SELECT i.customer_id, i.kind, i.value, 'claimed' FROM customer_claims c
 		  JOIN identities i ON i.kind = c.kind AND i.value = c.value
 		 WHERE c.customer_id = ?1 AND i.customer_id <> ?1
@@ -459,7 +459,7 @@ func (db *DB) Suggestions(ctx context.Context, customerID int64) ([]Suggestion, 
 		SELECT o.customer_id, o.kind, o.value, 'same_address' FROM identities i
 		  JOIN identities o ON o.base = i.base AND o.base <> ''
 		 WHERE i.customer_id = ?1 AND i.base <> '' AND o.customer_id <> ?1
-		LIMIT 20`, customerID)
+		LIMIT 20) s JOIN customers c ON c.id = s.customer_id`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("suggestions for customer %d: %w", customerID, err)
 	}
@@ -467,25 +467,17 @@ func (db *DB) Suggestions(ctx context.Context, customerID int64) ([]Suggestion, 
 	list := []Suggestion{}
 	for rows.Next() {
 		var s Suggestion
-		if err := rows.Scan(&s.CustomerID, &s.Identity.Kind, &s.Identity.Value, &s.Reason); err != nil {
+		if err := rows.Scan(&s.CustomerID, &s.Identity.Kind, &s.Identity.Value, &s.Reason, &s.Name); err != nil {
 			return nil, err
 		}
 		list = append(list, s)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range list {
-		if c, err := db.Customer(ctx, list[i].CustomerID); err == nil {
-			list[i].Name = c.Name
-		}
-	}
-	return list, nil
+	return list, rows.Err()
 }
 
 // ClaimantsOf lists the customers who claimed an identifier.
 func (tx *Tx) ClaimantsOf(ctx context.Context, id Identity) ([]int64, error) {
-	return tx.ids(ctx, "SELECT customer_id FROM customer_claims WHERE kind = ? AND value = ?", id.Kind, id.Value)
+	return queryIDs(ctx, tx.q, "SELECT customer_id FROM customer_claims WHERE kind = ? AND value = ?", id.Kind, id.Value)
 }
 
 // DeleteClaim forgets a claim (an agent said the two are not the same).
@@ -559,8 +551,9 @@ func prefixed(alias, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-func (tx *Tx) ids(ctx context.Context, query string, args ...any) ([]int64, error) {
-	rows, err := tx.q.QueryContext(ctx, query, args...)
+// queryIDs runs a query of one id column.
+func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -12,24 +11,15 @@ import (
 )
 
 func (s *Server) listCustomers(c *fiber.Ctx, _ *principal) error {
-	var before int64
-	if v := c.Query("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return fieldErr("cursor", "the cursor is not valid for this list")
-		}
-		before = n
-	}
-	const limit = 50
-	list, err := s.desk.SearchCustomers(c.UserContext(), c.Query("q"), before, limit+1)
+	before, err := cursorParam(c)
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = itoa(list[limit-1].ID)
+	list, err := s.desk.SearchCustomers(c.UserContext(), c.Query("q"), before, pageSize+1)
+	if err != nil {
+		return err
 	}
+	list, next := page(list, func(x store.Customer) int64 { return x.ID })
 	return c.JSON(fiber.Map{"customers": list, "next_cursor": next})
 }
 
@@ -172,24 +162,15 @@ func (s *Server) customerTimeline(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	before, err := queryID(c, "cursor")
+	before, err := cursorParam(c)
 	if err != nil {
 		return err
 	}
-	const limit = 50
-	var b int64
-	if before != nil {
-		b = *before
-	}
-	list, err := s.db.CustomerTimeline(c.UserContext(), id, b, limit+1)
+	list, err := s.db.CustomerTimeline(c.UserContext(), id, before, pageSize+1)
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = itoa(list[limit-1].ID)
-	}
+	list, next := page(list, func(x store.TimelineItem) int64 { return x.ID })
 	return c.JSON(fiber.Map{"items": list, "next_cursor": next})
 }
 
@@ -217,7 +198,7 @@ func (s *Server) customerOrders(c *fiber.Ctx, _ *principal) error {
 	if storeID == nil {
 		return fieldErr("store", "name the store whose orders to look up (?store=ID)")
 	}
-	list, err := s.desk.CustomerOrders(c.UserContext(), id, *storeID, nil)
+	list, err := s.desk.CustomerOrders(c.UserContext(), id, *storeID)
 	return ordersAnswer(c, list, err)
 }
 

@@ -86,6 +86,29 @@ func queryID(c *fiber.Ctx, name string) (*int64, error) {
 	return &id, nil
 }
 
+// pageSize is how many rows an id-paged list answers at a time.
+const pageSize = 50
+
+// cursorParam reads the ?cursor= of an id-paged list: the last id of the
+// page before (0: from the top).
+func cursorParam(c *fiber.Ctx) (int64, error) {
+	id, err := queryID(c, "cursor")
+	if err != nil || id == nil {
+		return 0, err
+	}
+	return *id, nil
+}
+
+// page trims a list read with one row more than pageSize and names the
+// cursor of the next page ("" on the last).
+func page[T any](list []T, id func(T) int64) ([]T, string) {
+	if len(list) <= pageSize {
+		return list, ""
+	}
+	list = list[:pageSize]
+	return list, itoa(id(list[pageSize-1]))
+}
+
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

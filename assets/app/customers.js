@@ -104,8 +104,7 @@ function profile(pane, c) {
         h('span', {}, h('a', { href: `#/customers/${s.customer_id}` }, s.name || `#${s.customer_id}`), ' · ', s.identity.value,
           h('span', { class: 'muted' }, ` — ${t(`suggestion_${s.reason}`)}`)),
         h('span', { class: 'actions' },
-          h('button', { class: 'btn small primary', onclick: () => confirm(t('merge_confirm', { other: s.name || `#${s.customer_id}`, into: c.name || `#${c.id}` }))
-            && act(() => post(`/api/customers/${c.id}/merge`, { customer_id: s.customer_id }), t('merged_done')) }, t('merge_into_this')),
+          mergeButton(c, s.customer_id, s.name, act),
           s.reason === 'claimed' ? h('button', { class: 'btn small', onclick: () => act(() => post(`/api/customers/${c.id}/dismiss`,
             { customer_id: s.customer_id, kind: s.identity.kind, value: s.identity.value }), t('dismissed')) }, t('not_same_person')) : null)))) : null,
     h('div', { class: 'profile-grid' },
@@ -126,6 +125,12 @@ function profile(pane, c) {
       h('div', { class: 'card timeline-card' }, h('h2', {}, t('timeline')), timeline(c.id))));
 }
 
+// mergeButton merges customer otherId into c, once the agent confirms.
+function mergeButton(c, otherId, otherName, act) {
+  return h('button', { class: 'btn small primary', onclick: () => confirm(t('merge_confirm', { other: otherName || `#${otherId}`, into: c.name || `#${c.id}` }))
+    && act(() => post(`/api/customers/${c.id}/merge`, { customer_id: otherId }), t('merged_done')) }, t('merge_into_this'));
+}
+
 // mergeBox finds another customer to merge into this one.
 function mergeBox(c, act) {
   const results = h('div', { class: 'merge-results' });
@@ -135,8 +140,7 @@ function mergeBox(c, act) {
     const r = await get(`/api/customers?q=${encodeURIComponent(q.value)}`);
     results.replaceChildren(...r.customers.filter((o) => o.id !== c.id).slice(0, 5).map((o) => h('div', { class: 'suggestion' },
       h('span', {}, o.name || `#${o.id}`, h('span', { class: 'muted' }, ` · ${o.identities.map((i) => i.value).join(', ')}`)),
-      h('button', { class: 'btn small primary', onclick: () => confirm(t('merge_confirm', { other: o.name || `#${o.id}`, into: c.name || `#${c.id}` }))
-        && act(() => post(`/api/customers/${c.id}/merge`, { customer_id: o.id }), t('merged_done')) }, t('merge_into_this')))));
+      mergeButton(c, o.id, o.name, act))));
   }, 250));
   return h('details', { class: 'card merge-box' }, h('summary', {}, t('merge_heading')), h('p', { class: 'muted' }, t('merge_hint')), q, results);
 }

@@ -156,7 +156,7 @@ func checkForm(f *store.Form) error {
 		}
 	}
 	var err error
-	if r.Tags, err = cleanTags(r.Tags); err != nil {
+	if r.Tags, err = CleanTags(r.Tags); err != nil {
 		return err
 	}
 	for i := range r.Rules {
@@ -173,7 +173,7 @@ func checkForm(f *store.Form) error {
 				return err
 			}
 		}
-		if rule.Tags, err = cleanTags(rule.Tags); err != nil {
+		if rule.Tags, err = CleanTags(rule.Tags); err != nil {
 			return err
 		}
 	}

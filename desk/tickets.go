@@ -135,7 +135,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	if err := oneOf("priority", in.Priority, store.Priorities); err != nil {
 		return nil, err
 	}
-	if in.Tags, err = cleanTags(in.Tags); err != nil {
+	if in.Tags, err = CleanTags(in.Tags); err != nil {
 		return nil, err
 	}
 	if len(in.Fields) > 0 && (in.Fields[0] != '{' || !json.Valid(in.Fields)) {
@@ -663,7 +663,7 @@ func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u 
 	var tags []string
 	if u.Tags != nil {
 		var err error
-		if tags, err = cleanTags(*u.Tags); err != nil {
+		if tags, err = CleanTags(*u.Tags); err != nil {
 			return nil, err
 		}
 	}
@@ -832,12 +832,15 @@ func checkText(field, text, html string, attachments int) error {
 }
 
 // cleanTags lower-cases, trims, dedupes and sorts tags.
-func cleanTags(in []string) ([]string, error) {
+func CleanTags(in []string) ([]string, error) {
 	out := []string{}
 	for _, tag := range in {
 		tag = strings.ToLower(strings.Join(strings.Fields(tag), "-"))
 		if tag == "" {
 			continue
+		}
+		if strings.Contains(tag, ",") {
+			return nil, inputErr("tags", "tag %q has a comma; a tag is a word or words without commas", tag)
 		}
 		if utf8.RuneCountInString(tag) > MaxTag {
 			return nil, inputErr("tags", "tag %q is longer than %d characters", tag, MaxTag)

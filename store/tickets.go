@@ -180,6 +180,8 @@ type TicketFilter struct {
 	StoreID    *int64
 	CustomerID *int64
 	Fields     map[string]string // a form field's value, by field name (names checked by the caller)
+	Tags       []string          // all of
+	Priorities []string          // any of
 	Query      string            // full-text over subjects and messages
 	Sort       string            // updated (default), newest, oldest, customer
 	Cursor     string            // from the previous page's Next
@@ -243,6 +245,16 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	if f.CustomerID != nil {
 		add("t.customer_id = ?", *f.CustomerID)
+	}
+	for _, tag := range f.Tags {
+		add("EXISTS (SELECT 1 FROM json_each(t.tags) WHERE value = ?)", tag)
+	}
+	if len(f.Priorities) > 0 {
+		var ps []any
+		for _, p := range f.Priorities {
+			ps = append(ps, p)
+		}
+		add("t.priority IN ("+strings.TrimSuffix(strings.Repeat("?,", len(ps)), ",")+")", ps...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Fields)) {
 		// Numbers compare as written (2.5), true and false as 1 and 0.

@@ -45,6 +45,21 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 			f.Statuses = append(f.Statuses, st)
 		}
 	}
+	if v := c.Query("priority"); v != "" {
+		for _, pr := range strings.Split(v, ",") {
+			if !slices.Contains(store.Priorities, pr) {
+				return fieldErr("priority", fmt.Sprintf("priority must be one of %v, not %q", store.Priorities, pr))
+			}
+			f.Priorities = append(f.Priorities, pr)
+		}
+	}
+	if v := c.Query("tag"); v != "" {
+		tags, err := desk.CleanTags(strings.Split(v, ","))
+		if err != nil {
+			return fieldErr("tag", err.Error())
+		}
+		f.Tags = tags
+	}
 	for k, v := range c.Queries() {
 		name, ok := strings.CutPrefix(k, "field.")
 		if !ok {

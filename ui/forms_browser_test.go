@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -108,6 +109,7 @@ func TestFormsInBrowser(t *testing.T) {
 
 	var tickets struct {
 		Tickets []struct {
+			ID               int64
 			Channel, Subject string
 			Fields           map[string]any
 		}
@@ -116,4 +118,24 @@ func TestFormsInBrowser(t *testing.T) {
 	if len(tickets.Tickets) != 2 || tickets.Tickets[1].Fields["order"] != "1001" || tickets.Tickets[0].Fields["email"] != "ana@example.com" {
 		t.Fatalf("tickets: %+v", tickets)
 	}
+
+	// In the app, a field's value narrows the inbox to the tickets that share it.
+	rows := `document.querySelectorAll('#rows .row').length`
+	cancel() // the customers' tabs; the app's comes to the front and paints again
+	cancel2()
+	run(t, app, "filter the inbox by the topic of a form ticket",
+		target.ActivateTarget(chromedp.FromContext(app).Target.TargetID),
+		chromedp.Navigate(fmt.Sprintf("%s/#/channel:form/t/%d", e.srv.URL, tickets.Tickets[1].ID)),
+		chromedp.Poll(rows+` === 2`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitVisible(`//dd[contains(., "Returns")]`, chromedp.BySearch),
+		chromedp.Click(`//dd[contains(., "Returns")]/button[contains(@class, "field-filter")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//div[@class="filters"]//span[@class="chip" and contains(., "Returns")]`, chromedp.BySearch),
+		chromedp.Poll(rows+` === 1`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	shot(t, app, "35-inbox-filtered-by-field")
+	run(t, app, "high priority and the filter together, then no filters",
+		chromedp.SetValue(`#priority-filter`, "high", chromedp.ByID),
+		chromedp.Evaluate(`document.querySelector('#priority-filter').dispatchEvent(new Event('change'))`, nil),
+		chromedp.Poll(`document.querySelectorAll('.filters .chip').length === 2 && `+rows+` === 0`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Click(`//div[@class="filters"]//button[contains(., "Clear")]`, chromedp.BySearch),
+		chromedp.Poll(`!document.querySelector('.filters') && `+rows+` === 2`, nil, chromedp.WithPollingTimeout(10*time.Second)))
 }

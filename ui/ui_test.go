@@ -516,6 +516,34 @@ func TestPaginationAndSearch(t *testing.T) {
 		t.Fatalf("search found %d tickets, want 5", len(found.Tickets))
 	}
 	api.must(200, "GET", "/api/tickets?q=%22+OR+NEAR(", nil)
+
+	// Tags (all of them) and priorities (any of them) narrow the list.
+	for i, id := range []int64{found.Tickets[0].ID, found.Tickets[1].ID, found.Tickets[2].ID} {
+		change := map[string]any{"tags": []string{"Refund", "vip"}[:1+i%2], "priority": []string{"high", "urgent", "low"}[i]}
+		api.must(200, "PATCH", fmt.Sprintf("/api/tickets/%d", id), change)
+	}
+	count := func(query string) int {
+		var list struct{ Tickets []ticketJSON }
+		api.must(200, "GET", "/api/tickets?"+query, nil).json(t, &list)
+		return len(list.Tickets)
+	}
+	for query, want := range map[string]int{
+		"tag=refund": 3, "tag=refund,vip": 1, "tag=VIP": 1, "priority=high,urgent": 2,
+		"priority=low&tag=refund": 1, "priority=urgent&tag=refund,vip": 1, "priority=high&q=refund": 1,
+	} {
+		if got := count(query); got != want {
+			t.Errorf("%s: %d tickets, want %d", query, got, want)
+		}
+	}
+	for _, c := range []struct{ method, path, field string }{
+		{"GET", "/api/tickets?priority=soon", "priority"},
+		{"GET", "/api/tickets?tag=" + strings.Repeat("x", 51), "tag"},
+		{"PATCH", fmt.Sprintf("/api/tickets/%d", found.Tickets[0].ID), "tags"},
+	} {
+		if _, field := api.must(400, c.method, c.path, map[string]any{"tags": []string{"a,b"}}).err(t); field != c.field {
+			t.Errorf("%s %s: field %q, want %q", c.method, c.path, field, c.field)
+		}
+	}
 }
 
 func TestLoginRateLimit(t *testing.T) {

@@ -2,7 +2,7 @@
 import { get, patch } from './api.js';
 import { $, h, icon } from './dom.js';
 import { age, t } from './i18n.js';
-import { agentName, errorText, initials, state, statusPill, teamName, toast, views } from './state.js';
+import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
 
 let hooks = {}; // navigate(view, ticketId), openTicket(id), render()
 export function initInbox(h) { hooks = h; }
@@ -19,6 +19,7 @@ export async function loadList(more = false) {
   const v = currentView();
   let url = `/api/tickets?${v.query}&sort=${state.sort}`;
   if (state.q) url += `&q=${encodeURIComponent(state.q)}`;
+  for (const f of state.filters) url += `&${encodeURIComponent(f.key)}=${encodeURIComponent(f.value)}`;
   if (more) url += `&cursor=${encodeURIComponent(state.next)}`;
   else if (state.tickets.length > 50) url += `&limit=${Math.min(200, state.tickets.length)}`;
   state.loading = true;
@@ -70,13 +71,21 @@ export function renderList() {
       h('h1', { id: 'list-title' }, v.label),
       h('label', { class: 'sr-only', for: 'sort' }, t('sort_label')),
       h('select', { id: 'sort', onchange: (e) => { state.sort = e.target.value; localStorage.setItem('onedesk.sort', state.sort); loadList(); } },
-        ['updated', 'newest', 'oldest', 'customer'].map((s) => h('option', { value: s, selected: s === state.sort }, t(`sort_${s}`))))),
+        ['updated', 'newest', 'oldest', 'customer'].map((s) => h('option', { value: s, selected: s === state.sort }, t(`sort_${s}`)))),
+      h('label', { class: 'sr-only', for: 'priority-filter' }, t('filter_priority')),
+      h('select', { id: 'priority-filter', onchange: (e) => setPriority(e.target.value) },
+        h('option', { value: '' }, t('any_priority')),
+        priorities.map((p) => h('option', { value: p, selected: state.filters.some((f) => f.key === 'priority' && f.value === p) }, t(`priority_${p}`))))),
     h('div', { class: 'search', role: 'search' }, icon('search'),
       h('input', {
         type: 'search', id: 'search', placeholder: t('search_placeholder'), 'aria-label': t('search_placeholder'),
         value: state.q, oninput: onSearch,
         onkeydown: (e) => { if (e.key === 'Escape') { e.target.value = ''; onSearch(e); e.target.blur(); } },
       })),
+    state.filters.length ? h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') }, icon('filter'),
+      state.filters.map((f) => h('span', { class: 'chip' }, f.label,
+        h('button', { 'aria-label': t('filter_remove', { filter: f.label }), onclick: () => removeFilter(f.key) }, '×'))),
+      state.filters.length > 1 ? h('button', { class: 'link', onclick: () => removeFilter() }, t('clear')) : null) : null,
     state.selected.size ? bulkBar() : null);
 
   let body;
@@ -86,8 +95,9 @@ export function renderList() {
   } else if (state.loading && !state.tickets.length) {
     body = h('div', { 'aria-busy': 'true' }, [1, 2, 3, 4, 5].map(() => h('div', { class: 'skeleton' })));
   } else if (!state.tickets.length) {
-    body = h('div', { class: 'empty' }, h('strong', {}, state.q ? t('empty_search') : t('empty_view')),
-      state.q ? t('empty_search_hint') : t('empty_view_hint'));
+    const narrowed = state.q || state.filters.length;
+    body = h('div', { class: 'empty' }, h('strong', {}, narrowed ? t('empty_search') : t('empty_view')),
+      narrowed ? t('empty_search_hint') : t('empty_view_hint'));
   } else {
     body = h('div', { role: 'list', 'aria-labelledby': 'list-title' },
       state.tickets.map((tk, i) => row(tk, i)),
@@ -129,6 +139,20 @@ function row(tk, i) {
     tk.team_id ? h('span', {}, teamName(tk.team_id)) : null,
     tk.tags.slice(0, 3).map((tag) => h('span', { class: 'tag' }, tag))));
   return el;
+}
+
+function setPriority(p) {
+  if (p) addFilter('priority', p, `${t('priority')}: ${t(`priority_${p}`)}`);
+  else state.filters = state.filters.filter((f) => f.key !== 'priority');
+  state.focus = -1;
+  loadList();
+}
+
+// removeFilter drops one filter by key, or all of them.
+export function removeFilter(key) {
+  state.filters = key ? state.filters.filter((f) => f.key !== key) : [];
+  state.focus = -1;
+  loadList();
 }
 
 let searchTimer;

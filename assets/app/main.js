@@ -7,7 +7,7 @@ import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSideba
 import { focusReply, initTicket, loadTicket, renderPlaceholder, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
-import { errorText, initials, state, toast } from './state.js';
+import { addFilter, errorText, initials, state, toast } from './state.js';
 
 const app = document.getElementById('app');
 
@@ -381,4 +381,11 @@ matchMedia('(prefers-color-scheme: dark)').addEventListener('change', theme);
 
 
 initInbox({ navigate, openTicket, render: renderList });
-initTicket({ openTicket, refreshList, renderList });
+// filterBy narrows the ticket list beside the open ticket (a tag, a form field's value).
+function filterBy(key, value, label) {
+  addFilter(key, value, label);
+  state.focus = -1;
+  loadList();
+}
+
+initTicket({ openTicket, refreshList, renderList, filterBy });

@@ -10,6 +10,8 @@ export const state = {
   view: 'open', // inbox view key, see views()
   sort: 'updated',
   q: '',
+  // Narrowing of the current view: {key: 'tag'|'priority'|'field.NAME', value, label}.
+  filters: [],
   tickets: [],
   next: '',
   loading: false,
@@ -53,6 +55,11 @@ export function views() {
 
 export function statusPill(status) {
   return h('span', { class: `pill ${status}` }, t(`status_${status}`));
+}
+
+// addFilter narrows the inbox to tickets with key=value (one value per key).
+export function addFilter(key, value, label) {
+  state.filters = state.filters.filter((f) => f.key !== key).concat({ key, value: String(value), label });
 }
 
 let toastTimer;

@@ -143,7 +143,8 @@ function tagsEditor(d, change) {
       if (e.key === 'Enter' && e.target.value.trim()) { e.preventDefault(); change({ tags: [...d.tags, e.target.value.trim()] }); }
     },
   });
-  return h('span', { class: 'tags-edit' }, d.tags.map((tag) => h('span', { class: 'tag' }, tag,
+  return h('span', { class: 'tags-edit' }, d.tags.map((tag) => h('span', { class: 'tag' },
+    h('button', { class: 'tag-filter', title: t('filter_show', { filter: tag }), onclick: () => hooks.filterBy('tag', tag, `${t('tag')}: ${tag}`) }, tag),
     h('button', { 'aria-label': t('remove_tag', { tag }), onclick: () => change({ tags: d.tags.filter((x) => x !== tag) }) }, '×'))), input);
 }
 
@@ -369,11 +370,17 @@ function renderCustomer() {
     h('div', {}, h('h2', {}, t('identities')),
       h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
     Object.keys(d.fields || {}).length ? h('div', {}, h('h2', {}, t('ticket_details')),
-      h('dl', { class: 'fields' }, Object.entries(d.fields).flatMap(([k, v]) => [
-        h('dt', {}, ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : state.fieldLabels?.[k] || k),
-        h('dd', {}, /^https?:\/\//.test(String(v)) ? h('a', { href: String(v), target: '_blank', rel: 'noopener noreferrer' }, String(v))
-          : typeof v === 'boolean' ? (v ? '✓' : '✗') : String(v)),
-      ]))) : null,
+      h('dl', { class: 'fields' }, Object.entries(d.fields).flatMap(([k, v]) => {
+        const label = ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : state.fieldLabels?.[k] || k;
+        const shown = typeof v === 'boolean' ? (v ? '✓' : '✗') : String(v);
+        const link = /^https?:\/\//.test(String(v));
+        return [h('dt', {}, label), h('dd', {}, link ? h('a', { href: String(v), target: '_blank', rel: 'noopener noreferrer' }, String(v)) : shown,
+          // Short values (a topic, an order number) are worth a list of their own.
+          !link && String(v).length <= 100 && typeof v !== 'object' ? h('button', {
+            class: 'icon-btn field-filter', title: t('filter_show', { filter: `${label}: ${shown}` }), 'aria-label': t('filter_show', { filter: `${label}: ${shown}` }),
+            onclick: () => hooks.filterBy(`field.${k}`, v, `${label}: ${shown}`),
+          }, icon('filter')) : null)];
+      }))) : null,
     d.participants?.length ? h('div', {}, h('h2', {}, t('participants')),
       h('ul', { class: 'identities' }, d.participants.map((p) => h('li', {}, p.name ? `${p.name} · ` : '', p.identities[0]?.value || '')))) : null,
     h('div', {}, h('h2', {}, t('customer_tickets')),

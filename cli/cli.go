@@ -212,6 +212,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	go d.RunOutbox(ctx)
+	go d.RunSweeps(ctx, time.Minute)
 	go mailCh.Run(ctx)
 	go chatCh.Run(ctx)
 	go formsCh.Run(ctx)

@@ -8,11 +8,13 @@ import (
 
 // Change is what the bus carries: one committed change to a ticket.
 type Change struct {
-	Type     string         `json:"type"` // "ticket", "message" or "event"
+	Type     string         `json:"type"` // "ticket", "message", "event" or "notification"
 	TicketID int64          `json:"ticket_id"`
 	Ticket   *store.Ticket  `json:"ticket,omitempty"`
 	Message  *store.Message `json:"message,omitempty"`
 	Event    *store.Event   `json:"event,omitempty"`
+	// Notification is for the agents it names ("notification" changes).
+	Notification *Notification `json:"notification,omitempty"`
 }
 
 // Bus fans changes out to subscribers in this process. A subscriber that

@@ -35,6 +35,9 @@ type Desk struct {
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
 
+	rules     []*rule // enabled rules in order; read again after a change
+	rulesRead bool
+
 	orders *orders.Cache
 	// OrderClient is the HTTP client of order lookups (tests point it at
 	// a local server); nil is a client with a 10 s timeout.

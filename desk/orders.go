@@ -138,11 +138,11 @@ func (d *Desk) lookupOrders(ctx context.Context, st *store.Store, c *store.Custo
 	return d.orders.Lookup(ctx, scope, src, q)
 }
 
-// Placeholders are the values saved replies and rules can use for a
-// ticket, as {{name}} in their text: the customer, the ticket, its store
-// and the customer's latest order there (when the store's order lookup
-// answers; order values are empty otherwise).
-func (d *Desk) Placeholders(ctx context.Context, ticketID int64) (map[string]string, error) {
+// Placeholders are the values saved replies can use for a ticket, as
+// {{name}} in their text: the customer, the ticket, its store, the agent
+// writing, and the customer's latest order there (when the store's order
+// lookup answers; order values are empty otherwise).
+func (d *Desk) Placeholders(ctx context.Context, ticketID int64, agentName string) (map[string]string, error) {
 	t, err := d.db.Ticket(ctx, ticketID)
 	if err != nil {
 		return nil, err
@@ -151,26 +151,16 @@ func (d *Desk) Placeholders(ctx context.Context, ticketID int64) (map[string]str
 	if err != nil {
 		return nil, err
 	}
-	v := map[string]string{
-		"ticket.id": strconv.FormatInt(t.ID, 10), "ticket.subject": t.Subject, "ticket.status": t.Status,
-		"customer.name": c.Name, "customer.first_name": strings.SplitN(c.Name, " ", 2)[0],
-		"customer.email": "", "customer.phone": "", "store.name": "",
-		"order.number": "", "order.date": "", "order.total": "", "order.payment_status": "",
-		"order.fulfillment_status": "", "order.tracking_number": "", "order.tracking_url": "",
-	}
-	for _, id := range c.Identities {
-		if (id.Kind == "email" || id.Kind == "phone") && v["customer."+id.Kind] == "" {
-			v["customer."+id.Kind] = id.Value
+	var st *store.Store
+	if t.StoreID != nil {
+		if st, err = d.db.Store(ctx, *t.StoreID); err != nil {
+			return nil, err
 		}
 	}
-	if t.StoreID == nil {
+	v := placeholderValues(t, c, st, agentName)
+	if st == nil {
 		return v, nil
 	}
-	st, err := d.db.Store(ctx, *t.StoreID)
-	if err != nil {
-		return nil, err
-	}
-	v["store.name"] = st.Name
 	if list, err := d.ticketOrders(ctx, t, st, c); err == nil && len(list) > 0 {
 		o := list[0]
 		v["order.number"], v["order.date"] = o.Number, o.CreatedAt.Format("2006-01-02")
@@ -181,6 +171,28 @@ func (d *Desk) Placeholders(ctx context.Context, ticketID int64) (map[string]str
 		}
 	}
 	return v, nil
+}
+
+// placeholderValues are the values of placeholders that need no order
+// lookup; the order's are empty.
+func placeholderValues(t *store.Ticket, c *store.Customer, st *store.Store, agentName string) map[string]string {
+	v := map[string]string{
+		"ticket.id": strconv.FormatInt(t.ID, 10), "ticket.subject": t.Subject, "ticket.status": t.Status,
+		"customer.name": c.Name, "customer.first_name": strings.SplitN(c.Name, " ", 2)[0],
+		"customer.email": "", "customer.phone": "", "store.name": "", "agent.name": agentName,
+		"agent.first_name": strings.SplitN(agentName, " ", 2)[0],
+		"order.number": "", "order.date": "", "order.total": "", "order.payment_status": "",
+		"order.fulfillment_status": "", "order.tracking_number": "", "order.tracking_url": "",
+	}
+	for _, id := range c.Identities {
+		if (id.Kind == "email" || id.Kind == "phone") && v["customer."+id.Kind] == "" {
+			v["customer."+id.Kind] = id.Value
+		}
+	}
+	if st != nil {
+		v["store.name"] = st.Name
+	}
+	return v
 }
 
 var placeholder = regexp.MustCompile(`\{\{\s*([a-z_.]+)\s*\}\}`)

@@ -151,14 +151,20 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		cc = append(cc, Contact{Identity: id, Name: c.Name})
 	}
 	reopenLimit := d.reopenLimit(ctx)
+	rules, err := d.activeRules(ctx)
+	if err != nil {
+		return nil, err
+	}
 
 	var res Ingested
 	var changes []Change
+	var ran *ruleRun
 	acked := false
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		changes = nil
 		res = Ingested{}
 		acked = false
+		ran = nil
 		if in.Cursor != nil {
 			if err := tx.SetMailboxCursor(ctx, in.MailboxID, in.Cursor.UIDValidity, in.Cursor.UID); err != nil {
 				return err
@@ -290,6 +296,16 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 			}
 		}
+		if len(rules) > 0 {
+			trigger := "customer_replied"
+			if res.Created {
+				trigger = "created"
+			}
+			if ran, err = d.runRules(ctx, tx, rules, trigger, t, m, now); err != nil {
+				return err
+			}
+			changes = append(changes, ran.changes...)
+		}
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
@@ -312,6 +328,10 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	}
 	if !res.Duplicate {
 		d.publishAll(ctx, changes)
+	}
+	if ran != nil {
+		ran.changes = nil // published with the rest
+		d.finishRules(ctx, ran)
 	}
 	if acked {
 		d.Wake()
@@ -673,10 +693,16 @@ func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u 
 	if strings.TrimSpace(u.Note) != "" && !u.TeamID.Set && !u.AssigneeID.Set {
 		return nil, inputErr("note", "a handoff note goes with a transfer: set team_id or assignee_id")
 	}
+	rules, err := d.activeRules(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var t *store.Ticket
 	var changes []Change
-	err := d.db.Write(ctx, func(tx *store.Tx) error {
+	var ran *ruleRun
+	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		changes = nil
+		ran = nil
 		var err error
 		if t, err = tx.Ticket(ctx, ticketID); err != nil {
 			return err
@@ -746,12 +772,22 @@ func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u 
 			return nil
 		}
 		t.UpdatedAt = store.Now()
+		if len(rules) > 0 {
+			if ran, err = d.runRules(ctx, tx, rules, "updated", t, nil, t.UpdatedAt); err != nil {
+				return err
+			}
+			changes = append(changes, ran.changes...)
+		}
 		return tx.UpdateTicket(ctx, t)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update ticket %d: %w", ticketID, err)
 	}
 	d.publish(ctx, ticketID, changes)
+	if ran != nil {
+		ran.changes = nil
+		d.finishRules(ctx, ran)
+	}
 	return t, nil
 }
 
@@ -777,15 +813,19 @@ func (d *Desk) SetStatus(ctx context.Context, actor Actor, ticketID int64, statu
 // the event; the caller writes t.
 func setStatus(ctx context.Context, tx *store.Tx, t *store.Ticket, to string, actor Actor) (*store.Event, error) {
 	from := t.Status
+	moveStatus(t, to, store.Now())
+	return addEvent(ctx, tx, t.ID, "status_changed", actor, map[string]any{"from": from, "to": to})
+}
+
+// moveStatus sets t's status and keeps resolved_at with it.
+func moveStatus(t *store.Ticket, to string, now time.Time) {
 	t.Status = to
-	now := store.Now()
 	switch to {
 	case "resolved":
 		t.ResolvedAt = &now
 	case "open", "pending", "new":
 		t.ResolvedAt = nil
 	}
-	return addEvent(ctx, tx, t.ID, "status_changed", actor, map[string]any{"from": from, "to": to})
 }
 
 func addEvent(ctx context.Context, tx *store.Tx, ticketID int64, typ string, actor Actor, data map[string]any) (*store.Event, error) {

@@ -326,7 +326,7 @@ func TestTicketOrders(t *testing.T) {
 		t.Fatalf("generic orders %+v", out)
 	}
 	// Placeholders use the customer and the latest order.
-	vals, err := e.desk.Placeholders(context.Background(), tk.ID)
+	vals, err := e.desk.Placeholders(context.Background(), tk.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,7 +181,7 @@ func placeholderValues(t *store.Ticket, c *store.Customer, st *store.Store, agen
 		"customer.name": c.Name, "customer.first_name": strings.SplitN(c.Name, " ", 2)[0],
 		"customer.email": "", "customer.phone": "", "store.name": "", "agent.name": agentName,
 		"agent.first_name": strings.SplitN(agentName, " ", 2)[0],
-		"order.number": "", "order.date": "", "order.total": "", "order.payment_status": "",
+		"order.number":     "", "order.date": "", "order.total": "", "order.payment_status": "",
 		"order.fulfillment_status": "", "order.tracking_number": "", "order.tracking_url": "",
 	}
 	for _, id := range c.Identities {

@@ -38,8 +38,8 @@ var conditionOps = map[string][]string{
 	"store_id": {"is", "is_not"}, "team_id": {"is", "is_not"}, "assignee_id": {"is", "is_not"},
 	"tags":    {"contains", "not_contains"},
 	"subject": {"contains", "not_contains", "is"}, "body": {"contains", "not_contains", "is"},
-	"customer_domain": {"is", "is_not"},
-	"business_hours":  {"is"},
+	"customer_domain":     {"is", "is_not"},
+	"business_hours":      {"is"},
 	"hours_since_created": {"gt", "lt"}, "hours_since_updated": {"gt", "lt"},
 	"hours_since_customer": {"gt", "lt"}, "hours_unanswered": {"gt", "lt"},
 	// field.NAME (a form field) takes is, is_not, contains, not_contains.

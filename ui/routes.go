@@ -89,5 +89,17 @@ func (s *Server) routes() []route {
 		{"GET", "/api/forms/:id", agent, s.getForm},
 		{"PATCH", "/api/forms/:id", admin, s.updateForm},
 		{"DELETE", "/api/forms/:id", admin, s.deleteForm},
+
+		{"GET", "/api/rules", agent, s.listRules},
+		{"POST", "/api/rules", admin, s.createRule},
+		{"GET", "/api/rules/:id", agent, s.getRule},
+		{"PATCH", "/api/rules/:id", admin, s.updateRule},
+		{"DELETE", "/api/rules/:id", admin, s.deleteRule},
+
+		{"GET", "/api/saved-replies", agent, s.listSavedReplies},
+		{"POST", "/api/saved-replies", agent, s.createSavedReply},
+		{"PATCH", "/api/saved-replies/:id", agent, s.updateSavedReply},
+		{"DELETE", "/api/saved-replies/:id", agent, s.deleteSavedReply},
+		{"POST", "/api/saved-replies/:id/render", agent, s.renderSavedReply},
 	}
 }

@@ -155,6 +155,18 @@ func (e *env) admin() *client {
 	return c
 }
 
+// agent adds an agent (not an admin) and returns a client logged in as them.
+func (e *env) agent(admin *client, email string) *client {
+	admin.must(201, "POST", "/api/agents", map[string]string{"email": email, "name": "Ann", "password": "12345678", "role": "agent"})
+	c := e.client()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	c.must(200, "POST", "/api/auth/login", map[string]string{"email": email, "password": "12345678"}).json(e.t, &me)
+	c.csrf = me.CSRFToken
+	return c
+}
+
 // apiClient makes an API token for c's agent and returns a client using it.
 func (c *client) apiClient() *client {
 	var tok struct{ Token string }
@@ -281,13 +293,7 @@ func TestTokensAndRoles(t *testing.T) {
 	api.must(201, "POST", "/api/teams", map[string]any{"name": "Returns"})
 
 	// An agent (not admin) cannot do admin work.
-	admin.must(201, "POST", "/api/agents", map[string]string{"email": "ann@shop.test", "name": "Ann", "password": "12345678", "role": "agent"})
-	ann := e.client()
-	var me struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	ann.must(200, "POST", "/api/auth/login", map[string]string{"email": "ann@shop.test", "password": "12345678"}).json(t, &me)
-	ann.csrf = me.CSRFToken
+	ann := e.agent(admin, "ann@shop.test")
 	if msg, _ := ann.must(403, "POST", "/api/agents", map[string]string{"email": "x@shop.test", "name": "X", "password": "12345678"}).err(t); !strings.Contains(msg, "admin") {
 		t.Fatalf("403 sentence %q", msg)
 	}

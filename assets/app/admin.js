@@ -4,14 +4,18 @@ import { $, h } from './dom.js';
 import { formatDateTime, languages, setLocale, t } from './i18n.js';
 import { errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
+import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
 
 let ctx = {};
 
 export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
-  const render = { agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings }[section];
-  if (!render || (section !== 'tokens' && section !== 'me' && state.me.role !== 'admin')) {
+  const render = {
+    agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
+    replies: savedRepliesAdmin, rules: rulesAdmin,
+  }[section];
+  if (!render || (!['tokens', 'me', 'replies'].includes(section) && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
     return;
   }

@@ -3,6 +3,7 @@ import { get, patch, post } from './api.js';
 import { $, debounce, h, icon, linkify } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { renderOrders } from './customers.js';
+import { attachReplyPicker, ruleEventText } from './workflow.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 
 let hooks = {};
@@ -250,6 +251,7 @@ function event(e) {
     case 'delivery_failed': text = t('ev_delivery_failed'); break;
     case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
     case 'participant_added': text = t('ev_participant_added', { who: e.data.identity }); break;
+    case 'rule_applied': text = ruleEventText(e, { team: teamName, agent: agentName }); break;
     case 'merged': case 'unmerged':
       if (e.data.ticket_id || e.data.into_ticket_id) {
         const other = e.data.ticket_id || e.data.into_ticket_id;
@@ -326,6 +328,15 @@ function composer(d) {
       $$buttons().forEach((b) => { b.disabled = false; });
     }
   };
+  const ta = h('textarea', {
+    id: 'reply', 'aria-label': t('message'), placeholder: mode === 'note' ? t('note_placeholder') : closed ? t('closed_hint') : t('reply_placeholder'),
+    oninput: (e) => { saveDraftSoon(e); if (d.channel === 'chat' && mode === 'reply') typing(d.id); },
+    onkeydown: (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
+      if (e.key === 'Escape') e.target.blur();
+    },
+  });
+  const openPicker = attachReplyPicker(ta, d.id);
   const modeBtn = (m, label) => h('button', { type: 'button', dataset: { mode: m }, 'aria-pressed': String(mode === m), onclick: () => setMode(m) }, label);
   return h('form', {
     class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },
@@ -333,14 +344,7 @@ function composer(d) {
   },
   h('p', { id: 'typing', class: 'typing', hidden: true, role: 'status' }, t('customer_typing')),
   h('div', { class: 'modes' }, modeBtn('reply', t('reply')), modeBtn('note', t('internal_note'))),
-  h('textarea', {
-    id: 'reply', 'aria-label': t('message'), placeholder: mode === 'note' ? t('note_placeholder') : closed ? t('closed_hint') : t('reply_placeholder'),
-    oninput: (e) => { saveDraftSoon(e); if (d.channel === 'chat' && mode === 'reply') typing(d.id); },
-    onkeydown: (e) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
-      if (e.key === 'Escape') e.target.blur();
-    },
-  }),
+  h('div', { class: 'reply-wrap' }, ta),
   fileChips(),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', id: 'send', class: 'btn primary', disabled: closed && mode === 'reply' }, mode === 'note' ? t('add_note') : t('send')),
@@ -348,6 +352,7 @@ function composer(d) {
     h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('pending') }, t('send_pending')),
     picker,
     h('button', { type: 'button', class: 'btn icon-only', title: t('attach_files'), 'aria-label': t('attach_files'), onclick: () => picker.click() }, icon('paperclip')),
+    h('button', { type: 'button', class: 'btn small saved-replies-btn', title: t('saved_replies_button_hint'), onclick: openPicker }, t('saved_replies')),
     h('span', { class: 'hint' }, t('send_hint'))));
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
@@ -84,6 +85,9 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 				// Fell behind: the app reconnects and refetches.
 				conn.Close(websocket.StatusTryAgainLater, "too far behind, reconnect")
 				return
+			}
+			if c.Notification != nil && !slices.Contains(c.Notification.AgentIDs, p.agent.ID) {
+				continue // for other agents
 			}
 			if err := write(c); err != nil {
 				return

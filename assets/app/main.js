@@ -208,6 +208,13 @@ function setLive(live) {
 
 function onChange(c) {
   if (c.type === 'typing' && c.ticket_id === state.openId) { showTyping(); return; }
+  if (c.type === 'notification') {
+    // A rule asked for this agent's attention (the server sends only ours).
+    const text = t('notify_rule', { rule: c.notification.by, id: c.ticket_id, subject: c.notification.text });
+    toast(text);
+    notify({ ticket_id: c.ticket_id, message: { body: text } });
+    return;
+  }
   if (c.type === 'ticket') {
     const i = state.tickets.findIndex((x) => x.id === c.ticket_id);
     if (i >= 0) {

@@ -1,9 +1,14 @@
 package ui_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"onedesk/ui"
 )
@@ -122,4 +127,76 @@ func TestSavedRepliesAPI(t *testing.T) {
 	api.must(200, "PATCH", fmt.Sprintf("/api/saved-replies/%d", reply.ID), map[string]any{"title": "Thank you"})
 	api.must(204, "DELETE", fmt.Sprintf("/api/saved-replies/%d", reply.ID), nil)
 	api.must(404, "POST", fmt.Sprintf("/api/saved-replies/%d/render", reply.ID), map[string]any{"ticket_id": tk.ID})
+}
+
+// A rule's notification reaches the agent it names, and no one else.
+func TestRuleNotificationsReachOnlyTheirAgents(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	ann := e.agent(admin, "ann@shop.test")
+	var me struct{ Agent struct{ ID int64 } }
+	ann.must(200, "GET", "/api/me", nil).json(t, &me)
+	admin.must(201, "POST", "/api/rules", map[string]any{"name": "Tell Ann", "trigger": "created",
+		"actions": []any{map[string]any{"type": "notify", "value": me.Agent.ID}}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/agent/ws"
+	frames := func(c *client) <-chan map[string]any {
+		conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: c.http})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		out := make(chan map[string]any, 100)
+		go func() {
+			for {
+				_, b, err := conn.Read(ctx)
+				if err != nil {
+					close(out)
+					return
+				}
+				var v map[string]any
+				json.Unmarshal(b, &v)
+				out <- v
+			}
+		}()
+		if hello := <-out; hello["type"] != "hello" {
+			t.Fatalf("first frame %v", hello)
+		}
+		return out
+	}
+	annFrames, ownerFrames := frames(ann), frames(admin)
+	tk := admin.apiClient().newTicket("Where is my parcel?", "pat@shop.test")
+	// Each sees the new ticket's frames; only Ann gets the notification,
+	// which follows them once the rule's work is committed.
+	seen := func(ch <-chan map[string]any, what string) (notified bool) {
+		ruled := false
+		for {
+			select {
+			case v := <-ch:
+				switch v["type"] {
+				case "notification":
+					n := v["notification"].(map[string]any)
+					if n["by"] != "Tell Ann" || v["ticket_id"].(float64) != float64(tk.ID) {
+						t.Fatalf("%s: notification %v", what, v)
+					}
+					notified = true
+				case "event":
+					ruled = ruled || v["event"].(map[string]any)["type"] == "rule_applied"
+				}
+			case <-time.After(500 * time.Millisecond):
+				if !ruled {
+					t.Fatalf("%s: no rule event", what)
+				}
+				return notified
+			}
+		}
+	}
+	if !seen(annFrames, "Ann") {
+		t.Fatal("Ann was not notified")
+	}
+	if seen(ownerFrames, "the owner") {
+		t.Fatal("the owner got Ann's notification")
+	}
 }

@@ -27,6 +27,10 @@ const (
 
 var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
+// FieldName tells whether name can name a form field (and so a ticket's
+// fields key): a lowercase letter, then letters, digits and _.
+func FieldName(name string) bool { return fieldNameRE.MatchString(name) }
+
 // SaveForm creates (f.ID 0) or replaces a form after checking it.
 func (d *Desk) SaveForm(ctx context.Context, f *store.Form) (*store.Form, error) {
 	f.Title, f.Slug = cleanLine(f.Title), strings.TrimSpace(f.Slug)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,7 +146,7 @@ func compileRule(r *store.Rule) (*rule, error) {
 func compileCond(c store.Condition, at string) (cond, error) {
 	cc := cond{field: c.Field, op: c.Op}
 	ops, ok := conditionOps[c.Field]
-	if name, isField := strings.CutPrefix(c.Field, "field."); isField && fieldNameOK(name) {
+	if name, isField := strings.CutPrefix(c.Field, "field."); isField && FieldName(name) {
 		ops, ok = []string{"is", "is_not", "contains", "not_contains"}, true
 	}
 	if !ok {
@@ -295,18 +296,6 @@ func idValue(v any) (*int64, bool) {
 	return &id, true
 }
 
-func fieldNameOK(name string) bool {
-	if name == "" || len(name) > 40 || name[0] < 'a' || name[0] > 'z' {
-		return false
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // ---- The rules in force
 
 // activeRules returns the enabled rules in order, read once and kept
@@ -389,7 +378,7 @@ func (d *Desk) SaveRule(ctx context.Context, id int64, r store.Rule) (*store.Rul
 			r.Position = old.Position
 		}
 		// A time rule whose test changed looks at every ticket again.
-		if old.Trigger == r.Trigger && jsonEqual(old.Conditions, r.Conditions) {
+		if old.Trigger == r.Trigger && reflect.DeepEqual(old.Conditions, r.Conditions) {
 			r.SweptTo = old.SweptTo
 		}
 		return tx.UpdateRule(ctx, &r)
@@ -406,10 +395,6 @@ func (d *Desk) DeleteRule(ctx context.Context, id int64) error {
 	err := d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteRule(ctx, id) })
 	d.forgetRules()
 	return err
-}
-
-func jsonEqual(a, b any) bool {
-	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
 // ---- Running rules
@@ -663,11 +648,14 @@ func (rr *ruleRun) apply(ctx context.Context, r *rule) error {
 			if sameID(t.TeamID, a.id) {
 				continue
 			}
-			if ok, err := idExists(ctx, rr.tx, "teams", a.id); err != nil || !ok {
+			if a.id != nil {
+				ok, err := rr.tx.Exists(ctx, "teams", *a.id)
 				if err != nil {
 					return err
 				}
-				continue // the team was deleted since
+				if !ok {
+					continue // the team was deleted since
+				}
 			}
 			data["from"], data["to"] = t.TeamID, a.id
 			t.TeamID = a.id
@@ -793,13 +781,6 @@ func (rr *ruleRun) recipients(ctx context.Context, a act) ([]int64, error) {
 	return nil, nil
 }
 
-func idExists(ctx context.Context, tx *store.Tx, table string, id *int64) (bool, error) {
-	if id == nil {
-		return true, nil
-	}
-	return tx.Exists(ctx, table, *id)
-}
-
 // ---- Time rules
 
 // SweepRules runs the time rules as of now: each looks only at the
@@ -857,10 +838,10 @@ func (d *Desk) sweepRule(ctx context.Context, rules []*rule, r *rule, now time.T
 				}
 				rr := &ruleRun{d: d, tx: tx, t: t, now: now, applied: map[int64]bool{}}
 				ok, err := rr.matches(ctx, r)
-				if err != nil || !ok {
-					if err != nil {
-						return err
-					}
+				if err != nil {
+					return err
+				}
+				if !ok {
 					continue
 				}
 				if err := rr.apply(ctx, r); err != nil {

@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -44,12 +45,11 @@ func ruleEvents(t *testing.T, db *store.DB, id int64) string {
 	var out []string
 	for _, e := range list {
 		if e.Type == "rule_applied" {
-			s := string(e.Data)
-			name := s[strings.Index(s, `"rule":"`)+8:]
-			name = name[:strings.IndexByte(name, '"')]
-			act := s[strings.Index(s, `"action":"`)+10:]
-			act = act[:strings.IndexByte(act, '"')]
-			out = append(out, name+":"+act)
+			var data struct{ Rule, Action string }
+			if err := json.Unmarshal(e.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, data.Rule+":"+data.Action)
 		}
 	}
 	return strings.Join(out, " ")

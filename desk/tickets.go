@@ -871,7 +871,8 @@ func checkText(field, text, html string, attachments int) error {
 	return nil
 }
 
-// cleanTags lower-cases, trims, dedupes and sorts tags.
+// CleanTags lower-cases, trims, dedupes and sorts tags. Commas are
+// refused: lists of tags are written comma-separated (the inbox filter).
 func CleanTags(in []string) ([]string, error) {
 	out := []string{}
 	for _, tag := range in {

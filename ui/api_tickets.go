@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +26,21 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": s.opts.Version})
 }
 
-var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+// listParam reads a comma-separated query parameter whose values must be
+// among allowed (nil when absent).
+func listParam(c *fiber.Ctx, name string, allowed []string) ([]string, error) {
+	v := c.Query(name)
+	if v == "" {
+		return nil, nil
+	}
+	list := strings.Split(v, ",")
+	for _, x := range list {
+		if !slices.Contains(allowed, x) {
+			return nil, fieldErr(name, fmt.Sprintf("%s must be one of %v, not %q", name, allowed, x))
+		}
+	}
+	return list, nil
+}
 
 func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	f := store.TicketFilter{
@@ -37,21 +50,12 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	if len(f.Query) > 500 {
 		return fieldErr("q", "the search is longer than 500 characters")
 	}
-	if v := c.Query("status"); v != "" {
-		for _, st := range strings.Split(v, ",") {
-			if !slices.Contains(store.Statuses, st) {
-				return fieldErr("status", fmt.Sprintf("status must be one of %v, not %q", store.Statuses, st))
-			}
-			f.Statuses = append(f.Statuses, st)
-		}
+	var err error
+	if f.Statuses, err = listParam(c, "status", store.Statuses); err != nil {
+		return err
 	}
-	if v := c.Query("priority"); v != "" {
-		for _, pr := range strings.Split(v, ",") {
-			if !slices.Contains(store.Priorities, pr) {
-				return fieldErr("priority", fmt.Sprintf("priority must be one of %v, not %q", store.Priorities, pr))
-			}
-			f.Priorities = append(f.Priorities, pr)
-		}
+	if f.Priorities, err = listParam(c, "priority", store.Priorities); err != nil {
+		return err
 	}
 	if v := c.Query("tag"); v != "" {
 		tags, err := desk.CleanTags(strings.Split(v, ","))
@@ -65,7 +69,7 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 		if !ok {
 			continue
 		}
-		if !fieldName.MatchString(name) || len(v) > 500 {
+		if !desk.FieldName(name) || len(v) > 500 {
 			return fieldErr(k, fmt.Sprintf("%s: a form field is named with lowercase letters, digits and _, and its value is at most 500 characters", k))
 		}
 		if f.Fields == nil {
@@ -104,7 +108,6 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 		}
 		f.TeamID = id
 	}
-	var err error
 	if f.StoreID, err = queryID(c, "store"); err != nil {
 		return err
 	}

@@ -251,7 +251,7 @@ function event(e) {
     case 'delivery_failed': text = t('ev_delivery_failed'); break;
     case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
     case 'participant_added': text = t('ev_participant_added', { who: e.data.identity }); break;
-    case 'rule_applied': text = ruleEventText(e, { team: teamName, agent: agentName }); break;
+    case 'rule_applied': text = ruleEventText(e); break;
     case 'merged': case 'unmerged':
       if (e.data.ticket_id || e.data.into_ticket_id) {
         const other = e.data.ticket_id || e.data.into_ticket_id;

@@ -3,7 +3,7 @@
 import { del, get, patch, post } from './api.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { channels, errorText, priorities, state, statuses, toast } from './state.js';
+import { agentName, channels, errorText, priorities, state, statuses, teamName, toast } from './state.js';
 
 // ---- The "/" picker
 
@@ -294,16 +294,16 @@ export async function rulesAdmin(main) {
 }
 
 // ruleEventText describes a rule_applied event for the ticket's story.
-export function ruleEventText(e, names) {
+export function ruleEventText(e) {
   const d = e.data || {};
   let what;
   switch (d.action) {
-    case 'set_team': what = d.to ? names.team(d.to) : t('no_team'); break;
-    case 'set_assignee': what = d.to ? names.agent(d.to) : t('unassigned'); break;
+    case 'set_team': what = d.to ? teamName(d.to) : t('no_team'); break;
+    case 'set_assignee': what = d.to ? agentName(d.to) : t('unassigned'); break;
     case 'set_status': what = t(`status_${d.to}`); break;
     case 'set_priority': what = t(`priority_${d.to}`); break;
     case 'add_tags': case 'remove_tags': what = (d.to || []).join(', ') || '–'; break;
-    case 'notify': what = (d.agents || []).map(names.agent).join(', '); break;
+    case 'notify': what = (d.agents || []).map(agentName).join(', '); break;
     default: what = '';
   }
   return t('ev_rule', { rule: d.rule, action: t(`act_${d.action}`) }) + (what ? `: ${what}` : '');

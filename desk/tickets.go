@@ -664,131 +664,185 @@ type Update struct {
 	AssigneeID Optional[int64]
 	TeamID     Optional[int64]
 	Tags       *[]string
-	Note       string // handoff note that goes with a transfer
+	AddTags    []string // tags to add to the ticket's own (not with Tags)
+	RemoveTags []string // tags to take off it (not with Tags)
+	Note       string   // handoff note that goes with a transfer
+}
+
+// check refuses a bad update before any ticket is read, and cleans its tags.
+func (u *Update) check() error {
+	if u.Status != "" {
+		if err := oneOf("status", u.Status, store.Statuses); err != nil {
+			return err
+		}
+	}
+	if u.Priority != "" {
+		if err := oneOf("priority", u.Priority, store.Priorities); err != nil {
+			return err
+		}
+	}
+	if u.Tags != nil {
+		tags, err := CleanTags(*u.Tags)
+		if err != nil {
+			return err
+		}
+		u.Tags = &tags
+		if len(u.AddTags) > 0 || len(u.RemoveTags) > 0 {
+			return inputErr("tags", "set the tags, or add and remove some, not both")
+		}
+	}
+	for _, list := range []struct {
+		field string
+		tags  *[]string
+	}{{"add_tags", &u.AddTags}, {"remove_tags", &u.RemoveTags}} {
+		tags, err := CleanTags(*list.tags)
+		if ie, ok := IsInput(err); ok {
+			return inputErr(list.field, "%s", ie.Message)
+		}
+		*list.tags = tags
+	}
+	for _, tag := range u.AddTags {
+		if slices.Contains(u.RemoveTags, tag) {
+			return inputErr("remove_tags", "tag %q is both added and removed", tag)
+		}
+	}
+	if len(u.Note) > MaxBody {
+		return inputErr("note", "note is longer than %d bytes", MaxBody)
+	}
+	if strings.TrimSpace(u.Note) != "" && !u.TeamID.Set && !u.AssigneeID.Set {
+		return inputErr("note", "a handoff note goes with a transfer: set team_id or assignee_id")
+	}
+	return nil
 }
 
 // UpdateTicket applies an update in one transaction: all of it or, when
 // any part is refused, none of it. Each change becomes an event.
 func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u Update) (*store.Ticket, error) {
-	if u.Status != "" {
-		if err := oneOf("status", u.Status, store.Statuses); err != nil {
-			return nil, err
-		}
-	}
-	if u.Priority != "" {
-		if err := oneOf("priority", u.Priority, store.Priorities); err != nil {
-			return nil, err
-		}
-	}
-	var tags []string
-	if u.Tags != nil {
-		var err error
-		if tags, err = CleanTags(*u.Tags); err != nil {
-			return nil, err
-		}
-	}
-	if len(u.Note) > MaxBody {
-		return nil, inputErr("note", "note is longer than %d bytes", MaxBody)
-	}
-	if strings.TrimSpace(u.Note) != "" && !u.TeamID.Set && !u.AssigneeID.Set {
-		return nil, inputErr("note", "a handoff note goes with a transfer: set team_id or assignee_id")
+	if err := u.check(); err != nil {
+		return nil, err
 	}
 	rules, err := d.activeRules(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var t *store.Ticket
-	var changes []Change
-	var ran *ruleRun
+	var up *ticketUpdate
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
-		changes = nil
-		ran = nil
-		var err error
-		if t, err = tx.Ticket(ctx, ticketID); err != nil {
+		t, err := tx.Ticket(ctx, ticketID)
+		if err != nil {
 			return err
 		}
-		add := func(typ string, data map[string]any) error {
-			ev, err := addEvent(ctx, tx, t.ID, typ, actor, data)
-			if err == nil {
-				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-			}
-			return err
-		}
-		if u.AssigneeID.Set && !sameID(u.AssigneeID.Value, t.AssigneeID) {
-			if u.AssigneeID.Value != nil {
-				a, err := tx.Agent(ctx, *u.AssigneeID.Value)
-				if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
-					return inputErr("assignee_id", "agent %d does not exist or is deactivated", *u.AssigneeID.Value)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			data := map[string]any{"from": t.AssigneeID, "to": u.AssigneeID.Value}
-			if u.Note != "" {
-				data["note"] = u.Note
-			}
-			t.AssigneeID = u.AssigneeID.Value
-			if err := add("assigned", data); err != nil {
-				return err
-			}
-		}
-		if u.TeamID.Set && !sameID(u.TeamID.Value, t.TeamID) {
-			if err := exists(ctx, tx, "teams", "team_id", u.TeamID.Value); err != nil {
-				return err
-			}
-			data := map[string]any{"from": t.TeamID, "to": u.TeamID.Value}
-			if u.Note != "" {
-				data["note"] = u.Note
-			}
-			t.TeamID = u.TeamID.Value
-			if err := add("transferred", data); err != nil {
-				return err
-			}
-		}
-		if u.Priority != "" && u.Priority != t.Priority {
-			if err := add("priority_changed", map[string]any{"from": t.Priority, "to": u.Priority}); err != nil {
-				return err
-			}
-			t.Priority = u.Priority
-		}
-		if u.Tags != nil && !slices.Equal(tags, t.Tags) {
-			if err := add("tags_changed", map[string]any{"from": t.Tags, "to": tags}); err != nil {
-				return err
-			}
-			t.Tags = tags
-		}
-		if u.Status != "" && u.Status != t.Status {
-			if !slices.Contains(transitions[t.Status], u.Status) {
-				return inputErr("status", "a %s ticket cannot become %s", t.Status, u.Status)
-			}
-			ev, err := setStatus(ctx, tx, t, u.Status, actor)
-			if err != nil {
-				return err
-			}
-			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		t.UpdatedAt = store.Now()
-		if len(rules) > 0 {
-			if ran, err = d.runRules(ctx, tx, rules, "updated", t, nil, t.UpdatedAt); err != nil {
-				return err
-			}
-			changes = append(changes, ran.changes...)
-		}
-		return tx.UpdateTicket(ctx, t)
+		up, err = d.applyUpdate(ctx, tx, actor, t, u, rules)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update ticket %d: %w", ticketID, err)
 	}
-	d.publish(ctx, ticketID, changes)
-	if ran != nil {
-		ran.changes = nil
-		d.finishRules(ctx, ran)
+	d.published(ctx, up)
+	return up.t, nil
+}
+
+// ticketUpdate is what an update did to one ticket, to publish once committed.
+type ticketUpdate struct {
+	t       *store.Ticket
+	changes []Change
+	ran     *ruleRun
+}
+
+// applyUpdate applies a checked update to t inside tx, with an event for
+// each change and the "updated" rules it sets off, and writes t.
+func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *store.Ticket, u Update, rules []*rule) (*ticketUpdate, error) {
+	up := &ticketUpdate{t: t}
+	add := func(typ string, data map[string]any) error {
+		ev, err := addEvent(ctx, tx, t.ID, typ, actor, data)
+		if err == nil {
+			up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+		return err
 	}
-	return t, nil
+	if u.AssigneeID.Set && !sameID(u.AssigneeID.Value, t.AssigneeID) {
+		if u.AssigneeID.Value != nil {
+			a, err := tx.Agent(ctx, *u.AssigneeID.Value)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
+				return nil, inputErr("assignee_id", "agent %d does not exist or is deactivated", *u.AssigneeID.Value)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		data := map[string]any{"from": t.AssigneeID, "to": u.AssigneeID.Value}
+		if u.Note != "" {
+			data["note"] = u.Note
+		}
+		t.AssigneeID = u.AssigneeID.Value
+		if err := add("assigned", data); err != nil {
+			return nil, err
+		}
+	}
+	if u.TeamID.Set && !sameID(u.TeamID.Value, t.TeamID) {
+		if err := exists(ctx, tx, "teams", "team_id", u.TeamID.Value); err != nil {
+			return nil, err
+		}
+		data := map[string]any{"from": t.TeamID, "to": u.TeamID.Value}
+		if u.Note != "" {
+			data["note"] = u.Note
+		}
+		t.TeamID = u.TeamID.Value
+		if err := add("transferred", data); err != nil {
+			return nil, err
+		}
+	}
+	if u.Priority != "" && u.Priority != t.Priority {
+		if err := add("priority_changed", map[string]any{"from": t.Priority, "to": u.Priority}); err != nil {
+			return nil, err
+		}
+		t.Priority = u.Priority
+	}
+	tags := u.Tags
+	if len(u.AddTags) > 0 || len(u.RemoveTags) > 0 {
+		next, err := CleanTags(slices.DeleteFunc(append(slices.Clone(t.Tags), u.AddTags...),
+			func(tag string) bool { return slices.Contains(u.RemoveTags, tag) }))
+		if err != nil {
+			return nil, err
+		}
+		tags = &next
+	}
+	if tags != nil && !slices.Equal(*tags, t.Tags) {
+		if err := add("tags_changed", map[string]any{"from": t.Tags, "to": *tags}); err != nil {
+			return nil, err
+		}
+		t.Tags = *tags
+	}
+	if u.Status != "" && u.Status != t.Status {
+		if !slices.Contains(transitions[t.Status], u.Status) {
+			return nil, inputErr("status", "a %s ticket cannot become %s", t.Status, u.Status)
+		}
+		ev, err := setStatus(ctx, tx, t, u.Status, actor)
+		if err != nil {
+			return nil, err
+		}
+		up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	}
+	if len(up.changes) == 0 {
+		return up, nil
+	}
+	t.UpdatedAt = store.Now()
+	if len(rules) > 0 {
+		var err error
+		if up.ran, err = d.runRules(ctx, tx, rules, "updated", t, nil, t.UpdatedAt); err != nil {
+			return nil, err
+		}
+		up.changes = append(up.changes, up.ran.changes...)
+	}
+	return up, tx.UpdateTicket(ctx, t)
+}
+
+// published sends what a committed update did.
+func (d *Desk) published(ctx context.Context, up *ticketUpdate) {
+	d.publish(ctx, up.t.ID, up.changes)
+	if up.ran != nil {
+		up.ran.changes = nil // published with the rest
+		d.finishRules(ctx, up.ran)
+	}
 }
 
 // Assign gives a ticket to an agent (nil = unassign).

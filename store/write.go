@@ -190,3 +190,26 @@ func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	})
 	return res, err
 }
+
+// Savepoint runs fn as a part of the transaction that is kept or undone
+// on its own: when fn fails, what it changed is rolled back and its error
+// returned, and the rest of the transaction goes on. A many-ticket change
+// runs each ticket in one, so that a refused ticket leaves no half.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT part"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		// Undone even when ctx has ended: the transaction goes on.
+		_, err1 := tx.tx.ExecContext(context.Background(), "ROLLBACK TO part")
+		_, err2 := tx.tx.ExecContext(context.Background(), "RELEASE part")
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("roll back a savepoint: %w", err)
+		}
+		return err
+	}
+	if _, err := tx.tx.ExecContext(ctx, "RELEASE part"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}

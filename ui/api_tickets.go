@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -245,6 +246,23 @@ func (s *Server) updateTicket(c *fiber.Ctx, p *principal) error {
 	if err := decode(c, &raw); err != nil {
 		return err
 	}
+	u, err := readUpdate(raw, "")
+	if err != nil {
+		return err
+	}
+	if _, err := s.desk.UpdateTicket(c.UserContext(), desk.AgentActor(p.agent.ID), id, u); err != nil {
+		return err
+	}
+	d, err := s.detail(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+// readUpdate reads the fields of a ticket change (a PATCH of one ticket,
+// or a bulk change, whose other fields are named in more).
+func readUpdate(raw map[string]json.RawMessage, more string) (desk.Update, error) {
 	var u desk.Update
 	for k, v := range raw {
 		var err error
@@ -252,12 +270,12 @@ func (s *Server) updateTicket(c *fiber.Ctx, p *principal) error {
 		case "status":
 			err = json.Unmarshal(v, &u.Status)
 			if err == nil && u.Status == "" {
-				return fieldErr("status", "status is empty")
+				return u, fieldErr("status", "status is empty")
 			}
 		case "priority":
 			err = json.Unmarshal(v, &u.Priority)
 			if err == nil && u.Priority == "" {
-				return fieldErr("priority", "priority is empty")
+				return u, fieldErr("priority", "priority is empty")
 			}
 		case "assignee_id":
 			u.AssigneeID.Set = true
@@ -269,26 +287,23 @@ func (s *Server) updateTicket(c *fiber.Ctx, p *principal) error {
 			var tags []string
 			err = json.Unmarshal(v, &tags)
 			u.Tags = &tags
+		case "add_tags":
+			err = json.Unmarshal(v, &u.AddTags)
+		case "remove_tags":
+			err = json.Unmarshal(v, &u.RemoveTags)
 		case "note":
 			err = json.Unmarshal(v, &u.Note)
 		default:
-			return fieldErr(k, fmt.Sprintf("unknown field %q: a ticket takes status, priority, assignee_id, team_id, tags and note", k))
+			return u, fieldErr(k, fmt.Sprintf("unknown field %q: a ticket takes %sstatus, priority, assignee_id, team_id, tags, add_tags, remove_tags and note", k, more))
 		}
 		if err != nil {
-			return fieldErr(k, fmt.Sprintf("%s has the wrong type", k))
+			return u, fieldErr(k, fmt.Sprintf("%s has the wrong type", k))
 		}
 	}
 	if len(raw) == 0 {
-		return fieldErr("", "nothing to change")
+		return u, fieldErr("", "nothing to change")
 	}
-	if _, err := s.desk.UpdateTicket(c.UserContext(), desk.AgentActor(p.agent.ID), id, u); err != nil {
-		return err
-	}
-	d, err := s.detail(c, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(d)
+	return u, nil
 }
 
 func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
@@ -302,6 +317,10 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		Status   string `json:"status"`
 		Kind     string `json:"kind"` // "customer" relays the customer's own message
 		From     string `json:"from"`
+		// The newest message the agent had seen: a reply conflicts with
+		// someone else's newer one unless confirmed.
+		SeenMessageID *int64 `json:"seen_message_id"`
+		Confirm       bool   `json:"confirm"`
 	}
 	var files []store.Attachment
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
@@ -317,7 +336,14 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 			return ""
 		}
 		in.Body, in.Status, in.Kind, in.From = get("body"), get("status"), get("kind"), get("from")
-		in.Internal = get("internal") == "true"
+		in.Internal, in.Confirm = get("internal") == "true", get("confirm") == "true"
+		if v := get("seen_message_id"); v != "" {
+			seen, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fieldErr("seen_message_id", "seen_message_id must be a message id")
+			}
+			in.SeenMessageID = &seen
+		}
 		if files, err = formFiles(form.File["files"]); err != nil {
 			return err
 		}
@@ -332,7 +358,14 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 	switch in.Kind {
 	case "", "agent", "note":
 		m, err = s.desk.Reply(ctx, desk.AgentActor(p.agent.ID), id, desk.ReplyInput{
-			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status, Attachments: files})
+			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status, Attachments: files,
+			SeenMessageID: in.SeenMessageID, Confirm: in.Confirm})
+		var conflict *desk.ReplyConflict
+		if errors.As(err, &conflict) {
+			// The app shows what was sent meanwhile and asks before sending.
+			return c.Status(fiber.StatusConflict).JSON(fiber.Map{
+				"error": conflict.Error(), "field": "seen_message_id", "messages": conflict.Replies})
+		}
 	case "customer":
 		if len(files) > 0 {
 			return fieldErr("files", "files go with agent replies and notes")

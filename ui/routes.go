@@ -34,6 +34,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/me", agent, s.me},
 		{"PATCH", "/api/me", agent, s.updateMe},
 		{"PUT", "/api/me/presence", agent, s.setPresence},
+		{"GET", "/api/me/handover", agent, s.myHandoverCount},
+		{"POST", "/api/me/handover", agent, s.myHandover},
 
 		{"GET", "/api/tokens", agent, s.listTokens},
 		{"POST", "/api/tokens", agent, s.createToken},
@@ -41,6 +43,7 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/tickets", agent, s.listTickets},
 		{"POST", "/api/tickets", agent, s.createTicket},
+		{"POST", "/api/tickets/bulk", agent, s.bulkUpdate},
 		{"GET", "/api/tickets/:id", agent, s.getTicket},
 		{"PATCH", "/api/tickets/:id", agent, s.updateTicket},
 		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
@@ -65,6 +68,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/agents", agent, s.listAgents},
 		{"POST", "/api/agents", admin, s.createAgent},
 		{"PATCH", "/api/agents/:id", admin, s.updateAgent},
+		{"GET", "/api/agents/:id/handover", admin, s.agentHandoverCount},
+		{"POST", "/api/agents/:id/handover", admin, s.agentHandover},
 
 		{"GET", "/api/teams", agent, s.listTeams},
 		{"POST", "/api/teams", admin, s.createTeam},
@@ -95,6 +100,12 @@ func (s *Server) routes() []route {
 		{"GET", "/api/rules/:id", agent, s.getRule},
 		{"PATCH", "/api/rules/:id", admin, s.updateRule},
 		{"DELETE", "/api/rules/:id", admin, s.deleteRule},
+
+		{"GET", "/api/sla-policies", agent, s.listSLAPolicies},
+		{"POST", "/api/sla-policies", admin, s.createSLAPolicy},
+		{"GET", "/api/sla-policies/:id", agent, s.getSLAPolicy},
+		{"PATCH", "/api/sla-policies/:id", admin, s.updateSLAPolicy},
+		{"DELETE", "/api/sla-policies/:id", admin, s.deleteSLAPolicy},
 
 		{"GET", "/api/saved-replies", agent, s.listSavedReplies},
 		{"POST", "/api/saved-replies", agent, s.createSavedReply},

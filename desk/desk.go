@@ -31,6 +31,7 @@ type Desk struct {
 	emailSends chan struct{} // a slot per mail server connection (emailSends of them)
 
 	mailboxChanged chan struct{}
+	hookWake       chan struct{} // the webhook dispatcher looks now (webhooks.go)
 
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
@@ -38,10 +39,18 @@ type Desk struct {
 	rules     []*rule // enabled rules in order; read again after a change
 	rulesRead bool
 
+	slaPolicies []*store.SLAPolicy // enabled SLA policies in order
+	slaRead     bool
+	storeHours  map[int64]*businessHours // opening hours by store
+
 	orders *orders.Cache
 	// OrderClient is the HTTP client of order lookups (tests point it at
 	// a local server); nil is a client with a 10 s timeout.
 	OrderClient *http.Client
+
+	// Online tells whether an agent has the app open and is not away, for
+	// round-robin assignment; nil counts every active agent as online.
+	Online func(agentID int64) bool
 
 	// RetryBase is the first retry delay of a failed send; it doubles on
 	// each attempt up to RetryMax. MaxAttempts bounds the tries.
@@ -59,6 +68,7 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		emailSends: make(chan struct{}, emailSends),
 
 		mailboxChanged: make(chan struct{}, 1),
+		hookWake:       make(chan struct{}, 1),
 		orders:         orders.NewCache(2 * time.Minute),
 		RetryBase:      30 * time.Second,
 		// Capped at ten minutes so that mail queued during an outage of an

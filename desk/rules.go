@@ -54,7 +54,7 @@ var hourFields = map[string]string{
 
 // ActionTypes are what rules do.
 var ActionTypes = []string{"set_team", "set_assignee", "set_status", "set_priority", "add_tags", "remove_tags",
-	"add_note", "auto_reply", "notify"}
+	"add_note", "auto_reply", "notify", "webhook"}
 
 // cond is a checked condition with its value in the form it is tested in.
 type cond struct {
@@ -279,6 +279,12 @@ func compileAction(a store.Action, at string) (act, error) {
 			return bad(`notify takes "assignee", "team" or an agent's id`)
 		}
 		aa.id = id
+	case "webhook":
+		id, ok := idValue(a.Value)
+		if !ok || id == nil {
+			return bad("webhook takes a webhook's id")
+		}
+		aa.id = id
 	}
 	return aa, nil
 }
@@ -356,7 +362,7 @@ func (d *Desk) SaveRule(ctx context.Context, id int64, r store.Rule) (*store.Rul
 			}
 		}
 		for i, a := range p.acts {
-			table := map[string]string{"set_team": "teams", "set_assignee": "agents", "notify": "agents"}[a.typ]
+			table := map[string]string{"set_team": "teams", "set_assignee": "agents", "notify": "agents", "webhook": "webhooks"}[a.typ]
 			if table != "" {
 				if err := exists(ctx, tx, table, fmt.Sprintf("actions.%d.value", i), a.id); err != nil {
 					return err
@@ -736,6 +742,17 @@ func (rr *ruleRun) apply(ctx context.Context, r *rule) error {
 			}
 			rr.notify = append(rr.notify, Notification{AgentIDs: ids, TicketID: t.ID, Kind: "rule", Text: t.Subject, By: r.Name})
 			data["agents"] = ids
+		case "webhook":
+			// Queued with the rule's changes; the dispatcher wakes when
+			// the rule_applied event is published.
+			dl, w, err := rr.queueRuleWebhook(ctx, r, *a.id)
+			if err != nil {
+				return err
+			}
+			if dl == nil {
+				continue // the webhook was deleted or turned off since
+			}
+			data["webhook_id"], data["webhook"], data["delivery_id"] = w.ID, w.Name, dl.ID
 		}
 		if err := event(data); err != nil {
 			return err
@@ -857,9 +874,11 @@ func (d *Desk) sweepRule(ctx context.Context, rules []*rule, r *rule, now time.T
 				}
 				if len(rr.changes) > 0 {
 					t.UpdatedAt = now
-					if err := tx.UpdateTicket(ctx, t); err != nil {
+					more, err := d.saveTicket(ctx, tx, t, now)
+					if err != nil {
 						return err
 					}
+					rr.changes = append(rr.changes, more...)
 					// What the rule changed is not news to the rule.
 					if err := tx.SetRuleRan(ctx, r.ID, t.ID, now); err != nil {
 						return err
@@ -900,7 +919,8 @@ func (d *Desk) finishRules(ctx context.Context, rr *ruleRun) {
 	}
 }
 
-// RunSweeps sweeps the time rules every interval until ctx ends.
+// RunSweeps sweeps the time rules and the SLA due times every interval
+// until ctx ends.
 func (d *Desk) RunSweeps(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -909,6 +929,11 @@ func (d *Desk) RunSweeps(ctx context.Context, every time.Duration) {
 			d.log.Warn("time rules", "err", err)
 		} else if n > 0 {
 			d.log.Info("time rules acted", "times", n)
+		}
+		if n, err := d.SweepSLA(ctx, store.Now()); err != nil && ctx.Err() == nil {
+			d.log.Warn("sla sweep", "err", err)
+		} else if n > 0 {
+			d.log.Info("sla sweep acted", "tickets", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -157,15 +157,24 @@ func loadTeamIDs(ctx context.Context, q querier, list []*Agent) error {
 
 // Team is a group of agents tickets can belong to.
 type Team struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	AgentIDs  []int64   `json:"agent_ids"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       int64   `json:"id"`
+	Name     string  `json:"name"`
+	AgentIDs []int64 `json:"agent_ids"`
+	// Assignment is "manual" or "round_robin": new tickets go in turn to
+	// the members online with fewer than MaxOpen open tickets (0 = no cap).
+	Assignment  string    `json:"assignment"`
+	MaxOpen     int       `json:"max_open"`
+	LastAgentID *int64    `json:"-"` // whose turn it was last
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // InsertTeam creates a team with its members.
 func (tx *Tx) InsertTeam(ctx context.Context, t *Team) error {
-	res, err := tx.q.ExecContext(ctx, "INSERT INTO teams (name, created_at) VALUES (?, ?)", t.Name, ms(t.CreatedAt))
+	if t.Assignment == "" {
+		t.Assignment = "manual"
+	}
+	res, err := tx.q.ExecContext(ctx, "INSERT INTO teams (name, assignment, max_open, created_at) VALUES (?, ?, ?, ?)",
+		t.Name, t.Assignment, t.MaxOpen, ms(t.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
 	}
@@ -178,9 +187,10 @@ func (tx *Tx) InsertTeam(ctx context.Context, t *Team) error {
 	return tx.setMembers(ctx, t)
 }
 
-// UpdateTeam renames a team and replaces its members.
+// UpdateTeam writes a team's name and assignment and replaces its members.
 func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
-	res, err := tx.q.ExecContext(ctx, "UPDATE teams SET name = ? WHERE id = ?", t.Name, t.ID)
+	res, err := tx.q.ExecContext(ctx, "UPDATE teams SET name = ?, assignment = ?, max_open = ? WHERE id = ?",
+		t.Name, t.Assignment, t.MaxOpen, t.ID)
 	if isUnique(err) {
 		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
 	}
@@ -206,6 +216,25 @@ func (tx *Tx) setMembers(ctx context.Context, t *Team) error {
 	return nil
 }
 
+// SetTeamTurn records whose turn it was last in a round-robin team.
+func (tx *Tx) SetTeamTurn(ctx context.Context, teamID, agentID int64) error {
+	if _, err := tx.q.ExecContext(ctx, "UPDATE teams SET last_agent_id = ? WHERE id = ?", agentID, teamID); err != nil {
+		return fmt.Errorf("team %d turn: %w", teamID, err)
+	}
+	return nil
+}
+
+// OpenTicketsOf counts the new and open tickets assigned to an agent.
+func (tx *Tx) OpenTicketsOf(ctx context.Context, agentID int64) (int, error) {
+	var n int
+	err := tx.q.QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE assignee_id = ? AND status IN ('new', 'open')`,
+		agentID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("open tickets of agent %d: %w", agentID, err)
+	}
+	return n, nil
+}
+
 // Teams lists all teams by name with their members.
 func (db *DB) Teams(ctx context.Context) ([]*Team, error) {
 	return listTeams(ctx, db.rq, "")
@@ -224,7 +253,8 @@ func (tx *Tx) Team(ctx context.Context, id int64) (*Team, error) {
 }
 
 func listTeams(ctx context.Context, q querier, where string, args ...any) ([]*Team, error) {
-	rows, err := q.QueryContext(ctx, "SELECT id, name, created_at FROM teams "+where+" ORDER BY name COLLATE NOCASE, id", args...)
+	rows, err := q.QueryContext(ctx, "SELECT id, name, assignment, max_open, last_agent_id, created_at FROM teams "+
+		where+" ORDER BY name COLLATE NOCASE, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
@@ -234,10 +264,11 @@ func listTeams(ctx context.Context, q querier, where string, args ...any) ([]*Te
 	for rows.Next() {
 		var t Team
 		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+		var last sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Assignment, &t.MaxOpen, &last, &created); err != nil {
 			return nil, fmt.Errorf("list teams: %w", err)
 		}
-		t.CreatedAt, t.AgentIDs = fromMS(created), []int64{}
+		t.CreatedAt, t.AgentIDs, t.LastAgentID = fromMS(created), []int64{}, fromNullID(last)
 		list = append(list, &t)
 		byID[t.ID] = &t
 	}
@@ -400,7 +431,7 @@ func (db *DB) Stores(ctx context.Context) ([]*Store, error) {
 // tables callers refer to by id).
 func (tx *Tx) Exists(ctx context.Context, table string, id int64) (bool, error) {
 	switch table {
-	case "agents", "teams", "stores", "customers", "tickets":
+	case "agents", "teams", "stores", "customers", "tickets", "webhooks":
 	default:
 		return false, fmt.Errorf("exists: unknown table %s", table)
 	}

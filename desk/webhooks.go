@@ -1,0 +1,750 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"onedesk/store"
+)
+
+// Outgoing webhooks post JSON to an integration's URL when tickets are
+// created or change and when messages are written, and when a rule says so.
+//
+// Nothing is added to the writes that make tickets and messages: a
+// dispatcher keeps a cursor over the ticket events and messages tables
+// (whose ids grow in commit order: one writer, no deletes) and, in one
+// transaction, turns the rows past it into webhook_deliveries for the
+// webhooks that subscribe and moves the cursor. A crash before that
+// commit redoes it; after, the deliveries are on disk. Deliveries are
+// sent outside any transaction and their outcome recorded after, so a
+// crash in between sends one again (receivers dedupe by its id) rather
+// than never.
+//
+// Webhooks are served in parallel, each one's deliveries in order: the
+// oldest waits for its retry and the rest wait behind it. A failed post is
+// tried again after 10 s, doubling up to an hour, until it is a day old;
+// then it fails, with those behind it that are a day old too.
+
+// WebhookEvents are the events a webhook can subscribe to. "ping" (a
+// test) and "rule.webhook" (a rule's action) go to the webhook they name
+// whatever it subscribes to.
+var WebhookEvents = []string{"ticket.created", "ticket.updated", "message.created"}
+
+// Webhook delivery tuning.
+const (
+	hookTimeout    = 10 * time.Second
+	hookRetryBase  = 10 * time.Second
+	hookRetryMax   = time.Hour
+	hookRetryFor   = 24 * time.Hour
+	hookKeep       = 14 * 24 * time.Hour // finished deliveries are shown this long
+	hookBatch      = 500                 // events and messages per cursor step
+	hookWorkers    = 16                  // webhooks posting at once
+	hookPoll       = 5 * time.Second     // look for new rows at least this often
+	hookDebounce   = 200 * time.Millisecond
+	maxWebhooks    = 100
+	maxHookURL     = 2000
+	hookSecretSize = 32 // bytes of a generated secret
+)
+
+// hookClient posts deliveries; a redirect is an answer like any other
+// non-2xx (following it would turn the POST into a GET).
+var hookClient = &http.Client{
+	Timeout:       hookTimeout,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// ---- Managing webhooks
+
+// WebhookInput creates or edits a webhook; nil fields keep what it has.
+// A new webhook without a secret gets a generated one; RotateSecret makes
+// a new one.
+type WebhookInput struct {
+	Name         *string
+	URL          *string
+	Events       *[]string
+	Enabled      *bool
+	Secret       *string
+	RotateSecret bool
+}
+
+// Webhooks lists every webhook by name.
+func (d *Desk) Webhooks(ctx context.Context) ([]*store.Webhook, error) { return d.db.Webhooks(ctx) }
+
+// Webhook reads one webhook.
+func (d *Desk) Webhook(ctx context.Context, id int64) (*store.Webhook, error) {
+	return d.db.Webhook(ctx, id)
+}
+
+// SaveWebhook creates (id 0) or edits a webhook. It returns the secret
+// when it made one (or was given one on create), for the caller to show
+// once; "" otherwise.
+func (d *Desk) SaveWebhook(ctx context.Context, id int64, in WebhookInput) (*store.Webhook, string, error) {
+	if id == 0 {
+		all, err := d.db.Webhooks(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(all) >= maxWebhooks {
+			return nil, "", inputErr("name", "there are %d webhooks already, the most there can be", maxWebhooks)
+		}
+	}
+	var w *store.Webhook
+	var shown string
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		shown = ""
+		now := store.Now()
+		if id == 0 {
+			w = &store.Webhook{Enabled: true, Events: []string{}, CreatedAt: now}
+		} else {
+			var err error
+			if w, err = tx.Webhook(ctx, id); err != nil {
+				return err
+			}
+		}
+		if in.Name != nil {
+			w.Name = cleanLine(*in.Name)
+		}
+		if in.URL != nil {
+			w.URL = strings.TrimSpace(*in.URL)
+		}
+		if in.Events != nil {
+			w.Events = *in.Events
+		}
+		if in.Enabled != nil {
+			w.Enabled = *in.Enabled
+		}
+		if in.Secret != nil && *in.Secret != "" {
+			w.Secret = *in.Secret
+			if id == 0 {
+				shown = w.Secret
+			}
+		}
+		if w.Secret == "" || in.RotateSecret {
+			w.Secret = newHookSecret()
+			shown = w.Secret
+		}
+		if err := checkWebhook(w); err != nil {
+			return err
+		}
+		w.UpdatedAt = now
+		return tx.SaveWebhook(ctx, w)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return w, shown, nil
+}
+
+func newHookSecret() string {
+	b := make([]byte, hookSecretSize)
+	rand.Read(b)
+	return "whsec_" + hex.EncodeToString(b)
+}
+
+func checkWebhook(w *store.Webhook) error {
+	if w.Name == "" || utf8.RuneCountInString(w.Name) > 100 {
+		return inputErr("name", "a webhook needs a name of at most 100 characters")
+	}
+	u, err := url.Parse(w.URL)
+	switch {
+	case w.URL == "":
+		return inputErr("url", "url is empty")
+	case len(w.URL) > maxHookURL:
+		return inputErr("url", "url is longer than %d characters", maxHookURL)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "":
+		return inputErr("url", "%q is not an http:// or https:// address", w.URL)
+	case u.Fragment != "":
+		return inputErr("url", "the address has a #fragment, which is never sent: leave it out")
+	}
+	var events []string
+	for _, e := range w.Events {
+		if err := oneOf("events", e, WebhookEvents); err != nil {
+			return err
+		}
+		if !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	w.Events = events
+	if w.Events == nil {
+		w.Events = []string{}
+	}
+	if n := len(w.Secret); n < 16 || n > 200 {
+		return inputErr("secret", "a secret has 16 to 200 characters")
+	}
+	for _, r := range w.Secret {
+		if r <= ' ' || r > '~' {
+			return inputErr("secret", "a secret is letters, digits and punctuation, without spaces")
+		}
+	}
+	return nil
+}
+
+// DeleteWebhook removes a webhook with its deliveries. Rules that name
+// it skip that action from then on.
+func (d *Desk) DeleteWebhook(ctx context.Context, id int64) error {
+	return d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteWebhook(ctx, id) })
+}
+
+// WebhookDeliveries lists a webhook's latest deliveries, newest first.
+func (d *Desk) WebhookDeliveries(ctx context.Context, id int64, limit int) ([]*store.Delivery, error) {
+	if _, err := d.db.Webhook(ctx, id); err != nil {
+		return nil, err
+	}
+	return d.db.Deliveries(ctx, id, limit)
+}
+
+// TestWebhook queues a "ping" delivery to a webhook.
+func (d *Desk) TestWebhook(ctx context.Context, id int64) (*store.Delivery, error) {
+	var dl *store.Delivery
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		w, err := tx.Webhook(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !w.Enabled {
+			return inputErr("enabled", "the webhook is off: turn it on to send a test")
+		}
+		payload, _ := json.Marshal(map[string]any{"webhook": map[string]any{"id": w.ID, "name": w.Name}})
+		dl = &store.Delivery{WebhookID: w.ID, Event: "ping", Payload: payload, CreatedAt: store.Now()}
+		return tx.QueueDelivery(ctx, dl)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.wakeHooks()
+	return dl, nil
+}
+
+// queueRuleWebhook queues a rule's "webhook" action inside the rule's
+// transaction: the ticket as the rule left it, the rule, and the message
+// that fired it if any. It returns nil when the webhook is gone or off.
+func (rr *ruleRun) queueRuleWebhook(ctx context.Context, r *rule, id int64) (*store.Delivery, *store.Webhook, error) {
+	w, err := rr.tx.Webhook(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil || !w.Enabled {
+		return nil, nil, err
+	}
+	c, err := rr.tx.Customer(ctx, rr.t.CustomerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := *rr.t
+	if t.CustomerName == "" {
+		t.CustomerName = c.Name
+	}
+	parts := map[string]any{"ticket": &t, "customer": c, "rule": map[string]any{"id": r.ID, "name": r.Name}}
+	if rr.msg != nil {
+		parts["message"] = rr.msg
+	}
+	payload, err := json.Marshal(parts)
+	if err != nil {
+		return nil, nil, err
+	}
+	dl := &store.Delivery{WebhookID: w.ID, Event: "rule.webhook", TicketID: &t.ID, Payload: payload, CreatedAt: rr.now}
+	return dl, w, rr.tx.QueueDelivery(ctx, dl)
+}
+
+// ---- The body and its signature
+
+// WebhookBody is the JSON posted for a delivery: id, event and created_at
+// first, then the parts stored with it (ticket, customer, message,
+// change, rule, webhook). The same on every attempt.
+func WebhookBody(dl *store.Delivery) []byte {
+	head, _ := json.Marshal(struct {
+		ID        int64     `json:"id"`
+		Event     string    `json:"event"`
+		CreatedAt time.Time `json:"created_at"`
+	}{dl.ID, dl.Event, dl.CreatedAt})
+	rest := bytes.TrimSpace(dl.Payload)
+	if len(rest) < 2 || string(rest) == "{}" {
+		return head
+	}
+	return append(append(head[:len(head)-1:len(head)-1], ','), rest[1:]...)
+}
+
+// SignWebhook is the X-Onedesk-Signature value of a body sent at unix
+// time ts: "sha256=" and the hex HMAC-SHA256, keyed with the webhook's
+// secret, of the timestamp, a dot and the body.
+func SignWebhook(secret string, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strconv.FormatInt(ts, 10)))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// post sends one delivery and returns the HTTP status (0 when there was
+// no answer) and why it did not count as delivered.
+func post(ctx context.Context, w *store.Webhook, dl *store.Delivery, now time.Time) (int, error) {
+	body := WebhookBody(dl)
+	req, err := http.NewRequestWithContext(ctx, "POST", w.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "onedesk-webhooks")
+	req.Header.Set("X-Onedesk-Event", dl.Event)
+	req.Header.Set("X-Onedesk-Delivery", strconv.FormatInt(dl.ID, 10))
+	req.Header.Set("X-Onedesk-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Onedesk-Signature", SignWebhook(w.Secret, ts, body))
+	res, err := hookClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is shown beside it already
+		}
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+		return res.StatusCode, nil
+	}
+	text, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+	msg := fmt.Sprintf("the server answered %s", res.Status)
+	if loc := res.Header.Get("Location"); loc != "" && res.StatusCode >= 300 && res.StatusCode < 400 {
+		msg += " (a redirect to " + loc + ": give the final address)"
+	} else if s := cleanLine(strings.ToValidUTF8(string(text), "")); s != "" {
+		msg += ": " + s
+	}
+	return res.StatusCode, errors.New(msg)
+}
+
+// ---- The dispatcher
+
+// RunWebhooks turns new ticket events and messages into deliveries and
+// posts them until ctx ends. It wakes when the desk publishes a change,
+// when a delivery is due, and every few seconds.
+func (d *Desk) RunWebhooks(ctx context.Context) {
+	run := &hookRun{busy: map[int64]bool{}, slots: make(chan struct{}, hookWorkers), clock: store.Now}
+	defer run.wg.Wait()
+	go d.wakeOnChanges(ctx)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-d.hookWake:
+			// Changes come in bursts: gather them into one step.
+			if wait := hookDebounce - time.Since(last); wait > 0 {
+				timer.Stop()
+				timer.Reset(wait)
+				continue
+			}
+		}
+		last = time.Now()
+		wait := d.hookStep(ctx, run)
+		timer.Stop()
+		timer.Reset(wait)
+	}
+}
+
+// DeliverWebhooks does one round of the dispatcher as of now, waiting for
+// the posts it starts: new events and messages become deliveries, and each
+// webhook sends what is due. Tests move now instead of waiting.
+func (d *Desk) DeliverWebhooks(ctx context.Context, now time.Time) error {
+	run := &hookRun{busy: map[int64]bool{}, slots: make(chan struct{}, hookWorkers), clock: func() time.Time { return now }}
+	if err := d.collectHooks(ctx, now); err != nil {
+		return err
+	}
+	err := d.startDue(ctx, run, now)
+	run.wg.Wait()
+	return errors.Join(err, run.err())
+}
+
+// hookRun is the dispatcher's state: the webhooks being posted to.
+type hookRun struct {
+	mu     sync.Mutex
+	busy   map[int64]bool
+	slots  chan struct{}
+	wg     sync.WaitGroup
+	clock  func() time.Time
+	errs   []error
+	pruned time.Time
+}
+
+func (r *hookRun) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return errors.Join(r.errs...)
+}
+
+func (d *Desk) wakeHooks() {
+	select {
+	case d.hookWake <- struct{}{}:
+	default:
+	}
+}
+
+// wakeOnChanges wakes the dispatcher whenever the desk publishes.
+func (d *Desk) wakeOnChanges(ctx context.Context) {
+	for ctx.Err() == nil {
+		ch, stop := d.bus.Subscribe(64)
+		for open := true; open; {
+			select {
+			case <-ctx.Done():
+				stop()
+				return
+			case _, open = <-ch:
+				d.wakeHooks()
+			}
+		}
+		stop() // dropped for falling behind: subscribe again
+	}
+}
+
+// hookStep is one round of RunWebhooks; it returns how long to sleep.
+func (d *Desk) hookStep(ctx context.Context, run *hookRun) time.Duration {
+	now := run.clock()
+	if err := d.collectHooks(ctx, now); err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("webhooks", "err", err)
+		}
+		return hookPoll
+	}
+	if err := d.startDue(ctx, run, now); err != nil && ctx.Err() == nil {
+		d.log.Error("webhooks", "err", err)
+		return hookPoll
+	}
+	if now.Sub(run.pruned) > time.Hour {
+		run.pruned = now
+		err := d.db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.PruneDeliveries(ctx, now.Add(-hookKeep))
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("webhooks: prune", "err", err)
+		}
+	}
+	next, err := d.db.NextWebhookAt(ctx)
+	if err != nil || next.IsZero() {
+		return hookPoll
+	}
+	// Due but busy (a finishing webhook wakes us), or due later.
+	if wait := next.Sub(now); wait > 0 {
+		return min(wait, hookPoll)
+	}
+	return hookPoll
+}
+
+// startDue starts posting for each enabled webhook whose next delivery is
+// due and that is not posting already.
+func (d *Desk) startDue(ctx context.Context, run *hookRun, now time.Time) error {
+	ids, err := d.db.DueWebhooks(ctx, now)
+	if err != nil {
+		return err
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	for _, id := range ids {
+		if run.busy[id] {
+			continue
+		}
+		select {
+		case run.slots <- struct{}{}:
+		default:
+			return nil // every worker is busy; one that ends wakes us
+		}
+		run.busy[id] = true
+		run.wg.Add(1)
+		go func() {
+			defer run.wg.Done()
+			err := d.drainWebhook(ctx, id, run.clock)
+			run.mu.Lock()
+			delete(run.busy, id)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("webhooks: deliver", "webhook", id, "err", err)
+				run.errs = append(run.errs, err)
+			}
+			run.mu.Unlock()
+			<-run.slots
+			d.wakeHooks()
+		}()
+	}
+	return nil
+}
+
+// drainWebhook posts a webhook's due deliveries in order and stops at the
+// first that fails (it waits for its retry) or is not due.
+func (d *Desk) drainWebhook(ctx context.Context, id int64, clock func() time.Time) error {
+	w, err := d.db.Webhook(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || !w.Enabled {
+		return err
+	}
+	for {
+		list, err := d.db.QueuedDeliveries(ctx, id, 50)
+		if err != nil {
+			return err
+		}
+		for _, dl := range list {
+			now := clock()
+			if dl.NextAttemptAt.After(now) {
+				return nil
+			}
+			ok, err := d.attempt(ctx, w, dl, now)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		if len(list) < 50 {
+			return nil
+		}
+	}
+}
+
+// attempt posts one delivery and records the outcome; it reports whether
+// it was delivered.
+func (d *Desk) attempt(ctx context.Context, w *store.Webhook, dl *store.Delivery, now time.Time) (bool, error) {
+	code, sendErr := post(ctx, w, dl, now)
+	if ctx.Err() != nil {
+		return false, nil // shutting down: the delivery stays queued
+	}
+	attempts := dl.Attempts + 1
+	delay := hookRetryBase << min(attempts-1, 20)
+	if delay > hookRetryMax || delay <= 0 {
+		delay = hookRetryMax
+	}
+	final := sendErr != nil && now.Add(delay).Sub(dl.CreatedAt) > hookRetryFor
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		switch {
+		case sendErr == nil:
+			if err := tx.FinishDelivery(ctx, dl.ID, "delivered", attempts, code, "", now); err != nil {
+				return err
+			}
+			return tx.SetWebhookOutcome(ctx, w.ID, "ok", "", now)
+		case final:
+			if err := tx.FinishDelivery(ctx, dl.ID, "failed", attempts, code, sendErr.Error(), now); err != nil {
+				return err
+			}
+			// Those that waited behind it nearly as long would have no time
+			// left for retries: they fail with it rather than each trying
+			// a dead endpoint once more.
+			reason := fmt.Sprintf("not sent: the webhook failed for a day (delivery %d)", dl.ID)
+			if _, err := tx.FailStaleDeliveries(ctx, w.ID, now.Add(hookRetryMax-hookRetryFor), reason, now); err != nil {
+				return err
+			}
+		default:
+			if err := tx.RetryDelivery(ctx, dl.ID, attempts, code, sendErr.Error(), now.Add(delay)); err != nil {
+				return err
+			}
+		}
+		return tx.SetWebhookOutcome(ctx, w.ID, "failed", sendErr.Error(), now)
+	})
+	if err != nil {
+		return false, fmt.Errorf("record delivery %d: %w", dl.ID, err)
+	}
+	if sendErr != nil {
+		d.log.Warn("webhook post failed", "webhook", w.ID, "delivery", dl.ID, "attempt", attempts, "final", final, "err", sendErr)
+	}
+	return sendErr == nil, nil
+}
+
+// ---- Turning events and messages into deliveries
+
+// hookEvent is the webhook event of a ticket event: "" for replied and
+// noted, whose message comes as message.created.
+func hookEvent(typ string) string {
+	switch typ {
+	case "created":
+		return "ticket.created"
+	case "replied", "noted":
+		return ""
+	}
+	return "ticket.updated"
+}
+
+// collectHooks moves the cursor over the ticket events and messages
+// written since it last ran, queuing a delivery of each to every enabled
+// webhook that subscribes to its event (and existed when it happened).
+func (d *Desk) collectHooks(ctx context.Context, now time.Time) error {
+	for {
+		done, newest, err := d.db.WebhookCursor(ctx)
+		if err != nil {
+			return err
+		}
+		if done == newest {
+			return nil
+		}
+		all, err := d.db.EnabledWebhooks(ctx)
+		if err != nil {
+			return err
+		}
+		hooks := slices.DeleteFunc(all, func(w *store.Webhook) bool { return len(w.Events) == 0 })
+		to := newest
+		var queue []*store.Delivery
+		if len(hooks) > 0 {
+			var evs []store.Event
+			var msgs []store.Message
+			if evs, msgs, to, err = d.hookRows(ctx, done, newest); err != nil {
+				return err
+			}
+			if queue, err = d.hookDeliveries(ctx, hooks, evs, msgs, now); err != nil {
+				return err
+			}
+		}
+		err = d.db.Write(ctx, func(tx *store.Tx) error {
+			for _, dl := range queue {
+				if err := tx.QueueDelivery(ctx, dl); err != nil {
+					return err
+				}
+			}
+			return tx.SetWebhookCursor(ctx, to)
+		})
+		if err != nil {
+			return fmt.Errorf("queue webhook deliveries: %w", err)
+		}
+		if to == newest {
+			return nil
+		}
+	}
+}
+
+// hookRows reads a step of events and messages past the cursor, cut at
+// the same moment so that they queue in the order they happened, and
+// where the cursor goes after them.
+func (d *Desk) hookRows(ctx context.Context, done, newest store.WebhookCursor) ([]store.Event, []store.Message, store.WebhookCursor, error) {
+	to := newest
+	evs, err := d.db.EventsAfter(ctx, done.EventID, newest.EventID, hookBatch)
+	if err != nil {
+		return nil, nil, to, err
+	}
+	msgs, err := d.db.MessagesAfter(ctx, done.MessageID, newest.MessageID, hookBatch)
+	if err != nil {
+		return nil, nil, to, err
+	}
+	var cut time.Time // zero: both read to the newest
+	if len(evs) == hookBatch {
+		cut = evs[len(evs)-1].CreatedAt
+	}
+	if len(msgs) == hookBatch && (cut.IsZero() || msgs[len(msgs)-1].CreatedAt.Before(cut)) {
+		cut = msgs[len(msgs)-1].CreatedAt
+	}
+	if !cut.IsZero() {
+		n := 0
+		for n < len(evs) && !evs[n].CreatedAt.After(cut) {
+			n++
+		}
+		evs, to.EventID = evs[:n], done.EventID
+		if n > 0 {
+			to.EventID = evs[n-1].ID
+		}
+		n = 0
+		for n < len(msgs) && !msgs[n].CreatedAt.After(cut) {
+			n++
+		}
+		msgs, to.MessageID = msgs[:n], done.MessageID
+		if n > 0 {
+			to.MessageID = msgs[n-1].ID
+		}
+	}
+	return evs, msgs, to, nil
+}
+
+// hookDeliveries builds the deliveries of events and messages, in the
+// order they happened (a ticket's created event before its first message).
+func (d *Desk) hookDeliveries(ctx context.Context, hooks []*store.Webhook, evs []store.Event, msgs []store.Message, now time.Time) ([]*store.Delivery, error) {
+	type item struct {
+		at      time.Time
+		event   string
+		ticket  int64
+		payload map[string]any
+	}
+	var items []item
+	for i := range evs {
+		e := &evs[i]
+		if name := hookEvent(e.Type); name != "" {
+			items = append(items, item{e.CreatedAt, name, e.TicketID, map[string]any{"change": e}})
+		}
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		items = append(items, item{m.CreatedAt, "message.created", m.TicketID, map[string]any{"message": m}})
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return a.at.Compare(b.at) })
+	// Times come from one clock read per row, so a ticket's first message
+	// may carry an earlier millisecond than its created event: that event
+	// goes first.
+	first := map[int64]int{} // ticket → index of its first item
+	for i := 0; i < len(items); i++ {
+		f, seen := first[items[i].ticket]
+		if !seen {
+			first[items[i].ticket] = i
+		} else if items[i].event == "ticket.created" {
+			it := items[i]
+			copy(items[f+1:i+1], items[f:i])
+			items[f] = it
+			for t, j := range first {
+				if j > f && j <= i {
+					first[t] = j + 1
+				}
+			}
+		}
+	}
+
+	type ticketParts struct {
+		t *store.Ticket
+		c *store.Customer
+	}
+	tickets := map[int64]*ticketParts{}
+	var queue []*store.Delivery
+	for _, it := range items {
+		var want []*store.Webhook
+		for _, w := range hooks {
+			if slices.Contains(w.Events, it.event) && !it.at.Before(w.CreatedAt) {
+				want = append(want, w)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		tp := tickets[it.ticket]
+		if tp == nil {
+			t, err := d.db.Ticket(ctx, it.ticket)
+			if err != nil {
+				return nil, err
+			}
+			c, err := d.db.Customer(ctx, t.CustomerID)
+			if err != nil {
+				return nil, err
+			}
+			tp = &ticketParts{t, c}
+			tickets[it.ticket] = tp
+		}
+		it.payload["ticket"], it.payload["customer"] = tp.t, tp.c
+		payload, err := json.Marshal(it.payload)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range want {
+			tid := it.ticket
+			queue = append(queue, &store.Delivery{WebhookID: w.ID, Event: it.event, TicketID: &tid, Payload: payload, CreatedAt: now})
+		}
+	}
+	return queue, nil
+}

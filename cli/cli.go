@@ -207,11 +207,13 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview})
 	chatCh.Online = srv.AgentsOnline
+	d.Online = srv.AgentOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	go d.RunOutbox(ctx)
+	go d.RunWebhooks(ctx)
 	go d.RunSweeps(ctx, time.Minute)
 	go mailCh.Run(ctx)
 	go chatCh.Run(ctx)

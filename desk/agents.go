@@ -243,6 +243,10 @@ func (d *Desk) Authenticate(ctx context.Context, email, password string) (*store
 type TeamInput struct {
 	Name     string
 	AgentIDs []int64
+	// Assignment is "manual" or "round_robin" ("" keeps what the team has);
+	// MaxOpen caps each member's open tickets under round robin (nil keeps).
+	Assignment string
+	MaxOpen    *int
 }
 
 // SaveTeam creates (id 0) or updates a team; on update an empty name or
@@ -252,7 +256,18 @@ func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Tea
 	if (id == 0 && in.Name == "") || utf8.RuneCountInString(in.Name) > 100 {
 		return nil, inputErr("name", "a team needs a name of 1 to 100 characters")
 	}
-	t := &store.Team{ID: id, Name: in.Name, AgentIDs: in.AgentIDs, CreatedAt: store.Now()}
+	if in.Assignment != "" {
+		if err := oneOf("assignment", in.Assignment, []string{"manual", "round_robin"}); err != nil {
+			return nil, err
+		}
+	}
+	if in.MaxOpen != nil && (*in.MaxOpen < 0 || *in.MaxOpen > 10000) {
+		return nil, inputErr("max_open", "the cap on open tickets is from 0 (none) to 10000")
+	}
+	t := &store.Team{ID: id, Name: in.Name, AgentIDs: in.AgentIDs, Assignment: in.Assignment, CreatedAt: store.Now()}
+	if in.MaxOpen != nil {
+		t.MaxOpen = *in.MaxOpen
+	}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		for _, aid := range in.AgentIDs {
 			if err := exists(ctx, tx, "agents", "agent_ids", &aid); err != nil {
@@ -274,6 +289,12 @@ func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Tea
 		}
 		if t.AgentIDs == nil {
 			t.AgentIDs = old.AgentIDs
+		}
+		if t.Assignment == "" {
+			t.Assignment = old.Assignment
+		}
+		if in.MaxOpen == nil {
+			t.MaxOpen = old.MaxOpen
 		}
 		if err := tx.UpdateTeam(ctx, t); err != nil {
 			return err
@@ -449,6 +470,7 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 	if err != nil {
 		return nil, err
 	}
+	d.forgetSLA() // its opening hours may have changed
 	return s, nil
 }
 
@@ -472,4 +494,57 @@ func slugify(name string) string {
 		s = "store"
 	}
 	return s
+}
+
+// roundRobin gives a new or open unassigned ticket of a round-robin team
+// to the member whose turn is next among those online, active and under
+// the team's cap on open tickets. Members take turns in id order; nobody
+// free leaves the ticket in the team's queue. It returns the event.
+func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket) (*store.Event, error) {
+	if t.TeamID == nil || t.AssigneeID != nil || !slaRunning(t.Status) {
+		return nil, nil
+	}
+	team, err := tx.Team(ctx, *t.TeamID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || team.Assignment != "round_robin" || len(team.AgentIDs) == 0 {
+		return nil, err
+	}
+	members := slices.Sorted(slices.Values(team.AgentIDs))
+	start := 0
+	if team.LastAgentID != nil {
+		start, _ = slices.BinarySearch(members, *team.LastAgentID+1)
+	}
+	for i := range members {
+		id := members[(start+i)%len(members)]
+		if d.Online != nil && !d.Online(id) {
+			continue
+		}
+		a, err := tx.Agent(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !a.Active {
+			continue
+		}
+		if team.MaxOpen > 0 {
+			n, err := tx.OpenTicketsOf(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if n >= team.MaxOpen {
+				continue
+			}
+		}
+		if err := tx.SetTeamTurn(ctx, team.ID, id); err != nil {
+			return nil, err
+		}
+		t.AssigneeID = &id
+		return addEvent(ctx, tx, t.ID, "assigned", System, map[string]any{"from": nil, "to": id, "round_robin": true})
+	}
+	return nil, nil
 }

@@ -329,7 +329,7 @@ func (d *Desk) MergeTickets(ctx context.Context, into, from int64, actor Actor) 
 		if src.FirstResponseAt != nil && (dst.FirstResponseAt == nil || src.FirstResponseAt.Before(*dst.FirstResponseAt)) {
 			dst.FirstResponseAt = src.FirstResponseAt
 		}
-		if err := tx.UpdateTicket(ctx, dst); err != nil {
+		if _, err := d.saveTicket(ctx, tx, dst, store.Now()); err != nil {
 			return err
 		}
 		ev, err := addEvent(ctx, tx, into, "merged", actor, map[string]any{"ticket_id": from})
@@ -343,7 +343,7 @@ func (d *Desk) MergeTickets(ctx context.Context, into, from int64, actor Actor) 
 				return err
 			}
 			changes = append(changes, Change{Type: "event", TicketID: from, Event: ev})
-			if err := tx.UpdateTicket(ctx, src); err != nil {
+			if _, err := d.saveTicket(ctx, tx, src, store.Now()); err != nil {
 				return err
 			}
 		}

@@ -39,7 +39,7 @@ type Action struct {
 }
 
 // RuleTriggers are when rules run.
-var RuleTriggers = []string{"created", "customer_replied", "updated", "time"}
+var RuleTriggers = []string{"created", "customer_replied", "updated", "time", "sla_at_risk", "sla_breached"}
 
 const ruleCols = "id, name, trigger, match, conditions, actions, enabled, position, swept_to, created_at, updated_at"
 

@@ -43,6 +43,7 @@ type Ticket struct {
 	ResolvedAt      *time.Time      `json:"resolved_at"`
 	LastCustomerAt  *time.Time      `json:"last_customer_at"`
 	LastAgentAt     *time.Time      `json:"last_agent_at"`
+	SLA             TicketSLA       `json:"sla"`
 
 	// saved is columns() as read in a write transaction or last written:
 	// UpdateTicket writes only what differs, so a chat message rewrites
@@ -53,29 +54,36 @@ type Ticket struct {
 // ticketSetCols are the mutable columns, in the order of columns().
 var ticketSetCols = []string{"subject", "status", "priority", "store_id", "customer_id", "assignee_id",
 	"team_id", "tags", "fields", "snippet", "updated_at", "first_response_at", "resolved_at",
-	"last_customer_at", "last_agent_at"}
+	"last_customer_at", "last_agent_at", "sla_policy_id", "first_response_due", "resolution_due",
+	"sla_paused_at", "sla_paused_ms", "sla_due", "sla_warn", "sla_breached"}
 
 // columns are t's mutable columns as stored, comparable with ==.
 func (t *Ticket) columns() []any {
 	return []any{t.Subject, t.Status, t.Priority, nullID(t.StoreID), t.CustomerID, nullID(t.AssigneeID),
 		nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet, ms(t.UpdatedAt),
-		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt)}
+		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt),
+		nullID(t.SLA.PolicyID), nullMS(t.SLA.FirstResponseDue), nullMS(t.SLA.ResolutionDue),
+		nullMS(t.SLA.PausedAt), t.SLA.PausedMS, nullMS(t.SLA.Due), nullMS(t.SLA.Warn), t.SLA.Breached}
 }
 
 const ticketCols = `t.id, t.subject, t.status, t.priority, t.channel, t.store_id, t.customer_id,
 	t.assignee_id, t.team_id, t.tags, t.fields, t.snippet, t.created_at, t.updated_at,
 	t.first_response_at, t.resolved_at, t.last_customer_at, t.last_agent_at,
+	t.sla_policy_id, t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_paused_ms,
+	t.sla_due, t.sla_warn, t.sla_breached,
 	COALESCE((SELECT COALESCE(NULLIF(c.name, ''), (SELECT i.value FROM identities i WHERE i.customer_id = c.id ORDER BY i.id LIMIT 1), '')
 	          FROM customers c WHERE c.id = t.customer_id), '')`
 
 func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, error) {
 	var t Ticket
 	var store, assignee, team, first, resolved, lastC, lastA sql.NullInt64
+	var policy, frDue, resDue, pausedAt, due, warn sql.NullInt64
 	var tags, fields string
 	var created, updated int64
 	dest := []any{&t.ID, &t.Subject, &t.Status, &t.Priority, &t.Channel, &store, &t.CustomerID,
 		&assignee, &team, &tags, &fields, &t.Snippet, &created, &updated,
-		&first, &resolved, &lastC, &lastA, &t.CustomerName}
+		&first, &resolved, &lastC, &lastA,
+		&policy, &frDue, &resDue, &pausedAt, &t.SLA.PausedMS, &due, &warn, &t.SLA.Breached, &t.CustomerName}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -83,6 +91,8 @@ func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, err
 	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
 	t.FirstResponseAt, t.ResolvedAt = fromNullMS(first), fromNullMS(resolved)
 	t.LastCustomerAt, t.LastAgentAt = fromNullMS(lastC), fromNullMS(lastA)
+	t.SLA.PolicyID, t.SLA.FirstResponseDue, t.SLA.ResolutionDue = fromNullID(policy), fromNullMS(frDue), fromNullMS(resDue)
+	t.SLA.PausedAt, t.SLA.Due, t.SLA.Warn = fromNullMS(pausedAt), fromNullMS(due), fromNullMS(warn)
 	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil || t.Tags == nil {
 		t.Tags = []string{}
 	}
@@ -131,12 +141,15 @@ func fieldsText(f json.RawMessage) string {
 func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
 	res, err := tx.q.ExecContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
 		customer_id, assignee_id, team_id, tags, fields, snippet, created_at, updated_at,
-		first_response_at, resolved_at, last_customer_at, last_agent_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		first_response_at, resolved_at, last_customer_at, last_agent_at, sla_policy_id,
+		first_response_due, resolution_due, sla_paused_at, sla_paused_ms, sla_due, sla_warn, sla_breached)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Subject, t.Status, t.Priority, t.Channel, nullID(t.StoreID), t.CustomerID,
 		nullID(t.AssigneeID), nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet,
 		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt),
-		nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt))
+		nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt), nullID(t.SLA.PolicyID), nullMS(t.SLA.FirstResponseDue),
+		nullMS(t.SLA.ResolutionDue), nullMS(t.SLA.PausedAt), t.SLA.PausedMS, nullMS(t.SLA.Due),
+		nullMS(t.SLA.Warn), t.SLA.Breached)
 	if err != nil {
 		return fmt.Errorf("insert ticket: %w", err)
 	}
@@ -182,6 +195,8 @@ type TicketFilter struct {
 	Fields     map[string]string // a form field's value, by field name (names checked by the caller)
 	Tags       []string          // all of
 	Priorities []string          // any of
+	SLA        string            // "at_risk" or "breached" as of SLANow
+	SLANow     time.Time
 	Query      string            // full-text over subjects and messages
 	Sort       string            // updated (default), newest, oldest, customer
 	Cursor     string            // from the previous page's Next
@@ -255,6 +270,12 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 			ps = append(ps, p)
 		}
 		add("t.priority IN ("+strings.TrimSuffix(strings.Repeat("?,", len(ps)), ",")+")", ps...)
+	}
+	switch f.SLA {
+	case "breached":
+		add("t.sla_due <= ?", ms(f.SLANow))
+	case "at_risk":
+		add("t.sla_warn <= ? AND t.sla_due > ?", ms(f.SLANow), ms(f.SLANow))
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Fields)) {
 		// Numbers compare as written (2.5), true and false as 1 and 0.

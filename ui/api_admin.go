@@ -67,8 +67,14 @@ func (s *Server) listTeams(c *fiber.Ctx, _ *principal) error {
 }
 
 type teamBody struct {
-	Name     string  `json:"name"`
-	AgentIDs []int64 `json:"agent_ids"`
+	Name       string  `json:"name"`
+	AgentIDs   []int64 `json:"agent_ids"`
+	Assignment string  `json:"assignment"`
+	MaxOpen    *int    `json:"max_open"`
+}
+
+func (b teamBody) input() desk.TeamInput {
+	return desk.TeamInput{Name: b.Name, AgentIDs: b.AgentIDs, Assignment: b.Assignment, MaxOpen: b.MaxOpen}
 }
 
 func (s *Server) createTeam(c *fiber.Ctx, _ *principal) error {
@@ -76,7 +82,7 @@ func (s *Server) createTeam(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	t, err := s.desk.SaveTeam(c.UserContext(), 0, desk.TeamInput{Name: in.Name, AgentIDs: in.AgentIDs})
+	t, err := s.desk.SaveTeam(c.UserContext(), 0, in.input())
 	if err != nil {
 		return err
 	}
@@ -92,7 +98,7 @@ func (s *Server) updateTeam(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	t, err := s.desk.SaveTeam(c.UserContext(), id, desk.TeamInput{Name: in.Name, AgentIDs: in.AgentIDs})
+	t, err := s.desk.SaveTeam(c.UserContext(), id, in.input())
 	if err != nil {
 		return err
 	}

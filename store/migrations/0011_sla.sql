@@ -19,17 +19,18 @@ CREATE TABLE sla_policies (
     updated_at     INTEGER NOT NULL
 );
 
--- A ticket's targets, worked out when it is made and whenever what they
--- depend on changes. sla_due is the next deadline that still matters
--- (first response until answered, then resolution; NULL when none or
--- while the clock is paused), sla_warn when the ticket becomes at risk.
--- resolution_left is the resolution time left (ms, business time when the
--- policy counts business hours) while the clock is paused: pending,
--- resolved or closed. sla_breached: 1 first response, 2 resolution.
+-- A ticket's targets, worked out again whenever what they depend on
+-- changes. The resolution clock stops while the ticket waits on the
+-- customer (pending) or is resolved: sla_paused_at is since when,
+-- sla_paused_ms how much (business) time it stood still before.
+-- sla_due is the earliest deadline still running (NULL when none),
+-- sla_warn when the ticket becomes at risk (a quarter of the target
+-- left). sla_breached: 1 first response, 2 resolution.
 ALTER TABLE tickets ADD COLUMN sla_policy_id INTEGER REFERENCES sla_policies (id) ON DELETE SET NULL;
 ALTER TABLE tickets ADD COLUMN first_response_due INTEGER;
 ALTER TABLE tickets ADD COLUMN resolution_due INTEGER;
-ALTER TABLE tickets ADD COLUMN resolution_left INTEGER;
+ALTER TABLE tickets ADD COLUMN sla_paused_at INTEGER;
+ALTER TABLE tickets ADD COLUMN sla_paused_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN sla_due INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_warn INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
@@ -43,3 +44,33 @@ CREATE INDEX tickets_sla_warn ON tickets (sla_warn) WHERE sla_warn IS NOT NULL;
 ALTER TABLE teams ADD COLUMN assignment TEXT NOT NULL DEFAULT 'manual' CHECK (assignment IN ('manual', 'round_robin'));
 ALTER TABLE teams ADD COLUMN max_open INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE teams ADD COLUMN last_agent_id INTEGER;
+
+-- Rules may also run when a ticket's SLA is at risk or breached. SQLite
+-- cannot change a CHECK, so the rules table is made again; rule_runs,
+-- which refers to it, is set aside meanwhile so nothing cascades.
+CREATE TABLE rule_runs_keep AS SELECT * FROM rule_runs;
+DROP TABLE rule_runs;
+CREATE TABLE rules_new (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL,
+    trigger     TEXT    NOT NULL CHECK (trigger IN ('created', 'customer_replied', 'updated', 'time', 'sla_at_risk', 'sla_breached')),
+    match       TEXT    NOT NULL DEFAULT 'all' CHECK (match IN ('all', 'any')),
+    conditions  TEXT    NOT NULL DEFAULT '[]',
+    actions     TEXT    NOT NULL DEFAULT '[]',
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    position    INTEGER NOT NULL,
+    swept_to    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+INSERT INTO rules_new SELECT id, name, trigger, match, conditions, actions, enabled, position, swept_to, created_at, updated_at FROM rules;
+DROP TABLE rules;
+ALTER TABLE rules_new RENAME TO rules;
+CREATE TABLE rule_runs (
+    rule_id   INTEGER NOT NULL REFERENCES rules (id) ON DELETE CASCADE,
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (rule_id, ticket_id)
+) WITHOUT ROWID;
+INSERT INTO rule_runs SELECT rule_id, ticket_id, at FROM rule_runs_keep;
+DROP TABLE rule_runs_keep;

@@ -1,0 +1,505 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"onedesk/store"
+)
+
+// ---- Business hours
+
+// businessHours are a store's opening hours in its time zone; nil means
+// around the clock.
+type businessHours struct {
+	loc  *time.Location
+	days [7][]span // Sunday first
+}
+
+// hoursOf reads a store's opening hours (its chat hours); nil when the
+// store keeps none or is closed every day, which counts as always open.
+func hoursOf(st *store.Store) *businessHours {
+	if st == nil || len(st.Chat.Hours) != 7 {
+		return nil
+	}
+	b := &businessHours{loc: time.UTC}
+	if loc, err := time.LoadLocation(st.Timezone); err == nil {
+		b.loc = loc
+	}
+	open := false
+	for i, day := range st.Chat.Hours {
+		b.days[i], _ = parseSpans(day)
+		open = open || len(b.days[i]) > 0
+	}
+	if !open {
+		return nil
+	}
+	return b
+}
+
+// maxBusinessDays bounds the walk over the calendar: targets are at most a
+// year of business time, and some day of every week is open.
+const maxBusinessDays = 8 * 366
+
+// spansFrom calls f with each opening span, as absolute times, from the
+// day of start on, until f returns false. A span's wall-clock times are
+// read on its own day, so a day when the clocks change has its real
+// length.
+func (b *businessHours) spansFrom(start time.Time, f func(from, to time.Time) bool) {
+	local := start.In(b.loc)
+	y, m, d := local.Date()
+	for i := 0; i < maxBusinessDays; i++ {
+		day := time.Date(y, m, d+i, 0, 0, 0, 0, b.loc)
+		for _, sp := range b.days[day.Weekday()] {
+			from := time.Date(y, m, d+i, sp.from/60, sp.from%60, 0, 0, b.loc)
+			to := time.Date(y, m, d+i, sp.to/60, sp.to%60, 0, 0, b.loc)
+			if !f(from, to) {
+				return
+			}
+		}
+	}
+}
+
+// add is the time when d of business time has passed since start.
+func (b *businessHours) add(start time.Time, d time.Duration) time.Time {
+	if b == nil {
+		return start.Add(d)
+	}
+	end, found := start.Add(d), false
+	b.spansFrom(start, func(from, to time.Time) bool {
+		if !to.After(start) {
+			return true
+		}
+		if from.Before(start) {
+			from = start
+		}
+		if left := to.Sub(from); d <= left {
+			end, found = from.Add(d), true
+			return false
+		} else {
+			d -= left
+		}
+		return true
+	})
+	if !found {
+		return start.Add(d) // not reached: every week has open hours
+	}
+	return end
+}
+
+// between is the business time from a to c.
+func (b *businessHours) between(a, c time.Time) time.Duration {
+	if !c.After(a) {
+		return 0
+	}
+	if b == nil {
+		return c.Sub(a)
+	}
+	var sum time.Duration
+	b.spansFrom(a, func(from, to time.Time) bool {
+		if !from.Before(c) {
+			return false
+		}
+		from, to = later(from, a), earlier(to, c)
+		if to.After(from) {
+			sum += to.Sub(from)
+		}
+		return true
+	})
+	return sum
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// ---- Policies
+
+const maxSLATarget = 366 * 24 * 60 * 60 // seconds
+
+// SLAPolicies lists every policy in the order they are tried.
+func (d *Desk) SLAPolicies(ctx context.Context) ([]*store.SLAPolicy, error) {
+	return d.db.SLAPolicies(ctx)
+}
+
+// activeSLA returns the enabled policies, read once and kept until one
+// changes.
+func (d *Desk) activeSLA(ctx context.Context) ([]*store.SLAPolicy, error) {
+	d.mu.RLock()
+	list, ok := d.slaPolicies, d.slaRead
+	d.mu.RUnlock()
+	if ok {
+		return list, nil
+	}
+	all, err := d.db.SLAPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list = slices.DeleteFunc(all, func(p *store.SLAPolicy) bool { return !p.Enabled })
+	d.mu.Lock()
+	d.slaPolicies, d.slaRead = list, true
+	d.mu.Unlock()
+	return list, nil
+}
+
+// forgetSLA drops what is cached of policies and opening hours.
+func (d *Desk) forgetSLA() {
+	d.mu.Lock()
+	d.slaPolicies, d.slaRead, d.storeHours = nil, false, nil
+	d.mu.Unlock()
+}
+
+// hoursOfStore is a store's opening hours, cached until a store changes.
+func (d *Desk) hoursOfStore(ctx context.Context, tx *store.Tx, id int64) (*businessHours, error) {
+	d.mu.RLock()
+	b, ok := d.storeHours[id]
+	d.mu.RUnlock()
+	if ok {
+		return b, nil
+	}
+	st, err := tx.Store(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	b = hoursOf(st)
+	d.mu.Lock()
+	if d.storeHours == nil {
+		d.storeHours = map[int64]*businessHours{}
+	}
+	d.storeHours[id] = b
+	d.mu.Unlock()
+	return b, nil
+}
+
+// SaveSLAPolicy checks and stores a policy (id 0 creates one). Tickets
+// made from then on get its targets; open tickets when they next change.
+func (d *Desk) SaveSLAPolicy(ctx context.Context, id int64, p store.SLAPolicy) (*store.SLAPolicy, error) {
+	p.Name = cleanLine(p.Name)
+	if p.Name == "" || utf8.RuneCountInString(p.Name) > 100 {
+		return nil, inputErr("name", "a policy needs a name of at most 100 characters")
+	}
+	if p.Channel != "" {
+		if err := oneOf("channel", p.Channel, store.Channels); err != nil {
+			return nil, err
+		}
+	}
+	if len(p.Targets) == 0 {
+		return nil, inputErr("targets", "set a first response or resolution target for at least one priority")
+	}
+	for prio, tg := range p.Targets {
+		if !slices.Contains(store.Priorities, prio) {
+			return nil, inputErr("targets", "%q is not a priority (low, normal, high, urgent)", prio)
+		}
+		for _, v := range []struct {
+			name string
+			secs int64
+		}{{"first_response", tg.FirstResponse}, {"resolution", tg.Resolution}} {
+			if v.secs < 0 || v.secs > maxSLATarget {
+				return nil, inputErr("targets."+prio+"."+v.name, "a target is from 1 minute to 366 days (0 for none)")
+			}
+			if v.secs > 0 && v.secs < 60 {
+				return nil, inputErr("targets."+prio+"."+v.name, "a target is at least 1 minute")
+			}
+		}
+		if tg == (store.SLATarget{}) {
+			delete(p.Targets, prio)
+		}
+	}
+	if len(p.Targets) == 0 {
+		return nil, inputErr("targets", "set a first response or resolution target for at least one priority")
+	}
+	now := store.Now()
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		if p.StoreID != nil {
+			if _, err := tx.Store(ctx, *p.StoreID); err != nil {
+				return inputIfMissing(err, "store_id", "there is no store %d", *p.StoreID)
+			}
+		}
+		if p.TeamID != nil {
+			if _, err := tx.Team(ctx, *p.TeamID); err != nil {
+				return inputIfMissing(err, "team_id", "there is no team %d", *p.TeamID)
+			}
+		}
+		p.UpdatedAt = now
+		if id == 0 {
+			p.CreatedAt = now
+			return tx.InsertSLAPolicy(ctx, &p)
+		}
+		old, err := tx.SLAPolicy(ctx, id)
+		if err != nil {
+			return err
+		}
+		p.ID, p.CreatedAt = id, old.CreatedAt
+		if p.Position <= 0 {
+			p.Position = old.Position
+		}
+		return tx.UpdateSLAPolicy(ctx, &p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("save SLA policy: %w", err)
+	}
+	d.forgetSLA()
+	return &p, nil
+}
+
+// DeleteSLAPolicy removes a policy.
+func (d *Desk) DeleteSLAPolicy(ctx context.Context, id int64) error {
+	err := d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteSLAPolicy(ctx, id) })
+	if err != nil {
+		return fmt.Errorf("delete SLA policy: %w", err)
+	}
+	d.forgetSLA()
+	return nil
+}
+
+// inputIfMissing turns a not-found error into an input error on field.
+func inputIfMissing(err error, field, format string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return inputErr(field, format, args...)
+	}
+	return err
+}
+
+// policyFor is the first enabled policy that covers t and has a target
+// for its priority.
+func policyFor(list []*store.SLAPolicy, t *store.Ticket) (*store.SLAPolicy, store.SLATarget) {
+	for _, p := range list {
+		if p.StoreID != nil && !sameID(t.StoreID, p.StoreID) || p.TeamID != nil && !sameID(t.TeamID, p.TeamID) ||
+			p.Channel != "" && p.Channel != t.Channel {
+			continue
+		}
+		if tg, ok := p.Targets[t.Priority]; ok {
+			return p, tg
+		}
+	}
+	return nil, store.SLATarget{}
+}
+
+// ---- A ticket's clock
+
+// slaRunning tells whether the resolution clock runs: the ticket waits on
+// us.
+func slaRunning(status string) bool { return status == "new" || status == "open" }
+
+// refreshSLA works out t's due times again as of now, after whatever
+// changed it: the policy that covers it, its priority, its status (the
+// resolution clock stands still while pending or resolved) and its first
+// response. A target met late is recorded as a breach at once; one that
+// passes while nobody acts is recorded by SweepSLA.
+func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, now time.Time) ([]Change, error) {
+	list, err := d.activeSLA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &t.SLA
+	if len(list) == 0 && s.PolicyID == nil {
+		return nil, nil // the common case of a desk without SLAs
+	}
+	p, target := policyFor(list, t)
+	var hours *businessHours
+	if p != nil && p.BusinessHours && t.StoreID != nil {
+		if hours, err = d.hoursOfStore(ctx, tx, *t.StoreID); err != nil {
+			return nil, err
+		}
+	}
+	resolutionDue := func() *time.Time {
+		if target.Resolution == 0 {
+			return nil
+		}
+		due := hours.add(t.CreatedAt, time.Duration(target.Resolution)*time.Second+time.Duration(s.PausedMS)*time.Millisecond)
+		return &due
+	}
+	var changes []Change
+	breach := func(bit int, name string, due time.Time) error {
+		if s.Breached&bit != 0 {
+			return nil
+		}
+		s.Breached |= bit
+		ev, err := addEvent(ctx, tx, t.ID, "sla_breached", System, map[string]any{
+			"target": name, "due": due.UTC().Format(time.RFC3339), "policy_id": p.ID})
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		return nil
+	}
+
+	// The clock stops while the ticket waits on the customer or is done;
+	// a resolution that came late is a breach.
+	switch running := slaRunning(t.Status); {
+	case running && s.PausedAt != nil:
+		s.PausedMS += hours.between(*s.PausedAt, now).Milliseconds()
+		s.PausedAt = nil
+	case !running && s.PausedAt == nil:
+		if due := resolutionDue(); p != nil && due != nil && now.After(*due) &&
+			(t.Status == "resolved" || t.Status == "closed") {
+			if err := breach(store.BreachedResolution, "resolution", *due); err != nil {
+				return nil, err
+			}
+		}
+		s.PausedAt = &now
+	}
+
+	if p == nil {
+		s.PolicyID, s.FirstResponseDue, s.ResolutionDue, s.Due, s.Warn = nil, nil, nil, nil, nil
+		return changes, nil
+	}
+	s.PolicyID = &p.ID
+	s.FirstResponseDue, s.ResolutionDue, s.Due, s.Warn = nil, nil, nil, nil
+	done := t.Status == "resolved" || t.Status == "closed"
+	if target.FirstResponse > 0 {
+		frTarget := time.Duration(target.FirstResponse) * time.Second
+		due := hours.add(t.CreatedAt, frTarget)
+		s.FirstResponseDue = &due
+		if t.FirstResponseAt != nil && t.FirstResponseAt.After(due) {
+			if err := breach(store.BreachedFirstResponse, "first_response", due); err != nil {
+				return nil, err
+			}
+		}
+		if t.FirstResponseAt == nil && !done {
+			warn := hours.add(t.CreatedAt, frTarget*3/4)
+			s.Due, s.Warn = &due, &warn
+		}
+	}
+	if s.PausedAt == nil && target.Resolution > 0 {
+		due := resolutionDue()
+		s.ResolutionDue = due
+		if s.Due == nil || due.Before(*s.Due) {
+			warn := hours.add(t.CreatedAt, time.Duration(target.Resolution)*time.Second*3/4+time.Duration(s.PausedMS)*time.Millisecond)
+			s.Due, s.Warn = due, &warn
+		}
+	}
+	return changes, nil
+}
+
+// saveTicket writes t after a change, with its SLA worked out again.
+func (d *Desk) saveTicket(ctx context.Context, tx *store.Tx, t *store.Ticket, now time.Time) ([]Change, error) {
+	changes, err := d.refreshSLA(ctx, tx, t, now)
+	if err != nil {
+		return nil, err
+	}
+	return changes, tx.UpdateTicket(ctx, t)
+}
+
+// ---- The sweep
+
+const slaSweptKey = "sla_swept"
+
+// SweepSLA records the breaches of the tickets whose due time passed by
+// now and runs the sla_breached rules on them, and the sla_at_risk rules
+// on the tickets that became at risk. Like the time rules it reads only
+// what crossed a time since its last sweep (or changed since), and acts in
+// small transactions. It returns how many tickets it acted on.
+func (d *Desk) SweepSLA(ctx context.Context, now time.Time) (int, error) {
+	raw, err := d.db.Setting(ctx, slaSweptKey)
+	if err != nil {
+		return 0, fmt.Errorf("sla sweep: %w", err)
+	}
+	var prev time.Time
+	if ms, err := strconv.ParseInt(raw, 10, 64); err == nil && ms > 0 {
+		prev = time.UnixMilli(ms).UTC()
+	}
+	rules, err := d.activeRules(ctx)
+	if err != nil {
+		return 0, err
+	}
+	acted := 0
+	for _, which := range []string{"warn", "due"} {
+		// A ticket whose due time a change put in the past is found by
+		// its change; one put at risk that way is not told twice.
+		changed := prev
+		if which == "warn" {
+			changed = time.Time{}
+		}
+		ids, err := d.db.SLACandidates(ctx, which, prev, now, changed)
+		if err != nil {
+			return acted, fmt.Errorf("sla sweep: %w", err)
+		}
+		for start := 0; start < len(ids); start += sweepBatch {
+			n, err := d.sweepSLABatch(ctx, rules, which, ids[start:min(start+sweepBatch, len(ids))], now)
+			acted += n
+			if err != nil {
+				return acted, fmt.Errorf("sla sweep: %w", err)
+			}
+		}
+	}
+	if err := d.db.SetSetting(ctx, slaSweptKey, fmt.Sprint(now.UnixMilli())); err != nil {
+		return acted, fmt.Errorf("sla sweep: %w", err)
+	}
+	return acted, nil
+}
+
+func (d *Desk) sweepSLABatch(ctx context.Context, rules []*rule, which string, ids []int64, now time.Time) (int, error) {
+	var out []*ruleRun
+	var changes [][]Change
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		out, changes = out[:0], changes[:0]
+		for _, id := range ids {
+			t, err := tx.Ticket(ctx, id)
+			if err != nil {
+				return err
+			}
+			s := &t.SLA
+			trigger := "sla_at_risk"
+			if which == "due" {
+				trigger = "sla_breached"
+				if s.Due == nil || s.Due.After(now) {
+					continue
+				}
+				bit, name := store.BreachedResolution, "resolution"
+				if s.FirstResponseDue != nil && s.Due.Equal(*s.FirstResponseDue) && t.FirstResponseAt == nil {
+					bit, name = store.BreachedFirstResponse, "first_response"
+				}
+				if s.Breached&bit != 0 {
+					continue // recorded already
+				}
+				s.Breached |= bit
+				data := map[string]any{"target": name, "due": s.Due.UTC().Format(time.RFC3339)}
+				if s.PolicyID != nil {
+					data["policy_id"] = *s.PolicyID
+				}
+				ev, err := addEvent(ctx, tx, t.ID, "sla_breached", System, data)
+				if err != nil {
+					return err
+				}
+				changes = append(changes, []Change{{Type: "event", TicketID: t.ID, Event: ev}})
+			} else if s.Warn == nil || s.Warn.After(now) || s.Due == nil || !s.Due.After(now) {
+				continue
+			}
+			rr, err := d.runRules(ctx, tx, rules, trigger, t, nil, now)
+			if err != nil {
+				return err
+			}
+			if _, err := d.saveTicket(ctx, tx, t, now); err != nil {
+				return err
+			}
+			out = append(out, rr)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range changes {
+		d.publish(ctx, c[0].TicketID, c)
+	}
+	for _, rr := range out {
+		d.finishRules(ctx, rr)
+	}
+	return len(out), nil
+}

@@ -197,9 +197,9 @@ type TicketFilter struct {
 	Priorities []string          // any of
 	SLA        string            // "at_risk" or "breached" as of SLANow
 	SLANow     time.Time
-	Query      string            // full-text over subjects and messages
-	Sort       string            // updated (default), newest, oldest, customer
-	Cursor     string            // from the previous page's Next
+	Query      string // full-text over subjects and messages
+	Sort       string // updated (default), newest, oldest, customer
+	Cursor     string // from the previous page's Next
 	Limit      int
 	ViewerID   int64 // agent whose unread state is reported
 }

@@ -58,6 +58,12 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	if f.Priorities, err = listParam(c, "priority", store.Priorities); err != nil {
 		return err
 	}
+	if f.SLA = c.Query("sla"); f.SLA != "" {
+		if f.SLA != "at_risk" && f.SLA != "breached" {
+			return fieldErr("sla", fmt.Sprintf("sla must be at_risk or breached, not %q", f.SLA))
+		}
+		f.SLANow = store.Now()
+	}
 	if v := c.Query("tag"); v != "" {
 		tags, err := desk.CleanTags(strings.Split(v, ","))
 		if err != nil {

@@ -101,6 +101,14 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/rules/:id", admin, s.updateRule},
 		{"DELETE", "/api/rules/:id", admin, s.deleteRule},
 
+		{"GET", "/api/webhooks", admin, s.listWebhooks},
+		{"POST", "/api/webhooks", admin, s.createWebhook},
+		{"GET", "/api/webhooks/:id", admin, s.getWebhook},
+		{"PATCH", "/api/webhooks/:id", admin, s.updateWebhook},
+		{"DELETE", "/api/webhooks/:id", admin, s.deleteWebhook},
+		{"POST", "/api/webhooks/:id/test", admin, s.testWebhook},
+		{"GET", "/api/webhooks/:id/deliveries", admin, s.webhookDeliveries},
+
 		{"GET", "/api/sla-policies", agent, s.listSLAPolicies},
 		{"POST", "/api/sla-policies", admin, s.createSLAPolicy},
 		{"GET", "/api/sla-policies/:id", agent, s.getSLAPolicy},

@@ -10,13 +10,30 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 )
 
-// agentSocket is one agent's open /agent/ws connection.
+// agentSocket is one agent's open /agent/ws connection. The fields
+// after agentID are its presence (presence.go), guarded by Server.mu.
 type agentSocket struct {
 	cancel  context.CancelFunc
 	agentID int64
+
+	viewing     int64 // the ticket the app has open
+	typing      bool
+	typingNote  bool
+	typingGen   int         // which "typing" frame typingTimer ends
+	typingTimer *time.Timer // ends typing when no frame renews it
+	gone        bool
+	dirty       map[int64]bool // tickets whose viewers to send
+	wake        chan struct{}  // something is dirty
 }
+
+// Frames from the app: a small burst, then one a second on average.
+const (
+	agentFrameRate  = 2
+	agentFrameBurst = 20
+)
 
 // agentWS pushes every committed ticket change to a logged-in agent. The
 // browser sends its cookie; the default origin check (same host only)
@@ -44,9 +61,10 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the client
 	}
-	conn.SetReadLimit(4 << 10)
+	defer conn.CloseNow()
+	conn.SetReadLimit(agentFrameMax)
 	ctx, cancel := context.WithCancel(r.Context())
-	sock := &agentSocket{cancel: cancel, agentID: p.agent.ID}
+	sock := &agentSocket{cancel: cancel, agentID: p.agent.ID, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.sockets[sock] = struct{}{}
 	s.mu.Unlock()
@@ -54,13 +72,29 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		unsubscribe()
 		cancel()
-		s.mu.Lock()
-		delete(s.sockets, sock)
-		s.mu.Unlock()
+		s.dropSocket(sock)
 	}()
 
-	// The agent sends nothing we need; reading keeps pings and closes flowing.
-	ctx = conn.CloseRead(ctx)
+	// The app says which ticket it views and when its agent types; reading
+	// also keeps pings and closes flowing. The reader ends with the
+	// connection (closed by this function's return at the latest).
+	go func() {
+		defer cancel()
+		frames := rate.NewLimiter(agentFrameRate, agentFrameBurst)
+		for {
+			typ, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if !frames.Allow() {
+				conn.Close(websocket.StatusPolicyViolation, "too many frames")
+				return
+			}
+			if typ == websocket.MessageText {
+				s.onAgentFrame(sock, b)
+			}
+		}
+	}()
 	write := func(v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -92,6 +126,12 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			if err := write(c); err != nil {
 				return
 			}
+		case <-sock.wake:
+			for _, f := range s.pendingViewers(sock) {
+				if err := write(f); err != nil {
+					return
+				}
+			}
 		case <-ping.C:
 			pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 			err := conn.Ping(pctx)
@@ -110,6 +150,22 @@ func (s *Server) AgentsOnline() bool {
 	defer s.mu.Unlock()
 	for sock := range s.sockets {
 		if !s.away[sock.agentID] {
+			return true
+		}
+	}
+	return false
+}
+
+// AgentOnline tells whether an agent has the app open and is not away:
+// round-robin assignment gives tickets only to them.
+func (s *Server) AgentOnline(agentID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.away[agentID] {
+		return false
+	}
+	for sock := range s.sockets {
+		if sock.agentID == agentID {
 			return true
 		}
 	}

@@ -1,0 +1,128 @@
+package ui
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// webhookBody is a webhook as the API takes it. The secret is write-only:
+// answered only by the POST that made it (or a PATCH with rotate_secret).
+type webhookBody struct {
+	Name         *string   `json:"name"`
+	URL          *string   `json:"url"`
+	Events       *[]string `json:"events"`
+	Enabled      *bool     `json:"enabled"`
+	Secret       *string   `json:"secret"`
+	RotateSecret bool      `json:"rotate_secret"`
+}
+
+// webhookAnswer is a webhook with its secret when it is shown once.
+type webhookAnswer struct {
+	*store.Webhook
+	Secret string `json:"secret,omitempty"`
+}
+
+func (s *Server) listWebhooks(c *fiber.Ctx, _ *principal) error {
+	list, err := s.desk.Webhooks(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"webhooks": list, "events": desk.WebhookEvents})
+}
+
+func (s *Server) getWebhook(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	w, err := s.desk.Webhook(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(w)
+}
+
+func (s *Server) saveWebhook(c *fiber.Ctx, id int64) (*webhookAnswer, error) {
+	var b webhookBody
+	if err := decode(c, &b); err != nil {
+		return nil, err
+	}
+	if id != 0 && b.Secret != nil && b.RotateSecret {
+		return nil, fieldErr("secret", "give a secret or ask for a new one, not both")
+	}
+	w, secret, err := s.desk.SaveWebhook(c.UserContext(), id, desk.WebhookInput{Name: b.Name, URL: b.URL, Events: b.Events,
+		Enabled: b.Enabled, Secret: b.Secret, RotateSecret: b.RotateSecret})
+	if err != nil {
+		return nil, err
+	}
+	return &webhookAnswer{Webhook: w, Secret: secret}, nil
+}
+
+func (s *Server) createWebhook(c *fiber.Ctx, _ *principal) error {
+	w, err := s.saveWebhook(c, 0)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(w)
+}
+
+func (s *Server) updateWebhook(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	w, err := s.saveWebhook(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(w)
+}
+
+func (s *Server) deleteWebhook(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.desk.DeleteWebhook(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// testWebhook queues a ping; its outcome shows in the deliveries.
+func (s *Server) testWebhook(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.desk.TestWebhook(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(d)
+}
+
+// webhookDeliveries lists the latest deliveries (limit 1-200, default 50).
+func (s *Server) webhookDeliveries(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return fieldErr("limit", "limit must be a number from 1 to 200")
+		}
+		limit = n
+	}
+	list, err := s.desk.WebhookDeliveries(c.UserContext(), id, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"deliveries": list})
+}

@@ -4,6 +4,7 @@ import { $, h } from './dom.js';
 import { formatDateTime, languages, setLocale, t } from './i18n.js';
 import { errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
+import { handoverDialog } from './handover.js';
 import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
 
 let ctx = {};
@@ -86,7 +87,8 @@ async function agents(main) {
       h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('status'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
         h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)),
-        h('td', {}, a.active ? t('active') : t('inactive')), h('td', {}, pwBtn(a), ' ', activeBtn(a))))))),
+        h('td', {}, a.active ? t('active') : t('inactive')),
+        h('td', {}, pwBtn(a), ' ', h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a))))))),
     h('div', { class: 'card' }, h('h2', {}, t('add_agent')), h('p', { class: 'muted' }, t('add_agent_hint')),
       form([['name', t('name'), 'text'], ['email', t('email'), 'email'], ['password', t('password_new'), 'password'],
         ['role', t('role'), 'select', [['agent', t('role_agent'), true], ['admin', t('role_admin')]]]], t('add'),

@@ -1,5 +1,5 @@
 // The sidebar of views and the ticket list with search, sort and bulk actions.
-import { get, patch } from './api.js';
+import { get, post } from './api.js';
 import { $, h, icon } from './dom.js';
 import { age, t } from './i18n.js';
 import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
@@ -108,7 +108,12 @@ export function renderList() {
   const scroll = oldRows ? oldRows.scrollTop : 0;
   const hadSearchFocus = document.activeElement?.id === 'search';
   const caret = hadSearchFocus ? document.activeElement.selectionStart : 0;
+  // A tag being typed in the bulk bar outlives a live refresh.
+  const tagDraft = $('#bulk-tag')?.value ?? '';
+  const hadTagFocus = document.activeElement?.id === 'bulk-tag';
   pane.replaceChildren(head, rows);
+  const bulkTag = $('#bulk-tag');
+  if (bulkTag) { bulkTag.value = tagDraft; if (hadTagFocus) bulkTag.focus(); }
   rows.scrollTop = scroll;
   // For the first-paint measurement in the browser benchmark.
   if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) performance.mark('inbox-painted');
@@ -162,27 +167,50 @@ function onSearch(e) {
   searchTimer = setTimeout(() => { if (q !== state.q) { state.q = q; state.focus = -1; loadList(); } }, 180);
 }
 
+// bulkBar changes the selected tickets in one request; each ticket
+// changes all or nothing, and those refused stay selected.
 function bulkBar() {
   const ids = [...state.selected];
   const apply = async (change) => {
-    let failed = 0;
-    for (const id of ids) {
-      try { await patch(`/api/tickets/${id}`, change); } catch (err) { failed++; toast(`#${id}: ${errorText(err)}`, true); }
+    let res;
+    try {
+      res = await post('/api/tickets/bulk', { ids, ...change });
+    } catch (err) {
+      toast(errorText(err), true);
+      renderList();
+      return;
     }
-    if (!failed) toast(t('bulk_done', { n: ids.length }));
     state.selected.clear();
+    if (res.failed.length) {
+      const f = res.failed[0];
+      toast(t('bulk_failed', { n: res.failed.length, first: `#${f.id}: ${f.error}` }), true);
+      for (const x of res.failed) if (state.tickets.some((tk) => tk.id === x.id)) state.selected.add(x.id);
+    } else toast(t('bulk_done', { n: res.updated.length }));
     loadList();
   };
-  const select = (label, options, onpick) => h('select', {
-    'aria-label': label,
+  const select = (label, options, onpick, id) => h('select', {
+    'aria-label': label, id,
     onchange: (e) => { if (e.target.value !== '') onpick(e.target.value); },
   }, h('option', { value: '' }, label), options);
+  const chosen = state.tickets.filter((tk) => state.selected.has(tk.id));
+  const onSelected = [...new Set(chosen.flatMap((tk) => tk.tags))].sort();
+  const known = [...new Set(state.tickets.flatMap((tk) => tk.tags))].sort();
   return h('div', { class: 'bulk', role: 'toolbar', 'aria-label': t('bulk_actions') },
     h('strong', {}, t('selected_n', { n: ids.length })),
     select(t('assign_to'), [h('option', { value: 'none' }, t('unassigned')), state.agents.filter((a) => a.active).map((a) => h('option', { value: a.id }, a.name))],
       (v) => apply({ assignee_id: v === 'none' ? null : Number(v) })),
     select(t('transfer_to'), state.teams.map((x) => h('option', { value: x.id }, x.name)), (v) => apply({ team_id: Number(v) })),
     select(t('set_status'), ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s }, t(`status_${s}`))), (v) => apply({ status: v })),
+    select(t('set_priority'), priorities.map((p) => h('option', { value: p }, t(`priority_${p}`))), (v) => apply({ priority: v }), 'bulk-priority'),
+    h('input', {
+      type: 'text', id: 'bulk-tag', list: 'bulk-tags', placeholder: t('bulk_add_tag'), 'aria-label': t('bulk_add_tag'), autocomplete: 'off',
+      onkeydown: (e) => {
+        if (e.key === 'Enter' && e.target.value.trim()) { e.preventDefault(); apply({ add_tags: [e.target.value.trim()] }); }
+        if (e.key === 'Escape') { e.target.value = ''; e.target.blur(); }
+      },
+    }),
+    h('datalist', { id: 'bulk-tags' }, known.map((tag) => h('option', { value: tag }))),
+    onSelected.length ? select(t('bulk_remove_tag'), onSelected.map((tag) => h('option', { value: tag }, tag)), (v) => apply({ remove_tags: [v] }), 'bulk-untag') : null,
     h('button', { class: 'btn small', onclick: () => { state.selected.clear(); renderList(); } }, t('clear')));
 }
 

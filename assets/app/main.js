@@ -7,6 +7,7 @@ import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSideba
 import { focusReply, initTicket, loadTicket, renderPlaceholder, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
+import { handoverDialog } from './handover.js';
 import { addFilter, errorText, initials, state, toast } from './state.js';
 
 const app = document.getElementById('app');
@@ -86,6 +87,7 @@ function shell(admin) {
         h('span', { class: 'avatar' }, initials(me.name)),
         h('span', { style: '' }, me.name),
         presenceButton(),
+        h('button', { class: 'iconbtn', id: 'handover-open', title: t('handover'), 'aria-label': t('handover'), onclick: () => handoverDialog({ onDone: () => refreshList() }) }, icon('handover')),
         h('button', { class: 'iconbtn', title: t('notifications'), 'aria-label': t('notifications'), onclick: askNotifications }, icon('bell')),
         h('button', { class: 'iconbtn', title: t('shortcuts'), 'aria-label': t('shortcuts'), onclick: help }, icon('keyboard')),
         h('button', { class: 'iconbtn', title: t('logout'), 'aria-label': t('logout'), onclick: logout }, icon('logout')))),

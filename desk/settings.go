@@ -18,9 +18,11 @@ type Settings struct {
 	// A customer writing on a resolved ticket reopens it; after this many
 	// days since it was resolved, a new ticket linked to it starts instead.
 	ReopenDays int `json:"reopen_days"`
+	// An agent's reply on an unassigned ticket makes it theirs.
+	AssignOnReply bool `json:"assign_on_reply"`
 }
 
-var defaultSettings = Settings{ReopenDays: 30}
+var defaultSettings = Settings{ReopenDays: 30, AssignOnReply: true}
 
 const settingsKey = "desk"
 

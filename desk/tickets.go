@@ -306,9 +306,20 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 			}
 			changes = append(changes, ran.changes...)
 		}
-		if err := tx.UpdateTicket(ctx, t); err != nil {
+		if res.Created {
+			ev, err := d.roundRobin(ctx, tx, t)
+			if err != nil {
+				return err
+			}
+			if ev != nil {
+				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+			}
+		}
+		more, err := d.saveTicket(ctx, tx, t, now)
+		if err != nil {
 			return err
 		}
+		changes = append(changes, more...)
 		res.Ticket, res.Message = t, m
 		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m})
 		if res.Created && in.Auto == "" && in.AckText != "" {
@@ -571,10 +582,31 @@ type ReplyInput struct {
 	Internal    bool   // an internal note, never sent
 	Status      string // status to set with the reply ("" = automatic)
 	Attachments []store.Attachment
+	// SeenMessageID, when set, is the newest message the agent had seen
+	// while writing: a reply (never a note) is refused with a
+	// *ReplyConflict when someone else replied after it, unless Confirm.
+	SeenMessageID *int64
+	Confirm       bool
+}
+
+// ReplyConflict refuses a reply written without seeing the replies sent
+// on the ticket since: the agent reads them and confirms to send anyway.
+type ReplyConflict struct {
+	Replies []store.Message // the replies not seen, oldest first
+	By      string          // who wrote the newest: an agent's name, "" when it was automatic
+}
+
+func (e *ReplyConflict) Error() string {
+	if e.By == "" {
+		return "an automatic reply was sent since you opened this ticket"
+	}
+	return e.By + " replied since you opened this ticket"
 }
 
 // Reply adds an agent's reply (queued for sending) or internal note to a
-// ticket in one transaction with its events.
+// ticket in one transaction with its events. A reply on an unassigned
+// ticket makes it the agent's (the assign_on_reply setting); a note
+// notifies the agents it mentions.
 func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyInput) (*store.Message, error) {
 	if err := checkText("body", in.Body, "", len(in.Attachments)); err != nil {
 		return nil, err
@@ -584,13 +616,36 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 			return nil, err
 		}
 	}
+	settings, err := d.Settings(ctx)
+	if err != nil {
+		d.log.Warn("settings", "err", err)
+	}
+	var mentions []int64
+	var author string
+	if in.Internal && strings.Contains(in.Body, "@") {
+		agents, err := d.db.Agents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("note on ticket %d: %w", ticketID, err)
+		}
+		mentions = Mentions(in.Body, agents)
+		for _, a := range agents {
+			if actor.Kind == "agent" && a.ID == actor.AgentID {
+				author = a.Name
+			}
+		}
+	}
 	var m *store.Message
 	var changes []Change
-	err := d.db.Write(ctx, func(tx *store.Tx) error {
+	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		changes = nil
 		t, err := tx.Ticket(ctx, ticketID)
 		if err != nil {
 			return err
+		}
+		if !in.Internal && in.SeenMessageID != nil && !in.Confirm {
+			if err := unseenReplies(ctx, tx, t.ID, *in.SeenMessageID, actor); err != nil {
+				return err
+			}
 		}
 		now := store.Now()
 		m = &store.Message{TicketID: t.ID, Channel: t.Channel, Body: in.Body, Attachments: in.Attachments, CreatedAt: now}
@@ -620,11 +675,23 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 				return err
 			}
 		}
-		ev, err := addEvent(ctx, tx, t.ID, evType, actor, map[string]any{"message_id": m.ID})
+		data := map[string]any{"message_id": m.ID}
+		if len(mentions) > 0 {
+			data["mentions"] = mentions
+		}
+		ev, err := addEvent(ctx, tx, t.ID, evType, actor, data)
 		if err != nil {
 			return err
 		}
 		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m}, Change{Type: "event", TicketID: t.ID, Event: ev})
+		if !in.Internal && actor.Kind == "agent" && t.AssigneeID == nil && settings.AssignOnReply {
+			ev, err := addEvent(ctx, tx, t.ID, "assigned", actor, map[string]any{"from": nil, "to": actor.AgentID, "on_reply": true})
+			if err != nil {
+				return err
+			}
+			t.AssigneeID = &actor.AgentID
+			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
 		next := in.Status
 		if next == "" && !in.Internal && t.Status == "new" {
 			next = "open" // someone is on it
@@ -639,7 +706,9 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 			}
 			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 		}
-		return tx.UpdateTicket(ctx, t)
+		more, err := d.saveTicket(ctx, tx, t, now)
+		changes = append(changes, more...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reply to ticket %d: %w", ticketID, err)
@@ -648,7 +717,33 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 	if !in.Internal {
 		d.Wake()
 	}
+	if notify := slices.DeleteFunc(mentions, func(id int64) bool { return actor.Kind == "agent" && id == actor.AgentID }); len(notify) > 0 {
+		d.bus.Publish(Change{Type: "notification", TicketID: ticketID, Notification: &Notification{
+			AgentIDs: notify, TicketID: ticketID, Kind: "mention", Text: snippet(in.Body), By: author}})
+	}
 	return m, nil
+}
+
+// unseenReplies refuses a reply when someone else replied on the ticket
+// after message seen.
+func unseenReplies(ctx context.Context, tx *store.Tx, ticketID, seen int64, actor Actor) error {
+	notBy := int64(0)
+	if actor.Kind == "agent" {
+		notBy = actor.AgentID
+	}
+	replies, err := tx.RepliesAfter(ctx, ticketID, seen, notBy)
+	if err != nil || len(replies) == 0 {
+		return err
+	}
+	conflict := &ReplyConflict{Replies: replies}
+	if last := replies[len(replies)-1]; last.AuthorID != nil {
+		a, err := tx.Agent(ctx, *last.AuthorID)
+		if err != nil {
+			return err
+		}
+		conflict.By = a.Name
+	}
+	return conflict
 }
 
 // Optional is a field of an update that may be absent, null or set.
@@ -833,7 +928,19 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 		}
 		up.changes = append(up.changes, up.ran.changes...)
 	}
-	return up, tx.UpdateTicket(ctx, t)
+	if u.TeamID.Set {
+		// A ticket sent to a round-robin team goes to its next agent.
+		ev, err := d.roundRobin(ctx, tx, t)
+		if err != nil {
+			return nil, err
+		}
+		if ev != nil {
+			up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+	}
+	more, err := d.saveTicket(ctx, tx, t, t.UpdatedAt)
+	up.changes = append(up.changes, more...)
+	return up, err
 }
 
 // published sends what a committed update did.

@@ -203,6 +203,28 @@ func (tx *Tx) Message(ctx context.Context, id int64) (*Message, error) {
 	return m, nil
 }
 
+// RepliesAfter lists the replies to the customer (kind agent: an agent's
+// or an automatic one) on a ticket after message afterID, oldest first,
+// leaving out those written by agent notBy.
+func (tx *Tx) RepliesAfter(ctx context.Context, ticketID, afterID, notBy int64) ([]Message, error) {
+	rows, err := tx.q.QueryContext(ctx, "SELECT "+messageCols+` FROM messages
+		WHERE ticket_id = ? AND id > ? AND kind = 'agent' AND (author_id IS NULL OR author_id <> ?) ORDER BY id`,
+		ticketID, afterID, notBy)
+	if err != nil {
+		return nil, fmt.Errorf("replies on ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var list []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("replies on ticket %d: %w", ticketID, err)
+		}
+		list = append(list, *m)
+	}
+	return list, rows.Err()
+}
+
 func isUnique(err error) bool {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {

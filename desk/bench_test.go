@@ -126,3 +126,122 @@ func BenchmarkIngestRules(b *testing.B) {
 		})
 	}
 }
+
+// copyDB copies a closed database file to a temporary one the benchmark
+// may change.
+func copyDB(b *testing.B, path string) string {
+	b.Helper()
+	src, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	dst := filepath.Join(b.TempDir(), "sweep.db")
+	out, err := os.Create(dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
+// BenchmarkSweep runs the time rules and the SLA sweep over a seeded
+// database (1,000,000 tickets over two years in every status) while a
+// writer ingests a ticket every 5 ms, and reports: the first sweep of
+// three newly enabled time rules (every ticket past their thresholds is a
+// candidate, and tens of thousands are acted on), a sweep a minute later
+// (the steady state, every minute), and the ingest latency meanwhile.
+//
+//	go run . dev seed --tickets 1000000 --data bench/bench.db
+//	ONEDESK_BENCH_DB=bench/bench.db go test ./desk -run '^$' -bench Sweep -benchtime 1x -count 3
+func BenchmarkSweep(b *testing.B) {
+	path := os.Getenv("ONEDESK_BENCH_DB")
+	if path == "" {
+		b.Skip("set ONEDESK_BENCH_DB to a database made by 'onedesk dev seed' to run the benchmark")
+	}
+	var first, steady time.Duration
+	var acted int
+	var lat []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := store.Open(ctx, copyDB(b, path))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		for _, r := range []store.Rule{
+			{Name: "Pending three days", Trigger: "time", Conditions: []store.Condition{cond("status", "is", "pending"), cond("hours_since_updated", "gt", 72.0)},
+				Actions: []store.Action{action("set_status", "resolved")}},
+			{Name: "Urgent unanswered", Trigger: "time", Conditions: []store.Condition{cond("hours_unanswered", "gt", 2.0), cond("priority", "is", "urgent")},
+				Actions: []store.Action{action("notify", "team")}},
+			{Name: "New for a day", Trigger: "time", Conditions: []store.Condition{cond("status", "is", "new"), cond("hours_since_created", "gt", 24.0), cond("tags", "contains", "vip")},
+				Actions: []store.Action{action("set_priority", "high")}},
+		} {
+			r.Enabled = true
+			if _, err := d.SaveRule(ctx, 0, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := d.SaveSLAPolicy(ctx, 0, store.SLAPolicy{Name: "Standard", Enabled: true,
+			Targets: map[string]store.SLATarget{"urgent": {FirstResponse: 3600, Resolution: 4 * 3600}}}); err != nil {
+			b.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan []time.Duration)
+		go func() {
+			var l []time.Duration
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					done <- l
+					return
+				case <-tick.C:
+				}
+				start := time.Now()
+				if _, err := d.Ingest(ctx, desk.Inbound{Channel: "email", From: email(fmt.Sprintf("live%d@example.com", n)),
+					Subject: "Live", Text: "Meanwhile", Priority: "urgent"}); err != nil {
+					b.Error(err)
+				}
+				l = append(l, time.Since(start))
+			}
+		}()
+		now := store.Now()
+		b.StartTimer()
+		start := time.Now()
+		n, err := d.SweepRules(ctx, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.SweepSLA(ctx, now); err != nil {
+			b.Fatal(err)
+		}
+		first += time.Since(start)
+		acted += n
+		start = time.Now()
+		if _, err := d.SweepRules(ctx, now.Add(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.SweepSLA(ctx, now.Add(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+		steady += time.Since(start)
+		b.StopTimer()
+		close(stop)
+		lat = append(lat, <-done...)
+		db.Close()
+	}
+	b.ReportMetric(first.Seconds()/float64(b.N), "first-sweep-s")
+	b.ReportMetric(float64(acted)/float64(b.N), "acted")
+	b.ReportMetric(float64(steady.Milliseconds())/float64(b.N), "steady-sweep-ms")
+	if len(lat) > 0 {
+		reportLatency(b, lat)
+		b.ReportMetric(float64(slices.Max(lat))/1e6, "ingest-max-ms")
+	}
+}

@@ -82,7 +82,8 @@ type rule struct {
 	timeCol    string
 	timeHours  float64
 	unanswered bool
-	statuses   []string // statuses the rule can match (for the sweep)
+	statuses   []string           // statuses the rule can match (for the sweep)
+	sqlTests   []store.TicketTest // its simple conditions, for the sweep's reads
 }
 
 // compileRule checks a rule and prepares it. Errors name the part:
@@ -125,6 +126,7 @@ func compileRule(r *store.Rule) (*rule, error) {
 		}
 	}
 	if r.Trigger == "time" {
+		p.sqlTests = sqlTests(p.conds)
 		if p.timeCol == "" {
 			return nil, inputErr("conditions", "a time rule needs a condition like hours_since_updated greater than N")
 		}
@@ -141,6 +143,28 @@ func compileRule(r *store.Rule) (*rule, error) {
 		p.acts = append(p.acts, aa)
 	}
 	return p, nil
+}
+
+// sqlTests are the conditions a time sweep can test in its index reads
+// (the rest are tested on each ticket it reads; all are tested again).
+func sqlTests(conds []cond) []store.TicketTest {
+	var out []store.TicketTest
+	for _, c := range conds {
+		not := c.op == "is_not" || c.op == "not_contains"
+		switch c.field {
+		case "priority", "channel":
+			out = append(out, store.TicketTest{Column: c.field, Not: not, Value: c.text})
+		case "store_id", "team_id", "assignee_id":
+			var v any
+			if c.id != nil {
+				v = *c.id
+			}
+			out = append(out, store.TicketTest{Column: c.field, Not: not, Value: v})
+		case "tags":
+			out = append(out, store.TicketTest{Column: "tag", Not: not, Value: c.tags[0]})
+		}
+	}
+	return out
 }
 
 func compileCond(c store.Condition, at string) (cond, error) {
@@ -831,7 +855,7 @@ func (d *Desk) sweepRule(ctx context.Context, rules []*rule, r *rule, now time.T
 	if !r.SweptTo.IsZero() && r.SweptTo.Unix() > 0 {
 		prevDue, changed = r.SweptTo.Add(-threshold), r.SweptTo
 	}
-	ids, err := d.db.TimeCandidates(ctx, r.statuses, r.timeCol, prevDue, due, changed, r.unanswered)
+	ids, err := d.db.TimeCandidates(ctx, r.statuses, r.timeCol, prevDue, due, changed, r.unanswered, r.sqlTests)
 	if err != nil {
 		return 0, err
 	}

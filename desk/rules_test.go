@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +298,32 @@ func TestTimeRules(t *testing.T) {
 	}
 	if n := sweep(200 * time.Hour); n != 0 {
 		t.Fatalf("acted twice: %d", n)
+	}
+}
+
+// A time rule's simple conditions narrow the sweep's reads; each kind of
+// test (equal, unequal, null, tag) must pick the same tickets as the rule.
+func TestTimeRuleConditionsInTheSweep(t *testing.T) {
+	d, db := newDesk(t)
+	team, _ := d.SaveTeam(ctx, 0, desk.TeamInput{Name: "Care"})
+	start := store.Now()
+	mk := func(ext, prio string, tags []string, teamID *int64) int64 {
+		return ingest(t, d, desk.Inbound{From: email(ext + "@x.test"), Text: "hi", ExternalID: ext, Priority: prio, Tags: tags, TeamID: teamID}).Ticket.ID
+	}
+	match := mk("m", "urgent", []string{"vip"}, nil)
+	mk("n1", "normal", []string{"vip"}, nil)
+	mk("n2", "urgent", nil, nil)
+	mk("n3", "urgent", []string{"vip"}, &team.ID)
+	mk("n4", "urgent", []string{"vip", "spam"}, nil)
+	saveRule(t, d, store.Rule{Name: "VIP waiting", Trigger: "time",
+		Conditions: []store.Condition{cond("hours_unanswered", "gt", 1.0), cond("priority", "is", "urgent"),
+			cond("tags", "contains", "vip"), cond("tags", "not_contains", "spam"), cond("team_id", "is", nil),
+			cond("channel", "is_not", "chat"), cond("assignee_id", "is", nil)},
+		Actions: []store.Action{action("add_tags", []any{"chase"})}})
+	if n, err := d.SweepRules(ctx, start.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if tk := ticket(t, db, match); !slices.Contains(tk.Tags, "chase") {
+		t.Fatalf("the matching ticket: %v", tk.Tags)
 	}
 }

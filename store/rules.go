@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -171,16 +172,19 @@ var TimeColumns = map[string]string{
 // whose customer wrote after the last agent reply. Each read is an index
 // range; the ids are few bytes each, so even a first sweep over a million
 // tickets fits.
-func (db *DB) TimeCandidates(ctx context.Context, statuses []string, column string, prevDue, due, changed time.Time, unanswered bool) ([]int64, error) {
+func (db *DB) TimeCandidates(ctx context.Context, statuses []string, column string, prevDue, due, changed time.Time, unanswered bool, tests []TicketTest) ([]int64, error) {
 	col, ok := TimeColumns[column]
 	if !ok {
 		return nil, fmt.Errorf("no time column %q", column)
 	}
 	var ids []int64
 	seen := map[int64]bool{}
-	extra := ""
+	extra, testArgs, err := testsSQL(tests)
+	if err != nil {
+		return nil, err
+	}
 	if unanswered {
-		extra = " AND last_customer_at > COALESCE(last_agent_at, 0)"
+		extra += " AND last_customer_at > COALESCE(last_agent_at, 0)"
 	}
 	run := func(q string, args ...any) error {
 		rows, err := db.rq.QueryContext(ctx, q, args...)
@@ -202,16 +206,52 @@ func (db *DB) TimeCandidates(ctx context.Context, statuses []string, column stri
 	}
 	for _, st := range statuses {
 		if err := run("SELECT id FROM tickets WHERE status = ? AND "+col+" > ? AND "+col+" <= ?"+extra,
-			st, ms(prevDue), ms(due)); err != nil {
+			append([]any{st, ms(prevDue), ms(due)}, testArgs...)...); err != nil {
 			return nil, err
 		}
 		if changed.IsZero() || prevDue.IsZero() {
 			continue
 		}
 		if err := run("SELECT id FROM tickets WHERE status = ? AND updated_at > ? AND "+col+" <= ?"+extra,
-			st, ms(changed), ms(due)); err != nil {
+			append([]any{st, ms(changed), ms(due)}, testArgs...)...); err != nil {
 			return nil, err
 		}
 	}
 	return ids, nil
+}
+
+// TicketTest narrows time candidates in SQL, so a sweep need not read the
+// tickets a rule's simple conditions rule out: Column equal to Value (nil
+// is NULL), or with Not unequal. Column "tag": the tags hold Value.
+type TicketTest struct {
+	Column string
+	Not    bool
+	Value  any
+}
+
+var testColumns = map[string]bool{"priority": true, "channel": true, "store_id": true, "team_id": true, "assignee_id": true}
+
+func testsSQL(tests []TicketTest) (string, []any, error) {
+	var b strings.Builder
+	var args []any
+	for _, t := range tests {
+		not := map[bool]string{true: "NOT ", false: ""}[t.Not]
+		switch {
+		case t.Column == "tag":
+			b.WriteString(" AND " + not + "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
+			args = append(args, t.Value)
+		case !testColumns[t.Column]:
+			return "", nil, fmt.Errorf("no ticket test on %q", t.Column)
+		case t.Value == nil:
+			b.WriteString(" AND " + t.Column + " IS " + not + "NULL")
+		case t.Not:
+			// A NULL column differs from any value.
+			b.WriteString(" AND " + t.Column + " IS NOT ?")
+			args = append(args, t.Value)
+		default:
+			b.WriteString(" AND " + t.Column + " = ?")
+			args = append(args, t.Value)
+		}
+	}
+	return b.String(), args, nil
 }

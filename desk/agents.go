@@ -548,3 +548,60 @@ func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket) (*
 	}
 	return nil, nil
 }
+
+// AssignWaiting hands the tickets waiting in round-robin teams' queues
+// (nobody was free when they came) to members who are free now, oldest
+// first. It returns how many it assigned.
+func (d *Desk) AssignWaiting(ctx context.Context) (int, error) {
+	teams, err := d.db.Teams(ctx)
+	if err != nil {
+		return 0, err
+	}
+	assigned := 0
+	for _, team := range teams {
+		if team.Assignment != "round_robin" {
+			continue
+		}
+		ids, err := d.db.WaitingTickets(ctx, team.ID, sweepBatch)
+		if err != nil {
+			return assigned, err
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		var changes []Change
+		err = d.db.Write(ctx, func(tx *store.Tx) error {
+			changes = changes[:0]
+			for _, id := range ids {
+				t, err := tx.Ticket(ctx, id)
+				if err != nil {
+					return err
+				}
+				ev, err := d.roundRobin(ctx, tx, t)
+				if err != nil {
+					return err
+				}
+				if ev == nil {
+					return nil // nobody free: the rest wait too
+				}
+				more, err := d.saveTicket(ctx, tx, t, store.Now())
+				if err != nil {
+					return err
+				}
+				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+				changes = append(changes, more...)
+			}
+			return nil
+		})
+		if err != nil {
+			return assigned, fmt.Errorf("assign waiting tickets of team %d: %w", team.ID, err)
+		}
+		for _, c := range changes {
+			if c.Event != nil && c.Event.Type == "assigned" {
+				assigned++
+			}
+		}
+		d.publishAll(ctx, changes)
+	}
+	return assigned, nil
+}

@@ -943,8 +943,9 @@ func (d *Desk) finishRules(ctx context.Context, rr *ruleRun) {
 	}
 }
 
-// RunSweeps sweeps the time rules and the SLA due times every interval
-// until ctx ends.
+// RunSweeps sweeps the time rules and the SLA due times, and hands
+// waiting tickets of round-robin teams to members now free, every
+// interval until ctx ends.
 func (d *Desk) RunSweeps(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -958,6 +959,11 @@ func (d *Desk) RunSweeps(ctx context.Context, every time.Duration) {
 			d.log.Warn("sla sweep", "err", err)
 		} else if n > 0 {
 			d.log.Info("sla sweep acted", "tickets", n)
+		}
+		if n, err := d.AssignWaiting(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("round robin", "err", err)
+		} else if n > 0 {
+			d.log.Info("round robin assigned waiting tickets", "tickets", n)
 		}
 		select {
 		case <-ctx.Done():

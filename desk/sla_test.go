@@ -296,17 +296,24 @@ func TestRoundRobinTakesTurnsWithinCaps(t *testing.T) {
 	if !strings.Contains(events(t, db, 1), "assigned/system") {
 		t.Fatalf("no assigned event: %s", events(t, db, 1))
 	}
-	// b comes on shift: the next ticket is b's; a resolves one and is
-	// free again.
+	// b comes on shift and takes the two that waited; a resolves one and
+	// is free again.
 	online[ids[1]] = true
-	res := ingest(t, d, desk.Inbound{From: email("next@example.com"), Subject: "Hi", Text: "Hi", TeamID: &team.ID})
-	if res.Ticket.AssigneeID == nil || *res.Ticket.AssigneeID != ids[1] {
-		t.Fatalf("after b came: %v", res.Ticket.AssigneeID)
+	if n, err := d.AssignWaiting(ctx); err != nil || n != 2 {
+		t.Fatalf("assign waiting: %d, %v", n, err)
+	}
+	for _, id := range []int64{5, 6} {
+		if tk := ticket(t, db, id); tk.AssigneeID == nil || *tk.AssigneeID != ids[1] {
+			t.Fatalf("waiting ticket %d went to %v, want b", id, tk.AssigneeID)
+		}
+	}
+	if n, _ := d.AssignWaiting(ctx); n != 0 {
+		t.Fatalf("assigned %d more with nothing waiting", n)
 	}
 	if _, err := d.UpdateTicket(ctx, desk.Actor{Kind: "agent", AgentID: ids[0]}, 1, desk.Update{Status: "resolved"}); err != nil {
 		t.Fatal(err)
 	}
-	res = ingest(t, d, desk.Inbound{From: email("more@example.com"), Subject: "Hi", Text: "Hi", TeamID: &team.ID})
+	res := ingest(t, d, desk.Inbound{From: email("more@example.com"), Subject: "Hi", Text: "Hi", TeamID: &team.ID})
 	if res.Ticket.AssigneeID == nil || *res.Ticket.AssigneeID != ids[0] {
 		t.Fatalf("c is full and a has room: got %v", res.Ticket.AssigneeID)
 	}

@@ -235,6 +235,13 @@ func (tx *Tx) OpenTicketsOf(ctx context.Context, agentID int64) (int, error) {
 	return n, nil
 }
 
+// WaitingTickets lists a team's unassigned new and open tickets, oldest
+// first, at most limit.
+func (db *DB) WaitingTickets(ctx context.Context, teamID int64, limit int) ([]int64, error) {
+	return queryIDs(ctx, db.rq, `SELECT id FROM tickets WHERE team_id = ? AND assignee_id IS NULL
+		AND status IN ('new', 'open') ORDER BY id LIMIT ?`, teamID, limit)
+}
+
 // Teams lists all teams by name with their members.
 func (db *DB) Teams(ctx context.Context) ([]*Team, error) {
 	return listTeams(ctx, db.rq, "")

@@ -171,9 +171,14 @@ func TestPresenceOverAgentWebsockets(t *testing.T) {
 	b.send(map[string]any{"type": "viewing", "ticket_id": tk.ID})
 	b.viewers(tk.ID, A+":typing", B)
 	a.viewers(tk.ID, A+":typing", B)
-	// Ana switches to a note, then stops typing.
+	// Ana switches to a note; when it is in, she is no longer typing.
 	a.send(map[string]any{"type": "typing", "ticket_id": tk.ID, "note": true})
 	b.viewers(tk.ID, A+":typing:note", B)
+	ana.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", tk.ID), map[string]any{"body": "Checking the stock", "internal": true})
+	b.viewers(tk.ID, A, B)
+	// Typing again, then the app says she stopped (an emptied box).
+	a.send(map[string]any{"type": "typing", "ticket_id": tk.ID})
+	b.viewers(tk.ID, A+":typing", B)
 	a.send(map[string]any{"type": "typing", "ticket_id": 0})
 	b.viewers(tk.ID, A, B)
 	// A second tab of Ana's: she is listed once, and stays when one closes.

@@ -82,6 +82,16 @@ func (s *Server) typingExpired(sock *agentSocket, gen int) {
 	}
 }
 
+// stopTyping ends sock's typing on a ticket (its agent's message there
+// is in).
+func (s *Server) stopTyping(sock *agentSocket, ticketID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sock.typing && sock.viewing == ticketID && !sock.gone {
+		s.placeSocket(sock, sock.viewing, false, false)
+	}
+}
+
 // dropSocket forgets a closing socket, and with it its viewing and typing.
 func (s *Server) dropSocket(sock *agentSocket) {
 	s.mu.Lock()

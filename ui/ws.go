@@ -123,6 +123,9 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			if c.Notification != nil && !slices.Contains(c.Notification.AgentIDs, p.agent.ID) {
 				continue // for other agents
 			}
+			if c.Message != nil && c.Message.AuthorID != nil && *c.Message.AuthorID == p.agent.ID {
+				s.stopTyping(sock, c.TicketID) // what they typed is sent
+			}
 			if err := write(c); err != nil {
 				return
 			}

@@ -6,6 +6,8 @@ import { errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
 import { handoverDialog } from './handover.js';
 import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
+import { webhooksAdmin } from './webhooks.js';
+import { slaAdmin } from './sla.js';
 
 let ctx = {};
 
@@ -14,9 +16,9 @@ export async function renderAdmin(section, c) {
   const main = $('#admin');
   const render = {
     agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
-    replies: savedRepliesAdmin, rules: rulesAdmin,
+    replies: savedRepliesAdmin, rules: rulesAdmin, webhooks: webhooksAdmin, sla: (main) => slaAdmin(main, ctx.reloadMeta),
   }[section];
-  if (!render || (!['tokens', 'me', 'replies'].includes(section) && state.me.role !== 'admin')) {
+  if (!render || (!['tokens', 'me', 'replies', 'sla'].includes(section) && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
     return;
   }
@@ -105,16 +107,43 @@ async function teams(main) {
         try { await patch(`/api/teams/${team.id}`, { agent_ids: ids }); team.agent_ids = ids; } catch (err) { toast(errorText(err), true); e.target.checked = !e.target.checked; }
       },
     }), ' ', a.name)));
+  // How new tickets of the team find an agent: by hand, or round robin
+  // among members online and under the cap.
+  const assignment = (team) => {
+    const cap = h('input', {
+      type: 'number', min: 0, step: 1, value: String(team.max_open ?? 0), class: 'team-cap', disabled: team.assignment !== 'round_robin',
+      'aria-label': t('team_max_open'), title: t('team_max_open_hint'),
+      onchange: async (e) => {
+        const n = Number(e.target.value);
+        try { await patch(`/api/teams/${team.id}`, { max_open: n }); team.max_open = n; toast(t('saved')); } catch (err) { toast(errorText(err), true); e.target.value = String(team.max_open ?? 0); }
+      },
+    });
+    return h('div', { class: 'team-assign' },
+      h('select', {
+        'aria-label': t('team_assignment'),
+        onchange: async (e) => {
+          try {
+            await patch(`/api/teams/${team.id}`, { assignment: e.target.value });
+            team.assignment = e.target.value;
+            cap.disabled = team.assignment !== 'round_robin';
+            toast(t('saved'));
+          } catch (err) { toast(errorText(err), true); e.target.value = team.assignment; }
+        },
+      }, ['manual', 'round_robin'].map((x) => h('option', { value: x, selected: (team.assignment || 'manual') === x }, t(`assign_${x}`)))),
+      h('label', {}, h('span', {}, t('team_max_open')), cap));
+  };
   main.replaceChildren(
     h('h1', {}, t('admin_teams')),
-    state.teams.length ? h('div', { class: 'card' }, h('table', {},
-      h('thead', {}, h('tr', {}, [t('name'), t('members')].map((x) => h('th', {}, x)))),
+    state.teams.length ? h('p', { class: 'muted' }, t('team_assignment_hint')) : null,
+    state.teams.length ? h('div', { class: 'card' }, h('table', { class: 'teams-table' },
+      h('thead', {}, h('tr', {}, [t('name'), t('members'), t('team_assignment')].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.teams.map((team) => h('tr', {},
         h('td', {}, h('input', {
           type: 'text', value: team.name, 'aria-label': t('name'),
           onchange: async (e) => { try { await patch(`/api/teams/${team.id}`, { name: e.target.value }); toast(t('saved')); } catch (err) { toast(errorText(err), true); } },
         })),
-        h('td', {}, members(team)))))))
+        h('td', {}, members(team)),
+        h('td', {}, assignment(team)))))))
       : h('div', { class: 'card muted' }, t('no_teams')),
     h('div', { class: 'card' }, h('h2', {}, t('add_team')),
       form([['name', t('name'), 'text']], t('add'), async (v) => { await post('/api/teams', { name: v.name }); toast(t('saved')); teams(main); })));
@@ -296,10 +325,11 @@ async function deskSettings(main) {
     h('h1', {}, t('admin_settings')),
     h('div', { class: 'card' }, form([
       ['reopen_days', t('reopen_days'), 'text', String(st.reopen_days)],
+      ['assign_on_reply', t('assign_on_reply'), 'checkbox', st.assign_on_reply],
     ], t('save'), async (v) => {
-      await patch('/api/settings', { reopen_days: Number(v.reopen_days) });
+      await patch('/api/settings', { reopen_days: Number(v.reopen_days), assign_on_reply: v.assign_on_reply === 'on' });
       toast(t('saved'));
-    }), h('p', { class: 'muted' }, t('reopen_days_hint'))));
+    }), h('p', { class: 'muted' }, t('reopen_days_hint')), h('p', { class: 'muted' }, t('assign_on_reply_hint'))));
 }
 
 async function mySettings(main) {

@@ -35,6 +35,7 @@ export async function api(method, path, body) {
   try { data = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
     const err = new APIError(res.status, data.error || res.statusText, data.field);
+    err.data = data; // the whole answer (a reply conflict names the replies)
     if (res.status === 401 && !path.startsWith('/api/auth/') && path !== '/api/me') onUnauthorized(err);
     throw err;
   }

@@ -4,7 +4,7 @@ import { api, get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
 import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
 import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
-import { focusReply, initTicket, loadTicket, renderPlaceholder, showTyping } from './ticket.js';
+import { focusReply, initTicket, loadTicket, renderPlaceholder, setViewers, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
 import { handoverDialog } from './handover.js';
@@ -31,6 +31,7 @@ let lastRoute = {};
 async function route() {
   if (!state.me) return;
   const r = parseRoute();
+  setViewing(r.admin || r.customers !== undefined ? 0 : r.ticket || 0);
   if (r.customers !== undefined) {
     const fresh = lastRoute.customers === undefined;
     lastRoute = r;
@@ -80,7 +81,8 @@ function shell(admin) {
       h('div', { class: 'nav-group' },
         h('h2', {}, t('nav_settings')),
         h('a', { class: 'nav-item', href: '#/admin/replies', 'aria-current': String(lastRoute.admin === 'replies') }, icon('chat'), t('admin_replies')),
-        me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'rules', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
+        h('a', { class: 'nav-item', href: '#/admin/sla', 'aria-current': String(lastRoute.admin === 'sla') }, icon('clock'), t('admin_sla')),
+        me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'rules', 'webhooks', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
         h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings'))),
       h('div', { class: 'me' },
@@ -101,7 +103,9 @@ function shell(admin) {
 // reloadMeta refetches agents, teams, stores and the labels of form
 // fields (after admin edits).
 async function reloadMeta() {
-  const [agents, teams, stores, forms] = await Promise.all([get('/api/agents'), get('/api/teams'), get('/api/stores'), get('/api/forms')]);
+  const [agents, teams, stores, forms, sla] = await Promise.all([get('/api/agents'), get('/api/teams'), get('/api/stores'), get('/api/forms'),
+    get('/api/sla-policies')]);
+  state.slaPolicies = sla.sla_policies;
   state.agents = agents.agents;
   state.teams = teams.teams;
   state.stores = stores.stores;
@@ -185,6 +189,7 @@ function connect() {
     if (c.type === 'hello') {
       // A reconnect may have missed changes: refetch what is on screen.
       if (state.me) { refreshList(); if (state.openId) loadTicket(state.openId, { quiet: true }); }
+      if (viewing) sendFrame({ type: 'viewing', ticket_id: viewing });
       return;
     }
     onChange(c);
@@ -192,6 +197,7 @@ function connect() {
   ws.onclose = () => {
     socket = null;
     setLive(false);
+    setViewers(null); // the server forgets them with the socket
     if (!state.me) return;
     if (!opened) {
       // Maybe the session ended: ask the API, which routes to login if so.
@@ -202,6 +208,21 @@ function connect() {
   };
 }
 
+// sendFrame tells the server over the agent socket what this agent does
+// (viewing, typing); lost when offline: the server forgets it anyway.
+function sendFrame(f) {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(f));
+}
+
+// viewing is the ticket open on screen, told to the server on each
+// change and after each (re)connect.
+let viewing = 0;
+function setViewing(id) {
+  if (id === viewing) return;
+  viewing = id;
+  sendFrame({ type: 'viewing', ticket_id: id });
+}
+
 function setLive(live) {
   state.live = live;
   const dot = $('#live');
@@ -210,9 +231,13 @@ function setLive(live) {
 
 function onChange(c) {
   if (c.type === 'typing' && c.ticket_id === state.openId) { showTyping(); return; }
+  if (c.type === 'viewers') { setViewers(c.ticket_id, c.viewers); return; }
   if (c.type === 'notification') {
-    // A rule asked for this agent's attention (the server sends only ours).
-    const text = t('notify_rule', { rule: c.notification.by, id: c.ticket_id, subject: c.notification.text });
+    // A rule or a colleague's @mention asks for this agent's attention
+    // (the server sends only ours).
+    const text = c.notification.kind === 'mention'
+      ? t('notify_mention', { name: c.notification.by, id: c.ticket_id, text: c.notification.text })
+      : t('notify_rule', { rule: c.notification.by, id: c.ticket_id, subject: c.notification.text });
     toast(text);
     notify({ ticket_id: c.ticket_id, message: { body: text } });
     return;
@@ -398,4 +423,4 @@ function filterBy(key, value, label) {
   loadList();
 }
 
-initTicket({ openTicket, refreshList, renderList, filterBy });
+initTicket({ openTicket, refreshList, renderList, filterBy, send: sendFrame });

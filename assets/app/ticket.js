@@ -3,7 +3,8 @@ import { get, patch, post } from './api.js';
 import { $, debounce, h, icon, linkify } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { renderOrders } from './customers.js';
-import { attachReplyPicker, ruleEventText } from './workflow.js';
+import { slaBadge, slaBlock, slaEventText } from './sla.js';
+import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 
 let hooks = {};
@@ -104,11 +105,13 @@ function renderTicket(first) {
     header(d), thread(d), composer(d));
   pane.replaceChildren(conv, h('aside', { class: 'customer', id: 'customer', 'aria-label': t('customer') }));
   renderCustomer();
+  renderViewers();
   const th = $('#thread');
   if (first || atBottom) th.scrollTop = th.scrollHeight;
   const nta = $('#reply');
   nta.value = draft !== null && !first ? draft : localStorage.getItem(draftKey(d.id, mode)) || '';
   nta.dataset.mode = mode;
+  if (first) composing = { ticket: d.id, seen: newestId(d), fresh: !nta.value.trim() };
   if (hadFocus) nta.focus();
 }
 
@@ -126,7 +129,7 @@ function header(d) {
   return h('header', { class: 't-head' },
     h('h1', {}, h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
-      statusPill(d.status),
+      statusPill(d.status), slaBadge(d),
       sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
       sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
       sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
@@ -134,7 +137,37 @@ function header(d) {
       sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
         (v) => transferDialog(d, v ? Number(v) : null, change)),
       d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
-      tagsEditor(d, change)));
+      tagsEditor(d, change)),
+    h('div', { class: 'viewers', id: 'viewers', role: 'status', 'aria-live': 'polite', hidden: true }));
+}
+
+// ---- Who else is here: the other agents viewing or typing on a ticket,
+// from the agent socket's "viewers" frames.
+
+const viewers = new Map(); // ticket id -> [{agent_id, typing, note}]
+
+// setViewers keeps a ticket's viewers (null forgets them all: the socket
+// closed) and shows them when the ticket is open.
+export function setViewers(ticketId, list) {
+  if (ticketId === null) viewers.clear();
+  else if (list.length) viewers.set(ticketId, list);
+  else viewers.delete(ticketId);
+  renderViewers();
+}
+
+function renderViewers() {
+  const el = $('#viewers');
+  const d = state.detail;
+  if (!el || !d) return;
+  const others = (viewers.get(d.id) || []).filter((v) => v.agent_id !== state.me.id);
+  el.hidden = !others.length;
+  el.classList.toggle('replying', others.some((v) => v.typing && !v.note));
+  el.replaceChildren(...others.map((v) => {
+    const name = agentName(v.agent_id);
+    const key = !v.typing ? 'presence_viewing' : v.note ? 'presence_typing_note' : 'presence_typing_reply';
+    return h('span', { class: `viewer${v.typing ? ' typing' : ''}` },
+      h('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(name)), t(key, { name }));
+  }));
 }
 
 function tagsEditor(d, change) {
@@ -199,7 +232,8 @@ function message(m, d) {
   const who = m.kind === 'customer' ? personName(m, d) : m.kind === 'system' ? t('system')
     : m.author_id ? agentName(m.author_id) : t('automatic');
   const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : m.from;
-  let body = h('div', { class: 'body' }, linkify(m.body));
+  const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === 'noted' && e.data?.message_id === m.id)?.data?.mentions : null;
+  let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(m.body));
   if (m.html) {
     const toggle = h('button', { class: 'btn small', onclick: () => {
       const frame = h('iframe', { sandbox: '', src: `/api/messages/${m.id}/html`, title: t('formatted_message'), referrerpolicy: 'no-referrer' });
@@ -243,7 +277,9 @@ function event(e) {
   const who = actorName(e.actor);
   let text;
   switch (e.type) {
-    case 'assigned': text = e.data.to ? t('ev_assigned', { who, to: agentName(e.data.to) }) : t('ev_unassigned', { who }); break;
+    case 'assigned': text = e.data.round_robin ? t('ev_round_robin', { to: agentName(e.data.to) })
+      : e.data.to ? t('ev_assigned', { who, to: agentName(e.data.to) }) : t('ev_unassigned', { who }); break;
+    case 'sla_breached': text = slaEventText(e); break;
     case 'transferred': text = e.data.to ? t('ev_transferred', { who, to: teamName(e.data.to) }) : t('ev_team_removed', { who }); break;
     case 'status_changed': text = t('ev_status', { who, to: t(`status_${e.data.to}`) }); break;
     case 'priority_changed': text = t('ev_priority', { who, to: t(`priority_${e.data.to}`) }); break;
@@ -291,6 +327,93 @@ function typing(id) {
   post(`/api/tickets/${id}/typing`).catch(() => {});
 }
 
+// teamTyping tells the other agents, at most every three seconds, that
+// this one writes a reply or a note on the ticket (the server forgets it
+// six seconds after the last word); an empty box stops it at once.
+let teamTypingSent = { at: 0, key: '' };
+function teamTyping(id, text) {
+  const key = text.trim() ? `${id}.${mode}` : '';
+  if (!key) {
+    if (teamTypingSent.key) hooks.send?.({ type: 'typing', ticket_id: 0 });
+    teamTypingSent = { at: 0, key: '' };
+    return;
+  }
+  if (key === teamTypingSent.key && Date.now() - teamTypingSent.at < 3000) return;
+  teamTypingSent = { at: Date.now(), key };
+  hooks.send?.({ type: 'typing', ticket_id: id, ...(mode === 'note' ? { note: true } : {}) });
+}
+
+// composing remembers the newest message on screen when the agent began
+// the draft: a reply sent after someone else's newer one asks first.
+let composing = { ticket: 0, seen: 0, fresh: true };
+const newestId = (d) => d.messages.reduce((n, m) => Math.max(n, m.id), 0);
+
+// conflictDialog shows the replies sent since the agent began writing and
+// resolves true to send anyway, false to keep editing.
+function conflictDialog(replies) {
+  document.querySelector('.overlay')?.remove();
+  return new Promise((resolve) => {
+    const done = (ok) => { overlay.remove(); resolve(ok); };
+    const last = replies[replies.length - 1];
+    const title = last?.author_id ? t('conflict_title', { name: agentName(last.author_id) }) : t('conflict_title_auto');
+    const overlay = h('div', { class: 'overlay', onkeydown: (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); done(false); } } },
+      h('div', { class: 'dialog conflict', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': 'conflict-title', 'aria-describedby': 'conflict-hint' },
+        h('h2', { id: 'conflict-title' }, title),
+        h('p', { id: 'conflict-hint', class: 'muted' }, t('conflict_hint')),
+        h('div', { class: 'conflict-replies' }, replies.map((m) => h('article', { class: 'msg agent' },
+          h('div', { class: 'm-head' }, h('span', { class: 'who' }, m.author_id ? agentName(m.author_id) : t('automatic')),
+            h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
+          h('div', { class: 'body' }, m.body.length > 600 ? `${m.body.slice(0, 600)}…` : m.body)))),
+        h('div', { class: 'buttons' },
+          h('button', { type: 'button', class: 'btn', id: 'conflict-cancel', onclick: () => done(false) }, t('conflict_keep_editing')),
+          h('button', { type: 'button', class: 'btn primary', id: 'conflict-send', onclick: () => done(true) }, t('conflict_send_anyway')))));
+    document.body.append(overlay);
+    overlay.querySelector('#conflict-cancel').focus();
+  });
+}
+
+// mentionHandle is what the "@" picker writes for an agent: the name, or
+// the email's local part when another agent has the same name.
+function mentionHandle(a) {
+  const same = state.agents.filter((x) => x.active && x.name.toLocaleLowerCase() === a.name.toLocaleLowerCase());
+  return same.length > 1 ? a.email.split('@')[0] : a.name;
+}
+
+// mentionCandidates are the active colleagues whose name, a word of it,
+// or email starts with what was typed after "@".
+function mentionCandidates(query) {
+  const q = query.normalize('NFC').toLocaleLowerCase().trimStart();
+  return state.agents.filter((a) => {
+    if (!a.active || a.id === state.me.id) return false;
+    const name = a.name.normalize('NFC').toLocaleLowerCase();
+    if (q.includes(' ')) return name.startsWith(q);
+    return !q || name.split(/\s+/).some((w) => w.startsWith(q)) || a.email.toLocaleLowerCase().startsWith(q);
+  }).sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8);
+}
+
+// highlightMentions renders a note's text with the "@names" of the agents
+// it mentions marked (the server's rule: full name, email local part or
+// first name, any case, ending where a word ends).
+function highlightMentions(text, ids) {
+  const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const handles = ids.flatMap((id) => {
+    const a = state.agents.find((x) => x.id === id);
+    return a ? [a.name, a.name.split(/\s+/)[0], a.email.split('@')[0]].map((x) => x.normalize('NFC')) : [];
+  }).sort((a, b) => b.length - a.length);
+  if (!handles.length) return linkify(text);
+  const re = new RegExp(`(^|[^\\p{L}\\p{N}\\p{M}_-])@(${handles.map(esc).join('|')})(?![\\p{L}\\p{N}\\p{M}_-])`, 'giu');
+  const src = text.normalize('NFC');
+  const out = [];
+  let last = 0;
+  for (const m of src.matchAll(re)) {
+    const at = m.index + m[1].length;
+    out.push(...linkify(src.slice(last, at)), h('span', { class: 'mention' }, `@${m[2]}`));
+    last = at + 1 + m[2].length;
+  }
+  out.push(...linkify(src.slice(last)));
+  return out;
+}
+
 function composer(d) {
   const closed = d.status === 'closed';
   if (pendingFiles.ticket !== d.id) { pendingFiles = []; pendingFiles.ticket = d.id; }
@@ -299,18 +422,22 @@ function composer(d) {
     e.target.value = '';
     $('#pending-files').replaceWith(fileChips());
   } });
-  const send = async (status) => {
+  const send = async (status, confirmed) => {
     const ta = $('#reply');
     const body = ta.value;
     if (!body.trim() && !pendingFiles.length) { ta.focus(); return; }
     const buttons = $$buttons();
     buttons.forEach((b) => { b.disabled = true; });
+    const seen = composing.ticket === d.id ? composing.seen : newestId(state.detail);
+    let conflict = null;
     try {
-      let req = { body, internal: mode === 'note', ...(status && mode !== 'note' ? { status } : {}) };
+      let req = { body, internal: mode === 'note', seen_message_id: seen, ...(confirmed ? { confirm: true } : {}), ...(status && mode !== 'note' ? { status } : {}) };
       if (pendingFiles.length) {
         req = new FormData();
         req.set('body', body);
         req.set('internal', String(mode === 'note'));
+        req.set('seen_message_id', String(seen));
+        if (confirmed) req.set('confirm', 'true');
         if (status && mode !== 'note') req.set('status', status);
         pendingFiles.forEach((f) => req.append('files', f, f.name));
       }
@@ -319,24 +446,52 @@ function composer(d) {
       pendingFiles.ticket = d.id;
       ta.value = '';
       localStorage.removeItem(draftKey(d.id, mode));
+      composing = { ticket: d.id, seen: 0, fresh: true };
+      teamTyping(d.id, '');
       await loadTicket(d.id, { quiet: true });
       hooks.refreshList();
     } catch (err) {
-      toast(errorText(err), true); // the text stays in the box and in the draft
-      saveDraft();
+      saveDraft(); // the text stays in the box and in the draft
+      if (err.status === 409 && err.field === 'seen_message_id') conflict = err.data?.messages || [];
+      else toast(errorText(err), true);
     } finally {
       $$buttons().forEach((b) => { b.disabled = false; });
+    }
+    if (conflict) {
+      loadTicket(d.id, { quiet: true }); // the other reply joins the thread behind the dialog
+      const go = await conflictDialog(conflict);
+      // Seen now: a later send of this draft does not ask again.
+      composing = { ticket: d.id, seen: Math.max(seen, ...conflict.map((m) => m.id)), fresh: false };
+      if (go) send(status, true);
+      else $('#reply')?.focus();
     }
   };
   const ta = h('textarea', {
     id: 'reply', 'aria-label': t('message'), placeholder: mode === 'note' ? t('note_placeholder') : closed ? t('closed_hint') : t('reply_placeholder'),
-    oninput: (e) => { saveDraftSoon(e); if (d.channel === 'chat' && mode === 'reply') typing(d.id); },
+    oninput: (e) => {
+      saveDraftSoon(e);
+      if (d.channel === 'chat' && mode === 'reply') typing(d.id);
+      teamTyping(d.id, e.target.value);
+      if (!e.target.value.trim()) composing.fresh = true;
+      else if (composing.fresh || composing.ticket !== d.id) composing = { ticket: d.id, seen: newestId(state.detail), fresh: false };
+    },
     onkeydown: (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
       if (e.key === 'Escape') e.target.blur();
     },
   });
   const openPicker = attachReplyPicker(ta, d.id);
+  attachPicker(ta, {
+    label: t('mention_agents'),
+    match: (before) => (mode === 'note' ? /(?:^|[^\p{L}\p{N}\p{M}_-])@([^\n@/]{0,40})$/u.exec(before)?.[1] ?? null : null),
+    items: mentionCandidates,
+    row: (a) => [h('strong', {}, a.name), h('span', {}, a.email)],
+    pick: (a, from, to) => {
+      ta.setRangeText(`@${mentionHandle(a)} `, from, to, 'end');
+      ta.dispatchEvent(new Event('input'));
+      ta.focus();
+    },
+  });
   const modeBtn = (m, label) => h('button', { type: 'button', dataset: { mode: m }, 'aria-pressed': String(mode === m), onclick: () => setMode(m) }, label);
   return h('form', {
     class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },
@@ -366,6 +521,7 @@ function renderCustomer() {
   const c = customerCache.id === d.customer_id ? customerCache.data : null;
   const cust = d.customer;
   el.replaceChildren(...[
+    slaBlock(d),
     h('div', {}, h('h2', {}, t('customer')),
       h('a', { class: 'name', href: `#/customers/${cust.id}`, title: t('customer_open') }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
     c?.suggestions?.length ? h('div', { class: 'suggestions' }, h('h2', {}, t('suggestions')),

@@ -17,49 +17,48 @@ async function repliesFor(ticketId) {
   return replyCache.list;
 }
 
-// attachReplyPicker lets an agent type "/" and a few letters in the reply
-// box to pick a saved reply; it is inserted with the ticket's values.
-// It returns a function that opens the picker (for a button).
-export function attachReplyPicker(ta, ticketId) {
+// attachPicker shows a list above a textarea while the text before the
+// cursor asks for one (the "/" of saved replies, the "@" of mentions):
+// ↑/↓ move, Enter or Tab picks, Esc closes. match(before) returns the
+// query typed after the trigger character, or null; items(query) the
+// entries (a list with none closes it, unless there is an empty text);
+// pick(item, from, to) replaces the trigger and query. It returns a
+// function that opens the list at the cursor (for a button).
+export function attachPicker(ta, { label, match, load = async () => {}, items: itemsFor, row, empty, pick }) {
   let box = null;
   let items = [];
   let focus = 0;
-  let start = -1; // where the "/" is
+  let query = '';
+  let start = -1; // where the trigger character is
   const close = () => { box?.remove(); box = null; start = -1; };
-  const insert = async (r) => {
+  const choose = (item) => {
     const from = start;
     const to = ta.selectionStart;
     close();
-    try {
-      const { body } = await post(`/api/saved-replies/${r.id}/render`, { ticket_id: ticketId });
-      const at = from >= 0 ? from : ta.selectionStart;
-      ta.setRangeText(body, at, from >= 0 ? to : ta.selectionEnd, 'end');
-      ta.dispatchEvent(new Event('input'));
-      r.uses++;
-    } catch (err) { toast(errorText(err), true); }
-    ta.focus();
+    pick(item, from, to);
   };
-  const draw = (query) => {
-    const q = query.toLowerCase();
-    items = replyCache.list.filter((r) => !q || r.title.toLowerCase().includes(q) || r.body.toLowerCase().includes(q)).slice(0, 8);
+  const draw = (q) => {
+    query = q;
+    items = itemsFor(q);
+    if (!items.length && !empty) { close(); return; }
     focus = Math.min(focus, Math.max(0, items.length - 1));
     if (!box) {
-      box = h('div', { class: 'reply-picker', role: 'listbox', 'aria-label': t('saved_replies') });
+      box = h('div', { class: 'reply-picker', role: 'listbox', 'aria-label': label });
       ta.parentElement.append(box);
     }
-    box.replaceChildren(...(items.length ? items.map((r, i) => h('div', {
+    box.replaceChildren(...(items.length ? items.map((it, i) => h('div', {
       class: `pick${i === focus ? ' focused' : ''}`, role: 'option', 'aria-selected': String(i === focus),
-      onmousedown: (e) => { e.preventDefault(); insert(r); },
-    }, h('strong', {}, r.title), h('span', {}, r.body.slice(0, 90))))
-      : [h('div', { class: 'pick muted' }, replyCache.list.length ? t('saved_replies_none_match') : t('saved_replies_empty'))]));
+      onmousedown: (e) => { e.preventDefault(); choose(it); },
+    }, row(it))) : [h('div', { class: 'pick muted' }, empty())]));
   };
   const update = async () => {
     const before = ta.value.slice(0, ta.selectionStart);
-    const m = /(^|\s)\/([^\s/]{0,30})$/.exec(before);
-    if (!m) { if (start >= 0) close(); return; }
-    start = before.length - m[2].length - 1;
-    try { await repliesFor(ticketId); } catch (err) { toast(errorText(err), true); return; }
-    draw(m[2]);
+    const q = match(before);
+    if (q == null) { if (start >= 0) close(); return; } // opened by the button: stays
+    const at = before.length - q.length - 1;
+    try { await load(); } catch (err) { toast(errorText(err), true); return; }
+    start = at;
+    draw(q);
   };
   ta.addEventListener('input', update);
   ta.addEventListener('blur', () => setTimeout(close, 150));
@@ -68,11 +67,11 @@ export function attachReplyPicker(ta, ticketId) {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
       focus = (focus + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % Math.max(1, items.length);
-      draw(start >= 0 ? ta.value.slice(start + 1, ta.selectionStart) : '');
+      draw(query);
     } else if ((e.key === 'Enter' || e.key === 'Tab') && items.length && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
       e.stopPropagation();
-      insert(items[focus]);
+      choose(items[focus]);
     } else if (e.key === 'Escape') {
       e.preventDefault();
       e.stopPropagation();
@@ -81,10 +80,37 @@ export function attachReplyPicker(ta, ticketId) {
   }, true);
   return async () => {
     ta.focus();
-    try { await repliesFor(ticketId); } catch (err) { toast(errorText(err), true); return; }
+    try { await load(); } catch (err) { toast(errorText(err), true); return; }
     start = -1;
     draw('');
   };
+}
+
+// attachReplyPicker lets an agent type "/" and a few letters in the reply
+// box to pick a saved reply; it is inserted with the ticket's values.
+// It returns a function that opens the picker (for a button).
+export function attachReplyPicker(ta, ticketId) {
+  return attachPicker(ta, {
+    label: t('saved_replies'),
+    match: (before) => /(^|\s)\/([^\s/]{0,30})$/.exec(before)?.[2] ?? null,
+    load: () => repliesFor(ticketId),
+    items: (query) => {
+      const q = query.toLowerCase();
+      return replyCache.list.filter((r) => !q || r.title.toLowerCase().includes(q) || r.body.toLowerCase().includes(q)).slice(0, 8);
+    },
+    row: (r) => [h('strong', {}, r.title), h('span', {}, r.body.slice(0, 90))],
+    empty: () => (replyCache.list.length ? t('saved_replies_none_match') : t('saved_replies_empty')),
+    pick: async (r, from, to) => {
+      try {
+        const { body } = await post(`/api/saved-replies/${r.id}/render`, { ticket_id: ticketId });
+        const at = from >= 0 ? from : ta.selectionStart;
+        ta.setRangeText(body, at, from >= 0 ? to : ta.selectionEnd, 'end');
+        ta.dispatchEvent(new Event('input'));
+        r.uses++;
+      } catch (err) { toast(errorText(err), true); }
+      ta.focus();
+    },
+  });
 }
 
 // ---- Saved replies list
@@ -148,8 +174,9 @@ const condOps = {
   business_hours: ['is'], hours_since_created: ['gt', 'lt'], hours_since_updated: ['gt', 'lt'],
   hours_since_customer: ['gt', 'lt'], hours_unanswered: ['gt', 'lt'],
 };
-const actionTypes = ['set_team', 'set_assignee', 'set_status', 'set_priority', 'add_tags', 'remove_tags', 'add_note', 'auto_reply', 'notify'];
-const triggers = ['created', 'customer_replied', 'updated', 'time'];
+const actionTypes = ['set_team', 'set_assignee', 'set_status', 'set_priority', 'add_tags', 'remove_tags', 'add_note', 'auto_reply', 'notify', 'webhook'];
+let webhooks = []; // for the webhook action, read with the rules
+const triggers = ['created', 'customer_replied', 'updated', 'time', 'sla_at_risk', 'sla_breached'];
 
 const opt = (value, label, current) => h('option', { value, selected: String(current) === String(value) }, label);
 const idOptions = (list, current, none) => [opt('', none, current ?? ''), ...list.map((x) => opt(x.id, x.name, current))];
@@ -168,6 +195,8 @@ function valueInput(kind, current) {
     case 'business_hours': return sel([opt('true', t('rule_inside_hours'), current), opt('false', t('rule_outside_hours'), current)]);
     case 'notify': return sel([opt('assignee', t('rule_notify_assignee'), current), opt('team', t('rule_notify_team'), current),
       ...state.agents.filter((a) => a.active).map((a) => opt(a.id, a.name, current))]);
+    case 'webhook': return webhooks.length ? sel(webhooks.map((w) => opt(w.id, w.enabled ? w.name : `${w.name} (${t('webhook_off')})`, current)))
+      : h('span', { class: 'rule-value muted', 'aria-label': t('rule_value') }, t('webhook_none'));
     case 'add_note': case 'auto_reply': return h('textarea', { class: 'rule-value', rows: 2, 'aria-label': t('rule_value') }, current ?? '');
     case 'add_tags': case 'remove_tags':
       return h('input', { class: 'rule-value', 'aria-label': t('rule_value'), placeholder: t('rule_tags_hint'), value: (current || []).join(', ') });
@@ -179,6 +208,7 @@ function valueInput(kind, current) {
 function readValue(kind, el) {
   const v = el.value;
   if (['store_id', 'team_id', 'assignee_id', 'set_team', 'set_assignee'].includes(kind)) return v === '' ? null : Number(v);
+  if (kind === 'webhook') return v ? Number(v) : null;
   if (kind === 'notify') return /^\d+$/.test(v) ? Number(v) : v;
   if (kind === 'business_hours') return v === 'true';
   if (kind.startsWith('hours_')) return v === '' ? null : Number(v);
@@ -260,7 +290,8 @@ function ruleEditor(main, r) {
 }
 
 export async function rulesAdmin(main) {
-  const { rules } = await get('/api/rules');
+  const [{ rules }, hooks] = await Promise.all([get('/api/rules'), get('/api/webhooks')]);
+  webhooks = hooks.webhooks;
   const move = async (i, by) => {
     const a = rules[i];
     const b = rules[i + by];
@@ -304,6 +335,7 @@ export function ruleEventText(e) {
     case 'set_priority': what = t(`priority_${d.to}`); break;
     case 'add_tags': case 'remove_tags': what = (d.to || []).join(', ') || '–'; break;
     case 'notify': what = (d.agents || []).map(agentName).join(', '); break;
+    case 'webhook': what = d.webhook || ''; break;
     default: what = '';
   }
   return t('ev_rule', { rule: d.rule, action: t(`act_${d.action}`) }) + (what ? `: ${what}` : '');

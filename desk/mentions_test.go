@@ -32,7 +32,7 @@ func TestMentions(t *testing.T) {
 		{"@zoë", []int64{3}},
 		{"@ZOË KOVÁŘ", []int64{3}},
 		{"@Zoe\u0308 typed apart", []int64{3}}, // "ë" as e + combining diaeresis
-		{"@Zoe", []int64{3}},                  // the email's local part
+		{"@Zoe", []int64{3}},                   // the email's local part
 		{"@Зоя", nil},
 		{"спросить @ирина?", []int64{4}},
 		{"спросить @Ирина Петрова.", []int64{4}},

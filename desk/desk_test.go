@@ -226,8 +226,10 @@ func TestReplyNoteAndUpdate(t *testing.T) {
 		t.Fatalf("after update %+v", got)
 	}
 	actor := "1" // the agent id
-	want := "created/customer noted/" + actor + " replied/" + actor + " status_changed/" + actor + " replied/" + actor + " status_changed/" + actor +
-		" assigned/" + actor + " transferred/" + actor + " priority_changed/" + actor + " tags_changed/" + actor + " status_changed/" + actor
+	// The first reply made the unassigned ticket Ann's (assign_on_reply),
+	// so the update's assignment changed nothing.
+	want := "created/customer noted/" + actor + " replied/" + actor + " assigned/" + actor + " status_changed/" + actor + " replied/" + actor + " status_changed/" + actor +
+		" transferred/" + actor + " priority_changed/" + actor + " tags_changed/" + actor + " status_changed/" + actor
 	if got := events(t, db, tk.ID); got != want {
 		t.Fatalf("events\n got %s\nwant %s", got, want)
 	}

@@ -54,6 +54,8 @@ func TestCollisionInBrowser(t *testing.T) {
 		chromedp.Click(`#conflict-cancel`, chromedp.ByID),
 		chromedp.WaitNotPresent(`.dialog.conflict`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//article[contains(@class,"agent")]//div[contains(., "a refund is on its way")]`, chromedp.BySearch),
+		// Her reply made the unassigned ticket hers.
+		chromedp.WaitVisible(`//div[contains(@class,"event") and contains(., "Ana Silva took the ticket by replying")]`, chromedp.BySearch),
 		chromedp.Value(`#reply`, &draft, chromedp.ByID))
 	if draft != "Hello Carla, we will send a new one today." {
 		t.Fatalf("draft after cancel: %q", draft)

@@ -278,6 +278,7 @@ function event(e) {
   let text;
   switch (e.type) {
     case 'assigned': text = e.data.round_robin ? t('ev_round_robin', { to: agentName(e.data.to) })
+      : e.data.on_reply ? t('ev_assigned_on_reply', { who })
       : e.data.to ? t('ev_assigned', { who, to: agentName(e.data.to) }) : t('ev_unassigned', { who }); break;
     case 'sla_breached': text = slaEventText(e); break;
     case 'transferred': text = e.data.to ? t('ev_transferred', { who, to: teamName(e.data.to) }) : t('ev_team_removed', { who }); break;

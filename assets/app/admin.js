@@ -134,7 +134,7 @@ async function teams(main) {
   };
   main.replaceChildren(
     h('h1', {}, t('admin_teams')),
-    state.teams.length ? h('p', { class: 'muted' }, t('team_assignment_hint')) : null,
+    ...(state.teams.length ? [h('p', { class: 'muted admin-hint' }, t('team_assignment_hint'))] : []),
     state.teams.length ? h('div', { class: 'card' }, h('table', { class: 'teams-table' },
       h('thead', {}, h('tr', {}, [t('name'), t('members'), t('team_assignment')].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.teams.map((team) => h('tr', {},

@@ -64,6 +64,7 @@ const paths = {
   bell: 'M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0',
   keyboard: 'M3 6h18v12H3zM7 10h.01M11 10h.01M15 10h.01M7 14h10',
   logout: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',
+  clock: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 2',
   handover: 'M4 7h12M12 3l4 4-4 4M20 17H8M12 13l-4 4 4 4',
 };
 

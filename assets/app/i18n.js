@@ -47,6 +47,14 @@ export function formatDateTime(iso) {
   return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }).format(new Date(iso));
 }
 
+// formatTimeNear is the time of day of iso when it falls on the day of ref
+// (in the agent's zone), else its date and time.
+export function formatTimeNear(iso, ref) {
+  const day = (x) => new Intl.DateTimeFormat('en-CA', { dateStyle: 'short', timeZone: zone }).format(new Date(x));
+  if (day(iso) !== day(ref)) return formatDateTime(iso);
+  return new Intl.DateTimeFormat(lang, { timeStyle: 'short', timeZone: zone }).format(new Date(iso));
+}
+
 export function formatNumber(n) { return new Intl.NumberFormat(lang).format(n); }
 
 // age is a short relative time: "5m", "3h", "2d", then a date.

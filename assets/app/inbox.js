@@ -3,6 +3,7 @@ import { get, post } from './api.js';
 import { $, h, icon } from './dom.js';
 import { age, t } from './i18n.js';
 import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
+import { slaBadge } from './sla.js';
 
 let hooks = {}; // navigate(view, ticketId), openTicket(id), render()
 export function initInbox(h) { hooks = h; }
@@ -48,7 +49,7 @@ export function renderSidebar() {
   const item = (v) => h('button', {
     class: 'nav-item', 'aria-current': String(v.key === state.view && !/^#\/(admin|customers)/.test(location.hash)),
     onclick: () => hooks.navigate(v.key, null),
-  }, v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
+  }, v.icon ? icon(v.icon) : v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
   const all = views();
   const group = (name, title) => {
     const items = all.filter((v) => v.group === name);
@@ -72,10 +73,17 @@ export function renderList() {
       h('label', { class: 'sr-only', for: 'sort' }, t('sort_label')),
       h('select', { id: 'sort', onchange: (e) => { state.sort = e.target.value; localStorage.setItem('onedesk.sort', state.sort); loadList(); } },
         ['updated', 'newest', 'oldest', 'customer'].map((s) => h('option', { value: s, selected: s === state.sort }, t(`sort_${s}`)))),
+      h('span', { class: 'list-filters' },
       h('label', { class: 'sr-only', for: 'priority-filter' }, t('filter_priority')),
       h('select', { id: 'priority-filter', onchange: (e) => setPriority(e.target.value) },
         h('option', { value: '' }, t('any_priority')),
-        priorities.map((p) => h('option', { value: p, selected: state.filters.some((f) => f.key === 'priority' && f.value === p) }, t(`priority_${p}`))))),
+        priorities.map((p) => h('option', { value: p, selected: state.filters.some((f) => f.key === 'priority' && f.value === p) }, t(`priority_${p}`)))),
+      // Due times only matter where SLA policies are set (or a filter is on).
+      !v.sla && (state.slaPolicies.length || state.filters.some((f) => f.key === 'sla')) ? [
+        h('label', { class: 'sr-only', for: 'sla-filter' }, t('filter_sla')),
+        h('select', { id: 'sla-filter', onchange: (e) => setSLA(e.target.value) },
+          h('option', { value: '' }, t('sla_any')),
+          ['at_risk', 'breached'].map((s) => h('option', { value: s, selected: state.filters.some((f) => f.key === 'sla' && f.value === s) }, t(`sla_${s}`))))] : null)),
     h('div', { class: 'search', role: 'search' }, icon('search'),
       h('input', {
         type: 'search', id: 'search', placeholder: t('search_placeholder'), 'aria-label': t('search_placeholder'),
@@ -138,7 +146,7 @@ function row(tk, i) {
   h('time', { class: 'when', datetime: tk.updated_at, title: tk.updated_at }, age(tk.updated_at)),
   h('a', { class: 'subj', href: `#/${state.view}/t/${tk.id}`, tabindex: '-1', onclick: (e) => e.preventDefault() }, tk.subject),
   h('span', { class: 'snip' }, tk.snippet),
-  h('span', { class: 'meta' }, statusPill(tk.status),
+  h('span', { class: 'meta' }, statusPill(tk.status), slaBadge(tk),
     tk.priority === 'high' || tk.priority === 'urgent' ? h('span', { class: `pill ${tk.priority}` }, t(`priority_${tk.priority}`)) : null,
     tk.assignee_id ? h('span', { class: 'avatar small', title: agentName(tk.assignee_id) }, initials(agentName(tk.assignee_id))) : h('span', {}, t('unassigned')),
     tk.team_id ? h('span', {}, teamName(tk.team_id)) : null,
@@ -152,6 +160,20 @@ function setPriority(p) {
   state.focus = -1;
   loadList();
 }
+
+// setSLA narrows the list to tickets at risk or past a due time.
+function setSLA(s) {
+  if (s) addFilter('sla', s, `${t('sla')}: ${t(`sla_${s}`)}`);
+  else state.filters = state.filters.filter((f) => f.key !== 'sla');
+  state.focus = -1;
+  loadList();
+}
+
+// Tickets become at risk and overdue as time passes, without a change to
+// announce it: a list narrowed by SLA is fetched again every minute.
+setInterval(() => {
+  if ($('#list') && !state.loading && (currentView().sla || state.filters.some((f) => f.key === 'sla'))) loadList();
+}, 60000);
 
 // removeFilter drops one filter by key, or all of them.
 export function removeFilter(key) {

@@ -7,6 +7,7 @@ export const state = {
   agents: [],
   teams: [],
   stores: [],
+  slaPolicies: [],
   view: 'open', // inbox view key, see views()
   sort: 'updated',
   q: '',
@@ -47,6 +48,8 @@ export function views() {
     { key: 'pending', label: t('view_pending'), query: 'status=pending' },
     { key: 'resolved', label: t('view_resolved'), query: 'status=resolved,closed' },
   ];
+  // With SLA policies, the tickets past a due time have a view of their own.
+  if (state.slaPolicies.length) list.splice(3, 0, { key: 'overdue', label: t('view_overdue'), query: `status=${active}&sla=breached`, icon: 'clock', sla: true });
   for (const team of state.teams) list.push({ key: `team:${team.id}`, group: 'teams', label: team.name, query: `status=${active}&team=${team.id}` });
   for (const ch of channels) list.push({ key: `channel:${ch}`, group: 'channels', label: t(`channel_${ch}`), query: `status=${active}&channel=${ch}`, channel: ch });
   for (const st of state.stores) list.push({ key: `store:${st.id}`, group: 'stores', label: st.name, query: `status=${active}&store=${st.id}` });

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"onedesk/ui"
 )
@@ -277,6 +279,23 @@ func TestSLAInBrowser(t *testing.T) {
 	run(t, app, "answered late",
 		chromedp.WaitVisible(`//div[@id="sla-panel"]//time[contains(., "Answered late")]`, chromedp.BySearch),
 		chromedp.WaitNotPresent(row(late.ID), chromedp.ByQuery))
+
+	// An agent reads the policies but cannot change them.
+	var controls int
+	run(t, app, "agent reads policies",
+		network.ClearBrowserCookies(),
+		chromedp.Navigate(e.srv.URL+"/#/admin/sla"),
+		chromedp.Reload(),
+		chromedp.WaitVisible("#f-email", chromedp.ByID),
+		chromedp.SendKeys("#f-email", "ann@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`//table[contains(@class,"sla-list")]//strong[contains(., "Standard")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//p[contains(., "Only an admin can change SLA policies.")]`, chromedp.BySearch),
+		chromedp.Evaluate(`document.querySelectorAll('#admin button').length + document.querySelectorAll('#admin input:not(:disabled)').length`, &controls))
+	if controls != 0 {
+		t.Fatalf("an agent has %d controls on the SLA policies page", controls)
+	}
 }
 
 // waitFor polls cond for a few seconds.

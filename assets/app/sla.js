@@ -97,6 +97,7 @@ export function slaBlock(d) {
   };
   const firstResponse = (now) => {
     const late = s.breached.includes('first_response');
+    if (!late && target && !target.first_response) return h('span', { class: 'muted' }, t('sla_no_target'));
     if (d.first_response_at) {
       return when(d.first_response_at, t(late ? 'sla_met_late' : 'sla_met', { when: relative(d.first_response_at, now) }), late ? 'sla-bad' : 'sla-ok');
     }
@@ -105,9 +106,9 @@ export function slaBlock(d) {
   };
   const resolution = (now) => {
     const late = s.breached.includes('resolution');
+    if (!late && target && !target.resolution) return h('span', { class: 'muted' }, t('sla_no_target'));
     if (d.status === 'resolved' || d.status === 'closed') {
-      if (late) return h('span', { class: 'sla-bad' }, t('sla_resolved_late'));
-      return target && !target.resolution ? h('span', { class: 'muted' }, t('sla_no_target')) : h('span', { class: 'sla-ok' }, t('sla_resolved_in_time'));
+      return late ? h('span', { class: 'sla-bad' }, t('sla_resolved_late')) : h('span', { class: 'sla-ok' }, t('sla_resolved_in_time'));
     }
     if (s.paused) return h('span', { class: 'muted' }, t('sla_paused'));
     if (s.resolution_due) return [clock(s.resolution_due, now), late && new Date(s.resolution_due).getTime() > now ? h('span', { class: 'sla-bad' }, ` · ${t('sla_breached_state')}`) : null];
@@ -115,7 +116,7 @@ export function slaBlock(d) {
   };
   return h('div', { class: 'sla-panel', id: 'sla-panel' },
     h('h2', {}, t('sla')),
-    h('p', { class: 'sla-policy' }, p ? p.name : `#${s.policy_id ?? '–'}`,
+    h('p', { class: 'sla-policy' }, p ? p.name : s.policy_id ? `#${s.policy_id}` : t('sla_no_policy'),
       p?.business_hours && d.store_id ? h('span', { class: 'muted' }, ` · ${t('sla_business_hours')}`) : null),
     h('dl', { class: 'sla-targets' },
       h('dt', {}, t('sla_first_response')), h('dd', {}, live((now) => firstResponse(now))),

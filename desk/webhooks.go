@@ -53,7 +53,7 @@ const (
 	hookRetryMax   = time.Hour
 	hookRetryFor   = 24 * time.Hour
 	hookKeep       = 14 * 24 * time.Hour // finished deliveries are shown this long
-	hookBatch      = 500                 // events and messages per cursor step
+	hookBatch      = 200                 // events and messages per cursor step
 	hookWorkers    = 16                  // webhooks posting at once
 	hookPoll       = 5 * time.Second     // look for new rows at least this often
 	hookDebounce   = 200 * time.Millisecond
@@ -221,8 +221,7 @@ func (d *Desk) TestWebhook(ctx context.Context, id int64) (*store.Delivery, erro
 		if !w.Enabled {
 			return inputErr("enabled", "the webhook is off: turn it on to send a test")
 		}
-		payload, _ := json.Marshal(map[string]any{"webhook": map[string]any{"id": w.ID, "name": w.Name}})
-		dl = &store.Delivery{WebhookID: w.ID, Event: "ping", Payload: payload, CreatedAt: store.Now()}
+		dl = &store.Delivery{WebhookID: w.ID, Event: "ping", CreatedAt: store.Now()}
 		return tx.QueueDelivery(ctx, dl)
 	})
 	if err != nil {
@@ -233,8 +232,8 @@ func (d *Desk) TestWebhook(ctx context.Context, id int64) (*store.Delivery, erro
 }
 
 // queueRuleWebhook queues a rule's "webhook" action inside the rule's
-// transaction: the ticket as the rule left it, the rule, and the message
-// that fired it if any. It returns nil when the webhook is gone or off.
+// transaction: the post carries the ticket, the rule and the message that
+// fired it, if any. It returns nil when the webhook is gone or off.
 func (rr *ruleRun) queueRuleWebhook(ctx context.Context, r *rule, id int64) (*store.Delivery, *store.Webhook, error) {
 	w, err := rr.tx.Webhook(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -243,42 +242,79 @@ func (rr *ruleRun) queueRuleWebhook(ctx context.Context, r *rule, id int64) (*st
 	if err != nil || !w.Enabled {
 		return nil, nil, err
 	}
-	c, err := rr.tx.Customer(ctx, rr.t.CustomerID)
-	if err != nil {
-		return nil, nil, err
-	}
-	t := *rr.t
-	if t.CustomerName == "" {
-		t.CustomerName = c.Name
-	}
-	parts := map[string]any{"ticket": &t, "customer": c, "rule": map[string]any{"id": r.ID, "name": r.Name}}
+	ref := hookRef{Rule: &hookRule{r.ID, r.Name}}
 	if rr.msg != nil {
-		parts["message"] = rr.msg
+		ref.MessageID = rr.msg.ID
 	}
-	payload, err := json.Marshal(parts)
+	payload, err := json.Marshal(ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	dl := &store.Delivery{WebhookID: w.ID, Event: "rule.webhook", TicketID: &t.ID, Payload: payload, CreatedAt: rr.now}
+	dl := &store.Delivery{WebhookID: w.ID, Event: "rule.webhook", TicketID: &rr.t.ID, Payload: payload, CreatedAt: rr.now}
 	return dl, w, rr.tx.QueueDelivery(ctx, dl)
 }
 
 // ---- The body and its signature
 
-// WebhookBody is the JSON posted for a delivery: id, event and created_at
-// first, then the parts stored with it (ticket, customer, message,
-// change, rule, webhook). The same on every attempt.
-func WebhookBody(dl *store.Delivery) []byte {
-	head, _ := json.Marshal(struct {
-		ID        int64     `json:"id"`
-		Event     string    `json:"event"`
-		CreatedAt time.Time `json:"created_at"`
-	}{dl.ID, dl.Event, dl.CreatedAt})
-	rest := bytes.TrimSpace(dl.Payload)
-	if len(rest) < 2 || string(rest) == "{}" {
-		return head
+// hookRef is what a delivery stores of its body: the ticket event or
+// message it is about, or the rule that sent it. The body is made when it
+// is sent, so a delivery row stays small.
+type hookRef struct {
+	EventID   int64     `json:"event_id,omitempty"`
+	MessageID int64     `json:"message_id,omitempty"`
+	Rule      *hookRule `json:"rule,omitempty"`
+}
+
+type hookRule struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// hookBody is the JSON posted for a delivery: id, event and created_at,
+// then the ticket as it is now with its customer, and the change, message,
+// rule or webhook it is about.
+func (d *Desk) hookBody(ctx context.Context, w *store.Webhook, dl *store.Delivery) ([]byte, error) {
+	var ref hookRef
+	if err := json.Unmarshal(dl.Payload, &ref); err != nil {
+		return nil, fmt.Errorf("delivery %d: %w", dl.ID, err)
 	}
-	return append(append(head[:len(head)-1:len(head)-1], ','), rest[1:]...)
+	body := struct {
+		ID        int64           `json:"id"`
+		Event     string          `json:"event"`
+		CreatedAt time.Time       `json:"created_at"`
+		Ticket    *store.Ticket   `json:"ticket,omitempty"`
+		Customer  *store.Customer `json:"customer,omitempty"`
+		Change    *store.Event    `json:"change,omitempty"`
+		Message   *store.Message  `json:"message,omitempty"`
+		Rule      *hookRule       `json:"rule,omitempty"`
+		Webhook   *hookRule       `json:"webhook,omitempty"`
+	}{ID: dl.ID, Event: dl.Event, CreatedAt: dl.CreatedAt, Rule: ref.Rule}
+	// What is gone (a ticket merged away and purged, say) is left out
+	// rather than holding up the webhook.
+	gone := func(err error) bool { return errors.Is(err, store.ErrNotFound) }
+	var err error
+	if dl.TicketID != nil {
+		if body.Ticket, err = d.db.Ticket(ctx, *dl.TicketID); err == nil {
+			body.Customer, err = d.db.Customer(ctx, body.Ticket.CustomerID)
+		}
+		if err != nil && !gone(err) {
+			return nil, err
+		}
+	}
+	if ref.EventID != 0 {
+		if body.Change, err = d.db.Event(ctx, ref.EventID); err != nil && !gone(err) {
+			return nil, err
+		}
+	}
+	if ref.MessageID != 0 {
+		if body.Message, err = d.db.Message(ctx, ref.MessageID); err != nil && !gone(err) {
+			return nil, err
+		}
+	}
+	if dl.Event == "ping" {
+		body.Webhook = &hookRule{w.ID, w.Name}
+	}
+	return json.Marshal(body)
 }
 
 // SignWebhook is the X-Onedesk-Signature value of a body sent at unix
@@ -294,8 +330,7 @@ func SignWebhook(secret string, ts int64, body []byte) string {
 
 // post sends one delivery and returns the HTTP status (0 when there was
 // no answer) and why it did not count as delivered.
-func post(ctx context.Context, w *store.Webhook, dl *store.Delivery, now time.Time) (int, error) {
-	body := WebhookBody(dl)
+func post(ctx context.Context, w *store.Webhook, dl *store.Delivery, body []byte, now time.Time) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", w.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -488,7 +523,9 @@ func (d *Desk) startDue(ctx context.Context, run *hookRun, now time.Time) error 
 }
 
 // drainWebhook posts a webhook's due deliveries in order and stops at the
-// first that fails (it waits for its retry) or is not due.
+// first that fails (it waits for its retry) or is not due. Outcomes are
+// recorded a batch at a time (a second's worth or 50 posts), in one write:
+// a crash before it sends those again, with the same ids.
 func (d *Desk) drainWebhook(ctx context.Context, id int64, clock func() time.Time) error {
 	w, err := d.db.Webhook(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -502,67 +539,102 @@ func (d *Desk) drainWebhook(ctx context.Context, id int64, clock func() time.Tim
 		if err != nil {
 			return err
 		}
+		var done []hookOutcome
+		stop := len(list) < 50
+		start := time.Now()
 		for _, dl := range list {
 			now := clock()
 			if dl.NextAttemptAt.After(now) {
-				return nil
+				stop = true
+				break
 			}
-			ok, err := d.attempt(ctx, w, dl, now)
-			if err != nil || !ok {
-				return err
+			body, err := d.hookBody(ctx, w, dl)
+			if err != nil {
+				return errors.Join(err, d.recordOutcomes(context.WithoutCancel(ctx), w, done))
+			}
+			code, err := post(ctx, w, dl, body, now)
+			if ctx.Err() != nil {
+				stop = true // shutting down: this one stays queued
+				break
+			}
+			done = append(done, hookOutcome{dl, code, err, now})
+			if err != nil {
+				stop = true
+				break
+			}
+			if time.Since(start) > time.Second {
+				break
 			}
 		}
-		if len(list) < 50 {
+		if err := d.recordOutcomes(context.WithoutCancel(ctx), w, done); err != nil {
+			return err
+		}
+		if stop || ctx.Err() != nil {
 			return nil
 		}
 	}
 }
 
-// attempt posts one delivery and records the outcome; it reports whether
-// it was delivered.
-func (d *Desk) attempt(ctx context.Context, w *store.Webhook, dl *store.Delivery, now time.Time) (bool, error) {
-	code, sendErr := post(ctx, w, dl, now)
-	if ctx.Err() != nil {
-		return false, nil // shutting down: the delivery stays queued
+// hookOutcome is how one post went.
+type hookOutcome struct {
+	dl   *store.Delivery
+	code int
+	err  error
+	at   time.Time
+}
+
+// recordOutcomes writes the outcomes of posts to w: delivered, to be
+// retried with backoff, or failed when its day is over.
+func (d *Desk) recordOutcomes(ctx context.Context, w *store.Webhook, done []hookOutcome) error {
+	if len(done) == 0 {
+		return nil
 	}
-	attempts := dl.Attempts + 1
-	delay := hookRetryBase << min(attempts-1, 20)
-	if delay > hookRetryMax || delay <= 0 {
-		delay = hookRetryMax
-	}
-	final := sendErr != nil && now.Add(delay).Sub(dl.CreatedAt) > hookRetryFor
+	final := make([]bool, len(done))
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		switch {
-		case sendErr == nil:
-			if err := tx.FinishDelivery(ctx, dl.ID, "delivered", attempts, code, "", now); err != nil {
-				return err
+		for i, o := range done {
+			attempts := o.dl.Attempts + 1
+			delay := hookRetryBase << min(attempts-1, 20)
+			if delay > hookRetryMax || delay <= 0 {
+				delay = hookRetryMax
 			}
-			return tx.SetWebhookOutcome(ctx, w.ID, "ok", "", now)
-		case final:
-			if err := tx.FinishDelivery(ctx, dl.ID, "failed", attempts, code, sendErr.Error(), now); err != nil {
-				return err
-			}
-			// Those that waited behind it nearly as long would have no time
-			// left for retries: they fail with it rather than each trying
-			// a dead endpoint once more.
-			reason := fmt.Sprintf("not sent: the webhook failed for a day (delivery %d)", dl.ID)
-			if _, err := tx.FailStaleDeliveries(ctx, w.ID, now.Add(hookRetryMax-hookRetryFor), reason, now); err != nil {
-				return err
-			}
-		default:
-			if err := tx.RetryDelivery(ctx, dl.ID, attempts, code, sendErr.Error(), now.Add(delay)); err != nil {
-				return err
+			final[i] = o.err != nil && o.at.Add(delay).Sub(o.dl.CreatedAt) > hookRetryFor
+			switch {
+			case o.err == nil:
+				if err := tx.FinishDelivery(ctx, o.dl.ID, "delivered", attempts, o.code, "", o.at); err != nil {
+					return err
+				}
+			case final[i]:
+				if err := tx.FinishDelivery(ctx, o.dl.ID, "failed", attempts, o.code, o.err.Error(), o.at); err != nil {
+					return err
+				}
+				// Those that waited behind it nearly as long would have no
+				// time left for retries: they fail with it rather than each
+				// trying a dead endpoint once more.
+				reason := fmt.Sprintf("not sent: the webhook failed for a day (delivery %d)", o.dl.ID)
+				if _, err := tx.FailStaleDeliveries(ctx, w.ID, o.at.Add(hookRetryMax-hookRetryFor), reason, o.at); err != nil {
+					return err
+				}
+			default:
+				if err := tx.RetryDelivery(ctx, o.dl.ID, attempts, o.code, o.err.Error(), o.at.Add(delay)); err != nil {
+					return err
+				}
 			}
 		}
-		return tx.SetWebhookOutcome(ctx, w.ID, "failed", sendErr.Error(), now)
+		last := done[len(done)-1]
+		if last.err != nil {
+			return tx.SetWebhookOutcome(ctx, w.ID, "failed", last.err.Error(), last.at)
+		}
+		return tx.SetWebhookOutcome(ctx, w.ID, "ok", "", last.at)
 	})
 	if err != nil {
-		return false, fmt.Errorf("record delivery %d: %w", dl.ID, err)
+		return fmt.Errorf("record deliveries of webhook %d: %w", w.ID, err)
 	}
-	if sendErr != nil {
-		d.log.Warn("webhook post failed", "webhook", w.ID, "delivery", dl.ID, "attempt", attempts, "final", final, "err", sendErr)
+	for i, o := range done {
+		if o.err != nil {
+			d.log.Warn("webhook post failed", "webhook", w.ID, "delivery", o.dl.ID, "attempt", o.dl.Attempts+1, "final", final[i], "err", o.err)
+		}
 	}
-	return sendErr == nil, nil
+	return nil
 }
 
 // ---- Turning events and messages into deliveries
@@ -599,14 +671,11 @@ func (d *Desk) collectHooks(ctx context.Context, now time.Time) error {
 		to := newest
 		var queue []*store.Delivery
 		if len(hooks) > 0 {
-			var evs []store.Event
-			var msgs []store.Message
+			var evs, msgs []store.Occurrence
 			if evs, msgs, to, err = d.hookRows(ctx, done, newest); err != nil {
 				return err
 			}
-			if queue, err = d.hookDeliveries(ctx, hooks, evs, msgs, now); err != nil {
-				return err
-			}
+			queue = hookDeliveries(hooks, evs, msgs, now)
 		}
 		err = d.db.Write(ctx, func(tx *store.Tx) error {
 			for _, dl := range queue {
@@ -628,7 +697,7 @@ func (d *Desk) collectHooks(ctx context.Context, now time.Time) error {
 // hookRows reads a step of events and messages past the cursor, cut at
 // the same moment so that they queue in the order they happened, and
 // where the cursor goes after them.
-func (d *Desk) hookRows(ctx context.Context, done, newest store.WebhookCursor) ([]store.Event, []store.Message, store.WebhookCursor, error) {
+func (d *Desk) hookRows(ctx context.Context, done, newest store.WebhookCursor) ([]store.Occurrence, []store.Occurrence, store.WebhookCursor, error) {
 	to := newest
 	evs, err := d.db.EventsAfter(ctx, done.EventID, newest.EventID, hookBatch)
 	if err != nil {
@@ -646,55 +715,53 @@ func (d *Desk) hookRows(ctx context.Context, done, newest store.WebhookCursor) (
 		cut = msgs[len(msgs)-1].CreatedAt
 	}
 	if !cut.IsZero() {
-		n := 0
-		for n < len(evs) && !evs[n].CreatedAt.After(cut) {
-			n++
-		}
-		evs, to.EventID = evs[:n], done.EventID
-		if n > 0 {
-			to.EventID = evs[n-1].ID
-		}
-		n = 0
-		for n < len(msgs) && !msgs[n].CreatedAt.After(cut) {
-			n++
-		}
-		msgs, to.MessageID = msgs[:n], done.MessageID
-		if n > 0 {
-			to.MessageID = msgs[n-1].ID
-		}
+		var last int64
+		evs, last = until(evs, cut)
+		to.EventID = max(last, done.EventID)
+		msgs, last = until(msgs, cut)
+		to.MessageID = max(last, done.MessageID)
 	}
 	return evs, msgs, to, nil
 }
 
+// until is the leading rows of list up to time cut, and the last one's id.
+func until(list []store.Occurrence, cut time.Time) ([]store.Occurrence, int64) {
+	n := 0
+	for n < len(list) && !list[n].CreatedAt.After(cut) {
+		n++
+	}
+	if n == 0 {
+		return nil, 0
+	}
+	return list[:n], list[n-1].ID
+}
+
 // hookDeliveries builds the deliveries of events and messages, in the
 // order they happened (a ticket's created event before its first message).
-func (d *Desk) hookDeliveries(ctx context.Context, hooks []*store.Webhook, evs []store.Event, msgs []store.Message, now time.Time) ([]*store.Delivery, error) {
+func hookDeliveries(hooks []*store.Webhook, evs, msgs []store.Occurrence, now time.Time) []*store.Delivery {
 	type item struct {
-		at      time.Time
-		event   string
-		ticket  int64
-		payload map[string]any
+		store.Occurrence
+		event string
+		ref   string
 	}
 	var items []item
-	for i := range evs {
-		e := &evs[i]
+	for _, e := range evs {
 		if name := hookEvent(e.Type); name != "" {
-			items = append(items, item{e.CreatedAt, name, e.TicketID, map[string]any{"change": e}})
+			items = append(items, item{e, name, fmt.Sprintf(`{"event_id":%d}`, e.ID)})
 		}
 	}
-	for i := range msgs {
-		m := &msgs[i]
-		items = append(items, item{m.CreatedAt, "message.created", m.TicketID, map[string]any{"message": m}})
+	for _, m := range msgs {
+		items = append(items, item{m, "message.created", fmt.Sprintf(`{"message_id":%d}`, m.ID)})
 	}
-	slices.SortStableFunc(items, func(a, b item) int { return a.at.Compare(b.at) })
+	slices.SortStableFunc(items, func(a, b item) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	// Times come from one clock read per row, so a ticket's first message
 	// may carry an earlier millisecond than its created event: that event
 	// goes first.
 	first := map[int64]int{} // ticket → index of its first item
 	for i := 0; i < len(items); i++ {
-		f, seen := first[items[i].ticket]
+		f, seen := first[items[i].TicketID]
 		if !seen {
-			first[items[i].ticket] = i
+			first[items[i].TicketID] = i
 		} else if items[i].event == "ticket.created" {
 			it := items[i]
 			copy(items[f+1:i+1], items[f:i])
@@ -706,45 +773,15 @@ func (d *Desk) hookDeliveries(ctx context.Context, hooks []*store.Webhook, evs [
 			}
 		}
 	}
-
-	type ticketParts struct {
-		t *store.Ticket
-		c *store.Customer
-	}
-	tickets := map[int64]*ticketParts{}
 	var queue []*store.Delivery
 	for _, it := range items {
-		var want []*store.Webhook
 		for _, w := range hooks {
-			if slices.Contains(w.Events, it.event) && !it.at.Before(w.CreatedAt) {
-				want = append(want, w)
+			if slices.Contains(w.Events, it.event) && !it.CreatedAt.Before(w.CreatedAt) {
+				tid := it.TicketID
+				queue = append(queue, &store.Delivery{WebhookID: w.ID, Event: it.event, TicketID: &tid,
+					Payload: json.RawMessage(it.ref), CreatedAt: now})
 			}
-		}
-		if len(want) == 0 {
-			continue
-		}
-		tp := tickets[it.ticket]
-		if tp == nil {
-			t, err := d.db.Ticket(ctx, it.ticket)
-			if err != nil {
-				return nil, err
-			}
-			c, err := d.db.Customer(ctx, t.CustomerID)
-			if err != nil {
-				return nil, err
-			}
-			tp = &ticketParts{t, c}
-			tickets[it.ticket] = tp
-		}
-		it.payload["ticket"], it.payload["customer"] = tp.t, tp.c
-		payload, err := json.Marshal(it.payload)
-		if err != nil {
-			return nil, err
-		}
-		for _, w := range want {
-			tid := it.ticket
-			queue = append(queue, &store.Delivery{WebhookID: w.ID, Event: it.event, TicketID: &tid, Payload: payload, CreatedAt: now})
 		}
 	}
-	return queue, nil
+	return queue
 }

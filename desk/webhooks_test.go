@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -481,5 +483,57 @@ func TestWebhookValidation(t *testing.T) {
 	w2, secret, _ := d.SaveWebhook(ctx, w.ID, desk.WebhookInput{RotateSecret: true})
 	if secret == "" || secret == "my-own-secret-0123456789" || w2.Secret != secret {
 		t.Errorf("rotated secret %q", secret)
+	}
+}
+
+// BenchmarkIngestWebhooks ingests new email tickets with no webhook, and
+// with two webhooks subscribed to every event while the dispatcher runs
+// beside the ingest and posts to a local receiver. Ingest does no webhook
+// work itself; the difference is the dispatcher's share of the writer and
+// the CPU:
+//
+//	go test ./desk -run '^$' -bench IngestWebhooks -benchtime 3000x
+func BenchmarkIngestWebhooks(b *testing.B) {
+	for _, hooks := range []int{0, 2} {
+		b.Run(fmt.Sprintf("webhooks=%d", hooks), func(b *testing.B) {
+			db, err := store.Open(ctx, filepath.Join(b.TempDir(), "w.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			var posts atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				posts.Add(1)
+			}))
+			defer srv.Close()
+			for i := range hooks {
+				name, url := fmt.Sprintf("hook %d", i), srv.URL
+				if _, _, err := d.SaveWebhook(ctx, 0, desk.WebhookInput{Name: &name, URL: &url, Events: &desk.WebhookEvents}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { d.RunWebhooks(c); close(done) }()
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fmt.Sprintf("c%d@d%d.test", i, i%300)},
+					Subject: fmt.Sprintf("Question %d about an order", i), Text: "Hello, where is my order? It was due on Monday.",
+					ExternalID: fmt.Sprintf("m%d@bench", i)}
+				start := time.Now()
+				if _, err := d.Ingest(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			reportLatency(b, lat)
+			cancel()
+			<-done
+			b.ReportMetric(float64(posts.Load())/float64(b.N), "posts/op")
+		})
 	}
 }

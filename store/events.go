@@ -54,3 +54,17 @@ func (db *DB) Events(ctx context.Context, ticketID int64) ([]Event, error) {
 	}
 	return list, rows.Err()
 }
+
+// Event reads one ticket event.
+func (db *DB) Event(ctx context.Context, id int64) (*Event, error) {
+	var e Event
+	var data string
+	var created int64
+	err := db.rq.QueryRowContext(ctx, `SELECT id, ticket_id, type, actor, data, created_at FROM ticket_events WHERE id = ?`, id).
+		Scan(&e.ID, &e.TicketID, &e.Type, &e.Actor, &data, &created)
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("event %d", id))
+	}
+	e.Data, e.CreatedAt = json.RawMessage(data), fromMS(created)
+	return &e, nil
+}

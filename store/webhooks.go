@@ -27,8 +27,8 @@ type Webhook struct {
 }
 
 // Delivery is one post to a webhook: queued until it is delivered or has
-// failed for good. Payload is the body's parts besides id, event and
-// created_at.
+// failed for good. Payload names what the body is made of when it is
+// sent (the desk's business: a ticket event's or message's id, a rule).
 type Delivery struct {
 	ID            int64           `json:"id"`
 	WebhookID     int64           `json:"webhook_id"`
@@ -327,47 +327,41 @@ func (tx *Tx) SetWebhookCursor(ctx context.Context, c WebhookCursor) error {
 	return nil
 }
 
-// EventsAfter lists ticket events with ids from after+1 to upTo, oldest first.
-func (db *DB) EventsAfter(ctx context.Context, after, upTo int64, limit int) ([]Event, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT id, ticket_id, type, actor, data, created_at
-		FROM ticket_events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, upTo, limit)
+// Occurrence is a ticket event or a message as the webhook dispatcher
+// sees it: Type is the event's type, "" for a message.
+type Occurrence struct {
+	ID, TicketID int64
+	Type         string
+	CreatedAt    time.Time
+}
+
+func occurrences(ctx context.Context, q querier, query string, args ...any) ([]Occurrence, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("events after %d: %w", after, err)
+		return nil, fmt.Errorf("webhook cursor step: %w", err)
 	}
 	defer rows.Close()
-	var list []Event
+	var list []Occurrence
 	for rows.Next() {
-		var e Event
-		var data string
+		var o Occurrence
 		var created int64
-		if err := rows.Scan(&e.ID, &e.TicketID, &e.Type, &e.Actor, &data, &created); err != nil {
-			return nil, fmt.Errorf("events after %d: %w", after, err)
+		if err := rows.Scan(&o.ID, &o.TicketID, &o.Type, &created); err != nil {
+			return nil, fmt.Errorf("webhook cursor step: %w", err)
 		}
-		e.Data, e.CreatedAt = json.RawMessage(data), fromMS(created)
-		list = append(list, e)
+		o.CreatedAt = fromMS(created)
+		list = append(list, o)
 	}
 	return list, rows.Err()
 }
 
-// MessagesAfter lists messages with ids from after+1 to upTo, oldest
-// first, with attachments.
-func (db *DB) MessagesAfter(ctx context.Context, after, upTo int64, limit int) ([]Message, error) {
-	rows, err := db.rq.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-		after, upTo, limit)
-	if err != nil {
-		return nil, fmt.Errorf("messages after %d: %w", after, err)
-	}
-	defer rows.Close()
-	var list []Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("messages after %d: %w", after, err)
-		}
-		list = append(list, *m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return list, attachAttachments(ctx, db.rq, list)
+// EventsAfter lists ticket events with ids from after+1 to upTo, oldest first.
+func (db *DB) EventsAfter(ctx context.Context, after, upTo int64, limit int) ([]Occurrence, error) {
+	return occurrences(ctx, db.rq, `SELECT id, ticket_id, type, created_at FROM ticket_events
+		WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, upTo, limit)
+}
+
+// MessagesAfter lists messages with ids from after+1 to upTo, oldest first.
+func (db *DB) MessagesAfter(ctx context.Context, after, upTo int64, limit int) ([]Occurrence, error) {
+	return occurrences(ctx, db.rq, `SELECT id, ticket_id, '', created_at FROM messages
+		WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, upTo, limit)
 }

@@ -19,11 +19,11 @@ CREATE TABLE webhooks (
 );
 
 -- One post to one webhook, kept until it is delivered or has failed for
--- good (and for a while after, to show). payload holds the body's parts
--- besides id, event and created_at, fixed when the delivery is queued, so
--- every retry sends the same body. A webhook's queued deliveries go out
--- in id order: the oldest one waits for next_attempt_at and the rest wait
--- behind it.
+-- good (and for a while after, to show). payload names what the body is
+-- made of when it is sent ({"event_id": N}, {"message_id": N}, a rule):
+-- small rows, whatever the size of the ticket. A webhook's queued
+-- deliveries go out in id order: the oldest one waits for next_attempt_at
+-- and the rest wait behind it.
 CREATE TABLE webhook_deliveries (
     id              INTEGER PRIMARY KEY,
     webhook_id      INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,

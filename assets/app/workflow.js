@@ -195,7 +195,10 @@ function valueInput(kind, current) {
     case 'business_hours': return sel([opt('true', t('rule_inside_hours'), current), opt('false', t('rule_outside_hours'), current)]);
     case 'notify': return sel([opt('assignee', t('rule_notify_assignee'), current), opt('team', t('rule_notify_team'), current),
       ...state.agents.filter((a) => a.active).map((a) => opt(a.id, a.name, current))]);
-    case 'webhook': return webhooks.length ? sel(webhooks.map((w) => opt(w.id, w.enabled ? w.name : `${w.name} (${t('webhook_off')})`, current)))
+    case 'webhook': return webhooks.length ? sel([
+      // A webhook deleted since the rule was saved: say so rather than show another one.
+      current != null && !webhooks.some((w) => w.id === current) ? opt('', t('webhook_deleted'), '') : null,
+      ...webhooks.map((w) => opt(w.id, w.enabled ? w.name : `${w.name} (${t('webhook_off')})`, current))])
       : h('span', { class: 'rule-value muted', 'aria-label': t('rule_value') }, t('webhook_none'));
     case 'add_note': case 'auto_reply': return h('textarea', { class: 'rule-value', rows: 2, 'aria-label': t('rule_value') }, current ?? '');
     case 'add_tags': case 'remove_tags':

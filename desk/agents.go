@@ -498,9 +498,10 @@ func slugify(name string) string {
 
 // roundRobin gives a new or open unassigned ticket of a round-robin team
 // to the member whose turn is next among those online, active and under
-// the team's cap on open tickets. Members take turns in id order; nobody
-// free leaves the ticket in the team's queue. It returns the event.
-func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket) (*store.Event, error) {
+// the team's cap on open tickets, but for skip (0 = none). Members take
+// turns in id order; nobody free leaves the ticket in the team's queue.
+// It returns the event.
+func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket, skip int64) (*store.Event, error) {
 	if t.TeamID == nil || t.AssigneeID != nil || !slaRunning(t.Status) {
 		return nil, nil
 	}
@@ -518,7 +519,7 @@ func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket) (*
 	}
 	for i := range members {
 		id := members[(start+i)%len(members)]
-		if d.Online != nil && !d.Online(id) {
+		if id == skip || d.Online != nil && !d.Online(id) {
 			continue
 		}
 		a, err := tx.Agent(ctx, id)
@@ -577,7 +578,7 @@ func (d *Desk) AssignWaiting(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				ev, err := d.roundRobin(ctx, tx, t)
+				ev, err := d.roundRobin(ctx, tx, t, 0)
 				if err != nil {
 					return err
 				}

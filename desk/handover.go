@@ -21,7 +21,8 @@ type Handover struct {
 
 // HandOver moves every ticket assigned to the agent that is still to do
 // (new, open or pending) in one action: to an agent, assigned to them; to
-// a team alone, the team's and unassigned. Each ticket moves through the
+// a team alone, the team's and unassigned, or with a round-robin team its
+// next member's but the agent's own. Each ticket moves through the
 // same path as one transfer (assigned and transferred events carrying the
 // note, "updated" rules, the bus), a batch of them a transaction and each
 // all or nothing: a ticket a rule refuses stays, reported in Failed.
@@ -53,7 +54,8 @@ func (d *Desk) HandOver(ctx context.Context, actor Actor, agentID int64, h Hando
 			return nil, inputErr("team_id", "team %d does not exist", *h.TeamID)
 		}
 	}
-	u := Update{Note: strings.TrimSpace(h.Note), AssigneeID: Optional[int64]{Set: true, Value: h.AssigneeID}}
+	// Round robin never hands a ticket back to the agent handing it over.
+	u := Update{Note: strings.TrimSpace(h.Note), AssigneeID: Optional[int64]{Set: true, Value: h.AssigneeID}, NotTo: agentID}
 	if h.TeamID != nil {
 		u.TeamID = Optional[int64]{Set: true, Value: h.TeamID}
 	}

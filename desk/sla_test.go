@@ -3,6 +3,7 @@ package desk_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -341,4 +342,27 @@ func TestRoundRobinTakesTurnsWithinCaps(t *testing.T) {
 		t.Fatal("an unknown assignment was accepted")
 	}
 	_ = got
+}
+
+// Handing tickets over to a round-robin team never gives them back to the
+// agent who hands them over, though they are online and under the cap.
+func TestHandoverToRoundRobinTeamSkipsTheGiver(t *testing.T) {
+	d, _ := newDesk(t)
+	x, y := agent(t, d, "x@shop.test", "agent"), agent(t, d, "y@shop.test", "agent")
+	team, err := d.SaveTeam(ctx, 0, desk.TeamInput{Name: "Care", AgentIDs: []int64{x.ID, y.ID}, Assignment: "round_robin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		ingest(t, d, desk.Inbound{From: email(fmt.Sprintf("h%d@example.com", i)), Text: "Hi", AssigneeID: &x.ID})
+	}
+	res, err := d.HandOver(ctx, desk.AgentActor(x.ID), x.ID, desk.Handover{TeamID: &team.ID, Note: "end of shift"})
+	if err != nil || len(res.Updated) != 4 {
+		t.Fatalf("handover: %+v, %v", res, err)
+	}
+	for _, id := range res.Updated {
+		if tk, _ := d.DB().Ticket(ctx, id); tk.AssigneeID == nil || *tk.AssigneeID != y.ID {
+			t.Fatalf("ticket %d went to %v, want y (%d)", id, tk.AssigneeID, y.ID)
+		}
+	}
 }

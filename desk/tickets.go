@@ -307,7 +307,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 			changes = append(changes, ran.changes...)
 		}
 		if res.Created {
-			ev, err := d.roundRobin(ctx, tx, t)
+			ev, err := d.roundRobin(ctx, tx, t, 0)
 			if err != nil {
 				return err
 			}
@@ -762,6 +762,8 @@ type Update struct {
 	AddTags    []string // tags to add to the ticket's own (not with Tags)
 	RemoveTags []string // tags to take off it (not with Tags)
 	Note       string   // handoff note that goes with a transfer
+	// NotTo is an agent round robin passes over: the one handing over.
+	NotTo int64
 }
 
 // check refuses a bad update before any ticket is read, and cleans its tags.
@@ -930,7 +932,7 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 	}
 	if u.TeamID.Set {
 		// A ticket sent to a round-robin team goes to its next agent.
-		ev, err := d.roundRobin(ctx, tx, t)
+		ev, err := d.roundRobin(ctx, tx, t, u.NotTo)
 		if err != nil {
 			return nil, err
 		}

@@ -715,11 +715,22 @@ func (d *Desk) hookRows(ctx context.Context, done, newest store.WebhookCursor) (
 		cut = msgs[len(msgs)-1].CreatedAt
 	}
 	if !cut.IsZero() {
-		var last int64
-		evs, last = until(evs, cut)
-		to.EventID = max(last, done.EventID)
-		msgs, last = until(msgs, cut)
-		to.MessageID = max(last, done.MessageID)
+		cutEvs, lastEv := until(evs, cut)
+		cutMsgs, lastMsg := until(msgs, cut)
+		if lastEv > 0 || lastMsg > 0 {
+			evs, msgs = cutEvs, cutMsgs
+			to.EventID, to.MessageID = max(lastEv, done.EventID), max(lastMsg, done.MessageID)
+		} else {
+			// Times out of id order (a sweep's rows carry its start time, or
+			// the clock stepped back) cut nothing: take both batches whole
+			// rather than stand still.
+			if len(evs) == hookBatch {
+				to.EventID = evs[len(evs)-1].ID
+			}
+			if len(msgs) == hookBatch {
+				to.MessageID = msgs[len(msgs)-1].ID
+			}
+		}
 	}
 	return evs, msgs, to, nil
 }

@@ -67,10 +67,11 @@ func (s *Server) updateSLAPolicy(c *fiber.Ctx, _ *principal) error {
 			p.Targets = nil
 		}
 	}
+	id := p.ID
 	if err := decode(c, p); err != nil {
 		return err
 	}
-	saved, err := s.desk.SaveSLAPolicy(c.UserContext(), p.ID, *p)
+	saved, err := s.desk.SaveSLAPolicy(c.UserContext(), id, *p) // the path names the policy, not the body
 	if err != nil {
 		return err
 	}

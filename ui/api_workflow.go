@@ -71,10 +71,11 @@ func (s *Server) updateRule(c *fiber.Ctx, _ *principal) error {
 			r.Actions = nil
 		}
 	}
+	id := r.ID
 	if err := decode(c, r); err != nil {
 		return err
 	}
-	saved, err := s.desk.SaveRule(c.UserContext(), r.ID, *r)
+	saved, err := s.desk.SaveRule(c.UserContext(), id, *r) // the path names the rule, not the body
 	if err != nil {
 		return err
 	}

@@ -38,9 +38,11 @@ type Desk struct {
 
 	rules     []*rule // enabled rules in order; read again after a change
 	rulesRead bool
+	rulesGen  uint64 // counts changes, so a read racing one is not kept
 
 	slaPolicies []*store.SLAPolicy // enabled SLA policies in order
 	slaRead     bool
+	slaGen      uint64
 	storeHours  map[int64]*businessHours // opening hours by store
 
 	orders *orders.Cache

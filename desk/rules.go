@@ -332,7 +332,7 @@ func idValue(v any) (*int64, bool) {
 // until a rule changes.
 func (d *Desk) activeRules(ctx context.Context) ([]*rule, error) {
 	d.mu.RLock()
-	list, ok := d.rules, d.rulesRead
+	list, ok, gen := d.rules, d.rulesRead, d.rulesGen
 	d.mu.RUnlock()
 	if ok {
 		return list, nil
@@ -354,7 +354,9 @@ func (d *Desk) activeRules(ctx context.Context) ([]*rule, error) {
 		list = append(list, p)
 	}
 	d.mu.Lock()
-	d.rules, d.rulesRead = list, true
+	if d.rulesGen == gen { // else a rule changed meanwhile: what was read may be old
+		d.rules, d.rulesRead = list, true
+	}
 	d.mu.Unlock()
 	return list, nil
 }
@@ -362,6 +364,7 @@ func (d *Desk) activeRules(ctx context.Context) ([]*rule, error) {
 func (d *Desk) forgetRules() {
 	d.mu.Lock()
 	d.rules, d.rulesRead = nil, false
+	d.rulesGen++
 	d.mu.Unlock()
 }
 

@@ -141,7 +141,7 @@ func (d *Desk) SLAPolicies(ctx context.Context) ([]*store.SLAPolicy, error) {
 // changes.
 func (d *Desk) activeSLA(ctx context.Context) ([]*store.SLAPolicy, error) {
 	d.mu.RLock()
-	list, ok := d.slaPolicies, d.slaRead
+	list, ok, gen := d.slaPolicies, d.slaRead, d.slaGen
 	d.mu.RUnlock()
 	if ok {
 		return list, nil
@@ -152,7 +152,9 @@ func (d *Desk) activeSLA(ctx context.Context) ([]*store.SLAPolicy, error) {
 	}
 	list = slices.DeleteFunc(all, func(p *store.SLAPolicy) bool { return !p.Enabled })
 	d.mu.Lock()
-	d.slaPolicies, d.slaRead = list, true
+	if d.slaGen == gen { // else a change came meanwhile: what was read may be old
+		d.slaPolicies, d.slaRead = list, true
+	}
 	d.mu.Unlock()
 	return list, nil
 }
@@ -161,6 +163,7 @@ func (d *Desk) activeSLA(ctx context.Context) ([]*store.SLAPolicy, error) {
 func (d *Desk) forgetSLA() {
 	d.mu.Lock()
 	d.slaPolicies, d.slaRead, d.storeHours = nil, false, nil
+	d.slaGen++
 	d.mu.Unlock()
 }
 
@@ -168,6 +171,7 @@ func (d *Desk) forgetSLA() {
 func (d *Desk) hoursOfStore(ctx context.Context, tx *store.Tx, id int64) (*businessHours, error) {
 	d.mu.RLock()
 	b, ok := d.storeHours[id]
+	gen := d.slaGen
 	d.mu.RUnlock()
 	if ok {
 		return b, nil
@@ -181,7 +185,9 @@ func (d *Desk) hoursOfStore(ctx context.Context, tx *store.Tx, id int64) (*busin
 	if d.storeHours == nil {
 		d.storeHours = map[int64]*businessHours{}
 	}
-	d.storeHours[id] = b
+	if d.slaGen == gen {
+		d.storeHours[id] = b
+	}
 	d.mu.Unlock()
 	return b, nil
 }
@@ -254,6 +260,9 @@ func (d *Desk) SaveSLAPolicy(ctx context.Context, id int64, p store.SLAPolicy) (
 		return nil, fmt.Errorf("save SLA policy: %w", err)
 	}
 	d.forgetSLA()
+	if err := d.refreshRunningSLAs(ctx); err != nil {
+		return nil, err
+	}
 	return &p, nil
 }
 
@@ -264,6 +273,41 @@ func (d *Desk) DeleteSLAPolicy(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete SLA policy: %w", err)
 	}
 	d.forgetSLA()
+	return d.refreshRunningSLAs(ctx)
+}
+
+// refreshRunningSLAs works out again the due times of the tickets whose
+// clock runs, after the policies changed: a policy deleted, switched off
+// or narrowed leaves no due time behind. Other tickets get the new
+// policies when they next change.
+func (d *Desk) refreshRunningSLAs(ctx context.Context) error {
+	ids, err := d.db.RunningSLAs(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh due times: %w", err)
+	}
+	for start := 0; start < len(ids); start += sweepBatch {
+		var changes []Change
+		err := d.db.Write(ctx, func(tx *store.Tx) error {
+			changes = changes[:0]
+			now := store.Now()
+			for _, id := range ids[start:min(start+sweepBatch, len(ids))] {
+				t, err := tx.Ticket(ctx, id)
+				if err != nil {
+					return err
+				}
+				more, err := d.saveTicket(ctx, tx, t, now)
+				if err != nil {
+					return err
+				}
+				changes = append(changes, more...)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("refresh due times: %w", err)
+		}
+		d.publishAll(ctx, changes)
+	}
 	return nil
 }
 
@@ -307,7 +351,7 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 		return nil, err
 	}
 	s := &t.SLA
-	if len(list) == 0 && s.PolicyID == nil {
+	if len(list) == 0 && s.PolicyID == nil && s.Due == nil && s.Next == nil && s.Warn == nil && s.FirstResponseDue == nil {
 		return nil, nil // the common case of a desk without SLAs
 	}
 	p, target := policyFor(list, t)
@@ -317,26 +361,18 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 			return nil, err
 		}
 	}
-	resolutionDue := func() *time.Time {
-		if target.Resolution == 0 {
-			return nil
-		}
-		due := hours.add(t.CreatedAt, time.Duration(target.Resolution)*time.Second+time.Duration(s.PausedMS)*time.Millisecond)
-		return &due
+	after := func(d time.Duration) time.Time { // business time after the ticket was made, pauses left out
+		return hours.add(t.CreatedAt, d+time.Duration(s.PausedMS)*time.Millisecond)
 	}
+	frTarget := time.Duration(target.FirstResponse) * time.Second
+	resTarget := time.Duration(target.Resolution) * time.Second
 	var changes []Change
-	breach := func(bit int, name string, due time.Time) error {
-		if s.Breached&bit != 0 {
-			return nil
+	late := func(bit int, name string, due time.Time) error {
+		c, err := recordBreach(ctx, tx, t, bit, name, due)
+		if c != nil {
+			changes = append(changes, *c)
 		}
-		s.Breached |= bit
-		ev, err := addEvent(ctx, tx, t.ID, "sla_breached", System, map[string]any{
-			"target": name, "due": due.UTC().Format(time.RFC3339), "policy_id": p.ID})
-		if err != nil {
-			return err
-		}
-		changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-		return nil
+		return err
 	}
 
 	// The clock stops while the ticket waits on the customer or is done;
@@ -346,45 +382,71 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 		s.PausedMS += hours.between(*s.PausedAt, now).Milliseconds()
 		s.PausedAt = nil
 	case !running && s.PausedAt == nil:
-		if due := resolutionDue(); p != nil && due != nil && now.After(*due) &&
-			(t.Status == "resolved" || t.Status == "closed") {
-			if err := breach(store.BreachedResolution, "resolution", *due); err != nil {
+		if due := after(resTarget); resTarget > 0 && now.After(due) && (t.Status == "resolved" || t.Status == "closed") {
+			if err := late(store.BreachedResolution, "resolution", due); err != nil {
 				return nil, err
 			}
 		}
 		s.PausedAt = &now
 	}
 
+	s.PolicyID, s.FirstResponseDue, s.ResolutionDue, s.Due, s.Next, s.Warn = nil, nil, nil, nil, nil, nil
 	if p == nil {
-		s.PolicyID, s.FirstResponseDue, s.ResolutionDue, s.Due, s.Warn = nil, nil, nil, nil, nil
 		return changes, nil
 	}
 	s.PolicyID = &p.ID
-	s.FirstResponseDue, s.ResolutionDue, s.Due, s.Warn = nil, nil, nil, nil
 	done := t.Status == "resolved" || t.Status == "closed"
-	if target.FirstResponse > 0 {
-		frTarget := time.Duration(target.FirstResponse) * time.Second
-		due := hours.add(t.CreatedAt, frTarget)
+	// Each running target: its due time, when it is at risk, its breach bit.
+	type deadline struct {
+		due, warn time.Time
+		bit       int
+	}
+	var running []deadline
+	if frTarget > 0 {
+		due := hours.add(t.CreatedAt, frTarget) // pending does not stop it
 		s.FirstResponseDue = &due
 		if t.FirstResponseAt != nil && t.FirstResponseAt.After(due) {
-			if err := breach(store.BreachedFirstResponse, "first_response", due); err != nil {
+			if err := late(store.BreachedFirstResponse, "first_response", due); err != nil {
 				return nil, err
 			}
 		}
 		if t.FirstResponseAt == nil && !done {
-			warn := hours.add(t.CreatedAt, frTarget*3/4)
-			s.Due, s.Warn = &due, &warn
+			running = append(running, deadline{due, hours.add(t.CreatedAt, frTarget*3/4), store.BreachedFirstResponse})
 		}
 	}
-	if s.PausedAt == nil && target.Resolution > 0 {
-		due := resolutionDue()
-		s.ResolutionDue = due
-		if s.Due == nil || due.Before(*s.Due) {
-			warn := hours.add(t.CreatedAt, time.Duration(target.Resolution)*time.Second*3/4+time.Duration(s.PausedMS)*time.Millisecond)
-			s.Due, s.Warn = due, &warn
+	if resTarget > 0 && s.PausedAt == nil {
+		due := after(resTarget)
+		s.ResolutionDue = &due
+		running = append(running, deadline{due, after(resTarget * 3 / 4), store.BreachedResolution})
+	}
+	// Due is what the inbox calls overdue; Next, and its warning, what the
+	// sweep still has to record.
+	for _, dl := range running {
+		if s.Due == nil || dl.due.Before(*s.Due) {
+			s.Due = &dl.due
+		}
+		if s.Breached&dl.bit == 0 && (s.Next == nil || dl.due.Before(*s.Next)) {
+			s.Next, s.Warn = &dl.due, &dl.warn
 		}
 	}
 	return changes, nil
+}
+
+// recordBreach records that a target of t passed unmet, once.
+func recordBreach(ctx context.Context, tx *store.Tx, t *store.Ticket, bit int, name string, due time.Time) (*Change, error) {
+	if t.SLA.Breached&bit != 0 {
+		return nil, nil
+	}
+	t.SLA.Breached |= bit
+	data := map[string]any{"target": name, "due": due.UTC().Format(time.RFC3339)}
+	if t.SLA.PolicyID != nil {
+		data["policy_id"] = *t.SLA.PolicyID
+	}
+	ev, err := addEvent(ctx, tx, t.ID, "sla_breached", System, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Change{Type: "event", TicketID: t.ID, Event: ev}, nil
 }
 
 // saveTicket writes t after a change, with its SLA worked out again.
@@ -446,7 +508,7 @@ func (d *Desk) SweepSLA(ctx context.Context, now time.Time) (int, error) {
 
 func (d *Desk) sweepSLABatch(ctx context.Context, rules []*rule, which string, ids []int64, now time.Time) (int, error) {
 	var out []*ruleRun
-	var changes [][]Change
+	var changes []Change
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		out, changes = out[:0], changes[:0]
 		for _, id := range ids {
@@ -454,40 +516,62 @@ func (d *Desk) sweepSLABatch(ctx context.Context, rules []*rule, which string, i
 			if err != nil {
 				return err
 			}
+			// Worked out again first: a policy deleted or switched off since
+			// the ticket last changed no longer counts.
+			more, err := d.refreshSLA(ctx, tx, t, now)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, more...)
 			s := &t.SLA
 			trigger := "sla_at_risk"
 			if which == "due" {
 				trigger = "sla_breached"
-				if s.Due == nil || s.Due.After(now) {
-					continue
+				// Every running target that passed, the first response and
+				// the resolution alike when both did.
+				n := len(changes)
+				if s.FirstResponseDue != nil && t.FirstResponseAt == nil && s.Due != nil && !s.FirstResponseDue.After(now) {
+					c, err := recordBreach(ctx, tx, t, store.BreachedFirstResponse, "first_response", *s.FirstResponseDue)
+					if err != nil {
+						return err
+					}
+					if c != nil {
+						changes = append(changes, *c)
+					}
 				}
-				bit, name := store.BreachedResolution, "resolution"
-				if s.FirstResponseDue != nil && s.Due.Equal(*s.FirstResponseDue) && t.FirstResponseAt == nil {
-					bit, name = store.BreachedFirstResponse, "first_response"
+				if s.ResolutionDue != nil && !s.ResolutionDue.After(now) {
+					c, err := recordBreach(ctx, tx, t, store.BreachedResolution, "resolution", *s.ResolutionDue)
+					if err != nil {
+						return err
+					}
+					if c != nil {
+						changes = append(changes, *c)
+					}
 				}
-				if s.Breached&bit != 0 {
-					continue // recorded already
+				if len(changes) == n {
+					if err := tx.UpdateTicket(ctx, t); err != nil {
+						return err
+					}
+					continue // nothing new passed
 				}
-				s.Breached |= bit
-				data := map[string]any{"target": name, "due": s.Due.UTC().Format(time.RFC3339)}
-				if s.PolicyID != nil {
-					data["policy_id"] = *s.PolicyID
-				}
-				ev, err := addEvent(ctx, tx, t.ID, "sla_breached", System, data)
-				if err != nil {
+			} else if s.Warn == nil || s.Warn.After(now) || s.Next == nil || !s.Next.After(now) {
+				if err := tx.UpdateTicket(ctx, t); err != nil {
 					return err
 				}
-				changes = append(changes, []Change{{Type: "event", TicketID: t.ID, Event: ev}})
-			} else if s.Warn == nil || s.Warn.After(now) || s.Due == nil || !s.Due.After(now) {
 				continue
 			}
 			rr, err := d.runRules(ctx, tx, rules, trigger, t, nil, now)
 			if err != nil {
 				return err
 			}
-			if _, err := d.saveTicket(ctx, tx, t, now); err != nil {
+			if rr.changed {
+				t.UpdatedAt = now
+			}
+			more, err = d.saveTicket(ctx, tx, t, now)
+			if err != nil {
 				return err
 			}
+			changes = append(changes, more...)
 			out = append(out, rr)
 		}
 		return nil
@@ -495,9 +579,7 @@ func (d *Desk) sweepSLABatch(ctx context.Context, rules []*rule, which string, i
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range changes {
-		d.publish(ctx, c[0].TicketID, c)
-	}
+	d.publishAll(ctx, changes)
 	for _, rr := range out {
 		d.finishRules(ctx, rr)
 	}

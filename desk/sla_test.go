@@ -366,3 +366,49 @@ func TestHandoverToRoundRobinTeamSkipsTheGiver(t *testing.T) {
 		}
 	}
 }
+
+// Both targets of an unanswered ticket are recorded as they pass; a
+// deleted policy leaves no due times behind and records nothing more.
+func TestSLABothTargetsAndDeletedPolicies(t *testing.T) {
+	d, db := newDesk(t)
+	p := savePolicy(t, d, store.SLAPolicy{Name: "Standard", Targets: map[string]store.SLATarget{
+		"urgent": {FirstResponse: 3600, Resolution: 4 * 3600}}})
+	a := ingest(t, d, desk.Inbound{From: email("ana@example.com"), Text: "Help", Priority: "urgent"}).Ticket
+	c := a.CreatedAt
+	for _, after := range []time.Duration{61 * time.Minute, 3 * time.Hour, 5 * time.Hour, 6 * time.Hour} {
+		if _, err := d.SweepSLA(ctx, c.Add(after)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := slaEvents(t, db, a.ID)
+	if len(evs) != 2 || !strings.Contains(evs[0], "first_response") || !strings.Contains(evs[1], "resolution") {
+		t.Fatalf("breaches of an unanswered ticket: %v", evs)
+	}
+	if got := listSLA(t, db, "breached", c.Add(6*time.Hour)); !slices.Equal(got, []int64{a.ID}) {
+		t.Fatalf("overdue: %v", got)
+	}
+	if got := listSLA(t, db, "at_risk", c.Add(3*time.Hour+30*time.Minute)); len(got) != 0 {
+		t.Fatalf("an overdue ticket is not 'at risk': %v", got)
+	}
+
+	b := ingest(t, d, desk.Inbound{From: email("bo@example.com"), Text: "Hi", Priority: "urgent"}).Ticket
+	if err := d.DeleteSLAPolicy(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if tk := ticket(t, db, b.ID); tk.SLA.Due != nil || tk.SLA.Next != nil || tk.SLA.Warn != nil || tk.SLA.PolicyID != nil {
+		t.Fatalf("due times after the policy went: %+v", tk.SLA)
+	}
+	if _, err := d.SweepSLA(ctx, b.CreatedAt.Add(10*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if evs := slaEvents(t, db, b.ID); len(evs) != 0 {
+		t.Fatalf("breach without a policy: %v", evs)
+	}
+	if got := listSLA(t, db, "breached", b.CreatedAt.Add(10*time.Hour)); slices.Contains(got, b.ID) {
+		t.Fatal("a ticket without a policy is overdue")
+	}
+	// The breaches on record stay.
+	if tk := ticket(t, db, a.ID); tk.SLA.Breached != store.BreachedFirstResponse|store.BreachedResolution {
+		t.Fatalf("breaches on record: %d", tk.SLA.Breached)
+	}
+}

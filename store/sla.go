@@ -23,6 +23,7 @@ type TicketSLA struct {
 	PausedAt         *time.Time // the resolution clock stands still since
 	PausedMS         int64      // how long it stood still before
 	Due              *time.Time // the earliest deadline still running
+	Next             *time.Time // the earliest one whose breach is not yet recorded
 	Warn             *time.Time // when the ticket becomes at risk
 	Breached         int        // BreachedFirstResponse | BreachedResolution
 }
@@ -32,7 +33,7 @@ type TicketSLA struct {
 // breached: ["first_response", "resolution"]}.
 func (s TicketSLA) MarshalJSON() ([]byte, error) {
 	if s.PolicyID == nil && s.Breached == 0 {
-		return []byte("null"), nil
+		return []byte("null"), nil // no policy covers it, and none did
 	}
 	breached := []string{}
 	if s.Breached&BreachedFirstResponse != 0 {
@@ -172,12 +173,12 @@ func (tx *Tx) DeleteSLAPolicy(ctx context.Context, id int64) error {
 	return nil
 }
 
-// SLACandidates lists the tickets whose due time ("due") or at-risk time
-// ("warn") passed in (prev, now], and the tickets changed since changed
-// whose time is already past: what an SLA sweep has to look at. Both
-// reads are index ranges.
+// SLACandidates lists the tickets whose next unrecorded deadline ("due")
+// or at-risk time ("warn") passed in (prev, now], and the tickets changed
+// since changed whose time is already past: what an SLA sweep has to look
+// at. Both reads are index ranges.
 func (db *DB) SLACandidates(ctx context.Context, which string, prev, now, changed time.Time) ([]int64, error) {
-	col := map[string]string{"due": "sla_due", "warn": "sla_warn"}[which]
+	col := map[string]string{"due": "sla_next", "warn": "sla_warn"}[which]
 	if col == "" {
 		return nil, fmt.Errorf("no SLA time %q", which)
 	}
@@ -200,4 +201,9 @@ func (db *DB) SLACandidates(ctx context.Context, which string, prev, now, change
 		}
 	}
 	return ids, nil
+}
+
+// RunningSLAs lists the tickets with a due time (an index read).
+func (db *DB) RunningSLAs(ctx context.Context) ([]int64, error) {
+	return queryIDs(ctx, db.rq, "SELECT id FROM tickets WHERE sla_due IS NOT NULL")
 }

@@ -55,7 +55,7 @@ type Ticket struct {
 var ticketSetCols = []string{"subject", "status", "priority", "store_id", "customer_id", "assignee_id",
 	"team_id", "tags", "fields", "snippet", "updated_at", "first_response_at", "resolved_at",
 	"last_customer_at", "last_agent_at", "sla_policy_id", "first_response_due", "resolution_due",
-	"sla_paused_at", "sla_paused_ms", "sla_due", "sla_warn", "sla_breached"}
+	"sla_paused_at", "sla_paused_ms", "sla_due", "sla_next", "sla_warn", "sla_breached"}
 
 // columns are t's mutable columns as stored, comparable with ==.
 func (t *Ticket) columns() []any {
@@ -63,27 +63,27 @@ func (t *Ticket) columns() []any {
 		nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet, ms(t.UpdatedAt),
 		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt),
 		nullID(t.SLA.PolicyID), nullMS(t.SLA.FirstResponseDue), nullMS(t.SLA.ResolutionDue),
-		nullMS(t.SLA.PausedAt), t.SLA.PausedMS, nullMS(t.SLA.Due), nullMS(t.SLA.Warn), t.SLA.Breached}
+		nullMS(t.SLA.PausedAt), t.SLA.PausedMS, nullMS(t.SLA.Due), nullMS(t.SLA.Next), nullMS(t.SLA.Warn), t.SLA.Breached}
 }
 
 const ticketCols = `t.id, t.subject, t.status, t.priority, t.channel, t.store_id, t.customer_id,
 	t.assignee_id, t.team_id, t.tags, t.fields, t.snippet, t.created_at, t.updated_at,
 	t.first_response_at, t.resolved_at, t.last_customer_at, t.last_agent_at,
 	t.sla_policy_id, t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_paused_ms,
-	t.sla_due, t.sla_warn, t.sla_breached,
+	t.sla_due, t.sla_next, t.sla_warn, t.sla_breached,
 	COALESCE((SELECT COALESCE(NULLIF(c.name, ''), (SELECT i.value FROM identities i WHERE i.customer_id = c.id ORDER BY i.id LIMIT 1), '')
 	          FROM customers c WHERE c.id = t.customer_id), '')`
 
 func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, error) {
 	var t Ticket
 	var store, assignee, team, first, resolved, lastC, lastA sql.NullInt64
-	var policy, frDue, resDue, pausedAt, due, warn sql.NullInt64
+	var policy, frDue, resDue, pausedAt, due, next, warn sql.NullInt64
 	var tags, fields string
 	var created, updated int64
 	dest := []any{&t.ID, &t.Subject, &t.Status, &t.Priority, &t.Channel, &store, &t.CustomerID,
 		&assignee, &team, &tags, &fields, &t.Snippet, &created, &updated,
 		&first, &resolved, &lastC, &lastA,
-		&policy, &frDue, &resDue, &pausedAt, &t.SLA.PausedMS, &due, &warn, &t.SLA.Breached, &t.CustomerName}
+		&policy, &frDue, &resDue, &pausedAt, &t.SLA.PausedMS, &due, &next, &warn, &t.SLA.Breached, &t.CustomerName}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, err
 	t.FirstResponseAt, t.ResolvedAt = fromNullMS(first), fromNullMS(resolved)
 	t.LastCustomerAt, t.LastAgentAt = fromNullMS(lastC), fromNullMS(lastA)
 	t.SLA.PolicyID, t.SLA.FirstResponseDue, t.SLA.ResolutionDue = fromNullID(policy), fromNullMS(frDue), fromNullMS(resDue)
-	t.SLA.PausedAt, t.SLA.Due, t.SLA.Warn = fromNullMS(pausedAt), fromNullMS(due), fromNullMS(warn)
+	t.SLA.PausedAt, t.SLA.Due, t.SLA.Next, t.SLA.Warn = fromNullMS(pausedAt), fromNullMS(due), fromNullMS(next), fromNullMS(warn)
 	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil || t.Tags == nil {
 		t.Tags = []string{}
 	}
@@ -142,14 +142,14 @@ func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
 	res, err := tx.q.ExecContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
 		customer_id, assignee_id, team_id, tags, fields, snippet, created_at, updated_at,
 		first_response_at, resolved_at, last_customer_at, last_agent_at, sla_policy_id,
-		first_response_due, resolution_due, sla_paused_at, sla_paused_ms, sla_due, sla_warn, sla_breached)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		first_response_due, resolution_due, sla_paused_at, sla_paused_ms, sla_due, sla_next, sla_warn, sla_breached)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Subject, t.Status, t.Priority, t.Channel, nullID(t.StoreID), t.CustomerID,
 		nullID(t.AssigneeID), nullID(t.TeamID), jsonText(t.Tags, "[]"), fieldsText(t.Fields), t.Snippet,
 		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt),
 		nullMS(t.LastCustomerAt), nullMS(t.LastAgentAt), nullID(t.SLA.PolicyID), nullMS(t.SLA.FirstResponseDue),
 		nullMS(t.SLA.ResolutionDue), nullMS(t.SLA.PausedAt), t.SLA.PausedMS, nullMS(t.SLA.Due),
-		nullMS(t.SLA.Warn), t.SLA.Breached)
+		nullMS(t.SLA.Next), nullMS(t.SLA.Warn), t.SLA.Breached)
 	if err != nil {
 		return fmt.Errorf("insert ticket: %w", err)
 	}

@@ -23,19 +23,23 @@ CREATE TABLE sla_policies (
 -- changes. The resolution clock stops while the ticket waits on the
 -- customer (pending) or is resolved: sla_paused_at is since when,
 -- sla_paused_ms how much (business) time it stood still before.
--- sla_due is the earliest deadline still running (NULL when none),
--- sla_warn when the ticket becomes at risk (a quarter of the target
--- left). sla_breached: 1 first response, 2 resolution.
+-- sla_due is the earliest deadline still running (NULL when none; the
+-- inbox's "overdue"), sla_next the earliest whose breach is not yet
+-- recorded (what the sweep waits for), sla_warn when the ticket becomes
+-- at risk (a quarter of the target left). sla_breached: 1 first
+-- response, 2 resolution.
 ALTER TABLE tickets ADD COLUMN sla_policy_id INTEGER REFERENCES sla_policies (id) ON DELETE SET NULL;
 ALTER TABLE tickets ADD COLUMN first_response_due INTEGER;
 ALTER TABLE tickets ADD COLUMN resolution_due INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_paused_at INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_paused_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN sla_due INTEGER;
+ALTER TABLE tickets ADD COLUMN sla_next INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_warn INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX tickets_sla_due ON tickets (sla_due) WHERE sla_due IS NOT NULL;
+CREATE INDEX tickets_sla_next ON tickets (sla_next) WHERE sla_next IS NOT NULL;
 CREATE INDEX tickets_sla_warn ON tickets (sla_warn) WHERE sla_warn IS NOT NULL;
 
 -- Round robin: new tickets of the team go in turn to its online members

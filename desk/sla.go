@@ -231,15 +231,11 @@ func (d *Desk) SaveSLAPolicy(ctx context.Context, id int64, p store.SLAPolicy) (
 	}
 	now := store.Now()
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		if p.StoreID != nil {
-			if _, err := tx.Store(ctx, *p.StoreID); err != nil {
-				return inputIfMissing(err, "store_id", "there is no store %d", *p.StoreID)
-			}
+		if err := exists(ctx, tx, "stores", "store_id", p.StoreID); err != nil {
+			return err
 		}
-		if p.TeamID != nil {
-			if _, err := tx.Team(ctx, *p.TeamID); err != nil {
-				return inputIfMissing(err, "team_id", "there is no team %d", *p.TeamID)
-			}
+		if err := exists(ctx, tx, "teams", "team_id", p.TeamID); err != nil {
+			return err
 		}
 		p.UpdatedAt = now
 		if id == 0 {
@@ -309,14 +305,6 @@ func (d *Desk) refreshRunningSLAs(ctx context.Context) error {
 		d.publishAll(ctx, changes)
 	}
 	return nil
-}
-
-// inputIfMissing turns a not-found error into an input error on field.
-func inputIfMissing(err error, field, format string, args ...any) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return inputErr(field, format, args...)
-	}
-	return err
 }
 
 // policyFor is the first enabled policy that covers t and has a target

@@ -225,10 +225,7 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 			changes = append(changes, Change{Type: "event", TicketID: out.Ticket.ID, Event: ev})
 			return nil
 		default:
-			delay := d.RetryBase << min(attempts-1, 20)
-			if delay > d.RetryMax || delay <= 0 {
-				delay = d.RetryMax
-			}
+			delay := backoff(d.RetryBase, d.RetryMax, attempts)
 			return tx.Reschedule(ctx, it.MessageID, attempts, store.Now().Add(delay), sendErr.Error())
 		}
 	})
@@ -315,4 +312,14 @@ func (d *Desk) Retry(ctx context.Context, actor Actor, messageID int64) (*store.
 	d.bus.Publish(append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})...)
 	d.Wake()
 	return m, nil
+}
+
+// backoff is the wait before try attempts+1: base doubling each attempt,
+// at most ceiling.
+func backoff(base, ceiling time.Duration, attempts int) time.Duration {
+	delay := base << min(attempts-1, 20)
+	if delay > ceiling || delay <= 0 {
+		delay = ceiling
+	}
+	return delay
 }

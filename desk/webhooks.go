@@ -593,10 +593,7 @@ func (d *Desk) recordOutcomes(ctx context.Context, w *store.Webhook, done []hook
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		for i, o := range done {
 			attempts := o.dl.Attempts + 1
-			delay := hookRetryBase << min(attempts-1, 20)
-			if delay > hookRetryMax || delay <= 0 {
-				delay = hookRetryMax
-			}
+			delay := backoff(hookRetryBase, hookRetryMax, attempts)
 			final[i] = o.err != nil && o.at.Add(delay).Sub(o.dl.CreatedAt) > hookRetryFor
 			switch {
 			case o.err == nil:

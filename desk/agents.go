@@ -571,8 +571,9 @@ func (d *Desk) AssignWaiting(ctx context.Context) (int, error) {
 			continue
 		}
 		var changes []Change
+		n := 0
 		err = d.db.Write(ctx, func(tx *store.Tx) error {
-			changes = changes[:0]
+			changes, n = changes[:0], 0
 			for _, id := range ids {
 				t, err := tx.Ticket(ctx, id)
 				if err != nil {
@@ -591,17 +592,14 @@ func (d *Desk) AssignWaiting(ctx context.Context) (int, error) {
 				}
 				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 				changes = append(changes, more...)
+				n++
 			}
 			return nil
 		})
 		if err != nil {
 			return assigned, fmt.Errorf("assign waiting tickets of team %d: %w", team.ID, err)
 		}
-		for _, c := range changes {
-			if c.Event != nil && c.Event.Type == "assigned" {
-				assigned++
-			}
-		}
+		assigned += n
 		d.publishAll(ctx, changes)
 	}
 	return assigned, nil

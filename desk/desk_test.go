@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,14 +42,24 @@ func ingest(t *testing.T, d *desk.Desk, in desk.Inbound) *desk.Ingested {
 	return res
 }
 
-func events(t *testing.T, db *store.DB, id int64) string {
+// ticketEvents reads a ticket's events, those of the given types (all
+// when none are given).
+func ticketEvents(t *testing.T, db *store.DB, id int64, types ...string) []store.Event {
 	t.Helper()
 	list, err := db.Events(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(types) == 0 {
+		return list
+	}
+	return slices.DeleteFunc(list, func(e store.Event) bool { return !slices.Contains(types, e.Type) })
+}
+
+func events(t *testing.T, db *store.DB, id int64) string {
+	t.Helper()
 	var out []string
-	for _, e := range list {
+	for _, e := range ticketEvents(t, db, id) {
 		out = append(out, e.Type+"/"+e.Actor)
 	}
 	return strings.Join(out, " ")

@@ -16,15 +16,8 @@ import (
 // "type:actor:to:note".
 func handoffs(t *testing.T, db *store.DB, id int64) []string {
 	t.Helper()
-	list, err := db.Events(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, e := range list {
-		if e.Type != "assigned" && e.Type != "transferred" {
-			continue
-		}
+	for _, e := range ticketEvents(t, db, id, "assigned", "transferred") {
 		var data struct {
 			To   *int64 `json:"to"`
 			Note string `json:"note"`

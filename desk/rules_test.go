@@ -39,19 +39,13 @@ func ticket(t *testing.T, db *store.DB, id int64) *store.Ticket {
 // ruleEvents lists a ticket's rule_applied events as "rule:action".
 func ruleEvents(t *testing.T, db *store.DB, id int64) string {
 	t.Helper()
-	list, err := db.Events(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, e := range list {
-		if e.Type == "rule_applied" {
-			var data struct{ Rule, Action string }
-			if err := json.Unmarshal(e.Data, &data); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, data.Rule+":"+data.Action)
+	for _, e := range ticketEvents(t, db, id, "rule_applied") {
+		var data struct{ Rule, Action string }
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			t.Fatal(err)
 		}
+		out = append(out, data.Rule+":"+data.Action)
 	}
 	return strings.Join(out, " ")
 }

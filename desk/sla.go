@@ -518,7 +518,8 @@ func (d *Desk) sweepSLABatch(ctx context.Context, rules []*rule, which string, i
 				// Every running target that passed, the first response and
 				// the resolution alike when both did.
 				n := len(changes)
-				if s.FirstResponseDue != nil && t.FirstResponseAt == nil && s.Due != nil && !s.FirstResponseDue.After(now) {
+				done := t.Status == "resolved" || t.Status == "closed"
+				if s.FirstResponseDue != nil && t.FirstResponseAt == nil && !done && !s.FirstResponseDue.After(now) {
 					c, err := recordBreach(ctx, tx, t, store.BreachedFirstResponse, "first_response", *s.FirstResponseDue)
 					if err != nil {
 						return err

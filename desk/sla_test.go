@@ -60,15 +60,9 @@ func sameTime(t *testing.T, what string, got *time.Time, want time.Time) {
 
 func slaEvents(t *testing.T, db *store.DB, id int64) []string {
 	t.Helper()
-	list, err := db.Events(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, e := range list {
-		if e.Type == "sla_breached" {
-			out = append(out, string(e.Data))
-		}
+	for _, e := range ticketEvents(t, db, id, "sla_breached") {
+		out = append(out, string(e.Data))
 	}
 	return out
 }

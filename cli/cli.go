@@ -152,28 +152,38 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 }
 
 func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, err := serveConfig("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Serve(ctx, cfg)
+}
+
+// serveConfig reads and checks serve's flags. Other commands that take
+// the same flags (check) read them here too, under their own name.
+func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on (host:port)")
 	data := dataFlag(fs)
 	publicURL := fs.String("public-url", "", "the URL agents and customers reach this desk at, like https://desk.example.com")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	apiRate := fs.Float64("api-rate", 50, "API requests per second per agent or token (bursts of 10x); -1 for no limit")
 	if err := parse(fs, args, stderr); err != nil {
-		return err
+		return ServeConfig{}, err
 	}
 	if *publicURL != "" && !strings.HasPrefix(*publicURL, "http://") && !strings.HasPrefix(*publicURL, "https://") {
-		return fmt.Errorf("--public-url must start with http:// or https://, not %q", *publicURL)
+		return ServeConfig{}, fmt.Errorf("--public-url must start with http:// or https://, not %q", *publicURL)
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
-		return err
+		return ServeConfig{}, err
 	}
 	if *apiRate == 0 {
-		return errors.New("--api-rate must be above 0, or -1 for no limit")
+		return ServeConfig{}, errors.New("--api-rate must be above 0, or -1 for no limit")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Serve(ctx, ServeConfig{Addr: *addr, Data: *data, PublicURL: *publicURL, APIRate: *apiRate, Log: log})
+	return ServeConfig{Addr: *addr, Data: *data, PublicURL: *publicURL, APIRate: *apiRate, Log: log}, nil
 }
 
 // ServeConfig is what Serve needs.

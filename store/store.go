@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
@@ -31,6 +32,8 @@ type DB struct {
 	writes    chan *writeOp // to the committer (see Write)
 	quit      chan struct{}
 	committed chan struct{} // closed when the committer has stopped
+
+	faults faults // the last disk-full, I/O or corruption error of a write
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -41,6 +44,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
 			"&_pragma=foreign_keys(ON)&_pragma=cache_size(-8000)&_pragma=temp_store(MEMORY)" +
 			"&_time_format=sqlite" + extra
+	}
+	// A new file is owner-only: it holds every customer's mail. SQLite
+	// gives its -wal and -shm files the same mode.
+	if f, err := createPrivate(path); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {
@@ -80,26 +90,6 @@ func (db *DB) Close() error {
 	db.wq.cache.close()
 	db.rq.cache.close()
 	return errors.Join(db.r.Close(), db.w.Close())
-}
-
-// Backup writes a consistent copy of the live database to path
-// (VACUUM INTO), which must not exist yet.
-func (db *DB) Backup(ctx context.Context, path string) error {
-	// A reader connection, so writers go on meanwhile; VACUUM INTO writes
-	// only the new file but SQLite counts it as a write.
-	conn, err := db.r.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = OFF"); err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA query_only = ON")
-	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
-	}
-	return nil
 }
 
 // Tx is a write transaction. Every method of Tx runs inside it.

@@ -62,7 +62,10 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	if res.panic != nil {
 		panic(res.panic)
 	}
-	return res.err
+	// A full disk or a damaged file says so, whatever wrapped it.
+	err := classify(res.err)
+	db.faults.note(err)
+	return err
 }
 
 func (db *DB) stopWrites() {
@@ -134,8 +137,10 @@ func (db *DB) runBatch(first *writeOp) {
 			_, err2 := tx.ExecContext(ctx, "RELEASE write")
 			op.done <- res
 			if err := errors.Join(err1, err2); err != nil {
+				// SQLite may have rolled back the whole transaction itself
+				// (a full disk does): the others fail for the same cause.
 				tx.Rollback()
-				fail(ok, fmt.Errorf("roll back a failed write: %w", err))
+				fail(ok, fmt.Errorf("roll back a failed write: %w", errors.Join(res.err, err)))
 				return
 			}
 			continue
@@ -143,6 +148,10 @@ func (db *DB) runBatch(first *writeOp) {
 		ok = append(ok, op)
 	}
 	if err := tx.Commit(); err != nil {
+		// A commit that fails for a full disk or an I/O error may leave
+		// the transaction open on the connection: end it, or every later
+		// write would fail to begin.
+		db.w.ExecContext(ctx, "ROLLBACK")
 		fail(ok, fmt.Errorf("commit: %w", err))
 		return
 	}

@@ -45,6 +45,8 @@ type Desk struct {
 	slaGen      uint64
 	storeHours  map[int64]*businessHours // opening hours by store
 
+	stats *deskStats // counters for /metrics (metrics.go)
+
 	orders *orders.Cache
 	// OrderClient is the HTTP client of order lookups (tests point it at
 	// a local server); nil is a client with a 10 s timeout.
@@ -72,6 +74,7 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		mailboxChanged: make(chan struct{}, 1),
 		hookWake:       make(chan struct{}, 1),
 		orders:         orders.NewCache(2 * time.Minute),
+		stats:          newDeskStats(),
 		RetryBase:      30 * time.Second,
 		// Capped at ten minutes so that mail queued during an outage of an
 		// hour leaves soon after; about two days of tries before giving up.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/mail"
+	"strconv"
 	"strings"
 
 	"onedesk/store"
@@ -183,6 +184,7 @@ func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error) {
 	msg := ""
 	if pollErr != nil {
 		msg = pollErr.Error()
+		d.stats.pollErrors.Inc(strconv.FormatInt(mailboxID, 10))
 	}
 	if err := d.db.SetMailboxPolled(ctx, mailboxID, msg); err != nil {
 		d.log.Warn("record poll", "mailbox", mailboxID, "err", err)

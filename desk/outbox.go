@@ -233,6 +233,15 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 		d.log.Error("outbox: record delivery", "message", it.MessageID, "err", err)
 		return false
 	}
+	if out != nil {
+		outcome := "sent"
+		if failed {
+			outcome = "failed"
+		} else if sendErr != nil {
+			outcome = "retry"
+		}
+		d.stats.sends.Inc(out.Message.Channel, outcome)
+	}
 	if sendErr != nil {
 		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", attempts, "final", failed, "err", sendErr)
 	}

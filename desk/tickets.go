@@ -338,6 +338,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		return nil, fmt.Errorf("ingest %s message: %w", in.Channel, err)
 	}
 	if !res.Duplicate {
+		d.stats.ingested.Inc(in.Channel)
 		d.publishAll(ctx, changes)
 	}
 	if ran != nil {

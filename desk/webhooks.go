@@ -627,6 +627,14 @@ func (d *Desk) recordOutcomes(ctx context.Context, w *store.Webhook, done []hook
 		return fmt.Errorf("record deliveries of webhook %d: %w", w.ID, err)
 	}
 	for i, o := range done {
+		switch {
+		case o.err == nil:
+			d.stats.hookPosts.Inc("delivered")
+		case final[i]:
+			d.stats.hookPosts.Inc("failed")
+		default:
+			d.stats.hookPosts.Inc("retry")
+		}
 		if o.err != nil {
 			d.log.Warn("webhook post failed", "webhook", w.ID, "delivery", o.dl.ID, "attempt", o.dl.Attempts+1, "final", final[i], "err", o.err)
 		}

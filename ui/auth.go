@@ -145,7 +145,7 @@ func (s *Server) startSession(c *fiber.Ctx, a *store.Agent) error {
 	}
 	c.Cookie(&fiber.Cookie{
 		Name: sessionCookie, Value: tok, Path: "/", HTTPOnly: true, SameSite: "Lax",
-		Secure: s.secure, Expires: sess.ExpiresAt,
+		Secure: s.secureCookies(c), Expires: sess.ExpiresAt,
 	})
 	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken})
 }
@@ -190,7 +190,7 @@ func (s *Server) logout(c *fiber.Ctx, p *principal) error {
 		}
 	}
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: "Lax",
-		Secure: s.secure, Expires: time.Unix(1, 0)})
+		Secure: s.secureCookies(c), Expires: time.Unix(1, 0)})
 	return c.SendStatus(http.StatusNoContent)
 }
 

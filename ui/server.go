@@ -6,12 +6,14 @@ package ui
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -19,8 +21,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
+	"onedesk/backup"
 	"onedesk/desk"
 	"onedesk/limit"
+	"onedesk/metrics"
 	"onedesk/store"
 )
 
@@ -47,6 +51,32 @@ type Options struct {
 	// leaves forms off. FormPreview renders a form for the app's editor.
 	Forms       http.Handler
 	FormPreview func(context.Context, *store.Form, *store.Store, string) []byte
+	// Backups makes the scheduled backups (GET/POST /api/backups); nil
+	// when no --backup-dir was given.
+	Backups *backup.Scheduler
+	// MetricsPublic opens /metrics to anyone; otherwise it takes an
+	// admin's session or API token.
+	MetricsPublic bool
+	// Collectors write the metrics of the parts the server does not know
+	// (the chat's visitor sockets, the backups).
+	Collectors []func(*metrics.Writer)
+	// Hooks answers /hooks/ (the social channels' webhooks, such as
+	// /hooks/telegram/{id}); nil leaves them off.
+	Hooks http.Handler
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (see forwarded).
+	TrustedProxies []netip.Prefix
+	// TLS, when set, makes Serve answer HTTPS.
+	TLS *tls.Config
+	// ShutdownTimeout bounds the stop: open requests and websockets get
+	// this long to finish (7 s when 0).
+	ShutdownTimeout time.Duration
+}
+
+// Shutdowner is a handler that holds connections of its own (the chat's
+// visitor websockets): Serve stops it with the server.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
 }
 
 // Server serves the agent app, the API and the agent websocket.
@@ -67,6 +97,11 @@ type Server struct {
 	mu      sync.Mutex
 	sockets map[*agentSocket]struct{}
 	away    map[int64]bool // agents who set themselves away
+	closing bool           // shutting down: no new agent sockets
+
+	socketsWG sync.WaitGroup // agent websocket handlers running
+
+	ops ops // /metrics counters and the /healthz probe (ops.go)
 }
 
 // Size limits of request bodies.
@@ -113,16 +148,21 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	if opts.Forms != nil {
 		mux.Handle("/f/", opts.Forms) // so do forms
 	}
+	if opts.Hooks != nil {
+		mux.Handle("/hooks/", opts.Hooks) // the social channels' webhooks bound theirs
+	}
 	mux.Handle("/", limitBody(adaptor.FiberApp(s.app)))
-	s.handler = mux
+	s.handler = s.forwarded(s.measure(mux))
 	return s
 }
 
 // Handler is the whole HTTP surface on one handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve answers on ln until ctx ends, then shuts down: open websockets
-// are closed and requests in flight get a few seconds to finish.
+// Serve answers on ln until ctx ends, then stops gracefully: no new
+// connections (see drainListener), open websockets closed with a frame
+// that tells clients to reconnect, requests in flight finished, all
+// within Options.ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -130,6 +170,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	ln, drain := newDrainListener(ln)
+	if s.opts.TLS != nil {
+		srv.TLSConfig = s.opts.TLS
+		ln = tls.NewListener(ln, s.opts.TLS)
 	}
 	go s.janitor(ctx)
 	errc := make(chan error, 1)
@@ -139,11 +184,32 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.closeSockets()
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	timeout := s.opts.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 7 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if drain != nil {
+		drain.drain(time.Now().Add(timeout / 4))
+	}
+	var wg sync.WaitGroup
+	var shutErr error
+	wg.Go(func() { shutErr = srv.Shutdown(sctx) })
+	wg.Go(func() { s.closeSockets(sctx) })
+	for _, h := range []http.Handler{s.opts.Chat, s.opts.Forms} {
+		if sh, ok := h.(Shutdowner); ok {
+			wg.Go(func() {
+				if err := sh.Shutdown(sctx); err != nil {
+					s.log.Warn("shutdown", "err", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if shutErr != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still open after %s were cut: %w", timeout, shutErr)
 	}
 	return nil
 }
@@ -279,6 +345,10 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err)}
 	case errors.Is(err, store.ErrBadCursor):
 		return fiber.StatusBadRequest, errorBody{err.Error(), "cursor"}
+	case isFault(err):
+		status, _ := faultStatus(err)
+		s.log.Error("write failed", "method", c.Method(), "path", c.Path(), "err", err)
+		return status, errorBody{Error: faultSentence(err)}
 	case errors.Is(err, desk.ErrSetupDone):
 		return fiber.StatusConflict, errorBody{Error: err.Error()}
 	case errors.As(err, &fe):

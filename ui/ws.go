@@ -17,6 +17,7 @@ import (
 // after agentID are its presence (presence.go), guarded by Server.mu.
 type agentSocket struct {
 	cancel  context.CancelFunc
+	bye     chan struct{} // closed when the server stops
 	agentID int64
 
 	viewing     int64 // the ticket the app has open
@@ -64,10 +65,18 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(agentFrameMax)
 	ctx, cancel := context.WithCancel(r.Context())
-	sock := &agentSocket{cancel: cancel, agentID: p.agent.ID, wake: make(chan struct{}, 1)}
+	sock := &agentSocket{cancel: cancel, bye: make(chan struct{}), agentID: p.agent.ID, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		cancel()
+		conn.Close(websocket.StatusServiceRestart, RestartReason)
+		return
+	}
 	s.sockets[sock] = struct{}{}
+	s.socketsWG.Add(1)
 	s.mu.Unlock()
+	defer s.socketsWG.Done()
 	changes, unsubscribe := s.desk.Bus().Subscribe(256)
 	defer func() {
 		unsubscribe()
@@ -113,6 +122,10 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		case <-sock.bye:
+			// The reader goes on until the app answers the close.
+			conn.Close(websocket.StatusServiceRestart, RestartReason)
 			return
 		case c, ok := <-changes:
 			if !ok {
@@ -175,10 +188,34 @@ func (s *Server) AgentOnline(agentID int64) bool {
 	return false
 }
 
-func (s *Server) closeSockets() {
+// RestartReason is the close reason of websockets the server closes when
+// it stops (with status 1012, service restart): the agent app and the chat
+// widget reconnect at once, without backing off.
+const RestartReason = "server restarting: reconnect"
+
+// closeSockets closes every agent websocket with the restart status and
+// waits for their handlers, until ctx ends (then they are cut).
+func (s *Server) closeSockets(ctx context.Context) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.closing = true
 	for sock := range s.sockets {
-		sock.cancel()
+		close(sock.bye)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.socketsWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		n := len(s.sockets)
+		for sock := range s.sockets {
+			sock.cancel()
+		}
+		s.mu.Unlock()
+		s.log.Warn("shutdown: agent websockets cut", "sockets", n)
 	}
 }

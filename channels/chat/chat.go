@@ -54,6 +54,10 @@ type Channel struct {
 
 	mu       sync.Mutex
 	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
+	open     map[*visitor]struct{}           // every open socket
+	closing  bool                            // shutting down: no new sockets or frames
+	sessions sync.WaitGroup                  // sockets' readers running
+	frames   sync.WaitGroup                  // frames being handled
 
 	ipLimit      *limit.Limiter // connections and HTTP requests per address
 	visitorLimit *limit.Limiter // messages and files per visitor token
@@ -61,7 +65,7 @@ type Channel struct {
 
 // New returns the chat channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{},
+	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, open: map[*visitor]struct{}{},
 		ipLimit: limit.New(1, 30), visitorLimit: limit.New(visitorRate, visitorBurst)}
 	d.SetSender("chat", desk.SenderFunc(c.Send))
 	return c
@@ -202,6 +206,7 @@ type visitor struct {
 	queue   [][]byte
 	writing bool
 	closed  bool
+	bye     bool // close with the restart status once the queue is written
 }
 
 // maxQueue frames may wait for a visitor; one that reads slower than that
@@ -233,6 +238,12 @@ func (v *visitor) enqueue(b []byte) bool {
 func (v *visitor) drain() {
 	for {
 		v.mu.Lock()
+		if len(v.queue) == 0 && v.bye && !v.closed {
+			v.closed, v.writing = true, false
+			v.mu.Unlock()
+			v.conn.Close(websocket.StatusServiceRestart, RestartReason)
+			return
+		}
 		if len(v.queue) == 0 || v.closed {
 			v.writing = false
 			v.queue = nil
@@ -248,6 +259,21 @@ func (v *visitor) drain() {
 		if err != nil {
 			v.close()
 		}
+	}
+}
+
+// goAway closes the socket with the restart status after what is queued
+// (acks of messages just stored) is written.
+func (v *visitor) goAway() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed || v.bye {
+		return
+	}
+	v.bye = true
+	if !v.writing {
+		v.writing = true
+		go v.drain()
 	}
 }
 
@@ -268,10 +294,71 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 	}
 	conn.SetReadLimit(maxFrame)
 	s := &session{c: c, st: st, v: &visitor{conn: conn}, browser: clip(r.UserAgent(), 300), lang: desk.PickLanguage(st.Language, "")}
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		conn.Close(websocket.StatusServiceRestart, RestartReason)
+		return
+	}
+	c.open[s.v] = struct{}{}
+	c.sessions.Add(1)
+	c.mu.Unlock()
 	// The socket is ours now (hijacked): it gets a fresh goroutine, with a
 	// small stack, and net/http lets go of the request and its buffers.
-	// Server shutdown ends the process, and with it these sockets.
+	// Shutdown closes these sockets.
 	go s.run(context.Background())
+}
+
+// RestartReason is the close reason (with status 1012, service restart)
+// of the sockets Shutdown closes: the widget reconnects at once.
+const RestartReason = "server restarting: reconnect"
+
+// Shutdown stops taking visitors' frames, lets those being stored finish
+// and their acks go out, then closes every widget's socket with the
+// restart status and waits for them, until ctx ends (then cuts them).
+// A frame that comes in meanwhile is left alone: the widget sends a
+// message again, with the same id, until it is acknowledged.
+func (c *Channel) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	if !waitCtx(ctx, &c.frames) {
+		c.log.Warn("chat: shutdown: visitors' messages still being stored were cut")
+	}
+	c.mu.Lock()
+	list := make([]*visitor, 0, len(c.open))
+	for v := range c.open {
+		list = append(list, v)
+	}
+	c.mu.Unlock()
+	for _, v := range list {
+		v.goAway()
+	}
+	if !waitCtx(ctx, &c.sessions) {
+		c.mu.Lock()
+		n := len(c.open)
+		for v := range c.open {
+			v.close()
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("chat: %d visitors' sockets did not close in time and were cut", n)
+	}
+	return nil
+}
+
+// waitCtx waits for wg until ctx ends and tells whether wg finished.
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // run reads the visitor's frames until the socket closes. Each frame is
@@ -279,6 +366,12 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 // this one, parked in Read for hours, stays small.
 func (s *session) run(ctx context.Context) {
 	conn := s.v.conn
+	defer s.c.sessions.Done()
+	defer func() {
+		s.c.mu.Lock()
+		delete(s.c.open, s.v)
+		s.c.mu.Unlock()
+	}()
 	defer s.v.close()
 	defer func() {
 		if s.customer != 0 {
@@ -291,9 +384,19 @@ func (s *session) run(ctx context.Context) {
 			conn.Close(websocket.StatusNormalClosure, "")
 			return
 		}
+		s.c.mu.Lock()
+		closing := s.c.closing
+		if !closing {
+			s.c.frames.Add(1)
+		}
+		s.c.mu.Unlock()
+		if closing {
+			continue // read on until the widget answers the close
+		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			defer s.c.frames.Done()
 			s.handle(ctx, data)
 		}()
 		<-done

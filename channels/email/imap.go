@@ -342,6 +342,9 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 
 func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
 	m *imapclient.FetchMessageBuffer, in desk.Inbound, recipients []string, dropped string) error {
+	// A message fetched is stored even when the server is stopping (the
+	// stop waits for it): only database work is left.
+	ctx = context.WithoutCancel(ctx)
 	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
 	if ourAddress(mailboxes, in.From.Value) {
 		// Our own mail (a reply copied to the inbox, a loop): never a ticket.

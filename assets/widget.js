@@ -330,7 +330,15 @@ details form{display:grid;gap:6px;margin-top:6px}
         default:
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
+      if (e.code === 1012) {
+        // The server is restarting: what is not acknowledged yet stays
+        // "sending" and goes again on the next connection, made at once
+        // (spread over a second, so that many widgets do not come at once).
+        backoff = 500;
+        setTimeout(connect, 200 + Math.random() * 1000);
+        return;
+      }
       for (const p of pending) show({ from: 'visitor', cid: p.cid, text: p.text, state: 'failed' });
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 30000);

@@ -225,6 +225,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	go d.RunOutbox(ctx)
 	go d.RunWebhooks(ctx)
 	go d.RunSweeps(ctx, time.Minute)
+	go d.RunReports(ctx, 5*time.Second)
 	go mailCh.Run(ctx)
 	go chatCh.Run(ctx)
 	go formsCh.Run(ctx)

@@ -45,6 +45,8 @@ type Desk struct {
 	slaGen      uint64
 	storeHours  map[int64]*businessHours // opening hours by store
 
+	reportMu sync.Mutex // one report refresh at a time (reports.go)
+
 	stats *deskStats // counters for /metrics (metrics.go)
 
 	orders *orders.Cache

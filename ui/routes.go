@@ -109,6 +109,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/webhooks/:id/test", admin, s.testWebhook},
 		{"GET", "/api/webhooks/:id/deliveries", admin, s.webhookDeliveries},
 
+		{"GET", "/api/reports/:name", agent, s.report},
+
 		{"GET", "/api/sla-policies", agent, s.listSLAPolicies},
 		{"POST", "/api/sla-policies", admin, s.createSLAPolicy},
 		{"GET", "/api/sla-policies/:id", agent, s.getSLAPolicy},

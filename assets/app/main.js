@@ -7,6 +7,7 @@ import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSideba
 import { focusReply, initTicket, loadTicket, renderPlaceholder, setViewers, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
+import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
 import { addFilter, errorText, initials, state, toast } from './state.js';
 
@@ -18,6 +19,7 @@ function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'admin') return { admin: parts[1] || 'agents' };
   if (parts[0] === 'customers') return { customers: Number(parts[1]) || 0 };
+  if (parts[0].split('?')[0] === 'reports') return { reports: true };
   return { view: parts[0] || localStorage.getItem('onedesk.view') || 'open', ticket: parts[1] === 't' ? Number(parts[2]) || null : null };
 }
 
@@ -31,7 +33,14 @@ let lastRoute = {};
 async function route() {
   if (!state.me) return;
   const r = parseRoute();
-  setViewing(r.admin || r.customers !== undefined ? 0 : r.ticket || 0);
+  setViewing(r.admin || r.customers !== undefined || r.reports ? 0 : r.ticket || 0);
+  if (r.reports) {
+    const fresh = !lastRoute.reports;
+    lastRoute = r;
+    if (fresh) shell(true);
+    renderReports($('#admin'));
+    return;
+  }
   if (r.customers !== undefined) {
     const fresh = lastRoute.customers === undefined;
     lastRoute = r;
@@ -77,7 +86,8 @@ function shell(admin) {
       h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
-        h('a', { class: 'nav-item', href: '#/customers', 'aria-current': String(lastRoute.customers !== undefined) }, icon('users'), t('nav_customers'))),
+        h('a', { class: 'nav-item', href: '#/customers', 'aria-current': String(lastRoute.customers !== undefined) }, icon('users'), t('nav_customers')),
+        h('a', { class: 'nav-item', href: '#/reports', id: 'nav-reports', 'aria-current': String(!!lastRoute.reports), 'aria-keyshortcuts': 'G R' }, icon('chart'), t('nav_reports'))),
       h('div', { class: 'nav-group' },
         h('h2', {}, t('nav_settings')),
         h('a', { class: 'nav-item', href: '#/admin/replies', 'aria-current': String(lastRoute.admin === 'replies') }, icon('chat'), t('admin_replies')),
@@ -194,11 +204,18 @@ function connect() {
     }
     onChange(c);
   };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     socket = null;
     setLive(false);
     setViewers(null); // the server forgets them with the socket
     if (!state.me) return;
+    if (e.code === 1012) {
+      // The server is restarting (an update, a service restart): back
+      // soon, so try again at once and then from the shortest wait.
+      backoff = 1000;
+      setTimeout(connect, 250 + Math.random() * 500);
+      return;
+    }
     if (!opened) {
       // Maybe the session ended: ask the API, which routes to login if so.
       get('/api/me').catch(() => {});
@@ -231,6 +248,7 @@ function setLive(live) {
 
 function onChange(c) {
   if (c.type === 'typing' && c.ticket_id === state.openId) { showTyping(); return; }
+  if (lastRoute.reports && (c.type === 'ticket' || c.type === 'message' || c.type === 'event')) refreshReports();
   if (c.type === 'viewers') { setViewers(c.ticket_id, c.viewers); return; }
   if (c.type === 'notification') {
     // A rule or a colleague's @mention asks for this agent's attention
@@ -304,7 +322,7 @@ async function askNotifications() {
 const shortcuts = [
   ['j', 'key_next'], ['k', 'key_prev'], ['Enter', 'key_open'], ['r', 'key_reply'], ['n', 'key_note'],
   ['a', 'key_assign_me'], ['e', 'key_resolve'], ['x', 'key_select'], ['/', 'key_search'], ['Ctrl+Enter', 'key_send'],
-  ['Esc', 'key_escape'], ['?', 'key_help'],
+  ['Esc', 'key_escape'], ['?', 'key_help'], ['g r', 'key_reports'],
 ];
 
 function help() {
@@ -319,13 +337,19 @@ function help() {
   overlay.querySelector('button').focus();
 }
 
+let goPending = 0; // when "g" was pressed, waiting for the page's letter
 document.addEventListener('keydown', async (e) => {
   if (!state.me || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
   const tag = e.target.tagName;
   if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || e.target.isContentEditable) return;
   if ($('.overlay')) return;
   if (e.key === '?') { e.preventDefault(); help(); return; }
-  if (lastRoute.admin) return;
+  // "g" then a letter goes to a page: g r, the reports.
+  if (goPending && Date.now() - goPending < 1500 && e.key === 'r') { goPending = 0; e.preventDefault(); location.hash = '#/reports'; return; }
+  goPending = e.key === 'g' ? Date.now() : 0;
+  if (goPending) return;
+  // The ticket keys act on the inbox only (not on a ticket left open behind another page).
+  if (lastRoute.admin || lastRoute.customers !== undefined || lastRoute.reports) return;
   const focused = focusedTicket();
   switch (e.key) {
     case 'j': moveFocus(1); break;

@@ -1,0 +1,268 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"onedesk/store"
+)
+
+// Reports are worked out from the messages and ticket events, never from
+// counters bumped beside them: RefreshReports reads both through cursors
+// and keeps two tables the reports read (migration 0013). Each event or
+// message is counted once, in the same transaction that moves its cursor;
+// a ticket's report row is written again from its whole history whenever
+// something of it changes.
+
+// reportBatch is how many events and messages one refresh transaction
+// reads: small enough that ingests wait at most a few milliseconds.
+const reportBatch = 500
+
+var backlogStatus = map[string]bool{"new": true, "open": true, "pending": true}
+
+// RefreshReports counts what happened since the last refresh, at most
+// batches transactions (0: until caught up). It reports whether it caught up.
+func (d *Desk) RefreshReports(ctx context.Context, batches int) (bool, error) {
+	d.reportMu.Lock()
+	defer d.reportMu.Unlock()
+	for n := 0; batches == 0 || n < batches; n++ {
+		var done bool
+		err := d.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			done, err = d.refreshReportBatch(ctx, tx)
+			return err
+		})
+		if err != nil {
+			return false, fmt.Errorf("refresh reports: %w", err)
+		}
+		if done {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, error) {
+	evCursor, msgCursor, err := tx.ReportCursors(ctx)
+	if err != nil {
+		return false, err
+	}
+	events, err := tx.EventsAfter(ctx, evCursor, reportBatch)
+	if err != nil {
+		return false, err
+	}
+	msgs, err := tx.MessagesAfter(ctx, msgCursor, reportBatch)
+	if err != nil {
+		return false, err
+	}
+	if len(events) == 0 && len(msgs) == 0 {
+		return true, nil
+	}
+	tickets := map[int64]*store.Ticket{} // nil: gone
+	ticket := func(id int64) (*store.Ticket, error) {
+		if t, ok := tickets[id]; ok {
+			return t, nil
+		}
+		t, err := tx.Ticket(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			t, err = nil, nil
+		}
+		tickets[id] = t
+		return t, err
+	}
+	counts := map[store.HourKey]*store.HourCounts{}
+	count := func(t *store.Ticket, at time.Time, agent int64, c store.HourCounts) {
+		k := store.HourKey{Hour: at.Unix() / 3600, StoreID: idOr0(t.StoreID), Channel: t.Channel, TeamID: idOr0(t.TeamID), AgentID: agent}
+		for _, tag := range append([]string{""}, t.Tags...) {
+			k.Tag = tag
+			if counts[k] == nil {
+				counts[k] = &store.HourCounts{}
+			}
+			counts[k].Add(c)
+		}
+	}
+	for _, e := range events {
+		evCursor = e.ID
+		t, err := ticket(e.TicketID)
+		if err != nil || t == nil {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		var c store.HourCounts
+		switch e.Type {
+		case "created":
+			c.Created = 1
+		case "status_changed":
+			from, to := statusChange(e.Data)
+			switch {
+			case backlogStatus[from] && !backlogStatus[to]:
+				c.Resolved = 1
+			case !backlogStatus[from] && backlogStatus[to]:
+				c.Reopened = 1
+			}
+		case "sla_breached":
+			c.Breaches = 1
+		}
+		if c != (store.HourCounts{}) {
+			count(t, e.CreatedAt, idOr0(t.AssigneeID), c)
+		}
+	}
+	for _, m := range msgs {
+		msgCursor = m.ID
+		t, err := ticket(m.TicketID)
+		if err != nil {
+			return false, err
+		}
+		if t == nil {
+			continue
+		}
+		switch m.Kind {
+		case "customer":
+			count(t, m.CreatedAt, idOr0(t.AssigneeID), store.HourCounts{MessagesIn: 1})
+		case "agent":
+			count(t, m.CreatedAt, m.AuthorID, store.HourCounts{MessagesOut: 1})
+		}
+	}
+	if err := tx.AddReportHours(ctx, counts); err != nil {
+		return false, err
+	}
+	for id, t := range tickets {
+		if t == nil {
+			if err := tx.DeleteReportTicket(ctx, id); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if err := d.writeReportTicket(ctx, tx, t); err != nil {
+			return false, err
+		}
+	}
+	if err := tx.SetReportCursors(ctx, evCursor, msgCursor); err != nil {
+		return false, err
+	}
+	return len(events) < reportBatch && len(msgs) < reportBatch, nil
+}
+
+func idOr0(id *int64) int64 {
+	if id == nil {
+		return 0
+	}
+	return *id
+}
+
+func statusChange(data string) (from, to string) {
+	var v struct{ From, To string }
+	_ = json.Unmarshal([]byte(data), &v) // a row we wrote; empty when odd
+	return v.From, v.To
+}
+
+// writeReportTicket works a ticket's report row out from its history.
+func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Ticket) error {
+	replies, events, err := tx.ReportHistory(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	var hours *businessHours
+	if t.StoreID != nil {
+		if hours, err = d.hoursOfStore(ctx, tx, *t.StoreID); err != nil {
+			return err
+		}
+	}
+	r := &store.ReportTicket{TicketID: t.ID, CreatedAt: t.CreatedAt, Status: t.Status, Channel: t.Channel,
+		StoreID: idOr0(t.StoreID), TeamID: idOr0(t.TeamID), AgentID: idOr0(t.AssigneeID), Tags: t.Tags}
+	for _, m := range replies {
+		if m.AuthorID == 0 || m.Auto != "" {
+			continue // automatic replies are not answers
+		}
+		r.Replies++
+		if r.FirstResponse == nil {
+			r.FirstResponse, r.FirstResponseBH = durations(hours, t.CreatedAt, m.CreatedAt)
+		}
+	}
+	var lastResolved *time.Time
+	breached := 0
+	for _, e := range events {
+		switch e.Type {
+		case "status_changed":
+			from, to := statusChange(e.Data)
+			switch {
+			case backlogStatus[from] && !backlogStatus[to]:
+				at := e.CreatedAt
+				lastResolved = &at
+			case !backlogStatus[from] && backlogStatus[to]:
+				r.Reopens++
+				lastResolved = nil
+			}
+		case "sla_breached":
+			var v struct{ Target string }
+			_ = json.Unmarshal([]byte(e.Data), &v)
+			if v.Target == "first_response" {
+				breached |= store.BreachedFirstResponse
+			} else {
+				breached |= store.BreachedResolution
+			}
+		}
+	}
+	if !backlogStatus[t.Status] {
+		if lastResolved == nil && t.ResolvedAt != nil {
+			lastResolved = t.ResolvedAt // no event says when (an import)
+		}
+		if lastResolved != nil {
+			r.ResolvedAt = lastResolved
+			r.Resolution, r.ResolutionBH = durations(hours, t.CreatedAt, *lastResolved)
+		}
+	}
+	r.SLAFirstResponse = slaMet(breached&store.BreachedFirstResponse != 0, t.SLA.FirstResponseDue != nil, r.FirstResponse != nil)
+	// The resolution clock stops, and its due time goes, once resolved.
+	resTarget := t.SLA.ResolutionDue != nil
+	if !resTarget && t.SLA.PolicyID != nil {
+		list, err := d.activeSLA(ctx)
+		if err != nil {
+			return err
+		}
+		_, target := policyFor(list, t)
+		resTarget = target.Resolution > 0
+	}
+	r.SLAResolution = slaMet(breached&store.BreachedResolution != 0, resTarget, r.ResolvedAt != nil)
+	return tx.PutReportTicket(ctx, r)
+}
+
+func durations(hours *businessHours, from, to time.Time) (*int64, *int64) {
+	cal, bh := int64(max(to.Sub(from), 0)/time.Second), int64(hours.between(from, to)/time.Second)
+	return &cal, &bh
+}
+
+// slaMet is whether a target was met: missed once breached, met once
+// reached in time, unknown before either or without a target.
+func slaMet(breached, target, reached bool) *bool {
+	switch {
+	case breached:
+		f := false
+		return &f
+	case target && reached:
+		t := true
+		return &t
+	}
+	return nil
+}
+
+// RunReports keeps the reports current until ctx ends.
+func (d *Desk) RunReports(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if _, err := d.RefreshReports(ctx, 0); err != nil && ctx.Err() == nil {
+			d.log.Warn("reports", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,397 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What the reports read (migration 0013): report_tickets, one row per
+// ticket, and report_hours, counts per hour. desk.RefreshReports keeps
+// them from the messages and events; these are its reads and writes.
+
+// ReportEvent is a ticket event as the reports read it.
+type ReportEvent struct {
+	ID        int64
+	TicketID  int64
+	Type      string
+	Data      string
+	CreatedAt time.Time
+}
+
+// ReportMessage is a message as the reports read it.
+type ReportMessage struct {
+	ID        int64
+	TicketID  int64
+	Kind      string
+	AuthorID  int64 // 0 for none
+	Auto      string
+	CreatedAt time.Time
+}
+
+// ReportTicket is a row of report_tickets. Durations are seconds.
+type ReportTicket struct {
+	TicketID         int64
+	CreatedAt        time.Time
+	Status, Channel  string
+	StoreID, TeamID  int64 // 0 for none
+	AgentID          int64
+	Tags             []string
+	FirstResponse    *int64
+	FirstResponseBH  *int64
+	ResolvedAt       *time.Time
+	Resolution       *int64
+	ResolutionBH     *int64
+	Replies, Reopens int
+	SLAFirstResponse *bool // nil: no target, or not known yet
+	SLAResolution    *bool
+}
+
+// HourKey says which row of report_hours counts a thing.
+type HourKey struct {
+	Tag     string
+	Hour    int64 // unix seconds / 3600
+	StoreID int64
+	Channel string
+	TeamID  int64
+	AgentID int64
+}
+
+// HourCounts are the counts of report_hours.
+type HourCounts struct {
+	Created, Resolved, Reopened, MessagesIn, MessagesOut, Breaches int64
+}
+
+// Add adds o to c.
+func (c *HourCounts) Add(o HourCounts) {
+	c.Created += o.Created
+	c.Resolved += o.Resolved
+	c.Reopened += o.Reopened
+	c.MessagesIn += o.MessagesIn
+	c.MessagesOut += o.MessagesOut
+	c.Breaches += o.Breaches
+}
+
+const (
+	reportEventsKey   = "report_events"
+	reportMessagesKey = "report_messages"
+)
+
+// ReportCursors are the last event and message ids the reports counted.
+func (tx *Tx) ReportCursors(ctx context.Context) (events, messages int64, err error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?)`, reportEventsKey, reportMessagesKey)
+	if err != nil {
+		return 0, 0, fmt.Errorf("report cursors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return 0, 0, err
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if k == reportEventsKey {
+			events = n
+		} else {
+			messages = n
+		}
+	}
+	return events, messages, rows.Err()
+}
+
+// SetReportCursors moves the cursors.
+func (tx *Tx) SetReportCursors(ctx context.Context, events, messages int64) error {
+	for k, v := range map[string]int64{reportEventsKey: events, reportMessagesKey: messages} {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, strconv.FormatInt(v, 10)); err != nil {
+			return fmt.Errorf("report cursor %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// ReportBehind says how many events and messages the reports have not
+// counted yet.
+func (db *DB) ReportBehind(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.rq.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM ticket_events WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0)) +
+		(SELECT count(*) FROM messages WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))`,
+		reportEventsKey, reportMessagesKey).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("reports behind: %w", err)
+	}
+	return n, nil
+}
+
+// EventsAfter reads up to limit events past id, in order.
+func (tx *Tx) EventsAfter(ctx context.Context, id int64, limit int) ([]ReportEvent, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events
+		WHERE id > ? ORDER BY id LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events after %d: %w", id, err)
+	}
+	return scanReportEvents(rows)
+}
+
+// MessagesAfter reads up to limit messages past id, in order.
+func (tx *Tx) MessagesAfter(ctx context.Context, id int64, limit int) ([]ReportMessage, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT id, ticket_id, kind, coalesce(author_id, 0), auto, created_at FROM messages
+		WHERE id > ? ORDER BY id LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("messages after %d: %w", id, err)
+	}
+	return scanReportMessages(rows)
+}
+
+// ReportHistory reads what a ticket's report row is worked out from: its
+// replies (not notes) and the events that count.
+func (tx *Tx) ReportHistory(ctx context.Context, ticketID int64) ([]ReportMessage, []ReportEvent, error) {
+	rows, err := tx.q.QueryContext(ctx, `SELECT id, ticket_id, kind, coalesce(author_id, 0), auto, created_at FROM messages
+		WHERE ticket_id = ? AND kind = 'agent' ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report history of %d: %w", ticketID, err)
+	}
+	msgs, err := scanReportMessages(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events
+		WHERE ticket_id = ? AND type IN ('status_changed', 'sla_breached') ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report history of %d: %w", ticketID, err)
+	}
+	evs, err := scanReportEvents(rows)
+	return msgs, evs, err
+}
+
+func scanReportEvents(rows *sql.Rows) ([]ReportEvent, error) {
+	defer rows.Close()
+	var out []ReportEvent
+	for rows.Next() {
+		var e ReportEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &e.TicketID, &e.Type, &e.Data, &at); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func scanReportMessages(rows *sql.Rows) ([]ReportMessage, error) {
+	defer rows.Close()
+	var out []ReportMessage
+	for rows.Next() {
+		var m ReportMessage
+		var at int64
+		if err := rows.Scan(&m.ID, &m.TicketID, &m.Kind, &m.AuthorID, &m.Auto, &at); err != nil {
+			return nil, err
+		}
+		m.CreatedAt = fromMS(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// PutReportTicket writes a ticket's report row.
+func (tx *Tx) PutReportTicket(ctx context.Context, r *ReportTicket) error {
+	var resolved any
+	if r.ResolvedAt != nil {
+		resolved = ms(*r.ResolvedAt)
+	}
+	_, err := tx.q.ExecContext(ctx, `INSERT OR REPLACE INTO report_tickets (ticket_id, created_at, status, channel,
+		store_id, team_id, agent_id, tags, first_response_s, first_response_bh_s, resolved_at, resolution_s,
+		resolution_bh_s, replies, reopens, sla_first_response, sla_resolution)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.TicketID, ms(r.CreatedAt), r.Status, r.Channel, r.StoreID, r.TeamID, r.AgentID, jsonText(r.Tags, "[]"),
+		r.FirstResponse, r.FirstResponseBH, resolved, r.Resolution, r.ResolutionBH, r.Replies, r.Reopens,
+		r.SLAFirstResponse, r.SLAResolution)
+	if err != nil {
+		return fmt.Errorf("report row of ticket %d: %w", r.TicketID, err)
+	}
+	return nil
+}
+
+// DeleteReportTicket drops a ticket's report row (the ticket is gone).
+func (tx *Tx) DeleteReportTicket(ctx context.Context, id int64) error {
+	_, err := tx.q.ExecContext(ctx, `DELETE FROM report_tickets WHERE ticket_id = ?`, id)
+	return err
+}
+
+// AddReportHours adds counts to report_hours.
+func (tx *Tx) AddReportHours(ctx context.Context, counts map[HourKey]*HourCounts) error {
+	for k, c := range counts {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_hours (tag, hour, store_id, channel, team_id, agent_id,
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO UPDATE SET created = created + excluded.created, resolved = resolved + excluded.resolved,
+			reopened = reopened + excluded.reopened, messages_in = messages_in + excluded.messages_in,
+			messages_out = messages_out + excluded.messages_out, breaches = breaches + excluded.breaches`,
+			k.Tag, k.Hour, k.StoreID, k.Channel, k.TeamID, k.AgentID,
+			c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			return fmt.Errorf("report hours: %w", err)
+		}
+	}
+	return nil
+}
+
+// ReportFilter narrows a report. Nil ids do not filter; 0 means none
+// (tickets without a store, team or assignee).
+type ReportFilter struct {
+	StoreID, TeamID, AgentID *int64
+	Channel, Tag             string
+}
+
+// where is the filter as SQL on report_tickets, or on report_hours
+// (whose tag column names the rows to read).
+func (f ReportFilter) where(hours bool) (string, []any) {
+	var parts []string
+	var args []any
+	if hours {
+		parts, args = append(parts, "tag = ?"), append(args, f.Tag)
+	} else if f.Tag != "" {
+		parts, args = append(parts, "instr(tags, json_quote(?)) > 0"), append(args, f.Tag)
+	}
+	for _, c := range []struct {
+		col string
+		id  *int64
+	}{{"store_id", f.StoreID}, {"team_id", f.TeamID}, {"agent_id", f.AgentID}} {
+		if c.id != nil {
+			parts, args = append(parts, c.col+" = ?"), append(args, *c.id)
+		}
+	}
+	if f.Channel != "" {
+		parts, args = append(parts, "channel = ?"), append(args, f.Channel)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return " AND " + strings.Join(parts, " AND "), args
+}
+
+// HourRow is report_hours summed by hour or by one of its keys.
+type HourRow struct {
+	Hour int64
+	Key  string // the channel, or the store, team or agent id
+	HourCounts
+}
+
+// ReportGroups are what ReportHours can sum by.
+var ReportGroups = map[string]string{"hour": "hour", "channel": "channel", "store": "store_id", "team": "team_id", "agent": "agent_id"}
+
+// ReportHours sums report_hours from hour from to hour to (excluded) by
+// hour or by a key (ReportGroups).
+func (db *DB) ReportHours(ctx context.Context, f ReportFilter, from, to int64, by string) ([]HourRow, error) {
+	col, ok := ReportGroups[by]
+	if !ok {
+		return nil, fmt.Errorf("report hours by %q", by)
+	}
+	where, args := f.where(true)
+	rows, err := db.rq.QueryContext(ctx, `SELECT `+col+`, sum(created), sum(resolved), sum(reopened), sum(messages_in),
+		sum(messages_out), sum(breaches) FROM report_hours WHERE hour >= ? AND hour < ?`+where+` GROUP BY 1 ORDER BY 1`,
+		append([]any{from, to}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("report hours: %w", err)
+	}
+	defer rows.Close()
+	var out []HourRow
+	for rows.Next() {
+		var r HourRow
+		var key any
+		if err := rows.Scan(&key, &r.Created, &r.Resolved, &r.Reopened, &r.MessagesIn, &r.MessagesOut, &r.Breaches); err != nil {
+			return nil, err
+		}
+		switch v := key.(type) {
+		case int64:
+			r.Hour, r.Key = v, strconv.FormatInt(v, 10)
+		case string:
+			r.Key = v
+		case []byte:
+			r.Key = string(v)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportCreated reads the report rows of the tickets made from from to
+// to (excluded): their first responses.
+func (db *DB) ReportCreated(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
+	where, args := f.where(false)
+	rows, err := db.rq.QueryContext(ctx, `SELECT created_at, store_id, channel, team_id, agent_id, first_response_s,
+		first_response_bh_s, sla_first_response FROM report_tickets WHERE created_at >= ? AND created_at < ?`+where,
+		append([]any{ms(from), ms(to)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("report of created tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []ReportTicket
+	for rows.Next() {
+		var r ReportTicket
+		var at int64
+		var sla sql.NullBool
+		if err := rows.Scan(&at, &r.StoreID, &r.Channel, &r.TeamID, &r.AgentID, &r.FirstResponse, &r.FirstResponseBH, &sla); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = fromMS(at)
+		if sla.Valid {
+			r.SLAFirstResponse = &sla.Bool
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportResolved reads the report rows of the tickets whose last
+// resolution was from from to to (excluded).
+func (db *DB) ReportResolved(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
+	where, args := f.where(false)
+	rows, err := db.rq.QueryContext(ctx, `SELECT resolved_at, store_id, channel, team_id, agent_id, resolution_s,
+		resolution_bh_s, replies, reopens, sla_resolution FROM report_tickets
+		WHERE resolved_at >= ? AND resolved_at < ?`+where, append([]any{ms(from), ms(to)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("report of resolved tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []ReportTicket
+	for rows.Next() {
+		var r ReportTicket
+		var at int64
+		var sla sql.NullBool
+		if err := rows.Scan(&at, &r.StoreID, &r.Channel, &r.TeamID, &r.AgentID, &r.Resolution, &r.ResolutionBH,
+			&r.Replies, &r.Reopens, &sla); err != nil {
+			return nil, err
+		}
+		t := fromMS(at)
+		r.ResolvedAt = &t
+		if sla.Valid {
+			r.SLAResolution = &sla.Bool
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportOpen counts the tickets open now (new, open or pending) by agent.
+func (db *DB) ReportOpen(ctx context.Context, f ReportFilter) (map[int64]int64, error) {
+	where, args := f.where(false)
+	rows, err := db.rq.QueryContext(ctx, `SELECT agent_id, count(*) FROM report_tickets
+		WHERE status IN ('new', 'open', 'pending')`+where+` GROUP BY agent_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("report of open tickets: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

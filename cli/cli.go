@@ -11,17 +11,23 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"onedesk/backup"
 	"onedesk/channels/chat"
 	"onedesk/channels/email"
 	"onedesk/channels/forms"
+	"onedesk/channels/telegram"
 	"onedesk/desk"
+	"onedesk/metrics"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -62,6 +68,9 @@ Usage:
   onedesk [serve] [--addr 127.0.0.1:8080] [--data ./onedesk.db]   start the helpdesk
   onedesk user add --email E --name N --password P [--role admin|agent]
   onedesk backup FILE                                             copy the live database to FILE
+  onedesk restore FILE [--force]                                  put a backup in place (server stopped)
+  onedesk check [--quick] [serve's flags]                         verify the database and the configuration
+  onedesk service install [serve's flags] | uninstall | start | stop | status
   onedesk version
   onedesk dev seed --tickets N                                    fill a database with sample tickets
 
@@ -87,7 +96,13 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		}
 		err = userAdd(args[1:], stdout, stderr)
 	case "backup":
-		err = backup(args, stdout, stderr)
+		err = backupCmd(args, stdout, stderr)
+	case "restore":
+		err = restore(args, stdout, stderr)
+	case "check":
+		err = check(args, stdout, stderr)
+	case "service":
+		err = serviceCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onedesk", version())
 	case "dev":
@@ -133,7 +148,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	if envErr != nil {
 		return envErr
 	}
-	if fs.NArg() > 0 && fs.Name() != "backup" {
+	if fs.NArg() > 0 && fs.Name() != "backup" && fs.Name() != "restore" {
 		return fmt.Errorf("%s: unexpected argument %q (run 'onedesk %s --help')", fs.Name(), fs.Arg(0), fs.Name())
 	}
 	return nil
@@ -156,6 +171,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if underServiceManager() {
+		return runService(cfg)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Serve(ctx, cfg)
@@ -165,11 +183,16 @@ func serve(args []string, stderr io.Writer) error {
 // the same flags (check) read them here too, under their own name.
 func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on (host:port)")
+	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on (host:port); with --domain, :443 unless given")
 	data := dataFlag(fs)
 	publicURL := fs.String("public-url", "", "the URL agents and customers reach this desk at, like https://desk.example.com")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	apiRate := fs.Float64("api-rate", 50, "API requests per second per agent or token (bursts of 10x); -1 for no limit")
+	applyOps := opsFlags(fs)
+	var tlsFlags ServeConfig
+	httpsFlags(fs, &tlsFlags)
+	telegramAPI := fs.String("telegram-api", telegram.DefaultAPI, "the Telegram Bot API's address (a local Bot API server)")
+	trusted := fs.String("trusted-proxy", "", "addresses (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	if err := parse(fs, args, stderr); err != nil {
 		return ServeConfig{}, err
 	}
@@ -183,7 +206,20 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	if *apiRate == 0 {
 		return ServeConfig{}, errors.New("--api-rate must be above 0, or -1 for no limit")
 	}
-	return ServeConfig{Addr: *addr, Data: *data, PublicURL: *publicURL, APIRate: *apiRate, Log: log}, nil
+	cfg := tlsFlags
+	cfg.Addr, cfg.Data, cfg.PublicURL, cfg.APIRate, cfg.Log = *addr, *data, *publicURL, *apiRate, log
+	cfg.TelegramAPI = *telegramAPI
+	if cfg.TrustedProxies, err = parseCIDRs(*trusted); err != nil {
+		return ServeConfig{}, err
+	}
+	if err := cfg.checkHTTPS(fs); err != nil {
+		return ServeConfig{}, err
+	}
+	cfg.flags = changedFlags(fs)
+	if err := applyOps(&cfg); err != nil {
+		return ServeConfig{}, err
+	}
+	return cfg, nil
 }
 
 // ServeConfig is what Serve needs.
@@ -195,9 +231,32 @@ type ServeConfig struct {
 	Log       *slog.Logger
 	// Ready, when set, receives the listening address once requests are answered.
 	Ready func(addr string)
+	// Backup makes scheduled backups when its Dir is set.
+	Backup backup.Config
+	// MetricsPublic answers /metrics to anyone (else admins only).
+	MetricsPublic bool
+	// TelegramAPI is the Bot API's address ("" is Telegram's own).
+	TelegramAPI string
+
+	// HTTPS: a certificate and key (files), or a Domain whose certificates
+	// come from an ACME directory (Let's Encrypt unless ACMEDirectory).
+	TLSCert, TLSKey          string
+	Domain                   string
+	ACMEEmail, ACMEDirectory string
+	// HTTPAddr, with HTTPS, is a second listener for plain HTTP that
+	// redirects to HTTPS and answers ACME http-01 challenges.
+	HTTPAddr string
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed.
+	TrustedProxies []netip.Prefix
+
+	flags []flagValue // the flags not at their defaults, for service install
 }
 
-// Serve runs the helpdesk until ctx ends.
+// Serve runs the helpdesk until ctx ends, then stops within
+// shutdownTimeout: no new connections, requests and websockets finished
+// (ui.Server.Serve), background work stopped, the log checkpointed into
+// the database file, the file closed.
 func Serve(ctx context.Context, cfg ServeConfig) error {
 	start := time.Now()
 	release, err := store.Lock(cfg.Data)
@@ -213,24 +272,57 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	d := desk.New(db, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
+	var backups *backup.Scheduler
+	if cfg.Backup.Dir != "" {
+		if backups, err = backup.New(db, cfg.Log, cfg.Backup); err != nil {
+			return err
+		}
+		go backups.Run(ctx)
+	}
 	formsCh := forms.New(d, cfg.Log)
+	tgCh := telegram.New(d, cfg.Log, telegram.Options{APIURL: cfg.TelegramAPI, PublicURL: cfg.PublicURL})
+	hooks := http.NewServeMux()
+	hooks.Handle("/hooks/telegram/", tgCh)
+	tlsOn, err := cfg.https()
+	if err != nil {
+		return err
+	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
-		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview})
+		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
+		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect}, Hooks: hooks,
+		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	go d.RunOutbox(ctx)
-	go d.RunWebhooks(ctx)
-	go d.RunSweeps(ctx, time.Minute)
-	go d.RunReports(ctx, 5*time.Second)
-	go mailCh.Run(ctx)
-	go chatCh.Run(ctx)
-	go formsCh.Run(ctx)
+	if cfg.HTTPAddr != "" && tlsOn.tls != nil {
+		pln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (plain HTTP, redirected to HTTPS): %w", cfg.HTTPAddr, err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		go serveInsecure(ctx, pln, tlsOn.insecure(port), cfg.Log)
+	}
+	// Background work stops after the requests, with its own context.
+	work := newWorkers()
+	work.Go("outbox", d.RunOutbox)
+	work.Go("webhooks", d.RunWebhooks)
+	work.Go("sweeps", func(ctx context.Context) { d.RunSweeps(ctx, time.Minute) })
+	work.Go("reports", func(ctx context.Context) { d.RunReports(ctx, 5*time.Second) })
+	work.Go("email", mailCh.Run)
+	work.Go("chat", chatCh.Run)
+	work.Go("forms", formsCh.Run)
+	work.Go("telegram", tgCh.Run)
 	url := cfg.PublicURL
-	if url == "" {
+	switch {
+	case url == "" && cfg.Domain != "":
+		url = "https://" + strings.Split(cfg.Domain, ",")[0]
+	case url == "" && tlsOn.tls != nil:
+		url = "https://" + ln.Addr().String()
+	case url == "":
 		url = "http://" + ln.Addr().String()
 	}
 	cfg.Log.Info("onedesk is running", "url", url, "data", cfg.Data, "version", version(), "startup", time.Since(start).Round(time.Millisecond))
@@ -240,8 +332,20 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr().String())
 	}
+	var stopping atomic.Int64 // when ctx ended, unix ns
+	context.AfterFunc(ctx, func() { stopping.Store(time.Now().UnixNano()) })
 	err = srv.Serve(ctx, ln)
-	cfg.Log.Info("onedesk stopped")
+	began := time.Now()
+	if ns := stopping.Load(); ns != 0 {
+		began = time.Unix(0, ns)
+	}
+	work.stop(began.Add(shutdownTimeout*9/10), cfg.Log)
+	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if cerr := db.Checkpoint(cctx); cerr != nil {
+		cfg.Log.Warn("shutdown: the log could not be checkpointed; the next start does it", "err", cerr)
+	}
+	cfg.Log.Info("onedesk stopped", "in", time.Since(began).Round(time.Millisecond))
 	return err
 }
 
@@ -280,36 +384,6 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "added %s %s <%s> (id %d)\n", a.Role, a.Name, a.Email, a.ID)
-	return nil
-}
-
-func backup(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	data := dataFlag(fs)
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return errors.New("backup needs one FILE to write: onedesk backup FILE")
-	}
-	target := fs.Arg(0)
-	if _, err := os.Stat(target); err == nil {
-		return fmt.Errorf("%s exists already: choose a new file name", target)
-	}
-	if _, err := os.Stat(*data); err != nil {
-		return fmt.Errorf("no database at %s: %w", *data, err)
-	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	start := time.Now()
-	if err := db.Backup(ctx, target); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "backed up %s to %s in %s\n", *data, target, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

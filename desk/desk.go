@@ -47,6 +47,8 @@ type Desk struct {
 
 	reportMu sync.Mutex // one report refresh at a time (reports.go)
 
+	social socialHub // the social platforms' channels (social.go)
+
 	stats *deskStats // counters for /metrics (metrics.go)
 
 	orders *orders.Cache

@@ -67,6 +67,11 @@ type Inbound struct {
 	RawPath   string // instead of Raw: a file holding a large source
 	Cursor    *Cursor
 
+	// Social messages (Telegram...): the account and chat they came
+	// through. The chat's newest ticket continues (by the reopen rules),
+	// and a new ticket is tied to the chat so replies go back there.
+	Social *SocialThread
+
 	// A bounce names the message it returns and why: when that is one of
 	// our replies, the reply is marked failed with the reason.
 	BounceOf     string
@@ -272,6 +277,11 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
+		}
+		if in.Social != nil {
+			if err := tx.SetSocialThread(ctx, t.ID, in.Social.AccountID, in.Social.ChatID); err != nil {
+				return err
+			}
 		}
 		if in.MailboxID != 0 {
 			if err := tx.SetMessageSource(ctx, m.ID, in.MailboxID, in.Raw, in.RawPath); err != nil {
@@ -488,6 +498,15 @@ func (d *Desk) findThread(ctx context.Context, tx *store.Tx, in Inbound, custome
 }
 
 func (d *Desk) threadOf(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, bool, error) {
+	if in.Social != nil && in.TicketID == 0 {
+		// Read in the transaction: two messages of a new chat arriving
+		// together make one ticket.
+		id, err := tx.SocialTicket(ctx, in.Social.AccountID, in.Social.ChatID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, false, err
+		}
+		in.TicketID = id
+	}
 	if in.TicketID != 0 {
 		t, err := tx.Ticket(ctx, in.TicketID)
 		if err != nil {

@@ -22,10 +22,15 @@ type route struct {
 // what net/http serves beside Fiber: /agent/ws (agent), the static app and
 // /widget.js (public), the chat channel's public /chat/ws, /chat/config,
 // /chat/offline, /chat/upload and /chat/file, and the forms channel's
-// public /f/{slug} (each rate limited per address, origin-checked per store).
+// public /f/{slug} (each rate limited per address, origin-checked per store),
+// and the social channels' public webhooks /hooks/telegram/{account id}
+// (a secret per bot, size and rate limited).
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/metrics", s.metricsAccess(), s.metrics}, // admin, or public with --metrics-public
+		{"GET", "/api/backups", admin, s.listBackups},
+		{"POST", "/api/backups", admin, s.startBackup},
 
 		{"GET", "/api/setup", public, s.setupStatus},
 		{"POST", "/api/setup", public, s.setup},
@@ -108,6 +113,12 @@ func (s *Server) routes() []route {
 		{"DELETE", "/api/webhooks/:id", admin, s.deleteWebhook},
 		{"POST", "/api/webhooks/:id/test", admin, s.testWebhook},
 		{"GET", "/api/webhooks/:id/deliveries", admin, s.webhookDeliveries},
+
+		{"GET", "/api/social-accounts", admin, s.listSocialAccounts},
+		{"POST", "/api/social-accounts", admin, s.createSocialAccount},
+		{"GET", "/api/social-accounts/:id", admin, s.getSocialAccount},
+		{"PATCH", "/api/social-accounts/:id", admin, s.updateSocialAccount},
+		{"DELETE", "/api/social-accounts/:id", admin, s.deleteSocialAccount},
 
 		{"GET", "/api/reports/:name", agent, s.report},
 

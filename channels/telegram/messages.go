@@ -1,0 +1,341 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// externalID is a Telegram message's id in the desk: message ids count
+// per chat, and a customer's chat with each bot is its own.
+func externalID(a *store.SocialAccount, chatID string, messageID int64) string {
+	return "tg:" + a.ExternalID + ":" + chatID + ":" + strconv.FormatInt(messageID, 10)
+}
+
+// handle commits one update: a message, or an edit of one.
+func (c *Channel) handle(ctx context.Context, b *bot, u Update) error {
+	switch {
+	case u.Message != nil:
+		return c.receive(ctx, b, u.Message)
+	case u.EditedMessage != nil:
+		return c.edited(ctx, b, u.EditedMessage)
+	}
+	return nil
+}
+
+// private tells whether m is a person writing to the bot in private:
+// onedesk answers those, not groups or channels.
+func private(m *Message) bool {
+	return m.Chat.Type == "private" && m.From != nil && !m.From.IsBot
+}
+
+// receive turns a customer's message into a ticket's message: its text
+// or caption, and its files (photos at their largest size, documents,
+// voice notes, videos, stickers) downloaded as attachments.
+func (c *Channel) receive(ctx context.Context, b *bot, m *Message) error {
+	if !private(m) {
+		return nil
+	}
+	chat := strconv.FormatInt(m.Chat.ID, 10)
+	ext := externalID(b.acct, chat, m.MessageID)
+	if seen, err := c.desk.Received(ctx, "telegram", ext); err != nil || seen {
+		return err // a repeat is neither downloaded nor stored again
+	}
+	text := m.Text
+	if text == "" {
+		text = m.Caption
+	}
+	if text == "" && m.Sticker != nil {
+		text = m.Sticker.Emoji
+	}
+	if m.Contact != nil {
+		text = strings.TrimSpace(strings.TrimSpace(m.Contact.FirstName+" "+m.Contact.LastName) + " " + m.Contact.PhoneNumber)
+	}
+	if m.Location != nil {
+		text = fmt.Sprintf("https://www.openstreetmap.org/?mlat=%.6f&mlon=%.6f", m.Location.Latitude, m.Location.Longitude)
+	}
+	files, skipped, err := c.files(ctx, b, m)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		text = strings.TrimSpace(text + "\n" + s)
+	}
+	if strings.TrimSpace(text) == "" && len(files) == 0 {
+		return nil // a poll, a game, a dice: nothing for an agent to read
+	}
+	in := desk.Inbound{
+		Channel: "telegram", StoreID: b.acct.StoreID,
+		From: store.Identity{Kind: "telegram", Value: strconv.FormatInt(m.From.ID, 10)}, Name: displayName(m.From),
+		Text: text, Attachments: files, ExternalID: ext,
+		Social: &desk.SocialThread{AccountID: b.acct.ID, ChatID: chat},
+	}
+	_, err = c.desk.Ingest(ctx, in)
+	return err
+}
+
+// displayName is how a Telegram user is named on their customer record:
+// first and last name, with the @username they can be found by (their id
+// is the identity: a username can change).
+func displayName(u *User) string {
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if u.Username != "" {
+		name = strings.TrimSpace(name + " (@" + u.Username + ")")
+	}
+	return name
+}
+
+// edited notes a customer's edit on the message's ticket; an edit of a
+// message never received is taken as the message.
+func (c *Channel) edited(ctx context.Context, b *bot, m *Message) error {
+	if !private(m) {
+		return nil
+	}
+	ext := externalID(b.acct, strconv.FormatInt(m.Chat.ID, 10), m.MessageID)
+	text := m.Text
+	if text == "" {
+		text = m.Caption
+	}
+	err := c.desk.NoteEdit(ctx, "telegram", ext, strconv.FormatInt(m.EditDate, 10), text)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.receive(ctx, b, m)
+	}
+	return err
+}
+
+// want is a file of a message to fetch.
+type want struct {
+	f          *File
+	name, kind string // kind: the content type Telegram's own formats have
+}
+
+func wanted(m *Message) []want {
+	var list []want
+	if len(m.Photo) > 0 {
+		best := m.Photo[0]
+		for _, p := range m.Photo[1:] {
+			if p.Width*p.Height > best.Width*best.Height || p.FileSize > best.FileSize {
+				best = p
+			}
+		}
+		list = append(list, want{&best, "photo.jpg", "image/jpeg"})
+	}
+	add := func(f *File, name, kind string) {
+		if f != nil {
+			if f.FileName != "" {
+				name = f.FileName
+			}
+			if f.MimeType != "" {
+				kind = f.MimeType
+			}
+			list = append(list, want{f, name, kind})
+		}
+	}
+	add(m.Document, "file", "")
+	add(m.Voice, "voice.ogg", "audio/ogg")
+	add(m.Audio, "audio.mp3", "audio/mpeg")
+	add(m.Video, "video.mp4", "video/mp4")
+	add(m.VideoNote, "video-note.mp4", "video/mp4")
+	add(m.Animation, "animation.mp4", "video/mp4")
+	if s := m.Sticker; s != nil {
+		switch {
+		case s.IsVideo:
+			add(s, "sticker.webm", "video/webm")
+		case s.IsAnimated:
+			add(s, "sticker.tgs", "application/x-tgsticker")
+		default:
+			add(s, "sticker.webp", "image/webp")
+		}
+	}
+	return list
+}
+
+// hasFiles tells whether an update has files to download (slow work that
+// a webhook delivery leaves for after its answer).
+func hasFiles(u Update) bool {
+	m := u.Message
+	if m == nil {
+		m = u.EditedMessage
+	}
+	return m != nil && private(m) && len(wanted(m)) > 0
+}
+
+// files downloads a message's files (getFile, then the file). A file over
+// MaxFile is left at Telegram, with a line saying so.
+func (c *Channel) files(ctx context.Context, b *bot, m *Message) ([]store.Attachment, []string, error) {
+	var out []store.Attachment
+	var skipped []string
+	for _, w := range wanted(m) {
+		tooBig := fmt.Sprintf("[%s (%.1f MB) was not downloaded: bots may fetch files up to %d MB]",
+			w.name, float64(w.f.FileSize)/(1<<20), c.MaxFile>>20)
+		if w.f.FileSize > c.MaxFile {
+			skipped = append(skipped, tooBig)
+			continue
+		}
+		var got File
+		if err := b.cl.call(ctx, "getFile", map[string]any{"file_id": w.f.FileID}, &got); err != nil {
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Code == 400 && strings.Contains(ae.Description, "too big") {
+				skipped = append(skipped, tooBig)
+				continue
+			}
+			return nil, nil, err
+		}
+		data, err := b.cl.download(ctx, got.FilePath, c.MaxFile)
+		if errors.Is(err, errTooLarge) {
+			skipped = append(skipped, tooBig)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		kind := w.kind
+		if kind == "" {
+			kind = http.DetectContentType(data)
+		}
+		if mt, _, err := mime.ParseMediaType(kind); err == nil {
+			kind = mt
+		}
+		out = append(out, store.Attachment{Filename: fileName(w.name), ContentType: kind, Size: int64(len(data)), Data: data})
+	}
+	return out, skipped, nil
+}
+
+func fileName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if utf8.RuneCountInString(name) > 200 {
+		name = string([]rune(name)[:200])
+	}
+	if name == "" || name == "." || name == "/" {
+		name = "file"
+	}
+	return name
+}
+
+// maxText is the longest text of one Telegram message, in UTF-16 units.
+const maxText = 4096
+
+// splitText cuts a long reply into messages Telegram takes, at line ends
+// or spaces where it can.
+func splitText(s string, limit int) []string {
+	var parts []string
+	for s != "" {
+		n, units := 0, 0
+		for i, r := range s {
+			w := len(utf16.Encode([]rune{r}))
+			if units+w > limit {
+				break
+			}
+			units += w
+			n = i + utf8.RuneLen(r)
+		}
+		if n < len(s) {
+			if cut := strings.LastIndexAny(s[:n], "\n "); cut > n/2 {
+				n = cut + 1
+			}
+		}
+		if part := strings.TrimSpace(s[:n]); part != "" {
+			parts = append(parts, part)
+		}
+		s = s[n:]
+	}
+	return parts
+}
+
+// Send delivers an agent's reply to the ticket's chat: its text with
+// sendMessage (in parts when longer than Telegram takes), then its files
+// with sendPhoto (pictures) or sendDocument. The first message's id is
+// recorded as the reply's external id. A refusal retrying cannot change
+// (the customer blocked the bot, a revoked token) fails the reply with
+// the reason in plain words.
+func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
+	if out.Message.Kind != "agent" {
+		return nil
+	}
+	th, err := c.desk.SocialThread(ctx, out.Ticket.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return desk.Permanent(errors.New("this ticket did not come from a Telegram chat, so there is no chat to answer in"))
+	}
+	if err != nil {
+		return err
+	}
+	a, err := c.desk.SocialAccount(ctx, th.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return desk.Permanent(errors.New("the Telegram bot of this conversation was disconnected: connect it again under Settings → Channels, then retry"))
+	}
+	if err != nil {
+		return err
+	}
+	if !a.Enabled {
+		return desk.Permanent(fmt.Errorf("the Telegram bot %s is switched off under Settings → Channels", a.Handle))
+	}
+	b := c.bot(a)
+	var chatID any = th.ChatID
+	if n, err := strconv.ParseInt(th.ChatID, 10, 64); err == nil {
+		chatID = n
+	}
+	var first int64
+	for _, part := range splitText(out.Message.Body, maxText) {
+		var sent sentMessage
+		if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": part}, &sent); err != nil {
+			return sendError(err)
+		}
+		if first == 0 {
+			first = sent.MessageID
+		}
+	}
+	for _, att := range out.Message.Attachments {
+		full, err := c.desk.AttachmentData(ctx, att.ID)
+		if err != nil {
+			return err
+		}
+		method, field := "sendDocument", "document"
+		if photo(full.ContentType) && full.Size <= 10<<20 {
+			method, field = "sendPhoto", "photo"
+		}
+		var sent sentMessage
+		if err := b.cl.upload(ctx, method, map[string]string{"chat_id": th.ChatID}, field, full.Filename, full.Data, &sent); err != nil {
+			return sendError(err)
+		}
+		if first == 0 {
+			first = sent.MessageID
+		}
+	}
+	if first != 0 {
+		if err := c.desk.RecordExternalID(ctx, out.Message.ID, externalID(a, th.ChatID, first)); err != nil {
+			c.log.Warn("telegram: record a reply's id", "message", out.Message.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// sentMessage is the part of a sent message onedesk keeps.
+type sentMessage struct {
+	MessageID int64 `json:"message_id"`
+}
+
+func photo(contentType string) bool {
+	switch contentType {
+	case "image/jpeg", "image/png", "image/webp":
+		return true
+	}
+	return false
+}
+
+func sendError(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Permanent() {
+		return desk.Permanent(err)
+	}
+	return err
+}

@@ -1,0 +1,557 @@
+// Package telegram is the Telegram channel: each connected bot's messages
+// become tickets (by long polling, or by webhook when the desk has a public
+// HTTPS address) and agents' replies go back through the Bot API.
+package telegram
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"onedesk/desk"
+	"onedesk/limit"
+	"onedesk/store"
+)
+
+// DefaultAPI is the Bot API's address.
+const DefaultAPI = "https://api.telegram.org"
+
+// Options configure the channel.
+type Options struct {
+	// APIURL is the Bot API's base URL; "" is DefaultAPI (tests point it
+	// at a local server).
+	APIURL string
+	// PublicURL is where the desk is reached from outside; an https URL
+	// makes bots receive messages by webhook instead of long polling.
+	PublicURL string
+	// HTTP is the client for the Bot API; nil is a client of its own.
+	HTTP *http.Client
+	// HookRate is how many webhook deliveries per second one bot may post
+	// (bursts of twice that); 0 is 1,000.
+	HookRate float64
+}
+
+// Channel runs the connected bots and sends replies through them.
+type Channel struct {
+	desk *desk.Desk
+	log  *slog.Logger
+
+	api       string
+	publicURL string
+	http      *http.Client
+
+	// PollTimeout is how many seconds getUpdates waits for news.
+	PollTimeout int
+	// Backoff is the first wait after a failure; it doubles to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// MaxFile is the largest file taken from a customer (Telegram lets
+	// bots download up to 20 MB).
+	MaxFile int64
+	// MaxWait is the longest wait a 429 asks for that is done in place;
+	// beyond it the request fails and is retried later.
+	MaxWait time.Duration
+
+	mu        sync.RWMutex
+	hooks     map[int64]*bot // enabled bots in webhook mode, by account id
+	inboxWake chan struct{}
+	hookLimit *limit.Limiter // deliveries per bot
+	badLimit  *limit.Limiter // refused deliveries per address
+}
+
+// bot is an account with its Bot API client.
+type bot struct {
+	acct   *store.SocialAccount
+	secret string
+	cl     *client
+}
+
+// config is what an account keeps in store.SocialAccount.Config.
+type config struct {
+	Token         string `json:"token"`
+	WebhookSecret string `json:"webhook_secret"`
+}
+
+func parseConfig(a *store.SocialAccount) config {
+	var c config
+	_ = json.Unmarshal(a.Config, &c)
+	return c
+}
+
+// New returns the Telegram channel and installs it in the desk (its
+// sender and its accounts' checks).
+func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
+	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
+		PollTimeout: 50, Backoff: 2 * time.Second, MaxBackoff: 2 * time.Minute, MaxFile: 20 << 20, MaxWait: time.Minute,
+		hooks: map[int64]*bot{}, inboxWake: make(chan struct{}, 1), badLimit: limit.New(1, 10)}
+	if c.api == "" {
+		c.api = DefaultAPI
+	}
+	if c.http == nil {
+		c.http = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 15 * time.Second, ResponseHeaderTimeout: 0}}
+	}
+	rate := opts.HookRate
+	if rate == 0 {
+		rate = 1000
+	}
+	c.hookLimit = limit.New(rate, int(max(2*rate, 1)))
+	d.SetSender("telegram", desk.SenderFunc(c.Send))
+	d.RegisterSocial("telegram", c)
+	return c
+}
+
+func (c *Channel) client(token string) *client {
+	return &client{base: c.api, token: token, http: c.http, maxWait: c.MaxWait}
+}
+
+func (c *Channel) bot(a *store.SocialAccount) *bot {
+	cfg := parseConfig(a)
+	return &bot{acct: a, secret: cfg.WebhookSecret, cl: c.client(cfg.Token)}
+}
+
+// Mode is how bots receive messages: by webhook when the desk has a
+// public HTTPS address, by long polling otherwise.
+func (c *Channel) Mode() string {
+	if strings.HasPrefix(c.publicURL, "https://") {
+		return "webhook"
+	}
+	return "polling"
+}
+
+func (c *Channel) webhookURL(id int64) string {
+	return c.publicURL + "/hooks/telegram/" + strconv.FormatInt(id, 10)
+}
+
+var tokenPattern = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,100}$`)
+
+// Check checks a bot token with getMe and returns the account to keep:
+// the bot's name, @username and id, and the token with the secret its
+// webhook deliveries carry.
+func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings map[string]string) (*desk.SocialCheck, error) {
+	for k := range settings {
+		if k != "token" {
+			return nil, &desk.InputError{Field: k, Message: "a Telegram bot takes only its token"}
+		}
+	}
+	var cfg config
+	if old != nil {
+		cfg = parseConfig(old)
+	}
+	token := strings.TrimSpace(settings["token"])
+	if token == "" {
+		if old == nil {
+			return nil, &desk.InputError{Field: "token", Message: "paste the bot's token: @BotFather gives it when the bot is made (/newbot)"}
+		}
+		token = cfg.Token
+	}
+	if !tokenPattern.MatchString(token) {
+		return nil, &desk.InputError{Field: "token", Message: "this is not a bot token: @BotFather gives one like 123456789:AAEhBP0av28..."}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var me User
+	if err := c.client(token).call(cctx, "getMe", map[string]any{}, &me); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Code == 401 || ae.Code == 404) {
+			return nil, &desk.InputError{Field: "token", Message: "Telegram does not know this token: copy it again from @BotFather (/mybots → the bot → API Token)"}
+		}
+		return nil, &desk.InputError{Field: "token", Message: "onedesk could not ask Telegram about the token: " + err.Error()}
+	}
+	id := strconv.FormatInt(me.ID, 10)
+	if old != nil && old.ExternalID != id {
+		return nil, &desk.InputError{Field: "token", Message: fmt.Sprintf("this is the token of @%s, not of %s: connect that bot as a new one", me.Username, old.Handle)}
+	}
+	cfg.Token = token
+	if cfg.WebhookSecret == "" {
+		cfg.WebhookSecret = randomSecret()
+	}
+	raw, _ := json.Marshal(cfg)
+	return &desk.SocialCheck{Config: raw, Name: me.FirstName, Handle: "@" + me.Username, ExternalID: id, KeyField: "token"}, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Disconnect removes the webhook of a bot being removed, so Telegram
+// stops posting to the desk.
+func (c *Channel) Disconnect(ctx context.Context, a *store.SocialAccount) error {
+	if a.State.Mode != "webhook" {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return c.bot(a).cl.call(cctx, "deleteWebhook", map[string]any{}, nil)
+}
+
+// Run keeps every enabled bot receiving until ctx ends: one long-polling
+// goroutine per bot, or its webhook set, and the worker of queued webhook
+// deliveries. Bots are started again whenever accounts change.
+func (c *Channel) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.drainInbox(ctx)
+	}()
+	defer wg.Wait()
+	changes := c.desk.SocialChanges("telegram")
+	for {
+		actx, cancel := context.WithCancel(ctx)
+		var running sync.WaitGroup
+		list, err := c.desk.SocialAccounts(ctx, "telegram")
+		if err != nil {
+			c.log.Error("telegram: list bots", "err", err)
+		}
+		hooks := map[int64]*bot{}
+		for _, a := range list {
+			b := c.bot(a)
+			running.Add(1)
+			switch {
+			case !a.Enabled:
+				go func() { defer running.Done(); c.stop(actx, b) }()
+			case c.Mode() == "webhook":
+				hooks[a.ID] = b
+				go func() { defer running.Done(); c.keepWebhook(actx, b) }()
+			default:
+				go func() { defer running.Done(); c.poll(actx, b) }()
+			}
+		}
+		c.mu.Lock()
+		c.hooks = hooks
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-changes:
+		}
+		cancel()
+		running.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// status records how a bot is doing, writing only what changed (and the
+// last success at most once a minute), and logs a failure once rather
+// than on every retry.
+type status struct {
+	c     *Channel
+	b     *bot
+	state store.SocialState
+	saved store.SocialState
+}
+
+func (c *Channel) status(b *bot) *status {
+	return &status{c: c, b: b, state: b.acct.State, saved: b.acct.State}
+}
+
+func (s *status) ok(ctx context.Context) {
+	now := store.Now()
+	if s.state.LastError != "" {
+		s.c.log.Info("telegram: bot works again", "bot", s.b.acct.Handle)
+	}
+	s.state.LastError, s.state.LastErrorAt = "", nil
+	if s.state.LastOKAt == nil || now.Sub(*s.state.LastOKAt) > time.Minute {
+		s.state.LastOKAt = &now
+	}
+	s.save(ctx)
+}
+
+func (s *status) failed(ctx context.Context, err error, retryIn time.Duration) {
+	msg := err.Error()
+	if s.state.LastError == "" {
+		s.c.log.Warn("telegram: bot failing", "bot", s.b.acct.Handle, "err", msg, "retry_in", retryIn)
+	} else {
+		s.c.log.Debug("telegram: bot still failing", "bot", s.b.acct.Handle, "err", msg, "retry_in", retryIn)
+	}
+	if msg != s.state.LastError {
+		now := store.Now()
+		s.state.LastError, s.state.LastErrorAt = msg, &now
+	}
+	s.save(ctx)
+}
+
+func (s *status) save(ctx context.Context) {
+	if equalState(s.state, s.saved) {
+		return
+	}
+	if err := s.c.desk.SetSocialState(context.WithoutCancel(ctx), s.b.acct.ID, s.state); err != nil {
+		s.c.log.Warn("telegram: record state", "bot", s.b.acct.Handle, "err", err)
+		return
+	}
+	s.saved = s.state
+}
+
+func equalState(a, b store.SocialState) bool {
+	ta, tb := a.LastOKAt, b.LastOKAt
+	a.LastOKAt, b.LastOKAt, a.LastErrorAt, b.LastErrorAt = nil, nil, nil, nil
+	return a == b && (ta == nil) == (tb == nil) && (ta == nil || ta.Equal(*tb))
+}
+
+// sleep waits d or until ctx ends, and reports whether ctx is still on.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// poll receives a bot's messages by long polling until ctx ends. Each
+// batch is committed message by message, then the offset past it, so a
+// restart neither loses nor doubles (message ids are a second guard). A
+// failure (Telegram unreachable, a revoked token) is retried with backoff.
+func (c *Channel) poll(ctx context.Context, b *bot) {
+	st := c.status(b)
+	wait := c.Backoff
+	for ctx.Err() == nil {
+		err := c.pollOnce(ctx, b, st)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			wait = c.Backoff
+			continue
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == 429 {
+			wait = max(wait, ae.RetryAfter)
+		}
+		st.failed(ctx, err, wait)
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = min(wait*2, c.MaxBackoff)
+	}
+}
+
+func (c *Channel) pollOnce(ctx context.Context, b *bot, st *status) error {
+	if st.state.Mode != "polling" {
+		// getUpdates is refused while a webhook is set (the desk may have
+		// had a public address before).
+		if err := b.cl.call(ctx, "deleteWebhook", map[string]any{}, nil); err != nil {
+			return err
+		}
+		st.state.Mode, st.state.WebhookURL = "polling", ""
+		st.save(ctx)
+	}
+	var updates []Update
+	err := b.cl.call(ctx, "getUpdates", map[string]any{"offset": st.state.Offset, "timeout": c.PollTimeout,
+		"allowed_updates": allowedUpdates}, &updates)
+	if err != nil {
+		return err
+	}
+	for _, u := range updates {
+		if err := c.handle(ctx, b, u); err != nil {
+			if ie, ok := desk.IsInput(err); ok {
+				// Nothing retrying could change: skipped, not stuck on.
+				c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", u.UpdateID, "err", ie.Message)
+			} else {
+				st.save(ctx) // the offset of what was committed
+				return err
+			}
+		}
+		st.state.Offset = u.UpdateID + 1
+	}
+	st.ok(ctx)
+	return nil
+}
+
+// keepWebhook points a bot's webhook at the desk, with the secret
+// Telegram sends back on each delivery, retrying until it is set.
+func (c *Channel) keepWebhook(ctx context.Context, b *bot) {
+	st := c.status(b)
+	wait := c.Backoff
+	for ctx.Err() == nil {
+		url := c.webhookURL(b.acct.ID)
+		err := b.cl.call(ctx, "setWebhook", map[string]any{"url": url, "secret_token": b.secret,
+			"allowed_updates": allowedUpdates, "max_connections": 40}, nil)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			st.state.Mode, st.state.WebhookURL = "webhook", url
+			st.ok(ctx)
+			return
+		}
+		st.failed(ctx, err, wait)
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = min(wait*2, c.MaxBackoff)
+	}
+}
+
+// stop removes the webhook of a bot switched off, so that its messages
+// wait at Telegram (for a day) until it is switched on again.
+func (c *Channel) stop(ctx context.Context, b *bot) {
+	if b.acct.State.Mode != "webhook" {
+		return
+	}
+	if err := b.cl.call(ctx, "deleteWebhook", map[string]any{}, nil); err != nil {
+		c.log.Warn("telegram: remove the webhook of a bot switched off", "bot", b.acct.Handle, "err", err)
+		return
+	}
+	st := c.status(b)
+	st.state.Mode, st.state.WebhookURL = "", ""
+	st.save(ctx)
+}
+
+// maxUpdate bounds a webhook delivery's body (an update is a few KB; files
+// are fetched separately).
+const maxUpdate = 1 << 20
+
+// ServeHTTP takes webhook deliveries at /hooks/telegram/{account id}: the
+// secret token Telegram was given must come back, or nothing is stored
+// (401). An update is committed before the answer; one with files to
+// download is queued (committed) and answered at once, its files fetched
+// after.
+func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
+		return
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, "/hooks/telegram/"), 10, 64)
+	c.mu.RLock()
+	b := c.hooks[id]
+	c.mu.RUnlock()
+	if err != nil || b == nil {
+		writeError(w, http.StatusNotFound, "no Telegram bot takes deliveries here")
+		return
+	}
+	got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+	if subtle.ConstantTimeCompare([]byte(got), []byte(b.secret)) != 1 {
+		ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if !c.badLimit.Allow(ip) {
+			w.Header().Set("Retry-After", "10")
+			writeError(w, http.StatusTooManyRequests, "too many refused deliveries from your address")
+			return
+		}
+		c.log.Warn("telegram: webhook delivery refused: wrong secret token", "bot", b.acct.Handle, "from", ip)
+		writeError(w, http.StatusUnauthorized, "wrong X-Telegram-Bot-Api-Secret-Token")
+		return
+	}
+	if !c.hookLimit.Allow(strconv.FormatInt(id, 10)) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many deliveries")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdate))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
+		return
+	}
+	var u Update
+	if err := json.Unmarshal(body, &u); err != nil {
+		writeError(w, http.StatusBadRequest, "the body is not a Telegram update")
+		return
+	}
+	if hasFiles(u) {
+		err = c.desk.QueueSocialUpdate(r.Context(), id, strconv.FormatInt(u.UpdateID, 10), body)
+		if err == nil {
+			select {
+			case c.inboxWake <- struct{}{}:
+			default:
+			}
+		}
+	} else {
+		err = c.handle(r.Context(), b, u)
+		if ie, ok := desk.IsInput(err); ok {
+			c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", u.UpdateID, "err", ie.Message)
+			err = nil // retrying would not change it
+		}
+	}
+	if err != nil {
+		c.log.Error("telegram: store a webhook delivery", "bot", b.acct.Handle, "update", u.UpdateID, "err", err)
+		writeError(w, http.StatusInternalServerError, "not stored; send again")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte("{}"))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	w.Write(b)
+}
+
+// drainInbox works off queued webhook deliveries (those with files),
+// retrying a failing one with the outbox's backoff.
+func (c *Channel) drainInbox(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-c.inboxWake:
+		}
+		list, err := c.desk.DueSocialUpdates(ctx, "telegram", 20)
+		if err != nil {
+			c.log.Error("telegram: queued deliveries", "err", err)
+		}
+		for _, u := range list {
+			if ctx.Err() != nil {
+				return
+			}
+			err := c.work(ctx, u)
+			if ctx.Err() != nil {
+				return // shutting down: the delivery stays queued
+			}
+			if err != nil {
+				c.log.Warn("telegram: queued delivery failed", "account", u.AccountID, "update", u.Key, "err", err)
+			}
+			if err := c.desk.FinishSocialUpdate(ctx, u, err); err != nil {
+				c.log.Error("telegram: record a queued delivery", "err", err)
+			}
+		}
+		wait := time.Minute
+		if len(list) == 20 {
+			wait = 0
+		} else if next, err := c.desk.NextSocialUpdateAt(ctx); err == nil && !next.IsZero() {
+			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+		}
+		timer.Reset(wait)
+	}
+}
+
+func (c *Channel) work(ctx context.Context, q store.SocialUpdate) error {
+	a, err := c.desk.SocialAccount(ctx, q.AccountID)
+	if err != nil {
+		return nil // removed meanwhile (its queue goes with it)
+	}
+	var u Update
+	if err := json.Unmarshal(q.Payload, &u); err != nil {
+		return nil
+	}
+	err = c.handle(ctx, c.bot(a), u)
+	if ie, ok := desk.IsInput(err); ok {
+		c.log.Warn("telegram: message refused", "bot", a.Handle, "update", u.UpdateID, "err", ie.Message)
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,309 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"onedesk/store"
+)
+
+// SocialPlatform is a social channel (Telegram, WhatsApp, Meta) as the
+// desk sees it: it checks an account's settings with the platform before
+// they are saved and lets go of an account being removed.
+type SocialPlatform interface {
+	// Check checks the settings given for an account with the platform
+	// (over old's, when an existing account is edited: empty settings
+	// keep old's) and returns what to keep. A wrong setting is an
+	// *InputError naming it.
+	Check(ctx context.Context, old *store.SocialAccount, settings map[string]string) (*SocialCheck, error)
+	// Disconnect undoes what the channel set up at the platform (a
+	// webhook) for an account being removed.
+	Disconnect(ctx context.Context, a *store.SocialAccount) error
+	// Mode is how the platform's messages arrive: "polling" or "webhook".
+	Mode() string
+}
+
+// SocialCheck is a checked account: its config (secrets included) and
+// who it is on the platform.
+type SocialCheck struct {
+	Config     json.RawMessage
+	Name       string // the platform's display name
+	Handle     string // how customers find it: @shop_bot
+	ExternalID string // the platform's id of the account
+	KeyField   string // the setting that names the account (for "connected already")
+}
+
+// SocialAccountInput connects or edits a social account. On edit, nil
+// fields and empty settings keep what the account has.
+type SocialAccountInput struct {
+	Platform string
+	StoreID  Optional[int64]
+	Enabled  *bool
+	Settings map[string]string // the platform's settings with secrets, write-only
+}
+
+// SocialThread is the account and chat a social message came through;
+// its ticket's replies go back there.
+type SocialThread struct {
+	AccountID int64
+	ChatID    string
+}
+
+// socialHub holds the social platforms the channels registered.
+type socialHub struct {
+	mu        sync.Mutex
+	platforms map[string]SocialPlatform
+	changed   map[string]chan struct{}
+}
+
+func (h *socialHub) changes(platform string) chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.changed == nil {
+		h.changed = map[string]chan struct{}{}
+	}
+	if h.changed[platform] == nil {
+		h.changed[platform] = make(chan struct{}, 1)
+	}
+	return h.changed[platform]
+}
+
+func (h *socialHub) platform(name string) SocialPlatform {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.platforms[name]
+}
+
+// RegisterSocial installs the channel of a social platform.
+func (d *Desk) RegisterSocial(platform string, p SocialPlatform) {
+	d.social.mu.Lock()
+	defer d.social.mu.Unlock()
+	if d.social.platforms == nil {
+		d.social.platforms = map[string]SocialPlatform{}
+	}
+	d.social.platforms[platform] = p
+}
+
+// SocialChanges signals (without blocking) when a platform's accounts are
+// connected, changed or removed, so its channel starts and stops them.
+func (d *Desk) SocialChanges(platform string) <-chan struct{} { return d.social.changes(platform) }
+
+func (d *Desk) notifySocial(platform string) {
+	select {
+	case d.social.changes(platform) <- struct{}{}:
+	default:
+	}
+}
+
+// SocialModes tells, per platform with a channel, how its messages arrive.
+func (d *Desk) SocialModes() map[string]string {
+	d.social.mu.Lock()
+	defer d.social.mu.Unlock()
+	modes := map[string]string{}
+	for name, p := range d.social.platforms {
+		modes[name] = p.Mode()
+	}
+	return modes
+}
+
+// SocialAccounts lists the accounts of a platform ("" for all).
+func (d *Desk) SocialAccounts(ctx context.Context, platform string) ([]*store.SocialAccount, error) {
+	return d.db.SocialAccounts(ctx, platform)
+}
+
+// SocialAccount reads one account.
+func (d *Desk) SocialAccount(ctx context.Context, id int64) (*store.SocialAccount, error) {
+	return d.db.SocialAccount(ctx, id)
+}
+
+// SaveSocialAccount connects (id 0) or edits a social account. New
+// settings are checked with the platform first (a Telegram token with
+// getMe), outside any transaction.
+func (d *Desk) SaveSocialAccount(ctx context.Context, id int64, in SocialAccountInput) (*store.SocialAccount, error) {
+	var old *store.SocialAccount
+	if id != 0 {
+		var err error
+		if old, err = d.db.SocialAccount(ctx, id); err != nil {
+			return nil, err
+		}
+		if in.Platform != "" && in.Platform != old.Platform {
+			return nil, inputErr("platform", "an account stays on its platform: remove it and connect a %s account instead", in.Platform)
+		}
+		in.Platform = old.Platform
+	} else if err := oneOf("platform", in.Platform, store.Platforms); err != nil {
+		return nil, err
+	}
+	p := d.social.platform(in.Platform)
+	if p == nil {
+		return nil, inputErr("platform", "%s accounts cannot be connected in this version of onedesk", in.Platform)
+	}
+	var checked *SocialCheck
+	changed := old == nil || slices.ContainsFunc(mapValues(in.Settings), func(v string) bool { return v != "" })
+	if changed {
+		var err error
+		if checked, err = p.Check(ctx, old, in.Settings); err != nil {
+			return nil, err
+		}
+	}
+	var a *store.SocialAccount
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		now := store.Now()
+		if old == nil {
+			a = &store.SocialAccount{Platform: in.Platform, Enabled: true, CreatedAt: now}
+		} else {
+			var err error
+			if a, err = tx.SocialAccount(ctx, id); err != nil {
+				return err
+			}
+		}
+		if checked != nil {
+			a.Config, a.Name, a.Handle, a.ExternalID = checked.Config, checked.Name, checked.Handle, checked.ExternalID
+		}
+		if in.StoreID.Set {
+			a.StoreID = in.StoreID.Value
+		}
+		if in.Enabled != nil {
+			a.Enabled = *in.Enabled
+		}
+		if err := exists(ctx, tx, "stores", "store_id", a.StoreID); err != nil {
+			return err
+		}
+		a.UpdatedAt = now
+		return tx.SaveSocialAccount(ctx, a)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		field := "platform"
+		if checked != nil && checked.KeyField != "" {
+			field = checked.KeyField
+		}
+		return nil, inputErr(field, "%s is connected already", a.Handle)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("save %s account: %w", in.Platform, err)
+	}
+	d.notifySocial(a.Platform)
+	return d.db.SocialAccount(ctx, a.ID)
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// DeleteSocialAccount disconnects an account: its channel undoes what it
+// set up at the platform (a failure there is logged, not fatal: the
+// account goes anyway) and deliveries it had waiting are dropped. Its
+// tickets stay; replies to them fail with the reason.
+func (d *Desk) DeleteSocialAccount(ctx context.Context, id int64) error {
+	a, err := d.db.SocialAccount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p := d.social.platform(a.Platform); p != nil {
+		if err := p.Disconnect(ctx, a); err != nil {
+			d.log.Warn("social: disconnect at the platform", "account", id, "platform", a.Platform, "err", err)
+		}
+	}
+	if err := d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteSocialAccount(ctx, id) }); err != nil {
+		return err
+	}
+	d.notifySocial(a.Platform)
+	return nil
+}
+
+// SetSocialState records how an account is doing (its channel's).
+func (d *Desk) SetSocialState(ctx context.Context, id int64, s store.SocialState) error {
+	return d.db.SetSocialState(ctx, id, s)
+}
+
+// SocialThread is the account and chat a ticket's replies go to.
+func (d *Desk) SocialThread(ctx context.Context, ticketID int64) (SocialThread, error) {
+	acc, chat, err := d.db.SocialThread(ctx, ticketID)
+	return SocialThread{AccountID: acc, ChatID: chat}, err
+}
+
+// Received tells whether a channel has delivered a message already (so
+// that a repeat is not downloaded again).
+func (d *Desk) Received(ctx context.Context, channel, externalID string) (bool, error) {
+	_, err := d.db.MessageByExternalID(ctx, channel, externalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// NoteEdit records that a customer edited a message they had sent: a
+// message_edited event on its ticket with the new text, once per edit
+// (key) however often the platform delivers it. ErrNotFound: the message
+// was never received.
+func (d *Desk) NoteEdit(ctx context.Context, channel, externalID, key, text string) error {
+	if len(text) > MaxBody || !utf8.ValidString(text) {
+		return inputErr("body", "the edited text is longer than %d KB or not UTF-8", MaxBody>>10)
+	}
+	var changes []Change
+	var ticketID int64
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes = nil
+		m, err := tx.MessageByExternalID(ctx, channel, externalID)
+		if err != nil {
+			return err
+		}
+		ticketID = m.TicketID
+		if dup, err := tx.EventWithKey(ctx, m.TicketID, "message_edited", key); err != nil || dup {
+			return err
+		}
+		ev, err := addEvent(ctx, tx, m.TicketID, "message_edited", Customer,
+			map[string]any{"message_id": m.ID, "key": key, "text": text})
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: m.TicketID, Event: ev})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("note an edit of %s message %s: %w", channel, externalID, err)
+	}
+	d.publish(ctx, ticketID, changes)
+	return nil
+}
+
+// QueueSocialUpdate commits a webhook delivery that needs slow work (file
+// downloads) before the platform is answered; the channel works it off
+// after (DueSocialUpdates).
+func (d *Desk) QueueSocialUpdate(ctx context.Context, accountID int64, key string, payload []byte) error {
+	return d.db.QueueSocialUpdate(ctx, accountID, key, payload)
+}
+
+// DueSocialUpdates lists queued deliveries of a platform that are due.
+func (d *Desk) DueSocialUpdates(ctx context.Context, platform string, limit int) ([]store.SocialUpdate, error) {
+	return d.db.DueSocialUpdates(ctx, platform, store.Now(), limit)
+}
+
+// NextSocialUpdateAt is when the next queued delivery is due (zero: none).
+func (d *Desk) NextSocialUpdateAt(ctx context.Context) (time.Time, error) {
+	return d.db.NextSocialUpdateAt(ctx)
+}
+
+// FinishSocialUpdate records a queued delivery's outcome: done (nil), or
+// failed and tried again later with the backoff of the outbox; after
+// MaxAttempts it is dropped with a log line.
+func (d *Desk) FinishSocialUpdate(ctx context.Context, u store.SocialUpdate, failure error) error {
+	if failure == nil {
+		return d.db.FinishSocialUpdate(ctx, u.ID)
+	}
+	attempts := u.Attempts + 1
+	if attempts >= d.MaxAttempts {
+		d.log.Error("social: a webhook delivery failed for good and is dropped", "account", u.AccountID, "key", u.Key, "err", failure)
+		return d.db.FinishSocialUpdate(ctx, u.ID)
+	}
+	return d.db.RetrySocialUpdate(ctx, u.ID, attempts, store.Now().Add(backoff(d.RetryBase, d.RetryMax, attempts)), failure.Error())
+}

@@ -210,6 +210,7 @@ func (s *Scheduler) Start() bool {
 	}
 	select {
 	case s.kick <- struct{}{}:
+		s.running = true // so the status says so at once
 		return true
 	default:
 		return false // asked already

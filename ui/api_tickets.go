@@ -20,13 +20,6 @@ import (
 	"onedesk/store"
 )
 
-func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
-	if _, err := s.db.Version(c.UserContext()); err != nil {
-		return &apiError{Status: fiber.StatusServiceUnavailable, Message: "the database does not answer"}
-	}
-	return c.JSON(fiber.Map{"status": "ok", "version": s.opts.Version})
-}
-
 // listParam reads a comma-separated query parameter whose values must be
 // among allowed (nil when absent).
 func listParam(c *fiber.Ctx, name string, allowed []string) ([]string, error) {

@@ -252,3 +252,58 @@ func BenchmarkSweep(b *testing.B) {
 		b.ReportMetric(float64(slices.Max(lat))/1e6, "ingest-max-ms")
 	}
 }
+
+// BenchmarkReports asks every report for the last 90 days (with the
+// previous 90 to compare) over a seeded database: with no filter, one
+// store, one channel, one agent and one tag. The first run fills the
+// report tables from the whole history (minutes for 1,000,000 tickets; the
+// figure is printed), in place, so later runs measure only the reports.
+//
+//	go run . dev seed --tickets 1000000 --data bench/bench.db
+//	ONEDESK_BENCH_DB=$PWD/bench/bench.db go test ./desk -run '^$' -bench Reports -benchtime 20x
+func BenchmarkReports(b *testing.B) {
+	path := os.Getenv("ONEDESK_BENCH_DB")
+	if path == "" {
+		b.Skip("set ONEDESK_BENCH_DB to a database made by 'onedesk dev seed' to run the benchmark")
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if behind, err := db.ReportBehind(ctx); err != nil {
+		b.Fatal(err)
+	} else if behind > 0 {
+		start := time.Now()
+		if _, err := d.RefreshReports(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("counted %d events and messages for the reports in %s", behind, time.Since(start).Round(time.Second))
+	}
+	one, tag := int64(1), ""
+	// A tag of a recent ticket (a quarter of the seeded ones have one).
+	for id := int64(1000000); tag == "" && id > 990000; id-- {
+		if t, err := db.Ticket(ctx, id); err == nil && len(t.Tags) > 0 {
+			tag = t.Tags[0]
+		}
+	}
+	filters := []store.ReportFilter{{}, {StoreID: &one}, {Channel: "email"}, {AgentID: &one}, {Tag: tag}}
+	for _, name := range desk.ReportNames {
+		b.Run(name, func(b *testing.B) {
+			var lat []time.Duration
+			for i := 0; i < b.N; i++ {
+				q := desk.ReportQuery{Range: "90d", TZ: "Europe/Lisbon", Compare: true, Filter: filters[i%len(filters)]}
+				start := time.Now()
+				if _, err := d.Report(ctx, name, q); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
+			b.ReportMetric(float64(lat[(len(lat)*95+99)/100-1])/1e6, "p95-ms")
+			b.ReportMetric(float64(lat[len(lat)-1])/1e6, "max-ms")
+		})
+	}
+}

@@ -132,6 +132,12 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				return err
 			}
 			defer insEvent.Close()
+			insStatus, err := tx.tx.PrepareContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
+				VALUES (?, 'status_changed', ?, json_object('from', ?, 'to', ?), ?)`)
+			if err != nil {
+				return err
+			}
+			defer insStatus.Close()
 
 			for i := done; i < done+n; i++ {
 				created := start.Add(time.Duration(float64(span) * float64(i) / float64(o.Tickets)))
@@ -221,6 +227,19 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				tid, _ := res.LastInsertId()
 				if _, err := insEvent.ExecContext(ctx, tid, ms(created)); err != nil {
 					return err
+				}
+				// Resolved and closed tickets got there by a status change
+				// (the reports count those).
+				if resolved != nil {
+					actor := fmt.Sprint(assigneeOr(assignee, firstAgent+1))
+					if _, err := insStatus.ExecContext(ctx, tid, actor, "open", "resolved", resolved); err != nil {
+						return err
+					}
+					if status == "closed" {
+						if _, err := insStatus.ExecContext(ctx, tid, "system", "resolved", "closed", resolved); err != nil {
+							return err
+						}
+					}
 				}
 				for m := range msgs {
 					var author any

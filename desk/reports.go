@@ -26,15 +26,17 @@ var backlogStatus = map[string]bool{"new": true, "open": true, "pending": true}
 // RefreshReports counts what happened since the last refresh, at most
 // batches transactions (0: until caught up). It reports whether it caught up.
 func (d *Desk) RefreshReports(ctx context.Context, batches int) (bool, error) {
-	d.reportMu.Lock()
-	defer d.reportMu.Unlock()
 	for n := 0; batches == 0 || n < batches; n++ {
+		// Locked a batch at a time: a report asked for while the history
+		// of an old database is read waits for one batch, not for all.
 		var done bool
+		d.reportMu.Lock()
 		err := d.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
 			done, err = d.refreshReportBatch(ctx, tx)
 			return err
 		})
+		d.reportMu.Unlock()
 		if err != nil {
 			return false, fmt.Errorf("refresh reports: %w", err)
 		}

@@ -30,7 +30,7 @@ const (
 	maxRuleParts = 20 // conditions, and actions, per rule
 	maxRuleText  = 10000
 	maxHours     = 24 * 366
-	sweepBatch   = 200 // tickets per write transaction in a time sweep
+	sweepBatch   = 50 // tickets per write transaction in a time sweep: an ingest waits for one batch at most
 )
 
 // Condition fields and the operators each takes.

@@ -7,7 +7,9 @@ import { formsAdmin } from './forms.js';
 import { handoverDialog } from './handover.js';
 import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
 import { webhooksAdmin } from './webhooks.js';
+import { channelsAdmin } from './social.js';
 import { slaAdmin } from './sla.js';
+import { backupCard } from './backups.js';
 
 let ctx = {};
 
@@ -16,7 +18,7 @@ export async function renderAdmin(section, c) {
   const main = $('#admin');
   const render = {
     agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
-    replies: savedRepliesAdmin, rules: rulesAdmin, webhooks: webhooksAdmin, sla: (main) => slaAdmin(main, ctx.reloadMeta),
+    replies: savedRepliesAdmin, rules: rulesAdmin, webhooks: webhooksAdmin, channels: (main) => channelsAdmin(main, ctx.reloadMeta), sla: (main) => slaAdmin(main, ctx.reloadMeta),
   }[section];
   if (!render || (!['tokens', 'me', 'replies', 'sla'].includes(section) && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
@@ -329,7 +331,8 @@ async function deskSettings(main) {
     ], t('save'), async (v) => {
       await patch('/api/settings', { reopen_days: Number(v.reopen_days), assign_on_reply: v.assign_on_reply === 'on' });
       toast(t('saved'));
-    }), h('p', { class: 'muted' }, t('reopen_days_hint')), h('p', { class: 'muted' }, t('assign_on_reply_hint'))));
+    }), h('p', { class: 'muted' }, t('reopen_days_hint')), h('p', { class: 'muted' }, t('assign_on_reply_hint'))),
+    await backupCard());
 }
 
 async function mySettings(main) {

@@ -30,7 +30,10 @@ export const teamName = (id) => state.teams.find((x) => x.id === id)?.name ?? (i
 export const storeName = (id) => state.stores.find((x) => x.id === id)?.name ?? '';
 
 export function initials(name) {
-  const parts = (name || '?').trim().split(/\s+/);
+  // Words that start with a letter: "Rui Costa (@ruic)" is RC.
+  const words = (name || '?').trim().split(/\s+/);
+  const letters = words.filter((w) => /^\p{L}/u.test(w));
+  const parts = letters.length ? letters : words;
   return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
 }
 

@@ -259,7 +259,7 @@ function attachment(a) {
   return h('a', { href: `${url}?download=1` }, icon('paperclip'), a.filename, h('span', { class: 'muted' }, formatSize(a.size)));
 }
 
-function formatSize(n) {
+export function formatSize(n) {
   return n < 1024 ? `${n} B` : n < 1 << 20 ? `${Math.round(n / 1024)} KB` : `${(n / (1 << 20)).toFixed(1)} MB`;
 }
 
@@ -288,6 +288,8 @@ function event(e) {
     case 'delivery_failed': text = t('ev_delivery_failed'); break;
     case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
     case 'participant_added': text = t('ev_participant_added', { who: e.data.identity }); break;
+    case 'message_edited': return h('div', { class: 'event' }, t('ev_message_edited'), ' · ',
+      h('time', { datetime: e.created_at }, formatDateTime(e.created_at)), h('span', { class: 'note' }, `“${e.data.text}”`));
     case 'rule_applied': text = ruleEventText(e); break;
     case 'merged': case 'unmerged':
       if (e.data.ticket_id || e.data.into_ticket_id) {

@@ -1,0 +1,111 @@
+// Settings → Channels (admins): the social accounts customers write to.
+// Telegram: connect a bot by its token, see how its messages arrive and how
+// it is doing, switch it off, give it a new token, move it to another
+// store, disconnect it. Tokens are write-only: the server never sends them.
+import { del, get, patch, post } from './api.js';
+import { h, icon } from './dom.js';
+import { age, formatDateTime, t } from './i18n.js';
+import { errorText, state, toast } from './state.js';
+
+function storeOptions(current) {
+  return [h('option', { value: '', selected: current == null }, t('no_store')),
+    ...state.stores.map((s) => h('option', { value: String(s.id), selected: s.id === current }, s.name))];
+}
+
+// statusLine tells how an account is doing: connected (with its last
+// contact), failing (with the reason), starting, or switched off.
+function statusLine(a) {
+  const st = a.state || {};
+  if (!a.enabled) return [h('span', { class: 'pill social-off' }, t('social_off'))];
+  if (st.last_error) {
+    return [h('span', { class: 'pill hook-failed' }, t('social_failing')), ' ',
+      h('span', { class: 'muted', title: formatDateTime(st.last_error_at) }, age(st.last_error_at)),
+      h('div', { class: 'error social-error', role: 'alert' }, st.last_error)];
+  }
+  if (st.last_ok_at) {
+    return [h('span', { class: 'pill hook-ok' }, t('social_ok')), ' ',
+      h('span', { class: 'muted', title: formatDateTime(st.last_ok_at) }, t('social_last_contact', { when: age(st.last_ok_at) }))];
+  }
+  return [h('span', { class: 'muted' }, t('social_waiting'))];
+}
+
+function modeLine(a) {
+  const st = a.state || {};
+  if (st.mode === 'webhook') return h('div', { class: 'muted clip', title: st.webhook_url }, t('social_mode_webhook_at', { url: st.webhook_url }));
+  if (st.mode === 'polling') return h('div', { class: 'muted' }, t('social_mode_polling_short'));
+  return null;
+}
+
+export async function channelsAdmin(main, reloadMeta) {
+  await reloadMeta();
+  const { social_accounts: list, modes } = await get('/api/social-accounts');
+  const bots = list.filter((a) => a.platform === 'telegram');
+  const reload = () => channelsAdmin(main, reloadMeta);
+  const change = async (a, body, input, undo) => {
+    try { await patch(`/api/social-accounts/${a.id}`, body); toast(t('saved')); reload(); } catch (err) { toast(errorText(err), true); undo?.(input); }
+  };
+  const row = (a) => h('tr', { dataset: { account: a.id } },
+    h('td', {}, h('strong', {}, a.handle), h('div', { class: 'muted' }, a.name), modeLine(a)),
+    h('td', {}, h('select', { 'aria-label': t('store'), onchange: (e) => change(a, { store_id: e.target.value ? Number(e.target.value) : null }, e.target,
+      (el) => { el.value = a.store_id == null ? '' : String(a.store_id); }) }, storeOptions(a.store_id))),
+    h('td', { class: 'social-status' }, statusLine(a)),
+    h('td', {}, h('input', { type: 'checkbox', checked: a.enabled, 'aria-label': t('social_enabled', { name: a.handle }),
+      onchange: (e) => change(a, { enabled: e.target.checked }, e.target, (el) => { el.checked = !el.checked; }) })),
+    h('td', { class: 'actions' },
+      h('button', { class: 'btn small', onclick: async () => {
+        const token = prompt(t('tg_new_token_prompt', { name: a.handle }));
+        if (!token) return;
+        change(a, { token: token.trim() });
+      } }, t('tg_replace_token')), ' ',
+      h('button', { class: 'btn small danger', onclick: async () => {
+        if (!confirm(t('social_disconnect_confirm', { name: a.handle }))) return;
+        try { await del(`/api/social-accounts/${a.id}`); toast(t('social_disconnected', { name: a.handle })); reload(); } catch (err) { toast(errorText(err), true); }
+      } }, t('social_disconnect'))));
+
+  const err = h('p', { class: 'error', role: 'alert' });
+  const button = h('button', { type: 'submit', class: 'btn primary' }, t('tg_connect_button'));
+  const connect = h('form', { class: 'inline social-connect', novalidate: true },
+    h('label', { class: 'field wide' }, h('span', {}, t('tg_token')),
+      h('input', { name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: '123456789:AAE…', required: true })),
+    h('label', { class: 'field' }, h('span', {}, t('store')), h('select', { name: 'store_id' }, storeOptions(state.stores[0]?.id))),
+    button, err);
+  connect.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const v = Object.fromEntries(new FormData(connect));
+    button.disabled = true;
+    button.textContent = t('tg_checking');
+    try {
+      const a = await post('/api/social-accounts', { platform: 'telegram', token: v.token.trim(), store_id: v.store_id ? Number(v.store_id) : null });
+      toast(t('tg_connected', { name: a.handle }));
+      reload();
+    } catch (ex) {
+      err.textContent = errorText(ex);
+      connect.querySelector(`[name="${ex.field === 'store_id' ? 'store_id' : 'token'}"]`)?.focus();
+      button.disabled = false;
+      button.textContent = t('tg_connect_button');
+    }
+  });
+
+  main.replaceChildren(
+    h('h1', {}, t('admin_channels')),
+    h('p', { class: 'muted admin-hint' }, t('channels_hint')),
+    h('div', { class: 'card social-card' },
+      h('div', { class: 'social-head' }, icon('telegram'), h('h2', {}, t('channel_telegram'))),
+      h('p', { class: 'muted' }, t(modes?.telegram === 'webhook' ? 'social_mode_webhook' : 'social_mode_polling')),
+      bots.length ? h('table', { class: 'social-accounts' },
+        h('thead', {}, h('tr', {}, [t('tg_bot'), t('store'), t('status'), t('enabled'), ''].map((x) => h('th', {}, x)))),
+        h('tbody', {}, bots.map(row)))
+        : h('p', { class: 'muted social-empty' }, t('tg_none')),
+      h('h3', { class: 'form-heading' }, t('tg_connect')),
+      h('p', { class: 'muted' }, t('tg_connect_hint')),
+      connect));
+  if (!bots.length) connect.querySelector('[name=token]').focus();
+  // A bot just connected or switched on says how it is doing once Telegram
+  // has answered: look again shortly, unless the admin is typing a token.
+  if (bots.some((a) => a.enabled && !a.state?.last_ok_at && !a.state?.last_error)) {
+    setTimeout(() => {
+      if (main.isConnected && location.hash === '#/admin/channels' && !connect.querySelector('[name=token]').value) reload();
+    }, 2000);
+  }
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"onedesk/store"
@@ -60,8 +62,19 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if len(events) == 0 && len(msgs) == 0 {
+	caughtUp := len(events) < reportBatch && len(msgs) < reportBatch
+	var dirty []int64
+	if caughtUp {
+		if dirty, err = tx.TakeReportDirty(ctx, reportBatch); err != nil {
+			return false, err
+		}
+	}
+	if len(events) == 0 && len(msgs) == 0 && len(dirty) == 0 {
 		return true, nil
+	}
+	changed := map[int64]bool{} // tickets whose report row is to be written
+	for _, id := range dirty {
+		changed[id] = true
 	}
 	tickets := map[int64]*store.Ticket{} // nil: gone
 	ticket := func(id int64) (*store.Ticket, error) {
@@ -88,6 +101,9 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 	}
 	for _, e := range events {
 		evCursor = e.ID
+		if !quietEvents[e.Type] {
+			changed[e.TicketID] = true
+		}
 		t, err := ticket(e.TicketID)
 		if err != nil || t == nil {
 			if err != nil {
@@ -99,8 +115,8 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 		switch e.Type {
 		case "created":
 			c.Created = 1
-		case "status_changed":
-			from, to := statusChange(e.Data)
+		case "status_changed", "rule_applied":
+			from, to := statusMove(e)
 			switch {
 			case backlogStatus[from] && !backlogStatus[to]:
 				c.Resolved = 1
@@ -128,12 +144,24 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 			count(t, m.CreatedAt, idOr0(t.AssigneeID), store.HourCounts{MessagesIn: 1})
 		case "agent":
 			count(t, m.CreatedAt, m.AuthorID, store.HourCounts{MessagesOut: 1})
+			changed[m.TicketID] = true // a first response, a reply
 		}
 	}
 	if err := tx.AddReportHours(ctx, counts); err != nil {
 		return false, err
 	}
-	for id, t := range tickets {
+	if !caughtUp {
+		// Far behind: each ticket is written once, when caught up.
+		if err := tx.MarkReportDirty(ctx, slices.Collect(maps.Keys(changed))); err != nil {
+			return false, err
+		}
+		return false, tx.SetReportCursors(ctx, evCursor, msgCursor)
+	}
+	for id := range changed {
+		t, err := ticket(id)
+		if err != nil {
+			return false, err
+		}
 		if t == nil {
 			if err := tx.DeleteReportTicket(ctx, id); err != nil {
 				return false, err
@@ -147,8 +175,13 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 	if err := tx.SetReportCursors(ctx, evCursor, msgCursor); err != nil {
 		return false, err
 	}
-	return len(events) < reportBatch && len(msgs) < reportBatch, nil
+	return len(dirty) < reportBatch, nil
 }
+
+// quietEvents change nothing a report reads of the ticket (their message,
+// if any, is counted by itself).
+var quietEvents = map[string]bool{"replied": true, "noted": true, "participant_added": true,
+	"delivery_failed": true, "delivery_retried": true, "message_edited": true}
 
 func idOr0(id *int64) int64 {
 	if id == nil {
@@ -157,9 +190,14 @@ func idOr0(id *int64) int64 {
 	return *id
 }
 
-func statusChange(data string) (from, to string) {
-	var v struct{ From, To string }
-	_ = json.Unmarshal([]byte(data), &v) // a row we wrote; empty when odd
+// statusMove reads a status change off an event: a status_changed, or a
+// rule that set the status ("" for any other event).
+func statusMove(e store.ReportEvent) (from, to string) {
+	var v struct{ Action, From, To string }
+	_ = json.Unmarshal([]byte(e.Data), &v) // a rule's other moves hold ids; Action is read first
+	if e.Type == "rule_applied" && v.Action != "set_status" {
+		return "", ""
+	}
 	return v.From, v.To
 }
 
@@ -190,8 +228,8 @@ func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Tic
 	breached := 0
 	for _, e := range events {
 		switch e.Type {
-		case "status_changed":
-			from, to := statusChange(e.Data)
+		case "status_changed", "rule_applied":
+			from, to := statusMove(e)
 			switch {
 			case backlogStatus[from] && !backlogStatus[to]:
 				at := e.CreatedAt

@@ -334,3 +334,57 @@ func TestReportInput(t *testing.T) {
 		}
 	}
 }
+
+// TestReportRulesAndBackfill: a rule's status change counts like an
+// agent's, and a history longer than a refresh batch (a database from
+// before reports) is read through, each ticket's row written once at the end.
+func TestReportRulesAndBackfill(t *testing.T) {
+	d, db, raw := newDeskRaw(t)
+	if _, err := d.SaveRule(ctx, 0, store.Rule{Name: "Spam out", Trigger: "created", Enabled: true,
+		Conditions: []store.Condition{{Field: "subject", Op: "contains", Value: "casino"}},
+		Actions:    []store.Action{{Type: "set_status", Value: "resolved"}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 700 // more events than one batch reads
+	for i := range n {
+		subject := "Order"
+		if i%7 == 0 {
+			subject = "Free casino"
+		}
+		ingest(t, d, desk.Inbound{From: email(fmt.Sprintf("c%d@mail.test", i)), Subject: subject, Text: "Hello"})
+	}
+	if behind, err := db.ReportBehind(ctx); err != nil || behind < 2*n {
+		t.Fatalf("behind by %d (%v)", behind, err)
+	}
+	caught, err := d.RefreshReports(ctx, 1)
+	if err != nil || caught {
+		t.Fatalf("one batch caught up (%v, %v)", caught, err)
+	}
+	var dirty int
+	if err := raw.QueryRow(`SELECT count(*) FROM report_dirty`).Scan(&dirty); err != nil || dirty == 0 {
+		t.Fatalf("%d tickets noted (%v)", dirty, err)
+	}
+	r, err := d.Report(ctx, "workload", desk.ReportQuery{Range: "today", TZ: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Ready {
+		if _, err := d.RefreshReports(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		if r, err = d.Report(ctx, "workload", desk.ReportQuery{Range: "today", TZ: "UTC"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spam := int64((n + 6) / 7)
+	same(t, "workload", []any{r.Totals["backlog"], r.Totals["resolved"]}, fmt.Sprintf(`[%d, %d]`, n-spam, spam))
+	v, err := d.Report(ctx, "volume", desk.ReportQuery{Range: "today", TZ: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "volume", []any{v.Totals["created"], v.Totals["resolved"], v.Totals["messages_in"]}, fmt.Sprintf(`[%d, %d, %d]`, n, spam, n))
+	var rows int
+	if err := raw.QueryRow(`SELECT (SELECT count(*) FROM report_tickets) + (SELECT count(*) FROM report_dirty)`).Scan(&rows); err != nil || rows != n {
+		t.Fatalf("%d report rows and dirty left (%v)", rows, err)
+	}
+}

@@ -160,7 +160,7 @@ func (tx *Tx) ReportHistory(ctx context.Context, ticketID int64) ([]ReportMessag
 		return nil, nil, err
 	}
 	rows, err = tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events
-		WHERE ticket_id = ? AND type IN ('status_changed', 'sla_breached') ORDER BY id`, ticketID)
+		WHERE ticket_id = ? AND type IN ('status_changed', 'rule_applied', 'sla_breached') ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report history of %d: %w", ticketID, err)
 	}
@@ -215,6 +215,35 @@ func (tx *Tx) PutReportTicket(ctx context.Context, r *ReportTicket) error {
 		return fmt.Errorf("report row of ticket %d: %w", r.TicketID, err)
 	}
 	return nil
+}
+
+// MarkReportDirty notes tickets whose report rows are to be written again.
+func (tx *Tx) MarkReportDirty(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if _, err := tx.q.ExecContext(ctx, `INSERT OR IGNORE INTO report_dirty (ticket_id) VALUES (?)`, id); err != nil {
+			return fmt.Errorf("report dirty: %w", err)
+		}
+	}
+	return nil
+}
+
+// TakeReportDirty takes up to limit noted tickets off the list.
+func (tx *Tx) TakeReportDirty(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := tx.q.QueryContext(ctx, `DELETE FROM report_dirty WHERE ticket_id IN
+		(SELECT ticket_id FROM report_dirty ORDER BY ticket_id LIMIT ?) RETURNING ticket_id`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("report dirty: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // DeleteReportTicket drops a ticket's report row (the ticket is gone).

@@ -52,3 +52,8 @@ CREATE TABLE report_hours (
     breaches     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tag, hour, store_id, channel, team_id, agent_id)
 ) WITHOUT ROWID;
+
+-- Tickets whose report row is to be written again: while the refresh is
+-- far behind (a database from before reports) it notes them here and
+-- writes each once when it has caught up, instead of once per batch.
+CREATE TABLE report_dirty (ticket_id INTEGER PRIMARY KEY);

@@ -169,8 +169,7 @@ func (db *DB) SocialThread(ctx context.Context, ticketID int64) (accountID int64
 
 // MessageByExternalID reads the message a channel delivered with that id.
 func (db *DB) MessageByExternalID(ctx context.Context, channel, externalID string) (*Message, error) {
-	m, err := scanMessage(db.rq.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE channel = ? AND external_id = ?",
-		channel, externalID))
+	m, err := scanMessage(db.rq.QueryRowContext(ctx, messageByExternalID, channel, externalID))
 	return m, notFound(err, fmt.Sprintf("%s message %s", channel, externalID))
 }
 

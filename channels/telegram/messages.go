@@ -48,8 +48,10 @@ func (c *Channel) receive(ctx context.Context, b *bot, m *Message) error {
 	}
 	chat := strconv.FormatInt(m.Chat.ID, 10)
 	ext := externalID(b.acct, chat, m.MessageID)
-	if seen, err := c.desk.Received(ctx, "telegram", ext); err != nil || seen {
-		return err // a repeat is neither downloaded nor stored again
+	if len(wanted(m)) > 0 {
+		if seen, err := c.desk.Received(ctx, "telegram", ext); err != nil || seen {
+			return err // a repeat's files are not downloaded again (Ingest keeps it once anyway)
+		}
 	}
 	text := m.Text
 	if text == "" {

@@ -41,7 +41,7 @@ func (l *logBuffer) String() string {
 }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	d    *desk.Desk
 	db   *store.DB
 	api  *telegramtest.Server
@@ -55,7 +55,12 @@ type env struct {
 // newEnv makes a desk with a store, a local Bot API server and the
 // Telegram channel pointed at it (publicURL "" polls; https uses a
 // webhook), connects the bot and starts the channel and the outbox.
-func newEnv(t *testing.T, publicURL string) *env {
+func newEnv(t testing.TB, publicURL string) *env {
+	t.Helper()
+	return newEnvOpts(t, telegram.Options{PublicURL: publicURL})
+}
+
+func newEnvOpts(t testing.TB, opts telegram.Options) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
@@ -71,7 +76,8 @@ func newEnv(t *testing.T, publicURL string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(api.Stop)
-	ch := telegram.New(d, log, telegram.Options{APIURL: api.URL, PublicURL: publicURL})
+	opts.APIURL = api.URL
+	ch := telegram.New(d, log, opts)
 	ch.PollTimeout, ch.Backoff, ch.MaxBackoff = 1, 50*time.Millisecond, 300*time.Millisecond
 	st, err := d.SaveStore(context.Background(), 0, desk.StoreInput{Name: "Shop", Slug: "shop"})
 	if err != nil {

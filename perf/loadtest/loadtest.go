@@ -24,8 +24,9 @@ type Server struct {
 }
 
 // Start runs the binary bin on a free loopback port and a new database,
-// without the API rate limit, and waits until it answers /healthz.
-func Start(bin, name string) (*Server, error) {
+// without the API rate limit, and waits until it answers /healthz. extra
+// flags are added to its command line.
+func Start(bin, name string, extra ...string) (*Server, error) {
 	dir, err := os.MkdirTemp("", name+"-")
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func Start(bin, name string) (*Server, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "load.db"), "--api-rate", "-1", "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"--addr", addr, "--data", filepath.Join(dir, "load.db"), "--api-rate", "-1", "--log-level", "warn"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)

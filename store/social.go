@@ -152,12 +152,15 @@ func (tx *Tx) SetSocialThread(ctx context.Context, ticketID, accountID int64, ch
 	return nil
 }
 
+// socialTicket reads the newest ticket of a chat off social_threads_chat
+// (every social message makes this read).
+const socialTicket = `SELECT ticket_id FROM social_threads WHERE account_id = ? AND chat_id = ? ORDER BY ticket_id DESC LIMIT 1`
+
 // SocialTicket is the newest ticket of an account's chat (ErrNotFound when
 // the chat has none).
 func (tx *Tx) SocialTicket(ctx context.Context, accountID int64, chatID string) (int64, error) {
 	var id int64
-	err := tx.q.QueryRowContext(ctx, `SELECT ticket_id FROM social_threads WHERE account_id = ? AND chat_id = ?
-		ORDER BY ticket_id DESC LIMIT 1`, accountID, chatID).Scan(&id)
+	err := tx.q.QueryRowContext(ctx, socialTicket, accountID, chatID).Scan(&id)
 	return id, notFound(err, fmt.Sprintf("ticket of chat %s", chatID))
 }
 

@@ -465,3 +465,39 @@ func TestTokenChecked(t *testing.T) {
 		t.Fatalf("account %+v", e.acct)
 	}
 }
+
+// The chat's next message goes on its ticket, reopening it once resolved;
+// after the ticket is closed it starts a follow-up, and replies to that
+// one reach the same chat.
+func TestChatFollowsItsTicket(t *testing.T) {
+	e := newEnv(t, "")
+	e.api.Push(map[string]any{"message": message(1, map[string]any{"text": "first"})})
+	e.waitFor("the ticket", func() bool { return len(e.messages()) == 1 })
+	first := e.ticket()
+	if _, err := e.d.SetStatus(context.Background(), desk.System, first.ID, "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	e.api.Push(map[string]any{"message": message(2, map[string]any{"text": "one more thing"})})
+	e.waitFor("the ticket reopened", func() bool { tk := e.ticket(); return tk.Status == "open" && len(e.messages()) == 2 })
+	if _, err := e.d.SetStatus(context.Background(), desk.System, first.ID, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	e.api.Push(map[string]any{"message": message(3, map[string]any{"text": "a new question"})})
+	var list []store.Ticket
+	e.waitFor("a follow-up ticket", func() bool {
+		list, _, _ = e.db.ListTickets(context.Background(), store.TicketFilter{Channel: "telegram", Limit: 10})
+		return len(list) == 2
+	})
+	next := list[0]
+	if next.ID == first.ID || next.CustomerID != first.CustomerID || next.Status != "new" {
+		t.Fatalf("follow-up %+v of %+v", next, first)
+	}
+	r, err := e.d.Reply(context.Background(), desk.System, next.ID, desk.ReplyInput{Body: "Sure"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the reply sent", func() bool { m, _ := e.db.Message(context.Background(), r.ID); return m.Delivery == "sent" })
+	if s := e.api.Calls("sendMessage"); len(s) != 1 || s[0].Params["chat_id"] != float64(42) {
+		t.Fatalf("sendMessage %+v", s)
+	}
+}

@@ -47,7 +47,7 @@ export function renderSidebar() {
   const nav = $('#nav');
   if (!nav) return;
   const item = (v) => h('button', {
-    class: 'nav-item', 'aria-current': String(v.key === state.view && !/^#\/(admin|customers)/.test(location.hash)),
+    class: 'nav-item', 'aria-current': String(v.key === state.view && !/^#\/(admin|customers|reports)/.test(location.hash)),
     onclick: () => hooks.navigate(v.key, null),
   }, v.icon ? icon(v.icon) : v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
   const all = views();

@@ -161,10 +161,10 @@ const reports = {
     cards: [['sla_first_response_rate'], ['first_response_met'], ['first_response_missed'], ['sla_resolution_rate'], ['resolution_met'],
       ['resolution_missed'], ['breaches']],
     sections: (d) => [
-      section(d, 'by_day', { title: t('reports_chart_breaches_day'), charts: [timeChart(d, 'by_day', '', ['breaches'], { color: 3 })] }),
+      section(d, 'by_day', { title: t('reports_chart_breaches_day'), charts: [timeChart(d, 'by_day', '', ['breaches'], { color: 3, none: 'reports_no_breaches' })] }),
       section(d, 'by_team', { title: t('reports_by_team'), charts: [
-        barsChart(d, 'by_team', t('reports_chart_sla_rates'), ['sla_first_response_rate', 'sla_resolution_rate']),
-        barsChart(d, 'by_team', t('reports_m_breaches'), ['breaches'], null, 3),
+        barsChart(d, 'by_team', t('reports_chart_sla_rates'), ['sla_first_response_rate', 'sla_resolution_rate'], null, 0, 'reports_no_sla'),
+        barsChart(d, 'by_team', t('reports_m_breaches'), ['breaches'], null, 3, 'reports_no_breaches'),
       ] }),
     ],
   },
@@ -444,7 +444,7 @@ function chartBox(draw, height) {
 // any time or rate that was measured (a first response in 0 s is one).
 const measured = (k, v) => (kindOf(k) === 'count' ? v > 0 : v != null);
 
-const empty = () => h('div', { class: 'chart-empty' }, icon('chart'), t('reports_empty'));
+const empty = (key = 'reports_empty') => h('div', { class: 'chart-empty' }, icon('chart'), t(key));
 
 // ticks are the values of a value axis from 0 past max: round counts,
 // durations in the steps clocks have, rates in quarters.
@@ -464,7 +464,7 @@ function ticks(max, kind) {
 
 // timeChart draws series of a table by day: bars for a couple of weeks,
 // lines (or an area) for longer.
-function timeChart(d, name, title, keys, { line, area, color = 0 } = {}) {
+function timeChart(d, name, title, keys, { line, area, color = 0, none } = {}) {
   const tb = table(d, name);
   const rows = tb ? records(tb) : [];
   const series = keys.map((k, i) => ({ k, color: colors[(color + i) % colors.length], values: rows.map((r) => r[k] ?? null) }));
@@ -496,7 +496,7 @@ function timeChart(d, name, title, keys, { line, area, color = 0 } = {}) {
         svg.append(s('rect', { x: x(i) - gw / 2 + j * bw + 0.5, y: y(v), width: Math.max(1, bw - 1), height: y(0) - y(v), rx: 2, class: `bar ${se.color}` }));
       }));
     } else {
-      for (const se of series) {
+      for (const se of [...series].reverse()) { // the first on top
         const pts = se.values.map((v, i) => (v == null ? null : [x(i), y(v)]));
         // A gap where nothing was measured (a day without an answer).
         let dl = '', run = [];
@@ -515,12 +515,12 @@ function timeChart(d, name, title, keys, { line, area, color = 0 } = {}) {
     rows.forEach((r, i) => svg.append(s('rect', { class: 'hit', x: L + band * i, y: T, width: band, height: H - T - B },
       tip([day(r.day, { weekday: 'long', day: 'numeric', month: 'long' }), ...series.map((se) => `${label(se.k)}: ${fmt(se.k, se.values[i])}`)].join('\n')))));
     return svg;
-  }, height) : empty());
+  }, height) : empty(none));
 }
 
 // barsChart draws a table keyed by channel, store, team or agent as
 // horizontal bars, the longest first (the table has every row).
-function barsChart(d, name, title, keys, names, color = 0) {
+function barsChart(d, name, title, keys, names, color = 0, none) {
   const tb = table(d, name);
   const all = tb ? records(tb) : [];
   const val = (r) => r[keys[0]] ?? -1;
@@ -528,7 +528,7 @@ function barsChart(d, name, title, keys, names, color = 0) {
   const shown = rows.slice(0, 12);
   const series = keys.map((k, i) => ({ k, name: names?.[i] || label(k), color: colors[(color + i) % colors.length] }));
   const kind = kindOf(keys[0]);
-  const gap = 10, barH = keys.length > 1 ? 9 : 14, rowH = barH * keys.length + gap + 2;
+  const gap = 10, barH = keys.length > 1 ? 13 : 15, rowH = barH * keys.length + gap + 2;
   const height = shown.length * rowH + 6;
   return figure(title, keys.length > 1 ? series.map((x) => [x.name, x.color]) : null, shown.length ? [chartBox((w) => {
     const L = Math.min(170, Math.max(90, w * 0.28)), R = 70;
@@ -552,7 +552,7 @@ function barsChart(d, name, title, keys, names, color = 0) {
       svg.append(g);
     });
     return svg;
-  }, height), rows.length > shown.length ? h('p', { class: 'chart-note muted' }, t('reports_top', { n: shown.length, total: rows.length })) : null] : empty());
+  }, height), rows.length > shown.length ? h('p', { class: 'chart-note muted' }, t('reports_top', { n: shown.length, total: rows.length })) : null] : empty(none));
 }
 
 // heatmap draws tickets (or messages) by hour of the week: a row per

@@ -1,0 +1,241 @@
+package ui_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"onedesk/desk"
+	"onedesk/store"
+	"onedesk/ui"
+)
+
+// The owner opens Reports after a few tickets came in through the API:
+// the cards count them, every tab draws its charts, the period and a
+// filter go into the address (and survive a reload), the numbers follow
+// the filter and each table downloads as CSV with the same filters.
+func TestReportsInBrowser(t *testing.T) {
+	app := browser(t)
+	path := filepath.Join(t.TempDir(), "onedesk.db")
+	e := newEnvAt(t, path, ui.Options{})
+	admin := e.admin()
+	var shop struct{ ID int64 }
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "country": "PT"}).json(t, &shop)
+	admin.must(201, "POST", "/api/sla-policies", map[string]any{"name": "Standard",
+		"targets": map[string]any{"normal": map[string]any{"first_response": 3600, "resolution": 86400}}})
+	api := admin.apiClient()
+
+	// Three tickets, one of them the shop's; two answered, one of those resolved.
+	var order, size, invoice ticketJSON
+	api.must(201, "POST", "/api/tickets", map[string]any{"subject": "Where is my order?", "body": "It has been a week.", "store_id": shop.ID,
+		"tags": []string{"shipping"}, "customer": map[string]string{"email": "carla@example.com", "name": "Carla"}}).json(t, &order)
+	api.must(201, "POST", "/api/tickets", map[string]any{"subject": "Wrong size", "body": "The shoes are too small.",
+		"customer": map[string]string{"email": "rui@example.com", "name": "Rui"}}).json(t, &size)
+	api.must(201, "POST", "/api/tickets", map[string]any{"subject": "Invoice please", "body": "For my company.",
+		"customer": map[string]string{"email": "ana@example.com", "name": "Ana"}}).json(t, &invoice)
+	api.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", order.ID), map[string]any{"body": "It left our warehouse today."})
+	api.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", size.ID), map[string]any{"body": "A bigger pair is on its way."})
+	api.must(200, "PATCH", fmt.Sprintf("/api/tickets/%d", size.ID), map[string]any{"status": "resolved"})
+
+	history(t, e, path, api)
+
+	loginOwner(t, app, e)
+	cardIs := func(metric, want string) chromedp.Action {
+		return chromedp.Poll(fmt.Sprintf(`document.querySelector('#report-body:not([aria-busy]) .report-card[data-metric=%q] .value')?.textContent === %q`, metric, want),
+			nil, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	var hash string
+	run(t, app, "reports from the menu",
+		chromedp.Click(`#nav-reports`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.report-card[data-metric="created"]`, chromedp.ByQuery),
+		cardIs("created", "3"), cardIs("resolved", "1"), cardIs("backlog", "10"), // with the 8 older ones never resolved
+		chromedp.WaitVisible(`#report-body svg.chart`, chromedp.ByQuery),
+		chromedp.Evaluate(`location.hash`, &hash))
+	if hash != "#/reports/overview?range=7d" {
+		t.Fatalf("address %q", hash)
+	}
+	var bars int
+	run(t, app, "overview bars", chromedp.Evaluate(`document.querySelectorAll('section[data-table="by_channel"] svg rect.bar').length`, &bars))
+	if bars == 0 {
+		t.Fatal("the overview draws no bars by channel")
+	}
+	reportShot(t, app, "reports-1-overview")
+
+	// Each tab answers its own report and draws it.
+	for _, tab := range []struct{ name, card string }{{"volume", "messages_in"}, {"speed", "answered"}, {"workload", "replies"}, {"sla", "breaches"}} {
+		run(t, app, "tab "+tab.name,
+			chromedp.Click("#report-tab-"+tab.name, chromedp.ByQuery),
+			chromedp.WaitVisible(fmt.Sprintf(`#report-tab-%s[aria-selected="true"]`, tab.name), chromedp.ByQuery),
+			chromedp.WaitVisible(fmt.Sprintf(`.report-card[data-metric=%q]`, tab.card), chromedp.ByQuery),
+			chromedp.WaitVisible(`#report-body svg.chart`, chromedp.ByQuery))
+		reportShot(t, app, "reports-2-"+tab.name)
+	}
+	run(t, app, "sla numbers", cardIs("first_response_met", "2"), cardIs("sla_first_response_rate", "100%"))
+
+	// Volume: the week's heatmap has today's tickets, with the count on hover.
+	var heat string
+	run(t, app, "heatmap",
+		chromedp.Click("#report-tab-volume", chromedp.ByQuery),
+		cardIs("created", "3"),
+		chromedp.WaitVisible(`svg.heatmap rect.cell:not(.zero)`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('svg.heatmap rect.cell:not(.zero) title')].map((x) => x.textContent.split('\n')[1]).join('|')`, &heat))
+	if heat != "Created: 3 (100%)" {
+		t.Fatalf("heatmap cells say %q, want one cell with the 3 tickets", heat)
+	}
+
+	// 30 days take the month of history in; the answered ones have their times.
+	run(t, app, "30 days",
+		chromedp.Click(`.reports .seg button[data-range="30d"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.reports .seg button[data-range="30d"][aria-pressed="true"]`, chromedp.ByQuery),
+		cardIs("created", "27"), cardIs("messages_out", "22"))
+	reportShot(t, app, "reports-3-volume-30d")
+	run(t, app, "30 days of speed",
+		chromedp.Click("#report-tab-speed", chromedp.ByQuery),
+		cardIs("answered", "22"),
+		chromedp.WaitVisible(`section[data-table="by_day"] svg.chart path.line`, chromedp.ByQuery))
+	reportShot(t, app, "reports-3-speed-30d")
+
+	// The period and the store go into the address; the numbers follow.
+	run(t, app, "the shop",
+		chromedp.Click("#report-tab-volume", chromedp.ByQuery),
+		cardIs("created", "27"),
+		chromedp.Evaluate(fmt.Sprintf(`{ const s = document.querySelector('#report-store'); s.value = '%d'; s.dispatchEvent(new Event('change')); }`, shop.ID), nil),
+		cardIs("created", "1"), cardIs("messages_out", "1"),
+		chromedp.Evaluate(`location.hash`, &hash))
+	if want := fmt.Sprintf("#/reports/volume?range=30d&store=%d", shop.ID); hash != want {
+		t.Fatalf("address %q, want %q", hash, want)
+	}
+	var days int
+	run(t, app, "30 days drawn", chromedp.Evaluate(`document.querySelectorAll('section[data-table="by_day"] .report-data tbody tr').length`, &days))
+	if days != 30 {
+		t.Fatalf("the by-day table has %d rows for 30 days", days)
+	}
+
+	// Each table downloads as CSV with the filters on screen.
+	var link, csv string
+	run(t, app, "csv link",
+		chromedp.AttributeValue(`section[data-table="by_day"] a.csv`, "href", &link, nil, chromedp.ByQuery),
+		chromedp.Evaluate(`fetch(document.querySelector('section[data-table="by_day"] a.csv').href).then((r) => r.text())`, &csv,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if want := fmt.Sprintf("/api/reports/volume?range=30d&store=%d&format=csv&table=by_day", shop.ID); link != want {
+		t.Fatalf("CSV link %q, want %q", link, want)
+	}
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != 31 || strings.TrimSpace(lines[0]) != "day,created,resolved,reopened,messages_in,messages_out" || !strings.HasSuffix(strings.TrimSpace(lines[30]), ",1,0,0,1,1") {
+		t.Fatalf("CSV of the by-day table:\n%s", csv)
+	}
+	run(t, app, "table shown",
+		chromedp.Click(`section[data-table="by_day"] summary`, chromedp.ByQuery),
+		chromedp.WaitVisible(`section[data-table="by_day"] .report-data`, chromedp.ByQuery))
+	reportShot(t, app, "reports-3-volume-shop")
+
+	// A reload keeps the report, its period and its filter.
+	var store string
+	run(t, app, "reload",
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#report-tab-volume[aria-selected="true"]`, chromedp.ByQuery),
+		cardIs("created", "1"),
+		chromedp.Value(`#report-store`, &store, chromedp.ByQuery))
+	if store != fmt.Sprint(shop.ID) {
+		t.Fatalf("store filter after reload %q", store)
+	}
+
+	// A channel nothing came in on: empty charts say so.
+	run(t, app, "empty channel",
+		chromedp.Evaluate(`{ const s = document.querySelector('#report-channel'); s.value = 'email'; s.dispatchEvent(new Event('change')); }`, nil),
+		cardIs("created", "0"),
+		chromedp.WaitVisible(`//div[contains(@class,"chart-empty") and contains(., "No tickets in this period")]`, chromedp.BySearch))
+	reportShot(t, app, "reports-4-empty")
+
+	// Keyboard: g r from the inbox opens the report last looked at.
+	run(t, app, "g r",
+		chromedp.Navigate(e.srv.URL+"/#/open"),
+		chromedp.WaitVisible(`.list-pane`, chromedp.ByQuery),
+		press('g'), press('r'),
+		chromedp.WaitVisible(`#report-tab-volume[aria-selected="true"]`, chromedp.ByQuery),
+		cardIs("created", "0"),
+		chromedp.Evaluate(`location.hash`, &hash))
+	if want := fmt.Sprintf("#/reports/volume?range=30d&store=%d&channel=email", shop.ID); hash != want {
+		t.Fatalf("g r opened %q, want %q", hash, want)
+	}
+
+	// The dark theme, on the busiest report.
+	run(t, app, "dark",
+		chromedp.Evaluate(`localStorage.setItem('onedesk.theme', 'dark')`, nil),
+		chromedp.Navigate(e.srv.URL+"/?dark#/reports/volume?range=7d"),
+		cardIs("created", "3"),
+		chromedp.WaitVisible(`svg.heatmap`, chromedp.ByQuery))
+	reportShot(t, app, "reports-5-dark")
+}
+
+// history adds a month of older tickets by email, 8 to 28 days old (out
+// of the 7 days the counts above look at): each answered after a while,
+// most resolved a few hours later. The tickets come in and are answered
+// now, then their times are set back in the database, before any report
+// has read them.
+func history(t *testing.T, e *env, path string, api *client) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	now := time.Now()
+	for i := range 24 {
+		in, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fmt.Sprintf("buyer%d@example.com", i)},
+			Name: fmt.Sprintf("Buyer %d", i), Subject: fmt.Sprintf("Question %d", i), Text: "Hello?", ExternalID: fmt.Sprintf("history-%d@example.com", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := in.Ticket.ID
+		if i%5 != 4 {
+			api.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", id), map[string]any{"body": "Here is the answer."})
+		}
+		if i%3 != 2 {
+			api.must(200, "PATCH", fmt.Sprintf("/api/tickets/%d", id), map[string]any{"status": "resolved"})
+		}
+		created := now.Add(-time.Duration(8+(i*5)%21)*24*time.Hour - time.Duration((i*7)%11)*time.Hour).UnixMilli()
+		replied := created + int64((15+(i*37)%240)*60_000)
+		resolved := replied + int64((1+i%6)*3_600_000)
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE tickets SET created_at = ?, updated_at = ? WHERE id = ?`, []any{created, resolved, id}},
+			{`UPDATE messages SET created_at = CASE kind WHEN 'customer' THEN ? ELSE ? END WHERE ticket_id = ?`, []any{created, replied, id}},
+			{`UPDATE ticket_events SET created_at = CASE type WHEN 'created' THEN ? WHEN 'status_changed' THEN ? ELSE ? END WHERE ticket_id = ?`,
+				[]any{created, resolved, replied, id}},
+		} {
+			if _, err := raw.ExecContext(ctx, q.sql, q.args...); err != nil {
+				t.Fatalf("backdate ticket %d: %v", id, err)
+			}
+		}
+	}
+}
+
+// reportShot saves a screenshot of the whole report, which is taller than
+// the window, when ONEDESK_SCREENSHOTS names a folder.
+func reportShot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("ONEDESK_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var height int64
+	var png []byte
+	run(t, ctx, "screenshot "+name,
+		chromedp.Evaluate(`Math.max(900, document.querySelector('#reports').scrollHeight + 60)`, &height),
+		chromedp.ActionFunc(func(ctx context.Context) error { return chromedp.EmulateViewport(1440, height).Do(ctx) }),
+		chromedp.FullScreenshot(&png, 100),
+		chromedp.EmulateViewport(1440, 900))
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}

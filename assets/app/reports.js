@@ -158,7 +158,7 @@ const reports = {
     ],
   },
   sla: {
-    cards: [['sla_first_response_rate'], ['first_response_met'], ['first_response_missed'], ['sla_resolution_rate'], ['resolution_met'],
+    cards: [['sla_first_response_rate', [metOf('first_response')]], ['first_response_missed'], ['sla_resolution_rate', [metOf('resolution')]],
       ['resolution_missed'], ['breaches']],
     sections: (d) => [
       section(d, 'by_day', { title: t('reports_chart_breaches_day'), charts: [timeChart(d, 'by_day', '', ['breaches'], { color: 3, none: 'reports_no_breaches' })] }),
@@ -169,6 +169,14 @@ const reports = {
     ],
   },
 };
+
+// metOf is the line under an SLA rate: how many of how many were on time.
+function metOf(target) {
+  return (d) => {
+    const met = d.totals?.[`${target}_met`] ?? 0;
+    return t('reports_met_of', { met: formatNumber(met), total: formatNumber(met + (d.totals?.[`${target}_missed`] ?? 0)) });
+  };
+}
 
 const table = (d, name) => d.tables?.find((x) => x.name === name) || null;
 
@@ -364,7 +372,7 @@ function card(d, k, subs = []) {
   return h('div', { class: 'report-card', dataset: { metric: k } },
     h('span', { class: 'label' }, label(k)),
     h('strong', { class: 'value' }, fmt(k, v)),
-    subs.map((s) => h('span', { class: 'sub' }, t('reports_p90', { value: fmt(s, d.totals?.[s]) }))),
+    subs.map((s) => h('span', { class: 'sub' }, typeof s === 'function' ? s(d) : t('reports_p90', { value: fmt(s, d.totals?.[s]) }))),
     d.previous?.[k] != null ? delta(d, k, v, d.previous[k]) : null);
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -164,8 +165,23 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // that tells clients to reconnect, requests in flight finished, all
 // within Options.ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var stopping atomic.Bool
+	var conns atomic.Int64 // open HTTP connections, websockets not counted
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if stopping.Load() {
+				w.Header().Set("Connection", "close") // the client must not reuse it
+			}
+			s.handler.ServeHTTP(w, r)
+		}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				conns.Add(1)
+			case http.StateHijacked, http.StateClosed:
+				conns.Add(-1)
+			}
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -190,12 +206,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if drain != nil {
-		drain.drain(time.Now().Add(timeout / 4))
-	}
+	stopping.Store(true)
 	var wg sync.WaitGroup
-	var shutErr error
-	wg.Go(func() { shutErr = srv.Shutdown(sctx) })
 	wg.Go(func() { s.closeSockets(sctx) })
 	for _, h := range []http.Handler{s.opts.Chat, s.opts.Forms} {
 		if sh, ok := h.(Shutdowner); ok {
@@ -206,6 +218,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			})
 		}
 	}
+	if drain != nil {
+		drain.drain(time.Now().Add(timeout / 4))
+	}
+	// A kept-alive connection closed while its client sends the next
+	// request fails that request. So for a moment every answer closes its
+	// connection (Connection: close), and busy clients leave on their own;
+	// only those idle all along are closed under them.
+	grace := time.Now().Add(keepAliveGrace)
+	for conns.Load() > 0 && time.Now().Before(grace) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	shutErr := srv.Shutdown(sctx)
 	wg.Wait()
 	if shutErr != nil {
 		srv.Close()
@@ -213,6 +237,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// keepAliveGrace is how long a stop lets kept-alive connections close
+// after an answer before closing them itself.
+const keepAliveGrace = time.Second
 
 // janitor drops expired sessions and idle rate-limit entries.
 func (s *Server) janitor(ctx context.Context) {

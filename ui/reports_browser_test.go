@@ -201,6 +201,11 @@ func TestReportsInBrowser(t *testing.T) {
 		cardIs("created", "3"),
 		chromedp.WaitVisible(`svg.heatmap`, chromedp.ByQuery))
 	reportShot(t, app, "reports-5-dark")
+
+	// A ticket coming in while the report is open counts a few seconds later, without a reload.
+	api.must(201, "POST", "/api/tickets", map[string]any{"subject": "Gift wrap?", "body": "Can you wrap it?",
+		"customer": map[string]string{"email": "gil@example.com", "name": "Gil"}})
+	run(t, app, "live", cardIs("created", "4"))
 }
 
 // history adds a month of older tickets by email, 8 to 28 days old (out

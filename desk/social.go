@@ -276,9 +276,9 @@ func (d *Desk) NoteEdit(ctx context.Context, channel, externalID, key, text stri
 	return nil
 }
 
-// QueueSocialUpdate commits a webhook delivery that needs slow work (file
-// downloads) before the platform is answered; the channel works it off
-// after (DueSocialUpdates).
+// QueueSocialUpdate commits a webhook delivery before the platform is
+// answered; the channel works it off after (DueSocialUpdates), so the
+// answer never waits for file downloads or a busy desk.
 func (d *Desk) QueueSocialUpdate(ctx context.Context, accountID int64, key string, payload []byte) error {
 	return d.db.QueueSocialUpdate(ctx, accountID, key, payload)
 }
@@ -293,17 +293,27 @@ func (d *Desk) NextSocialUpdateAt(ctx context.Context) (time.Time, error) {
 	return d.db.NextSocialUpdateAt(ctx)
 }
 
-// FinishSocialUpdate records a queued delivery's outcome: done (nil), or
-// failed and tried again later with the backoff of the outbox; after
-// MaxAttempts it is dropped with a log line.
-func (d *Desk) FinishSocialUpdate(ctx context.Context, u store.SocialUpdate, failure error) error {
-	if failure == nil {
-		return d.db.FinishSocialUpdate(ctx, u.ID)
+// FinishSocialUpdates records the outcomes of queued deliveries (outcomes
+// in list's order): those done (nil) are dropped in one write; a failed
+// one is tried again later with the outbox's backoff, and after
+// MaxAttempts dropped with a log line.
+func (d *Desk) FinishSocialUpdates(ctx context.Context, list []store.SocialUpdate, outcomes []error) error {
+	var done []int64
+	for i, u := range list {
+		failure := outcomes[i]
+		attempts := u.Attempts + 1
+		switch {
+		case failure == nil:
+			done = append(done, u.ID)
+		case attempts >= d.MaxAttempts:
+			d.log.Error("social: a webhook delivery failed for good and is dropped", "account", u.AccountID, "key", u.Key, "err", failure)
+			done = append(done, u.ID)
+		default:
+			next := store.Now().Add(backoff(d.RetryBase, d.RetryMax, attempts))
+			if err := d.db.RetrySocialUpdate(ctx, u.ID, attempts, next, failure.Error()); err != nil {
+				return err
+			}
+		}
 	}
-	attempts := u.Attempts + 1
-	if attempts >= d.MaxAttempts {
-		d.log.Error("social: a webhook delivery failed for good and is dropped", "account", u.AccountID, "key", u.Key, "err", failure)
-		return d.db.FinishSocialUpdate(ctx, u.ID)
-	}
-	return d.db.RetrySocialUpdate(ctx, u.ID, attempts, store.Now().Add(backoff(d.RetryBase, d.RetryMax, attempts)), failure.Error())
+	return d.db.FinishSocialUpdates(ctx, done)
 }

@@ -244,10 +244,19 @@ func (db *DB) NextSocialUpdateAt(ctx context.Context) (time.Time, error) {
 	return fromMS(next.Int64), nil
 }
 
-// FinishSocialUpdate drops a delivery that was worked off.
-func (db *DB) FinishSocialUpdate(ctx context.Context, id int64) error {
-	_, err := db.exec(ctx, "DELETE FROM social_inbox WHERE id = ?", id)
-	return err
+// FinishSocialUpdates drops deliveries that were worked off, in one write.
+func (db *DB) FinishSocialUpdates(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.Write(ctx, func(tx *Tx) error {
+		for _, id := range ids {
+			if _, err := tx.q.ExecContext(ctx, "DELETE FROM social_inbox WHERE id = ?", id); err != nil {
+				return fmt.Errorf("drop queued delivery %d: %w", id, err)
+			}
+		}
+		return nil
+	})
 }
 
 // RetrySocialUpdate puts a delivery off until next, with the reason.

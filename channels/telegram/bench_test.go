@@ -11,8 +11,8 @@ import (
 )
 
 // BenchmarkWebhookDelivery is one text message through the webhook, in
-// process: its secret checked, the message committed (the chat's ticket
-// found or made), the 200 written. A thousand chats write in turn, so
+// process: its secret checked, the delivery committed, the 200 written
+// (the message is made beside it). A thousand chats write in turn, so
 // most messages follow up on a ticket.
 func BenchmarkWebhookDelivery(b *testing.B) {
 	e := newEnv(b, "https://desk.example.com")

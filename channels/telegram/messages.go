@@ -162,16 +162,6 @@ func wanted(m *Message) []want {
 	return list
 }
 
-// hasFiles tells whether an update has files to download (slow work that
-// a webhook delivery leaves for after its answer).
-func hasFiles(u Update) bool {
-	m := u.Message
-	if m == nil {
-		m = u.EditedMessage
-	}
-	return m != nil && private(m) && len(wanted(m)) > 0
-}
-
 // files downloads a message's files (getFile, then the file). A file over
 // MaxFile is left at Telegram, with a line saying so.
 func (c *Channel) files(ctx context.Context, b *bot, m *Message) ([]store.Attachment, []string, error) {

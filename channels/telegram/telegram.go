@@ -423,9 +423,10 @@ const maxUpdate = 1 << 20
 
 // ServeHTTP takes webhook deliveries at /hooks/telegram/{account id}: the
 // secret token Telegram was given must come back, or nothing is stored
-// (401). An update is committed before the answer; one with files to
-// download is queued (committed) and answered at once, its files fetched
-// after.
+// (401). Each update is committed to the queue of deliveries before the
+// 200 and becomes a message right after (drainInbox): the answer never
+// waits for a file download or a busy desk, and a retried delivery is
+// queued once.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -462,30 +463,21 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
 		return
 	}
-	var u Update
-	if err := json.Unmarshal(body, &u); err != nil {
+	var u struct {
+		UpdateID *int64 `json:"update_id"`
+	}
+	if err := json.Unmarshal(body, &u); err != nil || u.UpdateID == nil {
 		writeError(w, http.StatusBadRequest, "the body is not a Telegram update")
 		return
 	}
-	if hasFiles(u) {
-		err = c.desk.QueueSocialUpdate(r.Context(), id, strconv.FormatInt(u.UpdateID, 10), body)
-		if err == nil {
-			select {
-			case c.inboxWake <- struct{}{}:
-			default:
-			}
-		}
-	} else {
-		err = c.handle(r.Context(), b, u)
-		if ie, ok := desk.IsInput(err); ok {
-			c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", u.UpdateID, "err", ie.Message)
-			err = nil // retrying would not change it
-		}
-	}
-	if err != nil {
-		c.log.Error("telegram: store a webhook delivery", "bot", b.acct.Handle, "update", u.UpdateID, "err", err)
+	if err := c.desk.QueueSocialUpdate(r.Context(), id, strconv.FormatInt(*u.UpdateID, 10), body); err != nil {
+		c.log.Error("telegram: store a webhook delivery", "bot", b.acct.Handle, "update", *u.UpdateID, "err", err)
 		writeError(w, http.StatusInternalServerError, "not stored; send again")
 		return
+	}
+	select {
+	case c.inboxWake <- struct{}{}:
+	default:
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte("{}"))
@@ -498,8 +490,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	w.Write(b)
 }
 
-// drainInbox works off queued webhook deliveries (those with files),
-// retrying a failing one with the outbox's backoff.
+// Queued deliveries are worked off in batches, by inboxLanes goroutines:
+// each chat's updates in one lane, in order; chats side by side.
+const (
+	inboxBatch = 256
+	inboxLanes = 8
+)
+
+// drainInbox turns queued webhook deliveries into messages, retrying a
+// failing one with the outbox's backoff.
 func (c *Channel) drainInbox(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -510,27 +509,19 @@ func (c *Channel) drainInbox(ctx context.Context) {
 		case <-timer.C:
 		case <-c.inboxWake:
 		}
-		list, err := c.desk.DueSocialUpdates(ctx, "telegram", 20)
+		list, err := c.desk.DueSocialUpdates(ctx, "telegram", inboxBatch)
 		if err != nil {
 			c.log.Error("telegram: queued deliveries", "err", err)
 		}
-		for _, u := range list {
-			if ctx.Err() != nil {
-				return
-			}
-			err := c.work(ctx, u)
-			if ctx.Err() != nil {
-				return // shutting down: the delivery stays queued
-			}
-			if err != nil {
-				c.log.Warn("telegram: queued delivery failed", "account", u.AccountID, "update", u.Key, "err", err)
-			}
-			if err := c.desk.FinishSocialUpdate(ctx, u, err); err != nil {
-				c.log.Error("telegram: record a queued delivery", "err", err)
-			}
+		outcomes := c.workBatch(ctx, list)
+		if ctx.Err() != nil {
+			return // shutting down: what was not recorded stays queued
+		}
+		if err := c.desk.FinishSocialUpdates(ctx, list, outcomes); err != nil {
+			c.log.Error("telegram: record queued deliveries", "err", err)
 		}
 		wait := time.Minute
-		if len(list) == 20 {
+		if len(list) == inboxBatch {
 			wait = 0
 		} else if next, err := c.desk.NextSocialUpdateAt(ctx); err == nil && !next.IsZero() {
 			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
@@ -539,19 +530,63 @@ func (c *Channel) drainInbox(ctx context.Context) {
 	}
 }
 
-func (c *Channel) work(ctx context.Context, q store.SocialUpdate) error {
-	a, err := c.desk.SocialAccount(ctx, q.AccountID)
-	if err != nil {
-		return nil // removed meanwhile (its queue goes with it)
+// workBatch handles a batch of queued deliveries in lanes by chat and
+// returns each one's outcome.
+func (c *Channel) workBatch(ctx context.Context, list []store.SocialUpdate) []error {
+	outcomes := make([]error, len(list))
+	updates := make([]Update, len(list))
+	lanes := make([][]int, inboxLanes)
+	for i, q := range list {
+		if err := json.Unmarshal(q.Payload, &updates[i]); err != nil {
+			continue // not an update: dropped (nil outcome)
+		}
+		var chat int64
+		if m := messageOf(updates[i]); m != nil {
+			chat = m.Chat.ID
+		}
+		lane := int(uint64(chat) % inboxLanes)
+		lanes[lane] = append(lanes[lane], i)
 	}
-	var u Update
-	if err := json.Unmarshal(q.Payload, &u); err != nil {
-		return nil
+	bots := map[int64]*bot{}
+	for _, q := range list {
+		if bots[q.AccountID] == nil {
+			if a, err := c.desk.SocialAccount(ctx, q.AccountID); err == nil {
+				bots[q.AccountID] = c.bot(a)
+			}
+		}
 	}
-	err = c.handle(ctx, c.bot(a), u)
-	if ie, ok := desk.IsInput(err); ok {
-		c.log.Warn("telegram: message refused", "bot", a.Handle, "update", u.UpdateID, "err", ie.Message)
-		return nil
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		if len(lane) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, i := range lane {
+				b := bots[list[i].AccountID]
+				if b == nil || ctx.Err() != nil {
+					continue // removed meanwhile (its queue goes with it)
+				}
+				err := c.handle(ctx, b, updates[i])
+				if ie, ok := desk.IsInput(err); ok {
+					c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", updates[i].UpdateID, "err", ie.Message)
+					err = nil // retrying would not change it
+				} else if err != nil {
+					c.log.Warn("telegram: queued delivery failed", "bot", b.acct.Handle, "update", updates[i].UpdateID, "err", err)
+				}
+				outcomes[i] = err
+			}
+		}()
 	}
-	return err
+	wg.Wait()
+	return outcomes
+}
+
+// messageOf is the message an update is about.
+func messageOf(u Update) *Message {
+	if u.Message != nil {
+		return u.Message
+	}
+	return u.EditedMessage
 }

@@ -28,9 +28,9 @@ CREATE TABLE social_threads (
 );
 CREATE INDEX social_threads_chat ON social_threads (account_id, chat_id, ticket_id DESC);
 
--- Webhook deliveries that need slow work (downloading files) before they
--- become messages: committed before the platform gets its 200, worked off
--- after. key is the platform's id of the delivery, so a retry is kept once.
+-- Webhook deliveries: committed before the platform gets its 200 and
+-- turned into messages right after (files downloaded then). key is the
+-- platform's id of the delivery, so a retry is kept once.
 CREATE TABLE social_inbox (
     id              INTEGER PRIMARY KEY,
     account_id      INTEGER NOT NULL REFERENCES social_accounts (id) ON DELETE CASCADE,

@@ -222,6 +222,11 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 	if r.Totals, r.Tables, err = rd.build(name, q.By, true); err != nil {
 		return nil, err
 	}
+	for _, t := range r.Tables {
+		if t.Rows == nil {
+			t.Rows = [][]any{} // [] in JSON, as for any list
+		}
+	}
 	if q.Compare {
 		prev := newPeriod(time.Date(p.first.Year(), p.first.Month(), p.first.Day()-p.days, 0, 0, 0, 0, p.loc), p.days)
 		r.Range.PreviousFrom, r.Range.PreviousTo = prev.first.Format(dayFormat), prev.day(prev.days-1).Format(dayFormat)

@@ -161,5 +161,10 @@ func TestTelegramInBrowser(t *testing.T) {
 		t.Fatalf("sendMessage calls %+v", sent)
 	}
 	run(t, app, "marked sent", chromedp.WaitVisible(`//article[contains(@class,"agent")]//div[contains(@class,"delivery") and contains(., "Sent")]`, chromedp.BySearch))
+	// The customer edits the first message: the story says so, live.
+	api.Push(map[string]any{"edited_message": map[string]any{"message_id": 1, "date": time.Now().Unix(), "edit_date": time.Now().Unix(),
+		"text": "Hi! Where is my order 1002?", "from": map[string]any{"id": 777, "first_name": "Rui"}, "chat": map[string]any{"id": 777, "type": "private"}}})
+	run(t, app, "the edit noted",
+		chromedp.WaitVisible(`//div[contains(@class,"event") and contains(., "edited a message") and contains(., "order 1002")]`, chromedp.BySearch))
 	shot(t, app, "72-telegram-ticket")
 }

@@ -494,7 +494,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // each chat's updates in one lane, in order; chats side by side.
 const (
 	inboxBatch = 256
-	inboxLanes = 8
+	inboxLanes = 4
 )
 
 // drainInbox turns queued webhook deliveries into messages, retrying a

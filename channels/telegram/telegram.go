@@ -64,6 +64,8 @@ type Channel struct {
 	// MaxWait is the longest wait a 429 asks for that is done in place;
 	// beyond it the request fails and is retried later.
 	MaxWait time.Duration
+	// WebhookCheck is how often a bot's webhook is checked with Telegram.
+	WebhookCheck time.Duration
 
 	mu        sync.RWMutex
 	hooks     map[int64]*bot // enabled bots in webhook mode, by account id
@@ -95,7 +97,7 @@ func parseConfig(a *store.SocialAccount) config {
 // sender and its accounts' checks).
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
-		PollTimeout: 50, Backoff: 2 * time.Second, MaxBackoff: 2 * time.Minute, MaxFile: 20 << 20, MaxWait: time.Minute,
+		PollTimeout: 50, Backoff: 2 * time.Second, MaxBackoff: 2 * time.Minute, MaxFile: 20 << 20, MaxWait: time.Minute, WebhookCheck: 5 * time.Minute,
 		hooks: map[int64]*bot{}, inboxWake: make(chan struct{}, 1), badLimit: limit.New(1, 10)}
 	if c.api == "" {
 		c.api = DefaultAPI
@@ -378,28 +380,59 @@ func (c *Channel) pollOnce(ctx context.Context, b *bot, st *status) error {
 }
 
 // keepWebhook points a bot's webhook at the desk, with the secret
-// Telegram sends back on each delivery, retrying until it is set.
+// Telegram sends back on each delivery, retrying until it is set; then it
+// asks Telegram every WebhookCheck how the deliveries go (getWebhookInfo),
+// so that a desk Telegram cannot reach says so in the app, and sets the
+// webhook again if something else changed it.
 func (c *Channel) keepWebhook(ctx context.Context, b *bot) {
 	st := c.status(b)
 	wait := c.Backoff
+	url := c.webhookURL(b.acct.ID)
+	set := false
 	for ctx.Err() == nil {
-		url := c.webhookURL(b.acct.ID)
-		err := b.cl.call(ctx, "setWebhook", map[string]any{"url": url, "secret_token": b.secret,
-			"allowed_updates": allowedUpdates, "max_connections": 40}, nil)
+		var err error
+		if !set {
+			err = b.cl.call(ctx, "setWebhook", map[string]any{"url": url, "secret_token": b.secret,
+				"allowed_updates": allowedUpdates, "max_connections": 40}, nil)
+			set = err == nil
+		} else {
+			var info webhookInfo
+			if err = b.cl.call(ctx, "getWebhookInfo", map[string]any{}, &info); err == nil {
+				switch {
+				case info.URL != url:
+					set = false
+					continue
+				case info.LastErrorDate > 0 && time.Since(time.Unix(info.LastErrorDate, 0)) < 2*c.WebhookCheck:
+					err = fmt.Errorf("Telegram cannot deliver to %s: %s (%d messages waiting)", url, info.LastErrorMessage, info.PendingUpdateCount)
+				}
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
 			st.state.Mode, st.state.WebhookURL = "webhook", url
 			st.ok(ctx)
-			return
+			wait = c.Backoff
+			if !sleep(ctx, c.WebhookCheck) {
+				return
+			}
+			continue
 		}
 		st.failed(ctx, err, wait)
-		if !sleep(ctx, wait) {
+		if !sleep(ctx, min(wait, c.WebhookCheck)) {
 			return
 		}
 		wait = min(wait*2, c.MaxBackoff)
 	}
+}
+
+// webhookInfo is getWebhookInfo's answer.
+type webhookInfo struct {
+	URL                string `json:"url"`
+	PendingUpdateCount int    `json:"pending_update_count"`
+	LastErrorDate      int64  `json:"last_error_date"`
+	LastErrorMessage   string `json:"last_error_message"`
 }
 
 // stop removes the webhook of a bot switched off, so that its messages

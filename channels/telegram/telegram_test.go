@@ -78,7 +78,7 @@ func newEnvOpts(t testing.TB, opts telegram.Options) *env {
 	t.Cleanup(api.Stop)
 	opts.APIURL = api.URL
 	ch := telegram.New(d, log, opts)
-	ch.PollTimeout, ch.Backoff, ch.MaxBackoff = 1, 50*time.Millisecond, 300*time.Millisecond
+	ch.PollTimeout, ch.Backoff, ch.MaxBackoff, ch.WebhookCheck = 1, 50*time.Millisecond, 300*time.Millisecond, 100*time.Millisecond
 	st, err := d.SaveStore(context.Background(), 0, desk.StoreInput{Name: "Shop", Slug: "shop"})
 	if err != nil {
 		t.Fatal(err)
@@ -443,6 +443,17 @@ func TestWebhookSecretAndQueue(t *testing.T) {
 	if got := post(secret, bytes.Repeat([]byte("x"), 2<<20)); got != 413 {
 		t.Fatalf("a 2 MB delivery: %d", got)
 	}
+	// Telegram failing to reach the desk shows on the bot.
+	e.api.WebhookError("Connection timed out")
+	e.waitFor("the delivery error shown", func() bool {
+		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		return strings.Contains(a.State.LastError, "cannot deliver") && strings.Contains(a.State.LastError, "Connection timed out")
+	})
+	e.api.WebhookError("")
+	e.waitFor("the error cleared", func() bool {
+		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		return a.State.LastError == ""
+	})
 	// Removing the bot removes its webhook.
 	if err := e.d.DeleteSocialAccount(context.Background(), e.acct.ID); err != nil {
 		t.Fatal(err)

@@ -43,17 +43,18 @@ type Failure struct {
 // Server is the fake Bot API.
 type Server struct {
 	*httptest.Server
-	mu       sync.Mutex
-	updates  []json.RawMessage // pending, by update_id
-	nextID   int64
-	files    map[string][]byte
-	calls    []Call
-	fail     map[string][]Failure
-	webhook  string
-	secret   string
-	sent     int64
-	news     chan struct{}
-	Username string
+	mu        sync.Mutex
+	updates   []json.RawMessage // pending, by update_id
+	nextID    int64
+	files     map[string][]byte
+	calls     []Call
+	fail      map[string][]Failure
+	webhook   string
+	secret    string
+	hookError string
+	sent      int64
+	news      chan struct{}
+	Username  string
 }
 
 // New starts a server on 127.0.0.1 (addr "" picks a port).
@@ -163,6 +164,13 @@ func (s *Server) Calls(method string) []Call {
 	return out
 }
 
+// WebhookError makes getWebhookInfo report that deliveries fail ("" when they work).
+func (s *Server) WebhookError(msg string) {
+	s.mu.Lock()
+	s.hookError = msg
+	s.mu.Unlock()
+}
+
 // Webhook is the URL and secret of the webhook set ("" when none).
 func (s *Server) Webhook() (url, secret string) {
 	s.mu.Lock()
@@ -252,6 +260,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.secret, _ = call.Params["secret_token"].(string)
 		s.mu.Unlock()
 		answerOK(w, true)
+	case "getWebhookInfo":
+		s.mu.Lock()
+		info := map[string]any{"url": s.webhook, "has_custom_certificate": false, "pending_update_count": len(s.updates)}
+		if s.hookError != "" {
+			info["last_error_date"] = time.Now().Unix()
+			info["last_error_message"] = s.hookError
+		}
+		s.mu.Unlock()
+		answerOK(w, info)
 	case "deleteWebhook":
 		s.mu.Lock()
 		s.webhook, s.secret = "", ""

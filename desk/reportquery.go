@@ -411,6 +411,25 @@ func (s *speeds) addResolved(t store.ReportTicket) {
 	}
 }
 
+// speedsBy groups the period's created and resolved tickets by a key.
+func (rd *reportData) speedsBy(by string) map[string]*speeds {
+	groups := map[string]*speeds{}
+	group := func(t store.ReportTicket) *speeds {
+		k := ticketKey(by, t)
+		if groups[k] == nil {
+			groups[k] = &speeds{}
+		}
+		return groups[k]
+	}
+	for _, t := range rd.created {
+		group(t).addCreated(t)
+	}
+	for _, t := range rd.resolved {
+		group(t).addResolved(t)
+	}
+	return groups
+}
+
 // median is the middle value, or the mean of the two middle ones
 // (rounded down to the second); nil for none.
 func median(v []int64) any {
@@ -542,18 +561,12 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 	if !tables {
 		return totals, nil, nil
 	}
-	groups := map[string]*speeds{}
+	groups := rd.speedsBy(by)
 	group := func(k string) *speeds {
 		if groups[k] == nil {
 			groups[k] = &speeds{}
 		}
 		return groups[k]
-	}
-	for _, t := range rd.created {
-		group(ticketKey(by, t)).addCreated(t)
-	}
-	for _, t := range rd.resolved {
-		group(ticketKey(by, t)).addResolved(t)
 	}
 	rows, err := rd.byKey(by)
 	if err != nil {
@@ -673,19 +686,7 @@ func (rd *reportData) speed(tables bool) (map[string]any, []*ReportTable, error)
 	}
 	out := []*ReportTable{byDay}
 	for _, by := range []string{"channel", "team", "agent"} {
-		groups := map[string]*speeds{}
-		group := func(k string) *speeds {
-			if groups[k] == nil {
-				groups[k] = &speeds{}
-			}
-			return groups[k]
-		}
-		for _, t := range rd.created {
-			group(ticketKey(by, t)).addCreated(t)
-		}
-		for _, t := range rd.resolved {
-			group(ticketKey(by, t)).addResolved(t)
-		}
+		groups := rd.speedsBy(by)
 		tb := &ReportTable{Name: "by_" + by, Columns: append(keyColumns(by), speedColumns...)}
 		for _, k := range sortedKeys(groups, func(s *speeds) int { return len(s.fr) + len(s.res) }) {
 			cells, err := rd.keyCells(by, k)

@@ -30,7 +30,7 @@ const (
 	maxRuleParts = 20 // conditions, and actions, per rule
 	maxRuleText  = 10000
 	maxHours     = 24 * 366
-	sweepBatch   = 50 // tickets per write transaction in a time sweep: an ingest waits for one batch at most
+	sweepBatch   = 200 // tickets per write transaction in a time sweep
 )
 
 // Condition fields and the operators each takes.

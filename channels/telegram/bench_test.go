@@ -15,7 +15,7 @@ import (
 // (the message is made beside it). A thousand chats write in turn, so
 // most messages follow up on a ticket.
 func BenchmarkWebhookDelivery(b *testing.B) {
-	e := newEnv(b, "https://desk.example.com")
+	e := newEnvOpts(b, telegram.Options{PublicURL: "https://desk.example.com", HookRate: -1})
 	var secret string
 	e.waitFor("the webhook set", func() bool { _, secret = e.api.Webhook(); return secret != "" })
 	path := fmt.Sprintf("/hooks/telegram/%d", e.acct.ID)

@@ -127,7 +127,8 @@ function header(d) {
     h('select', { onchange: (e) => onchange(e.target.value) }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text))));
   const active = state.agents.filter((a) => a.active || a.id === d.assignee_id);
   return h('header', { class: 't-head' },
-    h('h1', {}, h('span', { class: 'id' }, `#${d.id}`), d.subject),
+    h('h1', {}, h('span', { class: 'channel-mark', title: t(`channel_${d.channel}`) }, icon(d.channel, t(`channel_${d.channel}`))),
+      h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
       statusPill(d.status), slaBadge(d),
       sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),

@@ -280,7 +280,11 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		go backups.Run(ctx)
 	}
 	formsCh := forms.New(d, cfg.Log)
-	tgCh := telegram.New(d, cfg.Log, telegram.Options{APIURL: cfg.TelegramAPI, PublicURL: cfg.PublicURL})
+	hookURL := cfg.PublicURL
+	if hookURL == "" && cfg.Domain != "" {
+		hookURL = "https://" + strings.Split(cfg.Domain, ",")[0] // its own certificate: Telegram can post to it
+	}
+	tgCh := telegram.New(d, cfg.Log, telegram.Options{APIURL: cfg.TelegramAPI, PublicURL: hookURL})
 	hooks := http.NewServeMux()
 	hooks.Handle("/hooks/telegram/", tgCh)
 	tlsOn, err := cfg.https()

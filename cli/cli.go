@@ -277,7 +277,6 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		if backups, err = backup.New(db, cfg.Log, cfg.Backup); err != nil {
 			return err
 		}
-		go backups.Run(ctx)
 	}
 	formsCh := forms.New(d, cfg.Log)
 	hookURL := cfg.PublicURL
@@ -312,6 +311,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	// Background work stops after the requests, with its own context.
 	work := newWorkers()
+	if backups != nil {
+		work.Go("backups", backups.Run) // a backup being written is finished or cut before the file closes
+	}
 	work.Go("outbox", d.RunOutbox)
 	work.Go("webhooks", d.RunWebhooks)
 	work.Go("sweeps", func(ctx context.Context) { d.RunSweeps(ctx, time.Minute) })

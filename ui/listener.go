@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +16,9 @@ import (
 // socket (where the system allows: refuseNew), then takes and serves
 // what is already queued, and closes only once the queue is empty. A
 // client turned away sees its connection refused, or reaches the next
-// server when it comes up within its SYN retry.
+// server when it comes up within its SYN retry. Where the system tells
+// how many connections are queued (queued), the socket closes the moment
+// the queue is seen empty; elsewhere once it stayed empty for drainQuiet.
 type drainListener struct {
 	*net.TCPListener
 
@@ -54,20 +58,30 @@ func (l *drainListener) drain(deadline time.Time) {
 }
 
 func (l *drainListener) Accept() (net.Conn, error) {
-	c, err := l.TCPListener.Accept()
-	if !l.draining.Load() {
-		return c, err
+	for {
+		c, err := l.TCPListener.Accept()
+		if !l.draining.Load() {
+			return c, err
+		}
+		n, known := queued(l.TCPListener)
+		if err == nil {
+			if known && n == 0 {
+				l.finish() // this was the last one: close before another comes
+			} else {
+				l.TCPListener.SetDeadline(time.Now().Add(drainQuiet))
+			}
+			return c, nil
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && known && n > 0 {
+			l.TCPListener.SetDeadline(time.Now().Add(drainQuiet))
+			continue
+		}
+		// The queue is empty (or the socket closed): close the socket, and
+		// keep the server's accept loop here until it is told to stop.
+		l.finish()
+		<-l.closed
+		return nil, net.ErrClosed
 	}
-	if err == nil {
-		l.TCPListener.SetDeadline(time.Now().Add(drainQuiet))
-		return c, nil
-	}
-	// The queue is empty (the deadline passed with nobody waiting): close
-	// the socket, and keep the server's accept loop here until it is
-	// told to stop.
-	l.finish()
-	<-l.closed
-	return nil, net.ErrClosed
 }
 
 func (l *drainListener) finish() {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"onedesk/store"
@@ -185,8 +184,8 @@ func TestOwnerOnlyFiles(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes are Unix permissions")
 	}
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	old := setUmask(0)
+	defer setUmask(old)
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "desk.db")
@@ -216,8 +215,8 @@ func TestOwnerOnlyFiles(t *testing.T) {
 }
 
 func TestRestore(t *testing.T) {
-	old := syscall.Umask(0o022)
-	defer syscall.Umask(old)
+	old := setUmask(0o022)
+	defer setUmask(old)
 	ctx := context.Background()
 	dir := t.TempDir()
 	live := filepath.Join(dir, "desk.db")

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -98,22 +99,11 @@ func (p period) hours() (int64, int64) {
 	return floorHour(p.from), ceilHour(p.to)
 }
 
-func floorHour(t time.Time) int64 {
-	s := t.Unix()
-	h := s / 3600
-	if s < 0 && s%3600 != 0 {
-		h--
-	}
-	return h
-}
+// floorHour and ceilHour are the hours (unix seconds / 3600) starting at
+// or before t, and at or after it.
+func floorHour(t time.Time) int64 { return t.Unix() / 3600 }
 
-func ceilHour(t time.Time) int64 {
-	h := floorHour(t)
-	if t.Unix() != h*3600 {
-		h++
-	}
-	return h
-}
+func ceilHour(t time.Time) int64 { return (t.Unix() + 3599) / 3600 }
 
 // resolvePeriod reads a query's range in its time zone.
 func (d *Desk) resolvePeriod(ctx context.Context, q ReportQuery, now time.Time) (period, error) {
@@ -545,17 +535,17 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 		sp.addCreated(t)
 		sla.addCreated(t)
 	}
-	var oneTouch int64
+	var touched int64
 	for _, t := range rd.resolved {
 		sp.addResolved(t)
 		sla.addResolved(t)
-		if t.Replies == 1 && t.Reopens == 0 {
-			oneTouch++
+		if oneTouch(t) {
+			touched++
 		}
 	}
 	totals["first_response_median_s"], totals["first_response_p90_s"] = median(sp.fr), p90(sp.fr)
 	totals["resolution_median_s"], totals["resolution_p90_s"] = median(sp.res), p90(sp.res)
-	totals["one_touch_rate"] = rate(oneTouch, int64(len(rd.resolved)))
+	totals["one_touch_rate"] = rate(touched, int64(len(rd.resolved)))
 	totals["sla_first_response_rate"] = rate(sla.frMet, sla.frMet+sla.frMissed)
 	totals["sla_resolution_rate"] = rate(sla.resMet, sla.resMet+sla.resMissed)
 	if !tables {
@@ -592,13 +582,7 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 		}
 	}
 	// Tickets answered or resolved in the period, made before it.
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range groups {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		if !seen[k] {
 			if err := addRow(k, store.HourCounts{}); err != nil {
 				return nil, nil, err
@@ -718,13 +702,16 @@ func sortedKeys[V any](m map[string]V, size func(V) int) []string {
 	return keys
 }
 
+// oneTouch is a ticket resolved with one reply and never reopened.
+func oneTouch(t store.ReportTicket) bool { return t.Replies == 1 && t.Reopens == 0 }
+
 // agentLoad is what one agent did with the tickets resolved in a period.
 type agentLoad struct{ open, resolved, replies, oneTouch int64 }
 
 var workloadColumns = []string{"backlog", "resolved", "replies", "replies_per_ticket", "one_touch", "one_touch_rate"}
 
 func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, error) {
-	if err := rd.loadAll("resolved", "open"); err != nil {
+	if err := rd.loadAll("resolved", "open", "hours"); err != nil {
 		return nil, nil, err
 	}
 	loads := map[string]*agentLoad{}
@@ -740,7 +727,7 @@ func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, err
 		for _, l := range []*agentLoad{l, &all} {
 			l.resolved++
 			l.replies += int64(t.Replies)
-			if t.Replies == 1 && t.Reopens == 0 {
+			if oneTouch(t) {
 				l.oneTouch++
 			}
 		}
@@ -756,10 +743,7 @@ func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, err
 	}
 	// The backlog at the end of each day, walking back from the period's end.
 	bt := &ReportTable{Name: "backlog", Columns: []string{"day", "open"}}
-	rows, err := rd.d.db.ReportHours(rd.ctx, rd.f, floorHour(rd.p.from), ceilHour(rd.p.to), "hour")
-	if err != nil {
-		return nil, nil, err
-	}
+	rows := rd.byHour
 	ends := make([]any, rd.p.days)
 	open, hi := backlog, len(rows)-1
 	for i := rd.p.days - 1; i >= 0; i-- {

@@ -194,7 +194,7 @@ func idOr0(id *int64) int64 {
 // rule that set the status ("" for any other event).
 func statusMove(e store.ReportEvent) (from, to string) {
 	var v struct{ Action, From, To string }
-	_ = json.Unmarshal([]byte(e.Data), &v) // a rule's other moves hold ids; Action is read first
+	_ = json.Unmarshal([]byte(e.Data), &v) // a rule's other moves hold ids in from/to: only Action counts then
 	if e.Type == "rule_applied" && v.Action != "set_status" {
 		return "", ""
 	}

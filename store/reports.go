@@ -229,21 +229,12 @@ func (tx *Tx) MarkReportDirty(ctx context.Context, ids []int64) error {
 
 // TakeReportDirty takes up to limit noted tickets off the list.
 func (tx *Tx) TakeReportDirty(ctx context.Context, limit int) ([]int64, error) {
-	rows, err := tx.q.QueryContext(ctx, `DELETE FROM report_dirty WHERE ticket_id IN
+	ids, err := queryIDs(ctx, tx.q, `DELETE FROM report_dirty WHERE ticket_id IN
 		(SELECT ticket_id FROM report_dirty ORDER BY ticket_id LIMIT ?) RETURNING ticket_id`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("report dirty: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // DeleteReportTicket drops a ticket's report row (the ticket is gone).

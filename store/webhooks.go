@@ -229,20 +229,11 @@ const heads = `SELECT d.webhook_id, d.next_attempt_at FROM webhook_deliveries d 
 
 // DueWebhooks lists the enabled webhooks whose next delivery is due by now.
 func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := db.rq.QueryContext(ctx, "SELECT webhook_id FROM ("+heads+") WHERE next_attempt_at <= ? ORDER BY webhook_id", ms(now))
+	ids, err := queryIDs(ctx, db.rq, "SELECT webhook_id FROM ("+heads+") WHERE next_attempt_at <= ? ORDER BY webhook_id", ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("due webhooks: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // NextWebhookAt is when the next delivery of an enabled webhook is due

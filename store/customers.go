@@ -28,7 +28,7 @@ type Identity struct {
 }
 
 // IdentityKinds are the kinds of identifier a customer can have.
-var IdentityKinds = []string{"email", "phone", "telegram", "whatsapp", "instagram", "visitor"}
+var IdentityKinds = []string{"email", "phone", "telegram", "whatsapp", "instagram", "messenger", "visitor"}
 
 // CustomerByIdentity returns the id of the customer owning the identity,
 // or ErrNotFound.

@@ -317,3 +317,62 @@ func (d *Desk) FinishSocialUpdates(ctx context.Context, list []store.SocialUpdat
 	}
 	return d.db.FinishSocialUpdates(ctx, done)
 }
+
+// Receipt is what a platform said about agent replies it carried: that
+// they reached the customer (delivered) or that the customer read them.
+type Receipt struct {
+	Channel string
+	// ExternalIDs names the replies (a WhatsApp status, Messenger's
+	// delivery mids, the Instagram message read).
+	ExternalIDs []string
+	// Thread and UpTo, when Thread is set: every reply to that chat
+	// written up to UpTo (Messenger's watermark).
+	Thread *SocialThread
+	UpTo   time.Time
+	Read   bool
+	At     time.Time // when it was read (Read only)
+}
+
+// NoteReceipt moves the replies a receipt names to delivered, and with
+// Read records when they were read (once). Each reply changed goes on the
+// bus, so the app shows it at once. A receipt about nothing onedesk sent,
+// or repeated, changes nothing.
+func (d *Desk) NoteReceipt(ctx context.Context, r Receipt) error {
+	var chat string
+	var account int64
+	if r.Thread != nil {
+		account, chat = r.Thread.AccountID, r.Thread.ChatID
+	}
+	var read *time.Time
+	if r.Read {
+		at := r.At
+		if at.IsZero() {
+			at = store.Now()
+		}
+		read = &at
+	}
+	var ids []int64
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if ids, err = tx.ReceiptReplies(ctx, r.Channel, r.ExternalIDs, account, chat, r.UpTo, r.Read); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := tx.SetReceipt(ctx, id, read); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("note a %s receipt: %w", r.Channel, err)
+	}
+	var changes []Change
+	for _, id := range ids {
+		if m, err := d.db.Message(ctx, id); err == nil {
+			changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
+		}
+	}
+	d.bus.Publish(changes...)
+	return nil
+}

@@ -24,6 +24,7 @@ type Message struct {
 	Attachments   []Attachment `json:"attachments"`
 	Delivery      string       `json:"delivery,omitempty"`
 	DeliveryError string       `json:"delivery_error,omitempty"`
+	ReadAt        *time.Time   `json:"read_at,omitempty"` // when the platform said the customer read the reply
 	CreatedAt     time.Time    `json:"created_at"`
 }
 
@@ -42,19 +43,24 @@ type Attachment struct {
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
-	auto, delivery, delivery_error, created_at`
+	auto, delivery, delivery_error, created_at, read_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
 	var author sql.NullInt64
 	var created int64
+	var read sql.NullInt64
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
-		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created)
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read)
 	if err != nil {
 		return nil, err
 	}
 	m.AuthorID = fromNullID(author)
 	m.CreatedAt = fromMS(created)
+	if read.Valid {
+		t := fromMS(read.Int64)
+		m.ReadAt = &t
+	}
 	m.Attachments = []Attachment{}
 	return &m, nil
 }

@@ -265,3 +265,49 @@ func (db *DB) RetrySocialUpdate(ctx context.Context, id int64, attempts int, nex
 		attempts, ms(next), reason, id)
 	return err
 }
+
+// ReceiptReplies lists the agent replies a platform's receipt is about,
+// that it still changes (not failed; not read yet, or for a delivery
+// receipt not delivered yet): those of a channel with the given external
+// ids, and, when chatID is set, those on the chat's tickets written up to
+// upTo (Messenger's watermark: everything before it was delivered or read).
+func (tx *Tx) ReceiptReplies(ctx context.Context, channel string, externalIDs []string, accountID int64, chatID string, upTo time.Time, read bool) ([]int64, error) {
+	pending := "m.delivery = 'sent'"
+	if read {
+		pending = "m.delivery IN ('sent', 'delivered') AND m.read_at IS NULL"
+	}
+	var ids []int64
+	for _, ext := range externalIDs {
+		got, err := queryIDs(ctx, tx.q, `SELECT m.id FROM messages m WHERE m.channel = ? AND m.external_id = ? AND m.external_id <> ''
+			AND m.kind = 'agent' AND `+pending, channel, ext)
+		if err != nil {
+			return nil, fmt.Errorf("replies of receipt %s: %w", ext, err)
+		}
+		ids = append(ids, got...)
+	}
+	if chatID != "" {
+		got, err := queryIDs(ctx, tx.q, `SELECT m.id FROM social_threads s JOIN messages m ON m.ticket_id = s.ticket_id
+			WHERE s.account_id = ? AND s.chat_id = ? AND m.kind = 'agent' AND m.created_at <= ? AND `+pending,
+			accountID, chatID, ms(upTo))
+		if err != nil {
+			return nil, fmt.Errorf("replies of chat %s up to %s: %w", chatID, upTo, err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+// SetReceipt marks a reply delivered and, with read set, read then (a
+// time recorded already is kept).
+func (tx *Tx) SetReceipt(ctx context.Context, messageID int64, read *time.Time) error {
+	var at any
+	if read != nil {
+		at = ms(*read)
+	}
+	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'delivered', delivery_error = '', read_at = coalesce(read_at, ?)
+		WHERE id = ?`, at, messageID)
+	if err != nil {
+		return fmt.Errorf("message %d receipt: %w", messageID, err)
+	}
+	return nil
+}

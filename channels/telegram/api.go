@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"onedesk/channels/social"
 )
 
 // The Bot API's shapes that onedesk reads (https://core.telegram.org/bots/api).
@@ -122,6 +123,14 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("Telegram answered %s with %d: %s", e.Method, e.Code, e.Description)
 }
 
+// Wait is how long Telegram asked to wait (a 429), zero otherwise.
+func (e *APIError) Wait() time.Duration {
+	if e.Code == 429 {
+		return e.RetryAfter
+	}
+	return 0
+}
+
 // Permanent tells whether retrying the same request cannot help.
 func (e *APIError) Permanent() bool {
 	return e.Code == 400 || e.Code == 401 || e.Code == 403 || e.Code == 404
@@ -168,50 +177,29 @@ func (cl *client) call(ctx context.Context, method string, params any, out any) 
 // upload posts a file with fields as multipart/form-data (sendPhoto,
 // sendDocument).
 func (cl *client) upload(ctx context.Context, method string, fields map[string]string, fileField, filename string, data []byte, out any) error {
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		if err := w.WriteField(k, v); err != nil {
-			return err
-		}
-	}
-	fw, err := w.CreateFormFile(fileField, filename)
+	body, contentType, err := social.Multipart(fields, fileField, filename, "", data)
 	if err != nil {
 		return err
 	}
-	if _, err := fw.Write(data); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	body := buf.Bytes()
 	return cl.do(ctx, method, 2*time.Minute, out, func() (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodPost, cl.url(method), bytes.NewReader(body))
 		if err == nil {
-			req.Header.Set("Content-Type", w.FormDataContentType())
+			req.Header.Set("Content-Type", contentType)
 		}
 		return req, err
 	})
 }
 
+// do sends the request build makes, waiting out Telegram's 429s in place
+// (social.Retry).
 func (cl *client) do(ctx context.Context, method string, timeout time.Duration, out any, build func() (*http.Request, error)) error {
-	for try := 0; ; try++ {
+	return social.Retry(ctx, cl.maxWait, func() error {
 		req, err := build()
 		if err != nil {
 			return err
 		}
-		err = cl.once(ctx, req, method, timeout, out)
-		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != 429 || try == 2 || ae.RetryAfter > cl.maxWait {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(ae.RetryAfter):
-		}
-	}
+		return cl.once(ctx, req, method, timeout, out)
+	})
 }
 
 func (cl *client) once(ctx context.Context, req *http.Request, method string, timeout time.Duration, out any) error {
@@ -266,31 +254,16 @@ func cleanURLError(err error, token string) error {
 }
 
 // download fetches a file of the bot (file_path from getFile), refusing
-// one over max bytes.
+// one over max bytes (social.ErrTooLarge).
 func (cl *client) download(ctx context.Context, filePath string, max int64) ([]byte, error) {
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	u := strings.TrimRight(cl.base, "/") + "/file/bot" + cl.token + "/" + filePath
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, cleanURLError(err, cl.token)
 	}
-	resp, err := cl.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("download a file from Telegram: %w", cleanURLError(err, cl.token))
+	data, err := social.Download(ctx, cl.http, req, "a file from Telegram", max)
+	if err != nil && !errors.Is(err, social.ErrTooLarge) {
+		err = cleanURLError(err, cl.token)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download a file from Telegram: HTTP %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("download a file from Telegram: %w", cleanURLError(err, cl.token))
-	}
-	if int64(len(data)) > max {
-		return nil, errTooLarge
-	}
-	return data, nil
+	return data, err
 }
-
-var errTooLarge = errors.New("the file is larger than onedesk takes")

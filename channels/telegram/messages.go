@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"onedesk/channels/social"
 	"onedesk/desk"
 	"onedesk/store"
 )
@@ -184,7 +184,7 @@ func (c *Channel) files(ctx context.Context, b *bot, m *Message) ([]store.Attach
 			return nil, nil, err
 		}
 		data, err := b.cl.download(ctx, got.FilePath, c.MaxFile)
-		if errors.Is(err, errTooLarge) {
+		if errors.Is(err, social.ErrTooLarge) {
 			skipped = append(skipped, tooBig)
 			continue
 		}
@@ -198,20 +198,9 @@ func (c *Channel) files(ctx context.Context, b *bot, m *Message) ([]store.Attach
 		if mt, _, err := mime.ParseMediaType(kind); err == nil {
 			kind = mt
 		}
-		out = append(out, store.Attachment{Filename: fileName(w.name), ContentType: kind, Size: int64(len(data)), Data: data})
+		out = append(out, store.Attachment{Filename: social.FileName(w.name), ContentType: kind, Size: int64(len(data)), Data: data})
 	}
 	return out, skipped, nil
-}
-
-func fileName(name string) string {
-	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
-	if utf8.RuneCountInString(name) > 200 {
-		name = string([]rune(name)[:200])
-	}
-	if name == "" || name == "." || name == "/" {
-		name = "file"
-	}
-	return name
 }
 
 // maxText is the longest text of one Telegram message, in UTF-16 units.

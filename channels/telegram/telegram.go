@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels/social"
 	"onedesk/desk"
 	"onedesk/limit"
 	"onedesk/store"
@@ -69,7 +70,7 @@ type Channel struct {
 
 	mu        sync.RWMutex
 	hooks     map[int64]*bot // enabled bots in webhook mode, by account id
-	inboxWake chan struct{}
+	inbox     *social.Inbox
 	hookLimit *limit.Limiter // deliveries per bot
 	badLimit  *limit.Limiter // refused deliveries per address
 }
@@ -98,7 +99,8 @@ func parseConfig(a *store.SocialAccount) config {
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
 		PollTimeout: 50, Backoff: 2 * time.Second, MaxBackoff: 2 * time.Minute, MaxFile: 20 << 20, MaxWait: time.Minute, WebhookCheck: 5 * time.Minute,
-		hooks: map[int64]*bot{}, inboxWake: make(chan struct{}, 1), badLimit: limit.New(1, 10)}
+		hooks: map[int64]*bot{}, badLimit: limit.New(1, 10)}
+	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "telegram", Lane: chatOf, Handle: c.handleQueued}
 	if c.api == "" {
 		c.api = DefaultAPI
 	}
@@ -210,7 +212,7 @@ func (c *Channel) Run(ctx context.Context) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c.drainInbox(ctx)
+		c.inbox.Run(ctx)
 	}()
 	defer wg.Wait()
 	changes := c.desk.SocialChanges("telegram")
@@ -457,13 +459,13 @@ const maxUpdate = 1 << 20
 // ServeHTTP takes webhook deliveries at /hooks/telegram/{account id}: the
 // secret token Telegram was given must come back, or nothing is stored
 // (401). Each update is committed to the queue of deliveries before the
-// 200 and becomes a message right after (drainInbox): the answer never
+// 200 and becomes a message right after (the inbox): the answer never
 // waits for a file download or a busy desk, and a retried delivery is
 // queued once.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
+		social.WriteError(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
 		return
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, "/hooks/telegram/"), 10, 64)
@@ -471,7 +473,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b := c.hooks[id]
 	c.mu.RUnlock()
 	if err != nil || b == nil {
-		writeError(w, http.StatusNotFound, "no Telegram bot takes deliveries here")
+		social.WriteError(w, http.StatusNotFound, "no Telegram bot takes deliveries here")
 		return
 	}
 	got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
@@ -479,141 +481,59 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 		if !c.badLimit.Allow(ip) {
 			w.Header().Set("Retry-After", "10")
-			writeError(w, http.StatusTooManyRequests, "too many refused deliveries from your address")
+			social.WriteError(w, http.StatusTooManyRequests, "too many refused deliveries from your address")
 			return
 		}
 		c.log.Warn("telegram: webhook delivery refused: wrong secret token", "bot", b.acct.Handle, "from", ip)
-		writeError(w, http.StatusUnauthorized, "wrong X-Telegram-Bot-Api-Secret-Token")
+		social.WriteError(w, http.StatusUnauthorized, "wrong X-Telegram-Bot-Api-Secret-Token")
 		return
 	}
 	if !c.hookLimit.Allow(strconv.FormatInt(id, 10)) {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too many deliveries")
+		social.WriteError(w, http.StatusTooManyRequests, "too many deliveries")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdate))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
+		social.WriteError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
 		return
 	}
 	var u struct {
 		UpdateID *int64 `json:"update_id"`
 	}
 	if err := json.Unmarshal(body, &u); err != nil || u.UpdateID == nil {
-		writeError(w, http.StatusBadRequest, "the body is not a Telegram update")
+		social.WriteError(w, http.StatusBadRequest, "the body is not a Telegram update")
 		return
 	}
 	if err := c.desk.QueueSocialUpdate(r.Context(), id, strconv.FormatInt(*u.UpdateID, 10), body); err != nil {
 		c.log.Error("telegram: store a webhook delivery", "bot", b.acct.Handle, "update", *u.UpdateID, "err", err)
-		writeError(w, http.StatusInternalServerError, "not stored; send again")
+		social.WriteError(w, http.StatusInternalServerError, "not stored; send again")
 		return
 	}
-	select {
-	case c.inboxWake <- struct{}{}:
-	default:
-	}
+	c.inbox.Wake()
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte("{}"))
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": msg})
-	w.Write(b)
+// handleQueued works off one queued webhook delivery (an update).
+func (c *Channel) handleQueued(ctx context.Context, a *store.SocialAccount, payload []byte) error {
+	var u Update
+	if err := json.Unmarshal(payload, &u); err != nil {
+		return nil // not an update: dropped
+	}
+	return c.handle(ctx, c.bot(a), u)
 }
 
-// Queued deliveries are worked off in batches, by inboxLanes goroutines:
-// each chat's updates in one lane, in order; chats side by side.
-const (
-	inboxBatch = 256
-	inboxLanes = 4
-)
-
-// drainInbox turns queued webhook deliveries into messages, retrying a
-// failing one with the outbox's backoff.
-func (c *Channel) drainInbox(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case <-c.inboxWake:
-		}
-		list, err := c.desk.DueSocialUpdates(ctx, "telegram", inboxBatch)
-		if err != nil {
-			c.log.Error("telegram: queued deliveries", "err", err)
-		}
-		outcomes := c.workBatch(ctx, list)
-		if ctx.Err() != nil {
-			return // shutting down: what was not recorded stays queued
-		}
-		if err := c.desk.FinishSocialUpdates(ctx, list, outcomes); err != nil {
-			c.log.Error("telegram: record queued deliveries", "err", err)
-		}
-		wait := time.Minute
-		if len(list) == inboxBatch {
-			wait = 0
-		} else if next, err := c.desk.NextSocialUpdateAt(ctx); err == nil && !next.IsZero() {
-			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
-		}
-		timer.Reset(wait)
+// chatOf is the chat a queued update is from: its lane in the inbox.
+func chatOf(payload []byte) string {
+	var u Update
+	if json.Unmarshal(payload, &u) != nil {
+		return ""
 	}
-}
-
-// workBatch handles a batch of queued deliveries in lanes by chat and
-// returns each one's outcome.
-func (c *Channel) workBatch(ctx context.Context, list []store.SocialUpdate) []error {
-	outcomes := make([]error, len(list))
-	updates := make([]Update, len(list))
-	lanes := make([][]int, inboxLanes)
-	for i, q := range list {
-		if err := json.Unmarshal(q.Payload, &updates[i]); err != nil {
-			continue // not an update: dropped (nil outcome)
-		}
-		var chat int64
-		if m := messageOf(updates[i]); m != nil {
-			chat = m.Chat.ID
-		}
-		lane := int(uint64(chat) % inboxLanes)
-		lanes[lane] = append(lanes[lane], i)
+	if m := messageOf(u); m != nil {
+		return strconv.FormatInt(m.Chat.ID, 10)
 	}
-	bots := map[int64]*bot{}
-	for _, q := range list {
-		if bots[q.AccountID] == nil {
-			if a, err := c.desk.SocialAccount(ctx, q.AccountID); err == nil {
-				bots[q.AccountID] = c.bot(a)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for _, lane := range lanes {
-		if len(lane) == 0 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, i := range lane {
-				b := bots[list[i].AccountID]
-				if b == nil || ctx.Err() != nil {
-					continue // removed meanwhile (its queue goes with it)
-				}
-				err := c.handle(ctx, b, updates[i])
-				if ie, ok := desk.IsInput(err); ok {
-					c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", updates[i].UpdateID, "err", ie.Message)
-					err = nil // retrying would not change it
-				} else if err != nil {
-					c.log.Warn("telegram: queued delivery failed", "bot", b.acct.Handle, "update", updates[i].UpdateID, "err", err)
-				}
-				outcomes[i] = err
-			}
-		}()
-	}
-	wg.Wait()
-	return outcomes
+	return ""
 }
 
 // messageOf is the message an update is about.

@@ -1,0 +1,253 @@
+// Package social is what the social channels (Telegram, WhatsApp, Meta)
+// share: the worker that turns their queued webhook deliveries into
+// messages, waiting out a platform's 429s, multipart uploads, size-capped
+// downloads and the JSON errors their webhooks answer with.
+package social
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"path"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// Inbox works off a platform's webhook deliveries queued by
+// desk.QueueSocialUpdate (committed before the platform got its 200): in
+// batches, by Lanes goroutines, each conversation's deliveries in one
+// lane and in order, conversations side by side. A failing delivery is
+// retried with the outbox's backoff.
+type Inbox struct {
+	Desk     *desk.Desk
+	Log      *slog.Logger
+	Platform string
+	// Lane names the conversation a delivery belongs to ("" for none).
+	Lane func(payload []byte) string
+	// Handle commits one delivery of an account. An *desk.InputError is
+	// logged and dropped (retrying would not change it).
+	Handle func(ctx context.Context, a *store.SocialAccount, payload []byte) error
+
+	once sync.Once
+	wake chan struct{}
+}
+
+// Queued deliveries are worked off in batches of inboxBatch, by
+// inboxLanes goroutines.
+const (
+	inboxBatch = 256
+	inboxLanes = 4
+)
+
+func (in *Inbox) init() { in.once.Do(func() { in.wake = make(chan struct{}, 1) }) }
+
+// Wake makes the worker look at the queue now (a delivery was queued).
+func (in *Inbox) Wake() {
+	in.init()
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works off queued deliveries until ctx ends.
+func (in *Inbox) Run(ctx context.Context) {
+	in.init()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-in.wake:
+		}
+		list, err := in.Desk.DueSocialUpdates(ctx, in.Platform, inboxBatch)
+		if err != nil {
+			in.Log.Error(in.Platform+": queued deliveries", "err", err)
+		}
+		outcomes := in.work(ctx, list)
+		if ctx.Err() != nil {
+			return // shutting down: what was not recorded stays queued
+		}
+		if err := in.Desk.FinishSocialUpdates(ctx, list, outcomes); err != nil {
+			in.Log.Error(in.Platform+": record queued deliveries", "err", err)
+		}
+		wait := time.Minute
+		if len(list) == inboxBatch {
+			wait = 0
+		} else if next, err := in.Desk.NextSocialUpdateAt(ctx); err == nil && !next.IsZero() {
+			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// work handles a batch in lanes by conversation and returns each
+// delivery's outcome.
+func (in *Inbox) work(ctx context.Context, list []store.SocialUpdate) []error {
+	outcomes := make([]error, len(list))
+	lanes := make([][]int, inboxLanes)
+	accounts := map[int64]*store.SocialAccount{}
+	for i, q := range list {
+		h := fnv.New32a()
+		h.Write([]byte(in.Lane(q.Payload)))
+		lane := int(h.Sum32() % inboxLanes)
+		lanes[lane] = append(lanes[lane], i)
+		if _, ok := accounts[q.AccountID]; !ok {
+			a, err := in.Desk.SocialAccount(ctx, q.AccountID)
+			if err != nil {
+				a = nil // removed meanwhile (its queue goes with it)
+			}
+			accounts[q.AccountID] = a
+		}
+	}
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		if len(lane) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, i := range lane {
+				a := accounts[list[i].AccountID]
+				if a == nil || ctx.Err() != nil {
+					continue
+				}
+				err := in.Handle(ctx, a, list[i].Payload)
+				if ie, ok := desk.IsInput(err); ok {
+					in.Log.Warn(in.Platform+": message refused", "account", a.Handle, "key", list[i].Key, "err", ie.Message)
+					err = nil
+				} else if err != nil {
+					in.Log.Warn(in.Platform+": queued delivery failed", "account", a.Handle, "key", list[i].Key, "err", err)
+				}
+				outcomes[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return outcomes
+}
+
+// Throttled is an error of a platform asking to slow down: Wait is how
+// long (zero for any other refusal).
+type Throttled interface {
+	error
+	Wait() time.Duration
+}
+
+// Retry calls try, waiting out up to two throttled answers in place when
+// they ask for no more than maxWait; a longer wait is returned as the
+// error, for the outbox or the inbox to retry later.
+func Retry(ctx context.Context, maxWait time.Duration, try func() error) error {
+	for n := 0; ; n++ {
+		err := try()
+		var th Throttled
+		if !errors.As(err, &th) || th.Wait() <= 0 || n == 2 || th.Wait() > maxWait {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(th.Wait()):
+		}
+	}
+}
+
+// Multipart encodes fields and one file as multipart/form-data and
+// returns the body and its Content-Type. contentType "" is
+// application/octet-stream.
+func Multipart(fields map[string]string, fileField, filename, contentType string, data []byte) ([]byte, string, error) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			return nil, "", err
+		}
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", multipart.FileContentDisposition(fileField, filename))
+	h.Set("Content-Type", contentType)
+	fw, err := w.CreatePart(h)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := fw.Write(data); err != nil {
+		return nil, "", err
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), w.FormDataContentType(), nil
+}
+
+// ErrTooLarge refuses a download over the size taken.
+var ErrTooLarge = errors.New("the file is larger than onedesk takes")
+
+// Download fetches a file (GET req) within two minutes, refusing one over
+// max bytes with ErrTooLarge. The error names what, never the URL (which
+// may carry a token).
+func Download(ctx context.Context, client *http.Client, req *http.Request, what string, max int64) ([]byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	resp, err := client.Do(req.WithContext(rctx))
+	if err != nil {
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) && ue.Unwrap() != nil {
+			err = ue.Unwrap()
+		}
+		return nil, errors.New("download " + what + ": " + err.Error())
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New("download " + what + ": HTTP " + resp.Status)
+	}
+	if resp.ContentLength > max {
+		return nil, ErrTooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, errors.New("download " + what + ": " + err.Error())
+	}
+	if int64(len(data)) > max {
+		return nil, ErrTooLarge
+	}
+	return data, nil
+}
+
+// FileName is a file name a platform gave, safe to keep: no folders, at
+// most 200 characters, never empty.
+func FileName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if utf8.RuneCountInString(name) > 200 {
+		name = string([]rune(name)[:200])
+	}
+	if name == "" || name == "." || name == "/" {
+		name = "file"
+	}
+	return name
+}
+
+// WriteError answers a webhook request with a status and {"error": msg}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	w.Write(b)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -27,6 +28,22 @@ type SocialPlatform interface {
 	Disconnect(ctx context.Context, a *store.SocialAccount) error
 	// Mode is how the platform's messages arrive: "polling" or "webhook".
 	Mode() string
+}
+
+// SocialViewer is a platform that shows an account's settings: those not
+// secret (a page id, the verify token to paste at the platform) and, for
+// each secret, whether it is set ("app_secret_set"). Optional.
+type SocialViewer interface {
+	Settings(a *store.SocialAccount) map[string]any
+}
+
+// SocialSettings is what an account's settings show (nil when its
+// platform shows none).
+func (d *Desk) SocialSettings(a *store.SocialAccount) map[string]any {
+	if v, ok := d.social.platform(a.Platform).(SocialViewer); ok {
+		return v.Settings(a)
+	}
+	return nil
 }
 
 // SocialCheck is a checked account: its config (secrets included) and
@@ -372,6 +389,156 @@ func (d *Desk) NoteReceipt(ctx context.Context, r Receipt) error {
 		if m, err := d.db.Message(ctx, id); err == nil {
 			changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
 		}
+	}
+	d.bus.Publish(changes...)
+	return nil
+}
+
+// Template is a message template a platform approved (WhatsApp's), the
+// only kind of message it carries outside the reply window. Body is its
+// text with {{1}}, {{2}}... where Params values go.
+type Template struct {
+	Name     string `json:"name"`
+	Language string `json:"language"`
+	Body     string `json:"body"`
+	Params   int    `json:"params"`
+}
+
+// TemplateReply is a template sent as a reply: the platform gets the
+// name, language and values; the ticket keeps the filled-in text.
+type TemplateReply struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
+}
+
+// WindowedPlatform is a platform that carries an account's free-form
+// replies only for a while after the customer last wrote (WhatsApp's
+// 24-hour customer-service window) and templates at any time.
+type WindowedPlatform interface {
+	Window() time.Duration
+	Templates(a *store.SocialAccount) []Template
+}
+
+// ReplyWindow tells whether a social ticket can be answered freely now:
+// until when (the customer's last message + the platform's window), and
+// the templates its account may send when it is closed.
+type ReplyWindow struct {
+	Open      bool       `json:"open"`
+	Until     *time.Time `json:"until"` // nil: the customer never wrote
+	Templates []Template `json:"templates"`
+}
+
+// ReplyWindow is the reply window of a ticket, nil when its channel has
+// none.
+func (d *Desk) ReplyWindow(ctx context.Context, t *store.Ticket) (*ReplyWindow, error) {
+	p, ok := d.social.platform(t.Channel).(WindowedPlatform)
+	if !ok {
+		return nil, nil
+	}
+	w := &ReplyWindow{Templates: []Template{}}
+	if acc, _, err := d.db.SocialThread(ctx, t.ID); err == nil {
+		if a, err := d.db.SocialAccount(ctx, acc); err == nil {
+			w.Templates = p.Templates(a)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if t.LastCustomerAt != nil {
+		until := t.LastCustomerAt.Add(p.Window())
+		w.Until, w.Open = &until, store.Now().Before(until)
+	}
+	return w, nil
+}
+
+// SendTemplate replies on a social ticket with one of its account's
+// templates (allowed when the reply window is closed): the reply's text
+// is the template's with the values filled in, and its "replied" event
+// names the template, which is what the channel sends.
+func (d *Desk) SendTemplate(ctx context.Context, actor Actor, ticketID int64, tr TemplateReply) (*store.Message, error) {
+	t, err := d.db.Ticket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := d.ReplyWindow(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if w == nil {
+		return nil, inputErr("template", "%s tickets are answered with plain replies, not templates", t.Channel)
+	}
+	i := slices.IndexFunc(w.Templates, func(x Template) bool { return x.Name == tr.Name && x.Language == tr.Language })
+	if i < 0 {
+		return nil, inputErr("template", "%q (%s) is not one of this number's templates: an admin lists them under Settings → Channels", tr.Name, tr.Language)
+	}
+	tpl := w.Templates[i]
+	if len(tr.Params) != tpl.Params {
+		return nil, inputErr("params", "the template %q takes %d values, not %d", tpl.Name, tpl.Params, len(tr.Params))
+	}
+	body := tpl.Body
+	for n, v := range tr.Params {
+		if strings.TrimSpace(v) == "" {
+			return nil, inputErr("params", "value {{%d}} of the template is empty", n+1)
+		}
+		body = strings.ReplaceAll(body, fmt.Sprintf("{{%d}}", n+1), v)
+	}
+	return d.Reply(ctx, actor, ticketID, ReplyInput{Body: body, Template: &tr})
+}
+
+// ReplyTemplate is the template a reply is to be sent as (nil: a plain
+// reply), as its "replied" event names it.
+func (d *Desk) ReplyTemplate(ctx context.Context, ticketID, messageID int64) (*TemplateReply, error) {
+	events, err := d.db.Events(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range events {
+		if ev.Type != "replied" {
+			continue
+		}
+		var data struct {
+			MessageID int64          `json:"message_id"`
+			Template  *TemplateReply `json:"template"`
+		}
+		if json.Unmarshal(ev.Data, &data) == nil && data.MessageID == messageID {
+			return data.Template, nil
+		}
+	}
+	return nil, nil
+}
+
+// NoteFailedDelivery marks a reply the platform could not deliver after
+// all (a WhatsApp status "failed") as failed with the reason, with a
+// delivery_failed event, and publishes both. A reply not found, or failed
+// already, changes nothing.
+func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reason string) error {
+	var changes []Change
+	var failed int64
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changes, failed = nil, 0
+		m, err := tx.MessageByExternalID(ctx, channel, externalID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || m.Kind != "agent" || m.Delivery == "failed" {
+			return err
+		}
+		if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
+			return err
+		}
+		ev, err := addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})
+		if err != nil {
+			return err
+		}
+		failed = m.ID
+		changes = append(changes, Change{Type: "event", TicketID: m.TicketID, Event: ev})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("note a failed %s delivery: %w", channel, err)
+	}
+	if m, err := d.db.Message(ctx, failed); failed != 0 && err == nil {
+		changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
 	}
 	d.bus.Publish(changes...)
 	return nil

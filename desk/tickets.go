@@ -607,6 +607,9 @@ type ReplyInput struct {
 	// *ReplyConflict when someone else replied after it, unless Confirm.
 	SeenMessageID *int64
 	Confirm       bool
+	// Template, on a social ticket, sends the reply as that approved
+	// template (SendTemplate): its "replied" event names it.
+	Template *TemplateReply
 }
 
 // ReplyConflict refuses a reply written without seeing the replies sent
@@ -698,6 +701,9 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 		data := map[string]any{"message_id": m.ID}
 		if len(mentions) > 0 {
 			data["mentions"] = mentions
+		}
+		if in.Template != nil && !in.Internal {
+			data["template"] = in.Template
 		}
 		ev, err := addEvent(ctx, tx, t.ID, evType, actor, data)
 		if err != nil {

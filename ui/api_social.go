@@ -2,38 +2,73 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/store"
 )
 
-// socialBody is a social account as the API takes it. Each platform's
-// secrets are write-only; an empty one keeps the stored one.
+// socialBody is a social account as the API takes it: platform,
+// store_id and enabled, and the platform's settings by name (Telegram's
+// token; Meta's page_id, access_token, app_secret, instagram_id...),
+// which its channel checks. Secrets are write-only; an empty setting
+// keeps the stored one.
 type socialBody struct {
 	Platform string `json:"platform"`
 	StoreID  *int64 `json:"store_id"`
 	Enabled  *bool  `json:"enabled"`
-	Token    string `json:"token"` // Telegram: the bot's token from @BotFather
+}
+
+// socialAccount is an account as the API answers it: with the settings
+// its platform shows (never a secret, only whether each is set).
+type socialAccount struct {
+	*store.SocialAccount
+	Settings map[string]any `json:"settings,omitempty"`
+}
+
+func (s *Server) socialView(a *store.SocialAccount) socialAccount {
+	return socialAccount{a, s.desk.SocialSettings(a)}
 }
 
 // decodeSocial reads the body and which keys it named (to tell a null
 // store_id from an absent one).
 func decodeSocial(c *fiber.Ctx) (desk.SocialAccountInput, error) {
-	var b socialBody
-	if err := decode(c, &b); err != nil {
+	var keys map[string]json.RawMessage
+	if err := decode(c, &keys); err != nil {
 		return desk.SocialAccountInput{}, err
 	}
-	var keys map[string]any
-	_ = jsonUnmarshal(c.Body(), &keys)
-	_, named := keys["store_id"]
-	in := desk.SocialAccountInput{Platform: b.Platform, StoreID: desk.Optional[int64]{Set: named, Value: b.StoreID},
-		Enabled: b.Enabled, Settings: map[string]string{}}
-	if b.Token != "" {
-		in.Settings["token"] = b.Token
+	var b socialBody
+	settings := map[string]string{}
+	for k, v := range keys {
+		var err error
+		switch k {
+		case "platform":
+			err = json.Unmarshal(v, &b.Platform)
+		case "store_id":
+			err = json.Unmarshal(v, &b.StoreID)
+		case "enabled":
+			err = json.Unmarshal(v, &b.Enabled)
+		default:
+			// A setting: text as it is, a list or an object as its JSON.
+			var text string
+			if json.Unmarshal(v, &text) != nil {
+				text = string(v)
+			}
+			if text != "" && text != "null" {
+				settings[k] = text
+			}
+		}
+		if err != nil {
+			return desk.SocialAccountInput{}, fieldErr(k, "this is not a "+map[string]string{"platform": "platform name",
+				"store_id": "store id", "enabled": "true or false"}[k])
+		}
 	}
-	return in, nil
+	_, named := keys["store_id"]
+	return desk.SocialAccountInput{Platform: b.Platform, StoreID: desk.Optional[int64]{Set: named, Value: b.StoreID},
+		Enabled: b.Enabled, Settings: settings}, nil
 }
 
 // checkTimeout bounds a save that asks the platform (getMe).
@@ -44,7 +79,11 @@ func (s *Server) listSocialAccounts(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"social_accounts": list, "modes": s.desk.SocialModes()})
+	views := make([]socialAccount, len(list))
+	for i, a := range list {
+		views[i] = s.socialView(a)
+	}
+	return c.JSON(fiber.Map{"social_accounts": views, "modes": s.desk.SocialModes()})
 }
 
 func (s *Server) getSocialAccount(c *fiber.Ctx, _ *principal) error {
@@ -56,7 +95,7 @@ func (s *Server) getSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(a)
+	return c.JSON(s.socialView(a))
 }
 
 func (s *Server) createSocialAccount(c *fiber.Ctx, _ *principal) error {
@@ -70,7 +109,7 @@ func (s *Server) createSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(a)
+	return c.Status(fiber.StatusCreated).JSON(s.socialView(a))
 }
 
 func (s *Server) updateSocialAccount(c *fiber.Ctx, _ *principal) error {
@@ -88,7 +127,7 @@ func (s *Server) updateSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(a)
+	return c.JSON(s.socialView(a))
 }
 
 func (s *Server) deleteSocialAccount(c *fiber.Ctx, _ *principal) error {

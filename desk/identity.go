@@ -28,7 +28,7 @@ func NormalizeIdentity(kind, value string) (store.Identity, error) {
 			return store.Identity{}, inputErr(kind, "%q is not a phone number in international form (+ and country code)", value)
 		}
 		return store.Identity{Kind: kind, Value: p}, nil
-	case "telegram", "instagram", "visitor":
+	case "telegram", "instagram", "messenger", "visitor":
 		if len(value) > 200 {
 			return store.Identity{}, inputErr(kind, "%s is too long", kind)
 		}

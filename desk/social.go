@@ -300,6 +300,12 @@ func (d *Desk) QueueSocialUpdate(ctx context.Context, accountID int64, key strin
 	return d.db.QueueSocialUpdate(ctx, accountID, key, payload)
 }
 
+// QueueSocialUpdates commits the parts of one webhook delivery (a Meta
+// delivery carries events of several chats and pages) in one write.
+func (d *Desk) QueueSocialUpdates(ctx context.Context, list []store.SocialUpdate) error {
+	return d.db.QueueSocialUpdates(ctx, list)
+}
+
 // DueSocialUpdates lists queued deliveries of a platform that are due.
 func (d *Desk) DueSocialUpdates(ctx context.Context, platform string, limit int) ([]store.SocialUpdate, error) {
 	return d.db.DueSocialUpdates(ctx, platform, store.Now(), limit)
@@ -343,7 +349,8 @@ type Receipt struct {
 	// delivery mids, the Instagram message read).
 	ExternalIDs []string
 	// Thread and UpTo, when Thread is set: every reply to that chat
-	// written up to UpTo (Messenger's watermark).
+	// written up to UpTo (Messenger's watermark), or with UpTo zero up to
+	// the newest reply ExternalIDs names (an Instagram read).
 	Thread *SocialThread
 	UpTo   time.Time
 	Read   bool
@@ -374,6 +381,8 @@ func (d *Desk) NoteReceipt(ctx context.Context, r Receipt) error {
 		if ids, err = tx.ReceiptReplies(ctx, r.Channel, r.ExternalIDs, account, chat, r.UpTo, r.Read); err != nil {
 			return err
 		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
 		for _, id := range ids {
 			if err := tx.SetReceipt(ctx, id, read); err != nil {
 				return err

@@ -209,6 +209,23 @@ func (db *DB) QueueSocialUpdate(ctx context.Context, accountID int64, key string
 	return nil
 }
 
+// QueueSocialUpdates keeps the parts of one webhook delivery (its
+// events, each with its account and key) in one write; a part queued
+// already is kept once.
+func (db *DB) QueueSocialUpdates(ctx context.Context, list []SocialUpdate) error {
+	now := ms(Now())
+	return db.Write(ctx, func(tx *Tx) error {
+		for _, u := range list {
+			_, err := tx.q.ExecContext(ctx, `INSERT INTO social_inbox (account_id, key, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (account_id, key) DO NOTHING`, u.AccountID, u.Key, string(u.Payload), now, now)
+			if err != nil {
+				return fmt.Errorf("queue update %s of account %d: %w", u.Key, u.AccountID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // DueSocialUpdates lists up to limit queued deliveries of a platform's
 // accounts that are due, oldest first.
 func (db *DB) DueSocialUpdates(ctx context.Context, platform string, now time.Time, limit int) ([]SocialUpdate, error) {
@@ -270,11 +287,29 @@ func (db *DB) RetrySocialUpdate(ctx context.Context, id int64, attempts int, nex
 // that it still changes (not failed; not read yet, or for a delivery
 // receipt not delivered yet): those of a channel with the given external
 // ids, and, when chatID is set, those on the chat's tickets written up to
-// upTo (Messenger's watermark: everything before it was delivered or read).
+// upTo (Messenger's watermark: everything before it was delivered or
+// read), or when upTo is zero up to the newest of the named replies (an
+// Instagram read names the last message seen).
 func (tx *Tx) ReceiptReplies(ctx context.Context, channel string, externalIDs []string, accountID int64, chatID string, upTo time.Time, read bool) ([]int64, error) {
 	pending := "m.delivery = 'sent'"
 	if read {
 		pending = "m.delivery IN ('sent', 'delivered') AND m.read_at IS NULL"
+	}
+	if chatID != "" && upTo.IsZero() {
+		for _, ext := range externalIDs {
+			var at int64
+			err := tx.q.QueryRowContext(ctx, `SELECT created_at FROM messages WHERE channel = ? AND external_id = ? AND external_id <> ''`,
+				channel, ext).Scan(&at)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("reply of receipt %s: %w", ext, err)
+			}
+			if t := fromMS(at); at != 0 && t.After(upTo) {
+				upTo = t
+			}
+		}
+		if upTo.IsZero() {
+			chatID = "" // about nothing onedesk sent
+		}
 	}
 	var ids []int64
 	for _, ext := range externalIDs {

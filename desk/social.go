@@ -266,6 +266,32 @@ func (d *Desk) NoteEdit(ctx context.Context, channel, externalID, key, text stri
 	if len(text) > MaxBody || !utf8.ValidString(text) {
 		return inputErr("body", "the edited text is longer than %d KB or not UTF-8", MaxBody>>10)
 	}
+	err := d.noteOnMessage(ctx, channel, externalID, "message_edited", key, map[string]any{"text": text})
+	if err != nil {
+		return fmt.Errorf("note an edit of %s message %s: %w", channel, externalID, err)
+	}
+	return nil
+}
+
+// NoteStory records that a customer's message was about a story: a reply
+// to one of the account's stories (kind "reply") or the customer's story
+// mentioning the account ("mention"), with the story's link; a story
+// event on the message's ticket, shown with the message, once.
+func (d *Desk) NoteStory(ctx context.Context, channel, externalID, kind, url string) error {
+	if len(url) > 4096 {
+		url = ""
+	}
+	err := d.noteOnMessage(ctx, channel, externalID, "story", kind, map[string]any{"kind": kind, "url": url})
+	if err != nil {
+		return fmt.Errorf("note the story of %s message %s: %w", channel, externalID, err)
+	}
+	return nil
+}
+
+// noteOnMessage adds a customer's event about a message they sent to its
+// ticket (data gets the message's id and key), unless one with that key
+// is there already.
+func (d *Desk) noteOnMessage(ctx context.Context, channel, externalID, typ, key string, data map[string]any) error {
 	var changes []Change
 	var ticketID int64
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
@@ -275,11 +301,11 @@ func (d *Desk) NoteEdit(ctx context.Context, channel, externalID, key, text stri
 			return err
 		}
 		ticketID = m.TicketID
-		if dup, err := tx.EventWithKey(ctx, m.TicketID, "message_edited", key); err != nil || dup {
+		if dup, err := tx.EventWithKey(ctx, m.TicketID, typ, key); err != nil || dup {
 			return err
 		}
-		ev, err := addEvent(ctx, tx, m.TicketID, "message_edited", Customer,
-			map[string]any{"message_id": m.ID, "key": key, "text": text})
+		data["message_id"], data["key"] = m.ID, key
+		ev, err := addEvent(ctx, tx, m.TicketID, typ, Customer, data)
 		if err != nil {
 			return err
 		}
@@ -287,10 +313,28 @@ func (d *Desk) NoteEdit(ctx context.Context, channel, externalID, key, text stri
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("note an edit of %s message %s: %w", channel, externalID, err)
+		return err
 	}
 	d.publish(ctx, ticketID, changes)
 	return nil
+}
+
+// CustomerName is the name of whoever owns an identifier, and whether
+// anyone does (a channel asks the platform for a name only for someone
+// new, or someone still without one).
+func (d *Desk) CustomerName(ctx context.Context, id store.Identity) (string, bool, error) {
+	cid, err := d.db.CustomerByIdentity(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	c, err := d.db.Customer(ctx, cid)
+	if err != nil {
+		return "", false, err
+	}
+	return c.Name, true, nil
 }
 
 // QueueSocialUpdate commits a webhook delivery before the platform is

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"onedesk/desk"
 	"onedesk/metrics"
 	"onedesk/store"
 )
@@ -168,22 +169,13 @@ func (s *Server) probe(ctx context.Context) error {
 // faultSentence says what a storage fault means for the person who met
 // it; other errors are said as they are.
 func faultSentence(err error) string {
-	kind, ok := store.Fault(err)
-	if !ok {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return "it did not answer within 5 seconds"
-		}
-		return err.Error()
+	if s, ok := desk.FaultSentence(err); ok {
+		return s
 	}
-	switch kind {
-	case store.ErrDiskFull:
-		return "the disk is full: the change was not saved (everything saved before is safe, and reading works); free space on the server"
-	case store.ErrCorrupt:
-		return "the database file is damaged: the change was not saved; run 'onedesk check' and restore the latest backup"
-	case store.ErrReadOnly:
-		return "the database file is read-only: the change was not saved; check the file's owner and permissions"
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "it did not answer within 5 seconds"
 	}
-	return "the database file could not be written (an I/O error): the change was not saved; the server's log has the details"
+	return err.Error()
 }
 
 // isFault reports whether err is a full disk, a damaged file or an I/O

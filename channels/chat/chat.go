@@ -575,6 +575,9 @@ func (c *Channel) errorCode(err error) (code, field string) {
 	ie, ok := desk.IsInput(err)
 	if !ok {
 		c.log.Error("chat: save", "err", err)
+		if kind, _ := store.Fault(err); kind == store.ErrDiskFull {
+			return "err_full", "" // not sent: the widget keeps it to send again
+		}
 		return "err_save", ""
 	}
 	switch ie.Field {
@@ -593,12 +596,15 @@ func (c *Channel) errorCode(err error) (code, field string) {
 
 // writeSaveError answers an HTTP request whose save failed: 400 with the
 // field at fault for bad input (the message text named as the request
-// names it), 500 otherwise.
+// names it), 507 on a full disk, 500 otherwise.
 func (c *Channel) writeSaveError(w http.ResponseWriter, lang string, err error, textField string) {
 	code, field := c.errorCode(err)
 	status := http.StatusBadRequest
-	if code == "err_save" {
+	switch code {
+	case "err_save":
 		status = http.StatusInternalServerError
+	case "err_full":
+		status = http.StatusInsufficientStorage
 	}
 	if field == "text" {
 		field = textField

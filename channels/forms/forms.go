@@ -271,6 +271,10 @@ func (c *Channel) post(w http.ResponseWriter, r *http.Request, f *store.Form, st
 			return
 		}
 		c.log.Error("forms: submit", "form", f.Slug, "err", err)
+		if sentence, ok := desk.FaultSentence(err); ok {
+			c.storageFault(w, r, f, st, lang, err, sentence, sub.Values)
+			return
+		}
 		c.fail(w, asJSON, http.StatusInternalServerError, tr["err_save"], "")
 		return
 	}
@@ -292,6 +296,22 @@ func (c *Channel) post(w http.ResponseWriter, r *http.Request, f *store.Form, st
 		to = "/f/" + f.Slug + "?" + q.Encode()
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// storageFault answers a post the database could not take (a full disk,
+// a damaged file): 507 for a full disk, else 503. JSON gets the sentence
+// the agent API gives; the page comes back with what the customer wrote
+// and a sentence in their language (the page's script shows that one too).
+func (c *Channel) storageFault(w http.ResponseWriter, r *http.Request, f *store.Form, st *store.Store, lang string, err error, sentence string, values map[string]string) {
+	status, code := http.StatusServiceUnavailable, "err_save"
+	if kind, _ := store.Fault(err); kind == store.ErrDiskFull {
+		status, code = http.StatusInsufficientStorage, "err_full"
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]string{"error": sentence})
+		return
+	}
+	c.answer(w, r, f, st, lang, status, desk.FieldErrors{{Code: code}}, values)
 }
 
 // redirect is the shop's thank-you page with the ticket number added.

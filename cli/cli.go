@@ -25,7 +25,9 @@ import (
 	"onedesk/channels/chat"
 	"onedesk/channels/email"
 	"onedesk/channels/forms"
+	"onedesk/channels/meta"
 	"onedesk/channels/telegram"
+	"onedesk/channels/whatsapp"
 	"onedesk/desk"
 	"onedesk/metrics"
 	"onedesk/store"
@@ -192,6 +194,8 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	var tlsFlags ServeConfig
 	httpsFlags(fs, &tlsFlags)
 	telegramAPI := fs.String("telegram-api", telegram.DefaultAPI, "the Telegram Bot API's address (a local Bot API server)")
+	metaAPI := fs.String("meta-api", meta.DefaultAPI, "the Graph API address Messenger and Instagram calls go to (with its version)")
+	whatsappAPI := fs.String("whatsapp-api", whatsapp.DefaultAPI, "the Graph API address WhatsApp Cloud API calls go to (with its version)")
 	trusted := fs.String("trusted-proxy", "", "addresses (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	if err := parse(fs, args, stderr); err != nil {
 		return ServeConfig{}, err
@@ -209,6 +213,8 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	cfg := tlsFlags
 	cfg.Addr, cfg.Data, cfg.PublicURL, cfg.APIRate, cfg.Log = *addr, *data, *publicURL, *apiRate, log
 	cfg.TelegramAPI = *telegramAPI
+	cfg.MetaAPI = *metaAPI
+	cfg.WhatsAppAPI = *whatsappAPI
 	if cfg.TrustedProxies, err = parseCIDRs(*trusted); err != nil {
 		return ServeConfig{}, err
 	}
@@ -237,6 +243,11 @@ type ServeConfig struct {
 	MetricsPublic bool
 	// TelegramAPI is the Bot API's address ("" is Telegram's own).
 	TelegramAPI string
+	// MetaAPI is the Graph API's address for Messenger and Instagram
+	// ("" is Meta's own).
+	MetaAPI string
+	// WhatsAppAPI is the Graph API's address ("" is Meta's own).
+	WhatsAppAPI string
 
 	// HTTPS: a certificate and key (files), or a Domain whose certificates
 	// come from an ACME directory (Let's Encrypt unless ACMEDirectory).
@@ -286,6 +297,10 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	tgCh := telegram.New(d, cfg.Log, telegram.Options{APIURL: cfg.TelegramAPI, PublicURL: hookURL})
 	hooks := http.NewServeMux()
 	hooks.Handle("/hooks/telegram/", tgCh)
+	metaCh := meta.New(d, cfg.Log, meta.Options{APIURL: cfg.MetaAPI, PublicURL: hookURL})
+	hooks.Handle("/hooks/meta", metaCh)
+	waCh := whatsapp.New(d, cfg.Log, whatsapp.Options{APIURL: cfg.WhatsAppAPI, PublicURL: hookURL})
+	hooks.Handle("/hooks/whatsapp", waCh)
 	tlsOn, err := cfg.https()
 	if err != nil {
 		return err
@@ -322,6 +337,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.Go("chat", chatCh.Run)
 	work.Go("forms", formsCh.Run)
 	work.Go("telegram", tgCh.Run)
+	work.Go("meta", metaCh.Run)
+	work.Go("whatsapp", waCh.Run)
 	url := cfg.PublicURL
 	switch {
 	case url == "" && cfg.Domain != "":

@@ -136,6 +136,9 @@ type ticketDetail struct {
 	Customer *store.Customer `json:"customer"`
 	// Others on the ticket besides the customer (a colleague in Cc).
 	Participants []store.Customer `json:"participants"`
+	// WhatsApp's 24-hour window: open until when, and the templates that
+	// may be sent when it is closed (absent on channels without one).
+	ReplyWindow *desk.ReplyWindow `json:"reply_window,omitempty"`
 }
 
 func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
@@ -155,6 +158,9 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 		return nil, err
 	}
 	if d.Participants, err = s.db.Participants(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.ReplyWindow, err = s.desk.ReplyWindow(ctx, t); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -24,7 +24,11 @@ type route struct {
 // /chat/offline, /chat/upload and /chat/file, and the forms channel's
 // public /f/{slug} (each rate limited per address, origin-checked per store),
 // and the social channels' public webhooks /hooks/telegram/{account id}
-// (a secret per bot, size and rate limited).
+// (a secret per bot, size and rate limited) and /hooks/whatsapp (GET:
+// Meta's verify handshake; POST: X-Hub-Signature-256 checked with the
+// number's app secret, size and rate limited) and /hooks/meta (Messenger
+// and Instagram: the same handshake and check with the app secret of the
+// page each entry is for, size and rate limited).
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
@@ -52,6 +56,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/tickets/:id", agent, s.getTicket},
 		{"PATCH", "/api/tickets/:id", agent, s.updateTicket},
 		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
+		{"POST", "/api/tickets/:id/template", agent, s.sendTemplate},
 		{"POST", "/api/tickets/:id/read", agent, s.markRead},
 		{"POST", "/api/tickets/:id/typing", agent, s.agentTyping},
 		{"POST", "/api/tickets/:id/merge", agent, s.mergeTickets},

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"onedesk/desk"
@@ -250,4 +251,32 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	b, _ := json.Marshal(map[string]string{"error": msg})
 	w.Write(b)
+}
+
+// SplitText cuts a long reply into messages of at most limit UTF-16
+// units (what Telegram counts; WhatsApp's characters are no fewer), at
+// line ends or spaces where it can.
+func SplitText(s string, limit int) []string {
+	var parts []string
+	for s != "" {
+		n, units := 0, 0
+		for i, r := range s {
+			w := len(utf16.Encode([]rune{r}))
+			if units+w > limit {
+				break
+			}
+			units += w
+			n = i + utf8.RuneLen(r)
+		}
+		if n < len(s) {
+			if cut := strings.LastIndexAny(s[:n], "\n "); cut > n/2 {
+				n = cut + 1
+			}
+		}
+		if part := strings.TrimSpace(s[:n]); part != "" {
+			parts = append(parts, part)
+		}
+		s = s[n:]
+	}
+	return parts
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"onedesk/channels/social"
 	"onedesk/desk"
@@ -206,33 +204,6 @@ func (c *Channel) files(ctx context.Context, b *bot, m *Message) ([]store.Attach
 // maxText is the longest text of one Telegram message, in UTF-16 units.
 const maxText = 4096
 
-// splitText cuts a long reply into messages Telegram takes, at line ends
-// or spaces where it can.
-func splitText(s string, limit int) []string {
-	var parts []string
-	for s != "" {
-		n, units := 0, 0
-		for i, r := range s {
-			w := len(utf16.Encode([]rune{r}))
-			if units+w > limit {
-				break
-			}
-			units += w
-			n = i + utf8.RuneLen(r)
-		}
-		if n < len(s) {
-			if cut := strings.LastIndexAny(s[:n], "\n "); cut > n/2 {
-				n = cut + 1
-			}
-		}
-		if part := strings.TrimSpace(s[:n]); part != "" {
-			parts = append(parts, part)
-		}
-		s = s[n:]
-	}
-	return parts
-}
-
 // Send delivers an agent's reply to the ticket's chat: its text with
 // sendMessage (in parts when longer than Telegram takes), then its files
 // with sendPhoto (pictures) or sendDocument. The first message's id is
@@ -266,7 +237,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		chatID = n
 	}
 	var first int64
-	for _, part := range splitText(out.Message.Body, maxText) {
+	for _, part := range social.SplitText(out.Message.Body, maxText) {
 		var sent sentMessage
 		if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": part}, &sent); err != nil {
 			return sendError(err)

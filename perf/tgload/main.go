@@ -7,7 +7,12 @@
 // chats, every n-th with a photo). Latency is measured from the moment
 // each delivery was due, so a slow server cannot hide its queue.
 //
+// With -platform whatsapp it does the same for WhatsApp: a local Graph
+// API server, a number connected through the API, and deliveries posted
+// to /hooks/whatsapp as Meta posts them, signed with the app secret.
+//
 //	go build -o onedesk . && go run ./perf/tgload -onedesk ./onedesk -rate 1000 -duration 30s
+//	go run ./perf/tgload -onedesk ./onedesk -platform whatsapp -rate 1000 -duration 30s
 package main
 
 import (
@@ -25,6 +30,7 @@ import (
 	"time"
 
 	"onedesk/channels/telegram/telegramtest"
+	"onedesk/channels/whatsapp/graphtest"
 	"onedesk/perf/loadtest"
 )
 
@@ -34,8 +40,18 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long to post")
 	chats := flag.Int("chats", 2000, "customers writing (each chat is a ticket; later messages follow up)")
 	photoEvery := flag.Int("photo-every", 20, "every n-th update carries a photo (0: none)")
+	platform := flag.String("platform", "telegram", "whose webhook to load: telegram or whatsapp")
 	flag.Parse()
-	if err := run(*bin, *rate, *duration, *chats, *photoEvery); err != nil {
+	var err error
+	switch *platform {
+	case "telegram":
+		err = run(*bin, *rate, *duration, *chats, *photoEvery)
+	case "whatsapp":
+		err = runWhatsApp(*bin, *rate, *duration, *chats, *photoEvery)
+	default:
+		err = fmt.Errorf("-platform is telegram or whatsapp, not %q", *platform)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tgload:", err)
 		os.Exit(1)
 	}
@@ -53,10 +69,11 @@ func run(bin string, rate int, duration time.Duration, chats, photoEvery int) er
 		return err
 	}
 	defer srv.Stop()
-	id, err := setup(srv.Base)
-	if err != nil {
+	var a struct{ ID int64 }
+	if err := setup(srv.Base, map[string]any{"platform": "telegram", "token": telegramtest.Token, "store_id": 1}, &a); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
+	id := a.ID
 	var secret string
 	for range 100 {
 		if _, secret = api.Webhook(); secret != "" {
@@ -68,7 +85,64 @@ func run(bin string, rate int, duration time.Duration, chats, photoEvery int) er
 		return fmt.Errorf("onedesk did not set the webhook")
 	}
 	hook := fmt.Sprintf("%s/hooks/telegram/%d", srv.Base, id)
+	return load(srv, rate, duration, chats, "telegram", func() string { return fmt.Sprintf("getFile calls: %d", len(api.Calls("getFile"))) },
+		func(i int) *http.Request {
+			chat := 100000 + i%chats
+			msg := map[string]any{"message_id": i + 1, "date": time.Now().Unix(),
+				"from": map[string]any{"id": chat, "first_name": "Customer", "last_name": fmt.Sprint(chat)},
+				"chat": map[string]any{"id": chat, "type": "private"}}
+			if photoEvery > 0 && i%photoEvery == photoEvery-1 {
+				msg["caption"] = "The box arrived like this"
+				msg["photo"] = []map[string]any{{"file_id": photo, "width": 800, "height": 600, "file_size": 40000}}
+			} else {
+				msg["text"] = fmt.Sprintf("Load test message %d: where is order %d?", i, 1000+i%chats)
+			}
+			body, _ := json.Marshal(map[string]any{"update_id": i + 1, "message": msg})
+			req, _ := http.NewRequest("POST", hook, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+			return req
+		})
+}
 
+// runWhatsApp loads /hooks/whatsapp: a local Graph API server, a number
+// connected through the API, signed deliveries of text (every n-th an
+// image the desk fetches after answering) from many customers.
+func runWhatsApp(bin string, rate int, duration time.Duration, chats, photoEvery int) error {
+	api := graphtest.New()
+	defer api.Stop()
+	photo := api.AddMedia(bytes.Repeat([]byte("\xff\xd8\xff photo "), 4000), "image/jpeg") // 40 KB
+	srv, err := loadtest.Start(bin, "tgload", "--public-url", "https://desk.example.com", "--whatsapp-api", api.URL)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if err := setup(srv.Base, map[string]any{"platform": "whatsapp", "store_id": 1, "phone_number_id": graphtest.PhoneNumberID,
+		"access_token": graphtest.Token, "app_secret": graphtest.AppSecret}, nil); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the channel reads the new number
+	hook := srv.Base + "/hooks/whatsapp"
+	return load(srv, rate, duration, chats, "whatsapp", func() string { return fmt.Sprintf("media fetched: %d", len(api.Calls("/download/"+photo))) },
+		func(i int) *http.Request {
+			from := fmt.Sprint(15550000000 + i%chats)
+			msg := graphtest.Text(fmt.Sprintf("Load test message %d: where is order %d?", i, 1000+i%chats))
+			if photoEvery > 0 && i%photoEvery == photoEvery-1 {
+				msg = map[string]any{"type": "image", "image": map[string]any{"id": photo, "mime_type": "image/jpeg", "caption": "The box arrived like this"}}
+			}
+			dl := graphtest.Envelope(graphtest.PhoneNumberID, graphtest.AppSecret,
+				graphtest.Message(from, "Customer "+from, fmt.Sprintf("wamid.load%08d", i), time.Now(), msg))
+			req, _ := http.NewRequest("POST", hook, bytes.NewReader(dl.Body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Hub-Signature-256", dl.Signature)
+			return req
+		})
+}
+
+// load posts total = rate × duration deliveries (built by delivery) at a
+// fixed rate from 64 connections, prints the latencies from each one's
+// due time, then waits for the desk to hold a ticket per chat.
+func load(srv *loadtest.Server, rate int, duration time.Duration, chats int, channel string, fetched func() string, delivery func(i int) *http.Request) error {
 	total := int(duration.Seconds() * float64(rate))
 	lat := make([]time.Duration, total)
 	var failed atomic.Int64
@@ -84,21 +158,7 @@ func run(bin string, rate int, duration time.Duration, chats, photoEvery int) er
 			for i := range jobs {
 				due := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
 				time.Sleep(time.Until(due))
-				chat := 100000 + i%chats
-				msg := map[string]any{"message_id": i + 1, "date": time.Now().Unix(),
-					"from": map[string]any{"id": chat, "first_name": "Customer", "last_name": fmt.Sprint(chat)},
-					"chat": map[string]any{"id": chat, "type": "private"}}
-				if photoEvery > 0 && i%photoEvery == photoEvery-1 {
-					msg["caption"] = "The box arrived like this"
-					msg["photo"] = []map[string]any{{"file_id": photo, "width": 800, "height": 600, "file_size": 40000}}
-				} else {
-					msg["text"] = fmt.Sprintf("Load test message %d: where is order %d?", i, 1000+i%chats)
-				}
-				body, _ := json.Marshal(map[string]any{"update_id": i + 1, "message": msg})
-				req, _ := http.NewRequest("POST", hook, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-				res, err := client.Do(req)
+				res, err := client.Do(delivery(i))
 				if err == nil {
 					io.Copy(io.Discard, res.Body)
 					res.Body.Close()
@@ -132,15 +192,16 @@ func run(bin string, rate int, duration time.Duration, chats, photoEvery int) er
 	// the queue to be worked off, then count what the desk holds.
 	want := min(total, chats)
 	var got int
+	var err error
 	deadline := time.Now().Add(time.Minute)
 	for {
-		got, err = countTickets(srv.Base)
+		got, err = countTickets(srv.Base, channel)
 		if err != nil || got >= want || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	fmt.Printf("tickets: %d (want %d); photos fetched by getFile: %d\n", got, want, len(api.Calls("getFile")))
+	fmt.Printf("tickets: %d (want %d); %s\n", got, want, fetched())
 	return err
 }
 
@@ -177,30 +238,28 @@ func call(base, method, path string, in, out any) error {
 	return nil
 }
 
-// setup creates the admin and a store, and connects the bot.
-func setup(base string) (int64, error) {
+// setup creates the admin and a store, and connects the account.
+func setup(base string, account map[string]any, out any) error {
 	jar, _ := cookiejar.New(nil)
 	admin = &http.Client{Jar: jar}
 	if err := call(base, "POST", "/api/setup", map[string]string{"email": "load@shop.test", "name": "Load", "password": "load test password"}, nil); err != nil {
-		return 0, err
+		return err
 	}
 	if err := call(base, "POST", "/api/stores", map[string]any{"name": "Load Shop", "slug": "load"}, nil); err != nil {
-		return 0, err
+		return err
 	}
-	var a struct{ ID int64 }
-	err := call(base, "POST", "/api/social-accounts", map[string]any{"platform": "telegram", "token": telegramtest.Token, "store_id": 1}, &a)
-	return a.ID, err
+	return call(base, "POST", "/api/social-accounts", account, out)
 }
 
-// countTickets counts the Telegram tickets through the API.
-func countTickets(base string) (int, error) {
+// countTickets counts a channel's tickets through the API.
+func countTickets(base, channel string) (int, error) {
 	n, cursor := 0, ""
 	for {
 		var page struct {
 			Tickets []struct{ ID int64 }
 			Next    string `json:"next_cursor"`
 		}
-		if err := call(base, "GET", "/api/tickets?channel=telegram&limit=200&cursor="+cursor, nil, &page); err != nil {
+		if err := call(base, "GET", "/api/tickets?channel="+channel+"&limit=200&cursor="+cursor, nil, &page); err != nil {
 			return n, err
 		}
 		n += len(page.Tickets)

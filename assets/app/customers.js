@@ -7,7 +7,7 @@ import { $, debounce, h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { errorText, initials, state, statusPill, storeName, toast } from './state.js';
 
-const kinds = ['email', 'phone', 'whatsapp', 'telegram', 'instagram'];
+const kinds = ['email', 'phone', 'whatsapp', 'telegram', 'instagram', 'messenger'];
 let searchSeq = 0;
 
 // renderCustomers draws the page into main: the list beside the profile

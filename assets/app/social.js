@@ -5,6 +5,8 @@
 import { del, get, patch, post } from './api.js';
 import { h, icon } from './dom.js';
 import { age, formatDateTime, t } from './i18n.js';
+import { metaCard } from './meta.js';
+import { whatsappCard } from './whatsapp.js';
 import { errorText, state, toast } from './state.js';
 
 function storeOptions(current) {
@@ -44,7 +46,9 @@ export async function channelsAdmin(main, reloadMeta) {
   const change = async (a, body, input, undo) => {
     try { await patch(`/api/social-accounts/${a.id}`, body); toast(t('saved')); reload(); } catch (err) { toast(errorText(err), true); undo?.(input); }
   };
-  const row = (a) => h('tr', { dataset: { account: a.id } },
+  // row shows an account; replace names the setting its "new token"
+  // button asks for (Telegram's token by default).
+  const row = (a, replace = { field: 'token', label: 'tg_replace_token', prompt: 'tg_new_token_prompt' }) => h('tr', { dataset: { account: a.id } },
     h('td', {}, h('strong', {}, a.handle), h('div', { class: 'muted' }, a.name), modeLine(a)),
     h('td', {}, h('select', { 'aria-label': t('store'), onchange: (e) => change(a, { store_id: e.target.value ? Number(e.target.value) : null }, e.target,
       (el) => { el.value = a.store_id == null ? '' : String(a.store_id); }) }, storeOptions(a.store_id))),
@@ -53,10 +57,10 @@ export async function channelsAdmin(main, reloadMeta) {
       onchange: (e) => change(a, { enabled: e.target.checked }, e.target, (el) => { el.checked = !el.checked; }) })),
     h('td', { class: 'actions' },
       h('button', { class: 'btn small', onclick: async () => {
-        const token = prompt(t('tg_new_token_prompt', { name: a.handle }));
+        const token = prompt(t(replace.prompt, { name: a.handle }));
         if (!token) return;
-        change(a, { token: token.trim() });
-      } }, t('tg_replace_token')), ' ',
+        change(a, { [replace.field]: token.trim() });
+      } }, t(replace.label)), ' ',
       h('button', { class: 'btn small danger', onclick: async () => {
         if (!confirm(t('social_disconnect_confirm', { name: a.handle }))) return;
         try { await del(`/api/social-accounts/${a.id}`); toast(t('social_disconnected', { name: a.handle })); reload(); } catch (err) { toast(errorText(err), true); }
@@ -99,7 +103,9 @@ export async function channelsAdmin(main, reloadMeta) {
         : h('p', { class: 'muted social-empty' }, t('tg_none')),
       h('h3', { class: 'form-heading' }, t('tg_connect')),
       h('p', { class: 'muted' }, t('tg_connect_hint')),
-      connect));
+      connect),
+    whatsappCard({ numbers: list.filter((a) => a.platform === 'whatsapp'), row, reload, storeOptions }),
+    metaCard({ pages: list.filter((a) => a.platform === 'meta'), row, reload, storeOptions }));
   if (!bots.length) connect.querySelector('[name=token]').focus();
   // A bot just connected or switched on says how it is doing once Telegram
   // has answered: look again shortly, unless the admin is typing a token.

@@ -39,7 +39,7 @@ export function initials(name) {
 
 export const statuses = ['new', 'open', 'pending', 'resolved', 'closed'];
 export const priorities = ['low', 'normal', 'high', 'urgent'];
-export const channels = ['email', 'chat', 'form', 'telegram', 'whatsapp', 'instagram', 'api'];
+export const channels = ['email', 'chat', 'form', 'telegram', 'whatsapp', 'instagram', 'messenger', 'api'];
 
 // views lists the inbox views with the API filter behind each.
 export function views() {

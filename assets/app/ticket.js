@@ -5,6 +5,7 @@ import { formatDateTime, t } from './i18n.js';
 import { renderOrders } from './customers.js';
 import { slaBadge, slaBlock, slaEventText } from './sla.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
+import { windowBadge, windowNotice } from './whatsapp.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 
 let hooks = {};
@@ -102,7 +103,7 @@ function renderTicket(first) {
   const hadFocus = document.activeElement === ta;
 
   const conv = h('section', { class: 'conversation', 'aria-label': t('conversation') },
-    header(d), thread(d), composer(d));
+    header(d), thread(d), windowNotice(d, () => loadTicket(d.id, { quiet: true })), composer(d));
   pane.replaceChildren(conv, h('aside', { class: 'customer', id: 'customer', 'aria-label': t('customer') }));
   renderCustomer();
   renderViewers();
@@ -130,7 +131,7 @@ function header(d) {
     h('h1', {}, h('span', { class: 'channel-mark', title: t(`channel_${d.channel}`) }, icon(d.channel, t(`channel_${d.channel}`))),
       h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
-      statusPill(d.status), slaBadge(d),
+      statusPill(d.status), slaBadge(d), windowBadge(d),
       sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
       sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
       sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
@@ -204,7 +205,7 @@ function transferDialog(d, teamId, change) {
 function thread(d) {
   const items = [
     ...d.messages.map((m) => ({ at: m.created_at, id: m.id, kind: 'm', m })),
-    ...d.events.filter((e) => !['replied', 'noted', 'created'].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
+    ...d.events.filter((e) => !['replied', 'noted', 'created', 'story'].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
   ].sort((a, b) => a.at.localeCompare(b.at) || (a.kind === b.kind ? a.id - b.id : a.kind === 'm' ? -1 : 1));
   const lastHandoff = [...d.events].reverse().find((e) => (e.type === 'transferred' || e.type === 'assigned') && e.data?.note);
   return h('div', { class: 'thread', id: 'thread', role: 'log', 'aria-live': 'polite' },
@@ -243,13 +244,23 @@ function message(m, d) {
     } }, t('show_formatted'));
     body = h('div', {}, body, toggle);
   }
+  const story = m.kind === 'customer' ? d.events.find((e) => e.type === 'story' && e.data?.message_id === m.id)?.data : null;
   return h('article', { class: `msg ${m.kind}`, 'aria-label': `${label}: ${who}` },
     h('div', { class: 'm-head' }, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
       m.auto && m.kind === 'customer' ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
       h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
+    story ? storyLine(story) : null,
     body,
     m.attachments.length ? h('div', { class: 'attachments' }, m.attachments.map(attachment)) : null,
     m.delivery ? delivery(m) : null);
+}
+
+// storyLine says that an Instagram message answers one of the shop's
+// stories, or that the customer mentioned the shop in theirs (the story's
+// media is among the message's files; its link expires with the story).
+function storyLine(s) {
+  return h('div', { class: 'story-line' }, icon('instagram'), h('span', {}, t(s.kind === 'mention' ? 'story_mention' : 'story_reply')),
+    s.url ? [' · ', h('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer nofollow' }, t('story_open'))] : null);
 }
 
 function attachment(a) {
@@ -271,7 +282,9 @@ function delivery(m) {
         try { await post(`/api/messages/${m.id}/retry`); loadTicket(m.ticket_id, { quiet: true }); } catch (err) { toast(errorText(err), true); }
       } }, t('retry')));
   }
-  return h('div', { class: 'delivery' }, t(`delivery_${m.delivery}`));
+  if (m.read_at) return h('div', { class: 'delivery read', title: formatDateTime(m.read_at) }, '✓✓ ', t('delivery_read', { when: formatDateTime(m.read_at) }));
+  const ticks = { sent: '✓ ', delivered: '✓✓ ' }[m.delivery] || '';
+  return h('div', { class: `delivery ${m.delivery}` }, ticks, t(`delivery_${m.delivery}`));
 }
 
 function event(e) {

@@ -14,7 +14,7 @@ import (
 
 // Reports are worked out from the messages and ticket events, never from
 // counters bumped beside them: RefreshReports reads both through cursors
-// and keeps two tables the reports read (migration 0013). Each event or
+// and keeps the tables the reports read (migrations 0013 and 0016). Each event or
 // message is counted once, in the same transaction that moves its cursor;
 // a ticket's report row is written again from its whole history whenever
 // something of it changes.
@@ -22,6 +22,10 @@ import (
 // reportBatch is how many events and messages one refresh transaction
 // reads: small enough that ingests wait at most a few milliseconds.
 const reportBatch = 500
+
+// packBatch is how many day packs of tickets one refresh transaction
+// writes (a few milliseconds each on a busy desk).
+const packBatch = 16
 
 var backlogStatus = map[string]bool{"new": true, "open": true, "pending": true}
 
@@ -70,7 +74,8 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 		}
 	}
 	if len(events) == 0 && len(msgs) == 0 && len(dirty) == 0 {
-		return true, nil
+		more, err := tx.WriteReportPacks(ctx, packBatch)
+		return !more, err
 	}
 	changed := map[int64]bool{} // tickets whose report row is to be written
 	for _, id := range dirty {
@@ -175,7 +180,11 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 	if err := tx.SetReportCursors(ctx, evCursor, msgCursor); err != nil {
 		return false, err
 	}
-	return len(dirty) < reportBatch, nil
+	if len(dirty) == reportBatch {
+		return false, nil
+	}
+	more, err := tx.WriteReportPacks(ctx, packBatch)
+	return !more, err
 }
 
 // quietEvents change nothing a report reads of the ticket (their message,

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,13 +202,17 @@ func scanReportMessages(rows *sql.Rows) ([]ReportMessage, error) {
 	return out, rows.Err()
 }
 
-// PutReportTicket writes a ticket's report row.
+// PutReportTicket writes a ticket's report row, and notes the packs of
+// its days before and after as changed.
 func (tx *Tx) PutReportTicket(ctx context.Context, r *ReportTicket) error {
+	if err := tx.forgetReportTicket(ctx, r.TicketID); err != nil {
+		return err
+	}
 	var resolved any
 	if r.ResolvedAt != nil {
 		resolved = ms(*r.ResolvedAt)
 	}
-	_, err := tx.q.ExecContext(ctx, `INSERT OR REPLACE INTO report_tickets (ticket_id, created_at, status, channel,
+	_, err := tx.q.ExecContext(ctx, `INSERT INTO report_tickets (ticket_id, created_at, status, channel,
 		store_id, team_id, agent_id, tags, first_response_s, first_response_bh_s, resolved_at, resolution_s,
 		resolution_bh_s, replies, reopens, sla_first_response, sla_resolution)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -214,7 +222,38 @@ func (tx *Tx) PutReportTicket(ctx context.Context, r *ReportTicket) error {
 	if err != nil {
 		return fmt.Errorf("report row of ticket %d: %w", r.TicketID, err)
 	}
-	return nil
+	for _, tag := range r.Tags {
+		if _, err := tx.q.ExecContext(ctx, `INSERT OR IGNORE INTO report_ticket_tags (tag, ticket_id) VALUES (?, ?)`, tag, r.TicketID); err != nil {
+			return fmt.Errorf("report row of ticket %d: %w", r.TicketID, err)
+		}
+	}
+	return tx.markPacks(ctx, r.CreatedAt, r.ResolvedAt)
+}
+
+// forgetReportTicket drops a ticket's report row and tags, noting the
+// packs it was in as changed.
+func (tx *Tx) forgetReportTicket(ctx context.Context, id int64) error {
+	var created int64
+	var resolved sql.NullInt64
+	var tags string
+	err := tx.q.QueryRowContext(ctx, `DELETE FROM report_tickets WHERE ticket_id = ? RETURNING created_at, resolved_at, tags`,
+		id).Scan(&created, &resolved, &tags)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report row of ticket %d: %w", id, err)
+	}
+	if _, err := tx.q.ExecContext(ctx, `DELETE FROM report_ticket_tags WHERE tag IN (SELECT value FROM json_each(?)) AND ticket_id = ?`,
+		tags, id); err != nil {
+		return fmt.Errorf("report row of ticket %d: %w", id, err)
+	}
+	var at *time.Time
+	if resolved.Valid {
+		t := fromMS(resolved.Int64)
+		at = &t
+	}
+	return tx.markPacks(ctx, fromMS(created), at)
 }
 
 // MarkReportDirty notes tickets whose report rows are to be written again.
@@ -239,21 +278,99 @@ func (tx *Tx) TakeReportDirty(ctx context.Context, limit int) ([]int64, error) {
 
 // DeleteReportTicket drops a ticket's report row (the ticket is gone).
 func (tx *Tx) DeleteReportTicket(ctx context.Context, id int64) error {
-	_, err := tx.q.ExecContext(ctx, `DELETE FROM report_tickets WHERE ticket_id = ?`, id)
-	return err
+	return tx.forgetReportTicket(ctx, id)
 }
 
-// AddReportHours adds counts to report_hours.
+// reportDims are the keys of report_hours that the roll-ups sum by, as
+// the roll-ups name them.
+var reportDims = []string{"store", "channel", "team", "agent"}
+
+// dim is the value of one of a key's dimensions.
+func (k HourKey) dim(name string) any {
+	switch name {
+	case "store":
+		return k.StoreID
+	case "channel":
+		return k.Channel
+	case "team":
+		return k.TeamID
+	case "agent":
+		return k.AgentID
+	}
+	return ""
+}
+
+type rollKey struct {
+	dim   string
+	value any
+	at    int64 // the hour
+}
+
+type dayRollKey struct {
+	fdim   string
+	fvalue any
+	dim    string
+	value  any
+	day    int64
+}
+
+// floorDiv is a / b rounded down (hours and days before 1970 too).
+func floorDiv(a, b int64) int64 { return (a - ((a%b)+b)%b) / b }
+
+// AddReportHours adds counts to report_hours and its roll-ups (migration
+// 0016): per hour by one key, and per day by one key within one filter.
 func (tx *Tx) AddReportHours(ctx context.Context, counts map[HourKey]*HourCounts) error {
+	const upsert = ` ON CONFLICT DO UPDATE SET created = created + excluded.created, resolved = resolved + excluded.resolved,
+		reopened = reopened + excluded.reopened, messages_in = messages_in + excluded.messages_in,
+		messages_out = messages_out + excluded.messages_out, breaches = breaches + excluded.breaches`
+	hours := map[rollKey]*HourCounts{}
+	days := map[dayRollKey]*HourCounts{}
+	add := func(m map[rollKey]*HourCounts, k rollKey, c *HourCounts) {
+		if m[k] == nil {
+			m[k] = &HourCounts{}
+		}
+		m[k].Add(*c)
+	}
+	addDay := func(k dayRollKey, c *HourCounts) {
+		if days[k] == nil {
+			days[k] = &HourCounts{}
+		}
+		days[k].Add(*c)
+	}
 	for k, c := range counts {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_hours (tag, hour, store_id, channel, team_id, agent_id,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO UPDATE SET created = created + excluded.created, resolved = resolved + excluded.resolved,
-			reopened = reopened + excluded.reopened, messages_in = messages_in + excluded.messages_in,
-			messages_out = messages_out + excluded.messages_out, breaches = breaches + excluded.breaches`,
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
 			k.Tag, k.Hour, k.StoreID, k.Channel, k.TeamID, k.AgentID,
 			c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
 			return fmt.Errorf("report hours: %w", err)
+		}
+		if k.Tag != "" {
+			continue // a tag's rows are few: reports with a tag read report_hours
+		}
+		day := floorDiv(k.Hour, 24)
+		add(hours, rollKey{"", "", k.Hour}, c)
+		for _, d := range reportDims {
+			add(hours, rollKey{d, k.dim(d), k.Hour}, c)
+			addDay(dayRollKey{"", "", d, k.dim(d), day}, c)
+			for _, fd := range reportDims {
+				if fd != d {
+					addDay(dayRollKey{fd, k.dim(fd), d, k.dim(d), day}, c)
+				}
+			}
+		}
+	}
+	for k, c := range hours {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_hours_by (dim, value, hour,
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
+			k.dim, k.value, k.at, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			return fmt.Errorf("report hours: %w", err)
+		}
+	}
+	for k, c := range days {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_days_by (fdim, fvalue, dim, value, day,
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
+			k.fdim, k.fvalue, k.dim, k.value, k.day, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			return fmt.Errorf("report days: %w", err)
 		}
 	}
 	return nil
@@ -303,17 +420,112 @@ type HourRow struct {
 // ReportGroups are what ReportHours can sum by.
 var ReportGroups = map[string]string{"hour": "hour", "channel": "channel", "store": "store_id", "team": "team_id", "agent": "agent_id"}
 
+// single is the filter's one dimension and value, when it has at most
+// one and no tag: what the roll-ups answer ("" and "" for none).
+func (f ReportFilter) single() (dim string, value any, ok bool) {
+	if f.Tag != "" {
+		return "", nil, false
+	}
+	dim, value = "", ""
+	n := 0
+	for _, c := range []struct {
+		dim string
+		id  *int64
+	}{{"store", f.StoreID}, {"team", f.TeamID}, {"agent", f.AgentID}} {
+		if c.id != nil {
+			dim, value, n = c.dim, *c.id, n+1
+		}
+	}
+	if f.Channel != "" {
+		dim, value, n = "channel", f.Channel, n+1
+	}
+	return dim, value, n <= 1
+}
+
+const sumColumns = `sum(created), sum(resolved), sum(reopened), sum(messages_in), sum(messages_out), sum(breaches)`
+
 // ReportHours sums report_hours from hour from to hour to (excluded) by
-// hour or by a key (ReportGroups).
+// hour or by a key (ReportGroups). With no filter or one, it reads the
+// roll-ups: by hour, the hours of that filter; by a key, whole UTC days
+// and the hours at the ends that are not whole days.
 func (db *DB) ReportHours(ctx context.Context, f ReportFilter, from, to int64, by string) ([]HourRow, error) {
 	col, ok := ReportGroups[by]
 	if !ok {
 		return nil, fmt.Errorf("report hours by %q", by)
 	}
+	fdim, fvalue, rolled := f.single()
+	if !rolled {
+		return db.reportHours(ctx, f, from, to, col)
+	}
+	if by == "hour" {
+		return db.sumHours(ctx, `SELECT hour, `+sumColumns+` FROM report_hours_by
+			WHERE dim = ? AND value = ? AND hour >= ? AND hour < ? GROUP BY hour ORDER BY hour`, fdim, fvalue, from, to)
+	}
+	first, last := floorDiv(from+23, 24), floorDiv(to, 24) // whole days
+	if first >= last {
+		return db.reportHours(ctx, f, from, to, col)
+	}
+	var query string
+	args := []any{}
+	if fdim == by {
+		// By the key filtered on: the one value of it.
+		query = `SELECT value, ` + sumColumns + ` FROM report_days_by
+			WHERE fdim = '' AND fvalue = '' AND dim = ? AND value = ? AND day >= ? AND day < ? GROUP BY value`
+		args = append(args, by, fvalue, first, last)
+	} else {
+		query = `SELECT value, ` + sumColumns + ` FROM report_days_by
+			WHERE fdim = ? AND fvalue = ? AND dim = ? AND day >= ? AND day < ? GROUP BY value`
+		args = append(args, fdim, fvalue, by, first, last)
+	}
+	rows, err := db.sumHours(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, edge := range [][2]int64{{from, first * 24}, {last * 24, to}} {
+		if edge[0] >= edge[1] {
+			continue
+		}
+		more, err := db.reportHours(ctx, f, edge[0], edge[1], col)
+		if err != nil {
+			return nil, err
+		}
+		rows = mergeHourRows(rows, more)
+	}
+	return rows, nil
+}
+
+// mergeHourRows adds b's rows to a's by key, in key order.
+func mergeHourRows(a, b []HourRow) []HourRow {
+	at := make(map[string]int, len(a))
+	for i, r := range a {
+		at[r.Key] = i
+	}
+	for _, r := range b {
+		if i, ok := at[r.Key]; ok {
+			a[i].HourCounts.Add(r.HourCounts)
+		} else {
+			at[r.Key] = len(a)
+			a = append(a, r)
+		}
+	}
+	slices.SortFunc(a, func(x, y HourRow) int {
+		if x.Hour != y.Hour {
+			return cmp.Compare(x.Hour, y.Hour)
+		}
+		return strings.Compare(x.Key, y.Key)
+	})
+	return a
+}
+
+// reportHours sums report_hours itself (by column col).
+func (db *DB) reportHours(ctx context.Context, f ReportFilter, from, to int64, col string) ([]HourRow, error) {
 	where, args := f.where(true)
-	rows, err := db.rq.QueryContext(ctx, `SELECT `+col+`, sum(created), sum(resolved), sum(reopened), sum(messages_in),
-		sum(messages_out), sum(breaches) FROM report_hours WHERE hour >= ? AND hour < ?`+where+` GROUP BY 1 ORDER BY 1`,
-		append([]any{from, to}, args...)...)
+	return db.sumHours(ctx, `SELECT `+col+`, `+sumColumns+` FROM report_hours
+		WHERE hour >= ? AND hour < ?`+where+` GROUP BY 1 ORDER BY 1`, append([]any{from, to}, args...)...)
+}
+
+func (db *DB) sumHours(ctx context.Context, query string, args ...any) ([]HourRow, error) {
+	rows, err := db.rq.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report hours: %w", err)
 	}
@@ -338,68 +550,66 @@ func (db *DB) ReportHours(ctx context.Context, f ReportFilter, from, to int64, b
 	return out, rows.Err()
 }
 
-// ReportCreated reads the report rows of the tickets made from from to
-// to (excluded): their first responses.
-func (db *DB) ReportCreated(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
-	where, args := f.where(false)
-	rows, err := db.rq.QueryContext(ctx, `SELECT created_at, store_id, channel, team_id, agent_id, first_response_s,
-		first_response_bh_s, sla_first_response FROM report_tickets WHERE created_at >= ? AND created_at < ?`+where,
-		append([]any{ms(from), ms(to)}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("report of created tickets: %w", err)
-	}
+// reportTicketColumns are the columns of report_tickets that
+// scanReportTickets reads.
+const reportTicketColumns = `ticket_id, created_at, status, channel, store_id, team_id, agent_id, tags,
+	first_response_s, first_response_bh_s, resolved_at, resolution_s, resolution_bh_s, replies, reopens,
+	sla_first_response, sla_resolution`
+
+func scanReportTickets(rows *sql.Rows) ([]ReportTicket, error) {
 	defer rows.Close()
 	var out []ReportTicket
 	for rows.Next() {
 		var r ReportTicket
-		var at int64
-		var sla sql.NullBool
-		if err := rows.Scan(&at, &r.StoreID, &r.Channel, &r.TeamID, &r.AgentID, &r.FirstResponse, &r.FirstResponseBH, &sla); err != nil {
+		var created int64
+		var resolved sql.NullInt64
+		var tags string
+		var slaFR, slaRes sql.NullBool
+		if err := rows.Scan(&r.TicketID, &created, &r.Status, &r.Channel, &r.StoreID, &r.TeamID, &r.AgentID, &tags,
+			&r.FirstResponse, &r.FirstResponseBH, &resolved, &r.Resolution, &r.ResolutionBH, &r.Replies, &r.Reopens,
+			&slaFR, &slaRes); err != nil {
 			return nil, err
 		}
-		r.CreatedAt = fromMS(at)
-		if sla.Valid {
-			r.SLAFirstResponse = &sla.Bool
+		r.CreatedAt = fromMS(created)
+		if resolved.Valid {
+			t := fromMS(resolved.Int64)
+			r.ResolvedAt = &t
+		}
+		if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+			return nil, fmt.Errorf("tags of ticket %d: %w", r.TicketID, err)
+		}
+		if slaFR.Valid {
+			r.SLAFirstResponse = &slaFR.Bool
+		}
+		if slaRes.Valid {
+			r.SLAResolution = &slaRes.Bool
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
+// ReportCreated reads the report rows of the tickets made from from to
+// to (excluded), from the packs (their ticket ids are not read).
+func (db *DB) ReportCreated(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
+	return db.readPacks(ctx, "created", f, from, to)
+}
+
 // ReportResolved reads the report rows of the tickets whose last
-// resolution was from from to to (excluded).
+// resolution was from from to to (excluded), from the packs.
 func (db *DB) ReportResolved(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
-	where, args := f.where(false)
-	rows, err := db.rq.QueryContext(ctx, `SELECT resolved_at, store_id, channel, team_id, agent_id, resolution_s,
-		resolution_bh_s, replies, reopens, sla_resolution FROM report_tickets
-		WHERE resolved_at >= ? AND resolved_at < ?`+where, append([]any{ms(from), ms(to)}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("report of resolved tickets: %w", err)
-	}
-	defer rows.Close()
-	var out []ReportTicket
-	for rows.Next() {
-		var r ReportTicket
-		var at int64
-		var sla sql.NullBool
-		if err := rows.Scan(&at, &r.StoreID, &r.Channel, &r.TeamID, &r.AgentID, &r.Resolution, &r.ResolutionBH,
-			&r.Replies, &r.Reopens, &sla); err != nil {
-			return nil, err
-		}
-		t := fromMS(at)
-		r.ResolvedAt = &t
-		if sla.Valid {
-			r.SLAResolution = &sla.Bool
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return db.readPacks(ctx, "resolved", f, from, to)
 }
 
 // ReportOpen counts the tickets open now (new, open or pending) by agent.
 func (db *DB) ReportOpen(ctx context.Context, f ReportFilter) (map[int64]int64, error) {
-	where, args := f.where(false)
-	rows, err := db.rq.QueryContext(ctx, `SELECT agent_id, count(*) FROM report_tickets
+	where, args := ReportFilter{StoreID: f.StoreID, TeamID: f.TeamID, AgentID: f.AgentID, Channel: f.Channel}.where(false)
+	from := "report_tickets"
+	if f.Tag != "" {
+		from = "report_ticket_tags JOIN report_tickets USING (ticket_id)"
+		where, args = " AND tag = ?"+where, append([]any{f.Tag}, args...)
+	}
+	rows, err := db.rq.QueryContext(ctx, `SELECT agent_id, count(*) FROM `+from+`
 		WHERE status IN ('new', 'open', 'pending')`+where+` GROUP BY agent_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report of open tickets: %w", err)

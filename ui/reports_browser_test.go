@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"onedesk/desk"
 	"onedesk/store"
@@ -270,4 +271,178 @@ func reportShot(t *testing.T, ctx context.Context, name string) {
 		chromedp.EmulateViewport(1440, 900))
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}
+
+// The owner of two shops, in Lisbon and Tokyo, reads the week by day: with
+// no store chosen the days are UTC's, with the Tokyo shop chosen Tokyo's,
+// and the zone picker counts them in any zone, picked or typed, kept in
+// the address; a name that is no zone is refused at the field. A ticket
+// that came in at 00:30 in Tokyo is on that Tokyo day and on the UTC day
+// before.
+func TestReportsTimeZoneInBrowser(t *testing.T) {
+	app := browser(t)
+	path := filepath.Join(t.TempDir(), "onedesk.db")
+	e := newEnvAt(t, path, ui.Options{})
+	admin := e.admin()
+	var tea struct{ ID int64 }
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "country": "PT", "timezone": "Europe/Lisbon"})
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Tea House", "country": "JP", "timezone": "Asia/Tokyo"}).json(t, &tea)
+	var tk ticketJSON
+	admin.apiClient().must(201, "POST", "/api/tickets", map[string]any{"subject": "Matcha", "body": "Is it ceremonial grade?", "store_id": tea.ID,
+		"customer": map[string]string{"email": "yui@example.jp", "name": "Yui"}}).json(t, &tk)
+
+	// Back to 00:30 in Tokyo, today's or yesterday's (before any report read it).
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	now := time.Now().In(tokyo)
+	at := time.Date(now.Year(), now.Month(), now.Day(), 0, 30, 0, 0, tokyo)
+	if at.After(now) {
+		at = at.AddDate(0, 0, -1)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, table := range []string{"tickets", "messages", "ticket_events"} {
+		col := "ticket_id"
+		if table == "tickets" {
+			col = "id"
+		}
+		if _, err := raw.Exec(`UPDATE `+table+` SET created_at = ? WHERE `+col+` = ?`, at.UnixMilli(), tk.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokyoDay, utcDay := at.Format("2006-01-02"), at.UTC().Format("2006-01-02")
+
+	loginOwner(t, app, e)
+	// shows waits for the report in a zone: the line under the tabs, the
+	// empty picker's hint and the day the ticket is counted on.
+	shows := func(zone, hint, day string) chromedp.Action {
+		return chromedp.Poll(fmt.Sprintf(`!document.querySelector('#report-body[aria-busy]')
+			&& document.querySelector('#report-zone')?.textContent === 'time zone: ' + %q
+			&& document.querySelector('#report-tz').placeholder === %q
+			&& [...document.querySelectorAll('section[data-table="by_day"] .report-data tbody tr')]
+				.filter((tr) => tr.cells[1].textContent === '1').map((tr) => tr.querySelector('time').getAttribute('datetime')).join() === %q`, zone, hint, day),
+			nil, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	setSelect := func(sel, v string) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`{ const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); }`, sel, v), nil)
+	}
+	var hash, tz string
+	run(t, app, "two stores, none chosen: UTC",
+		chromedp.Navigate(e.srv.URL+"/#/reports/volume?range=7d"),
+		shows("UTC", "Store's (UTC)", utcDay))
+	run(t, app, "the Tokyo shop: its zone",
+		setSelect("#report-store", fmt.Sprint(tea.ID)),
+		shows("Asia/Tokyo", "Store's (Asia/Tokyo)", tokyoDay),
+		chromedp.Evaluate(`location.hash`, &hash))
+	if want := fmt.Sprintf("#/reports/volume?range=7d&store=%d", tea.ID); hash != want {
+		t.Fatalf("address %q, want %q", hash, want)
+	}
+	var listed []string
+	run(t, app, "the zones offered first",
+		chromedp.Evaluate(`[...document.querySelectorAll('#report-tzs option')].slice(0, 3).map((o) => o.value + (o.label && o.label !== o.value ? ' ' + o.label : ''))`, &listed))
+	if len(listed) < 3 || listed[0] != "Europe/Lisbon Shoe Shop" || listed[1] != "Asia/Tokyo Tea House" {
+		t.Fatalf("zones offered first: %q", listed)
+	}
+
+	// All stores again, and Tokyo's days typed into the picker.
+	run(t, app, "typed zone",
+		setSelect("#report-store", ""),
+		shows("UTC", "Store's (UTC)", utcDay),
+		chromedp.Click("#report-tz", chromedp.ByQuery),
+		chromedp.SendKeys("#report-tz", "Asia/Tokyo", chromedp.ByQuery),
+		shows("Asia/Tokyo", "Store's time zone", tokyoDay),
+		chromedp.Evaluate(`location.hash`, &hash))
+	if hash != "#/reports/volume?range=7d&tz=Asia%2FTokyo" {
+		t.Fatalf("address with a zone %q", hash)
+	}
+	reportShot(t, app, "reports-6-time-zone")
+
+	// The CSV is counted in the same zone.
+	var csv string
+	run(t, app, "csv in the zone", chromedp.Evaluate(`fetch(document.querySelector('section[data-table="by_day"] a.csv').href).then((r) => r.text())`, &csv,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if !strings.Contains(csv, "\n"+tokyoDay+",1,") {
+		t.Fatalf("CSV in Tokyo's days:\n%s", csv)
+	}
+
+	// A reload keeps the zone.
+	run(t, app, "reload",
+		chromedp.Reload(),
+		shows("Asia/Tokyo", "Store's time zone", tokyoDay),
+		chromedp.Value("#report-tz", &tz, chromedp.ByQuery))
+	if tz != "Asia/Tokyo" {
+		t.Fatalf("zone after reload %q", tz)
+	}
+
+	// A name that is no zone: refused at the field, on Enter; Escape puts
+	// back the one in use.
+	var msg string
+	run(t, app, "no such zone",
+		chromedp.Evaluate(`document.querySelector('#report-tz').value = ''`, nil),
+		chromedp.Click("#report-tz", chromedp.ByQuery),
+		chromedp.SendKeys("#report-tz", "Mars/Olympus\r", chromedp.ByQuery),
+		chromedp.WaitVisible(`#report-tz[aria-invalid="true"]`, chromedp.ByQuery),
+		chromedp.Text(".report-error", &msg, chromedp.ByQuery))
+	if !strings.Contains(msg, "Mars/Olympus") || !strings.Contains(msg, "Europe/Lisbon") {
+		t.Fatalf("error for a wrong zone: %q", msg)
+	}
+	reportShot(t, app, "reports-6-time-zone-wrong")
+	run(t, app, "emptied: the store's zone again",
+		chromedp.Evaluate(`{ const i = document.querySelector('#report-tz'); i.value = ''; i.dispatchEvent(new Event('input')); }`, nil),
+		shows("UTC", "Store's (UTC)", utcDay),
+		chromedp.Evaluate(`location.hash`, &hash))
+	if hash != "#/reports/volume?range=7d" {
+		t.Fatalf("address back to the store's zone %q", hash)
+	}
+	run(t, app, "escape",
+		chromedp.SendKeys("#report-tz", "Europe/Lis", chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.Value("#report-tz", &tz, chromedp.ByQuery))
+	if tz != "" {
+		t.Fatalf("escape left %q in the picker", tz)
+	}
+}
+
+// Reports asked for on a desk with a long history not yet counted (here,
+// thousands of events past the reports' cursors) say so above the numbers,
+// and the notice goes by itself once the counting is done.
+func TestReportsNotReadyInBrowser(t *testing.T) {
+	app := browser(t)
+	path := filepath.Join(t.TempDir(), "onedesk.db")
+	e := newEnvAt(t, path, ui.Options{})
+	admin := e.admin()
+	var tk ticketJSON
+	admin.apiClient().must(201, "POST", "/api/tickets", map[string]any{"subject": "Where is my order?", "body": "It has been a week.",
+		"customer": map[string]string{"email": "carla@example.com", "name": "Carla"}}).json(t, &tk)
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// 12,000 notes' events: a report asked for reads a few thousand, then
+	// answers with what it has.
+	if _, err := raw.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+		INSERT INTO ticket_events (ticket_id, type, actor, data, created_at) SELECT ?, 'noted', 'system', '{}', ? FROM n`, tk.ID, time.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+
+	loginOwner(t, app, e)
+	var notice string
+	run(t, app, "not ready",
+		chromedp.Navigate(e.srv.URL+"/#/reports/overview?range=7d"),
+		chromedp.WaitVisible(`#report-not-ready`, chromedp.ByQuery),
+		chromedp.Text(`#report-not-ready`, &notice, chromedp.ByQuery))
+	if !strings.Contains(notice, "still counting older history") {
+		t.Fatalf("notice %q", notice)
+	}
+	reportShot(t, app, "reports-7-not-ready")
+
+	if _, err := e.desk.RefreshReports(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	run(t, app, "ready",
+		chromedp.Poll(`!document.querySelector('#report-not-ready') && document.querySelector('.report-card[data-metric="created"] .value')?.textContent === '1'`,
+			nil, chromedp.WithPollingTimeout(15*time.Second)))
 }

@@ -26,6 +26,7 @@ function readURL() {
     from: q.get('from') || '', to: q.get('to') || '',
     compare: q.get('compare') !== '0',
     by: byKeys.includes(q.get('by')) ? q.get('by') : 'channel',
+    tz: q.get('tz') || '', // '': the store's (the API picks it)
   };
   for (const k of filterKeys) p[k] = q.get(k) ?? '';
   return { tab: tabs.includes(m?.[1]) ? m[1] : 'overview', p };
@@ -40,6 +41,7 @@ function query(p, tab, extra = {}) {
     if (p.to) q.set('to', p.to);
   }
   for (const k of filterKeys) if (p[k] !== '') q.set(k, p[k]);
+  if (p.tz) q.set('tz', p.tz);
   if (tab === 'overview' && p.by !== 'channel') q.set('by', p.by);
   if (!p.compare) q.set('compare', '0');
   for (const [k, v] of Object.entries(extra)) q.set(k, v);
@@ -247,11 +249,38 @@ function build(main) {
       h('button', { type: 'button', class: 'btn small', id: 'report-clear', onclick: () => {
         for (const k of filterKeys) cur.p[k] = '';
         changed();
-      } }, t('reports_clear'))),
+      } }, t('reports_clear')),
+      zonePicker()),
     h('nav', { class: 'reports-tabs', role: 'tablist', 'aria-label': t('nav_reports'), onkeydown: tabKeys },
       tabs.map((x) => h('a', { role: 'tab', id: `report-tab-${x}`, dataset: { tab: x } }, t(`reports_tab_${x}`)))),
     h('p', { class: 'report-range muted', id: 'report-range', 'aria-live': 'polite' }),
     h('div', { class: 'report-body', id: 'report-body', role: 'tabpanel' }, skeleton())));
+}
+
+// zonePicker is the time zone the report's days are counted in: empty for
+// the store's (what the API picks: the filtered store's, the only store's,
+// else UTC), or any IANA name, typed or picked from the stores' zones, the
+// agent's, UTC and the rest the browser knows.
+function zonePicker() {
+  const mine = state.me?.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const named = new Map();
+  for (const s of state.stores) if (s.timezone) named.set(s.timezone, [...(named.get(s.timezone) || []), s.name]);
+  const options = [...named].map(([z, names]) => [z, names.join(', ')]);
+  if (mine && !named.has(mine)) options.push([mine, t('reports_tz_yours')]);
+  if (!named.has('UTC') && mine !== 'UTC') options.push(['UTC', '']);
+  const known = new Set(options.map(([z]) => z));
+  for (const z of Intl.supportedValuesOf?.('timeZone') || []) if (!known.has(z)) options.push([z, '']);
+  const all = new Set(options.map(([z]) => z));
+  // A name picked from the list (or cleared) counts at once; one typed
+  // counts on Enter or on leaving the field, so a half-typed one is not asked for.
+  const apply = (v) => { if (v !== cur.p.tz) { cur.p.tz = v; changed(); } };
+  const input = h('input', { type: 'search', id: 'report-tz', list: 'report-tzs', autocomplete: 'off', spellcheck: 'false',
+    placeholder: t('reports_tz_store'), title: t('reports_tz_help'),
+    oninput: (e) => { const v = e.target.value.trim(); if (v === '' || all.has(v)) apply(v); },
+    onchange: (e) => apply(e.target.value.trim()),
+    onkeydown: (e) => { if (e.key === 'Escape' && e.target.value !== cur.p.tz) { e.stopPropagation(); e.target.value = cur.p.tz; } } });
+  return h('label', { class: 'report-filter report-tz' }, h('span', {}, t('reports_tz')), input,
+    h('datalist', { id: 'report-tzs' }, options.map(([z, note]) => h('option', { value: z, label: note || null }))));
 }
 
 function skeleton() {
@@ -275,6 +304,7 @@ function sync() {
     if (el !== document.activeElement) el.value = p[k];
   }
   $('#report-clear').hidden = filterKeys.every((k) => p[k] === '');
+  if ($('#report-tz') !== document.activeElement) $('#report-tz').value = p.tz;
   for (const a of document.querySelectorAll('.reports-tabs [role=tab]')) {
     const on = a.dataset.tab === cur.tab;
     a.href = href(a.dataset.tab, p);
@@ -332,6 +362,7 @@ async function load({ quiet } = {}) {
     if (quiet) return;
     const field = err.field && $(`#report-${err.field}`);
     field?.setAttribute('aria-invalid', 'true');
+    $('#report-range').replaceChildren(); // it told of the report no longer shown
     body.replaceChildren(h('p', { class: 'error report-error', role: 'alert' }, errorText(err)));
   } finally {
     clearTimeout(slow);
@@ -355,11 +386,15 @@ const resize = new ResizeObserver((entries) => {
 function draw(body, d) {
   resize.disconnect();
   const r = d.range;
-  $('#report-range').replaceChildren(dayRange(r.from, r.to), ` · ${r.tz}`,
+  $('#report-range').replaceChildren(dayRange(r.from, r.to), ' · ', h('span', { id: 'report-zone' }, t('reports_tz_used', { tz: r.tz })),
     d.previous && r.previous_from ? ` · ${t('reports_compared_with', { range: dayRange(r.previous_from, r.previous_to) })}` : '');
+  // Empty, the picker says which zone "the store's" turned out to be.
+  $('#report-tz').placeholder = cur.p.tz ? t('reports_tz_store') : t('reports_tz_default', { tz: r.tz });
   const spec = reports[cur.tab];
+  // Still counting an old history: say so, and ask again until it is done.
+  if (d.ready === false) refreshReports();
   body.replaceChildren(...[
-    d.ready === false ? h('p', { class: 'report-notice', role: 'status' }, icon('clock'), t('reports_not_ready')) : null,
+    d.ready === false ? h('p', { class: 'report-notice', role: 'status', id: 'report-not-ready' }, icon('clock'), t('reports_not_ready')) : null,
     h('div', { class: 'report-cards' }, spec.cards.map(([k, subs]) => card(d, k, subs))),
     ...spec.sections(d)].filter(Boolean));
   for (const box of body.querySelectorAll('.chart-box')) resize.observe(box);

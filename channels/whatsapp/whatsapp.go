@@ -71,6 +71,7 @@ type Channel struct {
 	inbox     *social.Inbox
 	hookLimit *limit.Limiter // deliveries per number
 	badLimit  *limit.Limiter // refused deliveries per address
+	lastOK    sync.Map       // account id → when Meta last delivered (recorded once a minute)
 }
 
 // number is an account with its settings.
@@ -335,6 +336,13 @@ func (c *Channel) load(ctx context.Context) {
 		if a.Enabled {
 			numbers[cfg.PhoneNumberID] = &number{acct: a, cfg: cfg}
 		}
+		if a.State.Mode != "webhook" || a.State.WebhookURL != c.WebhookURL() {
+			st := a.State
+			st.Mode, st.WebhookURL = "webhook", c.WebhookURL()
+			if err := c.desk.SetSocialState(ctx, a.ID, st); err != nil {
+				c.log.Warn("whatsapp: record state", "number", a.Handle, "err", err)
+			}
+		}
 	}
 	c.mu.Lock()
 	c.numbers, c.tokens = numbers, tokens
@@ -490,8 +498,29 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(work) > 0 {
 		c.inbox.Wake()
 	}
+	for n := range checked {
+		c.delivered(r.Context(), n)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte("{}"))
+}
+
+// delivered records, at most once a minute per number, that Meta
+// delivered to it (the app shows the number connected, with its last
+// contact), after the answer.
+func (c *Channel) delivered(ctx context.Context, n *number) {
+	now := store.Now()
+	if last, ok := c.lastOK.Load(n.acct.ID); ok && now.Sub(last.(time.Time)) < time.Minute {
+		return
+	}
+	c.lastOK.Store(n.acct.ID, now)
+	go func() {
+		st := n.acct.State
+		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorAt = "webhook", c.WebhookURL(), &now, "", nil
+		if err := c.desk.SetSocialState(context.WithoutCancel(ctx), n.acct.ID, st); err != nil {
+			c.log.Warn("whatsapp: record state", "number", n.acct.Handle, "err", err)
+		}
+	}()
 }
 
 // item is one queued message or status, with the sender's profile.

@@ -216,28 +216,63 @@ func TestDiskFullChatAndForms(t *testing.T) {
 	visitor.send(map[string]any{"type": "ping"})
 	visitor.next("pong")
 
-	// The chat's offline form over HTTP: 507 with the visitor's sentence.
-	offline := e.client().do("POST", "/chat/offline?store=shoe-shop", map[string]string{"email": "ana@example.pt", "message": long, "lang": "pt"})
-	if msg, _ := offline.err(t); offline.status != 507 || !strings.Contains(msg, "não foi enviada") {
-		t.Fatalf("offline message on a full disk: %d %s", offline.status, offline.body)
+	// Each of the writes below may still fit where a refused, larger one
+	// left room in the log: each goes again (a few times at most) until
+	// refused, and what was taken is counted.
+	forms := 1
+	refusedAfter := func(what string, tries int, try func() bool) {
+		t.Helper()
+		for range tries {
+			if try() {
+				return
+			}
+		}
+		t.Fatalf("%s: %d fit on a full disk", what, tries)
 	}
 
+	// The chat's offline form over HTTP: 507 with the visitor's sentence.
+	refusedAfter("offline chat messages", 5, func() bool {
+		r := e.client().do("POST", "/chat/offline?store=shoe-shop", map[string]string{"email": "ana@example.pt", "message": long, "lang": "pt"})
+		if r.status == 201 {
+			return false
+		}
+		if msg, _ := r.err(t); r.status != 507 || !strings.Contains(msg, "não foi enviada") {
+			t.Fatalf("offline message on a full disk: %d %s", r.status, r.body)
+		}
+		return true
+	})
+
 	// A form post as JSON: 507 and the agent API's sentence.
-	r := formPost(long)
-	if msg, _ := r.err(t); r.status != 507 || !strings.HasPrefix(msg, "the disk is full: ") {
-		t.Fatalf("form post on a full disk: %d %s", r.status, r.body)
-	}
+	refusedAfter("form posts", 3, func() bool {
+		r := formPost(long)
+		if r.status == 201 {
+			forms++
+			return false
+		}
+		if msg, _ := r.err(t); r.status != 507 || !strings.HasPrefix(msg, "the disk is full: ") {
+			t.Fatalf("form post on a full disk: %d %s", r.status, r.body)
+		}
+		return true
+	})
 	// The same without script: the page again, with what was typed.
-	res, err := http.PostForm(e.srv.URL+"/f/contact", url.Values{"email": {"rui@example.pt"}, "message": {"My size is 43 & not 42"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 507 || !strings.Contains(string(page), "your message was not sent") ||
-		!strings.Contains(string(page), "My size is 43 &amp; not 42") || !strings.Contains(string(page), `value="rui@example.pt"`) {
-		t.Fatalf("form page on a full disk: %d %s", res.StatusCode, page)
-	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	refusedAfter("form posts without script", 3, func() bool {
+		res, err := noFollow.PostForm(e.srv.URL+"/f/contact", url.Values{"email": {"rui@example.pt"}, "message": {"My size is 43 & not 42. " + long}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusSeeOther {
+			forms++
+			return false
+		}
+		if res.StatusCode != 507 || !strings.Contains(string(page), "your message was not sent") ||
+			!strings.Contains(string(page), "My size is 43 &amp; not 42") || !strings.Contains(string(page), `value="rui@example.pt"`) {
+			t.Fatalf("form page on a full disk: %d %s", res.StatusCode, page)
+		}
+		return true
+	})
 
 	// Reads go on: the hosted form, the chat's history, the agent API.
 	e.client().must(200, "GET", "/f/contact", nil)
@@ -278,8 +313,8 @@ func TestDiskFullChatAndForms(t *testing.T) {
 	}
 	var list struct{ Tickets []ticketJSON }
 	api.must(200, "GET", "/api/tickets?channel=form", nil).json(t, &list)
-	if len(list.Tickets) != 2 {
-		t.Fatalf("%d form tickets, want 2 (one before, one after)", len(list.Tickets))
+	if len(list.Tickets) != forms+1 {
+		t.Fatalf("%d form tickets, want %d (%d taken before the last refusal, one after)", len(list.Tickets), forms+1, forms)
 	}
 }
 

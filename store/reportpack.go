@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -119,6 +118,10 @@ func encodePack(base int64, rows []ReportTicket) []byte {
 
 var errBadPack = errors.New("report pack: bad data")
 
+// outcomes are what SLA outcome pointers point at: missed, met. Readers
+// never write through them.
+var outcomes = [2]bool{false, true}
+
 type packReader struct {
 	buf []byte
 	err error
@@ -168,8 +171,27 @@ func newPackFilter(f ReportFilter, from, to time.Time, resolved bool) packFilter
 	return p
 }
 
+// packCount is how many tickets a pack holds (0 for a bad one).
+func packCount(data []byte) int {
+	if len(data) == 0 || data[0] != packVersion {
+		return 0
+	}
+	r := &packReader{buf: data[1:]}
+	for n := r.uint(); n > 0 && r.err == nil; n-- {
+		l := r.uint()
+		if l > uint64(len(r.buf)) {
+			return 0
+		}
+		r.buf = r.buf[l:]
+	}
+	if c := r.uint(); r.err == nil && c <= uint64(len(r.buf)) {
+		return int(c)
+	}
+	return 0
+}
+
 // decodePack appends the tickets of a pack (of the day starting at base)
-// that pass f to out.
+// that pass f to out, without their ids and tags.
 func decodePack(data []byte, base int64, f packFilter, out []ReportTicket) ([]ReportTicket, error) {
 	if len(data) == 0 || data[0] != packVersion {
 		return out, errBadPack
@@ -198,24 +220,30 @@ func decodePack(data []byte, base int64, f packFilter, out []ReportTicket) ([]Re
 		return out, nil // no ticket of the day has them
 	}
 	count := r.uint()
+	if count > uint64(len(r.buf)) {
+		return out, errBadPack
+	}
+	// The tickets' optional values point into one slab per pack rather
+	// than a small allocation each; a slab never grows past its first
+	// capacity, so the pointers stay good.
+	durations := make([]int64, 0, 4*count)
+	resolvedAts := make([]time.Time, 0, count)
 	opt := func() *int64 {
 		v := r.uint()
 		if v == 0 {
 			return nil
 		}
-		x := int64(v - 1)
-		return &x
+		durations = append(durations, int64(v-1))
+		return &durations[len(durations)-1]
 	}
 	outcome := func() *bool {
 		switch r.uint() {
 		case 0:
 			return nil
 		case 1:
-			b := false
-			return &b
+			return &outcomes[0]
 		}
-		b := true
-		return &b
+		return &outcomes[1]
 	}
 	str := func() string {
 		n := r.uint()
@@ -233,8 +261,8 @@ func decodePack(data []byte, base int64, f packFilter, out []ReportTicket) ([]Re
 			if resolvedRaw > 0 {
 				resolvedRaw--
 			}
-			t := fromMS(base + resolvedRaw)
-			resolvedAt = &t
+			resolvedAts = append(resolvedAts, fromMS(base+resolvedRaw))
+			resolvedAt = &resolvedAts[len(resolvedAts)-1]
 		}
 		t := ReportTicket{CreatedAt: fromMS(created), ResolvedAt: resolvedAt}
 		t.Status = str()
@@ -248,19 +276,12 @@ func decodePack(data []byte, base int64, f packFilter, out []ReportTicket) ([]Re
 		t.Replies, t.Reopens = int(r.uint()), int(r.uint())
 		t.SLAFirstResponse, t.SLAResolution = outcome(), outcome()
 		tagged := f.tag == ""
-		if n := r.uint(); n > 0 {
-			if n > uint64(len(r.buf)) {
+		for range r.uint() {
+			k := r.uint()
+			if k >= uint64(len(names)) {
 				return out, errBadPack
 			}
-			t.Tags = make([]string, 0, n)
-			for range n {
-				k := r.uint()
-				if k >= uint64(len(names)) {
-					return out, errBadPack
-				}
-				tagged = tagged || k == tag
-				t.Tags = append(t.Tags, names[k])
-			}
+			tagged = tagged || k == tag
 		}
 		at := created
 		if f.resolved {
@@ -366,16 +387,29 @@ func (db *DB) readPacks(ctx context.Context, kind string, f ReportFilter, from, 
 		return nil, fmt.Errorf("report of %s tickets: %w", kind, err)
 	}
 	defer rows.Close()
-	var out []ReportTicket
+	type pack struct {
+		day  int64
+		data []byte
+	}
+	var packs []pack
+	total := 0
 	for rows.Next() {
-		var day int64
-		var data []byte
-		if err := rows.Scan(&day, &data); err != nil {
+		var p pack
+		if err := rows.Scan(&p.day, &p.data); err != nil {
 			return nil, err
 		}
-		if out, err = decodePack(data, day*dayMS, pf, out); err != nil {
-			return nil, fmt.Errorf("report of %s tickets, day %d: %w", kind, day, err)
+		packs, total = append(packs, p), total+packCount(p.data)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Sized once: growing a slice of a hundred thousand tickets as it
+	// fills cost more than decoding them.
+	out := make([]ReportTicket, 0, total)
+	for _, p := range packs {
+		if out, err = decodePack(p.data, p.day*dayMS, pf, out); err != nil {
+			return nil, fmt.Errorf("report of %s tickets, day %d: %w", kind, p.day, err)
 		}
 	}
-	return slices.Clip(out), rows.Err()
+	return out, nil
 }

@@ -590,7 +590,7 @@ func scanReportTickets(rows *sql.Rows) ([]ReportTicket, error) {
 }
 
 // ReportCreated reads the report rows of the tickets made from from to
-// to (excluded), from the packs (their ticket ids are not read).
+// to (excluded), from the packs (without ticket ids and tags).
 func (db *DB) ReportCreated(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
 	return db.readPacks(ctx, "created", f, from, to)
 }

@@ -33,7 +33,7 @@ function statusLine(a) {
 
 function modeLine(a) {
   const st = a.state || {};
-  if (st.mode === 'webhook') return h('div', { class: 'muted clip', title: st.webhook_url }, t('social_mode_webhook_at', { url: st.webhook_url }));
+  if (st.mode === 'webhook' && st.webhook_url) return h('div', { class: 'muted clip', title: st.webhook_url }, t('social_mode_webhook_at', { url: st.webhook_url }));
   if (st.mode === 'polling') return h('div', { class: 'muted' }, t('social_mode_polling_short'));
   return null;
 }
@@ -99,14 +99,14 @@ export async function channelsAdmin(main, reloadMeta) {
       h('p', { class: 'muted' }, t(modes?.telegram === 'webhook' ? 'social_mode_webhook' : 'social_mode_polling')),
       bots.length ? h('table', { class: 'social-accounts' },
         h('thead', {}, h('tr', {}, [t('tg_bot'), t('store'), t('status'), t('enabled'), ''].map((x) => h('th', {}, x)))),
-        h('tbody', {}, bots.map(row)))
+        h('tbody', {}, bots.map((a) => row(a))))
         : h('p', { class: 'muted social-empty' }, t('tg_none')),
       h('h3', { class: 'form-heading' }, t('tg_connect')),
       h('p', { class: 'muted' }, t('tg_connect_hint')),
       connect),
     whatsappCard({ numbers: list.filter((a) => a.platform === 'whatsapp'), row, reload, storeOptions }),
     metaCard({ pages: list.filter((a) => a.platform === 'meta'), row, reload, storeOptions }));
-  if (!bots.length) connect.querySelector('[name=token]').focus();
+  if (!list.length) connect.querySelector('[name=token]').focus();
   // A bot just connected or switched on says how it is doing once Telegram
   // has answered: look again shortly, unless the admin is typing a token.
   if (bots.some((a) => a.enabled && !a.state?.last_ok_at && !a.state?.last_error)) {

@@ -10,9 +10,12 @@
 // With -platform whatsapp it does the same for WhatsApp: a local Graph
 // API server, a number connected through the API, and deliveries posted
 // to /hooks/whatsapp as Meta posts them, signed with the app secret.
+// With -platform meta, Messenger messages to a connected page are posted
+// to /hooks/meta the same way.
 //
 //	go build -o onedesk . && go run ./perf/tgload -onedesk ./onedesk -rate 1000 -duration 30s
 //	go run ./perf/tgload -onedesk ./onedesk -platform whatsapp -rate 1000 -duration 30s
+//	go run ./perf/tgload -onedesk ./onedesk -platform meta -rate 1000 -duration 30s
 package main
 
 import (
@@ -29,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"onedesk/channels/meta/metatest"
 	"onedesk/channels/telegram/telegramtest"
 	"onedesk/channels/whatsapp/graphtest"
 	"onedesk/perf/loadtest"
@@ -40,7 +44,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long to post")
 	chats := flag.Int("chats", 2000, "customers writing (each chat is a ticket; later messages follow up)")
 	photoEvery := flag.Int("photo-every", 20, "every n-th update carries a photo (0: none)")
-	platform := flag.String("platform", "telegram", "whose webhook to load: telegram or whatsapp")
+	platform := flag.String("platform", "telegram", "whose webhook to load: telegram, whatsapp or meta")
 	flag.Parse()
 	var err error
 	switch *platform {
@@ -48,8 +52,10 @@ func main() {
 		err = run(*bin, *rate, *duration, *chats, *photoEvery)
 	case "whatsapp":
 		err = runWhatsApp(*bin, *rate, *duration, *chats, *photoEvery)
+	case "meta":
+		err = runMeta(*bin, *rate, *duration, *chats, *photoEvery)
 	default:
-		err = fmt.Errorf("-platform is telegram or whatsapp, not %q", *platform)
+		err = fmt.Errorf("-platform is telegram, whatsapp or meta, not %q", *platform)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tgload:", err)
@@ -135,6 +141,39 @@ func runWhatsApp(bin string, rate int, duration time.Duration, chats, photoEvery
 			req, _ := http.NewRequest("POST", hook, bytes.NewReader(dl.Body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Hub-Signature-256", dl.Signature)
+			return req
+		})
+}
+
+// runMeta loads /hooks/meta: a local Graph API server, a page connected
+// through the API, signed Messenger deliveries of text (every n-th an
+// image the desk downloads after answering) from many customers.
+func runMeta(bin string, rate int, duration time.Duration, chats, photoEvery int) error {
+	api := metatest.New()
+	defer api.Close()
+	photo := api.AddMedia("box.jpg", bytes.Repeat([]byte("\xff\xd8\xff photo "), 4000)) // 40 KB
+	srv, err := loadtest.Start(bin, "tgload", "--public-url", "https://desk.example.com", "--meta-api", api.URL)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if err := setup(srv.Base, map[string]any{"platform": "meta", "store_id": 1, "page_id": metatest.PageID,
+		"access_token": metatest.Token, "app_secret": metatest.AppSecret}, nil); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the channel reads the new page
+	hook := srv.Base + "/hooks/meta"
+	return load(srv, rate, duration, chats, "messenger", func() string { return fmt.Sprintf("media fetched: %d", len(api.Calls("GET", "cdn/box.jpg"))) },
+		func(i int) *http.Request {
+			from := fmt.Sprint(7000000000000000 + i%chats)
+			msg := map[string]any{"text": fmt.Sprintf("Load test message %d: where is order %d?", i, 1000+i%chats)}
+			if photoEvery > 0 && i%photoEvery == photoEvery-1 {
+				msg = map[string]any{"attachments": []map[string]any{{"type": "image", "payload": map[string]any{"url": photo}}}}
+			}
+			body := metatest.Delivery("page", metatest.PageID, metatest.Message(from, metatest.PageID, fmt.Sprintf("m_load%08d", i), msg))
+			req, _ := http.NewRequest("POST", hook, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Hub-Signature-256", metatest.Sign(body))
 			return req
 		})
 }

@@ -118,6 +118,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
+		s.mu.Lock()
+		s.calls = append(s.calls, Call{Method: r.Method, Path: path, At: time.Now()})
+		s.mu.Unlock()
 		w.Write(data)
 		return
 	}

@@ -56,7 +56,7 @@ export function whatsappCard({ numbers, row, reload, storeOptions }) {
   const input = (name, type, placeholder, required = true) => h('input', { name, type, autocomplete: 'off', spellcheck: 'false', placeholder, required });
   const connect = h('form', { class: 'inline social-connect wa-connect', novalidate: true },
     h('label', { class: 'field' }, h('span', {}, t('wa_phone_number_id')), input('phone_number_id', 'text', '106540352242922')),
-    h('label', { class: 'field wide' }, h('span', {}, t('meta_access_token')), input('access_token', 'password', 'EAAG…')),
+    h('label', { class: 'field wide' }, h('span', {}, t('whatsapp_access_token')), input('access_token', 'password', 'EAAG…')),
     h('label', { class: 'field' }, h('span', {}, t('meta_app_secret')), input('app_secret', 'password', '')),
     h('label', { class: 'field' }, h('span', {}, t('store')), h('select', { name: 'store_id' }, storeOptions(state.stores[0]?.id))),
     button, err);

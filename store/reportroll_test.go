@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -53,6 +54,14 @@ func TestReportRollupsAnswerAsReportHours(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	checkRollups(t, db, base)
+}
+
+// checkRollups compares every filter, key and range read through the
+// roll-ups with the same read of report_hours itself.
+func checkRollups(t *testing.T, db *DB, base int64) {
+	t.Helper()
+	ctx := context.Background()
 	one, two := int64(1), int64(2)
 	filters := []ReportFilter{{}, {StoreID: &one}, {StoreID: &two}, {Channel: "chat"}, {TeamID: &one}, {AgentID: &two},
 		{AgentID: &one, Channel: "email"}, {Tag: "vip"}, {Tag: "refund", StoreID: &one}}
@@ -252,5 +261,74 @@ func TestReportPackRefusesBadData(t *testing.T) {
 	}
 	if got, err := decodePack(good, 0, packFilter{to: 1 << 62, tag: "vip"}, nil); err != nil || len(got) != 1 || got[0].Channel != "email" || packCount(good) != 1 {
 		t.Fatalf("good pack: %+v, %v", got, err)
+	}
+}
+
+// Migration 0016 builds the roll-ups, packs and tag rows in SQL from what
+// a desk at version 15 had counted: they answer as the tables themselves.
+func TestReportRollupsFromTheMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list[:15] {
+		if _, err := raw.Exec(m.sql); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+	}
+	if _, err := raw.Exec("PRAGMA user_version = 15"); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 13))
+	base := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC).Unix() / 3600
+	for range 400 {
+		for _, tag := range []string{"", rollTags[rng.IntN(3)]} {
+			if _, err := raw.Exec(`INSERT INTO report_hours (tag, hour, store_id, channel, team_id, agent_id,
+				created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT DO UPDATE SET created = created + 1`,
+				tag, base+rng.Int64N(24*12), rng.Int64N(3), rollChannels[rng.IntN(3)], rng.Int64N(3), rng.Int64N(4),
+				rng.Int64N(3), rng.Int64N(2), rng.Int64N(2), rng.Int64N(5), rng.Int64N(5), rng.Int64N(2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	day := base * 3600 * 1000
+	for id, q := range []string{
+		`INSERT INTO report_tickets VALUES (1, ?, 'open', 'email', 1, 0, 2, '["vip"]', 60, 60, NULL, NULL, NULL, 1, 0, 1, NULL)`,
+		`INSERT INTO report_tickets VALUES (2, ?, 'resolved', 'chat', 2, 1, 0, '["late","vip"]', NULL, NULL, ?, 7200, 3600, 0, 1, NULL, 0)`,
+	} {
+		if _, err := raw.Exec(q, day+int64(id)*90_000_000, day+int64(id)*100_000_000); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	checkRollups(t, db, base)
+	if err := db.Write(ctx, func(tx *Tx) error { _, err := tx.WriteReportPacks(ctx, 100); return err }); err != nil {
+		t.Fatal(err)
+	}
+	from, to := fromMS(day), fromMS(day+10*dayMS)
+	created, err := db.ReportCreated(ctx, ReportFilter{Tag: "vip"}, from, to)
+	if err != nil || len(created) != 2 {
+		t.Fatalf("tickets made, from the migrated packs: %+v, %v", created, err)
+	}
+	resolved, err := db.ReportResolved(ctx, ReportFilter{Tag: "late"}, from, to)
+	if err != nil || len(resolved) != 1 || *resolved[0].Resolution != 7200 || resolved[0].Reopens != 1 || *resolved[0].SLAResolution {
+		t.Fatalf("tickets resolved, from the migrated packs: %+v, %v", resolved, err)
+	}
+	open, err := db.ReportOpen(ctx, ReportFilter{Tag: "vip"})
+	if err != nil || len(open) != 1 || open[2] != 1 {
+		t.Fatalf("open tickets with a tag after the migration: %v, %v", open, err)
 	}
 }

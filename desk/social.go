@@ -434,6 +434,9 @@ func (d *Desk) NoteReceipt(ctx context.Context, r Receipt) error {
 		}
 		return nil
 	})
+	if err == nil && len(ids) == 0 {
+		err = d.receiptOvertook(ctx, r)
+	}
 	if err != nil {
 		return fmt.Errorf("note a %s receipt: %w", r.Channel, err)
 	}
@@ -445,6 +448,31 @@ func (d *Desk) NoteReceipt(ctx context.Context, r Receipt) error {
 	}
 	d.bus.Publish(changes...)
 	return nil
+}
+
+// receiptWait is how long a receipt naming a reply onedesk has not
+// recorded as sent yet is kept for another try.
+const receiptWait = 2 * time.Minute
+
+// errReplyNotRecorded: a receipt overtook its reply.
+var errReplyNotRecorded = errors.New("the reply it names is not recorded as sent yet; trying again")
+
+// receiptOvertook is an error (so that the queued delivery is tried again
+// with the queue's backoff) when a recent receipt names replies none of
+// which is recorded yet: the platform can report a reply delivered before
+// the outbox has written down that it was sent. A receipt for a reply
+// onedesk never sent (written in the platform's own app) or an old one
+// is let go.
+func (d *Desk) receiptOvertook(ctx context.Context, r Receipt) error {
+	if len(r.ExternalIDs) == 0 || r.At.IsZero() || store.Now().Sub(r.At) > receiptWait {
+		return nil
+	}
+	for _, ext := range r.ExternalIDs {
+		if known, err := d.Received(ctx, r.Channel, ext); err != nil || known {
+			return err
+		}
+	}
+	return errReplyNotRecorded
 }
 
 // Template is a message template a platform approved (WhatsApp's), the

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 
@@ -118,10 +116,6 @@ func (e *event) customer() string {
 	return e.Sender.ID
 }
 
-// maxDelivery bounds a webhook delivery's body (events are small; media
-// are fetched from their URLs after).
-const maxDelivery = 1 << 20
-
 // ServeHTTP is the webhook at /hooks/meta. GET is the verification
 // handshake Meta makes when the callback URL is saved (the verify token
 // must be one of the connected pages'). POST is a delivery: it must be
@@ -131,44 +125,8 @@ const maxDelivery = 1 << 20
 // messages right after, so the answer never waits for a download or a
 // busy desk, and Meta's retry of a delivery is queued once.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	switch r.Method {
-	case http.MethodGet:
-		if !c.badLimit.Allow(ip) {
-			w.Header().Set("Retry-After", "10")
-			social.WriteError(w, http.StatusTooManyRequests, "too many tries from your address")
-			return
-		}
-		if metahook.Handshake(w, r, func(token string) bool {
-			c.mu.RLock()
-			defer c.mu.RUnlock()
-			return c.verify[token]
-		}) {
-			c.log.Info("meta: webhook verified", "from", ip)
-		}
-		return
-	case http.MethodPost:
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		social.WriteError(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
-		return
-	}
-	refuse := func(why string) {
-		if !c.badLimit.Allow(ip) {
-			w.Header().Set("Retry-After", "10")
-			social.WriteError(w, http.StatusTooManyRequests, "too many refused deliveries from your address")
-			return
-		}
-		c.log.Warn("meta: webhook delivery refused: "+why, "from", ip)
-		social.WriteError(w, http.StatusUnauthorized, "wrong or missing "+metahook.SignatureHeader)
-	}
-	if !metahook.Present(r) {
-		refuse("no signature")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDelivery))
-	if err != nil {
-		social.WriteError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
+	body, ok := c.door.Open(w, r)
+	if !ok {
 		return
 	}
 	var d delivery
@@ -210,7 +168,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(signed) > 0 && !anyTrue(signed) {
-		refuse("wrong signature")
+		c.door.Refuse(w, r, "wrong signature")
 		return
 	}
 	for id := range signed {

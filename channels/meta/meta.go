@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"onedesk/channels/graph"
+	"onedesk/channels/metahook"
 	"onedesk/channels/social"
 	"onedesk/desk"
 	"onedesk/limit"
@@ -73,7 +74,7 @@ type Channel struct {
 	verify    map[string]bool  // the verify tokens of every account
 	inbox     *social.Inbox
 	hookLimit *limit.Limiter // deliveries per page
-	badLimit  *limit.Limiter // refused deliveries per address
+	door      metahook.Door
 }
 
 // config is what an account keeps in store.SocialAccount.Config.
@@ -104,7 +105,12 @@ type page struct {
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
 		MaxFile: 25 << 20, MaxWait: 5 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute,
-		pages: map[string]*page{}, verify: map[string]bool{}, badLimit: limit.New(1, 10)}
+		pages: map[string]*page{}, verify: map[string]bool{}}
+	c.door = metahook.Door{Name: "meta", Log: log, Refused: limit.New(1, 10), Known: func(token string) bool {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.verify[token]
+	}}
 	if c.api == "" {
 		c.api = DefaultAPI
 	}

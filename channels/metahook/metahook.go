@@ -9,8 +9,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+
+	"onedesk/channels/social"
+	"onedesk/limit"
 )
 
 // SignatureHeader is the header that carries a delivery's signature.
@@ -61,4 +67,71 @@ func Valid(body []byte, header, appSecret string) bool {
 // is read).
 func Present(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get(SignatureHeader), "sha256=")
+}
+
+// MaxDelivery bounds a delivery's body (events are small; media are
+// fetched from their URLs after).
+const MaxDelivery = 1 << 20
+
+// Door is the front of a Meta webhook, the same for WhatsApp and for
+// Messenger/Instagram: the handshake, the method, a signature present,
+// the size, and refusals logged and limited per address. What the
+// delivery is about, and whose secret signs it, is the channel's.
+type Door struct {
+	Name    string // the channel, for the log
+	Log     *slog.Logger
+	Refused *limit.Limiter // handshakes and refused deliveries per address
+	Known   func(verifyToken string) bool
+}
+
+// Open answers a handshake, a wrong method, a delivery without a
+// signature or too large itself and returns false; else the body of the
+// delivery to be checked with Valid.
+func (d *Door) Open(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	switch r.Method {
+	case http.MethodGet:
+		ip := address(r)
+		if !d.Refused.Allow(ip) {
+			w.Header().Set("Retry-After", "10")
+			social.WriteError(w, http.StatusTooManyRequests, "too many tries from your address")
+			return nil, false
+		}
+		if Handshake(w, r, d.Known) {
+			d.Log.Info(d.Name+": Meta verified the webhook", "from", ip)
+		}
+		return nil, false
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		social.WriteError(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
+		return nil, false
+	}
+	if !Present(r) {
+		d.Refuse(w, r, "no signature")
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxDelivery))
+	if err != nil {
+		social.WriteError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
+		return nil, false
+	}
+	return body, true
+}
+
+// Refuse answers a delivery whose signature is missing or wrong: 401 and
+// a warning, or 429 once an address has been refused too often.
+func (d *Door) Refuse(w http.ResponseWriter, r *http.Request, why string) {
+	ip := address(r)
+	if !d.Refused.Allow(ip) {
+		w.Header().Set("Retry-After", "10")
+		social.WriteError(w, http.StatusTooManyRequests, "too many refused deliveries from your address")
+		return
+	}
+	d.Log.Warn(d.Name+": webhook delivery refused: "+why, "from", ip)
+	social.WriteError(w, http.StatusUnauthorized, "the "+SignatureHeader+" is missing or does not sign this body with the app secret")
+}
+
+func address(r *http.Request) string {
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return ip
 }

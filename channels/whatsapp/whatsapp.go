@@ -13,9 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -70,8 +68,8 @@ type Channel struct {
 	tokens    map[string]bool    // verify tokens of all accounts
 	inbox     *social.Inbox
 	hookLimit *limit.Limiter // deliveries per number
-	badLimit  *limit.Limiter // refused deliveries per address
-	lastOK    sync.Map       // account id → when Meta last delivered (recorded once a minute)
+	door      metahook.Door
+	lastOK    sync.Map // account id → when Meta last delivered (recorded once a minute)
 }
 
 // number is an account with its settings.
@@ -100,8 +98,12 @@ func parseConfig(a *store.SocialAccount) config {
 // sender and its accounts' checks).
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
-		MaxFile: 25 << 20, MaxWait: 10 * time.Second, numbers: map[string]*number{}, tokens: map[string]bool{},
-		badLimit: limit.New(1, 10)}
+		MaxFile: 25 << 20, MaxWait: 10 * time.Second, numbers: map[string]*number{}, tokens: map[string]bool{}}
+	c.door = metahook.Door{Name: "whatsapp", Log: log, Refused: limit.New(1, 10), Known: func(token string) bool {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.tokens[token]
+	}}
 	if c.api == "" {
 		c.api = DefaultAPI
 	}
@@ -349,10 +351,6 @@ func (c *Channel) load(ctx context.Context) {
 	c.mu.Unlock()
 }
 
-// maxDelivery bounds a webhook delivery's body (files are fetched
-// separately).
-const maxDelivery = 1 << 20
-
 // envelope is a webhook delivery as far as the handler reads it.
 type envelope struct {
 	Object string `json:"object"`
@@ -388,43 +386,8 @@ type Contact struct {
 // is committed to the queue of deliveries (once, however often Meta
 // retries) before the 200, and handled right after.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	switch r.Method {
-	case http.MethodGet:
-		if !c.badLimit.Allow(ip) {
-			social.WriteError(w, http.StatusTooManyRequests, "too many attempts from your address")
-			return
-		}
-		if metahook.Handshake(w, r, func(tok string) bool {
-			c.mu.RLock()
-			defer c.mu.RUnlock()
-			return c.tokens[tok]
-		}) {
-			c.log.Info("whatsapp: Meta verified the webhook", "from", ip)
-		}
-		return
-	case http.MethodPost:
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		social.WriteError(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
-		return
-	}
-	refuse := func(why string) {
-		if !c.badLimit.Allow(ip) {
-			w.Header().Set("Retry-After", "10")
-			social.WriteError(w, http.StatusTooManyRequests, "too many refused deliveries from your address")
-			return
-		}
-		c.log.Warn("whatsapp: webhook delivery refused: "+why, "from", ip)
-		social.WriteError(w, http.StatusUnauthorized, "the X-Hub-Signature-256 does not sign this body with the app secret")
-	}
-	if !metahook.Present(r) {
-		refuse("no signature")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDelivery))
-	if err != nil {
-		social.WriteError(w, http.StatusRequestEntityTooLarge, "a delivery may have at most 1 MB")
+	body, ok := c.door.Open(w, r)
+	if !ok {
 		return
 	}
 	var env envelope
@@ -450,7 +413,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !checked[n] {
 				if !metahook.Valid(body, sig, n.cfg.AppSecret) {
 					c.mu.RUnlock()
-					refuse("wrong signature for " + n.acct.Handle)
+					c.door.Refuse(w, r, "wrong signature for "+n.acct.Handle)
 					return
 				}
 				checked[n] = true

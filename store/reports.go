@@ -314,6 +314,14 @@ type dayRollKey struct {
 	day    int64
 }
 
+// addCounts adds c to m's counts of k.
+func addCounts[K comparable](m map[K]*HourCounts, k K, c *HourCounts) {
+	if m[k] == nil {
+		m[k] = &HourCounts{}
+	}
+	m[k].Add(*c)
+}
+
 // floorDiv is a / b rounded down (hours and days before 1970 too).
 func floorDiv(a, b int64) int64 { return (a - ((a%b)+b)%b) / b }
 
@@ -325,18 +333,6 @@ func (tx *Tx) AddReportHours(ctx context.Context, counts map[HourKey]*HourCounts
 		messages_out = messages_out + excluded.messages_out, breaches = breaches + excluded.breaches`
 	hours := map[rollKey]*HourCounts{}
 	days := map[dayRollKey]*HourCounts{}
-	add := func(m map[rollKey]*HourCounts, k rollKey, c *HourCounts) {
-		if m[k] == nil {
-			m[k] = &HourCounts{}
-		}
-		m[k].Add(*c)
-	}
-	addDay := func(k dayRollKey, c *HourCounts) {
-		if days[k] == nil {
-			days[k] = &HourCounts{}
-		}
-		days[k].Add(*c)
-	}
 	for k, c := range counts {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_hours (tag, hour, store_id, channel, team_id, agent_id,
 			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
@@ -348,13 +344,13 @@ func (tx *Tx) AddReportHours(ctx context.Context, counts map[HourKey]*HourCounts
 			continue // a tag's rows are few: reports with a tag read report_hours
 		}
 		day := floorDiv(k.Hour, 24)
-		add(hours, rollKey{"", "", k.Hour}, c)
+		addCounts(hours, rollKey{"", "", k.Hour}, c)
 		for _, d := range reportDims {
-			add(hours, rollKey{d, k.dim(d), k.Hour}, c)
-			addDay(dayRollKey{"", "", d, k.dim(d), day}, c)
+			addCounts(hours, rollKey{d, k.dim(d), k.Hour}, c)
+			addCounts(days, dayRollKey{"", "", d, k.dim(d), day}, c)
 			for _, fd := range reportDims {
 				if fd != d {
-					addDay(dayRollKey{fd, k.dim(fd), d, k.dim(d), day}, c)
+					addCounts(days, dayRollKey{fd, k.dim(fd), d, k.dim(d), day}, c)
 				}
 			}
 		}
@@ -383,15 +379,14 @@ type ReportFilter struct {
 	Channel, Tag             string
 }
 
-// where is the filter as SQL on report_tickets, or on report_hours
-// (whose tag column names the rows to read).
+// where is the filter as SQL on report_hours, whose tag column names the
+// rows to read, or without the tag (on report_tickets, where a tag is
+// joined through report_ticket_tags).
 func (f ReportFilter) where(hours bool) (string, []any) {
 	var parts []string
 	var args []any
 	if hours {
 		parts, args = append(parts, "tag = ?"), append(args, f.Tag)
-	} else if f.Tag != "" {
-		parts, args = append(parts, "instr(tags, json_quote(?)) > 0"), append(args, f.Tag)
 	}
 	for _, c := range []struct {
 		col string
@@ -603,7 +598,7 @@ func (db *DB) ReportResolved(ctx context.Context, f ReportFilter, from, to time.
 
 // ReportOpen counts the tickets open now (new, open or pending) by agent.
 func (db *DB) ReportOpen(ctx context.Context, f ReportFilter) (map[int64]int64, error) {
-	where, args := ReportFilter{StoreID: f.StoreID, TeamID: f.TeamID, AgentID: f.AgentID, Channel: f.Channel}.where(false)
+	where, args := f.where(false)
 	from := "report_tickets"
 	if f.Tag != "" {
 		from = "report_ticket_tags JOIN report_tickets USING (ticket_id)"

@@ -459,17 +459,25 @@ var errReplyNotRecorded = errors.New("the reply it names is not recorded as sent
 
 // receiptOvertook is an error (so that the queued delivery is tried again
 // with the queue's backoff) when a recent receipt names replies none of
-// which is recorded yet: the platform can report a reply delivered before
-// the outbox has written down that it was sent. A receipt for a reply
-// onedesk never sent (written in the platform's own app) or an old one
-// is let go.
+// which is recorded as sent yet: the platform can report a reply (or the
+// first parts of a reply in several) delivered before the outbox has
+// written down that it was sent. A receipt for a reply onedesk never sent
+// (written in the platform's own app) or an old one is let go.
 func (d *Desk) receiptOvertook(ctx context.Context, r Receipt) error {
 	if len(r.ExternalIDs) == 0 || r.At.IsZero() || store.Now().Sub(r.At) > receiptWait {
 		return nil
 	}
 	for _, ext := range r.ExternalIDs {
-		if known, err := d.Received(ctx, r.Channel, ext); err != nil || known {
+		m, err := d.db.MessageByExternalID(ctx, r.Channel, ext)
+		if errors.Is(err, store.ErrNotFound) {
+			m, err = d.db.ReplyByPart(ctx, r.Channel, ext)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
 			return err
+		case m.Delivery != "queued":
+			return nil // known, and past sending: the receipt changed what it could
 		}
 	}
 	return errReplyNotRecorded
@@ -589,9 +597,11 @@ func (d *Desk) ReplyTemplate(ctx context.Context, ticketID, messageID int64) (*T
 }
 
 // NoteFailedDelivery marks a reply the platform could not deliver after
-// all (a WhatsApp status "failed") as failed with the reason, with a
-// delivery_failed event, and publishes both. A reply not found, or failed
-// already, changes nothing.
+// all (a WhatsApp status "failed", naming the reply or any of its parts)
+// as failed with the reason, with a delivery_failed event, and publishes
+// both. The part named is forgotten as sent, so that retrying the reply
+// sends it again. A reply not found, or failed already, changes nothing
+// more.
 func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reason string) error {
 	var changes []Change
 	var failed int64
@@ -599,10 +609,19 @@ func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reas
 		changes, failed = nil, 0
 		m, err := tx.MessageByExternalID(ctx, channel, externalID)
 		if errors.Is(err, store.ErrNotFound) {
+			m, err = tx.ReplyByPart(ctx, channel, externalID)
+		}
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		if err != nil || m.Kind != "agent" || m.Delivery == "failed" {
+		if err != nil || m.Kind != "agent" {
 			return err
+		}
+		if err := tx.ForgetReplyPart(ctx, m.ID, externalID); err != nil {
+			return err
+		}
+		if m.Delivery == "failed" {
+			return nil
 		}
 		if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
 			return err

@@ -72,3 +72,66 @@ func (tx *Tx) Reschedule(ctx context.Context, messageID int64, attempts int, nex
 		WHERE message_id = ?`, attempts, ms(next), lastErr, messageID)
 	return err
 }
+
+// RecordReplyPart writes down that part n of a reply went out with the
+// platform's id externalID, in a write of its own: it is committed before
+// the next part is sent, so a retry starts after it.
+func (db *DB) RecordReplyPart(ctx context.Context, messageID int64, part int, externalID string) error {
+	_, err := db.exec(ctx, `INSERT INTO reply_parts (message_id, part, external_id, sent_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (message_id, part) DO UPDATE SET external_id = excluded.external_id, sent_at = excluded.sent_at`,
+		messageID, part, externalID, ms(Now()))
+	if err != nil {
+		return fmt.Errorf("record part %d of message %d: %w", part, messageID, err)
+	}
+	return nil
+}
+
+// ReplyParts reads the parts of a reply that went out: the platform's id
+// of each, by part number.
+func (db *DB) ReplyParts(ctx context.Context, messageID int64) (map[int]string, error) {
+	rows, err := db.rq.QueryContext(ctx, "SELECT part, external_id FROM reply_parts WHERE message_id = ?", messageID)
+	if err != nil {
+		return nil, fmt.Errorf("parts of message %d: %w", messageID, err)
+	}
+	defer rows.Close()
+	parts := map[int]string{}
+	for rows.Next() {
+		var n int
+		var ext string
+		if err := rows.Scan(&n, &ext); err != nil {
+			return nil, fmt.Errorf("parts of message %d: %w", messageID, err)
+		}
+		parts[n] = ext
+	}
+	return parts, rows.Err()
+}
+
+// replyByPart reads the reply of a channel one of whose parts went out
+// with that id.
+const replyByPart = "SELECT " + messageCols + ` FROM messages WHERE channel = ? AND id IN
+	(SELECT message_id FROM reply_parts WHERE external_id = ? AND external_id <> '')`
+
+// ReplyByPart reads the reply of a channel one of whose parts went out
+// with the platform's id externalID (ErrNotFound: none).
+func (db *DB) ReplyByPart(ctx context.Context, channel, externalID string) (*Message, error) {
+	m, err := scanMessage(db.rq.QueryRowContext(ctx, replyByPart, channel, externalID))
+	return m, notFound(err, fmt.Sprintf("%s reply with part %s", channel, externalID))
+}
+
+// ReplyByPart reads, inside the transaction, the reply of a channel one
+// of whose parts went out with the platform's id externalID.
+func (tx *Tx) ReplyByPart(ctx context.Context, channel, externalID string) (*Message, error) {
+	m, err := scanMessage(tx.q.QueryRowContext(ctx, replyByPart, channel, externalID))
+	return m, notFound(err, fmt.Sprintf("%s reply with part %s", channel, externalID))
+}
+
+// ForgetReplyPart drops the part of a reply that went out with that id
+// (the platform took it, then reported it failed), so that retrying the
+// reply sends it again.
+func (tx *Tx) ForgetReplyPart(ctx context.Context, messageID int64, externalID string) error {
+	_, err := tx.q.ExecContext(ctx, "DELETE FROM reply_parts WHERE message_id = ? AND external_id = ? AND external_id <> ''", messageID, externalID)
+	if err != nil {
+		return fmt.Errorf("forget part %s of message %d: %w", externalID, messageID, err)
+	}
+	return nil
+}

@@ -283,13 +283,21 @@ func (db *DB) RetrySocialUpdate(ctx context.Context, id int64, attempts int, nex
 	return err
 }
 
+// namedReply is the ids of the messages of a channel (?) a platform's id
+// (?, twice) names: the message that has it as its external id, or the
+// reply one of whose parts went out with it (a reply in several parts
+// keeps its first part's id; a receipt may name any part).
+const namedReply = `(SELECT id FROM messages WHERE channel = ? AND external_id = ? AND external_id <> ''
+	UNION SELECT message_id FROM reply_parts WHERE external_id = ? AND external_id <> '')`
+
 // ReceiptReplies lists the agent replies a platform's receipt is about,
 // that it still changes (not failed; not read yet, or for a delivery
 // receipt not delivered yet): those of a channel with the given external
-// ids, and, when chatID is set, those on the chat's tickets written up to
-// upTo (Messenger's watermark: everything before it was delivered or
-// read), or when upTo is zero up to the newest of the named replies (an
-// Instagram read names the last message seen).
+// ids (a reply's own, or one of its parts'), and, when chatID is set,
+// those on the chat's tickets written up to upTo (Messenger's watermark:
+// everything before it was delivered or read), or when upTo is zero up to
+// the newest of the named replies (an Instagram read names the last
+// message seen).
 func (tx *Tx) ReceiptReplies(ctx context.Context, channel string, externalIDs []string, accountID int64, chatID string, upTo time.Time, read bool) ([]int64, error) {
 	pending := "m.delivery = 'sent'"
 	if read {
@@ -297,13 +305,13 @@ func (tx *Tx) ReceiptReplies(ctx context.Context, channel string, externalIDs []
 	}
 	if chatID != "" && upTo.IsZero() {
 		for _, ext := range externalIDs {
-			var at int64
-			err := tx.q.QueryRowContext(ctx, `SELECT created_at FROM messages WHERE channel = ? AND external_id = ? AND external_id <> ''`,
-				channel, ext).Scan(&at)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			var at sql.NullInt64
+			err := tx.q.QueryRowContext(ctx, `SELECT max(created_at) FROM messages WHERE channel = ? AND id IN `+namedReply,
+				channel, channel, ext, ext).Scan(&at)
+			if err != nil {
 				return nil, fmt.Errorf("reply of receipt %s: %w", ext, err)
 			}
-			if t := fromMS(at); at != 0 && t.After(upTo) {
+			if t := fromMS(at.Int64); at.Valid && at.Int64 != 0 && t.After(upTo) {
 				upTo = t
 			}
 		}
@@ -313,8 +321,8 @@ func (tx *Tx) ReceiptReplies(ctx context.Context, channel string, externalIDs []
 	}
 	var ids []int64
 	for _, ext := range externalIDs {
-		got, err := queryIDs(ctx, tx.q, `SELECT m.id FROM messages m WHERE m.channel = ? AND m.external_id = ? AND m.external_id <> ''
-			AND m.kind = 'agent' AND `+pending, channel, ext)
+		got, err := queryIDs(ctx, tx.q, `SELECT m.id FROM messages m WHERE m.channel = ? AND m.id IN `+namedReply+`
+			AND m.kind = 'agent' AND `+pending, channel, channel, ext, ext)
 		if err != nil {
 			return nil, fmt.Errorf("replies of receipt %s: %w", ext, err)
 		}

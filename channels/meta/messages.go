@@ -257,8 +257,9 @@ const metadata = "onedesk"
 // Send delivers an agent's reply to the ticket's chat through the Send
 // API of the page (POST /{page-id}/messages, for Messenger and Instagram
 // alike): its text (in parts when long), then each file uploaded with the
-// message (multipart filedata). The first message's id is recorded as
-// the reply's external id, which receipts name. A refusal retrying cannot
+// message (multipart filedata). A reply that fails part-way goes on from
+// the part that failed (desk.SendParts). The first message's id is
+// recorded as the reply's external id; receipts may name any part's. A refusal retrying cannot
 // change (an expired token, the 24-hour window closed) fails the reply
 // with the reason in plain words.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
@@ -285,34 +286,32 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	p := c.page(a)
 	recipient, _ := json.Marshal(map[string]string{"id": th.ChatID})
-	var first string
-	for _, part := range social.SplitText(out.Message.Body, maxText(channel, out.Message.Body)) {
+	texts := social.SplitText(out.Message.Body, maxText(channel, out.Message.Body))
+	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
 		var res sendResult
-		err := p.cl.Post(ctx, p.cfg.PageID+"/messages", map[string]any{"recipient": json.RawMessage(recipient),
-			"messaging_type": "RESPONSE", "message": map[string]string{"text": part, "metadata": metadata}}, &res)
-		if err != nil {
-			return sendError(channel, err)
+		if part < len(texts) {
+			err := p.cl.Post(ctx, p.cfg.PageID+"/messages", map[string]any{"recipient": json.RawMessage(recipient),
+				"messaging_type": "RESPONSE", "message": map[string]string{"text": texts[part], "metadata": metadata}}, &res)
+			if err != nil {
+				return "", sendError(channel, err)
+			}
+			return res.MessageID, nil
 		}
-		if first == "" {
-			first = res.MessageID
-		}
-	}
-	for _, att := range out.Message.Attachments {
-		full, err := c.desk.AttachmentData(ctx, att.ID)
+		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		msg, _ := json.Marshal(map[string]any{"attachment": map[string]any{"type": attachmentType(full.ContentType),
 			"payload": map[string]bool{"is_reusable": false}}, "metadata": metadata})
-		var res sendResult
 		err = p.cl.Upload(ctx, p.cfg.PageID+"/messages", map[string]string{"recipient": string(recipient), "messaging_type": "RESPONSE",
 			"message": string(msg)}, graph.File{Field: "filedata", Name: full.Filename, ContentType: full.ContentType, Data: full.Data}, &res)
 		if err != nil {
-			return sendError(channel, err)
+			return "", sendError(channel, err)
 		}
-		if first == "" {
-			first = res.MessageID
-		}
+		return res.MessageID, nil
+	})
+	if err != nil {
+		return err
 	}
 	if first != "" {
 		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {

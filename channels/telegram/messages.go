@@ -206,8 +206,9 @@ const maxText = 4096
 
 // Send delivers an agent's reply to the ticket's chat: its text with
 // sendMessage (in parts when longer than Telegram takes), then its files
-// with sendPhoto (pictures) or sendDocument. The first message's id is
-// recorded as the reply's external id. A refusal retrying cannot change
+// with sendPhoto (pictures) or sendDocument. A reply that fails part-way
+// goes on from the part that failed (desk.SendParts). The first message's
+// id is recorded as the reply's external id. A refusal retrying cannot change
 // (the customer blocked the bot, a revoked token) fails the reply with
 // the reason in plain words.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
@@ -236,35 +237,33 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if n, err := strconv.ParseInt(th.ChatID, 10, 64); err == nil {
 		chatID = n
 	}
-	var first int64
-	for _, part := range social.SplitText(out.Message.Body, maxText) {
+	texts := social.SplitText(out.Message.Body, maxText)
+	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
 		var sent sentMessage
-		if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": part}, &sent); err != nil {
-			return sendError(err)
+		if part < len(texts) {
+			if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": texts[part]}, &sent); err != nil {
+				return "", sendError(err)
+			}
+			return externalID(a, th.ChatID, sent.MessageID), nil
 		}
-		if first == 0 {
-			first = sent.MessageID
-		}
-	}
-	for _, att := range out.Message.Attachments {
-		full, err := c.desk.AttachmentData(ctx, att.ID)
+		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		method, field := "sendDocument", "document"
 		if photo(full.ContentType) && full.Size <= 10<<20 {
 			method, field = "sendPhoto", "photo"
 		}
-		var sent sentMessage
 		if err := b.cl.upload(ctx, method, map[string]string{"chat_id": th.ChatID}, field, full.Filename, full.Data, &sent); err != nil {
-			return sendError(err)
+			return "", sendError(err)
 		}
-		if first == 0 {
-			first = sent.MessageID
-		}
+		return externalID(a, th.ChatID, sent.MessageID), nil
+	})
+	if err != nil {
+		return err
 	}
-	if first != 0 {
-		if err := c.desk.RecordExternalID(ctx, out.Message.ID, externalID(a, th.ChatID, first)); err != nil {
+	if first != "" {
+		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {
 			c.log.Warn("telegram: record a reply's id", "message", out.Message.ID, "err", err)
 		}
 	}

@@ -351,8 +351,10 @@ type sent struct {
 // Send delivers an agent's reply to the ticket's WhatsApp chat: a
 // template when the reply was sent as one, else its text (in parts when
 // longer than WhatsApp takes), then its files (uploaded, then sent as an
-// image or a document). The first message's wamid is recorded as the
-// reply's external id, so WhatsApp's statuses find it.
+// image or a document). A reply that fails part-way goes on from the part
+// that failed (desk.SendParts). The first message's wamid is recorded as
+// the reply's external id; WhatsApp's statuses find the reply by any
+// part's.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
@@ -377,22 +379,24 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	cfg := parseConfig(a)
 	cl := c.client(cfg.AccessToken)
 	path := cfg.PhoneNumberID + "/messages"
-	var first string
-	post := func(msg map[string]any) error {
+	post := func(ctx context.Context, msg map[string]any) (string, error) {
 		msg["messaging_product"], msg["recipient_type"], msg["to"] = "whatsapp", "individual", th.ChatID
 		var res sent
 		if err := cl.Post(ctx, path, msg, &res); err != nil {
-			return sendError(err)
+			return "", sendError(err)
 		}
-		if first == "" && len(res.Messages) > 0 {
-			first = res.Messages[0].ID
+		if len(res.Messages) == 0 {
+			return "", nil
 		}
-		return nil
+		return res.Messages[0].ID, nil
 	}
 	tpl, err := c.desk.ReplyTemplate(ctx, out.Ticket.ID, out.Message.ID)
 	if err != nil {
 		return err
 	}
+	// The messages of the reply: the template or the text's parts, then
+	// the files.
+	var texts []map[string]any
 	if tpl != nil {
 		params := []map[string]any{}
 		for _, p := range tpl.Params {
@@ -402,20 +406,19 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		if len(params) > 0 {
 			t["components"] = []any{map[string]any{"type": "body", "parameters": params}}
 		}
-		if err := post(map[string]any{"type": "template", "template": t}); err != nil {
-			return err
-		}
+		texts = append(texts, map[string]any{"type": "template", "template": t})
 	} else {
 		for _, part := range social.SplitText(out.Message.Body, maxText) {
-			if err := post(map[string]any{"type": "text", "text": map[string]any{"body": part, "preview_url": false}}); err != nil {
-				return err
-			}
+			texts = append(texts, map[string]any{"type": "text", "text": map[string]any{"body": part, "preview_url": false}})
 		}
 	}
-	for _, att := range out.Message.Attachments {
-		full, err := c.desk.AttachmentData(ctx, att.ID)
+	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
+		if part < len(texts) {
+			return post(ctx, texts[part])
+		}
+		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		var up struct {
 			ID string `json:"id"`
@@ -427,15 +430,16 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		err = cl.Upload(ctx, cfg.PhoneNumberID+"/media", map[string]string{"messaging_product": "whatsapp", "type": kind},
 			graph.File{Field: "file", Name: full.Filename, ContentType: kind, Data: full.Data}, &up)
 		if err != nil {
-			return sendError(err)
+			return "", sendError(err)
 		}
 		typ, obj := "document", map[string]any{"id": up.ID, "filename": full.Filename}
 		if (kind == "image/jpeg" || kind == "image/png") && full.Size <= 5<<20 {
 			typ, obj = "image", map[string]any{"id": up.ID}
 		}
-		if err := post(map[string]any{"type": typ, typ: obj}); err != nil {
-			return err
-		}
+		return post(ctx, map[string]any{"type": typ, typ: obj})
+	})
+	if err != nil {
+		return err
 	}
 	if first != "" {
 		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {

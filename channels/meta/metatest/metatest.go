@@ -46,6 +46,7 @@ type Failure struct {
 	Code    int
 	Subcode int
 	Message string
+	After   int // Send API calls answered as usual before this one fails
 }
 
 // Server is the fake Graph API.
@@ -161,7 +162,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && path == PageID+"/messages":
 		s.mu.Lock()
 		var f *Failure
-		if len(s.fail) > 0 {
+		if len(s.fail) > 0 && s.fail[0].After > 0 {
+			s.fail[0].After--
+		} else if len(s.fail) > 0 {
 			f = &s.fail[0]
 			s.fail = s.fail[1:]
 		}

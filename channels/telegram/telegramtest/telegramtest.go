@@ -38,6 +38,7 @@ type Failure struct {
 	Status      int
 	Description string
 	RetryAfter  int // seconds, in parameters.retry_after
+	After       int // calls of the method answered as usual before this one fails
 }
 
 // Server is the fake Bot API.
@@ -221,7 +222,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
-	if q := s.fail[method]; len(q) > 0 {
+	if q := s.fail[method]; len(q) > 0 && q[0].After > 0 {
+		q[0].After--
+	} else if len(q) > 0 {
 		f := q[0]
 		s.fail[method] = q[1:]
 		s.mu.Unlock()

@@ -46,6 +46,7 @@ type Failure struct {
 	Code    int
 	Subcode int
 	Message string
+	After   int // messages sent as usual before this one fails
 }
 
 // Server is the fake Graph API.
@@ -198,10 +199,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		var f *Failure
 		for _, key := range []string{to, ""} {
-			if q := s.fail[key]; len(q) > 0 {
-				f, s.fail[key] = &q[0], q[1:]
-				break
+			q := s.fail[key]
+			if len(q) == 0 {
+				continue
 			}
+			if q[0].After > 0 {
+				q[0].After--
+			} else {
+				f, s.fail[key] = &q[0], q[1:]
+			}
+			break
 		}
 		s.next++
 		n := s.next

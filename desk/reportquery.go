@@ -95,15 +95,29 @@ func (p period) dayOf(t time.Time) int {
 	return int(d.Sub(f) / (24 * time.Hour))
 }
 
-func (p period) hours() (int64, int64) {
-	return floorHour(p.from), ceilHour(p.to)
+// quarters are the period's quarter hours (store.QuarterOf), to excluded.
+// Every midnight of every zone is on a quarter.
+func (p period) quarters() (int64, int64) {
+	return store.QuarterOf(p.from), store.QuarterOf(p.to)
 }
 
-// floorHour and ceilHour are the hours (unix seconds / 3600) starting at
-// or before t, and at or after it.
-func floorHour(t time.Time) int64 { return t.Unix() / 3600 }
-
-func ceilHour(t time.Time) int64 { return (t.Unix() + 3599) / 3600 }
+// step is what the period's counts are read by: whole UTC hours when its
+// zone is a whole number of hours off UTC all through it (a quarter of the
+// rows to read), else quarter hours, so that its days and hours start on
+// the half or three quarters of a UTC hour where they do.
+func (p period) step() string {
+	for t := p.from; t.Before(p.to); {
+		if _, off := t.Zone(); off%3600 != 0 {
+			return "quarter"
+		}
+		_, end := t.ZoneBounds()
+		if !end.After(t) {
+			break
+		}
+		t = end
+	}
+	return "hour"
+}
 
 // resolvePeriod reads a query's range in its time zone.
 func (d *Desk) resolvePeriod(ctx context.Context, q ReportQuery, now time.Time) (period, error) {
@@ -194,7 +208,7 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 	if name == "overview" && q.By == "" {
 		q.By = "channel"
 	}
-	if _, ok := store.ReportGroups[q.By]; q.By != "" && (!ok || q.By == "hour") {
+	if q.By != "" && !slices.Contains([]string{"channel", "store", "team", "agent"}, q.By) {
 		return nil, inputErr("by", "by must be channel, store, team or agent")
 	}
 	now := store.Now()
@@ -208,7 +222,7 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 	}
 	r := &Report{Report: name, Ready: ready, Range: ReportRange{From: p.first.Format(dayFormat),
 		To: p.day(p.days - 1).Format(dayFormat), TZ: p.loc.String(), Days: p.days}}
-	rd := &reportData{d: d, ctx: ctx, f: q.Filter, p: p, now: now}
+	rd := &reportData{d: d, ctx: ctx, f: q.Filter, p: p, now: now, ready: ready}
 	if r.Totals, r.Tables, err = rd.build(name, q.By, true); err != nil {
 		return nil, err
 	}
@@ -220,7 +234,7 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 	if q.Compare {
 		prev := newPeriod(time.Date(p.first.Year(), p.first.Month(), p.first.Day()-p.days, 0, 0, 0, 0, p.loc), p.days)
 		r.Range.PreviousFrom, r.Range.PreviousTo = prev.first.Format(dayFormat), prev.day(prev.days-1).Format(dayFormat)
-		pd := &reportData{d: d, ctx: ctx, f: q.Filter, p: prev, now: now, open: rd.open}
+		pd := &reportData{d: d, ctx: ctx, f: q.Filter, p: prev, now: now, ready: ready, open: rd.open}
 		if r.Previous, _, err = pd.build(name, q.By, false); err != nil {
 			return nil, err
 		}
@@ -235,8 +249,12 @@ type reportData struct {
 	f   store.ReportFilter
 	p   period
 	now time.Time
+	// ready: the history is all counted. Until then the backlog, worked
+	// out backwards from the tickets open now, is not known (the open
+	// tickets are counted last, so it would read too low, even below 0).
+	ready bool
 
-	byHour   []store.HourRow
+	byTime   []store.ReportRow // by hour or quarter (period.step)
 	created  []store.ReportTicket
 	resolved []store.ReportTicket
 	open     map[int64]int64
@@ -254,8 +272,8 @@ func (rd *reportData) load(part string) error {
 	var err error
 	switch part {
 	case "hours":
-		from, to := rd.p.hours()
-		rd.byHour, err = rd.d.db.ReportHours(rd.ctx, rd.f, from, to, "hour")
+		from, to := rd.p.quarters()
+		rd.byTime, err = rd.d.db.SumReport(rd.ctx, rd.f, from, to, rd.p.step())
 	case "created":
 		rd.created, err = rd.d.db.ReportCreated(rd.ctx, rd.f, rd.p.from, rd.p.to)
 	case "resolved":
@@ -278,23 +296,23 @@ func (rd *reportData) loadAll(parts ...string) error {
 	return nil
 }
 
-// hourTotals sums the period's hours.
-func (rd *reportData) hourTotals() store.HourCounts {
-	var c store.HourCounts
-	for _, h := range rd.byHour {
-		c.Add(h.HourCounts)
+// totals sums the period's counts.
+func (rd *reportData) totals() store.ReportCounts {
+	var c store.ReportCounts
+	for _, h := range rd.byTime {
+		c.Add(h.ReportCounts)
 	}
 	return c
 }
 
-// byKey sums the period's hours by a key, in the order of most created.
-func (rd *reportData) byKey(by string) ([]store.HourRow, error) {
-	from, to := rd.p.hours()
-	rows, err := rd.d.db.ReportHours(rd.ctx, rd.f, from, to, by)
+// byKey sums the period's counts by a key, in the order of most created.
+func (rd *reportData) byKey(by string) ([]store.ReportRow, error) {
+	from, to := rd.p.quarters()
+	rows, err := rd.d.db.SumReport(rd.ctx, rd.f, from, to, by)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(rows, func(a, b store.HourRow) int {
+	slices.SortStableFunc(rows, func(a, b store.ReportRow) int {
 		if a.Created != b.Created {
 			return int(b.Created - a.Created)
 		}
@@ -316,7 +334,7 @@ func (rd *reportData) backlogAt(t time.Time) (int64, error) {
 	if !t.Before(rd.now) {
 		return n, nil
 	}
-	rows, err := rd.d.db.ReportHours(rd.ctx, rd.f, floorHour(t), ceilHour(rd.now)+1, "hour")
+	rows, err := rd.d.db.SumReport(rd.ctx, rd.f, store.QuarterOf(t), store.QuarterOf(rd.now)+1, "hour")
 	if err != nil {
 		return 0, err
 	}
@@ -324,6 +342,14 @@ func (rd *reportData) backlogAt(t time.Time) (int64, error) {
 		n -= h.Created - h.Resolved + h.Reopened
 	}
 	return n, nil
+}
+
+// known is a backlog, or nil while the history is being counted.
+func (rd *reportData) known(backlog int64) any {
+	if !rd.ready {
+		return nil
+	}
+	return backlog
 }
 
 // name is the name of a store, team or agent id ("" for none).
@@ -502,7 +528,7 @@ func totalsOf(columns []string, cells []any) map[string]any {
 
 var countColumns = []string{"created", "resolved", "reopened", "messages_in", "messages_out"}
 
-func countCells(c store.HourCounts) []any {
+func countCells(c store.ReportCounts) []any {
 	return []any{c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut}
 }
 
@@ -525,12 +551,12 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 	if err := rd.loadAll("hours", "created", "resolved"); err != nil {
 		return nil, nil, err
 	}
-	totals := totalsOf(countColumns, countCells(rd.hourTotals()))
+	totals := totalsOf(countColumns, countCells(rd.totals()))
 	backlog, err := rd.backlogAt(rd.p.to)
 	if err != nil {
 		return nil, nil, err
 	}
-	totals["backlog"] = backlog
+	totals["backlog"] = rd.known(backlog)
 	var sp speeds
 	var sla slaCounts
 	for _, t := range rd.created {
@@ -567,7 +593,7 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 	tb := &ReportTable{Name: "by_" + by, Columns: append(keyColumns(by), "created", "resolved", "messages_in", "messages_out",
 		"first_response_median_s", "first_response_p90_s", "resolution_median_s", "resolution_p90_s")}
 	seen := map[string]bool{}
-	addRow := func(key string, c store.HourCounts) error {
+	addRow := func(key string, c store.ReportCounts) error {
 		seen[key] = true
 		cells, err := rd.keyCells(by, key)
 		if err != nil {
@@ -579,14 +605,14 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 		return nil
 	}
 	for _, h := range rows {
-		if err := addRow(h.Key, h.HourCounts); err != nil {
+		if err := addRow(h.Key, h.ReportCounts); err != nil {
 			return nil, nil, err
 		}
 	}
 	// Tickets answered or resolved in the period, made before it.
 	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		if !seen[k] {
-			if err := addRow(k, store.HourCounts{}); err != nil {
+			if err := addRow(k, store.ReportCounts{}); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -598,18 +624,18 @@ func (rd *reportData) volume(tables bool) (map[string]any, []*ReportTable, error
 	if err := rd.load("hours"); err != nil {
 		return nil, nil, err
 	}
-	totals := totalsOf(countColumns, countCells(rd.hourTotals()))
+	totals := totalsOf(countColumns, countCells(rd.totals()))
 	if !tables {
 		return totals, nil, nil
 	}
-	days := make([]store.HourCounts, rd.p.days)
-	var week [7][24]store.HourCounts
-	for _, h := range rd.byHour {
-		at := time.Unix(h.Hour*3600, 0).In(rd.p.loc)
+	days := make([]store.ReportCounts, rd.p.days)
+	var week [7][24]store.ReportCounts
+	for _, h := range rd.byTime {
+		at := h.Time().In(rd.p.loc)
 		if i := rd.p.dayOf(at); i >= 0 && i < len(days) {
-			days[i].Add(h.HourCounts)
+			days[i].Add(h.ReportCounts)
 		}
-		week[(int(at.Weekday())+6)%7][at.Hour()].Add(h.HourCounts)
+		week[(int(at.Weekday())+6)%7][at.Hour()].Add(h.ReportCounts)
 	}
 	byDay := &ReportTable{Name: "by_day", Columns: append([]string{"day"}, countColumns...)}
 	for i, c := range days {
@@ -633,7 +659,7 @@ func (rd *reportData) volume(tables bool) (map[string]any, []*ReportTable, error
 			if err != nil {
 				return nil, nil, err
 			}
-			tb.Rows = append(tb.Rows, append(cells, countCells(h.HourCounts)...))
+			tb.Rows = append(tb.Rows, append(cells, countCells(h.ReportCounts)...))
 		}
 		out = append(out, tb)
 	}
@@ -738,23 +764,23 @@ func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, err
 	if err != nil {
 		return nil, nil, err
 	}
-	totals := totalsOf(workloadColumns, []any{backlog, all.resolved, all.replies, ratio(all.replies, all.resolved),
+	totals := totalsOf(workloadColumns, []any{rd.known(backlog), all.resolved, all.replies, ratio(all.replies, all.resolved),
 		all.oneTouch, rate(all.oneTouch, all.resolved)})
 	if !tables {
 		return totals, nil, nil
 	}
 	// The backlog at the end of each day, walking back from the period's end.
 	bt := &ReportTable{Name: "backlog", Columns: []string{"day", "open"}}
-	rows := rd.byHour
+	rows := rd.byTime
 	ends := make([]any, rd.p.days)
 	open, hi := backlog, len(rows)-1
 	for i := rd.p.days - 1; i >= 0; i-- {
 		end := rd.p.day(i + 1).Unix()
-		for ; hi >= 0 && rows[hi].Hour*3600 >= end; hi-- {
+		for ; hi >= 0 && rows[hi].Quarter*900 >= end; hi-- {
 			open -= rows[hi].Created - rows[hi].Resolved + rows[hi].Reopened
 		}
 		if !rd.p.day(i).After(rd.now) {
-			ends[i] = open // a day not begun yet has no backlog
+			ends[i] = rd.known(open) // a day not begun yet has no backlog
 		}
 	}
 	for i := range ends {
@@ -794,7 +820,7 @@ func (rd *reportData) sla(tables bool) (map[string]any, []*ReportTable, error) {
 	for _, t := range rd.resolved {
 		all.addResolved(t)
 	}
-	all.breaches = rd.hourTotals().Breaches
+	all.breaches = rd.totals().Breaches
 	totals := totalsOf(slaColumns, all.cells())
 	if !tables {
 		return totals, nil, nil
@@ -830,8 +856,8 @@ func (rd *reportData) sla(tables bool) (map[string]any, []*ReportTable, error) {
 		tt.Rows = append(tt.Rows, append(cells, teams[k].cells()...))
 	}
 	days := make([]int64, rd.p.days)
-	for _, h := range rd.byHour {
-		if i := rd.p.dayOf(time.Unix(h.Hour*3600, 0)); i >= 0 && i < len(days) {
+	for _, h := range rd.byTime {
+		if i := rd.p.dayOf(h.Time()); i >= 0 && i < len(days) {
 			days[i] += h.Breaches
 		}
 	}

@@ -14,10 +14,10 @@ import (
 
 // Reports are worked out from the messages and ticket events, never from
 // counters bumped beside them: RefreshReports reads both through cursors
-// and keeps the tables the reports read (migrations 0013 and 0016). Each event or
-// message is counted once, in the same transaction that moves its cursor;
-// a ticket's report row is written again from its whole history whenever
-// something of it changes.
+// and keeps the tables the reports read (migrations 0013, 0016, 0018).
+// Each event or message is counted once, in the same transaction that
+// moves its cursor; a ticket's report row is written again from its whole
+// history whenever something of it changes.
 
 // reportBatch is how many events and messages one refresh transaction
 // reads: small enough that ingests wait at most a few milliseconds.
@@ -93,13 +93,13 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 		tickets[id] = t
 		return t, err
 	}
-	counts := map[store.HourKey]*store.HourCounts{}
-	count := func(t *store.Ticket, at time.Time, agent int64, c store.HourCounts) {
-		k := store.HourKey{Hour: at.Unix() / 3600, StoreID: idOr0(t.StoreID), Channel: t.Channel, TeamID: idOr0(t.TeamID), AgentID: agent}
+	counts := map[store.ReportKey]*store.ReportCounts{}
+	count := func(t *store.Ticket, at time.Time, agent int64, c store.ReportCounts) {
+		k := store.ReportKey{Quarter: store.QuarterOf(at), StoreID: idOr0(t.StoreID), Channel: t.Channel, TeamID: idOr0(t.TeamID), AgentID: agent}
 		for _, tag := range append([]string{""}, t.Tags...) {
 			k.Tag = tag
 			if counts[k] == nil {
-				counts[k] = &store.HourCounts{}
+				counts[k] = &store.ReportCounts{}
 			}
 			counts[k].Add(c)
 		}
@@ -116,7 +116,7 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 			}
 			continue
 		}
-		var c store.HourCounts
+		var c store.ReportCounts
 		switch e.Type {
 		case "created":
 			c.Created = 1
@@ -131,7 +131,7 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 		case "sla_breached":
 			c.Breaches = 1
 		}
-		if c != (store.HourCounts{}) {
+		if c != (store.ReportCounts{}) {
 			count(t, e.CreatedAt, idOr0(t.AssigneeID), c)
 		}
 	}
@@ -146,13 +146,13 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 		}
 		switch m.Kind {
 		case "customer":
-			count(t, m.CreatedAt, idOr0(t.AssigneeID), store.HourCounts{MessagesIn: 1})
+			count(t, m.CreatedAt, idOr0(t.AssigneeID), store.ReportCounts{MessagesIn: 1})
 		case "agent":
-			count(t, m.CreatedAt, m.AuthorID, store.HourCounts{MessagesOut: 1})
+			count(t, m.CreatedAt, m.AuthorID, store.ReportCounts{MessagesOut: 1})
 			changed[m.TicketID] = true // a first response, a reply
 		}
 	}
-	if err := tx.AddReportHours(ctx, counts); err != nil {
+	if err := tx.AddReportCounts(ctx, counts); err != nil {
 		return false, err
 	}
 	if !caughtUp {

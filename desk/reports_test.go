@@ -388,3 +388,91 @@ func TestReportRulesAndBackfill(t *testing.T) {
 		t.Fatalf("%d report rows and dirty left (%v)", rows, err)
 	}
 }
+
+// A shop in India (UTC+5:30) and the same tickets read in Nepal's time
+// (UTC+5:45): days and hours start inside UTC hours. Times are UTC.
+//
+//	K2 05-31 18:20  Sunday 23:50 in India (the week before), Monday 00:05 in Nepal
+//	K1 05-31 18:40  Monday 00:10 in India, 00:25 in Nepal
+//	K3 06-02 05:50  Tuesday 11:20 in India
+//	K4 06-07 18:10  Sunday 23:40 in India, 23:55 in Nepal
+//	K5 06-07 18:35  Monday 06-08 00:05 in India, 00:20 in Nepal (the week after)
+func TestReportHalfHourZones(t *testing.T) {
+	d, _, raw := newDeskRaw(t)
+	shop, err := d.SaveStore(ctx, 0, desk.StoreInput{Name: "Pune shop", Timezone: "Asia/Kolkata"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &reportStory{d: d, raw: raw, shop: shop.ID, ticket: map[string]int64{}}
+	utc := func(day, clock string) time.Time {
+		t, err := time.Parse("2006-01-02 15:04", "2026-"+day+" "+clock)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	s.open(t, "K2", "chat", utc("05-31", "18:20"))
+	s.open(t, "K1", "email", utc("05-31", "18:40"))
+	s.open(t, "K3", "chat", utc("06-02", "05:50"))
+	s.open(t, "K4", "email", utc("06-07", "18:10"))
+	s.open(t, "K5", "email", utc("06-07", "18:35"))
+
+	r := s.report(t, "volume", desk.ReportQuery{Compare: true})
+	same(t, "zone", r.Range.TZ, `"Asia/Kolkata"`)
+	same(t, "totals", r.Totals, `{"created": 3, "resolved": 0, "reopened": 0, "messages_in": 3, "messages_out": 0}`)
+	same(t, "previous", r.Previous, `{"created": 1, "resolved": 0, "reopened": 0, "messages_in": 1, "messages_out": 0}`)
+	same(t, "by day", r.Table("by_day").Rows, `[
+		["2026-06-01", 1, 0, 0, 1, 0],
+		["2026-06-02", 1, 0, 0, 1, 0],
+		["2026-06-03", 0, 0, 0, 0, 0],
+		["2026-06-04", 0, 0, 0, 0, 0],
+		["2026-06-05", 0, 0, 0, 0, 0],
+		["2026-06-06", 0, 0, 0, 0, 0],
+		["2026-06-07", 1, 0, 0, 1, 0]]`)
+	hours := r.Table("by_hour").Rows
+	same(t, "Monday 00:00", hours[0*24+0], `[0, 0, 1, 1]`)
+	same(t, "Tuesday 11:00", hours[1*24+11], `[1, 11, 1, 1]`)
+	same(t, "Tuesday 10:00", hours[1*24+10], `[1, 10, 0, 0]`)
+	same(t, "Sunday 23:00", hours[6*24+23], `[6, 23, 1, 1]`)
+	same(t, "by channel", r.Table("by_channel").Rows, `[["email", 2, 0, 0, 2, 0], ["chat", 1, 0, 0, 1, 0]]`)
+
+	w := s.report(t, "workload", desk.ReportQuery{})
+	same(t, "backlog", w.Table("backlog").Rows, `[
+		["2026-06-01", 2], ["2026-06-02", 3], ["2026-06-03", 3], ["2026-06-04", 3],
+		["2026-06-05", 3], ["2026-06-06", 3], ["2026-06-07", 4]]`)
+
+	n := s.report(t, "volume", desk.ReportQuery{TZ: "Asia/Kathmandu"})
+	same(t, "Nepal totals", n.Totals["created"], `4`)
+	same(t, "Nepal Monday", n.Table("by_day").Rows[0], `["2026-06-01", 2, 0, 0, 2, 0]`)
+	same(t, "Nepal Sunday", n.Table("by_day").Rows[6], `["2026-06-07", 1, 0, 0, 1, 0]`)
+	same(t, "Nepal by channel", n.Table("by_channel").Rows, `[["chat", 2, 0, 0, 2, 0], ["email", 2, 0, 0, 2, 0]]`)
+}
+
+// While a long history is being counted, the tickets open now are not all
+// counted yet: the backlog, worked out backwards from them, reads as not
+// known (null) rather than too low, and as it is once counted.
+func TestReportBacklogWhileCounting(t *testing.T) {
+	d, _, raw := newDeskRaw(t)
+	res := ingest(t, d, desk.Inbound{From: email("long@mail.test"), Subject: "Order", Text: "Hello"})
+	// More messages than a report's own refresh reads before answering.
+	exec(t, raw, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+		INSERT INTO messages (ticket_id, kind, channel, body, created_at)
+		SELECT ?, 'customer', 'email', 'And again', created_at FROM messages, n WHERE messages.ticket_id = ?`, res.Ticket.ID, res.Ticket.ID)
+	q := desk.ReportQuery{Range: "today", TZ: "UTC", Compare: true}
+	r, err := d.Report(ctx, "workload", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ready {
+		t.Fatal("3,000 messages counted by one report")
+	}
+	same(t, "backlog while counting", []any{r.Totals["backlog"], r.Previous["backlog"], r.Table("backlog").Rows},
+		`[null, null, [["`+r.Range.From+`", null]]]`)
+	if _, err := d.RefreshReports(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = d.Report(ctx, "overview", q); err != nil || !r.Ready {
+		t.Fatalf("ready %v, %v", r.Ready, err)
+	}
+	same(t, "backlog counted", []any{r.Totals["backlog"], r.Previous["backlog"]}, `[1, 0]`)
+}

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The roll-ups and packs (migration 0016) are copies of report_hours and
+// The roll-ups and packs (migration 0016) are copies of report_quarters and
 // report_tickets arranged for speed. Over random counts and tickets, every
 // filter, key and range answers exactly as the tables they come from.
 
@@ -30,27 +30,27 @@ var (
 	rollTags     = []string{"vip", "refund", "late"}
 )
 
-func TestReportRollupsAnswerAsReportHours(t *testing.T) {
+func TestReportRollupsAnswerAsReportQuarters(t *testing.T) {
 	ctx := context.Background()
 	db := openInternal(t)
 	rng := rand.New(rand.NewPCG(7, 9))
-	base := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC).Unix() / 3600 // over a DST change elsewhere, not that UTC minds
+	base := QuarterOf(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)) // over a DST change elsewhere, not that UTC minds
 	for range 6 {
-		counts := map[HourKey]*HourCounts{}
+		counts := map[ReportKey]*ReportCounts{}
 		for range 300 {
-			k := HourKey{Hour: base + rng.Int64N(24*12), StoreID: rng.Int64N(3), Channel: rollChannels[rng.IntN(3)],
+			k := ReportKey{Quarter: base + rng.Int64N(QuartersPerDay*12), StoreID: rng.Int64N(3), Channel: rollChannels[rng.IntN(3)],
 				TeamID: rng.Int64N(3), AgentID: rng.Int64N(4)}
-			c := HourCounts{Created: rng.Int64N(3), Resolved: rng.Int64N(2), Reopened: rng.Int64N(2),
+			c := ReportCounts{Created: rng.Int64N(3), Resolved: rng.Int64N(2), Reopened: rng.Int64N(2),
 				MessagesIn: rng.Int64N(5), MessagesOut: rng.Int64N(5), Breaches: rng.Int64N(2)}
 			for _, tag := range []string{"", rollTags[rng.IntN(3)]} {
 				k.Tag = tag
 				if counts[k] == nil {
-					counts[k] = &HourCounts{}
+					counts[k] = &ReportCounts{}
 				}
 				counts[k].Add(c)
 			}
 		}
-		if err := db.Write(ctx, func(tx *Tx) error { return tx.AddReportHours(ctx, counts) }); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.AddReportCounts(ctx, counts) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,28 +58,31 @@ func TestReportRollupsAnswerAsReportHours(t *testing.T) {
 }
 
 // checkRollups compares every filter, key and range read through the
-// roll-ups with the same read of report_hours itself.
+// roll-ups with the same read of report_quarters itself.
 func checkRollups(t *testing.T, db *DB, base int64) {
 	t.Helper()
 	ctx := context.Background()
 	one, two := int64(1), int64(2)
 	filters := []ReportFilter{{}, {StoreID: &one}, {StoreID: &two}, {Channel: "chat"}, {TeamID: &one}, {AgentID: &two},
 		{AgentID: &one, Channel: "email"}, {Tag: "vip"}, {Tag: "refund", StoreID: &one}}
+	const day = QuartersPerDay
 	ranges := [][2]int64{
-		{base, base + 24*12},          // whole days
-		{base + 5, base + 24*7 + 19},  // ends inside days (a zone of UTC-5)
-		{base + 30, base + 40},        // inside one day
-		{base + 23, base + 49},        // two ends and one whole day
-		{base - 48, base + 24*20 + 1}, // beyond the data
+		{base, base + day*12},                // whole days
+		{base + 20, base + day*7 + 76},       // ends inside days (a zone of UTC-5)
+		{base + 22, base + day*7 + 78},       // ends inside hours (UTC-5:30)
+		{base + day - 23, base + day*3 - 23}, // UTC+5:45
+		{base + 120, base + 161},             // inside one day
+		{base + 92, base + 196},              // two ends and one whole day
+		{base - 2*day, base + day*20 + 1},    // beyond the data
 	}
 	for _, f := range filters {
-		for _, by := range []string{"hour", "store", "channel", "team", "agent"} {
+		for _, by := range []string{"quarter", "hour", "store", "channel", "team", "agent"} {
 			for _, r := range ranges {
-				got, err := db.ReportHours(ctx, f, r[0], r[1], by)
+				got, err := db.SumReport(ctx, f, r[0], r[1], by)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, err := db.reportHours(ctx, f, r[0], r[1], ReportGroups[by])
+				want, err := db.sumQuarters(ctx, f, r[0], r[1], by)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -267,8 +270,10 @@ func TestReportPackRefusesBadData(t *testing.T) {
 	}
 }
 
-// Migration 0016 builds the roll-ups, packs and tag rows in SQL from what
-// a desk at version 15 had counted: they answer as the tables themselves.
+// Migrations 0016 and 0018 build the roll-ups, packs and tag rows in SQL
+// from what a desk at version 15 had counted, and move its hour counts to
+// the first quarter of their hour: they answer as the tables themselves,
+// and by hour as before.
 func TestReportRollupsFromTheMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -301,6 +306,21 @@ func TestReportRollupsFromTheMigration(t *testing.T) {
 			}
 		}
 	}
+	hourly := map[int64]int64{}
+	rows, err := raw.Query(`SELECT hour, sum(created) + 10 * sum(messages_in) FROM report_hours WHERE tag = '' GROUP BY hour`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var h, n int64
+		if err := rows.Scan(&h, &n); err != nil {
+			t.Fatal(err)
+		}
+		hourly[h] = n
+	}
+	if err := rows.Err(); err != nil || len(hourly) < 100 {
+		t.Fatalf("%d hours counted: %v", len(hourly), err)
+	}
 	day := base * 3600 * 1000
 	for id, q := range []string{
 		`INSERT INTO report_tickets VALUES (1, ?, 'open', 'email', 1, 0, 2, '["vip"]', 60, 60, NULL, NULL, NULL, 1, 0, 1, NULL)`,
@@ -317,7 +337,21 @@ func TestReportRollupsFromTheMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	checkRollups(t, db, base)
+	checkRollups(t, db, base*4)
+	for _, by := range []string{"hour", "quarter"} {
+		got, err := db.SumReport(ctx, ReportFilter{}, (base-1)*4, (base+24*13)*4, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(hourly) {
+			t.Fatalf("by %s: %d rows, want the %d hours", by, len(got), len(hourly))
+		}
+		for _, r := range got {
+			if r.Quarter%4 != 0 || hourly[r.Quarter/4] != r.Created+10*r.MessagesIn {
+				t.Fatalf("by %s: quarter %d counts %+v, want hour %d's %d", by, r.Quarter, r.ReportCounts, r.Quarter/4, hourly[r.Quarter/4])
+			}
+		}
+	}
 	if err := db.Write(ctx, func(tx *Tx) error { _, err := tx.WriteReportPacks(ctx, 100); return err }); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,9 +12,10 @@ import (
 	"time"
 )
 
-// What the reports read (migration 0013): report_tickets, one row per
-// ticket, and report_hours, counts per hour. desk.RefreshReports keeps
-// them from the messages and events; these are its reads and writes.
+// What the reports read (migrations 0013, 0016, 0018): report_tickets,
+// one row per ticket, and report_quarters, counts per quarter hour.
+// desk.RefreshReports keeps them from the messages and events; these are
+// its reads and writes.
 
 // ReportEvent is a ticket event as the reports read it.
 type ReportEvent struct {
@@ -54,23 +54,23 @@ type ReportTicket struct {
 	SLAResolution    *bool
 }
 
-// HourKey says which row of report_hours counts a thing.
-type HourKey struct {
+// ReportKey says which row of report_quarters counts a thing.
+type ReportKey struct {
 	Tag     string
-	Hour    int64 // unix seconds / 3600
+	Quarter int64 // QuarterOf the time
 	StoreID int64
 	Channel string
 	TeamID  int64
 	AgentID int64
 }
 
-// HourCounts are the counts of report_hours.
-type HourCounts struct {
+// ReportCounts are the counts of report_quarters.
+type ReportCounts struct {
 	Created, Resolved, Reopened, MessagesIn, MessagesOut, Breaches int64
 }
 
 // Add adds o to c.
-func (c *HourCounts) Add(o HourCounts) {
+func (c *ReportCounts) Add(o ReportCounts) {
 	c.Created += o.Created
 	c.Resolved += o.Resolved
 	c.Reopened += o.Reopened
@@ -281,12 +281,12 @@ func (tx *Tx) DeleteReportTicket(ctx context.Context, id int64) error {
 	return tx.forgetReportTicket(ctx, id)
 }
 
-// reportDims are the keys of report_hours that the roll-ups sum by, as
+// reportDims are the keys of report_quarters that the roll-ups sum by, as
 // the roll-ups name them.
 var reportDims = []string{"store", "channel", "team", "agent"}
 
 // dim is the value of one of a key's dimensions.
-func (k HourKey) dim(name string) any {
+func (k ReportKey) dim(name string) any {
 	switch name {
 	case "store":
 		return k.StoreID
@@ -303,7 +303,7 @@ func (k HourKey) dim(name string) any {
 type rollKey struct {
 	dim   string
 	value any
-	at    int64 // the hour
+	at    int64 // the quarter
 }
 
 type dayRollKey struct {
@@ -315,38 +315,46 @@ type dayRollKey struct {
 }
 
 // addCounts adds c to m's counts of k.
-func addCounts[K comparable](m map[K]*HourCounts, k K, c *HourCounts) {
+func addCounts[K comparable](m map[K]*ReportCounts, k K, c *ReportCounts) {
 	if m[k] == nil {
-		m[k] = &HourCounts{}
+		m[k] = &ReportCounts{}
 	}
 	m[k].Add(*c)
 }
 
-// floorDiv is a / b rounded down (hours and days before 1970 too).
+// floorDiv is a / b rounded down (quarters and days before 1970 too).
 func floorDiv(a, b int64) int64 { return (a - ((a%b)+b)%b) / b }
 
-// AddReportHours adds counts to report_hours and its roll-ups (migration
-// 0016): per hour by one key, and per day by one key within one filter.
-func (tx *Tx) AddReportHours(ctx context.Context, counts map[HourKey]*HourCounts) error {
+// QuarterOf is the quarter hour t falls in (unix seconds / 900, rounded
+// down): the unit reports count in, since every time zone's offset from
+// UTC is whole quarter hours.
+func QuarterOf(t time.Time) int64 { return floorDiv(t.Unix(), 900) }
+
+// QuartersPerDay is how many quarter hours a UTC day has.
+const QuartersPerDay = 96
+
+// AddReportCounts adds counts to report_quarters and its roll-ups: per
+// quarter by one key, and per UTC day by one key within one filter.
+func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportCounts) error {
 	const upsert = ` ON CONFLICT DO UPDATE SET created = created + excluded.created, resolved = resolved + excluded.resolved,
 		reopened = reopened + excluded.reopened, messages_in = messages_in + excluded.messages_in,
 		messages_out = messages_out + excluded.messages_out, breaches = breaches + excluded.breaches`
-	hours := map[rollKey]*HourCounts{}
-	days := map[dayRollKey]*HourCounts{}
+	quarters := map[rollKey]*ReportCounts{}
+	days := map[dayRollKey]*ReportCounts{}
 	for k, c := range counts {
-		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_hours (tag, hour, store_id, channel, team_id, agent_id,
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters (tag, quarter, store_id, channel, team_id, agent_id,
 			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
-			k.Tag, k.Hour, k.StoreID, k.Channel, k.TeamID, k.AgentID,
+			k.Tag, k.Quarter, k.StoreID, k.Channel, k.TeamID, k.AgentID,
 			c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
-			return fmt.Errorf("report hours: %w", err)
+			return fmt.Errorf("report quarters: %w", err)
 		}
 		if k.Tag != "" {
-			continue // a tag's rows are few: reports with a tag read report_hours
+			continue // a tag's rows are few: reports with a tag read report_quarters
 		}
-		day := floorDiv(k.Hour, 24)
-		addCounts(hours, rollKey{"", "", k.Hour}, c)
+		day := floorDiv(k.Quarter, QuartersPerDay)
+		addCounts(quarters, rollKey{"", "", k.Quarter}, c)
 		for _, d := range reportDims {
-			addCounts(hours, rollKey{d, k.dim(d), k.Hour}, c)
+			addCounts(quarters, rollKey{d, k.dim(d), k.Quarter}, c)
 			addCounts(days, dayRollKey{"", "", d, k.dim(d), day}, c)
 			for _, fd := range reportDims {
 				if fd != d {
@@ -355,11 +363,11 @@ func (tx *Tx) AddReportHours(ctx context.Context, counts map[HourKey]*HourCounts
 			}
 		}
 	}
-	for k, c := range hours {
-		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_hours_by (dim, value, hour,
+	for k, c := range quarters {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters_by (dim, value, quarter,
 			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
 			k.dim, k.value, k.at, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
-			return fmt.Errorf("report hours: %w", err)
+			return fmt.Errorf("report quarters: %w", err)
 		}
 	}
 	for k, c := range days {
@@ -379,7 +387,7 @@ type ReportFilter struct {
 	Channel, Tag             string
 }
 
-// where is the filter as SQL on report_hours, whose tag column names the
+// where is the filter as SQL on report_quarters, whose tag column names the
 // rows to read, or without the tag (on report_tickets, where a tag is
 // joined through report_ticket_tags).
 func (f ReportFilter) where(hours bool) (string, []any) {
@@ -405,15 +413,20 @@ func (f ReportFilter) where(hours bool) (string, []any) {
 	return " AND " + strings.Join(parts, " AND "), args
 }
 
-// HourRow is report_hours summed by hour or by one of its keys.
-type HourRow struct {
-	Hour int64
-	Key  string // the channel, or the store, team or agent id
-	HourCounts
+// ReportRow is report_quarters summed by time or by one of its keys.
+type ReportRow struct {
+	Quarter int64  // by time: the first quarter of the hour or quarter summed
+	Key     string // by a key: the channel, or the store, team or agent id
+	ReportCounts
 }
 
-// ReportGroups are what ReportHours can sum by.
-var ReportGroups = map[string]string{"hour": "hour", "channel": "channel", "store": "store_id", "team": "team_id", "agent": "agent_id"}
+// Time is when a row summed by time starts.
+func (r ReportRow) Time() time.Time { return time.Unix(r.Quarter*900, 0) }
+
+// ReportGroups are what SumReport can sum by: quarter hours, UTC hours
+// (fewer rows, for a time zone a whole number of hours off UTC), or a key.
+var ReportGroups = map[string]string{"quarter": "quarter", "hour": "quarter / 4 * 4",
+	"channel": "channel", "store": "store_id", "team": "team_id", "agent": "agent_id"}
 
 // single is the filter's one dimension and value, when it has at most
 // one and no tag: what the roll-ups answer ("" and "" for none).
@@ -439,26 +452,27 @@ func (f ReportFilter) single() (dim string, value any, ok bool) {
 
 const sumColumns = `sum(created), sum(resolved), sum(reopened), sum(messages_in), sum(messages_out), sum(breaches)`
 
-// ReportHours sums report_hours from hour from to hour to (excluded) by
-// hour or by a key (ReportGroups). With no filter or one, it reads the
-// roll-ups: by hour, the hours of that filter; by a key, whole UTC days
-// and the hours at the ends that are not whole days.
-func (db *DB) ReportHours(ctx context.Context, f ReportFilter, from, to int64, by string) ([]HourRow, error) {
+// SumReport sums report_quarters from quarter from to quarter to
+// (excluded, QuarterOf) by time or by a key (ReportGroups). With no
+// filter or one, it reads the roll-ups: by time, the quarters of that
+// filter; by a key, whole UTC days and the quarters at the ends that are
+// not whole days.
+func (db *DB) SumReport(ctx context.Context, f ReportFilter, from, to int64, by string) ([]ReportRow, error) {
 	col, ok := ReportGroups[by]
 	if !ok {
-		return nil, fmt.Errorf("report hours by %q", by)
+		return nil, fmt.Errorf("report counts by %q", by)
 	}
 	fdim, fvalue, rolled := f.single()
 	if !rolled {
-		return db.reportHours(ctx, f, from, to, col)
+		return db.sumQuarters(ctx, f, from, to, by)
 	}
-	if by == "hour" {
-		return db.sumHours(ctx, `SELECT hour, `+sumColumns+` FROM report_hours_by
-			WHERE dim = ? AND value = ? AND hour >= ? AND hour < ? GROUP BY hour ORDER BY hour`, fdim, fvalue, from, to)
+	if by == "quarter" || by == "hour" {
+		return db.sumRows(ctx, by, `SELECT `+col+`, `+sumColumns+` FROM report_quarters_by
+			WHERE dim = ? AND value = ? AND quarter >= ? AND quarter < ? GROUP BY 1 ORDER BY 1`, fdim, fvalue, from, to)
 	}
-	first, last := floorDiv(from+23, 24), floorDiv(to, 24) // whole days
+	first, last := floorDiv(from+QuartersPerDay-1, QuartersPerDay), floorDiv(to, QuartersPerDay) // whole days
 	if first >= last {
-		return db.reportHours(ctx, f, from, to, col)
+		return db.sumQuarters(ctx, f, from, to, by)
 	}
 	var query string
 	args := []any{}
@@ -472,73 +486,65 @@ func (db *DB) ReportHours(ctx context.Context, f ReportFilter, from, to int64, b
 			WHERE fdim = ? AND fvalue = ? AND dim = ? AND day >= ? AND day < ? GROUP BY value`
 		args = append(args, fdim, fvalue, by, first, last)
 	}
-	rows, err := db.sumHours(ctx, query, args...)
+	rows, err := db.sumRows(ctx, by, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	for _, edge := range [][2]int64{{from, first * 24}, {last * 24, to}} {
+	for _, edge := range [][2]int64{{from, first * QuartersPerDay}, {last * QuartersPerDay, to}} {
 		if edge[0] >= edge[1] {
 			continue
 		}
-		more, err := db.reportHours(ctx, f, edge[0], edge[1], col)
+		more, err := db.sumQuarters(ctx, f, edge[0], edge[1], by)
 		if err != nil {
 			return nil, err
 		}
-		rows = mergeHourRows(rows, more)
+		rows = mergeReportRows(rows, more)
 	}
 	return rows, nil
 }
 
-// mergeHourRows adds b's rows to a's by key, in key order.
-func mergeHourRows(a, b []HourRow) []HourRow {
+// mergeReportRows adds b's rows to a's by key, in key order.
+func mergeReportRows(a, b []ReportRow) []ReportRow {
 	at := make(map[string]int, len(a))
 	for i, r := range a {
 		at[r.Key] = i
 	}
 	for _, r := range b {
 		if i, ok := at[r.Key]; ok {
-			a[i].HourCounts.Add(r.HourCounts)
+			a[i].ReportCounts.Add(r.ReportCounts)
 		} else {
 			at[r.Key] = len(a)
 			a = append(a, r)
 		}
 	}
-	slices.SortFunc(a, func(x, y HourRow) int {
-		if x.Hour != y.Hour {
-			return cmp.Compare(x.Hour, y.Hour)
-		}
-		return strings.Compare(x.Key, y.Key)
-	})
+	slices.SortFunc(a, func(x, y ReportRow) int { return strings.Compare(x.Key, y.Key) })
 	return a
 }
 
-// reportHours sums report_hours itself (by column col).
-func (db *DB) reportHours(ctx context.Context, f ReportFilter, from, to int64, col string) ([]HourRow, error) {
+// sumQuarters sums report_quarters itself.
+func (db *DB) sumQuarters(ctx context.Context, f ReportFilter, from, to int64, by string) ([]ReportRow, error) {
 	where, args := f.where(true)
-	return db.sumHours(ctx, `SELECT `+col+`, `+sumColumns+` FROM report_hours
-		WHERE hour >= ? AND hour < ?`+where+` GROUP BY 1 ORDER BY 1`, append([]any{from, to}, args...)...)
+	return db.sumRows(ctx, by, `SELECT `+ReportGroups[by]+`, `+sumColumns+` FROM report_quarters
+		WHERE quarter >= ? AND quarter < ?`+where+` GROUP BY 1 ORDER BY 1`, append([]any{from, to}, args...)...)
 }
 
-func (db *DB) sumHours(ctx context.Context, query string, args ...any) ([]HourRow, error) {
+// sumRows reads rows of a key (by) and the counts summed.
+func (db *DB) sumRows(ctx context.Context, by, query string, args ...any) ([]ReportRow, error) {
 	rows, err := db.rq.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("report hours: %w", err)
+		return nil, fmt.Errorf("report counts by %s: %w", by, err)
 	}
 	defer rows.Close()
-	var out []HourRow
+	timed := by == "quarter" || by == "hour"
+	var out []ReportRow
 	for rows.Next() {
-		var r HourRow
-		var key any
-		if err := rows.Scan(&key, &r.Created, &r.Resolved, &r.Reopened, &r.MessagesIn, &r.MessagesOut, &r.Breaches); err != nil {
-			return nil, err
+		var r ReportRow
+		var key any = &r.Quarter
+		if !timed {
+			key = &r.Key
 		}
-		switch v := key.(type) {
-		case int64:
-			r.Hour, r.Key = v, strconv.FormatInt(v, 10)
-		case string:
-			r.Key = v
-		case []byte:
-			r.Key = string(v)
+		if err := rows.Scan(key, &r.Created, &r.Resolved, &r.Reopened, &r.MessagesIn, &r.MessagesOut, &r.Breaches); err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}

@@ -540,6 +540,18 @@ func (d *Desk) ReplyWindow(ctx context.Context, t *store.Ticket) (*ReplyWindow, 
 	return w, nil
 }
 
+// windowClosed refuses a plain reply on a ticket whose platform carries
+// only templates now (its reply window closed), so the agent learns it
+// while the text is still in the reply box, not from a failed delivery.
+func (d *Desk) windowClosed(t *store.Ticket, now time.Time) error {
+	p, ok := d.social.platform(t.Channel).(WindowedPlatform)
+	if !ok || t.LastCustomerAt == nil || now.Before(t.LastCustomerAt.Add(p.Window())) {
+		return nil
+	}
+	return inputErr("body", "the customer last wrote more than %d hours ago, so only an approved template can be sent until they write again: pick one above the reply box",
+		int(p.Window()/time.Hour))
+}
+
 // SendTemplate replies on a social ticket with one of its account's
 // templates (allowed when the reply window is closed): the reply's text
 // is the template's with the values filled in, and its "replied" event

@@ -682,6 +682,11 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 			if t.Status == "closed" {
 				return inputErr("ticket", "ticket %d is closed: open a new ticket to write to the customer", t.ID)
 			}
+			if in.Template == nil {
+				if err := d.windowClosed(t, now); err != nil {
+					return err
+				}
+			}
 			m.Kind, m.Delivery, evType = "agent", "queued", "replied"
 			if t.FirstResponseAt == nil {
 				t.FirstResponseAt = &now

@@ -3,6 +3,7 @@ package whatsapp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -350,6 +351,33 @@ func TestSendErrorsAndTemplates(t *testing.T) {
 	e.waitFor("the expired-token failure", func() bool { return e.message(r2.ID).Delivery == "failed" })
 	if m := e.message(r2.ID); !strings.Contains(m.DeliveryError, "access token") || !strings.Contains(m.DeliveryError, "expired") {
 		t.Fatalf("expired token: %q", m.DeliveryError)
+	}
+	e.graph.Expire(false)
+
+	// Once the customer last wrote over 24 hours ago, a plain reply is
+	// refused as it is written, and nothing is queued; a note still goes.
+	if err := e.db.Write(ctx, func(tx *store.Tx) error {
+		t, err := tx.Ticket(ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		yesterday := time.Now().Add(-25 * time.Hour)
+		t.LastCustomerAt = &yesterday
+		return tx.UpdateTicket(ctx, t)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.messages(tk.ID))
+	_, err = e.d.Reply(ctx, desk.AgentActor(e.agent), tk.ID, desk.ReplyInput{Body: "Are you there?"})
+	var ie *desk.InputError
+	if !errors.As(err, &ie) || ie.Field != "body" || !strings.Contains(ie.Message, "24 hours") || !strings.Contains(ie.Message, "template") {
+		t.Fatalf("a plain reply after the window: %v", err)
+	}
+	if _, err := e.d.Reply(ctx, desk.AgentActor(e.agent), tk.ID, desk.ReplyInput{Body: "Call her instead", Internal: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.messages(tk.ID)); n != before+1 {
+		t.Fatalf("%d messages after the refused reply and a note, want %d", n, before+1)
 	}
 }
 

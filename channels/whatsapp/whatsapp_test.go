@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,9 +91,17 @@ func newEnv(t *testing.T) *env {
 	go func() { defer wg.Done(); d.RunOutbox(rctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	e := &env{t: t, d: d, db: db, graph: g, hook: hook, acct: acct, agent: ag.ID, log: logs}
-	// The channel reads the connected numbers as it starts.
+	// The channel reads the connected numbers as it starts: until then a
+	// delivery for the number is answered 200 and dropped (a number not
+	// connected here), but the handshake with its verify token refused.
+	token, _ := d.SocialSettings(acct)["verify_token"].(string)
 	e.waitFor("the number taken", func() bool {
-		return e.post(graphtest.Envelope(graphtest.PhoneNumberID, graphtest.AppSecret, map[string]any{})) == 200
+		res, err := http.Get(hook.URL + "/hooks/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token=" + url.QueryEscape(token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
 	})
 	return e
 }

@@ -327,7 +327,8 @@ func (d *Desk) AttachmentData(ctx context.Context, id int64) (*store.Attachment,
 	return a, err
 }
 
-// Retry queues a failed reply again.
+// Retry queues a failed reply again. The parts of a reply in several
+// messages that went out before it failed are not sent again (SendParts).
 func (d *Desk) Retry(ctx context.Context, actor Actor, messageID int64) (*store.Message, error) {
 	var changes []Change
 	err := d.db.Write(ctx, func(tx *store.Tx) error {

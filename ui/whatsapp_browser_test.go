@@ -100,6 +100,17 @@ func TestWhatsAppInBrowser(t *testing.T) {
 		chromedp.SendKeys(`.wa-notice input[data-param="2"]`, "1001", chromedp.ByQuery),
 		chromedp.WaitVisible(`//p[contains(@class,"wa-preview") and .="Hello Ana, your order 1001 has news: reply to talk to us."]`, chromedp.BySearch))
 	shot(t, app, "78-whatsapp-window-closed")
+	// A plain reply now is refused as it is sent, and stays in the box.
+	var kept string
+	run(t, app, "a plain reply refused",
+		chromedp.SendKeys(`#reply`, "Are you there?", chromedp.ByQuery),
+		chromedp.Click(`#send`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//*[contains(@class,"toast") and contains(., "only an approved template can be sent")]`, chromedp.BySearch),
+		chromedp.Value(`#reply`, &kept, chromedp.ByQuery))
+	shot(t, app, "78b-whatsapp-plain-reply-refused")
+	if kept != "Are you there?" {
+		t.Fatalf("the reply box after the refusal: %q", kept)
+	}
 	run(t, app, "the template sent",
 		chromedp.Click(`.wa-notice button[type="submit"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//article[contains(@class,"msg agent")][contains(., "Hello Ana, your order 1001 has news")]//div[contains(@class,"delivery") and contains(., "Sent")]`, chromedp.BySearch))

@@ -7,16 +7,25 @@ import (
 	"testing"
 )
 
-// TestExternalIDLookupUsesIndex guards the dedupe lookup every inbound
-// message makes: were it a scan of all messages, imports would slow down
-// with every message stored.
-func TestExternalIDLookupUsesIndex(t *testing.T) {
+// The reads made for every message, receipt or handover must stay index
+// lookups: a scan would slow each one down with every row stored. These
+// tests read SQLite's plan of each.
+
+// planDB is an empty database whose plans the tests read.
+func planDB(t *testing.T) *DB {
+	t.Helper()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+messageByExternalID, "email", "x@y")
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// queryPlan is SQLite's plan of q, a line per step.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +39,47 @@ func TestExternalIDLookupUsesIndex(t *testing.T) {
 		}
 		plan += detail + "\n"
 	}
-	if !strings.Contains(plan, "messages_external") {
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// The dedupe lookup every inbound message makes.
+func TestExternalIDLookupUsesIndex(t *testing.T) {
+	if plan := queryPlan(t, planDB(t), messageByExternalID, "email", "x@y"); !strings.Contains(plan, "messages_external") {
 		t.Fatalf("the lookup does not use messages_external:\n%s", plan)
+	}
+}
+
+// The reads of a handover: an agent's open tickets are an index range.
+func TestAssignedToDoUsesIndex(t *testing.T) {
+	db := planDB(t)
+	for _, q := range []string{assignedToDo, countAssignedToDo} {
+		plan := queryPlan(t, db, q, 1, 0, 200)
+		if !strings.Contains(plan, "USING COVERING INDEX tickets_assignee_") || strings.Contains(plan, "SCAN tickets") {
+			t.Errorf("%s\nis not an index range:\n%s", q, plan)
+		}
+	}
+}
+
+// The read every social message makes to find its chat's ticket.
+func TestSocialTicketUsesIndex(t *testing.T) {
+	if plan := queryPlan(t, planDB(t), socialTicket, 1, "42"); !strings.Contains(plan, "social_threads_chat") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Fatalf("the chat's ticket is not read off social_threads_chat:\n%s", plan)
+	}
+}
+
+// The reads a receipt or a failed status makes to find its reply by any
+// part's id.
+func TestReplyPartLookupsUseIndexes(t *testing.T) {
+	db := planDB(t)
+	receipt := queryPlan(t, db, "SELECT m.id FROM messages m WHERE m.channel = ? AND m.id IN "+namedReply+" AND m.kind = 'agent'",
+		"whatsapp", "whatsapp", "wamid.x", "wamid.x")
+	if !strings.Contains(receipt, "messages_external") || !strings.Contains(receipt, "reply_parts_external") || strings.Contains(receipt, "SCAN") {
+		t.Fatalf("a receipt's reply is not read off messages_external and reply_parts_external:\n%s", receipt)
+	}
+	if plan := queryPlan(t, db, replyByPart, "whatsapp", "wamid.x"); !strings.Contains(plan, "reply_parts_external") || strings.Contains(plan, "SCAN") {
+		t.Fatalf("a part's reply is not read off reply_parts_external:\n%s", plan)
 	}
 }

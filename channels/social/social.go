@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -102,17 +103,35 @@ func (in *Inbox) work(ctx context.Context, list []store.SocialUpdate) []error {
 	outcomes := make([]error, len(list))
 	lanes := make([][]int, inboxLanes)
 	accounts := map[int64]*store.SocialAccount{}
+	unread := map[int64]error{} // accounts that could not be read now
 	for i, q := range list {
 		h := fnv.New32a()
 		h.Write([]byte(in.Lane(q.Payload)))
 		lane := int(h.Sum32() % inboxLanes)
 		lanes[lane] = append(lanes[lane], i)
-		if _, ok := accounts[q.AccountID]; !ok {
-			a, err := in.Desk.SocialAccount(ctx, q.AccountID)
-			if err != nil {
-				a = nil // removed meanwhile (its queue goes with it)
-			}
+		if _, ok := accounts[q.AccountID]; ok {
+			continue
+		}
+		if _, ok := unread[q.AccountID]; ok {
+			continue
+		}
+		a, err := in.Desk.SocialAccount(ctx, q.AccountID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			in.Log.Info(in.Platform+": deliveries for a removed account dropped", "account", q.AccountID)
+			accounts[q.AccountID] = nil // removed meanwhile (its queue goes with it)
+		case err != nil:
+			// Kept for the queue's next try: a message is never dropped
+			// because the database could not answer this once.
+			in.Log.Warn(in.Platform+": read the account of queued deliveries", "account", q.AccountID, "err", err)
+			unread[q.AccountID] = err
+		default:
 			accounts[q.AccountID] = a
+		}
+	}
+	for i, q := range list {
+		if err, ok := unread[q.AccountID]; ok {
+			outcomes[i] = fmt.Errorf("read account %d: %w", q.AccountID, err)
 		}
 	}
 	var wg sync.WaitGroup

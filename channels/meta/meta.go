@@ -36,19 +36,7 @@ const DefaultAPI = graph.DefaultAPI
 const Fields = "messages,messaging_postbacks,message_reads,message_deliveries,message_edits"
 
 // Options configure the channel.
-type Options struct {
-	// APIURL is the Graph API's base URL with its version; "" is
-	// DefaultAPI (tests point it at a local server).
-	APIURL string
-	// PublicURL is where the desk is reached from outside: the callback
-	// URL shown to paste at Meta is PublicURL/hooks/meta.
-	PublicURL string
-	// HTTP is the client for the Graph API and media; nil is one of its own.
-	HTTP *http.Client
-	// HookRate is how many webhook deliveries per second one page may
-	// post (bursts of twice that); 0 is 1,000.
-	HookRate float64
-}
+type Options = social.Options
 
 // Channel receives the connected pages' messages and sends replies.
 type Channel struct {
@@ -103,7 +91,8 @@ type page struct {
 // New returns the channel and installs it in the desk: the sender of
 // messenger and instagram replies and the checks of meta accounts.
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
-	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
+	r := opts.Resolve(DefaultAPI)
+	c := &Channel{desk: d, log: log, api: r.API, publicURL: r.PublicURL, http: r.HTTP, hookLimit: r.HookLimit,
 		MaxFile: 25 << 20, MaxWait: 5 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute,
 		pages: map[string]*page{}, verify: map[string]bool{}}
 	c.door = metahook.Door{Name: "meta", Log: log, Refused: limit.New(1, 10), Known: func(token string) bool {
@@ -111,18 +100,6 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 		defer c.mu.RUnlock()
 		return c.verify[token]
 	}}
-	if c.api == "" {
-		c.api = DefaultAPI
-	}
-	if c.http == nil {
-		c.http = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 15 * time.Second}}
-	}
-	rate := opts.HookRate
-	if rate == 0 {
-		rate = 1000
-	}
-	c.hookLimit = limit.New(rate, int(max(2*rate, 1)))
 	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handle}
 	d.SetSender("messenger", desk.SenderFunc(c.Send))
 	d.SetSender("instagram", desk.SenderFunc(c.Send))

@@ -1,7 +1,7 @@
 // Package social is what the social channels (Telegram, WhatsApp, Meta)
 // share: the worker that turns their queued webhook deliveries into
 // messages, waiting out a platform's 429s, multipart uploads, size-capped
-// downloads and the JSON errors their webhooks answer with.
+// downloads, the JSON errors their webhooks answer with, and their Options.
 package social
 
 import (

@@ -31,19 +31,7 @@ import (
 const DefaultAPI = "https://api.telegram.org"
 
 // Options configure the channel.
-type Options struct {
-	// APIURL is the Bot API's base URL; "" is DefaultAPI (tests point it
-	// at a local server).
-	APIURL string
-	// PublicURL is where the desk is reached from outside; an https URL
-	// makes bots receive messages by webhook instead of long polling.
-	PublicURL string
-	// HTTP is the client for the Bot API; nil is a client of its own.
-	HTTP *http.Client
-	// HookRate is how many webhook deliveries per second one bot may post
-	// (bursts of twice that); 0 is 1,000.
-	HookRate float64
-}
+type Options = social.Options
 
 // Channel runs the connected bots and sends replies through them.
 type Channel struct {
@@ -97,22 +85,11 @@ func parseConfig(a *store.SocialAccount) config {
 // New returns the Telegram channel and installs it in the desk (its
 // sender and its accounts' checks).
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
-	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
+	r := opts.Resolve(DefaultAPI)
+	c := &Channel{desk: d, log: log, api: r.API, publicURL: r.PublicURL, http: r.HTTP, hookLimit: r.HookLimit,
 		PollTimeout: 50, Backoff: 2 * time.Second, MaxBackoff: 2 * time.Minute, MaxFile: 20 << 20, MaxWait: time.Minute, WebhookCheck: 5 * time.Minute,
 		hooks: map[int64]*bot{}, badLimit: limit.New(1, 10)}
 	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "telegram", Lane: chatOf, Handle: c.handleQueued}
-	if c.api == "" {
-		c.api = DefaultAPI
-	}
-	if c.http == nil {
-		c.http = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 15 * time.Second, ResponseHeaderTimeout: 0}}
-	}
-	rate := opts.HookRate
-	if rate == 0 {
-		rate = 1000
-	}
-	c.hookLimit = limit.New(rate, int(max(2*rate, 1)))
 	d.SetSender("telegram", desk.SenderFunc(c.Send))
 	d.RegisterSocial("telegram", c)
 	return c

@@ -33,19 +33,7 @@ import (
 const DefaultAPI = graph.DefaultAPI
 
 // Options configure the channel.
-type Options struct {
-	// APIURL is the Graph API's base URL; "" is DefaultAPI (tests point
-	// it at a local server).
-	APIURL string
-	// PublicURL is where the desk is reached from outside (shown to the
-	// admin as the callback URL to give Meta).
-	PublicURL string
-	// HTTP is the client for the Graph API; nil is a client of its own.
-	HTTP *http.Client
-	// HookRate is how many webhook deliveries per second one number may
-	// post (bursts of twice that); 0 is 1,000.
-	HookRate float64
-}
+type Options = social.Options
 
 // Channel takes the connected numbers' webhook deliveries and sends
 // replies through them.
@@ -97,25 +85,14 @@ func parseConfig(a *store.SocialAccount) config {
 // New returns the WhatsApp channel and installs it in the desk (its
 // sender and its accounts' checks).
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
-	c := &Channel{desk: d, log: log, api: opts.APIURL, publicURL: strings.TrimRight(opts.PublicURL, "/"), http: opts.HTTP,
+	r := opts.Resolve(DefaultAPI)
+	c := &Channel{desk: d, log: log, api: r.API, publicURL: r.PublicURL, http: r.HTTP, hookLimit: r.HookLimit,
 		MaxFile: 25 << 20, MaxWait: 10 * time.Second, numbers: map[string]*number{}, tokens: map[string]bool{}}
 	c.door = metahook.Door{Name: "whatsapp", Log: log, Refused: limit.New(1, 10), Known: func(token string) bool {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
 		return c.tokens[token]
 	}}
-	if c.api == "" {
-		c.api = DefaultAPI
-	}
-	if c.http == nil {
-		c.http = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 15 * time.Second}}
-	}
-	rate := opts.HookRate
-	if rate == 0 {
-		rate = 1000
-	}
-	c.hookLimit = limit.New(rate, int(max(2*rate, 1)))
 	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "whatsapp", Lane: laneOf, Handle: c.handleQueued}
 	d.SetSender("whatsapp", desk.SenderFunc(c.Send))
 	d.RegisterSocial("whatsapp", c)

@@ -38,6 +38,50 @@ function modeLine(a) {
   return null;
 }
 
+// socialCard is a platform's card: its accounts (rows gives each one's
+// table rows) and, under them, the form that connects another. The form
+// has the platform's fields (trimmed into the request under their names)
+// and a store; its button says it is checking while the server asks the
+// platform, and a refusal shows by the field it names, which keeps focus.
+function socialCard({ cls, icons, title, mode, head, accounts, rows, none, heading, hint, form: f }) {
+  const err = h('p', { class: 'error', role: 'alert' });
+  const button = h('button', { type: 'submit', class: 'btn primary' }, t(f.button));
+  const connect = h('form', { class: `inline social-connect ${f.cls}`, novalidate: true },
+    f.fields.map((x) => h('label', { class: x.wide ? 'field wide' : 'field' }, h('span', {}, t(x.label)),
+      h('input', { name: x.name, type: x.type, autocomplete: 'off', spellcheck: 'false', placeholder: x.placeholder, required: !x.optional }))),
+    h('label', { class: 'field' }, h('span', {}, t('store')), h('select', { name: 'store_id' }, storeOptions(state.stores[0]?.id))),
+    button, err);
+  connect.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const v = Object.fromEntries(new FormData(connect));
+    const body = { platform: f.platform, store_id: v.store_id ? Number(v.store_id) : null };
+    for (const x of f.fields) body[x.name] = v[x.name].trim();
+    button.disabled = true;
+    button.textContent = t(f.checking);
+    try {
+      const a = await post('/api/social-accounts', body);
+      toast(f.connected(a));
+      f.reload();
+    } catch (ex) {
+      err.textContent = errorText(ex);
+      (connect.querySelector(`[name="${ex.field}"]`) || connect.querySelector('input'))?.focus();
+      button.disabled = false;
+      button.textContent = t(f.button);
+    }
+  });
+  return h('div', { class: `card social-card ${cls}` },
+    h('div', { class: 'social-head' }, icons.map((x) => icon(x)), h('h2', {}, title)),
+    h('p', { class: 'muted' }, mode),
+    accounts.length ? h('table', { class: 'social-accounts' },
+      h('thead', {}, h('tr', {}, [t(head), t('store'), t('status'), t('enabled'), ''].map((x) => h('th', {}, x)))),
+      h('tbody', {}, accounts.flatMap(rows)))
+      : h('p', { class: 'muted social-empty' }, t(none)),
+    h('h3', { class: 'form-heading' }, t(heading)),
+    h('p', { class: 'muted' }, t(hint)),
+    connect);
+}
+
 export async function channelsAdmin(main, reloadMeta) {
   await reloadMeta();
   const { social_accounts: list, modes } = await get('/api/social-accounts');
@@ -66,52 +110,27 @@ export async function channelsAdmin(main, reloadMeta) {
         try { await del(`/api/social-accounts/${a.id}`); toast(t('social_disconnected', { name: a.handle })); reload(); } catch (err) { toast(errorText(err), true); }
       } }, t('social_disconnect'))));
 
-  const err = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'btn primary' }, t('tg_connect_button'));
-  const connect = h('form', { class: 'inline social-connect', novalidate: true },
-    h('label', { class: 'field wide' }, h('span', {}, t('tg_token')),
-      h('input', { name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: '123456789:AAE…', required: true })),
-    h('label', { class: 'field' }, h('span', {}, t('store')), h('select', { name: 'store_id' }, storeOptions(state.stores[0]?.id))),
-    button, err);
-  connect.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    err.textContent = '';
-    const v = Object.fromEntries(new FormData(connect));
-    button.disabled = true;
-    button.textContent = t('tg_checking');
-    try {
-      const a = await post('/api/social-accounts', { platform: 'telegram', token: v.token.trim(), store_id: v.store_id ? Number(v.store_id) : null });
-      toast(t('tg_connected', { name: a.handle }));
-      reload();
-    } catch (ex) {
-      err.textContent = errorText(ex);
-      connect.querySelector(`[name="${ex.field === 'store_id' ? 'store_id' : 'token'}"]`)?.focus();
-      button.disabled = false;
-      button.textContent = t('tg_connect_button');
-    }
+  const telegram = socialCard({
+    cls: 'tg-card', icons: ['telegram'], title: t('channel_telegram'),
+    mode: t(modes?.telegram === 'webhook' ? 'social_mode_webhook' : 'social_mode_polling'),
+    head: 'tg_bot', accounts: bots, rows: (a) => row(a), none: 'tg_none', heading: 'tg_connect', hint: 'tg_connect_hint',
+    form: { cls: 'tg-connect', platform: 'telegram', button: 'tg_connect_button', checking: 'tg_checking', reload,
+      connected: (a) => t('tg_connected', { name: a.handle }),
+      fields: [{ label: 'tg_token', name: 'token', type: 'password', placeholder: '123456789:AAE…', wide: true }] },
   });
-
+  const token = telegram.querySelector('[name=token]');
   main.replaceChildren(
     h('h1', {}, t('admin_channels')),
     h('p', { class: 'muted admin-hint' }, t('channels_hint')),
-    h('div', { class: 'card social-card' },
-      h('div', { class: 'social-head' }, icon('telegram'), h('h2', {}, t('channel_telegram'))),
-      h('p', { class: 'muted' }, t(modes?.telegram === 'webhook' ? 'social_mode_webhook' : 'social_mode_polling')),
-      bots.length ? h('table', { class: 'social-accounts' },
-        h('thead', {}, h('tr', {}, [t('tg_bot'), t('store'), t('status'), t('enabled'), ''].map((x) => h('th', {}, x)))),
-        h('tbody', {}, bots.map((a) => row(a))))
-        : h('p', { class: 'muted social-empty' }, t('tg_none')),
-      h('h3', { class: 'form-heading' }, t('tg_connect')),
-      h('p', { class: 'muted' }, t('tg_connect_hint')),
-      connect),
-    whatsappCard({ numbers: list.filter((a) => a.platform === 'whatsapp'), row, reload, storeOptions }),
-    metaCard({ pages: list.filter((a) => a.platform === 'meta'), row, reload, storeOptions }));
-  if (!list.length) connect.querySelector('[name=token]').focus();
+    telegram,
+    whatsappCard({ numbers: list.filter((a) => a.platform === 'whatsapp'), row, reload, card: socialCard }),
+    metaCard({ pages: list.filter((a) => a.platform === 'meta'), row, reload, card: socialCard }));
+  if (!list.length) token.focus();
   // A bot just connected or switched on says how it is doing once Telegram
   // has answered: look again shortly, unless the admin is typing a token.
   if (bots.some((a) => a.enabled && !a.state?.last_ok_at && !a.state?.last_error)) {
     setTimeout(() => {
-      if (main.isConnected && location.hash === '#/admin/channels' && !connect.querySelector('[name=token]').value) reload();
+      if (main.isConnected && location.hash === '#/admin/channels' && !token.value) reload();
     }, 2000);
   }
 }

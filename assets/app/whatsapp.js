@@ -5,10 +5,10 @@
 // 24-hour window is closed. In a ticket: whether the window is open, and
 // when it is closed the templates offered in the reply box.
 import { patch, post } from './api.js';
-import { h, icon } from './dom.js';
+import { h } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { copyField } from './meta.js';
-import { errorText, state, toast } from './state.js';
+import { errorText, toast } from './state.js';
 
 // templateLines writes templates as the editor shows them: one a line,
 // "name | language | text".
@@ -49,45 +49,20 @@ function setup(a, reload) {
     form);
 }
 
-export function whatsappCard({ numbers, row, reload, storeOptions }) {
+export function whatsappCard({ numbers, row, reload, card }) {
   const replace = { field: 'access_token', label: 'meta_replace_token', prompt: 'meta_new_token_prompt' };
-  const err = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'btn primary' }, t('wa_connect_button'));
-  const input = (name, type, placeholder, required = true) => h('input', { name, type, autocomplete: 'off', spellcheck: 'false', placeholder, required });
-  const connect = h('form', { class: 'inline social-connect wa-connect', novalidate: true },
-    h('label', { class: 'field' }, h('span', {}, t('wa_phone_number_id')), input('phone_number_id', 'text', '106540352242922')),
-    h('label', { class: 'field wide' }, h('span', {}, t('whatsapp_access_token')), input('access_token', 'password', 'EAAG…')),
-    h('label', { class: 'field' }, h('span', {}, t('meta_app_secret')), input('app_secret', 'password', '')),
-    h('label', { class: 'field' }, h('span', {}, t('store')), h('select', { name: 'store_id' }, storeOptions(state.stores[0]?.id))),
-    button, err);
-  connect.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    err.textContent = '';
-    const v = Object.fromEntries(new FormData(connect));
-    button.disabled = true;
-    button.textContent = t('wa_checking');
-    try {
-      const a = await post('/api/social-accounts', { platform: 'whatsapp', phone_number_id: v.phone_number_id.trim(),
-        access_token: v.access_token.trim(), app_secret: v.app_secret.trim(), store_id: v.store_id ? Number(v.store_id) : null });
-      toast(t('wa_connected', { name: a.handle }));
-      reload();
-    } catch (ex) {
-      err.textContent = errorText(ex);
-      connect.querySelector(`[name="${ex.field}"]`)?.focus();
-      button.disabled = false;
-      button.textContent = t('wa_connect_button');
-    }
+  return card({
+    cls: 'wa-card', icons: ['whatsapp'], title: t('channel_whatsapp'), mode: t('wa_mode'),
+    head: 'wa_number', accounts: numbers, none: 'wa_none', heading: 'wa_connect', hint: 'wa_connect_hint',
+    rows: (a) => [row(a, replace), h('tr', { class: 'meta-setup-row' }, h('td', { colspan: 5 }, setup(a, reload)))],
+    form: { cls: 'wa-connect', platform: 'whatsapp', button: 'wa_connect_button', checking: 'wa_checking', reload,
+      connected: (a) => t('wa_connected', { name: a.handle }),
+      fields: [
+        { label: 'wa_phone_number_id', name: 'phone_number_id', type: 'text', placeholder: '106540352242922' },
+        { label: 'whatsapp_access_token', name: 'access_token', type: 'password', placeholder: 'EAAG…', wide: true },
+        { label: 'meta_app_secret', name: 'app_secret', type: 'password', placeholder: '' },
+      ] },
   });
-  return h('div', { class: 'card social-card wa-card' },
-    h('div', { class: 'social-head' }, icon('whatsapp'), h('h2', {}, t('channel_whatsapp'))),
-    h('p', { class: 'muted' }, t('wa_mode')),
-    numbers.length ? h('table', { class: 'social-accounts' },
-      h('thead', {}, h('tr', {}, [t('wa_number'), t('store'), t('status'), t('enabled'), ''].map((x) => h('th', {}, x)))),
-      h('tbody', {}, numbers.flatMap((a) => [row(a, replace), h('tr', { class: 'meta-setup-row' }, h('td', { colspan: 5 }, setup(a, reload)))])))
-      : h('p', { class: 'muted social-empty' }, t('wa_none')),
-    h('h3', { class: 'form-heading' }, t('wa_connect')),
-    h('p', { class: 'muted' }, t('wa_connect_hint')),
-    connect);
 }
 
 // windowBadge says in a WhatsApp ticket's header whether free replies

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 )
 
@@ -12,22 +11,8 @@ import (
 // findable by them, and the search index follows changes after it.
 func TestIdentitiesSurviveTheMessengerMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range list[:14] {
-		if _, err := raw.Exec(m.sql); err != nil {
-			t.Fatalf("%s: %v", m.name, err)
-		}
-	}
+	path, raw := databaseAt(t, 14)
 	for _, q := range []string{
-		"PRAGMA user_version = 14",
 		"INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Ana Lima', 1, 1)",
 		"INSERT INTO identities (id, customer_id, kind, value, base, created_at) VALUES (5, 1, 'email', 'ana+shop@x.com', 'ana@x.com', 1)",
 		"INSERT INTO identities (id, customer_id, kind, value, created_at) VALUES (6, 1, 'phone', '+351912345678', 1)",

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 )
 
@@ -11,22 +9,8 @@ import (
 // rules of a desk at version 10, and what they did to its tickets, stay.
 func TestRulesSurviveTheSLAMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range list[:10] {
-		if _, err := raw.Exec(m.sql); err != nil {
-			t.Fatalf("%s: %v", m.name, err)
-		}
-	}
+	path, raw := databaseAt(t, 10)
 	for _, q := range []string{
-		"PRAGMA user_version = 10",
 		"INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Ana', 1, 1)",
 		`INSERT INTO tickets (id, subject, status, priority, channel, customer_id, created_at, updated_at)
 			VALUES (7, 'Hi', 'pending', 'normal', 'email', 1, 1, 1)`,

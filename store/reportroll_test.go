@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -276,23 +275,7 @@ func TestReportPackRefusesBadData(t *testing.T) {
 // and by hour as before.
 func TestReportRollupsFromTheMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range list[:15] {
-		if _, err := raw.Exec(m.sql); err != nil {
-			t.Fatalf("%s: %v", m.name, err)
-		}
-	}
-	if _, err := raw.Exec("PRAGMA user_version = 15"); err != nil {
-		t.Fatal(err)
-	}
+	path, raw := databaseAt(t, 15)
 	rng := rand.New(rand.NewPCG(11, 13))
 	base := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC).Unix() / 3600
 	for range 400 {

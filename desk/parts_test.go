@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,4 +201,30 @@ func TestReplyPartsResumeWhereTheyStopped(t *testing.T) {
 	if m, _ := db.Message(ctx, m1.ID); m.ExternalID != "wamid.out1" {
 		t.Fatalf("the reply's external id changed: %q", m.ExternalID)
 	}
+}
+
+// A social reply that has nothing to go through says why, in plain words:
+// the ticket came another way, its account is switched off or was
+// disconnected.
+func TestReplyAccountSaysWhyNot(t *testing.T) {
+	d, _, raw := newDeskRaw(t)
+	res := ingest(t, d, desk.Inbound{From: email("a@mail.test"), Subject: "Hi", Text: "Hello"})
+	out := desk.Outbound{Ticket: *res.Ticket}
+	why := func(want string) {
+		t.Helper()
+		if _, _, err := d.ReplyAccount(ctx, out, "a Telegram chat", "Telegram bot"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("got %v, want %q", err, want)
+		}
+	}
+	why("this ticket did not come from a Telegram chat")
+	exec(t, raw, `INSERT INTO social_accounts (id, platform, handle, external_id, enabled, created_at, updated_at)
+		VALUES (3, 'telegram', '@shop_bot', '42', 0, 0, 0)`)
+	exec(t, raw, `INSERT INTO social_threads (ticket_id, account_id, chat_id) VALUES (?, 3, '777')`, res.Ticket.ID)
+	why("the Telegram bot @shop_bot is switched off")
+	exec(t, raw, `UPDATE social_accounts SET enabled = 1`)
+	if th, a, err := d.ReplyAccount(ctx, out, "a Telegram chat", "Telegram bot"); err != nil || th.ChatID != "777" || a.ID != 3 {
+		t.Fatalf("thread %+v, account %+v, %v", th, a, err)
+	}
+	exec(t, raw, `DELETE FROM social_accounts`)
+	why("the Telegram bot of this conversation was disconnected")
 }

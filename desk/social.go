@@ -248,6 +248,32 @@ func (d *Desk) SocialThread(ctx context.Context, ticketID int64) (SocialThread, 
 	return SocialThread{AccountID: acc, ChatID: chat}, err
 }
 
+// ReplyAccount is the chat a social ticket's reply goes back to and the
+// account it goes through, or a permanent error in plain words when there
+// is none to send with: the ticket came another way, its account was
+// disconnected or is switched off. where names the conversation ("a
+// Telegram chat") and account the kind of account ("Telegram bot").
+func (d *Desk) ReplyAccount(ctx context.Context, out Outbound, where, account string) (SocialThread, *store.SocialAccount, error) {
+	th, err := d.SocialThread(ctx, out.Ticket.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return th, nil, Permanent(fmt.Errorf("this ticket did not come from %s, so there is no one to answer there", where))
+	}
+	if err != nil {
+		return th, nil, err
+	}
+	a, err := d.db.SocialAccount(ctx, th.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return th, nil, Permanent(fmt.Errorf("the %s of this conversation was disconnected: connect it again under Settings → Channels, then retry", account))
+	}
+	if err != nil {
+		return th, nil, err
+	}
+	if !a.Enabled {
+		return th, nil, Permanent(fmt.Errorf("the %s %s is switched off under Settings → Channels", account, a.Handle))
+	}
+	return th, a, nil
+}
+
 // Received tells whether a channel has delivered a message already (so
 // that a repeat is not downloaded again).
 func (d *Desk) Received(ctx context.Context, channel, externalID string) (bool, error) {

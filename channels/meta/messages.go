@@ -267,22 +267,9 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return nil
 	}
 	channel := out.Message.Channel
-	th, err := c.desk.SocialThread(ctx, out.Ticket.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return desk.Permanent(fmt.Errorf("this ticket did not come from a %s conversation, so there is no one to answer there", channelTitle(channel)))
-	}
+	th, a, err := c.desk.ReplyAccount(ctx, out, "a "+channelTitle(channel)+" conversation", "Facebook page")
 	if err != nil {
 		return err
-	}
-	a, err := c.desk.SocialAccount(ctx, th.AccountID)
-	if errors.Is(err, store.ErrNotFound) {
-		return desk.Permanent(errors.New("the Facebook page of this conversation was disconnected: connect it again under Settings → Channels, then retry"))
-	}
-	if err != nil {
-		return err
-	}
-	if !a.Enabled {
-		return desk.Permanent(fmt.Errorf("the page %s is switched off under Settings → Channels", a.Handle))
 	}
 	p := c.page(a)
 	recipient, _ := json.Marshal(map[string]string{"id": th.ChatID})

@@ -215,22 +215,9 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
 	}
-	th, err := c.desk.SocialThread(ctx, out.Ticket.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return desk.Permanent(errors.New("this ticket did not come from a Telegram chat, so there is no chat to answer in"))
-	}
+	th, a, err := c.desk.ReplyAccount(ctx, out, "a Telegram chat", "Telegram bot")
 	if err != nil {
 		return err
-	}
-	a, err := c.desk.SocialAccount(ctx, th.AccountID)
-	if errors.Is(err, store.ErrNotFound) {
-		return desk.Permanent(errors.New("the Telegram bot of this conversation was disconnected: connect it again under Settings → Channels, then retry"))
-	}
-	if err != nil {
-		return err
-	}
-	if !a.Enabled {
-		return desk.Permanent(fmt.Errorf("the Telegram bot %s is switched off under Settings → Channels", a.Handle))
 	}
 	b := c.bot(a)
 	var chatID any = th.ChatID

@@ -77,6 +77,12 @@ type Inbound struct {
 	BounceOf     string
 	BounceReason string
 
+	// Partial, when set, says in a sentence what of the message could not
+	// be read (a header that would not parse, a structure past the limits,
+	// a parse that ran out of time): the message is kept with what could
+	// be read, its source beside it, and counted as partly read.
+	Partial string
+
 	// Applied when the message opens a new ticket.
 	Priority   string
 	Tags       []string

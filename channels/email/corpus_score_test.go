@@ -1,0 +1,266 @@
+package email
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"onedesk/desk"
+	"onedesk/store"
+)
+
+// Floors the real-mail corpus must not fall below: the figures the parser
+// reached when the corpus was made, rounded down. The goals (issue 23) are
+// 98 % ordinary, 80 % hard, every machine-sent mail and every thread group;
+// raise these towards them as the parser improves, never lower them.
+const (
+	corpusFloorOrdinary = 1.00 // 118 of 118
+	corpusFloorHard     = 0.23 // 39 of 166
+	corpusFloorMachine  = 15   // of 27
+	corpusFloorThreads  = 5    // of 6
+)
+
+// corpusCase is what a human reader sees in one message of
+// testdata/corpus, written by hand from the raw source (see its README).
+// A field left out is not checked.
+type corpusCase struct {
+	File        string   `json:"file"`
+	Class       string   `json:"class"` // ordinary, hard or machine
+	From        *string  `json:"from"`
+	Name        *string  `json:"name"`
+	Subject     *string  `json:"subject"`
+	Body        string   `json:"body"`        // a passage of the text shown
+	Attachments []string `json:"attachments"` // names that must be among the files
+	Auto        *string  `json:"auto"`        // none = "", "any" = some flag, "?" = not checked
+	BounceOf    string   `json:"bounce_of"`
+	Thread      string   `json:"thread"`
+	Note        string   `json:"note"`
+}
+
+type corpusResult struct {
+	c     corpusCase
+	in    desk.Inbound
+	err   error
+	diffs []string
+	auto  bool // the auto flag is as expected
+}
+
+func loadCorpus(t *testing.T) []corpusCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "corpus", "expect.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []corpusCase
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatalf("expect.json: %v", err)
+	}
+	return cases
+}
+
+// squash makes text comparable the way a reader compares it: runs of
+// white space (folding, tabs, line ends, no-break spaces) are one space.
+func squash(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\f' || r == '\v'
+	}), " ")
+}
+
+// scoreCorpusCase parses one message and lists what differs from what a
+// reader sees in it.
+func scoreCorpusCase(c corpusCase, raw []byte) corpusResult {
+	r := corpusResult{c: c}
+	r.in, r.err = Parse(raw)
+	want := ""
+	if c.Auto != nil {
+		want = *c.Auto
+	}
+	switch {
+	case r.err != nil:
+		r.diffs = append(r.diffs, fmt.Sprintf("not parsed: %v", r.err))
+	case want == "?":
+		r.auto = true
+	case want == "any":
+		r.auto = r.in.Auto != ""
+	default:
+		r.auto = r.in.Auto == want
+	}
+	if r.err != nil {
+		return r
+	}
+	in := r.in
+	if !r.auto {
+		r.diffs = append(r.diffs, fmt.Sprintf("auto %q, want %q", in.Auto, want))
+	}
+	if c.From != nil && !strings.EqualFold(in.From.Value, *c.From) {
+		r.diffs = append(r.diffs, fmt.Sprintf("from %q, want %q", in.From.Value, *c.From))
+	}
+	if c.Name != nil && squash(in.Name) != squash(*c.Name) {
+		r.diffs = append(r.diffs, fmt.Sprintf("name %q, want %q", in.Name, *c.Name))
+	}
+	if c.Subject != nil && squash(in.Subject) != squash(*c.Subject) {
+		r.diffs = append(r.diffs, fmt.Sprintf("subject %q, want %q", in.Subject, *c.Subject))
+	}
+	if c.Body != "" {
+		passage := squash(c.Body)
+		if !strings.Contains(squash(in.Text), passage) && !strings.Contains(squash(TextFromHTML(in.HTML)), passage) {
+			text := squash(in.Text)
+			if len(text) > 120 {
+				text = text[:120] + "…"
+			}
+			r.diffs = append(r.diffs, fmt.Sprintf("body lacks %q (text %q)", c.Body, text))
+		}
+	}
+	have := map[string]bool{}
+	var names []string
+	for _, a := range in.Attachments {
+		have[a.Filename] = true
+		names = append(names, a.Filename)
+	}
+	for _, name := range c.Attachments {
+		if !have[name] {
+			r.diffs = append(r.diffs, fmt.Sprintf("attachment %q missing (have %q)", name, names))
+		}
+	}
+	if c.BounceOf != "" && strings.Trim(in.BounceOf, "<>") != c.BounceOf {
+		r.diffs = append(r.diffs, fmt.Sprintf("bounce of %q, want %q", in.BounceOf, c.BounceOf))
+	}
+	return r
+}
+
+// TestCorpusScore scores the parser on the hand-checked corpus of real
+// mail from public test suites: ordinary and hard messages right (every
+// expectation holds), machine-sent mail recognised (its auto flag), and
+// thread groups ingested through a real desk landing on one ticket each.
+// With -v it lists every miss and what differed.
+func TestCorpusScore(t *testing.T) {
+	cases := loadCorpus(t)
+	if len(cases) < 300 {
+		t.Fatalf("corpus has %d messages, want at least 300", len(cases))
+	}
+	type tally struct{ right, total int }
+	counts := map[string]*tally{"ordinary": {}, "hard": {}, "machine": {}}
+	var misses []corpusResult
+	groups := map[string][]corpusResult{}
+	var groupNames []string
+	for _, c := range cases {
+		raw, err := os.ReadFile(filepath.Join("testdata", "corpus", filepath.FromSlash(c.File)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := counts[c.Class]
+		if n == nil {
+			t.Fatalf("%s: class %q", c.File, c.Class)
+		}
+		r := scoreCorpusCase(c, raw)
+		n.total++
+		// Machine-sent mail is scored on being recognised; what else
+		// differs is listed all the same.
+		if (c.Class == "machine" && r.auto) || (c.Class != "machine" && len(r.diffs) == 0) {
+			n.right++
+		}
+		if len(r.diffs) > 0 {
+			misses = append(misses, r)
+		}
+		if c.Thread != "" {
+			if groups[c.Thread] == nil {
+				groupNames = append(groupNames, c.Thread)
+			}
+			groups[c.Thread] = append(groups[c.Thread], r)
+		}
+	}
+	sort.Strings(groupNames)
+	threadsRight, threadMisses := scoreThreads(t, groupNames, groups)
+
+	pct := func(n *tally) float64 {
+		if n.total == 0 {
+			return 0
+		}
+		return float64(n.right) / float64(n.total)
+	}
+	t.Logf("corpus of %d real messages (testdata/corpus)", len(cases))
+	t.Logf("  ordinary right          %3d/%3d  %5.1f %%", counts["ordinary"].right, counts["ordinary"].total, 100*pct(counts["ordinary"]))
+	t.Logf("  hard right              %3d/%3d  %5.1f %%", counts["hard"].right, counts["hard"].total, 100*pct(counts["hard"]))
+	t.Logf("  machine-sent recognised %3d/%3d", counts["machine"].right, counts["machine"].total)
+	t.Logf("  thread groups on one ticket %d/%d", threadsRight, len(groupNames))
+	if testing.Verbose() {
+		for _, m := range misses {
+			t.Logf("MISS %s [%s] %s", m.c.File, m.c.Class, strings.Join(m.diffs, "; "))
+			if m.c.Note != "" {
+				t.Logf("     (%s)", m.c.Note)
+			}
+		}
+		for _, m := range threadMisses {
+			t.Logf("MISS thread %s", m)
+		}
+	}
+
+	if p := pct(counts["ordinary"]); p < corpusFloorOrdinary {
+		t.Errorf("ordinary messages right %.1f %%, floor %.1f %%", 100*p, 100*corpusFloorOrdinary)
+	}
+	if p := pct(counts["hard"]); p < corpusFloorHard {
+		t.Errorf("hard messages right %.1f %%, floor %.1f %%", 100*p, 100*corpusFloorHard)
+	}
+	if counts["machine"].right < corpusFloorMachine {
+		t.Errorf("machine-sent recognised %d, floor %d", counts["machine"].right, corpusFloorMachine)
+	}
+	if threadsRight < corpusFloorThreads {
+		t.Errorf("thread groups on one ticket %d, floor %d", threadsRight, corpusFloorThreads)
+	}
+}
+
+// scoreThreads ingests every thread group, in file order, through one real
+// desk on a SQLite file, as the mailbox would deliver them, and counts the
+// groups that landed on one ticket of their own.
+func scoreThreads(t *testing.T, names []string, groups map[string][]corpusResult) (int, []string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "corpus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	right := 0
+	var misses []string
+	ticketOwner := map[int64]string{}
+	for _, name := range names {
+		tickets := map[int64]bool{}
+		var problems []string
+		for _, r := range groups[name] {
+			in := r.in
+			if r.err != nil {
+				// What the channel stores for a message it cannot read.
+				in = desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "unknown-sender@onedesk.invalid"},
+					ExternalID: r.c.File + "@onedesk.invalid", Text: "[onedesk: this message could not be read; its source is kept]"}
+			}
+			res, err := d.Ingest(ctx, in)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s not ingested: %v", r.c.File, err))
+				continue
+			}
+			tickets[res.Ticket.ID] = true
+			if owner := ticketOwner[res.Ticket.ID]; owner != "" && owner != name {
+				problems = append(problems, fmt.Sprintf("%s joined group %s's ticket", r.c.File, owner))
+			}
+			ticketOwner[res.Ticket.ID] = name
+		}
+		if len(tickets) != 1 {
+			problems = append(problems, fmt.Sprintf("on %d tickets", len(tickets)))
+		}
+		if len(problems) == 0 {
+			right++
+		} else {
+			misses = append(misses, name+": "+strings.Join(problems, "; "))
+		}
+	}
+	return right, misses
+}

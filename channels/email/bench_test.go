@@ -194,3 +194,19 @@ func procStatus(key string) int64 {
 	}
 	return 0
 }
+
+// BenchmarkParseHostile parses the hostile shapes (deep nesting, many
+// parts, a huge header, a huge line): each must stay under a second.
+func BenchmarkParseHostile(b *testing.B) {
+	for _, c := range hostileMail {
+		raw := c.make()
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for i := 0; i < b.N; i++ {
+				if _, err := Parse(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

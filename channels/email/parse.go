@@ -3,6 +3,7 @@
 package email
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,16 +13,16 @@ import (
 	"io"
 	"mime"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/charset" // decode non-UTF-8 mail
-	"github.com/emersion/go-message/mail"
-	"golang.org/x/text/encoding/charmap"
-
+	"github.com/emersion/go-message/textproto"
+	// decode non-UTF-8 mail
 	"onedesk/desk"
 	"onedesk/store"
 )
@@ -54,176 +55,493 @@ func parse(raw []byte) (desk.Inbound, []string, error) {
 // directory, larger attachments go to files there instead.
 const memPart = 1 << 20
 
+// maxText is how much of one text part is read: what the desk keeps of a
+// body, with room for the quoted history that is cut from it.
+const maxText = 4 * desk.MaxBody
+
 // parseSource parses the message open returns (afresh on each call). With
 // spool set, large attachments are written to files in that directory, so
 // that a message of any size is parsed in bounded memory.
+//
+// It never fails because of what the message holds: whatever the bytes,
+// it returns all that could be read within the limits, with in.Partial
+// saying what was left out (in.From is empty when no sender could be
+// found at all). It fails only when the source or the spool directory
+// cannot be read or written; then no spooled file is left behind.
 func parseSource(open func() (io.Reader, error), spool string) (desk.Inbound, []string, error) {
-	in := desk.Inbound{Channel: "email"}
-	src, err := open()
+	p := &parser{spool: spool, open: open, in: desk.Inbound{Channel: "email"}}
+	recipients, err := p.run()
 	if err != nil {
-		return in, nil, err
+		p.removeSpooled()
+		return desk.Inbound{Channel: "email"}, nil, err
 	}
-	r, err := mail.CreateReader(src)
-	if err != nil && r == nil {
-		return in, nil, fmt.Errorf("parse message: %w", err)
-	}
-	h := r.Header
+	return p.in, recipients, nil
+}
 
-	from, err := h.AddressList("From")
-	if err != nil || len(from) == 0 {
-		if from, err = h.AddressList("Sender"); err != nil || len(from) == 0 {
-			return in, nil, fmt.Errorf("parse message: no usable From address")
-		}
+// parser holds one parse: what has been read so far and what was left out.
+type parser struct {
+	spool    string
+	open     func() (io.Reader, error)
+	src      *budgetReader
+	repair   *headerRepair
+	in       desk.Inbound
+	notes    []string
+	plain    []string
+	html     []string
+	charset  string // the first charset a text part declares: a hint for raw 8-bit header bytes
+	parts    int
+	spooled  []string // files written, each either in in.Attachments or removed
+	report   bool     // a delivery-status part was read
+	returned [][]byte // the start of attached messages and headers: a bounce's returned mail
+	diskErr  error    // the spool directory failed
+}
+
+// errStop ends the walk over the parts early (a limit was reached).
+var errStop = errors.New("parse stopped")
+
+func (p *parser) note(s string) {
+	if !slices.Contains(p.notes, s) {
+		p.notes = append(p.notes, s)
 	}
-	in.From = store.Identity{Kind: "email", Value: from[0].Address}
-	in.Name = from[0].Name
-	if in.Subject, err = h.Subject(); err != nil {
-		in.Subject = h.Get("Subject")
+}
+
+func (p *parser) run() ([]string, error) {
+	src, err := p.open()
+	if err != nil {
+		return nil, fmt.Errorf("open message: %w", err)
 	}
+	p.src = newBudgetReader(src)
+	p.repair = newHeaderRepair(p.src)
+	br := bufio.NewReader(p.repair)
+	hdr, _ := textproto.ReadHeader(br) // read errors show in p.src
+	if p.src.err != nil {
+		return nil, fmt.Errorf("read message: %w", p.src.err)
+	}
+	if err := p.walk(hdr, br, 0, ""); err != nil && !errors.Is(err, errStop) && !errors.Is(err, errTooComplex) {
+		return nil, err
+	}
+	if p.src.err != nil {
+		return nil, fmt.Errorf("read message: %w", p.src.err)
+	}
+	if p.diskErr != nil {
+		return nil, p.diskErr
+	}
+	if p.src.timedOut {
+		p.note("The message was too complex to read in time; only its header and the parts read before were kept (its source is kept).")
+	}
+	if p.repair.deepSkipped {
+		p.note(fmt.Sprintf("Parts nested more than %d levels deep were left out.", MaxDepth))
+	}
+	if p.repair.headerCut {
+		p.note(fmt.Sprintf("A header longer than %d KB was cut.", maxHeaderBytes>>10))
+	}
+
+	h := &header{h: hdr}
+	h.enc = headerCharset(hdr, p.charset)
+	recipients := p.readHeader(h)
+	p.readBody(h)
+	p.in.Partial = strings.Join(p.notes, " ")
+	return recipients, nil
+}
+
+// readHeader reads the message's own header fields, each on its own.
+func (p *parser) readHeader(h *header) []string {
+	in := &p.in
+	in.Subject = h.text("Subject")
 	if m := ticketToken.FindStringSubmatch(in.Subject); m != nil {
 		in.TicketHint, _ = strconv.ParseInt(m[1], 10, 64)
 	}
-	if id, err := h.MessageID(); err == nil && id != "" {
-		in.ExternalID = id
-	} else if src, err := open(); err == nil {
-		h := sha256.New()
-		io.Copy(h, src)
-		in.ExternalID = "sha256-" + hex.EncodeToString(h.Sum(nil)[:16]) + "@onedesk.invalid"
+	fromText := h.utf8(h.h.Get("From"))
+	p.sender(h)
+	if ids := msgIDs(h.h.Get("Message-Id")); len(ids) > 0 {
+		in.ExternalID = ids[0]
+	} else if src, err := p.open(); err == nil {
+		sum := sha256.New()
+		io.Copy(sum, src)
+		in.ExternalID = "sha256-" + hex.EncodeToString(sum.Sum(nil)[:16]) + "@onedesk.invalid"
 	}
 	for _, key := range []string{"References", "In-Reply-To"} {
-		ids, _ := h.MsgIDList(key)
-		in.ThreadRefs = append(in.ThreadRefs, ids...)
+		for _, v := range h.h.Values(key) {
+			in.ThreadRefs = append(in.ThreadRefs, msgIDs(v)...)
+		}
 	}
-	in.Auto = autoKind(h, in.From.Value)
+	in.Auto = autoKind(h, in.From.Value, fromText, in.Subject)
+	if p.report {
+		in.Auto = "bounce"
+	}
 
 	var recipients []string
 	for _, key := range []string{"To", "Cc"} {
-		list, _ := h.AddressList(key)
-		for _, a := range list {
-			recipients = append(recipients, a.Address)
-			if !strings.EqualFold(a.Address, in.From.Value) {
-				in.CC = append(in.CC, desk.Contact{Identity: store.Identity{Kind: "email", Value: a.Address}, Name: toUTF8(a.Name)})
+		for _, v := range h.h.Values(key) {
+			for _, a := range addresses(h.utf8(v)) {
+				recipients = append(recipients, a.Address)
+				if !strings.EqualFold(a.Address, in.From.Value) {
+					in.CC = append(in.CC, desk.Contact{Identity: store.Identity{Kind: "email", Value: a.Address}, Name: toUTF8(a.Name)})
+				}
 			}
 		}
 	}
 	for _, key := range []string{"Delivered-To", "X-Original-To", "Envelope-To"} {
-		for _, v := range h.Values(key) {
+		for _, v := range h.h.Values(key) {
 			recipients = append(recipients, strings.Trim(strings.TrimSpace(v), "<>"))
 		}
 	}
+	return recipients
+}
 
-	var plain, htmlBody []string
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		unknownCharset := err != nil && p != nil && message.IsUnknownCharset(err)
-		if err != nil && !unknownCharset {
-			// A broken part loses that part, not the customer's message.
-			break
-		}
-		ctype, cid, filename, isAttachment := partInfo(p)
-		// A body that fails to decode half-way keeps what was read.
-		limit := int64(MaxAttachmentSize + 1)
-		if spool != "" && isAttachment {
-			limit = memPart + 1
-		}
-		body, _ := io.ReadAll(io.LimitReader(p.Body, limit))
-		path := ""
-		if spool != "" && isAttachment && len(body) > memPart {
-			if path, err = spoolPart(spool, body, p.Body); err != nil {
-				return in, nil, err
-			}
-			if path == "" {
-				continue // over MaxAttachmentSize
-			}
-		}
-		if unknownCharset && strings.HasPrefix(ctype, "text/") {
-			body = []byte(legacyText(body))
-		}
-		switch {
-		case !isAttachment && ctype == "text/plain":
-			plain = append(plain, string(body))
-		case !isAttachment && ctype == "text/html":
-			htmlBody = append(htmlBody, string(body))
-		case ctype == "message/delivery-status" || ctype == "message/global-delivery-status":
-			in.Auto = "bounce"
-			in.BounceReason = bounceReason(body)
-			fallthrough
-		case ctype == "message/rfc822" || ctype == "message/global" || ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers":
-			if in.Auto == "bounce" && in.BounceOf == "" {
-				in.BounceOf = originalMessageID(body)
-			}
-			if filename == "" && (ctype == "message/rfc822" || ctype == "message/global") {
-				filename = forwardedName(body)
-			}
-			fallthrough
-		default:
-			if len(in.Attachments) >= MaxAttachments || len(body) > MaxAttachmentSize {
+// senderFields are where the sender is looked for, in order.
+var senderFields = []string{"From", "Sender", "Reply-To", "Return-Path"}
+
+// sender finds who sent the message: the first usable address of From,
+// else of Sender, Reply-To or Return-Path. With none, From stays empty
+// (the poller has the envelope) and the note says so.
+func (p *parser) sender(h *header) {
+	from := h.h.Values("From")
+	for _, key := range senderFields {
+		for _, v := range h.h.Values(key) {
+			list := addresses(h.utf8(v))
+			if len(list) == 0 {
 				continue
 			}
-			if filename == "" {
-				filename = defaultName(ctype, cid)
+			p.in.From = store.Identity{Kind: "email", Value: list[0].Address}
+			p.in.Name = toUTF8(list[0].Name)
+			if key != "From" {
+				if len(from) == 0 || strings.TrimSpace(strings.Join(from, "")) == "" {
+					p.note(fmt.Sprintf("The message has no From address; the sender was taken from %s.", key))
+				} else {
+					p.note(fmt.Sprintf("The From field (%s) holds no usable address; the sender was taken from %s.", shorten(h.utf8(from[0])), key))
+				}
 			}
-			a := store.Attachment{Filename: toUTF8(filename), ContentType: ctype, ContentID: cid, Data: body}
-			if path != "" {
-				a.Data, a.Path = nil, path
-			}
-			in.Attachments = append(in.Attachments, a)
+			return
 		}
 	}
-	in.Subject, in.Name = toUTF8(in.Subject), toUTF8(in.Name)
+	if len(from) > 0 {
+		p.note(fmt.Sprintf("No sender address could be read (From: %s).", shorten(h.utf8(from[0]))))
+	} else {
+		p.note("The message names no sender.")
+	}
+}
+
+// readBody puts the text parts together and finishes the bounce.
+func (p *parser) readBody(h *header) {
+	in := &p.in
 	// Some clients split the text around inline images into several parts.
-	in.Text = strings.TrimSpace(toUTF8(strings.Join(plain, "\n")))
-	in.HTML = toUTF8(strings.Join(htmlBody, "\n"))
+	in.Text = strings.TrimSpace(strings.Join(p.plain, "\n"))
+	in.HTML = strings.Join(p.html, "\n")
+	if len(in.HTML) > 4*desk.MaxBody {
+		in.HTML = cut(in.HTML, 4*desk.MaxBody)
+		p.note(fmt.Sprintf("The HTML version was cut at %d KB.", 4*desk.MaxBody>>10))
+	}
 	if in.Text == "" && in.HTML != "" {
 		in.Text = TextFromHTML(in.HTML)
 	}
-	if in.Text == "" && in.HTML == "" && len(in.Attachments) == 0 {
+	if in.Text == "" && in.HTML == "" && len(in.Attachments) == 0 && !p.src.timedOut && !p.repair.deepSkipped {
 		// The structure was beyond repair (a boundary that never comes):
 		// the readable part of the raw body is better than nothing.
-		if src, err := open(); err == nil {
+		if src, err := p.open(); err == nil {
 			head, _ := io.ReadAll(io.LimitReader(src, desk.MaxBody))
 			in.Text = rawBodyText(head)
 		}
 	}
-	return in, recipients, nil
+	if len(in.Text) > desk.MaxBody {
+		in.Text = cut(in.Text, desk.MaxBody)
+		p.note(fmt.Sprintf("The text was cut at %d KB.", desk.MaxBody>>10))
+	}
+	if in.Auto != "bounce" && !p.report && plainBounce(in.Text, in.Subject, h.h.Get("Return-Path")) {
+		in.Auto = "bounce"
+	}
+	if in.Auto == "bounce" {
+		for _, part := range p.returned {
+			if in.BounceOf == "" {
+				in.BounceOf = originalMessageID(part)
+			}
+		}
+		if in.BounceOf == "" {
+			in.BounceOf = quotedMessageID(in.Text)
+		}
+		if in.BounceReason == "" {
+			in.BounceReason = textBounceReason(in.Text)
+		}
+	}
+}
+
+// walk reads one entity (the message or a part) and, for a multipart,
+// the parts in it.
+func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent string) error {
+	if err := p.stopped(); err != nil {
+		return err
+	}
+	ctype, params := contentType(hdr.Get("Content-Type"))
+	if ctype == "" || !strings.Contains(ctype, "/") {
+		ctype, params = "text/plain", map[string]string{"charset": params["charset"]} // RFC 2045
+		if parent == "multipart/digest" {
+			ctype = "message/rfc822"
+		}
+	}
+	if !strings.HasPrefix(ctype, "multipart/") || params["boundary"] == "" {
+		return p.leaf(hdr, ctype, params, body)
+	}
+	if depth >= MaxDepth {
+		return nil // the repair reader left this branch out and says so
+	}
+	mr := textproto.NewMultipartReader(body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			// The rest of this multipart does not parse (a boundary that
+			// never comes, a truncated message): what was read stays.
+			return p.stopped()
+		}
+		p.parts++
+		if p.parts > MaxParts {
+			p.note(fmt.Sprintf("Only the first %d parts of the message were read.", MaxParts))
+			return errStop
+		}
+		if err := p.walk(part.Header, part, depth+1, ctype); err != nil {
+			return err
+		}
+	}
+}
+
+// stopped says why reading must end: the time budget is spent or the
+// source failed.
+func (p *parser) stopped() error {
+	switch {
+	case p.src.err != nil:
+		return p.src.err
+	case p.src.timedOut:
+		return errTooComplex
+	case p.diskErr != nil:
+		return p.diskErr
+	}
+	return nil
+}
+
+// leaf reads a part that holds content.
+func (p *parser) leaf(hdr textproto.Header, ctype string, params map[string]string, raw io.Reader) error {
+	h := &header{h: hdr}
+	disposition, dparams := contentType(hdr.Get("Content-Disposition"))
+	attachment := disposition == "attachment"
+	// RFC 2183: the disposition's filename is the file's name; the type's
+	// name parameter is the older way, used when there is no filename.
+	filename := dparams["filename"]
+	if filename == "" {
+		filename = params["name"]
+	}
+	filename = decodeWords(h.utf8(filename))
+	cid := strings.Trim(strings.TrimSpace(hdr.Get("Content-Id")), "<>")
+	if ctype != "text/plain" && ctype != "text/html" {
+		attachment = true // inline images and other non-text parts are files too
+	}
+
+	cte := strings.ToLower(strings.TrimSpace(hdr.Get("Content-Transfer-Encoding")))
+	var body io.Reader = raw
+	uuencoded := false
+	switch cte {
+	case "x-uuencode", "uuencode", "x-uue", "uue":
+		uuencoded = true
+	default:
+		encOnly := textproto.Header{}
+		encOnly.Set("Content-Transfer-Encoding", cte)
+		if e, _ := message.New(message.Header{Header: encOnly}, raw); e != nil {
+			body = e.Body // an unknown encoding is read as it is
+		}
+	}
+
+	if uuencoded {
+		data, _ := io.ReadAll(io.LimitReader(body, MaxAttachmentSize*2))
+		if err := p.stopped(); err != nil {
+			return err
+		}
+		rest, files := uuExtract(data)
+		if len(files) == 0 {
+			if decoded, _, ok := uudecode(data); ok {
+				files = []uuFile{{name: filename, data: decoded}}
+			}
+		}
+		for _, f := range files {
+			name := f.name
+			if filename != "" && len(files) == 1 {
+				name = filename
+			}
+			p.addFile(uuType(ctype, name), cid, name, f.data, "")
+		}
+		if len(files) == 0 && !attachment && ctype == "text/plain" {
+			p.addText(ctype, params["charset"], rest)
+		}
+		return nil
+	}
+
+	if !attachment {
+		text, err := io.ReadAll(io.LimitReader(body, maxText+1))
+		if e := p.stopped(); e != nil {
+			return e
+		}
+		_ = err // a body that fails to decode half-way keeps what was read
+		if len(text) > maxText {
+			text = text[:maxText]
+			p.note(fmt.Sprintf("A text part longer than %d KB was cut.", maxText>>10))
+		}
+		if ctype == "text/plain" && bytes.Contains(text, []byte("begin ")) && uuBegin.Match(text) {
+			var files []uuFile
+			text, files = uuExtract(text)
+			for _, f := range files {
+				p.addFile(uuType("", f.name), "", f.name, f.data, "")
+			}
+		}
+		p.addText(ctype, params["charset"], text)
+		return nil
+	}
+
+	limit := int64(MaxAttachmentSize + 1)
+	if p.spool != "" {
+		limit = memPart + 1
+	}
+	data, _ := io.ReadAll(io.LimitReader(body, limit))
+	if err := p.stopped(); err != nil {
+		return err
+	}
+	path := ""
+	if p.spool != "" && len(data) > memPart {
+		var err error
+		if path, err = p.spoolPart(data, body); err != nil {
+			return err
+		}
+		if path == "" {
+			p.note(fmt.Sprintf("An attachment larger than %d MB was left out.", MaxAttachmentSize>>20))
+			return nil
+		}
+		data = nil
+	}
+	if len(data) > MaxAttachmentSize {
+		p.note(fmt.Sprintf("An attachment larger than %d MB was left out.", MaxAttachmentSize>>20))
+		return nil
+	}
+	switch ctype {
+	case "message/delivery-status", "message/global-delivery-status":
+		p.report = true
+		p.in.Auto = "bounce"
+		p.in.BounceReason = bounceReason(data)
+		fallthrough
+	case "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers":
+		if len(p.returned) < 4 && data != nil {
+			p.returned = append(p.returned, data[:min(len(data), 64<<10)])
+		}
+		if filename == "" && (ctype == "message/rfc822" || ctype == "message/global") {
+			filename = forwardedName(data)
+		}
+	}
+	p.addFile(ctype, cid, filename, data, path)
+	return nil
+}
+
+// addText adds a text part to the body, decoded from its charset.
+func (p *parser) addText(ctype, charset string, b []byte) {
+	if p.charset == "" && charset != "" {
+		p.charset = charset
+	}
+	s := decodeText(b, charset)
+	if ctype == "text/html" {
+		p.html = append(p.html, s)
+	} else {
+		p.plain = append(p.plain, s)
+	}
+}
+
+// addFile adds an attachment, held in data or in the spooled file path.
+func (p *parser) addFile(ctype, cid, filename string, data []byte, path string) {
+	if len(p.in.Attachments) >= MaxAttachments {
+		p.note(fmt.Sprintf("Only the first %d attachments were kept.", MaxAttachments))
+		if path != "" {
+			os.Remove(path)
+			p.spooled = slices.DeleteFunc(p.spooled, func(s string) bool { return s == path })
+		}
+		return
+	}
+	if filename == "" {
+		filename = defaultName(ctype, cid)
+	}
+	a := store.Attachment{Filename: toUTF8(filename), ContentType: ctype, ContentID: cid, Data: data, Path: path}
+	p.in.Attachments = append(p.in.Attachments, a)
+}
+
+// uuType is the content type of a uuencoded file, from its name when the
+// part does not say.
+func uuType(ctype, name string) string {
+	if ctype != "" && ctype != "text/plain" && ctype != "application/octet-stream" {
+		return ctype
+	}
+	if t, _, _ := strings.Cut(mime.TypeByExtension(filepath.Ext(name)), ";"); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 // spoolPart writes a large part (what was read of it, then the rest) to a
-// new file in dir; "" when it is over MaxAttachmentSize.
-func spoolPart(dir string, head []byte, rest io.Reader) (string, error) {
-	f, err := os.CreateTemp(dir, "part-")
+// new file in the spool directory; "" when it is over MaxAttachmentSize.
+func (p *parser) spoolPart(head []byte, rest io.Reader) (string, error) {
+	f, err := os.CreateTemp(p.spool, "part-")
 	if err != nil {
-		return "", fmt.Errorf("spool attachment: %w", err)
+		p.diskErr = fmt.Errorf("spool attachment: %w", err)
+		return "", p.diskErr
 	}
-	defer f.Close()
+	p.spooled = append(p.spooled, f.Name())
+	drop := func() {
+		f.Close()
+		os.Remove(f.Name())
+		p.spooled = p.spooled[:len(p.spooled)-1]
+	}
 	if _, err := f.Write(head); err != nil {
-		return "", fmt.Errorf("spool attachment: %w", err)
+		drop()
+		p.diskErr = fmt.Errorf("spool attachment: %w", err)
+		return "", p.diskErr
 	}
 	n, err := io.Copy(f, io.LimitReader(rest, MaxAttachmentSize+1-int64(len(head))))
-	if err != nil && n == 0 {
-		return "", fmt.Errorf("spool attachment: %w", err)
+	if stop := p.stopped(); stop != nil {
+		drop()
+		return "", stop
+	}
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		drop()
+		p.diskErr = fmt.Errorf("spool attachment: %w", err)
+		return "", p.diskErr
+	}
+	// Any other error is the part's own (bad base64 half-way): what was
+	// decoded is kept.
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		p.spooled = p.spooled[:len(p.spooled)-1]
+		p.diskErr = fmt.Errorf("spool attachment: %w", err)
+		return "", p.diskErr
 	}
 	if int64(len(head))+n > MaxAttachmentSize {
 		os.Remove(f.Name())
+		p.spooled = p.spooled[:len(p.spooled)-1]
 		return "", nil
 	}
 	return f.Name(), nil
 }
 
-// legacyText decodes text in a charset nobody knows: UTF-8 if it is,
-// else Windows-1252, which is what such mail nearly always turns out to be.
-func legacyText(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+// removeSpooled removes every file this parse wrote.
+func (p *parser) removeSpooled() {
+	for _, path := range p.spooled {
+		os.Remove(path)
 	}
-	s, err := charmap.Windows1252.NewDecoder().Bytes(b)
-	if err != nil {
-		return strings.ToValidUTF8(string(b), "\uFFFD")
+	p.spooled = nil
+	for i := range p.in.Attachments {
+		p.in.Attachments[i].Path = ""
 	}
-	return string(s)
+}
+
+// readHeaderOnly reads the header of an embedded message leniently.
+func readHeaderOnly(msg []byte) *header {
+	r := newHeaderRepair(bytes.NewReader(msg))
+	hdr, _ := textproto.ReadHeader(bufio.NewReader(r))
+	return &header{h: hdr, enc: headerCharset(hdr, "")}
 }
 
 // rawBodyText is the body of a message after its header, as text.
@@ -239,10 +557,8 @@ func rawBodyText(raw []byte) string {
 // forwardedName names an attached message after its subject.
 func forwardedName(msg []byte) string {
 	subject := "message"
-	if r, _ := mail.CreateReader(bytes.NewReader(msg)); r != nil {
-		if s, err := r.Header.Subject(); err == nil && strings.TrimSpace(s) != "" {
-			subject = strings.TrimSpace(s)
-		}
+	if s := strings.TrimSpace(readHeaderOnly(msg).text("Subject")); s != "" {
+		subject = s
 	}
 	subject = strings.Map(func(r rune) rune {
 		if strings.ContainsRune(`/\:*?"<>|`, r) || r < ' ' {
@@ -256,49 +572,6 @@ func forwardedName(msg []byte) string {
 	return subject + ".eml"
 }
 
-func partInfo(p *mail.Part) (ctype, cid, filename string, attachment bool) {
-	var h message.Header
-	switch ph := p.Header.(type) {
-	case *mail.InlineHeader:
-		h = ph.Header
-	case *mail.AttachmentHeader:
-		h = ph.Header
-		attachment = true
-		filename, _ = ph.Filename()
-	}
-	raw := h.Get("Content-Type")
-	ctype, params, err := mime.ParseMediaType(raw)
-	if err != nil && ctype == "" {
-		// A broken parameter list still names the type.
-		ctype, _, _ = strings.Cut(raw, ";")
-		ctype = strings.TrimSpace(ctype)
-	}
-	ctype = strings.ToLower(ctype)
-	if ctype == "" || !strings.Contains(ctype, "/") {
-		ctype = "text/plain" // RFC 2045: no type means plain text
-		if attachment {
-			ctype = "application/octet-stream"
-		}
-	}
-	cid = strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>")
-	if filename == "" && params["name"] != "" {
-		filename = decodeWords(params["name"])
-	}
-	// Inline images and other non-text inline parts are files too.
-	if ctype != "text/plain" && ctype != "text/html" {
-		attachment = true
-	}
-	return ctype, cid, filename, attachment
-}
-
-// decodeWords decodes RFC 2047 words that senders put in parameters.
-func decodeWords(s string) string {
-	if d, err := (&mime.WordDecoder{CharsetReader: charset.Reader}).DecodeHeader(s); err == nil {
-		return d
-	}
-	return s
-}
-
 func defaultName(ctype, cid string) string {
 	name := "attachment"
 	if cid != "" {
@@ -308,70 +581,6 @@ func defaultName(ctype, cid string) string {
 		name += exts[0]
 	}
 	return name
-}
-
-// autoKind tells machine-sent mail apart (RFC 3834 and common practice):
-// such mail never gets an auto-response and never reopens a ticket.
-func autoKind(h mail.Header, from string) string {
-	local, _, _ := strings.Cut(strings.ToLower(from), "@")
-	ctype, params, _ := h.ContentType()
-	switch {
-	case ctype == "multipart/report" && strings.EqualFold(params["report-type"], "delivery-status"),
-		local == "mailer-daemon" || local == "postmaster":
-		return "bounce"
-	case h.Get("Auto-Submitted") != "" && !strings.EqualFold(strings.TrimSpace(h.Get("Auto-Submitted")), "no"),
-		h.Get("X-Autoreply") != "", h.Get("X-Autorespond") != "", h.Get("X-Auto-Response-Suppress") == "All":
-		return "auto_reply"
-	}
-	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
-	case "bulk", "list", "junk":
-		return "bulk"
-	}
-	if h.Get("List-Id") != "" || h.Get("List-Unsubscribe") != "" {
-		return "bulk"
-	}
-	return ""
-}
-
-// originalMessageID reads the Message-ID of a returned message (or of
-// its returned headers) inside a delivery report.
-func originalMessageID(part []byte) string {
-	if !bytes.Contains(part, []byte("\n\n")) && !bytes.Contains(part, []byte("\r\n\r\n")) {
-		part = append(append([]byte(nil), part...), "\r\n\r\n"...)
-	}
-	r, err := mail.CreateReader(bytes.NewReader(part))
-	if r == nil {
-		return ""
-	}
-	_ = err
-	id, _ := r.Header.MessageID()
-	return id
-}
-
-// bounceReason picks the most telling line of a delivery-status report.
-func bounceReason(report []byte) string {
-	var status string
-	for _, line := range strings.Split(string(report), "\n") {
-		key, value, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok {
-			continue
-		}
-		switch strings.ToLower(key) {
-		case "diagnostic-code":
-			return toUTF8(strings.TrimSpace(value))
-		case "status":
-			status = "status " + strings.TrimSpace(value)
-		}
-	}
-	return status
-}
-
-// toUTF8 keeps text valid UTF-8 whatever a broken sender declared.
-func toUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 var (

@@ -169,9 +169,12 @@ Status: 5.1.1
 	}
 }
 
-func TestParseRefusesMailWithoutSender(t *testing.T) {
-	if _, err := Parse(crlf("Subject: nobody\n\nhello\n")); err == nil {
-		t.Fatal("a message without From was accepted")
+// TestParseMailWithoutSender: a message naming no sender is still read;
+// the poller takes the sender from the IMAP envelope.
+func TestParseMailWithoutSender(t *testing.T) {
+	in, err := Parse(crlf("Subject: nobody\n\nhello\n"))
+	if err != nil || in.From.Value != "" || in.Partial == "" || in.Text != "hello" {
+		t.Fatalf("from %q partial %q text %q err %v", in.From.Value, in.Partial, in.Text, err)
 	}
 }
 

@@ -28,6 +28,7 @@ var supersets = map[string]encoding.Encoding{
 	"euc-cn":         simplifiedchinese.GB18030,
 	"x-euc-cn":       simplifiedchinese.GB18030,
 	"gbk":            simplifiedchinese.GB18030,
+	"gb-18030":       simplifiedchinese.GB18030, // the detector's name
 	"cp936":          simplifiedchinese.GB18030,
 	"x-gbk":          simplifiedchinese.GB18030,
 	"iso-8859-1":     charmap.Windows1252,

@@ -61,11 +61,22 @@ func (h *header) utf8(v string) string {
 
 // headerCharset is what raw 8-bit bytes in a header are: the charset the
 // message's text declares when it reads them cleanly, else what the
-// detector makes of all such bytes in the header together.
+// detector makes of all such bytes together (one field alone is often too
+// short to tell).
 func headerCharset(h textproto.Header, hint string) encoding.Encoding {
-	var sample []byte
+	var values []string
 	for f := h.Fields(); f.Next(); {
-		if v := f.Value(); !utf8.ValidString(v) && len(sample) < detectSample {
+		values = append(values, f.Value())
+	}
+	return rawCharset(values, hint)
+}
+
+// rawCharset is headerCharset for any set of raw values; nil when all are
+// UTF-8 already.
+func rawCharset(values []string, hint string) encoding.Encoding {
+	var sample []byte
+	for _, v := range values {
+		if !utf8.ValidString(v) && len(sample) < detectSample {
 			sample = append(append(sample, v...), '\n')
 		}
 	}

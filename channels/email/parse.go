@@ -22,6 +22,8 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
+	"golang.org/x/text/encoding"
+
 	// decode non-UTF-8 mail
 	"onedesk/desk"
 	"onedesk/store"
@@ -93,7 +95,8 @@ type parser struct {
 	spooled  []string // files written, each either in in.Attachments or removed
 	report   bool     // a delivery-status part was read
 	returned [][]byte // the start of attached messages and headers: a bounce's returned mail
-	diskErr  error    // the spool directory failed
+	rawNames []rawName
+	diskErr  error // the spool directory failed
 }
 
 // errStop ends the walk over the parts early (a limit was reached).
@@ -138,10 +141,38 @@ func (p *parser) run() ([]string, error) {
 
 	h := &header{h: hdr}
 	h.enc = headerCharset(hdr, p.charset)
+	p.fixNames(h.enc)
 	recipients := p.readHeader(h)
 	p.readBody(h)
 	p.in.Partial = strings.Join(p.notes, " ")
 	return recipients, nil
+}
+
+// rawName is an attachment name in raw 8-bit bytes.
+type rawName struct {
+	index int
+	raw   string
+}
+
+// fixNames reads raw 8-bit attachment names in the charset of the
+// message's header, or of its text, or as detected over all of them.
+func (p *parser) fixNames(enc encoding.Encoding) {
+	if len(p.rawNames) == 0 {
+		return
+	}
+	if enc == nil {
+		var raws []string
+		for _, n := range p.rawNames {
+			raws = append(raws, n.raw)
+		}
+		enc = rawCharset(raws, p.charset)
+	}
+	h := &header{enc: enc}
+	for _, n := range p.rawNames {
+		if n.index < len(p.in.Attachments) {
+			p.in.Attachments[n.index].Filename = decodeWords(h.utf8(n.raw))
+		}
+	}
 }
 
 // readHeader reads the message's own header fields, each on its own.
@@ -331,8 +362,22 @@ func (p *parser) leaf(hdr textproto.Header, ctype string, params map[string]stri
 	if filename == "" {
 		filename = params["name"]
 	}
+	if !utf8.ValidString(filename) {
+		// Raw 8-bit bytes: read once the header's charset is known.
+		defer func(raw string, index int) {
+			if index < len(p.in.Attachments) {
+				p.rawNames = append(p.rawNames, rawName{index, raw})
+			}
+		}(filename, len(p.in.Attachments))
+	}
 	filename = decodeWords(h.utf8(filename))
 	cid := strings.Trim(strings.TrimSpace(hdr.Get("Content-Id")), "<>")
+	if hdr.Get("Content-Type") == "" && attachment {
+		ctype = "application/octet-stream"
+		if t, _, _ := strings.Cut(mime.TypeByExtension(filepath.Ext(filename)), ";"); t != "" {
+			ctype = t
+		}
+	}
 	if ctype != "text/plain" && ctype != "text/html" {
 		attachment = true // inline images and other non-text parts are files too
 	}

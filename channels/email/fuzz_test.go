@@ -35,8 +35,8 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		dir := t.TempDir()
 		start := time.Now()
 		in, _, err := parseSource(func() (io.Reader, error) { return bytes.NewReader(raw), nil }, dir)
 		if took := time.Since(start); took > 2*time.Second {
@@ -69,6 +69,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if left, _ := os.ReadDir(dir); len(left) != spooled {
 			t.Fatalf("%d files left for %d spooled attachments", len(left), spooled)
+		}
+		for _, a := range in.Attachments {
+			os.Remove(a.Path)
 		}
 	})
 }

@@ -177,6 +177,7 @@ func splitAddresses(v string) []string {
 // msgIDs reads Message-ID style values leniently: every <id> in the
 // value, or the bare value when it has no brackets and no spaces.
 func msgIDs(v string) []string {
+	v = toUTF8(v)
 	var ids []string
 	for _, m := range msgIDPattern.FindAllStringSubmatch(v, 50) {
 		ids = append(ids, m[1])

@@ -51,6 +51,13 @@ func hugeHeader(size int) []byte {
 	return b.Bytes()
 }
 
+// hugeField is a message with one header field of size bytes (no line
+// break) before its From.
+func hugeField(size int) []byte {
+	return []byte("Subject: " + strings.Repeat("x", size) + "\r\nFrom: field@example.com\r\nTo: " + strings.Repeat("a@b.c, ", size/7) +
+		"\r\nMessage-ID: <field@example.com>\r\n\r\nbody\r\n")
+}
+
 // longLines is a message of size bytes without a line break.
 func longLines(size int) []byte {
 	return []byte("From: long@example.com\r\nSubject: long\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n" +
@@ -68,6 +75,7 @@ var hostileMail = []struct {
 	{"nested-60k", func() []byte { return nestedMail(60000) }},
 	{"parts-10k", func() []byte { return manyParts(10000) }},
 	{"header-4MB", func() []byte { return hugeHeader(4 << 20) }},
+	{"field-8MB", func() []byte { return hugeField(8 << 20) }},
 	{"line-8MB", func() []byte { return longLines(8 << 20) }},
 }
 
@@ -105,6 +113,16 @@ func TestParseHostile(t *testing.T) {
 		in, err = Parse(nestedMail(MaxDepth - 2))
 		if err != nil || in.Partial != "" || in.Text != "the bottom" {
 			t.Fatalf("within the limit: partial %q text %q err %v", in.Partial, in.Text, err)
+		}
+	})
+	t.Run("a huge field is cut, the fields after it stay", func(t *testing.T) {
+		in, err := Parse(hugeField(1 << 20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.From.Value != "field@example.com" || in.ExternalID != "field@example.com" || in.Text != "body" ||
+			len(in.Subject) > maxFieldBytes || !strings.Contains(in.Partial, "header") {
+			t.Fatalf("from %q id %q text %q subject %d partial %q", in.From.Value, in.ExternalID, in.Text, len(in.Subject), in.Partial)
 		}
 	})
 	t.Run("part limit", func(t *testing.T) {

@@ -136,7 +136,7 @@ func (p *parser) run() ([]string, error) {
 		p.note(fmt.Sprintf("Parts nested more than %d levels deep were left out.", MaxDepth))
 	}
 	if p.repair.headerCut {
-		p.note(fmt.Sprintf("A header longer than %d KB was cut.", maxHeaderBytes>>10))
+		p.note(fmt.Sprintf("A header field longer than %d KB or a header longer than %d KB was cut.", maxFieldBytes>>10, maxHeaderBytes>>10))
 	}
 
 	h := &header{h: hdr}
@@ -214,7 +214,7 @@ func (p *parser) readHeader(h *header) []string {
 	}
 	for _, key := range []string{"Delivered-To", "X-Original-To", "Envelope-To"} {
 		for _, v := range h.h.Values(key) {
-			recipients = append(recipients, strings.Trim(strings.TrimSpace(v), "<>"))
+			recipients = append(recipients, toUTF8(strings.Trim(strings.TrimSpace(v), "<>")))
 		}
 	}
 	return recipients

@@ -31,16 +31,18 @@ type headerRepair struct {
 	off int
 	err error
 
-	state    int
-	fields   int      // fields in the current header
-	size     int      // bytes of the current header
-	held     []byte   // a non-field line in a header, waiting for the next line
-	leading  [][]byte // non-field lines before the message's first field
-	ctField  []byte   // the current header's Content-Type field, unfolded
-	inCT     bool     // the line before was the Content-Type field or its fold
-	midLine  bool     // the last chunk read was a line longer than the buffer
-	dropLine bool     // ... and it is being dropped
-	stack    []string // boundaries of the open multipart levels, outermost first
+	state     int
+	fields    int      // fields in the current header
+	fieldSize int      // bytes of the current field
+	size      int      // bytes of the current header
+	held      []byte   // a non-field line in a header, waiting for the next line
+	leading   [][]byte // non-field lines before the message's first field
+	ctField   []byte   // the current header's Content-Type field, unfolded
+	inCT      bool     // the line before was the Content-Type field or its fold
+	midLine   bool     // the last chunk read was a line longer than the buffer
+	dropLine  bool     // ... and it is being dropped
+	stack     []string // boundaries of the open multipart levels, outermost first
+	last      byte     // the last byte passed on
 
 	// What was left out, for the parser's note.
 	deepSkipped bool
@@ -59,6 +61,7 @@ const (
 // may come before the message's header before it is taken as having none.
 const (
 	maxHeaderBytes = 256 << 10
+	maxFieldBytes  = 64 << 10
 	maxLeading     = 20
 )
 
@@ -235,6 +238,7 @@ func (r *headerRepair) headerLine(line []byte, long bool) {
 		r.headerBytes(line)
 	case isField(line):
 		r.fields++
+		r.fieldSize = 0
 		key, _, _ := bytes.Cut(line, []byte(":"))
 		r.inCT = strings.EqualFold(string(bytes.TrimSpace(key)), "Content-Type") && r.ctField == nil
 		if r.inCT {
@@ -250,9 +254,19 @@ func (r *headerRepair) headerLine(line []byte, long bool) {
 	}
 }
 
-// headerBytes passes on a header line while the header is within its
-// bound, and drops the rest of the header after it.
+// headerBytes passes on a header line while the field and the header are
+// within their bounds: the rest of a field too long is dropped (the field
+// keeps its start), and so is the rest of a header too long.
 func (r *headerRepair) headerBytes(line []byte) {
+	r.fieldSize += len(line)
+	if r.fieldSize > maxFieldBytes {
+		r.headerCut = true
+		if r.last != '\n' {
+			r.emit([]byte("\r\n")) // ends the field where it was cut
+		}
+		r.dropLine = true
+		return
+	}
 	r.count(line)
 	if r.size > maxHeaderBytes {
 		r.headerCut = true
@@ -345,7 +359,12 @@ func (r *headerRepair) flush() {
 	}
 }
 
-func (r *headerRepair) emit(b []byte) { r.out = append(r.out, b...) }
+func (r *headerRepair) emit(b []byte) {
+	if len(b) > 0 {
+		r.out = append(r.out, b...)
+		r.last = b[len(b)-1]
+	}
+}
 
 // isField tells a header field line: a name of printable characters
 // without a colon, then a colon.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"onedesk/desk"
 )
@@ -43,7 +45,32 @@ func sampleMail(i, size int) []byte {
 	return b.Bytes()
 }
 
+// messyMail is ordinary mail as old clients write it: a raw Latin-1
+// header, a part without a charset in GBK, a part header without its
+// blank line and a uuencoded file.
+func messyMail() []byte {
+	gbk, _ := simplifiedchinese.GBK.NewEncoder().String(strings.Repeat("您好，我的订单还没有到，请帮我查一下。", 20))
+	latin, _ := charmap.ISO8859_1.NewEncoder().String("José Müller")
+	return []byte("From lists@example.com Mon Jul  8 12:08:34 2024\r\nFrom: " + latin + " <jose@example.es>\r\nSubject: " + latin +
+		"\r\nMessage-ID: <messy@example.es>\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n" +
+		"--m\r\nContent-Type: text/plain\r\n\r\n" + gbk + "\r\n" +
+		"--m\r\nContent-Type: text/html; charset=gb2312\r\n<p>" + gbk + "</p>\r\n" +
+		"--m\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n" +
+		"begin 644 a.txt\r\n#86)C\r\n`\r\nend\r\n--m--\r\n")
+}
+
 func BenchmarkParse(b *testing.B) {
+	b.Run("messy", func(b *testing.B) {
+		raw := messyMail()
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			in, err := Parse(raw)
+			if err != nil || in.Partial != "" || len(in.Attachments) != 1 || in.Name != "José Müller" {
+				b.Fatalf("%v %q %+v", err, in.Partial, in)
+			}
+		}
+	})
 	for _, size := range []int{2 << 10, 10 << 10, 50 << 10, 1 << 20} {
 		raw := sampleMail(1, size)
 		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {

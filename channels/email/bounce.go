@@ -86,16 +86,21 @@ var bounceSubject = regexp.MustCompile(`(?i)^\s*(undeliver(ed|able)|delivery (st
 
 // plainBounce tells a delivery failure report sent as plain text.
 func plainBounce(text, subject, returnPath string) bool {
+	nullSender := strings.TrimSpace(returnPath) == "<>"
+	bounceSubj := bounceSubject.MatchString(subject)
+	if nullSender && bounceSubj {
+		return true
+	}
+	if !nullSender && !bounceSubj {
+		return false
+	}
 	head := strings.ToLower(cut(text, 8<<10))
-	intro := false
 	for _, s := range bounceIntros {
 		if strings.Contains(head, s) {
-			intro = true
-			break
+			return true
 		}
 	}
-	nullSender := strings.TrimSpace(returnPath) == "<>"
-	return intro && (bounceSubject.MatchString(subject) || nullSender) || nullSender && bounceSubject.MatchString(subject)
+	return false
 }
 
 // quotedMessageID finds the Message-ID of the returned message quoted in

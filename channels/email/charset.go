@@ -164,6 +164,13 @@ func decodeWith(enc encoding.Encoding, b []byte) (string, bool) {
 	return s, true
 }
 
+// decodeStrict decodes b only when every byte fits enc: for short values
+// (header fields), where one misread byte is a wrong charset.
+func decodeStrict(enc encoding.Encoding, b []byte) (string, bool) {
+	s, ok := decodeWith(enc, b)
+	return s, ok && strings.Count(s, "\uFFFD") == bytes.Count(b, []byte("\uFFFD"))
+}
+
 // detectCharset names the charset of text that carries no usable label,
 // by the statistics ICU uses (github.com/saintfish/chardet, a Go port of
 // ICU's detector). Short samples are unreliable, so Latin answers are

@@ -52,7 +52,7 @@ func (h *header) utf8(v string) string {
 		return v
 	}
 	if h.enc != nil {
-		if s, ok := decodeWith(h.enc, []byte(v)); ok {
+		if s, ok := decodeStrict(h.enc, []byte(v)); ok {
 			return s
 		}
 	}
@@ -84,7 +84,7 @@ func rawCharset(values []string, hint string) encoding.Encoding {
 		return nil
 	}
 	if enc := lookupCharset(hint); enc != nil {
-		if _, ok := decodeWith(enc, sample); ok {
+		if _, ok := decodeStrict(enc, sample); ok {
 			return enc
 		}
 	}

@@ -115,6 +115,7 @@ func (p *parser) run() ([]string, error) {
 	}
 	p.src = newBudgetReader(src)
 	p.repair = newHeaderRepair(p.src)
+	defer p.repair.release()
 	br := bufio.NewReader(p.repair)
 	hdr, _ := textproto.ReadHeader(br) // read errors show in p.src
 	if p.src.err != nil {
@@ -585,6 +586,7 @@ func (p *parser) removeSpooled() {
 // readHeaderOnly reads the header of an embedded message leniently.
 func readHeaderOnly(msg []byte) *header {
 	r := newHeaderRepair(bytes.NewReader(msg))
+	defer r.release()
 	hdr, _ := textproto.ReadHeader(bufio.NewReader(r))
 	return &header{h: hdr, enc: headerCharset(hdr, "")}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // headerRepair reads a raw message and passes it on with every header
@@ -65,8 +66,21 @@ const (
 	maxLeading     = 20
 )
 
+// readers keeps the repair readers' buffers between parses.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
 func newHeaderRepair(r io.Reader) *headerRepair {
-	return &headerRepair{br: bufio.NewReaderSize(r, 16<<10), state: stTop}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &headerRepair{br: br, state: stTop}
+}
+
+// release gives the buffer back once the parse is over.
+func (r *headerRepair) release() {
+	r.br.Reset(nil)
+	readers.Put(r.br)
+	r.br = nil
+	r.err = io.EOF
 }
 
 func (r *headerRepair) Read(p []byte) (int, error) {

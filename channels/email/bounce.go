@@ -31,11 +31,23 @@ func autoKind(h *header, from, fromText, subject string) string {
 		// references, but must never start a mail loop.
 		return "auto_reply"
 	}
+	if ctype == "multipart/report" && strings.EqualFold(params["report-type"], "disposition-notification") {
+		return "auto_reply" // a read receipt
+	}
 	switch precedence {
 	case "bulk", "list", "junk":
 		return "bulk"
 	}
-	if h.h.Get("List-Id") != "" || h.h.Get("List-Unsubscribe") != "" {
+	for _, key := range []string{"List-Id", "List-Unsubscribe", "List-Post", "Mailing-List", "X-Mailing-List", "X-Mailman-Version",
+		"TLS-Report-Domain", "TLS-Report-Submitter", "Feedback-Type"} {
+		if h.h.Get(key) != "" {
+			return "bulk"
+		}
+	}
+	// DMARC and SMTP TLS aggregate reports (RFC 7489, RFC 8460), abuse
+	// feedback reports: machine reports nobody answers.
+	if ctype == "multipart/report" && (strings.EqualFold(params["report-type"], "tlsrpt") || strings.EqualFold(params["report-type"], "feedback-report")) ||
+		reportSubject.MatchString(subject) {
 		return "bulk"
 	}
 	return ""
@@ -48,6 +60,8 @@ func isDaemon(s string) bool {
 
 // autoSubject matches the subjects auto-responders give their answers.
 var autoSubject = regexp.MustCompile(`(?i)^\s*(\[[^\]]*\]\s*)?(auto[- ]?reply|auto[- ]?response|automatic reply|out of (the )?office|autosvar|automatische antwort|abwesenheitsnotiz|réponse automatique|respuesta automática|resposta automática|otomatik yanıt|автоответ)\b|\bautoreply:`)
+
+var reportSubject = regexp.MustCompile(`(?i)\breport[ -]domain:\s*\S+\s+submitter:`)
 
 // ticketSystem tells mail sent by a help desk or ticket system.
 func ticketSystem(h *header) bool {

@@ -3,6 +3,7 @@ package email
 import (
 	"mime"
 	netmail "net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +18,14 @@ import (
 func contentType(v string) (string, map[string]string) {
 	ctype, params, err := mime.ParseMediaType(v)
 	if err == nil {
+		// RFC 2231 values in a charset Go does not decode are left out.
+		for _, m := range extParam.FindAllStringSubmatch(v, 8) {
+			if key := strings.ToLower(m[1]); params[key] == "" {
+				if val, err := url.PathUnescape(m[2]); err == nil {
+					params[key] = val
+				}
+			}
+		}
 		return strings.ToLower(ctype), params
 	}
 	t, _, _ := strings.Cut(v, ";")
@@ -31,6 +40,9 @@ func contentType(v string) (string, map[string]string) {
 	}
 	return strings.ToLower(strings.TrimSpace(t)), params
 }
+
+// extParam finds an RFC 2231 parameter value: key*=charset'lang'value.
+var extParam = regexp.MustCompile(`(?i)\b(boundary|charset|name|filename)\*(?:0\*)?=\s*"?[^'";\s]*'[^'";\s]*'([^";\s]*)"?`)
 
 var filenameParam = regexp.MustCompile(`(?i)\bfilename\s*=\s*(?:"([^"]*)"|([^\s;"]+))`)
 
@@ -103,6 +115,12 @@ func decodeWords(s string) string {
 
 var addressParser = &netmail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader}}
 
+// qWord is an RFC 2047 word in Q encoding.
+var qWord = regexp.MustCompile(`=\?[^?\s]+\?[qQ]\?[^?\s]*\?=`)
+
+// angleAddr is a display name and an address in angle brackets.
+var angleAddr = regexp.MustCompile(`^\s*([^<>]*?)\s*<([^<>@\s"]+@[^<>@\s"]+)>`)
+
 // addrSpec finds a plausible address inside text that does not parse.
 var addrSpec = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
 
@@ -115,6 +133,8 @@ func addresses(v string) []*netmail.Address {
 	if v == "" {
 		return nil
 	}
+	// A comma inside a Q-encoded word is text, not a list separator.
+	v = qWord.ReplaceAllStringFunc(v, func(w string) string { return strings.ReplaceAll(w, ",", "=2C") })
 	if list, err := addressParser.ParseList(v); err == nil {
 		return usable(list)
 	}
@@ -122,6 +142,12 @@ func addresses(v string) []*netmail.Address {
 	for _, piece := range splitAddresses(v) {
 		if a, err := addressParser.Parse(piece); err == nil {
 			out = append(out, usable([]*netmail.Address{a})...)
+			continue
+		}
+		if m := angleAddr.FindStringSubmatch(piece); m != nil {
+			// Addresses without commas between them: the first.
+			name := strings.TrimSpace(strings.Trim(strings.TrimSpace(m[1]), `"`))
+			out = append(out, usable([]*netmail.Address{{Name: decodeWords(name), Address: m[2]}})...)
 			continue
 		}
 		if m := addrSpec.FindStringIndex(piece); m != nil && (m[0] == 0 || piece[m[0]-1] != '"') {
@@ -139,7 +165,7 @@ func usable(list []*netmail.Address) []*netmail.Address {
 	out := list[:0]
 	for _, a := range list {
 		local, domain, ok := strings.Cut(a.Address, "@")
-		if ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(a.Address, " \t\"<>") {
+		if ok && local != "" && domain != "" && !strings.ContainsAny(a.Address, " \t\"<>(),;:\\") {
 			out = append(out, a)
 		}
 	}

@@ -61,6 +61,13 @@ const memPart = 1 << 20
 // body, with room for the quoted history that is cut from it.
 const maxText = 4 * desk.MaxBody
 
+// parseNested reads a message attached to another: one level only.
+func parseNested(raw []byte) (desk.Inbound, []string, error) {
+	p := &parser{open: func() (io.Reader, error) { return bytes.NewReader(raw), nil }, in: desk.Inbound{Channel: "email"}, nested: true}
+	recipients, err := p.run()
+	return p.in, recipients, err
+}
+
 // parseSource parses the message open returns (afresh on each call). With
 // spool set, large attachments are written to files in that directory, so
 // that a message of any size is parsed in bounded memory.
@@ -96,6 +103,7 @@ type parser struct {
 	report   bool     // a delivery-status part was read
 	returned [][]byte // the start of attached messages and headers: a bounce's returned mail
 	rawNames []rawName
+	nested   bool  // reading a message attached to another
 	diskErr  error // the spool directory failed
 }
 
@@ -267,6 +275,18 @@ func (p *parser) readBody(h *header) {
 	if in.Text == "" && in.HTML != "" {
 		in.Text = TextFromHTML(in.HTML)
 	}
+	if in.Text == "" && in.HTML == "" && !p.nested {
+		// A message that only carries messages (a top-level message/rfc822,
+		// a digest): the first one's text is what a reader sees.
+		for _, a := range in.Attachments {
+			if (a.ContentType == "message/rfc822" || a.ContentType == "message/global") && a.Data != nil && !p.src.timedOut {
+				if inner, _, err := parseNested(a.Data); err == nil {
+					in.Text, in.HTML = inner.Text, inner.HTML
+				}
+				break
+			}
+		}
+	}
 	if in.Text == "" && in.HTML == "" && len(in.Attachments) == 0 && !p.src.timedOut && !p.repair.deepSkipped {
 		// The structure was beyond repair (a boundary that never comes):
 		// the readable part of the raw body is better than nothing.
@@ -310,7 +330,10 @@ func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent st
 			ctype = "message/rfc822"
 		}
 	}
-	if !strings.HasPrefix(ctype, "multipart/") || params["boundary"] == "" {
+	if strings.HasPrefix(ctype, "multipart/") && params["boundary"] == "" {
+		ctype = "text/plain" // a multipart that names no boundary is read as text
+	}
+	if !strings.HasPrefix(ctype, "multipart/") {
 		return p.leaf(hdr, ctype, params, body)
 	}
 	if depth >= MaxDepth {

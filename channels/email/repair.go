@@ -37,6 +37,7 @@ type headerRepair struct {
 	fieldSize int      // bytes of the current field
 	size      int      // bytes of the current header
 	held      []byte   // a non-field line in a header, waiting for the next line
+	dropFold  bool     // the folds of a dropped field are dropped too
 	leading   [][]byte // non-field lines before the message's first field
 	ctField   []byte   // the current header's Content-Type field, unfolded
 	inCT      bool     // the line before was the Content-Type field or its fold
@@ -192,6 +193,11 @@ func (r *headerRepair) topLine(line []byte, long bool) {
 		r.leading = nil // junk before the header
 		r.state = stHeader
 		r.headerLine(line, long)
+	case isFold(line) && isField(bytes.TrimLeft(line, " \t")):
+		// The first field indented as if it were a fold.
+		r.leading = nil
+		r.state = stHeader
+		r.headerLine(bytes.TrimLeft(line, " \t"), long)
 	default:
 		if long || len(r.leading) >= maxLeading {
 			r.emit(newline(line))
@@ -215,18 +221,23 @@ func (r *headerRepair) headerLine(line []byte, long bool) {
 	if r.held != nil {
 		held := r.held
 		r.held = nil
-		if isField(line) {
-			if !isMboxLine(held) {
-				// A fold that lost its leading space.
-				r.count(held)
-				r.emit([]byte{' '})
-				r.emit(held)
-				if r.inCT {
-					r.ctField = append(r.ctField, ' ')
-					r.ctField = append(r.ctField, trimNewline(held)...)
-				}
+		// A held line with a colon is a field whose name is not a valid
+		// name (spaces, punctuation): it is dropped with its folds.
+		named := bytes.IndexByte(held, ':') > 0 || isMboxLine(held)
+		switch {
+		case isField(line) && named:
+		case isField(line):
+			// A fold that lost its leading space.
+			r.count(held)
+			r.emit([]byte{' '})
+			r.emit(held)
+			if r.inCT {
+				r.ctField = append(r.ctField, ' ')
+				r.ctField = append(r.ctField, trimNewline(held)...)
 			}
-		} else {
+		case named && isFold(line):
+			r.dropFold = true
+		default:
 			// The header ended without its blank line: the held line
 			// is the first line of the body.
 			r.endHeader(held)
@@ -235,6 +246,13 @@ func (r *headerRepair) headerLine(line []byte, long bool) {
 			r.bodyLine(line)
 			return
 		}
+	}
+	if r.dropFold {
+		if isFold(line) {
+			r.dropLine = true
+			return
+		}
+		r.dropFold = false
 	}
 	if level, final := r.delimiter(line); level >= 0 {
 		r.endHeader(line)
@@ -397,6 +415,12 @@ func isField(line []byte) bool {
 		}
 	}
 	return true
+}
+
+// isFold tells a folded line: one that starts with white space and has
+// more than white space.
+func isFold(line []byte) bool {
+	return len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && len(bytes.TrimSpace(line)) > 0
 }
 
 func isBlank(line []byte) bool { return len(trimNewline(line)) == 0 }

@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -100,14 +101,35 @@ const detectSample = 16 << 10
 // that lies, is unknown or is missing is answered by detection; the
 // result is always valid UTF-8.
 func decodeText(b []byte, label string) string {
+	return fixC1(decodeLabelled(b, label))
+}
+
+// fixC1 reads C1 control characters (U+0080–U+009F), which no one types,
+// as the Windows-1252 characters whose bytes they are: text that went
+// through a Latin-1 decoder somewhere (a euro sign becoming U+0080).
+func fixC1(s string) string {
+	if !strings.Contains(s, "\u0080") && !c1.MatchString(s) {
+		return s
+	}
+	return c1.ReplaceAllStringFunc(s, func(r string) string {
+		if d, err := charmap.Windows1252.NewDecoder().String(string([]byte{byte([]rune(r)[0])})); err == nil {
+			return d
+		}
+		return r
+	})
+}
+
+var c1 = regexp.MustCompile("[\u0080-\u009f]")
+
+func decodeLabelled(b []byte, label string) string {
 	label = strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))
 	ascii := isASCII(b)
 	if ascii && !strings.Contains(label, "utf-7") && !strings.HasPrefix(label, "iso-2022") && !strings.HasPrefix(label, "hz") {
 		return string(b)
 	}
 	if strings.HasPrefix(label, "utf-8") || label == "utf8" {
-		if utf8.Valid(b) {
-			return string(b)
+		if utf8.Valid(b) || mostlyUTF8(b) {
+			return strings.ToValidUTF8(string(b), "\uFFFD")
 		}
 		label = "" // says UTF-8 but is not: find out what it is
 	}
@@ -118,8 +140,8 @@ func decodeText(b []byte, label string) string {
 		return string(b)
 	}
 	if enc == nil {
-		if utf8.Valid(b) {
-			return string(b)
+		if utf8.Valid(b) || mostlyUTF8(b) {
+			return strings.ToValidUTF8(string(b), "\uFFFD")
 		}
 		enc = detectCharset(b)
 	}
@@ -135,6 +157,24 @@ func decodeText(b []byte, label string) string {
 	}
 	s, _ := decodeWith(charmap.Windows1252, b)
 	return s
+}
+
+// mostlyUTF8 tells UTF-8 text with a few broken bytes (a character cut
+// at the end, a stray byte) from text in another charset: legacy text
+// makes valid multi-byte sequences only by rare chance.
+func mostlyUTF8(b []byte) bool {
+	multi, bad := 0, 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			bad++
+		case size > 1:
+			multi++
+		}
+		i += size
+	}
+	return multi >= 4 && bad*20 < multi
 }
 
 // decodeWith decodes b; ok is false when the bytes do not fit enc.

@@ -129,7 +129,7 @@ func (p *parser) run() ([]string, error) {
 	if p.src.err != nil {
 		return nil, fmt.Errorf("read message: %w", p.src.err)
 	}
-	if err := p.walk(hdr, br, 0, ""); err != nil && !errors.Is(err, errStop) && !errors.Is(err, errTooComplex) {
+	if err := p.walk(hdr, br, 0, "", ""); err != nil && !errors.Is(err, errStop) && !errors.Is(err, errTooComplex) {
 		return nil, err
 	}
 	if p.src.err != nil {
@@ -319,7 +319,10 @@ func (p *parser) readBody(h *header) {
 
 // walk reads one entity (the message or a part) and, for a multipart,
 // the parts in it.
-func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent string) error {
+//
+// A text part without a charset takes the one its multipart declares
+// (inherited): signed mail often labels the multipart, not the text.
+func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent, inherited string) error {
 	if err := p.stopped(); err != nil {
 		return err
 	}
@@ -332,6 +335,9 @@ func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent st
 	}
 	if strings.HasPrefix(ctype, "multipart/") && params["boundary"] == "" {
 		ctype = "text/plain" // a multipart that names no boundary is read as text
+	}
+	if params["charset"] == "" && inherited != "" {
+		params["charset"] = inherited
 	}
 	if !strings.HasPrefix(ctype, "multipart/") {
 		return p.leaf(hdr, ctype, params, body)
@@ -355,7 +361,7 @@ func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent st
 			p.note(fmt.Sprintf("Only the first %d parts of the message were read.", MaxParts))
 			return errStop
 		}
-		if err := p.walk(part.Header, part, depth+1, ctype); err != nil {
+		if err := p.walk(part.Header, part, depth+1, ctype, params["charset"]); err != nil {
 			return err
 		}
 	}

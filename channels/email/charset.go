@@ -174,7 +174,7 @@ func mostlyUTF8(b []byte) bool {
 		}
 		i += size
 	}
-	return multi >= 4 && bad*20 < multi
+	return multi >= 4 && (bad*20 < multi || bad <= 3 && bad*4 < multi)
 }
 
 // decodeWith decodes b; ok is false when the bytes do not fit enc.

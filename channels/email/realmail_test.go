@@ -568,3 +568,125 @@ This is an automatic acknowledgement: your message has been received.
 		})
 	}
 }
+
+// TestParseRealMailOddities: shapes met in public test mail (enmime,
+// Python's email tests, mox): each a small sample here.
+func TestParseRealMailOddities(t *testing.T) {
+	t.Run("header field whose name holds spaces, with folds", func(t *testing.T) {
+		in := mustParseIn(t, []byte("From: a@example.com\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: BaSe64\r\n"+
+			"X-Script/function/\t !\"#$%&'()*+,-./;<=>?@[\\]^_`{|}~: TEST\r\n VALUE 1\r\n abc\r\nSubject: kept\r\n\r\n"+
+			base64.StdEncoding.EncodeToString([]byte("Olá mundo"))+"\r\n"))
+		if in.Text != "Olá mundo" || in.Subject != "kept" {
+			t.Fatalf("text %q subject %q", in.Text, in.Subject)
+		}
+	})
+
+	t.Run("first field indented as a fold", func(t *testing.T) {
+		in := mustParseIn(t, crlf(`
+ From: James <james@example.com>
+Subject: plain text
+
+hello
+`))
+		if in.From.Value != "james@example.com" || in.Name != "James" || in.Text != "hello" {
+			t.Fatalf("from %q name %q text %q", in.From.Value, in.Name, in.Text)
+		}
+	})
+
+	t.Run("raw comma in a Q-encoded name and addresses without commas", func(t *testing.T) {
+		in := mustParseIn(t, crlf(`
+From: =?utF-8?q?Nadaj=C4=85ca,_Alicja?= <alicja@example.com>,
+ =?utf-8?q?Nadaj=C4=85ca,_Alicja?= <alicja@example.net>
+To: Bob Dunite <bob@extern> Bobby Dunite <bobby@extern>
+Subject: x
+
+y
+`))
+		if in.From.Value != "alicja@example.com" || in.Name != "Nadająca, Alicja" || len(in.CC) != 1 || in.CC[0].Identity.Value != "bob@extern" {
+			t.Fatalf("from %q name %q cc %+v", in.From.Value, in.Name, in.CC)
+		}
+	})
+
+	t.Run("text part takes its multipart's charset", func(t *testing.T) {
+		raw := "From: a@example.com\r\nContent-Type: multipart/signed; charset=\"ISO-8859-2\"; protocol=\"application/pkcs7-signature\"; boundary=s\r\n\r\n" +
+			"--s\r\nContent-Type: text/plain\r\n\r\n" + encode(t, charmap.ISO8859_2, "Jeżu klątw, spłódź Finom część gry hańb!") + "\r\n" +
+			"--s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n\r\nMIAG\r\n--s--\r\n"
+		if in := mustParseIn(t, []byte(raw)); in.Text != "Jeżu klątw, spłódź Finom część gry hańb!" {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
+	t.Run("C1 control read as Windows-1252", func(t *testing.T) {
+		in := mustParseIn(t, []byte("From: a@example.com\r\nContent-Type: text/plain\r\n\r\nEuro sign: \xc2\x80\r\n"))
+		if in.Text != "Euro sign: €" {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
+	t.Run("UTF-8 cut in its last character", func(t *testing.T) {
+		text := strings.Repeat("色は匂えど散りぬるを", 3)
+		raw := "From: a@example.com\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\xe3\x81\r\n"
+		if in := mustParseIn(t, []byte(raw)); !strings.HasPrefix(in.Text, text) {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
+	t.Run("RFC 2231 boundary in a charset Go does not decode", func(t *testing.T) {
+		in := mustParseIn(t, crlf(`
+From: a@example.com
+Content-Type: multipart/signed; protocol*=ansi-x3.4-1968''application%2Fpgp-signature;
+	boundary*="ansi-x3.4-1968''EeQf"
+
+--EeQf
+Content-Type: text/plain; charset*=ansi-x3.4-1968''us-ascii
+
+part 1
+--EeQf--
+`))
+		if in.Text != "part 1" {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
+	t.Run("multipart without boundary is text", func(t *testing.T) {
+		in := mustParseIn(t, crlf(`
+From: a@example.com
+Content-Type: multipart/mixed
+
+Blah blah blah
+`))
+		if in.Text != "Blah blah blah" {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
+	t.Run("top-level message/rfc822 shows the inner text", func(t *testing.T) {
+		in := mustParseIn(t, crlf(`
+From: fwd@example.com
+Subject: forwarded
+Content-Type: message/rfc822
+
+From: orig@example.com
+Subject: inner
+Content-Type: text/plain
+
+Here is the body of the message.
+`))
+		if in.Text != "Here is the body of the message." || len(in.Attachments) != 1 || in.Attachments[0].Filename != "inner.eml" {
+			t.Fatalf("text %q attachments %+v", in.Text, in.Attachments)
+		}
+	})
+
+	t.Run("machine reports are bulk, read receipts auto-replies", func(t *testing.T) {
+		for raw, want := range map[string]string{
+			"From: noreply-dmarc-support@google.com\nSubject: Report domain: example.com Submitter: google.com Report-ID: 1\n\nx\n":            "bulk",
+			"From: tls@example.net\nContent-Type: multipart/report; report-type=tlsrpt; boundary=b\n\n--b\n\nx\n--b--\n":                       "bulk",
+			"From: ppp-request@zzz.org\nX-Mailman-Version: 2.0.4\nSubject: Ppp digest\n\nx\n":                                                  "bulk",
+			"From: boss@example.com\nContent-Type: multipart/report; report-type=disposition-notification; boundary=b\n\n--b\n\nread\n--b--\n": "auto_reply",
+		} {
+			if in := mustParseIn(t, crlf(raw)); in.Auto != want {
+				t.Errorf("%q: auto %q want %q", raw, in.Auto, want)
+			}
+		}
+	})
+}

@@ -58,6 +58,18 @@ func hugeField(size int) []byte {
 		"\r\nMessage-ID: <field@example.com>\r\n\r\nbody\r\n")
 }
 
+// manyReferences fills a header to its bound with References and To
+// fields of many ids and addresses each.
+func manyReferences() []byte {
+	var b bytes.Buffer
+	b.WriteString("From: refs@example.com\r\nSubject: refs\r\n")
+	for i := 0; b.Len() < maxHeaderBytes; i++ {
+		fmt.Fprintf(&b, "References: <a%d@x.test> <b%d@x.test> <c%d@x.test>\r\nTo: a%d@x.test, b%d@x.test\r\n", i, i, i, i, i)
+	}
+	b.WriteString("\r\nbody\r\n")
+	return b.Bytes()
+}
+
 // longLines is a message of size bytes without a line break.
 func longLines(size int) []byte {
 	return []byte("From: long@example.com\r\nSubject: long\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n" +
@@ -76,6 +88,7 @@ var hostileMail = []struct {
 	{"parts-10k", func() []byte { return manyParts(10000) }},
 	{"header-4MB", func() []byte { return hugeHeader(4 << 20) }},
 	{"field-8MB", func() []byte { return hugeField(8 << 20) }},
+	{"refs-and-addresses", manyReferences},
 	{"line-8MB", func() []byte { return longLines(8 << 20) }},
 }
 

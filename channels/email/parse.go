@@ -57,6 +57,13 @@ func parse(raw []byte) (desk.Inbound, []string, error) {
 // directory, larger attachments go to files there instead.
 const memPart = 1 << 20
 
+// maxRefs and maxRecipients bound what one header can make the desk look
+// up: far more than real mail carries.
+const (
+	maxRefs       = 100
+	maxRecipients = 500
+)
+
 // maxText is how much of one text part is read: what the desk keeps of a
 // body, with room for the quoted history that is cut from it.
 const maxText = 4 * desk.MaxBody
@@ -89,22 +96,23 @@ func parseSource(open func() (io.Reader, error), spool string) (desk.Inbound, []
 
 // parser holds one parse: what has been read so far and what was left out.
 type parser struct {
-	spool    string
-	open     func() (io.Reader, error)
-	src      *budgetReader
-	repair   *headerRepair
-	in       desk.Inbound
-	notes    []string
-	plain    []string
-	html     []string
-	charset  string // the first charset a text part declares: a hint for raw 8-bit header bytes
-	parts    int
-	spooled  []string // files written, each either in in.Attachments or removed
-	report   bool     // a delivery-status part was read
-	returned [][]byte // the start of attached messages and headers: a bounce's returned mail
-	rawNames []rawName
-	nested   bool  // reading a message attached to another
-	diskErr  error // the spool directory failed
+	spool     string
+	open      func() (io.Reader, error)
+	src       *budgetReader
+	repair    *headerRepair
+	in        desk.Inbound
+	notes     []string
+	plain     []string
+	html      []string
+	charset   string // the first charset a text part declares: a hint for raw 8-bit header bytes
+	parts     int
+	spooled   []string // files written, each either in in.Attachments or removed
+	report    bool     // a delivery-status part was read
+	returned  [][]byte // the start of attached messages and headers: a bounce's returned mail
+	rawNames  []rawName
+	nested    bool  // reading a message attached to another
+	textBytes int   // bytes of text parts read
+	diskErr   error // the spool directory failed
 }
 
 // errStop ends the walk over the parts early (a limit was reached).
@@ -205,6 +213,11 @@ func (p *parser) readHeader(h *header) []string {
 			in.ThreadRefs = append(in.ThreadRefs, msgIDs(v)...)
 		}
 	}
+	if len(in.ThreadRefs) > maxRefs {
+		// The newest references (and In-Reply-To, last) are the ones
+		// that find the ticket.
+		in.ThreadRefs = in.ThreadRefs[len(in.ThreadRefs)-maxRefs:]
+	}
 	in.Auto = autoKind(h, in.From.Value, fromText, in.Subject)
 	if p.report {
 		in.Auto = "bounce"
@@ -214,6 +227,9 @@ func (p *parser) readHeader(h *header) []string {
 	for _, key := range []string{"To", "Cc"} {
 		for _, v := range h.h.Values(key) {
 			for _, a := range addresses(h.utf8(v)) {
+				if len(recipients) >= maxRecipients {
+					break
+				}
 				recipients = append(recipients, a.Address)
 				if !strings.EqualFold(a.Address, in.From.Value) {
 					in.CC = append(in.CC, desk.Contact{Identity: store.Identity{Kind: "email", Value: a.Address}, Name: toUTF8(a.Name)})
@@ -518,6 +534,12 @@ func (p *parser) addText(ctype, charset string, b []byte) {
 	if p.charset == "" && charset != "" {
 		p.charset = charset
 	}
+	if p.textBytes+len(b) > 2*maxText {
+		// Many text parts: more than the desk keeps of a body.
+		p.note(fmt.Sprintf("Text parts past %d KB in all were left out.", 2*maxText>>10))
+		return
+	}
+	p.textBytes += len(b)
 	s := decodeText(b, charset)
 	if ctype == "text/html" {
 		p.html = append(p.html, s)

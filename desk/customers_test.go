@@ -411,3 +411,25 @@ func TestClaimMergesOnlyOnProof(t *testing.T) {
 		t.Fatalf("visitor after proof %+v", c)
 	}
 }
+
+// Every channel checks an address the same way: a domain with a dot,
+// international domains and Unicode local parts allowed.
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"Rui@Example.pt": "rui@example.pt", " ana@shop.co.uk ": "ana@shop.co.uk", "jürgen@müller.de": "jürgen@müller.de",
+		"иван@пример.рф": "иван@пример.рф", "Ana <ana@example.com>": "ana@example.com", "a+tag@xn--mller-kva.de": "a+tag@xn--mller-kva.de",
+	} {
+		if got, err := desk.NormalizeEmail(in); err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"tom@bad", "joana@gmail", "joana@gmail.", "not-an-email", "a@b@c.com", "a@.com", "a@exa mple.com", "a@bad_host.com", "@example.com", "a@-x.com"} {
+		_, err := desk.NormalizeEmail(in)
+		if ie, ok := desk.IsInput(err); !ok || ie.Field != "email" {
+			t.Errorf("NormalizeEmail(%q) accepted: %v", in, err)
+		}
+	}
+	if _, err := desk.NormalizeEmail("tom@bad"); err.(*desk.InputError).Reason != desk.ReasonEmailDomain {
+		t.Errorf("tom@bad: reason %v", err)
+	}
+}

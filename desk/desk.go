@@ -99,6 +99,9 @@ func (d *Desk) Bus() *Bus { return d.bus }
 type InputError struct {
 	Field   string
 	Message string
+	// Reason is a short key for what is wrong, where a channel says it
+	// in the customer's own words (ReasonEmailDomain); usually empty.
+	Reason string
 }
 
 func (e *InputError) Error() string { return e.Message }

@@ -229,7 +229,13 @@ type Submission struct {
 	// AckText is the confirmation sent by email when the form asks for
 	// one ({{ticket}}, {{name}} and {{subject}} filled in).
 	AckText string
+	// Suspicious is a post sent faster than the form's minimum fill time:
+	// it is taken, with the tag SuspiciousTag for the agent to judge.
+	Suspicious bool
 }
+
+// SuspiciousTag marks a form ticket sent faster than people usually can.
+const SuspiciousTag = "suspicious"
 
 // FieldError is what is wrong with one field's value. Code names the
 // sentence (a catalog key of the hosted form); Max fills its {max}.
@@ -313,7 +319,10 @@ func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*
 			continue // the message, not a field
 		case "email":
 			id, err := NormalizeIdentity("email", raw)
-			if err != nil {
+			if ie, ok := IsInput(err); ok && ie.Reason == ReasonEmailDomain {
+				fault("err_email_domain", 0)
+				continue
+			} else if err != nil {
 				fault("err_email", 0)
 				continue
 			}
@@ -391,6 +400,9 @@ func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*
 	in := Inbound{Channel: "form", StoreID: f.StoreID, Name: name, Subject: subject, Text: text,
 		Attachments: files, Fields: fields, Priority: f.Routing.Priority, Tags: slices.Clone(f.Routing.Tags),
 		TeamID: f.Routing.TeamID}
+	if sub.Suspicious && !slices.Contains(in.Tags, SuspiciousTag) {
+		in.Tags = append(in.Tags, SuspiciousTag)
+	}
 	switch {
 	case email != "":
 		in.From = store.Identity{Kind: "email", Value: email}

@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"net/mail"
 	"strings"
 	"unicode"
 
@@ -17,11 +16,11 @@ func NormalizeIdentity(kind, value string) (store.Identity, error) {
 	}
 	switch kind {
 	case "email":
-		addr, err := mail.ParseAddress(value)
-		if err != nil || strings.ContainsAny(addr.Address, " <>") || !strings.Contains(addr.Address, "@") {
-			return store.Identity{}, inputErr("email", "%q is not an email address", value)
+		addr, err := NormalizeEmail(value)
+		if err != nil {
+			return store.Identity{}, err
 		}
-		return store.Identity{Kind: kind, Value: strings.ToLower(addr.Address)}, nil
+		return store.Identity{Kind: kind, Value: addr}, nil
 	case "phone", "whatsapp":
 		p, ok := e164(value)
 		if !ok {

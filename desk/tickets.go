@@ -123,6 +123,14 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		return nil, err
 	}
 	from, err := d.normalize(ctx, in.From.Kind, in.From.Value, in.StoreID)
+	if err != nil && in.Channel == "email" && in.From.Kind == "email" {
+		// A mail server delivered it: the message is kept, and a reply
+		// goes back the way it came, even to a host without a dot.
+		var addr string
+		if addr, err = mailSender(in.From.Value); err == nil {
+			from = store.Identity{Kind: "email", Value: addr}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -587,6 +587,9 @@ func (c *Channel) errorCode(err error) (code, field string) {
 		}
 		return "err_long", "text"
 	case "email", "from":
+		if ie.Reason == desk.ReasonEmailDomain {
+			return "err_email_domain", "email"
+		}
 		return "err_email_invalid", "email"
 	case "name":
 		return "err_name_long", "name"

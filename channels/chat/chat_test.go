@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"onedesk/assets"
 	"onedesk/channels/email"
 	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
@@ -342,6 +343,13 @@ func TestOfflineMessageAnsweredByEmail(t *testing.T) {
 	}
 	if code, out := post(`{"email":"zoe@","message":"hi"}`); code != 400 || out["field"] != "email" {
 		t.Fatalf("bad email: %d %v", code, out)
+	}
+	// An address no answer can reach, refused in the visitor's language.
+	for _, addr := range []string{"tom@bad", "joana@gmail"} {
+		if code, out := post(`{"email":"` + addr + `","message":"hi","lang":"pt"}`); code != 400 || out["field"] != "email" ||
+			out["error"] != assets.WidgetCatalog("pt")["err_email_domain"] {
+			t.Fatalf("%s: %d %v", addr, code, out)
+		}
 	}
 	if code, _ := post(`{"email":"zoe@example.com","message":"` + strings.Repeat("x", 40<<10) + `"}`); code != 413 {
 		t.Fatalf("too big: %d", code)

@@ -12,10 +12,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"onedesk/assets"
 	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
 	"onedesk/limit"
@@ -409,6 +411,15 @@ func TestSpamRules(t *testing.T) {
 	if n := len(e.tickets()); n != 1 {
 		t.Fatalf("%d tickets", n)
 	}
+	// Two seconds: under the form's three, as a person with autofill
+	// sends. Taken, and tagged for the agent to judge.
+	e.forms.Now = func() time.Time { return time.Now().Add(2 * time.Second) }
+	if res := e.post("", with("_id", "autofill"), nil); res.StatusCode != 303 {
+		t.Fatalf("a quick person was refused: %d %s", res.StatusCode, body(res))
+	}
+	if list := e.tickets(); len(list) != 2 || !slices.Contains(list[0].Tags, desk.SuspiciousTag) || slices.Contains(list[1].Tags, desk.SuspiciousTag) {
+		t.Fatalf("tags after a quick post: %+v", list)
+	}
 	e.later()
 	if res := e.post("", with("_id", "other"), nil); res.StatusCode != 303 {
 		t.Fatalf("after the minimum time: %d %s", res.StatusCode, body(res))
@@ -428,6 +439,20 @@ func TestSpamRules(t *testing.T) {
 	e.forms.postLimit = limit.New(100, 100)
 	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 413 {
 		t.Fatalf("too large: %d", res.StatusCode)
+	}
+}
+
+// An address without a full domain is refused beside its field, in the
+// form's language; an international one is taken.
+func TestFormEmailDomain(t *testing.T) {
+	e := newEnv(t)
+	e.later()
+	code, out, _ := e.postJSON(`{"email":"joana@gmail","topic":"Order","message":"Onde está?","consent":true}`, "Accept-Language", "pt-PT")
+	if code != 400 || out["field"] != "email" || out["error"] != assets.FormCatalog("pt")["err_email_domain"] {
+		t.Fatalf("joana@gmail: %d %v", code, out)
+	}
+	if code, out, _ := e.postJSON(`{"email":"jürgen@müller.de","topic":"Order","message":"Wo ist es?","consent":true}`); code != 201 {
+		t.Fatalf("international address: %d %v", code, out)
 	}
 }
 

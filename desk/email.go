@@ -1,0 +1,51 @@
+package desk
+
+import (
+	"net/mail"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// ReasonEmailDomain is the InputError.Reason of an address whose domain
+// cannot receive mail (tom@bad, joana@gmail): channels say so in the
+// customer's language.
+const ReasonEmailDomain = "email_domain"
+
+// emailDomains checks the part after @ as a resolver would (IDNA2008 with
+// the lookup mapping), so müller.de and пример.рф pass and bad_host fails.
+var emailDomains = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true), idna.StrictDomainName(true))
+
+// NormalizeEmail is the one check every channel makes of an address a
+// person typed: one address (no name, no angle brackets), a local part
+// that may be Unicode (RFC 6531), and a domain with a dot that is a valid
+// (possibly international) host name. "Ana <ana@example.com>" gives the
+// address alone. It returns the address lowercased.
+func NormalizeEmail(value string) (string, error) {
+	value = strings.TrimSpace(value)
+	addr, err := mail.ParseAddress(value)
+	if err != nil || strings.ContainsAny(addr.Address, " <>") {
+		return "", inputErr("email", "%q is not an email address", value)
+	}
+	local, domain, ok := strings.Cut(addr.Address, "@")
+	if !ok || local == "" || strings.Contains(domain, "@") {
+		return "", inputErr("email", "%q is not an email address", value)
+	}
+	ascii, err := emailDomains.ToASCII(strings.TrimSuffix(domain, "."))
+	if err != nil || !strings.Contains(ascii, ".") || strings.HasPrefix(ascii, ".") || strings.Contains(ascii, "..") {
+		return "", &InputError{Field: "email", Reason: ReasonEmailDomain,
+			Message: "the address " + value + " has no full domain after @ (like example.com), so no answer could reach it"}
+	}
+	return strings.ToLower(addr.Address), nil
+}
+
+// mailSender is the looser check of an address a mail server delivered a
+// message from: it was reachable enough to write, so its message is kept
+// even when its domain has no dot (root@localhost).
+func mailSender(value string) (string, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(value))
+	if err != nil || strings.ContainsAny(addr.Address, " <>") || !strings.Contains(addr.Address, "@") {
+		return "", inputErr("email", "%q is not an email address", value)
+	}
+	return strings.ToLower(addr.Address), nil
+}

@@ -309,6 +309,9 @@ details form{display:grid;gap:6px;margin-top:6px}
           show({ from: 'visitor', cid: f.cid, id: f.id, state: 'sent' });
           break;
         case 'msg':
+          // The receipt tells the desk the reply reached the visitor; a
+          // reply without one goes by email instead.
+          if (f.id && f.from === 'agent') ws.send(JSON.stringify({ type: 'got', id: f.id }));
           typingNote && (typingNote.hidden = true);
           history.push(f);
           show(f);

@@ -85,9 +85,28 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		RetryMax:    10 * time.Minute,
 		MaxAttempts: 300,
 	}
-	d.SetSender("api", SenderFunc(func(context.Context, Outbound) error { return nil }))
+	d.SetSender("api", SenderFunc(d.sendAPIReply))
 	return d
 }
+
+// sendAPIReply delivers a reply on a ticket made through the API: by email
+// when the customer has an address (from the store's mailbox, or any), as
+// an agent would expect. A reply that reaches no one fails with what to
+// do, never shows as sent.
+func (d *Desk) sendAPIReply(ctx context.Context, out Outbound) error {
+	if !slices.ContainsFunc(out.Customer.Identities, func(id store.Identity) bool { return id.Kind == "email" }) {
+		return Permanent(errors.New("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
+	}
+	email := d.Sender("email")
+	if email == nil {
+		return Permanent(errors.New(NoMailboxReason))
+	}
+	return email.Send(ctx, out)
+}
+
+// NoMailboxReason is why a reply that must go by email fails on a desk
+// with no mailbox, naming the screen where one is added.
+const NoMailboxReason = "no mailbox can send this reply by email: add your support address under Settings → Mailboxes, then retry"
 
 // DB is the database the desk works on (read-only queries for the UI).
 func (d *Desk) DB() *store.DB { return d.db }

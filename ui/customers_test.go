@@ -340,3 +340,47 @@ func TestTicketOrders(t *testing.T) {
 		t.Fatalf("not configured: %+v", out)
 	}
 }
+
+// A reply on a ticket made through the API goes by email when it can;
+// one that reached no one says why and where to fix it, never "sent".
+func TestAPIReplyIsSentOrSaysWhyNot(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	api := admin.apiClient()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoes"})
+	reply := func(ticket int64, body string) (delivery, reason string) {
+		t.Helper()
+		api.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", ticket), map[string]any{"body": body})
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			var got ticketJSON
+			api.must(200, "GET", fmt.Sprintf("/api/tickets/%d", ticket), nil).json(t, &got)
+			for _, m := range got.Messages {
+				if m.Body == body && m.Delivery != "queued" {
+					return m.Delivery, m.Error
+				}
+			}
+		}
+		t.Fatalf("reply %q still queued", body)
+		return "", ""
+	}
+	withEmail := api.newTicket("Where is it?", "ana@example.com")
+	var byPhone ticketJSON
+	api.must(201, "POST", "/api/tickets", map[string]any{"subject": "Call me", "body": "Please call",
+		"customer": map[string]string{"phone": "+351912345678"}}).json(t, &byPhone)
+
+	// No mailbox yet: not sent, and the reason names the screen.
+	if d, why := reply(withEmail.ID, "It ships today."); d != "failed" || !strings.Contains(why, "Settings → Mailboxes") {
+		t.Fatalf("no mailbox: %s %q", d, why)
+	}
+	if d, why := reply(byPhone.ID, "We will call."); d != "failed" || !strings.Contains(why, "no email address") {
+		t.Fatalf("no address: %s %q", d, why)
+	}
+	// A mailbox of any store: the reply goes by email.
+	sink := emailtest.Mailbox(t, e.desk, 1, "help@shoes.test", "Shoe Shop")
+	if d, why := reply(withEmail.ID, "Tracking: PT123."); d != "sent" {
+		t.Fatalf("with a mailbox: %s %q", d, why)
+	}
+	if got := strings.Join(sink.Messages(), "\n"); !strings.Contains(got, "Tracking: PT123.") || !strings.Contains(got, "ana@example.com") {
+		t.Fatalf("mail: %s", got)
+	}
+}

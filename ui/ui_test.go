@@ -19,6 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"onedesk/channels/email/emailtest"
 	"onedesk/channels/chat"
 	"onedesk/channels/forms"
 	"onedesk/desk"
@@ -192,6 +193,7 @@ type ticketJSON struct {
 		Kind     string
 		Body     string
 		Delivery string
+		Error    string `json:"delivery_error"`
 	}
 	Events []struct {
 		Type  string
@@ -340,7 +342,9 @@ func TestTicketLifecycleThroughAPI(t *testing.T) {
 	}
 	path := fmt.Sprintf("/api/tickets/%d", tk.ID)
 
-	// Reply: queued, then sent by the api channel's sender.
+	// Reply: queued, then sent by email from the only mailbox.
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shop", "slug": "shop"})
+	emailtest.Mailbox(t, e.desk, 1, "help@shop.test", "Shop")
 	var m struct {
 		ID       int64
 		Kind     string

@@ -51,9 +51,13 @@ type Channel struct {
 	Online func() bool
 	// Now is the clock business hours are read by; nil is time.Now.
 	Now func() time.Time
+	// AckWait is how long a reply pushed to an open widget waits for the
+	// widget's receipt before it goes by email instead (0: 15 s).
+	AckWait time.Duration
 
 	mu       sync.Mutex
 	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
+	receipts map[int64]*receipt              // replies pushed, waiting for a widget's "got", by message id
 	open     map[*visitor]struct{}           // every open socket
 	closing  bool                            // shutting down: no new sockets or frames
 	sessions sync.WaitGroup                  // sockets' readers running
@@ -65,7 +69,7 @@ type Channel struct {
 
 // New returns the chat channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, open: map[*visitor]struct{}{},
+	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, open: map[*visitor]struct{}{}, receipts: map[int64]*receipt{},
 		ipLimit: limit.New(1, 30), visitorLimit: limit.New(visitorRate, visitorBurst)}
 	d.SetSender("chat", desk.SenderFunc(c.Send))
 	return c
@@ -202,6 +206,7 @@ type file struct {
 // socket); dead peers are found by TCP keep-alive on the accepted socket.
 type visitor struct {
 	conn    *websocket.Conn
+	gone    chan struct{} // closed when the socket is (no frame will reach the widget any more)
 	mu      sync.Mutex
 	queue   [][]byte
 	writing bool
@@ -222,7 +227,7 @@ func (v *visitor) enqueue(b []byte) bool {
 		return false
 	}
 	if len(v.queue) >= maxQueue {
-		v.closed = true
+		v.markClosed()
 		v.conn.CloseNow()
 		return false
 	}
@@ -239,7 +244,8 @@ func (v *visitor) drain() {
 	for {
 		v.mu.Lock()
 		if len(v.queue) == 0 && v.bye && !v.closed {
-			v.closed, v.writing = true, false
+			v.markClosed()
+			v.writing = false
 			v.mu.Unlock()
 			v.conn.Close(websocket.StatusServiceRestart, RestartReason)
 			return
@@ -281,9 +287,15 @@ func (v *visitor) close() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.closed {
-		v.closed = true
+		v.markClosed()
 		v.conn.CloseNow()
 	}
+}
+
+// markClosed records that the socket is done; v.mu is held.
+func (v *visitor) markClosed() {
+	v.closed = true
+	close(v.gone)
 }
 
 func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Store) {
@@ -293,7 +305,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		return
 	}
 	conn.SetReadLimit(maxFrame)
-	s := &session{c: c, st: st, v: &visitor{conn: conn}, browser: clip(r.UserAgent(), 300), lang: desk.PickLanguage(st.Language, "")}
+	s := &session{c: c, st: st, v: &visitor{conn: conn, gone: make(chan struct{})}, browser: clip(r.UserAgent(), 300), lang: desk.PickLanguage(st.Language, "")}
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -516,6 +528,9 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		if t, _ := c.desk.CurrentTicket(ctx, s.who, "chat"); t != nil {
 			c.desk.Bus().Publish(desk.Change{Type: "typing", TicketID: t.ID})
 		}
+	case "got":
+		// The widget shows an agent's reply: it is delivered.
+		c.received(f.ID, s.customer)
 	case "ping":
 		s.send(frame{Type: "pong"})
 	default:
@@ -691,9 +706,92 @@ func (c *Channel) push(customer int64, f frame) bool {
 	return sent
 }
 
-// Send delivers an agent's reply: live to the visitor's open widgets; by
-// email when none is open and the customer gave an address; otherwise it
-// waits in the conversation, which the widget shows when the visitor is back.
+// receipt is a reply pushed to a customer's widgets, waiting for one of
+// them to say it got it.
+type receipt struct {
+	customer int64
+	got      chan struct{}
+}
+
+// received closes the receipt of a reply when the widget that says it got
+// it belongs to the reply's customer.
+func (c *Channel) received(message, customer int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.receipts[message]; r != nil && r.customer == customer {
+		delete(c.receipts, message)
+		close(r.got)
+	}
+}
+
+// pushReply hands a reply to the customer's open widgets and waits until
+// one says it got it (true), or every one of them has closed, or AckWait
+// passed (false). A socket that is closing takes a frame and never shows
+// it: only the widget's receipt proves the visitor has the reply.
+func (c *Channel) pushReply(ctx context.Context, customer int64, f frame) bool {
+	r := &receipt{customer: customer, got: make(chan struct{})}
+	c.mu.Lock()
+	c.receipts[f.ID] = r
+	list := make([]*visitor, 0, len(c.visitors[customer]))
+	for v := range c.visitors[customer] {
+		list = append(list, v)
+	}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.receipts[f.ID] == r {
+			delete(c.receipts, f.ID)
+		}
+		c.mu.Unlock()
+	}()
+	b, _ := json.Marshal(f)
+	var took []*visitor
+	for _, v := range list {
+		if v.enqueue(b) {
+			took = append(took, v)
+		}
+	}
+	if len(took) == 0 {
+		return false
+	}
+	allGone := make(chan struct{})
+	go func() {
+		for _, v := range took {
+			select {
+			case <-v.gone:
+			case <-r.got:
+				return
+			}
+		}
+		close(allGone)
+	}()
+	wait := c.AckWait
+	if wait <= 0 {
+		wait = 15 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-r.got:
+		return true
+	case <-allGone:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	// The receipt may have come at the last moment.
+	select {
+	case <-r.got:
+		return true
+	default:
+		return false
+	}
+}
+
+// Send delivers an agent's reply: live to the visitor's open widgets,
+// delivered once a widget says it got it; by email when none did (none
+// open, the socket was closing, no receipt in time) and the customer gave
+// an address; otherwise it waits in the conversation, which the widget
+// shows when the visitor is back.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
@@ -702,7 +800,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.AuthorName != "" {
 		f.Name = out.AuthorName
 	}
-	if c.push(out.Customer.ID, f) {
+	if c.pushReply(ctx, out.Customer.ID, f) {
 		return nil
 	}
 	if addr := c.emailOf(ctx, &out.Customer); addr != "" {

@@ -204,9 +204,11 @@ func TestChatAckResendAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := w2.next("msg"); f.Text != "Hi! Size 42 is in stock." || f.From != "agent" || f.Name != "Ann" {
+	f := w2.next("msg")
+	if f.Text != "Hi! Size 42 is in stock." || f.From != "agent" || f.Name != "Ann" || f.ID != reply.ID {
 		t.Fatalf("agent message %+v", f)
 	}
+	w2.send(frame{Type: "got", ID: f.ID})
 	waitFor(t, "sent", func() bool { m, _ := e.db.Message(ctx, reply.ID); return m.Delivery == "sent" })
 
 	// Visitor text is text: markup is stored and sent back as typed.
@@ -389,4 +391,64 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A reply is delivered over the socket only when the widget says it got
+// it. One that meets a closing socket (the frame is written, the visitor
+// is gone) or a widget that never answers goes by email; it is never lost.
+func TestReplyWithoutReceiptGoesByEmail(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.chat.AckWait = 300 * time.Millisecond
+	sink := emailtest.Mailbox(t, e.desk, e.store.ID, "help@shop.test", "My Shop")
+	w, _ := e.hello("")
+	w.send(frame{Type: "msg", CID: "1", Text: "Do you have size 43?"})
+	w.next("ack")
+	w.send(frame{Type: "identify", Name: "Rui", Email: "rui@example.pt"})
+	w.next("identified")
+	tickets, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
+	reply := func(body string) *store.Message {
+		t.Helper()
+		m, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), tickets[0].ID, desk.ReplyInput{Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	mailed := func(body string) bool {
+		for _, m := range sink.Messages() {
+			if strings.Contains(m, body) && strings.Contains(m, "rui@example.pt") {
+				return true
+			}
+		}
+		return false
+	}
+	delivery := func(id int64) string { m, _ := e.db.Message(ctx, id); return m.Delivery }
+
+	// 1. The widget says it got it: delivered live, no email.
+	r1 := reply("Yes, we have 43.")
+	w.send(frame{Type: "got", ID: w.next("msg").ID})
+	waitFor(t, "live reply sent", func() bool { return delivery(r1.ID) == "sent" })
+
+	// 2. The widget is open but never answers: by email after AckWait.
+	r2 := reply("It ships today.")
+	if got := w.next("msg"); got.ID != r2.ID {
+		t.Fatalf("pushed %+v", got)
+	}
+	waitFor(t, "unanswered reply mailed", func() bool { return mailed("It ships today.") && delivery(r2.ID) == "sent" })
+
+	// 3. The reply reaches a socket as it closes: the frame is read, the
+	// visitor leaves without a receipt, and the reply goes by email at
+	// once (long before AckWait).
+	e.chat.AckWait = time.Hour
+	r3 := reply("Tracking: PT123.")
+	if got := w.next("msg"); got.ID != r3.ID {
+		t.Fatalf("pushed %+v", got)
+	}
+	w.conn.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "reply to a closing socket mailed", func() bool { return mailed("Tracking: PT123.") && delivery(r3.ID) == "sent" })
+	if mailed("Yes, we have 43.") {
+		t.Fatal("the reply the widget got went by email too")
+	}
+
 }

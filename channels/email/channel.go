@@ -100,4 +100,4 @@ func ourAddress(list []*store.Mailbox, addr string) bool {
 	return false
 }
 
-var errNoMailbox = errors.New("no mailbox can send this reply: add a support mailbox under Settings")
+var errNoMailbox = errors.New(desk.NoMailboxReason)

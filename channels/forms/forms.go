@@ -60,7 +60,7 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	d.SetSender("form", desk.SenderFunc(func(ctx context.Context, out desk.Outbound) error {
 		email := d.Sender("email")
 		if email == nil {
-			return desk.Permanent(errors.New("no mailbox is set up to answer form requests by email"))
+			return desk.Permanent(errors.New(desk.NoMailboxReason))
 		}
 		return email.Send(ctx, out)
 	}))

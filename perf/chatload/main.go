@@ -295,10 +295,16 @@ func (v *visitor) read(ctx context.Context, sent *sync.Map, lat *latencies) {
 		if err != nil {
 			return
 		}
-		var f struct{ Type, From, Text, Code, Error string }
+		var f struct {
+			Type, From, Text, Code, Error string
+			ID                            int64
+		}
 		json.Unmarshal(data, &f)
 		switch {
 		case f.Type == "msg" && f.From == "agent":
+			// As the widget does: the receipt makes the reply delivered.
+			got, _ := json.Marshal(map[string]any{"type": "got", "id": f.ID})
+			v.conn.Write(ctx, websocket.MessageText, got)
 			if at, ok := sent.LoadAndDelete(f.Text); ok {
 				lat.add(&lat.toVisitor, time.Since(at.(time.Time)))
 			}

@@ -305,7 +305,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		return
 	}
 	conn.SetReadLimit(maxFrame)
-	s := &session{c: c, st: st, v: &visitor{conn: conn, gone: make(chan struct{})}, browser: clip(r.UserAgent(), 300), lang: desk.PickLanguage(st.Language, "")}
+	s := &session{c: c, st: st, v: &visitor{conn: conn, gone: make(chan struct{})}, browser: browserName(r.UserAgent()), lang: desk.PickLanguage(st.Language, "")}
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -895,7 +895,7 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 	if validToken(body.Token) {
 		in.Identities = []store.Identity{visitorID(body.Token)}
 	}
-	fields, _ := json.Marshal(map[string]string{"page": clip(body.Page, 500), "browser": clip(r.UserAgent(), 300), "offline": "yes"})
+	fields, _ := json.Marshal(map[string]string{"page": clip(body.Page, 500), "browser": browserName(r.UserAgent()), "offline": "yes"})
 	in.Fields = fields
 	res, err := c.desk.Ingest(r.Context(), in)
 	if err != nil {

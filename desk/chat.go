@@ -113,5 +113,10 @@ func (d *Desk) Identify(ctx context.Context, visitor store.Identity, name, email
 	if err != nil {
 		return 0, fmt.Errorf("identify visitor: %w", err)
 	}
+	// Agents with the chat open see the name and address at once: the
+	// app reloads a ticket (and its customer panel) a change names.
+	if t, err := d.db.LatestTicket(ctx, cid, "chat"); err == nil {
+		d.bus.Publish(Change{Type: "ticket", TicketID: t.ID, Ticket: t})
+	}
 	return cid, nil
 }

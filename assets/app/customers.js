@@ -6,6 +6,7 @@ import { get, patch, post } from './api.js';
 import { $, debounce, h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { errorText, initials, state, statusPill, storeName, toast } from './state.js';
+import { customerName, identityValue } from './people.js';
 
 const kinds = ['email', 'phone', 'whatsapp', 'telegram', 'instagram', 'messenger'];
 let searchSeq = 0;
@@ -53,8 +54,8 @@ async function search(q, cursor) {
     const r = await get(`/api/customers?q=${encodeURIComponent(q)}${cursor ? `&cursor=${cursor}` : ''}`);
     if (seq !== searchSeq || !list) return;
     const rows = r.customers.map((c) => h('a', { class: 'customer-row', role: 'listitem', href: `#/customers/${c.id}`, dataset: { id: c.id } },
-      h('span', { class: 'avatar' }, initials(c.name || c.identities[0]?.value)),
-      h('span', { class: 'who' }, h('strong', {}, c.name || c.identities.find((i) => i.kind !== 'visitor')?.value || t('unknown_customer')),
+      h('span', { class: 'avatar' }, initials(customerName(c))),
+      h('span', { class: 'who' }, h('strong', {}, customerName(c)),
         h('span', { class: 'muted' }, c.identities.filter((i) => i.kind !== 'visitor').map((i) => i.value).join(' · ') || t('identity_visitor')))));
     if (!cursor) list.replaceChildren(...rows, ...(rows.length ? [] : [h('p', { class: 'muted' }, t('customers_none'))]));
     else { list.querySelector('.more')?.remove(); list.append(...rows); }
@@ -85,7 +86,7 @@ function profile(pane, c) {
     try { await fn(); toast(done); reload(); } catch (err) { toast(errorText(err), true); }
   };
   const fromMerge = mergedIdentities(c);
-  const name = h('input', { value: c.name, 'aria-label': t('name'), class: 'name-input', placeholder: t('unknown_customer') });
+  const name = h('input', { value: c.name, 'aria-label': t('name'), class: 'name-input', placeholder: customerName({ ...c, name: '' }) });
   name.addEventListener('change', () => act(() => patch(`/api/customers/${c.id}`, { name: name.value }), t('saved')));
   const notes = h('textarea', { rows: 4, 'aria-label': t('customer_notes'), placeholder: t('customer_notes_hint') }, c.notes);
   const kind = h('select', { 'aria-label': t('identity_kind') }, kinds.map((k) => h('option', { value: k }, t(`identity_${k}`))));
@@ -96,7 +97,7 @@ function profile(pane, c) {
   } }, kind, value, h('button', { class: 'btn small' }, t('add')));
 
   pane.replaceChildren(
-    h('header', { class: 'profile-head' }, h('span', { class: 'avatar big' }, initials(c.name || c.identities[0]?.value)),
+    ...[h('header', { class: 'profile-head' }, h('span', { class: 'avatar big' }, initials(customerName(c))),
       h('div', {}, name, h('p', { class: 'muted' }, t('customer_since', { date: formatDateTime(c.created_at) }), ' · #', String(c.id)))),
     c.suggestions.length ? h('div', { class: 'card suggestions', role: 'region', 'aria-label': t('suggestions') },
       h('h2', {}, t('suggestions')),
@@ -110,7 +111,7 @@ function profile(pane, c) {
     h('div', { class: 'profile-grid' },
       h('div', {},
         h('div', { class: 'card' }, h('h2', {}, t('identities')),
-          h('ul', { class: 'identities' }, c.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), h('span', { class: 'v' }, i.value),
+          h('ul', { class: 'identities' }, c.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), h('span', { class: 'v' }, identityValue(i, c.id)),
             fromMerge(i) ? h('button', { class: 'btn small', title: t('split_off_hint'), onclick: () => confirm(t('split_off_confirm', { value: i.value }))
               && act(() => post(`/api/customers/${c.id}/unmerge`, i), t('split_off_done')) }, t('split_off')) : null))),
           addIdentity),
@@ -122,7 +123,8 @@ function profile(pane, c) {
             h('a', { href: `#/all/t/${x.id}` }, icon(x.channel, t(`channel_${x.channel}`)), h('span', {}, `#${x.id} ${x.subject}`), statusPill(x.status),
               x.store_id ? h('span', { class: 's' }, storeName(x.store_id)) : null, h('span', { class: 's' }, formatDateTime(x.created_at))))))),
         ordersCard(c)),
-      h('div', { class: 'card timeline-card' }, h('h2', {}, t('timeline')), timeline(c.id))));
+      h('div', { class: 'card timeline-card' }, h('h2', {}, t('timeline')), timeline(c.id)))]
+      .filter(Boolean)); // replaceChildren would write an absent section as the text "null"
 }
 
 // mergeButton merges customer otherId into c, once the agent confirms.

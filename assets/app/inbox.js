@@ -4,6 +4,7 @@ import { $, h, icon } from './dom.js';
 import { age, t } from './i18n.js';
 import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
 import { slaBadge } from './sla.js';
+import { visitorName } from './people.js';
 
 let hooks = {}; // navigate(view, ticketId), openTicket(id), render()
 export function initInbox(h) { hooks = h; }
@@ -142,7 +143,7 @@ function row(tk, i) {
     onchange: (e) => { e.target.checked ? state.selected.add(tk.id) : state.selected.delete(tk.id); renderList(); },
   }),
   h('span', { class: 'ch' }, icon(tk.channel, t(`channel_${tk.channel}`))),
-  h('span', { class: 'who' }, tk.customer_name || t('unknown_customer')),
+  h('span', { class: 'who' }, tk.customer_name || (tk.channel === 'chat' ? visitorName(tk.customer_id) : t('unknown_customer'))),
   h('time', { class: 'when', datetime: tk.updated_at, title: tk.updated_at }, age(tk.updated_at)),
   h('a', { class: 'subj', href: `#/${state.view}/t/${tk.id}`, tabindex: '-1', onclick: (e) => e.preventDefault() }, tk.subject),
   h('span', { class: 'snip' }, tk.snippet),

@@ -7,6 +7,7 @@ import { slaBadge, slaBlock, slaEventText } from './sla.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
+import { customerName, identityValue, isVisitorId } from './people.js';
 
 let hooks = {};
 export function initTicket(h) { hooks = h; }
@@ -225,7 +226,7 @@ function actorName(actor) {
 // participant (a colleague in Cc) by name or address.
 function personName(m, d) {
   const owns = (c) => c.identities.some((i) => i.value.toLowerCase() === (m.from || '').toLowerCase());
-  if (!m.from || owns(d.customer)) return d.customer.name || m.from || t('the_customer');
+  if (!m.from || owns(d.customer)) return d.customer.name || (isVisitorId(m.from) ? customerName(d.customer) : m.from) || t('the_customer');
   const p = (d.participants || []).find(owns);
   return p?.name || m.from;
 }
@@ -233,7 +234,7 @@ function personName(m, d) {
 function message(m, d) {
   const who = m.kind === 'customer' ? personName(m, d) : m.kind === 'system' ? t('system')
     : m.author_id ? agentName(m.author_id) : t('automatic');
-  const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : m.from;
+  const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
   const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === 'noted' && e.data?.message_id === m.id)?.data?.mentions : null;
   let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(m.body));
   if (m.html) {
@@ -540,13 +541,13 @@ function renderCustomer() {
   el.replaceChildren(...[
     slaBlock(d),
     h('div', {}, h('h2', {}, t('customer')),
-      h('a', { class: 'name', href: `#/customers/${cust.id}`, title: t('customer_open') }, h('span', { class: 'avatar' }, initials(cust.name || cust.identities[0]?.value)), cust.name || t('unknown_customer'))),
+      h('a', { class: 'name', href: `#/customers/${cust.id}`, title: t('customer_open') }, h('span', { class: 'avatar' }, initials(customerName(cust))), customerName(cust))),
     c?.suggestions?.length ? h('div', { class: 'suggestions' }, h('h2', {}, t('suggestions')),
       c.suggestions.map((s) => h('p', {}, h('a', { href: `#/customers/${cust.id}` }, s.name || `#${s.customer_id}`), ` · ${s.identity.value}`,
         h('span', { class: 'muted' }, ` — ${t(`suggestion_${s.reason}`)}`)))) : null,
     ordersSection(d),
     h('div', {}, h('h2', {}, t('identities')),
-      h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), i.value)))),
+      h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), identityValue(i, cust.id))))),
     Object.keys(d.fields || {}).length ? h('div', {}, h('h2', {}, t('ticket_details')),
       h('dl', { class: 'fields' }, Object.entries(d.fields).flatMap(([k, v]) => {
         const label = ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : state.fieldLabels?.[k] || k;

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"onedesk/orders"
@@ -29,6 +30,7 @@ type Desk struct {
 	senders    map[string]Sender
 	wake       chan struct{}
 	emailSends chan struct{} // a slot per mail server connection (emailSends of them)
+	widgetSeen atomic.Bool   // the chat snippet was seen on a shop's site (first-run checklist)
 
 	mailboxChanged chan struct{}
 	hookWake       chan struct{} // the webhook dispatcher looks now (webhooks.go)

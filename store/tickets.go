@@ -71,7 +71,7 @@ const ticketCols = `t.id, t.subject, t.status, t.priority, t.channel, t.store_id
 	t.first_response_at, t.resolved_at, t.last_customer_at, t.last_agent_at,
 	t.sla_policy_id, t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_paused_ms,
 	t.sla_due, t.sla_next, t.sla_warn, t.sla_breached,
-	COALESCE((SELECT COALESCE(NULLIF(c.name, ''), (SELECT i.value FROM identities i WHERE i.customer_id = c.id ORDER BY i.id LIMIT 1), '')
+	COALESCE((SELECT COALESCE(NULLIF(c.name, ''), (SELECT i.value FROM identities i WHERE i.customer_id = c.id AND i.kind <> 'visitor' ORDER BY i.id LIMIT 1), '')
 	          FROM customers c WHERE c.id = t.customer_id), '')`
 
 func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, error) {

@@ -91,6 +91,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/mailboxes/:id/test", admin, s.testMailbox},
 		{"GET", "/api/messages/:id/source", agent, s.messageSource},
 
+		{"GET", "/api/checklist", admin, s.getChecklist},
+		{"POST", "/api/checklist/dismiss", admin, s.dismissChecklist},
 		{"GET", "/api/settings", agent, s.getSettings},
 		{"PATCH", "/api/settings", admin, s.updateSettings},
 

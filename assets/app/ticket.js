@@ -8,6 +8,7 @@ import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 import { customerName, identityValue, isVisitorId } from './people.js';
+import { showChecklist } from './checklist.js';
 
 let hooks = {};
 export function initTicket(h) { hooks = h; }
@@ -65,6 +66,7 @@ export function renderPlaceholder(text, isError) {
   if (!pane) return;
   pane.replaceChildren(h('div', { class: 'placeholder' }, h('div', { role: isError ? 'alert' : 'status', class: isError ? 'error' : '' },
     text ?? h('div', {}, h('strong', {}, t('no_ticket_title')), h('p', {}, t('no_ticket_hint'), ' ', h('kbd', {}, '?'))))));
+  if (text == null) showChecklist(pane.firstChild);
 }
 
 function draftKey(id, mode) { return `onedesk.draft.${id}.${mode}`; }
@@ -549,7 +551,7 @@ function renderCustomer() {
     h('div', {}, h('h2', {}, t('identities')),
       h('ul', { class: 'identities' }, cust.identities.map((i) => h('li', {}, h('span', { class: 'kind' }, t(`identity_${i.kind}`)), identityValue(i, cust.id))))),
     Object.keys(d.fields || {}).length ? h('div', {}, h('h2', {}, t('ticket_details')),
-      h('dl', { class: 'fields' }, Object.entries(d.fields).flatMap(([k, v]) => {
+      h('dl', { class: 'fields' }, Object.entries(d.fields).filter(([, v]) => v !== '' && v != null).flatMap(([k, v]) => {
         const label = ['page', 'browser', 'locale', 'offline'].includes(k) ? t(`field_${k}`) : state.fieldLabels?.[k] || k;
         const shown = typeof v === 'boolean' ? (v ? '✓' : '✗') : String(v);
         const link = /^https?:\/\//.test(String(v));

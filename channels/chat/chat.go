@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,6 +138,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveConfig tells the widget how to look and what to offer: the store's
 // settings, in the visitor's language, and whether chat is live now.
 func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.Store) {
+	if origin := r.Header.Get("Origin"); origin != "" && !sameHost(origin, r.Host) {
+		c.desk.WidgetSeen(r.Context()) // the snippet is on a shop's site (first-run checklist)
+	}
 	lang := desk.PickLanguage(st.Language, r.URL.Query().Get("lang"))
 	strs := assets.WidgetCatalog(lang)
 	set := st.Chat
@@ -903,6 +907,13 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket_id": res.Ticket.ID})
+}
+
+// sameHost tells whether an Origin is the desk's own address (the
+// settings preview), not a shop's site.
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, host)
 }
 
 func clip(s string, n int) string {

@@ -51,6 +51,8 @@ header button{background:none;border:0;color:#fff;font-size:22px;line-height:1;c
 .st{font-size:11px;opacity:.8;margin-top:2px;text-align:right}
 .m.failed{background:#fdecec;color:#9b1c1c;cursor:pointer}
 .note{color:#676b76;font-size:12.5px;text-align:center}
+.note.away{background:#fff8e6;color:#5c4400;padding:10px 14px;text-align:left;border-bottom:1px solid #f0e0b0}
+.note[hidden]{display:none}
 form.send{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e5ea;background:#fff}
 textarea,input{width:100%;border:1px solid #d0d3da;border-radius:8px;padding:8px 10px;font-size:14px;color:#17181c;background:#fff}
 form.send textarea{resize:none;height:42px}
@@ -109,10 +111,14 @@ details form{display:grid;gap:6px;margin-top:6px}
   const CLIP = '<svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5"/></svg>';
   const whoKey = `${tokenKey}.who`; // the visitor gave their details (or skipped them)
 
-  let log; let typingNote; let status;
+  let log; let typingNote; let status; let awayNote; let detailsBox;
   let identify = null; // details from the pre-chat form, sent once connected
   function render() {
     $('#t').textContent = online || get(tokenKey) ? S.title : S.offline_title;
+    // A returning visitor keeps their conversation when nobody is online,
+    // told that we are away (and how to get the answer by email).
+    awayNote = el('div', { class: 'note away', role: 'status', hidden: online });
+    awayNote.textContent = S.away || '';
     $('.x').setAttribute('aria-label', S.close);
     panel.setAttribute('aria-labelledby', 't');
     body.replaceChildren();
@@ -126,7 +132,7 @@ details form{display:grid;gap:6px;margin-top:6px}
         else if (ws?.readyState === 1 && !typingTimer) { ws.send(JSON.stringify({ type: 'typing' })); typingTimer = setTimeout(() => { typingTimer = 0; }, 3000); }
       } });
     const submit = () => { const text = ta.value.trim(); if (!text) return; ta.value = ''; say(text); };
-    const details = el('details', {}, el('summary', {}, S.details), el('p', {}, S.details_intro),
+    const details = detailsBox = el('details', { open: !online && !get(whoKey) }, el('summary', {}, S.details), el('p', {}, S.details_intro),
       el('form', { onsubmit: (e) => {
         e.preventDefault();
         const f = new FormData(e.target);
@@ -140,7 +146,7 @@ details form{display:grid;gap:6px;margin-top:6px}
     const attach = cfg.files ? el('button', { class: 'attach', type: 'button', 'aria-label': S.attach, title: S.attach, onclick: () => picker.click() }) : null;
     if (attach) attach.innerHTML = CLIP; // our own constant markup, never text from anyone
     status = el('p', { class: 'err', role: 'alert', style: 'margin:0 12px' });
-    body.append(...[log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status].filter(Boolean), el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
+    body.append(...[awayNote, log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status].filter(Boolean), el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
       attach, picker, ta, el('button', { class: 'primary', type: 'submit' }, S.send)));
     for (const h of history) show(h);
     for (const p of pending) show({ from: 'visitor', text: p.text, cid: p.cid, state: 'sending' });
@@ -293,6 +299,8 @@ details form{display:grid;gap:6px;margin-top:6px}
         case 'welcome':
           set(tokenKey, f.token);
           online = !!f.online;
+          if (awayNote) awayNote.hidden = online;
+          if (detailsBox && !online && !f.email) detailsBox.open = true;
           history.length = 0;
           for (const m of f.history || []) { history.push(m); show(m); }
           if (f.email) set(whoKey, '1');

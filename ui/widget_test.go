@@ -105,6 +105,16 @@ func TestChatWidgetInBrowser(t *testing.T) {
 		chromedp.Run(ctx, chromedp.Sleep(50e6))
 	}
 
+	// Nobody online, the same visitor comes back: their conversation, with
+	// a notice that we are away and their details open to leave an email.
+	in = widgetRoot(t, ctx, "returning visitor", chromedp.Reload())
+	run(t, ctx, "away notice",
+		chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.note.away`, chromedp.ByQuery, in),
+		chromedp.WaitVisible(`details[open] input[name="email"]`, chromedp.ByQuery, in))
+	shot(t, ctx, "21b-returning-away")
+
 	// Nobody online, a new visitor: the offline form, with errors beside it.
 	in = widgetRoot(t, ctx, "new visitor", chromedp.Evaluate(`localStorage.clear()`, nil), chromedp.Reload())
 	run(t, ctx, "offline form",
@@ -115,8 +125,24 @@ func TestChatWidgetInBrowser(t *testing.T) {
 		chromedp.Click(`form.off button`, chromedp.ByQuery, in),
 		chromedp.WaitVisible(`.err:not(:empty)`, chromedp.ByQuery, in))
 	shot(t, ctx, "22-offline-error")
+	// An address no answer could reach is refused, saying what to check.
+	run(t, ctx, "offline bad domain",
+		chromedp.SendKeys(`input[name="email"]`, "zoe@gmail", chromedp.ByQuery, in),
+		chromedp.Click(`form.off button`, chromedp.ByQuery, in))
+	var sentence string
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(sentence, "part after @") && time.Now().Before(deadline); {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		chromedp.Run(sctx, chromedp.Text("form.off .err", &sentence, chromedp.ByQuery, in, chromedp.AtLeast(0)))
+		cancel()
+		if !strings.Contains(sentence, "part after @") {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !strings.Contains(sentence, "part after @") {
+		t.Fatalf("zoe@gmail: the offline form says %q", sentence)
+	}
 	run(t, ctx, "offline sent",
-		chromedp.SendKeys(`input[name="email"]`, "zoe@example.com", chromedp.ByQuery, in),
+		chromedp.SendKeys(`input[name="email"]`, kb.End+strings.Repeat(kb.Backspace, len("zoe@gmail"))+"zoe@example.com", chromedp.ByQuery, in),
 		chromedp.Click(`form.off button`, chromedp.ByQuery, in),
 		chromedp.WaitVisible(`p[role="status"]`, chromedp.ByQuery, in))
 	shot(t, ctx, "23-offline-thanks")

@@ -66,6 +66,14 @@ func TestWorkflowInBrowser(t *testing.T) {
 		chromedp.SendKeys(`#reply`, "/wait", chromedp.ByID),
 		chromedp.WaitVisible(`//div[contains(@class,"reply-picker")]//strong[contains(., "Thanks for waiting")]`, chromedp.BySearch))
 	shot(t, app, "53-reply-picker")
+	// A live update of the ticket lands while the agent is choosing (on a
+	// busy machine the ticket's own events can arrive that late): the
+	// reply box, its text and the open picker stay as they are.
+	admin.apiClient().must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", tk.ID), map[string]any{"body": "Any news?", "kind": "customer"})
+	run(t, app, "picker survives a live update",
+		chromedp.WaitVisible(`//article[contains(@class,"customer")]//div[contains(., "Any news?")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//div[contains(@class,"reply-picker")]//strong[contains(., "Thanks for waiting")]`, chromedp.BySearch),
+		chromedp.Poll(`document.activeElement === document.querySelector('#reply') && document.querySelector('#reply').value === '/wait'`, nil, chromedp.WithPollingTimeout(10*time.Second)))
 	run(t, app, "the picked reply is filled in",
 		// One keyDown carrying its text, as a keyboard sends it (chromedp's
 		// KeyEvent adds a separate char event that no page can cancel).

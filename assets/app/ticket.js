@@ -105,18 +105,31 @@ function renderTicket(first) {
   const draft = ta ? ta.value : null;
   const hadFocus = document.activeElement === ta;
 
-  const conv = h('section', { class: 'conversation', 'aria-label': t('conversation') },
-    header(d), thread(d), windowNotice(d, () => loadTicket(d.id, { quiet: true })), composer(d));
-  pane.replaceChildren(conv, h('aside', { class: 'customer', id: 'customer', 'aria-label': t('customer') }));
+  // A live update of the ticket on screen keeps the reply box itself:
+  // rebuilding it under an agent who is typing loses the caret, keys typed
+  // meanwhile and an open saved-reply or @mention picker. Only a change
+  // that alters the box (the ticket closed or reopened) rebuilds it.
+  const kept = $('.composer');
+  const reuse = !first && kept?.dataset.ticket === String(d.id) && kept.dataset.closed === String(d.status === 'closed') && $('#customer');
+  const parts = [header(d), thread(d), windowNotice(d, () => loadTicket(d.id, { quiet: true }))].filter(Boolean);
+  if (reuse) {
+    for (const n of [...kept.parentElement.children]) if (n !== kept) n.remove();
+    kept.before(...parts);
+  } else {
+    const conv = h('section', { class: 'conversation', 'aria-label': t('conversation') }, ...parts, composer(d));
+    pane.replaceChildren(conv, h('aside', { class: 'customer', id: 'customer', 'aria-label': t('customer') }));
+  }
   renderCustomer();
   renderViewers();
   const th = $('#thread');
   if (first || atBottom) th.scrollTop = th.scrollHeight;
   const nta = $('#reply');
-  nta.value = draft !== null && !first ? draft : localStorage.getItem(draftKey(d.id, mode)) || '';
-  nta.dataset.mode = mode;
+  if (!reuse) {
+    nta.value = draft !== null && !first ? draft : localStorage.getItem(draftKey(d.id, mode)) || '';
+    nta.dataset.mode = mode;
+  }
   if (first) composing = { ticket: d.id, seen: newestId(d), fresh: !nta.value.trim() };
-  if (hadFocus) nta.focus();
+  if (hadFocus && document.activeElement !== nta) nta.focus();
 }
 
 function header(d) {
@@ -515,7 +528,7 @@ function composer(d) {
   const modeBtn = (m, label) => h('button', { type: 'button', dataset: { mode: m }, 'aria-pressed': String(mode === m), onclick: () => setMode(m) }, label);
   return h('form', {
     class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },
-    'aria-label': t('reply_box'),
+    'aria-label': t('reply_box'), dataset: { ticket: d.id, closed: closed },
   },
   h('p', { id: 'typing', class: 'typing', hidden: true, role: 'status' }, t('customer_typing')),
   h('div', { class: 'modes' }, modeBtn('reply', t('reply')), modeBtn('note', t('internal_note'))),

@@ -101,8 +101,20 @@ func TestFormsInBrowser(t *testing.T) {
 	if strings.Contains(url, "sent=") {
 		t.Fatalf("the page was reloaded: %s", url)
 	}
-	run(t, js, "hosted form with JavaScript: sent",
+	// A refusal of the whole post says the server's own reason at the top,
+	// not "check the fields marked below" with nothing marked.
+	var top string
+	run(t, js, "hosted form with JavaScript: the server's reason",
 		chromedp.SendKeys(`#f-message`, "Do you have size 46?", chromedp.ByID),
+		chromedp.Evaluate(`document.querySelector('[name=website_url]').value = 'http://spam.example'`, nil),
+		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//*[@id="form-error" and contains(., "looked automated")]`, chromedp.BySearch),
+		chromedp.Text(`#form-error`, &top, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelector('[name=website_url]').value = ''`, nil))
+	if strings.Contains(top, "marked below") {
+		t.Fatalf("top of the form: %q", top)
+	}
+	run(t, js, "hosted form with JavaScript: sent",
 		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//div[@class="thanks"]//p[contains(., "its number is")]`, chromedp.BySearch))
 	shot(t, js, "34-form-thanks-js")

@@ -19,8 +19,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"onedesk/channels/email/emailtest"
 	"onedesk/channels/chat"
+	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
 	"onedesk/desk"
 	"onedesk/store"

@@ -118,7 +118,8 @@ func TestCollisionInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`input[name="assign_on_reply"]:checked`, chromedp.ByQuery),
 		chromedp.Click(`input[name="assign_on_reply"]`, chromedp.ByQuery),
 		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.toast`, chromedp.ByQuery))
+		// Its own toast: the mention's may still be on screen.
+		chromedp.WaitVisible(`//div[contains(@class,"toast") and contains(., "Saved")]`, chromedp.BySearch))
 	shot(t, app, "65-settings")
 	var st map[string]any
 	admin.must(200, "GET", "/api/settings", nil).json(t, &st)

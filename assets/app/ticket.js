@@ -84,6 +84,7 @@ export function setMode(m, focus = true) {
   ta.placeholder = m === 'note' ? t('note_placeholder') : t('reply_placeholder');
   for (const b of c.querySelectorAll('[data-reply-only]')) b.hidden = m === 'note';
   $('#send').textContent = m === 'note' ? t('add_note') : t('send');
+  $('#send').disabled = state.detail?.status === 'closed' && m === 'reply';
   if (focus) ta.focus();
 }
 
@@ -477,6 +478,7 @@ function composer(d) {
       await post(`/api/tickets/${d.id}/messages`, req);
       pendingFiles = [];
       pendingFiles.ticket = d.id;
+      $('#pending-files')?.replaceWith(fileChips()); // the box itself outlives the reload below
       ta.value = '';
       localStorage.removeItem(draftKey(d.id, mode));
       composing = { ticket: d.id, seen: 0, fresh: true };

@@ -436,6 +436,7 @@ func TestValidationErrors(t *testing.T) {
 		{"missing body", "POST", "/api/tickets", map[string]any{"subject": "x", "customer": map[string]string{"email": "a@b.test"}}, 400, "body"},
 		{"no customer", "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y"}, 400, "customer.email"},
 		{"bad email", "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y", "customer": map[string]string{"email": "not-an-email"}}, 400, "customer.email"},
+		{"email without a full domain", "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y", "customer": map[string]string{"email": "joana@gmail"}}, 400, "customer.email"},
 		{"bad priority", "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y", "priority": "asap", "customer": map[string]string{"email": "a@b.test"}}, 400, "priority"},
 		{"unknown store", "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y", "store_id": 99, "customer": map[string]string{"email": "a@b.test"}}, 400, "store_id"},
 		{"wrong type", "POST", "/api/tickets", map[string]any{"subject": 5, "body": "y"}, 400, "subject"},

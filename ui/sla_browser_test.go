@@ -220,13 +220,15 @@ func TestSLAInBrowser(t *testing.T) {
 
 	// The inbox: a quiet due time, an amber one at risk, a red overdue one.
 	row := func(id int64) string { return fmt.Sprintf(`.row[data-id="%d"]`, id) }
-	var freshText, riskyText, lateText string
+	// The three are read at once: a live refresh may redraw the rows
+	// between two separate reads.
+	var badges []string
 	run(t, app, "inbox badges",
 		chromedp.Navigate(e.srv.URL+"/#/open"),
 		chromedp.WaitVisible(row(late.ID)+" .pill.sla-overdue", chromedp.ByQuery),
-		chromedp.Text(row(fresh.ID)+" .sla-quiet", &freshText, chromedp.ByQuery),
-		chromedp.Text(row(risky.ID)+" .pill.sla-risk", &riskyText, chromedp.ByQuery),
-		chromedp.Text(row(late.ID)+" .pill.sla-overdue", &lateText, chromedp.ByQuery))
+		chromedp.Poll(fmt.Sprintf(`(() => { const q = (s) => document.querySelector(s)?.textContent; const a = [q(%q), q(%q), q(%q)]; return a.every(Boolean) ? a : null; })()`,
+			row(fresh.ID)+" .sla-quiet", row(risky.ID)+" .pill.sla-risk", row(late.ID)+" .pill.sla-overdue"), &badges, chromedp.WithPollingTimeout(10*time.Second)))
+	freshText, riskyText, lateText := badges[0], badges[1], badges[2]
 	if !strings.HasPrefix(freshText, "Due in 59m") && freshText != "Due in 1h" || !strings.HasPrefix(riskyText, "Due in") ||
 		!strings.HasPrefix(lateText, "Overdue 1h") {
 		t.Fatalf("badges: fresh %q, at risk %q, late %q", freshText, riskyText, lateText)

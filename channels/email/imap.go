@@ -379,7 +379,7 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		}
 		return bufio.NewReader(f), nil
 	}
-	in, recipients, err := parseSource(open, dir)
+	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parseSource(open, dir) })
 	if err != nil {
 		if notTheMessage(err) {
 			return &uidError{uint32(uid), fmt.Errorf("read uid %d: %w", uid, err)}
@@ -392,7 +392,7 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 
 func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
 	m *imapclient.FetchMessageBuffer, raw []byte, dropped string) error {
-	in, recipients, err := parse(raw)
+	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parse(raw) })
 	if err != nil {
 		if notTheMessage(err) {
 			return &uidError{uint32(m.UID), fmt.Errorf("read uid %d: %w", m.UID, err)}
@@ -401,6 +401,17 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 	}
 	in.Raw = raw
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
+}
+
+// safely runs a parse, turning a panic on hostile mail into an error:
+// the message is stored unread rather than the server brought down.
+func safely(parse func() (desk.Inbound, []string, error)) (in desk.Inbound, recipients []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			in, recipients, err = desk.Inbound{}, nil, fmt.Errorf("the parser failed on it: %v", v)
+		}
+	}()
+	return parse()
 }
 
 // uidError is a failure while importing one message (of ours, never the

@@ -230,7 +230,9 @@ func TestStuckMailbox(t *testing.T) {
 // authSink is an SMTP server that wants a user name and password.
 type authSink struct{ smtpSink }
 
-func (s *authSink) NewSession(*smtp.Conn) (smtp.Session, error) { return &authSession{sinkSession{&s.smtpSink}}, nil }
+func (s *authSink) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &authSession{sinkSession{&s.smtpSink}}, nil
+}
 
 type authSession struct{ sinkSession }
 

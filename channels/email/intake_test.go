@@ -11,8 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,5 +297,104 @@ func TestConnectionChecksBothServers(t *testing.T) {
 		if err := Test(ctx, mailbox(webAddr, webAddr, "x")); err == nil || strings.Contains(err.Error(), s) {
 			t.Fatalf("both on a web server: %v", err)
 		}
+	}
+}
+
+// TestKillWhileParsingPoison kills the real binary (SIGKILL) while it is
+// reading a 60,000-level message, then starts it again: the temporary
+// folder the dead process left is removed, every message is stored
+// exactly once, the mailbox moves on, and a normal stop leaves no folder.
+func TestKillWhileParsingPoison(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := buildOnedesk(t, dir)
+	tmp := filepath.Join(dir, "tmp")
+	os.MkdirAll(tmp, 0o755)
+	env := []string{"TMPDIR=" + tmp}
+	imapAddr := imapServer(t)
+	appendMail(t, imapAddr, "INBOX", "From: a@example.com\nSubject: Before\nMessage-ID: <before@example.com>\n\nHi.\n")
+	appendMail(t, imapAddr, "INBOX", string(nested(60000)))
+	for i := range 5 {
+		appendMail(t, imapAddr, "INBOX", fmt.Sprintf("From: b%d@example.com\nSubject: After %d\nMessage-ID: <after%d@example.com>\n\nHi.\n", i, i, i))
+	}
+	const total = 7
+	data := filepath.Join(dir, "desk.db")
+	db := crashDatabase(t, data, imapAddr)
+	ctx := context.Background()
+	spools := func() []string {
+		list, _ := filepath.Glob(filepath.Join(tmp, spoolPrefix+"*"))
+		return list
+	}
+
+	cmd := serveOnedesk(t, bin, data, env)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(spools()) == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the deep message was never fetched")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Kill() // SIGKILL while the message is being read
+	cmd.Wait()
+	left := spools()
+	mb, _ := db.Mailbox(ctx, 1)
+	t.Logf("killed at cursor %d with %d temporary folder(s) left", mb.LastUID, len(left))
+
+	// Started again, it reads the deep message anew; a normal stop now
+	// waits for that message or cuts it, and its folder goes either way.
+	cmd = serveOnedesk(t, bin, data, env)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if fresh := slices.DeleteFunc(spools(), func(s string) bool { return slices.Contains(left, s) }); len(fresh) > 0 {
+			break
+		}
+		if mb, _ = db.Mailbox(ctx, 1); mb.LastUID >= 2 {
+			t.Log("the deep message was stored before the kill or before it was seen again")
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the deep message was not read again")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stopped := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	t.Logf("a normal stop while reading took %v", time.Since(stopped).Round(time.Millisecond))
+	if l := spools(); len(l) != 0 {
+		t.Errorf("folders left after a normal stop: %v", l)
+	}
+
+	cmd = serveOnedesk(t, bin, data, env)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		mb, _ = db.Mailbox(ctx, 1)
+		if mb.LastUID == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restarts the cursor is at %d of %d (%q)", mb.LastUID, total, mb.LastError)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // anything stored twice would show now
+	n, deep := 0, 0
+	list, _, _ := db.ListTickets(ctx, store.TicketFilter{Limit: 200})
+	for _, tk := range list {
+		msgs, _ := db.Messages(ctx, tk.ID)
+		n += len(msgs)
+		if tk.Subject == "Deeply nested" && len(msgs) == 1 && msgs[0].Partial != "" {
+			deep++
+		}
+	}
+	if n != total || deep != 1 {
+		t.Fatalf("%d messages stored (want exactly %d), the deep one with its note: %d", n, total, deep)
 	}
 }

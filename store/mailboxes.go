@@ -45,8 +45,8 @@ type Mailbox struct {
 	// at which UID (0 when not at a message) and how many polls in a row
 	// failed there.
 	FailingSince  *time.Time `json:"failing_since"`
-	FailingUID    uint32     `json:"-"`
-	FailingCount  int        `json:"-"`
+	FailingUID    uint32     `json:"failing_uid"`
+	FailingCount  int        `json:"failing_count"`
 	LastMessageID *int64     `json:"-"`
 }
 

@@ -278,7 +278,9 @@ async function mailboxes(main) {
   const { mailboxes: list } = await get('/api/mailboxes');
   const ticketLink = (im) => h('a', { href: `#/open/t/${im.ticket_id}` }, im.subject || `#${im.ticket_id}`);
   const status = (m) => [
-    m.stuck ? h('p', { class: 'error mailbox-stuck', role: 'alert' }, t('mailbox_stuck', { reason: m.stuck }))
+    m.stuck ? h('p', { class: 'error mailbox-stuck', role: 'alert' }, m.failing_uid
+      ? t('mailbox_stuck_uid', { uid: m.failing_uid, error: m.last_error })
+      : t('mailbox_stuck_since', { when: formatDateTime(m.failing_since), error: m.last_error }))
       : m.last_error ? h('p', { class: 'error', role: 'alert' }, t('mailbox_error', { error: m.last_error }))
         : h('p', { class: 'muted' }, m.last_success_at ? t('mailbox_ok', { when: formatDateTime(m.last_success_at) }) : t('mailbox_waiting')),
     h('p', { class: 'muted mailbox-last' }, m.last_message

@@ -529,7 +529,7 @@ func unknownSender(mb *store.Mailbox) store.Identity {
 func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer, mb *store.Mailbox) desk.Inbound {
 	note := "onedesk could not take it as it was (" + ie.Message + ")"
 	if _, err := desk.NormalizeIdentity("email", in.From.Value); err != nil {
-		note = "the sender's address " + strconv.Quote(in.From.Value) + " is not an email address"
+		note = "the sender's address " + in.From.Value + " is not an email address"
 		if env := envelopeSender(m); env != "" && !strings.EqualFold(env, in.From.Value) {
 			in.From = store.Identity{Kind: "email", Value: env}
 			note += "; the address the mail server read from it is used"

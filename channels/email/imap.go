@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
@@ -461,7 +462,17 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	in.MailboxID, in.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
 	if in.From.Value == "" {
 		in.From, in.Name = unknownSender(mb), unknownSenderName
-		in.Partial = joinNotes(in.Partial, "no sender address could be read, so replies cannot be sent")
+		if in.Partial == "" {
+			in.Partial = "No sender address could be read"
+		}
+		in.Partial = joinNotes(in.Partial, "it is filed under the mailbox's unknown sender, and replies cannot be sent")
+	}
+	if in.Subject == "" && m.Envelope != nil {
+		in.Subject = m.Envelope.Subject // the server read one where the parser could not
+	}
+	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 {
+		// A message of a subject alone is a message all the same.
+		in.Text = "[onedesk: the message has no text]"
 	}
 	if dropped != "" {
 		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + dropped + "]")
@@ -535,7 +546,7 @@ func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuff
 			note += "; the address the mail server read from it is used"
 		} else {
 			in.From, in.Name = unknownSender(mb), unknownSenderName
-			note += ", so replies cannot be sent"
+			note += "; it is filed under the mailbox's unknown sender, and replies cannot be sent"
 		}
 	}
 	in.Partial = joinNotes(in.Partial, note)
@@ -578,7 +589,8 @@ func bare(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer
 // joinNotes adds a sentence to what is already noted of a message.
 func joinNotes(notes, more string) string {
 	if notes == "" {
-		return more
+		r, n := utf8.DecodeRuneInString(more)
+		return string(unicode.ToUpper(r)) + more[n:]
 	}
 	return strings.TrimRight(notes, ". ") + "; " + more
 }
@@ -606,7 +618,7 @@ func cutBytes(s string, n int) string {
 func unreadable(m *imapclient.FetchMessageBuffer, why error) desk.Inbound {
 	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: envelopeSender(m)},
 		Text:    "[onedesk: this message could not be read; its source is kept]",
-		Partial: "the message could not be read (" + why.Error() + "); its source is kept"}
+		Partial: "The message could not be read (" + why.Error() + "); its source is kept"}
 	if m.Envelope != nil {
 		in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
 	}

@@ -28,17 +28,18 @@ import (
 	"onedesk/store"
 )
 
-// nested is a message whose multipart structure is depth levels deep.
+// nested is a message whose multipart structure is depth levels deep
+// (LF line ends, as appendMail takes them).
 func nested(depth int) []byte {
 	var b bytes.Buffer
-	b.WriteString("From: Deep <deep@example.com>\r\nTo: support@shop.test\r\nSubject: Deeply nested\r\nMessage-ID: <deep@example.com>\r\nMIME-Version: 1.0\r\n")
-	b.WriteString("Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n")
+	b.WriteString("From: Deep <deep@example.com>\nTo: support@shop.test\nSubject: Deeply nested\nMessage-ID: <deep@example.com>\nMIME-Version: 1.0\n")
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"b0\"\n\n")
 	for i := range depth {
-		fmt.Fprintf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n", i, i+1)
+		fmt.Fprintf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=\"b%d\"\n\n", i, i+1)
 	}
-	fmt.Fprintf(&b, "--b%d\r\nContent-Type: text/plain\r\n\r\nAt the bottom.\r\n", depth)
+	fmt.Fprintf(&b, "--b%d\nContent-Type: text/plain\n\nAt the bottom.\n", depth)
 	for i := depth; i >= 0; i-- {
-		fmt.Fprintf(&b, "--b%d--\r\n", i)
+		fmt.Fprintf(&b, "--b%d--\n", i)
 	}
 	return b.Bytes()
 }
@@ -51,11 +52,11 @@ type poison struct {
 
 func poisons() []poison {
 	return []poison{
-		{"broken From", "You have won", crlf("From: \"Millions Lottery Spain transfer\"@example.com>\nTo: support@shop.test\nSubject: You have won\nMessage-ID: <lottery@example.com>\n\nClaim your prize of 1,000,000 EUR.\n")},
-		{"no sender at all", "Nobody wrote this", crlf("To: support@shop.test\nSubject: Nobody wrote this\nMessage-ID: <nobody@example.com>\n\nWho am I?\n")},
+		{"broken From", "You have won", []byte("From: \"Millions Lottery Spain transfer\"@example.com>\nTo: support@shop.test\nSubject: You have won\nMessage-ID: <lottery@example.com>\n\nClaim your prize of 1,000,000 EUR.\n")},
+		{"no sender at all", "Nobody wrote this", []byte("To: support@shop.test\nSubject: Nobody wrote this\nMessage-ID: <nobody@example.com>\n\nWho am I?\n")},
 		{"60,000-level nesting", "Deeply nested", nested(60000)},
 		// A subject over the desk's limit: Ingest refuses it (an InputError).
-		{"refused by the desk", "Long " + strings.Repeat("x", 600), crlf("From: long@example.com\nSubject: Long " + strings.Repeat("x", 600) + "\nMessage-ID: <long@example.com>\n\nMy subject is long.\n")},
+		{"refused by the desk", "Long " + strings.Repeat("x", 600), []byte("From: long@example.com\nSubject: Long " + strings.Repeat("x", 600) + "\nMessage-ID: <long@example.com>\n\nMy subject is long.\n")},
 	}
 }
 
@@ -341,7 +342,7 @@ func TestKillWhileParsingPoison(t *testing.T) {
 	cmd.Wait()
 	left := spools()
 	mb, _ := db.Mailbox(ctx, 1)
-	t.Logf("killed at cursor %d with %d temporary folder(s) left", mb.LastUID, len(left))
+	t.Logf("killed at cursor %d with temporary folder(s) %v left", mb.LastUID, left)
 
 	// Started again, it reads the deep message anew; a normal stop now
 	// waits for that message or cuts it, and its folder goes either way.
@@ -349,6 +350,7 @@ func TestKillWhileParsingPoison(t *testing.T) {
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		if fresh := slices.DeleteFunc(spools(), func(s string) bool { return slices.Contains(left, s) }); len(fresh) > 0 {
+			t.Logf("read again in %v", fresh)
 			break
 		}
 		if mb, _ = db.Mailbox(ctx, 1); mb.LastUID >= 2 {
@@ -392,6 +394,11 @@ func TestKillWhileParsingPoison(t *testing.T) {
 		n += len(msgs)
 		if tk.Subject == "Deeply nested" && len(msgs) == 1 && msgs[0].Partial != "" {
 			deep++
+		}
+		if n != total || deep != 1 {
+			for _, m := range msgs {
+				t.Logf("ticket %d %q: message from %s, note %q", tk.ID, tk.Subject, m.From, m.Partial)
+			}
 		}
 	}
 	if n != total || deep != 1 {

@@ -388,6 +388,7 @@ func TestKillWhileParsingPoison(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // anything stored twice would show now
 	n, deep := 0, 0
+	var stored []string
 	list, _, _ := db.ListTickets(ctx, store.TicketFilter{Limit: 200})
 	for _, tk := range list {
 		msgs, _ := db.Messages(ctx, tk.ID)
@@ -395,13 +396,11 @@ func TestKillWhileParsingPoison(t *testing.T) {
 		if tk.Subject == "Deeply nested" && len(msgs) == 1 && msgs[0].Partial != "" {
 			deep++
 		}
-		if n != total || deep != 1 {
-			for _, m := range msgs {
-				t.Logf("ticket %d %q: message from %s, note %q", tk.ID, tk.Subject, m.From, m.Partial)
-			}
+		for _, m := range msgs {
+			stored = append(stored, fmt.Sprintf("ticket %d %q: message from %s, note %q", tk.ID, tk.Subject, m.From, m.Partial))
 		}
 	}
 	if n != total || deep != 1 {
-		t.Fatalf("%d messages stored (want exactly %d), the deep one with its note: %d", n, total, deep)
+		t.Fatalf("%d messages stored (want exactly %d), the deep one with its note: %d\n%s", n, total, deep, strings.Join(stored, "\n"))
 	}
 }

@@ -385,7 +385,7 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		if notTheMessage(err) {
 			return &uidError{uint32(uid), fmt.Errorf("read uid %d: %w", uid, err)}
 		}
-		in = unreadable(m, err)
+		in = unreadable(m, uidValidity, err)
 	}
 	in.RawPath = f.Name()
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, "")
@@ -398,7 +398,7 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 		if notTheMessage(err) {
 			return &uidError{uint32(m.UID), fmt.Errorf("read uid %d: %w", m.UID, err)}
 		}
-		in = unreadable(m, err)
+		in = unreadable(m, uidValidity, err)
 	}
 	in.Raw = raw
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
@@ -615,7 +615,7 @@ func cutBytes(s string, n int) string {
 
 // unreadable is what we know of a message that cannot be parsed: the
 // envelope's details; its raw source is kept beside it.
-func unreadable(m *imapclient.FetchMessageBuffer, why error) desk.Inbound {
+func unreadable(m *imapclient.FetchMessageBuffer, uidValidity uint32, why error) desk.Inbound {
 	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: envelopeSender(m)},
 		Text:    "[onedesk: this message could not be read; its source is kept]",
 		Partial: "The message could not be read (" + why.Error() + "); its source is kept"}
@@ -623,7 +623,9 @@ func unreadable(m *imapclient.FetchMessageBuffer, why error) desk.Inbound {
 		in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
 	}
 	if in.ExternalID == "" {
-		in.ExternalID = fmt.Sprintf("uid-%d@onedesk.invalid", m.UID)
+		// With the folder's UIDVALIDITY: a rebuilt folder reuses UIDs for
+		// other messages, which must not be taken for this one.
+		in.ExternalID = fmt.Sprintf("uid-%d-%d@onedesk.invalid", uidValidity, m.UID)
 	}
 	return in
 }

@@ -145,9 +145,17 @@ func TestPoisonMessagesNeverStopAMailbox(t *testing.T) {
 	}
 	// Mail with no answerable sender is filed under the mailbox's unknown
 	// sender, and a reply to it fails at once, saying why.
-	_, lottery, _ := r.messageBySubject("You have won")
+	lotteryTicket, lottery, _ := r.messageBySubject("You have won")
 	if lottery.From != unknownSender(r.mailbox).Value {
 		t.Errorf("the lottery message is from %q", lottery.From)
+	}
+	reply, err := r.desk.Reply(ctx, desk.AgentActor(r.agent().ID), lotteryTicket.ID, desk.ReplyInput{Body: "Which prize?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the reply refused", func() bool { m, _ := r.db.Message(ctx, reply.ID); return m.Delivery == "failed" })
+	if m, _ := r.db.Message(ctx, reply.ID); !strings.Contains(m.DeliveryError, "no address to reply to") || len(r.sink.messages()) != 0 {
+		t.Errorf("reply to the unknown sender: %q, %d sent", m.DeliveryError, len(r.sink.messages()))
 	}
 	intake, err := r.desk.MailboxIntake(ctx, r.mailbox.ID, 10)
 	if err != nil || intake.PartialCount != len(poisons()) || intake.Last == nil || intake.Last.Subject != "After all" {

@@ -378,9 +378,14 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return bufio.NewReader(f), nil
+		return bufio.NewReader(stoppable{ctx, f}), nil
 	}
 	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parseSource(open, dir) })
+	if ctx.Err() != nil {
+		// The server is stopping: the parse was cut, and the message is
+		// read again at the next start (its folder goes now).
+		return fmt.Errorf("read uid %d: %w", uid, ctx.Err())
+	}
 	if err != nil {
 		if notTheMessage(err) {
 			return &uidError{uint32(uid), fmt.Errorf("read uid %d: %w", uid, err)}
@@ -402,6 +407,20 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 	}
 	in.Raw = raw
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
+}
+
+// stoppable reads r until ctx ends: a stop cuts the parse of a large
+// message rather than waiting for it.
+type stoppable struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (s stoppable) Read(p []byte) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return s.r.Read(p)
 }
 
 // safely runs a parse, turning a panic on hostile mail into an error:

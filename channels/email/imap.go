@@ -557,7 +557,7 @@ func unknownSender(mb *store.Mailbox) store.Identity {
 // envelope's or the unknown sender, and text that is too long or not
 // UTF-8 is cut or cleaned. Why is noted on the message.
 func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer, mb *store.Mailbox) desk.Inbound {
-	note := "onedesk could not take it as it was (" + ie.Message + ")"
+	note := "the desk refused it as it was (" + ie.Message + "), so it was stored mended"
 	if _, err := desk.NormalizeIdentity("email", in.From.Value); err != nil {
 		note = "the sender's address " + in.From.Value + " is not an email address"
 		if env := envelopeSender(m); env != "" && !strings.EqualFold(env, in.From.Value) {
@@ -602,7 +602,7 @@ func bare(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer
 		Text:       "[onedesk: this message could not be read; its source is kept]",
 		ExternalID: in.ExternalID, Auto: in.Auto, MailboxID: in.MailboxID, Cursor: in.Cursor,
 		Raw: in.Raw, RawPath: in.RawPath,
-		Partial: joinNotes(in.Partial, "onedesk could not take it ("+ie.Message+"), so only its subject and source were kept")}
+		Partial: joinNotes(in.Partial, "the desk refused it ("+ie.Message+"), so only its subject and source were kept")}
 }
 
 // joinNotes adds a sentence to what is already noted of a message.

@@ -3,9 +3,11 @@ package desk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"onedesk/store"
 )
@@ -179,16 +181,45 @@ func (d *Desk) TicketMailbox(ctx context.Context, ticketID int64) (int64, error)
 	return d.db.TicketMailbox(ctx, ticketID)
 }
 
-// RecordPoll notes a mailbox poll's outcome for the app ("" = success).
-func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error) {
+// RecordPoll notes a mailbox poll's outcome for the app (nil = success);
+// uid is the message the poll failed at (0 when not at a message).
+func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error, uid uint32) {
 	msg := ""
 	if pollErr != nil {
 		msg = pollErr.Error()
 		d.stats.pollErrors.Inc(strconv.FormatInt(mailboxID, 10))
 	}
-	if err := d.db.SetMailboxPolled(ctx, mailboxID, msg); err != nil {
+	if err := d.db.SetMailboxPolled(ctx, mailboxID, msg, uid); err != nil {
 		d.log.Warn("record poll", "mailbox", mailboxID, "err", err)
 	}
+}
+
+// stuckPolls is how many poll intervals a mailbox may fail for, or how
+// many polls in a row may fail at the same message, before it is stuck.
+const stuckPolls = 3
+
+// MailboxStuck says why an active mailbox is stuck ("" when it is not):
+// it has failed for longer than a few poll intervals, or at the same
+// message again and again. A stuck mailbox imports nothing new until
+// someone acts, so the app, /healthz and /metrics all name it.
+func MailboxStuck(m *store.Mailbox, now time.Time) string {
+	if !m.Active || m.FailingSince == nil {
+		return ""
+	}
+	if m.FailingUID != 0 && m.FailingCount >= stuckPolls {
+		return fmt.Sprintf("the message with UID %d failed to import %d times in a row: %s", m.FailingUID, m.FailingCount, m.LastError)
+	}
+	interval := time.Duration(max(m.PollSeconds, 5)) * time.Second
+	if failing := now.Sub(*m.FailingSince); failing >= stuckPolls*interval {
+		return fmt.Sprintf("nothing has been imported for %s: %s", failing.Round(time.Second), m.LastError)
+	}
+	return ""
+}
+
+// MailboxIntake is what the mailbox imported last and which of its
+// messages came in only partly read (the newest limit of them).
+func (d *Desk) MailboxIntake(ctx context.Context, id int64, limit int) (*store.MailboxIntake, error) {
+	return d.db.MailboxIntake(ctx, id, limit)
 }
 
 // RecordExternalID stores the id an outbound message left with.

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"onedesk/metrics"
 )
@@ -13,6 +14,9 @@ type deskStats struct {
 	sends      *metrics.CounterVec // outbox attempts, by channel and outcome
 	hookPosts  *metrics.CounterVec // webhook posts, by outcome
 	pollErrors *metrics.CounterVec // failed mailbox polls, by mailbox id
+
+	mailImported *metrics.CounterVec // messages imported from a mailbox, by mailbox id
+	mailPartial  *metrics.CounterVec // of them, those only partly read
 }
 
 func newDeskStats() *deskStats {
@@ -21,6 +25,9 @@ func newDeskStats() *deskStats {
 		sends:      metrics.NewCounterVec("channel", "outcome"),
 		hookPosts:  metrics.NewCounterVec("outcome"),
 		pollErrors: metrics.NewCounterVec("mailbox"),
+
+		mailImported: metrics.NewCounterVec("mailbox"),
+		mailPartial:  metrics.NewCounterVec("mailbox"),
 	}
 }
 
@@ -31,6 +38,8 @@ func (d *Desk) Collect(ctx context.Context, w *metrics.Writer) error {
 	d.stats.sends.Write(w, "onedesk_outbox_sends_total", "Attempts to send a reply, by channel and outcome (sent, retry: failed and queued again, failed: given up).")
 	d.stats.hookPosts.Write(w, "onedesk_webhook_posts_total", "Webhook posts, by outcome (delivered, retry, failed: given up).")
 	d.stats.pollErrors.Write(w, "onedesk_mail_poll_errors_total", "Mailbox polls that failed, by mailbox id.")
+	d.stats.mailImported.Write(w, "onedesk_mail_imported_total", "Messages imported from a mailbox since the server started, by mailbox id.")
+	d.stats.mailPartial.Write(w, "onedesk_mail_partial_total", "Messages imported only partly read since the server started, by mailbox id.")
 	q, err := d.db.Queues(ctx)
 	if err != nil {
 		return err
@@ -49,6 +58,23 @@ func (d *Desk) Collect(ctx context.Context, w *metrics.Writer) error {
 		}
 		w.Gauge("onedesk_mailbox_poll_ok", "1 when the mailbox's last poll succeeded, by mailbox id and address.", ok,
 			"mailbox", strconv.FormatInt(m.ID, 10), "address", m.Address)
+	}
+	partial, err := d.db.PartialCounts(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, m := range boxes {
+		id := strconv.FormatInt(m.ID, 10)
+		stuck := 0.0
+		if s := MailboxStuck(m, now); s != "" {
+			stuck = 1
+		}
+		w.Gauge("onedesk_mailbox_stuck", "1 when the mailbox has failed for several poll intervals or at the same message again and again, by mailbox id.", stuck, "mailbox", id)
+	}
+	for _, m := range boxes {
+		w.Gauge("onedesk_mailbox_partial_messages", "Messages stored from the mailbox that were only partly read, by mailbox id.",
+			float64(partial[m.ID]), "mailbox", strconv.FormatInt(m.ID, 10))
 	}
 	for _, m := range boxes {
 		if m.LastPolledAt != nil {

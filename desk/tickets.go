@@ -141,6 +141,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 	}
 	in.Subject = cleanLine(in.Subject)
+	in.Partial = truncateRunes(cleanLine(in.Partial), maxPartial)
 	in.HTML = SanitizeHTML(in.HTML)
 	if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
 		return nil, err
@@ -287,7 +288,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		m := &store.Message{
 			TicketID: t.ID, Kind: "customer", Channel: in.Channel, Body: in.Text, HTML: in.HTML,
 			From: in.From.Value, ExternalID: in.ExternalID, Auto: in.Auto, Attachments: in.Attachments,
-			CreatedAt: now,
+			Partial: in.Partial, CreatedAt: now,
 		}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
@@ -363,6 +364,13 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	}
 	if !res.Duplicate {
 		d.stats.ingested.Inc(in.Channel)
+		if in.MailboxID != 0 {
+			mailbox := strconv.FormatInt(in.MailboxID, 10)
+			d.stats.mailImported.Inc(mailbox)
+			if in.Partial != "" {
+				d.stats.mailPartial.Inc(mailbox)
+			}
+		}
 		d.publishAll(ctx, changes)
 	}
 	if ran != nil {
@@ -1125,4 +1133,15 @@ func snippet(s string) string {
 		s = string([]rune(s)[:snippetLen]) + "…"
 	}
 	return s
+}
+
+// maxPartial bounds the sentence saying what of a message could not be read.
+const maxPartial = 1000
+
+// truncateRunes cuts s to at most n characters.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }

@@ -41,25 +41,33 @@ type Mailbox struct {
 	LastPolledAt   *time.Time `json:"last_polled_at"`
 	LastSuccessAt  *time.Time `json:"last_success_at"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// How the mailbox has been failing: since when (nil while it works),
+	// at which UID (0 when not at a message) and how many polls in a row
+	// failed there.
+	FailingSince  *time.Time `json:"failing_since"`
+	FailingUID    uint32     `json:"failing_uid"`
+	FailingCount  int        `json:"failing_count"`
+	LastMessageID *int64     `json:"-"`
 }
 
 const mailboxCols = `id, address, name, store_id, imap_host, imap_port, imap_security, imap_username, imap_password,
 	imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, poll_seconds, after_import,
 	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at,
-	plus_addressing, auto_ack, auto_ack_text, max_message_mb`
+	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id`
 
 func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	var m Mailbox
-	var st, polled, success sql.NullInt64
+	var st, polled, success, failing, lastMsg sql.NullInt64
 	var created int64
 	err := row.Scan(&m.ID, &m.Address, &m.Name, &st, &m.IMAPHost, &m.IMAPPort, &m.IMAPSecurity, &m.IMAPUsername,
 		&m.IMAPPassword, &m.IMAPFolder, &m.SMTPHost, &m.SMTPPort, &m.SMTPSecurity, &m.SMTPUsername, &m.SMTPPassword,
 		&m.PollSeconds, &m.AfterImport, &m.MoveTo, &m.Active, &m.UIDValidity, &m.LastUID, &m.LastError, &polled, &success, &created,
-		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB)
+		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB, &failing, &m.FailingUID, &m.FailingCount, &lastMsg)
 	if err != nil {
 		return nil, err
 	}
 	m.StoreID, m.LastPolledAt, m.LastSuccessAt, m.CreatedAt = fromNullID(st), fromNullMS(polled), fromNullMS(success), fromMS(created)
+	m.FailingSince, m.LastMessageID = fromNullMS(failing), fromNullID(lastMsg)
 	return &m, nil
 }
 
@@ -139,16 +147,94 @@ func (tx *Tx) SetMailboxCursor(ctx context.Context, id int64, uidValidity, lastU
 	return nil
 }
 
-// SetMailboxPolled records the outcome of a poll: "" for success.
-func (db *DB) SetMailboxPolled(ctx context.Context, id int64, pollErr string) error {
+// SetMailboxPolled records the outcome of a poll: "" for success, else
+// the error and the UID it failed at (0 when not at a message), which
+// counts the polls in a row that failed at that same UID.
+func (db *DB) SetMailboxPolled(ctx context.Context, id int64, pollErr string, uid uint32) error {
 	now := ms(Now())
 	var err error
 	if pollErr == "" {
-		_, err = db.exec(ctx, "UPDATE mailboxes SET last_error = '', last_polled_at = ?, last_success_at = ? WHERE id = ?", now, now, id)
+		_, err = db.exec(ctx, `UPDATE mailboxes SET last_error = '', last_polled_at = ?, last_success_at = ?,
+			failing_since = NULL, failing_uid = 0, failing_count = 0 WHERE id = ?`, now, now, id)
 	} else {
-		_, err = db.exec(ctx, "UPDATE mailboxes SET last_error = ?, last_polled_at = ? WHERE id = ?", pollErr, now, id)
+		_, err = db.exec(ctx, `UPDATE mailboxes SET last_error = ?, last_polled_at = ?, failing_since = coalesce(failing_since, ?),
+			failing_count = CASE WHEN ? <> 0 AND failing_uid = ? THEN failing_count + 1 ELSE 1 END, failing_uid = ?
+			WHERE id = ?`, pollErr, now, now, uid, uid, uid, id)
 	}
 	return err
+}
+
+// MailboxIntake is what a mailbox has imported: its last message and the
+// messages that came in only partly read (the newest few, and how many).
+type MailboxIntake struct {
+	Last         *IntakeMessage  `json:"last_message"`
+	PartialCount int             `json:"partial_count"`
+	Partial      []IntakeMessage `json:"partial"`
+}
+
+// IntakeMessage is an imported message as a mailbox's status names it.
+type IntakeMessage struct {
+	MessageID  int64     `json:"message_id"`
+	TicketID   int64     `json:"ticket_id"`
+	Subject    string    `json:"subject"`
+	Partial    string    `json:"partial,omitempty"`
+	ImportedAt time.Time `json:"imported_at"`
+}
+
+// MailboxIntake reads a mailbox's last import and its partly read
+// messages, the newest limit of them.
+func (db *DB) MailboxIntake(ctx context.Context, id int64, limit int) (*MailboxIntake, error) {
+	in := &MailboxIntake{Partial: []IntakeMessage{}}
+	const cols = `SELECT m.id, m.ticket_id, t.subject, m.partial, m.created_at FROM messages m JOIN tickets t ON t.id = m.ticket_id`
+	scan := func(row interface{ Scan(...any) error }) (IntakeMessage, error) {
+		var im IntakeMessage
+		var at int64
+		err := row.Scan(&im.MessageID, &im.TicketID, &im.Subject, &im.Partial, &at)
+		im.ImportedAt = fromMS(at)
+		return im, err
+	}
+	last, err := scan(db.rq.QueryRowContext(ctx, cols+` WHERE m.id = (SELECT last_message_id FROM mailboxes WHERE id = ?)`, id))
+	switch {
+	case err == nil:
+		in.Last = &last
+	case err != sql.ErrNoRows:
+		return nil, fmt.Errorf("mailbox %d last import: %w", id, err)
+	}
+	if err := db.rq.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox_id = ? AND partial <> ''`, id).Scan(&in.PartialCount); err != nil {
+		return nil, fmt.Errorf("mailbox %d partial count: %w", id, err)
+	}
+	rows, err := db.rq.QueryContext(ctx, cols+` WHERE m.mailbox_id = ? AND m.partial <> '' ORDER BY m.id DESC LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox %d partial messages: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		im, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("mailbox %d partial messages: %w", id, err)
+		}
+		in.Partial = append(in.Partial, im)
+	}
+	return in, rows.Err()
+}
+
+// PartialCounts is how many partly read messages each mailbox has.
+func (db *DB) PartialCounts(ctx context.Context) (map[int64]int, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT mailbox_id, count(*) FROM messages WHERE mailbox_id IS NOT NULL AND partial <> '' GROUP BY mailbox_id`)
+	if err != nil {
+		return nil, fmt.Errorf("partial counts: %w", err)
+	}
+	defer rows.Close()
+	counts := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("partial counts: %w", err)
+		}
+		counts[id] = n
+	}
+	return counts, rows.Err()
 }
 
 // SetMessageExternalID records the id a channel gave an outbound message
@@ -170,8 +256,13 @@ func (tx *Tx) SetMessageSource(ctx context.Context, messageID, mailboxID int64, 
 		}
 		sha = h
 	}
-	_, err := tx.q.ExecContext(ctx, "UPDATE messages SET mailbox_id = ?, raw_sha256 = ? WHERE id = ?", mailboxID, sha, messageID)
-	return err
+	if _, err := tx.q.ExecContext(ctx, "UPDATE messages SET mailbox_id = ?, raw_sha256 = ? WHERE id = ?", mailboxID, sha, messageID); err != nil {
+		return fmt.Errorf("message %d source: %w", messageID, err)
+	}
+	if _, err := tx.q.ExecContext(ctx, "UPDATE mailboxes SET last_message_id = ? WHERE id = ?", messageID, mailboxID); err != nil {
+		return fmt.Errorf("mailbox %d last message: %w", mailboxID, err)
+	}
+	return nil
 }
 
 // SetTicketMailbox records which mailbox a ticket's replies leave from.

@@ -25,7 +25,10 @@ type Message struct {
 	Delivery      string       `json:"delivery,omitempty"`
 	DeliveryError string       `json:"delivery_error,omitempty"`
 	ReadAt        *time.Time   `json:"read_at,omitempty"` // when the platform said the customer read the reply
-	CreatedAt     time.Time    `json:"created_at"`
+	// Partial says what of an inbound message could not be read (it was
+	// stored with the rest, its source beside it); "" when all was read.
+	Partial   string    `json:"partial,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Attachment describes a file on a message; Data is set only when the
@@ -43,7 +46,7 @@ type Attachment struct {
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
-	auto, delivery, delivery_error, created_at, read_at`
+	auto, delivery, delivery_error, created_at, read_at, partial`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -51,7 +54,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var created int64
 	var read sql.NullInt64
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
-		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read)
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial)
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +73,10 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	res, err := tx.q.ExecContext(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
-		from_addr, external_id, auto, delivery, delivery_error, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		from_addr, external_id, auto, delivery, delivery_error, created_at, partial)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
-		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt))
+		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial)
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s/%s: %w", m.Channel, m.ExternalID, ErrConflict)

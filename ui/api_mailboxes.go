@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/store"
 )
 
 // mailboxBody is a mailbox as the API takes it; passwords are write-only
@@ -62,12 +64,34 @@ func decodeMailbox(c *fiber.Ctx) (desk.MailboxInput, error) {
 	return b.input(named), nil
 }
 
+// mailboxStatus is a mailbox with how its intake is doing: its last
+// import, the messages read only in part, and why it is stuck if it is.
+type mailboxStatus struct {
+	*store.Mailbox
+	*store.MailboxIntake
+	Stuck string `json:"stuck"`
+}
+
+// partialListed is how many of a mailbox's partly read messages its
+// card lists (all are counted).
+const partialListed = 10
+
 func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
-	list, err := s.desk.Mailboxes(c.UserContext())
+	ctx := c.UserContext()
+	list, err := s.desk.Mailboxes(ctx)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"mailboxes": list})
+	now := time.Now()
+	out := make([]mailboxStatus, 0, len(list))
+	for _, m := range list {
+		intake, err := s.desk.MailboxIntake(ctx, m.ID, partialListed)
+		if err != nil {
+			return err
+		}
+		out = append(out, mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now)})
+	}
+	return c.JSON(fiber.Map{"mailboxes": out})
 }
 
 func (s *Server) createMailbox(c *fiber.Ctx, _ *principal) error {
@@ -101,8 +125,9 @@ func (s *Server) updateMailbox(c *fiber.Ctx, _ *principal) error {
 	return c.JSON(m)
 }
 
-// testMailbox connects to the mailbox's IMAP server with its saved
-// settings and answers {"ok": true} or {"ok": false, "error": "why"}.
+// testMailbox logs in to the mailbox's IMAP and SMTP servers with its
+// saved settings and answers {"ok": true} or {"ok": false, "error":
+// "why", "field": "imap_host" or "smtp_host"}.
 func (s *Server) testMailbox(c *fiber.Ctx, _ *principal) error {
 	id, err := paramID(c)
 	if err != nil {
@@ -118,7 +143,12 @@ func (s *Server) testMailbox(c *fiber.Ctx, _ *principal) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 30*time.Second)
 	defer cancel()
 	if err := s.opts.TestMailbox(ctx, m); err != nil {
-		return c.JSON(fiber.Map{"ok": false, "error": err.Error()})
+		field := ""
+		var fe interface{ TestField() string }
+		if errors.As(err, &fe) {
+			field = fe.TestField()
+		}
+		return c.JSON(fiber.Map{"ok": false, "error": err.Error(), "field": field})
 	}
 	return c.JSON(fiber.Map{"ok": true})
 }

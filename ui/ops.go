@@ -101,7 +101,7 @@ func (r *statusRecorder) Flush() {
 
 // health is /healthz's answer.
 type health struct {
-	Status    string          `json:"status"` // ok, or unavailable
+	Status    string          `json:"status"` // ok, degraded (a mailbox is stuck), or unavailable
 	Error     string          `json:"error,omitempty"`
 	Version   string          `json:"version"`
 	Database  string          `json:"database"`
@@ -113,6 +113,10 @@ type mailboxHealth struct {
 	Address  string     `json:"address"`
 	LastPoll *time.Time `json:"last_poll"`
 	Error    string     `json:"error"`
+	// Status is ok, failing (the last poll failed) or stuck (failing for
+	// several poll intervals, or at the same message again and again).
+	Status string `json:"status"`
+	Stuck  string `json:"stuck,omitempty"`
 }
 
 // probeEvery is how often /healthz proves the database takes writes; in
@@ -140,12 +144,30 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 	if err != nil && h.Error == "" {
 		fail("the database cannot be read: " + faultSentence(err))
 	}
+	now := time.Now()
+	var stuck []string
 	for _, m := range boxes {
-		if m.Active {
-			h.Mailboxes = append(h.Mailboxes, mailboxHealth{ID: m.ID, Address: m.Address, LastPoll: m.LastPolledAt, Error: m.LastError})
+		if !m.Active {
+			continue
 		}
+		mh := mailboxHealth{ID: m.ID, Address: m.Address, LastPoll: m.LastPolledAt, Error: m.LastError, Status: "ok"}
+		if m.LastError != "" {
+			mh.Status = "failing"
+		}
+		if mh.Stuck = desk.MailboxStuck(m, now); mh.Stuck != "" {
+			mh.Status = "stuck"
+			stuck = append(stuck, m.Address)
+		}
+		h.Mailboxes = append(h.Mailboxes, mh)
 	}
-	if h.Error != "" {
+	if len(stuck) > 0 && h.Status == "ok" {
+		// The server runs, but mail stopped coming in: degraded, not down.
+		// 200 still, as for any mailbox's error (the desk takes writes; a
+		// restart would not help), and it says which mailboxes need someone.
+		h.Status = "degraded"
+		h.Error = "mailbox stuck: " + strings.Join(stuck, ", ")
+	}
+	if h.Database != "ok" {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(h)
 	}
 	return c.JSON(h)

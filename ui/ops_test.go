@@ -59,7 +59,7 @@ func TestHealthz(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.desk.RecordPoll(ctx, mb.ID, errors.New("imap.shop.test refused the connection"))
+	e.desk.RecordPoll(ctx, mb.ID, errors.New("imap.shop.test refused the connection"), 0)
 	c.must(200, "GET", "/healthz", nil).json(t, &h)
 	if len(h.Mailboxes) != 1 || h.Mailboxes[0].Address != "help@shop.test" || h.Mailboxes[0].ID != mb.ID ||
 		h.Mailboxes[0].LastPoll == nil || !strings.Contains(h.Mailboxes[0].Error, "refused") {
@@ -102,7 +102,7 @@ func TestMetrics(t *testing.T) {
 	for i := range 3 {
 		api.newTicket(fmt.Sprintf("Order %d", i), "carla@x.test")
 	}
-	e.desk.RecordPoll(ctx, 42, errors.New("timeout"))
+	e.desk.RecordPoll(ctx, 42, errors.New("timeout"), 0)
 	after := api.scrape()
 	if got := after[`onedesk_ingested_messages_total{channel="api"}`] - before[`onedesk_ingested_messages_total{channel="api"}`]; got != 3 {
 		t.Errorf("ingests counted %v, want 3", got)

@@ -276,9 +276,22 @@ function mailboxBody(v) {
 
 async function mailboxes(main) {
   const { mailboxes: list } = await get('/api/mailboxes');
-  const status = (m) => (m.last_error
-    ? h('p', { class: 'error', role: 'alert' }, t('mailbox_error', { error: m.last_error }))
-    : h('p', { class: 'muted' }, m.last_success_at ? t('mailbox_ok', { when: formatDateTime(m.last_success_at) }) : t('mailbox_waiting')));
+  const ticketLink = (im) => h('a', { href: `#/open/t/${im.ticket_id}` }, im.subject || `#${im.ticket_id}`);
+  const status = (m) => [
+    m.stuck ? h('p', { class: 'error mailbox-stuck', role: 'alert' }, m.failing_uid
+      ? t('mailbox_stuck_uid', { uid: m.failing_uid, error: m.last_error })
+      : t('mailbox_stuck_since', { when: formatDateTime(m.failing_since), error: m.last_error }))
+      : m.last_error ? h('p', { class: 'error', role: 'alert' }, t('mailbox_error', { error: m.last_error }))
+        : h('p', { class: 'muted' }, m.last_success_at ? t('mailbox_ok', { when: formatDateTime(m.last_success_at) }) : t('mailbox_waiting')),
+    h('p', { class: 'muted mailbox-last' }, m.last_message
+      ? [t('mailbox_last_message', { when: formatDateTime(m.last_message.imported_at) }), ' ', ticketLink(m.last_message)]
+      : t('mailbox_no_messages')),
+    // Partly read mail: counted, the newest listed with why, each a link to its ticket.
+    m.partial_count ? h('details', { class: 'mailbox-partial' },
+      h('summary', {}, t('mailbox_partial', { n: m.partial_count })),
+      h('ul', {}, m.partial.map((im) => h('li', {}, ticketLink(im), ' ',
+        h('span', { class: 'muted' }, `${formatDateTime(im.imported_at)} · ${im.partial}`))))) : null,
+  ];
   const test = (m) => h('button', { type: 'button', class: 'btn small', onclick: async (e) => {
     e.target.disabled = true;
     try {
@@ -290,7 +303,7 @@ async function mailboxes(main) {
     h('h1', {}, t('admin_mailboxes')),
     h('p', { class: 'muted' }, t('mailboxes_hint')),
     ...(list.length ? list.map((m) => h('div', { class: 'card' },
-      h('h2', {}, m.name ? `${m.name} <${m.address}>` : m.address), status(m), test(m),
+      h('h2', {}, m.name ? `${m.name} <${m.address}>` : m.address), ...status(m), test(m),
       form(mailboxFields(m), t('save'), async (v) => { await patch(`/api/mailboxes/${m.id}`, mailboxBody(v)); toast(t('saved')); mailboxes(main); })))
       : [h('div', { class: 'card muted' }, t('no_mailboxes'))]),
     h('div', { class: 'card' }, h('h2', {}, t('add_mailbox')),

@@ -267,6 +267,8 @@ function message(m, d) {
       m.auto && m.kind === 'customer' ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
       h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
     story ? storyLine(story) : null,
+    m.partial ? h('div', { class: 'partial-note', role: 'note' }, t('message_partial', { why: m.partial }), ' ',
+      h('a', { href: `/api/messages/${m.id}/source` }, t('message_source'))) : null,
     body,
     m.attachments.length ? h('div', { class: 'attachments' }, m.attachments.map(attachment)) : null,
     m.delivery ? delivery(m) : null);

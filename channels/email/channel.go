@@ -33,6 +33,7 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 // Run polls every active mailbox until ctx ends, restarting the pollers
 // whenever mailboxes are saved. A failing mailbox never stops the others.
 func (c *Channel) Run(ctx context.Context) {
+	removeStaleSpools(c.log)
 	for {
 		pctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
@@ -74,8 +75,9 @@ func (c *Channel) pollLoop(ctx context.Context, id int64) {
 			wait = c.Backoff
 			continue
 		}
+		uid := failedUID(err)
 		err = Explain(err)
-		c.desk.RecordPoll(ctx, id, err)
+		c.desk.RecordPoll(ctx, id, err, uid)
 		c.log.Warn("email: mailbox failed", "mailbox", id, "err", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():

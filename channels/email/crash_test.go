@@ -27,11 +27,7 @@ func TestKillDuringImport(t *testing.T) {
 		t.Skip("crash test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onedesk")
-	build := exec.Command("go", "build", "-o", bin, "onedesk")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build onedesk: %v\n%s", err, out)
-	}
+	bin := buildOnedesk(t, dir)
 	imapAddr := imapServer(t)
 	const total = 500
 	c, err := imapclient.DialInsecure(imapAddr, nil)
@@ -53,20 +49,7 @@ func TestKillDuringImport(t *testing.T) {
 
 	data := filepath.Join(dir, "desk.db")
 	ctx := context.Background()
-	db, err := store.Open(ctx, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	host, port, _ := net.SplitHostPort(imapAddr)
-	p, _ := strconv.Atoi(port)
-	str := func(s string) *string { return &s }
-	five := 5
-	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if _, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p,
-		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), PollSeconds: &five}); err != nil {
-		t.Fatal(err)
-	}
+	db := crashDatabase(t, data, imapAddr)
 
 	count := func() int {
 		n := 0
@@ -87,14 +70,7 @@ func TestKillDuringImport(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	serve := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	serve := func() *exec.Cmd { return serveOnedesk(t, bin, data, nil) }
 	kills := 0
 	for _, at := range []int{1, 150, 320} {
 		cmd := serve()
@@ -133,4 +109,49 @@ func TestKillDuringImport(t *testing.T) {
 		t.Fatalf("%d messages stored after %d kills, want exactly %d", n, kills, total)
 	}
 	t.Logf("%d messages imported exactly once across %d SIGKILLs in %v (including restarts)", total, kills, elapsed.Round(time.Millisecond))
+}
+
+// buildOnedesk builds the real onedesk binary into dir.
+func buildOnedesk(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "onedesk")
+	build := exec.Command("go", "build", "-o", bin, "onedesk")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build onedesk: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// crashDatabase makes the database at data with one mailbox reading
+// the IMAP server at imapAddr, polled every 5 seconds.
+func crashDatabase(t *testing.T, data, imapAddr string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	host, port, _ := net.SplitHostPort(imapAddr)
+	p, _ := strconv.Atoi(port)
+	str := func(s string) *string { return &s }
+	five := 5
+	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p,
+		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), PollSeconds: &five}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// serveOnedesk starts the binary on data, with env added to its own.
+func serveOnedesk(t *testing.T, bin, data string, env []string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error")
+	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
 }

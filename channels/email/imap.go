@@ -8,13 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -56,14 +60,62 @@ func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}) (*imapclient.Client, e
 		c, err = imapclient.DialInsecure(addr, opts)
 	}
 	if err != nil {
+		var netErr net.Error
+		var recordErr tls.RecordHeaderError
+		if mb.IMAPSecurity == "starttls" && !errors.As(err, &netErr) && !errors.As(err, &recordErr) && !strings.Contains(err.Error(), "tls:") {
+			// Connected, but the greeting or STARTTLS was not IMAP.
+			return nil, &protocolError{"IMAP", addr, err}
+		}
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	if err := waitGreeting(c); err != nil {
+		c.Close()
+		return nil, &protocolError{"IMAP", addr, err}
 	}
 	if err := c.Login(mb.IMAPUsername, mb.IMAPPassword).Wait(); err != nil {
 		c.Close()
+		var refused *imap.Error
+		if !errors.As(err, &refused) {
+			// Not an IMAP answer at all: a web server, say, on that port.
+			return nil, &protocolError{"IMAP", addr, err}
+		}
 		return nil, &loginError{err}
 	}
 	return c, nil
 }
+
+// greetTimeout is how long a server has to greet after the connection
+// is made; a peer that says nothing (a web server waits for a request)
+// is not the IMAP or SMTP server asked for.
+var greetTimeout = 15 * time.Second
+
+var errNoGreeting = errors.New("it said nothing after the connection was made")
+
+// waitGreeting waits for the IMAP server's greeting.
+func waitGreeting(c *imapclient.Client) error {
+	done := make(chan error, 1)
+	go func() { done <- c.WaitGreeting() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(greetTimeout):
+		c.Close()
+		<-done
+		return errNoGreeting
+	}
+}
+
+// protocolError is a peer that took the connection but did not speak
+// the protocol asked for (a web server on the port, a wrong port).
+type protocolError struct {
+	protocol, addr string
+	err            error
+}
+
+func (e *protocolError) Error() string {
+	return fmt.Sprintf("%s did not answer as an %s server: %v", e.addr, e.protocol, e.err)
+}
+func (e *protocolError) Unwrap() error { return e.err }
 
 type loginError struct{ err error }
 
@@ -106,7 +158,7 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 		if err := c.importNew(ctx, cl, mb, uidValidity); err != nil {
 			return err
 		}
-		c.desk.RecordPoll(ctx, id, nil)
+		c.desk.RecordPoll(ctx, id, nil, 0)
 		wait := time.Duration(mb.PollSeconds) * time.Second
 		if idle {
 			// NOOP first: servers that queue news for the next command (rather
@@ -275,18 +327,20 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%d KB", n>>10)
 }
 
-// importLarge fetches one message into a temporary file, parses it from
-// there (large attachments spooled to files beside it) and imports it.
+// importLarge fetches one message into a temporary folder, parses it
+// from there (large attachments spooled to files beside it) and imports
+// it. The folder goes with the message: removed when it is stored, and
+// by the next start when the process died meanwhile (spool.go).
 func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, mailboxes []*store.Mailbox,
 	uidValidity uint32, uid imap.UID) error {
-	dir, err := os.MkdirTemp("", "onedesk-mail-")
+	dir, release, err := newSpool()
 	if err != nil {
-		return fmt.Errorf("import uid %d: %w", uid, err)
+		return &uidError{uint32(uid), fmt.Errorf("import uid %d: %w", uid, err)}
 	}
-	defer os.RemoveAll(dir)
+	defer release()
 	f, err := os.Create(filepath.Join(dir, "message.eml"))
 	if err != nil {
-		return fmt.Errorf("import uid %d: %w", uid, err)
+		return &uidError{uint32(uid), fmt.Errorf("import uid %d: %w", uid, err)}
 	}
 	defer f.Close()
 	cmd := cl.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
@@ -324,11 +378,19 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return bufio.NewReader(f), nil
+		return bufio.NewReader(stoppable{ctx, f}), nil
 	}
-	in, recipients, err := parseSource(open, dir)
+	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parseSource(open, dir) })
+	if ctx.Err() != nil {
+		// The server is stopping: the parse was cut, and the message is
+		// read again at the next start (its folder goes now).
+		return fmt.Errorf("read uid %d: %w", uid, ctx.Err())
+	}
 	if err != nil {
-		in = unreadable(m)
+		if notTheMessage(err) {
+			return &uidError{uint32(uid), fmt.Errorf("read uid %d: %w", uid, err)}
+		}
+		in = unreadable(m, uidValidity, err)
 	}
 	in.RawPath = f.Name()
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, "")
@@ -336,8 +398,69 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 
 func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
 	m *imapclient.FetchMessageBuffer, raw []byte, dropped string) error {
-	in, recipients := c.inbound(raw, m)
+	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parse(raw) })
+	if err != nil {
+		if notTheMessage(err) {
+			return &uidError{uint32(m.UID), fmt.Errorf("read uid %d: %w", m.UID, err)}
+		}
+		in = unreadable(m, uidValidity, err)
+	}
+	in.Raw = raw
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
+}
+
+// stoppable reads r until ctx ends: a stop cuts the parse of a large
+// message rather than waiting for it.
+type stoppable struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (s stoppable) Read(p []byte) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return s.r.Read(p)
+}
+
+// safely runs a parse, turning a panic on hostile mail into an error:
+// the message is stored unread rather than the server brought down.
+func safely(parse func() (desk.Inbound, []string, error)) (in desk.Inbound, recipients []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			in, recipients, err = desk.Inbound{}, nil, fmt.Errorf("the parser failed on it: %v", v)
+		}
+	}()
+	return parse()
+}
+
+// uidError is a failure while importing one message (of ours, never the
+// message's: those are stored anyway). The mailbox's status counts the
+// polls in a row that fail at the same UID.
+type uidError struct {
+	uid uint32
+	err error
+}
+
+func (e *uidError) Error() string { return e.err.Error() }
+func (e *uidError) Unwrap() error { return e.err }
+
+// failedUID is the message a poll failed at, 0 when not at a message.
+func failedUID(err error) uint32 {
+	var ue *uidError
+	if errors.As(err, &ue) {
+		return ue.uid
+	}
+	return 0
+}
+
+// notTheMessage tells a parse failure that is ours (the disk, a spool
+// file that cannot be read, a stop) from a message that cannot be read.
+// Ours are retried and skip nothing; the message's are stored anyway.
+func notTheMessage(err error) bool {
+	var pathErr *fs.PathError
+	return errors.As(err, &pathErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EIO)
 }
 
 func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
@@ -346,11 +469,30 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	// stop waits for it): only database work is left.
 	ctx = context.WithoutCancel(ctx)
 	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
-	if ourAddress(mailboxes, in.From.Value) {
+	if in.From.Value == "" {
+		// The message names no sender the parser could read: the server's
+		// envelope may still have one.
+		in.From = store.Identity{Kind: "email", Value: envelopeSender(m)}
+	}
+	if in.From.Value != "" && ourAddress(mailboxes, in.From.Value) {
 		// Our own mail (a reply copied to the inbox, a loop): never a ticket.
 		return c.desk.AdvanceCursor(ctx, mb.ID, cursor)
 	}
 	in.MailboxID, in.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
+	if in.From.Value == "" {
+		in.From, in.Name = unknownSender(mb), unknownSenderName
+		if in.Partial == "" {
+			in.Partial = "No sender address could be read"
+		}
+		in.Partial = joinNotes(in.Partial, "it is filed under the mailbox's unknown sender, and replies cannot be sent")
+	}
+	if in.Subject == "" && m.Envelope != nil {
+		in.Subject = m.Envelope.Subject // the server read one where the parser could not
+	}
+	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 {
+		// A message of a subject alone is a message all the same.
+		in.Text = "[onedesk: the message has no text]"
+	}
 	if dropped != "" {
 		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + dropped + "]")
 		in.Raw = nil
@@ -375,60 +517,155 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 		in.AckText = mb.AutoAckText
 	}
 	_, err := c.desk.Ingest(ctx, in)
-	if ie, ok := desk.IsInput(err); ok {
-		// Mail the desk cannot take as it is still becomes a ticket: the
-		// raw message is kept and the agent sees why.
-		c.log.Warn("email: unusual message", "mailbox", mb.ID, "uid", m.UID, "err", ie)
-		in.From = store.Identity{Kind: "email", Value: fallbackSender(m)}
-		in.CC = nil
-		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + ie.Message + "]")
-		if strings.TrimSpace(in.Text) == "" {
-			in.Text = "[onedesk: this message had no readable text; its source is kept]"
+	// Mail the desk cannot take as it is still becomes a ticket message:
+	// first mended (sender, lengths, text), then, should that not do,
+	// as a bare note with the source. Nothing about one message may stop
+	// the mail after it.
+	for attempt := 1; attempt <= 2; attempt++ {
+		ie, ok := desk.IsInput(err)
+		if !ok {
+			break
+		}
+		c.log.Warn("email: message stored as partly read", "mailbox", mb.ID, "uid", m.UID, "err", ie, "attempt", attempt)
+		if attempt == 1 {
+			in = mended(in, ie, m, mb)
+		} else {
+			in = bare(in, ie, m, mb)
 		}
 		_, err = c.desk.Ingest(ctx, in)
 	}
 	if err != nil {
-		return fmt.Errorf("import uid %d: %w", m.UID, err)
+		return &uidError{uint32(m.UID), fmt.Errorf("import uid %d: %w", m.UID, err)}
 	}
 	return nil
 }
 
-// inbound parses a fetched message; what cannot be parsed still makes an
-// inbound message with the envelope's details and the raw source.
-func (c *Channel) inbound(raw []byte, m *imapclient.FetchMessageBuffer) (desk.Inbound, []string) {
-	in, recipients, err := parse(raw)
-	if err != nil {
-		in = unreadable(m)
-	}
-	in.Raw = raw
-	return in, recipients
+// unknownSenderName is the name of the customer that a mailbox's mail
+// without any usable sender is filed under.
+const unknownSenderName = "Unknown sender"
+
+// unknownSender is the identity mail without any usable sender address
+// is stored under: one per mailbox, so such mail is found together (on
+// one customer) and never mixed with a real person's. The .invalid
+// domain cannot receive mail, and Send says so rather than trying.
+func unknownSender(mb *store.Mailbox) store.Identity {
+	return store.Identity{Kind: "email", Value: fmt.Sprintf("unknown-sender.%d@onedesk.invalid", mb.ID)}
 }
 
-// unreadable is what we know of a message that cannot be parsed: the
-// envelope's details; its raw source is kept beside it.
-func unreadable(m *imapclient.FetchMessageBuffer) desk.Inbound {
-	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fallbackSender(m)},
-		Text: "[onedesk: this message could not be read; its source is kept]"}
-	if m.Envelope != nil {
-		in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
+// mended is a message the desk refused (ie), with what it refused made
+// acceptable: a sender that cannot be answered is replaced by the
+// envelope's or the unknown sender, and text that is too long or not
+// UTF-8 is cut or cleaned. Why is noted on the message.
+func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer, mb *store.Mailbox) desk.Inbound {
+	note := "the desk refused it as it was (" + ie.Message + "), so it was stored mended"
+	if _, err := desk.NormalizeIdentity("email", in.From.Value); err != nil {
+		note = "the sender's address " + in.From.Value + " is not an email address"
+		if env := envelopeSender(m); env != "" && !strings.EqualFold(env, in.From.Value) {
+			in.From = store.Identity{Kind: "email", Value: env}
+			note += "; the address the mail server read from it is used"
+		} else {
+			in.From, in.Name = unknownSender(mb), unknownSenderName
+			note += "; it is filed under the mailbox's unknown sender, and replies cannot be sent"
+		}
 	}
-	if in.ExternalID == "" {
-		in.ExternalID = fmt.Sprintf("uid-%d@onedesk.invalid", m.UID)
+	in.Partial = joinNotes(in.Partial, note)
+	var ids []store.Identity
+	for _, id := range in.Identities {
+		if _, err := desk.NormalizeIdentity(id.Kind, id.Value); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	in.Identities = ids
+	in.Subject = cutRunes(strings.ToValidUTF8(in.Subject, "\uFFFD"), desk.MaxSubject)
+	in.Text = cutBytes(strings.ToValidUTF8(in.Text, "\uFFFD"), desk.MaxBody)
+	if len(in.HTML) > 4*desk.MaxBody {
+		in.HTML = ""
+	}
+	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 {
+		in.Text = "[onedesk: this message had no readable text; its source is kept]"
+	}
+	if ie.Field == "store_id" {
+		in.StoreID = nil // the mailbox's store is gone: the message is not to blame
 	}
 	return in
 }
 
-func fallbackSender(m *imapclient.FetchMessageBuffer) string {
+// bare is the last resort for a message the desk refused even mended:
+// the sender (or the unknown sender), the subject and a note, with the
+// raw source kept, so that an agent can still read it.
+func bare(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer, mb *store.Mailbox) desk.Inbound {
+	from := in.From
+	if _, err := desk.NormalizeIdentity("email", from.Value); err != nil {
+		from = unknownSender(mb)
+	}
+	return desk.Inbound{Channel: "email", From: from, Name: in.Name, Subject: in.Subject,
+		Text:       "[onedesk: this message could not be read; its source is kept]",
+		ExternalID: in.ExternalID, Auto: in.Auto, MailboxID: in.MailboxID, Cursor: in.Cursor,
+		Raw: in.Raw, RawPath: in.RawPath,
+		Partial: joinNotes(in.Partial, "the desk refused it ("+ie.Message+"), so only its subject and source were kept")}
+}
+
+// joinNotes adds a sentence to what is already noted of a message.
+func joinNotes(notes, more string) string {
+	if notes == "" {
+		r, n := utf8.DecodeRuneInString(more)
+		return string(unicode.ToUpper(r)) + more[n:]
+	}
+	return strings.TrimRight(notes, ". ") + "; " + more
+}
+
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// cutBytes cuts s to at most n bytes, at a character boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// unreadable is what we know of a message that cannot be parsed: the
+// envelope's details; its raw source is kept beside it.
+func unreadable(m *imapclient.FetchMessageBuffer, uidValidity uint32, why error) desk.Inbound {
+	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: envelopeSender(m)},
+		Text:    "[onedesk: this message could not be read; its source is kept]",
+		Partial: "The message could not be read (" + why.Error() + "); its source is kept"}
 	if m.Envelope != nil {
-		for _, list := range [][]imap.Address{m.Envelope.From, m.Envelope.Sender, m.Envelope.ReplyTo} {
-			for _, a := range list {
-				if a.Mailbox != "" && a.Host != "" {
-					return a.Mailbox + "@" + a.Host
-				}
+		in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
+	}
+	if in.ExternalID == "" {
+		// With the folder's UIDVALIDITY: a rebuilt folder reuses UIDs for
+		// other messages, which must not be taken for this one.
+		in.ExternalID = fmt.Sprintf("uid-%d-%d@onedesk.invalid", uidValidity, m.UID)
+	}
+	return in
+}
+
+// envelopeSender is the first usable address of the envelope the IMAP
+// server parsed (From, Sender, Reply-To), "" when none is.
+func envelopeSender(m *imapclient.FetchMessageBuffer) string {
+	if m.Envelope == nil {
+		return ""
+	}
+	for _, list := range [][]imap.Address{m.Envelope.From, m.Envelope.Sender, m.Envelope.ReplyTo} {
+		for _, a := range list {
+			if a.Mailbox == "" || a.Host == "" {
+				continue
+			}
+			if id, err := desk.NormalizeIdentity("email", a.Mailbox+"@"+a.Host); err == nil {
+				return id.Value
 			}
 		}
 	}
-	return "unknown-sender@onedesk.invalid"
+	return ""
 }
 
 // afterImport marks or moves what was imported, as the mailbox says.
@@ -458,7 +695,10 @@ func Explain(err error) error {
 	var folder *folderError
 	var certErr *tls.CertificateVerificationError
 	var recordErr tls.RecordHeaderError
+	var proto *protocolError
 	switch {
+	case errors.As(err, &proto):
+		return fmt.Errorf("%s did not answer as an %s server (%v): check the host, port and security setting", proto.addr, proto.protocol, proto.err)
 	case errors.As(err, &login):
 		return fmt.Errorf("the server refused the user name or password (%v)", login.err)
 	case errors.As(err, &folder):
@@ -477,9 +717,40 @@ func Explain(err error) error {
 	return err
 }
 
-// Test connects to a mailbox's IMAP server, logs in and opens its folder
-// (and the move-to folder), answering in plain words.
+// Test logs in to a mailbox's IMAP server (opening its folder and the
+// move-to folder) and to its SMTP server (no mail is sent), and says in
+// plain words which one failed and why.
 func Test(ctx context.Context, mb *store.Mailbox) error {
+	var errs []error
+	if err := testIMAP(ctx, mb); err != nil {
+		errs = append(errs, &TestError{Field: "imap_host", Err: fmt.Errorf("receiving (IMAP %s): %w", mb.IMAPHost, err)})
+	}
+	if err := testSMTP(ctx, mb); err != nil {
+		errs = append(errs, &TestError{Field: "smtp_host", Err: fmt.Errorf("sending (SMTP %s): %w", mb.SMTPHost, err)})
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return &TestError{Field: "imap_host", Err: errors.Join(errs...)}
+}
+
+// TestError is a mailbox test that failed, with the settings field that
+// names the server at fault (imap_host or smtp_host).
+type TestError struct {
+	Field string
+	Err   error
+}
+
+func (e *TestError) Error() string { return e.Err.Error() }
+func (e *TestError) Unwrap() error { return e.Err }
+
+// TestField names the settings field of the server at fault, for the app.
+func (e *TestError) TestField() string { return e.Field }
+
+func testIMAP(ctx context.Context, mb *store.Mailbox) error {
 	cl, err := dialIMAP(mb, nil)
 	if err != nil {
 		return Explain(err)
@@ -495,5 +766,8 @@ func Test(ctx context.Context, mb *store.Mailbox) error {
 			return Explain(&folderError{mb.MoveTo, err})
 		}
 	}
-	return cl.Logout().Wait()
+	if err := cl.Logout().Wait(); err != nil {
+		return Explain(err)
+	}
+	return nil
 }

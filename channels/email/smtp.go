@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"net"
+	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -34,6 +38,9 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	if to == "" {
 		return desk.Permanent(errors.New("the customer has no email address to reply to"))
+	}
+	if strings.HasSuffix(to, "@onedesk.invalid") {
+		return desk.Permanent(errors.New("the sender's address could not be read from the message, so there is no address to reply to"))
 	}
 	_, domain, _ := strings.Cut(mb.Address, "@")
 	msgID, err := c.desk.OutboundExternalID(ctx, out.Ticket.ID, out.Message.ID, domain)
@@ -161,7 +168,7 @@ func (c *Channel) replyMailbox(ctx context.Context, t store.Ticket) (*store.Mail
 	return pick, nil
 }
 
-func smtpClient(mb *store.Mailbox) (*mail.Client, error) {
+func smtpClient(mb *store.Mailbox, more ...mail.Option) (*mail.Client, error) {
 	opts := []mail.Option{mail.WithPort(mb.SMTPPort), mail.WithTimeout(30 * time.Second),
 		mail.WithTLSConfig(&tls.Config{ServerName: mb.SMTPHost, MinVersion: tls.VersionTLS12})}
 	switch mb.SMTPSecurity {
@@ -179,7 +186,7 @@ func smtpClient(mb *store.Mailbox) (*mail.Client, error) {
 		}
 		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(mb.SMTPUsername), mail.WithPassword(mb.SMTPPassword))
 	}
-	return mail.NewClient(mb.SMTPHost, opts...)
+	return mail.NewClient(mb.SMTPHost, append(opts, more...)...)
 }
 
 // htmlBody is the reply as simple HTML: the agent's text, escaped, with
@@ -231,4 +238,58 @@ func threadRefs(thread []store.Message, self int64) (refs []string, inReplyTo st
 		refs = append(refs[:1], refs[len(refs)-9:]...)
 	}
 	return refs, inReplyTo
+}
+
+// testSMTP connects to the mailbox's SMTP server as a reply would
+// (TLS or STARTTLS as set, then AUTH) and quits without sending.
+func testSMTP(ctx context.Context, mb *store.Mailbox) error {
+	addr := net.JoinHostPort(mb.SMTPHost, strconv.Itoa(mb.SMTPPort))
+	var connected atomic.Bool
+	dialer := &net.Dialer{Timeout: 20 * time.Second}
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		if mb.SMTPSecurity == "tls" {
+			tc := tls.Client(conn, &tls.Config{ServerName: mb.SMTPHost, MinVersion: tls.VersionTLS12})
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		connected.Store(true)
+		return conn, nil
+	}
+	client, err := smtpClient(mb, mail.WithDialContextFunc(dial), mail.WithTimeout(greetTimeout))
+	if err != nil {
+		return err
+	}
+	sc, err := client.DialToSMTPClientWithContext(ctx)
+	if err == nil {
+		if err := client.CloseWithSMTPClient(sc); err != nil {
+			return fmt.Errorf("the server did not end the session cleanly (%v)", err)
+		}
+		return nil
+	}
+	var reply *textproto.Error
+	var netErr net.Error
+	switch {
+	case !connected.Load():
+		return Explain(err) // the connection or TLS failed
+	case errors.As(err, &reply) && (reply.Code == 535 || reply.Code == 534 || reply.Code == 530):
+		return fmt.Errorf("the server refused the user name or password (%v)", err)
+	case errors.As(err, &reply):
+		return fmt.Errorf("the server refused the session (%v)", err)
+	case strings.Contains(err.Error(), "does not support SMTP AUTH"), errors.Is(err, mail.ErrPlainAuthNotSupported):
+		return fmt.Errorf("the server does not offer a login (AUTH) on this connection: check the security setting, most servers offer it only over TLS or STARTTLS (%v)", err)
+	case strings.Contains(err.Error(), "STARTTLS"):
+		return fmt.Errorf("the server does not offer STARTTLS: choose TLS or no security to match the server (%v)", err)
+	case strings.Contains(err.Error(), "tls:"):
+		return Explain(err)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return Explain(&protocolError{"SMTP", addr, errNoGreeting})
+	}
+	return Explain(&protocolError{"SMTP", addr, err})
 }

@@ -31,10 +31,10 @@ const (
 // before it was first run on them. Set at that first run's figures,
 // rounded down; raise them as the parser improves, never lower them.
 const (
-	holdoutFloorOrdinary = 0.00
-	holdoutFloorHard     = 0.00
-	holdoutFloorMachine  = 0 // recognised, of 52
-	holdoutFloorThreads  = 0 // of 1
+	holdoutFloorOrdinary = 1.00 // 15 of 15
+	holdoutFloorHard     = 0.66 // 22 of 33
+	holdoutFloorMachine  = 46   // recognised, of 52
+	holdoutFloorThreads  = 1    // of 1
 )
 
 // corpusCase is what a human reader sees in one message of
@@ -295,6 +295,14 @@ func scoreThreads(t *testing.T, names []string, groups map[string][]corpusResult
 					ExternalID: r.c.File + "@onedesk.invalid", Text: "[onedesk: this message could not be read; its source is kept]"}
 			}
 			res, err := d.Ingest(ctx, in)
+			if _, ok := desk.IsInput(err); ok {
+				// As the channel does (imap.go): the desk refused what was
+				// read, so the message comes in from the envelope's sender,
+				// here none.
+				in.From = store.Identity{Kind: "email", Value: "unknown-sender@onedesk.invalid"}
+				in.CC = nil
+				res, err = d.Ingest(ctx, in)
+			}
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s not ingested: %v", r.c.File, err))
 				continue

@@ -26,6 +26,17 @@ const (
 	corpusFloorHard     = 1.00 // 166 of 166
 )
 
+// Floors of the holdout set (testdata/corpus/holdout): real mail from
+// sources the parser was not fixed against, with expectations written
+// before it was first run on them. Set at that first run's figures,
+// rounded down; raise them as the parser improves, never lower them.
+const (
+	holdoutFloorOrdinary = 1.00 // 15 of 15
+	holdoutFloorHard     = 0.66 // 22 of 33
+	holdoutFloorMachine  = 46   // recognised, of 52
+	holdoutFloorThreads  = 1    // of 1
+)
+
 // corpusCase is what a human reader sees in one message of
 // testdata/corpus, written by hand from the raw source (see its README).
 // A field left out is not checked.
@@ -51,15 +62,15 @@ type corpusResult struct {
 	auto  bool // the auto flag is as expected
 }
 
-func loadCorpus(t *testing.T) []corpusCase {
+func loadCorpus(t *testing.T, name string) []corpusCase {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "corpus", "expect.json"))
+	b, err := os.ReadFile(filepath.Join("testdata", "corpus", filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cases []corpusCase
 	if err := json.Unmarshal(b, &cases); err != nil {
-		t.Fatalf("expect.json: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return cases
 }
@@ -138,15 +149,91 @@ func scoreCorpusCase(c corpusCase, raw []byte) corpusResult {
 // mail from public test suites: ordinary and hard messages right (every
 // expectation holds), machine-sent mail recognised (its auto flag), and
 // thread groups ingested through a real desk landing on one ticket each.
-// With -v it lists every miss and what differed.
+// The holdout set (testdata/corpus/holdout) is scored and reported apart:
+// it is mail the parser was not fixed against. With -v it lists every miss
+// and what differed.
 func TestCorpusScore(t *testing.T) {
-	cases := loadCorpus(t)
+	cases := loadCorpus(t, "expect.json")
 	if len(cases) < 300 {
 		t.Fatalf("corpus has %d messages, want at least 300", len(cases))
 	}
-	type tally struct{ right, total int }
-	counts := map[string]*tally{"ordinary": {}, "hard": {}, "machine": {}}
-	var misses []corpusResult
+	main := scoreCorpus(t, cases)
+	main.log(t, fmt.Sprintf("corpus of %d real messages (testdata/corpus)", len(cases)))
+	if p := main.pct("ordinary"); p < corpusFloorOrdinary {
+		t.Errorf("ordinary messages right %.1f %%, floor %.1f %%", 100*p, 100*corpusFloorOrdinary)
+	}
+	if p := main.pct("hard"); p < corpusFloorHard {
+		t.Errorf("hard messages right %.1f %%, floor %.1f %%", 100*p, 100*corpusFloorHard)
+	}
+	if c := main.counts["machine"]; c.right < c.total {
+		t.Errorf("machine-sent recognised %d of %d: every one must be", c.right, c.total)
+	}
+	if main.threadsRight < main.threadGroups {
+		t.Errorf("thread groups on one ticket %d of %d: every one must be", main.threadsRight, main.threadGroups)
+	}
+
+	held := loadCorpus(t, "holdout/expect.json")
+	if len(held) < 80 {
+		t.Fatalf("holdout has %d messages, want at least 80", len(held))
+	}
+	hold := scoreCorpus(t, held)
+	hold.log(t, fmt.Sprintf("holdout of %d real messages not used to fix the parser (testdata/corpus/holdout)", len(held)))
+	if p := hold.pct("ordinary"); p < holdoutFloorOrdinary {
+		t.Errorf("holdout: ordinary messages right %.1f %%, floor %.1f %%", 100*p, 100*holdoutFloorOrdinary)
+	}
+	if p := hold.pct("hard"); p < holdoutFloorHard {
+		t.Errorf("holdout: hard messages right %.1f %%, floor %.1f %%", 100*p, 100*holdoutFloorHard)
+	}
+	if c := hold.counts["machine"]; c.right < holdoutFloorMachine {
+		t.Errorf("holdout: machine-sent recognised %d of %d, floor %d", c.right, c.total, holdoutFloorMachine)
+	}
+	if hold.threadsRight < holdoutFloorThreads {
+		t.Errorf("holdout: thread groups on one ticket %d of %d, floor %d", hold.threadsRight, hold.threadGroups, holdoutFloorThreads)
+	}
+}
+
+type corpusTally struct{ right, total int }
+
+// corpusScore is how one set of messages fared.
+type corpusScore struct {
+	counts                     map[string]*corpusTally
+	misses                     []corpusResult
+	threadsRight, threadGroups int
+	threadMisses               []string
+}
+
+func (s corpusScore) pct(class string) float64 {
+	n := s.counts[class]
+	if n.total == 0 {
+		return 0
+	}
+	return float64(n.right) / float64(n.total)
+}
+
+func (s corpusScore) log(t *testing.T, title string) {
+	t.Helper()
+	t.Logf("%s", title)
+	t.Logf("  ordinary right          %3d/%3d  %5.1f %%", s.counts["ordinary"].right, s.counts["ordinary"].total, 100*s.pct("ordinary"))
+	t.Logf("  hard right              %3d/%3d  %5.1f %%", s.counts["hard"].right, s.counts["hard"].total, 100*s.pct("hard"))
+	t.Logf("  machine-sent recognised %3d/%3d", s.counts["machine"].right, s.counts["machine"].total)
+	t.Logf("  thread groups on one ticket %d/%d", s.threadsRight, s.threadGroups)
+	if testing.Verbose() {
+		for _, m := range s.misses {
+			t.Logf("MISS %s [%s] %s", m.c.File, m.c.Class, strings.Join(m.diffs, "; "))
+			if m.c.Note != "" {
+				t.Logf("     (%s)", m.c.Note)
+			}
+		}
+		for _, m := range s.threadMisses {
+			t.Logf("MISS thread %s", m)
+		}
+	}
+}
+
+// scoreCorpus parses every message of a set and ingests its thread groups.
+func scoreCorpus(t *testing.T, cases []corpusCase) corpusScore {
+	t.Helper()
+	s := corpusScore{counts: map[string]*corpusTally{"ordinary": {}, "hard": {}, "machine": {}}}
 	groups := map[string][]corpusResult{}
 	var groupNames []string
 	for _, c := range cases {
@@ -154,7 +241,7 @@ func TestCorpusScore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := counts[c.Class]
+		n := s.counts[c.Class]
 		if n == nil {
 			t.Fatalf("%s: class %q", c.File, c.Class)
 		}
@@ -166,7 +253,7 @@ func TestCorpusScore(t *testing.T) {
 			n.right++
 		}
 		if len(r.diffs) > 0 {
-			misses = append(misses, r)
+			s.misses = append(s.misses, r)
 		}
 		if c.Thread != "" {
 			if groups[c.Thread] == nil {
@@ -176,43 +263,9 @@ func TestCorpusScore(t *testing.T) {
 		}
 	}
 	sort.Strings(groupNames)
-	threadsRight, threadMisses := scoreThreads(t, groupNames, groups)
-
-	pct := func(n *tally) float64 {
-		if n.total == 0 {
-			return 0
-		}
-		return float64(n.right) / float64(n.total)
-	}
-	t.Logf("corpus of %d real messages (testdata/corpus)", len(cases))
-	t.Logf("  ordinary right          %3d/%3d  %5.1f %%", counts["ordinary"].right, counts["ordinary"].total, 100*pct(counts["ordinary"]))
-	t.Logf("  hard right              %3d/%3d  %5.1f %%", counts["hard"].right, counts["hard"].total, 100*pct(counts["hard"]))
-	t.Logf("  machine-sent recognised %3d/%3d", counts["machine"].right, counts["machine"].total)
-	t.Logf("  thread groups on one ticket %d/%d", threadsRight, len(groupNames))
-	if testing.Verbose() {
-		for _, m := range misses {
-			t.Logf("MISS %s [%s] %s", m.c.File, m.c.Class, strings.Join(m.diffs, "; "))
-			if m.c.Note != "" {
-				t.Logf("     (%s)", m.c.Note)
-			}
-		}
-		for _, m := range threadMisses {
-			t.Logf("MISS thread %s", m)
-		}
-	}
-
-	if p := pct(counts["ordinary"]); p < corpusFloorOrdinary {
-		t.Errorf("ordinary messages right %.1f %%, floor %.1f %%", 100*p, 100*corpusFloorOrdinary)
-	}
-	if p := pct(counts["hard"]); p < corpusFloorHard {
-		t.Errorf("hard messages right %.1f %%, floor %.1f %%", 100*p, 100*corpusFloorHard)
-	}
-	if c := counts["machine"]; c.right < c.total {
-		t.Errorf("machine-sent recognised %d of %d: every one must be", c.right, c.total)
-	}
-	if threadsRight < len(groupNames) {
-		t.Errorf("thread groups on one ticket %d of %d: every one must be", threadsRight, len(groupNames))
-	}
+	s.threadGroups = len(groupNames)
+	s.threadsRight, s.threadMisses = scoreThreads(t, groupNames, groups)
+	return s
 }
 
 // scoreThreads ingests every thread group, in file order, through one real
@@ -242,6 +295,14 @@ func scoreThreads(t *testing.T, names []string, groups map[string][]corpusResult
 					ExternalID: r.c.File + "@onedesk.invalid", Text: "[onedesk: this message could not be read; its source is kept]"}
 			}
 			res, err := d.Ingest(ctx, in)
+			if _, ok := desk.IsInput(err); ok {
+				// As the channel does (imap.go): the desk refused what was
+				// read, so the message comes in from the envelope's sender,
+				// here none.
+				in.From = store.Identity{Kind: "email", Value: "unknown-sender@onedesk.invalid"}
+				in.CC = nil
+				res, err = d.Ingest(ctx, in)
+			}
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s not ingested: %v", r.c.File, err))
 				continue

@@ -3,7 +3,6 @@ package email
 import (
 	"bytes"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -108,18 +107,36 @@ func decodeText(b []byte, label string) string {
 // as the Windows-1252 characters whose bytes they are: text that went
 // through a Latin-1 decoder somewhere (a euro sign becoming U+0080).
 func fixC1(s string) string {
-	if !strings.Contains(s, "\u0080") && !c1.MatchString(s) {
+	if !hasC1(s) {
 		return s
 	}
-	return c1.ReplaceAllStringFunc(s, func(r string) string {
-		if d, err := charmap.Windows1252.NewDecoder().String(string([]byte{byte([]rune(r)[0])})); err == nil {
-			return d
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0x80 && r <= 0x9f {
+			if d, err := charmap.Windows1252.NewDecoder().String(string([]byte{byte(r)})); err == nil {
+				b.WriteString(d)
+				continue
+			}
 		}
-		return r
-	})
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
-var c1 = regexp.MustCompile("[\u0080-\u009f]")
+// hasC1 looks for U+0080–U+009F, which UTF-8 writes as 0xC2 0x80–0x9F.
+func hasC1(s string) bool {
+	for i := strings.IndexByte(s, 0xc2); i >= 0 && i+1 < len(s); {
+		if s[i+1] >= 0x80 && s[i+1] <= 0x9f {
+			return true
+		}
+		next := strings.IndexByte(s[i+1:], 0xc2)
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
+}
 
 func decodeLabelled(b []byte, label string) string {
 	label = strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))

@@ -24,7 +24,6 @@ import (
 	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/encoding"
 
-	// decode non-UTF-8 mail
 	"onedesk/desk"
 	"onedesk/store"
 )

@@ -22,6 +22,7 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
+	htmlcharset "golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 
 	"onedesk/desk"
@@ -482,7 +483,14 @@ func (p *parser) leaf(hdr textproto.Header, ctype string, params map[string]stri
 				p.addFile(uuType("", f.name), "", f.name, f.data, "")
 			}
 		}
-		p.addText(ctype, params["charset"], text)
+		label := params["charset"]
+		if label == "" && ctype == "text/html" && !utf8.Valid(text) {
+			// An HTML part may name its charset in a <meta> tag.
+			if _, name, _ := htmlcharset.DetermineEncoding(text, "text/html"); name != "windows-1252" && name != "utf-8" {
+				label = name
+			}
+		}
+		p.addText(ctype, label, text)
 		return nil
 	}
 

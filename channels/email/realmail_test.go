@@ -623,6 +623,14 @@ y
 		}
 	})
 
+	t.Run("HTML naming its charset in a meta tag", func(t *testing.T) {
+		raw := "From: a@example.com\r\nContent-Type: text/html\r\n\r\n<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\"></head>" +
+			"<body><p>" + encode(t, charmap.KOI8R, "Где мой заказ?") + "</p></body></html>\r\n"
+		if in := mustParseIn(t, []byte(raw)); in.Text != "Где мой заказ?" {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
 	t.Run("UTF-8 cut in its last character", func(t *testing.T) {
 		text := strings.Repeat("色は匂えど散りぬるを", 3)
 		raw := "From: a@example.com\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\xe3\x81\r\n"

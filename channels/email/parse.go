@@ -160,6 +160,19 @@ func (p *parser) run() ([]string, error) {
 	h.enc = headerCharset(hdr, p.charset)
 	p.fixNames(h.enc)
 	recipients := p.readHeader(h)
+	if p.in.ExternalID == "" {
+		// Derived from the bytes, so that the same message fetched twice
+		// is recognised: a source that cannot be read again is an error.
+		src, err := p.open()
+		if err != nil {
+			return nil, fmt.Errorf("reopen message: %w", err)
+		}
+		sum := sha256.New()
+		if _, err := io.Copy(sum, src); err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+		p.in.ExternalID = "sha256-" + hex.EncodeToString(sum.Sum(nil)[:16]) + "@onedesk.invalid"
+	}
 	p.readBody(h)
 	p.in.Partial = strings.Join(p.notes, " ")
 	return recipients, nil
@@ -203,10 +216,6 @@ func (p *parser) readHeader(h *header) []string {
 	p.sender(h)
 	if ids := msgIDs(h.h.Get("Message-Id")); len(ids) > 0 {
 		in.ExternalID = ids[0]
-	} else if src, err := p.open(); err == nil {
-		sum := sha256.New()
-		io.Copy(sum, src)
-		in.ExternalID = "sha256-" + hex.EncodeToString(sum.Sum(nil)[:16]) + "@onedesk.invalid"
 	}
 	for _, key := range []string{"References", "In-Reply-To"} {
 		for _, v := range h.h.Values(key) {

@@ -18,11 +18,12 @@ const (
 
 // parseBudget is the time one parse may take, plus parsePerMB for every
 // megabyte read (so that a legitimately large attachment is not cut on a
-// slow disk). Ordinary mail parses in well under a millisecond; the
-// budget only ends a parse that a hostile structure has made slow.
+// slow or busy machine). Ordinary mail parses in well under a
+// millisecond, and the structural limits above already keep hostile mail
+// under 0.1 s; the budget is the backstop for shapes nobody foresaw.
 var (
 	parseBudget = 500 * time.Millisecond
-	parsePerMB  = 50 * time.Millisecond
+	parsePerMB  = 100 * time.Millisecond
 )
 
 // errTooComplex is what every read returns once the budget is spent.

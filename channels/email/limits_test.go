@@ -162,6 +162,8 @@ func bigAttachmentMail() []byte {
 // TestParseTimeoutLeavesNoFiles: a parse that runs out of time keeps
 // the header, says why, and removes the files it spooled.
 func TestParseTimeoutLeavesNoFiles(t *testing.T) {
+	defer func(b time.Duration) { parseBudget = b }(parseBudget)
+	parseBudget = time.Minute // the ordinary parse must not time out on a busy machine
 	raw := bigAttachmentMail()
 	dir := t.TempDir()
 	in, _, err := parseSource(func() (io.Reader, error) { return bytes.NewReader(raw), nil }, dir)
@@ -172,7 +174,6 @@ func TestParseTimeoutLeavesNoFiles(t *testing.T) {
 		os.Remove(a.Path)
 	}
 
-	defer func(b time.Duration) { parseBudget = b }(parseBudget)
 	parseBudget = 0
 	in, _, err = parseSource(func() (io.Reader, error) { return bytes.NewReader(raw), nil }, dir)
 	if err != nil {
@@ -209,6 +210,8 @@ func (f *failingReader) Read(p []byte) (int, error) {
 // TestParseSourceFailure: a source that cannot be read is an error (the
 // poller retries; the message is not its fault), and no file is left.
 func TestParseSourceFailure(t *testing.T) {
+	defer func(b time.Duration) { parseBudget = b }(parseBudget)
+	parseBudget = time.Minute // the failure, not the clock, must end the parse
 	raw := bigAttachmentMail()
 	dir := t.TempDir()
 	// Fails in the second attachment, after the first was spooled.

@@ -94,23 +94,42 @@ var bounceIntros = []string{
 	"undelivered mail returned to sender",
 	"a message that you sent could not be delivered",
 	"unable to deliver your message",
+	"your mail cannot be delivered",
+	"the following mail could not be delivered",
+	"could not be delivered to the following recipients",
+	"following recipients failed",
+	"n'a pas pu etre delivre",
+	"n'a pas pu être délivré",
+	"konnte nicht zugestellt werden",
+	"failed recipients",
 }
 
-var bounceSubject = regexp.MustCompile(`(?i)^\s*(undeliver(ed|able)|delivery (status notification|failure|failed)|mail delivery failed|failure notice|returned mail|non[- ]?delivery|delivery notification: delivery has failed)`)
+var bounceSubject = regexp.MustCompile(`(?i)^\s*(re:\s*)?(undeliver(ed|able)|delivery (status notification|failure|failed)|mail delivery failed|failure notice|returned mail|non[- ]?delivery|delivery notification: delivery has failed|mail error|(mail|message) could not be delivered|permanent delivery failure)|\bnon remis\b|\(delivery failed\)|\bunzustellbar\b`)
 
 // plainBounce tells a delivery failure report sent as plain text.
-func plainBounce(text, subject, returnPath string) bool {
-	nullSender := strings.TrimSpace(returnPath) == "<>"
+func plainBounce(text, subject, returnPath, fromText string) bool {
+	nullSender := strings.TrimSpace(returnPath) == "<>" || strings.HasSuffix(strings.TrimSpace(fromText), "<>")
 	bounceSubj := bounceSubject.MatchString(subject)
-	if nullSender && bounceSubj {
+	if bounceSubj && (nullSender || machineSender(fromText)) {
 		return true
 	}
-	if !nullSender && !bounceSubj {
+	if !nullSender && !bounceSubj && !machineSender(fromText) {
 		return false
 	}
 	head := strings.ToLower(cut(text, 8<<10))
 	for _, s := range bounceIntros {
 		if strings.Contains(head, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// machineSender tells the addresses mail systems and gateways send from.
+func machineSender(from string) bool {
+	from = strings.ToLower(from)
+	for _, s := range []string{"daemon", "postmaster", "mail system", "mail service", "_smtp", "smtp_", "antivirus", "virus", "mailerd", "mailadmin", "gateway"} {
+		if strings.Contains(from, s) {
 			return true
 		}
 	}

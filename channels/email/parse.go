@@ -324,7 +324,7 @@ func (p *parser) readBody(h *header) {
 		in.Text = cut(in.Text, desk.MaxBody)
 		p.note(fmt.Sprintf("The text was cut at %d KB.", desk.MaxBody>>10))
 	}
-	if in.Auto != "bounce" && !p.report && plainBounce(in.Text, in.Subject, h.h.Get("Return-Path")) {
+	if in.Auto != "bounce" && !p.report && plainBounce(in.Text, in.Subject, h.h.Get("Return-Path"), h.utf8(h.h.Get("From"))) {
 		in.Auto = "bounce"
 	}
 	if in.Auto == "bounce" {

@@ -156,6 +156,11 @@ func decodeLabelled(b []byte, label string) string {
 	if _, single := enc.(*charmap.Charmap); single && utf8.Valid(b) {
 		return string(b)
 	}
+	if enc != nil && multiByte(enc) && loneHighBytes(b) {
+		// Every 8-bit byte stands alone between ASCII: no double-byte
+		// text looks like that, Windows-1252 punctuation (’ “ –) does.
+		enc = charmap.Windows1252
+	}
 	if enc == nil {
 		if utf8.Valid(b) || mostlyUTF8(b) {
 			return strings.ToValidUTF8(string(b), "\uFFFD")
@@ -163,6 +168,16 @@ func decodeLabelled(b []byte, label string) string {
 		enc = detectCharset(b)
 	}
 	if s, ok := decodeWith(enc, b); ok {
+		if strings.Count(s, "\uFFFD") > bytes.Count(b, []byte("\uFFFD")) {
+			// Some bytes do not fit the label: if the detector names a
+			// charset they all fit, the label lied (gb2312 on
+			// Windows-1252 text).
+			if alt := detectCharset(b); alt != enc {
+				if d, ok := decodeStrict(alt, b); ok {
+					return d
+				}
+			}
+		}
 		return s
 	}
 	// The label is wrong after all (bytes it cannot hold): detect.
@@ -174,6 +189,31 @@ func decodeLabelled(b []byte, label string) string {
 	}
 	s, _ := decodeWith(charmap.Windows1252, b)
 	return s
+}
+
+// multiByte tells the East Asian double-byte charsets.
+func multiByte(enc encoding.Encoding) bool {
+	switch enc {
+	case simplifiedchinese.GB18030, simplifiedchinese.GBK, traditionalchinese.Big5, korean.EUCKR, japanese.ShiftJIS, japanese.EUCJP:
+		return true
+	}
+	return false
+}
+
+// loneHighBytes tells text whose every byte above 0x7F sits between two
+// ASCII bytes.
+func loneHighBytes(b []byte) bool {
+	seen := false
+	for i, c := range b {
+		if c < 0x80 {
+			continue
+		}
+		if i == 0 || i == len(b)-1 || b[i-1] >= 0x80 || b[i+1] >= 0x80 {
+			return false
+		}
+		seen = true
+	}
+	return seen
 }
 
 // mostlyUTF8 tells UTF-8 text with a few broken bytes (a character cut

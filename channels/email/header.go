@@ -110,7 +110,9 @@ func decodeWords(s string) string {
 	if err != nil {
 		return toUTF8(s)
 	}
-	return toUTF8(d)
+	// Go decodes ISO-8859-1 words itself, so Windows-1252 bytes in them
+	// come out as C1 controls.
+	return fixC1(toUTF8(d))
 }
 
 var addressParser = &netmail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader}}
@@ -171,6 +173,25 @@ func usable(list []*netmail.Address) []*netmail.Address {
 	}
 	return out
 }
+
+// displayName is the name a From without a usable address still gives:
+// its comment ("x at example.com (Name)", as list archives write it) or
+// its text without anything address-like.
+func displayName(v string) string {
+	v = decodeWords(v)
+	if m := commentName.FindStringSubmatch(v); m != nil && strings.TrimSpace(m[1]) != "" {
+		return strings.TrimSpace(m[1])
+	}
+	v = angled.ReplaceAllString(v, " ")
+	v = addressLike.ReplaceAllString(v, " ")
+	return strings.Join(strings.Fields(strings.Trim(strings.TrimSpace(v), `"' `)), " ")
+}
+
+var (
+	commentName = regexp.MustCompile(`\(([^()]*)\)`)
+	angled      = regexp.MustCompile(`<[^<>]*>?`)
+	addressLike = regexp.MustCompile(`\S*@\S*`)
+)
 
 // splitAddresses splits an address list at the commas outside quotes,
 // angle brackets and comments.

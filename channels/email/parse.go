@@ -271,6 +271,9 @@ func (p *parser) sender(h *header) {
 			p.in.From = store.Identity{Kind: "email", Value: list[0].Address}
 			p.in.Name = toUTF8(list[0].Name)
 			if key != "From" {
+				if p.in.Name == "" && len(from) > 0 {
+					p.in.Name = displayName(h.utf8(from[0]))
+				}
 				if len(from) == 0 || strings.TrimSpace(strings.Join(from, "")) == "" {
 					p.note(fmt.Sprintf("The message has no From address; the sender was taken from %s.", key))
 				} else {
@@ -281,6 +284,7 @@ func (p *parser) sender(h *header) {
 		}
 	}
 	if len(from) > 0 {
+		p.in.Name = displayName(h.utf8(from[0]))
 		p.note(fmt.Sprintf("No sender address could be read (From: %s).", shorten(h.utf8(from[0]))))
 	} else {
 		p.note("The message names no sender.")

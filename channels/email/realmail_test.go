@@ -269,6 +269,14 @@ Content-Type: text/html; charset=utf-8
 		}
 	})
 
+	t.Run("gb2312 label on Windows-1252 bytes", func(t *testing.T) {
+		text := "Dear team, they found lots of defects that I haven’t found – “really” many."
+		raw := "From: a@example.com\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n" + encode(t, charmap.Windows1252, text) + "\r\n"
+		if in := mustParseIn(t, []byte(raw)); in.Text != text {
+			t.Fatalf("text %q", in.Text)
+		}
+	})
+
 	t.Run("unknown charset label", func(t *testing.T) {
 		raw := "From: a@example.com\r\nContent-Type: text/plain; charset=\"x-unknown-charset\"\r\n\r\n" +
 			encode(t, charmap.Windows1251, "Здравствуйте, где мой заказ? Я жду уже две недели, и никто не отвечает на письма.") + "\r\n"
@@ -613,6 +621,25 @@ y
 			"--s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n\r\nMIAG\r\n--s--\r\n"
 		if in := mustParseIn(t, []byte(raw)); in.Text != "Jeżu klątw, spłódź Finom część gry hańb!" {
 			t.Fatalf("text %q", in.Text)
+		}
+	})
+
+	t.Run("name of a From without an address", func(t *testing.T) {
+		for raw, want := range map[string]string{
+			"From: vondruch at redhat.com (=?UTF-8?Q?V=C3=ADt_Ondruch?=)\nSubject: x\n\ny\n": "Vít Ondruch",
+			"From: =?koi8-r?B?8MXU0g==?=\nSubject: x\n\ny\n":                                 "Петр",
+		} {
+			in := mustParseIn(t, crlf(raw))
+			if in.Name != want || in.From.Value != "" || in.Partial == "" {
+				t.Errorf("%q: name %q from %q partial %q", raw, in.Name, in.From.Value, in.Partial)
+			}
+		}
+	})
+
+	t.Run("Windows-1252 byte in an ISO-8859-1 word", func(t *testing.T) {
+		in := mustParseIn(t, crlf("From: a@example.com\nSubject: =?iso-8859-1?Q?en_local=85?=\n\ny\n"))
+		if in.Subject != "en local…" {
+			t.Fatalf("subject %q", in.Subject)
 		}
 	})
 

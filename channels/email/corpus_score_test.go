@@ -165,9 +165,9 @@ func scoreCorpusCase(c corpusCase, raw []byte) corpusResult {
 // mail from public test suites: ordinary and hard messages right (every
 // expectation holds), machine-sent mail recognised (its auto flag), and
 // thread groups ingested through a real desk landing on one ticket each.
-// The holdout sets (testdata/corpus/holdout, holdout2) are scored and reported apart:
-// it is mail the parser was not fixed against. With -v it lists every miss
-// and what differed.
+// The holdout sets (testdata/corpus/holdout and holdout2) are scored and
+// reported apart: mail the parser was not fixed against. With -v it lists
+// every miss and what differed.
 func TestCorpusScore(t *testing.T) {
 	cases := loadCorpus(t, "expect.json")
 	if len(cases) < 300 {

@@ -62,8 +62,8 @@ func decodeSocial(c *fiber.Ctx) (desk.SocialAccountInput, error) {
 			}
 		}
 		if err != nil {
-			return desk.SocialAccountInput{}, fieldErr(k, "this is not a "+map[string]string{"platform": "platform name",
-				"store_id": "store id", "enabled": "true or false"}[k])
+			return desk.SocialAccountInput{}, fieldErr(k, map[string]string{"platform": "this is not a platform name",
+				"store_id": "this is not a store id", "enabled": "this is not true or false"}[k])
 		}
 	}
 	_, named := keys["store_id"]

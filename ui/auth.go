@@ -114,6 +114,7 @@ func (s *Server) guard(r route) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		c.Locals(agentLanguageKey, p.agent.Language)
 		key := "t" + itoa(p.tokenID)
 		if p.tokenID == 0 {
 			key = "a" + itoa(p.agent.ID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"onedesk/i18n"
 	"slices"
 	"strings"
 	"sync"
@@ -256,20 +257,20 @@ func (d *Desk) SocialThread(ctx context.Context, ticketID int64) (SocialThread, 
 func (d *Desk) ReplyAccount(ctx context.Context, out Outbound, where, account string) (SocialThread, *store.SocialAccount, error) {
 	th, err := d.SocialThread(ctx, out.Ticket.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return th, nil, Permanent(fmt.Errorf("this ticket did not come from %s, so there is no one to answer there", where))
+		return th, nil, Permanent(i18n.Errorf("this ticket did not come from %s, so there is no one to answer there", i18n.S(where)))
 	}
 	if err != nil {
 		return th, nil, err
 	}
 	a, err := d.db.SocialAccount(ctx, th.AccountID)
 	if errors.Is(err, store.ErrNotFound) {
-		return th, nil, Permanent(fmt.Errorf("the %s of this conversation was disconnected: connect it again under Settings → Channels, then retry", account))
+		return th, nil, Permanent(i18n.Errorf("the %s of this conversation was disconnected: connect it again under Settings → Channels, then retry", i18n.S(account)))
 	}
 	if err != nil {
 		return th, nil, err
 	}
 	if !a.Enabled {
-		return th, nil, Permanent(fmt.Errorf("the %s %s is switched off under Settings → Channels", account, a.Handle))
+		return th, nil, Permanent(i18n.Errorf("the %s %s is switched off under Settings → Channels", i18n.S(account), a.Handle))
 	}
 	return th, a, nil
 }

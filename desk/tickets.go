@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"onedesk/i18n"
 	"slices"
 	"strconv"
 	"strings"
@@ -449,12 +450,14 @@ func (d *Desk) markBounced(ctx context.Context, tx *store.Tx, in Inbound) (*stor
 	if err != nil || m.Kind != "agent" {
 		return nil, err
 	}
-	reason := in.BounceReason
-	if reason == "" {
-		reason = "the customer's mail server returned it"
+	// The remote server's reason stays in its words, inside our sentence.
+	why := any(in.BounceReason)
+	if in.BounceReason == "" {
+		why = i18n.S("the customer's mail server returned it")
 	}
-	reason = "bounced: " + reason
-	if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
+	sentence := i18n.S("bounced: %s", why)
+	reason := sentence.String()
+	if err := tx.SetDeliveryFailure(ctx, m.ID, "failed", reason, sentence.Encode()); err != nil {
 		return nil, err
 	}
 	return addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})

@@ -198,3 +198,22 @@ func SentenceOf(err error) Sentence {
 	}
 	return Sentence{Format: "%s", Args: []any{err.Error()}}
 }
+
+// Stored is err's sentence as JSON to keep beside its English text, or ""
+// when err has no translatable sentence (its text is shown as it is).
+func Stored(err error) string {
+	var e *Error
+	if err == nil || !errors.As(err, &e) || e.Error() != err.Error() {
+		return ""
+	}
+	return e.Sentence.Encode()
+}
+
+// Restore is the text to show a reader in lang: the stored sentence said in
+// lang, or english when there is no stored sentence.
+func Restore(lang, english, stored string) string {
+	if s := Decode(stored); !s.IsZero() {
+		return s.In(lang)
+	}
+	return english
+}

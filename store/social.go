@@ -347,7 +347,7 @@ func (tx *Tx) SetReceipt(ctx context.Context, messageID int64, read *time.Time) 
 	if read != nil {
 		at = ms(*read)
 	}
-	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'delivered', delivery_error = '', read_at = coalesce(read_at, ?)
+	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'delivered', delivery_error = '', delivery_error_i18n = '', read_at = coalesce(read_at, ?)
 		WHERE id = ?`, at, messageID)
 	if err != nil {
 		return fmt.Errorf("message %d receipt: %w", messageID, err)

@@ -153,6 +153,10 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 	if d.Messages, err = s.db.Messages(ctx, id); err != nil {
 		return nil, err
 	}
+	lang := requestLanguage(c)
+	for i := range d.Messages {
+		sayDelivery(lang, &d.Messages[i])
+	}
 	if d.Events, err = s.db.Events(ctx, id); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/i18n"
+	"onedesk/store"
 )
 
 // agentLanguageKey holds, in a request's locals, the signed-in agent's
@@ -21,4 +22,19 @@ func requestLanguage(c *fiber.Ctx) string {
 		return lang
 	}
 	return "en"
+}
+
+// sayDelivery writes a message's delivery error in lang, from its stored
+// sentence (a remote server's own words stay as it wrote them).
+func sayDelivery(lang string, m *store.Message) {
+	if m.DeliveryErrorI18n != "" {
+		m.DeliveryError = i18n.Restore(lang, m.DeliveryError, m.DeliveryErrorI18n)
+	}
+}
+
+// sayMailbox writes a mailbox's last poll error in lang.
+func sayMailbox(lang string, m *store.Mailbox) {
+	if m.LastErrorI18n != "" {
+		m.LastError = i18n.Restore(lang, m.LastError, m.LastErrorI18n)
+	}
 }

@@ -2,8 +2,8 @@ package email
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"onedesk/i18n"
 	"strings"
 	"sync"
 	"time"
@@ -102,4 +102,4 @@ func ourAddress(list []*store.Mailbox, addr string) bool {
 	return false
 }
 
-var errNoMailbox = errors.New(desk.NoMailboxReason)
+var errNoMailbox = i18n.Errorf(desk.NoMailboxReason)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"onedesk/i18n"
 	"os"
 	"path/filepath"
 	"slices"
@@ -700,19 +701,19 @@ func Explain(err error) error {
 	case errors.As(err, &proto):
 		return fmt.Errorf("%s did not answer as an %s server (%v): check the host, port and security setting", proto.addr, proto.protocol, proto.err)
 	case errors.As(err, &login):
-		return fmt.Errorf("the server refused the user name or password (%v)", login.err)
+		return i18n.Errorf("the server refused the user name or password (%v)", login.err)
 	case errors.As(err, &folder):
-		return fmt.Errorf("the folder %q is missing or cannot be opened (%v)", folder.folder, folder.err)
+		return i18n.Errorf("the folder %q is missing or cannot be opened (%v)", folder.folder, folder.err)
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("the host %s was not found: check the server name", dnsErr.Name)
+		return i18n.Errorf("the host %s was not found: check the server name", dnsErr.Name)
 	case errors.As(err, &certErr):
-		return fmt.Errorf("TLS failed: the server's certificate is not valid for this host (%v)", certErr.Err)
+		return i18n.Errorf("TLS failed: the server's certificate is not valid for this host (%v)", certErr.Err)
 	case errors.As(err, &recordErr), strings.Contains(err.Error(), "tls:"):
-		return fmt.Errorf("TLS failed: check the port and security setting (%v)", err)
+		return i18n.Errorf("TLS failed: check the port and security setting (%v)", err)
 	case errors.As(err, &opErr) && strings.Contains(err.Error(), "connection refused"):
-		return fmt.Errorf("the server refused the connection: check the host and port (%v)", err)
+		return i18n.Errorf("the server refused the connection: check the host and port (%v)", err)
 	case errors.As(err, &opErr) && opErr.Timeout():
-		return fmt.Errorf("the server did not answer in time: check the host, port and firewall (%v)", err)
+		return i18n.Errorf("the server did not answer in time: check the host, port and firewall (%v)", err)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"html"
 	"net"
 	"net/textproto"
+	"onedesk/i18n"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 	}
 	if to == "" {
-		return desk.Permanent(errors.New("the customer has no email address to reply to"))
+		return desk.Permanent(i18n.Errorf("the customer has no email address to reply to"))
 	}
 	if strings.HasSuffix(to, "@onedesk.invalid") {
 		return desk.Permanent(errors.New("the sender's address could not be read from the message, so there is no address to reply to"))
@@ -59,7 +60,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return desk.Permanent(fmt.Errorf("from address %s: %w", mb.Address, err))
 	}
 	if err := m.To(to); err != nil {
-		return desk.Permanent(fmt.Errorf("the customer's address %s is not valid: %w", to, err))
+		return desk.Permanent(i18n.Errorf("the customer's address %s is not valid: %w", to, err))
 	}
 	m.SetMessageIDWithValue(msgID)
 	m.SetDateWithValue(out.Message.CreatedAt)
@@ -129,7 +130,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err := client.DialAndSendWithContext(sctx, m); err != nil {
 		var se *mail.SendError
 		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-			return desk.Permanent(fmt.Errorf("the mail server refused the reply: %w", err))
+			return desk.Permanent(i18n.Errorf("the mail server refused the reply: %w", err))
 		}
 		return fmt.Errorf("send through %s: %w", mb.SMTPHost, err)
 	}

@@ -61,7 +61,7 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	d.SetSender("form", desk.SenderFunc(func(ctx context.Context, out desk.Outbound) error {
 		email := d.Sender("email")
 		if email == nil {
-			return desk.Permanent(errors.New(desk.NoMailboxReason))
+			return desk.Permanent(i18n.Errorf(desk.NoMailboxReason))
 		}
 		return email.Send(ctx, out)
 	}))

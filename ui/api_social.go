@@ -62,8 +62,13 @@ func decodeSocial(c *fiber.Ctx) (desk.SocialAccountInput, error) {
 			}
 		}
 		if err != nil {
-			return desk.SocialAccountInput{}, fieldErr(k, map[string]string{"platform": "this is not a platform name",
-				"store_id": "this is not a store id", "enabled": "this is not true or false"}[k])
+			switch k {
+			case "platform":
+				return desk.SocialAccountInput{}, fieldErr(k, "this is not a platform name")
+			case "store_id":
+				return desk.SocialAccountInput{}, fieldErr(k, "this is not a store id")
+			}
+			return desk.SocialAccountInput{}, fieldErr(k, "this is not true or false")
 		}
 	}
 	_, named := keys["store_id"]

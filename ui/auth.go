@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"onedesk/i18n"
 	"strings"
 	"time"
 
@@ -176,7 +177,7 @@ func (s *Server) login(c *fiber.Ctx, _ *principal) error {
 	}
 	a, err := s.desk.Authenticate(c.UserContext(), in.Email, in.Password)
 	if errors.Is(err, desk.ErrBadLogin) {
-		return &apiError{Status: fiber.StatusUnauthorized, Message: err.Error()}
+		return &apiError{Status: fiber.StatusUnauthorized, Message: err.Error(), Sentence: i18n.SentenceOf(err)}
 	}
 	if err != nil {
 		return err

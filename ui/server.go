@@ -372,7 +372,6 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // request's language (the English stays in err for the log).
 func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 	lang := requestLanguage(c)
-	say := func(format string, args ...any) string { return i18n.Server().Sprintf(lang, format, args...) }
 	var ae *apiError
 	var fe *fiber.Error
 	if errors.As(err, &ae) {
@@ -389,16 +388,16 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err).In(lang)}
 	case errors.Is(err, store.ErrBadCursor):
-		return fiber.StatusBadRequest, errorBody{say(err.Error()), "cursor"}
+		return fiber.StatusBadRequest, errorBody{i18n.S("the cursor is not valid for this list").In(lang), "cursor"}
 	case isFault(err):
 		status, _ := faultStatus(err)
 		s.log.Error("write failed", "method", c.Method(), "path", c.Path(), "err", err)
 		return status, errorBody{Error: faultSentence(err).In(lang)}
 	case errors.Is(err, desk.ErrSetupDone):
-		return fiber.StatusConflict, errorBody{Error: say(err.Error())}
+		return fiber.StatusConflict, errorBody{Error: i18n.SentenceOf(err).In(lang)}
 	case errors.As(err, &fe):
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
-			return fe.Code, errorBody{Error: say("the request body is larger than %d KB", maxJSONBody>>10)}
+			return fe.Code, errorBody{Error: i18n.S("the request body is larger than %d KB", maxJSONBody>>10).In(lang)}
 		}
 		msg := fe.Message
 		if msg == "" {
@@ -407,7 +406,7 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 		return fe.Code, errorBody{Error: strings.ToLower(msg[:1]) + msg[1:]}
 	}
 	s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	return fiber.StatusInternalServerError, errorBody{Error: say("something went wrong on the server; the error is in its log")}
+	return fiber.StatusInternalServerError, errorBody{Error: i18n.S("something went wrong on the server; the error is in its log").In(lang)}
 }
 
 // notFoundSentence turns "ticket 7: not found" into "ticket 7 does not

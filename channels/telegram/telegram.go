@@ -125,7 +125,7 @@ var tokenPattern = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,100}$`)
 func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings map[string]string) (*desk.SocialCheck, error) {
 	for k := range settings {
 		if k != "token" {
-			return nil, &desk.InputError{Field: k, Message: "a Telegram bot takes only its token"}
+			return nil, desk.InputErrorf(k, "a Telegram bot takes only its token")
 		}
 	}
 	var cfg config
@@ -135,12 +135,12 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 	token := strings.TrimSpace(settings["token"])
 	if token == "" {
 		if old == nil {
-			return nil, &desk.InputError{Field: "token", Message: "paste the bot's token: @BotFather gives it when the bot is made (/newbot)"}
+			return nil, desk.InputErrorf("token", "paste the bot's token: @BotFather gives it when the bot is made (/newbot)")
 		}
 		token = cfg.Token
 	}
 	if !tokenPattern.MatchString(token) {
-		return nil, &desk.InputError{Field: "token", Message: "this is not a bot token: @BotFather gives one like 123456789:AAEhBP0av28..."}
+		return nil, desk.InputErrorf("token", "this is not a bot token: @BotFather gives one like 123456789:AAEhBP0av28...")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -148,13 +148,13 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 	if err := c.client(token).call(cctx, "getMe", map[string]any{}, &me); err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Code == 401 || ae.Code == 404) {
-			return nil, &desk.InputError{Field: "token", Message: "Telegram does not know this token: copy it again from @BotFather (/mybots → the bot → API Token)"}
+			return nil, desk.InputErrorf("token", "Telegram does not know this token: copy it again from @BotFather (/mybots → the bot → API Token)")
 		}
-		return nil, &desk.InputError{Field: "token", Message: "onedesk could not ask Telegram about the token: " + err.Error()}
+		return nil, desk.InputErrorf("token", "onedesk could not ask Telegram about the token: %v", err)
 	}
 	id := strconv.FormatInt(me.ID, 10)
 	if old != nil && old.ExternalID != id {
-		return nil, &desk.InputError{Field: "token", Message: fmt.Sprintf("this is the token of @%s, not of %s: connect that bot as a new one", me.Username, old.Handle)}
+		return nil, desk.InputErrorf("token", "this is the token of @%s, not of %s: connect that bot as a new one", me.Username, old.Handle)
 	}
 	cfg.Token = token
 	if cfg.WebhookSecret == "" {

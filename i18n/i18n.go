@@ -234,10 +234,9 @@ func render(format string, args []any) string {
 	if len(args) == 0 {
 		return format // a sentence with no arguments is said as written
 	}
-	if strings.Contains(format, "%w") {
-		return fmt.Errorf(format, args...).Error()
-	}
-	return fmt.Sprintf(format, args...)
+	// %w prints as %v does; after a trip through the database its
+	// argument is the error's text, which %w would refuse.
+	return fmt.Sprintf(strings.ReplaceAll(format, "%w", "%v"), args...)
 }
 
 // verbs are the printf verbs of a format in order, as a check that a

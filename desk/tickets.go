@@ -644,11 +644,14 @@ type ReplyConflict struct {
 	By      string          // who wrote the newest: an agent's name, "" when it was automatic
 }
 
-func (e *ReplyConflict) Error() string {
+func (e *ReplyConflict) Error() string { return e.Sentence().String() }
+
+// Sentence is the conflict said for the reader's language.
+func (e *ReplyConflict) Sentence() i18n.Sentence {
 	if e.By == "" {
-		return "an automatic reply was sent since you opened this ticket"
+		return i18n.S("an automatic reply was sent since you opened this ticket")
 	}
-	return e.By + " replied since you opened this ticket"
+	return i18n.S("%s replied since you opened this ticket", e.By)
 }
 
 // Reply adds an agent's reply (queued for sending) or internal note to a

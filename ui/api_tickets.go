@@ -375,7 +375,7 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		if errors.As(err, &conflict) {
 			// The app shows what was sent meanwhile and asks before sending.
 			return c.Status(fiber.StatusConflict).JSON(fiber.Map{
-				"error": conflict.Error(), "field": "seen_message_id", "messages": conflict.Replies})
+				"error": conflict.Sentence().In(requestLanguage(c)), "field": "seen_message_id", "messages": conflict.Replies})
 		}
 	case "customer":
 		if len(files) > 0 {

@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"onedesk/desk"
 	"onedesk/i18n"
 	"onedesk/store"
 )
@@ -36,5 +37,15 @@ func sayDelivery(lang string, m *store.Message) {
 func sayMailbox(lang string, m *store.Mailbox) {
 	if m.LastErrorI18n != "" {
 		m.LastError = i18n.Restore(lang, m.LastError, m.LastErrorI18n)
+	}
+}
+
+// sayFailed writes why each ticket of a many-ticket change was left as it
+// was in lang.
+func sayFailed(lang string, list []desk.Failed) {
+	for i := range list {
+		if !list[i].Sentence.IsZero() {
+			list[i].Error = list[i].Sentence.In(lang)
+		}
 	}
 }

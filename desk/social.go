@@ -642,6 +642,13 @@ func (d *Desk) ReplyTemplate(ctx context.Context, ticketID, messageID int64) (*T
 // sends it again. A reply not found, or failed already, changes nothing
 // more.
 func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reason string) error {
+	return d.NoteFailedDeliveryOf(ctx, channel, externalID, i18n.Sentence{Format: reason})
+}
+
+// NoteFailedDeliveryOf is NoteFailedDelivery with the reason as a sentence,
+// kept for the reader's language.
+func (d *Desk) NoteFailedDeliveryOf(ctx context.Context, channel, externalID string, why i18n.Sentence) error {
+	reason := why.String()
 	var changes []Change
 	var failed int64
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
@@ -662,7 +669,7 @@ func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reas
 		if m.Delivery == "failed" {
 			return nil
 		}
-		if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
+		if err := tx.SetDeliveryFailure(ctx, m.ID, "failed", reason, why.Encode()); err != nil {
 			return err
 		}
 		ev, err := addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})

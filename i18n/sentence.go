@@ -59,6 +59,8 @@ func (s Sentence) In(lang string) string {
 			args[i] = v.In(lang)
 		case *Error:
 			args[i] = v.In(lang)
+		case Sayer:
+			args[i] = v.Sentence().In(lang)
 		default:
 			args[i] = a
 		}
@@ -82,15 +84,14 @@ func (s Sentence) MarshalJSON() ([]byte, error) {
 	out := sentenceJSON{F: s.Format}
 	for _, a := range s.Args {
 		var v any
-		var se *Error
 		switch x := a.(type) {
 		case Sentence:
 			v = x
 		case *Error:
 			v = x.Sentence
 		case error:
-			if errors.As(x, &se) && se.Error() == x.Error() {
-				v = se.Sentence
+			if s, ok := sentenceIn(x); ok {
+				v = s
 			} else {
 				v = x.Error()
 			}
@@ -185,16 +186,41 @@ func (e *Error) Unwrap() []error {
 	return out
 }
 
-// SentenceOf is the translatable sentence of err: the outermost *Error in
-// its chain when that error's text is the whole of err's text (so no
-// English context around it is lost), else err's text as it is.
-func SentenceOf(err error) Sentence {
+// Err is the sentence as an error.
+func (s Sentence) Err() error { return &Error{s} }
+
+// Sayer is an error of its own type that can say itself in any language
+// (a platform's refusal, say): its Sentence is what Error says in English.
+type Sayer interface {
+	error
+	Sentence() Sentence
+}
+
+// sentenceIn is the sentence of the outermost *Error or Sayer in err's
+// chain, when its text is the whole of err's text (so no English context
+// around it is lost).
+func sentenceIn(err error) (Sentence, bool) {
 	if err == nil {
-		return Sentence{}
+		return Sentence{}, false
 	}
 	var e *Error
 	if errors.As(err, &e) && e.Error() == err.Error() {
-		return e.Sentence
+		return e.Sentence, true
+	}
+	var s Sayer
+	if errors.As(err, &s) && s.Error() == err.Error() {
+		return s.Sentence(), true
+	}
+	return Sentence{}, false
+}
+
+// SentenceOf is the translatable sentence of err, else err's text as it is.
+func SentenceOf(err error) Sentence {
+	if s, ok := sentenceIn(err); ok {
+		return s
+	}
+	if err == nil {
+		return Sentence{}
 	}
 	return Sentence{Format: "%s", Args: []any{err.Error()}}
 }
@@ -202,11 +228,11 @@ func SentenceOf(err error) Sentence {
 // Stored is err's sentence as JSON to keep beside its English text, or ""
 // when err has no translatable sentence (its text is shown as it is).
 func Stored(err error) string {
-	var e *Error
-	if err == nil || !errors.As(err, &e) || e.Error() != err.Error() {
+	s, ok := sentenceIn(err)
+	if !ok {
 		return ""
 	}
-	return e.Sentence.Encode()
+	return s.Encode()
 }
 
 // Restore is the text to show a reader in lang: the stored sentence said in

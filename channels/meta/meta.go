@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"onedesk/i18n"
 	"regexp"
 	"strings"
 	"sync"
@@ -296,13 +297,13 @@ func (c *Channel) subscribe(ctx context.Context, p *page) {
 			if st.LastError != "" {
 				c.log.Info("meta: page subscribed again", "page", p.acct.Handle)
 			}
-			st.Mode, st.WebhookURL, st.LastError, st.LastErrorAt, st.LastOKAt = "webhook", c.CallbackURL(), "", nil, &now
+			st.Mode, st.WebhookURL, st.LastError, st.LastErrorI18n, st.LastErrorAt, st.LastOKAt = "webhook", c.CallbackURL(), "", "", nil, &now
 			c.setState(ctx, p, st)
 			return
 		}
 		if st.LastError != err.Error() {
 			c.log.Warn("meta: cannot subscribe the page to the app's webhooks", "page", p.acct.Handle, "err", err, "retry_in", wait)
-			st.LastError, st.LastErrorAt = err.Error(), &now
+			st.LastError, st.LastErrorI18n, st.LastErrorAt = err.Error(), i18n.Stored(err), &now
 			c.setState(ctx, p, st)
 		}
 		t := time.NewTimer(wait)

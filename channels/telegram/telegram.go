@@ -10,11 +10,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"onedesk/i18n"
 	"regexp"
 	"strconv"
 	"strings"
@@ -248,7 +248,7 @@ func (s *status) ok(ctx context.Context) {
 	if s.state.LastError != "" {
 		s.c.log.Info("telegram: bot works again", "bot", s.b.acct.Handle)
 	}
-	s.state.LastError, s.state.LastErrorAt = "", nil
+	s.state.LastError, s.state.LastErrorI18n, s.state.LastErrorAt = "", "", nil
 	if s.state.LastOKAt == nil || now.Sub(*s.state.LastOKAt) > time.Minute {
 		s.state.LastOKAt = &now
 	}
@@ -264,7 +264,7 @@ func (s *status) failed(ctx context.Context, err error, retryIn time.Duration) {
 	}
 	if msg != s.state.LastError {
 		now := store.Now()
-		s.state.LastError, s.state.LastErrorAt = msg, &now
+		s.state.LastError, s.state.LastErrorI18n, s.state.LastErrorAt = msg, i18n.Stored(err), &now
 	}
 	s.save(ctx)
 }
@@ -382,7 +382,7 @@ func (c *Channel) keepWebhook(ctx context.Context, b *bot) {
 					set = false
 					continue
 				case info.LastErrorDate > 0 && time.Since(time.Unix(info.LastErrorDate, 0)) < 2*c.WebhookCheck:
-					err = fmt.Errorf("Telegram cannot deliver to %s: %s (%d messages waiting)", url, info.LastErrorMessage, info.PendingUpdateCount)
+					err = i18n.Errorf("Telegram cannot deliver to %s: %s (%d messages waiting)", url, info.LastErrorMessage, info.PendingUpdateCount)
 				}
 			}
 		}

@@ -456,7 +456,7 @@ func (c *Channel) delivered(ctx context.Context, n *number) {
 	c.lastOK.Store(n.acct.ID, now)
 	go func() {
 		st := n.acct.State
-		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorAt = "webhook", c.WebhookURL(), &now, "", nil
+		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorI18n, st.LastErrorAt = "webhook", c.WebhookURL(), &now, "", "", nil
 		if err := c.desk.SetSocialState(context.WithoutCancel(ctx), n.acct.ID, st); err != nil {
 			c.log.Warn("whatsapp: record state", "number", n.acct.Handle, "err", err)
 		}

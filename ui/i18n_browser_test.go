@@ -88,3 +88,40 @@ func TestServerSentencesInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// A new contact form starts in its store's language (its customers read
+// it), whatever language the agent who makes it speaks; the hosted page's
+// hidden anti-spam field is labelled in the page's language and kept from
+// screen readers and the keyboard.
+func TestStarterFormInStoreLanguage(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Obuv", "slug": "obuv", "language": "cs", "country": "CZ"})
+	ctx := browser(t)
+	loginOwner(t, ctx, e)
+	var title, fields string
+	run(t, ctx, "new form",
+		chromedp.Navigate(e.srv.URL+"/#/admin/forms"),
+		chromedp.Click(`.admin-head .btn.primary`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('input[name="title"]')?.value || ''`, &title, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(`[...document.querySelectorAll('main input, main textarea, main option')].map((e) => e.value).join(' | ')`, &fields))
+	if title != "Kontaktujte nás" {
+		t.Errorf("the starter form's title is %q, want the store's Czech", title)
+	}
+	for _, want := range []string{"Vaše jméno", "Téma", "Vrácení", "Číslo objednávky"} {
+		if !strings.Contains(fields, want) {
+			t.Errorf("the starter form lacks %q: %s", want, fields)
+		}
+	}
+
+	// The hosted page's honeypot.
+	var form struct{ ID int64 }
+	admin.must(201, "POST", "/api/forms", map[string]any{"title": "Kontakt", "slug": "kontakt", "store_id": 1,
+		"fields": []map[string]any{{"name": "email", "label": "E-mail", "type": "email", "required": true},
+			{"name": "message", "label": "Zpráva", "type": "textarea", "required": true}}}).json(t, &form)
+	page := admin.must(200, "GET", "/f/kontakt", nil)
+	hp := `<div class="hp" aria-hidden="true"><label>Toto pole nechte prázdné <input type="text" name="website_url" tabindex="-1" autocomplete="off"></label></div>`
+	if !strings.Contains(string(page.body), hp) {
+		t.Errorf("the honeypot is not labelled in Czech and hidden:\n%s", page.body)
+	}
+}

@@ -29,6 +29,8 @@ var sentenceArgs = map[string][]int{
 	"i18n.Errorf":  {0},
 	"ReplyAccount": {2, 3}, // desk.ReplyAccount's where and account
 	"badValue":     {0},    // desk/rules.go: a rule's value refused
+	"orderErr":     {1},    // orders: a shop's lookup failed
+	"httpFailure":  {0},    // orders: who failed, said at the start of a sentence
 }
 
 // sentenceStructs are composite literals whose Message is a sentence.

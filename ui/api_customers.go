@@ -212,7 +212,7 @@ func ordersAnswer(c *fiber.Ctx, list []orders.Order, err error) error {
 	case errors.Is(err, desk.ErrNoOrders):
 		return c.JSON(fiber.Map{"orders": []orders.Order{}, "not_configured": true})
 	case errors.As(err, &oe):
-		return &apiError{Status: fiber.StatusBadGateway, Message: oe.Message}
+		return &apiError{Status: fiber.StatusBadGateway, Message: oe.Message, Sentence: oe.Sentence()}
 	case err != nil:
 		return err
 	}

@@ -57,7 +57,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		fromName = out.AuthorName
 	}
 	if err := m.FromFormat(fromName, mb.Address); err != nil {
-		return desk.Permanent(fmt.Errorf("from address %s: %w", mb.Address, err))
+		return desk.Permanent(i18n.Errorf("the mailbox's address %s cannot be sent from: %w", mb.Address, err))
 	}
 	if err := m.To(to); err != nil {
 		return desk.Permanent(i18n.Errorf("the customer's address %s is not valid: %w", to, err))
@@ -89,7 +89,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			return err
 		}
 		if err := m.ReplyToFormat(fromName, replyTo); err != nil {
-			return desk.Permanent(fmt.Errorf("reply-to address %s: %w", replyTo, err))
+			return desk.Permanent(i18n.Errorf("the reply-to address %s is not valid: %w", replyTo, err))
 		}
 	}
 	if out.Message.Auto == "" {
@@ -117,7 +117,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			return fmt.Errorf("attachment %s: %w", a.Filename, err)
 		}
 		if err := m.AttachReader(file.Filename, bytes.NewReader(file.Data), mail.WithFileContentType(mail.ContentType(file.ContentType))); err != nil {
-			return desk.Permanent(fmt.Errorf("attach %s: %w", file.Filename, err))
+			return desk.Permanent(i18n.Errorf("the file %s could not be attached: %w", file.Filename, err))
 		}
 	}
 
@@ -132,7 +132,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
 			return desk.Permanent(i18n.Errorf("the mail server refused the reply: %w", err))
 		}
-		return fmt.Errorf("send through %s: %w", mb.SMTPHost, err)
+		return i18n.Errorf("the mail server %s did not take the reply: %w", mb.SMTPHost, err)
 	}
 	if err := c.desk.RecordExternalID(ctx, out.Message.ID, msgID); err != nil {
 		c.log.Warn("email: record Message-ID", "message", out.Message.ID, "err", err)

@@ -3,6 +3,8 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -135,5 +137,29 @@ func TestStoredSentencesInReaderLanguage(t *testing.T) {
 	admin.must(200, "GET", "/api/mailboxes", nil).json(t, &list)
 	if len(list.Mailboxes) != 1 || list.Mailboxes[0].LastError != "hostitel imap.nowhere.test nebyl nalezen: zkontrolujte název serveru" {
 		t.Errorf("cs mailboxes: %+v", list.Mailboxes)
+	}
+
+	// A webhook whose server refuses: its own words stay inside ours.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	var hook struct{ ID int64 }
+	admin.lang = ""
+	admin.must(201, "POST", "/api/webhooks", map[string]any{"name": "CRM", "url": down.URL, "events": []string{"ticket.created"}}).json(t, &hook)
+	admin.must(202, "POST", fmt.Sprintf("/api/webhooks/%d/test", hook.ID), nil)
+	if err := e.desk.DeliverWebhooks(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var deliveries struct{ Deliveries []struct{ Error string } }
+	var w struct {
+		LastError string `json:"last_error"`
+	}
+	admin.lang = "pt"
+	admin.must(200, "GET", fmt.Sprintf("/api/webhooks/%d/deliveries", hook.ID), nil).json(t, &deliveries)
+	admin.must(200, "GET", fmt.Sprintf("/api/webhooks/%d", hook.ID), nil).json(t, &w)
+	want := "o servidor respondeu 503 Service Unavailable: down for maintenance"
+	if len(deliveries.Deliveries) != 1 || deliveries.Deliveries[0].Error != want || w.LastError != want {
+		t.Errorf("pt webhook: %+v, %q", deliveries.Deliveries, w.LastError)
 	}
 }

@@ -5,3 +5,5 @@
 
 ALTER TABLE messages ADD COLUMN delivery_error_i18n TEXT NOT NULL DEFAULT '';
 ALTER TABLE mailboxes ADD COLUMN last_error_i18n TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhooks ADD COLUMN last_error_i18n TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_deliveries ADD COLUMN last_error_i18n TEXT NOT NULL DEFAULT '';

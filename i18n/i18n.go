@@ -8,12 +8,24 @@
 // printf format as their key, gettext style, so a call site stays
 // inputErr("subject", "subject is longer than %d characters", max) and a new
 // sentence needs no key name: its translations go into assets/server/<lang>.json.
+// Those files sit beside the widget's and the forms' catalogs rather than
+// in the app's: the browser never downloads them (the server translates),
+// and their keys are sentences, not names. English needs no entry unless a
+// sentence has plural forms.
+//
+// To add a sentence: write it where it is said (inputErr, fieldErr, apiErr,
+// desk.InputErrorf, i18n.S, i18n.Errorf), run go test ./i18n, and add what
+// TestServerSentencesTranslated says each language lacks. A remote server's
+// own words go in as arguments (%s, %v, %w), never as part of the format.
+// Sentences kept in the database are stored as Sentence.Encode's JSON beside
+// the English text and said later with Restore in the reader's language.
 package i18n
 
 import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"golang.org/x/text/feature/plural"
@@ -239,8 +251,7 @@ func render(format string, args []any) string {
 	return fmt.Sprintf(strings.ReplaceAll(format, "%w", "%v"), args...)
 }
 
-// verbs are the printf verbs of a format in order, as a check that a
-// translation fills the same arguments the same way ("%d %s").
+// verb is one printf verb, with its optional explicit argument index.
 var verb = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
 
 // Verbs lists the printf verbs of format, sorted by the argument they take
@@ -265,10 +276,13 @@ func Verbs(format string) []string {
 		byArg[arg] = kind
 		next = arg + 1
 	}
-	for i := 1; i <= len(byArg)+8 && len(out) < len(byArg); i++ {
-		if k, ok := byArg[i]; ok {
-			out = append(out, fmt.Sprintf("%d:%s", i, k))
-		}
+	args := make([]int, 0, len(byArg))
+	for i := range byArg {
+		args = append(args, i)
+	}
+	sort.Ints(args)
+	for _, i := range args {
+		out = append(out, fmt.Sprintf("%d:%s", i, byArg[i]))
 	}
 	return out
 }

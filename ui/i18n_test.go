@@ -64,7 +64,7 @@ func TestErrorsInRequestLanguage(t *testing.T) {
 	// Before login: the header alone.
 	anon := e.client()
 	anon.lang = "pt-PT,pt;q=0.9"
-	if msg, _ := anon.must(401, "POST", "/api/auth/login", map[string]string{"email": "owner@shop.test", "password": "wrong"}).err(t); msg != "e-mail ou palavra-passe errados" {
+	if msg, _ := anon.must(401, "POST", "/api/auth/login", map[string]string{"email": "owner@shop.test", "password": "wrong"}).err(t); msg != "e-mail ou senha errados" {
 		t.Errorf("pt login: %q", msg)
 	}
 }

@@ -97,11 +97,11 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 // do, never shows as sent.
 func (d *Desk) sendAPIReply(ctx context.Context, out Outbound) error {
 	if !slices.ContainsFunc(out.Customer.Identities, func(id store.Identity) bool { return id.Kind == "email" }) {
-		return Permanent(errors.New("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
+		return Permanent(i18n.Errorf("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
 	}
 	email := d.Sender("email")
 	if email == nil {
-		return Permanent(errors.New(NoMailboxReason))
+		return Permanent(i18n.Errorf(NoMailboxReason))
 	}
 	return email.Send(ctx, out)
 }

@@ -50,6 +50,11 @@ func serverSentences(t *testing.T) (list []found, dynamic []string) {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
+	// Calls are found first and their formats read once every file's
+	// string constants are known (desk.NoMailboxReason is written in one
+	// file and said in others).
+	consts := map[string]string{}
+	var pending []func()
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -66,15 +71,30 @@ func serverSentences(t *testing.T) (list []found, dynamic []string) {
 		}
 		rel, _ := filepath.Rel(root, path)
 		add := func(e ast.Expr) {
-			at := fmt.Sprintf("%s:%d", filepath.ToSlash(rel), fset.Position(e.Pos()).Line)
-			if s, ok := literal(e); ok {
-				list = append(list, found{s, at})
-			} else {
-				dynamic = append(dynamic, at)
-			}
+			pending = append(pending, func() {
+				at := fmt.Sprintf("%s:%d", filepath.ToSlash(rel), fset.Position(e.Pos()).Line)
+				if s, ok := literal(e, consts); ok {
+					list = append(list, found{s, at})
+				} else {
+					dynamic = append(dynamic, at)
+				}
+			})
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch x := n.(type) {
+			case *ast.GenDecl:
+				if x.Tok == token.CONST {
+					for _, spec := range x.Specs {
+						vs := spec.(*ast.ValueSpec)
+						for i, name := range vs.Names {
+							if i < len(vs.Values) {
+								if s, ok := literal(vs.Values[i], nil); ok {
+									consts[name.Name] = s
+								}
+							}
+						}
+					}
+				}
 			case *ast.CallExpr:
 				if idx, ok := sentenceArgs[callName(x.Fun)]; ok {
 					for _, i := range idx {
@@ -100,6 +120,9 @@ func serverSentences(t *testing.T) (list []found, dynamic []string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range pending {
+		f()
 	}
 	return list, dynamic
 }
@@ -130,9 +153,16 @@ func typeName(e ast.Expr) string {
 	return ""
 }
 
-// literal is a string literal's value, or of literals joined with +.
-func literal(e ast.Expr) (string, bool) {
+// literal is a string literal's value, of literals joined with +, or of
+// a string constant (by its name, whichever package).
+func literal(e ast.Expr, consts map[string]string) (string, bool) {
 	switch x := e.(type) {
+	case *ast.Ident:
+		s, ok := consts[x.Name]
+		return s, ok
+	case *ast.SelectorExpr:
+		s, ok := consts[x.Sel.Name]
+		return s, ok
 	case *ast.BasicLit:
 		if x.Kind != token.STRING {
 			return "", false
@@ -143,11 +173,11 @@ func literal(e ast.Expr) (string, bool) {
 		if x.Op != token.ADD {
 			return "", false
 		}
-		a, ok1 := literal(x.X)
-		b, ok2 := literal(x.Y)
+		a, ok1 := literal(x.X, consts)
+		b, ok2 := literal(x.Y, consts)
 		return a + b, ok1 && ok2
 	case *ast.ParenExpr:
-		return literal(x.X)
+		return literal(x.X, consts)
 	}
 	return "", false
 }

@@ -30,7 +30,7 @@ func TestServerSentencesInBrowser(t *testing.T) {
 	loginOwner(t, ctx, e)
 
 	const tagErr = "tag %q has a comma; a tag is a word or words without commas"
-	const noMailbox = "no mailbox can send this reply: add a support mailbox under Settings"
+	const noMailbox = desk.NoMailboxReason
 	for _, lang := range i18n.Languages {
 		t.Run(lang, func(t *testing.T) {
 			wantToast := i18n.Server().Sprintf(lang, tagErr, "a,b")

@@ -126,7 +126,7 @@ func TestStoredSentencesInReaderLanguage(t *testing.T) {
 	admin.lang = ""
 	admin.must(201, "POST", "/api/mailboxes", map[string]any{"address": "help@shop.test", "imap_host": "127.0.0.1", "imap_port": 1,
 		"imap_username": "help", "imap_password": "x", "smtp_host": "127.0.0.1", "smtp_port": 1}).json(t, &mb)
-	e.desk.RecordPoll(ctx, mb.ID, i18n.Errorf("the host %s was not found: check the server name", "imap.nowhere.test"))
+	e.desk.RecordPoll(ctx, mb.ID, i18n.Errorf("the host %s was not found: check the server name", "imap.nowhere.test"), 0)
 	var list struct {
 		Mailboxes []struct {
 			ID        int64

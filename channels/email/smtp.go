@@ -41,7 +41,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return desk.Permanent(i18n.Errorf("the customer has no email address to reply to"))
 	}
 	if strings.HasSuffix(to, "@onedesk.invalid") {
-		return desk.Permanent(errors.New("the sender's address could not be read from the message, so there is no address to reply to"))
+		return desk.Permanent(i18n.Errorf("the sender's address could not be read from the message, so there is no address to reply to"))
 	}
 	_, domain, _ := strings.Cut(mb.Address, "@")
 	msgID, err := c.desk.OutboundExternalID(ctx, out.Ticket.ID, out.Message.ID, domain)
@@ -270,7 +270,7 @@ func testSMTP(ctx context.Context, mb *store.Mailbox) error {
 	sc, err := client.DialToSMTPClientWithContext(ctx)
 	if err == nil {
 		if err := client.CloseWithSMTPClient(sc); err != nil {
-			return fmt.Errorf("the server did not end the session cleanly (%v)", err)
+			return i18n.Errorf("the server did not end the session cleanly (%v)", err)
 		}
 		return nil
 	}
@@ -280,13 +280,13 @@ func testSMTP(ctx context.Context, mb *store.Mailbox) error {
 	case !connected.Load():
 		return Explain(err) // the connection or TLS failed
 	case errors.As(err, &reply) && (reply.Code == 535 || reply.Code == 534 || reply.Code == 530):
-		return fmt.Errorf("the server refused the user name or password (%v)", err)
+		return i18n.Errorf("the server refused the user name or password (%v)", err)
 	case errors.As(err, &reply):
-		return fmt.Errorf("the server refused the session (%v)", err)
+		return i18n.Errorf("the server refused the session (%v)", err)
 	case strings.Contains(err.Error(), "does not support SMTP AUTH"), errors.Is(err, mail.ErrPlainAuthNotSupported):
-		return fmt.Errorf("the server does not offer a login (AUTH) on this connection: check the security setting, most servers offer it only over TLS or STARTTLS (%v)", err)
+		return i18n.Errorf("the server does not offer a login (AUTH) on this connection: check the security setting, most servers offer it only over TLS or STARTTLS (%v)", err)
 	case strings.Contains(err.Error(), "STARTTLS"):
-		return fmt.Errorf("the server does not offer STARTTLS: choose TLS or no security to match the server (%v)", err)
+		return i18n.Errorf("the server does not offer STARTTLS: choose TLS or no security to match the server (%v)", err)
 	case strings.Contains(err.Error(), "tls:"):
 		return Explain(err)
 	case errors.As(err, &netErr) && netErr.Timeout():

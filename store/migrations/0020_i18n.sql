@@ -1,4 +1,4 @@
--- 0019: sentences stored for people keep their format and arguments as
+-- 0020: sentences stored for people keep their format and arguments as
 -- JSON ({"f": "...", "a": [...]}) beside the English text, so that the app
 -- shows them in each reader's language. '' means the English text is all
 -- there is (rows written before this version, or a remote server's words).

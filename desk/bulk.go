@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"onedesk/i18n"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

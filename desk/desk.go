@@ -9,13 +9,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"onedesk/i18n"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"onedesk/i18n"
 	"onedesk/orders"
 	"onedesk/store"
 )

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"onedesk/i18n"
 	"strconv"
 	"strings"
 	"time"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"onedesk/i18n"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

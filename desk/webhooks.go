@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"onedesk/i18n"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

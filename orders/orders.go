@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"onedesk/i18n"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"onedesk/i18n"
 )
 
 // Order is one order as the ticket's side panel shows it; the generic

@@ -3,12 +3,12 @@ package ui
 import (
 	"context"
 	"errors"
-	"onedesk/i18n"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

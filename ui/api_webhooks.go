@@ -1,12 +1,12 @@
 package ui
 
 import (
-	"onedesk/i18n"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

@@ -9,13 +9,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"onedesk/i18n"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

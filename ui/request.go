@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"onedesk/i18n"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"onedesk/i18n"
 )
 
 // fieldErr refuses a request (400) for its field with a sentence whose

@@ -3,12 +3,12 @@ package email
 import (
 	"context"
 	"log/slog"
-	"onedesk/i18n"
 	"strings"
 	"sync"
 	"time"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

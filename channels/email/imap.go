@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"onedesk/i18n"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

@@ -9,7 +9,6 @@ import (
 	"html"
 	"net"
 	"net/textproto"
-	"onedesk/i18n"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

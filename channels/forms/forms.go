@@ -21,13 +21,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"onedesk/i18n"
 	"strconv"
 	"strings"
 	"time"
 
 	"onedesk/assets"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
-	"onedesk/i18n"
 	"path"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"onedesk/channels/graph"
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

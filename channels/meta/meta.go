@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"onedesk/i18n"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"onedesk/channels/metahook"
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )

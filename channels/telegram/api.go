@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"onedesk/i18n"
 	"strconv"
 	"strings"
 	"time"
 
 	"onedesk/channels/social"
+	"onedesk/i18n"
 )
 
 // The Bot API's shapes that onedesk reads (https://core.telegram.org/bots/api).

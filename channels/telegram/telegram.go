@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"onedesk/i18n"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )

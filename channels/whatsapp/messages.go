@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"onedesk/i18n"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"onedesk/channels/graph"
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 

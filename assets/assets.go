@@ -13,7 +13,7 @@ import (
 //go:embed index.html app widget.js
 var Files embed.FS
 
-//go:embed widget/*.json forms/*.json
+//go:embed widget/*.json forms/*.json server/*.json
 var catalogs embed.FS
 
 // WidgetLanguages are the languages the chat widget speaks.
@@ -42,4 +42,10 @@ func catalog(dir, lang string) map[string]string {
 	json.Unmarshal(data, &out)
 	parsed.Store(dir+"/"+lang, out)
 	return out
+}
+
+// ServerCatalog is the file of the server's sentences in a language
+// (server/<lang>.json): the English sentence is the key, gettext style.
+func ServerCatalog(lang string) ([]byte, error) {
+	return catalogs.ReadFile("server/" + lang + ".json")
 }

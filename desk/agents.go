@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -106,7 +107,7 @@ func (d *Desk) CreateFirstAdmin(ctx context.Context, in AgentInput) (*store.Agen
 }
 
 // ErrSetupDone is returned by CreateFirstAdmin once agents exist.
-var ErrSetupDone = errors.New("onedesk is already set up: log in instead")
+var ErrSetupDone = i18n.Errorf("onedesk is already set up: log in instead")
 
 func (d *Desk) createAgent(ctx context.Context, in AgentInput, first bool) (*store.Agent, error) {
 	if err := in.check(true); err != nil {
@@ -218,7 +219,7 @@ func HashPassword(password string) (string, error) {
 
 // ErrBadLogin is the one answer to a wrong email or a wrong password, so
 // that the login does not tell which agents exist.
-var ErrBadLogin = errors.New("wrong email or password")
+var ErrBadLogin = i18n.Errorf("wrong email or password")
 
 // dummyHash keeps a login for an unknown email as slow as a real one. It
 // is a constant (a bcrypt hash at DefaultCost): making it at start-up

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -22,6 +23,8 @@ type Failed struct {
 	ID    int64  `json:"id"`
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
+	// Sentence is Error for the reader's language.
+	Sentence i18n.Sentence `json:"-"`
 }
 
 // BulkResult tells what a many-ticket change did.
@@ -82,9 +85,10 @@ func (d *Desk) updateEach(ctx context.Context, actor Actor, ids []int64, u Updat
 					return err
 				})
 				if ie, ok := IsInput(err); ok {
-					failed = append(failed, Failed{ID: id, Error: ie.Message, Field: ie.Field})
+					failed = append(failed, Failed{ID: id, Error: ie.Message, Field: ie.Field, Sentence: ie.Sentence})
 				} else if errors.Is(err, store.ErrNotFound) {
-					failed = append(failed, Failed{ID: id, Error: fmt.Sprintf("ticket %d does not exist", id), Field: "ids"})
+					s := i18n.S("ticket %d does not exist", id)
+					failed = append(failed, Failed{ID: id, Error: s.String(), Field: "ids", Sentence: s})
 				} else if err != nil {
 					return fmt.Errorf("ticket %d: %w", id, err)
 				} else if up != nil {

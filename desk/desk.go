@@ -7,7 +7,6 @@ package desk
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"onedesk/i18n"
 	"onedesk/orders"
 	"onedesk/store"
 )
@@ -97,11 +97,11 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 // do, never shows as sent.
 func (d *Desk) sendAPIReply(ctx context.Context, out Outbound) error {
 	if !slices.ContainsFunc(out.Customer.Identities, func(id store.Identity) bool { return id.Kind == "email" }) {
-		return Permanent(errors.New("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
+		return Permanent(i18n.Errorf("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
 	}
 	email := d.Sender("email")
 	if email == nil {
-		return Permanent(errors.New(NoMailboxReason))
+		return Permanent(i18n.Errorf(NoMailboxReason))
 	}
 	return email.Send(ctx, out)
 }
@@ -119,16 +119,36 @@ func (d *Desk) Bus() *Bus { return d.bus }
 // InputError is a request the desk refuses: Field names the part at fault.
 type InputError struct {
 	Field   string
-	Message string
+	Message string // in English, for logs
 	// Reason is a short key for what is wrong, where a channel says it
 	// in the customer's own words (ReasonEmailDomain); usually empty.
 	Reason string
+	// Sentence is Message kept as format and arguments, so that the HTTP
+	// layer can say it in the reader's language (zero: Message as it is).
+	Sentence i18n.Sentence
 }
 
 func (e *InputError) Error() string { return e.Message }
 
+// In is the error's sentence in lang.
+func (e *InputError) In(lang string) string {
+	if e.Sentence.IsZero() {
+		return i18n.Server().Sprintf(lang, e.Message)
+	}
+	return e.Sentence.In(lang)
+}
+
+// InputErrorf refuses a request's field with a sentence: the English
+// printf format is the catalog key (assets/server/<lang>.json), so every
+// literal format needs a translation there; TestServerSentencesTranslated
+// names the missing ones.
+func InputErrorf(field, format string, args ...any) error {
+	s := i18n.S(format, args...)
+	return &InputError{Field: field, Message: s.String(), Sentence: s}
+}
+
 func inputErr(field, format string, args ...any) error {
-	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return InputErrorf(field, format, args...)
 }
 
 // ErrNotFound is returned when the ticket, message or customer acted on

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+
+	"onedesk/i18n"
 )
 
 // ReasonEmailDomain is the InputError.Reason of an address whose domain
@@ -33,8 +35,8 @@ func NormalizeEmail(value string) (string, error) {
 	}
 	ascii, err := emailDomains.ToASCII(strings.TrimSuffix(domain, "."))
 	if err != nil || !strings.Contains(ascii, ".") || strings.HasPrefix(ascii, ".") || strings.Contains(ascii, "..") {
-		return "", &InputError{Field: "email", Reason: ReasonEmailDomain,
-			Message: "the address " + value + " has no full domain after @ (like example.com), so no answer could reach it"}
+		s := i18n.S("the address %s has no full domain after @ (like example.com), so no answer could reach it", value)
+		return "", &InputError{Field: "email", Reason: ReasonEmailDomain, Message: s.String(), Sentence: s}
 	}
 	return strings.ToLower(addr.Address), nil
 }

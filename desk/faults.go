@@ -1,22 +1,25 @@
 package desk
 
-import "onedesk/store"
+import (
+	"onedesk/i18n"
+	"onedesk/store"
+)
 
 // FaultSentence says what a storage fault (see store.Fault) means for
 // the person whose change it refused; ok is false for any other error.
 // The agent API, the forms channel's JSON answer and /healthz say it.
-func FaultSentence(err error) (sentence string, ok bool) {
+func FaultSentence(err error) (sentence i18n.Sentence, ok bool) {
 	kind, ok := store.Fault(err)
 	if !ok {
-		return "", false
+		return i18n.Sentence{}, false
 	}
 	switch kind {
 	case store.ErrDiskFull:
-		return "the disk is full: the change was not saved (everything saved before is safe, and reading works); free space on the server", true
+		return i18n.S("the disk is full: the change was not saved (everything saved before is safe, and reading works); free space on the server"), true
 	case store.ErrCorrupt:
-		return "the database file is damaged: the change was not saved; run 'onedesk check' and restore the latest backup", true
+		return i18n.S("the database file is damaged: the change was not saved; run 'onedesk check' and restore the latest backup"), true
 	case store.ErrReadOnly:
-		return "the database file is read-only: the change was not saved; check the file's owner and permissions", true
+		return i18n.S("the database file is read-only: the change was not saved; check the file's owner and permissions"), true
 	}
-	return "the database file could not be written (an I/O error): the change was not saved; the server's log has the details", true
+	return i18n.S("the database file could not be written (an I/O error): the change was not saved; the server's log has the details"), true
 }

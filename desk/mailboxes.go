@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -189,7 +190,7 @@ func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error, u
 		msg = pollErr.Error()
 		d.stats.pollErrors.Inc(strconv.FormatInt(mailboxID, 10))
 	}
-	if err := d.db.SetMailboxPolled(ctx, mailboxID, msg, uid); err != nil {
+	if err := d.db.SetMailboxPollError(ctx, mailboxID, msg, i18n.Stored(pollErr), uid); err != nil {
 		d.log.Warn("record poll", "mailbox", mailboxID, "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -179,7 +180,7 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 		s := d.senders[out.Message.Channel]
 		d.mu.RUnlock()
 		if s == nil {
-			sendErr = Permanent(fmt.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
+			sendErr = Permanent(i18n.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
 		} else {
 			if out.Message.Channel == "email" {
 				d.emailSends <- struct{}{}
@@ -211,7 +212,7 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
 			}
-			if err := tx.SetDelivery(ctx, it.MessageID, "failed", sendErr.Error()); err != nil {
+			if err := tx.SetDeliveryFailure(ctx, it.MessageID, "failed", sendErr.Error(), i18n.Stored(sendErr)); err != nil {
 				return err
 			}
 			if out == nil {

@@ -179,31 +179,31 @@ func compileCond(c store.Condition, at string) (cond, error) {
 	if !slices.Contains(ops, c.Op) {
 		return cc, inputErr(at+"op", "%s takes %s, not %q", c.Field, strings.Join(ops, ", "), c.Op)
 	}
-	bad := func(format string, args ...any) (cond, error) { return cc, inputErr(at+"value", format, args...) }
+	badValue := func(format string, args ...any) (cond, error) { return cc, inputErr(at+"value", format, args...) }
 	switch c.Field {
 	case "store_id", "team_id", "assignee_id":
 		id, ok := idValue(c.Value)
 		if !ok {
-			return bad("%s is an id or null", c.Field)
+			return badValue("%s is an id or null", c.Field)
 		}
 		cc.id = id
 	case "business_hours":
 		b, ok := c.Value.(bool)
 		if !ok {
-			return bad("business_hours is true or false")
+			return badValue("business_hours is true or false")
 		}
 		cc.yes = b
 	case "hours_since_created", "hours_since_updated", "hours_since_customer", "hours_unanswered":
 		h, ok := c.Value.(float64)
 		if !ok || h < 0 || h > maxHours {
-			return bad("%s is a number of hours from 0 to %d", c.Field, maxHours)
+			return badValue("%s is a number of hours from 0 to %d", c.Field, maxHours)
 		}
 		cc.hours = h
 	case "tags":
 		s, _ := c.Value.(string)
 		tags, err := CleanTags([]string{s})
 		if err != nil || len(tags) != 1 {
-			return bad("tags takes one tag")
+			return badValue("tags takes one tag")
 		}
 		cc.tags = tags
 	default:
@@ -216,10 +216,10 @@ func compileCond(c store.Condition, at string) (cond, error) {
 		case float64:
 			s = strconv.FormatFloat(v, 'f', -1, 64)
 		default:
-			return bad("%s takes a text", c.Field)
+			return badValue("%s takes a text", c.Field)
 		}
 		if len(s) > 500 {
-			return bad("the text is longer than 500 characters")
+			return badValue("the text is longer than 500 characters")
 		}
 		cc.text = strings.ToLower(strings.TrimSpace(s))
 		switch c.Field {
@@ -239,7 +239,7 @@ func compileCond(c store.Condition, at string) (cond, error) {
 			cc.text = strings.TrimPrefix(cc.text, "@")
 		}
 		if cc.text == "" && c.Op != "is" && c.Op != "is_not" {
-			return bad("the text is empty")
+			return badValue("the text is empty")
 		}
 	}
 	return cc, nil
@@ -250,12 +250,12 @@ func compileAction(a store.Action, at string) (act, error) {
 	if err := oneOf(at+"type", a.Type, ActionTypes); err != nil {
 		return aa, err
 	}
-	bad := func(format string, args ...any) (act, error) { return aa, inputErr(at+"value", format, args...) }
+	badValue := func(format string, args ...any) (act, error) { return aa, inputErr(at+"value", format, args...) }
 	switch a.Type {
 	case "set_team", "set_assignee":
 		id, ok := idValue(a.Value)
 		if !ok {
-			return bad("%s takes an id or null", a.Type)
+			return badValue("%s takes an id or null", a.Type)
 		}
 		aa.id = id
 	case "set_status", "set_priority":
@@ -274,22 +274,22 @@ func compileAction(a store.Action, at string) (act, error) {
 		for _, v := range list {
 			s, ok := v.(string)
 			if !ok {
-				return bad("%s takes a list of tags", a.Type)
+				return badValue("%s takes a list of tags", a.Type)
 			}
 			raw = append(raw, s)
 		}
 		tags, err := CleanTags(raw)
 		if err != nil {
-			return bad("%s", err.Error())
+			return badValue("%s", err.Error())
 		}
 		if len(tags) == 0 {
-			return bad("%s takes at least one tag", a.Type)
+			return badValue("%s takes at least one tag", a.Type)
 		}
 		aa.tags = tags
 	case "add_note", "auto_reply":
 		s, _ := a.Value.(string)
 		if strings.TrimSpace(s) == "" || len(s) > maxRuleText {
-			return bad("%s takes a text of 1 to %d characters", a.Type, maxRuleText)
+			return badValue("%s takes a text of 1 to %d characters", a.Type, maxRuleText)
 		}
 		aa.text = s
 	case "notify":
@@ -300,13 +300,13 @@ func compileAction(a store.Action, at string) (act, error) {
 		}
 		id, ok := idValue(a.Value)
 		if !ok || id == nil {
-			return bad(`notify takes "assignee", "team" or an agent's id`)
+			return badValue(`notify takes "assignee", "team" or an agent's id`)
 		}
 		aa.id = id
 	case "webhook":
 		id, ok := idValue(a.Value)
 		if !ok || id == nil {
-			return bad("webhook takes a webhook's id")
+			return badValue("webhook takes a webhook's id")
 		}
 		aa.id = id
 	}

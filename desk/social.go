@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -256,20 +257,20 @@ func (d *Desk) SocialThread(ctx context.Context, ticketID int64) (SocialThread, 
 func (d *Desk) ReplyAccount(ctx context.Context, out Outbound, where, account string) (SocialThread, *store.SocialAccount, error) {
 	th, err := d.SocialThread(ctx, out.Ticket.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return th, nil, Permanent(fmt.Errorf("this ticket did not come from %s, so there is no one to answer there", where))
+		return th, nil, Permanent(i18n.Errorf("this ticket did not come from %s, so there is no one to answer there", i18n.S(where)))
 	}
 	if err != nil {
 		return th, nil, err
 	}
 	a, err := d.db.SocialAccount(ctx, th.AccountID)
 	if errors.Is(err, store.ErrNotFound) {
-		return th, nil, Permanent(fmt.Errorf("the %s of this conversation was disconnected: connect it again under Settings → Channels, then retry", account))
+		return th, nil, Permanent(i18n.Errorf("the %s of this conversation was disconnected: connect it again under Settings → Channels, then retry", i18n.S(account)))
 	}
 	if err != nil {
 		return th, nil, err
 	}
 	if !a.Enabled {
-		return th, nil, Permanent(fmt.Errorf("the %s %s is switched off under Settings → Channels", account, a.Handle))
+		return th, nil, Permanent(i18n.Errorf("the %s %s is switched off under Settings → Channels", i18n.S(account), a.Handle))
 	}
 	return th, a, nil
 }
@@ -641,6 +642,13 @@ func (d *Desk) ReplyTemplate(ctx context.Context, ticketID, messageID int64) (*T
 // sends it again. A reply not found, or failed already, changes nothing
 // more.
 func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reason string) error {
+	return d.NoteFailedDeliveryOf(ctx, channel, externalID, i18n.Sentence{Format: reason})
+}
+
+// NoteFailedDeliveryOf is NoteFailedDelivery with the reason as a sentence,
+// kept for the reader's language.
+func (d *Desk) NoteFailedDeliveryOf(ctx context.Context, channel, externalID string, why i18n.Sentence) error {
+	reason := why.String()
 	var changes []Change
 	var failed int64
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
@@ -661,7 +669,7 @@ func (d *Desk) NoteFailedDelivery(ctx context.Context, channel, externalID, reas
 		if m.Delivery == "failed" {
 			return nil
 		}
-		if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
+		if err := tx.SetDeliveryFailure(ctx, m.ID, "failed", reason, why.Encode()); err != nil {
 			return err
 		}
 		ev, err := addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})

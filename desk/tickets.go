@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -449,12 +450,14 @@ func (d *Desk) markBounced(ctx context.Context, tx *store.Tx, in Inbound) (*stor
 	if err != nil || m.Kind != "agent" {
 		return nil, err
 	}
-	reason := in.BounceReason
-	if reason == "" {
-		reason = "the customer's mail server returned it"
+	// The remote server's reason stays in its words, inside our sentence.
+	why := any(in.BounceReason)
+	if in.BounceReason == "" {
+		why = i18n.S("the customer's mail server returned it")
 	}
-	reason = "bounced: " + reason
-	if err := tx.SetDelivery(ctx, m.ID, "failed", reason); err != nil {
+	sentence := i18n.S("bounced: %s", why)
+	reason := sentence.String()
+	if err := tx.SetDeliveryFailure(ctx, m.ID, "failed", reason, sentence.Encode()); err != nil {
 		return nil, err
 	}
 	return addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})
@@ -641,11 +644,14 @@ type ReplyConflict struct {
 	By      string          // who wrote the newest: an agent's name, "" when it was automatic
 }
 
-func (e *ReplyConflict) Error() string {
+func (e *ReplyConflict) Error() string { return e.Sentence().String() }
+
+// Sentence is the conflict said for the reader's language.
+func (e *ReplyConflict) Sentence() i18n.Sentence {
 	if e.By == "" {
-		return "an automatic reply was sent since you opened this ticket"
+		return i18n.S("an automatic reply was sent since you opened this ticket")
 	}
-	return e.By + " replied since you opened this ticket"
+	return i18n.S("%s replied since you opened this ticket", e.By)
 }
 
 // Reply adds an agent's reply (queued for sending) or internal note to a

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -355,14 +356,14 @@ func post(ctx context.Context, w *store.Webhook, dl *store.Delivery, body []byte
 		io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 		return res.StatusCode, nil
 	}
+	// The server's own words stay as it wrote them, inside our sentence.
 	text, _ := io.ReadAll(io.LimitReader(res.Body, 300))
-	msg := fmt.Sprintf("the server answered %s", res.Status)
 	if loc := res.Header.Get("Location"); loc != "" && res.StatusCode >= 300 && res.StatusCode < 400 {
-		msg += " (a redirect to " + loc + ": give the final address)"
+		return res.StatusCode, i18n.Errorf("the server answered %s (a redirect to %s: give the final address)", res.Status, loc)
 	} else if s := cleanLine(strings.ToValidUTF8(string(text), "")); s != "" {
-		msg += ": " + s
+		return res.StatusCode, i18n.Errorf("the server answered %s: %s", res.Status, s)
 	}
-	return res.StatusCode, errors.New(msg)
+	return res.StatusCode, i18n.Errorf("the server answered %s", res.Status)
 }
 
 // ---- The dispatcher
@@ -597,31 +598,31 @@ func (d *Desk) recordOutcomes(ctx context.Context, w *store.Webhook, done []hook
 			final[i] = o.err != nil && o.at.Add(delay).Sub(o.dl.CreatedAt) > hookRetryFor
 			switch {
 			case o.err == nil:
-				if err := tx.FinishDelivery(ctx, o.dl.ID, "delivered", attempts, o.code, "", o.at); err != nil {
+				if err := tx.FinishDelivery(ctx, o.dl.ID, "delivered", attempts, o.code, "", "", o.at); err != nil {
 					return err
 				}
 			case final[i]:
-				if err := tx.FinishDelivery(ctx, o.dl.ID, "failed", attempts, o.code, o.err.Error(), o.at); err != nil {
+				if err := tx.FinishDelivery(ctx, o.dl.ID, "failed", attempts, o.code, o.err.Error(), i18n.Stored(o.err), o.at); err != nil {
 					return err
 				}
 				// Those that waited behind it nearly as long would have no
 				// time left for retries: they fail with it rather than each
 				// trying a dead endpoint once more.
-				reason := fmt.Sprintf("not sent: the webhook failed for a day (delivery %d)", o.dl.ID)
-				if _, err := tx.FailStaleDeliveries(ctx, w.ID, o.at.Add(hookRetryMax-hookRetryFor), reason, o.at); err != nil {
+				reason := i18n.S("not sent: the webhook failed for a day (delivery %d)", o.dl.ID)
+				if _, err := tx.FailStaleDeliveries(ctx, w.ID, o.at.Add(hookRetryMax-hookRetryFor), reason.String(), reason.Encode(), o.at); err != nil {
 					return err
 				}
 			default:
-				if err := tx.RetryDelivery(ctx, o.dl.ID, attempts, o.code, o.err.Error(), o.at.Add(delay)); err != nil {
+				if err := tx.RetryDelivery(ctx, o.dl.ID, attempts, o.code, o.err.Error(), i18n.Stored(o.err), o.at.Add(delay)); err != nil {
 					return err
 				}
 			}
 		}
 		last := done[len(done)-1]
 		if last.err != nil {
-			return tx.SetWebhookOutcome(ctx, w.ID, "failed", last.err.Error(), last.at)
+			return tx.SetWebhookOutcome(ctx, w.ID, "failed", last.err.Error(), i18n.Stored(last.err), last.at)
 		}
-		return tx.SetWebhookOutcome(ctx, w.ID, "ok", "", last.at)
+		return tx.SetWebhookOutcome(ctx, w.ID, "ok", "", "", last.at)
 	})
 	if err != nil {
 		return fmt.Errorf("record deliveries of webhook %d: %w", w.ID, err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"onedesk/i18n"
 )
 
 // Order is one order as the ticket's side panel shows it; the generic
@@ -67,11 +69,28 @@ type Source interface {
 // Error is a failure said in plain words for the agent ("Shopify is not
 // answering"), with the detail for the log.
 type Error struct {
-	Message string
+	Message string // in English
 	Err     error
+	// Said is Message kept as a sentence for the reader's language.
+	Said i18n.Sentence
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Sentence is the failure said for the reader's language.
+func (e *Error) Sentence() i18n.Sentence {
+	if e.Said.IsZero() {
+		return i18n.S(e.Message)
+	}
+	return e.Said
+}
+
+// orderErr is a failure in plain words (the format is the catalog key of
+// assets/server/<lang>.json), with the cause for the log.
+func orderErr(cause error, format string, args ...any) *Error {
+	s := i18n.S(format, args...)
+	return &Error{Message: s.String(), Err: cause, Said: s}
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // Limit is how many orders a lookup returns, newest first.
@@ -162,25 +181,24 @@ func newest(list []Order) []Order {
 
 // httpFailure turns a transport error or a bad status into plain words.
 func httpFailure(who string, resp *http.Response, err error) error {
-	var what string
+	name := i18n.S(who) // "Shopify", or a phrase the catalogs translate
+	cause := err
+	if cause == nil {
+		cause = fmt.Errorf("status %d", resp.StatusCode)
+	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		what = who + " took too long to answer"
+		return orderErr(cause, "%s took too long to answer", name)
 	case err != nil:
-		what = who + " could not be reached"
+		return orderErr(cause, "%s could not be reached", name)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		what = fmt.Sprintf("%s refused the access token (%d): check the store's order settings", who, resp.StatusCode)
+		return orderErr(cause, "%s refused the access token (%d): check the store's order settings", name, resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:
-		what = who + " has no such address (404): check the store's order settings"
+		return orderErr(cause, "%s has no such address (404): check the store's order settings", name)
 	case resp.StatusCode == http.StatusTooManyRequests:
-		what = who + " is busy (too many requests): try again in a minute"
+		return orderErr(cause, "%s is busy (too many requests): try again in a minute", name)
 	case resp.StatusCode >= 500:
-		what = fmt.Sprintf("%s is not answering properly (%d): try again later", who, resp.StatusCode)
-	default:
-		what = fmt.Sprintf("%s answered %d", who, resp.StatusCode)
+		return orderErr(cause, "%s is not answering properly (%d): try again later", name, resp.StatusCode)
 	}
-	if err == nil {
-		err = fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return &Error{Message: what, Err: err}
+	return orderErr(cause, "%s answered %d", name, resp.StatusCode)
 }

@@ -113,7 +113,7 @@ func (s *Shopify) Lookup(ctx context.Context, q Query) ([]Order, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/admin/api/"+APIVersion+"/graphql.json", bytes.NewReader(body))
 		if err != nil {
-			return nil, &Error{Message: "the Shopify shop address is not valid", Err: err}
+			return nil, orderErr(err, "the Shopify shop address is not valid")
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Shopify-Access-Token", s.Token)
@@ -141,7 +141,7 @@ func (s *Shopify) Lookup(ctx context.Context, q Query) ([]Order, error) {
 		}
 		var r gqlResponse
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, &Error{Message: "Shopify answered something that is not order data", Err: err}
+			return nil, orderErr(err, "Shopify answered something that is not order data")
 		}
 		if len(r.Errors) > 0 {
 			if r.Errors[0].Extensions.Code == "THROTTLED" && attempt < 2 {
@@ -156,12 +156,12 @@ func (s *Shopify) Lookup(ctx context.Context, q Query) ([]Order, error) {
 						continue
 					}
 				}
-				return nil, &Error{Message: "Shopify is busy (rate limit): the orders show in a moment", Err: fmt.Errorf("throttled")}
+				return nil, orderErr(fmt.Errorf("throttled"), "Shopify is busy (rate limit): the orders show in a moment")
 			}
 			if r.Errors[0].Extensions.Code == "ACCESS_DENIED" {
-				return nil, &Error{Message: "the Shopify token may not read orders: give the app the read_orders scope", Err: fmt.Errorf("%s", r.Errors[0].Message)}
+				return nil, orderErr(fmt.Errorf("%s", r.Errors[0].Message), "the Shopify token may not read orders: give the app the read_orders scope")
 			}
-			return nil, &Error{Message: "Shopify refused the order search: " + r.Errors[0].Message, Err: fmt.Errorf("%s", r.Errors[0].Message)}
+			return nil, orderErr(fmt.Errorf("%s", r.Errors[0].Message), "Shopify refused the order search: %s", r.Errors[0].Message)
 		}
 		var list []Order
 		for _, n := range r.Data.Orders.Nodes {

@@ -23,7 +23,7 @@ type URL struct {
 func (u *URL) Lookup(ctx context.Context, q Query) ([]Order, error) {
 	target, err := url.Parse(u.URL)
 	if err != nil {
-		return nil, &Error{Message: "the order lookup URL is not valid", Err: err}
+		return nil, orderErr(err, "the order lookup URL is not valid")
 	}
 	params := target.Query()
 	for _, e := range q.Emails {
@@ -38,7 +38,7 @@ func (u *URL) Lookup(ctx context.Context, q Query) ([]Order, error) {
 	target.RawQuery = params.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
-		return nil, &Error{Message: "the order lookup URL is not valid", Err: err}
+		return nil, orderErr(err, "the order lookup URL is not valid")
 	}
 	req.Header.Set("Accept", "application/json")
 	if u.Secret != "" {
@@ -60,7 +60,7 @@ func (u *URL) Lookup(ctx context.Context, q Query) ([]Order, error) {
 		Orders []Order `json:"orders"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&body); err != nil {
-		return nil, &Error{Message: "the order lookup URL answered something that is not order JSON ({\"orders\": [...]})", Err: err}
+		return nil, orderErr(err, "the order lookup URL answered something that is not order JSON ({\"orders\": [...]})")
 	}
 	return newest(body.Orders), nil
 }

@@ -38,6 +38,7 @@ type Mailbox struct {
 	UIDValidity    uint32     `json:"-"`
 	LastUID        uint32     `json:"-"`
 	LastError      string     `json:"last_error"`
+	LastErrorI18n  string     `json:"-"` // LastError as a stored sentence, "" if none
 	LastPolledAt   *time.Time `json:"last_polled_at"`
 	LastSuccessAt  *time.Time `json:"last_success_at"`
 	CreatedAt      time.Time  `json:"created_at"`
@@ -53,7 +54,7 @@ type Mailbox struct {
 const mailboxCols = `id, address, name, store_id, imap_host, imap_port, imap_security, imap_username, imap_password,
 	imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, poll_seconds, after_import,
 	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at,
-	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id`
+	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id, last_error_i18n`
 
 func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	var m Mailbox
@@ -62,7 +63,7 @@ func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	err := row.Scan(&m.ID, &m.Address, &m.Name, &st, &m.IMAPHost, &m.IMAPPort, &m.IMAPSecurity, &m.IMAPUsername,
 		&m.IMAPPassword, &m.IMAPFolder, &m.SMTPHost, &m.SMTPPort, &m.SMTPSecurity, &m.SMTPUsername, &m.SMTPPassword,
 		&m.PollSeconds, &m.AfterImport, &m.MoveTo, &m.Active, &m.UIDValidity, &m.LastUID, &m.LastError, &polled, &success, &created,
-		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB, &failing, &m.FailingUID, &m.FailingCount, &lastMsg)
+		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB, &failing, &m.FailingUID, &m.FailingCount, &lastMsg, &m.LastErrorI18n)
 	if err != nil {
 		return nil, err
 	}
@@ -151,15 +152,21 @@ func (tx *Tx) SetMailboxCursor(ctx context.Context, id int64, uidValidity, lastU
 // the error and the UID it failed at (0 when not at a message), which
 // counts the polls in a row that failed at that same UID.
 func (db *DB) SetMailboxPolled(ctx context.Context, id int64, pollErr string, uid uint32) error {
+	return db.SetMailboxPollError(ctx, id, pollErr, "", uid)
+}
+
+// SetMailboxPollError is SetMailboxPolled with the error also as a stored
+// sentence (see Mailbox.LastErrorI18n).
+func (db *DB) SetMailboxPollError(ctx context.Context, id int64, pollErr, sentence string, uid uint32) error {
 	now := ms(Now())
 	var err error
 	if pollErr == "" {
-		_, err = db.exec(ctx, `UPDATE mailboxes SET last_error = '', last_polled_at = ?, last_success_at = ?,
+		_, err = db.exec(ctx, `UPDATE mailboxes SET last_error = '', last_error_i18n = '', last_polled_at = ?, last_success_at = ?,
 			failing_since = NULL, failing_uid = 0, failing_count = 0 WHERE id = ?`, now, now, id)
 	} else {
-		_, err = db.exec(ctx, `UPDATE mailboxes SET last_error = ?, last_polled_at = ?, failing_since = coalesce(failing_since, ?),
+		_, err = db.exec(ctx, `UPDATE mailboxes SET last_error = ?, last_error_i18n = ?, last_polled_at = ?, failing_since = coalesce(failing_since, ?),
 			failing_count = CASE WHEN ? <> 0 AND failing_uid = ? THEN failing_count + 1 ELSE 1 END, failing_uid = ?
-			WHERE id = ?`, pollErr, now, now, uid, uid, uid, id)
+			WHERE id = ?`, pollErr, sentence, now, now, uid, uid, uid, id)
 	}
 	return err
 }

@@ -25,6 +25,9 @@ type Message struct {
 	Delivery      string       `json:"delivery,omitempty"`
 	DeliveryError string       `json:"delivery_error,omitempty"`
 	ReadAt        *time.Time   `json:"read_at,omitempty"` // when the platform said the customer read the reply
+	// DeliveryErrorI18n is DeliveryError as a stored sentence (JSON of its
+	// format and arguments) for the reader's language; "" when there is none.
+	DeliveryErrorI18n string `json:"-"`
 	// Partial says what of an inbound message could not be read (it was
 	// stored with the rest, its source beside it); "" when all was read.
 	Partial   string    `json:"partial,omitempty"`
@@ -46,7 +49,7 @@ type Attachment struct {
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
-	auto, delivery, delivery_error, created_at, read_at, partial`
+	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -54,7 +57,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var created int64
 	var read sql.NullInt64
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
-		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial)
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n)
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +198,14 @@ func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64,
 
 // SetDelivery records the delivery state of an outbound message.
 func (tx *Tx) SetDelivery(ctx context.Context, messageID int64, delivery, deliveryError string) error {
-	_, err := tx.q.ExecContext(ctx, "UPDATE messages SET delivery = ?, delivery_error = ? WHERE id = ?",
-		delivery, deliveryError, messageID)
+	return tx.SetDeliveryFailure(ctx, messageID, delivery, deliveryError, "")
+}
+
+// SetDeliveryFailure records the delivery state with the error both in
+// English and as a stored sentence (see Message.DeliveryErrorI18n).
+func (tx *Tx) SetDeliveryFailure(ctx context.Context, messageID int64, delivery, deliveryError, sentence string) error {
+	_, err := tx.q.ExecContext(ctx, "UPDATE messages SET delivery = ?, delivery_error = ?, delivery_error_i18n = ? WHERE id = ?",
+		delivery, deliveryError, sentence, messageID)
 	if err != nil {
 		return fmt.Errorf("message %d delivery: %w", messageID, err)
 	}

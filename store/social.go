@@ -32,12 +32,15 @@ type SocialAccount struct {
 
 // SocialState is how an account is doing, kept by its channel.
 type SocialState struct {
-	Mode        string     `json:"mode"`                  // how messages arrive: "polling" or "webhook" ("" before the first run)
-	WebhookURL  string     `json:"webhook_url,omitempty"` // where the platform posts, in webhook mode
-	LastError   string     `json:"last_error"`
-	LastErrorAt *time.Time `json:"last_error_at"`
-	LastOKAt    *time.Time `json:"last_ok_at"`       // the last time the platform answered
-	Offset      int64      `json:"offset,omitempty"` // Telegram: the next update to fetch
+	Mode       string `json:"mode"`                  // how messages arrive: "polling" or "webhook" ("" before the first run)
+	WebhookURL string `json:"webhook_url,omitempty"` // where the platform posts, in webhook mode
+	LastError  string `json:"last_error"`
+	// LastErrorI18n is LastError as a stored sentence (i18n's JSON of its
+	// format and arguments), "" when there is none.
+	LastErrorI18n string     `json:"last_error_i18n,omitempty"`
+	LastErrorAt   *time.Time `json:"last_error_at"`
+	LastOKAt      *time.Time `json:"last_ok_at"`       // the last time the platform answered
+	Offset        int64      `json:"offset,omitempty"` // Telegram: the next update to fetch
 }
 
 const socialCols = `id, store_id, platform, name, handle, external_id, config, state, enabled, created_at, updated_at`
@@ -347,7 +350,7 @@ func (tx *Tx) SetReceipt(ctx context.Context, messageID int64, read *time.Time) 
 	if read != nil {
 		at = ms(*read)
 	}
-	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'delivered', delivery_error = '', read_at = coalesce(read_at, ?)
+	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'delivered', delivery_error = '', delivery_error_i18n = '', read_at = coalesce(read_at, ?)
 		WHERE id = ?`, at, messageID)
 	if err != nil {
 		return fmt.Errorf("message %d receipt: %w", messageID, err)

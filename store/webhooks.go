@@ -20,6 +20,7 @@ type Webhook struct {
 	Secret         string     `json:"-"`
 	LastStatus     string     `json:"last_status"` // "", "ok" or "failed": the latest attempt
 	LastError      string     `json:"last_error"`
+	LastErrorI18n  string     `json:"-"` // LastError as a stored sentence, "" if none
 	LastDeliveryAt *time.Time `json:"last_delivery_at"`
 	Queued         int        `json:"queued"` // deliveries waiting
 	CreatedAt      time.Time  `json:"created_at"`
@@ -40,11 +41,12 @@ type Delivery struct {
 	NextAttemptAt *time.Time      `json:"next_attempt_at"` // while queued
 	ResponseCode  int             `json:"response_code"`
 	LastError     string          `json:"error"`
+	LastErrorI18n string          `json:"-"` // LastError as a stored sentence, "" if none
 	CreatedAt     time.Time       `json:"created_at"`
 	FinishedAt    *time.Time      `json:"finished_at"`
 }
 
-const webhookCols = `w.id, w.name, w.url, w.events, w.enabled, w.secret, w.last_status, w.last_error,
+const webhookCols = `w.id, w.name, w.url, w.events, w.enabled, w.secret, w.last_status, w.last_error, w.last_error_i18n,
 	w.last_delivery_at, w.created_at, w.updated_at,
 	(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'queued')`
 
@@ -53,7 +55,7 @@ func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
 	var events string
 	var last sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&w.ID, &w.Name, &w.URL, &events, &w.Enabled, &w.Secret, &w.LastStatus, &w.LastError,
+	if err := row.Scan(&w.ID, &w.Name, &w.URL, &events, &w.Enabled, &w.Secret, &w.LastStatus, &w.LastError, &w.LastErrorI18n,
 		&last, &created, &updated, &w.Queued); err != nil {
 		return nil, err
 	}
@@ -135,10 +137,11 @@ func (tx *Tx) DeleteWebhook(ctx context.Context, id int64) error {
 	return nil
 }
 
-// SetWebhookOutcome records how the latest attempt to post went.
-func (tx *Tx) SetWebhookOutcome(ctx context.Context, id int64, status, lastErr string, at time.Time) error {
-	_, err := tx.q.ExecContext(ctx, "UPDATE webhooks SET last_status = ?, last_error = ?, last_delivery_at = ? WHERE id = ?",
-		status, lastErr, ms(at), id)
+// SetWebhookOutcome records how the latest attempt to post went; the
+// error both in English and as a stored sentence ("" if none).
+func (tx *Tx) SetWebhookOutcome(ctx context.Context, id int64, status, lastErr, sentence string, at time.Time) error {
+	_, err := tx.q.ExecContext(ctx, "UPDATE webhooks SET last_status = ?, last_error = ?, last_error_i18n = ?, last_delivery_at = ? WHERE id = ?",
+		status, lastErr, sentence, ms(at), id)
 	if err != nil {
 		return fmt.Errorf("webhook %d outcome: %w", id, err)
 	}
@@ -148,7 +151,7 @@ func (tx *Tx) SetWebhookOutcome(ctx context.Context, id int64, status, lastErr s
 // ---- Deliveries
 
 const deliveryCols = `id, webhook_id, event, ticket_id, payload, status, attempts, next_attempt_at,
-	response_code, last_error, created_at, finished_at`
+	response_code, last_error, created_at, finished_at, last_error_i18n`
 
 func scanDelivery(row interface{ Scan(...any) error }) (*Delivery, error) {
 	var d Delivery
@@ -156,7 +159,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (*Delivery, error) {
 	var payload string
 	var next, created int64
 	if err := row.Scan(&d.ID, &d.WebhookID, &d.Event, &ticket, &payload, &d.Status, &d.Attempts, &next,
-		&d.ResponseCode, &d.LastError, &created, &finished); err != nil {
+		&d.ResponseCode, &d.LastError, &created, &finished, &d.LastErrorI18n); err != nil {
 		return nil, err
 	}
 	d.TicketID, d.Payload, d.CreatedAt, d.FinishedAt = fromNullID(ticket), json.RawMessage(payload), fromMS(created), fromNullMS(finished)
@@ -249,20 +252,22 @@ func (db *DB) NextWebhookAt(ctx context.Context) (time.Time, error) {
 	return fromMS(next.Int64), nil
 }
 
-// FinishDelivery records a delivery's last attempt: delivered or failed.
-func (tx *Tx) FinishDelivery(ctx context.Context, id int64, status string, attempts, code int, lastErr string, at time.Time) error {
+// FinishDelivery records a delivery's last attempt: delivered or failed
+// (the error in English and as a stored sentence).
+func (tx *Tx) FinishDelivery(ctx context.Context, id int64, status string, attempts, code int, lastErr, sentence string, at time.Time) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = ?, response_code = ?, last_error = ?,
-		finished_at = ? WHERE id = ?`, status, attempts, code, lastErr, ms(at), id)
+		last_error_i18n = ?, finished_at = ? WHERE id = ?`, status, attempts, code, lastErr, sentence, ms(at), id)
 	if err != nil {
 		return fmt.Errorf("finish delivery %d: %w", id, err)
 	}
 	return nil
 }
 
-// RetryDelivery records a failed attempt and when to try again.
-func (tx *Tx) RetryDelivery(ctx context.Context, id int64, attempts, code int, lastErr string, next time.Time) error {
+// RetryDelivery records a failed attempt (its error in English and as a
+// stored sentence) and when to try again.
+func (tx *Tx) RetryDelivery(ctx context.Context, id int64, attempts, code int, lastErr, sentence string, next time.Time) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE webhook_deliveries SET attempts = ?, response_code = ?, last_error = ?,
-		next_attempt_at = ? WHERE id = ?`, attempts, code, lastErr, ms(next), id)
+		last_error_i18n = ?, next_attempt_at = ? WHERE id = ?`, attempts, code, lastErr, sentence, ms(next), id)
 	if err != nil {
 		return fmt.Errorf("retry delivery %d: %w", id, err)
 	}
@@ -272,9 +277,9 @@ func (tx *Tx) RetryDelivery(ctx context.Context, id int64, attempts, code int, l
 // FailStaleDeliveries fails a webhook's queued deliveries made before
 // `before` (they waited behind one that failed for good) and returns how
 // many.
-func (tx *Tx) FailStaleDeliveries(ctx context.Context, webhookID int64, before time.Time, reason string, at time.Time) (int64, error) {
-	res, err := tx.q.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = ?, finished_at = ?
-		WHERE webhook_id = ? AND status = 'queued' AND created_at < ?`, reason, ms(at), webhookID, ms(before))
+func (tx *Tx) FailStaleDeliveries(ctx context.Context, webhookID int64, before time.Time, reason, sentence string, at time.Time) (int64, error) {
+	res, err := tx.q.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = ?, last_error_i18n = ?, finished_at = ?
+		WHERE webhook_id = ? AND status = 'queued' AND created_at < ?`, reason, sentence, ms(at), webhookID, ms(before))
 	if err != nil {
 		return 0, fmt.Errorf("fail stale deliveries of webhook %d: %w", webhookID, err)
 	}

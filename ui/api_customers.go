@@ -171,6 +171,10 @@ func (s *Server) customerTimeline(c *fiber.Ctx, _ *principal) error {
 		return err
 	}
 	list, next := page(list, func(x store.TimelineItem) int64 { return x.ID })
+	lang := requestLanguage(c)
+	for i := range list {
+		sayDelivery(lang, &list[i].Message)
+	}
 	return c.JSON(fiber.Map{"items": list, "next_cursor": next})
 }
 
@@ -208,7 +212,7 @@ func ordersAnswer(c *fiber.Ctx, list []orders.Order, err error) error {
 	case errors.Is(err, desk.ErrNoOrders):
 		return c.JSON(fiber.Map{"orders": []orders.Order{}, "not_configured": true})
 	case errors.As(err, &oe):
-		return &apiError{Status: fiber.StatusBadGateway, Message: oe.Message}
+		return &apiError{Status: fiber.StatusBadGateway, Message: oe.Message, Sentence: oe.Sentence()}
 	case err != nil:
 		return err
 	}

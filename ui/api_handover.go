@@ -31,6 +31,7 @@ func (s *Server) bulkUpdate(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	sayFailed(requestLanguage(c), res.Failed)
 	return c.JSON(res)
 }
 
@@ -52,6 +53,7 @@ func (s *Server) handover(c *fiber.Ctx, p *principal, agentID int64) error {
 	if err != nil {
 		return err
 	}
+	sayFailed(requestLanguage(c), res.Failed)
 	return c.JSON(fiber.Map{"moved": len(res.Updated), "ticket_ids": res.Updated, "failed": res.Failed})
 }
 

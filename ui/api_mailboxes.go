@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -83,12 +84,14 @@ func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 		return err
 	}
 	now := time.Now()
+	lang := requestLanguage(c)
 	out := make([]mailboxStatus, 0, len(list))
 	for _, m := range list {
 		intake, err := s.desk.MailboxIntake(ctx, m.ID, partialListed)
 		if err != nil {
 			return err
 		}
+		sayMailbox(lang, m)
 		out = append(out, mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now)})
 	}
 	return c.JSON(fiber.Map{"mailboxes": out})
@@ -148,7 +151,7 @@ func (s *Server) testMailbox(c *fiber.Ctx, _ *principal) error {
 		if errors.As(err, &fe) {
 			field = fe.TestField()
 		}
-		return c.JSON(fiber.Map{"ok": false, "error": err.Error(), "field": field})
+		return c.JSON(fiber.Map{"ok": false, "error": i18n.SentenceOf(err).In(requestLanguage(c)), "field": field})
 	}
 	return c.JSON(fiber.Map{"ok": true})
 }

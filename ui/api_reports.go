@@ -25,7 +25,7 @@ func (s *Server) report(c *fiber.Ctx, _ *principal) error {
 		if v := c.Query(f.name); v != "" {
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id < 0 {
-				return fieldErr(f.name, fmt.Sprintf("%s must be an id (0 for none), not %q", f.name, v))
+				return fieldErr(f.name, "%s must be an id (0 for none), not %q", f.name, v)
 			}
 			*f.to = &id
 		}
@@ -51,7 +51,7 @@ func (s *Server) report(c *fiber.Ctx, _ *principal) error {
 		for i, t := range r.Tables {
 			names[i] = t.Name
 		}
-		return fieldErr("table", fmt.Sprintf("the %s report has the tables %s", r.Report, strings.Join(names, ", ")))
+		return fieldErr("table", "the %s report has the tables %s", r.Report, strings.Join(names, ", "))
 	}
 	body, err := reportCSV(t)
 	if err != nil {

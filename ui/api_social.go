@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -29,8 +30,13 @@ type socialAccount struct {
 	Settings map[string]any `json:"settings,omitempty"`
 }
 
-func (s *Server) socialView(a *store.SocialAccount) socialAccount {
-	return socialAccount{a, s.desk.SocialSettings(a)}
+// socialView is an account as the app shows it, its last error said in
+// the request's language.
+func (s *Server) socialView(c *fiber.Ctx, a *store.SocialAccount) socialAccount {
+	shown := *a
+	shown.State.LastError = i18n.Restore(requestLanguage(c), a.State.LastError, a.State.LastErrorI18n)
+	shown.State.LastErrorI18n = ""
+	return socialAccount{&shown, s.desk.SocialSettings(a)}
 }
 
 // decodeSocial reads the body and which keys it named (to tell a null
@@ -62,8 +68,13 @@ func decodeSocial(c *fiber.Ctx) (desk.SocialAccountInput, error) {
 			}
 		}
 		if err != nil {
-			return desk.SocialAccountInput{}, fieldErr(k, "this is not a "+map[string]string{"platform": "platform name",
-				"store_id": "store id", "enabled": "true or false"}[k])
+			switch k {
+			case "platform":
+				return desk.SocialAccountInput{}, fieldErr(k, "this is not a platform name")
+			case "store_id":
+				return desk.SocialAccountInput{}, fieldErr(k, "this is not a store id")
+			}
+			return desk.SocialAccountInput{}, fieldErr(k, "this is not true or false")
 		}
 	}
 	_, named := keys["store_id"]
@@ -81,7 +92,7 @@ func (s *Server) listSocialAccounts(c *fiber.Ctx, _ *principal) error {
 	}
 	views := make([]socialAccount, len(list))
 	for i, a := range list {
-		views[i] = s.socialView(a)
+		views[i] = s.socialView(c, a)
 	}
 	return c.JSON(fiber.Map{"social_accounts": views, "modes": s.desk.SocialModes()})
 }
@@ -95,7 +106,7 @@ func (s *Server) getSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s.socialView(a))
+	return c.JSON(s.socialView(c, a))
 }
 
 func (s *Server) createSocialAccount(c *fiber.Ctx, _ *principal) error {
@@ -109,7 +120,7 @@ func (s *Server) createSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(s.socialView(a))
+	return c.Status(fiber.StatusCreated).JSON(s.socialView(c, a))
 }
 
 func (s *Server) updateSocialAccount(c *fiber.Ctx, _ *principal) error {
@@ -127,7 +138,7 @@ func (s *Server) updateSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s.socialView(a))
+	return c.JSON(s.socialView(c, a))
 }
 
 func (s *Server) deleteSocialAccount(c *fiber.Ctx, _ *principal) error {

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -30,7 +29,7 @@ func listParam(c *fiber.Ctx, name string, allowed []string) ([]string, error) {
 	list := strings.Split(v, ",")
 	for _, x := range list {
 		if !slices.Contains(allowed, x) {
-			return nil, fieldErr(name, fmt.Sprintf("%s must be one of %v, not %q", name, allowed, x))
+			return nil, fieldErr(name, "%s must be one of %v, not %q", name, allowed, x)
 		}
 	}
 	return list, nil
@@ -53,14 +52,17 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	}
 	if f.SLA = c.Query("sla"); f.SLA != "" {
 		if f.SLA != "at_risk" && f.SLA != "breached" {
-			return fieldErr("sla", fmt.Sprintf("sla must be at_risk or breached, not %q", f.SLA))
+			return fieldErr("sla", "sla must be at_risk or breached, not %q", f.SLA)
 		}
 		f.SLANow = store.Now()
 	}
 	if v := c.Query("tag"); v != "" {
 		tags, err := desk.CleanTags(strings.Split(v, ","))
 		if err != nil {
-			return fieldErr("tag", err.Error())
+			if ie, ok := desk.IsInput(err); ok {
+				return &desk.InputError{Field: "tag", Message: ie.Message, Sentence: ie.Sentence}
+			}
+			return err
 		}
 		f.Tags = tags
 	}
@@ -70,7 +72,7 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 			continue
 		}
 		if !desk.FieldName(name) || len(v) > 500 {
-			return fieldErr(k, fmt.Sprintf("%s: a form field is named with lowercase letters, digits and _, and its value is at most 500 characters", k))
+			return fieldErr(k, "%s: a form field is named with lowercase letters, digits and _, and its value is at most 500 characters", k)
 		}
 		if f.Fields == nil {
 			f.Fields = map[string]string{}
@@ -81,10 +83,10 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 		}
 	}
 	if f.Channel != "" && !slices.Contains(store.Channels, f.Channel) {
-		return fieldErr("channel", fmt.Sprintf("channel must be one of %v, not %q", store.Channels, f.Channel))
+		return fieldErr("channel", "channel must be one of %v, not %q", store.Channels, f.Channel)
 	}
 	if f.Sort != "" && !slices.Contains(store.Sorts, f.Sort) {
-		return fieldErr("sort", fmt.Sprintf("sort must be one of %v, not %q", store.Sorts, f.Sort))
+		return fieldErr("sort", "sort must be one of %v, not %q", store.Sorts, f.Sort)
 	}
 	switch v := c.Query("assignee"); v {
 	case "":
@@ -95,7 +97,7 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	default:
 		id, err := queryID(c, "assignee")
 		if err != nil {
-			return fieldErr("assignee", fmt.Sprintf("assignee must be an agent id, me or none, not %q", v))
+			return fieldErr("assignee", "assignee must be an agent id, me or none, not %q", v)
 		}
 		f.AssigneeID = id
 	}
@@ -150,6 +152,10 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 	d := &ticketDetail{Ticket: t}
 	if d.Messages, err = s.db.Messages(ctx, id); err != nil {
 		return nil, err
+	}
+	lang := requestLanguage(c)
+	for i := range d.Messages {
+		sayDelivery(lang, &d.Messages[i])
 	}
 	if d.Events, err = s.db.Events(ctx, id); err != nil {
 		return nil, err
@@ -237,7 +243,7 @@ func (s *Server) createTicket(c *fiber.Ctx, _ *principal) error {
 // prefixField names nested fields as the request spells them.
 func prefixField(err error, prefix string, names ...string) error {
 	if ie, ok := desk.IsInput(err); ok && slices.Contains(names, ie.Field) {
-		return fieldErr(prefix+ie.Field, ie.Message)
+		return &desk.InputError{Field: prefix + ie.Field, Message: ie.Message, Sentence: ie.Sentence}
 	}
 	return err
 }
@@ -299,10 +305,10 @@ func readUpdate(raw map[string]json.RawMessage, more string) (desk.Update, error
 		case "note":
 			err = json.Unmarshal(v, &u.Note)
 		default:
-			return u, fieldErr(k, fmt.Sprintf("unknown field %q: a ticket takes %sstatus, priority, assignee_id, team_id, tags, add_tags, remove_tags and note", k, more))
+			return u, fieldErr(k, "unknown field %q: a ticket takes %sstatus, priority, assignee_id, team_id, tags, add_tags, remove_tags and note", k, more)
 		}
 		if err != nil {
-			return u, fieldErr(k, fmt.Sprintf("%s has the wrong type", k))
+			return u, fieldErr(k, "%s has the wrong type", k)
 		}
 	}
 	if len(raw) == 0 {
@@ -332,7 +338,7 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		// The app's composer with files: fields as form values.
 		form, err := c.MultipartForm()
 		if err != nil {
-			return fieldErr("", "the form could not be read: "+err.Error())
+			return fieldErr("", "the form could not be read: %v", err)
 		}
 		get := func(k string) string {
 			if v := form.Value[k]; len(v) > 0 {
@@ -369,7 +375,7 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		if errors.As(err, &conflict) {
 			// The app shows what was sent meanwhile and asks before sending.
 			return c.Status(fiber.StatusConflict).JSON(fiber.Map{
-				"error": conflict.Error(), "field": "seen_message_id", "messages": conflict.Replies})
+				"error": conflict.Sentence().In(requestLanguage(c)), "field": "seen_message_id", "messages": conflict.Replies})
 		}
 	case "customer":
 		if len(files) > 0 {
@@ -377,7 +383,7 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		}
 		m, err = s.customerMessage(c, id, in.Body, in.From)
 	default:
-		return fieldErr("kind", fmt.Sprintf("kind must be agent, note or customer, not %q", in.Kind))
+		return fieldErr("kind", "kind must be agent, note or customer, not %q", in.Kind)
 	}
 	if err != nil {
 		return err
@@ -395,7 +401,7 @@ const (
 // formFiles reads the uploaded files of a reply.
 func formFiles(list []*multipart.FileHeader) ([]store.Attachment, error) {
 	if len(list) > maxReplyFiles {
-		return nil, fieldErr("files", fmt.Sprintf("a reply takes at most %d files", maxReplyFiles))
+		return nil, fieldErr("files", "a reply takes at most %d files", maxReplyFiles)
 	}
 	var total int64
 	var out []store.Attachment
@@ -406,12 +412,12 @@ func formFiles(list []*multipart.FileHeader) ([]store.Attachment, error) {
 		}
 		f, err := fh.Open()
 		if err != nil {
-			return nil, fieldErr("files", "the file "+fh.Filename+" could not be read")
+			return nil, fieldErr("files", "the file %s could not be read", fh.Filename)
 		}
 		data, err := io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return nil, fieldErr("files", "the file "+fh.Filename+" could not be read")
+			return nil, fieldErr("files", "the file %s could not be read", fh.Filename)
 		}
 		ctype := fh.Header.Get("Content-Type")
 		if _, _, err := mime.ParseMediaType(ctype); err != nil || ctype == "" {

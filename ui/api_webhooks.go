@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -31,6 +32,10 @@ func (s *Server) listWebhooks(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
+	lang := requestLanguage(c)
+	for _, w := range list {
+		w.LastError = i18n.Restore(lang, w.LastError, w.LastErrorI18n)
+	}
 	return c.JSON(fiber.Map{"webhooks": list, "events": desk.WebhookEvents})
 }
 
@@ -43,6 +48,7 @@ func (s *Server) getWebhook(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
+	w.LastError = i18n.Restore(requestLanguage(c), w.LastError, w.LastErrorI18n)
 	return c.JSON(w)
 }
 
@@ -123,6 +129,10 @@ func (s *Server) webhookDeliveries(c *fiber.Ctx, _ *principal) error {
 	list, err := s.desk.WebhookDeliveries(c.UserContext(), id, limit)
 	if err != nil {
 		return err
+	}
+	lang := requestLanguage(c)
+	for _, d := range list {
+		d.LastError = i18n.Restore(lang, d.LastError, d.LastErrorI18n)
 	}
 	return c.JSON(fiber.Map{"deliveries": list})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -114,6 +115,7 @@ func (s *Server) guard(r route) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		c.Locals(agentLanguageKey, p.agent.Language)
 		key := "t" + itoa(p.tokenID)
 		if p.tokenID == 0 {
 			key = "a" + itoa(p.agent.ID)
@@ -175,7 +177,7 @@ func (s *Server) login(c *fiber.Ctx, _ *principal) error {
 	}
 	a, err := s.desk.Authenticate(c.UserContext(), in.Email, in.Password)
 	if errors.Is(err, desk.ErrBadLogin) {
-		return &apiError{Status: fiber.StatusUnauthorized, Message: err.Error()}
+		return &apiError{Status: fiber.StatusUnauthorized, Message: err.Error(), Sentence: i18n.SentenceOf(err)}
 	}
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/metrics"
 	"onedesk/store"
 )
@@ -136,13 +137,13 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 		h.Status, h.Database, h.Error = "unavailable", reason, reason
 	}
 	if err := s.probe(ctx); err != nil {
-		fail("the database does not take writes: " + faultSentence(err))
+		fail("the database does not take writes: " + faultSentence(err).String())
 	} else if last, at := s.db.LastFault(); last != nil && time.Since(at) < time.Minute {
-		fail("a write failed " + time.Since(at).Round(time.Second).String() + " ago: " + faultSentence(last))
+		fail("a write failed " + time.Since(at).Round(time.Second).String() + " ago: " + faultSentence(last).String())
 	}
 	boxes, err := s.db.Mailboxes(ctx)
 	if err != nil && h.Error == "" {
-		fail("the database cannot be read: " + faultSentence(err))
+		fail("the database cannot be read: " + faultSentence(err).String())
 	}
 	now := time.Now()
 	var stuck []string
@@ -190,14 +191,14 @@ func (s *Server) probe(ctx context.Context) error {
 
 // faultSentence says what a storage fault means for the person who met
 // it; other errors are said as they are.
-func faultSentence(err error) string {
+func faultSentence(err error) i18n.Sentence {
 	if s, ok := desk.FaultSentence(err); ok {
 		return s
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return "it did not answer within 5 seconds"
+		return i18n.S("it did not answer within 5 seconds")
 	}
-	return err.Error()
+	return i18n.SentenceOf(err)
 }
 
 // isFault reports whether err is a full disk, a damaged file or an I/O

@@ -4,16 +4,26 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"onedesk/i18n"
 )
 
-func fieldErr(field, msg string) error {
-	return &apiError{Status: fiber.StatusBadRequest, Message: msg, Field: field}
+// fieldErr refuses a request (400) for its field with a sentence whose
+// English printf format is the catalog key (assets/server/<lang>.json).
+func fieldErr(field, format string, args ...any) error {
+	return apiErr(fiber.StatusBadRequest, field, format, args...)
+}
+
+// apiErr is an error answer: status, field and a sentence said in the
+// reader's language (the format is its catalog key).
+func apiErr(status int, field, format string, args ...any) error {
+	s := i18n.S(format, args...)
+	return &apiError{Status: status, Message: s.String(), Field: field, Sentence: s}
 }
 
 // decode reads a JSON body into v, refusing unknown fields and wrong types
@@ -39,14 +49,14 @@ func decode(c *fiber.Ctx, v any) error {
 		if typeErr.Field == "" {
 			return fieldErr("", "the body must be a JSON object")
 		}
-		return fieldErr(typeErr.Field, fmt.Sprintf("%s must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+		return fieldErr(typeErr.Field, "%s must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return fieldErr("", "the body is not valid JSON")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fieldErr(name, fmt.Sprintf("unknown field %q", name))
+		return fieldErr(name, "unknown field %q", name)
 	}
-	return fieldErr("", "the body could not be read: "+err.Error())
+	return fieldErr("", "the body could not be read: %v", err)
 }
 
 func jsonKind(k string) string {
@@ -68,7 +78,7 @@ func jsonKind(k string) string {
 func paramID(c *fiber.Ctx) (int64, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &apiError{Status: fiber.StatusNotFound, Message: fmt.Sprintf("%q is not an id", c.Params("id")), Field: "id"}
+		return 0, apiErr(fiber.StatusNotFound, "id", "%q is not an id", c.Params("id"))
 	}
 	return id, nil
 }
@@ -81,7 +91,7 @@ func queryID(c *fiber.Ctx, name string) (*int64, error) {
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return nil, fieldErr(name, fmt.Sprintf("%s must be an id, not %q", name, v))
+		return nil, fieldErr(name, "%s must be an id, not %q", name, v)
 	}
 	return &id, nil
 }

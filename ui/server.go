@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 
 	"onedesk/backup"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
 	"onedesk/store"
@@ -336,8 +338,19 @@ var errNotFoundRoute = &apiError{Status: fiber.StatusNotFound, Message: "no such
 // apiError is an error with the HTTP status and field to report.
 type apiError struct {
 	Status  int
-	Message string
+	Message string // in English, for logs
 	Field   string
+	// Sentence is Message kept as format and arguments for the reader's
+	// language (zero: Message is the catalog key itself).
+	Sentence i18n.Sentence
+}
+
+// in is the error's sentence in lang.
+func (e *apiError) in(lang string) string {
+	if e.Sentence.IsZero() {
+		return i18n.Server().Sprintf(lang, e.Message)
+	}
+	return e.Sentence.In(lang)
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -355,33 +368,36 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	return c.Status(status).JSON(body)
 }
 
+// classify is the status and body of an error answer, its sentence in the
+// request's language (the English stays in err for the log).
 func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
+	lang := requestLanguage(c)
 	var ae *apiError
 	var fe *fiber.Error
 	if errors.As(err, &ae) {
-		return ae.Status, errorBody{ae.Message, ae.Field}
+		return ae.Status, errorBody{ae.in(lang), ae.Field}
 	}
 	if ie, ok := desk.IsInput(err); ok {
 		status := fiber.StatusBadRequest
 		if ie.Field == "status" && strings.Contains(ie.Message, "cannot become") {
 			status = fiber.StatusConflict
 		}
-		return status, errorBody{ie.Message, ie.Field}
+		return status, errorBody{ie.In(lang), ie.Field}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err)}
+		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err).In(lang)}
 	case errors.Is(err, store.ErrBadCursor):
-		return fiber.StatusBadRequest, errorBody{err.Error(), "cursor"}
+		return fiber.StatusBadRequest, errorBody{i18n.S("the cursor is not valid for this list").In(lang), "cursor"}
 	case isFault(err):
 		status, _ := faultStatus(err)
 		s.log.Error("write failed", "method", c.Method(), "path", c.Path(), "err", err)
-		return status, errorBody{Error: faultSentence(err)}
+		return status, errorBody{Error: faultSentence(err).In(lang)}
 	case errors.Is(err, desk.ErrSetupDone):
-		return fiber.StatusConflict, errorBody{Error: err.Error()}
+		return fiber.StatusConflict, errorBody{Error: i18n.SentenceOf(err).In(lang)}
 	case errors.As(err, &fe):
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
-			return fe.Code, errorBody{Error: fmt.Sprintf("the request body is larger than %d KB", maxJSONBody>>10)}
+			return fe.Code, errorBody{Error: i18n.S("the request body is larger than %d KB", maxJSONBody>>10).In(lang)}
 		}
 		msg := fe.Message
 		if msg == "" {
@@ -390,18 +406,40 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 		return fe.Code, errorBody{Error: strings.ToLower(msg[:1]) + msg[1:]}
 	}
 	s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	return fiber.StatusInternalServerError, errorBody{Error: "something went wrong on the server; the error is in its log"}
+	return fiber.StatusInternalServerError, errorBody{Error: i18n.S("something went wrong on the server; the error is in its log").In(lang)}
 }
 
-// notFoundSentence turns "ticket 7: not found" into "ticket 7 does not exist".
-func notFoundSentence(err error) string {
+// notFoundSentence turns "ticket 7: not found" into "ticket 7 does not
+// exist"; a thing the catalogs name ("ticket %d") is said in the reader's
+// language, anything else as the store wrote it.
+func notFoundSentence(err error) i18n.Sentence {
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "+store.ErrNotFound.Error()); i > 0 {
 		what := msg[:i]
 		if j := strings.LastIndex(what, ": "); j >= 0 {
 			what = what[j+2:]
 		}
-		return what + " does not exist"
+		if i := strings.LastIndex(what, " "); i > 0 {
+			if n, err := strconv.ParseInt(what[i+1:], 10, 64); err == nil {
+				for _, s := range notFoundSentences {
+					if strings.TrimSuffix(s.Format, " %d does not exist") == what[:i] {
+						return i18n.S(s.Format, n)
+					}
+				}
+			}
+		}
+		return i18n.S("%s does not exist", what)
 	}
-	return "not found"
+	return i18n.S("not found")
+}
+
+// notFoundSentences name the things the store reports missing by id; each
+// is a whole sentence so that languages with genders can agree with it.
+var notFoundSentences = []i18n.Sentence{
+	i18n.S("ticket %d does not exist"), i18n.S("message %d does not exist"), i18n.S("customer %d does not exist"),
+	i18n.S("store %d does not exist"), i18n.S("mailbox %d does not exist"), i18n.S("form %d does not exist"),
+	i18n.S("rule %d does not exist"), i18n.S("saved reply %d does not exist"), i18n.S("SLA policy %d does not exist"),
+	i18n.S("team %d does not exist"), i18n.S("webhook %d does not exist"), i18n.S("agent %d does not exist"),
+	i18n.S("attachment %d does not exist"), i18n.S("event %d does not exist"), i18n.S("social account %d does not exist"),
+	i18n.S("token %d does not exist"),
 }

@@ -71,6 +71,7 @@ type client struct {
 	http  *http.Client
 	csrf  string
 	token string
+	lang  string // Accept-Language, when set
 }
 
 func (e *env) client() *client {
@@ -125,6 +126,9 @@ func (c *client) do(method, path string, body any) resp {
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

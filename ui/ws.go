@@ -58,6 +58,9 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// The app speaks the agent's saved language (it sets it before it
+	// connects), so pushed sentences are said in it.
+	lang := p.agent.Language
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the client
@@ -138,6 +141,11 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			}
 			if c.Message != nil && c.Message.AuthorID != nil && *c.Message.AuthorID == p.agent.ID {
 				s.stopTyping(sock, c.TicketID) // what they typed is sent
+			}
+			if c.Message != nil && c.Message.DeliveryErrorI18n != "" {
+				m := *c.Message // shared with the other sockets
+				sayDelivery(lang, &m)
+				c.Message = &m
 			}
 			if err := write(c); err != nil {
 				return

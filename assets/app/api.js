@@ -1,4 +1,6 @@
-// The JSON API client: CSRF header, errors as the server's sentence.
+// The JSON API client: CSRF header, the agent's language (the server
+// writes its sentences in it), errors as the server's sentence.
+import { locale } from './i18n.js';
 
 let csrf = '';
 export function setCSRF(token) { csrf = token || ''; }
@@ -24,7 +26,9 @@ export async function api(method, path, body) {
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined || form ? { 'X-CSRF-Token': csrf } : { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      headers: body === undefined || form
+        ? { 'X-CSRF-Token': csrf, 'Accept-Language': locale() }
+        : { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, 'Accept-Language': locale() },
       body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch {

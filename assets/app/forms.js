@@ -2,7 +2,7 @@
 // preview drawn by the server (the same page customers get) as you type.
 import { APIError, csrfToken, del, get, patch, post } from './api.js';
 import { h } from './dom.js';
-import { languages, t } from './i18n.js';
+import { languages, t, translator } from './i18n.js';
 import { errorText, state, toast } from './state.js';
 
 const types = ['text', 'textarea', 'email', 'phone', 'number', 'select', 'checkbox', 'order', 'file'];
@@ -20,7 +20,7 @@ export async function formsAdmin(main, reloadMeta) {
   const storeName = (id) => state.stores.find((s) => s.id === id)?.name || t('no_store');
   main.replaceChildren(
     h('div', { class: 'admin-head' }, h('h1', {}, t('admin_forms')),
-      h('button', { class: 'btn primary', onclick: () => editor(main, starter(), reloadMeta) }, t('form_new'))),
+      h('button', { class: 'btn primary', onclick: async () => editor(main, await starter(), reloadMeta) }, t('form_new'))),
     forms.length ? h('div', { class: 'card' }, h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, t('form_title')), h('th', {}, t('store')), h('th', {}, t('form_address')), h('th', {}, ''))),
       h('tbody', {}, forms.map((f) => h('tr', {},
@@ -36,10 +36,13 @@ export async function formsAdmin(main, reloadMeta) {
       : h('div', { class: 'card muted' }, t('forms_none')));
 }
 
-// starter is a new form with the fields most shops want.
-function starter() {
+// starter is a new form with the fields most shops want, written in the
+// store's language (its customers read it), not the agent's.
+async function starter() {
+  const shop = state.stores[0];
+  const t = await translator(shop?.language || 'en');
   return {
-    title: t('form_starter_title'), slug: '', store_id: state.stores[0]?.id ?? null, enabled: true, intro: '',
+    title: t('form_starter_title'), slug: '', store_id: shop?.id ?? null, enabled: true, intro: '',
     fields: [
       { name: 'name', label: t('form_starter_name'), type: 'text', required: false },
       { name: 'email', label: t('email'), type: 'email', required: true },

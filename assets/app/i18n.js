@@ -23,6 +23,18 @@ export async function setLocale(code, timeZone) {
   document.documentElement.lang = lang;
 }
 
+// locale is the language the app speaks now; api.js sends it with each
+// call so that the server's sentences come in it too.
+export const locale = () => lang;
+
+// translator is t for another language (a store's, say), with the same
+// fallback to English; the agent's own language is left as it is.
+export async function translator(code) {
+  if (!fallback.app_name) fallback = await load('en');
+  const other = languages[code] && code !== 'en' ? await load(code).catch(() => fallback) : fallback;
+  return (key, vars = {}) => lookup(other, languages[code] ? code : 'en', key, vars);
+}
+
 // browserLanguage picks a shipped language from the browser's list.
 export function browserLanguage() {
   for (const l of navigator.languages || [navigator.language || 'en']) {
@@ -34,11 +46,13 @@ export function browserLanguage() {
 
 // t looks up a key and fills {name} placeholders. Plural forms are
 // objects keyed by Intl.PluralRules categories: {"one": ..., "other": ...}.
-export function t(key, vars = {}) {
-  let s = catalog[key] ?? fallback[key] ?? key;
+export function t(key, vars = {}) { return lookup(catalog, lang, key, vars); }
+
+function lookup(cat, code, key, vars) {
+  let s = cat[key] ?? fallback[key] ?? key;
   if (typeof s === 'object') {
-    const cat = new Intl.PluralRules(lang).select(vars.n ?? 0);
-    s = s[cat] ?? s.other;
+    const form = new Intl.PluralRules(code).select(vars.n ?? 0);
+    s = s[form] ?? s.other;
   }
   return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 }

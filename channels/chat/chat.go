@@ -556,13 +556,13 @@ type message struct {
 func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identity, m message) (frame, int64, error) {
 	text := strings.TrimSpace(m.text)
 	if text == "" && len(m.files) == 0 {
-		return frame{}, 0, &desk.InputError{Field: "text", Message: "the message is empty"}
+		return frame{}, 0, desk.InputErrorf("text", "the message is empty")
 	}
 	if utf8.RuneCountInString(text) > MaxText {
-		return frame{}, 0, &desk.InputError{Field: "text", Message: fmt.Sprintf("a message may have at most %d characters", MaxText)}
+		return frame{}, 0, desk.InputErrorf("text", "a message may have at most %d characters", MaxText)
 	}
 	if m.cid == "" || len(m.cid) > 64 {
-		return frame{}, 0, &desk.InputError{Field: "cid", Message: "each message needs its own cid of at most 64 characters"}
+		return frame{}, 0, desk.InputErrorf("cid", "each message needs its own cid of at most 64 characters")
 	}
 	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, From: who, Text: text, Attachments: m.files,
 		ExternalID: who.Value + ":" + m.cid}

@@ -2,13 +2,13 @@ package email
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -102,4 +102,4 @@ func ourAddress(list []*store.Mailbox, addr string) bool {
 	return false
 }
 
-var errNoMailbox = errors.New(desk.NoMailboxReason)
+var errNoMailbox = i18n.Errorf(desk.NoMailboxReason)

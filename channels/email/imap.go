@@ -24,6 +24,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -89,7 +90,7 @@ func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}) (*imapclient.Client, e
 // is not the IMAP or SMTP server asked for.
 var greetTimeout = 15 * time.Second
 
-var errNoGreeting = errors.New("it said nothing after the connection was made")
+var errNoGreeting = i18n.Errorf("it said nothing after the connection was made")
 
 // waitGreeting waits for the IMAP server's greeting.
 func waitGreeting(c *imapclient.Client) error {
@@ -698,21 +699,21 @@ func Explain(err error) error {
 	var proto *protocolError
 	switch {
 	case errors.As(err, &proto):
-		return fmt.Errorf("%s did not answer as an %s server (%v): check the host, port and security setting", proto.addr, proto.protocol, proto.err)
+		return i18n.Errorf("%s did not answer as an %s server (%v): check the host, port and security setting", proto.addr, proto.protocol, proto.err)
 	case errors.As(err, &login):
-		return fmt.Errorf("the server refused the user name or password (%v)", login.err)
+		return i18n.Errorf("the server refused the user name or password (%v)", login.err)
 	case errors.As(err, &folder):
-		return fmt.Errorf("the folder %q is missing or cannot be opened (%v)", folder.folder, folder.err)
+		return i18n.Errorf("the folder %q is missing or cannot be opened (%v)", folder.folder, folder.err)
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("the host %s was not found: check the server name", dnsErr.Name)
+		return i18n.Errorf("the host %s was not found: check the server name", dnsErr.Name)
 	case errors.As(err, &certErr):
-		return fmt.Errorf("TLS failed: the server's certificate is not valid for this host (%v)", certErr.Err)
+		return i18n.Errorf("TLS failed: the server's certificate is not valid for this host (%v)", certErr.Err)
 	case errors.As(err, &recordErr), strings.Contains(err.Error(), "tls:"):
-		return fmt.Errorf("TLS failed: check the port and security setting (%v)", err)
+		return i18n.Errorf("TLS failed: check the port and security setting (%v)", err)
 	case errors.As(err, &opErr) && strings.Contains(err.Error(), "connection refused"):
-		return fmt.Errorf("the server refused the connection: check the host and port (%v)", err)
+		return i18n.Errorf("the server refused the connection: check the host and port (%v)", err)
 	case errors.As(err, &opErr) && opErr.Timeout():
-		return fmt.Errorf("the server did not answer in time: check the host, port and firewall (%v)", err)
+		return i18n.Errorf("the server did not answer in time: check the host, port and firewall (%v)", err)
 	}
 	return err
 }
@@ -723,10 +724,10 @@ func Explain(err error) error {
 func Test(ctx context.Context, mb *store.Mailbox) error {
 	var errs []error
 	if err := testIMAP(ctx, mb); err != nil {
-		errs = append(errs, &TestError{Field: "imap_host", Err: fmt.Errorf("receiving (IMAP %s): %w", mb.IMAPHost, err)})
+		errs = append(errs, &TestError{Field: "imap_host", Err: i18n.Errorf("receiving (IMAP %s): %w", mb.IMAPHost, err)})
 	}
 	if err := testSMTP(ctx, mb); err != nil {
-		errs = append(errs, &TestError{Field: "smtp_host", Err: fmt.Errorf("sending (SMTP %s): %w", mb.SMTPHost, err)})
+		errs = append(errs, &TestError{Field: "smtp_host", Err: i18n.Errorf("sending (SMTP %s): %w", mb.SMTPHost, err)})
 	}
 	switch len(errs) {
 	case 0:
@@ -734,7 +735,7 @@ func Test(ctx context.Context, mb *store.Mailbox) error {
 	case 1:
 		return errs[0]
 	}
-	return &TestError{Field: "imap_host", Err: errors.Join(errs...)}
+	return &TestError{Field: "imap_host", Err: i18n.Errorf("%w\n%w", errs[0], errs[1])} // as errors.Join writes them
 }
 
 // TestError is a mailbox test that failed, with the settings field that

@@ -18,6 +18,7 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -37,10 +38,10 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 	}
 	if to == "" {
-		return desk.Permanent(errors.New("the customer has no email address to reply to"))
+		return desk.Permanent(i18n.Errorf("the customer has no email address to reply to"))
 	}
 	if strings.HasSuffix(to, "@onedesk.invalid") {
-		return desk.Permanent(errors.New("the sender's address could not be read from the message, so there is no address to reply to"))
+		return desk.Permanent(i18n.Errorf("the sender's address could not be read from the message, so there is no address to reply to"))
 	}
 	_, domain, _ := strings.Cut(mb.Address, "@")
 	msgID, err := c.desk.OutboundExternalID(ctx, out.Ticket.ID, out.Message.ID, domain)
@@ -56,10 +57,10 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		fromName = out.AuthorName
 	}
 	if err := m.FromFormat(fromName, mb.Address); err != nil {
-		return desk.Permanent(fmt.Errorf("from address %s: %w", mb.Address, err))
+		return desk.Permanent(i18n.Errorf("the mailbox's address %s cannot be sent from: %w", mb.Address, err))
 	}
 	if err := m.To(to); err != nil {
-		return desk.Permanent(fmt.Errorf("the customer's address %s is not valid: %w", to, err))
+		return desk.Permanent(i18n.Errorf("the customer's address %s is not valid: %w", to, err))
 	}
 	m.SetMessageIDWithValue(msgID)
 	m.SetDateWithValue(out.Message.CreatedAt)
@@ -88,7 +89,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			return err
 		}
 		if err := m.ReplyToFormat(fromName, replyTo); err != nil {
-			return desk.Permanent(fmt.Errorf("reply-to address %s: %w", replyTo, err))
+			return desk.Permanent(i18n.Errorf("the reply-to address %s is not valid: %w", replyTo, err))
 		}
 	}
 	if out.Message.Auto == "" {
@@ -116,7 +117,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			return fmt.Errorf("attachment %s: %w", a.Filename, err)
 		}
 		if err := m.AttachReader(file.Filename, bytes.NewReader(file.Data), mail.WithFileContentType(mail.ContentType(file.ContentType))); err != nil {
-			return desk.Permanent(fmt.Errorf("attach %s: %w", file.Filename, err))
+			return desk.Permanent(i18n.Errorf("the file %s could not be attached: %w", file.Filename, err))
 		}
 	}
 
@@ -129,9 +130,9 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err := client.DialAndSendWithContext(sctx, m); err != nil {
 		var se *mail.SendError
 		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-			return desk.Permanent(fmt.Errorf("the mail server refused the reply: %w", err))
+			return desk.Permanent(i18n.Errorf("the mail server refused the reply: %w", err))
 		}
-		return fmt.Errorf("send through %s: %w", mb.SMTPHost, err)
+		return i18n.Errorf("the mail server %s did not take the reply: %w", mb.SMTPHost, err)
 	}
 	if err := c.desk.RecordExternalID(ctx, out.Message.ID, msgID); err != nil {
 		c.log.Warn("email: record Message-ID", "message", out.Message.ID, "err", err)
@@ -269,7 +270,7 @@ func testSMTP(ctx context.Context, mb *store.Mailbox) error {
 	sc, err := client.DialToSMTPClientWithContext(ctx)
 	if err == nil {
 		if err := client.CloseWithSMTPClient(sc); err != nil {
-			return fmt.Errorf("the server did not end the session cleanly (%v)", err)
+			return i18n.Errorf("the server did not end the session cleanly (%v)", err)
 		}
 		return nil
 	}
@@ -279,13 +280,13 @@ func testSMTP(ctx context.Context, mb *store.Mailbox) error {
 	case !connected.Load():
 		return Explain(err) // the connection or TLS failed
 	case errors.As(err, &reply) && (reply.Code == 535 || reply.Code == 534 || reply.Code == 530):
-		return fmt.Errorf("the server refused the user name or password (%v)", err)
+		return i18n.Errorf("the server refused the user name or password (%v)", err)
 	case errors.As(err, &reply):
-		return fmt.Errorf("the server refused the session (%v)", err)
+		return i18n.Errorf("the server refused the session (%v)", err)
 	case strings.Contains(err.Error(), "does not support SMTP AUTH"), errors.Is(err, mail.ErrPlainAuthNotSupported):
-		return fmt.Errorf("the server does not offer a login (AUTH) on this connection: check the security setting, most servers offer it only over TLS or STARTTLS (%v)", err)
+		return i18n.Errorf("the server does not offer a login (AUTH) on this connection: check the security setting, most servers offer it only over TLS or STARTTLS (%v)", err)
 	case strings.Contains(err.Error(), "STARTTLS"):
-		return fmt.Errorf("the server does not offer STARTTLS: choose TLS or no security to match the server (%v)", err)
+		return i18n.Errorf("the server does not offer STARTTLS: choose TLS or no security to match the server (%v)", err)
 	case strings.Contains(err.Error(), "tls:"):
 		return Explain(err)
 	case errors.As(err, &netErr) && netErr.Timeout():

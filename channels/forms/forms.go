@@ -27,6 +27,7 @@ import (
 
 	"onedesk/assets"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -60,7 +61,7 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	d.SetSender("form", desk.SenderFunc(func(ctx context.Context, out desk.Outbound) error {
 		email := d.Sender("email")
 		if email == nil {
-			return desk.Permanent(errors.New(desk.NoMailboxReason))
+			return desk.Permanent(i18n.Errorf(desk.NoMailboxReason))
 		}
 		return email.Send(ctx, out)
 	}))
@@ -275,7 +276,7 @@ func (c *Channel) post(w http.ResponseWriter, r *http.Request, f *store.Form, st
 		return
 	case err != nil:
 		if ie, ok := desk.IsInput(err); ok {
-			c.fail(w, asJSON, http.StatusBadRequest, ie.Message, ie.Field)
+			c.fail(w, asJSON, http.StatusBadRequest, ie.In(lang), ie.Field)
 			return
 		}
 		c.log.Error("forms: submit", "form", f.Slug, "err", err)
@@ -310,13 +311,13 @@ func (c *Channel) post(w http.ResponseWriter, r *http.Request, f *store.Form, st
 // a damaged file): 507 for a full disk, else 503. JSON gets the sentence
 // the agent API gives; the page comes back with what the customer wrote
 // and a sentence in their language (the page's script shows that one too).
-func (c *Channel) storageFault(w http.ResponseWriter, r *http.Request, f *store.Form, st *store.Store, lang string, err error, sentence string, values map[string]string) {
+func (c *Channel) storageFault(w http.ResponseWriter, r *http.Request, f *store.Form, st *store.Store, lang string, err error, sentence i18n.Sentence, values map[string]string) {
 	status, code := http.StatusServiceUnavailable, "err_save"
 	if kind, _ := store.Fault(err); kind == store.ErrDiskFull {
 		status, code = http.StatusInsufficientStorage, "err_full"
 	}
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]string{"error": sentence})
+		writeJSON(w, status, map[string]string{"error": sentence.In(lang)})
 		return
 	}
 	c.answer(w, r, f, st, lang, status, desk.FieldErrors{{Code: code}}, values)

@@ -14,6 +14,7 @@ import (
 	"onedesk/channels/graph"
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -267,7 +268,11 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return nil
 	}
 	channel := out.Message.Channel
-	th, a, err := c.desk.ReplyAccount(ctx, out, "a "+channelTitle(channel)+" conversation", "Facebook page")
+	where := "a Messenger conversation" // each a sentence of the catalogs
+	if channel == "instagram" {
+		where = "an Instagram conversation"
+	}
+	th, a, err := c.desk.ReplyAccount(ctx, out, where, "Facebook page")
 	if err != nil {
 		return err
 	}
@@ -335,11 +340,11 @@ func sendError(channel string, err error) error {
 	}
 	switch {
 	case ge.Expired():
-		return desk.Permanent(errors.New("Meta refused the page's access token: it expired or was revoked. Paste a new page token under Settings → Channels, then retry"))
+		return desk.Permanent(i18n.Errorf("Meta refused the page's access token: it expired or was revoked. Paste a new page token under Settings → Channels, then retry"))
 	case ge.Subcode == 2018278 || ge.Subcode == 2534022 || (ge.Code == 10 && strings.Contains(strings.ToLower(ge.Message), "window")):
-		return desk.Permanent(fmt.Errorf("the customer last wrote more than 24 hours ago: %s lets a page answer only within 24 hours of the customer's last message. The reply goes once they write again (Retry)", channelTitle(channel)))
+		return desk.Permanent(i18n.Errorf("the customer last wrote more than 24 hours ago: %s lets a page answer only within 24 hours of the customer's last message. The reply goes once they write again (Retry)", channelTitle(channel)))
 	case ge.Code == 551 || ge.Subcode == 2018001 || ge.Subcode == 2018108:
-		return desk.Permanent(fmt.Errorf("%s cannot reach this person any more (they blocked the page, left, or deleted their account)", channelTitle(channel)))
+		return desk.Permanent(i18n.Errorf("%s cannot reach this person any more (they blocked the page, left, or deleted their account)", channelTitle(channel)))
 	case ge.Temporary():
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 	"onedesk/channels/metahook"
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -163,7 +163,7 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 		switch k {
 		case "page_id":
 			if old != nil && v != cfg.PageID {
-				return nil, &desk.InputError{Field: k, Message: "an account stays with its page: connect the other page as a new one"}
+				return nil, desk.InputErrorf(k, "an account stays with its page: connect the other page as a new one")
 			}
 			cfg.PageID = v
 		case "access_token":
@@ -173,18 +173,18 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 		case "instagram_id":
 			cfg.InstagramID = v
 		default:
-			return nil, &desk.InputError{Field: k, Message: "a Facebook page takes page_id, access_token, app_secret and instagram_id"}
+			return nil, desk.InputErrorf(k, "a Facebook page takes page_id, access_token, app_secret and instagram_id")
 		}
 	}
 	switch {
 	case !idPattern.MatchString(cfg.PageID):
-		return nil, &desk.InputError{Field: "page_id", Message: "the page id is a number: the page's About → Page transparency, or the Meta app's Messenger settings, shows it"}
+		return nil, desk.InputErrorf("page_id", "the page id is a number: the page's About → Page transparency, or the Meta app's Messenger settings, shows it")
 	case cfg.AccessToken == "":
-		return nil, &desk.InputError{Field: "access_token", Message: "paste the page's access token: the Meta app's Messenger settings make one for the page (Generate token)"}
+		return nil, desk.InputErrorf("access_token", "paste the page's access token: the Meta app's Messenger settings make one for the page (Generate token)")
 	case cfg.AppSecret == "":
-		return nil, &desk.InputError{Field: "app_secret", Message: "paste the app secret: the Meta app's App settings → Basic shows it"}
+		return nil, desk.InputErrorf("app_secret", "paste the app secret: the Meta app's App settings → Basic shows it")
 	case cfg.InstagramID != "" && !idPattern.MatchString(cfg.InstagramID):
-		return nil, &desk.InputError{Field: "instagram_id", Message: "the Instagram account id is a number (leave it empty to take the page's linked account)"}
+		return nil, desk.InputErrorf("instagram_id", "the Instagram account id is a number (leave it empty to take the page's linked account)")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -193,22 +193,22 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 	var ge *graph.Error
 	switch {
 	case errors.As(err, &ge) && ge.Expired():
-		return nil, &desk.InputError{Field: "access_token", Message: "Meta does not take this token: it is wrong, expired or revoked (make a new page token in the app's Messenger settings)"}
+		return nil, desk.InputErrorf("access_token", "Meta does not take this token: it is wrong, expired or revoked (make a new page token in the app's Messenger settings)")
 	case errors.As(err, &ge) && (ge.Code == 100 || ge.Code == 803):
-		return nil, &desk.InputError{Field: "page_id", Message: "Meta knows no page " + cfg.PageID + " that this token opens: check the page id, and that the token is the page's"}
+		return nil, desk.InputErrorf("page_id", "Meta knows no page %s that this token opens: check the page id, and that the token is the page's", cfg.PageID)
 	case errors.As(err, &ge):
-		return nil, &desk.InputError{Field: "access_token", Message: "Meta refused to show the page with this token: " + ge.Message}
+		return nil, desk.InputErrorf("access_token", "Meta refused to show the page with this token: %s", ge.Message)
 	case err != nil:
-		return nil, &desk.InputError{Field: "access_token", Message: "onedesk could not ask Meta about the page: " + err.Error()}
+		return nil, desk.InputErrorf("access_token", "onedesk could not ask Meta about the page: %v", err)
 	}
 	cfg.InstagramUsername = ""
 	if ig := info.Instagram; ig != nil {
 		if cfg.InstagramID != "" && cfg.InstagramID != ig.ID {
-			return nil, &desk.InputError{Field: "instagram_id", Message: fmt.Sprintf("the page's Instagram account is @%s (%s), not %s", ig.Username, ig.ID, cfg.InstagramID)}
+			return nil, desk.InputErrorf("instagram_id", "the page's Instagram account is @%s (%s), not %s", ig.Username, ig.ID, cfg.InstagramID)
 		}
 		cfg.InstagramID, cfg.InstagramUsername = ig.ID, ig.Username
 	} else if cfg.InstagramID != "" {
-		return nil, &desk.InputError{Field: "instagram_id", Message: "no Instagram professional account is linked to this page: link it in the page's settings (Linked accounts), then save again"}
+		return nil, desk.InputErrorf("instagram_id", "no Instagram professional account is linked to this page: link it in the page's settings (Linked accounts), then save again")
 	}
 	if cfg.VerifyToken == "" {
 		cfg.VerifyToken = randomToken()
@@ -297,13 +297,13 @@ func (c *Channel) subscribe(ctx context.Context, p *page) {
 			if st.LastError != "" {
 				c.log.Info("meta: page subscribed again", "page", p.acct.Handle)
 			}
-			st.Mode, st.WebhookURL, st.LastError, st.LastErrorAt, st.LastOKAt = "webhook", c.CallbackURL(), "", nil, &now
+			st.Mode, st.WebhookURL, st.LastError, st.LastErrorI18n, st.LastErrorAt, st.LastOKAt = "webhook", c.CallbackURL(), "", "", nil, &now
 			c.setState(ctx, p, st)
 			return
 		}
 		if st.LastError != err.Error() {
 			c.log.Warn("meta: cannot subscribe the page to the app's webhooks", "page", p.acct.Handle, "err", err, "retry_in", wait)
-			st.LastError, st.LastErrorAt = err.Error(), &now
+			st.LastError, st.LastErrorI18n, st.LastErrorAt = err.Error(), i18n.Stored(err), &now
 			c.setState(ctx, p, st)
 		}
 		t := time.NewTimer(wait)

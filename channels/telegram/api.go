@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"onedesk/channels/social"
+	"onedesk/i18n"
 )
 
 // The Bot API's shapes that onedesk reads (https://core.telegram.org/bots/api).
@@ -103,24 +104,28 @@ type APIError struct {
 	RetryAfter  time.Duration
 }
 
-func (e *APIError) Error() string {
+func (e *APIError) Error() string { return e.Sentence().String() }
+
+// Sentence says the refusal in plain words, for the reader's language;
+// Telegram's own description stays as Telegram wrote it.
+func (e *APIError) Sentence() i18n.Sentence {
 	switch {
 	case e.Code == 401 || e.Code == 404 && e.Method == "getMe":
-		return "Telegram refused the bot token: it is wrong or was revoked (get the current one from @BotFather, /mybots → API Token)"
+		return i18n.S("Telegram refused the bot token: it is wrong or was revoked (get the current one from @BotFather, /mybots → API Token)")
 	case e.Code == 403 && strings.Contains(e.Description, "blocked"):
-		return "the customer blocked the bot on Telegram: replies reach them again once they restart it"
+		return i18n.S("the customer blocked the bot on Telegram: replies reach them again once they restart it")
 	case e.Code == 403 && strings.Contains(e.Description, "deactivated"):
-		return "the customer's Telegram account was deleted"
+		return i18n.S("the customer's Telegram account was deleted")
 	case e.Code == 403:
-		return "Telegram refused the message: " + e.Description
+		return i18n.S("Telegram refused the message: %s", e.Description)
 	case e.Code == 400 && strings.Contains(e.Description, "chat not found"):
-		return "Telegram does not know this chat any more (the customer deleted it)"
+		return i18n.S("Telegram does not know this chat any more (the customer deleted it)")
 	case e.Code == 409:
-		return "another program reads this bot's messages (a second onedesk, or a webhook set elsewhere): only one can"
+		return i18n.S("another program reads this bot's messages (a second onedesk, or a webhook set elsewhere): only one can")
 	case e.Code == 429:
-		return fmt.Sprintf("Telegram asks to slow down (wait %s)", e.RetryAfter)
+		return i18n.S("Telegram asks to slow down (wait %s)", e.RetryAfter.String())
 	}
-	return fmt.Sprintf("Telegram answered %s with %d: %s", e.Method, e.Code, e.Description)
+	return i18n.S("Telegram answered %s with %d: %s", e.Method, e.Code, e.Description)
 }
 
 // Wait is how long Telegram asked to wait (a 429), zero otherwise.

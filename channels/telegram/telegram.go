@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -23,6 +22,7 @@ import (
 
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -125,7 +125,7 @@ var tokenPattern = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,100}$`)
 func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings map[string]string) (*desk.SocialCheck, error) {
 	for k := range settings {
 		if k != "token" {
-			return nil, &desk.InputError{Field: k, Message: "a Telegram bot takes only its token"}
+			return nil, desk.InputErrorf(k, "a Telegram bot takes only its token")
 		}
 	}
 	var cfg config
@@ -135,12 +135,12 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 	token := strings.TrimSpace(settings["token"])
 	if token == "" {
 		if old == nil {
-			return nil, &desk.InputError{Field: "token", Message: "paste the bot's token: @BotFather gives it when the bot is made (/newbot)"}
+			return nil, desk.InputErrorf("token", "paste the bot's token: @BotFather gives it when the bot is made (/newbot)")
 		}
 		token = cfg.Token
 	}
 	if !tokenPattern.MatchString(token) {
-		return nil, &desk.InputError{Field: "token", Message: "this is not a bot token: @BotFather gives one like 123456789:AAEhBP0av28..."}
+		return nil, desk.InputErrorf("token", "this is not a bot token: @BotFather gives one like 123456789:AAEhBP0av28...")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -148,13 +148,13 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 	if err := c.client(token).call(cctx, "getMe", map[string]any{}, &me); err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Code == 401 || ae.Code == 404) {
-			return nil, &desk.InputError{Field: "token", Message: "Telegram does not know this token: copy it again from @BotFather (/mybots → the bot → API Token)"}
+			return nil, desk.InputErrorf("token", "Telegram does not know this token: copy it again from @BotFather (/mybots → the bot → API Token)")
 		}
-		return nil, &desk.InputError{Field: "token", Message: "onedesk could not ask Telegram about the token: " + err.Error()}
+		return nil, desk.InputErrorf("token", "onedesk could not ask Telegram about the token: %v", err)
 	}
 	id := strconv.FormatInt(me.ID, 10)
 	if old != nil && old.ExternalID != id {
-		return nil, &desk.InputError{Field: "token", Message: fmt.Sprintf("this is the token of @%s, not of %s: connect that bot as a new one", me.Username, old.Handle)}
+		return nil, desk.InputErrorf("token", "this is the token of @%s, not of %s: connect that bot as a new one", me.Username, old.Handle)
 	}
 	cfg.Token = token
 	if cfg.WebhookSecret == "" {
@@ -248,7 +248,7 @@ func (s *status) ok(ctx context.Context) {
 	if s.state.LastError != "" {
 		s.c.log.Info("telegram: bot works again", "bot", s.b.acct.Handle)
 	}
-	s.state.LastError, s.state.LastErrorAt = "", nil
+	s.state.LastError, s.state.LastErrorI18n, s.state.LastErrorAt = "", "", nil
 	if s.state.LastOKAt == nil || now.Sub(*s.state.LastOKAt) > time.Minute {
 		s.state.LastOKAt = &now
 	}
@@ -264,7 +264,7 @@ func (s *status) failed(ctx context.Context, err error, retryIn time.Duration) {
 	}
 	if msg != s.state.LastError {
 		now := store.Now()
-		s.state.LastError, s.state.LastErrorAt = msg, &now
+		s.state.LastError, s.state.LastErrorI18n, s.state.LastErrorAt = msg, i18n.Stored(err), &now
 	}
 	s.save(ctx)
 }
@@ -382,7 +382,7 @@ func (c *Channel) keepWebhook(ctx context.Context, b *bot) {
 					set = false
 					continue
 				case info.LastErrorDate > 0 && time.Since(time.Unix(info.LastErrorDate, 0)) < 2*c.WebhookCheck:
-					err = fmt.Errorf("Telegram cannot deliver to %s: %s (%d messages waiting)", url, info.LastErrorMessage, info.PendingUpdateCount)
+					err = i18n.Errorf("Telegram cannot deliver to %s: %s (%d messages waiting)", url, info.LastErrorMessage, info.PendingUpdateCount)
 				}
 			}
 		}

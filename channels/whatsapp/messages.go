@@ -13,6 +13,7 @@ import (
 	"onedesk/channels/graph"
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -284,41 +285,41 @@ func (c *Channel) status(ctx context.Context, s *Status) error {
 	case "delivered", "read":
 		return c.desk.NoteReceipt(ctx, desk.Receipt{Channel: "whatsapp", ExternalIDs: []string{s.ID}, Read: s.Status == "read", At: at})
 	case "failed":
-		reason := "WhatsApp could not deliver the message"
+		reason := i18n.S("WhatsApp could not deliver the message")
 		if len(s.Errors) > 0 {
 			e := s.Errors[0]
 			reason = plainReason(e.Code, e.Title)
 		}
-		return c.desk.NoteFailedDelivery(ctx, "whatsapp", s.ID, reason)
+		return c.desk.NoteFailedDeliveryOf(ctx, "whatsapp", s.ID, reason)
 	}
 	return nil
 }
 
 // plainReason says in plain words why WhatsApp refused or could not
 // deliver a message, for the agent who wrote it.
-func plainReason(code int, title string) string {
+func plainReason(code int, title string) i18n.Sentence {
 	switch code {
 	case 190:
-		return "WhatsApp refused the access token: it expired or was revoked. An admin pastes a new one under Settings → Channels, then retry"
+		return i18n.S("WhatsApp refused the access token: it expired or was revoked. An admin pastes a new one under Settings → Channels, then retry")
 	case 131047:
-		return "More than 24 hours have passed since the customer last wrote, so WhatsApp only carries approved templates now: send a template from the reply box"
+		return i18n.S("More than 24 hours have passed since the customer last wrote, so WhatsApp only carries approved templates now: send a template from the reply box")
 	case 131026:
-		return "WhatsApp could not deliver this message to the number (it may not be on WhatsApp, or the customer has to accept WhatsApp's new terms): send a template, or reach the customer another way"
+		return i18n.S("WhatsApp could not deliver this message to the number (it may not be on WhatsApp, or the customer has to accept WhatsApp's new terms): send a template, or reach the customer another way")
 	case 131030:
-		return "this number is not on the test number's list of allowed recipients: add it in Meta's dashboard (WhatsApp → API Setup)"
+		return i18n.S("this number is not on the test number's list of allowed recipients: add it in Meta's dashboard (WhatsApp → API Setup)")
 	case 131051:
-		return "WhatsApp does not take this kind of message"
+		return i18n.S("WhatsApp does not take this kind of message")
 	case 131052, 131053:
-		return "WhatsApp could not take the attached file: " + title
+		return i18n.S("WhatsApp could not take the attached file: %s", title)
 	case 132000, 132001, 132005, 132007, 132012, 132015, 132016:
-		return "WhatsApp refused the template (" + title + "): check its name, language and values in WhatsApp Manager"
+		return i18n.S("WhatsApp refused the template (%s): check its name, language and values in WhatsApp Manager", title)
 	case 131031:
-		return "WhatsApp has locked this business account: see WhatsApp Manager"
+		return i18n.S("WhatsApp has locked this business account: see WhatsApp Manager")
 	}
 	if title == "" {
-		return fmt.Sprintf("WhatsApp refused the message (error %d)", code)
+		return i18n.S("WhatsApp refused the message (error %d)", code)
 	}
-	return fmt.Sprintf("WhatsApp refused the message: %s (error %d)", title, code)
+	return i18n.S("WhatsApp refused the message: %s (error %d)", title, code)
 }
 
 // sendError makes a Graph error the outbox's: a refusal retrying cannot
@@ -331,11 +332,11 @@ func sendError(err error) error {
 	}
 	switch {
 	case ge.Expired():
-		return desk.Permanent(errors.New(plainReason(190, "")))
+		return desk.Permanent(plainReason(190, "").Err())
 	case ge.Temporary(), ge.Code == 130429, ge.Code == 131056, ge.Code == 131000, ge.Code == 131016:
 		return err
 	}
-	return desk.Permanent(errors.New(plainReason(ge.Code, ge.Message)))
+	return desk.Permanent(plainReason(ge.Code, ge.Message).Err())
 }
 
 // maxText is the longest text of one WhatsApp message.

@@ -159,12 +159,12 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 		switch k {
 		case "phone_number_id":
 			if old != nil && v != cfg.PhoneNumberID {
-				return nil, &desk.InputError{Field: k, Message: "a connected number keeps its phone number id: connect the other number as a new one"}
+				return nil, desk.InputErrorf(k, "a connected number keeps its phone number id: connect the other number as a new one")
 			}
 			cfg.PhoneNumberID = v
 		case "waba_id":
 			if v != "" && !idPattern.MatchString(v) {
-				return nil, &desk.InputError{Field: k, Message: "the WhatsApp Business Account id is a number (WhatsApp → API Setup in Meta's app dashboard)"}
+				return nil, desk.InputErrorf(k, "the WhatsApp Business Account id is a number (WhatsApp → API Setup in Meta's app dashboard)")
 			}
 			cfg.WABAID = v
 		case "access_token":
@@ -173,7 +173,7 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 			cfg.AppSecret = v
 		case "verify_token":
 			if len(v) < 8 || len(v) > 200 {
-				return nil, &desk.InputError{Field: k, Message: "a verify token has 8 to 200 characters (or leave it to onedesk)"}
+				return nil, desk.InputErrorf(k, "a verify token has 8 to 200 characters (or leave it to onedesk)")
 			}
 			cfg.VerifyToken = v
 		case "templates":
@@ -183,18 +183,18 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 			}
 			cfg.Templates = list
 		default:
-			return nil, &desk.InputError{Field: k, Message: "a WhatsApp number takes phone_number_id, access_token, app_secret, verify_token, waba_id and templates"}
+			return nil, desk.InputErrorf(k, "a WhatsApp number takes phone_number_id, access_token, app_secret, verify_token, waba_id and templates")
 		}
 	}
 	switch {
 	case cfg.PhoneNumberID == "":
-		return nil, &desk.InputError{Field: "phone_number_id", Message: "paste the phone number id: Meta's app dashboard shows it under WhatsApp → API Setup"}
+		return nil, desk.InputErrorf("phone_number_id", "paste the phone number id: Meta's app dashboard shows it under WhatsApp → API Setup")
 	case !idPattern.MatchString(cfg.PhoneNumberID):
-		return nil, &desk.InputError{Field: "phone_number_id", Message: "the phone number id is a long number (WhatsApp → API Setup), not the phone number itself"}
+		return nil, desk.InputErrorf("phone_number_id", "the phone number id is a long number (WhatsApp → API Setup), not the phone number itself")
 	case cfg.AccessToken == "":
-		return nil, &desk.InputError{Field: "access_token", Message: "paste an access token: a system user's permanent token with whatsapp_business_messaging (Business Settings → System users)"}
+		return nil, desk.InputErrorf("access_token", "paste an access token: a system user's permanent token with whatsapp_business_messaging (Business Settings → System users)")
 	case cfg.AppSecret == "":
-		return nil, &desk.InputError{Field: "app_secret", Message: "paste the app secret (App settings → Basic in Meta's dashboard): onedesk checks every delivery's signature with it"}
+		return nil, desk.InputErrorf("app_secret", "paste the app secret (App settings → Basic in Meta's dashboard): onedesk checks every delivery's signature with it")
 	}
 	if cfg.VerifyToken == "" {
 		b := make([]byte, 18)
@@ -211,13 +211,13 @@ func (c *Channel) Check(ctx context.Context, old *store.SocialAccount, settings 
 	var ge *graph.Error
 	switch {
 	case errors.As(err, &ge) && ge.Expired():
-		return nil, &desk.InputError{Field: "access_token", Message: "Meta refused this access token: it is wrong, expired or revoked. Make a new one (a system user's token does not expire) and paste it again"}
+		return nil, desk.InputErrorf("access_token", "Meta refused this access token: it is wrong, expired or revoked. Make a new one (a system user's token does not expire) and paste it again")
 	case errors.As(err, &ge) && (ge.Code == 100 || ge.Status == http.StatusNotFound):
-		return nil, &desk.InputError{Field: "phone_number_id", Message: "Meta does not know this phone number id, or the token may not use it: copy it again from WhatsApp → API Setup"}
+		return nil, desk.InputErrorf("phone_number_id", "Meta does not know this phone number id, or the token may not use it: copy it again from WhatsApp → API Setup")
 	case errors.As(err, &ge) && (ge.Code == 10 || ge.Code == 200 || ge.Status == http.StatusForbidden):
-		return nil, &desk.InputError{Field: "access_token", Message: "this access token may not manage the number: give it the whatsapp_business_messaging permission and this number's account"}
+		return nil, desk.InputErrorf("access_token", "this access token may not manage the number: give it the whatsapp_business_messaging permission and this number's account")
 	case err != nil:
-		return nil, &desk.InputError{Field: "access_token", Message: "onedesk could not ask Meta about the number: " + err.Error()}
+		return nil, desk.InputErrorf("access_token", "onedesk could not ask Meta about the number: %v", err)
 	}
 	raw, _ := json.Marshal(cfg)
 	name := me.VerifiedName
@@ -234,7 +234,7 @@ func parseTemplates(s string) ([]desk.Template, error) {
 	var list []desk.Template
 	if strings.HasPrefix(s, "[") {
 		if err := json.Unmarshal([]byte(s), &list); err != nil {
-			return nil, &desk.InputError{Field: "templates", Message: "templates are a list of {name, language, body}"}
+			return nil, desk.InputErrorf("templates", "templates are a list of {name, language, body}")
 		}
 	} else {
 		for _, line := range strings.Split(s, "\n") {
@@ -243,7 +243,7 @@ func parseTemplates(s string) ([]desk.Template, error) {
 			}
 			parts := strings.SplitN(line, "|", 3)
 			if len(parts) != 3 {
-				return nil, &desk.InputError{Field: "templates", Message: fmt.Sprintf("write each template as name | language | text, not %q", line)}
+				return nil, desk.InputErrorf("templates", "write each template as name | language | text, not %q", line)
 			}
 			list = append(list, desk.Template{Name: parts[0], Language: parts[1], Body: parts[2]})
 		}
@@ -254,13 +254,13 @@ func parseTemplates(s string) ([]desk.Template, error) {
 		t.Name, t.Language, t.Body = strings.TrimSpace(t.Name), strings.TrimSpace(t.Language), strings.TrimSpace(t.Body)
 		switch {
 		case !namePattern.MatchString(t.Name):
-			return nil, &desk.InputError{Field: "templates", Message: fmt.Sprintf("%q is not a template name: WhatsApp's are lowercase letters, digits and _ (as in WhatsApp Manager)", t.Name)}
+			return nil, desk.InputErrorf("templates", "%q is not a template name: WhatsApp's are lowercase letters, digits and _ (as in WhatsApp Manager)", t.Name)
 		case !langPattern.MatchString(t.Language):
-			return nil, &desk.InputError{Field: "templates", Message: fmt.Sprintf("%q is not a template language code: use WhatsApp's, such as en_US, pt_BR, tr, cs, ru", t.Language)}
+			return nil, desk.InputErrorf("templates", "%q is not a template language code: use WhatsApp's, such as en_US, pt_BR, tr, cs, ru", t.Language)
 		case t.Body == "" || len(t.Body) > 1024:
-			return nil, &desk.InputError{Field: "templates", Message: fmt.Sprintf("the text of %q is empty or longer than WhatsApp's 1,024 characters", t.Name)}
+			return nil, desk.InputErrorf("templates", "the text of %q is empty or longer than WhatsApp's 1,024 characters", t.Name)
 		case seen[t.Name+"/"+t.Language]:
-			return nil, &desk.InputError{Field: "templates", Message: fmt.Sprintf("%q (%s) is listed twice", t.Name, t.Language)}
+			return nil, desk.InputErrorf("templates", "%q (%s) is listed twice", t.Name, t.Language)
 		}
 		seen[t.Name+"/"+t.Language] = true
 		t.Params = 0
@@ -456,7 +456,7 @@ func (c *Channel) delivered(ctx context.Context, n *number) {
 	c.lastOK.Store(n.acct.ID, now)
 	go func() {
 		st := n.acct.State
-		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorAt = "webhook", c.WebhookURL(), &now, "", nil
+		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorI18n, st.LastErrorAt = "webhook", c.WebhookURL(), &now, "", "", nil
 		if err := c.desk.SetSocialState(context.WithoutCancel(ctx), n.acct.ID, st); err != nil {
 			c.log.Warn("whatsapp: record state", "number", n.acct.Handle, "err", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -575,8 +576,65 @@ func (d *Desk) threadOf(ctx context.Context, tx *store.Tx, in Inbound, customerI
 			return t, false, err
 		}
 	}
+	return d.replyBySubject(ctx, tx, in, customerID)
+}
+
+// subjectThreadWindow is how recent a ticket must be for a reply that
+// names no message to join it by its subject.
+const subjectThreadWindow = 7 * 24 * time.Hour
+
+// replyBySubject finds the ticket an email answers when it carries no
+// In-Reply-To or References at all (old Outlook Express, Foxmail, some
+// phones): a "Re:" of the subject of a recent ticket of the same
+// customer. Never by subject alone: the sender must own the ticket, and
+// mail filed under a mailbox's unknown sender never joins this way.
+func (d *Desk) replyBySubject(ctx context.Context, tx *store.Tx, in Inbound, customerID int64) (*store.Ticket, bool, error) {
+	if in.Channel != "email" || len(in.ThreadRefs) > 0 || customerID == 0 || strings.HasSuffix(in.From.Value, ".invalid") {
+		return nil, false, nil
+	}
+	subject, ok := ReplySubject(in.Subject)
+	if !ok || subject == "" {
+		return nil, false, nil
+	}
+	recent, err := tx.RecentTicketsOfCustomer(ctx, customerID, time.Now().Add(-subjectThreadWindow), 20)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, t := range recent {
+		if theirs, _ := ReplySubject(t.Subject); strings.EqualFold(theirs, subject) {
+			t, err := tx.Ticket(ctx, t.ID) // read for writing
+			return t, false, err
+		}
+	}
 	return nil, false, nil
 }
+
+// replyPrefix is a reply marker in the languages a shop's customers
+// write in: Re, Aw (German), Sv/Vs (Nordic), Odp (Polish), Ynt/Cvp
+// (Turkish), Отв/Ответ (Russian), Res (Portuguese), with counters such as
+// "Re[2]:" or "Re^3:"; and tags in brackets before them, such as a
+// ticket token "[#123]" or a mailing list's "[shop-help]".
+var replyPrefix = regexp.MustCompile(`(?i)^\s*(?:(?:re|aw|sv|vs|odp|ynt|cvp|cevap|res|отв|ответ)(?:\[\d+\]|\^\d+|\(\d+\))?\s*[:：]|\[[^\[\]]{1,40}\])\s*`)
+
+// ReplySubject is a subject without its reply markers, and whether it had
+// any (a reply's subject). Whitespace runs become one space.
+func ReplySubject(subject string) (string, bool) {
+	marked := false
+	for {
+		loc := replyPrefix.FindStringIndex(subject)
+		if loc == nil {
+			break
+		}
+		if !strings.HasPrefix(strings.TrimSpace(subject[loc[0]:loc[1]]), "[") {
+			marked = true
+		}
+		subject = subject[loc[1]:]
+	}
+	subject = ticketTokens.ReplaceAllString(subject, " ")
+	return strings.Join(strings.Fields(subject), " "), marked
+}
+
+var ticketTokens = regexp.MustCompile(`\[#\d+\]`)
 
 // OutboundExternalID is the id (an email's Message-ID) a reply goes out
 // with: the same on every retry, naming its ticket so that answers thread

@@ -536,3 +536,25 @@ func (tx *Tx) TicketMergedInto(ctx context.Context, id int64) (int64, error) {
 	err := tx.q.QueryRowContext(ctx, "SELECT merged_into FROM tickets WHERE id = ?", id).Scan(&into)
 	return into.Int64, notFound(err, fmt.Sprintf("ticket %d", id))
 }
+
+// RecentTicketsOfCustomer lists the customer's tickets changed since
+// since (newest first, at most limit) that are not closed: the tickets a
+// reply without references may belong to.
+func (tx *Tx) RecentTicketsOfCustomer(ctx context.Context, customerID int64, since time.Time, limit int) ([]*Ticket, error) {
+	rows, err := tx.q.QueryContext(ctx, "SELECT "+ticketCols+` FROM tickets t
+		WHERE t.customer_id = ? AND t.updated_at >= ? AND t.status <> 'closed'
+		ORDER BY t.updated_at DESC LIMIT ?`, customerID, ms(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent tickets of customer %d: %w", customerID, err)
+	}
+	defer rows.Close()
+	var list []*Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("recent tickets of customer %d: %w", customerID, err)
+		}
+		list = append(list, t)
+	}
+	return list, rows.Err()
+}

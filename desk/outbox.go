@@ -43,6 +43,64 @@ func (e permanentError) Unwrap() error { return e.err }
 // server refuses, a channel not configured).
 func Permanent(err error) error { return permanentError{err} }
 
+// awaitingError is what a sender returns for a reply it handed over and
+// whose receipt it waits for.
+type awaitingError struct{ until time.Time }
+
+func (e awaitingError) Error() string { return "handed over, waiting for the receipt" }
+
+// Awaiting is what a Sender returns when it handed a reply over (a chat
+// reply pushed to an open widget) and waits for the recipient's receipt:
+// the reply shows sent, the outbox worker is free at once, and the item
+// stays in the outbox, due again at until, when the sender is called once
+// more to send it another way unless Delivered came first. A crash while
+// it waits leaves the item there, so it is looked at again on start.
+func Awaiting(until time.Time) error { return awaitingError{until} }
+
+// Delivered records the receipt of a reply a sender handed over: it
+// leaves the outbox and shows delivered. A receipt for a reply of another
+// channel, or for one not an agent's, changes nothing.
+func (d *Desk) Delivered(ctx context.Context, channel string, messageID int64) error {
+	changed := false
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		changed = false
+		m, err := tx.Message(ctx, messageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if m.Kind != "agent" || m.Channel != channel || m.Delivery == "delivered" || m.Delivery == "failed" {
+			return nil
+		}
+		if err := tx.Dequeue(ctx, messageID); err != nil {
+			return err
+		}
+		changed = true
+		return tx.SetReceipt(ctx, messageID, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("record the receipt of message %d: %w", messageID, err)
+	}
+	if changed {
+		if m, err := d.db.Message(ctx, messageID); err == nil {
+			d.bus.Publish(Change{Type: "message", TicketID: m.TicketID, Message: m})
+		}
+	}
+	return nil
+}
+
+// SendAgainNow makes a reply that waits for its receipt due at once: its
+// sender learnt the receipt cannot come (every widget it went to closed).
+func (d *Desk) SendAgainNow(ctx context.Context, messageID int64) error {
+	if err := d.db.OutboxDueNow(ctx, messageID); err != nil {
+		return err
+	}
+	d.Wake()
+	return nil
+}
+
 // SetSender installs the sender for a channel.
 func (d *Desk) SetSender(channel string, s Sender) {
 	d.mu.Lock()
@@ -196,6 +254,10 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 	if ctx.Err() != nil {
 		return false // shutting down: the item stays queued
 	}
+	var await awaitingError
+	if errors.As(sendErr, &await) {
+		return d.recordAwaiting(ctx, it, out, await.until)
+	}
 	attempts := it.Attempts + 1
 	var perm permanentError
 	failed := sendErr != nil && (errors.As(sendErr, &perm) || errors.Is(sendErr, store.ErrNotFound) || attempts >= d.MaxAttempts)
@@ -207,7 +269,7 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
 			}
-			return tx.SetDelivery(ctx, it.MessageID, "sent", "")
+			return tx.MarkSent(ctx, it.MessageID)
 		case failed:
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
@@ -251,6 +313,26 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 			changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
 		}
 		d.bus.Publish(changes...)
+	}
+	return true
+}
+
+// recordAwaiting records a reply handed over and waiting for its receipt:
+// shown sent, kept in the outbox until then.
+func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Outbound, until time.Time) bool {
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.MarkSent(ctx, it.MessageID); err != nil {
+			return err
+		}
+		return tx.AwaitReceipt(ctx, it.MessageID, it.NextAttemptAt, until)
+	})
+	if err != nil {
+		d.log.Error("outbox: record a reply waiting for its receipt", "message", it.MessageID, "err", err)
+		return false
+	}
+	d.stats.sends.Inc(out.Message.Channel, "sent")
+	if m, err := d.db.Message(ctx, it.MessageID); err == nil {
+		d.bus.Publish(Change{Type: "message", TicketID: m.TicketID, Message: m})
 	}
 	return true
 }

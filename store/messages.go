@@ -212,6 +212,17 @@ func (tx *Tx) SetDeliveryFailure(ctx context.Context, messageID int64, delivery,
 	return nil
 }
 
+// MarkSent records that a reply went out, unless a receipt already said
+// it was delivered (a receipt can overtake the outbox's record).
+func (tx *Tx) MarkSent(ctx context.Context, messageID int64) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = ''
+		WHERE id = ? AND delivery <> 'delivered'`, messageID)
+	if err != nil {
+		return fmt.Errorf("message %d sent: %w", messageID, err)
+	}
+	return nil
+}
+
 // Message reads one message inside the transaction.
 func (tx *Tx) Message(ctx context.Context, id int64) (*Message, error) {
 	m, err := scanMessage(tx.q.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))

@@ -73,6 +73,29 @@ func (tx *Tx) Reschedule(ctx context.Context, messageID int64, attempts int, nex
 	return err
 }
 
+// AwaitReceipt keeps an item a channel handed over while it waits for the
+// recipient's receipt: due again at until, attempts unchanged. It changes
+// nothing when the item was moved meanwhile (OutboxDueNow, or gone with a
+// receipt that came first): was is when it was due as it was sent.
+func (tx *Tx) AwaitReceipt(ctx context.Context, messageID int64, was, until time.Time) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, last_error = ''
+		WHERE message_id = ? AND next_attempt_at = ?`, ms(until), messageID, ms(was))
+	if err != nil {
+		return fmt.Errorf("await the receipt of message %d: %w", messageID, err)
+	}
+	return nil
+}
+
+// OutboxDueNow makes a queued item due at once (a channel learnt it need
+// not wait any longer); no item, no change.
+func (db *DB) OutboxDueNow(ctx context.Context, messageID int64) error {
+	_, err := db.exec(ctx, "UPDATE outbox SET next_attempt_at = ? WHERE message_id = ?", ms(Now()), messageID)
+	if err != nil {
+		return fmt.Errorf("message %d due now: %w", messageID, err)
+	}
+	return nil
+}
+
 // RecordReplyPart writes down that part n of a reply went out with the
 // platform's id externalID, in a write of its own: it is committed before
 // the next part is sent, so a retry starts after it.

@@ -59,6 +59,7 @@ type Channel struct {
 	mu       sync.Mutex
 	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
 	receipts map[int64]*receipt              // replies pushed, waiting for a widget's "got", by message id
+	watchers sync.WaitGroup                  // goroutines watching the sockets a reply went to
 	open     map[*visitor]struct{}           // every open socket
 	closing  bool                            // shutting down: no new sockets or frames
 	sessions sync.WaitGroup                  // sockets' readers running
@@ -534,7 +535,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		}
 	case "got":
 		// The widget shows an agent's reply: it is delivered.
-		c.received(f.ID, s.customer)
+		c.received(ctx, f.ID, s.customer)
 	case "ping":
 		s.send(frame{Type: "pong"})
 	default:
@@ -711,43 +712,65 @@ func (c *Channel) push(customer int64, f frame) bool {
 }
 
 // receipt is a reply pushed to a customer's widgets, waiting for one of
-// them to say it got it.
+// them to say it got it. No outbox worker waits for it: the outbox keeps
+// the reply, due again when the wait is over (or at once when every
+// widget it went to has closed), and calls Send once more.
 type receipt struct {
-	customer int64
-	got      chan struct{}
+	customer  int64
+	at        time.Time
+	got       chan struct{} // closed when a widget says it got the reply
+	confirmed bool          // got, but the desk could not record it yet
 }
 
-// received closes the receipt of a reply when the widget that says it got
-// it belongs to the reply's customer.
-func (c *Channel) received(message, customer int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r := c.receipts[message]; r != nil && r.customer == customer {
-		delete(c.receipts, message)
-		close(r.got)
+// ackWait is how long a pushed reply waits for the widget's receipt.
+func (c *Channel) ackWait() time.Duration {
+	if c.AckWait > 0 {
+		return c.AckWait
 	}
+	return 15 * time.Second
 }
 
-// pushReply hands a reply to the customer's open widgets and waits until
-// one says it got it (true), or every one of them has closed, or AckWait
-// passed (false). A socket that is closing takes a frame and never shows
-// it: only the widget's receipt proves the visitor has the reply.
-func (c *Channel) pushReply(ctx context.Context, customer int64, f frame) bool {
-	r := &receipt{customer: customer, got: make(chan struct{})}
+// received records the receipt of a reply when the widget that says it got
+// it belongs to the reply's customer and the reply still waits for it. A
+// receipt that comes after Send looked again (and sent the reply by email
+// or left it in the conversation) changes nothing: the visitor then has
+// the reply twice, once on each path, never twice on one.
+func (c *Channel) received(ctx context.Context, message, customer int64) {
 	c.mu.Lock()
-	c.receipts[f.ID] = r
+	r := c.receipts[message]
+	if r == nil || r.customer != customer || r.confirmed {
+		c.mu.Unlock()
+		return
+	}
+	r.confirmed = true
+	close(r.got)
+	c.mu.Unlock()
+	if err := c.desk.Delivered(ctx, "chat", message); err != nil {
+		// The outbox still holds it: Send, called again, sees it confirmed.
+		c.log.Error("chat: receipt", "message", message, "err", err)
+		return
+	}
+	c.mu.Lock()
+	if c.receipts[message] == r {
+		delete(c.receipts, message)
+	}
+	c.mu.Unlock()
+}
+
+// pushReply hands a reply to the customer's open widgets and reports
+// whether any took it. A socket that is closing can take a frame and never
+// show it: only the widget's receipt proves the visitor has the reply, so
+// a watcher (a goroutine, not an outbox worker) makes the reply due again
+// at once when every socket that took it has closed without one.
+func (c *Channel) pushReply(customer int64, f frame) bool {
+	r := &receipt{customer: customer, at: time.Now(), got: make(chan struct{})}
+	c.mu.Lock()
+	c.receipts[f.ID] = r // before the frame leaves: the receipt can be quick
 	list := make([]*visitor, 0, len(c.visitors[customer]))
 	for v := range c.visitors[customer] {
 		list = append(list, v)
 	}
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		if c.receipts[f.ID] == r {
-			delete(c.receipts, f.ID)
-		}
-		c.mu.Unlock()
-	}()
 	b, _ := json.Marshal(f)
 	var took []*visitor
 	for _, v := range list {
@@ -756,39 +779,34 @@ func (c *Channel) pushReply(ctx context.Context, customer int64, f frame) bool {
 		}
 	}
 	if len(took) == 0 {
+		c.mu.Lock()
+		if c.receipts[f.ID] == r {
+			delete(c.receipts, f.ID)
+		}
+		c.mu.Unlock()
 		return false
 	}
-	allGone := make(chan struct{})
+	c.watchers.Add(1)
 	go func() {
+		defer c.watchers.Done()
+		timer := time.NewTimer(c.ackWait())
+		defer timer.Stop()
 		for _, v := range took {
 			select {
 			case <-v.gone:
 			case <-r.got:
 				return
+			case <-timer.C:
+				return // the outbox looks again now anyway
 			}
 		}
-		close(allGone)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.desk.SendAgainNow(ctx, f.ID); err != nil {
+			c.log.Warn("chat: a pushed reply whose sockets closed waits its full time", "message", f.ID, "err", err)
+		}
 	}()
-	wait := c.AckWait
-	if wait <= 0 {
-		wait = 15 * time.Second
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-r.got:
-		return true
-	case <-allGone:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	// The receipt may have come at the last moment.
-	select {
-	case <-r.got:
-		return true
-	default:
-		return false
-	}
+	return true
 }
 
 // Send delivers an agent's reply: live to the visitor's open widgets,
@@ -796,16 +814,32 @@ func (c *Channel) pushReply(ctx context.Context, customer int64, f frame) bool {
 // open, the socket was closing, no receipt in time) and the customer gave
 // an address; otherwise it waits in the conversation, which the widget
 // shows when the visitor is back.
+//
+// The first call pushes and returns at once (desk.Awaiting); the outbox
+// calls again when the wait is over, unless the receipt came first. A
+// call for a reply this process never pushed (it restarted meanwhile)
+// pushes it again; the widget shows a reply once by its id.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
 	}
-	f := messageFrame(out.Message)
-	if out.AuthorName != "" {
-		f.Name = out.AuthorName
+	c.mu.Lock()
+	r := c.receipts[out.Message.ID]
+	if r != nil {
+		delete(c.receipts, out.Message.ID)
 	}
-	if c.pushReply(ctx, out.Customer.ID, f) {
-		return nil
+	c.mu.Unlock()
+	switch {
+	case r != nil && r.confirmed:
+		return nil // got, but not recorded: it is now
+	case r == nil:
+		f := messageFrame(out.Message)
+		if out.AuthorName != "" {
+			f.Name = out.AuthorName
+		}
+		if c.pushReply(out.Customer.ID, f) {
+			return desk.Awaiting(time.Now().Add(c.ackWait()))
+		}
 	}
 	if addr := c.emailOf(ctx, &out.Customer); addr != "" {
 		if email := c.desk.Sender("email"); email != nil {
@@ -816,6 +850,18 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 	}
 	return nil
+}
+
+// forgetReceipts drops the receipts waited for longer than the outbox can
+// take to look again (its reply was deleted, or the desk stopped sending).
+func (c *Channel) forgetReceipts(older time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, r := range c.receipts {
+		if time.Since(r.at) > older {
+			delete(c.receipts, id)
+		}
+	}
 }
 
 // Run forwards agents' typing to the visitors of those tickets and
@@ -832,6 +878,7 @@ func (c *Channel) Run(ctx context.Context) {
 		case <-sweep.C:
 			c.ipLimit.Sweep(30 * time.Minute)
 			c.visitorLimit.Sweep(30 * time.Minute)
+			c.forgetReceipts(10*time.Minute + 4*c.ackWait())
 			if n, err := c.desk.CloseIdleChats(ctx, time.Now()); err != nil {
 				c.log.Error("chat: inactivity rule", "err", err)
 			} else if n > 0 {

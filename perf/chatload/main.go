@@ -144,6 +144,15 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	time.Sleep(2 * time.Second) // the last deliveries
 	fmt.Printf("active phase: %d visitors for %s, %d messages sent, %d seen by the agent, %d replies posted\n",
 		active, duration, outbound.Load(), inbound.Load(), replies.Load())
+	// On a busy machine messages can still be on their way after those 2 s:
+	// a count that stops there reads late as lost. Wait for the rest.
+	seenAt2s := inbound.Load()
+	late := time.Now()
+	for inbound.Load() < outbound.Load() && time.Since(late) < 60*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("later: %d more seen by the agent within %s; %d never seen\n",
+		inbound.Load()-seenAt2s, time.Since(late).Round(100*time.Millisecond), outbound.Load()-inbound.Load())
 	fmt.Printf("server RSS after the active phase: %s (peak %s)\n", srv.RSS(), srv.Peak())
 	lat.print()
 	return nil

@@ -209,7 +209,7 @@ func TestChatAckResendAndHistory(t *testing.T) {
 		t.Fatalf("agent message %+v", f)
 	}
 	w2.send(frame{Type: "got", ID: f.ID})
-	waitFor(t, "sent", func() bool { m, _ := e.db.Message(ctx, reply.ID); return m.Delivery == "sent" })
+	waitFor(t, "delivered", func() bool { m, _ := e.db.Message(ctx, reply.ID); return m.Delivery == "delivered" })
 
 	// Visitor text is text: markup is stored and sent back as typed.
 	w2.send(frame{Type: "msg", CID: "x", Text: "<img src=x onerror=alert(1)>"})
@@ -395,7 +395,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // A reply is delivered over the socket only when the widget says it got
 // it. One that meets a closing socket (the frame is written, the visitor
-// is gone) or a widget that never answers goes by email; it is never lost.
+// is gone) or a widget that never answers goes by email, once; it is never
+// lost, and no outbox worker waits for the receipt meanwhile.
 func TestReplyWithoutReceiptGoesByEmail(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -415,27 +416,46 @@ func TestReplyWithoutReceiptGoesByEmail(t *testing.T) {
 		}
 		return m
 	}
-	mailed := func(body string) bool {
+	mailed := func(body string) int {
+		n := 0
 		for _, m := range sink.Messages() {
 			if strings.Contains(m, body) && strings.Contains(m, "rui@example.pt") {
+				n++
+			}
+		}
+		return n
+	}
+	delivery := func(id int64) string { m, _ := e.db.Message(ctx, id); return m.Delivery }
+	queued := func(id int64) bool {
+		items, _ := e.db.DueOutbox(ctx, time.Now().Add(24*time.Hour), 100)
+		for _, it := range items {
+			if it.MessageID == id {
 				return true
 			}
 		}
 		return false
 	}
-	delivery := func(id int64) string { m, _ := e.db.Message(ctx, id); return m.Delivery }
 
-	// 1. The widget says it got it: delivered live, no email.
+	// 1. The widget says it got it: delivered live, no email, out of the
+	// outbox.
 	r1 := reply("Yes, we have 43.")
 	w.send(frame{Type: "got", ID: w.next("msg").ID})
-	waitFor(t, "live reply sent", func() bool { return delivery(r1.ID) == "sent" })
+	waitFor(t, "live reply delivered", func() bool { return delivery(r1.ID) == "delivered" && !queued(r1.ID) })
 
-	// 2. The widget is open but never answers: by email after AckWait.
+	// 2. The widget is open but never answers: by email after AckWait. A
+	// receipt that comes after the email went changes nothing: no second
+	// email, and the reply shows sent (by email).
 	r2 := reply("It ships today.")
 	if got := w.next("msg"); got.ID != r2.ID {
 		t.Fatalf("pushed %+v", got)
 	}
-	waitFor(t, "unanswered reply mailed", func() bool { return mailed("It ships today.") && delivery(r2.ID) == "sent" })
+	waitFor(t, "unanswered reply mailed", func() bool { return mailed("It ships today.") == 1 && delivery(r2.ID) == "sent" && !queued(r2.ID) })
+	w.send(frame{Type: "got", ID: r2.ID})
+	w.send(frame{Type: "ping"})
+	w.next("pong") // the receipt was handled
+	if n := mailed("It ships today."); n != 1 || delivery(r2.ID) != "sent" {
+		t.Fatalf("after a late receipt: mailed %d times, delivery %q", n, delivery(r2.ID))
+	}
 
 	// 3. The reply reaches a socket as it closes: the frame is read, the
 	// visitor leaves without a receipt, and the reply goes by email at
@@ -446,25 +466,103 @@ func TestReplyWithoutReceiptGoesByEmail(t *testing.T) {
 		t.Fatalf("pushed %+v", got)
 	}
 	w.conn.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "reply to a closing socket mailed", func() bool { return mailed("Tracking: PT123.") && delivery(r3.ID) == "sent" })
-	if mailed("Yes, we have 43.") {
+	waitFor(t, "reply to a closing socket mailed", func() bool { return mailed("Tracking: PT123.") == 1 && delivery(r3.ID) == "sent" && !queued(r3.ID) })
+	if mailed("Yes, we have 43.") != 0 {
 		t.Fatal("the reply the widget got went by email too")
 	}
-
 }
 
-// Agents read a visitor's browser and system, not the raw User-Agent.
-func TestBrowserName(t *testing.T) {
-	for ua, want := range map[string]string{
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36":                         "Chrome 131 · Windows",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1": "Safari 17 · iOS",
-		"Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0":                                                          "Firefox 133 · Linux",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0":           "Edge 131 · Windows",
-		"curl/8.5": "curl/8.5",
-		"":         "",
-	} {
-		if got := browserName(ua); got != want {
-			t.Errorf("browserName(%q) = %q, want %q", ua, got, want)
+// A reply pushed to a widget stays in the outbox until its receipt: when
+// the process stops before it comes (the pushed replies it remembered are
+// gone), the outbox hands the reply over again when the wait is over, and
+// with the visitor gone it goes by email.
+func TestPushedReplyIsSentAfterARestart(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.chat.AckWait = 500 * time.Millisecond
+	sink := emailtest.Mailbox(t, e.desk, e.store.ID, "help@shop.test", "My Shop")
+	w, _ := e.hello("")
+	w.send(frame{Type: "msg", CID: "1", Text: "Where is my parcel?"})
+	w.next("ack")
+	w.send(frame{Type: "identify", Name: "Rui", Email: "rui@example.pt"})
+	w.next("identified")
+	tickets, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
+	// The receipts the first process waited for die with it: a new chat
+	// channel (no sockets, nothing remembered) takes over the desk's sends.
+	restarted := New(e.desk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	restarted.AckWait = time.Hour
+	e.desk.SetSender("chat", desk.SenderFunc(e.chat.Send))
+	r, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), tickets[0].ID, desk.ReplyInput{Body: "It left today."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.next("msg"); got.ID != r.ID {
+		t.Fatalf("pushed %+v", got)
+	}
+	waitFor(t, "pushed reply shown sent", func() bool { m, _ := e.db.Message(ctx, r.ID); return m.Delivery == "sent" })
+	e.desk.SetSender("chat", desk.SenderFunc(restarted.Send)) // the restart
+	waitFor(t, "reply mailed after the restart", func() bool {
+		n := 0
+		for _, m := range sink.Messages() {
+			if strings.Contains(m, "It left today.") {
+				n++
+			}
 		}
+		return n == 1
+	})
+}
+
+// Replies pushed to open widgets hold no outbox worker while they wait for
+// receipts: an email reply queued behind a burst of them to 50 widgets
+// that never answer goes out at once (before, each of those held one of
+// the outbox's 32 workers for the whole wait).
+func TestReplyBurstToOpenWidgetsDoesNotHoldEmail(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.chat.AckWait = time.Hour
+	sink := emailtest.Mailbox(t, e.desk, e.store.ID, "help@shop.test", "My Shop")
+	var widgets []*widget
+	for i := range 50 {
+		w, _ := e.hello("")
+		w.send(frame{Type: "msg", CID: "1", Text: fmt.Sprintf("visitor %d here", i)})
+		w.next("ack")
+		widgets = append(widgets, w)
+	}
+	chats, _, err := e.db.ListTickets(ctx, store.TicketFilter{Limit: 100})
+	if err != nil || len(chats) != 50 {
+		t.Fatalf("%d chat tickets, %v", len(chats), err)
+	}
+	mail, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", StoreID: &e.store.ID, Subject: "Order 1001",
+		From: store.Identity{Kind: "email", Value: "eva@example.cz"}, Text: "Where is it?", ExternalID: "eva1@example.cz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range chats {
+		if _, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), tk.ID, desk.ReplyInput{Body: "On it."}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range widgets {
+		w.next("msg") // pushed; the widget keeps quiet
+	}
+	queued := time.Now()
+	if _, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), mail.Ticket.ID, desk.ReplyInput{Body: "It ships today, Eva."}); err != nil {
+		t.Fatal(err)
+	}
+	mailed := func() bool {
+		for _, m := range sink.Messages() {
+			if strings.Contains(m, "It ships today, Eva.") {
+				return true
+			}
+		}
+		return false
+	}
+	for !mailed() && time.Since(queued) < 30*time.Second {
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(queued)
+	t.Logf("email out %s after it was queued behind 50 unconfirmed chat replies", took.Round(time.Millisecond))
+	if took > 10*time.Second {
+		t.Fatalf("the email reply took %s", took)
 	}
 }

@@ -302,7 +302,11 @@ details form{display:grid;gap:6px;margin-top:6px}
           if (awayNote) awayNote.hidden = online;
           if (detailsBox && !online && !f.email) detailsBox.open = true;
           history.length = 0;
-          for (const m of f.history || []) { history.push(m); show(m); }
+          for (const m of f.history || []) {
+            history.push(m); show(m);
+            // A reply left while the visitor was away: now it is shown.
+            if (m.ack && m.id) ws.send(JSON.stringify({ type: 'got', id: m.id }));
+          }
           if (f.email) set(whoKey, '1');
           // Details from the pre-chat form go before any message.
           if (identify) { ws.send(JSON.stringify({ type: 'identify', ...identify })); identify = null; }

@@ -57,6 +57,11 @@ func (e awaitingError) Error() string { return "handed over, waiting for the rec
 // it waits leaves the item there, so it is looked at again on start.
 func Awaiting(until time.Time) error { return awaitingError{until} }
 
+// Waiting is what a Sender returns when it left a reply where the
+// customer will see it on coming back (a chat visitor gone, with no email
+// to send it to): it is done, and shows waiting for the customer.
+var Waiting = errors.New("left for the customer to see when back")
+
 // Delivered records the receipt of a reply a sender handed over: it
 // leaves the outbox and shows delivered. A receipt for a reply of another
 // channel, or for one not an agent's, changes nothing.
@@ -258,6 +263,10 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 	if errors.As(sendErr, &await) {
 		return d.recordAwaiting(ctx, it, out, await.until)
 	}
+	waiting := errors.Is(sendErr, Waiting)
+	if waiting {
+		sendErr = nil
+	}
 	attempts := it.Attempts + 1
 	var perm permanentError
 	failed := sendErr != nil && (errors.As(sendErr, &perm) || errors.Is(sendErr, store.ErrNotFound) || attempts >= d.MaxAttempts)
@@ -268,6 +277,9 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 		case sendErr == nil:
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
+			}
+			if waiting {
+				return tx.MarkWaiting(ctx, it.MessageID)
 			}
 			return tx.MarkSent(ctx, it.MessageID)
 		case failed:

@@ -22,7 +22,7 @@ type Message struct {
 	ExternalID    string       `json:"external_id"`
 	Auto          string       `json:"auto"`
 	Attachments   []Attachment `json:"attachments"`
-	Delivery      string       `json:"delivery,omitempty"`
+	Delivery      string       `json:"delivery,omitempty"` // queued, sent, waiting (for the customer to come back), failed, delivered
 	DeliveryError string       `json:"delivery_error,omitempty"`
 	ReadAt        *time.Time   `json:"read_at,omitempty"` // when the platform said the customer read the reply
 	// DeliveryErrorI18n is DeliveryError as a stored sentence (JSON of its
@@ -49,17 +49,21 @@ type Attachment struct {
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
-	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n`
+	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
 	var author sql.NullInt64
 	var created int64
 	var read sql.NullInt64
+	var waiting bool
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
-		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n)
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting)
 	if err != nil {
 		return nil, err
+	}
+	if waiting && m.Delivery == "sent" {
+		m.Delivery = "waiting"
 	}
 	m.AuthorID = fromNullID(author)
 	m.CreatedAt = fromMS(created)
@@ -215,10 +219,22 @@ func (tx *Tx) SetDeliveryFailure(ctx context.Context, messageID int64, delivery,
 // MarkSent records that a reply went out, unless a receipt already said
 // it was delivered (a receipt can overtake the outbox's record).
 func (tx *Tx) MarkSent(ctx context.Context, messageID int64) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = ''
+	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', delivery_error_i18n = '', waiting = 0
 		WHERE id = ? AND delivery <> 'delivered'`, messageID)
 	if err != nil {
 		return fmt.Errorf("message %d sent: %w", messageID, err)
+	}
+	return nil
+}
+
+// MarkWaiting records that a reply was left where the customer sees it
+// when back (read as Delivery "waiting"; 'sent' in SQL, so counts of
+// replies sent include it).
+func (tx *Tx) MarkWaiting(ctx context.Context, messageID int64) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', delivery_error_i18n = '', waiting = 1
+		WHERE id = ? AND delivery <> 'delivered'`, messageID)
+	if err != nil {
+		return fmt.Errorf("message %d waiting: %w", messageID, err)
 	}
 	return nil
 }

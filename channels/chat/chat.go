@@ -193,6 +193,7 @@ type frame struct {
 	Code    string     `json:"code,omitempty"`  // what went wrong, for programs: err_fast, err_long, ...
 	Error   string     `json:"error,omitempty"` // the same for people, in the widget's language
 	Field   string     `json:"field,omitempty"`
+	Ack     bool       `json:"ack,omitempty"` // on a reply in the history: say "got" once it is shown
 }
 
 // file describes an image or file on a message.
@@ -483,7 +484,15 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		online := c.live(st)
 		welcome := frame{Type: "welcome", Token: token, Online: &online}
 		for _, m := range history {
-			welcome.History = append(welcome.History, messageFrame(m))
+			f := messageFrame(m)
+			if m.Delivery == "waiting" && t != nil {
+				// Left for the visitor: the widget's receipt makes it delivered.
+				f.Ack = true
+				c.mu.Lock()
+				c.receipts[m.ID] = &receipt{customer: t.CustomerID, at: time.Now(), got: make(chan struct{})}
+				c.mu.Unlock()
+			}
+			welcome.History = append(welcome.History, f)
 		}
 		if t != nil {
 			s.follow(t.CustomerID)
@@ -849,7 +858,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			return email.Send(ctx, out)
 		}
 	}
-	return nil
+	return desk.Waiting // shown when the visitor is back
 }
 
 // forgetReceipts drops the receipts waited for longer than the outbox can

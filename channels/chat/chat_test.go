@@ -566,3 +566,40 @@ func TestReplyBurstToOpenWidgetsDoesNotHoldEmail(t *testing.T) {
 		t.Fatalf("the email reply took %s", took)
 	}
 }
+
+// A reply to an anonymous visitor who has gone waits in the conversation
+// and says so (not "sent"); when the visitor is back, the widget shows it
+// with the history and its receipt makes it delivered.
+func TestReplyToAGoneVisitorWaitsUntilShown(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w, welcome := e.hello("")
+	w.send(frame{Type: "msg", CID: "1", Text: "Is the blue one back?"})
+	w.next("ack")
+	w.conn.Close(websocket.StatusNormalClosure, "")
+	tickets, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
+	waitFor(t, "the visitor's socket gone", func() bool {
+		e.chat.mu.Lock()
+		defer e.chat.mu.Unlock()
+		return len(e.chat.visitors[tickets[0].CustomerID]) == 0
+	})
+	r, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), tickets[0].ID, desk.ReplyInput{Body: "Yes, since Monday."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivery := func() string { m, _ := e.db.Message(ctx, r.ID); return m.Delivery }
+	waitFor(t, "reply waiting for the visitor", func() bool { return delivery() == "waiting" })
+
+	back, again := e.hello(welcome.Token)
+	var shown *frame
+	for i := range again.History {
+		if again.History[i].ID == r.ID {
+			shown = &again.History[i]
+		}
+	}
+	if shown == nil || !shown.Ack || shown.Text != "Yes, since Monday." {
+		t.Fatalf("history %+v", again.History)
+	}
+	back.send(frame{Type: "got", ID: r.ID})
+	waitFor(t, "reply delivered once shown", func() bool { return delivery() == "delivered" })
+}

@@ -59,7 +59,6 @@ type Channel struct {
 	mu       sync.Mutex
 	visitors map[int64]map[*visitor]struct{} // open sockets by customer id
 	receipts map[int64]*receipt              // replies pushed, waiting for a widget's "got", by message id
-	watchers sync.WaitGroup                  // goroutines watching the sockets a reply went to
 	open     map[*visitor]struct{}           // every open socket
 	closing  bool                            // shutting down: no new sockets or frames
 	sessions sync.WaitGroup                  // sockets' readers running
@@ -795,9 +794,7 @@ func (c *Channel) pushReply(customer int64, f frame) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.watchers.Add(1)
 	go func() {
-		defer c.watchers.Done()
 		timer := time.NewTimer(c.ackWait())
 		defer timer.Stop()
 		for _, v := range took {

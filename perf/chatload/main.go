@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -147,15 +148,65 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	// On a busy machine messages can still be on their way after those 2 s:
 	// a count that stops there reads late as lost. Wait for the rest.
 	seenAt2s := inbound.Load()
-	late := time.Now()
-	for inbound.Load() < outbound.Load() && time.Since(late) < 60*time.Second {
+	late, progress, last := time.Now(), time.Now(), inbound.Load()
+	for inbound.Load() < outbound.Load() && time.Since(progress) < 10*time.Second {
 		time.Sleep(100 * time.Millisecond)
+		if n := inbound.Load(); n != last {
+			progress, last = time.Now(), n
+		}
 	}
 	fmt.Printf("later: %d more seen by the agent within %s; %d never seen\n",
 		inbound.Load()-seenAt2s, time.Since(late).Round(100*time.Millisecond), outbound.Load()-inbound.Load())
+	// What the agent's socket missed (the server drops a socket that falls
+	// too far behind) may still be stored: count what the desk holds.
+	if stored, err := storedVisitorMessages(api); err != nil {
+		fmt.Fprintln(os.Stderr, "count stored messages:", err)
+	} else {
+		fmt.Printf("stored: %d visitor messages in the desk (of %d sent)\n", stored, outbound.Load())
+	}
 	fmt.Printf("server RSS after the active phase: %s (peak %s)\n", srv.RSS(), srv.Peak())
 	lat.print()
 	return nil
+}
+
+// storedVisitorMessages counts the visitors' messages the desk holds,
+// through the API, ticket by ticket.
+func storedVisitorMessages(api *apiClient) (int, error) {
+	var ids []int64
+	cursor := ""
+	for {
+		var page struct {
+			Tickets []struct {
+				ID int64 `json:"id"`
+			} `json:"tickets"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := api.do("GET", "/api/tickets?channel=chat&limit=200&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
+			return 0, err
+		}
+		for _, t := range page.Tickets {
+			ids = append(ids, t.ID)
+		}
+		if page.NextCursor == "" || len(page.Tickets) == 0 {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	n := 0
+	for _, id := range ids {
+		var t struct {
+			Messages []struct{ Kind, Body string } `json:"messages"`
+		}
+		if err := api.do("GET", fmt.Sprintf("/api/tickets/%d", id), nil, &t); err != nil {
+			return 0, err
+		}
+		for _, m := range t.Messages {
+			if m.Kind == "customer" {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 type reply struct {

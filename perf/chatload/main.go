@@ -71,12 +71,19 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	agent, _, err := websocket.Dial(ctx, "ws://"+addr+"/agent/ws", &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-	if err != nil {
-		return fmt.Errorf("agent websocket: %w", err)
+	dialAgent := func() (*websocket.Conn, error) {
+		agent, _, err := websocket.Dial(ctx, "ws://"+addr+"/agent/ws", &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		if err != nil {
+			return nil, fmt.Errorf("agent websocket: %w", err)
+		}
+		agent.SetReadLimit(1 << 20)
+		return agent, nil
 	}
-	agent.SetReadLimit(1 << 20)
+	agent, err := dialAgent()
+	if err != nil {
+		return err
+	}
 
 	// Open the visitors, each from one of many loopback addresses.
 	start := time.Now()
@@ -113,7 +120,8 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	sent := sync.Map{} // text -> time sent
 	var replies, inbound atomic.Int64
 	replyQueue := make(chan reply, 100000)
-	go watchAgent(ctx, agent, &sent, lat, &inbound, replyEvery, replyQueue)
+	var drops atomic.Int64
+	go watchAgent(ctx, agent, dialAgent, &drops, &sent, lat, &inbound, replyEvery, replyQueue)
 	for range 16 {
 		go func() {
 			for {
@@ -155,6 +163,7 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 			progress, last = time.Now(), n
 		}
 	}
+	fmt.Printf("agent socket dropped as too far behind and reopened: %d times\n", drops.Load())
 	fmt.Printf("later: %d more seen by the agent within %s; %d never seen\n",
 		inbound.Load()-seenAt2s, time.Since(late).Round(100*time.Millisecond), outbound.Load()-inbound.Load())
 	// What the agent's socket missed (the server drops a socket that falls
@@ -379,14 +388,24 @@ func (v *visitor) read(ctx context.Context, sent *sync.Map, lat *latencies) {
 
 // watchAgent times visitors' messages as they reach the agent's
 // websocket, and queues the agent's answers.
-func watchAgent(ctx context.Context, conn *websocket.Conn, sent *sync.Map, lat *latencies, count *atomic.Int64, every int, replies chan<- reply) {
+// The server drops an agent's socket that falls too far behind (the app
+// reconnects and refetches): so does this, and the messages published
+// meanwhile are missed (the stored count shows them).
+func watchAgent(ctx context.Context, conn *websocket.Conn, redial func() (*websocket.Conn, error), drops *atomic.Int64, sent *sync.Map, lat *latencies, count *atomic.Int64, every int, replies chan<- reply) {
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if drops.Add(1) <= 3 {
 				fmt.Fprintln(os.Stderr, "agent websocket:", err)
 			}
-			return
+			if conn, err = redial(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return
+			}
+			continue
 		}
 		var c struct {
 			Type     string

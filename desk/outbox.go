@@ -281,7 +281,8 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 			if waiting {
 				return tx.MarkWaiting(ctx, it.MessageID)
 			}
-			return tx.MarkSent(ctx, it.MessageID)
+			_, err := tx.MarkSent(ctx, it.MessageID)
+			return err
 		case failed:
 			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 				return err
@@ -332,8 +333,10 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 // recordAwaiting records a reply handed over and waiting for its receipt:
 // shown sent, kept in the outbox until then.
 func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Outbound, until time.Time) bool {
+	changed := false
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.MarkSent(ctx, it.MessageID); err != nil {
+		var err error
+		if changed, err = tx.MarkSent(ctx, it.MessageID); err != nil {
 			return err
 		}
 		return tx.AwaitReceipt(ctx, it.MessageID, it.NextAttemptAt, until)
@@ -343,6 +346,9 @@ func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Out
 		return false
 	}
 	d.stats.sends.Inc(out.Message.Channel, "sent")
+	if !changed {
+		return true // its receipt came first and was published
+	}
 	if m, err := d.db.Message(ctx, it.MessageID); err == nil {
 		d.bus.Publish(Change{Type: "message", TicketID: m.TicketID, Message: m})
 	}

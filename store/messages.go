@@ -217,14 +217,16 @@ func (tx *Tx) SetDeliveryFailure(ctx context.Context, messageID int64, delivery,
 }
 
 // MarkSent records that a reply went out, unless a receipt already said
-// it was delivered (a receipt can overtake the outbox's record).
-func (tx *Tx) MarkSent(ctx context.Context, messageID int64) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', delivery_error_i18n = '', waiting = 0
+// it was delivered (a receipt can overtake the outbox's record); it tells
+// whether the reply changed.
+func (tx *Tx) MarkSent(ctx context.Context, messageID int64) (bool, error) {
+	res, err := tx.q.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', delivery_error_i18n = '', waiting = 0
 		WHERE id = ? AND delivery <> 'delivered'`, messageID)
 	if err != nil {
-		return fmt.Errorf("message %d sent: %w", messageID, err)
+		return false, fmt.Errorf("message %d sent: %w", messageID, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // MarkWaiting records that a reply was left where the customer sees it

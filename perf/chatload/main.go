@@ -156,13 +156,15 @@ func run(bin string, idle, active int, duration time.Duration, replyEvery, perIP
 	// On a busy machine messages can still be on their way after those 2 s:
 	// a count that stops there reads late as lost. Wait for the rest.
 	seenAt2s := inbound.Load()
-	late, progress, last := time.Now(), time.Now(), inbound.Load()
-	for inbound.Load() < outbound.Load() && time.Since(progress) < 10*time.Second {
+	late, progress, last := time.Now(), time.Now(), inbound.Load()+lat.acks.Load()
+	for (inbound.Load() < outbound.Load() || lat.acks.Load() < outbound.Load()) && time.Since(progress) < 10*time.Second {
 		time.Sleep(100 * time.Millisecond)
-		if n := inbound.Load(); n != last {
+		if n := inbound.Load() + lat.acks.Load(); n != last {
 			progress, last = time.Now(), n
 		}
 	}
+	fmt.Printf("acknowledged (stored) to the visitors: %d of %d, %s after the active phase\n",
+		lat.acks.Load(), outbound.Load(), (2*time.Second + time.Since(late)).Round(100*time.Millisecond))
 	fmt.Printf("agent socket dropped as too far behind and reopened: %d times\n", drops.Load())
 	fmt.Printf("later: %d more seen by the agent within %s; %d never seen\n",
 		inbound.Load()-seenAt2s, time.Since(late).Round(100*time.Millisecond), outbound.Load()-inbound.Load())
@@ -377,6 +379,8 @@ func (v *visitor) read(ctx context.Context, sent *sync.Map, lat *latencies) {
 			if at, ok := sent.LoadAndDelete(f.Text); ok {
 				lat.add(&lat.toVisitor, time.Since(at.(time.Time)))
 			}
+		case f.Type == "ack":
+			lat.acks.Add(1) // stored: the server acknowledges only what it committed
 		case f.Type == "error":
 			lat.errors.Add(1)
 			if lat.errors.Load() <= 3 {
@@ -431,6 +435,7 @@ type latencies struct {
 	mu                 sync.Mutex
 	toAgent, toVisitor []time.Duration
 	errors             atomic.Int64
+	acks               atomic.Int64
 }
 
 func (l *latencies) add(list *[]time.Duration, d time.Duration) {

@@ -75,6 +75,29 @@ func TestChatWidgetInBrowser(t *testing.T) {
 		t.Fatalf("answer %q", answer)
 	}
 	shot(t, ctx, "21-chat")
+	// The widget's receipt makes the reply delivered.
+	chatTicket := list.Tickets[0].ID
+	replyState := func(body string) string {
+		var got ticketJSON
+		admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", chatTicket), nil).json(t, &got)
+		for _, m := range got.Messages {
+			if m.Body == body {
+				return m.Delivery
+			}
+		}
+		return ""
+	}
+	waitState := func(body, want string) {
+		t.Helper()
+		state := ""
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if state = replyState(body); state == want {
+				return
+			}
+		}
+		t.Fatalf("reply %q is %q, want %q", body, state, want)
+	}
+	waitState("Yes, 3 pairs left!", "delivered")
 
 	// A reload keeps the conversation.
 	in = widgetRoot(t, ctx, "reload", chromedp.Reload())
@@ -105,15 +128,23 @@ func TestChatWidgetInBrowser(t *testing.T) {
 		chromedp.Run(ctx, chromedp.Sleep(50e6))
 	}
 
+	// The visitor leaves, having given no email: a reply waits for them in
+	// the conversation, and says so rather than "sent".
+	run(t, ctx, "visitor leaves", chromedp.Navigate("about:blank"))
+	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", chatTicket), map[string]any{"body": "Blue is back on Friday."})
+	waitState("Blue is back on Friday.", "waiting")
+
 	// Nobody online, the same visitor comes back: their conversation, with
-	// a notice that we are away and their details open to leave an email.
-	in = widgetRoot(t, ctx, "returning visitor", chromedp.Reload())
+	// a notice that we are away and their details open to leave an email;
+	// the reply left for them is shown, and so delivered.
+	in = widgetRoot(t, ctx, "returning visitor", chromedp.Navigate(shop))
 	run(t, ctx, "away notice",
 		chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
 		chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in),
 		chromedp.WaitVisible(`.note.away`, chromedp.ByQuery, in),
 		chromedp.WaitVisible(`details[open] input[name="email"]`, chromedp.ByQuery, in))
 	shot(t, ctx, "21b-returning-away")
+	waitState("Blue is back on Friday.", "delivered")
 
 	// Nobody online, a new visitor: the offline form, with errors beside it.
 	in = widgetRoot(t, ctx, "new visitor", chromedp.Evaluate(`localStorage.clear()`, nil), chromedp.Reload())

@@ -186,6 +186,19 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	if got.Customer.Name != "Zoe" || got.Customer.Identities[0].Value != "zoe@example.com" {
 		t.Fatalf("offline customer %+v", got.Customer)
 	}
+
+	// The agent app says a reply to the first visitor, gone again, waits.
+	run(t, ctx, "the first visitor gone again", chromedp.Navigate("about:blank"))
+	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", chatTicket), map[string]any{"body": "We restock on Monday."})
+	waitState("We restock on Monday.", "waiting")
+	loginOwner(t, ctx, e)
+	run(t, ctx, "the app shows the reply waiting",
+		chromedp.Navigate(e.srv.URL+fmt.Sprintf("/#/all/t/%d", chatTicket)),
+		chromedp.WaitVisible(`//article[contains(@class,"agent") and contains(., "We restock on Monday.")]//div[contains(@class,"delivery") and contains(., "Waiting for the visitor")]`, chromedp.BySearch))
+	shot(t, ctx, "24-app-reply-waiting")
+	run(t, ctx, "phone width", chromedp.EmulateViewport(390, 844),
+		chromedp.ScrollIntoView(`//div[contains(@class,"delivery") and contains(., "Waiting for the visitor")]`, chromedp.BySearch))
+	shot(t, ctx, "24-app-reply-waiting-phone")
 }
 
 // TestChatSettingsInBrowser: the owner sets the store's widget in the app

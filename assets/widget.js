@@ -291,7 +291,7 @@ details form{display:grid;gap:6px;margin-top:6px}
       // Our keep-alive: proxies close quiet sockets, and the server keeps no timer per visitor.
       clearInterval(pinger);
       pinger = setInterval(() => { if (ws.readyState === 1) ws.send('{"type":"ping"}'); }, 25000);
-      ws.send(JSON.stringify({ type: 'hello', token: get(tokenKey), page: location.href, locale: navigator.language, lang: cfg.language }));
+      ws.send(JSON.stringify({ type: 'hello', token: get(tokenKey), page: location.href, locale: navigator.language, lang: cfg.language, receipts: true }));
     };
     ws.onmessage = (ev) => {
       let f; try { f = JSON.parse(ev.data); } catch { return; }

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -193,6 +194,11 @@ type frame struct {
 	Error   string     `json:"error,omitempty"` // the same for people, in the widget's language
 	Field   string     `json:"field,omitempty"`
 	Ack     bool       `json:"ack,omitempty"` // on a reply in the history: say "got" once it is shown
+
+	// Receipts, in a widget's hello: it says "got" for each reply it shows.
+	// A widget from before receipts (a tab open across an upgrade, a
+	// cached copy) never does, and its replies count as sent as they were.
+	Receipts bool `json:"receipts,omitempty"`
 }
 
 // file describes an image or file on a message.
@@ -217,6 +223,8 @@ type visitor struct {
 	writing bool
 	closed  bool
 	bye     bool // close with the restart status once the queue is written
+
+	receipts atomic.Bool // the widget confirms the replies it shows
 }
 
 // maxQueue frames may wait for a visitor; one that reads slower than that
@@ -476,6 +484,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 			token = newToken()
 		}
 		s.who, s.page, s.locale, s.lang = visitorID(token), clip(f.Page, 500), clip(f.Locale, 100), desk.PickLanguage(st.Language, f.Lang)
+		s.v.receipts.Store(f.Receipts)
 		t, history, err := c.desk.Conversation(ctx, s.who, "chat", historySize)
 		if err != nil {
 			c.log.Error("chat: history", "err", err)
@@ -765,12 +774,21 @@ func (c *Channel) received(ctx context.Context, message, customer int64) {
 	c.mu.Unlock()
 }
 
+// pushed is what became of a reply handed to a customer's widgets.
+type pushed int
+
+const (
+	pushNone        pushed = iota // no widget open, or all closing
+	pushUnconfirmed               // only widgets that send no receipts took it
+	pushConfirmable               // a widget that says "got" took it
+)
+
 // pushReply hands a reply to the customer's open widgets and reports
 // whether any took it. A socket that is closing can take a frame and never
 // show it: only the widget's receipt proves the visitor has the reply, so
 // a watcher (a goroutine, not an outbox worker) makes the reply due again
 // at once when every socket that took it has closed without one.
-func (c *Channel) pushReply(customer int64, f frame) bool {
+func (c *Channel) pushReply(customer int64, f frame) pushed {
 	r := &receipt{customer: customer, at: time.Now(), got: make(chan struct{})}
 	c.mu.Lock()
 	c.receipts[f.ID] = r // before the frame leaves: the receipt can be quick
@@ -786,13 +804,17 @@ func (c *Channel) pushReply(customer int64, f frame) bool {
 			took = append(took, v)
 		}
 	}
-	if len(took) == 0 {
+	confirms := slices.ContainsFunc(took, func(v *visitor) bool { return v.receipts.Load() })
+	if !confirms {
 		c.mu.Lock()
 		if c.receipts[f.ID] == r {
 			delete(c.receipts, f.ID)
 		}
 		c.mu.Unlock()
-		return false
+		if len(took) == 0 {
+			return pushNone
+		}
+		return pushUnconfirmed
 	}
 	go func() {
 		timer := time.NewTimer(c.ackWait())
@@ -812,7 +834,7 @@ func (c *Channel) pushReply(customer int64, f frame) bool {
 			c.log.Warn("chat: a pushed reply whose sockets closed waits its full time", "message", f.ID, "err", err)
 		}
 	}()
-	return true
+	return pushConfirmable
 }
 
 // Send delivers an agent's reply: live to the visitor's open widgets,
@@ -843,8 +865,11 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		if out.AuthorName != "" {
 			f.Name = out.AuthorName
 		}
-		if c.pushReply(out.Customer.ID, f) {
+		switch c.pushReply(out.Customer.ID, f) {
+		case pushConfirmable:
 			return desk.Awaiting(time.Now().Add(c.ackWait()))
+		case pushUnconfirmed:
+			return nil // an old widget showed it, as replies were before receipts
 		}
 	}
 	if addr := c.emailOf(ctx, &out.Customer); addr != "" {

@@ -67,6 +67,7 @@ type widget struct {
 	t    testing.TB
 	conn *websocket.Conn
 	in   chan frame
+	old  bool // a widget from before receipts: its hello does not offer them
 }
 
 func (e *env) dial(origin string) (*widget, error) {
@@ -102,6 +103,9 @@ func (e *env) dial(origin string) (*widget, error) {
 
 func (w *widget) send(f frame) {
 	w.t.Helper()
+	if f.Type == "hello" && !w.old {
+		f.Receipts = true // as widget.js says it
+	}
 	b, _ := json.Marshal(f)
 	if err := w.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
 		w.t.Fatal(err)
@@ -602,4 +606,48 @@ func TestReplyToAGoneVisitorWaitsUntilShown(t *testing.T) {
 	}
 	back.send(frame{Type: "got", ID: r.ID})
 	waitFor(t, "reply delivered once shown", func() bool { return delivery() == "delivered" })
+}
+
+// A widget from before receipts (a tab open across an upgrade, a cached
+// copy) shows replies but never says "got": its replies count as sent the
+// moment it takes them, as they did before, and are not mailed as well.
+func TestReplyToWidgetWithoutReceiptsIsSentOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.chat.AckWait = 200 * time.Millisecond
+	sink := emailtest.Mailbox(t, e.desk, e.store.ID, "help@shop.test", "My Shop")
+	w, err := e.dial("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.old = true
+	w.send(frame{Type: "hello"})
+	w.next("welcome")
+	w.send(frame{Type: "msg", CID: "1", Text: "Is it waterproof?"})
+	w.next("ack")
+	w.send(frame{Type: "identify", Name: "Eva", Email: "eva@example.cz"})
+	w.next("identified")
+	tickets, _, _ := e.db.ListTickets(ctx, store.TicketFilter{Limit: 10})
+	m, err := e.desk.Reply(ctx, desk.AgentActor(e.agent.ID), tickets[0].ID, desk.ReplyInput{Body: "Yes, fully."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.next("msg"); got.ID != m.ID {
+		t.Fatalf("pushed %+v", got)
+	}
+	waitFor(t, "reply sent", func() bool { r, _ := e.db.Message(ctx, m.ID); return r.Delivery == "sent" })
+	// Well past the wait for a receipt: still sent, never mailed, and out
+	// of the outbox.
+	time.Sleep(4 * e.chat.AckWait) // a wait for nothing to happen: a fixed time is the only way to see an absence
+	items, _ := e.db.DueOutbox(ctx, time.Now().Add(24*time.Hour), 100)
+	for _, it := range items {
+		if it.MessageID == m.ID {
+			t.Fatal("the reply is still in the outbox")
+		}
+	}
+	for _, mail := range sink.Messages() {
+		if strings.Contains(mail, "Yes, fully.") {
+			t.Fatal("a reply an old widget showed was mailed too")
+		}
+	}
 }

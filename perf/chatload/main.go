@@ -318,7 +318,7 @@ func dialVisitor(ctx context.Context, addr string, n, perIP int) (*visitor, erro
 		return nil, err
 	}
 	conn.SetReadLimit(1 << 20)
-	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err != nil {
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","receipts":true}`)); err != nil {
 		return nil, err
 	}
 	_, data, err := conn.Read(ctx)

@@ -489,14 +489,15 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	if in.Subject == "" && m.Envelope != nil {
 		in.Subject = m.Envelope.Subject // the server read one where the parser could not
 	}
-	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 {
-		// A message of a subject alone is a message all the same.
-		in.Text = "[onedesk: the message has no text]"
-	}
 	if !dropped.IsZero() {
 		// Said in the notes, not the text: the text stays the customer's.
 		in.Partial = in.Partial.Add(dropped)
 		in.Raw = nil
+	}
+	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 && len(in.Partial) == 0 {
+		// A message of a subject alone is a message all the same. (With
+		// notes, the notes say what became of its text.)
+		in.Text = "[onedesk: the message has no text]"
 	}
 	// Our addresses among the recipients are us, not participants; a
 	// plus-address of ours may name the ticket this answers.

@@ -79,11 +79,13 @@ type Inbound struct {
 	BounceOf     string
 	BounceReason string
 
-	// Partial, when set, says in a sentence what of the message could not
+	// Partial, when set, says in sentences what of the message could not
 	// be read (a header that would not parse, a structure past the limits,
 	// a parse that ran out of time): the message is kept with what could
-	// be read, its source beside it, and counted as partly read.
-	Partial string
+	// be read, its source beside it, and counted as partly read. The notes
+	// are kept as sentences so that each agent reads them in their own
+	// language; a message with notes may have no text of its own.
+	Partial i18n.Sentences
 
 	// Applied when the message opens a new ticket.
 	Priority   string
@@ -143,10 +145,15 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 	}
 	in.Subject = cleanLine(in.Subject)
-	in.Partial = truncateRunes(cleanLine(in.Partial), maxPartial)
+	in.Partial = cleanSentences(in.Partial)
+	partial := truncateRunes(cleanLine(in.Partial.String()), maxPartial)
 	in.HTML = SanitizeHTML(in.HTML)
-	if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
-		return nil, err
+	// A message whose notes say what could not be read need not have any
+	// text: the notes stand in for it, in the reader's language.
+	if len(in.Partial) == 0 || in.Text != "" || in.HTML != "" {
+		if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
+			return nil, err
+		}
 	}
 	if utf8.RuneCountInString(in.Subject) > MaxSubject {
 		return nil, inputErr("subject", "subject is longer than %d characters", MaxSubject)
@@ -290,7 +297,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		m := &store.Message{
 			TicketID: t.ID, Kind: "customer", Channel: in.Channel, Body: in.Text, HTML: in.HTML,
 			From: in.From.Value, ExternalID: in.ExternalID, Auto: in.Auto, Attachments: in.Attachments,
-			Partial: in.Partial, CreatedAt: now,
+			Partial: partial, PartialI18n: in.Partial.Encode(), CreatedAt: now,
 		}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err
@@ -369,7 +376,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		if in.MailboxID != 0 {
 			mailbox := strconv.FormatInt(in.MailboxID, 10)
 			d.stats.mailImported.Inc(mailbox)
-			if in.Partial != "" {
+			if len(in.Partial) > 0 {
 				d.stats.mailPartial.Inc(mailbox)
 			}
 		}
@@ -1201,6 +1208,46 @@ func snippet(s string) string {
 
 // maxPartial bounds the sentence saying what of a message could not be read.
 const maxPartial = 1000
+
+// maxPartialNotes and maxPartialArg bound the notes kept as sentences: the
+// parser's are few, but their arguments can quote the message.
+const (
+	maxPartialNotes = 20
+	maxPartialArg   = 200
+)
+
+// cleanSentences bounds notes and makes their text arguments one clean
+// line each, as the English note is.
+func cleanSentences(notes i18n.Sentences) i18n.Sentences {
+	if len(notes) > maxPartialNotes {
+		notes = notes[:maxPartialNotes]
+	}
+	out := make(i18n.Sentences, 0, len(notes))
+	for _, s := range notes {
+		out = append(out, cleanSentence(s))
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func cleanSentence(s i18n.Sentence) i18n.Sentence {
+	args := make([]any, len(s.Args))
+	for i, a := range s.Args {
+		switch v := a.(type) {
+		case string:
+			args[i] = truncateRunes(cleanLine(v), maxPartialArg)
+		case i18n.Sentence:
+			args[i] = cleanSentence(v)
+		case error:
+			args[i] = cleanSentence(i18n.SentenceOf(v)) // translated when it is a sentence
+		default:
+			args[i] = a
+		}
+	}
+	return i18n.Sentence{Format: s.Format, Args: args}
+}
 
 // truncateRunes cuts s to at most n characters.
 func truncateRunes(s string, n int) string {

@@ -167,6 +167,30 @@ func TestSentenceStored(t *testing.T) {
 	}
 }
 
+// Several sentences (the notes on a partly read email) are stored as one
+// list and said one after another in the reader's language.
+func TestSentencesStored(t *testing.T) {
+	var notes Sentences
+	notes = notes.Add(S("Parts nested more than %d levels deep were left out.", 40))
+	notes = notes.Add(S("Parts nested more than %d levels deep were left out.", 40)) // said once
+	notes = notes.Add(S("The desk refused the message (%s), so only its subject and source were kept.",
+		S("a message may have at most %d characters", 4000)))
+	notes = notes.Add(Sentence{})
+	if len(notes) != 2 {
+		t.Fatalf("notes %+v", notes)
+	}
+	back := DecodeSentences(notes.Encode())
+	if back.String() != "Parts nested more than 40 levels deep were left out. The desk refused the message (a message may have at most 4000 characters), so only its subject and source were kept." {
+		t.Errorf("English: %q", back.String())
+	}
+	if got := back.In("ru"); got != "Пропущены части с глубиной вложенности больше 40. Сообщение не было принято (сообщение может быть не длиннее 4000 символов), поэтому сохранены только его тема и исходное сообщение." {
+		t.Errorf("ru: %q", got)
+	}
+	if DecodeSentences("") != nil || DecodeSentences("{broken") != nil || Sentences(nil).Encode() != "" {
+		t.Error("nothing stored must read back as no notes")
+	}
+}
+
 func TestNegotiate(t *testing.T) {
 	for header, want := range map[string]string{
 		"pt":                      "pt",

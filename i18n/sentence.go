@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
 	"onedesk/assets"
@@ -242,4 +243,57 @@ func Restore(lang, english, stored string) string {
 		return s.In(lang)
 	}
 	return english
+}
+
+// Sentences are several sentences said one after another, such as the
+// notes on what of an email could not be read.
+type Sentences []Sentence
+
+// Add appends s unless it is zero or already said.
+func (ss Sentences) Add(s Sentence) Sentences {
+	if s.IsZero() {
+		return ss
+	}
+	enc := s.Encode()
+	for _, have := range ss {
+		if have.Encode() == enc {
+			return ss
+		}
+	}
+	return append(ss, s)
+}
+
+// String is the sentences in English.
+func (ss Sentences) String() string { return ss.In("en") }
+
+// In is the sentences in lang, one after another.
+func (ss Sentences) In(lang string) string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s.In(lang))
+	}
+	return strings.Join(out, " ")
+}
+
+// Encode is the sentences as stored JSON, a list of Sentence.Encode's
+// objects ("" for none).
+func (ss Sentences) Encode() string {
+	if len(ss) == 0 {
+		return ""
+	}
+	b, err := json.Marshal([]Sentence(ss))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// DecodeSentences reads what Sentences.Encode wrote (nil for "" or a
+// broken text).
+func DecodeSentences(stored string) Sentences {
+	var ss []Sentence
+	if stored == "" || json.Unmarshal([]byte(stored), &ss) != nil {
+		return nil
+	}
+	return ss
 }

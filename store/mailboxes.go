@@ -181,22 +181,23 @@ type MailboxIntake struct {
 
 // IntakeMessage is an imported message as a mailbox's status names it.
 type IntakeMessage struct {
-	MessageID  int64     `json:"message_id"`
-	TicketID   int64     `json:"ticket_id"`
-	Subject    string    `json:"subject"`
-	Partial    string    `json:"partial,omitempty"`
-	ImportedAt time.Time `json:"imported_at"`
+	MessageID   int64     `json:"message_id"`
+	TicketID    int64     `json:"ticket_id"`
+	Subject     string    `json:"subject"`
+	Partial     string    `json:"partial,omitempty"`
+	PartialI18n string    `json:"-"` // Partial as stored sentences, "" if none
+	ImportedAt  time.Time `json:"imported_at"`
 }
 
 // MailboxIntake reads a mailbox's last import and its partly read
 // messages, the newest limit of them.
 func (db *DB) MailboxIntake(ctx context.Context, id int64, limit int) (*MailboxIntake, error) {
 	in := &MailboxIntake{Partial: []IntakeMessage{}}
-	const cols = `SELECT m.id, m.ticket_id, t.subject, m.partial, m.created_at FROM messages m JOIN tickets t ON t.id = m.ticket_id`
+	const cols = `SELECT m.id, m.ticket_id, t.subject, m.partial, m.partial_i18n, m.created_at FROM messages m JOIN tickets t ON t.id = m.ticket_id`
 	scan := func(row interface{ Scan(...any) error }) (IntakeMessage, error) {
 		var im IntakeMessage
 		var at int64
-		err := row.Scan(&im.MessageID, &im.TicketID, &im.Subject, &im.Partial, &at)
+		err := row.Scan(&im.MessageID, &im.TicketID, &im.Subject, &im.Partial, &im.PartialI18n, &at)
 		im.ImportedAt = fromMS(at)
 		return im, err
 	}

@@ -30,8 +30,11 @@ type Message struct {
 	DeliveryErrorI18n string `json:"-"`
 	// Partial says what of an inbound message could not be read (it was
 	// stored with the rest, its source beside it); "" when all was read.
-	Partial   string    `json:"partial,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Partial string `json:"partial,omitempty"`
+	// PartialI18n is Partial as stored sentences (i18n.Sentences' JSON)
+	// for the reader's language; "" when there are none.
+	PartialI18n string    `json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // Attachment describes a file on a message; Data is set only when the
@@ -49,7 +52,7 @@ type Attachment struct {
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
-	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting`
+	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting, partial_i18n`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -58,7 +61,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var read sql.NullInt64
 	var waiting bool
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
-		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting)
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting, &m.PartialI18n)
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +83,10 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	res, err := tx.q.ExecContext(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
-		from_addr, external_id, auto, delivery, delivery_error, created_at, partial)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
-		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial)
+		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n)
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s/%s: %w", m.Channel, m.ExternalID, ErrConflict)

@@ -173,7 +173,7 @@ func (s *Server) customerTimeline(c *fiber.Ctx, _ *principal) error {
 	list, next := page(list, func(x store.TimelineItem) int64 { return x.ID })
 	lang := requestLanguage(c)
 	for i := range list {
-		sayDelivery(lang, &list[i].Message)
+		sayMessage(lang, &list[i].Message)
 	}
 	return c.JSON(fiber.Map{"items": list, "next_cursor": next})
 }

@@ -92,6 +92,7 @@ func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 			return err
 		}
 		sayMailbox(lang, m)
+		sayIntake(lang, intake)
 		out = append(out, mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now)})
 	}
 	return c.JSON(fiber.Map{"mailboxes": out})

@@ -155,7 +155,7 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 	}
 	lang := requestLanguage(c)
 	for i := range d.Messages {
-		sayDelivery(lang, &d.Messages[i])
+		sayMessage(lang, &d.Messages[i])
 	}
 	if d.Events, err = s.db.Events(ctx, id); err != nil {
 		return nil, err

@@ -25,11 +25,32 @@ func requestLanguage(c *fiber.Ctx) string {
 	return "en"
 }
 
-// sayDelivery writes a message's delivery error in lang, from its stored
-// sentence (a remote server's own words stay as it wrote them).
-func sayDelivery(lang string, m *store.Message) {
+// sayMessage writes a message's delivery error and its notes on what could
+// not be read in lang, from their stored sentences (a remote server's own
+// words stay as it wrote them).
+func sayMessage(lang string, m *store.Message) {
 	if m.DeliveryErrorI18n != "" {
 		m.DeliveryError = i18n.Restore(lang, m.DeliveryError, m.DeliveryErrorI18n)
+	}
+	m.Partial = sayPartial(lang, m.Partial, m.PartialI18n)
+}
+
+// sayPartial is a message's notes on what could not be read in lang, the
+// English as stored when there are no stored sentences (older messages).
+func sayPartial(lang, english, stored string) string {
+	if notes := i18n.DecodeSentences(stored); len(notes) > 0 {
+		return notes.In(lang)
+	}
+	return english
+}
+
+// sayIntake writes the notes of a mailbox's imports in lang.
+func sayIntake(lang string, in *store.MailboxIntake) {
+	if in.Last != nil {
+		in.Last.Partial = sayPartial(lang, in.Last.Partial, in.Last.PartialI18n)
+	}
+	for i := range in.Partial {
+		in.Partial[i].Partial = sayPartial(lang, in.Partial[i].Partial, in.Partial[i].PartialI18n)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -29,10 +30,14 @@ func TestMailboxCardInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range []struct{ subject, from, partial string }{
-		{"You have won", "unknown-sender.1@onedesk.invalid", `the sender's address "Millions Lottery Spain transfer"@example.com> is not an email address, so replies cannot be sent`},
-		{"Deeply nested", "deep@example.com", "the message is nested deeper than 100 levels: only its first parts were read; its source is kept"},
-		{"Where is my parcel?", "carla@example.com", ""},
+	for i, m := range []struct {
+		subject, from string
+		partial       i18n.Sentences
+	}{
+		{"You have won", "unknown-sender.1@onedesk.invalid", i18n.Sentences{i18n.S("The sender's address %s is not an email address; the message is filed under the mailbox's unknown sender, and replies cannot be sent.",
+			`"Millions Lottery Spain transfer"@example.com>`)}},
+		{"Deeply nested", "deep@example.com", i18n.Sentences{i18n.S("Parts nested more than %d levels deep were left out.", 100)}},
+		{"Where is my parcel?", "carla@example.com", nil},
 	} {
 		_, err := e.desk.Ingest(bg, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: m.from},
 			Subject: m.subject, Text: "Hello", ExternalID: fmt.Sprintf("m%d@example.com", i), Partial: m.partial,
@@ -59,6 +64,9 @@ func TestMailboxCardInBrowser(t *testing.T) {
 			chromedp.WaitVisible(`//p[contains(@class, "mailbox-last")]/a[.="Where is my parcel?"]`, chromedp.BySearch),
 			chromedp.Click(`.mailbox-partial summary`, chromedp.ByQuery),
 			chromedp.WaitVisible(`//details[contains(@class, "mailbox-partial")]//a[.="Deeply nested"]`, chromedp.BySearch))
+		// Each partly read message's note, in the agent's language.
+		nested := map[string]string{"en": "Parts nested more than 100 levels deep", "ru": "Пропущены части с глубиной вложенности больше 100"}[lang]
+		run(t, ctx, "partial note "+lang, chromedp.WaitVisible(fmt.Sprintf(`//details[contains(@class, "mailbox-partial")]//li[contains(., %q)]`, nested), chromedp.BySearch))
 		var summary string
 		run(t, ctx, "partial count "+lang, chromedp.Text(`.mailbox-partial summary`, &summary, chromedp.ByQuery))
 		if !strings.Contains(summary, "2") {
@@ -73,6 +81,6 @@ func TestMailboxCardInBrowser(t *testing.T) {
 	// The partly read message's ticket shows why, with its source.
 	run(t, ctx, "open the partly read ticket",
 		chromedp.Click(`//details[contains(@class, "mailbox-partial")]//a[.="You have won"]`, chromedp.BySearch),
-		chromedp.WaitVisible(`//div[contains(@class, "partial-note") and contains(., "Millions Lottery")]/a[contains(@href, "/source")]`, chromedp.BySearch))
+		chromedp.WaitVisible(`//div[contains(@class, "partial-note") and contains(., "Millions Lottery") and contains(., "не является адресом электронной почты")]/a[contains(@href, "/source")]`, chromedp.BySearch))
 	shot(t, ctx, "mailbox-partial-message")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -27,7 +28,7 @@ func TestMailboxStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mail := func(uid uint32, subject, partial string) {
+	mail := func(uid uint32, subject string, partial i18n.Sentences) {
 		t.Helper()
 		_, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "carla@example.com"},
 			Subject: subject, Text: "Hello", ExternalID: fmt.Sprintf("m%d@example.com", uid), Partial: partial,
@@ -36,8 +37,15 @@ func TestMailboxStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mail(1, "Broken header", "the Date header could not be read")
-	mail(2, "Where is my parcel?", "")
+	// What the parser and the intake note of a message whose From is
+	// broken: said in the reader's language.
+	broken := i18n.Sentences{
+		i18n.S("No sender address could be read (From: %s).", "Carla <carla(at)example>"),
+		i18n.S("The message is filed under the mailbox's unknown sender, and replies cannot be sent."),
+	}
+	english := "No sender address could be read (From: Carla <carla(at)example>). The message is filed under the mailbox's unknown sender, and replies cannot be sent."
+	mail(1, "Broken header", broken)
+	mail(2, "Where is my parcel?", nil)
 
 	type intake struct {
 		MessageID  int64     `json:"message_id"`
@@ -58,10 +66,30 @@ func TestMailboxStatus(t *testing.T) {
 	admin.must(200, "GET", "/api/mailboxes", nil).json(t, &list)
 	got := list.Mailboxes[0]
 	if got.LastMessage == nil || got.LastMessage.Subject != "Where is my parcel?" || got.PartialCount != 1 ||
-		len(got.Partial) != 1 || got.Partial[0].Subject != "Broken header" || got.Partial[0].Partial != "the Date header could not be read" ||
+		len(got.Partial) != 1 || got.Partial[0].Subject != "Broken header" || got.Partial[0].Partial != english ||
 		got.Partial[0].TicketID == 0 || got.Stuck != "" {
 		t.Fatalf("status %+v", got)
 	}
+
+	translated := map[string]string{
+		"pt": "Não foi possível ler nenhum endereço de remetente (From: Carla <carla(at)example>). A mensagem foi arquivada no remetente desconhecido da caixa de correio, e não é possível responder-lhe.",
+		"ru": "Не удалось прочитать ни одного адреса отправителя (From: Carla <carla(at)example>). Сообщение отнесено к неизвестному отправителю этого почтового ящика, ответить на него нельзя.",
+	}
+	var detail struct {
+		Messages []struct{ Body, Partial string }
+	}
+	for _, lang := range []string{"pt", "ru"} {
+		admin.lang = lang
+		admin.must(200, "GET", "/api/mailboxes", nil).json(t, &list)
+		if p := list.Mailboxes[0].Partial; len(p) != 1 || p[0].Partial != translated[lang] {
+			t.Errorf("%s: mailbox partial list %+v", lang, p)
+		}
+		admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", got.Partial[0].TicketID), nil).json(t, &detail)
+		if len(detail.Messages) != 1 || detail.Messages[0].Partial != translated[lang] || detail.Messages[0].Body != "Hello" {
+			t.Errorf("%s: ticket messages %+v", lang, detail.Messages)
+		}
+	}
+	admin.lang = ""
 
 	// Three polls in a row fail at the same message: stuck.
 	for range 3 {

@@ -142,9 +142,9 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			if c.Message != nil && c.Message.AuthorID != nil && *c.Message.AuthorID == p.agent.ID {
 				s.stopTyping(sock, c.TicketID) // what they typed is sent
 			}
-			if c.Message != nil && c.Message.DeliveryErrorI18n != "" {
+			if c.Message != nil && (c.Message.DeliveryErrorI18n != "" || c.Message.PartialI18n != "") {
 				m := *c.Message // shared with the other sockets
-				sayDelivery(lang, &m)
+				sayMessage(lang, &m)
 				c.Message = &m
 			}
 			if err := write(c); err != nil {

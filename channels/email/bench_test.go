@@ -67,8 +67,8 @@ func BenchmarkParse(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			in, err := Parse(raw)
-			if err != nil || in.Partial != "" || len(in.Attachments) != 1 || in.Name != "José Müller" {
-				b.Fatalf("%v %q %+v", err, in.Partial, in)
+			if err != nil || in.Partial.String() != "" || len(in.Attachments) != 1 || in.Name != "José Müller" {
+				b.Fatalf("%v %q %+v", err, in.Partial.String(), in)
 			}
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -328,7 +329,7 @@ func scoreThreads(t *testing.T, names []string, groups map[string][]corpusResult
 			if r.err != nil {
 				// What the channel stores for a message it cannot read.
 				in = desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "unknown-sender@onedesk.invalid"},
-					ExternalID: r.c.File + "@onedesk.invalid", Text: "[onedesk: this message could not be read; its source is kept]"}
+					ExternalID: r.c.File + "@onedesk.invalid", Partial: i18n.Sentences{i18n.S("The message could not be read (%s); its source is kept.", r.err)}}
 			}
 			res, err := d.Ingest(ctx, in)
 			if _, ok := desk.IsInput(err); ok {

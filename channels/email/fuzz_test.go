@@ -45,7 +45,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("failed on content: %v", err)
 		}
-		texts := []string{in.Text, in.HTML, in.Subject, in.Name, in.Partial, in.BounceReason, in.BounceOf, in.ExternalID, in.From.Value}
+		texts := []string{in.Text, in.HTML, in.Subject, in.Name, in.Partial.String(), in.BounceReason, in.BounceOf, in.ExternalID, in.From.Value}
 		spooled := 0
 		for _, a := range in.Attachments {
 			texts = append(texts, a.Filename, a.ContentType)
@@ -64,7 +64,7 @@ func FuzzParse(f *testing.F) {
 		if in.ExternalID == "" {
 			t.Fatalf("no id: %+v", in)
 		}
-		if in.From.Value == "" && in.Partial == "" {
+		if in.From.Value == "" && in.Partial.String() == "" {
 			t.Fatalf("no sender and no word about it: %+v", in)
 		}
 		if left, _ := os.ReadDir(dir); len(left) != spooled {

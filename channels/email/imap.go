@@ -17,7 +17,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
@@ -255,7 +254,7 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 		}
 		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 		for _, m := range msgs {
-			if err := c.importOne(ctx, mb, mailboxes, uidValidity, m, m.FindBodySection(full), ""); err != nil {
+			if err := c.importOne(ctx, mb, mailboxes, uidValidity, m, m.FindBodySection(full), i18n.Sentence{}); err != nil {
 				return err
 			}
 		}
@@ -309,7 +308,7 @@ func (c *Channel) importHeader(ctx context.Context, cl *imapclient.Client, mb *s
 		return fmt.Errorf("fetch header: %w", err)
 	}
 	for _, h := range msgs {
-		dropped := fmt.Sprintf("the message was %s, over this mailbox's limit of %d MB: only its header was imported; the full message is still on the mail server",
+		dropped := i18n.S("The message was %s, over this mailbox's limit of %d MB: only its header was imported; the full message is still on the mail server.",
 			sizeText(h.RFC822Size), mb.MaxMessageMB)
 		if err := c.importOne(ctx, mb, mailboxes, uidValidity, h, h.FindBodySection(header), dropped); err != nil {
 			return err
@@ -394,11 +393,11 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		in = unreadable(m, uidValidity, err)
 	}
 	in.RawPath = f.Name()
-	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, "")
+	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, i18n.Sentence{})
 }
 
 func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
-	m *imapclient.FetchMessageBuffer, raw []byte, dropped string) error {
+	m *imapclient.FetchMessageBuffer, raw []byte, dropped i18n.Sentence) error {
 	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parse(raw) })
 	if err != nil {
 		if notTheMessage(err) {
@@ -465,7 +464,7 @@ func notTheMessage(err error) bool {
 }
 
 func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
-	m *imapclient.FetchMessageBuffer, in desk.Inbound, recipients []string, dropped string) error {
+	m *imapclient.FetchMessageBuffer, in desk.Inbound, recipients []string, dropped i18n.Sentence) error {
 	// A message fetched is stored even when the server is stopping (the
 	// stop waits for it): only database work is left.
 	ctx = context.WithoutCancel(ctx)
@@ -482,21 +481,23 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	in.MailboxID, in.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
 	if in.From.Value == "" {
 		in.From, in.Name = unknownSender(mb), unknownSenderName
-		if in.Partial == "" {
-			in.Partial = "No sender address could be read"
+		if len(in.Partial) == 0 {
+			in.Partial = in.Partial.Add(i18n.S("No sender address could be read."))
 		}
-		in.Partial = joinNotes(in.Partial, "it is filed under the mailbox's unknown sender, and replies cannot be sent")
+		in.Partial = in.Partial.Add(i18n.S("The message is filed under the mailbox's unknown sender, and replies cannot be sent."))
 	}
 	if in.Subject == "" && m.Envelope != nil {
 		in.Subject = m.Envelope.Subject // the server read one where the parser could not
 	}
-	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 {
-		// A message of a subject alone is a message all the same.
-		in.Text = "[onedesk: the message has no text]"
-	}
-	if dropped != "" {
-		in.Text = strings.TrimSpace(in.Text + "\n\n[onedesk: " + dropped + "]")
+	if !dropped.IsZero() {
+		// Said in the notes, not the text: the text stays the customer's.
+		in.Partial = in.Partial.Add(dropped)
 		in.Raw = nil
+	}
+	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 && len(in.Partial) == 0 {
+		// A message of a subject alone is a message all the same. (With
+		// notes, the notes say what became of its text.)
+		in.Text = "[onedesk: the message has no text]"
 	}
 	// Our addresses among the recipients are us, not participants; a
 	// plus-address of ours may name the ticket this answers.
@@ -558,18 +559,17 @@ func unknownSender(mb *store.Mailbox) store.Identity {
 // envelope's or the unknown sender, and text that is too long or not
 // UTF-8 is cut or cleaned. Why is noted on the message.
 func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer, mb *store.Mailbox) desk.Inbound {
-	note := "the desk refused it as it was (" + ie.Message + "), so it was stored mended"
+	note := i18n.S("The desk refused the message as it was (%s), so it was stored mended.", refusal(ie))
 	if _, err := desk.NormalizeIdentity("email", in.From.Value); err != nil {
-		note = "the sender's address " + in.From.Value + " is not an email address"
 		if env := envelopeSender(m); env != "" && !strings.EqualFold(env, in.From.Value) {
+			note = i18n.S("The sender's address %s is not an email address; the address the mail server read from it is used.", in.From.Value)
 			in.From = store.Identity{Kind: "email", Value: env}
-			note += "; the address the mail server read from it is used"
 		} else {
+			note = i18n.S("The sender's address %s is not an email address; the message is filed under the mailbox's unknown sender, and replies cannot be sent.", in.From.Value)
 			in.From, in.Name = unknownSender(mb), unknownSenderName
-			note += "; it is filed under the mailbox's unknown sender, and replies cannot be sent"
 		}
 	}
-	in.Partial = joinNotes(in.Partial, note)
+	in.Partial = in.Partial.Add(note)
 	var ids []store.Identity
 	for _, id := range in.Identities {
 		if _, err := desk.NormalizeIdentity(id.Kind, id.Value); err == nil {
@@ -583,7 +583,8 @@ func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuff
 		in.HTML = ""
 	}
 	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 {
-		in.Text = "[onedesk: this message had no readable text; its source is kept]"
+		in.Text = "" // the notes stand in for it
+		in.Partial = in.Partial.Add(i18n.S("The message had no readable text; its source is kept."))
 	}
 	if ie.Field == "store_id" {
 		in.StoreID = nil // the mailbox's store is gone: the message is not to blame
@@ -600,19 +601,18 @@ func bare(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer
 		from = unknownSender(mb)
 	}
 	return desk.Inbound{Channel: "email", From: from, Name: in.Name, Subject: in.Subject,
-		Text:       "[onedesk: this message could not be read; its source is kept]",
 		ExternalID: in.ExternalID, Auto: in.Auto, MailboxID: in.MailboxID, Cursor: in.Cursor,
 		Raw: in.Raw, RawPath: in.RawPath,
-		Partial: joinNotes(in.Partial, "the desk refused it ("+ie.Message+"), so only its subject and source were kept")}
+		Partial: in.Partial.Add(i18n.S("The desk refused the message (%s), so only its subject and source were kept.", refusal(ie)))}
 }
 
-// joinNotes adds a sentence to what is already noted of a message.
-func joinNotes(notes, more string) string {
-	if notes == "" {
-		r, n := utf8.DecodeRuneInString(more)
-		return string(unicode.ToUpper(r)) + more[n:]
+// refusal is why the desk refused a message, as a sentence when the desk
+// said it as one (so it is translated with the note around it).
+func refusal(ie *desk.InputError) any {
+	if ie.Sentence.IsZero() {
+		return ie.Message
 	}
-	return strings.TrimRight(notes, ". ") + "; " + more
+	return ie.Sentence
 }
 
 func cutRunes(s string, n int) string {
@@ -637,8 +637,7 @@ func cutBytes(s string, n int) string {
 // envelope's details; its raw source is kept beside it.
 func unreadable(m *imapclient.FetchMessageBuffer, uidValidity uint32, why error) desk.Inbound {
 	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: envelopeSender(m)},
-		Text:    "[onedesk: this message could not be read; its source is kept]",
-		Partial: "The message could not be read (" + why.Error() + "); its source is kept"}
+		Partial: i18n.Sentences{i18n.S("The message could not be read (%s); its source is kept.", why)}}
 	if m.Envelope != nil {
 		in.Subject, in.ExternalID = m.Envelope.Subject, m.Envelope.MessageID
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/metrics"
 	"onedesk/store"
 )
@@ -142,6 +143,20 @@ func TestPoisonMessagesNeverStopAMailbox(t *testing.T) {
 			t.Errorf("%s: source not kept (%d bytes, %v)", p.name, len(src), err)
 		}
 		t.Logf("%s: ticket %d from %s, note %q", p.name, tk.ID, m.From, m.Partial)
+		// The notes are kept as sentences each agent reads in their own
+		// language, and stay out of the customer's text.
+		notes := i18n.DecodeSentences(m.PartialI18n)
+		if len(notes) == 0 || notes.String() != m.Partial {
+			t.Errorf("%s: notes %q stored as %q", p.name, m.Partial, m.PartialI18n)
+		}
+		for _, lang := range []string{"pt", "ru"} {
+			if said := notes.In(lang); said == m.Partial {
+				t.Errorf("%s: the note is not translated to %s: %q", p.name, lang, said)
+			}
+		}
+		if strings.Contains(m.Body, "[onedesk:") {
+			t.Errorf("%s: a note in the customer's text: %q", p.name, m.Body)
+		}
 	}
 	// Mail with no answerable sender is filed under the mailbox's unknown
 	// sender, and a reply to it fails at once, saying why.

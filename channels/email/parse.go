@@ -26,6 +26,7 @@ import (
 	"golang.org/x/text/encoding"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -101,7 +102,7 @@ type parser struct {
 	src       *budgetReader
 	repair    *headerRepair
 	in        desk.Inbound
-	notes     []string
+	notes     i18n.Sentences
 	plain     []string
 	html      []string
 	charset   string // the first charset a text part declares: a hint for raw 8-bit header bytes
@@ -118,10 +119,10 @@ type parser struct {
 // errStop ends the walk over the parts early (a limit was reached).
 var errStop = errors.New("parse stopped")
 
-func (p *parser) note(s string) {
-	if !slices.Contains(p.notes, s) {
-		p.notes = append(p.notes, s)
-	}
+// note adds what of the message could not be read, said in each agent's
+// language when the message is shown.
+func (p *parser) note(s i18n.Sentence) {
+	p.notes = p.notes.Add(s)
 }
 
 func (p *parser) run() ([]string, error) {
@@ -147,13 +148,13 @@ func (p *parser) run() ([]string, error) {
 		return nil, p.diskErr
 	}
 	if p.src.timedOut {
-		p.note("The message was too complex to read in time; only its header and the parts read before were kept (its source is kept).")
+		p.note(i18n.S("The message was too complex to read in time; only its header and the parts read before were kept (its source is kept)."))
 	}
 	if p.repair.deepSkipped {
-		p.note(fmt.Sprintf("Parts nested more than %d levels deep were left out.", MaxDepth))
+		p.note(i18n.S("Parts nested more than %d levels deep were left out.", MaxDepth))
 	}
 	if p.repair.headerCut {
-		p.note(fmt.Sprintf("A header field longer than %d KB or a header longer than %d KB was cut.", maxFieldBytes>>10, maxHeaderBytes>>10))
+		p.note(i18n.S("A header field longer than %d KB or a header longer than %d KB was cut.", maxFieldBytes>>10, maxHeaderBytes>>10))
 	}
 
 	h := &header{h: hdr}
@@ -174,7 +175,7 @@ func (p *parser) run() ([]string, error) {
 		p.in.ExternalID = "sha256-" + hex.EncodeToString(sum.Sum(nil)[:16]) + "@onedesk.invalid"
 	}
 	p.readBody(h)
-	p.in.Partial = strings.Join(p.notes, " ")
+	p.in.Partial = p.notes
 	return recipients, nil
 }
 
@@ -275,9 +276,9 @@ func (p *parser) sender(h *header) {
 					p.in.Name = displayName(h.utf8(from[0]))
 				}
 				if len(from) == 0 || strings.TrimSpace(strings.Join(from, "")) == "" {
-					p.note(fmt.Sprintf("The message has no From address; the sender was taken from %s.", key))
+					p.note(i18n.S("The message has no From address; the sender was taken from %s.", key))
 				} else {
-					p.note(fmt.Sprintf("The From field (%s) holds no usable address; the sender was taken from %s.", shorten(h.utf8(from[0])), key))
+					p.note(i18n.S("The From field (%s) holds no usable address; the sender was taken from %s.", shorten(h.utf8(from[0])), key))
 				}
 			}
 			return
@@ -285,9 +286,9 @@ func (p *parser) sender(h *header) {
 	}
 	if len(from) > 0 {
 		p.in.Name = displayName(h.utf8(from[0]))
-		p.note(fmt.Sprintf("No sender address could be read (From: %s).", shorten(h.utf8(from[0]))))
+		p.note(i18n.S("No sender address could be read (From: %s).", shorten(h.utf8(from[0]))))
 	} else {
-		p.note("The message names no sender.")
+		p.note(i18n.S("The message names no sender."))
 	}
 }
 
@@ -299,7 +300,7 @@ func (p *parser) readBody(h *header) {
 	in.HTML = strings.Join(p.html, "\n")
 	if len(in.HTML) > 4*desk.MaxBody {
 		in.HTML = cut(in.HTML, 4*desk.MaxBody)
-		p.note(fmt.Sprintf("The HTML version was cut at %d KB.", 4*desk.MaxBody>>10))
+		p.note(i18n.S("The HTML version was cut at %d KB.", 4*desk.MaxBody>>10))
 	}
 	if in.Text == "" && in.HTML != "" {
 		in.Text = TextFromHTML(in.HTML)
@@ -326,7 +327,7 @@ func (p *parser) readBody(h *header) {
 	}
 	if len(in.Text) > desk.MaxBody {
 		in.Text = cut(in.Text, desk.MaxBody)
-		p.note(fmt.Sprintf("The text was cut at %d KB.", desk.MaxBody>>10))
+		p.note(i18n.S("The text was cut at %d KB.", desk.MaxBody>>10))
 	}
 	if in.Auto != "bounce" && !p.report && plainBounce(in.Text, in.Subject, h.h.Get("Return-Path"), h.utf8(h.h.Get("From"))) {
 		in.Auto = "bounce"
@@ -387,7 +388,7 @@ func (p *parser) walk(hdr textproto.Header, body io.Reader, depth int, parent, i
 		}
 		p.parts++
 		if p.parts > MaxParts {
-			p.note(fmt.Sprintf("Only the first %d parts of the message were read.", MaxParts))
+			p.note(i18n.S("Only the first %d parts of the message were read.", MaxParts))
 			return errStop
 		}
 		if err := p.walk(part.Header, part, depth+1, ctype, params["charset"]); err != nil {
@@ -487,7 +488,7 @@ func (p *parser) leaf(hdr textproto.Header, ctype string, params map[string]stri
 		_ = err // a body that fails to decode half-way keeps what was read
 		if len(text) > maxText {
 			text = text[:maxText]
-			p.note(fmt.Sprintf("A text part longer than %d KB was cut.", maxText>>10))
+			p.note(i18n.S("A text part longer than %d KB was cut.", maxText>>10))
 		}
 		if ctype == "text/plain" && bytes.Contains(text, []byte("begin ")) && uuBegin.Match(text) {
 			var files []uuFile
@@ -522,13 +523,13 @@ func (p *parser) leaf(hdr textproto.Header, ctype string, params map[string]stri
 			return err
 		}
 		if path == "" {
-			p.note(fmt.Sprintf("An attachment larger than %d MB was left out.", MaxAttachmentSize>>20))
+			p.note(i18n.S("An attachment larger than %d MB was left out.", MaxAttachmentSize>>20))
 			return nil
 		}
 		data = nil
 	}
 	if len(data) > MaxAttachmentSize {
-		p.note(fmt.Sprintf("An attachment larger than %d MB was left out.", MaxAttachmentSize>>20))
+		p.note(i18n.S("An attachment larger than %d MB was left out.", MaxAttachmentSize>>20))
 		return nil
 	}
 	switch ctype {
@@ -556,7 +557,7 @@ func (p *parser) addText(ctype, charset string, b []byte) {
 	}
 	if p.textBytes+len(b) > 2*maxText {
 		// Many text parts: more than the desk keeps of a body.
-		p.note(fmt.Sprintf("Text parts past %d KB in all were left out.", 2*maxText>>10))
+		p.note(i18n.S("Text parts past %d KB in all were left out.", 2*maxText>>10))
 		return
 	}
 	p.textBytes += len(b)
@@ -571,7 +572,7 @@ func (p *parser) addText(ctype, charset string, b []byte) {
 // addFile adds an attachment, held in data or in the spooled file path.
 func (p *parser) addFile(ctype, cid, filename string, data []byte, path string) {
 	if len(p.in.Attachments) >= MaxAttachments {
-		p.note(fmt.Sprintf("Only the first %d attachments were kept.", MaxAttachments))
+		p.note(i18n.S("Only the first %d attachments were kept.", MaxAttachments))
 		if path != "" {
 			os.Remove(path)
 			p.spooled = slices.DeleteFunc(p.spooled, func(s string) bool { return s == path })

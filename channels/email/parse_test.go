@@ -173,8 +173,8 @@ Status: 5.1.1
 // the poller takes the sender from the IMAP envelope.
 func TestParseMailWithoutSender(t *testing.T) {
 	in, err := Parse(crlf("Subject: nobody\n\nhello\n"))
-	if err != nil || in.From.Value != "" || in.Partial == "" || in.Text != "hello" {
-		t.Fatalf("from %q partial %q text %q err %v", in.From.Value, in.Partial, in.Text, err)
+	if err != nil || in.From.Value != "" || in.Partial.String() == "" || in.Text != "hello" {
+		t.Fatalf("from %q partial %q text %q err %v", in.From.Value, in.Partial.String(), in.Text, err)
 	}
 }
 

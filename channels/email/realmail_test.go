@@ -58,8 +58,8 @@ Contact our agent to claim your prize.
 		if p.in.From.Value != "claims@lottery.example.net" || p.in.Subject != "You have won 1,000,000 EUR" {
 			t.Fatalf("from %q subject %q", p.in.From.Value, p.in.Subject)
 		}
-		if !strings.Contains(p.in.Partial, "Reply-To") || !strings.Contains(p.in.Partial, "Millions Lottery") {
-			t.Fatalf("partial %q", p.in.Partial)
+		if !strings.Contains(p.in.Partial.String(), "Reply-To") || !strings.Contains(p.in.Partial.String(), "Millions Lottery") {
+			t.Fatalf("partial %q", p.in.Partial.String())
 		}
 		if p.in.Text != "Contact our agent to claim your prize." || p.in.ExternalID != "spam1@example.com" {
 			t.Fatalf("text %q id %q", p.in.Text, p.in.ExternalID)
@@ -74,8 +74,8 @@ Return-Path: <>
 
 text
 `))
-		if p.in.From.Value != "" || !strings.Contains(p.in.Partial, "No sender address") || p.in.Text != "text" {
-			t.Fatalf("from %q partial %q text %q", p.in.From.Value, p.in.Partial, p.in.Text)
+		if p.in.From.Value != "" || !strings.Contains(p.in.Partial.String(), "No sender address") || p.in.Text != "text" {
+			t.Fatalf("from %q partial %q text %q", p.in.From.Value, p.in.Partial.String(), p.in.Text)
 		}
 	})
 
@@ -100,8 +100,8 @@ Subject: x
 
 hi
 `))
-		if p.in.From.Value != "list-bounces@lists.example.org" || !strings.Contains(p.in.Partial, "Sender") {
-			t.Fatalf("from %q partial %q", p.in.From.Value, p.in.Partial)
+		if p.in.From.Value != "list-bounces@lists.example.org" || !strings.Contains(p.in.Partial.String(), "Sender") {
+			t.Fatalf("from %q partial %q", p.in.From.Value, p.in.Partial.String())
 		}
 	})
 
@@ -113,8 +113,8 @@ Subject: Bestellung
 
 Hallo
 `))
-		if p.in.From.Value != "hans.mueller@example.de" || p.in.Name != "Müller, Hans" || p.in.Partial != "" {
-			t.Fatalf("from %q name %q partial %q", p.in.From.Value, p.in.Name, p.in.Partial)
+		if p.in.From.Value != "hans.mueller@example.de" || p.in.Name != "Müller, Hans" || p.in.Partial.String() != "" {
+			t.Fatalf("from %q name %q partial %q", p.in.From.Value, p.in.Name, p.in.Partial.String())
 		}
 		if strings.Join(p.recipients, " ") != "support@shop.test jane@example.com" || p.in.CC[1].Name != "Doe, Jane" {
 			t.Fatalf("recipients %q cc %+v", p.recipients, p.in.CC)
@@ -129,8 +129,8 @@ Subject: from both of us
 
 hello
 `))
-		if p.in.From.Value != "ann@example.com" || p.in.Name != "Ann" || p.in.Partial != "" {
-			t.Fatalf("from %q partial %q", p.in.From.Value, p.in.Partial)
+		if p.in.From.Value != "ann@example.com" || p.in.Name != "Ann" || p.in.Partial.String() != "" {
+			t.Fatalf("from %q partial %q", p.in.From.Value, p.in.Partial.String())
 		}
 	})
 
@@ -630,8 +630,8 @@ y
 			"From: =?koi8-r?B?8MXU0g==?=\nSubject: x\n\ny\n":                                 "Петр",
 		} {
 			in := mustParseIn(t, crlf(raw))
-			if in.Name != want || in.From.Value != "" || in.Partial == "" {
-				t.Errorf("%q: name %q from %q partial %q", raw, in.Name, in.From.Value, in.Partial)
+			if in.Name != want || in.From.Value != "" || in.Partial.String() == "" {
+				t.Errorf("%q: name %q from %q partial %q", raw, in.Name, in.From.Value, in.Partial.String())
 			}
 		}
 	})

@@ -254,7 +254,7 @@ func TestMailOverTheSizeLimit(t *testing.T) {
 	appendMail(t, r.imapAddr, "INBOX", "From: lee@example.com\nSubject: Small\nMessage-ID: <l1@example.com>\n\nsmall one\n")
 	r.waitFor("both tickets", func() bool { return len(r.tickets()) == 2 })
 	msgs := r.messages(r.ticketBySubject("Photos").ID)
-	if len(msgs) != 1 || len(msgs[0].Attachments) != 0 || !strings.Contains(msgs[0].Body, "over this mailbox's limit of 1 MB") ||
+	if len(msgs) != 1 || len(msgs[0].Attachments) != 0 || msgs[0].Body != "" || !strings.Contains(msgs[0].Partial, "over this mailbox's limit of 1 MB") ||
 		msgs[0].ExternalID != "k1@example.com" || msgs[0].From != "kim@example.com" {
 		t.Fatalf("big message %+v", msgs)
 	}

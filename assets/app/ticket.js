@@ -85,7 +85,9 @@ export function setMode(m, focus = true) {
   for (const b of c.querySelectorAll('[data-reply-only]')) b.hidden = m === 'note';
   $('#send').textContent = m === 'note' ? t('add_note') : t('send');
   $('#send').disabled = state.detail?.status === 'closed' && m === 'reply';
-  if (focus) ta.focus();
+  // The reply box is always on screen: focusing it must not scroll the
+  // ticket's header away.
+  if (focus) ta.focus({ preventScroll: true });
 }
 
 function saveDraft() {
@@ -156,7 +158,9 @@ function header(d) {
       sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
         (v) => transferDialog(d, v ? Number(v) : null, change)),
       d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
-      tagsEditor(d, change)),
+      tagsEditor(d, change),
+      // Where the window is too narrow for the customer panel beside the thread.
+      h('button', { type: 'button', class: 'btn small customer-toggle', id: 'customer-toggle', onclick: () => hooks.toggleCustomer?.() }, icon('user'), t('customer'))),
     h('div', { class: 'viewers', id: 'viewers', role: 'status', 'aria-live': 'polite', hidden: true }));
 }
 

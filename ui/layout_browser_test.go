@@ -1,0 +1,345 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"onedesk/desk"
+	"onedesk/store"
+	"onedesk/ui"
+)
+
+// The agent app on a real day: a desk of 2,000 seeded tickets, at two
+// desktop sizes and a phone's.
+
+const seededTickets = 2000
+
+var seedOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+// seededDesk is a running server on a copy of a desk seeded with 2,000
+// tickets (seeded once per package run, ~1 s), as `onedesk dev seed` makes
+// it: agents agent1@seed.test (admin) ... with password123.
+func seededDesk(t *testing.T) *env {
+	t.Helper()
+	seedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "onedesk-seeded-")
+		if err != nil {
+			seedOnce.err = err
+			return
+		}
+		seedOnce.path = filepath.Join(dir, "seed.db")
+		ctx := context.Background()
+		db, err := store.Open(ctx, seedOnce.path)
+		if err != nil {
+			seedOnce.err = err
+			return
+		}
+		defer db.Close()
+		hash, err := desk.HashPassword("password123")
+		if err != nil {
+			seedOnce.err = err
+			return
+		}
+		seedOnce.err = db.Seed(ctx, store.SeedOptions{Tickets: seededTickets, MessagesPerTicket: 3, Agents: 4, Teams: 3, Stores: 2,
+			PasswordHash: hash, Seed: 22}, nil)
+	})
+	if seedOnce.err != nil {
+		t.Fatalf("seed: %v", seedOnce.err)
+	}
+	path := filepath.Join(t.TempDir(), "onedesk.db")
+	if err := copyFile(seedOnce.path, path); err != nil {
+		t.Fatal(err)
+	}
+	return newEnvAt(t, path, ui.Options{APIRate: -1})
+}
+
+// pageProblems collects what a page should never show: uncaught
+// exceptions, console errors, the browser's own error entries (CSP
+// violations among them) and failed or refused requests.
+type pageProblems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func watchPage(ctx context.Context) *pageProblems {
+	p := &pageProblems{}
+	add := func(s string) { p.mu.Lock(); p.list = append(p.list, s); p.mu.Unlock() }
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			add("exception: " + ev.ExceptionDetails.Error())
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				add("console error: " + strings.Join(args, " "))
+			}
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.LevelError {
+				add(fmt.Sprintf("%s error: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+			}
+		case *network.EventResponseReceived:
+			if ev.Response.Status >= 400 {
+				add(fmt.Sprintf("HTTP %d for %s", ev.Response.Status, ev.Response.URL))
+			}
+		case *network.EventLoadingFailed:
+			// A request cut short by leaving the page is no fault.
+			if !ev.Canceled {
+				add(fmt.Sprintf("request failed: %s %s", ev.ErrorText, ev.BlockedReason))
+			}
+		}
+	})
+	return p
+}
+
+// take returns the problems seen since the last call.
+func (p *pageProblems) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.list
+	p.list = nil
+	return out
+}
+
+type screenSize struct {
+	name string
+	w, h int64
+}
+
+var screenSizes = []screenSize{{"1366x768", 1366, 768}, {"1920x1080", 1920, 1080}, {"phone", 390, 844}}
+
+func (s screenSize) phone() bool { return s.w < 900 }
+
+func (s screenSize) apply() chromedp.EmulateAction {
+	if s.phone() {
+		return chromedp.EmulateViewport(s.w, s.h, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+	}
+	return chromedp.EmulateViewport(s.w, s.h)
+}
+
+// loginSeeded signs in as the seeded admin.
+func loginSeeded(t *testing.T, ctx context.Context, e *env) {
+	t.Helper()
+	loginAs(t, ctx, e, "agent1@seed.test", "password123")
+}
+
+// evalTrue waits until a script's value is true (the script is an
+// expression).
+func evalTrue(script string) chromedp.Action {
+	return chromedp.Poll(script, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))
+}
+
+func rowCount(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	var n int
+	run(t, ctx, "count rows", chromedp.Evaluate(`document.querySelectorAll('#row-list > .row').length`, &n))
+	return n
+}
+
+// inViewport is a script that is true when the element is shown, of some
+// height, and wholly inside the window.
+func inViewport(sel string) string {
+	return fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false;
+		const r = el.getBoundingClientRect();
+		return r.height > 8 && r.width > 8 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 0.5 && r.right <= innerWidth + 0.5; })()`, sel)
+}
+
+func TestLayoutOnSeededDesk(t *testing.T) {
+	ctx := browser(t)
+	e := seededDesk(t)
+	problems := watchPage(ctx)
+	loginSeeded(t, ctx, e)
+	for _, size := range screenSizes {
+		run(t, ctx, size.name+" viewport", size.apply(), chromedp.Navigate(e.srv.URL+"/?"+size.name+"#/open"), chromedp.WaitVisible("#row-list > .row", chromedp.ByQuery))
+		shot(t, ctx, "layout-"+size.name+"-inbox")
+
+		// The app is the window's height: the page itself never scrolls.
+		var pageFits bool
+		run(t, ctx, "page height", chromedp.Evaluate(`document.scrollingElement.scrollHeight <= innerHeight + 1`, &pageFits))
+		if !pageFits {
+			t.Errorf("%s: the page is taller than the window", size.name)
+		}
+		if !size.phone() {
+			run(t, ctx, size.name+" sidebar footer", evalTrue(inViewport(`button[aria-label="Log out"]`)))
+		}
+
+		// The list scrolls on its own and loads the next page near its end.
+		before := rowCount(t, ctx)
+		run(t, ctx, size.name+" scroll list", chromedp.Evaluate(`(() => { const r = document.getElementById('rows'); r.scrollTop = r.scrollHeight; })()`, nil),
+			evalTrue(fmt.Sprintf(`document.querySelectorAll('#row-list > .row').length > %d`, before)))
+		after := rowCount(t, ctx)
+		t.Logf("%s: %d rows, %d after scrolling to the end", size.name, before, after)
+
+		// Open a ticket: the reply box and the first customer message are on screen.
+		run(t, ctx, size.name+" open ticket", chromedp.Evaluate(`document.getElementById('rows').scrollTop = 0`, nil),
+			chromedp.Click("#row-list > .row:nth-child(2)", chromedp.ByQuery),
+			chromedp.WaitVisible(".t-head h1", chromedp.ByQuery), chromedp.WaitVisible(".msg.customer", chromedp.ByQuery))
+		run(t, ctx, size.name+" reply box on screen", evalTrue(inViewport("#reply")), evalTrue(inViewport("#send")))
+		run(t, ctx, size.name+" first message on screen",
+			chromedp.Evaluate(`document.getElementById('thread').scrollTop = 0`, nil),
+			evalTrue(inViewport(".msg.customer")))
+		shot(t, ctx, "layout-"+size.name+"-ticket")
+
+		if !size.phone() {
+			// r puts the cursor in the reply box; the ticket's header stays.
+			run(t, ctx, size.name+" r keeps the header", chromedp.Evaluate(`document.activeElement.blur()`, nil), press('r'),
+				chromedp.WaitReady("#reply:focus", chromedp.ByQuery), evalTrue(inViewport(".t-head h1")), evalTrue(inViewport("#reply")))
+			run(t, ctx, "leave the reply box", chromedp.Evaluate(`document.activeElement.blur()`, nil))
+			if size.w <= 1180 {
+				run(t, ctx, size.name+" customer drawer", chromedp.Click("#customer-toggle", chromedp.ByQuery), evalTrue(inViewport("#customer")))
+			} else {
+				run(t, ctx, size.name+" customer panel", evalTrue(inViewport("#customer")))
+			}
+		} else {
+			// A phone: one column at a time, back one step at a time.
+			run(t, ctx, "phone customer", chromedp.Click("#bar-customer", chromedp.ByQuery), evalTrue(inViewport("#customer")),
+				evalTrue(`document.querySelector('.shell').dataset.pane === 'customer'`))
+			shot(t, ctx, "layout-"+size.name+"-customer")
+			run(t, ctx, "phone browser back to ticket", chromedp.Evaluate(`history.back()`, nil),
+				evalTrue(`document.querySelector('.shell').dataset.pane === 'ticket'`), evalTrue(inViewport("#reply")))
+			run(t, ctx, "phone back button to list", chromedp.Click("#back", chromedp.ByQuery),
+				evalTrue(`document.querySelector('.shell').dataset.pane === 'list'`), evalTrue(inViewport("#row-list > .row")))
+			run(t, ctx, "phone menu", chromedp.Click("#menu", chromedp.ByQuery),
+				evalTrue(`document.querySelector('.shell').dataset.pane === 'nav'`), evalTrue(inViewport(`button[aria-label="Log out"]`)))
+			shot(t, ctx, "layout-"+size.name+"-menu")
+			run(t, ctx, "phone menu reaches settings", chromedp.Click(`a[href="#/admin/settings"]`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#admin input[name="reopen_days"]`, chromedp.ByQuery), evalTrue(inViewport("#back")))
+			shot(t, ctx, "layout-"+size.name+"-admin")
+			run(t, ctx, "phone back to the menu", chromedp.Click("#back", chromedp.ByQuery),
+				evalTrue(`document.querySelector('.shell').dataset.pane === 'nav'`))
+			run(t, ctx, "phone log out", chromedp.Click(`button[aria-label="Log out"]`, chromedp.ByQuery), chromedp.WaitVisible("#f-password", chromedp.ByID))
+			loginSeeded(t, ctx, e)
+			continue
+		}
+		shot(t, ctx, "layout-"+size.name+"-customer")
+		run(t, ctx, size.name+" admin page", chromedp.Navigate(e.srv.URL+"/#/admin/agents"), chromedp.WaitVisible("#admin table", chromedp.ByQuery))
+		shot(t, ctx, "layout-"+size.name+"-admin")
+	}
+	if p := problems.take(); len(p) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// clippedScript lists the visible labels and buttons whose text does not
+// fit their box (a select's chosen option is measured with its font).
+const clippedScript = `(() => {
+  const out = [];
+  const canvas = document.createElement('canvas').getContext('2d');
+  const sel = 'button, .btn, select, label, .nav-item, th, h1, h2, h3, .pill, .tag, summary, legend, .seg button, .reports-tabs a, .field > span, .t-controls label, .modes button';
+  for (const el of document.querySelectorAll(sel)) {
+    if (el.closest('#row-list, .thread, .msg, .customer-results, .timeline, .other-tickets, .report-data')) continue; // customer data, not labels
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth) continue;
+    const name = (el.innerText || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+    if (el.tagName === 'SELECT') {
+      const o = el.options[el.selectedIndex];
+      if (!o) continue;
+      const cs = getComputedStyle(el);
+      canvas.font = cs.font;
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      if (canvas.measureText(o.text).width > room + 1) out.push('select "' + o.text + '"');
+      continue;
+    }
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') out.push(el.tagName.toLowerCase() + ' "' + name + '"');
+    else if (el.scrollWidth > el.clientWidth + 1 && el.matches('button, .btn, .nav-item, .pill')) out.push(el.tagName.toLowerCase() + ' "' + name + '" overflows');
+  }
+  return [...new Set(out)];
+})()`
+
+// appScreens are every screen of the app, admin pages included.
+var appScreens = []struct{ name, hash, ready string }{
+	{"inbox", "#/open", "#row-list > .row"},
+	{"ticket", "#/open/t/%d", "#reply"},
+	{"unassigned", "#/unassigned", "#rows"},
+	{"mine", "#/mine", "#rows"},
+	{"customers", "#/customers", "#customer-list a"},
+	{"customer", "#/customers/%c", ".profile-head"},
+	{"reports", "#/reports", ".report-cards"},
+	{"replies", "#/admin/replies", "#admin h1, #admin h2"},
+	{"sla", "#/admin/sla", "#admin h1, #admin h2"},
+	{"agents", "#/admin/agents", "#admin table"},
+	{"teams", "#/admin/teams", "#admin h2"},
+	{"stores", "#/admin/stores", "#admin h2"},
+	{"forms", "#/admin/forms", "#admin h1"},
+	{"mailboxes", "#/admin/mailboxes", "#admin h2"},
+	{"channels", "#/admin/channels", "#admin h2"},
+	{"rules", "#/admin/rules", "#admin h1, #admin h2"},
+	{"webhooks", "#/admin/webhooks", "#admin h1, #admin h2"},
+	{"settings", "#/admin/settings", `#admin input[name="reopen_days"]`},
+	{"tokens", "#/admin/tokens", "#admin h2"},
+	{"my settings", "#/admin/me", "#admin select"},
+}
+
+// TestEveryScreenInEveryLanguage opens every screen and admin page in each
+// of the five languages on the seeded desk: no console error, no CSP
+// violation, no failed request, and no label or button cut off.
+func TestEveryScreenInEveryLanguage(t *testing.T) {
+	ctx := browser(t)
+	e := seededDesk(t)
+	problems := watchPage(ctx)
+	run(t, ctx, "viewport", screenSizes[0].apply())
+	loginSeeded(t, ctx, e)
+	api := e.client()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	api.must(200, "POST", "/api/auth/login", map[string]string{"email": "agent1@seed.test", "password": "password123"}).json(t, &me)
+	api.csrf = me.CSRFToken
+	var open struct {
+		Tickets []struct {
+			ID         int64 `json:"id"`
+			CustomerID int64 `json:"customer_id"`
+		}
+	}
+	api.must(200, "GET", "/api/tickets?status=new,open", nil).json(t, &open)
+	ticketID, customerID := open.Tickets[0].ID, open.Tickets[0].CustomerID
+	clipped := map[string][]string{}
+	for _, lang := range []string{"en", "pt", "tr", "cs", "ru"} {
+		api.must(200, "PATCH", "/api/me", map[string]string{"language": lang})
+		for i, s := range appScreens {
+			hash := strings.ReplaceAll(strings.ReplaceAll(s.hash, "%d", fmt.Sprint(ticketID)), "%c", fmt.Sprint(customerID))
+			// A reload per language, then hash changes as an agent clicks through.
+			if i == 0 {
+				run(t, ctx, lang+" reload", chromedp.Navigate(e.srv.URL+"/?lang="+lang+hash), chromedp.WaitVisible(`html[lang="`+lang+`"] .shell`, chromedp.ByQuery))
+			} else {
+				run(t, ctx, lang+" "+s.name, chromedp.Evaluate(fmt.Sprintf(`location.hash = %q`, hash), nil))
+			}
+			run(t, ctx, lang+" "+s.name+" shown", chromedp.WaitVisible(s.ready, chromedp.ByQuery), evalTrue(`!document.querySelector('#admin > p.muted:only-child')`))
+			var bad []string
+			run(t, ctx, lang+" "+s.name+" clipping", chromedp.Evaluate(clippedScript, &bad))
+			for _, b := range bad {
+				clipped[lang] = append(clipped[lang], s.name+": "+b)
+			}
+			if p := problems.take(); len(p) > 0 {
+				t.Errorf("%s, %s: the page reported problems:\n%s", lang, s.name, strings.Join(p, "\n"))
+			}
+			if lang == "ru" || lang == "pt" {
+				shot(t, ctx, "lang-"+lang+"-"+strings.ReplaceAll(s.name, " ", "-"))
+			}
+		}
+	}
+	for _, lang := range []string{"en", "pt", "tr", "cs", "ru"} {
+		if list := clipped[lang]; len(list) > 0 {
+			sort.Strings(list)
+			t.Errorf("%s: cut-off labels:\n  %s", lang, strings.Join(list, "\n  "))
+		}
+	}
+}

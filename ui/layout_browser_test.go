@@ -233,6 +233,20 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 		run(t, ctx, size.name+" admin page", chromedp.Navigate(e.srv.URL+"/#/admin/agents"), chromedp.WaitVisible("#admin table", chromedp.ByQuery))
 		shot(t, ctx, "layout-"+size.name+"-admin")
 	}
+	// Installable: the manifest and icons load, and the service worker takes
+	// the page after a reload (the shell then comes from its cache).
+	var installable bool
+	run(t, ctx, "service worker ready", chromedp.Evaluate(`navigator.serviceWorker.ready.then(async (r) => {
+		const m = await (await fetch(document.querySelector('link[rel=manifest]').href)).json();
+		const icons = await Promise.all(m.icons.map((i) => fetch(i.src).then((x) => x.ok)));
+		const ico = (await fetch('/favicon.ico')).ok;
+		return !!r.active && icons.every(Boolean) && ico && m.icons.some((i) => i.purpose === 'maskable');
+	})`, &installable, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if !installable {
+		t.Error("no active service worker, or the manifest's icons or the favicon do not load")
+	}
+	run(t, ctx, "reload under the service worker", chromedp.Navigate(e.srv.URL+"/?sw#/open"), chromedp.WaitVisible("#row-list > .row", chromedp.ByQuery),
+		evalTrue(`navigator.serviceWorker.controller !== null`))
 	if p := problems.take(); len(p) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
 	}

@@ -55,7 +55,8 @@ export async function loadList(more = false) {
   })();
   if (more) {
     loadingMore = request;
-    request.finally(() => { if (loadingMore === request) loadingMore = null; });
+    // A refresh may have overtaken this page: look again whether the end is near.
+    request.finally(() => { if (loadingMore === request) { loadingMore = null; nearEnd(); } });
   }
   return request;
 }

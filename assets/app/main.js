@@ -77,7 +77,7 @@ function renderAppbar(r) {
       : h('a', { class: 'iconbtn', id: 'menu', href: '#/menu', title: t('nav_menu'), 'aria-label': t('nav_menu') }, icon('menu')),
     h('h1', {}, title),
     h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live-bar', title: state.live ? t('live') : t('offline') }),
-    r.ticket && !r.customer ? h('a', { class: 'iconbtn', id: 'bar-customer', href: `${listHash}/t/${r.ticket}/customer`, title: t('customer'), 'aria-label': t('customer') }, icon('user')) : null);
+    r.ticket && !r.customer ? h('a', { class: 'iconbtn', id: 'bar-customer', href: `${listHash}/t/${r.ticket}/customer`, title: t('customer'), 'aria-label': t('customer') }, icon('user')) : '');
 }
 
 // The visible height, which shrinks while a phone's keyboard is up: the
@@ -501,6 +501,12 @@ const theme = () => document.documentElement.setAttribute('data-theme',
   localStorage.getItem('onedesk.theme') || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
 theme();
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', theme);
+
+// The service worker keeps the app's shell for an instant start (and an
+// install to the home screen); browsers allow it on https and localhost.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  addEventListener('load', () => navigator.serviceWorker.register('/sw.js').catch(() => {}));
+}
 
 (async () => {
   // Without a session there is no need to ask for one (and to log a 401).

@@ -181,6 +181,10 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 			run(t, ctx, size.name+" sidebar footer", evalTrue(inViewport(`button[aria-label="Log out"]`)))
 		}
 
+		if size.name == "1366x768" {
+			unreadCountsLive(t, ctx, e)
+		}
+
 		// The list scrolls on its own and loads the next page near its end.
 		before := rowCount(t, ctx)
 		run(t, ctx, size.name+" scroll list", chromedp.Evaluate(`(() => { const r = document.getElementById('rows'); r.scrollTop = r.scrollHeight; })()`, nil),
@@ -257,12 +261,20 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 const clippedScript = `(() => {
   const out = [];
   const canvas = document.createElement('canvas').getContext('2d');
-  const sel = 'button, .btn, select, label, .nav-item, th, h1, h2, h3, .pill, .tag, summary, legend, .seg button, .reports-tabs a, .field > span, .t-controls label, .modes button';
+  const sel = 'input[type=text], input[type=search], input[type=email], input:not([type]), button, .btn, select, label, .nav-item, th, h1, h2, h3, .pill, .tag, summary, legend, .seg button, .reports-tabs a, .field > span, .t-controls label, .modes button';
   for (const el of document.querySelectorAll(sel)) {
-    if (el.closest('#row-list, .thread, .msg, .customer-results, .timeline, .other-tickets, .report-data')) continue; // customer data, not labels
+    if (el.closest('#row-list, .thread, .msg, .customer-results, .timeline, .other-tickets, .report-data, .sr-only')) continue; // customer data, or read aloud only
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height || r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth) continue;
     const name = (el.innerText || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+    if (el.tagName === 'INPUT') {
+      const cs = getComputedStyle(el);
+      canvas.font = cs.font;
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const text = el.value || el.placeholder;
+      if (canvas.measureText(text).width > room + 1) out.push('input "' + text + '"');
+      continue;
+    }
     if (el.tagName === 'SELECT') {
       const o = el.options[el.selectedIndex];
       if (!o) continue;
@@ -356,4 +368,48 @@ func TestEveryScreenInEveryLanguage(t *testing.T) {
 			t.Errorf("%s: cut-off labels:\n  %s", lang, strings.Join(list, "\n  "))
 		}
 	}
+}
+
+// unreadCountsLive checks the views' unread counts: opening an unread
+// ticket takes one off its view, and a customer's new message (told over
+// the agent socket) puts it back.
+func unreadCountsLive(t *testing.T, ctx context.Context, e *env) {
+	t.Helper()
+	// Every seeded ticket is unread ("99+" on each view): agent1 reads all
+	// but five of the email view's.
+	agent1 := e.client()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	agent1.must(200, "POST", "/api/auth/login", map[string]string{"email": "agent1@seed.test", "password": "password123"}).json(t, &me)
+	agent1.csrf = me.CSRFToken
+	var emails struct {
+		Tickets []struct{ ID int64 }
+	}
+	agent1.must(200, "GET", "/api/tickets?status=new,open,pending&channel=email&limit=200", nil).json(t, &emails)
+	if len(emails.Tickets) < 10 {
+		t.Fatalf("%d active email tickets seeded", len(emails.Tickets))
+	}
+	for _, tk := range emails.Tickets[5:] {
+		agent1.must(204, "POST", fmt.Sprintf("/api/tickets/%d/read", tk.ID), nil)
+	}
+	view := "channel:email"
+	count := fmt.Sprintf(`Number(document.querySelector('.nav-item[data-view=%q] .count')?.textContent)`, view)
+	before := 5
+	var id string
+	run(t, ctx, "unread counts shown", chromedp.Navigate(e.srv.URL+"/?unread#/open"),
+		evalTrue(`document.querySelector('.nav-item[data-view="open"] .count')?.textContent === '99+'`), evalTrue(fmt.Sprintf("%s === %d", count, before)))
+	run(t, ctx, "open an unread ticket of "+view,
+		chromedp.Evaluate(fmt.Sprintf(`location.hash = '#/%s'`, view), nil),
+		evalTrue(`document.getElementById('list-title')?.textContent === 'Email' && !!document.querySelector('#row-list > .row.unread')`),
+		chromedp.Evaluate(`document.querySelector('#row-list > .row.unread').dataset.id`, &id),
+		chromedp.Evaluate(`document.querySelector('#row-list > .row.unread').click()`, nil),
+		evalTrue(fmt.Sprintf(`%s === %d`, count, before-1)))
+	api := e.client()
+	api.must(200, "POST", "/api/auth/login", map[string]string{"email": "agent2@seed.test", "password": "password123"}).json(t, &me)
+	api.csrf = me.CSRFToken
+	run(t, ctx, "leave the ticket", chromedp.Evaluate(fmt.Sprintf(`location.hash = '#/%s'`, view), nil), chromedp.WaitNotPresent("#reply", chromedp.ByQuery))
+	api.must(201, "POST", "/api/tickets/"+id+"/messages", map[string]any{"body": "Any news on this?", "kind": "customer"})
+	run(t, ctx, "count back up live", evalTrue(fmt.Sprintf(`%s === %d`, count, before)))
+	run(t, ctx, "back to the open view", chromedp.Evaluate(`location.hash = '#/open'`, nil), chromedp.WaitVisible("#row-list > .row", chromedp.ByQuery))
 }

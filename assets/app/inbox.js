@@ -66,8 +66,9 @@ export function renderSidebar() {
   if (!nav) return;
   const item = (v) => h('button', {
     class: 'nav-item', 'aria-current': String(v.key === state.view && !/^#\/(admin|customers|reports)/.test(location.hash)),
-    onclick: () => hooks.navigate(v.key, null),
-  }, v.icon ? icon(v.icon) : v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
+    onclick: () => hooks.navigate(v.key, null), dataset: { view: v.key },
+  }, v.icon ? icon(v.icon) : v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'),
+  h('span', { class: 'label' }, v.label), h('span', { class: 'count' }));
   const all = views();
   const group = (name, title) => {
     const items = all.filter((v) => v.group === name);
@@ -79,6 +80,37 @@ export function renderSidebar() {
     group('channels', t('nav_channels')),
     group('stores', t('nav_stores')),
   ].filter(Boolean));
+  showUnread();
+}
+
+// ---- Unread counts on the views: asked for after the list is on screen,
+// then again when the agent socket says something changed, at most every
+// two seconds.
+
+let unread = { counts: {}, cap: 100 };
+let unreadTimer = null;
+let unreadAt = 0;
+
+export function refreshUnread(soon = false) {
+  if (unreadTimer) return;
+  const wait = soon ? 300 : Math.max(300, 2000 - (Date.now() - unreadAt));
+  unreadTimer = setTimeout(async () => {
+    unreadAt = Date.now();
+    try { unread = await get('/api/views/unread'); } catch { /* the counts stay as they were */ }
+    unreadTimer = null;
+    showUnread();
+  }, wait);
+}
+
+function showUnread() {
+  for (const el of document.querySelectorAll('#nav [data-view]')) {
+    const n = unread.counts[el.dataset.view] || 0;
+    const badge = el.querySelector('.count');
+    const text = n >= unread.cap ? `${unread.cap - 1}+` : n ? String(n) : '';
+    if (badge.textContent === text) continue;
+    badge.textContent = text;
+    if (n) badge.setAttribute('aria-label', t('unread_n', { n })); else badge.removeAttribute('aria-label');
+  }
 }
 
 export function renderList() {
@@ -154,8 +186,12 @@ export function renderList() {
   if (bulkTag) { bulkTag.value = tagDraft; if (hadTagFocus) bulkTag.focus(); }
   if (rows.scrollTop !== scroll) rows.scrollTop = scroll;
   nearEnd();
-  // For the first-paint measurement in the browser benchmark.
-  if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) performance.mark('inbox-painted');
+  // For the first-paint measurement in the browser benchmark; the unread
+  // counts wait for it.
+  if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) {
+    performance.mark('inbox-painted');
+    refreshUnread(true);
+  }
   if (hadSearchFocus) { const s = $('#search'); s.focus(); s.setSelectionRange(caret, caret); }
 }
 

@@ -3,7 +3,7 @@
 import { api, get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
 import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
-import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
+import { focusedTicket, initInbox, loadList, moveFocus, refreshUnread, renderList, renderSidebar } from './inbox.js';
 import { focusReply, initTicket, loadTicket, renderPlaceholder, setViewers, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
@@ -324,6 +324,7 @@ function setLive(live) {
 
 function onChange(c) {
   if (c.type === 'typing' && c.ticket_id === state.openId) { showTyping(); return; }
+  if (c.type === 'ticket' || c.type === 'message') refreshUnread();
   if (lastRoute.reports && (c.type === 'ticket' || c.type === 'message' || c.type === 'event')) refreshReports();
   if (c.type === 'viewers') { setViewers(c.ticket_id, c.viewers); return; }
   if (c.type === 'notification') {
@@ -544,4 +545,4 @@ function toggleCustomer() {
   else location.hash = `#/${state.view}/t/${state.openId}/customer`;
 }
 
-initTicket({ openTicket, refreshList, renderList, filterBy, send: sendFrame, toggleCustomer });
+initTicket({ openTicket, refreshList, renderList, filterBy, send: sendFrame, toggleCustomer, readTicket: () => refreshUnread(true) });

@@ -14,6 +14,7 @@ let hooks = {};
 export function initTicket(h) { hooks = h; }
 
 let loadSeq = 0;
+let lastSeen = ''; // the ticket and its customer messages last marked read
 let customerCache = { id: 0, data: null };
 
 // loadTicket fetches a ticket's whole story and renders it.
@@ -29,7 +30,12 @@ export async function loadTicket(id, { quiet } = {}) {
     if (customerCache.id !== d.customer_id) customerCache = { id: d.customer_id, data: null };
     loadCustomer(d.customer_id); // their other tickets may have changed too
     if (first) loadOrders(d); // beside the thread, never before it
-    if (d.unread !== false) post(`/api/tickets/${id}/read`).catch(() => {});
+    // Seen: on opening, and when a customer's message arrives while open.
+    const seenKey = `${id}:${d.messages.filter((m) => m.kind === 'customer').length}`;
+    if (seenKey !== lastSeen) {
+      lastSeen = seenKey;
+      post(`/api/tickets/${id}/read`).then(() => hooks.readTicket?.()).catch(() => {});
+    }
     const row = state.tickets.find((x) => x.id === id);
     if (row && row.unread) { row.unread = false; hooks.renderList(); }
   } catch (err) {

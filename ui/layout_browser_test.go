@@ -44,20 +44,7 @@ func seededDesk(t *testing.T) *env {
 			return
 		}
 		seedOnce.path = filepath.Join(dir, "seed.db")
-		ctx := context.Background()
-		db, err := store.Open(ctx, seedOnce.path)
-		if err != nil {
-			seedOnce.err = err
-			return
-		}
-		defer db.Close()
-		hash, err := desk.HashPassword("password123")
-		if err != nil {
-			seedOnce.err = err
-			return
-		}
-		seedOnce.err = db.Seed(ctx, store.SeedOptions{Tickets: seededTickets, MessagesPerTicket: 3, Agents: 4, Teams: 3, Stores: 2,
-			PasswordHash: hash, Seed: 22}, nil)
+		seedOnce.err = seedFile(seedOnce.path, seededTickets)
 	})
 	if seedOnce.err != nil {
 		t.Fatalf("seed: %v", seedOnce.err)
@@ -67,6 +54,21 @@ func seededDesk(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	return newEnvAt(t, path, ui.Options{APIRate: -1})
+}
+
+// seedFile writes a desk of n seeded tickets to path.
+func seedFile(path string, n int) error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	hash, err := desk.HashPassword("password123")
+	if err != nil {
+		return err
+	}
+	return db.Seed(ctx, store.SeedOptions{Tickets: n, MessagesPerTicket: 3, Agents: 4, Teams: 3, Stores: 2, PasswordHash: hash, Seed: 22}, nil)
 }
 
 // pageProblems collects what a page should never show: uncaught
@@ -168,6 +170,10 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 	problems := watchPage(ctx)
 	loginSeeded(t, ctx, e)
 	for _, size := range screenSizes {
+		began := time.Now()
+		if testing.Verbose() {
+			defer func() { t.Logf("%s: %v", size.name, time.Since(began).Round(time.Millisecond)) }()
+		}
 		run(t, ctx, size.name+" viewport", size.apply(), chromedp.Navigate(e.srv.URL+"/?"+size.name+"#/open"), chromedp.WaitVisible("#row-list > .row", chromedp.ByQuery))
 		shot(t, ctx, "layout-"+size.name+"-inbox")
 
@@ -182,7 +188,11 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 		}
 
 		if size.name == "1366x768" {
+			began := time.Now()
 			unreadCountsLive(t, ctx, e)
+			if testing.Verbose() {
+				t.Logf("unread counts: %v", time.Since(began).Round(time.Millisecond))
+			}
 		}
 
 		// The list scrolls on its own and loads the next page near its end.
@@ -341,6 +351,7 @@ func TestEveryScreenInEveryLanguage(t *testing.T) {
 	for _, lang := range []string{"en", "pt", "tr", "cs", "ru"} {
 		api.must(200, "PATCH", "/api/me", map[string]string{"language": lang})
 		for i, s := range appScreens {
+			began := time.Now()
 			hash := strings.ReplaceAll(strings.ReplaceAll(s.hash, "%d", fmt.Sprint(ticketID)), "%c", fmt.Sprint(customerID))
 			// A reload per language, then hash changes as an agent clicks through.
 			if i == 0 {
@@ -360,6 +371,9 @@ func TestEveryScreenInEveryLanguage(t *testing.T) {
 			if lang == "ru" || lang == "pt" {
 				shot(t, ctx, "lang-"+lang+"-"+strings.ReplaceAll(s.name, " ", "-"))
 			}
+			if testing.Verbose() {
+				t.Logf("%s %s: %v", lang, s.name, time.Since(began).Round(time.Millisecond))
+			}
 		}
 	}
 	for _, lang := range []string{"en", "pt", "tr", "cs", "ru"} {
@@ -377,21 +391,18 @@ func unreadCountsLive(t *testing.T, ctx context.Context, e *env) {
 	t.Helper()
 	// Every seeded ticket is unread ("99+" on each view): agent1 reads all
 	// but five of the email view's.
-	agent1 := e.client()
-	var me struct {
-		CSRFToken string `json:"csrf_token"`
+	agent1, err := e.db.AgentByEmail(context.Background(), "agent1@seed.test")
+	if err != nil {
+		t.Fatal(err)
 	}
-	agent1.must(200, "POST", "/api/auth/login", map[string]string{"email": "agent1@seed.test", "password": "password123"}).json(t, &me)
-	agent1.csrf = me.CSRFToken
-	var emails struct {
-		Tickets []struct{ ID int64 }
+	emails, _, err := e.db.ListTickets(context.Background(), store.TicketFilter{Statuses: []string{"new", "open", "pending"}, Channel: "email", Limit: 200})
+	if err != nil || len(emails) < 10 {
+		t.Fatalf("%d active email tickets seeded (%v)", len(emails), err)
 	}
-	agent1.must(200, "GET", "/api/tickets?status=new,open,pending&channel=email&limit=200", nil).json(t, &emails)
-	if len(emails.Tickets) < 10 {
-		t.Fatalf("%d active email tickets seeded", len(emails.Tickets))
-	}
-	for _, tk := range emails.Tickets[5:] {
-		agent1.must(204, "POST", fmt.Sprintf("/api/tickets/%d/read", tk.ID), nil)
+	for _, tk := range emails[5:] {
+		if err := e.db.MarkRead(context.Background(), agent1.ID, tk.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	view := "channel:email"
 	count := fmt.Sprintf(`Number(document.querySelector('.nav-item[data-view=%q] .count')?.textContent)`, view)
@@ -406,10 +417,107 @@ func unreadCountsLive(t *testing.T, ctx context.Context, e *env) {
 		chromedp.Evaluate(`document.querySelector('#row-list > .row.unread').click()`, nil),
 		evalTrue(fmt.Sprintf(`%s === %d`, count, before-1)))
 	api := e.client()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
 	api.must(200, "POST", "/api/auth/login", map[string]string{"email": "agent2@seed.test", "password": "password123"}).json(t, &me)
 	api.csrf = me.CSRFToken
 	run(t, ctx, "leave the ticket", chromedp.Evaluate(fmt.Sprintf(`location.hash = '#/%s'`, view), nil), chromedp.WaitNotPresent("#reply", chromedp.ByQuery))
 	api.must(201, "POST", "/api/tickets/"+id+"/messages", map[string]any{"body": "Any news on this?", "kind": "customer"})
 	run(t, ctx, "count back up live", evalTrue(fmt.Sprintf(`%s === %d`, count, before)))
 	run(t, ctx, "back to the open view", chromedp.Evaluate(`location.hash = '#/open'`, nil), chromedp.WaitVisible("#row-list > .row", chromedp.ByQuery))
+}
+
+// TestListScrollFrames measures, in Chromium, scrolling the ticket list
+// through 1,000 rows at 1366x768, a step each animation frame: frames a
+// second and the worst frame, with rows drawn only near the screen
+// (content-visibility, as shipped) and with every row drawn. It reports;
+// it does not time-assert. Run it with ONEDESK_BENCH_SCROLL=1.
+func TestListScrollFrames(t *testing.T) {
+	if os.Getenv("ONEDESK_BENCH_SCROLL") == "" {
+		t.Skip("set ONEDESK_BENCH_SCROLL=1 to measure scrolling the list through 1,000 rows")
+	}
+	ctx := browser(t)
+	path := filepath.Join(t.TempDir(), "bench.db")
+	if err := seedFile(path, 5000); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvAt(t, path, ui.Options{APIRate: -1})
+	run(t, ctx, "viewport", screenSizes[0].apply())
+	loginSeeded(t, ctx, e)
+	run(t, ctx, "all tickets", chromedp.Navigate(e.srv.URL+"/?bench#/resolved"), chromedp.WaitVisible("#row-list > .row", chromedp.ByQuery))
+	// Load 1,000 rows the way an agent does: scrolling to the end.
+	for n := rowCount(t, ctx); n < 1000; {
+		run(t, ctx, "next page", chromedp.Evaluate(`(() => { const r = document.getElementById('rows'); r.scrollTop = r.scrollHeight; })()`, nil),
+			evalTrue(fmt.Sprintf(`document.querySelectorAll('#row-list > .row').length > %d`, n)))
+		n = rowCount(t, ctx)
+	}
+	// The same scroll of a plain box of 1,000 one-line rows (no app) is the
+	// machine's own ceiling, measured beside the app's to tell a slow list
+	// from a busy machine.
+	const plain = `(() => {
+		let box = document.getElementById('plain-rows');
+		if (!box) {
+			const rows = document.getElementById('rows');
+			box = document.createElement('div');
+			box.id = 'plain-rows';
+			Object.assign(box.style, { position: 'fixed', zIndex: 50, overflowY: 'auto', background: '#fff' });
+			const r = rows.getBoundingClientRect();
+			Object.assign(box.style, { left: r.left + 'px', top: r.top + 'px', width: r.width + 'px', height: r.height + 'px' });
+			for (let i = 0; i < 1000; i++) {
+				const d = document.createElement('div');
+				d.textContent = 'Row ' + i;
+				d.style.height = '84px';
+				d.className = 'plain-row';
+				box.append(d);
+			}
+			document.body.append(box);
+		}
+		box.hidden = false;
+	})()`
+	const scroll = `(plain) => new Promise((resolve) => {
+		const rows = document.getElementById(plain ? 'plain-rows' : 'rows');
+		rows.scrollTop = 0;
+		const end = rows.querySelectorAll(plain ? '.plain-row' : '#row-list > .row')[999].offsetTop;
+		const step = 120; // px a frame: a fast wheel, 7,200 px a second at 60 frames
+		const times = [];
+		const tick = (ts) => {
+			times.push(ts);
+			rows.scrollTop = Math.min(end, rows.scrollTop + step);
+			if (rows.scrollTop < end && ts - times[0] < 12000) requestAnimationFrame(tick);
+			else {
+				let worst = 0;
+				for (let i = 1; i < times.length; i++) worst = Math.max(worst, times[i] - times[i - 1]);
+				resolve({ frames: times.length, ms: times[times.length - 1] - times[0], worst, px: end });
+			}
+		};
+		requestAnimationFrame(() => requestAnimationFrame(tick));
+	})`
+	type result struct {
+		Frames int
+		MS     float64
+		Worst  float64
+		PX     float64
+	}
+	for _, mode := range []string{"plain rows (the machine's ceiling)", "the app's list as shipped (content-visibility: auto)", "the app's list, every row drawn", "plain rows again"} {
+		isPlain := strings.HasPrefix(mode, "plain")
+		switch {
+		case isPlain:
+			run(t, ctx, "plain rows", chromedp.Evaluate(plain, nil))
+		case strings.Contains(mode, "every row"):
+			run(t, ctx, "draw every row", chromedp.Evaluate(`document.getElementById('plain-rows').hidden = true;
+				document.querySelectorAll('#row-list > .row').forEach((r) => { r.style.contentVisibility = 'visible'; })`, nil))
+		default:
+			run(t, ctx, "the app's list", chromedp.Evaluate(`document.getElementById('plain-rows').hidden = true`, nil))
+		}
+		var r result
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf("(%s)(%v)", scroll, isPlain), &r, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		t.Logf("list scroll through 1,000 rows (%.0f px), %s: %d frames in %.0f ms = %.1f frames/s, worst frame %.1f ms",
+			r.PX, mode, r.Frames, r.MS, float64(r.Frames-1)/(r.MS/1000), r.Worst)
+	}
 }

@@ -201,6 +201,14 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 			evalTrue(fmt.Sprintf(`document.querySelectorAll('#row-list > .row').length > %d`, before)))
 		after := rowCount(t, ctx)
 		t.Logf("%s: %d rows, %d after scrolling to the end", size.name, before, after)
+		if size.name == "1366x768" {
+			// j past the last row loaded moves on into the next page.
+			run(t, ctx, "j past the end", chromedp.Evaluate(fmt.Sprintf(`document.querySelector('#row-list > .row:nth-child(%d)').click()`, after), nil),
+				chromedp.WaitVisible(".t-head h1", chromedp.ByQuery), chromedp.Evaluate(`document.activeElement.blur()`, nil), press('j'),
+				evalTrue(fmt.Sprintf(`document.querySelectorAll('#row-list > .row').length > %d`, after)),
+				evalTrue(fmt.Sprintf(`document.querySelector('#row-list > .row:nth-child(%d)').classList.contains('focused')`, after+1)),
+				evalTrue(inViewport("#row-list > .row.focused")))
+		}
 
 		// Open a ticket: the reply box and the first customer message are on screen.
 		run(t, ctx, size.name+" open ticket", chromedp.Evaluate(`document.getElementById('rows').scrollTop = 0`, nil),

@@ -56,7 +56,7 @@ export async function loadList(more = false) {
   if (more) {
     loadingMore = request;
     // A refresh may have overtaken this page: look again whether the end is near.
-    request.finally(() => { if (loadingMore === request) { loadingMore = null; nearEnd(); } });
+    request.finally(() => { if (loadingMore === request) { loadingMore = null; watchMore(); } });
   }
   return request;
 }
@@ -159,33 +159,39 @@ export function renderList() {
       narrowed ? t('empty_search_hint') : t('empty_view_hint'));
   } else {
     // Rows are built once and kept while their ticket does not change:
-    // a live update or the next page touches only the rows it changes.
+    // a live update or the next page touches only the rows it changes,
+    // and the list itself stays (a next page is appended to it).
     const seen = new Set();
-    body = h('div', { role: 'list', 'aria-labelledby': 'list-title', id: 'row-list' }, state.tickets.map((tk, i) => { seen.add(tk.id); return row(tk, i); }));
+    const list = state.tickets.map((tk, i) => { seen.add(tk.id); return row(tk, i); });
     for (const id of rowCache.keys()) if (!seen.has(id)) rowCache.delete(id);
+    body = $('#row-list') || h('div', { role: 'list', 'aria-labelledby': 'list-title', id: 'row-list' });
+    const shown = body.children;
+    const kept = shown.length <= list.length && [...shown].every((el, i) => el === list[i]);
+    if (kept) body.append(...list.slice(shown.length));
+    else body.replaceChildren(...list);
     // The next page loads by itself as the end of the list comes near; the
     // button is there for keyboards and for when that does not happen.
     if (state.next) {
-      more = h('div', { class: 'more', id: 'more' }, loadingMore ? t('loading_more')
-        : h('button', { class: 'btn small', onclick: () => loadList(true) }, t('load_more')));
+      more = $('#more') || h('div', { class: 'more', id: 'more' }, h('button', { class: 'btn small', onclick: () => loadList(true) }, t('load_more')));
     }
   }
   let rows = $('#rows');
   const fresh = !rows || rows.parentNode !== pane;
-  if (fresh) rows = h('div', { class: 'rows', id: 'rows', onscroll: nearEnd });
+  if (fresh) rows = h('div', { class: 'rows', id: 'rows' });
   const scroll = rows.scrollTop;
   const hadSearchFocus = document.activeElement?.id === 'search';
   const caret = hadSearchFocus ? document.activeElement.selectionStart : 0;
   // A tag being typed in the bulk bar outlives a live refresh.
   const tagDraft = $('#bulk-tag')?.value ?? '';
   const hadTagFocus = document.activeElement?.id === 'bulk-tag';
-  rows.replaceChildren(...[body, more].filter(Boolean));
+  const children = [body, more].filter(Boolean);
+  if (children.length !== rows.children.length || children.some((c, i) => rows.children[i] !== c)) rows.replaceChildren(...children);
   if (fresh) pane.replaceChildren(head, rows);
   else pane.firstElementChild.replaceWith(head);
   const bulkTag = $('#bulk-tag');
   if (bulkTag) { bulkTag.value = tagDraft; if (hadTagFocus) bulkTag.focus(); }
   if (rows.scrollTop !== scroll) rows.scrollTop = scroll;
-  nearEnd();
+  watchMore();
   // For the first-paint measurement in the browser benchmark; the unread
   // counts wait for it.
   if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) {
@@ -195,12 +201,25 @@ export function renderList() {
   if (hadSearchFocus) { const s = $('#search'); s.focus(); s.setSelectionRange(caret, caret); }
 }
 
-// nearEnd loads the next page when the list is scrolled to within a
-// screen of its end.
-function nearEnd() {
+// watchMore loads the next page when the end of the list comes within a
+// screen of view. An observer rather than scroll events: rows drawn for the
+// first time change the list's height under a fast scroll, and the
+// observer looks again after each layout.
+let moreObserver = null;
+let observedRows = null;
+function watchMore() {
   const rows = $('#rows');
-  if (!rows || !state.next || loadingMore || state.listError) return;
-  if (rows.scrollHeight - rows.scrollTop - rows.clientHeight < rows.clientHeight) loadList(true);
+  const more = $('#more');
+  if (!rows) return;
+  if (observedRows !== rows) {
+    moreObserver?.disconnect();
+    observedRows = rows;
+    moreObserver = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && state.next && !loadingMore && !state.listError) loadList(true);
+    }, { root: rows, rootMargin: '0px 0px 100% 0px' });
+  }
+  moreObserver.disconnect();
+  if (more) moreObserver.observe(more);
 }
 
 const rowCache = new Map(); // ticket id -> {key, el}

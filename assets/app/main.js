@@ -58,9 +58,15 @@ function pane(r) {
   return r.ticket ? 'ticket' : 'list';
 }
 
+// The bar is drawn on a phone only: on a desktop its title and buttons
+// would be hidden copies of what the columns show.
+const phone = matchMedia('(max-width: 900px)');
+phone.addEventListener('change', () => renderAppbar(lastRoute));
+
 function renderAppbar(r) {
   const bar = $('#appbar');
   if (!bar) return;
+  if (!phone.matches) { bar.replaceChildren(); return; }
   const listHash = `#/${state.view || r.view || 'open'}`;
   let title;
   let parent = null;
@@ -75,7 +81,7 @@ function renderAppbar(r) {
     parent
       ? h('button', { class: 'iconbtn', id: 'back', title: t('nav_back'), 'aria-label': t('nav_back'), onclick: () => goBack(parent) }, icon('back'))
       : h('a', { class: 'iconbtn', id: 'menu', href: '#/menu', title: t('nav_menu'), 'aria-label': t('nav_menu') }, icon('menu')),
-    h('h1', {}, title),
+    h('div', { class: 'appbar-title', role: 'heading', 'aria-level': '1' }, title),
     h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live-bar', title: state.live ? t('live') : t('offline') }),
     r.ticket && !r.customer ? h('a', { class: 'iconbtn', id: 'bar-customer', href: `${listHash}/t/${r.ticket}/customer`, title: t('customer'), 'aria-label': t('customer') }, icon('user')) : '');
 }

@@ -161,7 +161,7 @@ func rowCount(t *testing.T, ctx context.Context) int {
 func inViewport(sel string) string {
 	return fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false;
 		const r = el.getBoundingClientRect();
-		return r.height > 8 && r.width > 8 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 0.5 && r.right <= innerWidth + 0.5; })()`, sel)
+		return r.height > 8 && r.width > 8 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1; })()`, sel)
 }
 
 func TestLayoutOnSeededDesk(t *testing.T) {

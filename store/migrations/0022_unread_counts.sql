@@ -1,4 +1,4 @@
--- 0021: the unread count of a channel's view reads the channel's open
+-- 0022: the unread count of a channel's view reads the channel's open
 -- tickets, newest customer message first, off this index (the other views
 -- lead with status, assignee, team or store, which have theirs). Partial:
 -- resolved and closed tickets, most of a desk, cost it nothing.

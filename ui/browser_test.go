@@ -96,11 +96,17 @@ func shot(t *testing.T, ctx context.Context, name string) {
 // loginOwner signs in as the owner e.admin() made.
 func loginOwner(t *testing.T, ctx context.Context, e *env) {
 	t.Helper()
+	loginAs(t, ctx, e, "owner@shop.test", "correct horse")
+}
+
+// loginAs signs in from the login page.
+func loginAs(t *testing.T, ctx context.Context, e *env, email, password string) {
+	t.Helper()
 	run(t, ctx, "login",
 		chromedp.Navigate(e.srv.URL),
 		chromedp.WaitVisible("#f-email", chromedp.ByID),
-		chromedp.SendKeys("#f-email", "owner@shop.test", chromedp.ByID),
-		chromedp.SendKeys("#f-password", "correct horse", chromedp.ByID),
+		chromedp.SendKeys("#f-email", email, chromedp.ByID),
+		chromedp.SendKeys("#f-password", password, chromedp.ByID),
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(".shell", chromedp.ByQuery))
 }

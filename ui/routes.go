@@ -51,6 +51,7 @@ func (s *Server) routes() []route {
 		{"DELETE", "/api/tokens/:id", agent, s.deleteToken},
 
 		{"GET", "/api/tickets", agent, s.listTickets},
+		{"GET", "/api/views/unread", agent, s.unreadCounts},
 		{"POST", "/api/tickets", agent, s.createTicket},
 		{"POST", "/api/tickets/bulk", agent, s.bulkUpdate},
 		{"GET", "/api/tickets/:id", agent, s.getTicket},

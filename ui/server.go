@@ -313,7 +313,7 @@ func securityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
 		"img-src 'self' data: blob:; connect-src 'self'; frame-src 'self' blob:; object-src 'none'; "+
-		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
 	return c.Next()
 }
 

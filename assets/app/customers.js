@@ -185,7 +185,7 @@ export function renderOrders(r) {
 // timeline pages through the customer's messages, newest first.
 function timeline(id) {
   const list = h('ol', { class: 'timeline' });
-  const more = h('button', { class: 'btn small', style: 'display: none' }, t('load_more'));
+  const more = h('button', { class: 'btn small', hidden: true }, t('load_more'));
   const load = async (cursor) => {
     try {
       const r = await get(`/api/customers/${id}/timeline${cursor ? `?cursor=${cursor}` : ''}`);
@@ -197,7 +197,7 @@ function timeline(id) {
           h('time', { datetime: m.created_at }, formatDateTime(m.created_at))),
         h('p', { class: 'tl-body' }, m.body.length > 400 ? `${m.body.slice(0, 400)}…` : m.body))));
       if (!r.items.length && !cursor) list.append(h('li', { class: 'muted' }, t('timeline_empty')));
-      more.style.display = r.next_cursor ? '' : 'none';
+      more.hidden = !r.next_cursor;
       more.onclick = () => load(r.next_cursor);
     } catch (err) { list.append(h('li', { class: 'error' }, errorText(err))); }
   };

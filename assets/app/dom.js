@@ -10,6 +10,8 @@ export function h(tag, props, ...children) {
       if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
       else if (k === 'class') el.className = v;
       else if (k === 'dataset') Object.assign(el.dataset, v);
+      // Through the CSSOM: the page's CSP blocks style attributes.
+      else if (k === 'style') el.style.cssText = v;
       else if (k === 'value' || k === 'checked' || k === 'selected') el[k] = v;
       else el.setAttribute(k, v === true ? '' : v);
     }
@@ -69,6 +71,8 @@ const paths = {
   handover: 'M4 7h12M12 3l4 4-4 4M20 17H8M12 13l-4 4 4 4',
   chart: 'M4 4v16h16M8 16v-4M12 16V8M16 16v-6',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
+  back: 'M15 5l-7 7 7 7',
+  menu: 'M4 7h16M4 12h16M4 17h16',
 };
 
 export function icon(name, label) {

@@ -14,9 +14,13 @@ export function currentView() {
 }
 
 let loadSeq = 0;
+let loadingMore = null; // the next page's request, while in flight
 // loadList fetches the first page of the current view (more=true appends
 // the next page). A newer call wins over an older one still in flight.
+// A refresh of a list scrolled past its first 200 rows fetches those and
+// keeps the rows below them, so the agent's place survives live updates.
 export async function loadList(more = false) {
+  if (more && loadingMore) return loadingMore;
   const seq = ++loadSeq;
   const v = currentView();
   let url = `/api/tickets?${v.query}&sort=${state.sort}`;
@@ -26,10 +30,16 @@ export async function loadList(more = false) {
   else if (state.tickets.length > 50) url += `&limit=${Math.min(200, state.tickets.length)}`;
   state.loading = true;
   if (!more && !state.tickets.length) renderList();
+  const request = (async () => {
   try {
     const res = await get(url);
     if (seq !== loadSeq) return;
-    state.tickets = more ? state.tickets.concat(res.tickets) : res.tickets;
+    if (more) state.tickets = state.tickets.concat(res.tickets.filter((x) => !state.tickets.some((y) => y.id === x.id)));
+    else if (state.tickets.length > 200 && res.next_cursor) {
+      const fresh = new Set(res.tickets.map((x) => x.id));
+      state.tickets = res.tickets.concat(state.tickets.slice(200).filter((x) => !fresh.has(x.id)));
+      res.next_cursor = state.next; // the rows kept end where the last page ended
+    } else state.tickets = res.tickets;
     state.next = res.next_cursor;
     state.listError = '';
     const ids = new Set(state.tickets.map((x) => x.id));
@@ -42,6 +52,13 @@ export async function loadList(more = false) {
     if (seq === loadSeq) state.loading = false;
   }
   renderList();
+  })();
+  if (more) {
+    loadingMore = request;
+    // A refresh may have overtaken this page: look again whether the end is near.
+    request.finally(() => { if (loadingMore === request) { loadingMore = null; watchMore(); } });
+  }
+  return request;
 }
 
 export function renderSidebar() {
@@ -49,8 +66,9 @@ export function renderSidebar() {
   if (!nav) return;
   const item = (v) => h('button', {
     class: 'nav-item', 'aria-current': String(v.key === state.view && !/^#\/(admin|customers|reports)/.test(location.hash)),
-    onclick: () => hooks.navigate(v.key, null),
-  }, v.icon ? icon(v.icon) : v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'), v.label);
+    onclick: () => hooks.navigate(v.key, null), dataset: { view: v.key },
+  }, v.icon ? icon(v.icon) : v.channel ? icon(v.channel) : icon(v.group === 'stores' ? 'inbox' : v.group === 'teams' ? 'user' : 'inbox'),
+  h('span', { class: 'label' }, v.label), h('span', { class: 'count' }));
   const all = views();
   const group = (name, title) => {
     const items = all.filter((v) => v.group === name);
@@ -62,6 +80,37 @@ export function renderSidebar() {
     group('channels', t('nav_channels')),
     group('stores', t('nav_stores')),
   ].filter(Boolean));
+  showUnread();
+}
+
+// ---- Unread counts on the views: asked for after the list is on screen,
+// then again when the agent socket says something changed, at most every
+// two seconds.
+
+let unread = { counts: {}, cap: 100 };
+let unreadTimer = null;
+let unreadAt = 0;
+
+export function refreshUnread(soon = false) {
+  if (unreadTimer) return;
+  const wait = soon ? 300 : Math.max(300, 2000 - (Date.now() - unreadAt));
+  unreadTimer = setTimeout(async () => {
+    unreadAt = Date.now();
+    try { unread = await get('/api/views/unread'); } catch { /* the counts stay as they were */ }
+    unreadTimer = null;
+    showUnread();
+  }, wait);
+}
+
+function showUnread() {
+  for (const el of document.querySelectorAll('#nav [data-view]')) {
+    const n = unread.counts[el.dataset.view] || 0;
+    const badge = el.querySelector('.count');
+    const text = n >= unread.cap ? `${unread.cap - 1}+` : n ? String(n) : '';
+    if (badge.textContent === text) continue;
+    badge.textContent = text;
+    if (n) badge.setAttribute('aria-label', t('unread_n', { n })); else badge.removeAttribute('aria-label');
+  }
 }
 
 export function renderList() {
@@ -98,6 +147,7 @@ export function renderList() {
     state.selected.size ? bulkBar() : null);
 
   let body;
+  let more = null;
   if (state.listError) {
     body = h('div', { class: 'banner error', role: 'alert' }, state.listError, ' ',
       h('button', { class: 'btn small', onclick: () => loadList() }, t('retry')));
@@ -108,35 +158,91 @@ export function renderList() {
     body = h('div', { class: 'empty' }, h('strong', {}, narrowed ? t('empty_search') : t('empty_view')),
       narrowed ? t('empty_search_hint') : t('empty_view_hint'));
   } else {
-    body = h('div', { role: 'list', 'aria-labelledby': 'list-title' },
-      state.tickets.map((tk, i) => row(tk, i)),
-      state.next ? h('div', { class: 'more' }, h('button', { class: 'btn small', onclick: () => loadList(true) }, t('load_more'))) : null);
+    // Rows are built once and kept while their ticket does not change:
+    // a live update or the next page touches only the rows it changes,
+    // and the list itself stays (a next page is appended to it).
+    const seen = new Set();
+    const list = state.tickets.map((tk, i) => { seen.add(tk.id); return row(tk, i); });
+    for (const id of rowCache.keys()) if (!seen.has(id)) rowCache.delete(id);
+    body = $('#row-list') || h('div', { role: 'list', 'aria-labelledby': 'list-title', id: 'row-list' });
+    const shown = body.children;
+    const kept = shown.length <= list.length && [...shown].every((el, i) => el === list[i]);
+    if (kept) body.append(...list.slice(shown.length));
+    else body.replaceChildren(...list);
+    // The next page loads by itself as the end of the list comes near; the
+    // button is there for keyboards and for when that does not happen.
+    if (state.next) {
+      more = $('#more') || h('div', { class: 'more', id: 'more' }, h('button', { class: 'btn small', onclick: () => loadList(true) }, t('load_more')));
+    }
   }
-  const rows = h('div', { class: 'rows', id: 'rows' }, body);
-  const oldRows = $('#rows');
-  const scroll = oldRows ? oldRows.scrollTop : 0;
+  let rows = $('#rows');
+  const fresh = !rows || rows.parentNode !== pane;
+  if (fresh) rows = h('div', { class: 'rows', id: 'rows' });
+  const scroll = rows.scrollTop;
   const hadSearchFocus = document.activeElement?.id === 'search';
   const caret = hadSearchFocus ? document.activeElement.selectionStart : 0;
   // A tag being typed in the bulk bar outlives a live refresh.
   const tagDraft = $('#bulk-tag')?.value ?? '';
   const hadTagFocus = document.activeElement?.id === 'bulk-tag';
-  pane.replaceChildren(head, rows);
+  const children = [body, more].filter(Boolean);
+  if (children.length !== rows.children.length || children.some((c, i) => rows.children[i] !== c)) rows.replaceChildren(...children);
+  if (fresh) pane.replaceChildren(head, rows);
+  else pane.firstElementChild.replaceWith(head);
   const bulkTag = $('#bulk-tag');
   if (bulkTag) { bulkTag.value = tagDraft; if (hadTagFocus) bulkTag.focus(); }
-  rows.scrollTop = scroll;
-  // For the first-paint measurement in the browser benchmark.
-  if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) performance.mark('inbox-painted');
+  if (rows.scrollTop !== scroll) rows.scrollTop = scroll;
+  watchMore();
+  // For the first-paint measurement in the browser benchmark; the unread
+  // counts wait for it.
+  if (state.tickets.length && !performance.getEntriesByName('inbox-painted').length) {
+    performance.mark('inbox-painted');
+    refreshUnread(true);
+  }
   if (hadSearchFocus) { const s = $('#search'); s.focus(); s.setSelectionRange(caret, caret); }
 }
+
+// watchMore loads the next page when the end of the list comes within a
+// screen of view. An observer rather than scroll events: rows drawn for the
+// first time change the list's height under a fast scroll, and the
+// observer looks again after each layout.
+let moreObserver = null;
+let observedRows = null;
+function watchMore() {
+  const rows = $('#rows');
+  const more = $('#more');
+  if (!rows) return;
+  if (observedRows !== rows) {
+    moreObserver?.disconnect();
+    observedRows = rows;
+    moreObserver = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && state.next && !loadingMore && !state.listError) loadList(true);
+    }, { root: rows, rootMargin: '0px 0px 100% 0px' });
+  }
+  moreObserver.disconnect();
+  if (more) moreObserver.observe(more);
+}
+
+const rowCache = new Map(); // ticket id -> {key, el}
 
 function row(tk, i) {
   const classes = ['row'];
   if (tk.unread) classes.push('unread');
   if (i === state.focus) classes.push('focused');
   if (tk.id === state.openId) classes.push('open');
+  // The minute is in the key so a row's age ("5m") stays true.
+  const key = `${JSON.stringify(tk)}|${state.selected.has(tk.id)}|${state.view}|${Math.floor(Date.now() / 60000)}`;
+  const cached = rowCache.get(tk.id);
+  if (cached && cached.key === key) {
+    cached.el.className = classes.join(' ');
+    return cached.el;
+  }
   const el = h('div', {
     class: classes.join(' '), role: 'listitem', dataset: { id: tk.id },
-    onclick: (e) => { if (e.target.type !== 'checkbox') { state.focus = i; hooks.openTicket(tk.id); } },
+    onclick: (e) => {
+      if (e.target.type === 'checkbox') return;
+      state.focus = state.tickets.findIndex((x) => x.id === tk.id);
+      hooks.openTicket(tk.id);
+    },
   },
   h('input', {
     type: 'checkbox', 'aria-label': t('select_ticket', { id: tk.id }), checked: state.selected.has(tk.id),
@@ -152,6 +258,7 @@ function row(tk, i) {
     tk.assignee_id ? h('span', { class: 'avatar small', title: agentName(tk.assignee_id) }, initials(agentName(tk.assignee_id))) : h('span', {}, t('unassigned')),
     tk.team_id ? h('span', {}, teamName(tk.team_id)) : null,
     tk.tags.slice(0, 3).map((tag) => h('span', { class: 'tag' }, tag))));
+  rowCache.set(tk.id, { key, el });
   return el;
 }
 
@@ -237,12 +344,22 @@ function bulkBar() {
     h('button', { class: 'btn small', onclick: () => { state.selected.clear(); renderList(); } }, t('clear')));
 }
 
-// moveFocus moves the keyboard focus in the list by delta rows.
-export function moveFocus(delta) {
+// moveFocus moves the keyboard focus in the list by delta rows; past the
+// last row loaded it loads the next page and moves on into it.
+export async function moveFocus(delta) {
   if (!state.tickets.length) return;
+  if (state.focus + delta >= state.tickets.length && state.next) {
+    await loadList(true);
+  }
+  const old = state.focus;
   state.focus = Math.max(0, Math.min(state.tickets.length - 1, state.focus + delta));
-  renderList();
-  $('.row.focused')?.scrollIntoView({ block: 'nearest' });
+  if (old === state.focus && $('.row.focused')) return;
+  // Only the two rows change: a long list is not drawn again for a key.
+  $('.row.focused')?.classList.remove('focused');
+  const el = $(`#row-list > .row[data-id="${state.tickets[state.focus].id}"]`);
+  if (!el) { renderList(); return; }
+  el.classList.add('focused');
+  el.scrollIntoView({ block: 'nearest' });
 }
 
 export function focusedTicket() { return state.tickets[state.focus]; }

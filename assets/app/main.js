@@ -3,24 +3,95 @@
 import { api, get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
 import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
-import { focusedTicket, initInbox, loadList, moveFocus, renderList, renderSidebar } from './inbox.js';
+import { focusedTicket, initInbox, loadList, moveFocus, refreshUnread, renderList, renderSidebar } from './inbox.js';
 import { focusReply, initTicket, loadTicket, renderPlaceholder, setViewers, showTyping } from './ticket.js';
 import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
 import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
-import { addFilter, errorText, initials, state, toast } from './state.js';
+import { addFilter, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
 
-// ---- Routing: #/<view>[/t/<id>] or #/admin/<section>
+// ---- Routing: #/<view>[/t/<id>[/customer]], #/menu, #/admin/<section>,
+// #/customers[/<id>], #/reports. On a phone each is one screen, and each
+// step is a history entry: the browser's back goes one step.
 
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'admin') return { admin: parts[1] || 'agents' };
   if (parts[0] === 'customers') return { customers: Number(parts[1]) || 0 };
   if (parts[0].split('?')[0] === 'reports') return { reports: true };
-  return { view: parts[0] || localStorage.getItem('onedesk.view') || 'open', ticket: parts[1] === 't' ? Number(parts[2]) || null : null };
+  const stored = localStorage.getItem('onedesk.view') || 'open';
+  if (parts[0] === 'menu') return { view: stored, ticket: null, menu: true };
+  const ticket = parts[1] === 't' ? Number(parts[2]) || null : null;
+  return { view: parts[0] || stored, ticket, customer: !!ticket && parts[3] === 'customer' };
+}
+
+// depth counts the app's history entries before this one, so the back
+// button can go back when there is a step to go back to (and replace the
+// page with its parent when the app was opened on a deep link).
+let depth = 0;
+let replacing = false;
+let stamped = false;
+function stampHistory() {
+  const s = history.state;
+  if (s && typeof s.od === 'number') depth = s.od;
+  else {
+    if (stamped && !replacing) depth++;
+    history.replaceState({ ...(s || {}), od: depth }, '');
+  }
+  stamped = true;
+  replacing = false;
+}
+
+function goBack(parent) {
+  if (depth > 0) history.back();
+  else { replacing = true; location.replace(parent); }
+}
+
+// pane is what a one-column (phone) screen shows for a route.
+function pane(r) {
+  if (r.admin || r.customers !== undefined || r.reports) return 'main';
+  if (r.menu) return 'nav';
+  if (r.customer) return 'customer';
+  return r.ticket ? 'ticket' : 'list';
+}
+
+// The bar is drawn on a phone only: on a desktop its title and buttons
+// would be hidden copies of what the columns show.
+const phone = matchMedia('(max-width: 900px)');
+phone.addEventListener('change', () => renderAppbar(lastRoute));
+
+function renderAppbar(r) {
+  const bar = $('#appbar');
+  if (!bar) return;
+  if (!phone.matches) { bar.replaceChildren(); return; }
+  const listHash = `#/${state.view || r.view || 'open'}`;
+  let title;
+  let parent = null;
+  if (r.menu) { title = t('app_name'); parent = listHash; }
+  else if (r.admin) { title = r.admin === 'me' ? t('my_settings') : t(`admin_${r.admin}`); parent = '#/menu'; }
+  else if (r.customers !== undefined) { title = t('nav_customers'); parent = r.customers ? '#/customers' : '#/menu'; }
+  else if (r.reports) { title = t('nav_reports'); parent = '#/menu'; }
+  else if (r.customer) { title = t('customer'); parent = `${listHash}/t/${r.ticket}`; }
+  else if (r.ticket) { title = `#${r.ticket}`; parent = listHash; }
+  else title = views().find((v) => v.key === r.view)?.label ?? t('tickets');
+  bar.replaceChildren(
+    parent
+      ? h('button', { class: 'iconbtn', id: 'back', title: t('nav_back'), 'aria-label': t('nav_back'), onclick: () => goBack(parent) }, icon('back'))
+      : h('a', { class: 'iconbtn', id: 'menu', href: '#/menu', title: t('nav_menu'), 'aria-label': t('nav_menu') }, icon('menu')),
+    h('div', { class: 'appbar-title', role: 'heading', 'aria-level': '1' }, title),
+    h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live-bar', title: state.live ? t('live') : t('offline') }),
+    r.ticket && !r.customer ? h('a', { class: 'iconbtn', id: 'bar-customer', href: `${listHash}/t/${r.ticket}/customer`, title: t('customer'), 'aria-label': t('customer') }, icon('user')) : '');
+}
+
+// The visible height, which shrinks while a phone's keyboard is up: the
+// reply box stays above the keyboard.
+if (window.visualViewport) {
+  const fit = () => document.documentElement.style.setProperty('--app-height', `${Math.round(visualViewport.height * visualViewport.scale)}px`);
+  visualViewport.addEventListener('resize', fit);
+  fit();
 }
 
 function navigate(view, ticketId) {
@@ -32,12 +103,15 @@ function openTicket(id) { navigate(state.view, id); }
 let lastRoute = {};
 async function route() {
   if (!state.me) return;
+  stampHistory();
   const r = parseRoute();
   setViewing(r.admin || r.customers !== undefined || r.reports ? 0 : r.ticket || 0);
+  const showPane = () => { const el = $('.shell'); if (el) el.dataset.pane = pane(r); renderAppbar(r); };
   if (r.reports) {
     const fresh = !lastRoute.reports;
     lastRoute = r;
     if (fresh) shell(true);
+    showPane();
     renderReports($('#admin'));
     return;
   }
@@ -45,27 +119,31 @@ async function route() {
     const fresh = lastRoute.customers === undefined;
     lastRoute = r;
     if (fresh) shell(true);
+    showPane();
     renderCustomers($('#admin'), r.customers);
     return;
   }
   if (r.admin) {
     lastRoute = r;
     shell(true);
+    showPane();
     renderAdmin(r.admin, { reloadMeta: async () => { await reloadMeta(); renderSidebar(); }, navigate });
     return;
   }
   const viewChanged = r.view !== state.view || lastRoute.admin || !lastRoute.view;
+  const sameTicket = !viewChanged && r.ticket && r.ticket === lastRoute.ticket && state.detail?.id === r.ticket;
   lastRoute = r;
   if (!$('#list')) shell(false);
   state.view = r.view;
   localStorage.setItem('onedesk.view', r.view);
+  showPane();
   if (viewChanged) {
     state.tickets = []; state.focus = -1; state.selected.clear(); state.next = '';
     renderSidebar();
     loadList();
-  }
+  } else renderSidebar();
   state.openId = r.ticket;
-  document.querySelector('.shell')?.classList.toggle('has-ticket', !!r.ticket);
+  if (sameTicket) return; // the customer panel opened or closed: nothing to fetch
   if (r.ticket) {
     const i = state.tickets.findIndex((x) => x.id === r.ticket);
     if (i >= 0) state.focus = i;
@@ -82,8 +160,10 @@ async function route() {
 function shell(admin) {
   const me = state.me;
   app.replaceChildren(h('div', { class: 'shell' },
+    h('header', { class: 'appbar', id: 'appbar' }),
     h('nav', { class: 'sidebar', 'aria-label': t('nav_label') },
       h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
+      h('div', { class: 'side-scroll' },
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
         h('a', { class: 'nav-item', href: '#/customers', 'aria-current': String(lastRoute.customers !== undefined) }, icon('users'), t('nav_customers')),
@@ -94,10 +174,10 @@ function shell(admin) {
         h('a', { class: 'nav-item', href: '#/admin/sla', 'aria-current': String(lastRoute.admin === 'sla') }, icon('clock'), t('admin_sla')),
         me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'channels', 'rules', 'webhooks', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
-        h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings'))),
+        h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings')))),
       h('div', { class: 'me' },
         h('span', { class: 'avatar' }, initials(me.name)),
-        h('span', { style: '' }, me.name),
+        h('span', {}, me.name),
         presenceButton(),
         h('button', { class: 'iconbtn', id: 'handover-open', title: t('handover'), 'aria-label': t('handover'), onclick: () => handoverDialog({ onDone: () => refreshList() }) }, icon('handover')),
         h('button', { class: 'iconbtn', title: t('notifications'), 'aria-label': t('notifications'), onclick: askNotifications }, icon('bell')),
@@ -153,6 +233,7 @@ function authScreen({ title, fields, submitLabel, submit }) {
 
 async function showLogin() {
   state.me = null;
+  localStorage.removeItem('onedesk.session');
   let needed = false;
   try { needed = (await get('/api/setup')).needed; } catch { /* show login */ }
   if (needed) {
@@ -242,12 +323,14 @@ function setViewing(id) {
 
 function setLive(live) {
   state.live = live;
-  const dot = $('#live');
-  if (dot) { dot.classList.toggle('live', live); dot.title = live ? t('live') : t('offline'); }
+  for (const dot of [$('#live'), $('#live-bar')]) {
+    if (dot) { dot.classList.toggle('live', live); dot.title = live ? t('live') : t('offline'); }
+  }
 }
 
 function onChange(c) {
   if (c.type === 'typing' && c.ticket_id === state.openId) { showTyping(); return; }
+  if (c.type === 'ticket' || c.type === 'message') refreshUnread();
   if (lastRoute.reports && (c.type === 'ticket' || c.type === 'message' || c.type === 'event')) refreshReports();
   if (c.type === 'viewers') { setViewers(c.ticket_id, c.viewers); return; }
   if (c.type === 'notification') {
@@ -331,7 +414,7 @@ function help() {
   const overlay = h('div', { class: 'overlay', id: 'help', onclick: (e) => { if (e.target === overlay) close(); }, onkeydown: (e) => { if (e.key === 'Escape' || e.key === '?') { e.preventDefault(); close(); } } },
     h('div', { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'help-title' },
       h('h2', { id: 'help-title' }, t('shortcuts')),
-      h('dl', { class: 'keys' }, shortcuts.map(([k, label]) => [h('dt', {}, h('kbd', {}, k)), h('dd', { style: 'margin:0' }, t(label))])),
+      h('dl', { class: 'keys' }, shortcuts.map(([k, label]) => [h('dt', {}, h('kbd', {}, k)), h('dd', {}, t(label))])),
       h('div', { class: 'buttons' }, h('button', { class: 'btn', onclick: close }, t('close')))));
   document.body.append(overlay);
   overlay.querySelector('button').focus();
@@ -394,6 +477,7 @@ function presenceButton() {
 
 async function start(me) {
   setCSRF(me.csrf_token);
+  localStorage.setItem('onedesk.session', '1');
   state.me = me.agent;
   state.presence = me.presence || 'online';
   // The catalog and the agents, teams and stores load side by side.
@@ -425,7 +509,19 @@ const theme = () => document.documentElement.setAttribute('data-theme',
 theme();
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', theme);
 
+// The service worker keeps the app's shell for an instant start (and an
+// install to the home screen); browsers allow it on https and localhost.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  addEventListener('load', () => navigator.serviceWorker.register('/sw.js').catch(() => {}));
+}
+
 (async () => {
+  // Without a session there is no need to ask for one (and to log a 401).
+  if (!localStorage.getItem('onedesk.session')) {
+    await setLocale(browserLanguage());
+    showLogin();
+    return;
+  }
   const me = get('/api/me');
   me.catch(() => {}); // handled below, after the catalog is in
   await setLocale(browserLanguage());
@@ -447,4 +543,12 @@ function filterBy(key, value, label) {
   loadList();
 }
 
-initTicket({ openTicket, refreshList, renderList, filterBy, send: sendFrame });
+// toggleCustomer opens the customer panel over a narrow window's thread
+// (a history step, so back closes it) or closes it.
+function toggleCustomer() {
+  if (!state.openId) return;
+  if (lastRoute.customer) goBack(`#/${state.view}/t/${state.openId}`);
+  else location.hash = `#/${state.view}/t/${state.openId}/customer`;
+}
+
+initTicket({ openTicket, refreshList, renderList, filterBy, send: sendFrame, toggleCustomer, readTicket: () => refreshUnread(true) });

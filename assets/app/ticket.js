@@ -14,6 +14,7 @@ let hooks = {};
 export function initTicket(h) { hooks = h; }
 
 let loadSeq = 0;
+let lastSeen = ''; // the ticket and its customer messages last marked read
 let customerCache = { id: 0, data: null };
 
 // loadTicket fetches a ticket's whole story and renders it.
@@ -29,7 +30,12 @@ export async function loadTicket(id, { quiet } = {}) {
     if (customerCache.id !== d.customer_id) customerCache = { id: d.customer_id, data: null };
     loadCustomer(d.customer_id); // their other tickets may have changed too
     if (first) loadOrders(d); // beside the thread, never before it
-    if (d.unread !== false) post(`/api/tickets/${id}/read`).catch(() => {});
+    // Seen: on opening, and when a customer's message arrives while open.
+    const seenKey = `${id}:${d.messages.filter((m) => m.kind === 'customer').length}`;
+    if (seenKey !== lastSeen) {
+      lastSeen = seenKey;
+      post(`/api/tickets/${id}/read`).then(() => hooks.readTicket?.()).catch(() => {});
+    }
     const row = state.tickets.find((x) => x.id === id);
     if (row && row.unread) { row.unread = false; hooks.renderList(); }
   } catch (err) {
@@ -85,7 +91,9 @@ export function setMode(m, focus = true) {
   for (const b of c.querySelectorAll('[data-reply-only]')) b.hidden = m === 'note';
   $('#send').textContent = m === 'note' ? t('add_note') : t('send');
   $('#send').disabled = state.detail?.status === 'closed' && m === 'reply';
-  if (focus) ta.focus();
+  // The reply box is always on screen: focusing it must not scroll the
+  // ticket's header away.
+  if (focus) ta.focus({ preventScroll: true });
 }
 
 function saveDraft() {
@@ -156,7 +164,9 @@ function header(d) {
       sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
         (v) => transferDialog(d, v ? Number(v) : null, change)),
       d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
-      tagsEditor(d, change)),
+      tagsEditor(d, change),
+      // Where the window is too narrow for the customer panel beside the thread.
+      h('button', { type: 'button', class: 'btn small customer-toggle', id: 'customer-toggle', onclick: () => hooks.toggleCustomer?.() }, icon('user'), t('customer'))),
     h('div', { class: 'viewers', id: 'viewers', role: 'status', 'aria-live': 'polite', hidden: true }));
 }
 

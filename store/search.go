@@ -43,6 +43,10 @@ func (db *DB) SearchReady() bool { return db.search.ready.Load() }
 // SearchBuilt is closed once the index is complete.
 func (db *DB) SearchBuilt() <-chan struct{} { return db.search.built }
 
+// searchBuildBudget is how long Open builds the index before leaving the
+// rest to the background.
+var searchBuildBudget = 200 * time.Millisecond
+
 // searchBuildBatch is how many tickets (with their messages) one build
 // transaction indexes: tens of milliseconds, so ingest waits little.
 const searchBuildBatch = 1000
@@ -57,8 +61,7 @@ const searchWALLimit = 64 << 20
 // tickets first, in short transactions with checkpoints.
 func (db *DB) startSearchBuild(ctx context.Context, budget time.Duration) error {
 	db.search.built = make(chan struct{})
-	deadline := time.Now().Add(budget)
-	for time.Now().Before(deadline) {
+	for deadline := time.Now().Add(budget); time.Now().Before(deadline); {
 		done, err := db.buildSearchBatch(ctx)
 		if err != nil {
 			return err
@@ -225,7 +228,7 @@ func FTSQuery(s string) string {
 			return -1
 		}, s)
 		national := strings.TrimLeft(digits, "0")
-		if len(national) >= 7 && (national != digits || len(words) > 1 || strings.HasPrefix(s, "+")) {
+		if len(national) >= 7 {
 			if len(national) > 12 {
 				national = national[len(national)-12:]
 			}

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -43,9 +42,10 @@ func (db *DB) SearchReady() bool { return db.search.ready.Load() }
 // SearchBuilt is closed once the index is complete.
 func (db *DB) SearchBuilt() <-chan struct{} { return db.search.built }
 
-// searchBuildBudget is how long Open builds the index before leaving the
-// rest to the background.
-var searchBuildBudget = 200 * time.Millisecond
+// searchBuildInline is how many tickets Open indexes before returning
+// (a new or small desk); a desk with more is indexed in the background,
+// so that start-up is not held up.
+var searchBuildInline int64 = 2000
 
 // searchBuildBatch is how many tickets (with their messages) one build
 // transaction indexes: tens of milliseconds, so ingest waits little.
@@ -59,9 +59,13 @@ const searchWALLimit = 64 << 20
 // startSearchBuild indexes what ticket_search lacks: at once for a small
 // desk (Open returns with search ready), else in the background, newest
 // tickets first, in short transactions with checkpoints.
-func (db *DB) startSearchBuild(ctx context.Context, budget time.Duration) error {
+func (db *DB) startSearchBuild(ctx context.Context) error {
 	db.search.built = make(chan struct{})
-	for deadline := time.Now().Add(budget); time.Now().Before(deadline); {
+	left, _, err := db.SearchBuildLeft(ctx)
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	for left <= searchBuildInline {
 		done, err := db.buildSearchBatch(ctx)
 		if err != nil {
 			return err
@@ -113,7 +117,7 @@ func (db *DB) SearchBuildLeft(ctx context.Context) (int64, string, error) {
 		return 0, msg, nil
 	}
 	var left int64
-	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE id < (SELECT tickets_below FROM search_build)`).Scan(&left)
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE id < coalesce((SELECT tickets_below FROM search_build), 0)`).Scan(&left)
 	return left, msg, err
 }
 

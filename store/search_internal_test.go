@@ -43,8 +43,8 @@ func TestSearchBuildInBackground(t *testing.T) {
 	}
 	raw.Close()
 
-	defer func(old time.Duration) { searchBuildBudget = old }(searchBuildBudget)
-	searchBuildBudget = 0
+	defer func(old int64) { searchBuildInline = old }(searchBuildInline)
+	searchBuildInline = 0
 	db, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rq = prepared{pool: r, cache: newStmtCache(r)}
 	// A small desk is indexed before Open returns; a large one upgraded
 	// from an older version is indexed in the background meanwhile.
-	if err := db.startSearchBuild(ctx, searchBuildBudget); err != nil {
+	if err := db.startSearchBuild(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -248,6 +248,7 @@ func FTSQuery(s string) string {
 type searchHit struct {
 	ticket int64
 	key    int64
+	text   *string // the matched message's text when verify read it
 }
 
 // searchPlan is how one search reads the index. FTS5 reads a word, or a
@@ -310,7 +311,11 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 	var accepted []searchHit
 	var pending *searchHit // the last ticket read, whose rows may go on
 	want := (limit + 1) * 3
+	if plan.verify != "" {
+		want = 64 // enough to tell a common prefix from a rare one
+	}
 	read, passed := 0, 0
+	texts := map[int64]string{} // of the rows verify read
 	for {
 		keys, err := db.searchRows(ctx, plan.match, bound, asc, want)
 		if err != nil {
@@ -329,7 +334,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		}
 		if plan.verify != "" && len(keys) > 0 {
 			read += len(keys)
-			if keys, err = db.searchVerify(ctx, keys, plan.verify); err != nil {
+			if keys, err = db.searchVerify(ctx, keys, plan.verify, texts); err != nil {
 				return nil, err
 			}
 			passed += len(keys)
@@ -353,7 +358,13 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		}
 		accepted = append(accepted, complete...)
 		if len(accepted) > limit || exhausted {
-			return accepted[:min(len(accepted), limit+1)], nil
+			accepted = accepted[:min(len(accepted), limit+1)]
+			for i, h := range accepted {
+				if text, ok := texts[h.ticket<<searchKeyShift+h.key]; ok && h.key != 0 {
+					accepted[i].text = &text
+				}
+			}
+			return accepted, nil
 		}
 		if plan.verify != "" && read >= 64 && passed*4 < read {
 			// Few rows have the whole prefix: its words are rare, and
@@ -398,7 +409,7 @@ const (
 
 // searchVerify keeps the keys whose text has a word starting with prefix
 // (folded), in order: a message's body, or a ticket's own text.
-func (db *DB) searchVerify(ctx context.Context, keys []int64, prefix string) ([]int64, error) {
+func (db *DB) searchVerify(ctx context.Context, keys []int64, prefix string, texts map[int64]string) ([]int64, error) {
 	if len(keys) == 0 {
 		return keys, nil
 	}
@@ -435,6 +446,7 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, prefix string) ([]
 		}
 		if hasMatchingWord(text, terms) {
 			pass[key] = true
+			texts[key] = text
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -566,38 +578,35 @@ func cursorID(cursor string) (int64, error) {
 // matchPassages sets Match on the tickets whose hit is a message, from
 // that message's text: one read for the page.
 func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit, q string) error {
-	var keys []string
+	bodies := map[int64]string{}
+	var keys, tickets []string
 	for _, h := range hits {
-		if h.key != 0 {
+		switch {
+		case h.text != nil:
+			bodies[h.ticket] = *h.text
+		case h.key != 0:
 			keys = append(keys, strconv.FormatInt(h.ticket<<searchKeyShift+h.key, 10))
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	var tickets []string
-	for _, h := range hits {
-		if h.key != 0 {
 			tickets = append(tickets, strconv.FormatInt(h.ticket, 10))
 		}
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id, m.body FROM messages m WHERE m.ticket_id IN (`+strings.Join(tickets, ",")+`)
-		AND m.ticket_id * 4294967296 + m.id % 4294967295 + 1 IN (`+strings.Join(keys, ",")+`)`)
-	if err != nil {
-		return fmt.Errorf("search: passages: %w", err)
-	}
-	defer rows.Close()
-	bodies := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var body string
-		if err := rows.Scan(&id, &body); err != nil {
+	if len(keys) > 0 {
+		rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id, m.body FROM messages m WHERE m.ticket_id IN (`+strings.Join(tickets, ",")+`)
+			AND m.ticket_id * 4294967296 + m.id % 4294967295 + 1 IN (`+strings.Join(keys, ",")+`)`)
+		if err != nil {
 			return fmt.Errorf("search: passages: %w", err)
 		}
-		bodies[id] = body
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("search: passages: %w", err)
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var body string
+			if err := rows.Scan(&id, &body); err != nil {
+				return fmt.Errorf("search: passages: %w", err)
+			}
+			bodies[id] = body
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("search: passages: %w", err)
+		}
 	}
 	terms := matchTerms(q)
 	for i := range list {

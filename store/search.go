@@ -252,7 +252,7 @@ type searchHit struct {
 }
 
 // searchPlan is how one search reads the index. FTS5 reads a word, or a
-// prefix of 2 or 3 letters (the prefix index), in rowid order and stops
+// prefix of 3 letters (the prefix index), in rowid order and stops
 // when the caller does; a longer prefix ("refu") it first collects in
 // full, which for a common word costs as much as reading every match.
 // So a longer last prefix is read as its first 3 letters and each row
@@ -281,12 +281,20 @@ func planSearch(q string) searchPlan {
 		// An address, a number with dashes: a phrase, whose last part is
 		// a prefix only while short enough for the prefix index.
 		tokens := strings.FieldsFunc(last, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
-		if len(tokens) > 0 && utf8.RuneCountInString(tokens[len(tokens)-1]) <= 3 {
+		switch n := len(tokens); {
+		case n > 1 && utf8.RuneCountInString(tokens[n-1]) < 3:
+			// "bea@example.o" while typing: the phrase without its last
+			// one or two letters, which no index holds as a prefix.
+			parts[len(parts)-1] = `"` + strings.Join(tokens[:n-1], " ") + `"`
+		case n > 0 && utf8.RuneCountInString(tokens[n-1]) == 3:
 			parts[len(parts)-1] += "*"
 		}
 		return searchPlan{match: strings.Join(parts, " ")}
 	}
-	if utf8.RuneCountInString(last) <= 3 {
+	switch n := utf8.RuneCountInString(last); {
+	case n < 3: // one or two letters: a whole word (no index of them as prefixes)
+		return searchPlan{match: strings.Join(parts, " ")}
+	case n == 3:
 		return searchPlan{match: full}
 	}
 	folded := foldWord(last)

@@ -146,14 +146,15 @@ func TestSearchAccentsBothWays(t *testing.T) {
 	d.expect("resume", en)
 }
 
-// The last word is a prefix (search as you type), from two letters on;
-// the words before it are whole words.
+// The last word is a prefix (search as you type), from three letters on
+// (one or two are a whole word); the words before it are whole words.
 func TestSearchPrefix(t *testing.T) {
 	d := newSearchDesk(t)
 	refund, _ := d.ticket("A", "", "", "Money", "I want a refund for the broken parcel")
 	refer, _ := d.ticket("B", "", "", "Question", "please refer to my previous mail")
 	track, _ := d.ticket("C", "", "", "Where", "the tracking number does not work")
-	d.expect("re", refund, refer)
+	d.expect("re")
+	d.expect("to", refer)
 	d.expect("ref", refund, refer)
 	d.expect("refu", refund)
 	d.expect("refund", refund)
@@ -189,6 +190,7 @@ func TestSearchExactLookups(t *testing.T) {
 	d.expect("ana.silva@example.com", bea) // as written in bea's message
 	d.expect("bea@example.org", bea)
 	d.expect("bea@exa", bea) // typing
+	d.expect("bea@example.o", bea)
 	for _, phone := range []string{"+351912345678", "+351 912 345 678", "912345678", "912 345 678", "912-345-678",
 		"(912) 345 678", "00351912345678", "00 351 912 345 678"} {
 		d.expect(phone, ana)

@@ -322,7 +322,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 	if plan.verify != "" {
 		want = 64 // enough to tell a common prefix from a rare one
 	}
-	read, passed := 0, 0
+	read, passed, total := 0, 0, 0
 	texts := map[int64]string{} // of the rows verify read
 	for {
 		keys, err := db.searchRows(ctx, plan.match, bound, asc, want)
@@ -333,6 +333,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		if len(keys) > 0 {
 			bound = keys[len(keys)-1]
 		}
+		total += len(keys)
 		// The filters first: a lookup per ticket, cheaper than reading
 		// each row's text for verify.
 		if filter != "" && len(keys) > 0 {
@@ -379,7 +380,14 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 			// FTS5 collects them quickly.
 			plan = searchPlan{match: plan.fallback}
 		}
-		want = min(want*4, searchRound)
+		// Read about as many rows as the tickets still wanted took so far
+		// (verifying rows costs a read of each), and a margin.
+		if len(accepted) > 0 {
+			want = (limit+1-len(accepted))*total/len(accepted)*5/4 + 16
+		} else {
+			want *= 4
+		}
+		want = min(want, searchRound)
 	}
 }
 

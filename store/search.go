@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,11 @@ import (
 
 // searchKeyShift puts the ticket id in a ticket_search rowid's high bits.
 const searchKeyShift = 32
+
+// searchCollectLimit is how many rows of a long prefix's words FTS5
+// collects at once in any case (a few milliseconds); with more, the rows
+// of the 3-letter prefix are read and checked when that is cheaper.
+const searchCollectLimit = 20000
 
 // searchRound bounds how many tickets one read of the match list takes
 // when filters turn most matches away; each round reads on from the last.
@@ -336,6 +342,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		want = 64 // enough to tell a common prefix from a rare one
 	}
 	read, passed, total := 0, 0, 0
+	var keys0 []int64
 	texts := map[int64]string{} // of the rows verify read
 	for {
 		keys, err := db.searchRows(ctx, plan.match, bound, asc, want)
@@ -345,6 +352,9 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		exhausted := len(keys) < want
 		if len(keys) > 0 {
 			bound = keys[len(keys)-1]
+			if keys0 == nil {
+				keys0 = slices.Clone(keys) // the first read, for estimates
+			}
 		}
 		total += len(keys)
 		// The filters first: a lookup per ticket, cheaper than reading
@@ -388,10 +398,21 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 			}
 			return accepted, nil
 		}
-		if plan.verify != "" && read >= 64 && passed*4 < read {
-			// Few rows have the whole prefix: its words are rare, and
-			// FTS5 collects them quickly.
-			plan = searchPlan{match: plan.fallback}
+		if plan.verify != "" && read >= 64 && passed*4 < read && len(keys0) > 1 {
+			// Few rows have the whole prefix. FTS5 collects all rows of
+			// the prefix's words at once, quick if they are few in the
+			// whole index: estimated from the rows read so far, over the
+			// stretch of tickets they covered.
+			first, last := keys0[0]>>searchKeyShift, keys0[len(keys0)-1]>>searchKeyShift
+			span := max(first-last, last-first, 1)
+			whole := max(first, last)
+			// Collecting costs about 0.2 µs a row of the whole index,
+			// reading on and checking about 40 µs a row still needed.
+			collect := int64(passed) * whole / span
+			need := int64((limit + 1) * read / max(passed, 1))
+			if collect < searchCollectLimit || need*200 > collect {
+				plan = searchPlan{match: plan.fallback}
+			}
 		}
 		// Read about as many rows as the tickets still wanted took so far
 		// (verifying rows costs a read of each), and a margin.

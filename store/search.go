@@ -280,6 +280,7 @@ type searchHit struct {
 type searchPlan struct {
 	match    string // the FTS5 query
 	verify   string // a folded prefix each row must have a word starting with ("": none)
+	contains string // or a text (lowercase) each row must contain, as an address
 	fallback string // the FTS5 query with the whole prefix
 }
 
@@ -296,6 +297,17 @@ func planSearch(q string) searchPlan {
 		parts[i] = `"` + w + `"`
 	}
 	last := words[len(words)-1]
+	if local, _, ok := strings.Cut(last, "@"); ok && len(local) >= 3 {
+		// An address: the words of its local part, and each row checked
+		// for the address as typed. Its domain's words are in every
+		// customer's row, and FTS5 pays for opening their long lists.
+		tokens := strings.FieldsFunc(local, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		if len(tokens) > 0 {
+			full := strings.Join(parts, " ")
+			parts[len(parts)-1] = `"` + strings.Join(tokens, " ") + `"`
+			return searchPlan{match: strings.Join(parts, " "), contains: strings.ToLower(last), fallback: full}
+		}
+	}
 	if strings.ContainsAny(last, "@.-_+") {
 		// An address, a number with dashes: a phrase, whose last part is
 		// a prefix only while short enough for the prefix index.
@@ -338,7 +350,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 	var accepted []searchHit
 	var pending *searchHit // the last ticket read, whose rows may go on
 	want := (limit + 1) * 3
-	if plan.verify != "" {
+	if plan.verify != "" || plan.contains != "" {
 		want = 64 // enough to tell a common prefix from a rare one
 	}
 	read, passed, total := 0, 0, 0
@@ -364,9 +376,9 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 				return nil, err
 			}
 		}
-		if plan.verify != "" && len(keys) > 0 {
+		if (plan.verify != "" || plan.contains != "") && len(keys) > 0 {
 			read += len(keys)
-			if keys, err = db.searchVerify(ctx, keys, plan.verify, texts); err != nil {
+			if keys, err = db.searchVerify(ctx, keys, plan, texts); err != nil {
 				return nil, err
 			}
 			passed += len(keys)
@@ -398,7 +410,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 			}
 			return accepted, nil
 		}
-		if plan.verify != "" && read >= 64 && passed*4 < read && len(keys0) > 1 {
+		if (plan.verify != "" || plan.contains != "") && read >= 64 && passed*4 < read && len(keys0) > 1 {
 			// Few rows have the whole prefix. FTS5 collects all rows of
 			// the prefix's words at once, quick if they are few in the
 			// whole index: estimated from the rows read so far, over the
@@ -459,7 +471,7 @@ const (
 
 // searchVerify keeps the keys whose text has a word starting with prefix
 // (folded), in order: a message's body, or a ticket's own text.
-func (db *DB) searchVerify(ctx context.Context, keys []int64, prefix string, texts map[int64]string) ([]int64, error) {
+func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, texts map[int64]string) ([]int64, error) {
 	if len(keys) == 0 {
 		return keys, nil
 	}
@@ -487,14 +499,15 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, prefix string, tex
 	}
 	defer rows.Close()
 	pass := map[int64]bool{}
-	terms := []matchTerm{{word: prefix, prefix: true}}
+	terms := []matchTerm{{word: plan.verify, prefix: true}}
 	for rows.Next() {
 		var key int64
 		var text string
 		if err := rows.Scan(&key, &text); err != nil {
 			return nil, fmt.Errorf("search: check prefix: %w", err)
 		}
-		if hasMatchingWord(text, terms) {
+		if plan.contains != "" && strings.Contains(strings.ToLower(text), plan.contains) ||
+			plan.verify != "" && hasMatchingWord(text, terms) {
 			pass[key] = true
 			texts[key] = text
 		}

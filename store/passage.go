@@ -38,7 +38,7 @@ func matchTerms(q string) []matchTerm {
 }
 
 // foldWord lowercases w and takes the accents off its letters, as
-// unicode61 with remove_diacritics 2 (and migration 0020) does.
+// unicode61 with remove_diacritics 2 (and migration 0023) does.
 func foldWord(w string) string {
 	var b strings.Builder
 	for _, r := range norm.NFD.String(searchFold.Replace(w)) {

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// A desk upgraded from before migration 0020 is indexed in the
+// A desk upgraded from before migration 0023 is indexed in the
 // background; meanwhile and after, a search lists the same tickets.
 func TestSearchBuildInBackground(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")

@@ -333,6 +333,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.Go("webhooks", d.RunWebhooks)
 	work.Go("sweeps", func(ctx context.Context) { d.RunSweeps(ctx, time.Minute) })
 	work.Go("reports", func(ctx context.Context) { d.RunReports(ctx, 5*time.Second) })
+	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("email", mailCh.Run)
 	work.Go("chat", chatCh.Run)
 	work.Go("forms", formsCh.Run)
@@ -410,6 +411,38 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// logSearchBuild says in the log while the search index of a desk from
+// an older version is being built (searches are slower meanwhile), and
+// when it is done.
+func logSearchBuild(ctx context.Context, db *store.DB, log *slog.Logger) {
+	if db.SearchReady() {
+		return
+	}
+	start := time.Now()
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		left, buildErr, err := db.SearchBuildLeft(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("search index", "err", err)
+		case buildErr != "":
+			log.Warn("search index: the build stopped; searches read the older index", "err", buildErr)
+			return
+		case err == nil:
+			log.Info("search index: still indexing; searches read the older, slower index until then", "tickets_left", left)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-db.SearchBuilt():
+			log.Info("search index: built", "took", time.Since(start).Round(time.Second))
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // dev holds commands for developers: dev seed fills a database with
 // sample data for trying the app and for the benchmarks.
 func dev(args []string, stdout, stderr io.Writer) error {
@@ -454,6 +487,22 @@ func dev(args []string, stdout, stderr io.Writer) error {
 		}
 	})
 	if err != nil {
+		return err
+	}
+	// Count the reports' history now, so that a seeded desk is ready to
+	// measure at its first start rather than counting in the background.
+	counted := time.Now()
+	d := desk.New(db, slog.New(slog.NewTextHandler(stderr, nil)))
+	for done := false; !done; {
+		if done, err = d.RefreshReports(ctx, 200); err != nil {
+			return err
+		}
+		if !done && time.Since(last) > 5*time.Second {
+			last = time.Now()
+			fmt.Fprintf(stdout, "counting reports (%s)\n", time.Since(counted).Round(time.Second))
+		}
+	}
+	if err := db.Checkpoint(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d tickets into %s in %s; agents log in as agent1@seed.test (admin) ... with password123\n",

@@ -27,6 +27,10 @@ const reportBatch = 500
 // writes (a few milliseconds each on a busy desk).
 const packBatch = 16
 
+// reportWALLimit is the write-ahead log size past which a refresh
+// checkpoints between its transactions.
+const reportWALLimit = 64 << 20
+
 var backlogStatus = map[string]bool{"new": true, "open": true, "pending": true}
 
 // RefreshReports counts what happened since the last refresh, at most
@@ -48,6 +52,11 @@ func (d *Desk) RefreshReports(ctx context.Context, batches int) (bool, error) {
 		}
 		if done {
 			return true, nil
+		}
+		// Counting a long history is thousands of transactions: readers
+		// busy all the while keep the log from starting over.
+		if err := d.db.CheckpointIfLarge(ctx, reportWALLimit); err != nil {
+			return false, fmt.Errorf("refresh reports: %w", err)
 		}
 	}
 	return false, nil

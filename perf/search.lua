@@ -1,6 +1,14 @@
--- wrk script: full-text search with common and rare words (see README, Performance).
+-- wrk script: full-text search (see README, Performance). WORDS, comma
+-- separated, picks what is searched (default: common and rare words):
+--   WORDS=parcel,refund,order,where        words in most messages
+--   WORDS=kalomi,zentor,velqui,barnex      rare words
+--   WORDS=re,ref,refu,refun,tra,trac,track typing prefixes
+--   WORDS=123456,customer42@mail.test      an order number, an email
 local token = os.getenv("TOKEN")
-local words = { "parcel", "refund", "order", "delivery%20late", "kalomi", "zentor", "velqui", "tracking" }
+local words = {}
+for w in string.gmatch(os.getenv("WORDS") or "parcel,refund,order,delivery late,kalomi,zentor,velqui,tracking", "[^,]+") do
+  words[#words + 1] = string.gsub(w, "[^%w]", function(c) return string.format("%%%02X", string.byte(c)) end)
+end
 local i = 0
 request = function()
   i = i + 1

@@ -200,8 +200,13 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 		}
 	}
 	if s.Tickets != "" {
-		parts = append(parts, `SELECT t.customer_id FROM messages m JOIN tickets t ON t.id = m.ticket_id
-			WHERE m.id IN (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 200)`)
+		if db.SearchReady() {
+			parts = append(parts, `SELECT t.customer_id FROM tickets t
+				WHERE t.id IN (SELECT rowid >> 32 FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT 200)`)
+		} else { // the older index, while ticket_search is being built
+			parts = append(parts, `SELECT t.customer_id FROM messages m JOIN tickets t ON t.id = m.ticket_id
+				WHERE m.id IN (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 200)`)
+		}
 		args = append(args, s.Tickets)
 	}
 	for i, p := range parts {

@@ -83,3 +83,34 @@ func TestReplyPartLookupsUseIndexes(t *testing.T) {
 		t.Fatalf("a part's reply is not read off reply_parts_external:\n%s", plan)
 	}
 }
+
+// A search reads the match list in FTS5's own order and stops at a page;
+// its other reads are lookups by ticket. A sort or a scan of tickets or
+// messages here would cost every ticket stored.
+func TestSearchUsesIndexes(t *testing.T) {
+	db := planDB(t)
+	for _, q := range []string{searchDesc, searchAsc} {
+		plan := queryPlan(t, db, q, `"parcel"`, 1, 10)
+		if !strings.Contains(plan, "VIRTUAL TABLE INDEX") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s\nis not read in the index's order:\n%s", q, plan)
+		}
+	}
+	for _, c := range []struct{ q, index string }{
+		{"SELECT t.id FROM tickets t WHERE t.id IN (1,2,3) AND t.status IN (?) AND t.store_id = ?", "SEARCH t USING"},
+		{`SELECT ticket_id * 4294967296 + id % 4294967295 + 1, body FROM messages WHERE ticket_id IN (1,2)
+			AND ticket_id * 4294967296 + id % 4294967295 + 1 IN (4294967297, 8589934594)`, "messages_ticket"},
+		{"SELECT ticket_id * 4294967296, text FROM ticket_search_text WHERE ticket_id IN (1,2)", "INTEGER PRIMARY KEY"},
+		// What the triggers read when a customer's name or identities change.
+		{"SELECT ticket_id * 4294967296, text FROM ticket_search_text WHERE customer_id = 1", "tickets_customer"},
+		{"SELECT id * 4294967296 FROM tickets WHERE customer_id = 1", "tickets_customer"},
+	} {
+		var args []any
+		if strings.Contains(c.q, "?") {
+			args = []any{"open", 1}
+		}
+		plan := queryPlan(t, db, c.q, args...)
+		if !strings.Contains(plan, c.index) || strings.Contains(plan, "SCAN t\n") || strings.Contains(plan, "SCAN tickets") || strings.Contains(plan, "SCAN messages") {
+			t.Errorf("%s\ndoes not use %s:\n%s", c.q, c.index, plan)
+		}
+	}
+}

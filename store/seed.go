@@ -338,3 +338,20 @@ func (db *DB) SampleIDs(ctx context.Context) (agent, storeID, maxTicket int64, e
 		Scan(&a, &s, &maxTicket)
 	return a.Int64, s.Int64, maxTicket, err
 }
+
+// SampleSearchTerms picks what the search benchmarks look for in a seeded
+// database: an order number written in a message, and the email, phone
+// and name of a customer.
+func (db *DB) SampleSearchTerms(ctx context.Context) (order, email, phone, name string, err error) {
+	var body string
+	err = db.r.QueryRowContext(ctx, `SELECT m.body, e.value, p.value, c.name FROM messages m
+		JOIN tickets t ON t.id = m.ticket_id JOIN customers c ON c.id = t.customer_id
+		JOIN identities e ON e.customer_id = c.id AND e.kind = 'email' JOIN identities p ON p.customer_id = c.id AND p.kind = 'phone'
+		WHERE m.id > (SELECT max(id) / 2 FROM messages) AND m.body LIKE '%order #%' LIMIT 1`).Scan(&body, &email, &phone, &name)
+	if err != nil {
+		return "", "", "", "", fmt.Errorf("sample search terms: %w", err)
+	}
+	_, order, _ = strings.Cut(body, "order #")
+	order, _, _ = strings.Cut(order, " ")
+	return order, email, phone, name, nil
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,6 +35,9 @@ type DB struct {
 	committed chan struct{} // closed when the committer has stopped
 
 	faults faults // the last disk-full, I/O or corruption error of a write
+
+	search     searchState
+	background sync.WaitGroup // jobs Open started (the search build), waited for by Close
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -78,6 +82,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxIdleConns(n * 2)
 	db.r = r
 	db.rq = prepared{pool: r, cache: newStmtCache(r)}
+	// A small desk is indexed before Open returns; a large one upgraded
+	// from an older version is indexed in the background meanwhile.
+	if err := db.startSearchBuild(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -87,6 +97,7 @@ func (db *DB) Path() string { return db.path }
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopWrites()
+	db.background.Wait()
 	db.wq.cache.close()
 	db.rq.cache.close()
 	return errors.Join(db.r.Close(), db.w.Close())

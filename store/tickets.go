@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Ticket statuses, priorities and channels the schema accepts.
@@ -44,6 +43,9 @@ type Ticket struct {
 	LastCustomerAt  *time.Time      `json:"last_customer_at"`
 	LastAgentAt     *time.Time      `json:"last_agent_at"`
 	SLA             TicketSLA       `json:"sla"`
+	// Match is the passage that matched a search, in parts to highlight
+	// (absent outside search, and when the subject or customer matched).
+	Match []MatchPart `json:"match,omitempty"`
 
 	// saved is columns() as read in a write transaction or last written:
 	// UpdateTicket writes only what differs, so a chat message rewrites
@@ -281,6 +283,13 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		// Numbers compare as written (2.5), true and false as 1 and 0.
 		add("CAST(json_extract(t.fields, ?) AS TEXT) = ?", `$."`+name+`"`, f.Fields[name])
 	}
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = Statuses
+	}
+	if strings.TrimSpace(f.Query) != "" && db.SearchReady() {
+		return db.searchList(ctx, f, statuses, where, args)
+	}
 	if f.Cursor != "" {
 		cond, cargs, err := cursorCond(spec, f.Cursor)
 		if err != nil {
@@ -297,17 +306,13 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		order = spec.col + dir + ", id" + dir
 	}
 	limit := " LIMIT " + strconv.Itoa(f.Limit+1)
-	statuses := f.Statuses
-	if len(statuses) == 0 {
-		statuses = Statuses
-	}
 
 	// First the ids of the page, then the columns for those rows only:
 	// the customer's name and the unread flag cost a lookup per row.
 	var page string
 	var pageArgs []any
 	if strings.TrimSpace(f.Query) != "" {
-		ids, err := db.searchTickets(ctx, f.Query)
+		ids, err := db.searchTicketsLegacy(ctx, f.Query)
 		if err != nil {
 			return nil, "", err
 		}
@@ -344,26 +349,9 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 			page = strings.Join(parts, " UNION ALL ") + " ORDER BY " + order + limit
 		}
 	}
-	query := "SELECT " + ticketCols + `, t.last_customer_at > COALESCE(
-		(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0)
-		FROM (` + page + ") p JOIN tickets t ON t.id = p.id ORDER BY " + prefixed("t.", order)
-	rows, err := db.rq.QueryContext(ctx, query, append([]any{f.ViewerID}, pageArgs...)...)
+	list, err := db.readPage(ctx, page, prefixed("t.", order), f.ViewerID, pageArgs)
 	if err != nil {
-		return nil, "", fmt.Errorf("list tickets: %w", err)
-	}
-	defer rows.Close()
-	list := []Ticket{}
-	for rows.Next() {
-		var unread sql.NullBool
-		t, err := scanTicket(rows, &unread)
-		if err != nil {
-			return nil, "", fmt.Errorf("list tickets: %w", err)
-		}
-		t.Unread = unread.Bool
-		list = append(list, *t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list tickets: %w", err)
+		return nil, "", err
 	}
 	next := ""
 	if len(list) > f.Limit {
@@ -371,6 +359,33 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		next = makeCursor(spec, &list[f.Limit-1])
 	}
 	return list, next, nil
+}
+
+// readPage reads the tickets whose ids the query page selects, with the
+// customer's name and viewer's unread flag.
+func (db *DB) readPage(ctx context.Context, page, order string, viewer int64, args []any) ([]Ticket, error) {
+	query := "SELECT " + ticketCols + `, t.last_customer_at > COALESCE(
+		(SELECT r.read_at FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id), 0)
+		FROM (` + page + ") p JOIN tickets t ON t.id = p.id ORDER BY " + order
+	rows, err := db.rq.QueryContext(ctx, query, append([]any{viewer}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	list := []Ticket{}
+	for rows.Next() {
+		var unread sql.NullBool
+		t, err := scanTicket(rows, &unread)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		t.Unread = unread.Bool
+		list = append(list, *t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	return list, nil
 }
 
 // inboxIndex names the index an inbox page must be read from. The plan is
@@ -403,11 +418,12 @@ func inboxIndex(f TicketFilter, spec sortSpec) string {
 	return ""
 }
 
-// searchTickets returns, as a comma-separated list, the tickets whose
-// subject or messages match q among the newest searchWindow matching
-// messages. Ranking every match by relevance takes seconds for a word in
-// every message; the newest matches come straight off the index.
-func (db *DB) searchTickets(ctx context.Context, q string) (string, error) {
+// searchTicketsLegacy returns, as a comma-separated list, the tickets
+// whose subject or messages match q among the newest searchWindow
+// matching messages of the message index of migration 0001. It answers
+// while ticket_search is being built on a desk upgraded from an older
+// version (see search.go).
+func (db *DB) searchTicketsLegacy(ctx context.Context, q string) (string, error) {
 	fts := FTSQuery(q)
 	if fts == "" {
 		return "", nil // only punctuation: nothing can match
@@ -483,28 +499,6 @@ func cursorCond(spec sortSpec, cursor string) (string, []any, error) {
 		return "(" + col + ", t.id) " + cmp + " (?, ?)", []any{v, id}, nil
 	}
 	return "(" + col + " " + cmp + " ? OR (" + col + " = ? AND t.id " + cmp + " ?) OR " + col + " IS NULL)", []any{v, v, id}, nil
-}
-
-// FTSQuery turns what an agent typed into an FTS5 query: every word must
-// match, the last one as a prefix (search as you type). Quoting each word
-// keeps FTS5 operators in customer text from being interpreted.
-func FTSQuery(s string) string {
-	words := strings.FieldsFunc(s, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '@' && r != '.' && r != '-' && r != '_' && r != '+'
-	})
-	var parts []string
-	for _, w := range words {
-		w = strings.Trim(w, "@.-_+")
-		if w == "" {
-			continue
-		}
-		parts = append(parts, `"`+w+`"`)
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	parts[len(parts)-1] += "*"
-	return strings.Join(parts, " ")
 }
 
 // MarkRead records that agent looked at ticket now.

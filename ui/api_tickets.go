@@ -127,6 +127,10 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	if f.Query != "" && !s.db.SearchReady() {
+		// The same tickets, from the older and slower index.
+		return c.JSON(fiber.Map{"tickets": list, "next_cursor": next, "search_indexing": true})
+	}
 	return c.JSON(fiber.Map{"tickets": list, "next_cursor": next})
 }
 

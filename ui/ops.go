@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -107,6 +108,9 @@ type health struct {
 	Version   string          `json:"version"`
 	Database  string          `json:"database"`
 	Mailboxes []mailboxHealth `json:"mailboxes"`
+	// SearchIndex is "ready", or how far the build of a desk upgraded
+	// from an older version is (searches are slower until it is done).
+	SearchIndex string `json:"search_index"`
 }
 
 type mailboxHealth struct {
@@ -167,6 +171,16 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 		// restart would not help), and it says which mailboxes need someone.
 		h.Status = "degraded"
 		h.Error = "mailbox stuck: " + strings.Join(stuck, ", ")
+	}
+	h.SearchIndex = "ready"
+	if !s.db.SearchReady() {
+		left, buildErr, err := s.db.SearchBuildLeft(ctx)
+		switch {
+		case buildErr != "":
+			h.SearchIndex = "the build stopped: " + buildErr
+		case err == nil:
+			h.SearchIndex = fmt.Sprintf("building: %d tickets left", left)
+		}
 	}
 	if h.Database != "ok" {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(h)

@@ -252,7 +252,7 @@ function row(tk, i) {
   h('span', { class: 'who' }, tk.customer_name || (tk.channel === 'chat' ? visitorName(tk.customer_id) : t('unknown_customer'))),
   h('time', { class: 'when', datetime: tk.updated_at, title: tk.updated_at }, age(tk.updated_at)),
   h('a', { class: 'subj', href: `#/${state.view}/t/${tk.id}`, tabindex: '-1', onclick: (e) => e.preventDefault() }, tk.subject),
-  h('span', { class: 'snip' }, tk.snippet),
+  h('span', { class: 'snip' }, tk.match ? matchPassage(tk.match) : tk.snippet),
   h('span', { class: 'meta' }, statusPill(tk.status), slaBadge(tk),
     tk.priority === 'high' || tk.priority === 'urgent' ? h('span', { class: `pill ${tk.priority}` }, t(`priority_${tk.priority}`)) : null,
     tk.assignee_id ? h('span', { class: 'avatar small', title: agentName(tk.assignee_id) }, initials(agentName(tk.assignee_id))) : h('span', {}, t('unassigned')),
@@ -260,6 +260,12 @@ function row(tk, i) {
     tk.tags.slice(0, 3).map((tag) => h('span', { class: 'tag' }, tag))));
   rowCache.set(tk.id, { key, el });
   return el;
+}
+
+// The passage a search matched, its words marked (parts from the API:
+// text nodes, never markup).
+function matchPassage(parts) {
+  return parts.map((p) => (p.hit ? h('mark', {}, p.text) : p.text));
 }
 
 function setPriority(p) {

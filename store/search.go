@@ -1,0 +1,681 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Ticket search reads ticket_search (migration 0023), whose rowids start
+// with the ticket id: FTS5 hands matches over newest ticket first, so a
+// page of tickets is read off the front of the match list and the read
+// stops there, whether the word is in every message or in three.
+
+// searchKeyShift puts the ticket id in a ticket_search rowid's high bits.
+const searchKeyShift = 32
+
+// searchCollectLimit is how many rows of a long prefix's words FTS5
+// collects at once in any case (a few milliseconds); with more, the rows
+// of the 3-letter prefix are read and checked when that is cheaper.
+const searchCollectLimit = 20000
+
+// searchRound bounds how many tickets one read of the match list takes
+// when filters turn most matches away; each round reads on from the last.
+const searchRound = 4096
+
+// searchState is whether ticket_search is complete (see buildSearch).
+type searchState struct {
+	ready    atomic.Bool
+	built    chan struct{} // closed once ready
+	buildErr atomic.Value  // string: the background build's last error
+}
+
+// SearchReady reports whether ticket search reads its own index. While a
+// desk upgraded from an older version is being indexed, searches are
+// answered by the older index (slower, the same tickets).
+func (db *DB) SearchReady() bool { return db.search.ready.Load() }
+
+// SearchBuilt is closed once the index is complete.
+func (db *DB) SearchBuilt() <-chan struct{} { return db.search.built }
+
+// searchBuildInline is how many tickets Open indexes before returning
+// (a new or small desk); a desk with more is indexed in the background,
+// so that start-up is not held up.
+var searchBuildInline int64 = 2000
+
+// searchBuildBatch is how many tickets (with their messages) one build
+// transaction indexes: tens of milliseconds, so ingest waits little.
+const searchBuildBatch = 1000
+
+// searchWALLimit is the write-ahead log size past which a long job
+// checkpoints, so that a build or a count over a large history under
+// load does not grow the log without bound.
+const searchWALLimit = 64 << 20
+
+// startSearchBuild indexes what ticket_search lacks: at once for a small
+// desk (Open returns with search ready), else in the background, newest
+// tickets first, in short transactions with checkpoints.
+func (db *DB) startSearchBuild(ctx context.Context) error {
+	db.search.built = make(chan struct{})
+	var below int64
+	err := db.r.QueryRowContext(ctx, "SELECT tickets_below FROM search_build").Scan(&below)
+	if errors.Is(err, sql.ErrNoRows) { // built
+		db.search.ready.Store(true)
+		close(db.search.built)
+		return nil
+	}
+	var left int64
+	if err == nil {
+		err = db.r.QueryRowContext(ctx, "SELECT count(*) FROM tickets WHERE id < ?", below).Scan(&left)
+	}
+	if err != nil {
+		// A damaged file still opens (its reads and writes say what is
+		// wrong); searches read the older index.
+		db.search.buildErr.Store(err.Error())
+		return nil
+	}
+	for left <= searchBuildInline {
+		done, err := db.buildSearchBatch(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			db.search.ready.Store(true)
+			close(db.search.built)
+			return nil
+		}
+	}
+	db.background.Add(1)
+	go func() {
+		defer db.background.Done()
+		bctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-db.quit:
+				cancel()
+			case <-bctx.Done():
+			}
+		}()
+		for bctx.Err() == nil {
+			done, err := db.buildSearchBatch(bctx)
+			if err != nil {
+				if bctx.Err() == nil {
+					db.search.buildErr.Store(err.Error())
+				}
+				return
+			}
+			if done {
+				db.search.ready.Store(true)
+				close(db.search.built)
+				return
+			}
+			if err := db.CheckpointIfLarge(bctx, searchWALLimit); err != nil && bctx.Err() == nil {
+				db.search.buildErr.Store(err.Error())
+			}
+		}
+	}()
+	return nil
+}
+
+// SearchBuildLeft is how many tickets the index still lacks (0 when
+// ready) and the build's last error, if any.
+func (db *DB) SearchBuildLeft(ctx context.Context) (int64, string, error) {
+	msg, _ := db.search.buildErr.Load().(string)
+	if db.SearchReady() {
+		return 0, msg, nil
+	}
+	var left int64
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE id < coalesce((SELECT tickets_below FROM search_build), 0)`).Scan(&left)
+	return left, msg, err
+}
+
+// buildSearchBatch indexes the next searchBuildBatch tickets below the
+// build's mark with their messages, in one transaction. When none are
+// left it drops the build's mark and the older index.
+func (db *DB) buildSearchBatch(ctx context.Context) (bool, error) {
+	done := false
+	err := db.Write(ctx, func(tx *Tx) error {
+		var below int64
+		err := tx.tx.QueryRowContext(ctx, "SELECT tickets_below FROM search_build").Scan(&below)
+		if errors.Is(err, sql.ErrNoRows) {
+			done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var low sql.NullInt64
+		if err := tx.tx.QueryRowContext(ctx, `SELECT min(id) FROM (SELECT id FROM tickets WHERE id < ? ORDER BY id DESC LIMIT ?)`,
+			below, searchBuildBatch).Scan(&low); err != nil {
+			return err
+		}
+		if !low.Valid {
+			// Everything is indexed: the older index and its triggers go.
+			done = true
+			_, err := tx.tx.ExecContext(ctx, `DELETE FROM search_build;
+				DROP TRIGGER IF EXISTS messages_search_insert;
+				DROP TRIGGER IF EXISTS messages_search_delete;
+				DROP TABLE IF EXISTS search;`)
+			return err
+		}
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO ticket_search (rowid, ticket, message)
+			SELECT ticket_id * 4294967296, text, '' FROM ticket_search_text WHERE ticket_id >= ? AND ticket_id < ?`, low.Int64, below); err != nil {
+			return err
+		}
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO ticket_search (rowid, ticket, message)
+			SELECT ticket_id * 4294967296 + id % 4294967295 + 1, '', replace(replace(replace(body, 'ı', 'i'), 'ё', 'е'), 'Ё', 'Е')
+			  FROM messages WHERE ticket_id >= ? AND ticket_id < ?`, low.Int64, below); err != nil {
+			return err
+		}
+		_, err = tx.tx.ExecContext(ctx, "UPDATE search_build SET tickets_below = ?", low.Int64)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("build the search index: %w", err)
+	}
+	return done, nil
+}
+
+// CheckpointIfLarge copies the write-ahead log into the database and
+// starts it over once it is larger than limit bytes. Autocheckpoints do
+// not start the log over while readers keep using it, so a long job on
+// a busy desk calls this between its transactions.
+func (db *DB) CheckpointIfLarge(ctx context.Context, limit int64) error {
+	st, err := os.Stat(db.path + "-wal")
+	if err != nil || st.Size() <= limit {
+		return nil
+	}
+	var busy, frames, copied int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// searchFold folds what unicode61 keeps apart but a user types alike, as
+// migration 0023 folds the indexed text.
+var searchFold = strings.NewReplacer("ı", "i", "ё", "е", "Ё", "Е")
+
+// phoneLike is a number written as a phone number: digits with spaces,
+// dashes, dots, slashes or brackets, maybe a leading +.
+var phoneLike = regexp.MustCompile(`^\+?[0-9 ()./-]+$`)
+
+// searchWords splits what an agent typed into the words the index holds
+// (an address stays one word: FTS5 reads it as a phrase).
+func searchWords(s string) []string {
+	words := strings.FieldsFunc(searchFold.Replace(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '@' && r != '.' && r != '-' && r != '_' && r != '+'
+	})
+	out := words[:0]
+	for _, w := range words {
+		if w = strings.Trim(w, "@.-_+"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// FTSQuery turns what an agent typed into an FTS5 query: every word must
+// match, the last one as a prefix (search as you type). Quoting each word
+// keeps FTS5 operators in customer text from being interpreted. A phone
+// number in any format also matches as its digits (the index holds a
+// number's last 7 to 12 digits as words of their own).
+func FTSQuery(s string) string {
+	words := searchWords(s)
+	if len(words) == 0 {
+		return ""
+	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = `"` + w + `"`
+	}
+	parts[len(parts)-1] += "*"
+	q := strings.Join(parts, " ")
+	s = strings.TrimSpace(s)
+	if phoneLike.MatchString(s) {
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, s)
+		national := strings.TrimLeft(digits, "0")
+		if len(national) >= 7 {
+			if len(national) > 12 {
+				national = national[len(national)-12:]
+			}
+			q = `"` + national + `" OR (` + q + `)`
+		}
+	}
+	return q
+}
+
+// searchHit is a ticket that matches, and the message that matched
+// (the low bits of its ticket_search key; 0 when the ticket's own text
+// matched).
+type searchHit struct {
+	ticket int64
+	key    int64
+	text   *string // the matched message's text when verify read it
+}
+
+// searchPlan is how one search reads the index. FTS5 reads a word, or a
+// prefix of 3 letters (the prefix index), in rowid order and stops
+// when the caller does; a longer prefix ("refu") it first collects in
+// full, which for a common word costs as much as reading every match.
+// So a longer last prefix is read as its first 3 letters and each row
+// checked against the whole prefix (verify), unless few rows pass: then
+// the prefix's words are rare and FTS5's own prefix query is cheap.
+type searchPlan struct {
+	match    string // the FTS5 query
+	verify   string // a folded prefix each row must have a word starting with ("": none)
+	contains string // or a text (lowercase) each row must contain, as an address
+	fallback string // the FTS5 query with the whole prefix
+}
+
+// planSearch is the plan for what an agent typed ("" match: nothing can
+// match).
+func planSearch(q string) searchPlan {
+	full := FTSQuery(q)
+	words := searchWords(q)
+	if full == "" || strings.Contains(full, " OR ") || len(words) == 0 {
+		return searchPlan{match: full}
+	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = `"` + w + `"`
+	}
+	last := words[len(words)-1]
+	if local, _, ok := strings.Cut(last, "@"); ok && len(local) >= 3 {
+		// An address: the words of its local part, and each row checked
+		// for the address as typed. Its domain's words are in every
+		// customer's row, and FTS5 pays for opening their long lists.
+		tokens := strings.FieldsFunc(local, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		if len(tokens) > 0 {
+			full := strings.Join(parts, " ")
+			parts[len(parts)-1] = `"` + strings.Join(tokens, " ") + `"`
+			return searchPlan{match: strings.Join(parts, " "), contains: strings.ToLower(last), fallback: full}
+		}
+	}
+	if strings.ContainsAny(last, "@.-_+") {
+		// An address, a number with dashes: a phrase, whose last part is
+		// a prefix only while short enough for the prefix index.
+		tokens := strings.FieldsFunc(last, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		switch n := len(tokens); {
+		case n > 1 && utf8.RuneCountInString(tokens[n-1]) < 3:
+			// "bea@example.o" while typing: the phrase without its last
+			// one or two letters, which no index holds as a prefix.
+			parts[len(parts)-1] = `"` + strings.Join(tokens[:n-1], " ") + `"`
+		case n > 0 && utf8.RuneCountInString(tokens[n-1]) == 3:
+			parts[len(parts)-1] += "*"
+		}
+		return searchPlan{match: strings.Join(parts, " ")}
+	}
+	switch n := utf8.RuneCountInString(last); {
+	case n < 3: // one or two letters: a whole word (no index of them as prefixes)
+		return searchPlan{match: strings.Join(parts, " ")}
+	case n == 3:
+		return searchPlan{match: full}
+	}
+	folded := foldWord(last)
+	short := string([]rune(folded)[:3])
+	parts[len(parts)-1] = `"` + short + `"*`
+	return searchPlan{match: strings.Join(parts, " "), verify: folded, fallback: full}
+}
+
+// searchTickets reads matching tickets in id order (newest first unless
+// asc) after the cursor id (0: from the start), keeps those that pass the
+// filters, and stops at limit+1 tickets.
+func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, asc bool, filter string, filterArgs []any, limit int) ([]searchHit, error) {
+	var bound int64 // rows are read past this rowid
+	switch {
+	case asc:
+		bound = (after+1)<<searchKeyShift - 1
+	case after > 0:
+		bound = after << searchKeyShift
+	default:
+		bound = 1<<63 - 1
+	}
+	var accepted []searchHit
+	var pending *searchHit // the last ticket read, whose rows may go on
+	want := (limit + 1) * 3
+	if plan.verify != "" || plan.contains != "" {
+		want = 64 // enough to tell a common prefix from a rare one
+	}
+	read, passed, total := 0, 0, 0
+	var keys0 []int64
+	texts := map[int64]string{} // of the rows verify read
+	for {
+		keys, err := db.searchRows(ctx, plan.match, bound, asc, want)
+		if err != nil {
+			return nil, err
+		}
+		exhausted := len(keys) < want
+		if len(keys) > 0 {
+			bound = keys[len(keys)-1]
+			if keys0 == nil {
+				keys0 = slices.Clone(keys) // the first read, for estimates
+			}
+		}
+		total += len(keys)
+		// The filters first: a lookup per ticket, cheaper than reading
+		// each row's text for verify.
+		if filter != "" && len(keys) > 0 {
+			if keys, err = db.searchFilter(ctx, keys, filter, filterArgs); err != nil {
+				return nil, err
+			}
+		}
+		if (plan.verify != "" || plan.contains != "") && len(keys) > 0 {
+			read += len(keys)
+			if keys, err = db.searchVerify(ctx, keys, plan, texts); err != nil {
+				return nil, err
+			}
+			passed += len(keys)
+		}
+		var complete []searchHit
+		for _, k := range keys {
+			ticket, low := k>>searchKeyShift, k&(1<<searchKeyShift-1)
+			if pending != nil && pending.ticket == ticket {
+				if pending.key == 0 { // a message's passage beats the ticket's own text
+					pending.key = low
+				}
+				continue
+			}
+			if pending != nil {
+				complete = append(complete, *pending)
+			}
+			pending = &searchHit{ticket: ticket, key: low}
+		}
+		if exhausted && pending != nil {
+			complete = append(complete, *pending)
+		}
+		accepted = append(accepted, complete...)
+		if len(accepted) > limit || exhausted {
+			accepted = accepted[:min(len(accepted), limit+1)]
+			for i, h := range accepted {
+				if text, ok := texts[h.ticket<<searchKeyShift+h.key]; ok && h.key != 0 {
+					accepted[i].text = &text
+				}
+			}
+			return accepted, nil
+		}
+		if (plan.verify != "" || plan.contains != "") && read >= 64 && passed*4 < read && len(keys0) > 1 {
+			// Few rows have the whole prefix. FTS5 collects all rows of
+			// the prefix's words at once, quick if they are few in the
+			// whole index: estimated from the rows read so far, over the
+			// stretch of tickets they covered.
+			first, last := keys0[0]>>searchKeyShift, keys0[len(keys0)-1]>>searchKeyShift
+			span := max(first-last, last-first, 1)
+			whole := max(first, last)
+			// Collecting costs about 0.2 µs a row of the whole index,
+			// reading on and checking about 40 µs a row still needed.
+			collect := int64(passed) * whole / span
+			need := int64((limit + 1) * read / max(passed, 1))
+			if collect < searchCollectLimit || need*200 > collect {
+				plan = searchPlan{match: plan.fallback}
+			}
+		}
+		// Read about as many rows as the tickets still wanted took so far
+		// (verifying rows costs a read of each), and a margin.
+		if len(accepted) > 0 {
+			want = (limit+1-len(accepted))*total/len(accepted)*5/4 + 16
+		} else {
+			want *= 4
+		}
+		want = min(want, searchRound)
+	}
+}
+
+// searchRows reads up to n keys of rows matching match past bound.
+func (db *DB) searchRows(ctx context.Context, match string, bound int64, asc bool, n int) ([]int64, error) {
+	q := searchDesc
+	if asc {
+		q = searchAsc
+	}
+	rows, err := db.rq.QueryContext(ctx, q, match, bound, n)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", match, err)
+	}
+	defer rows.Close()
+	keys := make([]int64, 0, n)
+	for rows.Next() {
+		var key int64
+		if err := rows.Scan(&key); err != nil {
+			return nil, fmt.Errorf("search %q: %w", match, err)
+		}
+		keys = append(keys, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search %q: %w", match, err)
+	}
+	return keys, nil
+}
+
+// The match list read forwards and backwards from a key. FTS5 reads its
+// index in rowid order and stops at the limit.
+const (
+	searchDesc = "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
+	searchAsc  = "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? AND rowid > ? ORDER BY rowid ASC LIMIT ?"
+)
+
+// searchVerify keeps the keys whose text has a word starting with prefix
+// (folded), in order: a message's body, or a ticket's own text.
+func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, texts map[int64]string) ([]int64, error) {
+	if len(keys) == 0 {
+		return keys, nil
+	}
+	var msgTickets, msgKeys, tickets []string
+	for _, k := range keys {
+		t := strconv.FormatInt(k>>searchKeyShift, 10)
+		if k&(1<<searchKeyShift-1) == 0 {
+			tickets = append(tickets, t)
+		} else {
+			msgTickets = append(msgTickets, t)
+			msgKeys = append(msgKeys, strconv.FormatInt(k, 10))
+		}
+	}
+	var parts []string
+	if len(msgKeys) > 0 {
+		parts = append(parts, `SELECT ticket_id * 4294967296 + id % 4294967295 + 1, body FROM messages
+			WHERE ticket_id IN (`+strings.Join(msgTickets, ",")+`) AND ticket_id * 4294967296 + id % 4294967295 + 1 IN (`+strings.Join(msgKeys, ",")+`)`)
+	}
+	if len(tickets) > 0 {
+		parts = append(parts, `SELECT ticket_id * 4294967296, text FROM ticket_search_text WHERE ticket_id IN (`+strings.Join(tickets, ",")+`)`)
+	}
+	rows, err := db.r.QueryContext(ctx, strings.Join(parts, " UNION ALL "))
+	if err != nil {
+		return nil, fmt.Errorf("search: check prefix: %w", err)
+	}
+	defer rows.Close()
+	pass := map[int64]bool{}
+	terms := []matchTerm{{word: plan.verify, prefix: true}}
+	for rows.Next() {
+		var key int64
+		var text string
+		if err := rows.Scan(&key, &text); err != nil {
+			return nil, fmt.Errorf("search: check prefix: %w", err)
+		}
+		if plan.contains != "" && strings.Contains(strings.ToLower(text), plan.contains) ||
+			plan.verify != "" && hasMatchingWord(text, terms) {
+			pass[key] = true
+			texts[key] = text
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: check prefix: %w", err)
+	}
+	kept := keys[:0]
+	for _, k := range keys {
+		if pass[k] {
+			kept = append(kept, k)
+		}
+	}
+	return kept, nil
+}
+
+// searchFilter keeps the keys whose tickets pass filter (a condition on
+// t), in order: a primary-key lookup per ticket.
+func (db *DB) searchFilter(ctx context.Context, keys []int64, filter string, args []any) ([]int64, error) {
+	var ids strings.Builder
+	last := int64(-1)
+	for _, k := range keys {
+		if t := k >> searchKeyShift; t != last {
+			if last >= 0 {
+				ids.WriteByte(',')
+			}
+			ids.WriteString(strconv.FormatInt(t, 10))
+			last = t
+		}
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT t.id FROM tickets t WHERE t.id IN ("+ids.String()+") AND "+filter, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: filter: %w", err)
+	}
+	defer rows.Close()
+	pass := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("search: filter: %w", err)
+		}
+		pass[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: filter: %w", err)
+	}
+	kept := keys[:0]
+	for _, k := range keys {
+		if pass[k>>searchKeyShift] {
+			kept = append(kept, k)
+		}
+	}
+	return kept, nil
+}
+
+// searchList is ListTickets for a search: matching tickets newest first
+// (oldest first for sort=oldest), each with the passage that matched.
+func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string, where []string, args []any) ([]Ticket, string, error) {
+	plan := planSearch(f.Query)
+	if plan.match == "" {
+		return []Ticket{}, "", nil // only punctuation: nothing can match
+	}
+	asc := f.Sort == "oldest"
+	spec := sortSpecs["newest"]
+	if asc {
+		spec = sortSpecs["oldest"]
+	}
+	var after int64
+	if f.Cursor != "" {
+		var err error
+		if after, err = cursorID(f.Cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	if len(statuses) < len(Statuses) {
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")
+		where = append([]string{"t.status IN (" + marks + ")"}, where...)
+		sargs := make([]any, 0, len(statuses)+len(args))
+		for _, st := range statuses {
+			sargs = append(sargs, st)
+		}
+		args = append(sargs, args...)
+	}
+	hits, err := db.searchTickets(ctx, plan, after, asc, strings.Join(where, " AND "), args, f.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(hits) == 0 {
+		return []Ticket{}, "", nil
+	}
+	more := len(hits) > f.Limit
+	if more {
+		hits = hits[:f.Limit]
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = strconv.FormatInt(h.ticket, 10)
+	}
+	order := "t.id DESC"
+	if asc {
+		order = "t.id ASC"
+	}
+	list, err := db.readPage(ctx, "SELECT id FROM tickets WHERE id IN ("+strings.Join(ids, ",")+")", order, f.ViewerID, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := db.matchPassages(ctx, list, hits, f.Query); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if more && len(list) > 0 {
+		next = makeCursor(spec, &list[len(list)-1])
+	}
+	return list, next, nil
+}
+
+// cursorID is the ticket id of a cursor of any sort.
+func cursorID(cursor string) (int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, ErrBadCursor
+	}
+	_, ids, ok := strings.Cut(string(raw), ":")
+	id, err := strconv.ParseInt(ids, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return 0, ErrBadCursor
+	}
+	return id, nil
+}
+
+// matchPassages sets Match on the tickets whose hit is a message, from
+// that message's text: one read for the page.
+func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit, q string) error {
+	bodies := map[int64]string{}
+	var keys, tickets []string
+	for _, h := range hits {
+		switch {
+		case h.text != nil:
+			bodies[h.ticket] = *h.text
+		case h.key != 0:
+			keys = append(keys, strconv.FormatInt(h.ticket<<searchKeyShift+h.key, 10))
+			tickets = append(tickets, strconv.FormatInt(h.ticket, 10))
+		}
+	}
+	if len(keys) > 0 {
+		rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id, m.body FROM messages m WHERE m.ticket_id IN (`+strings.Join(tickets, ",")+`)
+			AND m.ticket_id * 4294967296 + m.id % 4294967295 + 1 IN (`+strings.Join(keys, ",")+`)`)
+		if err != nil {
+			return fmt.Errorf("search: passages: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var body string
+			if err := rows.Scan(&id, &body); err != nil {
+				return fmt.Errorf("search: passages: %w", err)
+			}
+			bodies[id] = body
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("search: passages: %w", err)
+		}
+	}
+	terms := matchTerms(q)
+	for i := range list {
+		if body, ok := bodies[list[i].ID]; ok {
+			list[i].Match = Passage(body, terms)
+		}
+	}
+	return nil
+}

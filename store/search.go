@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 )
 
-// Ticket search reads ticket_search (migration 0023), whose rowids start
+// Ticket search reads ticket_search (migration 0024), whose rowids start
 // with the ticket id: FTS5 hands matches over newest ticket first, so a
 // page of tickets is read off the front of the match list and the read
 // stops there, whether the word is in every message or in three.
@@ -204,7 +204,7 @@ func (db *DB) CheckpointIfLarge(ctx context.Context, limit int64) error {
 }
 
 // searchFold folds what unicode61 keeps apart but a user types alike, as
-// migration 0023 folds the indexed text.
+// migration 0024 folds the indexed text.
 var searchFold = strings.NewReplacer("ı", "i", "ё", "е", "Ё", "Е")
 
 // phoneLike is a number written as a phone number: digits with spaces,

@@ -1,4 +1,4 @@
--- 0023: ticket search keyed by ticket. The index of 0001 has a row per
+-- 0024: ticket search keyed by ticket. The index of 0001 has a row per
 -- message keyed by message id, so a page of tickets for a common word
 -- meant collecting thousands of messages, looking each up and sorting
 -- their tickets. Here every row's rowid starts with its ticket's id:

@@ -9,6 +9,7 @@ import { renderAdmin } from './admin.js';
 import { renderCustomers } from './customers.js';
 import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
+import { showChecklist } from './checklist.js';
 import { addFilter, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
@@ -188,6 +189,9 @@ function shell(admin) {
       h('main', { class: 'ticket-pane', id: 'ticket' }),
     ]));
   renderSidebar();
+  // A phone shows no empty ticket pane, where the checklist sits on a
+  // wider screen: it heads the menu instead.
+  if (matchMedia('(max-width: 900px)').matches) showChecklist($('.sidebar'));
 }
 
 // reloadMeta refetches agents, teams, stores and the labels of form

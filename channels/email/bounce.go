@@ -140,7 +140,7 @@ func machineSender(from string) bool {
 // a bounce's text.
 func quotedMessageID(text string) string {
 	if m := quotedID.FindStringSubmatch(text); m != nil {
-		return m[1]
+		return toUTF8(m[1]) // raw 8-bit bytes in a returned header (found by FuzzParse)
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,20 @@ func BenchmarkSearchPhone(b *testing.B) {
 
 func BenchmarkSearchCustomerName(b *testing.B) {
 	searchTerm(b, func(_, _, _, name string) []string { return []string{name} }, store.TicketFilter{})
+}
+
+// Two words that may be one in a subject or customer name and one in a
+// message: common words, and a customer's name with a common word.
+func BenchmarkSearchTwoWords(b *testing.B) {
+	db, _, _, _ := benchDB(b)
+	ctx := context.Background()
+	_, _, _, name := sampleTerms(b, db)
+	first, _, _ := strings.Cut(name, " ")
+	words := []string{"parcel refund", "order where", first + " parcel", name + " order"}
+	timed(b, func(i int) error {
+		_, _, err := db.ListTickets(ctx, store.TicketFilter{Query: words[i%len(words)], Limit: 50, ViewerID: 1})
+		return err
+	})
 }
 
 // What the list asks while an agent types "refund" and "tracking".

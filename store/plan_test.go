@@ -103,6 +103,13 @@ func TestSearchUsesIndexes(t *testing.T) {
 		// What the triggers read when a customer's name or identities change.
 		{"SELECT ticket_id * 4294967296, text FROM ticket_search_text WHERE customer_id = 1", "tickets_customer"},
 		{"SELECT id * 4294967296 FROM tickets WHERE customer_id = 1", "tickets_customer"},
+		// Message rows: verify, the build, and the triggers on a message,
+		// a new subject and a renamed customer.
+		{"SELECT key, head, body FROM ticket_search_messages WHERE ticket_id IN (1,2) AND key IN (4294967297, 8589934594)", "messages_ticket"},
+		{"SELECT key, head, text FROM ticket_search_messages WHERE ticket_id >= 1 AND ticket_id < 1000", "messages_ticket"},
+		{"SELECT key, head, text FROM ticket_search_messages WHERE message_id = 1", "INTEGER PRIMARY KEY"},
+		{"SELECT key, head, text FROM ticket_search_messages WHERE ticket_id = 1", "messages_ticket"},
+		{"SELECT key, head, text FROM ticket_search_messages WHERE customer_id = 1", "tickets_customer"},
 	} {
 		var args []any
 		if strings.Contains(c.q, "?") {

@@ -174,8 +174,7 @@ func (db *DB) buildSearchBatch(ctx context.Context) (bool, error) {
 			return err
 		}
 		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO ticket_search (rowid, ticket, message)
-			SELECT ticket_id * 4294967296 + id % 4294967295 + 1, '', replace(replace(replace(body, 'ı', 'i'), 'ё', 'е'), 'Ё', 'Е')
-			  FROM messages WHERE ticket_id >= ? AND ticket_id < ?`, low.Int64, below); err != nil {
+			SELECT key, head, text FROM ticket_search_messages WHERE ticket_id >= ? AND ticket_id < ?`, low.Int64, below); err != nil {
 			return err
 		}
 		_, err = tx.tx.ExecContext(ctx, "UPDATE search_build SET tickets_below = ?", low.Int64)
@@ -261,14 +260,19 @@ func FTSQuery(s string) string {
 	return q
 }
 
-// searchHit is a ticket that matches, and the message that matched
-// (the low bits of its ticket_search key; 0 when the ticket's own text
-// matched).
+// searchHit is a ticket that matches, and the first message rows that
+// matched (the low bits of their ticket_search keys; none when only the
+// ticket's own text matched). A message row carries the ticket's subject
+// and customer name, so it may match without its body holding a word:
+// the passage comes from the first whose body does.
 type searchHit struct {
 	ticket int64
-	key    int64
-	text   *string // the matched message's text when verify read it
+	keys   []int64
 }
+
+// searchPassageKeys is how many matching message rows of a ticket are
+// kept to find a passage in.
+const searchPassageKeys = 4
 
 // searchPlan is how one search reads the index. FTS5 reads a word, or a
 // prefix of 3 letters (the prefix index), in rowid order and stops
@@ -337,7 +341,8 @@ func planSearch(q string) searchPlan {
 // searchTickets reads matching tickets in id order (newest first unless
 // asc) after the cursor id (0: from the start), keeps those that pass the
 // filters, and stops at limit+1 tickets.
-func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, asc bool, filter string, filterArgs []any, limit int) ([]searchHit, error) {
+// It returns the message texts verify read, by key.
+func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, asc bool, filter string, filterArgs []any, limit int) ([]searchHit, map[int64]string, error) {
 	var bound int64 // rows are read past this rowid
 	switch {
 	case asc:
@@ -359,7 +364,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 	for {
 		keys, err := db.searchRows(ctx, plan.match, bound, asc, want)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		exhausted := len(keys) < want
 		if len(keys) > 0 {
@@ -373,13 +378,13 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		// each row's text for verify.
 		if filter != "" && len(keys) > 0 {
 			if keys, err = db.searchFilter(ctx, keys, filter, filterArgs); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if (plan.verify != "" || plan.contains != "") && len(keys) > 0 {
 			read += len(keys)
 			if keys, err = db.searchVerify(ctx, keys, plan, texts); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			passed += len(keys)
 		}
@@ -387,28 +392,25 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		for _, k := range keys {
 			ticket, low := k>>searchKeyShift, k&(1<<searchKeyShift-1)
 			if pending != nil && pending.ticket == ticket {
-				if pending.key == 0 { // a message's passage beats the ticket's own text
-					pending.key = low
+				if low != 0 && len(pending.keys) < searchPassageKeys {
+					pending.keys = append(pending.keys, low)
 				}
 				continue
 			}
 			if pending != nil {
 				complete = append(complete, *pending)
 			}
-			pending = &searchHit{ticket: ticket, key: low}
+			pending = &searchHit{ticket: ticket}
+			if low != 0 {
+				pending.keys = []int64{low}
+			}
 		}
 		if exhausted && pending != nil {
 			complete = append(complete, *pending)
 		}
 		accepted = append(accepted, complete...)
 		if len(accepted) > limit || exhausted {
-			accepted = accepted[:min(len(accepted), limit+1)]
-			for i, h := range accepted {
-				if text, ok := texts[h.ticket<<searchKeyShift+h.key]; ok && h.key != 0 {
-					accepted[i].text = &text
-				}
-			}
-			return accepted, nil
+			return accepted[:min(len(accepted), limit+1)], texts, nil
 		}
 		if (plan.verify != "" || plan.contains != "") && read >= 64 && passed*4 < read && len(keys0) > 1 {
 			// Few rows have the whole prefix. FTS5 collects all rows of
@@ -470,7 +472,8 @@ const (
 )
 
 // searchVerify keeps the keys whose text has a word starting with prefix
-// (folded), in order: a message's body, or a ticket's own text.
+// (folded), in order: a message's body with its ticket's subject and
+// customer name, or a ticket's own text.
 func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, texts map[int64]string) ([]int64, error) {
 	if len(keys) == 0 {
 		return keys, nil
@@ -487,11 +490,11 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, t
 	}
 	var parts []string
 	if len(msgKeys) > 0 {
-		parts = append(parts, `SELECT ticket_id * 4294967296 + id % 4294967295 + 1, body FROM messages
-			WHERE ticket_id IN (`+strings.Join(msgTickets, ",")+`) AND ticket_id * 4294967296 + id % 4294967295 + 1 IN (`+strings.Join(msgKeys, ",")+`)`)
+		parts = append(parts, `SELECT key, head, body FROM ticket_search_messages
+			WHERE ticket_id IN (`+strings.Join(msgTickets, ",")+`) AND key IN (`+strings.Join(msgKeys, ",")+`)`)
 	}
 	if len(tickets) > 0 {
-		parts = append(parts, `SELECT ticket_id * 4294967296, text FROM ticket_search_text WHERE ticket_id IN (`+strings.Join(tickets, ",")+`)`)
+		parts = append(parts, `SELECT ticket_id * 4294967296, '', text FROM ticket_search_text WHERE ticket_id IN (`+strings.Join(tickets, ",")+`)`)
 	}
 	rows, err := db.r.QueryContext(ctx, strings.Join(parts, " UNION ALL "))
 	if err != nil {
@@ -502,12 +505,12 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, t
 	terms := []matchTerm{{word: plan.verify, prefix: true}}
 	for rows.Next() {
 		var key int64
-		var text string
-		if err := rows.Scan(&key, &text); err != nil {
+		var head, text string
+		if err := rows.Scan(&key, &head, &text); err != nil {
 			return nil, fmt.Errorf("search: check prefix: %w", err)
 		}
 		if plan.contains != "" && strings.Contains(strings.ToLower(text), plan.contains) ||
-			plan.verify != "" && hasMatchingWord(text, terms) {
+			plan.verify != "" && (hasMatchingWord(text, terms) || hasMatchingWord(head, terms)) {
 			pass[key] = true
 			texts[key] = text
 		}
@@ -591,7 +594,7 @@ func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string,
 		}
 		args = append(sargs, args...)
 	}
-	hits, err := db.searchTickets(ctx, plan, after, asc, strings.Join(where, " AND "), args, f.Limit)
+	hits, texts, err := db.searchTickets(ctx, plan, after, asc, strings.Join(where, " AND "), args, f.Limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -614,7 +617,7 @@ func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string,
 	if err != nil {
 		return nil, "", err
 	}
-	if err := db.matchPassages(ctx, list, hits, f.Query); err != nil {
+	if err := db.matchPassages(ctx, list, hits, texts, f.Query); err != nil {
 		return nil, "", err
 	}
 	next := ""
@@ -639,43 +642,75 @@ func cursorID(cursor string) (int64, error) {
 }
 
 // matchPassages sets Match on the tickets whose hit is a message, from
-// that message's text: one read for the page.
-func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit, q string) error {
-	bodies := map[int64]string{}
-	var keys, tickets []string
-	for _, h := range hits {
-		switch {
-		case h.text != nil:
-			bodies[h.ticket] = *h.text
-		case h.key != 0:
-			keys = append(keys, strconv.FormatInt(h.ticket<<searchKeyShift+h.key, 10))
-			tickets = append(tickets, strconv.FormatInt(h.ticket, 10))
-		}
-	}
-	if len(keys) > 0 {
-		rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id, m.body FROM messages m WHERE m.ticket_id IN (`+strings.Join(tickets, ",")+`)
-			AND m.ticket_id * 4294967296 + m.id % 4294967295 + 1 IN (`+strings.Join(keys, ",")+`)`)
-		if err != nil {
-			return fmt.Errorf("search: passages: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var body string
-			if err := rows.Scan(&id, &body); err != nil {
-				return fmt.Errorf("search: passages: %w", err)
-			}
-			bodies[id] = body
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("search: passages: %w", err)
-		}
-	}
+// the first matched message whose body holds a word of the query (texts:
+// those verify read): one read for the page, a second for the tickets
+// whose first message matched by their subject or customer name alone.
+func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit, texts map[int64]string, q string) error {
 	terms := matchTerms(q)
-	for i := range list {
-		if body, ok := bodies[list[i].ID]; ok {
-			list[i].Match = Passage(body, terms)
+	passages := map[int64][]MatchPart{}
+	for round := 0; round < 2; round++ {
+		var keys, tickets []string
+		var tried []int64 // keys, in order, whose passage is looked for
+		for _, h := range hits {
+			if _, done := passages[h.ticket]; done || round >= len(h.keys) {
+				continue
+			}
+			candidates := h.keys[:1]
+			if round == 1 {
+				candidates = h.keys[1:]
+			}
+			for _, low := range candidates {
+				key := h.ticket<<searchKeyShift + low
+				tried = append(tried, key)
+				if _, ok := texts[key]; !ok {
+					keys = append(keys, strconv.FormatInt(key, 10))
+					tickets = append(tickets, strconv.FormatInt(h.ticket, 10))
+				}
+			}
 		}
+		if len(tried) == 0 {
+			break
+		}
+		if len(keys) > 0 {
+			if err := db.readBodies(ctx, tickets, keys, texts); err != nil {
+				return err
+			}
+		}
+		for _, key := range tried {
+			ticket := key >> searchKeyShift
+			if _, done := passages[ticket]; done {
+				continue
+			}
+			if p := Passage(texts[key], terms); p != nil {
+				passages[ticket] = p
+			}
+		}
+	}
+	for i := range list {
+		list[i].Match = passages[list[i].ID]
+	}
+	return nil
+}
+
+// readBodies adds to texts the bodies of the messages with the given
+// ticket_search keys (and their tickets, for the index).
+func (db *DB) readBodies(ctx context.Context, tickets, keys []string, texts map[int64]string) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id * 4294967296 + m.id % 4294967295 + 1, m.body FROM messages m
+		WHERE m.ticket_id IN (`+strings.Join(tickets, ",")+`) AND m.ticket_id * 4294967296 + m.id % 4294967295 + 1 IN (`+strings.Join(keys, ",")+`)`)
+	if err != nil {
+		return fmt.Errorf("search: passages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key int64
+		var body string
+		if err := rows.Scan(&key, &body); err != nil {
+			return fmt.Errorf("search: passages: %w", err)
+		}
+		texts[key] = body
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search: passages: %w", err)
 	}
 	return nil
 }

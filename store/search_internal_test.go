@@ -92,6 +92,18 @@ func TestSearchBuildInBackground(t *testing.T) {
 	if got := find(); !slices.Equal(got, want) {
 		t.Fatalf("after indexing: %v, want %v", got, want)
 	}
+	// A subject or customer word with a message word (message rows carry
+	// them, as the build wrote them).
+	for q, want := range map[string][]int64{"t107 kalomi": {108}, "t106 kalomi": nil, "customer kalomi t2407": {2408}} {
+		page, _, err := db.ListTickets(context.Background(), TicketFilter{Query: q, ViewerID: 1})
+		var got []int64
+		for _, tk := range page {
+			got = append(got, tk.ID)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("search %q after the build: %v %v, want %v", q, got, err, want)
+		}
+	}
 	var n int
 	db.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name IN ('search', 'messages_search_insert', 'messages_search_delete')").Scan(&n)
 	if n != 0 {

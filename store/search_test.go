@@ -386,3 +386,73 @@ func TestSearchOddInput(t *testing.T) {
 	d.expect("AND OR NOT", id)
 	_ = time.Now
 }
+
+// A query's words may be in the subject or customer name and in a
+// message: "1001 refund" finds the ticket of order 1001 whose customer
+// asked for a refund. Words from two different tickets never match.
+func TestSearchSubjectAndMessageWords(t *testing.T) {
+	d := newSearchDesk(t)
+	jana, _ := d.ticket("Jana Nováková", "jana@x.test", "", "Order 1001", "I would like a refund", "thanks")
+	bo, boID := d.ticket("Bo Lind", "bo@x.test", "", "Order 2002", "can I exchange the shoes")
+	d.expect("1001 refund", jana)
+	d.expect("refund 1001", jana)
+	d.expect("order 1001 refu", jana) // the last word as a prefix, read through the 3-letter index
+	d.expect("jana refund", jana)
+	d.expect("novakova refund", jana)
+	d.expect("order exchange", bo)
+	d.expect("lind shoes", bo)
+	d.expect("refund", jana)
+	// Across tickets: a subject or name of one, a message of the other.
+	d.expect("1001 exchange")
+	d.expect("2002 refund")
+	d.expect("jana exchange")
+	d.expect("lind refund")
+	d.expect("bo refund")
+
+	// The subject and name follow changes; a moved message takes its new
+	// ticket's subject and customer.
+	d.write(func(ctx context.Context, tx *store.Tx) error {
+		tk, err := tx.Ticket(ctx, bo)
+		if err != nil {
+			return err
+		}
+		tk.Subject = "Order 3003"
+		if err := tx.UpdateTicket(ctx, tk); err != nil {
+			return err
+		}
+		c, err := tx.Customer(ctx, boID)
+		if err != nil {
+			return err
+		}
+		c.Name = "Bo Strand"
+		return tx.UpdateCustomer(ctx, c)
+	})
+	d.expect("3003 exchange", bo)
+	d.expect("2002 exchange")
+	d.expect("strand shoes", bo)
+	d.expect("lind shoes")
+	d.write(func(ctx context.Context, tx *store.Tx) error { return tx.MergeTicket(ctx, bo, jana) })
+	d.expect("1001 exchange", jana)
+	d.expect("jana shoes", jana)
+	d.expect("strand shoes")
+}
+
+// The passage comes from a message whose body has the word, even when a
+// newer message matched by the ticket's subject alone.
+func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
+	d := newSearchDesk(t)
+	id, _ := d.ticket("A", "", "", "Refund request", "I want a refund for order 1001", "any news?", "hello?")
+	for _, q := range []string{"refund", "refun", "request refund"} {
+		list, _, err := d.db.ListTickets(context.Background(), store.TicketFilter{Query: q, ViewerID: 1})
+		if err != nil || len(list) != 1 || list[0].ID != id {
+			t.Fatalf("search %q: %v %v", q, list, err)
+		}
+		var text strings.Builder
+		for _, p := range list[0].Match {
+			text.WriteString(p.Text)
+		}
+		if !strings.Contains(text.String(), "a refund for order 1001") {
+			t.Errorf("search %q: passage %q", q, text.String())
+		}
+	}
+}

@@ -5,7 +5,13 @@
 --
 --   ticket id * 2^32            the ticket: subject, form field values,
 --                               customer name and identifiers
---   ticket id * 2^32 + 1 + n    a message (n = message id mod 2^32 - 1)
+--   ticket id * 2^32 + 1 + n    a message (n = message id mod 2^32 - 1):
+--                               its body, and in column ticket the
+--                               ticket's subject and customer name
+--
+-- (A query's words must all be in one row; the subject and name in each
+-- message row let "1001 refund" or "Jana refund" find a ticket whose
+-- subject or customer has one word and a message the other.)
 --
 -- so FTS5's own rowid order is newest ticket first, a ticket's rows are
 -- adjacent, and a page is read off the front of the match list.
@@ -44,6 +50,17 @@ SELECT t.id AS ticket_id, t.customer_id AS customer_id,
        'ı', 'i'), 'ё', 'е'), 'Ё', 'Е') AS text
   FROM tickets t;
 
+-- A message row's text: its ticket's subject and customer name (head),
+-- its body (text; body as written, for passages).
+CREATE VIEW ticket_search_messages AS
+SELECT m.id AS message_id, m.ticket_id AS ticket_id, t.customer_id AS customer_id,
+       m.ticket_id * 4294967296 + m.id % 4294967295 + 1 AS key,
+       replace(replace(replace(
+           t.subject || ' ' || coalesce((SELECT name FROM customers WHERE id = t.customer_id), ''),
+       'ı', 'i'), 'ё', 'е'), 'Ё', 'Е') AS head,
+       replace(replace(replace(m.body, 'ı', 'i'), 'ё', 'е'), 'Ё', 'Е') AS text, m.body AS body
+  FROM messages m JOIN tickets t ON t.id = m.ticket_id;
+
 -- Tickets with ids below tickets_below (and their messages) are not in
 -- ticket_search yet: the build (store/search.go) indexes them newest
 -- first in small transactions, and deletes this row when done. Until
@@ -66,6 +83,15 @@ WHEN new.id >= coalesce((SELECT tickets_below FROM search_build), 0) BEGIN
     SELECT new.id * 4294967296, text, '' FROM ticket_search_text WHERE ticket_id = new.id;
 END;
 
+-- A new subject or customer: the ticket's message rows carry them (rare).
+CREATE TRIGGER tickets_ticket_search_messages_update AFTER UPDATE OF subject, customer_id ON tickets
+WHEN new.id >= coalesce((SELECT tickets_below FROM search_build), 0)
+ AND (new.subject IS NOT old.subject OR new.customer_id IS NOT old.customer_id) BEGIN
+    DELETE FROM ticket_search WHERE rowid IN (SELECT key FROM ticket_search_messages WHERE ticket_id = new.id);
+    INSERT INTO ticket_search (rowid, ticket, message)
+    SELECT key, head, text FROM ticket_search_messages WHERE ticket_id = new.id;
+END;
+
 CREATE TRIGGER tickets_ticket_search_delete AFTER DELETE ON tickets
 WHEN old.id >= coalesce((SELECT tickets_below FROM search_build), 0) BEGIN
     DELETE FROM ticket_search WHERE rowid = old.id * 4294967296;
@@ -74,17 +100,15 @@ END;
 CREATE TRIGGER messages_ticket_search_insert AFTER INSERT ON messages
 WHEN new.ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0) BEGIN
     INSERT INTO ticket_search (rowid, ticket, message)
-    VALUES (new.ticket_id * 4294967296 + new.id % 4294967295 + 1, '',
-            replace(replace(replace(new.body, 'ı', 'i'), 'ё', 'е'), 'Ё', 'Е'));
+    SELECT key, head, text FROM ticket_search_messages WHERE message_id = new.id;
 END;
 
 CREATE TRIGGER messages_ticket_search_update AFTER UPDATE OF ticket_id, body ON messages BEGIN
     DELETE FROM ticket_search WHERE rowid = old.ticket_id * 4294967296 + old.id % 4294967295 + 1
        AND old.ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0);
     INSERT INTO ticket_search (rowid, ticket, message)
-    SELECT new.ticket_id * 4294967296 + new.id % 4294967295 + 1, '',
-           replace(replace(replace(new.body, 'ı', 'i'), 'ё', 'е'), 'Ё', 'Е')
-     WHERE new.ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0);
+    SELECT key, head, text FROM ticket_search_messages
+     WHERE message_id = new.id AND new.ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0);
 END;
 
 CREATE TRIGGER messages_ticket_search_delete AFTER DELETE ON messages
@@ -92,12 +116,19 @@ WHEN old.ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0) BEGI
     DELETE FROM ticket_search WHERE rowid = old.ticket_id * 4294967296 + old.id % 4294967295 + 1;
 END;
 
--- A customer's name or identifiers are in the rows of all their tickets.
-CREATE TRIGGER customers_ticket_search_update AFTER UPDATE OF name ON customers BEGIN
+-- A customer's name or identifiers are in the rows of all their tickets
+-- (the name in their messages' rows too).
+CREATE TRIGGER customers_ticket_search_update AFTER UPDATE OF name ON customers
+WHEN new.name IS NOT old.name BEGIN
     DELETE FROM ticket_search WHERE rowid IN (SELECT id * 4294967296 FROM tickets WHERE customer_id = new.id
                                                  AND id >= coalesce((SELECT tickets_below FROM search_build), 0));
     INSERT INTO ticket_search (rowid, ticket, message)
     SELECT ticket_id * 4294967296, text, '' FROM ticket_search_text WHERE customer_id = new.id
+       AND ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0);
+    DELETE FROM ticket_search WHERE rowid IN (SELECT key FROM ticket_search_messages WHERE customer_id = new.id
+                                                 AND ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0));
+    INSERT INTO ticket_search (rowid, ticket, message)
+    SELECT key, head, text FROM ticket_search_messages WHERE customer_id = new.id
        AND ticket_id >= coalesce((SELECT tickets_below FROM search_build), 0);
 END;
 

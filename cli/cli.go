@@ -125,9 +125,35 @@ func Run(args []string, stdout, stderr io.Writer) int {
 }
 
 // parse reads flags, filling any flag not given from ONEDESK_<NAME>.
+// parseInterleaved parses flags wherever they stand among the positional
+// arguments, so `onedesk backup FILE --data F` (as a cron line is often
+// written) means what `onedesk backup --data F FILE` means; the standard
+// flag package would stop at FILE and silently leave --data at its default.
+// After "--" everything is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}
+
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterleaved(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
 			fmt.Fprintf(stderr, "Flags of onedesk %s (each also ONEDESK_<NAME>):\n", fs.Name())

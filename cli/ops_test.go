@@ -16,7 +16,8 @@ import (
 // TestRestoreAndCheck goes round: a desk with an agent, a backup of it,
 // a change after the backup; restore refuses while the server runs and
 // without --force, then puts the backup back; check passes on it and
-// fails on a damaged file and on bad configuration.
+// fails on a damaged file and on bad configuration. Backup and restore
+// run with the flags after FILE, as the README writes them.
 func TestRestoreAndCheck(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "desk.db")
@@ -24,7 +25,7 @@ func TestRestoreAndCheck(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	backupFile := filepath.Join(dir, "b.db")
-	if code, out, errOut := run("backup", "--data", data, backupFile); code != 0 || !strings.Contains(out, "backed up") {
+	if code, out, errOut := run("backup", backupFile, "--data", data); code != 0 || !strings.Contains(out, "backed up") {
 		t.Fatalf("backup: %q %q", out, errOut)
 	}
 	if code, _, errOut := run("user", "add", "--data", data, "--email", "bob@shop.test", "--name", "Bob", "--password", "12345678"); code != 0 {
@@ -68,7 +69,7 @@ func TestRestoreAndCheck(t *testing.T) {
 	if code, _, errOut := run("restore", "--data", data, backupFile); code != 1 || !strings.Contains(errOut, "pass --force to replace it") {
 		t.Fatalf("restore without --force: %d %q", code, errOut)
 	}
-	if code, out, errOut := run("restore", "--data", data, "--force", backupFile); code != 0 || !strings.Contains(out, "restored") {
+	if code, out, errOut := run("restore", backupFile, "--data", data, "--force"); code != 0 || !strings.Contains(out, "restored") {
 		t.Fatalf("restore: %d %q %q", code, out, errOut)
 	}
 	db, err := store.Open(context.Background(), data)

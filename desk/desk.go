@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"onedesk/hours"
 	"onedesk/i18n"
 	"onedesk/orders"
 	"onedesk/store"
@@ -45,7 +46,7 @@ type Desk struct {
 	slaPolicies []*store.SLAPolicy // enabled SLA policies in order
 	slaRead     bool
 	slaGen      uint64
-	storeHours  map[int64]*businessHours // opening hours by store
+	storeHours  hours.Cache // business hours by store
 
 	reportMu sync.Mutex // one report refresh at a time (reports.go)
 

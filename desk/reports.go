@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"onedesk/hours"
 	"onedesk/store"
 )
 
@@ -225,9 +226,9 @@ func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Tic
 	if err != nil {
 		return err
 	}
-	var hours *businessHours
+	var bh *hours.Week
 	if t.StoreID != nil {
-		if hours, err = d.hoursOfStore(ctx, tx, *t.StoreID); err != nil {
+		if bh, err = d.StoreHours(ctx, tx, *t.StoreID); err != nil {
 			return err
 		}
 	}
@@ -239,7 +240,7 @@ func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Tic
 		}
 		r.Replies++
 		if r.FirstResponse == nil {
-			r.FirstResponse, r.FirstResponseBH = durations(hours, t.CreatedAt, m.CreatedAt)
+			r.FirstResponse, r.FirstResponseBH = durations(bh, t.CreatedAt, m.CreatedAt)
 		}
 	}
 	var lastResolved *time.Time
@@ -272,7 +273,7 @@ func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Tic
 		}
 		if lastResolved != nil {
 			r.ResolvedAt = lastResolved
-			r.Resolution, r.ResolutionBH = durations(hours, t.CreatedAt, *lastResolved)
+			r.Resolution, r.ResolutionBH = durations(bh, t.CreatedAt, *lastResolved)
 		}
 	}
 	r.SLAFirstResponse = slaMet(breached&store.BreachedFirstResponse != 0, t.SLA.FirstResponseDue != nil, r.FirstResponse != nil)
@@ -290,8 +291,8 @@ func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Tic
 	return tx.PutReportTicket(ctx, r)
 }
 
-func durations(hours *businessHours, from, to time.Time) (*int64, *int64) {
-	cal, bh := int64(max(to.Sub(from), 0)/time.Second), int64(hours.between(from, to)/time.Second)
+func durations(hours *hours.Week, from, to time.Time) (*int64, *int64) {
+	cal, bh := int64(max(to.Sub(from), 0)/time.Second), int64(hours.Between(from, to)/time.Second)
 	return &cal, &bh
 }
 

@@ -2,131 +2,15 @@ package desk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"onedesk/hours"
 	"onedesk/store"
 )
-
-// ---- Business hours
-
-// businessHours are a store's opening hours in its time zone; nil means
-// around the clock.
-type businessHours struct {
-	loc  *time.Location
-	days [7][]span // Sunday first
-}
-
-// hoursOf reads a store's opening hours (its chat hours); nil when the
-// store keeps none or is closed every day, which counts as always open.
-func hoursOf(st *store.Store) *businessHours {
-	if st == nil || len(st.Chat.Hours) != 7 {
-		return nil
-	}
-	b := &businessHours{loc: time.UTC}
-	if loc, err := time.LoadLocation(st.Timezone); err == nil {
-		b.loc = loc
-	}
-	open := false
-	for i, day := range st.Chat.Hours {
-		b.days[i], _ = parseSpans(day)
-		open = open || len(b.days[i]) > 0
-	}
-	if !open {
-		return nil
-	}
-	return b
-}
-
-// maxBusinessDays bounds the walk over the calendar: targets are at most a
-// year of business time, and some day of every week is open.
-const maxBusinessDays = 8 * 366
-
-// spansFrom calls f with each opening span, as absolute times, from the
-// day of start on, until f returns false. A span's wall-clock times are
-// read on its own day, so a day when the clocks change has its real
-// length.
-func (b *businessHours) spansFrom(start time.Time, f func(from, to time.Time) bool) {
-	local := start.In(b.loc)
-	y, m, d := local.Date()
-	for i := 0; i < maxBusinessDays; i++ {
-		day := time.Date(y, m, d+i, 0, 0, 0, 0, b.loc)
-		for _, sp := range b.days[day.Weekday()] {
-			from := time.Date(y, m, d+i, sp.from/60, sp.from%60, 0, 0, b.loc)
-			to := time.Date(y, m, d+i, sp.to/60, sp.to%60, 0, 0, b.loc)
-			if !f(from, to) {
-				return
-			}
-		}
-	}
-}
-
-// add is the time when d of business time has passed since start.
-func (b *businessHours) add(start time.Time, d time.Duration) time.Time {
-	if b == nil {
-		return start.Add(d)
-	}
-	end, found := start.Add(d), false
-	b.spansFrom(start, func(from, to time.Time) bool {
-		if !to.After(start) {
-			return true
-		}
-		if from.Before(start) {
-			from = start
-		}
-		if left := to.Sub(from); d <= left {
-			end, found = from.Add(d), true
-			return false
-		} else {
-			d -= left
-		}
-		return true
-	})
-	if !found {
-		return start.Add(d) // not reached: every week has open hours
-	}
-	return end
-}
-
-// between is the business time from a to c.
-func (b *businessHours) between(a, c time.Time) time.Duration {
-	if !c.After(a) {
-		return 0
-	}
-	if b == nil {
-		return c.Sub(a)
-	}
-	var sum time.Duration
-	b.spansFrom(a, func(from, to time.Time) bool {
-		if !from.Before(c) {
-			return false
-		}
-		from, to = later(from, a), earlier(to, c)
-		if to.After(from) {
-			sum += to.Sub(from)
-		}
-		return true
-	})
-	return sum
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
 
 // ---- Policies
 
@@ -162,34 +46,10 @@ func (d *Desk) activeSLA(ctx context.Context) ([]*store.SLAPolicy, error) {
 // forgetSLA drops what is cached of policies and opening hours.
 func (d *Desk) forgetSLA() {
 	d.mu.Lock()
-	d.slaPolicies, d.slaRead, d.storeHours = nil, false, nil
+	d.slaPolicies, d.slaRead = nil, false
+	d.storeHours.Forget()
 	d.slaGen++
 	d.mu.Unlock()
-}
-
-// hoursOfStore is a store's opening hours, cached until a store changes.
-func (d *Desk) hoursOfStore(ctx context.Context, tx *store.Tx, id int64) (*businessHours, error) {
-	d.mu.RLock()
-	b, ok := d.storeHours[id]
-	gen := d.slaGen
-	d.mu.RUnlock()
-	if ok {
-		return b, nil
-	}
-	st, err := tx.Store(ctx, id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	b = hoursOf(st)
-	d.mu.Lock()
-	if d.storeHours == nil {
-		d.storeHours = map[int64]*businessHours{}
-	}
-	if d.slaGen == gen {
-		d.storeHours[id] = b
-	}
-	d.mu.Unlock()
-	return b, nil
 }
 
 // SaveSLAPolicy checks and stores a policy (id 0 creates one). Tickets
@@ -343,14 +203,14 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 		return nil, nil // the common case of a desk without SLAs
 	}
 	p, target := policyFor(list, t)
-	var hours *businessHours
+	var bh *hours.Week
 	if p != nil && p.BusinessHours && t.StoreID != nil {
-		if hours, err = d.hoursOfStore(ctx, tx, *t.StoreID); err != nil {
+		if bh, err = d.StoreHours(ctx, tx, *t.StoreID); err != nil {
 			return nil, err
 		}
 	}
 	after := func(d time.Duration) time.Time { // business time after the ticket was made, pauses left out
-		return hours.add(t.CreatedAt, d+time.Duration(s.PausedMS)*time.Millisecond)
+		return bh.Add(t.CreatedAt, d+time.Duration(s.PausedMS)*time.Millisecond)
 	}
 	frTarget := time.Duration(target.FirstResponse) * time.Second
 	resTarget := time.Duration(target.Resolution) * time.Second
@@ -367,7 +227,7 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 	// a resolution that came late is a breach.
 	switch running := slaRunning(t.Status); {
 	case running && s.PausedAt != nil:
-		s.PausedMS += hours.between(*s.PausedAt, now).Milliseconds()
+		s.PausedMS += bh.Between(*s.PausedAt, now).Milliseconds()
 		s.PausedAt = nil
 	case !running && s.PausedAt == nil:
 		if due := after(resTarget); resTarget > 0 && now.After(due) && (t.Status == "resolved" || t.Status == "closed") {
@@ -391,7 +251,7 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 	}
 	var running []deadline
 	if frTarget > 0 {
-		due := hours.add(t.CreatedAt, frTarget) // pending does not stop it
+		due := bh.Add(t.CreatedAt, frTarget) // pending does not stop it
 		s.FirstResponseDue = &due
 		if t.FirstResponseAt != nil && t.FirstResponseAt.After(due) {
 			if err := late(store.BreachedFirstResponse, "first_response", due); err != nil {
@@ -399,7 +259,7 @@ func (d *Desk) refreshSLA(ctx context.Context, tx *store.Tx, t *store.Ticket, no
 			}
 		}
 		if t.FirstResponseAt == nil && !done {
-			running = append(running, deadline{due, hours.add(t.CreatedAt, frTarget*3/4), store.BreachedFirstResponse})
+			running = append(running, deadline{due, bh.Add(t.CreatedAt, frTarget*3/4), store.BreachedFirstResponse})
 		}
 	}
 	if resTarget > 0 && s.PausedAt == nil {

@@ -2,15 +2,16 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"onedesk/hours"
 	"onedesk/store"
 )
 
@@ -54,7 +55,7 @@ func checkChat(c *store.ChatSettings) error {
 		return inputErr("chat.hours", "business hours need 7 days, Sunday to Saturday, or none at all")
 	}
 	for i, day := range c.Hours {
-		if _, err := parseSpans(day); err != nil {
+		if _, err := hours.ParseDay(day); err != nil {
 			return inputErr("chat.hours", "%s: %v", time.Weekday(i), err)
 		}
 		c.Hours[i] = strings.TrimSpace(day)
@@ -68,59 +69,20 @@ func checkChat(c *store.ChatSettings) error {
 	return oneOf("chat.idle_status", c.IdleStatus, []string{"resolved", "pending"})
 }
 
-// span is a part of a day, in minutes since midnight.
-type span struct{ from, to int }
-
-// parseSpans reads "09:00-12:00, 13:00-17:30" ("" is closed all day).
-func parseSpans(s string) ([]span, error) {
-	var out []span
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		a, b, ok := strings.Cut(part, "-")
-		from, err1 := clock(a)
-		to, err2 := clock(b)
-		if !ok || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%q is not a time span like 09:00-17:30", part)
-		}
-		if from >= to {
-			return nil, fmt.Errorf("%q ends before it starts", part)
-		}
-		out = append(out, span{from, to})
-	}
-	return out, nil
-}
-
-// clock reads "9:30" or "09:30" as minutes since midnight; "24:00" is the end of the day.
-func clock(s string) (int, error) {
-	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || mm < 0 || mm > 59 || hh*60+mm > 24*60 {
-		return 0, fmt.Errorf("bad time %q", s)
-	}
-	return hh*60 + mm, nil
-}
-
 // ChatOpen tells whether a store takes live chats at t: always, unless it
 // set business hours, which are read in the store's time zone.
-func ChatOpen(st *store.Store, t time.Time) bool {
-	if len(st.Chat.Hours) != 7 {
-		return true
-	}
-	if loc, err := time.LoadLocation(st.Timezone); err == nil {
-		t = t.In(loc)
-	}
-	spans, _ := parseSpans(st.Chat.Hours[t.Weekday()])
-	now := t.Hour()*60 + t.Minute()
-	for _, sp := range spans {
-		if now >= sp.from && now < sp.to {
-			return true
+func ChatOpen(st *store.Store, t time.Time) bool { return hours.Of(st).Open(t) }
+
+// StoreHours is a store's business hours (hours.Business), kept until a
+// store changes: SLA targets and reports count business time with them.
+func (d *Desk) StoreHours(ctx context.Context, tx *store.Tx, id int64) (*hours.Week, error) {
+	return d.storeHours.Get(id, func() (*store.Store, error) {
+		st, err := tx.Store(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
 		}
-	}
-	return false
+		return st, err
+	})
 }
 
 // CloseIdleChats applies each store's inactivity rule at now: answered

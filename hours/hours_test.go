@@ -1,4 +1,4 @@
-package desk
+package hours
 
 import (
 	"testing"
@@ -11,9 +11,9 @@ import (
 var weekdays = []string{"", "09:00-12:00, 13:00-17:00", "09:00-12:00, 13:00-17:00", "09:00-12:00, 13:00-17:00",
 	"09:00-12:00, 13:00-17:00", "09:00-12:00, 13:00-17:00", ""}
 
-func mustHours(t *testing.T, tz string, days []string) *businessHours {
+func mustHours(t *testing.T, tz string, days []string) *Week {
 	t.Helper()
-	b := hoursOf(&store.Store{Timezone: tz, Chat: store.ChatSettings{Hours: days}})
+	b := Business(&store.Store{Timezone: tz, Chat: store.ChatSettings{Hours: days}})
 	if b == nil {
 		t.Fatal("no hours")
 	}
@@ -36,7 +36,7 @@ func TestBusinessHoursArithmetic(t *testing.T) {
 	newYork := mustHours(t, "America/New_York", weekdays)
 	cases := []struct {
 		name  string
-		hours *businessHours
+		hours *Week
 		start string
 		add   time.Duration
 		want  string
@@ -61,24 +61,24 @@ func TestBusinessHoursArithmetic(t *testing.T) {
 		{"calendar time", nil, "2026-03-27T16:00:00Z", 50 * time.Hour, "2026-03-29T18:00:00Z"},
 	}
 	for _, c := range cases {
-		got := c.hours.add(at(t, c.start), c.add)
+		got := c.hours.Add(at(t, c.start), c.add)
 		if !got.Equal(at(t, c.want)) {
 			t.Errorf("%s: add(%s, %s) = %s, want %s", c.name, c.start, c.add, got.UTC().Format(time.RFC3339), c.want)
 		}
-		if back := c.hours.between(at(t, c.start), got); c.add > 0 && back != c.add {
+		if back := c.hours.Between(at(t, c.start), got); c.add > 0 && back != c.add {
 			t.Errorf("%s: between(start, add(start, %s)) = %s", c.name, c.add, back)
 		}
 	}
-	if got := always.between(at(t, "2026-03-29T00:00:00Z"), at(t, "2026-03-29T23:00:00Z")); got != 23*time.Hour {
+	if got := always.Between(at(t, "2026-03-29T00:00:00Z"), at(t, "2026-03-29T23:00:00Z")); got != 23*time.Hour {
 		t.Errorf("the day the clocks go forward lasts 23 h of business, got %s", got)
 	}
-	if got := lisbon.between(at(t, "2026-03-20T16:00:00Z"), at(t, "2026-03-23T10:00:00Z")); got != 2*time.Hour {
+	if got := lisbon.Between(at(t, "2026-03-20T16:00:00Z"), at(t, "2026-03-23T10:00:00Z")); got != 2*time.Hour {
 		t.Errorf("friday 16:00 to monday 10:00 is 2 business hours, got %s", got)
 	}
-	if got := lisbon.between(at(t, "2026-03-21T08:00:00Z"), at(t, "2026-03-22T20:00:00Z")); got != 0 {
+	if got := lisbon.Between(at(t, "2026-03-21T08:00:00Z"), at(t, "2026-03-22T20:00:00Z")); got != 0 {
 		t.Errorf("a weekend has no business hours, got %s", got)
 	}
-	if hoursOf(&store.Store{Chat: store.ChatSettings{Hours: []string{"", "", "", "", "", "", ""}}}) != nil {
+	if Business(&store.Store{Chat: store.ChatSettings{Hours: []string{"", "", "", "", "", "", ""}}}) != nil {
 		t.Error("a store closed every day counts as always open, not as never")
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"onedesk/channels/whatsapp"
 	"onedesk/desk"
 	"onedesk/metrics"
+	"onedesk/rules"
+	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -307,6 +309,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	defer db.Close()
 	d := desk.New(db, cfg.Log)
+	// Rules and the SLA clock act inside the desk's ticket transactions.
+	ruleEngine, slaClock := rules.New(d, cfg.Log), sla.New(d, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler
@@ -334,7 +338,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect}, Hooks: hooks,
-		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
+		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10,
+		Rules: ruleEngine, SLA: slaClock})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -357,7 +362,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	work.Go("outbox", d.RunOutbox)
 	work.Go("webhooks", d.RunWebhooks)
-	work.Go("sweeps", func(ctx context.Context) { d.RunSweeps(ctx, time.Minute) })
+	work.Go("sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
 	work.Go("reports", func(ctx context.Context) { d.RunReports(ctx, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("email", mailCh.Run)

@@ -473,7 +473,7 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 	if err != nil {
 		return nil, err
 	}
-	d.forgetSLA() // its opening hours may have changed
+	d.storeHours.Forget() // its opening hours may have changed
 	return s, nil
 }
 
@@ -505,7 +505,7 @@ func slugify(name string) string {
 // turns in id order; nobody free leaves the ticket in the team's queue.
 // It returns the event.
 func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket, skip int64) (*store.Event, error) {
-	if t.TeamID == nil || t.AssigneeID != nil || !slaRunning(t.Status) {
+	if t.TeamID == nil || t.AssigneeID != nil || !waitsOnUs(t.Status) {
 		return nil, nil
 	}
 	team, err := tx.Team(ctx, *t.TeamID)
@@ -552,6 +552,12 @@ func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket, sk
 	}
 	return nil, nil
 }
+
+// waitsOnUs tells whether a ticket in status waits on the agents.
+func waitsOnUs(status string) bool { return status == "new" || status == "open" }
+
+// sweepBatch is how many waiting tickets one transaction assigns.
+const sweepBatch = 200
 
 // AssignWaiting hands the tickets waiting in round-robin teams' queues
 // (nobody was free when they came) to members who are free now, oldest

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
 	"onedesk/store"
 )
 
@@ -85,7 +86,7 @@ func BenchmarkIngestRules(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			d := desktest.Wire(b, db)
 			for i := range n {
 				r := store.Rule{Name: fmt.Sprintf("rule %d", i), Trigger: "created", Enabled: true,
 					Actions: []store.Action{{Type: "add_tags", Value: []any{fmt.Sprintf("t%d", i%20)}}}}
@@ -106,7 +107,7 @@ func BenchmarkIngestRules(b *testing.B) {
 					r.Conditions = []store.Condition{{Field: "tags", Op: "contains", Value: "t3"}}
 					r.Actions = []store.Action{{Type: "set_priority", Value: "high"}}
 				}
-				if _, err := d.SaveRule(ctx, 0, r); err != nil {
+				if _, err := rulesOf(d).Save(ctx, 0, r); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -180,7 +181,7 @@ func BenchmarkSweep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d := desktest.Wire(b, db)
 		for _, r := range []store.Rule{
 			{Name: "Low pending three days", Trigger: "time", Conditions: []store.Condition{cond("status", "is", "pending"), cond("hours_since_updated", "gt", 72.0),
 				cond("priority", "is", "low")},
@@ -191,11 +192,11 @@ func BenchmarkSweep(b *testing.B) {
 				Actions: []store.Action{action("set_priority", "high")}},
 		} {
 			r.Enabled = true
-			if _, err := d.SaveRule(ctx, 0, r); err != nil {
+			if _, err := rulesOf(d).Save(ctx, 0, r); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if _, err := d.SaveSLAPolicy(ctx, 0, store.SLAPolicy{Name: "Standard", Enabled: true,
+		if _, err := slaOf(d).SavePolicy(ctx, 0, store.SLAPolicy{Name: "Standard", Enabled: true,
 			Targets: map[string]store.SLATarget{"urgent": {FirstResponse: 3600, Resolution: 4 * 3600}}}); err != nil {
 			b.Fatal(err)
 		}
@@ -223,20 +224,20 @@ func BenchmarkSweep(b *testing.B) {
 		now := store.Now()
 		b.StartTimer()
 		start := time.Now()
-		n, err := d.SweepRules(ctx, now)
+		n, err := rulesOf(d).Sweep(ctx, now)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.SweepSLA(ctx, now); err != nil {
+		if _, err := slaOf(d).Sweep(ctx, now); err != nil {
 			b.Fatal(err)
 		}
 		first += time.Since(start)
 		acted += n
 		start = time.Now()
-		if _, err := d.SweepRules(ctx, now.Add(time.Minute)); err != nil {
+		if _, err := rulesOf(d).Sweep(ctx, now.Add(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.SweepSLA(ctx, now.Add(time.Minute)); err != nil {
+		if _, err := slaOf(d).Sweep(ctx, now.Add(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 		steady += time.Since(start)

@@ -64,10 +64,6 @@ func (d *Desk) UpdateTickets(ctx context.Context, actor Actor, ids []int64, u Up
 // to res. keep, when set, is asked about each ticket as the transaction
 // reads it: one it refuses is left alone, neither updated nor failed.
 func (d *Desk) updateEach(ctx context.Context, actor Actor, ids []int64, u Update, keep func(*store.Ticket) bool, res *BulkResult) error {
-	rules, err := d.activeRules(ctx)
-	if err != nil {
-		return err
-	}
 	for start := 0; start < len(ids); start += bulkBatch {
 		batch := ids[start:min(start+bulkBatch, len(ids))]
 		var done []*ticketUpdate
@@ -81,7 +77,7 @@ func (d *Desk) updateEach(ctx context.Context, actor Actor, ids []int64, u Updat
 					if err != nil || (keep != nil && !keep(t)) {
 						return err
 					}
-					up, err = d.applyUpdate(ctx, tx, actor, t, u, rules)
+					up, err = d.applyUpdate(ctx, tx, actor, t, u)
 					return err
 				})
 				if ie, ok := IsInput(err); ok {

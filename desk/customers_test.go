@@ -124,14 +124,6 @@ func TestIngestPhoneInTheStoresCountry(t *testing.T) {
 	}
 }
 
-func fieldOf(err error) string {
-	var ie *desk.InputError
-	if errors.As(err, &ie) {
-		return ie.Field
-	}
-	return ""
-}
-
 func TestMergeAndUnmergeCustomers(t *testing.T) {
 	d, db := newDesk(t)
 	a := agent(t, d, "ann@shop.test", "admin")

@@ -39,14 +39,8 @@ type Desk struct {
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
 
-	rules     []*rule // enabled rules in order; read again after a change
-	rulesRead bool
-	rulesGen  uint64 // counts changes, so a read racing one is not kept
-
-	slaPolicies []*store.SLAPolicy // enabled SLA policies in order
-	slaRead     bool
-	slaGen      uint64
-	storeHours  hours.Cache // business hours by store
+	hooks      []TxHook    // act inside the write transaction of a ticket change (txhook.go)
+	storeHours hours.Cache // business hours by store
 
 	reportMu sync.Mutex // one report refresh at a time (reports.go)
 

@@ -3,10 +3,6 @@ package desk_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,63 +12,7 @@ import (
 	"onedesk/store"
 )
 
-func newDesk(t *testing.T) (*desk.Desk, *store.DB) {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil))), db
-}
-
 var ctx = context.Background()
-
-func email(v string) store.Identity { return store.Identity{Kind: "email", Value: v} }
-
-func ingest(t *testing.T, d *desk.Desk, in desk.Inbound) *desk.Ingested {
-	t.Helper()
-	if in.Channel == "" {
-		in.Channel = "email"
-	}
-	res, err := d.Ingest(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-// ticketEvents reads a ticket's events, those of the given types (all
-// when none are given).
-func ticketEvents(t *testing.T, db *store.DB, id int64, types ...string) []store.Event {
-	t.Helper()
-	list, err := db.Events(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(types) == 0 {
-		return list
-	}
-	return slices.DeleteFunc(list, func(e store.Event) bool { return !slices.Contains(types, e.Type) })
-}
-
-func events(t *testing.T, db *store.DB, id int64) string {
-	t.Helper()
-	var out []string
-	for _, e := range ticketEvents(t, db, id) {
-		out = append(out, e.Type+"/"+e.Actor)
-	}
-	return strings.Join(out, " ")
-}
-
-func agent(t *testing.T, d *desk.Desk, mail, role string) *store.Agent {
-	t.Helper()
-	a, err := d.CreateAgent(ctx, desk.AgentInput{Email: mail, Name: "Agent " + mail, Password: "password123", Role: role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 func TestIngestThreadsDedupesAndReopens(t *testing.T) {
 	d, db := newDesk(t)
@@ -158,8 +98,6 @@ func TestIngestRefusesBadInput(t *testing.T) {
 		t.Fatalf("refused input left %d tickets", len(n))
 	}
 }
-
-func ptr(v int64) *int64 { return &v }
 
 func TestNormalizeIdentity(t *testing.T) {
 	for in, want := range map[string]string{

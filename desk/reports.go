@@ -172,6 +172,17 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 		}
 		return false, tx.SetReportCursors(ctx, evCursor, msgCursor)
 	}
+	var enabled []*store.SLAPolicy // read once for the batch, when needed
+	policies := func() ([]*store.SLAPolicy, error) {
+		if enabled == nil {
+			all, err := d.db.SLAPolicies(ctx)
+			if err != nil {
+				return nil, err
+			}
+			enabled = slices.DeleteFunc(all, func(p *store.SLAPolicy) bool { return !p.Enabled })
+		}
+		return enabled, nil
+	}
 	for id := range changed {
 		t, err := ticket(id)
 		if err != nil {
@@ -183,7 +194,7 @@ func (d *Desk) refreshReportBatch(ctx context.Context, tx *store.Tx) (bool, erro
 			}
 			continue
 		}
-		if err := d.writeReportTicket(ctx, tx, t); err != nil {
+		if err := d.writeReportTicket(ctx, tx, t, policies); err != nil {
 			return false, err
 		}
 	}
@@ -220,8 +231,9 @@ func statusMove(e store.ReportEvent) (from, to string) {
 	return v.From, v.To
 }
 
-// writeReportTicket works a ticket's report row out from its history.
-func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Ticket) error {
+// writeReportTicket works a ticket's report row out from its history;
+// policies are the SLA policies in force.
+func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Ticket, policies func() ([]*store.SLAPolicy, error)) error {
 	replies, events, err := tx.ReportHistory(ctx, t.ID)
 	if err != nil {
 		return err
@@ -280,11 +292,11 @@ func (d *Desk) writeReportTicket(ctx context.Context, tx *store.Tx, t *store.Tic
 	// The resolution clock stops, and its due time goes, once resolved.
 	resTarget := t.SLA.ResolutionDue != nil
 	if !resTarget && t.SLA.PolicyID != nil {
-		list, err := d.activeSLA(ctx)
+		list, err := policies()
 		if err != nil {
 			return err
 		}
-		_, target := policyFor(list, t)
+		_, target := store.PolicyFor(list, t)
 		resTarget = target.Resolution > 0
 	}
 	r.SLAResolution = slaMet(breached&store.BreachedResolution != 0, resTarget, r.ResolvedAt != nil)

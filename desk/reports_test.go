@@ -293,7 +293,7 @@ func TestReportSLA(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two hours on, the late one passed its first-response target.
-	if _, err := d.SweepSLA(ctx, store.Now().Add(2*time.Hour)); err != nil {
+	if _, err := slaOf(d).Sweep(ctx, store.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if len(ticketEvents(t, db, late, "sla_breached")) != 1 || len(ticketEvents(t, db, waiting, "sla_breached")) != 1 {
@@ -340,7 +340,7 @@ func TestReportInput(t *testing.T) {
 // before reports) is read through, each ticket's row written once at the end.
 func TestReportRulesAndBackfill(t *testing.T) {
 	d, db, raw := newDeskRaw(t)
-	if _, err := d.SaveRule(ctx, 0, store.Rule{Name: "Spam out", Trigger: "created", Enabled: true,
+	if _, err := rulesOf(d).Save(ctx, 0, store.Rule{Name: "Spam out", Trigger: "created", Enabled: true,
 		Conditions: []store.Condition{{Field: "subject", Op: "contains", Value: "casino"}},
 		Actions:    []store.Action{{Type: "set_status", Value: "resolved"}}}); err != nil {
 		t.Fatal(err)

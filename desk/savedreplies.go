@@ -9,14 +9,18 @@ import (
 	"onedesk/store"
 )
 
+// MaxTemplateText is the longest text of a saved reply, and of a rule's
+// note or automatic reply.
+const MaxTemplateText = 10000
+
 // SaveSavedReply creates (id 0) or replaces a saved reply.
 func (d *Desk) SaveSavedReply(ctx context.Context, id int64, r store.SavedReply) (*store.SavedReply, error) {
 	r.Title = cleanLine(r.Title)
 	if r.Title == "" || utf8.RuneCountInString(r.Title) > 100 {
 		return nil, inputErr("title", "a saved reply needs a title of at most 100 characters")
 	}
-	if strings.TrimSpace(r.Body) == "" || len(r.Body) > maxRuleText {
-		return nil, inputErr("body", "a saved reply needs a text of at most %d characters", maxRuleText)
+	if strings.TrimSpace(r.Body) == "" || len(r.Body) > MaxTemplateText {
+		return nil, inputErr("body", "a saved reply needs a text of at most %d characters", MaxTemplateText)
 	}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if err := exists(ctx, tx, "stores", "store_id", r.StoreID); err != nil {

@@ -180,20 +180,12 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		cc = append(cc, Contact{Identity: id, Name: c.Name})
 	}
 	reopenLimit := d.reopenLimit(ctx)
-	rules, err := d.activeRules(ctx)
-	if err != nil {
-		return nil, err
-	}
 
 	var res Ingested
 	var changes []Change
-	var ran *ruleRun
+	var ran *TicketTx
 	acked := false
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
-		changes = nil
-		res = Ingested{}
-		acked = false
-		ran = nil
 		if in.Cursor != nil {
 			if err := tx.SetMailboxCursor(ctx, in.MailboxID, in.Cursor.UIDValidity, in.Cursor.UID); err != nil {
 				return err
@@ -330,16 +322,15 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 			}
 		}
-		if len(rules) > 0 {
-			trigger := "customer_replied"
-			if res.Created {
-				trigger = "created"
-			}
-			if ran, err = d.runRules(ctx, tx, rules, trigger, t, m, now); err != nil {
-				return err
-			}
-			changes = append(changes, ran.changes...)
+		trigger := TriggerCustomerReplied
+		if res.Created {
+			trigger = TriggerCreated
 		}
+		ran = d.TicketTx(tx, t, m, now)
+		if err := ran.Changed(ctx, trigger); err != nil {
+			return err
+		}
+		changes = append(changes, ran.take()...)
 		if res.Created {
 			ev, err := d.roundRobin(ctx, tx, t, 0)
 			if err != nil {
@@ -349,11 +340,10 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 			}
 		}
-		more, err := d.saveTicket(ctx, tx, t, now)
-		if err != nil {
+		if err := ran.Save(ctx); err != nil {
 			return err
 		}
-		changes = append(changes, more...)
+		changes = append(changes, ran.take()...)
 		res.Ticket, res.Message = t, m
 		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m})
 		if res.Created && in.Auto == "" && in.AckText != "" {
@@ -383,8 +373,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		d.publishAll(ctx, changes)
 	}
 	if ran != nil {
-		ran.changes = nil // published with the rest
-		d.finishRules(ctx, ran)
+		ran.finish() // its changes went with the rest
 	}
 	if acked {
 		d.Wake()
@@ -942,17 +931,13 @@ func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u 
 	if err := u.check(); err != nil {
 		return nil, err
 	}
-	rules, err := d.activeRules(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var up *ticketUpdate
-	err = d.db.Write(ctx, func(tx *store.Tx) error {
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		t, err := tx.Ticket(ctx, ticketID)
 		if err != nil {
 			return err
 		}
-		up, err = d.applyUpdate(ctx, tx, actor, t, u, rules)
+		up, err = d.applyUpdate(ctx, tx, actor, t, u)
 		return err
 	})
 	if err != nil {
@@ -966,12 +951,12 @@ func (d *Desk) UpdateTicket(ctx context.Context, actor Actor, ticketID int64, u 
 type ticketUpdate struct {
 	t       *store.Ticket
 	changes []Change
-	ran     *ruleRun
+	ran     *TicketTx // the hooks' part
 }
 
 // applyUpdate applies a checked update to t inside tx, with an event for
-// each change and the "updated" rules it sets off, and writes t.
-func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *store.Ticket, u Update, rules []*rule) (*ticketUpdate, error) {
+// each change and what the hooks do on "updated", and writes t.
+func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *store.Ticket, u Update) (*ticketUpdate, error) {
 	up := &ticketUpdate{t: t}
 	add := func(typ string, data map[string]any) error {
 		ev, err := addEvent(ctx, tx, t.ID, typ, actor, data)
@@ -1047,13 +1032,11 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 		return up, nil
 	}
 	t.UpdatedAt = store.Now()
-	if len(rules) > 0 {
-		var err error
-		if up.ran, err = d.runRules(ctx, tx, rules, "updated", t, nil, t.UpdatedAt); err != nil {
-			return nil, err
-		}
-		up.changes = append(up.changes, up.ran.changes...)
+	up.ran = d.TicketTx(tx, t, nil, t.UpdatedAt)
+	if err := up.ran.Changed(ctx, TriggerUpdated); err != nil {
+		return nil, err
 	}
+	up.changes = append(up.changes, up.ran.take()...)
 	if u.TeamID.Set {
 		// A ticket sent to a round-robin team goes to its next agent.
 		ev, err := d.roundRobin(ctx, tx, t, u.NotTo)
@@ -1064,8 +1047,8 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 			up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 		}
 	}
-	more, err := d.saveTicket(ctx, tx, t, t.UpdatedAt)
-	up.changes = append(up.changes, more...)
+	err := up.ran.Save(ctx)
+	up.changes = append(up.changes, up.ran.take()...)
 	return up, err
 }
 
@@ -1073,8 +1056,7 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 func (d *Desk) published(ctx context.Context, up *ticketUpdate) {
 	d.publish(ctx, up.t.ID, up.changes)
 	if up.ran != nil {
-		up.ran.changes = nil // published with the rest
-		d.finishRules(ctx, up.ran)
+		up.ran.finish() // its changes went with the rest
 	}
 }
 

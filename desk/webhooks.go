@@ -232,27 +232,27 @@ func (d *Desk) TestWebhook(ctx context.Context, id int64) (*store.Delivery, erro
 	return dl, nil
 }
 
-// queueRuleWebhook queues a rule's "webhook" action inside the rule's
+// QueueRuleWebhook queues a rule's "webhook" action inside the rule's
 // transaction: the post carries the ticket, the rule and the message that
 // fired it, if any. It returns nil when the webhook is gone or off.
-func (rr *ruleRun) queueRuleWebhook(ctx context.Context, r *rule, id int64) (*store.Delivery, *store.Webhook, error) {
-	w, err := rr.tx.Webhook(ctx, id)
+func (c *TicketTx) QueueRuleWebhook(ctx context.Context, ruleID int64, ruleName string, webhookID int64) (*store.Delivery, *store.Webhook, error) {
+	w, err := c.Tx.Webhook(ctx, webhookID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil || !w.Enabled {
 		return nil, nil, err
 	}
-	ref := hookRef{Rule: &hookRule{r.ID, r.Name}}
-	if rr.msg != nil {
-		ref.MessageID = rr.msg.ID
+	ref := hookRef{Rule: &hookRule{ruleID, ruleName}}
+	if c.Message != nil {
+		ref.MessageID = c.Message.ID
 	}
 	payload, err := json.Marshal(ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	dl := &store.Delivery{WebhookID: w.ID, Event: "rule.webhook", TicketID: &rr.t.ID, Payload: payload, CreatedAt: rr.now}
-	return dl, w, rr.tx.QueueDelivery(ctx, dl)
+	dl := &store.Delivery{WebhookID: w.ID, Event: "rule.webhook", TicketID: &c.Ticket.ID, Payload: payload, CreatedAt: c.Now}
+	return dl, w, c.Tx.QueueDelivery(ctx, dl)
 }
 
 // ---- The body and its signature

@@ -361,7 +361,7 @@ func TestWebhookRuleAction(t *testing.T) {
 	d, db := newDesk(t)
 	r := newReceiver(t, nil)
 	w := addWebhook(t, d, r)
-	if _, err := d.SaveRule(ctx, 0, store.Rule{Name: "x", Trigger: "created", Actions: []store.Action{action("webhook", float64(w.ID+1))}}); err == nil {
+	if _, err := rulesOf(d).Save(ctx, 0, store.Rule{Name: "x", Trigger: "created", Actions: []store.Action{action("webhook", float64(w.ID+1))}}); err == nil {
 		t.Fatal("a rule naming no webhook was saved")
 	} else if ie, ok := desk.IsInput(err); !ok || ie.Field != "actions.0.value" {
 		t.Fatalf("error %v", err)

@@ -53,6 +53,22 @@ func (s TicketSLA) MarshalJSON() ([]byte, error) {
 	}{s.PolicyID, s.FirstResponseDue, s.ResolutionDue, s.Due, s.Warn, s.PausedAt != nil, breached})
 }
 
+// PolicyFor is the first policy of list that covers t (its store, team
+// and channel) and has a target for its priority.
+func PolicyFor(list []*SLAPolicy, t *Ticket) (*SLAPolicy, SLATarget) {
+	same := func(a, b *int64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+	for _, p := range list {
+		if p.StoreID != nil && !same(t.StoreID, p.StoreID) || p.TeamID != nil && !same(t.TeamID, p.TeamID) ||
+			p.Channel != "" && p.Channel != t.Channel {
+			continue
+		}
+		if tg, ok := p.Targets[t.Priority]; ok {
+			return p, tg
+		}
+	}
+	return nil, SLATarget{}
+}
+
 // SLATarget is how long a first response and a resolution may take, in
 // seconds (0 = no target).
 type SLATarget struct {

@@ -12,7 +12,7 @@ import (
 // ---- SLA policies
 
 func (s *Server) listSLAPolicies(c *fiber.Ctx, _ *principal) error {
-	list, err := s.desk.SLAPolicies(c.UserContext())
+	list, err := s.opts.SLA.Policies(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -24,7 +24,7 @@ func (s *Server) slaPolicy(c *fiber.Ctx) (*store.SLAPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.desk.SLAPolicies(c.UserContext())
+	list, err := s.opts.SLA.Policies(c.UserContext())
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Server) createSLAPolicy(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, &p); err != nil {
 		return err
 	}
-	saved, err := s.desk.SaveSLAPolicy(c.UserContext(), 0, p)
+	saved, err := s.opts.SLA.SavePolicy(c.UserContext(), 0, p)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *Server) updateSLAPolicy(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, p); err != nil {
 		return err
 	}
-	saved, err := s.desk.SaveSLAPolicy(c.UserContext(), id, *p) // the path names the policy, not the body
+	saved, err := s.opts.SLA.SavePolicy(c.UserContext(), id, *p) // the path names the policy, not the body
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) deleteSLAPolicy(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.desk.DeleteSLAPolicy(c.UserContext(), id); err != nil {
+	if err := s.opts.SLA.DeletePolicy(c.UserContext(), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

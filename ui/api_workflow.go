@@ -12,7 +12,7 @@ import (
 // ---- Rules
 
 func (s *Server) listRules(c *fiber.Ctx, _ *principal) error {
-	list, err := s.desk.Rules(c.UserContext())
+	list, err := s.opts.Rules.List(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -24,7 +24,7 @@ func (s *Server) rule(c *fiber.Ctx) (*store.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.desk.Rules(c.UserContext())
+	list, err := s.opts.Rules.List(c.UserContext())
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Server) createRule(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, &r); err != nil {
 		return err
 	}
-	saved, err := s.desk.SaveRule(c.UserContext(), 0, r)
+	saved, err := s.opts.Rules.Save(c.UserContext(), 0, r)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *Server) updateRule(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, r); err != nil {
 		return err
 	}
-	saved, err := s.desk.SaveRule(c.UserContext(), id, *r) // the path names the rule, not the body
+	saved, err := s.opts.Rules.Save(c.UserContext(), id, *r) // the path names the rule, not the body
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Server) deleteRule(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.desk.DeleteRule(c.UserContext(), id); err != nil {
+	if err := s.opts.Rules.Delete(c.UserContext(), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -28,6 +28,8 @@ import (
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
+	"onedesk/rules"
+	"onedesk/sla"
 	"onedesk/store"
 )
 
@@ -71,6 +73,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// TLS, when set, makes Serve answer HTTPS.
 	TLS *tls.Config
+	// Rules and SLA are the desk's rules and SLA clock, plugged into it by
+	// the caller: /api/rules and /api/sla-policies answer through them.
+	Rules *rules.Engine
+	SLA   *sla.Clock
 	// ShutdownTimeout bounds the stop: open requests and websockets get
 	// this long to finish (7 s when 0).
 	ShutdownTimeout time.Duration

@@ -202,7 +202,7 @@ func TestSLAInBrowser(t *testing.T) {
 			t.Fatalf("ticket %d: SLA %+v, assignee %v", tk.ID, tk.SLA, tk.AssigneeID)
 		}
 	}
-	if n, err := e.desk.SweepSLA(context.Background(), time.Now()); err != nil || n != 2 {
+	if n, err := e.sla.Sweep(context.Background(), time.Now()); err != nil || n != 2 {
 		t.Fatalf("SLA sweep acted on %d tickets (%v), want the late one and the one at risk", n, err)
 	}
 	late = read(late.ID)

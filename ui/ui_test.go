@@ -23,6 +23,8 @@ import (
 	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
 	"onedesk/desk"
+	"onedesk/rules"
+	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -33,6 +35,7 @@ type env struct {
 	srv  *httptest.Server
 	desk *desk.Desk
 	db   *store.DB
+	sla  *sla.Clock
 }
 
 func newEnv(t *testing.T, opts ui.Options) *env {
@@ -57,11 +60,12 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	opts.Chat = ch
 	fc := forms.New(d, log)
 	opts.Forms, opts.FormPreview = fc, fc.Preview
+	opts.Rules, opts.SLA = rules.New(d, log), sla.New(d, log)
 	server := ui.New(d, log, opts)
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, db: db}
+	return &env{t: t, srv: srv, desk: d, db: db, sla: opts.SLA}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

@@ -1,12 +1,7 @@
-package desk_test
+package sla_test
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,41 +10,6 @@ import (
 	"onedesk/desk"
 	"onedesk/store"
 )
-
-// newDeskRaw is newDesk with a second, raw connection to the same file, to
-// set times in the past the way a ticket would have them after waiting.
-func newDeskRaw(t *testing.T) (*desk.Desk, *store.DB, *sql.DB) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "d.db")
-	db, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil))), db, raw
-}
-
-func exec(t *testing.T, raw *sql.DB, q string, args ...any) {
-	t.Helper()
-	if _, err := raw.Exec(q, args...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func savePolicy(t *testing.T, d *desk.Desk, p store.SLAPolicy) *store.SLAPolicy {
-	t.Helper()
-	p.Enabled = true
-	saved, err := d.SaveSLAPolicy(ctx, 0, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
-}
 
 func sameTime(t *testing.T, what string, got *time.Time, want time.Time) {
 	t.Helper()
@@ -114,7 +74,7 @@ func TestSLADueTimesBreachesAndRules(t *testing.T) {
 	// Time passes: at risk after 45 minutes, breached after an hour, once.
 	sweep := func(after time.Duration) int {
 		t.Helper()
-		n, err := d.SweepSLA(ctx, c.Add(after))
+		n, err := slaOf(d).Sweep(ctx, c.Add(after))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +211,7 @@ func TestSLAPolicyChecks(t *testing.T) {
 		{store.SLAPolicy{Name: "x", TeamID: ptr(99), Targets: map[string]store.SLATarget{"urgent": {FirstResponse: 60}}}, "team_id"},
 	}
 	for _, c := range bad {
-		_, err := d.SaveSLAPolicy(ctx, 0, c.p)
+		_, err := slaOf(d).SavePolicy(ctx, 0, c.p)
 		if ie, ok := desk.IsInput(err); !ok || ie.Field != c.field {
 			t.Errorf("%+v: got %v, want an error on %s", c.p, err, c.field)
 		}
@@ -370,7 +330,7 @@ func TestSLABothTargetsAndDeletedPolicies(t *testing.T) {
 	a := ingest(t, d, desk.Inbound{From: email("ana@example.com"), Text: "Help", Priority: "urgent"}).Ticket
 	c := a.CreatedAt
 	for _, after := range []time.Duration{61 * time.Minute, 3 * time.Hour, 5 * time.Hour, 6 * time.Hour} {
-		if _, err := d.SweepSLA(ctx, c.Add(after)); err != nil {
+		if _, err := slaOf(d).Sweep(ctx, c.Add(after)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -386,13 +346,13 @@ func TestSLABothTargetsAndDeletedPolicies(t *testing.T) {
 	}
 
 	b := ingest(t, d, desk.Inbound{From: email("bo@example.com"), Text: "Hi", Priority: "urgent"}).Ticket
-	if err := d.DeleteSLAPolicy(ctx, p.ID); err != nil {
+	if err := slaOf(d).DeletePolicy(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
 	if tk := ticket(t, db, b.ID); tk.SLA.Due != nil || tk.SLA.Next != nil || tk.SLA.Warn != nil || tk.SLA.PolicyID != nil {
 		t.Fatalf("due times after the policy went: %+v", tk.SLA)
 	}
-	if _, err := d.SweepSLA(ctx, b.CreatedAt.Add(10*time.Hour)); err != nil {
+	if _, err := slaOf(d).Sweep(ctx, b.CreatedAt.Add(10*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if evs := slaEvents(t, db, b.ID); len(evs) != 0 {

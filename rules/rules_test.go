@@ -1,7 +1,6 @@
-package desk_test
+package rules_test
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -10,45 +9,6 @@ import (
 	"onedesk/desk"
 	"onedesk/store"
 )
-
-func saveRule(t *testing.T, d *desk.Desk, r store.Rule) *store.Rule {
-	t.Helper()
-	r.Enabled = true
-	saved, err := d.SaveRule(ctx, 0, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
-}
-
-func cond(field, op string, value any) store.Condition {
-	return store.Condition{Field: field, Op: op, Value: value}
-}
-
-func action(typ string, value any) store.Action { return store.Action{Type: typ, Value: value} }
-
-func ticket(t *testing.T, db *store.DB, id int64) *store.Ticket {
-	t.Helper()
-	tk, err := db.Ticket(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tk
-}
-
-// ruleEvents lists a ticket's rule_applied events as "rule:action".
-func ruleEvents(t *testing.T, db *store.DB, id int64) string {
-	t.Helper()
-	var out []string
-	for _, e := range ticketEvents(t, db, id, "rule_applied") {
-		var data struct{ Rule, Action string }
-		if err := json.Unmarshal(e.Data, &data); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, data.Rule+":"+data.Action)
-	}
-	return strings.Join(out, " ")
-}
 
 func autoReplies(t *testing.T, db *store.DB, id int64) []string {
 	t.Helper()
@@ -88,13 +48,13 @@ func TestRuleChecks(t *testing.T) {
 		{store.Rule{Name: "x", Trigger: "time", Actions: ok, Conditions: []store.Condition{cond("status", "is", "pending")}}, "conditions"},
 		{store.Rule{Name: "x", Trigger: "time", Match: "any", Actions: ok, Conditions: []store.Condition{cond("hours_since_updated", "gt", 3.0)}}, "match"},
 	} {
-		_, err := d.SaveRule(ctx, 0, c.rule)
+		_, err := rulesOf(d).Save(ctx, 0, c.rule)
 		if got := fieldOf(err); got != c.field {
 			t.Errorf("%+v: field %q, want %q (%v)", c.rule, got, c.field, err)
 		}
 	}
 	// JSON numbers arrive as float64.
-	if _, err := d.SaveRule(ctx, 0, store.Rule{Name: "x", Trigger: "created", Actions: []store.Action{action("set_team", 1.5)}}); fieldOf(err) != "actions.0.value" {
+	if _, err := rulesOf(d).Save(ctx, 0, store.Rule{Name: "x", Trigger: "created", Actions: []store.Action{action("set_team", 1.5)}}); fieldOf(err) != "actions.0.value" {
 		t.Errorf("a fractional id: %v", err)
 	}
 }
@@ -113,10 +73,10 @@ func TestRulesOnNewTicketsAndReplies(t *testing.T) {
 		Conditions: []store.Condition{cond("body", "contains", "urgent")},
 		Actions:    []store.Action{action("set_priority", "urgent"), action("auto_reply", "We saw it is urgent.")}})
 	saveRule(t, d, store.Rule{Name: "Disabled", Trigger: "created", Actions: []store.Action{action("add_tags", []any{"never"})}})
-	rules, _ := d.Rules(ctx)
+	rules, _ := rulesOf(d).List(ctx)
 	off := *rules[2]
 	off.Enabled = false
-	if _, err := d.SaveRule(ctx, off.ID, off); err != nil {
+	if _, err := rulesOf(d).Save(ctx, off.ID, off); err != nil {
 		t.Fatal(err)
 	}
 
@@ -244,7 +204,7 @@ func TestTimeRules(t *testing.T) {
 
 	sweep := func(after time.Duration) int {
 		t.Helper()
-		n, err := d.SweepRules(ctx, start.Add(after))
+		n, err := rulesOf(d).Sweep(ctx, start.Add(after))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,7 +274,7 @@ func TestTimeRuleConditionsInTheSweep(t *testing.T) {
 			cond("tags", "contains", "vip"), cond("tags", "not_contains", "spam"), cond("team_id", "is", nil),
 			cond("channel", "is_not", "chat"), cond("assignee_id", "is", nil)},
 		Actions: []store.Action{action("add_tags", []any{"chase"})}})
-	if n, err := d.SweepRules(ctx, start.Add(2*time.Hour)); err != nil || n != 1 {
+	if n, err := rulesOf(d).Sweep(ctx, start.Add(2*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
 	if tk := ticket(t, db, match); !slices.Contains(tk.Tags, "chase") {

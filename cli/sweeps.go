@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"onedesk/desk"
+	"onedesk/rules"
+	"onedesk/sla"
+	"onedesk/store"
+)
+
+// runSweeps sweeps the time rules and the SLA due times, and hands
+// waiting tickets of round-robin teams to members now free, every
+// interval until ctx ends.
+func runSweeps(ctx context.Context, every time.Duration, log *slog.Logger, r *rules.Engine, clock *sla.Clock, d *desk.Desk) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if n, err := r.Sweep(ctx, store.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("time rules", "err", err)
+		} else if n > 0 {
+			log.Info("time rules acted", "times", n)
+		}
+		if n, err := clock.Sweep(ctx, store.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("sla sweep", "err", err)
+		} else if n > 0 {
+			log.Info("sla sweep acted", "tickets", n)
+		}
+		if n, err := d.AssignWaiting(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("round robin", "err", err)
+		} else if n > 0 {
+			log.Info("round robin assigned waiting tickets", "tickets", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

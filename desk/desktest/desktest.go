@@ -1,0 +1,219 @@
+// Package desktest makes desks for tests, on a real SQLite file, wired as
+// the executable wires them (rules and the SLA clock plugged in), with the
+// helpers the tests of desk, rules and sla share.
+package desktest
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"onedesk/desk"
+	"onedesk/rules"
+	"onedesk/sla"
+	"onedesk/store"
+)
+
+var ctx = context.Background()
+
+var (
+	mu    sync.Mutex
+	wired = map[*desk.Desk]parts{}
+)
+
+type parts struct {
+	rules *rules.Engine
+	sla   *sla.Clock
+}
+
+// New is a desk on a fresh database in the test's temporary directory.
+func New(t testing.TB) (*desk.Desk, *store.DB) {
+	t.Helper()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return Wire(t, db), db
+}
+
+// NewRaw is New with a second, raw connection to the same file, to set
+// times in the past the way a ticket would have them after waiting.
+func NewRaw(t testing.TB) (*desk.Desk, *store.DB, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "d.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return Wire(t, db), db, raw
+}
+
+// Wire makes a desk over db with rules and the SLA clock plugged in.
+func Wire(t testing.TB, db *store.DB) *desk.Desk {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := desk.New(db, log)
+	p := parts{rules: rules.New(d, log), sla: sla.New(d, log)}
+	mu.Lock()
+	wired[d] = p
+	mu.Unlock()
+	t.Cleanup(func() {
+		mu.Lock()
+		delete(wired, d)
+		mu.Unlock()
+	})
+	return d
+}
+
+// Rules is the rules engine of a desk made here.
+func Rules(d *desk.Desk) *rules.Engine {
+	mu.Lock()
+	defer mu.Unlock()
+	return wired[d].rules
+}
+
+// SLA is the SLA clock of a desk made here.
+func SLA(d *desk.Desk) *sla.Clock {
+	mu.Lock()
+	defer mu.Unlock()
+	return wired[d].sla
+}
+
+// Exec runs a statement on the raw connection.
+func Exec(t testing.TB, raw *sql.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := raw.Exec(q, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Email is an email identity.
+func Email(v string) store.Identity { return store.Identity{Kind: "email", Value: v} }
+
+// Ptr points at an id.
+func Ptr(v int64) *int64 { return &v }
+
+// Ingest takes in a message (by email unless it says), failing the test
+// on an error.
+func Ingest(t testing.TB, d *desk.Desk, in desk.Inbound) *desk.Ingested {
+	t.Helper()
+	if in.Channel == "" {
+		in.Channel = "email"
+	}
+	res, err := d.Ingest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TicketEvents reads a ticket's events, those of the given types (all
+// when none are given).
+func TicketEvents(t testing.TB, db *store.DB, id int64, types ...string) []store.Event {
+	t.Helper()
+	list, err := db.Events(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(types) == 0 {
+		return list
+	}
+	return slices.DeleteFunc(list, func(e store.Event) bool { return !slices.Contains(types, e.Type) })
+}
+
+// Events lists a ticket's events as "type/actor".
+func Events(t testing.TB, db *store.DB, id int64) string {
+	t.Helper()
+	var out []string
+	for _, e := range TicketEvents(t, db, id) {
+		out = append(out, e.Type+"/"+e.Actor)
+	}
+	return strings.Join(out, " ")
+}
+
+// Agent adds an agent.
+func Agent(t testing.TB, d *desk.Desk, mail, role string) *store.Agent {
+	t.Helper()
+	a, err := d.CreateAgent(ctx, desk.AgentInput{Email: mail, Name: "Agent " + mail, Password: "password123", Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Ticket reads a ticket.
+func Ticket(t testing.TB, db *store.DB, id int64) *store.Ticket {
+	t.Helper()
+	tk, err := db.Ticket(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// FieldOf is the field an input error names ("" for other errors).
+func FieldOf(err error) string {
+	var ie *desk.InputError
+	if errors.As(err, &ie) {
+		return ie.Field
+	}
+	return ""
+}
+
+// SaveRule saves an enabled rule.
+func SaveRule(t testing.TB, d *desk.Desk, r store.Rule) *store.Rule {
+	t.Helper()
+	r.Enabled = true
+	saved, err := Rules(d).Save(ctx, 0, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved
+}
+
+// Cond is a rule's condition.
+func Cond(field, op string, value any) store.Condition {
+	return store.Condition{Field: field, Op: op, Value: value}
+}
+
+// Action is a rule's action.
+func Action(typ string, value any) store.Action { return store.Action{Type: typ, Value: value} }
+
+// RuleEvents lists a ticket's rule_applied events as "rule:action".
+func RuleEvents(t testing.TB, db *store.DB, id int64) string {
+	t.Helper()
+	var out []string
+	for _, e := range TicketEvents(t, db, id, "rule_applied") {
+		var data struct{ Rule, Action string }
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data.Rule+":"+data.Action)
+	}
+	return strings.Join(out, " ")
+}
+
+// SavePolicy saves an enabled SLA policy.
+func SavePolicy(t testing.TB, d *desk.Desk, p store.SLAPolicy) *store.SLAPolicy {
+	t.Helper()
+	p.Enabled = true
+	saved, err := SLA(d).SavePolicy(ctx, 0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved
+}

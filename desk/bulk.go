@@ -69,7 +69,6 @@ func (d *Desk) updateEach(ctx context.Context, actor Actor, ids []int64, u Updat
 		var done []*ticketUpdate
 		var failed []Failed
 		err := d.db.Write(ctx, func(tx *store.Tx) error {
-			done, failed = done[:0], failed[:0]
 			for _, id := range batch {
 				var up *ticketUpdate
 				err := tx.Savepoint(ctx, func() error {

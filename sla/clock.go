@@ -145,3 +145,29 @@ func breach(ctx context.Context, c *desk.TicketTx, bit int, name string, due tim
 	_, err := c.Event(ctx, "sla_breached", desk.System, data)
 	return err
 }
+
+// ---- What the reports read
+
+// BusinessTime is how much of from..to the store was open (all of it
+// without a store or opening hours), read within tx.
+func (k *Clock) BusinessTime(ctx context.Context, tx *store.Tx, storeID *int64, from, to time.Time) (time.Duration, error) {
+	var w *hours.Week
+	if storeID != nil {
+		var err error
+		if w, err = k.d.StoreHours(ctx, tx, *storeID); err != nil {
+			return 0, err
+		}
+	}
+	return w.Between(from, to), nil
+}
+
+// HasResolutionTarget tells whether the enabled policy that covers t now
+// gives it a resolution target.
+func (k *Clock) HasResolutionTarget(ctx context.Context, t *store.Ticket) (bool, error) {
+	list, err := k.active(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, target := store.PolicyFor(list, t)
+	return target.Resolution > 0, nil
+}

@@ -1,6 +1,8 @@
-// Package desktest makes desks for tests, on a real SQLite file, wired as
-// the executable wires them (rules and the SLA clock plugged in), with the
-// helpers the tests of desk, rules and sla share.
+// Package desktest holds the helpers that the tests of desk and of the
+// parts beside it (rules, sla) share: a desk over a real SQLite file,
+// wired as the executable wires it (rules and the SLA clock plugged in),
+// and short ways to ingest, add agents, rules and policies, and read a
+// ticket's events.
 package desktest
 
 import (
@@ -23,6 +25,9 @@ import (
 )
 
 var ctx = context.Background()
+
+// Log is a logger that writes nowhere.
+func Log() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 var (
 	mu    sync.Mutex
@@ -65,9 +70,8 @@ func NewRaw(t testing.TB) (*desk.Desk, *store.DB, *sql.DB) {
 
 // Wire makes a desk over db with rules and the SLA clock plugged in.
 func Wire(t testing.TB, db *store.DB) *desk.Desk {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := desk.New(db, log)
-	p := parts{rules: rules.New(d, log), sla: sla.New(d, log)}
+	d := desk.New(db, Log())
+	p := parts{rules: rules.New(d, Log()), sla: sla.New(d, Log())}
 	mu.Lock()
 	wired[d] = p
 	mu.Unlock()

@@ -17,8 +17,8 @@ import (
 // Week is a store's opening hours in its time zone. A nil *Week is open
 // around the clock.
 type Week struct {
-	loc  *time.Location
-	days [7][]Span // Sunday first
+	loc  *time.Location // nil: an unknown zone (see zone)
+	days [7][]Span      // Sunday first
 }
 
 // Span is a part of a day, in minutes since midnight.
@@ -63,7 +63,7 @@ func Of(st *store.Store) *Week {
 	if st == nil || len(st.Chat.Hours) != 7 {
 		return nil
 	}
-	w := &Week{loc: time.UTC}
+	w := &Week{}
 	if loc, err := time.LoadLocation(st.Timezone); err == nil {
 		w.loc = loc
 	}
@@ -95,7 +95,9 @@ func (w *Week) Open(t time.Time) bool {
 	if w == nil {
 		return true
 	}
-	t = t.In(w.loc)
+	if w.loc != nil { // else read as given, as the chat always did
+		t = t.In(w.loc)
+	}
 	now := t.Hour()*60 + t.Minute()
 	for _, sp := range w.days[t.Weekday()] {
 		if now >= sp.From && now < sp.To {
@@ -103,6 +105,15 @@ func (w *Week) Open(t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// zone is where business time is counted: UTC for a zone this machine
+// does not know.
+func (w *Week) zone() *time.Location {
+	if w.loc == nil {
+		return time.UTC
+	}
+	return w.loc
 }
 
 // maxDays bounds the walk over the calendar: targets are at most a year
@@ -114,13 +125,13 @@ const maxDays = 8 * 366
 // read on its own day, so a day when the clocks change has its real
 // length.
 func (w *Week) spansFrom(start time.Time, f func(from, to time.Time) bool) {
-	local := start.In(w.loc)
-	y, m, d := local.Date()
+	loc := w.zone()
+	y, m, d := start.In(loc).Date()
 	for i := 0; i < maxDays; i++ {
-		day := time.Date(y, m, d+i, 0, 0, 0, 0, w.loc)
+		day := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
 		for _, sp := range w.days[day.Weekday()] {
-			from := time.Date(y, m, d+i, sp.From/60, sp.From%60, 0, 0, w.loc)
-			to := time.Date(y, m, d+i, sp.To/60, sp.To%60, 0, 0, w.loc)
+			from := time.Date(y, m, d+i, sp.From/60, sp.From%60, 0, 0, loc)
+			to := time.Date(y, m, d+i, sp.To/60, sp.To%60, 0, 0, loc)
 			if !f(from, to) {
 				return
 			}

@@ -82,3 +82,28 @@ func TestBusinessHoursArithmetic(t *testing.T) {
 		t.Error("a store closed every day counts as always open, not as never")
 	}
 }
+
+// The chat reads the same hours as open or closed at a moment: in the
+// store's zone, and never open when closed every day (which business
+// time counts as around the clock instead).
+func TestOpen(t *testing.T) {
+	lisbon := Of(&store.Store{Timezone: "Europe/Lisbon", Chat: store.ChatSettings{Hours: weekdays}})
+	for at_, want := range map[string]bool{
+		"2026-03-23T09:00:00Z": true,  // Monday opening
+		"2026-03-23T12:30:00Z": false, // lunch
+		"2026-03-30T08:30:00Z": true,  // 09:30 in summer time
+		"2026-03-30T16:30:00Z": false, // 17:30 in summer time
+		"2026-03-21T10:00:00Z": false, // Saturday
+	} {
+		if got := lisbon.Open(at(t, at_)); got != want {
+			t.Errorf("open at %s = %v, want %v", at_, got, want)
+		}
+	}
+	closed := &store.Store{Chat: store.ChatSettings{Hours: []string{"", "", "", "", "", "", ""}}}
+	if Of(closed).Open(at(t, "2026-03-23T10:00:00Z")) || Business(closed) != nil {
+		t.Error("a store closed every day: the chat is closed, business time runs around the clock")
+	}
+	if !Of(&store.Store{}).Open(at(t, "2026-03-21T03:00:00Z")) {
+		t.Error("a store without hours takes chats at any time")
+	}
+}

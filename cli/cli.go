@@ -30,6 +30,7 @@ import (
 	"onedesk/channels/whatsapp"
 	"onedesk/desk"
 	"onedesk/metrics"
+	"onedesk/reports"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -307,6 +308,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	defer db.Close()
 	d := desk.New(db, cfg.Log)
+	reps := reports.New(db, d, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler
@@ -333,7 +335,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
-		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect}, Hooks: hooks,
+		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect}, Reports: reps, Hooks: hooks,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
@@ -358,7 +360,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.Go("outbox", d.RunOutbox)
 	work.Go("webhooks", d.RunWebhooks)
 	work.Go("sweeps", func(ctx context.Context) { d.RunSweeps(ctx, time.Minute) })
-	work.Go("reports", func(ctx context.Context) { d.RunReports(ctx, 5*time.Second) })
+	work.Go("reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("email", mailCh.Run)
 	work.Go("chat", chatCh.Run)
@@ -519,8 +521,9 @@ func dev(args []string, stdout, stderr io.Writer) error {
 	// measure at its first start rather than counting in the background.
 	counted := time.Now()
 	d := desk.New(db, slog.New(slog.NewTextHandler(stderr, nil)))
+	reps := reports.New(db, d, slog.New(slog.NewTextHandler(stderr, nil)))
 	for done := false; !done; {
-		if done, err = d.RefreshReports(ctx, 200); err != nil {
+		if done, err = reps.Refresh(ctx, 200); err != nil {
 			return err
 		}
 		if !done && time.Since(last) > 5*time.Second {

@@ -47,8 +47,6 @@ type Desk struct {
 	slaGen      uint64
 	storeHours  map[int64]*businessHours // opening hours by store
 
-	reportMu sync.Mutex // one report refresh at a time (reports.go)
-
 	social socialHub // the social platforms' channels (social.go)
 
 	stats *deskStats // counters for /metrics (metrics.go)

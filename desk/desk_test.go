@@ -3,57 +3,32 @@ package desk_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
 	"onedesk/store"
 )
 
-func newDesk(t *testing.T) (*desk.Desk, *store.DB) {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil))), db
-}
+func newDesk(t *testing.T) (*desk.Desk, *store.DB) { return desktest.New(t) }
 
 var ctx = context.Background()
 
-func email(v string) store.Identity { return store.Identity{Kind: "email", Value: v} }
+func email(v string) store.Identity { return desktest.Email(v) }
 
 func ingest(t *testing.T, d *desk.Desk, in desk.Inbound) *desk.Ingested {
 	t.Helper()
-	if in.Channel == "" {
-		in.Channel = "email"
-	}
-	res, err := d.Ingest(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return desktest.Ingest(t, d, in)
 }
 
 // ticketEvents reads a ticket's events, those of the given types (all
 // when none are given).
 func ticketEvents(t *testing.T, db *store.DB, id int64, types ...string) []store.Event {
 	t.Helper()
-	list, err := db.Events(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(types) == 0 {
-		return list
-	}
-	return slices.DeleteFunc(list, func(e store.Event) bool { return !slices.Contains(types, e.Type) })
+	return desktest.TicketEvents(t, db, id, types...)
 }
 
 func events(t *testing.T, db *store.DB, id int64) string {
@@ -67,11 +42,7 @@ func events(t *testing.T, db *store.DB, id int64) string {
 
 func agent(t *testing.T, d *desk.Desk, mail, role string) *store.Agent {
 	t.Helper()
-	a, err := d.CreateAgent(ctx, desk.AgentInput{Email: mail, Name: "Agent " + mail, Password: "password123", Role: role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return desktest.Agent(t, d, mail, role)
 }
 
 func TestIngestThreadsDedupesAndReopens(t *testing.T) {

@@ -1,31 +1,24 @@
 package desk_test
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
 	"onedesk/store"
 )
 
 func saveRule(t *testing.T, d *desk.Desk, r store.Rule) *store.Rule {
 	t.Helper()
-	r.Enabled = true
-	saved, err := d.SaveRule(ctx, 0, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
+	return desktest.SaveRule(t, d, r)
 }
 
-func cond(field, op string, value any) store.Condition {
-	return store.Condition{Field: field, Op: op, Value: value}
-}
+func cond(field, op string, value any) store.Condition { return desktest.Cond(field, op, value) }
 
-func action(typ string, value any) store.Action { return store.Action{Type: typ, Value: value} }
+func action(typ string, value any) store.Action { return desktest.Action(typ, value) }
 
 func ticket(t *testing.T, db *store.DB, id int64) *store.Ticket {
 	t.Helper()
@@ -39,15 +32,7 @@ func ticket(t *testing.T, db *store.DB, id int64) *store.Ticket {
 // ruleEvents lists a ticket's rule_applied events as "rule:action".
 func ruleEvents(t *testing.T, db *store.DB, id int64) string {
 	t.Helper()
-	var out []string
-	for _, e := range ticketEvents(t, db, id, "rule_applied") {
-		var data struct{ Rule, Action string }
-		if err := json.Unmarshal(e.Data, &data); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, data.Rule+":"+data.Action)
-	}
-	return strings.Join(out, " ")
+	return desktest.RuleEvents(t, db, id)
 }
 
 func autoReplies(t *testing.T, db *store.DB, id int64) []string {

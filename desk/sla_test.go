@@ -1,54 +1,30 @@
 package desk_test
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
 	"onedesk/store"
 )
 
 // newDeskRaw is newDesk with a second, raw connection to the same file, to
 // set times in the past the way a ticket would have them after waiting.
-func newDeskRaw(t *testing.T) (*desk.Desk, *store.DB, *sql.DB) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "d.db")
-	db, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil))), db, raw
-}
+func newDeskRaw(t *testing.T) (*desk.Desk, *store.DB, *sql.DB) { return desktest.NewRaw(t) }
 
 func exec(t *testing.T, raw *sql.DB, q string, args ...any) {
 	t.Helper()
-	if _, err := raw.Exec(q, args...); err != nil {
-		t.Fatal(err)
-	}
+	desktest.Exec(t, raw, q, args...)
 }
 
 func savePolicy(t *testing.T, d *desk.Desk, p store.SLAPolicy) *store.SLAPolicy {
 	t.Helper()
-	p.Enabled = true
-	saved, err := d.SaveSLAPolicy(ctx, 0, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
+	return desktest.SavePolicy(t, d, p)
 }
 
 func sameTime(t *testing.T, what string, got *time.Time, want time.Time) {

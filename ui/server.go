@@ -28,6 +28,7 @@ import (
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
+	"onedesk/reports"
 	"onedesk/store"
 )
 
@@ -63,6 +64,9 @@ type Options struct {
 	// Collectors write the metrics of the parts the server does not know
 	// (the chat's visitor sockets, the backups).
 	Collectors []func(*metrics.Writer)
+	// Reports answers /api/reports; nil makes one over the desk's
+	// database (the server does not refresh it in the background).
+	Reports *reports.Reports
 	// Hooks answers /hooks/ (the social channels' webhooks, such as
 	// /hooks/telegram/{id}); nil leaves them off.
 	Hooks http.Handler
@@ -85,6 +89,7 @@ type Shutdowner interface {
 // Server serves the agent app, the API and the agent websocket.
 type Server struct {
 	desk    *desk.Desk
+	reports *reports.Reports
 	db      *store.DB
 	log     *slog.Logger
 	opts    Options
@@ -118,6 +123,9 @@ const (
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s := &Server{desk: d, db: d.DB(), log: log, opts: opts, sockets: map[*agentSocket]struct{}{}, away: map[int64]bool{}}
 	s.secure = strings.HasPrefix(opts.PublicURL, "https://")
+	if s.reports = opts.Reports; s.reports == nil {
+		s.reports = reports.New(d.DB(), d, log)
+	}
 	apiRate := opts.APIRate
 	if apiRate == 0 {
 		apiRate = 50

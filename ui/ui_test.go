@@ -23,16 +23,18 @@ import (
 	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
 	"onedesk/desk"
+	"onedesk/reports"
 	"onedesk/store"
 	"onedesk/ui"
 )
 
 // env is a running server on a real SQLite file.
 type env struct {
-	t    *testing.T
-	srv  *httptest.Server
-	desk *desk.Desk
-	db   *store.DB
+	t       *testing.T
+	srv     *httptest.Server
+	desk    *desk.Desk
+	reports *reports.Reports
+	db      *store.DB
 }
 
 func newEnv(t *testing.T, opts ui.Options) *env {
@@ -57,11 +59,14 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	opts.Chat = ch
 	fc := forms.New(d, log)
 	opts.Forms, opts.FormPreview = fc, fc.Preview
+	if opts.Reports == nil {
+		opts.Reports = reports.New(db, d, log)
+	}
 	server := ui.New(d, log, opts)
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, db: db}
+	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, db: db}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

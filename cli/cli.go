@@ -33,6 +33,7 @@ import (
 	"onedesk/reports"
 	"onedesk/store"
 	"onedesk/ui"
+	"onedesk/webhooks"
 )
 
 // Version is set at build time with -ldflags "-X onedesk/cli.Version=v1.2.3".
@@ -309,6 +310,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	defer db.Close()
 	d := desk.New(db, cfg.Log)
 	reps := reports.New(db, d, cfg.Log)
+	webhooksOut := webhooks.New(db, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler
@@ -335,7 +337,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
-		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect}, Reports: reps, Hooks: hooks,
+		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect, webhooksOut.Collect},
+		Reports: reps, Webhooks: webhooksOut, Hooks: hooks,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
@@ -358,7 +361,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		work.Go("backups", backups.Run) // a backup being written is finished or cut before the file closes
 	}
 	work.Go("outbox", d.RunOutbox)
-	work.Go("webhooks", d.RunWebhooks)
+	work.Go("webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
 	work.Go("sweeps", func(ctx context.Context) { d.RunSweeps(ctx, time.Minute) })
 	work.Go("reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })

@@ -30,6 +30,7 @@ import (
 	"onedesk/metrics"
 	"onedesk/reports"
 	"onedesk/store"
+	"onedesk/webhooks"
 )
 
 // Options configure the server.
@@ -64,9 +65,13 @@ type Options struct {
 	// Collectors write the metrics of the parts the server does not know
 	// (the chat's visitor sockets, the backups).
 	Collectors []func(*metrics.Writer)
-	// Reports answers /api/reports; nil makes one over the desk's
-	// database (the server does not refresh it in the background).
+	// Reports answers /api/reports (the one whose Run runs); nil makes
+	// one over the desk's database.
 	Reports *reports.Reports
+	// Webhooks manages the outgoing webhooks: the one whose Run runs, so
+	// that a test post leaves at once; nil makes one over the desk's
+	// database.
+	Webhooks *webhooks.Hooks
 	// Hooks answers /hooks/ (the social channels' webhooks, such as
 	// /hooks/telegram/{id}); nil leaves them off.
 	Hooks http.Handler
@@ -90,6 +95,7 @@ type Shutdowner interface {
 type Server struct {
 	desk    *desk.Desk
 	reports *reports.Reports
+	hooks   *webhooks.Hooks
 	db      *store.DB
 	log     *slog.Logger
 	opts    Options
@@ -125,6 +131,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.secure = strings.HasPrefix(opts.PublicURL, "https://")
 	if s.reports = opts.Reports; s.reports == nil {
 		s.reports = reports.New(d.DB(), d, log)
+	}
+	if s.hooks = opts.Webhooks; s.hooks == nil {
+		s.hooks = webhooks.New(d.DB(), log)
 	}
 	apiRate := opts.APIRate
 	if apiRate == 0 {

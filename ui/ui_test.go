@@ -26,6 +26,7 @@ import (
 	"onedesk/reports"
 	"onedesk/store"
 	"onedesk/ui"
+	"onedesk/webhooks"
 )
 
 // env is a running server on a real SQLite file.
@@ -34,6 +35,7 @@ type env struct {
 	srv     *httptest.Server
 	desk    *desk.Desk
 	reports *reports.Reports
+	hooks   *webhooks.Hooks
 	db      *store.DB
 }
 
@@ -62,11 +64,14 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	if opts.Reports == nil {
 		opts.Reports = reports.New(db, d, log)
 	}
+	if opts.Webhooks == nil {
+		opts.Webhooks = webhooks.New(db, log)
+	}
 	server := ui.New(d, log, opts)
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, db: db}
+	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, db: db}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

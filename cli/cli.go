@@ -337,7 +337,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
-		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect, webhooksOut.Collect},
+		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
 		Reports: reps, Webhooks: webhooksOut, Hooks: hooks,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline

@@ -30,10 +30,12 @@ import (
 	"onedesk/channels/whatsapp"
 	"onedesk/desk"
 	"onedesk/metrics"
+	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/ui"
+	"onedesk/webhooks"
 )
 
 // Version is set at build time with -ldflags "-X onedesk/cli.Version=v1.2.3".
@@ -309,8 +311,11 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	defer db.Close()
 	d := desk.New(db, cfg.Log)
-	// Rules and the SLA clock act inside the desk's ticket transactions.
+	// Rules and the SLA clock act inside the desk's ticket transactions;
+	// the reports read business time and SLA targets from the clock.
 	ruleEngine, slaClock := rules.New(d, cfg.Log), sla.New(d, cfg.Log)
+	reps := reports.New(db, slaClock, cfg.Log)
+	webhooksOut := webhooks.New(db, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler
@@ -337,9 +342,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
-		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect}, Hooks: hooks,
-		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10,
-		Rules: ruleEngine, SLA: slaClock})
+		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
+		Reports: reps, Webhooks: webhooksOut, Hooks: hooks, Rules: ruleEngine, SLA: slaClock,
+		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -361,9 +366,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		work.Go("backups", backups.Run) // a backup being written is finished or cut before the file closes
 	}
 	work.Go("outbox", d.RunOutbox)
-	work.Go("webhooks", d.RunWebhooks)
+	work.Go("webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
 	work.Go("sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
-	work.Go("reports", func(ctx context.Context) { d.RunReports(ctx, 5*time.Second) })
+	work.Go("reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("email", mailCh.Run)
 	work.Go("chat", chatCh.Run)
@@ -523,9 +528,10 @@ func dev(args []string, stdout, stderr io.Writer) error {
 	// Count the reports' history now, so that a seeded desk is ready to
 	// measure at its first start rather than counting in the background.
 	counted := time.Now()
-	d := desk.New(db, slog.New(slog.NewTextHandler(stderr, nil)))
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	reps := reports.New(db, sla.New(desk.New(db, log), log), log)
 	for done := false; !done; {
-		if done, err = d.RefreshReports(ctx, 200); err != nil {
+		if done, err = reps.Refresh(ctx, 200); err != nil {
 			return err
 		}
 		if !done && time.Since(last) > 5*time.Second {

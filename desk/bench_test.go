@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,11 +66,7 @@ func mustSearch(b *testing.B, d *desk.Desk, q string, n int) []store.Customer {
 }
 
 // reportLatency reports the median and 99th percentile of lat.
-func reportLatency(b *testing.B, lat []time.Duration) {
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "p99-ms")
-}
+func reportLatency(b *testing.B, lat []time.Duration) { desktest.Latency(b, lat) }
 
 // BenchmarkIngestRules ingests new email tickets with no rules and with
 // 200 enabled rules (subject, body, channel, domain and form field tests;
@@ -253,69 +248,4 @@ func BenchmarkSweep(b *testing.B) {
 		reportLatency(b, lat)
 		b.ReportMetric(float64(slices.Max(lat))/1e6, "ingest-max-ms")
 	}
-}
-
-// BenchmarkReports asks every report for the last 90 days (with the
-// previous 90 to compare) over a seeded database: with no filter, one
-// store, one channel, one agent and one tag. The first run fills the
-// report tables from the whole history (minutes for 1,000,000 tickets; the
-// figure is printed), in place, so later runs measure only the reports.
-//
-//	go run . dev seed --tickets 1000000 --data bench/bench.db
-//	ONEDESK_BENCH_DB=$PWD/bench/bench.db go test ./desk -run '^$' -bench Reports -benchtime 20x
-func BenchmarkReports(b *testing.B) {
-	path := os.Getenv("ONEDESK_BENCH_DB")
-	if path == "" {
-		b.Skip("set ONEDESK_BENCH_DB to a database made by 'onedesk dev seed' to run the benchmark")
-	}
-	start := time.Now()
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	b.Logf("opened (and migrated) in %s", time.Since(start).Round(time.Millisecond))
-	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	behind, err := db.ReportBehind(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	start = time.Now()
-	if _, err := d.RefreshReports(ctx, 0); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("counted %d events and messages for the reports and wrote what changed in %s", behind, time.Since(start).Round(time.Millisecond))
-	one, tag := int64(1), ""
-	// A tag of a recent ticket (a quarter of the seeded ones have one).
-	for id := int64(1000000); tag == "" && id > 990000; id-- {
-		if t, err := db.Ticket(ctx, id); err == nil && len(t.Tags) > 0 {
-			tag = t.Tags[0]
-		}
-	}
-	filters := []store.ReportFilter{{}, {StoreID: &one}, {Channel: "email"}, {AgentID: &one}, {Tag: tag}}
-	// Lisbon is a whole number of hours off UTC (counts read by hour),
-	// Kolkata five and a half (by quarter hour).
-	for _, name := range desk.ReportNames {
-		for _, tz := range []string{"Europe/Lisbon", "Asia/Kolkata"} {
-			b.Run(name+"/"+tz[strings.Index(tz, "/")+1:], func(b *testing.B) {
-				benchReport(b, d, name, tz, filters)
-			})
-		}
-	}
-}
-
-func benchReport(b *testing.B, d *desk.Desk, name, tz string, filters []store.ReportFilter) {
-	var lat []time.Duration
-	for i := 0; i < b.N; i++ {
-		q := desk.ReportQuery{Range: "90d", TZ: tz, Compare: true, Filter: filters[i%len(filters)]}
-		start := time.Now()
-		if _, err := d.Report(ctx, name, q); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
-	b.ReportMetric(float64(lat[(len(lat)*95+99)/100-1])/1e6, "p95-ms")
-	b.ReportMetric(float64(lat[len(lat)-1])/1e6, "max-ms")
 }

@@ -34,15 +34,12 @@ type Desk struct {
 	widgetSeen atomic.Bool   // the chat snippet was seen on a shop's site (first-run checklist)
 
 	mailboxChanged chan struct{}
-	hookWake       chan struct{} // the webhook dispatcher looks now (webhooks.go)
 
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
 
 	hooks      []TxHook    // act inside the write transaction of a ticket change (txhook.go)
 	storeHours hours.Cache // business hours by store
-
-	reportMu sync.Mutex // one report refresh at a time (reports.go)
 
 	social socialHub // the social platforms' channels (social.go)
 
@@ -73,7 +70,6 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		emailSends: make(chan struct{}, emailSends),
 
 		mailboxChanged: make(chan struct{}, 1),
-		hookWake:       make(chan struct{}, 1),
 		orders:         orders.NewCache(2 * time.Minute),
 		stats:          newDeskStats(),
 		RetryBase:      30 * time.Second,

@@ -12,7 +12,6 @@ import (
 type deskStats struct {
 	ingested   *metrics.CounterVec // new inbound messages, by channel
 	sends      *metrics.CounterVec // outbox attempts, by channel and outcome
-	hookPosts  *metrics.CounterVec // webhook posts, by outcome
 	pollErrors *metrics.CounterVec // failed mailbox polls, by mailbox id
 
 	mailImported *metrics.CounterVec // messages imported from a mailbox, by mailbox id
@@ -23,7 +22,6 @@ func newDeskStats() *deskStats {
 	return &deskStats{
 		ingested:   metrics.NewCounterVec("channel"),
 		sends:      metrics.NewCounterVec("channel", "outcome"),
-		hookPosts:  metrics.NewCounterVec("outcome"),
 		pollErrors: metrics.NewCounterVec("mailbox"),
 
 		mailImported: metrics.NewCounterVec("mailbox"),
@@ -36,7 +34,6 @@ func newDeskStats() *deskStats {
 func (d *Desk) Collect(ctx context.Context, w *metrics.Writer) error {
 	d.stats.ingested.Write(w, "onedesk_ingested_messages_total", "Inbound messages stored (not counting repeats a channel delivered twice), by channel.")
 	d.stats.sends.Write(w, "onedesk_outbox_sends_total", "Attempts to send a reply, by channel and outcome (sent, retry: failed and queued again, failed: given up).")
-	d.stats.hookPosts.Write(w, "onedesk_webhook_posts_total", "Webhook posts, by outcome (delivered, retry, failed: given up).")
 	d.stats.pollErrors.Write(w, "onedesk_mail_poll_errors_total", "Mailbox polls that failed, by mailbox id.")
 	d.stats.mailImported.Write(w, "onedesk_mail_imported_total", "Messages imported from a mailbox since the server started, by mailbox id.")
 	d.stats.mailPartial.Write(w, "onedesk_mail_partial_total", "Messages imported only partly read since the server started, by mailbox id.")

@@ -79,7 +79,7 @@ func (rr *ruleRun) act(ctx context.Context, r *rule, a act, ran time.Time) (map[
 	case "webhook":
 		// Queued with the rule's changes; the dispatcher wakes when the
 		// rule_applied event is published.
-		dl, w, err := rr.c.QueueRuleWebhook(ctx, r.ID, r.Name, *a.id)
+		dl, w, err := rr.queueWebhook(ctx, r, *a.id)
 		if err != nil || dl == nil {
 			return nil, err // nil: the webhook was deleted or turned off since
 		}

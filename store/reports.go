@@ -14,7 +14,7 @@ import (
 
 // What the reports read (migrations 0013, 0016, 0018): report_tickets,
 // one row per ticket, and report_quarters, counts per quarter hour.
-// desk.RefreshReports keeps them from the messages and events; these are
+// reports.Refresh keeps them from the messages and events; these are
 // its reads and writes.
 
 // ReportEvent is a ticket event as the reports read it.

@@ -29,7 +29,7 @@ type Webhook struct {
 
 // Delivery is one post to a webhook: queued until it is delivered or has
 // failed for good. Payload names what the body is made of when it is
-// sent (the desk's business: a ticket event's or message's id, a rule).
+// sent (a DeliveryRef).
 type Delivery struct {
 	ID            int64           `json:"id"`
 	WebhookID     int64           `json:"webhook_id"`
@@ -44,6 +44,22 @@ type Delivery struct {
 	LastErrorI18n string          `json:"-"` // LastError as a stored sentence, "" if none
 	CreatedAt     time.Time       `json:"created_at"`
 	FinishedAt    *time.Time      `json:"finished_at"`
+}
+
+// DeliveryRef is what a delivery's payload holds: the ticket event or
+// message it is about, or the rule that sent it. The body is made from it
+// when it is sent, so a delivery row stays small. Rules write it, the
+// webhooks read it.
+type DeliveryRef struct {
+	EventID   int64  `json:"event_id,omitempty"`
+	MessageID int64  `json:"message_id,omitempty"`
+	Rule      *Named `json:"rule,omitempty"`
+}
+
+// Named is a row as a webhook body shows it: its id and name.
+type Named struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 const webhookCols = `w.id, w.name, w.url, w.events, w.enabled, w.secret, w.last_status, w.last_error, w.last_error_i18n,

@@ -9,13 +9,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"onedesk/desk"
+	"onedesk/reports"
 	"onedesk/store"
 )
 
 // report answers GET /api/reports/{name}, as JSON or one table as CSV.
 func (s *Server) report(c *fiber.Ctx, _ *principal) error {
-	q := desk.ReportQuery{Range: c.Query("range"), From: c.Query("from"), To: c.Query("to"), TZ: c.Query("tz"),
+	q := reports.Query{Range: c.Query("range"), From: c.Query("from"), To: c.Query("to"), TZ: c.Query("tz"),
 		By: c.Query("by"), Compare: c.Query("compare") != "0",
 		Filter: store.ReportFilter{Channel: c.Query("channel"), Tag: c.Query("tag")}}
 	for _, f := range []struct {
@@ -34,7 +34,7 @@ func (s *Server) report(c *fiber.Ctx, _ *principal) error {
 	if format != "json" && format != "csv" {
 		return fieldErr("format", "format must be json or csv")
 	}
-	r, err := s.desk.Report(c.UserContext(), c.Params("name"), q)
+	r, err := s.reports.Report(c.UserContext(), c.Params("name"), q)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (s *Server) report(c *fiber.Ctx, _ *principal) error {
 
 // reportCSV writes a table as CSV: a header row, then the cells as in
 // JSON (null as an empty cell).
-func reportCSV(t *desk.ReportTable) ([]byte, error) {
+func reportCSV(t *reports.Table) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	if err := w.Write(t.Columns); err != nil {

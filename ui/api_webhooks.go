@@ -5,9 +5,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"onedesk/desk"
 	"onedesk/i18n"
 	"onedesk/store"
+	"onedesk/webhooks"
 )
 
 // webhookBody is a webhook as the API takes it. The secret is write-only:
@@ -28,7 +28,7 @@ type webhookAnswer struct {
 }
 
 func (s *Server) listWebhooks(c *fiber.Ctx, _ *principal) error {
-	list, err := s.desk.Webhooks(c.UserContext())
+	list, err := s.db.Webhooks(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (s *Server) listWebhooks(c *fiber.Ctx, _ *principal) error {
 	for _, w := range list {
 		w.LastError = i18n.Restore(lang, w.LastError, w.LastErrorI18n)
 	}
-	return c.JSON(fiber.Map{"webhooks": list, "events": desk.WebhookEvents})
+	return c.JSON(fiber.Map{"webhooks": list, "events": webhooks.Events})
 }
 
 func (s *Server) getWebhook(c *fiber.Ctx, _ *principal) error {
@@ -44,7 +44,7 @@ func (s *Server) getWebhook(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.desk.Webhook(c.UserContext(), id)
+	w, err := s.db.Webhook(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Server) saveWebhook(c *fiber.Ctx, id int64) (*webhookAnswer, error) {
 	if id != 0 && b.Secret != nil && b.RotateSecret {
 		return nil, fieldErr("secret", "give a secret or ask for a new one, not both")
 	}
-	w, secret, err := s.desk.SaveWebhook(c.UserContext(), id, desk.WebhookInput{Name: b.Name, URL: b.URL, Events: b.Events,
+	w, secret, err := s.hooks.Save(c.UserContext(), id, webhooks.Input{Name: b.Name, URL: b.URL, Events: b.Events,
 		Enabled: b.Enabled, Secret: b.Secret, RotateSecret: b.RotateSecret})
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (s *Server) deleteWebhook(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.desk.DeleteWebhook(c.UserContext(), id); err != nil {
+	if err := s.hooks.Delete(c.UserContext(), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -105,7 +105,7 @@ func (s *Server) testWebhook(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.desk.TestWebhook(c.UserContext(), id)
+	d, err := s.hooks.Test(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Server) webhookDeliveries(c *fiber.Ctx, _ *principal) error {
 		}
 		limit = n
 	}
-	list, err := s.desk.WebhookDeliveries(c.UserContext(), id, limit)
+	list, err := s.hooks.Deliveries(c.UserContext(), id, limit)
 	if err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func TestStoredSentencesInReaderLanguage(t *testing.T) {
 	admin.lang = ""
 	admin.must(201, "POST", "/api/webhooks", map[string]any{"name": "CRM", "url": down.URL, "events": []string{"ticket.created"}}).json(t, &hook)
 	admin.must(202, "POST", fmt.Sprintf("/api/webhooks/%d/test", hook.ID), nil)
-	if err := e.desk.DeliverWebhooks(ctx, time.Now()); err != nil {
+	if err := e.hooks.Deliver(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var deliveries struct{ Deliveries []struct{ Error string } }

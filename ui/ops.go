@@ -262,6 +262,7 @@ func (s *Server) metrics(c *fiber.Ctx, _ *principal) error {
 	if err := s.desk.Collect(c.UserContext(), w); err != nil {
 		return err
 	}
+	s.hooks.Collect(w)
 	if size, wal, err := s.db.FileSizes(); err == nil {
 		w.Gauge("onedesk_database_size_bytes", "The database file's size.", float64(size))
 		w.Gauge("onedesk_database_wal_size_bytes", "The database's write-ahead log's size.", float64(wal))

@@ -439,7 +439,7 @@ func TestReportsNotReadyInBrowser(t *testing.T) {
 	}
 	reportShot(t, app, "reports-7-not-ready")
 
-	if _, err := e.desk.RefreshReports(context.Background(), 0); err != nil {
+	if _, err := e.reports.Refresh(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	run(t, app, "ready",

@@ -28,9 +28,11 @@ import (
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
+	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
+	"onedesk/webhooks"
 )
 
 // Options configure the server.
@@ -65,6 +67,13 @@ type Options struct {
 	// Collectors write the metrics of the parts the server does not know
 	// (the chat's visitor sockets, the backups).
 	Collectors []func(*metrics.Writer)
+	// Reports answers /api/reports (the one whose Run runs); nil makes
+	// one over the desk's database.
+	Reports *reports.Reports
+	// Webhooks manages the outgoing webhooks: the one whose Run runs, so
+	// that a test post leaves at once; nil makes one over the desk's
+	// database.
+	Webhooks *webhooks.Hooks
 	// Hooks answers /hooks/ (the social channels' webhooks, such as
 	// /hooks/telegram/{id}); nil leaves them off.
 	Hooks http.Handler
@@ -74,7 +83,10 @@ type Options struct {
 	// TLS, when set, makes Serve answer HTTPS.
 	TLS *tls.Config
 	// Rules and SLA are the desk's rules and SLA clock, plugged into it by
-	// the caller: /api/rules and /api/sla-policies answer through them.
+	// the caller: /api/rules and /api/sla-policies answer through them,
+	// and the reports read the clock. nil plugs a new one into the desk
+	// (rules first, as the executable does), so leave them nil only when
+	// nothing else plugged them in.
 	Rules *rules.Engine
 	SLA   *sla.Clock
 	// ShutdownTimeout bounds the stop: open requests and websockets get
@@ -91,6 +103,8 @@ type Shutdowner interface {
 // Server serves the agent app, the API and the agent websocket.
 type Server struct {
 	desk    *desk.Desk
+	reports *reports.Reports
+	hooks   *webhooks.Hooks
 	db      *store.DB
 	log     *slog.Logger
 	opts    Options
@@ -124,6 +138,18 @@ const (
 func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s := &Server{desk: d, db: d.DB(), log: log, opts: opts, sockets: map[*agentSocket]struct{}{}, away: map[int64]bool{}}
 	s.secure = strings.HasPrefix(opts.PublicURL, "https://")
+	if s.opts.Rules == nil {
+		s.opts.Rules = rules.New(d, log)
+	}
+	if s.opts.SLA == nil {
+		s.opts.SLA = sla.New(d, log)
+	}
+	if s.reports = opts.Reports; s.reports == nil {
+		s.reports = reports.New(d.DB(), s.opts.SLA, log)
+	}
+	if s.hooks = opts.Webhooks; s.hooks == nil {
+		s.hooks = webhooks.New(d.DB(), log)
+	}
 	apiRate := opts.APIRate
 	if apiRate == 0 {
 		apiRate = 50

@@ -23,19 +23,23 @@ import (
 	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
 	"onedesk/desk"
+	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/ui"
+	"onedesk/webhooks"
 )
 
 // env is a running server on a real SQLite file.
 type env struct {
-	t    *testing.T
-	srv  *httptest.Server
-	desk *desk.Desk
-	db   *store.DB
-	sla  *sla.Clock
+	t       *testing.T
+	srv     *httptest.Server
+	desk    *desk.Desk
+	reports *reports.Reports
+	hooks   *webhooks.Hooks
+	db      *store.DB
+	sla     *sla.Clock
 }
 
 func newEnv(t *testing.T, opts ui.Options) *env {
@@ -61,11 +65,17 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	fc := forms.New(d, log)
 	opts.Forms, opts.FormPreview = fc, fc.Preview
 	opts.Rules, opts.SLA = rules.New(d, log), sla.New(d, log)
+	if opts.Reports == nil {
+		opts.Reports = reports.New(db, opts.SLA, log)
+	}
+	if opts.Webhooks == nil {
+		opts.Webhooks = webhooks.New(db, log)
+	}
 	server := ui.New(d, log, opts)
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, db: db, sla: opts.SLA}
+	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, db: db, sla: opts.SLA}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

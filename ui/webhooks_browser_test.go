@@ -15,8 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"onedesk/desk"
 	"onedesk/ui"
+	"onedesk/webhooks"
 )
 
 // The owner adds a webhook in the app, copies the secret shown once, sends
@@ -28,7 +28,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 	e.admin()
 	c, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go e.desk.RunWebhooks(c)
+	go e.hooks.Run(c, e.desk)
 
 	var mu sync.Mutex
 	type post struct{ event, ts, sig, body string }
@@ -66,7 +66,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("secret shown %q", secret)
 	}
-	hooks, _ := e.desk.Webhooks(context.Background())
+	hooks, _ := e.db.Webhooks(context.Background())
 	if len(hooks) != 1 || strings.Join(hooks[0].Events, ",") != "ticket.created,message.created" {
 		t.Fatalf("saved %+v", hooks)
 	}
@@ -93,18 +93,18 @@ func TestWebhooksInBrowser(t *testing.T) {
 	}))
 	defer broken.Close()
 	name, url, events := "CRM", broken.URL, []string{"ticket.created"}
-	crm, _, err := e.desk.SaveWebhook(context.Background(), 0, desk.WebhookInput{Name: &name, URL: &url, Events: &events})
+	crm, _, err := e.hooks.Save(context.Background(), 0, webhooks.Input{Name: &name, URL: &url, Events: &events})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.desk.TestWebhook(context.Background(), crm.ID); err != nil {
+	if _, err := e.hooks.Test(context.Background(), crm.ID); err != nil {
 		t.Fatal(err)
 	}
 	run(t, app, "back to the list, status shown",
 		chromedp.Click(`//button[contains(., "All webhooks")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//td[contains(@class,"hook-status")]//span[contains(., "Working")]`, chromedp.BySearch))
 	for i := 0; ; i++ {
-		if w, _ := e.desk.Webhook(context.Background(), crm.ID); w.LastStatus == "failed" {
+		if w, _ := e.db.Webhook(context.Background(), crm.ID); w.LastStatus == "failed" {
 			break
 		}
 		if i > 200 {

@@ -91,7 +91,7 @@ func TestWebhooksAPI(t *testing.T) {
 	if ping.Event != "ping" || ping.Status != "queued" {
 		t.Fatalf("ping %+v", ping)
 	}
-	if err := e.desk.DeliverWebhooks(t.Context(), time.Now()); err != nil {
+	if err := e.hooks.Deliver(t.Context(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

@@ -1,8 +1,8 @@
 // Package desktest holds the helpers that the tests of desk and of the
-// parts beside it (rules, sla) share: a desk over a real SQLite file,
-// wired as the executable wires it (rules and the SLA clock plugged in),
-// and short ways to ingest, add agents, rules and policies, and read a
-// ticket's events.
+// parts beside it (rules, sla, reports, webhooks) share: a desk over a
+// real SQLite file, wired as the executable wires it (rules and the SLA
+// clock plugged in), and short ways to ingest, add agents, rules and
+// policies, read a ticket's events, and report a benchmark's latencies.
 package desktest
 
 import (
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"onedesk/desk"
 	"onedesk/rules"
@@ -220,4 +221,12 @@ func SavePolicy(t testing.TB, d *desk.Desk, p store.SLAPolicy) *store.SLAPolicy 
 		t.Fatal(err)
 	}
 	return saved
+}
+
+// Latency reports the median and 99th percentile of a benchmark's
+// latencies.
+func Latency(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "p99-ms")
 }

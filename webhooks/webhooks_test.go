@@ -1,4 +1,4 @@
-package desk_test
+package webhooks_test
 
 import (
 	"context"
@@ -20,8 +20,19 @@ import (
 	"time"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
 	"onedesk/store"
+	"onedesk/webhooks"
 )
+
+var ctx = context.Background()
+
+// newHooks is a desk over a new database and the webhooks of it.
+func newHooks(t *testing.T) (*desk.Desk, *store.DB, *webhooks.Hooks) {
+	t.Helper()
+	d, db := desktest.New(t)
+	return d, db, webhooks.New(db, desktest.Log())
+}
 
 // hookPost is one request a receiver got, checked against the secret.
 type hookPost struct {
@@ -97,10 +108,10 @@ func (r *receiver) events() string {
 	return strings.Join(out, " ")
 }
 
-func addWebhook(t *testing.T, d *desk.Desk, r *receiver, events ...string) *store.Webhook {
+func addWebhook(t *testing.T, h *webhooks.Hooks, r *receiver, events ...string) *store.Webhook {
 	t.Helper()
 	name, url := "Hook", r.srv.URL+"/hook"
-	w, secret, err := d.SaveWebhook(ctx, 0, desk.WebhookInput{Name: &name, URL: &url, Events: &events})
+	w, secret, err := h.Save(ctx, 0, webhooks.Input{Name: &name, URL: &url, Events: &events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,16 +124,16 @@ func addWebhook(t *testing.T, d *desk.Desk, r *receiver, events ...string) *stor
 	return w
 }
 
-func deliver(t *testing.T, d *desk.Desk, now time.Time) {
+func deliver(t *testing.T, h *webhooks.Hooks, now time.Time) {
 	t.Helper()
-	if err := d.DeliverWebhooks(ctx, now); err != nil {
+	if err := h.Deliver(ctx, now); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func deliveries(t *testing.T, d *desk.Desk, webhookID int64) []*store.Delivery {
+func deliveries(t *testing.T, h *webhooks.Hooks, webhookID int64) []*store.Delivery {
 	t.Helper()
-	list, err := d.WebhookDeliveries(ctx, webhookID, 100)
+	list, err := h.Deliveries(ctx, webhookID, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +143,12 @@ func deliveries(t *testing.T, d *desk.Desk, webhookID int64) []*store.Delivery {
 // Ticket created, updated and message events reach the webhook signed
 // with its secret, in the order they happened, with the ticket.
 func TestWebhookEvents(t *testing.T) {
-	d, db := newDesk(t)
+	d, db, h := newHooks(t)
 	r := newReceiver(t, nil)
-	w := addWebhook(t, d, r, "ticket.created", "ticket.updated", "message.created")
-	a := agent(t, d, "ann@shop.test", "agent")
+	w := addWebhook(t, h, r, "ticket.created", "ticket.updated", "message.created")
+	a := desktest.Agent(t, d, "ann@shop.test", "agent")
 
-	res := ingest(t, d, desk.Inbound{From: email("carla@example.com"), Name: "Carla", Subject: "Order 1001", Text: "Where is it?"})
+	res := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("carla@example.com"), Name: "Carla", Subject: "Order 1001", Text: "Where is it?"})
 	if _, err := d.SetStatus(ctx, desk.AgentActor(a.ID), res.Ticket.ID, "pending"); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +158,7 @@ func TestWebhookEvents(t *testing.T) {
 	if _, err := d.Reply(ctx, desk.AgentActor(a.ID), res.Ticket.ID, desk.ReplyInput{Body: "It ships today"}); err != nil {
 		t.Fatal(err)
 	}
-	deliver(t, d, time.Now())
+	deliver(t, h, time.Now())
 
 	// Each message and each change once, in order (a reply may assign the
 	// ticket too: changes after the status are not listed here).
@@ -189,7 +200,7 @@ func TestWebhookEvents(t *testing.T) {
 		t.Errorf("changes %q", changes)
 	}
 
-	for _, dl := range deliveries(t, d, w.ID) {
+	for _, dl := range deliveries(t, h, w.ID) {
 		if dl.Status != "delivered" || dl.Attempts != 1 || dl.ResponseCode != 200 || dl.TicketID == nil || *dl.TicketID != res.Ticket.ID {
 			t.Errorf("delivery %+v", dl)
 		}
@@ -199,7 +210,7 @@ func TestWebhookEvents(t *testing.T) {
 		t.Errorf("webhook %+v", w)
 	}
 	// Nothing twice.
-	deliver(t, d, time.Now().Add(time.Hour))
+	deliver(t, h, time.Now().Add(time.Hour))
 	if n := len(r.got()); n != len(posts) {
 		t.Errorf("%d posts after another round", n)
 	}
@@ -208,33 +219,33 @@ func TestWebhookEvents(t *testing.T) {
 // A receiver that fails twice gets the same delivery three times, on the
 // backoff's schedule, and what came after it waits its turn.
 func TestWebhookRetries(t *testing.T) {
-	d, _ := newDesk(t)
+	d, _, h := newHooks(t)
 	r := newReceiver(t, func(n int) int {
 		if n <= 2 {
 			return 500
 		}
 		return 204
 	})
-	w := addWebhook(t, d, r, "ticket.created")
-	first := ingest(t, d, desk.Inbound{From: email("a@example.com"), Subject: "First", Text: "one"})
+	w := addWebhook(t, h, r, "ticket.created")
+	first := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("a@example.com"), Subject: "First", Text: "one"})
 	now := time.Now()
-	deliver(t, d, now)
-	dl := deliveries(t, d, w.ID)
+	deliver(t, h, now)
+	dl := deliveries(t, h, w.ID)
 	if len(r.got()) != 1 || len(dl) != 1 || dl[0].Status != "queued" || dl[0].Attempts != 1 || dl[0].ResponseCode != 500 ||
 		!strings.Contains(dl[0].LastError, "500") || dl[0].NextAttemptAt.Sub(now).Round(time.Second) != 10*time.Second {
 		t.Fatalf("after a 500: %d posts, %+v", len(r.got()), dl[0])
 	}
-	second := ingest(t, d, desk.Inbound{From: email("b@example.com"), Subject: "Second", Text: "two"})
-	deliver(t, d, now.Add(5*time.Second)) // not due: the second waits behind the first
+	second := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("b@example.com"), Subject: "Second", Text: "two"})
+	deliver(t, h, now.Add(5*time.Second)) // not due: the second waits behind the first
 	if n := len(r.got()); n != 1 {
 		t.Fatalf("%d posts before the retry is due", n)
 	}
-	deliver(t, d, now.Add(11*time.Second)) // second 500; next in 20 s
-	deliver(t, d, now.Add(25*time.Second))
+	deliver(t, h, now.Add(11*time.Second)) // second 500; next in 20 s
+	deliver(t, h, now.Add(25*time.Second))
 	if n := len(r.got()); n != 2 {
 		t.Fatalf("%d posts before the second retry is due", n)
 	}
-	deliver(t, d, now.Add(32*time.Second))
+	deliver(t, h, now.Add(32*time.Second))
 	posts := r.got()
 	if len(posts) != 4 {
 		t.Fatalf("%d posts: %q", len(posts), r.events())
@@ -247,7 +258,7 @@ func TestWebhookRetries(t *testing.T) {
 	if posts[3].Payload.Ticket.ID != second.Ticket.ID || posts[3].Delivery == posts[0].Delivery {
 		t.Errorf("then the second ticket: %+v", posts[3].Payload)
 	}
-	dl = deliveries(t, d, w.ID)
+	dl = deliveries(t, h, w.ID)
 	if dl[1].Status != "delivered" || dl[1].Attempts != 3 || dl[1].ResponseCode != 204 || dl[1].LastError != "" || dl[0].Status != "delivered" {
 		t.Errorf("deliveries %+v %+v", dl[0], dl[1])
 	}
@@ -257,17 +268,17 @@ func TestWebhookRetries(t *testing.T) {
 // then fails, visibly; those that waited behind it as long fail with it,
 // a younger one is tried next.
 func TestWebhookFailsAfterLastAttempt(t *testing.T) {
-	d, db := newDesk(t)
+	d, db, h := newHooks(t)
 	r := newReceiver(t, func(int) int { return 503 })
-	w := addWebhook(t, d, r, "ticket.created")
-	ingest(t, d, desk.Inbound{From: email("a@example.com"), Subject: "First", Text: "one"})
-	ingest(t, d, desk.Inbound{From: email("b@example.com"), Subject: "Second", Text: "two"})
+	w := addWebhook(t, h, r, "ticket.created")
+	desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("a@example.com"), Subject: "First", Text: "one"})
+	desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("b@example.com"), Subject: "Second", Text: "two"})
 	start := time.Now()
 	now := start
 	var late *desk.Ingested
 	for round := 0; ; round++ {
-		deliver(t, d, now)
-		dl := deliveries(t, d, w.ID)
+		deliver(t, h, now)
+		dl := deliveries(t, h, w.ID)
 		head := dl[len(dl)-1]
 		if head.Status != "queued" {
 			break
@@ -276,11 +287,11 @@ func TestWebhookFailsAfterLastAttempt(t *testing.T) {
 			t.Fatalf("still queued after %d rounds: %+v", round, head)
 		}
 		if late == nil && now.Sub(start) > 12*time.Hour {
-			late = ingest(t, d, desk.Inbound{From: email("c@example.com"), Subject: "Third", Text: "three"})
+			late = desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("c@example.com"), Subject: "Third", Text: "three"})
 		}
 		now = *head.NextAttemptAt
 	}
-	dl := deliveries(t, d, w.ID)
+	dl := deliveries(t, h, w.ID)
 	if len(dl) != 3 {
 		t.Fatalf("%d deliveries", len(dl))
 	}
@@ -312,12 +323,12 @@ func TestWebhookFailsAfterLastAttempt(t *testing.T) {
 func TestWebhookSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "d.db")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	open := func() (*desk.Desk, *store.DB) {
+	open := func() (*desk.Desk, *store.DB, *webhooks.Hooks) {
 		db, err := store.Open(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return desk.New(db, log), db
+		return desk.New(db, log), db, webhooks.New(db, log)
 	}
 	up := false
 	var mu sync.Mutex
@@ -329,26 +340,26 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 		}
 		return 502
 	})
-	d, db := open()
-	w := addWebhook(t, d, r, "ticket.created")
-	ingest(t, d, desk.Inbound{From: email("a@example.com"), Subject: "Before", Text: "one"})
+	d, db, h := open()
+	w := addWebhook(t, h, r, "ticket.created")
+	desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("a@example.com"), Subject: "Before", Text: "one"})
 	now := time.Now()
-	deliver(t, d, now) // tried once, queued
-	ingest(t, d, desk.Inbound{From: email("b@example.com"), Subject: "Unseen", Text: "two"})
+	deliver(t, h, now) // tried once, queued
+	desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("b@example.com"), Subject: "Unseen", Text: "two"})
 	db.Close()
 
 	mu.Lock()
 	up = true
 	mu.Unlock()
-	d, db = open()
+	d, db, h = open()
 	defer db.Close()
-	deliver(t, d, now.Add(time.Minute))
+	deliver(t, h, now.Add(time.Minute))
 	posts := r.got()
 	if len(posts) != 3 || posts[0].Delivery != posts[1].Delivery || posts[1].Payload.Ticket.Subject != "Before" ||
 		posts[2].Payload.Ticket.Subject != "Unseen" {
 		t.Fatalf("posts %q", r.events())
 	}
-	for _, dl := range deliveries(t, d, w.ID) {
+	for _, dl := range deliveries(t, h, w.ID) {
 		if dl.Status != "delivered" {
 			t.Errorf("delivery %+v", dl)
 		}
@@ -358,23 +369,23 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 // A rule's webhook action posts rule.webhook with the ticket and the rule
 // to its webhook, which subscribes to nothing else.
 func TestWebhookRuleAction(t *testing.T) {
-	d, db := newDesk(t)
+	d, db, h := newHooks(t)
 	r := newReceiver(t, nil)
-	w := addWebhook(t, d, r)
-	if _, err := rulesOf(d).Save(ctx, 0, store.Rule{Name: "x", Trigger: "created", Actions: []store.Action{action("webhook", float64(w.ID+1))}}); err == nil {
+	w := addWebhook(t, h, r)
+	if _, err := desktest.Rules(d).Save(ctx, 0, store.Rule{Name: "x", Trigger: "created", Actions: []store.Action{desktest.Action("webhook", float64(w.ID+1))}}); err == nil {
 		t.Fatal("a rule naming no webhook was saved")
 	} else if ie, ok := desk.IsInput(err); !ok || ie.Field != "actions.0.value" {
 		t.Fatalf("error %v", err)
 	}
-	rule := saveRule(t, d, store.Rule{Name: "Refunds to the shop", Trigger: "created",
-		Conditions: []store.Condition{cond("subject", "contains", "refund")},
-		Actions:    []store.Action{action("set_priority", "high"), action("webhook", float64(w.ID))}})
-	ingest(t, d, desk.Inbound{From: email("a@example.com"), Subject: "Hello", Text: "no rule"})
-	res := ingest(t, d, desk.Inbound{From: email("b@example.com"), Subject: "Refund please", Text: "order 7"})
-	if got := ruleEvents(t, db, res.Ticket.ID); got != "Refunds to the shop:set_priority Refunds to the shop:webhook" {
+	rule := desktest.SaveRule(t, d, store.Rule{Name: "Refunds to the shop", Trigger: "created",
+		Conditions: []store.Condition{desktest.Cond("subject", "contains", "refund")},
+		Actions:    []store.Action{desktest.Action("set_priority", "high"), desktest.Action("webhook", float64(w.ID))}})
+	desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("a@example.com"), Subject: "Hello", Text: "no rule"})
+	res := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("b@example.com"), Subject: "Refund please", Text: "order 7"})
+	if got := desktest.RuleEvents(t, db, res.Ticket.ID); got != "Refunds to the shop:set_priority Refunds to the shop:webhook" {
 		t.Fatalf("rule events %q", got)
 	}
-	deliver(t, d, time.Now())
+	deliver(t, h, time.Now())
 	posts := r.got()
 	if len(posts) != 1 || posts[0].Event != "rule.webhook" || !posts[0].SignatureOK {
 		t.Fatalf("posts %q", r.events())
@@ -390,42 +401,42 @@ func TestWebhookRuleAction(t *testing.T) {
 // happened while it was off), and events nobody subscribes to are not
 // posted.
 func TestWebhookDisabledAndUnsubscribed(t *testing.T) {
-	d, db := newDesk(t)
+	d, db, h := newHooks(t)
 	on, off := newReceiver(t, nil), newReceiver(t, nil)
-	addWebhook(t, d, on, "message.created")
-	wOff := addWebhook(t, d, off, "ticket.created", "ticket.updated", "message.created")
+	addWebhook(t, h, on, "message.created")
+	wOff := addWebhook(t, h, off, "ticket.created", "ticket.updated", "message.created")
 	no := false
-	if _, _, err := d.SaveWebhook(ctx, wOff.ID, desk.WebhookInput{Enabled: &no}); err != nil {
+	if _, _, err := h.Save(ctx, wOff.ID, webhooks.Input{Enabled: &no}); err != nil {
 		t.Fatal(err)
 	}
-	saveRule(t, d, store.Rule{Name: "Tell the off one", Trigger: "created", Actions: []store.Action{action("webhook", float64(wOff.ID))}})
-	res := ingest(t, d, desk.Inbound{From: email("a@example.com"), Subject: "Hi", Text: "one"})
+	desktest.SaveRule(t, d, store.Rule{Name: "Tell the off one", Trigger: "created", Actions: []store.Action{desktest.Action("webhook", float64(wOff.ID))}})
+	res := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("a@example.com"), Subject: "Hi", Text: "one"})
 	if _, err := d.SetStatus(ctx, desk.System, res.Ticket.ID, "open"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.TestWebhook(ctx, wOff.ID); err == nil {
+	if _, err := h.Test(ctx, wOff.ID); err == nil {
 		t.Error("a webhook that is off was sent a test")
 	}
-	deliver(t, d, time.Now())
+	deliver(t, h, time.Now())
 	if got := on.events(); got != "message.created" {
 		t.Errorf("subscriber got %q", got)
 	}
 	if got := off.events(); got != "" {
 		t.Errorf("the webhook that is off got %q", got)
 	}
-	if got := ruleEvents(t, db, res.Ticket.ID); got != "" {
+	if got := desktest.RuleEvents(t, db, res.Ticket.ID); got != "" {
 		t.Errorf("rule events %q", got)
 	}
 	// Back on: a test goes out, the past does not.
 	yes := true
-	if _, _, err := d.SaveWebhook(ctx, wOff.ID, desk.WebhookInput{Enabled: &yes}); err != nil {
+	if _, _, err := h.Save(ctx, wOff.ID, webhooks.Input{Enabled: &yes}); err != nil {
 		t.Fatal(err)
 	}
-	ping, err := d.TestWebhook(ctx, wOff.ID)
+	ping, err := h.Test(ctx, wOff.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deliver(t, d, time.Now())
+	deliver(t, h, time.Now())
 	if got := off.got(); len(got) != 1 || got[0].Event != "ping" || got[0].Delivery != strconv.FormatInt(ping.ID, 10) || !got[0].SignatureOK {
 		t.Errorf("after turning on: %q", off.events())
 	}
@@ -433,13 +444,13 @@ func TestWebhookDisabledAndUnsubscribed(t *testing.T) {
 
 // RunWebhooks posts as things happen and stops with its context.
 func TestRunWebhooks(t *testing.T) {
-	d, _ := newDesk(t)
+	d, _, h := newHooks(t)
 	r := newReceiver(t, nil)
-	addWebhook(t, d, r, "ticket.created")
+	addWebhook(t, h, r, "ticket.created")
 	c, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { d.RunWebhooks(c); close(done) }()
-	ingest(t, d, desk.Inbound{From: email("a@example.com"), Subject: "Live", Text: "one"})
+	go func() { h.Run(c, d); close(done) }()
+	desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("a@example.com"), Subject: "Live", Text: "one"})
 	for i := 0; len(r.got()) == 0; i++ {
 		if i > 500 {
 			t.Fatal("nothing posted in 10 s")
@@ -454,33 +465,33 @@ func TestRunWebhooks(t *testing.T) {
 }
 
 func TestWebhookValidation(t *testing.T) {
-	d, _ := newDesk(t)
+	_, _, h := newHooks(t)
 	str := func(s string) *string { return &s }
 	for _, c := range []struct {
-		in    desk.WebhookInput
+		in    webhooks.Input
 		field string
 	}{
-		{desk.WebhookInput{URL: str("https://x.test/")}, "name"},
-		{desk.WebhookInput{Name: str("n"), URL: str("ftp://x.test/")}, "url"},
-		{desk.WebhookInput{Name: str("n"), URL: str("https:///path")}, "url"},
-		{desk.WebhookInput{Name: str("n"), URL: str("x.test/hook")}, "url"},
-		{desk.WebhookInput{Name: str("n"), URL: str("https://x.test/"), Events: &[]string{"ticket.deleted"}}, "events"},
-		{desk.WebhookInput{Name: str("n"), URL: str("https://x.test/"), Secret: str("short")}, "secret"},
-		{desk.WebhookInput{Name: str(strings.Repeat("n", 101)), URL: str("https://x.test/")}, "name"},
+		{webhooks.Input{URL: str("https://x.test/")}, "name"},
+		{webhooks.Input{Name: str("n"), URL: str("ftp://x.test/")}, "url"},
+		{webhooks.Input{Name: str("n"), URL: str("https:///path")}, "url"},
+		{webhooks.Input{Name: str("n"), URL: str("x.test/hook")}, "url"},
+		{webhooks.Input{Name: str("n"), URL: str("https://x.test/"), Events: &[]string{"ticket.deleted"}}, "events"},
+		{webhooks.Input{Name: str("n"), URL: str("https://x.test/"), Secret: str("short")}, "secret"},
+		{webhooks.Input{Name: str(strings.Repeat("n", 101)), URL: str("https://x.test/")}, "name"},
 	} {
-		_, _, err := d.SaveWebhook(ctx, 0, c.in)
+		_, _, err := h.Save(ctx, 0, c.in)
 		if ie, ok := desk.IsInput(err); !ok || ie.Field != c.field {
 			t.Errorf("%+v: %v, want a %s error", c.in, err, c.field)
 		}
 	}
-	w, secret, err := d.SaveWebhook(ctx, 0, desk.WebhookInput{Name: str("n"), URL: str("https://x.test/"), Secret: str("my-own-secret-0123456789")})
+	w, secret, err := h.Save(ctx, 0, webhooks.Input{Name: str("n"), URL: str("https://x.test/"), Secret: str("my-own-secret-0123456789")})
 	if err != nil || secret != "my-own-secret-0123456789" || w.Secret != secret {
 		t.Fatalf("given secret: %q %v", secret, err)
 	}
-	if _, secret, _ = d.SaveWebhook(ctx, w.ID, desk.WebhookInput{Name: str("m")}); secret != "" {
+	if _, secret, _ = h.Save(ctx, w.ID, webhooks.Input{Name: str("m")}); secret != "" {
 		t.Errorf("an edit showed the secret %q", secret)
 	}
-	w2, secret, _ := d.SaveWebhook(ctx, w.ID, desk.WebhookInput{RotateSecret: true})
+	w2, secret, _ := h.Save(ctx, w.ID, webhooks.Input{RotateSecret: true})
 	if secret == "" || secret == "my-own-secret-0123456789" || w2.Secret != secret {
 		t.Errorf("rotated secret %q", secret)
 	}
@@ -492,7 +503,7 @@ func TestWebhookValidation(t *testing.T) {
 // work itself; the difference is the dispatcher's share of the writer and
 // the CPU:
 //
-//	go test ./desk -run '^$' -bench IngestWebhooks -benchtime 3000x
+//	go test ./webhooks -run '^$' -bench IngestWebhooks -benchtime 3000x
 func BenchmarkIngestWebhooks(b *testing.B) {
 	for _, hooks := range []int{0, 2} {
 		b.Run(fmt.Sprintf("webhooks=%d", hooks), func(b *testing.B) {
@@ -501,7 +512,8 @@ func BenchmarkIngestWebhooks(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			d := desk.New(db, desktest.Log())
+			h := webhooks.New(db, desktest.Log())
 			var posts atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
@@ -510,13 +522,13 @@ func BenchmarkIngestWebhooks(b *testing.B) {
 			defer srv.Close()
 			for i := range hooks {
 				name, url := fmt.Sprintf("hook %d", i), srv.URL
-				if _, _, err := d.SaveWebhook(ctx, 0, desk.WebhookInput{Name: &name, URL: &url, Events: &desk.WebhookEvents}); err != nil {
+				if _, _, err := h.Save(ctx, 0, webhooks.Input{Name: &name, URL: &url, Events: &webhooks.Events}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			c, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { d.RunWebhooks(c); close(done) }()
+			go func() { h.Run(c, d); close(done) }()
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -530,7 +542,7 @@ func BenchmarkIngestWebhooks(b *testing.B) {
 				lat = append(lat, time.Since(start))
 			}
 			b.StopTimer()
-			reportLatency(b, lat)
+			desktest.Latency(b, lat)
 			cancel()
 			<-done
 			b.ReportMetric(float64(posts.Load())/float64(b.N), "posts/op")

@@ -1,6 +1,7 @@
-package desk_test
+package reports_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
+	"onedesk/reports"
 	"onedesk/store"
 )
 
@@ -25,10 +28,21 @@ import (
 //	T5 email  Sun 05-31 22:00 (the week before), A replies Mon 09:15, resolves 10:00
 type reportStory struct {
 	d      *desk.Desk
+	rs     *reports.Reports
 	raw    *sql.DB
 	a, b   int64
 	shop   int64
 	ticket map[string]int64
+}
+
+var ctx = context.Background()
+
+// newReports is a desk over a new database (rules and the SLA clock
+// plugged in), a plain connection to the file, and the reports of it.
+func newReports(t *testing.T) (*desk.Desk, *store.DB, *sql.DB, *reports.Reports) {
+	t.Helper()
+	d, db, raw := desktest.NewRaw(t)
+	return d, db, raw, reports.New(db, desktest.SLA(d), desktest.Log())
 }
 
 func lisbon(day, clock string) time.Time {
@@ -42,8 +56,8 @@ func lisbon(day, clock string) time.Time {
 
 func newReportStory(t *testing.T) *reportStory {
 	t.Helper()
-	d, _, raw := newDeskRaw(t)
-	s := &reportStory{d: d, raw: raw, ticket: map[string]int64{}}
+	d, _, raw, rs := newReports(t)
+	s := &reportStory{d: d, rs: rs, raw: raw, ticket: map[string]int64{}}
 	shop, err := d.SaveStore(ctx, 0, desk.StoreInput{Name: "Lisbon shop", Timezone: "Europe/Lisbon",
 		Chat: &store.ChatSettings{Hours: []string{"", "09:00-17:00", "09:00-17:00", "09:00-17:00", "09:00-17:00", "09:00-17:00", ""}}})
 	if err != nil {
@@ -70,7 +84,7 @@ func newReportStory(t *testing.T) *reportStory {
 	s.reply(t, "T2", s.b, lisbon("06-02", "10:00"))
 	s.status(t, "T2", s.b, "resolved", lisbon("06-02", "11:00"))
 	s.at(t, lisbon("06-03", "10:00"), func() {
-		res := ingest(t, d, desk.Inbound{Channel: "chat", StoreID: &s.shop, From: email("t2@mail.test"), Text: "It broke again", TicketID: s.ticket["T2"]})
+		res := desktest.Ingest(t, d, desk.Inbound{Channel: "chat", StoreID: &s.shop, From: desktest.Email("t2@mail.test"), Text: "It broke again", TicketID: s.ticket["T2"]})
 		if res.Ticket.ID != s.ticket["T2"] || res.Ticket.Status != "open" {
 			t.Fatalf("the customer's answer went to ticket %d (%s)", res.Ticket.ID, res.Ticket.Status)
 		}
@@ -102,17 +116,17 @@ func (s *reportStory) at(t *testing.T, when time.Time, fn func()) {
 		t.Fatal(err)
 	}
 	fn()
-	exec(t, s.raw, `UPDATE messages SET created_at = ? WHERE id > ?`, when.UnixMilli(), msg)
-	exec(t, s.raw, `UPDATE ticket_events SET created_at = ? WHERE id > ?`, when.UnixMilli(), ev)
+	desktest.Exec(t, s.raw, `UPDATE messages SET created_at = ? WHERE id > ?`, when.UnixMilli(), msg)
+	desktest.Exec(t, s.raw, `UPDATE ticket_events SET created_at = ? WHERE id > ?`, when.UnixMilli(), ev)
 }
 
 func (s *reportStory) open(t *testing.T, name, channel string, when time.Time) {
 	t.Helper()
 	s.at(t, when, func() {
-		res := ingest(t, s.d, desk.Inbound{Channel: channel, StoreID: &s.shop, From: email(name + "@mail.test"), Subject: name, Text: "Where is my order?"})
+		res := desktest.Ingest(t, s.d, desk.Inbound{Channel: channel, StoreID: &s.shop, From: desktest.Email(name + "@mail.test"), Subject: name, Text: "Where is my order?"})
 		s.ticket[name] = res.Ticket.ID
 	})
-	exec(t, s.raw, `UPDATE tickets SET created_at = ? WHERE id = ?`, when.UnixMilli(), s.ticket[name])
+	desktest.Exec(t, s.raw, `UPDATE tickets SET created_at = ? WHERE id = ?`, when.UnixMilli(), s.ticket[name])
 }
 
 func (s *reportStory) reply(t *testing.T, name string, agent int64, when time.Time) {
@@ -133,12 +147,12 @@ func (s *reportStory) status(t *testing.T, name string, agent int64, status stri
 	})
 }
 
-func (s *reportStory) report(t *testing.T, name string, q desk.ReportQuery) *desk.Report {
+func (s *reportStory) report(t *testing.T, name string, q reports.Query) *reports.Report {
 	t.Helper()
 	if q.Range == "" {
 		q.Range, q.From, q.To = "custom", "2026-06-01", "2026-06-07"
 	}
-	r, err := s.d.Report(ctx, name, q)
+	r, err := s.rs.Report(ctx, name, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +185,7 @@ func same(t *testing.T, what string, got any, want string) {
 
 func TestReportVolume(t *testing.T) {
 	s := newReportStory(t)
-	r := s.report(t, "volume", desk.ReportQuery{Compare: true})
+	r := s.report(t, "volume", reports.Query{Compare: true})
 	same(t, "range", r.Range, `{"from": "2026-06-01", "to": "2026-06-07", "tz": "Europe/Lisbon", "days": 7,
 		"previous_from": "2026-05-25", "previous_to": "2026-05-31"}`)
 	same(t, "totals", r.Totals, `{"created": 4, "resolved": 4, "reopened": 1, "messages_in": 5, "messages_out": 5}`)
@@ -200,13 +214,13 @@ func TestReportVolume(t *testing.T) {
 	same(t, "by store", r.Table("by_store").Rows, `[[1, "Lisbon shop", 4, 4, 1, 5, 5]]`)
 
 	// The same week read in UTC puts T2 on Monday.
-	utc := s.report(t, "volume", desk.ReportQuery{TZ: "UTC"})
+	utc := s.report(t, "volume", reports.Query{TZ: "UTC"})
 	same(t, "UTC Monday", utc.Table("by_day").Rows[0], `["2026-06-01", 2, 2, 0, 2, 2]`)
 
 	// Filters: a channel, an agent, a tag.
-	chat := s.report(t, "volume", desk.ReportQuery{Filter: store.ReportFilter{Channel: "chat"}})
+	chat := s.report(t, "volume", reports.Query{Filter: store.ReportFilter{Channel: "chat"}})
 	same(t, "chat totals", chat.Totals, `{"created": 1, "resolved": 2, "reopened": 1, "messages_in": 2, "messages_out": 3}`)
-	bruno := s.report(t, "volume", desk.ReportQuery{Filter: store.ReportFilter{AgentID: &s.b}})
+	bruno := s.report(t, "volume", reports.Query{Filter: store.ReportFilter{AgentID: &s.b}})
 	// Bruno's own replies, and what T2's customer wrote while it was his.
 	same(t, "Bruno's totals", bruno.Totals, `{"created": 1, "resolved": 2, "reopened": 1, "messages_in": 2, "messages_out": 3}`)
 	if _, err := s.d.UpdateTicket(ctx, desk.AgentActor(s.a), s.ticket["T1"], desk.Update{AddTags: []string{"refund"}}); err != nil {
@@ -214,13 +228,13 @@ func TestReportVolume(t *testing.T) {
 	}
 	// Tags count from when a ticket has them: T1's earlier history is not
 	// under "refund", but the ticket is (speed reads tickets).
-	refund := s.report(t, "speed", desk.ReportQuery{Filter: store.ReportFilter{Tag: "refund"}})
+	refund := s.report(t, "speed", reports.Query{Filter: store.ReportFilter{Tag: "refund"}})
 	same(t, "refund speed", []any{refund.Totals["answered"], refund.Totals["resolved"]}, `[1, 1]`)
 }
 
 func TestReportSpeed(t *testing.T) {
 	s := newReportStory(t)
-	r := s.report(t, "speed", desk.ReportQuery{})
+	r := s.report(t, "speed", reports.Query{})
 	// First responses of T1 (2 h; 1 h in opening hours), T2 (9 h; 30 min)
 	// and T3 (65 h 30 min; 1 h 30 min); T4 has none, T5 was made before.
 	// Resolutions of T1 (4 h; 3 h), T2 (35 h 30 min; 11 h), T5 (12 h; 1 h).
@@ -246,7 +260,7 @@ func TestReportSpeed(t *testing.T) {
 
 func TestReportWorkload(t *testing.T) {
 	s := newReportStory(t)
-	r := s.report(t, "workload", desk.ReportQuery{})
+	r := s.report(t, "workload", reports.Query{})
 	// T1 and T5 were one reply each; T2 took three and came back once.
 	same(t, "totals", r.Totals, `{"backlog": 2, "resolved": 3, "replies": 5, "replies_per_ticket": 1.66,
 		"one_touch": 2, "one_touch_rate": 0.6666666666666666}`)
@@ -258,7 +272,7 @@ func TestReportWorkload(t *testing.T) {
 		[0, "", 1, 0, 0, null, null],
 		[%d, "Bruno", 0, 1, 3, 3, 0]]`, s.a, s.b))
 
-	o := s.report(t, "overview", desk.ReportQuery{Compare: true})
+	o := s.report(t, "overview", reports.Query{Compare: true})
 	same(t, "overview", o.Totals, `{"created": 4, "resolved": 4, "reopened": 1, "messages_in": 5, "messages_out": 5,
 		"backlog": 2, "first_response_median_s": 32400, "first_response_p90_s": 235800,
 		"resolution_median_s": 43200, "resolution_p90_s": 127800, "one_touch_rate": 0.6666666666666666,
@@ -271,7 +285,7 @@ func TestReportWorkload(t *testing.T) {
 }
 
 func TestReportSLA(t *testing.T) {
-	d, db, _ := newDeskRaw(t)
+	d, db, _, rs := newReports(t)
 	a, err := d.CreateAgent(ctx, desk.AgentInput{Email: "ana@shop.test", Name: "Ana", Password: "password1", Role: "agent"})
 	if err != nil {
 		t.Fatal(err)
@@ -280,9 +294,9 @@ func TestReportSLA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	savePolicy(t, d, store.SLAPolicy{Name: "Hour", Targets: map[string]store.SLATarget{"normal": {FirstResponse: 3600, Resolution: 8 * 3600}}})
+	desktest.SavePolicy(t, d, store.SLAPolicy{Name: "Hour", Targets: map[string]store.SLATarget{"normal": {FirstResponse: 3600, Resolution: 8 * 3600}}})
 	on := func(who string) int64 {
-		tk := ingest(t, d, desk.Inbound{From: email(who), Subject: "Help", Text: "Hello"}).Ticket
+		tk := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email(who), Subject: "Help", Text: "Hello"}).Ticket
 		if _, err := d.UpdateTicket(ctx, desk.AgentActor(a.ID), tk.ID, desk.Update{TeamID: desk.Optional[int64]{Set: true, Value: &team.ID}}); err != nil {
 			t.Fatal(err)
 		}
@@ -293,16 +307,16 @@ func TestReportSLA(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two hours on, the late one passed its first-response target.
-	if _, err := slaOf(d).Sweep(ctx, store.Now().Add(2*time.Hour)); err != nil {
+	if _, err := desktest.SLA(d).Sweep(ctx, store.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if len(ticketEvents(t, db, late, "sla_breached")) != 1 || len(ticketEvents(t, db, waiting, "sla_breached")) != 1 {
+	if len(desktest.TicketEvents(t, db, late, "sla_breached")) != 1 || len(desktest.TicketEvents(t, db, waiting, "sla_breached")) != 1 {
 		t.Fatal("the sweep recorded no breach")
 	}
 	if _, err := d.Reply(ctx, desk.AgentActor(a.ID), late, desk.ReplyInput{Body: "Sorry", Status: "resolved"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := d.Report(ctx, "sla", desk.ReportQuery{Range: "today", TZ: "UTC"})
+	r, err := rs.Report(ctx, "sla", reports.Query{Range: "today", TZ: "UTC"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,20 +329,20 @@ func TestReportSLA(t *testing.T) {
 }
 
 func TestReportInput(t *testing.T) {
-	d, _ := newDesk(t)
+	_, _, _, rs := newReports(t)
 	for _, c := range []struct {
-		q     desk.ReportQuery
+		q     reports.Query
 		field string
 	}{
-		{desk.ReportQuery{Range: "week"}, "range"},
-		{desk.ReportQuery{Range: "custom"}, "from"},
-		{desk.ReportQuery{Range: "custom", From: "2026-13-01"}, "from"},
-		{desk.ReportQuery{Range: "custom", From: "2026-06-02", To: "2026-06-01"}, "to"},
-		{desk.ReportQuery{Range: "custom", From: "2024-01-01", To: "2026-01-01"}, "from"},
-		{desk.ReportQuery{TZ: "Mars/Olympus"}, "tz"},
-		{desk.ReportQuery{By: "priority"}, "by"},
+		{reports.Query{Range: "week"}, "range"},
+		{reports.Query{Range: "custom"}, "from"},
+		{reports.Query{Range: "custom", From: "2026-13-01"}, "from"},
+		{reports.Query{Range: "custom", From: "2026-06-02", To: "2026-06-01"}, "to"},
+		{reports.Query{Range: "custom", From: "2024-01-01", To: "2026-01-01"}, "from"},
+		{reports.Query{TZ: "Mars/Olympus"}, "tz"},
+		{reports.Query{By: "priority"}, "by"},
 	} {
-		_, err := d.Report(ctx, "overview", c.q)
+		_, err := rs.Report(ctx, "overview", c.q)
 		if ie, ok := desk.IsInput(err); !ok || ie.Field != c.field {
 			t.Errorf("%+v: %v, want a %s error", c.q, err, c.field)
 		}
@@ -339,8 +353,8 @@ func TestReportInput(t *testing.T) {
 // agent's, and a history longer than a refresh batch (a database from
 // before reports) is read through, each ticket's row written once at the end.
 func TestReportRulesAndBackfill(t *testing.T) {
-	d, db, raw := newDeskRaw(t)
-	if _, err := rulesOf(d).Save(ctx, 0, store.Rule{Name: "Spam out", Trigger: "created", Enabled: true,
+	d, db, raw, rs := newReports(t)
+	if _, err := desktest.Rules(d).Save(ctx, 0, store.Rule{Name: "Spam out", Trigger: "created", Enabled: true,
 		Conditions: []store.Condition{{Field: "subject", Op: "contains", Value: "casino"}},
 		Actions:    []store.Action{{Type: "set_status", Value: "resolved"}}}); err != nil {
 		t.Fatal(err)
@@ -351,12 +365,12 @@ func TestReportRulesAndBackfill(t *testing.T) {
 		if i%7 == 0 {
 			subject = "Free casino"
 		}
-		ingest(t, d, desk.Inbound{From: email(fmt.Sprintf("c%d@mail.test", i)), Subject: subject, Text: "Hello"})
+		desktest.Ingest(t, d, desk.Inbound{From: desktest.Email(fmt.Sprintf("c%d@mail.test", i)), Subject: subject, Text: "Hello"})
 	}
 	if behind, err := db.ReportBehind(ctx); err != nil || behind < 2*n {
 		t.Fatalf("behind by %d (%v)", behind, err)
 	}
-	caught, err := d.RefreshReports(ctx, 1)
+	caught, err := rs.Refresh(ctx, 1)
 	if err != nil || caught {
 		t.Fatalf("one batch caught up (%v, %v)", caught, err)
 	}
@@ -364,21 +378,21 @@ func TestReportRulesAndBackfill(t *testing.T) {
 	if err := raw.QueryRow(`SELECT count(*) FROM report_dirty`).Scan(&dirty); err != nil || dirty == 0 {
 		t.Fatalf("%d tickets noted (%v)", dirty, err)
 	}
-	r, err := d.Report(ctx, "workload", desk.ReportQuery{Range: "today", TZ: "UTC"})
+	r, err := rs.Report(ctx, "workload", reports.Query{Range: "today", TZ: "UTC"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.Ready {
-		if _, err := d.RefreshReports(ctx, 0); err != nil {
+		if _, err := rs.Refresh(ctx, 0); err != nil {
 			t.Fatal(err)
 		}
-		if r, err = d.Report(ctx, "workload", desk.ReportQuery{Range: "today", TZ: "UTC"}); err != nil {
+		if r, err = rs.Report(ctx, "workload", reports.Query{Range: "today", TZ: "UTC"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	spam := int64((n + 6) / 7)
 	same(t, "workload", []any{r.Totals["backlog"], r.Totals["resolved"]}, fmt.Sprintf(`[%d, %d]`, n-spam, spam))
-	v, err := d.Report(ctx, "volume", desk.ReportQuery{Range: "today", TZ: "UTC"})
+	v, err := rs.Report(ctx, "volume", reports.Query{Range: "today", TZ: "UTC"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,12 +412,12 @@ func TestReportRulesAndBackfill(t *testing.T) {
 //	K4 06-07 18:10  Sunday 23:40 in India, 23:55 in Nepal
 //	K5 06-07 18:35  Monday 06-08 00:05 in India, 00:20 in Nepal (the week after)
 func TestReportHalfHourZones(t *testing.T) {
-	d, _, raw := newDeskRaw(t)
+	d, _, raw, rs := newReports(t)
 	shop, err := d.SaveStore(ctx, 0, desk.StoreInput{Name: "Pune shop", Timezone: "Asia/Kolkata"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &reportStory{d: d, raw: raw, shop: shop.ID, ticket: map[string]int64{}}
+	s := &reportStory{d: d, rs: rs, raw: raw, shop: shop.ID, ticket: map[string]int64{}}
 	utc := func(day, clock string) time.Time {
 		t, err := time.Parse("2006-01-02 15:04", "2026-"+day+" "+clock)
 		if err != nil {
@@ -417,7 +431,7 @@ func TestReportHalfHourZones(t *testing.T) {
 	s.open(t, "K4", "email", utc("06-07", "18:10"))
 	s.open(t, "K5", "email", utc("06-07", "18:35"))
 
-	r := s.report(t, "volume", desk.ReportQuery{Compare: true})
+	r := s.report(t, "volume", reports.Query{Compare: true})
 	same(t, "zone", r.Range.TZ, `"Asia/Kolkata"`)
 	same(t, "totals", r.Totals, `{"created": 3, "resolved": 0, "reopened": 0, "messages_in": 3, "messages_out": 0}`)
 	same(t, "previous", r.Previous, `{"created": 1, "resolved": 0, "reopened": 0, "messages_in": 1, "messages_out": 0}`)
@@ -436,12 +450,12 @@ func TestReportHalfHourZones(t *testing.T) {
 	same(t, "Sunday 23:00", hours[6*24+23], `[6, 23, 1, 1]`)
 	same(t, "by channel", r.Table("by_channel").Rows, `[["email", 2, 0, 0, 2, 0], ["chat", 1, 0, 0, 1, 0]]`)
 
-	w := s.report(t, "workload", desk.ReportQuery{})
+	w := s.report(t, "workload", reports.Query{})
 	same(t, "backlog", w.Table("backlog").Rows, `[
 		["2026-06-01", 2], ["2026-06-02", 3], ["2026-06-03", 3], ["2026-06-04", 3],
 		["2026-06-05", 3], ["2026-06-06", 3], ["2026-06-07", 4]]`)
 
-	n := s.report(t, "volume", desk.ReportQuery{TZ: "Asia/Kathmandu"})
+	n := s.report(t, "volume", reports.Query{TZ: "Asia/Kathmandu"})
 	same(t, "Nepal totals", n.Totals["created"], `4`)
 	same(t, "Nepal Monday", n.Table("by_day").Rows[0], `["2026-06-01", 2, 0, 0, 2, 0]`)
 	same(t, "Nepal Sunday", n.Table("by_day").Rows[6], `["2026-06-07", 1, 0, 0, 1, 0]`)
@@ -452,14 +466,14 @@ func TestReportHalfHourZones(t *testing.T) {
 // counted yet: the backlog, worked out backwards from them, reads as not
 // known (null) rather than too low, and as it is once counted.
 func TestReportBacklogWhileCounting(t *testing.T) {
-	d, _, raw := newDeskRaw(t)
-	res := ingest(t, d, desk.Inbound{From: email("long@mail.test"), Subject: "Order", Text: "Hello"})
+	d, _, raw, rs := newReports(t)
+	res := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("long@mail.test"), Subject: "Order", Text: "Hello"})
 	// More messages than a report's own refresh reads before answering.
-	exec(t, raw, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+	desktest.Exec(t, raw, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
 		INSERT INTO messages (ticket_id, kind, channel, body, created_at)
 		SELECT ?, 'customer', 'email', 'And again', created_at FROM messages, n WHERE messages.ticket_id = ?`, res.Ticket.ID, res.Ticket.ID)
-	q := desk.ReportQuery{Range: "today", TZ: "UTC", Compare: true}
-	r, err := d.Report(ctx, "workload", q)
+	q := reports.Query{Range: "today", TZ: "UTC", Compare: true}
+	r, err := rs.Report(ctx, "workload", q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,10 +482,10 @@ func TestReportBacklogWhileCounting(t *testing.T) {
 	}
 	same(t, "backlog while counting", []any{r.Totals["backlog"], r.Previous["backlog"], r.Table("backlog").Rows},
 		`[null, null, [["`+r.Range.From+`", null]]]`)
-	if _, err := d.RefreshReports(ctx, 0); err != nil {
+	if _, err := rs.Refresh(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	if r, err = d.Report(ctx, "overview", q); err != nil || !r.Ready {
+	if r, err = rs.Report(ctx, "overview", q); err != nil || !r.Ready {
 		t.Fatalf("ready %v, %v", r.Ready, err)
 	}
 	same(t, "backlog counted", []any{r.Totals["backlog"], r.Previous["backlog"]}, `[1, 0]`)

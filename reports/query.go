@@ -1,4 +1,4 @@
-package desk
+package reports
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 	"onedesk/store"
 )
 
-// ReportNames are the reports there are, in the app's order.
-var ReportNames = []string{"overview", "volume", "speed", "workload", "sla"}
+// Names are the reports there are, in the app's order.
+var Names = []string{"overview", "volume", "speed", "workload", "sla"}
 
-// ReportQuery is what a report is asked for.
-type ReportQuery struct {
+// Query is what a report is asked for.
+type Query struct {
 	Range    string // today, 7d, 30d, 90d or custom
 	From, To string // days, YYYY-MM-DD, for custom
 	TZ       string // IANA name; "" picks the store's
@@ -27,15 +27,15 @@ type ReportQuery struct {
 // Report is a report's answer: totals, the previous period's, and tables.
 type Report struct {
 	Report   string         `json:"report"`
-	Range    ReportRange    `json:"range"`
+	Range    Range          `json:"range"`
 	Ready    bool           `json:"ready"`
 	Totals   map[string]any `json:"totals"`
 	Previous map[string]any `json:"previous,omitempty"`
-	Tables   []*ReportTable `json:"tables"`
+	Tables   []*Table       `json:"tables"`
 }
 
-// ReportRange is the period a report covers, in its time zone.
-type ReportRange struct {
+// Range is the period a report covers, in its time zone.
+type Range struct {
 	From         string `json:"from"`
 	To           string `json:"to"`
 	TZ           string `json:"tz"`
@@ -44,15 +44,15 @@ type ReportRange struct {
 	PreviousTo   string `json:"previous_to,omitempty"`
 }
 
-// ReportTable is one table of a report; the CSV of it has the same cells.
-type ReportTable struct {
+// Table is one table of a report; the CSV of it has the same cells.
+type Table struct {
 	Name    string   `json:"name"`
 	Columns []string `json:"columns"`
 	Rows    [][]any  `json:"rows"`
 }
 
 // Table returns the report's table of that name, or nil.
-func (r *Report) Table(name string) *ReportTable {
+func (r *Report) Table(name string) *Table {
 	for _, t := range r.Tables {
 		if t.Name == name {
 			return t
@@ -120,8 +120,8 @@ func (p period) step() string {
 }
 
 // resolvePeriod reads a query's range in its time zone.
-func (d *Desk) resolvePeriod(ctx context.Context, q ReportQuery, now time.Time) (period, error) {
-	loc, err := d.reportZone(ctx, q)
+func (rs *Reports) resolvePeriod(ctx context.Context, q Query, now time.Time) (period, error) {
+	loc, err := rs.reportZone(ctx, q)
 	if err != nil {
 		return period{}, err
 	}
@@ -172,10 +172,10 @@ func (d *Desk) resolvePeriod(ctx context.Context, q ReportQuery, now time.Time) 
 
 // reportZone is the query's time zone, else the filtered store's, else
 // the only store's, else UTC.
-func (d *Desk) reportZone(ctx context.Context, q ReportQuery) (*time.Location, error) {
+func (rs *Reports) reportZone(ctx context.Context, q Query) (*time.Location, error) {
 	name := q.TZ
 	if name == "" {
-		stores, err := d.db.Stores(ctx)
+		stores, err := rs.db.Stores(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -201,8 +201,8 @@ func (d *Desk) reportZone(ctx context.Context, q ReportQuery) (*time.Location, e
 // Report works a report out. Reports are at most a refresh behind: the
 // call counts what is new first, unless that is a long way (a database
 // made before reports), which the background refresh reads meanwhile.
-func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report, error) {
-	if !slices.Contains(ReportNames, name) {
+func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, error) {
+	if !slices.Contains(Names, name) {
 		return nil, fmt.Errorf("report %q: %w", name, store.ErrNotFound)
 	}
 	if name == "overview" && q.By == "" {
@@ -212,17 +212,17 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 		return nil, inputErr("by", "by must be channel, store, team or agent")
 	}
 	now := store.Now()
-	p, err := d.resolvePeriod(ctx, q, now)
+	p, err := rs.resolvePeriod(ctx, q, now)
 	if err != nil {
 		return nil, err
 	}
-	ready, err := d.RefreshReports(ctx, 4)
+	ready, err := rs.Refresh(ctx, 4)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Report: name, Ready: ready, Range: ReportRange{From: p.first.Format(dayFormat),
+	r := &Report{Report: name, Ready: ready, Range: Range{From: p.first.Format(dayFormat),
 		To: p.day(p.days - 1).Format(dayFormat), TZ: p.loc.String(), Days: p.days}}
-	rd := &reportData{d: d, ctx: ctx, f: q.Filter, p: p, now: now, ready: ready}
+	rd := &reportData{db: rs.db, ctx: ctx, f: q.Filter, p: p, now: now, ready: ready}
 	if r.Totals, r.Tables, err = rd.build(name, q.By, true); err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 	if q.Compare {
 		prev := newPeriod(time.Date(p.first.Year(), p.first.Month(), p.first.Day()-p.days, 0, 0, 0, 0, p.loc), p.days)
 		r.Range.PreviousFrom, r.Range.PreviousTo = prev.first.Format(dayFormat), prev.day(prev.days-1).Format(dayFormat)
-		pd := &reportData{d: d, ctx: ctx, f: q.Filter, p: prev, now: now, ready: ready, open: rd.open}
+		pd := &reportData{db: rs.db, ctx: ctx, f: q.Filter, p: prev, now: now, ready: ready, open: rd.open}
 		if r.Previous, _, err = pd.build(name, q.By, false); err != nil {
 			return nil, err
 		}
@@ -244,7 +244,7 @@ func (d *Desk) Report(ctx context.Context, name string, q ReportQuery) (*Report,
 
 // reportData reads what a report of one period needs, each part once.
 type reportData struct {
-	d   *Desk
+	db  *store.DB
 	ctx context.Context
 	f   store.ReportFilter
 	p   period
@@ -273,14 +273,14 @@ func (rd *reportData) load(part string) error {
 	switch part {
 	case "hours":
 		from, to := rd.p.quarters()
-		rd.byTime, err = rd.d.db.SumReport(rd.ctx, rd.f, from, to, rd.p.step())
+		rd.byTime, err = rd.db.SumReport(rd.ctx, rd.f, from, to, rd.p.step())
 	case "created":
-		rd.created, err = rd.d.db.ReportCreated(rd.ctx, rd.f, rd.p.from, rd.p.to)
+		rd.created, err = rd.db.ReportCreated(rd.ctx, rd.f, rd.p.from, rd.p.to)
 	case "resolved":
-		rd.resolved, err = rd.d.db.ReportResolved(rd.ctx, rd.f, rd.p.from, rd.p.to)
+		rd.resolved, err = rd.db.ReportResolved(rd.ctx, rd.f, rd.p.from, rd.p.to)
 	case "open":
 		if rd.open == nil {
-			rd.open, err = rd.d.db.ReportOpen(rd.ctx, rd.f)
+			rd.open, err = rd.db.ReportOpen(rd.ctx, rd.f)
 		}
 	}
 	rd.read[part] = err == nil
@@ -308,7 +308,7 @@ func (rd *reportData) totals() store.ReportCounts {
 // byKey sums the period's counts by a key, in the order of most created.
 func (rd *reportData) byKey(by string) ([]store.ReportRow, error) {
 	from, to := rd.p.quarters()
-	rows, err := rd.d.db.SumReport(rd.ctx, rd.f, from, to, by)
+	rows, err := rd.db.SumReport(rd.ctx, rd.f, from, to, by)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +334,7 @@ func (rd *reportData) backlogAt(t time.Time) (int64, error) {
 	if !t.Before(rd.now) {
 		return n, nil
 	}
-	rows, err := rd.d.db.SumReport(rd.ctx, rd.f, store.QuarterOf(t), store.QuarterOf(rd.now)+1, "hour")
+	rows, err := rd.db.SumReport(rd.ctx, rd.f, store.QuarterOf(t), store.QuarterOf(rd.now)+1, "hour")
 	if err != nil {
 		return 0, err
 	}
@@ -356,21 +356,21 @@ func (rd *reportData) known(backlog int64) any {
 func (rd *reportData) name(by, key string) (string, error) {
 	if rd.names == nil {
 		rd.names = map[string]map[string]string{"store": {}, "team": {}, "agent": {}}
-		stores, err := rd.d.db.Stores(rd.ctx)
+		stores, err := rd.db.Stores(rd.ctx)
 		if err != nil {
 			return "", err
 		}
 		for _, s := range stores {
 			rd.names["store"][strconv.FormatInt(s.ID, 10)] = s.Name
 		}
-		teams, err := rd.d.db.Teams(rd.ctx)
+		teams, err := rd.db.Teams(rd.ctx)
 		if err != nil {
 			return "", err
 		}
 		for _, t := range teams {
 			rd.names["team"][strconv.FormatInt(t.ID, 10)] = t.Name
 		}
-		agents, err := rd.d.db.Agents(rd.ctx)
+		agents, err := rd.db.Agents(rd.ctx)
 		if err != nil {
 			return "", err
 		}
@@ -533,7 +533,7 @@ func countCells(c store.ReportCounts) []any {
 }
 
 // build works out a report's totals and, with tables, its tables.
-func (rd *reportData) build(name, by string, tables bool) (map[string]any, []*ReportTable, error) {
+func (rd *reportData) build(name, by string, tables bool) (map[string]any, []*Table, error) {
 	switch name {
 	case "overview":
 		return rd.overview(by, tables)
@@ -547,7 +547,7 @@ func (rd *reportData) build(name, by string, tables bool) (map[string]any, []*Re
 	return rd.sla(tables)
 }
 
-func (rd *reportData) overview(by string, tables bool) (map[string]any, []*ReportTable, error) {
+func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Table, error) {
 	if err := rd.loadAll("hours", "created", "resolved"); err != nil {
 		return nil, nil, err
 	}
@@ -579,6 +579,16 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 	if !tables {
 		return totals, nil, nil
 	}
+	tb, err := rd.overviewTable(by)
+	if err != nil {
+		return nil, nil, err
+	}
+	return totals, []*Table{tb}, nil
+}
+
+// overviewTable is the overview's table by channel, store, team or agent:
+// the counts and the speeds of each.
+func (rd *reportData) overviewTable(by string) (*Table, error) {
 	groups := rd.speedsBy(by)
 	group := func(k string) *speeds {
 		if groups[k] == nil {
@@ -588,9 +598,9 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 	}
 	rows, err := rd.byKey(by)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	tb := &ReportTable{Name: "by_" + by, Columns: append(keyColumns(by), "created", "resolved", "messages_in", "messages_out",
+	tb := &Table{Name: "by_" + by, Columns: append(keyColumns(by), "created", "resolved", "messages_in", "messages_out",
 		"first_response_median_s", "first_response_p90_s", "resolution_median_s", "resolution_p90_s")}
 	seen := map[string]bool{}
 	addRow := func(key string, c store.ReportCounts) error {
@@ -606,21 +616,21 @@ func (rd *reportData) overview(by string, tables bool) (map[string]any, []*Repor
 	}
 	for _, h := range rows {
 		if err := addRow(h.Key, h.ReportCounts); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	// Tickets answered or resolved in the period, made before it.
 	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		if !seen[k] {
 			if err := addRow(k, store.ReportCounts{}); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
-	return totals, []*ReportTable{tb}, nil
+	return tb, nil
 }
 
-func (rd *reportData) volume(tables bool) (map[string]any, []*ReportTable, error) {
+func (rd *reportData) volume(tables bool) (map[string]any, []*Table, error) {
 	if err := rd.load("hours"); err != nil {
 		return nil, nil, err
 	}
@@ -637,23 +647,23 @@ func (rd *reportData) volume(tables bool) (map[string]any, []*ReportTable, error
 		}
 		week[(int(at.Weekday())+6)%7][at.Hour()].Add(h.ReportCounts)
 	}
-	byDay := &ReportTable{Name: "by_day", Columns: append([]string{"day"}, countColumns...)}
+	byDay := &Table{Name: "by_day", Columns: append([]string{"day"}, countColumns...)}
 	for i, c := range days {
 		byDay.Rows = append(byDay.Rows, append([]any{rd.p.day(i).Format(dayFormat)}, countCells(c)...))
 	}
-	byHour := &ReportTable{Name: "by_hour", Columns: []string{"weekday", "hour", "created", "messages_in"}}
+	byHour := &Table{Name: "by_hour", Columns: []string{"weekday", "hour", "created", "messages_in"}}
 	for wd := range week {
 		for hr, c := range week[wd] {
 			byHour.Rows = append(byHour.Rows, []any{wd, hr, c.Created, c.MessagesIn})
 		}
 	}
-	out := []*ReportTable{byDay, byHour}
+	out := []*Table{byDay, byHour}
 	for _, by := range []string{"channel", "store", "team", "agent"} {
 		rows, err := rd.byKey(by)
 		if err != nil {
 			return nil, nil, err
 		}
-		tb := &ReportTable{Name: "by_" + by, Columns: append(keyColumns(by), countColumns...)}
+		tb := &Table{Name: "by_" + by, Columns: append(keyColumns(by), countColumns...)}
 		for _, h := range rows {
 			cells, err := rd.keyCells(by, h.Key)
 			if err != nil {
@@ -666,7 +676,7 @@ func (rd *reportData) volume(tables bool) (map[string]any, []*ReportTable, error
 	return totals, out, nil
 }
 
-func (rd *reportData) speed(tables bool) (map[string]any, []*ReportTable, error) {
+func (rd *reportData) speed(tables bool) (map[string]any, []*Table, error) {
 	if err := rd.loadAll("created", "resolved"); err != nil {
 		return nil, nil, err
 	}
@@ -692,14 +702,14 @@ func (rd *reportData) speed(tables bool) (map[string]any, []*ReportTable, error)
 			days[i].addResolved(t)
 		}
 	}
-	byDay := &ReportTable{Name: "by_day", Columns: []string{"day", "first_response_median_s", "resolution_median_s"}}
+	byDay := &Table{Name: "by_day", Columns: []string{"day", "first_response_median_s", "resolution_median_s"}}
 	for i, s := range days {
 		byDay.Rows = append(byDay.Rows, []any{rd.p.day(i).Format(dayFormat), median(s.fr), median(s.res)})
 	}
-	out := []*ReportTable{byDay}
+	out := []*Table{byDay}
 	for _, by := range []string{"channel", "team", "agent"} {
 		groups := rd.speedsBy(by)
-		tb := &ReportTable{Name: "by_" + by, Columns: append(keyColumns(by), speedColumns...)}
+		tb := &Table{Name: "by_" + by, Columns: append(keyColumns(by), speedColumns...)}
 		for _, k := range sortedKeys(groups, func(s *speeds) int { return len(s.fr) + len(s.res) }) {
 			cells, err := rd.keyCells(by, k)
 			if err != nil {
@@ -738,7 +748,7 @@ type agentLoad struct{ open, resolved, replies, oneTouch int64 }
 
 var workloadColumns = []string{"backlog", "resolved", "replies", "replies_per_ticket", "one_touch", "one_touch_rate"}
 
-func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, error) {
+func (rd *reportData) workload(tables bool) (map[string]any, []*Table, error) {
 	if err := rd.loadAll("resolved", "open", "hours"); err != nil {
 		return nil, nil, err
 	}
@@ -769,8 +779,26 @@ func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, err
 	if !tables {
 		return totals, nil, nil
 	}
-	// The backlog at the end of each day, walking back from the period's end.
-	bt := &ReportTable{Name: "backlog", Columns: []string{"day", "open"}}
+	bt := rd.backlogTable(backlog)
+	for k, n := range rd.open {
+		load(strconv.FormatInt(k, 10)).open = n
+	}
+	at := &Table{Name: "by_agent", Columns: []string{"agent", "name", "open", "resolved", "replies", "replies_per_ticket", "one_touch_rate"}}
+	for _, k := range sortedKeys(loads, func(l *agentLoad) int { return int(l.open + l.resolved) }) {
+		l := loads[k]
+		cells, err := rd.keyCells("agent", k)
+		if err != nil {
+			return nil, nil, err
+		}
+		at.Rows = append(at.Rows, append(cells, l.open, l.resolved, l.replies, ratio(l.replies, l.resolved), rate(l.oneTouch, l.resolved)))
+	}
+	return totals, []*Table{bt, at}, nil
+}
+
+// backlogTable is the backlog at the end of each day, walking back from
+// backlog, the one at the period's end.
+func (rd *reportData) backlogTable(backlog int64) *Table {
+	bt := &Table{Name: "backlog", Columns: []string{"day", "open"}}
 	rows := rd.byTime
 	ends := make([]any, rd.p.days)
 	open, hi := backlog, len(rows)-1
@@ -786,19 +814,7 @@ func (rd *reportData) workload(tables bool) (map[string]any, []*ReportTable, err
 	for i := range ends {
 		bt.Rows = append(bt.Rows, []any{rd.p.day(i).Format(dayFormat), ends[i]})
 	}
-	for k, n := range rd.open {
-		load(strconv.FormatInt(k, 10)).open = n
-	}
-	at := &ReportTable{Name: "by_agent", Columns: []string{"agent", "name", "open", "resolved", "replies", "replies_per_ticket", "one_touch_rate"}}
-	for _, k := range sortedKeys(loads, func(l *agentLoad) int { return int(l.open + l.resolved) }) {
-		l := loads[k]
-		cells, err := rd.keyCells("agent", k)
-		if err != nil {
-			return nil, nil, err
-		}
-		at.Rows = append(at.Rows, append(cells, l.open, l.resolved, l.replies, ratio(l.replies, l.resolved), rate(l.oneTouch, l.resolved)))
-	}
-	return totals, []*ReportTable{bt, at}, nil
+	return bt
 }
 
 // ratio is part / whole to two decimals, nil for a whole of 0.
@@ -809,7 +825,7 @@ func ratio(part, whole int64) any {
 	return float64(part*100/whole) / 100
 }
 
-func (rd *reportData) sla(tables bool) (map[string]any, []*ReportTable, error) {
+func (rd *reportData) sla(tables bool) (map[string]any, []*Table, error) {
 	if err := rd.loadAll("hours", "created", "resolved"); err != nil {
 		return nil, nil, err
 	}
@@ -847,7 +863,7 @@ func (rd *reportData) sla(tables bool) (map[string]any, []*ReportTable, error) {
 			team(h.Key).breaches = h.Breaches
 		}
 	}
-	tt := &ReportTable{Name: "by_team", Columns: append([]string{"team", "name"}, slaColumns...)}
+	tt := &Table{Name: "by_team", Columns: append([]string{"team", "name"}, slaColumns...)}
 	for _, k := range sortedKeys(teams, func(c *slaCounts) int { return int(c.frMet + c.frMissed + c.resMet + c.resMissed + c.breaches) }) {
 		cells, err := rd.keyCells("team", k)
 		if err != nil {
@@ -861,9 +877,9 @@ func (rd *reportData) sla(tables bool) (map[string]any, []*ReportTable, error) {
 			days[i] += h.Breaches
 		}
 	}
-	bd := &ReportTable{Name: "by_day", Columns: []string{"day", "breaches"}}
+	bd := &Table{Name: "by_day", Columns: []string{"day", "breaches"}}
 	for i, n := range days {
 		bd.Rows = append(bd.Rows, []any{rd.p.day(i).Format(dayFormat), n})
 	}
-	return totals, []*ReportTable{tt, bd}, nil
+	return totals, []*Table{tt, bd}, nil
 }

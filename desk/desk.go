@@ -29,8 +29,8 @@ type Desk struct {
 	mu         sync.RWMutex
 	senders    map[string]Sender
 	wake       chan struct{}
-	emailSends chan struct{} // a slot per mail server connection (emailSends of them)
-	widgetSeen atomic.Bool   // the chat snippet was seen on a shop's site (first-run checklist)
+	sendSlots  map[string]chan struct{} // channels limited to a few sends at once (LimitSends)
+	widgetSeen atomic.Bool              // the chat snippet was seen on a shop's site (first-run checklist)
 
 	mailboxChanged chan struct{}
 
@@ -70,9 +70,9 @@ type Desk struct {
 func New(db *store.DB, log *slog.Logger) *Desk {
 	d := &Desk{
 		db: db, bus: NewBus(), log: log,
-		senders:    map[string]Sender{},
-		wake:       make(chan struct{}, 1),
-		emailSends: make(chan struct{}, emailSends),
+		senders:   map[string]Sender{},
+		wake:      make(chan struct{}, 1),
+		sendSlots: map[string]chan struct{}{},
 
 		mailboxChanged: make(chan struct{}, 1),
 		orders:         orders.NewCache(2 * time.Minute),

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"onedesk/desk"
-	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -23,10 +22,15 @@ type Channel struct {
 	MaxBackoff time.Duration
 }
 
+// smtpSends is how many replies go to the mail servers at once (they
+// refuse many connections from one client).
+const smtpSends = 4
+
 // New returns the email channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
 	d.SetSender("email", desk.SenderFunc(c.Send))
+	d.LimitSends("email", smtpSends)
 	return c
 }
 
@@ -101,5 +105,3 @@ func ourAddress(list []*store.Mailbox, addr string) bool {
 	}
 	return false
 }
-
-var errNoMailbox = i18n.Errorf(desk.NoMailboxReason)

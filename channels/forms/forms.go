@@ -92,11 +92,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	asJSON := wantsJSON(r)
-	f, err := c.desk.DB().FormBySlug(r.Context(), slug)
-	var st *store.Store
-	if err == nil && f.StoreID != nil {
-		st, err = c.desk.DB().Store(r.Context(), *f.StoreID)
-	}
+	f, st, err := c.desk.PublicForm(r.Context(), slug)
 	if st == nil {
 		st = &store.Store{Language: "en", AllowedOrigins: []string{}}
 	}

@@ -272,14 +272,14 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if channel == "instagram" {
 		where = "an Instagram conversation"
 	}
-	th, a, err := c.desk.ReplyAccount(ctx, out, where, "Facebook page")
+	th, a, err := out.ReplyAccount(where, "Facebook page")
 	if err != nil {
 		return err
 	}
 	p := c.page(a)
 	recipient, _ := json.Marshal(map[string]string{"id": th.ChatID})
 	texts := social.SplitText(out.Message.Body, maxText(channel, out.Message.Body))
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
+	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var res sendResult
 		if part < len(texts) {
 			err := p.cl.Post(ctx, p.cfg.PageID+"/messages", map[string]any{"recipient": json.RawMessage(recipient),
@@ -289,10 +289,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			}
 			return res.MessageID, nil
 		}
-		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
-		if err != nil {
-			return "", err
-		}
+		full := out.Files[part-len(texts)]
 		msg, _ := json.Marshal(map[string]any{"attachment": map[string]any{"type": attachmentType(full.ContentType),
 			"payload": map[string]bool{"is_reusable": false}}, "metadata": metadata})
 		err = p.cl.Upload(ctx, p.cfg.PageID+"/messages", map[string]string{"recipient": string(recipient), "messaging_type": "RESPONSE",
@@ -305,11 +302,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err != nil {
 		return err
 	}
-	if first != "" {
-		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {
-			c.log.Warn("meta: record a reply's id", "message", out.Message.ID, "err", err)
-		}
-	}
+	out.SentAs(first)
 	return nil
 }
 

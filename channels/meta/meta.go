@@ -119,6 +119,13 @@ func (c *Channel) client(token string) *graph.Client {
 // Mode: Meta's messages always come by webhook.
 func (c *Channel) Mode() string { return "webhook" }
 
+// Window: the platform's 24-hour window is enforced by Meta itself,
+// which refuses a late reply (sendError says so).
+func (c *Channel) Window() time.Duration { return 0 }
+
+// Templates: Messenger and Instagram replies are plain messages.
+func (c *Channel) Templates(*store.SocialAccount) []desk.Template { return nil }
+
 // CallbackURL is the URL to paste at Meta ("" when the desk does not know
 // its public address).
 func (c *Channel) CallbackURL() string {

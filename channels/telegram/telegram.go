@@ -113,6 +113,15 @@ func (c *Channel) Mode() string {
 	return "polling"
 }
 
+// Settings: a bot shows nothing beyond its name and handle.
+func (c *Channel) Settings(*store.SocialAccount) map[string]any { return nil }
+
+// Window: Telegram carries replies at any time.
+func (c *Channel) Window() time.Duration { return 0 }
+
+// Templates: Telegram has none.
+func (c *Channel) Templates(*store.SocialAccount) []desk.Template { return nil }
+
 func (c *Channel) webhookURL(id int64) string {
 	return c.publicURL + "/hooks/telegram/" + strconv.FormatInt(id, 10)
 }

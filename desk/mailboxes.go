@@ -177,11 +177,6 @@ func (d *Desk) Mailbox(ctx context.Context, id int64) (*store.Mailbox, error) {
 	return d.db.Mailbox(ctx, id)
 }
 
-// TicketMailbox is the mailbox a ticket's replies leave from (0 if none).
-func (d *Desk) TicketMailbox(ctx context.Context, ticketID int64) (int64, error) {
-	return d.db.TicketMailbox(ctx, ticketID)
-}
-
 // RecordPoll notes a mailbox poll's outcome for the app (nil = success);
 // uid is the message the poll failed at (0 when not at a message).
 func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error, uid uint32) {

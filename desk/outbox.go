@@ -401,7 +401,7 @@ func (d *Desk) SendParts(ctx context.Context, out Outbound, n int, send func(ctx
 	return "", nil
 }
 
-// AttachmentData reads an attachment with its bytes, for a sender.
+// AttachmentData reads an attachment with its bytes.
 func (d *Desk) AttachmentData(ctx context.Context, id int64) (*store.Attachment, error) {
 	a, _, err := d.db.AttachmentData(ctx, id)
 	return a, err

@@ -248,12 +248,6 @@ func (d *Desk) SetSocialState(ctx context.Context, id int64, s store.SocialState
 	return d.db.SetSocialState(ctx, id, s)
 }
 
-// SocialThread is the account and chat a ticket's replies go to.
-func (d *Desk) SocialThread(ctx context.Context, ticketID int64) (SocialThread, error) {
-	acc, chat, err := d.db.SocialThread(ctx, ticketID)
-	return SocialThread{AccountID: acc, ChatID: chat}, err
-}
-
 // Received tells whether a channel has delivered a message already (so
 // that a repeat is not downloaded again).
 func (d *Desk) Received(ctx context.Context, channel, externalID string) (bool, error) {
@@ -584,9 +578,9 @@ func (d *Desk) SendTemplate(ctx context.Context, actor Actor, ticketID int64, tr
 	return d.Reply(ctx, actor, ticketID, ReplyInput{Body: body, Template: &tr})
 }
 
-// ReplyTemplate is the template a reply is to be sent as (nil: a plain
+// replyTemplate is the template a reply is to be sent as (nil: a plain
 // reply), as its "replied" event names it.
-func (d *Desk) ReplyTemplate(ctx context.Context, ticketID, messageID int64) (*TemplateReply, error) {
+func (d *Desk) replyTemplate(ctx context.Context, ticketID, messageID int64) (*TemplateReply, error) {
 	events, err := d.db.Events(ctx, ticketID)
 	if err != nil {
 		return nil, err

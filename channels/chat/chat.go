@@ -28,6 +28,7 @@ import (
 	"github.com/coder/websocket"
 
 	"onedesk/assets"
+	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/limit"
 	"onedesk/store"
@@ -88,6 +89,12 @@ func (c *Channel) live(st *store.Store) bool {
 }
 
 // ServeHTTP answers /chat/ws, /chat/config, /chat/offline, /chat/upload
+// Name is "chat".
+func (c *Channel) Name() string { return "chat" }
+
+// Routes: the widget's websocket, configuration, uploads and files.
+func (c *Channel) Routes() []channels.Route { return []channels.Route{{Pattern: "/chat/", Handler: c}} }
+
 // and /chat/file.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/store"
 )
@@ -33,6 +34,12 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	d.LimitSends("email", smtpSends)
 	return c
 }
+
+// Name is "email".
+func (c *Channel) Name() string { return "email" }
+
+// Routes: email comes by IMAP, not HTTP.
+func (c *Channel) Routes() []channels.Route { return nil }
 
 // Run polls every active mailbox until ctx ends, restarting the pollers
 // whenever mailboxes are saved. A failing mailbox never stops the others.

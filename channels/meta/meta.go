@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/channels/graph"
 	"onedesk/channels/metahook"
 	"onedesk/channels/social"
@@ -105,6 +106,14 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	d.SetSender("instagram", desk.SenderFunc(c.Send))
 	d.RegisterSocial("meta", c)
 	return c
+}
+
+// Name is "meta".
+func (c *Channel) Name() string { return "meta" }
+
+// Routes: Meta's webhook (verification and deliveries) for every page.
+func (c *Channel) Routes() []channels.Route {
+	return []channels.Route{{Pattern: "/hooks/meta", Handler: c}}
 }
 
 func (c *Channel) page(a *store.SocialAccount) *page {

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/channels/social"
 	"onedesk/desk"
 	"onedesk/i18n"
@@ -93,6 +94,14 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	d.SetSender("telegram", desk.SenderFunc(c.Send))
 	d.RegisterSocial("telegram", c)
 	return c
+}
+
+// Name is "telegram".
+func (c *Channel) Name() string { return "telegram" }
+
+// Routes: bots' webhook deliveries, one path per account.
+func (c *Channel) Routes() []channels.Route {
+	return []channels.Route{{Pattern: "/hooks/telegram/", Handler: c}}
 }
 
 func (c *Channel) client(token string) *client {

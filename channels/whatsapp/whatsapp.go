@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/channels/graph"
 	"onedesk/channels/metahook"
 	"onedesk/channels/social"
@@ -97,6 +98,14 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	d.SetSender("whatsapp", desk.SenderFunc(c.Send))
 	d.RegisterSocial("whatsapp", c)
 	return c
+}
+
+// Name is "whatsapp".
+func (c *Channel) Name() string { return "whatsapp" }
+
+// Routes: Meta's webhook for every WhatsApp number.
+func (c *Channel) Routes() []channels.Route {
+	return []channels.Route{{Pattern: "/hooks/whatsapp", Handler: c}}
 }
 
 func (c *Channel) client(token string) *graph.Client {

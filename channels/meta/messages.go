@@ -29,8 +29,8 @@ func channelOf(object string) string {
 	return "messenger"
 }
 
-// handle commits one queued messaging event of a page.
-func (c *Channel) handle(ctx context.Context, a *store.SocialAccount, payload []byte) error {
+// handleQueued commits one queued messaging event of a page.
+func (c *Channel) handleQueued(ctx context.Context, a *store.SocialAccount, payload []byte) error {
 	var q queued
 	var e event
 	if json.Unmarshal(payload, &q) != nil || json.Unmarshal(q.Event, &e) != nil {
@@ -109,7 +109,7 @@ func (c *Channel) receive(ctx context.Context, p *page, channel string, e *event
 		return err
 	}
 	if !seen {
-		if err := c.ingest(ctx, p, channel, e, story, storyURL); err != nil {
+		if err := c.receiveNew(ctx, p, channel, e, story, storyURL); err != nil {
 			return err
 		}
 	}
@@ -119,7 +119,9 @@ func (c *Channel) receive(ctx context.Context, p *page, channel string, e *event
 	return nil
 }
 
-func (c *Channel) ingest(ctx context.Context, p *page, channel string, e *event, story, storyURL string) error {
+// receiveNew is receive's work for a message not seen before: the
+// ticket's message with its files.
+func (c *Channel) receiveNew(ctx context.Context, p *page, channel string, e *event, story, storyURL string) error {
 	m := e.Message
 	text := m.Text
 	var files []store.Attachment

@@ -101,7 +101,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 		defer c.mu.RUnlock()
 		return c.verify[token]
 	}}
-	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handle}
+	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handleQueued}
 	d.SetSender("messenger", desk.SenderFunc(c.Send))
 	d.SetSender("instagram", desk.SenderFunc(c.Send))
 	d.RegisterSocial("meta", c)
@@ -135,9 +135,9 @@ func (c *Channel) Window() time.Duration { return 0 }
 // Templates: Messenger and Instagram replies are plain messages.
 func (c *Channel) Templates(*store.SocialAccount) []desk.Template { return nil }
 
-// CallbackURL is the URL to paste at Meta ("" when the desk does not know
-// its public address).
-func (c *Channel) CallbackURL() string {
+// webhookURL is the URL to paste at Meta, its "callback URL" ("" when
+// the desk does not know its public address).
+func (c *Channel) webhookURL() string {
 	if c.publicURL == "" {
 		return ""
 	}
@@ -149,7 +149,7 @@ func (c *Channel) CallbackURL() string {
 func (c *Channel) Settings(a *store.SocialAccount) map[string]any {
 	cfg := parseConfig(a)
 	return map[string]any{"page_id": cfg.PageID, "instagram_id": cfg.InstagramID, "instagram_username": cfg.InstagramUsername,
-		"verify_token": cfg.VerifyToken, "callback_url": c.CallbackURL(),
+		"verify_token": cfg.VerifyToken, "callback_url": c.webhookURL(),
 		"access_token_set": cfg.AccessToken != "", "app_secret_set": cfg.AppSecret != ""}
 }
 
@@ -313,7 +313,7 @@ func (c *Channel) subscribe(ctx context.Context, p *page) {
 			if st.LastError != "" {
 				c.log.Info("meta: page subscribed again", "page", p.acct.Handle)
 			}
-			st.Mode, st.WebhookURL, st.LastError, st.LastErrorI18n, st.LastErrorAt, st.LastOKAt = "webhook", c.CallbackURL(), "", "", nil, &now
+			st.Mode, st.WebhookURL, st.LastError, st.LastErrorI18n, st.LastErrorAt, st.LastOKAt = "webhook", c.webhookURL(), "", "", nil, &now
 			c.setState(ctx, p, st)
 			return
 		}

@@ -20,8 +20,8 @@ func externalID(a *store.SocialAccount, chatID string, messageID int64) string {
 	return "tg:" + a.ExternalID + ":" + chatID + ":" + strconv.FormatInt(messageID, 10)
 }
 
-// handle commits one update: a message, or an edit of one.
-func (c *Channel) handle(ctx context.Context, b *bot, u Update) error {
+// handleUpdate commits one update: a message, or an edit of one.
+func (c *Channel) handleUpdate(ctx context.Context, b *bot, u Update) error {
 	switch {
 	case u.Message != nil:
 		return c.receive(ctx, b, u.Message)

@@ -361,7 +361,7 @@ func (c *Channel) pollOnce(ctx context.Context, b *bot, st *status) error {
 		return err
 	}
 	for _, u := range updates {
-		if err := c.handle(ctx, b, u); err != nil {
+		if err := c.handleUpdate(ctx, b, u); err != nil {
 			if ie, ok := desk.IsInput(err); ok {
 				// Nothing retrying could change: skipped, not stuck on.
 				c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", u.UpdateID, "err", ie.Message)
@@ -516,7 +516,7 @@ func (c *Channel) handleQueued(ctx context.Context, a *store.SocialAccount, payl
 	if err := json.Unmarshal(payload, &u); err != nil {
 		return nil // not an update: dropped
 	}
-	return c.handle(ctx, c.bot(a), u)
+	return c.handleUpdate(ctx, c.bot(a), u)
 }
 
 // chatOf is the chat a queued update is from: its lane in the inbox.

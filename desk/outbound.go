@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"onedesk/i18n"
@@ -36,6 +37,13 @@ type Outbound struct {
 	social    *SocialRoute
 	socialErr error
 	sentAs    *string
+	parts     *partLog
+}
+
+// partLog keeps which parts of a reply in several messages went out.
+type partLog struct {
+	db  *store.DB
+	log *slog.Logger
 }
 
 // MailRoute is how a reply leaves by email: any channel's reply may (a
@@ -100,6 +108,53 @@ func (o Outbound) SentAs(externalID string) {
 	}
 }
 
+// SendParts sends a reply that leaves as n platform messages (its text
+// in parts, then one message per file, numbered in that order) with send,
+// resuming after the parts an earlier try got out: each part is written
+// down the moment send returns its platform id, and a part written down
+// is never sent again, so a reply that fails part-way (a 5xx, a timeout,
+// throttling) or that an agent retries after it failed for good does not
+// give the customer its first parts twice. A part that went out but could
+// not be written down is logged and sent again on the next try, as before
+// parts were kept. The first error stops it and is returned unchanged
+// (Permanent stays permanent). first is the id of the first part (sent
+// now or earlier), which the sender records as the reply's external id
+// (SentAs). An Outbound not made by the desk keeps no parts.
+func (o Outbound) SendParts(ctx context.Context, n int, send func(ctx context.Context, part int) (externalID string, err error)) (first string, err error) {
+	done := map[int]string{}
+	if o.parts != nil {
+		if done, err = o.parts.db.ReplyParts(ctx, o.Message.ID); err != nil {
+			return "", err
+		}
+	}
+	ids := make([]string, n)
+	for part := range n {
+		if ext, ok := done[part]; ok {
+			ids[part] = ext
+			continue
+		}
+		ext, err := send(ctx, part)
+		if err != nil {
+			return "", err
+		}
+		ids[part] = ext
+		if o.parts == nil {
+			continue
+		}
+		// The part is out: its record must not be cut short by the send's
+		// deadline or a shutdown.
+		if err := o.parts.db.RecordReplyPart(context.WithoutCancel(ctx), o.Message.ID, part, ext); err != nil {
+			o.parts.log.Warn("outbox: a part sent was not recorded; a retry sends it again", "message", o.Message.ID, "part", part, "err", err)
+		}
+	}
+	for _, ext := range ids {
+		if ext != "" {
+			return ext, nil
+		}
+	}
+	return "", nil
+}
+
 // Outbound is the reply message as its sender gets it.
 func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error) {
 	m, err := d.db.Message(ctx, messageID)
@@ -118,7 +173,8 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 	if err != nil {
 		return nil, err
 	}
-	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Participants: others, sentAs: new(string)}
+	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Participants: others,
+		sentAs: new(string), parts: &partLog{db: d.db, log: d.log}}
 	if m.AuthorID != nil {
 		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
 			out.AuthorName = a.Name

@@ -360,47 +360,6 @@ func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Out
 	return true
 }
 
-// SendParts sends a reply that leaves as n platform messages (its text
-// in parts, then one message per file, numbered in that order) with send,
-// resuming after the parts an earlier try got out: each part is written
-// down the moment send returns its platform id, and a part written down
-// is never sent again, so a reply that fails part-way (a 5xx, a timeout,
-// throttling) or that an agent retries after it failed for good does not
-// give the customer its first parts twice. A part that went out but could
-// not be written down is logged and sent again on the next try, as before
-// parts were kept. The first error stops it and is returned unchanged
-// (Permanent stays permanent). first is the id of the first part (sent
-// now or earlier), which the sender records as the reply's external id.
-func (d *Desk) SendParts(ctx context.Context, out Outbound, n int, send func(ctx context.Context, part int) (externalID string, err error)) (first string, err error) {
-	done, err := d.db.ReplyParts(ctx, out.Message.ID)
-	if err != nil {
-		return "", err
-	}
-	ids := make([]string, n)
-	for part := range n {
-		if ext, ok := done[part]; ok {
-			ids[part] = ext
-			continue
-		}
-		ext, err := send(ctx, part)
-		if err != nil {
-			return "", err
-		}
-		ids[part] = ext
-		// The part is out: its record must not be cut short by the send's
-		// deadline or a shutdown.
-		if err := d.db.RecordReplyPart(context.WithoutCancel(ctx), out.Message.ID, part, ext); err != nil {
-			d.log.Warn("outbox: a part sent was not recorded; a retry sends it again", "message", out.Message.ID, "part", part, "err", err)
-		}
-	}
-	for _, ext := range ids {
-		if ext != "" {
-			return ext, nil
-		}
-	}
-	return "", nil
-}
-
 // AttachmentData reads an attachment with its bytes.
 func (d *Desk) AttachmentData(ctx context.Context, id int64) (*store.Attachment, error) {
 	a, _, err := d.db.AttachmentData(ctx, id)

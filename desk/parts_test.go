@@ -37,11 +37,11 @@ func (p *partsPlatform) calls() (tries, got []string) {
 	return slices.Clone(p.tries), slices.Clone(p.got)
 }
 
-// sender sends a reply in three parts through d.SendParts, as the social
+// sender sends a reply in three parts through out.SendParts, as the social
 // channels do, and records the first part's id as the reply's.
 func (p *partsPlatform) sender(d *desk.Desk) desk.Sender {
 	return desk.SenderFunc(func(ctx context.Context, out desk.Outbound) error {
-		first, err := d.SendParts(ctx, out, 3, func(ctx context.Context, part int) (string, error) {
+		first, err := out.SendParts(ctx, 3, func(ctx context.Context, part int) (string, error) {
 			key := fmt.Sprintf("%d/%d", out.Message.ID, part)
 			p.mu.Lock()
 			hold := p.hold[key]
@@ -64,7 +64,8 @@ func (p *partsPlatform) sender(d *desk.Desk) desk.Sender {
 		if err != nil {
 			return err
 		}
-		return d.RecordExternalID(ctx, out.Message.ID, first)
+		out.SentAs(first)
+		return nil
 	})
 }
 

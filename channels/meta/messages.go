@@ -261,7 +261,7 @@ const metadata = "onedesk"
 // API of the page (POST /{page-id}/messages, for Messenger and Instagram
 // alike): its text (in parts when long), then each file uploaded with the
 // message (multipart filedata). A reply that fails part-way goes on from
-// the part that failed (desk.SendParts). The first message's id is
+// the part that failed (Outbound.SendParts). The first message's id is
 // recorded as the reply's external id; receipts may name any part's. A refusal retrying cannot
 // change (an expired token, the 24-hour window closed) fails the reply
 // with the reason in plain words.
@@ -281,7 +281,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	p := c.page(a)
 	recipient, _ := json.Marshal(map[string]string{"id": th.ChatID})
 	texts := social.SplitText(out.Message.Body, maxText(channel, out.Message.Body))
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
+	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var res sendResult
 		if part < len(texts) {
 			err := p.cl.Post(ctx, p.cfg.PageID+"/messages", map[string]any{"recipient": json.RawMessage(recipient),

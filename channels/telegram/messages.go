@@ -207,7 +207,7 @@ const maxText = 4096
 // Send delivers an agent's reply to the ticket's chat: its text with
 // sendMessage (in parts when longer than Telegram takes), then its files
 // with sendPhoto (pictures) or sendDocument. A reply that fails part-way
-// goes on from the part that failed (desk.SendParts). The first message's
+// goes on from the part that failed (Outbound.SendParts). The first message's
 // id is recorded as the reply's external id. A refusal retrying cannot change
 // (the customer blocked the bot, a revoked token) fails the reply with
 // the reason in plain words.
@@ -225,7 +225,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		chatID = n
 	}
 	texts := social.SplitText(out.Message.Body, maxText)
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
+	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var sent sentMessage
 		if part < len(texts) {
 			if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": texts[part]}, &sent); err != nil {

@@ -353,7 +353,7 @@ type sent struct {
 // template when the reply was sent as one, else its text (in parts when
 // longer than WhatsApp takes), then its files (uploaded, then sent as an
 // image or a document). A reply that fails part-way goes on from the part
-// that failed (desk.SendParts). The first message's wamid is recorded as
+// that failed (Outbound.SendParts). The first message's wamid is recorded as
 // the reply's external id; WhatsApp's statuses find the reply by any
 // part's.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
@@ -397,7 +397,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			texts = append(texts, map[string]any{"type": "text", "text": map[string]any{"body": part, "preview_url": false}})
 		}
 	}
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
+	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		if part < len(texts) {
 			return post(ctx, texts[part])
 		}

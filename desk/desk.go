@@ -32,7 +32,7 @@ type Desk struct {
 	sendSlots  map[string]chan struct{} // channels limited to a few sends at once (LimitSends)
 	widgetSeen atomic.Bool              // the chat snippet was seen on a shop's site (first-run checklist)
 
-	mailboxChanged chan struct{}
+	accountChanges accountChanges // a channel's accounts were saved (accounts.go)
 
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
@@ -74,7 +74,7 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		wake:      make(chan struct{}, 1),
 		sendSlots: map[string]chan struct{}{},
 
-		mailboxChanged: make(chan struct{}, 1),
+		accountChanges: accountChanges{changed: map[string]chan struct{}{}},
 		orders:         orders.NewCache(2 * time.Minute),
 		stats:          newDeskStats(),
 		RetryBase:      30 * time.Second,

@@ -119,7 +119,7 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 	if err != nil {
 		return nil, err
 	}
-	d.notifyMailboxes()
+	d.notifyAccounts("email")
 	return m, nil
 }
 
@@ -221,15 +221,4 @@ func (d *Desk) MailboxIntake(ctx context.Context, id int64, limit int) (*store.M
 // RecordExternalID stores the id an outbound message left with.
 func (d *Desk) RecordExternalID(ctx context.Context, messageID int64, externalID string) error {
 	return d.db.SetMessageExternalID(ctx, messageID, externalID)
-}
-
-// MailboxChanges signals (without blocking) when mailboxes are saved, so
-// the email channel restarts its pollers with the new settings.
-func (d *Desk) MailboxChanges() <-chan struct{} { return d.mailboxChanged }
-
-func (d *Desk) notifyMailboxes() {
-	select {
-	case d.mailboxChanged <- struct{}{}:
-	default:
-	}
 }

@@ -82,19 +82,6 @@ type SocialThread struct {
 type socialHub struct {
 	mu        sync.Mutex
 	platforms map[string]SocialPlatform
-	changed   map[string]chan struct{}
-}
-
-func (h *socialHub) changes(platform string) chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.changed == nil {
-		h.changed = map[string]chan struct{}{}
-	}
-	if h.changed[platform] == nil {
-		h.changed[platform] = make(chan struct{}, 1)
-	}
-	return h.changed[platform]
 }
 
 func (h *socialHub) platform(name string) SocialPlatform {
@@ -111,17 +98,6 @@ func (d *Desk) RegisterSocial(platform string, p SocialPlatform) {
 		d.social.platforms = map[string]SocialPlatform{}
 	}
 	d.social.platforms[platform] = p
-}
-
-// SocialChanges signals (without blocking) when a platform's accounts are
-// connected, changed or removed, so its channel starts and stops them.
-func (d *Desk) SocialChanges(platform string) <-chan struct{} { return d.social.changes(platform) }
-
-func (d *Desk) notifySocial(platform string) {
-	select {
-	case d.social.changes(platform) <- struct{}{}:
-	default:
-	}
 }
 
 // SocialModes tells, per platform with a channel, how its messages arrive.
@@ -210,7 +186,7 @@ func (d *Desk) SaveSocialAccount(ctx context.Context, id int64, in SocialAccount
 	if err != nil {
 		return nil, fmt.Errorf("save %s account: %w", in.Platform, err)
 	}
-	d.notifySocial(a.Platform)
+	d.notifyAccounts(a.Platform)
 	return d.db.SocialAccount(ctx, a.ID)
 }
 
@@ -239,7 +215,7 @@ func (d *Desk) DeleteSocialAccount(ctx context.Context, id int64) error {
 	if err := d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteSocialAccount(ctx, id) }); err != nil {
 		return err
 	}
-	d.notifySocial(a.Platform)
+	d.notifyAccounts(a.Platform)
 	return nil
 }
 

@@ -64,7 +64,7 @@ func (c *Channel) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-c.desk.MailboxChanges():
+		case <-c.desk.AccountChanges("email"):
 		}
 		cancel()
 		wg.Wait()

@@ -260,7 +260,7 @@ func (c *Channel) Run(ctx context.Context) {
 	wg.Add(1)
 	go func() { defer wg.Done(); c.inbox.Run(ctx) }()
 	defer wg.Wait()
-	changes := c.desk.SocialChanges("meta")
+	changes := c.desk.AccountChanges("meta")
 	for {
 		actx, cancel := context.WithCancel(ctx)
 		var running sync.WaitGroup

@@ -210,7 +210,7 @@ func (c *Channel) Run(ctx context.Context) {
 		c.inbox.Run(ctx)
 	}()
 	defer wg.Wait()
-	changes := c.desk.SocialChanges("telegram")
+	changes := c.desk.AccountChanges("telegram")
 	for {
 		actx, cancel := context.WithCancel(ctx)
 		var running sync.WaitGroup

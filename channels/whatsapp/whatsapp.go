@@ -299,7 +299,7 @@ func (c *Channel) Run(ctx context.Context) {
 		c.inbox.Run(ctx)
 	}()
 	defer wg.Wait()
-	changes := c.desk.SocialChanges("whatsapp")
+	changes := c.desk.AccountChanges("whatsapp")
 	for {
 		c.load(ctx)
 		select {

@@ -8,9 +8,8 @@ import (
 	"onedesk/store"
 )
 
-// Sender returns the sender installed for a channel (nil if none): the
-// chat channel hands replies to the email channel when the visitor is gone.
-func (d *Desk) Sender(channel string) Sender {
+// senderOf returns the sender installed for a channel (nil if none).
+func (d *Desk) senderOf(channel string) Sender {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.senders[channel]

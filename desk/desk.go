@@ -95,7 +95,7 @@ func (d *Desk) sendAPIReply(ctx context.Context, out Outbound) error {
 	if !slices.ContainsFunc(out.Customer.Identities, func(id store.Identity) bool { return id.Kind == "email" }) {
 		return Permanent(i18n.Errorf("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
 	}
-	email := d.Sender("email")
+	email := out.ByEmail()
 	if email == nil {
 		return Permanent(i18n.Errorf(NoMailboxReason))
 	}

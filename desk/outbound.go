@@ -38,6 +38,7 @@ type Outbound struct {
 	socialErr error
 	sentAs    *string
 	parts     *partLog
+	byEmail   Sender
 }
 
 // partLog keeps which parts of a reply in several messages went out.
@@ -98,6 +99,10 @@ func (o Outbound) ReplyAccount(where, account string) (SocialThread, *store.Soci
 	}
 	return o.social.Thread, o.social.Account, nil
 }
+
+// ByEmail is the sender that delivers the reply by email instead (a chat
+// visitor gone, a form, the API), nil when the desk has no email channel.
+func (o Outbound) ByEmail() Sender { return o.byEmail }
 
 // SentAs tells the outbox the id the reply left with on its channel (an
 // email's Message-ID, a platform's message id); it is recorded with the
@@ -174,7 +179,7 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 		return nil, err
 	}
 	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Participants: others,
-		sentAs: new(string), parts: &partLog{db: d.db, log: d.log}}
+		sentAs: new(string), parts: &partLog{db: d.db, log: d.log}, byEmail: d.senderOf("email")}
 	if m.AuthorID != nil {
 		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
 			out.AuthorName = a.Name

@@ -879,7 +879,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 	}
 	if addr := emailOf(&out.Customer, out.Claimed); addr != "" {
-		if email := c.desk.Sender("email"); email != nil {
+		if email := out.ByEmail(); email != nil {
 			if !slices.Contains(out.Customer.Identities, store.Identity{Kind: "email", Value: addr}) {
 				out.Customer.Identities = append(slices.Clone(out.Customer.Identities), store.Identity{Kind: "email", Value: addr})
 			}

@@ -72,7 +72,7 @@ func (c *Channel) Routes() []channels.Route { return []channels.Route{{Pattern: 
 
 // Send hands a reply on a form ticket (and the confirmation) to email.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
-	email := c.desk.Sender("email")
+	email := out.ByEmail()
 	if email == nil {
 		return desk.Permanent(i18n.Errorf(desk.NoMailboxReason))
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"onedesk/backup"
+	"onedesk/channels"
 	"onedesk/channels/chat"
 	"onedesk/channels/email"
 	"onedesk/channels/forms"
@@ -330,12 +331,19 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		hookURL = "https://" + strings.Split(cfg.Domain, ",")[0] // its own certificate: Telegram can post to it
 	}
 	tgCh := telegram.New(d, cfg.Log, telegram.Options{APIURL: cfg.TelegramAPI, PublicURL: hookURL})
-	hooks := http.NewServeMux()
-	hooks.Handle("/hooks/telegram/", tgCh)
 	metaCh := meta.New(d, cfg.Log, meta.Options{APIURL: cfg.MetaAPI, PublicURL: hookURL})
-	hooks.Handle("/hooks/meta", metaCh)
 	waCh := whatsapp.New(d, cfg.Log, whatsapp.Options{APIURL: cfg.WhatsAppAPI, PublicURL: hookURL})
-	hooks.Handle("/hooks/whatsapp", waCh)
+	all := []channels.Channel{mailCh, chatCh, formsCh, tgCh, metaCh, waCh}
+	hooks := http.NewServeMux()
+	for _, ch := range all {
+		for _, r := range ch.Routes() {
+			// The server mounts /chat/ and /f/ itself (Chat, Forms: it
+			// shuts them down too); the webhooks under /hooks/ come here.
+			if strings.HasPrefix(r.Pattern, "/hooks/") {
+				hooks.Handle(r.Pattern, r.Handler)
+			}
+		}
+	}
 	tlsOn, err := cfg.https()
 	if err != nil {
 		return err
@@ -370,12 +378,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.Go("sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
 	work.Go("reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
-	work.Go("email", mailCh.Run)
-	work.Go("chat", chatCh.Run)
-	work.Go("forms", formsCh.Run)
-	work.Go("telegram", tgCh.Run)
-	work.Go("meta", metaCh.Run)
-	work.Go("whatsapp", waCh.Run)
+	for _, ch := range all {
+		work.Go(ch.Name(), ch.Run)
+	}
 	url := cfg.PublicURL
 	switch {
 	case url == "" && cfg.Domain != "":

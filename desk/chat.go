@@ -8,9 +8,8 @@ import (
 	"onedesk/store"
 )
 
-// Sender returns the sender installed for a channel (nil if none): the
-// chat channel hands replies to the email channel when the visitor is gone.
-func (d *Desk) Sender(channel string) Sender {
+// senderOf returns the sender installed for a channel (nil if none).
+func (d *Desk) senderOf(channel string) Sender {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.senders[channel]
@@ -119,4 +118,61 @@ func (d *Desk) Identify(ctx context.Context, visitor store.Identity, name, email
 		d.bus.Publish(Change{Type: "ticket", TicketID: t.ID, Ticket: t})
 	}
 	return cid, nil
+}
+
+// StoreBySlug reads the store a widget or form names.
+func (d *Desk) StoreBySlug(ctx context.Context, slug string) (*store.Store, error) {
+	return d.db.StoreBySlug(ctx, slug)
+}
+
+// CustomerByIdentity is the id of the customer who owns an identifier
+// (ErrNotFound: no one yet).
+func (d *Desk) CustomerByIdentity(ctx context.Context, who store.Identity) (int64, error) {
+	return d.db.CustomerByIdentity(ctx, who)
+}
+
+// Message reads one message with its attachments.
+func (d *Desk) Message(ctx context.Context, id int64) (*store.Message, error) {
+	return d.db.Message(ctx, id)
+}
+
+// Contact is a customer with the addresses they claimed (typed in, owned
+// by another customer): what a channel may write to them at. When only
+// the claims cannot be read, the customer comes with the error.
+func (d *Desk) Contact(ctx context.Context, customerID int64) (*store.Customer, []store.Identity, error) {
+	c, err := d.db.Customer(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	claimed, err := d.db.Claimed(ctx, customerID)
+	return c, claimed, err
+}
+
+// CustomerFile is a file of the conversation a customer has with a store
+// (one of its public messages, never an internal note's), with its
+// bytes; ErrNotFound for any other.
+func (d *Desk) CustomerFile(ctx context.Context, who store.Identity, storeID, attachmentID int64) (*store.Attachment, error) {
+	customer, err := d.db.CustomerByIdentity(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	a, ticketID, err := d.db.AttachmentData(ctx, attachmentID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.db.Ticket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	if t.CustomerID != customer || t.StoreID == nil || *t.StoreID != storeID {
+		return nil, fmt.Errorf("file %d: %w", attachmentID, ErrNotFound)
+	}
+	m, err := d.db.Message(ctx, a.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	if m.Kind != "customer" && m.Kind != "agent" {
+		return nil, fmt.Errorf("file %d: %w", attachmentID, ErrNotFound) // internal notes stay internal
+	}
+	return a, nil
 }

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"onedesk/store"
 )
@@ -45,19 +46,22 @@ func (d *Desk) WidgetSeen(ctx context.Context) {
 
 // Checklist works out the first-run steps from what the desk holds.
 func (d *Desk) Checklist(ctx context.Context) (*Checklist, error) {
-	stores, err := d.db.Stores(ctx)
+	accounts, err := d.Accounts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("checklist: %w", err)
 	}
-	mailboxes, err := d.db.Mailboxes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("checklist: %w", err)
+	stores, mailboxes, social := 0, 0, 0
+	for _, a := range accounts {
+		switch {
+		case a.Channel == "chat": // every store has its chat
+			stores++
+		case a.Channel == "email":
+			mailboxes++
+		case slices.Contains(store.Platforms, a.Channel):
+			social++
+		}
 	}
 	agents, err := d.db.Agents(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("checklist: %w", err)
-	}
-	accounts, err := d.db.SocialAccounts(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("checklist: %w", err)
 	}
@@ -86,11 +90,11 @@ func (d *Desk) Checklist(ctx context.Context) (*Checklist, error) {
 		}
 	}
 	c := &Checklist{Dismissed: dismissed != "", Steps: []ChecklistStep{
-		{Key: "store", Done: len(stores) > 0},
+		{Key: "store", Done: stores > 0},
 		{Key: "snippet", Done: seen != ""},
-		{Key: "mailbox", Done: len(mailboxes) > 0},
+		{Key: "mailbox", Done: mailboxes > 0},
 		{Key: "teammate", Done: active > 1},
-		{Key: "channel", Done: len(accounts) > 0},
+		{Key: "channel", Done: social > 0},
 	}}
 	c.Complete = true
 	for _, s := range c.Steps {

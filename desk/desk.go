@@ -30,10 +30,10 @@ type Desk struct {
 	mu         sync.RWMutex
 	senders    map[string]Sender
 	wake       chan struct{}
-	emailSends chan struct{} // a slot per mail server connection (emailSends of them)
-	widgetSeen atomic.Bool   // the chat snippet was seen on a shop's site (first-run checklist)
+	sendSlots  map[string]chan struct{} // channels limited to a few sends at once (LimitSends)
+	widgetSeen atomic.Bool              // the chat snippet was seen on a shop's site (first-run checklist)
 
-	mailboxChanged chan struct{}
+	accountChanges accountChanges // a channel's accounts were saved (accounts.go)
 
 	settings *Settings // cached; nil until read
 	key      []byte    // the installation secret, once read
@@ -65,11 +65,11 @@ type Desk struct {
 func New(db *store.DB, log *slog.Logger) *Desk {
 	d := &Desk{
 		db: db, bus: NewBus(), log: log,
-		senders:    map[string]Sender{},
-		wake:       make(chan struct{}, 1),
-		emailSends: make(chan struct{}, emailSends),
+		senders:   map[string]Sender{},
+		wake:      make(chan struct{}, 1),
+		sendSlots: map[string]chan struct{}{},
 
-		mailboxChanged: make(chan struct{}, 1),
+		accountChanges: accountChanges{changed: map[string]chan struct{}{}},
 		orders:         orders.NewCache(2 * time.Minute),
 		stats:          newDeskStats(),
 		RetryBase:      30 * time.Second,
@@ -90,7 +90,7 @@ func (d *Desk) sendAPIReply(ctx context.Context, out Outbound) error {
 	if !slices.ContainsFunc(out.Customer.Identities, func(id store.Identity) bool { return id.Kind == "email" }) {
 		return Permanent(i18n.Errorf("this ticket came through the API and its customer has no email address, so the reply reached no one: add their address on the customer's page (Customers), then retry"))
 	}
-	email := d.Sender("email")
+	email := out.ByEmail()
 	if email == nil {
 		return Permanent(i18n.Errorf(NoMailboxReason))
 	}

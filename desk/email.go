@@ -51,3 +51,18 @@ func mailSender(value string) (string, error) {
 	}
 	return strings.ToLower(addr.Address), nil
 }
+
+// MailSource is where an email came from: the mailbox, its raw source
+// (kept as a blob) and the IMAP cursor to commit with it, so a crash can
+// neither lose the message nor import it twice; and, for a bounce, the
+// message it returns and why (when that is one of our replies, the reply
+// is marked failed with the reason).
+type MailSource struct {
+	MailboxID int64
+	Raw       []byte
+	RawPath   string // instead of Raw: a file holding a large source
+	Cursor    *Cursor
+
+	BounceOf     string
+	BounceReason string
+}

@@ -452,3 +452,14 @@ func optionValue(fl store.FormField, v string) (string, bool) {
 	}
 	return "", false
 }
+
+// PublicForm reads the form a hosted page names and its store (nil when
+// it has none, or when the store could not be read: err says why).
+func (d *Desk) PublicForm(ctx context.Context, slug string) (*store.Form, *store.Store, error) {
+	f, err := d.db.FormBySlug(ctx, slug)
+	if err != nil || f.StoreID == nil {
+		return f, nil, err
+	}
+	st, err := d.db.Store(ctx, *f.StoreID)
+	return f, st, err
+}

@@ -119,7 +119,7 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 	if err != nil {
 		return nil, err
 	}
-	d.notifyMailboxes()
+	d.notifyAccounts("email")
 	return m, nil
 }
 
@@ -177,11 +177,6 @@ func (d *Desk) Mailbox(ctx context.Context, id int64) (*store.Mailbox, error) {
 	return d.db.Mailbox(ctx, id)
 }
 
-// TicketMailbox is the mailbox a ticket's replies leave from (0 if none).
-func (d *Desk) TicketMailbox(ctx context.Context, ticketID int64) (int64, error) {
-	return d.db.TicketMailbox(ctx, ticketID)
-}
-
 // RecordPoll notes a mailbox poll's outcome for the app (nil = success);
 // uid is the message the poll failed at (0 when not at a message).
 func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error, uid uint32) {
@@ -226,15 +221,4 @@ func (d *Desk) MailboxIntake(ctx context.Context, id int64, limit int) (*store.M
 // RecordExternalID stores the id an outbound message left with.
 func (d *Desk) RecordExternalID(ctx context.Context, messageID int64, externalID string) error {
 	return d.db.SetMessageExternalID(ctx, messageID, externalID)
-}
-
-// MailboxChanges signals (without blocking) when mailboxes are saved, so
-// the email channel restarts its pollers with the new settings.
-func (d *Desk) MailboxChanges() <-chan struct{} { return d.mailboxChanged }
-
-func (d *Desk) notifyMailboxes() {
-	select {
-	case d.mailboxChanged <- struct{}{}:
-	default:
-	}
 }

@@ -12,16 +12,6 @@ import (
 	"onedesk/store"
 )
 
-// Outbound is a reply to deliver, with what a channel needs to address it.
-type Outbound struct {
-	Message    store.Message
-	Ticket     store.Ticket
-	Customer   store.Customer
-	AuthorName string // the agent who wrote the reply
-	// Others on the ticket (a colleague in Cc) who get the reply too.
-	Participants []store.Customer
-}
-
 // Sender delivers outbound messages of one channel. An error is retried
 // with backoff unless wrapped with Permanent.
 type Sender interface {
@@ -113,6 +103,18 @@ func (d *Desk) SetSender(channel string, s Sender) {
 	d.mu.Unlock()
 }
 
+// LimitSends lets at most n of a channel's replies be sent at once (mail
+// servers refuse many connections from one client); n <= 0 is no limit.
+func (d *Desk) LimitSends(channel string, n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n <= 0 {
+		delete(d.sendSlots, channel)
+		return
+	}
+	d.sendSlots[channel] = make(chan struct{}, n)
+}
+
 // Wake makes the dispatcher look at the outbox now.
 func (d *Desk) Wake() {
 	select {
@@ -147,12 +149,8 @@ func (d *Desk) RunOutbox(ctx context.Context) {
 	}
 }
 
-// Outbox concurrency: tickets sending at once, and connections to the
-// mail server at once (mail servers refuse many).
-const (
-	outboxWorkers = 32
-	emailSends    = 4
-)
+// outboxWorkers is how many tickets send at once.
+const outboxWorkers = 32
 
 // outboxRun is the dispatcher's state: tickets being sent and how many
 // messages their goroutines hold.
@@ -237,27 +235,34 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 // deliver sends one item and records the outcome; false means the outcome
 // could not be recorded, so the caller backs off instead of spinning.
 func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
-	out, sendErr := d.outbound(ctx, it.MessageID)
+	out, sendErr := d.Outbound(ctx, it.MessageID)
 	if sendErr == nil {
 		d.mu.RLock()
-		s := d.senders[out.Message.Channel]
+		s, slots := d.senders[out.Message.Channel], d.sendSlots[out.Message.Channel]
 		d.mu.RUnlock()
 		if s == nil {
 			sendErr = Permanent(i18n.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
 		} else {
-			if out.Message.Channel == "email" {
-				d.emailSends <- struct{}{}
+			if slots != nil {
+				slots <- struct{}{}
 			}
 			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			sendErr = s.Send(sctx, *out)
 			cancel()
-			if out.Message.Channel == "email" {
-				<-d.emailSends
+			if slots != nil {
+				<-slots
 			}
 		}
 	}
 	if ctx.Err() != nil {
 		return false // shutting down: the item stays queued
+	}
+	if out != nil && *out.sentAs != "" && (sendErr == nil || errors.Is(sendErr, Waiting) || errors.As(sendErr, new(awaitingError))) {
+		// Written before the reply shows sent, as a receipt naming it may
+		// follow at once.
+		if err := d.db.SetMessageExternalID(ctx, it.MessageID, *out.sentAs); err != nil {
+			d.log.Warn("outbox: record the id a reply left with", "message", it.MessageID, "err", err)
+		}
 	}
 	var await awaitingError
 	if errors.As(sendErr, &await) {
@@ -355,74 +360,7 @@ func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Out
 	return true
 }
 
-func (d *Desk) outbound(ctx context.Context, messageID int64) (*Outbound, error) {
-	m, err := d.db.Message(ctx, messageID)
-	if err != nil {
-		return nil, err
-	}
-	t, err := d.db.Ticket(ctx, m.TicketID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.db.Customer(ctx, t.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	others, err := d.db.Participants(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Participants: others}
-	if m.AuthorID != nil {
-		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
-			out.AuthorName = a.Name
-		}
-	}
-	return out, nil
-}
-
-// SendParts sends a reply that leaves as n platform messages (its text
-// in parts, then one message per file, numbered in that order) with send,
-// resuming after the parts an earlier try got out: each part is written
-// down the moment send returns its platform id, and a part written down
-// is never sent again, so a reply that fails part-way (a 5xx, a timeout,
-// throttling) or that an agent retries after it failed for good does not
-// give the customer its first parts twice. A part that went out but could
-// not be written down is logged and sent again on the next try, as before
-// parts were kept. The first error stops it and is returned unchanged
-// (Permanent stays permanent). first is the id of the first part (sent
-// now or earlier), which the sender records as the reply's external id.
-func (d *Desk) SendParts(ctx context.Context, out Outbound, n int, send func(ctx context.Context, part int) (externalID string, err error)) (first string, err error) {
-	done, err := d.db.ReplyParts(ctx, out.Message.ID)
-	if err != nil {
-		return "", err
-	}
-	ids := make([]string, n)
-	for part := range n {
-		if ext, ok := done[part]; ok {
-			ids[part] = ext
-			continue
-		}
-		ext, err := send(ctx, part)
-		if err != nil {
-			return "", err
-		}
-		ids[part] = ext
-		// The part is out: its record must not be cut short by the send's
-		// deadline or a shutdown.
-		if err := d.db.RecordReplyPart(context.WithoutCancel(ctx), out.Message.ID, part, ext); err != nil {
-			d.log.Warn("outbox: a part sent was not recorded; a retry sends it again", "message", out.Message.ID, "part", part, "err", err)
-		}
-	}
-	for _, ext := range ids {
-		if ext != "" {
-			return ext, nil
-		}
-	}
-	return "", nil
-}
-
-// AttachmentData reads an attachment with its bytes, for a sender.
+// AttachmentData reads an attachment with its bytes.
 func (d *Desk) AttachmentData(ctx context.Context, id int64) (*store.Attachment, error) {
 	a, _, err := d.db.AttachmentData(ctx, id)
 	return a, err

@@ -37,11 +37,11 @@ func (p *partsPlatform) calls() (tries, got []string) {
 	return slices.Clone(p.tries), slices.Clone(p.got)
 }
 
-// sender sends a reply in three parts through d.SendParts, as the social
+// sender sends a reply in three parts through out.SendParts, as the social
 // channels do, and records the first part's id as the reply's.
 func (p *partsPlatform) sender(d *desk.Desk) desk.Sender {
 	return desk.SenderFunc(func(ctx context.Context, out desk.Outbound) error {
-		first, err := d.SendParts(ctx, out, 3, func(ctx context.Context, part int) (string, error) {
+		first, err := out.SendParts(ctx, 3, func(ctx context.Context, part int) (string, error) {
 			key := fmt.Sprintf("%d/%d", out.Message.ID, part)
 			p.mu.Lock()
 			hold := p.hold[key]
@@ -64,7 +64,8 @@ func (p *partsPlatform) sender(d *desk.Desk) desk.Sender {
 		if err != nil {
 			return err
 		}
-		return d.RecordExternalID(ctx, out.Message.ID, first)
+		out.SentAs(first)
+		return nil
 	})
 }
 
@@ -209,10 +210,17 @@ func TestReplyPartsResumeWhereTheyStopped(t *testing.T) {
 func TestReplyAccountSaysWhyNot(t *testing.T) {
 	d, _, raw := newDeskRaw(t)
 	res := ingest(t, d, desk.Inbound{From: email("a@mail.test"), Subject: "Hi", Text: "Hello"})
-	out := desk.Outbound{Ticket: *res.Ticket}
+	outbound := func() *desk.Outbound {
+		t.Helper()
+		out, err := d.Outbound(ctx, res.Message.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	why := func(want string) {
 		t.Helper()
-		if _, _, err := d.ReplyAccount(ctx, out, "a Telegram chat", "Telegram bot"); err == nil || !strings.Contains(err.Error(), want) {
+		if _, _, err := outbound().ReplyAccount("a Telegram chat", "Telegram bot"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("got %v, want %q", err, want)
 		}
 	}
@@ -222,7 +230,7 @@ func TestReplyAccountSaysWhyNot(t *testing.T) {
 	exec(t, raw, `INSERT INTO social_threads (ticket_id, account_id, chat_id) VALUES (?, 3, '777')`, res.Ticket.ID)
 	why("the Telegram bot @shop_bot is switched off")
 	exec(t, raw, `UPDATE social_accounts SET enabled = 1`)
-	if th, a, err := d.ReplyAccount(ctx, out, "a Telegram chat", "Telegram bot"); err != nil || th.ChatID != "777" || a.ID != 3 {
+	if th, a, err := outbound().ReplyAccount("a Telegram chat", "Telegram bot"); err != nil || th.ChatID != "777" || a.ID != 3 {
 		t.Fatalf("thread %+v, account %+v, %v", th, a, err)
 	}
 	exec(t, raw, `DELETE FROM social_accounts`)

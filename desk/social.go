@@ -16,8 +16,9 @@ import (
 )
 
 // SocialPlatform is a social channel (Telegram, WhatsApp, Meta) as the
-// desk sees it: it checks an account's settings with the platform before
-// they are saved and lets go of an account being removed.
+// desk sees it: how it takes part in its accounts' settings (checked with
+// the platform before they are saved, shown without secrets, let go of
+// when removed) and in replies (a reply window, approved templates).
 type SocialPlatform interface {
 	// Check checks the settings given for an account with the platform
 	// (over old's, when an existing account is edited: empty settings
@@ -29,20 +30,24 @@ type SocialPlatform interface {
 	Disconnect(ctx context.Context, a *store.SocialAccount) error
 	// Mode is how the platform's messages arrive: "polling" or "webhook".
 	Mode() string
-}
-
-// SocialViewer is a platform that shows an account's settings: those not
-// secret (a page id, the verify token to paste at the platform) and, for
-// each secret, whether it is set ("app_secret_set"). Optional.
-type SocialViewer interface {
+	// Settings shows an account's settings: those not secret (a page id,
+	// the verify token to paste at the platform) and, for each secret,
+	// whether it is set ("app_secret_set"); nil shows none.
 	Settings(a *store.SocialAccount) map[string]any
+	// Window is how long after the customer last wrote the platform
+	// carries free-form replies (WhatsApp's 24-hour customer-service
+	// window), templates being carried at any time; 0: always.
+	Window() time.Duration
+	// Templates are the approved templates an account may send when its
+	// window is closed (nil for a platform without one).
+	Templates(a *store.SocialAccount) []Template
 }
 
 // SocialSettings is what an account's settings show (nil when its
 // platform shows none).
 func (d *Desk) SocialSettings(a *store.SocialAccount) map[string]any {
-	if v, ok := d.social.platform(a.Platform).(SocialViewer); ok {
-		return v.Settings(a)
+	if p := d.social.platform(a.Platform); p != nil {
+		return p.Settings(a)
 	}
 	return nil
 }
@@ -77,19 +82,6 @@ type SocialThread struct {
 type socialHub struct {
 	mu        sync.Mutex
 	platforms map[string]SocialPlatform
-	changed   map[string]chan struct{}
-}
-
-func (h *socialHub) changes(platform string) chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.changed == nil {
-		h.changed = map[string]chan struct{}{}
-	}
-	if h.changed[platform] == nil {
-		h.changed[platform] = make(chan struct{}, 1)
-	}
-	return h.changed[platform]
 }
 
 func (h *socialHub) platform(name string) SocialPlatform {
@@ -106,17 +98,6 @@ func (d *Desk) RegisterSocial(platform string, p SocialPlatform) {
 		d.social.platforms = map[string]SocialPlatform{}
 	}
 	d.social.platforms[platform] = p
-}
-
-// SocialChanges signals (without blocking) when a platform's accounts are
-// connected, changed or removed, so its channel starts and stops them.
-func (d *Desk) SocialChanges(platform string) <-chan struct{} { return d.social.changes(platform) }
-
-func (d *Desk) notifySocial(platform string) {
-	select {
-	case d.social.changes(platform) <- struct{}{}:
-	default:
-	}
 }
 
 // SocialModes tells, per platform with a channel, how its messages arrive.
@@ -205,7 +186,7 @@ func (d *Desk) SaveSocialAccount(ctx context.Context, id int64, in SocialAccount
 	if err != nil {
 		return nil, fmt.Errorf("save %s account: %w", in.Platform, err)
 	}
-	d.notifySocial(a.Platform)
+	d.notifyAccounts(a.Platform)
 	return d.db.SocialAccount(ctx, a.ID)
 }
 
@@ -234,45 +215,13 @@ func (d *Desk) DeleteSocialAccount(ctx context.Context, id int64) error {
 	if err := d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteSocialAccount(ctx, id) }); err != nil {
 		return err
 	}
-	d.notifySocial(a.Platform)
+	d.notifyAccounts(a.Platform)
 	return nil
 }
 
 // SetSocialState records how an account is doing (its channel's).
 func (d *Desk) SetSocialState(ctx context.Context, id int64, s store.SocialState) error {
 	return d.db.SetSocialState(ctx, id, s)
-}
-
-// SocialThread is the account and chat a ticket's replies go to.
-func (d *Desk) SocialThread(ctx context.Context, ticketID int64) (SocialThread, error) {
-	acc, chat, err := d.db.SocialThread(ctx, ticketID)
-	return SocialThread{AccountID: acc, ChatID: chat}, err
-}
-
-// ReplyAccount is the chat a social ticket's reply goes back to and the
-// account it goes through, or a permanent error in plain words when there
-// is none to send with: the ticket came another way, its account was
-// disconnected or is switched off. where names the conversation ("a
-// Telegram chat") and account the kind of account ("Telegram bot").
-func (d *Desk) ReplyAccount(ctx context.Context, out Outbound, where, account string) (SocialThread, *store.SocialAccount, error) {
-	th, err := d.SocialThread(ctx, out.Ticket.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return th, nil, Permanent(i18n.Errorf("this ticket did not come from %s, so there is no one to answer there", i18n.S(where)))
-	}
-	if err != nil {
-		return th, nil, err
-	}
-	a, err := d.db.SocialAccount(ctx, th.AccountID)
-	if errors.Is(err, store.ErrNotFound) {
-		return th, nil, Permanent(i18n.Errorf("the %s of this conversation was disconnected: connect it again under Settings → Channels, then retry", i18n.S(account)))
-	}
-	if err != nil {
-		return th, nil, err
-	}
-	if !a.Enabled {
-		return th, nil, Permanent(i18n.Errorf("the %s %s is switched off under Settings → Channels", i18n.S(account), a.Handle))
-	}
-	return th, a, nil
 }
 
 // Received tells whether a channel has delivered a message already (so
@@ -528,14 +477,6 @@ type TemplateReply struct {
 	Params   []string `json:"params"`
 }
 
-// WindowedPlatform is a platform that carries an account's free-form
-// replies only for a while after the customer last wrote (WhatsApp's
-// 24-hour customer-service window) and templates at any time.
-type WindowedPlatform interface {
-	Window() time.Duration
-	Templates(a *store.SocialAccount) []Template
-}
-
 // ReplyWindow tells whether a social ticket can be answered freely now:
 // until when (the customer's last message + the platform's window), and
 // the templates its account may send when it is closed.
@@ -548,8 +489,8 @@ type ReplyWindow struct {
 // ReplyWindow is the reply window of a ticket, nil when its channel has
 // none.
 func (d *Desk) ReplyWindow(ctx context.Context, t *store.Ticket) (*ReplyWindow, error) {
-	p, ok := d.social.platform(t.Channel).(WindowedPlatform)
-	if !ok {
+	p := d.social.platform(t.Channel)
+	if p == nil || p.Window() <= 0 {
 		return nil, nil
 	}
 	w := &ReplyWindow{Templates: []Template{}}
@@ -571,8 +512,8 @@ func (d *Desk) ReplyWindow(ctx context.Context, t *store.Ticket) (*ReplyWindow, 
 // only templates now (its reply window closed), so the agent learns it
 // while the text is still in the reply box, not from a failed delivery.
 func (d *Desk) windowClosed(t *store.Ticket, now time.Time) error {
-	p, ok := d.social.platform(t.Channel).(WindowedPlatform)
-	if !ok || t.LastCustomerAt == nil || now.Before(t.LastCustomerAt.Add(p.Window())) {
+	p := d.social.platform(t.Channel)
+	if p == nil || p.Window() <= 0 || t.LastCustomerAt == nil || now.Before(t.LastCustomerAt.Add(p.Window())) {
 		return nil
 	}
 	return inputErr("body", "the customer last wrote more than %d hours ago, so only an approved template can be sent until they write again: pick one above the reply box",
@@ -613,9 +554,9 @@ func (d *Desk) SendTemplate(ctx context.Context, actor Actor, ticketID int64, tr
 	return d.Reply(ctx, actor, ticketID, ReplyInput{Body: body, Template: &tr})
 }
 
-// ReplyTemplate is the template a reply is to be sent as (nil: a plain
+// replyTemplate is the template a reply is to be sent as (nil: a plain
 // reply), as its "replied" event names it.
-func (d *Desk) ReplyTemplate(ctx context.Context, ticketID, messageID int64) (*TemplateReply, error) {
+func (d *Desk) replyTemplate(ctx context.Context, ticketID, messageID int64) (*TemplateReply, error) {
 	events, err := d.db.Events(ctx, ticketID)
 	if err != nil {
 		return nil, err

@@ -61,23 +61,13 @@ type Inbound struct {
 	// customer). {{ticket}}, {{name}} and {{subject}} are filled in.
 	AckText string
 
-	// Email: the mailbox it came from, its raw source (kept as a blob) and
-	// the IMAP cursor to commit with it, so a crash can neither lose the
-	// message nor import it twice.
-	MailboxID int64
-	Raw       []byte
-	RawPath   string // instead of Raw: a file holding a large source
-	Cursor    *Cursor
+	// Mail is where an email came from (zero for other channels).
+	Mail MailSource
 
 	// Social messages (Telegram...): the account and chat they came
 	// through. The chat's newest ticket continues (by the reopen rules),
 	// and a new ticket is tied to the chat so replies go back there.
 	Social *SocialThread
-
-	// A bounce names the message it returns and why: when that is one of
-	// our replies, the reply is marked failed with the reason.
-	BounceOf     string
-	BounceReason string
 
 	// Partial, when set, says in sentences what of the message could not
 	// be read (a header that would not parse, a structure past the limits,
@@ -186,8 +176,8 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	var ran *TicketTx
 	acked := false
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
-		if in.Cursor != nil {
-			if err := tx.SetMailboxCursor(ctx, in.MailboxID, in.Cursor.UIDValidity, in.Cursor.UID); err != nil {
+		if in.Mail.Cursor != nil {
+			if err := tx.SetMailboxCursor(ctx, in.Mail.MailboxID, in.Mail.Cursor.UIDValidity, in.Mail.Cursor.UID); err != nil {
 				return err
 			}
 		}
@@ -211,7 +201,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		if err := exists(ctx, tx, "teams", "team_id", in.TeamID); err != nil {
 			return err
 		}
-		if in.Auto == "bounce" && in.BounceOf != "" {
+		if in.Auto == "bounce" && in.Mail.BounceOf != "" {
 			ev, err := d.markBounced(ctx, tx, in)
 			if err != nil {
 				return err
@@ -299,11 +289,11 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 				return err
 			}
 		}
-		if in.MailboxID != 0 {
-			if err := tx.SetMessageSource(ctx, m.ID, in.MailboxID, in.Raw, in.RawPath); err != nil {
+		if in.Mail.MailboxID != 0 {
+			if err := tx.SetMessageSource(ctx, m.ID, in.Mail.MailboxID, in.Mail.Raw, in.Mail.RawPath); err != nil {
 				return err
 			}
-			if err := tx.SetTicketMailbox(ctx, t.ID, in.MailboxID); err != nil {
+			if err := tx.SetTicketMailbox(ctx, t.ID, in.Mail.MailboxID); err != nil {
 				return err
 			}
 		}
@@ -363,8 +353,8 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 	}
 	if !res.Duplicate {
 		d.stats.ingested.Inc(in.Channel)
-		if in.MailboxID != 0 {
-			mailbox := strconv.FormatInt(in.MailboxID, 10)
+		if in.Mail.MailboxID != 0 {
+			mailbox := strconv.FormatInt(in.Mail.MailboxID, 10)
 			d.stats.mailImported.Inc(mailbox)
 			if len(in.Partial) > 0 {
 				d.stats.mailPartial.Inc(mailbox)
@@ -440,7 +430,7 @@ func (d *Desk) acknowledge(ctx context.Context, tx *store.Tx, t *store.Ticket, i
 // markBounced marks our reply named by a bounce as failed, with the
 // reason, and returns the event (nil when the bounce is not about ours).
 func (d *Desk) markBounced(ctx context.Context, tx *store.Tx, in Inbound) (*store.Event, error) {
-	m, err := tx.MessageByExternalID(ctx, in.Channel, in.BounceOf)
+	m, err := tx.MessageByExternalID(ctx, in.Channel, in.Mail.BounceOf)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -448,8 +438,8 @@ func (d *Desk) markBounced(ctx context.Context, tx *store.Tx, in Inbound) (*stor
 		return nil, err
 	}
 	// The remote server's reason stays in its words, inside our sentence.
-	why := any(in.BounceReason)
-	if in.BounceReason == "" {
+	why := any(in.Mail.BounceReason)
+	if in.Mail.BounceReason == "" {
 		why = i18n.S("the customer's mail server returned it")
 	}
 	sentence := i18n.S("bounced: %s", why)

@@ -27,7 +27,7 @@ var sentenceArgs = map[string][]int{
 	"apiErr":       {2}, // ui
 	"i18n.S":       {0},
 	"i18n.Errorf":  {0},
-	"ReplyAccount": {2, 3}, // desk.ReplyAccount's where and account
+	"ReplyAccount": {0, 1}, // desk.Outbound.ReplyAccount's where and account
 	"badValue":     {0},    // rules: a rule's value refused
 	"orderErr":     {1},    // orders: a shop's lookup failed
 	"httpFailure":  {0},    // orders: who failed, said at the start of a sentence

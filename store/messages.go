@@ -139,6 +139,34 @@ func (db *DB) Message(ctx context.Context, id int64) (*Message, error) {
 	return &list[0], nil
 }
 
+// ThreadRef is a message of a thread as a reply names it: its id on its
+// channel and who wrote it.
+type ThreadRef struct {
+	ExternalID string
+	Kind       string
+}
+
+// ThreadRefs lists the messages of a ticket before message before that
+// came or left through channel with an id of their own (internal notes
+// left out), oldest first: what a reply names to keep its thread.
+func (db *DB) ThreadRefs(ctx context.Context, ticketID, before int64, channel string) ([]ThreadRef, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT external_id, kind FROM messages
+		WHERE ticket_id = ? AND id < ? AND channel = ? AND external_id <> '' AND kind <> 'note' ORDER BY id`, ticketID, before, channel)
+	if err != nil {
+		return nil, fmt.Errorf("thread of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var list []ThreadRef
+	for rows.Next() {
+		var r ThreadRef
+		if err := rows.Scan(&r.ExternalID, &r.Kind); err != nil {
+			return nil, fmt.Errorf("thread of ticket %d: %w", ticketID, err)
+		}
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}
+
 // Messages lists a ticket's thread, oldest first, with attachments.
 func (db *DB) Messages(ctx context.Context, ticketID int64) ([]Message, error) {
 	rows, err := db.rq.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE ticket_id = ? ORDER BY id", ticketID)

@@ -41,7 +41,7 @@ func TestMailboxCardInBrowser(t *testing.T) {
 	} {
 		_, err := e.desk.Ingest(bg, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: m.from},
 			Subject: m.subject, Text: "Hello", ExternalID: fmt.Sprintf("m%d@example.com", i), Partial: m.partial,
-			MailboxID: mb.ID, Cursor: &desk.Cursor{UIDValidity: 1, UID: uint32(i + 1)}, Raw: []byte("Subject: " + m.subject + "\r\n\r\nHello")})
+			Mail: desk.MailSource{MailboxID: mb.ID, Cursor: &desk.Cursor{UIDValidity: 1, UID: uint32(i + 1)}, Raw: []byte("Subject: " + m.subject + "\r\n\r\nHello")}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func TestMailboxStatus(t *testing.T) {
 		t.Helper()
 		_, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: "carla@example.com"},
 			Subject: subject, Text: "Hello", ExternalID: fmt.Sprintf("m%d@example.com", uid), Partial: partial,
-			MailboxID: mb.ID, Cursor: &desk.Cursor{UIDValidity: 1, UID: uid}, Raw: []byte("Subject: " + subject + "\r\n\r\nHello")})
+			Mail: desk.MailSource{MailboxID: mb.ID, Cursor: &desk.Cursor{UIDValidity: 1, UID: uid}, Raw: []byte("Subject: " + subject + "\r\n\r\nHello")}})
 		if err != nil {
 			t.Fatal(err)
 		}

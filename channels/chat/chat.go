@@ -28,6 +28,7 @@ import (
 	"github.com/coder/websocket"
 
 	"onedesk/assets"
+	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/limit"
 	"onedesk/store"
@@ -88,6 +89,12 @@ func (c *Channel) live(st *store.Store) bool {
 }
 
 // ServeHTTP answers /chat/ws, /chat/config, /chat/offline, /chat/upload
+// Name is "chat".
+func (c *Channel) Name() string { return "chat" }
+
+// Routes: the widget's websocket, configuration, uploads and files.
+func (c *Channel) Routes() []channels.Route { return []channels.Route{{Pattern: "/chat/", Handler: c}} }
+
 // and /chat/file.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -96,7 +103,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bodyLimit := int64(maxRequest)
-	st, err := c.desk.DB().StoreBySlug(r.Context(), r.URL.Query().Get("store"))
+	st, err := c.desk.StoreBySlug(r.Context(), r.URL.Query().Get("store"))
 	if err != nil {
 		writeError(w, http.StatusNotFound, "no store by that name: check data-store in the snippet", "store")
 		return
@@ -504,7 +511,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		}
 		if t != nil {
 			s.follow(t.CustomerID)
-		} else if id, err := c.desk.DB().CustomerByIdentity(ctx, s.who); err == nil {
+		} else if id, err := c.desk.CustomerByIdentity(ctx, s.who); err == nil {
 			s.follow(id)
 		}
 		if s.customer != 0 {
@@ -599,7 +606,7 @@ func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identi
 	at := res.Message.CreatedAt
 	ack := frame{Type: "ack", CID: m.cid, ID: res.Message.ID, At: &at}
 	if len(m.files) > 0 {
-		if stored, err := c.desk.DB().Message(ctx, res.Message.ID); err == nil {
+		if stored, err := c.desk.Message(ctx, res.Message.ID); err == nil {
 			ack.Files = files(stored.Attachments) // with their ids
 		}
 	}
@@ -654,23 +661,22 @@ func (c *Channel) writeSaveError(w http.ResponseWriter, lang string, err error, 
 
 // contact is the name and email address a customer gave.
 func (c *Channel) contact(ctx context.Context, customer int64) (name, email string) {
-	cu, err := c.desk.DB().Customer(ctx, customer)
-	if err != nil {
+	cu, claimed, _ := c.desk.Contact(ctx, customer) // claims that cannot be read now are left out
+	if cu == nil {
 		return "", ""
 	}
-	return cu.Name, c.emailOf(ctx, cu)
+	return cu.Name, emailOf(cu, claimed)
 }
 
 // emailOf is the address to write to a customer at: their own, or one
 // they claimed that another customer has (the answer from that inbox is
 // what proves the claim).
-func (c *Channel) emailOf(ctx context.Context, cu *store.Customer) string {
+func emailOf(cu *store.Customer, claimed []store.Identity) string {
 	for _, id := range cu.Identities {
 		if id.Kind == "email" {
 			return id.Value
 		}
 	}
-	claimed, _ := c.desk.DB().Claimed(ctx, cu.ID)
 	for _, id := range claimed {
 		if id.Kind == "email" {
 			return id.Value
@@ -872,8 +878,8 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			return nil // an old widget showed it, as replies were before receipts
 		}
 	}
-	if addr := c.emailOf(ctx, &out.Customer); addr != "" {
-		if email := c.desk.Sender("email"); email != nil {
+	if addr := emailOf(&out.Customer, out.Claimed); addr != "" {
+		if email := out.ByEmail(); email != nil {
 			if !slices.Contains(out.Customer.Identities, store.Identity{Kind: "email", Value: addr}) {
 				out.Customer.Identities = append(slices.Clone(out.Customer.Identities), store.Identity{Kind: "email", Value: addr})
 			}

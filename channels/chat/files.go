@@ -111,7 +111,7 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 		return
 	}
 	if st.Chat.PreChat == "required" {
-		if id, err := c.desk.DB().CustomerByIdentity(r.Context(), who); err != nil {
+		if id, err := c.desk.CustomerByIdentity(r.Context(), who); err != nil {
 			fail(http.StatusForbidden, "err_details", "email")
 			return
 		} else if _, email := c.contact(r.Context(), id); email == "" {
@@ -146,24 +146,9 @@ func (c *Channel) serveFile(w http.ResponseWriter, r *http.Request, st *store.St
 		return
 	}
 	notFound := func() { writeError(w, http.StatusNotFound, "no such file in this conversation", "id") }
-	customer, err := c.desk.DB().CustomerByIdentity(r.Context(), visitorID(body.Token))
+	a, err := c.desk.CustomerFile(r.Context(), visitorID(body.Token), st.ID, body.ID)
 	if err != nil {
 		notFound()
-		return
-	}
-	a, ticketID, err := c.desk.DB().AttachmentData(r.Context(), body.ID)
-	if err != nil {
-		notFound()
-		return
-	}
-	t, err := c.desk.DB().Ticket(r.Context(), ticketID)
-	if err != nil || t.CustomerID != customer || t.StoreID == nil || *t.StoreID != st.ID {
-		notFound()
-		return
-	}
-	m, err := c.desk.DB().Message(r.Context(), a.MessageID)
-	if err != nil || (m.Kind != "customer" && m.Kind != "agent") {
-		notFound() // internal notes stay internal
 		return
 	}
 	w.Header().Set("Content-Type", a.ContentType)

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/desk"
-	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -23,12 +23,23 @@ type Channel struct {
 	MaxBackoff time.Duration
 }
 
+// smtpSends is how many replies go to the mail servers at once (they
+// refuse many connections from one client).
+const smtpSends = 4
+
 // New returns the email channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
 	d.SetSender("email", desk.SenderFunc(c.Send))
+	d.LimitSends("email", smtpSends)
 	return c
 }
+
+// Name is "email".
+func (c *Channel) Name() string { return "email" }
+
+// Routes: email comes by IMAP, not HTTP.
+func (c *Channel) Routes() []channels.Route { return nil }
 
 // Run polls every active mailbox until ctx ends, restarting the pollers
 // whenever mailboxes are saved. A failing mailbox never stops the others.
@@ -53,7 +64,7 @@ func (c *Channel) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-c.desk.MailboxChanges():
+		case <-c.desk.AccountChanges("email"):
 		}
 		cancel()
 		wg.Wait()
@@ -101,5 +112,3 @@ func ourAddress(list []*store.Mailbox, addr string) bool {
 	}
 	return false
 }
-
-var errNoMailbox = i18n.Errorf(desk.NoMailboxReason)

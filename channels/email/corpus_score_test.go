@@ -136,8 +136,8 @@ func scoreCorpusCase(c corpusCase, raw []byte) corpusResult {
 			r.diffs = append(r.diffs, fmt.Sprintf("attachment %q missing (have %q)", name, names))
 		}
 	}
-	if c.BounceOf != "" && strings.Trim(in.BounceOf, "<>") != c.BounceOf {
-		r.diffs = append(r.diffs, fmt.Sprintf("bounce of %q, want %q", in.BounceOf, c.BounceOf))
+	if c.BounceOf != "" && strings.Trim(in.Mail.BounceOf, "<>") != c.BounceOf {
+		r.diffs = append(r.diffs, fmt.Sprintf("bounce of %q, want %q", in.Mail.BounceOf, c.BounceOf))
 	}
 	return r
 }

@@ -120,8 +120,8 @@ eJ8+IhAAAQaQCAAEAAAAAAABAAEAAQeQBgAIAAAA5AQAAAAAAADoAAEIgAcAGAAAAElQTS5NaWNy
 		if tnef.Filename != "winmail.dat" || tnef.ContentType != "application/ms-tnef" || len(tnef.Data) != 57 {
 			t.Fatalf("winmail %q %q %d", tnef.Filename, tnef.ContentType, len(tnef.Data))
 		}
-		if in.Auto != "" || in.BounceOf != "" {
-			t.Fatalf("a forward is not a bounce: %q %q", in.Auto, in.BounceOf)
+		if in.Auto != "" || in.Mail.BounceOf != "" {
+			t.Fatalf("a forward is not a bounce: %q %q", in.Auto, in.Mail.BounceOf)
 		}
 	})
 

@@ -45,7 +45,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("failed on content: %v", err)
 		}
-		texts := []string{in.Text, in.HTML, in.Subject, in.Name, in.Partial.String(), in.BounceReason, in.BounceOf, in.ExternalID, in.From.Value}
+		texts := []string{in.Text, in.HTML, in.Subject, in.Name, in.Partial.String(), in.Mail.BounceReason, in.Mail.BounceOf, in.ExternalID, in.From.Value}
 		spooled := 0
 		for _, a := range in.Attachments {
 			texts = append(texts, a.Filename, a.ContentType)

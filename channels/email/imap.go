@@ -392,7 +392,7 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		}
 		in = unreadable(m, uidValidity, err)
 	}
-	in.RawPath = f.Name()
+	in.Mail.RawPath = f.Name()
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, i18n.Sentence{})
 }
 
@@ -405,7 +405,7 @@ func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []
 		}
 		in = unreadable(m, uidValidity, err)
 	}
-	in.Raw = raw
+	in.Mail.Raw = raw
 	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
 }
 
@@ -478,7 +478,7 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 		// Our own mail (a reply copied to the inbox, a loop): never a ticket.
 		return c.desk.AdvanceCursor(ctx, mb.ID, cursor)
 	}
-	in.MailboxID, in.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
+	in.Mail.MailboxID, in.Mail.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
 	if in.From.Value == "" {
 		in.From, in.Name = unknownSender(mb), unknownSenderName
 		if len(in.Partial) == 0 {
@@ -492,7 +492,7 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	if !dropped.IsZero() {
 		// Said in the notes, not the text: the text stays the customer's.
 		in.Partial = in.Partial.Add(dropped)
-		in.Raw = nil
+		in.Mail.Raw = nil
 	}
 	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 && len(in.Partial) == 0 {
 		// A message of a subject alone is a message all the same. (With
@@ -601,8 +601,8 @@ func bare(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer
 		from = unknownSender(mb)
 	}
 	return desk.Inbound{Channel: "email", From: from, Name: in.Name, Subject: in.Subject,
-		ExternalID: in.ExternalID, Auto: in.Auto, MailboxID: in.MailboxID, Cursor: in.Cursor,
-		Raw: in.Raw, RawPath: in.RawPath,
+		ExternalID: in.ExternalID, Auto: in.Auto,
+		Mail:    desk.MailSource{MailboxID: in.Mail.MailboxID, Cursor: in.Mail.Cursor, Raw: in.Mail.Raw, RawPath: in.Mail.RawPath},
 		Partial: in.Partial.Add(i18n.S("The desk refused the message (%s), so only its subject and source were kept.", refusal(ie)))}
 }
 

@@ -334,15 +334,15 @@ func (p *parser) readBody(h *header) {
 	}
 	if in.Auto == "bounce" {
 		for _, part := range p.returned {
-			if in.BounceOf == "" {
-				in.BounceOf = originalMessageID(part)
+			if in.Mail.BounceOf == "" {
+				in.Mail.BounceOf = originalMessageID(part)
 			}
 		}
-		if in.BounceOf == "" {
-			in.BounceOf = quotedMessageID(in.Text)
+		if in.Mail.BounceOf == "" {
+			in.Mail.BounceOf = quotedMessageID(in.Text)
 		}
-		if in.BounceReason == "" {
-			in.BounceReason = textBounceReason(in.Text)
+		if in.Mail.BounceReason == "" {
+			in.Mail.BounceReason = textBounceReason(in.Text)
 		}
 	}
 }
@@ -536,7 +536,7 @@ func (p *parser) leaf(hdr textproto.Header, ctype string, params map[string]stri
 	case "message/delivery-status", "message/global-delivery-status":
 		p.report = true
 		p.in.Auto = "bounce"
-		p.in.BounceReason = bounceReason(data)
+		p.in.Mail.BounceReason = bounceReason(data)
 		fallthrough
 	case "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers":
 		if len(p.returned) < 4 && data != nil {

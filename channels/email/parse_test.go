@@ -279,8 +279,8 @@ Message-ID: <%s>
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dsn.Auto != "bounce" || dsn.BounceOf != ourID || !strings.Contains(dsn.BounceReason, "user unknown") {
-		t.Fatalf("parsed bounce: auto %q of %q reason %q", dsn.Auto, dsn.BounceOf, dsn.BounceReason)
+	if dsn.Auto != "bounce" || dsn.Mail.BounceOf != ourID || !strings.Contains(dsn.Mail.BounceReason, "user unknown") {
+		t.Fatalf("parsed bounce: auto %q of %q reason %q", dsn.Auto, dsn.Mail.BounceOf, dsn.Mail.BounceReason)
 	}
 	if _, err := d.SetStatus(ctx, desk.System, first.Ticket.ID, "resolved"); err != nil {
 		t.Fatal(err)

@@ -510,8 +510,8 @@ Message-ID: <reply-15.v@shop.test>
 	for _, c := range bounces {
 		t.Run(c.name, func(t *testing.T) {
 			in := mustParseIn(t, crlf(c.raw))
-			if in.Auto != "bounce" || in.BounceOf != c.of || in.BounceReason != c.reason {
-				t.Fatalf("auto %q of %q reason %q", in.Auto, in.BounceOf, in.BounceReason)
+			if in.Auto != "bounce" || in.Mail.BounceOf != c.of || in.Mail.BounceReason != c.reason {
+				t.Fatalf("auto %q of %q reason %q", in.Auto, in.Mail.BounceOf, in.Mail.BounceReason)
 			}
 		})
 	}

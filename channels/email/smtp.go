@@ -22,14 +22,16 @@ import (
 	"onedesk/store"
 )
 
-// Send delivers an agent's reply from the ticket's mailbox. The Message-ID
-// is derived from the message, so a retry after a crash or an outage sends
-// the very same message, which the recipient's server can recognise.
+// Send delivers an agent's reply from the ticket's mailbox, all of it
+// read from out (desk.MailRoute): the Message-ID is derived from the
+// message, so a retry after a crash or an outage sends the very same
+// message, which the recipient's server can recognise.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
-	mb, err := c.replyMailbox(ctx, out.Ticket)
+	route, err := out.Mail()
 	if err != nil {
 		return err
 	}
+	mb := route.Mailbox
 	to := ""
 	for _, id := range out.Customer.Identities {
 		if id.Kind == "email" {
@@ -42,11 +44,6 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	if strings.HasSuffix(to, "@onedesk.invalid") {
 		return desk.Permanent(i18n.Errorf("the sender's address could not be read from the message, so there is no address to reply to"))
-	}
-	_, domain, _ := strings.Cut(mb.Address, "@")
-	msgID, err := c.desk.OutboundExternalID(ctx, out.Ticket.ID, out.Message.ID, domain)
-	if err != nil {
-		return err
 	}
 
 	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
@@ -62,19 +59,14 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err := m.To(to); err != nil {
 		return desk.Permanent(i18n.Errorf("the customer's address %s is not valid: %w", to, err))
 	}
-	m.SetMessageIDWithValue(msgID)
+	m.SetMessageIDWithValue(route.MessageID)
 	m.SetDateWithValue(out.Message.CreatedAt)
 	m.Subject(replySubject(out.Ticket))
-	thread, err := c.desk.DB().Messages(ctx, out.Ticket.ID)
-	if err != nil {
-		return fmt.Errorf("read the thread of ticket %d: %w", out.Ticket.ID, err)
+	if route.InReplyTo != "" {
+		m.SetGenHeader(mail.HeaderInReplyTo, "<"+route.InReplyTo+">")
 	}
-	refs, inReplyTo := threadRefs(thread, out.Message.ID)
-	if inReplyTo != "" {
-		m.SetGenHeader(mail.HeaderInReplyTo, "<"+inReplyTo+">")
-	}
-	if len(refs) > 0 {
-		m.SetGenHeaderPreformatted(mail.HeaderReferences, "<"+strings.Join(refs, "> <")+">")
+	if len(route.References) > 0 {
+		m.SetGenHeaderPreformatted(mail.HeaderReferences, "<"+strings.Join(route.References, "> <")+">")
 	}
 	if out.Message.Auto != "" {
 		// An acknowledgement: other robots must not answer it (RFC 3834).
@@ -83,13 +75,9 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	} else {
 		m.SetGenHeader("Auto-Submitted", "no")
 	}
-	if mb.PlusAddressing {
-		replyTo, err := c.desk.ReplyAddress(ctx, mb.Address, out.Ticket.ID)
-		if err != nil {
-			return err
-		}
-		if err := m.ReplyToFormat(fromName, replyTo); err != nil {
-			return desk.Permanent(i18n.Errorf("the reply-to address %s is not valid: %w", replyTo, err))
+	if route.ReplyTo != "" {
+		if err := m.ReplyToFormat(fromName, route.ReplyTo); err != nil {
+			return desk.Permanent(i18n.Errorf("the reply-to address %s is not valid: %w", route.ReplyTo, err))
 		}
 	}
 	if out.Message.Auto == "" {
@@ -111,11 +99,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	m.SetBodyString(mail.TypeTextPlain, out.Message.Body)
 	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body))
-	for _, a := range out.Message.Attachments {
-		file, err := c.desk.AttachmentData(ctx, a.ID)
-		if err != nil {
-			return fmt.Errorf("attachment %s: %w", a.Filename, err)
-		}
+	for _, file := range out.Files {
 		if err := m.AttachReader(file.Filename, bytes.NewReader(file.Data), mail.WithFileContentType(mail.ContentType(file.ContentType))); err != nil {
 			return desk.Permanent(i18n.Errorf("the file %s could not be attached: %w", file.Filename, err))
 		}
@@ -134,39 +118,8 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 		return i18n.Errorf("the mail server %s did not take the reply: %w", mb.SMTPHost, err)
 	}
-	if err := c.desk.RecordExternalID(ctx, out.Message.ID, msgID); err != nil {
-		c.log.Warn("email: record Message-ID", "message", out.Message.ID, "err", err)
-	}
+	out.SentAs(route.MessageID)
 	return nil
-}
-
-// replyMailbox is the mailbox the ticket's mail came to or, for tickets
-// from elsewhere, the store's (or the only) active mailbox.
-func (c *Channel) replyMailbox(ctx context.Context, t store.Ticket) (*store.Mailbox, error) {
-	id, err := c.desk.TicketMailbox(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	if id != 0 {
-		return c.desk.Mailbox(ctx, id)
-	}
-	list, err := c.desk.Mailboxes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var pick *store.Mailbox
-	for _, mb := range list {
-		if !mb.Active {
-			continue
-		}
-		if pick == nil || t.StoreID != nil && mb.StoreID != nil && *mb.StoreID == *t.StoreID {
-			pick = mb
-		}
-	}
-	if pick == nil {
-		return nil, desk.Permanent(errNoMailbox)
-	}
-	return pick, nil
 }
 
 func smtpClient(mb *store.Mailbox, more ...mail.Option) (*mail.Client, error) {
@@ -218,27 +171,6 @@ func replySubject(t store.Ticket) string {
 		s = "Re: " + s
 	}
 	return s
-}
-
-// threadRefs lists the email ids of the thread before this reply (for
-// References) and the latest customer message's id (for In-Reply-To).
-func threadRefs(thread []store.Message, self int64) (refs []string, inReplyTo string) {
-	for _, m := range thread {
-		if m.ID == self {
-			break
-		}
-		if m.Channel != "email" || m.ExternalID == "" || m.Kind == "note" {
-			continue
-		}
-		refs = append(refs, m.ExternalID)
-		if m.Kind == "customer" {
-			inReplyTo = m.ExternalID
-		}
-	}
-	if len(refs) > 10 { // the first and the latest carry the thread
-		refs = append(refs[:1], refs[len(refs)-9:]...)
-	}
-	return refs, inReplyTo
 }
 
 // testSMTP connects to the mailbox's SMTP server as a reply would

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"onedesk/assets"
+	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/i18n"
 	"onedesk/limit"
@@ -58,14 +59,24 @@ type Channel struct {
 // New returns the forms channel. Replies on form tickets, and the
 // confirmation, go out by email.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	d.SetSender("form", desk.SenderFunc(func(ctx context.Context, out desk.Outbound) error {
-		email := d.Sender("email")
-		if email == nil {
-			return desk.Permanent(i18n.Errorf(desk.NoMailboxReason))
-		}
-		return email.Send(ctx, out)
-	}))
-	return &Channel{desk: d, log: log, pageLimit: limit.New(2, 60), postLimit: limit.New(0.2, 10), Now: time.Now}
+	c := &Channel{desk: d, log: log, pageLimit: limit.New(2, 60), postLimit: limit.New(0.2, 10), Now: time.Now}
+	d.SetSender("form", desk.SenderFunc(c.Send))
+	return c
+}
+
+// Name is "forms".
+func (c *Channel) Name() string { return "forms" }
+
+// Routes: the hosted forms and their posts.
+func (c *Channel) Routes() []channels.Route { return []channels.Route{{Pattern: "/f/", Handler: c}} }
+
+// Send hands a reply on a form ticket (and the confirmation) to email.
+func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
+	email := out.ByEmail()
+	if email == nil {
+		return desk.Permanent(i18n.Errorf(desk.NoMailboxReason))
+	}
+	return email.Send(ctx, out)
 }
 
 // Run forgets idle addresses of the rate limits each minute, until ctx ends.
@@ -92,11 +103,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	asJSON := wantsJSON(r)
-	f, err := c.desk.DB().FormBySlug(r.Context(), slug)
-	var st *store.Store
-	if err == nil && f.StoreID != nil {
-		st, err = c.desk.DB().Store(r.Context(), *f.StoreID)
-	}
+	f, st, err := c.desk.PublicForm(r.Context(), slug)
 	if st == nil {
 		st = &store.Store{Language: "en", AllowedOrigins: []string{}}
 	}

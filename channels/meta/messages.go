@@ -29,8 +29,8 @@ func channelOf(object string) string {
 	return "messenger"
 }
 
-// handle commits one queued messaging event of a page.
-func (c *Channel) handle(ctx context.Context, a *store.SocialAccount, payload []byte) error {
+// handleQueued commits one queued messaging event of a page.
+func (c *Channel) handleQueued(ctx context.Context, a *store.SocialAccount, payload []byte) error {
 	var q queued
 	var e event
 	if json.Unmarshal(payload, &q) != nil || json.Unmarshal(q.Event, &e) != nil {
@@ -109,7 +109,7 @@ func (c *Channel) receive(ctx context.Context, p *page, channel string, e *event
 		return err
 	}
 	if !seen {
-		if err := c.ingest(ctx, p, channel, e, story, storyURL); err != nil {
+		if err := c.receiveNew(ctx, p, channel, e, story, storyURL); err != nil {
 			return err
 		}
 	}
@@ -119,7 +119,9 @@ func (c *Channel) receive(ctx context.Context, p *page, channel string, e *event
 	return nil
 }
 
-func (c *Channel) ingest(ctx context.Context, p *page, channel string, e *event, story, storyURL string) error {
+// receiveNew is receive's work for a message not seen before: the
+// ticket's message with its files.
+func (c *Channel) receiveNew(ctx context.Context, p *page, channel string, e *event, story, storyURL string) error {
 	m := e.Message
 	text := m.Text
 	var files []store.Attachment
@@ -259,7 +261,7 @@ const metadata = "onedesk"
 // API of the page (POST /{page-id}/messages, for Messenger and Instagram
 // alike): its text (in parts when long), then each file uploaded with the
 // message (multipart filedata). A reply that fails part-way goes on from
-// the part that failed (desk.SendParts). The first message's id is
+// the part that failed (Outbound.SendParts). The first message's id is
 // recorded as the reply's external id; receipts may name any part's. A refusal retrying cannot
 // change (an expired token, the 24-hour window closed) fails the reply
 // with the reason in plain words.
@@ -272,14 +274,14 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if channel == "instagram" {
 		where = "an Instagram conversation"
 	}
-	th, a, err := c.desk.ReplyAccount(ctx, out, where, "Facebook page")
+	th, a, err := out.ReplyAccount(where, "Facebook page")
 	if err != nil {
 		return err
 	}
 	p := c.page(a)
 	recipient, _ := json.Marshal(map[string]string{"id": th.ChatID})
 	texts := social.SplitText(out.Message.Body, maxText(channel, out.Message.Body))
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
+	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var res sendResult
 		if part < len(texts) {
 			err := p.cl.Post(ctx, p.cfg.PageID+"/messages", map[string]any{"recipient": json.RawMessage(recipient),
@@ -289,10 +291,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			}
 			return res.MessageID, nil
 		}
-		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
-		if err != nil {
-			return "", err
-		}
+		full := out.Files[part-len(texts)]
 		msg, _ := json.Marshal(map[string]any{"attachment": map[string]any{"type": attachmentType(full.ContentType),
 			"payload": map[string]bool{"is_reusable": false}}, "metadata": metadata})
 		err = p.cl.Upload(ctx, p.cfg.PageID+"/messages", map[string]string{"recipient": string(recipient), "messaging_type": "RESPONSE",
@@ -305,11 +304,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err != nil {
 		return err
 	}
-	if first != "" {
-		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {
-			c.log.Warn("meta: record a reply's id", "message", out.Message.ID, "err", err)
-		}
-	}
+	out.SentAs(first)
 	return nil
 }
 

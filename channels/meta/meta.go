@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/channels/graph"
 	"onedesk/channels/metahook"
 	"onedesk/channels/social"
@@ -100,11 +101,19 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 		defer c.mu.RUnlock()
 		return c.verify[token]
 	}}
-	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handle}
+	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handleQueued}
 	d.SetSender("messenger", desk.SenderFunc(c.Send))
 	d.SetSender("instagram", desk.SenderFunc(c.Send))
 	d.RegisterSocial("meta", c)
 	return c
+}
+
+// Name is "meta".
+func (c *Channel) Name() string { return "meta" }
+
+// Routes: Meta's webhook (verification and deliveries) for every page.
+func (c *Channel) Routes() []channels.Route {
+	return []channels.Route{{Pattern: "/hooks/meta", Handler: c}}
 }
 
 func (c *Channel) page(a *store.SocialAccount) *page {
@@ -119,9 +128,16 @@ func (c *Channel) client(token string) *graph.Client {
 // Mode: Meta's messages always come by webhook.
 func (c *Channel) Mode() string { return "webhook" }
 
-// CallbackURL is the URL to paste at Meta ("" when the desk does not know
-// its public address).
-func (c *Channel) CallbackURL() string {
+// Window: the platform's 24-hour window is enforced by Meta itself,
+// which refuses a late reply (sendError says so).
+func (c *Channel) Window() time.Duration { return 0 }
+
+// Templates: Messenger and Instagram replies are plain messages.
+func (c *Channel) Templates(*store.SocialAccount) []desk.Template { return nil }
+
+// webhookURL is the URL to paste at Meta, its "callback URL" ("" when
+// the desk does not know its public address).
+func (c *Channel) webhookURL() string {
 	if c.publicURL == "" {
 		return ""
 	}
@@ -133,7 +149,7 @@ func (c *Channel) CallbackURL() string {
 func (c *Channel) Settings(a *store.SocialAccount) map[string]any {
 	cfg := parseConfig(a)
 	return map[string]any{"page_id": cfg.PageID, "instagram_id": cfg.InstagramID, "instagram_username": cfg.InstagramUsername,
-		"verify_token": cfg.VerifyToken, "callback_url": c.CallbackURL(),
+		"verify_token": cfg.VerifyToken, "callback_url": c.webhookURL(),
 		"access_token_set": cfg.AccessToken != "", "app_secret_set": cfg.AppSecret != ""}
 }
 
@@ -244,7 +260,7 @@ func (c *Channel) Run(ctx context.Context) {
 	wg.Add(1)
 	go func() { defer wg.Done(); c.inbox.Run(ctx) }()
 	defer wg.Wait()
-	changes := c.desk.SocialChanges("meta")
+	changes := c.desk.AccountChanges("meta")
 	for {
 		actx, cancel := context.WithCancel(ctx)
 		var running sync.WaitGroup
@@ -297,7 +313,7 @@ func (c *Channel) subscribe(ctx context.Context, p *page) {
 			if st.LastError != "" {
 				c.log.Info("meta: page subscribed again", "page", p.acct.Handle)
 			}
-			st.Mode, st.WebhookURL, st.LastError, st.LastErrorI18n, st.LastErrorAt, st.LastOKAt = "webhook", c.CallbackURL(), "", "", nil, &now
+			st.Mode, st.WebhookURL, st.LastError, st.LastErrorI18n, st.LastErrorAt, st.LastOKAt = "webhook", c.webhookURL(), "", "", nil, &now
 			c.setState(ctx, p, st)
 			return
 		}

@@ -20,8 +20,8 @@ func externalID(a *store.SocialAccount, chatID string, messageID int64) string {
 	return "tg:" + a.ExternalID + ":" + chatID + ":" + strconv.FormatInt(messageID, 10)
 }
 
-// handle commits one update: a message, or an edit of one.
-func (c *Channel) handle(ctx context.Context, b *bot, u Update) error {
+// handleUpdate commits one update: a message, or an edit of one.
+func (c *Channel) handleUpdate(ctx context.Context, b *bot, u Update) error {
 	switch {
 	case u.Message != nil:
 		return c.receive(ctx, b, u.Message)
@@ -207,7 +207,7 @@ const maxText = 4096
 // Send delivers an agent's reply to the ticket's chat: its text with
 // sendMessage (in parts when longer than Telegram takes), then its files
 // with sendPhoto (pictures) or sendDocument. A reply that fails part-way
-// goes on from the part that failed (desk.SendParts). The first message's
+// goes on from the part that failed (Outbound.SendParts). The first message's
 // id is recorded as the reply's external id. A refusal retrying cannot change
 // (the customer blocked the bot, a revoked token) fails the reply with
 // the reason in plain words.
@@ -215,7 +215,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
 	}
-	th, a, err := c.desk.ReplyAccount(ctx, out, "a Telegram chat", "Telegram bot")
+	th, a, err := out.ReplyAccount("a Telegram chat", "Telegram bot")
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		chatID = n
 	}
 	texts := social.SplitText(out.Message.Body, maxText)
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
+	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var sent sentMessage
 		if part < len(texts) {
 			if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": texts[part]}, &sent); err != nil {
@@ -233,10 +233,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			}
 			return externalID(a, th.ChatID, sent.MessageID), nil
 		}
-		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
-		if err != nil {
-			return "", err
-		}
+		full := out.Files[part-len(texts)]
 		method, field := "sendDocument", "document"
 		if photo(full.ContentType) && full.Size <= 10<<20 {
 			method, field = "sendPhoto", "photo"
@@ -249,11 +246,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err != nil {
 		return err
 	}
-	if first != "" {
-		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {
-			c.log.Warn("telegram: record a reply's id", "message", out.Message.ID, "err", err)
-		}
-	}
+	out.SentAs(first)
 	return nil
 }
 

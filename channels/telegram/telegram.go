@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/channels/social"
 	"onedesk/desk"
 	"onedesk/i18n"
@@ -95,6 +96,14 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	return c
 }
 
+// Name is "telegram".
+func (c *Channel) Name() string { return "telegram" }
+
+// Routes: bots' webhook deliveries, one path per account.
+func (c *Channel) Routes() []channels.Route {
+	return []channels.Route{{Pattern: "/hooks/telegram/", Handler: c}}
+}
+
 func (c *Channel) client(token string) *client {
 	return &client{base: c.api, token: token, http: c.http, maxWait: c.MaxWait}
 }
@@ -112,6 +121,15 @@ func (c *Channel) Mode() string {
 	}
 	return "polling"
 }
+
+// Settings: a bot shows nothing beyond its name and handle.
+func (c *Channel) Settings(*store.SocialAccount) map[string]any { return nil }
+
+// Window: Telegram carries replies at any time.
+func (c *Channel) Window() time.Duration { return 0 }
+
+// Templates: Telegram has none.
+func (c *Channel) Templates(*store.SocialAccount) []desk.Template { return nil }
 
 func (c *Channel) webhookURL(id int64) string {
 	return c.publicURL + "/hooks/telegram/" + strconv.FormatInt(id, 10)
@@ -192,7 +210,7 @@ func (c *Channel) Run(ctx context.Context) {
 		c.inbox.Run(ctx)
 	}()
 	defer wg.Wait()
-	changes := c.desk.SocialChanges("telegram")
+	changes := c.desk.AccountChanges("telegram")
 	for {
 		actx, cancel := context.WithCancel(ctx)
 		var running sync.WaitGroup
@@ -343,7 +361,7 @@ func (c *Channel) pollOnce(ctx context.Context, b *bot, st *status) error {
 		return err
 	}
 	for _, u := range updates {
-		if err := c.handle(ctx, b, u); err != nil {
+		if err := c.handleUpdate(ctx, b, u); err != nil {
 			if ie, ok := desk.IsInput(err); ok {
 				// Nothing retrying could change: skipped, not stuck on.
 				c.log.Warn("telegram: message refused", "bot", b.acct.Handle, "update", u.UpdateID, "err", ie.Message)
@@ -498,7 +516,7 @@ func (c *Channel) handleQueued(ctx context.Context, a *store.SocialAccount, payl
 	if err := json.Unmarshal(payload, &u); err != nil {
 		return nil // not an update: dropped
 	}
-	return c.handle(ctx, c.bot(a), u)
+	return c.handleUpdate(ctx, c.bot(a), u)
 }
 
 // chatOf is the chat a queued update is from: its lane in the inbox.

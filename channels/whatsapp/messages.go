@@ -353,14 +353,14 @@ type sent struct {
 // template when the reply was sent as one, else its text (in parts when
 // longer than WhatsApp takes), then its files (uploaded, then sent as an
 // image or a document). A reply that fails part-way goes on from the part
-// that failed (desk.SendParts). The first message's wamid is recorded as
+// that failed (Outbound.SendParts). The first message's wamid is recorded as
 // the reply's external id; WhatsApp's statuses find the reply by any
 // part's.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
 	}
-	th, a, err := c.desk.ReplyAccount(ctx, out, "a WhatsApp chat", "WhatsApp number")
+	th, a, err := out.ReplyAccount("a WhatsApp chat", "WhatsApp number")
 	if err != nil {
 		return err
 	}
@@ -378,10 +378,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 		return res.Messages[0].ID, nil
 	}
-	tpl, err := c.desk.ReplyTemplate(ctx, out.Ticket.ID, out.Message.ID)
-	if err != nil {
-		return err
-	}
+	tpl := out.Template
 	// The messages of the reply: the template or the text's parts, then
 	// the files.
 	var texts []map[string]any
@@ -400,14 +397,11 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			texts = append(texts, map[string]any{"type": "text", "text": map[string]any{"body": part, "preview_url": false}})
 		}
 	}
-	first, err := c.desk.SendParts(ctx, out, len(texts)+len(out.Message.Attachments), func(ctx context.Context, part int) (string, error) {
+	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		if part < len(texts) {
 			return post(ctx, texts[part])
 		}
-		full, err := c.desk.AttachmentData(ctx, out.Message.Attachments[part-len(texts)].ID)
-		if err != nil {
-			return "", err
-		}
+		full := out.Files[part-len(texts)]
 		var up struct {
 			ID string `json:"id"`
 		}
@@ -429,10 +423,6 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if err != nil {
 		return err
 	}
-	if first != "" {
-		if err := c.desk.RecordExternalID(ctx, out.Message.ID, first); err != nil {
-			c.log.Warn("whatsapp: record a reply's id", "message", out.Message.ID, "err", err)
-		}
-	}
+	out.SentAs(first)
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/channels"
 	"onedesk/channels/graph"
 	"onedesk/channels/metahook"
 	"onedesk/channels/social"
@@ -99,6 +100,14 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	return c
 }
 
+// Name is "whatsapp".
+func (c *Channel) Name() string { return "whatsapp" }
+
+// Routes: Meta's webhook for every WhatsApp number.
+func (c *Channel) Routes() []channels.Route {
+	return []channels.Route{{Pattern: "/hooks/whatsapp", Handler: c}}
+}
+
 func (c *Channel) client(token string) *graph.Client {
 	return &graph.Client{Base: c.api, Token: token, HTTP: c.http, MaxWait: c.MaxWait}
 }
@@ -119,8 +128,8 @@ func (c *Channel) Templates(a *store.SocialAccount) []desk.Template {
 	return t
 }
 
-// WebhookURL is the callback URL to give Meta.
-func (c *Channel) WebhookURL() string {
+// webhookURL is the URL to paste at Meta (its "callback URL").
+func (c *Channel) webhookURL() string {
 	base := c.publicURL
 	if base == "" {
 		base = "https://<your desk's address>"
@@ -134,7 +143,7 @@ func (c *Channel) WebhookURL() string {
 func (c *Channel) Settings(a *store.SocialAccount) map[string]any {
 	cfg := parseConfig(a)
 	return map[string]any{"phone_number_id": cfg.PhoneNumberID, "waba_id": cfg.WABAID, "verify_token": cfg.VerifyToken,
-		"webhook_url": c.WebhookURL(), "templates": c.Templates(a),
+		"webhook_url": c.webhookURL(), "templates": c.Templates(a),
 		"access_token_set": cfg.AccessToken != "", "app_secret_set": cfg.AppSecret != ""}
 }
 
@@ -290,7 +299,7 @@ func (c *Channel) Run(ctx context.Context) {
 		c.inbox.Run(ctx)
 	}()
 	defer wg.Wait()
-	changes := c.desk.SocialChanges("whatsapp")
+	changes := c.desk.AccountChanges("whatsapp")
 	for {
 		c.load(ctx)
 		select {
@@ -315,9 +324,9 @@ func (c *Channel) load(ctx context.Context) {
 		if a.Enabled {
 			numbers[cfg.PhoneNumberID] = &number{acct: a, cfg: cfg}
 		}
-		if a.State.Mode != "webhook" || a.State.WebhookURL != c.WebhookURL() {
+		if a.State.Mode != "webhook" || a.State.WebhookURL != c.webhookURL() {
 			st := a.State
-			st.Mode, st.WebhookURL = "webhook", c.WebhookURL()
+			st.Mode, st.WebhookURL = "webhook", c.webhookURL()
 			if err := c.desk.SetSocialState(ctx, a.ID, st); err != nil {
 				c.log.Warn("whatsapp: record state", "number", a.Handle, "err", err)
 			}
@@ -456,7 +465,7 @@ func (c *Channel) delivered(ctx context.Context, n *number) {
 	c.lastOK.Store(n.acct.ID, now)
 	go func() {
 		st := n.acct.State
-		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorI18n, st.LastErrorAt = "webhook", c.WebhookURL(), &now, "", "", nil
+		st.Mode, st.WebhookURL, st.LastOKAt, st.LastError, st.LastErrorI18n, st.LastErrorAt = "webhook", c.webhookURL(), &now, "", "", nil
 		if err := c.desk.SetSocialState(context.WithoutCancel(ctx), n.acct.ID, st); err != nil {
 			c.log.Warn("whatsapp: record state", "number", n.acct.Handle, "err", err)
 		}

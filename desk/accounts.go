@@ -1,0 +1,92 @@
+package desk
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Account is a channel account as the rest of onedesk sees it, whichever
+// of the three places keeps it: a support mailbox (email), a store (its
+// chat widget) or one of its forms, a social account (Telegram, WhatsApp,
+// Meta). The tables stay as they are; this is one view over them.
+type Account struct {
+	Channel string // "email", "chat", "form", or the social platform
+	ID      int64  // in its own table: mailbox, store, form, social account
+	Name    string // the address, store name, form title or handle
+	StoreID *int64
+	Enabled bool
+	Problem string // why it does not work now ("" when it does)
+}
+
+// Accounts lists every channel account: mailboxes, stores' chats, forms
+// and social accounts, in that order.
+func (d *Desk) Accounts(ctx context.Context) ([]Account, error) {
+	var list []Account
+	mailboxes, err := d.db.Mailboxes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	now := time.Now()
+	for _, m := range mailboxes {
+		problem := MailboxStuck(m, now)
+		if problem == "" && m.Active {
+			problem = m.LastError
+		}
+		list = append(list, Account{Channel: "email", ID: m.ID, Name: m.Address, StoreID: m.StoreID, Enabled: m.Active, Problem: problem})
+	}
+	stores, err := d.db.Stores(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	for _, st := range stores {
+		list = append(list, Account{Channel: "chat", ID: st.ID, Name: st.Name, StoreID: &st.ID, Enabled: true})
+	}
+	forms, err := d.db.Forms(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	for _, f := range forms {
+		list = append(list, Account{Channel: "form", ID: f.ID, Name: f.Title, StoreID: f.StoreID, Enabled: f.Enabled})
+	}
+	social, err := d.db.SocialAccounts(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	for _, a := range social {
+		problem := ""
+		if a.Enabled {
+			problem = a.State.LastError
+		}
+		list = append(list, Account{Channel: a.Platform, ID: a.ID, Name: a.Handle, StoreID: a.StoreID, Enabled: a.Enabled, Problem: problem})
+	}
+	return list, nil
+}
+
+// accountChanges holds, per channel, the signal that its accounts changed.
+type accountChanges struct {
+	mu      sync.Mutex
+	changed map[string]chan struct{}
+}
+
+func (h *accountChanges) of(channel string) chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.changed[channel] == nil {
+		h.changed[channel] = make(chan struct{}, 1)
+	}
+	return h.changed[channel]
+}
+
+// AccountChanges signals (without blocking) when a channel's accounts are
+// saved or removed ("email": its mailboxes; a social platform: its
+// accounts), so that the channel restarts them with the new settings.
+func (d *Desk) AccountChanges(channel string) <-chan struct{} { return d.accountChanges.of(channel) }
+
+func (d *Desk) notifyAccounts(channel string) {
+	select {
+	case d.accountChanges.of(channel) <- struct{}{}:
+	default:
+	}
+}

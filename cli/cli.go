@@ -1,5 +1,8 @@
-// Package cli is onedesk's command line: serve (the default), user add,
-// backup and version. Every flag can also come from ONEDESK_<FLAG>.
+// Package cli is onedesk's command line: serve (the default), service
+// (install, uninstall, start, stop, status), user add, backup, restore,
+// check, version and dev seed. Every flag can also come from
+// ONEDESK_<FLAG>. It wires the parts: the store, the desk and the packages
+// beside it, the channels and the HTTP server.
 package cli
 
 import (

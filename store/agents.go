@@ -41,7 +41,7 @@ func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
 // InsertAgent creates an agent; ErrConflict when the email is taken.
 func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
 	now := ms(a.CreatedAt)
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO agents (email, name, password_hash, role, active, language,
+	res, err := tx.q.insert(ctx, `INSERT INTO agents (email, name, password_hash, role, active, language,
 		timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, now, now)
 	if isUnique(err) {
@@ -173,7 +173,7 @@ func (tx *Tx) InsertTeam(ctx context.Context, t *Team) error {
 	if t.Assignment == "" {
 		t.Assignment = "manual"
 	}
-	res, err := tx.q.ExecContext(ctx, "INSERT INTO teams (name, assignment, max_open, created_at) VALUES (?, ?, ?, ?)",
+	res, err := tx.q.insert(ctx, "INSERT INTO teams (name, assignment, max_open, created_at) VALUES (?, ?, ?, ?)",
 		t.Name, t.Assignment, t.MaxOpen, ms(t.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("team %s: %w", t.Name, ErrConflict)
@@ -363,7 +363,7 @@ func (o OrderSettings) column() string {
 
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
 		s.Country, s.Orders.column(), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
 	if isUnique(err) {

@@ -76,7 +76,7 @@ type APIToken struct {
 
 // InsertAPIToken stores a new token.
 func (db *DB) InsertAPIToken(ctx context.Context, t *APIToken) error {
-	res, err := db.exec(ctx, `INSERT INTO api_tokens (agent_id, name, token_hash, created_at)
+	res, err := db.insert(ctx, `INSERT INTO api_tokens (agent_id, name, token_hash, created_at)
 		VALUES (?, ?, ?, ?)`, t.AgentID, t.Name, t.TokenHash, ms(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert token: %w", err)

@@ -42,7 +42,7 @@ func (tx *Tx) CustomerByIdentity(ctx context.Context, id Identity) (int64, error
 // InsertCustomer creates a customer with the given identities.
 func (tx *Tx) InsertCustomer(ctx context.Context, c *Customer) error {
 	now := ms(c.CreatedAt)
-	res, err := tx.q.ExecContext(ctx, "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)",
+	res, err := tx.q.insert(ctx, "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)",
 		c.Name, now, now)
 	if err != nil {
 		return fmt.Errorf("insert customer: %w", err)
@@ -263,7 +263,7 @@ func (tx *Tx) InsertCustomerEvent(ctx context.Context, e *CustomerEvent) error {
 	if e.Data == nil {
 		e.Data = json.RawMessage("{}")
 	}
-	res, err := tx.q.ExecContext(ctx, "INSERT INTO customer_events (customer_id, type, actor, data, created_at) VALUES (?, ?, ?, ?, ?)",
+	res, err := tx.q.insert(ctx, "INSERT INTO customer_events (customer_id, type, actor, data, created_at) VALUES (?, ?, ?, ?, ?)",
 		e.CustomerID, e.Type, e.Actor, string(e.Data), ms(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("customer event: %w", err)
@@ -343,7 +343,7 @@ func (tx *Tx) MergeCustomers(ctx context.Context, keep, away int64, actor string
 			return nil, fmt.Errorf("merge customer %d into %d: %w", away, keep, err)
 		}
 	}
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO customer_merges (customer_id, merged_id, identities, tickets, actor, created_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO customer_merges (customer_id, merged_id, identities, tickets, actor, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, keep, away, jsonText(m.Identities, "[]"), jsonText(m.Tickets, "[]"), actor, ms(Now()))
 	if err != nil {
 		return nil, fmt.Errorf("record merge: %w", err)

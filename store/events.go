@@ -23,7 +23,7 @@ func (tx *Tx) InsertEvent(ctx context.Context, e *Event) error {
 	if data == "" || data == "null" {
 		data = "{}"
 	}
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
 		VALUES (?, ?, ?, ?, ?)`, e.TicketID, e.Type, e.Actor, data, ms(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert %s event: %w", e.Type, err)

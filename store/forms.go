@@ -130,7 +130,7 @@ func (tx *Tx) Form(ctx context.Context, id int64) (*Form, error) {
 
 // InsertForm creates a form; ErrConflict when the slug is taken.
 func (tx *Tx) InsertForm(ctx context.Context, f *Form) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO forms (store_id, slug, title, enabled, definition, created_at, updated_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO forms (store_id, slug, title, enabled, definition, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, nullID(f.StoreID), f.Slug, f.Title, f.Enabled, jsonText(f.FormDefinition, "{}"),
 		ms(f.CreatedAt), ms(f.UpdatedAt))
 	if isUnique(err) {

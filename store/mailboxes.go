@@ -109,7 +109,7 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 		m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity, m.SMTPUsername, m.SMTPPassword, m.PollSeconds, m.AfterImport,
 		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB}
 	if m.ID == 0 {
-		res, err := tx.q.ExecContext(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,
+		res, err := tx.q.insert(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,
 			imap_username, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password,
 			poll_seconds, after_import, move_to, active, plus_addressing, auto_ack, auto_ack_text, max_message_mb, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -82,7 +82,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // and sets the IDs. A message whose channel + external id is already
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
+	res, err := tx.q.insert(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
 		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
@@ -103,7 +103,7 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 		}
 		a.SHA256, a.Size, a.MessageID = sha, size, m.ID
-		res, err := tx.q.ExecContext(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size, content_id)
+		res, err := tx.q.insert(ctx, `INSERT INTO attachments (message_id, sha256, filename, content_type, size, content_id)
 			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, a.SHA256, a.Filename, a.ContentType, a.Size, a.ContentID)
 		if err != nil {
 			return fmt.Errorf("store attachment %q: %w", a.Filename, err)
@@ -309,5 +309,5 @@ func isUnique(err error) bool {
 		// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY
 		return coded.Code() == 2067 || coded.Code() == 1555
 	}
-	return false
+	return pgCode(err) == pgUniqueViolation
 }

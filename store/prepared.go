@@ -163,3 +163,20 @@ func (p prepared) QueryRowContext(ctx context.Context, q string, args ...any) *s
 	}
 	return p.pool.QueryRowContext(ctx, q, args...)
 }
+
+// inserted is the result of insert: the new row's id.
+type inserted int64
+
+func (id inserted) LastInsertId() (int64, error) { return int64(id), nil }
+func (id inserted) RowsAffected() (int64, error) { return 1, nil }
+
+// insert runs an INSERT of one row into a table with an id column and
+// returns its id through RETURNING, which both engines have (PostgreSQL
+// has no LastInsertId).
+func (p prepared) insert(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var id int64
+	if err := p.QueryRowContext(ctx, q+" RETURNING id", args...).Scan(&id); err != nil {
+		return nil, err
+	}
+	return inserted(id), nil
+}

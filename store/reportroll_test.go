@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -16,12 +15,7 @@ import (
 
 func openInternal(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return OpenTest(t)
 }
 
 var (
@@ -30,6 +24,10 @@ var (
 )
 
 func TestReportRollupsAnswerAsReportQuarters(t *testing.T) {
+	ForEachEngine(t, testReportRollupsAnswerAsReportQuarters)
+}
+
+func testReportRollupsAnswerAsReportQuarters(t *testing.T) {
 	ctx := context.Background()
 	db := openInternal(t)
 	rng := rand.New(rand.NewPCG(7, 9))
@@ -94,6 +92,10 @@ func checkRollups(t *testing.T, db *DB, base int64) {
 }
 
 func TestReportPacksAnswerAsReportTickets(t *testing.T) {
+	ForEachEngine(t, testReportPacksAnswerAsReportTickets)
+}
+
+func testReportPacksAnswerAsReportTickets(t *testing.T) {
 	ctx := context.Background()
 	db := openInternal(t)
 	rng := rand.New(rand.NewPCG(3, 5))
@@ -257,7 +259,9 @@ func TestReportPacksAnswerAsReportTickets(t *testing.T) {
 	}
 }
 
-func TestReportPackRefusesBadData(t *testing.T) {
+func TestReportPackRefusesBadData(t *testing.T) { ForEachEngine(t, testReportPackRefusesBadData) }
+
+func testReportPackRefusesBadData(t *testing.T) {
 	good := encodePack(0, []ReportTicket{{CreatedAt: time.UnixMilli(5), Status: "new", Channel: "email", Tags: []string{"vip"}}})
 	for _, data := range [][]byte{nil, {9}, good[:len(good)-1], append(append([]byte{}, good[:3]...), 0xff, 0xff)} {
 		if _, err := decodePack(data, 0, packFilter{to: 1 << 62}, nil); err == nil {

@@ -94,7 +94,7 @@ func (tx *Tx) InsertRule(ctx context.Context, r *Rule) error {
 			return fmt.Errorf("insert rule: %w", err)
 		}
 	}
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO rules (name, trigger, match, conditions, actions, enabled, position, swept_to, created_at, updated_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO rules (name, trigger, match, conditions, actions, enabled, position, swept_to, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Trigger, r.Match, jsonText(r.Conditions, "[]"), jsonText(r.Actions, "[]"),
 		r.Enabled, r.Position, ms(r.SweptTo), ms(r.CreatedAt), ms(r.UpdatedAt))
 	if err != nil {

@@ -68,7 +68,7 @@ func (db *DB) SavedReply(ctx context.Context, id int64) (*SavedReply, error) {
 
 // InsertSavedReply creates a saved reply.
 func (tx *Tx) InsertSavedReply(ctx context.Context, r *SavedReply) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO saved_replies (title, body, store_id, team_id, created_by, created_at, updated_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO saved_replies (title, body, store_id, team_id, created_by, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Title, r.Body, nullID(r.StoreID), nullID(r.TeamID), nullID(r.CreatedBy),
 		ms(r.CreatedAt), ms(r.UpdatedAt))
 	if err != nil {

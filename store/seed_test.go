@@ -2,15 +2,16 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"onedesk/store"
 )
 
-func TestSeedSmall(t *testing.T) {
+func TestSeedSmall(t *testing.T) { store.ForEachEngine(t, testSeedSmall) }
+
+func testSeedSmall(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "seed.db"))
+	db, err := store.Open(ctx, store.NewTestData(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func (tx *Tx) InsertSLAPolicy(ctx context.Context, p *SLAPolicy) error {
 			return fmt.Errorf("insert SLA policy: %w", err)
 		}
 	}
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO sla_policies (name, position, enabled, store_id, channel, team_id,
+	res, err := tx.q.insert(ctx, `INSERT INTO sla_policies (name, position, enabled, store_id, channel, team_id,
 		business_hours, targets, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Name, p.Position, p.Enabled, nullID(p.StoreID), nullText(p.Channel), nullID(p.TeamID), p.BusinessHours,
 		jsonText(p.Targets, "{}"), ms(p.CreatedAt), ms(p.UpdatedAt))

@@ -102,7 +102,7 @@ func (tx *Tx) SaveSocialAccount(ctx context.Context, a *SocialAccount) error {
 	var err error
 	if a.ID == 0 {
 		var res sql.Result
-		res, err = tx.q.ExecContext(ctx, `INSERT INTO social_accounts (store_id, name, handle, external_id, config, enabled, updated_at, platform, created_at)
+		res, err = tx.q.insert(ctx, `INSERT INTO social_accounts (store_id, name, handle, external_id, config, enabled, updated_at, platform, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, a.Platform, ms(a.CreatedAt))...)
 		if err == nil {
 			a.ID, err = res.LastInsertId()

@@ -1,5 +1,21 @@
-// Package store keeps onedesk's state in one SQLite file: the schema, its
-// migrations and every query. Nothing outside this package writes SQL.
+// Package store keeps onedesk's state: in one SQLite file by default, or
+// in a PostgreSQL database (Open with a postgres:// URL) for desks that
+// outgrow one machine. It holds the schema, its migrations and every
+// query; nothing outside this package writes SQL or knows the engine.
+//
+// SQL for both engines: write what both accept (ON CONFLICT DO NOTHING
+// rather than INSERT OR IGNORE, RETURNING id rather than LastInsertId,
+// ? placeholders, which PostgreSQL connections translate to $1). Where a
+// query must differ, keep one method per engine side by side, chosen by
+// db.postgres.
+//
+// Migrations: migrations/NNNN_name.sql is schema version NNNN. SQLite runs
+// them all. PostgreSQL starts from migrations/postgres/0024_baseline.sql,
+// which equals SQLite's schema 24, and runs every later version too:
+// migrations/postgres/NNNN_name.sql when that version needs its own
+// PostgreSQL text, else the shared file, which must then be SQL both
+// engines run. So every new migration exists for both engines; the
+// migration tests run each engine's list.
 package store
 
 import (
@@ -29,6 +45,9 @@ type DB struct {
 	r      *sql.DB
 	wq, rq prepared // the same, with statements prepared once
 	path   string
+	// postgres: a PostgreSQL database rather than a SQLite file. The few
+	// methods whose SQL differs ask it; nothing outside store can.
+	postgres bool
 
 	writes    chan *writeOp // to the committer (see Write)
 	quit      chan struct{}
@@ -40,9 +59,13 @@ type DB struct {
 	background sync.WaitGroup // jobs Open started (the search build), waited for by Close
 }
 
-// Open opens (creating if needed) the database file at path and brings its
-// schema up to date. It refuses a file written by a newer onedesk.
+// Open opens (creating if needed) the database file at path, or the
+// PostgreSQL database a postgres:// URL names, and brings its schema up
+// to date. It refuses a database written by a newer onedesk.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
@@ -91,7 +114,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// Path is the database file's path.
+// Path is the database file's path (a PostgreSQL URL without its password).
 func (db *DB) Path() string { return db.path }
 
 // Close closes both pools.

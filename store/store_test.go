@@ -16,15 +16,12 @@ import (
 
 func open(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return store.OpenTest(t)
 }
 
-func TestMigrateEmptyFile(t *testing.T) {
+func TestMigrateEmptyFile(t *testing.T) { store.ForEachEngine(t, testMigrateEmptyFile) }
+
+func testMigrateEmptyFile(t *testing.T) {
 	db := open(t)
 	v, err := db.Version(context.Background())
 	files, _ := filepath.Glob("migrations/*.sql")
@@ -158,6 +155,10 @@ func fill(t *testing.T, db *store.DB, n int) {
 }
 
 func TestListTicketsFiltersSortsAndPages(t *testing.T) {
+	store.ForEachEngine(t, testListTicketsFiltersSortsAndPages)
+}
+
+func testListTicketsFiltersSortsAndPages(t *testing.T) {
 	db := open(t)
 	fill(t, db, 137)
 	ctx := context.Background()
@@ -182,6 +183,9 @@ func TestListTicketsFiltersSortsAndPages(t *testing.T) {
 	for _, c := range cases {
 		for _, sort := range store.Sorts {
 			t.Run(c.name+"/"+sort, func(t *testing.T) {
+				if c.f.Query != "" {
+					store.SkipOnPostgres(t, "full-text search on PostgreSQL comes with tsvector")
+				}
 				f := c.f
 				f.Sort, f.Limit = sort, 20
 				var got []store.Ticket
@@ -248,13 +252,16 @@ func ordered(sort string, a, b *store.Ticket) bool {
 	return a.UpdatedAt.After(b.UpdatedAt) || a.UpdatedAt.Equal(b.UpdatedAt) && a.ID > b.ID
 }
 
-func TestListTicketsBadInput(t *testing.T) {
+func TestListTicketsBadInput(t *testing.T) { store.ForEachEngine(t, testListTicketsBadInput) }
+
+func testListTicketsBadInput(t *testing.T) {
 	db := open(t)
 	fill(t, db, 5)
 	ctx := context.Background()
 	if _, _, err := db.ListTickets(ctx, store.TicketFilter{Cursor: "not-a-cursor"}); !errors.Is(err, store.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
+	store.SkipOnPostgres(t, "full-text search on PostgreSQL comes with tsvector")
 	for _, q := range []string{`"`, `parcel AND`, `NEAR(`, `*`, `a OR "b`, `-x`, `😀`, `) ( :`} {
 		if _, _, err := db.ListTickets(ctx, store.TicketFilter{Query: q}); err != nil {
 			t.Fatalf("query %q: %v", q, err)
@@ -262,7 +269,9 @@ func TestListTicketsBadInput(t *testing.T) {
 	}
 }
 
-func TestUnreadFollowsMarkRead(t *testing.T) {
+func TestUnreadFollowsMarkRead(t *testing.T) { store.ForEachEngine(t, testUnreadFollowsMarkRead) }
+
+func testUnreadFollowsMarkRead(t *testing.T) {
 	db := open(t)
 	fill(t, db, 3)
 	ctx := context.Background()
@@ -287,7 +296,9 @@ func TestUnreadFollowsMarkRead(t *testing.T) {
 	}
 }
 
-func TestAttachmentsAreStoredOnce(t *testing.T) {
+func TestAttachmentsAreStoredOnce(t *testing.T) { store.ForEachEngine(t, testAttachmentsAreStoredOnce) }
+
+func testAttachmentsAreStoredOnce(t *testing.T) {
 	db := open(t)
 	fill(t, db, 1)
 	ctx := context.Background()

@@ -141,7 +141,7 @@ func fieldsText(f json.RawMessage) string {
 
 // InsertTicket stores a new ticket and sets its ID.
 func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
+	res, err := tx.q.insert(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
 		customer_id, assignee_id, team_id, tags, fields, snippet, created_at, updated_at,
 		first_response_at, resolved_at, last_customer_at, last_agent_at, sla_policy_id,
 		first_response_due, resolution_due, sla_paused_at, sla_paused_ms, sla_due, sla_next, sla_warn, sla_breached)
@@ -287,6 +287,9 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	if len(statuses) == 0 {
 		statuses = Statuses
 	}
+	if strings.TrimSpace(f.Query) != "" && db.postgres {
+		return nil, "", errNoSearch
+	}
 	if strings.TrimSpace(f.Query) != "" && db.SearchReady() {
 		return db.searchList(ctx, f, statuses, where, args)
 	}
@@ -303,7 +306,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	order := "id" + dir
 	if spec.col != "" {
-		order = spec.col + dir + ", id" + dir
+		order = spec.col + dir + db.sqliteNulls(spec) + ", id" + dir
 	}
 	limit := " LIMIT " + strconv.Itoa(f.Limit+1)
 
@@ -340,7 +343,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		for _, st := range statuses {
 			cond := append([]string{"t.status = ?"}, where...)
 			parts = append(parts, "SELECT * FROM (SELECT t.id, t.updated_at, t.last_customer_at FROM "+from+" WHERE "+
-				strings.Join(cond, " AND ")+" ORDER BY "+prefixed("t.", order)+limit+")")
+				strings.Join(cond, " AND ")+" ORDER BY "+prefixed("t.", order)+limit+") s")
 			pageArgs = append(pageArgs, st)
 			pageArgs = append(pageArgs, args...)
 		}

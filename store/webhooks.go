@@ -125,7 +125,7 @@ func (tx *Tx) Webhook(ctx context.Context, id int64) (*Webhook, error) {
 func (tx *Tx) SaveWebhook(ctx context.Context, w *Webhook) error {
 	args := []any{w.Name, w.URL, jsonText(w.Events, "[]"), w.Enabled, w.Secret, ms(w.UpdatedAt)}
 	if w.ID == 0 {
-		res, err := tx.q.ExecContext(ctx, `INSERT INTO webhooks (name, url, events, enabled, secret, updated_at, created_at)
+		res, err := tx.q.insert(ctx, `INSERT INTO webhooks (name, url, events, enabled, secret, updated_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, append(args, ms(w.CreatedAt))...)
 		if err != nil {
 			return fmt.Errorf("insert webhook: %w", err)
@@ -209,7 +209,7 @@ func (tx *Tx) QueueDelivery(ctx context.Context, d *Delivery) error {
 	if payload == "" || payload == "null" {
 		payload = "{}"
 	}
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, event, ticket_id, payload, next_attempt_at, created_at)
+	res, err := tx.q.insert(ctx, `INSERT INTO webhook_deliveries (webhook_id, event, ticket_id, payload, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Event, nullID(d.TicketID), payload, ms(d.CreatedAt), ms(d.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("queue %s for webhook %d: %w", d.Event, d.WebhookID, err)

@@ -112,6 +112,11 @@ func (db *DB) runBatch(first *writeOp) {
 		first.done <- writeResult{err: fmt.Errorf("begin: %w", err)}
 		return
 	}
+	if err := db.lockWrites(ctx, tx); err != nil {
+		tx.Rollback()
+		first.done <- writeResult{err: err}
+		return
+	}
 	t := &Tx{tx: tx, q: prepared{tx: tx, cache: db.wq.cache}}
 	var ok []*writeOp // applied, waiting for the commit
 	start := time.Now()
@@ -221,4 +226,16 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
+}
+
+// insert runs one INSERT as a write of its own and returns the new id
+// (see prepared.insert).
+func (db *DB) insert(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		res, err = tx.q.insert(ctx, q, args...)
+		return err
+	})
+	return res, err
 }

@@ -14,6 +14,10 @@ import (
 // share transactions: a write that fails or panics loses only its own
 // changes, and a caller that gave up before its turn changes nothing.
 func TestGroupCommitKeepsWritesApart(t *testing.T) {
+	store.ForEachEngine(t, testGroupCommitKeepsWritesApart)
+}
+
+func testGroupCommitKeepsWritesApart(t *testing.T) {
 	db := open(t)
 	ctx := context.Background()
 	const n = 200

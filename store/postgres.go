@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// PostgreSQL runs through pgx's database/sql driver, so that both engines
+// share one *sql.DB code path (the statement cache, Write's committer,
+// every query method); pgx caches its own prepared statements per
+// connection beneath that.
+
+// writeLockKey is the advisory lock every write transaction takes first:
+// PostgreSQL writes are serialised like SQLite's, across every onedesk
+// process on the database, so a write never races another.
+const writeLockKey = 0x6f6e656465736b // "onedesk"
+
+// errNoSearch is what searches answer on PostgreSQL until its own
+// full-text search is built.
+var errNoSearch = errors.New("full-text search is not available on PostgreSQL yet")
+
+// PostgreSQL's error codes the store tells apart.
+const (
+	pgUniqueViolation = "23505"
+)
+
+// pgCode is PostgreSQL's SQLSTATE of err, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// IsPostgres tells whether a --data value names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgres(data string) bool {
+	scheme, _, ok := strings.Cut(data, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// openPostgres opens the PostgreSQL database at dsn: one writer
+// connection, which the committer owns as it owns SQLite's, and a pool of
+// readers.
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
+	}
+	w := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
+	}
+	db := &DB{w: w, wq: prepared{pool: w, cache: newStmtCache(w)}, path: redact(dsn), postgres: true,
+		writes: make(chan *writeOp, writeBacklog), quit: make(chan struct{}), committed: make(chan struct{})}
+	go db.commit()
+	if err := db.migrate(ctx); err != nil {
+		db.stopWrites()
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
+	}
+	r := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	n := max(2, runtime.NumCPU())
+	r.SetMaxOpenConns(n * 2)
+	r.SetMaxIdleConns(n * 2)
+	db.r = r
+	db.rq = prepared{pool: r, cache: newStmtCache(r)}
+	// Full-text search on PostgreSQL (tsvector) comes in a later step;
+	// until then its search methods say so (errNoSearch).
+	db.search.built = make(chan struct{})
+	close(db.search.built)
+	return db, nil
+}
+
+// redact is the URL without its password, for messages and Path.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://?"
+	}
+	return u.Redacted()
+}
+
+// lockWrites starts a write transaction: on PostgreSQL it waits for the
+// write lock (SQLite's BEGIN IMMEDIATE already did).
+func (db *DB) lockWrites(ctx context.Context, tx *sql.Tx) error {
+	if !db.postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(writeLockKey)+")"); err != nil {
+		return fmt.Errorf("write lock: %w", err)
+	}
+	return nil
+}
+
+// sqliteNulls makes PostgreSQL order a nullable sort column as SQLite
+// does (NULL below every value), which the cursors of ListTickets assume;
+// its indexes on such columns are made in the same order.
+func (db *DB) sqliteNulls(spec sortSpec) string {
+	if !db.postgres || spec.col != "last_customer_at" {
+		return ""
+	}
+	if spec.desc {
+		return " NULLS LAST"
+	}
+	return " NULLS FIRST"
+}
+
+// pgConnector hands out connections that speak the store's one spelling
+// of placeholders (?), translated to PostgreSQL's ($1) as statements pass.
+type pgConnector struct{ driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pc, ok := conn.(pgxConn)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("pgx connection lacks a method the store needs")
+	}
+	return pgConn{pc}, nil
+}
+
+// pgxConn is what pgx's stdlib connection offers; pgConn passes it all
+// on, rewriting the statements.
+type pgxConn interface {
+	driver.Conn
+	driver.ConnPrepareContext
+	driver.ConnBeginTx
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.NamedValueChecker
+	driver.SessionResetter
+}
+
+type pgConn struct{ pgxConn }
+
+func (c pgConn) Prepare(q string) (driver.Stmt, error) { return c.pgxConn.Prepare(pgSQL(q)) }
+
+func (c pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	return c.pgxConn.PrepareContext(ctx, pgSQL(q))
+}
+
+func (c pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	return c.pgxConn.ExecContext(ctx, pgSQL(q), args)
+}
+
+func (c pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.pgxConn.QueryContext(ctx, pgSQL(q), args)
+}
+
+// CheckNamedValue stores Go booleans as SQLite does, 0 and 1: flags are
+// integer columns on both engines.
+func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if b, ok := nv.Value.(bool); ok {
+		nv.Value = int64(0)
+		if b {
+			nv.Value = int64(1)
+		}
+		return nil
+	}
+	return c.pgxConn.CheckNamedValue(nv)
+}
+
+// pgTexts caches translations of the package's fixed query texts.
+var pgTexts sync.Map
+
+// indexHint is SQLite's INDEXED BY, a hint PostgreSQL's planner has no
+// syntax for: dropped on the way, so the inbox queries stay one text.
+var indexHint = regexp.MustCompile(`\s+INDEXED BY \w+`)
+
+// pgSQL translates a statement for PostgreSQL: placeholders: ? becomes $1,
+// $2... in order and ?N becomes $N, outside string literals, quoted
+// names and comments.
+func pgSQL(q string) string {
+	if !strings.Contains(q, "?") && !strings.Contains(q, "INDEXED BY") {
+		return q
+	}
+	if s, ok := pgTexts.Load(q); ok {
+		return s.(string)
+	}
+	s := rebind(indexHint.ReplaceAllString(q, ""))
+	if cacheable(q) {
+		pgTexts.Store(q, s)
+	}
+	return s
+}
+
+func rebind(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			// Copy through the closing quote; a doubled quote is an
+			// escaped one and is copied by the next round.
+			j := strings.IndexByte(q[i+1:], c)
+			if j < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+j+2])
+			i += j + 1
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+j])
+			i += j - 1
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			j := strings.Index(q[i+2:], "*/")
+			if j < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+j+4])
+			i += j + 3
+		case c == '?':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			b.WriteByte('$')
+			if j > i+1 {
+				b.WriteString(q[i+1 : j])
+				i = j - 1
+			} else {
+				n++
+				b.WriteString(strconv.Itoa(n))
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,208 @@
+// Package storetest gives tests a private PostgreSQL: one cluster per test
+// package, started on first use from Debian's postgresql binaries, and a
+// fresh database for each test. Tests of store, desk and ui share it; it
+// imports nothing of ours, so store's own tests can use it too.
+//
+// A package that uses it runs its tests through Main:
+//
+//	func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+var (
+	mainRan atomic.Bool
+	once    sync.Once
+	cl      *cluster
+	clErr   error // why there is no cluster: the tests that need one skip with it
+	dbSeq   atomic.Int64
+)
+
+// Main runs the package's tests and then stops the cluster, if a test
+// started one.
+func Main(m *testing.M) int {
+	mainRan.Store(true)
+	code := m.Run()
+	if cl != nil {
+		cl.stop()
+	}
+	return code
+}
+
+// PostgresURL returns the URL of a new empty database in the package's
+// cluster, dropped when t ends. It skips t, saying why, when PostgreSQL is
+// not installed (Debian's postgresql package) or will not start.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	if !mainRan.Load() {
+		t.Fatal("storetest.PostgresURL needs the package's TestMain to run storetest.Main")
+	}
+	once.Do(func() { cl, clErr = startCluster() })
+	if clErr != nil {
+		t.Skipf("PostgreSQL tests skipped: %v", clErr)
+	}
+	name := fmt.Sprintf("t_%d", dbSeq.Add(1))
+	admin, err := sql.Open("pgx", cl.url("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", cl.url("postgres"))
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	return cl.url(name)
+}
+
+type cluster struct {
+	dir    string
+	port   int
+	pgCtl  []string       // the pg_ctl command, through runuser when we are root
+	guard  io.WriteCloser // closing it (or our death) stops the cluster
+	waitCh chan error
+}
+
+func (c *cluster) url(db string) string {
+	return fmt.Sprintf("postgres://onedesk@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+}
+
+// binDir finds the PostgreSQL server binaries: ONEDESK_PG_BIN, else the
+// newest of Debian's /usr/lib/postgresql/N/bin, else initdb on PATH.
+func binDir() (string, error) {
+	if d := os.Getenv("ONEDESK_PG_BIN"); d != "" {
+		return d, nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("initdb not found (install Debian's postgresql package, or set ONEDESK_PG_BIN)")
+}
+
+func version(dir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+	return n
+}
+
+func startCluster() (*cluster, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	// PostgreSQL refuses to run as root: run it as the postgres user the
+	// package makes.
+	var prefix []string
+	if os.Geteuid() == 0 {
+		if _, err := user.Lookup("postgres"); err != nil {
+			return nil, errors.New("running as root and there is no postgres user to run PostgreSQL as")
+		}
+		runuser, err := exec.LookPath("runuser")
+		if err != nil {
+			return nil, errors.New("running as root and runuser is missing")
+		}
+		prefix = []string{runuser, "-u", "postgres", "--"}
+	}
+	// A short path: the server's socket lives in it too.
+	dir, err := os.MkdirTemp("", "onedesk-pg-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	cmd := func(name string, args ...string) *exec.Cmd {
+		argv := append(append(append([]string{}, prefix...), filepath.Join(bin, name)), args...)
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Dir = dir
+		return c
+	}
+	if out, err := cmd("initdb", "-D", data, "-U", "onedesk", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	// Durability buys a test nothing; speed does.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+	if out, err := cmd("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "120", "-o", opts, "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+	}
+	c := &cluster{dir: dir, port: port, waitCh: make(chan error, 1)}
+	// A guard process stops the cluster when its stdin closes: at Main's
+	// end, or when the test binary dies (a timeout, kill -9), so no
+	// server outlives its tests.
+	stop := fmt.Sprintf("cat >/dev/null; %q -D %q -m immediate -w stop >/dev/null 2>&1", filepath.Join(bin, "pg_ctl"), data)
+	argv := append(append([]string{}, prefix...), "sh", "-c", stop)
+	guard := exec.Command(argv[0], argv[1:]...)
+	w, err := guard.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := guard.Start(); err != nil {
+		return nil, err
+	}
+	c.guard = w
+	go func() { c.waitCh <- guard.Wait() }()
+	return c, nil
+}
+
+func (c *cluster) stop() {
+	c.guard.Close()
+	select {
+	case <-c.waitCh:
+	case <-time.After(time.Minute):
+	}
+	os.RemoveAll(c.dir)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

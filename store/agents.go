@@ -208,7 +208,7 @@ func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
 
 func (tx *Tx) setMembers(ctx context.Context, t *Team) error {
 	for _, aid := range t.AgentIDs {
-		if _, err := tx.q.ExecContext(ctx, "INSERT OR IGNORE INTO team_members (team_id, agent_id) VALUES (?, ?)",
+		if _, err := tx.q.ExecContext(ctx, "INSERT INTO team_members (team_id, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
 			t.ID, aid); err != nil {
 			return fmt.Errorf("team %d member %d: %w", t.ID, aid, err)
 		}

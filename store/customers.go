@@ -358,8 +358,8 @@ func (tx *Tx) MergeOf(ctx context.Context, keep int64, id Identity) (*Merge, err
 	var m Merge
 	var ids, tickets string
 	err := tx.q.QueryRowContext(ctx, `SELECT id, customer_id, merged_id, identities, tickets FROM customer_merges
-		WHERE customer_id = ? AND undone_at IS NULL AND EXISTS (SELECT 1 FROM json_each(identities)
-		WHERE json_extract(value, '$.kind') = ? AND json_extract(value, '$.value') = ?) ORDER BY id DESC LIMIT 1`,
+		WHERE customer_id = ? AND undone_at IS NULL AND EXISTS (SELECT 1 FROM `+jsonObjects(tx.postgres, "identities")+`
+		WHERE `+jsonGet(tx.postgres, "value", "kind")+` = ? AND `+jsonGet(tx.postgres, "value", "value")+` = ?) ORDER BY id DESC LIMIT 1`,
 		keep, id.Kind, id.Value).Scan(&m.ID, &m.CustomerID, &m.MergedID, &ids, &tickets)
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("a merge into customer %d that brought %s %s", keep, id.Kind, id.Value))
@@ -381,7 +381,7 @@ func (tx *Tx) UndoMerge(ctx context.Context, m *Merge) error {
 		}
 	}
 	if len(m.Tickets) > 0 {
-		if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET customer_id = ? WHERE customer_id = ? AND id IN (SELECT value FROM json_each(?))",
+		if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET customer_id = ? WHERE customer_id = ? AND id IN (SELECT "+jsonInt(tx.postgres, "value")+" FROM "+jsonEach(tx.postgres, "?")+")",
 			m.MergedID, m.CustomerID, jsonText(m.Tickets, "[]")); err != nil {
 			return fmt.Errorf("unmerge tickets: %w", err)
 		}
@@ -397,7 +397,7 @@ func (tx *Tx) UndoMerge(ctx context.Context, m *Merge) error {
 // AddClaim records that a customer says an identifier another customer
 // owns is theirs.
 func (tx *Tx) AddClaim(ctx context.Context, customerID int64, id Identity) error {
-	_, err := tx.q.ExecContext(ctx, "INSERT OR IGNORE INTO customer_claims (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?)",
+	_, err := tx.q.ExecContext(ctx, "INSERT INTO customer_claims (customer_id, kind, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
 		customerID, id.Kind, id.Value, ms(Now()))
 	if err != nil {
 		return fmt.Errorf("claim %s: %w", id.Value, err)

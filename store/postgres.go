@@ -123,6 +123,67 @@ func (db *DB) sqliteNulls(spec sortSpec) string {
 	return " NULLS FIRST"
 }
 
+// JSON kept as TEXT, read in SQL: SQLite's json_each and json_extract,
+// PostgreSQL's json functions on the text cast to json.
+
+// jsonEach is a table of the elements of a JSON array, one column value:
+// strings as text, numbers as SQLite keeps them (see jsonInt).
+func jsonEach(postgres bool, array string) string {
+	if postgres {
+		return "json_array_elements_text(" + array + "::json)"
+	}
+	return "json_each(" + array + ")"
+}
+
+// jsonObjects is a table of the objects of a JSON array, one column value
+// to read with jsonGet.
+func jsonObjects(postgres bool, array string) string {
+	if postgres {
+		return "json_array_elements(" + array + "::json)"
+	}
+	return "json_each(" + array + ")"
+}
+
+// jsonInt is a jsonEach value that is a number, as an integer.
+func jsonInt(postgres bool, value string) string {
+	if postgres {
+		return "CAST(" + value + " AS BIGINT)"
+	}
+	return value
+}
+
+// jsonGet is the text of a JSON object's member (key: a plain name).
+func jsonGet(postgres bool, object, key string) string {
+	if postgres {
+		return "(" + object + "::json ->> '" + key + "')"
+	}
+	return "json_extract(" + object + ", '$." + key + "')"
+}
+
+// pgFieldIs is ListTickets' test of a form field on PostgreSQL (the
+// field's name three times, then the value): numbers compare as written
+// and true and false as 1 and 0, as SQLite's CAST(json_extract) does.
+const pgFieldIs = `(CASE json_typeof(t.fields::json -> ?) WHEN 'boolean' THEN CAST(CAST(CAST(t.fields::json ->> ? AS BOOLEAN) AS INT) AS TEXT)
+	ELSE t.fields::json ->> ? END) = ?`
+
+// rollValue is a report roll-up's key value as the engine keeps it:
+// SQLite's typeless value columns hold ids as integers and channels as
+// text; PostgreSQL's TEXT columns hold both as text.
+func rollValue(postgres bool, v any) any {
+	if id, ok := v.(int64); ok && postgres {
+		return strconv.FormatInt(id, 10)
+	}
+	return v
+}
+
+// optimizeSQL refreshes the planner's statistics after a bulk load.
+func (db *DB) optimizeSQL() string {
+	if db.postgres {
+		return "ANALYZE"
+	}
+	return "PRAGMA optimize"
+}
+
 // pgConnector hands out connections that speak the store's one spelling
 // of placeholders (?), translated to PostgreSQL's ($1) as statements pass.
 type pgConnector struct{ driver.Connector }
@@ -172,6 +233,13 @@ func (c pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedV
 // CheckNamedValue stores Go booleans as SQLite does, 0 and 1: flags are
 // integer columns on both engines.
 func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if p, ok := nv.Value.(*bool); ok {
+		if p == nil {
+			nv.Value = nil
+			return nil
+		}
+		nv.Value = *p
+	}
 	if b, ok := nv.Value.(bool); ok {
 		nv.Value = int64(0)
 		if b {

@@ -305,13 +305,13 @@ func decodePack(data []byte, base int64, f packFilter, out []ReportTicket) ([]Re
 // markPacks notes that the packs of the days of a ticket's creation and
 // resolution are to be written again.
 func (tx *Tx) markPacks(ctx context.Context, created time.Time, resolved *time.Time) error {
-	if _, err := tx.q.ExecContext(ctx, `INSERT OR IGNORE INTO report_pack_dirty (kind, day) VALUES ('created', ?)`, dayOf(created)); err != nil {
+	if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_pack_dirty (kind, day) VALUES ('created', ?) ON CONFLICT DO NOTHING`, dayOf(created)); err != nil {
 		return fmt.Errorf("report pack: %w", err)
 	}
 	if resolved == nil {
 		return nil
 	}
-	if _, err := tx.q.ExecContext(ctx, `INSERT OR IGNORE INTO report_pack_dirty (kind, day) VALUES ('resolved', ?)`, dayOf(*resolved)); err != nil {
+	if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_pack_dirty (kind, day) VALUES ('resolved', ?) ON CONFLICT DO NOTHING`, dayOf(*resolved)); err != nil {
 		return fmt.Errorf("report pack: %w", err)
 	}
 	return nil
@@ -368,7 +368,8 @@ func (tx *Tx) writeReportPack(ctx context.Context, kind string, day int64) error
 	if len(list) == 0 {
 		_, err = tx.q.ExecContext(ctx, `DELETE FROM report_packs WHERE kind = ? AND day = ?`, kind, day)
 	} else {
-		_, err = tx.q.ExecContext(ctx, `INSERT OR REPLACE INTO report_packs (kind, day, data) VALUES (?, ?, ?)`,
+		_, err = tx.q.ExecContext(ctx, `INSERT INTO report_packs (kind, day, data) VALUES (?, ?, ?)
+			ON CONFLICT (kind, day) DO UPDATE SET data = excluded.data`,
 			kind, day, encodePack(base, list))
 	}
 	if err != nil {

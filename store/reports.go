@@ -223,7 +223,7 @@ func (tx *Tx) PutReportTicket(ctx context.Context, r *ReportTicket) error {
 		return fmt.Errorf("report row of ticket %d: %w", r.TicketID, err)
 	}
 	for _, tag := range r.Tags {
-		if _, err := tx.q.ExecContext(ctx, `INSERT OR IGNORE INTO report_ticket_tags (tag, ticket_id) VALUES (?, ?)`, tag, r.TicketID); err != nil {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_ticket_tags (tag, ticket_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, tag, r.TicketID); err != nil {
 			return fmt.Errorf("report row of ticket %d: %w", r.TicketID, err)
 		}
 	}
@@ -244,7 +244,7 @@ func (tx *Tx) forgetReportTicket(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("report row of ticket %d: %w", id, err)
 	}
-	if _, err := tx.q.ExecContext(ctx, `DELETE FROM report_ticket_tags WHERE tag IN (SELECT value FROM json_each(?)) AND ticket_id = ?`,
+	if _, err := tx.q.ExecContext(ctx, `DELETE FROM report_ticket_tags WHERE tag IN (SELECT value FROM `+jsonEach(tx.postgres, "?")+`) AND ticket_id = ?`,
 		tags, id); err != nil {
 		return fmt.Errorf("report row of ticket %d: %w", id, err)
 	}
@@ -259,7 +259,7 @@ func (tx *Tx) forgetReportTicket(ctx context.Context, id int64) error {
 // MarkReportDirty notes tickets whose report rows are to be written again.
 func (tx *Tx) MarkReportDirty(ctx context.Context, ids []int64) error {
 	for _, id := range ids {
-		if _, err := tx.q.ExecContext(ctx, `INSERT OR IGNORE INTO report_dirty (ticket_id) VALUES (?)`, id); err != nil {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_dirty (ticket_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
 			return fmt.Errorf("report dirty: %w", err)
 		}
 	}
@@ -336,14 +336,24 @@ const QuartersPerDay = 96
 // AddReportCounts adds counts to report_quarters and its roll-ups: per
 // quarter by one key, and per UTC day by one key within one filter.
 func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportCounts) error {
-	const upsert = ` ON CONFLICT DO UPDATE SET created = created + excluded.created, resolved = resolved + excluded.resolved,
-		reopened = reopened + excluded.reopened, messages_in = messages_in + excluded.messages_in,
-		messages_out = messages_out + excluded.messages_out, breaches = breaches + excluded.breaches`
+	// The conflict's key, which PostgreSQL needs named, and the existing
+	// counts by their table's name, which it needs to tell them apart.
+	upsert := func(table, key string) string {
+		var b strings.Builder
+		b.WriteString(" ON CONFLICT (" + key + ") DO UPDATE SET ")
+		for i, c := range []string{"created", "resolved", "reopened", "messages_in", "messages_out", "breaches"} {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c + " = " + table + "." + c + " + excluded." + c)
+		}
+		return b.String()
+	}
 	quarters := map[rollKey]*ReportCounts{}
 	days := map[dayRollKey]*ReportCounts{}
 	for k, c := range counts {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters (tag, quarter, store_id, channel, team_id, agent_id,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert("report_quarters", "tag, quarter, store_id, channel, team_id, agent_id"),
 			k.Tag, k.Quarter, k.StoreID, k.Channel, k.TeamID, k.AgentID,
 			c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
 			return fmt.Errorf("report quarters: %w", err)
@@ -365,15 +375,15 @@ func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportC
 	}
 	for k, c := range quarters {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters_by (dim, value, quarter,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
-			k.dim, k.value, k.at, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert("report_quarters_by", "dim, value, quarter"),
+			k.dim, rollValue(tx.postgres, k.value), k.at, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
 			return fmt.Errorf("report quarters: %w", err)
 		}
 	}
 	for k, c := range days {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_days_by (fdim, fvalue, dim, value, day,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
-			k.fdim, k.fvalue, k.dim, k.value, k.day, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert("report_days_by", "fdim, fvalue, dim, value, day"),
+			k.fdim, rollValue(tx.postgres, k.fvalue), k.dim, rollValue(tx.postgres, k.value), k.day, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
 			return fmt.Errorf("report days: %w", err)
 		}
 	}
@@ -463,6 +473,7 @@ func (db *DB) SumReport(ctx context.Context, f ReportFilter, from, to int64, by 
 		return nil, fmt.Errorf("report counts by %q", by)
 	}
 	fdim, fvalue, rolled := f.single()
+	fvalue = rollValue(db.postgres, fvalue)
 	if !rolled {
 		return db.sumQuarters(ctx, f, from, to, by)
 	}

@@ -179,7 +179,7 @@ func (db *DB) TimeCandidates(ctx context.Context, statuses []string, column stri
 	}
 	var ids []int64
 	seen := map[int64]bool{}
-	extra, testArgs, err := testsSQL(tests)
+	extra, testArgs, err := testsSQL(db.postgres, tests)
 	if err != nil {
 		return nil, err
 	}
@@ -231,14 +231,14 @@ type TicketTest struct {
 
 var testColumns = map[string]bool{"priority": true, "channel": true, "store_id": true, "team_id": true, "assignee_id": true}
 
-func testsSQL(tests []TicketTest) (string, []any, error) {
+func testsSQL(postgres bool, tests []TicketTest) (string, []any, error) {
 	var b strings.Builder
 	var args []any
 	for _, t := range tests {
 		not := map[bool]string{true: "NOT ", false: ""}[t.Not]
 		switch {
 		case t.Column == "tag":
-			b.WriteString(" AND " + not + "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
+			b.WriteString(" AND " + not + "EXISTS (SELECT 1 FROM " + jsonEach(postgres, "tags") + " WHERE value = ?)")
 			args = append(args, t.Value)
 		case !testColumns[t.Column]:
 			return "", nil, fmt.Errorf("no ticket test on %q", t.Column)

@@ -103,7 +103,7 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 	for done := 0; done < o.Tickets; {
 		n := min(batch, o.Tickets-done)
 		err := db.Write(ctx, func(tx *Tx) error {
-			insCustomer, err := tx.tx.PrepareContext(ctx, "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)")
+			insCustomer, err := tx.tx.PrepareContext(ctx, "INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?) RETURNING id")
 			if err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 			defer insIdentity.Close()
 			insTicket, err := tx.tx.PrepareContext(ctx, `INSERT INTO tickets (subject, status, priority, channel, store_id,
 				customer_id, assignee_id, team_id, tags, snippet, created_at, updated_at, first_response_at, resolved_at,
-				last_customer_at, last_agent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+				last_customer_at, last_agent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 			if err != nil {
 				return err
 			}
@@ -133,7 +133,7 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 			}
 			defer insEvent.Close()
 			insStatus, err := tx.tx.PrepareContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
-				VALUES (?, 'status_changed', ?, json_object('from', ?, 'to', ?), ?)`)
+				VALUES (?, 'status_changed', ?, ?, ?)`)
 			if err != nil {
 				return err
 			}
@@ -145,11 +145,10 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				var cid int64
 				if seededCustomers == 0 || (seededCustomers < o.Customers && rng.IntN(o.Tickets) < o.Customers) {
 					seededCustomers++
-					res, err := insCustomer.ExecContext(ctx, fmt.Sprintf("%s %s", title(word()), title(word())), ms(created), ms(created))
+					err := insCustomer.QueryRowContext(ctx, fmt.Sprintf("%s %s", title(word()), title(word())), ms(created), ms(created)).Scan(&cid)
 					if err != nil {
 						return err
 					}
-					cid, _ = res.LastInsertId()
 					if _, err := insIdentity.ExecContext(ctx, cid, "email", fmt.Sprintf("customer%d@mail.test", cid), ms(created)); err != nil {
 						return err
 					}
@@ -219,12 +218,12 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				if len(snippet) > 160 {
 					snippet = snippet[:160]
 				}
-				res, err := insTicket.ExecContext(ctx, title(text(3+rng.IntN(5))), status, Priorities[weighted(rng, 2, 10, 3, 1)],
-					channel, store, cid, assignee, team, tags, snippet, ms(created), ms(t), firstResponse, resolved, lastCustomer, lastAgent)
+				var tid int64
+				err := insTicket.QueryRowContext(ctx, title(text(3+rng.IntN(5))), status, Priorities[weighted(rng, 2, 10, 3, 1)],
+					channel, store, cid, assignee, team, tags, snippet, ms(created), ms(t), firstResponse, resolved, lastCustomer, lastAgent).Scan(&tid)
 				if err != nil {
 					return err
 				}
-				tid, _ := res.LastInsertId()
 				if _, err := insEvent.ExecContext(ctx, tid, ms(created)); err != nil {
 					return err
 				}
@@ -232,11 +231,11 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				// (the reports count those).
 				if resolved != nil {
 					actor := fmt.Sprint(assigneeOr(assignee, firstAgent+1))
-					if _, err := insStatus.ExecContext(ctx, tid, actor, "open", "resolved", resolved); err != nil {
+					if _, err := insStatus.ExecContext(ctx, tid, actor, `{"from":"open","to":"resolved"}`, resolved); err != nil {
 						return err
 					}
 					if status == "closed" {
-						if _, err := insStatus.ExecContext(ctx, tid, "system", "resolved", "closed", resolved); err != nil {
+						if _, err := insStatus.ExecContext(ctx, tid, "system", `{"from":"resolved","to":"closed"}`, resolved); err != nil {
 							return err
 						}
 					}
@@ -266,7 +265,7 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 			progress(done)
 		}
 	}
-	if _, err := db.w.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+	if _, err := db.w.ExecContext(ctx, db.optimizeSQL()); err != nil {
 		return fmt.Errorf("seed: optimize: %w", err)
 	}
 	return nil

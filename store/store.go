@@ -128,8 +128,9 @@ func (db *DB) Close() error {
 
 // Tx is a write transaction. Every method of Tx runs inside it.
 type Tx struct {
-	tx *sql.Tx
-	q  prepared
+	tx       *sql.Tx
+	q        prepared
+	postgres bool // as DB's
 }
 
 // querier is what read helpers need: the reader pool, or a write

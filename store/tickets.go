@@ -264,7 +264,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		add("t.customer_id = ?", *f.CustomerID)
 	}
 	for _, tag := range f.Tags {
-		add("EXISTS (SELECT 1 FROM json_each(t.tags) WHERE value = ?)", tag)
+		add("EXISTS (SELECT 1 FROM "+jsonEach(db.postgres, "t.tags")+" WHERE value = ?)", tag)
 	}
 	if len(f.Priorities) > 0 {
 		var ps []any
@@ -281,7 +281,11 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Fields)) {
 		// Numbers compare as written (2.5), true and false as 1 and 0.
-		add("CAST(json_extract(t.fields, ?) AS TEXT) = ?", `$."`+name+`"`, f.Fields[name])
+		if db.postgres {
+			add(pgFieldIs, name, name, name, f.Fields[name])
+		} else {
+			add("CAST(json_extract(t.fields, ?) AS TEXT) = ?", `$."`+name+`"`, f.Fields[name])
+		}
 	}
 	statuses := f.Statuses
 	if len(statuses) == 0 {

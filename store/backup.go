@@ -24,6 +24,9 @@ var backupStep int32 = 1024
 // Backup writes a consistent copy of the live database to path, which
 // must not exist yet. Writers go on meanwhile (see backupConn).
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.postgres {
+		return fmt.Errorf("backup to %s: %w", path, ErrPostgresBackup)
+	}
 	conn, err := db.r.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)

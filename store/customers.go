@@ -173,6 +173,9 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	if db.postgres && (s.Words != "" || s.Tickets != "") {
+		return nil, errNoSearch
+	}
 	var parts []string
 	var args []any
 	if s.Words == "" && len(s.Identities) == 0 && s.Tickets == "" {
@@ -210,7 +213,7 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 		args = append(args, s.Tickets)
 	}
 	for i, p := range parts {
-		parts[i] = "SELECT * FROM (" + p + ")"
+		parts[i] = "SELECT * FROM (" + p + ") s"
 	}
 	// Customers merged away are left out of the index, but an identity or
 	// a ticket always names the customer who has it now.
@@ -328,18 +331,23 @@ func (tx *Tx) MergeCustomers(ctx context.Context, keep, away int64, actor string
 	for _, q := range []string{
 		"UPDATE identities SET customer_id = ?1 WHERE customer_id = ?2",
 		"UPDATE tickets SET customer_id = ?1 WHERE customer_id = ?2",
-		"UPDATE OR IGNORE ticket_participants SET customer_id = ?1 WHERE customer_id = ?2",
+		// Moved unless already there (SQLite's UPDATE OR IGNORE, which PostgreSQL lacks).
+		"UPDATE ticket_participants SET customer_id = ?1 WHERE customer_id = ?2 AND ticket_id NOT IN (SELECT ticket_id FROM ticket_participants WHERE customer_id = ?1)",
 		"DELETE FROM ticket_participants WHERE customer_id = ?2",
 		// A participant who became the ticket's customer is no participant.
 		"DELETE FROM ticket_participants WHERE customer_id = ?1 AND ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?1)",
 		"DELETE FROM customer_claims WHERE customer_id = ?2 AND (kind, value) IN (SELECT kind, value FROM identities WHERE customer_id = ?1)",
 		"DELETE FROM customer_claims WHERE customer_id = ?1 AND (kind, value) IN (SELECT kind, value FROM identities WHERE customer_id = ?1)",
-		"UPDATE OR IGNORE customer_claims SET customer_id = ?1 WHERE customer_id = ?2",
+		"UPDATE customer_claims SET customer_id = ?1 WHERE customer_id = ?2 AND (kind, value) NOT IN (SELECT kind, value FROM customer_claims WHERE customer_id = ?1)",
 		"DELETE FROM customer_claims WHERE customer_id = ?2",
 		"UPDATE customers SET merged_into = ?1 WHERE merged_into = ?2",
 		"UPDATE customers SET merged_into = ?1, updated_at = ?3 WHERE id = ?2",
 	} {
-		if _, err := tx.q.ExecContext(ctx, q, keep, away, ms(Now())); err != nil {
+		args := []any{keep, away}
+		if strings.Contains(q, "?3") { // PostgreSQL refuses an argument its statement lacks
+			args = append(args, ms(Now()))
+		}
+		if _, err := tx.q.ExecContext(ctx, q, args...); err != nil {
 			return nil, fmt.Errorf("merge customer %d into %d: %w", away, keep, err)
 		}
 	}

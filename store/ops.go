@@ -28,6 +28,9 @@ func (db *DB) Queues(ctx context.Context) (Queues, error) {
 // FileSizes are the sizes in bytes of the database file and its
 // write-ahead log.
 func (db *DB) FileSizes() (main, wal int64, err error) {
+	if db.postgres {
+		return db.pgSize()
+	}
 	st, err := os.Stat(db.path)
 	if err != nil {
 		return 0, 0, err

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -44,6 +45,19 @@ func pgCode(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// ErrPostgresBackup: a PostgreSQL desk is backed up with PostgreSQL's
+// own tools, as the rest of that server is.
+var ErrPostgresBackup = errors.New("a PostgreSQL database is backed up with pg_dump or the server's own backups, not onedesk backup")
+
+// pgSize is FileSizes on PostgreSQL: the database's size, and no log of
+// onedesk's own.
+func (db *DB) pgSize() (main, wal int64, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = db.r.QueryRowContext(ctx, "SELECT pg_database_size(current_database())").Scan(&main)
+	return main, 0, err
 }
 
 // IsPostgres tells whether a --data value names a PostgreSQL database

@@ -84,6 +84,9 @@ Usage:
   onedesk version
   onedesk dev seed --tickets N                                    fill a database with sample tickets
 
+--data is a SQLite file (the default) or a PostgreSQL 14+ database given as
+postgres://user:password@host/db (or postgresql://...).
+
 Every flag can be set by an environment variable: --data is ONEDESK_DATA,
 --public-url is ONEDESK_PUBLIC_URL, and so on. Run 'onedesk COMMAND --help'
 for a command's flags.
@@ -191,7 +194,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 }
 
 func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", "./onedesk.db", "the SQLite database file (created if missing)")
+	return fs.String("data", "./onedesk.db", "the SQLite database file (created if missing), or a PostgreSQL database: postgres://user:password@host/db")
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -343,11 +343,16 @@ func (tx *Tx) MergeCustomers(ctx context.Context, keep, away int64, actor string
 		"UPDATE customers SET merged_into = ?1 WHERE merged_into = ?2",
 		"UPDATE customers SET merged_into = ?1, updated_at = ?3 WHERE id = ?2",
 	} {
-		args := []any{keep, away}
-		if strings.Contains(q, "?3") { // PostgreSQL refuses an argument its statement lacks
-			args = append(args, ms(Now()))
+		args := []any{keep, away, ms(Now())}
+		if tx.postgres { // which wants exactly the arguments a statement uses
+			args = args[:0:0]
+			for i, v := range []any{keep, away, ms(Now())} {
+				if strings.Contains(q, "?"+strconv.Itoa(i+1)) {
+					args = append(args, v)
+				}
+			}
 		}
-		if _, err := tx.q.ExecContext(ctx, q, args...); err != nil {
+		if _, err := tx.q.ExecContext(ctx, pgRenumber(tx.postgres, q), args...); err != nil {
 			return nil, fmt.Errorf("merge customer %d into %d: %w", away, keep, err)
 		}
 	}

@@ -190,6 +190,23 @@ func rollValue(postgres bool, v any) any {
 	return v
 }
 
+// pgRenumber numbers a statement's ?N placeholders 1, 2... in the order
+// of N on PostgreSQL, which must be given exactly the arguments it uses
+// (SQLite ignores those it does not).
+func pgRenumber(postgres bool, q string) string {
+	if !postgres {
+		return q
+	}
+	used := 0
+	for n := 1; n <= 9; n++ {
+		if strings.Contains(q, "?"+strconv.Itoa(n)) {
+			used++
+			q = strings.ReplaceAll(q, "?"+strconv.Itoa(n), "?#"+strconv.Itoa(used))
+		}
+	}
+	return strings.ReplaceAll(q, "?#", "?")
+}
+
 // optimizeSQL refreshes the planner's statistics after a bulk load.
 func (db *DB) optimizeSQL() string {
 	if db.postgres {

@@ -245,8 +245,9 @@ func testsSQL(postgres bool, tests []TicketTest) (string, []any, error) {
 		case t.Value == nil:
 			b.WriteString(" AND " + t.Column + " IS " + not + "NULL")
 		case t.Not:
-			// A NULL column differs from any value.
-			b.WriteString(" AND " + t.Column + " IS NOT ?")
+			// A NULL column differs from any value (SQLite's IS NOT ?,
+			// in the standard's words, which PostgreSQL also reads).
+			b.WriteString(" AND " + t.Column + " IS DISTINCT FROM ?")
 			args = append(args, t.Value)
 		default:
 			b.WriteString(" AND " + t.Column + " = ?")

@@ -140,7 +140,7 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 // SetMailboxCursor records the last imported UID (with the folder's
 // UIDVALIDITY) in the same transaction as the imported message.
 func (tx *Tx) SetMailboxCursor(ctx context.Context, id int64, uidValidity, lastUID uint32) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE mailboxes SET uid_validity = ?, last_uid = max(CASE WHEN uid_validity = ? THEN last_uid ELSE 0 END, ?)
+	_, err := tx.q.ExecContext(ctx, `UPDATE mailboxes SET uid_validity = ?, last_uid = `+greatest(tx.postgres)+`(CASE WHEN uid_validity = ? THEN last_uid ELSE 0 END, ?)
 		WHERE id = ?`, uidValidity, uidValidity, lastUID, id)
 	if err != nil {
 		return fmt.Errorf("mailbox %d cursor: %w", id, err)

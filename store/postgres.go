@@ -207,6 +207,15 @@ func pgRenumber(postgres bool, q string) string {
 	return strings.ReplaceAll(q, "?#", "?")
 }
 
+// greatest is the larger-of-its-arguments function: SQLite's
+// many-argument max, PostgreSQL's GREATEST.
+func greatest(postgres bool) string {
+	if postgres {
+		return "GREATEST"
+	}
+	return "max"
+}
+
 // optimizeSQL refreshes the planner's statistics after a bulk load.
 func (db *DB) optimizeSQL() string {
 	if db.postgres {

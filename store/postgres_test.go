@@ -118,3 +118,46 @@ func TestPostgresWritesSerialiseAcrossNodes(t *testing.T) {
 		t.Fatalf("counter %s after %d writes: writes overlapped", got, 2*perNode)
 	}
 }
+
+// PostgreSQL's baseline has SQLite's tables and columns, name for name
+// (a copy from one engine to the other maps them one to one), but for
+// SQLite's FTS5 search tables and each engine's version bookkeeping.
+func TestPostgresSchemaMatchesSQLite(t *testing.T) {
+	ctx := context.Background()
+	columns := func(db *DB, q string) map[string]bool {
+		rows, err := db.r.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		set := map[string]bool{}
+		for rows.Next() {
+			var table, col string
+			if err := rows.Scan(&table, &col); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(table, "search") && table != "schema_version" {
+				set[table+"."+col] = true
+			}
+		}
+		return set
+	}
+	lite := OpenTest(t)
+	pg, err := Open(ctx, storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	want := columns(lite, `SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'`)
+	got := columns(pg, `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()`)
+	for c := range want {
+		if !got[c] {
+			t.Errorf("PostgreSQL lacks %s", c)
+		}
+	}
+	for c := range got {
+		if !want[c] {
+			t.Errorf("PostgreSQL has %s, which SQLite lacks", c)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func unreadQuery(agentID int64, views []UnreadView) (string, []any, error) {
 			}
 			parts = append(parts, fmt.Sprintf(`SELECT ?, (SELECT count(*) FROM (SELECT 1 FROM tickets t INDEXED BY %s WHERE %s
 				AND NOT EXISTS (SELECT 1 FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id AND r.read_at >= t.last_customer_at)
-				LIMIT %d))`, index, strings.Join(cond, " AND "), UnreadCap))
+				LIMIT %d) c)`, index, strings.Join(cond, " AND "), UnreadCap))
 			args = append(args, v.Key)
 			args = append(args, condArgs...)
 			args = append(args, agentID)

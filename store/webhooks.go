@@ -105,7 +105,7 @@ func (db *DB) Webhooks(ctx context.Context) ([]*Webhook, error) { return webhook
 
 // EnabledWebhooks lists the webhooks that are on.
 func (db *DB) EnabledWebhooks(ctx context.Context) ([]*Webhook, error) {
-	return webhooks(ctx, db.rq, "WHERE w.enabled")
+	return webhooks(ctx, db.rq, "WHERE w.enabled <> 0")
 }
 
 // Webhook reads one webhook.
@@ -244,11 +244,11 @@ func (db *DB) QueuedDeliveries(ctx context.Context, webhookID int64, limit int) 
 // heads are the oldest queued delivery of each enabled webhook: the one
 // each webhook sends next.
 const heads = `SELECT d.webhook_id, d.next_attempt_at FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-	WHERE w.enabled AND d.id IN (SELECT min(id) FROM webhook_deliveries WHERE status = 'queued' GROUP BY webhook_id)`
+	WHERE w.enabled <> 0 AND d.id IN (SELECT min(id) FROM webhook_deliveries WHERE status = 'queued' GROUP BY webhook_id)`
 
 // DueWebhooks lists the enabled webhooks whose next delivery is due by now.
 func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]int64, error) {
-	ids, err := queryIDs(ctx, db.rq, "SELECT webhook_id FROM ("+heads+") WHERE next_attempt_at <= ? ORDER BY webhook_id", ms(now))
+	ids, err := queryIDs(ctx, db.rq, "SELECT webhook_id FROM ("+heads+") h WHERE next_attempt_at <= ? ORDER BY webhook_id", ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("due webhooks: %w", err)
 	}
@@ -259,7 +259,7 @@ func (db *DB) DueWebhooks(ctx context.Context, now time.Time) ([]int64, error) {
 // (zero if none is queued).
 func (db *DB) NextWebhookAt(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	if err := db.rq.QueryRowContext(ctx, "SELECT min(next_attempt_at) FROM ("+heads+")").Scan(&next); err != nil {
+	if err := db.rq.QueryRowContext(ctx, "SELECT min(next_attempt_at) FROM ("+heads+") h").Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("next webhook delivery: %w", err)
 	}
 	if !next.Valid {

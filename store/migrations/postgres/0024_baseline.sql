@@ -313,6 +313,8 @@ CREATE TABLE webhook_cursor (
     event_id   BIGINT NOT NULL,
     message_id BIGINT NOT NULL
 );
+-- The rows SQLite's migrations put in: the webhook cursor starts at the beginning.
+INSERT INTO webhook_cursor (id, event_id, message_id) VALUES (1, 0, 0);
 CREATE TABLE report_tickets (
     ticket_id           BIGINT PRIMARY KEY,
     created_at          BIGINT NOT NULL,

@@ -76,26 +76,30 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
 	}
 	w := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	r := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
+		r.Close()
 		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
 	}
-	db := &DB{w: w, wq: prepared{pool: w, cache: newStmtCache(w)}, path: redact(dsn), postgres: true,
+	wc, rc := newStmtCache(w), newStmtCache(r)
+	wc.postgres, rc.postgres = true, true
+	db := &DB{w: w, wq: prepared{pool: w, cache: wc}, path: redact(dsn), postgres: true,
 		writes: make(chan *writeOp, writeBacklog), quit: make(chan struct{}), committed: make(chan struct{})}
 	go db.commit()
 	if err := db.migrate(ctx); err != nil {
 		db.stopWrites()
 		w.Close()
+		r.Close()
 		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
 	}
-	r := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	n := max(2, runtime.NumCPU())
 	r.SetMaxOpenConns(n * 2)
 	r.SetMaxIdleConns(n * 2)
 	db.r = r
-	db.rq = prepared{pool: r, cache: newStmtCache(r)}
+	db.rq = prepared{pool: r, cache: rc}
 	// Full-text search on PostgreSQL (tsvector) comes in a later step;
 	// until then its search methods say so (errNoSearch).
 	db.search.built = make(chan struct{})

@@ -4,10 +4,10 @@
 // query; nothing outside this package writes SQL or knows the engine.
 //
 // SQL for both engines: write what both accept (ON CONFLICT DO NOTHING
-// rather than INSERT OR IGNORE, RETURNING id rather than LastInsertId,
-// ? placeholders, which PostgreSQL connections translate to $1). Where a
-// query must differ, keep one method per engine side by side, chosen by
-// db.postgres.
+// rather than INSERT OR IGNORE, ? placeholders, which PostgreSQL
+// connections translate to $1; new ids through insert, not LastInsertId,
+// which pgx lacks). Where a query must differ, keep one method or helper
+// per engine side by side (store/postgres.go), chosen by db.postgres.
 //
 // Migrations: migrations/NNNN_name.sql is schema version NNNN. SQLite runs
 // them all. PostgreSQL starts from migrations/postgres/0024_baseline.sql,

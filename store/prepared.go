@@ -20,9 +20,9 @@ type prepared struct {
 type stmtCache struct {
 	pool     *sql.DB
 	postgres bool // the pool's engine (see insert)
-	mu      sync.RWMutex
-	m       map[string]*sql.Stmt
-	pending map[string]bool // texts seen in transactions, prepared after them
+	mu       sync.RWMutex
+	m        map[string]*sql.Stmt
+	pending  map[string]bool // texts seen in transactions, prepared after them
 }
 
 // maxPrepared bounds the cache; past it, new texts run unprepared.

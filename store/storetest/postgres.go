@@ -102,6 +102,9 @@ func (c *cluster) url(db string) string {
 // newest of Debian's /usr/lib/postgresql/N/bin, else initdb on PATH.
 func binDir() (string, error) {
 	if d := os.Getenv("ONEDESK_PG_BIN"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
+			return "", fmt.Errorf("ONEDESK_PG_BIN=%s has no initdb", d)
+		}
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")

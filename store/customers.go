@@ -343,16 +343,8 @@ func (tx *Tx) MergeCustomers(ctx context.Context, keep, away int64, actor string
 		"UPDATE customers SET merged_into = ?1 WHERE merged_into = ?2",
 		"UPDATE customers SET merged_into = ?1, updated_at = ?3 WHERE id = ?2",
 	} {
-		args := []any{keep, away, ms(Now())}
-		if tx.postgres { // which wants exactly the arguments a statement uses
-			args = args[:0:0]
-			for i, v := range []any{keep, away, ms(Now())} {
-				if strings.Contains(q, "?"+strconv.Itoa(i+1)) {
-					args = append(args, v)
-				}
-			}
-		}
-		if _, err := tx.q.ExecContext(ctx, pgRenumber(tx.postgres, q), args...); err != nil {
+		q, args := numbered(tx.postgres, q, keep, away, ms(Now()))
+		if _, err := tx.q.ExecContext(ctx, q, args...); err != nil {
 			return nil, fmt.Errorf("merge customer %d into %d: %w", away, keep, err)
 		}
 	}

@@ -194,21 +194,22 @@ func rollValue(postgres bool, v any) any {
 	return v
 }
 
-// pgRenumber numbers a statement's ?N placeholders 1, 2... in the order
-// of N on PostgreSQL, which must be given exactly the arguments it uses
-// (SQLite ignores those it does not).
-func pgRenumber(postgres bool, q string) string {
+// numbered readies a statement with numbered placeholders (?1, ?2, at
+// most ?9) and its arguments by number: as they are for SQLite, which
+// ignores arguments a statement does not use; for PostgreSQL, which
+// refuses them, only those it uses, renumbered from ?1.
+func numbered(postgres bool, q string, args ...any) (string, []any) {
 	if !postgres {
-		return q
+		return q, args
 	}
-	used := 0
-	for n := 1; n <= 9; n++ {
+	var used []any
+	for n := 1; n <= len(args) && n <= 9; n++ {
 		if strings.Contains(q, "?"+strconv.Itoa(n)) {
-			used++
-			q = strings.ReplaceAll(q, "?"+strconv.Itoa(n), "?#"+strconv.Itoa(used))
+			used = append(used, args[n-1])
+			q = strings.ReplaceAll(q, "?"+strconv.Itoa(n), "?#"+strconv.Itoa(len(used)))
 		}
 	}
-	return strings.ReplaceAll(q, "?#", "?")
+	return strings.ReplaceAll(q, "?#", "?"), used
 }
 
 // greatest is the larger-of-its-arguments function: SQLite's

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -296,7 +297,10 @@ func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 // pgTexts caches translations of the package's fixed query texts.
-var pgTexts sync.Map
+var (
+	pgTexts     sync.Map
+	pgTextCount atomic.Int64
+)
 
 // indexHint is SQLite's INDEXED BY, a hint PostgreSQL's planner has no
 // syntax for: dropped on the way, so the inbox queries stay one text.
@@ -313,8 +317,12 @@ func pgSQL(q string) string {
 		return s.(string)
 	}
 	s := rebind(indexHint.ReplaceAllString(q, ""))
-	if cacheable(q) {
-		pgTexts.Store(q, s)
+	// Bounded as the statement cache is: past it, texts are translated
+	// each time (a few microseconds).
+	if cacheable(q) && pgTextCount.Load() < 2*maxPrepared {
+		if _, loaded := pgTexts.LoadOrStore(q, s); !loaded {
+			pgTextCount.Add(1)
+		}
 	}
 	return s
 }

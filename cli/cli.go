@@ -396,7 +396,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	case url == "":
 		url = "http://" + ln.Addr().String()
 	}
-	cfg.Log.Info("onedesk is running", "url", url, "data", cfg.Data, "version", version(), "startup", time.Since(start).Round(time.Millisecond))
+	cfg.Log.Info("onedesk is running", "url", url, "data", db.Path(), "version", version(), "startup", time.Since(start).Round(time.Millisecond))
 	if n, err := db.CountAgents(ctx); err == nil && n == 0 {
 		cfg.Log.Info("first run: open the URL to create the admin account", "url", url)
 	}

@@ -102,7 +102,9 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	db.r = r
 	db.rq = prepared{pool: r, cache: rc}
 	// Full-text search on PostgreSQL (tsvector) comes in a later step;
-	// until then its search methods say so (errNoSearch).
+	// until then its search methods say so (errNoSearch), and there is
+	// no index to build.
+	db.search.ready.Store(true)
 	db.search.built = make(chan struct{})
 	close(db.search.built)
 	return db, nil

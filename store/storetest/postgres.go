@@ -151,10 +151,6 @@ func startCluster() (*cluster, error) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	data := filepath.Join(dir, "data")
 	cmd := func(name string, args ...string) *exec.Cmd {
 		argv := append(append(append([]string{}, prefix...), filepath.Join(bin, name)), args...)
@@ -167,11 +163,22 @@ func startCluster() (*cluster, error) {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	// Durability buys a test nothing; speed does.
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-	if out, err := cmd("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "120", "-o", opts, "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+	// Another package's cluster may take the free port first: try again.
+	var port int
+	for try := 1; ; try++ {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+		out, err := cmd("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "120", "-o", opts, "start").CombinedOutput()
+		if err == nil {
+			break
+		}
+		if try == 3 {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+		}
 	}
 	c := &cluster{dir: dir, port: port, waitCh: make(chan error, 1)}
 	// A guard process stops the cluster when its stdin closes: at Main's

@@ -35,9 +35,11 @@ func TestUnreadCountsUseIndexes(t *testing.T) {
 }
 
 // The counts agree with a plain count, and opening a ticket takes it off.
-func TestUnreadCountsCount(t *testing.T) {
+func TestUnreadCountsCount(t *testing.T) { ForEachEngine(t, testUnreadCountsCount) }
+
+func testUnreadCountsCount(t *testing.T) {
 	ctx := context.Background()
-	db := planDB(t)
+	db := OpenTest(t)
 	if err := db.Seed(ctx, SeedOptions{Tickets: 400, Agents: 2, Teams: 2, Stores: 2, PasswordHash: "x", Seed: 7}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -308,9 +308,9 @@ var (
 // syntax for: dropped on the way, so the inbox queries stay one text.
 var indexHint = regexp.MustCompile(`\s+INDEXED BY \w+`)
 
-// pgSQL translates a statement for PostgreSQL: placeholders: ? becomes $1,
-// $2... in order and ?N becomes $N, outside string literals, quoted
-// names and comments.
+// pgSQL translates a statement for PostgreSQL: ? becomes $1, $2... in
+// order and ?N becomes $N, outside string literals, quoted names and
+// comments; SQLite's index hints are dropped.
 func pgSQL(q string) string {
 	if !strings.Contains(q, "?") && !strings.Contains(q, "INDEXED BY") {
 		return q

@@ -174,7 +174,7 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 		before = 1<<63 - 1
 	}
 	if db.postgres && (s.Words != "" || s.Tickets != "") {
-		return nil, errNoSearch
+		return nil, ErrNoSearch
 	}
 	var parts []string
 	var args []any

@@ -30,9 +30,9 @@ import (
 // process on the database, so a write never races another.
 const writeLockKey = 0x6f6e656465736b // "onedesk"
 
-// errNoSearch is what searches answer on PostgreSQL until its own
+// ErrNoSearch is what searches answer on PostgreSQL until its own
 // full-text search is built.
-var errNoSearch = errors.New("full-text search is not available on PostgreSQL yet")
+var ErrNoSearch = errors.New("full-text search is not available on PostgreSQL yet")
 
 // PostgreSQL's error codes the store tells apart.
 const (
@@ -102,7 +102,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	db.r = r
 	db.rq = prepared{pool: r, cache: rc}
 	// Full-text search on PostgreSQL (tsvector) comes in a later step;
-	// until then its search methods say so (errNoSearch), and there is
+	// until then its search methods say so (ErrNoSearch), and there is
 	// no index to build.
 	db.search.ready.Store(true)
 	db.search.built = make(chan struct{})

@@ -292,7 +292,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		statuses = Statuses
 	}
 	if strings.TrimSpace(f.Query) != "" && db.postgres {
-		return nil, "", errNoSearch
+		return nil, "", ErrNoSearch
 	}
 	if strings.TrimSpace(f.Query) != "" && db.SearchReady() {
 		return db.searchList(ctx, f, statuses, where, args)

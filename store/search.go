@@ -29,6 +29,10 @@ const searchKeyShift = 32
 // of the 3-letter prefix are read and checked when that is cheaper.
 const searchCollectLimit = 20000
 
+// searchFilterSpan: filters read the tickets of the keys' id range
+// when it holds at most this many tickets for each ticket with a key.
+const searchFilterSpan = 8
+
 // searchRound bounds how many tickets one read of the match list takes
 // when filters turn most matches away; each round reads on from the last.
 const searchRound = 4096
@@ -286,6 +290,7 @@ type searchPlan struct {
 	verify   string // a folded prefix each row must have a word starting with ("": none)
 	contains string // or a text (lowercase) each row must contain, as an address
 	fallback string // the FTS5 query with the whole prefix
+	words    string // with verify: the FTS5 query of the words before the prefix
 }
 
 // planSearch is the plan for what an agent typed ("" match: nothing can
@@ -334,15 +339,80 @@ func planSearch(q string) searchPlan {
 	}
 	folded := foldWord(last)
 	short := string([]rune(folded)[:3])
+	words = parts[:len(parts)-1]
 	parts[len(parts)-1] = `"` + short + `"*`
-	return searchPlan{match: strings.Join(parts, " "), verify: folded, fallback: full}
+	return searchPlan{match: strings.Join(parts, " "), verify: folded, fallback: full, words: strings.Join(words, " ")}
+}
+
+// searchPrefixWords is how many indexed words a typed prefix of 4 or
+// more letters may stand for to be read as those words: FTS5 reads an
+// OR of words in rowid order, lazily, and stops with the page (a few
+// microseconds a word to open). A prefix of more words is read as planned.
+const searchPrefixWords = 40
+
+// expandPrefix reads a last word of 4 or more letters as the indexed
+// words it begins ("refu": refund, refunds) when they are few, which is
+// nearly always: no row is checked, and a rare word costs what a common
+// one does. Only when the prefix begins more words than that are its
+// first 3 letters read and each row checked (planSearch).
+func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, error) {
+	if plan.verify == "" {
+		return plan, nil
+	}
+	terms, err := db.prefixWords(ctx, plan.verify, searchPrefixWords)
+	if err != nil {
+		return plan, err
+	}
+	switch {
+	case len(terms) > searchPrefixWords:
+		return plan, nil
+	case len(terms) == 0:
+		// No indexed word begins so (or the prefix folds otherwise than
+		// FTS5 folds it): FTS5's own prefix query, as cheap when nothing
+		// matches and right either way.
+		return searchPlan{match: plan.fallback}, nil
+	}
+	for i, t := range terms {
+		terms[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+	}
+	or := terms[0]
+	if len(terms) > 1 {
+		or = "(" + strings.Join(terms, " OR ") + ")"
+	}
+	return searchPlan{match: strings.TrimSpace(plan.words + " " + or)}, nil
+}
+
+// prefixWords lists the indexed words that begin with prefix (folded as
+// the index folds), up to n+1: one indexed read per word, skipping from
+// each word to the next without reading its occurrences.
+func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, error) {
+	var terms []string
+	from := prefix
+	for len(terms) <= n {
+		var term string
+		err := db.rq.QueryRowContext(ctx, "SELECT term FROM ticket_search_terms WHERE term >= ? LIMIT 1", from).Scan(&term)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("search: words beginning %q: %w", prefix, err)
+		}
+		if !strings.HasPrefix(term, prefix) {
+			break
+		}
+		terms = append(terms, term)
+		// Words hold no control characters: the next word is at or past
+		// this one and \x01.
+		from = term + "\x01"
+	}
+	return terms, nil
 }
 
 // searchTickets reads matching tickets in id order (newest first unless
 // asc) after the cursor id (0: from the start), keeps those that pass the
 // filters, and stops at limit+1 tickets.
 // It returns the message texts verify read, by key.
-func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, asc bool, filter string, filterArgs []any, limit int) ([]searchHit, map[int64]string, error) {
+func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, asc bool, filter searchFilter, limit int) ([]searchHit, map[int64]string, error) {
 	var bound int64 // rows are read past this rowid
 	switch {
 	case asc:
@@ -376,8 +446,8 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		total += len(keys)
 		// The filters first: a lookup per ticket, cheaper than reading
 		// each row's text for verify.
-		if filter != "" && len(keys) > 0 {
-			if keys, err = db.searchFilter(ctx, keys, filter, filterArgs); err != nil {
+		if filter.cond != "" && len(keys) > 0 {
+			if keys, err = db.filterKeys(ctx, keys, filter); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -527,11 +597,75 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, t
 	return kept, nil
 }
 
-// searchFilter keeps the keys whose tickets pass filter (a condition on
-// t), in order: a primary-key lookup per ticket.
-func (db *DB) searchFilter(ctx context.Context, keys []int64, filter string, args []any) ([]int64, error) {
+// searchFilter is the inbox's filters for a search: a condition on t
+// and, to read the tickets of a range of ids that pass, the index of the
+// inbox's (column, status, id) indexes that reads only those.
+type searchFilter struct {
+	cond  string // "": none
+	args  []any
+	index string // "": none fits
+	// With index: what the index holds (statuses, and its column's
+	// condition), and whether cond says more (a channel, a priority...).
+	indexCond string
+	indexArgs []any
+	more      bool
+}
+
+// newSearchFilter is the filter of f with the conditions ListTickets made
+// (where, args) and the statuses asked for.
+func newSearchFilter(f TicketFilter, statuses []string, where []string, args []any) searchFilter {
+	var sf searchFilter
+	all := len(statuses) >= len(Statuses)
+	marks := "t.status IN (" + strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",") + ")"
+	var sargs []any
+	for _, st := range statuses {
+		sargs = append(sargs, st)
+	}
+	if !all {
+		sf.cond = strings.Join(append([]string{marks}, where...), " AND ")
+		sf.args = append(slices.Clone(sargs), args...)
+	} else if len(where) > 0 {
+		sf.cond = strings.Join(where, " AND ")
+		sf.args = args
+	}
+	var lead string
+	var leadArgs []any
+	switch {
+	case f.Unassigned:
+		sf.index, lead = "tickets_assignee_id", "t.assignee_id IS NULL"
+	case f.AssigneeID != nil:
+		sf.index, lead, leadArgs = "tickets_assignee_id", "t.assignee_id = ?", []any{*f.AssigneeID}
+	case f.StoreID != nil:
+		sf.index, lead, leadArgs = "tickets_store_id", "t.store_id = ?", []any{*f.StoreID}
+	case f.NoTeam:
+		sf.index, lead = "tickets_team_id", "t.team_id IS NULL"
+	case f.TeamID != nil:
+		sf.index, lead, leadArgs = "tickets_team_id", "t.team_id = ?", []any{*f.TeamID}
+	case !all:
+		sf.index = "tickets_status_id"
+	}
+	if sf.index != "" {
+		// Every status named, so that the index is read as one range of
+		// ids for each.
+		sf.indexCond, sf.indexArgs = marks, sargs
+		if lead != "" {
+			sf.indexCond, sf.indexArgs = lead+" AND "+marks, append(leadArgs, sargs...)
+		}
+		sf.more = len(where) > 1 || len(where) == 1 && lead == ""
+	}
+	return sf
+}
+
+// filterKeys keeps the keys whose tickets pass the filter, in order.
+// When the keys' tickets are a good share of the tickets in their id
+// range (a common word), the tickets of that range which pass are read
+// off the filter's index, a few rows for a selective filter (those of
+// the keys then checked for the rest of the filter) or, with no index,
+// the range itself; else a primary-key lookup per ticket (an index on
+// a filter's column would read every ticket that passes).
+func (db *DB) filterKeys(ctx context.Context, keys []int64, filter searchFilter) ([]int64, error) {
 	var ids strings.Builder
-	last := int64(-1)
+	last, n := int64(-1), 0
 	for _, k := range keys {
 		if t := k >> searchKeyShift; t != last {
 			if last >= 0 {
@@ -539,9 +673,57 @@ func (db *DB) searchFilter(ctx context.Context, keys []int64, filter string, arg
 			}
 			ids.WriteString(strconv.FormatInt(t, 10))
 			last = t
+			n++
 		}
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT t.id FROM tickets t WHERE t.id IN ("+ids.String()+") AND "+filter, args...)
+	lo, hi := keys[0]>>searchKeyShift, keys[len(keys)-1]>>searchKeyShift
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	span := hi-lo+1 <= int64(n)*searchFilterSpan
+	between := "t.id BETWEEN " + strconv.FormatInt(lo, 10) + " AND " + strconv.FormatInt(hi, 10)
+	var pass map[int64]bool
+	var err error
+	switch {
+	case span && filter.index != "":
+		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t INDEXED BY "+filter.index+" WHERE "+between+" AND "+filter.indexCond, filter.indexArgs)
+		if err != nil || !filter.more {
+			break
+		}
+		ids.Reset()
+		for _, k := range keys {
+			if t := k >> searchKeyShift; pass[t] {
+				if ids.Len() > 0 {
+					ids.WriteByte(',')
+				}
+				ids.WriteString(strconv.FormatInt(t, 10))
+				delete(pass, t)
+			}
+		}
+		if ids.Len() > 0 {
+			pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id IN ("+ids.String()+") AND "+filter.cond, filter.args)
+		}
+	case span:
+		// A scan of the range: a few rows in order for each key's ticket.
+		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE "+between+" AND "+filter.cond, filter.args)
+	default:
+		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id IN ("+ids.String()+") AND "+filter.cond, filter.args)
+	}
+	if err != nil {
+		return nil, err
+	}
+	kept := keys[:0]
+	for _, k := range keys {
+		if pass[k>>searchKeyShift] {
+			kept = append(kept, k)
+		}
+	}
+	return kept, nil
+}
+
+// filterIDs is the set of ticket ids a query lists.
+func (db *DB) filterIDs(ctx context.Context, query string, args []any) (map[int64]bool, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: filter: %w", err)
 	}
@@ -557,13 +739,7 @@ func (db *DB) searchFilter(ctx context.Context, keys []int64, filter string, arg
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: filter: %w", err)
 	}
-	kept := keys[:0]
-	for _, k := range keys {
-		if pass[k>>searchKeyShift] {
-			kept = append(kept, k)
-		}
-	}
-	return kept, nil
+	return pass, nil
 }
 
 // searchList is ListTickets for a search: matching tickets newest first
@@ -572,6 +748,10 @@ func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string,
 	plan := planSearch(f.Query)
 	if plan.match == "" {
 		return []Ticket{}, "", nil // only punctuation: nothing can match
+	}
+	plan, err := db.expandPrefix(ctx, plan)
+	if err != nil {
+		return nil, "", err
 	}
 	asc := f.Sort == "oldest"
 	spec := sortSpecs["newest"]
@@ -585,16 +765,7 @@ func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string,
 			return nil, "", err
 		}
 	}
-	if len(statuses) < len(Statuses) {
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")
-		where = append([]string{"t.status IN (" + marks + ")"}, where...)
-		sargs := make([]any, 0, len(statuses)+len(args))
-		for _, st := range statuses {
-			sargs = append(sargs, st)
-		}
-		args = append(sargs, args...)
-	}
-	hits, texts, err := db.searchTickets(ctx, plan, after, asc, strings.Join(where, " AND "), args, f.Limit)
+	hits, texts, err := db.searchTickets(ctx, plan, after, asc, newSearchFilter(f, statuses, where, args), f.Limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -649,7 +820,7 @@ func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit
 	terms := matchTerms(q)
 	passages := map[int64][]MatchPart{}
 	for round := 0; round < 2; round++ {
-		var keys, tickets []string
+		var keys []int64
 		var tried []int64 // keys, in order, whose passage is looked for
 		for _, h := range hits {
 			if _, done := passages[h.ticket]; done || round >= len(h.keys) {
@@ -663,8 +834,7 @@ func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit
 				key := h.ticket<<searchKeyShift + low
 				tried = append(tried, key)
 				if _, ok := texts[key]; !ok {
-					keys = append(keys, strconv.FormatInt(key, 10))
-					tickets = append(tickets, strconv.FormatInt(h.ticket, 10))
+					keys = append(keys, key)
 				}
 			}
 		}
@@ -672,7 +842,7 @@ func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit
 			break
 		}
 		if len(keys) > 0 {
-			if err := db.readBodies(ctx, tickets, keys, texts); err != nil {
+			if err := db.readBodies(ctx, keys, texts); err != nil {
 				return err
 			}
 		}
@@ -693,10 +863,16 @@ func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit
 }
 
 // readBodies adds to texts the bodies of the messages with the given
-// ticket_search keys (and their tickets, for the index).
-func (db *DB) readBodies(ctx context.Context, tickets, keys []string, texts map[int64]string) error {
+// ticket_search keys.
+func (db *DB) readBodies(ctx context.Context, keys []int64, texts map[int64]string) error {
+	// A key's low bits are its message's id + 1 (ids stay below 2^32 - 1):
+	// a lookup by id; the key read back names the message's ticket.
+	ids := make([]string, len(keys))
+	for i, key := range keys {
+		ids[i] = strconv.FormatInt(key&(1<<searchKeyShift-1)-1, 10)
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id * 4294967296 + m.id % 4294967295 + 1, m.body FROM messages m
-		WHERE m.ticket_id IN (`+strings.Join(tickets, ",")+`) AND m.ticket_id * 4294967296 + m.id % 4294967295 + 1 IN (`+strings.Join(keys, ",")+`)`)
+		WHERE m.id IN (`+strings.Join(ids, ",")+`)`)
 	if err != nil {
 		return fmt.Errorf("search: passages: %w", err)
 	}

@@ -121,8 +121,13 @@ export function renderList() {
     h('div', { class: 'title' },
       h('h1', { id: 'list-title' }, v.label),
       h('label', { class: 'sr-only', for: 'sort' }, t('sort_label')),
+      // A search lists tickets newest (or oldest) first whatever the sort
+      // (it reads its index in ticket order): the menu offers only those
+      // while one is on, and the agent's sort comes back after it.
       h('select', { id: 'sort', onchange: (e) => { state.sort = e.target.value; localStorage.setItem('onedesk.sort', state.sort); loadList(); } },
-        ['updated', 'newest', 'oldest', 'customer'].map((s) => h('option', { value: s, selected: s === state.sort }, t(`sort_${s}`)))),
+        (state.q ? ['newest', 'oldest'] : ['updated', 'newest', 'oldest', 'customer']).map((s) => h('option', {
+          value: s, selected: s === (state.q && state.sort !== 'oldest' ? 'newest' : state.sort),
+        }, t(`sort_${s}`)))),
       h('span', { class: 'list-filters' },
       h('label', { class: 'sr-only', for: 'priority-filter' }, t('filter_priority')),
       h('select', { id: 'priority-filter', onchange: (e) => setPriority(e.target.value) },

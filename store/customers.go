@@ -204,13 +204,17 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	}
 	if s.Tickets != "" {
 		if db.SearchReady() {
-			parts = append(parts, `SELECT t.customer_id FROM tickets t
-				WHERE t.id IN (SELECT rowid >> 32 FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT 200)`)
+			ids, err := db.ticketCustomers(ctx, s.Tickets, before, s.Limit)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, "SELECT value FROM json_each(?)")
+			args = append(args, ids)
 		} else { // the older index, while ticket_search is being built
 			parts = append(parts, `SELECT t.customer_id FROM messages m JOIN tickets t ON t.id = m.ticket_id
 				WHERE m.id IN (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT 200)`)
+			args = append(args, s.Tickets)
 		}
-		args = append(args, s.Tickets)
 	}
 	for i, p := range parts {
 		parts[i] = "SELECT * FROM (" + p + ") s"
@@ -240,6 +244,60 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	}
 	return list, loadIdentities(ctx, db.rq, list)
 }
+
+// ticketCustomers lists, as JSON, the customers (with ids below before)
+// of the tickets matching an FTS query, newest ticket first, until limit
+// customers are found: distinct tickets are read a page at a time (a
+// ticket has a row per message, and a customer many tickets), up to
+// ticketCustomersMax tickets.
+func (db *DB) ticketCustomers(ctx context.Context, match string, before int64, limit int) (string, error) {
+	const page = 200
+	seen := map[int64]bool{}
+	ids := []int64{}
+	var after int64
+	for read := 0; read < ticketCustomersMax; read += page {
+		hits, _, err := db.searchTickets(ctx, searchPlan{match: match}, after, false, searchFilter{}, page)
+		if err != nil {
+			return "", fmt.Errorf("search customers: %w", err)
+		}
+		if len(hits) == 0 {
+			break
+		}
+		tickets := make([]string, min(len(hits), page))
+		for i := range tickets {
+			tickets[i] = strconv.FormatInt(hits[i].ticket, 10)
+		}
+		rows, err := db.rq.QueryContext(ctx, "SELECT DISTINCT customer_id FROM tickets WHERE id IN ("+strings.Join(tickets, ",")+") AND customer_id < ?", before)
+		if err != nil {
+			return "", fmt.Errorf("search customers: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return "", fmt.Errorf("search customers: %w", err)
+			}
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", fmt.Errorf("search customers: %w", err)
+		}
+		if len(ids) >= limit || len(hits) <= page {
+			break
+		}
+		after = hits[page-1].ticket
+	}
+	out, err := json.Marshal(ids)
+	return string(out), err
+}
+
+// ticketCustomersMax bounds how many matching tickets a customer search
+// reads for their customers.
+const ticketCustomersMax = 2000
 
 // UpdateCustomer sets a customer's name and notes.
 func (tx *Tx) UpdateCustomer(ctx context.Context, c *Customer) error {

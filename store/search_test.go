@@ -456,3 +456,31 @@ func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
 		}
 	}
 }
+
+// A customer search by order number lists every customer whose tickets
+// have it, however many messages of a newer ticket repeat it.
+func TestSearchCustomersByTicketWords(t *testing.T) {
+	d := newSearchDesk(t)
+	_, olderCustomer := d.ticket("Old Buyer", "", "", "Order 55501", "where is 55501?")
+	bodies := make([]string, 250)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("about order 55501, reply %d", i)
+	}
+	_, newerCustomer := d.ticket("New Buyer", "", "", "Re: 55501", bodies...)
+	found, err := d.db.SearchCustomers(context.Background(), store.CustomerSearch{Tickets: `"55501"`, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, c := range found {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Contains(ids, olderCustomer) || !slices.Contains(ids, newerCustomer) || len(ids) != 2 {
+		t.Errorf("customers %v, want %d and %d", ids, newerCustomer, olderCustomer)
+	}
+	// Older customers only (a cursor): still found.
+	found, err = d.db.SearchCustomers(context.Background(), store.CustomerSearch{Tickets: `"55501"`, Before: newerCustomer, Limit: 50})
+	if err != nil || len(found) != 1 || found[0].ID != olderCustomer {
+		t.Errorf("before %d: %+v %v", newerCustomer, found, err)
+	}
+}

@@ -484,3 +484,122 @@ func TestSearchCustomersByTicketWords(t *testing.T) {
 		t.Errorf("before %d: %+v %v", newerCustomer, found, err)
 	}
 }
+
+// A last word of four or more letters is read as the words it begins:
+// all of them, however many, and accents typed or not either way.
+func TestSearchPrefixWords(t *testing.T) {
+	d := newSearchDesk(t)
+	refund, _ := d.ticket("A", "", "", "One", "please refund me")
+	refunded, _ := d.ticket("B", "", "", "Two", "they refunded half")
+	refunds, _ := d.ticket("C", "", "", "Three", "refunds take a week")
+	d.expect("refu", refund, refunded, refunds)
+	d.expect("refund", refund, refunded, refunds)
+	d.expect("refunde", refunded)
+	d.expect("refundx")
+	d.expect("week refu", refunds)
+
+	// More words than are read one by one: the prefix is read as before.
+	var many []int64
+	d.write(func(ctx context.Context, tx *store.Tx) error {
+		c := &store.Customer{Name: "Many", CreatedAt: store.Now()}
+		if err := tx.InsertCustomer(ctx, c); err != nil {
+			return err
+		}
+		for i := range 60 {
+			tk := &store.Ticket{Subject: "Code", Status: "open", Priority: "normal", Channel: "email", CustomerID: c.ID, CreatedAt: store.Now(), UpdatedAt: store.Now()}
+			if err := tx.InsertTicket(ctx, tk); err != nil {
+				return err
+			}
+			if err := tx.InsertMessage(ctx, &store.Message{TicketID: tk.ID, Kind: "customer", Channel: "email", Body: fmt.Sprintf("voucher qzxw%03d", i), CreatedAt: store.Now()}); err != nil {
+				return err
+			}
+			many = append(many, tk.ID)
+		}
+		return nil
+	})
+	d.expect("qzxw", many...)
+	d.expect("qzxw0", many[:60]...)
+	d.expect("qzxw05", many[50:60]...)
+	d.expect("voucher qzxw", many...)
+
+	// Each language's letters, typed with and without their accents.
+	pairs := []struct{ accented, plain string }{
+		{"ağırlık doğrulandı", "agirlik dogrulandi"},                     // tr: ğ, ı
+		{"İstanbul şubesi", "istanbul subesi"},                           // tr: İ, ş
+		{"řidič přivezl půjčku, děkuji", "ridic privezl pujcku, dekuji"}, // cs: ř, ů, ě
+		{"informação da devolução", "informacao da devolucao"},           // pt: ã, ç
+		{"ёлочные игрушки пришёл", "елочные игрушки пришел"},             // ru: ё
+	}
+	for _, p := range pairs {
+		a, _ := d.ticket("X", "", "", "Accents", p.accented)
+		b, _ := d.ticket("Y", "", "", "Plain", p.plain)
+		for _, text := range []string{p.accented, p.plain} {
+			for _, w := range strings.Fields(strings.ReplaceAll(text, ",", "")) {
+				r := []rune(w)
+				for n := 3; n <= len(r); n++ {
+					d.expect(string(r[:n]), a, b)
+				}
+			}
+		}
+	}
+}
+
+// Filters with a word in few tickets (each ticket looked up) and in most
+// (the filter's index read over their range) list the same tickets.
+func TestSearchFiltersSparseAndDense(t *testing.T) {
+	d := newSearchDesk(t)
+	var rare, dense, rareOpen, denseMine, denseChat []int64
+	d.write(func(ctx context.Context, tx *store.Tx) error {
+		c := &store.Customer{Name: "C", CreatedAt: store.Now()}
+		if err := tx.InsertCustomer(ctx, c); err != nil {
+			return err
+		}
+		for i := range 600 {
+			tk := &store.Ticket{Subject: "T", Status: store.Statuses[i%5], Priority: "normal", Channel: store.Channels[i%4], CustomerID: c.ID, CreatedAt: store.Now(), UpdatedAt: store.Now()}
+			if i%9 == 0 {
+				tk.AssigneeID = &d.agent
+			}
+			if err := tx.InsertTicket(ctx, tk); err != nil {
+				return err
+			}
+			body := "parcel late"
+			if i%50 == 0 {
+				body = "parcel late sprocket"
+				rare = append(rare, tk.ID)
+				if tk.Status == "open" {
+					rareOpen = append(rareOpen, tk.ID)
+				}
+			}
+			if err := tx.InsertMessage(ctx, &store.Message{TicketID: tk.ID, Kind: "customer", Channel: tk.Channel, Body: body, CreatedAt: store.Now()}); err != nil {
+				return err
+			}
+			dense = append(dense, tk.ID)
+			if tk.AssigneeID != nil && tk.Status != "closed" && tk.Status != "resolved" {
+				denseMine = append(denseMine, tk.ID)
+			}
+			if tk.Channel == store.Channels[1] && (tk.Status == "new" || tk.Status == "open") {
+				denseChat = append(denseChat, tk.ID)
+			}
+		}
+		return nil
+	})
+	newest := func(ids []int64) []int64 { s := slices.Clone(ids); slices.Reverse(s); return s }
+	for _, c := range []struct {
+		name string
+		f    store.TicketFilter
+		want []int64
+	}{
+		{"rare, open", store.TicketFilter{Query: "sprocket", Statuses: []string{"open"}}, rareOpen},
+		{"rare, all", store.TicketFilter{Query: "sprock"}, rare},
+		{"dense, mine not done", store.TicketFilter{Query: "parcel", AssigneeID: &d.agent, Statuses: []string{"new", "open", "pending"}}, denseMine},
+		{"dense, channel and statuses", store.TicketFilter{Query: "parc", Channel: store.Channels[1], Statuses: []string{"new", "open"}}, denseChat},
+	} {
+		for _, limit := range []int{3, 50} {
+			f := c.f
+			f.Limit = limit
+			if got := d.find(f); !slices.Equal(got, newest(c.want)) {
+				t.Errorf("%s, %d a page: %v, want %v", c.name, limit, got, newest(c.want))
+			}
+		}
+	}
+}

@@ -47,3 +47,41 @@ func TestSearchPassageInBrowser(t *testing.T) {
 		shot(t, ctx, "search-"+c.lang+"-"+c.q)
 	}
 }
+
+// While a search is on, the sort menu offers what a search does (newest
+// or oldest first) and shows which; the agent's own sort comes back after.
+func TestSearchSortMenuInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{})
+	api := e.admin().apiClient()
+	for _, s := range []string{"First parcel", "Second parcel", "Third parcel"} {
+		api.newTicket(s, "sort@example.com")
+	}
+	loginOwner(t, ctx, e)
+	options := `[...document.querySelectorAll('#sort option')].map((o) => o.value).join(',')`
+	for _, size := range []struct {
+		name string
+		w, h int64
+	}{{"1366x768", 1366, 768}, {"phone", 390, 844}} {
+		search := func(q string) chromedp.Action {
+			return chromedp.Evaluate(fmt.Sprintf(`{ const s = document.querySelector('#search'); s.focus(); s.value = %q; s.dispatchEvent(new Event('input', { bubbles: true })); }`, q), nil)
+		}
+		run(t, ctx, size.name+" inbox sorted by activity",
+			chromedp.EmulateViewport(size.w, size.h),
+			chromedp.Evaluate(`localStorage.setItem('onedesk.sort', 'updated')`, nil),
+			chromedp.Navigate(e.srv.URL+"/?"+size.name+"#/all"),
+			chromedp.WaitVisible(".row", chromedp.ByQuery),
+			evalTrue(options+` === 'updated,newest,oldest,customer' && document.querySelector('#sort').value === 'updated'`))
+		run(t, ctx, size.name+" search: newest first", search("parcel"),
+			evalTrue(options+` === 'newest,oldest' && document.querySelector('#sort').value === 'newest'`),
+			evalTrue(`document.querySelectorAll('.row').length === 3`))
+		shot(t, ctx, "search-sort-"+size.name)
+		run(t, ctx, size.name+" search: oldest first",
+			chromedp.SetValue("#sort", "oldest", chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelector('#sort').dispatchEvent(new Event('change'))`, nil),
+			evalTrue(`document.querySelector('.row')?.textContent.includes('First parcel')`),
+			evalTrue(`document.querySelector('#sort').value === 'oldest'`))
+		run(t, ctx, size.name+" search cleared", search(""),
+			evalTrue(options+` === 'updated,newest,oldest,customer' && document.querySelector('#sort').value === 'oldest'`))
+	}
+}

@@ -348,15 +348,20 @@ func planSearch(q string) searchPlan {
 
 // searchPrefixWords is how many indexed words a typed prefix of 4 or
 // more letters may stand for to be read as those words: FTS5 reads an
-// OR of words in rowid order, lazily, and stops with the page (a few
-// microseconds a word to open). A prefix of more words is read as planned.
-const searchPrefixWords = 40
+// OR of words in rowid order, lazily, and stops with the page. A prefix
+// of more words is read as planned.
+var searchPrefixWords = 40
 
-// expandPrefix reads a last word of 4 or more letters as the indexed
-// words it begins ("refu": refund, refunds) when they are few, which is
-// nearly always: no row is checked, and a rare word costs what a common
-// one does. Only when the prefix begins more words than that are its
-// first 3 letters read and each row checked (planSearch).
+// expandPrefix reads a last word of 4 or more letters that is itself an
+// indexed word as that word ("refund"), and one that is not ("refu") as
+// the indexed words it begins (refund, refunds) when they are few, which
+// is nearly always: no row is checked, and a rare word costs what a
+// common one does. Only when the prefix begins more words than that are
+// its first 3 letters read and each row checked (planSearch).
+//
+// Listing the words a prefix begins reads past each word's occurrences
+// in the index (a few pages for most words, milliseconds for a word in
+// most messages): a whole word typed is not also read as a prefix.
 func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, error) {
 	if plan.verify == "" {
 		return plan, nil
@@ -388,8 +393,8 @@ func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, er
 }
 
 // prefixWords lists the indexed words that begin with prefix (folded as
-// the index folds), up to n+1: one indexed read per word, skipping from
-// each word to the next without reading its occurrences.
+// the index folds), up to n+1, or only prefix when it is a word itself:
+// one indexed read per word, each from the word before.
 func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, error) {
 	var terms []string
 	from := prefix
@@ -401,6 +406,9 @@ func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, 
 		}
 		if err != nil {
 			return nil, fmt.Errorf("search: words beginning %q: %w", prefix, err)
+		}
+		if term == prefix {
+			return []string{term}, nil
 		}
 		if !strings.HasPrefix(term, prefix) {
 			break

@@ -485,15 +485,17 @@ func TestSearchCustomersByTicketWords(t *testing.T) {
 	}
 }
 
-// A last word of four or more letters is read as the words it begins:
-// all of them, however many, and accents typed or not either way.
+// A last word of four or more letters is read as the words it begins
+// (all of them, however many), or as itself when it is a word; accents
+// typed or not either way.
 func TestSearchPrefixWords(t *testing.T) {
 	d := newSearchDesk(t)
 	refund, _ := d.ticket("A", "", "", "One", "please refund me")
 	refunded, _ := d.ticket("B", "", "", "Two", "they refunded half")
 	refunds, _ := d.ticket("C", "", "", "Three", "refunds take a week")
 	d.expect("refu", refund, refunded, refunds)
-	d.expect("refund", refund, refunded, refunds)
+	d.expect("refun", refund, refunded, refunds)
+	d.expect("refund", refund) // a word: read as itself
 	d.expect("refunde", refunded)
 	d.expect("refundx")
 	d.expect("week refu", refunds)

@@ -288,12 +288,18 @@ const searchPassageKeys = 4
 // checked against the whole prefix (verify), unless few rows pass: then
 // the prefix's words are rare and FTS5's own prefix query is cheap.
 type searchPlan struct {
-	match    string // the FTS5 query
-	verify   string // a folded prefix each row must have a word starting with ("": none)
-	contains string // or a text (lowercase) each row must contain, as an address
-	fallback string // the FTS5 query with the whole prefix
-	words    string // with verify: the FTS5 query of the words before the prefix
+	match      string   // the FTS5 query
+	verify     string   // a folded prefix each row must have a word starting with ("": none)
+	contains   string   // or a text (lowercase) each row must contain, as an address
+	fallback   string   // the FTS5 query with the whole prefix
+	words      string   // with verify: the FTS5 query of the words before the prefix
+	wordsTyped string   // and those words as typed
+	and        []string // when the query is these whole words, all of them
+	common     []string // whole words (folded) each row must also have, besides match
 }
+
+// checks is whether rows read are checked (verify, contains, common).
+func (p searchPlan) checks() bool { return p.verify != "" || p.contains != "" || len(p.common) > 0 }
 
 // planSearch is the plan for what an agent typed ("" match: nothing can
 // match).
@@ -335,15 +341,16 @@ func planSearch(q string) searchPlan {
 	}
 	switch n := utf8.RuneCountInString(last); {
 	case n < 3: // one or two letters: a whole word (no index of them as prefixes)
-		return searchPlan{match: strings.Join(parts, " ")}
+		return searchPlan{match: strings.Join(parts, " "), and: words}
 	case n == 3:
 		return searchPlan{match: full}
 	}
 	folded := foldWord(last)
 	short := string([]rune(folded)[:3])
+	typed := strings.Join(words[:len(words)-1], " ")
 	words = parts[:len(parts)-1]
 	parts[len(parts)-1] = `"` + short + `"*`
-	return searchPlan{match: strings.Join(parts, " "), verify: folded, fallback: full, words: strings.Join(words, " ")}
+	return searchPlan{match: strings.Join(parts, " "), verify: folded, fallback: full, words: strings.Join(words, " "), wordsTyped: typed}
 }
 
 // searchPrefixWords is how many indexed words a typed prefix of 4 or
@@ -379,6 +386,10 @@ func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, er
 		// matches and right either way.
 		return searchPlan{match: plan.fallback}, nil
 	}
+	var and []string
+	if len(terms) == 1 {
+		and = append(searchWords(plan.wordsTyped), terms[0])
+	}
 	for i, t := range terms {
 		terms[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
 	}
@@ -387,9 +398,9 @@ func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, er
 		or = "(" + strings.Join(terms, " OR ") + ")"
 	}
 	if plan.words == "" {
-		return searchPlan{match: or}, nil
+		return searchPlan{match: or, and: and}, nil
 	}
-	return searchPlan{match: plan.words + " AND " + or}, nil
+	return searchPlan{match: plan.words + " AND " + or, and: and}, nil
 }
 
 // prefixWords lists the indexed words that begin with prefix (folded as
@@ -421,6 +432,41 @@ func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, 
 	return terms, nil
 }
 
+// searchDenseProbe is how many of a word's newest rows tell a common
+// word from a rare one: a word whose rows that many span fewer than
+// searchDenseProbe*4 tickets is common.
+const searchDenseProbe = 32
+
+// splitCommon reads a query of whole words, some common and some rare
+// ("Jana order", a name and a word in most messages), as the rare words
+// with each row checked for the common ones: FTS5 reads an AND newest
+// first by stepping through the common word's rows (hundreds of
+// milliseconds at a million tickets when few rows have all the words),
+// and the rare words' rows are few. A look at each word's newest rows
+// tells which are common.
+func (db *DB) splitCommon(ctx context.Context, plan searchPlan) (searchPlan, error) {
+	if len(plan.and) < 2 {
+		return plan, nil
+	}
+	var rare, common []string
+	for _, w := range plan.and {
+		q := `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		keys, err := db.searchRows(ctx, q, 1<<63-1, false, searchDenseProbe)
+		if err != nil {
+			return plan, err
+		}
+		if len(keys) == searchDenseProbe && keys[0]>>searchKeyShift-keys[len(keys)-1]>>searchKeyShift < searchDenseProbe*4 {
+			common = append(common, foldWord(w))
+		} else {
+			rare = append(rare, q)
+		}
+	}
+	if len(rare) == 0 || len(common) == 0 {
+		return plan, nil
+	}
+	return searchPlan{match: strings.Join(rare, " "), common: common}, nil
+}
+
 // searchTickets reads matching tickets in id order (newest first unless
 // asc) after the cursor id (0: from the start), keeps those that pass the
 // filters, and stops at limit+1 tickets.
@@ -438,7 +484,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 	var accepted []searchHit
 	var pending *searchHit // the last ticket read, whose rows may go on
 	want := (limit + 1) * 3
-	if plan.verify != "" || plan.contains != "" {
+	if plan.checks() {
 		want = 64 // enough to tell a common prefix from a rare one
 	}
 	read, passed, total := 0, 0, 0
@@ -464,7 +510,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 				return nil, nil, err
 			}
 		}
-		if (plan.verify != "" || plan.contains != "") && len(keys) > 0 {
+		if plan.checks() && len(keys) > 0 {
 			read += len(keys)
 			if keys, err = db.searchVerify(ctx, keys, plan, texts); err != nil {
 				return nil, nil, err
@@ -495,7 +541,7 @@ func (db *DB) searchTickets(ctx context.Context, plan searchPlan, after int64, a
 		if len(accepted) > limit || exhausted {
 			return accepted[:min(len(accepted), limit+1)], texts, nil
 		}
-		if (plan.verify != "" || plan.contains != "") && read >= 64 && passed*4 < read && len(keys0) > 1 {
+		if plan.fallback != "" && plan.checks() && read >= 64 && passed*4 < read && len(keys0) > 1 {
 			// Few rows have the whole prefix. FTS5 collects all rows of
 			// the prefix's words at once, quick if they are few in the
 			// whole index: estimated from the rows read so far, over the
@@ -586,6 +632,15 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, t
 	defer rows.Close()
 	pass := map[int64]bool{}
 	terms := []matchTerm{{word: plan.verify, prefix: true}}
+	hasAll := func(head, text string) bool {
+		for _, w := range plan.common {
+			t := []matchTerm{{word: w}}
+			if !hasMatchingWord(text, t) && !hasMatchingWord(head, t) {
+				return false
+			}
+		}
+		return true
+	}
 	for rows.Next() {
 		var key int64
 		var head, text string
@@ -593,7 +648,8 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, t
 			return nil, fmt.Errorf("search: check prefix: %w", err)
 		}
 		if plan.contains != "" && strings.Contains(strings.ToLower(text), plan.contains) ||
-			plan.verify != "" && (hasMatchingWord(text, terms) || hasMatchingWord(head, terms)) {
+			plan.verify != "" && (hasMatchingWord(text, terms) || hasMatchingWord(head, terms)) ||
+			len(plan.common) > 0 && plan.verify == "" && plan.contains == "" && hasAll(head, text) {
 			pass[key] = true
 			texts[key] = text
 		}
@@ -764,6 +820,9 @@ func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string,
 	}
 	plan, err := db.expandPrefix(ctx, plan)
 	if err != nil {
+		return nil, "", err
+	}
+	if plan, err = db.splitCommon(ctx, plan); err != nil {
 		return nil, "", err
 	}
 	asc := f.Sort == "oldest"

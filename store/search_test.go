@@ -605,3 +605,27 @@ func TestSearchFiltersSparseAndDense(t *testing.T) {
 		}
 	}
 }
+
+// A rare word with a word in most messages ("Jana order") lists the
+// same tickets as FTS5 would: rows with all the words, in one row.
+func TestSearchRareAndCommonWords(t *testing.T) {
+	d := newSearchDesk(t)
+
+	for i := range 150 {
+		d.ticket(fmt.Sprintf("Buyer %d", i), "", "", "Question", "where is my order", "thanks")
+	}
+	jana, _ := d.ticket("Jana Nováková", "", "", "Hello", "my order never came")
+	janaOther, _ := d.ticket("Jana Nováková", "", "", "Invoice", "please send the invoice")
+	mixed, _ := d.ticket("Zdeněk", "", "", "Order 7", "kalomi")
+	for range 60 {
+		d.ticket("Someone", "", "", "Later", "order received, thank you")
+	}
+	d.expect("jana order", jana)
+	d.expect("order jana", jana)
+	d.expect("novakova order", jana)
+	d.expect("nováková where")
+	d.expect("jana invoice", janaOther)
+	d.expect("kalomi order", mixed) // the common word in the subject, the rare one in the message
+	d.expect("zdenek order", mixed)
+	d.expect("kalomi where")
+}

@@ -432,36 +432,65 @@ func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, 
 	return terms, nil
 }
 
-// searchDenseProbe is how many of a word's newest rows tell a common
-// word from a rare one: a word whose rows that many span fewer than
-// searchDenseProbe*4 tickets is common.
+// searchDenseProbe is how many of a word's newest rows are read to
+// tell how common it is: by how many tickets they span.
 const searchDenseProbe = 32
 
-// splitCommon reads a query of whole words, some common and some rare
-// ("Jana order", a name and a word in most messages), as the rare words
-// with each row checked for the common ones: FTS5 reads an AND newest
-// first by stepping through the common word's rows (hundreds of
+// searchSplitRatio: checking a row costs about a hundred times what
+// FTS5 stepping over one costs, so the common words of a query are
+// checked only in the rows of words that many times rarer.
+const searchSplitRatio = 100
+
+// splitCommon reads a query of whole words, some common and some far
+// rarer ("Jana order", a name and a word in most messages), as the rare
+// words with each row checked for the common ones: FTS5 reads an AND
+// newest first by stepping through the common word's rows (hundreds of
 // milliseconds at a million tickets when few rows have all the words),
 // and the rare words' rows are few. A look at each word's newest rows
-// tells which are common.
+// tells which are which.
 func (db *DB) splitCommon(ctx context.Context, plan searchPlan) (searchPlan, error) {
 	if len(plan.and) < 2 {
 		return plan, nil
 	}
-	var rare, common []string
-	for _, w := range plan.and {
-		q := `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
-		keys, err := db.searchRows(ctx, q, 1<<63-1, false, searchDenseProbe)
+	spans := make([]int64, len(plan.and))
+	densest := int64(1<<63 - 1)
+	for i, w := range plan.and {
+		keys, err := db.searchRows(ctx, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`, 1<<63-1, false, searchDenseProbe)
 		if err != nil {
 			return plan, err
 		}
-		if len(keys) == searchDenseProbe && keys[0]>>searchKeyShift-keys[len(keys)-1]>>searchKeyShift < searchDenseProbe*4 {
+		spans[i] = 1<<62 - 1 // fewer rows than that: rare whatever they span
+		if len(keys) == searchDenseProbe {
+			spans[i] = keys[0]>>searchKeyShift - keys[len(keys)-1]>>searchKeyShift + 1
+		}
+		densest = min(densest, spans[i])
+	}
+	// The words about as common as the most common one are checked; the
+	// others are read together, if they are that much rarer together.
+	var rare, common []string
+	var rareSpan int64
+	for i, w := range plan.and {
+		if spans[i] <= densest*4 {
 			common = append(common, foldWord(w))
 		} else {
-			rare = append(rare, q)
+			rare = append(rare, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+			rareSpan = spans[i]
 		}
 	}
-	if len(rare) == 0 || len(common) == 0 {
+	if len(rare) == 0 {
+		return plan, nil
+	}
+	if len(rare) > 1 {
+		keys, err := db.searchRows(ctx, strings.Join(rare, " "), 1<<63-1, false, searchDenseProbe)
+		if err != nil {
+			return plan, err
+		}
+		rareSpan = 1<<62 - 1
+		if len(keys) == searchDenseProbe {
+			rareSpan = keys[0]>>searchKeyShift - keys[len(keys)-1]>>searchKeyShift + 1
+		}
+	}
+	if rareSpan/searchSplitRatio < densest {
 		return plan, nil
 	}
 	return searchPlan{match: strings.Join(rare, " "), common: common}, nil

@@ -353,6 +353,10 @@ func planSearch(q string) searchPlan {
 	return searchPlan{match: strings.Join(parts, " "), verify: folded, fallback: full, words: strings.Join(words, " "), wordsTyped: typed}
 }
 
+// searchSkipSpan: a word whose searchDenseProbe newest rows span fewer
+// tickets than this is in most messages, too many to read past.
+const searchSkipSpan = 40
+
 // searchPrefixWords is how many indexed words a typed prefix of 4 or
 // more letters may stand for to be read as those words: FTS5 reads an
 // OR of words in rowid order, lazily, and stops with the page. A prefix
@@ -378,7 +382,7 @@ func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, er
 		return plan, err
 	}
 	switch {
-	case len(terms) > searchPrefixWords:
+	case terms == nil:
 		return plan, nil
 	case len(terms) == 0:
 		// No indexed word begins so (or the prefix folds otherwise than
@@ -404,12 +408,15 @@ func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, er
 }
 
 // prefixWords lists the indexed words that begin with prefix (folded as
-// the index folds), up to n+1, or only prefix when it is a word itself:
-// one indexed read per word, each from the word before.
+// the index folds), or only prefix when it is a word itself: one indexed
+// read per word, each from the word before. It is nil when the prefix
+// begins more than n words, or when the first is in most messages
+// (reading on past it would cost milliseconds, and its 3 letters with
+// each row checked find a page at once).
 func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, error) {
-	var terms []string
+	terms := []string{}
 	from := prefix
-	for len(terms) <= n {
+	for {
 		var term string
 		err := db.rq.QueryRowContext(ctx, "SELECT term FROM ticket_search_terms WHERE term >= ? LIMIT 1", from).Scan(&term)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -423,6 +430,18 @@ func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, 
 		}
 		if !strings.HasPrefix(term, prefix) {
 			break
+		}
+		if len(terms) == n {
+			return nil, nil
+		}
+		if len(terms) == 0 {
+			keys, err := db.searchRows(ctx, `"`+strings.ReplaceAll(term, `"`, `""`)+`"`, 1<<63-1, false, searchDenseProbe)
+			if err != nil {
+				return nil, err
+			}
+			if len(keys) == searchDenseProbe && keys[0]>>searchKeyShift-keys[len(keys)-1]>>searchKeyShift < searchSkipSpan {
+				return nil, nil
+			}
 		}
 		terms = append(terms, term)
 		// Words hold no control characters: the next word is at or past

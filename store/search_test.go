@@ -628,4 +628,9 @@ func TestSearchRareAndCommonWords(t *testing.T) {
 	d.expect("kalomi order", mixed) // the common word in the subject, the rare one in the message
 	d.expect("zdenek order", mixed)
 	d.expect("kalomi where")
+	// A prefix whose first word is in most messages ("orde": order) is
+	// read through its 3 letters, each row checked: the same tickets.
+	if orde, order := d.find(store.TicketFilter{Query: "orde"}), d.find(store.TicketFilter{Query: "order"}); len(order) < 200 || !slices.Equal(orde, order) {
+		t.Errorf("orde: %d tickets, order: %d", len(orde), len(order))
+	}
 }

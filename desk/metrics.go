@@ -33,7 +33,7 @@ func newDeskStats() *deskStats {
 // queues as they stand (read from the database now).
 func (d *Desk) Collect(ctx context.Context, w *metrics.Writer) error {
 	d.stats.ingested.Write(w, "onedesk_ingested_messages_total", "Inbound messages stored (not counting repeats a channel delivered twice), by channel.")
-	d.stats.sends.Write(w, "onedesk_outbox_sends_total", "Attempts to send a reply, by channel and outcome (sent, retry: failed and queued again, failed: given up).")
+	d.stats.sends.Write(w, "onedesk_outbox_sends_total", "Attempts to send a reply, by the channel it left by (a chat reply emailed to a visitor gone counts once for chat, once for email) and outcome (sent, retry: failed and queued again, failed: given up).")
 	d.stats.pollErrors.Write(w, "onedesk_mail_poll_errors_total", "Mailbox polls that failed, by mailbox id.")
 	d.stats.mailImported.Write(w, "onedesk_mail_imported_total", "Messages imported from a mailbox since the server started, by mailbox id.")
 	d.stats.mailPartial.Write(w, "onedesk_mail_partial_total", "Messages imported only partly read since the server started, by mailbox id.")

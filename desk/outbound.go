@@ -37,6 +37,7 @@ type Outbound struct {
 	social    *SocialRoute
 	socialErr error
 	sentAs    *string
+	via       *string // the channel it left by when not its own (email)
 	parts     *partLog
 	byEmail   Sender
 }
@@ -102,7 +103,17 @@ func (o Outbound) ReplyAccount(where, account string) (SocialThread, *store.Soci
 
 // ByEmail is the sender that delivers the reply by email instead (a chat
 // visitor gone, a form, the API), nil when the desk has no email channel.
-func (o Outbound) ByEmail() Sender { return o.byEmail }
+func (o Outbound) ByEmail() Sender {
+	if o.byEmail == nil {
+		return nil
+	}
+	return SenderFunc(func(ctx context.Context, out Outbound) error {
+		if o.via != nil {
+			*o.via = "email" // the outbox counts the attempt as email's
+		}
+		return o.byEmail.Send(ctx, out)
+	})
+}
 
 // SentAs tells the outbox the id the reply left with on its channel (an
 // email's Message-ID, a platform's message id); it is recorded with the
@@ -179,7 +190,7 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 		return nil, err
 	}
 	out := &Outbound{Message: *m, Ticket: *t, Customer: *c, Participants: others,
-		sentAs: new(string), parts: &partLog{db: d.db, log: d.log}, byEmail: d.senderOf("email")}
+		sentAs: new(string), via: new(string), parts: &partLog{db: d.db, log: d.log}, byEmail: d.senderOf("email")}
 	if m.AuthorID != nil {
 		if a, err := d.db.Agent(ctx, *m.AuthorID); err == nil {
 			out.AuthorName = a.Name

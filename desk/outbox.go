@@ -321,7 +321,16 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 		} else if sendErr != nil {
 			outcome = "retry"
 		}
-		d.stats.sends.Inc(out.Message.Channel, outcome)
+		// Counted once per channel the reply left by: a chat reply handed
+		// to a widget was counted then; when it goes by email after all,
+		// that is email's send, and when it does not, nothing more left.
+		switch {
+		case out.via != nil && *out.via != "":
+			d.stats.sends.Inc(*out.via, outcome)
+		case out.Message.Delivery == "sent" && outcome == "sent":
+		default:
+			d.stats.sends.Inc(out.Message.Channel, outcome)
+		}
 	}
 	if sendErr != nil {
 		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", attempts, "final", failed, "err", sendErr)
@@ -350,7 +359,9 @@ func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Out
 		d.log.Error("outbox: record a reply waiting for its receipt", "message", it.MessageID, "err", err)
 		return false
 	}
-	d.stats.sends.Inc(out.Message.Channel, "sent")
+	if out.Message.Delivery != "sent" {
+		d.stats.sends.Inc(out.Message.Channel, "sent") // not again when handed over again
+	}
 	if !changed {
 		return true // its receipt came first and was published
 	}

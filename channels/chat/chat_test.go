@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
 	"onedesk/limit"
+	"onedesk/metrics"
 	"onedesk/store"
 )
 
@@ -474,6 +477,35 @@ func TestReplyWithoutReceiptGoesByEmail(t *testing.T) {
 	if mailed("Yes, we have 43.") != 0 {
 		t.Fatal("the reply the widget got went by email too")
 	}
+
+	// Each reply is counted once per channel it left by: three handed to
+	// the widget, two of them emailed after.
+	if got := e.sends(); got["chat/sent"] != 3 || got["email/sent"] != 2 || len(got) != 2 {
+		t.Fatalf("/metrics sends %v, want chat/sent 3 and email/sent 2", got)
+	}
+}
+
+// sends is the desk's onedesk_outbox_sends_total as /metrics shows it, by
+// "channel/outcome".
+func (e *env) sends() map[string]float64 {
+	var buf bytes.Buffer
+	w := metrics.NewWriter(&buf)
+	if err := e.desk.Collect(context.Background(), w); err != nil {
+		e.t.Fatal(err)
+	}
+	w.Flush()
+	series, err := metrics.Parse(&buf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]float64{}
+	re := regexp.MustCompile(`^onedesk_outbox_sends_total\{channel="([^"]*)",outcome="([^"]*)"\}$`)
+	for k, v := range series {
+		if m := re.FindStringSubmatch(k); m != nil {
+			out[m[1]+"/"+m[2]] = v
+		}
+	}
+	return out
 }
 
 // A reply pushed to a widget stays in the outbox until its receipt: when

@@ -36,6 +36,11 @@ var transitions = map[string][]string{
 	"closed":   {},
 }
 
+// NoTextBody is the text stored for a message that came without any (a
+// subject alone): a marker, which the app says in each agent's language
+// (assets/app/people.js), so it is never a customer's words.
+const NoTextBody = "[onedesk: the message has no text]"
+
 // Inbound is a customer message arriving from a channel (or created
 // through the API on the customer's behalf).
 type Inbound struct {

@@ -4,7 +4,7 @@ import { $, h, icon } from './dom.js';
 import { age, t } from './i18n.js';
 import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
 import { slaBadge } from './sla.js';
-import { visitorName } from './people.js';
+import { addressName, bodyText, visitorName } from './people.js';
 
 let hooks = {}; // navigate(view, ticketId), openTicket(id), render()
 export function initInbox(h) { hooks = h; }
@@ -254,10 +254,10 @@ function row(tk, i) {
     onchange: (e) => { e.target.checked ? state.selected.add(tk.id) : state.selected.delete(tk.id); renderList(); },
   }),
   h('span', { class: 'ch' }, icon(tk.channel, t(`channel_${tk.channel}`))),
-  h('span', { class: 'who' }, tk.customer_name || (tk.channel === 'chat' ? visitorName(tk.customer_id) : t('unknown_customer'))),
+  h('span', { class: 'who' }, addressName(tk.customer_name) || (tk.channel === 'chat' ? visitorName(tk.customer_id) : t('unknown_customer'))),
   h('time', { class: 'when', datetime: tk.updated_at, title: tk.updated_at }, age(tk.updated_at)),
   h('a', { class: 'subj', href: `#/${state.view}/t/${tk.id}`, tabindex: '-1', onclick: (e) => e.preventDefault() }, tk.subject),
-  h('span', { class: 'snip' }, tk.match ? matchPassage(tk.match) : tk.snippet),
+  h('span', { class: 'snip' }, tk.match ? matchPassage(tk.match) : bodyText(tk.snippet)),
   h('span', { class: 'meta' }, statusPill(tk.status), slaBadge(tk),
     tk.priority === 'high' || tk.priority === 'urgent' ? h('span', { class: `pill ${tk.priority}` }, t(`priority_${tk.priority}`)) : null,
     tk.assignee_id ? h('span', { class: 'avatar small', title: agentName(tk.assignee_id) }, initials(agentName(tk.assignee_id))) : h('span', {}, t('unassigned')),

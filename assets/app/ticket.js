@@ -7,7 +7,7 @@ import { slaBadge, slaBlock, slaEventText } from './sla.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
 import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
-import { customerName, identityValue, isVisitorId } from './people.js';
+import { addressName, bodyText, customerName, identityValue, isVisitorId } from './people.js';
 import { showChecklist } from './checklist.js';
 
 let hooks = {};
@@ -252,7 +252,7 @@ function actorName(actor) {
 // participant (a colleague in Cc) by name or address.
 function personName(m, d) {
   const owns = (c) => c.identities.some((i) => i.value.toLowerCase() === (m.from || '').toLowerCase());
-  if (!m.from || owns(d.customer)) return d.customer.name || (isVisitorId(m.from) ? customerName(d.customer) : m.from) || t('the_customer');
+  if (!m.from || owns(d.customer)) return d.customer.name || (isVisitorId(m.from) ? customerName(d.customer) : addressName(m.from)) || t('the_customer');
   const p = (d.participants || []).find(owns);
   return p?.name || m.from;
 }
@@ -262,7 +262,7 @@ function message(m, d) {
     : m.author_id ? agentName(m.author_id) : t('automatic');
   const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
   const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === 'noted' && e.data?.message_id === m.id)?.data?.mentions : null;
-  let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(m.body));
+  let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(bodyText(m.body)));
   if (m.html) {
     const toggle = h('button', { class: 'btn small', onclick: () => {
       const frame = h('iframe', { sandbox: '', src: `/api/messages/${m.id}/html`, title: t('formatted_message'), referrerpolicy: 'no-referrer' });

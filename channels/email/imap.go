@@ -480,7 +480,7 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	}
 	in.Mail.MailboxID, in.Mail.Cursor, in.StoreID = mb.ID, &cursor, mb.StoreID
 	if in.From.Value == "" {
-		in.From, in.Name = unknownSender(mb), unknownSenderName
+		in.From, in.Name = unknownSender(mb), ""
 		if len(in.Partial) == 0 {
 			in.Partial = in.Partial.Add(i18n.S("No sender address could be read."))
 		}
@@ -497,7 +497,7 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" && len(in.Attachments) == 0 && len(in.Partial) == 0 {
 		// A message of a subject alone is a message all the same. (With
 		// notes, the notes say what became of its text.)
-		in.Text = "[onedesk: the message has no text]"
+		in.Text = desk.NoTextBody
 	}
 	// Our addresses among the recipients are us, not participants; a
 	// plus-address of ours may name the ticket this answers.
@@ -542,14 +542,12 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 	return nil
 }
 
-// unknownSenderName is the name of the customer that a mailbox's mail
-// without any usable sender is filed under.
-const unknownSenderName = "Unknown sender"
-
 // unknownSender is the identity mail without any usable sender address
 // is stored under: one per mailbox, so such mail is found together (on
 // one customer) and never mixed with a real person's. The .invalid
-// domain cannot receive mail, and Send says so rather than trying.
+// domain cannot receive mail, and Send says so rather than trying. The
+// customer has no name: the app names this address "Unknown sender" in
+// each agent's language (assets/app/people.js).
 func unknownSender(mb *store.Mailbox) store.Identity {
 	return store.Identity{Kind: "email", Value: fmt.Sprintf("unknown-sender.%d@onedesk.invalid", mb.ID)}
 }
@@ -566,7 +564,7 @@ func mended(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuff
 			in.From = store.Identity{Kind: "email", Value: env}
 		} else {
 			note = i18n.S("The sender's address %s is not an email address; the message is filed under the mailbox's unknown sender, and replies cannot be sent.", in.From.Value)
-			in.From, in.Name = unknownSender(mb), unknownSenderName
+			in.From, in.Name = unknownSender(mb), ""
 		}
 	}
 	in.Partial = in.Partial.Add(note)

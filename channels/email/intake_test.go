@@ -164,6 +164,10 @@ func TestPoisonMessagesNeverStopAMailbox(t *testing.T) {
 	if lottery.From != unknownSender(r.mailbox).Value {
 		t.Errorf("the lottery message is from %q", lottery.From)
 	}
+	// Nameless: the app names it in each agent's language.
+	if cu, err := r.db.Customer(ctx, lotteryTicket.CustomerID); err != nil || cu.Name != "" {
+		t.Errorf("the unknown sender's customer: %+v, %v; want no name", cu, err)
+	}
 	reply, err := r.desk.Reply(ctx, desk.AgentActor(r.agent().ID), lotteryTicket.ID, desk.ReplyInput{Body: "Which prize?"})
 	if err != nil {
 		t.Fatal(err)

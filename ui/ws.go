@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
+
+	"onedesk/desk"
 )
 
 // agentSocket is one agent's open /agent/ws connection. The fields
@@ -35,6 +38,88 @@ const (
 	agentFrameRate  = 2
 	agentFrameBurst = 20
 )
+
+// agentBusBuffer is the hop from the bus to a socket's pump, which empties
+// it at once; agentQueueMax bounds the changes a socket holds unsent
+// (pointers to values the sockets share, so some hundred KB at most).
+const (
+	agentBusBuffer = 1024
+	agentQueueMax  = 4096
+)
+
+// changeQueue holds the changes an agent socket has not sent yet. A
+// ticket's newer snapshot replaces one still queued, so a busy ticket
+// takes one place however often it changes.
+type changeQueue struct {
+	mu      sync.Mutex
+	items   []desk.Change
+	tickets map[int64]int // where each ticket's queued snapshot is
+	behind  bool          // over max, or dropped by the bus: stop
+	max     int
+	ready   chan struct{} // something to take
+}
+
+func newChangeQueue(max int) *changeQueue {
+	return &changeQueue{tickets: map[int64]int{}, max: max, ready: make(chan struct{}, 1)}
+}
+
+// pump moves changes from the bus to the queue until the bus closes the
+// channel (unsubscribed, or dropped for falling behind after all).
+func (q *changeQueue) pump(changes <-chan desk.Change, agentID int64) {
+	for c := range changes {
+		if c.Notification != nil && !slices.Contains(c.Notification.AgentIDs, agentID) {
+			continue // for other agents
+		}
+		if !q.push(c) {
+			return
+		}
+	}
+	q.mu.Lock()
+	q.behind = true // harmless after unsubscribe: nobody takes any more
+	q.mu.Unlock()
+	q.signal()
+}
+
+// push queues c; false once the queue is over its bound.
+func (q *changeQueue) push(c desk.Change) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.behind {
+		return false
+	}
+	i, queued := q.tickets[c.TicketID]
+	switch {
+	case c.Type == "ticket" && c.Ticket != nil && queued:
+		q.items[i] = c
+		return true
+	case len(q.items) >= q.max:
+		q.behind = true
+	case c.Type == "ticket" && c.Ticket != nil:
+		q.tickets[c.TicketID] = len(q.items)
+		fallthrough
+	default:
+		q.items = append(q.items, c)
+	}
+	q.signal()
+	return !q.behind
+}
+
+func (q *changeQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take empties the queue, telling whether the socket fell too far behind.
+func (q *changeQueue) take() ([]desk.Change, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	list := q.items
+	q.items = nil
+	clear(q.tickets)
+	return list, q.behind
+}
 
 // agentWS pushes every committed ticket change to a logged-in agent. The
 // browser sends its cookie; the default origin check (same host only)
@@ -80,7 +165,13 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	s.socketsWG.Add(1)
 	s.mu.Unlock()
 	defer s.socketsWG.Done()
-	changes, unsubscribe := s.desk.Bus().Subscribe(256)
+	// The bus drops a subscriber whose channel is full, so a pump drains it
+	// at once into the socket's own queue, which coalesces and is bounded:
+	// a socket behind by a burst or a slow link catches up, and only one
+	// that stops reading (agentQueueMax unsent) is dropped.
+	changes, unsubscribe := s.desk.Bus().Subscribe(agentBusBuffer)
+	queue := newChangeQueue(agentQueueMax)
+	go queue.pump(changes, p.agent.ID)
 	defer func() {
 		unsubscribe()
 		cancel()
@@ -130,25 +221,25 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			// The reader goes on until the app answers the close.
 			conn.Close(websocket.StatusServiceRestart, RestartReason)
 			return
-		case c, ok := <-changes:
-			if !ok {
-				// Fell behind: the app reconnects and refetches.
+		case <-queue.ready:
+			list, behind := queue.take()
+			if behind {
+				// Stopped reading: the app reconnects and refetches.
 				conn.Close(websocket.StatusTryAgainLater, "too far behind, reconnect")
 				return
 			}
-			if c.Notification != nil && !slices.Contains(c.Notification.AgentIDs, p.agent.ID) {
-				continue // for other agents
-			}
-			if c.Message != nil && c.Message.AuthorID != nil && *c.Message.AuthorID == p.agent.ID {
-				s.stopTyping(sock, c.TicketID) // what they typed is sent
-			}
-			if c.Message != nil && (c.Message.DeliveryErrorI18n != "" || c.Message.PartialI18n != "") {
-				m := *c.Message // shared with the other sockets
-				sayMessage(lang, &m)
-				c.Message = &m
-			}
-			if err := write(c); err != nil {
-				return
+			for _, c := range list {
+				if c.Message != nil && c.Message.AuthorID != nil && *c.Message.AuthorID == p.agent.ID {
+					s.stopTyping(sock, c.TicketID) // what they typed is sent
+				}
+				if c.Message != nil && (c.Message.DeliveryErrorI18n != "" || c.Message.PartialI18n != "") {
+					m := *c.Message // shared with the other sockets
+					sayMessage(lang, &m)
+					c.Message = &m
+				}
+				if err := write(c); err != nil {
+					return
+				}
 			}
 		case <-sock.wake:
 			for _, f := range s.pendingViewers(sock) {

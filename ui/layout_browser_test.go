@@ -164,6 +164,30 @@ func inViewport(sel string) string {
 		return r.height > 8 && r.width > 8 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1; })()`, sel)
 }
 
+// headerControlsInView fails the test when a control of the open ticket's
+// header (status, priority, assignee, team, tags...) is not wholly in the
+// window, or its row scrolls sideways: an agent could not see it there.
+func headerControlsInView(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	var out []string
+	run(t, ctx, where+" header controls", chromedp.Evaluate(`(() => {
+		const bad = [], box = document.querySelector('.t-controls');
+		if (!box) return ['no .t-controls'];
+		if (box.scrollWidth > box.clientWidth + 1) bad.push('the controls scroll sideways');
+		for (const el of box.querySelectorAll(':scope > *, select, button')) {
+			if (el.hidden || getComputedStyle(el).display === 'none' || el.closest('[hidden]')) continue;
+			const r = el.getBoundingClientRect();
+			if (r.width === 0 && r.height === 0 && !el.textContent.trim()) continue; // an empty live region
+			if (r.width < 1 || r.left < -1 || r.right > innerWidth + 1 || r.top < -1 || r.bottom > innerHeight + 1) {
+				bad.push((el.textContent || el.className).trim().slice(0, 30) + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+			}
+		}
+		return bad; })()`, &out))
+	if len(out) > 0 {
+		t.Errorf("%s: header controls out of the window: %v", where, out)
+	}
+}
+
 func TestLayoutOnSeededDesk(t *testing.T) {
 	ctx := browser(t)
 	e := seededDesk(t)
@@ -219,6 +243,27 @@ func TestLayoutOnSeededDesk(t *testing.T) {
 			chromedp.Evaluate(`document.getElementById('thread').scrollTop = 0`, nil),
 			evalTrue(inViewport(".msg.customer")))
 		shot(t, ctx, "layout-"+size.name+"-ticket")
+		headerControlsInView(t, ctx, size.name+" en")
+		if size.phone() {
+			// Longer words: the Russian header's controls are all in sight too.
+			var hash string
+			run(t, ctx, "ticket hash", chromedp.Evaluate(`location.hash`, &hash))
+			api := e.client()
+			var me struct {
+				CSRFToken string `json:"csrf_token"`
+			}
+			api.must(200, "POST", "/api/auth/login", map[string]string{"email": "agent1@seed.test", "password": "password123"}).json(t, &me)
+			api.csrf = me.CSRFToken
+			for _, lang := range []string{"ru", "en"} {
+				api.must(200, "PATCH", "/api/me", map[string]string{"language": lang})
+				run(t, ctx, "phone ticket "+lang, chromedp.Navigate(e.srv.URL+"/?lang="+lang+hash),
+					chromedp.WaitVisible(`html[lang="`+lang+`"] .t-head h1`, chromedp.ByQuery))
+				if lang == "ru" {
+					shot(t, ctx, "layout-"+size.name+"-ticket-ru")
+					headerControlsInView(t, ctx, size.name+" ru")
+				}
+			}
+		}
 
 		if !size.phone() {
 			// r puts the cursor in the reply box; the ticket's header stays.

@@ -118,9 +118,109 @@ type Ingested struct {
 // Ingest commits an inbound message in one transaction: dedupe, customer
 // by identity, ticket by thread (or a new one), the message and events.
 func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
-	if err := oneOf("channel", in.Channel, store.Channels); err != nil {
+	g := &ingest{d: d, in: in}
+	if err := g.check(ctx); err != nil {
 		return nil, err
 	}
+	g.reopenLimit = d.reopenLimit(ctx)
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		g.tx = tx
+		return g.commit(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest %s message: %w", g.in.Channel, err)
+	}
+	g.afterCommit(ctx)
+	return &g.res, nil
+}
+
+// ingest is one inbound message on its way in: what the steps of Ingest
+// share, from the checked message to what is published once committed.
+type ingest struct {
+	d           *Desk
+	in          Inbound
+	partial     string    // the notes of a partly read message, as one line
+	cc          []Contact // the checked Cc list
+	reopenLimit time.Time
+
+	tx         *store.Tx
+	customerID int64
+	now        time.Time
+	t          *store.Ticket
+	m          *store.Message
+	res        Ingested
+	changes    []Change
+	ran        *TicketTx
+	acked      bool
+}
+
+// commit runs the steps inside the write transaction, in order.
+func (g *ingest) commit(ctx context.Context) error {
+	if dup, err := g.dedupe(ctx); err != nil || dup {
+		return err
+	}
+	steps := []func(context.Context) error{
+		g.checkRefs, g.bounce, g.customer, g.thread, g.openTicket,
+		g.participants, g.appendMessage, g.ticketState, g.hooks, g.acknowledge,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check normalizes the sender and checks the message before anything is
+// written.
+func (g *ingest) check(ctx context.Context) error {
+	in := &g.in
+	if err := oneOf("channel", in.Channel, store.Channels); err != nil {
+		return err
+	}
+	if err := g.normalizeSender(ctx); err != nil {
+		return err
+	}
+	in.Subject = cleanLine(in.Subject)
+	in.Partial = cleanSentences(in.Partial)
+	g.partial = truncateRunes(cleanLine(in.Partial.String()), maxPartial)
+	in.HTML = SanitizeHTML(in.HTML)
+	// A message whose notes say what could not be read need not have any
+	// text: the notes stand in for it, in the reader's language.
+	if len(in.Partial) == 0 || in.Text != "" || in.HTML != "" {
+		if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
+			return err
+		}
+	}
+	if utf8.RuneCountInString(in.Subject) > MaxSubject {
+		return inputErr("subject", "subject is longer than %d characters", MaxSubject)
+	}
+	if in.Priority == "" {
+		in.Priority = "normal"
+	}
+	if err := oneOf("priority", in.Priority, store.Priorities); err != nil {
+		return err
+	}
+	var err error
+	if in.Tags, err = CleanTags(in.Tags); err != nil {
+		return err
+	}
+	if len(in.Fields) > 0 && (in.Fields[0] != '{' || !json.Valid(in.Fields)) {
+		return inputErr("fields", "fields must be a JSON object")
+	}
+	for _, c := range in.CC {
+		id, err := NormalizeIdentity(c.Identity.Kind, c.Identity.Value)
+		if err != nil || id == in.From || len(g.cc) == maxCC {
+			continue // a bad Cc address is not worth refusing the message
+		}
+		g.cc = append(g.cc, Contact{Identity: id, Name: c.Name})
+	}
+	return nil
+}
+
+// normalizeSender normalizes the sender's identifiers.
+func (g *ingest) normalizeSender(ctx context.Context) error {
+	d, in := g.d, &g.in
 	from, err := d.normalize(ctx, in.From.Kind, in.From.Value, in.StoreID)
 	if err != nil && in.Channel == "email" && in.From.Kind == "email" {
 		// A mail server delivered it: the message is kept, and a reply
@@ -131,232 +231,264 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		}
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	in.From = from
 	for i, id := range in.Identities {
 		if in.Identities[i], err = d.normalize(ctx, id.Kind, id.Value, in.StoreID); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	in.Subject = cleanLine(in.Subject)
-	in.Partial = cleanSentences(in.Partial)
-	partial := truncateRunes(cleanLine(in.Partial.String()), maxPartial)
-	in.HTML = SanitizeHTML(in.HTML)
-	// A message whose notes say what could not be read need not have any
-	// text: the notes stand in for it, in the reader's language.
-	if len(in.Partial) == 0 || in.Text != "" || in.HTML != "" {
-		if err := checkText("body", in.Text, in.HTML, len(in.Attachments)); err != nil {
-			return nil, err
-		}
-	}
-	if utf8.RuneCountInString(in.Subject) > MaxSubject {
-		return nil, inputErr("subject", "subject is longer than %d characters", MaxSubject)
-	}
-	if in.Priority == "" {
-		in.Priority = "normal"
-	}
-	if err := oneOf("priority", in.Priority, store.Priorities); err != nil {
-		return nil, err
-	}
-	if in.Tags, err = CleanTags(in.Tags); err != nil {
-		return nil, err
-	}
-	if len(in.Fields) > 0 && (in.Fields[0] != '{' || !json.Valid(in.Fields)) {
-		return nil, inputErr("fields", "fields must be a JSON object")
-	}
+	return nil
+}
 
-	var cc []Contact
-	for _, c := range in.CC {
-		id, err := NormalizeIdentity(c.Identity.Kind, c.Identity.Value)
-		if err != nil || id == in.From || len(cc) == maxCC {
-			continue // a bad Cc address is not worth refusing the message
+// dedupe moves the mailbox cursor past the message and reports a message
+// the channel delivered before (res then names it).
+func (g *ingest) dedupe(ctx context.Context) (bool, error) {
+	tx, in := g.tx, &g.in
+	if in.Mail.Cursor != nil {
+		if err := tx.SetMailboxCursor(ctx, in.Mail.MailboxID, in.Mail.Cursor.UIDValidity, in.Mail.Cursor.UID); err != nil {
+			return false, err
 		}
-		cc = append(cc, Contact{Identity: id, Name: c.Name})
 	}
-	reopenLimit := d.reopenLimit(ctx)
+	if in.ExternalID == "" {
+		return false, nil
+	}
+	m, err := tx.MessageByExternalID(ctx, in.Channel, in.ExternalID)
+	if err == nil {
+		t, err := tx.Ticket(ctx, m.TicketID)
+		g.res = Ingested{Ticket: t, Message: m, Duplicate: true}
+		return true, err
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	return false, nil
+}
 
-	var res Ingested
-	var changes []Change
-	var ran *TicketTx
-	acked := false
-	err = d.db.Write(ctx, func(tx *store.Tx) error {
-		if in.Mail.Cursor != nil {
-			if err := tx.SetMailboxCursor(ctx, in.Mail.MailboxID, in.Mail.Cursor.UIDValidity, in.Mail.Cursor.UID); err != nil {
-				return err
-			}
-		}
-		if in.ExternalID != "" {
-			m, err := tx.MessageByExternalID(ctx, in.Channel, in.ExternalID)
-			if err == nil {
-				t, err := tx.Ticket(ctx, m.TicketID)
-				res = Ingested{Ticket: t, Message: m, Duplicate: true}
-				return err
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		if err := exists(ctx, tx, "stores", "store_id", in.StoreID); err != nil {
-			return err
-		}
-		if err := exists(ctx, tx, "agents", "assignee_id", in.AssigneeID); err != nil {
-			return err
-		}
-		if err := exists(ctx, tx, "teams", "team_id", in.TeamID); err != nil {
-			return err
-		}
-		if in.Auto == "bounce" && in.Mail.BounceOf != "" {
-			ev, err := d.markBounced(ctx, tx, in)
-			if err != nil {
-				return err
-			}
-			if ev != nil {
-				changes = append(changes, Change{Type: "event", TicketID: ev.TicketID, Event: ev})
-				in.TicketID = ev.TicketID // the bounce goes on the reply's ticket
-			}
-		}
-		customerID, err := d.resolveCustomer(ctx, tx, in)
-		if err != nil {
-			return err
-		}
-		t, answered, err := d.findThread(ctx, tx, in, customerID)
-		if err != nil {
-			return err
-		}
-		if t != nil && answered && customerID != t.CustomerID && in.Auto == "" {
-			evs, merged, err := d.verifyClaim(ctx, tx, t, in.From, customerID)
-			if err != nil {
-				return err
-			}
-			if merged {
-				changes = append(changes, evs...)
-			}
-		}
-		now := store.Now()
-		var follows *int64
-		if t != nil && (t.Status == "closed" ||
-			t.Status == "resolved" && in.Auto == "" && t.ResolvedAt != nil && t.ResolvedAt.Before(reopenLimit)) {
-			// Closed is final, and a long-resolved ticket is history: the
-			// customer's new message starts a ticket linked to the old one.
-			follows, t = &t.ID, nil
-		}
-		if t == nil {
-			subject := in.Subject
-			if subject == "" {
-				subject = firstLine(in.Text)
-			}
-			t = &store.Ticket{
-				Subject: subject, Status: "new", Priority: in.Priority, Channel: in.Channel,
-				StoreID: in.StoreID, CustomerID: customerID, AssigneeID: in.AssigneeID, TeamID: in.TeamID,
-				Tags: in.Tags, Fields: in.Fields, CreatedAt: now, UpdatedAt: now,
-			}
-			if err := tx.InsertTicket(ctx, t); err != nil {
-				return err
-			}
-			data := map[string]any{"channel": in.Channel}
-			if follows != nil {
-				data["follow_up_of"] = *follows
-			}
-			ev, err := addEvent(ctx, tx, t.ID, "created", Customer, data)
-			if err != nil {
-				return err
-			}
-			res.Created = true
-			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-		}
-		// Someone other than the customer writing on the ticket (a colleague
-		// answering a thread), and whoever the message was also sent to, join
-		// it as participants: they are kept in the loop, never made its customer.
-		joining := cc
-		if customerID != t.CustomerID {
-			joining = append([]Contact{{Identity: in.From}}, cc...)
-		}
-		for _, c := range joining {
-			evs, err := d.addParticipant(ctx, tx, t, c)
-			if err != nil {
-				return err
-			}
-			for _, ev := range evs {
-				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-			}
-		}
-		m := &store.Message{
-			TicketID: t.ID, Kind: "customer", Channel: in.Channel, Body: in.Text, HTML: in.HTML,
-			From: in.From.Value, ExternalID: in.ExternalID, Auto: in.Auto, Attachments: in.Attachments,
-			Partial: partial, PartialI18n: in.Partial.Encode(), CreatedAt: now,
-		}
-		if err := tx.InsertMessage(ctx, m); err != nil {
-			return err
-		}
-		if in.Social != nil {
-			if err := tx.SetSocialThread(ctx, t.ID, in.Social.AccountID, in.Social.ChatID); err != nil {
-				return err
-			}
-		}
-		if in.Mail.MailboxID != 0 {
-			if err := tx.SetMessageSource(ctx, m.ID, in.Mail.MailboxID, in.Mail.Raw, in.Mail.RawPath); err != nil {
-				return err
-			}
-			if err := tx.SetTicketMailbox(ctx, t.ID, in.Mail.MailboxID); err != nil {
-				return err
-			}
-		}
-		t.UpdatedAt = now
-		if in.Auto == "" {
-			// Machine mail is kept on the ticket but is not the customer
-			// speaking: it neither marks the ticket unread nor reopens it.
-			t.LastCustomerAt = &now
-			t.Snippet = snippet(in.Text)
-			// A customer writing again reopens the ticket; machine mail never does.
-			if t.Status == "pending" || t.Status == "resolved" {
-				ev, err := setStatus(ctx, tx, t, "open", Customer)
-				if err != nil {
-					return err
-				}
-				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-			}
-		}
-		trigger := TriggerCustomerReplied
-		if res.Created {
-			trigger = TriggerCreated
-		}
-		ran = d.TicketTx(tx, t, m, now)
-		if err := ran.Changed(ctx, trigger); err != nil {
-			return err
-		}
-		changes = append(changes, ran.take()...)
-		if res.Created {
-			ev, err := d.roundRobin(ctx, tx, t, 0)
-			if err != nil {
-				return err
-			}
-			if ev != nil {
-				changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-			}
-		}
-		if err := ran.Save(ctx); err != nil {
-			return err
-		}
-		changes = append(changes, ran.take()...)
-		res.Ticket, res.Message = t, m
-		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m})
-		if res.Created && in.Auto == "" && in.AckText != "" {
-			ack, err := d.acknowledge(ctx, tx, t, in)
-			if err != nil {
-				return err
-			}
-			if ack != nil {
-				acked = true
-				changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: ack})
-			}
-		}
+// checkRefs checks that the store, assignee and team named exist.
+func (g *ingest) checkRefs(ctx context.Context) error {
+	tx, in := g.tx, &g.in
+	if err := exists(ctx, tx, "stores", "store_id", in.StoreID); err != nil {
+		return err
+	}
+	if err := exists(ctx, tx, "agents", "assignee_id", in.AssigneeID); err != nil {
+		return err
+	}
+	return exists(ctx, tx, "teams", "team_id", in.TeamID)
+}
+
+// bounce marks the reply a bounce names as failed; the bounce then goes
+// on that reply's ticket.
+func (g *ingest) bounce(ctx context.Context) error {
+	d, tx, in := g.d, g.tx, &g.in
+	if in.Auto != "bounce" || in.Mail.BounceOf == "" {
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ingest %s message: %w", in.Channel, err)
 	}
-	if !res.Duplicate {
+	ev, err := d.markBounced(ctx, tx, *in)
+	if err != nil {
+		return err
+	}
+	if ev != nil {
+		g.changes = append(g.changes, Change{Type: "event", TicketID: ev.TicketID, Event: ev})
+		in.TicketID = ev.TicketID // the bounce goes on the reply's ticket
+	}
+	return nil
+}
+
+// customer finds or makes the customer who wrote.
+func (g *ingest) customer(ctx context.Context) (err error) {
+	g.customerID, err = g.d.resolveCustomer(ctx, g.tx, g.in)
+	return err
+}
+
+// thread finds the ticket the message continues, if any; a message
+// answering a thread from another customer's address may be theirs too.
+func (g *ingest) thread(ctx context.Context) error {
+	d, tx, in, customerID := g.d, g.tx, &g.in, g.customerID
+	t, answered, err := d.findThread(ctx, tx, *in, customerID)
+	if err != nil {
+		return err
+	}
+	g.t = t
+	if t != nil && answered && customerID != t.CustomerID && in.Auto == "" {
+		evs, merged, err := d.verifyClaim(ctx, tx, t, in.From, customerID)
+		if err != nil {
+			return err
+		}
+		if merged {
+			g.changes = append(g.changes, evs...)
+		}
+	}
+	return nil
+}
+
+// openTicket opens a ticket when the message continues none, or one that
+// is closed or long resolved (the new one follows it up).
+func (g *ingest) openTicket(ctx context.Context) error {
+	tx, in, t, customerID := g.tx, &g.in, g.t, g.customerID
+	g.now = store.Now()
+	now := g.now
+	var follows *int64
+	if t != nil && (t.Status == "closed" ||
+		t.Status == "resolved" && in.Auto == "" && t.ResolvedAt != nil && t.ResolvedAt.Before(g.reopenLimit)) {
+		// Closed is final, and a long-resolved ticket is history: the
+		// customer's new message starts a ticket linked to the old one.
+		follows, t = &t.ID, nil
+	}
+	if t != nil {
+		return nil
+	}
+	subject := in.Subject
+	if subject == "" {
+		subject = firstLine(in.Text)
+	}
+	t = &store.Ticket{
+		Subject: subject, Status: "new", Priority: in.Priority, Channel: in.Channel,
+		StoreID: in.StoreID, CustomerID: customerID, AssigneeID: in.AssigneeID, TeamID: in.TeamID,
+		Tags: in.Tags, Fields: in.Fields, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.InsertTicket(ctx, t); err != nil {
+		return err
+	}
+	g.t = t
+	data := map[string]any{"channel": in.Channel}
+	if follows != nil {
+		data["follow_up_of"] = *follows
+	}
+	ev, err := addEvent(ctx, tx, t.ID, "created", Customer, data)
+	if err != nil {
+		return err
+	}
+	g.res.Created = true
+	g.changes = append(g.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	return nil
+}
+
+// participants adds whoever else the message involves to the ticket.
+func (g *ingest) participants(ctx context.Context) error {
+	d, tx, in, t := g.d, g.tx, &g.in, g.t
+	// Someone other than the customer writing on the ticket (a colleague
+	// answering a thread), and whoever the message was also sent to, join
+	// it as participants: they are kept in the loop, never made its customer.
+	joining := g.cc
+	if g.customerID != t.CustomerID {
+		joining = append([]Contact{{Identity: in.From}}, g.cc...)
+	}
+	for _, c := range joining {
+		evs, err := d.addParticipant(ctx, tx, t, c)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			g.changes = append(g.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+	}
+	return nil
+}
+
+// appendMessage writes the message, and where it came from.
+func (g *ingest) appendMessage(ctx context.Context) error {
+	tx, in, t, now := g.tx, &g.in, g.t, g.now
+	m := &store.Message{
+		TicketID: t.ID, Kind: "customer", Channel: in.Channel, Body: in.Text, HTML: in.HTML,
+		From: in.From.Value, ExternalID: in.ExternalID, Auto: in.Auto, Attachments: in.Attachments,
+		Partial: g.partial, PartialI18n: in.Partial.Encode(), CreatedAt: now,
+	}
+	if err := tx.InsertMessage(ctx, m); err != nil {
+		return err
+	}
+	g.m = m
+	if in.Social != nil {
+		if err := tx.SetSocialThread(ctx, t.ID, in.Social.AccountID, in.Social.ChatID); err != nil {
+			return err
+		}
+	}
+	if in.Mail.MailboxID != 0 {
+		if err := tx.SetMessageSource(ctx, m.ID, in.Mail.MailboxID, in.Mail.Raw, in.Mail.RawPath); err != nil {
+			return err
+		}
+		if err := tx.SetTicketMailbox(ctx, t.ID, in.Mail.MailboxID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ticketState marks the ticket unread and reopens it when the customer
+// speaks.
+func (g *ingest) ticketState(ctx context.Context) error {
+	tx, in, t, now := g.tx, &g.in, g.t, g.now
+	t.UpdatedAt = now
+	if in.Auto != "" {
+		// Machine mail is kept on the ticket but is not the customer
+		// speaking: it neither marks the ticket unread nor reopens it.
+		return nil
+	}
+	t.LastCustomerAt = &now
+	t.Snippet = snippet(in.Text)
+	// A customer writing again reopens the ticket; machine mail never does.
+	if t.Status == "pending" || t.Status == "resolved" {
+		ev, err := setStatus(ctx, tx, t, "open", Customer)
+		if err != nil {
+			return err
+		}
+		g.changes = append(g.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	}
+	return nil
+}
+
+// hooks lets the hooks act on the ticket, assigns a new one by round
+// robin, and writes the ticket.
+func (g *ingest) hooks(ctx context.Context) error {
+	d, tx, t, m := g.d, g.tx, g.t, g.m
+	trigger := TriggerCustomerReplied
+	if g.res.Created {
+		trigger = TriggerCreated
+	}
+	g.ran = d.TicketTx(tx, t, m, g.now)
+	if err := g.ran.Changed(ctx, trigger); err != nil {
+		return err
+	}
+	g.changes = append(g.changes, g.ran.take()...)
+	if g.res.Created {
+		ev, err := d.roundRobin(ctx, tx, t, 0)
+		if err != nil {
+			return err
+		}
+		if ev != nil {
+			g.changes = append(g.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+		}
+	}
+	if err := g.ran.Save(ctx); err != nil {
+		return err
+	}
+	g.changes = append(g.changes, g.ran.take()...)
+	g.res.Ticket, g.res.Message = t, m
+	g.changes = append(g.changes, Change{Type: "message", TicketID: t.ID, Message: m})
+	return nil
+}
+
+// acknowledge queues the automatic answer to a message that opened a
+// ticket, when the channel asks for one.
+func (g *ingest) acknowledge(ctx context.Context) error {
+	in, t := &g.in, g.t
+	if !g.res.Created || in.Auto != "" || in.AckText == "" {
+		return nil
+	}
+	ack, err := g.d.acknowledge(ctx, g.tx, t, *in)
+	if err != nil || ack == nil {
+		return err
+	}
+	g.acked = true
+	g.changes = append(g.changes, Change{Type: "message", TicketID: t.ID, Message: ack})
+	return nil
+}
+
+// afterCommit counts the message and publishes what it changed.
+func (g *ingest) afterCommit(ctx context.Context) {
+	d, in := g.d, &g.in
+	if !g.res.Duplicate {
 		d.stats.ingested.Inc(in.Channel)
 		if in.Mail.MailboxID != 0 {
 			mailbox := strconv.FormatInt(in.Mail.MailboxID, 10)
@@ -365,15 +497,14 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 				d.stats.mailPartial.Inc(mailbox)
 			}
 		}
-		d.publishAll(ctx, changes)
+		d.publishAll(ctx, g.changes)
 	}
-	if ran != nil {
-		ran.finish() // its changes went with the rest
+	if g.ran != nil {
+		g.ran.finish() // its changes went with the rest
 	}
-	if acked {
+	if g.acked {
 		d.Wake()
 	}
-	return &res, nil
 }
 
 // addParticipant makes the owner of c's identifier (a new customer if

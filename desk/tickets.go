@@ -839,128 +839,211 @@ func (e *ReplyConflict) Sentence() i18n.Sentence {
 // ticket makes it the agent's (the assign_on_reply setting); a note
 // notifies the agents it mentions.
 func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyInput) (*store.Message, error) {
-	if err := checkText("body", in.Body, "", len(in.Attachments)); err != nil {
+	r := &reply{d: d, actor: actor, ticketID: ticketID, in: in}
+	if err := r.check(ctx); err != nil {
 		return nil, err
+	}
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		r.tx = tx
+		for _, step := range []func(context.Context) error{r.load, r.compose, r.insert, r.assignOnReply, r.status, r.save} {
+			if err := step(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reply to ticket %d: %w", ticketID, err)
+	}
+	r.afterCommit(ctx)
+	return r.m, nil
+}
+
+// reply is one agent's reply or note on its way in: what the steps of
+// Reply share.
+type reply struct {
+	d        *Desk
+	actor    Actor
+	ticketID int64
+	in       ReplyInput
+	settings Settings
+	mentions []int64 // agents a note mentions
+	author   string  // the name of the agent writing a note that mentions
+
+	tx      *store.Tx
+	t       *store.Ticket
+	m       *store.Message
+	now     time.Time
+	evType  string // the event the message makes: noted or replied
+	changes []Change
+}
+
+// check checks the reply and reads what it needs before the transaction:
+// the settings, and for a note the agents it mentions.
+func (r *reply) check(ctx context.Context) error {
+	d, in, actor, ticketID := r.d, &r.in, r.actor, r.ticketID
+	if err := checkText("body", in.Body, "", len(in.Attachments)); err != nil {
+		return err
 	}
 	if in.Status != "" {
 		if err := oneOf("status", in.Status, store.Statuses); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	settings, err := d.Settings(ctx)
 	if err != nil {
 		d.log.Warn("settings", "err", err)
 	}
-	var mentions []int64
-	var author string
+	r.settings = settings
 	if in.Internal && strings.Contains(in.Body, "@") {
 		agents, err := d.db.Agents(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("note on ticket %d: %w", ticketID, err)
+			return fmt.Errorf("note on ticket %d: %w", ticketID, err)
 		}
-		mentions = Mentions(in.Body, agents)
+		r.mentions = Mentions(in.Body, agents)
 		for _, a := range agents {
 			if actor.Kind == "agent" && a.ID == actor.AgentID {
-				author = a.Name
+				r.author = a.Name
 			}
 		}
 	}
-	var m *store.Message
-	var changes []Change
-	err = d.db.Write(ctx, func(tx *store.Tx) error {
-		changes = nil
-		t, err := tx.Ticket(ctx, ticketID)
-		if err != nil {
-			return err
-		}
-		if !in.Internal && in.SeenMessageID != nil && !in.Confirm {
-			if err := unseenReplies(ctx, tx, t.ID, *in.SeenMessageID, actor); err != nil {
-				return err
-			}
-		}
-		now := store.Now()
-		m = &store.Message{TicketID: t.ID, Channel: t.Channel, Body: in.Body, Attachments: in.Attachments, CreatedAt: now}
-		if actor.Kind == "agent" {
-			m.AuthorID = &actor.AgentID
-		}
-		evType := "noted"
-		if in.Internal {
-			m.Kind = "note"
-		} else {
-			if t.Status == "closed" {
-				return inputErr("ticket", "ticket %d is closed: open a new ticket to write to the customer", t.ID)
-			}
-			if in.Template == nil {
-				if err := d.windowClosed(t, now); err != nil {
-					return err
-				}
-			}
-			m.Kind, m.Delivery, evType = "agent", "queued", "replied"
-			if t.FirstResponseAt == nil {
-				t.FirstResponseAt = &now
-			}
-			t.LastAgentAt = &now
-			t.Snippet = snippet(in.Body)
-		}
-		t.UpdatedAt = now
-		if err := tx.InsertMessage(ctx, m); err != nil {
-			return err
-		}
-		if !in.Internal {
-			if err := tx.Enqueue(ctx, m.ID, now); err != nil {
-				return err
-			}
-		}
-		data := map[string]any{"message_id": m.ID}
-		if len(mentions) > 0 {
-			data["mentions"] = mentions
-		}
-		if in.Template != nil && !in.Internal {
-			data["template"] = in.Template
-		}
-		ev, err := addEvent(ctx, tx, t.ID, evType, actor, data)
-		if err != nil {
-			return err
-		}
-		changes = append(changes, Change{Type: "message", TicketID: t.ID, Message: m}, Change{Type: "event", TicketID: t.ID, Event: ev})
-		if !in.Internal && actor.Kind == "agent" && t.AssigneeID == nil && settings.AssignOnReply {
-			ev, err := addEvent(ctx, tx, t.ID, "assigned", actor, map[string]any{"from": nil, "to": actor.AgentID, "on_reply": true})
-			if err != nil {
-				return err
-			}
-			t.AssigneeID = &actor.AgentID
-			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-		}
-		next := in.Status
-		if next == "" && !in.Internal && t.Status == "new" {
-			next = "open" // someone is on it
-		}
-		if next != "" && next != t.Status {
-			if !slices.Contains(transitions[t.Status], next) {
-				return inputErr("status", "a %s ticket cannot become %s", t.Status, next)
-			}
-			ev, err := setStatus(ctx, tx, t, next, actor)
-			if err != nil {
-				return err
-			}
-			changes = append(changes, Change{Type: "event", TicketID: t.ID, Event: ev})
-		}
-		more, err := d.saveTicket(ctx, tx, t, now)
-		changes = append(changes, more...)
-		return err
-	})
+	return nil
+}
+
+// load reads the ticket and refuses a reply written without seeing the
+// replies sent since.
+func (r *reply) load(ctx context.Context) error {
+	tx, in, actor := r.tx, &r.in, r.actor
+	t, err := tx.Ticket(ctx, r.ticketID)
 	if err != nil {
-		return nil, fmt.Errorf("reply to ticket %d: %w", ticketID, err)
+		return err
 	}
-	d.publish(ctx, ticketID, changes)
+	r.t = t
+	if !in.Internal && in.SeenMessageID != nil && !in.Confirm {
+		if err := unseenReplies(ctx, tx, t.ID, *in.SeenMessageID, actor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compose makes the message, and marks the ticket answered by a reply.
+func (r *reply) compose(ctx context.Context) error {
+	d, in, actor, t := r.d, &r.in, r.actor, r.t
+	r.now = store.Now()
+	now := r.now
+	r.m = &store.Message{TicketID: t.ID, Channel: t.Channel, Body: in.Body, Attachments: in.Attachments, CreatedAt: now}
+	m := r.m
+	if actor.Kind == "agent" {
+		m.AuthorID = &actor.AgentID
+	}
+	evType := "noted"
+	if in.Internal {
+		m.Kind = "note"
+	} else {
+		if t.Status == "closed" {
+			return inputErr("ticket", "ticket %d is closed: open a new ticket to write to the customer", t.ID)
+		}
+		if in.Template == nil {
+			if err := d.windowClosed(t, now); err != nil {
+				return err
+			}
+		}
+		m.Kind, m.Delivery, evType = "agent", "queued", "replied"
+		if t.FirstResponseAt == nil {
+			t.FirstResponseAt = &now
+		}
+		t.LastAgentAt = &now
+		t.Snippet = snippet(in.Body)
+	}
+	t.UpdatedAt = now
+	r.evType = evType
+	return nil
+}
+
+// insert writes the message, queues a reply for sending, and adds the
+// event.
+func (r *reply) insert(ctx context.Context) error {
+	tx, in, actor, t, m, now := r.tx, &r.in, r.actor, r.t, r.m, r.now
+	evType := r.evType
+	if err := tx.InsertMessage(ctx, m); err != nil {
+		return err
+	}
+	if !in.Internal {
+		if err := tx.Enqueue(ctx, m.ID, now); err != nil {
+			return err
+		}
+	}
+	data := map[string]any{"message_id": m.ID}
+	if len(r.mentions) > 0 {
+		data["mentions"] = r.mentions
+	}
+	if in.Template != nil && !in.Internal {
+		data["template"] = in.Template
+	}
+	ev, err := addEvent(ctx, tx, t.ID, evType, actor, data)
+	if err != nil {
+		return err
+	}
+	r.changes = append(r.changes, Change{Type: "message", TicketID: t.ID, Message: m}, Change{Type: "event", TicketID: t.ID, Event: ev})
+	return nil
+}
+
+// assignOnReply makes an unassigned ticket the replying agent's, when
+// the settings say so.
+func (r *reply) assignOnReply(ctx context.Context) error {
+	tx, in, actor, t := r.tx, &r.in, r.actor, r.t
+	if !in.Internal && actor.Kind == "agent" && t.AssigneeID == nil && r.settings.AssignOnReply {
+		ev, err := addEvent(ctx, tx, t.ID, "assigned", actor, map[string]any{"from": nil, "to": actor.AgentID, "on_reply": true})
+		if err != nil {
+			return err
+		}
+		t.AssigneeID = &actor.AgentID
+		r.changes = append(r.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	}
+	return nil
+}
+
+// status sets the status the reply asks for; a first reply opens a new
+// ticket.
+func (r *reply) status(ctx context.Context) error {
+	tx, in, actor, t := r.tx, &r.in, r.actor, r.t
+	next := in.Status
+	if next == "" && !in.Internal && t.Status == "new" {
+		next = "open" // someone is on it
+	}
+	if next != "" && next != t.Status {
+		if !slices.Contains(transitions[t.Status], next) {
+			return inputErr("status", "a %s ticket cannot become %s", t.Status, next)
+		}
+		ev, err := setStatus(ctx, tx, t, next, actor)
+		if err != nil {
+			return err
+		}
+		r.changes = append(r.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	}
+	return nil
+}
+
+// save lets the hooks have their say and writes the ticket.
+func (r *reply) save(ctx context.Context) error {
+	more, err := r.d.saveTicket(ctx, r.tx, r.t, r.now)
+	r.changes = append(r.changes, more...)
+	return err
+}
+
+// afterCommit publishes the reply, wakes the outbox for it, and tells the
+// agents a note mentions.
+func (r *reply) afterCommit(ctx context.Context) {
+	d, in, actor, ticketID := r.d, &r.in, r.actor, r.ticketID
+	d.publish(ctx, ticketID, r.changes)
 	if !in.Internal {
 		d.Wake()
 	}
-	if notify := slices.DeleteFunc(mentions, func(id int64) bool { return actor.Kind == "agent" && id == actor.AgentID }); len(notify) > 0 {
+	if notify := slices.DeleteFunc(r.mentions, func(id int64) bool { return actor.Kind == "agent" && id == actor.AgentID }); len(notify) > 0 {
 		d.bus.Publish(Change{Type: "notification", TicketID: ticketID, Notification: &Notification{
-			AgentIDs: notify, TicketID: ticketID, Kind: "mention", Text: snippet(in.Body), By: author}})
+			AgentIDs: notify, TicketID: ticketID, Kind: "mention", Text: snippet(in.Body), By: r.author}})
 	}
-	return m, nil
 }
 
 // unseenReplies refuses a reply when someone else replied on the ticket

@@ -265,161 +265,218 @@ func (e FieldErrors) Error() string {
 // files as its first message, team, priority and tags by the routing. A
 // submission with faults returns FieldErrors and stores nothing.
 func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*Ingested, error) {
-	values := map[string]any{}
-	var faults FieldErrors
-	var email, phone, name, subject string
-	var texts, summary []string
-	var files []store.Attachment
+	s := &submission{d: d, f: f, sub: sub, values: map[string]any{}}
 	for _, fl := range f.Fields {
-		raw := strings.TrimSpace(sub.Values[fl.Name])
-		fault := func(code string, max int) { faults = append(faults, FieldError{Field: fl.Name, Code: code, Max: max}) }
-		if fl.Type == "file" {
-			list := sub.Files[fl.Name]
-			if len(list) == 0 && fl.Required {
-				fault("err_required", 0)
-			} else if len(list) > maxFormFiles {
-				fault("err_files_many", maxFormFiles)
-			}
-			files = append(files, list...)
-			continue
-		}
-		if fl.Type == "checkbox" {
-			on := raw != "" && raw != "false" && raw != "0" && raw != "off"
-			if fl.Required && !on {
-				fault("err_check", 0)
-			}
-			values[fl.Name] = on
-			continue
-		}
-		if raw == "" {
-			if fl.Required {
-				fault("err_required", 0)
-			}
-			continue
-		}
-		switch fl.Type {
-		case "text":
-			raw = cleanLine(raw)
-			if utf8.RuneCountInString(raw) > maxFieldText {
-				fault("err_long", maxFieldText)
-				continue
-			}
-			if name == "" && strings.Contains(fl.Name, "name") {
-				name = raw
-			}
-			if fl.Name == "subject" {
-				subject = raw
-			}
-		case "textarea":
-			if len(raw) > MaxBody || !utf8.ValidString(raw) {
-				fault("err_long", MaxBody)
-				continue
-			}
-			texts = append(texts, raw)
-			continue // the message, not a field
-		case "email":
-			id, err := NormalizeIdentity("email", raw)
-			if ie, ok := IsInput(err); ok && ie.Reason == ReasonEmailDomain {
-				fault("err_email_domain", 0)
-				continue
-			} else if err != nil {
-				fault("err_email", 0)
-				continue
-			}
-			raw = id.Value
-			if email == "" {
-				email = raw
-			}
-		case "phone":
-			id, err := d.normalize(ctx, "phone", raw, f.StoreID)
-			if err != nil {
-				fault("err_phone", 0)
-				continue
-			}
-			raw = id.Value
-			if phone == "" {
-				phone = raw
-			}
-		case "number":
-			n, err := strconv.ParseFloat(strings.ReplaceAll(raw, ",", "."), 64)
-			if err != nil || n != n || n > 1e15 || n < -1e15 {
-				fault("err_number", 0)
-				continue
-			}
-			values[fl.Name] = n
-			summary = append(summary, fl.Label+": "+strconv.FormatFloat(n, 'f', -1, 64))
-			continue
-		case "select":
-			v, ok := optionValue(fl, raw)
-			if !ok {
-				fault("err_choice", 0)
-				continue
-			}
-			raw = v
-			if subject == "" {
-				subject = f.Title + ": " + v
-			}
-		case "order":
-			raw = strings.TrimSpace(strings.TrimPrefix(raw, "#"))
-			if raw == "" || utf8.RuneCountInString(raw) > maxOrderNumber || strings.ContainsFunc(raw, func(r rune) bool {
-				return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("-_./", r))
-			}) {
-				fault("err_order", 0)
-				continue
-			}
-		}
-		values[fl.Name] = raw
-		summary = append(summary, fl.Label+": "+raw)
+		s.read(ctx, fl)
 	}
-	if len(faults) == 0 && email == "" && phone == "" {
-		for _, fl := range f.Fields {
-			if fl.Type == "email" || fl.Type == "phone" {
-				faults = append(faults, FieldError{Field: fl.Name, Code: "err_contact"})
-				break
-			}
-		}
+	s.needContact()
+	if len(s.faults) > 0 {
+		return nil, s.faults
 	}
-	if len(faults) > 0 {
-		return nil, faults
-	}
-
-	fields, err := json.Marshal(values)
+	in, err := s.inbound()
 	if err != nil {
 		return nil, err
 	}
-	text := strings.Join(texts, "\n\n")
-	if text == "" {
-		text = strings.Join(summary, "\n")
+	s.route(&in)
+	return d.Ingest(ctx, in)
+}
+
+// submission is a form being read: what the steps of SubmitForm share.
+type submission struct {
+	d   *Desk
+	f   *store.Form
+	sub Submission
+
+	values                      map[string]any // the ticket's fields by name
+	faults                      FieldErrors
+	email, phone, name, subject string
+	texts, summary              []string // the message, and the values as lines
+	files                       []store.Attachment
+}
+
+// fault notes what is wrong with fl's value.
+func (s *submission) fault(fl store.FormField, code string, max int) {
+	s.faults = append(s.faults, FieldError{Field: fl.Name, Code: code, Max: max})
+}
+
+// read takes one field's value, or notes its fault.
+func (s *submission) read(ctx context.Context, fl store.FormField) {
+	raw := strings.TrimSpace(s.sub.Values[fl.Name])
+	if fl.Type == "file" {
+		list := s.sub.Files[fl.Name]
+		if len(list) == 0 && fl.Required {
+			s.fault(fl, "err_required", 0)
+		} else if len(list) > maxFormFiles {
+			s.fault(fl, "err_files_many", maxFormFiles)
+		}
+		s.files = append(s.files, list...)
+		return
 	}
-	if text == "" && len(files) == 0 {
+	if fl.Type == "checkbox" {
+		on := raw != "" && raw != "false" && raw != "0" && raw != "off"
+		if fl.Required && !on {
+			s.fault(fl, "err_check", 0)
+		}
+		s.values[fl.Name] = on
+		return
+	}
+	if raw == "" {
+		if fl.Required {
+			s.fault(fl, "err_required", 0)
+		}
+		return
+	}
+	switch fl.Type {
+	case "textarea":
+		if len(raw) > MaxBody || !utf8.ValidString(raw) {
+			s.fault(fl, "err_long", MaxBody)
+			return
+		}
+		s.texts = append(s.texts, raw) // the message, not a field
+	case "number":
+		n, err := strconv.ParseFloat(strings.ReplaceAll(raw, ",", "."), 64)
+		if err != nil || n != n || n > 1e15 || n < -1e15 {
+			s.fault(fl, "err_number", 0)
+			return
+		}
+		s.values[fl.Name] = n
+		s.summary = append(s.summary, fl.Label+": "+strconv.FormatFloat(n, 'f', -1, 64))
+	default:
+		if v, ok := s.readLine(ctx, fl, raw); ok {
+			s.values[fl.Name] = v
+			s.summary = append(s.summary, fl.Label+": "+v)
+		}
+	}
+}
+
+// readLine takes the value of a field written on one line (text, email,
+// phone, choice, order number), or notes its fault.
+func (s *submission) readLine(ctx context.Context, fl store.FormField, raw string) (string, bool) {
+	switch fl.Type {
+	case "text":
+		raw = cleanLine(raw)
+		if utf8.RuneCountInString(raw) > maxFieldText {
+			s.fault(fl, "err_long", maxFieldText)
+			return "", false
+		}
+		if s.name == "" && strings.Contains(fl.Name, "name") {
+			s.name = raw
+		}
+		if fl.Name == "subject" {
+			s.subject = raw
+		}
+	case "email", "phone":
+		return s.readContact(ctx, fl, raw)
+	case "select":
+		v, ok := optionValue(fl, raw)
+		if !ok {
+			s.fault(fl, "err_choice", 0)
+			return "", false
+		}
+		raw = v
+		if s.subject == "" {
+			s.subject = s.f.Title + ": " + v
+		}
+	case "order":
+		raw = strings.TrimSpace(strings.TrimPrefix(raw, "#"))
+		if raw == "" || utf8.RuneCountInString(raw) > maxOrderNumber || strings.ContainsFunc(raw, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("-_./", r))
+		}) {
+			s.fault(fl, "err_order", 0)
+			return "", false
+		}
+	}
+	return raw, true
+}
+
+// readContact takes an email address or phone number, normalized; the
+// first of each is how the desk answers.
+func (s *submission) readContact(ctx context.Context, fl store.FormField, raw string) (string, bool) {
+	if fl.Type == "phone" {
+		id, err := s.d.normalize(ctx, "phone", raw, s.f.StoreID)
+		if err != nil {
+			s.fault(fl, "err_phone", 0)
+			return "", false
+		}
+		if s.phone == "" {
+			s.phone = id.Value
+		}
+		return id.Value, true
+	}
+	id, err := NormalizeIdentity("email", raw)
+	if ie, ok := IsInput(err); ok && ie.Reason == ReasonEmailDomain {
+		s.fault(fl, "err_email_domain", 0)
+		return "", false
+	} else if err != nil {
+		s.fault(fl, "err_email", 0)
+		return "", false
+	}
+	if s.email == "" {
+		s.email = id.Value
+	}
+	return id.Value, true
+}
+
+// needContact faults a submission with no way to answer it (on the first
+// email or phone field), when it has no other faults.
+func (s *submission) needContact() {
+	if len(s.faults) > 0 || s.email != "" || s.phone != "" {
+		return
+	}
+	for _, fl := range s.f.Fields {
+		if fl.Type == "email" || fl.Type == "phone" {
+			s.faults = append(s.faults, FieldError{Field: fl.Name, Code: "err_contact"})
+			return
+		}
+	}
+}
+
+// inbound makes the submission a message from the customer.
+func (s *submission) inbound() (Inbound, error) {
+	f, sub := s.f, s.sub
+	fields, err := json.Marshal(s.values)
+	if err != nil {
+		return Inbound{}, err
+	}
+	text := strings.Join(s.texts, "\n\n")
+	if text == "" {
+		text = strings.Join(s.summary, "\n")
+	}
+	if text == "" && len(s.files) == 0 {
 		text = f.Title
 	}
+	subject := s.subject
 	if subject == "" {
 		subject = f.Title
 	}
-	in := Inbound{Channel: "form", StoreID: f.StoreID, Name: name, Subject: subject, Text: text,
-		Attachments: files, Fields: fields, Priority: f.Routing.Priority, Tags: slices.Clone(f.Routing.Tags),
+	in := Inbound{Channel: "form", StoreID: f.StoreID, Name: s.name, Subject: subject, Text: text,
+		Attachments: s.files, Fields: fields, Priority: f.Routing.Priority, Tags: slices.Clone(f.Routing.Tags),
 		TeamID: f.Routing.TeamID}
 	if sub.Suspicious && !slices.Contains(in.Tags, SuspiciousTag) {
 		in.Tags = append(in.Tags, SuspiciousTag)
 	}
 	switch {
-	case email != "":
-		in.From = store.Identity{Kind: "email", Value: email}
-		if phone != "" {
-			in.Identities = []store.Identity{{Kind: "phone", Value: phone}}
+	case s.email != "":
+		in.From = store.Identity{Kind: "email", Value: s.email}
+		if s.phone != "" {
+			in.Identities = []store.Identity{{Kind: "phone", Value: s.phone}}
 		}
 		if f.Confirmation {
 			in.AckText = sub.AckText
 		}
 	default:
-		in.From = store.Identity{Kind: "phone", Value: phone}
+		in.From = store.Identity{Kind: "phone", Value: s.phone}
 	}
 	if sub.ID != "" {
 		in.ExternalID = f.Slug + ":" + sub.ID
 	}
-	for _, r := range f.Routing.Rules {
-		if v, ok := values[r.Field]; ok && fmt.Sprint(v) == r.Value {
+	return in, nil
+}
+
+// route applies the first routing rule the values match.
+func (s *submission) route(in *Inbound) {
+	for _, r := range s.f.Routing.Rules {
+		if v, ok := s.values[r.Field]; ok && fmt.Sprint(v) == r.Value {
 			if r.TeamID != nil {
 				in.TeamID = r.TeamID
 			}
@@ -431,10 +488,9 @@ func (d *Desk) SubmitForm(ctx context.Context, f *store.Form, sub Submission) (*
 					in.Tags = append(in.Tags, t)
 				}
 			}
-			break
+			return
 		}
 	}
-	return d.Ingest(ctx, in)
 }
 
 // optionValue is the option a select's value names: the option as

@@ -368,56 +368,8 @@ func (o *OrderInput) check() error {
 
 // SaveStore creates (id 0) or updates a store.
 func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.Store, error) {
-	in.Name, in.Slug = cleanLine(in.Name), strings.TrimSpace(in.Slug)
-	if id == 0 && in.Name == "" {
-		return nil, inputErr("name", "a store needs a name")
-	}
-	if utf8.RuneCountInString(in.Name) > 100 {
-		return nil, inputErr("name", "name is longer than 100 characters")
-	}
-	if id == 0 && in.Slug == "" {
-		in.Slug = slugify(in.Name)
-	}
-	if in.Slug != "" && !slugRE.MatchString(in.Slug) {
-		return nil, inputErr("slug", "slug must be lowercase letters, digits and dashes, like my-shop")
-	}
-	if in.Language != "" {
-		if err := oneOf("language", in.Language, Languages); err != nil {
-			return nil, err
-		}
-	}
-	if in.Timezone != "" {
-		if _, err := time.LoadLocation(in.Timezone); err != nil {
-			return nil, inputErr("timezone", "unknown time zone %q", in.Timezone)
-		}
-	}
-	if in.AllowedOrigins != nil {
-		for _, o := range *in.AllowedOrigins {
-			if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
-				return nil, inputErr("allowed_origins", "%q is not an origin like https://shop.example.com", o)
-			}
-		}
-	}
-	if in.Chat != nil {
-		if err := checkChat(in.Chat); err != nil {
-			return nil, err
-		}
-	}
-	if in.Country != nil {
-		*in.Country = strings.ToUpper(strings.TrimSpace(*in.Country))
-		if *in.Country != "" && !Country(*in.Country) {
-			return nil, inputErr("country", "onedesk does not know how %q writes phone numbers: leave it empty, and numbers need +CC", *in.Country)
-		}
-	}
-	if in.Orders != nil {
-		if err := in.Orders.check(); err != nil {
-			return nil, err
-		}
-	}
-	if in.LogoURL != nil && *in.LogoURL != "" {
-		if u, err := url.Parse(*in.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" || len(*in.LogoURL) > 1000 {
-			return nil, inputErr("logo_url", "the logo must be an https:// address of a picture")
-		}
+	if err := in.check(id); err != nil {
+		return nil, err
 	}
 	s := &store.Store{ID: id, Name: in.Name, Slug: in.Slug, Language: "en", Timezone: "UTC", AllowedOrigins: []string{}, CreatedAt: store.Now()}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
@@ -427,41 +379,8 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 				return err
 			}
 			s = old
-			if in.Name != "" {
-				s.Name = in.Name
-			}
-			if in.Slug != "" {
-				s.Slug = in.Slug
-			}
 		}
-		if in.Language != "" {
-			s.Language = in.Language
-		}
-		if in.Timezone != "" {
-			s.Timezone = in.Timezone
-		}
-		if in.AllowedOrigins != nil {
-			s.AllowedOrigins = *in.AllowedOrigins
-		}
-		if in.Chat != nil {
-			s.Chat = *in.Chat
-		}
-		if in.LogoURL != nil {
-			s.LogoURL = *in.LogoURL
-		}
-		if in.Country != nil {
-			s.Country = *in.Country
-		}
-		if o := in.Orders; o != nil {
-			s.Orders.ShopifyDomain, s.Orders.LookupURL = o.ShopifyDomain, o.LookupURL
-			if o.ShopifyToken != nil {
-				s.Orders.ShopifyToken = strings.TrimSpace(*o.ShopifyToken)
-			}
-			if o.LookupSecret != nil {
-				s.Orders.LookupSecret = strings.TrimSpace(*o.LookupSecret)
-			}
-			s.Orders.TokenSet, s.Orders.SecretSet = s.Orders.ShopifyToken != "", s.Orders.LookupSecret != ""
-		}
+		in.apply(s)
 		if id == 0 {
 			return tx.InsertStore(ctx, s)
 		}
@@ -475,6 +394,105 @@ func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.S
 	}
 	d.storeHours.Forget() // its opening hours may have changed
 	return s, nil
+}
+
+// check checks and tidies the input for store id (0 for a new one).
+func (in *StoreInput) check(id int64) error {
+	in.Name, in.Slug = cleanLine(in.Name), strings.TrimSpace(in.Slug)
+	if id == 0 && in.Name == "" {
+		return inputErr("name", "a store needs a name")
+	}
+	if utf8.RuneCountInString(in.Name) > 100 {
+		return inputErr("name", "name is longer than 100 characters")
+	}
+	if id == 0 && in.Slug == "" {
+		in.Slug = slugify(in.Name)
+	}
+	if in.Slug != "" && !slugRE.MatchString(in.Slug) {
+		return inputErr("slug", "slug must be lowercase letters, digits and dashes, like my-shop")
+	}
+	if in.Language != "" {
+		if err := oneOf("language", in.Language, Languages); err != nil {
+			return err
+		}
+	}
+	if in.Timezone != "" {
+		if _, err := time.LoadLocation(in.Timezone); err != nil {
+			return inputErr("timezone", "unknown time zone %q", in.Timezone)
+		}
+	}
+	if in.AllowedOrigins != nil {
+		for _, o := range *in.AllowedOrigins {
+			if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
+				return inputErr("allowed_origins", "%q is not an origin like https://shop.example.com", o)
+			}
+		}
+	}
+	return in.checkMore()
+}
+
+// checkMore checks the chat settings, country, orders and logo.
+func (in *StoreInput) checkMore() error {
+	if in.Chat != nil {
+		if err := checkChat(in.Chat); err != nil {
+			return err
+		}
+	}
+	if in.Country != nil {
+		*in.Country = strings.ToUpper(strings.TrimSpace(*in.Country))
+		if *in.Country != "" && !Country(*in.Country) {
+			return inputErr("country", "onedesk does not know how %q writes phone numbers: leave it empty, and numbers need +CC", *in.Country)
+		}
+	}
+	if in.Orders != nil {
+		if err := in.Orders.check(); err != nil {
+			return err
+		}
+	}
+	if in.LogoURL != nil && *in.LogoURL != "" {
+		if u, err := url.Parse(*in.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" || len(*in.LogoURL) > 1000 {
+			return inputErr("logo_url", "the logo must be an https:// address of a picture")
+		}
+	}
+	return nil
+}
+
+// apply sets on s what the input sets; the rest of s stays.
+func (in *StoreInput) apply(s *store.Store) {
+	if in.Name != "" {
+		s.Name = in.Name
+	}
+	if in.Slug != "" {
+		s.Slug = in.Slug
+	}
+	if in.Language != "" {
+		s.Language = in.Language
+	}
+	if in.Timezone != "" {
+		s.Timezone = in.Timezone
+	}
+	if in.AllowedOrigins != nil {
+		s.AllowedOrigins = *in.AllowedOrigins
+	}
+	if in.Chat != nil {
+		s.Chat = *in.Chat
+	}
+	if in.LogoURL != nil {
+		s.LogoURL = *in.LogoURL
+	}
+	if in.Country != nil {
+		s.Country = *in.Country
+	}
+	if o := in.Orders; o != nil {
+		s.Orders.ShopifyDomain, s.Orders.LookupURL = o.ShopifyDomain, o.LookupURL
+		if o.ShopifyToken != nil {
+			s.Orders.ShopifyToken = strings.TrimSpace(*o.ShopifyToken)
+		}
+		if o.LookupSecret != nil {
+			s.Orders.LookupSecret = strings.TrimSpace(*o.LookupSecret)
+		}
+		s.Orders.TokenSet, s.Orders.SecretSet = s.Orders.ShopifyToken != "", s.Orders.LookupSecret != ""
+	}
 }
 
 func slugify(name string) string {

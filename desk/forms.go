@@ -84,7 +84,45 @@ func (d *Desk) DeleteForm(ctx context.Context, id int64) error {
 	return d.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteForm(ctx, id) })
 }
 
+// checkForm checks a form before it is saved, tidying its texts.
 func checkForm(f *store.Form) error {
+	if err := checkFormTexts(f); err != nil {
+		return err
+	}
+	if len(f.Fields) == 0 {
+		return inputErr("fields", "a form needs at least one field")
+	}
+	if len(f.Fields) > maxFormFields {
+		return inputErr("fields", "a form may have at most %d fields", maxFormFields)
+	}
+	names := map[string]bool{}
+	contact := false
+	for i := range f.Fields {
+		if err := checkFormField(i, &f.Fields[i], names); err != nil {
+			return err
+		}
+		contact = contact || f.Fields[i].Type == "email" || f.Fields[i].Type == "phone"
+	}
+	if !contact {
+		return inputErr("fields", "a form needs an email or phone field, so that the team can answer")
+	}
+	if err := checkRouting(&f.Routing, names); err != nil {
+		return err
+	}
+	if f.RedirectURL != "" {
+		u, err := url.Parse(f.RedirectURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return inputErr("redirect_url", "the thank-you page must be a full address like https://shop.example.com/thanks")
+		}
+	}
+	if f.MinSeconds < -1 || f.MinSeconds > 600 {
+		return inputErr("min_seconds", "the minimum fill time is 0 to 600 seconds (-1 for none)")
+	}
+	return nil
+}
+
+// checkFormTexts checks the form's title, slug, intro and translations.
+func checkFormTexts(f *store.Form) error {
 	switch n := utf8.RuneCountInString(f.Title); {
 	case n == 0:
 		return inputErr("title", "a form needs a title")
@@ -97,63 +135,49 @@ func checkForm(f *store.Form) error {
 	if utf8.RuneCountInString(f.Intro) > maxFormIntro {
 		return inputErr("intro", "intro is longer than %d characters", maxFormIntro)
 	}
-	if err := checkTranslations("translations", f.Translations, -1); err != nil {
+	return checkTranslations("translations", f.Translations, -1)
+}
+
+// checkFormField checks field i of a form, whose names so far are names.
+func checkFormField(i int, fl *store.FormField, names map[string]bool) error {
+	at := func(part string) string { return fmt.Sprintf("fields[%d].%s", i, part) }
+	fl.Label, fl.Help = cleanLine(fl.Label), strings.TrimSpace(fl.Help)
+	if !fieldNameRE.MatchString(fl.Name) {
+		return inputErr(at("name"), "field name %q must be lowercase letters, digits and _ (like order_number)", fl.Name)
+	}
+	if names[fl.Name] {
+		return inputErr(at("name"), "two fields are named %s", fl.Name)
+	}
+	names[fl.Name] = true
+	if err := oneOf(at("type"), fl.Type, store.FieldTypes); err != nil {
 		return err
 	}
-	if len(f.Fields) == 0 {
-		return inputErr("fields", "a form needs at least one field")
+	if fl.Label == "" || utf8.RuneCountInString(fl.Label) > 200 {
+		return inputErr(at("label"), "each field needs a label of at most 200 characters")
 	}
-	if len(f.Fields) > maxFormFields {
-		return inputErr("fields", "a form may have at most %d fields", maxFormFields)
+	if utf8.RuneCountInString(fl.Help) > 500 {
+		return inputErr(at("help"), "help text is longer than 500 characters")
 	}
-	names := map[string]bool{}
-	contact := false
-	for i := range f.Fields {
-		fl := &f.Fields[i]
-		at := func(part string) string { return fmt.Sprintf("fields[%d].%s", i, part) }
-		fl.Label, fl.Help = cleanLine(fl.Label), strings.TrimSpace(fl.Help)
-		if !fieldNameRE.MatchString(fl.Name) {
-			return inputErr(at("name"), "field name %q must be lowercase letters, digits and _ (like order_number)", fl.Name)
+	n := -1
+	if fl.Type == "select" {
+		if len(fl.Options) == 0 || len(fl.Options) > 100 {
+			return inputErr(at("options"), "a choice needs 1 to 100 options")
 		}
-		if names[fl.Name] {
-			return inputErr(at("name"), "two fields are named %s", fl.Name)
-		}
-		names[fl.Name] = true
-		if err := oneOf(at("type"), fl.Type, store.FieldTypes); err != nil {
-			return err
-		}
-		if fl.Label == "" || utf8.RuneCountInString(fl.Label) > 200 {
-			return inputErr(at("label"), "each field needs a label of at most 200 characters")
-		}
-		if utf8.RuneCountInString(fl.Help) > 500 {
-			return inputErr(at("help"), "help text is longer than 500 characters")
-		}
-		if fl.Type == "select" {
-			if len(fl.Options) == 0 || len(fl.Options) > 100 {
-				return inputErr(at("options"), "a choice needs 1 to 100 options")
+		for j, o := range fl.Options {
+			fl.Options[j] = cleanLine(o)
+			if fl.Options[j] == "" || utf8.RuneCountInString(o) > 200 || slices.Contains(fl.Options[:j], fl.Options[j]) {
+				return inputErr(at("options"), "options must be different, each of 1 to 200 characters")
 			}
-			for j, o := range fl.Options {
-				fl.Options[j] = cleanLine(o)
-				if fl.Options[j] == "" || utf8.RuneCountInString(o) > 200 || slices.Contains(fl.Options[:j], fl.Options[j]) {
-					return inputErr(at("options"), "options must be different, each of 1 to 200 characters")
-				}
-			}
-		} else {
-			fl.Options = nil
 		}
-		n := -1
-		if fl.Type == "select" {
-			n = len(fl.Options)
-		}
-		if err := checkTranslations(at("translations"), fl.Translations, n); err != nil {
-			return err
-		}
-		contact = contact || fl.Type == "email" || fl.Type == "phone"
+		n = len(fl.Options)
+	} else {
+		fl.Options = nil
 	}
-	if !contact {
-		return inputErr("fields", "a form needs an email or phone field, so that the team can answer")
-	}
-	r := &f.Routing
+	return checkTranslations(at("translations"), fl.Translations, n)
+}
+
+// checkRouting checks a form's routing, whose rules name its fields.
+func checkRouting(r *store.FormRouting, names map[string]bool) error {
 	if r.Priority != "" {
 		if err := oneOf("routing.priority", r.Priority, store.Priorities); err != nil {
 			return err
@@ -183,15 +207,6 @@ func checkForm(f *store.Form) error {
 	}
 	if r.Rules == nil {
 		r.Rules = []store.RouteRule{}
-	}
-	if f.RedirectURL != "" {
-		u, err := url.Parse(f.RedirectURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return inputErr("redirect_url", "the thank-you page must be a full address like https://shop.example.com/thanks")
-		}
-	}
-	if f.MinSeconds < -1 || f.MinSeconds > 600 {
-		return inputErr("min_seconds", "the minimum fill time is 0 to 600 seconds (-1 for none)")
 	}
 	return nil
 }

@@ -238,8 +238,10 @@ func TestSLAInBrowser(t *testing.T) {
 	// The SLA filter narrows the list to the overdue ticket, as a chip.
 	var ids []int
 	run(t, app, "breached filter",
-		chromedp.SetValue(`#sla-filter`, "breached", chromedp.ByQuery),
-		change(`#sla-filter`),
+		// One step: the filter bar may render again between finding the
+		// select and setting it (a live update), which loses the node.
+		chromedp.WaitVisible(`#sla-filter`, chromedp.ByQuery),
+		choose(`#sla-filter`, "breached"),
 		chromedp.WaitVisible(`//div[contains(@class,"filters")]//span[contains(@class,"chip") and contains(., "SLA: Overdue")]`, chromedp.BySearch),
 		chromedp.WaitNotPresent(row(fresh.ID), chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll('#rows .row')].map((r) => Number(r.dataset.id))`, &ids))

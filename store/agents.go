@@ -56,6 +56,7 @@ func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
 
 // UpdateAgent writes an agent's editable columns.
 func (tx *Tx) UpdateAgent(ctx context.Context, a *Agent) error {
+	tx.authChanged = true
 	_, err := tx.q.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, password_hash = ?, role = ?, active = ?,
 		language = ?, timezone = ?, updated_at = ? WHERE id = ?`,
 		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, ms(Now()), a.ID)

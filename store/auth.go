@@ -41,27 +41,49 @@ func (db *DB) SessionByHash(ctx context.Context, hash string) (*Session, error) 
 
 // ExtendSession moves a session's expiry.
 func (db *DB) ExtendSession(ctx context.Context, hash string, until time.Time) error {
-	_, err := db.exec(ctx, "UPDATE sessions SET expires_at = ? WHERE token_hash = ?", ms(until), hash)
+	_, err := db.execAuth(ctx, "UPDATE sessions SET expires_at = ? WHERE token_hash = ?", ms(until), hash)
 	return err
 }
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {
-	_, err := db.exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", hash)
+	_, err := db.execAuth(ctx, "DELETE FROM sessions WHERE token_hash = ?", hash)
 	return err
 }
 
 // DeleteAgentSessions ends every session of an agent (deactivation,
 // password change).
 func (tx *Tx) DeleteAgentSessions(ctx context.Context, agentID int64) error {
+	tx.authChanged = true
 	_, err := tx.q.ExecContext(ctx, "DELETE FROM sessions WHERE agent_id = ?", agentID)
 	return err
 }
 
 // DeleteExpiredSessions removes sessions past their expiry.
 func (db *DB) DeleteExpiredSessions(ctx context.Context) error {
-	_, err := db.exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ms(Now()))
+	_, err := db.execAuth(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ms(Now()))
 	return err
+}
+
+// AuthVersion moves whenever a committed write changed agents, sessions
+// or API tokens in this process: a cache of who a credential belongs to
+// is current while it holds the version it was read under. ok is false
+// when other processes may change them too (PostgreSQL, shared by several
+// nodes): then nothing about credentials may be cached.
+func (db *DB) AuthVersion() (version uint64, ok bool) {
+	return db.authVersion.Load(), !db.postgres
+}
+
+// execAuth is exec for a statement that changes credentials.
+func (db *DB) execAuth(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.Write(ctx, func(tx *Tx) error {
+		tx.authChanged = true
+		var err error
+		res, err = tx.q.ExecContext(ctx, q, args...)
+		return err
+	})
+	return res, err
 }
 
 // APIToken is a bearer token for integrations; only its hash is stored.
@@ -129,7 +151,7 @@ func (db *DB) APITokens(ctx context.Context, agentID int64) ([]APIToken, error) 
 
 // DeleteAPIToken revokes one of an agent's tokens.
 func (db *DB) DeleteAPIToken(ctx context.Context, agentID, id int64) error {
-	res, err := db.exec(ctx, "DELETE FROM api_tokens WHERE id = ? AND agent_id = ?", id, agentID)
+	res, err := db.execAuth(ctx, "DELETE FROM api_tokens WHERE id = ? AND agent_id = ?", id, agentID)
 	if err != nil {
 		return fmt.Errorf("delete token %d: %w", id, err)
 	}

@@ -27,6 +27,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -54,6 +55,10 @@ type DB struct {
 	committed chan struct{} // closed when the committer has stopped
 
 	faults faults // the last disk-full, I/O or corruption error of a write
+
+	// authVersion moves after every commit that changed agents, sessions
+	// or API tokens (see AuthVersion).
+	authVersion atomic.Uint64
 
 	search     searchState
 	background sync.WaitGroup // jobs Open started (the search build), waited for by Close
@@ -131,6 +136,9 @@ type Tx struct {
 	tx       *sql.Tx
 	q        prepared
 	postgres bool // as DB's
+	// authChanged marks a write to agents, sessions or API tokens: its
+	// commit moves AuthVersion.
+	authChanged bool
 }
 
 // querier is what read helpers need: the reader pool, or a write

@@ -160,6 +160,11 @@ func (db *DB) runBatch(first *writeOp) {
 		fail(ok, fmt.Errorf("commit: %w", err))
 		return
 	}
+	if t.authChanged {
+		// Before the writers hear of the commit: whoever they tell must
+		// find cached credentials stale already.
+		db.authVersion.Add(1)
+	}
 	for _, op := range ok {
 		op.done <- writeResult{}
 	}

@@ -46,57 +46,102 @@ func hashToken(t string) string {
 
 var errUnauthenticated = &apiError{Status: fiber.StatusUnauthorized, Message: "log in first, or send an API token as Authorization: Bearer <token>"}
 
-// authenticate finds the agent behind a session cookie or bearer token.
+// authenticate finds the agent behind a session cookie or bearer token:
+// from the credential cache while nothing about agents, sessions or
+// tokens has changed since it was read (see credCache), else from the
+// database.
 func (s *Server) authenticate(ctx context.Context, cookie, authorization string) (*principal, error) {
-	var p principal
-	var agentID int64
+	var key, hash string
 	switch {
 	case authorization != "":
 		scheme, tok, _ := strings.Cut(authorization, " ")
 		if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(tok, tokenPrefix) {
 			return nil, &apiError{Status: fiber.StatusUnauthorized, Message: "the Authorization header must be Bearer <token>"}
 		}
-		t, err := s.db.APITokenByHash(ctx, hashToken(strings.TrimSpace(tok)))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, &apiError{Status: fiber.StatusUnauthorized, Message: "the API token is not valid (revoked or mistyped)"}
-		}
-		if err != nil {
-			return nil, err
-		}
-		// Record use at most once a minute: not a write per request.
-		if t.LastUsedAt == nil || time.Since(*t.LastUsedAt) > time.Minute {
-			if err := s.db.TouchAPIToken(ctx, t.ID); err != nil {
-				s.log.Warn("touch token", "err", err)
-			}
-		}
-		p.tokenID, agentID = t.ID, t.AgentID
+		hash = hashToken(strings.TrimSpace(tok))
+		key = "t" + hash
 	case cookie != "":
-		h := hashToken(cookie)
-		sess, err := s.db.SessionByHash(ctx, h)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, &apiError{Status: fiber.StatusUnauthorized, Message: "your session has ended: log in again"}
-		}
-		if err != nil {
-			return nil, err
-		}
-		if time.Until(sess.ExpiresAt) < sessionTTL/2 {
-			if err := s.db.ExtendSession(ctx, h, store.Now().Add(sessionTTL)); err != nil {
-				s.log.Warn("extend session", "err", err)
-			}
-		}
-		p.sessionHash, p.csrf, agentID = h, sess.CSRFToken, sess.AgentID
+		hash = hashToken(cookie)
+		key = "s" + hash
 	default:
 		return nil, errUnauthenticated
 	}
+	now := time.Now()
+	version, cacheable := s.db.AuthVersion() // before the reads: a change meanwhile makes the entry stale
+	e, ok := credEntry{}, false
+	if cacheable {
+		e, ok = s.creds.get(key, version, now)
+	}
+	if !ok {
+		var err error
+		if e, err = s.readCredential(ctx, key[0], hash); err != nil {
+			return nil, err
+		}
+		if cacheable {
+			e.version, e.readAt = version, now
+			s.creds.put(key, e)
+		}
+	}
+	p := &principal{agent: &e.agent, csrf: e.csrf, tokenID: e.tokenID} // e is this request's copy
+	if e.tokenID != 0 {
+		// Record use at most once a minute: not a write per request.
+		if e.lastUsed.IsZero() || now.Sub(e.lastUsed) > time.Minute {
+			if err := s.db.TouchAPIToken(ctx, e.tokenID); err != nil {
+				s.log.Warn("touch token", "err", err)
+			}
+			s.creds.touched(key, now)
+		}
+		return p, nil
+	}
+	if !now.Before(e.expires) {
+		return nil, errSessionEnded
+	}
+	if e.expires.Sub(now) < sessionTTL/2 {
+		if err := s.db.ExtendSession(ctx, hash, store.Now().Add(sessionTTL)); err != nil {
+			s.log.Warn("extend session", "err", err)
+		}
+	}
+	p.sessionHash = hash
+	return p, nil
+}
+
+var errSessionEnded = &apiError{Status: fiber.StatusUnauthorized, Message: "your session has ended: log in again"}
+
+// readCredential reads a token ('t') or session ('s') and its agent.
+func (s *Server) readCredential(ctx context.Context, kind byte, hash string) (credEntry, error) {
+	var e credEntry
+	var agentID int64
+	if kind == 't' {
+		t, err := s.db.APITokenByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return e, &apiError{Status: fiber.StatusUnauthorized, Message: "the API token is not valid (revoked or mistyped)"}
+		}
+		if err != nil {
+			return e, err
+		}
+		e.tokenID, agentID = t.ID, t.AgentID
+		if t.LastUsedAt != nil {
+			e.lastUsed = *t.LastUsedAt
+		}
+	} else {
+		sess, err := s.db.SessionByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return e, errSessionEnded
+		}
+		if err != nil {
+			return e, err
+		}
+		e.csrf, e.expires, agentID = sess.CSRFToken, sess.ExpiresAt, sess.AgentID
+	}
 	a, err := s.db.Agent(ctx, agentID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
-		return nil, &apiError{Status: fiber.StatusUnauthorized, Message: "this agent account is deactivated"}
+		return e, &apiError{Status: fiber.StatusUnauthorized, Message: "this agent account is deactivated"}
 	}
 	if err != nil {
-		return nil, err
+		return e, err
 	}
-	p.agent = a
-	return &p, nil
+	e.agent = *a
+	return e, nil
 }
 
 // guard applies a route's access rule, CSRF check and rate limit.

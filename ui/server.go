@@ -117,6 +117,8 @@ type Server struct {
 	loginLimit  *limit.Limiter
 	publicLimit *limit.Limiter // every request without credentials, by address
 
+	creds credCache // who each recent session or token is (authcache.go)
+
 	mu      sync.Mutex
 	sockets map[*agentSocket]struct{}
 	away    map[int64]bool // agents who set themselves away

@@ -344,6 +344,38 @@ func TestTokensAndRoles(t *testing.T) {
 	ann.must(401, "GET", "/api/me", nil)
 }
 
+// Credentials are cached between requests: a change to an agent, a
+// session or a token must still apply to the very next request.
+func TestCredentialChangesApplyAtOnce(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	ann := e.agent(admin, "ann@shop.test")
+	annAPI := ann.apiClient()
+	var me struct{ Agent struct{ ID int64 } }
+	ann.must(200, "GET", "/api/me", nil).json(t, &me)
+	annAPI.must(200, "GET", "/api/me", nil)
+	annAPI.must(403, "POST", "/api/stores", map[string]string{"name": "Shop"})
+
+	// Made admin: the token can do admin work on its next request.
+	path := fmt.Sprintf("/api/agents/%d", me.Agent.ID)
+	admin.must(200, "PATCH", path, map[string]any{"role": "admin"})
+	annAPI.must(201, "POST", "/api/stores", map[string]string{"name": "Shop"})
+	admin.must(200, "PATCH", path, map[string]any{"role": "agent"})
+	annAPI.must(403, "POST", "/api/stores", map[string]string{"name": "Shop 2"})
+
+	// A new password ends the browser session at once.
+	for range 3 {
+		ann.must(200, "GET", "/api/me", nil)
+	}
+	admin.must(200, "PATCH", path, map[string]any{"password": "another-password"})
+	ann.must(401, "GET", "/api/me", nil)
+
+	// Deactivated: the token is refused on its next request.
+	annAPI.must(200, "GET", "/api/tickets", nil)
+	admin.must(200, "PATCH", path, map[string]any{"active": false})
+	annAPI.must(401, "GET", "/api/tickets", nil)
+}
+
 func TestTicketLifecycleThroughAPI(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()

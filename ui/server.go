@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
@@ -170,6 +171,10 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 		DisableStartupMessage: true,
 		BodyLimit:             maxUploadBody, // limitBody sets each route's own limit
 		ReadBufferSize:        16 << 10,
+		// goccy/go-json writes the same bytes as encoding/json (checked on
+		// a page of tickets) in about half the time; a ticket list is the
+		// biggest answer most requests get.
+		JSONEncoder: gojson.Marshal,
 	})
 	s.app.Use(securityHeaders)
 	for _, r := range s.routes() {

@@ -1014,7 +1014,7 @@ func (r *reply) status(ctx context.Context) error {
 	}
 	if next != "" && next != t.Status {
 		if !slices.Contains(transitions[t.Status], next) {
-			return inputErr("status", "a %s ticket cannot become %s", t.Status, next)
+			return statusTransitionErr(t.Status, next)
 		}
 		ev, err := setStatus(ctx, tx, t, next, actor)
 		if err != nil {
@@ -1229,7 +1229,7 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 	}
 	if u.Status != "" && u.Status != t.Status {
 		if !slices.Contains(transitions[t.Status], u.Status) {
-			return nil, inputErr("status", "a %s ticket cannot become %s", t.Status, u.Status)
+			return nil, statusTransitionErr(t.Status, u.Status)
 		}
 		ev, err := setStatus(ctx, tx, t, u.Status, actor)
 		if err != nil {

@@ -203,7 +203,7 @@ func (rs *Reports) reportZone(ctx context.Context, q Query) (*time.Location, err
 // made before reports), which the background refresh reads meanwhile.
 func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, error) {
 	if !slices.Contains(Names, name) {
-		return nil, fmt.Errorf("report %q: %w", name, store.ErrNotFound)
+		return nil, &store.NotFoundError{Thing: fmt.Sprintf("report %q", name)}
 	}
 	if name == "overview" && q.By == "" {
 		q.By = "channel"

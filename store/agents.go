@@ -93,6 +93,9 @@ func (tx *Tx) CountAgents(ctx context.Context) (int, error) {
 func getAgent(ctx context.Context, q querier, where string, arg any) (*Agent, error) {
 	a, err := scanAgent(q.QueryRowContext(ctx, "SELECT "+agentCols+" FROM agents WHERE "+where, arg))
 	if err != nil {
+		if id, ok := arg.(int64); ok {
+			return nil, notFoundID(err, "agent", id)
+		}
 		return nil, notFound(err, fmt.Sprintf("agent %v", arg))
 	}
 	return a, loadTeamIDs(ctx, q, []*Agent{a})
@@ -199,7 +202,7 @@ func (tx *Tx) UpdateTeam(ctx context.Context, t *Team) error {
 		return fmt.Errorf("update team %d: %w", t.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("team %d: %w", t.ID, ErrNotFound)
+		return &NotFoundError{Thing: "team", ID: t.ID}
 	}
 	if _, err := tx.q.ExecContext(ctx, "DELETE FROM team_members WHERE team_id = ?", t.ID); err != nil {
 		return err
@@ -255,7 +258,7 @@ func (tx *Tx) Team(ctx context.Context, id int64) (*Team, error) {
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("team %d: %w", id, ErrNotFound)
+		return nil, &NotFoundError{Thing: "team", ID: id}
 	}
 	return list[0], nil
 }
@@ -414,7 +417,7 @@ func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 // Store reads one store.
 func (tx *Tx) Store(ctx context.Context, id int64) (*Store, error) {
 	s, err := scanStore(tx.q.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
-	return s, notFound(err, fmt.Sprintf("store %d", id))
+	return s, notFoundID(err, "store", id)
 }
 
 // Stores lists all stores by name.

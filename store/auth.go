@@ -156,7 +156,7 @@ func (db *DB) DeleteAPIToken(ctx context.Context, agentID, id int64) error {
 		return fmt.Errorf("delete token %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("token %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "token", ID: id}
 	}
 	return nil
 }

@@ -45,5 +45,5 @@ func (db *DB) IdleChats(ctx context.Context, storeID int64, status string, befor
 // Store reads one store.
 func (db *DB) Store(ctx context.Context, id int64) (*Store, error) {
 	s, err := scanStore(db.rq.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
-	return s, notFound(err, fmt.Sprintf("store %d", id))
+	return s, notFoundID(err, "store", id)
 }

@@ -86,7 +86,7 @@ func getCustomer(ctx context.Context, q querier, id int64) (*Customer, error) {
 	err := q.QueryRowContext(ctx, "SELECT id, name, notes, merged_into, created_at FROM customers WHERE id = ?", id).
 		Scan(&c.ID, &c.Name, &c.Notes, &merged, &created)
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("customer %d", id))
+		return nil, notFoundID(err, "customer", id)
 	}
 	c.MergedInto, c.CreatedAt = fromNullID(merged), fromMS(created)
 	list := []Customer{c}

@@ -63,7 +63,7 @@ func (db *DB) Event(ctx context.Context, id int64) (*Event, error) {
 	err := db.rq.QueryRowContext(ctx, `SELECT id, ticket_id, type, actor, data, created_at FROM ticket_events WHERE id = ?`, id).
 		Scan(&e.ID, &e.TicketID, &e.Type, &e.Actor, &data, &created)
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("event %d", id))
+		return nil, notFoundID(err, "event", id)
 	}
 	e.Data, e.CreatedAt = json.RawMessage(data), fromMS(created)
 	return &e, nil

@@ -125,7 +125,7 @@ func (db *DB) FormBySlug(ctx context.Context, slug string) (*Form, error) {
 // Form reads one form inside the transaction.
 func (tx *Tx) Form(ctx context.Context, id int64) (*Form, error) {
 	f, err := scanForm(tx.q.QueryRowContext(ctx, "SELECT "+formCols+" FROM forms WHERE id = ?", id))
-	return f, notFound(err, fmt.Sprintf("form %d", id))
+	return f, notFoundID(err, "form", id)
 }
 
 // InsertForm creates a form; ErrConflict when the slug is taken.
@@ -164,7 +164,7 @@ func (tx *Tx) DeleteForm(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete form %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("form %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "form", ID: id}
 	}
 	return nil
 }
@@ -172,5 +172,5 @@ func (tx *Tx) DeleteForm(ctx context.Context, id int64) error {
 // Form reads one form.
 func (db *DB) Form(ctx context.Context, id int64) (*Form, error) {
 	f, err := scanForm(db.rq.QueryRowContext(ctx, "SELECT "+formCols+" FROM forms WHERE id = ?", id))
-	return f, notFound(err, fmt.Sprintf("form %d", id))
+	return f, notFoundID(err, "form", id)
 }

@@ -93,13 +93,13 @@ func (db *DB) Mailboxes(ctx context.Context) ([]*Mailbox, error) {
 // Mailbox reads one mailbox.
 func (db *DB) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
 	m, err := scanMailbox(db.rq.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
-	return m, notFound(err, fmt.Sprintf("mailbox %d", id))
+	return m, notFoundID(err, "mailbox", id)
 }
 
 // Mailbox reads one mailbox inside the transaction.
 func (tx *Tx) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
 	m, err := scanMailbox(tx.q.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
-	return m, notFound(err, fmt.Sprintf("mailbox %d", id))
+	return m, notFoundID(err, "mailbox", id)
 }
 
 // SaveMailbox inserts (ID 0) or updates a mailbox's settings; the cursor
@@ -283,7 +283,7 @@ func (tx *Tx) SetTicketMailbox(ctx context.Context, ticketID, mailboxID int64) e
 func (db *DB) TicketMailbox(ctx context.Context, ticketID int64) (int64, error) {
 	var id sql.NullInt64
 	err := db.rq.QueryRowContext(ctx, "SELECT mailbox_id FROM tickets WHERE id = ?", ticketID).Scan(&id)
-	return id.Int64, notFound(err, fmt.Sprintf("ticket %d", ticketID))
+	return id.Int64, notFoundID(err, "ticket", ticketID)
 }
 
 // MessageSource returns the raw source of an inbound message.
@@ -291,7 +291,7 @@ func (db *DB) MessageSource(ctx context.Context, messageID int64) ([]byte, error
 	var sha string
 	err := db.rq.QueryRowContext(ctx, `SELECT raw_sha256 FROM messages WHERE id = ? AND raw_sha256 IS NOT NULL`, messageID).Scan(&sha)
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("source of message %d", messageID))
+		return nil, notFoundID(err, "source of message", messageID)
 	}
 	return blobData(ctx, db.rq, sha)
 }

@@ -130,7 +130,7 @@ func (tx *Tx) MessageByExternalID(ctx context.Context, channel, externalID strin
 func (db *DB) Message(ctx context.Context, id int64) (*Message, error) {
 	m, err := scanMessage(db.rq.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("message %d", id))
+		return nil, notFoundID(err, "message", id)
 	}
 	list := []Message{*m}
 	if err := attachAttachments(ctx, db.rq, list); err != nil {
@@ -223,7 +223,7 @@ func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64,
 		FROM attachments a JOIN messages m ON m.id = a.message_id
 		WHERE a.id = ?`, id).Scan(&a.ID, &a.MessageID, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &ticketID)
 	if err != nil {
-		return nil, 0, notFound(err, fmt.Sprintf("attachment %d", id))
+		return nil, 0, notFoundID(err, "attachment", id)
 	}
 	if a.Data, err = blobData(ctx, db.rq, a.SHA256); err != nil {
 		return nil, 0, err
@@ -276,7 +276,7 @@ func (tx *Tx) MarkWaiting(ctx context.Context, messageID int64) error {
 func (tx *Tx) Message(ctx context.Context, id int64) (*Message, error) {
 	m, err := scanMessage(tx.q.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("message %d", id))
+		return nil, notFoundID(err, "message", id)
 	}
 	return m, nil
 }

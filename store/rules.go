@@ -84,7 +84,7 @@ func (db *DB) Rules(ctx context.Context) ([]*Rule, error) {
 // Rule reads one rule inside the transaction.
 func (tx *Tx) Rule(ctx context.Context, id int64) (*Rule, error) {
 	r, err := scanRule(tx.q.QueryRowContext(ctx, "SELECT "+ruleCols+" FROM rules WHERE id = ?", id))
-	return r, notFound(err, fmt.Sprintf("rule %d", id))
+	return r, notFoundID(err, "rule", id)
 }
 
 // InsertRule creates a rule; position 0 puts it last.
@@ -113,7 +113,7 @@ func (tx *Tx) UpdateRule(ctx context.Context, r *Rule) error {
 		return fmt.Errorf("update rule %d: %w", r.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("rule %d: %w", r.ID, ErrNotFound)
+		return &NotFoundError{Thing: "rule", ID: r.ID}
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func (tx *Tx) DeleteRule(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete rule %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("rule %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "rule", ID: id}
 	}
 	return nil
 }

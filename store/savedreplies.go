@@ -63,7 +63,7 @@ func (db *DB) SavedReplies(ctx context.Context, storeID, teamID *int64) ([]*Save
 // SavedReply reads one saved reply.
 func (db *DB) SavedReply(ctx context.Context, id int64) (*SavedReply, error) {
 	r, err := scanSavedReply(db.rq.QueryRowContext(ctx, "SELECT "+savedReplyCols+" FROM saved_replies WHERE id = ?", id))
-	return r, notFound(err, fmt.Sprintf("saved reply %d", id))
+	return r, notFoundID(err, "saved reply", id)
 }
 
 // InsertSavedReply creates a saved reply.
@@ -86,7 +86,7 @@ func (tx *Tx) UpdateSavedReply(ctx context.Context, r *SavedReply) error {
 		return fmt.Errorf("update saved reply %d: %w", r.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("saved reply %d: %w", r.ID, ErrNotFound)
+		return &NotFoundError{Thing: "saved reply", ID: r.ID}
 	}
 	return nil
 }
@@ -98,7 +98,7 @@ func (tx *Tx) DeleteSavedReply(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete saved reply %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("saved reply %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "saved reply", ID: id}
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func (tx *Tx) UseSavedReply(ctx context.Context, id int64) error {
 		return fmt.Errorf("count saved reply %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("saved reply %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "saved reply", ID: id}
 	}
 	return nil
 }

@@ -133,7 +133,7 @@ func (db *DB) SLAPolicies(ctx context.Context) ([]*SLAPolicy, error) {
 // SLAPolicy reads one policy inside the transaction.
 func (tx *Tx) SLAPolicy(ctx context.Context, id int64) (*SLAPolicy, error) {
 	p, err := scanSLAPolicy(tx.q.QueryRowContext(ctx, "SELECT "+slaCols+" FROM sla_policies WHERE id = ?", id))
-	return p, notFound(err, fmt.Sprintf("SLA policy %d", id))
+	return p, notFoundID(err, "SLA policy", id)
 }
 
 func nullText(s string) any {
@@ -171,7 +171,7 @@ func (tx *Tx) UpdateSLAPolicy(ctx context.Context, p *SLAPolicy) error {
 		return fmt.Errorf("update SLA policy %d: %w", p.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("SLA policy %d: %w", p.ID, ErrNotFound)
+		return &NotFoundError{Thing: "SLA policy", ID: p.ID}
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func (tx *Tx) DeleteSLAPolicy(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete SLA policy %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("SLA policy %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "SLA policy", ID: id}
 	}
 	return nil
 }

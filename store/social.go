@@ -81,13 +81,13 @@ func (db *DB) SocialAccounts(ctx context.Context, platform string) ([]*SocialAcc
 // SocialAccount reads one account.
 func (db *DB) SocialAccount(ctx context.Context, id int64) (*SocialAccount, error) {
 	a, err := scanSocialAccount(db.rq.QueryRowContext(ctx, "SELECT "+socialCols+" FROM social_accounts WHERE id = ?", id))
-	return a, notFound(err, fmt.Sprintf("social account %d", id))
+	return a, notFoundID(err, "social account", id)
 }
 
 // SocialAccount reads one account inside the transaction.
 func (tx *Tx) SocialAccount(ctx context.Context, id int64) (*SocialAccount, error) {
 	a, err := scanSocialAccount(tx.q.QueryRowContext(ctx, "SELECT "+socialCols+" FROM social_accounts WHERE id = ?", id))
-	return a, notFound(err, fmt.Sprintf("social account %d", id))
+	return a, notFoundID(err, "social account", id)
 }
 
 // SaveSocialAccount inserts (ID 0) or updates an account's settings; its
@@ -127,7 +127,7 @@ func (tx *Tx) DeleteSocialAccount(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete social account %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("social account %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "social account", ID: id}
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func (tx *Tx) SocialTicket(ctx context.Context, accountID int64, chatID string) 
 // SocialThread is the account and chat a ticket's replies go to.
 func (db *DB) SocialThread(ctx context.Context, ticketID int64) (accountID int64, chatID string, err error) {
 	err = db.rq.QueryRowContext(ctx, "SELECT account_id, chat_id FROM social_threads WHERE ticket_id = ?", ticketID).Scan(&accountID, &chatID)
-	return accountID, chatID, notFound(err, fmt.Sprintf("chat of ticket %d", ticketID))
+	return accountID, chatID, notFoundID(err, "chat of ticket", ticketID)
 }
 
 // MessageByExternalID reads the message a channel delivered with that id.

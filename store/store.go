@@ -190,10 +190,38 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 // notFound turns sql.ErrNoRows into ErrNotFound with context.
 func notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return &NotFoundError{Thing: what}
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
+
+// notFoundID is notFound for a thing named by its id.
+func notFoundID(err error, thing string, id int64) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return &NotFoundError{Thing: thing, ID: id}
+	}
+	if err != nil {
+		return fmt.Errorf("%s %d: %w", thing, id, err)
+	}
+	return nil
+}
+
+// NotFoundError names what is missing ("ticket 7: not found"); it is
+// ErrNotFound to errors.Is. The HTTP layer words its 404 from Thing and
+// ID, never from the text.
+type NotFoundError struct {
+	Thing string // "ticket", "saved reply", or a description ("blob 9f2c…")
+	ID    int64  // the thing's id when it is named by one, else 0
+}
+
+func (e *NotFoundError) Error() string {
+	if e.ID != 0 {
+		return fmt.Sprintf("%s %d: %s", e.Thing, e.ID, ErrNotFound)
+	}
+	return e.Thing + ": " + ErrNotFound.Error()
+}
+
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }

@@ -105,7 +105,7 @@ func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, err
 func getTicket(ctx context.Context, q querier, id int64) (*Ticket, error) {
 	t, err := scanTicket(q.QueryRowContext(ctx, "SELECT "+ticketCols+" FROM tickets t WHERE t.id = ?", id))
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("ticket %d", id))
+		return nil, notFoundID(err, "ticket", id)
 	}
 	return t, nil
 }
@@ -535,7 +535,7 @@ func (tx *Tx) MergeTicket(ctx context.Context, from, into int64) error {
 func (tx *Tx) TicketMergedInto(ctx context.Context, id int64) (int64, error) {
 	var into sql.NullInt64
 	err := tx.q.QueryRowContext(ctx, "SELECT merged_into FROM tickets WHERE id = ?", id).Scan(&into)
-	return into.Int64, notFound(err, fmt.Sprintf("ticket %d", id))
+	return into.Int64, notFoundID(err, "ticket", id)
 }
 
 // RecentTicketsOfCustomer lists the customer's tickets changed since

@@ -111,13 +111,13 @@ func (db *DB) EnabledWebhooks(ctx context.Context) ([]*Webhook, error) {
 // Webhook reads one webhook.
 func (db *DB) Webhook(ctx context.Context, id int64) (*Webhook, error) {
 	w, err := scanWebhook(db.rq.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhooks w WHERE w.id = ?", id))
-	return w, notFound(err, fmt.Sprintf("webhook %d", id))
+	return w, notFoundID(err, "webhook", id)
 }
 
 // Webhook reads one webhook inside the transaction.
 func (tx *Tx) Webhook(ctx context.Context, id int64) (*Webhook, error) {
 	w, err := scanWebhook(tx.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhooks w WHERE w.id = ?", id))
-	return w, notFound(err, fmt.Sprintf("webhook %d", id))
+	return w, notFoundID(err, "webhook", id)
 }
 
 // SaveWebhook inserts (ID 0) or updates a webhook's settings; its
@@ -148,7 +148,7 @@ func (tx *Tx) DeleteWebhook(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete webhook %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("webhook %d: %w", id, ErrNotFound)
+		return &NotFoundError{Thing: "webhook", ID: id}
 	}
 	return nil
 }
@@ -231,7 +231,7 @@ func (db *DB) Deliveries(ctx context.Context, webhookID int64, limit int) ([]*De
 // Delivery reads one delivery.
 func (db *DB) Delivery(ctx context.Context, id int64) (*Delivery, error) {
 	d, err := scanDelivery(db.rq.QueryRowContext(ctx, "SELECT "+deliveryCols+" FROM webhook_deliveries WHERE id = ?", id))
-	return d, notFound(err, fmt.Sprintf("delivery %d", id))
+	return d, notFoundID(err, "delivery", id)
 }
 
 // QueuedDeliveries lists a webhook's queued deliveries in the order they

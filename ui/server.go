@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -416,12 +415,12 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 	if errors.As(err, &ae) {
 		return ae.Status, errorBody{ae.in(lang), ae.Field}
 	}
+	var te *desk.TransitionError
+	if errors.As(err, &te) {
+		return fiber.StatusConflict, errorBody{te.In(lang), te.Field}
+	}
 	if ie, ok := desk.IsInput(err); ok {
-		status := fiber.StatusBadRequest
-		if ie.Field == "status" && strings.Contains(ie.Message, "cannot become") {
-			status = fiber.StatusConflict
-		}
-		return status, errorBody{ie.In(lang), ie.Field}
+		return fiber.StatusBadRequest, errorBody{ie.In(lang), ie.Field}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -448,28 +447,23 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 	return fiber.StatusInternalServerError, errorBody{Error: i18n.S("something went wrong on the server; the error is in its log").In(lang)}
 }
 
-// notFoundSentence turns "ticket 7: not found" into "ticket 7 does not
-// exist"; a thing the catalogs name ("ticket %d") is said in the reader's
-// language, anything else as the store wrote it.
+// notFoundSentence says what is missing in the reader's language: a
+// thing the catalogs name by id ("ticket %d does not exist") as its own
+// sentence, anything else as the store named it.
 func notFoundSentence(err error) i18n.Sentence {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "+store.ErrNotFound.Error()); i > 0 {
-		what := msg[:i]
-		if j := strings.LastIndex(what, ": "); j >= 0 {
-			what = what[j+2:]
-		}
-		if i := strings.LastIndex(what, " "); i > 0 {
-			if n, err := strconv.ParseInt(what[i+1:], 10, 64); err == nil {
-				for _, s := range notFoundSentences {
-					if strings.TrimSuffix(s.Format, " %d does not exist") == what[:i] {
-						return i18n.S(s.Format, n)
-					}
-				}
+	var nf *store.NotFoundError
+	if !errors.As(err, &nf) {
+		return i18n.S("not found")
+	}
+	if nf.ID != 0 {
+		for _, s := range notFoundSentences {
+			if strings.TrimSuffix(s.Format, " %d does not exist") == nf.Thing {
+				return i18n.S(s.Format, nf.ID)
 			}
 		}
-		return i18n.S("%s does not exist", what)
+		return i18n.S("%s does not exist", fmt.Sprintf("%s %d", nf.Thing, nf.ID))
 	}
-	return i18n.S("not found")
+	return i18n.S("%s does not exist", nf.Thing)
 }
 
 // notFoundSentences name the things the store reports missing by id; each

@@ -25,6 +25,7 @@ import (
 
 	"onedesk/backup"
 	"onedesk/desk"
+	"onedesk/httperr"
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
@@ -338,10 +339,7 @@ func tooLarge(w http.ResponseWriter, limit int64) {
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg, field string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b, _ := jsonMarshal(errorBody{Error: msg, Field: field})
-	w.Write(b)
+	httperr.Write(w, status, msg, field)
 }
 
 func securityHeaders(c *fiber.Ctx) error {
@@ -393,17 +391,18 @@ func (e *apiError) in(lang string) string {
 
 func (e *apiError) Error() string { return e.Message }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
+type errorBody = httperr.Body
 
+// errorHandler answers every error of a Fiber route as httperr.Write
+// answers the rest of the port.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	status, body := s.classify(c, err)
 	if status == fiber.StatusTooManyRequests {
 		c.Set("Retry-After", "10")
 	}
-	return c.Status(status).JSON(body)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(status).Send(httperr.JSON(body.Error, body.Field))
 }
 
 // classify is the status and body of an error answer, its sentence in the
@@ -413,20 +412,20 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 	var ae *apiError
 	var fe *fiber.Error
 	if errors.As(err, &ae) {
-		return ae.Status, errorBody{ae.in(lang), ae.Field}
+		return ae.Status, errorBody{Error: ae.in(lang), Field: ae.Field}
 	}
 	var te *desk.TransitionError
 	if errors.As(err, &te) {
-		return fiber.StatusConflict, errorBody{te.In(lang), te.Field}
+		return fiber.StatusConflict, errorBody{Error: te.In(lang), Field: te.Field}
 	}
 	if ie, ok := desk.IsInput(err); ok {
-		return fiber.StatusBadRequest, errorBody{ie.In(lang), ie.Field}
+		return fiber.StatusBadRequest, errorBody{Error: ie.In(lang), Field: ie.Field}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err).In(lang)}
 	case errors.Is(err, store.ErrBadCursor):
-		return fiber.StatusBadRequest, errorBody{i18n.S("the cursor is not valid for this list").In(lang), "cursor"}
+		return fiber.StatusBadRequest, errorBody{Error: i18n.S("the cursor is not valid for this list").In(lang), Field: "cursor"}
 	case isFault(err):
 		status, _ := faultStatus(err)
 		s.log.Error("write failed", "method", c.Method(), "path", c.Path(), "err", err)

@@ -30,6 +30,7 @@ import (
 	"onedesk/assets"
 	"onedesk/channels"
 	"onedesk/desk"
+	"onedesk/httperr"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -1016,7 +1017,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg, field string) {
-	writeJSON(w, status, map[string]string{"error": msg, "field": field})
+	httperr.Write(w, status, msg, field)
 }
 
 // text is a catalog sentence in lang, with {max} filled in.

@@ -28,6 +28,7 @@ import (
 	"onedesk/assets"
 	"onedesk/channels"
 	"onedesk/desk"
+	"onedesk/httperr"
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
@@ -324,7 +325,7 @@ func (c *Channel) storageFault(w http.ResponseWriter, r *http.Request, f *store.
 		status, code = http.StatusInsufficientStorage, "err_full"
 	}
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]string{"error": sentence.In(lang)})
+		httperr.Write(w, status, sentence.In(lang), "")
 		return
 	}
 	c.answer(w, r, f, st, lang, status, desk.FieldErrors{{Code: code}}, values)
@@ -468,7 +469,7 @@ func (c *Channel) answer(w http.ResponseWriter, r *http.Request, f *store.Form, 
 // fail answers a request that cannot even be a submission.
 func (c *Channel) fail(w http.ResponseWriter, asJSON bool, status int, msg, field string) {
 	if asJSON {
-		writeJSON(w, status, map[string]string{"error": msg, "field": field})
+		httperr.Write(w, status, msg, field)
 		return
 	}
 	var b bytes.Buffer

@@ -7,7 +7,6 @@ package social
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -24,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"onedesk/desk"
+	"onedesk/httperr"
 	"onedesk/store"
 )
 
@@ -266,10 +266,7 @@ func FileName(name string) string {
 
 // WriteError answers a webhook request with a status and {"error": msg}.
 func WriteError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": msg})
-	w.Write(b)
+	httperr.Write(w, status, msg, "")
 }
 
 // SplitText cuts a long reply into messages of at most limit UTF-16

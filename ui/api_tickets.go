@@ -340,9 +340,9 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 	var files []store.Attachment
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
 		// The app's composer with files: fields as form values.
-		form, err := c.MultipartForm()
+		form, err := multipartForm(c)
 		if err != nil {
-			return fieldErr("", "the form could not be read: %v", err)
+			return err
 		}
 		get := func(k string) string {
 			if v := form.Value[k]; len(v) > 0 {

@@ -147,6 +147,9 @@ func (s *Server) readCredential(ctx context.Context, kind byte, hash string) (cr
 // guard applies a route's access rule, CSRF check and rate limit.
 func (s *Server) guard(r route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if err := readBody(c, r); err != nil {
+			return err
+		}
 		if r.access == public {
 			if !s.publicLimit.Allow(c.IP()) {
 				return errTooMany

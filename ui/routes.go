@@ -18,6 +18,10 @@ type route struct {
 	handler func(c *fiber.Ctx, p *principal) error
 }
 
+// uploadRoutes take files (multipart/form-data, up to maxUploadBody,
+// read into temporary files); every other route takes a JSON body.
+var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true}
+
 // routes is the whole HTTP surface with who may call each route, but for
 // what net/http serves beside Fiber: /agent/ws (agent), the static app and
 // /widget.js (public), the chat channel's public /chat/ws, /chat/config,

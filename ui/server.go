@@ -4,12 +4,10 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,7 +19,6 @@ import (
 
 	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"onedesk/backup"
 	"onedesk/desk"
@@ -169,7 +166,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.app = fiber.New(fiber.Config{
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
-		BodyLimit:             maxUploadBody, // limitBody sets each route's own limit
+		BodyLimit:             maxUploadBody, // readBody sets each route's own limit
 		ReadBufferSize:        16 << 10,
 		// goccy/go-json writes the same bytes as encoding/json (checked on
 		// a page of tickets) in about half the time; a ticket list is the
@@ -193,7 +190,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	if opts.Hooks != nil {
 		mux.Handle("/hooks/", opts.Hooks) // the social channels' webhooks bound theirs
 	}
-	mux.Handle("/", limitBody(adaptor.FiberApp(s.app)))
+	mux.Handle("/", s.fiberHandler())
 	s.handler = s.forwarded(s.measure(mux))
 	return s
 }
@@ -300,42 +297,6 @@ func (s *Server) janitor(ctx context.Context) {
 			s.publicLimit.Sweep(30 * time.Minute)
 		}
 	}
-}
-
-// limitBody refuses bodies over the limit before any of it is buffered:
-// the Fiber adaptor reads the whole body into memory first.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(maxJSONBody)
-		switch {
-		case r.URL.Path == "/api/auth/login" || r.URL.Path == "/api/setup":
-			limit = maxLoginBody
-		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/tickets/") && strings.HasSuffix(r.URL.Path, "/messages") &&
-			strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data"):
-			limit = maxUploadBody
-		}
-		if r.ContentLength > limit {
-			tooLarge(w, limit)
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-			if err != nil {
-				writeJSONError(w, http.StatusBadRequest, "the request body could not be read", "")
-				return
-			}
-			if int64(len(body)) > limit {
-				tooLarge(w, limit)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func tooLarge(w http.ResponseWriter, limit int64) {
-	writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d KB", limit>>10), "")
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg, field string) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
@@ -812,6 +813,61 @@ func TestReplyWithFilesAndInlineImages(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 413 {
 		t.Fatalf("big upload: status %d", res.StatusCode)
+	}
+}
+
+// A reply's files are read from the request as it arrives, into
+// temporary files that are gone once it is answered; a body of unknown
+// length is cut at the upload limit.
+func TestUploadsStreamToDisk(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where mime/multipart puts the files
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	tk := admin.newTicket("Photos of the damage", "carla@example.com")
+	post := func(file []byte, chunked bool) *http.Response {
+		t.Helper()
+		pr, pw := io.Pipe()
+		w := multipart.NewWriter(pw)
+		go func() {
+			w.WriteField("body", "The photos.")
+			fw, _ := w.CreateFormFile("files", "photo.jpg")
+			fw.Write(file)
+			pw.CloseWithError(w.Close())
+		}()
+		var body io.Reader = pr
+		if !chunked {
+			all, _ := io.ReadAll(pr)
+			body = bytes.NewReader(all)
+		}
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/tickets/%d/messages", e.srv.URL, tk.ID), body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("X-CSRF-Token", admin.csrf)
+		res, err := admin.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	photo := bytes.Repeat([]byte("jpeg"), 1<<20) // 4 MB
+	for _, chunked := range []bool{false, true} {
+		res := post(photo, chunked)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var m struct{ Attachments []struct{ Size int64 } }
+		json.Unmarshal(body, &m)
+		if res.StatusCode != 201 || len(m.Attachments) != 1 || m.Attachments[0].Size != int64(len(photo)) {
+			t.Fatalf("chunked %v: status %d: %.300s", chunked, res.StatusCode, body)
+		}
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Fatalf("temporary files left after the request: %v", left)
+		}
+	}
+	res := post(bytes.Repeat([]byte("x"), 31<<20), true)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 413 || !strings.Contains(string(body), "larger than") {
+		t.Fatalf("31 MB of unknown length: status %d: %s", res.StatusCode, body)
 	}
 }
 

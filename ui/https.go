@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"onedesk/httperr"
 )
 
 // hstsValue asks browsers to come back over HTTPS only, for a year.
@@ -111,7 +113,7 @@ func RedirectToHTTPS(httpsPort string) http.Handler {
 			host = h
 		}
 		if host == "" {
-			http.Error(w, "the request names no host", http.StatusBadRequest)
+			httperr.Write(w, http.StatusBadRequest, "the request names no host", "")
 			return
 		}
 		if strings.Contains(host, ":") {

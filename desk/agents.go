@@ -566,7 +566,7 @@ func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket, sk
 			return nil, err
 		}
 		t.AssigneeID = &id
-		return addEvent(ctx, tx, t.ID, "assigned", System, map[string]any{"from": nil, "to": id, "round_robin": true})
+		return addEvent(ctx, tx, t.ID, System, store.AssignedData{To: &id, RoundRobin: true})
 	}
 	return nil, nil
 }

@@ -155,7 +155,7 @@ func (d *Desk) MergeCustomers(ctx context.Context, keep, away int64, actor Actor
 		if m, err = tx.MergeCustomers(ctx, keep, away, actor.String()); err != nil {
 			return err
 		}
-		changes, err = d.mergeEvents(ctx, tx, m, "merged", actor)
+		changes, err = d.mergeEvents(ctx, tx, m, store.EventMerged, actor)
 		return err
 	})
 	if err != nil {
@@ -167,16 +167,20 @@ func (d *Desk) MergeCustomers(ctx context.Context, keep, away int64, actor Actor
 
 // mergeEvents records a merge (or its undoing) on both customers and on
 // the tickets that moved.
-func (d *Desk) mergeEvents(ctx context.Context, tx *store.Tx, m *store.Merge, typ string, actor Actor) ([]Change, error) {
+func (d *Desk) mergeEvents(ctx context.Context, tx *store.Tx, m *store.Merge, typ store.EventType, actor Actor) ([]Change, error) {
 	data := map[string]any{"customer_id": m.CustomerID, "merged_id": m.MergedID, "identities": m.Identities, "tickets": m.Tickets}
 	for _, cid := range []int64{m.CustomerID, m.MergedID} {
-		if err := customerEvent(ctx, tx, cid, typ, actor, data); err != nil {
+		if err := customerEvent(ctx, tx, cid, string(typ), actor, data); err != nil {
 			return nil, err
 		}
 	}
 	var changes []Change
 	for _, tid := range m.Tickets {
-		ev, err := addEvent(ctx, tx, tid, typ, actor, map[string]any{"customer_id": m.CustomerID, "merged_id": m.MergedID})
+		var data store.EventData = store.MergedData{CustomerID: m.CustomerID, MergedID: m.MergedID}
+		if typ == store.EventUnmerged {
+			data = store.UnmergedData{CustomerID: m.CustomerID, MergedID: m.MergedID}
+		}
+		ev, err := addEvent(ctx, tx, tid, actor, data)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +238,7 @@ func (d *Desk) UnmergeIdentity(ctx context.Context, customerID int64, id store.I
 		if err := tx.UndoMerge(ctx, m); err != nil {
 			return err
 		}
-		changes, err = d.mergeEvents(ctx, tx, m, "unmerged", actor)
+		changes, err = d.mergeEvents(ctx, tx, m, store.EventUnmerged, actor)
 		return err
 	})
 	if err != nil {
@@ -269,7 +273,7 @@ func (d *Desk) verifyClaim(ctx context.Context, tx *store.Tx, t *store.Ticket, f
 	if err != nil {
 		return nil, false, err
 	}
-	changes, err := d.mergeEvents(ctx, tx, m, "merged", System)
+	changes, err := d.mergeEvents(ctx, tx, m, store.EventMerged, System)
 	if err != nil {
 		return nil, false, err
 	}
@@ -332,7 +336,7 @@ func (d *Desk) MergeTickets(ctx context.Context, into, from int64, actor Actor) 
 		if _, err := d.saveTicket(ctx, tx, dst, store.Now()); err != nil {
 			return err
 		}
-		ev, err := addEvent(ctx, tx, into, "merged", actor, map[string]any{"ticket_id": from})
+		ev, err := addEvent(ctx, tx, into, actor, store.MergedData{TicketID: from})
 		if err != nil {
 			return err
 		}
@@ -347,7 +351,7 @@ func (d *Desk) MergeTickets(ctx context.Context, into, from int64, actor Actor) 
 				return err
 			}
 		}
-		ev, err = addEvent(ctx, tx, from, "merged", actor, map[string]any{"into_ticket_id": into})
+		ev, err = addEvent(ctx, tx, from, actor, store.MergedData{IntoTicketID: into})
 		if err != nil {
 			return err
 		}

@@ -298,8 +298,8 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 			if out == nil {
 				return nil
 			}
-			ev, err := addEvent(ctx, tx, out.Ticket.ID, "delivery_failed", System,
-				map[string]any{"message_id": it.MessageID, "error": sendErr.Error(), "attempts": attempts})
+			ev, err := addEvent(ctx, tx, out.Ticket.ID, System,
+				store.DeliveryFailedData{MessageID: it.MessageID, Error: sendErr.Error(), Attempts: attempts})
 			if err != nil {
 				return err
 			}
@@ -396,7 +396,7 @@ func (d *Desk) Retry(ctx context.Context, actor Actor, messageID int64) (*store.
 		if err := tx.SetDelivery(ctx, m.ID, "queued", ""); err != nil {
 			return err
 		}
-		ev, err := addEvent(ctx, tx, m.TicketID, "delivery_retried", actor, map[string]any{"message_id": m.ID})
+		ev, err := addEvent(ctx, tx, m.TicketID, actor, store.DeliveryRetriedData{MessageID: m.ID})
 		if err != nil {
 			return err
 		}

@@ -242,7 +242,9 @@ func (d *Desk) NoteEdit(ctx context.Context, channel, externalID, key, text stri
 	if len(text) > MaxBody || !utf8.ValidString(text) {
 		return inputErr("body", "the edited text is longer than %d KB or not UTF-8", MaxBody>>10)
 	}
-	err := d.noteOnMessage(ctx, channel, externalID, "message_edited", key, map[string]any{"text": text})
+	err := d.noteOnMessage(ctx, channel, externalID, key, func(messageID int64) store.EventData {
+		return store.MessageEditedData{Key: key, MessageID: messageID, Text: text}
+	})
 	if err != nil {
 		return fmt.Errorf("note an edit of %s message %s: %w", channel, externalID, err)
 	}
@@ -257,7 +259,9 @@ func (d *Desk) NoteStory(ctx context.Context, channel, externalID, kind, url str
 	if len(url) > 4096 {
 		url = ""
 	}
-	err := d.noteOnMessage(ctx, channel, externalID, "story", kind, map[string]any{"kind": kind, "url": url})
+	err := d.noteOnMessage(ctx, channel, externalID, kind, func(messageID int64) store.EventData {
+		return store.StoryData{Key: kind, Kind: kind, MessageID: messageID, URL: url}
+	})
 	if err != nil {
 		return fmt.Errorf("note the story of %s message %s: %w", channel, externalID, err)
 	}
@@ -265,9 +269,9 @@ func (d *Desk) NoteStory(ctx context.Context, channel, externalID, kind, url str
 }
 
 // noteOnMessage adds a customer's event about a message they sent to its
-// ticket (data gets the message's id and key), unless one with that key
-// is there already.
-func (d *Desk) noteOnMessage(ctx context.Context, channel, externalID, typ, key string, data map[string]any) error {
+// ticket (data makes its payload, with the message's id and key), unless
+// one with that key is there already.
+func (d *Desk) noteOnMessage(ctx context.Context, channel, externalID, key string, data func(messageID int64) store.EventData) error {
 	var changes []Change
 	var ticketID int64
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
@@ -277,11 +281,11 @@ func (d *Desk) noteOnMessage(ctx context.Context, channel, externalID, typ, key 
 			return err
 		}
 		ticketID = m.TicketID
-		if dup, err := tx.EventWithKey(ctx, m.TicketID, typ, key); err != nil || dup {
+		payload := data(m.ID)
+		if dup, err := tx.EventWithKey(ctx, m.TicketID, payload.EventType(), key); err != nil || dup {
 			return err
 		}
-		data["message_id"], data["key"] = m.ID, key
-		ev, err := addEvent(ctx, tx, m.TicketID, typ, Customer, data)
+		ev, err := addEvent(ctx, tx, m.TicketID, Customer, payload)
 		if err != nil {
 			return err
 		}
@@ -562,15 +566,12 @@ func (d *Desk) replyTemplate(ctx context.Context, ticketID, messageID int64) (*T
 		return nil, err
 	}
 	for _, ev := range events {
-		if ev.Type != "replied" {
+		if ev.Type != store.EventReplied {
 			continue
 		}
-		var data struct {
-			MessageID int64          `json:"message_id"`
-			Template  *TemplateReply `json:"template"`
-		}
+		var data store.RepliedData
 		if json.Unmarshal(ev.Data, &data) == nil && data.MessageID == messageID {
-			return data.Template, nil
+			return templateReply(data.Template), nil
 		}
 	}
 	return nil, nil
@@ -613,7 +614,7 @@ func (d *Desk) NoteFailedDeliveryOf(ctx context.Context, channel, externalID str
 		if err := tx.SetDeliveryFailure(ctx, m.ID, "failed", reason, why.Encode()); err != nil {
 			return err
 		}
-		ev, err := addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})
+		ev, err := addEvent(ctx, tx, m.TicketID, System, store.DeliveryFailedData{MessageID: m.ID, Error: reason})
 		if err != nil {
 			return err
 		}

@@ -352,11 +352,7 @@ func (g *ingest) openTicket(ctx context.Context) error {
 		return err
 	}
 	g.t = t
-	data := map[string]any{"channel": in.Channel}
-	if follows != nil {
-		data["follow_up_of"] = *follows
-	}
-	ev, err := addEvent(ctx, tx, t.ID, "created", Customer, data)
+	ev, err := addEvent(ctx, tx, t.ID, Customer, store.CreatedData{Channel: in.Channel, FollowUpOf: follows})
 	if err != nil {
 		return err
 	}
@@ -530,7 +526,7 @@ func (d *Desk) addParticipant(ctx context.Context, tx *store.Tx, t *store.Ticket
 	if err != nil || !added {
 		return nil, err
 	}
-	ev, err := addEvent(ctx, tx, t.ID, "participant_added", Customer, map[string]any{"customer_id": cid, "identity": c.Identity.Value})
+	ev, err := addEvent(ctx, tx, t.ID, Customer, store.ParticipantAddedData{CustomerID: cid, Identity: c.Identity.Value})
 	if err != nil {
 		return nil, err
 	}
@@ -583,7 +579,7 @@ func (d *Desk) markBounced(ctx context.Context, tx *store.Tx, in Inbound) (*stor
 	if err := tx.SetDeliveryFailure(ctx, m.ID, "failed", reason, sentence.Encode()); err != nil {
 		return nil, err
 	}
-	return addEvent(ctx, tx, m.TicketID, "delivery_failed", System, map[string]any{"message_id": m.ID, "error": reason})
+	return addEvent(ctx, tx, m.TicketID, System, store.DeliveryFailedData{MessageID: m.ID, Error: reason})
 }
 
 // resolveCustomer finds the customer who owns the sender's identifier, or
@@ -874,7 +870,7 @@ type reply struct {
 	t       *store.Ticket
 	m       *store.Message
 	now     time.Time
-	evType  string // the event the message makes: noted or replied
+	evType  store.EventType // the event the message makes: noted or replied
 	changes []Change
 }
 
@@ -937,7 +933,7 @@ func (r *reply) compose(ctx context.Context) error {
 	if actor.Kind == "agent" {
 		m.AuthorID = &actor.AgentID
 	}
-	evType := "noted"
+	evType := store.EventNoted
 	if in.Internal {
 		m.Kind = "note"
 	} else {
@@ -949,7 +945,7 @@ func (r *reply) compose(ctx context.Context) error {
 				return err
 			}
 		}
-		m.Kind, m.Delivery, evType = "agent", "queued", "replied"
+		m.Kind, m.Delivery, evType = "agent", "queued", store.EventReplied
 		if t.FirstResponseAt == nil {
 			t.FirstResponseAt = &now
 		}
@@ -974,14 +970,11 @@ func (r *reply) insert(ctx context.Context) error {
 			return err
 		}
 	}
-	data := map[string]any{"message_id": m.ID}
-	if len(r.mentions) > 0 {
-		data["mentions"] = r.mentions
+	var data store.EventData = store.NotedData{MessageID: m.ID, Mentions: r.mentions}
+	if evType == store.EventReplied {
+		data = store.RepliedData{MessageID: m.ID, Mentions: r.mentions, Template: in.Template.ref()}
 	}
-	if in.Template != nil && !in.Internal {
-		data["template"] = in.Template
-	}
-	ev, err := addEvent(ctx, tx, t.ID, evType, actor, data)
+	ev, err := addEvent(ctx, tx, t.ID, actor, data)
 	if err != nil {
 		return err
 	}
@@ -994,7 +987,7 @@ func (r *reply) insert(ctx context.Context) error {
 func (r *reply) assignOnReply(ctx context.Context) error {
 	tx, in, actor, t := r.tx, &r.in, r.actor, r.t
 	if !in.Internal && actor.Kind == "agent" && t.AssigneeID == nil && r.settings.AssignOnReply {
-		ev, err := addEvent(ctx, tx, t.ID, "assigned", actor, map[string]any{"from": nil, "to": actor.AgentID, "on_reply": true})
+		ev, err := addEvent(ctx, tx, t.ID, actor, store.AssignedData{To: &actor.AgentID, OnReply: true})
 		if err != nil {
 			return err
 		}
@@ -1167,8 +1160,8 @@ type ticketUpdate struct {
 // each change and what the hooks do on "updated", and writes t.
 func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *store.Ticket, u Update) (*ticketUpdate, error) {
 	up := &ticketUpdate{t: t}
-	add := func(typ string, data map[string]any) error {
-		ev, err := addEvent(ctx, tx, t.ID, typ, actor, data)
+	add := func(data store.EventData) error {
+		ev, err := addEvent(ctx, tx, t.ID, actor, data)
 		if err == nil {
 			up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 		}
@@ -1184,12 +1177,9 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 				return nil, err
 			}
 		}
-		data := map[string]any{"from": t.AssigneeID, "to": u.AssigneeID.Value}
-		if u.Note != "" {
-			data["note"] = u.Note
-		}
+		data := store.AssignedData{From: t.AssigneeID, To: u.AssigneeID.Value, Note: u.Note}
 		t.AssigneeID = u.AssigneeID.Value
-		if err := add("assigned", data); err != nil {
+		if err := add(data); err != nil {
 			return nil, err
 		}
 	}
@@ -1197,17 +1187,14 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 		if err := exists(ctx, tx, "teams", "team_id", u.TeamID.Value); err != nil {
 			return nil, err
 		}
-		data := map[string]any{"from": t.TeamID, "to": u.TeamID.Value}
-		if u.Note != "" {
-			data["note"] = u.Note
-		}
+		data := store.TransferredData{From: t.TeamID, To: u.TeamID.Value, Note: u.Note}
 		t.TeamID = u.TeamID.Value
-		if err := add("transferred", data); err != nil {
+		if err := add(data); err != nil {
 			return nil, err
 		}
 	}
 	if u.Priority != "" && u.Priority != t.Priority {
-		if err := add("priority_changed", map[string]any{"from": t.Priority, "to": u.Priority}); err != nil {
+		if err := add(store.PriorityChangedData{From: t.Priority, To: u.Priority}); err != nil {
 			return nil, err
 		}
 		t.Priority = u.Priority
@@ -1222,7 +1209,7 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 		tags = &next
 	}
 	if tags != nil && !slices.Equal(*tags, t.Tags) {
-		if err := add("tags_changed", map[string]any{"from": t.Tags, "to": *tags}); err != nil {
+		if err := add(store.TagsChangedData{From: t.Tags, To: *tags}); err != nil {
 			return nil, err
 		}
 		t.Tags = *tags
@@ -1292,7 +1279,7 @@ func (d *Desk) SetStatus(ctx context.Context, actor Actor, ticketID int64, statu
 func setStatus(ctx context.Context, tx *store.Tx, t *store.Ticket, to string, actor Actor) (*store.Event, error) {
 	from := t.Status
 	moveStatus(t, to, store.Now())
-	return addEvent(ctx, tx, t.ID, "status_changed", actor, map[string]any{"from": from, "to": to})
+	return addEvent(ctx, tx, t.ID, actor, store.StatusChangedData{From: from, To: to})
 }
 
 // moveStatus sets t's status and keeps resolved_at with it.
@@ -1306,12 +1293,13 @@ func moveStatus(t *store.Ticket, to string, now time.Time) {
 	}
 }
 
-func addEvent(ctx context.Context, tx *store.Tx, ticketID int64, typ string, actor Actor, data map[string]any) (*store.Event, error) {
+// addEvent records an event of data's type on a ticket.
+func addEvent(ctx context.Context, tx *store.Tx, ticketID int64, actor Actor, data store.EventData) (*store.Event, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s event data: %w", data.EventType(), err)
 	}
-	e := &store.Event{TicketID: ticketID, Type: typ, Actor: actor.String(), Data: raw, CreatedAt: store.Now()}
+	e := &store.Event{TicketID: ticketID, Type: data.EventType(), Actor: actor.String(), Data: raw, CreatedAt: store.Now()}
 	return e, tx.InsertEvent(ctx, e)
 }
 

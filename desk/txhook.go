@@ -108,9 +108,9 @@ func (c *TicketTx) finish() {
 
 // ---- What hooks may do inside the transaction
 
-// Event records an event on the ticket.
-func (c *TicketTx) Event(ctx context.Context, typ string, actor Actor, data map[string]any) (*store.Event, error) {
-	ev, err := addEvent(ctx, c.Tx, c.Ticket.ID, typ, actor, data)
+// Event records an event of data's type on the ticket.
+func (c *TicketTx) Event(ctx context.Context, actor Actor, data store.EventData) (*store.Event, error) {
+	ev, err := addEvent(ctx, c.Tx, c.Ticket.ID, actor, data)
 	if err != nil {
 		return nil, err
 	}

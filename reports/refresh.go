@@ -193,9 +193,9 @@ func (b *batch) countEvents() error {
 func eventCounts(e store.ReportEvent) store.ReportCounts {
 	var c store.ReportCounts
 	switch e.Type {
-	case "created":
+	case store.EventCreated:
 		c.Created = 1
-	case "status_changed", "rule_applied":
+	case store.EventStatusChanged, store.EventRuleApplied:
 		from, to := statusMove(e)
 		switch {
 		case backlogStatus[from] && !backlogStatus[to]:
@@ -203,7 +203,7 @@ func eventCounts(e store.ReportEvent) store.ReportCounts {
 		case !backlogStatus[from] && backlogStatus[to]:
 			c.Reopened = 1
 		}
-	case "sla_breached":
+	case store.EventSLABreached:
 		c.Breaches = 1
 	}
 	return c
@@ -253,8 +253,9 @@ func (b *batch) writeChanged() error {
 
 // quietEvents change nothing a report reads of the ticket (their message,
 // if any, is counted by itself).
-var quietEvents = map[string]bool{"replied": true, "noted": true, "participant_added": true,
-	"delivery_failed": true, "delivery_retried": true, "message_edited": true}
+var quietEvents = map[store.EventType]bool{store.EventReplied: true, store.EventNoted: true,
+	store.EventParticipantAdded: true, store.EventDeliveryFailed: true, store.EventDeliveryRetried: true,
+	store.EventMessageEdited: true}
 
 func idOr0(id *int64) int64 {
 	if id == nil {
@@ -266,12 +267,22 @@ func idOr0(id *int64) int64 {
 // statusMove reads a status change off an event: a status_changed, or a
 // rule that set the status ("" for any other event).
 func statusMove(e store.ReportEvent) (from, to string) {
-	var v struct{ Action, From, To string }
-	_ = json.Unmarshal([]byte(e.Data), &v) // a rule's other moves hold ids in from/to: only Action counts then
-	if e.Type == "rule_applied" && v.Action != "set_status" {
+	data, err := store.DecodeEventData(e.Type, []byte(e.Data))
+	if err != nil {
 		return "", ""
 	}
-	return v.From, v.To
+	switch v := data.(type) {
+	case *store.StatusChangedData:
+		return v.From, v.To
+	case *store.RuleAppliedData:
+		if v.Action != "set_status" {
+			return "", "" // a rule's other moves hold ids or tags in from/to
+		}
+		from, _ = v.From.(string)
+		to, _ = v.To.(string)
+		return from, to
+	}
+	return "", ""
 }
 
 // writeTicket works a ticket's report row out from its history.
@@ -334,7 +345,7 @@ func readHistory(events []store.ReportEvent) history {
 	var h history
 	for _, e := range events {
 		switch e.Type {
-		case "status_changed", "rule_applied":
+		case store.EventStatusChanged, store.EventRuleApplied:
 			from, to := statusMove(e)
 			switch {
 			case backlogStatus[from] && !backlogStatus[to]:
@@ -344,8 +355,8 @@ func readHistory(events []store.ReportEvent) history {
 				h.reopens++
 				h.lastResolved = nil
 			}
-		case "sla_breached":
-			var v struct{ Target string }
+		case store.EventSLABreached:
+			var v store.SLABreachedData
 			_ = json.Unmarshal([]byte(e.Data), &v)
 			if v.Target == "first_response" {
 				h.breached |= store.BreachedFirstResponse

@@ -310,7 +310,7 @@ func TestReportSLA(t *testing.T) {
 	if _, err := desktest.SLA(d).Sweep(ctx, store.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if len(desktest.TicketEvents(t, db, late, "sla_breached")) != 1 || len(desktest.TicketEvents(t, db, waiting, "sla_breached")) != 1 {
+	if len(desktest.TicketEvents(t, db, late, store.EventSLABreached)) != 1 || len(desktest.TicketEvents(t, db, waiting, store.EventSLABreached)) != 1 {
 		t.Fatal("the sweep recorded no breach")
 	}
 	if _, err := d.Reply(ctx, desk.AgentActor(a.ID), late, desk.ReplyInput{Body: "Sorry", Status: "resolved"}); err != nil {

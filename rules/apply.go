@@ -31,8 +31,8 @@ func (rr *ruleRun) apply(ctx context.Context, r *rule) error {
 		if data == nil {
 			continue // nothing to do, or nothing left to do it on
 		}
-		data["action"], data["rule_id"], data["rule"] = a.typ, r.ID, r.Name
-		if _, err := rr.c.Event(ctx, "rule_applied", desk.Actor{Kind: "rule", RuleID: r.ID}, data); err != nil {
+		data.Action, data.RuleID, data.Rule = a.typ, r.ID, r.Name
+		if _, err := rr.c.Event(ctx, desk.Actor{Kind: "rule", RuleID: r.ID}, *data); err != nil {
 			return err
 		}
 		if ownActions[a.typ] {
@@ -44,7 +44,7 @@ func (rr *ruleRun) apply(ctx context.Context, r *rule) error {
 
 // act carries out one action and returns what its event says of it (nil:
 // nothing was done). ran is when the rule last acted on the ticket.
-func (rr *ruleRun) act(ctx context.Context, r *rule, a act, ran time.Time) (map[string]any, error) {
+func (rr *ruleRun) act(ctx context.Context, r *rule, a act, ran time.Time) (*store.RuleAppliedData, error) {
 	t := rr.c.Ticket
 	switch a.typ {
 	case "set_team":
@@ -56,12 +56,12 @@ func (rr *ruleRun) act(ctx context.Context, r *rule, a act, ran time.Time) (map[
 		if !rr.c.MoveStatus(a.text) {
 			return nil, nil
 		}
-		return map[string]any{"from": from, "to": a.text}, nil
+		return &store.RuleAppliedData{From: from, To: a.text}, nil
 	case "set_priority":
 		if t.Priority == a.text {
 			return nil, nil
 		}
-		data := map[string]any{"from": t.Priority, "to": a.text}
+		data := &store.RuleAppliedData{From: t.Priority, To: a.text}
 		t.Priority = a.text
 		return data, nil
 	case "add_tags", "remove_tags":
@@ -71,7 +71,7 @@ func (rr *ruleRun) act(ctx context.Context, r *rule, a act, ran time.Time) (map[
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"message_id": m.ID}, nil
+		return &store.RuleAppliedData{MessageID: m.ID}, nil
 	case "auto_reply":
 		return rr.autoReply(ctx, a, ran)
 	case "notify":
@@ -83,12 +83,12 @@ func (rr *ruleRun) act(ctx context.Context, r *rule, a act, ran time.Time) (map[
 		if err != nil || dl == nil {
 			return nil, err // nil: the webhook was deleted or turned off since
 		}
-		return map[string]any{"webhook_id": w.ID, "webhook": w.Name, "delivery_id": dl.ID}, nil
+		return &store.RuleAppliedData{WebhookID: w.ID, Webhook: w.Name, DeliveryID: dl.ID}, nil
 	}
 	return nil, nil
 }
 
-func (rr *ruleRun) setTeam(ctx context.Context, a act) (map[string]any, error) {
+func (rr *ruleRun) setTeam(ctx context.Context, a act) (*store.RuleAppliedData, error) {
 	t := rr.c.Ticket
 	if sameID(t.TeamID, a.id) {
 		return nil, nil
@@ -99,12 +99,12 @@ func (rr *ruleRun) setTeam(ctx context.Context, a act) (map[string]any, error) {
 			return nil, err // not ok: the team was deleted since
 		}
 	}
-	data := map[string]any{"from": t.TeamID, "to": a.id}
+	data := &store.RuleAppliedData{From: t.TeamID, To: a.id}
 	t.TeamID = a.id
 	return data, nil
 }
 
-func (rr *ruleRun) setAssignee(ctx context.Context, a act) (map[string]any, error) {
+func (rr *ruleRun) setAssignee(ctx context.Context, a act) (*store.RuleAppliedData, error) {
 	t := rr.c.Ticket
 	if sameID(t.AssigneeID, a.id) {
 		return nil, nil
@@ -118,12 +118,12 @@ func (rr *ruleRun) setAssignee(ctx context.Context, a act) (map[string]any, erro
 			return nil, err
 		}
 	}
-	data := map[string]any{"from": t.AssigneeID, "to": a.id}
+	data := &store.RuleAppliedData{From: t.AssigneeID, To: a.id}
 	t.AssigneeID = a.id
 	return data, nil
 }
 
-func (rr *ruleRun) setTags(a act) map[string]any {
+func (rr *ruleRun) setTags(a act) *store.RuleAppliedData {
 	t := rr.c.Ticket
 	tags := slices.Clone(t.Tags)
 	if a.typ == "add_tags" {
@@ -135,14 +135,14 @@ func (rr *ruleRun) setTags(a act) map[string]any {
 	if err != nil || slices.Equal(tags, t.Tags) {
 		return nil // too many tags is not worth failing the ingest
 	}
-	data := map[string]any{"from": t.Tags, "to": tags}
+	data := &store.RuleAppliedData{From: t.Tags, To: tags}
 	t.Tags = tags
 	return data
 }
 
 // autoReply answers the customer: never machines, and once per ticket
 // and rule.
-func (rr *ruleRun) autoReply(ctx context.Context, a act, ran time.Time) (map[string]any, error) {
+func (rr *ruleRun) autoReply(ctx context.Context, a act, ran time.Time) (*store.RuleAppliedData, error) {
 	msg := rr.c.Message
 	if !ran.IsZero() || msg != nil && msg.Auto != "" || msg == nil && rr.c.Ticket.LastCustomerAt == nil {
 		return nil, nil
@@ -155,17 +155,17 @@ func (rr *ruleRun) autoReply(ctx context.Context, a act, ran time.Time) (map[str
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"message_id": m.ID}, nil
+	return &store.RuleAppliedData{MessageID: m.ID}, nil
 }
 
-func (rr *ruleRun) notify(ctx context.Context, r *rule, a act) (map[string]any, error) {
+func (rr *ruleRun) notify(ctx context.Context, r *rule, a act) (*store.RuleAppliedData, error) {
 	ids, err := rr.recipients(ctx, a)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	t := rr.c.Ticket
 	rr.c.Notify(desk.Notification{AgentIDs: ids, TicketID: t.ID, Kind: "rule", Text: t.Subject, By: r.Name})
-	return map[string]any{"agents": ids}, nil
+	return &store.RuleAppliedData{Agents: ids}, nil
 }
 
 func (rr *ruleRun) recipients(ctx context.Context, a act) ([]int64, error) {

@@ -138,11 +138,8 @@ func breach(ctx context.Context, c *desk.TicketTx, bit int, name string, due tim
 		return nil
 	}
 	s.Breached |= bit
-	data := map[string]any{"target": name, "due": due.UTC().Format(time.RFC3339)}
-	if s.PolicyID != nil {
-		data["policy_id"] = *s.PolicyID
-	}
-	_, err := c.Event(ctx, "sla_breached", desk.System, data)
+	data := store.SLABreachedData{Target: name, Due: due.UTC().Format(time.RFC3339), PolicyID: s.PolicyID}
+	_, err := c.Event(ctx, desk.System, data)
 	return err
 }
 

@@ -11,7 +11,7 @@ import (
 type Event struct {
 	ID        int64           `json:"id"`
 	TicketID  int64           `json:"ticket_id"`
-	Type      string          `json:"type"`
+	Type      EventType       `json:"type"`
 	Actor     string          `json:"actor"` // agent id, "customer", "system" or "rule:<id>"
 	Data      json.RawMessage `json:"data"`
 	CreatedAt time.Time       `json:"created_at"`

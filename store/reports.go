@@ -21,7 +21,7 @@ import (
 type ReportEvent struct {
 	ID        int64
 	TicketID  int64
-	Type      string
+	Type      EventType
 	Data      string
 	CreatedAt time.Time
 }
@@ -164,7 +164,8 @@ func (tx *Tx) ReportHistory(ctx context.Context, ticketID int64) ([]ReportMessag
 		return nil, nil, err
 	}
 	rows, err = tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events
-		WHERE ticket_id = ? AND type IN ('status_changed', 'rule_applied', 'sla_breached') ORDER BY id`, ticketID)
+		WHERE ticket_id = ? AND type IN (?, ?, ?) ORDER BY id`,
+		ticketID, EventStatusChanged, EventRuleApplied, EventSLABreached)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report history of %d: %w", ticketID, err)
 	}

@@ -127,13 +127,13 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 			}
 			defer insMessage.Close()
 			insEvent, err := tx.tx.PrepareContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
-				VALUES (?, 'created', 'customer', '{}', ?)`)
+				VALUES (?, ?, 'customer', '{}', ?)`)
 			if err != nil {
 				return err
 			}
 			defer insEvent.Close()
 			insStatus, err := tx.tx.PrepareContext(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
-				VALUES (?, 'status_changed', ?, ?, ?)`)
+				VALUES (?, ?, ?, ?, ?)`)
 			if err != nil {
 				return err
 			}
@@ -224,18 +224,18 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 				if err != nil {
 					return err
 				}
-				if _, err := insEvent.ExecContext(ctx, tid, ms(created)); err != nil {
+				if _, err := insEvent.ExecContext(ctx, tid, EventCreated, ms(created)); err != nil {
 					return err
 				}
 				// Resolved and closed tickets got there by a status change
 				// (the reports count those).
 				if resolved != nil {
 					actor := fmt.Sprint(assigneeOr(assignee, firstAgent+1))
-					if _, err := insStatus.ExecContext(ctx, tid, actor, `{"from":"open","to":"resolved"}`, resolved); err != nil {
+					if _, err := insStatus.ExecContext(ctx, tid, EventStatusChanged, actor, `{"from":"open","to":"resolved"}`, resolved); err != nil {
 						return err
 					}
 					if status == "closed" {
-						if _, err := insStatus.ExecContext(ctx, tid, "system", `{"from":"resolved","to":"closed"}`, resolved); err != nil {
+						if _, err := insStatus.ExecContext(ctx, tid, EventStatusChanged, "system", `{"from":"resolved","to":"closed"}`, resolved); err != nil {
 							return err
 						}
 					}

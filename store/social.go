@@ -181,7 +181,7 @@ func (db *DB) MessageByExternalID(ctx context.Context, channel, externalID strin
 
 // EventWithKey tells whether a ticket has an event of that type whose
 // data has that "key" (an edit noted once, however often it is delivered).
-func (tx *Tx) EventWithKey(ctx context.Context, ticketID int64, typ, key string) (bool, error) {
+func (tx *Tx) EventWithKey(ctx context.Context, ticketID int64, typ EventType, key string) (bool, error) {
 	var one int
 	err := tx.q.QueryRowContext(ctx, `SELECT 1 FROM ticket_events WHERE ticket_id = ? AND type = ? AND `+jsonGet(tx.postgres, "data", "key")+` = ?`,
 		ticketID, typ, key).Scan(&one)

@@ -80,6 +80,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/customers/:id/timeline", agent, s.customerTimeline},
 		{"GET", "/api/customers/:id/orders", agent, s.customerOrders},
 
+		{"GET", "/api/event-types", agent, s.eventTypes},
 		{"GET", "/api/agents", agent, s.listAgents},
 		{"POST", "/api/agents", admin, s.createAgent},
 		{"PATCH", "/api/agents/:id", admin, s.updateAgent},

@@ -14,11 +14,11 @@ import (
 
 // hookEvent is the webhook event of a ticket event: "" for replied and
 // noted, whose message comes as message.created.
-func hookEvent(typ string) string {
+func hookEvent(typ store.EventType) string {
 	switch typ {
-	case "created":
+	case store.EventCreated:
 		return "ticket.created"
-	case "replied", "noted":
+	case store.EventReplied, store.EventNoted:
 		return ""
 	}
 	return "ticket.updated"
@@ -132,7 +132,7 @@ type occurrence struct {
 func deliveries(hooks []*store.Webhook, evs, msgs []store.Occurrence, now time.Time) []*store.Delivery {
 	var items []occurrence
 	for _, e := range evs {
-		if name := hookEvent(e.Type); name != "" {
+		if name := hookEvent(store.EventType(e.Type)); name != "" {
 			items = append(items, occurrence{e, name, fmt.Sprintf(`{"event_id":%d}`, e.ID)})
 		}
 	}

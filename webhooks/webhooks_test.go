@@ -182,7 +182,7 @@ func TestWebhookEvents(t *testing.T) {
 		case p.Event == "ticket.created" && p.Payload.Change != nil && p.Payload.Change.Type == "created":
 			changes = append(changes, "created")
 		case p.Event == "ticket.updated" && p.Payload.Change != nil:
-			changes = append(changes, p.Payload.Change.Type+string(p.Payload.Change.Data))
+			changes = append(changes, string(p.Payload.Change.Type)+string(p.Payload.Change.Data))
 			if p.Payload.Change.Type == "status_changed" && p.Payload.Ticket.Status != "pending" {
 				t.Errorf("status change: ticket %+v", p.Payload.Ticket)
 			}

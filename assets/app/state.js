@@ -25,6 +25,10 @@ export const state = {
   unseen: 0, // customer messages that arrived while the tab was hidden
 };
 
+// EV names the ticket event types, from the server's one list
+// (/api/event-types: EV.StatusChanged is 'status_changed'); filled at start.
+export const EV = {};
+
 export const agentName = (id) => state.agents.find((a) => a.id === id)?.name ?? (id ? `#${id}` : '');
 export const teamName = (id) => state.teams.find((x) => x.id === id)?.name ?? (id ? `#${id}` : '');
 export const storeName = (id) => state.stores.find((x) => x.id === id)?.name ?? '';

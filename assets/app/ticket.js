@@ -6,7 +6,7 @@ import { renderOrders } from './customers.js';
 import { slaBadge, slaBlock, slaEventText } from './sla.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
-import { agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
+import { EV, agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 import { addressName, bodyText, customerName, identityValue, isVisitorId } from './people.js';
 import { showChecklist } from './checklist.js';
 
@@ -232,9 +232,9 @@ function transferDialog(d, teamId, change) {
 function thread(d) {
   const items = [
     ...d.messages.map((m) => ({ at: m.created_at, id: m.id, kind: 'm', m })),
-    ...d.events.filter((e) => !['replied', 'noted', 'created', 'story'].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
+    ...d.events.filter((e) => ![EV.Replied, EV.Noted, EV.Created, EV.Story].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
   ].sort((a, b) => a.at.localeCompare(b.at) || (a.kind === b.kind ? a.id - b.id : a.kind === 'm' ? -1 : 1));
-  const lastHandoff = [...d.events].reverse().find((e) => (e.type === 'transferred' || e.type === 'assigned') && e.data?.note);
+  const lastHandoff = [...d.events].reverse().find((e) => (e.type === EV.Transferred || e.type === EV.Assigned) && e.data?.note);
   return h('div', { class: 'thread', id: 'thread', role: 'log', 'aria-live': 'polite' },
     lastHandoff ? h('div', { class: 'handoff', role: 'note' }, h('strong', {}, t('handoff_from', { who: actorName(lastHandoff.actor) })), ' ', lastHandoff.data.note) : null,
     items.map((it) => (it.kind === 'm' ? message(it.m, d) : event(it.e))));
@@ -261,7 +261,7 @@ function message(m, d) {
   const who = m.kind === 'customer' ? personName(m, d) : m.kind === 'system' ? t('system')
     : m.author_id ? agentName(m.author_id) : t('automatic');
   const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
-  const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === 'noted' && e.data?.message_id === m.id)?.data?.mentions : null;
+  const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === EV.Noted && e.data?.message_id === m.id)?.data?.mentions : null;
   let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(bodyText(m.body)));
   if (m.html) {
     const toggle = h('button', { class: 'btn small', onclick: () => {
@@ -271,7 +271,7 @@ function message(m, d) {
     } }, t('show_formatted'));
     body = h('div', {}, body, toggle);
   }
-  const story = m.kind === 'customer' ? d.events.find((e) => e.type === 'story' && e.data?.message_id === m.id)?.data : null;
+  const story = m.kind === 'customer' ? d.events.find((e) => e.type === EV.Story && e.data?.message_id === m.id)?.data : null;
   return h('article', { class: `msg ${m.kind}`, 'aria-label': `${label}: ${who}` },
     h('div', { class: 'm-head' }, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
       m.auto && m.kind === 'customer' ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
@@ -320,28 +320,28 @@ function event(e) {
   const who = actorName(e.actor);
   let text;
   switch (e.type) {
-    case 'assigned': text = e.data.round_robin ? t('ev_round_robin', { to: agentName(e.data.to) })
+    case EV.Assigned: text = e.data.round_robin ? t('ev_round_robin', { to: agentName(e.data.to) })
       : e.data.on_reply ? t('ev_assigned_on_reply', { who })
       : e.data.to ? t('ev_assigned', { who, to: agentName(e.data.to) }) : t('ev_unassigned', { who }); break;
-    case 'sla_breached': text = slaEventText(e); break;
-    case 'transferred': text = e.data.to ? t('ev_transferred', { who, to: teamName(e.data.to) }) : t('ev_team_removed', { who }); break;
-    case 'status_changed': text = t('ev_status', { who, to: t(`status_${e.data.to}`) }); break;
-    case 'priority_changed': text = t('ev_priority', { who, to: t(`priority_${e.data.to}`) }); break;
-    case 'tags_changed': text = t('ev_tags', { who, tags: (e.data.to || []).join(', ') || '–' }); break;
-    case 'delivery_failed': text = t('ev_delivery_failed'); break;
-    case 'delivery_retried': text = t('ev_delivery_retried', { who }); break;
-    case 'participant_added': text = t('ev_participant_added', { who: e.data.identity }); break;
-    case 'message_edited': return h('div', { class: 'event' }, t('ev_message_edited'), ' · ',
+    case EV.SlaBreached: text = slaEventText(e); break;
+    case EV.Transferred: text = e.data.to ? t('ev_transferred', { who, to: teamName(e.data.to) }) : t('ev_team_removed', { who }); break;
+    case EV.StatusChanged: text = t('ev_status', { who, to: t(`status_${e.data.to}`) }); break;
+    case EV.PriorityChanged: text = t('ev_priority', { who, to: t(`priority_${e.data.to}`) }); break;
+    case EV.TagsChanged: text = t('ev_tags', { who, tags: (e.data.to || []).join(', ') || '–' }); break;
+    case EV.DeliveryFailed: text = t('ev_delivery_failed'); break;
+    case EV.DeliveryRetried: text = t('ev_delivery_retried', { who }); break;
+    case EV.ParticipantAdded: text = t('ev_participant_added', { who: e.data.identity }); break;
+    case EV.MessageEdited: return h('div', { class: 'event' }, t('ev_message_edited'), ' · ',
       h('time', { datetime: e.created_at }, formatDateTime(e.created_at)), h('span', { class: 'note' }, `“${e.data.text}”`));
-    case 'rule_applied': text = ruleEventText(e); break;
-    case 'merged': case 'unmerged':
+    case EV.RuleApplied: text = ruleEventText(e); break;
+    case EV.Merged: case EV.Unmerged:
       if (e.data.ticket_id || e.data.into_ticket_id) {
         const other = e.data.ticket_id || e.data.into_ticket_id;
         return h('div', { class: 'event' }, t(e.data.ticket_id ? 'ev_ticket_merged_from' : 'ev_ticket_merged_into', { who }), ' ',
           h('a', { href: `#/all/t/${other}` }, `#${other}`), ' · ', h('time', { datetime: e.created_at }, formatDateTime(e.created_at)));
       }
-      text = t(e.type === 'merged' ? 'ev_customer_merged' : 'ev_customer_unmerged', { who }); break;
-    case 'created': return h('div', { class: 'event' }, t('ev_follow_up'), ' ',
+      text = t(e.type === EV.Merged ? 'ev_customer_merged' : 'ev_customer_unmerged', { who }); break;
+    case EV.Created: return h('div', { class: 'event' }, t('ev_follow_up'), ' ',
       h('a', { href: `#/all/t/${e.data.follow_up_of}` }, `#${e.data.follow_up_of}`), ' · ',
       h('time', { datetime: e.created_at }, formatDateTime(e.created_at)));
     default: text = `${e.type} · ${who}`;

@@ -159,7 +159,7 @@ func (e *env) events(ticketID int64, typ string) []store.Event {
 	}
 	var out []store.Event
 	for _, ev := range evs {
-		if ev.Type == typ {
+		if string(ev.Type) == typ {
 			out = append(out, ev)
 		}
 	}

@@ -128,7 +128,7 @@ func Ingest(t testing.TB, d *desk.Desk, in desk.Inbound) *desk.Ingested {
 
 // TicketEvents reads a ticket's events, those of the given types (all
 // when none are given).
-func TicketEvents(t testing.TB, db *store.DB, id int64, types ...string) []store.Event {
+func TicketEvents(t testing.TB, db *store.DB, id int64, types ...store.EventType) []store.Event {
 	t.Helper()
 	list, err := db.Events(ctx, id)
 	if err != nil {
@@ -145,7 +145,7 @@ func Events(t testing.TB, db *store.DB, id int64) string {
 	t.Helper()
 	var out []string
 	for _, e := range TicketEvents(t, db, id) {
-		out = append(out, e.Type+"/"+e.Actor)
+		out = append(out, string(e.Type)+"/"+e.Actor)
 	}
 	return strings.Join(out, " ")
 }
@@ -202,7 +202,7 @@ func Action(typ string, value any) store.Action { return store.Action{Type: typ,
 func RuleEvents(t testing.TB, db *store.DB, id int64) string {
 	t.Helper()
 	var out []string
-	for _, e := range TicketEvents(t, db, id, "rule_applied") {
+	for _, e := range TicketEvents(t, db, id, store.EventRuleApplied) {
 		var data struct{ Rule, Action string }
 		if err := json.Unmarshal(e.Data, &data); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,237 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// EventType names what happened on a ticket. The constants below are the
+// one list of them: Go code, the SQL in this package and the app (which
+// is served EventTypes) spell them from here.
+type EventType string
+
+const (
+	EventCreated          EventType = "created"
+	EventReplied          EventType = "replied"
+	EventNoted            EventType = "noted"
+	EventAssigned         EventType = "assigned"
+	EventTransferred      EventType = "transferred"
+	EventPriorityChanged  EventType = "priority_changed"
+	EventTagsChanged      EventType = "tags_changed"
+	EventStatusChanged    EventType = "status_changed"
+	EventParticipantAdded EventType = "participant_added"
+	EventDeliveryFailed   EventType = "delivery_failed"
+	EventDeliveryRetried  EventType = "delivery_retried"
+	EventMerged           EventType = "merged" // customers merged, or tickets merged
+	EventUnmerged         EventType = "unmerged"
+	EventMessageEdited    EventType = "message_edited"
+	EventStory            EventType = "story"
+	EventRuleApplied      EventType = "rule_applied"
+	EventSLABreached      EventType = "sla_breached"
+)
+
+// EventTypes is every ticket event type, in the order of the list above.
+var EventTypes = []EventType{EventCreated, EventReplied, EventNoted, EventAssigned, EventTransferred,
+	EventPriorityChanged, EventTagsChanged, EventStatusChanged, EventParticipantAdded, EventDeliveryFailed,
+	EventDeliveryRetried, EventMerged, EventUnmerged, EventMessageEdited, EventStory, EventRuleApplied,
+	EventSLABreached}
+
+// EventData is the payload of one event type, stored as JSON in the
+// event's data. Fields are declared in the alphabetical order of their
+// JSON names, so they encode byte for byte as the maps that wrote the
+// events stored before these types did.
+type EventData interface {
+	EventType() EventType
+}
+
+// CreatedData: a ticket was opened (follow_up_of: the closed ticket the
+// customer wrote on again).
+type CreatedData struct {
+	Channel    string `json:"channel"`
+	FollowUpOf *int64 `json:"follow_up_of,omitempty"`
+}
+
+// TemplateRef names the platform template a reply was sent as.
+type TemplateRef struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
+}
+
+// RepliedData: an agent's reply to the customer.
+type RepliedData struct {
+	Mentions  []int64      `json:"mentions,omitempty"`
+	MessageID int64        `json:"message_id"`
+	Template  *TemplateRef `json:"template,omitempty"`
+}
+
+// NotedData: an internal note.
+type NotedData struct {
+	Mentions  []int64 `json:"mentions,omitempty"`
+	MessageID int64   `json:"message_id"`
+}
+
+// AssignedData: the assignee changed (by hand with a note, on reply, or
+// round-robin).
+type AssignedData struct {
+	From       *int64 `json:"from"`
+	Note       string `json:"note,omitempty"`
+	OnReply    bool   `json:"on_reply,omitempty"`
+	RoundRobin bool   `json:"round_robin,omitempty"`
+	To         *int64 `json:"to"`
+}
+
+// TransferredData: the team changed, with a handoff note.
+type TransferredData struct {
+	From *int64 `json:"from"`
+	Note string `json:"note,omitempty"`
+	To   *int64 `json:"to"`
+}
+
+// PriorityChangedData: the priority changed.
+type PriorityChangedData struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// TagsChangedData: the tags changed.
+type TagsChangedData struct {
+	From []string `json:"from"`
+	To   []string `json:"to"`
+}
+
+// StatusChangedData: the status changed.
+type StatusChangedData struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// ParticipantAddedData: someone joined the ticket's conversation.
+type ParticipantAddedData struct {
+	CustomerID int64  `json:"customer_id"`
+	Identity   string `json:"identity"`
+}
+
+// DeliveryFailedData: a reply could not be delivered (attempts: by the
+// outbox; none when the platform reported it later).
+type DeliveryFailedData struct {
+	Attempts  int    `json:"attempts,omitempty"`
+	Error     string `json:"error"`
+	MessageID int64  `json:"message_id"`
+}
+
+// DeliveryRetriedData: an agent sent a failed reply again.
+type DeliveryRetriedData struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// MergedData: the ticket's customer was merged into another
+// (customer_id, merged_id), or the ticket took in another (ticket_id) or
+// went into one (into_ticket_id).
+type MergedData struct {
+	CustomerID   int64 `json:"customer_id,omitempty"`
+	IntoTicketID int64 `json:"into_ticket_id,omitempty"`
+	MergedID     int64 `json:"merged_id,omitempty"`
+	TicketID     int64 `json:"ticket_id,omitempty"`
+}
+
+// UnmergedData: a customer merge was undone.
+type UnmergedData struct {
+	CustomerID int64 `json:"customer_id"`
+	MergedID   int64 `json:"merged_id"`
+}
+
+// MessageEditedData: the customer edited a message on their platform
+// (key tells edits apart, so a repeated webhook adds none).
+type MessageEditedData struct {
+	Key       string `json:"key"`
+	MessageID int64  `json:"message_id"`
+	Text      string `json:"text"`
+}
+
+// StoryData: the customer's message answered or mentioned a story.
+type StoryData struct {
+	Key       string `json:"key"`
+	Kind      string `json:"kind"`
+	MessageID int64  `json:"message_id"`
+	URL       string `json:"url"`
+}
+
+// RuleAppliedData: a rule carried out one action. From and To hold what
+// the action moved (a status or priority, tags, or a team or agent id
+// that may be null); the other fields belong to one action each.
+type RuleAppliedData struct {
+	Action     string  `json:"action"`
+	Agents     []int64 `json:"agents,omitempty"`
+	DeliveryID int64   `json:"delivery_id,omitempty"`
+	From       any     `json:"from,omitempty"`
+	MessageID  int64   `json:"message_id,omitempty"`
+	Rule       string  `json:"rule"`
+	RuleID     int64   `json:"rule_id"`
+	To         any     `json:"to,omitempty"`
+	Webhook    string  `json:"webhook,omitempty"`
+	WebhookID  int64   `json:"webhook_id,omitempty"`
+}
+
+// SLABreachedData: an SLA target passed unmet.
+type SLABreachedData struct {
+	Due      string `json:"due"` // RFC 3339, UTC
+	PolicyID *int64 `json:"policy_id,omitempty"`
+	Target   string `json:"target"` // "first_response" or "resolution"
+}
+
+func (CreatedData) EventType() EventType          { return EventCreated }
+func (RepliedData) EventType() EventType          { return EventReplied }
+func (NotedData) EventType() EventType            { return EventNoted }
+func (AssignedData) EventType() EventType         { return EventAssigned }
+func (TransferredData) EventType() EventType      { return EventTransferred }
+func (PriorityChangedData) EventType() EventType  { return EventPriorityChanged }
+func (TagsChangedData) EventType() EventType      { return EventTagsChanged }
+func (StatusChangedData) EventType() EventType    { return EventStatusChanged }
+func (ParticipantAddedData) EventType() EventType { return EventParticipantAdded }
+func (DeliveryFailedData) EventType() EventType   { return EventDeliveryFailed }
+func (DeliveryRetriedData) EventType() EventType  { return EventDeliveryRetried }
+func (MergedData) EventType() EventType           { return EventMerged }
+func (UnmergedData) EventType() EventType         { return EventUnmerged }
+func (MessageEditedData) EventType() EventType    { return EventMessageEdited }
+func (StoryData) EventType() EventType            { return EventStory }
+func (RuleAppliedData) EventType() EventType      { return EventRuleApplied }
+func (SLABreachedData) EventType() EventType      { return EventSLABreached }
+
+// newEventData is an empty payload of each type, to decode into.
+var newEventData = map[EventType]func() EventData{
+	EventCreated:          func() EventData { return &CreatedData{} },
+	EventReplied:          func() EventData { return &RepliedData{} },
+	EventNoted:            func() EventData { return &NotedData{} },
+	EventAssigned:         func() EventData { return &AssignedData{} },
+	EventTransferred:      func() EventData { return &TransferredData{} },
+	EventPriorityChanged:  func() EventData { return &PriorityChangedData{} },
+	EventTagsChanged:      func() EventData { return &TagsChangedData{} },
+	EventStatusChanged:    func() EventData { return &StatusChangedData{} },
+	EventParticipantAdded: func() EventData { return &ParticipantAddedData{} },
+	EventDeliveryFailed:   func() EventData { return &DeliveryFailedData{} },
+	EventDeliveryRetried:  func() EventData { return &DeliveryRetriedData{} },
+	EventMerged:           func() EventData { return &MergedData{} },
+	EventUnmerged:         func() EventData { return &UnmergedData{} },
+	EventMessageEdited:    func() EventData { return &MessageEditedData{} },
+	EventStory:            func() EventData { return &StoryData{} },
+	EventRuleApplied:      func() EventData { return &RuleAppliedData{} },
+	EventSLABreached:      func() EventData { return &SLABreachedData{} },
+}
+
+// DecodeEventData reads an event's stored data as its type's payload
+// (a pointer to one of the *Data structs).
+func DecodeEventData(typ EventType, data []byte) (EventData, error) {
+	mk, ok := newEventData[typ]
+	if !ok {
+		return nil, fmt.Errorf("unknown event type %q", typ)
+	}
+	v := mk()
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("%s event data: %w", typ, err)
+	}
+	return v, nil
+}
+
+// Payload is the event's data as its type's payload.
+func (e *Event) Payload() (EventData, error) { return DecodeEventData(e.Type, e.Data) }

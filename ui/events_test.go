@@ -1,0 +1,53 @@
+package ui_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"onedesk/store"
+	"onedesk/ui"
+)
+
+// The app names event types through the served list only: every EV.Name
+// in its code is one the server sends, and the list is store's.
+func TestAppNamesEventTypesFromServedList(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	var got struct {
+		EventTypes map[string]store.EventType `json:"event_types"`
+	}
+	e.admin().must(200, "GET", "/api/event-types", nil).json(t, &got)
+	served := map[store.EventType]bool{}
+	for _, typ := range got.EventTypes {
+		served[typ] = true
+	}
+	for _, typ := range store.EventTypes {
+		if !served[typ] {
+			t.Errorf("%s is not served", typ)
+		}
+	}
+	if got.EventTypes["StatusChanged"] != store.EventStatusChanged || got.EventTypes["SlaBreached"] != store.EventSLABreached {
+		t.Errorf("served keys: %v", got.EventTypes)
+	}
+	files, err := filepath.Glob("../assets/app/*.js")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("app code: %v %v", files, err)
+	}
+	uses := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`\bEV\.([A-Za-z]+)`).FindAllStringSubmatch(string(src), -1) {
+			uses++
+			if _, ok := got.EventTypes[m[1]]; !ok {
+				t.Errorf("%s names EV.%s, which the server does not send", filepath.Base(f), m[1])
+			}
+		}
+	}
+	if uses == 0 {
+		t.Error("the app names no event type through EV")
+	}
+}

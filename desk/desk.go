@@ -2,6 +2,10 @@
 // inbound messages into tickets, applies agents' actions to them, records
 // each step as an event and sends replies through the outbox. It speaks
 // neither HTTP nor any channel's protocol.
+//
+// The rule for data: every write goes through a desk method, with its
+// checks and events; plain reads may go straight to the store (ui does)
+// rather than through a desk method that only forwards them.
 package desk
 
 import (

@@ -212,12 +212,6 @@ func MailboxStuck(m *store.Mailbox, now time.Time) string {
 	return ""
 }
 
-// MailboxIntake is what the mailbox imported last and which of its
-// messages came in only partly read (the newest limit of them).
-func (d *Desk) MailboxIntake(ctx context.Context, id int64, limit int) (*store.MailboxIntake, error) {
-	return d.db.MailboxIntake(ctx, id, limit)
-}
-
 // RecordExternalID stores the id an outbound message left with.
 func (d *Desk) RecordExternalID(ctx context.Context, messageID int64, externalID string) error {
 	return d.db.SetMessageExternalID(ctx, messageID, externalID)

@@ -79,7 +79,7 @@ const partialListed = 10
 
 func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 	ctx := c.UserContext()
-	list, err := s.desk.Mailboxes(ctx)
+	list, err := s.db.Mailboxes(ctx)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 	lang := requestLanguage(c)
 	out := make([]mailboxStatus, 0, len(list))
 	for _, m := range list {
-		intake, err := s.desk.MailboxIntake(ctx, m.ID, partialListed)
+		intake, err := s.db.MailboxIntake(ctx, m.ID, partialListed)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Server) testMailbox(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.desk.Mailbox(c.UserContext(), id)
+	m, err := s.db.Mailbox(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func decodeSocial(c *fiber.Ctx) (desk.SocialAccountInput, error) {
 const checkTimeout = 30 * time.Second
 
 func (s *Server) listSocialAccounts(c *fiber.Ctx, _ *principal) error {
-	list, err := s.desk.SocialAccounts(c.UserContext(), c.Query("platform"))
+	list, err := s.db.SocialAccounts(c.UserContext(), c.Query("platform"))
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (s *Server) getSocialAccount(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.desk.SocialAccount(c.UserContext(), id)
+	a, err := s.db.SocialAccount(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

@@ -473,7 +473,7 @@ func (s *Server) markRead(c *fiber.Ctx, p *principal) error {
 	if _, err := s.db.Ticket(c.UserContext(), id); err != nil {
 		return err
 	}
-	if err := s.db.MarkRead(c.UserContext(), p.agent.ID, id); err != nil {
+	if err := s.desk.MarkRead(c.UserContext(), p.agent.ID, id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

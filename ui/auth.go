@@ -86,7 +86,7 @@ func (s *Server) authenticate(ctx context.Context, cookie, authorization string)
 	if e.tokenID != 0 {
 		// Record use at most once a minute: not a write per request.
 		if e.lastUsed.IsZero() || now.Sub(e.lastUsed) > time.Minute {
-			if err := s.db.TouchAPIToken(ctx, e.tokenID); err != nil {
+			if err := s.desk.TokenUsed(ctx, e.tokenID); err != nil {
 				s.log.Warn("touch token", "err", err)
 			}
 			s.creds.touched(key, now)
@@ -97,7 +97,7 @@ func (s *Server) authenticate(ctx context.Context, cookie, authorization string)
 		return nil, errSessionEnded
 	}
 	if e.expires.Sub(now) < sessionTTL/2 {
-		if err := s.db.ExtendSession(ctx, hash, store.Now().Add(sessionTTL)); err != nil {
+		if err := s.desk.ExtendSession(ctx, hash, store.Now().Add(sessionTTL)); err != nil {
 			s.log.Warn("extend session", "err", err)
 		}
 	}
@@ -190,7 +190,7 @@ func (s *Server) guard(r route) fiber.Handler {
 func (s *Server) startSession(c *fiber.Ctx, a *store.Agent) error {
 	tok := randomToken()
 	sess := &store.Session{TokenHash: hashToken(tok), AgentID: a.ID, CSRFToken: randomToken(), ExpiresAt: store.Now().Add(sessionTTL)}
-	if err := s.db.InsertSession(c.UserContext(), sess); err != nil {
+	if err := s.desk.StartSession(c.UserContext(), sess); err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{
@@ -235,7 +235,7 @@ func (s *Server) login(c *fiber.Ctx, _ *principal) error {
 
 func (s *Server) logout(c *fiber.Ctx, p *principal) error {
 	if p.sessionHash != "" {
-		if err := s.db.DeleteSession(c.UserContext(), p.sessionHash); err != nil {
+		if err := s.desk.EndSession(c.UserContext(), p.sessionHash); err != nil {
 			return err
 		}
 	}
@@ -342,7 +342,7 @@ func (s *Server) createToken(c *fiber.Ctx, p *principal) error {
 	}
 	tok := tokenPrefix + randomToken()
 	t := &store.APIToken{AgentID: p.agent.ID, Name: in.Name, TokenHash: hashToken(tok), CreatedAt: store.Now()}
-	if err := s.db.InsertAPIToken(c.UserContext(), t); err != nil {
+	if err := s.desk.CreateAPIToken(c.UserContext(), t); err != nil {
 		return err
 	}
 	c.Status(fiber.StatusCreated)
@@ -358,7 +358,7 @@ func (s *Server) deleteToken(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteAPIToken(c.UserContext(), p.agent.ID, id); err != nil {
+	if err := s.desk.RevokeAPIToken(c.UserContext(), p.agent.ID, id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -196,7 +196,7 @@ func (s *Server) probe(ctx context.Context) error {
 	if time.Since(s.ops.probeAt) < probeEvery {
 		return nil
 	}
-	if err := s.db.SetSetting(ctx, "health_probe", time.Now().UTC().Format(time.RFC3339)); err != nil {
+	if err := s.desk.ProbeWrite(ctx, time.Now()); err != nil {
 		return err
 	}
 	s.ops.probeAt = time.Now()

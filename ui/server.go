@@ -289,7 +289,7 @@ func (s *Server) janitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.db.DeleteExpiredSessions(ctx); err != nil {
+			if err := s.desk.EndExpiredSessions(ctx); err != nil {
 				s.log.Warn("drop expired sessions", "err", err)
 			}
 			s.apiLimit.Sweep(30 * time.Minute)

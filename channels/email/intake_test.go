@@ -176,7 +176,7 @@ func TestPoisonMessagesNeverStopAMailbox(t *testing.T) {
 	if m, _ := r.db.Message(ctx, reply.ID); !strings.Contains(m.DeliveryError, "no address to reply to") || len(r.sink.messages()) != 0 {
 		t.Errorf("reply to the unknown sender: %q, %d sent", m.DeliveryError, len(r.sink.messages()))
 	}
-	intake, err := r.desk.MailboxIntake(ctx, r.mailbox.ID, 10)
+	intake, err := r.db.MailboxIntake(ctx, r.mailbox.ID, 10)
 	if err != nil || intake.PartialCount != len(poisons()) || intake.Last == nil || intake.Last.Subject != "After all" {
 		t.Fatalf("intake %+v, %v", intake, err)
 	}

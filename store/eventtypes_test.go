@@ -135,3 +135,42 @@ func TestEveryEventTypeHasPayload(t *testing.T) {
 		}
 	}
 }
+
+// Events are written with their type and read back as their payload on
+// both engines, and the report history's query filters by type on both.
+func TestEventTypesOnBothEngines(t *testing.T) {
+	store.ForEachEngine(t, func(t *testing.T) {
+		ctx := context.Background()
+		db := store.OpenTest(t)
+		var ticket store.Ticket
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			c := &store.Customer{Name: "Ann", CreatedAt: store.Now()}
+			if err := tx.InsertCustomer(ctx, c); err != nil {
+				return err
+			}
+			ticket = store.Ticket{Subject: "Hi", Status: "open", Priority: "normal", Channel: "email", CustomerID: c.ID,
+				CreatedAt: store.Now(), UpdatedAt: store.Now()}
+			if err := tx.InsertTicket(ctx, &ticket); err != nil {
+				return err
+			}
+			for _, data := range []store.EventData{store.CreatedData{Channel: "email"}, store.StatusChangedData{From: "open", To: "pending"}} {
+				raw, _ := json.Marshal(data)
+				if err := tx.InsertEvent(ctx, &store.Event{TicketID: ticket.ID, Type: data.EventType(), Actor: "system", Data: raw, CreatedAt: store.Now()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, err := db.Events(ctx, ticket.ID)
+		if err != nil || len(events) != 2 {
+			t.Fatalf("events %+v, %v", events, err)
+		}
+		got, err := events[1].Payload()
+		if want := (&store.StatusChangedData{From: "open", To: "pending"}); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("status change read as %#v, %v", got, err)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
@@ -42,7 +43,17 @@ type searchState struct {
 	ready    atomic.Bool
 	built    chan struct{} // closed once ready
 	buildErr atomic.Value  // string: the background build's last error
+
+	// prefixes remembers prefixWords' answers between keystrokes (listing
+	// a prefix's words was a third of a typed search's time) until the
+	// next committed write, which may have added words: exact, never stale.
+	prefixMu      sync.Mutex
+	prefixCommits uint64              // db.commits when the answers were read
+	prefixes      map[string][]string // by prefix; nil answer: too many words
 }
+
+// prefixCacheLimit bounds the remembered prefixes; past it they start over.
+const prefixCacheLimit = 4096
 
 // SearchReady reports whether ticket search reads its own index. While a
 // desk upgraded from an older version is being indexed, searches are
@@ -414,6 +425,33 @@ func (db *DB) expandPrefix(ctx context.Context, plan searchPlan) (searchPlan, er
 // (reading on past it would cost milliseconds, and its 3 letters with
 // each row checked find a page at once).
 func (db *DB) prefixWords(ctx context.Context, prefix string, n int) ([]string, error) {
+	commits := db.commits.Load()
+	st := &db.search
+	key := fmt.Sprintf("%d\x00%s", n, prefix)
+	st.prefixMu.Lock()
+	terms, ok := st.prefixes[key]
+	ok = ok && st.prefixCommits == commits
+	st.prefixMu.Unlock()
+	if ok {
+		return slices.Clone(terms), nil // the caller quotes them in place
+	}
+	terms, err := db.readPrefixWords(ctx, prefix, n)
+	if err != nil {
+		return nil, err
+	}
+	st.prefixMu.Lock()
+	if st.prefixes == nil || st.prefixCommits != commits || len(st.prefixes) >= prefixCacheLimit {
+		st.prefixes, st.prefixCommits = map[string][]string{}, commits
+	}
+	// Read under the count taken before reading: a write meanwhile makes
+	// it stale at the next lookup.
+	st.prefixes[key] = slices.Clone(terms)
+	st.prefixMu.Unlock()
+	return terms, nil
+}
+
+// readPrefixWords is prefixWords read off the index.
+func (db *DB) readPrefixWords(ctx context.Context, prefix string, n int) ([]string, error) {
 	terms := []string{}
 	from := prefix
 	for {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -488,6 +489,41 @@ func TestSearchCustomersByTicketWords(t *testing.T) {
 // A last word of four or more letters is read as the words it begins
 // (all of them, however many), or as itself when it is a word; accents
 // typed or not either way.
+// TestSearchPrefixWordsFollowNewWords: a prefix's words are remembered
+// between keystrokes, and a write that brings a new word is found by the
+// very next search of that prefix.
+func TestSearchPrefixWordsFollowNewWords(t *testing.T) {
+	d := newSearchDesk(t)
+	refund, _ := d.ticket("A", "", "", "One", "please refund me")
+	d.expect("refu", refund)
+	d.expect("refu", refund) // remembered
+	refurb, _ := d.ticket("B", "", "", "Two", "is it refurbished?")
+	d.expect("refu", refurb, refund)
+	d.expect("refur", refurb)
+}
+
+// TestSearchPrefixRightAfterOpen: a typed prefix is the first thing asked
+// of a desk opened again, before anything has been written since.
+func TestSearchPrefixRightAfterOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "desk.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &searchDesk{t: t, db: db}
+	refund, _ := d.ticket("A", "", "", "One", "please refund me")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d.db, err = store.Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.db.Close() })
+	d.expect("refu", refund)
+	d.expect("refu", refund)
+}
+
 func TestSearchPrefixWords(t *testing.T) {
 	d := newSearchDesk(t)
 	refund, _ := d.ticket("A", "", "", "One", "please refund me")

@@ -59,6 +59,9 @@ type DB struct {
 	// authVersion moves after every commit that changed agents, sessions
 	// or API tokens (see AuthVersion).
 	authVersion atomic.Uint64
+	// commits counts committed write transactions: what was read before
+	// it moved may be stale (see searchState.prefixes).
+	commits atomic.Uint64
 
 	search     searchState
 	background sync.WaitGroup // jobs Open started (the search build), waited for by Close

@@ -160,9 +160,10 @@ func (db *DB) runBatch(first *writeOp) {
 		fail(ok, fmt.Errorf("commit: %w", err))
 		return
 	}
+	// Before the writers hear of the commit: whoever they tell must find
+	// what was cached before it stale already.
+	db.commits.Add(1)
 	if t.authChanged {
-		// Before the writers hear of the commit: whoever they tell must
-		// find cached credentials stale already.
 		db.authVersion.Add(1)
 	}
 	for _, op := range ok {

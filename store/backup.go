@@ -21,6 +21,10 @@ import (
 // before it lets other goroutines run.
 var backupStep int32 = 1024
 
+// afterBackupStep runs after each step of a backup (tests only: it lets a
+// test see a write commit while a backup is under way).
+var afterBackupStep = func() {}
+
 // Backup writes a consistent copy of the live database to path, which
 // must not exist yet. Writers go on meanwhile (see backupConn).
 func (db *DB) Backup(ctx context.Context, path string) error {
@@ -115,6 +119,7 @@ func backupConn(ctx context.Context, conn *sql.Conn, path string) (err error) {
 			if err != nil || !more {
 				return errors.Join(err, bk.Finish())
 			}
+			afterBackupStep()
 			runtime.Gosched()
 		}
 	})

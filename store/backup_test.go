@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"onedesk/store"
 )
@@ -101,6 +102,18 @@ func TestBackupWhileWriting(t *testing.T) {
 		runtime.Gosched()
 	}
 	before := written.Load()
+	// On a busy machine the writer may not be scheduled before a small
+	// backup ends: after its first step the backup waits (up to a
+	// generous deadline) for one write to commit, which it must allow.
+	var waited sync.Once
+	defer store.SetAfterBackupStep(func() {
+		waited.Do(func() {
+			deadline := time.Now().Add(30 * time.Second)
+			for written.Load() == before && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		})
+	})()
 	backup := filepath.Join(dir, "backup.db")
 	if err := db.Backup(ctx, backup); err != nil {
 		t.Fatal(err)

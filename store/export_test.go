@@ -7,3 +7,11 @@ func SetBackupStep(n int32) (restore func()) {
 	backupStep = n
 	return func() { backupStep = old }
 }
+
+// SetAfterBackupStep runs f after each step of a backup; the returned func
+// restores the default.
+func SetAfterBackupStep(f func()) (restore func()) {
+	old := afterBackupStep
+	afterBackupStep = f
+	return func() { afterBackupStep = old }
+}

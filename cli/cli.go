@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -340,24 +339,14 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	metaCh := meta.New(d, cfg.Log, meta.Options{APIURL: cfg.MetaAPI, PublicURL: hookURL})
 	waCh := whatsapp.New(d, cfg.Log, whatsapp.Options{APIURL: cfg.WhatsAppAPI, PublicURL: hookURL})
 	all := []channels.Channel{mailCh, chatCh, formsCh, tgCh, metaCh, waCh}
-	hooks := http.NewServeMux()
-	for _, ch := range all {
-		for _, r := range ch.Routes() {
-			// The server mounts /chat/ and /f/ itself (Chat, Forms: it
-			// shuts them down too); the webhooks under /hooks/ come here.
-			if strings.HasPrefix(r.Pattern, "/hooks/") {
-				hooks.Handle(r.Pattern, r.Handler)
-			}
-		}
-	}
 	tlsOn, err := cfg.https()
 	if err != nil {
 		return err
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
-		TestMailbox: email.Test, Chat: chatCh, Forms: formsCh, FormPreview: formsCh.Preview,
+		TestMailbox: email.Test, Channels: all, FormPreview: formsCh.Preview,
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
-		Reports: reps, Webhooks: webhooksOut, Hooks: hooks, Rules: ruleEngine, SLA: slaClock,
+		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"onedesk/channels"
 	"onedesk/channels/chat"
 	"onedesk/desk"
 	"onedesk/store"
@@ -41,7 +42,7 @@ func TestAppReconnectsAfterRestart(t *testing.T) {
 		}
 		addr = ln.Addr().String()
 		ch := chat.New(d, log)
-		srv := ui.New(d, log, ui.Options{Chat: ch})
+		srv := ui.New(d, log, ui.Options{Channels: []channels.Channel{ch}})
 		ch.Online, d.Online = srv.AgentsOnline, srv.AgentOnline
 		sctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

@@ -1,6 +1,10 @@
 package ui
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"onedesk/channels"
+)
 
 // access is who may call a route.
 type access int
@@ -24,15 +28,7 @@ var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true}
 
 // routes is the whole HTTP surface with who may call each route, but for
 // what net/http serves beside Fiber: /agent/ws (agent), the static app and
-// /widget.js (public), the chat channel's public /chat/ws, /chat/config,
-// /chat/offline, /chat/upload and /chat/file, and the forms channel's
-// public /f/{slug} (each rate limited per address, origin-checked per store),
-// and the social channels' public webhooks /hooks/telegram/{account id}
-// (a secret per bot, size and rate limited) and /hooks/whatsapp (GET:
-// Meta's verify handshake; POST: X-Hub-Signature-256 checked with the
-// number's app secret, size and rate limited) and /hooks/meta (Messenger
-// and Instagram: the same handshake and check with the app secret of the
-// page each entry is for, size and rate limited).
+// /widget.js (public), and the channels' own endpoints (channelRoutes).
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
@@ -147,4 +143,21 @@ func (s *Server) routes() []route {
 		{"DELETE", "/api/saved-replies/:id", agent, s.deleteSavedReply},
 		{"POST", "/api/saved-replies/:id/render", agent, s.renderSavedReply},
 	}
+}
+
+// channelRoutes are the endpoints the channels answer, as each channel's
+// Routes give them, served by net/http beside Fiber. All are public:
+// customers and platforms call them, and each channel rate-limits by
+// address and checks what it needs itself. Today: the chat's /chat/ws,
+// /chat/config, /chat/offline, /chat/upload and /chat/file (origin checked
+// per store); the forms' /f/{slug}; Telegram's /hooks/telegram/{account id}
+// (a secret per bot); WhatsApp's /hooks/whatsapp and Meta's /hooks/meta
+// (GET: Meta's verify handshake; POST: X-Hub-Signature-256 checked with
+// the app secret of the number or page each entry is for).
+func (s *Server) channelRoutes() []channels.Route {
+	var list []channels.Route
+	for _, ch := range s.opts.Channels {
+		list = append(list, ch.Routes()...)
+	}
+	return list
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/backup"
+	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/httperr"
 	"onedesk/i18n"
@@ -49,12 +50,13 @@ type Options struct {
 	// TestMailbox checks a mailbox's settings against its servers (the
 	// email channel's Test); nil answers that testing is unavailable.
 	TestMailbox func(context.Context, *store.Mailbox) error
-	// Chat answers /chat/ (the widget's websocket, configuration and
-	// offline messages); nil leaves chat off.
-	Chat http.Handler
-	// Forms answers /f/ (hosted contact forms and their posts); nil
-	// leaves forms off. FormPreview renders a form for the app's editor.
-	Forms       http.Handler
+	// Channels are the channels whose HTTP endpoints (Routes) the server
+	// mounts beside the API, all public (see channelRoutes); one holding
+	// connections of its own (a Shutdowner: the chat's visitor sockets)
+	// is stopped with the server.
+	Channels []channels.Channel
+	// FormPreview renders a form for the app's editor (the forms
+	// channel's Preview); nil answers that previews are unavailable.
 	FormPreview func(context.Context, *store.Form, *store.Store, string) []byte
 	// Backups makes the scheduled backups (GET/POST /api/backups); nil
 	// when no --backup-dir was given.
@@ -72,9 +74,6 @@ type Options struct {
 	// that a test post leaves at once; nil makes one over the desk's
 	// database.
 	Webhooks *webhooks.Hooks
-	// Hooks answers /hooks/ (the social channels' webhooks, such as
-	// /hooks/telegram/{id}); nil leaves them off.
-	Hooks http.Handler
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (see forwarded).
 	TrustedProxies []netip.Prefix
@@ -145,10 +144,10 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 		s.opts.SLA = sla.New(d, log)
 	}
 	if s.reports = opts.Reports; s.reports == nil {
-		s.reports = reports.New(d.DB(), s.opts.SLA, log)
+		s.reports = reports.New(s.db, s.opts.SLA, log)
 	}
 	if s.hooks = opts.Webhooks; s.hooks == nil {
-		s.hooks = webhooks.New(d.DB(), log)
+		s.hooks = webhooks.New(s.db, log)
 	}
 	apiRate := opts.APIRate
 	if apiRate == 0 {
@@ -181,14 +180,8 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/agent/ws", s.agentWS)
-	if opts.Chat != nil {
-		mux.Handle("/chat/", opts.Chat) // it bounds each of its requests' bodies itself
-	}
-	if opts.Forms != nil {
-		mux.Handle("/f/", opts.Forms) // so do forms
-	}
-	if opts.Hooks != nil {
-		mux.Handle("/hooks/", opts.Hooks) // the social channels' webhooks bound theirs
+	for _, r := range s.channelRoutes() {
+		mux.Handle(r.Pattern, r.Handler) // each bounds its requests' bodies itself
 	}
 	mux.Handle("/", s.fiberHandler())
 	s.handler = s.forwarded(s.measure(mux))
@@ -247,8 +240,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopping.Store(true)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.closeSockets(sctx) })
-	for _, h := range []http.Handler{s.opts.Chat, s.opts.Forms} {
-		if sh, ok := h.(Shutdowner); ok {
+	for _, ch := range s.opts.Channels {
+		if sh, ok := ch.(Shutdowner); ok {
 			wg.Go(func() {
 				if err := sh.Shutdown(sctx); err != nil {
 					s.log.Warn("shutdown", "err", err)

@@ -62,9 +62,8 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	go d.RunOutbox(ctx)
 	ch := chat.New(d, log)
 	go ch.Run(ctx)
-	opts.Chat = ch
 	fc := forms.New(d, log)
-	opts.Forms, opts.FormPreview = fc, fc.Preview
+	opts.Channels, opts.FormPreview = append(opts.Channels, ch, fc), fc.Preview
 	opts.Rules, opts.SLA = rules.New(d, log), sla.New(d, log)
 	if opts.Reports == nil {
 		opts.Reports = reports.New(db, opts.SLA, log)

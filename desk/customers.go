@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -98,7 +99,7 @@ func (d *Desk) AddIdentity(ctx context.Context, customerID int64, kind, value st
 		if err := tx.AddIdentity(ctx, customerID, id); err != nil {
 			return err
 		}
-		if err := customerEvent(ctx, tx, customerID, "identity_added", actor, map[string]any{"identity": id}); err != nil {
+		if err := customerEvent(ctx, tx, customerID, actor, store.IdentityAddedData{Identity: id}); err != nil {
 			return err
 		}
 		c.Identities = append(c.Identities, id)
@@ -125,12 +126,12 @@ func liveCustomer(ctx context.Context, tx *store.Tx, id int64, field string) (*s
 	return c, nil
 }
 
-func customerEvent(ctx context.Context, tx *store.Tx, customerID int64, typ string, actor Actor, data map[string]any) error {
+func customerEvent(ctx context.Context, tx *store.Tx, customerID int64, actor Actor, data store.CustomerEventData) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s customer event: %w", data.CustomerEventType(), err)
 	}
-	return tx.InsertCustomerEvent(ctx, &store.CustomerEvent{CustomerID: customerID, Type: typ, Actor: actor.String(), Data: raw, CreatedAt: store.Now()})
+	return tx.InsertCustomerEvent(ctx, &store.CustomerEvent{CustomerID: customerID, Type: data.CustomerEventType(), Actor: actor.String(), Data: raw, CreatedAt: store.Now()})
 }
 
 // MergeCustomers merges customer away into keep: identities, tickets,
@@ -168,9 +169,12 @@ func (d *Desk) MergeCustomers(ctx context.Context, keep, away int64, actor Actor
 // mergeEvents records a merge (or its undoing) on both customers and on
 // the tickets that moved.
 func (d *Desk) mergeEvents(ctx context.Context, tx *store.Tx, m *store.Merge, typ store.EventType, actor Actor) ([]Change, error) {
-	data := map[string]any{"customer_id": m.CustomerID, "merged_id": m.MergedID, "identities": m.Identities, "tickets": m.Tickets}
+	var data store.CustomerEventData = store.CustomerMergedData{CustomerID: m.CustomerID, Identities: m.Identities, MergedID: m.MergedID, Tickets: m.Tickets}
+	if typ == store.EventUnmerged {
+		data = store.CustomerUnmergedData{CustomerID: m.CustomerID, Identities: m.Identities, MergedID: m.MergedID, Tickets: m.Tickets}
+	}
 	for _, cid := range []int64{m.CustomerID, m.MergedID} {
-		if err := customerEvent(ctx, tx, cid, string(typ), actor, data); err != nil {
+		if err := customerEvent(ctx, tx, cid, actor, data); err != nil {
 			return nil, err
 		}
 	}
@@ -257,7 +261,7 @@ func (d *Desk) DismissSuggestion(ctx context.Context, customerID, otherID int64,
 				return err
 			}
 		}
-		return customerEvent(ctx, tx, customerID, "suggestion_dismissed", actor, map[string]any{"customer_id": otherID, "identity": id})
+		return customerEvent(ctx, tx, customerID, actor, store.SuggestionDismissedData{CustomerID: otherID, Identity: id})
 	})
 }
 

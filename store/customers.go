@@ -311,12 +311,12 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, c *Customer) error {
 
 // CustomerEvent is something that happened to a customer as a whole.
 type CustomerEvent struct {
-	ID         int64           `json:"id"`
-	CustomerID int64           `json:"customer_id"`
-	Type       string          `json:"type"` // merged, merged_into, unmerged, split_off, linked
-	Actor      string          `json:"actor"`
-	Data       json.RawMessage `json:"data"`
-	CreatedAt  time.Time       `json:"created_at"`
+	ID         int64             `json:"id"`
+	CustomerID int64             `json:"customer_id"`
+	Type       CustomerEventType `json:"type"`
+	Actor      string            `json:"actor"`
+	Data       json.RawMessage   `json:"data"`
+	CreatedAt  time.Time         `json:"created_at"`
 }
 
 // InsertCustomerEvent appends an event to a customer's record.

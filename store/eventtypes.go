@@ -235,3 +235,83 @@ func DecodeEventData(typ EventType, data []byte) (EventData, error) {
 
 // Payload is the event's data as its type's payload.
 func (e *Event) Payload() (EventData, error) { return DecodeEventData(e.Type, e.Data) }
+
+// CustomerEventType names what happened to a customer as a whole (the
+// customer's page shows them). The constants are the one list, served to
+// the app beside EventTypes.
+type CustomerEventType string
+
+const (
+	CustomerMerged              CustomerEventType = "merged"   // another customer was merged in, or this one away
+	CustomerUnmerged            CustomerEventType = "unmerged" // a merge was undone
+	CustomerIdentityAdded       CustomerEventType = "identity_added"
+	CustomerSuggestionDismissed CustomerEventType = "suggestion_dismissed"
+)
+
+// CustomerEventTypes is every customer event type, in the order above.
+var CustomerEventTypes = []CustomerEventType{CustomerMerged, CustomerUnmerged, CustomerIdentityAdded, CustomerSuggestionDismissed}
+
+// CustomerEventData is the payload of one customer event type (fields in
+// the alphabetical order of their JSON names, as the maps wrote them).
+type CustomerEventData interface {
+	CustomerEventType() CustomerEventType
+}
+
+// CustomerMergedData: customer merged_id went into customer customer_id,
+// with those identities and tickets; written on both customers.
+type CustomerMergedData struct {
+	CustomerID int64      `json:"customer_id"`
+	Identities []Identity `json:"identities"`
+	MergedID   int64      `json:"merged_id"`
+	Tickets    []int64    `json:"tickets"`
+}
+
+// CustomerUnmergedData: the merge of merged_id into customer_id was
+// undone, moving those identities and tickets back.
+type CustomerUnmergedData CustomerMergedData
+
+// IdentityAddedData: an agent added an identifier to the customer.
+type IdentityAddedData struct {
+	Identity Identity `json:"identity"`
+}
+
+// SuggestionDismissedData: an agent decided customer_id does not own an
+// identifier the customer claimed.
+type SuggestionDismissedData struct {
+	CustomerID int64    `json:"customer_id"`
+	Identity   Identity `json:"identity"`
+}
+
+func (CustomerMergedData) CustomerEventType() CustomerEventType   { return CustomerMerged }
+func (CustomerUnmergedData) CustomerEventType() CustomerEventType { return CustomerUnmerged }
+func (IdentityAddedData) CustomerEventType() CustomerEventType    { return CustomerIdentityAdded }
+func (SuggestionDismissedData) CustomerEventType() CustomerEventType {
+	return CustomerSuggestionDismissed
+}
+
+// newCustomerEventData is an empty payload of each type, to decode into.
+var newCustomerEventData = map[CustomerEventType]func() CustomerEventData{
+	CustomerMerged:              func() CustomerEventData { return &CustomerMergedData{} },
+	CustomerUnmerged:            func() CustomerEventData { return &CustomerUnmergedData{} },
+	CustomerIdentityAdded:       func() CustomerEventData { return &IdentityAddedData{} },
+	CustomerSuggestionDismissed: func() CustomerEventData { return &SuggestionDismissedData{} },
+}
+
+// DecodeCustomerEventData reads a customer event's stored data as its
+// type's payload (a pointer to one of the structs above).
+func DecodeCustomerEventData(typ CustomerEventType, data []byte) (CustomerEventData, error) {
+	mk, ok := newCustomerEventData[typ]
+	if !ok {
+		return nil, fmt.Errorf("unknown customer event type %q", typ)
+	}
+	v := mk()
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("%s customer event data: %w", typ, err)
+	}
+	return v, nil
+}
+
+// Payload is the customer event's data as its type's payload.
+func (e *CustomerEvent) Payload() (CustomerEventData, error) {
+	return DecodeCustomerEventData(e.Type, e.Data)
+}

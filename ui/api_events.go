@@ -8,16 +8,17 @@ import (
 	"onedesk/store"
 )
 
-// eventTypes serves the one list of ticket event types to the app, keyed
-// the way the app spells them (status_changed as StatusChanged), so the
-// app names each through the list instead of repeating the string.
+// eventTypes serves the one list of ticket event types and the one of
+// customer event types to the app, keyed the way the app spells them
+// (status_changed as StatusChanged), so the app names each through the
+// list instead of repeating the string.
 func (s *Server) eventTypes(c *fiber.Ctx, _ *principal) error {
-	return c.JSON(fiber.Map{"event_types": eventTypeKeys()})
+	return c.JSON(fiber.Map{"event_types": typeKeys(store.EventTypes), "customer_event_types": typeKeys(store.CustomerEventTypes)})
 }
 
-func eventTypeKeys() map[string]store.EventType {
-	keys := make(map[string]store.EventType, len(store.EventTypes))
-	for _, typ := range store.EventTypes {
+func typeKeys[T ~string](types []T) map[string]T {
+	keys := make(map[string]T, len(types))
+	for _, typ := range types {
 		var key strings.Builder
 		for _, word := range strings.Split(string(typ), "_") {
 			key.WriteString(strings.ToUpper(word[:1]) + word[1:])

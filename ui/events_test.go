@@ -10,12 +10,14 @@ import (
 	"onedesk/ui"
 )
 
-// The app names event types through the served list only: every EV.Name
-// in its code is one the server sends, and the list is store's.
+// The app names event types through the served lists only: every EV.Name
+// (ticket events) and CEV.Name (customer events) in its code is one the
+// server sends, and the lists are store's.
 func TestAppNamesEventTypesFromServedList(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	var got struct {
-		EventTypes map[string]store.EventType `json:"event_types"`
+		EventTypes         map[string]store.EventType         `json:"event_types"`
+		CustomerEventTypes map[string]store.CustomerEventType `json:"customer_event_types"`
 	}
 	e.admin().must(200, "GET", "/api/event-types", nil).json(t, &got)
 	served := map[store.EventType]bool{}
@@ -27,6 +29,18 @@ func TestAppNamesEventTypesFromServedList(t *testing.T) {
 			t.Errorf("%s is not served", typ)
 		}
 	}
+	servedCustomer := map[store.CustomerEventType]bool{}
+	for _, typ := range got.CustomerEventTypes {
+		servedCustomer[typ] = true
+	}
+	for _, typ := range store.CustomerEventTypes {
+		if !servedCustomer[typ] {
+			t.Errorf("customer event %s is not served", typ)
+		}
+	}
+	if got.CustomerEventTypes["IdentityAdded"] != store.CustomerIdentityAdded {
+		t.Errorf("served customer keys: %v", got.CustomerEventTypes)
+	}
 	if got.EventTypes["StatusChanged"] != store.EventStatusChanged || got.EventTypes["SlaBreached"] != store.EventSLABreached {
 		t.Errorf("served keys: %v", got.EventTypes)
 	}
@@ -34,7 +48,7 @@ func TestAppNamesEventTypesFromServedList(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("app code: %v %v", files, err)
 	}
-	uses := 0
+	uses, customerUses := 0, 0
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -46,8 +60,17 @@ func TestAppNamesEventTypesFromServedList(t *testing.T) {
 				t.Errorf("%s names EV.%s, which the server does not send", filepath.Base(f), m[1])
 			}
 		}
+		for _, m := range regexp.MustCompile(`\bCEV\.([A-Za-z]+)`).FindAllStringSubmatch(string(src), -1) {
+			customerUses++
+			if _, ok := got.CustomerEventTypes[m[1]]; !ok {
+				t.Errorf("%s names CEV.%s, which the server does not send", filepath.Base(f), m[1])
+			}
+		}
 	}
 	if uses == 0 {
 		t.Error("the app names no event type through EV")
+	}
+	if customerUses == 0 {
+		t.Error("the app names no customer event type through CEV")
 	}
 }

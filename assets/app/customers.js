@@ -5,7 +5,7 @@
 import { get, patch, post } from './api.js';
 import { $, debounce, h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
-import { EV, errorText, initials, state, statusPill, storeName, toast } from './state.js';
+import { CEV, errorText, initials, state, statusPill, storeName, toast } from './state.js';
 import { customerName, identityValue } from './people.js';
 
 const kinds = ['email', 'phone', 'whatsapp', 'telegram', 'instagram', 'messenger'];
@@ -74,7 +74,7 @@ function mergedIdentities(c) {
   for (const e of c.events) {
     if (e.customer_id !== c.id || e.data.customer_id !== c.id) continue;
     for (const i of e.data.identities || []) {
-      if (e.type === EV.Merged) live.add(key(i)); else if (e.type === EV.Unmerged) live.delete(key(i));
+      if (e.type === CEV.Merged) live.add(key(i)); else if (e.type === CEV.Unmerged) live.delete(key(i));
     }
   }
   return (i) => live.has(key(i));

@@ -10,7 +10,7 @@ import { renderCustomers } from './customers.js';
 import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
 import { showChecklist } from './checklist.js';
-import { EV, addFilter, errorText, initials, state, toast, views } from './state.js';
+import { CEV, EV, addFilter, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
 
@@ -485,7 +485,7 @@ async function start(me) {
   state.me = me.agent;
   state.presence = me.presence || 'online';
   // The catalog and the agents, teams and stores load side by side.
-  const meta = Promise.all([reloadMeta(), get('/api/event-types').then((r) => Object.assign(EV, r.event_types))])
+  const meta = Promise.all([reloadMeta(), get('/api/event-types').then((r) => { Object.assign(EV, r.event_types); Object.assign(CEV, r.customer_event_types); })])
     .then(() => null, (err) => err);
   await setLocale(me.agent.language, me.agent.timezone);
   document.title = t('app_name');

@@ -28,6 +28,8 @@ export const state = {
 // EV names the ticket event types, from the server's one list
 // (/api/event-types: EV.StatusChanged is 'status_changed'); filled at start.
 export const EV = {};
+// CEV names the customer event types the same way (CEV.IdentityAdded).
+export const CEV = {};
 
 export const agentName = (id) => state.agents.find((a) => a.id === id)?.name ?? (id ? `#${id}` : '');
 export const teamName = (id) => state.teams.find((x) => x.id === id)?.name ?? (id ? `#${id}` : '');

@@ -234,114 +234,151 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 
 // deliver sends one item and records the outcome; false means the outcome
 // could not be recorded, so the caller backs off instead of spinning.
+// The steps: send → the id it left with → awaiting a receipt, or the
+// outcome written (sent, failed, retry later) → counted → published.
 func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
-	out, sendErr := d.Outbound(ctx, it.MessageID)
-	if sendErr == nil {
-		d.mu.RLock()
-		s, slots := d.senders[out.Message.Channel], d.sendSlots[out.Message.Channel]
-		d.mu.RUnlock()
-		if s == nil {
-			sendErr = Permanent(i18n.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
-		} else {
-			if slots != nil {
-				slots <- struct{}{}
-			}
-			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			sendErr = s.Send(sctx, *out)
-			cancel()
-			if slots != nil {
-				<-slots
-			}
-		}
-	}
+	out, sendErr := d.send(ctx, it)
 	if ctx.Err() != nil {
 		return false // shutting down: the item stays queued
 	}
-	if out != nil && *out.sentAs != "" && (sendErr == nil || errors.Is(sendErr, Waiting) || errors.As(sendErr, new(awaitingError))) {
-		// Written before the reply shows sent, as a receipt naming it may
-		// follow at once.
-		if err := d.db.SetMessageExternalID(ctx, it.MessageID, *out.sentAs); err != nil {
-			d.log.Warn("outbox: record the id a reply left with", "message", it.MessageID, "err", err)
-		}
-	}
+	d.recordSentAs(ctx, it, out, sendErr)
 	var await awaitingError
 	if errors.As(sendErr, &await) {
 		return d.recordAwaiting(ctx, it, out, await.until)
 	}
-	waiting := errors.Is(sendErr, Waiting)
-	if waiting {
-		sendErr = nil
-	}
-	attempts := it.Attempts + 1
-	var perm permanentError
-	failed := sendErr != nil && (errors.As(sendErr, &perm) || errors.Is(sendErr, store.ErrNotFound) || attempts >= d.MaxAttempts)
+	o := d.outcomeOf(it, sendErr)
 	var changes []Change
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		changes = nil
-		switch {
-		case sendErr == nil:
-			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
-				return err
-			}
-			if waiting {
-				return tx.MarkWaiting(ctx, it.MessageID)
-			}
-			_, err := tx.MarkSent(ctx, it.MessageID)
-			return err
-		case failed:
-			if err := tx.Dequeue(ctx, it.MessageID); err != nil {
-				return err
-			}
-			if err := tx.SetDeliveryFailure(ctx, it.MessageID, "failed", sendErr.Error(), i18n.Stored(sendErr)); err != nil {
-				return err
-			}
-			if out == nil {
-				return nil
-			}
-			ev, err := addEvent(ctx, tx, out.Ticket.ID, System,
-				store.DeliveryFailedData{MessageID: it.MessageID, Error: sendErr.Error(), Attempts: attempts})
-			if err != nil {
-				return err
-			}
-			changes = append(changes, Change{Type: "event", TicketID: out.Ticket.ID, Event: ev})
-			return nil
-		default:
-			delay := backoff(d.RetryBase, d.RetryMax, attempts)
-			return tx.Reschedule(ctx, it.MessageID, attempts, store.Now().Add(delay), sendErr.Error())
-		}
+		var err error
+		changes, err = d.recordOutcome(ctx, tx, it, out, o)
+		return err
 	})
 	if err != nil {
 		d.log.Error("outbox: record delivery", "message", it.MessageID, "err", err)
 		return false
 	}
 	if out != nil {
-		outcome := "sent"
-		if failed {
-			outcome = "failed"
-		} else if sendErr != nil {
-			outcome = "retry"
-		}
-		// Counted once per channel the reply left by: a chat reply handed
-		// to a widget was counted then; when it goes by email after all,
-		// that is email's send, and when it does not, nothing more left.
-		switch {
-		case out.via != nil && *out.via != "":
-			d.stats.sends.Inc(*out.via, outcome)
-		case out.Message.Delivery == "sent" && outcome == "sent":
-		default:
-			d.stats.sends.Inc(out.Message.Channel, outcome)
-		}
+		d.countSend(out, o)
 	}
-	if sendErr != nil {
-		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", attempts, "final", failed, "err", sendErr)
+	if o.err != nil {
+		d.log.Warn("outbox: send failed", "message", it.MessageID, "attempt", o.attempts, "final", o.failed, "err", o.err)
 	}
-	if out != nil && (sendErr == nil || failed) {
+	if out != nil && (o.err == nil || o.failed) {
 		if m, err := d.db.Message(ctx, it.MessageID); err == nil {
 			changes = append(changes, Change{Type: "message", TicketID: m.TicketID, Message: m})
 		}
 		d.bus.Publish(changes...)
 	}
 	return true
+}
+
+// send builds the item's reply and hands it to its channel's sender,
+// within the channel's limit of sends at once and two minutes.
+func (d *Desk) send(ctx context.Context, it store.OutboxItem) (*Outbound, error) {
+	out, err := d.Outbound(ctx, it.MessageID)
+	if err != nil {
+		return out, err
+	}
+	d.mu.RLock()
+	s, slots := d.senders[out.Message.Channel], d.sendSlots[out.Message.Channel]
+	d.mu.RUnlock()
+	if s == nil {
+		return out, Permanent(i18n.Errorf("the %s channel cannot send replies yet", out.Message.Channel))
+	}
+	if slots != nil {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return out, s.Send(sctx, *out)
+}
+
+// recordSentAs keeps the platform's id of a reply that left (or waits for
+// its receipt), before the reply shows sent: a receipt naming it may
+// follow at once.
+func (d *Desk) recordSentAs(ctx context.Context, it store.OutboxItem, out *Outbound, sendErr error) {
+	if out == nil || *out.sentAs == "" || !(sendErr == nil || errors.Is(sendErr, Waiting) || errors.As(sendErr, new(awaitingError))) {
+		return
+	}
+	if err := d.db.SetMessageExternalID(ctx, it.MessageID, *out.sentAs); err != nil {
+		d.log.Warn("outbox: record the id a reply left with", "message", it.MessageID, "err", err)
+	}
+}
+
+// sendOutcome is what became of one try: sent (err nil; waiting when
+// the channel holds it for a while), failed for good, or to retry.
+type sendOutcome struct {
+	err      error
+	waiting  bool
+	failed   bool
+	attempts int
+}
+
+func (d *Desk) outcomeOf(it store.OutboxItem, sendErr error) sendOutcome {
+	o := sendOutcome{err: sendErr, attempts: it.Attempts + 1}
+	if errors.Is(sendErr, Waiting) {
+		o.err, o.waiting = nil, true
+	}
+	var perm permanentError
+	o.failed = o.err != nil && (errors.As(o.err, &perm) || errors.Is(o.err, store.ErrNotFound) || o.attempts >= d.MaxAttempts)
+	return o
+}
+
+// recordOutcome writes a try's outcome: a reply sent (or waiting) leaves
+// the outbox; one failed for good leaves it with its reason and an event
+// on its ticket; any other is tried again after a backoff.
+func (d *Desk) recordOutcome(ctx context.Context, tx *store.Tx, it store.OutboxItem, out *Outbound, o sendOutcome) ([]Change, error) {
+	switch {
+	case o.err == nil:
+		if err := tx.Dequeue(ctx, it.MessageID); err != nil {
+			return nil, err
+		}
+		if o.waiting {
+			return nil, tx.MarkWaiting(ctx, it.MessageID)
+		}
+		_, err := tx.MarkSent(ctx, it.MessageID)
+		return nil, err
+	case o.failed:
+		if err := tx.Dequeue(ctx, it.MessageID); err != nil {
+			return nil, err
+		}
+		if err := tx.SetDeliveryFailure(ctx, it.MessageID, "failed", o.err.Error(), i18n.Stored(o.err)); err != nil {
+			return nil, err
+		}
+		if out == nil {
+			return nil, nil
+		}
+		ev, err := addEvent(ctx, tx, out.Ticket.ID, System,
+			store.DeliveryFailedData{MessageID: it.MessageID, Error: o.err.Error(), Attempts: o.attempts})
+		if err != nil {
+			return nil, err
+		}
+		return []Change{{Type: "event", TicketID: out.Ticket.ID, Event: ev}}, nil
+	default:
+		delay := backoff(d.RetryBase, d.RetryMax, o.attempts)
+		return nil, tx.Reschedule(ctx, it.MessageID, o.attempts, store.Now().Add(delay), o.err.Error())
+	}
+}
+
+// countSend counts a try for /metrics, once per channel the reply left
+// by: a chat reply handed to a widget was counted then; when it goes by
+// email after all, that is email's send, and when it does not, nothing
+// more left.
+func (d *Desk) countSend(out *Outbound, o sendOutcome) {
+	outcome := "sent"
+	if o.failed {
+		outcome = "failed"
+	} else if o.err != nil {
+		outcome = "retry"
+	}
+	switch {
+	case out.via != nil && *out.via != "":
+		d.stats.sends.Inc(*out.via, outcome)
+	case out.Message.Delivery == "sent" && outcome == "sent":
+	default:
+		d.stats.sends.Inc(out.Message.Channel, outcome)
+	}
 }
 
 // recordAwaiting records a reply handed over and waiting for its receipt:

@@ -1157,87 +1157,138 @@ type ticketUpdate struct {
 }
 
 // applyUpdate applies a checked update to t inside tx, with an event for
-// each change and what the hooks do on "updated", and writes t.
+// each change and what the hooks do on "updated", and writes t. The
+// steps: assignee → team → priority → tags → status, then (when anything
+// changed) the hooks, the round-robin and the save.
 func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *store.Ticket, u Update) (*ticketUpdate, error) {
-	up := &ticketUpdate{t: t}
-	add := func(data store.EventData) error {
-		ev, err := addEvent(ctx, tx, t.ID, actor, data)
-		if err == nil {
-			up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	r := &updateRun{tx: tx, actor: actor, up: &ticketUpdate{t: t}}
+	for _, step := range []func(context.Context, Update) error{r.assignee, r.team, r.priority, r.tags, r.status} {
+		if err := step(ctx, u); err != nil {
+			return nil, err
 		}
+	}
+	if len(r.up.changes) == 0 {
+		return r.up, nil
+	}
+	if err := d.afterUpdate(ctx, tx, r.up, u); err != nil {
+		return nil, err
+	}
+	return r.up, nil
+}
+
+// updateRun is one update being applied to one ticket (applyUpdate's steps).
+type updateRun struct {
+	tx    *store.Tx
+	actor Actor
+	up    *ticketUpdate
+}
+
+// event records one change on the ticket.
+func (r *updateRun) event(ctx context.Context, data store.EventData) error {
+	ev, err := addEvent(ctx, r.tx, r.up.t.ID, r.actor, data)
+	if err == nil {
+		r.up.changes = append(r.up.changes, Change{Type: "event", TicketID: r.up.t.ID, Event: ev})
+	}
+	return err
+}
+
+func (r *updateRun) assignee(ctx context.Context, u Update) error {
+	t := r.up.t
+	if !u.AssigneeID.Set || sameID(u.AssigneeID.Value, t.AssigneeID) {
+		return nil
+	}
+	if u.AssigneeID.Value != nil {
+		a, err := r.tx.Agent(ctx, *u.AssigneeID.Value)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
+			return inputErr("assignee_id", "agent %d does not exist or is deactivated", *u.AssigneeID.Value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	data := store.AssignedData{From: t.AssigneeID, To: u.AssigneeID.Value, Note: u.Note}
+	t.AssigneeID = u.AssigneeID.Value
+	return r.event(ctx, data)
+}
+
+func (r *updateRun) team(ctx context.Context, u Update) error {
+	t := r.up.t
+	if !u.TeamID.Set || sameID(u.TeamID.Value, t.TeamID) {
+		return nil
+	}
+	if err := exists(ctx, r.tx, "teams", "team_id", u.TeamID.Value); err != nil {
 		return err
 	}
-	if u.AssigneeID.Set && !sameID(u.AssigneeID.Value, t.AssigneeID) {
-		if u.AssigneeID.Value != nil {
-			a, err := tx.Agent(ctx, *u.AssigneeID.Value)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
-				return nil, inputErr("assignee_id", "agent %d does not exist or is deactivated", *u.AssigneeID.Value)
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		data := store.AssignedData{From: t.AssigneeID, To: u.AssigneeID.Value, Note: u.Note}
-		t.AssigneeID = u.AssigneeID.Value
-		if err := add(data); err != nil {
-			return nil, err
-		}
+	data := store.TransferredData{From: t.TeamID, To: u.TeamID.Value, Note: u.Note}
+	t.TeamID = u.TeamID.Value
+	return r.event(ctx, data)
+}
+
+func (r *updateRun) priority(ctx context.Context, u Update) error {
+	t := r.up.t
+	if u.Priority == "" || u.Priority == t.Priority {
+		return nil
 	}
-	if u.TeamID.Set && !sameID(u.TeamID.Value, t.TeamID) {
-		if err := exists(ctx, tx, "teams", "team_id", u.TeamID.Value); err != nil {
-			return nil, err
-		}
-		data := store.TransferredData{From: t.TeamID, To: u.TeamID.Value, Note: u.Note}
-		t.TeamID = u.TeamID.Value
-		if err := add(data); err != nil {
-			return nil, err
-		}
+	if err := r.event(ctx, store.PriorityChangedData{From: t.Priority, To: u.Priority}); err != nil {
+		return err
 	}
-	if u.Priority != "" && u.Priority != t.Priority {
-		if err := add(store.PriorityChangedData{From: t.Priority, To: u.Priority}); err != nil {
-			return nil, err
-		}
-		t.Priority = u.Priority
-	}
+	t.Priority = u.Priority
+	return nil
+}
+
+// tags sets the tags, or adds and removes some.
+func (r *updateRun) tags(ctx context.Context, u Update) error {
+	t := r.up.t
 	tags := u.Tags
 	if len(u.AddTags) > 0 || len(u.RemoveTags) > 0 {
 		next, err := CleanTags(slices.DeleteFunc(append(slices.Clone(t.Tags), u.AddTags...),
 			func(tag string) bool { return slices.Contains(u.RemoveTags, tag) }))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		tags = &next
 	}
-	if tags != nil && !slices.Equal(*tags, t.Tags) {
-		if err := add(store.TagsChangedData{From: t.Tags, To: *tags}); err != nil {
-			return nil, err
-		}
-		t.Tags = *tags
+	if tags == nil || slices.Equal(*tags, t.Tags) {
+		return nil
 	}
-	if u.Status != "" && u.Status != t.Status {
-		if !slices.Contains(transitions[t.Status], u.Status) {
-			return nil, statusTransitionErr(t.Status, u.Status)
-		}
-		ev, err := setStatus(ctx, tx, t, u.Status, actor)
-		if err != nil {
-			return nil, err
-		}
-		up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	if err := r.event(ctx, store.TagsChangedData{From: t.Tags, To: *tags}); err != nil {
+		return err
 	}
-	if len(up.changes) == 0 {
-		return up, nil
+	t.Tags = *tags
+	return nil
+}
+
+// status moves the ticket along one of its allowed transitions.
+func (r *updateRun) status(ctx context.Context, u Update) error {
+	t := r.up.t
+	if u.Status == "" || u.Status == t.Status {
+		return nil
 	}
+	if !slices.Contains(transitions[t.Status], u.Status) {
+		return statusTransitionErr(t.Status, u.Status)
+	}
+	ev, err := setStatus(ctx, r.tx, t, u.Status, r.actor)
+	if err != nil {
+		return err
+	}
+	r.up.changes = append(r.up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
+	return nil
+}
+
+// afterUpdate runs the hooks on "updated", gives a ticket sent to a
+// round-robin team to its next agent, and writes the ticket.
+func (d *Desk) afterUpdate(ctx context.Context, tx *store.Tx, up *ticketUpdate, u Update) error {
+	t := up.t
 	t.UpdatedAt = store.Now()
 	up.ran = d.TicketTx(tx, t, nil, t.UpdatedAt)
 	if err := up.ran.Changed(ctx, TriggerUpdated); err != nil {
-		return nil, err
+		return err
 	}
 	up.changes = append(up.changes, up.ran.take()...)
 	if u.TeamID.Set {
-		// A ticket sent to a round-robin team goes to its next agent.
 		ev, err := d.roundRobin(ctx, tx, t, u.NotTo)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if ev != nil {
 			up.changes = append(up.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
@@ -1245,7 +1296,7 @@ func (d *Desk) applyUpdate(ctx context.Context, tx *store.Tx, actor Actor, t *st
 	}
 	err := up.ran.Save(ctx)
 	up.changes = append(up.changes, up.ran.take()...)
-	return up, err
+	return err
 }
 
 // published sends what a committed update did.

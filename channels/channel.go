@@ -4,7 +4,9 @@
 //
 // A channel turns the outside world into desk.Inbound values and the
 // desk's replies (desk.Outbound, which carries all a sender needs) back
-// into the outside world. It reads and writes through desk's API only.
+// into the outside world. Like ui, it writes through desk's methods only
+// (their checks and events) and reads plain data straight from the store
+// (desk.DB), never through a desk method that only forwards.
 package channels
 
 import (
@@ -15,10 +17,10 @@ import (
 )
 
 // Channel is one way customers reach the desk. Its New installs its
-// sender in the desk (desk.SetSender, under each ticket channel it
-// carries) and, for a social platform, the account settings it checks
-// (desk.RegisterSocial); cli then runs every channel in one loop and
-// mounts its routes.
+// sender and its account settings in the desk (desk.SetSender and
+// desk.RegisterAccounts, or desk.RegisterSocial for a social platform,
+// under the ticket channel it carries); cli then runs every channel in one
+// loop and ui mounts its routes.
 type Channel interface {
 	// Name names the channel in logs and in the list of background work.
 	Name() string
@@ -29,6 +31,9 @@ type Channel interface {
 	Run(ctx context.Context)
 	// Routes are the HTTP endpoints the channel answers (nil: none).
 	Routes() []Route
+	// AccountSettings is its part in its accounts' settings: the ticket
+	// channel they carry and a test of one against the outside world.
+	desk.AccountSettings
 }
 
 // Route is an endpoint of a channel: an http.ServeMux pattern and the

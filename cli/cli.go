@@ -344,7 +344,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return err
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
-		TestMailbox: email.Test, Channels: all, FormPreview: formsCh.Preview,
+		Channels: all, FormPreview: formsCh.Preview,
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
 		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -62,6 +63,50 @@ func (d *Desk) Accounts(ctx context.Context) ([]Account, error) {
 		list = append(list, Account{Channel: a.Platform, ID: a.ID, Name: a.Handle, StoreID: a.StoreID, Enabled: a.Enabled, Problem: problem})
 	}
 	return list, nil
+}
+
+// AccountSettings is every channel's part in its accounts' settings,
+// whichever table keeps them: the channel its tickets and accounts carry,
+// and a test of a saved account against the outside world. Every channel
+// implements it (channels.Channel embeds it) and installs it in the desk
+// with RegisterAccounts (a social platform with RegisterSocial, which
+// does both), so desk and ui test an account of any channel one way.
+type AccountSettings interface {
+	// TicketChannel is the channel the accounts and their tickets carry
+	// (Account.Channel): "email", "chat", "form", "telegram"...
+	TicketChannel() string
+	// TestAccount checks account id's saved settings against the outside
+	// world (a mailbox's IMAP and SMTP servers, a bot's token with its
+	// platform) and says in plain words what fails; nil when they work or
+	// when nothing outside the desk is to be checked. ErrNotFound: no
+	// such account.
+	TestAccount(ctx context.Context, id int64) error
+}
+
+// ErrNoAccountSettings is the answer for an account of a channel that is
+// not installed in this desk, so none can be tested.
+var ErrNoAccountSettings = errors.New("no channel of these accounts is installed")
+
+// RegisterAccounts installs a channel's part in its accounts' settings.
+func (d *Desk) RegisterAccounts(s AccountSettings) {
+	d.channels.mu.Lock()
+	defer d.channels.mu.Unlock()
+	if d.channels.accounts == nil {
+		d.channels.accounts = map[string]AccountSettings{}
+	}
+	d.channels.accounts[s.TicketChannel()] = s
+}
+
+// TestAccount checks a saved account of channel against the outside
+// world (AccountSettings.TestAccount).
+func (d *Desk) TestAccount(ctx context.Context, channel string, id int64) error {
+	d.channels.mu.Lock()
+	s := d.channels.accounts[channel]
+	d.channels.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("test %s account %d: %w", channel, id, ErrNoAccountSettings)
+	}
+	return s.TestAccount(ctx, id)
 }
 
 // accountChanges holds, per channel, the signal that its accounts changed.

@@ -120,22 +120,6 @@ func (d *Desk) Identify(ctx context.Context, visitor store.Identity, name, email
 	return cid, nil
 }
 
-// StoreBySlug reads the store a widget or form names.
-func (d *Desk) StoreBySlug(ctx context.Context, slug string) (*store.Store, error) {
-	return d.db.StoreBySlug(ctx, slug)
-}
-
-// CustomerByIdentity is the id of the customer who owns an identifier
-// (ErrNotFound: no one yet).
-func (d *Desk) CustomerByIdentity(ctx context.Context, who store.Identity) (int64, error) {
-	return d.db.CustomerByIdentity(ctx, who)
-}
-
-// Message reads one message with its attachments.
-func (d *Desk) Message(ctx context.Context, id int64) (*store.Message, error) {
-	return d.db.Message(ctx, id)
-}
-
 // Contact is a customer with the addresses they claimed (typed in, owned
 // by another customer): what a channel may write to them at. When only
 // the claims cannot be read, the customer comes with the error.

@@ -4,8 +4,8 @@
 // neither HTTP nor any channel's protocol.
 //
 // The rule for data: every write goes through a desk method, with its
-// checks and events; plain reads may go straight to the store (ui does)
-// rather than through a desk method that only forwards them.
+// checks and events; plain reads go straight to the store (DB), in ui and
+// in the channels alike, never through a desk method that only forwards.
 package desk
 
 import (
@@ -45,7 +45,7 @@ type Desk struct {
 	hooks      []TxHook    // act inside the write transaction of a ticket change (txhook.go)
 	storeHours hours.Cache // business hours by store
 
-	social socialHub // the social platforms' channels (social.go)
+	channels channelHub // what the channels registered: account settings, social platforms (social.go)
 
 	stats *deskStats // counters for /metrics (metrics.go)
 
@@ -105,7 +105,8 @@ func (d *Desk) sendAPIReply(ctx context.Context, out Outbound) error {
 // with no mailbox, naming the screen where one is added.
 const NoMailboxReason = "no mailbox can send this reply by email: add your support address under Settings → Mailboxes, then retry"
 
-// DB is the database the desk works on (read-only queries for the UI).
+// DB is the database the desk works on, for plain reads (ui, channels and
+// the parts beside desk read from it; they write through desk's methods).
 func (d *Desk) DB() *store.DB { return d.db }
 
 // Bus is where the desk publishes what changed, after each commit.

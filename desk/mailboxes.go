@@ -169,14 +169,6 @@ func checkMailbox(m *store.Mailbox) error {
 	return nil
 }
 
-// Mailboxes lists the support mailboxes.
-func (d *Desk) Mailboxes(ctx context.Context) ([]*store.Mailbox, error) { return d.db.Mailboxes(ctx) }
-
-// Mailbox reads one support mailbox.
-func (d *Desk) Mailbox(ctx context.Context, id int64) (*store.Mailbox, error) {
-	return d.db.Mailbox(ctx, id)
-}
-
 // RecordPoll notes a mailbox poll's outcome for the app (nil = success);
 // uid is the message the poll failed at (0 when not at a message).
 func (d *Desk) RecordPoll(ctx context.Context, mailboxID int64, pollErr error, uid uint32) {

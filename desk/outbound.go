@@ -206,7 +206,7 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 		}
 		out.Files = append(out.Files, *file)
 	}
-	if p := d.social.platform(t.Channel); p != nil && p.Window() > 0 {
+	if p := d.channels.platform(t.Channel); p != nil && p.Window() > 0 {
 		if out.Template, err = d.replyTemplate(ctx, t.ID, m.ID); err != nil {
 			return nil, err
 		}

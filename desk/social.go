@@ -18,8 +18,10 @@ import (
 // SocialPlatform is a social channel (Telegram, WhatsApp, Meta) as the
 // desk sees it: how it takes part in its accounts' settings (checked with
 // the platform before they are saved, shown without secrets, let go of
-// when removed) and in replies (a reply window, approved templates).
+// when removed) and in replies (a reply window, approved templates). Its
+// TicketChannel is the platform's name.
 type SocialPlatform interface {
+	AccountSettings
 	// Check checks the settings given for an account with the platform
 	// (over old's, when an existing account is edited: empty settings
 	// keep old's) and returns what to keep. A wrong setting is an
@@ -46,7 +48,7 @@ type SocialPlatform interface {
 // SocialSettings is what an account's settings show (nil when its
 // platform shows none).
 func (d *Desk) SocialSettings(a *store.SocialAccount) map[string]any {
-	if p := d.social.platform(a.Platform); p != nil {
+	if p := d.channels.platform(a.Platform); p != nil {
 		return p.Settings(a)
 	}
 	return nil
@@ -78,47 +80,41 @@ type SocialThread struct {
 	ChatID    string
 }
 
-// socialHub holds the social platforms the channels registered.
-type socialHub struct {
+// channelHub holds what the channels registered: every channel's account
+// settings and the social platforms, by ticket channel.
+type channelHub struct {
 	mu        sync.Mutex
+	accounts  map[string]AccountSettings
 	platforms map[string]SocialPlatform
 }
 
-func (h *socialHub) platform(name string) SocialPlatform {
+func (h *channelHub) platform(name string) SocialPlatform {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.platforms[name]
 }
 
-// RegisterSocial installs the channel of a social platform.
-func (d *Desk) RegisterSocial(platform string, p SocialPlatform) {
-	d.social.mu.Lock()
-	defer d.social.mu.Unlock()
-	if d.social.platforms == nil {
-		d.social.platforms = map[string]SocialPlatform{}
+// RegisterSocial installs the channel of a social platform: its account
+// settings (RegisterAccounts) and the rest of its part.
+func (d *Desk) RegisterSocial(p SocialPlatform) {
+	d.RegisterAccounts(p)
+	d.channels.mu.Lock()
+	defer d.channels.mu.Unlock()
+	if d.channels.platforms == nil {
+		d.channels.platforms = map[string]SocialPlatform{}
 	}
-	d.social.platforms[platform] = p
+	d.channels.platforms[p.TicketChannel()] = p
 }
 
 // SocialModes tells, per platform with a channel, how its messages arrive.
 func (d *Desk) SocialModes() map[string]string {
-	d.social.mu.Lock()
-	defer d.social.mu.Unlock()
+	d.channels.mu.Lock()
+	defer d.channels.mu.Unlock()
 	modes := map[string]string{}
-	for name, p := range d.social.platforms {
+	for name, p := range d.channels.platforms {
 		modes[name] = p.Mode()
 	}
 	return modes
-}
-
-// SocialAccounts lists the accounts of a platform ("" for all).
-func (d *Desk) SocialAccounts(ctx context.Context, platform string) ([]*store.SocialAccount, error) {
-	return d.db.SocialAccounts(ctx, platform)
-}
-
-// SocialAccount reads one account.
-func (d *Desk) SocialAccount(ctx context.Context, id int64) (*store.SocialAccount, error) {
-	return d.db.SocialAccount(ctx, id)
 }
 
 // SaveSocialAccount connects (id 0) or edits a social account. New
@@ -138,7 +134,7 @@ func (d *Desk) SaveSocialAccount(ctx context.Context, id int64, in SocialAccount
 	} else if err := oneOf("platform", in.Platform, store.Platforms); err != nil {
 		return nil, err
 	}
-	p := d.social.platform(in.Platform)
+	p := d.channels.platform(in.Platform)
 	if p == nil {
 		return nil, inputErr("platform", "%s accounts cannot be connected in this version of onedesk", in.Platform)
 	}
@@ -207,7 +203,7 @@ func (d *Desk) DeleteSocialAccount(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	if p := d.social.platform(a.Platform); p != nil {
+	if p := d.channels.platform(a.Platform); p != nil {
 		if err := p.Disconnect(ctx, a); err != nil {
 			d.log.Warn("social: disconnect at the platform", "account", id, "platform", a.Platform, "err", err)
 		}
@@ -328,16 +324,6 @@ func (d *Desk) QueueSocialUpdate(ctx context.Context, accountID int64, key strin
 // delivery carries events of several chats and pages) in one write.
 func (d *Desk) QueueSocialUpdates(ctx context.Context, list []store.SocialUpdate) error {
 	return d.db.QueueSocialUpdates(ctx, list)
-}
-
-// DueSocialUpdates lists queued deliveries of a platform that are due.
-func (d *Desk) DueSocialUpdates(ctx context.Context, platform string, limit int) ([]store.SocialUpdate, error) {
-	return d.db.DueSocialUpdates(ctx, platform, store.Now(), limit)
-}
-
-// NextSocialUpdateAt is when the next queued delivery is due (zero: none).
-func (d *Desk) NextSocialUpdateAt(ctx context.Context) (time.Time, error) {
-	return d.db.NextSocialUpdateAt(ctx)
 }
 
 // FinishSocialUpdates records the outcomes of queued deliveries (outcomes
@@ -493,7 +479,7 @@ type ReplyWindow struct {
 // ReplyWindow is the reply window of a ticket, nil when its channel has
 // none.
 func (d *Desk) ReplyWindow(ctx context.Context, t *store.Ticket) (*ReplyWindow, error) {
-	p := d.social.platform(t.Channel)
+	p := d.channels.platform(t.Channel)
 	if p == nil || p.Window() <= 0 {
 		return nil, nil
 	}
@@ -516,7 +502,7 @@ func (d *Desk) ReplyWindow(ctx context.Context, t *store.Ticket) (*ReplyWindow, 
 // only templates now (its reply window closed), so the agent learns it
 // while the text is still in the reply box, not from a failed delivery.
 func (d *Desk) windowClosed(t *store.Ticket, now time.Time) error {
-	p := d.social.platform(t.Channel)
+	p := d.channels.platform(t.Channel)
 	if p == nil || p.Window() <= 0 || t.LastCustomerAt == nil || now.Before(t.LastCustomerAt.Add(p.Window())) {
 		return nil
 	}

@@ -137,16 +137,14 @@ func (s *Server) testMailbox(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.db.Mailbox(c.UserContext(), id)
-	if err != nil {
+	if _, err := s.db.Mailbox(c.UserContext(), id); err != nil {
 		return err
-	}
-	if s.opts.TestMailbox == nil {
-		return &apiError{Status: fiber.StatusNotImplemented, Message: "testing mailboxes is not available in this build"}
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 30*time.Second)
 	defer cancel()
-	if err := s.opts.TestMailbox(ctx, m); err != nil {
+	if err := s.desk.TestAccount(ctx, "email", id); errors.Is(err, desk.ErrNoAccountSettings) {
+		return &apiError{Status: fiber.StatusNotImplemented, Message: "testing mailboxes is not available in this build"}
+	} else if err != nil {
 		field := ""
 		var fe interface{ TestField() string }
 		if errors.As(err, &fe) {

@@ -47,9 +47,6 @@ type Options struct {
 	LoginRate float64
 	// Version is reported by /healthz.
 	Version string
-	// TestMailbox checks a mailbox's settings against its servers (the
-	// email channel's Test); nil answers that testing is unavailable.
-	TestMailbox func(context.Context, *store.Mailbox) error
 	// Channels are the channels whose HTTP endpoints (Routes) the server
 	// mounts beside the API, all public (see channelRoutes); one holding
 	// connections of its own (a Shutdowner: the chat's visitor sockets)

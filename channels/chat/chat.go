@@ -76,7 +76,18 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, open: map[*visitor]struct{}{}, receipts: map[int64]*receipt{},
 		ipLimit: limit.New(1, 30), visitorLimit: limit.New(visitorRate, visitorBurst)}
 	d.SetSender("chat", desk.SenderFunc(c.Send))
+	d.RegisterAccounts(c)
 	return c
+}
+
+// TicketChannel is "chat": its accounts are the stores' chat widgets.
+func (c *Channel) TicketChannel() string { return "chat" }
+
+// TestAccount: a store's chat settings reach nothing outside the desk, so
+// only the store's being there is checked.
+func (c *Channel) TestAccount(ctx context.Context, storeID int64) error {
+	_, err := c.desk.DB().Store(ctx, storeID)
+	return err
 }
 
 // live tells whether the widget offers live chat: an agent is online and
@@ -104,7 +115,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bodyLimit := int64(maxRequest)
-	st, err := c.desk.StoreBySlug(r.Context(), r.URL.Query().Get("store"))
+	st, err := c.desk.DB().StoreBySlug(r.Context(), r.URL.Query().Get("store"))
 	if err != nil {
 		writeError(w, http.StatusNotFound, "no store by that name: check data-store in the snippet", "store")
 		return
@@ -512,7 +523,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		}
 		if t != nil {
 			s.follow(t.CustomerID)
-		} else if id, err := c.desk.CustomerByIdentity(ctx, s.who); err == nil {
+		} else if id, err := c.desk.DB().CustomerByIdentity(ctx, s.who); err == nil {
 			s.follow(id)
 		}
 		if s.customer != 0 {
@@ -607,7 +618,7 @@ func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identi
 	at := res.Message.CreatedAt
 	ack := frame{Type: "ack", CID: m.cid, ID: res.Message.ID, At: &at}
 	if len(m.files) > 0 {
-		if stored, err := c.desk.Message(ctx, res.Message.ID); err == nil {
+		if stored, err := c.desk.DB().Message(ctx, res.Message.ID); err == nil {
 			ack.Files = files(stored.Attachments) // with their ids
 		}
 	}

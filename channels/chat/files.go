@@ -111,7 +111,7 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 		return
 	}
 	if st.Chat.PreChat == "required" {
-		if id, err := c.desk.CustomerByIdentity(r.Context(), who); err != nil {
+		if id, err := c.desk.DB().CustomerByIdentity(r.Context(), who); err != nil {
 			fail(http.StatusForbidden, "err_details", "email")
 			return
 		} else if _, email := c.contact(r.Context(), id); email == "" {

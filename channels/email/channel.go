@@ -32,7 +32,20 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
 	d.SetSender("email", desk.SenderFunc(c.Send))
 	d.LimitSends("email", smtpSends)
+	d.RegisterAccounts(c)
 	return c
+}
+
+// TicketChannel is "email": its accounts are the support mailboxes.
+func (c *Channel) TicketChannel() string { return "email" }
+
+// TestAccount tests mailbox id's saved settings with its servers (Test).
+func (c *Channel) TestAccount(ctx context.Context, id int64) error {
+	mb, err := c.desk.DB().Mailbox(ctx, id)
+	if err != nil {
+		return err
+	}
+	return Test(ctx, mb)
 }
 
 // Name is "email".
@@ -48,7 +61,7 @@ func (c *Channel) Run(ctx context.Context) {
 	for {
 		pctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
-		list, err := c.desk.Mailboxes(ctx)
+		list, err := c.desk.DB().Mailboxes(ctx)
 		if err != nil {
 			c.log.Error("email: list mailboxes", "err", err)
 		}

@@ -133,7 +133,7 @@ func (e *folderError) Unwrap() error { return e.err }
 // session imports a mailbox and then waits for more mail, with IDLE where
 // the server has it and by polling otherwise, until an error or ctx ends.
 func (c *Channel) session(ctx context.Context, id int64) error {
-	mb, err := c.desk.Mailbox(ctx, id)
+	mb, err := c.desk.DB().Mailbox(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 	uidValidity := sel.UIDValidity
 	idle := cl.Caps().Has(imap.CapIdle)
 	for ctx.Err() == nil {
-		if mb, err = c.desk.Mailbox(ctx, id); err != nil {
+		if mb, err = c.desk.DB().Mailbox(ctx, id); err != nil {
 			return err
 		}
 		if err := c.importNew(ctx, cl, mb, uidValidity); err != nil {
@@ -233,7 +233,7 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 		}
 	}
 	slices.SortFunc(news, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
-	mailboxes, err := c.desk.Mailboxes(ctx)
+	mailboxes, err := c.desk.DB().Mailboxes(ctx)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,18 @@ type Channel struct {
 func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, pageLimit: limit.New(2, 60), postLimit: limit.New(0.2, 10), Now: time.Now}
 	d.SetSender("form", desk.SenderFunc(c.Send))
+	d.RegisterAccounts(c)
 	return c
+}
+
+// TicketChannel is "form": its accounts are the forms.
+func (c *Channel) TicketChannel() string { return "form" }
+
+// TestAccount: a form reaches nothing outside the desk, so only its being
+// there is checked.
+func (c *Channel) TestAccount(ctx context.Context, formID int64) error {
+	_, err := c.desk.DB().Form(ctx, formID)
+	return err
 }
 
 // Name is "forms".

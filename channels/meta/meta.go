@@ -104,8 +104,25 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handleQueued}
 	d.SetSender("messenger", desk.SenderFunc(c.Send))
 	d.SetSender("instagram", desk.SenderFunc(c.Send))
-	d.RegisterSocial("meta", c)
+	d.RegisterSocial(c)
 	return c
+}
+
+// TicketChannel is "meta".
+func (c *Channel) TicketChannel() string { return "meta" }
+
+// TestAccount checks account id's saved settings with the platform again
+// (Check with nothing new).
+func (c *Channel) TestAccount(ctx context.Context, id int64) error {
+	a, err := c.desk.DB().SocialAccount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a.Platform != "meta" {
+		return &store.NotFoundError{Thing: "social account", ID: id}
+	}
+	_, err = c.Check(ctx, a, nil)
+	return err
 }
 
 // Name is "meta".
@@ -149,7 +166,7 @@ func (c *Channel) webhookURL() string {
 func (c *Channel) Settings(a *store.SocialAccount) map[string]any {
 	cfg := parseConfig(a)
 	return map[string]any{"page_id": cfg.PageID, "instagram_id": cfg.InstagramID, "instagram_username": cfg.InstagramUsername,
-		"verify_token": cfg.VerifyToken, "callback_url": c.webhookURL(),
+		"verify_token": cfg.VerifyToken, "webhook_url": c.webhookURL(),
 		"access_token_set": cfg.AccessToken != "", "app_secret_set": cfg.AppSecret != ""}
 }
 
@@ -264,7 +281,7 @@ func (c *Channel) Run(ctx context.Context) {
 	for {
 		actx, cancel := context.WithCancel(ctx)
 		var running sync.WaitGroup
-		list, err := c.desk.SocialAccounts(ctx, "meta")
+		list, err := c.desk.DB().SocialAccounts(ctx, "meta")
 		if err != nil {
 			c.log.Error("meta: list pages", "err", err)
 		}

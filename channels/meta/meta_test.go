@@ -189,7 +189,7 @@ func TestHandshake(t *testing.T) {
 	e := newEnv(t)
 	settings := e.d.SocialSettings(e.acct)
 	token, _ := settings["verify_token"].(string)
-	if len(token) < 20 || settings["callback_url"] != "https://desk.example.com/hooks/meta" || settings["access_token_set"] != true ||
+	if len(token) < 20 || settings["webhook_url"] != "https://desk.example.com/hooks/meta" || settings["access_token_set"] != true ||
 		settings["instagram_id"] != metatest.IGID || settings["access_token"] != nil || settings["app_secret"] != nil {
 		t.Fatalf("settings %+v", settings)
 	}

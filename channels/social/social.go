@@ -76,7 +76,7 @@ func (in *Inbox) Run(ctx context.Context) {
 		case <-timer.C:
 		case <-in.wake:
 		}
-		list, err := in.Desk.DueSocialUpdates(ctx, in.Platform, inboxBatch)
+		list, err := in.Desk.DB().DueSocialUpdates(ctx, in.Platform, store.Now(), inboxBatch)
 		if err != nil {
 			in.Log.Error(in.Platform+": queued deliveries", "err", err)
 		}
@@ -90,7 +90,7 @@ func (in *Inbox) Run(ctx context.Context) {
 		wait := time.Minute
 		if len(list) == inboxBatch {
 			wait = 0
-		} else if next, err := in.Desk.NextSocialUpdateAt(ctx); err == nil && !next.IsZero() {
+		} else if next, err := in.Desk.DB().NextSocialUpdateAt(ctx); err == nil && !next.IsZero() {
 			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
 		}
 		timer.Reset(wait)
@@ -115,7 +115,7 @@ func (in *Inbox) work(ctx context.Context, list []store.SocialUpdate) []error {
 		if _, ok := unread[q.AccountID]; ok {
 			continue
 		}
-		a, err := in.Desk.SocialAccount(ctx, q.AccountID)
+		a, err := in.Desk.DB().SocialAccount(ctx, q.AccountID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			in.Log.Info(in.Platform+": deliveries for a removed account dropped", "account", q.AccountID)

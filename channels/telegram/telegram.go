@@ -92,8 +92,25 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 		hooks: map[int64]*bot{}, badLimit: limit.New(1, 10)}
 	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "telegram", Lane: chatOf, Handle: c.handleQueued}
 	d.SetSender("telegram", desk.SenderFunc(c.Send))
-	d.RegisterSocial("telegram", c)
+	d.RegisterSocial(c)
 	return c
+}
+
+// TicketChannel is "telegram".
+func (c *Channel) TicketChannel() string { return "telegram" }
+
+// TestAccount checks account id's saved settings with the platform again
+// (Check with nothing new).
+func (c *Channel) TestAccount(ctx context.Context, id int64) error {
+	a, err := c.desk.DB().SocialAccount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a.Platform != "telegram" {
+		return &store.NotFoundError{Thing: "social account", ID: id}
+	}
+	_, err = c.Check(ctx, a, nil)
+	return err
 }
 
 // Name is "telegram".
@@ -214,7 +231,7 @@ func (c *Channel) Run(ctx context.Context) {
 	for {
 		actx, cancel := context.WithCancel(ctx)
 		var running sync.WaitGroup
-		list, err := c.desk.SocialAccounts(ctx, "telegram")
+		list, err := c.desk.DB().SocialAccounts(ctx, "telegram")
 		if err != nil {
 			c.log.Error("telegram: list bots", "err", err)
 		}

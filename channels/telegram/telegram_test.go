@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -214,7 +215,7 @@ func TestInboundMediaAndReply(t *testing.T) {
 	}
 	var st store.SocialAccount
 	e.waitFor("the offset saved", func() bool {
-		a, err := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, err := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		st = *a
 		return err == nil && a.State.Offset == 5
 	})
@@ -269,13 +270,13 @@ func TestDuplicateUpdateStoredOnce(t *testing.T) {
 	id := e.api.Push(map[string]any{"message": message(7, map[string]any{"text": "Once"})})
 	e.waitFor("the message", func() bool { return len(e.messages()) == 1 })
 	e.waitFor("the offset saved", func() bool {
-		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		return a.State.Offset == id+1
 	})
 	// A crash before the offset was saved: the desk starts from the old
 	// offset and Telegram delivers the same update again.
 	e.halt()
-	a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+	a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 	a.State.Offset = 0
 	if err := e.d.SetSocialState(context.Background(), a.ID, a.State); err != nil {
 		t.Fatal(err)
@@ -284,7 +285,7 @@ func TestDuplicateUpdateStoredOnce(t *testing.T) {
 	next := e.api.Push(map[string]any{"message": message(8, map[string]any{"text": "Twice?"})})
 	e.start()
 	e.waitFor("the offset past both", func() bool {
-		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		return a.State.Offset == next+1
 	})
 	if ms := e.messages(); len(ms) != 2 || ms[0].Body != "Once" || ms[1].Body != "Twice?" {
@@ -301,7 +302,7 @@ func TestEditsNotedOnce(t *testing.T) {
 	e.api.Push(map[string]any{"edited_message": edit}) // delivered twice
 	last := e.api.Push(map[string]any{"message": message(4, map[string]any{"text": "Thanks"})})
 	e.waitFor("all taken", func() bool {
-		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		return a.State.Offset == last+1
 	})
 	tk := e.ticket()
@@ -336,7 +337,7 @@ func TestPollingSurvivesServerRestart(t *testing.T) {
 	}
 	e.waitFor("the message sent while the server was away", func() bool { return len(e.messages()) == 2 })
 	e.waitFor("the error cleared", func() bool {
-		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		return a.State.LastError == "" && a.State.LastOKAt != nil
 	})
 	// Backing off, the failures were logged once, not on every retry.
@@ -446,12 +447,12 @@ func TestWebhookSecretAndQueue(t *testing.T) {
 	// Telegram failing to reach the desk shows on the bot.
 	e.api.WebhookError("Connection timed out")
 	e.waitFor("the delivery error shown", func() bool {
-		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		return strings.Contains(a.State.LastError, "cannot deliver") && strings.Contains(a.State.LastError, "Connection timed out")
 	})
 	e.api.WebhookError("")
 	e.waitFor("the error cleared", func() bool {
-		a, _ := e.d.SocialAccount(context.Background(), e.acct.ID)
+		a, _ := e.d.DB().SocialAccount(context.Background(), e.acct.ID)
 		return a.State.LastError == ""
 	})
 	// Removing the bot removes its webhook.
@@ -514,5 +515,28 @@ func TestChatFollowsItsTicket(t *testing.T) {
 	e.waitFor("the reply sent", func() bool { m, _ := e.db.Message(context.Background(), r.ID); return m.Delivery == "sent" })
 	if s := e.api.Calls("sendMessage"); len(s) != 1 || s[0].Params["chat_id"] != float64(42) {
 		t.Fatalf("sendMessage %+v", s)
+	}
+}
+
+// TestAccountSettingsPart: a bot's saved settings are tested through the
+// desk's one account test, as any channel's would be: a token Telegram
+// still knows passes, a revoked one fails on "token", and an account that
+// is not there, or of a channel the desk lacks, says so.
+func TestAccountSettingsPart(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	if err := e.d.TestAccount(ctx, "telegram", e.acct.ID); err != nil {
+		t.Fatalf("a working bot: %v", err)
+	}
+	e.api.Fail("getMe", telegramtest.Failure{Status: 401, Description: "Unauthorized"})
+	err := e.d.TestAccount(ctx, "telegram", e.acct.ID)
+	if ie, ok := desk.IsInput(err); !ok || ie.Field != "token" {
+		t.Fatalf("a revoked token: %v", err)
+	}
+	if err := e.d.TestAccount(ctx, "telegram", e.acct.ID+100); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no such account: %v", err)
+	}
+	if err := e.d.TestAccount(ctx, "email", 1); !errors.Is(err, desk.ErrNoAccountSettings) {
+		t.Fatalf("a channel the desk lacks: %v", err)
 	}
 }

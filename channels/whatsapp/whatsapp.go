@@ -96,8 +96,25 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	}}
 	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "whatsapp", Lane: laneOf, Handle: c.handleQueued}
 	d.SetSender("whatsapp", desk.SenderFunc(c.Send))
-	d.RegisterSocial("whatsapp", c)
+	d.RegisterSocial(c)
 	return c
+}
+
+// TicketChannel is "whatsapp".
+func (c *Channel) TicketChannel() string { return "whatsapp" }
+
+// TestAccount checks account id's saved settings with the platform again
+// (Check with nothing new).
+func (c *Channel) TestAccount(ctx context.Context, id int64) error {
+	a, err := c.desk.DB().SocialAccount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a.Platform != "whatsapp" {
+		return &store.NotFoundError{Thing: "social account", ID: id}
+	}
+	_, err = c.Check(ctx, a, nil)
+	return err
 }
 
 // Name is "whatsapp".
@@ -312,7 +329,7 @@ func (c *Channel) Run(ctx context.Context) {
 
 // load reads the connected numbers.
 func (c *Channel) load(ctx context.Context) {
-	list, err := c.desk.SocialAccounts(ctx, "whatsapp")
+	list, err := c.desk.DB().SocialAccounts(ctx, "whatsapp")
 	if err != nil {
 		c.log.Error("whatsapp: list numbers", "err", err)
 		return

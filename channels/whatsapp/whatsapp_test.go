@@ -212,7 +212,7 @@ func TestBadSignatureStoresNothing(t *testing.T) {
 	if code := e.post(tampered); code != 401 {
 		t.Fatalf("changed body: %d", code)
 	}
-	due, err := e.d.DueSocialUpdates(context.Background(), "whatsapp", 10)
+	due, err := e.d.DB().DueSocialUpdates(context.Background(), "whatsapp", store.Now(), 10)
 	if err != nil || len(due) != 0 || len(e.tickets()) != 0 {
 		t.Fatalf("stored: %v %v, %d tickets", due, err, len(e.tickets()))
 	}

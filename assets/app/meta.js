@@ -25,7 +25,7 @@ function setup(a) {
   return h('div', { class: 'meta-setup', dataset: { setup: a.id } },
     h('div', { class: 'muted' }, s.instagram_username ? t('meta_instagram', { name: s.instagram_username }) : t('meta_no_instagram')),
     h('div', { class: 'meta-setup-fields' },
-      copyField(t('meta_callback_url'), s.callback_url || `${location.origin}/hooks/meta`),
+      copyField(t('meta_callback_url'), s.webhook_url || `${location.origin}/hooks/meta`),
       copyField(t('meta_verify_token'), s.verify_token || '')),
     h('p', { class: 'muted' }, t('meta_fields_hint')));
 }

@@ -1,9 +1,9 @@
 package ui
 
 import (
-	"github.com/gofiber/fiber/v2"
+	"net/http"
 
-	"onedesk/channels"
+	"github.com/gofiber/fiber/v2"
 )
 
 // access is who may call a route.
@@ -27,8 +27,8 @@ type route struct {
 var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true}
 
 // routes is the whole HTTP surface with who may call each route, but for
-// what net/http serves beside Fiber: /agent/ws (agent), the static app and
-// /widget.js (public), and the channels' own endpoints (channelRoutes).
+// the static app and /widget.js (public) and what net/http serves beside
+// Fiber (netRoutes).
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
@@ -145,19 +145,31 @@ func (s *Server) routes() []route {
 	}
 }
 
-// channelRoutes are the endpoints the channels answer, as each channel's
-// Routes give them, served by net/http beside Fiber. All are public:
-// customers and platforms call them, and each channel rate-limits by
-// address and checks what it needs itself. Today: the chat's /chat/ws,
-// /chat/config, /chat/offline, /chat/upload and /chat/file (origin checked
-// per store); the forms' /f/{slug}; Telegram's /hooks/telegram/{account id}
-// (a secret per bot); WhatsApp's /hooks/whatsapp and Meta's /hooks/meta
-// (GET: Meta's verify handshake; POST: X-Hub-Signature-256 checked with
-// the app secret of the number or page each entry is for).
-func (s *Server) channelRoutes() []channels.Route {
-	var list []channels.Route
+// netRoute is an endpoint net/http serves beside Fiber: an http.ServeMux
+// pattern, who may call it, and the handler, which checks that itself.
+type netRoute struct {
+	pattern string
+	access  access
+	handler http.Handler
+}
+
+// netRoutes are the endpoints net/http serves beside Fiber: the agent
+// websocket (agent: its session or token is checked on the upgrade), then
+// every channel's endpoints as its Routes give them. Those are public:
+// customers and platforms call them, and each channel bounds bodies,
+// rate-limits by address and checks what it needs itself. Today: the
+// chat's /chat/ws, /chat/config, /chat/offline, /chat/upload and
+// /chat/file (origin checked per store); the forms' /f/{slug}; Telegram's
+// /hooks/telegram/{account id} (a secret per bot); WhatsApp's
+// /hooks/whatsapp and Meta's /hooks/meta (GET: Meta's verify handshake;
+// POST: X-Hub-Signature-256 checked with the app secret of the number or
+// page each entry is for).
+func (s *Server) netRoutes() []netRoute {
+	list := []netRoute{{"/agent/ws", agent, http.HandlerFunc(s.agentWS)}}
 	for _, ch := range s.opts.Channels {
-		list = append(list, ch.Routes()...)
+		for _, r := range ch.Routes() {
+			list = append(list, netRoute{r.Pattern, public, r.Handler})
+		}
 	}
 	return list
 }

@@ -48,7 +48,7 @@ type Options struct {
 	// Version is reported by /healthz.
 	Version string
 	// Channels are the channels whose HTTP endpoints (Routes) the server
-	// mounts beside the API, all public (see channelRoutes); one holding
+	// mounts beside the API, all public (see netRoutes); one holding
 	// connections of its own (a Shutdowner: the chat's visitor sockets)
 	// is stopped with the server.
 	Channels []channels.Channel
@@ -176,9 +176,14 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.app.Use(s.fallback)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("/agent/ws", s.agentWS)
-	for _, r := range s.channelRoutes() {
-		mux.Handle(r.Pattern, r.Handler) // each bounds its requests' bodies itself
+	for _, r := range s.netRoutes() {
+		if r.access == public && (strings.HasPrefix(r.pattern, "/api/") || strings.HasPrefix(r.pattern, "/agent/")) {
+			// A public endpoint there would answer beside the agents' own,
+			// past their authentication.
+			log.Error("a channel's route is under the agents' paths: not mounted", "pattern", r.pattern)
+			continue
+		}
+		mux.Handle(r.pattern, r.handler)
 	}
 	mux.Handle("/", s.fiberHandler())
 	s.handler = s.forwarded(s.measure(mux))

@@ -287,86 +287,105 @@ func (d *Desk) verifyClaim(ctx context.Context, tx *store.Tx, t *store.Ticket, f
 
 // MergeTickets merges ticket from into ticket into, both the same
 // customer's: from's messages join into's thread, from is closed and
-// leads to into; both get a "merged" event.
+// leads to into; both get a "merged" event. The steps: check → move the
+// thread → into's state → events on both.
 func (d *Desk) MergeTickets(ctx context.Context, into, from int64, actor Actor) error {
 	if into == from {
 		return inputErr("ticket_id", "a ticket cannot be merged into itself")
 	}
 	var changes []Change
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		changes = nil
-		dst, err := tx.Ticket(ctx, into)
+		dst, src, err := ticketsToMerge(ctx, tx, into, from)
 		if err != nil {
 			return err
-		}
-		src, err := tx.Ticket(ctx, from)
-		if errors.Is(err, store.ErrNotFound) {
-			return inputErr("ticket_id", "there is no ticket %d", from)
-		}
-		if err != nil {
-			return err
-		}
-		if src.CustomerID != dst.CustomerID {
-			return inputErr("ticket_id", "ticket %d is another customer's: merge the customers first", from)
-		}
-		if n, err := tx.TicketMergedInto(ctx, from); err != nil || n != 0 {
-			if err == nil {
-				err = inputErr("ticket_id", "ticket %d was merged into ticket %d already", from, n)
-			}
-			return err
-		}
-		if dst.Status == "closed" {
-			return inputErr("id", "ticket %d is closed", into)
 		}
 		if err := tx.MergeTicket(ctx, from, into); err != nil {
 			return err
 		}
-		// The thread's times and tags are now those of both.
-		for _, tag := range src.Tags {
-			if !slices.Contains(dst.Tags, tag) {
-				dst.Tags = append(dst.Tags, tag)
-			}
-		}
-		slices.Sort(dst.Tags)
-		if src.UpdatedAt.After(dst.UpdatedAt) {
-			dst.UpdatedAt, dst.Snippet = src.UpdatedAt, src.Snippet
-		}
-		if src.LastCustomerAt != nil && (dst.LastCustomerAt == nil || src.LastCustomerAt.After(*dst.LastCustomerAt)) {
-			dst.LastCustomerAt = src.LastCustomerAt
-		}
-		if src.FirstResponseAt != nil && (dst.FirstResponseAt == nil || src.FirstResponseAt.Before(*dst.FirstResponseAt)) {
-			dst.FirstResponseAt = src.FirstResponseAt
-		}
+		joinThreads(dst, src)
 		if _, err := d.saveTicket(ctx, tx, dst, store.Now()); err != nil {
 			return err
 		}
-		ev, err := addEvent(ctx, tx, into, actor, store.MergedData{TicketID: from})
-		if err != nil {
-			return err
-		}
-		changes = append(changes, Change{Type: "event", TicketID: into, Event: ev})
-		if src.Status != "closed" {
-			ev, err := setStatus(ctx, tx, src, "closed", actor)
-			if err != nil {
-				return err
-			}
-			changes = append(changes, Change{Type: "event", TicketID: from, Event: ev})
-			if _, err := d.saveTicket(ctx, tx, src, store.Now()); err != nil {
-				return err
-			}
-		}
-		ev, err = addEvent(ctx, tx, from, actor, store.MergedData{IntoTicketID: into})
-		if err != nil {
-			return err
-		}
-		changes = append(changes, Change{Type: "event", TicketID: from, Event: ev})
-		return nil
+		changes, err = d.mergedTicketEvents(ctx, tx, dst, src, actor)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	d.publishAll(ctx, changes)
 	return nil
+}
+
+// ticketsToMerge reads the two tickets of a merge and checks that it may
+// be done: the same customer's, from not merged already, into not closed.
+func ticketsToMerge(ctx context.Context, tx *store.Tx, into, from int64) (dst, src *store.Ticket, err error) {
+	if dst, err = tx.Ticket(ctx, into); err != nil {
+		return nil, nil, err
+	}
+	src, err = tx.Ticket(ctx, from)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, inputErr("ticket_id", "there is no ticket %d", from)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if src.CustomerID != dst.CustomerID {
+		return nil, nil, inputErr("ticket_id", "ticket %d is another customer's: merge the customers first", from)
+	}
+	if n, err := tx.TicketMergedInto(ctx, from); err != nil || n != 0 {
+		if err == nil {
+			err = inputErr("ticket_id", "ticket %d was merged into ticket %d already", from, n)
+		}
+		return nil, nil, err
+	}
+	if dst.Status == "closed" {
+		return nil, nil, inputErr("id", "ticket %d is closed", into)
+	}
+	return dst, src, nil
+}
+
+// joinThreads gives dst the tags and times of both threads.
+func joinThreads(dst, src *store.Ticket) {
+	for _, tag := range src.Tags {
+		if !slices.Contains(dst.Tags, tag) {
+			dst.Tags = append(dst.Tags, tag)
+		}
+	}
+	slices.Sort(dst.Tags)
+	if src.UpdatedAt.After(dst.UpdatedAt) {
+		dst.UpdatedAt, dst.Snippet = src.UpdatedAt, src.Snippet
+	}
+	if src.LastCustomerAt != nil && (dst.LastCustomerAt == nil || src.LastCustomerAt.After(*dst.LastCustomerAt)) {
+		dst.LastCustomerAt = src.LastCustomerAt
+	}
+	if src.FirstResponseAt != nil && (dst.FirstResponseAt == nil || src.FirstResponseAt.Before(*dst.FirstResponseAt)) {
+		dst.FirstResponseAt = src.FirstResponseAt
+	}
+}
+
+// mergedTicketEvents records a ticket merge: "merged" on dst, and src
+// closed (when it was not) with its own "merged" naming dst.
+func (d *Desk) mergedTicketEvents(ctx context.Context, tx *store.Tx, dst, src *store.Ticket, actor Actor) ([]Change, error) {
+	var changes []Change
+	ev, err := addEvent(ctx, tx, dst.ID, actor, store.MergedData{TicketID: src.ID})
+	if err != nil {
+		return nil, err
+	}
+	changes = append(changes, Change{Type: "event", TicketID: dst.ID, Event: ev})
+	if src.Status != "closed" {
+		ev, err := setStatus(ctx, tx, src, "closed", actor)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, Change{Type: "event", TicketID: src.ID, Event: ev})
+		if _, err := d.saveTicket(ctx, tx, src, store.Now()); err != nil {
+			return nil, err
+		}
+	}
+	if ev, err = addEvent(ctx, tx, src.ID, actor, store.MergedData{IntoTicketID: dst.ID}); err != nil {
+		return nil, err
+	}
+	return append(changes, Change{Type: "event", TicketID: src.ID, Event: ev}), nil
 }
 
 var (

@@ -56,55 +56,7 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 				return err
 			}
 		}
-		set := func(dst *string, v *string) {
-			if v != nil {
-				*dst = strings.TrimSpace(*v)
-			}
-		}
-		set(&m.Address, in.Address)
-		set(&m.Name, in.Name)
-		set(&m.IMAPHost, in.IMAPHost)
-		set(&m.IMAPSecurity, in.IMAPSecurity)
-		set(&m.IMAPUsername, in.IMAPUsername)
-		set(&m.IMAPFolder, in.IMAPFolder)
-		set(&m.SMTPHost, in.SMTPHost)
-		set(&m.SMTPSecurity, in.SMTPSecurity)
-		set(&m.SMTPUsername, in.SMTPUsername)
-		set(&m.AfterImport, in.AfterImport)
-		set(&m.MoveTo, in.MoveTo)
-		if in.IMAPPassword != "" {
-			m.IMAPPassword = in.IMAPPassword
-		}
-		if in.SMTPPassword != "" {
-			m.SMTPPassword = in.SMTPPassword
-		}
-		if in.IMAPPort != nil {
-			m.IMAPPort = *in.IMAPPort
-		}
-		if in.SMTPPort != nil {
-			m.SMTPPort = *in.SMTPPort
-		}
-		if in.PollSeconds != nil {
-			m.PollSeconds = *in.PollSeconds
-		}
-		if in.Active != nil {
-			m.Active = *in.Active
-		}
-		if in.PlusAddressing != nil {
-			m.PlusAddressing = *in.PlusAddressing
-		}
-		if in.AutoAck != nil {
-			m.AutoAck = *in.AutoAck
-		}
-		if in.AutoAckText != nil {
-			m.AutoAckText = strings.TrimSpace(*in.AutoAckText)
-		}
-		if in.MaxMessageMB != nil {
-			m.MaxMessageMB = *in.MaxMessageMB
-		}
-		if in.StoreID.Set {
-			m.StoreID = in.StoreID.Value
-		}
+		in.apply(m)
 		if err := checkMailbox(m); err != nil {
 			return err
 		}
@@ -121,6 +73,47 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 	}
 	d.notifyAccounts("email")
 	return m, nil
+}
+
+// apply sets on m what the input gives: texts trimmed, passwords only
+// when given (they are write-only).
+func (in MailboxInput) apply(m *store.Mailbox) {
+	for _, f := range []struct {
+		dst *string
+		v   *string
+	}{{&m.Address, in.Address}, {&m.Name, in.Name}, {&m.IMAPHost, in.IMAPHost}, {&m.IMAPSecurity, in.IMAPSecurity},
+		{&m.IMAPUsername, in.IMAPUsername}, {&m.IMAPFolder, in.IMAPFolder}, {&m.SMTPHost, in.SMTPHost},
+		{&m.SMTPSecurity, in.SMTPSecurity}, {&m.SMTPUsername, in.SMTPUsername}, {&m.AfterImport, in.AfterImport},
+		{&m.MoveTo, in.MoveTo}, {&m.AutoAckText, in.AutoAckText}} {
+		if f.v != nil {
+			*f.dst = strings.TrimSpace(*f.v)
+		}
+	}
+	if in.IMAPPassword != "" {
+		m.IMAPPassword = in.IMAPPassword
+	}
+	if in.SMTPPassword != "" {
+		m.SMTPPassword = in.SMTPPassword
+	}
+	for _, f := range []struct {
+		dst *int
+		v   *int
+	}{{&m.IMAPPort, in.IMAPPort}, {&m.SMTPPort, in.SMTPPort}, {&m.PollSeconds, in.PollSeconds}, {&m.MaxMessageMB, in.MaxMessageMB}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	for _, f := range []struct {
+		dst *bool
+		v   *bool
+	}{{&m.Active, in.Active}, {&m.PlusAddressing, in.PlusAddressing}, {&m.AutoAck, in.AutoAck}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if in.StoreID.Set {
+		m.StoreID = in.StoreID.Value
+	}
 }
 
 func checkMailbox(m *store.Mailbox) error {

@@ -201,21 +201,7 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 		o.busy[id] = true
 		o.sending += len(list)
 		o.wg.Add(1)
-		go func() {
-			defer o.wg.Done()
-			for _, it := range list {
-				if !d.deliver(ctx, it) {
-					o.backoff.Store(true)
-					break
-				}
-			}
-			o.mu.Lock()
-			delete(o.busy, id)
-			o.sending -= len(list)
-			o.mu.Unlock()
-			<-o.workers
-			d.Wake()
-		}()
+		go d.deliverTicket(ctx, o, id, list)
 	}
 	busy := len(o.busy) > 0
 	o.mu.Unlock()
@@ -230,6 +216,24 @@ func (d *Desk) deliverDue(ctx context.Context, o *outboxRun) time.Duration {
 		return time.Minute
 	}
 	return max(time.Until(next), 10*time.Millisecond)
+}
+
+// deliverTicket sends a ticket's due items in order on one of o's
+// workers, then frees the worker and wakes the dispatcher.
+func (d *Desk) deliverTicket(ctx context.Context, o *outboxRun, id int64, list []store.OutboxItem) {
+	defer o.wg.Done()
+	for _, it := range list {
+		if !d.deliver(ctx, it) {
+			o.backoff.Store(true)
+			break
+		}
+	}
+	o.mu.Lock()
+	delete(o.busy, id)
+	o.sending -= len(list)
+	o.mu.Unlock()
+	<-o.workers
+	d.Wake()
 }
 
 // deliver sends one item and records the outcome; false means the outcome

@@ -1,7 +1,8 @@
 // Package social is what the social channels (Telegram, WhatsApp, Meta)
 // share: the worker that turns their queued webhook deliveries into
 // messages, waiting out a platform's 429s, multipart uploads, size-capped
-// downloads, the JSON errors their webhooks answer with, and their Options.
+// downloads, the JSON errors their webhooks answer with, their Options and
+// the test of a saved account (TestAccount).
 package social
 
 import (
@@ -295,4 +296,19 @@ func SplitText(s string, limit int) []string {
 		s = s[n:]
 	}
 	return parts
+}
+
+// TestAccount checks a saved account of platform p with the platform
+// again (p's Check with nothing new): the social channels' part of
+// desk.AccountSettings.
+func TestAccount(ctx context.Context, d *desk.Desk, p desk.SocialPlatform, id int64) error {
+	a, err := d.DB().SocialAccount(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a.Platform != p.TicketChannel() {
+		return &store.NotFoundError{Thing: "social account", ID: id}
+	}
+	_, err = p.Check(ctx, a, nil)
+	return err
 }

@@ -99,18 +99,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 // TicketChannel is "telegram".
 func (c *Channel) TicketChannel() string { return "telegram" }
 
-// TestAccount checks account id's saved settings with the platform again
-// (Check with nothing new).
+// TestAccount checks account id's saved settings with the platform again.
 func (c *Channel) TestAccount(ctx context.Context, id int64) error {
-	a, err := c.desk.DB().SocialAccount(ctx, id)
-	if err != nil {
-		return err
-	}
-	if a.Platform != "telegram" {
-		return &store.NotFoundError{Thing: "social account", ID: id}
-	}
-	_, err = c.Check(ctx, a, nil)
-	return err
+	return social.TestAccount(ctx, c.desk, c, id)
 }
 
 // Name is "telegram".

@@ -103,18 +103,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 // TicketChannel is "whatsapp".
 func (c *Channel) TicketChannel() string { return "whatsapp" }
 
-// TestAccount checks account id's saved settings with the platform again
-// (Check with nothing new).
+// TestAccount checks account id's saved settings with the platform again.
 func (c *Channel) TestAccount(ctx context.Context, id int64) error {
-	a, err := c.desk.DB().SocialAccount(ctx, id)
-	if err != nil {
-		return err
-	}
-	if a.Platform != "whatsapp" {
-		return &store.NotFoundError{Thing: "social account", ID: id}
-	}
-	_, err = c.Check(ctx, a, nil)
-	return err
+	return social.TestAccount(ctx, c.desk, c, id)
 }
 
 // Name is "whatsapp".

@@ -159,20 +159,11 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 			return err
 		}
 		wasAdmin := a.Role == "admin" && a.Active
-		if in.Email != "" {
-			a.Email = in.Email
-		}
-		if in.Name != "" {
-			a.Name = in.Name
-		}
-		if in.Role != "" {
-			a.Role = in.Role
-		}
-		if in.Language != "" {
-			a.Language = in.Language
-		}
-		if in.Timezone != "" {
-			a.Timezone = in.Timezone
+		for _, f := range [][2]*string{{&a.Email, &in.Email}, {&a.Name, &in.Name}, {&a.Role, &in.Role},
+			{&a.Language, &in.Language}, {&a.Timezone, &in.Timezone}} {
+			if *f[1] != "" {
+				*f[0] = *f[1]
+			}
 		}
 		endSessions := false
 		if in.Active != nil && *in.Active != a.Active {
@@ -252,20 +243,28 @@ type TeamInput struct {
 	MaxOpen    *int
 }
 
+// check checks a team's input (its name cleaned); a new team needs a name.
+func (in TeamInput) check(isNew bool) error {
+	if (isNew && in.Name == "") || utf8.RuneCountInString(in.Name) > 100 {
+		return inputErr("name", "a team needs a name of 1 to 100 characters")
+	}
+	if in.Assignment != "" {
+		if err := oneOf("assignment", in.Assignment, []string{"manual", "round_robin"}); err != nil {
+			return err
+		}
+	}
+	if in.MaxOpen != nil && (*in.MaxOpen < 0 || *in.MaxOpen > 10000) {
+		return inputErr("max_open", "the cap on open tickets is from 0 (none) to 10000")
+	}
+	return nil
+}
+
 // SaveTeam creates (id 0) or updates a team; on update an empty name or
 // nil AgentIDs keep what the team has.
 func (d *Desk) SaveTeam(ctx context.Context, id int64, in TeamInput) (*store.Team, error) {
 	in.Name = cleanLine(in.Name)
-	if (id == 0 && in.Name == "") || utf8.RuneCountInString(in.Name) > 100 {
-		return nil, inputErr("name", "a team needs a name of 1 to 100 characters")
-	}
-	if in.Assignment != "" {
-		if err := oneOf("assignment", in.Assignment, []string{"manual", "round_robin"}); err != nil {
-			return nil, err
-		}
-	}
-	if in.MaxOpen != nil && (*in.MaxOpen < 0 || *in.MaxOpen > 10000) {
-		return nil, inputErr("max_open", "the cap on open tickets is from 0 (none) to 10000")
+	if err := in.check(id == 0); err != nil {
+		return nil, err
 	}
 	t := &store.Team{ID: id, Name: in.Name, AgentIDs: in.AgentIDs, Assignment: in.Assignment, CreatedAt: store.Now()}
 	if in.MaxOpen != nil {

@@ -121,33 +121,19 @@ func (d *Desk) SocialModes() map[string]string {
 // settings are checked with the platform first (a Telegram token with
 // getMe), outside any transaction.
 func (d *Desk) SaveSocialAccount(ctx context.Context, id int64, in SocialAccountInput) (*store.SocialAccount, error) {
-	var old *store.SocialAccount
-	if id != 0 {
-		var err error
-		if old, err = d.db.SocialAccount(ctx, id); err != nil {
-			return nil, err
-		}
-		if in.Platform != "" && in.Platform != old.Platform {
-			return nil, inputErr("platform", "an account stays on its platform: remove it and connect a %s account instead", in.Platform)
-		}
-		in.Platform = old.Platform
-	} else if err := oneOf("platform", in.Platform, store.Platforms); err != nil {
+	old, p, err := d.socialPlatformOf(ctx, id, &in)
+	if err != nil {
 		return nil, err
-	}
-	p := d.channels.platform(in.Platform)
-	if p == nil {
-		return nil, inputErr("platform", "%s accounts cannot be connected in this version of onedesk", in.Platform)
 	}
 	var checked *SocialCheck
 	changed := old == nil || slices.ContainsFunc(mapValues(in.Settings), func(v string) bool { return v != "" })
 	if changed {
-		var err error
 		if checked, err = p.Check(ctx, old, in.Settings); err != nil {
 			return nil, err
 		}
 	}
 	var a *store.SocialAccount
-	err := d.db.Write(ctx, func(tx *store.Tx) error {
+	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		now := store.Now()
 		if old == nil {
 			a = &store.SocialAccount{Platform: in.Platform, Enabled: true, CreatedAt: now}
@@ -184,6 +170,29 @@ func (d *Desk) SaveSocialAccount(ctx context.Context, id int64, in SocialAccount
 	}
 	d.notifyAccounts(a.Platform)
 	return d.db.SocialAccount(ctx, a.ID)
+}
+
+// socialPlatformOf reads the account being edited (none when id is 0)
+// and the platform the input is for, which an edit keeps.
+func (d *Desk) socialPlatformOf(ctx context.Context, id int64, in *SocialAccountInput) (*store.SocialAccount, SocialPlatform, error) {
+	var old *store.SocialAccount
+	if id != 0 {
+		var err error
+		if old, err = d.db.SocialAccount(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		if in.Platform != "" && in.Platform != old.Platform {
+			return nil, nil, inputErr("platform", "an account stays on its platform: remove it and connect a %s account instead", in.Platform)
+		}
+		in.Platform = old.Platform
+	} else if err := oneOf("platform", in.Platform, store.Platforms); err != nil {
+		return nil, nil, err
+	}
+	p := d.channels.platform(in.Platform)
+	if p == nil {
+		return nil, nil, inputErr("platform", "%s accounts cannot be connected in this version of onedesk", in.Platform)
+	}
+	return old, p, nil
 }
 
 func mapValues(m map[string]string) []string {

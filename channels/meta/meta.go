@@ -101,7 +101,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 		defer c.mu.RUnlock()
 		return c.verify[token]
 	}}
-	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, Handle: c.handleQueued}
+	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "meta", Lane: lane, HandleQueued: c.handleQueued}
 	d.SetSender("messenger", desk.SenderFunc(c.Send))
 	d.SetSender("instagram", desk.SenderFunc(c.Send))
 	d.RegisterSocial(c)

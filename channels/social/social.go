@@ -39,9 +39,10 @@ type Inbox struct {
 	Platform string
 	// Lane names the conversation a delivery belongs to ("" for none).
 	Lane func(payload []byte) string
-	// Handle commits one delivery of an account. An *desk.InputError is
-	// logged and dropped (retrying would not change it).
-	Handle func(ctx context.Context, a *store.SocialAccount, payload []byte) error
+	// HandleQueued commits one queued delivery of an account (each
+	// channel's handleQueued). An *desk.InputError is logged and dropped
+	// (retrying would not change it).
+	HandleQueued func(ctx context.Context, a *store.SocialAccount, payload []byte) error
 
 	once sync.Once
 	wake chan struct{}
@@ -148,7 +149,7 @@ func (in *Inbox) work(ctx context.Context, list []store.SocialUpdate) []error {
 				if a == nil || ctx.Err() != nil {
 					continue
 				}
-				err := in.Handle(ctx, a, list[i].Payload)
+				err := in.HandleQueued(ctx, a, list[i].Payload)
 				if ie, ok := desk.IsInput(err); ok {
 					in.Log.Warn(in.Platform+": message refused", "account", a.Handle, "key", list[i].Key, "err", ie.Message)
 					err = nil

@@ -42,8 +42,8 @@ func TestDeliveryWaitsForItsAccount(t *testing.T) {
 	}
 	handled := 0
 	in := &Inbox{Desk: d, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Platform: "telegram",
-		Lane:   func([]byte) string { return "" },
-		Handle: func(context.Context, *store.SocialAccount, []byte) error { handled++; return nil }}
+		Lane:         func([]byte) string { return "" },
+		HandleQueued: func(context.Context, *store.SocialAccount, []byte) error { handled++; return nil }}
 	list, err := d.DB().DueSocialUpdates(ctx, "telegram", store.Now(), 10)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("queued: %v, %v", list, err)

@@ -90,7 +90,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 	c := &Channel{desk: d, log: log, api: r.API, publicURL: r.PublicURL, http: r.HTTP, hookLimit: r.HookLimit,
 		PollTimeout: 50, Backoff: 2 * time.Second, MaxBackoff: 2 * time.Minute, MaxFile: 20 << 20, MaxWait: time.Minute, WebhookCheck: 5 * time.Minute,
 		hooks: map[int64]*bot{}, badLimit: limit.New(1, 10)}
-	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "telegram", Lane: chatOf, Handle: c.handleQueued}
+	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "telegram", Lane: chatOf, HandleQueued: c.handleQueued}
 	d.SetSender("telegram", desk.SenderFunc(c.Send))
 	d.RegisterSocial(c)
 	return c

@@ -94,7 +94,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Channel {
 		defer c.mu.RUnlock()
 		return c.tokens[token]
 	}}
-	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "whatsapp", Lane: laneOf, Handle: c.handleQueued}
+	c.inbox = &social.Inbox{Desk: d, Log: log, Platform: "whatsapp", Lane: laneOf, HandleQueued: c.handleQueued}
 	d.SetSender("whatsapp", desk.SenderFunc(c.Send))
 	d.RegisterSocial(c)
 	return c

@@ -1,9 +1,11 @@
 package ui_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"onedesk/store"
@@ -20,23 +22,11 @@ func TestAppNamesEventTypesFromServedList(t *testing.T) {
 		CustomerEventTypes map[string]store.CustomerEventType `json:"customer_event_types"`
 	}
 	e.admin().must(200, "GET", "/api/event-types", nil).json(t, &got)
-	served := map[store.EventType]bool{}
-	for _, typ := range got.EventTypes {
-		served[typ] = true
+	for _, typ := range unserved(got.EventTypes, store.EventTypes) {
+		t.Errorf("%s is not served", typ)
 	}
-	for _, typ := range store.EventTypes {
-		if !served[typ] {
-			t.Errorf("%s is not served", typ)
-		}
-	}
-	servedCustomer := map[store.CustomerEventType]bool{}
-	for _, typ := range got.CustomerEventTypes {
-		servedCustomer[typ] = true
-	}
-	for _, typ := range store.CustomerEventTypes {
-		if !servedCustomer[typ] {
-			t.Errorf("customer event %s is not served", typ)
-		}
+	for _, typ := range unserved(got.CustomerEventTypes, store.CustomerEventTypes) {
+		t.Errorf("customer event %s is not served", typ)
 	}
 	if got.CustomerEventTypes["IdentityAdded"] != store.CustomerIdentityAdded {
 		t.Errorf("served customer keys: %v", got.CustomerEventTypes)
@@ -73,4 +63,15 @@ func TestAppNamesEventTypesFromServedList(t *testing.T) {
 	if customerUses == 0 {
 		t.Error("the app names no customer event type through CEV")
 	}
+}
+
+// unserved are the types of all that the served list lacks.
+func unserved[T comparable](served map[string]T, all []T) []T {
+	var missing []T
+	for _, typ := range all {
+		if !slices.Contains(slices.Collect(maps.Values(served)), typ) {
+			missing = append(missing, typ)
+		}
+	}
+	return missing
 }

@@ -412,12 +412,6 @@ func (d *Desk) recordAwaiting(ctx context.Context, it store.OutboxItem, out *Out
 	return true
 }
 
-// AttachmentData reads an attachment with its bytes.
-func (d *Desk) AttachmentData(ctx context.Context, id int64) (*store.Attachment, error) {
-	a, _, err := d.db.AttachmentData(ctx, id)
-	return a, err
-}
-
 // Retry queues a failed reply again. The parts of a reply in several
 // messages that went out before it failed are not sent again (SendParts).
 func (d *Desk) Retry(ctx context.Context, actor Actor, messageID int64) (*store.Message, error) {

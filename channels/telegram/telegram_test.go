@@ -169,7 +169,7 @@ func (e *env) ticket() *store.Ticket {
 
 func (e *env) attachment(id int64) []byte {
 	e.t.Helper()
-	a, err := e.d.AttachmentData(context.Background(), id)
+	a, _, err := e.d.DB().AttachmentData(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}

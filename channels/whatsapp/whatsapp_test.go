@@ -252,7 +252,7 @@ func TestInboundReplyAndStatuses(t *testing.T) {
 	if ms[0].Body != "Hi, where is order 1001?" || ms[0].ExternalID != "wamid.in1" || ms[1].Body != "It came broken" || len(ms[1].Attachments) != 1 {
 		t.Fatalf("messages %+v", ms)
 	}
-	a, err := e.d.AttachmentData(ctx, ms[1].Attachments[0].ID)
+	a, _, err := e.d.DB().AttachmentData(ctx, ms[1].Attachments[0].ID)
 	if err != nil || string(a.Data) != "\xff\xd8\xff the box photo" || a.ContentType != "image/jpeg" {
 		t.Fatalf("photo %+v %v", a, err)
 	}

@@ -114,8 +114,9 @@ func loginAs(t *testing.T, ctx context.Context, e *env, email, password string) 
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
 	t.Helper()
 	// Each step gets its own deadline, so a failing one leaves time to
-	// capture the page.
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	// capture the page; generous, as a first page load on a machine busy
+	// with other suites can take well over 20 s.
+	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Run(sctx, actions...); err != nil {
 		shot(t, ctx, "failed-"+strings.ReplaceAll(step, " ", "-"))

@@ -1,0 +1,35 @@
+package chat
+
+import (
+	"time"
+
+	"onedesk/store"
+)
+
+// Several nodes: the outbox runs on one of them, and a visitor's widget
+// may be open on another, where the sending node found no widget and
+// left the reply waiting in the conversation (or sent it by email). The
+// waiting reply reaches this node's bus from the store, led by its
+// ticket; a widget of that customer open here is shown it at once, as a
+// returning visitor is (with a receipt to confirm), rather than when it
+// next connects.
+
+// pushWaiting shows a reply left waiting to the customer's widgets open
+// on this node; t is the ticket change that came just before.
+func (c *Channel) pushWaiting(t *store.Ticket, m *store.Message) {
+	if t == nil || m == nil || t.ID != m.TicketID || m.Kind != "agent" || m.Channel != "chat" || m.Delivery != "waiting" {
+		return
+	}
+	c.mu.Lock()
+	open := len(c.visitors[t.CustomerID]) > 0
+	if open && c.receipts[m.ID] == nil {
+		c.receipts[m.ID] = &receipt{customer: t.CustomerID, at: time.Now(), got: make(chan struct{})}
+	}
+	c.mu.Unlock()
+	if !open {
+		return
+	}
+	f := messageFrame(*m)
+	f.Ack = true // the widget's receipt makes it delivered
+	c.push(t.CustomerID, f)
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"sync"
@@ -175,4 +176,39 @@ func (l *leaseConn) close() {
 		close(l.stop)
 	}
 	l.drop()
+}
+
+// LeaseHolder names the node holding the lease called name (its
+// PostgreSQL application_name, "onedesk node <id>"), "" when none does;
+// on SQLite it is always "".
+func (db *DB) LeaseHolder(ctx context.Context, name string) (string, error) {
+	if db.nodes == nil {
+		return "", nil
+	}
+	key := uint64(leaseKey(name))
+	var holders []string
+	rows, err := db.r.QueryContext(ctx, `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ? AND l.objid = ? AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+		int64(key>>32), int64(key&0xffffffff))
+	if err != nil {
+		return "", fmt.Errorf("lease %s: %w", name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var app string
+		if err := rows.Scan(&app); err != nil {
+			return "", fmt.Errorf("lease %s: %w", name, err)
+		}
+		holders = append(holders, app)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("lease %s: %w", name, err)
+	}
+	if len(holders) > 1 {
+		return "", fmt.Errorf("lease %s: held by %d sessions", name, len(holders))
+	}
+	if len(holders) == 0 {
+		return "", nil
+	}
+	return holders[0], nil
 }

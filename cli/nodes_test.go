@@ -108,6 +108,18 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	// Agents: one socket on each node.
 	auth := http.Header{"Authorization": {"Bearer " + tok.Token}}
 	sockA := dialAgent(t, ctx, "ws://"+a.addr, auth)
+	// Presence holds across nodes: with the agent's app open on node a
+	// only, the chat widget served by node b offers live chat.
+	waitUntil(t, 30*time.Second, "node b knows an agent is online on node a", func() bool {
+		res, err := http.Get("http://" + b.addr + "/chat/config?store=shop")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var cfg struct{ Online bool }
+		json.NewDecoder(res.Body).Decode(&cfg)
+		return cfg.Online
+	})
 	sockB := dialAgent(t, ctx, "ws://"+b.addr, auth)
 	var startID int
 	raw.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM messages").Scan(&startID)
@@ -130,6 +142,13 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	if f := v0.next(t, "msg"); f.From != "agent" || f.Text != "Yes, here to help" {
 		t.Fatalf("the visitor on node b got %+v", f)
 	}
+	// Who views a ticket: the agent opens it on node a; node b's socket is told.
+	sockA.conn.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"viewing","ticket_id":%d}`, ticketID)))
+	waitUntil(t, 30*time.Second, "node b's socket hears who views the ticket on node a", func() bool {
+		sockB.mu.Lock()
+		defer sockB.mu.Unlock()
+		return sockB.viewers[ticketID] == 1
+	})
 
 	// Load through the proxy: tickets by API, chat messages, mail.
 	var (
@@ -539,9 +558,10 @@ func deleteIf(list []string, f func(string) bool) []string {
 // agentSocket is an agent's /agent/ws, keeping the ids of the messages
 // it heard.
 type agentSocket struct {
-	conn  *websocket.Conn
-	mu    sync.Mutex
-	heard map[int64]bool
+	conn    *websocket.Conn
+	mu      sync.Mutex
+	heard   map[int64]bool
+	viewers map[int64]int // ticket -> how many agents view it, as last told
 }
 
 func dialAgent(t *testing.T, ctx context.Context, base string, auth http.Header) *agentSocket {
@@ -553,7 +573,7 @@ func dialAgent(t *testing.T, ctx context.Context, base string, auth http.Header)
 		return err == nil
 	})
 	conn.SetReadLimit(1 << 22)
-	s := &agentSocket{conn: conn, heard: map[int64]bool{}}
+	s := &agentSocket{conn: conn, heard: map[int64]bool{}, viewers: map[int64]int{}}
 	hello := make(chan struct{})
 	go func() {
 		for {
@@ -562,13 +582,19 @@ func dialAgent(t *testing.T, ctx context.Context, base string, auth http.Header)
 				return
 			}
 			var c struct {
-				Type    string
-				Message *struct{ ID int64 }
+				Type     string
+				TicketID int64 `json:"ticket_id"`
+				Message  *struct{ ID int64 }
+				Viewers  []struct{ AgentID int64 }
 			}
 			json.Unmarshal(b, &c)
 			switch {
 			case c.Type == "hello":
 				close(hello)
+			case c.Type == "viewers":
+				s.mu.Lock()
+				s.viewers[c.TicketID] = len(c.Viewers)
+				s.mu.Unlock()
 			case c.Message != nil:
 				s.mu.Lock()
 				s.heard[c.Message.ID] = true

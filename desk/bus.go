@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 
@@ -27,6 +28,8 @@ type Bus struct {
 	// forward passes what is not stored (typing, alerts) to the other
 	// nodes, when there are any (follow.go).
 	forward atomic.Pointer[func(nodeSignal)]
+	// presence hears the other nodes' presence (follow.go).
+	presence atomic.Pointer[func(json.RawMessage)]
 }
 
 // NewBus returns an empty bus.

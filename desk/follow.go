@@ -75,6 +75,9 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 		if sig.Change != nil && passing[sig.Change.Type] {
 			d.bus.deliver(*sig.Change)
 		}
+		if f := d.bus.presence.Load(); f != nil && sig.Presence != nil {
+			(*f)(sig.Presence)
+		}
 		if sig.Accounts != "" {
 			select {
 			case d.accountChanges.of(sig.Accounts) <- struct{}{}:
@@ -145,9 +148,20 @@ func (d *Desk) noteMissing(err error, what string, id int64) {
 // change of a passing type, or the name of a channel whose accounts
 // (mailboxes, bots) changed.
 type nodeSignal struct {
-	Change   *Change `json:"c,omitempty"`
-	Accounts string  `json:"a,omitempty"`
+	Change   *Change         `json:"c,omitempty"`
+	Accounts string          `json:"a,omitempty"`
+	Presence json.RawMessage `json:"p,omitempty"`
 }
+
+// SharePresence passes this node's presence (who has the app open, who
+// views what; the server's business, opaque here) to the other nodes.
+func (d *Desk) SharePresence(p json.RawMessage) { d.bus.signal(nodeSignal{Presence: p}) }
+
+// OnPresence has f hear the presence the other nodes share.
+func (d *Desk) OnPresence(f func(json.RawMessage)) { d.bus.presence.Store(&f) }
+
+// Multinode tells whether other nodes may share the database.
+func (d *Desk) Multinode() bool { return d.db.Multinode() }
 
 // pass forwards the passing changes among changes to the other nodes.
 func (b *Bus) pass(changes []Change) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,9 @@ type nodes struct {
 	id     string
 	cfg    *pgx.ConnConfig
 	leases leaseConn
+	// following: a LISTEN connection is up, so other nodes' changes to
+	// credentials are heard (AuthVersion may be cached by).
+	following atomic.Bool
 }
 
 func newNodes(cfg *pgx.ConnConfig) *nodes {
@@ -92,15 +96,16 @@ type notice struct {
 	Events   []int64         `json:"e,omitempty"`
 	Signal   json.RawMessage `json:"s,omitempty"`
 	Overflow bool            `json:"x,omitempty"` // too many ids to name: re-read everything
+	Auth     bool            `json:"a,omitempty"` // agents, sessions or tokens changed
 }
 
 // announce tells the other nodes, inside tx, what it changed: delivered
 // when tx commits, never when it rolls back.
-func (db *DB) announce(ctx context.Context, tx *sql.Tx, t *touched) error {
-	if db.nodes == nil || len(t.tickets)+len(t.messages)+len(t.events) == 0 {
+func (db *DB) announce(ctx context.Context, tx *sql.Tx, t *touched, auth bool) error {
+	if db.nodes == nil || len(t.tickets)+len(t.messages)+len(t.events) == 0 && !auth {
 		return nil
 	}
-	n := notice{Node: db.nodes.id, Tickets: dedupe(t.tickets), Messages: dedupe(t.messages), Events: t.events}
+	n := notice{Node: db.nodes.id, Tickets: dedupe(t.tickets), Messages: dedupe(t.messages), Events: t.events, Auth: auth}
 	b, err := json.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("announce a commit: %w", err)
@@ -198,6 +203,10 @@ func (db *DB) listen(ctx context.Context, first bool, f func(Committed)) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
 		return err
 	}
+	// Credentials changed while nobody listened went unheard.
+	db.authVersion.Add(1)
+	db.nodes.following.Store(true)
+	defer db.nodes.following.Store(false)
 	if !first {
 		// Listening again: what was committed meanwhile went unheard.
 		f(Committed{Resync: true})
@@ -211,12 +220,17 @@ func (db *DB) listen(ctx context.Context, first bool, f func(Committed)) error {
 		if err := json.Unmarshal([]byte(n.Payload), &p); err != nil {
 			return errors.Join(errors.New("a notification that is not onedesk's"), err)
 		}
+		if p.Auth || p.Overflow {
+			// Who may sign in changed there: what this node remembers
+			// of sessions and tokens is stale (see AuthVersion).
+			db.authVersion.Add(1)
+		}
 		switch {
 		case p.Node == db.nodes.id:
 			// Our own: this node published it already.
 		case p.Overflow:
 			f(Committed{Resync: true})
-		default:
+		case len(p.Tickets)+len(p.Messages)+len(p.Events) > 0 || p.Signal != nil:
 			f(Committed{Tickets: p.Tickets, Messages: p.Messages, Events: p.Events, Signal: p.Signal})
 		}
 	}

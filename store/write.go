@@ -154,7 +154,7 @@ func (db *DB) runBatch(first *writeOp) {
 		}
 		ok = append(ok, op)
 	}
-	if err := db.announce(ctx, tx, &t.touched); err != nil {
+	if err := db.announce(ctx, tx, &t.touched, t.authChanged); err != nil {
 		tx.Rollback()
 		fail(ok, err)
 		return

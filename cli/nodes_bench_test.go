@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -43,9 +46,18 @@ func TestNodesThroughput(t *testing.T) {
 	}
 	conns, seconds := envInt("ONEDESK_NODES_CONNS", 16), envInt("ONEDESK_NODES_SECONDS", 10)
 	rps := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	// A write: each request makes a ticket with its first message.
+	post := filepath.Join(t.TempDir(), "post.lua")
+	os.WriteFile(post, []byte(`wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"subject": "order", "body": "Where is my order?", "customer": {"email": "bench@shop.test"}}'
+`), 0o600)
 	run := func(addr, path string, c int) float64 {
-		out, err := exec.Command(wrk, "-t1", "-c"+strconv.Itoa(c), "-d"+strconv.Itoa(seconds)+"s",
-			"-H", "Authorization: Bearer "+tok.Token, "http://"+addr+path).CombinedOutput()
+		args := []string{"-t1", "-c" + strconv.Itoa(c), "-d" + strconv.Itoa(seconds) + "s", "-H", "Authorization: Bearer " + tok.Token}
+		if path == "POST /api/tickets" {
+			args, path = append(args, "-s", post), "/api/tickets"
+		}
+		out, err := exec.Command(wrk, append(args, "http://"+addr+path)...).CombinedOutput()
 		m := rps.FindSubmatch(out)
 		if err != nil || m == nil {
 			t.Fatalf("wrk: %v %s", err, out)
@@ -53,7 +65,7 @@ func TestNodesThroughput(t *testing.T) {
 		v, _ := strconv.ParseFloat(string(m[1]), 64)
 		return v
 	}
-	for _, path := range []string{"/api/tickets", "/api/tickets/1"} {
+	for _, path := range strings.Split(cmp.Or(os.Getenv("ONEDESK_NODES_PATHS"), "/api/tickets,/api/tickets/1,POST /api/tickets"), ",") {
 		var one, two []float64
 		for range 3 {
 			one = append(one, run(a.addr, path, conns))
@@ -66,7 +78,7 @@ func TestNodesThroughput(t *testing.T) {
 		}
 		slices.Sort(one)
 		slices.Sort(two)
-		t.Logf("GET %s, %d connections, %d s rounds: one node %.0f req/s (rounds %.0f), two nodes %.0f req/s (rounds %.0f): %.2fx",
+		t.Logf("%s, %d connections, %d s rounds: one node %.0f req/s (rounds %.0f), two nodes %.0f req/s (rounds %.0f): %.2fx",
 			path, conns, seconds, one[1], one, two[1], two, two[1]/one[1])
 	}
 }

@@ -104,6 +104,11 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	}
 	waitUntil(t, 60*time.Second, "a node polls the mailbox", func() bool { return holder() != "" })
 	firstPoller := holder()
+	// The node to kill is the one polling the mailbox: called a from here on.
+	waitUntil(t, 30*time.Second, "a node's log says it polls", func() bool { return a.polling() || b.polling() })
+	if b.polling() {
+		a, b = b, a
+	}
 
 	// Agents: one socket on each node.
 	auth := http.Header{"Authorization": {"Bearer " + tok.Token}}
@@ -290,7 +295,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	beforeKill, _, _ := progress()
 	waitUntil(t, 60*time.Second, "node b takes the mailbox", func() bool {
 		h := holder()
-		return h != "" && h != firstPoller || h == firstPoller && b.polling(t)
+		return h != "" && h != firstPoller
 	})
 	takeover := time.Since(killedAt)
 	sockA.conn.CloseNow() // cut with its node; the app reconnects, here through the proxy (now to b)
@@ -446,7 +451,7 @@ func (n *node) kill(t *testing.T) {
 }
 
 // polling tells whether the node's log says it took the mail lease.
-func (n *node) polling(t *testing.T) bool {
+func (n *node) polling() bool {
 	return strings.Contains(n.log.String(), "work=email")
 }
 

@@ -78,6 +78,12 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 		if f := d.bus.presence.Load(); f != nil && sig.Presence != nil {
 			(*f)(sig.Presence)
 		}
+		if sig.Queued != "" {
+			select {
+			case d.accountChanges.of("queued:"+sig.Queued) <- struct{}{}:
+			default:
+			}
+		}
 		if sig.Accounts != "" {
 			select {
 			case d.accountChanges.of(sig.Accounts) <- struct{}{}:
@@ -151,6 +157,18 @@ type nodeSignal struct {
 	Change   *Change         `json:"c,omitempty"`
 	Accounts string          `json:"a,omitempty"`
 	Presence json.RawMessage `json:"p,omitempty"`
+	Queued   string          `json:"q,omitempty"` // work was queued for this kind of worker
+}
+
+// AnnounceQueued tells the other nodes that work was queued for the
+// worker of kind (a platform's inbox): the node running it may be
+// another, which then looks at once rather than at its next round.
+func (d *Desk) AnnounceQueued(kind string) { d.bus.signal(nodeSignal{Queued: kind}) }
+
+// QueuedElsewhere signals when another node announced work queued for
+// kind.
+func (d *Desk) QueuedElsewhere(kind string) <-chan struct{} {
+	return d.accountChanges.of("queued:" + kind)
 }
 
 // SharePresence passes this node's presence (who has the app open, who

@@ -24,7 +24,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-smtp"
 
 	"onedesk/channels/email/emailtest"
 	"onedesk/store"
@@ -50,15 +49,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	defer cancel()
 
 	imapAddr := imapInbox(t)
-	sink := &emailtest.Sink{}
-	smtpSrv := smtp.NewServer(sink)
-	smtpSrv.Domain, smtpSrv.AllowInsecureAuth = "localhost", true
-	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go smtpSrv.Serve(smtpLn)
-	t.Cleanup(func() { smtpSrv.Close() })
+	_, smtpAddr := emailtest.SMTP(t)
 
 	// One node first, so that one process creates the schema.
 	a := startNode(t, bin, pgURL, "a")
@@ -72,7 +63,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	var shop struct{ ID int64 }
 	postJSON(t, admin, base+"/api/stores", csrf, map[string]string{"name": "Shop", "slug": "shop"}, &shop)
 	imapHost, imapPort := splitHostPort(t, imapAddr)
-	smtpHost, smtpPort := splitHostPort(t, smtpLn.Addr().String())
+	smtpHost, smtpPort := splitHostPort(t, smtpAddr)
 	postJSON(t, admin, base+"/api/mailboxes", csrf, map[string]any{"address": "support@shop.test", "name": "Support",
 		"store_id": shop.ID, "imap_host": imapHost, "imap_port": imapPort, "imap_security": "none",
 		"imap_username": "support", "imap_password": "secret", "imap_folder": "INBOX",
@@ -360,7 +351,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 }
 
 // buildOnedesk builds the binary the test runs.
-func buildOnedesk(t *testing.T) string {
+func buildOnedesk(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "onedesk")
 	build := exec.Command("go", "build", "-o", bin, "onedesk")

@@ -80,7 +80,7 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 		}
 		if sig.Queued != "" {
 			select {
-			case d.accountChanges.of("queued:"+sig.Queued) <- struct{}{}:
+			case d.accountChanges.of("queued:" + sig.Queued) <- struct{}{}:
 			default:
 			}
 		}

@@ -122,21 +122,30 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 
 	// A chat visitor on node b gets an agent's reply sent through node a,
 	// whichever node runs the outbox.
-	v0 := dialVisitor(t, ctx, "ws://"+b.addr, "")
-	v0.send(`{"type":"msg","cid":"v0-hello","text":"is anyone there?"}`)
-	ack := v0.next(t, "ack")
+	// Without an email address the reply is left waiting where the
+	// visitor is; with one, the outbox may send it by email, and the
+	// widget open on node b shows it too.
 	var ticketID int64
-	raw.QueryRowContext(ctx, "SELECT ticket_id FROM messages WHERE id = $1", ack.ID).Scan(&ticketID)
-	ac := &http.Client{Timeout: 15 * time.Second}
-	reply, _ := json.Marshal(map[string]any{"body": "Yes, here to help"})
-	req, _ := http.NewRequest("POST", "http://"+a.addr+"/api/tickets/"+strconv.FormatInt(ticketID, 10)+"/messages", bytes.NewReader(reply))
-	req.Header = auth.Clone()
-	req.Header.Set("Content-Type", "application/json")
-	if res, err := ac.Do(req); err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("reply through node a: %v %v", res, err)
-	}
-	if f := v0.next(t, "msg"); f.From != "agent" || f.Text != "Yes, here to help" {
-		t.Fatalf("the visitor on node b got %+v", f)
+	for i, identify := range []string{"", `{"type":"identify","name":"Ana","email":"ana@customer.test"}`} {
+		v := dialVisitor(t, ctx, "ws://"+b.addr, "")
+		if identify != "" {
+			v.send(identify)
+			v.next(t, "identified")
+		}
+		v.send(fmt.Sprintf(`{"type":"msg","cid":"hello-%d","text":"is anyone there?"}`, i))
+		ack := v.next(t, "ack")
+		raw.QueryRowContext(ctx, "SELECT ticket_id FROM messages WHERE id = $1", ack.ID).Scan(&ticketID)
+		reply, _ := json.Marshal(map[string]any{"body": "Yes, here to help"})
+		req, _ := http.NewRequest("POST", "http://"+a.addr+"/api/tickets/"+strconv.FormatInt(ticketID, 10)+"/messages", bytes.NewReader(reply))
+		req.Header = auth.Clone()
+		req.Header.Set("Content-Type", "application/json")
+		if res, err := (&http.Client{Timeout: 15 * time.Second}).Do(req); err != nil || res.StatusCode != http.StatusCreated {
+			t.Fatalf("reply through node a: %v %v", res, err)
+		}
+		if f := v.next(t, "msg"); f.From != "agent" || f.Text != "Yes, here to help" {
+			t.Fatalf("the visitor on node b got %+v", f)
+		}
+		v.conn.CloseNow()
 	}
 	// Who views a ticket: the agent opens it on node a; node b's socket is told.
 	sockA.conn.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"viewing","ticket_id":%d}`, ticketID)))

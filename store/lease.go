@@ -72,6 +72,10 @@ func (db *DB) RunLeased(ctx context.Context, name string, log *slog.Logger, f fu
 		f(wctx)
 		cancel()
 		db.nodes.leases.release(lost, key)
+		select { // f gave up by itself: not at once again
+		case <-ctx.Done():
+		case <-time.After(leaseRetry):
+		}
 	}
 }
 

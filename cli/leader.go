@@ -11,16 +11,17 @@ import (
 // happen once per desk (polling a mailbox or a bot, sending the outbox,
 // the time sweeps, report roll-ups, webhook deliveries, backups) runs on
 // the one node holding its lease (store.RunLeased), and moves to another
-// within seconds when that node dies. One lease per kind of work: a
-// node that polls one mailbox polls them all, which keeps each mailbox
-// on exactly one node. On SQLite, one process, everything runs here as
-// it always did.
+// within seconds when that node dies: one lease per kind of work, and one
+// per mailbox. On SQLite, one process, everything runs here as it always
+// did.
 
 // everyNode is the work each node runs for itself: the chat channel
 // pushes to the widgets open on this node and sweeps its own rate
 // limits (its idle-chat rule is a write that finds nothing to do when
-// another node did it first); the forms channel sweeps its limits.
-var everyNode = map[string]bool{"chat": true, "forms": true}
+// another node did it first); the forms channel sweeps its limits; the
+// email channel leases each mailbox's poller on its own (desk.RunLeased),
+// so that the mailboxes spread over the nodes.
+var everyNode = map[string]bool{"chat": true, "forms": true, "email": true}
 
 // GoLeased runs f as the worker name: under its lease when db is shared
 // by several nodes.

@@ -62,12 +62,14 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	postJSON(t, admin, base+"/api/tokens", csrf, map[string]string{"name": "load"}, &tok)
 	var shop struct{ ID int64 }
 	postJSON(t, admin, base+"/api/stores", csrf, map[string]string{"name": "Shop", "slug": "shop"}, &shop)
+	var mailbox struct{ ID int64 }
 	imapHost, imapPort := splitHostPort(t, imapAddr)
 	smtpHost, smtpPort := splitHostPort(t, smtpAddr)
 	postJSON(t, admin, base+"/api/mailboxes", csrf, map[string]any{"address": "support@shop.test", "name": "Support",
 		"store_id": shop.ID, "imap_host": imapHost, "imap_port": imapPort, "imap_security": "none",
 		"imap_username": "support", "imap_password": "secret", "imap_folder": "INBOX",
-		"smtp_host": smtpHost, "smtp_port": smtpPort, "smtp_security": "none", "poll_seconds": 5}, nil)
+		"smtp_host": smtpHost, "smtp_port": smtpPort, "smtp_security": "none", "poll_seconds": 5}, &mailbox)
+	lease := fmt.Sprintf("mailbox:%d", mailbox.ID) // its poller's (see email.Channel.Run)
 
 	db, err := store.Open(ctx, pgURL) // the test's own look at the database
 	if err != nil {
@@ -87,7 +89,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		return n
 	}
 	holder := func() string {
-		h, err := db.LeaseHolder(ctx, "email")
+		h, err := db.LeaseHolder(ctx, lease)
 		if err != nil {
 			t.Fatal(err) // more than one holder is an error too
 		}
@@ -96,8 +98,8 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	waitUntil(t, 60*time.Second, "a node polls the mailbox", func() bool { return holder() != "" })
 	firstPoller := holder()
 	// The node to kill is the one polling the mailbox: called a from here on.
-	waitUntil(t, 30*time.Second, "a node's log says it polls", func() bool { return a.polling() || b.polling() })
-	if b.polling() {
+	waitUntil(t, 30*time.Second, "a node's log says it polls", func() bool { return a.polling(lease) || b.polling(lease) })
+	if b.polling(lease) {
 		a, b = b, a
 	}
 
@@ -450,9 +452,9 @@ func (n *node) kill(t *testing.T) {
 	<-n.done
 }
 
-// polling tells whether the node's log says it took the mail lease.
-func (n *node) polling() bool {
-	return strings.Contains(n.log.String(), "work=email")
+// polling tells whether the node's log says it took a lease.
+func (n *node) polling(lease string) bool {
+	return strings.Contains(n.log.String(), "work="+lease)
 }
 
 func tail(s string, n int) string {

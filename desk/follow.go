@@ -178,6 +178,13 @@ func (d *Desk) SharePresence(p json.RawMessage) { d.bus.signal(nodeSignal{Presen
 // OnPresence has f hear the presence the other nodes share.
 func (d *Desk) OnPresence(f func(json.RawMessage)) { d.bus.presence.Store(&f) }
 
+// RunLeased runs f while this node holds the lease called name, so that
+// of several nodes exactly one runs it (a mailbox's poller); on one
+// node it simply runs f. See store.RunLeased.
+func (d *Desk) RunLeased(ctx context.Context, name string, f func(context.Context)) {
+	d.db.RunLeased(ctx, name, d.log, f)
+}
+
 // Multinode tells whether other nodes may share the database.
 func (d *Desk) Multinode() bool { return d.db.Multinode() }
 

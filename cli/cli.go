@@ -366,15 +366,16 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	// Background work stops after the requests, with its own context.
 	work := newWorkers()
 	if backups != nil {
-		work.Go("backups", backups.Run) // a backup being written is finished or cut before the file closes
+		work.GoLeased(db, cfg.Log, "backups", backups.Run) // a backup being written is finished or cut before the file closes
 	}
-	work.Go("outbox", d.RunOutbox)
-	work.Go("webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
-	work.Go("sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
-	work.Go("reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
+	work.Go("other nodes", d.FollowNodes)
+	work.GoLeased(db, cfg.Log, "outbox", d.RunOutbox)
+	work.GoLeased(db, cfg.Log, "webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
+	work.GoLeased(db, cfg.Log, "sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
+	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	for _, ch := range all {
-		work.Go(ch.Name(), ch.Run)
+		work.GoLeased(db, cfg.Log, ch.Name(), ch.Run)
 	}
 	url := cfg.PublicURL
 	switch {

@@ -23,12 +23,7 @@ import (
 //	ONEDESK_BENCH_DB=/tmp/bench.db go test ./cli -run '^$' -bench ColdStart -benchtime 20x
 func BenchmarkColdStart(b *testing.B) {
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "onedesk")
-	build := exec.Command("go", "build", "-o", bin, "onedesk")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		b.Fatalf("build: %v", err)
-	}
+	bin := buildOnedesk(b)
 	b.Run("first_run", func(b *testing.B) {
 		coldStarts(b, bin, func(i int) string { return filepath.Join(dir, "new", fmt.Sprintf("%d.db", i+1)) })
 	})

@@ -130,6 +130,7 @@ func (h *accountChanges) of(channel string) chan struct{} {
 func (d *Desk) AccountChanges(channel string) <-chan struct{} { return d.accountChanges.of(channel) }
 
 func (d *Desk) notifyAccounts(channel string) {
+	d.bus.signal(nodeSignal{Accounts: channel}) // the node polling them may be another
 	select {
 	case d.accountChanges.of(channel) <- struct{}{}:
 	default:

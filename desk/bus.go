@@ -1,7 +1,9 @@
 package desk
 
 import (
+	"encoding/json"
 	"sync"
+	"sync/atomic"
 
 	"onedesk/store"
 )
@@ -23,6 +25,11 @@ type Change struct {
 type Bus struct {
 	mu   sync.Mutex
 	subs map[chan Change]struct{}
+	// forward passes what is not stored (typing, alerts) to the other
+	// nodes, when there are any (follow.go).
+	forward atomic.Pointer[func(nodeSignal)]
+	// presence hears the other nodes' presence (follow.go).
+	presence atomic.Pointer[func(json.RawMessage)]
 }
 
 // NewBus returns an empty bus.
@@ -46,6 +53,12 @@ func (b *Bus) Subscribe(buffer int) (<-chan Change, func()) {
 
 // Publish sends changes to every subscriber without blocking.
 func (b *Bus) Publish(changes ...Change) {
+	b.pass(changes)
+	b.deliver(changes...)
+}
+
+// deliver sends changes to this process's subscribers only.
+func (b *Bus) deliver(changes ...Change) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {

@@ -68,10 +68,11 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context) error {
 // AuthVersion moves whenever a committed write changed agents, sessions
 // or API tokens in this process: a cache of who a credential belongs to
 // is current while it holds the version it was read under. ok is false
-// when other processes may change them too (PostgreSQL, shared by several
-// nodes): then nothing about credentials may be cached.
+// when other processes may change them too and this one does not hear of
+// it (PostgreSQL, shared by several nodes, while FollowOthers is not
+// listening): then nothing about credentials may be cached.
 func (db *DB) AuthVersion() (version uint64, ok bool) {
-	return db.authVersion.Load(), !db.postgres
+	return db.authVersion.Load(), !db.postgres || db.nodes.following.Load()
 }
 
 // execAuth is exec for a statement that changes credentials.

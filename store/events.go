@@ -30,6 +30,7 @@ func (tx *Tx) InsertEvent(ctx context.Context, e *Event) error {
 	}
 	e.Data = json.RawMessage(data)
 	e.ID, err = res.LastInsertId()
+	tx.touched.event(e.ID)
 	return err
 }
 

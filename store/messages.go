@@ -96,6 +96,7 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	if m.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
+	tx.touched.message(m.ID)
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
 		sha, size, err := tx.putBlob(ctx, a.Data, a.Path)
@@ -244,6 +245,7 @@ func (tx *Tx) SetDeliveryFailure(ctx context.Context, messageID int64, delivery,
 	if err != nil {
 		return fmt.Errorf("message %d delivery: %w", messageID, err)
 	}
+	tx.touched.message(messageID)
 	return nil
 }
 
@@ -256,6 +258,7 @@ func (tx *Tx) MarkSent(ctx context.Context, messageID int64) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("message %d sent: %w", messageID, err)
 	}
+	tx.touched.message(messageID)
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
@@ -269,6 +272,7 @@ func (tx *Tx) MarkWaiting(ctx context.Context, messageID int64) error {
 	if err != nil {
 		return fmt.Errorf("message %d waiting: %w", messageID, err)
 	}
+	tx.touched.message(messageID)
 	return nil
 }
 

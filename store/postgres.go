@@ -87,7 +87,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	wc, rc := newStmtCache(w), newStmtCache(r)
 	wc.postgres, rc.postgres = true, true
-	db := &DB{w: w, wq: prepared{pool: w, cache: wc}, path: redact(dsn), postgres: true,
+	db := &DB{w: w, wq: prepared{pool: w, cache: wc}, path: redact(dsn), postgres: true, nodes: newNodes(cfg),
 		writes: make(chan *writeOp, writeBacklog), quit: make(chan struct{}), committed: make(chan struct{})}
 	go db.commit()
 	if err := db.migrate(ctx); err != nil {

@@ -355,5 +355,6 @@ func (tx *Tx) SetReceipt(ctx context.Context, messageID int64, read *time.Time) 
 	if err != nil {
 		return fmt.Errorf("message %d receipt: %w", messageID, err)
 	}
+	tx.touched.message(messageID)
 	return nil
 }

@@ -64,6 +64,7 @@ type DB struct {
 	commits atomic.Uint64
 
 	search     searchState
+	nodes      *nodes         // PostgreSQL: this node among others (follow.go, lease.go); nil on SQLite
 	background sync.WaitGroup // jobs Open started (the search build), waited for by Close
 }
 
@@ -127,6 +128,9 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.nodes != nil {
+		db.nodes.leases.close() // other nodes take the leases up at once
+	}
 	db.stopWrites()
 	db.background.Wait()
 	db.wq.cache.close()
@@ -142,6 +146,9 @@ type Tx struct {
 	// authChanged marks a write to agents, sessions or API tokens: its
 	// commit moves AuthVersion.
 	authChanged bool
+	// touched is what the transaction changed, told to the other nodes
+	// at commit (follow.go).
+	touched touched
 }
 
 // querier is what read helpers need: the reader pool, or a write

@@ -157,6 +157,7 @@ func (tx *Tx) InsertTicket(ctx context.Context, t *Ticket) error {
 	}
 	t.ID, err = res.LastInsertId()
 	t.saved = t.columns()
+	tx.touched.ticket(t.ID)
 	return err
 }
 
@@ -180,6 +181,7 @@ func (tx *Tx) UpdateTicket(ctx context.Context, t *Ticket) error {
 	if err != nil {
 		return fmt.Errorf("update ticket %d: %w", t.ID, err)
 	}
+	tx.touched.ticket(t.ID)
 	t.saved = cols
 	return nil
 }
@@ -528,6 +530,8 @@ func (tx *Tx) MergeTicket(ctx context.Context, from, into int64) error {
 	if _, err := tx.q.ExecContext(ctx, "UPDATE tickets SET merged_into = ? WHERE id = ?", into, from); err != nil {
 		return fmt.Errorf("merge ticket %d: %w", from, err)
 	}
+	tx.touched.ticket(from)
+	tx.touched.ticket(into)
 	return nil
 }
 

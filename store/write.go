@@ -129,6 +129,7 @@ func (db *DB) runBatch(first *writeOp) {
 			op.done <- writeResult{err: fmt.Errorf("savepoint: %w", err)}
 			break
 		}
+		mark := t.touched.mark()
 		res := run(op, t)
 		if res.err == nil && res.panic == nil {
 			if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
@@ -138,6 +139,7 @@ func (db *DB) runBatch(first *writeOp) {
 		if res.err != nil || res.panic != nil {
 			// Undo this write alone. Failing that, the transaction is in
 			// an unknown state: give up on the whole batch.
+			t.touched.undo(mark)
 			_, err1 := tx.ExecContext(ctx, "ROLLBACK TO write")
 			_, err2 := tx.ExecContext(ctx, "RELEASE write")
 			op.done <- res
@@ -151,6 +153,11 @@ func (db *DB) runBatch(first *writeOp) {
 			continue
 		}
 		ok = append(ok, op)
+	}
+	if err := db.announce(ctx, tx, &t.touched, t.authChanged); err != nil {
+		tx.Rollback()
+		fail(ok, err)
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		// A commit that fails for a full disk or an I/O error may leave

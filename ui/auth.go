@@ -251,7 +251,7 @@ func (s *Server) me(c *fiber.Ctx, p *principal) error {
 func (s *Server) presence(agentID int64) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.away[agentID] {
+	if s.isAway(agentID) {
 		return "away"
 	}
 	return "online"
@@ -275,6 +275,7 @@ func (s *Server) setPresence(c *fiber.Ctx, p *principal) error {
 	} else {
 		delete(s.away, p.agent.ID)
 	}
+	s.noteAwaySwitch(p.agent.ID, in.Presence == "away")
 	s.mu.Unlock()
 	return c.JSON(fiber.Map{"presence": in.Presence})
 }

@@ -127,9 +127,10 @@ func (s *Server) placeSocket(sock *agentSocket, viewing int64, typing, note bool
 	}
 }
 
-// viewersOf lists the agents on a ticket, each once (typing if any of
-// their sockets is), by agent id. s.mu is held.
-func (s *Server) viewersOf(ticketID int64) []viewer {
+// localViewersOf lists the agents on a ticket on this node, each once
+// (typing if any of their sockets is), by agent id; viewersOf adds the
+// other nodes' (nodes.go). s.mu is held.
+func (s *Server) localViewersOf(ticketID int64) []viewer {
 	if ticketID == 0 {
 		return nil
 	}

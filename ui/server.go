@@ -116,6 +116,7 @@ type Server struct {
 	mu      sync.Mutex
 	sockets map[*agentSocket]struct{}
 	away    map[int64]bool // agents who set themselves away
+	peers   peerPresence   // the other nodes' presence (nodes.go)
 	closing bool           // shutting down: no new agent sockets
 
 	socketsWG sync.WaitGroup // agent websocket handlers running
@@ -226,6 +227,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, s.opts.TLS)
 	}
 	go s.janitor(ctx)
+	go s.sharePresence(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -264,11 +264,11 @@ func (s *Server) AgentsOnline() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sock := range s.sockets {
-		if !s.away[sock.agentID] {
+		if !s.isAway(sock.agentID) {
 			return true
 		}
 	}
-	return false
+	return s.onlineElsewhere(0)
 }
 
 // AgentOnline tells whether an agent has the app open and is not away:
@@ -276,7 +276,7 @@ func (s *Server) AgentsOnline() bool {
 func (s *Server) AgentOnline(agentID int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.away[agentID] {
+	if s.isAway(agentID) {
 		return false
 	}
 	for sock := range s.sockets {
@@ -284,7 +284,7 @@ func (s *Server) AgentOnline(agentID int64) bool {
 			return true
 		}
 	}
-	return false
+	return s.onlineElsewhere(agentID)
 }
 
 // RestartReason is the close reason of websockets the server closes when

@@ -920,6 +920,7 @@ func (c *Channel) Run(ctx context.Context) {
 	defer stop()
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
+	var last *store.Ticket // the latest ticket change, which leads its messages
 	for {
 		select {
 		case <-ctx.Done():
@@ -940,6 +941,12 @@ func (c *Channel) Run(ctx context.Context) {
 			}
 			if ch.Type == "agent_typing" && ch.Ticket != nil {
 				c.push(ch.Ticket.CustomerID, frame{Type: "typing", From: "agent"})
+			}
+			if ch.Type == "message" {
+				c.pushWaiting(last, ch.Message)
+			}
+			if ch.Type == "ticket" {
+				last = ch.Ticket
 			}
 		}
 	}

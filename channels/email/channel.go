@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +73,9 @@ func (c *Channel) Run(ctx context.Context) {
 			wg.Add(1)
 			go func(id int64) {
 				defer wg.Done()
-				c.pollLoop(pctx, id)
+				// One node polls each mailbox; the mailboxes spread over
+				// the nodes (on one node, all poll here).
+				c.desk.RunLeased(pctx, "mailbox:"+strconv.FormatInt(id, 10), func(ctx context.Context) { c.pollLoop(ctx, id) })
 			}(mb.ID)
 		}
 		select {

@@ -57,9 +57,13 @@ const (
 
 func (in *Inbox) init() { in.once.Do(func() { in.wake = make(chan struct{}, 1) }) }
 
-// Wake makes the worker look at the queue now (a delivery was queued).
+// Wake makes the worker look at the queue now (a delivery was queued),
+// on whichever node runs it.
 func (in *Inbox) Wake() {
 	in.init()
+	if in.Desk != nil {
+		in.Desk.AnnounceQueued(in.Platform)
+	}
 	select {
 	case in.wake <- struct{}{}:
 	default:
@@ -77,6 +81,7 @@ func (in *Inbox) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		case <-in.wake:
+		case <-in.Desk.QueuedElsewhere(in.Platform):
 		}
 		list, err := in.Desk.DB().DueSocialUpdates(ctx, in.Platform, store.Now(), inboxBatch)
 		if err != nil {

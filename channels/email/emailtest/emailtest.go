@@ -36,6 +36,22 @@ func (s *Sink) Messages() []string {
 func Mailbox(t testing.TB, d *desk.Desk, storeID int64, address, name string) *Sink {
 	t.Helper()
 	email.New(d, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sink, addr := SMTP(t)
+	host, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	str := func(s string) *string { return &s }
+	if _, err := d.SaveMailbox(context.Background(), 0, desk.MailboxInput{Address: str(address), Name: str(name),
+		StoreID: desk.Optional[int64]{Set: true, Value: &storeID}, IMAPHost: str("127.0.0.1"), SMTPHost: str(host),
+		SMTPPort: &port, SMTPSecurity: str("none")}); err != nil {
+		t.Fatal(err)
+	}
+	return sink
+}
+
+// SMTP starts a Sink on a free 127.0.0.1 port until t ends and returns
+// it with its address.
+func SMTP(t testing.TB) (*Sink, string) {
+	t.Helper()
 	sink := &Sink{}
 	srv := smtp.NewServer(sink)
 	srv.Domain, srv.AllowInsecureAuth = "localhost", true
@@ -45,15 +61,7 @@ func Mailbox(t testing.TB, d *desk.Desk, storeID int64, address, name string) *S
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	host, portText, _ := net.SplitHostPort(ln.Addr().String())
-	port, _ := strconv.Atoi(portText)
-	str := func(s string) *string { return &s }
-	if _, err := d.SaveMailbox(context.Background(), 0, desk.MailboxInput{Address: str(address), Name: str(name),
-		StoreID: desk.Optional[int64]{Set: true, Value: &storeID}, IMAPHost: str("127.0.0.1"), SMTPHost: str(host),
-		SMTPPort: &port, SMTPSecurity: str("none")}); err != nil {
-		t.Fatal(err)
-	}
-	return sink
+	return sink, ln.Addr().String()
 }
 
 // NewSession is go-smtp's hook.

@@ -1,0 +1,12 @@
+package cli
+
+import (
+	"os"
+	"testing"
+
+	"onedesk/store/storetest"
+)
+
+// TestMain stops the package's private PostgreSQL cluster, if a test
+// started one (the two-node test).
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

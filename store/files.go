@@ -256,4 +256,3 @@ func copyFiles(ctx context.Context, src *DB, from *sql.Tx, to fileStore, progres
 	progress(CopyProgress{Table: "files", Rows: int64(len(list)), Total: int64(len(list)), Done: true})
 	return n, total, nil
 }
-

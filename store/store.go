@@ -137,7 +137,7 @@ func (db *DB) Close() error {
 type Tx struct {
 	tx       *sql.Tx
 	q        prepared
-	postgres bool // as DB's
+	postgres bool      // as DB's
 	files    fileStore // as DB's
 	// authChanged marks a write to agents, sessions or API tokens: its
 	// commit moves AuthVersion.

@@ -562,6 +562,9 @@ func convertValue(v any, kind colKind) (any, error) {
 	case kindBytes:
 		switch x := v.(type) {
 		case []byte:
+			if x == nil {
+				return []byte{}, nil // an empty blob, not NULL (SQLite's driver reads x'' as nil)
+			}
 			return x, nil
 		case string:
 			return []byte(x), nil

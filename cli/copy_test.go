@@ -18,6 +18,8 @@ import (
 
 	"onedesk/desk"
 	"onedesk/desk/desktest"
+	"onedesk/reports"
+	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/store/storetest"
 )
@@ -70,6 +72,13 @@ func buildDesk(t *testing.T, db *store.DB) {
 	// The visitor is Ana: her chat customer is merged into her mail one.
 	if _, err := d.MergeCustomers(ctx, first.Ticket.CustomerID, chat.Ticket.CustomerID, actor); err != nil {
 		t.Fatal(err)
+	}
+	// The reports' roll-ups, counted as the server would.
+	reps := reports.New(db, desktest.SLA(d), desktest.Log())
+	for done := false; !done; {
+		if done, err = reps.Refresh(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -131,6 +140,13 @@ func snapshot(t *testing.T, db *store.DB) string {
 	put("agents", agents, err)
 	mbs, err := db.Mailboxes(ctx)
 	put("mailboxes", mbs, err)
+	reps := reports.New(db, sla.New(desk.New(db, desktest.Log()), desktest.Log()), desktest.Log())
+	for _, name := range reports.Names {
+		for _, by := range []string{"", "agent", "channel"} {
+			r, err := reps.Report(ctx, name, reports.Query{Range: "7d", TZ: "UTC", By: by})
+			put("report "+name+" by "+by, r, err)
+		}
+	}
 	return b.String()
 }
 

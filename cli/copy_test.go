@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,24 +273,31 @@ func TestCopyInterruptedLeavesTargetEmpty(t *testing.T) {
 
 // fakeS3 is an S3-compatible server in the test (gofakes3, in memory)
 // with an empty bucket; it sets the keys in the environment.
-func fakeS3(t *testing.T, bucket string) (spec string, backend *s3mem.Backend) {
+func fakeS3(t *testing.T, bucket string) (spec string, backend *s3mem.Backend, puts *atomic.Int64) {
 	t.Helper()
 	backend = s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	s3 := gofakes3.New(backend).Server()
+	puts = new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			puts.Add(1)
+		}
+		s3.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	t.Setenv("ONEDESK_S3_ACCESS_KEY", "desk")
 	t.Setenv("ONEDESK_S3_SECRET_KEY", "desk-secret")
-	return "s3://" + bucket + "/files?endpoint=" + strings.TrimPrefix(srv.URL, "http://") + "&region=us-east-1&tls=false", backend
+	return "s3://" + bucket + "/files?endpoint=" + strings.TrimPrefix(srv.URL, "http://") + "&region=us-east-1&tls=false", backend, puts
 }
 
 // A desk with --files keeps new files in S3: each is an object named by
 // its SHA-256, its row keeps no bytes, and the app reads it back.
 func TestFilesInS3(t *testing.T) {
 	ctx := context.Background()
-	spec, backend := fakeS3(t, "desk")
+	spec, backend, puts := fakeS3(t, "desk")
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "desk.db"), store.WithFiles(spec))
 	if err != nil {
 		t.Fatal(err)
@@ -299,9 +308,10 @@ func TestFilesInS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// photo, invoice, receipt and the raw mail.
-	if len(list.Contents) != 4 {
-		t.Fatalf("%d objects in the bucket, want 4", len(list.Contents))
+	// photo, invoice, receipt and the raw mail, each sent once (staged
+	// before its write, not sent again in it).
+	if len(list.Contents) != 4 || puts.Load() != 4 {
+		t.Fatalf("%d objects in the bucket after %d puts, want 4 and 4", len(list.Contents), puts.Load())
 	}
 	for _, o := range list.Contents {
 		if !strings.HasPrefix(o.Key, "files/") || len(o.Key) != len("files/")+64 {
@@ -335,7 +345,7 @@ func TestFilesInS3(t *testing.T) {
 func TestCopyMovesFilesIntoS3(t *testing.T) {
 	ctx := context.Background()
 	pg := storetest.PostgresURL(t)
-	spec, backend := fakeS3(t, "moved")
+	spec, backend, _ := fakeS3(t, "moved")
 	from := filepath.Join(t.TempDir(), "desk.db")
 	db, err := store.Open(ctx, from)
 	if err != nil {

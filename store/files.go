@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // Files (attachments, raw mail) are content-addressed by SHA-256 in the
@@ -31,6 +32,101 @@ type fileStore interface {
 	String() string // where it is, for messages (never a secret)
 }
 
+// fileBox is the file store of a DB, with the files sent to it ahead of
+// their write transaction (StageFiles) that no row names yet.
+type fileBox struct {
+	fileStore
+	mu     sync.Mutex
+	staged map[string]bool
+}
+
+// maxStaged bounds the staged set: past it (files staged and never
+// written), it starts again, and a write sends its file itself.
+const maxStaged = 10000
+
+// StageFiles sends files to the file store ahead of the write that stores
+// them, so that sending a large attachment does not hold up every other
+// write; without a file store it does nothing (the write puts the bytes
+// in the database). A file staged and then never written is an object no
+// row names.
+func (db *DB) StageFiles(ctx context.Context, files ...Attachment) error {
+	if db.files == nil {
+		return nil
+	}
+	for _, f := range files {
+		if len(f.Data) == 0 && f.Path == "" {
+			continue
+		}
+		src, close, err := fileSource(f.Data, f.Path)
+		if err != nil {
+			return err
+		}
+		sha, size, err := hashSource(src)
+		if err == nil {
+			err = db.files.stage(ctx, db, sha, src, size)
+		}
+		close()
+		if err != nil {
+			return fmt.Errorf("send %q to %s: %w", f.Filename, db.files, err)
+		}
+	}
+	return nil
+}
+
+func (b *fileBox) stage(ctx context.Context, db *DB, sha string, src io.ReadSeeker, size int64) error {
+	var one int
+	err := db.rq.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE sha256 = ?`, sha).Scan(&one)
+	if err == nil {
+		return nil // stored before
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := b.put(ctx, sha, src, size); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if len(b.staged) >= maxStaged {
+		b.staged = map[string]bool{}
+	}
+	b.staged[sha] = true
+	b.mu.Unlock()
+	return nil
+}
+
+// takeStaged tells whether sha was staged, and forgets it.
+func (b *fileBox) takeStaged(sha string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ok := b.staged[sha]
+	delete(b.staged, sha)
+	return ok
+}
+
+func fileSource(data []byte, path string) (io.ReadSeeker, func(), error) {
+	if path == "" {
+		return bytes.NewReader(data), func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// hashSource is the SHA-256 and size of src, which is then rewound.
+func hashSource(src io.ReadSeeker) (string, int64, error) {
+	h := sha256.New()
+	size, err := io.Copy(h, src)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
 // Option changes how Open opens a database.
 type Option func(ctx context.Context, db *DB) error
 
@@ -47,7 +143,9 @@ func WithFiles(spec string) Option {
 		if err != nil {
 			return err
 		}
-		db.files = fs
+		if fs != nil {
+			db.files = &fileBox{fileStore: fs, staged: map[string]bool{}}
+		}
 		return nil
 	}
 }
@@ -108,21 +206,15 @@ func (db *DB) Files() string {
 // putFile is putBlob with a file store: the bytes go there first, then
 // the row that names them.
 func (tx *Tx) putFile(ctx context.Context, data []byte, path string) (string, int64, error) {
-	var src io.ReadSeeker = bytes.NewReader(data)
-	if path != "" {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", 0, err
-		}
-		defer f.Close()
-		src = f
-	}
-	h := sha256.New()
-	size, err := io.Copy(h, src)
+	src, close, err := fileSource(data, path)
 	if err != nil {
 		return "", 0, err
 	}
-	sha := hex.EncodeToString(h.Sum(nil))
+	defer close()
+	sha, size, err := hashSource(src)
+	if err != nil {
+		return "", 0, err
+	}
 	var one int
 	err = tx.q.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE sha256 = ?`, sha).Scan(&one)
 	if err == nil {
@@ -131,11 +223,10 @@ func (tx *Tx) putFile(ctx context.Context, data []byte, path string) (string, in
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", 0, err
 	}
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return "", 0, err
-	}
-	if err := tx.files.put(ctx, sha, src, size); err != nil {
-		return "", 0, fmt.Errorf("put file %s into %s: %w", sha, tx.files, err)
+	if !tx.files.takeStaged(sha) {
+		if err := tx.files.put(ctx, sha, src, size); err != nil {
+			return "", 0, fmt.Errorf("put file %s into %s: %w", sha, tx.files, err)
+		}
 	}
 	_, err = tx.q.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data, in_files) VALUES (?, ?, ?, 1)
 		ON CONFLICT (sha256) DO NOTHING`, sha, size, []byte{})

@@ -68,7 +68,7 @@ type DB struct {
 
 	// files keeps the bytes of new files outside the database when set
 	// (WithFiles; store/files.go).
-	files fileStore
+	files *fileBox
 }
 
 // openSQLite opens (creating if needed) the database file at path (see Open).
@@ -137,8 +137,8 @@ func (db *DB) Close() error {
 type Tx struct {
 	tx       *sql.Tx
 	q        prepared
-	postgres bool      // as DB's
-	files    fileStore // as DB's
+	postgres bool     // as DB's
+	files    *fileBox // as DB's
 	// authChanged marks a write to agents, sessions or API tokens: its
 	// commit moves AuthVersion.
 	authChanged bool

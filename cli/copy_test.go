@@ -84,6 +84,18 @@ func buildDesk(t *testing.T, db *store.DB) {
 	}
 }
 
+// newDeskFile makes a desk at path with buildDesk and returns its snapshot.
+func newDeskFile(t *testing.T, path string) string {
+	t.Helper()
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	buildDesk(t, db)
+	return snapshot(t, db)
+}
+
 // snapshot is everything the app reads of a desk, as JSON: the inbox,
 // each ticket with its messages (attachments' bytes and raw sources too)
 // and events, customers with their events, agents, mailboxes.
@@ -170,13 +182,7 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 	pg := storetest.PostgresURL(t)
 	dir := t.TempDir()
 	from := filepath.Join(dir, "desk.db")
-	db, err := store.Open(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buildDesk(t, db)
-	want := snapshot(t, db)
-	db.Close()
+	want := newDeskFile(t, from)
 
 	out, err := runCLI(t, "copy", "--to", pg, "--from", from) // flags in any order
 	if err != nil {
@@ -347,13 +353,7 @@ func TestCopyMovesFilesIntoS3(t *testing.T) {
 	pg := storetest.PostgresURL(t)
 	spec, backend, _ := fakeS3(t, "moved")
 	from := filepath.Join(t.TempDir(), "desk.db")
-	db, err := store.Open(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buildDesk(t, db)
-	want := snapshot(t, db)
-	db.Close()
+	want := newDeskFile(t, from)
 	out, err := runCLI(t, "copy", "--from", from, "--files", spec, "--to", pg)
 	if err != nil {
 		t.Fatalf("copy: %v\n%s", err, out)

@@ -215,103 +215,65 @@ type copyStep struct {
 	edit  func([]any) // changes a row on its way (blobs, when files move out)
 }
 
-// copyTables lists the tables a copy reads or writes, with their columns.
+// copyTables lists the tables a copy reads or writes, with their columns
+// and the tables their foreign keys name: two queries of each engine's
+// catalog, one row per column and one per reference.
 func (db *DB) copyTables(ctx context.Context) (map[string]copyTable, error) {
+	cols := `SELECT t.name, c.name, c.type FROM pragma_table_list t, pragma_table_info(t.name) c
+		WHERE t.schema = 'main' AND t.type = 'table' AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+		ORDER BY t.name, c.cid`
+	refs := `SELECT DISTINCT t.name, f."table" FROM pragma_table_list t, pragma_foreign_key_list(t.name) f
+		WHERE t.schema = 'main' AND t.type = 'table'`
 	if db.postgres {
-		return db.pgCopyTables(ctx)
-	}
-	tables := map[string]copyTable{}
-	var names []string
-	rows, err := db.r.QueryContext(ctx, `SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, name := range names {
-		t := copyTable{name: name}
-		cols, err := db.r.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, name)
-		if err != nil {
-			return nil, err
-		}
-		for cols.Next() {
-			var c, typ string
-			if err := cols.Scan(&c, &typ); err != nil {
-				cols.Close()
-				return nil, err
-			}
-			t.cols = append(t.cols, copyColumn{name: c, kind: kindOf(typ)})
-		}
-		cols.Close()
-		refs, err := db.r.QueryContext(ctx, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, name)
-		if err != nil {
-			return nil, err
-		}
-		for refs.Next() {
-			var r string
-			if err := refs.Scan(&r); err != nil {
-				refs.Close()
-				return nil, err
-			}
-			t.refs = append(t.refs, r)
-		}
-		refs.Close()
-		tables[name] = t
-	}
-	return tables, nil
-}
-
-func (db *DB) pgCopyTables(ctx context.Context) (map[string]copyTable, error) {
-	tables := map[string]copyTable{}
-	rows, err := db.r.QueryContext(ctx, `SELECT c.table_name, c.column_name, c.data_type
+		// Generated columns (a search vector) are the target's to make.
+		cols = `SELECT c.table_name, c.column_name, c.data_type
 		FROM information_schema.columns c JOIN information_schema.tables t
 		  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
 		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.is_generated = 'NEVER'
-		ORDER BY c.table_name, c.ordinal_position`)
-	if err != nil {
-		return nil, err
+		ORDER BY c.table_name, c.ordinal_position`
+		refs = `SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
+		WHERE contype = 'f' AND connamespace = current_schema()::regnamespace`
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var table, col, typ string
-		if err := rows.Scan(&table, &col, &typ); err != nil {
-			return nil, err
-		}
+	tables := map[string]copyTable{}
+	err := db.eachPair(ctx, cols, func(table, col, typ string) {
 		t := tables[table]
 		t.name = table
 		t.cols = append(t.cols, copyColumn{name: col, kind: kindOf(typ)})
 		tables[table] = t
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	refs, err := db.r.QueryContext(ctx, `SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
-		WHERE contype = 'f' AND connamespace = current_schema()::regnamespace`)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer refs.Close()
-	for refs.Next() {
-		var from, to string
-		if err := refs.Scan(&from, &to); err != nil {
-			return nil, err
-		}
+	err = db.eachPair(ctx, refs, func(from, to, _ string) {
 		if t, ok := tables[from]; ok {
 			t.refs = append(t.refs, to)
 			tables[from] = t
 		}
+	})
+	return tables, err
+}
+
+// eachPair runs a catalog query of two or three text columns.
+func (db *DB) eachPair(ctx context.Context, q string, fn func(a, b, c string)) error {
+	rows, err := db.r.QueryContext(ctx, q)
+	if err != nil {
+		return err
 	}
-	return tables, refs.Err()
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	n := len(names)
+	for rows.Next() {
+		var v [3]string
+		dest := []any{&v[0], &v[1], &v[2]}[:n]
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		fn(v[0], v[1], v[2])
+	}
+	return rows.Err()
 }
 
 // kindOf reads a declared column type (SQLite's) or a data type

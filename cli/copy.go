@@ -57,6 +57,9 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if *files != "" {
 		fmt.Fprintf(stdout, ", and %d files (%s) into %s", res.Files, bytesText(res.FileBytes), *files)
 	}
+	if res.FixedTexts > 0 {
+		fmt.Fprintf(stdout, "\n%d texts held bytes PostgreSQL cannot keep (a NUL byte, or bytes that are not UTF-8): they were copied with \uFFFD in their place", res.FixedTexts)
+	}
 	fmt.Fprintf(stdout, "\nchecked: every table has as many rows on both sides, and the same sums of ids, times and sizes\n")
 	fmt.Fprintf(stdout, "start onedesk with --data %s", redactURL(*to))
 	if *files != "" {

@@ -410,3 +410,36 @@ func TestCopyRate(t *testing.T) {
 	}
 	t.Logf("back to SQLite:\n%s", out.String())
 }
+
+// Text SQLite keeps and PostgreSQL refuses (a NUL byte, bytes that are
+// not UTF-8) is copied with U+FFFD in their place, and counted, rather
+// than stopping the copy.
+func TestCopyFixesTextPostgresRefuses(t *testing.T) {
+	ctx := context.Background()
+	pg := storetest.PostgresURL(t)
+	from := filepath.Join(t.TempDir(), "desk.db")
+	src, err := store.Open(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	d := desktest.Wire(t, src)
+	in := desktest.Ingest(t, d, desk.Inbound{Channel: "api", From: desktest.Email("odd@example.com"), Subject: "odd bytes",
+		Text: "nul\x00 here"}) // desk refuses bytes that are not UTF-8, not a NUL
+	dst, err := store.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	res, err := store.Copy(ctx, src, dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := dst.Messages(ctx, in.Ticket.ID)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("messages: %v %v", msgs, err)
+	}
+	if res.FixedTexts == 0 || msgs[0].Body != "nul\uFFFD here" {
+		t.Fatalf("fixed %d texts; the body is %q", res.FixedTexts, msgs[0].Body)
+	}
+}

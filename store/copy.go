@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Copy moves a whole desk from one database to another, in either
@@ -94,6 +95,7 @@ func Copy(ctx context.Context, src, dst *DB, progress func(CopyProgress)) (*Copy
 		}
 	}
 	for i := range plan {
+		plan[i].fixText = dst.postgres && !src.postgres
 		if err := from.QueryRowContext(ctx, `SELECT count(*) FROM "`+plan[i].table+`"`).Scan(&plan[i].total); err != nil {
 			return nil, interrupted(ctx, dst, fmt.Errorf("count %s: %w", plan[i].table, err))
 		}
@@ -110,6 +112,7 @@ func Copy(ctx context.Context, src, dst *DB, progress func(CopyProgress)) (*Copy
 		if !s.skip {
 			res.Tables = append(res.Tables, CopiedTable{Name: s.table, Rows: s.total})
 		}
+		res.FixedTexts += s.fixed
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
@@ -131,7 +134,10 @@ type CopyResult struct {
 	Tables    []CopiedTable
 	Files     int64 // files put into the target's file store
 	FileBytes int64
-	Elapsed   time.Duration
+	// FixedTexts counts texts PostgreSQL could not keep as they were (a
+	// NUL byte, bytes that are not UTF-8), copied with U+FFFD in their place.
+	FixedTexts int64
+	Elapsed    time.Duration
 }
 
 // CopiedTable is one table's row count, equal on both sides.
@@ -213,6 +219,11 @@ type copyStep struct {
 	total int64
 	skip  bool        // its rows are not copied (blob parts, when files move out)
 	edit  func([]any) // changes a row on its way (blobs, when files move out)
+	// fixText: the target (PostgreSQL) refuses text with NUL bytes or
+	// bytes that are not UTF-8, which SQLite keeps; fixed counts the
+	// values that had them replaced by U+FFFD.
+	fixText bool
+	fixed   int64
 }
 
 // copyTables lists the tables a copy reads or writes, with their columns
@@ -460,6 +471,14 @@ func (r *rowReader) Next() bool {
 		if r.vals[i], r.err = convertValue(v, r.step.kinds[i]); r.err != nil {
 			r.err = fmt.Errorf("%s.%s: %w", r.step.table, r.step.cols[i], r.err)
 			return false
+		}
+	}
+	if r.step.fixText {
+		for i, v := range r.vals {
+			if str, ok := v.(string); ok && r.step.kinds[i] == kindText && (strings.IndexByte(str, 0) >= 0 || !utf8.ValidString(str)) {
+				r.vals[i] = strings.ReplaceAll(strings.ToValidUTF8(str, "\uFFFD"), "\x00", "\uFFFD")
+				r.step.fixed++
+			}
 		}
 	}
 	if r.step.edit != nil {

@@ -443,3 +443,26 @@ func TestCopyFixesTextPostgresRefuses(t *testing.T) {
 		t.Fatalf("fixed %d texts; the body is %q", res.FixedTexts, msgs[0].Body)
 	}
 }
+
+// The command's mistakes are sentences saying what to do.
+func TestCopyCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ONEDESK_S3_ACCESS_KEY", "k")
+	t.Setenv("ONEDESK_S3_SECRET_KEY", "s")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"copy"}, "copy needs both --from and --to"},
+		{[]string{"copy", "--to", "postgres://h/db"}, "copy needs both --from and --to"},
+		{[]string{"copy", "--from", "a.db", "--to", "a.db"}, "name the same database"},
+		{[]string{"copy", "--from", filepath.Join(dir, "none.db"), "--to", "postgres://h/db"}, "there is no desk at"},
+		{[]string{"copy", "--from", "a.db", "--to", "b.db", "--files", "bucket"}, "--files must be s3://bucket"},
+		{[]string{"copy", "--from", "a.db", "--to", "b.db", "extra"}, `unexpected argument "extra"`},
+	} {
+		_, err := runCLI(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("onedesk %s: %v, want %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+}

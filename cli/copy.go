@@ -62,10 +62,13 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nchecked: every table has as many rows on both sides, and the same sums of ids, times and sizes\n")
 	fmt.Fprintf(stdout, "start onedesk with --data %s", redactURL(*to))
-	if *files != "" {
+	switch {
+	case *files != "":
 		fmt.Fprintf(stdout, " --files %s", *files)
-	} else if *fromFiles != "" {
+	case *fromFiles != "":
 		fmt.Fprintf(stdout, " --files %s", *fromFiles)
+	case res.FilesOutside > 0:
+		fmt.Fprintf(stdout, " and the --files the old desk ran with: %d of its files are kept there", res.FilesOutside)
 	}
 	fmt.Fprintln(stdout)
 	return nil

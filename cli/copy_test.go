@@ -339,6 +339,12 @@ func TestFilesInS3(t *testing.T) {
 	if _, _, err := plain.AttachmentData(ctx, 1); err == nil || !strings.Contains(err.Error(), "started without one") {
 		t.Fatalf("a file in S3 read without --files: %v", err)
 	}
+	// A copy without --files keeps the rows as they are, and says the
+	// new desk needs the store.
+	out, err := runCLI(t, "copy", "--from", path, "--to", filepath.Join(t.TempDir(), "moved.db"))
+	if err != nil || !strings.Contains(out, "and the --files the old desk ran with: 4 of its files are kept there") {
+		t.Fatalf("copy of a desk with files in S3: %v\n%s", err, out)
+	}
 	// A missing bucket is refused at Open.
 	if _, err := store.Open(ctx, filepath.Join(t.TempDir(), "x.db"), store.WithFiles(strings.Replace(spec, "s3://desk/", "s3://nobucket/", 1))); err == nil ||
 		!strings.Contains(err.Error(), "the bucket nobucket does not exist") {

@@ -115,6 +115,13 @@ func Copy(ctx context.Context, src, dst *DB, progress func(CopyProgress)) (*Copy
 		res.FixedTexts += s.fixed
 	}
 	res.Elapsed = time.Since(start)
+	if dst.files == nil {
+		// Rows of files kept in a file store came as they were: the new
+		// desk needs that store too.
+		if err := dst.r.QueryRowContext(ctx, `SELECT count(*) FROM blobs WHERE in_files = 1`).Scan(&res.FilesOutside); err != nil {
+			return nil, fmt.Errorf("copy: count files kept in a file store: %w", err)
+		}
+	}
 	return res, nil
 }
 
@@ -137,7 +144,10 @@ type CopyResult struct {
 	// FixedTexts counts texts PostgreSQL could not keep as they were (a
 	// NUL byte, bytes that are not UTF-8), copied with U+FFFD in their place.
 	FixedTexts int64
-	Elapsed    time.Duration
+	// FilesOutside counts files whose bytes stay in the source's file
+	// store (the copy had none of its own): the target reads them there.
+	FilesOutside int64
+	Elapsed      time.Duration
 }
 
 // CopiedTable is one table's row count, equal on both sides.

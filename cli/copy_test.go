@@ -84,6 +84,24 @@ func buildDesk(t *testing.T, db *store.DB) {
 	}
 }
 
+// openPair opens a new SQLite desk and an empty PostgreSQL database,
+// both closed when t ends.
+func openPair(t *testing.T) (src, dst *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := store.Open(ctx, filepath.Join(t.TempDir(), "desk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	dst, err = store.Open(ctx, storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
+	return src, dst
+}
+
 // newDeskFile makes a desk at path with buildDesk and returns its snapshot.
 func newDeskFile(t *testing.T, path string) string {
 	t.Helper()
@@ -243,21 +261,10 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 // and finishes.
 func TestCopyInterruptedLeavesTargetEmpty(t *testing.T) {
 	ctx := context.Background()
-	pg := storetest.PostgresURL(t)
-	from := filepath.Join(t.TempDir(), "desk.db")
-	src, err := store.Open(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src, dst := openPair(t)
 	buildDesk(t, src)
-	dst, err := store.Open(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
 	cctx, cancel := context.WithCancel(ctx)
-	_, err = store.Copy(cctx, src, dst, func(p store.CopyProgress) {
+	_, err := store.Copy(cctx, src, dst, func(p store.CopyProgress) {
 		if p.Table == "tickets" && p.Done {
 			cancel() // halfway: the tables after tickets are not copied yet
 		}
@@ -422,21 +429,10 @@ func TestCopyRate(t *testing.T) {
 // than stopping the copy.
 func TestCopyFixesTextPostgresRefuses(t *testing.T) {
 	ctx := context.Background()
-	pg := storetest.PostgresURL(t)
-	from := filepath.Join(t.TempDir(), "desk.db")
-	src, err := store.Open(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src, dst := openPair(t)
 	d := desktest.Wire(t, src)
 	in := desktest.Ingest(t, d, desk.Inbound{Channel: "api", From: desktest.Email("odd@example.com"), Subject: "odd bytes",
 		Text: "nul\x00 here"}) // desk refuses bytes that are not UTF-8, not a NUL
-	dst, err := store.Open(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
 	res, err := store.Copy(ctx, src, dst, nil)
 	if err != nil {
 		t.Fatal(err)

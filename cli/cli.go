@@ -79,6 +79,7 @@ Usage:
   onedesk backup FILE                                             copy the live database to FILE
   onedesk restore FILE [--force]                                  put a backup in place (server stopped)
   onedesk check [--quick] [serve's flags]                         verify the database and the configuration
+  onedesk copy --from onedesk.db --to postgres://...              move a desk to another database (files too)
   onedesk service install [serve's flags] | uninstall | start | stop | status
   onedesk version
   onedesk dev seed --tickets N                                    fill a database with sample tickets
@@ -113,6 +114,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = restore(args, stdout, stderr)
 	case "check":
 		err = check(args, stdout, stderr)
+	case "copy":
+		err = copyCmd(args, stdout, stderr)
 	case "service":
 		err = serviceCmd(args, stdout, stderr)
 	case "version":
@@ -196,6 +199,11 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", "./onedesk.db", "the SQLite database file (created if missing), or a PostgreSQL database: postgres://user:password@host/db")
 }
 
+func filesFlag(fs *flag.FlagSet) *string {
+	return fs.String("files", "", "keep attachments and raw mail in S3-compatible storage: s3://bucket[/prefix]?endpoint=host:port&region=R&tls=false "+
+		"(keys in ONEDESK_S3_ACCESS_KEY and ONEDESK_S3_SECRET_KEY); empty: in the database")
+}
+
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -223,6 +231,7 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on (host:port); with --domain, :443 unless given")
 	data := dataFlag(fs)
+	files := filesFlag(fs)
 	publicURL := fs.String("public-url", "", "the URL agents and customers reach this desk at, like https://desk.example.com")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	apiRate := fs.Float64("api-rate", 50, "API requests per second per agent or token (bursts of 10x); -1 for no limit")
@@ -248,6 +257,9 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	}
 	cfg := tlsFlags
 	cfg.Addr, cfg.Data, cfg.PublicURL, cfg.APIRate, cfg.Log = *addr, *data, *publicURL, *apiRate, log
+	if cfg.Files = *files; store.CheckFiles(cfg.Files) != nil {
+		return ServeConfig{}, store.CheckFiles(cfg.Files)
+	}
 	cfg.TelegramAPI = *telegramAPI
 	cfg.MetaAPI = *metaAPI
 	cfg.WhatsAppAPI = *whatsappAPI
@@ -268,6 +280,7 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 type ServeConfig struct {
 	Addr      string
 	Data      string
+	Files     string // where files' bytes are kept: "" the database, or s3://...
 	PublicURL string
 	APIRate   float64
 	Log       *slog.Logger
@@ -311,7 +324,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return err
 	}
 	defer release()
-	db, err := store.Open(ctx, cfg.Data)
+	db, err := store.Open(ctx, cfg.Data, store.WithFiles(cfg.Files))
 	if err != nil {
 		return err
 	}
@@ -386,7 +399,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	case url == "":
 		url = "http://" + ln.Addr().String()
 	}
-	cfg.Log.Info("onedesk is running", "url", url, "data", db.Path(), "version", version(), "startup", time.Since(start).Round(time.Millisecond))
+	cfg.Log.Info("onedesk is running", "url", url, "data", db.Path(), "files", db.Files(), "version", version(), "startup", time.Since(start).Round(time.Millisecond))
 	if n, err := db.CountAgents(ctx); err == nil && n == 0 {
 		cfg.Log.Info("first run: open the URL to create the admin account", "url", url)
 	}

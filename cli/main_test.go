@@ -8,5 +8,5 @@ import (
 )
 
 // TestMain stops the package's private PostgreSQL cluster, if a test
-// started one (the two-node test).
+// started one (the two-node and copy tests).
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

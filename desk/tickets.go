@@ -123,6 +123,10 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (*Ingested, error) {
 		return nil, err
 	}
 	g.reopenLimit = d.reopenLimit(ctx)
+	// Files going to a file store are sent before the write, not in it.
+	if err := d.db.StageFiles(ctx, append(slices.Clone(in.Attachments), store.Attachment{Data: in.Mail.Raw, Path: in.Mail.RawPath})...); err != nil {
+		return nil, fmt.Errorf("ingest %s message: %w", in.Channel, err)
+	}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		g.tx = tx
 		return g.commit(ctx)
@@ -838,6 +842,9 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, ticketID int64, in ReplyI
 	r := &reply{d: d, actor: actor, ticketID: ticketID, in: in}
 	if err := r.check(ctx); err != nil {
 		return nil, err
+	}
+	if err := d.db.StageFiles(ctx, in.Attachments...); err != nil {
+		return nil, fmt.Errorf("reply to ticket %d: %w", ticketID, err)
 	}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		r.tx = tx

@@ -17,6 +17,9 @@ const blobPart = 1 << 20
 // and size. The bytes are data or, when path is set, the file at path,
 // which is read in parts and never whole.
 func (tx *Tx) putBlob(ctx context.Context, data []byte, path string) (string, int64, error) {
+	if tx.files != nil {
+		return tx.putFile(ctx, data, path)
+	}
 	if path == "" && len(data) <= blobPart {
 		sum := sha256.Sum256(data)
 		sha := hex.EncodeToString(sum[:])
@@ -93,12 +96,22 @@ func (r *byteSeeker) Seek(off int64, whence int) (int64, error) {
 	return off, nil
 }
 
-// blobData reads a stored blob whole, from its parts if it has them.
-func blobData(ctx context.Context, q querier, sha string) ([]byte, error) {
+// blobData reads a stored blob whole, from its parts if it has them, or
+// from the file store.
+func (db *DB) blobData(ctx context.Context, q querier, sha string) ([]byte, error) {
 	var data []byte
 	var size int64
-	if err := q.QueryRowContext(ctx, `SELECT data, size FROM blobs WHERE sha256 = ?`, sha).Scan(&data, &size); err != nil {
+	var inFiles bool
+	if err := q.QueryRowContext(ctx, `SELECT data, size, in_files FROM blobs WHERE sha256 = ?`, sha).Scan(&data, &size, &inFiles); err != nil {
 		return nil, notFound(err, "blob "+sha)
+	}
+	if inFiles {
+		r, _, err := db.openBlob(ctx, q, sha)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		return io.ReadAll(r)
 	}
 	if int64(len(data)) == size {
 		return data, nil
@@ -112,8 +125,18 @@ func blobData(ctx context.Context, q querier, sha string) ([]byte, error) {
 func (db *DB) WriteBlob(ctx context.Context, sha string, w io.Writer) error {
 	var data []byte
 	var size int64
-	if err := db.rq.QueryRowContext(ctx, `SELECT data, size FROM blobs WHERE sha256 = ?`, sha).Scan(&data, &size); err != nil {
+	var inFiles bool
+	if err := db.rq.QueryRowContext(ctx, `SELECT data, size, in_files FROM blobs WHERE sha256 = ?`, sha).Scan(&data, &size, &inFiles); err != nil {
 		return notFound(err, "blob "+sha)
+	}
+	if inFiles {
+		r, _, err := db.openBlob(ctx, db.rq, sha)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = io.Copy(w, r)
+		return err
 	}
 	if int64(len(data)) == size {
 		_, err := w.Write(data)

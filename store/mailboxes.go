@@ -293,5 +293,5 @@ func (db *DB) MessageSource(ctx context.Context, messageID int64) ([]byte, error
 	if err != nil {
 		return nil, notFoundID(err, "source of message", messageID)
 	}
-	return blobData(ctx, db.rq, sha)
+	return db.blobData(ctx, db.rq, sha)
 }

@@ -226,7 +226,7 @@ func (db *DB) AttachmentData(ctx context.Context, id int64) (*Attachment, int64,
 	if err != nil {
 		return nil, 0, notFoundID(err, "attachment", id)
 	}
-	if a.Data, err = blobData(ctx, db.rq, a.SHA256); err != nil {
+	if a.Data, err = db.blobData(ctx, db.rq, a.SHA256); err != nil {
 		return nil, 0, err
 	}
 	return &a, ticketID, nil

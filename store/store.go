@@ -66,15 +66,14 @@ type DB struct {
 	search     searchState
 	nodes      *nodes         // PostgreSQL: this node among others (follow.go, lease.go); nil on SQLite
 	background sync.WaitGroup // jobs Open started (the search build), waited for by Close
+
+	// files keeps the bytes of new files outside the database when set
+	// (WithFiles; store/files.go).
+	files *fileBox
 }
 
-// Open opens (creating if needed) the database file at path, or the
-// PostgreSQL database a postgres:// URL names, and brings its schema up
-// to date. It refuses a database written by a newer onedesk.
-func Open(ctx context.Context, path string) (*DB, error) {
-	if IsPostgres(path) {
-		return openPostgres(ctx, path)
-	}
+// openSQLite opens (creating if needed) the database file at path (see Open).
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
@@ -142,7 +141,8 @@ func (db *DB) Close() error {
 type Tx struct {
 	tx       *sql.Tx
 	q        prepared
-	postgres bool // as DB's
+	postgres bool     // as DB's
+	files    *fileBox // as DB's
 	// authChanged marks a write to agents, sessions or API tokens: its
 	// commit moves AuthVersion.
 	authChanged bool

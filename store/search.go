@@ -43,6 +43,7 @@ type searchState struct {
 	ready    atomic.Bool
 	built    chan struct{} // closed once ready
 	buildErr atomic.Value  // string: the background build's last error
+	merging  atomic.Bool   // RunSearchMerge is merging segments
 
 	// prefixes remembers prefixWords' answers between keystrokes (listing
 	// a prefix's words was a third of a typed search's time) until the

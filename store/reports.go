@@ -118,12 +118,13 @@ func (tx *Tx) SetReportCursors(ctx context.Context, events, messages int64) erro
 }
 
 // ReportBehind says how many events and messages the reports have not
-// counted yet.
+// counted yet, and tickets whose report rows are left to write.
 func (db *DB) ReportBehind(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.rq.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM ticket_events WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0)) +
-		(SELECT count(*) FROM messages WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))`,
+		(SELECT count(*) FROM messages WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0)) +
+		(SELECT count(*) FROM report_dirty)`,
 		reportEventsKey, reportMessagesKey).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("reports behind: %w", err)

@@ -120,6 +120,19 @@ func Passage(text string, terms []matchTerm) []MatchPart {
 
 // squashSpace turns each run of white space (a line break) into a space.
 func squashSpace(s string) string {
+	// Most runs between hits need nothing done: no copy then.
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || c != ' ' && unicode.IsSpace(rune(c)) || c == ' ' && space {
+			return squashSpaces(s)
+		}
+		space = c == ' '
+	}
+	return s
+}
+
+func squashSpaces(s string) string {
 	var b strings.Builder
 	space := false
 	for _, r := range s {

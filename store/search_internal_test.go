@@ -211,10 +211,10 @@ func TestSearchMerge(t *testing.T) {
 	if got := find("kalomi"); !slices.Equal(got, kalomi) {
 		t.Fatalf("before the merge: %v, want %v", got, kalomi)
 	}
-	if _, err := db.mergeSearch(ctx, 1); err != nil { // cut short
+	if _, err := db.mergeSearch(ctx, 1, nil); err != nil { // cut short
 		t.Fatal(err)
 	}
-	if _, err := db.mergeSearch(ctx, 0); err != nil {
+	if _, err := db.mergeSearch(ctx, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	after, err := db.searchStructure(ctx)

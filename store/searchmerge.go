@@ -93,7 +93,7 @@ func (db *DB) MergeSearchIndex(ctx context.Context, log *slog.Logger) error {
 	defer db.search.merging.Store(false)
 	log.Info("search index: merging its segments in the background", "segments", st.segments, "pages", st.pages)
 	start := time.Now()
-	steps, err := db.mergeSearch(ctx, 0)
+	steps, err := db.mergeSearch(ctx, 0, log)
 	if err != nil {
 		return err
 	}
@@ -107,11 +107,20 @@ func (db *DB) MergeSearchIndex(ctx context.Context, log *slog.Logger) error {
 }
 
 // mergeSearch runs merge steps until the index is one segment, ctx ends
-// or maxSteps were run (0: no limit). It returns the steps run.
-func (db *DB) mergeSearch(ctx context.Context, maxSteps int) (int, error) {
+// or maxSteps were run (0: no limit). It returns the steps run; progress
+// goes to log (nil: none) every half minute.
+func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (int, error) {
 	pages := int64(64) // one step's work, adapted to searchMergeStepTime
 	steps := 0
+	var written int64 // pages asked for, in all
+	var busy time.Duration
+	logged := time.Now()
 	for maxSteps == 0 || steps < maxSteps {
+		if log != nil && time.Since(logged) >= 30*time.Second {
+			logged = time.Now()
+			log.Info("search index: still merging", "steps", steps, "pages_written", written,
+				"pages_a_step", pages, "step_time", (busy / time.Duration(max(steps, 1))).Round(time.Millisecond))
+		}
 		// Writers first: a step waits while writes are queued.
 		for len(db.writes) > 0 {
 			if err := sleepCtx(ctx, time.Millisecond); err != nil {
@@ -146,6 +155,8 @@ func (db *DB) mergeSearch(ctx context.Context, maxSteps int) (int, error) {
 			return steps, nil
 		}
 		took := time.Since(t0)
+		written += pages
+		busy += took
 		pages = min(max(pages*int64(searchMergeStepTime)/max(int64(took), 1), 16), 4096)
 		if err := db.CheckpointIfLarge(ctx, searchWALLimit); err != nil {
 			return steps, err

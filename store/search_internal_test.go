@@ -157,6 +157,8 @@ func TestSearchForgetsDeleted(t *testing.T) {
 // The background merge makes the index one segment, with the same
 // matches, and a stopped merge is finished by the next one.
 func TestSearchMerge(t *testing.T) {
+	defer func(old time.Duration) { searchMergeQuiet = old }(searchMergeQuiet)
+	searchMergeQuiet = time.Millisecond
 	db := planDB(t)
 	ctx := context.Background()
 	var kalomi []int64
@@ -211,10 +213,10 @@ func TestSearchMerge(t *testing.T) {
 	if got := find("kalomi"); !slices.Equal(got, kalomi) {
 		t.Fatalf("before the merge: %v, want %v", got, kalomi)
 	}
-	if _, err := db.mergeSearch(ctx, 1, nil); err != nil { // cut short
+	if _, _, err := db.mergeSearch(ctx, 1, nil); err != nil { // cut short
 		t.Fatal(err)
 	}
-	if _, err := db.mergeSearch(ctx, 0, nil); err != nil {
+	if _, _, err := db.mergeSearch(ctx, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	after, err := db.searchStructure(ctx)

@@ -28,6 +28,10 @@ const searchMergeMinPages = 2000
 // searchMergeDelay is how long after start the job first looks.
 var searchMergeDelay = 30 * time.Second
 
+// searchMergeQuiet: a merge step waits until no other write committed
+// for this long.
+var searchMergeQuiet = 500 * time.Millisecond
+
 // searchMergeEvery is how often the job looks at the index after start.
 var searchMergeEvery = 10 * time.Minute
 
@@ -93,7 +97,7 @@ func (db *DB) MergeSearchIndex(ctx context.Context, log *slog.Logger) error {
 	defer db.search.merging.Store(false)
 	log.Info("search index: merging its segments in the background", "segments", st.segments, "pages", st.pages)
 	start := time.Now()
-	steps, err := db.mergeSearch(ctx, 0, log)
+	steps, longest, err := db.mergeSearch(ctx, 0, log)
 	if err != nil {
 		return err
 	}
@@ -102,17 +106,17 @@ func (db *DB) MergeSearchIndex(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("search index: merged", "segments", after.segments, "pages", after.pages, "steps", steps,
-		"took", time.Since(start).Round(time.Millisecond))
+		"longest_step", longest.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
 // mergeSearch runs merge steps until the index is one segment, ctx ends
-// or maxSteps were run (0: no limit). It returns the steps run; progress
+// or maxSteps were run (0: no limit). It returns the steps run and the
+// longest one's time; progress
 // goes to log (nil: none) every half minute.
-func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (int, error) {
+func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (steps int, longest time.Duration, err error) {
 	pages := int64(64) // one step's work, adapted to searchMergeStepTime
-	steps := 0
-	var written int64 // pages asked for, in all
+	var written int64  // pages asked for, in all
 	var busy time.Duration
 	logged := time.Now()
 	for maxSteps == 0 || steps < maxSteps {
@@ -121,18 +125,23 @@ func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (
 			log.Info("search index: still merging", "steps", steps, "pages_written", written,
 				"pages_a_step", pages, "step_time", (busy / time.Duration(max(steps, 1))).Round(time.Millisecond))
 		}
-		// Writers first: a step waits while writes are queued.
-		for len(db.writes) > 0 {
-			if err := sleepCtx(ctx, time.Millisecond); err != nil {
-				return steps, err
+		// Writers first: a step waits for a quiet moment, no write queued
+		// and none committed for searchMergeQuiet (FTS5 bounds a step's
+		// work only between terms: a common word's list is merged in one
+		// step, seconds at 1,000,000 tickets, which ingest would wait for).
+		for quiet := db.commits.Load(); ; {
+			if err := sleepCtx(ctx, searchMergeQuiet); err != nil {
+				return steps, longest, err
 			}
-		}
-		if err := ctx.Err(); err != nil {
-			return steps, err
+			now := db.commits.Load()
+			if now == quiet && len(db.writes) == 0 {
+				break
+			}
+			quiet = now
 		}
 		t0 := time.Now()
 		var worked bool
-		err := db.Write(ctx, func(tx *Tx) error {
+		err = db.Write(ctx, func(tx *Tx) error {
 			var before, after int64
 			if err := tx.tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
 				return err
@@ -148,24 +157,25 @@ func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (
 			return nil
 		})
 		if err != nil {
-			return steps, fmt.Errorf("merge the search index: %w", err)
+			return steps, longest, fmt.Errorf("merge the search index: %w", err)
 		}
 		steps++
 		if !worked {
-			return steps, nil
+			return steps, longest, nil
 		}
 		took := time.Since(t0)
 		written += pages
 		busy += took
+		longest = max(longest, took)
 		pages = min(max(pages*int64(searchMergeStepTime)/max(int64(took), 1), 16), 4096)
 		if err := db.CheckpointIfLarge(ctx, searchWALLimit); err != nil {
-			return steps, err
+			return steps, longest, err
 		}
 		if err := sleepCtx(ctx, took*searchMergeWait); err != nil {
-			return steps, err
+			return steps, longest, err
 		}
 	}
-	return steps, nil
+	return steps, longest, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -77,11 +77,11 @@ func (rs *Reports) noteCount(ctx context.Context, done, farBehind bool) {
 			rs.log.Info("reports: history counted", "events_messages_and_tickets", rs.countDone.Load(),
 				"took", now.Sub(rs.countStart).Round(time.Second))
 		} else if now.Sub(rs.countLogged) >= countLogEvery {
-			rs.countLogged = now
-			if behind, err := rs.db.ReportBehind(ctx); err == nil {
+			if behind, err := rs.db.ReportLeft(ctx); err == nil {
 				rs.countLeft.Store(behind)
 				rs.doneAtLook.Store(rs.countDone.Load())
 			}
+			rs.countLogged = time.Now()
 			left, pct, _ := rs.Counting()
 			rs.log.Info("reports: still counting history", "percent", pct, "left", left)
 		}
@@ -90,10 +90,11 @@ func (rs *Reports) noteCount(ctx context.Context, done, farBehind bool) {
 	if done || !farBehind {
 		return
 	}
-	behind, err := rs.db.ReportBehind(ctx)
+	behind, err := rs.db.ReportLeft(ctx)
 	if err != nil || behind < countAnnounce {
 		return
 	}
+	now = time.Now()
 	rs.countLeft.Store(behind)
 	rs.countDone.Store(0)
 	rs.doneAtLook.Store(0)

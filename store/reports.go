@@ -118,16 +118,32 @@ func (tx *Tx) SetReportCursors(ctx context.Context, events, messages int64) erro
 }
 
 // ReportBehind says how many events and messages the reports have not
-// counted yet, and tickets whose report rows are left to write.
+// counted yet.
 func (db *DB) ReportBehind(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.rq.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM ticket_events WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0)) +
-		(SELECT count(*) FROM messages WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0)) +
-		(SELECT count(*) FROM report_dirty)`,
+		(SELECT count(*) FROM messages WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))`,
 		reportEventsKey, reportMessagesKey).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("reports behind: %w", err)
+	}
+	return n, nil
+}
+
+// ReportLeft estimates what the reports have left to do: events and
+// messages past their cursors (from the newest ids, quick at any size,
+// high when rows were deleted) and tickets whose report rows are to be
+// written again.
+func (db *DB) ReportLeft(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.rq.QueryRowContext(ctx, `SELECT
+		max((SELECT coalesce(max(id), 0) FROM ticket_events) - coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0), 0) +
+		max((SELECT coalesce(max(id), 0) FROM messages) - coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0), 0) +
+		(SELECT count(*) FROM report_dirty)`,
+		reportEventsKey, reportMessagesKey).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("reports left: %w", err)
 	}
 	return n, nil
 }

@@ -119,6 +119,7 @@ func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (
 	var written int64  // pages asked for, in all
 	var busy time.Duration
 	logged := time.Now()
+	mine := uint64(0) // db.commits after this job's last step (0: before the first)
 	for maxSteps == 0 || steps < maxSteps {
 		if log != nil && time.Since(logged) >= 30*time.Second {
 			logged = time.Now()
@@ -129,15 +130,12 @@ func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (
 		// and none committed for searchMergeQuiet (FTS5 bounds a step's
 		// work only between terms: a common word's list is merged in one
 		// step, seconds at 1,000,000 tickets, which ingest would wait for).
-		for quiet := db.commits.Load(); ; {
+		// (Nobody else committed since the last step and its pause: go on.)
+		for quiet := mine; db.commits.Load() != quiet || len(db.writes) > 0; {
+			quiet = db.commits.Load()
 			if err := sleepCtx(ctx, searchMergeQuiet); err != nil {
 				return steps, longest, err
 			}
-			now := db.commits.Load()
-			if now == quiet && len(db.writes) == 0 {
-				break
-			}
-			quiet = now
 		}
 		t0 := time.Now()
 		var worked bool
@@ -171,6 +169,7 @@ func (db *DB) mergeSearch(ctx context.Context, maxSteps int, log *slog.Logger) (
 		if err := db.CheckpointIfLarge(ctx, searchWALLimit); err != nil {
 			return steps, longest, err
 		}
+		mine = db.commits.Load()
 		if err := sleepCtx(ctx, took*searchMergeWait); err != nil {
 			return steps, longest, err
 		}

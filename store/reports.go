@@ -136,16 +136,16 @@ func (db *DB) ReportBehind(ctx context.Context) (int64, error) {
 // high when rows were deleted) and tickets whose report rows are to be
 // written again.
 func (db *DB) ReportLeft(ctx context.Context) (int64, error) {
-	var n int64
+	var events, eventsAt, msgs, msgsAt, dirty int64
 	err := db.rq.QueryRowContext(ctx, `SELECT
-		max((SELECT coalesce(max(id), 0) FROM ticket_events) - coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0), 0) +
-		max((SELECT coalesce(max(id), 0) FROM messages) - coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0), 0) +
+		(SELECT coalesce(max(id), 0) FROM ticket_events), coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0),
+		(SELECT coalesce(max(id), 0) FROM messages), coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0),
 		(SELECT count(*) FROM report_dirty)`,
-		reportEventsKey, reportMessagesKey).Scan(&n)
+		reportEventsKey, reportMessagesKey).Scan(&events, &eventsAt, &msgs, &msgsAt, &dirty)
 	if err != nil {
 		return 0, fmt.Errorf("reports left: %w", err)
 	}
-	return n, nil
+	return max(events-eventsAt, 0) + max(msgs-msgsAt, 0) + dirty, nil
 }
 
 // EventsAfter reads up to limit events past id, in order.

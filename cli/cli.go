@@ -387,6 +387,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.GoLeased(db, cfg.Log, "sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
 	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
+	work.Go("search merge", func(ctx context.Context) { db.RunSearchMerge(ctx, cfg.Log) })
 	for _, ch := range all {
 		work.GoLeased(db, cfg.Log, ch.Name(), ch.Run)
 	}
@@ -552,6 +553,11 @@ func dev(args []string, stdout, stderr io.Writer) error {
 			last = time.Now()
 			fmt.Fprintf(stdout, "counting reports (%s)\n", time.Since(counted).Round(time.Second))
 		}
+	}
+	// And merge the search index's segments, which the server would do
+	// in the background at its first start.
+	if err := db.MergeSearchIndex(ctx, log); err != nil {
+		return err
 	}
 	if err := db.Checkpoint(ctx); err != nil {
 		return err

@@ -26,12 +26,14 @@ type Query struct {
 
 // Report is a report's answer: totals, the previous period's, and tables.
 type Report struct {
-	Report   string         `json:"report"`
-	Range    Range          `json:"range"`
-	Ready    bool           `json:"ready"`
-	Totals   map[string]any `json:"totals"`
-	Previous map[string]any `json:"previous,omitempty"`
-	Tables   []*Table       `json:"tables"`
+	Report string `json:"report"`
+	Range  Range  `json:"range"`
+	Ready  bool   `json:"ready"`
+	// CountedPct: while a long history is counted, how much is done.
+	CountedPct *int           `json:"counted_pct,omitempty"`
+	Totals     map[string]any `json:"totals"`
+	Previous   map[string]any `json:"previous,omitempty"`
+	Tables     []*Table       `json:"tables"`
 }
 
 // Range is the period a report covers, in its time zone.
@@ -222,6 +224,9 @@ func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, e
 	}
 	r := &Report{Report: name, Ready: ready, Range: Range{From: p.first.Format(dayFormat),
 		To: p.day(p.days - 1).Format(dayFormat), TZ: p.loc.String(), Days: p.days}}
+	if _, pct, counting := rs.Counting(); counting && !ready {
+		r.CountedPct = &pct
+	}
 	rd := &reportData{db: rs.db, ctx: ctx, f: q.Filter, p: p, now: now, ready: ready}
 	if r.Totals, r.Tables, err = rd.build(name, q.By, true); err != nil {
 		return nil, err

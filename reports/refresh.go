@@ -37,13 +37,16 @@ func (rs *Reports) Refresh(ctx context.Context, batches int) (bool, error) {
 	for n := 0; batches == 0 || n < batches; n++ {
 		// Locked a batch at a time: a report asked for while the history
 		// of an old database is read waits for one batch, not for all.
-		var done bool
+		var done, farBehind bool
 		rs.mu.Lock()
 		err := rs.db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			done, err = rs.refreshBatch(ctx, tx)
+			done, farBehind, err = rs.refreshBatch(ctx, tx)
 			return err
 		})
+		if err == nil {
+			rs.noteCount(ctx, done, farBehind)
+		}
 		rs.mu.Unlock()
 		if err != nil {
 			return false, fmt.Errorf("refresh reports: %w", err)
@@ -79,47 +82,50 @@ type batch struct {
 
 // refreshBatch counts a batch of events and messages, then writes the
 // report rows of the tickets they changed and the day packs; it reports
-// whether nothing is left.
-func (rs *Reports) refreshBatch(ctx context.Context, tx *store.Tx) (bool, error) {
+// whether nothing is left, and whether it found the reports far behind
+// (a whole batch read, more waiting).
+func (rs *Reports) refreshBatch(ctx context.Context, tx *store.Tx) (done, farBehind bool, err error) {
 	b := &batch{rs: rs, ctx: ctx, tx: tx, tickets: map[int64]*store.Ticket{},
 		counts: map[store.ReportKey]*store.ReportCounts{}, changed: map[int64]bool{}}
 	if err := b.read(); err != nil {
-		return false, err
+		return false, false, err
 	}
+	rs.batchRead = len(b.events) + len(b.msgs) + len(b.dirty)
+	farBehind = !b.caughtUp || len(b.dirty) == reportBatch
 	if len(b.events) == 0 && len(b.msgs) == 0 && len(b.dirty) == 0 {
 		more, err := tx.WriteReportPacks(ctx, packBatch)
-		return !more, err
+		return !more, false, err
 	}
 	for _, id := range b.dirty {
 		b.changed[id] = true
 	}
 	if err := b.countEvents(); err != nil {
-		return false, err
+		return false, farBehind, err
 	}
 	if err := b.countMessages(); err != nil {
-		return false, err
+		return false, farBehind, err
 	}
 	if err := tx.AddReportCounts(ctx, b.counts); err != nil {
-		return false, err
+		return false, farBehind, err
 	}
 	if !b.caughtUp {
 		// Far behind: each ticket is written once, when caught up.
 		if err := tx.MarkReportDirty(ctx, slices.Collect(maps.Keys(b.changed))); err != nil {
-			return false, err
+			return false, farBehind, err
 		}
-		return false, tx.SetReportCursors(ctx, b.evCursor, b.msgCursor)
+		return false, farBehind, tx.SetReportCursors(ctx, b.evCursor, b.msgCursor)
 	}
 	if err := b.writeChanged(); err != nil {
-		return false, err
+		return false, farBehind, err
 	}
 	if err := tx.SetReportCursors(ctx, b.evCursor, b.msgCursor); err != nil {
-		return false, err
+		return false, farBehind, err
 	}
 	if len(b.dirty) == reportBatch {
-		return false, nil
+		return false, farBehind, nil
 	}
 	more, err := tx.WriteReportPacks(ctx, packBatch)
-	return !more, err
+	return !more, farBehind, err
 }
 
 // read takes the events and messages past the cursors and, once caught

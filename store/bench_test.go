@@ -39,6 +39,7 @@ func timed(b *testing.B, fn func(i int) error) {
 	b.Helper()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		if err := fn(i); err != nil {
@@ -47,6 +48,9 @@ func timed(b *testing.B, fn func(i int) error) {
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+	}
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)]) / 1e6 }
 	// The fastest run is what a query costs on an idle machine: on a

@@ -172,5 +172,12 @@ func TestEventTypesOnBothEngines(t *testing.T) {
 		if want := (&store.StatusChangedData{From: "open", To: "pending"}); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("status change read as %#v, %v", got, err)
 		}
+		// What the reports have left, estimated from the newest ids, is
+		// the count itself while nothing was deleted.
+		behind, err := db.ReportBehind(ctx)
+		left, err2 := db.ReportLeft(ctx)
+		if err != nil || err2 != nil || behind < 2 || left != behind {
+			t.Errorf("reports behind %d (%v), left %d (%v)", behind, err, left, err2)
+		}
 	})
 }

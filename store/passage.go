@@ -60,6 +60,9 @@ func Passage(text string, terms []matchTerm) []MatchPart {
 	var words []word
 	first := -1
 	eachWord(text, func(start, end int) bool {
+		if first >= 0 && start-words[first].start > passageRunes*utf8.UTFMax {
+			return false // past the passage: the rest of a long body is not read
+		}
 		words = append(words, word{start, end})
 		if first < 0 && wordMatches(text[start:end], terms) {
 			first = len(words) - 1
@@ -117,6 +120,19 @@ func Passage(text string, terms []matchTerm) []MatchPart {
 
 // squashSpace turns each run of white space (a line break) into a space.
 func squashSpace(s string) string {
+	// Most runs between hits need nothing done: no copy then.
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || c != ' ' && unicode.IsSpace(rune(c)) || c == ' ' && space {
+			return squashSpaces(s)
+		}
+		space = c == ' '
+	}
+	return s
+}
+
+func squashSpaces(s string) string {
 	var b strings.Builder
 	space := false
 	for _, r := range s {
@@ -146,7 +162,12 @@ func hasMatchingWord(text string, terms []matchTerm) bool {
 // eachWord calls fn with the bounds of each word of text, while fn
 // returns true.
 func eachWord(text string, fn func(start, end int) bool) {
-	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r) }
+	isWord := func(r rune) bool {
+		if r < utf8.RuneSelf { // most text: no table to look up
+			return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+		}
+		return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r)
+	}
 	for i := 0; i < len(text); {
 		r, n := utf8.DecodeRuneInString(text[i:])
 		if !isWord(r) {

@@ -131,6 +131,23 @@ func (db *DB) ReportBehind(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// ReportLeft estimates what the reports have left to do: events and
+// messages past their cursors (from the newest ids, quick at any size,
+// high when rows were deleted) and tickets whose report rows are to be
+// written again.
+func (db *DB) ReportLeft(ctx context.Context) (int64, error) {
+	var events, eventsAt, msgs, msgsAt, dirty int64
+	err := db.rq.QueryRowContext(ctx, `SELECT
+		(SELECT coalesce(max(id), 0) FROM ticket_events), coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0),
+		(SELECT coalesce(max(id), 0) FROM messages), coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0),
+		(SELECT count(*) FROM report_dirty)`,
+		reportEventsKey, reportMessagesKey).Scan(&events, &eventsAt, &msgs, &msgsAt, &dirty)
+	if err != nil {
+		return 0, fmt.Errorf("reports left: %w", err)
+	}
+	return max(events-eventsAt, 0) + max(msgs-msgsAt, 0) + dirty, nil
+}
+
 // EventsAfter reads up to limit events past id, in order.
 func (tx *Tx) EventsAfter(ctx context.Context, id int64, limit int) ([]ReportEvent, error) {
 	rows, err := tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events

@@ -43,6 +43,7 @@ type searchState struct {
 	ready    atomic.Bool
 	built    chan struct{} // closed once ready
 	buildErr atomic.Value  // string: the background build's last error
+	merging  atomic.Bool   // RunSearchMerge is merging segments
 
 	// prefixes remembers prefixWords' answers between keystrokes (listing
 	// a prefix's words was a third of a typed search's time) until the
@@ -686,6 +687,13 @@ const (
 	searchAsc  = "SELECT rowid FROM ticket_search WHERE ticket_search MATCH ? AND rowid > ? ORDER BY rowid ASC LIMIT ?"
 )
 
+// searchVerifyRows reads the texts of rows of ticket_search: messages by
+// id, tickets by id (JSON arrays, so that the text stays prepared).
+const searchVerifyRows = `SELECT key, head, body FROM ticket_search_messages
+	WHERE message_id IN (SELECT value FROM json_each(?1))
+	UNION ALL
+	SELECT ticket_id * 4294967296, '', text FROM ticket_search_text WHERE ticket_id IN (SELECT value FROM json_each(?2))`
+
 // searchVerify keeps the keys whose text has a word starting with prefix
 // (folded), in order: a message's body with its ticket's subject and
 // customer name, or a ticket's own text.
@@ -693,25 +701,15 @@ func (db *DB) searchVerify(ctx context.Context, keys []int64, plan searchPlan, t
 	if len(keys) == 0 {
 		return keys, nil
 	}
-	var msgTickets, msgKeys, tickets []string
+	var msgIDs, tickets []int64
 	for _, k := range keys {
-		t := strconv.FormatInt(k>>searchKeyShift, 10)
-		if k&(1<<searchKeyShift-1) == 0 {
-			tickets = append(tickets, t)
+		if low := k & (1<<searchKeyShift - 1); low == 0 {
+			tickets = append(tickets, k>>searchKeyShift)
 		} else {
-			msgTickets = append(msgTickets, t)
-			msgKeys = append(msgKeys, strconv.FormatInt(k, 10))
+			msgIDs = append(msgIDs, low-1) // see readBodies
 		}
 	}
-	var parts []string
-	if len(msgKeys) > 0 {
-		parts = append(parts, `SELECT key, head, body FROM ticket_search_messages
-			WHERE ticket_id IN (`+strings.Join(msgTickets, ",")+`) AND key IN (`+strings.Join(msgKeys, ",")+`)`)
-	}
-	if len(tickets) > 0 {
-		parts = append(parts, `SELECT ticket_id * 4294967296, '', text FROM ticket_search_text WHERE ticket_id IN (`+strings.Join(tickets, ",")+`)`)
-	}
-	rows, err := db.r.QueryContext(ctx, strings.Join(parts, " UNION ALL "))
+	rows, err := db.rq.QueryContext(ctx, searchVerifyRows, jsonInts(msgIDs), jsonInts(tickets))
 	if err != nil {
 		return nil, fmt.Errorf("search: check prefix: %w", err)
 	}
@@ -819,50 +817,45 @@ func newSearchFilter(f TicketFilter, statuses []string, where []string, args []a
 // the range itself; else a primary-key lookup per ticket (an index on
 // a filter's column would read every ticket that passes).
 func (db *DB) filterKeys(ctx context.Context, keys []int64, filter searchFilter) ([]int64, error) {
-	var ids strings.Builder
-	last, n := int64(-1), 0
+	var ids []int64
 	for _, k := range keys {
-		if t := k >> searchKeyShift; t != last {
-			if last >= 0 {
-				ids.WriteByte(',')
-			}
-			ids.WriteString(strconv.FormatInt(t, 10))
-			last = t
-			n++
+		if t := k >> searchKeyShift; len(ids) == 0 || ids[len(ids)-1] != t {
+			ids = append(ids, t)
 		}
 	}
 	lo, hi := keys[0]>>searchKeyShift, keys[len(keys)-1]>>searchKeyShift
 	if lo > hi {
 		lo, hi = hi, lo
 	}
-	span := hi-lo+1 <= int64(n)*searchFilterSpan
-	between := "t.id BETWEEN " + strconv.FormatInt(lo, 10) + " AND " + strconv.FormatInt(hi, 10)
+	span := hi-lo+1 <= int64(len(ids))*searchFilterSpan
+	// Ids and bounds are arguments, so that each statement stays prepared.
+	between := []any{lo, hi}
 	var pass map[int64]bool
 	var err error
 	switch {
 	case span && filter.index != "":
-		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t INDEXED BY "+filter.index+" WHERE "+between+" AND "+filter.indexCond, filter.indexArgs)
+		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t INDEXED BY "+filter.index+" WHERE t.id BETWEEN ? AND ? AND "+filter.indexCond,
+			append(between, filter.indexArgs...))
 		if err != nil || !filter.more {
 			break
 		}
-		ids.Reset()
-		for _, k := range keys {
-			if t := k >> searchKeyShift; pass[t] {
-				if ids.Len() > 0 {
-					ids.WriteByte(',')
-				}
-				ids.WriteString(strconv.FormatInt(t, 10))
-				delete(pass, t)
+		var passed []int64
+		for _, t := range ids {
+			if pass[t] {
+				passed = append(passed, t)
 			}
 		}
-		if ids.Len() > 0 {
-			pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id IN ("+ids.String()+") AND "+filter.cond, filter.args)
+		if len(passed) > 0 {
+			pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id IN (SELECT value FROM json_each(?)) AND "+filter.cond,
+				append([]any{jsonInts(passed)}, filter.args...))
 		}
 	case span:
 		// A scan of the range: a few rows in order for each key's ticket.
-		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE "+between+" AND "+filter.cond, filter.args)
+		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id BETWEEN ? AND ? AND "+filter.cond,
+			append(between, filter.args...))
 	default:
-		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id IN ("+ids.String()+") AND "+filter.cond, filter.args)
+		pass, err = db.filterIDs(ctx, "SELECT t.id FROM tickets t NOT INDEXED WHERE t.id IN (SELECT value FROM json_each(?)) AND "+filter.cond,
+			append([]any{jsonInts(ids)}, filter.args...))
 	}
 	if err != nil {
 		return nil, err
@@ -878,7 +871,7 @@ func (db *DB) filterKeys(ctx context.Context, keys []int64, filter searchFilter)
 
 // filterIDs is the set of ticket ids a query lists.
 func (db *DB) filterIDs(ctx context.Context, query string, args []any) (map[int64]bool, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
+	rows, err := db.rq.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: filter: %w", err)
 	}
@@ -934,15 +927,17 @@ func (db *DB) searchList(ctx context.Context, f TicketFilter, statuses []string,
 	if more {
 		hits = hits[:f.Limit]
 	}
-	ids := make([]string, len(hits))
+	ids := make([]int64, len(hits))
 	for i, h := range hits {
-		ids[i] = strconv.FormatInt(h.ticket, 10)
+		ids[i] = h.ticket
 	}
 	order := "t.id DESC"
 	if asc {
 		order = "t.id ASC"
 	}
-	list, err := db.readPage(ctx, "SELECT id FROM tickets WHERE id IN ("+strings.Join(ids, ",")+")", order, f.ViewerID, nil)
+	// The ids as one JSON argument: the statement is the same for every
+	// search and stays prepared (parsing it was a tenth of a search).
+	list, err := db.readPage(ctx, "SELECT value AS id FROM json_each(?)", order, f.ViewerID, []any{jsonInts(ids)})
 	if err != nil {
 		return nil, "", err
 	}
@@ -1025,12 +1020,12 @@ func (db *DB) matchPassages(ctx context.Context, list []Ticket, hits []searchHit
 func (db *DB) readBodies(ctx context.Context, keys []int64, texts map[int64]string) error {
 	// A key's low bits are its message's id + 1 (ids stay below 2^32 - 1):
 	// a lookup by id; the key read back names the message's ticket.
-	ids := make([]string, len(keys))
+	ids := make([]int64, len(keys))
 	for i, key := range keys {
-		ids[i] = strconv.FormatInt(key&(1<<searchKeyShift-1)-1, 10)
+		ids[i] = key&(1<<searchKeyShift-1) - 1
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT m.ticket_id * 4294967296 + m.id % 4294967295 + 1, m.body FROM messages m
-		WHERE m.id IN (`+strings.Join(ids, ",")+`)`)
+	rows, err := db.rq.QueryContext(ctx, `SELECT m.ticket_id * 4294967296 + m.id % 4294967295 + 1, m.body
+		FROM json_each(?) j CROSS JOIN messages m ON m.id = j.value`, jsonInts(ids))
 	if err != nil {
 		return fmt.Errorf("search: passages: %w", err)
 	}
@@ -1047,4 +1042,19 @@ func (db *DB) readBodies(ctx context.Context, keys []int64, texts map[int64]stri
 		return fmt.Errorf("search: passages: %w", err)
 	}
 	return nil
+}
+
+// jsonInts is ids as a JSON array, for json_each: one statement text for
+// any number of ids, prepared once (a literal "IN (1,2,3)" is parsed anew
+// each time).
+func jsonInts(ids []int64) string {
+	b := make([]byte, 0, len(ids)*12+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }

@@ -153,3 +153,102 @@ func TestSearchForgetsDeleted(t *testing.T) {
 		}
 	}
 }
+
+// The background merge makes the index one segment, with the same
+// matches, and a stopped merge is finished by the next one.
+func TestSearchMerge(t *testing.T) {
+	defer func(old time.Duration) { searchMergeQuiet = old }(searchMergeQuiet)
+	searchMergeQuiet = time.Millisecond
+	db := planDB(t)
+	ctx := context.Background()
+	var kalomi []int64
+	for round := range 40 { // a transaction each: a segment each, then automerge
+		err := db.Write(ctx, func(tx *Tx) error {
+			c := &Customer{Name: fmt.Sprintf("Merge %d", round), CreatedAt: Now()}
+			if err := tx.InsertCustomer(ctx, c); err != nil {
+				return err
+			}
+			for i := range 20 {
+				tk := &Ticket{Subject: "parcel", Status: "open", Priority: "normal", Channel: "email", CustomerID: c.ID, CreatedAt: Now(), UpdatedAt: Now()}
+				if err := tx.InsertTicket(ctx, tk); err != nil {
+					return err
+				}
+				body := fmt.Sprintf("where is my order %d", i)
+				if i%7 == 3 {
+					body += " kalomi"
+					kalomi = append(kalomi, tk.ID)
+				}
+				if err := tx.InsertMessage(ctx, &Message{TicketID: tk.ID, Kind: "customer", Channel: "email", Body: body, CreatedAt: Now()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Reverse(kalomi)
+	find := func(q string) []int64 {
+		t.Helper()
+		var ids []int64
+		f := TicketFilter{Query: q, Limit: 200, ViewerID: 1}
+		page, _, err := db.ListTickets(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range page {
+			ids = append(ids, tk.ID)
+		}
+		return ids
+	}
+	before, err := db.searchStructure(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.segments < 2 || before.pages < 1 {
+		t.Fatalf("40 transactions left %+v", before)
+	}
+	orders := find("ord")
+	if got := find("kalomi"); !slices.Equal(got, kalomi) {
+		t.Fatalf("before the merge: %v, want %v", got, kalomi)
+	}
+	if _, _, err := db.mergeSearch(ctx, 1, nil); err != nil { // cut short
+		t.Fatal(err)
+	}
+	if _, _, err := db.mergeSearch(ctx, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.searchStructure(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.segments != 1 || after.merging || after.worthMerging() {
+		t.Fatalf("after the merge %+v (before %+v)", after, before)
+	}
+	if got := find("kalomi"); !slices.Equal(got, kalomi) {
+		t.Fatalf("after the merge: %v, want %v", got, kalomi)
+	}
+	if got := find("ord"); !slices.Equal(got, orders) || len(got) != 200 {
+		t.Fatalf("after the merge %d tickets for a prefix, before %d", len(got), len(orders))
+	}
+	var check string
+	if _, err := db.w.Exec("INSERT INTO ticket_search (ticket_search, rank) VALUES ('integrity-check', 0)"); err != nil {
+		t.Fatalf("integrity check after the merge: %v %s", err, check)
+	}
+}
+
+func TestParseFTSStructure(t *testing.T) {
+	for _, rec := range [][]byte{nil, {0, 0, 0}, {0, 0, 0, 0, 0xFF, 0, 0, 1, 2, 3}, {0, 0, 0, 0, 0x81}} {
+		if _, err := parseFTSStructure(rec); err == nil {
+			t.Errorf("%x: no error", rec)
+		}
+	}
+	// V2: 1 level, 2 segments, counter 5; the level merges 0 of 2:
+	// segment 1 pages 1-10, segment 2 pages 1-300 (300 is 0x82 0x2C).
+	rec := []byte{0, 0, 0, 0, 0xFF, 0, 0, 1, 1, 2, 5, 0, 2, 1, 1, 10, 0, 0, 0, 0, 0, 2, 1, 0x82, 0x2C, 0, 0, 0, 0, 0}
+	s, err := parseFTSStructure(rec)
+	if err != nil || s != (searchIndexShape{segments: 2, pages: 310, largest: 300}) {
+		t.Fatalf("%+v %v", s, err)
+	}
+}

@@ -95,7 +95,9 @@ func scanTicket(row interface{ Scan(...any) error }, extra ...any) (*Ticket, err
 	t.LastCustomerAt, t.LastAgentAt = fromNullMS(lastC), fromNullMS(lastA)
 	t.SLA.PolicyID, t.SLA.FirstResponseDue, t.SLA.ResolutionDue = fromNullID(policy), fromNullMS(frDue), fromNullMS(resDue)
 	t.SLA.PausedAt, t.SLA.Due, t.SLA.Next, t.SLA.Warn = fromNullMS(pausedAt), fromNullMS(due), fromNullMS(next), fromNullMS(warn)
-	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil || t.Tags == nil {
+	if tags == "[]" { // most tickets: no decoding
+		t.Tags = []string{}
+	} else if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil || t.Tags == nil {
 		t.Tags = []string{}
 	}
 	t.Fields = json.RawMessage(fields)

@@ -111,6 +111,10 @@ type health struct {
 	// SearchIndex is "ready", or how far the build of a desk upgraded
 	// from an older version is (searches are slower until it is done).
 	SearchIndex string `json:"search_index"`
+	// Reports is "ready", or how far the count of a long history is (the
+	// first start after an upgrade or a restore; reports show partial
+	// figures until then).
+	Reports string `json:"reports"`
 }
 
 type mailboxHealth struct {
@@ -181,6 +185,13 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 		case err == nil:
 			h.SearchIndex = fmt.Sprintf("building: %d tickets left", left)
 		}
+	}
+	if s.db.SearchMerging() {
+		h.SearchIndex = "ready; merging its segments in the background"
+	}
+	h.Reports = "ready"
+	if left, pct, counting := s.reports.Counting(); counting {
+		h.Reports = fmt.Sprintf("counting the history: %d%% done, about %d events, messages and tickets left", pct, left)
 	}
 	if h.Database != "ok" {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(h)

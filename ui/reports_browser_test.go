@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -434,8 +435,13 @@ func TestReportsNotReadyInBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/#/reports/overview?range=7d"),
 		chromedp.WaitVisible(`#report-not-ready`, chromedp.ByQuery),
 		chromedp.Text(`#report-not-ready`, &notice, chromedp.ByQuery))
-	if !strings.Contains(notice, "still counting older history") {
+	if !strings.Contains(notice, "still counting older history") || !regexp.MustCompile(`\d+% counted so far`).MatchString(notice) {
 		t.Fatalf("notice %q", notice)
+	}
+	var health struct{ Reports string }
+	admin.must(200, "GET", "/healthz", nil).json(t, &health)
+	if !strings.HasPrefix(health.Reports, "counting the history: ") {
+		t.Fatalf("/healthz says reports are %q while counting", health.Reports)
 	}
 	reportShot(t, app, "reports-7-not-ready")
 

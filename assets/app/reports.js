@@ -394,7 +394,8 @@ function draw(body, d) {
   // Still counting an old history: say so, and ask again until it is done.
   if (d.ready === false) refreshReports();
   body.replaceChildren(...[
-    d.ready === false ? h('p', { class: 'report-notice', role: 'status', id: 'report-not-ready' }, icon('clock'), t('reports_not_ready')) : null,
+    d.ready === false ? h('p', { class: 'report-notice', role: 'status', id: 'report-not-ready' }, icon('clock'),
+      h('span', {}, t('reports_not_ready'), d.counted_pct != null ? ` ${t('reports_counted_pct', { pct: d.counted_pct })}` : '')) : null,
     h('div', { class: 'report-cards' }, spec.cards.map(([k, subs]) => card(d, k, subs))),
     ...spec.sections(d)].filter(Boolean));
   for (const box of body.querySelectorAll('.chart-box')) resize.observe(box);

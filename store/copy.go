@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Copy moves a whole desk from one database to another, in either
@@ -485,9 +484,11 @@ func (r *rowReader) Next() bool {
 	}
 	if r.step.fixText {
 		for i, v := range r.vals {
-			if str, ok := v.(string); ok && r.step.kinds[i] == kindText && (strings.IndexByte(str, 0) >= 0 || !utf8.ValidString(str)) {
-				r.vals[i] = strings.ReplaceAll(strings.ToValidUTF8(str, "\uFFFD"), "\x00", "\uFFFD")
-				r.step.fixed++
+			if str, ok := v.(string); ok && r.step.kinds[i] == kindText {
+				if fixed := pgText(str); fixed != str {
+					r.vals[i] = fixed
+					r.step.fixed++
+				}
 			}
 		}
 	}

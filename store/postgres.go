@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -279,8 +280,15 @@ func (c pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedV
 }
 
 // CheckNamedValue stores Go booleans as SQLite does, 0 and 1: flags are
-// integer columns on both engines.
+// integer columns on both engines. Text PostgreSQL refuses (a NUL byte,
+// bytes that are not UTF-8), which SQLite keeps, is stored with U+FFFD in
+// their place, as onedesk copy does: one hostile message must not fail
+// its write and stop a queue (promise 8).
 func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if s, ok := nv.Value.(string); ok {
+		nv.Value = pgText(s)
+		return nil
+	}
 	if p, ok := nv.Value.(*bool); ok {
 		if p == nil {
 			nv.Value = nil
@@ -296,6 +304,14 @@ func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 		return nil
 	}
 	return c.pgxConn.CheckNamedValue(nv)
+}
+
+// pgText is s as PostgreSQL's text accepts it.
+func pgText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // pgTexts caches translations of the package's fixed query texts.

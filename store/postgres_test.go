@@ -161,3 +161,43 @@ func TestPostgresSchemaMatchesSQLite(t *testing.T) {
 		}
 	}
 }
+
+// A NUL byte or bytes that are not UTF-8 in a customer's text are kept by
+// SQLite and refused by PostgreSQL's text: the write must not fail (one
+// hostile message may not stop a queue), so PostgreSQL stores U+FFFD.
+func TestTextPostgresRefusesIsStored(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T) {
+		ctx := context.Background()
+		db := OpenTest(t)
+		hostile := "before\x00after \xff\xfe end"
+		var tk Ticket
+		err := db.Write(ctx, func(tx *Tx) error {
+			c := &Customer{Name: "Nul\x00Name", CreatedAt: Now(),
+				Identities: []Identity{{Kind: "email", Value: "nul@x.test"}}}
+			if err := tx.InsertCustomer(ctx, c); err != nil {
+				return err
+			}
+			tk = Ticket{Subject: hostile, Status: "new", Priority: "normal", Channel: "email",
+				CustomerID: c.ID, CreatedAt: Now(), UpdatedAt: Now()}
+			if err := tx.InsertTicket(ctx, &tk); err != nil {
+				return err
+			}
+			return tx.InsertMessage(ctx, &Message{TicketID: tk.ID, Kind: "customer", Channel: "email",
+				Body: hostile, CreatedAt: Now()})
+		})
+		if err != nil {
+			t.Fatalf("a hostile text failed its write: %v", err)
+		}
+		msgs, err := db.Messages(ctx, tk.ID)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("messages %v, %v", msgs, err)
+		}
+		want := hostile
+		if OnPostgres(t) {
+			want = "before\uFFFDafter \uFFFD end" // a run of bad bytes is one U+FFFD
+		}
+		if msgs[0].Body != want {
+			t.Fatalf("body %q, want %q", msgs[0].Body, want)
+		}
+	})
+}

@@ -173,16 +173,23 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	if db.postgres && (s.Words != "" || s.Tickets != "") {
-		return nil, ErrNoSearch
-	}
 	var parts []string
 	var args []any
 	if s.Words == "" && len(s.Identities) == 0 && s.Tickets == "" {
 		parts = append(parts, "SELECT id FROM customers WHERE merged_into IS NULL AND id < ? ORDER BY id DESC LIMIT ?")
 		args = append(args, before, s.Limit)
 	}
-	if s.Words != "" {
+	if s.Words != "" && db.postgres {
+		words, err := db.pgCustomerWords(ctx, s.Words)
+		if err != nil {
+			return nil, err
+		}
+		if words == "" {
+			words = "''" // only punctuation: the empty query matches nothing
+		}
+		parts = append(parts, "SELECT customer_id FROM customer_search WHERE words @@ ?::tsquery AND customer_id < ? ORDER BY customer_id DESC LIMIT ?")
+		args = append(args, words, before, s.Limit)
+	} else if s.Words != "" {
 		parts = append(parts, "SELECT rowid FROM customer_search WHERE customer_search MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?")
 		args = append(args, s.Words, before, s.Limit)
 	}
@@ -204,11 +211,15 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	}
 	if s.Tickets != "" {
 		if db.SearchReady() {
-			ids, err := db.ticketCustomers(ctx, s.Tickets, before, s.Limit)
+			ticketCustomers := db.ticketCustomers
+			if db.postgres {
+				ticketCustomers = db.pgTicketCustomers
+			}
+			ids, err := ticketCustomers(ctx, s.Tickets, before, s.Limit)
 			if err != nil {
 				return nil, err
 			}
-			parts = append(parts, "SELECT value FROM json_each(?)")
+			parts = append(parts, "SELECT "+jsonInt(db.postgres, "value")+" FROM "+jsonEach(db.postgres, "?"))
 			args = append(args, ids)
 		} else { // the older index, while ticket_search is being built
 			parts = append(parts, `SELECT t.customer_id FROM messages m JOIN tickets t ON t.id = m.ticket_id

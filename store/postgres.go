@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"runtime"
@@ -30,10 +31,6 @@ import (
 // PostgreSQL writes are serialised like SQLite's, across every onedesk
 // process on the database, so a write never races another.
 const writeLockKey = 0x6f6e656465736b // "onedesk"
-
-// ErrNoSearch is what searches answer on PostgreSQL until its own
-// full-text search is built.
-var ErrNoSearch = errors.New("full-text search is not available on PostgreSQL yet")
 
 // PostgreSQL's error codes the store tells apart.
 const (
@@ -102,9 +99,12 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	r.SetMaxIdleConns(n * 2)
 	db.r = r
 	db.rq = prepared{pool: r, cache: rc}
-	// Full-text search on PostgreSQL (tsvector) comes in a later step;
-	// until then its search methods say so (ErrNoSearch), and there is
-	// no index to build.
+	// Search on PostgreSQL (tsvector, search_postgres.go) is kept by
+	// triggers from the migration on: there is no index to build.
+	if folding, err := db.pgSearchFolding(ctx); err == nil && folding != "unaccent" {
+		slog.Warn("search: PostgreSQL's unaccent extension could not be created; accents fold through onedesk's own table of the five languages' letters",
+			"database", db.path)
+	}
 	db.search.ready.Store(true)
 	db.search.built = make(chan struct{})
 	close(db.search.built)

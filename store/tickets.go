@@ -296,7 +296,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		statuses = Statuses
 	}
 	if strings.TrimSpace(f.Query) != "" && db.postgres {
-		return nil, "", ErrNoSearch
+		return db.pgSearchList(ctx, f, statuses, where, args)
 	}
 	if strings.TrimSpace(f.Query) != "" && db.SearchReady() {
 		return db.searchList(ctx, f, statuses, where, args)

@@ -382,8 +382,6 @@ func (s *Server) classify(c *fiber.Ctx, err error) (int, errorBody) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.StatusNotFound, errorBody{Error: notFoundSentence(err).In(lang)}
-	case errors.Is(err, store.ErrNoSearch):
-		return fiber.StatusNotImplemented, errorBody{Error: i18n.S("search is not available on PostgreSQL yet").In(lang), Field: "q"}
 	case errors.Is(err, store.ErrBadCursor):
 		return fiber.StatusBadRequest, errorBody{Error: i18n.S("the cursor is not valid for this list").In(lang), Field: "cursor"}
 	case isFault(err):

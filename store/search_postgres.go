@@ -1,0 +1,404 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Search on PostgreSQL reads ticket_search (migration postgres/0027): a
+// row per ticket and per message, as SQLite's FTS5 index, whose words
+// are a tsvector with a GIN index. Lexemes of weight A are the words as
+// written (folded), read as SQLite reads its index; weight B holds them
+// stemmed in the store's language, so a whole word also finds its other
+// forms ("refunds" finds "refund") where SQLite finds only the word.
+//
+// One statement lists a page of tickets, newest first: PostgreSQL's
+// planner walks the tickets backwards checking each one's rows for a
+// word in most messages, and reads the GIN index for a rare one.
+
+// pgStemConfigs are the text search configurations whose stems a typed
+// word is also looked for as (the languages of onedesk_search_config).
+const pgStemConfigs = "'{english,portuguese,turkish,russian}'::regconfig[]"
+
+// pgWord is a word as typed, read as the index holds it.
+type pgWord struct {
+	parts []string // its lexemes in order: an address or a dashed number has several
+	stems []string // with one part: its stems (weight B), besides itself
+}
+
+// pgFold reads typed words as migration postgres/0027 folds text (the
+// same functions, so both sides agree on accents, case and splitting).
+func (db *DB) pgFold(ctx context.Context, words []string) ([]pgWord, error) {
+	out := make([]pgWord, len(words))
+	if len(words) == 0 {
+		return out, nil
+	}
+	rows, err := db.rq.QueryContext(ctx, `SELECT w.n, d.lexemes[1],
+		coalesce((SELECT string_agg(DISTINCT l, ' ') FROM unnest(`+pgStemConfigs+`) c, unnest(tsvector_to_array(to_tsvector(c, d.token))) l), '')
+		FROM unnest(?::text[]) WITH ORDINALITY w (word, n)
+		CROSS JOIN LATERAL ts_debug('simple', onedesk_search_text(w.word)) WITH ORDINALITY d (alias, description, token, dictionaries, dictionary, lexemes, k)
+		WHERE cardinality(d.lexemes) > 0
+		ORDER BY w.n, d.k`, words)
+	if err != nil {
+		return nil, fmt.Errorf("search: fold words: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		var lexeme, stems string
+		if err := rows.Scan(&n, &lexeme, &stems); err != nil {
+			return nil, fmt.Errorf("search: fold words: %w", err)
+		}
+		w := &out[n-1]
+		w.parts = append(w.parts, lexeme)
+		w.stems = strings.Fields(stems)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: fold words: %w", err)
+	}
+	kept := out[:0]
+	for _, w := range out {
+		if len(w.parts) > 0 {
+			if len(w.parts) > 1 {
+				w.stems = nil
+			}
+			kept = append(kept, w)
+		}
+	}
+	return kept, nil
+}
+
+// tsLexeme is a lexeme in tsquery syntax, of weight (A or B), maybe a
+// prefix.
+func tsLexeme(l string, weight string, prefix bool) string {
+	q := "'" + strings.ReplaceAll(strings.ReplaceAll(l, `\`, `\\`), "'", "''") + "':"
+	if prefix {
+		q += "*"
+	}
+	return q + weight
+}
+
+// whole is the word as a whole word, or any of its stems.
+func (w pgWord) whole() string {
+	alts := []string{tsLexeme(w.parts[0], "A", false)}
+	for _, s := range w.stems {
+		alts = append(alts, tsLexeme(s, "B", false))
+	}
+	if len(alts) == 1 {
+		return alts[0]
+	}
+	return "(" + strings.Join(alts, " | ") + ")"
+}
+
+// prefix is the word as the start of a word, or any of its stems.
+func (w pgWord) prefix() string {
+	alts := []string{tsLexeme(w.parts[0], "A", true)}
+	for _, s := range w.stems {
+		alts = append(alts, tsLexeme(s, "B", false))
+	}
+	if len(alts) == 1 {
+		return alts[0]
+	}
+	return "(" + strings.Join(alts, " | ") + ")"
+}
+
+// phrase is the word's parts in a row, the last one a prefix (typing).
+func (w pgWord) phrase(lastPrefix bool) string {
+	parts := make([]string, len(w.parts))
+	for i, p := range w.parts {
+		parts[i] = tsLexeme(p, "A", lastPrefix && i == len(w.parts)-1)
+	}
+	return "(" + strings.Join(parts, " <-> ") + ")"
+}
+
+// pgTSQuery is what an agent typed as a tsquery ("": nothing can match),
+// read as SQLite reads it (planSearch, expandPrefix): every word, the
+// last one from three letters on as a prefix while typing, or as itself
+// when it is a word of the index ("refund" does not also find
+// "refunded"); an address or dashed number as its parts in a row; a
+// phone number in any format also as its last digits.
+func (db *DB) pgTSQuery(ctx context.Context, q string) (string, error) {
+	words, err := db.pgFold(ctx, searchWords(q))
+	if err != nil || len(words) == 0 {
+		return "", err
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		last := i == len(words)-1
+		switch n := utf8.RuneCountInString(w.parts[0]); {
+		case len(w.parts) > 1:
+			terms[i] = w.phrase(last)
+		case !last || n < 3:
+			terms[i] = w.whole()
+		case n == 3:
+			terms[i] = w.prefix()
+		default:
+			word, err := db.pgIsWord(ctx, w.parts[0])
+			if err != nil {
+				return "", err
+			}
+			if word {
+				terms[i] = w.whole()
+			} else {
+				terms[i] = w.prefix()
+			}
+		}
+	}
+	query := strings.Join(terms, " & ")
+	if national := phoneDigits(q); national != "" {
+		query = tsLexeme(national, "A", false) + " | (" + query + ")"
+	}
+	return query, nil
+}
+
+// phoneDigits is a query written as a phone number as the index holds
+// its last digits (7 to 12, no leading zeros), or "".
+func phoneDigits(q string) string {
+	q = strings.TrimSpace(q)
+	if !phoneLike.MatchString(q) {
+		return ""
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, q)
+	national := strings.TrimLeft(digits, "0")
+	if len(national) < 7 {
+		return ""
+	}
+	return national[max(0, len(national)-12):]
+}
+
+// pgIsWord is whether a folded word is a word of the index as written.
+func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
+	var found bool
+	err := db.rq.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ ?::tsquery)", tsLexeme(word, "A", false)).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("search: is %q a word: %w", word, err)
+	}
+	return found, nil
+}
+
+// pgSearchList is searchList on PostgreSQL: a page of matching tickets,
+// newest first (oldest first for sort=oldest), each with the passage of
+// a message that matched.
+func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []string, where []string, args []any) ([]Ticket, string, error) {
+	query, err := db.pgTSQuery(ctx, f.Query)
+	if err != nil {
+		return nil, "", err
+	}
+	if query == "" {
+		return []Ticket{}, "", nil // only punctuation: nothing can match
+	}
+	asc := f.Sort == "oldest"
+	spec := sortSpecs["newest"]
+	bound, order := int64(1<<63-1), "DESC"
+	if asc {
+		spec, bound, order = sortSpecs["oldest"], 0, "ASC"
+	}
+	if f.Cursor != "" {
+		if bound, err = cursorID(f.Cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	cmp := "<"
+	if asc {
+		cmp = ">"
+	}
+	filter := newSearchFilter(f, statuses, where, args)
+	cond := ""
+	if filter.cond != "" {
+		cond = " AND " + filter.cond
+	}
+	qargs := append([]any{query, bound}, filter.args...)
+	qargs = append(qargs, f.Limit+1)
+	rows, err := db.rq.QueryContext(ctx, `SELECT t.id FROM tickets t
+		WHERE EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = t.id AND s.words @@ ?::tsquery)
+		AND t.id `+cmp+` ?`+cond+` ORDER BY t.id `+order+` LIMIT ?`, qargs...)
+	if err != nil {
+		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+	}
+	ids, err := scanIDs(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+	}
+	if len(ids) == 0 {
+		return []Ticket{}, "", nil
+	}
+	more := len(ids) > f.Limit
+	if more {
+		ids = ids[:f.Limit]
+	}
+	list, err := db.readPage(ctx, "SELECT id FROM tickets WHERE id IN ("+joinIDs(ids)+")", "t.id "+order, f.ViewerID, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	hits, err := db.pgMatchedMessages(ctx, ids, query, order)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := db.matchPassages(ctx, list, hits, map[int64]string{}, f.Query); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if more && len(list) > 0 {
+		next = makeCursor(spec, &list[len(list)-1])
+	}
+	return list, next, nil
+}
+
+// pgMatchedMessages is, for each ticket, the first few of its message
+// rows that match (newest first, or oldest with order ASC) as
+// matchPassages reads them: the low bits of SQLite's keys.
+func (db *DB) pgMatchedMessages(ctx context.Context, tickets []int64, query, order string) ([]searchHit, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT ticket_id, message_id FROM (
+		SELECT s.ticket_id, s.message_id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY s.message_id `+order+`) AS n
+		  FROM ticket_search s WHERE s.ticket_id IN (`+joinIDs(tickets)+`) AND s.message_id > 0 AND s.words @@ ?::tsquery) x
+		WHERE n <= ? ORDER BY ticket_id, message_id `+order, query, searchPassageKeys)
+	if err != nil {
+		return nil, fmt.Errorf("search: passages: %w", err)
+	}
+	defer rows.Close()
+	var hits []searchHit // rows come by ticket
+	for rows.Next() {
+		var ticket, message int64
+		if err := rows.Scan(&ticket, &message); err != nil {
+			return nil, fmt.Errorf("search: passages: %w", err)
+		}
+		if len(hits) == 0 || hits[len(hits)-1].ticket != ticket {
+			hits = append(hits, searchHit{ticket: ticket})
+		}
+		h := &hits[len(hits)-1]
+		h.keys = append(h.keys, message%(1<<searchKeyShift-1)+1)
+	}
+	return hits, rows.Err()
+}
+
+// pgCustomerWords is CustomerSearch.Words on PostgreSQL: the customers
+// whose names or identifiers have words starting with each word.
+func (db *DB) pgCustomerWords(ctx context.Context, words string) (string, error) {
+	phrases, _ := ftsPhrases(words)
+	folded, err := db.pgFold(ctx, phrases)
+	if err != nil {
+		return "", err
+	}
+	terms := make([]string, len(folded))
+	for i, w := range folded {
+		w.stems = nil // names are not stemmed
+		terms[i] = w.prefix()
+		if len(w.parts) > 1 {
+			terms[i] = w.phrase(true)
+		}
+	}
+	return strings.Join(terms, " & "), nil
+}
+
+// pgTicketCustomers is ticketCustomers on PostgreSQL: as JSON, the
+// customers (ids below before) of the newest tickets whose rows have the
+// FTS5 query's words (as CustomerSearch.Tickets writes them).
+func (db *DB) pgTicketCustomers(ctx context.Context, match string, before int64, limit int) (string, error) {
+	phrases, prefixes := ftsPhrases(match)
+	folded, err := db.pgFold(ctx, phrases)
+	if err != nil {
+		return "", err
+	}
+	ids := []int64{}
+	if len(folded) > 0 {
+		terms := make([]string, len(folded))
+		for i, w := range folded {
+			switch {
+			case len(w.parts) > 1:
+				terms[i] = w.phrase(i < len(prefixes) && prefixes[i])
+			case i < len(prefixes) && prefixes[i]:
+				terms[i] = w.prefix()
+			default:
+				terms[i] = w.whole()
+			}
+		}
+		rows, err := db.rq.QueryContext(ctx, `SELECT t.customer_id FROM tickets t
+			WHERE t.id IN (SELECT DISTINCT s.ticket_id FROM ticket_search s WHERE s.words @@ ?::tsquery ORDER BY s.ticket_id DESC LIMIT ?)
+			AND t.customer_id < ? GROUP BY t.customer_id ORDER BY max(t.id) DESC LIMIT ?`,
+			strings.Join(terms, " & "), ticketCustomersMax, before, limit)
+		if err != nil {
+			return "", fmt.Errorf("search customers: %w", err)
+		}
+		if ids, err = scanIDs(rows); err != nil {
+			return "", fmt.Errorf("search customers: %w", err)
+		}
+	}
+	out, err := json.Marshal(ids)
+	return string(out), err
+}
+
+// ftsPhrases reads an FTS5 query of quoted phrases, each maybe a prefix
+// ("ana"* "1001"), as CustomerSearch's callers write them.
+func ftsPhrases(q string) (phrases []string, prefix []bool) {
+	for {
+		start := strings.IndexByte(q, '"')
+		if start < 0 {
+			return phrases, prefix
+		}
+		var b strings.Builder
+		i := start + 1
+		for i < len(q) {
+			if q[i] == '"' {
+				if i+1 < len(q) && q[i+1] == '"' {
+					b.WriteByte('"')
+					i += 2
+					continue
+				}
+				break
+			}
+			b.WriteByte(q[i])
+			i++
+		}
+		q = q[min(i+1, len(q)):]
+		phrases = append(phrases, b.String())
+		prefix = append(prefix, strings.HasPrefix(q, "*"))
+	}
+}
+
+// scanIDs reads a column of ids, and closes rows.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// joinIDs is ids as an SQL list.
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// pgSearchFolding reports how accents are folded: by the unaccent
+// extension, or (where it could not be created) a fixed table.
+func (db *DB) pgSearchFolding(ctx context.Context) (string, error) {
+	var ok bool
+	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent')").Scan(&ok)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	if ok {
+		return "unaccent", nil
+	}
+	return "table", nil
+}

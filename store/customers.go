@@ -184,11 +184,12 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 		if err != nil {
 			return nil, err
 		}
-		if words == "" {
-			words = "''" // only punctuation: the empty query matches nothing
+		if words == "" { // only punctuation: nothing matches
+			parts = append(parts, "SELECT customer_id FROM customer_search WHERE false")
+		} else {
+			parts = append(parts, "SELECT customer_id FROM customer_search WHERE words @@ ?::tsquery AND customer_id < ? ORDER BY customer_id DESC LIMIT ?")
+			args = append(args, words, before, s.Limit)
 		}
-		parts = append(parts, "SELECT customer_id FROM customer_search WHERE words @@ ?::tsquery AND customer_id < ? ORDER BY customer_id DESC LIMIT ?")
-		args = append(args, words, before, s.Limit)
 	} else if s.Words != "" {
 		parts = append(parts, "SELECT rowid FROM customer_search WHERE customer_search MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?")
 		args = append(args, s.Words, before, s.Limit)

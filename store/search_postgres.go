@@ -74,8 +74,8 @@ func (db *DB) pgFold(ctx context.Context, words []string) ([]pgWord, error) {
 	return kept, nil
 }
 
-// tsLexeme is a lexeme in tsquery syntax, of weight (A or B), maybe a
-// prefix.
+// tsLexeme is a lexeme in tsquery syntax, of weight (A or B; "" any),
+// maybe a prefix.
 func tsLexeme(l string, weight string, prefix bool) string {
 	q := "'" + strings.ReplaceAll(strings.ReplaceAll(l, `\`, `\\`), "'", "''") + "':"
 	if prefix {
@@ -292,11 +292,12 @@ func (db *DB) pgCustomerWords(ctx context.Context, words string) (string, error)
 	}
 	terms := make([]string, len(folded))
 	for i, w := range folded {
-		w.stems = nil // names are not stemmed
-		terms[i] = w.prefix()
-		if len(w.parts) > 1 {
-			terms[i] = w.phrase(true)
+			// Names are not stemmed, and their index has no weights.
+		parts := make([]string, len(w.parts))
+		for j, p := range w.parts {
+			parts[j] = tsLexeme(p, "", true)
 		}
+		terms[i] = "(" + strings.Join(parts, " <-> ") + ")"
 	}
 	return strings.Join(terms, " & "), nil
 }
@@ -333,6 +334,9 @@ func (db *DB) pgTicketCustomers(ctx context.Context, match string, before int64,
 		if ids, err = scanIDs(rows); err != nil {
 			return "", fmt.Errorf("search customers: %w", err)
 		}
+	}
+	if ids == nil {
+		ids = []int64{} // a JSON array, empty
 	}
 	out, err := json.Marshal(ids)
 	return string(out), err

@@ -111,7 +111,9 @@ func (d *searchDesk) expect(q string, want ...int64) {
 
 // Accents are ignored both ways, in each of the five languages, and case
 // too (Turkish dotless ı and Russian ё as their speakers type them).
-func TestSearchAccentsBothWays(t *testing.T) {
+func TestSearchAccentsBothWays(t *testing.T) { store.ForEachEngine(t, testSearchAccentsBothWays) }
+
+func testSearchAccentsBothWays(t *testing.T) {
 	d := newSearchDesk(t)
 	pt, _ := d.ticket("Joana", "", "", "Devolução", "Não recebi a encomenda, quero a devolução do pagamento")
 	ptPlain, _ := d.ticket("Rui", "", "", "Pedido", "nao recebi a informacao do envio")
@@ -149,7 +151,9 @@ func TestSearchAccentsBothWays(t *testing.T) {
 
 // The last word is a prefix (search as you type), from three letters on
 // (one or two are a whole word); the words before it are whole words.
-func TestSearchPrefix(t *testing.T) {
+func TestSearchPrefix(t *testing.T) { store.ForEachEngine(t, testSearchPrefix) }
+
+func testSearchPrefix(t *testing.T) {
 	d := newSearchDesk(t)
 	refund, _ := d.ticket("A", "", "", "Money", "I want a refund for the broken parcel")
 	refer, _ := d.ticket("B", "", "", "Question", "please refer to my previous mail")
@@ -167,7 +171,9 @@ func TestSearchPrefix(t *testing.T) {
 }
 
 // Order numbers, emails and phones in the ways people write them.
-func TestSearchExactLookups(t *testing.T) {
+func TestSearchExactLookups(t *testing.T) { store.ForEachEngine(t, testSearchExactLookups) }
+
+func testSearchExactLookups(t *testing.T) {
 	d := newSearchDesk(t)
 	ana, _ := d.ticket("Ana Silva", "ana.silva+shop@example.com", "+351912345678", "Order", "Where is order #4471230?")
 	bea, _ := d.ticket("Beatriz Costa", "bea@example.org", "+442071838750", "Hello", "you can also write to ana.silva@example.com")
@@ -207,7 +213,9 @@ func TestSearchExactLookups(t *testing.T) {
 
 // Filters combine with a search; pages of a word in many messages of
 // many tickets go on with no ticket twice and none left out, both ways.
-func TestSearchFiltersAndPaging(t *testing.T) {
+func TestSearchFiltersAndPaging(t *testing.T) { store.ForEachEngine(t, testSearchFiltersAndPaging) }
+
+func testSearchFiltersAndPaging(t *testing.T) {
 	d := newSearchDesk(t)
 	var all, open, mine, store1, chat []int64
 	d.write(func(ctx context.Context, tx *store.Tx) error {
@@ -292,7 +300,9 @@ func TestSearchFiltersAndPaging(t *testing.T) {
 
 // The index follows the tickets: a subject changed, a message added, a
 // customer renamed or given an address, customers merged, tickets merged.
-func TestSearchFollowsChanges(t *testing.T) {
+func TestSearchFollowsChanges(t *testing.T) { store.ForEachEngine(t, testSearchFollowsChanges) }
+
+func testSearchFollowsChanges(t *testing.T) {
 	d := newSearchDesk(t)
 	first, anaID := d.ticket("Ana", "ana@x.test", "", "Broken zipper", "the zipper broke")
 	second, beaID := d.ticket("Bea", "bea@x.test", "+351961111111", "Late", "still waiting for it")
@@ -347,7 +357,9 @@ func TestSearchFollowsChanges(t *testing.T) {
 }
 
 // The passage that matched comes with each ticket, its words marked.
-func TestSearchMatchPassage(t *testing.T) {
+func TestSearchMatchPassage(t *testing.T) { store.ForEachEngine(t, testSearchMatchPassage) }
+
+func testSearchMatchPassage(t *testing.T) {
 	d := newSearchDesk(t)
 	long := strings.Repeat("some words before the point ", 12) + "and then the Refund was approved by the bank " + strings.Repeat("and more text after it ", 20)
 	id, _ := d.ticket("A", "", "", "Money", "hello", long)
@@ -375,7 +387,9 @@ func TestSearchMatchPassage(t *testing.T) {
 }
 
 // Operators and punctuation in what is typed are words, never syntax.
-func TestSearchOddInput(t *testing.T) {
+func TestSearchOddInput(t *testing.T) { store.ForEachEngine(t, testSearchOddInput) }
+
+func testSearchOddInput(t *testing.T) {
 	d := newSearchDesk(t)
 	id, _ := d.ticket("A", "", "", "Hi", `she said "NEAR(a b)" AND OR NOT * ^ -- it`)
 	for _, q := range []string{`"`, `*`, `NEAR(`, `a AND`, `(((`, `^`, `-`, `""""`, `'; DROP TABLE tickets; --`, strings.Repeat("x", 300)} {
@@ -391,7 +405,9 @@ func TestSearchOddInput(t *testing.T) {
 // A query's words may be in the subject or customer name and in a
 // message: "1001 refund" finds the ticket of order 1001 whose customer
 // asked for a refund. Words from two different tickets never match.
-func TestSearchSubjectAndMessageWords(t *testing.T) {
+func TestSearchSubjectAndMessageWords(t *testing.T) { store.ForEachEngine(t, testSearchSubjectAndMessageWords) }
+
+func testSearchSubjectAndMessageWords(t *testing.T) {
 	d := newSearchDesk(t)
 	jana, _ := d.ticket("Jana Nováková", "jana@x.test", "", "Order 1001", "I would like a refund", "thanks")
 	bo, boID := d.ticket("Bo Lind", "bo@x.test", "", "Order 2002", "can I exchange the shoes")
@@ -440,7 +456,9 @@ func TestSearchSubjectAndMessageWords(t *testing.T) {
 
 // The passage comes from a message whose body has the word, even when a
 // newer message matched by the ticket's subject alone.
-func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
+func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) { store.ForEachEngine(t, testSearchPassageSkipsSubjectOnlyMessages) }
+
+func testSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
 	d := newSearchDesk(t)
 	id, _ := d.ticket("A", "", "", "Refund request", "I want a refund for order 1001", "any news?", "hello?")
 	for _, q := range []string{"refund", "refun", "request refund"} {
@@ -460,7 +478,9 @@ func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
 
 // A customer search by order number lists every customer whose tickets
 // have it, however many messages of a newer ticket repeat it.
-func TestSearchCustomersByTicketWords(t *testing.T) {
+func TestSearchCustomersByTicketWords(t *testing.T) { store.ForEachEngine(t, testSearchCustomersByTicketWords) }
+
+func testSearchCustomersByTicketWords(t *testing.T) {
 	d := newSearchDesk(t)
 	_, olderCustomer := d.ticket("Old Buyer", "", "", "Order 55501", "where is 55501?")
 	bodies := make([]string, 250)
@@ -492,7 +512,9 @@ func TestSearchCustomersByTicketWords(t *testing.T) {
 // TestSearchPrefixWordsFollowNewWords: a prefix's words are remembered
 // between keystrokes, and a write that brings a new word is found by the
 // very next search of that prefix.
-func TestSearchPrefixWordsFollowNewWords(t *testing.T) {
+func TestSearchPrefixWordsFollowNewWords(t *testing.T) { store.ForEachEngine(t, testSearchPrefixWordsFollowNewWords) }
+
+func testSearchPrefixWordsFollowNewWords(t *testing.T) {
 	d := newSearchDesk(t)
 	refund, _ := d.ticket("A", "", "", "One", "please refund me")
 	d.expect("refu", refund)
@@ -524,7 +546,9 @@ func TestSearchPrefixRightAfterOpen(t *testing.T) {
 	d.expect("refu", refund)
 }
 
-func TestSearchPrefixWords(t *testing.T) {
+func TestSearchPrefixWords(t *testing.T) { store.ForEachEngine(t, testSearchPrefixWords) }
+
+func testSearchPrefixWords(t *testing.T) {
 	d := newSearchDesk(t)
 	refund, _ := d.ticket("A", "", "", "One", "please refund me")
 	refunded, _ := d.ticket("B", "", "", "Two", "they refunded half")
@@ -584,7 +608,9 @@ func TestSearchPrefixWords(t *testing.T) {
 
 // Filters with a word in few tickets (each ticket looked up) and in most
 // (the filter's index read over their range) list the same tickets.
-func TestSearchFiltersSparseAndDense(t *testing.T) {
+func TestSearchFiltersSparseAndDense(t *testing.T) { store.ForEachEngine(t, testSearchFiltersSparseAndDense) }
+
+func testSearchFiltersSparseAndDense(t *testing.T) {
 	d := newSearchDesk(t)
 	var rare, dense, rareOpen, denseMine, denseChat []int64
 	d.write(func(ctx context.Context, tx *store.Tx) error {
@@ -644,7 +670,9 @@ func TestSearchFiltersSparseAndDense(t *testing.T) {
 
 // A rare word with a word in most messages ("Jana order") lists the
 // same tickets as FTS5 would: rows with all the words, in one row.
-func TestSearchRareAndCommonWords(t *testing.T) {
+func TestSearchRareAndCommonWords(t *testing.T) { store.ForEachEngine(t, testSearchRareAndCommonWords) }
+
+func testSearchRareAndCommonWords(t *testing.T) {
 	d := newSearchDesk(t)
 
 	for i := range 150 {

@@ -41,7 +41,7 @@ BEGIN
         CREATE FUNCTION onedesk_search_fold(x TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE
             AS $f$SELECT translate(lower(translate(x, 'İIЁ', 'iiЕ')),
                 'áàâãäåāăąçćčďđéèêëēėęěğíìîïīįıľĺłñńňóòôõöøōőřŕśšşșťțúùûüūůűųýÿźžżё',
-                'aaaaaaaaaccccddeeeeeeeegiiiiiiilllnnnoooooooorrsssstttuuuuuuuuyyzzzе')$f$;
+                'aaaaaaaaacccddeeeeeeeegiiiiiiilllnnnoooooooorrssssttuuuuuuuuyyzzzе')$f$;
     END IF;
 END $do$;
 

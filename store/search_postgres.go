@@ -292,7 +292,7 @@ func (db *DB) pgCustomerWords(ctx context.Context, words string) (string, error)
 	}
 	terms := make([]string, len(folded))
 	for i, w := range folded {
-			// Names are not stemmed, and their index has no weights.
+		// Names are not stemmed, and their index has no weights.
 		parts := make([]string, len(w.parts))
 		for j, p := range w.parts {
 			parts[j] = tsLexeme(p, "", true)

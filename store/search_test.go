@@ -405,7 +405,9 @@ func testSearchOddInput(t *testing.T) {
 // A query's words may be in the subject or customer name and in a
 // message: "1001 refund" finds the ticket of order 1001 whose customer
 // asked for a refund. Words from two different tickets never match.
-func TestSearchSubjectAndMessageWords(t *testing.T) { store.ForEachEngine(t, testSearchSubjectAndMessageWords) }
+func TestSearchSubjectAndMessageWords(t *testing.T) {
+	store.ForEachEngine(t, testSearchSubjectAndMessageWords)
+}
 
 func testSearchSubjectAndMessageWords(t *testing.T) {
 	d := newSearchDesk(t)
@@ -456,7 +458,9 @@ func testSearchSubjectAndMessageWords(t *testing.T) {
 
 // The passage comes from a message whose body has the word, even when a
 // newer message matched by the ticket's subject alone.
-func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) { store.ForEachEngine(t, testSearchPassageSkipsSubjectOnlyMessages) }
+func TestSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
+	store.ForEachEngine(t, testSearchPassageSkipsSubjectOnlyMessages)
+}
 
 func testSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
 	d := newSearchDesk(t)
@@ -478,7 +482,9 @@ func testSearchPassageSkipsSubjectOnlyMessages(t *testing.T) {
 
 // A customer search by order number lists every customer whose tickets
 // have it, however many messages of a newer ticket repeat it.
-func TestSearchCustomersByTicketWords(t *testing.T) { store.ForEachEngine(t, testSearchCustomersByTicketWords) }
+func TestSearchCustomersByTicketWords(t *testing.T) {
+	store.ForEachEngine(t, testSearchCustomersByTicketWords)
+}
 
 func testSearchCustomersByTicketWords(t *testing.T) {
 	d := newSearchDesk(t)
@@ -512,7 +518,9 @@ func testSearchCustomersByTicketWords(t *testing.T) {
 // TestSearchPrefixWordsFollowNewWords: a prefix's words are remembered
 // between keystrokes, and a write that brings a new word is found by the
 // very next search of that prefix.
-func TestSearchPrefixWordsFollowNewWords(t *testing.T) { store.ForEachEngine(t, testSearchPrefixWordsFollowNewWords) }
+func TestSearchPrefixWordsFollowNewWords(t *testing.T) {
+	store.ForEachEngine(t, testSearchPrefixWordsFollowNewWords)
+}
 
 func testSearchPrefixWordsFollowNewWords(t *testing.T) {
 	d := newSearchDesk(t)
@@ -608,7 +616,9 @@ func testSearchPrefixWords(t *testing.T) {
 
 // Filters with a word in few tickets (each ticket looked up) and in most
 // (the filter's index read over their range) list the same tickets.
-func TestSearchFiltersSparseAndDense(t *testing.T) { store.ForEachEngine(t, testSearchFiltersSparseAndDense) }
+func TestSearchFiltersSparseAndDense(t *testing.T) {
+	store.ForEachEngine(t, testSearchFiltersSparseAndDense)
+}
 
 func testSearchFiltersSparseAndDense(t *testing.T) {
 	d := newSearchDesk(t)

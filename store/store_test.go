@@ -183,9 +183,6 @@ func testListTicketsFiltersSortsAndPages(t *testing.T) {
 	for _, c := range cases {
 		for _, sort := range store.Sorts {
 			t.Run(c.name+"/"+sort, func(t *testing.T) {
-				if c.f.Query != "" {
-					store.SkipOnPostgres(t, "full-text search on PostgreSQL comes with tsvector")
-				}
 				f := c.f
 				f.Sort, f.Limit = sort, 20
 				var got []store.Ticket

@@ -2,7 +2,9 @@ package ui_test
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
 	"testing"
 
 	"onedesk/store/storetest"
@@ -14,8 +16,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 // TestAPIOnPostgres runs the heart of the API on PostgreSQL: a ticket
-// made, listed, answered and resolved. Search, which PostgreSQL does not
-// have yet, says so plainly (501 on the q field) instead of failing.
+// made, listed, answered and resolved, and found by search (a word, a
+// prefix while typing, the customer's address) with its passage marked.
 func TestAPIOnPostgres(t *testing.T) {
 	e := newEnvAt(t, storetest.PostgresURL(t), ui.Options{})
 	admin := e.admin()
@@ -33,10 +35,32 @@ func TestAPIOnPostgres(t *testing.T) {
 	if got.Status != "resolved" {
 		t.Fatalf("status on PostgreSQL: %q, want resolved", got.Status)
 	}
-	r := admin.must(501, "GET", "/api/tickets?q=parcel", nil)
-	var body struct{ Error, Field string }
-	r.json(t, &body)
-	if body.Field != "q" || body.Error == "" {
-		t.Fatalf("search on PostgreSQL answered %+v", body)
+	for _, q := range []string{"parcel", "parc", "courier", "carla@shop.test", "carla@sho"} {
+		var found struct{ Tickets []ticketJSON }
+		admin.must(200, "GET", "/api/tickets?q="+url.QueryEscape(q), nil).json(t, &found)
+		if len(found.Tickets) != 1 || found.Tickets[0].ID != tk.ID {
+			t.Fatalf("search %q on PostgreSQL: %+v, want ticket %d", q, found.Tickets, tk.ID)
+		}
+	}
+	type part struct {
+		Text string
+		Hit  bool
+	}
+	var passage struct{ Tickets []struct{ Match []part } }
+	admin.must(200, "GET", "/api/tickets?q=courier", nil).json(t, &passage)
+	if len(passage.Tickets) != 1 || !slices.Contains(passage.Tickets[0].Match, part{"courier", true}) {
+		t.Fatalf("passage on PostgreSQL: %+v", passage.Tickets)
+	}
+	for _, q := range []string{"carla", "carla@shop.test", "sho"} {
+		var customers struct{ Customers []struct{ ID int64 } }
+		admin.must(200, "GET", "/api/customers?q="+url.QueryEscape(q), nil).json(t, &customers)
+		if len(customers.Customers) != 1 || customers.Customers[0].ID != got.CustomerID {
+			t.Fatalf("customers %q on PostgreSQL: %+v, want %d", q, customers.Customers, got.CustomerID)
+		}
+	}
+	var none struct{ Tickets []ticketJSON }
+	admin.must(200, "GET", "/api/tickets?q=zeppelin", nil).json(t, &none)
+	if len(none.Tickets) != 0 {
+		t.Fatalf("search for a word nowhere: %+v", none.Tickets)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -26,6 +27,20 @@ import (
 // word is also looked for as (the languages of onedesk_search_config).
 const pgStemConfigs = "'{english,portuguese,turkish,russian}'::regconfig[]"
 
+// pgSearchCache remembers what searches ask of PostgreSQL besides the
+// index read itself, a round trip each: how typed words fold (fixed by
+// the migration's functions) and which words are words of the index
+// (only yes: a word stays one, on every node, until deleted; a no may
+// turn yes with a write on any node).
+type pgSearchCache struct {
+	mu     sync.Mutex
+	folded map[string][]pgWord
+	words  map[string]bool
+}
+
+// pgSearchCacheLimit bounds each map; past it, it starts over.
+const pgSearchCacheLimit = 4096
+
 // pgWord is a word as typed, read as the index holds it.
 type pgWord struct {
 	parts []string // its lexemes in order: an address or a dashed number has several
@@ -35,6 +50,29 @@ type pgWord struct {
 // pgFold reads typed words as migration postgres/0027 folds text (the
 // same functions, so both sides agree on accents, case and splitting).
 func (db *DB) pgFold(ctx context.Context, words []string) ([]pgWord, error) {
+	key := strings.Join(words, "\x00")
+	c := &db.pgSearch
+	c.mu.Lock()
+	folded, ok := c.folded[key]
+	c.mu.Unlock()
+	if ok {
+		return folded, nil // read only by callers
+	}
+	folded, err := db.readFold(ctx, words)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.folded == nil || len(c.folded) >= pgSearchCacheLimit {
+		c.folded = map[string][]pgWord{}
+	}
+	c.folded[key] = folded
+	c.mu.Unlock()
+	return folded, nil
+}
+
+// readFold is pgFold read off the database.
+func (db *DB) readFold(ctx context.Context, words []string) ([]pgWord, error) {
 	out := make([]pgWord, len(words))
 	if len(words) == 0 {
 		return out, nil
@@ -179,10 +217,24 @@ func phoneDigits(q string) string {
 
 // pgIsWord is whether a folded word is a word of the index as written.
 func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
-	var found bool
+	c := &db.pgSearch
+	c.mu.Lock()
+	found := c.words[word]
+	c.mu.Unlock()
+	if found {
+		return true, nil
+	}
 	err := db.rq.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ ?::tsquery)", tsLexeme(word, "A", false)).Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("search: is %q a word: %w", word, err)
+	}
+	if found {
+		c.mu.Lock()
+		if c.words == nil || len(c.words) >= pgSearchCacheLimit {
+			c.words = map[string]bool{}
+		}
+		c.words[word] = true
+		c.mu.Unlock()
 	}
 	return found, nil
 }

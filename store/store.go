@@ -65,6 +65,7 @@ type DB struct {
 
 	search     searchState
 	nodes      *nodes         // PostgreSQL: this node among others (follow.go, lease.go); nil on SQLite
+	pgSearch   pgSearchCache  // PostgreSQL's search (search_postgres.go)
 	background sync.WaitGroup // jobs Open started (the search build), waited for by Close
 
 	// files keeps the bytes of new files outside the database when set

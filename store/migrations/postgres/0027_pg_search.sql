@@ -81,38 +81,50 @@ CREATE TABLE ticket_search (
 CREATE INDEX ticket_search_words ON ticket_search USING gin (words);
 
 -- The ticket row's text, as 0024's ticket_search_text.
-CREATE FUNCTION onedesk_search_ticket_text(tid BIGINT) RETURNS TEXT LANGUAGE sql STABLE AS $$
-    SELECT t.subject || ' ' ||
-        coalesce((SELECT string_agg(j.value #>> '{}', ' ') FROM json_each(t.fields::json) j
-                   WHERE json_typeof(j.value) IN ('string', 'number')), '') || ' ' ||
-        coalesce((SELECT name FROM customers WHERE id = t.customer_id), '') || ' ' ||
-        coalesce((SELECT string_agg(CASE WHEN i.kind = 'phone'
-                      THEN i.value || ' ' || right(i.value, 7) || ' ' || right(i.value, 8) || ' ' || right(i.value, 9) || ' ' ||
-                           right(i.value, 10) || ' ' || right(i.value, 11) || ' ' || right(i.value, 12)
-                      ELSE i.value END, ' ' ORDER BY i.id)
-                    FROM identities i WHERE i.customer_id = t.customer_id AND i.kind <> 'visitor'), '')
-      FROM tickets t WHERE t.id = tid
-$$;
+CREATE VIEW ticket_search_text AS
+SELECT t.id AS ticket_id, t.store_id AS store_id,
+       t.subject || ' ' ||
+       coalesce((SELECT string_agg(j.value #>> '{}', ' ') FROM json_each(t.fields::json) j
+                  WHERE json_typeof(j.value) IN ('string', 'number')), '') || ' ' ||
+       coalesce((SELECT name FROM customers WHERE id = t.customer_id), '') || ' ' ||
+       coalesce((SELECT string_agg(CASE WHEN i.kind = 'phone'
+                     THEN i.value || ' ' || right(i.value, 7) || ' ' || right(i.value, 8) || ' ' || right(i.value, 9) || ' ' ||
+                          right(i.value, 10) || ' ' || right(i.value, 11) || ' ' || right(i.value, 12)
+                     ELSE i.value END, ' ' ORDER BY i.id)
+                   FROM identities i WHERE i.customer_id = t.customer_id AND i.kind <> 'visitor'), '') AS text
+  FROM tickets t;
 
-CREATE FUNCTION onedesk_search_index_ticket(tid BIGINT) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO ticket_search (ticket_id, message_id, words)
-    SELECT t.id, 0, onedesk_search_vector(onedesk_search_config(t.store_id), onedesk_search_ticket_text(t.id))
-      FROM tickets t WHERE t.id = tid
-    ON CONFLICT (ticket_id, message_id) DO UPDATE SET words = excluded.words
-$$;
+-- A message row's text: its ticket's subject and customer name, and its body.
+CREATE VIEW ticket_search_messages AS
+SELECT m.id AS message_id, m.ticket_id AS ticket_id, t.store_id AS store_id,
+       t.subject || ' ' || coalesce((SELECT name FROM customers WHERE id = t.customer_id), '') || ' ' || m.body AS text
+  FROM messages m JOIN tickets t ON t.id = m.ticket_id;
 
--- A ticket's message rows (mid NULL: all of them), with its subject and
--- customer name.
-CREATE FUNCTION onedesk_search_index_messages(tid BIGINT, mid BIGINT) RETURNS void LANGUAGE sql AS $$
+-- PL/pgSQL, whose statements' plans a session keeps: the triggers run
+-- these for every ticket and message written.
+CREATE FUNCTION onedesk_search_index_ticket(tid BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO ticket_search (ticket_id, message_id, words)
-    SELECT m.ticket_id, m.id, onedesk_search_vector(h.cfg, h.head || ' ' || m.body)
-      FROM messages m,
-           (SELECT onedesk_search_config(t.store_id) AS cfg,
-                   t.subject || ' ' || coalesce((SELECT name FROM customers WHERE id = t.customer_id), '') AS head
-              FROM tickets t WHERE t.id = tid) h
-     WHERE m.ticket_id = tid AND (mid IS NULL OR m.id = mid)
-    ON CONFLICT (ticket_id, message_id) DO UPDATE SET words = excluded.words
-$$;
+    SELECT v.ticket_id, 0, onedesk_search_vector(onedesk_search_config(v.store_id), v.text)
+      FROM ticket_search_text v WHERE v.ticket_id = tid
+    ON CONFLICT (ticket_id, message_id) DO UPDATE SET words = excluded.words;
+END $$;
+
+-- A ticket's message rows (mid NULL: all of them).
+CREATE FUNCTION onedesk_search_index_messages(tid BIGINT, mid BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF mid IS NOT NULL THEN
+        INSERT INTO ticket_search (ticket_id, message_id, words)
+        SELECT v.ticket_id, v.message_id, onedesk_search_vector(onedesk_search_config(v.store_id), v.text)
+          FROM ticket_search_messages v WHERE v.message_id = mid AND v.ticket_id = tid
+        ON CONFLICT (ticket_id, message_id) DO UPDATE SET words = excluded.words;
+        RETURN;
+    END IF;
+    INSERT INTO ticket_search (ticket_id, message_id, words)
+    SELECT v.ticket_id, v.message_id, onedesk_search_vector(onedesk_search_config(v.store_id), v.text)
+      FROM ticket_search_messages v WHERE v.ticket_id = tid
+    ON CONFLICT (ticket_id, message_id) DO UPDATE SET words = excluded.words;
+END $$;
 
 CREATE FUNCTION onedesk_search_tickets_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -226,11 +238,9 @@ CREATE TRIGGER stores_search_update AFTER UPDATE OF language ON stores FOR EACH 
 
 -- What the desk holds already.
 INSERT INTO ticket_search (ticket_id, message_id, words)
-SELECT t.id, 0, onedesk_search_vector(onedesk_search_config(t.store_id), onedesk_search_ticket_text(t.id)) FROM tickets t;
+SELECT ticket_id, 0, onedesk_search_vector(onedesk_search_config(store_id), text) FROM ticket_search_text;
 INSERT INTO ticket_search (ticket_id, message_id, words)
-SELECT m.ticket_id, m.id, onedesk_search_vector(onedesk_search_config(t.store_id),
-           t.subject || ' ' || coalesce((SELECT name FROM customers WHERE id = t.customer_id), '') || ' ' || m.body)
-  FROM messages m JOIN tickets t ON t.id = m.ticket_id;
+SELECT ticket_id, message_id, onedesk_search_vector(onedesk_search_config(store_id), text) FROM ticket_search_messages;
 INSERT INTO customer_search (customer_id, words)
 SELECT c.id, to_tsvector('simple', onedesk_search_text(c.name || ' ' ||
            coalesce((SELECT string_agg(value, ' ' ORDER BY id) FROM identities WHERE customer_id = c.id AND kind <> 'visitor'), '')))

@@ -187,8 +187,8 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 		if words == "" { // only punctuation: nothing matches
 			parts = append(parts, "SELECT customer_id FROM customer_search WHERE false")
 		} else {
-			parts = append(parts, "SELECT customer_id FROM customer_search WHERE words @@ ?::tsquery AND customer_id < ? ORDER BY customer_id DESC LIMIT ?")
-			args = append(args, words, before, s.Limit)
+			parts = append(parts, "SELECT customer_id FROM customer_search WHERE words @@ "+words+" AND customer_id < ? ORDER BY customer_id DESC LIMIT ?")
+			args = append(args, before, s.Limit)
 		}
 	} else if s.Words != "" {
 		parts = append(parts, "SELECT rowid FROM customer_search WHERE customer_search MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?")

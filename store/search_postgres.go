@@ -20,8 +20,9 @@ import (
 // forms ("refunds" finds "refund") where SQLite finds only the word.
 //
 // One statement lists a page of tickets, newest first: PostgreSQL's
-// planner walks the tickets backwards checking each one's rows for a
-// word in most messages, and reads the GIN index for a rare one.
+// planner walks ticket_search's key backwards checking each row for a
+// word in most messages, and reads the GIN index for a rare one (which
+// it tells apart by the statistics of migration postgres/0027).
 
 // pgStemConfigs are the text search configurations whose stems a typed
 // word is also looked for as (the languages of onedesk_search_config).
@@ -120,6 +121,15 @@ func tsLexeme(l string, weight string, prefix bool) string {
 		q += "*"
 	}
 	return q + weight
+}
+
+// tsLiteral is a tsquery as an SQL constant. Searches write their query
+// into the statement rather than bind it: PostgreSQL's plan for a bound
+// tsquery is the same for every word (a prepared statement's generic
+// plan), which read a word in no row by scanning the whole table; with
+// the constant it plans by that word's frequency.
+func tsLiteral(q string) string {
+	return "'" + strings.ReplaceAll(q, "'", "''") + "'::tsquery"
 }
 
 // whole is the word as a whole word, or any of its stems.
@@ -224,7 +234,7 @@ func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
 	if found {
 		return true, nil
 	}
-	err := db.rq.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ ?::tsquery)", tsLexeme(word, "A", false)).Scan(&found)
+	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, "A", false))+")").Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("search: is %q a word: %w", word, err)
 	}
@@ -270,11 +280,15 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 	if filter.cond != "" {
 		cond = " AND " + filter.cond
 	}
-	qargs := append([]any{query, bound}, filter.args...)
+	qargs := append([]any{bound}, filter.args...)
 	qargs = append(qargs, f.Limit+1)
-	rows, err := db.rq.QueryContext(ctx, `SELECT t.id FROM tickets t
-		WHERE EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = t.id AND s.words @@ ?::tsquery)
-		AND t.id `+cmp+` ?`+cond+` ORDER BY t.id `+order+` LIMIT ?`, qargs...)
+	join := ""
+	if cond != "" {
+		join = " JOIN tickets t ON t.id = s.ticket_id"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT s.ticket_id FROM ticket_search s`+join+`
+		WHERE s.words @@ `+tsLiteral(query)+` AND s.ticket_id `+cmp+` ?`+cond+`
+		GROUP BY s.ticket_id ORDER BY s.ticket_id `+order+` LIMIT ?`, qargs...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
 	}
@@ -311,10 +325,10 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 // rows that match (newest first, or oldest with order ASC) as
 // matchPassages reads them: the low bits of SQLite's keys.
 func (db *DB) pgMatchedMessages(ctx context.Context, tickets []int64, query, order string) ([]searchHit, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT ticket_id, message_id FROM (
+	rows, err := db.r.QueryContext(ctx, `SELECT ticket_id, message_id FROM (
 		SELECT s.ticket_id, s.message_id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY s.message_id `+order+`) AS n
-		  FROM ticket_search s WHERE s.ticket_id IN (`+joinIDs(tickets)+`) AND s.message_id > 0 AND s.words @@ ?::tsquery) x
-		WHERE n <= ? ORDER BY ticket_id, message_id `+order, query, searchPassageKeys)
+		  FROM ticket_search s WHERE s.ticket_id IN (`+joinIDs(tickets)+`) AND s.message_id > 0 AND s.words @@ `+tsLiteral(query)+`) x
+		WHERE n <= ? ORDER BY ticket_id, message_id `+order, searchPassageKeys)
 	if err != nil {
 		return nil, fmt.Errorf("search: passages: %w", err)
 	}
@@ -334,8 +348,9 @@ func (db *DB) pgMatchedMessages(ctx context.Context, tickets []int64, query, ord
 	return hits, rows.Err()
 }
 
-// pgCustomerWords is CustomerSearch.Words on PostgreSQL: the customers
-// whose names or identifiers have words starting with each word.
+// pgCustomerWords is CustomerSearch.Words on PostgreSQL as an SQL
+// tsquery constant ("": no word): the customers whose names or
+// identifiers have words starting with each word.
 func (db *DB) pgCustomerWords(ctx context.Context, words string) (string, error) {
 	phrases, _ := ftsPhrases(words)
 	folded, err := db.pgFold(ctx, phrases)
@@ -351,7 +366,10 @@ func (db *DB) pgCustomerWords(ctx context.Context, words string) (string, error)
 		}
 		terms[i] = "(" + strings.Join(parts, " <-> ") + ")"
 	}
-	return strings.Join(terms, " & "), nil
+	if len(terms) == 0 {
+		return "", nil
+	}
+	return tsLiteral(strings.Join(terms, " & ")), nil
 }
 
 // pgTicketCustomers is ticketCustomers on PostgreSQL: as JSON, the
@@ -376,10 +394,10 @@ func (db *DB) pgTicketCustomers(ctx context.Context, match string, before int64,
 				terms[i] = w.whole()
 			}
 		}
-		rows, err := db.rq.QueryContext(ctx, `SELECT t.customer_id FROM tickets t
-			WHERE t.id IN (SELECT DISTINCT s.ticket_id FROM ticket_search s WHERE s.words @@ ?::tsquery ORDER BY s.ticket_id DESC LIMIT ?)
+		rows, err := db.r.QueryContext(ctx, `SELECT t.customer_id FROM tickets t
+			WHERE t.id IN (SELECT DISTINCT s.ticket_id FROM ticket_search s WHERE s.words @@ `+tsLiteral(strings.Join(terms, " & "))+` ORDER BY s.ticket_id DESC LIMIT ?)
 			AND t.customer_id < ? GROUP BY t.customer_id ORDER BY max(t.id) DESC LIMIT ?`,
-			strings.Join(terms, " & "), ticketCustomersMax, before, limit)
+			ticketCustomersMax, before, limit)
 		if err != nil {
 			return "", fmt.Errorf("search customers: %w", err)
 		}

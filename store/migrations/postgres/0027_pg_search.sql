@@ -79,6 +79,11 @@ CREATE TABLE ticket_search (
     PRIMARY KEY (ticket_id, message_id)
 );
 CREATE INDEX ticket_search_words ON ticket_search USING gin (words);
+-- The planner reads a common word newest first off the primary key,
+-- checking each row, and a rare one off the GIN index, by the words'
+-- frequencies ANALYZE counts: with the default 100 it took words in no
+-- row for common ones (1.2 s at 100,000 tickets instead of 0.05 ms).
+ALTER TABLE ticket_search ALTER COLUMN words SET STATISTICS 1000;
 
 -- The ticket row's text, as 0024's ticket_search_text.
 CREATE VIEW ticket_search_text AS
@@ -245,3 +250,4 @@ INSERT INTO customer_search (customer_id, words)
 SELECT c.id, to_tsvector('simple', onedesk_search_text(c.name || ' ' ||
            coalesce((SELECT string_agg(value, ' ' ORDER BY id) FROM identities WHERE customer_id = c.id AND kind <> 'visitor'), '')))
   FROM customers c WHERE c.merged_into IS NULL;
+ANALYZE ticket_search;

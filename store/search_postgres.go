@@ -14,10 +14,11 @@ import (
 
 // Search on PostgreSQL reads ticket_search (migration postgres/0027): a
 // row per ticket and per message, as SQLite's FTS5 index, whose words
-// are a tsvector with a GIN index. Lexemes of weight A are the words as
-// written (folded), read as SQLite reads its index; weight B holds them
-// stemmed in the store's language, so a whole word also finds its other
-// forms ("refunds" finds "refund") where SQLite finds only the word.
+// are a tsvector with a GIN index. Its lexemes are the words as written
+// (folded), read as SQLite reads its index, and the same words stemmed
+// in the store's language, marked '~refund', so a whole word also finds
+// its other forms ("refunds" finds "refund") where SQLite finds only
+// the word.
 //
 // One statement lists a page of tickets, newest first: PostgreSQL's
 // planner walks ticket_search's key backwards checking each row for a
@@ -45,7 +46,7 @@ const pgSearchCacheLimit = 4096
 // pgWord is a word as typed, read as the index holds it.
 type pgWord struct {
 	parts []string // its lexemes in order: an address or a dashed number has several
-	stems []string // with one part: its stems (weight B), besides itself
+	stems []string // with one part: its stems (marked ~), besides itself
 }
 
 // pgFold reads typed words as migration postgres/0027 folds text (the
@@ -96,7 +97,10 @@ func (db *DB) readFold(ctx context.Context, words []string) ([]pgWord, error) {
 		}
 		w := &out[n-1]
 		w.parts = append(w.parts, lexeme)
-		w.stems = strings.Fields(stems)
+		w.stems = nil
+		for _, stem := range strings.Fields(stems) {
+			w.stems = append(w.stems, "~"+stem)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: fold words: %w", err)
@@ -113,14 +117,13 @@ func (db *DB) readFold(ctx context.Context, words []string) ([]pgWord, error) {
 	return kept, nil
 }
 
-// tsLexeme is a lexeme in tsquery syntax, of weight (A or B; "" any),
-// maybe a prefix.
-func tsLexeme(l string, weight string, prefix bool) string {
-	q := "'" + strings.ReplaceAll(strings.ReplaceAll(l, `\`, `\\`), "'", "''") + "':"
+// tsLexeme is a lexeme in tsquery syntax, maybe a prefix.
+func tsLexeme(l string, prefix bool) string {
+	q := "'" + strings.ReplaceAll(strings.ReplaceAll(l, `\`, `\\`), "'", "''") + "'"
 	if prefix {
-		q += "*"
+		q += ":*"
 	}
-	return q + weight
+	return q
 }
 
 // tsLiteral is a tsquery as an SQL constant. Searches write their query
@@ -134,9 +137,9 @@ func tsLiteral(q string) string {
 
 // whole is the word as a whole word, or any of its stems.
 func (w pgWord) whole() string {
-	alts := []string{tsLexeme(w.parts[0], "A", false)}
+	alts := []string{tsLexeme(w.parts[0], false)}
 	for _, s := range w.stems {
-		alts = append(alts, tsLexeme(s, "B", false))
+		alts = append(alts, tsLexeme(s, false))
 	}
 	if len(alts) == 1 {
 		return alts[0]
@@ -146,9 +149,9 @@ func (w pgWord) whole() string {
 
 // prefix is the word as the start of a word, or any of its stems.
 func (w pgWord) prefix() string {
-	alts := []string{tsLexeme(w.parts[0], "A", true)}
+	alts := []string{tsLexeme(w.parts[0], true)}
 	for _, s := range w.stems {
-		alts = append(alts, tsLexeme(s, "B", false))
+		alts = append(alts, tsLexeme(s, false))
 	}
 	if len(alts) == 1 {
 		return alts[0]
@@ -160,7 +163,7 @@ func (w pgWord) prefix() string {
 func (w pgWord) phrase(lastPrefix bool) string {
 	parts := make([]string, len(w.parts))
 	for i, p := range w.parts {
-		parts[i] = tsLexeme(p, "A", lastPrefix && i == len(w.parts)-1)
+		parts[i] = tsLexeme(p, lastPrefix && i == len(w.parts)-1)
 	}
 	return "(" + strings.Join(parts, " <-> ") + ")"
 }
@@ -200,7 +203,7 @@ func (db *DB) pgTSQuery(ctx context.Context, q string) (string, error) {
 	}
 	query := strings.Join(terms, " & ")
 	if national := phoneDigits(q); national != "" {
-		query = tsLexeme(national, "A", false) + " | (" + query + ")"
+		query = tsLexeme(national, false) + " | (" + query + ")"
 	}
 	return query, nil
 }
@@ -234,7 +237,7 @@ func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
 	if found {
 		return true, nil
 	}
-	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, "A", false))+")").Scan(&found)
+	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, false))+")").Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("search: is %q a word: %w", word, err)
 	}
@@ -325,10 +328,11 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 // rows that match (newest first, or oldest with order ASC) as
 // matchPassages reads them: the low bits of SQLite's keys.
 func (db *DB) pgMatchedMessages(ctx context.Context, tickets []int64, query, order string) ([]searchHit, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT ticket_id, message_id FROM (
-		SELECT s.ticket_id, s.message_id, row_number() OVER (PARTITION BY s.ticket_id ORDER BY s.message_id `+order+`) AS n
-		  FROM ticket_search s WHERE s.ticket_id IN (`+joinIDs(tickets)+`) AND s.message_id > 0 AND s.words @@ `+tsLiteral(query)+`) x
-		WHERE n <= ? ORDER BY ticket_id, message_id `+order, searchPassageKeys)
+	// Each ticket's own rows by key (a lookup each), whatever the word.
+	rows, err := db.r.QueryContext(ctx, `SELECT p.id, s.message_id FROM unnest(ARRAY[`+joinIDs(tickets)+`]::bigint[]) p (id)
+		CROSS JOIN LATERAL (SELECT message_id FROM ticket_search WHERE ticket_id = p.id AND message_id > 0 AND words @@ `+tsLiteral(query)+`
+		                     ORDER BY message_id `+order+` LIMIT ?) s
+		ORDER BY p.id, s.message_id `+order, searchPassageKeys)
 	if err != nil {
 		return nil, fmt.Errorf("search: passages: %w", err)
 	}
@@ -359,10 +363,10 @@ func (db *DB) pgCustomerWords(ctx context.Context, words string) (string, error)
 	}
 	terms := make([]string, len(folded))
 	for i, w := range folded {
-		// Names are not stemmed, and their index has no weights.
+		// Names are not stemmed.
 		parts := make([]string, len(w.parts))
 		for j, p := range w.parts {
-			parts[j] = tsLexeme(p, "", true)
+			parts[j] = tsLexeme(p, true)
 		}
 		terms[i] = "(" + strings.Join(parts, " <-> ") + ")"
 	}

@@ -11,14 +11,16 @@
 --                    as on SQLite)
 --
 -- Each row's words are its text folded (punctuation to spaces, accents
--- off, lower case) as lexemes of weight A, exactly what the text says,
--- and for a ticket of a store whose language PostgreSQL has a stemmer
--- for (en, pt, tr, ru), the same text stemmed in that language as
--- weight B. Czech has no dictionary in PostgreSQL: its rows have only
--- the words as written. A query reads whole words and prefixes as
--- weight A (SQLite's answers) and also a word's stems as weight B
--- (PostgreSQL finds "refunds" for "refund" in an English store; SQLite
--- does not).
+-- off, lower case), with positions (for an address's parts in a row),
+-- exactly what the text says; and for a ticket of a store whose language
+-- PostgreSQL has a stemmer for (en, pt, tr, ru), the same text stemmed
+-- in that language, each stem marked with a leading ~ ('~refund'), a
+-- lexeme no folded word can be, so that a word and a stem never meet in
+-- the GIN index (weights would, and each row would be read to tell them
+-- apart). Czech has no dictionary in PostgreSQL: its rows have only the
+-- words as written. A query reads whole words and prefixes as written
+-- (SQLite's answers) and a whole word also as its stems (PostgreSQL
+-- finds "refunds" for "refund" in an English store; SQLite does not).
 
 -- Accents: the unaccent extension (trusted: a user with CREATE on the
 -- database may make it). Where it cannot be made, a fixed table of the
@@ -67,9 +69,10 @@ DECLARE
     folded TEXT := onedesk_search_text(x);
 BEGIN
     IF cfg = 'simple'::regconfig THEN
-        RETURN setweight(to_tsvector('simple', folded), 'A');
+        RETURN to_tsvector('simple', folded);
     END IF;
-    RETURN setweight(to_tsvector('simple', folded), 'A') || setweight(to_tsvector(cfg, folded), 'B');
+    RETURN to_tsvector('simple', folded) ||
+        array_to_tsvector(ARRAY(SELECT '~' || l FROM unnest(tsvector_to_array(to_tsvector(cfg, folded))) l));
 END $$;
 
 CREATE TABLE ticket_search (

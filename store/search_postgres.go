@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// Search on PostgreSQL reads ticket_search (migration postgres/0027): a
+// Search on PostgreSQL reads ticket_search (migration postgres/0028): a
 // row per ticket and per message, as SQLite's FTS5 index, whose words
 // are a tsvector with a GIN index. Its lexemes are the words as written
 // (folded), read as SQLite reads its index, and the same words stemmed
@@ -23,7 +23,7 @@ import (
 // One statement lists a page of tickets, newest first: PostgreSQL's
 // planner walks ticket_search's key backwards checking each row for a
 // word in most messages, and reads the GIN index for a rare one (which
-// it tells apart by the statistics of migration postgres/0027).
+// it tells apart by the statistics of migration postgres/0028).
 
 // pgStemConfigs are the text search configurations whose stems a typed
 // word is also looked for as (the languages of onedesk_search_config).
@@ -49,7 +49,7 @@ type pgWord struct {
 	stems []string // with one part: its stems (marked ~), besides itself
 }
 
-// pgFold reads typed words as migration postgres/0027 folds text (the
+// pgFold reads typed words as migration postgres/0028 folds text (the
 // same functions, so both sides agree on accents, case and splitting).
 func (db *DB) pgFold(ctx context.Context, words []string) ([]pgWord, error) {
 	key := strings.Join(words, "\x00")

@@ -1,4 +1,4 @@
--- 0027 on PostgreSQL: full-text search with tsvector and GIN, holding
+-- 0028 on PostgreSQL: full-text search with tsvector and GIN, holding
 -- what SQLite's FTS5 ticket_search (0024) holds, a row per ticket and a
 -- row per message (store/search_postgres.go reads it):
 --

@@ -1,3 +1,3 @@
--- 0027: nothing on SQLite, whose search is FTS5 (0024, 0025). Its
+-- 0028: nothing on SQLite, whose search is FTS5 (0024, 0025). Its
 -- PostgreSQL twin makes PostgreSQL's own full-text search (tsvector).
 SELECT 1;

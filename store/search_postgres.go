@@ -136,20 +136,13 @@ func tsLiteral(q string) string {
 }
 
 // whole is the word as a whole word, or any of its stems.
-func (w pgWord) whole() string {
-	alts := []string{tsLexeme(w.parts[0], false)}
-	for _, s := range w.stems {
-		alts = append(alts, tsLexeme(s, false))
-	}
-	if len(alts) == 1 {
-		return alts[0]
-	}
-	return "(" + strings.Join(alts, " | ") + ")"
-}
+func (w pgWord) whole() string { return w.orStems(false) }
 
 // prefix is the word as the start of a word, or any of its stems.
-func (w pgWord) prefix() string {
-	alts := []string{tsLexeme(w.parts[0], true)}
+func (w pgWord) prefix() string { return w.orStems(true) }
+
+func (w pgWord) orStems(prefix bool) string {
+	alts := []string{tsLexeme(w.parts[0], prefix)}
 	for _, s := range w.stems {
 		alts = append(alts, tsLexeme(s, false))
 	}

@@ -303,11 +303,11 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 	if err != nil {
 		return nil, "", err
 	}
-	hits, err := db.pgMatchedMessages(ctx, ids, query, order)
+	hits, texts, err := db.pgMatchedMessages(ctx, ids, query, order)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := db.matchPassages(ctx, list, hits, map[int64]string{}, f.Query); err != nil {
+	if err := db.matchPassages(ctx, list, hits, texts, f.Query); err != nil {
 		return nil, "", err
 	}
 	next := ""
@@ -319,30 +319,36 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 
 // pgMatchedMessages is, for each ticket, the first few of its message
 // rows that match (newest first, or oldest with order ASC) as
-// matchPassages reads them: the low bits of SQLite's keys.
-func (db *DB) pgMatchedMessages(ctx context.Context, tickets []int64, query, order string) ([]searchHit, error) {
+// matchPassages reads them (the low bits of SQLite's keys), and their
+// bodies by key, so that matchPassages has them all.
+func (db *DB) pgMatchedMessages(ctx context.Context, tickets []int64, query, order string) ([]searchHit, map[int64]string, error) {
 	// Each ticket's own rows by key (a lookup each), whatever the word.
-	rows, err := db.r.QueryContext(ctx, `SELECT p.id, s.message_id FROM unnest(ARRAY[`+joinIDs(tickets)+`]::bigint[]) p (id)
+	rows, err := db.r.QueryContext(ctx, `SELECT p.id, s.message_id, m.body FROM unnest(ARRAY[`+joinIDs(tickets)+`]::bigint[]) p (id)
 		CROSS JOIN LATERAL (SELECT message_id FROM ticket_search WHERE ticket_id = p.id AND message_id > 0 AND words @@ `+tsLiteral(query)+`
 		                     ORDER BY message_id `+order+` LIMIT ?) s
+		JOIN messages m ON m.id = s.message_id
 		ORDER BY p.id, s.message_id `+order, searchPassageKeys)
 	if err != nil {
-		return nil, fmt.Errorf("search: passages: %w", err)
+		return nil, nil, fmt.Errorf("search: passages: %w", err)
 	}
 	defer rows.Close()
 	var hits []searchHit // rows come by ticket
+	texts := map[int64]string{}
 	for rows.Next() {
 		var ticket, message int64
-		if err := rows.Scan(&ticket, &message); err != nil {
-			return nil, fmt.Errorf("search: passages: %w", err)
+		var body string
+		if err := rows.Scan(&ticket, &message, &body); err != nil {
+			return nil, nil, fmt.Errorf("search: passages: %w", err)
 		}
 		if len(hits) == 0 || hits[len(hits)-1].ticket != ticket {
 			hits = append(hits, searchHit{ticket: ticket})
 		}
 		h := &hits[len(hits)-1]
-		h.keys = append(h.keys, message%(1<<searchKeyShift-1)+1)
+		low := message%(1<<searchKeyShift-1) + 1
+		h.keys = append(h.keys, low)
+		texts[ticket<<searchKeyShift+low] = body
 	}
-	return hits, rows.Err()
+	return hits, texts, rows.Err()
 }
 
 // pgCustomerWords is CustomerSearch.Words on PostgreSQL as an SQL

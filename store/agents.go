@@ -72,7 +72,7 @@ func (tx *Tx) UpdateAgent(ctx context.Context, a *Agent) error {
 // CountAdmins counts active admins, so the last one is never removed.
 func (tx *Tx) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE role = 'admin' AND active").Scan(&n)
+	err := tx.q.QueryRowContext(ctx, "SELECT count(*) FROM agents WHERE role = 'admin' AND active = 1").Scan(&n)
 	return n, err
 }
 

@@ -111,6 +111,21 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
+// OpenRaw is a plain connection to the database a --data value names,
+// outside the store's writer and migrations, for tests that set up what no
+// method writes (a time in the past, a row of a platform not wired in):
+// on PostgreSQL it speaks the store's ? placeholders too.
+func OpenRaw(data string) (*sql.DB, error) {
+	if !IsPostgres(data) {
+		return sql.Open("sqlite", "file:"+(&url.URL{Path: data}).EscapedPath()+"?_pragma=busy_timeout(5000)")
+	}
+	cfg, err := pgx.ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", redact(data), err)
+	}
+	return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), nil
+}
+
 // redact is the URL without its password, for messages and Path.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)

@@ -1,6 +1,6 @@
 // Package desktest holds the helpers that the tests of desk and of the
 // parts beside it (rules, sla, reports, webhooks) share: a desk over a
-// real SQLite file, wired as the executable wires it (rules and the SLA
+// fresh database, wired as the executable wires it (rules and the SLA
 // clock plugged in), and short ways to ingest, add agents, rules and
 // policies, read a ticket's events, and report a benchmark's latencies.
 package desktest
@@ -12,7 +12,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 var ctx = context.Background()
@@ -40,10 +40,26 @@ type parts struct {
 	sla   *sla.Clock
 }
 
-// New is a desk on a fresh database in the test's temporary directory.
+// The packages that use these helpers run their tests twice, on SQLite
+// and on PostgreSQL, with storetest.Twice in their TestMain: every desk
+// made here is on the pass's engine (storetest.Data).
+
+// Each PostgreSQL test database starts as a copy of one migrated once.
+func init() {
+	storetest.SetTemplate(func(url string) error {
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	})
+}
+
+// New is a desk on a fresh database: a file in the test's temporary
+// directory, or a PostgreSQL database on storetest.Twice's second pass.
 func New(t testing.TB) (*desk.Desk, *store.DB) {
 	t.Helper()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "d.db"))
+	db, err := store.Open(ctx, storetest.Data(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,17 +67,17 @@ func New(t testing.TB) (*desk.Desk, *store.DB) {
 	return Wire(t, db), db
 }
 
-// NewRaw is New with a second, raw connection to the same file, to set
+// NewRaw is New with a second, raw connection to the same database, to set
 // times in the past the way a ticket would have them after waiting.
 func NewRaw(t testing.TB) (*desk.Desk, *store.DB, *sql.DB) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "d.db")
-	db, err := store.Open(ctx, path)
+	data := storetest.Data(t)
+	db, err := store.Open(ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	raw, err := store.OpenRaw(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,10 @@
 // A package that uses it runs its tests through Main:
 //
 //	func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+//
+// or, to run every test of the package on both engines without a line of
+// engine code in the tests, through Twice, with Data making each test's
+// database.
 package storetest
 
 import (
@@ -31,11 +35,21 @@ import (
 
 var (
 	mainRan atomic.Bool
+	pgPass  atomic.Bool // Twice's second pass is running
 	once    sync.Once
 	cl      *cluster
 	clErr   error // why there is no cluster: the tests that need one skip with it
 	dbSeq   atomic.Int64
+
+	prepare  func(url string) error // readies the template (SetTemplate)
+	tmplOnce sync.Once
+	tmplErr  error
 )
+
+// SetTemplate makes each new test database a copy of one readied once by
+// prepare (a migrated schema, say), which is much faster than readying
+// each. Call it before the first test database is made.
+func SetTemplate(p func(url string) error) { prepare = p }
 
 // Main runs the package's tests and then stops the cluster, if a test
 // started one.
@@ -46,6 +60,60 @@ func Main(m *testing.M) int {
 		cl.stop()
 	}
 	return code
+}
+
+// Twice runs the package's tests once on SQLite and, when PostgreSQL is
+// installed, once more on it: Data gives each test its database on the
+// pass's engine. A package's tests stay engine-blind (the differences
+// belong in store), and a test body is not wrapped or repeated.
+// ONEDESK_TEST_ENGINES=sqlite or =postgres runs one pass only.
+func Twice(m *testing.M) int {
+	mainRan.Store(true)
+	engines := os.Getenv("ONEDESK_TEST_ENGINES")
+	code := 0
+	if engines != "postgres" {
+		code = m.Run()
+	}
+	if engines != "sqlite" {
+		once.Do(func() { cl, clErr = startCluster() })
+		if clErr != nil {
+			fmt.Printf("storetest: PostgreSQL pass skipped: %v\n", clErr)
+		} else {
+			fmt.Println("storetest: the same tests on PostgreSQL")
+			pgPass.Store(true)
+			if c := m.Run(); c != 0 {
+				code = c
+			}
+		}
+	}
+	if cl != nil {
+		cl.stop()
+	}
+	return code
+}
+
+// OnPostgres tells whether Twice's PostgreSQL pass is running.
+func OnPostgres() bool { return pgPass.Load() }
+
+// Data is where t's new empty database lives on the pass's engine: a
+// SQLite file in t's temporary directory, or a fresh PostgreSQL database.
+func Data(t testing.TB) string {
+	t.Helper()
+	if OnPostgres() {
+		t.Log("on PostgreSQL") // shown with a failure, to tell the passes apart
+		return PostgresURL(t)
+	}
+	return filepath.Join(t.TempDir(), "t.db")
+}
+
+// SQLiteOnly skips t on the PostgreSQL pass, saying why: for a test of
+// SQLite itself (its file, its crash recovery), not for a difference a
+// test happens to meet, which store must settle.
+func SQLiteOnly(t testing.TB, why string) {
+	t.Helper()
+	if OnPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
 }
 
 // PostgresURL returns the URL of a new empty database in the package's
@@ -68,7 +136,15 @@ func PostgresURL(t testing.TB) string {
 	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	create := "CREATE DATABASE " + name
+	if prepare != nil {
+		tmplOnce.Do(func() { tmplErr = makeTemplate(ctx, admin) })
+		if tmplErr != nil {
+			t.Fatalf("template database: %v", tmplErr)
+		}
+		create += " TEMPLATE onedesk_template"
+	}
+	if _, err := admin.ExecContext(ctx, create); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -84,6 +160,15 @@ func PostgresURL(t testing.TB) string {
 		}
 	})
 	return cl.url(name)
+}
+
+// makeTemplate makes and readies the database new ones copy; prepare must
+// leave no connection to it open, or the copies are refused.
+func makeTemplate(ctx context.Context, admin *sql.DB) error {
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE onedesk_template"); err != nil {
+		return err
+	}
+	return prepare(cl.url("onedesk_template"))
 }
 
 type cluster struct {

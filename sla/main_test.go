@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"onedesk/store/storetest"
+	"onedesk/desk/desktest"
 )
 
 // Every test runs twice: on SQLite, then on PostgreSQL when it is installed.
-func TestMain(m *testing.M) { os.Exit(storetest.Twice(m)) }
+func TestMain(m *testing.M) { os.Exit(desktest.Main(m)) }

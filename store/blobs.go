@@ -44,7 +44,9 @@ func (tx *Tx) putBlob(ctx context.Context, data []byte, path string) (string, in
 		return "", 0, err
 	}
 	sha := hex.EncodeToString(h.Sum(nil))
-	res, err := tx.q.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, x'') ON CONFLICT (sha256) DO NOTHING`, sha, size)
+	// The empty bytes as a parameter: x'' is a blob to SQLite but a bit
+	// string to PostgreSQL.
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, sha, size, []byte{})
 	if err != nil {
 		return "", 0, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"onedesk/store"
+	"onedesk/store/storetest"
 	"onedesk/ui"
 )
 
@@ -29,6 +30,7 @@ import (
 // /healthz says what is wrong); once space is freed, writes go on and
 // nothing was lost.
 func TestDiskFull(t *testing.T) {
+	storetest.SQLiteOnly(t, "a full disk under the SQLite file")
 	dir := smallDisk(t)
 	path := filepath.Join(dir, "onedesk.db")
 	e := newEnvAt(t, path, ui.Options{APIRate: -1})
@@ -144,6 +146,7 @@ func fillDisk(t *testing.T, dir, name string, leave int64) string {
 // read. Once space is freed the refused chat message goes again with the
 // same id, and everything accepted before is there once.
 func TestDiskFullChatAndForms(t *testing.T) {
+	storetest.SQLiteOnly(t, "a full disk under the SQLite file")
 	dir := smallDisk(t)
 	e := newEnvAt(t, filepath.Join(dir, "onedesk.db"), ui.Options{APIRate: -1})
 	admin := e.admin()

@@ -7,13 +7,14 @@ import (
 	"slices"
 	"testing"
 
+	"onedesk/desk/desktest"
 	"onedesk/store/storetest"
 	"onedesk/ui"
 )
 
-// TestMain stops the package's private PostgreSQL cluster, if a test
-// started one.
-func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+// TestMain runs the package's tests on SQLite, then again on PostgreSQL
+// (the browser tests run on SQLite only: see browser).
+func TestMain(m *testing.M) { os.Exit(desktest.Main(m)) }
 
 // TestAPIOnPostgres runs the heart of the API on PostgreSQL: a ticket
 // made, listed, answered and resolved, and found by search (a word, a

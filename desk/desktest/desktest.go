@@ -41,11 +41,15 @@ type parts struct {
 }
 
 // The packages that use these helpers run their tests twice, on SQLite
-// and on PostgreSQL, with storetest.Twice in their TestMain: every desk
-// made here is on the pass's engine (storetest.Data).
+// and on PostgreSQL, with Main as their TestMain: every desk made here is
+// on the pass's engine (storetest.Data).
 
-// Each PostgreSQL test database starts as a copy of one migrated once.
-func init() {
+// Main runs a package's tests twice, on SQLite and then on PostgreSQL
+// (storetest.Twice), each PostgreSQL test database starting as a copy of
+// one migrated once. A package's TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(desktest.Main(m)) }
+func Main(m *testing.M) int {
 	storetest.SetTemplate(func(url string) error {
 		db, err := store.Open(ctx, url)
 		if err != nil {
@@ -53,6 +57,7 @@ func init() {
 		}
 		return db.Close()
 	})
+	return storetest.Twice(m)
 }
 
 // New is a desk on a fresh database: a file in the test's temporary

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"onedesk/limit"
 	"onedesk/metrics"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 type env struct {
@@ -40,7 +40,7 @@ func newEnv(t testing.TB, origins ...string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "chat.db"))
+	db, err := store.Open(ctx, storetest.Data(t))
 	if err != nil {
 		t.Fatal(err)
 	}

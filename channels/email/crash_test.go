@@ -17,6 +17,7 @@ import (
 
 	"onedesk/desk"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // TestKillDuringImport imports 500 messages with the real onedesk binary,
@@ -47,7 +48,7 @@ func TestKillDuringImport(t *testing.T) {
 	}
 	c.Close()
 
-	data := filepath.Join(dir, "desk.db")
+	data := storetest.Data(t)
 	ctx := context.Background()
 	db := crashDatabase(t, data, imapAddr)
 

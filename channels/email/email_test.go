@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ import (
 
 	"onedesk/desk"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // imapServer is go-imap's in-memory server on a loopback port.
@@ -164,7 +164,7 @@ func newRig(t *testing.T) *rig {
 func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	t.Helper()
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "mail.db")
+	dbPath := storetest.Data(t)
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)

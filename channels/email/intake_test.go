@@ -27,6 +27,7 @@ import (
 	"onedesk/i18n"
 	"onedesk/metrics"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // nested is a message whose multipart structure is depth levels deep
@@ -348,7 +349,7 @@ func TestKillWhileParsingPoison(t *testing.T) {
 		appendMail(t, imapAddr, "INBOX", fmt.Sprintf("From: b%d@example.com\nSubject: After %d\nMessage-ID: <after%d@example.com>\n\nHi.\n", i, i, i))
 	}
 	const total = 7
-	data := filepath.Join(dir, "desk.db")
+	data := storetest.Data(t)
 	db := crashDatabase(t, data, imapAddr)
 	ctx := context.Background()
 	spools := func() []string {

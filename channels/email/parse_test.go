@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"onedesk/desk"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 func crlf(s string) []byte {
@@ -183,7 +183,7 @@ func TestParseMailWithoutSender(t *testing.T) {
 // ticket's own customer, and an auto-reply does not reopen.
 func TestParsedMailThreadsInTheDesk(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	db, err := store.Open(ctx, storetest.Data(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestParsedMailThreadsInTheDesk(t *testing.T) {
 
 func TestBounceMarksOurReplyFailed(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "b.db"))
+	db, err := store.Open(ctx, storetest.Data(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package email
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -23,11 +22,11 @@ import (
 	"onedesk/store"
 )
 
-// sql runs a statement on the rig's database file from outside the desk,
+// sql runs a statement on the rig's database from outside the desk,
 // to set up what only time would (an old resolution).
 func (r *rig) sql(query string, args ...any) {
 	r.t.Helper()
-	db, err := sql.Open("sqlite", r.dbPath)
+	db, err := store.OpenRaw(r.dbPath)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -39,7 +38,7 @@ func (r *rig) sql(query string, args ...any) {
 
 func (r *rig) sqlRow(query string, dst ...any) {
 	r.t.Helper()
-	db, err := sql.Open("sqlite", r.dbPath)
+	db, err := store.OpenRaw(r.dbPath)
 	if err != nil {
 		r.t.Fatal(err)
 	}

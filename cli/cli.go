@@ -303,6 +303,8 @@ type ServeConfig struct {
 	TLSCert, TLSKey          string
 	Domain                   string
 	ACMEEmail, ACMEDirectory string
+	// CertDir is where ACME certificates are kept ("": see certDir).
+	CertDir string
 	// HTTPAddr, with HTTPS, is a second listener for plain HTTP that
 	// redirects to HTTPS and answers ACME http-01 challenges.
 	HTTPAddr string
@@ -563,6 +565,6 @@ func dev(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d tickets into %s in %s; agents log in as agent1@seed.test (admin) ... with password123\n",
-		*tickets, *data, time.Since(start).Round(time.Second))
+		*tickets, store.Redacted(*data), time.Since(start).Round(time.Second))
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 
+	"onedesk/store"
 	"onedesk/ui"
 )
 
@@ -28,6 +29,7 @@ func httpsFlags(fs *flag.FlagSet, cfg *ServeConfig) {
 	fs.StringVar(&cfg.Domain, "domain", "", "get certificates for this domain (comma-separated for several) from Let's Encrypt and serve HTTPS on :443")
 	fs.StringVar(&cfg.ACMEEmail, "acme-email", "", "with --domain: the address the certificate authority writes to about expiring certificates")
 	fs.StringVar(&cfg.ACMEDirectory, "acme-directory", "", "with --domain: the ACME directory URL (default Let's Encrypt; its staging URL for trials)")
+	fs.StringVar(&cfg.CertDir, "certs", "", "with --domain: the folder certificates are kept in (default: beside the data file, or ./onedesk.certs with a PostgreSQL URL)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "with HTTPS: also listen here for plain HTTP, redirected to HTTPS (with --domain :80 unless given; off for none)")
 }
 
@@ -99,8 +101,18 @@ type https struct {
 	insecure func(httpsPort string) http.Handler
 }
 
-// certDir is where certificates from ACME are kept: beside the data file.
-func certDir(data string) string { return data + ".certs" }
+// certDir is where certificates from ACME are kept: --certs, else beside
+// the data file, else (a PostgreSQL URL is no place for a folder)
+// onedesk.certs in the working directory, which a service is given.
+func (cfg *ServeConfig) certDir() string {
+	switch {
+	case cfg.CertDir != "":
+		return cfg.CertDir
+	case store.IsPostgres(cfg.Data):
+		return "onedesk.certs"
+	}
+	return cfg.Data + ".certs"
+}
 
 func (cfg *ServeConfig) https() (*https, error) {
 	switch {
@@ -130,7 +142,7 @@ func (cfg *ServeConfig) https() (*https, error) {
 // autocert is the ACME certificate manager for --domain: certificates for
 // those names only, kept in an owner-only folder beside the data file.
 func (cfg *ServeConfig) autocert() (*autocert.Manager, error) {
-	dir := certDir(cfg.Data)
+	dir := cfg.certDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("certificate folder: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
+
+	"onedesk/store"
 )
 
 // serviceName is what the service is called by every service manager
@@ -41,7 +44,7 @@ func changedFlags(fs *flag.FlagSet) []flagValue {
 
 // pathFlags are the flags that name files or folders: the service gets
 // them absolute, since it runs from another directory.
-var pathFlags = map[string]bool{"data": true, "tls-cert": true, "tls-key": true, "backup-dir": true}
+var pathFlags = map[string]bool{"data": true, "tls-cert": true, "tls-key": true, "backup-dir": true, "certs": true}
 
 // serviceConfig is what the service manager of goos (linux, windows,
 // darwin) runs: onedesk serve with the flags install was given (the data
@@ -50,7 +53,7 @@ var pathFlags = map[string]bool{"data": true, "tls-cert": true, "tls-key": true,
 // install hands it to the service manager.
 func serviceConfig(goos, wd string, flags []flagValue) *service.Config {
 	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
+		if p == "" || filepath.IsAbs(p) || store.IsPostgres(p) {
 			return p
 		}
 		return filepath.Join(wd, p)
@@ -76,12 +79,25 @@ func serviceConfig(goos, wd string, flags []flagValue) *service.Config {
 		data = abs("onedesk.db")
 		args = append(args, "--data="+data)
 	}
+	// A PostgreSQL desk's service runs from the installer's folder (its
+	// ACME certificates go there), and its command line, which everyone
+	// on the machine can read, carries no password: PGPASSWORD in the
+	// service's environment file, or a .pgpass, gives it.
+	dir := filepath.Dir(data)
+	if store.IsPostgres(data) {
+		dir = wd
+		for i, a := range args {
+			if a == "--data="+data {
+				args[i] = "--data=" + withoutPassword(data)
+			}
+		}
+	}
 	c := &service.Config{
 		Name:             serviceName,
 		DisplayName:      "onedesk helpdesk",
-		Description:      "onedesk: email, chat and forms in one helpdesk (" + data + ")",
+		Description:      "onedesk: email, chat and forms in one helpdesk (" + store.Redacted(data) + ")",
 		Arguments:        args,
-		WorkingDirectory: filepath.Dir(data),
+		WorkingDirectory: dir,
 		Option:           service.KeyValue{},
 	}
 	switch goos {
@@ -141,6 +157,7 @@ func serviceCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	action, args := args[0], args[1:]
 	cfg := &service.Config{Name: serviceName}
+	noPassword := false // the database's password was left off the service's command line
 	switch action {
 	case "install":
 		sc, err := serveConfig("service install", args, stderr)
@@ -152,6 +169,7 @@ func serviceCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg = serviceConfig(runtime.GOOS, wd, sc.flags)
+		noPassword = store.IsPostgres(sc.Data) && withoutPassword(sc.Data) != sc.Data
 	case "uninstall", "start", "stop", "status":
 		if len(args) > 0 {
 			return fmt.Errorf("service %s takes no arguments", action)
@@ -192,8 +210,12 @@ func serviceCmd(args []string, stdout, stderr io.Writer) error {
 		if err := s.Install(); err != nil {
 			return fmt.Errorf("service install (%s): %w", s.Platform(), err)
 		}
-		fmt.Fprintf(stdout, "installed the %s service (%s), which runs:\n  %s %s\nstart it with: onedesk service start\n",
+		fmt.Fprintf(stdout, "installed the %s service (%s), which runs:\n  %s %s\n",
 			serviceName, s.Platform(), executable(), strings.Join(cfg.Arguments, " "))
+		if noPassword {
+			fmt.Fprintf(stdout, "the database's password is not on that line (anyone on this machine can read it): put PGPASSWORD=... in /etc/default/%s (chmod 600), or use a .pgpass file\n", serviceName)
+		}
+		fmt.Fprintln(stdout, "start it with: onedesk service start")
 	case "uninstall":
 		// A running service is stopped first; one already stopped is fine.
 		if st, err := s.Status(); err == nil && st == service.StatusRunning {
@@ -376,4 +398,17 @@ func (h *eventLogHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *eventLogHandler) WithGroup(name string) slog.Handler {
 	return h.with(func(th slog.Handler) slog.Handler { return th.WithGroup(name) })
+}
+
+// withoutPassword is a PostgreSQL URL with its password left out.
+func withoutPassword(data string) string {
+	u, err := url.Parse(data)
+	if err != nil || u.User == nil {
+		return data
+	}
+	if _, ok := u.User.Password(); !ok {
+		return data
+	}
+	u.User = url.User(u.User.Username())
+	return u.String()
 }

@@ -173,3 +173,25 @@ func TestServiceInstallSystemd(t *testing.T) {
 		t.Fatalf("status after uninstall %q", s)
 	}
 }
+
+// A PostgreSQL URL stays a URL (not a path under the working directory),
+// its password stays off the service's command line and description, and
+// the service runs from the installer's folder, where --domain's
+// certificates go.
+func TestServiceConfigOnPostgres(t *testing.T) {
+	t.Setenv("ONEDESK_DATA", "postgres://desk:s3cret@db.internal:5432/onedesk?sslmode=require")
+	c := serviceConfig("linux", "/srv/onedesk", installFlags(t, "--domain", "desk.example.com", "--addr", ":443"))
+	if !slices.Contains(c.Arguments, "--data=postgres://desk@db.internal:5432/onedesk?sslmode=require") || c.WorkingDirectory != "/srv/onedesk" {
+		t.Fatalf("arguments %q, working directory %q", c.Arguments, c.WorkingDirectory)
+	}
+	if all := strings.Join(c.Arguments, " ") + c.Description; strings.Contains(all, "s3cret") {
+		t.Fatalf("the password is in the service: %q %q", c.Arguments, c.Description)
+	}
+	cfg, err := serveConfig("serve", nil, io.Discard)
+	if err != nil || cfg.certDir() != "onedesk.certs" {
+		t.Fatalf("certificates on PostgreSQL go to %q (%v)", cfg.certDir(), err)
+	}
+	if cfg, _ := serveConfig("serve", []string{"--certs", "/etc/onedesk/certs"}, io.Discard); cfg.certDir() != "/etc/onedesk/certs" {
+		t.Fatalf("--certs: %q", cfg.certDir())
+	}
+}

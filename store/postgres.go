@@ -35,6 +35,7 @@ const writeLockKey = 0x6f6e656465736b // "onedesk"
 // PostgreSQL's error codes the store tells apart.
 const (
 	pgUniqueViolation = "23505"
+	pgUndefinedTable  = "42P01"
 )
 
 // pgCode is PostgreSQL's SQLSTATE of err, or "".
@@ -111,6 +112,26 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
+// verifyPostgres is Verify on PostgreSQL: read only, without migrating.
+func verifyPostgres(ctx context.Context, dsn string) (*Verdict, error) {
+	pool, err := OpenRaw(dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	v := &Verdict{}
+	err = pool.QueryRowContext(ctx, `SELECT current_setting('server_version'), pg_database_size(current_database()),
+		(SELECT count(*) FROM pg_tables WHERE schemaname = current_schema())`).Scan(&v.Server, &v.Size, &v.Tables)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", redact(dsn), err)
+	}
+	err = pool.QueryRowContext(ctx, "SELECT version FROM schema_version").Scan(&v.Version)
+	if err != nil && pgCode(err) != pgUndefinedTable && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read %s: %w", redact(dsn), err)
+	}
+	return v, nil
+}
+
 // OpenRaw is a plain connection to the database a --data value names,
 // outside the store's writer and migrations, for tests that set up what no
 // method writes (a time in the past, a row of a platform not wired in):
@@ -124,6 +145,15 @@ func OpenRaw(data string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", redact(data), err)
 	}
 	return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), nil
+}
+
+// Redacted is a --data value fit to print: a file's path as it is, a
+// PostgreSQL URL without its password.
+func Redacted(data string) string {
+	if !IsPostgres(data) {
+		return data
+	}
+	return redact(data)
 }
 
 // redact is the URL without its password, for messages and Path.

@@ -34,7 +34,7 @@ func (db *DB) UnreadCounts(ctx context.Context, agentID int64, views []UnreadVie
 	if len(views) == 0 {
 		return out, nil
 	}
-	query, args, err := unreadQuery(agentID, views)
+	query, args, err := unreadQuery(db.postgres, agentID, views)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,14 @@ func (db *DB) UnreadCounts(ctx context.Context, agentID int64, views []UnreadVie
 // unreadQuery is one SELECT per view and status, joined by UNION ALL.
 // Statuses and channels are written in as literals (they are checked
 // against the known lists) so SQLite can use the partial channel index.
-func unreadQuery(agentID int64, views []UnreadView) (string, []any, error) {
+// SQLite is told its index (INDEXED BY); PostgreSQL, which has no such
+// hint, is asked for the order of its unread indexes (migration 0027),
+// which makes it read one off its index and stop at the cap.
+func unreadQuery(postgres bool, agentID int64, views []UnreadView) (string, []any, error) {
+	order := ""
+	if postgres {
+		order = "ORDER BY t.last_customer_at DESC NULLS LAST"
+	}
 	var parts []string
 	var args []any
 	for _, v := range views {
@@ -95,7 +102,7 @@ func unreadQuery(agentID int64, views []UnreadView) (string, []any, error) {
 			}
 			parts = append(parts, fmt.Sprintf(`SELECT ?, (SELECT count(*) FROM (SELECT 1 FROM tickets t INDEXED BY %s WHERE %s
 				AND NOT EXISTS (SELECT 1 FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id AND r.read_at >= t.last_customer_at)
-				LIMIT %d) c)`, index, strings.Join(cond, " AND "), UnreadCap))
+				%s LIMIT %d) c)`, index, strings.Join(cond, " AND "), order, UnreadCap))
 			args = append(args, v.Key)
 			args = append(args, condArgs...)
 			args = append(args, agentID)

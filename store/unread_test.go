@@ -19,7 +19,7 @@ func TestUnreadCountsUseIndexes(t *testing.T) {
 		{Key: "store:1", Statuses: []string{"open"}, StoreID: 1},
 		{Key: "channel:chat", Statuses: []string{"open"}, Channel: "chat"},
 	} {
-		q, args, err := unreadQuery(1, []UnreadView{v})
+		q, args, err := unreadQuery(false, 1, []UnreadView{v})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestUnreadCountsUseIndexes(t *testing.T) {
 			t.Errorf("%s: the count is not an index range:\n%s", v.Key, plan)
 		}
 	}
-	if _, _, err := unreadQuery(1, []UnreadView{{Key: "x", Statuses: []string{"open') OR ('1"}}}); err == nil {
+	if _, _, err := unreadQuery(false, 1, []UnreadView{{Key: "x", Statuses: []string{"open') OR ('1"}}}); err == nil {
 		t.Error("an unknown status was written into the query")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"onedesk/desk"
 	"onedesk/desk/desktest"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // BenchmarkCustomerSearch searches a seeded database the way the
@@ -70,13 +71,14 @@ func reportLatency(b *testing.B, lat []time.Duration) { desktest.Latency(b, lat)
 
 // BenchmarkIngestRules ingests new email tickets with no rules and with
 // 200 enabled rules (subject, body, channel, domain and form field tests;
-// a few match and tag, note or reprioritise):
+// a few match and tag, note or reprioritise), on SQLite and then on
+// PostgreSQL (desktest.Main's two passes):
 //
 //	go test ./desk -run '^$' -bench IngestRules -benchtime 3000x
 func BenchmarkIngestRules(b *testing.B) {
 	for _, n := range []int{0, 200} {
 		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
-			db, err := store.Open(ctx, filepath.Join(b.TempDir(), "r.db"))
+			db, err := store.Open(ctx, storetest.Data(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -248,4 +250,63 @@ func BenchmarkSweep(b *testing.B) {
 		reportLatency(b, lat)
 		b.ReportMetric(float64(slices.Max(lat))/1e6, "ingest-max-ms")
 	}
+}
+
+// BenchmarkIngestSeeded takes new email tickets and replies to them into
+// a seeded desk (SQLite file or PostgreSQL URL), from four senders at
+// once as several mailboxes and chats would, and reports the rate:
+//
+//	ONEDESK_BENCH_DB=postgres://... go test ./desk -run '^$' -bench IngestSeeded -benchtime 3000x
+func BenchmarkIngestSeeded(b *testing.B) {
+	path := os.Getenv("ONEDESK_BENCH_DB")
+	if path == "" {
+		b.Skip("set ONEDESK_BENCH_DB to a database made by 'onedesk dev seed' to run the benchmark")
+	}
+	if storetest.OnPostgres() {
+		b.Skip("the seeded desk is the one ONEDESK_BENCH_DB names: measured on the SQLite pass")
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	d := desktest.Wire(b, db)
+	run := time.Now().UnixNano()
+	const senders = 4
+	lat := make([][]time.Duration, senders)
+	next := make(chan int)
+	errs := make(chan error, senders)
+	b.ResetTimer()
+	start := time.Now()
+	for s := range senders {
+		go func() {
+			var err error
+			for i := range next {
+				in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: fmt.Sprintf("c%d@bench%d.test", i/2, run)},
+					Subject: fmt.Sprintf("Order %d", i/2), Text: "Hello, where is my parcel? It was due last week.",
+					ExternalID: fmt.Sprintf("m%d.%d@bench", i, run)}
+				if i%2 == 1 { // the customer writes again: a reply on the same ticket
+					in.ThreadRefs = []string{fmt.Sprintf("m%d.%d@bench", i-1, run)}
+				}
+				t0 := time.Now()
+				if _, e := d.Ingest(ctx, in); e != nil && err == nil {
+					err = e
+				}
+				lat[s] = append(lat[s], time.Since(t0))
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		next <- i
+	}
+	close(next)
+	for range senders {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	reportLatency(b, slices.Concat(lat...))
 }

@@ -41,9 +41,7 @@ var (
 	clErr   error // why there is no cluster: the tests that need one skip with it
 	dbSeq   atomic.Int64
 
-	prepare  func(url string) error // readies the template (SetTemplate)
-	tmplOnce sync.Once
-	tmplErr  error
+	prepare func(url string) error // readies the template (SetTemplate)
 )
 
 // SetTemplate makes each new test database a copy of one readied once by
@@ -128,38 +126,64 @@ func PostgresURL(t testing.TB) string {
 	if clErr != nil {
 		t.Skipf("PostgreSQL tests skipped: %v", clErr)
 	}
-	name := fmt.Sprintf("t_%d", dbSeq.Add(1))
-	admin, err := sql.Open("pgx", cl.url("postgres"))
-	if err != nil {
-		t.Fatal(err)
+	spareOnce.Do(func() { go makeSpares() })
+	var db spare
+	select {
+	case db = <-spares:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no test database within 2 minutes")
 	}
-	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	create := "CREATE DATABASE " + name
+	if db.err != nil {
+		t.Fatalf("create test database: %v", db.err)
+	}
+	// Dropped in the background (the test need not wait): the cluster,
+	// and so every database left, goes at Main's end anyway.
+	t.Cleanup(func() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+db.name+" WITH (FORCE)")
+		}()
+	})
+	return cl.url(db.name)
+}
+
+// A database is made before a test asks for it, while the one before
+// runs: making one (a copy of the template, or an empty one) costs a
+// checkpoint's worth of file work that would otherwise add to each test.
+var (
+	spares    = make(chan spare, 1)
+	spareOnce sync.Once
+	admin     *sql.DB // the cluster's maintenance connection pool
+)
+
+type spare struct {
+	name string
+	err  error
+}
+
+func makeSpares() {
+	var err error
+	if admin, err = sql.Open("pgx", cl.url("postgres")); err != nil {
+		for {
+			spares <- spare{err: err}
+		}
+	}
+	ctx := context.Background()
+	create := "CREATE DATABASE %s"
 	if prepare != nil {
-		tmplOnce.Do(func() { tmplErr = makeTemplate(ctx, admin) })
-		if tmplErr != nil {
-			t.Fatalf("template database: %v", tmplErr)
+		if err := makeTemplate(ctx, admin); err != nil {
+			for {
+				spares <- spare{err: fmt.Errorf("template database: %w", err)}
+			}
 		}
 		create += " TEMPLATE onedesk_template"
 	}
-	if _, err := admin.ExecContext(ctx, create); err != nil {
-		t.Fatalf("create test database: %v", err)
+	for {
+		name := fmt.Sprintf("t_%d", dbSeq.Add(1))
+		_, err := admin.ExecContext(ctx, fmt.Sprintf(create, name))
+		spares <- spare{name: name, err: err}
 	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", cl.url("postgres"))
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-		}
-	})
-	return cl.url(name)
 }
 
 // makeTemplate makes and readies the database new ones copy; prepare must

@@ -305,7 +305,6 @@ func TestSearchCustomers(t *testing.T) {
 		"":                            {order, joao, tagged, anna},
 	} {
 		got, err := d.SearchCustomers(ctx, q, 0, 50)
-		skipWithoutSearch(t, err)
 		if err != nil {
 			t.Fatalf("%q: %v", q, err)
 		}
@@ -361,8 +360,7 @@ func TestCustomerEdits(t *testing.T) {
 	if _, err := d.AddIdentity(ctx, a, "phone", "12", desk.System); fieldOf(err) != "phone" {
 		t.Fatalf("bad phone: %v", err)
 	}
-	got, err := d.SearchCustomers(ctx, "+442079460958", 0, 10)
-	skipWithoutSearch(t, err)
+	got, _ := d.SearchCustomers(ctx, "+442079460958", 0, 10)
 	if len(got) != 1 || got[0].ID != a {
 		t.Fatalf("found by the added phone: %+v", got)
 	}

@@ -1,21 +1,6 @@
 package desk_test
 
-import (
-	"errors"
-	"testing"
-
-	"onedesk/desk/desktest"
-	"onedesk/store"
-)
-
-// skipWithoutSearch skips a test at its first search where the engine has
-// none yet (PostgreSQL's full text is being built).
-func skipWithoutSearch(t *testing.T, err error) {
-	t.Helper()
-	if errors.Is(err, store.ErrNoSearch) {
-		t.Skip(err)
-	}
-}
+import "onedesk/desk/desktest"
 
 // The helpers shared with the tests of rules and sla.
 var (

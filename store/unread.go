@@ -61,7 +61,7 @@ func (db *DB) UnreadCounts(ctx context.Context, agentID int64, views []UnreadVie
 // Statuses and channels are written in as literals (they are checked
 // against the known lists) so SQLite can use the partial channel index.
 // SQLite is told its index (INDEXED BY); PostgreSQL, which has no such
-// hint, is asked for the order of its unread indexes (migration 0028),
+// hint, is asked for the order of its unread indexes (migration 0029),
 // which makes it read one off its index and stop at the cap.
 func unreadQuery(postgres bool, agentID int64, views []UnreadView) (string, []any, error) {
 	order := ""

@@ -1,4 +1,4 @@
--- 0028 on PostgreSQL: indexes that give the unassigned and no-team
+-- 0029 on PostgreSQL: indexes that give the unassigned and no-team
 -- inbox pages their order. IS NULL, unlike =, gives a btree no order, so
 -- the (assignee_id, status, updated_at) indexes made PostgreSQL sort every
 -- unassigned ticket of a status for a page of 50: partial indexes on

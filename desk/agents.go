@@ -147,7 +147,8 @@ func (d *Desk) createAgent(ctx context.Context, in AgentInput, first bool) (*sto
 }
 
 // UpdateAgent edits an agent. Deactivating or demoting the last active
-// admin is refused; deactivation or a new password ends the agent's sessions.
+// admin is refused; deactivation or a new password ends the agent's
+// sessions and revokes their API tokens.
 func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store.Agent, error) {
 	if err := in.check(false); err != nil {
 		return nil, err
@@ -188,10 +189,15 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 		if err := tx.UpdateAgent(ctx, a); err != nil {
 			return err
 		}
-		if endSessions {
-			return tx.DeleteAgentSessions(ctx, a.ID)
+		if !endSessions {
+			return nil
 		}
-		return nil
+		if err := tx.DeleteAgentSessions(ctx, a.ID); err != nil {
+			return err
+		}
+		// Tokens end too: reactivating an agent must not revive them, and
+		// a new password is the answer to a leak of any credential.
+		return tx.DeleteAgentTokens(ctx, a.ID)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, inputErr("email", "an agent with the email %s exists already", in.Email)
@@ -231,6 +237,19 @@ func (d *Desk) Authenticate(ctx context.Context, email, password string) (*store
 		return nil, ErrBadLogin
 	}
 	return a, nil
+}
+
+// CheckPassword tells whether password is the agent's own (ErrBadLogin
+// if not, or if the agent is deactivated).
+func (d *Desk) CheckPassword(ctx context.Context, agentID int64, password string) error {
+	a, err := d.db.Agent(ctx, agentID)
+	if err != nil {
+		return err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil || !a.Active {
+		return ErrBadLogin
+	}
+	return nil
 }
 
 // TeamInput creates or edits a team.

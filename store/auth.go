@@ -59,6 +59,14 @@ func (tx *Tx) DeleteAgentSessions(ctx context.Context, agentID int64) error {
 	return err
 }
 
+// DeleteAgentTokens revokes every API token of an agent (deactivation,
+// password change).
+func (tx *Tx) DeleteAgentTokens(ctx context.Context, agentID int64) error {
+	tx.authChanged = true
+	_, err := tx.q.ExecContext(ctx, "DELETE FROM api_tokens WHERE agent_id = ?", agentID)
+	return err
+}
+
 // DeleteExpiredSessions removes sessions past their expiry.
 func (db *DB) DeleteExpiredSessions(ctx context.Context) error {
 	_, err := db.execAuth(ctx, "DELETE FROM sessions WHERE expires_at <= ?", ms(Now()))

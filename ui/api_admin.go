@@ -42,7 +42,7 @@ func (s *Server) createAgent(c *fiber.Ctx, _ *principal) error {
 	return c.Status(fiber.StatusCreated).JSON(a)
 }
 
-func (s *Server) updateAgent(c *fiber.Ctx, _ *principal) error {
+func (s *Server) updateAgent(c *fiber.Ctx, p *principal) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
@@ -50,6 +50,10 @@ func (s *Server) updateAgent(c *fiber.Ctx, _ *principal) error {
 	var in agentBody
 	if err := decode(c, &in); err != nil {
 		return err
+	}
+	if id == p.agent.ID && in.Password != "" {
+		// An admin's own password needs the current one, as on /api/me.
+		return fieldErr("password", "change your own password in your profile, with your current password")
 	}
 	a, err := s.desk.UpdateAgent(c.UserContext(), id, in.input())
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,7 +31,8 @@ type principal struct {
 	agent       *store.Agent
 	sessionHash string // set when authenticated by cookie
 	csrf        string
-	tokenID     int64 // set when authenticated by API token
+	tokenID     int64  // set when authenticated by API token
+	key         string // the credential's cache key (see authenticateKey)
 }
 
 func randomToken() string {
@@ -51,21 +53,26 @@ var errUnauthenticated = &apiError{Status: fiber.StatusUnauthorized, Message: "l
 // tokens has changed since it was read (see credCache), else from the
 // database.
 func (s *Server) authenticate(ctx context.Context, cookie, authorization string) (*principal, error) {
-	var key, hash string
+	var key string
 	switch {
 	case authorization != "":
 		scheme, tok, _ := strings.Cut(authorization, " ")
 		if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(tok, tokenPrefix) {
 			return nil, &apiError{Status: fiber.StatusUnauthorized, Message: "the Authorization header must be Bearer <token>"}
 		}
-		hash = hashToken(strings.TrimSpace(tok))
-		key = "t" + hash
+		key = "t" + hashToken(strings.TrimSpace(tok))
 	case cookie != "":
-		hash = hashToken(cookie)
-		key = "s" + hash
+		key = "s" + hashToken(cookie)
 	default:
 		return nil, errUnauthenticated
 	}
+	return s.authenticateKey(ctx, key)
+}
+
+// authenticateKey is authenticate for a credential's cache key: "t" (a
+// token) or "s" (a session) and the credential's hash.
+func (s *Server) authenticateKey(ctx context.Context, key string) (*principal, error) {
+	hash := key[1:]
 	now := time.Now()
 	version, cacheable := s.db.AuthVersion() // before the reads: a change meanwhile makes the entry stale
 	e, ok := credEntry{}, false
@@ -82,7 +89,7 @@ func (s *Server) authenticate(ctx context.Context, cookie, authorization string)
 			s.creds.put(key, e)
 		}
 	}
-	p := &principal{agent: &e.agent, csrf: e.csrf, tokenID: e.tokenID} // e is this request's copy
+	p := &principal{agent: &e.agent, csrf: e.csrf, tokenID: e.tokenID, key: key} // e is this request's copy
 	if e.tokenID != 0 {
 		// Record use at most once a minute: not a write per request.
 		if e.lastUsed.IsZero() || now.Sub(e.lastUsed) > time.Minute {
@@ -188,11 +195,22 @@ func (s *Server) guard(r route) fiber.Handler {
 
 // startSession logs an agent in on this browser.
 func (s *Server) startSession(c *fiber.Ctx, a *store.Agent) error {
-	tok := randomToken()
-	sess := &store.Session{TokenHash: hashToken(tok), AgentID: a.ID, CSRFToken: randomToken(), ExpiresAt: store.Now().Add(sessionTTL)}
-	if err := s.desk.StartSession(c.UserContext(), sess); err != nil {
+	tok, sess, err := s.newSession(c.UserContext(), a)
+	if err != nil {
 		return err
 	}
+	return s.sendSession(c, a, tok, sess)
+}
+
+// newSession stores a new session for a; tok is its cookie's value.
+func (s *Server) newSession(ctx context.Context, a *store.Agent) (tok string, sess *store.Session, err error) {
+	tok = randomToken()
+	sess = &store.Session{TokenHash: hashToken(tok), AgentID: a.ID, CSRFToken: randomToken(), ExpiresAt: store.Now().Add(sessionTTL)}
+	return tok, sess, s.desk.StartSession(ctx, sess)
+}
+
+// sendSession sets a new session's cookie and answers with its agent.
+func (s *Server) sendSession(c *fiber.Ctx, a *store.Agent, tok string, sess *store.Session) error {
 	c.Cookie(&fiber.Cookie{
 		Name: sessionCookie, Value: tok, Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: s.secureCookies(c), Expires: sess.ExpiresAt,
@@ -212,7 +230,33 @@ type credentials struct {
 	Name     string `json:"name"`
 }
 
+// sameSite refuses a login or setup that another site's page made the
+// browser send: the browser says where it comes from in Sec-Fetch-Site
+// (every current browser) or Origin; a script or tool sends neither.
+func sameSite(c *fiber.Ctx) error {
+	refuse := apiErr(fiber.StatusForbidden, "", "log in from the onedesk page itself: this request came from another site")
+	switch c.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return nil // the browser's own word, whatever a proxy did to Host
+	case "":
+	default:
+		return refuse
+	}
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, c.Hostname()) {
+		return refuse
+	}
+	return nil
+}
+
 func (s *Server) login(c *fiber.Ctx, _ *principal) error {
+	if err := sameSite(c); err != nil {
+		return err
+	}
 	var in credentials
 	if err := decode(c, &in); err != nil {
 		return err
@@ -280,25 +324,61 @@ func (s *Server) setPresence(c *fiber.Ctx, p *principal) error {
 	return c.JSON(fiber.Map{"presence": in.Presence})
 }
 
+// updateMe edits the caller's own profile. A new password needs the
+// current one (a stolen session must not become a takeover); it ends the
+// agent's other sessions, sockets and API tokens, and moves this browser
+// and its sockets to a new session.
 func (s *Server) updateMe(c *fiber.Ctx, p *principal) error {
 	var in struct {
-		Name     string `json:"name"`
-		Language string `json:"language"`
-		Timezone string `json:"timezone"`
-		Password string `json:"password"`
+		Name            string `json:"name"`
+		Language        string `json:"language"`
+		Timezone        string `json:"timezone"`
+		Password        string `json:"password"`
+		CurrentPassword string `json:"current_password"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	a, err := s.desk.UpdateAgent(c.UserContext(), p.agent.ID, desk.AgentInput{
-		Name: in.Name, Language: in.Language, Timezone: in.Timezone, Password: in.Password})
+	ctx := c.UserContext()
+	change := desk.AgentInput{Name: in.Name, Language: in.Language, Timezone: in.Timezone, Password: in.Password}
+	if in.Password == "" {
+		a, err := s.desk.UpdateAgent(ctx, p.agent.ID, change)
+		if err != nil {
+			return err
+		}
+		return c.JSON(meBody{Agent: a, CSRFToken: p.csrf})
+	}
+	if err := s.checkCurrentPassword(ctx, p.agent.ID, in.CurrentPassword); err != nil {
+		return err
+	}
+	s.sockAuth.moving.Lock()
+	defer s.sockAuth.moving.Unlock()
+	a, err := s.desk.UpdateAgent(ctx, p.agent.ID, change)
 	if err != nil {
 		return err
 	}
-	if in.Password != "" && p.sessionHash != "" {
-		return s.startSession(c, a) // a new password ended every session, this one too
+	if p.sessionHash == "" {
+		return c.JSON(meBody{Agent: a}) // an API token: revoked with the others
 	}
-	return c.JSON(meBody{Agent: a, CSRFToken: p.csrf})
+	tok, sess, err := s.newSession(ctx, a)
+	if err != nil {
+		return err
+	}
+	s.moveSockets(p.sessionHash, sess.TokenHash)
+	return s.sendSession(c, a, tok, sess)
+}
+
+// checkCurrentPassword refuses a password change without the agent's
+// current password.
+func (s *Server) checkCurrentPassword(ctx context.Context, agentID int64, current string) error {
+	if current == "" {
+		return fieldErr("current_password", "give your current password to set a new one")
+	}
+	err := s.desk.CheckPassword(ctx, agentID, current)
+	if errors.Is(err, desk.ErrBadLogin) {
+		return apiErr(fiber.StatusForbidden, "current_password", "the current password is wrong")
+	}
+	return err
 }
 
 func (s *Server) setupStatus(c *fiber.Ctx, _ *principal) error {
@@ -310,6 +390,9 @@ func (s *Server) setupStatus(c *fiber.Ctx, _ *principal) error {
 }
 
 func (s *Server) setup(c *fiber.Ctx, _ *principal) error {
+	if err := sameSite(c); err != nil {
+		return err
+	}
 	var in credentials
 	if err := decode(c, &in); err != nil {
 		return err

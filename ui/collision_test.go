@@ -45,7 +45,11 @@ func (c *client) socket(ctx context.Context) *agentSocket {
 	t := c.e.t
 	t.Helper()
 	url := "ws" + strings.TrimPrefix(c.e.srv.URL, "http") + "/agent/ws"
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: c.http})
+	opts := &websocket.DialOptions{HTTPClient: c.http}
+	if c.token != "" {
+		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + c.token}}
+	}
+	conn, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

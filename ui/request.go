@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,12 @@ func decode(c *fiber.Ctx, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fieldErr("", "the request needs a JSON body")
 	}
+	// Only a script can send this type, and a page may send it only to its
+	// own origin: a form another site submits (text/plain whose name and
+	// value make JSON) is refused here.
+	if !isJSONType(c.Get(fiber.HeaderContentType)) {
+		return apiErr(fiber.StatusUnsupportedMediaType, "", "send the body as JSON, with Content-Type: application/json")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -57,6 +64,13 @@ func decode(c *fiber.Ctx, v any) error {
 		return fieldErr(name, "unknown field %q", name)
 	}
 	return fieldErr("", "the body could not be read: %v", err)
+}
+
+// isJSONType tells whether a Content-Type is JSON (application/json or
+// a +json type, any parameters).
+func isJSONType(ct string) bool {
+	t, _, err := mime.ParseMediaType(ct)
+	return err == nil && (t == "application/json" || strings.HasPrefix(t, "application/") && strings.HasSuffix(t, "+json"))
 }
 
 func jsonKind(k string) string {

@@ -120,6 +120,7 @@ type Server struct {
 	closing bool           // shutting down: no new agent sockets
 
 	socketsWG sync.WaitGroup // agent websocket handlers running
+	sockAuth  socketAuth     // sockets closed when their credential ends (wsauth.go)
 
 	ops ops // /metrics counters and the /healthz probe (ops.go)
 }

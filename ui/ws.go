@@ -22,6 +22,7 @@ type agentSocket struct {
 	cancel  context.CancelFunc
 	bye     chan struct{} // closed when the server stops
 	agentID int64
+	credKey string // what let it in (authenticateKey), guarded by Server.mu
 
 	viewing     int64 // the ticket the app has open
 	typing      bool
@@ -133,6 +134,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		cookie = c.Value
 	}
+	version, _ := s.db.AuthVersion() // before the check: a change meanwhile is seen below
 	p, err := s.authenticate(r.Context(), cookie, r.Header.Get("Authorization"))
 	if err != nil {
 		var ae *apiError
@@ -153,7 +155,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(agentFrameMax)
 	ctx, cancel := context.WithCancel(r.Context())
-	sock := &agentSocket{cancel: cancel, bye: make(chan struct{}), agentID: p.agent.ID, wake: make(chan struct{}, 1)}
+	sock := &agentSocket{cancel: cancel, bye: make(chan struct{}), agentID: p.agent.ID, credKey: p.key, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -212,8 +214,26 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
+	recheck := time.NewTicker(authRecheckEvery)
+	defer recheck.Stop()
+	authChanged := s.authChanges()
+	if now, _ := s.db.AuthVersion(); now != version && !s.socketAllowed(ctx, sock) {
+		conn.Close(StatusSessionEnded, SessionEndedReason)
+		return
+	}
 	for {
 		select {
+		case <-authChanged:
+			authChanged = s.authChanges()
+			if !s.socketAllowed(ctx, sock) {
+				conn.Close(StatusSessionEnded, SessionEndedReason)
+				return
+			}
+		case <-recheck.C:
+			if !s.socketAllowed(ctx, sock) {
+				conn.Close(StatusSessionEnded, SessionEndedReason)
+				return
+			}
 		case <-ctx.Done():
 			conn.Close(websocket.StatusGoingAway, "server shutting down")
 			return

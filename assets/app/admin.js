@@ -92,7 +92,7 @@ async function agents(main) {
       h('tbody', {}, state.agents.map((a) => h('tr', {},
         h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)),
         h('td', {}, a.active ? t('active') : t('inactive')),
-        h('td', {}, pwBtn(a), ' ', h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a))))))),
+        h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a))))))),
     h('div', { class: 'card' }, h('h2', {}, t('add_agent')), h('p', { class: 'muted' }, t('add_agent_hint')),
       form([['name', t('name'), 'text'], ['email', t('email'), 'email'], ['password', t('password_new'), 'password'],
         ['role', t('role'), 'select', [['agent', t('role_agent'), true], ['admin', t('role_admin')]]]], t('add'),
@@ -368,9 +368,10 @@ async function mySettings(main) {
         document.documentElement.setAttribute('data-theme', th === 'auto' ? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light') : th);
       } }, t(`theme_${th}`))))),
     h('div', { class: 'card' }, h('h2', {}, t('change_password')),
-      form([['password', t('password_new'), 'password']], t('save'), async (v, f) => {
-        const res = await patch('/api/me', { password: v.password });
-        setCSRF(res.csrf_token); // a new password starts a new session
+      form([['current_password', t('password_current'), 'password'], ['password', t('password_new'), 'password']], t('save'), async (v, f) => {
+        const res = await patch('/api/me', { current_password: v.current_password, password: v.password });
+        // A new password starts a new session and ends every other one.
+        setCSRF(res.csrf_token);
         f.reset();
         toast(t('saved'));
       })));

@@ -294,6 +294,12 @@ function connect() {
     setLive(false);
     setViewers(null); // the server forgets them with the socket
     if (!state.me) return;
+    if (e.code === 4401) {
+      // The session ended (logged out, deactivated, a new password):
+      // the server closed the feed; the login screen is next.
+      sessionEnded();
+      return;
+    }
     if (e.code === 1012) {
       // The server is restarting (an update, a service restart): back
       // soon, so try again at once and then from the shortest wait.
@@ -498,14 +504,16 @@ async function start(me) {
   connect();
 }
 
-setOnUnauthorized(() => {
+setOnUnauthorized(sessionEnded);
+
+function sessionEnded() {
   if (!state.me) return;
   // The session ended: drafts are in localStorage, the route stays in the URL.
   socket?.close();
   socket = null;
   toast(t('session_ended'), true);
   showLogin();
-});
+}
 
 window.addEventListener('hashchange', route);
 

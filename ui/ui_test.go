@@ -369,6 +369,13 @@ func TestCredentialChangesApplyAtOnce(t *testing.T) {
 	}
 	admin.must(200, "PATCH", path, map[string]any{"password": "another-password"})
 	ann.must(401, "GET", "/api/me", nil)
+	annAPI.must(401, "GET", "/api/me", nil) // tokens end with a new password too
+	var again struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	ann.must(200, "POST", "/api/auth/login", map[string]string{"email": "ann@shop.test", "password": "another-password"}).json(t, &again)
+	ann.csrf = again.CSRFToken
+	annAPI = ann.apiClient()
 
 	// Deactivated: the token is refused on its next request.
 	annAPI.must(200, "GET", "/api/tickets", nil)

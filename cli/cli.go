@@ -33,6 +33,7 @@ import (
 	"onedesk/channels/whatsapp"
 	"onedesk/desk"
 	"onedesk/metrics"
+	"onedesk/netguard"
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
@@ -241,6 +242,8 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	telegramAPI := fs.String("telegram-api", telegram.DefaultAPI, "the Telegram Bot API's address (a local Bot API server)")
 	metaAPI := fs.String("meta-api", meta.DefaultAPI, "the Graph API address Messenger and Instagram calls go to (with its version)")
 	whatsappAPI := fs.String("whatsapp-api", whatsapp.DefaultAPI, "the Graph API address WhatsApp Cloud API calls go to (with its version)")
+	allowPrivate := fs.Bool("allow-private-networks", false, "let webhooks, order lookups, mailboxes and the social channels "+
+		"connect to loopback, private and link-local addresses (a mail server on the shop's own network, a local Bot API server)")
 	trusted := fs.String("trusted-proxy", "", "addresses (CIDR, comma-separated) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	if err := parse(fs, args, stderr); err != nil {
 		return ServeConfig{}, err
@@ -263,6 +266,7 @@ func serveConfig(name string, args []string, stderr io.Writer) (ServeConfig, err
 	cfg.TelegramAPI = *telegramAPI
 	cfg.MetaAPI = *metaAPI
 	cfg.WhatsAppAPI = *whatsappAPI
+	cfg.AllowPrivateNetworks = *allowPrivate
 	if cfg.TrustedProxies, err = parseCIDRs(*trusted); err != nil {
 		return ServeConfig{}, err
 	}
@@ -297,6 +301,9 @@ type ServeConfig struct {
 	MetaAPI string
 	// WhatsAppAPI is the Graph API's address ("" is Meta's own).
 	WhatsAppAPI string
+	// AllowPrivateNetworks lets outbound connections reach internal
+	// addresses (see netguard).
+	AllowPrivateNetworks bool
 
 	// HTTPS: a certificate and key (files), or a Domain whose certificates
 	// come from an ACME directory (Let's Encrypt unless ACMEDirectory).
@@ -321,6 +328,10 @@ type ServeConfig struct {
 // the database file, the file closed.
 func Serve(ctx context.Context, cfg ServeConfig) error {
 	start := time.Now()
+	netguard.AllowPrivateNetworks(cfg.AllowPrivateNetworks)
+	if cfg.AllowPrivateNetworks {
+		cfg.Log.Warn("outbound connections may reach private, loopback and link-local addresses (--allow-private-networks)")
+	}
 	release, err := store.Lock(cfg.Data)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"onedesk/i18n"
+	"onedesk/netguard"
 )
 
 // Order is one order as the ticket's side panel shows it; the generic
@@ -187,6 +188,8 @@ func httpFailure(who string, resp *http.Response, err error) error {
 		cause = fmt.Errorf("status %d", resp.StatusCode)
 	}
 	switch {
+	case errors.Is(err, netguard.ErrForbidden):
+		return orderErr(cause, "%s is on a private or local network, where onedesk does not connect (to allow it, start onedesk with ONEDESK_ALLOW_PRIVATE_NETWORKS=1)", name)
 	case errors.Is(err, context.DeadlineExceeded):
 		return orderErr(cause, "%s took too long to answer", name)
 	case err != nil:

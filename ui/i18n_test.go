@@ -139,7 +139,7 @@ func TestStoredSentencesInReaderLanguage(t *testing.T) {
 		t.Errorf("cs mailboxes: %+v", list.Mailboxes)
 	}
 
-	// A webhook whose server refuses: its own words stay inside ours.
+	// A webhook whose server refuses: its status in our words, not its own.
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 	}))
@@ -158,7 +158,7 @@ func TestStoredSentencesInReaderLanguage(t *testing.T) {
 	admin.lang = "pt"
 	admin.must(200, "GET", fmt.Sprintf("/api/webhooks/%d/deliveries", hook.ID), nil).json(t, &deliveries)
 	admin.must(200, "GET", fmt.Sprintf("/api/webhooks/%d", hook.ID), nil).json(t, &w)
-	want := "o servidor respondeu 503 Service Unavailable: down for maintenance"
+	want := "o servidor respondeu 503 Service Unavailable"
 	if len(deliveries.Deliveries) != 1 || deliveries.Deliveries[0].Error != want || w.LastError != want {
 		t.Errorf("pt webhook: %+v, %q", deliveries.Deliveries, w.LastError)
 	}

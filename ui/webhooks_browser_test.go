@@ -116,7 +116,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/#/admin/rules"),
 		chromedp.WaitVisible(`//button[contains(., "New rule")]`, chromedp.BySearch),
 		chromedp.Navigate(e.srv.URL+"/#/admin/webhooks"),
-		chromedp.WaitVisible(`//td[contains(@class,"hook-status")]//div[contains(., "database is down")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//td[contains(@class,"hook-status")]//div[contains(., "500 Internal Server Error") and not(contains(., "database is down"))]`, chromedp.BySearch),
 		chromedp.Poll(`!document.querySelector('#admin').innerText.includes('null')`, nil, chromedp.WithPollingTimeout(2*time.Second)))
 	shot(t, app, "62-webhooks")
 

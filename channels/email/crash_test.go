@@ -148,7 +148,8 @@ func crashDatabase(t *testing.T, data, imapAddr string) *store.DB {
 // serveOnedesk starts the binary on data, with env added to its own.
 func serveOnedesk(t *testing.T, bin, data string, env []string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error")
+	// The test's IMAP and SMTP servers are on 127.0.0.1.
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error", "--allow-private-networks")
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"onedesk/desk"
 	"onedesk/i18n"
+	"onedesk/netguard"
 	"onedesk/store"
 )
 
@@ -34,7 +35,7 @@ const fetchBatch = 25
 func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}) (*imapclient.Client, error) {
 	opts := &imapclient.Options{
 		TLSConfig: &tls.Config{ServerName: mb.IMAPHost, MinVersion: tls.VersionTLS12},
-		Dialer:    &net.Dialer{Timeout: 20 * time.Second},
+		Dialer:    netguard.Default.Dialer(), // not into the desk's own network
 	}
 	if newMail != nil {
 		opts.UnilateralDataHandler = &imapclient.UnilateralDataHandler{
@@ -695,8 +696,12 @@ func Explain(err error) error {
 	var recordErr tls.RecordHeaderError
 	var proto *protocolError
 	switch {
+	case errors.Is(err, netguard.ErrForbidden):
+		return netguard.ErrForbidden
 	case errors.As(err, &proto):
-		return i18n.Errorf("%s did not answer as an %s server (%v): check the host, port and security setting", proto.addr, proto.protocol, proto.err)
+		// What answered is not repeated: the mailbox test must not be a
+		// way to read what some other service says.
+		return i18n.Errorf("%s did not answer as an %s server: check the host, port and security setting", proto.addr, proto.protocol)
 	case errors.As(err, &login):
 		return i18n.Errorf("the server refused the user name or password (%v)", login.err)
 	case errors.As(err, &folder):

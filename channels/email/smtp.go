@@ -19,6 +19,7 @@ import (
 
 	"onedesk/desk"
 	"onedesk/i18n"
+	"onedesk/netguard"
 	"onedesk/store"
 )
 
@@ -124,6 +125,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 
 func smtpClient(mb *store.Mailbox, more ...mail.Option) (*mail.Client, error) {
 	opts := []mail.Option{mail.WithPort(mb.SMTPPort), mail.WithTimeout(30 * time.Second),
+		mail.WithDialContextFunc(netguard.Default.DialContext), // not into the desk's own network
 		mail.WithTLSConfig(&tls.Config{ServerName: mb.SMTPHost, MinVersion: tls.VersionTLS12})}
 	switch mb.SMTPSecurity {
 	case "tls":
@@ -178,9 +180,8 @@ func replySubject(t store.Ticket) string {
 func testSMTP(ctx context.Context, mb *store.Mailbox) error {
 	addr := net.JoinHostPort(mb.SMTPHost, strconv.Itoa(mb.SMTPPort))
 	var connected atomic.Bool
-	dialer := &net.Dialer{Timeout: 20 * time.Second}
 	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
-		conn, err := dialer.DialContext(ctx, network, address)
+		conn, err := netguard.Default.DialContext(ctx, network, address)
 		if err != nil {
 			return nil, err
 		}

@@ -3,9 +3,9 @@ package social
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"onedesk/limit"
+	"onedesk/netguard"
 )
 
 // Options configure a social channel; every platform takes the same.
@@ -41,9 +41,10 @@ func (o Options) Resolve(defaultAPI string) Resolved {
 	}
 	if r.HTTP == nil {
 		// No overall timeout: long polls and large media set their own
-		// deadlines through their contexts.
-		r.HTTP = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 15 * time.Second}}
+		// deadlines through their contexts. Connections go through
+		// netguard: media URLs come in webhooks, and none may lead into
+		// the desk's own network.
+		r.HTTP = netguard.Default.Client(0)
 	}
 	rate := o.HookRate
 	if rate == 0 {

@@ -361,15 +361,16 @@ type orderColumn struct {
 	LookupSecret  string `json:"lookup_secret,omitempty"`
 }
 
-func (o OrderSettings) column() string {
-	return jsonText(orderColumn{o.ShopifyDomain, o.ShopifyToken, o.LookupURL, o.LookupSecret}, "{}")
+func (o OrderSettings) column(box *secretBox) string {
+	s, _ := box.sealOrders(orderColumn{o.ShopifyDomain, o.ShopifyToken, o.LookupURL, o.LookupSecret})
+	return s
 }
 
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 	res, err := tx.q.insert(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		s.Country, s.Orders.column(), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
+		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -384,7 +385,7 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, logo_url = ?,
 		country = ?, orders = ?, chat = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		s.Country, s.Orders.column(), jsonText(s.Chat, "{}"), s.ID)
+		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -396,7 +397,7 @@ func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 
 const storeCols = "id, name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at"
 
-func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
+func scanStore(row interface{ Scan(...any) error }, box *secretBox) (*Store, error) {
 	var s Store
 	var origins, orders, chat string
 	var created int64
@@ -405,6 +406,13 @@ func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 	}
 	var oc orderColumn
 	_ = jsonUnmarshal(orders, &oc)
+	var err error
+	if oc.ShopifyToken, err = box.open("stores.orders.shopify_token", oc.ShopifyToken); err != nil {
+		return nil, err
+	}
+	if oc.LookupSecret, err = box.open("stores.orders.lookup_secret", oc.LookupSecret); err != nil {
+		return nil, err
+	}
 	s.Orders = OrderSettings{ShopifyDomain: oc.ShopifyDomain, ShopifyToken: oc.ShopifyToken, TokenSet: oc.ShopifyToken != "",
 		LookupURL: oc.LookupURL, LookupSecret: oc.LookupSecret, SecretSet: oc.LookupSecret != ""}
 	s.CreatedAt = fromMS(created)
@@ -416,7 +424,7 @@ func scanStore(row interface{ Scan(...any) error }) (*Store, error) {
 
 // Store reads one store.
 func (tx *Tx) Store(ctx context.Context, id int64) (*Store, error) {
-	s, err := scanStore(tx.q.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
+	s, err := scanStore(tx.q.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id), tx.secrets)
 	return s, notFoundID(err, "store", id)
 }
 
@@ -429,7 +437,7 @@ func (db *DB) Stores(ctx context.Context) ([]*Store, error) {
 	defer rows.Close()
 	list := []*Store{}
 	for rows.Next() {
-		s, err := scanStore(rows)
+		s, err := scanStore(rows, db.secrets)
 		if err != nil {
 			return nil, fmt.Errorf("list stores: %w", err)
 		}

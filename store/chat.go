@@ -8,7 +8,7 @@ import (
 
 // StoreBySlug reads the store a widget or form names.
 func (db *DB) StoreBySlug(ctx context.Context, slug string) (*Store, error) {
-	s, err := scanStore(db.rq.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE slug = ?", slug))
+	s, err := scanStore(db.rq.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE slug = ?", slug), db.secrets)
 	return s, notFound(err, "store "+slug)
 }
 
@@ -44,6 +44,6 @@ func (db *DB) IdleChats(ctx context.Context, storeID int64, status string, befor
 
 // Store reads one store.
 func (db *DB) Store(ctx context.Context, id int64) (*Store, error) {
-	s, err := scanStore(db.rq.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
+	s, err := scanStore(db.rq.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id), db.secrets)
 	return s, notFoundID(err, "store", id)
 }

@@ -56,7 +56,7 @@ const mailboxCols = `id, address, name, store_id, imap_host, imap_port, imap_sec
 	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at,
 	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id, last_error_i18n`
 
-func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
+func scanMailbox(row interface{ Scan(...any) error }, box *secretBox) (*Mailbox, error) {
 	var m Mailbox
 	var st, polled, success, failing, lastMsg sql.NullInt64
 	var created int64
@@ -69,6 +69,12 @@ func scanMailbox(row interface{ Scan(...any) error }) (*Mailbox, error) {
 	}
 	m.StoreID, m.LastPolledAt, m.LastSuccessAt, m.CreatedAt = fromNullID(st), fromNullMS(polled), fromNullMS(success), fromMS(created)
 	m.FailingSince, m.LastMessageID = fromNullMS(failing), fromNullID(lastMsg)
+	if m.IMAPPassword, err = box.open("mailboxes.imap_password", m.IMAPPassword); err != nil {
+		return nil, err
+	}
+	if m.SMTPPassword, err = box.open("mailboxes.smtp_password", m.SMTPPassword); err != nil {
+		return nil, err
+	}
 	return &m, nil
 }
 
@@ -81,7 +87,7 @@ func (db *DB) Mailboxes(ctx context.Context) ([]*Mailbox, error) {
 	defer rows.Close()
 	list := []*Mailbox{}
 	for rows.Next() {
-		m, err := scanMailbox(rows)
+		m, err := scanMailbox(rows, db.secrets)
 		if err != nil {
 			return nil, fmt.Errorf("list mailboxes: %w", err)
 		}
@@ -92,21 +98,22 @@ func (db *DB) Mailboxes(ctx context.Context) ([]*Mailbox, error) {
 
 // Mailbox reads one mailbox.
 func (db *DB) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
-	m, err := scanMailbox(db.rq.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
+	m, err := scanMailbox(db.rq.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id), db.secrets)
 	return m, notFoundID(err, "mailbox", id)
 }
 
 // Mailbox reads one mailbox inside the transaction.
 func (tx *Tx) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
-	m, err := scanMailbox(tx.q.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
+	m, err := scanMailbox(tx.q.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id), tx.secrets)
 	return m, notFoundID(err, "mailbox", id)
 }
 
 // SaveMailbox inserts (ID 0) or updates a mailbox's settings; the cursor
 // and poll status are left alone.
 func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
-	args := []any{m.Address, m.Name, nullID(m.StoreID), m.IMAPHost, m.IMAPPort, m.IMAPSecurity, m.IMAPUsername, m.IMAPPassword,
-		m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity, m.SMTPUsername, m.SMTPPassword, m.PollSeconds, m.AfterImport,
+	args := []any{m.Address, m.Name, nullID(m.StoreID), m.IMAPHost, m.IMAPPort, m.IMAPSecurity, m.IMAPUsername,
+		tx.secrets.seal("mailboxes.imap_password", m.IMAPPassword), m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity,
+		m.SMTPUsername, tx.secrets.seal("mailboxes.smtp_password", m.SMTPPassword), m.PollSeconds, m.AfterImport,
 		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB}
 	if m.ID == 0 {
 		res, err := tx.q.insert(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,

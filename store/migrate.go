@@ -121,6 +121,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
+	if err := db.loadSecrets(ctx); err != nil {
+		return err
+	}
 	if latest := SchemaVersion(); current > latest {
 		return fmt.Errorf("the database has schema version %d but this onedesk knows only up to %d: run a newer onedesk", current, latest)
 	}
@@ -136,6 +139,11 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
+			if step := migrationSteps[m.version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return err
+				}
+			}
 			return db.setSchemaVersion(ctx, tx.tx, m.version)
 		})
 		if err != nil {
@@ -143,6 +151,12 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationSteps are the Go parts of migrations, run in the same
+// transaction after the version's SQL: what SQL alone cannot do.
+var migrationSteps = map[int]func(context.Context, *Tx) error{
+	28: sealPlainSecrets, // 0028_secrets_at_rest.sql
 }
 
 type rowQuerier interface {

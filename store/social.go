@@ -45,12 +45,16 @@ type SocialState struct {
 
 const socialCols = `id, store_id, platform, name, handle, external_id, config, state, enabled, created_at, updated_at`
 
-func scanSocialAccount(row interface{ Scan(...any) error }) (*SocialAccount, error) {
+func scanSocialAccount(row interface{ Scan(...any) error }, box *secretBox) (*SocialAccount, error) {
 	var a SocialAccount
 	var st sql.NullInt64
 	var config, state string
 	var created, updated int64
 	if err := row.Scan(&a.ID, &st, &a.Platform, &a.Name, &a.Handle, &a.ExternalID, &config, &state, &a.Enabled, &created, &updated); err != nil {
+		return nil, err
+	}
+	config, err := box.open("social_accounts.config", config)
+	if err != nil {
 		return nil, err
 	}
 	a.Config = json.RawMessage(config)
@@ -69,7 +73,7 @@ func (db *DB) SocialAccounts(ctx context.Context, platform string) ([]*SocialAcc
 	defer rows.Close()
 	list := []*SocialAccount{}
 	for rows.Next() {
-		a, err := scanSocialAccount(rows)
+		a, err := scanSocialAccount(rows, db.secrets)
 		if err != nil {
 			return nil, fmt.Errorf("list social accounts: %w", err)
 		}
@@ -80,13 +84,13 @@ func (db *DB) SocialAccounts(ctx context.Context, platform string) ([]*SocialAcc
 
 // SocialAccount reads one account.
 func (db *DB) SocialAccount(ctx context.Context, id int64) (*SocialAccount, error) {
-	a, err := scanSocialAccount(db.rq.QueryRowContext(ctx, "SELECT "+socialCols+" FROM social_accounts WHERE id = ?", id))
+	a, err := scanSocialAccount(db.rq.QueryRowContext(ctx, "SELECT "+socialCols+" FROM social_accounts WHERE id = ?", id), db.secrets)
 	return a, notFoundID(err, "social account", id)
 }
 
 // SocialAccount reads one account inside the transaction.
 func (tx *Tx) SocialAccount(ctx context.Context, id int64) (*SocialAccount, error) {
-	a, err := scanSocialAccount(tx.q.QueryRowContext(ctx, "SELECT "+socialCols+" FROM social_accounts WHERE id = ?", id))
+	a, err := scanSocialAccount(tx.q.QueryRowContext(ctx, "SELECT "+socialCols+" FROM social_accounts WHERE id = ?", id), tx.secrets)
 	return a, notFoundID(err, "social account", id)
 }
 
@@ -98,7 +102,7 @@ func (tx *Tx) SaveSocialAccount(ctx context.Context, a *SocialAccount) error {
 	if config == "" {
 		config = "{}"
 	}
-	args := []any{nullID(a.StoreID), a.Name, a.Handle, a.ExternalID, config, a.Enabled, ms(a.UpdatedAt)}
+	args := []any{nullID(a.StoreID), a.Name, a.Handle, a.ExternalID, tx.secrets.seal("social_accounts.config", config), a.Enabled, ms(a.UpdatedAt)}
 	var err error
 	if a.ID == 0 {
 		var res sql.Result

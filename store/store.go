@@ -63,6 +63,9 @@ type DB struct {
 	// it moved may be stale (see searchState.prefixes).
 	commits atomic.Uint64
 
+	// secrets seals and opens the secrets kept in columns (secrets.go).
+	secrets *secretBox
+
 	search     searchState
 	nodes      *nodes         // PostgreSQL: this node among others (follow.go, lease.go); nil on SQLite
 	pgSearch   pgSearchCache  // PostgreSQL's search (search_postgres.go)
@@ -150,6 +153,7 @@ type Tx struct {
 	// touched is what the transaction changed, told to the other nodes
 	// at commit (follow.go).
 	touched touched
+	secrets *secretBox // as DB's
 }
 
 // querier is what read helpers need: the reader pool, or a write

@@ -66,7 +66,7 @@ const webhookCols = `w.id, w.name, w.url, w.events, w.enabled, w.secret, w.last_
 	w.last_delivery_at, w.created_at, w.updated_at,
 	(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'queued')`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
+func scanWebhook(row interface{ Scan(...any) error }, box *secretBox) (*Webhook, error) {
 	var w Webhook
 	var events string
 	var last sql.NullInt64
@@ -80,10 +80,14 @@ func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
 		w.Events = []string{}
 	}
 	w.LastDeliveryAt, w.CreatedAt, w.UpdatedAt = fromNullMS(last), fromMS(created), fromMS(updated)
+	var err error
+	if w.Secret, err = box.open("webhooks.secret", w.Secret); err != nil {
+		return nil, err
+	}
 	return &w, nil
 }
 
-func webhooks(ctx context.Context, q querier, where string, args ...any) ([]*Webhook, error) {
+func webhooks(ctx context.Context, q querier, box *secretBox, where string, args ...any) ([]*Webhook, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+webhookCols+" FROM webhooks w "+where+" ORDER BY w.name, w.id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
@@ -91,7 +95,7 @@ func webhooks(ctx context.Context, q querier, where string, args ...any) ([]*Web
 	defer rows.Close()
 	list := []*Webhook{}
 	for rows.Next() {
-		w, err := scanWebhook(rows)
+		w, err := scanWebhook(rows, box)
 		if err != nil {
 			return nil, fmt.Errorf("list webhooks: %w", err)
 		}
@@ -101,29 +105,31 @@ func webhooks(ctx context.Context, q querier, where string, args ...any) ([]*Web
 }
 
 // Webhooks lists every webhook by name.
-func (db *DB) Webhooks(ctx context.Context) ([]*Webhook, error) { return webhooks(ctx, db.rq, "") }
+func (db *DB) Webhooks(ctx context.Context) ([]*Webhook, error) {
+	return webhooks(ctx, db.rq, db.secrets, "")
+}
 
 // EnabledWebhooks lists the webhooks that are on.
 func (db *DB) EnabledWebhooks(ctx context.Context) ([]*Webhook, error) {
-	return webhooks(ctx, db.rq, "WHERE w.enabled <> 0")
+	return webhooks(ctx, db.rq, db.secrets, "WHERE w.enabled <> 0")
 }
 
 // Webhook reads one webhook.
 func (db *DB) Webhook(ctx context.Context, id int64) (*Webhook, error) {
-	w, err := scanWebhook(db.rq.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhooks w WHERE w.id = ?", id))
+	w, err := scanWebhook(db.rq.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhooks w WHERE w.id = ?", id), db.secrets)
 	return w, notFoundID(err, "webhook", id)
 }
 
 // Webhook reads one webhook inside the transaction.
 func (tx *Tx) Webhook(ctx context.Context, id int64) (*Webhook, error) {
-	w, err := scanWebhook(tx.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhooks w WHERE w.id = ?", id))
+	w, err := scanWebhook(tx.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhooks w WHERE w.id = ?", id), tx.secrets)
 	return w, notFoundID(err, "webhook", id)
 }
 
 // SaveWebhook inserts (ID 0) or updates a webhook's settings; its
 // delivery status is left alone.
 func (tx *Tx) SaveWebhook(ctx context.Context, w *Webhook) error {
-	args := []any{w.Name, w.URL, jsonText(w.Events, "[]"), w.Enabled, w.Secret, ms(w.UpdatedAt)}
+	args := []any{w.Name, w.URL, jsonText(w.Events, "[]"), w.Enabled, tx.secrets.seal("webhooks.secret", w.Secret), ms(w.UpdatedAt)}
 	if w.ID == 0 {
 		res, err := tx.q.insert(ctx, `INSERT INTO webhooks (name, url, events, enabled, secret, updated_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, append(args, ms(w.CreatedAt))...)

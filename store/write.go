@@ -117,7 +117,7 @@ func (db *DB) runBatch(first *writeOp) {
 		first.done <- writeResult{err: err}
 		return
 	}
-	t := &Tx{tx: tx, q: prepared{tx: tx, cache: db.wq.cache}, postgres: db.postgres, files: db.files}
+	t := &Tx{tx: tx, q: prepared{tx: tx, cache: db.wq.cache}, postgres: db.postgres, files: db.files, secrets: db.secrets}
 	var ok []*writeOp // applied, waiting for the commit
 	start := time.Now()
 	for op := first; op != nil; op = db.next(start, len(ok)) {

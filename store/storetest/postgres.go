@@ -14,7 +14,9 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +55,13 @@ func SetTemplate(p func(url string) error) { prepare = p }
 // started one.
 func Main(m *testing.M) int {
 	mainRan.Store(true)
+	// A PostgreSQL database keeps its secrets under ONEDESK_SECRET_KEY
+	// (store/secrets.go): one key for the package's test databases.
+	if os.Getenv("ONEDESK_SECRET_KEY") == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		os.Setenv("ONEDESK_SECRET_KEY", base64.StdEncoding.EncodeToString(key))
+	}
 	code := m.Run()
 	if cl != nil {
 		cl.stop()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,6 +63,17 @@ func TestUserAddAndBackup(t *testing.T) {
 		t.Fatalf("backup over a file: %d %q", code, errOut)
 	}
 
+	if !strings.Contains(out, "keep a copy of that key") {
+		t.Errorf("backup says nothing of the key: %q", out)
+	}
+	// The backup opens with its key beside it, as a restore would have it.
+	key, err := os.ReadFile(data + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backupFile+".key", key, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	copy, err := store.Open(ctx, backupFile)
 	if err != nil {
 		t.Fatal(err)

@@ -74,6 +74,10 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		size = st.Size()
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s (%s) in %s\n", store.Redacted(*data), target, bytesText(size), time.Since(start).Round(time.Millisecond))
+	if source, err := store.SecretKeyStatus(ctx, *data); err == nil {
+		fmt.Fprintf(stdout, "its secrets (mailbox passwords, tokens) are sealed with the key from %s: keep a copy of that key "+
+			"safe, apart from the backups; a restore needs it\n", source)
+	}
 	return nil
 }
 
@@ -98,6 +102,10 @@ func restore(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "restored %s into %s in %s (checked: integrity_check ok); start onedesk with --data %s\n",
 		fs.Arg(0), *data, time.Since(start).Round(time.Millisecond), *data)
+	if _, err := store.SecretKeyStatus(context.Background(), *data); err != nil {
+		// The data is back; its secrets wait for their key.
+		fmt.Fprintf(stdout, "before starting it: %v\n", err)
+	}
 	return nil
 }
 
@@ -251,6 +259,14 @@ func checkFile(data string, quick bool, say func(bool, string, ...any), note fun
 			say(v.ForeignKeys == 0, "foreign keys (%d references pointing nowhere)", v.ForeignKeys)
 		}
 		checkSchema(v, say)
+	}
+	if statErr == nil {
+		// The key the secrets (mailbox passwords, tokens) are sealed with.
+		if source, err := store.SecretKeyStatus(context.Background(), data); err != nil {
+			say(false, "%v", err)
+		} else {
+			say(true, "secret key: %s", source)
+		}
 	}
 	if statErr == nil {
 		dir := filepath.Dir(data)

@@ -221,27 +221,14 @@ func sealPlainSecrets(ctx context.Context, tx *Tx) error {
 		{"mailboxes", "imap_password"}, {"mailboxes", "smtp_password"},
 		{"webhooks", "secret"}, {"social_accounts", "config"},
 	} {
-		rows, err := tx.q.QueryContext(ctx, "SELECT id, "+c.column+" FROM "+c.table)
+		values, err := readColumn(ctx, tx, c.table, c.column)
 		if err != nil {
-			return fmt.Errorf("read %s.%s: %w", c.table, c.column, err)
-		}
-		plain := map[int64]string{}
-		for rows.Next() {
-			var id int64
-			var v string
-			if err := rows.Scan(&id, &v); err != nil {
-				rows.Close()
-				return err
-			}
-			if v != "" && !strings.HasPrefix(v, sealedPrefix) {
-				plain[id] = v
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
-		for id, v := range plain {
+		for id, v := range values {
+			if v == "" || strings.HasPrefix(v, sealedPrefix) {
+				continue
+			}
 			if _, err := tx.q.ExecContext(ctx, "UPDATE "+c.table+" SET "+c.column+" = ? WHERE id = ?",
 				b.seal(c.table+"."+c.column, v), id); err != nil {
 				return fmt.Errorf("seal %s.%s: %w", c.table, c.column, err)
@@ -250,22 +237,8 @@ func sealPlainSecrets(ctx context.Context, tx *Tx) error {
 	}
 	// The stores' order settings keep their token and secret sealed
 	// inside the JSON; the domain and URL stay readable.
-	rows, err := tx.q.QueryContext(ctx, "SELECT id, orders FROM stores")
+	stores, err := readColumn(ctx, tx, "stores", "orders")
 	if err != nil {
-		return fmt.Errorf("read stores.orders: %w", err)
-	}
-	stores := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var v string
-		if err := rows.Scan(&id, &v); err != nil {
-			rows.Close()
-			return err
-		}
-		stores[id] = v
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for id, v := range stores {
@@ -282,6 +255,25 @@ func sealPlainSecrets(ctx context.Context, tx *Tx) error {
 		}
 	}
 	return nil
+}
+
+// readColumn reads one text column of every row of a table, by id.
+func readColumn(ctx context.Context, tx *Tx, table, column string) (map[int64]string, error) {
+	rows, err := tx.q.QueryContext(ctx, "SELECT id, "+column+" FROM "+table)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.%s: %w", table, column, err)
+	}
+	defer rows.Close()
+	values := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var v string
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", table, column, err)
+		}
+		values[id] = v
+	}
+	return values, rows.Err()
 }
 
 // sealOrders is a store's orders column with its secrets sealed.

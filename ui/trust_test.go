@@ -68,6 +68,18 @@ func endedIn(t *testing.T, s *agentSocket, what string, since time.Time) {
 	t.Logf("%s: socket closed %s after the change", what, time.Since(since).Round(time.Millisecond))
 }
 
+// login logs an agent in on a new browser.
+func (e *env) login(email, password string) *client {
+	e.t.Helper()
+	c := e.client()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	c.must(200, "POST", "/api/auth/login", map[string]string{"email": email, "password": password}).json(e.t, &me)
+	c.csrf = me.CSRFToken
+	return c
+}
+
 func TestAgentSocketClosedWhenAccessEnds(t *testing.T) {
 	e := newEnv(t, ui.Options{LoginRate: 6000}) // many logins from one address
 	admin := e.admin()
@@ -89,12 +101,7 @@ func TestAgentSocketClosedWhenAccessEnds(t *testing.T) {
 
 	t.Run("logout", func(t *testing.T) {
 		bob, _ := e.teammate(admin, "bob@shop.test", "Bob")
-		other := e.client()
-		var me struct {
-			CSRFToken string `json:"csrf_token"`
-		}
-		other.must(200, "POST", "/api/auth/login", map[string]string{"email": "bob@shop.test", "password": "12345678"}).json(t, &me)
-		other.csrf = me.CSRFToken
+		other := e.login("bob@shop.test", "12345678")
 		leaving, staying := bob.socket(ctx), other.socket(ctx)
 		start := time.Now()
 		bob.must(204, "POST", "/api/auth/logout", nil)
@@ -104,12 +111,10 @@ func TestAgentSocketClosedWhenAccessEnds(t *testing.T) {
 
 	t.Run("new password", func(t *testing.T) {
 		cat, _ := e.teammate(admin, "cat@shop.test", "Cat")
-		other := e.client()
+		other := e.login("cat@shop.test", "12345678")
 		var me struct {
 			CSRFToken string `json:"csrf_token"`
 		}
-		other.must(200, "POST", "/api/auth/login", map[string]string{"email": "cat@shop.test", "password": "12345678"}).json(t, &me)
-		other.csrf = me.CSRFToken
 		catAPI := cat.apiClient()
 		mine, elsewhere, token := cat.socket(ctx), other.socket(ctx), catAPI.socket(ctx)
 		start := time.Now()

@@ -2,6 +2,8 @@ package ui_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -49,7 +51,8 @@ func TestOutboundRefusesInternalAddresses(t *testing.T) {
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
 
-	e := newEnv(t, ui.Options{TestMailbox: email.Test})
+	e := newEnv(t, ui.Options{})
+	email.New(e.desk, slog.New(slog.NewTextHandler(io.Discard, nil))) // tests mailboxes
 	admin := e.admin()
 	refused := "private or local network"
 

@@ -57,6 +57,12 @@ func Copy(ctx context.Context, src, dst *DB, progress func(CopyProgress)) (*Copy
 	if sv != dv {
 		return nil, fmt.Errorf("copy: the source has schema version %d and the target %d: open both with the same onedesk", sv, dv)
 	}
+	// Secrets are copied sealed: both desks must hold one key.
+	if !src.secrets.sameKey(dst.secrets) {
+		return nil, fmt.Errorf("copy: %w: the source's secrets are sealed with the key from %s, the target's with another (%s): "+
+			"set %s to the source's key (a key file holds it as text) for the copy, and start the new desk with it",
+			ErrSecretKey, src.secrets.source, dst.secrets.source, SecretKeyEnv)
+	}
 	srcTables, err := src.copyTables(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("copy: list the source's tables: %w", err)
@@ -196,7 +202,7 @@ var derivedTables = map[string]bool{"search_build": true, "schema_version": true
 
 // seededTables hold a row that the migrations put in: the copy replaces
 // it with the source's.
-var seededTables = map[string]bool{"webhook_cursor": true}
+var seededTables = map[string]bool{"webhook_cursor": true, "settings": true}
 
 type colKind int
 

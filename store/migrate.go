@@ -156,7 +156,7 @@ func (db *DB) migrate(ctx context.Context) error {
 // migrationSteps are the Go parts of migrations, run in the same
 // transaction after the version's SQL: what SQL alone cannot do.
 var migrationSteps = map[int]func(context.Context, *Tx) error{
-	29: sealPlainSecrets, // 0029_secrets_at_rest.sql
+	30: sealPlainSecrets, // 0030_secrets_at_rest.sql
 }
 
 type rowQuerier interface {

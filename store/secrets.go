@@ -27,7 +27,7 @@ import (
 const SecretKeyEnv = "ONEDESK_SECRET_KEY"
 
 // sealedPrefix marks a sealed value: version 1, nonce and ciphertext in
-// base64. Values without it are plain (written before migration 29).
+// base64. Values without it are plain (written before migration 30).
 const sealedPrefix = "enc:v1:"
 
 // keyCheckSetting holds a known text sealed with the key: a wrong key is
@@ -207,7 +207,7 @@ func (db *DB) loadSecrets(ctx context.Context) error {
 	return nil
 }
 
-// sealPlainSecrets is migration 29's step: every secret still plain is
+// sealPlainSecrets is migration 30's step: every secret still plain is
 // sealed, and the key check stored. It runs in the migration's
 // transaction, so a crash leaves either all plain or all sealed.
 func sealPlainSecrets(ctx context.Context, tx *Tx) error {

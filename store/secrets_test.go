@@ -170,11 +170,11 @@ func TestSecretsAtRest(t *testing.T) {
 	sameSecrets(t, readSecrets(t, restored))
 }
 
-// Migration 29 seals the secrets an older desk kept in plain text.
+// Migration 30 seals the secrets an older desk kept in plain text.
 func TestMigrationSealsPlainSecrets(t *testing.T) {
 	t.Setenv(SecretKeyEnv, "")
 	ctx := context.Background()
-	path, raw := databaseAt(t, 28)
+	path, raw := databaseAt(t, 29)
 	config, _ := json.Marshal(map[string]string{"token": testSecrets["bot"]})
 	orders, _ := json.Marshal(map[string]string{"shopify_domain": "shop.myshopify.com", "shopify_token": testSecrets["shopify"],
 		"lookup_secret": testSecrets["lookup"]})

@@ -55,18 +55,22 @@ func SetTemplate(p func(url string) error) { prepare = p }
 // started one.
 func Main(m *testing.M) int {
 	mainRan.Store(true)
-	// A PostgreSQL database keeps its secrets under ONEDESK_SECRET_KEY
-	// (store/secrets.go): one key for the package's test databases.
-	if os.Getenv("ONEDESK_SECRET_KEY") == "" {
-		key := make([]byte, 32)
-		rand.Read(key)
-		os.Setenv("ONEDESK_SECRET_KEY", base64.StdEncoding.EncodeToString(key))
-	}
+	useSecretKey()
 	code := m.Run()
 	if cl != nil {
 		cl.stop()
 	}
 	return code
+}
+
+// useSecretKey gives the package's test databases one key: a PostgreSQL
+// database keeps its secrets under ONEDESK_SECRET_KEY (store/secrets.go).
+func useSecretKey() {
+	if os.Getenv("ONEDESK_SECRET_KEY") == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		os.Setenv("ONEDESK_SECRET_KEY", base64.StdEncoding.EncodeToString(key))
+	}
 }
 
 // Twice runs the package's tests once on SQLite and, when PostgreSQL is
@@ -76,6 +80,7 @@ func Main(m *testing.M) int {
 // ONEDESK_TEST_ENGINES=sqlite or =postgres runs one pass only.
 func Twice(m *testing.M) int {
 	mainRan.Store(true)
+	useSecretKey()
 	engines := os.Getenv("ONEDESK_TEST_ENGINES")
 	code := 0
 	if engines != "postgres" {

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,12 +66,20 @@ func Main(m *testing.M) int {
 
 // useSecretKey gives the package's test databases one key: a PostgreSQL
 // database keeps its secrets under ONEDESK_SECRET_KEY (store/secrets.go).
+// A benchmark's database (ONEDESK_BENCH_DB) keeps its own key beside it.
 func useSecretKey() {
-	if os.Getenv("ONEDESK_SECRET_KEY") == "" {
-		key := make([]byte, 32)
-		rand.Read(key)
-		os.Setenv("ONEDESK_SECRET_KEY", base64.StdEncoding.EncodeToString(key))
+	if os.Getenv("ONEDESK_SECRET_KEY") != "" {
+		return
 	}
+	if bench := os.Getenv("ONEDESK_BENCH_DB"); bench != "" {
+		if key, err := os.ReadFile(bench + ".key"); err == nil {
+			os.Setenv("ONEDESK_SECRET_KEY", strings.TrimSpace(string(key)))
+			return
+		}
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	os.Setenv("ONEDESK_SECRET_KEY", base64.StdEncoding.EncodeToString(key))
 }
 
 // Twice runs the package's tests once on SQLite and, when PostgreSQL is

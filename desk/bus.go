@@ -17,6 +17,9 @@ type Change struct {
 	Event    *store.Event   `json:"event,omitempty"`
 	// Notification is for the agents it names ("notification" changes).
 	Notification *Notification `json:"notification,omitempty"`
+	// FromOtherNode marks a change another node committed or signalled
+	// (follow.go): this node's own sends already reached its sockets.
+	FromOtherNode bool `json:"-"`
 }
 
 // Bus fans changes out to subscribers in this process. A subscriber that

@@ -73,6 +73,7 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 			return
 		}
 		if sig.Change != nil && passing[sig.Change.Type] {
+			sig.Change.FromOtherNode = true
 			d.bus.deliver(*sig.Change)
 		}
 		if f := d.bus.presence.Load(); f != nil && sig.Presence != nil {
@@ -116,7 +117,7 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 		// A reply queued on another node: this node's outbox may be the
 		// one running.
 		wake = wake || m.Delivery == "queued"
-		add(m.TicketID, &Change{Type: "message", TicketID: m.TicketID, Message: m})
+		add(m.TicketID, &Change{Type: "message", TicketID: m.TicketID, Message: m, FromOtherNode: true})
 	}
 	for _, id := range c.Events {
 		ev, err := d.db.Event(ctx, id)
@@ -124,7 +125,7 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 			d.noteMissing(err, "event", id)
 			continue
 		}
-		add(ev.TicketID, &Change{Type: "event", TicketID: ev.TicketID, Event: ev})
+		add(ev.TicketID, &Change{Type: "event", TicketID: ev.TicketID, Event: ev, FromOtherNode: true})
 	}
 	for _, id := range order {
 		// Led by the ticket's state now, as this node's own publish does.
@@ -134,7 +135,7 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 			d.bus.deliver(byTicket[id]...)
 			continue
 		}
-		d.bus.deliver(append([]Change{{Type: "ticket", TicketID: id, Ticket: t}}, byTicket[id]...)...)
+		d.bus.deliver(append([]Change{{Type: "ticket", TicketID: id, Ticket: t, FromOtherNode: true}}, byTicket[id]...)...)
 	}
 	if wake {
 		d.Wake()

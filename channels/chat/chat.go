@@ -920,7 +920,7 @@ func (c *Channel) Run(ctx context.Context) {
 	defer stop()
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
-	var last *store.Ticket // the latest ticket change, which leads its messages
+	var last *store.Ticket // the latest ticket change of another node's, which leads its messages
 	for {
 		select {
 		case <-ctx.Done():
@@ -942,11 +942,17 @@ func (c *Channel) Run(ctx context.Context) {
 			if ch.Type == "agent_typing" && ch.Ticket != nil {
 				c.push(ch.Ticket.CustomerID, frame{Type: "typing", From: "agent"})
 			}
-			if ch.Type == "message" {
+			// Only another node's replies: this node's own went to its
+			// widgets as they were sent (pushed again, one sent or left
+			// waiting here would reach an open widget twice).
+			if ch.Type == "message" && ch.FromOtherNode {
 				c.pushWaiting(last, ch.Message)
 			}
 			if ch.Type == "ticket" {
-				last = ch.Ticket
+				last = nil
+				if ch.FromOtherNode {
+					last = ch.Ticket
+				}
 			}
 		}
 	}

@@ -384,10 +384,34 @@ func (o *OrderInput) check() error {
 	return nil
 }
 
+// checkHosts refuses order lookups into the desk's own network.
+func (o *OrderInput) checkHosts(ctx context.Context) error {
+	if d := o.ShopifyDomain; d != "" {
+		host := d
+		if u, err := url.Parse(d); err == nil && strings.Contains(d, "://") {
+			host = u.Hostname()
+		}
+		if err := CheckOutboundHost(ctx, "orders.shopify_domain", host); err != nil {
+			return err
+		}
+	}
+	if o.LookupURL != "" {
+		if u, err := url.Parse(o.LookupURL); err == nil {
+			return CheckOutboundHost(ctx, "orders.lookup_url", u.Hostname())
+		}
+	}
+	return nil
+}
+
 // SaveStore creates (id 0) or updates a store.
 func (d *Desk) SaveStore(ctx context.Context, id int64, in StoreInput) (*store.Store, error) {
 	if err := in.check(id); err != nil {
 		return nil, err
+	}
+	if in.Orders != nil {
+		if err := in.Orders.checkHosts(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s := &store.Store{ID: id, Name: in.Name, Slug: in.Slug, Language: "en", Timezone: "UTC", AllowedOrigins: []string{}, CreatedAt: store.Now()}
 	err := d.db.Write(ctx, func(tx *store.Tx) error {

@@ -21,6 +21,7 @@ import (
 
 	"onedesk/hours"
 	"onedesk/i18n"
+	"onedesk/netguard"
 	"onedesk/orders"
 	"onedesk/store"
 )
@@ -145,6 +146,17 @@ func InputErrorf(field, format string, args ...any) error {
 
 func inputErr(field, format string, args ...any) error {
 	return InputErrorf(field, format, args...)
+}
+
+// CheckOutboundHost refuses, as bad input in field, a host the desk will
+// connect to that is (or resolves to) an internal address while private
+// networks are not allowed: said when saved rather than at first use.
+func CheckOutboundHost(ctx context.Context, field, host string) error {
+	if errors.Is(netguard.CheckHost(ctx, host), netguard.ErrForbidden) {
+		return inputErr(field, "%s is on a private or local network, where onedesk does not connect "+
+			"(to allow it, start onedesk with ONEDESK_ALLOW_PRIVATE_NETWORKS=1)", host)
+	}
+	return nil
 }
 
 // ErrNotFound is returned when the ticket, message or customer acted on

@@ -45,6 +45,13 @@ var securities = []string{"tls", "starttls", "none"}
 
 // SaveMailbox creates (id 0) or updates a support mailbox.
 func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*store.Mailbox, error) {
+	for field, host := range map[string]*string{"imap_host": in.IMAPHost, "smtp_host": in.SMTPHost} {
+		if host != nil && strings.TrimSpace(*host) != "" {
+			if err := CheckOutboundHost(ctx, field, strings.TrimSpace(*host)); err != nil {
+				return nil, err // before the write: DNS is not waited on holding the writer
+			}
+		}
+	}
 	var m *store.Mailbox
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if id == 0 {

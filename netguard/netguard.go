@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -117,6 +118,46 @@ func (g *Guard) control(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+func (g *Guard) resolver() Resolver {
+	if g.Resolver != nil {
+		return g.Resolver
+	}
+	return net.DefaultResolver
+}
+
+// CheckHost returns ErrForbidden when host (a name or an address, IPv6
+// with or without brackets) is or resolves to an address the guard would
+// refuse, so a setting can be refused when it is saved rather than at
+// its first use. A name that does not resolve passes: DNS may be down
+// now, and the dial checks again anyway.
+func (g *Guard) CheckHost(ctx context.Context, host string) error {
+	if g.allowed() {
+		return nil
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if Forbidden(ip) {
+			return ErrForbidden
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a save does not wait long on DNS
+	defer cancel()
+	ips, err := g.resolver().LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, ip := range ips {
+		if Forbidden(ip) {
+			return ErrForbidden
+		}
+	}
+	return nil
+}
+
+// CheckHost is Default.CheckHost.
+func CheckHost(ctx context.Context, host string) error { return Default.CheckHost(ctx, host) }
+
 // Dialer is a net.Dialer that refuses forbidden addresses.
 func (g *Guard) Dialer() *net.Dialer {
 	t := g.Timeout
@@ -143,10 +184,7 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 	if ip, err := netip.ParseAddr(host); err == nil {
 		ips = []netip.Addr{ip}
 	} else {
-		var r Resolver = net.DefaultResolver
-		if g.Resolver != nil {
-			r = g.Resolver
-		}
+		r := g.resolver()
 		lookup := "ip"
 		switch network {
 		case "tcp4", "udp4":

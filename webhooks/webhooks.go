@@ -101,6 +101,14 @@ func (h *Hooks) Save(ctx context.Context, id int64, in Input) (*store.Webhook, s
 			return nil, "", inputErr("name", "there are %d webhooks already, the most there can be", maxWebhooks)
 		}
 	}
+	if in.URL != nil {
+		// Checked before the write, so DNS is not waited on holding the writer.
+		if u, err := url.Parse(strings.TrimSpace(*in.URL)); err == nil && u.Hostname() != "" {
+			if err := desk.CheckOutboundHost(ctx, "url", u.Hostname()); err != nil {
+				return nil, "", err
+			}
+		}
+	}
 	var w *store.Webhook
 	var shown string
 	err := h.db.Write(ctx, func(tx *store.Tx) error {

@@ -157,3 +157,20 @@ func TestGuardFollowsRedirectsThroughTheCheck(t *testing.T) {
 		t.Fatal("the redirect reached the inside server")
 	}
 }
+
+// CheckHost says at save time what the dial would refuse; a name that
+// does not resolve passes (the dial checks again).
+func TestCheckHost(t *testing.T) {
+	g := &netguard.Guard{Strict: true, Resolver: stubResolver{
+		"rebind.test": {"93.184.216.34", "10.0.0.5"}, "public.test": {"93.184.216.34"}}}
+	for host, refused := range map[string]bool{"127.0.0.1": true, "10.1.2.3": true, "169.254.169.254": true, "[::1]": true,
+		"::1": true, "rebind.test": true, "public.test": false, "93.184.216.34": false, "nowhere.test": false} {
+		if err := g.CheckHost(t.Context(), host); errors.Is(err, netguard.ErrForbidden) != refused {
+			t.Errorf("%s: %v, want refused %v", host, err, refused)
+		}
+	}
+	allowing := &netguard.Guard{AllowPrivate: true, Resolver: g.Resolver}
+	if err := allowing.CheckHost(t.Context(), "127.0.0.1"); err != nil {
+		t.Errorf("allowed: %v", err)
+	}
+}

@@ -212,6 +212,15 @@ func (db *DB) loadSecrets(ctx context.Context) error {
 // transaction, so a crash leaves either all plain or all sealed.
 func sealPlainSecrets(ctx context.Context, tx *Tx) error {
 	b := tx.secrets
+	if !tx.postgres {
+		// SQLite leaves a rewritten row's old bytes in the page's free
+		// space; secure_delete zeroes them. It is a setting of the
+		// connection, which is the writer: set for this step only.
+		if _, err := tx.tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+			return fmt.Errorf("secure delete: %w", err)
+		}
+		defer tx.tx.ExecContext(ctx, "PRAGMA secure_delete = OFF")
+	}
 	if _, err := tx.q.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, keyCheckSetting, b.seal(keyCheckSetting, keyCheckText)); err != nil {
 		return fmt.Errorf("store the key check: %w", err)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -212,6 +213,39 @@ func TestMigrationSealsPlainSecrets(t *testing.T) {
 	if err := check.QueryRow("SELECT imap_password FROM mailboxes").Scan(&sealed); err != nil || !strings.HasPrefix(sealed, sealedPrefix) {
 		t.Fatalf("imap_password %q, %v", sealed, err)
 	}
+}
+
+// The plain values an older desk wrote are not left in the file's free
+// space after sealing: each secret's row is followed by another on its
+// page, so its old cell is freed in the middle of the page, where SQLite
+// leaves the bytes unless secure_delete is on; and the WAL an older desk
+// left behind holds them in frames past the new log's end.
+func TestMigrationLeavesNoPlainSecretBytes(t *testing.T) {
+	t.Setenv(SecretKeyEnv, "")
+	ctx := context.Background()
+	path, raw := databaseAt(t, 29)
+	for _, q := range []string{"PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=0"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 { // the second row of each table sits above the first on the page
+		if _, err := raw.Exec(`INSERT INTO mailboxes (address, imap_host, imap_password, smtp_host, smtp_password, created_at)
+			VALUES (?, 'imap.shop.test', ?, 'smtp.shop.test', ?, 1)`, fmt.Sprint("help", i, "@shop.test"), testSecrets["imap"], testSecrets["smtp"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec("INSERT INTO webhooks (name, url, events, secret, created_at, updated_at) VALUES ('CRM', 'https://crm.test', '[]', ?, 1, 1)",
+			testSecrets["hook"]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close() // the last connection: SQLite checkpoints and removes the WAL
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	noSecretIn(t, path)
 }
 
 // On PostgreSQL the same: sealed with ONEDESK_SECRET_KEY, which it needs.

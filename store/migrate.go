@@ -149,6 +149,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
+		if m.version == 30 && !db.postgres {
+			// The rows sealed are new pages in the WAL; until copied over, the
+			// file keeps the plain ones, and the WAL may hold older frames
+			// with them (a desk that stopped without closing): copy and
+			// empty it now. No reader is open yet.
+			if _, err := db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				return fmt.Errorf("migration %s: checkpoint: %w", m.name, err)
+			}
+		}
 	}
 	return nil
 }

@@ -239,13 +239,30 @@ func TestMigrationLeavesNoPlainSecretBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw.Close() // the last connection: SQLite checkpoints and removes the WAL
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
+	// A desk that stopped without closing: its plain rows are still in the WAL.
+	crashed := filepath.Join(filepath.Dir(path), "crashed.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	db.Close()
-	noSecretIn(t, path)
+	raw.Close() // the last connection: SQLite checkpoints and removes the WAL
+	for _, p := range []string{path, crashed} {
+		db, err := Open(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noSecretIn(t, p) // while it runs, not only once closed
+		if mbs, err := db.Mailboxes(ctx); err != nil || len(mbs) != 2 || mbs[1].SMTPPassword != testSecrets["smtp"] {
+			t.Fatalf("%s: mailboxes %v, %v", filepath.Base(p), mbs, err)
+		}
+		db.Close()
+		noSecretIn(t, p)
+	}
 }
 
 // On PostgreSQL the same: sealed with ONEDESK_SECRET_KEY, which it needs.

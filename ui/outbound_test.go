@@ -84,6 +84,11 @@ func TestOutboundRefusesInternalAddresses(t *testing.T) {
 	badRequest("imap_host", "POST", "/api/mailboxes", mailbox)
 	mailbox["imap_host"], mailbox["smtp_host"] = "imap.shop.invalid", "10.0.0.1"
 	badRequest("smtp_host", "POST", "/api/mailboxes", mailbox)
+	admin.lang = "pt" // the sentence is in the catalogs, like every refusal
+	if r := admin.do("POST", "/api/mailboxes", mailbox); r.status != 400 || !strings.Contains(string(r.body), "rede privada ou local") {
+		t.Errorf("in Portuguese: %d %s", r.status, r.body)
+	}
+	admin.lang = ""
 
 	// Targets saved while private networks were allowed (or a name that
 	// resolves inside only later) are still refused when used.

@@ -351,31 +351,31 @@ func QuarterOf(t time.Time) int64 { return floorDiv(t.Unix(), 900) }
 // QuartersPerDay is how many quarter hours a UTC day has.
 const QuartersPerDay = 96
 
-// AddReportCounts adds counts to report_quarters and its roll-ups: per
-// quarter by one key, and per UTC day by one key within one filter.
-func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportCounts) error {
-	// The conflict's key, which PostgreSQL needs named, and the existing
-	// counts by their table's name, which it needs to tell them apart.
-	upsert := func(table, key string) string {
-		var b strings.Builder
-		b.WriteString(" ON CONFLICT (" + key + ") DO UPDATE SET ")
-		for i, c := range []string{"created", "resolved", "reopened", "messages_in", "messages_out", "breaches"} {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(c + " = " + table + "." + c + " + excluded." + c)
+// reportCountColumns are the counts every report table adds up.
+var reportCountColumns = []string{"created", "resolved", "reopened", "messages_in", "messages_out", "breaches"}
+
+// reportUpsert is the ON CONFLICT clause that adds a row's counts to the
+// existing ones: the conflict's key, which PostgreSQL needs named, and
+// the existing counts by their table's name, which it needs to tell them
+// apart.
+func reportUpsert(table, key string) string {
+	var b strings.Builder
+	b.WriteString(" ON CONFLICT (" + key + ") DO UPDATE SET ")
+	for i, c := range reportCountColumns {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		return b.String()
+		b.WriteString(c + " = " + table + "." + c + " + excluded." + c)
 	}
+	return b.String()
+}
+
+// rollUp is counts summed into the roll-ups: per quarter by one key, and
+// per UTC day by one key within one filter.
+func rollUp(counts map[ReportKey]*ReportCounts) (map[rollKey]*ReportCounts, map[dayRollKey]*ReportCounts) {
 	quarters := map[rollKey]*ReportCounts{}
 	days := map[dayRollKey]*ReportCounts{}
 	for k, c := range counts {
-		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters (tag, quarter, store_id, channel, team_id, agent_id,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert("report_quarters", "tag, quarter, store_id, channel, team_id, agent_id"),
-			k.Tag, k.Quarter, k.StoreID, k.Channel, k.TeamID, k.AgentID,
-			c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
-			return fmt.Errorf("report quarters: %w", err)
-		}
 		if k.Tag != "" {
 			continue // a tag's rows are few: reports with a tag read report_quarters
 		}
@@ -391,17 +391,36 @@ func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportC
 			}
 		}
 	}
+	return quarters, days
+}
+
+// AddReportCounts adds counts to report_quarters and its roll-ups: per
+// quarter by one key, and per UTC day by one key within one filter.
+func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportCounts) error {
+	quarters, days := rollUp(counts)
+	if tx.postgres {
+		return tx.pgAddReportCounts(ctx, counts, quarters, days)
+	}
+	// SQLite is in process: a statement per row costs no round trip.
+	for k, c := range counts {
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters (tag, quarter, store_id, channel, team_id, agent_id,
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+reportUpsert("report_quarters", "tag, quarter, store_id, channel, team_id, agent_id"),
+			k.Tag, k.Quarter, k.StoreID, k.Channel, k.TeamID, k.AgentID,
+			c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			return fmt.Errorf("report quarters: %w", err)
+		}
+	}
 	for k, c := range quarters {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_quarters_by (dim, value, quarter,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert("report_quarters_by", "dim, value, quarter"),
-			k.dim, rollValue(tx.postgres, k.value), k.at, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+reportUpsert("report_quarters_by", "dim, value, quarter"),
+			k.dim, k.value, k.at, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
 			return fmt.Errorf("report quarters: %w", err)
 		}
 	}
 	for k, c := range days {
 		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_days_by (fdim, fvalue, dim, value, day,
-			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert("report_days_by", "fdim, fvalue, dim, value, day"),
-			k.fdim, rollValue(tx.postgres, k.fvalue), k.dim, rollValue(tx.postgres, k.value), k.day, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
+			created, resolved, reopened, messages_in, messages_out, breaches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+reportUpsert("report_days_by", "fdim, fvalue, dim, value, day"),
+			k.fdim, k.fvalue, k.dim, k.value, k.day, c.Created, c.Resolved, c.Reopened, c.MessagesIn, c.MessagesOut, c.Breaches); err != nil {
 			return fmt.Errorf("report days: %w", err)
 		}
 	}

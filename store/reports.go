@@ -276,10 +276,19 @@ func (tx *Tx) forgetReportTicket(ctx context.Context, id int64) error {
 
 // MarkReportDirty notes tickets whose report rows are to be written again.
 func (tx *Tx) MarkReportDirty(ctx context.Context, ids []int64) error {
-	for _, id := range ids {
-		if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_dirty (ticket_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
-			return fmt.Errorf("report dirty: %w", err)
-		}
+	if len(ids) == 0 {
+		return nil
+	}
+	// One statement for them all: a round trip each on PostgreSQL cost
+	// seconds when counting a large desk's history. (WHERE true: SQLite
+	// would read ON CONFLICT as a join's.)
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("report dirty: %w", err)
+	}
+	if _, err := tx.q.ExecContext(ctx, `INSERT INTO report_dirty (ticket_id) SELECT `+jsonInt(tx.postgres, "value")+`
+		FROM `+jsonEach(tx.postgres, "?")+` WHERE true ON CONFLICT DO NOTHING`, string(list)); err != nil {
+		return fmt.Errorf("report dirty: %w", err)
 	}
 	return nil
 }

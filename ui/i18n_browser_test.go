@@ -60,6 +60,9 @@ func TestServerSentencesInBrowser(t *testing.T) {
 					if err := chromedp.Run(ctx,
 						chromedp.SendKeys(".tags-edit input", "a,b", chromedp.ByQuery),
 						chromedp.KeyEvent(kb.Enter)); err != nil {
+						if strings.Contains(err.Error(), "node with given id") {
+							continue // the header was drawn anew under the typing: type again
+						}
 						return err
 					}
 					pctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -247,7 +247,12 @@ func TestMailInRepliesOutThreadedAndOnce(t *testing.T) {
 	appendMail(t, r.imapAddr, "INBOX", "From: support@shop.test\nSubject: Copy of a reply\nMessage-ID: <own@shop.test>\n\nloop?\n")
 	r.waitFor("two tickets", func() bool { return len(r.tickets()) == 2 })
 	mb, _ := r.db.Mailbox(ctx, r.mailbox.ID)
-	r.waitFor("cursor past the third message", func() bool { mb, _ = r.db.Mailbox(ctx, r.mailbox.ID); return mb.LastUID == 3 })
+	// The cursor moves with each message; the poll's success is written
+	// when the poll ends, a moment later.
+	r.waitFor("cursor past the third message, the poll done", func() bool {
+		mb, _ = r.db.Mailbox(ctx, r.mailbox.ID)
+		return mb.LastUID == 3 && mb.LastSuccessAt != nil
+	})
 	if mb.LastError != "" || mb.LastSuccessAt == nil {
 		t.Fatalf("mailbox status %q %v", mb.LastError, mb.LastSuccessAt)
 	}

@@ -51,6 +51,8 @@ type AgentInput struct {
 	Language string
 	Timezone string
 	Active   *bool
+	// Signature, when set, replaces the agent's signature ("" removes it).
+	Signature *string
 }
 
 func (in *AgentInput) check(creating bool) error {
@@ -91,7 +93,7 @@ func (in *AgentInput) check(creating bool) error {
 			return inputErr("timezone", "unknown time zone %q", in.Timezone)
 		}
 	}
-	return nil
+	return checkSignature(in.Signature)
 }
 
 // CreateAgent adds an agent with a bcrypt-hashed password.
@@ -165,6 +167,9 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 			if *f[1] != "" {
 				*f[0] = *f[1]
 			}
+		}
+		if in.Signature != nil {
+			a.Signature = *in.Signature
 		}
 		endSessions := false
 		if in.Active != nil && *in.Active != a.Active {
@@ -348,6 +353,7 @@ type StoreInput struct {
 	Country        *string
 	Orders         *OrderInput
 	Chat           *store.ChatSettings // replaces all of the chat settings
+	Signature      *string
 }
 
 // OrderInput sets where a store's orders are looked up; a nil token
@@ -475,6 +481,9 @@ func (in *StoreInput) check(id int64) error {
 
 // checkMore checks the chat settings, country, orders and logo.
 func (in *StoreInput) checkMore() error {
+	if err := checkSignature(in.Signature); err != nil {
+		return err
+	}
 	if in.Chat != nil {
 		if err := checkChat(in.Chat); err != nil {
 			return err
@@ -524,6 +533,9 @@ func (in *StoreInput) apply(s *store.Store) {
 	}
 	if in.Country != nil {
 		s.Country = *in.Country
+	}
+	if in.Signature != nil {
+		s.Signature = *in.Signature
 	}
 	if o := in.Orders; o != nil {
 		s.Orders.ShopifyDomain, s.Orders.LookupURL = o.ShopifyDomain, o.LookupURL

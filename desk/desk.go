@@ -84,6 +84,7 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		MaxAttempts: 300,
 	}
 	d.SetSender("api", SenderFunc(d.sendAPIReply))
+	d.SetSender("phone", SenderFunc(d.sendAPIReply)) // a call's ticket is answered by email too
 	return d
 }
 

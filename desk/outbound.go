@@ -31,6 +31,9 @@ type Outbound struct {
 	// Template is the approved template the reply goes as (nil: plain
 	// text), on a platform with a reply window.
 	Template *TemplateReply
+	// Opening: the reply is the ticket's first message (a conversation
+	// an agent started), not an answer to anything.
+	Opening bool
 
 	mail      *MailRoute
 	mailErr   error
@@ -196,6 +199,11 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 			out.AuthorName = a.Name
 		}
 	}
+	first, err := d.db.FirstMessageID(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Opening = first == m.ID
 	if out.Claimed, err = d.db.Claimed(ctx, c.ID); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -535,20 +534,9 @@ func (d *Desk) SendTemplate(ctx context.Context, actor Actor, ticketID int64, tr
 	if w == nil {
 		return nil, inputErr("template", "%s tickets are answered with plain replies, not templates", t.Channel)
 	}
-	i := slices.IndexFunc(w.Templates, func(x Template) bool { return x.Name == tr.Name && x.Language == tr.Language })
-	if i < 0 {
-		return nil, inputErr("template", "%q (%s) is not one of this number's templates: an admin lists them under Settings → Channels", tr.Name, tr.Language)
-	}
-	tpl := w.Templates[i]
-	if len(tr.Params) != tpl.Params {
-		return nil, inputErr("params", "the template %q takes %d values, not %d", tpl.Name, tpl.Params, len(tr.Params))
-	}
-	body := tpl.Body
-	for n, v := range tr.Params {
-		if strings.TrimSpace(v) == "" {
-			return nil, inputErr("params", "value {{%d}} of the template is empty", n+1)
-		}
-		body = strings.ReplaceAll(body, fmt.Sprintf("{{%d}}", n+1), v)
+	body, err := fillTemplate(w.Templates, tr)
+	if err != nil {
+		return nil, err
 	}
 	return d.Reply(ctx, actor, ticketID, ReplyInput{Body: body, Template: &tr})
 }

@@ -815,6 +815,9 @@ type ReplyInput struct {
 	// Template, on a social ticket, sends the reply as that approved
 	// template (SendTemplate): its "replied" event names it.
 	Template *TemplateReply
+	// NoSignature sends an emailed reply without the agent's and the
+	// store's signature (a quick "thanks!").
+	NoSignature bool
 }
 
 // ReplyConflict refuses a reply written without seeing the replies sent
@@ -953,6 +956,14 @@ func (r *reply) compose(ctx context.Context) error {
 			}
 		}
 		m.Kind, m.Delivery, evType = "agent", "queued", store.EventReplied
+		if actor.Kind == "agent" && !in.NoSignature {
+			// Kept on the message: a retry sends what the agent saw.
+			sig, err := signatureOf(ctx, r.tx, actor.AgentID, t)
+			if err != nil {
+				return err
+			}
+			m.Signature = sig
+		}
 		if t.FirstResponseAt == nil {
 			t.FirstResponseAt = &now
 		}

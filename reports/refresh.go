@@ -304,18 +304,20 @@ func (rs *Reports) writeTicket(ctx context.Context, tx *store.Tx, t *store.Ticke
 		cal, bhs := int64(max(to.Sub(t.CreatedAt), 0)/time.Second), int64(bh/time.Second)
 		return &cal, &bhs, err
 	}
+	h := readHistory(events)
 	for _, m := range replies {
 		if m.AuthorID == 0 || m.Auto != "" {
 			continue // automatic replies are not answers
 		}
 		r.Replies++
-		if r.FirstResponse == nil {
+		// A ticket an agent started opened with our message: nobody
+		// waited for an answer, so it has no first response to measure.
+		if r.FirstResponse == nil && !h.agentStarted {
 			if r.FirstResponse, r.FirstResponseBH, err = since(m.CreatedAt); err != nil {
 				return err
 			}
 		}
 	}
-	h := readHistory(events)
 	r.Reopens = h.reopens
 	if !backlogStatus[t.Status] {
 		if h.lastResolved == nil && t.ResolvedAt != nil {
@@ -345,6 +347,7 @@ type history struct {
 	lastResolved *time.Time // nil: open since, or never resolved
 	reopens      int
 	breached     int // store.Breached* bits
+	agentStarted bool
 }
 
 func readHistory(events []store.ReportEvent) history {
@@ -361,6 +364,10 @@ func readHistory(events []store.ReportEvent) history {
 				h.reopens++
 				h.lastResolved = nil
 			}
+		case store.EventCreated:
+			var v store.CreatedData
+			_ = json.Unmarshal([]byte(e.Data), &v)
+			h.agentStarted = v.AgentStarted
 		case store.EventSLABreached:
 			var v store.SLABreachedData
 			_ = json.Unmarshal([]byte(e.Data), &v)

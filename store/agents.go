@@ -9,14 +9,17 @@ import (
 
 // Agent is a person who works tickets.
 type Agent struct {
-	ID           int64     `json:"id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
-	Role         string    `json:"role"` // admin or agent
-	Active       bool      `json:"active"`
-	Language     string    `json:"language"`
-	Timezone     string    `json:"timezone"`
-	TeamIDs      []int64   `json:"team_ids"`
+	ID       int64   `json:"id"`
+	Email    string  `json:"email"`
+	Name     string  `json:"name"`
+	Role     string  `json:"role"` // admin or agent
+	Active   bool    `json:"active"`
+	Language string  `json:"language"`
+	Timezone string  `json:"timezone"`
+	TeamIDs  []int64 `json:"team_ids"`
+	// Signature goes under the agent's emailed replies, above the
+	// store's; it may hold placeholders ({agent_name}...).
+	Signature    string    `json:"signature"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
@@ -24,13 +27,13 @@ type Agent struct {
 // Roles an agent can have.
 var Roles = []string{"admin", "agent"}
 
-const agentCols = "id, email, name, role, active, language, timezone, password_hash, created_at"
+const agentCols = "id, email, name, role, active, language, timezone, password_hash, created_at, signature"
 
 func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
 	var a Agent
 	var created int64
 	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Active, &a.Language, &a.Timezone,
-		&a.PasswordHash, &created); err != nil {
+		&a.PasswordHash, &created, &a.Signature); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = fromMS(created)
@@ -42,8 +45,8 @@ func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
 func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
 	now := ms(a.CreatedAt)
 	res, err := tx.q.insert(ctx, `INSERT INTO agents (email, name, password_hash, role, active, language,
-		timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, now, now)
+		timezone, created_at, updated_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, now, now, a.Signature)
 	if isUnique(err) {
 		return fmt.Errorf("agent %s: %w", a.Email, ErrConflict)
 	}
@@ -58,8 +61,8 @@ func (tx *Tx) InsertAgent(ctx context.Context, a *Agent) error {
 func (tx *Tx) UpdateAgent(ctx context.Context, a *Agent) error {
 	tx.authChanged = true
 	_, err := tx.q.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, password_hash = ?, role = ?, active = ?,
-		language = ?, timezone = ?, updated_at = ? WHERE id = ?`,
-		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, ms(Now()), a.ID)
+		language = ?, timezone = ?, signature = ?, updated_at = ? WHERE id = ?`,
+		a.Email, a.Name, a.PasswordHash, a.Role, a.Active, a.Language, a.Timezone, a.Signature, ms(Now()), a.ID)
 	if isUnique(err) {
 		return fmt.Errorf("agent %s: %w", a.Email, ErrConflict)
 	}
@@ -316,7 +319,10 @@ type Store struct {
 	Country        string        `json:"country"`  // ISO 3166 alpha-2: phone numbers written without +CC are from here
 	Orders         OrderSettings `json:"orders"`
 	Chat           ChatSettings  `json:"chat"`
-	CreatedAt      time.Time     `json:"created_at"`
+	// Signature goes under every emailed reply of the store's tickets,
+	// below the agent's own; it may hold placeholders ({store_name}...).
+	Signature string    `json:"signature"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // ChatSettings are how a store's chat widget looks and behaves. Zero
@@ -368,9 +374,9 @@ func (o OrderSettings) column(box *secretBox) string {
 
 // InsertStore creates a store; ErrConflict when the slug is taken.
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
-	res, err := tx.q.insert(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), ms(s.CreatedAt))
+	res, err := tx.q.insert(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at, signature)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
+		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), ms(s.CreatedAt), s.Signature)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -384,8 +390,8 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 // UpdateStore writes a store's editable columns.
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, logo_url = ?,
-		country = ?, orders = ?, chat = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), s.ID)
+		country = ?, orders = ?, chat = ?, signature = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
+		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), s.Signature, s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -395,13 +401,13 @@ func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	return nil
 }
 
-const storeCols = "id, name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at"
+const storeCols = "id, name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at, signature"
 
 func scanStore(row interface{ Scan(...any) error }, box *secretBox) (*Store, error) {
 	var s Store
 	var origins, orders, chat string
 	var created int64
-	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &s.LogoURL, &s.Country, &orders, &chat, &created); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.Slug, &s.Language, &s.Timezone, &origins, &s.LogoURL, &s.Country, &orders, &chat, &created, &s.Signature); err != nil {
 		return nil, err
 	}
 	var oc orderColumn

@@ -28,13 +28,14 @@ const (
 	EventStory            EventType = "story"
 	EventRuleApplied      EventType = "rule_applied"
 	EventSLABreached      EventType = "sla_breached"
+	EventCallLogged       EventType = "call_logged"
 )
 
 // EventTypes is every ticket event type, in the order of the list above.
 var EventTypes = []EventType{EventCreated, EventReplied, EventNoted, EventAssigned, EventTransferred,
 	EventPriorityChanged, EventTagsChanged, EventStatusChanged, EventParticipantAdded, EventDeliveryFailed,
 	EventDeliveryRetried, EventMerged, EventUnmerged, EventMessageEdited, EventStory, EventRuleApplied,
-	EventSLABreached}
+	EventSLABreached, EventCallLogged}
 
 // EventData is the payload of one event type, stored as JSON in the
 // event's data. Fields are declared in the alphabetical order of their
@@ -47,8 +48,11 @@ type EventData interface {
 // CreatedData: a ticket was opened (follow_up_of: the closed ticket the
 // customer wrote on again).
 type CreatedData struct {
-	Channel    string `json:"channel"`
-	FollowUpOf *int64 `json:"follow_up_of,omitempty"`
+	// AgentStarted: an agent opened it, writing first (a conversation
+	// they started, a call they logged).
+	AgentStarted bool   `json:"agent_started,omitempty"`
+	Channel      string `json:"channel"`
+	FollowUpOf   *int64 `json:"follow_up_of,omitempty"`
 }
 
 // TemplateRef names the platform template a reply was sent as.
@@ -63,6 +67,15 @@ type RepliedData struct {
 	Mentions  []int64      `json:"mentions,omitempty"`
 	MessageID int64        `json:"message_id"`
 	Template  *TemplateRef `json:"template,omitempty"`
+}
+
+// CallLoggedData: an agent logged a phone call on the ticket (the
+// message holds the notes).
+type CallLoggedData struct {
+	Direction string `json:"direction"`
+	Duration  int    `json:"duration_s"`
+	MessageID int64  `json:"message_id"`
+	Outcome   string `json:"outcome"`
 }
 
 // NotedData: an internal note.
@@ -197,6 +210,7 @@ func (MessageEditedData) EventType() EventType    { return EventMessageEdited }
 func (StoryData) EventType() EventType            { return EventStory }
 func (RuleAppliedData) EventType() EventType      { return EventRuleApplied }
 func (SLABreachedData) EventType() EventType      { return EventSLABreached }
+func (CallLoggedData) EventType() EventType       { return EventCallLogged }
 
 // newEventData is an empty payload of each type, to decode into.
 var newEventData = map[EventType]func() EventData{
@@ -217,6 +231,7 @@ var newEventData = map[EventType]func() EventData{
 	EventStory:            func() EventData { return &StoryData{} },
 	EventRuleApplied:      func() EventData { return &RuleAppliedData{} },
 	EventSLABreached:      func() EventData { return &SLABreachedData{} },
+	EventCallLogged:       func() EventData { return &CallLoggedData{} },
 }
 
 // DecodeEventData reads an event's stored data as its type's payload

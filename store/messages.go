@@ -33,9 +33,27 @@ type Message struct {
 	Partial string `json:"partial,omitempty"`
 	// PartialI18n is Partial as stored sentences (i18n.Sentences' JSON)
 	// for the reader's language; "" when there are none.
-	PartialI18n string    `json:"-"`
-	CreatedAt   time.Time `json:"created_at"`
+	PartialI18n string `json:"-"`
+	// Signature is what an emailed reply was signed with (placeholders
+	// filled), sent below its text; "" when none.
+	Signature string `json:"signature,omitempty"`
+	// Call is a phone call's details on a message of kind "call".
+	Call      *Call     `json:"call,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
+
+// Call is a phone call an agent logged: its body is the agent's notes.
+type Call struct {
+	Direction string `json:"direction"` // in or out
+	Duration  int    `json:"duration_s"`
+	Outcome   string `json:"outcome"` // answered, no_answer, voicemail, busy
+}
+
+// CallDirections and CallOutcomes are what a logged call may say.
+var (
+	CallDirections = []string{"in", "out"}
+	CallOutcomes   = []string{"answered", "no_answer", "voicemail", "busy"}
+)
 
 // Attachment describes a file on a message; Data is set only when the
 // file is being stored.
@@ -52,7 +70,8 @@ type Attachment struct {
 }
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
-	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting, partial_i18n`
+	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting, partial_i18n,
+	signature, call_info`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -60,10 +79,16 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var created int64
 	var read sql.NullInt64
 	var waiting bool
+	var call string
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
-		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting, &m.PartialI18n)
+		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting, &m.PartialI18n,
+		&m.Signature, &call)
 	if err != nil {
 		return nil, err
+	}
+	if call != "" {
+		m.Call = &Call{}
+		_ = jsonUnmarshal(call, m.Call)
 	}
 	if waiting && m.Delivery == "sent" {
 		m.Delivery = "waiting"
@@ -83,10 +108,10 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	res, err := tx.q.insert(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
-		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n, signature, call_info)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
-		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n)
+		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n, m.Signature, callText(m.Call))
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s/%s: %w", m.Channel, m.ExternalID, ErrConflict)
@@ -114,6 +139,20 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 		}
 	}
 	return nil
+}
+
+func callText(c *Call) string {
+	if c == nil {
+		return ""
+	}
+	return jsonText(c, "")
+}
+
+// FirstMessageID is the id of a ticket's first message (0: none).
+func (db *DB) FirstMessageID(ctx context.Context, ticketID int64) (int64, error) {
+	var id sql.NullInt64
+	err := db.rq.QueryRowContext(ctx, "SELECT min(id) FROM messages WHERE ticket_id = ?", ticketID).Scan(&id)
+	return id.Int64, err
 }
 
 // The "<> ”" lets SQLite use the partial index messages_external, which

@@ -181,8 +181,8 @@ func (tx *Tx) ReportHistory(ctx context.Context, ticketID int64) ([]ReportMessag
 		return nil, nil, err
 	}
 	rows, err = tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events
-		WHERE ticket_id = ? AND type IN (?, ?, ?) ORDER BY id`,
-		ticketID, EventStatusChanged, EventRuleApplied, EventSLABreached)
+		WHERE ticket_id = ? AND type IN (?, ?, ?, ?) ORDER BY id`,
+		ticketID, EventStatusChanged, EventRuleApplied, EventSLABreached, EventCreated)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report history of %d: %w", ticketID, err)
 	}

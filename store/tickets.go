@@ -17,7 +17,7 @@ import (
 var (
 	Statuses   = []string{"new", "open", "pending", "resolved", "closed"}
 	Priorities = []string{"low", "normal", "high", "urgent"}
-	Channels   = []string{"email", "chat", "form", "telegram", "whatsapp", "instagram", "messenger", "api"}
+	Channels   = []string{"email", "chat", "form", "telegram", "whatsapp", "instagram", "messenger", "api", "phone"}
 )
 
 // Ticket is one customer request and everything the inbox shows about it.

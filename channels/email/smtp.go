@@ -62,7 +62,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	m.SetMessageIDWithValue(route.MessageID)
 	m.SetDateWithValue(out.Message.CreatedAt)
-	m.Subject(replySubject(out.Ticket))
+	m.Subject(replySubject(out.Ticket, out.Opening))
 	if route.InReplyTo != "" {
 		m.SetGenHeader(mail.HeaderInReplyTo, "<"+route.InReplyTo+">")
 	}
@@ -98,8 +98,8 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			}
 		}
 	}
-	m.SetBodyString(mail.TypeTextPlain, out.Message.Body)
-	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body))
+	m.SetBodyString(mail.TypeTextPlain, textBody(out.Message.Body, out.Message.Signature))
+	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body, out.Message.Signature))
 	for _, file := range out.Files {
 		if err := m.AttachReader(file.Filename, bytes.NewReader(file.Data), mail.WithFileContentType(mail.ContentType(file.ContentType))); err != nil {
 			return desk.Permanent(i18n.Errorf("the file %s could not be attached: %w", file.Filename, err))
@@ -145,31 +145,51 @@ func smtpClient(mb *store.Mailbox, more ...mail.Option) (*mail.Client, error) {
 	return mail.NewClient(mb.SMTPHost, append(opts, more...)...)
 }
 
+// textBody is the reply's text part: the agent's text, then the
+// signature under the standard "-- " line, which mail programs recognise
+// (and leave out when quoting).
+func textBody(text, signature string) string {
+	if signature == "" {
+		return text
+	}
+	return strings.TrimRight(text, "\n") + "\n\n-- \n" + signature
+}
+
 // htmlBody is the reply as simple HTML: the agent's text, escaped, with
-// its line breaks and links kept.
-func htmlBody(text string) string {
+// its line breaks and links kept, and the signature under it in grey.
+func htmlBody(text, signature string) string {
 	var b strings.Builder
 	b.WriteString(`<div style="font-family:sans-serif;font-size:14px;line-height:1.5">`)
+	writeHTMLLines(&b, text)
+	if signature != "" {
+		b.WriteString(`<div class="onedesk-signature" style="margin-top:1em;color:#555">`)
+		writeHTMLLines(&b, signature)
+		b.WriteString("</div>")
+	}
+	b.WriteString("</div>")
+	return b.String()
+}
+
+func writeHTMLLines(b *strings.Builder, text string) {
 	for i, line := range strings.Split(html.EscapeString(text), "\n") {
 		if i > 0 {
 			b.WriteString("<br>\n")
 		}
 		b.WriteString(linkRE.ReplaceAllString(line, `<a href="$0">$0</a>`))
 	}
-	b.WriteString("</div>")
-	return b.String()
 }
 
 var linkRE = regexp.MustCompile(`https?://[^\s<>"']+[^\s<>"'.,;:!?)]`)
 
-// replySubject is the ticket's subject with "Re:" and the ticket token.
-func replySubject(t store.Ticket) string {
+// replySubject is the ticket's subject with "Re:" (not on the first
+// message of a conversation we start) and the ticket token.
+func replySubject(t store.Ticket, opening bool) string {
 	s := t.Subject
 	token := fmt.Sprintf("[#%d]", t.ID)
 	if !strings.Contains(s, token) {
 		s += " " + token
 	}
-	if !strings.HasPrefix(strings.ToLower(s), "re:") {
+	if !opening && !strings.HasPrefix(strings.ToLower(s), "re:") {
 		s = "Re: " + s
 	}
 	return s

@@ -127,6 +127,7 @@ type storeBody struct {
 	Country        *string             `json:"country"`
 	Orders         *orderBody          `json:"orders"`
 	Chat           *store.ChatSettings `json:"chat"`
+	Signature      *string             `json:"signature"`
 }
 
 type orderBody struct {
@@ -141,7 +142,7 @@ type orderBody struct {
 
 func (b storeBody) input() desk.StoreInput {
 	in := desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins,
-		LogoURL: b.LogoURL, Country: b.Country, Chat: b.Chat}
+		LogoURL: b.LogoURL, Country: b.Country, Chat: b.Chat, Signature: b.Signature}
 	if o := b.Orders; o != nil {
 		in.Orders = &desk.OrderInput{ShopifyDomain: o.ShopifyDomain, ShopifyToken: o.ShopifyToken, LookupURL: o.LookupURL, LookupSecret: o.LookupSecret}
 	}

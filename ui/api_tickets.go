@@ -145,6 +145,9 @@ type ticketDetail struct {
 	// WhatsApp's 24-hour window: open until when, and the templates that
 	// may be sent when it is closed (absent on channels without one).
 	ReplyWindow *desk.ReplyWindow `json:"reply_window,omitempty"`
+	// ReplySignature is what the viewer's reply would be signed with
+	// ("" on channels whose replies are not emailed, or with none set).
+	ReplySignature string `json:"reply_signature"`
 }
 
 func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
@@ -172,6 +175,11 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 	}
 	if d.ReplyWindow, err = s.desk.ReplyWindow(ctx, t); err != nil {
 		return nil, err
+	}
+	if p, ok := c.Locals(principalKey).(*principal); ok {
+		if d.ReplySignature, err = s.desk.ReplySignature(ctx, p.agent.ID, t); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -203,12 +211,37 @@ type newTicket struct {
 	AssigneeID *int64          `json:"assignee_id"`
 	TeamID     *int64          `json:"team_id"`
 	ExternalID string          `json:"external_id"`
+
+	// "outbound": the agent writes first (see startTicket); "" or
+	// "inbound": the body is the customer's message.
+	Direction  string              `json:"direction"`
+	Channel    string              `json:"channel"`
+	CustomerID int64               `json:"customer_id"`
+	MailboxID  int64               `json:"mailbox_id"`
+	AccountID  int64               `json:"account_id"`
+	Template   *desk.TemplateReply `json:"template"`
+	Status     string              `json:"status"`
+	Signature  *bool               `json:"signature"`
 }
 
-func (s *Server) createTicket(c *fiber.Ctx, _ *principal) error {
+func (s *Server) createTicket(c *fiber.Ctx, p *principal) error {
 	var in newTicket
 	if err := decode(c, &in); err != nil {
 		return err
+	}
+	switch in.Direction {
+	case "outbound":
+		return s.startTicket(c, p, in)
+	case "", "inbound":
+	default:
+		return fieldErr("direction", "direction must be inbound or outbound, not %q", in.Direction)
+	}
+	for field, set := range map[string]bool{"channel": in.Channel != "", "customer_id": in.CustomerID != 0,
+		"mailbox_id": in.MailboxID != 0, "account_id": in.AccountID != 0, "template": in.Template != nil,
+		"status": in.Status != "", "signature": in.Signature != nil} {
+		if set {
+			return fieldErr(field, "%s goes with \"direction\": \"outbound\" (a conversation the agent starts)", field)
+		}
 	}
 	if strings.TrimSpace(in.Subject) == "" {
 		return fieldErr("subject", "subject is empty")
@@ -336,6 +369,8 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		// someone else's newer one unless confirmed.
 		SeenMessageID *int64 `json:"seen_message_id"`
 		Confirm       bool   `json:"confirm"`
+		// false sends an emailed reply without the signature.
+		Signature *bool `json:"signature"`
 	}
 	var files []store.Attachment
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
@@ -352,6 +387,9 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		}
 		in.Body, in.Status, in.Kind, in.From = get("body"), get("status"), get("kind"), get("from")
 		in.Internal, in.Confirm = get("internal") == "true", get("confirm") == "true"
+		if get("signature") == "false" {
+			in.Signature = new(bool)
+		}
 		if v := get("seen_message_id"); v != "" {
 			seen, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -374,7 +412,7 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 	case "", "agent", "note":
 		m, err = s.desk.Reply(ctx, desk.AgentActor(p.agent.ID), id, desk.ReplyInput{
 			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status, Attachments: files,
-			SeenMessageID: in.SeenMessageID, Confirm: in.Confirm})
+			SeenMessageID: in.SeenMessageID, Confirm: in.Confirm, NoSignature: in.Signature != nil && !*in.Signature})
 		var conflict *desk.ReplyConflict
 		if errors.As(err, &conflict) {
 			// The app shows what was sent meanwhile and asks before sending.

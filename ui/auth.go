@@ -171,6 +171,7 @@ func (s *Server) guard(r route) fiber.Handler {
 			return err
 		}
 		c.Locals(agentLanguageKey, p.agent.Language)
+		c.Locals(principalKey, p)
 		key := "t" + itoa(p.tokenID)
 		if p.tokenID == 0 {
 			key = "a" + itoa(p.agent.ID)
@@ -330,17 +331,18 @@ func (s *Server) setPresence(c *fiber.Ctx, p *principal) error {
 // and its sockets to a new session.
 func (s *Server) updateMe(c *fiber.Ctx, p *principal) error {
 	var in struct {
-		Name            string `json:"name"`
-		Language        string `json:"language"`
-		Timezone        string `json:"timezone"`
-		Password        string `json:"password"`
-		CurrentPassword string `json:"current_password"`
+		Name            string  `json:"name"`
+		Language        string  `json:"language"`
+		Timezone        string  `json:"timezone"`
+		Password        string  `json:"password"`
+		CurrentPassword string  `json:"current_password"`
+		Signature       *string `json:"signature"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	change := desk.AgentInput{Name: in.Name, Language: in.Language, Timezone: in.Timezone, Password: in.Password}
+	change := desk.AgentInput{Name: in.Name, Language: in.Language, Timezone: in.Timezone, Password: in.Password, Signature: in.Signature}
 	if in.Password == "" {
 		a, err := s.desk.UpdateAgent(ctx, p.agent.ID, change)
 		if err != nil {

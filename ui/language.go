@@ -12,6 +12,10 @@ import (
 // saved language.
 const agentLanguageKey = "agent_language"
 
+// principalKey holds, in a request's locals, who is signed in (for what
+// a response shows the viewer only: their reply signature).
+const principalKey = "principal"
+
 // requestLanguage is the language an answer is written in: the one the
 // request asks for (the app sends the agent's choice as Accept-Language),
 // else the signed-in agent's saved language, else English.

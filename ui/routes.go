@@ -58,6 +58,8 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/tickets/:id", agent, s.updateTicket},
 		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
 		{"POST", "/api/tickets/:id/template", agent, s.sendTemplate},
+		{"POST", "/api/tickets/:id/calls", agent, s.logTicketCall},
+		{"POST", "/api/calls", agent, s.logCall},
 		{"POST", "/api/tickets/:id/read", agent, s.markRead},
 		{"POST", "/api/tickets/:id/typing", agent, s.agentTyping},
 		{"POST", "/api/tickets/:id/merge", agent, s.mergeTickets},

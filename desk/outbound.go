@@ -268,6 +268,12 @@ func (d *Desk) replyMailbox(ctx context.Context, t *store.Ticket) (*store.Mailbo
 	if id != 0 {
 		return d.db.Mailbox(ctx, id)
 	}
+	return d.storeMailbox(ctx, t.StoreID)
+}
+
+// storeMailbox is the store's active mailbox, else any active one; nil
+// when none is active.
+func (d *Desk) storeMailbox(ctx context.Context, storeID *int64) (*store.Mailbox, error) {
 	list, err := d.db.Mailboxes(ctx)
 	if err != nil {
 		return nil, err
@@ -277,7 +283,7 @@ func (d *Desk) replyMailbox(ctx context.Context, t *store.Ticket) (*store.Mailbo
 		if !mb.Active {
 			continue
 		}
-		if pick == nil || t.StoreID != nil && mb.StoreID != nil && *mb.StoreID == *t.StoreID {
+		if pick == nil || storeID != nil && mb.StoreID != nil && *mb.StoreID == *storeID {
 			pick = mb
 		}
 	}

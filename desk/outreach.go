@@ -166,7 +166,7 @@ func (d *Desk) checkStartEmail(ctx context.Context, in *Start, s *started) error
 			return inputErr("mailbox_id", "the mailbox %s is switched off", mb.Address)
 		}
 		s.mailbox = mb
-	} else if s.mailbox, err = d.replyMailbox(ctx, &store.Ticket{StoreID: in.StoreID}); err != nil {
+	} else if s.mailbox, err = d.storeMailbox(ctx, in.StoreID); err != nil {
 		return err
 	} else if s.mailbox == nil {
 		return inputErr("mailbox_id", "%s", NoMailboxReason)

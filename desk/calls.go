@@ -60,10 +60,11 @@ func (in *CallInput) check() error {
 		return inputErr("subject", "subject is longer than %d characters", MaxSubject)
 	}
 	if in.TicketID == 0 && in.Subject == "" {
-		in.Subject = firstLine(in.Notes)
-		if in.Subject == "" {
+		if in.Notes == "" {
 			return inputErr("subject", "subject is empty")
 		}
+		line, _, _ := strings.Cut(in.Notes, "\n")
+		in.Subject = firstLine(line)
 	}
 	if in.TicketID == 0 && in.Status == "" {
 		in.Status = "resolved"
@@ -74,8 +75,10 @@ func (in *CallInput) check() error {
 	return nil
 }
 
-// LogCall records a phone call as a message of kind "call" (the notes,
-// with direction, duration and outcome) and a call_logged event: on the
+// LogCall records a phone call as an internal note carrying the call
+// (Message.Call: direction, duration, outcome; the body is the agent's
+// notes), so that everything that treats notes as never sent and never
+// the customer's treats a call alike, and a call_logged event: on the
 // ticket named, or on a new ticket of channel phone, assigned to the
 // agent, whose first message it is. A new call ticket is agent-started:
 // the call was the first response, so no first-response clock runs. A
@@ -128,7 +131,7 @@ func (d *Desk) LogCall(ctx context.Context, actor Actor, in CallInput) (*store.T
 				return err
 			}
 		}
-		m = &store.Message{TicketID: t.ID, Kind: "call", Channel: "phone", Body: in.Notes, AuthorID: &actor.AgentID,
+		m = &store.Message{TicketID: t.ID, Kind: "note", Channel: "phone", Body: in.Notes, AuthorID: &actor.AgentID,
 			Call: &store.Call{Direction: in.Direction, Duration: in.Duration, Outcome: in.Outcome}, CreatedAt: now}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			return err

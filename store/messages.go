@@ -37,7 +37,8 @@ type Message struct {
 	// Signature is what an emailed reply was signed with (placeholders
 	// filled), sent below its text; "" when none.
 	Signature string `json:"signature,omitempty"`
-	// Call is a phone call's details on a message of kind "call".
+	// Call is a phone call's details: a call an agent logged is a note
+	// carrying them.
 	Call      *Call     `json:"call,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }

@@ -374,3 +374,56 @@ func (d *Desk) agentCustomer(ctx context.Context, tx *store.Tx, a agentTicket) (
 	}
 	return a.customerID, nil
 }
+
+// StartFrom is what an agent may start a conversation from: the active
+// mailboxes, and the WhatsApp numbers switched on with their templates.
+type StartFrom struct {
+	Mailboxes []StartMailbox `json:"mailboxes"`
+	WhatsApp  []StartNumber  `json:"whatsapp"`
+}
+
+// StartMailbox is a mailbox a first email may leave from.
+type StartMailbox struct {
+	ID      int64  `json:"id"`
+	Address string `json:"address"`
+	Name    string `json:"name"`
+	StoreID *int64 `json:"store_id"`
+}
+
+// StartNumber is a WhatsApp number a first message may leave from.
+type StartNumber struct {
+	ID        int64      `json:"id"`
+	Handle    string     `json:"handle"`
+	Name      string     `json:"name"`
+	StoreID   *int64     `json:"store_id"`
+	Templates []Template `json:"templates"`
+}
+
+// StartOptions lists what conversations can start from (no secrets: any
+// agent reads it).
+func (d *Desk) StartOptions(ctx context.Context) (*StartFrom, error) {
+	out := &StartFrom{Mailboxes: []StartMailbox{}, WhatsApp: []StartNumber{}}
+	boxes, err := d.db.Mailboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, mb := range boxes {
+		if mb.Active {
+			out.Mailboxes = append(out.Mailboxes, StartMailbox{ID: mb.ID, Address: mb.Address, Name: mb.Name, StoreID: mb.StoreID})
+		}
+	}
+	p := d.channels.platform("whatsapp")
+	if p == nil {
+		return out, nil
+	}
+	numbers, err := d.db.SocialAccounts(ctx, "whatsapp")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range numbers {
+		if a.Enabled {
+			out.WhatsApp = append(out.WhatsApp, StartNumber{ID: a.ID, Handle: a.Handle, Name: a.Name, StoreID: a.StoreID, Templates: p.Templates(a)})
+		}
+	}
+	return out, nil
+}

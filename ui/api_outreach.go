@@ -107,3 +107,12 @@ func (s *Server) logTicketCall(c *fiber.Ctx, p *principal) error {
 	}
 	return c.Status(fiber.StatusCreated).JSON(m)
 }
+
+// startOptions answers what an agent may start a conversation from.
+func (s *Server) startOptions(c *fiber.Ctx, _ *principal) error {
+	o, err := s.desk.StartOptions(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}

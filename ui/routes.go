@@ -60,6 +60,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/tickets/:id/template", agent, s.sendTemplate},
 		{"POST", "/api/tickets/:id/calls", agent, s.logTicketCall},
 		{"POST", "/api/calls", agent, s.logCall},
+		{"GET", "/api/start-options", agent, s.startOptions},
 		{"POST", "/api/tickets/:id/read", agent, s.markRead},
 		{"POST", "/api/tickets/:id/typing", agent, s.agentTyping},
 		{"POST", "/api/tickets/:id/merge", agent, s.mergeTickets},

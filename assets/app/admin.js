@@ -10,6 +10,7 @@ import { webhooksAdmin } from './webhooks.js';
 import { channelsAdmin } from './social.js';
 import { slaAdmin } from './sla.js';
 import { backupCard } from './backups.js';
+import { renderSignature } from './outreach.js';
 
 let ctx = {};
 
@@ -193,6 +194,8 @@ function storeCard(s, langOptions, reload) {
     ['shopify_token', s.orders?.shopify_token_set ? t('orders_token_set') : t('orders_shopify_token'), 'password', ''],
     ['lookup_url', t('orders_lookup_url'), 'url', s.orders?.lookup_url || ''],
     ['lookup_secret', s.orders?.lookup_secret_set ? t('orders_secret_set') : t('orders_lookup_secret'), 'password', ''],
+    ['-', t('signature_store'), 'heading'],
+    ['signature', t('signature'), 'textarea', s.signature || ''],
     ['-', t('chat_widget'), 'heading'],
     ['color', t('chat_color'), 'color', c.color || '#2457d6'],
     ['position', t('chat_position'), 'select', [['right', t('chat_right'), c.position !== 'left'], ['left', t('chat_left'), c.position === 'left']]],
@@ -209,7 +212,7 @@ function storeCard(s, langOptions, reload) {
     ['idle_status', t('chat_idle_status'), 'select', ['resolved', 'pending'].map((x) => [x, t(`status_${x}`), (c.idle_status || 'resolved') === x])],
   ], t('save'), async (v) => {
     const body = {
-      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone, logo_url: v.logo_url, country: v.country,
+      name: v.name, slug: v.slug, language: v.language, timezone: v.timezone, logo_url: v.logo_url, country: v.country, signature: v.signature,
       allowed_origins: v.allowed_origins.split(/\s+/).filter(Boolean),
       // Secrets are write-only: an empty box keeps the one set before.
       orders: { shopify_domain: v.shopify_domain, lookup_url: v.lookup_url,
@@ -227,6 +230,9 @@ function storeCard(s, langOptions, reload) {
   });
   f.addEventListener('input', () => paint(f));
   for (const i of weekOrder) f.querySelector(`[name=hours_${i}]`).placeholder = t('chat_closed');
+  const sigBox = f.querySelector('[name=signature]');
+  sigBox.placeholder = t('signature_store_placeholder');
+  sigBox.after(h('small', { class: 'muted' }, t('signature_hint')));
   paint(f);
   const copy = h('button', { type: 'button', class: 'btn small', onclick: async () => {
     try { await navigator.clipboard.writeText(snippet); toast(t('copied')); } catch { toast(snippet); }
@@ -362,6 +368,7 @@ async function mySettings(main) {
       await setLocale(res.agent.language, res.agent.timezone);
       location.reload();
     })),
+    signatureCard(me),
     h('div', { class: 'card' }, h('h2', {}, t('theme')),
       h('div', { class: 'bulk' }, ['light', 'dark', 'auto'].map((th) => h('button', { class: 'btn small', onclick: () => {
         th === 'auto' ? localStorage.removeItem('onedesk.theme') : localStorage.setItem('onedesk.theme', th);
@@ -375,4 +382,29 @@ async function mySettings(main) {
         f.reset();
         toast(t('saved'));
       })));
+}
+
+// signatureCard edits the agent's own email signature, with a preview of
+// how it reads under a reply (above the store's, when the store has one).
+function signatureCard(me) {
+  const area = h('textarea', { name: 'signature', id: 'my-signature', rows: 4, placeholder: t('signature_mine_placeholder') }, me.signature || '');
+  area.value = me.signature || '';
+  const store = state.stores.find((s) => s.signature) || null;
+  const preview = h('div', { class: 'sig-text', id: 'my-signature-preview' });
+  const paint = () => { preview.textContent = renderSignature({ ...me, signature: area.value }, store) || '–'; };
+  area.addEventListener('input', paint);
+  paint();
+  const form = h('form', { onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const res = await patch('/api/me', { signature: area.value });
+      state.me = res.agent;
+      toast(t('saved'));
+    } catch (err) { toast(errorText(err), true); }
+  } },
+  h('label', { class: 'field' }, h('span', {}, t('signature')), area),
+  h('p', { class: 'muted' }, t('signature_hint')),
+  h('div', { class: 'sig-preview' }, h('span', { class: 'muted' }, store ? t('signature_preview_with', { store: store.name }) : t('signature_preview')), preview),
+  h('button', { type: 'submit', class: 'btn primary' }, t('save')));
+  return h('div', { class: 'card', id: 'signature-card' }, h('h2', {}, t('signature_mine')), form);
 }

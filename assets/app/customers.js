@@ -7,6 +7,7 @@ import { $, debounce, h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { CEV, errorText, initials, state, statusPill, storeName, toast } from './state.js';
 import { customerName, identityValue } from './people.js';
+import { callLine, newTicketDialog } from './outreach.js';
 
 const kinds = ['email', 'phone', 'whatsapp', 'telegram', 'instagram', 'messenger'];
 let searchSeq = 0;
@@ -98,7 +99,10 @@ function profile(pane, c) {
 
   pane.replaceChildren(
     ...[h('header', { class: 'profile-head' }, h('span', { class: 'avatar big' }, initials(customerName(c))),
-      h('div', {}, name, h('p', { class: 'muted' }, t('customer_since', { date: formatDateTime(c.created_at) }), ' · #', String(c.id)))),
+      h('div', {}, name, h('p', { class: 'muted' }, t('customer_since', { date: formatDateTime(c.created_at) }), ' · #', String(c.id))),
+      h('div', { class: 'profile-actions' },
+        h('button', { class: 'btn primary small', id: 'customer-write', onclick: () => newTicketDialog({ customer: c, onDone: (d) => { location.hash = `#/all/t/${d.id}`; } }) }, icon('email'), t('customer_write')),
+        h('button', { class: 'btn small', id: 'customer-call', onclick: () => newTicketDialog({ customer: c, kind: 'call', onDone: reload }) }, icon('phone'), t('call_log')))),
     c.suggestions.length ? h('div', { class: 'card suggestions', role: 'region', 'aria-label': t('suggestions') },
       h('h2', {}, t('suggestions')),
       c.suggestions.map((s) => h('div', { class: 'suggestion' },
@@ -193,8 +197,9 @@ function timeline(id) {
         h('div', { class: 'tl-meta' }, icon(m.channel, t(`channel_${m.channel}`)),
           h('a', { href: `#/all/t/${m.ticket_id}` }, `#${m.ticket_id} ${m.subject}`),
           m.store_id ? h('span', { class: 'muted' }, storeName(m.store_id)) : null,
-          h('span', { class: 'muted' }, t(`tl_${m.kind}`)),
+          h('span', { class: 'muted' }, m.call ? t('tl_call') : t(`tl_${m.kind}`)),
           h('time', { datetime: m.created_at }, formatDateTime(m.created_at))),
+        m.call ? h('p', { class: 'tl-call' }, icon('phone'), callLine(m.call)) : null,
         h('p', { class: 'tl-body' }, m.body.length > 400 ? `${m.body.slice(0, 400)}…` : m.body))));
       if (!r.items.length && !cursor) list.append(h('li', { class: 'muted' }, t('timeline_empty')));
       more.hidden = !r.next_cursor;

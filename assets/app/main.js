@@ -10,6 +10,7 @@ import { renderCustomers } from './customers.js';
 import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
 import { showChecklist } from './checklist.js';
+import { newTicketDialog } from './outreach.js';
 import { CEV, EV, addFilter, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
@@ -83,6 +84,7 @@ function renderAppbar(r) {
       ? h('button', { class: 'iconbtn', id: 'back', title: t('nav_back'), 'aria-label': t('nav_back'), onclick: () => goBack(parent) }, icon('back'))
       : h('a', { class: 'iconbtn', id: 'menu', href: '#/menu', title: t('nav_menu'), 'aria-label': t('nav_menu') }, icon('menu')),
     h('div', { class: 'appbar-title', role: 'heading', 'aria-level': '1' }, title),
+    !parent ? h('button', { class: 'iconbtn', id: 'bar-new-ticket', title: t('new_ticket'), 'aria-label': t('new_ticket'), onclick: () => startTicket() }, icon('plus')) : '',
     h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live-bar', title: state.live ? t('live') : t('offline') }),
     r.ticket && !r.customer ? h('a', { class: 'iconbtn', id: 'bar-customer', href: `${listHash}/t/${r.ticket}/customer`, title: t('customer'), 'aria-label': t('customer') }, icon('user')) : '');
 }
@@ -164,6 +166,7 @@ function shell(admin) {
     h('header', { class: 'appbar', id: 'appbar' }),
     h('nav', { class: 'sidebar', 'aria-label': t('nav_label') },
       h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
+      h('button', { class: 'btn primary new-ticket', id: 'new-ticket-open', 'aria-keyshortcuts': 'C', onclick: () => startTicket() }, icon('plus'), t('new_ticket')),
       h('div', { class: 'side-scroll' },
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
@@ -415,8 +418,13 @@ async function askNotifications() {
 const shortcuts = [
   ['j', 'key_next'], ['k', 'key_prev'], ['Enter', 'key_open'], ['r', 'key_reply'], ['n', 'key_note'],
   ['a', 'key_assign_me'], ['e', 'key_resolve'], ['x', 'key_select'], ['/', 'key_search'], ['Ctrl+Enter', 'key_send'],
-  ['Esc', 'key_escape'], ['?', 'key_help'], ['g r', 'key_reports'],
+  ['Esc', 'key_escape'], ['?', 'key_help'], ['g r', 'key_reports'], ['c', 'key_new_ticket'],
 ];
+
+// startTicket opens the New ticket dialog and the ticket it made.
+function startTicket(opts = {}) {
+  newTicketDialog({ ...opts, onDone: (d) => { location.hash = `#/${state.view || 'mine'}/t/${d.id}`; refreshList(); } });
+}
 
 function help() {
   if ($('#help')) return;
@@ -441,6 +449,7 @@ document.addEventListener('keydown', async (e) => {
   if (goPending && Date.now() - goPending < 1500 && e.key === 'r') { goPending = 0; e.preventDefault(); location.hash = '#/reports'; return; }
   goPending = e.key === 'g' ? Date.now() : 0;
   if (goPending) return;
+  if (e.key === 'c') { e.preventDefault(); startTicket(); return; }
   // The ticket keys act on the inbox only (not on a ticket left open behind another page).
   if (lastRoute.admin || lastRoute.customers !== undefined || lastRoute.reports) return;
   const focused = focusedTicket();

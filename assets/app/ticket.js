@@ -9,6 +9,7 @@ import { windowBadge, windowNotice } from './whatsapp.js';
 import { EV, agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 import { addressName, bodyText, customerName, identityValue, isVisitorId } from './people.js';
 import { showChecklist } from './checklist.js';
+import { callDialog, callLine, signaturePreview } from './outreach.js';
 
 let hooks = {};
 export function initTicket(h) { hooks = h; }
@@ -232,7 +233,7 @@ function transferDialog(d, teamId, change) {
 function thread(d) {
   const items = [
     ...d.messages.map((m) => ({ at: m.created_at, id: m.id, kind: 'm', m })),
-    ...d.events.filter((e) => ![EV.Replied, EV.Noted, EV.Created, EV.Story].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
+    ...d.events.filter((e) => ![EV.Replied, EV.Noted, EV.Created, EV.Story, EV.CallLogged].includes(e.type) || e.data?.follow_up_of).map((e) => ({ at: e.created_at, id: e.id, kind: 'e', e })),
   ].sort((a, b) => a.at.localeCompare(b.at) || (a.kind === b.kind ? a.id - b.id : a.kind === 'm' ? -1 : 1));
   const lastHandoff = [...d.events].reverse().find((e) => (e.type === EV.Transferred || e.type === EV.Assigned) && e.data?.note);
   return h('div', { class: 'thread', id: 'thread', role: 'log', 'aria-live': 'polite' },
@@ -260,7 +261,7 @@ function personName(m, d) {
 function message(m, d) {
   const who = m.kind === 'customer' ? personName(m, d) : m.kind === 'system' ? t('system')
     : m.author_id ? agentName(m.author_id) : t('automatic');
-  const label = m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
+  const label = m.call ? callLine(m.call) : m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
   const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === EV.Noted && e.data?.message_id === m.id)?.data?.mentions : null;
   let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(bodyText(m.body)));
   if (m.html) {
@@ -272,14 +273,15 @@ function message(m, d) {
     body = h('div', {}, body, toggle);
   }
   const story = m.kind === 'customer' ? d.events.find((e) => e.type === EV.Story && e.data?.message_id === m.id)?.data : null;
-  return h('article', { class: `msg ${m.kind}`, 'aria-label': `${label}: ${who}` },
-    h('div', { class: 'm-head' }, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
+  return h('article', { class: `msg ${m.kind}${m.call ? ' call' : ''}`, 'aria-label': `${label}: ${who}` },
+    h('div', { class: 'm-head' }, m.call ? icon('phone') : null, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
       m.auto && m.kind === 'customer' ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
       h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
     story ? storyLine(story) : null,
     m.partial ? h('div', { class: 'partial-note', role: 'note' }, t('message_partial', { why: m.partial }), ' ',
       h('a', { href: `/api/messages/${m.id}/source` }, t('message_source'))) : null,
-    body,
+    m.call && !m.body ? null : body,
+    m.signature ? h('div', { class: 'msg-signature', title: t('signature') }, m.signature) : null,
     m.attachments.length ? h('div', { class: 'attachments' }, m.attachments.map(attachment)) : null,
     m.delivery ? delivery(m) : null);
 }
@@ -477,7 +479,9 @@ function composer(d) {
     const seen = composing.ticket === d.id ? composing.seen : newestId(state.detail);
     let conflict = null;
     try {
-      let req = { body, internal: mode === 'note', seen_message_id: seen, ...(confirmed ? { confirm: true } : {}), ...(status && mode !== 'note' ? { status } : {}) };
+      const unsigned = mode !== 'note' && sig.off();
+      let req = { body, internal: mode === 'note', seen_message_id: seen, ...(confirmed ? { confirm: true } : {}), ...(status && mode !== 'note' ? { status } : {}),
+        ...(unsigned ? { signature: false } : {}) };
       if (pendingFiles.length) {
         req = new FormData();
         req.set('body', body);
@@ -485,6 +489,7 @@ function composer(d) {
         req.set('seen_message_id', String(seen));
         if (confirmed) req.set('confirm', 'true');
         if (status && mode !== 'note') req.set('status', status);
+        if (unsigned) req.set('signature', 'false');
         pendingFiles.forEach((f) => req.append('files', f, f.name));
       }
       await post(`/api/tickets/${d.id}/messages`, req);
@@ -539,6 +544,8 @@ function composer(d) {
       ta.focus();
     },
   });
+  // What an emailed reply is signed with, under the editor (replies only).
+  const sig = signaturePreview(d.reply_signature || '', { id: 'reply-sig' });
   const modeBtn = (m, label) => h('button', { type: 'button', dataset: { mode: m }, 'aria-pressed': String(mode === m), onclick: () => setMode(m) }, label);
   return h('form', {
     class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },
@@ -547,6 +554,7 @@ function composer(d) {
   h('p', { id: 'typing', class: 'typing', hidden: true, role: 'status' }, t('customer_typing')),
   h('div', { class: 'modes' }, modeBtn('reply', t('reply')), modeBtn('note', t('internal_note'))),
   h('div', { class: 'reply-wrap' }, ta),
+  sig,
   fileChips(),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', id: 'send', class: 'btn primary', disabled: closed && mode === 'reply' }, mode === 'note' ? t('add_note') : t('send')),
@@ -555,6 +563,7 @@ function composer(d) {
     picker,
     h('button', { type: 'button', class: 'btn icon-only', title: t('attach_files'), 'aria-label': t('attach_files'), onclick: () => picker.click() }, icon('paperclip')),
     h('button', { type: 'button', class: 'btn small saved-replies-btn', title: t('saved_replies_button_hint'), onclick: openPicker }, t('saved_replies')),
+    h('button', { type: 'button', class: 'btn small', id: 'log-call', title: t('call_log'), onclick: () => callDialog(d, () => loadTicket(d.id, { quiet: true })) }, icon('phone'), t('call_log')),
     h('span', { class: 'hint' }, t('send_hint'))));
 }
 

@@ -17,12 +17,14 @@ export function renderSignature(agent, store) {
 
 // signaturePreview shows under an email's editor what it will be signed
 // with, with a switch to leave it off for this one message.
-export function signaturePreview(text, { id = 'sig' } = {}) {
-  const box = h('div', { class: 'sig-preview', id, hidden: !text });
-  const pre = h('div', { class: 'sig-text' }, text);
+// compact (the reply box) shows it on one line, whole on hover.
+export function signaturePreview(text, { id = 'sig', compact = false } = {}) {
+  const box = h('div', { class: `sig-preview${compact ? ' compact' : ''}`, id, hidden: !text });
+  const line = (x) => (compact ? x.replace(/\s*\n+\s*/g, ' · ') : x);
+  const pre = h('div', { class: 'sig-text', title: text }, line(text));
   const on = h('input', { type: 'checkbox', checked: true, id: `${id}-on`, onchange: () => box.classList.toggle('off', !on.checked) });
   box.append(h('label', { class: 'sig-toggle' }, on, h('span', {}, t('signature_add'))), pre);
-  box.set = (s) => { pre.textContent = s; box.hidden = !s; };
+  box.set = (s) => { pre.textContent = line(s); pre.title = s; box.hidden = !s; };
   box.off = () => !on.checked; // sent as "signature": false
   return box;
 }
@@ -209,7 +211,7 @@ function callForm(customer) {
     fields: [customer ? null : h('p', { class: 'muted' }, t('call_customer_hint')),
       customer ? null : h('div', { class: 'call-row' }, field(t('nt_phone'), phone), field(t('email'), email)),
       customer ? null : field(t('nt_name'), name),
-      store ? field(t('store'), store) : null, ...c.fields, field(t('nt_subject'), subject), field(t('nt_after'), status)].filter(Boolean),
+      store ? field(t('store'), store) : null, ...c.fields, field(t('nt_subject'), subject), field(t('status'), status)].filter(Boolean),
     submit: () => post('/api/calls', {
       ...c.value(phone.closest('form')), subject: subject.value, status: status.value,
       store_id: store?.value ? Number(store.value) : (state.stores.length === 1 ? state.stores[0].id : null),

@@ -45,7 +45,7 @@ export function initials(name) {
 
 export const statuses = ['new', 'open', 'pending', 'resolved', 'closed'];
 export const priorities = ['low', 'normal', 'high', 'urgent'];
-export const channels = ['email', 'chat', 'form', 'telegram', 'whatsapp', 'instagram', 'messenger', 'api'];
+export const channels = ['email', 'chat', 'form', 'telegram', 'whatsapp', 'instagram', 'messenger', 'api', 'phone'];
 
 // views lists the inbox views with the API filter behind each.
 export function views() {

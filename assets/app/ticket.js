@@ -545,7 +545,7 @@ function composer(d) {
     },
   });
   // What an emailed reply is signed with, under the editor (replies only).
-  const sig = signaturePreview(d.reply_signature || '', { id: 'reply-sig' });
+  const sig = signaturePreview(d.reply_signature || '', { id: 'reply-sig', compact: true });
   const modeBtn = (m, label) => h('button', { type: 'button', dataset: { mode: m }, 'aria-pressed': String(mode === m), onclick: () => setMode(m) }, label);
   return h('form', {
     class: `composer${mode === 'note' ? ' note' : ''}`, onsubmit: (e) => { e.preventDefault(); send(); },

@@ -91,6 +91,10 @@ func screens(t *testing.T, ctx context.Context, e *env, admin *client) {
 			shot(t, ctx, "outreach-call-"+name)
 		}
 	}
+	run(t, ctx, "my signature", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(e.srv.URL+"/?again#/admin/me"), chromedp.WaitVisible("#my-signature", chromedp.ByID))
+	shot(t, ctx, "outreach-my-signature")
+	run(t, ctx, "customer page", chromedp.Navigate(e.srv.URL+"/?again#/customers/1"), chromedp.WaitVisible("#customer-write", chromedp.ByID))
+	shot(t, ctx, "outreach-customer")
 }
 
 func shotsWanted() bool { return os.Getenv("ONEDESK_SCREENSHOTS") != "" }

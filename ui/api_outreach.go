@@ -44,23 +44,19 @@ func (s *Server) startTicket(c *fiber.Ctx, p *principal, in newTicket) error {
 // callBody is a phone call to log: POST /api/calls (a new ticket) or
 // POST /api/tickets/:id/calls.
 type callBody struct {
-	CustomerID int64 `json:"customer_id"`
-	Customer   struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
-		Phone string `json:"phone"`
-	} `json:"customer"`
-	StoreID    *int64   `json:"store_id"`
-	Subject    string   `json:"subject"`
-	Direction  string   `json:"direction"`
-	Duration   int      `json:"duration_s"`
-	Outcome    string   `json:"outcome"`
-	Notes      string   `json:"notes"`
-	Status     string   `json:"status"`
-	Priority   string   `json:"priority"`
-	Tags       []string `json:"tags"`
-	TeamID     *int64   `json:"team_id"`
-	AssigneeID *int64   `json:"assignee_id"`
+	CustomerID int64        `json:"customer_id"`
+	Customer   customerBody `json:"customer"`
+	StoreID    *int64       `json:"store_id"`
+	Subject    string       `json:"subject"`
+	Direction  string       `json:"direction"`
+	Duration   int          `json:"duration_s"`
+	Outcome    string       `json:"outcome"`
+	Notes      string       `json:"notes"`
+	Status     string       `json:"status"`
+	Priority   string       `json:"priority"`
+	Tags       []string     `json:"tags"`
+	TeamID     *int64       `json:"team_id"`
+	AssigneeID *int64       `json:"assignee_id"`
 }
 
 func (b callBody) input() desk.CallInput {

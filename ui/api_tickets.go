@@ -196,14 +196,17 @@ func (s *Server) getTicket(c *fiber.Ctx, _ *principal) error {
 	return c.JSON(d)
 }
 
+// customerBody names a ticket's customer by address (found or made).
+type customerBody struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
 type newTicket struct {
-	Subject  string `json:"subject"`
-	Body     string `json:"body"`
-	Customer struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
-		Phone string `json:"phone"`
-	} `json:"customer"`
+	Subject    string          `json:"subject"`
+	Body       string          `json:"body"`
+	Customer   customerBody    `json:"customer"`
 	StoreID    *int64          `json:"store_id"`
 	Priority   string          `json:"priority"`
 	Tags       []string        `json:"tags"`

@@ -64,6 +64,34 @@ func TestNewTicketByEmailInBrowser(t *testing.T) {
 	if !strings.Contains(head, "Incoming call") || !strings.Contains(head, "4:00") {
 		t.Fatalf("call line %q", head)
 	}
+
+	// A call as a ticket of its own, with the customer picked by name.
+	var email string
+	run(t, ctx, "log a call as a ticket",
+		chromedp.Evaluate(`document.activeElement.blur()`, nil),
+		press('c'),
+		chromedp.WaitVisible("#nt-email", chromedp.ByID),
+		chromedp.Click(`.nt-tabs [data-kind="call"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#call-name", chromedp.ByID),
+		chromedp.SendKeys("#call-name", "Hana", chromedp.ByID),
+		chromedp.WaitReady("#call-name-found option", chromedp.ByQuery),
+		// What choosing the offered customer does: the value, then an input event.
+		chromedp.Evaluate(`(() => { const i = document.querySelector('#call-name');
+			i.value = document.querySelector('#call-name-found option').value; i.dispatchEvent(new Event('input')); })()`, nil),
+		chromedp.Value("#call-email", &email, chromedp.ByID))
+	if email != "hana@example.com" {
+		t.Fatalf("picking Hana filled the email with %q", email)
+	}
+	run(t, ctx, "save the call",
+		chromedp.SendKeys("#call-notes", "Called back about the address.", chromedp.ByID),
+		chromedp.Click("#nt-send", chromedp.ByID),
+		chromedp.WaitNotPresent("#new-ticket", chromedp.ByID),
+		chromedp.WaitVisible(`//h1[contains(., "Called back about the address.")]`, chromedp.BySearch))
+	var phoneTickets struct{ Tickets []ticketJSON }
+	admin.must(200, "GET", "/api/tickets?channel=phone", nil).json(t, &phoneTickets)
+	if len(phoneTickets.Tickets) != 1 || phoneTickets.Tickets[0].CustomerID != 1 || phoneTickets.Tickets[0].Status != "resolved" {
+		t.Fatalf("phone tickets %+v", phoneTickets.Tickets)
+	}
 	screens(t, ctx, e, admin)
 }
 

@@ -2,7 +2,7 @@
 // a WhatsApp template, or a phone call logged as a ticket), the call log
 // form on a ticket, and the signature preview of emailed replies.
 import { get, post } from './api.js';
-import { h, icon } from './dom.js';
+import { debounce, h, icon } from './dom.js';
 import { t } from './i18n.js';
 import { errorText, state, storeName, toast } from './state.js';
 
@@ -94,6 +94,36 @@ export async function newTicketDialog({ customer, kind = 'email', onDone } = {})
   show(tabs.some(([k]) => k === kind) ? kind : 'email');
 }
 
+// lookup offers existing customers under an input as the agent types
+// (by name, address, phone or order number); picking one calls pick with
+// the customer. label is what an option shows for a customer.
+function lookup(input, label, pick) {
+  const list = h('datalist', { id: `${input.id}-found` });
+  input.setAttribute('list', list.id);
+  const found = new Map();
+  let seq = 0;
+  const search = debounce(async () => {
+    const q = input.value.trim();
+    if (q.length < 2 || found.has(q)) return;
+    const mine = ++seq;
+    try {
+      const r = await get(`/api/customers?q=${encodeURIComponent(q)}`);
+      if (mine !== seq) return;
+      found.clear();
+      list.replaceChildren(...r.customers.slice(0, 8).map((c) => {
+        const text = label(c);
+        found.set(text, c);
+        return h('option', { value: text });
+      }));
+    } catch { /* the agent types on; a new customer is made */ }
+  }, 250);
+  input.addEventListener('input', () => {
+    const c = found.get(input.value);
+    if (c) pick(c); else search();
+  });
+  return list;
+}
+
 const identity = (c, kinds) => c?.identities?.find((i) => kinds.includes(i.kind))?.value || '';
 
 // customerFields are To (and a new customer's name) unless the dialog
@@ -103,7 +133,9 @@ function customerFields(customer, kind) {
     value: identity(customer, kind === 'email' ? ['email'] : ['whatsapp', 'phone']), autocomplete: 'off',
     placeholder: kind === 'email' ? 'ana@example.com' : '+420 601 234 567' });
   const name = h('input', { name: 'name', id: 'nt-name', type: 'text', autocomplete: 'off' });
-  return { to, name, fields: [field(t('nt_to'), to), customer ? null : field(t('nt_name'), name)] };
+  const kinds = kind === 'email' ? ['email'] : ['whatsapp', 'phone'];
+  const found = customer ? null : lookup(to, (c) => identity(c, kinds) || '', (c) => { name.value = c.name || ''; });
+  return { to, name, fields: [field(t('nt_to'), to), found, customer ? null : field(t('nt_name'), name)] };
 }
 
 function emailForm(customer) {
@@ -207,15 +239,24 @@ function callForm(customer) {
     state.stores.map((s) => h('option', { value: String(s.id) }, s.name))) : null;
   const c = callFields();
   const status = statusSelect('call-status', 'resolved');
+  // Picking an existing customer by name fills their phone and email.
+  let picked = null;
+  const who = (x) => [x.name, identity(x, ['phone', 'whatsapp']) || identity(x, ['email'])].filter(Boolean).join(' · ');
+  const found = customer ? null : lookup(name, who, (x) => {
+    picked = x;
+    phone.value = identity(x, ['phone', 'whatsapp']);
+    email.value = identity(x, ['email']);
+  });
+  name.addEventListener('input', () => { if (picked && name.value !== who(picked)) picked = null; });
   return {
     fields: [customer ? null : h('p', { class: 'muted' }, t('call_customer_hint')),
       customer ? null : h('div', { class: 'call-row' }, field(t('nt_phone'), phone), field(t('email'), email)),
-      customer ? null : field(t('nt_name'), name),
+      customer ? null : field(t('nt_name'), name), found,
       store ? field(t('store'), store) : null, ...c.fields, field(t('nt_subject'), subject), field(t('status'), status)].filter(Boolean),
     submit: () => post('/api/calls', {
       ...c.value(phone.closest('form')), subject: subject.value, status: status.value,
       store_id: store?.value ? Number(store.value) : (state.stores.length === 1 ? state.stores[0].id : null),
-      ...(customer ? { customer_id: customer.id } : { customer: { phone: phone.value.trim(), email: email.value.trim(), name: name.value.trim() } }),
+      ...(customer || picked ? { customer_id: (customer || picked).id } : { customer: { phone: phone.value.trim(), email: email.value.trim(), name: name.value.trim() } }),
     }),
   };
 }

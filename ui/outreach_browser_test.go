@@ -59,8 +59,11 @@ func TestNewTicketByEmailInBrowser(t *testing.T) {
 		chromedp.SendKeys("#call-notes", "She will send the new address by mail.", chromedp.ByID),
 		chromedp.Click("#call-save", chromedp.ByID),
 		chromedp.WaitVisible(".msg.call", chromedp.ByQuery))
+	// Read in one evaluation: the live update may draw the thread anew.
 	var head string
-	run(t, ctx, "the call in the thread", chromedp.Text(".msg.call .m-head", &head, chromedp.ByQuery))
+	run(t, ctx, "the call in the thread",
+		chromedp.Poll(`document.querySelector('.msg.call .m-head')?.textContent.includes('4:00')`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(`document.querySelector('.msg.call .m-head').textContent`, &head))
 	if !strings.Contains(head, "Incoming call") || !strings.Contains(head, "4:00") {
 		t.Fatalf("call line %q", head)
 	}

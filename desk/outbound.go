@@ -62,6 +62,10 @@ type MailRoute struct {
 	MessageID string
 	// ReplyTo is the ticket's plus-address when the mailbox takes them.
 	ReplyTo string
+	// To is the address the customer last wrote from on this ticket (or
+	// an agent last wrote to), so a customer with several addresses is
+	// answered where they are; "" for the customer's first address.
+	To string
 	// References and InReplyTo keep the reply in the customer's thread:
 	// the mail ids before it (the first and the latest nine) and the
 	// latest customer's.
@@ -220,13 +224,14 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 		}
 	}
 	// A route that cannot be read fails only a send that takes it.
-	out.mail, out.mailErr = d.mailRoute(ctx, t, m.ID)
+	out.mail, out.mailErr = d.mailRoute(ctx, t, m)
 	out.social, out.socialErr = d.socialRoute(ctx, t.ID)
 	return out, nil
 }
 
 // mailRoute is how a reply on t leaves by email (nil, nil: no mailbox).
-func (d *Desk) mailRoute(ctx context.Context, t *store.Ticket, messageID int64) (*MailRoute, error) {
+func (d *Desk) mailRoute(ctx context.Context, t *store.Ticket, m *store.Message) (*MailRoute, error) {
+	messageID := m.ID
 	mb, err := d.replyMailbox(ctx, t)
 	if mb == nil || err != nil {
 		return nil, err
@@ -249,7 +254,15 @@ func (d *Desk) mailRoute(ctx context.Context, t *store.Ticket, messageID int64) 
 		r.References = append(r.References, ref.ExternalID)
 		if ref.Kind == "customer" {
 			r.InReplyTo = ref.ExternalID
+			if strings.Contains(ref.From, "@") && !strings.HasSuffix(ref.From, "@onedesk.invalid") {
+				r.To = ref.From
+			}
+		} else if ref.To != "" {
+			r.To = ref.To
 		}
+	}
+	if m.To != "" {
+		r.To = m.To
 	}
 	if len(r.References) > 10 { // the first and the latest carry the thread
 		r.References = append(r.References[:1], r.References[len(r.References)-9:]...)

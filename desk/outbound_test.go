@@ -64,6 +64,24 @@ func TestOutboundCarriesTheMailRoute(t *testing.T) {
 		!slices.Equal(route.References, []string{"c1@mail.test", "c2@mail.test"}) || route.InReplyTo != "c2@mail.test" {
 		t.Fatalf("route %+v, want id %s, reply-to %s", route, wantID, wantReplyTo)
 	}
+	if route.To != "carla@mail.test" {
+		t.Fatalf("reply goes to %q, want the address the customer wrote from", route.To)
+	}
+
+	// The customer writes from a second address of theirs: the answer
+	// goes there, not to the first one on their record.
+	again := ingest(t, d, desk.Inbound{From: email("carla@work.test"), Identities: []store.Identity{email("carla@mail.test")},
+		Subject: "Re: Order", Text: "Please write here", ExternalID: "c3@work.test", ThreadRefs: []string{"c2@mail.test"}})
+	if again.Ticket.ID != first.Ticket.ID {
+		t.Fatalf("second address's mail went to ticket %d, want %d", again.Ticket.ID, first.Ticket.ID)
+	}
+	m = reply()
+	if out, err = d.Outbound(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if route, err = out.Mail(); err != nil || route.To != "carla@work.test" {
+		t.Fatalf("route to %q (%v), want carla@work.test", route.To, err)
+	}
 	if _, _, err := out.ReplyAccount("a Telegram chat", "Telegram bot"); err == nil {
 		t.Fatal("an email ticket has a social account to reply through")
 	}

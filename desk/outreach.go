@@ -88,7 +88,13 @@ func (d *Desk) StartConversation(ctx context.Context, actor Actor, in Start) (*s
 			}
 		}
 		r.tx, r.ticketID = tx, t.ID
-		for _, step := range []func(context.Context) error{r.load, r.compose, r.insert, r.status, r.save} {
+		addressed := func(context.Context) error {
+			if s.mailbox != nil {
+				r.m.To = s.ids[0].Value
+			}
+			return nil
+		}
+		for _, step := range []func(context.Context) error{r.load, r.compose, addressed, r.insert, r.status, r.save} {
 			if err := step(ctx); err != nil {
 				return err
 			}

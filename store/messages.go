@@ -11,14 +11,17 @@ import (
 
 // Message is one entry of a ticket's thread.
 type Message struct {
-	ID            int64        `json:"id"`
-	TicketID      int64        `json:"ticket_id"`
-	Kind          string       `json:"kind"` // customer, agent, note, system
-	Channel       string       `json:"channel"`
-	Body          string       `json:"body"`
-	HTML          string       `json:"html,omitempty"`
-	AuthorID      *int64       `json:"author_id"`
-	From          string       `json:"from"`
+	ID       int64  `json:"id"`
+	TicketID int64  `json:"ticket_id"`
+	Kind     string `json:"kind"` // customer, agent, note, system
+	Channel  string `json:"channel"`
+	Body     string `json:"body"`
+	HTML     string `json:"html,omitempty"`
+	AuthorID *int64 `json:"author_id"`
+	From     string `json:"from"`
+	// To is where an agent's email went when not to the customer's first
+	// address (a conversation started to another of theirs); "" otherwise.
+	To            string       `json:"to,omitempty"`
 	ExternalID    string       `json:"external_id"`
 	Auto          string       `json:"auto"`
 	Attachments   []Attachment `json:"attachments"`
@@ -72,7 +75,7 @@ type Attachment struct {
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
 	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting, partial_i18n,
-	signature, call_info`
+	signature, call_info, to_addr`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -83,7 +86,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var call string
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
 		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting, &m.PartialI18n,
-		&m.Signature, &call)
+		&m.Signature, &call, &m.To)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +112,10 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	res, err := tx.q.insert(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
-		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n, signature, call_info)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n, signature, call_info, to_addr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
-		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n, m.Signature, callText(m.Call))
+		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n, m.Signature, callText(m.Call), m.To)
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s/%s: %w", m.Channel, m.ExternalID, ErrConflict)
@@ -185,13 +188,15 @@ func (db *DB) Message(ctx context.Context, id int64) (*Message, error) {
 type ThreadRef struct {
 	ExternalID string
 	Kind       string
+	From       string // the sender's address (a customer's mail)
+	To         string // where an agent's mail went, when recorded
 }
 
 // ThreadRefs lists the messages of a ticket before message before that
 // came or left through channel with an id of their own (internal notes
 // left out), oldest first: what a reply names to keep its thread.
 func (db *DB) ThreadRefs(ctx context.Context, ticketID, before int64, channel string) ([]ThreadRef, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT external_id, kind FROM messages
+	rows, err := db.rq.QueryContext(ctx, `SELECT external_id, kind, from_addr, to_addr FROM messages
 		WHERE ticket_id = ? AND id < ? AND channel = ? AND external_id <> '' AND kind <> 'note' ORDER BY id`, ticketID, before, channel)
 	if err != nil {
 		return nil, fmt.Errorf("thread of ticket %d: %w", ticketID, err)
@@ -200,7 +205,7 @@ func (db *DB) ThreadRefs(ctx context.Context, ticketID, before int64, channel st
 	var list []ThreadRef
 	for rows.Next() {
 		var r ThreadRef
-		if err := rows.Scan(&r.ExternalID, &r.Kind); err != nil {
+		if err := rows.Scan(&r.ExternalID, &r.Kind, &r.From, &r.To); err != nil {
 			return nil, fmt.Errorf("thread of ticket %d: %w", ticketID, err)
 		}
 		list = append(list, r)

@@ -114,4 +114,31 @@ func TestAgentStartedMailIsSignedAndTheAnswerThreads(t *testing.T) {
 	if err != nil || cm.Signature != "" {
 		t.Fatalf("chat reply signed: %+v, %v", cm, err)
 	}
+
+	// A second conversation to another address of Greta's goes there,
+	// not to the first address on her record.
+	tk2, m2, err := r.desk.StartConversation(ctx, desk.AgentActor(a.ID), desk.Start{
+		StoreID: &st.ID, CustomerID: tk.CustomerID, To: "greta@office.example", Subject: "Your new parcel", Body: "It left today.",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk2.CustomerID != tk.CustomerID {
+		t.Fatalf("second conversation on customer %d, want %d", tk2.CustomerID, tk.CustomerID)
+	}
+	r.waitFor("second first message sent", func() bool { m, _ := r.db.Message(ctx, m2.ID); return m.Delivery == "sent" })
+	// The reply "Done!" may leave after it: find the mail by its subject.
+	var sentTo []*mail.Address
+	for _, raw := range r.sink.messages() {
+		mr, err := mail.CreateReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subject, _ := mr.Header.Subject(); strings.HasPrefix(subject, "Your new parcel") {
+			sentTo, _ = mr.Header.AddressList("To")
+		}
+	}
+	if len(sentTo) != 1 || sentTo[0].Address != "greta@office.example" {
+		t.Fatalf("second conversation went to %v, want greta@office.example", sentTo)
+	}
 }

@@ -33,11 +33,10 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return err
 	}
 	mb := route.Mailbox
-	to := ""
+	to := route.To
 	for _, id := range out.Customer.Identities {
-		if id.Kind == "email" {
+		if to == "" && id.Kind == "email" {
 			to = id.Value
-			break
 		}
 	}
 	if to == "" {

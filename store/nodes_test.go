@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -176,6 +177,49 @@ func TestLeaseMovesWhenANodeDies(t *testing.T) {
 		return ok
 	})
 	waitFor(t, 15*time.Second, "the cut node stops its work", func() bool { return running.Load() == 1 })
+	cancel()
+	wg.Wait()
+}
+
+// Fifty leases wanted by a node that lacks them cost one statement a
+// second, not fifty; when the holder goes, all fifty move within seconds.
+func TestLeasesAskedTogether(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const leases = 50
+	var onA, onB atomic.Int32
+	var wg sync.WaitGroup
+	for i := range leases {
+		name := fmt.Sprintf("mailbox %d", i)
+		wg.Go(func() {
+			a.RunLeased(ctx, name, quiet(), func(ctx context.Context) { onA.Add(1); <-ctx.Done(); onA.Add(-1) })
+		})
+	}
+	waitFor(t, 30*time.Second, "node a takes every lease", func() bool { return onA.Load() == leases })
+	for i := range leases {
+		name := fmt.Sprintf("mailbox %d", i)
+		wg.Go(func() {
+			b.RunLeased(ctx, name, quiet(), func(ctx context.Context) { onB.Add(1); <-ctx.Done(); onB.Add(-1) })
+		})
+	}
+	waitFor(t, 10*time.Second, "node b asks", func() bool { return b.nodes.leases.asked.Load() > 0 })
+	before, began := b.nodes.leases.asked.Load(), time.Now()
+	time.Sleep(3 * time.Second) // a span to count statements in, not a wait for a condition
+	asked, took := b.nodes.leases.asked.Load()-before, time.Since(began)
+	t.Logf("node b asked for %d leases with %d statements in %s", leases, asked, took.Round(time.Millisecond))
+	if limit := int64(took/leaseRetry) + 2; asked > limit {
+		t.Fatalf("node b sent %d statements in %s for %d leases, want at most %d", asked, took, leases, limit)
+	}
+	if onB.Load() != 0 {
+		t.Fatalf("node b runs %d leases node a holds", onB.Load())
+	}
+	moved := time.Now()
+	a.nodes.leases.mu.Lock()
+	a.nodes.leases.conn.PgConn().Conn().Close()
+	a.nodes.leases.mu.Unlock()
+	waitFor(t, 15*time.Second, "node b takes every lease up", func() bool { return onB.Load() == leases })
+	t.Logf("%d leases moved in %s", leases, time.Since(moved).Round(time.Millisecond))
 	cancel()
 	wg.Wait()
 }

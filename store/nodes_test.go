@@ -224,6 +224,39 @@ func TestLeasesAskedTogether(t *testing.T) {
 	wg.Wait()
 }
 
+// Two nodes taking tokens from one bucket at once, eight callers each:
+// never more granted than the bucket holds (its burst, then its rate).
+func TestTakeTokensAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	const rate, burst = 20.0, 50
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	began := time.Now()
+	for _, db := range []*DB{a, b} {
+		for range 8 {
+			wg.Go(func() {
+				for time.Since(began) < 1500*time.Millisecond {
+					got, _, err := db.TakeTokens(context.Background(), "api", "t1", rate, burst, 3)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					granted.Add(int64(got))
+				}
+			})
+		}
+	}
+	wg.Wait()
+	most := burst + int64(rate*time.Since(began).Seconds()) + 1
+	t.Logf("%d tokens granted in %s, the bucket holds %d", granted.Load(), time.Since(began).Round(time.Millisecond), most)
+	if granted.Load() > most || granted.Load() < burst {
+		t.Fatalf("%d tokens granted, want %d to %d", granted.Load(), burst, most)
+	}
+	if got, _, _ := a.TakeTokens(context.Background(), "api", "t2", rate, burst, 3); got != 3 {
+		t.Fatalf("another key's bucket gave %d tokens, want 3", got)
+	}
+}
+
 // On SQLite, one process: leased work simply runs, and there is nobody
 // to follow.
 func TestLeaseOnSQLiteJustRuns(t *testing.T) {
@@ -234,6 +267,9 @@ func TestLeaseOnSQLiteJustRuns(t *testing.T) {
 	defer db.Close()
 	ran := false
 	db.RunLeased(context.Background(), "outbox", quiet(), func(context.Context) { ran = true })
+	if _, _, err := db.TakeTokens(context.Background(), "api", "t1", 1, 1, 1); err != ErrNotShared {
+		t.Fatalf("tokens on SQLite: %v, want ErrNotShared", err)
+	}
 	if !ran || db.Multinode() {
 		t.Fatalf("ran %v, multinode %v", ran, db.Multinode())
 	}

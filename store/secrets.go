@@ -493,5 +493,9 @@ func SecretKeyStatus(ctx context.Context, path string) (source string, err error
 	if box, err = box.verify(check); err != nil {
 		return "", err
 	}
+	if len(box.keys) > 1 {
+		return box.keys[0].source + " and the old key of a rotation in " + box.keys[1].source +
+			" (the secrets are sealed with the one in " + box.source + "; run onedesk key rotate to finish)", nil
+	}
 	return box.source, nil
 }

@@ -5,6 +5,7 @@ package limit
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -23,6 +24,9 @@ type Limiter struct {
 	name  string
 	bank  Bank
 	chunk int
+	// bankDown is until when (unix ns) the bank is not asked: it failed,
+	// and each request must not wait bankWait again.
+	bankDown atomic.Int64
 }
 
 type entry struct {
@@ -50,10 +54,12 @@ type Bank interface {
 // trip to the bank per handful of requests; tokens unspent for grantLife
 // are dropped, so a node's stock never adds to a burst the bank has
 // already given elsewhere since. bankWait bounds a round trip: past it
-// (the database busy or gone) the node counts alone, as on one node.
+// (the database busy or gone) the node counts alone, as on one node, and
+// asks again bankRetry later.
 const (
 	grantLife = 2 * time.Second
 	bankWait  = 500 * time.Millisecond
+	bankRetry = 5 * time.Second
 )
 
 // New returns a limiter allowing perSecond requests per key, in bursts of
@@ -106,11 +112,16 @@ func (l *Limiter) allowShared(key string, e *entry, now time.Time) bool {
 	if now.Before(e.empty) {
 		return false
 	}
+	if now.UnixNano() < l.bankDown.Load() {
+		return e.lim.Allow()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), bankWait)
 	got, left, err := l.bank.TakeTokens(ctx, l.name, key, float64(l.rate), l.burst, l.chunk)
 	cancel()
 	if err != nil {
-		return e.lim.Allow() // counted on this node alone until the bank answers
+		// Counted on this node alone until the bank answers again.
+		l.bankDown.Store(now.Add(bankRetry).UnixNano())
+		return e.lim.Allow()
 	}
 	if got == 0 {
 		wait := time.Second

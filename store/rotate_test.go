@@ -208,6 +208,9 @@ func TestRotateKeyInterrupted(t *testing.T) {
 		t.Fatal("the key files are not the new key and the old one")
 	}
 	t.Setenv(SecretKeyEnv, "") // as onedesk starts: both key files
+	if src, err := SecretKeyStatus(ctx, path); err != nil || !strings.Contains(src, "key rotate to finish") {
+		t.Fatalf("onedesk check on the half-rotated desk: %q, %v", src, err)
+	}
 	db, err = Open(ctx, path)
 	if err != nil {
 		t.Fatalf("the desk after a failed rotation: %v", err)

@@ -109,24 +109,35 @@ func openWith(t *testing.T, path, key string) error {
 	return nil
 }
 
+// keyFileDesk makes a SQLite desk whose key is its key file, with every
+// kind of secret and a certificate under each name.
+func keyFileDesk(t *testing.T, certs ...string) (path string) {
+	t.Helper()
+	t.Setenv(SecretKeyEnv, "")
+	t.Setenv(OldSecretKeyEnv, "")
+	ctx := context.Background()
+	path = filepath.Join(t.TempDir(), "desk.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	saveSecrets(t, db)
+	for _, name := range certs {
+		if err := db.ACMECache().Put(ctx, name, []byte(testCert)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
 // A desk with a key file: key rotate seals every secret with a new key;
 // the desk opens with it and reads them all, the old key alone no longer
 // opens it, and the old key file is kept aside (not loaded) for the
 // backups made before.
 func TestRotateKeyFile(t *testing.T) {
-	t.Setenv(SecretKeyEnv, "")
-	t.Setenv(OldSecretKeyEnv, "")
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "desk.db")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saveSecrets(t, db)
-	if err := db.ACMECache().Put(ctx, "desk.example.com", []byte(testCert)); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	path := keyFileDesk(t, "desk.example.com")
 	oldKey := keyText(t, keyFile(path))
 
 	rot, err := RotateSecretKey(ctx, path)
@@ -145,7 +156,7 @@ func TestRotateKeyFile(t *testing.T) {
 	}
 	noSecretIn(t, path)
 	t.Setenv(SecretKeyEnv, "") // the key file alone
-	db, err = Open(ctx, path)
+	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,22 +179,8 @@ func TestRotateKeyFile(t *testing.T) {
 // opens and reads every secret with the two key files it left; run again
 // once the cause is gone, it finishes with the key it had written.
 func TestRotateKeyInterrupted(t *testing.T) {
-	t.Setenv(SecretKeyEnv, "")
-	t.Setenv(OldSecretKeyEnv, "")
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "desk.db")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saveSecrets(t, db)
-	cache := db.ACMECache()
-	for _, name := range []string{"desk.example.com", "broken"} {
-		if err := cache.Put(ctx, name, []byte(testCert)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+	path := keyFileDesk(t, "desk.example.com", "broken")
 	raw, err := OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +208,7 @@ func TestRotateKeyInterrupted(t *testing.T) {
 	if src, err := SecretKeyStatus(ctx, path); err != nil || !strings.Contains(src, "key rotate to finish") {
 		t.Fatalf("onedesk check on the half-rotated desk: %q, %v", src, err)
 	}
-	db, err = Open(ctx, path)
+	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatalf("the desk after a failed rotation: %v", err)
 	}

@@ -335,3 +335,29 @@ func deleteHook(ctx context.Context, tx *Tx, name string) error {
 	_, err := tx.q.ExecContext(ctx, "DELETE FROM webhooks WHERE name = ?", name)
 	return err
 }
+
+// A value sealed before key ids (enc:v1:) opens with the key, and a
+// rotation seals it again with an id.
+func TestSealedBeforeKeyIDs(t *testing.T) {
+	key, _ := parseKey(NewSecretKey())
+	box, err := newSecretBox(key, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := box.seal("webhooks.secret", "whsec_old")
+	_, body, _ := strings.Cut(strings.TrimPrefix(v2, sealedPrefix), ":")
+	v1 := sealedPrefixV1 + body // the same nonce and ciphertext, as version 1 wrote them
+	if got, err := box.open("webhooks.secret", v1); err != nil || got != "whsec_old" {
+		t.Fatalf("a v1 value opens as %q, %v", got, err)
+	}
+	other, _ := parseKey(NewSecretKey())
+	ring, _ := box.withKey(other, "other")
+	next := ring.sealingWith(ring.keys[1])
+	again := next.seal("webhooks.secret", "whsec_old")
+	if !strings.HasPrefix(again, sealedPrefix+keyID(other)+":") {
+		t.Fatalf("sealed again as %q, want key %s's id", again, keyID(other))
+	}
+	if _, err := box.open("webhooks.secret", again); !errors.Is(err, ErrSecretKey) || !strings.Contains(err.Error(), keyID(other)) {
+		t.Fatalf("a value of a key not loaded: %v, want ErrSecretKey naming the key", err)
+	}
+}

@@ -10,3 +10,15 @@ CREATE TABLE acme_cache (
     value      TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- The rate limits' shared buckets (store/ratelimit.go) are PostgreSQL's:
+-- SQLite has one node, which counts in memory. The table is here, empty,
+-- so that both engines have the same tables (onedesk copy skips it).
+CREATE TABLE rate_buckets (
+    name    TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    tokens  REAL NOT NULL,
+    granted REAL NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (name, key)
+);

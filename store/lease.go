@@ -146,6 +146,7 @@ func (l *leaseConn) askLoop(n *nodes) {
 		if err := l.askAll(n); err != nil {
 			l.log.Warn("lease: cannot ask PostgreSQL", "err", err)
 		}
+		t.Reset(leaseRetry) // a second from this ask, whatever woke it
 	}
 }
 

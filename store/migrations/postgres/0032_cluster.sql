@@ -1,4 +1,4 @@
--- 0033 on PostgreSQL: the ACME cache (as on SQLite), and the rate limits'
+-- 0032 on PostgreSQL: the ACME cache (as on SQLite), and the rate limits'
 -- shared token buckets (store/ratelimit.go): one row per limit and key,
 -- whose tokens every node takes from. UNLOGGED: counters are worth no
 -- write-ahead log, and a crash of PostgreSQL that empties them only

@@ -81,6 +81,8 @@ Usage:
   onedesk restore FILE [--force]                                  put a backup in place (server stopped)
   onedesk check [--quick] [serve's flags]                         verify the database and the configuration
   onedesk copy --from onedesk.db --to postgres://...              move a desk to another database (files too)
+  onedesk key rotate [--data F]                                   seal every secret with a new key (see docs/operations.md)
+  onedesk key new                                                 print a new key for ONEDESK_SECRET_KEY
   onedesk service install [serve's flags] | uninstall | start | stop | status
   onedesk version
   onedesk dev seed --tickets N                                    fill a database with sample tickets
@@ -117,6 +119,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		err = check(args, stdout, stderr)
 	case "copy":
 		err = copyCmd(args, stdout, stderr)
+	case "key":
+		err = keyCmd(args, stdout, stderr)
 	case "service":
 		err = serviceCmd(args, stdout, stderr)
 	case "version":
@@ -365,7 +369,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	metaCh := meta.New(d, cfg.Log, meta.Options{APIURL: cfg.MetaAPI, PublicURL: hookURL})
 	waCh := whatsapp.New(d, cfg.Log, whatsapp.Options{APIURL: cfg.WhatsAppAPI, PublicURL: hookURL})
 	all := []channels.Channel{mailCh, chatCh, formsCh, tgCh, metaCh, waCh}
-	tlsOn, err := cfg.https()
+	tlsOn, err := cfg.https(db)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func httpsFlags(fs *flag.FlagSet, cfg *ServeConfig) {
 	fs.StringVar(&cfg.Domain, "domain", "", "get certificates for this domain (comma-separated for several) from Let's Encrypt and serve HTTPS on :443")
 	fs.StringVar(&cfg.ACMEEmail, "acme-email", "", "with --domain: the address the certificate authority writes to about expiring certificates")
 	fs.StringVar(&cfg.ACMEDirectory, "acme-directory", "", "with --domain: the ACME directory URL (default Let's Encrypt; its staging URL for trials)")
-	fs.StringVar(&cfg.CertDir, "certs", "", "with --domain: the folder certificates are kept in (default: beside the data file, or ./onedesk.certs with a PostgreSQL URL)")
+	fs.StringVar(&cfg.CertDir, "certs", "", "with --domain: the folder certificates are kept in (default: beside the data file; with a PostgreSQL URL, the database, shared by every node)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "with HTTPS: also listen here for plain HTTP, redirected to HTTPS (with --domain :80 unless given; off for none)")
 }
 
@@ -102,19 +102,21 @@ type https struct {
 }
 
 // certDir is where certificates from ACME are kept: --certs, else beside
-// the data file, else (a PostgreSQL URL is no place for a folder)
-// onedesk.certs in the working directory, which a service is given.
+// the data file; "" on PostgreSQL, whose desk keeps them in the database
+// (store.ACMECache), so that every node serves the same certificate and
+// any node answers a challenge. A SQLite desk keeps its folder: it has
+// one node, and its certificates stay where they have always been.
 func (cfg *ServeConfig) certDir() string {
 	switch {
 	case cfg.CertDir != "":
 		return cfg.CertDir
 	case store.IsPostgres(cfg.Data):
-		return "onedesk.certs"
+		return ""
 	}
 	return cfg.Data + ".certs"
 }
 
-func (cfg *ServeConfig) https() (*https, error) {
+func (cfg *ServeConfig) https(db *store.DB) (*https, error) {
 	switch {
 	case cfg.TLSCert != "":
 		kp, err := newKeyPair(cfg.TLSCert, cfg.TLSKey, cfg.Log)
@@ -126,7 +128,7 @@ func (cfg *ServeConfig) https() (*https, error) {
 			insecure: ui.RedirectToHTTPS,
 		}, nil
 	case cfg.Domain != "":
-		m, err := cfg.autocert()
+		m, err := cfg.autocert(db)
 		if err != nil {
 			return nil, err
 		}
@@ -140,14 +142,18 @@ func (cfg *ServeConfig) https() (*https, error) {
 }
 
 // autocert is the ACME certificate manager for --domain: certificates for
-// those names only, kept in an owner-only folder beside the data file.
-func (cfg *ServeConfig) autocert() (*autocert.Manager, error) {
-	dir := cfg.certDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("certificate folder: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("certificate folder: %w", err)
+// those names only, kept in an owner-only folder beside the data file, or
+// in the database (certDir).
+func (cfg *ServeConfig) autocert(db *store.DB) (*autocert.Manager, error) {
+	var cache autocert.Cache = db.ACMECache()
+	if dir := cfg.certDir(); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("certificate folder: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("certificate folder: %w", err)
+		}
+		cache = autocert.DirCache(dir)
 	}
 	var names []string
 	for _, d := range strings.Split(cfg.Domain, ",") {
@@ -155,7 +161,7 @@ func (cfg *ServeConfig) autocert() (*autocert.Manager, error) {
 	}
 	m := &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      autocert.DirCache(dir),
+		Cache:      cache,
 		HostPolicy: autocert.HostWhitelist(names...),
 		Email:      cfg.ACMEEmail,
 	}

@@ -23,6 +23,10 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
+
+	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // selfSigned writes a new self-signed certificate for 127.0.0.1 and
@@ -155,7 +159,12 @@ func TestDomainFlagsAndCertificateManager(t *testing.T) {
 		t.Fatalf("addr %q, http addr %q, domain %q", cfg.Addr, cfg.HTTPAddr, cfg.Domain)
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := cfg.https()
+	db, err := store.Open(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h, err := cfg.https(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +175,7 @@ func TestDomainFlagsAndCertificateManager(t *testing.T) {
 	if !slices.Contains(h.tls.NextProtos, acme.ALPNProto) || slices.Contains(h.tls.NextProtos, "h2") {
 		t.Fatalf("ALPN %q", h.tls.NextProtos)
 	}
-	m, _ := cfg.autocert()
+	m, _ := cfg.autocert(db)
 	ctx := context.Background()
 	for _, host := range []string{"desk.example.com", "help.example.com"} {
 		if err := m.HostPolicy(ctx, host); err != nil {
@@ -233,5 +242,41 @@ func TestHTTPSFlagMistakes(t *testing.T) {
 	p, err := parseCIDRs("10.0.0.0/8, 192.168.1.7 ,::1")
 	if err != nil || len(p) != 3 || p[1].Bits() != 32 || p[2].Bits() != 128 {
 		t.Fatalf("%v %v", p, err)
+	}
+}
+
+// --domain on PostgreSQL: every node's certificate manager keeps its
+// cache in the database, so what one node's manager stored (a certificate,
+// a challenge's token) the other's finds; no folder is made.
+func TestDomainOnPostgresSharesCertificates(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var managers []*autocert.Manager
+	for range 2 {
+		cfg, err := serveConfig("serve", []string{"--data", url, "--domain", "desk.example.com"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		m, err := cfg.autocert(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		managers = append(managers, m)
+	}
+	if err := managers[0].Cache.Put(ctx, "tok-1+http-01", []byte("tok-1.key-auth")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := managers[1].Cache.Get(ctx, "tok-1+http-01"); err != nil || string(got) != "tok-1.key-auth" {
+		t.Fatalf("the other node's manager reads %q, %v", got, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a certificate folder was made on PostgreSQL: %v", entries)
 	}
 }

@@ -188,8 +188,8 @@ func TestServiceConfigOnPostgres(t *testing.T) {
 		t.Fatalf("the password is in the service: %q %q", c.Arguments, c.Description)
 	}
 	cfg, err := serveConfig("serve", nil, io.Discard)
-	if err != nil || cfg.certDir() != "onedesk.certs" {
-		t.Fatalf("certificates on PostgreSQL go to %q (%v)", cfg.certDir(), err)
+	if err != nil || cfg.certDir() != "" {
+		t.Fatalf("certificates on PostgreSQL go to %q (%v), want the database", cfg.certDir(), err)
 	}
 	if cfg, _ := serveConfig("serve", []string{"--certs", "/etc/onedesk/certs"}, io.Discard); cfg.certDir() != "/etc/onedesk/certs" {
 		t.Fatalf("--certs: %q", cfg.certDir())

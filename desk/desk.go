@@ -21,6 +21,7 @@ import (
 
 	"onedesk/hours"
 	"onedesk/i18n"
+	"onedesk/limit"
 	"onedesk/netguard"
 	"onedesk/orders"
 	"onedesk/store"
@@ -110,6 +111,16 @@ const NoMailboxReason = "no mailbox can send this reply by email: add your suppo
 // DB is the database the desk works on, for plain reads (ui, channels and
 // the parts beside desk read from it; they write through desk's methods).
 func (d *Desk) DB() *store.DB { return d.db }
+
+// NewLimiter is a rate limiter of perSecond in bursts of burst per key
+// (limit.New), counted across every node when several share the database:
+// name it the same on each node (store.TakeTokens is the shared bucket).
+func (d *Desk) NewLimiter(name string, perSecond float64, burst int) *limit.Limiter {
+	if !d.db.Multinode() {
+		return limit.New(perSecond, burst)
+	}
+	return limit.NewShared(d.db, name, perSecond, burst)
+}
 
 // Bus is where the desk publishes what changed, after each commit.
 func (d *Desk) Bus() *Bus { return d.bus }

@@ -376,7 +376,7 @@ func (o OrderSettings) column(box *secretBox) string {
 func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 	res, err := tx.q.insert(ctx, `INSERT INTO stores (name, slug, language, timezone, allowed_origins, logo_url, country, orders, chat, created_at, signature)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), ms(s.CreatedAt), s.Signature)
+		s.Country, s.Orders.column(tx.sealer(ctx)), jsonText(s.Chat, "{}"), ms(s.CreatedAt), s.Signature)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}
@@ -391,7 +391,7 @@ func (tx *Tx) InsertStore(ctx context.Context, s *Store) error {
 func (tx *Tx) UpdateStore(ctx context.Context, s *Store) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE stores SET name = ?, slug = ?, language = ?, timezone = ?, allowed_origins = ?, logo_url = ?,
 		country = ?, orders = ?, chat = ?, signature = ? WHERE id = ?`, s.Name, s.Slug, s.Language, s.Timezone, jsonText(s.AllowedOrigins, "[]"), s.LogoURL,
-		s.Country, s.Orders.column(tx.secrets), jsonText(s.Chat, "{}"), s.Signature, s.ID)
+		s.Country, s.Orders.column(tx.sealer(ctx)), jsonText(s.Chat, "{}"), s.Signature, s.ID)
 	if isUnique(err) {
 		return fmt.Errorf("store %s: %w", s.Slug, ErrConflict)
 	}

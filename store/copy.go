@@ -196,9 +196,11 @@ func interrupted(ctx context.Context, dst *DB, err error) error {
 
 // Tables that hold what the target makes for itself, never copied:
 // SQLite's search build marker, PostgreSQL's schema version and its
-// search tables (search_postgres.go). (SQLite's FTS tables are virtual
+// search tables (search_postgres.go), and the rate limits' counters
+// (ratelimit.go: a copy starts with full buckets). (SQLite's FTS tables are virtual
 // and their shadows are not listed at all.)
-var derivedTables = map[string]bool{"search_build": true, "schema_version": true, "ticket_search": true, "customer_search": true}
+var derivedTables = map[string]bool{"search_build": true, "schema_version": true, "ticket_search": true, "customer_search": true,
+	"rate_buckets": true}
 
 // seededTables hold a row that the migrations put in: the copy replaces
 // it with the source's.

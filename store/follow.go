@@ -42,6 +42,8 @@ type nodes struct {
 	// following: a LISTEN connection is up, so other nodes' changes to
 	// credentials are heard (AuthVersion may be cached by).
 	following atomic.Bool
+	// rateSwept is when this node last cleared idle rate buckets (unix s).
+	rateSwept atomic.Int64
 }
 
 func newNodes(cfg *pgx.ConnConfig) *nodes {

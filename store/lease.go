@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,17 +23,27 @@ import (
 // few seconds per job; the lock costs nothing while held. A node that
 // loses its connection (so its locks) stops its leased work when its next
 // ping fails, within leasePing.
+//
+// A node asks for every lease it lacks in one statement, once a second
+// (and at once when a lease is newly wanted): fifty mailboxes cost one
+// query a second, not fifty.
 const (
-	leaseRetry = time.Second     // how often a node tries for a lease it lacks
+	leaseRetry = time.Second     // how often a node tries for the leases it lacks
 	leasePing  = 2 * time.Second // how often the holder checks its connection
 )
 
-// leaseConn is a node's lease connection, shared by all its leases.
+// leaseConn is a node's lease connection, shared by all its leases, and
+// the one loop that asks for the leases the node wants.
 type leaseConn struct {
-	mu   sync.Mutex
-	conn *pgx.Conn
-	lost chan struct{} // closed when conn is found dead (its locks gone)
-	stop chan struct{} // closed by Close
+	mu     sync.Mutex
+	conn   *pgx.Conn
+	lost   chan struct{} // closed when conn is found dead (its locks gone)
+	stop   chan struct{} // closed by Close
+	wanted map[int64]chan chan struct{}
+	kick   chan struct{} // a lease is newly wanted: ask now
+	loop   sync.Once
+	log    *slog.Logger
+	asked  atomic.Int64 // statements sent asking for leases, for tests
 }
 
 // RunLeased runs f, until ctx ends, while this node holds the lease
@@ -47,17 +58,10 @@ func (db *DB) RunLeased(ctx context.Context, name string, log *slog.Logger, f fu
 	}
 	key := leaseKey(name)
 	for ctx.Err() == nil {
-		lost, ok, err := db.nodes.leases.try(ctx, db.nodes, key)
-		if err != nil && ctx.Err() == nil {
-			log.Warn("lease: cannot ask PostgreSQL", "work", name, "err", err)
-		}
-		if !ok {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(leaseRetry):
-			}
-			continue
+		lost := db.nodes.leases.acquire(ctx, db.nodes, key, log)
+		if lost == nil {
+			<-ctx.Done() // ended, or the database closed: nothing more to run
+			return
 		}
 		log.Info("lease taken: this node runs it", "work", name)
 		wctx, cancel := context.WithCancel(ctx)
@@ -86,33 +90,106 @@ func leaseKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
-// try takes the lock key if free, connecting first when needed; lost is
-// the current connection's end.
-func (l *leaseConn) try(ctx context.Context, n *nodes, key int64) (lost chan struct{}, ok bool, err error) {
+// acquire waits until this node holds key, and returns the end of the
+// connection it is held on; nil when ctx ends or the database closes
+// first.
+func (l *leaseConn) acquire(ctx context.Context, n *nodes, key int64, log *slog.Logger) chan struct{} {
+	granted := make(chan chan struct{}, 1)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.conn == nil {
+	select {
+	case <-l.stop:
+		l.mu.Unlock()
+		return nil
+	default:
+	}
+	if l.wanted == nil {
+		l.wanted, l.kick, l.log = map[int64]chan chan struct{}{}, make(chan struct{}, 1), log
+	}
+	l.wanted[key] = granted
+	l.mu.Unlock()
+	l.loop.Do(func() { go l.askLoop(n) })
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case lost := <-granted:
+		return lost
+	case <-ctx.Done():
+	case <-l.stop:
+	}
+	l.mu.Lock()
+	if l.wanted[key] == granted {
+		delete(l.wanted, key)
+	}
+	l.mu.Unlock()
+	select {
+	case lost := <-granted: // taken just as we gave up: let go
+		l.release(lost, key)
+	default:
+	}
+	return nil
+}
+
+// askLoop asks for the wanted leases every leaseRetry, and at once when
+// one is newly wanted, until Close.
+func (l *leaseConn) askLoop(n *nodes) {
+	t := time.NewTicker(leaseRetry)
+	defer t.Stop()
+	for {
 		select {
 		case <-l.stop:
-			return nil, false, ErrClosed
-		default:
+			return
+		case <-l.kick:
+		case <-t.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := l.askAll(n); err != nil {
+			l.log.Warn("lease: cannot ask PostgreSQL", "err", err)
+		}
+		t.Reset(leaseRetry) // a second from this ask, whatever woke it
+	}
+}
+
+// askAll tries every wanted lock in one statement, connecting first when
+// needed, and hands each one taken to its waiter.
+func (l *leaseConn) askAll(n *nodes) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.wanted) == 0 {
+		return nil
+	}
+	if l.conn == nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		conn, err := n.connect(cctx)
 		cancel()
 		if err != nil {
-			return nil, false, err
+			return err
 		}
 		l.conn, l.lost = conn, make(chan struct{})
 		go l.watch(conn, l.lost)
 	}
-	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := l.conn.QueryRow(qctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
-		l.drop()
-		return nil, false, err
+	keys := make([]int64, 0, len(l.wanted))
+	for k := range l.wanted {
+		keys = append(keys, k)
 	}
-	return l.lost, ok, nil
+	qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l.asked.Add(1)
+	rows, err := l.conn.Query(qctx, "SELECT k FROM unnest($1::bigint[]) AS k WHERE pg_try_advisory_lock(k)", keys)
+	if err != nil {
+		l.drop()
+		return err
+	}
+	taken, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		l.drop()
+		return err
+	}
+	for _, k := range taken {
+		l.wanted[k] <- l.lost
+		delete(l.wanted, k)
+	}
+	return nil
 }
 
 // release lets go of key, if the connection it was taken on still lives.

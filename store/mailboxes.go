@@ -112,8 +112,8 @@ func (tx *Tx) Mailbox(ctx context.Context, id int64) (*Mailbox, error) {
 // and poll status are left alone.
 func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 	args := []any{m.Address, m.Name, nullID(m.StoreID), m.IMAPHost, m.IMAPPort, m.IMAPSecurity, m.IMAPUsername,
-		tx.secrets.seal("mailboxes.imap_password", m.IMAPPassword), m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity,
-		m.SMTPUsername, tx.secrets.seal("mailboxes.smtp_password", m.SMTPPassword), m.PollSeconds, m.AfterImport,
+		tx.sealer(ctx).seal("mailboxes.imap_password", m.IMAPPassword), m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity,
+		m.SMTPUsername, tx.sealer(ctx).seal("mailboxes.smtp_password", m.SMTPPassword), m.PollSeconds, m.AfterImport,
 		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB}
 	if m.ID == 0 {
 		res, err := tx.q.insert(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -180,6 +181,88 @@ func TestLeaseMovesWhenANodeDies(t *testing.T) {
 	wg.Wait()
 }
 
+// Fifty leases wanted by a node that lacks them cost one statement a
+// second, not fifty; when the holder goes, all fifty move within seconds.
+func TestLeasesAskedTogether(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const leases = 50
+	var onA, onB atomic.Int32
+	var wg sync.WaitGroup
+	for i := range leases {
+		name := fmt.Sprintf("mailbox %d", i)
+		wg.Go(func() {
+			a.RunLeased(ctx, name, quiet(), func(ctx context.Context) { onA.Add(1); <-ctx.Done(); onA.Add(-1) })
+		})
+	}
+	waitFor(t, 30*time.Second, "node a takes every lease", func() bool { return onA.Load() == leases })
+	for i := range leases {
+		name := fmt.Sprintf("mailbox %d", i)
+		wg.Go(func() {
+			b.RunLeased(ctx, name, quiet(), func(ctx context.Context) { onB.Add(1); <-ctx.Done(); onB.Add(-1) })
+		})
+	}
+	waitFor(t, 10*time.Second, "node b wants every lease", func() bool {
+		b.nodes.leases.mu.Lock()
+		defer b.nodes.leases.mu.Unlock()
+		return len(b.nodes.leases.wanted) == leases
+	})
+	before, began := b.nodes.leases.asked.Load(), time.Now()
+	time.Sleep(3 * time.Second) // a span to count statements in, not a wait for a condition
+	asked, took := b.nodes.leases.asked.Load()-before, time.Since(began)
+	t.Logf("node b asked for %d leases with %d statements in %s", leases, asked, took.Round(time.Millisecond))
+	if limit := int64(took/leaseRetry) + 2; asked > limit { // a tick each, and the last one's kick
+		t.Fatalf("node b sent %d statements in %s for %d leases, want at most %d", asked, took, leases, limit)
+	}
+	if onB.Load() != 0 {
+		t.Fatalf("node b runs %d leases node a holds", onB.Load())
+	}
+	moved := time.Now()
+	a.nodes.leases.mu.Lock()
+	a.nodes.leases.conn.PgConn().Conn().Close()
+	a.nodes.leases.mu.Unlock()
+	waitFor(t, 15*time.Second, "node b takes every lease up", func() bool { return onB.Load() == leases })
+	t.Logf("%d leases moved in %s", leases, time.Since(moved).Round(time.Millisecond))
+	cancel()
+	wg.Wait()
+}
+
+// Two nodes taking tokens from one bucket at once, eight callers each:
+// never more granted than the bucket holds (its burst, then its rate).
+func TestTakeTokensAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	const rate, burst = 20.0, 50
+	var granted, calls atomic.Int64
+	var wg sync.WaitGroup
+	began := time.Now()
+	for _, db := range []*DB{a, b} {
+		for range 8 {
+			wg.Go(func() {
+				for time.Since(began) < 1500*time.Millisecond {
+					got, _, err := db.TakeTokens(context.Background(), "api", "t1", rate, burst, 3)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					granted.Add(int64(got))
+					calls.Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	most := burst + int64(rate*time.Since(began).Seconds()) + 1
+	t.Logf("%d tokens granted in %s over %d round trips (%.0f a second), the bucket holds %d",
+		granted.Load(), time.Since(began).Round(time.Millisecond), calls.Load(), float64(calls.Load())/time.Since(began).Seconds(), most)
+	if granted.Load() > most || granted.Load() < burst {
+		t.Fatalf("%d tokens granted, want %d to %d", granted.Load(), burst, most)
+	}
+	if got, _, _ := a.TakeTokens(context.Background(), "api", "t2", rate, burst, 3); got != 3 {
+		t.Fatalf("another key's bucket gave %d tokens, want 3", got)
+	}
+}
+
 // On SQLite, one process: leased work simply runs, and there is nobody
 // to follow.
 func TestLeaseOnSQLiteJustRuns(t *testing.T) {
@@ -190,6 +273,9 @@ func TestLeaseOnSQLiteJustRuns(t *testing.T) {
 	defer db.Close()
 	ran := false
 	db.RunLeased(context.Background(), "outbox", quiet(), func(context.Context) { ran = true })
+	if _, _, err := db.TakeTokens(context.Background(), "api", "t1", 1, 1, 1); err != ErrNotShared {
+		t.Fatalf("tokens on SQLite: %v, want ErrNotShared", err)
+	}
 	if !ran || db.Multinode() {
 		t.Fatalf("ran %v, multinode %v", ran, db.Multinode())
 	}

@@ -9,7 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // Search on PostgreSQL reads ticket_search (migration postgres/0028): a
@@ -32,16 +36,32 @@ const pgStemConfigs = "'{english,portuguese,turkish,russian}'::regconfig[]"
 // pgSearchCache remembers what searches ask of PostgreSQL besides the
 // index read itself, a round trip each: how typed words fold (fixed by
 // the migration's functions) and which words are words of the index
-// (only yes: a word stays one, on every node, until deleted; a no may
-// turn yes with a write on any node).
+// (only yes: a no may turn yes with a write on any node). Both are
+// least-recently-used caches of a bounded size (hashicorp/golang-lru), so
+// a desk searched for years keeps the words searched lately, not every
+// word ever typed; a yes is also forgotten after pgWordMemory, so a word
+// whose every ticket was deleted stops counting as one.
 type pgSearchCache struct {
-	mu     sync.Mutex
-	folded map[string][]pgWord
-	words  map[string]bool
+	once   sync.Once
+	folded *lru.Cache[string, []pgWord]
+	words  *expirable.LRU[string, bool]
 }
 
-// pgSearchCacheLimit bounds each map; past it, it starts over.
+// pgSearchCacheLimit bounds each cache, in entries.
 const pgSearchCacheLimit = 4096
+
+// pgWordMemory is how long a word of the index is believed one.
+const pgWordMemory = 10 * time.Minute
+
+// init makes the caches on first use (a DB's zero value has none).
+func (c *pgSearchCache) init() { c.initSized(pgSearchCacheLimit, pgWordMemory) }
+
+func (c *pgSearchCache) initSized(size int, memory time.Duration) {
+	c.once.Do(func() {
+		c.folded, _ = lru.New[string, []pgWord](size) // errs only on size <= 0
+		c.words = expirable.NewLRU[string, bool](size, nil, memory)
+	})
+}
 
 // pgWord is a word as typed, read as the index holds it.
 type pgWord struct {
@@ -54,22 +74,15 @@ type pgWord struct {
 func (db *DB) pgFold(ctx context.Context, words []string) ([]pgWord, error) {
 	key := strings.Join(words, "\x00")
 	c := &db.pgSearch
-	c.mu.Lock()
-	folded, ok := c.folded[key]
-	c.mu.Unlock()
-	if ok {
+	c.init()
+	if folded, ok := c.folded.Get(key); ok {
 		return folded, nil // read only by callers
 	}
 	folded, err := db.readFold(ctx, words)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	if c.folded == nil || len(c.folded) >= pgSearchCacheLimit {
-		c.folded = map[string][]pgWord{}
-	}
-	c.folded[key] = folded
-	c.mu.Unlock()
+	c.folded.Add(key, folded)
 	return folded, nil
 }
 
@@ -224,23 +237,17 @@ func phoneDigits(q string) string {
 // pgIsWord is whether a folded word is a word of the index as written.
 func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
 	c := &db.pgSearch
-	c.mu.Lock()
-	found := c.words[word]
-	c.mu.Unlock()
-	if found {
+	c.init()
+	if c.words.Contains(word) {
 		return true, nil
 	}
+	var found bool
 	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, false))+")").Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("search: is %q a word: %w", word, err)
 	}
 	if found {
-		c.mu.Lock()
-		if c.words == nil || len(c.words) >= pgSearchCacheLimit {
-			c.words = map[string]bool{}
-		}
-		c.words[word] = true
-		c.mu.Unlock()
+		c.words.Add(word, true)
 	}
 	return found, nil
 }

@@ -102,7 +102,7 @@ func (tx *Tx) SaveSocialAccount(ctx context.Context, a *SocialAccount) error {
 	if config == "" {
 		config = "{}"
 	}
-	args := []any{nullID(a.StoreID), a.Name, a.Handle, a.ExternalID, tx.secrets.seal("social_accounts.config", config), a.Enabled, ms(a.UpdatedAt)}
+	args := []any{nullID(a.StoreID), a.Name, a.Handle, a.ExternalID, tx.sealer(ctx).seal("social_accounts.config", config), a.Enabled, ms(a.UpdatedAt)}
 	var err error
 	if a.ID == 0 {
 		var res sql.Result

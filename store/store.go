@@ -154,6 +154,10 @@ type Tx struct {
 	// at commit (follow.go).
 	touched touched
 	secrets *secretBox // as DB's
+	// sealing is what this transaction seals with (sealer), once known;
+	// sealErr a reason it cannot seal, which fails the write.
+	sealing *secretBox
+	sealErr error
 }
 
 // querier is what read helpers need: the reader pool, or a write

@@ -129,7 +129,7 @@ func (tx *Tx) Webhook(ctx context.Context, id int64) (*Webhook, error) {
 // SaveWebhook inserts (ID 0) or updates a webhook's settings; its
 // delivery status is left alone.
 func (tx *Tx) SaveWebhook(ctx context.Context, w *Webhook) error {
-	args := []any{w.Name, w.URL, jsonText(w.Events, "[]"), w.Enabled, tx.secrets.seal("webhooks.secret", w.Secret), ms(w.UpdatedAt)}
+	args := []any{w.Name, w.URL, jsonText(w.Events, "[]"), w.Enabled, tx.sealer(ctx).seal("webhooks.secret", w.Secret), ms(w.UpdatedAt)}
 	if w.ID == 0 {
 		res, err := tx.q.insert(ctx, `INSERT INTO webhooks (name, url, events, enabled, secret, updated_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, append(args, ms(w.CreatedAt))...)

@@ -131,6 +131,10 @@ func (db *DB) runBatch(first *writeOp) {
 		}
 		mark := t.touched.mark()
 		res := run(op, t)
+		if res.err == nil && t.sealErr != nil {
+			res.err = t.sealErr
+		}
+		t.sealErr = nil
 		if res.err == nil && res.panic == nil {
 			if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
 				res.err = fmt.Errorf("release savepoint: %w", err)

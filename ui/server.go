@@ -156,9 +156,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	if loginRate == 0 {
 		loginRate = 10
 	}
-	s.apiLimit = limit.New(apiRate, int(max(apiRate*10, 1)))
-	s.loginLimit = limit.New(loginRate/60, int(max(loginRate/2, 1)))
-	s.publicLimit = limit.New(30, 200)
+	s.apiLimit = d.NewLimiter("api", apiRate, int(max(apiRate*10, 1)))
+	s.loginLimit = d.NewLimiter("login", loginRate/60, int(max(loginRate/2, 1)))
+	s.publicLimit = d.NewLimiter("public", 30, 200)
 	s.static = loadStatic()
 
 	s.app = fiber.New(fiber.Config{

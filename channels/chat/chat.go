@@ -74,7 +74,7 @@ type Channel struct {
 // New returns the chat channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, open: map[*visitor]struct{}{}, receipts: map[int64]*receipt{},
-		ipLimit: limit.New(1, 30), visitorLimit: limit.New(visitorRate, visitorBurst)}
+		ipLimit: d.NewLimiter("chat address", 1, 30), visitorLimit: d.NewLimiter("chat visitor", visitorRate, visitorBurst)}
 	d.SetSender("chat", desk.SenderFunc(c.Send))
 	d.RegisterAccounts(c)
 	return c

@@ -60,7 +60,7 @@ type Channel struct {
 // New returns the forms channel. Replies on form tickets, and the
 // confirmation, go out by email.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, pageLimit: limit.New(2, 60), postLimit: limit.New(0.2, 10), Now: time.Now}
+	c := &Channel{desk: d, log: log, pageLimit: d.NewLimiter("form page", 2, 60), postLimit: d.NewLimiter("form post", 0.2, 10), Now: time.Now}
 	d.SetSender("form", desk.SenderFunc(c.Send))
 	d.RegisterAccounts(c)
 	return c

@@ -39,6 +39,11 @@ type MailboxInput struct {
 	AutoAck        *bool
 	AutoAckText    *string
 	MaxMessageMB   *int
+
+	// Auth is "password" or "oauth2" (nil keeps the mailbox's); OAuth is
+	// the OAuth2 app it signs in with (mailbox_oauth.go).
+	Auth  *string
+	OAuth *OAuthInput
 }
 
 var securities = []string{"tls", "starttls", "none"}
@@ -52,6 +57,9 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 			}
 		}
 	}
+	if err := in.checkOAuthHosts(ctx); err != nil {
+		return nil, err
+	}
 	var m *store.Mailbox
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if id == 0 {
@@ -64,13 +72,20 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 			}
 		}
 		in.apply(m)
+		oauth, err := in.oauthFor(ctx, tx, m)
+		if err != nil {
+			return err
+		}
 		if err := checkMailbox(m); err != nil {
 			return err
 		}
 		if err := exists(ctx, tx, "stores", "store_id", m.StoreID); err != nil {
 			return err
 		}
-		return tx.SaveMailbox(ctx, m)
+		if err := tx.SaveMailbox(ctx, m); err != nil {
+			return err
+		}
+		return saveOAuth(ctx, tx, m, oauth)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, inputErr("address", "a mailbox for %s exists already", m.Address)

@@ -10,6 +10,7 @@ import (
 
 	"onedesk/channels"
 	"onedesk/desk"
+	"onedesk/mailauth"
 	"onedesk/store"
 )
 
@@ -18,6 +19,8 @@ import (
 type Channel struct {
 	desk *desk.Desk
 	log  *slog.Logger
+	// tokens are the OAuth2 access tokens of mailboxes that sign in so.
+	tokens *mailauth.Tokens
 
 	// Backoff is the first wait after a failed poll; it doubles to MaxBackoff.
 	Backoff    time.Duration
@@ -30,7 +33,7 @@ const smtpSends = 4
 
 // New returns the email channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
-	c := &Channel{desk: d, log: log, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
+	c := &Channel{desk: d, log: log, tokens: mailauth.NewTokens(d.DB()), Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
 	d.SetSender("email", desk.SenderFunc(c.Send))
 	d.LimitSends("email", smtpSends)
 	d.RegisterAccounts(c)
@@ -46,7 +49,11 @@ func (c *Channel) TestAccount(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return Test(ctx, mb)
+	oauth, err := c.oauthOf(ctx, mb)
+	if err != nil {
+		return err
+	}
+	return Test(ctx, mb, oauth)
 }
 
 // Name is "email".

@@ -32,7 +32,8 @@ const fetchBatch = 25
 
 // dialIMAP connects and logs in to a mailbox's IMAP server. newMail, when
 // set, is signalled when the server reports new messages (during IDLE).
-func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}) (*imapclient.Client, error) {
+// With an oauth login (mailbox_oauth), the login is by token.
+func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}, oauth ...*oauthLogin) (*imapclient.Client, error) {
 	opts := &imapclient.Options{
 		TLSConfig: &tls.Config{ServerName: mb.IMAPHost, MinVersion: tls.VersionTLS12},
 		Dialer:    netguard.Default.Dialer(), // not into the desk's own network
@@ -72,6 +73,13 @@ func dialIMAP(mb *store.Mailbox, newMail chan<- struct{}) (*imapclient.Client, e
 	if err := waitGreeting(c); err != nil {
 		c.Close()
 		return nil, &protocolError{"IMAP", addr, err}
+	}
+	if len(oauth) > 0 && oauth[0] != nil {
+		if err := oauth[0].imap(c, mb); err != nil {
+			c.Close()
+			return nil, err // said in the sign-in's words (oauth.go)
+		}
+		return c, nil
 	}
 	if err := c.Login(mb.IMAPUsername, mb.IMAPPassword).Wait(); err != nil {
 		c.Close()
@@ -139,7 +147,11 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 		return err
 	}
 	newMail := make(chan struct{}, 1)
-	cl, err := dialIMAP(mb, newMail)
+	oauth, err := c.oauthOf(ctx, mb)
+	if err != nil {
+		return err
+	}
+	cl, err := dialIMAP(mb, newMail, oauth)
 	if err != nil {
 		return err
 	}
@@ -723,12 +735,12 @@ func Explain(err error) error {
 // Test logs in to a mailbox's IMAP server (opening its folder and the
 // move-to folder) and to its SMTP server (no mail is sent), and says in
 // plain words which one failed and why.
-func Test(ctx context.Context, mb *store.Mailbox) error {
+func Test(ctx context.Context, mb *store.Mailbox, oauth ...*oauthLogin) error {
 	var errs []error
-	if err := testIMAP(ctx, mb); err != nil {
+	if err := testIMAP(ctx, mb, oauth...); err != nil {
 		errs = append(errs, &TestError{Field: "imap_host", Err: i18n.Errorf("receiving (IMAP %s): %w", mb.IMAPHost, err)})
 	}
-	if err := testSMTP(ctx, mb); err != nil {
+	if err := testSMTP(ctx, mb, oauth...); err != nil {
 		errs = append(errs, &TestError{Field: "smtp_host", Err: i18n.Errorf("sending (SMTP %s): %w", mb.SMTPHost, err)})
 	}
 	switch len(errs) {
@@ -753,8 +765,8 @@ func (e *TestError) Unwrap() error { return e.Err }
 // TestField names the settings field of the server at fault, for the app.
 func (e *TestError) TestField() string { return e.Field }
 
-func testIMAP(ctx context.Context, mb *store.Mailbox) error {
-	cl, err := dialIMAP(mb, nil)
+func testIMAP(ctx context.Context, mb *store.Mailbox, oauth ...*oauthLogin) error {
+	cl, err := dialIMAP(mb, nil, oauth...)
 	if err != nil {
 		return Explain(err)
 	}

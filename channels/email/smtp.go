@@ -105,13 +105,29 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		}
 	}
 
-	client, err := smtpClient(mb)
+	oauth, err := c.oauthOf(ctx, mb)
 	if err != nil {
-		return desk.Permanent(err)
+		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := client.DialAndSendWithContext(sctx, m); err != nil {
+	send := func(more []mail.Option) error {
+		client, err := smtpClient(mb, more...)
+		if err != nil {
+			return desk.Permanent(err)
+		}
+		return client.DialAndSendWithContext(sctx, m)
+	}
+	if oauth != nil {
+		oauth.ctx = sctx
+		err = oauth.send(mb, send)
+	} else {
+		err = send(nil)
+	}
+	if err != nil {
+		if held := oauthHeld(err); held != nil {
+			return held // retried: after Reconnect it leaves
+		}
 		var se *mail.SendError
 		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
 			return desk.Permanent(i18n.Errorf("the mail server refused the reply: %w", err))
@@ -196,7 +212,7 @@ func replySubject(t store.Ticket, opening bool) string {
 
 // testSMTP connects to the mailbox's SMTP server as a reply would
 // (TLS or STARTTLS as set, then AUTH) and quits without sending.
-func testSMTP(ctx context.Context, mb *store.Mailbox) error {
+func testSMTP(ctx context.Context, mb *store.Mailbox, oauth ...*oauthLogin) error {
 	addr := net.JoinHostPort(mb.SMTPHost, strconv.Itoa(mb.SMTPPort))
 	var connected atomic.Bool
 	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
@@ -215,7 +231,15 @@ func testSMTP(ctx context.Context, mb *store.Mailbox) error {
 		connected.Store(true)
 		return conn, nil
 	}
-	client, err := smtpClient(mb, mail.WithDialContextFunc(dial), mail.WithTimeout(greetTimeout))
+	more := []mail.Option{mail.WithDialContextFunc(dial), mail.WithTimeout(greetTimeout)}
+	if len(oauth) > 0 && oauth[0] != nil {
+		opts, _, err := oauth[0].smtpOptions(mb, "")
+		if err != nil {
+			return err
+		}
+		more = append(more, opts...)
+	}
+	client, err := smtpClient(mb, more...)
 	if err != nil {
 		return err
 	}

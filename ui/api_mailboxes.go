@@ -38,15 +38,19 @@ type mailboxBody struct {
 	AutoAck        *bool   `json:"auto_ack"`
 	AutoAckText    *string `json:"auto_ack_text"`
 	MaxMessageMB   *int    `json:"max_message_mb"`
+
+	oauthBody
 }
 
 func (b mailboxBody) input(raw map[string]bool) desk.MailboxInput {
-	return desk.MailboxInput{Address: b.Address, Name: b.Name, StoreID: desk.Optional[int64]{Set: raw["store_id"], Value: b.StoreID},
+	in := desk.MailboxInput{Address: b.Address, Name: b.Name, StoreID: desk.Optional[int64]{Set: raw["store_id"], Value: b.StoreID},
 		IMAPHost: b.IMAPHost, IMAPPort: b.IMAPPort, IMAPSecurity: b.IMAPSecurity, IMAPUsername: b.IMAPUsername,
 		IMAPPassword: b.IMAPPassword, IMAPFolder: b.IMAPFolder, SMTPHost: b.SMTPHost, SMTPPort: b.SMTPPort,
 		SMTPSecurity: b.SMTPSecurity, SMTPUsername: b.SMTPUsername, SMTPPassword: b.SMTPPassword,
 		PollSeconds: b.PollSeconds, AfterImport: b.AfterImport, MoveTo: b.MoveTo, Active: b.Active,
 		PlusAddressing: b.PlusAddressing, AutoAck: b.AutoAck, AutoAckText: b.AutoAckText, MaxMessageMB: b.MaxMessageMB}
+	b.oauthBody.input(&in)
+	return in
 }
 
 // decodeMailbox reads the body and which keys it named (to tell a null
@@ -71,6 +75,9 @@ type mailboxStatus struct {
 	*store.Mailbox
 	*store.MailboxIntake
 	Stuck string `json:"stuck"`
+	// Auth is "password" or "oauth2", with the sign-in in OAuth.
+	Auth  string       `json:"auth"`
+	OAuth *oauthStatus `json:"oauth"`
 }
 
 // partialListed is how many of a mailbox's partly read messages its
@@ -80,6 +87,10 @@ const partialListed = 10
 func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 	ctx := c.UserContext()
 	list, err := s.db.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	oauths, err := s.db.MailboxOAuths(ctx)
 	if err != nil {
 		return err
 	}
@@ -93,9 +104,11 @@ func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 		}
 		sayMailbox(lang, m)
 		sayIntake(lang, intake)
-		out = append(out, mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now)})
+		st := mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now)}
+		st.Auth, st.OAuth = mailboxAuth(lang, oauths[m.ID])
+		out = append(out, st)
 	}
-	return c.JSON(fiber.Map{"mailboxes": out})
+	return c.JSON(fiber.Map{"mailboxes": out, "oauth_redirect_url": s.oauthRedirectURL(c)})
 }
 
 func (s *Server) createMailbox(c *fiber.Ctx, _ *principal) error {

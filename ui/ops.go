@@ -126,6 +126,9 @@ type mailboxHealth struct {
 	// several poll intervals, or at the same message again and again).
 	Status string `json:"status"`
 	Stuck  string `json:"stuck,omitempty"`
+	// Reconnect: the mailbox's OAuth2 sign-in stopped working (Error
+	// says why); an admin mends it with Reconnect in the app.
+	Reconnect bool `json:"reconnect,omitempty"`
 }
 
 // probeEvery is how often /healthz proves the database takes writes; in
@@ -153,6 +156,7 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 	if err != nil && h.Error == "" {
 		fail("the database cannot be read: " + faultSentence(err).String())
 	}
+	oauths, _ := s.db.MailboxOAuths(ctx) // read as the list above was; nil on error
 	now := time.Now()
 	var stuck []string
 	for _, m := range boxes {
@@ -160,7 +164,10 @@ func (s *Server) healthz(c *fiber.Ctx, _ *principal) error {
 			continue
 		}
 		mh := mailboxHealth{ID: m.ID, Address: m.Address, LastPoll: m.LastPolledAt, Error: m.LastError, Status: "ok"}
-		if m.LastError != "" {
+		if o := oauths[m.ID]; o != nil && o.GrantError != "" {
+			mh.Error, mh.Reconnect = o.GrantError, true
+		}
+		if mh.Error != "" {
 			mh.Status = "failing"
 		}
 		if mh.Stuck = desk.MailboxStuck(m, now); mh.Stuck != "" {

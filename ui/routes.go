@@ -94,6 +94,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/mailboxes", admin, s.createMailbox},
 		{"PATCH", "/api/mailboxes/:id", admin, s.updateMailbox},
 		{"POST", "/api/mailboxes/:id/test", admin, s.testMailbox},
+		{"POST", "/api/mailboxes/:id/connect", admin, s.connectMailbox},
+		{"GET", oauthCallbackPath, admin, s.oauthCallback},
 		{"GET", "/api/messages/:id/source", agent, s.messageSource},
 
 		{"GET", "/api/checklist", admin, s.getChecklist},

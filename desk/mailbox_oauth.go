@@ -137,5 +137,11 @@ func saveOAuth(ctx context.Context, tx *store.Tx, m *store.Mailbox, o *store.Mai
 }
 
 // MailboxConnected restarts the mailbox's poller with the tokens a
-// sign-in just stored.
-func (d *Desk) MailboxConnected() { d.notifyAccounts("email") }
+// sign-in just stored, and lets the replies that waited for it leave.
+func (d *Desk) MailboxConnected(ctx context.Context) {
+	d.notifyAccounts("email")
+	if err := d.db.EmailOutboxDueNow(ctx); err != nil {
+		d.log.Warn("email replies due now", "err", err)
+	}
+	d.Wake()
+}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -59,15 +60,19 @@ func Config(o *store.MailboxOAuth, redirectURL string) *oauth2.Config {
 	return c
 }
 
-// ProviderName is how messages name a provider.
-func ProviderName(provider string) string {
-	switch provider {
+// ProviderName is how messages name a mailbox's provider: Google,
+// Microsoft, or the host of a custom provider's token URL.
+func ProviderName(o *store.MailboxOAuth) string {
+	switch o.Provider {
 	case Google:
 		return "Google"
 	case Microsoft:
 		return "Microsoft"
 	}
-	return "the OAuth2 provider"
+	if u, err := url.Parse(o.TokenURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return o.TokenURL
 }
 
 // httpClient is what talks to token endpoints: through netguard, so a
@@ -149,7 +154,7 @@ func Finish(ctx context.Context, db *store.DB, state, code, session, redirectURL
 	}
 	tok, err := Config(o, redirectURL).Exchange(withClient(ctx), code, oauth2.VerifierOption(p.Verifier))
 	if err != nil {
-		err = i18n.Errorf("%s did not give the mailbox a token: %w", ProviderName(o.Provider), describe(err))
+		err = i18n.Errorf("%s did not give the mailbox a token: %w", ProviderName(o), describe(err))
 		_ = db.SetMailboxOAuthGrantError(ctx, p.MailboxID, err.Error(), i18n.Stored(err))
 		return p.MailboxID, err
 	}
@@ -171,7 +176,7 @@ func Refused(ctx context.Context, db *store.DB, state, session, code, descriptio
 	if description != "" {
 		why += ": " + description
 	}
-	e := i18n.Errorf("the sign-in at %s was not completed (%s): click Connect to try again", ProviderName(o.Provider), why)
+	e := i18n.Errorf("the sign-in at %s was not completed (%s): click Connect to try again", ProviderName(o), why)
 	return p.MailboxID, db.SetMailboxOAuthGrantError(ctx, p.MailboxID, e.Error(), i18n.Stored(e))
 }
 
@@ -287,7 +292,7 @@ func (t *Tokens) Token(ctx context.Context, mailboxID int64, refused string) (st
 		return o.AccessToken, nil
 	}
 	if o.RefreshToken == "" {
-		return "", t.gone(ctx, o, i18n.Errorf("the access token expired and %s gave no refresh token", ProviderName(o.Provider)))
+		return "", t.gone(ctx, o, i18n.Errorf("the access token expired and %s gave no refresh token", ProviderName(o)))
 	}
 	// A token without its access token makes the source refresh at once.
 	fresh, err := Config(o, "").TokenSource(withClient(ctx), &oauth2.Token{RefreshToken: o.RefreshToken}).Token()
@@ -295,7 +300,7 @@ func (t *Tokens) Token(ctx context.Context, mailboxID int64, refused string) (st
 		if grantGone(err) {
 			return "", t.gone(ctx, o, describe(err))
 		}
-		return "", i18n.Errorf("%s did not refresh the mailbox's token: %w", ProviderName(o.Provider), describe(err))
+		return "", i18n.Errorf("%s did not refresh the mailbox's token: %w", ProviderName(o), describe(err))
 	}
 	refresh := ""
 	if fresh.RefreshToken != o.RefreshToken {
@@ -319,7 +324,7 @@ func (t *Tokens) Refused(ctx context.Context, mailboxID int64, server string, wh
 
 // gone marks a mailbox's grant as needing Reconnect, and says so.
 func (t *Tokens) gone(ctx context.Context, o *store.MailboxOAuth, why error) error {
-	err := &GrantError{i18n.Errorf("the sign-in at %s no longer works (%w): click Reconnect in Settings → Mailboxes", ProviderName(o.Provider), why)}
+	err := &GrantError{i18n.Errorf("the sign-in at %s no longer works (%w): click Reconnect in Settings → Mailboxes", ProviderName(o), why)}
 	if e := t.db.SetMailboxOAuthGrantError(ctx, o.MailboxID, err.Error(), i18n.Stored(err.Err)); e != nil {
 		return e
 	}

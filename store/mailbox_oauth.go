@@ -216,3 +216,15 @@ func (db *DB) SetMailboxOAuthGrantError(ctx context.Context, mailboxID int64, wh
 	}
 	return nil
 }
+
+// EmailOutboxDueNow makes every queued email reply due at once: a
+// mailbox's sign-in works again, and what waited for it may leave.
+func (db *DB) EmailOutboxDueNow(ctx context.Context) error {
+	now := ms(Now())
+	_, err := db.exec(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE next_attempt_at > ?
+		AND message_id IN (SELECT id FROM messages WHERE channel = 'email')`, now, now)
+	if err != nil {
+		return fmt.Errorf("email replies due now: %w", err)
+	}
+	return nil
+}

@@ -116,6 +116,6 @@ func (s *Server) oauthCallback(c *fiber.Ctx, p *principal) error {
 	case err != nil:
 		s.log.Warn("mailbox sign-in failed", "err", err) // kept on the mailbox for its card
 	}
-	s.desk.MailboxConnected()
+	s.desk.MailboxConnected(ctx)
 	return c.Redirect("/#/admin/mailboxes", fiber.StatusSeeOther)
 }

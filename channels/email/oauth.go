@@ -118,16 +118,13 @@ func (a *oauthLogin) send(mb *store.Mailbox, send func(opts []mail.Option) error
 	return err
 }
 
-// errOAuthGone is said of a reply held back because the mailbox's
-// sign-in needs Reconnect.
-var errOAuthGone = i18n.Errorf("the mailbox's sign-in needs Reconnect (Settings → Mailboxes) before replies can leave")
 
 // oauthHeld is a reply's error when the mailbox's sign-in stopped it
 // (nil otherwise): said so, and not permanent.
 func oauthHeld(err error) error {
 	var grant *mailauth.GrantError
 	if errors.As(err, &grant) || errors.Is(err, mailauth.ErrNotConnected) {
-		return i18n.Errorf("%w: %w", errOAuthGone, err)
+		return i18n.Errorf("the mailbox's sign-in needs Reconnect (Settings → Mailboxes) before replies can leave (%w)", err)
 	}
 	return nil
 }

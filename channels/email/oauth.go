@@ -118,7 +118,6 @@ func (a *oauthLogin) send(mb *store.Mailbox, send func(opts []mail.Option) error
 	return err
 }
 
-
 // oauthHeld is a reply's error when the mailbox's sign-in stopped it
 // (nil otherwise): said so, and not permanent.
 func oauthHeld(err error) error {

@@ -18,7 +18,8 @@ import (
 
 // dovecot starts Debian's Dovecot on a loopback port, as an unprivileged
 // user, with one account support/secret, or skips when it is not installed.
-func dovecot(t testing.TB) string {
+// extra lines are added to its configuration.
+func dovecot(t testing.TB, extra ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
@@ -90,6 +91,7 @@ service anvil {
   chroot =
 }
 `)
+	conf += strings.Join(extra, "\n")
 	os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644)
 	os.WriteFile(filepath.Join(dir, "users"), []byte("support:{PLAIN}secret\n"), 0o644)
 	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })

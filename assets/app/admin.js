@@ -11,6 +11,7 @@ import { channelsAdmin } from './social.js';
 import { slaAdmin } from './sla.js';
 import { backupCard } from './backups.js';
 import { renderSignature } from './outreach.js';
+import { connectMailbox, oauthBody, oauthFields, oauthStatus, wireOAuth } from './mailbox_oauth.js';
 
 let ctx = {};
 
@@ -249,6 +250,7 @@ function mailboxFields(m) {
   return [
     ['address', t('email'), 'email', m.address ?? ''],
     ['name', t('mailbox_name'), 'text', m.name ?? ''],
+    ...oauthFields(m),
     ['imap_host', t('imap_host'), 'text', m.imap_host ?? ''],
     ['imap_port', t('port'), 'text', String(m.imap_port ?? 993)],
     ['imap_security', t('security'), 'select', sec(m.imap_security ?? 'tls')],
@@ -277,14 +279,17 @@ function mailboxBody(v) {
   for (const k of ['imap_port', 'smtp_port', 'poll_seconds', 'max_message_mb']) body[k] = Number(v[k]);
   for (const k of ['plus_addressing', 'auto_ack']) body[k] = v[k] === 'on';
   for (const k of ['imap_password', 'smtp_password']) if (!v[k]) delete body[k];
-  return body;
+  return oauthBody(body);
 }
 
 async function mailboxes(main) {
-  const { mailboxes: list } = await get('/api/mailboxes');
+  const { mailboxes: list, oauth_redirect_url: redirectURL } = await get('/api/mailboxes');
+  // The form, with the sign-in's fields shown as chosen.
+  const mailboxForm = (m, label, fn) => { const f = form(mailboxFields(m), label, fn); wireOAuth(f, redirectURL); return f; };
   const ticketLink = (im) => h('a', { href: `#/open/t/${im.ticket_id}` }, im.subject || `#${im.ticket_id}`);
   const status = (m) => [
-    m.stuck ? h('p', { class: 'error mailbox-stuck', role: 'alert' }, m.failing_uid
+    oauthStatus(m),
+    m.oauth?.reconnect ? null : m.stuck ? h('p', { class: 'error mailbox-stuck', role: 'alert' }, m.failing_uid
       ? t('mailbox_stuck_uid', { uid: m.failing_uid, error: m.last_error })
       : t('mailbox_stuck_since', { when: formatDateTime(m.failing_since), error: m.last_error }))
       : m.last_error ? h('p', { class: 'error', role: 'alert' }, t('mailbox_error', { error: m.last_error }))
@@ -310,10 +315,15 @@ async function mailboxes(main) {
     h('p', { class: 'muted' }, t('mailboxes_hint')),
     ...(list.length ? list.map((m) => h('div', { class: 'card' },
       h('h2', {}, m.name ? `${m.name} <${m.address}>` : m.address), ...status(m), test(m),
-      form(mailboxFields(m), t('save'), async (v) => { await patch(`/api/mailboxes/${m.id}`, mailboxBody(v)); toast(t('saved')); mailboxes(main); })))
+      mailboxForm(m, t('save'), async (v) => { await patch(`/api/mailboxes/${m.id}`, mailboxBody(v)); toast(t('saved')); mailboxes(main); })))
       : [h('div', { class: 'card muted' }, t('no_mailboxes'))]),
     h('div', { class: 'card' }, h('h2', {}, t('add_mailbox')),
-      form(mailboxFields({}), t('add'), async (v) => { await post('/api/mailboxes', mailboxBody(v)); toast(t('saved')); mailboxes(main); })));
+      mailboxForm({}, t('add'), async (v) => {
+        const made = await post('/api/mailboxes', mailboxBody(v));
+        // An OAuth2 mailbox goes on to the provider's consent page at once.
+        if (v.auth === 'oauth2') return connectMailbox(made.id);
+        toast(t('saved')); mailboxes(main);
+      })));
 }
 
 async function tokens(main) {

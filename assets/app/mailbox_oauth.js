@@ -53,7 +53,8 @@ export function oauthStatus(m) {
   const name = providerNames[o.provider] ?? o.token_url;
   if (o.reconnect) {
     return h('div', { class: 'oauth-status error mailbox-reconnect', role: 'alert' },
-      h('p', {}, t('oauth_reconnect_needed', { provider: name, error: o.grant_error })), connectButton(m, true));
+      // The error says what happened and to reconnect.
+      h('p', {}, o.grant_error.charAt(0).toUpperCase() + o.grant_error.slice(1)), connectButton(m, true));
   }
   if (o.connected) {
     return h('div', { class: 'oauth-status' },
@@ -74,6 +75,16 @@ export function wireOAuth(f, redirectURL) {
   const panel = h('div', { class: 'field wide oauth-redirect' },
     h('span', {}, t('oauth_redirect_url')), h('div', { class: 'snippet' }, h('code', {}, redirectURL), copy, hint));
   field('oauth_scopes')?.after(panel);
+  // The well-known servers of Google and Microsoft, where none is set yet.
+  const servers = { google: ['imap.gmail.com', 'smtp.gmail.com'], microsoft: ['outlook.office365.com', 'smtp.office365.com'] };
+  const fillServers = () => {
+    const known = servers[f.elements.oauth_provider.value];
+    if (f.elements.auth.value !== 'oauth2' || !known) return;
+    // Only over nothing, or over another provider's: never the admin's own.
+    const ours = (v) => !v || Object.values(servers).flat().includes(v);
+    if (ours(f.elements.imap_host.value)) f.elements.imap_host.value = known[0];
+    if (ours(f.elements.smtp_host.value)) f.elements.smtp_host.value = known[1];
+  };
   const paint = () => {
     const oauth = f.elements.auth.value === 'oauth2';
     const provider = f.elements.oauth_provider.value;
@@ -85,7 +96,6 @@ export function wireOAuth(f, redirectURL) {
     panel.hidden = !oauth;
     hint.textContent = t(`oauth_hint_${provider}`);
   };
-  f.elements.auth.addEventListener('change', paint);
-  f.elements.oauth_provider.addEventListener('change', paint);
+  for (const name of ['auth', 'oauth_provider']) f.elements[name].addEventListener('change', () => { fillServers(); paint(); });
   paint();
 }

@@ -155,8 +155,7 @@ func Finish(ctx context.Context, db *store.DB, state, code, session, redirectURL
 	tok, err := Config(o, redirectURL).Exchange(withClient(ctx), code, oauth2.VerifierOption(p.Verifier))
 	if err != nil {
 		err = i18n.Errorf("%s did not give the mailbox a token: %w", ProviderName(o), describe(err))
-		_ = db.SetMailboxOAuthGrantError(ctx, p.MailboxID, err.Error(), i18n.Stored(err))
-		return p.MailboxID, err
+		return p.MailboxID, failed(ctx, db, o, err)
 	}
 	return p.MailboxID, db.ConnectMailboxOAuth(ctx, p.MailboxID, tok.AccessToken, tok.RefreshToken, expiry(tok))
 }
@@ -177,7 +176,20 @@ func Refused(ctx context.Context, db *store.DB, state, session, code, descriptio
 		why += ": " + description
 	}
 	e := i18n.Errorf("the sign-in at %s was not completed (%s): click Connect to try again", ProviderName(o), why)
-	return p.MailboxID, db.SetMailboxOAuthGrantError(ctx, p.MailboxID, e.Error(), i18n.Stored(e))
+	return p.MailboxID, failed(ctx, db, o, e)
+}
+
+// failed keeps why a sign-in failed on the mailbox, for its card, unless
+// the mailbox still has a working grant: a Reconnect abandoned half way
+// must not stop a mailbox that works.
+func failed(ctx context.Context, db *store.DB, o *store.MailboxOAuth, why error) error {
+	if o.Connected() {
+		return why
+	}
+	if err := db.SetMailboxOAuthGrantError(ctx, o.MailboxID, why.Error(), i18n.Stored(why)); err != nil {
+		return err
+	}
+	return why
 }
 
 func expiry(t *oauth2.Token) *time.Time {

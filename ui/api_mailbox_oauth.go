@@ -107,6 +107,9 @@ func (s *Server) oauthCallback(c *fiber.Ctx, p *principal) error {
 	var err error
 	if e := c.Query("error"); e != "" {
 		_, err = mailauth.Refused(ctx, s.db, state, p.sessionHash, e, c.Query("error_description"))
+		if err == nil {
+			err = errors.New("the provider answered " + e)
+		}
 	} else {
 		_, err = mailauth.Finish(ctx, s.db, state, c.Query("code"), p.sessionHash, s.oauthRedirectURL(c))
 	}

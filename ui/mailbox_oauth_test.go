@@ -136,6 +136,16 @@ func TestMailboxOAuth(t *testing.T) {
 		t.Fatalf("%d codes exchanged for refused callbacks", n)
 	}
 
+	// The admin declines on the consent page: the card says so.
+	prov.SetDeny("access_denied")
+	if status, _ := admin.follow(t, connect(admin)); status != 200 {
+		t.Fatalf("declined: status %d", status)
+	}
+	if m, _ = admin.mailbox(t, created.ID); !m.OAuth.Reconnect || !strings.Contains(m.OAuth.Error, "access_denied") {
+		t.Fatalf("declined: %+v", m.OAuth)
+	}
+	prov.SetDeny("")
+
 	// The admin consents: back on the mailboxes page, connected.
 	status, landed := admin.follow(t, connect(admin))
 	if status != 200 || !strings.HasSuffix(landed, "/#/admin/mailboxes") {
@@ -146,6 +156,21 @@ func TestMailboxOAuth(t *testing.T) {
 	}
 	if m, _ = admin.mailbox(t, created.ID); !m.OAuth.Connected || m.OAuth.Reconnect {
 		t.Fatalf("after consent: %+v", m.OAuth)
+	}
+	var tested struct {
+		OK    bool
+		Error string
+	}
+	admin.must(200, "POST", fmt.Sprintf("/api/mailboxes/%d/test", created.ID), nil).json(t, &tested)
+	if !tested.OK {
+		t.Fatalf("Test connection with the token: %s", tested.Error)
+	}
+	// A Reconnect abandoned half way leaves the working grant alone.
+	prov.SetDeny("access_denied")
+	admin.follow(t, connect(admin))
+	prov.SetDeny("")
+	if m, _ = admin.mailbox(t, created.ID); !m.OAuth.Connected || m.OAuth.Reconnect {
+		t.Fatalf("after an abandoned Reconnect: %+v", m.OAuth)
 	}
 
 	// Mail comes in with the token, and a reply leaves with it.

@@ -325,6 +325,7 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//p[contains(., "Not checked yet")]`, chromedp.BySearch))
 	shot(t, ctx, "07-admin-mailboxes")
 	run(t, ctx, "settings page",
+		chromedp.WaitNotPresent(".toast", chromedp.ByQuery), // the mailbox's "Saved" is not the settings'
 		chromedp.Navigate(url+"/#/admin/settings"),
 		chromedp.WaitVisible(`#admin input[name="reopen_days"]`, chromedp.ByQuery),
 		chromedp.SetValue(`#admin input[name="reopen_days"]`, "14", chromedp.ByQuery),

@@ -729,7 +729,7 @@ func TestMailboxesAPI(t *testing.T) {
 		t.Fatalf("defaults %v", mb)
 	}
 	r = api.must(200, "GET", "/api/mailboxes", nil)
-	if strings.Contains(string(r.body), "s3cret") || strings.Contains(string(r.body), "password\"") {
+	if strings.Contains(string(r.body), "s3cret") || strings.Contains(string(r.body), "password\":") {
 		t.Fatalf("a password left the server: %s", r.body)
 	}
 	id := int64(mb["id"].(float64))

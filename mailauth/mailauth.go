@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -35,9 +34,6 @@ const (
 	Microsoft = "microsoft"
 	Custom    = "custom"
 )
-
-// Providers are the providers, in the order the app offers them.
-var Providers = []string{Google, Microsoft, Custom}
 
 // The scopes of IMAP and SMTP access: Google's one scope covers both;
 // Microsoft names each and needs offline_access for a refresh token.
@@ -82,10 +78,6 @@ var httpClient = netguard.Default.Client(30 * time.Second)
 func withClient(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, httpClient)
 }
-
-// SetHTTPClient replaces the client token requests go through (tests
-// that serve a provider over TLS with their own certificate).
-func SetHTTPClient(c *http.Client) { httpClient = c }
 
 // signInTime is how long a sign-in may take, from Connect to callback.
 const signInTime = 15 * time.Minute

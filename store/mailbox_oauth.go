@@ -228,3 +228,43 @@ func (db *DB) EmailOutboxDueNow(ctx context.Context) error {
 	}
 	return nil
 }
+
+// resealMailboxOAuth seals the OAuth2 secrets of every mailbox again
+// (a key rotation): again opens one with the old key and seals it with
+// the new.
+func resealMailboxOAuth(ctx context.Context, tx *Tx, again func(column, v string) (string, error)) error {
+	type row struct {
+		id     int64
+		values [4]string
+	}
+	columns := [4]string{"client_secret", "access_token", "refresh_token", "pending_verifier"}
+	rows, err := tx.q.QueryContext(ctx, "SELECT mailbox_id, client_secret, access_token, refresh_token, pending_verifier FROM mailbox_oauth")
+	if err != nil {
+		return fmt.Errorf("read mailbox_oauth: %w", err)
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.values[0], &r.values[1], &r.values[2], &r.values[3]); err != nil {
+			rows.Close()
+			return fmt.Errorf("read mailbox_oauth: %w", err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read mailbox_oauth: %w", err)
+	}
+	for _, r := range all {
+		for i, column := range columns {
+			if r.values[i], err = again("mailbox_oauth."+column, r.values[i]); err != nil {
+				return fmt.Errorf("mailbox_oauth.%s of mailbox %d: %w", column, r.id, err)
+			}
+		}
+		if _, err := tx.q.ExecContext(ctx, `UPDATE mailbox_oauth SET client_secret = ?, access_token = ?, refresh_token = ?,
+			pending_verifier = ? WHERE mailbox_id = ?`, r.values[0], r.values[1], r.values[2], r.values[3], r.id); err != nil {
+			return fmt.Errorf("seal mailbox_oauth: %w", err)
+		}
+	}
+	return nil
+}

@@ -93,3 +93,51 @@ func testMailboxOAuth(t *testing.T) {
 		t.Fatalf("back to a password: %v", err)
 	}
 }
+
+// A key rotation seals a mailbox's OAuth2 secret and tokens again: the
+// desk reads them with the new key alone.
+func TestRotateKeyMailboxOAuth(t *testing.T) {
+	ctx := context.Background()
+	path := keyFileDesk(t)
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbs, err := db.Mailboxes(ctx)
+	if err != nil || len(mbs) == 0 {
+		t.Fatalf("mailboxes %v, %v", mbs, err)
+	}
+	id := mbs[0].ID
+	hour := Now().Add(time.Hour)
+	err = db.Write(ctx, func(tx *Tx) error {
+		return tx.SaveMailboxOAuth(ctx, &MailboxOAuth{MailboxID: id, Provider: "microsoft", ClientID: "app", ClientSecret: "entra-secret"})
+	})
+	if err == nil {
+		err = db.ConnectMailboxOAuth(ctx, id, "eyJ.access", "M.refresh", &hour)
+	}
+	if err == nil {
+		err = db.StartMailboxOAuth(ctx, id, "state", "verifier-of-pkce", "session")
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, err := RotateSecretKey(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.Sealed != len(testSecrets)+4 { // every kind of secret, and these four
+		t.Fatalf("rotation sealed %d values", rot.Sealed)
+	}
+	if db, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o, err := db.MailboxOAuth(ctx, id)
+	if err != nil || o.ClientSecret != "entra-secret" || o.AccessToken != "eyJ.access" || o.RefreshToken != "M.refresh" {
+		t.Fatalf("after the rotation: %+v, %v", o, err)
+	}
+	if p, err := db.TakeMailboxOAuth(ctx, "state"); err != nil || p.Verifier != "verifier-of-pkce" {
+		t.Fatalf("the sign-in under way after the rotation: %+v, %v", p, err)
+	}
+}

@@ -201,6 +201,9 @@ func resealAll(ctx context.Context, tx *Tx, from, to *secretBox) (int, error) {
 			}
 		}
 	}
+	if err := resealMailboxOAuth(ctx, tx, again); err != nil {
+		return 0, err
+	}
 	stores, err := readColumn(ctx, tx, "stores", "orders")
 	if err != nil {
 		return 0, err

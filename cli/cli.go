@@ -34,6 +34,7 @@ import (
 	"onedesk/desk"
 	"onedesk/metrics"
 	"onedesk/netguard"
+	"onedesk/privacy"
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
@@ -401,7 +402,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.Go("other nodes", d.FollowNodes)
 	work.GoLeased(db, cfg.Log, "outbox", d.RunOutbox)
 	work.GoLeased(db, cfg.Log, "webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
-	work.GoLeased(db, cfg.Log, "sweeps", func(ctx context.Context) { runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d) })
+	work.GoLeased(db, cfg.Log, "sweeps", func(ctx context.Context) {
+		runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d, privacy.New(d, cfg.Log))
+	})
 	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("search merge", func(ctx context.Context) { db.RunSearchMerge(ctx, cfg.Log) })

@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"onedesk/desk"
+	"onedesk/privacy"
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
 )
 
-// runSweeps sweeps the time rules and the SLA due times, and hands
-// waiting tickets of round-robin teams to members now free, every
-// interval until ctx ends.
-func runSweeps(ctx context.Context, every time.Duration, log *slog.Logger, r *rules.Engine, clock *sla.Clock, d *desk.Desk) {
+// runSweeps sweeps the time rules and the SLA due times, hands waiting
+// tickets of round-robin teams to members now free, and applies the
+// retention rule (when the desk has one), every interval until ctx ends.
+func runSweeps(ctx context.Context, every time.Duration, log *slog.Logger, r *rules.Engine, clock *sla.Clock, d *desk.Desk, priv *privacy.Service) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -32,6 +33,9 @@ func runSweeps(ctx context.Context, every time.Duration, log *slog.Logger, r *ru
 			log.Warn("round robin", "err", err)
 		} else if n > 0 {
 			log.Info("round robin assigned waiting tickets", "tickets", n)
+		}
+		if _, err := priv.Sweep(ctx, store.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("retention", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -20,6 +20,9 @@ type Settings struct {
 	ReopenDays int `json:"reopen_days"`
 	// An agent's reply on an unassigned ticket makes it theirs.
 	AssignOnReply bool `json:"assign_on_reply"`
+	// Resolved and closed tickets untouched for this many months are
+	// deleted (package privacy's retention rule); 0 keeps them.
+	RetentionMonths int `json:"retention_months"`
 }
 
 var defaultSettings = Settings{ReopenDays: 30, AssignOnReply: true}
@@ -54,6 +57,9 @@ func (d *Desk) Settings(ctx context.Context) (Settings, error) {
 func (d *Desk) SaveSettings(ctx context.Context, s Settings) (Settings, error) {
 	if s.ReopenDays < 1 || s.ReopenDays > 3650 {
 		return s, inputErr("reopen_days", "reopen_days must be from 1 to 3650")
+	}
+	if s.RetentionMonths < 0 || s.RetentionMonths > 1200 {
+		return s, inputErr("retention_months", "retention_months must be from 0 (keep every ticket) to 1200")
 	}
 	raw, _ := json.Marshal(s)
 	if err := d.db.SetSetting(ctx, settingsKey, string(raw)); err != nil {

@@ -29,6 +29,7 @@ type fileStore interface {
 	put(ctx context.Context, sha string, r io.Reader, size int64) error
 	open(ctx context.Context, sha string) (io.ReadCloser, error)
 	has(ctx context.Context, sha string) (bool, error)
+	remove(ctx context.Context, sha string) error // gone already is no error
 	String() string // where it is, for messages (never a secret)
 }
 

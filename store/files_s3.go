@@ -118,6 +118,11 @@ func (s *s3Store) open(ctx context.Context, sha string) (io.ReadCloser, error) {
 	return obj, nil
 }
 
+func (s *s3Store) remove(ctx context.Context, sha string) error {
+	// S3 answers a delete of a missing key with success.
+	return s.c.RemoveObject(ctx, s.cfg.bucket, s.key(sha), minio.RemoveObjectOptions{})
+}
+
 func (s *s3Store) has(ctx context.Context, sha string) (bool, error) {
 	_, err := s.c.StatObject(ctx, s.cfg.bucket, s.key(sha), minio.StatObjectOptions{})
 	if err == nil {

@@ -41,10 +41,22 @@ func (s *Server) fiberHandler() http.Handler {
 		defer req.RemoveMultipartFormFiles()
 		serve(&fctx)
 		h := w.Header()
+		stream := fctx.Response.IsBodyStream()
 		fctx.Response.Header.VisitAll(func(k, v []byte) {
+			if stream && string(k) == fiber.HeaderTransferEncoding {
+				return // net/http chunks a body of unknown length itself
+			}
 			h.Add(string(k), string(v))
 		})
 		w.WriteHeader(fctx.Response.StatusCode())
+		if stream {
+			// A streamed answer (a customer's export) goes out as it is
+			// made, never held whole; closing the stream stops its writer
+			// when the client has gone.
+			io.Copy(w, fctx.Response.BodyStream())
+			fctx.Response.CloseBodyStream()
+			return
+		}
 		w.Write(fctx.Response.Body())
 	})
 }

@@ -78,6 +78,9 @@ func (s *Server) routes() []route {
 		{"POST", "/api/customers/:id/dismiss", agent, s.dismissSuggestion},
 		{"GET", "/api/customers/:id/timeline", agent, s.customerTimeline},
 		{"GET", "/api/customers/:id/orders", agent, s.customerOrders},
+		{"GET", "/api/customers/:id/export", admin, s.exportCustomer},
+		{"POST", "/api/customers/:id/erase", admin, s.eraseCustomer},
+		{"GET", "/api/audit", admin, s.listAudit},
 
 		{"GET", "/api/event-types", agent, s.eventTypes},
 		{"GET", "/api/agents", agent, s.listAgents},

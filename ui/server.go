@@ -20,6 +20,7 @@ import (
 	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 
+	"onedesk/audit"
 	"onedesk/backup"
 	"onedesk/channels"
 	"onedesk/desk"
@@ -27,6 +28,7 @@ import (
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
+	"onedesk/privacy"
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
@@ -123,6 +125,9 @@ type Server struct {
 	sockAuth  socketAuth     // sockets closed when their credential ends (wsauth.go)
 
 	ops ops // /metrics counters and the /healthz probe (ops.go)
+
+	auditLog *audit.Log       // the audit log (audit.go)
+	privacy  *privacy.Service // customers' exports and erasures (api_privacy.go)
 }
 
 // Size limits of request bodies.
@@ -148,6 +153,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	if s.hooks = opts.Webhooks; s.hooks == nil {
 		s.hooks = webhooks.New(s.db, log)
 	}
+	s.auditLog, s.privacy = audit.New(s.db, log), privacy.New(d, log)
 	apiRate := opts.APIRate
 	if apiRate == 0 {
 		apiRate = 50
@@ -173,7 +179,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	})
 	s.app.Use(securityHeaders)
 	for _, r := range s.routes() {
-		s.app.Add(r.method, r.path, s.guard(r))
+		s.app.Add(r.method, r.path, s.guard(s.withAudit(r)))
 	}
 	s.app.Use(s.fallback)
 

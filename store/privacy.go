@@ -1,0 +1,454 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A customer's data on request (GDPR): what an export reads, and the
+// erasure of a customer; and the retention rule's deletion of old
+// resolved tickets. Both engines run the same SQL; SQLite also zeroes
+// what it frees (secure_delete) and drops the erased words from its
+// search index's pages (purgeSearch).
+
+// CustomerFamily is the customer and those merged into it (their tickets
+// and identities moved to it, their records stay).
+func (db *DB) CustomerFamily(ctx context.Context, customerID int64) ([]int64, error) {
+	ids := []int64{customerID}
+	for i := 0; i < len(ids) && i < 10000; i++ {
+		more, err := queryIDs(ctx, db.rq, `SELECT id FROM customers WHERE merged_into = ? ORDER BY id`, ids[i])
+		if err != nil {
+			return nil, fmt.Errorf("customers merged into %d: %w", ids[i], err)
+		}
+		ids = append(ids, more...)
+	}
+	return ids, nil
+}
+
+// CustomerTicketIDs lists the tickets of the customers, oldest first.
+func (db *DB) CustomerTicketIDs(ctx context.Context, customerIDs []int64) ([]int64, error) {
+	ids, err := queryIDs(ctx, db.rq, `SELECT id FROM tickets WHERE customer_id IN (`+idList(customerIDs)+`) ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of customer %d: %w", customerIDs[0], err)
+	}
+	return ids, nil
+}
+
+// StoredFile is a file of a message: an attachment, or the raw source
+// of a mail (Raw; AttachmentID 0).
+type StoredFile struct {
+	MessageID    int64
+	AttachmentID int64
+	Filename     string
+	SHA256       string
+	Size         int64
+	Raw          bool
+}
+
+// TicketFiles lists the files of a ticket's messages, attachments first.
+func (db *DB) TicketFiles(ctx context.Context, ticketID int64) ([]StoredFile, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT a.message_id, a.id, a.filename, a.sha256, a.size, 0
+		  FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.ticket_id = ?
+		UNION ALL
+		SELECT m.id, 0, '', m.raw_sha256, b.size, 1
+		  FROM messages m JOIN blobs b ON b.sha256 = m.raw_sha256 WHERE m.ticket_id = ?
+		ORDER BY 1, 2`, ticketID, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("files of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var list []StoredFile
+	for rows.Next() {
+		var f StoredFile
+		var raw int
+		if err := rows.Scan(&f.MessageID, &f.AttachmentID, &f.Filename, &f.SHA256, &f.Size, &raw); err != nil {
+			return nil, fmt.Errorf("files of ticket %d: %w", ticketID, err)
+		}
+		f.Raw = raw == 1
+		list = append(list, f)
+	}
+	return list, rows.Err()
+}
+
+// ErasureCounts is what an erasure changed (no data: counts only, for
+// the audit log).
+type ErasureCounts struct {
+	Customers   int `json:"customers"`
+	Tickets     int `json:"tickets"`
+	Messages    int `json:"messages"`
+	Attachments int `json:"attachments"`
+	Files       int `json:"files"` // stored files deleted (shared ones stay while named elsewhere)
+	Identities  int `json:"identities"`
+}
+
+// eraseBatch is how many tickets one erasing write takes: the writer is
+// held for a short while each time, not for a customer's whole history.
+const eraseBatch = 50
+
+// EraseCustomer erases what the desk holds about a customer (and the
+// customers merged into it): every message of their tickets loses its
+// text, HTML, sender, raw source and attachments (agents' replies too,
+// since they quote the customer), the tickets their subject, snippet and
+// form fields, the events their details; their identities (visitor
+// tokens included) are deleted, so that a new message from one of their
+// addresses starts a new customer; their name and notes are emptied.
+// Files no other message names are deleted, from the file store too.
+// The customer's row and its tickets stay, empty, so that reports and
+// ids hold. Running it again finishes an erasure a crash cut short.
+func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCounts, error) {
+	var n ErasureCounts
+	if _, err := db.Customer(ctx, customerID); err != nil {
+		return n, err
+	}
+	family, err := db.CustomerFamily(ctx, customerID)
+	if err != nil {
+		return n, err
+	}
+	tickets, err := db.CustomerTicketIDs(ctx, family)
+	if err != nil {
+		return n, err
+	}
+	var emails []string
+	err = queryStrings(ctx, db.rq, &emails, `SELECT value FROM identities WHERE kind = 'email' AND customer_id IN (`+idList(family)+`)`)
+	if err != nil {
+		return n, fmt.Errorf("erase customer %d: %w", customerID, err)
+	}
+	shas := map[string]bool{}
+	for start := 0; start < len(tickets); start += eraseBatch {
+		batch := tickets[start:min(start+eraseBatch, len(tickets))]
+		err := db.Write(ctx, func(tx *Tx) error {
+			defer tx.secureDelete(ctx)()
+			return tx.redactTickets(ctx, batch, &n, shas)
+		})
+		if err != nil {
+			return n, fmt.Errorf("erase customer %d: %w", customerID, err)
+		}
+		n.Tickets += len(batch)
+	}
+	err = db.Write(ctx, func(tx *Tx) error {
+		defer tx.secureDelete(ctx)()
+		// Their messages on others' tickets (a copy, a forwarded thread).
+		if len(emails) > 0 {
+			marks := strings.TrimSuffix(strings.Repeat("?, ", len(emails)), ", ")
+			args := make([]any, len(emails))
+			for i, e := range emails {
+				args[i] = strings.ToLower(e)
+			}
+			ids, err := queryIDs(ctx, tx.q, `SELECT id FROM messages WHERE kind = 'customer' AND lower(from_addr) IN (`+marks+`)`, args...)
+			if err != nil {
+				return err
+			}
+			if err := tx.redactMessages(ctx, ids, &n, shas); err != nil {
+				return err
+			}
+		}
+		return tx.eraseCustomers(ctx, family, &n)
+	})
+	if err != nil {
+		return n, fmt.Errorf("erase customer %d: %w", customerID, err)
+	}
+	if n.Files, err = db.dropUnusedBlobs(ctx, shas); err != nil {
+		return n, fmt.Errorf("erase customer %d: %w", customerID, err)
+	}
+	return n, db.purgeSearch(ctx)
+}
+
+// redactTickets empties a batch of tickets and their messages, noting the
+// files they named in shas.
+func (tx *Tx) redactTickets(ctx context.Context, tickets []int64, n *ErasureCounts, shas map[string]bool) error {
+	in := idList(tickets)
+	for _, id := range tickets {
+		tx.touched.ticket(id) // other nodes show it anew
+	}
+	msgs, err := queryIDs(ctx, tx.q, `SELECT id FROM messages WHERE ticket_id IN (`+in+`)`)
+	if err != nil {
+		return err
+	}
+	if err := tx.redactMessages(ctx, msgs, n, shas); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`UPDATE tickets SET subject = '', snippet = '', fields = '{}' WHERE id IN (` + in + `)`,
+		`UPDATE ticket_events SET data = '{}' WHERE ticket_id IN (` + in + `)`,
+		`UPDATE webhook_deliveries SET payload = '{}', last_error = '' WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM social_threads WHERE ticket_id IN (` + in + `)`,
+	} {
+		if _, err := tx.q.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// redactMessages empties messages: text, HTML, sender, their ids on the
+// channel (a Message-ID names the sender's domain), raw source and
+// attachments; a reply not yet sent is not sent.
+func (tx *Tx) redactMessages(ctx context.Context, ids []int64, n *ErasureCounts, shas map[string]bool) error {
+	for start := 0; start < len(ids); start += 500 {
+		in := idList(ids[start:min(start+500, len(ids))])
+		var files []string
+		if err := queryStrings(ctx, tx.q, &files, `SELECT sha256 FROM attachments WHERE message_id IN (`+in+`)
+			UNION SELECT raw_sha256 FROM messages WHERE id IN (`+in+`) AND raw_sha256 IS NOT NULL`); err != nil {
+			return err
+		}
+		for _, s := range files {
+			shas[s] = true
+		}
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM attachments WHERE message_id IN (`+in+`)`)
+		if err != nil {
+			return err
+		}
+		a, _ := res.RowsAffected()
+		n.Attachments += int(a)
+		for _, q := range []string{
+			`DELETE FROM outbox WHERE message_id IN (` + in + `)`,
+			`DELETE FROM reply_parts WHERE message_id IN (` + in + `)`,
+			`UPDATE messages SET body = '', html = '', from_addr = '', external_id = '', raw_sha256 = NULL,
+			        delivery_error = '', delivery_error_i18n = '', partial = '', partial_i18n = '',
+			        delivery = CASE WHEN delivery = 'queued' THEN 'failed' ELSE delivery END
+			  WHERE id IN (` + in + `)`,
+		} {
+			res, err := tx.q.ExecContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(q, "UPDATE messages") {
+				m, _ := res.RowsAffected()
+				n.Messages += int(m)
+			}
+		}
+	}
+	return nil
+}
+
+// eraseCustomers deletes the customers' identities and claims and empties
+// their records, merges and events.
+func (tx *Tx) eraseCustomers(ctx context.Context, family []int64, n *ErasureCounts) error {
+	in := idList(family)
+	res, err := tx.q.ExecContext(ctx, `DELETE FROM identities WHERE customer_id IN (`+in+`)`)
+	if err != nil {
+		return err
+	}
+	ids, _ := res.RowsAffected()
+	n.Identities = int(ids)
+	for _, q := range []string{
+		`DELETE FROM customer_claims WHERE customer_id IN (` + in + `)`,
+		`DELETE FROM ticket_participants WHERE customer_id IN (` + in + `)`,
+		`UPDATE customer_merges SET identities = '[]' WHERE customer_id IN (` + in + `) OR merged_id IN (` + in + `)`,
+		`UPDATE customer_events SET data = '{}' WHERE customer_id IN (` + in + `)`,
+		`UPDATE customers SET name = '', notes = '' WHERE id IN (` + in + `)`,
+	} {
+		if _, err := tx.q.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	n.Customers = len(family)
+	return nil
+}
+
+// dropUnusedBlobs deletes the stored files of shas that nothing names any
+// more (a file two customers sent is stored once, and stays for the
+// other), a few at a time; then their copies in the file store.
+func (db *DB) dropUnusedBlobs(ctx context.Context, shas map[string]bool) (int, error) {
+	list := make([]string, 0, len(shas))
+	for s := range shas {
+		list = append(list, s)
+	}
+	dropped := 0
+	var inFiles []string
+	for start := 0; start < len(list); start += 20 {
+		batch := list[start:min(start+20, len(list))]
+		err := db.Write(ctx, func(tx *Tx) error {
+			defer tx.secureDelete(ctx)()
+			for _, sha := range batch {
+				var used, files int
+				if err := tx.q.QueryRowContext(ctx, `SELECT
+					(SELECT count(*) FROM attachments WHERE sha256 = ?) + (SELECT count(*) FROM messages WHERE raw_sha256 = ?),
+					coalesce((SELECT in_files FROM blobs WHERE sha256 = ?), 0)`, sha, sha, sha).Scan(&used, &files); err != nil {
+					return err
+				}
+				if used > 0 {
+					continue
+				}
+				if _, err := tx.q.ExecContext(ctx, `DELETE FROM blob_parts WHERE sha256 = ?`, sha); err != nil {
+					return err
+				}
+				res, err := tx.q.ExecContext(ctx, `DELETE FROM blobs WHERE sha256 = ?`, sha)
+				if err != nil {
+					return err
+				}
+				if k, _ := res.RowsAffected(); k > 0 {
+					dropped++
+					if files == 1 {
+						inFiles = append(inFiles, sha)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return dropped, fmt.Errorf("delete files: %w", err)
+		}
+	}
+	// After the rows are gone: a crash between leaves an object no row
+	// names, never a row without its object.
+	for _, sha := range inFiles {
+		if db.files == nil {
+			break
+		}
+		if err := db.files.remove(ctx, sha); err != nil {
+			return dropped, fmt.Errorf("delete file %s from %s: %w", sha, db.files, err)
+		}
+	}
+	return dropped, nil
+}
+
+// secureDelete has SQLite zero what this transaction frees, rather than
+// leave it in the file's free space, until the returned func is called.
+func (tx *Tx) secureDelete(ctx context.Context) func() {
+	if tx.postgres {
+		return func() {}
+	}
+	if _, err := tx.tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return func() {}
+	}
+	return func() { tx.tx.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = OFF") }
+}
+
+// purgeSearch rewrites SQLite's search indexes, whose pages keep the words
+// of deleted rows (FTS5 marks them deleted) until their segments are
+// merged, with secure_delete on; then checkpoints, so that the log holds
+// no old page either. PostgreSQL's index rows went with their rows.
+func (db *DB) purgeSearch(ctx context.Context) error {
+	if db.postgres {
+		return nil
+	}
+	err := db.Write(ctx, func(tx *Tx) error {
+		defer tx.secureDelete(ctx)()
+		for _, t := range []string{"ticket_search", "customer_search"} {
+			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO `+t+` (`+t+`) VALUES ('optimize')`); err != nil {
+				return fmt.Errorf("rewrite %s: %w", t, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Readers still open keep part of the log: try again for a while.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.Checkpoint(ctx)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// RetentionCounts is what one step of the retention rule deleted.
+type RetentionCounts struct {
+	Tickets  int `json:"tickets"`
+	Messages int `json:"messages"`
+	Files    int `json:"files"`
+}
+
+// DeleteTicketsResolvedBefore deletes up to limit tickets resolved or
+// closed whose last change is before the time, with their messages,
+// events and the files no other message names (the retention rule, one
+// small write at a time). Reports keep their counts.
+func (db *DB) DeleteTicketsResolvedBefore(ctx context.Context, before time.Time, limit int) (RetentionCounts, error) {
+	var n RetentionCounts
+	ids, err := queryIDs(ctx, db.rq, `SELECT id FROM tickets WHERE status IN ('resolved', 'closed') AND updated_at < ?
+		ORDER BY updated_at, id LIMIT ?`, ms(before), limit)
+	if err != nil || len(ids) == 0 {
+		return n, err
+	}
+	shas := map[string]bool{}
+	err = db.Write(ctx, func(tx *Tx) error {
+		defer tx.secureDelete(ctx)()
+		// Checked again inside the write: a ticket reopened meanwhile stays.
+		in := idList(ids)
+		ids, err := queryIDs(ctx, tx.q, `SELECT id FROM tickets WHERE id IN (`+in+`) AND status IN ('resolved', 'closed') AND updated_at < ?`, ms(before))
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		return tx.deleteTickets(ctx, ids, &n, shas)
+	})
+	if err != nil {
+		return n, fmt.Errorf("retention: %w", err)
+	}
+	n.Files, err = db.dropUnusedBlobs(ctx, shas)
+	return n, err
+}
+
+func (tx *Tx) deleteTickets(ctx context.Context, ids []int64, n *RetentionCounts, shas map[string]bool) error {
+	in := idList(ids)
+	var files []string
+	if err := queryStrings(ctx, tx.q, &files, `SELECT a.sha256 FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.ticket_id IN (`+in+`)
+		UNION SELECT raw_sha256 FROM messages WHERE ticket_id IN (`+in+`) AND raw_sha256 IS NOT NULL`); err != nil {
+		return err
+	}
+	for _, s := range files {
+		shas[s] = true
+	}
+	msgs := `SELECT id FROM messages WHERE ticket_id IN (` + in + `)`
+	for _, q := range []string{
+		`DELETE FROM attachments WHERE message_id IN (` + msgs + `)`,
+		`DELETE FROM outbox WHERE message_id IN (` + msgs + `)`,
+		`DELETE FROM reply_parts WHERE message_id IN (` + msgs + `)`,
+		`UPDATE mailboxes SET last_message_id = NULL WHERE last_message_id IN (` + msgs + `)`,
+		`DELETE FROM messages WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM ticket_events WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM ticket_reads WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM ticket_participants WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM rule_runs WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM social_threads WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM webhook_deliveries WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM report_dirty WHERE ticket_id IN (` + in + `)`,
+		`UPDATE tickets SET merged_into = NULL WHERE merged_into IN (` + in + `)`,
+		`DELETE FROM tickets WHERE id IN (` + in + `)`,
+	} {
+		res, err := tx.q.ExecContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("delete tickets: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		switch {
+		case strings.HasPrefix(q, "DELETE FROM messages"):
+			n.Messages += int(k)
+		case strings.HasPrefix(q, "DELETE FROM tickets"):
+			n.Tickets += int(k)
+		}
+	}
+	return nil
+}
+
+func idList(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	if len(parts) == 0 {
+		return "NULL"
+	}
+	return strings.Join(parts, ",")
+}
+
+func queryStrings(ctx context.Context, q querier, out *[]string, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		*out = append(*out, s)
+	}
+	return rows.Err()
+}

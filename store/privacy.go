@@ -115,6 +115,12 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCount
 	if err != nil {
 		return n, fmt.Errorf("erase customer %d: %w", customerID, err)
 	}
+	var values []string // what the planner's samples may hold (forgetStatSamples)
+	err = queryStrings(ctx, db.rq, &values, `SELECT value FROM identities WHERE customer_id IN (`+idList(family)+`)
+		UNION SELECT name FROM customers WHERE id IN (`+idList(family)+`) AND name <> ''`)
+	if err != nil {
+		return n, fmt.Errorf("erase customer %d: %w", customerID, err)
+	}
 	shas := map[string]bool{}
 	for start := 0; start < len(tickets); start += eraseBatch {
 		batch := tickets[start:min(start+eraseBatch, len(tickets))]
@@ -143,6 +149,9 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCount
 			if err := tx.redactMessages(ctx, ids, &n, shas); err != nil {
 				return err
 			}
+		}
+		if err := tx.forgetStatSamples(ctx, values); err != nil {
+			return err
 		}
 		return tx.eraseCustomers(ctx, family, &n)
 	})
@@ -245,6 +254,25 @@ func (tx *Tx) eraseCustomers(ctx context.Context, family []int64, n *ErasureCoun
 		}
 	}
 	n.Customers = len(family)
+	return nil
+}
+
+// forgetStatSamples drops SQLite's planner samples (sqlite_stat4, which
+// ANALYZE fills with sample keys of indexes, such as an identity's
+// address) that hold one of values. The planner does as well without.
+func (tx *Tx) forgetStatSamples(ctx context.Context, values []string) error {
+	if tx.postgres || len(values) == 0 {
+		return nil
+	}
+	var has int
+	if err := tx.q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat4'`).Scan(&has); err != nil || has == 0 {
+		return err
+	}
+	for _, v := range values {
+		if _, err := tx.tx.ExecContext(ctx, `DELETE FROM sqlite_stat4 WHERE instr(sample, CAST(? AS BLOB)) > 0`, v); err != nil {
+			return fmt.Errorf("planner samples: %w", err)
+		}
+	}
 	return nil
 }
 

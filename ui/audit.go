@@ -209,7 +209,7 @@ func (s *Server) auditChange(c *fiber.Ctx, p *principal, r route, sent []byte, b
 		fields := audit.ChangedFields(before, after, sent)
 		kind, data["fields"] = thing+".updated", fields
 		if coll == "agents" {
-			s.auditAgentChange(c, p, target, before, after)
+			defer s.auditAgentChange(c, p, target, before, after) // after the change's own entry
 		}
 	case r.method == fiber.MethodDelete:
 		kind = thing + ".deleted"

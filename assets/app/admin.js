@@ -12,6 +12,7 @@ import { slaAdmin } from './sla.js';
 import { backupCard } from './backups.js';
 import { renderSignature } from './outreach.js';
 import { connectMailbox, oauthBody, oauthFields, oauthStatus, wireOAuth } from './mailbox_oauth.js';
+import { auditAdmin } from './audit.js';
 
 let ctx = {};
 
@@ -20,7 +21,7 @@ export async function renderAdmin(section, c) {
   const main = $('#admin');
   const render = {
     agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
-    replies: savedRepliesAdmin, rules: rulesAdmin, webhooks: webhooksAdmin, channels: (main) => channelsAdmin(main, ctx.reloadMeta), sla: (main) => slaAdmin(main, ctx.reloadMeta),
+    replies: savedRepliesAdmin, rules: rulesAdmin, audit: async (main) => { await ctx.reloadMeta(); await auditAdmin(main); }, webhooks: webhooksAdmin, channels: (main) => channelsAdmin(main, ctx.reloadMeta), sla: (main) => slaAdmin(main, ctx.reloadMeta),
   }[section];
   if (!render || (!['tokens', 'me', 'replies', 'sla'].includes(section) && state.me.role !== 'admin')) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
@@ -357,10 +358,12 @@ async function deskSettings(main) {
     h('div', { class: 'card' }, form([
       ['reopen_days', t('reopen_days'), 'text', String(st.reopen_days)],
       ['assign_on_reply', t('assign_on_reply'), 'checkbox', st.assign_on_reply],
+      ['retention_months', t('retention_months'), 'number', String(st.retention_months ?? 0)],
     ], t('save'), async (v) => {
-      await patch('/api/settings', { reopen_days: Number(v.reopen_days), assign_on_reply: v.assign_on_reply === 'on' });
+      await patch('/api/settings', { reopen_days: Number(v.reopen_days), assign_on_reply: v.assign_on_reply === 'on', retention_months: Number(v.retention_months) });
       toast(t('saved'));
-    }), h('p', { class: 'muted' }, t('reopen_days_hint')), h('p', { class: 'muted' }, t('assign_on_reply_hint'))),
+    }), h('p', { class: 'muted' }, t('reopen_days_hint')), h('p', { class: 'muted' }, t('assign_on_reply_hint')),
+    h('p', { class: 'muted' }, t('retention_hint'))),
     await backupCard());
 }
 

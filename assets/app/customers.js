@@ -122,6 +122,7 @@ function profile(pane, c) {
         h('div', { class: 'card' }, h('h2', {}, t('customer_notes')), notes,
           h('button', { class: 'btn small', onclick: () => act(() => patch(`/api/customers/${c.id}`, { notes: notes.value }), t('saved')) }, t('save'))),
         mergeBox(c, act),
+        privacyCard(c, reload),
         h('div', { class: 'card' }, h('h2', {}, t('customer_tickets')),
           h('ul', { class: 'other-tickets' }, c.tickets.map((x) => h('li', {},
             h('a', { href: `#/all/t/${x.id}` }, icon(x.channel, t(`channel_${x.channel}`)), h('span', {}, `#${x.id} ${x.subject}`), statusPill(x.status),
@@ -129,6 +130,57 @@ function profile(pane, c) {
         ordersCard(c)),
       h('div', { class: 'card timeline-card' }, h('h2', {}, t('timeline')), timeline(c.id)))]
       .filter(Boolean)); // replaceChildren would write an absent section as the text "null"
+}
+
+// privacyCard (admins) exports everything about the customer as one ZIP,
+// or erases it once the admin types the customer's name or an address.
+function privacyCard(c, reload) {
+  if (state.me.role !== 'admin') return null;
+  return h('div', { class: 'card privacy-card' }, h('h2', {}, t('privacy_heading')), h('p', { class: 'muted' }, t('privacy_hint')),
+    h('div', { class: 'actions' },
+      h('a', { class: 'btn small', href: `/api/customers/${c.id}/export`, download: '' }, icon('download'), ' ', t('export_data')),
+      h('button', { class: 'btn small danger', id: 'erase-customer', onclick: () => eraseDialog(c, reload) }, t('erase_customer'))));
+}
+
+function eraseDialog(c, reload) {
+  document.querySelector('.overlay')?.remove();
+  // What to type: the name, else the first address, else the number.
+  const what = c.name.trim() || c.identities.find((i) => i.kind !== 'visitor')?.value || String(c.id);
+  const input = h('input', { id: 'erase-confirm', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'erase-warning' });
+  const err = h('p', { class: 'error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn primary danger', disabled: true }, t('erase_submit'));
+  input.addEventListener('input', () => { submit.disabled = input.value.trim().toLowerCase() !== what.toLowerCase(); });
+  const close = () => overlay.remove();
+  const form = h('form', {
+    class: 'dialog erase', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'erase-title',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      submit.disabled = true;
+      try {
+        const n = await post(`/api/customers/${c.id}/erase`, { confirm: input.value.trim() });
+        close();
+        toast(t('erase_done', { tickets: n.tickets, files: n.files }));
+        reload();
+      } catch (ex) {
+        err.textContent = errorText(ex);
+        input.focus();
+        submit.disabled = false;
+      }
+    },
+  },
+  h('h2', { id: 'erase-title' }, t('erase_title', { name: customerName(c) })),
+  h('p', { id: 'erase-warning' }, t('erase_warning')),
+  h('label', { class: 'field' }, h('span', { class: 'confirm-what' }, t('erase_type', { what: `“${what}”` })), input),
+  err,
+  h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'btn', onclick: close }, t('cancel')), submit));
+  const overlay = h('div', {
+    class: 'overlay', id: 'erase',
+    onclick: (e) => { if (e.target === overlay) close(); },
+    onkeydown: (e) => { if (e.key === 'Escape') { e.preventDefault(); close(); } },
+  }, form);
+  document.body.append(overlay);
+  input.focus();
 }
 
 // mergeButton merges customer otherId into c, once the agent confirms.

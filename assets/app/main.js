@@ -176,7 +176,7 @@ function shell(admin) {
         h('h2', {}, t('nav_settings')),
         h('a', { class: 'nav-item', href: '#/admin/replies', 'aria-current': String(lastRoute.admin === 'replies') }, icon('chat'), t('admin_replies')),
         h('a', { class: 'nav-item', href: '#/admin/sla', 'aria-current': String(lastRoute.admin === 'sla') }, icon('clock'), t('admin_sla')),
-        me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'channels', 'rules', 'webhooks', 'settings'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
+        me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'channels', 'rules', 'webhooks', 'settings', 'audit'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
         h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings')))),
       h('div', { class: 'me' },

@@ -16,6 +16,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -30,6 +31,8 @@ type Service struct {
 	db    *store.DB
 	log   *slog.Logger
 	audit *audit.Log
+
+	purging sync.Mutex // one purge of the search index at a time
 }
 
 // New is the privacy service of d.
@@ -179,7 +182,32 @@ func (s *Service) Erase(ctx context.Context, customerID int64) (store.ErasureCou
 	}
 	s.log.Info("customer erased", "customer", customerID, "tickets", n.Tickets, "messages", n.Messages,
 		"files", n.Files, "took", time.Since(start).Round(time.Millisecond))
+	// The search index's pages are rewritten in the background, in small
+	// steps (and by the next sweep if the desk stops first).
+	go func() {
+		if s.purging.TryLock() {
+			defer s.purging.Unlock()
+			s.purge(context.WithoutCancel(ctx))
+		}
+	}()
 	return n, nil
+}
+
+// PurgeSearch rewrites the search index's pages that still hold erased
+// words (store.PurgeSearch), waiting for a purge under way to end first.
+func (s *Service) PurgeSearch(ctx context.Context) error {
+	s.purging.Lock()
+	defer s.purging.Unlock()
+	return s.db.PurgeSearch(ctx)
+}
+
+func (s *Service) purge(ctx context.Context) {
+	start := time.Now()
+	if err := s.db.PurgeSearch(ctx); err != nil {
+		s.log.Warn("erasure: the search index's pages are not rewritten yet (the next sweep tries again)", "err", err)
+		return
+	}
+	s.log.Info("erasure: search index rewritten", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // retentionBatch is how many tickets one retention write deletes, and
@@ -190,12 +218,17 @@ const (
 	retentionMax   = 20000 // a sweep's share; the next sweep goes on
 )
 
-// Sweep applies the retention rule once (the time sweep runs it under
+// Sweep finishes an erasure's purge of the search index that a stop cut
+// short, and applies the retention rule once (the time sweep runs it under
 // its lease): when the desk keeps tickets for N months, resolved and
 // closed tickets untouched for longer are deleted, in small batches. It
 // logs and audits what it deleted (counts only) and returns how many
 // tickets went.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
+	if pending, err := s.db.SearchPurgePending(ctx); err == nil && pending && s.purging.TryLock() {
+		s.purge(ctx) // an erasure's, cut short by a stop
+		s.purging.Unlock()
+	}
 	set, err := s.d.Settings(ctx)
 	if err != nil || set.RetentionMonths <= 0 {
 		return 0, err

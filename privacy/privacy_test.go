@@ -149,6 +149,12 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 	if _, err := r.priv.Erase(ctx, again.Ticket.CustomerID); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.priv.PurgeSearch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := r.db.SearchPurgePending(ctx); err != nil || pending {
+		t.Errorf("a purge is still pending after PurgeSearch (%v)", err)
+	}
 	r.noMarkerAnywhere(t)
 }
 

@@ -9,9 +9,9 @@ import (
 
 // A customer's data on request (GDPR): what an export reads, and the
 // erasure of a customer; and the retention rule's deletion of old
-// resolved tickets. Both engines run the same SQL; SQLite also zeroes
-// what it frees (secure_delete) and drops the erased words from its
-// search index's pages (purgeSearch).
+// resolved tickets. Both engines run the same SQL; on SQLite the writer
+// zeroes what it frees (secure_delete, openSQLite), and PurgeSearch drops
+// the erased words from the search index's pages.
 
 // CustomerFamily is the customer and those merged into it (their tickets
 // and identities moved to it, their records stay).
@@ -125,7 +125,6 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCount
 	for start := 0; start < len(tickets); start += eraseBatch {
 		batch := tickets[start:min(start+eraseBatch, len(tickets))]
 		err := db.Write(ctx, func(tx *Tx) error {
-			defer tx.secureDelete(ctx)()
 			return tx.redactTickets(ctx, batch, &n, shas)
 		})
 		if err != nil {
@@ -134,7 +133,6 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCount
 		n.Tickets += len(batch)
 	}
 	err = db.Write(ctx, func(tx *Tx) error {
-		defer tx.secureDelete(ctx)()
 		// Their messages on others' tickets (a copy, a forwarded thread).
 		if len(emails) > 0 {
 			marks := strings.TrimSuffix(strings.Repeat("?, ", len(emails)), ", ")
@@ -153,6 +151,12 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCount
 		if err := tx.forgetStatSamples(ctx, values); err != nil {
 			return err
 		}
+		// The search index's pages still hold the words: PurgeSearch
+		// rewrites them, now or after a restart.
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, searchPurgeSetting, fmt.Sprint(Now().UnixNano())); err != nil {
+			return err
+		}
 		return tx.eraseCustomers(ctx, family, &n)
 	})
 	if err != nil {
@@ -161,7 +165,7 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64) (ErasureCount
 	if n.Files, err = db.dropUnusedBlobs(ctx, shas); err != nil {
 		return n, fmt.Errorf("erase customer %d: %w", customerID, err)
 	}
-	return n, db.purgeSearch(ctx)
+	return n, nil
 }
 
 // redactTickets empties a batch of tickets and their messages, noting the
@@ -289,7 +293,6 @@ func (db *DB) dropUnusedBlobs(ctx context.Context, shas map[string]bool) (int, e
 	for start := 0; start < len(list); start += 20 {
 		batch := list[start:min(start+20, len(list))]
 		err := db.Write(ctx, func(tx *Tx) error {
-			defer tx.secureDelete(ctx)()
 			for _, sha := range batch {
 				var used, files int
 				if err := tx.q.QueryRowContext(ctx, `SELECT
@@ -333,37 +336,55 @@ func (db *DB) dropUnusedBlobs(ctx context.Context, shas map[string]bool) (int, e
 	return dropped, nil
 }
 
-// secureDelete has SQLite zero what this transaction frees, rather than
-// leave it in the file's free space, until the returned func is called.
-func (tx *Tx) secureDelete(ctx context.Context) func() {
-	if tx.postgres {
-		return func() {}
-	}
-	if _, err := tx.tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
-		return func() {}
-	}
-	return func() { tx.tx.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = OFF") }
+// searchPurgeSetting, while set, says an erasure left words in the search
+// index's pages that PurgeSearch has yet to rewrite.
+const searchPurgeSetting = "search_purge_pending"
+
+// SearchPurgePending tells whether an erasure waits for PurgeSearch.
+func (db *DB) SearchPurgePending(ctx context.Context) (bool, error) {
+	v, err := db.Setting(ctx, searchPurgeSetting)
+	return v != "", err
 }
 
-// purgeSearch rewrites SQLite's search indexes, whose pages keep the words
-// of deleted rows (FTS5 marks them deleted) until their segments are
-// merged, with secure_delete on; then checkpoints, so that the log holds
-// no old page either. PostgreSQL's index rows went with their rows.
-func (db *DB) purgeSearch(ctx context.Context) error {
+// PurgeSearch rewrites SQLite's search indexes after an erasure: FTS5
+// marks a deleted row's words deleted but keeps them in its pages until
+// their segment is merged. The customers' index is small and rewritten at
+// once; the tickets' is merged in small steps between other writes (as the
+// background merge does; about 14 s of steps at 100,000 tickets), each
+// zeroing what it frees (secure_delete). Then the log is checkpointed, so it holds no old
+// page either. PostgreSQL's index rows went with their rows.
+func (db *DB) PurgeSearch(ctx context.Context) error {
+	mark, err := db.Setting(ctx, searchPurgeSetting)
+	if err != nil || mark == "" {
+		return err
+	}
+	if !db.postgres {
+		err := db.Write(ctx, func(tx *Tx) error {
+			_, err := tx.tx.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('optimize')`)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("purge the customers' search index: %w", err)
+		}
+		// The merge leaves an index of one segment as it is, deleted
+		// words and all: a row of its own (rowid 1 is no ticket's nor
+		// message's) makes a second segment, so that it rewrites all.
+		if _, err := db.exec(ctx, `INSERT INTO ticket_search (rowid, ticket, message) VALUES (1, 'onedeskpurge', '')`); err != nil {
+			return fmt.Errorf("purge the tickets' search index: %w", err)
+		}
+		if _, _, err := db.mergeSearch(ctx, 0, nil); err != nil {
+			return fmt.Errorf("purge the tickets' search index: %w", err)
+		}
+		if _, err := db.exec(ctx, `DELETE FROM ticket_search WHERE rowid = 1`); err != nil {
+			return fmt.Errorf("purge the tickets' search index: %w", err)
+		}
+	}
+	// Cleared only if no erasure came meanwhile (it wants a purge of its own).
+	if _, err := db.exec(ctx, `DELETE FROM settings WHERE key = ? AND value = ?`, searchPurgeSetting, mark); err != nil {
+		return err
+	}
 	if db.postgres {
 		return nil
-	}
-	err := db.Write(ctx, func(tx *Tx) error {
-		defer tx.secureDelete(ctx)()
-		for _, t := range []string{"ticket_search", "customer_search"} {
-			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO `+t+` (`+t+`) VALUES ('optimize')`); err != nil {
-				return fmt.Errorf("rewrite %s: %w", t, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	// Readers still open keep part of the log: try again for a while.
 	deadline := time.Now().Add(10 * time.Second)
@@ -372,7 +393,9 @@ func (db *DB) purgeSearch(ctx context.Context) error {
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
 	}
 }
 
@@ -396,7 +419,6 @@ func (db *DB) DeleteTicketsResolvedBefore(ctx context.Context, before time.Time,
 	}
 	shas := map[string]bool{}
 	err = db.Write(ctx, func(tx *Tx) error {
-		defer tx.secureDelete(ctx)()
 		// Checked again inside the write: a ticket reopened meanwhile stays.
 		in := idList(ids)
 		ids, err := queryIDs(ctx, tx.q, `SELECT id FROM tickets WHERE id IN (`+in+`) AND status IN ('resolved', 'closed') AND updated_at < ?`, ms(before))

@@ -372,12 +372,11 @@ func sealPlainSecrets(ctx context.Context, tx *Tx) error {
 	b := tx.secrets
 	if !tx.postgres {
 		// SQLite leaves a rewritten row's old bytes in the page's free
-		// space; secure_delete zeroes them. It is a setting of the
-		// connection, which is the writer: set for this step only.
+		// space; secure_delete zeroes them. The writer has it on always
+		// (openSQLite); said again here for a connection opened otherwise.
 		if _, err := tx.tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
 			return fmt.Errorf("secure delete: %w", err)
 		}
-		defer tx.tx.ExecContext(ctx, "PRAGMA secure_delete = OFF")
 	}
 	if _, err := tx.q.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, keyCheckSetting, b.seal(keyCheckSetting, keyCheckText)); err != nil {

@@ -91,7 +91,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	} else if !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// secure_delete on the writer: what a write deletes or rewrites is
+	// zeroed rather than left in free space, so that an erased customer's
+	// words leave the file (store/privacy.go). Measured on a rewrite of the
+	// whole search index at 100,000 tickets: 12-15 s either way.
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=secure_delete(ON)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -30,7 +30,7 @@ type fileStore interface {
 	open(ctx context.Context, sha string) (io.ReadCloser, error)
 	has(ctx context.Context, sha string) (bool, error)
 	remove(ctx context.Context, sha string) error // gone already is no error
-	String() string // where it is, for messages (never a secret)
+	String() string                               // where it is, for messages (never a secret)
 }
 
 // fileBox is the file store of a DB, with the files sent to it ahead of

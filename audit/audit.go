@@ -36,14 +36,20 @@ const (
 	LoginFailed     = "login_failed" // data.reason: unknown_email, wrong_password, inactive
 	Logout          = "logout"
 	PasswordChanged = "password.changed"
-	TokenCreated    = "token.created"
-	TokenRevoked    = "token.revoked"
-	AgentRole       = "agent.role_changed" // data.from, data.to
-	AgentDeactivate = "agent.deactivated"
-	AgentReactivate = "agent.reactivated"
-	CustomerExport  = "customer.exported"
-	CustomerErase   = "customer.erased" // data: counts only
-	RetentionRun    = "retention.deleted"
+	// For two-factor sign-in and password reset (other branches): record
+	// them with these kinds, which the app already names.
+	PasswordResetAsked = "password.reset_requested"
+	PasswordReset      = "password.reset"
+	TwoFactorOn        = "two_factor.enabled"
+	TwoFactorOff       = "two_factor.disabled"
+	TokenCreated       = "token.created"
+	TokenRevoked       = "token.revoked"
+	AgentRole          = "agent.role_changed" // data.from, data.to
+	AgentDeactivate    = "agent.deactivated"
+	AgentReactivate    = "agent.reactivated"
+	CustomerExport     = "customer.exported"
+	CustomerErase      = "customer.erased" // data: counts only
+	RetentionRun       = "retention.deleted"
 )
 
 // Log writes and reads the audit log.

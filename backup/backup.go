@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"onedesk/audit"
 	"onedesk/metrics"
 	"onedesk/store"
 )
@@ -250,11 +251,19 @@ func (s *Scheduler) backup(ctx context.Context) error {
 			return err // stopping: not worth an error in the log
 		}
 		s.log.Error("backup failed", "dir", s.cfg.Dir, "err", err)
+		s.audit(ctx, "backup.failed", map[string]any{"file": name})
 		return err
 	}
 	s.log.Info("backup written", "file", filepath.Join(s.cfg.Dir, name), "size", r.Size, "duration", time.Duration(r.DurationMS)*time.Millisecond)
+	s.audit(ctx, "backup.written", map[string]any{"file": name, "size": r.Size})
 	s.prune()
 	return nil
+}
+
+// audit notes a backup in the audit log: a copy of every customer's
+// data went somewhere.
+func (s *Scheduler) audit(ctx context.Context, kind string, data map[string]any) {
+	audit.New(s.db, s.log).Record(ctx, audit.Entry{ActorKind: audit.BySystem, ActorName: "backups", Kind: kind, Data: data})
 }
 
 // prune removes our oldest backups beyond cfg.Keep; other files stay.

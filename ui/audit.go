@@ -24,6 +24,7 @@ import (
 // auditedAgentRoutes are routes any agent may call that the log keeps;
 // every admin route that writes is kept too (but for unauditedRoutes).
 var auditedAgentRoutes = map[string]bool{
+	"POST /api/setup":                    true,
 	"POST /api/auth/login":               true,
 	"POST /api/auth/logout":              true,
 	"PATCH /api/me":                      true,
@@ -73,6 +74,11 @@ func (s *Server) withAudit(r route) route {
 		switch {
 		case r.path == "/api/auth/login":
 			s.auditLogin(c, sent, err)
+		case r.path == "/api/setup":
+			var me meBody
+			if err == nil && json.Unmarshal(c.Response().Body(), &me) == nil && me.Agent != nil {
+				s.record(c, &principal{agent: me.Agent}, "agent.created", audit.Target("agent", me.Agent.ID), map[string]any{"first_admin": true})
+			}
 		case err == nil && c.Response().StatusCode() < 400:
 			s.auditChange(c, p, r, sent, before)
 		}

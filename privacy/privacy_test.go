@@ -21,7 +21,6 @@ import (
 	"onedesk/desk/desktest"
 	"onedesk/privacy"
 	"onedesk/store"
-	"onedesk/store/storetest"
 )
 
 // Every test runs twice: on SQLite, then on PostgreSQL when it is installed.
@@ -40,24 +39,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	data := storetest.Data(t)
-	db, err := store.Open(ctx, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	raw, err := store.OpenRaw(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	d := desktest.Wire(t, db)
+	d, db, raw := desktest.NewRaw(t)
 	str := func(s string) *string { return &s }
 	mb, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("help@shop.test"), IMAPHost: str("imap.shop.test"), SMTPHost: str("smtp.shop.test")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{data: data, d: d, db: db, raw: raw, priv: privacy.New(d, desktest.Log()), mb: mb}
+	return &rig{data: db.Path(), d: d, db: db, raw: raw, priv: privacy.New(d, desktest.Log()), mb: mb}
 }
 
 // mail ingests an email with its raw source and attachments.

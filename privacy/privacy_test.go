@@ -76,6 +76,10 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 	if _, err := r.d.Reply(ctx, desk.AgentActor(admin.ID), first.Ticket.ID, desk.ReplyInput{Body: "note about " + marker, Internal: true}); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := r.d.LogCall(ctx, desk.AgentActor(admin.ID), desk.CallInput{TicketID: first.Ticket.ID, Direction: "in",
+		Duration: 60, Notes: "Called about " + marker}); err != nil {
+		t.Fatal(err)
+	}
 	notes := "VIP " + marker
 	if _, err := r.d.UpdateCustomer(ctx, first.Ticket.CustomerID, desk.CustomerInput{Notes: &notes}); err != nil {
 		t.Fatal(err)

@@ -168,11 +168,11 @@ var sealedColumns = []struct{ table, column string }{
 // key check; it returns how many values it sealed.
 func resealAll(ctx context.Context, tx *Tx, from, to *secretBox) (int, error) {
 	if !tx.postgres {
-		// As in sealPlainSecrets: the old ciphertexts' bytes are zeroed.
+		// As in sealPlainSecrets: the old ciphertexts' bytes are zeroed
+		// (the writer keeps secure_delete on: never turned off here).
 		if _, err := tx.tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
 			return 0, fmt.Errorf("secure delete: %w", err)
 		}
-		defer tx.tx.ExecContext(ctx, "PRAGMA secure_delete = OFF")
 	}
 	n := 0
 	again := func(column, v string) (string, error) {

@@ -195,7 +195,7 @@ func (tx *Tx) redactTickets(ctx context.Context, tickets []int64, n *ErasureCoun
 	return nil
 }
 
-// redactMessages empties messages: text, HTML, sender, their ids on the
+// redactMessages empties messages: text, HTML, sender and recipient, their ids on the
 // channel (a Message-ID names the sender's domain), raw source and
 // attachments, a call's details; a reply not yet sent is not sent.
 func (tx *Tx) redactMessages(ctx context.Context, ids []int64, n *ErasureCounts, shas map[string]bool) error {
@@ -218,7 +218,7 @@ func (tx *Tx) redactMessages(ctx context.Context, ids []int64, n *ErasureCounts,
 		for _, q := range []string{
 			`DELETE FROM outbox WHERE message_id IN (` + in + `)`,
 			`DELETE FROM reply_parts WHERE message_id IN (` + in + `)`,
-			`UPDATE messages SET body = '', html = '', from_addr = '', external_id = '', raw_sha256 = NULL, call_info = '',
+			`UPDATE messages SET body = '', html = '', from_addr = '', external_id = '', raw_sha256 = NULL, call_info = '', to_addr = '',
 			        delivery_error = '', delivery_error_i18n = '', partial = '', partial_i18n = '',
 			        delivery = CASE WHEN delivery = 'queued' THEN 'failed' ELSE delivery END
 			  WHERE id IN (` + in + `)`,

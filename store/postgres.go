@@ -165,17 +165,9 @@ func redact(dsn string) string {
 	return u.Redacted()
 }
 
-// lockWrites starts a write transaction: on PostgreSQL it waits for the
-// write lock (SQLite's BEGIN IMMEDIATE already did).
-func (db *DB) lockWrites(ctx context.Context, tx *sql.Tx) error {
-	if !db.postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(writeLockKey)+")"); err != nil {
-		return fmt.Errorf("write lock: %w", err)
-	}
-	return nil
-}
+// lockWritesSQL starts a write transaction on PostgreSQL: it waits for
+// the write lock (SQLite's BEGIN IMMEDIATE already did).
+var lockWritesSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(writeLockKey) + ")"
 
 // sqliteNulls makes PostgreSQL order a nullable sort column as SQLite
 // does (NULL below every value), which the cursors of ListTickets assume;

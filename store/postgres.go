@@ -309,11 +309,23 @@ func (c pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, erro
 }
 
 func (c pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.pgxConn.ExecContext(ctx, pgSQL(q), args)
+	return c.pgxConn.ExecContext(ctx, pgSQL(q), oneOff(q, args))
 }
 
 func (c pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.pgxConn.QueryContext(ctx, pgSQL(q), args)
+	return c.pgxConn.QueryContext(ctx, pgSQL(q), oneOff(q, args))
+}
+
+// oneOff sends a statement whose text is made for one run (a literal
+// list of ids, a search's tsquery constant) as the extended protocol's
+// unnamed statement, in one round trip: pgx would otherwise prepare it
+// first, a round trip more, and keep it, pushing the statements that do
+// come again out of its cache. Other texts keep pgx's cache.
+func oneOff(q string, args []driver.NamedValue) []driver.NamedValue {
+	if cacheable(q) && !strings.Contains(q, "::tsquery") {
+		return args
+	}
+	return append([]driver.NamedValue{{Value: pgx.QueryExecModeExec}}, args...)
 }
 
 // CheckNamedValue stores Go booleans as SQLite does, 0 and 1: flags are

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,21 +284,29 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 	if filter.cond != "" {
 		cond = " AND " + filter.cond
 	}
-	qargs := append([]any{bound}, filter.args...)
-	qargs = append(qargs, f.Limit+1)
-	join := ""
+	var ids []int64
+	done := false
 	if cond != "" {
-		join = " JOIN tickets t ON t.id = s.ticket_id"
+		if ids, done, err = db.pgSearchFiltered(ctx, query, statuses, where, args, bound, asc, f.Limit+1); err != nil {
+			return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+		}
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT s.ticket_id FROM ticket_search s`+join+`
-		WHERE s.words @@ `+tsLiteral(query)+` AND s.ticket_id `+cmp+` ?`+cond+`
-		GROUP BY s.ticket_id ORDER BY s.ticket_id `+order+` LIMIT ?`, qargs...)
-	if err != nil {
-		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
-	}
-	ids, err := scanIDs(rows)
-	if err != nil {
-		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+	if !done {
+		qargs := append([]any{bound}, filter.args...)
+		qargs = append(qargs, f.Limit+1)
+		join := ""
+		if cond != "" {
+			join = " JOIN tickets t ON t.id = s.ticket_id"
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT s.ticket_id FROM ticket_search s`+join+`
+			WHERE s.words @@ `+tsLiteral(query)+` AND s.ticket_id `+cmp+` ?`+cond+`
+			GROUP BY s.ticket_id ORDER BY s.ticket_id `+order+` LIMIT ?`, qargs...)
+		if err != nil {
+			return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+		}
+		if ids, err = scanIDs(rows); err != nil {
+			return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+		}
 	}
 	if len(ids) == 0 {
 		return []Ticket{}, "", nil
@@ -322,6 +331,50 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 		next = makeCursor(spec, &list[len(list)-1])
 	}
 	return list, next, nil
+}
+
+// pgFilterWalk is how many of a filter's tickets a search checks one by
+// one for its words before it leaves the page to the words' index.
+const pgFilterWalk = 1000
+
+// pgSearchFiltered reads a filtered search from the filter's side: the
+// tickets that pass, newest first (one index range per status, merged),
+// each checked by its own rows of ticket_search, until want match or
+// pgFilterWalk were checked. A common word with a filter otherwise walks
+// ticket_search's key through every row of the word, most of them
+// tickets the filter turns away (a word in 1 of 3 rows and a filter
+// passing 2 % of tickets: thousands of rows for a page). done is false
+// when the walk ended without filling the page and more tickets pass the
+// filter (the words are rare among them): the words' GIN index answers
+// that better, and ids are to be read again from it.
+func (db *DB) pgSearchFiltered(ctx context.Context, query string, statuses, where []string, args []any, bound int64, asc bool, want int) (ids []int64, done bool, err error) {
+	cmp, order := "<", "DESC"
+	if asc {
+		cmp, order = ">", "ASC"
+	}
+	walk := strconv.Itoa(pgFilterWalk)
+	var parts []string
+	var cargs []any
+	for _, st := range statuses {
+		cond := append([]string{"t.status = ?", "t.id " + cmp + " ?"}, where...)
+		parts = append(parts, "(SELECT t.id FROM tickets t WHERE "+strings.Join(cond, " AND ")+" ORDER BY t.id "+order+" LIMIT "+walk+")")
+		cargs = append(cargs, st, bound)
+		cargs = append(cargs, args...)
+	}
+	candidates := "SELECT id FROM (" + strings.Join(parts, " UNION ALL ") + ") u ORDER BY id " + order + " LIMIT " + walk
+	rows, err := db.r.QueryContext(ctx, "SELECT c.id FROM ("+candidates+") c WHERE EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = c.id AND s.words @@ "+
+		tsLiteral(query)+") ORDER BY c.id "+order+" LIMIT ?", append(slices.Clone(cargs), want)...)
+	if err != nil {
+		return nil, false, err
+	}
+	if ids, err = scanIDs(rows); err != nil || len(ids) >= want {
+		return ids, err == nil, err
+	}
+	var n int
+	if err := db.rq.QueryRowContext(ctx, "SELECT count(*) FROM ("+candidates+") c", cargs...).Scan(&n); err != nil {
+		return nil, false, err
+	}
+	return ids, n < pgFilterWalk, nil
 }
 
 // pgMatchedMessages is, for each ticket, the first few of its message

@@ -15,3 +15,12 @@ func SetAfterBackupStep(f func()) (restore func()) {
 	afterBackupStep = f
 	return func() { afterBackupStep = old }
 }
+
+// SetPGFilterWalk makes a filtered search on PostgreSQL check n of the
+// filter's tickets before it asks the words' index; the returned func
+// restores the default.
+func SetPGFilterWalk(n int) (restore func()) {
+	old := pgFilterWalk
+	pgFilterWalk = n
+	return func() { pgFilterWalk = old }
+}

@@ -334,8 +334,9 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 }
 
 // pgFilterWalk is how many of a filter's tickets a search checks one by
-// one for its words before it leaves the page to the words' index.
-const pgFilterWalk = 1000
+// one for its words before it leaves the page to the words' index (a
+// variable for tests).
+var pgFilterWalk = 1000
 
 // pgSearchFiltered reads a filtered search from the filter's side: the
 // tickets that pass, newest first (one index range per status, merged),

@@ -348,6 +348,9 @@ var pgFilterWalk = 1000
 // when the walk ended without filling the page and more tickets pass the
 // filter (the words are rare among them): the words' GIN index answers
 // that better, and ids are to be read again from it.
+//
+// (The tickets are read one status at a time, merged, so that each is a
+// range of an index in id order, as the inbox reads them.)
 func (db *DB) pgSearchFiltered(ctx context.Context, query string, statuses, where []string, args []any, bound int64, asc bool, want int) (ids []int64, done bool, err error) {
 	cmp, order := "<", "DESC"
 	if asc {
@@ -358,7 +361,10 @@ func (db *DB) pgSearchFiltered(ctx context.Context, query string, statuses, wher
 	var cargs []any
 	for _, st := range statuses {
 		cond := append([]string{"t.status = ?", "t.id " + cmp + " ?"}, where...)
-		parts = append(parts, "(SELECT t.id FROM tickets t WHERE "+strings.Join(cond, " AND ")+" ORDER BY t.id "+order+" LIMIT "+walk+")")
+		// No ORDER BY or LIMIT of its own: the planner then merges the
+		// statuses' index ranges in id order (Merge Append) and reads
+		// only as far as the walk goes.
+		parts = append(parts, "SELECT t.id FROM tickets t WHERE "+strings.Join(cond, " AND "))
 		cargs = append(cargs, st, bound)
 		cargs = append(cargs, args...)
 	}

@@ -22,8 +22,12 @@ PORT=${PORT:-8391}
 DUR=${DUR:-8s}
 OUT=${OUT:-perf-results.txt}
 SKIP=${SKIP:-}
-BIN=$(mktemp -d)/onedesk
+TMPD=$(mktemp -d)
+BIN=$TMPD/onedesk
 go build -o "$BIN" .
+# Test binaries built once, run from their package's folder (output as it comes).
+go test -c -o "$TMPD/store.test" ./store
+go test -c -o "$TMPD/desk.test" ./desk
 : >"$OUT"
 say() { echo "$*" | tee -a "$OUT"; }
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
@@ -54,12 +58,12 @@ run() {
 for DATA in "$@"; do
   say "== $DATA  ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
   if ! skip bench; then
-    ONEDESK_BENCH_DB=$DATA ONEDESK_TEST_ENGINES=sqlite go test ./store -run '^$' -bench "$benches" -benchtime "${RUNS}x" -timeout 60m 2>&1 |
+    (cd store && ONEDESK_BENCH_DB=$DATA ONEDESK_TEST_ENGINES=sqlite "$TMPD/store.test" -test.run '^$' -test.bench "$benches" -test.benchtime "${RUNS}x" -test.timeout 60m 2>&1) |
       awk '/^Benchmark/{n=$1; sub(/-[0-9]+$/, "", n); for (i=3;i<NF;i++) if ($(i+1)=="min-ms") mn=$i; else if ($(i+1)=="p50-ms") p50=$i; else if ($(i+1)=="p99-ms") p99=$i;
              printf "  %-28s min %8s  p50 %8s  p99 %8s ms\n", n, mn, p50, p99; fflush()} /FAIL|panic/{print}' | tee -a "$OUT" || true
   fi
   if ! skip ingest; then
-    ONEDESK_BENCH_DB=$DATA ONEDESK_TEST_ENGINES=sqlite go test ./desk -run '^$' -bench IngestSeeded -benchtime "${INGEST}x" -timeout 60m 2>&1 |
+    (cd desk && ONEDESK_BENCH_DB=$DATA ONEDESK_TEST_ENGINES=sqlite "$TMPD/desk.test" -test.run '^$' -test.bench IngestSeeded -test.benchtime "${INGEST}x" -test.timeout 60m 2>&1) |
       awk '/^Benchmark/{for (i=3;i<NF;i++) if ($(i+1)=="msgs/s") r=$i; else if ($(i+1) ~ /^p50/) p50=$i" "$(i+1); else if ($(i+1) ~ /^p99/) p99=$i" "$(i+1);
              printf "  ingest, 4 senders: %s msgs/s  %s  %s\n", r, p50, p99} /FAIL|panic/{print}' | tee -a "$OUT" || true
   fi

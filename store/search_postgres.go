@@ -350,9 +350,10 @@ func phoneDigits(q string) string {
 }
 
 // pgIsWord is whether a folded word is a word of the index as written.
-// A common word is one; any other is looked up in the GIN index (the
-// OFFSET 0 keeps the planner from scanning the table for a first row it
-// expects soon, and finding none).
+// A common word is one; any other is looked up in the GIN index: a
+// materialized CTE is planned for all its rows, so the planner cannot
+// scan the table for a first row it expects soon and find none (an
+// OFFSET 0 fence under EXISTS did not stop it).
 func (db *DB) pgIsWord(ctx context.Context, word string, common map[string]bool) (bool, error) {
 	if common[word] {
 		return true, nil
@@ -363,7 +364,7 @@ func (db *DB) pgIsWord(ctx context.Context, word string, common map[string]bool)
 		return true, nil
 	}
 	var found bool
-	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, false))+" OFFSET 0) w)").Scan(&found)
+	err := db.r.QueryRowContext(ctx, "WITH w AS MATERIALIZED (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, false))+") SELECT EXISTS (SELECT 1 FROM w)").Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("search: is %q a word: %w", word, err)
 	}

@@ -214,11 +214,19 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 	if got := snapshot(t, target); got != want {
 		t.Fatalf("the PostgreSQL copy reads differently:\n%s", firstDiff(want, got))
 	}
+	// Search works on the PostgreSQL copy: its index was made at the end
+	// of the copy, and its triggers keep it from then on.
+	if list, _, err := target.ListTickets(ctx, store.TicketFilter{Query: "refund"}); err != nil || len(list) != 1 {
+		t.Fatalf("search on the PostgreSQL copy: %d tickets, %v", len(list), err)
+	}
 	// Ids continue past the copied ones.
 	d := desktest.Wire(t, target)
 	next := desktest.Ingest(t, d, desk.Inbound{Channel: "email", From: desktest.Email("new@example.com"), Subject: "After the move", Text: "hi"})
 	if next.Ticket.ID != 5 || next.Message.ID != 8 {
 		t.Fatalf("after the copy: new ticket %d, message %d; want 5 and 8, past the 4 tickets and 7 messages copied", next.Ticket.ID, next.Message.ID)
+	}
+	if list, _, err := target.ListTickets(ctx, store.TicketFilter{Query: "move"}); err != nil || len(list) != 1 {
+		t.Fatalf("search for a ticket written after the copy: %d tickets, %v", len(list), err)
 	}
 	target.Close()
 

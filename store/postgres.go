@@ -165,17 +165,9 @@ func redact(dsn string) string {
 	return u.Redacted()
 }
 
-// lockWrites starts a write transaction: on PostgreSQL it waits for the
-// write lock (SQLite's BEGIN IMMEDIATE already did).
-func (db *DB) lockWrites(ctx context.Context, tx *sql.Tx) error {
-	if !db.postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(writeLockKey)+")"); err != nil {
-		return fmt.Errorf("write lock: %w", err)
-	}
-	return nil
-}
+// lockWritesSQL starts a write transaction on PostgreSQL: it waits for
+// the write lock (SQLite's BEGIN IMMEDIATE already did).
+var lockWritesSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(writeLockKey) + ")"
 
 // sqliteNulls makes PostgreSQL order a nullable sort column as SQLite
 // does (NULL below every value), which the cursors of ListTickets assume;
@@ -317,11 +309,23 @@ func (c pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, erro
 }
 
 func (c pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.pgxConn.ExecContext(ctx, pgSQL(q), args)
+	return c.pgxConn.ExecContext(ctx, pgSQL(q), oneOff(q, args))
 }
 
 func (c pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.pgxConn.QueryContext(ctx, pgSQL(q), args)
+	return c.pgxConn.QueryContext(ctx, pgSQL(q), oneOff(q, args))
+}
+
+// oneOff sends a statement whose text is made for one run (a literal
+// list of ids, a search's tsquery constant) as the extended protocol's
+// unnamed statement, in one round trip: pgx would otherwise prepare it
+// first, a round trip more, and keep it, pushing the statements that do
+// come again out of its cache. Other texts keep pgx's cache.
+func oneOff(q string, args []driver.NamedValue) []driver.NamedValue {
+	if cacheable(q) && !strings.Contains(q, "::tsquery") {
+		return args
+	}
+	return append([]driver.NamedValue{{Value: pgx.QueryExecModeExec}}, args...)
 }
 
 // CheckNamedValue stores Go booleans as SQLite does, 0 and 1: flags are

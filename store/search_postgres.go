@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,83 @@ type pgSearchCache struct {
 	once   sync.Once
 	folded *lru.Cache[string, []pgWord]
 	words  *expirable.LRU[string, bool]
+
+	mu         sync.Mutex
+	common     map[string]bool // ANALYZE's most common lexemes of ticket_search
+	commonRead time.Time
+}
+
+// pgCommonEvery is how often the most common lexemes are read again.
+const pgCommonEvery = 10 * time.Minute
+
+// pgCommonWords is the lexemes ANALYZE found most common in ticket_search
+// (pg_stats, up to ten times its statistics target of 1,000). A word not
+// among them is rare: the planner, which takes any such word for one in
+// about half as many rows as the least common of them (at 1,000,000
+// tickets, thousands), would walk the table's key for it, newest first,
+// expecting a page within a few thousand rows, and read every row (an
+// order number took seconds); a rare word's query is instead written so
+// that it reads the GIN index (see pgSearchList).
+func (db *DB) pgCommonWords(ctx context.Context) (map[string]bool, error) {
+	c := &db.pgSearch
+	c.mu.Lock()
+	common, read := c.common, c.commonRead
+	c.mu.Unlock()
+	if common != nil && time.Since(read) < pgCommonEvery {
+		return common, nil
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT unnest(most_common_elems::text::text[]) FROM pg_stats
+		WHERE schemaname = current_schema() AND tablename = 'ticket_search' AND attname = 'words'`)
+	if err != nil {
+		return nil, fmt.Errorf("search: the most common words: %w", err)
+	}
+	defer rows.Close()
+	common = map[string]bool{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, fmt.Errorf("search: the most common words: %w", err)
+		}
+		common[e] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: the most common words: %w", err)
+	}
+	c.mu.Lock()
+	c.common, c.commonRead = common, time.Now()
+	c.mu.Unlock()
+	return common, nil
+}
+
+// pgRare tells whether a query's terms (ANDed) include one none of whose
+// lexemes is among the common ones: then the query matches few rows.
+// Before ANALYZE has counted (a new desk), nothing is rare.
+func pgRare(common map[string]bool, terms [][]string) bool {
+	if len(common) == 0 {
+		return false
+	}
+	for _, alts := range terms {
+		rare := true
+		for _, l := range alts {
+			if p, ok := strings.CutSuffix(l, ":*"); ok {
+				for c := range common {
+					if strings.HasPrefix(c, p) {
+						rare = false
+						break
+					}
+				}
+			} else if common[l] {
+				rare = false
+			}
+			if !rare {
+				break
+			}
+		}
+		if rare {
+			return true
+		}
+	}
+	return false
 }
 
 // pgSearchCacheLimit bounds each cache, in entries.
@@ -180,38 +258,75 @@ func (w pgWord) phrase(lastPrefix bool) string {
 // when it is a word of the index ("refund" does not also find
 // "refunded"); an address or dashed number as its parts in a row; a
 // phone number in any format also as its last digits.
-func (db *DB) pgTSQuery(ctx context.Context, q string) (string, error) {
+func (db *DB) pgTSQuery(ctx context.Context, q string) (query, rare string, err error) {
 	words, err := db.pgFold(ctx, searchWords(q))
 	if err != nil || len(words) == 0 {
-		return "", err
+		return "", "", err
+	}
+	common, err := db.pgCommonWords(ctx)
+	if err != nil {
+		return "", "", err
 	}
 	terms := make([]string, len(words))
 	for i, w := range words {
 		last := i == len(words)-1
+		// alts are the term's lexemes, any of which matches (pgRare);
+		// narrow is what the GIN index is asked for when the term is
+		// rare: for a phrase, its rarest part alone (the phrase is then
+		// checked on the rows read: the index of a common part, or of a
+		// prefix, is far longer to read).
+		var alts []string
+		narrow := ""
 		switch n := utf8.RuneCountInString(w.parts[0]); {
 		case len(w.parts) > 1:
 			terms[i] = w.phrase(last)
+			for j, p := range w.parts {
+				prefix := last && j == len(w.parts)-1 // typing: the last part is a prefix
+				l := p
+				if prefix {
+					l += ":*"
+				}
+				if pgRare(common, [][]string{{l}}) {
+					alts, narrow = []string{l}, tsLexeme(p, prefix)
+					break
+				}
+			}
 		case !last || n < 3:
 			terms[i] = w.whole()
+			alts = append([]string{w.parts[0]}, w.stems...)
 		case n == 3:
 			terms[i] = w.prefix()
+			alts = append([]string{w.parts[0] + ":*"}, w.stems...)
 		default:
-			word, err := db.pgIsWord(ctx, w.parts[0])
+			word, err := db.pgIsWord(ctx, w.parts[0], common)
 			if err != nil {
-				return "", err
+				return "", "", err
 			}
 			if word {
 				terms[i] = w.whole()
+				alts = append([]string{w.parts[0]}, w.stems...)
 			} else {
 				terms[i] = w.prefix()
+				alts = append([]string{w.parts[0] + ":*"}, w.stems...)
 			}
 		}
+		if narrow == "" {
+			narrow = terms[i]
+		}
+		if rare == "" && alts != nil && pgRare(common, [][]string{alts}) {
+			rare = narrow
+		}
 	}
-	query := strings.Join(terms, " & ")
+	query = strings.Join(terms, " & ")
 	if national := phoneDigits(q); national != "" {
 		query = tsLexeme(national, false) + " | (" + query + ")"
+		if rare != "" && pgRare(common, [][]string{{national}}) {
+			rare = tsLexeme(national, false) + " | (" + rare + ")"
+		} else {
+			rare = ""
+		}
 	}
-	return query, nil
+	return query, rare, nil
 }
 
 // phoneDigits is a query written as a phone number as the index holds
@@ -235,14 +350,21 @@ func phoneDigits(q string) string {
 }
 
 // pgIsWord is whether a folded word is a word of the index as written.
-func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
+// A common word is one; any other is looked up in the GIN index: a
+// materialized CTE is planned for all its rows, so the planner cannot
+// scan the table for a first row it expects soon and find none (an
+// OFFSET 0 fence under EXISTS did not stop it).
+func (db *DB) pgIsWord(ctx context.Context, word string, common map[string]bool) (bool, error) {
+	if common[word] {
+		return true, nil
+	}
 	c := &db.pgSearch
 	c.init()
 	if c.words.Contains(word) {
 		return true, nil
 	}
 	var found bool
-	err := db.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, false))+")").Scan(&found)
+	err := db.r.QueryRowContext(ctx, "WITH w AS MATERIALIZED (SELECT 1 FROM ticket_search WHERE words @@ "+tsLiteral(tsLexeme(word, false))+") SELECT EXISTS (SELECT 1 FROM w)").Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("search: is %q a word: %w", word, err)
 	}
@@ -256,7 +378,7 @@ func (db *DB) pgIsWord(ctx context.Context, word string) (bool, error) {
 // newest first (oldest first for sort=oldest), each with the passage of
 // a message that matched.
 func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []string, where []string, args []any) ([]Ticket, string, error) {
-	query, err := db.pgTSQuery(ctx, f.Query)
+	query, rare, err := db.pgTSQuery(ctx, f.Query)
 	if err != nil {
 		return nil, "", err
 	}
@@ -283,21 +405,36 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 	if filter.cond != "" {
 		cond = " AND " + filter.cond
 	}
-	qargs := append([]any{bound}, filter.args...)
-	qargs = append(qargs, f.Limit+1)
-	join := ""
-	if cond != "" {
-		join = " JOIN tickets t ON t.id = s.ticket_id"
+	var ids []int64
+	done := false
+	if cond != "" && rare == "" {
+		if ids, done, err = db.pgSearchFiltered(ctx, query, statuses, where, args, bound, asc, f.Limit+1); err != nil {
+			return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+		}
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT s.ticket_id FROM ticket_search s`+join+`
-		WHERE s.words @@ `+tsLiteral(query)+` AND s.ticket_id `+cmp+` ?`+cond+`
-		GROUP BY s.ticket_id ORDER BY s.ticket_id `+order+` LIMIT ?`, qargs...)
-	if err != nil {
-		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
-	}
-	ids, err := scanIDs(rows)
-	if err != nil {
-		return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+	if !done {
+		qargs := append([]any{bound}, filter.args...)
+		qargs = append(qargs, f.Limit+1)
+		join := ""
+		if cond != "" {
+			join = " JOIN tickets t ON t.id = s.ticket_id"
+		}
+		from := "ticket_search s"
+		if rare != "" {
+			// Every row of the rare word, off the GIN index, then checked
+			// and sorted: the OFFSET 0 keeps the planner from walking the
+			// key instead.
+			from = "(SELECT ticket_id, words FROM ticket_search WHERE words @@ " + tsLiteral(rare) + " OFFSET 0) s"
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT s.ticket_id FROM `+from+join+`
+			WHERE s.words @@ `+tsLiteral(query)+` AND s.ticket_id `+cmp+` ?`+cond+`
+			GROUP BY s.ticket_id ORDER BY s.ticket_id `+order+` LIMIT ?`, qargs...)
+		if err != nil {
+			return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+		}
+		if ids, err = scanIDs(rows); err != nil {
+			return nil, "", fmt.Errorf("search %q: %w", f.Query, err)
+		}
 	}
 	if len(ids) == 0 {
 		return []Ticket{}, "", nil
@@ -322,6 +459,57 @@ func (db *DB) pgSearchList(ctx context.Context, f TicketFilter, statuses []strin
 		next = makeCursor(spec, &list[len(list)-1])
 	}
 	return list, next, nil
+}
+
+// pgFilterWalk is how many of a filter's tickets a search checks one by
+// one for its words before it leaves the page to the words' index (a
+// variable for tests).
+var pgFilterWalk = 1000
+
+// pgSearchFiltered reads a filtered search from the filter's side: the
+// tickets that pass, newest first (one index range per status, merged),
+// each checked by its own rows of ticket_search, until want match or
+// pgFilterWalk were checked. A common word with a filter otherwise walks
+// ticket_search's key through every row of the word, most of them
+// tickets the filter turns away (a word in 1 of 3 rows and a filter
+// passing 2 % of tickets: thousands of rows for a page). done is false
+// when the walk ended without filling the page and more tickets pass the
+// filter (the words are rare among them): the words' GIN index answers
+// that better, and ids are to be read again from it.
+//
+// (The tickets are read one status at a time, merged, so that each is a
+// range of an index in id order, as the inbox reads them.)
+func (db *DB) pgSearchFiltered(ctx context.Context, query string, statuses, where []string, args []any, bound int64, asc bool, want int) (ids []int64, done bool, err error) {
+	cmp, order := "<", "DESC"
+	if asc {
+		cmp, order = ">", "ASC"
+	}
+	walk := strconv.Itoa(pgFilterWalk)
+	var parts []string
+	var cargs []any
+	for _, st := range statuses {
+		cond := append([]string{"t.status = ?", "t.id " + cmp + " ?"}, where...)
+		// No ORDER BY or LIMIT of its own: the planner then merges the
+		// statuses' index ranges in id order (Merge Append) and reads
+		// only as far as the walk goes.
+		parts = append(parts, "SELECT t.id FROM tickets t WHERE "+strings.Join(cond, " AND "))
+		cargs = append(cargs, st, bound)
+		cargs = append(cargs, args...)
+	}
+	candidates := "SELECT id FROM (" + strings.Join(parts, " UNION ALL ") + ") u ORDER BY id " + order + " LIMIT " + walk
+	rows, err := db.r.QueryContext(ctx, "SELECT c.id FROM ("+candidates+") c WHERE EXISTS (SELECT 1 FROM ticket_search s WHERE s.ticket_id = c.id AND s.words @@ "+
+		tsLiteral(query)+") ORDER BY c.id "+order+" LIMIT ?", append(slices.Clone(cargs), want)...)
+	if err != nil {
+		return nil, false, err
+	}
+	if ids, err = scanIDs(rows); err != nil || len(ids) >= want {
+		return ids, err == nil, err
+	}
+	var n int
+	if err := db.rq.QueryRowContext(ctx, "SELECT count(*) FROM ("+candidates+") c", cargs...).Scan(&n); err != nil {
+		return nil, false, err
+	}
+	return ids, n < pgFilterWalk, nil
 }
 
 // pgMatchedMessages is, for each ticket, the first few of its message

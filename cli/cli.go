@@ -450,7 +450,7 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 	email := fs.String("email", "", "the agent's email (their login)")
 	name := fs.String("name", "", "the agent's name")
 	password := fs.String("password", "", "the password (at least 8 characters); - reads it from standard input")
-	role := fs.String("role", "agent", "admin or agent")
+	role := fs.String("role", "agent", "admin, supervisor, agent or light")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}

@@ -53,6 +53,9 @@ type AgentInput struct {
 	Active   *bool
 	// Signature, when set, replaces the agent's signature ("" removes it).
 	Signature *string
+	// Stores, when set, replaces the stores the agent works in (empty:
+	// every store). An admin always works in every store.
+	Stores *[]int64
 }
 
 func (in *AgentInput) check(creating bool) error {
@@ -79,7 +82,7 @@ func (in *AgentInput) check(creating bool) error {
 		in.Role = "agent"
 	}
 	if in.Role != "" {
-		if err := oneOf("role", in.Role, store.Roles); err != nil {
+		if err := oneOf("role", in.Role, Roles); err != nil {
 			return err
 		}
 	}
@@ -137,7 +140,10 @@ func (d *Desk) createAgent(ctx context.Context, in AgentInput, first bool) (*sto
 				return ErrSetupDone
 			}
 		}
-		return tx.InsertAgent(ctx, a)
+		if err := tx.InsertAgent(ctx, a); err != nil {
+			return err
+		}
+		return setAgentStores(ctx, tx, a, in.Stores)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, inputErr("email", "an agent with the email %s exists already", in.Email)
@@ -182,6 +188,9 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 			}
 			a.PasswordHash, endSessions = string(hash), true
 		}
+		if err := setAgentStores(ctx, tx, a, in.Stores); err != nil {
+			return err
+		}
 		if wasAdmin && !(a.Role == "admin" && a.Active) {
 			n, err := tx.CountAdmins(ctx)
 			if err != nil {
@@ -211,6 +220,42 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 		return nil, err
 	}
 	return a, nil
+}
+
+// setAgentStores writes the stores an agent works in when stores is set
+// (checking each exists), and clears them for an admin, who works in
+// every store: the admin is the one who can always see everything.
+func setAgentStores(ctx context.Context, tx *store.Tx, a *store.Agent, stores *[]int64) error {
+	if a.Role == RoleAdmin {
+		if stores != nil && len(*stores) > 0 {
+			return inputErr("store_ids", "an admin works in every store: choose another role to limit %s to some stores", a.Email)
+		}
+		if len(a.StoreIDs) > 0 || stores != nil {
+			a.StoreIDs = []int64{}
+			return tx.SetAgentStores(ctx, a.ID, nil)
+		}
+		return nil
+	}
+	if stores == nil {
+		return nil
+	}
+	list := slices.Clone(*stores)
+	slices.Sort(list)
+	list = slices.Compact(list)
+	for _, id := range list {
+		ok, err := tx.Exists(ctx, "stores", id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return inputErr("store_ids", "there is no store %d", id)
+		}
+	}
+	if list == nil {
+		list = []int64{}
+	}
+	a.StoreIDs = list
+	return tx.SetAgentStores(ctx, a.ID, list)
 }
 
 // HashPassword hashes a password the way agents' passwords are stored.

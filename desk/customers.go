@@ -397,12 +397,13 @@ var (
 // order number of one of their tickets: words match prefixes of names
 // and identifiers, an address or number also matches exactly (and an
 // email with or without a +tag), in the forms of every store's country.
-func (d *Desk) SearchCustomers(ctx context.Context, q string, before int64, limit int) ([]store.Customer, error) {
+// With stores, only customers with a ticket in one of them (an agent's).
+func (d *Desk) SearchCustomers(ctx context.Context, q string, before int64, limit int, stores ...int64) ([]store.Customer, error) {
 	q = strings.TrimSpace(q)
 	if utf8.RuneCountInString(q) > 200 {
 		return nil, inputErr("q", "the search is longer than 200 characters")
 	}
-	s := store.CustomerSearch{Before: before, Limit: limit}
+	s := store.CustomerSearch{Before: before, Limit: limit, Stores: stores}
 	var words []string
 	text := q
 	if local, _, ok := strings.Cut(q, "@"); ok {

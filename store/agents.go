@@ -12,20 +12,20 @@ type Agent struct {
 	ID       int64   `json:"id"`
 	Email    string  `json:"email"`
 	Name     string  `json:"name"`
-	Role     string  `json:"role"` // admin or agent
+	Role     string  `json:"role"` // admin, supervisor, agent or light (desk/roles.go)
 	Active   bool    `json:"active"`
 	Language string  `json:"language"`
 	Timezone string  `json:"timezone"`
 	TeamIDs  []int64 `json:"team_ids"`
 	// Signature goes under the agent's emailed replies, above the
 	// store's; it may hold placeholders ({agent_name}...).
-	Signature    string    `json:"signature"`
+	Signature string `json:"signature"`
+	// StoreIDs are the stores whose tickets and customers the agent works
+	// on; empty means every store.
+	StoreIDs     []int64   `json:"store_ids"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
-
-// Roles an agent can have.
-var Roles = []string{"admin", "agent"}
 
 const agentCols = "id, email, name, role, active, language, timezone, password_hash, created_at, signature"
 
@@ -37,7 +37,7 @@ func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
 		return nil, err
 	}
 	a.CreatedAt = fromMS(created)
-	a.TeamIDs = []int64{}
+	a.TeamIDs, a.StoreIDs = []int64{}, []int64{}
 	return &a, nil
 }
 
@@ -101,7 +101,7 @@ func getAgent(ctx context.Context, q querier, where string, arg any) (*Agent, er
 		}
 		return nil, notFound(err, fmt.Sprintf("agent %v", arg))
 	}
-	return a, loadTeamIDs(ctx, q, []*Agent{a})
+	return a, loadTeamsAndStores(ctx, q, []*Agent{a})
 }
 
 // Agent reads one agent.
@@ -137,29 +137,56 @@ func (db *DB) Agents(ctx context.Context) ([]*Agent, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return list, loadTeamIDs(ctx, db.rq, list)
+	return list, loadTeamsAndStores(ctx, db.rq, list)
 }
 
-func loadTeamIDs(ctx context.Context, q querier, list []*Agent) error {
+func loadTeamsAndStores(ctx context.Context, q querier, list []*Agent) error {
 	byID := map[int64]*Agent{}
 	for _, a := range list {
 		byID[a.ID] = a
 	}
-	rows, err := q.QueryContext(ctx, "SELECT agent_id, team_id FROM team_members ORDER BY team_id")
-	if err != nil {
-		return fmt.Errorf("team members: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var aid, tid int64
-		if err := rows.Scan(&aid, &tid); err != nil {
+	for _, list := range []struct {
+		query string
+		to    func(*Agent) *[]int64
+	}{
+		{"SELECT agent_id, team_id FROM team_members ORDER BY team_id", func(a *Agent) *[]int64 { return &a.TeamIDs }},
+		{"SELECT agent_id, store_id FROM agent_stores ORDER BY store_id", func(a *Agent) *[]int64 { return &a.StoreIDs }},
+	} {
+		rows, err := q.QueryContext(ctx, list.query)
+		if err != nil {
+			return fmt.Errorf("agents' teams and stores: %w", err)
+		}
+		for rows.Next() {
+			var aid, id int64
+			if err := rows.Scan(&aid, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			if a := byID[aid]; a != nil {
+				*list.to(a) = append(*list.to(a), id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		if a := byID[aid]; a != nil {
-			a.TeamIDs = append(a.TeamIDs, tid)
+	}
+	return nil
+}
+
+// SetAgentStores replaces the stores an agent works in (none: every store).
+func (tx *Tx) SetAgentStores(ctx context.Context, agentID int64, storeIDs []int64) error {
+	tx.authChanged = true // a credential's cached agent carries its stores
+	if _, err := tx.q.ExecContext(ctx, "DELETE FROM agent_stores WHERE agent_id = ?", agentID); err != nil {
+		return fmt.Errorf("agent %d stores: %w", agentID, err)
+	}
+	for _, id := range storeIDs {
+		if _, err := tx.q.ExecContext(ctx, "INSERT INTO agent_stores (agent_id, store_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+			agentID, id); err != nil {
+			return fmt.Errorf("agent %d store %d: %w", agentID, id, err)
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // Team is a group of agents tickets can belong to.
@@ -466,4 +493,26 @@ func (tx *Tx) Exists(ctx context.Context, table string, id int64) (bool, error) 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// ticketStoreQueries read the store of the ticket a ticket, message or
+// attachment id belongs to.
+var ticketStoreQueries = map[string]string{
+	"ticket":     "SELECT store_id FROM tickets WHERE id = ?",
+	"message":    "SELECT t.store_id FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id = ?",
+	"attachment": "SELECT t.store_id FROM attachments a JOIN messages m ON m.id = a.message_id JOIN tickets t ON t.id = m.ticket_id WHERE a.id = ?",
+}
+
+// TicketStoreOf is the store (nil: none) of the ticket that the ticket,
+// message or attachment with that id belongs to; ErrNotFound if none.
+func (db *DB) TicketStoreOf(ctx context.Context, kind string, id int64) (*int64, error) {
+	query, ok := ticketStoreQueries[kind]
+	if !ok {
+		return nil, fmt.Errorf("store of a %s: unknown kind", kind)
+	}
+	var storeID sql.NullInt64
+	if err := db.rq.QueryRowContext(ctx, query, id).Scan(&storeID); err != nil {
+		return nil, notFoundID(err, kind, id)
+	}
+	return fromNullID(storeID), nil
 }

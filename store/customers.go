@@ -159,6 +159,34 @@ type CustomerSearch struct {
 	Tickets    string // an FTS query over tickets, "" for none
 	Before     int64  // customer id cursor: only older customers
 	Limit      int
+	// Stores limits the customers to those with a ticket in one of an
+	// agent's stores (empty: all customers).
+	Stores []int64
+}
+
+// customerInStores is the condition that customer c has a ticket in one
+// of stores, read off the tickets_customer index.
+func customerInStores(c string, stores []int64) (string, []any) {
+	in, args := inStores("t.store_id", stores)
+	return "EXISTS (SELECT 1 FROM tickets t WHERE t.customer_id = " + c + " AND " + in + ")", args
+}
+
+// CustomerVisible tells whether a customer has a ticket in one of stores
+// (always true for no stores: an agent of every store).
+func (db *DB) CustomerVisible(ctx context.Context, customerID int64, stores []int64) (bool, error) {
+	if len(stores) == 0 {
+		return true, nil
+	}
+	cond, args := customerInStores("?", stores)
+	var one int
+	err := db.rq.QueryRowContext(ctx, "SELECT 1 WHERE "+cond, append([]any{customerID}, args...)...).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("customer %d in stores: %w", customerID, err)
+	}
+	return true, nil
 }
 
 // SearchCustomers lists customers not merged away, newest first. Each
@@ -173,9 +201,19 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	// An agent limited to some stores sees a share of the matches: each
+	// way of matching reads a wider window for them.
+	window := s.Limit
+	if len(s.Stores) > 0 {
+		window = s.Limit * 10
+	}
 	var parts []string
 	var args []any
-	if s.Words == "" && len(s.Identities) == 0 && s.Tickets == "" {
+	if len(s.Stores) > 0 && s.Words == "" && len(s.Identities) == 0 && s.Tickets == "" {
+		// Newest customers first, each checked for a ticket in the stores.
+		parts = append(parts, "SELECT id FROM customers WHERE merged_into IS NULL AND id < ?")
+		args = append(args, before)
+	} else if s.Words == "" && len(s.Identities) == 0 && s.Tickets == "" {
 		parts = append(parts, "SELECT id FROM customers WHERE merged_into IS NULL AND id < ? ORDER BY id DESC LIMIT ?")
 		args = append(args, before, s.Limit)
 	}
@@ -188,11 +226,11 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 			parts = append(parts, "SELECT customer_id FROM customer_search WHERE false")
 		} else {
 			parts = append(parts, "SELECT customer_id FROM customer_search WHERE words @@ "+words+" AND customer_id < ? ORDER BY customer_id DESC LIMIT ?")
-			args = append(args, before, s.Limit)
+			args = append(args, before, window)
 		}
 	} else if s.Words != "" {
 		parts = append(parts, "SELECT rowid FROM customer_search WHERE customer_search MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?")
-		args = append(args, s.Words, before, s.Limit)
+		args = append(args, s.Words, before, window)
 	}
 	for _, id := range s.Identities {
 		parts = append(parts, "SELECT customer_id FROM identities WHERE kind = ? AND value = ?")
@@ -216,7 +254,7 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 			if db.postgres {
 				ticketCustomers = db.pgTicketCustomers
 			}
-			ids, err := ticketCustomers(ctx, s.Tickets, before, s.Limit)
+			ids, err := ticketCustomers(ctx, s.Tickets, before, window)
 			if err != nil {
 				return nil, err
 			}
@@ -234,7 +272,12 @@ func (db *DB) SearchCustomers(ctx context.Context, s CustomerSearch) ([]Customer
 	// Customers merged away are left out of the index, but an identity or
 	// a ticket always names the customer who has it now.
 	query := `SELECT id, name, notes, created_at FROM customers WHERE merged_into IS NULL AND id < ? AND id IN (` +
-		strings.Join(parts, " UNION ") + ") ORDER BY id DESC LIMIT ?"
+		strings.Join(parts, " UNION ") + ")"
+	if len(s.Stores) > 0 {
+		cond, sargs := customerInStores("customers.id", s.Stores)
+		query, args = query+" AND "+cond, append(args, sargs...)
+	}
+	query += " ORDER BY id DESC LIMIT ?"
 	args = append([]any{before}, append(args, s.Limit)...)
 	rows, err := db.rq.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -576,14 +619,20 @@ type TimelineItem struct {
 }
 
 // CustomerTimeline lists the messages of all of a customer's tickets,
-// newest first, before the message id cursor (0: from the newest).
-func (db *DB) CustomerTimeline(ctx context.Context, customerID, before int64, limit int) ([]TimelineItem, error) {
+// newest first, before the message id cursor (0: from the newest); with
+// stores, only those of tickets in these stores (an agent's).
+func (db *DB) CustomerTimeline(ctx context.Context, customerID, before int64, limit int, stores ...int64) ([]TimelineItem, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	cond, args := "", []any{customerID, before}
+	if len(stores) > 0 {
+		in, ids := inStores("t.store_id", stores)
+		cond, args = " AND "+in, append(args, ids...)
+	}
 	rows, err := db.rq.QueryContext(ctx, "SELECT "+prefixed("m.", messageCols)+`, t.subject, t.store_id, t.status
 		FROM tickets t JOIN messages m ON m.ticket_id = t.id
-		WHERE t.customer_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`, customerID, before, limit)
+		WHERE t.customer_id = ? AND m.id < ?`+cond+` ORDER BY m.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("timeline of customer %d: %w", customerID, err)
 	}

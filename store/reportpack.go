@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -155,10 +156,11 @@ type packFilter struct {
 	hasStore         bool
 	hasTeam, hasAgt  bool
 	channel, tag     string
+	stores           []int64 // an agent's stores; empty: all
 }
 
 func newPackFilter(f ReportFilter, from, to time.Time, resolved bool) packFilter {
-	p := packFilter{from: ms(from), to: ms(to), resolved: resolved, channel: f.Channel, tag: f.Tag}
+	p := packFilter{from: ms(from), to: ms(to), resolved: resolved, channel: f.Channel, tag: f.Tag, stores: f.Stores}
 	if f.StoreID != nil {
 		p.store, p.hasStore = *f.StoreID, true
 	}
@@ -291,7 +293,7 @@ func decodePack(data []byte, base int64, f packFilter, out []ReportTicket) ([]Re
 			at = ms(*resolvedAt)
 		}
 		if at < f.from || at >= f.to || !tagged || f.channel != "" && chIdx != channel ||
-			f.hasStore && t.StoreID != f.store || f.hasTeam && t.TeamID != f.team || f.hasAgt && t.AgentID != f.agt {
+			f.hasStore && t.StoreID != f.store || len(f.stores) > 0 && !slices.Contains(f.stores, t.StoreID) || f.hasTeam && t.TeamID != f.team || f.hasAgt && t.AgentID != f.agt {
 			continue
 		}
 		out = append(out, t)

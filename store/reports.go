@@ -441,6 +441,7 @@ func (tx *Tx) AddReportCounts(ctx context.Context, counts map[ReportKey]*ReportC
 type ReportFilter struct {
 	StoreID, TeamID, AgentID *int64
 	Channel, Tag             string
+	Stores                   []int64 // an agent's stores; empty: all
 }
 
 // where is the filter as SQL on report_quarters, whose tag column names the
@@ -462,6 +463,10 @@ func (f ReportFilter) where(hours bool) (string, []any) {
 	}
 	if f.Channel != "" {
 		parts, args = append(parts, "channel = ?"), append(args, f.Channel)
+	}
+	if len(f.Stores) > 0 {
+		in, ids := inStores("store_id", f.Stores)
+		parts, args = append(parts, in), append(args, ids...)
 	}
 	if len(parts) == 0 {
 		return "", nil
@@ -487,7 +492,7 @@ var ReportGroups = map[string]string{"quarter": "quarter", "hour": "quarter / 4 
 // single is the filter's one dimension and value, when it has at most
 // one and no tag: what the roll-ups answer ("" and "" for none).
 func (f ReportFilter) single() (dim string, value any, ok bool) {
-	if f.Tag != "" {
+	if f.Tag != "" || len(f.Stores) > 0 {
 		return "", nil, false
 	}
 	dim, value = "", ""

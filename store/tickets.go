@@ -197,6 +197,10 @@ type TicketFilter struct {
 	NoTeam     bool
 	Channel    string
 	StoreID    *int64
+	// Stores limits the tickets to those of an agent's stores (empty: all
+	// stores, and no condition at all, so an unlimited agent's inbox reads
+	// exactly as before).
+	Stores     []int64
 	CustomerID *int64
 	Fields     map[string]string // a form field's value, by field name (names checked by the caller)
 	Tags       []string          // all of
@@ -263,6 +267,9 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	}
 	if f.StoreID != nil {
 		add("t.store_id = ?", *f.StoreID)
+	}
+	if len(f.Stores) > 0 {
+		add(inStores("t.store_id", f.Stores))
 	}
 	if f.CustomerID != nil {
 		add("t.customer_id = ?", *f.CustomerID)
@@ -370,6 +377,15 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		next = makeCursor(spec, &list[f.Limit-1])
 	}
 	return list, next, nil
+}
+
+// inStores is the condition that col is one of an agent's stores.
+func inStores(col string, stores []int64) (string, []any) {
+	args := make([]any, len(stores))
+	for i, id := range stores {
+		args[i] = id
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(stores)), ",") + ")", args
 }
 
 // readPage reads the tickets whose ids the query page selects, with the

@@ -18,6 +18,7 @@ type UnreadView struct {
 	TeamID     int64
 	StoreID    int64
 	Channel    string
+	Stores     []int64 // the agent's stores; empty: all (TicketFilter.Stores)
 }
 
 // UnreadCap is where counting stops: a view shows "99+" past it. Counting
@@ -99,6 +100,10 @@ func unreadQuery(postgres bool, agentID int64, views []UnreadView) (string, []an
 					index, cond = "tickets_channel_customer", append(cond, "t.status IN ('new', 'open', 'pending')")
 				}
 				cond = append(cond, "t.channel = '"+v.Channel+"'")
+			}
+			if len(v.Stores) > 0 {
+				in, ids := inStores("t.store_id", v.Stores)
+				cond, condArgs = append(cond, in), append(condArgs, ids...)
 			}
 			parts = append(parts, fmt.Sprintf(`SELECT ?, (SELECT count(*) FROM (SELECT 1 FROM tickets t INDEXED BY %s WHERE %s
 				AND NOT EXISTS (SELECT 1 FROM ticket_reads r WHERE r.agent_id = ? AND r.ticket_id = t.id AND r.read_at >= t.last_customer_at)

@@ -1,18 +1,41 @@
 package ui
 
 import (
+	"slices"
+
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
 	"onedesk/store"
 )
 
-func (s *Server) listAgents(c *fiber.Ctx, _ *principal) error {
+// listAgents lists the agents; to an agent of some stores, those who
+// work in one of them (the ones their tickets can go to).
+func (s *Server) listAgents(c *fiber.Ctx, p *principal) error {
 	list, err := s.db.Agents(c.UserContext())
 	if err != nil {
 		return err
 	}
+	if p.limited() {
+		list = slices.DeleteFunc(list, func(a *store.Agent) bool {
+			return len(a.StoreIDs) > 0 && !slices.ContainsFunc(a.StoreIDs, func(id int64) bool { return p.seesStore(&id) })
+		})
+	}
 	return c.JSON(fiber.Map{"agents": list})
+}
+
+// listRoles answers the roles and what each may do, for the agents'
+// settings: {"roles": [{"key", "permissions"}], "permissions": [...]}.
+func (s *Server) listRoles(c *fiber.Ctx, _ *principal) error {
+	type role struct {
+		Key         string   `json:"key"`
+		Permissions []string `json:"permissions"`
+	}
+	roles := []role{}
+	for _, r := range desk.Roles {
+		roles = append(roles, role{r, desk.RolePermissions(r)})
+	}
+	return c.JSON(fiber.Map{"roles": roles, "permissions": desk.Permissions})
 }
 
 type agentBody struct {
@@ -23,11 +46,13 @@ type agentBody struct {
 	Language string `json:"language"`
 	Timezone string `json:"timezone"`
 	Active   *bool  `json:"active"`
+	// StoreIDs, when sent, are the stores the agent works in ([]: all).
+	StoreIDs *[]int64 `json:"store_ids"`
 }
 
 func (b agentBody) input() desk.AgentInput {
 	return desk.AgentInput{Email: b.Email, Name: b.Name, Password: b.Password, Role: b.Role,
-		Language: b.Language, Timezone: b.Timezone, Active: b.Active}
+		Language: b.Language, Timezone: b.Timezone, Active: b.Active, Stores: b.StoreIDs}
 }
 
 func (s *Server) createAgent(c *fiber.Ctx, _ *principal) error {
@@ -109,11 +134,12 @@ func (s *Server) updateTeam(c *fiber.Ctx, _ *principal) error {
 	return c.JSON(t)
 }
 
-func (s *Server) listStores(c *fiber.Ctx, _ *principal) error {
+func (s *Server) listStores(c *fiber.Ctx, p *principal) error {
 	list, err := s.db.Stores(c.UserContext())
 	if err != nil {
 		return err
 	}
+	list = slices.DeleteFunc(list, func(st *store.Store) bool { return !p.seesStore(&st.ID) })
 	return c.JSON(fiber.Map{"stores": list})
 }
 

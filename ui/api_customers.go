@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -10,12 +11,12 @@ import (
 	"onedesk/store"
 )
 
-func (s *Server) listCustomers(c *fiber.Ctx, _ *principal) error {
+func (s *Server) listCustomers(c *fiber.Ctx, p *principal) error {
 	before, err := cursorParam(c)
 	if err != nil {
 		return err
 	}
-	list, err := s.desk.SearchCustomers(c.UserContext(), c.Query("q"), before, pageSize+1)
+	list, err := s.desk.SearchCustomers(c.UserContext(), c.Query("q"), before, pageSize+1, p.stores()...)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,8 @@ func (s *Server) getCustomer(c *fiber.Ctx, p *principal) error {
 	if cust.MergedInto != nil {
 		return c.Redirect("/api/customers/"+itoa(*cust.MergedInto), fiber.StatusTemporaryRedirect)
 	}
-	tickets, _, err := s.db.ListTickets(ctx, store.TicketFilter{CustomerID: &id, Sort: "newest", Limit: 100, ViewerID: p.agent.ID})
+	tickets, _, err := s.db.ListTickets(ctx, store.TicketFilter{CustomerID: &id, Sort: "newest", Limit: 100, ViewerID: p.agent.ID,
+		Stores: p.stores()})
 	if err != nil {
 		return err
 	}
@@ -51,6 +53,10 @@ func (s *Server) getCustomer(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	// Customers of other stores are not named to an agent of some stores.
+	suggestions = slices.DeleteFunc(suggestions, func(sg store.Suggestion) bool {
+		return s.visible(ctx, p, "customer", sg.CustomerID) != nil
+	})
 	return c.JSON(struct {
 		*store.Customer
 		Tickets     []store.Ticket        `json:"tickets"`
@@ -114,6 +120,9 @@ func (s *Server) mergeCustomers(c *fiber.Ctx, p *principal) error {
 	if b.CustomerID <= 0 {
 		return fieldErr("customer_id", "name the customer to merge into this one")
 	}
+	if err := s.visible(c.UserContext(), p, "customer", b.CustomerID); err != nil {
+		return err
+	}
 	m, err := s.desk.MergeCustomers(c.UserContext(), id, b.CustomerID, desk.AgentActor(p.agent.ID))
 	if err != nil {
 		return err
@@ -157,7 +166,7 @@ func (s *Server) dismissSuggestion(c *fiber.Ctx, p *principal) error {
 
 // customerTimeline pages through every message of a customer's tickets,
 // newest first.
-func (s *Server) customerTimeline(c *fiber.Ctx, _ *principal) error {
+func (s *Server) customerTimeline(c *fiber.Ctx, p *principal) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
@@ -166,7 +175,7 @@ func (s *Server) customerTimeline(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.db.CustomerTimeline(c.UserContext(), id, before, pageSize+1)
+	list, err := s.db.CustomerTimeline(c.UserContext(), id, before, pageSize+1, p.stores()...)
 	if err != nil {
 		return err
 	}
@@ -232,6 +241,9 @@ func (s *Server) mergeTickets(c *fiber.Ctx, p *principal) error {
 	}
 	if b.TicketID <= 0 {
 		return fieldErr("ticket_id", "name the ticket to merge into this one")
+	}
+	if err := s.visible(c.UserContext(), p, "ticket", b.TicketID); err != nil {
+		return err
 	}
 	if err := s.desk.MergeTickets(c.UserContext(), id, b.TicketID, desk.AgentActor(p.agent.ID)); err != nil {
 		return err

@@ -27,6 +27,14 @@ func (s *Server) bulkUpdate(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	for _, id := range ids {
+		if err := s.visible(c.UserContext(), p, "ticket", id); err != nil {
+			return err
+		}
+	}
+	if err := s.checkUpdate(c.UserContext(), p, ids, u); err != nil {
+		return err
+	}
 	res, err := s.desk.UpdateTickets(c.UserContext(), desk.AgentActor(p.agent.ID), ids, u)
 	if err != nil {
 		return err
@@ -46,6 +54,9 @@ type handoverBody struct {
 func (s *Server) handover(c *fiber.Ctx, p *principal, agentID int64) error {
 	var in handoverBody
 	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if err := p.need(desk.PermTicketsAssignOthers); err != nil {
 		return err
 	}
 	res, err := s.desk.HandOver(c.UserContext(), desk.AgentActor(p.agent.ID), agentID,

@@ -14,7 +14,7 @@ import (
 )
 
 // report answers GET /api/reports/{name}, as JSON or one table as CSV.
-func (s *Server) report(c *fiber.Ctx, _ *principal) error {
+func (s *Server) report(c *fiber.Ctx, p *principal) error {
 	q := reports.Query{Range: c.Query("range"), From: c.Query("from"), To: c.Query("to"), TZ: c.Query("tz"),
 		By: c.Query("by"), Compare: c.Query("compare") != "0",
 		Filter: store.ReportFilter{Channel: c.Query("channel"), Tag: c.Query("tag")}}
@@ -28,6 +28,18 @@ func (s *Server) report(c *fiber.Ctx, _ *principal) error {
 				return fieldErr(f.name, "%s must be an id (0 for none), not %q", f.name, v)
 			}
 			*f.to = &id
+		}
+	}
+	if p.limited() {
+		// An agent of some stores reads their stores' figures only: one
+		// store's come from the roll-ups, several are summed from tickets.
+		switch {
+		case q.Filter.StoreID != nil && !p.seesStore(q.Filter.StoreID):
+			return fieldErr("store", "you work in some stores only: choose one of them")
+		case q.Filter.StoreID == nil && len(p.stores()) == 1:
+			q.Filter.StoreID = &p.stores()[0]
+		case q.Filter.StoreID == nil:
+			q.Filter.Stores = p.stores()
 		}
 	}
 	format := c.Query("format", "json")

@@ -38,7 +38,7 @@ func listParam(c *fiber.Ctx, name string, allowed []string) ([]string, error) {
 func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	f := store.TicketFilter{
 		Channel: c.Query("channel"), Query: c.Query("q"), Sort: c.Query("sort"),
-		Cursor: c.Query("cursor"), ViewerID: p.agent.ID,
+		Cursor: c.Query("cursor"), ViewerID: p.agent.ID, Stores: p.stores(),
 	}
 	if len(f.Query) > 500 {
 		return fieldErr("q", "the search is longer than 500 characters")
@@ -232,6 +232,16 @@ func (s *Server) createTicket(c *fiber.Ctx, p *principal) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	if in.StoreID == nil && len(p.stores()) == 1 {
+		in.StoreID = &p.stores()[0]
+	}
+	if !p.seesStore(in.StoreID) {
+		return fieldErr("store_id", "you work in some stores only: open the ticket in one of them")
+	}
+	if err := s.checkUpdate(c.UserContext(), p, nil, desk.Update{AssigneeID: desk.Optional[int64]{Set: in.AssigneeID != nil, Value: in.AssigneeID},
+		TeamID: desk.Optional[int64]{Set: in.TeamID != nil, Value: in.TeamID}}); err != nil {
+		return err
+	}
 	switch in.Direction {
 	case "outbound":
 		return s.startTicket(c, p, in)
@@ -299,6 +309,9 @@ func (s *Server) updateTicket(c *fiber.Ctx, p *principal) error {
 	}
 	u, err := readUpdate(raw, "")
 	if err != nil {
+		return err
+	}
+	if err := s.checkUpdate(c.UserContext(), p, []int64{id}, u); err != nil {
 		return err
 	}
 	if _, err := s.desk.UpdateTicket(c.UserContext(), desk.AgentActor(p.agent.ID), id, u); err != nil {
@@ -410,6 +423,15 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		return fieldErr("body", "body is empty")
 	}
 	ctx := c.UserContext()
+	switch {
+	case in.Kind == "customer" || !in.Internal && in.Kind != "note":
+		err = p.need(desk.PermTicketsReply) // to the customer, or in their name
+	case in.Status != "":
+		err = p.need(desk.PermTicketsEdit)
+	}
+	if err != nil {
+		return err
+	}
 	var m *store.Message
 	switch in.Kind {
 	case "", "agent", "note":

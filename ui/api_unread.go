@@ -37,7 +37,13 @@ func (s *Server) unreadCounts(c *fiber.Ctx, p *principal) error {
 		views = append(views, store.UnreadView{Key: "channel:" + ch, Statuses: active, Channel: ch})
 	}
 	for _, st := range stores {
+		if !p.seesStore(&st.ID) {
+			continue
+		}
 		views = append(views, store.UnreadView{Key: fmt.Sprintf("store:%d", st.ID), Statuses: active, StoreID: st.ID})
+	}
+	for i := range views {
+		views[i].Stores = p.stores()
 	}
 	counts, err := s.db.UnreadCounts(ctx, p.agent.ID, views)
 	if err != nil {

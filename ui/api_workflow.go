@@ -212,6 +212,9 @@ func (s *Server) renderSavedReply(c *fiber.Ctx, p *principal) error {
 	if in.TicketID <= 0 {
 		return fieldErr("ticket_id", "ticket_id names the ticket the reply is for")
 	}
+	if err := s.visible(c.UserContext(), p, "ticket", in.TicketID); err != nil {
+		return err
+	}
 	body, err := s.desk.RenderSavedReply(c.UserContext(), id, in.TicketID, p.agent)
 	if err != nil {
 		return err

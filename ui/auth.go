@@ -187,8 +187,11 @@ func (s *Server) guard(r route) fiber.Handler {
 				return &apiError{Status: fiber.StatusForbidden, Message: "missing or wrong X-CSRF-Token header: reload the page", Field: "X-CSRF-Token"}
 			}
 		}
-		if r.access == admin && p.agent.Role != "admin" {
-			return &apiError{Status: fiber.StatusForbidden, Message: "only an admin can do this"}
+		if !r.access.allows(p.agent.Role) {
+			return forbidden(r.access)
+		}
+		if err := s.checkStoreRule(c, p, r.path); err != nil {
+			return err
 		}
 		return r.handler(c, p)
 	}
@@ -216,13 +219,16 @@ func (s *Server) sendSession(c *fiber.Ctx, a *store.Agent, tok string, sess *sto
 		Name: sessionCookie, Value: tok, Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: s.secureCookies(c), Expires: sess.ExpiresAt,
 	})
-	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken})
+	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken, Permissions: desk.RolePermissions(a.Role)})
 }
 
 type meBody struct {
 	Agent     *store.Agent `json:"agent"`
 	CSRFToken string       `json:"csrf_token,omitempty"`
 	Presence  string       `json:"presence,omitempty"` // online | away, for live chat
+	// Permissions are what the agent's role may do (desk/roles.go), so the
+	// app offers only that.
+	Permissions []string `json:"permissions"`
 }
 
 type credentials struct {
@@ -290,7 +296,8 @@ func (s *Server) logout(c *fiber.Ctx, p *principal) error {
 }
 
 func (s *Server) me(c *fiber.Ctx, p *principal) error {
-	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf, Presence: s.presence(p.agent.ID)})
+	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf, Presence: s.presence(p.agent.ID),
+		Permissions: desk.RolePermissions(p.agent.Role)})
 }
 
 func (s *Server) presence(agentID int64) string {

@@ -253,13 +253,13 @@ func faultStatus(err error) (int, bool) {
 	return fiber.StatusServiceUnavailable, true
 }
 
-// metricsAccess is who may read /metrics: admins (a session or an admin's
-// API token), or anyone when the server was started with --metrics-public.
+// metricsAccess is who may read /metrics: agents who may change the
+// desk's settings (admins), or anyone when started with --metrics-public.
 func (s *Server) metricsAccess() access {
 	if s.opts.MetricsPublic {
 		return public
 	}
-	return admin
+	return settingsDesk
 }
 
 // metrics answers in Prometheus' text exposition format.

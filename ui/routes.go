@@ -4,16 +4,48 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+
+	"onedesk/desk"
 )
 
-// access is who may call a route.
-type access int
+// access is who may call a route: anyone, any signed-in agent (what they
+// read is still limited to their stores), or an agent whose role has a
+// permission (desk/roles.go). A route under /api/tickets/:id,
+// /api/messages/:id, /api/attachments/:id or /api/customers/:id also
+// needs the ticket or customer to be in one of the agent's stores (see
+// storeRule): others answer 404 as if it did not exist.
+type access string
 
 const (
-	public access = iota // anyone (rate limited by address)
-	agent                // a logged-in agent or an API token
-	admin                // an admin agent
+	public access = "public" // anyone (rate limited by address)
+	agent  access = "agent"  // a signed-in agent or an API token, any role
+	admin  access = "admin"  // the admin role alone (prefer a permission)
+
+	ticketsReply     access = desk.PermTicketsReply
+	ticketsNote      access = desk.PermTicketsNote
+	ticketsEdit      access = desk.PermTicketsEdit
+	ticketsMerge     access = desk.PermTicketsMerge
+	customersEdit    access = desk.PermCustomersEdit
+	customersMerge   access = desk.PermCustomersMerge
+	reportsView      access = desk.PermReportsView
+	settingsTeam     access = desk.PermSettingsTeam
+	settingsRules    access = desk.PermSettingsRules
+	settingsChannels access = desk.PermSettingsChannels
+	settingsDesk     access = desk.PermSettingsDesk
+	agentsManage     access = desk.PermAgentsManage
 )
+
+// allows tells whether a signed-in agent with role may call a route
+// that needs a.
+func (a access) allows(role string) bool {
+	switch a {
+	case public, agent:
+		return true
+	case admin:
+		return role == desk.RoleAdmin
+	}
+	return desk.Can(role, string(a))
+}
 
 type route struct {
 	method  string
@@ -32,9 +64,9 @@ var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true}
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
-		{"GET", "/metrics", s.metricsAccess(), s.metrics}, // admin, or public with --metrics-public
-		{"GET", "/api/backups", admin, s.listBackups},
-		{"POST", "/api/backups", admin, s.startBackup},
+		{"GET", "/metrics", s.metricsAccess(), s.metrics}, // settings.desk, or public with --metrics-public
+		{"GET", "/api/backups", settingsDesk, s.listBackups},
+		{"POST", "/api/backups", settingsDesk, s.startBackup},
 
 		{"GET", "/api/setup", public, s.setupStatus},
 		{"POST", "/api/setup", public, s.setup},
@@ -52,30 +84,30 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/tickets", agent, s.listTickets},
 		{"GET", "/api/views/unread", agent, s.unreadCounts},
-		{"POST", "/api/tickets", agent, s.createTicket},
-		{"POST", "/api/tickets/bulk", agent, s.bulkUpdate},
+		{"POST", "/api/tickets", ticketsReply, s.createTicket},
+		{"POST", "/api/tickets/bulk", ticketsEdit, s.bulkUpdate},
 		{"GET", "/api/tickets/:id", agent, s.getTicket},
-		{"PATCH", "/api/tickets/:id", agent, s.updateTicket},
-		{"POST", "/api/tickets/:id/messages", agent, s.postMessage},
-		{"POST", "/api/tickets/:id/template", agent, s.sendTemplate},
-		{"POST", "/api/tickets/:id/calls", agent, s.logTicketCall},
-		{"POST", "/api/calls", agent, s.logCall},
+		{"PATCH", "/api/tickets/:id", ticketsEdit, s.updateTicket},
+		{"POST", "/api/tickets/:id/messages", ticketsNote, s.postMessage},
+		{"POST", "/api/tickets/:id/template", ticketsReply, s.sendTemplate},
+		{"POST", "/api/tickets/:id/calls", ticketsReply, s.logTicketCall},
+		{"POST", "/api/calls", ticketsReply, s.logCall},
 		{"GET", "/api/start-options", agent, s.startOptions},
 		{"POST", "/api/tickets/:id/read", agent, s.markRead},
 		{"POST", "/api/tickets/:id/typing", agent, s.agentTyping},
-		{"POST", "/api/tickets/:id/merge", agent, s.mergeTickets},
+		{"POST", "/api/tickets/:id/merge", ticketsMerge, s.mergeTickets},
 		{"GET", "/api/tickets/:id/orders", agent, s.ticketOrders},
-		{"POST", "/api/messages/:id/retry", agent, s.retryMessage},
+		{"POST", "/api/messages/:id/retry", ticketsReply, s.retryMessage},
 		{"GET", "/api/messages/:id/html", agent, s.messageHTML},
 		{"GET", "/api/attachments/:id", agent, s.attachment},
 
 		{"GET", "/api/customers", agent, s.listCustomers},
 		{"GET", "/api/customers/:id", agent, s.getCustomer},
-		{"PATCH", "/api/customers/:id", agent, s.updateCustomer},
-		{"POST", "/api/customers/:id/identities", agent, s.addIdentity},
-		{"POST", "/api/customers/:id/merge", agent, s.mergeCustomers},
-		{"POST", "/api/customers/:id/unmerge", agent, s.unmergeCustomer},
-		{"POST", "/api/customers/:id/dismiss", agent, s.dismissSuggestion},
+		{"PATCH", "/api/customers/:id", customersEdit, s.updateCustomer},
+		{"POST", "/api/customers/:id/identities", customersEdit, s.addIdentity},
+		{"POST", "/api/customers/:id/merge", customersMerge, s.mergeCustomers},
+		{"POST", "/api/customers/:id/unmerge", customersMerge, s.unmergeCustomer},
+		{"POST", "/api/customers/:id/dismiss", customersEdit, s.dismissSuggestion},
 		{"GET", "/api/customers/:id/timeline", agent, s.customerTimeline},
 		{"GET", "/api/customers/:id/orders", agent, s.customerOrders},
 		{"GET", "/api/customers/:id/export", admin, s.exportCustomer},
@@ -84,66 +116,67 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/event-types", agent, s.eventTypes},
 		{"GET", "/api/agents", agent, s.listAgents},
-		{"POST", "/api/agents", admin, s.createAgent},
-		{"PATCH", "/api/agents/:id", admin, s.updateAgent},
-		{"GET", "/api/agents/:id/handover", admin, s.agentHandoverCount},
-		{"POST", "/api/agents/:id/handover", admin, s.agentHandover},
+		{"GET", "/api/roles", agent, s.listRoles},
+		{"POST", "/api/agents", agentsManage, s.createAgent},
+		{"PATCH", "/api/agents/:id", agentsManage, s.updateAgent},
+		{"GET", "/api/agents/:id/handover", agentsManage, s.agentHandoverCount},
+		{"POST", "/api/agents/:id/handover", agentsManage, s.agentHandover},
 
 		{"GET", "/api/teams", agent, s.listTeams},
-		{"POST", "/api/teams", admin, s.createTeam},
-		{"PATCH", "/api/teams/:id", admin, s.updateTeam},
+		{"POST", "/api/teams", settingsTeam, s.createTeam},
+		{"PATCH", "/api/teams/:id", settingsTeam, s.updateTeam},
 
-		{"GET", "/api/mailboxes", admin, s.listMailboxes},
-		{"POST", "/api/mailboxes", admin, s.createMailbox},
-		{"PATCH", "/api/mailboxes/:id", admin, s.updateMailbox},
-		{"POST", "/api/mailboxes/:id/test", admin, s.testMailbox},
-		{"POST", "/api/mailboxes/:id/connect", admin, s.connectMailbox},
-		{"GET", oauthCallbackPath, admin, s.oauthCallback},
+		{"GET", "/api/mailboxes", settingsChannels, s.listMailboxes},
+		{"POST", "/api/mailboxes", settingsChannels, s.createMailbox},
+		{"PATCH", "/api/mailboxes/:id", settingsChannels, s.updateMailbox},
+		{"POST", "/api/mailboxes/:id/test", settingsChannels, s.testMailbox},
+		{"POST", "/api/mailboxes/:id/connect", settingsChannels, s.connectMailbox},
+		{"GET", oauthCallbackPath, settingsChannels, s.oauthCallback},
 		{"GET", "/api/messages/:id/source", agent, s.messageSource},
 
-		{"GET", "/api/checklist", admin, s.getChecklist},
-		{"POST", "/api/checklist/dismiss", admin, s.dismissChecklist},
+		{"GET", "/api/checklist", settingsDesk, s.getChecklist},
+		{"POST", "/api/checklist/dismiss", settingsDesk, s.dismissChecklist},
 		{"GET", "/api/settings", agent, s.getSettings},
-		{"PATCH", "/api/settings", admin, s.updateSettings},
+		{"PATCH", "/api/settings", settingsDesk, s.updateSettings},
 
 		{"GET", "/api/stores", agent, s.listStores},
-		{"POST", "/api/stores", admin, s.createStore},
-		{"PATCH", "/api/stores/:id", admin, s.updateStore},
+		{"POST", "/api/stores", settingsChannels, s.createStore},
+		{"PATCH", "/api/stores/:id", settingsChannels, s.updateStore},
 
 		{"GET", "/api/forms", agent, s.listForms},
-		{"POST", "/api/forms", admin, s.createForm},
-		{"POST", "/api/forms/preview", admin, s.previewForm},
+		{"POST", "/api/forms", settingsChannels, s.createForm},
+		{"POST", "/api/forms/preview", settingsChannels, s.previewForm},
 		{"GET", "/api/forms/:id", agent, s.getForm},
-		{"PATCH", "/api/forms/:id", admin, s.updateForm},
-		{"DELETE", "/api/forms/:id", admin, s.deleteForm},
+		{"PATCH", "/api/forms/:id", settingsChannels, s.updateForm},
+		{"DELETE", "/api/forms/:id", settingsChannels, s.deleteForm},
 
 		{"GET", "/api/rules", agent, s.listRules},
-		{"POST", "/api/rules", admin, s.createRule},
+		{"POST", "/api/rules", settingsRules, s.createRule},
 		{"GET", "/api/rules/:id", agent, s.getRule},
-		{"PATCH", "/api/rules/:id", admin, s.updateRule},
-		{"DELETE", "/api/rules/:id", admin, s.deleteRule},
+		{"PATCH", "/api/rules/:id", settingsRules, s.updateRule},
+		{"DELETE", "/api/rules/:id", settingsRules, s.deleteRule},
 
-		{"GET", "/api/webhooks", admin, s.listWebhooks},
-		{"POST", "/api/webhooks", admin, s.createWebhook},
-		{"GET", "/api/webhooks/:id", admin, s.getWebhook},
-		{"PATCH", "/api/webhooks/:id", admin, s.updateWebhook},
-		{"DELETE", "/api/webhooks/:id", admin, s.deleteWebhook},
-		{"POST", "/api/webhooks/:id/test", admin, s.testWebhook},
-		{"GET", "/api/webhooks/:id/deliveries", admin, s.webhookDeliveries},
+		{"GET", "/api/webhooks", settingsChannels, s.listWebhooks},
+		{"POST", "/api/webhooks", settingsChannels, s.createWebhook},
+		{"GET", "/api/webhooks/:id", settingsChannels, s.getWebhook},
+		{"PATCH", "/api/webhooks/:id", settingsChannels, s.updateWebhook},
+		{"DELETE", "/api/webhooks/:id", settingsChannels, s.deleteWebhook},
+		{"POST", "/api/webhooks/:id/test", settingsChannels, s.testWebhook},
+		{"GET", "/api/webhooks/:id/deliveries", settingsChannels, s.webhookDeliveries},
 
-		{"GET", "/api/social-accounts", admin, s.listSocialAccounts},
-		{"POST", "/api/social-accounts", admin, s.createSocialAccount},
-		{"GET", "/api/social-accounts/:id", admin, s.getSocialAccount},
-		{"PATCH", "/api/social-accounts/:id", admin, s.updateSocialAccount},
-		{"DELETE", "/api/social-accounts/:id", admin, s.deleteSocialAccount},
+		{"GET", "/api/social-accounts", settingsChannels, s.listSocialAccounts},
+		{"POST", "/api/social-accounts", settingsChannels, s.createSocialAccount},
+		{"GET", "/api/social-accounts/:id", settingsChannels, s.getSocialAccount},
+		{"PATCH", "/api/social-accounts/:id", settingsChannels, s.updateSocialAccount},
+		{"DELETE", "/api/social-accounts/:id", settingsChannels, s.deleteSocialAccount},
 
-		{"GET", "/api/reports/:name", agent, s.report},
+		{"GET", "/api/reports/:name", reportsView, s.report},
 
 		{"GET", "/api/sla-policies", agent, s.listSLAPolicies},
-		{"POST", "/api/sla-policies", admin, s.createSLAPolicy},
+		{"POST", "/api/sla-policies", settingsRules, s.createSLAPolicy},
 		{"GET", "/api/sla-policies/:id", agent, s.getSLAPolicy},
-		{"PATCH", "/api/sla-policies/:id", admin, s.updateSLAPolicy},
-		{"DELETE", "/api/sla-policies/:id", admin, s.deleteSLAPolicy},
+		{"PATCH", "/api/sla-policies/:id", settingsRules, s.updateSLAPolicy},
+		{"DELETE", "/api/sla-policies/:id", settingsRules, s.deleteSLAPolicy},
 
 		{"GET", "/api/saved-replies", agent, s.listSavedReplies},
 		{"POST", "/api/saved-replies", agent, s.createSavedReply},

@@ -22,7 +22,8 @@ type agentSocket struct {
 	cancel  context.CancelFunc
 	bye     chan struct{} // closed when the server stops
 	agentID int64
-	credKey string // what let it in (authenticateKey), guarded by Server.mu
+	credKey string  // what let it in (authenticateKey), guarded by Server.mu
+	stores  []int64 // the agent's stores when it opened (empty: all)
 
 	viewing     int64 // the ticket the app has open
 	typing      bool
@@ -66,10 +67,13 @@ func newChangeQueue(max int) *changeQueue {
 
 // pump moves changes from the bus to the queue until the bus closes the
 // channel (unsubscribed, or dropped for falling behind after all).
-func (q *changeQueue) pump(changes <-chan desk.Change, agentID int64) {
+func (q *changeQueue) pump(changes <-chan desk.Change, agentID int64, inStores func(desk.Change) bool) {
 	for c := range changes {
 		if c.Notification != nil && !slices.Contains(c.Notification.AgentIDs, agentID) {
 			continue // for other agents
+		}
+		if inStores != nil && !inStores(c) {
+			continue // another store's
 		}
 		if !q.push(c) {
 			return
@@ -155,7 +159,8 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(agentFrameMax)
 	ctx, cancel := context.WithCancel(r.Context())
-	sock := &agentSocket{cancel: cancel, bye: make(chan struct{}), agentID: p.agent.ID, credKey: p.key, wake: make(chan struct{}, 1)}
+	sock := &agentSocket{cancel: cancel, bye: make(chan struct{}), agentID: p.agent.ID, credKey: p.key, stores: p.stores(),
+		wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -173,7 +178,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	// that stops reading (agentQueueMax unsent) is dropped.
 	changes, unsubscribe := s.desk.Bus().Subscribe(agentBusBuffer)
 	queue := newChangeQueue(agentQueueMax)
-	go queue.pump(changes, p.agent.ID)
+	go queue.pump(changes, p.agent.ID, s.storeFilter(ctx, p))
 	defer func() {
 		unsubscribe()
 		cancel()
@@ -217,21 +222,18 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	recheck := time.NewTicker(authRecheckEvery)
 	defer recheck.Stop()
 	authChanged := s.authChanges()
-	if now, _ := s.db.AuthVersion(); now != version && !s.socketAllowed(ctx, sock) {
-		conn.Close(StatusSessionEnded, SessionEndedReason)
+	if now, _ := s.db.AuthVersion(); now != version && s.closeUnlessAllowed(ctx, conn, sock) {
 		return
 	}
 	for {
 		select {
 		case <-authChanged:
 			authChanged = s.authChanges()
-			if !s.socketAllowed(ctx, sock) {
-				conn.Close(StatusSessionEnded, SessionEndedReason)
+			if s.closeUnlessAllowed(ctx, conn, sock) {
 				return
 			}
 		case <-recheck.C:
-			if !s.socketAllowed(ctx, sock) {
-				conn.Close(StatusSessionEnded, SessionEndedReason)
+			if s.closeUnlessAllowed(ctx, conn, sock) {
 				return
 			}
 		case <-ctx.Done():
@@ -275,6 +277,37 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+	}
+}
+
+// storeFilter is, for an agent of some stores, what tells whether a
+// change is of a ticket in one of them (nil for an agent of every store,
+// whose feed is not filtered). A ticket's store never changes, so each
+// ticket's is read once per socket: from the change's ticket when it has
+// one, else from the database.
+func (s *Server) storeFilter(ctx context.Context, p *principal) func(desk.Change) bool {
+	if !p.limited() {
+		return nil
+	}
+	const remember = 10000 // tickets; past it the socket starts over
+	seen := map[int64]bool{}
+	return func(c desk.Change) bool {
+		if c.TicketID == 0 {
+			return true // not about a ticket
+		}
+		if c.Ticket != nil {
+			seen[c.TicketID] = p.seesStore(c.Ticket.StoreID)
+		}
+		ok, known := seen[c.TicketID]
+		if !known {
+			storeID, err := s.db.TicketStoreOf(ctx, "ticket", c.TicketID)
+			ok = err == nil && p.seesStore(storeID) // unreadable: not sent
+			if len(seen) >= remember {
+				clear(seen)
+			}
+			seen[c.TicketID] = ok
+		}
+		return ok
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,24 +92,33 @@ func (s *Server) watchAuth() {
 	}
 }
 
-// socketAllowed tells whether sock's credential still lets it in. An
-// error that is not an answer about the credential (the database is
-// busy) keeps the socket: the next check decides.
-func (s *Server) socketAllowed(ctx context.Context, sock *agentSocket) bool {
+// closeUnlessAllowed checks sock's credential again and closes conn when
+// it no longer lets the socket in (StatusSessionEnded), or when the
+// agent's stores changed: the feed was filtered for the old ones, so the
+// app reconnects at once (StatusServiceRestart) and refetches. An error
+// that is not an answer about the credential (the database is busy)
+// keeps the socket: the next check decides. It tells whether it closed.
+func (s *Server) closeUnlessAllowed(ctx context.Context, conn *websocket.Conn, sock *agentSocket) bool {
 	s.sockAuth.moving.RLock()
 	defer s.sockAuth.moving.RUnlock()
 	s.mu.Lock()
 	key := sock.credKey
 	s.mu.Unlock()
-	_, err := s.authenticateKey(ctx, key)
+	p, err := s.authenticateKey(ctx, key)
 	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-		return false
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		conn.Close(StatusSessionEnded, SessionEndedReason)
+		return true
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.Warn("agent socket: check credential", "agent", sock.agentID, "err", err)
+		}
+	case !slices.Equal(p.stores(), sock.stores):
+		conn.Close(websocket.StatusServiceRestart, "your stores changed: reconnect")
+		return true
 	}
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("agent socket: check credential", "agent", sock.agentID, "err", err)
-	}
-	return true
+	return false
 }
 
 // moveSockets gives the sockets opened with session oldHash the session

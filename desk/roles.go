@@ -1,0 +1,66 @@
+package desk
+
+import "slices"
+
+// Permissions are the named things a role may do beyond reading the
+// tickets and customers of the agent's stores, which every role may.
+// Each route of the HTTP API names the one it needs (ui/routes.go).
+const (
+	PermTicketsReply        = "tickets.reply"         // reply to customers, send templates, open tickets, retry sends
+	PermTicketsNote         = "tickets.note"          // add internal notes
+	PermTicketsEdit         = "tickets.edit"          // status, priority, tags, taking a ticket; bulk edits
+	PermTicketsAssignOthers = "tickets.assign_others" // assign to someone else, transfer to a team
+	PermTicketsMerge        = "tickets.merge"         // merge tickets
+	PermCustomersEdit       = "customers.edit"        // names, notes, identities of customers
+	PermCustomersMerge      = "customers.merge"       // merge and unmerge customers
+	PermCustomersExport     = "customers.export"      // a customer's data as a download (GDPR)
+	PermReportsView         = "reports.view"          // the reports
+	PermOrderActions        = "order_actions"         // refunds, cancellations... in the shop (issue #28)
+	PermSettingsTeam        = "settings.team"         // teams and their assignment
+	PermSettingsRules       = "settings.rules"        // rules and SLA policies
+	PermSettingsChannels    = "settings.channels"     // mailboxes, social accounts, forms, stores, webhooks
+	PermSettingsDesk        = "settings.desk"         // desk settings, backups, metrics, the checklist
+	PermAgentsManage        = "agents.manage"         // add agents, change their roles, stores and passwords
+)
+
+// Permissions lists every permission, in the order the app shows them.
+var Permissions = []string{
+	PermTicketsReply, PermTicketsNote, PermTicketsEdit, PermTicketsAssignOthers, PermTicketsMerge,
+	PermCustomersEdit, PermCustomersMerge, PermCustomersExport, PermReportsView, PermOrderActions,
+	PermSettingsTeam, PermSettingsRules, PermSettingsChannels, PermSettingsDesk, PermAgentsManage,
+}
+
+// The built-in roles, from most to least: what a small shop needs
+// without designing permission sets. "admin" and "agent" are the roles
+// onedesk had before, and mean what they meant.
+const (
+	RoleAdmin      = "admin"      // everything, every store; the desk keeps at least one
+	RoleSupervisor = "supervisor" // runs the floor: tickets, customers, reports, teams, rules
+	RoleAgent      = "agent"      // works tickets and customers
+	RoleLight      = "light"      // reads and writes internal notes, never to customers
+)
+
+// Roles lists the roles an agent can have.
+var Roles = []string{RoleAdmin, RoleSupervisor, RoleAgent, RoleLight}
+
+var agentPermissions = []string{
+	PermTicketsReply, PermTicketsNote, PermTicketsEdit, PermTicketsAssignOthers, PermTicketsMerge,
+	PermCustomersEdit, PermCustomersMerge, PermReportsView, PermOrderActions,
+}
+
+var rolePermissions = map[string][]string{
+	RoleAdmin:      Permissions,
+	RoleSupervisor: append(slices.Clone(agentPermissions), PermCustomersExport, PermSettingsTeam, PermSettingsRules),
+	RoleAgent:      agentPermissions,
+	RoleLight:      {PermTicketsNote},
+}
+
+// RolePermissions lists what a role may do (nothing for an unknown role).
+func RolePermissions(role string) []string {
+	return slices.Clone(rolePermissions[role])
+}
+
+// Can tells whether an agent with role may do perm.
+func Can(role, perm string) bool {
+	return slices.Contains(rolePermissions[role], perm)
+}

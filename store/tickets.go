@@ -269,7 +269,8 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 		add("t.store_id = ?", *f.StoreID)
 	}
 	if len(f.Stores) > 0 {
-		add(inStores("t.store_id", f.Stores))
+		in, ids := inStores("t.store_id", f.Stores)
+		add(in, ids...)
 	}
 	if f.CustomerID != nil {
 		add("t.customer_id = ?", *f.CustomerID)

@@ -76,7 +76,7 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/me", agent, s.updateMe},
 		{"PUT", "/api/me/presence", agent, s.setPresence},
 		{"GET", "/api/me/handover", agent, s.myHandoverCount},
-		{"POST", "/api/me/handover", agent, s.myHandover},
+		{"POST", "/api/me/handover", ticketsEdit, s.myHandover},
 
 		{"GET", "/api/tokens", agent, s.listTokens},
 		{"POST", "/api/tokens", agent, s.createToken},

@@ -2,7 +2,7 @@
 import { del, get, patch, post, setCSRF } from './api.js';
 import { $, h } from './dom.js';
 import { formatDateTime, languages, setLocale, t } from './i18n.js';
-import { errorText, state, toast } from './state.js';
+import { can, errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
 import { handoverDialog } from './handover.js';
 import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
@@ -16,6 +16,14 @@ import { auditAdmin } from './audit.js';
 
 let ctx = {};
 
+// sectionPermission is what each settings screen needs (desk/roles.go);
+// the others (saved replies, SLA, tokens, my settings) are everyone's.
+export const sectionPermission = {
+  agents: 'agents.manage', teams: 'settings.team', stores: 'settings.channels', forms: 'settings.channels',
+  mailboxes: 'settings.channels', channels: 'settings.channels', rules: 'settings.rules', webhooks: 'settings.channels',
+  settings: 'settings.desk', audit: 'settings.desk',
+};
+
 export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
@@ -23,7 +31,7 @@ export async function renderAdmin(section, c) {
     agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
     replies: savedRepliesAdmin, rules: rulesAdmin, audit: async (main) => { await ctx.reloadMeta(); await auditAdmin(main); }, webhooks: webhooksAdmin, channels: (main) => channelsAdmin(main, ctx.reloadMeta), sla: (main) => slaAdmin(main, ctx.reloadMeta),
   }[section];
-  if (!render || (!['tokens', 'me', 'replies', 'sla'].includes(section) && state.me.role !== 'admin')) {
+  if (!render || (sectionPermission[section] && !can(sectionPermission[section]))) {
     main.replaceChildren(h('p', { class: 'error' }, t('admin_only')));
     return;
   }
@@ -66,14 +74,32 @@ function form(fields, submitLabel, fn) {
   return f;
 }
 
+// roles are the built-in roles, most able first (desk/roles.go).
+const roles = ['admin', 'supervisor', 'agent', 'light'];
+
 async function agents(main) {
   await ctx.reloadMeta();
   const roleSelect = (a) => h('select', {
     'aria-label': t('role'),
     onchange: async (e) => {
-      try { await patch(`/api/agents/${a.id}`, { role: e.target.value }); toast(t('saved')); } catch (err) { toast(errorText(err), true); e.target.value = a.role; }
+      try { await patch(`/api/agents/${a.id}`, { role: e.target.value }); toast(t('saved')); agents(main); } catch (err) { toast(errorText(err), true); e.target.value = a.role; }
     },
-  }, ['agent', 'admin'].map((r) => h('option', { value: r, selected: r === a.role }, t(`role_${r}`))));
+  }, roles.map((r) => h('option', { value: r, selected: r === a.role }, t(`role_${r}`))));
+  // The stores an agent works in: none ticked is every store. An admin
+  // works in every store, so theirs is a text, not a choice.
+  const storesCell = (a) => {
+    const ids = a.store_ids || [];
+    const names = ids.map((id) => state.stores.find((s) => s.id === id)?.name).filter(Boolean);
+    if (a.role === 'admin' || !state.stores.length) return h('span', { class: 'muted' }, t('all_stores'));
+    const save = async (next) => {
+      try { await patch(`/api/agents/${a.id}`, { store_ids: next }); a.store_ids = next; toast(t('saved')); agents(main); } catch (err) { toast(errorText(err), true); agents(main); }
+    };
+    return h('details', { class: 'agent-stores' },
+      h('summary', { 'aria-label': t('agent_stores_of', { name: a.name }) }, names.length ? names.join(', ') : t('all_stores')),
+      h('div', { class: 'agent-stores-list' }, state.stores.map((s) => h('label', {},
+        h('input', { type: 'checkbox', checked: ids.includes(s.id), onchange: (e) => save(e.target.checked ? [...ids, s.id] : ids.filter((x) => x !== s.id)) }),
+        ' ', s.name))));
+  };
   const activeBtn = (a) => h('button', {
     class: `btn small${a.active ? ' danger' : ''}`,
     onclick: async () => {
@@ -91,14 +117,15 @@ async function agents(main) {
   main.replaceChildren(
     h('h1', {}, t('admin_agents')),
     h('div', { class: 'card' }, h('table', {},
-      h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('status'), ''].map((x) => h('th', {}, x)))),
+      h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
-        h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)),
+        h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)), h('td', {}, storesCell(a)),
         h('td', {}, a.active ? t('active') : t('inactive')),
-        h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a))))))),
+        h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a)))))),
+      h('p', { class: 'muted admin-hint roles-hint' }, t('roles_hint'))),
     h('div', { class: 'card' }, h('h2', {}, t('add_agent')), h('p', { class: 'muted' }, t('add_agent_hint')),
       form([['name', t('name'), 'text'], ['email', t('email'), 'email'], ['password', t('password_new'), 'password'],
-        ['role', t('role'), 'select', [['agent', t('role_agent'), true], ['admin', t('role_admin')]]]], t('add'),
+        ['role', t('role'), 'select', roles.map((r) => [r, t(`role_${r}`), r === 'agent'])]], t('add'),
       async (v) => { await post('/api/agents', v); toast(t('saved')); agents(main); })));
 }
 
@@ -377,7 +404,7 @@ async function mySettings(main) {
       ['timezone', t('timezone'), 'text', me.timezone],
     ], t('save'), async (v) => {
       const res = await patch('/api/me', v);
-      state.me = res.agent;
+      state.me = { ...res.agent, permissions: state.me.permissions };
       await setLocale(res.agent.language, res.agent.timezone);
       location.reload();
     })),

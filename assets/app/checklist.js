@@ -5,13 +5,13 @@
 import { get, post } from './api.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { state } from './state.js';
+import { can } from './state.js';
 
 const screens = { store: 'stores', snippet: 'stores', mailbox: 'mailboxes', teammate: 'agents', channel: 'channels' };
 
 // showChecklist puts the checklist at the top of box when it applies.
 export async function showChecklist(box) {
-  if (!box || state.me?.role !== 'admin') return;
+  if (!box || !can('settings.desk')) return;
   let list;
   try { list = await get('/api/checklist'); } catch { return; } // a help, never an error in the way
   if (list.dismissed || list.complete || !box.isConnected || box.querySelector('.checklist')) return;

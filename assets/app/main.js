@@ -5,13 +5,13 @@ import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
 import { focusedTicket, initInbox, loadList, moveFocus, refreshUnread, renderList, renderSidebar } from './inbox.js';
 import { focusReply, initTicket, loadTicket, renderPlaceholder, setViewers, showTyping } from './ticket.js';
-import { renderAdmin } from './admin.js';
+import { renderAdmin, sectionPermission } from './admin.js';
 import { renderCustomers } from './customers.js';
 import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
 import { showChecklist } from './checklist.js';
 import { newTicketDialog } from './outreach.js';
-import { CEV, EV, addFilter, errorText, initials, state, toast, views } from './state.js';
+import { CEV, EV, addFilter, can, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
 
@@ -171,12 +171,12 @@ function shell(admin) {
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
         h('a', { class: 'nav-item', href: '#/customers', 'aria-current': String(lastRoute.customers !== undefined) }, icon('users'), t('nav_customers')),
-        h('a', { class: 'nav-item', href: '#/reports', id: 'nav-reports', 'aria-current': String(!!lastRoute.reports), 'aria-keyshortcuts': 'G R' }, icon('chart'), t('nav_reports'))),
+        can('reports.view') ? h('a', { class: 'nav-item', href: '#/reports', id: 'nav-reports', 'aria-current': String(!!lastRoute.reports), 'aria-keyshortcuts': 'G R' }, icon('chart'), t('nav_reports')) : null),
       h('div', { class: 'nav-group' },
         h('h2', {}, t('nav_settings')),
         h('a', { class: 'nav-item', href: '#/admin/replies', 'aria-current': String(lastRoute.admin === 'replies') }, icon('chat'), t('admin_replies')),
         h('a', { class: 'nav-item', href: '#/admin/sla', 'aria-current': String(lastRoute.admin === 'sla') }, icon('clock'), t('admin_sla')),
-        me.role === 'admin' ? ['agents', 'teams', 'stores', 'forms', 'mailboxes', 'channels', 'rules', 'webhooks', 'settings', 'audit'].map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))) : null,
+        Object.keys(sectionPermission).filter((s) => can(sectionPermission[s])).map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))),
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
         h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings')))),
       h('div', { class: 'me' },
@@ -497,7 +497,7 @@ function presenceButton() {
 async function start(me) {
   setCSRF(me.csrf_token);
   localStorage.setItem('onedesk.session', '1');
-  state.me = me.agent;
+  state.me = { ...me.agent, permissions: me.permissions || [] };
   state.presence = me.presence || 'online';
   // The catalog and the agents, teams and stores load side by side.
   const meta = Promise.all([reloadMeta(), get('/api/event-types').then((r) => { Object.assign(EV, r.event_types); Object.assign(CEV, r.customer_event_types); })])

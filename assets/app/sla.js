@@ -4,7 +4,7 @@
 import { del, get, patch, post } from './api.js';
 import { h } from './dom.js';
 import { formatDateTime, formatTimeNear, t } from './i18n.js';
-import { channels, errorText, priorities, state, storeName, teamName, toast } from './state.js';
+import { can, channels, errorText, priorities, state, storeName, teamName, toast } from './state.js';
 
 // ---- Durations
 
@@ -143,7 +143,7 @@ function targetsSummary(p) {
 export async function slaAdmin(main, reloadMeta) {
   const { sla_policies: list } = await get('/api/sla-policies');
   state.slaPolicies = list;
-  const admin = state.me.role === 'admin';
+  const admin = can('settings.rules'); // may change the policies
   const reload = async () => { await reloadMeta?.(); await slaAdmin(main, reloadMeta); };
   const move = async (i, by) => {
     const a = list[i];

@@ -31,6 +31,10 @@ export const EV = {};
 // CEV names the customer event types the same way (CEV.IdentityAdded).
 export const CEV = {};
 
+// can tells whether the signed-in agent's role has a permission (the
+// server's list, from /api/me); the server checks every request anyway.
+export const can = (perm) => (state.me?.permissions || []).includes(perm);
+
 export const agentName = (id) => state.agents.find((a) => a.id === id)?.name ?? (id ? `#${id}` : '');
 export const teamName = (id) => state.teams.find((x) => x.id === id)?.name ?? (id ? `#${id}` : '');
 export const storeName = (id) => state.stores.find((x) => x.id === id)?.name ?? '';

@@ -6,7 +6,7 @@ import { renderOrders } from './customers.js';
 import { slaBadge, slaBlock, slaEventText } from './sla.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
-import { EV, agentName, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
+import { EV, agentName, can, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 import { addressName, bodyText, customerName, identityValue, isVisitorId } from './people.js';
 import { showChecklist } from './checklist.js';
 import { callDialog, callLine, signaturePreview } from './outreach.js';
@@ -464,6 +464,8 @@ function highlightMentions(text, ids) {
 
 function composer(d) {
   const closed = d.status === 'closed';
+  const replies = can('tickets.reply'); // a light agent writes notes only
+  if (!replies) mode = 'note';
   if (pendingFiles.ticket !== d.id) { pendingFiles = []; pendingFiles.ticket = d.id; }
   const picker = h('input', { type: 'file', multiple: true, hidden: true, onchange: (e) => {
     pendingFiles.push(...e.target.files);
@@ -552,7 +554,7 @@ function composer(d) {
     'aria-label': t('reply_box'), dataset: { ticket: d.id, closed: closed },
   },
   h('p', { id: 'typing', class: 'typing', hidden: true, role: 'status' }, t('customer_typing')),
-  h('div', { class: 'modes' }, modeBtn('reply', t('reply')), modeBtn('note', t('internal_note'))),
+  h('div', { class: 'modes' }, replies ? modeBtn('reply', t('reply')) : null, modeBtn('note', t('internal_note'))),
   h('div', { class: 'reply-wrap' }, ta),
   sig,
   fileChips(),

@@ -150,8 +150,11 @@ function header(d) {
       hooks.refreshList();
     } catch (err) { toast(errorText(err), true); renderTicket(false); }
   };
-  const sel = (label, value, options, onchange) => h('label', {}, label,
-    h('select', { onchange: (e) => onchange(e.target.value) }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text))));
+  // What the agent's role may not change is shown, not offered.
+  const editable = can('tickets.edit');
+  const assignable = editable && can('tickets.assign_others');
+  const sel = (label, value, options, onchange, enabled = editable) => h('label', {}, label,
+    h('select', { onchange: (e) => onchange(e.target.value), disabled: !enabled }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text))));
   const active = state.agents.filter((a) => a.active || a.id === d.assignee_id);
   return h('header', { class: 't-head' },
     h('h1', {}, h('span', { class: 'channel-mark', title: t(`channel_${d.channel}`) }, icon(d.channel, t(`channel_${d.channel}`))),
@@ -161,11 +164,11 @@ function header(d) {
       sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
       sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
       sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
-        (v) => change({ assignee_id: v ? Number(v) : null })),
+        (v) => change({ assignee_id: v ? Number(v) : null }), assignable),
       sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
-        (v) => transferDialog(d, v ? Number(v) : null, change)),
+        (v) => transferDialog(d, v ? Number(v) : null, change), assignable),
       d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
-      tagsEditor(d, change),
+      editable ? tagsEditor(d, change) : d.tags.map((tag) => h('span', { class: 'tag' }, tag)),
       // Where the window is too narrow for the customer panel beside the thread.
       h('button', { type: 'button', class: 'btn small customer-toggle', id: 'customer-toggle', onclick: () => hooks.toggleCustomer?.() }, icon('user'), t('customer'))),
     h('div', { class: 'viewers', id: 'viewers', role: 'status', 'aria-live': 'polite', hidden: true }));

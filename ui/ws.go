@@ -217,6 +217,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	if err := write(map[string]any{"type": "hello", "agent_id": p.agent.ID}); err != nil {
 		return
 	}
+	viewersInStores := s.storeFilter(ctx, p) // the pump's own is its goroutine's
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
 	recheck := time.NewTicker(authRecheckEvery)
@@ -265,6 +266,9 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-sock.wake:
 			for _, f := range s.pendingViewers(sock) {
+				if viewersInStores != nil && !viewersInStores(desk.Change{TicketID: f.TicketID}) {
+					continue // who views another store's ticket
+				}
 				if err := write(f); err != nil {
 					return
 				}

@@ -649,7 +649,7 @@ func (d *Desk) roundRobin(ctx context.Context, tx *store.Tx, t *store.Ticket, sk
 		if err != nil {
 			return nil, err
 		}
-		if !a.Active {
+		if !a.Active || !WorksIn(a, t.StoreID) {
 			continue
 		}
 		if team.MaxOpen > 0 {

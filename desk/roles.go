@@ -1,6 +1,10 @@
 package desk
 
-import "slices"
+import (
+	"slices"
+
+	"onedesk/store"
+)
 
 // Permissions are the named things a role may do beyond reading the
 // tickets and customers of the agent's stores, which every role may.
@@ -53,6 +57,12 @@ var rolePermissions = map[string][]string{
 	RoleSupervisor: append(slices.Clone(agentPermissions), PermCustomersExport, PermSettingsTeam, PermSettingsRules),
 	RoleAgent:      agentPermissions,
 	RoleLight:      {PermTicketsNote},
+}
+
+// WorksIn tells whether an agent works in a ticket's store (nil: a ticket
+// of no store, which only agents of every store see).
+func WorksIn(a *store.Agent, storeID *int64) bool {
+	return len(a.StoreIDs) == 0 || storeID != nil && slices.Contains(a.StoreIDs, *storeID)
 }
 
 // RolePermissions lists what a role may do (nothing for an unknown role).

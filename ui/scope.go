@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,9 +21,7 @@ func (p *principal) limited() bool { return len(p.agent.StoreIDs) > 0 }
 
 // seesStore tells whether the agent works in a ticket's store (id nil:
 // a ticket of no store, which only agents of every store see).
-func (p *principal) seesStore(id *int64) bool {
-	return !p.limited() || id != nil && slices.Contains(p.agent.StoreIDs, *id)
-}
+func (p *principal) seesStore(id *int64) bool { return desk.WorksIn(p.agent, id) }
 
 // forbidden is the answer to a role without the permission a request needs.
 func forbidden(a access) error {
@@ -118,13 +115,12 @@ func (s *Server) checkUpdate(ctx context.Context, p *principal, ticketIDs []int6
 	if err != nil || len(a.StoreIDs) == 0 {
 		return nil // a missing agent is the desk's to refuse
 	}
-	assignee := &principal{agent: a}
 	for _, id := range ticketIDs {
 		storeID, err := s.db.TicketStoreOf(ctx, "ticket", id)
 		if err != nil {
 			return err
 		}
-		if !assignee.seesStore(storeID) {
+		if !desk.WorksIn(a, storeID) {
 			return fieldErr("assignee_id", "%s does not work in the store of ticket %d", a.Name, id)
 		}
 	}

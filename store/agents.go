@@ -140,38 +140,37 @@ func (db *DB) Agents(ctx context.Context) ([]*Agent, error) {
 	return list, loadTeamsAndStores(ctx, db.rq, list)
 }
 
+// loadTeamsAndStores fills the agents' teams and stores in one read (a
+// credential's agent is read on every request on PostgreSQL): of one
+// agent, only theirs.
 func loadTeamsAndStores(ctx context.Context, q querier, list []*Agent) error {
 	byID := map[int64]*Agent{}
 	for _, a := range list {
 		byID[a.ID] = a
 	}
-	for _, list := range []struct {
-		query string
-		to    func(*Agent) *[]int64
-	}{
-		{"SELECT agent_id, team_id FROM team_members ORDER BY team_id", func(a *Agent) *[]int64 { return &a.TeamIDs }},
-		{"SELECT agent_id, store_id FROM agent_stores ORDER BY store_id", func(a *Agent) *[]int64 { return &a.StoreIDs }},
-	} {
-		rows, err := q.QueryContext(ctx, list.query)
-		if err != nil {
+	where, args := "", []any{}
+	if len(list) == 1 {
+		where, args = " WHERE agent_id = ?", []any{list[0].ID, list[0].ID}
+	}
+	rows, err := q.QueryContext(ctx, "SELECT 't', agent_id, team_id FROM team_members"+where+
+		" UNION ALL SELECT 's', agent_id, store_id FROM agent_stores"+where+" ORDER BY 1, 3", args...)
+	if err != nil {
+		return fmt.Errorf("agents' teams and stores: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var aid, id int64
+		if err := rows.Scan(&kind, &aid, &id); err != nil {
 			return fmt.Errorf("agents' teams and stores: %w", err)
 		}
-		for rows.Next() {
-			var aid, id int64
-			if err := rows.Scan(&aid, &id); err != nil {
-				rows.Close()
-				return err
-			}
-			if a := byID[aid]; a != nil {
-				*list.to(a) = append(*list.to(a), id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		if a := byID[aid]; a != nil && kind == "t" {
+			a.TeamIDs = append(a.TeamIDs, id)
+		} else if a != nil {
+			a.StoreIDs = append(a.StoreIDs, id)
 		}
 	}
-	return nil
+	return rows.Err()
 }
 
 // SetAgentStores replaces the stores an agent works in (none: every store).

@@ -12,22 +12,11 @@ import (
 func TestIdentitiesSurviveTheMessengerMigration(t *testing.T) {
 	ctx := context.Background()
 	path, raw := databaseAt(t, 14)
-	for _, q := range []string{
+	db := migrated(t, path, raw,
 		"INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Ana Lima', 1, 1)",
 		"INSERT INTO identities (id, customer_id, kind, value, base, created_at) VALUES (5, 1, 'email', 'ana+shop@x.com', 'ana@x.com', 1)",
 		"INSERT INTO identities (id, customer_id, kind, value, created_at) VALUES (6, 1, 'phone', '+351912345678', 1)",
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	var id int64
 	if err := db.r.QueryRowContext(ctx, "SELECT id FROM identities WHERE kind = 'phone' AND value = '+351912345678'").Scan(&id); err != nil || id != 6 {
 		t.Fatalf("identity after the migration: %d, %v", id, err)

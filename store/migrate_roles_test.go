@@ -6,32 +6,21 @@ import (
 	"testing"
 )
 
-// Migration 0031 drops agents.role's CHECK by copying the column: the
-// admins and agents of a desk at version 30 keep their roles, teams,
+// Migration 0032 drops agents.role's CHECK by copying the column: the
+// admins and agents of a desk at version 31 keep their roles, teams,
 // sessions and tokens, and the new roles and per-store access can be
 // written afterwards.
 func TestRolesMigrationKeepsAgents(t *testing.T) {
 	ctx := context.Background()
 	path, raw := databaseAt(t, 31)
-	for _, q := range []string{
+	db := migrated(t, path, raw,
 		`INSERT INTO agents (id, email, name, password_hash, role, active, created_at, updated_at)
 			VALUES (1, 'olga@shop.test', 'Olga', 'x', 'admin', 1, 1, 1), (2, 'ann@shop.test', 'Ann', 'y', 'agent', 0, 1, 1)`,
 		"INSERT INTO teams (id, name, created_at) VALUES (5, 'Support', 1)",
 		"INSERT INTO team_members (team_id, agent_id) VALUES (5, 1), (5, 2)",
 		"INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES ('h', 2, 'c', 1, 99999999999999)",
 		"INSERT INTO stores (id, name, slug, created_at) VALUES (3, 'Shop', 'shop', 1)",
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	list, err := db.Agents(ctx)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("agents after the migration: %v, %v", list, err)

@@ -10,25 +10,14 @@ import (
 func TestRulesSurviveTheSLAMigration(t *testing.T) {
 	ctx := context.Background()
 	path, raw := databaseAt(t, 10)
-	for _, q := range []string{
+	db := migrated(t, path, raw,
 		"INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Ana', 1, 1)",
 		`INSERT INTO tickets (id, subject, status, priority, channel, customer_id, created_at, updated_at)
 			VALUES (7, 'Hi', 'pending', 'normal', 'email', 1, 1, 1)`,
 		`INSERT INTO rules (id, name, trigger, conditions, actions, position, swept_to, created_at, updated_at)
 			VALUES (3, 'Quiet', 'time', '[]', '[{"type":"set_status","value":"resolved"}]', 1, 99, 1, 1)`,
 		"INSERT INTO rule_runs (rule_id, ticket_id, at) VALUES (3, 7, 42)",
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	rules, err := db.Rules(ctx)
 	if err != nil || len(rules) != 1 || rules[0].Name != "Quiet" || ms(rules[0].SweptTo) != 99 || len(rules[0].Actions) != 1 {
 		t.Fatalf("rules after the migration: %+v, %v", rules, err)

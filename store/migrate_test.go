@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -31,4 +32,22 @@ func databaseAt(t *testing.T, version int) (string, *sql.DB) {
 		t.Fatal(err)
 	}
 	return path, raw
+}
+
+// migrated fills a database databaseAt made with rows (SQL statements),
+// then opens it, which runs the migrations after its version.
+func migrated(t *testing.T, path string, raw *sql.DB, rows ...string) *DB {
+	t.Helper()
+	for _, q := range rows {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -11,22 +11,12 @@ import (
 func TestUnknownSenderLosesItsEnglishName(t *testing.T) {
 	ctx := context.Background()
 	path, raw := databaseAt(t, 25)
-	for _, q := range []string{
+	db := migrated(t, path, raw,
 		"INSERT INTO customers (id, name, created_at, updated_at) VALUES (1, 'Unknown sender', 1, 1)",
 		"INSERT INTO identities (customer_id, kind, value, created_at) VALUES (1, 'email', 'unknown-sender.3@onedesk.invalid', 1)",
 		"INSERT INTO customers (id, name, created_at, updated_at) VALUES (2, 'Unknown sender', 1, 1)", // a person so named
 		"INSERT INTO identities (customer_id, kind, value, created_at) VALUES (2, 'email', 'someone@example.com', 1)",
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	for id, want := range map[int64]string{1: "", 2: "Unknown sender"} {
 		if c, err := db.Customer(ctx, id); err != nil || c.Name != want {
 			t.Errorf("customer %d after the migration: %+v, %v; want name %q", id, c, err, want)

@@ -16,12 +16,10 @@ func TestRolesAndStoresInBrowser(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	var shopA, shopB struct{ ID int64 }
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Lisbon Shoes", "slug": "lisbon"}).json(t, &shopA)
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Prague Hats", "slug": "prague"}).json(t, &shopB)
+	shopA, shopB := admin.newStore("Lisbon Shoes"), admin.newStore("Prague Hats")
 	e.member(admin, "sue@shop.test", "supervisor", nil)
-	e.member(admin, "lou@shop.test", "light", []int64{shopA.ID})
-	e.member(admin, "lia@shop.test", "agent", []int64{shopA.ID, shopB.ID})
+	e.member(admin, "lou@shop.test", "light", []int64{shopA})
+	e.member(admin, "lia@shop.test", "agent", []int64{shopA, shopB})
 
 	loginOwner(t, ctx, e)
 	row := func(email string) string { return fmt.Sprintf(`//tr[td[.=%q]]`, email) }
@@ -51,7 +49,7 @@ func TestRolesAndStoresInBrowser(t *testing.T) {
 	}
 	admin.must(200, "GET", "/api/agents", nil).json(t, &list)
 	for _, a := range list.Agents {
-		if a.Email == "sue@shop.test" && !slices.Equal(a.StoreIDs, []int64{shopB.ID}) {
+		if a.Email == "sue@shop.test" && !slices.Equal(a.StoreIDs, []int64{shopB}) {
 			t.Fatalf("sue's stores after the click: %v", a.StoreIDs)
 		}
 	}
@@ -73,7 +71,7 @@ func TestRolesAndStoresInBrowser(t *testing.T) {
 	// Lou, a light agent of Lisbon Shoes, in a browser of their own.
 	var tk ticketJSON
 	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Heel came off", "body": "After two days!",
-		"store_id": shopA.ID, "customer": map[string]string{"email": "rita@mail.test"}}).json(t, &tk)
+		"store_id": shopA, "customer": map[string]string{"email": "rita@mail.test"}}).json(t, &tk)
 	lctx := browser(t)
 	loginAs(t, lctx, e, "lou@shop.test", "12345678")
 	run(t, lctx, "a light agent's ticket",

@@ -42,18 +42,19 @@ var rolesAllowed = map[string][]string{
 // logged-in browser of theirs.
 func (e *env) member(admin *client, email, role string, stores []int64) *client {
 	e.t.Helper()
-	body := map[string]any{"email": email, "name": strings.Split(email, "@")[0], "password": "12345678", "role": role}
+	body := map[string]any{"email": email, "name": strings.Split(email, "@")[0], "role": role}
 	if stores != nil {
 		body["store_ids"] = stores
 	}
-	admin.must(201, "POST", "/api/agents", body)
-	c := e.client()
-	var me struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	c.must(200, "POST", "/api/auth/login", map[string]string{"email": email, "password": "12345678"}).json(e.t, &me)
-	c.csrf = me.CSRFToken
-	return c
+	return e.join(admin, body)
+}
+
+// newStore adds a store named name.
+func (c *client) newStore(name string) int64 {
+	c.e.t.Helper()
+	var st struct{ ID int64 }
+	c.must(201, "POST", "/api/stores", map[string]any{"name": name, "slug": strings.ToLower(strings.ReplaceAll(name, " ", "-"))}).json(c.e.t, &st)
+	return st.ID
 }
 
 // routePath fills a route's parameters with ids nothing has.
@@ -113,9 +114,7 @@ func TestRoleRouteTable(t *testing.T) {
 func TestRolePermissionsInsideRoutes(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	var shopA, shopB struct{ ID int64 }
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shop A", "slug": "shop-a"}).json(t, &shopA)
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shop B", "slug": "shop-b"}).json(t, &shopB)
+	shopB := admin.newStore("Shop B")
 	light := e.member(admin, "light@shop.test", "light", nil)
 	var me struct {
 		Agent       struct{ ID int64 }
@@ -134,7 +133,7 @@ func TestRolePermissionsInsideRoutes(t *testing.T) {
 	light.must(403, "PATCH", fmt.Sprintf("/api/tickets/%d", tk.ID), map[string]any{"status": "pending"})
 
 	// An agent of shop B cannot be given a ticket of no store or shop A.
-	bAgent := e.member(admin, "b@shop.test", "agent", []int64{shopB.ID})
+	bAgent := e.member(admin, "b@shop.test", "agent", []int64{shopB})
 	var b struct{ Agent struct{ ID int64 } }
 	bAgent.must(200, "GET", "/api/me", nil).json(t, &b)
 	r := admin.must(400, "PATCH", fmt.Sprintf("/api/tickets/%d", tk.ID), map[string]any{"assignee_id": b.Agent.ID})
@@ -157,15 +156,14 @@ func TestLastAdminGuard(t *testing.T) {
 			t.Fatalf("%v of the last admin: field %q", body, field)
 		}
 	}
-	var shop struct{ ID int64 }
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shop", "slug": "shop"}).json(t, &shop)
-	if _, field := admin.must(400, "PATCH", self, map[string]any{"store_ids": []int64{shop.ID}}).err(t); field != "store_ids" {
+	shop := admin.newStore("Shop")
+	if _, field := admin.must(400, "PATCH", self, map[string]any{"store_ids": []int64{shop}}).err(t); field != "store_ids" {
 		t.Fatalf("an admin limited to a store: field %q", field)
 	}
 	// With a second admin, the first may step down to supervisor and be
 	// limited to a store; the second is then the last.
 	second := e.member(admin, "second@shop.test", "admin", nil)
-	admin.must(200, "PATCH", self, map[string]any{"role": "supervisor", "store_ids": []int64{shop.ID}})
+	admin.must(200, "PATCH", self, map[string]any{"role": "supervisor", "store_ids": []int64{shop}})
 	var list struct {
 		Agents []struct {
 			ID       int64
@@ -175,7 +173,7 @@ func TestLastAdminGuard(t *testing.T) {
 	}
 	second.must(200, "GET", "/api/agents", nil).json(t, &list)
 	for _, a := range list.Agents {
-		if a.ID == me.Agent.ID && (a.Role != "supervisor" || !slices.Equal(a.StoreIDs, []int64{shop.ID})) {
+		if a.ID == me.Agent.ID && (a.Role != "supervisor" || !slices.Equal(a.StoreIDs, []int64{shop})) {
 			t.Fatalf("the former admin: %+v", a)
 		}
 	}
@@ -192,18 +190,16 @@ func TestLastAdminGuard(t *testing.T) {
 func TestStoreIsolation(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	var shopA, shopB struct{ ID int64 }
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shop A", "slug": "shop-a"}).json(t, &shopA)
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shop B", "slug": "shop-b"}).json(t, &shopB)
+	shopA, shopB := admin.newStore("Shop A"), admin.newStore("Shop B")
 	open := func(store int64, subject, email string) ticketJSON {
 		var tk ticketJSON
 		admin.must(201, "POST", "/api/tickets", map[string]any{"subject": subject, "body": "The zebra lamp is broken",
 			"store_id": store, "customer": map[string]string{"email": email, "name": subject}}).json(t, &tk)
 		return tk
 	}
-	ta := open(shopA.ID, "Lamp A", "anna@mail.test")
-	tb := open(shopB.ID, "Lamp B", "boris@mail.test")
-	la := e.member(admin, "la@shop.test", "agent", []int64{shopA.ID})
+	ta := open(shopA, "Lamp A", "anna@mail.test")
+	tb := open(shopB, "Lamp B", "boris@mail.test")
+	la := e.member(admin, "la@shop.test", "agent", []int64{shopA})
 
 	ids := func(path string) []int64 {
 		t.Helper()
@@ -216,20 +212,20 @@ func TestStoreIsolation(t *testing.T) {
 		return out
 	}
 	for _, path := range []string{"/api/tickets", "/api/tickets?q=zebra", "/api/tickets?q=lamp&status=new,open",
-		"/api/tickets?sort=newest", fmt.Sprintf("/api/tickets?store=%d", shopA.ID)} {
+		"/api/tickets?sort=newest", fmt.Sprintf("/api/tickets?store=%d", shopA)} {
 		if got := ids(path); !slices.Equal(got, []int64{ta.ID}) {
 			t.Errorf("%s: %v, want only %d", path, got, ta.ID)
 		}
 	}
-	if got := ids(fmt.Sprintf("/api/tickets?store=%d", shopB.ID)); len(got) != 0 {
+	if got := ids(fmt.Sprintf("/api/tickets?store=%d", shopB)); len(got) != 0 {
 		t.Errorf("the other store's view: %v", got)
 	}
 	var unread struct{ Counts map[string]int }
 	la.must(200, "GET", "/api/views/unread", nil).json(t, &unread)
-	if unread.Counts["open"] != 1 || unread.Counts[fmt.Sprintf("store:%d", shopA.ID)] != 1 {
+	if unread.Counts["open"] != 1 || unread.Counts[fmt.Sprintf("store:%d", shopA)] != 1 {
 		t.Errorf("unread counts of the store's agent: %v", unread.Counts)
 	}
-	if _, ok := unread.Counts[fmt.Sprintf("store:%d", shopB.ID)]; ok {
+	if _, ok := unread.Counts[fmt.Sprintf("store:%d", shopB)]; ok {
 		t.Errorf("unread counts name the other store: %v", unread.Counts)
 	}
 	admin.must(200, "GET", "/api/views/unread", nil).json(t, &unread)
@@ -270,12 +266,12 @@ func TestStoreIsolation(t *testing.T) {
 	}
 	var stores struct{ Stores []struct{ ID int64 } }
 	la.must(200, "GET", "/api/stores", nil).json(t, &stores)
-	if len(stores.Stores) != 1 || stores.Stores[0].ID != shopA.ID {
+	if len(stores.Stores) != 1 || stores.Stores[0].ID != shopA {
 		t.Errorf("stores: %+v", stores.Stores)
 	}
 	la.must(200, "GET", "/api/reports/overview", nil)
-	la.must(400, "GET", fmt.Sprintf("/api/reports/overview?store=%d", shopB.ID), nil)
-	la.must(400, "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y", "store_id": shopB.ID,
+	la.must(400, "GET", fmt.Sprintf("/api/reports/overview?store=%d", shopB), nil)
+	la.must(400, "POST", "/api/tickets", map[string]any{"subject": "x", "body": "y", "store_id": shopB,
 		"customer": map[string]string{"email": "x@mail.test"}})
 
 	// The feed: a new ticket of shop B, then one of shop A. The agent's
@@ -295,8 +291,8 @@ func TestStoreIsolation(t *testing.T) {
 		return conn
 	}
 	laWS, adminWS := dial(la), dial(admin)
-	tb2 := open(shopB.ID, "Second B", "bea@mail.test")
-	ta2 := open(shopA.ID, "Second A", "alma@mail.test")
+	tb2 := open(shopB, "Second B", "bea@mail.test")
+	ta2 := open(shopA, "Second A", "alma@mail.test")
 	// until reads frames until one is of ticket want, and lists the
 	// tickets the frames before it were about.
 	until := func(conn *websocket.Conn, want int64) []int64 {
@@ -327,7 +323,7 @@ func TestStoreIsolation(t *testing.T) {
 	}
 	// A note on B's ticket, then a new ticket of A: the same.
 	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", tb2.ID), map[string]any{"body": "Secret of B", "internal": true})
-	ta3 := open(shopA.ID, "Third A", "ada@mail.test")
+	ta3 := open(shopA, "Third A", "ada@mail.test")
 	if seen := until(laWS, ta3.ID); slices.Contains(seen, tb2.ID) {
 		t.Errorf("the store's agent was sent a note of the other store: %v", seen)
 	}
@@ -336,7 +332,7 @@ func TestStoreIsolation(t *testing.T) {
 	// with both stores' feed.
 	var me struct{ Agent struct{ ID int64 } }
 	la.must(200, "GET", "/api/me", nil).json(t, &me)
-	admin.must(200, "PATCH", fmt.Sprintf("/api/agents/%d", me.Agent.ID), map[string]any{"store_ids": []int64{shopA.ID, shopB.ID}})
+	admin.must(200, "PATCH", fmt.Sprintf("/api/agents/%d", me.Agent.ID), map[string]any{"store_ids": []int64{shopA, shopB}})
 	for {
 		if _, _, err := laWS.Read(ctx); err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusServiceRestart {

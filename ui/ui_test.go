@@ -176,12 +176,20 @@ func (e *env) admin() *client {
 
 // agent adds an agent (not an admin) and returns a client logged in as them.
 func (e *env) agent(admin *client, email string) *client {
-	admin.must(201, "POST", "/api/agents", map[string]string{"email": email, "name": "Ann", "password": "12345678", "role": "agent"})
+	return e.join(admin, map[string]any{"email": email, "name": "Ann", "role": "agent"})
+}
+
+// join adds the agent body describes with the password 12345678 and
+// returns a client logged in as them.
+func (e *env) join(admin *client, body map[string]any) *client {
+	e.t.Helper()
+	body["password"] = "12345678"
+	admin.must(201, "POST", "/api/agents", body)
 	c := e.client()
 	var me struct {
 		CSRFToken string `json:"csrf_token"`
 	}
-	c.must(200, "POST", "/api/auth/login", map[string]string{"email": email, "password": "12345678"}).json(e.t, &me)
+	c.must(200, "POST", "/api/auth/login", map[string]any{"email": body["email"], "password": "12345678"}).json(e.t, &me)
 	c.csrf = me.CSRFToken
 	return c
 }

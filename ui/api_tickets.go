@@ -280,6 +280,10 @@ func (s *Server) createTicket(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return prefixField(err, "customer.", "email", "phone")
 	}
+	if !p.seesStore(res.Ticket.StoreID) {
+		// An external id already taken by a ticket of another store.
+		return &store.NotFoundError{Thing: "ticket", ID: res.Ticket.ID}
+	}
 	d, err := s.detail(c, res.Ticket.ID)
 	if err != nil {
 		return err

@@ -247,6 +247,15 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	// An agent of one store reads that store's view, off its own index;
+	// a view of one of the agent's stores needs no more condition.
+	if len(f.Stores) == 1 && f.StoreID == nil {
+		id := f.Stores[0]
+		f.StoreID = &id
+	}
+	if f.StoreID != nil && slices.Contains(f.Stores, *f.StoreID) {
+		f.Stores = nil
+	}
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }

@@ -101,7 +101,7 @@ func unreadQuery(postgres bool, agentID int64, views []UnreadView) (string, []an
 				}
 				cond = append(cond, "t.channel = '"+v.Channel+"'")
 			}
-			if len(v.Stores) > 0 {
+			if len(v.Stores) > 0 && !(v.StoreID != 0 && slices.Contains(v.Stores, v.StoreID)) {
 				in, ids := inStores("t.store_id", v.Stores)
 				cond, condArgs = append(cond, in), append(condArgs, ids...)
 			}

@@ -71,6 +71,9 @@ func (s *Server) logCall(c *fiber.Ctx, p *principal) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
+	if err := s.checkNewTicket(c.UserContext(), p, &b.StoreID, b.CustomerID); err != nil {
+		return err
+	}
 	t, _, err := s.desk.LogCall(c.UserContext(), desk.AgentActor(p.agent.ID), b.input())
 	if err != nil {
 		return prefixField(err, "customer.", "email", "phone", "customer")

@@ -232,11 +232,8 @@ func (s *Server) createTicket(c *fiber.Ctx, p *principal) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if in.StoreID == nil && len(p.stores()) == 1 {
-		in.StoreID = &p.stores()[0]
-	}
-	if !p.seesStore(in.StoreID) {
-		return fieldErr("store_id", "you work in some stores only: open the ticket in one of them")
+	if err := s.checkNewTicket(c.UserContext(), p, &in.StoreID, in.CustomerID); err != nil {
+		return err
 	}
 	if err := s.checkUpdate(c.UserContext(), p, nil, desk.Update{AssigneeID: desk.Optional[int64]{Set: in.AssigneeID != nil, Value: in.AssigneeID},
 		TeamID: desk.Optional[int64]{Set: in.TeamID != nil, Value: in.TeamID}}); err != nil {

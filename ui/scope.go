@@ -126,3 +126,23 @@ func (s *Server) checkUpdate(ctx context.Context, p *principal, ticketIDs []int6
 	}
 	return nil
 }
+
+// checkNewTicket keeps a ticket an agent of some stores opens (or a call
+// they log) in their stores: their only store when none is named, one of
+// theirs else; and with a customer they can see (0: none named).
+func (s *Server) checkNewTicket(ctx context.Context, p *principal, storeID **int64, customerID int64) error {
+	if !p.limited() {
+		return nil
+	}
+	if *storeID == nil && len(p.stores()) == 1 {
+		id := p.stores()[0]
+		*storeID = &id
+	}
+	if !p.seesStore(*storeID) {
+		return fieldErr("store_id", "you work in some stores only: open the ticket in one of them")
+	}
+	if customerID != 0 {
+		return s.visible(ctx, p, "customer", customerID)
+	}
+	return nil
+}

@@ -331,8 +331,16 @@ func TestAgentAppInBrowser(t *testing.T) {
 		chromedp.SetValue(`#admin input[name="reopen_days"]`, "14", chromedp.ByQuery),
 		chromedp.Click(`#admin form button[type="submit"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//*[contains(@class,"toast") and contains(., "Saved")]`, chromedp.BySearch))
-	if st, _ := e.desk.Settings(context.Background()); st.ReopenDays != 14 {
-		t.Fatalf("reopen days %d after the settings page", st.ReopenDays)
+	// The "Saved" above may be an earlier page's toast still showing: wait
+	// for the setting itself.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st, _ := e.desk.Settings(context.Background())
+		if st.ReopenDays == 14 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reopen days %d after the settings page", st.ReopenDays)
+		}
 	}
 	run(t, ctx, "dark inbox",
 		chromedp.Evaluate(`localStorage.setItem('onedesk.theme', 'dark')`, nil),

@@ -14,7 +14,7 @@ import (
 // a light agent's ticket page offers internal notes only, and no reports.
 func TestRolesAndStoresInBrowser(t *testing.T) {
 	ctx := browser(t)
-	e := newEnv(t, ui.Options{})
+	e := newEnv(t, ui.Options{LoginRate: 6000}) // six logins from one address
 	admin := e.admin()
 	shopA, shopB := admin.newStore("Lisbon Shoes"), admin.newStore("Prague Hats")
 	e.member(admin, "sue@shop.test", "supervisor", nil)

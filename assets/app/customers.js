@@ -5,7 +5,7 @@
 import { get, patch, post } from './api.js';
 import { $, debounce, h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
-import { CEV, errorText, initials, state, statusPill, storeName, toast } from './state.js';
+import { CEV, can, errorText, initials, state, statusPill, storeName, toast } from './state.js';
 import { customerName, identityValue } from './people.js';
 import { callLine, newTicketDialog } from './outreach.js';
 
@@ -101,8 +101,8 @@ function profile(pane, c) {
     ...[h('header', { class: 'profile-head' }, h('span', { class: 'avatar big' }, initials(customerName(c))),
       h('div', {}, name, h('p', { class: 'muted' }, t('customer_since', { date: formatDateTime(c.created_at) }), ' · #', String(c.id))),
       h('div', { class: 'profile-actions' },
-        h('button', { class: 'btn primary small', id: 'customer-write', onclick: () => newTicketDialog({ customer: c, onDone: (d) => { location.hash = `#/all/t/${d.id}`; } }) }, icon('email'), t('customer_write')),
-        h('button', { class: 'btn small', id: 'customer-call', onclick: () => newTicketDialog({ customer: c, kind: 'call', onDone: reload }) }, icon('phone'), t('call_log')))),
+        !can('tickets.reply') ? null : h('button', { class: 'btn primary small', id: 'customer-write', onclick: () => newTicketDialog({ customer: c, onDone: (d) => { location.hash = `#/all/t/${d.id}`; } }) }, icon('email'), t('customer_write')),
+        !can('tickets.reply') ? null : h('button', { class: 'btn small', id: 'customer-call', onclick: () => newTicketDialog({ customer: c, kind: 'call', onDone: reload }) }, icon('phone'), t('call_log')))),
     c.suggestions.length ? h('div', { class: 'card suggestions', role: 'region', 'aria-label': t('suggestions') },
       h('h2', {}, t('suggestions')),
       c.suggestions.map((s) => h('div', { class: 'suggestion' },

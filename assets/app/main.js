@@ -84,7 +84,7 @@ function renderAppbar(r) {
       ? h('button', { class: 'iconbtn', id: 'back', title: t('nav_back'), 'aria-label': t('nav_back'), onclick: () => goBack(parent) }, icon('back'))
       : h('a', { class: 'iconbtn', id: 'menu', href: '#/menu', title: t('nav_menu'), 'aria-label': t('nav_menu') }, icon('menu')),
     h('div', { class: 'appbar-title', role: 'heading', 'aria-level': '1' }, title),
-    !parent ? h('button', { class: 'iconbtn', id: 'bar-new-ticket', title: t('new_ticket'), 'aria-label': t('new_ticket'), onclick: () => startTicket() }, icon('plus')) : '',
+    !parent && can('tickets.reply') ? h('button', { class: 'iconbtn', id: 'bar-new-ticket', title: t('new_ticket'), 'aria-label': t('new_ticket'), onclick: () => startTicket() }, icon('plus')) : '',
     h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live-bar', title: state.live ? t('live') : t('offline') }),
     r.ticket && !r.customer ? h('a', { class: 'iconbtn', id: 'bar-customer', href: `${listHash}/t/${r.ticket}/customer`, title: t('customer'), 'aria-label': t('customer') }, icon('user')) : '');
 }
@@ -166,7 +166,7 @@ function shell(admin) {
     h('header', { class: 'appbar', id: 'appbar' }),
     h('nav', { class: 'sidebar', 'aria-label': t('nav_label') },
       h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
-      h('button', { class: 'btn primary new-ticket', id: 'new-ticket-open', 'aria-keyshortcuts': 'C', onclick: () => startTicket() }, icon('plus'), t('new_ticket')),
+      can('tickets.reply') ? h('button', { class: 'btn primary new-ticket', id: 'new-ticket-open', 'aria-keyshortcuts': 'C', onclick: () => startTicket() }, icon('plus'), t('new_ticket')) : null,
       h('div', { class: 'side-scroll' },
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
@@ -423,6 +423,7 @@ const shortcuts = [
 
 // startTicket opens the New ticket dialog and the ticket it made.
 function startTicket(opts = {}) {
+  if (!can('tickets.reply')) return; // a light agent writes to no customer
   newTicketDialog({ ...opts, onDone: (d) => { location.hash = `#/${state.view || 'mine'}/t/${d.id}`; refreshList(); } });
 }
 

@@ -1,4 +1,4 @@
--- 0032 on PostgreSQL (see ../0032_roles.sql): the CHECK is dropped by name.
+-- 0034 on PostgreSQL (see ../0034_roles.sql): the CHECK is dropped by name.
 ALTER TABLE agents DROP CONSTRAINT IF EXISTS agents_role_check;
 
 CREATE TABLE agent_stores (

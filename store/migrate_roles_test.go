@@ -6,13 +6,13 @@ import (
 	"testing"
 )
 
-// Migration 0034 drops agents.role's CHECK by copying the column: the
-// admins and agents of a desk at version 33 keep their roles, teams,
+// Migration 0036 drops agents.role's CHECK by copying the column: the
+// admins and agents of a desk at version 35 keep their roles, teams,
 // sessions and tokens, and the new roles and per-store access can be
 // written afterwards.
 func TestRolesMigrationKeepsAgents(t *testing.T) {
 	ctx := context.Background()
-	path, raw := databaseAt(t, 33)
+	path, raw := databaseAt(t, 35)
 	db := migrated(t, path, raw,
 		`INSERT INTO agents (id, email, name, password_hash, role, active, created_at, updated_at)
 			VALUES (1, 'olga@shop.test', 'Olga', 'x', 'admin', 1, 1, 1), (2, 'ann@shop.test', 'Ann', 'y', 'agent', 0, 1, 1)`,

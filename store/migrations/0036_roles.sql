@@ -1,4 +1,4 @@
--- 0034: roles beyond admin and agent, and per-store access.
+-- 0036: roles beyond admin and agent, and per-store access.
 -- agents.role loses its CHECK (admin|agent): the roles and what each may
 -- do are the desk's (desk/roles.go), which checks every value written.
 -- SQLite cannot drop a CHECK, so the column is copied, dropped and renamed;

@@ -1,4 +1,4 @@
--- 0034 on PostgreSQL (see ../0034_roles.sql): the CHECK is dropped by name.
+-- 0036 on PostgreSQL (see ../0036_roles.sql): the CHECK is dropped by name.
 ALTER TABLE agents DROP CONSTRAINT IF EXISTS agents_role_check;
 
 CREATE TABLE agent_stores (

@@ -23,8 +23,12 @@ func (tx *Tx) InsertEvent(ctx context.Context, e *Event) error {
 	if data == "" || data == "null" {
 		data = "{}"
 	}
-	res, err := tx.q.insert(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at)
-		VALUES (?, ?, ?, ?, ?)`, e.TicketID, e.Type, e.Actor, data, ms(e.CreatedAt))
+	historic := !tx.historicAt.IsZero()
+	if historic {
+		e.CreatedAt = tx.historicAt
+	}
+	res, err := tx.q.insert(ctx, `INSERT INTO ticket_events (ticket_id, type, actor, data, created_at, historic)
+		VALUES (?, ?, ?, ?, ?, ?)`, e.TicketID, e.Type, e.Actor, data, ms(e.CreatedAt), historic)
 	if err != nil {
 		return fmt.Errorf("insert %s event: %w", e.Type, err)
 	}

@@ -49,26 +49,58 @@ type Mailbox struct {
 	FailingUID    uint32     `json:"failing_uid"`
 	FailingCount  int        `json:"failing_count"`
 	LastMessageID *int64     `json:"-"`
+
+	// Where a new mailbox starts (StartNew, StartHistory, StartAll), the
+	// date its history starts at, and its folder of sent mail ("" found
+	// by its \Sent flag, "-" none).
+	StartFrom    string     `json:"start_from"`
+	HistorySince *time.Time `json:"history_since"`
+	SentFolder   string     `json:"sent_folder"`
+	// The history import: its state (HistoryPending, HistoryRunning,
+	// HistoryDone, HistoryCancelled; "" none), error, and when it last
+	// (re)started with how much was done then.
+	HistoryState       string     `json:"history_state"`
+	HistoryError       string     `json:"history_error"`
+	HistoryResumedAt   *time.Time `json:"-"`
+	HistoryResumedDone int        `json:"-"`
 }
+
+// Where a new mailbox starts reading.
+const (
+	StartNew     = "new"     // mail that arrives after the first connect
+	StartHistory = "history" // that, and the history since a date, silently
+	StartAll     = "all"     // every message in the folder, as new mail
+)
+
+// The states of a mailbox's history import.
+const (
+	HistoryPending   = "pending" // waits for the mailbox's first connect
+	HistoryRunning   = "running"
+	HistoryDone      = "done"
+	HistoryCancelled = "cancelled"
+)
 
 const mailboxCols = `id, address, name, store_id, imap_host, imap_port, imap_security, imap_username, imap_password,
 	imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, poll_seconds, after_import,
 	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at,
-	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id, last_error_i18n`
+	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id, last_error_i18n,
+	start_from, history_since, sent_folder, history_state, history_error, history_resumed_at, history_resumed_done`
 
 func scanMailbox(row interface{ Scan(...any) error }, box *secretBox) (*Mailbox, error) {
 	var m Mailbox
-	var st, polled, success, failing, lastMsg sql.NullInt64
+	var st, polled, success, failing, lastMsg, since, resumed sql.NullInt64
 	var created int64
 	err := row.Scan(&m.ID, &m.Address, &m.Name, &st, &m.IMAPHost, &m.IMAPPort, &m.IMAPSecurity, &m.IMAPUsername,
 		&m.IMAPPassword, &m.IMAPFolder, &m.SMTPHost, &m.SMTPPort, &m.SMTPSecurity, &m.SMTPUsername, &m.SMTPPassword,
 		&m.PollSeconds, &m.AfterImport, &m.MoveTo, &m.Active, &m.UIDValidity, &m.LastUID, &m.LastError, &polled, &success, &created,
-		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB, &failing, &m.FailingUID, &m.FailingCount, &lastMsg, &m.LastErrorI18n)
+		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB, &failing, &m.FailingUID, &m.FailingCount, &lastMsg, &m.LastErrorI18n,
+		&m.StartFrom, &since, &m.SentFolder, &m.HistoryState, &m.HistoryError, &resumed, &m.HistoryResumedDone)
 	if err != nil {
 		return nil, err
 	}
 	m.StoreID, m.LastPolledAt, m.LastSuccessAt, m.CreatedAt = fromNullID(st), fromNullMS(polled), fromNullMS(success), fromMS(created)
 	m.FailingSince, m.LastMessageID = fromNullMS(failing), fromNullID(lastMsg)
+	m.HistorySince, m.HistoryResumedAt = fromNullMS(since), fromNullMS(resumed)
 	if m.IMAPPassword, err = box.open("mailboxes.imap_password", m.IMAPPassword); err != nil {
 		return nil, err
 	}
@@ -114,12 +146,14 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 	args := []any{m.Address, m.Name, nullID(m.StoreID), m.IMAPHost, m.IMAPPort, m.IMAPSecurity, m.IMAPUsername,
 		tx.sealer(ctx).seal("mailboxes.imap_password", m.IMAPPassword), m.IMAPFolder, m.SMTPHost, m.SMTPPort, m.SMTPSecurity,
 		m.SMTPUsername, tx.sealer(ctx).seal("mailboxes.smtp_password", m.SMTPPassword), m.PollSeconds, m.AfterImport,
-		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB}
+		m.MoveTo, m.Active, m.PlusAddressing, m.AutoAck, m.AutoAckText, m.MaxMessageMB,
+		m.StartFrom, nullMS(m.HistorySince), m.SentFolder, m.HistoryState}
 	if m.ID == 0 {
 		res, err := tx.q.insert(ctx, `INSERT INTO mailboxes (address, name, store_id, imap_host, imap_port, imap_security,
 			imap_username, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password,
-			poll_seconds, after_import, move_to, active, plus_addressing, auto_ack, auto_ack_text, max_message_mb, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			poll_seconds, after_import, move_to, active, plus_addressing, auto_ack, auto_ack_text, max_message_mb,
+			start_from, history_since, sent_folder, history_state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append(args, ms(m.CreatedAt))...)
 		if isUnique(err) {
 			return fmt.Errorf("mailbox %s: %w", m.Address, ErrConflict)
@@ -133,7 +167,8 @@ func (tx *Tx) SaveMailbox(ctx context.Context, m *Mailbox) error {
 	_, err := tx.q.ExecContext(ctx, `UPDATE mailboxes SET address = ?, name = ?, store_id = ?, imap_host = ?, imap_port = ?,
 		imap_security = ?, imap_username = ?, imap_password = ?, imap_folder = ?, smtp_host = ?, smtp_port = ?, smtp_security = ?,
 		smtp_username = ?, smtp_password = ?, poll_seconds = ?, after_import = ?, move_to = ?, active = ?,
-		plus_addressing = ?, auto_ack = ?, auto_ack_text = ?, max_message_mb = ? WHERE id = ?`,
+		plus_addressing = ?, auto_ack = ?, auto_ack_text = ?, max_message_mb = ?,
+		start_from = ?, history_since = ?, sent_folder = ?, history_state = ? WHERE id = ?`,
 		append(args, m.ID)...)
 	if isUnique(err) {
 		return fmt.Errorf("mailbox %s: %w", m.Address, ErrConflict)

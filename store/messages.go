@@ -112,10 +112,11 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 // stored is refused with ErrConflict.
 func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	res, err := tx.q.insert(ctx, `INSERT INTO messages (ticket_id, kind, channel, body, html, author_id,
-		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n, signature, call_info, to_addr)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		from_addr, external_id, auto, delivery, delivery_error, created_at, partial, partial_i18n, signature, call_info, to_addr, historic)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.Kind, m.Channel, m.Body, m.HTML, nullID(m.AuthorID), m.From, m.ExternalID,
-		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n, m.Signature, callText(m.Call), m.To)
+		m.Auto, m.Delivery, m.DeliveryError, ms(m.CreatedAt), m.Partial, m.PartialI18n, m.Signature, callText(m.Call), m.To,
+		!tx.historicAt.IsZero())
 	if err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("message %s/%s: %w", m.Channel, m.ExternalID, ErrConflict)

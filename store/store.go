@@ -162,7 +162,16 @@ type Tx struct {
 	// sealErr a reason it cannot seal, which fails the write.
 	sealing *secretBox
 	sealErr error
+	// historicAt, when set, dates the events and messages the write
+	// inserts and marks them as history (see Historic).
+	historicAt time.Time
 }
+
+// Historic makes the events and messages this write inserts from here on
+// history dated at: they are shown in their place on the ticket, counted
+// by reports in their period, and passed over by webhooks. The zero time
+// ends it. Each write of a batch starts without it.
+func (tx *Tx) Historic(at time.Time) { tx.historicAt = at }
 
 // querier is what read helpers need: the reader pool, or a write
 // transaction when a write must see its own changes.

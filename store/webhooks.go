@@ -372,14 +372,16 @@ func occurrences(ctx context.Context, q querier, query string, args ...any) ([]O
 	return list, rows.Err()
 }
 
-// EventsAfter lists ticket events with ids from after+1 to upTo, oldest first.
+// EventsAfter lists ticket events with ids from after+1 to upTo, oldest
+// first; imported history is passed over.
 func (db *DB) EventsAfter(ctx context.Context, after, upTo int64, limit int) ([]Occurrence, error) {
 	return occurrences(ctx, db.rq, `SELECT id, ticket_id, type, created_at FROM ticket_events
-		WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, upTo, limit)
+		WHERE id > ? AND id <= ? AND historic = 0 ORDER BY id LIMIT ?`, after, upTo, limit)
 }
 
-// MessagesAfter lists messages with ids from after+1 to upTo, oldest first.
+// MessagesAfter lists messages with ids from after+1 to upTo, oldest
+// first; imported history is passed over.
 func (db *DB) MessagesAfter(ctx context.Context, after, upTo int64, limit int) ([]Occurrence, error) {
 	return occurrences(ctx, db.rq, `SELECT id, ticket_id, '', created_at FROM messages
-		WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, upTo, limit)
+		WHERE id > ? AND id <= ? AND historic = 0 ORDER BY id LIMIT ?`, after, upTo, limit)
 }

@@ -144,6 +144,7 @@ func (db *DB) runBatch(first *writeOp) {
 		}
 		lead = ""
 		mark := t.touched.mark()
+		t.historicAt = time.Time{}
 		res := run(op, t)
 		if res.err == nil && t.sealErr != nil {
 			res.err = t.sealErr

@@ -62,6 +62,9 @@ type MailSource struct {
 	Raw       []byte
 	RawPath   string // instead of Raw: a file holding a large source
 	Cursor    *Cursor
+	// HistoryFolder, for a message of a history import, is the folder
+	// whose history cursor Cursor moves (the live cursor is left alone).
+	HistoryFolder string
 
 	BounceOf     string
 	BounceReason string

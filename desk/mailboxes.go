@@ -44,6 +44,14 @@ type MailboxInput struct {
 	// the OAuth2 app it signs in with (mailbox_oauth.go).
 	Auth  *string
 	OAuth *OAuthInput
+
+	// Where the mailbox starts reading (store.StartNew, StartHistory,
+	// StartAll), the day its history starts at, and its Sent folder ("":
+	// found by its \Sent flag; "-": none). Asking for history, or for
+	// another day of it, starts a new history import.
+	StartFrom    *string
+	HistorySince *time.Time
+	SentFolder   *string
 }
 
 var securities = []string{"tls", "starttls", "none"}
@@ -64,13 +72,15 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		if id == 0 {
 			m = &store.Mailbox{IMAPPort: 993, IMAPSecurity: "tls", IMAPFolder: "INBOX", SMTPPort: 587, SMTPSecurity: "starttls",
-				PollSeconds: 60, AfterImport: "leave", Active: true, MaxMessageMB: 25, CreatedAt: store.Now()}
+				PollSeconds: 60, AfterImport: "leave", Active: true, MaxMessageMB: 25, CreatedAt: store.Now(),
+				StartFrom: store.StartNew}
 		} else {
 			var err error
 			if m, err = tx.Mailbox(ctx, id); err != nil {
 				return err
 			}
 		}
+		was := *m
 		in.apply(m)
 		oauth, err := in.oauthFor(ctx, tx, m)
 		if err != nil {
@@ -78,6 +88,18 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 		}
 		if err := checkMailbox(m); err != nil {
 			return err
+		}
+		if err := checkStart(m); err != nil {
+			return err
+		}
+		if m.StartFrom == store.StartHistory && (id == 0 || was.StartFrom != store.StartHistory || !sameTime(was.HistorySince, m.HistorySince)) {
+			// A new import: it begins once the mailbox has connected.
+			m.HistoryState = store.HistoryPending
+			if id != 0 {
+				if err := tx.ClearHistory(ctx, id); err != nil {
+					return err
+				}
+			}
 		}
 		if err := exists(ctx, tx, "stores", "store_id", m.StoreID); err != nil {
 			return err
@@ -106,7 +128,7 @@ func (in MailboxInput) apply(m *store.Mailbox) {
 	}{{&m.Address, in.Address}, {&m.Name, in.Name}, {&m.IMAPHost, in.IMAPHost}, {&m.IMAPSecurity, in.IMAPSecurity},
 		{&m.IMAPUsername, in.IMAPUsername}, {&m.IMAPFolder, in.IMAPFolder}, {&m.SMTPHost, in.SMTPHost},
 		{&m.SMTPSecurity, in.SMTPSecurity}, {&m.SMTPUsername, in.SMTPUsername}, {&m.AfterImport, in.AfterImport},
-		{&m.MoveTo, in.MoveTo}, {&m.AutoAckText, in.AutoAckText}} {
+		{&m.MoveTo, in.MoveTo}, {&m.AutoAckText, in.AutoAckText}, {&m.StartFrom, in.StartFrom}, {&m.SentFolder, in.SentFolder}} {
 		if f.v != nil {
 			*f.dst = strings.TrimSpace(*f.v)
 		}
@@ -136,6 +158,73 @@ func (in MailboxInput) apply(m *store.Mailbox) {
 	if in.StoreID.Set {
 		m.StoreID = in.StoreID.Value
 	}
+	if in.HistorySince != nil {
+		since := in.HistorySince.UTC().Truncate(time.Millisecond)
+		m.HistorySince = &since
+	}
+}
+
+// earliestHistory is as far back as a history import goes.
+var earliestHistory = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkStart checks where the mailbox starts, and its history's day.
+func checkStart(m *store.Mailbox) error {
+	if m.StartFrom == "" {
+		m.StartFrom = store.StartNew
+	}
+	if err := oneOf("start_from", m.StartFrom, []string{store.StartNew, store.StartHistory, store.StartAll}); err != nil {
+		return err
+	}
+	if m.StartFrom == store.StartHistory {
+		if m.HistorySince == nil {
+			return inputErr("history_since", "choose the day the history starts at")
+		}
+		if m.HistorySince.Before(earliestHistory) || m.HistorySince.After(store.Now()) {
+			return inputErr("history_since", "the history must start between 1990 and today")
+		}
+	}
+	if len(m.SentFolder) > 200 {
+		return inputErr("sent_folder", "the Sent folder's name is longer than 200 characters")
+	}
+	return nil
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// CancelHistory stops a mailbox's history import; what it imported stays.
+// The import sees it between two batches.
+func (d *Desk) CancelHistory(ctx context.Context, id int64) (*store.Mailbox, error) {
+	m, err := d.db.Mailbox(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.HistoryState != store.HistoryPending && m.HistoryState != store.HistoryRunning {
+		return nil, inputErr("history_state", "no history import is running")
+	}
+	for _, from := range []string{store.HistoryPending, store.HistoryRunning} {
+		if _, err := d.db.SetHistoryState(ctx, id, from, store.HistoryCancelled, ""); err != nil {
+			return nil, err
+		}
+	}
+	return d.db.Mailbox(ctx, id)
+}
+
+// HistoryProgress is how far a mailbox's history import has come (nil
+// when it has none).
+func (d *Desk) HistoryProgress(ctx context.Context, m *store.Mailbox) (*store.HistoryProgress, error) {
+	if m.HistoryState == "" {
+		return nil, nil
+	}
+	folders, err := d.db.HistoryFolders(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	return store.Progress(m, folders, store.Now()), nil
 }
 
 func checkMailbox(m *store.Mailbox) error {

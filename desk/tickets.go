@@ -82,6 +82,18 @@ type Inbound struct {
 	// language; a message with notes may have no text of its own.
 	Partial i18n.Sentences
 
+	// Historic marks a message of the past (a mailbox's history import):
+	// it is stored at its Date, opens a resolved ticket, and is silent: no
+	// rule, SLA clock, acknowledgement, round robin, reopening, webhook or
+	// push to the agents' app runs for it.
+	Historic bool
+	Date     time.Time // when a historic message was written
+	// SentBy, on a historic message, is our address that sent it (a
+	// message of the Sent folder): it is stored as a reply, by the agent
+	// with that address (else by nobody: the mailbox), and From is the
+	// customer it was sent to.
+	SentBy string
+
 	// Applied when the message opens a new ticket.
 	Priority   string
 	Tags       []string
@@ -156,10 +168,14 @@ type ingest struct {
 	changes    []Change
 	ran        *TicketTx
 	acked      bool
+	authorID   *int64 // the agent who sent a historic reply
 }
 
 // commit runs the steps inside the write transaction, in order.
 func (g *ingest) commit(ctx context.Context) error {
+	if g.in.Historic {
+		g.tx.Historic(g.in.Date)
+	}
 	if dup, err := g.dedupe(ctx); err != nil || dup {
 		return err
 	}
@@ -198,6 +214,23 @@ func (g *ingest) check(ctx context.Context) error {
 	}
 	if utf8.RuneCountInString(in.Subject) > MaxSubject {
 		return inputErr("subject", "subject is longer than %d characters", MaxSubject)
+	}
+	if in.SentBy != "" && !in.Historic {
+		return inputErr("sent_by", "only a historic message may be one we sent")
+	}
+	if in.Historic {
+		if in.Date.IsZero() || in.Date.After(store.Now()) {
+			in.Date = store.Now() // a message from the future is dated when it came
+		}
+		in.Date = in.Date.UTC().Truncate(time.Millisecond)
+		if in.SentBy != "" {
+			a, err := g.d.db.AgentByEmail(ctx, strings.ToLower(in.SentBy))
+			if err == nil && a.Active {
+				g.authorID = &a.ID
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 	}
 	if in.Priority == "" {
 		in.Priority = "normal"
@@ -250,7 +283,12 @@ func (g *ingest) normalizeSender(ctx context.Context) error {
 // the channel delivered before (res then names it).
 func (g *ingest) dedupe(ctx context.Context) (bool, error) {
 	tx, in := g.tx, &g.in
-	if in.Mail.Cursor != nil {
+	switch {
+	case in.Mail.Cursor != nil && in.Mail.HistoryFolder != "":
+		if err := tx.SetHistoryCursor(ctx, in.Mail.MailboxID, in.Mail.HistoryFolder, in.Mail.Cursor.UIDValidity, in.Mail.Cursor.UID); err != nil {
+			return false, err
+		}
+	case in.Mail.Cursor != nil:
 		if err := tx.SetMailboxCursor(ctx, in.Mail.MailboxID, in.Mail.Cursor.UIDValidity, in.Mail.Cursor.UID); err != nil {
 			return false, err
 		}
@@ -286,8 +324,8 @@ func (g *ingest) checkRefs(ctx context.Context) error {
 // on that reply's ticket.
 func (g *ingest) bounce(ctx context.Context) error {
 	d, tx, in := g.d, g.tx, &g.in
-	if in.Auto != "bounce" || in.Mail.BounceOf == "" {
-		return nil
+	if in.Auto != "bounce" || in.Mail.BounceOf == "" || in.Historic {
+		return nil // an old bounce is about an old delivery: it is kept, not acted on
 	}
 	ev, err := d.markBounced(ctx, tx, *in)
 	if err != nil {
@@ -315,7 +353,7 @@ func (g *ingest) thread(ctx context.Context) error {
 		return err
 	}
 	g.t = t
-	if t != nil && answered && customerID != t.CustomerID && in.Auto == "" {
+	if t != nil && answered && customerID != t.CustomerID && in.Auto == "" && !in.Historic {
 		evs, merged, err := d.verifyClaim(ctx, tx, t, in.From, customerID)
 		if err != nil {
 			return err
@@ -332,9 +370,17 @@ func (g *ingest) thread(ctx context.Context) error {
 func (g *ingest) openTicket(ctx context.Context) error {
 	tx, in, t, customerID := g.tx, &g.in, g.t, g.customerID
 	g.now = store.Now()
+	if in.Historic {
+		g.now = in.Date
+	}
 	now := g.now
 	var follows *int64
-	if t != nil && (t.Status == "closed" ||
+	if in.Historic {
+		// History joins its thread whatever became of it, unless closed.
+		if t != nil && t.Status == "closed" {
+			follows, t = &t.ID, nil
+		}
+	} else if t != nil && (t.Status == "closed" ||
 		t.Status == "resolved" && in.Auto == "" && t.ResolvedAt != nil && t.ResolvedAt.Before(g.reopenLimit)) {
 		// Closed is final, and a long-resolved ticket is history: the
 		// customer's new message starts a ticket linked to the old one.
@@ -352,15 +398,33 @@ func (g *ingest) openTicket(ctx context.Context) error {
 		StoreID: in.StoreID, CustomerID: customerID, AssigneeID: in.AssigneeID, TeamID: in.TeamID,
 		Tags: in.Tags, Fields: in.Fields, CreatedAt: now, UpdatedAt: now,
 	}
+	if in.Historic {
+		moveStatus(t, "resolved", now)
+	}
 	if err := tx.InsertTicket(ctx, t); err != nil {
 		return err
 	}
 	g.t = t
-	ev, err := addEvent(ctx, tx, t.ID, Customer, store.CreatedData{Channel: in.Channel, FollowUpOf: follows})
+	opener := Customer
+	if in.SentBy != "" {
+		opener = System // we wrote first; who, the message says
+		if g.authorID != nil {
+			opener = AgentActor(*g.authorID)
+		}
+	}
+	ev, err := addEvent(ctx, tx, t.ID, opener, store.CreatedData{Channel: in.Channel, FollowUpOf: follows})
 	if err != nil {
 		return err
 	}
 	g.res.Created = true
+	if in.Historic {
+		// Resolved as it was opened: reports count the history created
+		// and resolved in its own period (the time to resolve is read from
+		// the ticket's resolved_at, its last message).
+		if _, err := addEvent(ctx, tx, t.ID, System, store.StatusChangedData{From: "new", To: "resolved"}); err != nil {
+			return err
+		}
+	}
 	g.changes = append(g.changes, Change{Type: "event", TicketID: t.ID, Event: ev})
 	return nil
 }
@@ -395,6 +459,9 @@ func (g *ingest) appendMessage(ctx context.Context) error {
 		From: in.From.Value, ExternalID: in.ExternalID, Auto: in.Auto, Attachments: in.Attachments,
 		Partial: g.partial, PartialI18n: in.Partial.Encode(), CreatedAt: now,
 	}
+	if in.SentBy != "" {
+		m.Kind, m.From, m.AuthorID, m.Delivery = "agent", strings.ToLower(in.SentBy), g.authorID, "sent"
+	}
 	if err := tx.InsertMessage(ctx, m); err != nil {
 		return err
 	}
@@ -419,6 +486,10 @@ func (g *ingest) appendMessage(ctx context.Context) error {
 // speaks.
 func (g *ingest) ticketState(ctx context.Context) error {
 	tx, in, t, now := g.tx, &g.in, g.t, g.now
+	if in.Historic {
+		g.historicState()
+		return nil
+	}
 	t.UpdatedAt = now
 	if in.Auto != "" {
 		// Machine mail is kept on the ticket but is not the customer
@@ -442,6 +513,11 @@ func (g *ingest) ticketState(ctx context.Context) error {
 // robin, and writes the ticket.
 func (g *ingest) hooks(ctx context.Context) error {
 	d, tx, t, m := g.d, g.tx, g.t, g.m
+	if g.in.Historic {
+		// History sets nothing off: no hook (rules, SLA) and no round robin.
+		g.res.Ticket, g.res.Message = t, m
+		return tx.UpdateTicket(ctx, t)
+	}
 	trigger := TriggerCustomerReplied
 	if g.res.Created {
 		trigger = TriggerCreated
@@ -473,7 +549,7 @@ func (g *ingest) hooks(ctx context.Context) error {
 // ticket, when the channel asks for one.
 func (g *ingest) acknowledge(ctx context.Context) error {
 	in, t := &g.in, g.t
-	if !g.res.Created || in.Auto != "" || in.AckText == "" {
+	if !g.res.Created || in.Auto != "" || in.AckText == "" || in.Historic {
 		return nil
 	}
 	ack, err := g.d.acknowledge(ctx, g.tx, t, *in)
@@ -497,13 +573,45 @@ func (g *ingest) afterCommit(ctx context.Context) {
 				d.stats.mailPartial.Inc(mailbox)
 			}
 		}
-		d.publishAll(ctx, g.changes)
+		if !in.Historic {
+			d.publishAll(ctx, g.changes) // history is not news: the app finds it when it looks
+		}
 	}
 	if g.ran != nil {
 		g.ran.finish() // its changes went with the rest
 	}
 	if g.acked {
 		d.Wake()
+	}
+}
+
+// historicState places a message of the past on its ticket: the ticket's
+// times move only forward (a live ticket stays as it is), a resolved one
+// is resolved at its last message, and nothing reopens.
+func (g *ingest) historicState() {
+	in, t, at := &g.in, g.t, g.now
+	later := func(p **time.Time) {
+		if *p == nil || (*p).Before(at) {
+			*p = &at
+		}
+	}
+	if at.After(t.UpdatedAt) {
+		t.UpdatedAt = at
+		if in.Auto == "" {
+			t.Snippet = snippet(in.Text)
+		}
+	}
+	switch {
+	case in.SentBy != "":
+		later(&t.LastAgentAt)
+		if t.FirstResponseAt == nil || t.FirstResponseAt.After(at) {
+			t.FirstResponseAt = &at
+		}
+	case in.Auto == "":
+		later(&t.LastCustomerAt)
+	}
+	if t.Status == "resolved" && t.ResolvedAt != nil && t.ResolvedAt.Before(at) {
+		t.ResolvedAt = &at
 	}
 }
 

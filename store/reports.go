@@ -180,9 +180,11 @@ func (tx *Tx) ReportHistory(ctx context.Context, ticketID int64) ([]ReportMessag
 	if err != nil {
 		return nil, nil, err
 	}
+	// An imported resolution is not an agent's: without it the ticket's
+	// resolved_at (its last message) says when it was resolved.
 	rows, err = tx.q.QueryContext(ctx, `SELECT id, ticket_id, type, data, created_at FROM ticket_events
-		WHERE ticket_id = ? AND type IN (?, ?, ?, ?) ORDER BY id`,
-		ticketID, EventStatusChanged, EventRuleApplied, EventSLABreached, EventCreated)
+		WHERE ticket_id = ? AND type IN (?, ?, ?, ?) AND (historic = 0 OR type = ?) ORDER BY id`,
+		ticketID, EventStatusChanged, EventRuleApplied, EventSLABreached, EventCreated, EventCreated)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report history of %d: %w", ticketID, err)
 	}

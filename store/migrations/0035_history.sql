@@ -1,4 +1,4 @@
--- 0034: where a new mailbox starts, and the import of its history.
+-- 0035: where a new mailbox starts, and the import of its history.
 --
 -- start_from: 'new' reads only mail that arrives after the mailbox first
 -- connects (its cursor starts at the folder's UIDNEXT); 'history' does
@@ -7,7 +7,7 @@
 -- every message in the folder as new mail (the old behaviour, for a
 -- fresh address whose waiting mail is to be worked).
 ALTER TABLE mailboxes ADD COLUMN start_from TEXT NOT NULL DEFAULT 'new';
-ALTER TABLE mailboxes ADD COLUMN history_since BIGINT;
+ALTER TABLE mailboxes ADD COLUMN history_since INTEGER;
 -- The folder of sent mail: '' finds it by its SPECIAL-USE \Sent flag
 -- (RFC 6154) or a usual name; '-' reads none.
 ALTER TABLE mailboxes ADD COLUMN sent_folder TEXT NOT NULL DEFAULT '';
@@ -16,26 +16,26 @@ ALTER TABLE mailboxes ADD COLUMN sent_folder TEXT NOT NULL DEFAULT '';
 -- with how much was done then (for the time left).
 ALTER TABLE mailboxes ADD COLUMN history_state TEXT NOT NULL DEFAULT '';
 ALTER TABLE mailboxes ADD COLUMN history_error TEXT NOT NULL DEFAULT '';
-ALTER TABLE mailboxes ADD COLUMN history_resumed_at BIGINT;
-ALTER TABLE mailboxes ADD COLUMN history_resumed_done BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN history_resumed_at INTEGER;
+ALTER TABLE mailboxes ADD COLUMN history_resumed_done INTEGER NOT NULL DEFAULT 0;
 
 -- One cursor per folder the history reads, apart from the live cursor:
 -- the folder's UIDVALIDITY, the last UID imported (committed with the
 -- message), the UID the history ends at (live mail takes over after it),
 -- and how many messages it found and has done.
 CREATE TABLE history_folders (
-    mailbox_id   BIGINT NOT NULL REFERENCES mailboxes (id),
+    mailbox_id   INTEGER NOT NULL REFERENCES mailboxes (id),
     folder       TEXT    NOT NULL,
     role         TEXT    NOT NULL CHECK (role IN ('inbox', 'sent')),
-    uid_validity BIGINT NOT NULL DEFAULT 0,
-    last_uid     BIGINT NOT NULL DEFAULT 0,
-    stop_uid     BIGINT NOT NULL DEFAULT 0,
-    total        BIGINT NOT NULL DEFAULT 0,
-    done         BIGINT NOT NULL DEFAULT 0,
+    uid_validity INTEGER NOT NULL DEFAULT 0,
+    last_uid     INTEGER NOT NULL DEFAULT 0,
+    stop_uid     INTEGER NOT NULL DEFAULT 0,
+    total        INTEGER NOT NULL DEFAULT 0,
+    done         INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (mailbox_id, folder)
 );
 
 -- History is marked, so that what runs on live activity (webhooks) passes
 -- it over, and reports tell an imported resolution from an agent's.
-ALTER TABLE messages ADD COLUMN historic BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE ticket_events ADD COLUMN historic BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN historic INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ticket_events ADD COLUMN historic INTEGER NOT NULL DEFAULT 0;

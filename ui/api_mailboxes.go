@@ -40,6 +40,24 @@ type mailboxBody struct {
 	MaxMessageMB   *int    `json:"max_message_mb"`
 
 	oauthBody
+
+	StartFrom    *string `json:"start_from"`
+	HistorySince *string `json:"history_since"` // a day (2024-01-31) or an RFC 3339 time
+	SentFolder   *string `json:"sent_folder"`
+}
+
+// historySince reads the day a history starts at: a date alone is that
+// day's start in UTC.
+func (b mailboxBody) historySince() (*time.Time, error) {
+	if b.HistorySince == nil || *b.HistorySince == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339} {
+		if t, err := time.Parse(layout, *b.HistorySince); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, fieldErr("history_since", "history_since must be a date like 2024-01-31")
 }
 
 func (b mailboxBody) input(raw map[string]bool) desk.MailboxInput {
@@ -48,7 +66,8 @@ func (b mailboxBody) input(raw map[string]bool) desk.MailboxInput {
 		IMAPPassword: b.IMAPPassword, IMAPFolder: b.IMAPFolder, SMTPHost: b.SMTPHost, SMTPPort: b.SMTPPort,
 		SMTPSecurity: b.SMTPSecurity, SMTPUsername: b.SMTPUsername, SMTPPassword: b.SMTPPassword,
 		PollSeconds: b.PollSeconds, AfterImport: b.AfterImport, MoveTo: b.MoveTo, Active: b.Active,
-		PlusAddressing: b.PlusAddressing, AutoAck: b.AutoAck, AutoAckText: b.AutoAckText, MaxMessageMB: b.MaxMessageMB}
+		PlusAddressing: b.PlusAddressing, AutoAck: b.AutoAck, AutoAckText: b.AutoAckText, MaxMessageMB: b.MaxMessageMB,
+		StartFrom: b.StartFrom, SentFolder: b.SentFolder}
 	b.oauthBody.input(&in)
 	return in
 }
@@ -66,7 +85,12 @@ func decodeMailbox(c *fiber.Ctx) (desk.MailboxInput, error) {
 	for k := range keys {
 		named[k] = true
 	}
-	return b.input(named), nil
+	in := b.input(named)
+	var err error
+	if in.HistorySince, err = b.historySince(); err != nil {
+		return desk.MailboxInput{}, err
+	}
+	return in, nil
 }
 
 // mailboxStatus is a mailbox with how its intake is doing: its last
@@ -76,8 +100,9 @@ type mailboxStatus struct {
 	*store.MailboxIntake
 	Stuck string `json:"stuck"`
 	// Auth is "password" or "oauth2", with the sign-in in OAuth.
-	Auth  string       `json:"auth"`
-	OAuth *oauthStatus `json:"oauth"`
+	Auth    string                 `json:"auth"`
+	OAuth   *oauthStatus           `json:"oauth"`
+	History *store.HistoryProgress `json:"history"` // its history import, null when none
 }
 
 // partialListed is how many of a mailbox's partly read messages its
@@ -102,9 +127,13 @@ func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 		if err != nil {
 			return err
 		}
+		history, err := s.desk.HistoryProgress(ctx, m)
+		if err != nil {
+			return err
+		}
 		sayMailbox(lang, m)
 		sayIntake(lang, intake)
-		st := mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now)}
+		st := mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now), History: history}
 		st.Auth, st.OAuth = mailboxAuth(lang, oauths[m.ID])
 		out = append(out, st)
 	}
@@ -136,6 +165,20 @@ func (s *Server) updateMailbox(c *fiber.Ctx, _ *principal) error {
 		return err
 	}
 	m, err := s.desk.SaveMailbox(c.UserContext(), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
+}
+
+// cancelHistory stops a mailbox's history import (what it imported
+// stays) and answers the mailbox.
+func (s *Server) cancelHistory(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.desk.CancelHistory(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/mailboxes/:id/test", settingsChannels, s.testMailbox},
 		{"POST", "/api/mailboxes/:id/connect", settingsChannels, s.connectMailbox},
 		{"GET", oauthCallbackPath, settingsChannels, s.oauthCallback},
+		{"POST", "/api/mailboxes/:id/history/cancel", settingsChannels, s.cancelHistory},
 		{"GET", "/api/messages/:id/source", agent, s.messageSource},
 
 		{"GET", "/api/checklist", settingsDesk, s.getChecklist},

@@ -84,6 +84,15 @@ func (c *Channel) Run(ctx context.Context) {
 				// the nodes (on one node, all poll here).
 				c.desk.RunLeased(pctx, "mailbox:"+strconv.FormatInt(id, 10), func(ctx context.Context) { c.pollLoop(ctx, id) })
 			}(mb.ID)
+			if mb.HistoryState == store.HistoryPending || mb.HistoryState == store.HistoryRunning {
+				// Its own lease: on several nodes the history may run on
+				// another node than the live poller.
+				wg.Add(1)
+				go func(id int64) {
+					defer wg.Done()
+					c.desk.RunLeased(pctx, "mailbox-history:"+strconv.FormatInt(id, 10), func(ctx context.Context) { c.historyLoop(ctx, id) })
+				}(mb.ID)
+			}
 		}
 		select {
 		case <-ctx.Done():

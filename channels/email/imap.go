@@ -163,6 +163,14 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 		return &folderError{mb.IMAPFolder, err}
 	}
 	uidValidity := sel.UIDValidity
+	if mb.UIDValidity == 0 && mb.LastUID == 0 && mb.StartFrom != store.StartAll {
+		// The first connect: mail already in the folder is not new. The
+		// live cursor starts at the folder's end; the past, when asked
+		// for, comes by the history import (history.go).
+		if err := c.startAtEnd(ctx, cl, mb, sel); err != nil {
+			return err
+		}
+	}
 	idle := cl.Caps().Has(imap.CapIdle)
 	for ctx.Err() == nil {
 		if mb, err = c.desk.DB().Mailbox(ctx, id); err != nil {
@@ -205,6 +213,23 @@ func (c *Channel) session(ctx context.Context, id int64) error {
 	return nil
 }
 
+// startAtEnd sets a new mailbox's cursor at the folder's last message
+// (UIDNEXT-1), so that only mail arriving later is read as new.
+func (c *Channel) startAtEnd(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, sel *imap.SelectData) error {
+	next := sel.UIDNext
+	if next == 0 {
+		// Not in the SELECT answer (IMAP4rev2 servers may leave it out).
+		st, err := cl.Status(mb.IMAPFolder, &imap.StatusOptions{UIDNext: true}).Wait()
+		if err != nil {
+			return &folderError{mb.IMAPFolder, err}
+		}
+		next = st.UIDNext
+	}
+	last := uint32(max(next, 1) - 1)
+	c.log.Info("email: new mailbox starts at the folder's end", "mailbox", mb.ID, "uid", last, "start_from", mb.StartFrom)
+	return c.desk.AdvanceCursor(ctx, mb.ID, desk.Cursor{UIDValidity: sel.UIDValidity, UID: last})
+}
+
 // idleFor waits in IDLE until new mail, the timeout or ctx.
 func idleFor(ctx context.Context, cl *imapclient.Client, newMail <-chan struct{}, timeout time.Duration) error {
 	cmd, err := cl.Idle()
@@ -245,6 +270,22 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 			news = append(news, m)
 		}
 	}
+	return c.importList(ctx, cl, mb, target{uidValidity: uidValidity}, news)
+}
+
+// target is where imported mail goes: live mail moves the mailbox's
+// cursor and is marked or moved as the mailbox says; history (hist set)
+// moves its folder's own cursor, leaves the server's mail as it is, and
+// passes over mail older than since.
+type target struct {
+	uidValidity uint32
+	hist        *store.HistoryFolder
+	since       time.Time
+}
+
+// importList imports the messages listed (UID and size known), oldest
+// first, in batches bounded in count and bytes.
+func (c *Channel) importList(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, tg target, news []*imapclient.FetchMessageBuffer) error {
 	slices.SortFunc(news, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 	mailboxes, err := c.desk.DB().Mailboxes(ctx)
 	if err != nil {
@@ -259,43 +300,48 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 		if len(batch) == 0 {
 			return nil
 		}
+		started := time.Now()
 		msgs, err := cl.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{
-			UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{full},
+			UID: true, RFC822Size: true, Envelope: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{full},
 		}).Collect()
 		if err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}
 		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 		for _, m := range msgs {
-			if err := c.importOne(ctx, mb, mailboxes, uidValidity, m, m.FindBodySection(full), i18n.Sentence{}); err != nil {
+			if err := c.importOne(ctx, mb, mailboxes, tg, m, m.FindBodySection(full), i18n.Sentence{}); err != nil {
 				return err
 			}
 		}
-		if err := c.afterImport(cl, mb, batch); err != nil {
+		if err := c.afterImport(cl, mb, tg, batch); err != nil {
 			return err
 		}
 		batch, batchBytes = batch[:0], 0
-		return nil
+		return c.historyBreak(ctx, mb.ID, tg, time.Since(started))
 	}
 	// alone imports one message by itself, after what is batched so far.
 	alone := func(uid imap.UID, importIt func() error) error {
 		if err := flush(); err != nil {
 			return err
 		}
+		started := time.Now()
 		if err := importIt(); err != nil {
 			return err
 		}
-		return c.afterImport(cl, mb, []imap.UID{uid})
+		if err := c.afterImport(cl, mb, tg, []imap.UID{uid}); err != nil {
+			return err
+		}
+		return c.historyBreak(ctx, mb.ID, tg, time.Since(started))
 	}
 	for _, m := range news {
 		var err error
 		switch {
 		case m.RFC822Size > limit:
-			err = alone(m.UID, func() error { return c.importHeader(ctx, cl, mb, mailboxes, uidValidity, m.UID, header) })
+			err = alone(m.UID, func() error { return c.importHeader(ctx, cl, mb, mailboxes, tg, m.UID, header) })
 		case m.RFC822Size > memPart:
 			// Large mail is fetched alone, straight to a file, and parsed
 			// from there: memory stays flat whatever its size.
-			err = alone(m.UID, func() error { return c.importLarge(ctx, cl, mb, mailboxes, uidValidity, m.UID) })
+			err = alone(m.UID, func() error { return c.importLarge(ctx, cl, mb, mailboxes, tg, m.UID) })
 		default:
 			if len(batch) > 0 && (len(batch) == fetchBatch || batchBytes+m.RFC822Size > maxBatchBytes) {
 				err = flush()
@@ -313,9 +359,9 @@ func (c *Channel) importNew(ctx context.Context, cl *imapclient.Client, mb *stor
 // importHeader imports a message over the mailbox's size limit from its
 // header alone, with a note of what stayed on the server.
 func (c *Channel) importHeader(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, mailboxes []*store.Mailbox,
-	uidValidity uint32, uid imap.UID, header *imap.FetchItemBodySection) error {
+	tg target, uid imap.UID, header *imap.FetchItemBodySection) error {
 	msgs, err := cl.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
-		UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{header},
+		UID: true, RFC822Size: true, Envelope: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{header},
 	}).Collect()
 	if err != nil {
 		return fmt.Errorf("fetch header: %w", err)
@@ -323,7 +369,7 @@ func (c *Channel) importHeader(ctx context.Context, cl *imapclient.Client, mb *s
 	for _, h := range msgs {
 		dropped := i18n.S("The message was %s, over this mailbox's limit of %d MB: only its header was imported; the full message is still on the mail server.",
 			sizeText(h.RFC822Size), mb.MaxMessageMB)
-		if err := c.importOne(ctx, mb, mailboxes, uidValidity, h, h.FindBodySection(header), dropped); err != nil {
+		if err := c.importOne(ctx, mb, mailboxes, tg, h, h.FindBodySection(header), dropped); err != nil {
 			return err
 		}
 	}
@@ -345,7 +391,7 @@ func sizeText(n int64) string {
 // it. The folder goes with the message: removed when it is stored, and
 // by the next start when the process died meanwhile (spool.go).
 func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *store.Mailbox, mailboxes []*store.Mailbox,
-	uidValidity uint32, uid imap.UID) error {
+	tg target, uid imap.UID) error {
 	dir, release, err := newSpool()
 	if err != nil {
 		return &uidError{uint32(uid), fmt.Errorf("import uid %d: %w", uid, err)}
@@ -357,7 +403,7 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 	}
 	defer f.Close()
 	cmd := cl.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
-		UID: true, RFC822Size: true, Envelope: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+		UID: true, RFC822Size: true, Envelope: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}},
 	})
 	m := &imapclient.FetchMessageBuffer{}
 	got := false
@@ -370,6 +416,8 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 				m.RFC822Size = it.Size
 			case imapclient.FetchItemDataEnvelope:
 				m.Envelope = it.Envelope
+			case imapclient.FetchItemDataInternalDate:
+				m.InternalDate = it.Time
 			case imapclient.FetchItemDataBodySection:
 				if it.Literal != nil && !got {
 					if _, err := io.Copy(f, it.Literal); err != nil {
@@ -403,23 +451,23 @@ func (c *Channel) importLarge(ctx context.Context, cl *imapclient.Client, mb *st
 		if notTheMessage(err) {
 			return &uidError{uint32(uid), fmt.Errorf("read uid %d: %w", uid, err)}
 		}
-		in = unreadable(m, uidValidity, err)
+		in = unreadable(m, tg, err)
 	}
 	in.Mail.RawPath = f.Name()
-	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, i18n.Sentence{})
+	return c.importParsed(ctx, mb, mailboxes, tg, m, in, recipients, i18n.Sentence{})
 }
 
-func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
+func (c *Channel) importOne(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, tg target,
 	m *imapclient.FetchMessageBuffer, raw []byte, dropped i18n.Sentence) error {
 	in, recipients, err := safely(func() (desk.Inbound, []string, error) { return parse(raw) })
 	if err != nil {
 		if notTheMessage(err) {
 			return &uidError{uint32(m.UID), fmt.Errorf("read uid %d: %w", m.UID, err)}
 		}
-		in = unreadable(m, uidValidity, err)
+		in = unreadable(m, tg, err)
 	}
 	in.Mail.Raw = raw
-	return c.importParsed(ctx, mb, mailboxes, uidValidity, m, in, recipients, dropped)
+	return c.importParsed(ctx, mb, mailboxes, tg, m, in, recipients, dropped)
 }
 
 // stoppable reads r until ctx ends: a stop cuts the parse of a large
@@ -476,18 +524,24 @@ func notTheMessage(err error) bool {
 		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EIO)
 }
 
-func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, uidValidity uint32,
+func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes []*store.Mailbox, tg target,
 	m *imapclient.FetchMessageBuffer, in desk.Inbound, recipients []string, dropped i18n.Sentence) error {
 	// A message fetched is stored even when the server is stopping (the
 	// stop waits for it): only database work is left.
 	ctx = context.WithoutCancel(ctx)
-	cursor := desk.Cursor{UIDValidity: uidValidity, UID: uint32(m.UID)}
+	cursor := desk.Cursor{UIDValidity: tg.uidValidity, UID: uint32(m.UID)}
 	if in.From.Value == "" {
 		// The message names no sender the parser could read: the server's
 		// envelope may still have one.
 		in.From = store.Identity{Kind: "email", Value: envelopeSender(m)}
 	}
-	if in.From.Value != "" && ourAddress(mailboxes, in.From.Value) {
+	if tg.hist != nil {
+		var skip bool
+		if in, skip = historic(in, tg, m, mb, mailboxes); skip {
+			return c.desk.DB().SetHistoryCursor(ctx, mb.ID, tg.hist.Folder, tg.uidValidity, uint32(m.UID))
+		}
+		in.Mail.HistoryFolder = tg.hist.Folder
+	} else if in.From.Value != "" && ourAddress(mailboxes, in.From.Value) {
 		// Our own mail (a reply copied to the inbox, a loop): never a ticket.
 		return c.desk.AdvanceCursor(ctx, mb.ID, cursor)
 	}
@@ -528,7 +582,7 @@ func (c *Channel) importParsed(ctx context.Context, mb *store.Mailbox, mailboxes
 			}
 		}
 	}
-	if mb.AutoAck {
+	if mb.AutoAck && !in.Historic {
 		in.AckText = mb.AutoAckText
 	}
 	_, err := c.desk.Ingest(ctx, in)
@@ -646,7 +700,7 @@ func cutBytes(s string, n int) string {
 
 // unreadable is what we know of a message that cannot be parsed: the
 // envelope's details; its raw source is kept beside it.
-func unreadable(m *imapclient.FetchMessageBuffer, uidValidity uint32, why error) desk.Inbound {
+func unreadable(m *imapclient.FetchMessageBuffer, tg target, why error) desk.Inbound {
 	in := desk.Inbound{Channel: "email", From: store.Identity{Kind: "email", Value: envelopeSender(m)},
 		Partial: i18n.Sentences{i18n.S("The message could not be read (%s); its source is kept.", why)}}
 	if m.Envelope != nil {
@@ -655,7 +709,11 @@ func unreadable(m *imapclient.FetchMessageBuffer, uidValidity uint32, why error)
 	if in.ExternalID == "" {
 		// With the folder's UIDVALIDITY: a rebuilt folder reuses UIDs for
 		// other messages, which must not be taken for this one.
-		in.ExternalID = fmt.Sprintf("uid-%d-%d@onedesk.invalid", uidValidity, m.UID)
+		in.ExternalID = fmt.Sprintf("uid-%d-%d@onedesk.invalid", tg.uidValidity, m.UID)
+		if tg.hist != nil && tg.hist.Role == roleSent {
+			// Another folder's UIDs: the Sent folder's own id space.
+			in.ExternalID = fmt.Sprintf("uid-%d-%d.sent@onedesk.invalid", tg.uidValidity, m.UID)
+		}
 	}
 	return in
 }
@@ -680,7 +738,11 @@ func envelopeSender(m *imapclient.FetchMessageBuffer) string {
 }
 
 // afterImport marks or moves what was imported, as the mailbox says.
-func (c *Channel) afterImport(cl *imapclient.Client, mb *store.Mailbox, uids []imap.UID) error {
+// History is read, never changed.
+func (c *Channel) afterImport(cl *imapclient.Client, mb *store.Mailbox, tg target, uids []imap.UID) error {
+	if tg.hist != nil {
+		return nil
+	}
 	set := imap.UIDSetNum(uids...)
 	switch mb.AfterImport {
 	case "seen":

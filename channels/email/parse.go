@@ -12,6 +12,7 @@ import (
 	"html"
 	"io"
 	"mime"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -217,6 +218,9 @@ func (p *parser) readHeader(h *header) []string {
 	p.sender(h)
 	if ids := msgIDs(h.h.Get("Message-Id")); len(ids) > 0 {
 		in.ExternalID = ids[0]
+	}
+	if date, err := netmail.ParseDate(strings.TrimSpace(h.h.Get("Date"))); err == nil {
+		in.Date = date // what a history import dates the message by
 	}
 	for _, key := range []string{"References", "In-Reply-To"} {
 		for _, v := range h.h.Values(key) {

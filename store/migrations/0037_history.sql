@@ -1,4 +1,4 @@
--- 0035: where a new mailbox starts, and the import of its history.
+-- 0037: where a new mailbox starts, and the import of its history.
 --
 -- start_from: 'new' reads only mail that arrives after the mailbox first
 -- connects (its cursor starts at the folder's UIDNEXT); 'history' does

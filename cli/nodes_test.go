@@ -68,7 +68,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	postJSON(t, admin, base+"/api/mailboxes", csrf, map[string]any{"address": "support@shop.test", "name": "Support",
 		"store_id": shop.ID, "imap_host": imapHost, "imap_port": imapPort, "imap_security": "none",
 		"imap_username": "support", "imap_password": "secret", "imap_folder": "INBOX",
-		"smtp_host": smtpHost, "smtp_port": smtpPort, "smtp_security": "none", "poll_seconds": 5}, &mailbox)
+		"smtp_host": smtpHost, "smtp_port": smtpPort, "smtp_security": "none", "poll_seconds": 5, "start_from": "all"}, &mailbox)
 	lease := fmt.Sprintf("mailbox:%d", mailbox.ID) // its poller's (see email.Channel.Run)
 
 	db, err := store.Open(ctx, pgURL) // the test's own look at the database

@@ -216,7 +216,7 @@ func (db *DB) ThreadRefs(ctx context.Context, ticketID, before int64, channel st
 
 // Messages lists a ticket's thread, oldest first, with attachments.
 func (db *DB) Messages(ctx context.Context, ticketID int64) ([]Message, error) {
-	rows, err := db.rq.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE ticket_id = ? ORDER BY id", ticketID)
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+messageCols+" FROM messages WHERE ticket_id = ? ORDER BY created_at, id", ticketID) // history comes in out of order
 	if err != nil {
 		return nil, fmt.Errorf("messages of ticket %d: %w", ticketID, err)
 	}

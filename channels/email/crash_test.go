@@ -139,7 +139,8 @@ func crashDatabase(t *testing.T, data, imapAddr string) *store.DB {
 	five := 5
 	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p,
-		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), PollSeconds: &five}); err != nil {
+		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), PollSeconds: &five,
+		StartFrom: str(store.StartAll)}); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"onedesk/desk"
+	"onedesk/desk/desktest"
 	"onedesk/store"
 	"onedesk/store/storetest"
 )
@@ -163,6 +164,14 @@ func newRig(t *testing.T) *rig {
 // imapAddr and a test SMTP server.
 func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	t.Helper()
+	return newRigWith(t, imapAddr, user, password, nil)
+}
+
+// newRigWith is newRigAt on a desk with rules and the SLA clock plugged
+// in (when tweak is not nil), where tweak may prepare the desk and change
+// the mailbox's settings before the mailbox is saved and read.
+func newRigWith(t testing.TB, imapAddr, user, password string, tweak func(*desk.Desk, *desk.MailboxInput)) *rig {
+	t.Helper()
 	ctx := context.Background()
 	dbPath := storetest.Data(t)
 	db, err := store.Open(ctx, dbPath)
@@ -172,6 +181,9 @@ func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := desk.New(db, log)
+	if tweak != nil {
+		d = desktest.Wire(t, db)
+	}
 	d.RetryBase, d.RetryMax = 20*time.Millisecond, 100*time.Millisecond
 	r := &rig{t: t, desk: d, db: db, imapAddr: imapAddr, sink: &smtpSink{}, dbPath: dbPath}
 	r.smtp, r.smtpAddr = smtpServer(t, r.sink)
@@ -180,12 +192,19 @@ func newRigAt(t testing.TB, imapAddr, user, password string) *rig {
 	sh, sp, _ := net.SplitHostPort(smtpAddr)
 	str := func(s string) *string { return &s }
 	num := func(s string) *int { var n int; fmt.Sscan(s, &n); return &n }
-	r.mailbox, err = d.SaveMailbox(ctx, 0, desk.MailboxInput{
+	in := desk.MailboxInput{
 		Address: str("support@shop.test"), Name: str("Shop"),
 		IMAPHost: str(ih), IMAPPort: num(ip), IMAPSecurity: str("none"), IMAPUsername: str(user), IMAPPassword: password,
 		SMTPHost: str(sh), SMTPPort: num(sp), SMTPSecurity: str("none"),
 		PollSeconds: num("5"), AfterImport: str("seen"),
-	})
+		// The tests put mail in the folder as the poller starts: all of it
+		// is new mail to them (history_test.go tests the other starts).
+		StartFrom: str(store.StartAll),
+	}
+	if tweak != nil {
+		tweak(d, &in)
+	}
+	r.mailbox, err = d.SaveMailbox(ctx, 0, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,10 +27,10 @@ const (
 	roleSent  = "sent"
 )
 
-// historyPause: after a batch that took d, the import waits d*historyPause
+// historyPauseFactor: after a batch that took d, the import waits d*historyPauseFactor
 // so that it takes a share of the writer and the CPU, not all of them
 // (as the search merge does, store/searchmerge.go).
-const historyPause = 0.5
+var historyPauseFactor = 0.5
 
 // historyWaitConnect is how often the import looks whether the live
 // poller has connected yet (it starts where that one started).
@@ -228,7 +228,14 @@ func (c *Channel) importHistoryFolder(ctx context.Context, cl *imapclient.Client
 	if err := db.Write(ctx, func(tx *store.Tx) error { return tx.SaveHistoryFolder(ctx, *f) }); err != nil {
 		return err
 	}
-	tg := target{uidValidity: f.UIDValidity, hist: f, since: since}
+	agents, err := db.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	tg := target{uidValidity: f.UIDValidity, hist: f, since: since, agents: map[string]bool{}}
+	for _, a := range agents {
+		tg.agents[strings.ToLower(a.Email)] = true
+	}
 	// Sizes first, a chunk at a time, so memory stays flat over a large
 	// folder; importList fetches each chunk in small batches.
 	const chunk = 500
@@ -254,7 +261,7 @@ func (c *Channel) historyBreak(ctx context.Context, id int64, tg target, took ti
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(time.Duration(float64(took) * historyPause)):
+	case <-time.After(time.Duration(float64(took) * historyPauseFactor)):
 	}
 	mb, err := c.desk.DB().Mailbox(ctx, id)
 	if err != nil {
@@ -286,7 +293,7 @@ func historic(in desk.Inbound, tg target, m *imapclient.FetchMessageBuffer, mb *
 	var cc []desk.Contact
 	for _, p := range in.CC {
 		switch {
-		case ourAddress(mailboxes, p.Identity.Value):
+		case ourAddress(mailboxes, p.Identity.Value) || tg.agents[strings.ToLower(p.Identity.Value)]:
 		case to == nil:
 			to = &p
 		default:

@@ -281,6 +281,7 @@ type target struct {
 	uidValidity uint32
 	hist        *store.HistoryFolder
 	since       time.Time
+	agents      map[string]bool // the agents' addresses: never a customer of our sent mail
 }
 
 // importList imports the messages listed (UID and size known), oldest

@@ -337,7 +337,7 @@ func TestMailToTwoOfOurAddressesIsOneTicket(t *testing.T) {
 	port, five := mb.IMAPPort, 5
 	if _, err := r.desk.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("sales@shop.test"), IMAPHost: str(mb.IMAPHost), IMAPPort: &port,
 		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", IMAPFolder: str("Imported"),
-		SMTPHost: str(mb.SMTPHost), SMTPSecurity: str("none"), PollSeconds: &five}); err != nil {
+		SMTPHost: str(mb.SMTPHost), SMTPSecurity: str("none"), PollSeconds: &five, StartFrom: str(store.StartAll)}); err != nil {
 		t.Fatal(err)
 	}
 	raw := "From: ola@example.com\nTo: support@shop.test, sales@shop.test\nSubject: Both\nMessage-ID: <both@example.com>\n\nhi both\n"

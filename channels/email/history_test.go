@@ -166,6 +166,19 @@ func historyRig(t *testing.T, addr string, start string, since time.Time) *rig {
 	})
 }
 
+// waitWithin is waitFor with a deadline of its own, for imports of
+// hundreds of messages on a busy machine.
+func (r *rig) waitWithin(d time.Duration, what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (r *rig) mailboxNow() *store.Mailbox {
 	r.t.Helper()
 	mb, err := r.db.Mailbox(context.Background(), r.mailbox.ID)
@@ -236,13 +249,7 @@ func TestHistorySinceDateIsResolvedSilentAndThreaded(t *testing.T) {
 	r.waitFor("the first connect", func() bool { return r.mailboxNow().UIDValidity != 0 })
 	appendMail(t, addr, "INBOX", liveMail(1))
 	want := len(past.inRange()) + past.agentStarted + past.hostile
-	deadline := time.Now().Add(90 * time.Second)
-	for p := r.progress(); p == nil || p.State != store.HistoryDone; p = r.progress() {
-		if time.Now().After(deadline) {
-			t.Fatalf("history not done: %+v", p)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	r.waitWithin(120*time.Second, "the history done", func() bool { p := r.progress(); return p != nil && p.State == store.HistoryDone })
 	took := time.Since(started)
 	p := r.progress()
 	if p.Done != p.Total || len(p.Folders) != 2 || p.Folders[1].Folder != "Sent" {
@@ -347,9 +354,9 @@ func TestHistoryResumesAfterRestartAndCancels(t *testing.T) {
 	historyPauseFactor = 4 // slow enough to stop halfway
 	t.Cleanup(func() { historyPauseFactor = historyPauseWas })
 	r := historyRig(t, addr, store.StartHistory, past.threads[0].at.AddDate(0, 0, -1))
-	r.waitFor("a third imported", func() bool { p := r.progress(); return p != nil && p.Total > 0 && p.Done*3 >= p.Total })
+	r.waitWithin(60*time.Second, "a third imported", func() bool { p := r.progress(); return p != nil && p.Total > 0 && p.Done*3 >= p.Total })
 	r.restart()
-	r.waitFor("the rest imported", func() bool { p := r.progress(); return p.State == store.HistoryDone })
+	r.waitWithin(120*time.Second, "the rest imported", func() bool { p := r.progress(); return p.State == store.HistoryDone })
 	all := r.allTickets()
 	want := len(past.threads) + 2 + past.hostile // both conversations we started
 	if len(all) != want {
@@ -369,7 +376,7 @@ func TestHistoryResumesAfterRestartAndCancels(t *testing.T) {
 	if _, err := r.desk.SaveMailbox(ctx, r.mailbox.ID, desk.MailboxInput{HistorySince: &since}); err != nil {
 		t.Fatal(err)
 	}
-	r.waitFor("the new import running", func() bool { p := r.progress(); return p.State == store.HistoryRunning && p.Done > 0 })
+	r.waitWithin(60*time.Second, "the new import running", func() bool { p := r.progress(); return p.State == store.HistoryRunning && p.Done > 0 })
 	if _, err := r.desk.CancelHistory(ctx, r.mailbox.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Admin screens (agents, teams, stores), API tokens and the agent's own settings.
 import { del, get, patch, post, setCSRF } from './api.js';
 import { $, h } from './dom.js';
-import { formatDateTime, languages, setLocale, t } from './i18n.js';
+import { formatDateTime, formatNumber, languages, setLocale, t } from './i18n.js';
+import { importing, leftText } from './history.js';
 import { can, errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
 import { handoverDialog } from './handover.js';
@@ -297,7 +298,51 @@ function mailboxFields(m) {
     ['plus_addressing', t('plus_addressing'), 'checkbox', m.plus_addressing],
     ['auto_ack', t('auto_ack'), 'checkbox', m.auto_ack],
     ['auto_ack_text', t('auto_ack_text'), 'textarea', m.auto_ack_text || t('auto_ack_default')],
+    ['-', t('mailbox_start'), 'heading'],
+    // "Everything, as new tickets" is offered where it is already chosen
+    // (set through the API); the form asks the two usual questions.
+    ['start_from', t('start_from'), 'select', ['new', 'history', ...(m.start_from === 'all' ? ['all'] : [])]
+      .map((v) => [v, t(`start_${v}`), v === (m.start_from ?? 'new')])],
+    ['history_since', t('history_since'), 'date', m.history_since ? m.history_since.slice(0, 10) : ''],
+    ['sent_folder', t('sent_folder'), 'text', m.sent_folder ?? ''],
   ];
+}
+
+// startFields shows the history's day only when history is asked for,
+// says what history is, and hints that the Sent folder is found alone.
+function startFields(f) {
+  const since = f.querySelector('[name=history_since]').closest('label');
+  const start = f.querySelector('[name=start_from]');
+  const sent = f.querySelector('[name=sent_folder]');
+  sent.placeholder = t('sent_folder_auto');
+  since.after(h('p', { class: 'muted wide start-hint' }, t('mailbox_start_hint')));
+  const show = () => { since.hidden = start.value !== 'history'; };
+  start.addEventListener('change', show);
+  show();
+  return f;
+}
+
+// historyStatus shows a mailbox's history import: a bar with done of
+// total and the time left while it runs, with a button to cancel it.
+function historyStatus(m, reload) {
+  const p = m.history;
+  if (!p) return null;
+  const nums = { done: formatNumber(p.done), total: formatNumber(p.total) };
+  const lines = {
+    pending: () => t('history_pending'),
+    running: () => [t('history_running', nums), p.left_s != null ? ` · ${leftText(p.left_s)}` : ''],
+    done: () => t('history_done', { n: p.done }),
+    cancelled: () => t('history_cancelled', nums),
+  };
+  const active = importing(p);
+  return h('div', { class: 'history-status', id: `history-${m.id}`, role: 'status' },
+    active ? h('progress', { max: Math.max(p.total, 1), value: p.done, 'aria-label': t('mailbox_start') }) : null,
+    h('p', { class: active ? '' : 'muted' }, (lines[p.state] || (() => p.state))()),
+    p.error ? h('p', { class: 'error' }, t('history_failing', { error: p.error })) : null,
+    active ? h('button', { type: 'button', class: 'btn small', onclick: async (e) => {
+      e.target.disabled = true;
+      try { await post(`/api/mailboxes/${m.id}/history/cancel`); dispatchEvent(new Event('onedesk:history')); reload(); } catch (err) { toast(errorText(err), true); e.target.disabled = false; }
+    } }, t('history_cancel')) : null);
 }
 
 // mailboxBody turns form values into the API's types; an empty password
@@ -307,13 +352,16 @@ function mailboxBody(v) {
   for (const k of ['imap_port', 'smtp_port', 'poll_seconds', 'max_message_mb']) body[k] = Number(v[k]);
   for (const k of ['plus_addressing', 'auto_ack']) body[k] = v[k] === 'on';
   for (const k of ['imap_password', 'smtp_password']) if (!v[k]) delete body[k];
+  if (body.start_from !== 'history' || !body.history_since) delete body.history_since;
   return oauthBody(body);
 }
+
+let historyTimer = 0;
 
 async function mailboxes(main) {
   const { mailboxes: list, oauth_redirect_url: redirectURL } = await get('/api/mailboxes');
   // The form, with the sign-in's fields shown as chosen.
-  const mailboxForm = (m, label, fn) => { const f = form(mailboxFields(m), label, fn); wireOAuth(f, redirectURL); return f; };
+  const mailboxForm = (m, label, fn) => { const f = form(mailboxFields(m), label, fn); wireOAuth(f, redirectURL); return startFields(f); };
   const ticketLink = (im) => h('a', { href: `#/open/t/${im.ticket_id}` }, im.subject || `#${im.ticket_id}`);
   const status = (m) => [
     oauthStatus(m),
@@ -338,20 +386,34 @@ async function mailboxes(main) {
       res.ok ? toast(t('test_ok')) : toast(res.error, true);
     } catch (err) { toast(errorText(err), true); } finally { e.target.disabled = false; }
   } }, t('test_connection'));
+  const reload = () => mailboxes(main);
   main.replaceChildren(
     h('h1', {}, t('admin_mailboxes')),
     h('p', { class: 'muted' }, t('mailboxes_hint')),
     ...(list.length ? list.map((m) => h('div', { class: 'card' },
-      h('h2', {}, m.name ? `${m.name} <${m.address}>` : m.address), ...status(m), test(m),
-      mailboxForm(m, t('save'), async (v) => { await patch(`/api/mailboxes/${m.id}`, mailboxBody(v)); toast(t('saved')); mailboxes(main); })))
+      h('h2', {}, m.name ? `${m.name} <${m.address}>` : m.address), ...status(m), historyStatus(m, reload), test(m),
+      mailboxForm(m, t('save'), async (v) => { await patch(`/api/mailboxes/${m.id}`, mailboxBody(v)); toast(t('saved')); dispatchEvent(new Event('onedesk:history')); reload(); })))
       : [h('div', { class: 'card muted' }, t('no_mailboxes'))]),
     h('div', { class: 'card' }, h('h2', {}, t('add_mailbox')),
       mailboxForm({}, t('add'), async (v) => {
         const made = await post('/api/mailboxes', mailboxBody(v));
+        dispatchEvent(new Event('onedesk:history'));
         // An OAuth2 mailbox goes on to the provider's consent page at once.
         if (v.auth === 'oauth2') return connectMailbox(made.id);
-        toast(t('saved')); mailboxes(main);
+        toast(t('saved')); reload();
       })));
+  // While an import runs its bar moves: the status alone is redrawn, so
+  // a form being edited is left as it is.
+  clearTimeout(historyTimer);
+  const follow = async () => {
+    if (!document.body.contains(main) || !location.hash.startsWith('#/admin/mailboxes')) return;
+    try {
+      const { mailboxes: now } = await get('/api/mailboxes');
+      for (const m of now) $(`#history-${m.id}`)?.replaceWith(historyStatus(m, reload) || '');
+      if (now.some((m) => importing(m.history))) historyTimer = setTimeout(follow, 3000);
+    } catch { historyTimer = setTimeout(follow, 10000); }
+  };
+  if (list.some((m) => importing(m.history))) historyTimer = setTimeout(follow, 3000);
 }
 
 async function tokens(main) {

@@ -11,6 +11,7 @@ import { refreshReports, renderReports } from './reports.js';
 import { handoverDialog } from './handover.js';
 import { showChecklist } from './checklist.js';
 import { newTicketDialog } from './outreach.js';
+import { historyNotice, watchHistory } from './history.js';
 import { CEV, EV, addFilter, can, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
@@ -168,6 +169,7 @@ function shell(admin) {
       h('div', { class: 'brand' }, h('span', { class: `dot${state.live ? ' live' : ''}`, id: 'live', title: state.live ? t('live') : t('offline') }), t('app_name')),
       can('tickets.reply') ? h('button', { class: 'btn primary new-ticket', id: 'new-ticket-open', 'aria-keyshortcuts': 'C', onclick: () => startTicket() }, icon('plus'), t('new_ticket')) : null,
       h('div', { class: 'side-scroll' },
+      historyNotice(),
       h('div', { id: 'nav' }),
       h('div', { class: 'nav-group' },
         h('a', { class: 'nav-item', href: '#/customers', 'aria-current': String(lastRoute.customers !== undefined) }, icon('users'), t('nav_customers')),
@@ -512,6 +514,7 @@ async function start(me) {
   state.view = null;
   await route();
   connect();
+  watchHistory();
 }
 
 setOnUnauthorized(sessionEnded);

@@ -315,7 +315,7 @@ function startFields(f) {
   const start = f.querySelector('[name=start_from]');
   const sent = f.querySelector('[name=sent_folder]');
   sent.placeholder = t('sent_folder_auto');
-  since.after(h('p', { class: 'muted wide start-hint' }, t('mailbox_start_hint')));
+  sent.closest('label').after(h('p', { class: 'muted wide start-hint' }, t('mailbox_start_hint')));
   const show = () => { since.hidden = start.value !== 'history'; };
   start.addEventListener('change', show);
   show();

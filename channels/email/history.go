@@ -30,7 +30,7 @@ const (
 // historyPauseFactor: after a batch that took d, the import waits d*historyPauseFactor
 // so that it takes a share of the writer and the CPU, not all of them
 // (as the search merge does, store/searchmerge.go).
-var historyPauseFactor = 0.5
+var historyPauseFactor = 0.25
 
 // historyWaitConnect is how often the import looks whether the live
 // poller has connected yet (it starts where that one started).

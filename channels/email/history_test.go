@@ -431,3 +431,107 @@ func TestMailboxStartIsChecked(t *testing.T) {
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
+
+// TestDovecotHistoryFindsSentByFlag: against Dovecot, the Sent folder is
+// found by its SPECIAL-USE flag (under a name no list knows), and the
+// history imports at a measured pace.
+func TestDovecotHistoryFindsSentByFlag(t *testing.T) {
+	addr := dovecot(t, `
+namespace inbox {
+  inbox = yes
+  mailbox "Answered by us" {
+    special_use = \Sent
+    auto = create
+  }
+}
+`)
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	c.Close()
+	// fillPast writes to "Sent": here that folder is an ordinary one, and
+	// the real Sent folder (by flag) gets the same replies.
+	if err := createFolder(addr, "Sent"); err != nil {
+		t.Fatal(err)
+	}
+	past := fillPast(t, addr)
+	copyFolder(t, addr, "Sent", "Answered by us")
+	deleteFolder(t, addr, "Sent")
+	// All of it: the more messages, the truer the pace.
+	r := historyRig(t, addr, store.StartHistory, past.threads[0].at.AddDate(0, 0, -1))
+	var started time.Time
+	r.waitWithin(120*time.Second, "the history done", func() bool {
+		p := r.progress()
+		if started.IsZero() && p != nil && p.State == store.HistoryRunning {
+			started = time.Now()
+		}
+		return p != nil && p.State == store.HistoryDone
+	})
+	took := time.Since(started)
+	p := r.progress()
+	if len(p.Folders) != 2 || p.Folders[1].Folder != "Answered by us" || p.Folders[1].Role != "sent" {
+		t.Fatalf("folders %+v", p.Folders)
+	}
+	want := len(past.threads) + 2 + past.hostile // both conversations we started
+	if n := len(r.allTickets()); n != want {
+		t.Fatalf("%d tickets, want %d", n, want)
+	}
+	for _, tk := range r.allTickets() {
+		if strings.HasPrefix(tk.Subject, "Order ") {
+			if msgs := r.messages(tk.ID); len(msgs) != 3 || msgs[1].Kind != "agent" {
+				t.Fatalf("thread %q: %+v", tk.Subject, msgs)
+			}
+		}
+	}
+	t.Logf("Dovecot: %d messages looked at, %d tickets, in %s from the start of the import (%.0f/s)", p.Done, want, took.Round(time.Millisecond), float64(p.Done)/took.Seconds())
+}
+
+func createFolder(addr, name string) error {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		return err
+	}
+	return c.Create(name, nil).Wait()
+}
+
+func copyFolder(t testing.TB, addr, from, to string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select(from, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Copy(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, to).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deleteFolder(t testing.TB, addr, name string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(name).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}

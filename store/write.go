@@ -150,6 +150,9 @@ func (db *DB) runBatch(first *writeOp) {
 			res.err = t.sealErr
 		}
 		t.sealErr = nil
+		if !t.historicAt.IsZero() {
+			t.touched.undo(mark) // history is not news for the other nodes' agents either
+		}
 		if res.err == nil && res.panic == nil {
 			if db.postgres {
 				lead = "RELEASE write; "

@@ -100,6 +100,8 @@ func (d *Desk) SaveMailbox(ctx context.Context, id int64, in MailboxInput) (*sto
 					return err
 				}
 			}
+		} else if m.StartFrom != store.StartHistory && (m.HistoryState == store.HistoryPending || m.HistoryState == store.HistoryRunning) {
+			m.HistoryState = store.HistoryCancelled // history no longer asked for
 		}
 		if err := exists(ctx, tx, "stores", "store_id", m.StoreID); err != nil {
 			return err

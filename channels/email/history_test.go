@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +22,7 @@ import (
 	"onedesk/desk"
 	"onedesk/desk/desktest"
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // historyIMAP is go-imap's in-memory server with INBOX and a Sent folder
@@ -534,4 +540,89 @@ func deleteFolder(t testing.TB, addr, name string) {
 	if err := c.Delete(name).Wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestKillDuringHistoryImport imports a mailbox's history with the real
+// onedesk binary, killed with SIGKILL twice along the way: every message
+// of the history is stored exactly once.
+func TestKillDuringHistoryImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := buildOnedesk(t, dir)
+	addr := historyIMAP(t)
+	past := fillPast(t, addr)
+	data := storetest.Data(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	str := func(s string) *string { return &s }
+	since := past.threads[0].at.AddDate(0, 0, -1)
+	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := d.CreateAgent(ctx, desk.AgentInput{Email: "ann@shop.test", Name: "Ann", Password: "password123"}); err != nil {
+		t.Fatal(err)
+	}
+	mb, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{
+		Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p, IMAPSecurity: str("none"), IMAPUsername: str("support"),
+		IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), StartFrom: str(store.StartHistory), HistorySince: &since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := func() (string, int, int) {
+		m, _ := db.Mailbox(ctx, mb.ID)
+		folders, _ := db.HistoryFolders(ctx, mb.ID)
+		p := store.Progress(m, folders, time.Now())
+		if p == nil {
+			return "", 0, 0
+		}
+		return p.State, p.Done, p.Total
+	}
+	waitFor := func(cmd *exec.Cmd, what string, cond func(state string, done int) bool) {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			state, done, _ := progress()
+			if cond(state, done) {
+				return
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("history stalled before %s (%s, %d done)", what, state, done)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	kills := 0
+	for _, at := range []int{40, 170} {
+		cmd := serveOnedesk(t, bin, data, nil)
+		waitFor(cmd, fmt.Sprint(at), func(_ string, done int) bool { return done >= at })
+		cmd.Process.Kill() // SIGKILL: no cleanup of any kind
+		cmd.Wait()
+		kills++
+	}
+	cmd := serveOnedesk(t, bin, data, nil)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	waitFor(cmd, "the end", func(state string, _ int) bool { return state == store.HistoryDone })
+	tickets, messages := 0, 0
+	for id := int64(1); ; id++ {
+		if _, err := db.Ticket(ctx, id); errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		msgs, _ := db.Messages(ctx, id)
+		tickets, messages = tickets+1, messages+len(msgs)
+	}
+	wantTickets, wantMessages := len(past.threads)+2+past.hostile, 3*len(past.threads)+2+past.hostile
+	if tickets != wantTickets || messages != wantMessages {
+		t.Fatalf("%d tickets, %d messages after %d kills, want %d and %d (none twice)", tickets, messages, kills, wantTickets, wantMessages)
+	}
+	_, done, total := progress()
+	if done != total {
+		t.Fatalf("done %d of %d", done, total)
+	}
+	t.Logf("history of %d messages imported exactly once across %d SIGKILLs", done, kills)
 }

@@ -218,8 +218,12 @@ func currentRSS() int64 { return procStatus("VmRSS:") }
 // peakRSS reads the process's high-water resident set (Linux), in bytes.
 func peakRSS() int64 { return procStatus("VmHWM:") }
 
-func procStatus(key string) int64 {
-	data, err := os.ReadFile("/proc/self/status")
+func procStatus(key string) int64 { return procStatusOf("self", key) }
+
+// procStatusOf reads a field of a process's status (pid a number or
+// "self"), in bytes.
+func procStatusOf(pid, key string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

@@ -1,0 +1,116 @@
+//go:build !windows
+
+package email
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"onedesk/desk"
+	"onedesk/store"
+	"onedesk/store/storetest"
+)
+
+// TestHistoryPaceAndMemory imports a large history from Dovecot with the
+// real binary and reports the pace and the process's peak memory. It is a
+// measurement, run on request: ONEDESK_HISTORY_MESSAGES=50000 (a third of
+// them replies in Sent).
+func TestHistoryPaceAndMemory(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("ONEDESK_HISTORY_MESSAGES"))
+	if n == 0 {
+		t.Skip("measurement: set ONEDESK_HISTORY_MESSAGES (say 50000) to run it")
+	}
+	storetest.SQLiteOnly(t, "a measurement of the default engine")
+	// Filling the mailbox waits on fsync at each APPEND otherwise.
+	addr := dovecotWith(t, "mail_fsync = never\n")
+	if err := createFolder(addr, "Sent"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("We ordered the blue one in size 42 and it has not arrived yet; the tracking page says nothing.\n", 12)
+	start := time.Now().AddDate(-3, 0, 0)
+	put := func(folder string, at time.Time, raw string) {
+		b := crlf(raw)
+		cmd := c.Append(folder, int64(len(b)), &imap.AppendOptions{Time: at})
+		cmd.Write(b)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filled := time.Now()
+	for i := 0; i < n/3; i++ {
+		at := start.Add(time.Duration(i) * 30 * time.Minute)
+		date := func(d time.Duration) string { return at.Add(d).Format(time.RFC1123Z) }
+		put("INBOX", at, fmt.Sprintf("From: c%d@example.com\nTo: support@shop.test\nSubject: Order %d\nDate: %s\nMessage-ID: <q%d@x.test>\n\n%s", i, i, date(0), i, body))
+		put("Sent", at.Add(time.Hour), fmt.Sprintf("From: support@shop.test\nTo: c%d@example.com\nSubject: Re: Order %d\nDate: %s\nMessage-ID: <a%d@x.test>\nIn-Reply-To: <q%d@x.test>\n\n%s", i, i, date(time.Hour), i, i, body))
+		put("INBOX", at.Add(2*time.Hour), fmt.Sprintf("From: c%d@example.com\nTo: support@shop.test\nSubject: Re: Order %d\nDate: %s\nMessage-ID: <t%d@x.test>\nIn-Reply-To: <a%d@x.test>\n\nThanks\n", i, i, date(2*time.Hour), i, i))
+	}
+	c.Close()
+	t.Logf("%d messages appended to Dovecot in %s", n/3*3, time.Since(filled).Round(time.Second))
+
+	dir := t.TempDir()
+	bin := buildOnedesk(t, dir)
+	data := storetest.Data(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	str := func(s string) *string { return &s }
+	since := start.AddDate(0, 0, -1)
+	mb, err := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil))).SaveMailbox(ctx, 0, desk.MailboxInput{
+		Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p, IMAPSecurity: str("none"), IMAPUsername: str("support"),
+		IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), StartFrom: str(store.StartHistory), HistorySince: &since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := serveOnedesk(t, bin, data, nil)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var began time.Time
+	var rssMax int64
+	pid := strconv.Itoa(cmd.Process.Pid)
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		m, _ := db.Mailbox(ctx, mb.ID)
+		if began.IsZero() && m.HistoryState == store.HistoryRunning {
+			began = time.Now()
+		}
+		if m.HistoryState == store.HistoryDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("history not done in 30 minutes")
+		}
+		rssMax = max(rssMax, procStatusOf(pid, "VmRSS:"))
+		time.Sleep(200 * time.Millisecond)
+	}
+	took := time.Since(began)
+	folders, _ := db.HistoryFolders(ctx, mb.ID)
+	done := 0
+	for _, f := range folders {
+		done += f.Done
+	}
+	t.Logf("history: %d messages in %s (%.0f/s); RSS at most %d MB while importing (peak %d MB)",
+		done, took.Round(time.Second), float64(done)/took.Seconds(), rssMax>>20, procStatusOf(pid, "VmHWM:")>>20)
+}

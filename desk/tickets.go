@@ -218,6 +218,10 @@ func (g *ingest) check(ctx context.Context) error {
 	if in.SentBy != "" && !in.Historic {
 		return inputErr("sent_by", "only a historic message may be one we sent")
 	}
+	if in.Historic && in.Mail.Cursor != nil && in.Mail.HistoryFolder == "" {
+		// It would move the live cursor, perhaps to another folder's UIDs.
+		return fmt.Errorf("ingest: historic mail names no history folder")
+	}
 	if in.Historic {
 		if in.Date.IsZero() || in.Date.After(store.Now()) {
 			in.Date = store.Now() // a message from the future is dated when it came

@@ -667,8 +667,9 @@ func bare(in desk.Inbound, ie *desk.InputError, m *imapclient.FetchMessageBuffer
 		from = unknownSender(mb)
 	}
 	return desk.Inbound{Channel: "email", From: from, Name: in.Name, Subject: in.Subject,
-		ExternalID: in.ExternalID, Auto: in.Auto,
-		Mail:    desk.MailSource{MailboxID: in.Mail.MailboxID, Cursor: in.Mail.Cursor, Raw: in.Mail.Raw, RawPath: in.Mail.RawPath},
+		ExternalID: in.ExternalID, Auto: in.Auto, Historic: in.Historic, Date: in.Date, SentBy: in.SentBy,
+		Mail: desk.MailSource{MailboxID: in.Mail.MailboxID, Cursor: in.Mail.Cursor, HistoryFolder: in.Mail.HistoryFolder,
+			Raw: in.Mail.Raw, RawPath: in.Mail.RawPath},
 		Partial: in.Partial.Add(i18n.S("The desk refused the message (%s), so only its subject and source were kept.", refusal(ie)))}
 }
 

@@ -127,6 +127,16 @@ func buildOnedesk(t *testing.T, dir string) string {
 // the IMAP server at imapAddr, polled every 5 seconds.
 func crashDatabase(t *testing.T, data, imapAddr string) *store.DB {
 	t.Helper()
+	all := store.StartAll
+	db, _, _ := mailboxDatabase(t, data, imapAddr, desk.MailboxInput{StartFrom: &all})
+	return db
+}
+
+// mailboxDatabase makes the database at data with one mailbox reading
+// the IMAP server at imapAddr (support/secret), polled every 5 seconds,
+// with in's other settings.
+func mailboxDatabase(t testing.TB, data, imapAddr string, in desk.MailboxInput) (*store.DB, *desk.Desk, *store.Mailbox) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, data)
 	if err != nil {
@@ -137,13 +147,14 @@ func crashDatabase(t *testing.T, data, imapAddr string) *store.DB {
 	p, _ := strconv.Atoi(port)
 	str := func(s string) *string { return &s }
 	five := 5
+	in.Address, in.IMAPHost, in.IMAPPort, in.IMAPSecurity = str("support@shop.test"), str(host), &p, str("none")
+	in.IMAPUsername, in.IMAPPassword, in.SMTPHost, in.PollSeconds = str("support"), "secret", str("127.0.0.1"), &five
 	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if _, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p,
-		IMAPSecurity: str("none"), IMAPUsername: str("support"), IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), PollSeconds: &five,
-		StartFrom: str(store.StartAll)}); err != nil {
+	mb, err := d.SaveMailbox(ctx, 0, in)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return db
+	return db, d, mb
 }
 
 // serveOnedesk starts the binary on data, with env added to its own.

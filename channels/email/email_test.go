@@ -28,10 +28,17 @@ import (
 // imapServer is go-imap's in-memory server on a loopback port.
 func imapServer(t testing.TB) string {
 	t.Helper()
+	return imapServerWith(t, "INBOX", "Imported")
+}
+
+// imapServerWith is imapServer with these folders for support/secret.
+func imapServerWith(t testing.TB, folders ...string) string {
+	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser("support", "secret")
-	u.Create("INBOX", nil)
-	u.Create("Imported", nil)
+	for _, f := range folders {
+		u.Create(f, nil)
+	}
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {

@@ -5,9 +5,6 @@ package email
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -15,7 +12,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"onedesk/desk"
 	"onedesk/store"
@@ -34,16 +30,8 @@ func TestHistoryPaceAndMemory(t *testing.T) {
 	storetest.SQLiteOnly(t, "a measurement of the default engine")
 	// Filling the mailbox waits on fsync at each APPEND otherwise.
 	addr := dovecotWith(t, "mail_fsync = never\n")
-	if err := createFolder(addr, "Sent"); err != nil {
-		t.Fatal(err)
-	}
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Login("support", "secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
+	createFolder(t, addr, "Sent")
+	c := login(t, addr)
 	body := strings.Repeat("We ordered the blue one in size 42 and it has not arrived yet; the tracking page says nothing.\n", 12)
 	start := time.Now().AddDate(-3, 0, 0)
 	put := func(folder string, at time.Time, raw string) {
@@ -70,21 +58,8 @@ func TestHistoryPaceAndMemory(t *testing.T) {
 	bin := buildOnedesk(t, dir)
 	data := storetest.Data(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	host, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	str := func(s string) *string { return &s }
-	since := start.AddDate(0, 0, -1)
-	mb, err := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil))).SaveMailbox(ctx, 0, desk.MailboxInput{
-		Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p, IMAPSecurity: str("none"), IMAPUsername: str("support"),
-		IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), StartFrom: str(store.StartHistory), HistorySince: &since})
-	if err != nil {
-		t.Fatal(err)
-	}
+	since, hist := start.AddDate(0, 0, -1), store.StartHistory
+	db, _, mb := mailboxDatabase(t, data, addr, desk.MailboxInput{StartFrom: &hist, HistorySince: &since})
 	cmd := serveOnedesk(t, bin, data, nil)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	var began time.Time

@@ -4,20 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"onedesk/desk"
 	"onedesk/desk/desktest"
@@ -29,20 +23,22 @@ import (
 // (it has no SPECIAL-USE flags: the Sent folder is found by its name).
 func historyIMAP(t testing.TB) string {
 	t.Helper()
-	mem := imapmemserver.New()
-	u := imapmemserver.NewUser("support", "secret")
-	u.Create("INBOX", nil)
-	u.Create("Sent", nil)
-	mem.AddUser(u)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		InsecureAuth: true,
-		Logger:       discardLogger{},
-	})
-	return onLoopback(t, srv.Serve, srv.Close)
+	return imapServerWith(t, "INBOX", "Sent")
+}
+
+// login opens a connection to the test mailbox support/secret, closed
+// when the test ends.
+func login(t testing.TB, addr string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login("support", "secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // pastThread is one conversation of the shop's past: the customer's
@@ -82,14 +78,8 @@ func (p shopPast) inRange() []pastThread {
 // Dates are in the Date header and the server's INTERNALDATE alike.
 func fillPast(t testing.TB, addr string) shopPast {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := login(t, addr)
 	defer c.Close()
-	if err := c.Login("support", "secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
 	put := func(folder string, at time.Time, raw string) {
 		t.Helper()
 		b := crlf(raw)
@@ -451,20 +441,9 @@ namespace inbox {
   }
 }
 `)
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Login("support", "secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
-	c.Logout().Wait()
-	c.Close()
 	// fillPast writes to "Sent": here that folder is an ordinary one, and
 	// the real Sent folder (by flag) gets the same replies.
-	if err := createFolder(addr, "Sent"); err != nil {
-		t.Fatal(err)
-	}
+	createFolder(t, addr, "Sent")
 	past := fillPast(t, addr)
 	copyFolder(t, addr, "Sent", "Answered by us")
 	deleteFolder(t, addr, "Sent")
@@ -497,28 +476,16 @@ namespace inbox {
 	t.Logf("Dovecot: %d messages looked at, %d tickets, in %s from the start of the import (%.0f/s)", p.Done, want, took.Round(time.Millisecond), float64(p.Done)/took.Seconds())
 }
 
-func createFolder(addr, name string) error {
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		return err
+func createFolder(t testing.TB, addr, name string) {
+	t.Helper()
+	if err := login(t, addr).Create(name, nil).Wait(); err != nil {
+		t.Fatal(err)
 	}
-	defer c.Close()
-	if err := c.Login("support", "secret").Wait(); err != nil {
-		return err
-	}
-	return c.Create(name, nil).Wait()
 }
 
 func copyFolder(t testing.TB, addr, from, to string) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login("support", "secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := login(t, addr)
 	if _, err := c.Select(from, nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -529,15 +496,7 @@ func copyFolder(t testing.TB, addr, from, to string) {
 
 func deleteFolder(t testing.TB, addr, name string) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login("support", "secret").Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(name).Wait(); err != nil {
+	if err := login(t, addr).Delete(name).Wait(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -555,23 +514,9 @@ func TestKillDuringHistoryImport(t *testing.T) {
 	past := fillPast(t, addr)
 	data := storetest.Data(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	host, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	str := func(s string) *string { return &s }
-	since := past.threads[0].at.AddDate(0, 0, -1)
-	d := desk.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	since, hist := past.threads[0].at.AddDate(0, 0, -1), store.StartHistory
+	db, d, mb := mailboxDatabase(t, data, addr, desk.MailboxInput{StartFrom: &hist, HistorySince: &since})
 	if _, err := d.CreateAgent(ctx, desk.AgentInput{Email: "ann@shop.test", Name: "Ann", Password: "password123"}); err != nil {
-		t.Fatal(err)
-	}
-	mb, err := d.SaveMailbox(ctx, 0, desk.MailboxInput{
-		Address: str("support@shop.test"), IMAPHost: str(host), IMAPPort: &p, IMAPSecurity: str("none"), IMAPUsername: str("support"),
-		IMAPPassword: "secret", SMTPHost: str("127.0.0.1"), StartFrom: str(store.StartHistory), HistorySince: &since})
-	if err != nil {
 		t.Fatal(err)
 	}
 	progress := func() (string, int, int) {

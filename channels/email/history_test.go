@@ -125,23 +125,10 @@ func fillPast(t testing.TB, addr string) shopPast {
 	// Hostile mail, within the year: each is still a ticket.
 	put("INBOX", recent, fmt.Sprintf("From: \"Millions Lottery Spain transfer\"@example.com>\nSubject: You won\nDate: %s\nMessage-ID: <h1@spam.test>\n\nClaim now\n", date(recent)))
 	put("INBOX", recent, "From: nodate@example.com\nSubject: No date at all\nMessage-ID: <h2@example.com>\n\nWhen was this?\n")
-	put("INBOX", recent, fmt.Sprintf("From: deep@example.com\nSubject: Deep\nDate: %s\nMessage-ID: <h3@example.com>\nContent-Type: multipart/mixed; boundary=b0\n\n%s", date(recent), deepMIME(3000)))
+	put("INBOX", recent, string(nested(3000))) // dated by its arrival
 	put("INBOX", recent, fmt.Sprintf("From: bytes@example.com\nSubject: =?x-unknown?B?AAAA?=\nDate: %s\nMessage-ID: <h4@example.com>\nContent-Type: text/plain; charset=x-nonsense\n\n\xff\xfe\x00garbage\n", date(recent)))
 	past.hostile = 4
 	return past
-}
-
-// deepMIME is multipart nested depth levels deep.
-func deepMIME(depth int) string {
-	var b strings.Builder
-	for i := range depth {
-		fmt.Fprintf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n", i, i+1)
-	}
-	fmt.Fprintf(&b, "--b%d\nContent-Type: text/plain\n\ndeep inside\n", depth)
-	for i := depth; i >= 0; i-- {
-		fmt.Fprintf(&b, "--b%d--\n", i)
-	}
-	return b.String()
 }
 
 // historyRig runs the desk (rules and SLA clock plugged in, an agent Ann,

@@ -280,6 +280,9 @@ func (c *Channel) historyBreak(ctx context.Context, id int64, tg target, took ti
 // mail in the inbox, sent mail to nobody but us.
 func historic(in desk.Inbound, tg target, m *imapclient.FetchMessageBuffer, mb *store.Mailbox, mailboxes []*store.Mailbox) (desk.Inbound, bool) {
 	in.Historic = true
+	// A [#123] in an old subject is most likely the helpdesk before's
+	// number, not our ticket 123: history threads by its headers.
+	in.TicketHint = 0
 	if in.Date.IsZero() || in.Date.Year() < 1980 {
 		in.Date = m.InternalDate
 	}

@@ -21,6 +21,14 @@ import (
 // extra lines are added to its configuration.
 func dovecot(t testing.TB, extra ...string) string {
 	t.Helper()
+	addr, _ := dovecotAt(t, extra, nil)
+	return addr
+}
+
+// dovecotAt is dovecotWith whose mailbox fill writes first, before Dovecot
+// starts, into the account's maildir (as the user Dovecot runs as).
+func dovecotAt(t testing.TB, extra string, fill func(maildir string)) (addr string, maildir string) {
+	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
 		if _, err := os.Stat("/usr/sbin/dovecot"); err != nil {
@@ -94,6 +102,10 @@ service anvil {
 	conf += strings.Join(extra, "\n")
 	os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644)
 	os.WriteFile(filepath.Join(dir, "users"), []byte("support:{PLAIN}secret\n"), 0o644)
+	maildir = filepath.Join(dir, "mail", "support")
+	if fill != nil {
+		fill(maildir)
+	}
 	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
 	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
 	if os.Getuid() == 0 {
@@ -103,13 +115,13 @@ service anvil {
 		t.Skipf("Dovecot interop test skipped: dovecot does not start: %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			return addr
+			return addr, maildir
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))

@@ -416,7 +416,7 @@ func (g *ingest) openTicket(ctx context.Context) error {
 			opener = AgentActor(*g.authorID)
 		}
 	}
-	ev, err := addEvent(ctx, tx, t.ID, opener, store.CreatedData{Channel: in.Channel, FollowUpOf: follows})
+	ev, err := addEvent(ctx, tx, t.ID, opener, store.CreatedData{AgentStarted: in.SentBy != "", Channel: in.Channel, FollowUpOf: follows})
 	if err != nil {
 		return err
 	}

@@ -54,21 +54,11 @@ func TestKillDuringImport(t *testing.T) {
 
 	count := func() int {
 		n := 0
-		cursor := ""
-		for {
-			page, next, err := db.ListTickets(ctx, store.TicketFilter{Limit: 200, Cursor: cursor, Sort: "newest"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, tk := range page {
-				msgs, _ := db.Messages(ctx, tk.ID)
-				n += len(msgs)
-			}
-			if next == "" {
-				return n
-			}
-			cursor = next
+		for _, tk := range everyTicket(t, db) {
+			msgs, _ := db.Messages(ctx, tk.ID)
+			n += len(msgs)
 		}
+		return n
 	}
 	start := time.Now()
 	serve := func() *exec.Cmd { return serveOnedesk(t, bin, data, nil) }

@@ -21,13 +21,14 @@ import (
 // extra lines are added to its configuration.
 func dovecot(t testing.TB, extra ...string) string {
 	t.Helper()
-	addr, _ := dovecotAt(t, extra, nil)
+	addr, _ := dovecotAt(t, nil, extra...)
 	return addr
 }
 
-// dovecotAt is dovecotWith whose mailbox fill writes first, before Dovecot
-// starts, into the account's maildir (as the user Dovecot runs as).
-func dovecotAt(t testing.TB, extra string, fill func(maildir string)) (addr string, maildir string) {
+// dovecotAt is dovecot whose mailbox fill (when not nil) writes first,
+// before Dovecot starts, into the account's maildir (as the user Dovecot
+// runs as).
+func dovecotAt(t testing.TB, fill func(maildir string), extra ...string) (addr string, maildir string) {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {

@@ -32,7 +32,7 @@ func TestHistoryPaceAndMemory(t *testing.T) {
 	body := strings.Repeat("We ordered the blue one in size 42 and it has not arrived yet; the tracking page says nothing.\n", 12)
 	start := time.Now().AddDate(-3, 0, 0)
 	filled := time.Now()
-	addr, _ := dovecotAt(t, "", func(maildir string) {
+	addr, _ := dovecotAt(t, func(maildir string) {
 		put := func(folder string, i int, at time.Time, raw string) {
 			cur := filepath.Join(maildir, folder, "cur")
 			os.MkdirAll(cur, 0o755)

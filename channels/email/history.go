@@ -93,7 +93,11 @@ func (c *Channel) importHistory(ctx context.Context, id int64) error {
 	if mb.HistoryState != store.HistoryPending && mb.HistoryState != store.HistoryRunning {
 		return nil
 	}
-	cl, err := dialIMAP(mb, nil)
+	oauth, err := c.oauthOf(ctx, mb) // a Gmail or Microsoft 365 mailbox signs in with its token
+	if err != nil {
+		return err
+	}
+	cl, err := dialIMAP(mb, nil, oauth)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,7 @@ package ui
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -35,16 +31,9 @@ type principal struct {
 	key         string // the credential's cache key (see authenticateKey)
 }
 
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func randomToken() string { return desk.RandomToken() }
 
-func hashToken(t string) string {
-	sum := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(t string) string { return desk.HashToken(t) }
 
 var errUnauthenticated = &apiError{Status: fiber.StatusUnauthorized, Message: "log in first, or send an API token as Authorization: Bearer <token>"}
 

@@ -64,6 +64,22 @@ var (
 // or address they come from: 10 at once, then one every 90 seconds.
 func newCodeLimiter() *limit.Limiter { return limit.New(1.0/90, 10) }
 
+// LimitCodes sets how many codes may be tried for one agent: perSecond
+// after a burst (a negative perSecond: no limit, for tests).
+func (d *Desk) LimitCodes(perSecond float64, burst int) {
+	d.mu.Lock()
+	d.codeLimit = limit.New(perSecond, burst)
+	d.mu.Unlock()
+}
+
+// allowCode takes one try of a code for an agent.
+func (d *Desk) allowCode(agentID int64) bool {
+	d.mu.RLock()
+	l := d.codeLimit
+	d.mu.RUnlock()
+	return l.Allow(fmt.Sprint(agentID))
+}
+
 // StartTwoFactor makes a new secret for an agent who has no two-factor
 // sign-in yet; it is on once EnableTwoFactor gets a code made from it.
 func (d *Desk) StartTwoFactor(ctx context.Context, agentID int64) (*TwoFactorSetup, error) {
@@ -100,7 +116,7 @@ func (d *Desk) StartTwoFactor(ctx context.Context, agentID int64) (*TwoFactorSet
 // EnableTwoFactor turns two-factor sign-in on with a code from the app
 // the agent just set up, and returns their recovery codes (shown once).
 func (d *Desk) EnableTwoFactor(ctx context.Context, agentID int64, code string) ([]string, error) {
-	if !d.codeLimit.Allow(fmt.Sprint(agentID)) {
+	if !d.allowCode(agentID) {
 		return nil, ErrTooManyCodes
 	}
 	codes, hashes := newRecoveryCodes()
@@ -169,7 +185,7 @@ func (d *Desk) withSecondFactor(ctx context.Context, agentID int64, password, co
 		}
 		return err
 	}
-	if !d.codeLimit.Allow(fmt.Sprint(agentID)) {
+	if !d.allowCode(agentID) {
 		return ErrTooManyCodes
 	}
 	return d.db.Write(ctx, func(tx *store.Tx) error {
@@ -285,7 +301,7 @@ func (d *Desk) FinishLogin(ctx context.Context, tokenHash, code string) (*store.
 		if err != nil {
 			return err
 		}
-		if !d.codeLimit.Allow(fmt.Sprint(agentID)) {
+		if !d.allowCode(agentID) {
 			return ErrTooManyCodes
 		}
 		if err := d.spendCode(ctx, tx, agentID, code); err != nil {

@@ -78,7 +78,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 	e := newEnv(t, ui.Options{LoginRate: 6000})
 	admin := e.admin()
 	ann, annID := e.teammate(admin, "ann@shop.test", "Ann")
-	e.desk.LimitCodes(-1, 0) // many codes below; the limit is tried at the end
+	e.desk.LimitCodes(-1, 0)  // many codes below; the limit is tried at the end
 	annAPI := ann.apiClient() // made before two-factor sign-in: stays good
 
 	// A wrong code does not turn it on.

@@ -270,7 +270,7 @@ async function showLogin() {
       fields: [['email', t('email'), 'email', 'username'], ['password', t('password'), 'password', 'current-password']],
       submit: (v) => post('/api/auth/login', v),
       // An agent with two-factor sign-in gets a login token, not a session.
-      done: (res) => (res.two_factor ? showCodeStep(res.login_token) : start(res)),
+      done: (res) => (res.login_token ? showCodeStep(res.login_token) : start(res)),
       links: [authLink('forgot', t('login_forgot'), showForgot)],
     });
   }

@@ -1,0 +1,177 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"onedesk/ui"
+)
+
+// enableTwoFactorInApp turns two-factor sign-in on from My settings as
+// an agent would, reading the key off the page, and returns it.
+func enableTwoFactorInApp(t *testing.T, ctx context.Context, e *env, shotName string) string {
+	t.Helper()
+	var key string
+	run(t, ctx, "two-factor setup",
+		chromedp.Navigate(e.srv.URL+"/#/admin/me"),
+		chromedp.WaitVisible("#twofa-start", chromedp.ByID),
+		chromedp.Click("#twofa-start", chromedp.ByID),
+		chromedp.WaitVisible("img.twofa-qr", chromedp.ByQuery),
+		chromedp.Text("#twofa-secret", &key, chromedp.ByID))
+	key = strings.ReplaceAll(key, " ", "")
+	if shotName != "" {
+		shot(t, ctx, shotName)
+	}
+	run(t, ctx, "a wrong code is refused",
+		chromedp.SendKeys("#twofa-code", "000000", chromedp.ByID),
+		chromedp.Click("#twofa-enable", chromedp.ByID),
+		chromedp.WaitVisible(`//form[contains(@class,"twofa-confirm")]/p[contains(@class,"error") and contains(., "wrong code")]`, chromedp.BySearch))
+	run(t, ctx, "the app's code turns it on",
+		chromedp.SetValue("#twofa-code", totpCode(t, key, 0), chromedp.ByID),
+		chromedp.Click("#twofa-enable", chromedp.ByID),
+		chromedp.WaitVisible("#recovery-codes", chromedp.ByID))
+	var n int
+	run(t, ctx, "ten recovery codes", chromedp.Evaluate(`document.querySelectorAll('#recovery-codes li').length`, &n))
+	if n != 10 {
+		t.Fatalf("%d recovery codes shown", n)
+	}
+	return key
+}
+
+// TestTwoFactorInBrowser: an agent turns two-factor sign-in on under My
+// settings (QR code and key, a code to confirm, recovery codes), then
+// signs in with the password and a code made from the key.
+func TestTwoFactorInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{LoginRate: 6000})
+	admin := e.admin()
+	e.teammate(admin, "ann@shop.test", "Ann")
+	loginAs(t, ctx, e, "ann@shop.test", "12345678")
+
+	key := enableTwoFactorInApp(t, ctx, e, "70-2fa-setup")
+	shot(t, ctx, "71-2fa-recovery-codes")
+	run(t, ctx, "on",
+		chromedp.Click("#twofa-done", chromedp.ByID),
+		chromedp.WaitVisible(`//p[@id="twofa-state" and starts-with(., "On.")]`, chromedp.BySearch))
+
+	run(t, ctx, "log out",
+		chromedp.Click(`button[aria-label="Log out"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#f-email", chromedp.ByID))
+	run(t, ctx, "the password leads to the code step",
+		chromedp.SendKeys("#f-email", "ann@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible("#f-code", chromedp.ByID))
+	shot(t, ctx, "72-2fa-code-step")
+	run(t, ctx, "a wrong code is refused",
+		chromedp.SendKeys("#f-code", "123456", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`//p[contains(@class,"error") and contains(., "wrong code")]`, chromedp.BySearch))
+	run(t, ctx, "the app's code signs in",
+		chromedp.SetValue("#f-code", totpCode(t, key, 1), chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery),
+		chromedp.WaitVisible(`#live.live`, chromedp.ByQuery))
+}
+
+// TestTwoFactorRequiredInBrowser: once the desk requires two-factor
+// sign-in, an agent without it sees only its setup after the login, and
+// the app once it is on.
+func TestTwoFactorRequiredInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{LoginRate: 6000})
+	admin := e.admin()
+	admin.enableTwoFactor()
+	admin.must(200, "PATCH", "/api/settings", map[string]any{"require_two_factor": true})
+	e.teammate(admin, "bob@shop.test", "Bob")
+	run(t, ctx, "login",
+		chromedp.Navigate(e.srv.URL),
+		chromedp.WaitVisible("#f-email", chromedp.ByID),
+		chromedp.SendKeys("#f-email", "bob@shop.test", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible("#twofa-required img.twofa-qr", chromedp.ByQuery))
+	var key string
+	run(t, ctx, "set up", chromedp.Text("#twofa-secret", &key, chromedp.ByID))
+	run(t, ctx, "confirmed",
+		chromedp.SendKeys("#twofa-code", totpCode(t, strings.ReplaceAll(key, " ", ""), 0), chromedp.ByID),
+		chromedp.Click("#twofa-enable", chromedp.ByID),
+		chromedp.WaitVisible("#recovery-codes", chromedp.ByID),
+		chromedp.Click("#twofa-done", chromedp.ByID),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+}
+
+// TestSigninScreens saves the two-factor setup and the code step at a
+// laptop's and a phone's size in two languages, to look at; it runs only
+// when ONEDESK_SCREENSHOTS names a folder.
+func TestSigninScreens(t *testing.T) {
+	if os.Getenv("ONEDESK_SCREENSHOTS") == "" {
+		t.Skip("screenshots only: set ONEDESK_SCREENSHOTS to a folder")
+	}
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{LoginRate: 6000})
+	admin := e.admin()
+	admin.enableTwoFactor()
+	admin.must(200, "PATCH", "/api/settings", map[string]any{"require_two_factor": true})
+	for _, size := range []screenSize{{"1366x768", 1366, 768}, {"phone", 390, 844}} {
+		for _, lang := range []string{"en", "pt"} {
+			email := lang + "-" + size.name + "@shop.test"
+			_, id := e.teammate(admin, email, "Ana Sousa")
+			admin.must(200, "PATCH", fmt.Sprint("/api/agents/", id), map[string]string{"language": lang})
+			name := lang + "-" + size.name
+			run(t, ctx, name+" login",
+				network.ClearBrowserCookies(),
+				emulation.SetUserAgentOverride("Mozilla/5.0 Chrome").WithAcceptLanguage(lang),
+				size.apply(),
+				chromedp.Navigate(e.srv.URL),
+				chromedp.Evaluate(`localStorage.clear()`, nil),
+				chromedp.Navigate(e.srv.URL),
+				chromedp.WaitVisible("#f-email", chromedp.ByID),
+				chromedp.SendKeys("#f-email", email, chromedp.ByID),
+				chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
+				chromedp.KeyEvent(kb.Enter),
+				chromedp.WaitVisible("#twofa-required img.twofa-qr", chromedp.ByQuery))
+			shot(t, ctx, "2fa-required-"+name)
+			var key string
+			run(t, ctx, name+" set up",
+				chromedp.Text("#twofa-secret", &key, chromedp.ByID),
+				chromedp.ActionFunc(func(ctx context.Context) error {
+					return chromedp.SendKeys("#twofa-code", totpCode(t, strings.ReplaceAll(key, " ", ""), 0), chromedp.ByID).Do(ctx)
+				}),
+				chromedp.Click("#twofa-enable", chromedp.ByID),
+				chromedp.WaitVisible("#recovery-codes", chromedp.ByID))
+			shot(t, ctx, "2fa-codes-"+name)
+			run(t, ctx, name+" my settings",
+				chromedp.Click("#twofa-done", chromedp.ByID),
+				chromedp.WaitVisible(".shell", chromedp.ByQuery),
+				chromedp.Navigate(e.srv.URL+"/#/admin/me"),
+				chromedp.WaitVisible("#twofa-state", chromedp.ByID),
+				chromedp.ScrollIntoView("#twofa-card", chromedp.ByID))
+			shot(t, ctx, "2fa-settings-"+name)
+			run(t, ctx, name+" code step",
+				network.ClearBrowserCookies(),
+				chromedp.Evaluate(`localStorage.clear()`, nil),
+				chromedp.Navigate(e.srv.URL+"/?again"),
+				chromedp.WaitVisible("#f-email", chromedp.ByID),
+				chromedp.SendKeys("#f-email", email, chromedp.ByID),
+				chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
+				chromedp.KeyEvent(kb.Enter),
+				chromedp.WaitVisible("#f-code", chromedp.ByID))
+			shot(t, ctx, "2fa-code-step-"+name)
+			run(t, ctx, name+" forgot",
+				chromedp.Click("#back-login", chromedp.ByID),
+				chromedp.WaitVisible("#forgot", chromedp.ByID),
+				chromedp.Click("#forgot", chromedp.ByID),
+				chromedp.WaitVisible("#f-email", chromedp.ByID))
+			shot(t, ctx, "forgot-"+name)
+		}
+	}
+}

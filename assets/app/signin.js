@@ -10,7 +10,7 @@ import { errorText, toast } from './state.js';
 export async function twoFactorSetup(box, onDone) {
   const setup = await post('/api/me/two-factor/setup');
   const err = h('p', { class: 'error', role: 'alert' });
-  const code = h('input', { name: 'code', id: 'twofa-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 7, required: true });
+  const code = h('input', { name: 'code', id: 'twofa-code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 7, required: true });
   const form = h('form', { class: 'twofa-confirm', novalidate: true },
     h('label', { class: 'field' }, h('span', {}, t('twofa_confirm_hint')), code),
     h('button', { type: 'submit', class: 'btn primary', id: 'twofa-enable' }, t('twofa_confirm')), err);
@@ -68,9 +68,8 @@ export async function twoFactorCard() {
     // New recovery codes, or off: both take the password and a code.
     const err = h('p', { class: 'error', role: 'alert' });
     const form = h('form', { class: 'inline', novalidate: true },
-      h('p', { class: 'muted wide' }, t('twofa_confirm_with')),
       h('label', { class: 'field' }, h('span', {}, t('password_current')), h('input', { name: 'password', type: 'password', autocomplete: 'current-password' })),
-      h('label', { class: 'field' }, h('span', {}, t('code_label')), h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code' })),
+      h('label', { class: 'field' }, h('span', {}, t('code_label')), h('input', { name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code' })),
       h('div', { class: 'bulk' },
         h('button', { type: 'submit', class: 'btn', value: 'codes' }, t('twofa_new_codes')),
         st.required ? null : h('button', { type: 'submit', class: 'btn danger', value: 'off' }, t('twofa_turn_off'))),
@@ -93,7 +92,7 @@ export async function twoFactorCard() {
         if (ex.field) form.querySelector(`[name="${ex.field}"]`)?.focus();
       }
     });
-    body.append(form);
+    body.append(h('p', { class: 'muted' }, t('twofa_confirm_with')), form);
   };
   await draw();
   return card;

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"onedesk/channels/email/emailtest"
 	"onedesk/ui"
 )
 
@@ -174,4 +175,43 @@ func TestSigninScreens(t *testing.T) {
 			shot(t, ctx, "forgot-"+name)
 		}
 	}
+}
+
+// TestPasswordResetPageInBrowser: the link from the reset mail opens a
+// page that sets the new password once; the same link again says so.
+func TestPasswordResetPageInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{LoginRate: 6000})
+	admin := e.admin()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
+	sink := emailtest.Mailbox(t, e.desk, 1, "help@shoes.test", "Shoe Shop")
+	e.teammate(admin, "ann@shop.test", "Ann")
+	run(t, ctx, "forgot password",
+		chromedp.Navigate(e.srv.URL),
+		chromedp.WaitVisible("#forgot", chromedp.ByID),
+		chromedp.Click("#forgot", chromedp.ByID),
+		chromedp.WaitVisible("#f-email", chromedp.ByID),
+		chromedp.SendKeys("#f-email", "ann@shop.test", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`//p[@id="auth-message" and contains(., "on its way")]`, chromedp.BySearch))
+	m := waitResetMail(t, sink, 1)
+	run(t, ctx, "the link's page",
+		chromedp.Navigate("about:blank"), // a new page, as from the mail
+		chromedp.Navigate(m.Link),
+		chromedp.WaitVisible("#f-password", chromedp.ByID))
+	shot(t, ctx, "73-reset-page")
+	run(t, ctx, "a new password",
+		chromedp.SendKeys("#f-password", "a brand new password", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`//p[@id="auth-message" and contains(., "new password is set")]`, chromedp.BySearch))
+	e.login("ann@shop.test", "a brand new password")
+	run(t, ctx, "the link again",
+		chromedp.Navigate(e.srv.URL+"/?again#/reset/"+m.Token),
+		chromedp.WaitVisible("#f-password", chromedp.ByID),
+		chromedp.SendKeys("#f-password", "yet another password", chromedp.ByID),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`//p[contains(@class,"error") and contains(., "used already")]`, chromedp.BySearch))
+	run(t, ctx, "back to login",
+		chromedp.Click("#forgot", chromedp.ByID),
+		chromedp.WaitVisible(`//h1[contains(., "Reset your password")]`, chromedp.BySearch))
 }

@@ -595,7 +595,9 @@ function sessionEnded() {
   showLogin();
 }
 
-window.addEventListener('hashchange', route);
+// A reset link opened in a tab that shows the app already.
+const resetToken = () => location.hash.match(/^#\/reset\/([\w-]+)$/)?.[1];
+window.addEventListener('hashchange', () => (resetToken() ? showReset(resetToken()) : route()));
 
 const theme = () => document.documentElement.setAttribute('data-theme',
   localStorage.getItem('onedesk.theme') || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
@@ -610,10 +612,9 @@ if ('serviceWorker' in navigator && window.isSecureContext) {
 
 (async () => {
   // A password reset link opens its own page, signed in or not.
-  const reset = location.hash.match(/^#\/reset\/([\w-]+)$/);
-  if (reset) {
+  if (resetToken()) {
     await setLocale(browserLanguage());
-    showReset(reset[1]);
+    showReset(resetToken());
     return;
   }
   // Without a session there is no need to ask for one (and to log a 401).

@@ -334,6 +334,5 @@ func (d *Desk) FinishLogin(ctx context.Context, tokenHash, code string) (*store.
 
 // TwoFactorOn tells whether an agent signs in with a code.
 func (d *Desk) TwoFactorOn(ctx context.Context, agentID int64) (bool, error) {
-	on, _, err := d.db.TwoFactorStatus(ctx, agentID)
-	return on, err
+	return d.db.TwoFactorOn(ctx, agentID)
 }

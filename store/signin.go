@@ -63,6 +63,18 @@ func (db *DB) TwoFactorStatus(ctx context.Context, agentID int64) (enabled bool,
 	return enabled, codesLeft, nil
 }
 
+// TwoFactorOn tells whether an agent signs in with a code (one indexed
+// read: it is part of reading a session's credential).
+func (db *DB) TwoFactorOn(ctx context.Context, agentID int64) (bool, error) {
+	var on bool
+	err := db.rq.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM agent_two_factor WHERE agent_id = ? AND enabled_at IS NOT NULL)",
+		agentID).Scan(&on)
+	if err != nil {
+		return false, fmt.Errorf("two-factor sign-in of agent %d: %w", agentID, err)
+	}
+	return on, nil
+}
+
 // TwoFactorAgents are the agents who sign in with a code.
 func (db *DB) TwoFactorAgents(ctx context.Context) (map[int64]bool, error) {
 	rows, err := db.rq.QueryContext(ctx, "SELECT agent_id FROM agent_two_factor WHERE enabled_at IS NOT NULL")

@@ -129,7 +129,7 @@ func (s *Server) readCredential(ctx context.Context, kind byte, hash string) (cr
 			return e, err
 		}
 		e.csrf, e.expires, agentID = sess.CSRFToken, sess.ExpiresAt, sess.AgentID
-		if e.twoFactor, _, err = s.db.TwoFactorStatus(ctx, agentID); err != nil {
+		if e.twoFactor, err = s.db.TwoFactorOn(ctx, agentID); err != nil {
 			return e, err
 		}
 	}

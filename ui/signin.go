@@ -262,11 +262,11 @@ func (s *Server) forgotPassword(c *fiber.Ctx, _ *principal) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(in.Email))
+	email := strings.TrimSpace(in.Email)
 	if email == "" || !strings.Contains(email, "@") {
 		return fieldErr("email", "type the email address you sign in with")
 	}
-	if !s.signin.resetByIP.Allow(c.IP()) || !s.signin.resetByEmail.Allow(email) {
+	if !s.signin.resetByIP.Allow(c.IP()) || !s.signin.resetByEmail.Allow(strings.ToLower(email)) {
 		return &apiError{Status: fiber.StatusTooManyRequests, Field: "email",
 			Message: "too many reset mails asked for: wait an hour, or ask an admin to set your password"}
 	}

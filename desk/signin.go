@@ -331,8 +331,3 @@ func (d *Desk) FinishLogin(ctx context.Context, tokenHash, code string) (*store.
 	}
 	return a, nil
 }
-
-// TwoFactorOn tells whether an agent signs in with a code.
-func (d *Desk) TwoFactorOn(ctx context.Context, agentID int64) (bool, error) {
-	return d.db.TwoFactorOn(ctx, agentID)
-}

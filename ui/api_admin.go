@@ -236,7 +236,7 @@ func (s *Server) updateSettings(c *fiber.Ctx, p *principal) error {
 	if st.RequireTwoFactor && !was {
 		// An admin who requires it has it: no desk locks out whoever
 		// turned the requirement on.
-		if on, err := s.desk.TwoFactorOn(c.UserContext(), p.agent.ID); err != nil {
+		if on, err := s.db.TwoFactorOn(c.UserContext(), p.agent.ID); err != nil {
 			return err
 		} else if !on {
 			return fieldErr("require_two_factor", "turn on two-factor sign-in for yourself first (My settings), then require it of everyone")

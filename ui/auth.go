@@ -284,7 +284,7 @@ func (s *Server) login(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
-	if on, err := s.desk.TwoFactorOn(c.UserContext(), a.ID); err != nil {
+	if on, err := s.db.TwoFactorOn(c.UserContext(), a.ID); err != nil {
 		return err
 	} else if on {
 		return s.loginChallenge(c, a.ID)

@@ -67,9 +67,7 @@ func TestTwoFactorInBrowser(t *testing.T) {
 		chromedp.Click(`button[aria-label="Log out"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#f-email", chromedp.ByID))
 	run(t, ctx, "the password leads to the code step",
-		chromedp.SendKeys("#f-email", "ann@shop.test", chromedp.ByID),
-		chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
-		chromedp.KeyEvent(kb.Enter),
+		typeLogin(e.srv.URL, "ann@shop.test", "12345678"),
 		chromedp.WaitVisible("#f-code", chromedp.ByID))
 	shot(t, ctx, "72-2fa-code-step")
 	run(t, ctx, "a wrong code is refused",
@@ -94,11 +92,7 @@ func TestTwoFactorRequiredInBrowser(t *testing.T) {
 	admin.must(200, "PATCH", "/api/settings", map[string]any{"require_two_factor": true})
 	e.teammate(admin, "bob@shop.test", "Bob")
 	run(t, ctx, "login",
-		chromedp.Navigate(e.srv.URL),
-		chromedp.WaitVisible("#f-email", chromedp.ByID),
-		chromedp.SendKeys("#f-email", "bob@shop.test", chromedp.ByID),
-		chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
-		chromedp.KeyEvent(kb.Enter),
+		typeLogin(e.srv.URL, "bob@shop.test", "12345678"),
 		chromedp.WaitVisible("#twofa-required img.twofa-qr", chromedp.ByQuery))
 	var key string
 	run(t, ctx, "set up", chromedp.Text("#twofa-secret", &key, chromedp.ByID))
@@ -120,7 +114,7 @@ func TestSigninScreens(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, ui.Options{LoginRate: 6000})
 	admin := e.admin()
-	admin.enableTwoFactor()
+	ownerKey, _ := admin.enableTwoFactor()
 	admin.must(200, "PATCH", "/api/settings", map[string]any{"require_two_factor": true})
 	for _, size := range []screenSize{{"1366x768", 1366, 768}, {"phone", 390, 844}} {
 		for _, lang := range []string{"en", "pt"} {
@@ -134,11 +128,7 @@ func TestSigninScreens(t *testing.T) {
 				size.apply(),
 				chromedp.Navigate(e.srv.URL),
 				chromedp.Evaluate(`localStorage.clear()`, nil),
-				chromedp.Navigate(e.srv.URL),
-				chromedp.WaitVisible("#f-email", chromedp.ByID),
-				chromedp.SendKeys("#f-email", email, chromedp.ByID),
-				chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
-				chromedp.KeyEvent(kb.Enter),
+				typeLogin(e.srv.URL+"/?"+name, email, "12345678"),
 				chromedp.WaitVisible("#twofa-required img.twofa-qr", chromedp.ByQuery))
 			shot(t, ctx, "2fa-required-"+name)
 			var key string
@@ -160,11 +150,7 @@ func TestSigninScreens(t *testing.T) {
 			run(t, ctx, name+" code step",
 				network.ClearBrowserCookies(),
 				chromedp.Evaluate(`localStorage.clear()`, nil),
-				chromedp.Navigate(e.srv.URL+"/?again"),
-				chromedp.WaitVisible("#f-email", chromedp.ByID),
-				chromedp.SendKeys("#f-email", email, chromedp.ByID),
-				chromedp.SendKeys("#f-password", "12345678", chromedp.ByID),
-				chromedp.KeyEvent(kb.Enter),
+				typeLogin(e.srv.URL+"/?again", email, "12345678"),
 				chromedp.WaitVisible("#f-code", chromedp.ByID))
 			shot(t, ctx, "2fa-code-step-"+name)
 			run(t, ctx, name+" forgot",
@@ -175,6 +161,25 @@ func TestSigninScreens(t *testing.T) {
 			shot(t, ctx, "forgot-"+name)
 		}
 	}
+	// The admin's side: the agents' 2FA column, the requirement and system mail.
+	run(t, ctx, "owner",
+		network.ClearBrowserCookies(),
+		emulation.SetUserAgentOverride("Mozilla/5.0 Chrome").WithAcceptLanguage("en"),
+		screenSize{"1366x768", 1366, 768}.apply(),
+		typeLogin(e.srv.URL+"/?owner", "owner@shop.test", "correct horse"),
+		chromedp.WaitVisible("#f-code", chromedp.ByID),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return chromedp.SendKeys("#f-code", totpCode(t, ownerKey, 1)+"\n", chromedp.ByID).Do(ctx)
+		}),
+		chromedp.WaitVisible(".shell", chromedp.ByQuery),
+		chromedp.Navigate(e.srv.URL+"/?owner#/admin/agents"),
+		chromedp.WaitVisible(`//td[contains(., "On")]`, chromedp.BySearch))
+	shot(t, ctx, "admin-agents-2fa")
+	run(t, ctx, "settings",
+		chromedp.Evaluate(`location.hash = '#/admin/settings'`, nil),
+		chromedp.WaitVisible("#system-mail", chromedp.ByID),
+		chromedp.ScrollIntoView("#system-mail", chromedp.ByID))
+	shot(t, ctx, "admin-system-mail")
 }
 
 // TestPasswordResetPageInBrowser: the link from the reset mail opens a

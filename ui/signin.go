@@ -239,10 +239,15 @@ func (s *Server) disableTwoFactor(c *fiber.Ctx, p *principal) error {
 
 // resetAgentTwoFactor is an admin's turning off of an agent's two-factor
 // sign-in (a lost phone).
-func (s *Server) resetAgentTwoFactor(c *fiber.Ctx, _ *principal) error {
+func (s *Server) resetAgentTwoFactor(c *fiber.Ctx, p *principal) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
+	}
+	if id == p.agent.ID {
+		// One's own takes the password and a code: a stolen session
+		// must not strip its agent's second factor.
+		return fieldErr("id", "turn your own two-factor sign-in off under My settings, with your password and a code")
 	}
 	if err := s.desk.ResetTwoFactor(c.UserContext(), id); err != nil {
 		return err

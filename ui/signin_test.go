@@ -187,6 +187,9 @@ func TestTwoFactorRequiredByAdmin(t *testing.T) {
 	}
 	secret, _ := admin.enableTwoFactor()
 	admin.must(200, "PATCH", "/api/settings", map[string]any{"require_two_factor": true})
+	var me0 struct{ Agent struct{ ID int64 } }
+	admin.must(200, "GET", "/api/me", nil).json(t, &me0)
+	admin.must(400, "DELETE", fmt.Sprint("/api/agents/", me0.Agent.ID, "/two-factor"), nil) // one's own: My settings
 
 	// Bob's open session may now only set it up.
 	if _, field := bob.must(403, "GET", "/api/tickets", nil).err(t); field != "two_factor" {

@@ -118,7 +118,7 @@ async function agents(main) {
   // An agent who lost their phone (and their recovery codes) signs in
   // with the password alone once an admin resets it.
   const twoFactor = (a) => (a.two_factor
-    ? [t('twofa_state_on'), ' ', h('button', { class: 'btn small', onclick: async () => {
+    ? [t('twofa_state_on'), ' ', a.id === state.me.id ? null : h('button', { class: 'btn small', onclick: async () => {
       if (!confirm(t('twofa_reset_confirm', { name: a.name }))) return;
       try { await del(`/api/agents/${a.id}/two-factor`); toast(t('saved')); agents(main); } catch (err) { toast(errorText(err), true); }
     } }, t('twofa_reset'))]

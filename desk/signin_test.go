@@ -24,7 +24,7 @@ func TestMatchTOTPWindowAndReuse(t *testing.T) {
 		return c
 	}
 	for _, d := range []int64{-1, 0, 1} {
-		got, err := matchTOTP(key.Secret(), codeAt(step+d)[:3]+" "+codeAt(step+d)[3:], 0, now)
+		got, err := matchTOTP(key.Secret(), codeAt(step + d)[:3]+" "+codeAt(step + d)[3:], 0, now)
 		if err != nil || got != step+d {
 			t.Errorf("step %+d: got %d, %v", d, got-step, err)
 		}

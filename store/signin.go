@@ -316,3 +316,52 @@ func (db *DB) SaveSystemMail(ctx context.Context, m SystemMail) error {
 	}
 	return db.SetSetting(ctx, systemMailSetting, string(raw))
 }
+
+// resealSignin is key rotation's part here: the agents' authenticator
+// secrets and the system mail password, each opened and sealed again.
+func resealSignin(ctx context.Context, tx *Tx, again func(column, v string) (string, error)) error {
+	rows, err := tx.q.QueryContext(ctx, "SELECT agent_id, secret FROM agent_two_factor")
+	if err != nil {
+		return fmt.Errorf("read two-factor secrets: %w", err)
+	}
+	secrets := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var v string
+		if err := rows.Scan(&id, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("read two-factor secrets: %w", err)
+		}
+		secrets[id] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read two-factor secrets: %w", err)
+	}
+	for id, v := range secrets {
+		sealed, err := again(twoFactorSecretColumn, v)
+		if err != nil {
+			return fmt.Errorf("%s of agent %d: %w", twoFactorSecretColumn, id, err)
+		}
+		if _, err := tx.q.ExecContext(ctx, "UPDATE agent_two_factor SET secret = ? WHERE agent_id = ?", sealed, id); err != nil {
+			return fmt.Errorf("seal %s: %w", twoFactorSecretColumn, err)
+		}
+	}
+	var raw string
+	err = tx.q.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", systemMailSetting).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && raw == "" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the system mail settings: %w", err)
+	}
+	var m SystemMail
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return fmt.Errorf("read the system mail settings: %w", err)
+	}
+	if m.Password, err = again(systemMailPassword, m.Password); err != nil {
+		return fmt.Errorf("%s: %w", systemMailPassword, err)
+	}
+	_, err = tx.q.ExecContext(ctx, "UPDATE settings SET value = ? WHERE key = ?", jsonText(m, "{}"), systemMailSetting)
+	return err
+}

@@ -1,4 +1,4 @@
--- 0036 on PostgreSQL: as SQLite's (BIGINT for every integer).
+-- 0037 on PostgreSQL: as SQLite's (BIGINT for every integer).
 -- An agent's authenticator secret, sealed (store/secrets.go); enabled_at
 -- is NULL while the agent has not yet confirmed a code from it. last_step
 -- is the last 30-second step a code was accepted for: a code is good once.

@@ -162,7 +162,7 @@ func (s *Server) myTwoFactor(c *fiber.Ctx, p *principal) error {
 // the app, by the agent in person.
 func needSession(p *principal) error {
 	if p.sessionHash == "" {
-		return apiErr(fiber.StatusForbidden, "", "two-factor sign-in is set up from the app, not with an API token")
+		return apiErr(fiber.StatusBadRequest, "", "two-factor sign-in is set up from the app, not with an API token")
 	}
 	return nil
 }

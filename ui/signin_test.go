@@ -92,7 +92,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 		t.Fatal("a new setup kept the old secret")
 	}
 	annAPI.must(200, "GET", "/api/me", nil)
-	annAPI.must(403, "POST", "/api/me/two-factor/setup", map[string]any{})
+	annAPI.must(400, "POST", "/api/me/two-factor/setup", map[string]any{})
 
 	// The password alone gives no session; the code does, once.
 	c, tok := e.passwordStep("ann@shop.test", "12345678")

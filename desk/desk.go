@@ -52,6 +52,9 @@ type Desk struct {
 	stats *deskStats // counters for /metrics (metrics.go)
 
 	orders *orders.Cache
+
+	systemMailer SystemMailer   // sends the desk's own mail (passwordreset.go)
+	codeLimit    *limit.Limiter // two-factor codes tried per agent (signin.go)
 	// OrderClient is the HTTP client of order lookups (tests point it at
 	// a local server); nil is a client with a 10 s timeout.
 	OrderClient *http.Client
@@ -78,6 +81,7 @@ func New(db *store.DB, log *slog.Logger) *Desk {
 		accountChanges: accountChanges{changed: map[string]chan struct{}{}},
 		orders:         orders.NewCache(2 * time.Minute),
 		stats:          newDeskStats(),
+		codeLimit:      newCodeLimiter(),
 		RetryBase:      30 * time.Second,
 		// Capped at ten minutes so that mail queued during an outage of an
 		// hour leaves soon after; about two days of tries before giving up.

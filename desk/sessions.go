@@ -2,6 +2,10 @@ package desk
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -74,4 +78,18 @@ func (d *Desk) activeAgent(ctx context.Context, id int64) error {
 		return inputErr("agent_id", "agent %d does not exist or is deactivated", id)
 	}
 	return err
+}
+
+// RandomToken is a new secret token (sessions, login challenges, reset
+// links): 256 random bits, URL-safe.
+func RandomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashToken is how a token is kept: only its SHA-256.
+func HashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
 }

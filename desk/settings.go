@@ -23,6 +23,9 @@ type Settings struct {
 	// Resolved and closed tickets untouched for this many months are
 	// deleted (package privacy's retention rule); 0 keeps them.
 	RetentionMonths int `json:"retention_months"`
+	// Every agent signs in with a code: one without two-factor sign-in
+	// sets it up right after the password, before anything else.
+	RequireTwoFactor bool `json:"require_two_factor"`
 }
 
 var defaultSettings = Settings{ReopenDays: 30, AssignOnReply: true}

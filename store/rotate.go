@@ -223,6 +223,9 @@ func resealAll(ctx context.Context, tx *Tx, from, to *secretBox) (int, error) {
 			return 0, fmt.Errorf("seal stores.orders: %w", err)
 		}
 	}
+	if err := resealSignin(ctx, tx, again); err != nil {
+		return 0, err
+	}
 	certs, err := readACME(ctx, tx)
 	if err != nil {
 		return 0, err

@@ -21,7 +21,20 @@ func (s *Server) listAgents(c *fiber.Ctx, p *principal) error {
 			return len(a.StoreIDs) > 0 && !slices.ContainsFunc(a.StoreIDs, func(id int64) bool { return p.seesStore(&id) })
 		})
 	}
-	return c.JSON(fiber.Map{"agents": list})
+	// Whether each signs in with a code: an admin resets it for a lost phone.
+	twoFactor, err := s.db.TwoFactorAgents(c.UserContext())
+	if err != nil {
+		return err
+	}
+	type agentRow struct {
+		*store.Agent
+		TwoFactor bool `json:"two_factor"`
+	}
+	rows := make([]agentRow, len(list))
+	for i, a := range list {
+		rows[i] = agentRow{a, twoFactor[a.ID]}
+	}
+	return c.JSON(fiber.Map{"agents": rows})
 }
 
 // listRoles answers the roles and what each may do, for the agents'
@@ -211,13 +224,23 @@ func (s *Server) getSettings(c *fiber.Ctx, _ *principal) error {
 	return c.JSON(st)
 }
 
-func (s *Server) updateSettings(c *fiber.Ctx, _ *principal) error {
+func (s *Server) updateSettings(c *fiber.Ctx, p *principal) error {
 	st, err := s.desk.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
+	was := st.RequireTwoFactor
 	if err := decode(c, &st); err != nil { // absent keys keep their values
 		return err
+	}
+	if st.RequireTwoFactor && !was {
+		// An admin who requires it has it: no desk locks out whoever
+		// turned the requirement on.
+		if on, err := s.db.TwoFactorOn(c.UserContext(), p.agent.ID); err != nil {
+			return err
+		} else if !on {
+			return fieldErr("require_two_factor", "turn on two-factor sign-in for yourself first (My settings), then require it of everyone")
+		}
 	}
 	if st, err = s.desk.SaveSettings(c.UserContext(), st); err != nil {
 		return err

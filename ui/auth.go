@@ -2,11 +2,7 @@ package ui
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -33,18 +29,12 @@ type principal struct {
 	csrf        string
 	tokenID     int64  // set when authenticated by API token
 	key         string // the credential's cache key (see authenticateKey)
+	twoFactor   bool   // the agent signs in with a code (read for sessions only)
 }
 
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func randomToken() string { return desk.RandomToken() }
 
-func hashToken(t string) string {
-	sum := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(t string) string { return desk.HashToken(t) }
 
 var errUnauthenticated = &apiError{Status: fiber.StatusUnauthorized, Message: "log in first, or send an API token as Authorization: Bearer <token>"}
 
@@ -89,7 +79,7 @@ func (s *Server) authenticateKey(ctx context.Context, key string) (*principal, e
 			s.creds.put(key, e)
 		}
 	}
-	p := &principal{agent: &e.agent, csrf: e.csrf, tokenID: e.tokenID, key: key} // e is this request's copy
+	p := &principal{agent: &e.agent, csrf: e.csrf, tokenID: e.tokenID, key: key, twoFactor: e.twoFactor} // e is this request's copy
 	if e.tokenID != 0 {
 		// Record use at most once a minute: not a write per request.
 		if e.lastUsed.IsZero() || now.Sub(e.lastUsed) > time.Minute {
@@ -139,6 +129,9 @@ func (s *Server) readCredential(ctx context.Context, kind byte, hash string) (cr
 			return e, err
 		}
 		e.csrf, e.expires, agentID = sess.CSRFToken, sess.ExpiresAt, sess.AgentID
+		if e.twoFactor, err = s.db.TwoFactorOn(ctx, agentID); err != nil {
+			return e, err
+		}
 	}
 	a, err := s.db.Agent(ctx, agentID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Active) {
@@ -187,6 +180,11 @@ func (s *Server) guard(r route) fiber.Handler {
 				return &apiError{Status: fiber.StatusForbidden, Message: "missing or wrong X-CSRF-Token header: reload the page", Field: "X-CSRF-Token"}
 			}
 		}
+		if !setupRoutes[r.method+" "+r.path] {
+			if err := s.twoFactorBlock(c.UserContext(), p); err != nil {
+				return err
+			}
+		}
 		if !r.access.allows(p.agent.Role) {
 			return forbidden(r.access)
 		}
@@ -219,13 +217,18 @@ func (s *Server) sendSession(c *fiber.Ctx, a *store.Agent, tok string, sess *sto
 		Name: sessionCookie, Value: tok, Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: s.secureCookies(c), Expires: sess.ExpiresAt,
 	})
-	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken, Permissions: desk.RolePermissions(a.Role)})
+	tf, err := s.twoFactorState(c.UserContext(), a.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken, Permissions: desk.RolePermissions(a.Role), TwoFactor: tf})
 }
 
 type meBody struct {
-	Agent     *store.Agent `json:"agent"`
-	CSRFToken string       `json:"csrf_token,omitempty"`
-	Presence  string       `json:"presence,omitempty"` // online | away, for live chat
+	Agent     *store.Agent    `json:"agent"`
+	CSRFToken string          `json:"csrf_token,omitempty"`
+	Presence  string          `json:"presence,omitempty"` // online | away, for live chat
+	TwoFactor *twoFactorState `json:"two_factor,omitempty"`
 	// Permissions are what the agent's role may do (desk/roles.go), so the
 	// app offers only that.
 	Permissions []string `json:"permissions"`
@@ -281,6 +284,11 @@ func (s *Server) login(c *fiber.Ctx, _ *principal) error {
 	if err != nil {
 		return err
 	}
+	if on, err := s.db.TwoFactorOn(c.UserContext(), a.ID); err != nil {
+		return err
+	} else if on {
+		return s.loginChallenge(c, a.ID)
+	}
 	return s.startSession(c, a)
 }
 
@@ -296,8 +304,12 @@ func (s *Server) logout(c *fiber.Ctx, p *principal) error {
 }
 
 func (s *Server) me(c *fiber.Ctx, p *principal) error {
+	tf, err := s.twoFactorState(c.UserContext(), p.agent.ID)
+	if err != nil {
+		return err
+	}
 	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf, Presence: s.presence(p.agent.ID),
-		Permissions: desk.RolePermissions(p.agent.Role)})
+		Permissions: desk.RolePermissions(p.agent.Role), TwoFactor: tf})
 }
 
 func (s *Server) presence(agentID int64) string {

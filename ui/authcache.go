@@ -29,6 +29,9 @@ type credEntry struct {
 	lastUsed time.Time // the token's last recorded use (see authenticate)
 	csrf     string
 	expires  time.Time // the session's expiry
+	// twoFactor: the session's agent signs in with a code (a change to it
+	// moves AuthVersion, like any change to credentials).
+	twoFactor bool
 }
 
 const (

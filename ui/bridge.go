@@ -105,7 +105,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 // small, a reply's with its files large, the rest hold a JSON object.
 func bodyLimit(r route, contentType string) int64 {
 	switch {
-	case r.path == "/api/auth/login" || r.path == "/api/setup":
+	case strings.HasPrefix(r.path, "/api/auth/") || r.path == "/api/setup":
 		return maxLoginBody
 	case uploadRoutes[r.method+" "+r.path] && strings.HasPrefix(contentType, fiber.MIMEMultipartForm):
 		return maxUploadBody

@@ -108,13 +108,18 @@ func loginOwner(t *testing.T, ctx context.Context, e *env) {
 // loginAs signs in from the login page.
 func loginAs(t *testing.T, ctx context.Context, e *env, email, password string) {
 	t.Helper()
-	run(t, ctx, "login",
-		chromedp.Navigate(e.srv.URL),
+	run(t, ctx, "login", typeLogin(e.srv.URL, email, password), chromedp.WaitVisible(".shell", chromedp.ByQuery))
+}
+
+// typeLogin opens the login page at url and sends an email and password.
+func typeLogin(url, email, password string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(url),
 		chromedp.WaitVisible("#f-email", chromedp.ByID),
 		chromedp.SendKeys("#f-email", email, chromedp.ByID),
 		chromedp.SendKeys("#f-password", password, chromedp.ByID),
 		chromedp.KeyEvent(kb.Enter),
-		chromedp.WaitVisible(".shell", chromedp.ByQuery))
+	}
 }
 
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {

@@ -112,6 +112,7 @@ type Server struct {
 	apiLimit    *limit.Limiter
 	loginLimit  *limit.Limiter
 	publicLimit *limit.Limiter // every request without credentials, by address
+	signin      signinLimits   // forgotten-password mails (signin.go)
 
 	creds credCache // who each recent session or token is (authcache.go)
 
@@ -165,6 +166,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.apiLimit = d.NewLimiter("api", apiRate, int(max(apiRate*10, 1)))
 	s.loginLimit = d.NewLimiter("login", loginRate/60, int(max(loginRate/2, 1)))
 	s.publicLimit = d.NewLimiter("public", 30, 200)
+	s.signin = newSigninLimits(d)
 	s.static = loadStatic()
 
 	s.app = fiber.New(fiber.Config{
@@ -299,6 +301,7 @@ func (s *Server) janitor(ctx context.Context) {
 			s.apiLimit.Sweep(30 * time.Minute)
 			s.loginLimit.Sweep(30 * time.Minute)
 			s.publicLimit.Sweep(30 * time.Minute)
+			s.signin.sweep()
 		}
 	}
 }

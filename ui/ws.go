@@ -140,6 +140,9 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}
 	version, _ := s.db.AuthVersion() // before the check: a change meanwhile is seen below
 	p, err := s.authenticate(r.Context(), cookie, r.Header.Get("Authorization"))
+	if err == nil {
+		err = s.twoFactorBlock(r.Context(), p)
+	}
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {

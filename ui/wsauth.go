@@ -105,6 +105,14 @@ func (s *Server) closeUnlessAllowed(ctx context.Context, conn *websocket.Conn, s
 	key := sock.credKey
 	s.mu.Unlock()
 	p, err := s.authenticateKey(ctx, key)
+	if err == nil {
+		// The desk began to require two-factor sign-in of an agent
+		// without it: the app's next login leads to its setup.
+		if errors.Is(s.twoFactorBlock(ctx, p), errSetupTwoFactor) {
+			conn.Close(StatusSessionEnded, SessionEndedReason)
+			return true
+		}
+	}
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:

@@ -1,5 +1,5 @@
 // Admin screens (agents, teams, stores), API tokens and the agent's own settings.
-import { del, get, patch, post, setCSRF } from './api.js';
+import { api, del, get, patch, post, setCSRF } from './api.js';
 import { $, h } from './dom.js';
 import { formatDateTime, formatNumber, languages, setLocale, t } from './i18n.js';
 import { importing, leftText } from './history.js';
@@ -14,6 +14,7 @@ import { backupCard } from './backups.js';
 import { renderSignature } from './outreach.js';
 import { connectMailbox, oauthBody, oauthFields, oauthStatus, wireOAuth } from './mailbox_oauth.js';
 import { auditAdmin } from './audit.js';
+import { twoFactorCard } from './signin.js';
 
 let ctx = {};
 
@@ -115,13 +116,22 @@ async function agents(main) {
       try { await patch(`/api/agents/${a.id}`, { password: pw }); toast(t('saved')); } catch (err) { toast(errorText(err), true); }
     },
   }, t('set_password'));
+  // An agent who lost their phone (and their recovery codes) signs in
+  // with the password alone once an admin resets it.
+  const twoFactor = (a) => (a.two_factor
+    ? [t('twofa_state_on'), ' ', a.id === state.me.id ? null : h('button', { class: 'btn small', onclick: async () => {
+      if (!confirm(t('twofa_reset_confirm', { name: a.name }))) return;
+      try { await del(`/api/agents/${a.id}/two-factor`); toast(t('saved')); agents(main); } catch (err) { toast(errorText(err), true); }
+    } }, t('twofa_reset'))]
+    : h('span', { class: 'muted' }, t('twofa_state_off')));
   main.replaceChildren(
     h('h1', {}, t('admin_agents')),
     h('div', { class: 'card' }, h('table', {},
-      h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), ''].map((x) => h('th', {}, x)))),
+      h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), t('twofa_column'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
         h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)), h('td', {}, storesCell(a)),
         h('td', {}, a.active ? t('active') : t('inactive')),
+        h('td', {}, twoFactor(a)),
         h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a)))))),
       h('p', { class: 'muted admin-hint roles-hint' }, t('roles_hint'))),
     h('div', { class: 'card' }, h('h2', {}, t('add_agent')), h('p', { class: 'muted' }, t('add_agent_hint')),
@@ -448,12 +458,34 @@ async function deskSettings(main) {
       ['reopen_days', t('reopen_days'), 'text', String(st.reopen_days)],
       ['assign_on_reply', t('assign_on_reply'), 'checkbox', st.assign_on_reply],
       ['retention_months', t('retention_months'), 'number', String(st.retention_months ?? 0)],
+      ['require_two_factor', t('require_2fa'), 'checkbox', st.require_two_factor],
     ], t('save'), async (v) => {
-      await patch('/api/settings', { reopen_days: Number(v.reopen_days), assign_on_reply: v.assign_on_reply === 'on', retention_months: Number(v.retention_months) });
+      await patch('/api/settings', { reopen_days: Number(v.reopen_days), assign_on_reply: v.assign_on_reply === 'on', retention_months: Number(v.retention_months), require_two_factor: v.require_two_factor === 'on' });
       toast(t('saved'));
     }), h('p', { class: 'muted' }, t('reopen_days_hint')), h('p', { class: 'muted' }, t('assign_on_reply_hint')),
-    h('p', { class: 'muted' }, t('retention_hint'))),
+    h('p', { class: 'muted' }, t('retention_hint')), h('p', { class: 'muted' }, t('require_2fa_hint'))),
+    await systemMailCard(),
     await backupCard());
+}
+
+// systemMailCard sets the server the desk's own mail (password reset
+// links) leaves through; empty, the first store's mailbox sends it.
+async function systemMailCard() {
+  const m = await get('/api/settings/system-mail');
+  const sec = ['tls', 'starttls', 'none'].map((v) => [v, t(`sec_${v}`), v === (m.security || 'starttls')]);
+  return h('div', { class: 'card', id: 'system-mail' }, h('h2', {}, t('sysmail_title')), h('p', { class: 'muted' }, t('sysmail_hint')),
+    form([
+      ['host', t('smtp_host'), 'text', m.host ?? ''],
+      ['port', t('port'), 'text', m.port ? String(m.port) : ''],
+      ['security', t('security'), 'select', sec],
+      ['username', t('username'), 'text', m.username ?? ''],
+      ['password', m.password_set ? t('password_keep') : t('password'), 'password', ''],
+      ['from', t('sysmail_from'), 'email', m.from ?? ''],
+      ['from_name', t('sysmail_from_name'), 'text', m.from_name ?? ''],
+    ], t('save'), async (v) => {
+      await api('PUT', '/api/settings/system-mail', { ...v, port: Number(v.port) || 0 });
+      toast(t('saved'));
+    }));
 }
 
 async function mySettings(main) {
@@ -483,7 +515,8 @@ async function mySettings(main) {
         setCSRF(res.csrf_token);
         f.reset();
         toast(t('saved'));
-      })));
+      })),
+    await twoFactorCard());
 }
 
 // signatureCard edits the agent's own email signature, with a preview of

@@ -12,6 +12,7 @@ import { handoverDialog } from './handover.js';
 import { showChecklist } from './checklist.js';
 import { newTicketDialog } from './outreach.js';
 import { historyNotice, watchHistory } from './history.js';
+import { twoFactorSetup } from './signin.js';
 import { CEV, EV, addFilter, can, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
@@ -214,23 +215,27 @@ async function reloadMeta() {
 
 // ---- Login, setup, logout
 
-function authScreen({ title, fields, submitLabel, submit }) {
+// authScreen is a small form on its own page (login, setup, the code
+// step, a forgotten or a new password): submit's answer goes to done
+// (by default, the app starts with the agent it names).
+function authScreen({ title, hint, fields, submitLabel, submit, done = start, links = [] }) {
   const err = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { novalidate: true },
     h('div', { class: 'brand' }, icon('inbox'), t('app_name')),
     h('h1', {}, title),
-    fields.map(([name, label, type, autocomplete]) => h('label', { class: 'field' }, h('span', {}, label),
-      h('input', { name, type, required: true, autocomplete, id: `f-${name}` }))),
+    hint ? h('p', { class: 'muted auth-hint' }, hint) : null,
+    fields.map(([name, label, type, autocomplete, inputmode]) => h('label', { class: 'field' }, h('span', {}, label),
+      h('input', { name, type, required: true, autocomplete, id: `f-${name}`, inputmode }))),
     err,
-    h('button', { type: 'submit', class: 'btn primary' }, submitLabel));
+    h('button', { type: 'submit', class: 'btn primary' }, submitLabel),
+    links.length ? h('p', { class: 'auth-links' }, links) : null);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.textContent = '';
     const btn = form.querySelector('button');
     btn.disabled = true;
     try {
-      const me = await submit(Object.fromEntries(new FormData(form)));
-      await start(me);
+      await done(await submit(Object.fromEntries(new FormData(form))));
     } catch (ex) {
       err.textContent = errorText(ex);
       if (ex.field) form.querySelector(`[name="${ex.field}"]`)?.focus();
@@ -238,6 +243,16 @@ function authScreen({ title, fields, submitLabel, submit }) {
   });
   app.replaceChildren(h('div', { class: 'auth' }, form));
   form.querySelector('input').focus();
+}
+
+// authLink is a link under an auth form that shows another screen.
+const authLink = (id, label, show) => h('a', { href: '#', id, onclick: (e) => { e.preventDefault(); show(); } }, label);
+
+// authMessage replaces an auth screen's form with a message and a link.
+function authMessage(title, text, link) {
+  app.replaceChildren(h('div', { class: 'auth' }, h('form', { novalidate: true },
+    h('div', { class: 'brand' }, icon('inbox'), t('app_name')),
+    h('h1', {}, title), h('p', { role: 'status', id: 'auth-message' }, text), h('p', { class: 'auth-links' }, link))));
 }
 
 async function showLogin() {
@@ -256,8 +271,58 @@ async function showLogin() {
       title: t('login_title'), submitLabel: t('login_submit'),
       fields: [['email', t('email'), 'email', 'username'], ['password', t('password'), 'password', 'current-password']],
       submit: (v) => post('/api/auth/login', v),
+      // An agent with two-factor sign-in gets a login token, not a session.
+      done: (res) => (res.login_token ? showCodeStep(res.login_token) : start(res)),
+      links: [authLink('forgot', t('login_forgot'), showForgot)],
     });
   }
+}
+
+// showCodeStep asks for the code of a login whose password was right.
+function showCodeStep(loginToken) {
+  authScreen({
+    title: t('code_title'), hint: t('code_hint'), submitLabel: t('code_submit'),
+    fields: [['code', t('code_label'), 'text', 'one-time-code', 'numeric']],
+    submit: (v) => post('/api/auth/login/code', { login_token: loginToken, code: v.code }),
+    links: [authLink('back-login', t('back_to_login'), showLogin)],
+  });
+}
+
+function showForgot() {
+  authScreen({
+    title: t('forgot_title'), hint: t('forgot_hint'), submitLabel: t('forgot_submit'),
+    fields: [['email', t('email'), 'email', 'username']],
+    submit: (v) => post('/api/auth/password-reset', v),
+    done: () => authMessage(t('forgot_title'), t('forgot_sent'), authLink('back-login', t('back_to_login'), showLogin)),
+    links: [authLink('back-login', t('back_to_login'), showLogin)],
+  });
+}
+
+// showReset is the page a reset link opens: a new password, once.
+function showReset(token) {
+  const toLogin = () => { history.replaceState(null, '', location.pathname); showLogin(); };
+  authScreen({
+    title: t('reset_title'), hint: t('reset_hint'), submitLabel: t('reset_submit'),
+    fields: [['password', t('password_new'), 'password', 'new-password']],
+    submit: (v) => post('/api/auth/password-reset/confirm', { token, password: v.password }),
+    done: () => authMessage(t('reset_title'), t('reset_done'), authLink('back-login', t('login_submit'), toLogin)),
+    links: [authLink('forgot', t('reset_ask_new'), () => { history.replaceState(null, '', location.pathname); showForgot(); })],
+  });
+}
+
+// showTwoFactorSetup is all an agent sees, right after the login, while
+// the desk requires two-factor sign-in and theirs is not on.
+async function showTwoFactorSetup() {
+  const box = h('div', { class: 'twofa-box' });
+  app.replaceChildren(h('div', { class: 'auth' }, h('div', { class: 'auth-card', id: 'twofa-required' },
+    h('div', { class: 'brand' }, icon('inbox'), t('app_name')),
+    h('h1', {}, t('twofa_setup_title')),
+    h('p', { class: 'muted auth-hint' }, t('twofa_required')),
+    box,
+    h('p', { class: 'auth-links' }, authLink('setup-logout', t('logout'), logout)))));
+  try {
+    await twoFactorSetup(box, async () => start(await get('/api/me')));
+  } catch (err) { box.replaceChildren(h('p', { class: 'error', role: 'alert' }, errorText(err))); }
 }
 
 async function logout() {
@@ -502,6 +567,11 @@ async function start(me) {
   localStorage.setItem('onedesk.session', '1');
   state.me = { ...me.agent, permissions: me.permissions || [] };
   state.presence = me.presence || 'online';
+  if (me.two_factor?.setup_needed) {
+    await setLocale(me.agent.language, me.agent.timezone);
+    showTwoFactorSetup();
+    return;
+  }
   // The catalog and the agents, teams and stores load side by side.
   const meta = Promise.all([reloadMeta(), get('/api/event-types').then((r) => { Object.assign(EV, r.event_types); Object.assign(CEV, r.customer_event_types); })])
     .then(() => null, (err) => err);
@@ -528,7 +598,9 @@ function sessionEnded() {
   showLogin();
 }
 
-window.addEventListener('hashchange', route);
+// A reset link opened in a tab that shows the app already.
+const resetToken = () => location.hash.match(/^#\/reset\/([\w-]+)$/)?.[1];
+window.addEventListener('hashchange', () => (resetToken() ? showReset(resetToken()) : route()));
 
 const theme = () => document.documentElement.setAttribute('data-theme',
   localStorage.getItem('onedesk.theme') || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
@@ -542,6 +614,12 @@ if ('serviceWorker' in navigator && window.isSecureContext) {
 }
 
 (async () => {
+  // A password reset link opens its own page, signed in or not.
+  if (resetToken()) {
+    await setLocale(browserLanguage());
+    showReset(resetToken());
+    return;
+  }
   // Without a session there is no need to ask for one (and to log a 401).
   if (!localStorage.getItem('onedesk.session')) {
     await setLocale(browserLanguage());

@@ -36,6 +36,7 @@ func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, tokens: mailauth.NewTokens(d.DB()), Backoff: 5 * time.Second, MaxBackoff: 5 * time.Minute}
 	d.SetSender("email", desk.SenderFunc(c.Send))
 	d.LimitSends("email", smtpSends)
+	d.SetSystemMailer(SendSystem)
 	d.RegisterAccounts(c)
 	return c
 }

@@ -270,3 +270,31 @@ func testSMTP(ctx context.Context, mb *store.Mailbox, oauth ...*oauthLogin) erro
 	}
 	return Explain(&protocolError{"SMTP", addr, err})
 }
+
+// SendSystem sends a mail the desk writes itself (a password reset link)
+// through server's SMTP settings: plain text, marked as machine-sent.
+func SendSystem(ctx context.Context, server *store.Mailbox, sm desk.SystemMail) error {
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := m.FromFormat(server.Name, server.Address); err != nil {
+		return i18n.Errorf("the system mail address %s cannot be sent from: %w", server.Address, err)
+	}
+	if err := m.To(sm.To); err != nil {
+		return i18n.Errorf("the address %s is not valid: %w", sm.To, err)
+	}
+	m.SetMessageID()
+	m.SetDate()
+	m.Subject(sm.Subject)
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.SetGenHeader("X-Auto-Response-Suppress", "All")
+	m.SetBodyString(mail.TypeTextPlain, sm.Text)
+	client, err := smtpClient(server)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := client.DialAndSendWithContext(sctx, m); err != nil {
+		return i18n.Errorf("the mail server %s did not take the mail: %w", server.SMTPHost, err)
+	}
+	return nil
+}

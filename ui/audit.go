@@ -57,7 +57,11 @@ func audited(r route) bool {
 	if v, ok := auditedAgentRoutes[key]; ok {
 		return v
 	}
-	return r.access == admin && r.method != fiber.MethodGet && r.method != fiber.MethodHead
+	if r.method == fiber.MethodGet || r.method == fiber.MethodHead {
+		return false
+	}
+	// Settings and the team, whichever role may change them.
+	return r.access == admin || r.access == agentsManage || strings.HasPrefix(string(r.access), "settings.")
 }
 
 // withAudit wraps r's handler to record each call that succeeds (and

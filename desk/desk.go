@@ -42,7 +42,11 @@ type Desk struct {
 	accountChanges accountChanges // a channel's accounts were saved (accounts.go)
 
 	settings *Settings // cached; nil until read
-	key      []byte    // the installation secret, once read
+	// settingsRead is when settings was read: on several nodes a copy
+	// older than settingsFresh is read again, in case another node's
+	// word of a change was lost.
+	settingsRead time.Time
+	key          []byte // the installation secret, once read
 
 	hooks      []TxHook    // act inside the write transaction of a ticket change (txhook.go)
 	storeHours hours.Cache // business hours by store

@@ -65,6 +65,7 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 		// reconnect and refetch; Committed's followers read from their
 		// cursors), and the outbox looks for due replies.
 		d.bus.dropAll()
+		d.forgetSettings()
 		d.Wake()
 		return
 	case c.Signal != nil:
@@ -84,6 +85,9 @@ func (d *Desk) fromOtherNode(ctx context.Context, c store.Committed) {
 			case d.accountChanges.of("queued:" + sig.Queued) <- struct{}{}:
 			default:
 			}
+		}
+		if sig.Settings {
+			d.forgetSettings()
 		}
 		if sig.Accounts != "" {
 			select {
@@ -159,6 +163,7 @@ type nodeSignal struct {
 	Accounts string          `json:"a,omitempty"`
 	Presence json.RawMessage `json:"p,omitempty"`
 	Queued   string          `json:"q,omitempty"` // work was queued for this kind of worker
+	Settings bool            `json:"s,omitempty"` // the desk settings changed
 }
 
 // AnnounceQueued tells the other nodes that work was queued for the

@@ -35,9 +35,9 @@ const settingsKey = "desk"
 // Settings reads the desk settings (defaults where unset).
 func (d *Desk) Settings(ctx context.Context) (Settings, error) {
 	d.mu.RLock()
-	cached := d.settings
+	cached, read := d.settings, d.settingsRead
 	d.mu.RUnlock()
-	if cached != nil {
+	if cached != nil && (!d.db.Multinode() || time.Since(read) < settingsFresh) {
 		return *cached, nil
 	}
 	s := defaultSettings
@@ -51,9 +51,20 @@ func (d *Desk) Settings(ctx context.Context) (Settings, error) {
 		}
 	}
 	d.mu.Lock()
-	d.settings = &s
+	d.settings, d.settingsRead = &s, time.Now()
 	d.mu.Unlock()
 	return s, nil
+}
+
+// settingsFresh is how long a node trusts its copy of the settings when
+// other nodes may change them; a change is also announced to them at once.
+const settingsFresh = 10 * time.Second
+
+// forgetSettings drops the cached settings: another node changed them.
+func (d *Desk) forgetSettings() {
+	d.mu.Lock()
+	d.settings = nil
+	d.mu.Unlock()
 }
 
 // SaveSettings checks and stores the desk settings.
@@ -69,8 +80,9 @@ func (d *Desk) SaveSettings(ctx context.Context, s Settings) (Settings, error) {
 		return s, fmt.Errorf("save settings: %w", err)
 	}
 	d.mu.Lock()
-	d.settings = &s
+	d.settings, d.settingsRead = &s, time.Now()
 	d.mu.Unlock()
+	d.bus.signal(nodeSignal{Settings: true}) // e.g. "require two-factor sign-in" holds on every node at once
 	return s, nil
 }
 

@@ -489,10 +489,12 @@ func (db *DB) pgSearchFiltered(ctx context.Context, query string, statuses, wher
 	var cargs []any
 	for _, st := range statuses {
 		cond := append([]string{"t.status = ?", "t.id " + cmp + " ?"}, where...)
-		// No ORDER BY or LIMIT of its own: the planner then merges the
-		// statuses' index ranges in id order (Merge Append) and reads
-		// only as far as the walk goes.
-		parts = append(parts, "SELECT t.id FROM tickets t WHERE "+strings.Join(cond, " AND "))
+		// An order and a limit of its own: each status is then a walk of
+		// an index in id order, merged (Merge Append), read only as far as
+		// the walk goes. Without them the planner gathered every ticket of
+		// a store's channel by bitmap and sorted (1M: 18,898 tickets, 160
+		// ms; walked, 24 ms).
+		parts = append(parts, "(SELECT t.id FROM tickets t WHERE "+strings.Join(cond, " AND ")+" ORDER BY t.id "+order+" LIMIT "+walk+")")
 		cargs = append(cargs, st, bound)
 		cargs = append(cargs, args...)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -84,6 +85,9 @@ func (db *DB) Seed(ctx context.Context, o SeedOptions, progress func(done int)) 
 		}
 		return nil
 	})
+	if isUnique(err) {
+		return errors.New("this database already holds seeded rows (stores shop-1...): seed a new file")
+	}
 	if err != nil {
 		return fmt.Errorf("seed reference rows: %w", err)
 	}

@@ -132,6 +132,7 @@ func TestGracefulStopUnderLoad(t *testing.T) {
 		acked    []string // chat cids acknowledged
 		ok       atomic.Int64
 		refused  atomic.Int64
+		stopping atomic.Bool
 	)
 	fail := func(s string) {
 		mu.Lock()
@@ -158,6 +159,15 @@ func TestGracefulStopUnderLoad(t *testing.T) {
 				if errors.Is(err, syscall.ECONNREFUSED) {
 					refused.Add(1)
 					return // stopped: nobody there any more
+				}
+				// A kept-alive connection the stopping server closed as idle
+				// while this request was on its way: HTTP's own race (the
+				// client does not resend a POST), and the request was never
+				// read, so never answered. Only once the stop has begun.
+				if stopping.Load() && (errors.Is(err, syscall.ECONNRESET) ||
+					strings.Contains(err.Error(), "server closed idle connection")) {
+					refused.Add(1)
+					return
 				}
 				if err != nil {
 					fail(fmt.Sprintf("%s: %v", subject, err))
@@ -226,6 +236,7 @@ func TestGracefulStopUnderLoad(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	stopped := time.Now()
+	stopping.Store(true)
 	stop()
 	for err == nil {
 		_, _, err = agentWS.Read(ctx) // changes, then the close

@@ -340,6 +340,7 @@ func (s *Server) setPresence(c *fiber.Ctx, p *principal) error {
 		delete(s.away, p.agent.ID)
 	}
 	s.noteAwaySwitch(p.agent.ID, in.Presence == "away")
+	s.presenceMoved()
 	s.mu.Unlock()
 	return c.JSON(fiber.Map{"presence": in.Presence})
 }

@@ -38,6 +38,7 @@ type peerPresence struct {
 type nodePresence struct {
 	Node     string               `json:"node"`
 	Online   []int64              `json:"online"`
+	Stores   map[int64][]int64    `json:"stores,omitempty"` // of the agents in Online who work some stores only
 	Switches map[int64]awaySwitch `json:"switches,omitempty"`
 	Viewers  map[int64][]viewer   `json:"viewers,omitempty"`
 	heard    time.Time
@@ -144,6 +145,12 @@ func (s *Server) presenceSnapshot() []byte {
 	for sock := range s.sockets {
 		if !slices.Contains(p.Online, sock.agentID) {
 			p.Online = append(p.Online, sock.agentID)
+			if len(sock.stores) > 0 {
+				if p.Stores == nil {
+					p.Stores = map[int64][]int64{}
+				}
+				p.Stores[sock.agentID] = sock.stores
+			}
 		}
 		if sock.viewing != 0 && p.Viewers[sock.viewing] == nil {
 			p.Viewers[sock.viewing] = s.localViewersOf(sock.viewing)
@@ -178,6 +185,9 @@ func (s *Server) heardPresence(raw json.RawMessage) {
 	old := s.peers.nodes[p.Node]
 	s.peers.nodes[p.Node] = &p
 	s.viewersMoved(old, &p)
+	if old == nil || !slices.Equal(old.Online, p.Online) || !maps.Equal(old.Switches, p.Switches) {
+		s.presenceMoved()
+	}
 }
 
 // forgetStaleNodes drops the nodes not heard of for presenceStale.
@@ -188,6 +198,7 @@ func (s *Server) forgetStaleNodes() {
 		if time.Since(n.heard) > presenceStale {
 			delete(s.peers.nodes, id)
 			s.viewersMoved(n, nil)
+			s.presenceMoved()
 		}
 	}
 }

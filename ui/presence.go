@@ -102,6 +102,7 @@ func (s *Server) dropSocket(sock *agentSocket) {
 		sock.typingTimer.Stop()
 	}
 	delete(s.sockets, sock)
+	s.presenceMoved()
 }
 
 // placeSocket sets what sock views and whether it types and, for each

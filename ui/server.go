@@ -120,6 +120,8 @@ type Server struct {
 	sockets map[*agentSocket]struct{}
 	away    map[int64]bool // agents who set themselves away
 	peers   peerPresence   // the other nodes' presence (nodes.go)
+
+	presenceWatchers []func() // told when agents' presence may have changed (ws.go)
 	closing bool           // shutting down: no new agent sockets
 
 	socketsWG sync.WaitGroup // agent websocket handlers running
@@ -168,6 +170,15 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.publicLimit = d.NewLimiter("public", 30, 200)
 	s.signin = newSigninLimits(d)
 	s.static = loadStatic()
+	for _, ch := range opts.Channels {
+		// A channel that shows agents' presence (the chat widget) is
+		// handed it here, and told when it changes.
+		if w, ok := ch.(interface {
+			WatchPresence(online func(storeID int64) bool) func()
+		}); ok {
+			s.presenceWatchers = append(s.presenceWatchers, w.WatchPresence(s.StoreOnline))
+		}
+	}
 
 	s.app = fiber.New(fiber.Config{
 		ErrorHandler:          s.errorHandler,

@@ -173,6 +173,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sockets[sock] = struct{}{}
 	s.socketsWG.Add(1)
+	s.presenceMoved()
 	s.mu.Unlock()
 	defer s.socketsWG.Done()
 	// The bus drops a subscriber whose channel is full, so a pump drains it
@@ -329,6 +330,36 @@ func (s *Server) AgentsOnline() bool {
 		}
 	}
 	return s.onlineElsewhere(0)
+}
+
+// StoreOnline tells whether an agent who may work a store's tickets has
+// the app open and is not away: the store's chat widget then says its
+// team is online.
+func (s *Server) StoreOnline(storeID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sock := range s.sockets {
+		if (len(sock.stores) == 0 || slices.Contains(sock.stores, storeID)) && !s.isAway(sock.agentID) {
+			return true
+		}
+	}
+	for _, n := range s.peers.nodes {
+		for _, id := range n.Online {
+			if stores := n.Stores[id]; (len(stores) == 0 || slices.Contains(stores, storeID)) && !s.isAway(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// presenceMoved tells the channels that watch agents' presence (the chat
+// widget's header) that it may have changed. s.mu is held; the watchers
+// never block.
+func (s *Server) presenceMoved() {
+	for _, changed := range s.presenceWatchers {
+		changed()
+	}
 }
 
 // AgentOnline tells whether an agent has the app open and is not away:

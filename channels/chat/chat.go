@@ -53,6 +53,9 @@ type Channel struct {
 	// Online tells whether an agent is there to chat (set by the server
 	// from the agents' websockets); nil means nobody is.
 	Online func() bool
+	// StoreOnline, when set, tells it per store (an agent who may work
+	// the store is there): the server sets it through WatchPresence.
+	StoreOnline func(storeID int64) bool
 	// Now is the clock business hours are read by; nil is time.Now.
 	Now func() time.Time
 	// AckWait is how long a reply pushed to an open widget waits for the
@@ -69,12 +72,17 @@ type Channel struct {
 
 	ipLimit      *limit.Limiter // connections and HTTP requests per address
 	visitorLimit *limit.Limiter // messages and files per visitor token
+	greetLimit   *limit.Limiter // greeting beacons per address, greeting and event (greet.go)
+
+	presence presence // whether each store's team is online, pushed to widgets (presence.go)
 }
 
 // New returns the chat channel and installs its sender in the desk.
 func New(d *desk.Desk, log *slog.Logger) *Channel {
 	c := &Channel{desk: d, log: log, visitors: map[int64]map[*visitor]struct{}{}, open: map[*visitor]struct{}{}, receipts: map[int64]*receipt{},
-		ipLimit: d.NewLimiter("chat address", 1, 30), visitorLimit: d.NewLimiter("chat visitor", visitorRate, visitorBurst)}
+		ipLimit: d.NewLimiter("chat address", 1, 30), visitorLimit: d.NewLimiter("chat visitor", visitorRate, visitorBurst),
+		greetLimit: d.NewLimiter("chat greeting", 0.05, 3)}
+	c.presence.kick = make(chan struct{}, 1)
 	d.SetSender("chat", desk.SenderFunc(c.Send))
 	d.RegisterAccounts(c)
 	return c
@@ -97,7 +105,7 @@ func (c *Channel) live(st *store.Store) bool {
 	if c.Now != nil {
 		now = c.Now
 	}
-	return c.Online != nil && c.Online() && desk.ChatOpen(st, now())
+	return c.teamOnline(st.ID) && desk.ChatOpen(st, now())
 }
 
 // ServeHTTP answers /chat/ws, /chat/config, /chat/offline, /chat/upload
@@ -109,9 +117,13 @@ func (c *Channel) Routes() []channels.Route { return []channels.Route{{Pattern: 
 
 // and /chat/file.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := clientIP(r)
 	if !c.ipLimit.Allow(ip) {
 		writeError(w, http.StatusTooManyRequests, text(r.URL.Query().Get("lang"), "err_fast"), "")
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/chat/avatar/") {
+		c.serveAvatar(w, r) // a picture in an <img>: any page may show it
 		return
 	}
 	bodyLimit := int64(maxRequest)
@@ -150,6 +162,8 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveUpload(w, r, st)
 	case "/chat/file":
 		c.serveFile(w, r, st)
+	case "/chat/greet":
+		c.serveGreet(w, r, st)
 	default:
 		writeError(w, http.StatusNotFound, "not found", "")
 	}
@@ -165,12 +179,16 @@ func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.
 	strs := assets.WidgetCatalog(lang)
 	set := st.Chat
 	color, position, prechat := cmp.Or(set.Color, "#2457d6"), cmp.Or(set.Position, "right"), cmp.Or(set.PreChat, "off")
-	writeJSON(w, http.StatusOK, map[string]any{
+	answer := map[string]any{
 		"store": st.Name, "online": c.live(st), "language": lang, "strings": strs,
 		"color": color, "position": position, "prechat": prechat,
 		"launcher": cmp.Or(set.Launcher, strs["launcher"]), "greeting": cmp.Or(set.Greeting, strs["greeting"]),
 		"files": set.Files, "max_file_mb": maxFileBytes(st) >> 20,
-	})
+	}
+	if list := c.widgetGreetings(r, st, lang); len(list) > 0 {
+		answer["greetings"] = list // the widget then loads its greeting code
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // visitorID is the identity a visitor token stands for. The token itself
@@ -202,6 +220,7 @@ type frame struct {
 	Text    string     `json:"text,omitempty"`
 	From    string     `json:"from,omitempty"` // visitor | agent
 	Name    string     `json:"name,omitempty"`
+	Avatar  string     `json:"avatar,omitempty"` // an agent's picture: /chat/avatar/{key}
 	Email   string     `json:"email,omitempty"`
 	Page    string     `json:"page,omitempty"`
 	Locale  string     `json:"locale,omitempty"`
@@ -244,6 +263,9 @@ type visitor struct {
 	bye     bool // close with the restart status once the queue is written
 
 	receipts atomic.Bool // the widget confirms the replies it shows
+
+	storeID int64 // the store whose widget it is
+	online  int32 // what the widget was last told of its team: 0 nothing yet, 1 online, 2 not (guarded by Channel.mu)
 }
 
 // maxQueue frames may wait for a visitor; one that reads slower than that
@@ -337,7 +359,7 @@ func (c *Channel) serveWS(w http.ResponseWriter, r *http.Request, st *store.Stor
 		return
 	}
 	conn.SetReadLimit(maxFrame)
-	s := &session{c: c, st: st, v: &visitor{conn: conn, gone: make(chan struct{})}, browser: browserName(r.UserAgent()), lang: desk.PickLanguage(st.Language, "")}
+	s := &session{c: c, st: st, v: &visitor{conn: conn, gone: make(chan struct{}), storeID: st.ID}, browser: browserName(r.UserAgent()), lang: desk.PickLanguage(st.Language, "")}
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -509,9 +531,12 @@ func (s *session) handle(ctx context.Context, data []byte) {
 			c.log.Error("chat: history", "err", err)
 		}
 		online := c.live(st)
+		c.told(s.v, online)
 		welcome := frame{Type: "welcome", Token: token, Online: &online}
+		authors := c.authors(ctx, history)
 		for _, m := range history {
 			f := messageFrame(m)
+			authors.sign(&f, m)
 			if m.Delivery == "waiting" && t != nil {
 				// Left for the visitor: the widget's receipt makes it delivered.
 				f.Ack = true
@@ -883,6 +908,9 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		if out.AuthorName != "" {
 			f.Name = out.AuthorName
 		}
+		if out.Message.AuthorID != nil {
+			f.Avatar = c.avatarPath(ctx, *out.Message.AuthorID)
+		}
 		switch c.pushReply(out.Customer.ID, f) {
 		case pushConfirmable:
 			return desk.Awaiting(time.Now().Add(c.ackWait()))
@@ -925,7 +953,14 @@ func (c *Channel) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.presence.kick:
+			c.presence.due(presenceDebounce)
+		case <-c.presence.fired:
+			c.presence.fired = nil
+			c.pushPresence()
 		case <-sweep.C:
+			c.pushPresence() // business hours open and close
+			c.greetLimit.Sweep(30 * time.Minute)
 			c.ipLimit.Sweep(30 * time.Minute)
 			c.visitorLimit.Sweep(30 * time.Minute)
 			c.forgetReceipts(10*time.Minute + 4*c.ackWait())
@@ -1016,6 +1051,12 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket_id": res.Ticket.ID})
+}
+
+// clientIP is the address a request came from.
+func clientIP(r *http.Request) string {
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	return ip
 }
 
 // sameHost tells whether an Origin is the desk's own address (the

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"time"
 
 	"onedesk/store"
@@ -25,8 +26,10 @@ func (c *Channel) pushWaiting(t *store.Ticket, m *store.Message) {
 	if m.Delivery != "waiting" && (m.Delivery != "sent" || !c.desk.Multinode()) {
 		return
 	}
+	f := messageFrame(*m)
+	c.authors(context.Background(), []store.Message{*m}).sign(&f, *m)
 	if m.Delivery == "sent" {
-		c.push(t.CustomerID, messageFrame(*m))
+		c.push(t.CustomerID, f)
 		return
 	}
 	c.mu.Lock()
@@ -38,7 +41,6 @@ func (c *Channel) pushWaiting(t *store.Ticket, m *store.Message) {
 	if !open {
 		return
 	}
-	f := messageFrame(*m)
 	f.Ack = true // the widget's receipt makes it delivered
 	c.push(t.CustomerID, f)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // Names are the reports there are, in the app's order.
-var Names = []string{"overview", "volume", "speed", "workload", "sla"}
+var Names = []string{"overview", "volume", "speed", "workload", "sla", "greetings"}
 
 // Query is what a report is asked for.
 type Query struct {
@@ -548,6 +548,8 @@ func (rd *reportData) build(name, by string, tables bool) (map[string]any, []*Ta
 		return rd.speed(tables)
 	case "workload":
 		return rd.workload(tables)
+	case "greetings":
+		return rd.greetings(tables)
 	}
 	return rd.sla(tables)
 }

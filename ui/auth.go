@@ -229,6 +229,8 @@ type meBody struct {
 	CSRFToken string          `json:"csrf_token,omitempty"`
 	Presence  string          `json:"presence,omitempty"` // online | away, for live chat
 	TwoFactor *twoFactorState `json:"two_factor,omitempty"`
+	// AvatarURL is the agent's picture, shown to chat visitors ("": none).
+	AvatarURL string `json:"avatar_url"`
 	// Permissions are what the agent's role may do (desk/roles.go), so the
 	// app offers only that.
 	Permissions []string `json:"permissions"`
@@ -308,8 +310,12 @@ func (s *Server) me(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	key, err := s.db.AvatarKey(c.UserContext(), p.agent.ID)
+	if err != nil {
+		return err
+	}
 	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf, Presence: s.presence(p.agent.ID),
-		Permissions: desk.RolePermissions(p.agent.Role), TwoFactor: tf})
+		Permissions: desk.RolePermissions(p.agent.Role), TwoFactor: tf, AvatarURL: avatarURL(key)})
 }
 
 func (s *Server) presence(agentID int64) string {

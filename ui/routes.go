@@ -56,7 +56,7 @@ type route struct {
 
 // uploadRoutes take files (multipart/form-data, up to maxUploadBody,
 // read into temporary files); every other route takes a JSON body.
-var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true}
+var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true, "PUT /api/me/avatar": true}
 
 // routes is the whole HTTP surface with who may call each route, but for
 // the static app and /widget.js (public) and what net/http serves beside
@@ -78,6 +78,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/me", agent, s.me},
 		{"PATCH", "/api/me", agent, s.updateMe},
 		{"PUT", "/api/me/presence", agent, s.setPresence},
+		{"PUT", "/api/me/avatar", agent, s.setMyAvatar},
+		{"DELETE", "/api/me/avatar", agent, s.removeMyAvatar},
 		{"GET", "/api/me/handover", agent, s.myHandoverCount},
 		{"POST", "/api/me/handover", ticketsEdit, s.myHandover},
 		{"GET", "/api/me/two-factor", agent, s.myTwoFactor},
@@ -154,6 +156,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/stores", agent, s.listStores},
 		{"POST", "/api/stores", settingsChannels, s.createStore},
 		{"PATCH", "/api/stores/:id", settingsChannels, s.updateStore},
+		{"GET", "/api/stores/:id/greetings", settingsChannels, s.listGreetings},
+		{"PUT", "/api/stores/:id/greetings", settingsChannels, s.saveGreetings},
 
 		{"GET", "/api/forms", agent, s.listForms},
 		{"POST", "/api/forms", settingsChannels, s.createForm},
@@ -211,8 +215,9 @@ type netRoute struct {
 // every channel's endpoints as its Routes give them. Those are public:
 // customers and platforms call them, and each channel bounds bodies,
 // rate-limits by address and checks what it needs itself. Today: the
-// chat's /chat/ws, /chat/config, /chat/offline, /chat/upload and
-// /chat/file (origin checked per store); the forms' /f/{slug}; Telegram's
+// chat's /chat/ws, /chat/config, /chat/offline, /chat/upload,
+// /chat/file and /chat/greet (origin checked per store) and
+// /chat/avatar/{key} (agents' pictures, for any page); the forms' /f/{slug}; Telegram's
 // /hooks/telegram/{account id} (a secret per bot); WhatsApp's
 // /hooks/whatsapp and Meta's /hooks/meta (GET: Meta's verify handshake;
 // POST: X-Hub-Signature-256 checked with the app secret of the number or

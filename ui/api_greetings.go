@@ -14,7 +14,7 @@ import (
 // greetingsBody is a store's proactive chat greetings with what each did
 // in the last 30 days (the settings screen shows both).
 type greetingsBody struct {
-	Greetings []store.Greeting      `json:"greetings"`
+	Greetings []store.Greeting     `json:"greetings"`
 	Stats     []store.GreetingStat `json:"stats"`
 }
 

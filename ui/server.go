@@ -122,7 +122,7 @@ type Server struct {
 	peers   peerPresence   // the other nodes' presence (nodes.go)
 
 	presenceWatchers []func() // told when agents' presence may have changed (ws.go)
-	closing bool           // shutting down: no new agent sockets
+	closing          bool     // shutting down: no new agent sockets
 
 	socketsWG sync.WaitGroup // agent websocket handlers running
 	sockAuth  socketAuth     // sockets closed when their credential ends (wsauth.go)

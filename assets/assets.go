@@ -8,9 +8,10 @@ import (
 	"sync"
 )
 
-// Files is the agent app (index.html is its page) and widget.js.
+// Files is the agent app (index.html is its page), widget.js and the
+// widget's parts loaded when needed (widget/*.js).
 //
-//go:embed index.html app widget.js
+//go:embed index.html app widget.js widget/*.js
 var Files embed.FS
 
 //go:embed widget/*.json forms/*.json server/*.json

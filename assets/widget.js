@@ -24,6 +24,7 @@
   let opened = false;
   let typingTimer = 0;
   const sent = new Map(); // cid -> {text, el}
+  const hooks = {}; // what lazily loaded parts want to hear: open(), sent()
   let pending = []; // messages not yet acknowledged, kept across reloads
   try { pending = JSON.parse(get(pendingKey) || '[]'); } catch { pending = []; }
   const savePending = () => set(pendingKey, JSON.stringify(pending));
@@ -42,7 +43,13 @@
 .panel[hidden],.launch[hidden]{display:none}
 @media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}}
 header{background:${color};color:#fff;padding:14px 16px;display:flex;align-items:center;gap:8px}
-header h2{margin:0;font-size:16px;flex:1}
+header h2{margin:0;font-size:16px}
+.hd{flex:1;min-width:0}.hd h2,.by b{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.pr{margin:2px 0 0;font-size:12px;display:flex;gap:6px;align-items:center}
+.pr i{width:8px;height:8px;border-radius:50%;background:#c4c7cf;flex:none}.pr.on i{background:#3ecf6e}
+.av{width:34px;height:34px;border-radius:50%;background:#ffffff33;display:grid;place-items:center;font-weight:700;font-size:13px;overflow:hidden;flex:none}
+.av img{width:100%;height:100%;object-fit:cover}.av[hidden]{display:none}
+.by{display:flex;gap:6px;align-items:center;font-size:12px;color:#676b76;margin:0 0 4px}.by .av{width:20px;height:20px;font-size:9px;background:${color};color:#fff}
 header button{background:none;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}
 .log{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}
 .m{max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.4}
@@ -71,7 +78,7 @@ details form{display:grid;gap:6px;margin-top:6px}
 </style>
 <button class="launch" part="launcher" aria-haspopup="dialog"></button>
 <section class="panel" role="dialog" aria-modal="false" hidden>
-  <header><h2 id="t"></h2><button class="x" type="button">×</button></header>
+  <header><span class="av" hidden></span><div class="hd"><h2 id="t"></h2><p class="pr" role="status"><i></i><span></span></p></div><button class="x" type="button">×</button></header>
 </section>`;
   const $ = (s) => root.querySelector(s);
   const el = (tag, attrs = {}, ...kids) => {
@@ -86,6 +93,7 @@ details form{display:grid;gap:6px;margin-top:6px}
   const body = el('div', { style: 'display:flex;flex-direction:column;flex:1;min-height:0' });
 
   function open() {
+    hooks.open?.();
     opened = true;
     launch.hidden = true;
     panel.hidden = false;
@@ -112,9 +120,27 @@ details form{display:grid;gap:6px;margin-top:6px}
   const whoKey = `${tokenKey}.who`; // the visitor gave their details (or skipped them)
 
   let log; let typingNote; let status; let awayNote; let detailsBox;
+  // Who answers: the last agent who replied (name and picture), and
+  // whether the team is online, in the header.
+  let agent = null;
+  const initials = (n) => n.trim().split(/\s+/).slice(0, 2).map((w) => Array.from(w)[0]).join('').toUpperCase();
+  const face = (who, e) => {
+    e.replaceChildren(who.avatar ? el('img', { src: base + who.avatar, alt: '' }) : initials(who.name));
+    return e;
+  };
+  function head() {
+    if (!panel) return;
+    $('#t').textContent = agent?.name || (online || get(tokenKey) ? S.title : S.offline_title);
+    const av = $('header .av');
+    av.hidden = !agent;
+    if (agent) face(agent, av);
+    $('.pr').classList.toggle('on', online);
+    $('.pr span').textContent = online ? S.team_online : S.team_away;
+    if (awayNote) awayNote.hidden = online;
+  }
   let identify = null; // details from the pre-chat form, sent once connected
   function render() {
-    $('#t').textContent = online || get(tokenKey) ? S.title : S.offline_title;
+    head();
     // A returning visitor keeps their conversation when nobody is online,
     // told that we are away (and how to get the answer by email).
     awayNote = el('div', { class: 'note away', role: 'status', hidden: online });
@@ -214,6 +240,11 @@ details form{display:grid;gap:6px;margin-top:6px}
     if (!e && m.id) e = log.querySelector(`[data-id="${m.id}"]`);
     if (!e) {
       e = el('div', { class: `m ${m.from}`, 'data-cid': m.cid || null, 'data-id': m.id || null }, el('span', {}, m.text || ''));
+      if (m.from === 'agent' && m.name) {
+        agent = { name: m.name, avatar: m.avatar };
+        e.prepend(el('div', { class: 'by' }, face(agent, el('span', { class: 'av', 'aria-hidden': 'true' })), el('b', {}, m.name)));
+        head();
+      }
       log.append(e);
     }
     if (m.files?.length && !e.querySelector('.file')) {
@@ -269,6 +300,7 @@ details form{display:grid;gap:6px;margin-top:6px}
   }
 
   function say(text) {
+    hooks.sent?.();
     const cid = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     pending.push({ cid, text });
     savePending();
@@ -299,7 +331,7 @@ details form{display:grid;gap:6px;margin-top:6px}
         case 'welcome':
           set(tokenKey, f.token);
           online = !!f.online;
-          if (awayNote) awayNote.hidden = online;
+          head();
           if (detailsBox && !online && !f.email) detailsBox.open = true;
           history.length = 0;
           for (const m of f.history || []) {
@@ -339,6 +371,10 @@ details form{display:grid;gap:6px;margin-top:6px}
             set(whoKey, ''); identify = null; render(); renderPreChat(f.error);
           }
           break;
+        case 'presence': // the team came online or went away
+          online = !!f.online;
+          head();
+          break;
         case 'identified':
           if (status) status.textContent = '';
           break;
@@ -370,6 +406,16 @@ details form{display:grid;gap:6px;margin-top:6px}
       online = !!cfg.online;
       build();
       document.body.append(host);
+      // Greetings (their own file, loaded only for a store that has any).
+      if (cfg.greetings?.length) {
+        const side = (script.dataset.position || cfg.position) === 'left' ? 'left' : 'right';
+        const api = { cfg, S, root, base, q, hooks, open, side, isOpen: () => !panel.hidden, slug: storeSlug };
+        const s = document.createElement('script');
+        s.src = `${base}/widget/greet.js`;
+        s.async = true;
+        s.onload = () => window.__onedesk?.greet?.(api);
+        document.head.append(s);
+      }
       if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
     } catch { /* the desk is unreachable: show nothing */ }
   }

@@ -19,7 +19,7 @@ func (rd *reportData) greetings(tables bool) (map[string]any, []*Table, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	columns := []string{"greeting_id", "store_id", "store", "name", "url_pattern", "active", "shown", "opened", "chats", "open_rate", "chat_rate"}
+	columns := []string{"greeting_id", "name", "store", "url_pattern", "active", "shown", "opened", "chats", "open_rate", "chat_rate"}
 	t := &Table{Name: "greetings", Columns: columns}
 	var shown, opened, chats int64
 	for _, s := range stats {
@@ -31,7 +31,7 @@ func (rd *reportData) greetings(tables bool) (map[string]any, []*Table, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		t.Rows = append(t.Rows, []any{s.GreetingID, s.StoreID, store, s.Name, s.URLPattern, s.Active,
+		t.Rows = append(t.Rows, []any{s.GreetingID, s.Name, store, s.URLPattern, s.Active,
 			s.Shown, s.Opened, s.Chats, rate(s.Opened, s.Shown), rate(s.Chats, s.Shown)})
 	}
 	totals := map[string]any{"shown": shown, "opened": opened, "chats": chats,

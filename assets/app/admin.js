@@ -15,6 +15,8 @@ import { renderSignature } from './outreach.js';
 import { connectMailbox, oauthBody, oauthFields, oauthStatus, wireOAuth } from './mailbox_oauth.js';
 import { auditAdmin } from './audit.js';
 import { twoFactorCard } from './signin.js';
+import { greetingsScreen } from './greetings.js';
+import { avatarCard } from './avatar.js';
 
 let ctx = {};
 
@@ -194,6 +196,7 @@ async function teams(main) {
 
 async function stores(main) {
   await ctx.reloadMeta();
+  if (ctx.sub?.[1] === 'greetings') return greetingsScreen(main, Number(ctx.sub[0])); // #/admin/stores/{id}/greetings
   const langOptions = (cur) => Object.entries(languages).map(([code, name]) => [code, name, code === cur]);
   main.replaceChildren(
     h('h1', {}, t('admin_stores')),
@@ -279,6 +282,7 @@ function storeCard(s, langOptions, reload) {
   } }, t('copy'));
   return h('div', { class: 'card store-card' }, h('h2', {}, s.name),
     h('div', { class: 'snippet' }, h('p', { class: 'muted' }, t('chat_snippet_hint')), h('code', {}, snippet), copy),
+    h('p', {}, h('a', { class: 'btn small', href: `#/admin/stores/${s.id}/greetings` }, t('greetings_link'))),
     h('div', { class: 'preview-row' }, h('span', { class: 'muted' }, t('chat_preview')), preview),
     f, h('p', { class: 'muted' }, t('chat_hours_hint')));
 }
@@ -502,6 +506,7 @@ async function mySettings(main) {
       await setLocale(res.agent.language, res.agent.timezone);
       location.reload();
     })),
+    await avatarCard(),
     signatureCard(me),
     h('div', { class: 'card' }, h('h2', {}, t('theme')),
       h('div', { class: 'bulk' }, ['light', 'dark', 'auto'].map((th) => h('button', { class: 'btn small', onclick: () => {

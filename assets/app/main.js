@@ -23,7 +23,7 @@ const app = document.getElementById('app');
 
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
-  if (parts[0] === 'admin') return { admin: parts[1] || 'agents' };
+  if (parts[0] === 'admin') return { admin: parts[1] || 'agents', sub: parts.slice(2) };
   if (parts[0] === 'customers') return { customers: Number(parts[1]) || 0 };
   if (parts[0].split('?')[0] === 'reports') return { reports: true };
   const stored = localStorage.getItem('onedesk.view') || 'open';
@@ -132,7 +132,7 @@ async function route() {
     lastRoute = r;
     shell(true);
     showPane();
-    renderAdmin(r.admin, { reloadMeta: async () => { await reloadMeta(); renderSidebar(); }, navigate });
+    renderAdmin(r.admin, { reloadMeta: async () => { await reloadMeta(); renderSidebar(); }, navigate, sub: r.sub || [] });
     return;
   }
   const viewChanged = r.view !== state.view || lastRoute.admin || !lastRoute.view;

@@ -10,7 +10,7 @@ import { formatNumber, t } from './i18n.js';
 import { channels, errorText, state } from './state.js';
 import { shortDuration } from './sla.js';
 
-const tabs = ['overview', 'volume', 'speed', 'workload', 'sla'];
+const tabs = ['overview', 'volume', 'speed', 'workload', 'sla', 'greetings'];
 const ranges = ['today', '7d', '30d', '90d', 'custom'];
 const filterKeys = ['store', 'channel', 'team', 'agent', 'tag'];
 const byKeys = ['channel', 'store', 'team', 'agent'];
@@ -169,6 +169,13 @@ const reports = {
         barsChart(d, 'by_team', t('reports_m_breaches'), ['breaches'], null, 3, 'reports_no_breaches'),
       ] }),
     ],
+  },
+  // Proactive chat: what each store's greetings did.
+  greetings: {
+    cards: [['shown'], ['opened', [(d) => t('reports_of_shown', { pct: fmt('open_rate', d.totals?.open_rate) })]],
+      ['chats', [(d) => t('reports_of_shown', { pct: fmt('chat_rate', d.totals?.chat_rate) })]]],
+    sections: (d) => [section(d, 'greetings', { title: t('reports_greetings'), charts: [
+      barsChart(d, 'greetings', '', ['shown', 'opened', 'chats'], null, 0, 'reports_no_greetings')] })],
   },
 };
 
@@ -452,6 +459,8 @@ function tableView(tb) {
     if (c === 'day') return h('th', { scope: 'row' }, h('time', { datetime: r.day }, day(r.day, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })));
     if (c === 'weekday') return h('th', { scope: 'row' }, weekday(r.weekday, 'long'));
     if (c === 'hour') return h('td', { class: 'num' }, `${String(r.hour).padStart(2, '0')}:00`);
+    if (typeof r[c] === 'string') return h('td', {}, r[c]); // a store's name, a page pattern
+    if (typeof r[c] === 'boolean') return h('td', {}, r[c] ? '✓' : '—');
     return h('td', { class: 'num' }, fmt(c, r[c]));
   };
   return h('table', { class: 'report-data' },

@@ -75,6 +75,13 @@ func bubble(ctx context.Context, in chromedp.QueryOption) string {
 	return text
 }
 
+// still waits until the page's animations (the bubble's fade-in) end, so
+// that a screenshot shows the page at rest.
+func still(t *testing.T, ctx context.Context) {
+	t.Helper()
+	run(t, ctx, "animations end", chromedp.Poll(`document.getAnimations().length === 0`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+}
+
 // waitWidgetText polls an element of the widget until its text is want.
 func waitWidgetText(t *testing.T, ctx context.Context, in chromedp.QueryOption, sel, want string) {
 	t.Helper()
@@ -129,6 +136,7 @@ func TestProactiveGreetingInBrowser(t *testing.T) {
 	if at < 2000 {
 		t.Fatalf("greeting shown after %.0f ms on the page, before its 2 s", at)
 	}
+	still(t, ctx)
 	shot(t, ctx, "greet-01-bubble-1366-en")
 	waitStats(t, admin, storeID, "sizes", [3]int64{1, 0, 0})
 	// The header says the team is online.
@@ -193,6 +201,7 @@ func TestProactiveGreetingInBrowser(t *testing.T) {
 	in = widgetRoot(t, ctx, "visit 3 in Portuguese", chromedp.Evaluate(`sessionStorage.clear(); localStorage.clear()`, nil),
 		chromedp.Navigate(shop+"/products/trail-runner-42"))
 	waitWidgetText(t, ctx, in, ".greet .txt", "Precisa de ajuda para escolher o tamanho?")
+	still(t, ctx)
 	shot(t, ctx, "greet-05-bubble-390-pt")
 	run(t, ctx, "open in Portuguese", chromedp.Click(".greet .txt", chromedp.ByQuery, in), chromedp.WaitVisible(".pr.on", chromedp.ByQuery, in))
 	waitWidgetText(t, ctx, in, ".pr span", "Estamos online")
@@ -203,4 +212,69 @@ func TestProactiveGreetingInBrowser(t *testing.T) {
 	if strings.Contains(shop, e.srv.URL) {
 		t.Fatal("the storefront must be another origin")
 	}
+}
+
+// TestGreetingsSettingsInBrowser: the owner writes a greeting in the app
+// (Settings → Stores → the store → Greetings): a bad page pattern is
+// refused beside the field; saved, it lists its counts. Their profile
+// picture is uploaded from My settings.
+func TestGreetingsSettingsInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop"})
+	loginOwner(t, ctx, e)
+	run(t, ctx, "stores", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(e.srv.URL+"/#/admin/stores"),
+		chromedp.WaitVisible(`a[href$="/greetings"]`, chromedp.ByQuery), chromedp.Click(`a[href$="/greetings"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#greeting-add", chromedp.ByID), chromedp.Click("#greeting-add", chromedp.ByID),
+		chromedp.WaitVisible(`fieldset.greeting [data-field="greetings.0.url_pattern"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`[data-field="greetings.0.name"]`, "Sizes", chromedp.ByQuery),
+		chromedp.SendKeys(`[data-field="greetings.0.url_pattern"]`, "products", chromedp.ByQuery),
+		chromedp.SendKeys(`[data-field="greetings.0.messages.en"]`, "Need help choosing a size?", chromedp.ByQuery),
+		chromedp.SendKeys(`[data-field="greetings.0.messages.pt"]`, "Precisa de ajuda com o tamanho?", chromedp.ByQuery),
+		chromedp.Click("#greetings-save", chromedp.ByID),
+		chromedp.WaitVisible(`#greetings-error:not(:empty)`, chromedp.ByQuery))
+	var focused string
+	run(t, ctx, "error focus", chromedp.Evaluate(`document.activeElement.dataset.field`, &focused))
+	if focused != "greetings.0.url_pattern" {
+		t.Fatalf("focus on %q after a bad pattern", focused)
+	}
+	shot(t, ctx, "greet-10-settings-error-1366-en")
+	run(t, ctx, "fix and save",
+		chromedp.Evaluate(`{ const e = document.querySelector('[data-field="greetings.0.url_pattern"]'); e.value = ''; e.dispatchEvent(new Event('input')); }`, nil),
+		chromedp.SendKeys(`[data-field="greetings.0.url_pattern"]`, "/products/*", chromedp.ByQuery),
+		chromedp.Click("#greetings-save", chromedp.ByID),
+		chromedp.WaitVisible(`//span[contains(@class,"greeting-stats") and contains(., "Last 30 days")]`, chromedp.BySearch))
+	var body struct {
+		Greetings []struct {
+			Name       string
+			URLPattern string `json:"url_pattern"`
+			Messages   map[string]string
+		}
+	}
+	admin.must(200, "GET", "/api/stores/1/greetings", nil).json(t, &body)
+	if len(body.Greetings) != 1 || body.Greetings[0].URLPattern != "/products/*" || body.Greetings[0].Messages["pt"] != "Precisa de ajuda com o tamanho?" {
+		t.Fatalf("saved %+v", body.Greetings)
+	}
+	shot(t, ctx, "greet-11-settings-1366-en")
+	run(t, ctx, "phone", chromedp.EmulateViewport(390, 844))
+	shot(t, ctx, "greet-12-settings-390-en")
+
+	// My settings: the profile picture.
+	run(t, ctx, "my picture", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(e.srv.URL+"/#/admin/me"),
+		chromedp.WaitReady("#avatar-file", chromedp.ByID),
+		chromedp.SetUploadFiles("#avatar-file", []string{writePNG(t)}, chromedp.ByID),
+		chromedp.WaitVisible(`#my-avatar img[src^="/chat/avatar/"]`, chromedp.ByQuery))
+	shot(t, ctx, "greet-13-avatar-1366-en")
+
+	// In Portuguese, on a phone and a desktop.
+	admin.must(200, "PATCH", "/api/me", map[string]string{"language": "pt"})
+	run(t, ctx, "greetings in Portuguese", chromedp.EmulateViewport(390, 844), chromedp.Navigate(e.srv.URL+"/#/admin/stores/1/greetings"),
+		chromedp.Reload(), chromedp.WaitVisible(`//h1[contains(., "Saudações")]`, chromedp.BySearch))
+	shot(t, ctx, "greet-14-settings-390-pt")
+	run(t, ctx, "desktop in Portuguese", chromedp.EmulateViewport(1920, 1080))
+	shot(t, ctx, "greet-15-settings-1920-pt")
+	run(t, ctx, "report in Portuguese", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(e.srv.URL+"/#/reports/greetings"),
+		chromedp.WaitVisible(`section[data-table="greetings"]`, chromedp.ByQuery))
+	shot(t, ctx, "greet-16-report-1366-pt")
 }

@@ -1,11 +1,9 @@
 package ui_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"slices"
@@ -300,22 +298,11 @@ func TestReplyConflict(t *testing.T) {
 // postForm posts a multipart form, as the app does with files.
 func (c *client) postForm(path string, fields map[string]string) resp {
 	c.e.t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		w.WriteField(k, v)
-	}
-	w.Close()
-	req, _ := http.NewRequest("POST", c.e.srv.URL+path, &buf)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("X-CSRF-Token", c.csrf)
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, b, res.Header}
+	return c.sendForm("POST", path, func(w *multipart.Writer) {
+		for k, v := range fields {
+			w.WriteField(k, v)
+		}
+	})
 }
 
 // An @mention in a note notifies the agent it names, and only them.

@@ -35,12 +35,20 @@ func uploadAvatar(t *testing.T, e *env, c *client) string {
 // putFile sends one file as multipart, as the app does.
 func (c *client) putFile(path, field, name string, data []byte) resp {
 	c.e.t.Helper()
+	return c.sendForm("PUT", path, func(w *multipart.Writer) {
+		fw, _ := w.CreateFormFile(field, name)
+		fw.Write(data)
+	})
+}
+
+// sendForm sends a multipart form that write fills, with the CSRF token.
+func (c *client) sendForm(method, path string, write func(*multipart.Writer)) resp {
+	c.e.t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
-	fw, _ := w.CreateFormFile(field, name)
-	fw.Write(data)
+	write(w)
 	w.Close()
-	req, _ := http.NewRequest("PUT", c.e.srv.URL+path, &buf)
+	req, _ := http.NewRequest(method, c.e.srv.URL+path, &buf)
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	req.Header.Set("X-CSRF-Token", c.csrf)
 	res, err := c.http.Do(req)

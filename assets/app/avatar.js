@@ -10,8 +10,11 @@ const initials = (n) => (n || '').trim().split(/\s+/).slice(0, 2).map((w) => Arr
 export async function avatarCard() {
   const me = await get('/api/me');
   const face = h('span', { class: 'avatar big', id: 'my-avatar' });
-  const paint = (url) => face.replaceChildren(url ? h('img', { src: url, alt: '' }) : initials(state.me.name));
-  paint(me.avatar_url);
+  let remove;
+  const paint = (url) => {
+    face.replaceChildren(url ? h('img', { src: url, alt: '' }) : initials(state.me.name));
+    if (remove) remove.hidden = !url;
+  };
   const err = h('p', { class: 'error', role: 'alert' });
   const picker = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', id: 'avatar-file', class: 'sr-only', onchange: async () => {
     const file = picker.files[0];
@@ -26,9 +29,10 @@ export async function avatarCard() {
       toast(t('saved'));
     } catch (ex) { err.textContent = errorText(ex); }
   } });
-  const remove = h('button', { type: 'button', class: 'btn small', onclick: async () => {
+  remove = h('button', { type: 'button', class: 'btn small', onclick: async () => {
     try { await api('DELETE', '/api/me/avatar'); paint(''); toast(t('saved')); } catch (ex) { err.textContent = errorText(ex); }
   } }, t('avatar_remove'));
+  paint(me.avatar_url);
   return h('div', { class: 'card avatar-card' }, h('h2', {}, t('avatar_title')),
     h('div', { class: 'avatar-row' }, face,
       h('div', {}, h('p', { class: 'muted' }, t('avatar_hint')),

@@ -35,7 +35,9 @@
     let visit = sget(`${key}.visit`);
     if (!visit) {
       let seen = '';
-      try { seen = local?.getItem(`${key}.seen`) || ''; local?.setItem(`${key}.seen`, String(Date.now())); } catch { /* private mode */ }
+      // A chat token from before this visit is a mark too (the store may
+      // have had no greetings then).
+      try { seen = local?.getItem(`${key}.seen`) || local?.getItem(`onedesk.chat.${api.slug}`) || ''; local?.setItem(`${key}.seen`, String(Date.now())); } catch { /* private mode */ }
       visit = seen ? 'returning' : 'new';
       sset(`${key}.visit`, visit);
     }

@@ -70,7 +70,7 @@ func TestChatWidgetInBrowser(t *testing.T) {
 	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", list.Tickets[0].ID), map[string]any{"body": "Yes, 3 pairs left!"})
 	run(t, ctx, "answer arrives live", chromedp.WaitVisible(`.m.agent[data-id]`, chromedp.ByQuery, in))
 	var answer string
-	run(t, ctx, "answer text", chromedp.Text(`.m.agent[data-id]`, &answer, chromedp.ByQuery, in))
+	run(t, ctx, "answer text", chromedp.Text(`.m.agent[data-id] > span`, &answer, chromedp.ByQuery, in))
 	if answer != "Yes, 3 pairs left!" {
 		t.Fatalf("answer %q", answer)
 	}

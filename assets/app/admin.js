@@ -282,7 +282,7 @@ function storeCard(s, langOptions, reload) {
   } }, t('copy'));
   return h('div', { class: 'card store-card' }, h('h2', {}, s.name),
     h('div', { class: 'snippet' }, h('p', { class: 'muted' }, t('chat_snippet_hint')), h('code', {}, snippet), copy),
-    h('p', {}, h('a', { class: 'btn small', href: `#/admin/stores/${s.id}/greetings` }, t('greetings_link'))),
+    h('p', {}, h('a', { class: 'btn small greetings-link', href: `#/admin/stores/${s.id}/greetings` }, t('greetings_link'))),
     h('div', { class: 'preview-row' }, h('span', { class: 'muted' }, t('chat_preview')), preview),
     f, h('p', { class: 'muted' }, t('chat_hours_hint')));
 }

@@ -164,7 +164,7 @@ func TestGracefulStopUnderLoad(t *testing.T) {
 				// while this request was on its way: HTTP's own race (the
 				// client does not resend a POST), and the request was never
 				// read, so never answered. Only once the stop has begun.
-				if stopping.Load() && (errors.Is(err, syscall.ECONNRESET) ||
+				if err != nil && stopping.Load() && (errors.Is(err, syscall.ECONNRESET) ||
 					strings.Contains(err.Error(), "server closed idle connection")) {
 					refused.Add(1)
 					return

@@ -1093,3 +1093,13 @@ func text(lang, key string) string {
 	}
 	return strings.ReplaceAll(s, "{max}", strconv.Itoa(MaxText))
 }
+
+// VisitorIdentity is the identity a widget's visitor token stands for,
+// for the parts beside the chat that the widget calls with it (the
+// portal); false when it is not a token.
+func VisitorIdentity(token string) (store.Identity, bool) {
+	if !validToken(token) {
+		return store.Identity{}, false
+	}
+	return visitorID(token), true
+}

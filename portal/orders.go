@@ -22,11 +22,15 @@ import (
 // and by order number (a number cannot be tried with many addresses).
 
 type orderView struct {
-	Number, Placed, Total, Currency string
-	Payment, Fulfillment            string
-	Cancelled                       bool
-	Items                           []orders.Item
-	Tracking                        []orders.Tracking
+	Number      string            `json:"number"`
+	Placed      string            `json:"placed"`
+	Total       string            `json:"total"`
+	Currency    string            `json:"currency"`
+	Payment     string            `json:"payment"`     // in the reader's language
+	Fulfillment string            `json:"fulfillment"` // in the reader's language
+	Cancelled   bool              `json:"cancelled"`
+	Items       []orders.Item     `json:"items"`
+	Tracking    []orders.Tracking `json:"tracking"`
 }
 
 // Why a lookup answers no order: the reader is told one of these keys.

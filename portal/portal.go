@@ -74,8 +74,8 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Portal {
 		pageLimit:   d.NewLimiter("portal page", 3, 120),
 		mailByIP:    d.NewLimiter("portal mail ip", 10.0/3600, 10),
 		mailByEmail: d.NewLimiter("portal mail email", 3.0/3600, 3),
-		orderByIP:   d.NewLimiter("portal order ip", 20.0/3600, 10),
-		orderByNum:  d.NewLimiter("portal order number", 5.0/3600, 5),
+		orderByIP:   d.NewLimiter("portal order ip", 60.0/3600, 30),
+		orderByNum:  d.NewLimiter("portal order number", 10.0/3600, 10),
 		replyLimit:  d.NewLimiter("portal reply", 30.0/3600, 20),
 	}
 	m := http.NewServeMux()

@@ -190,6 +190,7 @@ type portalShop struct {
 	e                          *env
 	admin                      *client
 	storeID                    int64
+	shopURL                    string // a storefront with the chat widget
 	sink                       *emailtest.Sink
 	emailTicket, chatTicket    int64
 	otherTicket                int64
@@ -202,8 +203,10 @@ func newPortalShop(t *testing.T, e *env) *portalShop {
 	ctx := context.Background()
 	s := &portalShop{e: e, admin: e.admin(), note: "Internal: this customer is a VIP", answer: "Your parcel left today.",
 		chatQuestion: "Do you ship to Madeira?"}
-	var st store.Store
-	s.admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "slug": "shoe-shop", "language": "en"}).json(t, &st)
+	s.shopURL = shoeShop(t, e, s.admin)
+	var stores struct{ Stores []store.Store }
+	s.admin.must(200, "GET", "/api/stores", nil).json(t, &stores)
+	st := stores.Stores[0]
 	s.storeID = st.ID
 	s.sink = emailtest.Mailbox(t, e.desk, st.ID, "help@shoes.test", "Shoe Shop")
 	res, err := e.desk.Ingest(ctx, desk.Inbound{Channel: "email", StoreID: &st.ID, From: store.Identity{Kind: "email", Value: "rui@example.pt"},

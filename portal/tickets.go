@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"onedesk/desk"
 	"onedesk/i18n"
@@ -91,11 +92,15 @@ func (p *Portal) thread(x *req, t *store.Ticket) (*ticketView, error) {
 	}
 	tv := &ticketView{ticketRow: ticketRow{ID: t.ID, Subject: t.Subject, Status: t.Status, Channel: t.Channel, Updated: date(t.UpdatedAt)}}
 	agents := map[int64]string{}
+	zone, err := time.LoadLocation(x.st.Timezone) // times as the shop tells them
+	if err != nil || x.st.Timezone == "" {
+		zone = time.UTC
+	}
 	for _, m := range msgs {
 		if m.Kind != "customer" && m.Kind != "agent" || m.Auto != "" {
 			continue
 		}
-		mv := messageView{ID: m.ID, Mine: m.Kind == "customer", When: m.CreatedAt.UTC().Format("2006-01-02 15:04"), Body: m.Body, Attachments: m.Attachments}
+		mv := messageView{ID: m.ID, Mine: m.Kind == "customer", When: m.CreatedAt.In(zone).Format("2006-01-02 15:04"), Body: m.Body, Attachments: m.Attachments}
 		if m.Body == desk.NoTextBody {
 			mv.Body = ""
 		}

@@ -444,6 +444,25 @@ func TestPortalContinueChatOnAnotherDevice(t *testing.T) {
 	if _, msgs, err := e.desk.Conversation(ctx, visitor, "chat", 50); err != nil || msgs[len(msgs)-1].Body != "Answering from my phone" {
 		t.Fatalf("conversation: %v %+v", err, msgs)
 	}
+
+	// Erasing the customer ends their portal session with their address.
+	cust, err := e.db.Customer(ctx, ticketCustomer(t, e, res.Ticket.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.admin.must(200, "POST", fmt.Sprintf("/api/customers/%d/erase", cust.ID), map[string]string{"confirm": "rui@example.pt"})
+	if page := phone.get(200, "/portal/shoe-shop"); bytes.Contains(page.body, []byte("Sign out")) {
+		t.Fatal("an erased customer's session goes on")
+	}
+}
+
+// ticketCustomer is the customer a ticket belongs to now.
+func ticketCustomer(t *testing.T, e *env, ticketID int64) int64 {
+	tk, err := e.db.Ticket(context.Background(), ticketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk.CustomerID
 }
 
 // fakeShopify answers the Admin GraphQL orders search like Shopify: order

@@ -27,7 +27,7 @@ function view(w, s, title) {
   const { el } = w;
   const box = el('div', { class: 'off', role: 'region', 'aria-label': title });
   box.append(
-    el('style', {}, '.pv dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:0}.pv dt{color:#676b76}.pv dd{margin:0}.pv ul{margin:0;padding-left:18px}.pv h3{margin:2px 0;font-size:15px}.pv .ok{background:#e8f5ec;color:#14532d;border-radius:8px;padding:8px 10px}'),
+    el('style', {}, '.pv{align-content:start}.pv dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:0}.pv dt{color:#676b76}.pv dd{margin:0}.pv ul{margin:0;padding-left:18px}.pv h3{margin:2px 0;font-size:15px}.pv .ok{background:#e8f5ec;color:#14532d;border-radius:8px;padding:8px 10px}'),
     el('div', {}, el('button', { class: 'attach', type: 'button', onclick: () => w.back() }, `← ${s.back_chat}`)),
     el('h3', {}, title),
   );

@@ -57,6 +57,16 @@ func (p *Portal) ownTicket(x *req, idText string) (*store.Ticket, error) {
 	return t, nil
 }
 
+// pathTicket is the customer's ticket the path names; nil when it names
+// none of theirs, and the page then says so (404).
+func (p *Portal) pathTicket(x *req) (*store.Ticket, error) {
+	t, err := p.ownTicket(x, x.r.PathValue("id"))
+	if err == nil && t == nil {
+		p.fail(x, http.StatusNotFound, "err_not_found")
+	}
+	return t, err
+}
+
 // ticket is one ticket's thread: the customer's and the agents' messages
 // (never internal notes nor machine mail), with its files and a reply form.
 func (p *Portal) ticket(x *req) error {
@@ -64,13 +74,9 @@ func (p *Portal) ticket(x *req) error {
 		http.Redirect(x.w, x.r, "/portal/"+x.st.Slug, http.StatusSeeOther)
 		return nil
 	}
-	t, err := p.ownTicket(x, x.r.PathValue("id"))
-	if err != nil {
+	t, err := p.pathTicket(x)
+	if err != nil || t == nil {
 		return err
-	}
-	if t == nil {
-		p.fail(x, http.StatusNotFound, "err_not_found")
-		return nil
 	}
 	v := p.newView(x, "ticket")
 	if v.Ticket, err = p.thread(x, t); err != nil {
@@ -143,13 +149,9 @@ func (p *Portal) reply(x *req) error {
 		p.fail(x, http.StatusForbidden, "err_csrf")
 		return nil
 	}
-	t, err := p.ownTicket(x, x.r.PathValue("id"))
-	if err != nil {
+	t, err := p.pathTicket(x)
+	if err != nil || t == nil {
 		return err
-	}
-	if t == nil {
-		p.fail(x, http.StatusNotFound, "err_not_found")
-		return nil
 	}
 	again := func(status int, problem string) error {
 		v := p.newView(x, "ticket")

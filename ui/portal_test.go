@@ -10,11 +10,9 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -465,35 +463,6 @@ func ticketCustomer(t *testing.T, e *env, ticketID int64) int64 {
 	return tk.CustomerID
 }
 
-// fakeShopify answers the Admin GraphQL orders search like Shopify: order
-// #1001 (Rui's, email and phone, a tracking link) by its name, nothing
-// for any other number. calls counts the searches.
-func fakeShopify(t *testing.T, calls *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		if r.URL.Path != "/admin/api/2025-10/graphql.json" || r.Header.Get("X-Shopify-Access-Token") != "shpat_secret" {
-			w.WriteHeader(401)
-			return
-		}
-		var body struct {
-			Variables struct{ Q string } `json:"variables"`
-		}
-		json.NewDecoder(r.Body).Decode(&body)
-		if !strings.Contains(body.Variables.Q, `name:"#1001"`) {
-			fmt.Fprint(w, `{"data":{"orders":{"nodes":[]}}}`)
-			return
-		}
-		fmt.Fprint(w, `{"data":{"orders":{"nodes":[
-		  {"id":"gid://shopify/Order/5501","name":"#1001","createdAt":"2026-11-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt","phone":"+351912345678",
-		   "displayFinancialStatus":"PAID","displayFulfillmentStatus":"FULFILLED",
-		   "totalPriceSet":{"shopMoney":{"amount":"89.90","currencyCode":"EUR"}},
-		   "lineItems":{"nodes":[{"title":"Runner 42","quantity":1,"sku":"RUN-42"}]},
-		   "fulfillments":[{"trackingInfo":[{"company":"CTT","number":"RR123456789PT","url":"https://track.example/RR123456789PT"}]}]}]}}}`)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // Order tracking: the right number with the email or phone it was placed
 // with shows the order; a wrong address gets the very answer an unknown
 // number gets; tries are limited by address and by number; help, asked
@@ -502,8 +471,7 @@ func fakeShopify(t *testing.T, calls *atomic.Int32) *httptest.Server {
 func TestPortalOrderTracking(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	s := newPortalShop(t, e)
-	var calls atomic.Int32
-	shop := fakeShopify(t, &calls)
+	shop := newShopifyStandIn(t)
 	s.admin.must(200, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_secret"}})
 	var cfg map[string]any
 	s.admin.must(200, "GET", "/chat/config?store=shoe-shop", nil).json(t, &cfg)

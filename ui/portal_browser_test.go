@@ -78,7 +78,7 @@ func TestPortalInBrowser(t *testing.T) {
 	for _, c := range []struct {
 		lang, want string
 		w, h       int64
-	}{{"en", "Shipped", 1366, 768}, {"pt", "Enviada", 390, 844}} {
+	}{{"en", "Shipped", 1366, 768}, {"pt", "Enviada", 390, 844}, {"en", "Shipped", 390, 844}, {"pt", "Enviada", 1366, 768}} {
 		run(t, ctx, "order "+c.lang, chromedp.EmulateViewport(c.w, c.h), chromedp.Navigate(base+"/order?lang="+c.lang),
 			chromedp.WaitVisible("input[name=number]", chromedp.ByQuery),
 			chromedp.SendKeys("input[name=number]", "#1001", chromedp.ByQuery))
@@ -151,6 +151,14 @@ func TestPortalWidgetInBrowser(t *testing.T) {
 		run(t, ctx, "right address "+lang, chromedp.SetValue(".pv input[name=contact]", "rui@example.pt", chromedp.ByQuery, in), chromedp.Click(".pv button.primary", chromedp.ByQuery, in))
 		waitText(t, ctx, "order shown "+lang, "dl[data-order]", shipped, in)
 		shot(t, ctx, "widget-order-"+size+"-"+lang)
+		// The other size, the panel as it is.
+		other := [2]int64{390, 844}
+		if size == "390" {
+			other = [2]int64{1366, 768}
+		}
+		run(t, ctx, "resize "+lang, chromedp.EmulateViewport(other[0], other[1]))
+		shot(t, ctx, fmt.Sprintf("widget-order-%d-%s", other[0], lang))
+		run(t, ctx, "size back "+lang, chromedp.EmulateViewport(map[string]int64{"390": 390, "1366": 1366}[size], map[string]int64{"390": 844, "1366": 768}[size]))
 	}
 	orderIn(ctx, in, "en", "We could not find an order", "Shipped", "1366")
 	run(t, ctx, "ask for help", chromedp.SendKeys(".pv textarea[name=message]", "Can I change the size?", chromedp.ByQuery, in),

@@ -180,7 +180,9 @@ func (p *Portal) reply(x *req) error {
 	}
 	res, err := p.desk.Ingest(x.r.Context(), desk.Inbound{Channel: t.Channel, StoreID: t.StoreID,
 		From: store.Identity{Kind: "email", Value: x.session.Email}, Text: text, Attachments: files,
-		TicketID: t.ID, ExternalID: "portal:" + formID}) // a form sent twice is stored once
+		// A form sent twice is stored once; the id is the customer's own
+		// (a form id they chose cannot name anyone else's message).
+		TicketID: t.ID, ExternalID: "portal:" + desk.HashToken(x.session.Email)[:12] + ":" + formID})
 	if err != nil {
 		if _, ok := desk.IsInput(err); ok {
 			return again(http.StatusBadRequest, sentence(x.lang, err))

@@ -73,18 +73,16 @@ func normNumber(n string) string {
 	return strings.ToUpper(strings.TrimLeft(strings.Join(strings.Fields(n), ""), "#"))
 }
 
-// contactMatches: the order's email (any case), or its phone (the digits,
-// a local number matching the end of the international one; at least 7).
+// contactMatches: the order's email (any case), or its phone: the same
+// digits, or the national number without the country code (at most three
+// digits short, so that the end of a number is not enough).
 func contactMatches(o orders.Order, contact string) bool {
 	if strings.Contains(contact, "@") {
 		return o.Email != "" && strings.EqualFold(strings.TrimSpace(o.Email), contact)
 	}
-	typed, theirs := digits(contact), digits(o.Phone)
-	if len(typed) < 7 || theirs == "" {
-		return false
-	}
-	typed = strings.TrimLeft(typed, "0") // a trunk prefix (0 91...) or 00 for +
-	return typed != "" && len(typed) >= 7 && strings.HasSuffix(theirs, typed)
+	typed := strings.TrimLeft(digits(contact), "0") // a trunk prefix (0 91...) or 00 for +
+	theirs := strings.TrimLeft(digits(o.Phone), "0")
+	return len(typed) >= 7 && theirs != "" && len(theirs)-len(typed) <= 3 && strings.HasSuffix(theirs, typed)
 }
 
 func digits(s string) string {

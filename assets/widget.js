@@ -75,6 +75,8 @@ details form{display:grid;gap:6px;margin-top:6px}
 .m.visitor .file{color:#fff}
 .file svg{width:14px;height:14px;flex:none}
 .off .row{display:flex;gap:8px}
+.tools{display:flex;gap:14px;flex-wrap:wrap;padding:2px 12px}
+.tools button{background:none;border:0;padding:2px 0;color:${color};font-size:12.5px;cursor:pointer;text-decoration:underline}
 </style>
 <button class="launch" part="launcher" aria-haspopup="dialog"></button>
 <section class="panel" role="dialog" aria-modal="false" hidden>
@@ -172,7 +174,7 @@ details form{display:grid;gap:6px;margin-top:6px}
     const attach = cfg.files ? el('button', { class: 'attach', type: 'button', 'aria-label': S.attach, title: S.attach, onclick: () => picker.click() }) : null;
     if (attach) attach.innerHTML = CLIP; // our own constant markup, never text from anyone
     status = el('p', { class: 'err', role: 'alert', style: 'margin:0 12px' });
-    body.append(...[awayNote, log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status].filter(Boolean), el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
+    body.append(...[awayNote, log, typingNote, cfg.prechat === 'off' || !cfg.prechat ? details : null, status, tools(true)].filter(Boolean), el('form', { class: 'send', onsubmit: (e) => { e.preventDefault(); submit(); } },
       attach, picker, ta, el('button', { class: 'primary', type: 'submit' }, S.send)));
     for (const h of history) show(h);
     for (const p of pending) show({ from: 'visitor', text: p.text, cid: p.cid, state: 'sending' });
@@ -229,9 +231,20 @@ details form{display:grid;gap:6px;margin-top:6px}
     el('label', {}, S.email, el('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
     el('label', {}, S.message, el('textarea', { name: 'message', rows: '5', required: true, maxlength: '4000' })),
     err, el('button', { class: 'primary', type: 'submit' }, S.submit));
-    body.append(form);
+    body.append(tools(false), form);
     form.querySelector('input').focus();
   }
+
+  // "Where is my order?" and "Continue on another device" live in a part
+  // of their own (the portal's), loaded only when a visitor opens one.
+  function tools(chatting) {
+    const b = (what, label) => el('button', { type: 'button', onclick: () => part(what) }, label);
+    return el('div', { class: 'tools' }, cfg.orders ? b('order', S.order_track) : null, chatting ? b('continue', S.continue_device) : null);
+  }
+  const part = (what) => import(`${base}/portal/widget.js`).then((m) => m.open(what, {
+    base, slug: storeSlug, lang: cfg.language, el, body, token: () => get(tokenKey), online: () => online,
+    back: render, add: (m) => { history.push(m); show(m); },
+  })).catch(() => { if (status) status.textContent = S.error; });
 
   const history = [];
   function show(m) {

@@ -34,6 +34,7 @@ import (
 	"onedesk/desk"
 	"onedesk/metrics"
 	"onedesk/netguard"
+	"onedesk/portal"
 	"onedesk/privacy"
 	"onedesk/reports"
 	"onedesk/rules"
@@ -370,12 +371,13 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	metaCh := meta.New(d, cfg.Log, meta.Options{APIURL: cfg.MetaAPI, PublicURL: hookURL})
 	waCh := whatsapp.New(d, cfg.Log, whatsapp.Options{APIURL: cfg.WhatsAppAPI, PublicURL: hookURL})
 	all := []channels.Channel{mailCh, chatCh, formsCh, tgCh, metaCh, waCh}
+	customerPortal := portal.New(d, cfg.Log, portal.Options{PublicURL: cfg.PublicURL})
 	tlsOn, err := cfg.https(db)
 	if err != nil {
 		return err
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
-		Channels: all, FormPreview: formsCh.Preview,
+		Channels: all, FormPreview: formsCh.Preview, Pages: customerPortal.Routes(),
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
 		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
@@ -411,6 +413,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	for _, ch := range all {
 		work.GoLeased(db, cfg.Log, ch.Name(), ch.Run)
 	}
+	work.Go("portal", customerPortal.Run)
 	url := cfg.PublicURL
 	switch {
 	case url == "" && cfg.Domain != "":

@@ -117,6 +117,21 @@ func (d *Desk) CustomerOrders(ctx context.Context, customerID, storeID int64) ([
 	return d.lookupOrders(ctx, st, c, nil)
 }
 
+// OrdersByNumber looks orders up in a store by their number alone, for a
+// customer who proves theirs by its email or phone (package portal):
+// whether one matches is the caller's to check, and to keep to itself.
+func (d *Desk) OrdersByNumber(ctx context.Context, storeID int64, number string) ([]orders.Order, error) {
+	st, err := d.db.Store(ctx, storeID)
+	if err != nil {
+		return nil, err
+	}
+	src, scope := d.orderSource(st)
+	if src == nil {
+		return nil, ErrNoOrders
+	}
+	return d.orders.Lookup(ctx, scope, src, orders.Query{Numbers: []string{number}})
+}
+
 // lookupOrders asks the store's order lookup for the customer's orders
 // (by their emails and phones) and those of the given numbers.
 func (d *Desk) lookupOrders(ctx context.Context, st *store.Store, c *store.Customer, numbers []string) ([]orders.Order, error) {

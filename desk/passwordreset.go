@@ -116,26 +116,59 @@ func (d *Desk) RequestPasswordReset(ctx context.Context, email string, link func
 		Text: i18n.S("Hello %s,\n\nsomeone (we hope you) asked to reset the password of %s on onedesk. "+
 			"Set a new password here within the next hour:\n\n%s\n\nThe link works once. "+
 			"If you did not ask for it, ignore this mail: your password stays as it is.", a.Name, a.Email, link(token)).In(a.Language)}
-	go d.sendSystemMail(send, server, m, a.ID)
+	go d.sendSystemMail(send, server, m, "password reset", "agent", a.ID)
 	return nil
 }
 
-// sendSystemMail sends m, trying again a few times, and logs how it went.
-func (d *Desk) sendSystemMail(send SystemMailer, server *store.Mailbox, m SystemMail, agentID int64) {
+// MailCustomer sends a mail the desk writes to a customer of a store (a
+// portal sign-in link): from the store's own mailbox when one of them
+// sends, else through the system mail server as password reset links go.
+// Like those, it leaves in the background with a few retries and is
+// logged, not queued durably (it carries a credential). what names it in
+// the log.
+func (d *Desk) MailCustomer(ctx context.Context, storeID int64, m SystemMail, what string) error {
+	d.mu.RLock()
+	send := d.systemMailer
+	d.mu.RUnlock()
+	if send == nil {
+		return ErrNoSystemMail
+	}
+	list, err := d.db.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	var server *store.Mailbox
+	for _, mb := range list {
+		if mb.Active && mb.SMTPHost != "" && mb.StoreID != nil && *mb.StoreID == storeID && (server == nil || mb.ID < server.ID) {
+			server = mb
+		}
+	}
+	if server == nil {
+		if server, err = d.systemMailServer(ctx); err != nil {
+			return err
+		}
+	}
+	go d.sendSystemMail(send, server, m, what, "store", storeID)
+	return nil
+}
+
+// sendSystemMail sends m, trying again a few times, and logs how it went
+// (what it is and who it is for in attrs; never the text: it holds a link).
+func (d *Desk) sendSystemMail(send SystemMailer, server *store.Mailbox, m SystemMail, what string, attrs ...any) {
+	attrs = append([]any{"what", what, "via", server.SMTPHost}, attrs...)
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		err := send(ctx, server, m)
 		cancel()
 		if err == nil {
-			d.log.Info("system mail sent", "what", "password reset", "agent", agentID, "via", server.SMTPHost)
+			d.log.Info("system mail sent", attrs...)
 			return
 		}
 		if attempt >= len(systemMailRetries) {
-			d.log.Error("system mail failed, giving up", "what", "password reset", "agent", agentID, "via", server.SMTPHost, "err", err)
+			d.log.Error("system mail failed, giving up", append(attrs, "err", err)...)
 			return
 		}
-		d.log.Warn("system mail failed, trying again", "what", "password reset", "agent", agentID, "via", server.SMTPHost,
-			"attempt", attempt+1, "err", err)
+		d.log.Warn("system mail failed, trying again", append(attrs, "attempt", attempt+1, "err", err)...)
 		time.Sleep(systemMailRetries[attempt])
 	}
 }

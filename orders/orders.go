@@ -30,6 +30,7 @@ type Order struct {
 	Fulfillment string     `json:"fulfillment_status"` // fulfilled, unfulfilled, partially_fulfilled, ...
 	Cancelled   bool       `json:"cancelled,omitempty"`
 	Email       string     `json:"email,omitempty"`
+	Phone       string     `json:"phone,omitempty"` // the customer's, as the shop has it
 	Items       []Item     `json:"items"`
 	Tracking    []Tracking `json:"tracking"`
 }

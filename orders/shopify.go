@@ -30,7 +30,7 @@ const APIVersion = "2025-10"
 const ordersQuery = `query Orders($q: String!, $n: Int!) {
   orders(first: $n, query: $q, sortKey: CREATED_AT, reverse: true) {
     nodes {
-      id name createdAt cancelledAt email
+      id name createdAt cancelledAt email phone
       displayFinancialStatus displayFulfillmentStatus
       totalPriceSet { shopMoney { amount currencyCode } }
       lineItems(first: 20) { nodes { title quantity sku } }
@@ -48,6 +48,7 @@ type gqlResponse struct {
 				CreatedAt                time.Time  `json:"createdAt"`
 				CancelledAt              *time.Time `json:"cancelledAt"`
 				Email                    string     `json:"email"`
+				Phone                    string     `json:"phone"`
 				DisplayFinancialStatus   string     `json:"displayFinancialStatus"`
 				DisplayFulfillmentStatus string     `json:"displayFulfillmentStatus"`
 				TotalPriceSet            struct {
@@ -168,7 +169,7 @@ func (s *Shopify) Lookup(ctx context.Context, q Query) ([]Order, error) {
 		var list []Order
 		for _, n := range r.Data.Orders.Nodes {
 			o := Order{
-				Number: n.Name, CreatedAt: n.CreatedAt, Email: n.Email,
+				Number: n.Name, CreatedAt: n.CreatedAt, Email: n.Email, Phone: n.Phone,
 				Total: n.TotalPriceSet.ShopMoney.Amount, Currency: n.TotalPriceSet.ShopMoney.CurrencyCode,
 				Payment: strings.ToLower(n.DisplayFinancialStatus), Fulfillment: strings.ToLower(n.DisplayFulfillmentStatus),
 				Cancelled: n.CancelledAt != nil, Items: n.LineItems.Nodes,

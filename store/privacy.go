@@ -240,6 +240,16 @@ func (tx *Tx) redactMessages(ctx context.Context, ids []int64, n *ErasureCounts,
 // their records, merges and events.
 func (tx *Tx) eraseCustomers(ctx context.Context, family []int64, n *ErasureCounts) error {
 	in := idList(family)
+	// Their portal sessions and links end with the addresses they name.
+	for _, q := range []string{
+		`DELETE FROM portal_sessions WHERE email IN (SELECT value FROM identities WHERE kind = 'email' AND customer_id IN (` + in + `))`,
+		`DELETE FROM portal_links WHERE email IN (SELECT value FROM identities WHERE kind = 'email' AND customer_id IN (` + in + `))
+			OR visitor IN (SELECT value FROM identities WHERE kind = 'visitor' AND customer_id IN (` + in + `))`,
+	} {
+		if _, err := tx.q.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("erase portal sessions: %w", err)
+		}
+	}
 	res, err := tx.q.ExecContext(ctx, `DELETE FROM identities WHERE customer_id IN (`+in+`)`)
 	if err != nil {
 		return err

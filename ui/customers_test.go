@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,14 +210,32 @@ func TestCustomersAPI(t *testing.T) {
 	admin.must(204, "POST", fmt.Sprintf("/api/tickets/%d/merge", a.ID), map[string]any{"ticket_id": a2.ID})
 }
 
-// Orders beside a ticket, from a local server that answers like Shopify's
-// Admin GraphQL API (throttling and a 5xx included) and from a generic
-// lookup URL; the token stays on the server.
-func TestTicketOrders(t *testing.T) {
-	var calls, mode atomic.Int32
-	var lastQuery atomic.Value
-	shopify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+// shopifyStandIn answers the Admin GraphQL orders search as Shopify does
+// (its path, its token header, its JSON), from two orders of Rui's: #1001
+// (email, phone, a parcel with a tracking link) and #0998. A search gets
+// the orders any of its terms names: email:"...", name:"#..." or a phone.
+// mode 1 throttles every other call, mode 2 answers 503.
+type shopifyStandIn struct {
+	*httptest.Server
+	calls, mode atomic.Int32
+	lastQuery   atomic.Value
+}
+
+var standInOrders = []struct{ email, phone, name, json string }{
+	{"rui@example.pt", "+351912345678", "#1001", `{"id":"gid://shopify/Order/5501","name":"#1001","createdAt":"2026-11-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt","phone":"+351912345678",
+		"displayFinancialStatus":"PAID","displayFulfillmentStatus":"FULFILLED",
+		"totalPriceSet":{"shopMoney":{"amount":"89.90","currencyCode":"EUR"}},
+		"lineItems":{"nodes":[{"title":"Runner 42","quantity":1,"sku":"RUN-42"}]},
+		"fulfillments":[{"trackingInfo":[{"company":"CTT","number":"RR123456789PT","url":"https://track.example/RR123456789PT"}]}]}`},
+	{"rui@example.pt", "", "#0998", `{"id":"gid://shopify/Order/5400","name":"#0998","createdAt":"2026-09-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt",
+		"displayFinancialStatus":"REFUNDED","displayFulfillmentStatus":"UNFULFILLED",
+		"totalPriceSet":{"shopMoney":{"amount":"20.00","currencyCode":"EUR"}},"lineItems":{"nodes":[]},"fulfillments":[]}`},
+}
+
+func newShopifyStandIn(t *testing.T) *shopifyStandIn {
+	s := &shopifyStandIn{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.calls.Add(1)
 		if r.URL.Path != "/admin/api/2025-10/graphql.json" || r.Header.Get("X-Shopify-Access-Token") != "shpat_secret" {
 			w.WriteHeader(401)
 			return
@@ -225,10 +244,10 @@ func TestTicketOrders(t *testing.T) {
 			Variables struct{ Q string } `json:"variables"`
 		}
 		json.NewDecoder(r.Body).Decode(&body)
-		lastQuery.Store(body.Variables.Q)
-		switch mode.Load() {
+		s.lastQuery.Store(body.Variables.Q)
+		switch s.mode.Load() {
 		case 1: // throttled once, then fine
-			if calls.Load()%2 == 1 {
+			if s.calls.Load()%2 == 1 {
 				fmt.Fprint(w, `{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],"extensions":{"cost":{"requestedQueryCost":52,"throttleStatus":{"maximumAvailable":1000,"currentlyAvailable":2,"restoreRate":500}}}}`)
 				return
 			}
@@ -236,18 +255,26 @@ func TestTicketOrders(t *testing.T) {
 			w.WriteHeader(503)
 			return
 		}
-		fmt.Fprint(w, `{"data":{"orders":{"nodes":[
-		  {"id":"gid://shopify/Order/5501","name":"#1001","createdAt":"2026-11-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt",
-		   "displayFinancialStatus":"PAID","displayFulfillmentStatus":"FULFILLED",
-		   "totalPriceSet":{"shopMoney":{"amount":"89.90","currencyCode":"EUR"}},
-		   "lineItems":{"nodes":[{"title":"Runner 42","quantity":1,"sku":"RUN-42"}]},
-		   "fulfillments":[{"trackingInfo":[{"company":"CTT","number":"RR123456789PT","url":"https://track.example/RR123456789PT"}]}]},
-		  {"id":"gid://shopify/Order/5400","name":"#0998","createdAt":"2026-09-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt",
-		   "displayFinancialStatus":"REFUNDED","displayFulfillmentStatus":"UNFULFILLED",
-		   "totalPriceSet":{"shopMoney":{"amount":"20.00","currencyCode":"EUR"}},"lineItems":{"nodes":[]},"fulfillments":[]}]}},
-		  "extensions":{"cost":{"requestedQueryCost":52,"throttleStatus":{"maximumAvailable":1000,"currentlyAvailable":948,"restoreRate":50}}}}`)
+		terms := strings.Split(body.Variables.Q, " OR ")
+		var nodes []string
+		for _, o := range standInOrders {
+			if slices.Contains(terms, `email:"`+o.email+`"`) || slices.Contains(terms, `name:"`+o.name+`"`) || o.phone != "" && slices.Contains(terms, `"`+o.phone+`"`) {
+				nodes = append(nodes, o.json)
+			}
+		}
+		fmt.Fprintf(w, `{"data":{"orders":{"nodes":[%s]}},
+		  "extensions":{"cost":{"requestedQueryCost":52,"throttleStatus":{"maximumAvailable":1000,"currentlyAvailable":948,"restoreRate":50}}}}`, strings.Join(nodes, ","))
 	}))
-	defer shopify.Close()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Orders beside a ticket, from a local server that answers like Shopify's
+// Admin GraphQL API (throttling and a 5xx included) and from a generic
+// lookup URL; the token stays on the server.
+func TestTicketOrders(t *testing.T) {
+	shopify := newShopifyStandIn(t)
+	calls, mode, lastQuery := &shopify.calls, &shopify.mode, &shopify.lastQuery
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
 	var st store.Store

@@ -221,13 +221,18 @@ type netRoute struct {
 // /hooks/telegram/{account id} (a secret per bot); WhatsApp's
 // /hooks/whatsapp and Meta's /hooks/meta (GET: Meta's verify handshake;
 // POST: X-Hub-Signature-256 checked with the app secret of the number or
-// page each entry is for).
+// page each entry is for). Then the public pages (Options.Pages): the
+// customer portal's /portal/ (package portal: sign-in links by email,
+// sessions, CSRF and rate limits of its own).
 func (s *Server) netRoutes() []netRoute {
 	list := []netRoute{{"/agent/ws", agent, http.HandlerFunc(s.agentWS)}}
 	for _, ch := range s.opts.Channels {
 		for _, r := range ch.Routes() {
 			list = append(list, netRoute{r.Pattern, public, r.Handler})
 		}
+	}
+	for _, r := range s.opts.Pages {
+		list = append(list, netRoute{r.Pattern, public, r.Handler})
 	}
 	return list
 }

@@ -54,6 +54,9 @@ type Options struct {
 	// connections of its own (a Shutdowner: the chat's visitor sockets)
 	// is stopped with the server.
 	Channels []channels.Channel
+	// Pages are public pages beside the channels (the customer portal's
+	// /portal/), mounted as the channels' routes are.
+	Pages []channels.Route
 	// FormPreview renders a form for the app's editor (the forms
 	// channel's Preview); nil answers that previews are unavailable.
 	FormPreview func(context.Context, *store.Form, *store.Store, string) []byte

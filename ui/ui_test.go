@@ -23,6 +23,7 @@ import (
 	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
 	"onedesk/desk"
+	"onedesk/portal"
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
@@ -64,6 +65,7 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	go ch.Run(ctx)
 	fc := forms.New(d, log)
 	opts.Channels, opts.FormPreview = append(opts.Channels, ch, fc), fc.Preview
+	opts.Pages = append(opts.Pages, portal.New(d, log, portal.Options{}).Routes()...)
 	opts.Rules, opts.SLA = rules.New(d, log), sla.New(d, log)
 	if opts.Reports == nil {
 		opts.Reports = reports.New(db, opts.SLA, log)

@@ -283,6 +283,8 @@ function storeCard(s, langOptions, reload) {
   return h('div', { class: 'card store-card' }, h('h2', {}, s.name),
     h('div', { class: 'snippet' }, h('p', { class: 'muted' }, t('chat_snippet_hint')), h('code', {}, snippet), copy),
     h('p', {}, h('a', { class: 'btn small greetings-link', href: `#/admin/stores/${s.id}/greetings` }, t('greetings_link'))),
+    h('div', { class: 'snippet' }, h('p', { class: 'muted' }, t('portal_link_hint')),
+      h('a', { href: `/portal/${s.slug}`, target: '_blank', rel: 'noopener' }, `${location.origin}/portal/${s.slug}`)),
     h('div', { class: 'preview-row' }, h('span', { class: 'muted' }, t('chat_preview')), preview),
     f, h('p', { class: 'muted' }, t('chat_hours_hint')));
 }

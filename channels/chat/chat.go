@@ -184,6 +184,7 @@ func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.
 		"color": color, "position": position, "prechat": prechat,
 		"launcher": cmp.Or(set.Launcher, strs["launcher"]), "greeting": cmp.Or(set.Greeting, strs["greeting"]),
 		"files": set.Files, "max_file_mb": maxFileBytes(st) >> 20,
+		"orders": st.Orders.ShopifyDomain != "" || st.Orders.LookupURL != "", // the widget offers "Where is my order?" (package portal)
 	}
 	if list := c.widgetGreetings(r, st, lang); len(list) > 0 {
 		answer["greetings"] = list // the widget then loads its greeting code
@@ -1092,4 +1093,14 @@ func text(lang, key string) string {
 		s = assets.WidgetCatalog("en")[key]
 	}
 	return strings.ReplaceAll(s, "{max}", strconv.Itoa(MaxText))
+}
+
+// VisitorIdentity is the identity a widget's visitor token stands for,
+// for the parts beside the chat that the widget calls with it (the
+// portal); false when it is not a token.
+func VisitorIdentity(token string) (store.Identity, bool) {
+	if !validToken(token) {
+		return store.Identity{}, false
+	}
+	return visitorID(token), true
 }

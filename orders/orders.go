@@ -21,6 +21,9 @@ import (
 // Order is one order as the ticket's side panel shows it; the generic
 // lookup URL answers {"orders": [Order...]}.
 type Order struct {
+	// ID is the platform's own id of the order (a Shopify GID, a
+	// WooCommerce order id): what order actions name.
+	ID          string     `json:"id,omitempty"`
 	Number      string     `json:"number"` // as the shop shows it: "#1001"
 	URL         string     `json:"url,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -33,13 +36,40 @@ type Order struct {
 	Phone       string     `json:"phone,omitempty"` // the customer's, as the shop has it
 	Items       []Item     `json:"items"`
 	Tracking    []Tracking `json:"tracking"`
+	// Shipping is what the customer paid for shipping (a decimal).
+	Shipping        string   `json:"shipping_total,omitempty"`
+	Tags            []string `json:"tags,omitempty"`
+	Country         string   `json:"country,omitempty"` // ISO 3166 alpha-2, of the shipping address (else billing)
+	ShippingAddress *Address `json:"shipping_address,omitempty"`
+	// CustomerRef is the platform's id of the buyer (a discount code or a
+	// replacement is made for them).
+	CustomerRef string `json:"customer_ref,omitempty"`
+}
+
+// Address is a postal address: an order's shipping address.
+type Address struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Company   string `json:"company,omitempty"`
+	Address1  string `json:"address1"`
+	Address2  string `json:"address2,omitempty"`
+	City      string `json:"city"`
+	Province  string `json:"province,omitempty"` // a code: "CA", "SP"
+	Zip       string `json:"zip"`
+	Country   string `json:"country"` // ISO 3166 alpha-2
+	Phone     string `json:"phone,omitempty"`
 }
 
 // Item is a line of an order.
 type Item struct {
-	Title    string `json:"title"`
-	Quantity int    `json:"quantity"`
-	SKU      string `json:"sku,omitempty"`
+	ID        string `json:"id,omitempty"` // the platform's line id (refunds name it)
+	VariantID string `json:"variant_id,omitempty"`
+	Title     string `json:"title"`
+	Quantity  int    `json:"quantity"`
+	// Refundable is how many of the line may still be refunded.
+	Refundable int    `json:"refundable_quantity,omitempty"`
+	SKU        string `json:"sku,omitempty"`
+	Price      string `json:"price,omitempty"` // one unit, a decimal
 }
 
 // Tracking is a shipment's tracking number and link.

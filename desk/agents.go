@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -56,6 +57,9 @@ type AgentInput struct {
 	// Stores, when set, replaces the stores the agent works in (empty:
 	// every store). An admin always works in every store.
 	Stores *[]int64
+	// Grants, when set, replaces the permissions the agent has beyond
+	// their role (each one of Grantable).
+	Grants *[]string
 }
 
 func (in *AgentInput) check(creating bool) error {
@@ -94,6 +98,13 @@ func (in *AgentInput) check(creating bool) error {
 	if in.Timezone != "" {
 		if _, err := time.LoadLocation(in.Timezone); err != nil {
 			return inputErr("timezone", "unknown time zone %q", in.Timezone)
+		}
+	}
+	if in.Grants != nil {
+		for _, g := range *in.Grants {
+			if err := oneOf("grants", g, Grantable); err != nil {
+				return err
+			}
 		}
 	}
 	return checkSignature(in.Signature)
@@ -143,6 +154,9 @@ func (d *Desk) createAgent(ctx context.Context, in AgentInput, first bool) (*sto
 		if err := tx.InsertAgent(ctx, a); err != nil {
 			return err
 		}
+		if err := setAgentGrants(ctx, tx, a, in.Grants); err != nil {
+			return err
+		}
 		return setAgentStores(ctx, tx, a, in.Stores)
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -189,6 +203,9 @@ func (d *Desk) UpdateAgent(ctx context.Context, id int64, in AgentInput) (*store
 			a.PasswordHash, endSessions = string(hash), true
 		}
 		if err := setAgentStores(ctx, tx, a, in.Stores); err != nil {
+			return err
+		}
+		if err := setAgentGrants(ctx, tx, a, in.Grants); err != nil {
 			return err
 		}
 		if wasAdmin && !(a.Role == "admin" && a.Active) {
@@ -256,6 +273,22 @@ func setAgentStores(ctx context.Context, tx *store.Tx, a *store.Agent, stores *[
 	}
 	a.StoreIDs = list
 	return tx.SetAgentStores(ctx, a.ID, list)
+}
+
+// setAgentGrants writes the permissions an agent has beyond their role,
+// when grants is set.
+func setAgentGrants(ctx context.Context, tx *store.Tx, a *store.Agent, grants *[]string) error {
+	if grants == nil {
+		return nil
+	}
+	list := slices.Clone(*grants)
+	slices.Sort(list)
+	list = slices.Compact(list)
+	if list == nil {
+		list = []string{}
+	}
+	a.Grants = list
+	return tx.SetAgentGrants(ctx, a.ID, list)
 }
 
 // HashPassword hashes a password the way agents' passwords are stored.
@@ -404,11 +437,19 @@ type StoreInput struct {
 // OrderInput sets where a store's orders are looked up; a nil token
 // keeps the one set before ("" removes it).
 type OrderInput struct {
+	Platform      string // shopify, woocommerce or "" (see store.OrderSettings)
 	ShopifyDomain string
 	ShopifyToken  *string
 	LookupURL     string
 	LookupSecret  *string
+	WooURL        string
+	WooKey        *string
+	WooSecret     *string
+	WebhookSecret *string
 }
+
+// Platforms are the shop platforms a store's orders may live on.
+var Platforms = []string{"shopify", "woocommerce"}
 
 var shopDomain = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$`)
 
@@ -432,6 +473,31 @@ func (o *OrderInput) check() error {
 			return inputErr("orders.lookup_url", "the order lookup URL must be an http:// or https:// address")
 		}
 	}
+	if o.Platform != "" {
+		if err := oneOf("orders.platform", o.Platform, Platforms); err != nil {
+			return err
+		}
+	}
+	o.WooURL = strings.TrimSuffix(strings.TrimSpace(o.WooURL), "/")
+	if o.WooURL != "" {
+		u, err := url.Parse(o.WooURL)
+		if err != nil || u.Host == "" || len(o.WooURL) > 1000 || (u.Scheme != "https" && u.Scheme != "http") {
+			return inputErr("orders.woo_url", "the WooCommerce address must be like https://shop.example.com")
+		}
+		// The key and secret go as basic auth: never in the clear, but to
+		// a stand-in on this machine.
+		if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+			return inputErr("orders.woo_url", "WooCommerce needs an https:// address: the key and secret would travel in the clear")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"orders.woo_key", o.WooKey}, {"orders.woo_secret", o.WooSecret}, {"orders.webhook_secret", o.WebhookSecret}} {
+		if f.v != nil && len(*f.v) > 200 {
+			return inputErr(f.name, "the secret is longer than 200 characters")
+		}
+	}
 	return nil
 }
 
@@ -448,7 +514,14 @@ func (o *OrderInput) checkHosts(ctx context.Context) error {
 	}
 	if o.LookupURL != "" {
 		if u, err := url.Parse(o.LookupURL); err == nil {
-			return CheckOutboundHost(ctx, "orders.lookup_url", u.Hostname())
+			if err := CheckOutboundHost(ctx, "orders.lookup_url", u.Hostname()); err != nil {
+				return err
+			}
+		}
+	}
+	if o.WooURL != "" {
+		if u, err := url.Parse(o.WooURL); err == nil {
+			return CheckOutboundHost(ctx, "orders.woo_url", u.Hostname())
 		}
 	}
 	return nil
@@ -591,6 +664,14 @@ func (in *StoreInput) apply(s *store.Store) {
 			s.Orders.LookupSecret = strings.TrimSpace(*o.LookupSecret)
 		}
 		s.Orders.TokenSet, s.Orders.SecretSet = s.Orders.ShopifyToken != "", s.Orders.LookupSecret != ""
+		s.Orders.Platform, s.Orders.WooURL = o.Platform, o.WooURL
+		for _, f := range [][2]*string{{&s.Orders.WooKey, o.WooKey}, {&s.Orders.WooSecret, o.WooSecret}, {&s.Orders.WebhookSecret, o.WebhookSecret}} {
+			if f[1] != nil {
+				*f[0] = strings.TrimSpace(*f[1])
+			}
+		}
+		s.Orders.WooKeySet = s.Orders.WooKey != "" && s.Orders.WooSecret != ""
+		s.Orders.WebhookSecretSet = s.Orders.WebhookSecret != ""
 	}
 }
 

@@ -19,7 +19,7 @@ const (
 	PermCustomersMerge      = "customers.merge"       // merge and unmerge customers
 	PermCustomersExport     = "customers.export"      // a customer's data as a download (GDPR)
 	PermReportsView         = "reports.view"          // the reports
-	PermOrderActions        = "order_actions"         // refunds, cancellations... in the shop (issue #28)
+	PermOrderActions        = "order_actions"         // refunds, cancellations... in the shop: admin and supervisor, granted to others one by one
 	PermSettingsTeam        = "settings.team"         // teams and their assignment
 	PermSettingsRules       = "settings.rules"        // rules and SLA policies
 	PermSettingsChannels    = "settings.channels"     // mailboxes, social accounts, forms, stores, webhooks
@@ -49,12 +49,17 @@ var Roles = []string{RoleAdmin, RoleSupervisor, RoleAgent, RoleLight}
 
 var agentPermissions = []string{
 	PermTicketsReply, PermTicketsNote, PermTicketsEdit, PermTicketsAssignOthers, PermTicketsMerge,
-	PermCustomersEdit, PermCustomersMerge, PermReportsView, PermOrderActions,
+	PermCustomersEdit, PermCustomersMerge, PermReportsView,
 }
+
+// Grantable are the permissions an admin may give one agent beyond their
+// role: money moves with an order action, so an agent acts on orders
+// only once trusted with it.
+var Grantable = []string{PermOrderActions}
 
 var rolePermissions = map[string][]string{
 	RoleAdmin:      Permissions,
-	RoleSupervisor: append(slices.Clone(agentPermissions), PermCustomersExport, PermSettingsTeam, PermSettingsRules),
+	RoleSupervisor: append(slices.Clone(agentPermissions), PermOrderActions, PermCustomersExport, PermSettingsTeam, PermSettingsRules),
 	RoleAgent:      agentPermissions,
 	RoleLight:      {PermTicketsNote},
 }
@@ -73,4 +78,22 @@ func RolePermissions(role string) []string {
 // Can tells whether an agent with role may do perm.
 func Can(role, perm string) bool {
 	return slices.Contains(rolePermissions[role], perm)
+}
+
+// AgentPermissions lists what an agent may do: their role's permissions
+// and their grants.
+func AgentPermissions(a *store.Agent) []string {
+	list := RolePermissions(a.Role)
+	for _, g := range a.Grants {
+		if slices.Contains(Grantable, g) && !slices.Contains(list, g) {
+			list = append(list, g)
+		}
+	}
+	return list
+}
+
+// AgentCan tells whether an agent may do perm: by their role, or by a
+// grant of theirs.
+func AgentCan(a *store.Agent, perm string) bool {
+	return a != nil && (Can(a.Role, perm) || slices.Contains(a.Grants, perm) && slices.Contains(Grantable, perm))
 }

@@ -22,7 +22,10 @@ type Agent struct {
 	Signature string `json:"signature"`
 	// StoreIDs are the stores whose tickets and customers the agent works
 	// on; empty means every store.
-	StoreIDs     []int64   `json:"store_ids"`
+	StoreIDs []int64 `json:"store_ids"`
+	// Grants are permissions the agent has beyond their role
+	// (desk.Grantable).
+	Grants       []string  `json:"grants"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
@@ -37,7 +40,7 @@ func scanAgent(row interface{ Scan(...any) error }) (*Agent, error) {
 		return nil, err
 	}
 	a.CreatedAt = fromMS(created)
-	a.TeamIDs, a.StoreIDs = []int64{}, []int64{}
+	a.TeamIDs, a.StoreIDs, a.Grants = []int64{}, []int64{}, []string{}
 	return &a, nil
 }
 
@@ -150,24 +153,29 @@ func loadTeamsAndStores(ctx context.Context, q querier, list []*Agent) error {
 	}
 	where, args := "", []any{}
 	if len(list) == 1 {
-		where, args = " WHERE agent_id = ?", []any{list[0].ID, list[0].ID}
+		where, args = " WHERE agent_id = ?", []any{list[0].ID, list[0].ID, list[0].ID}
 	}
-	rows, err := q.QueryContext(ctx, "SELECT 't', agent_id, team_id FROM team_members"+where+
-		" UNION ALL SELECT 's', agent_id, store_id FROM agent_stores"+where+" ORDER BY 1, 3", args...)
+	rows, err := q.QueryContext(ctx, "SELECT 't', agent_id, team_id, '' FROM team_members"+where+
+		" UNION ALL SELECT 's', agent_id, store_id, '' FROM agent_stores"+where+
+		" UNION ALL SELECT 'g', agent_id, 0, permission FROM agent_grants"+where+" ORDER BY 1, 3, 4", args...)
 	if err != nil {
 		return fmt.Errorf("agents' teams and stores: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var kind string
+		var kind, perm string
 		var aid, id int64
-		if err := rows.Scan(&kind, &aid, &id); err != nil {
+		if err := rows.Scan(&kind, &aid, &id, &perm); err != nil {
 			return fmt.Errorf("agents' teams and stores: %w", err)
 		}
-		if a := byID[aid]; a != nil && kind == "t" {
+		switch a := byID[aid]; {
+		case a == nil:
+		case kind == "t":
 			a.TeamIDs = append(a.TeamIDs, id)
-		} else if a != nil {
+		case kind == "s":
 			a.StoreIDs = append(a.StoreIDs, id)
+		default:
+			a.Grants = append(a.Grants, perm)
 		}
 	}
 	return rows.Err()
@@ -183,6 +191,21 @@ func (tx *Tx) SetAgentStores(ctx context.Context, agentID int64, storeIDs []int6
 		if _, err := tx.q.ExecContext(ctx, "INSERT INTO agent_stores (agent_id, store_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
 			agentID, id); err != nil {
 			return fmt.Errorf("agent %d store %d: %w", agentID, id, err)
+		}
+	}
+	return nil
+}
+
+// SetAgentGrants replaces the permissions an agent has beyond their role.
+func (tx *Tx) SetAgentGrants(ctx context.Context, agentID int64, perms []string) error {
+	tx.authChanged = true // a credential's cached agent carries its grants
+	if _, err := tx.q.ExecContext(ctx, "DELETE FROM agent_grants WHERE agent_id = ?", agentID); err != nil {
+		return fmt.Errorf("agent %d grants: %w", agentID, err)
+	}
+	for _, p := range perms {
+		if _, err := tx.q.ExecContext(ctx, "INSERT INTO agent_grants (agent_id, permission) VALUES (?, ?) ON CONFLICT DO NOTHING",
+			agentID, p); err != nil {
+			return fmt.Errorf("agent %d grant %s: %w", agentID, p, err)
 		}
 	}
 	return nil
@@ -377,12 +400,25 @@ type ChatSettings struct {
 // (domain and Admin API access token) or any URL answering in onedesk's
 // order JSON. The token never leaves the server.
 type OrderSettings struct {
+	// Platform is the shop's platform: "shopify", "woocommerce", or ""
+	// (Shopify when its domain is set, else the lookup URL).
+	Platform      string `json:"platform"`
 	ShopifyDomain string `json:"shopify_domain"` // my-shop.myshopify.com
 	ShopifyToken  string `json:"-"`
 	TokenSet      bool   `json:"shopify_token_set"`
 	LookupURL     string `json:"lookup_url"`
 	LookupSecret  string `json:"-"` // sent as a bearer token to LookupURL
 	SecretSet     bool   `json:"lookup_secret_set"`
+	// WooURL is a WooCommerce site (https://shop.example.com), read with
+	// a REST API consumer key and secret.
+	WooURL    string `json:"woo_url"`
+	WooKey    string `json:"-"`
+	WooSecret string `json:"-"`
+	WooKeySet bool   `json:"woo_key_set"`
+	// WebhookSecret checks the platform's order webhooks (Shopify's app
+	// secret, WooCommerce's webhook secret).
+	WebhookSecret    string `json:"-"`
+	WebhookSecretSet bool   `json:"webhook_secret_set"`
 }
 
 // orderColumn is how OrderSettings are kept, token included.
@@ -391,10 +427,25 @@ type orderColumn struct {
 	ShopifyToken  string `json:"shopify_token,omitempty"`
 	LookupURL     string `json:"lookup_url,omitempty"`
 	LookupSecret  string `json:"lookup_secret,omitempty"`
+	Platform      string `json:"platform,omitempty"`
+	WooURL        string `json:"woo_url,omitempty"`
+	WooKey        string `json:"woo_key,omitempty"`
+	WooSecret     string `json:"woo_secret,omitempty"`
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+}
+
+// orderSecrets are the sealed fields of orderColumn, by column name.
+func (oc *orderColumn) secrets() map[string]*string {
+	return map[string]*string{
+		"stores.orders.shopify_token": &oc.ShopifyToken, "stores.orders.lookup_secret": &oc.LookupSecret,
+		"stores.orders.woo_key": &oc.WooKey, "stores.orders.woo_secret": &oc.WooSecret,
+		"stores.orders.webhook_secret": &oc.WebhookSecret,
+	}
 }
 
 func (o OrderSettings) column(box *secretBox) string {
-	s, _ := box.sealOrders(orderColumn{o.ShopifyDomain, o.ShopifyToken, o.LookupURL, o.LookupSecret})
+	s, _ := box.sealOrders(orderColumn{o.ShopifyDomain, o.ShopifyToken, o.LookupURL, o.LookupSecret,
+		o.Platform, o.WooURL, o.WooKey, o.WooSecret, o.WebhookSecret})
 	return s
 }
 
@@ -438,15 +489,17 @@ func scanStore(row interface{ Scan(...any) error }, box *secretBox) (*Store, err
 	}
 	var oc orderColumn
 	_ = jsonUnmarshal(orders, &oc)
-	var err error
-	if oc.ShopifyToken, err = box.open("stores.orders.shopify_token", oc.ShopifyToken); err != nil {
-		return nil, err
+	for column, v := range oc.secrets() {
+		plain, err := box.open(column, *v)
+		if err != nil {
+			return nil, err
+		}
+		*v = plain
 	}
-	if oc.LookupSecret, err = box.open("stores.orders.lookup_secret", oc.LookupSecret); err != nil {
-		return nil, err
-	}
-	s.Orders = OrderSettings{ShopifyDomain: oc.ShopifyDomain, ShopifyToken: oc.ShopifyToken, TokenSet: oc.ShopifyToken != "",
-		LookupURL: oc.LookupURL, LookupSecret: oc.LookupSecret, SecretSet: oc.LookupSecret != ""}
+	s.Orders = OrderSettings{Platform: oc.Platform, ShopifyDomain: oc.ShopifyDomain, ShopifyToken: oc.ShopifyToken, TokenSet: oc.ShopifyToken != "",
+		LookupURL: oc.LookupURL, LookupSecret: oc.LookupSecret, SecretSet: oc.LookupSecret != "",
+		WooURL: oc.WooURL, WooKey: oc.WooKey, WooSecret: oc.WooSecret, WooKeySet: oc.WooKey != "" && oc.WooSecret != "",
+		WebhookSecret: oc.WebhookSecret, WebhookSecretSet: oc.WebhookSecret != ""}
 	s.CreatedAt = fromMS(created)
 	s.AllowedOrigins = []string{}
 	_ = jsonUnmarshal(origins, &s.AllowedOrigins)

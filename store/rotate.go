@@ -213,11 +213,10 @@ func resealAll(ctx context.Context, tx *Tx, from, to *secretBox) (int, error) {
 		if jsonUnmarshal(v, &oc) != nil {
 			continue
 		}
-		if oc.ShopifyToken, err = again("stores.orders.shopify_token", oc.ShopifyToken); err == nil {
-			oc.LookupSecret, err = again("stores.orders.lookup_secret", oc.LookupSecret)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("stores.orders of store %d: %w", id, err)
+		for column, v := range oc.secrets() {
+			if *v, err = again(column, *v); err != nil {
+				return 0, fmt.Errorf("stores.orders of store %d: %w", id, err)
+			}
 		}
 		if _, err := tx.q.ExecContext(ctx, "UPDATE stores SET orders = ? WHERE id = ?", jsonText(oc, "{}"), id); err != nil {
 			return 0, fmt.Errorf("seal stores.orders: %w", err)

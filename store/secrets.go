@@ -440,12 +440,12 @@ func readColumn(ctx context.Context, tx *Tx, table, column string) (map[int64]st
 
 // sealOrders is a store's orders column with its secrets sealed.
 func (b *secretBox) sealOrders(oc orderColumn) (string, error) {
-	var err error
-	if oc.ShopifyToken, err = b.reseal("stores.orders.shopify_token", oc.ShopifyToken); err != nil {
-		return "", err
-	}
-	if oc.LookupSecret, err = b.reseal("stores.orders.lookup_secret", oc.LookupSecret); err != nil {
-		return "", err
+	for column, v := range oc.secrets() {
+		sealed, err := b.reseal(column, *v)
+		if err != nil {
+			return "", err
+		}
+		*v = sealed
 	}
 	return jsonText(oc, "{}"), nil
 }

@@ -61,11 +61,13 @@ type agentBody struct {
 	Active   *bool  `json:"active"`
 	// StoreIDs, when sent, are the stores the agent works in ([]: all).
 	StoreIDs *[]int64 `json:"store_ids"`
+	// Grants, when sent, are permissions beyond the role (["order_actions"]).
+	Grants *[]string `json:"grants"`
 }
 
 func (b agentBody) input() desk.AgentInput {
 	return desk.AgentInput{Email: b.Email, Name: b.Name, Password: b.Password, Role: b.Role,
-		Language: b.Language, Timezone: b.Timezone, Active: b.Active, Stores: b.StoreIDs}
+		Language: b.Language, Timezone: b.Timezone, Active: b.Active, Stores: b.StoreIDs, Grants: b.Grants}
 }
 
 func (s *Server) createAgent(c *fiber.Ctx, _ *principal) error {
@@ -170,20 +172,29 @@ type storeBody struct {
 }
 
 type orderBody struct {
+	Platform      string  `json:"platform"`
 	ShopifyDomain string  `json:"shopify_domain"`
 	ShopifyToken  *string `json:"shopify_token"`
 	LookupURL     string  `json:"lookup_url"`
 	LookupSecret  *string `json:"lookup_secret"`
+	WooURL        string  `json:"woo_url"`
+	WooKey        *string `json:"woo_key"`
+	WooSecret     *string `json:"woo_secret"`
+	WebhookSecret *string `json:"webhook_secret"`
 	// Read back from GET; ignored.
-	TokenSet  bool `json:"shopify_token_set"`
-	SecretSet bool `json:"lookup_secret_set"`
+	TokenSet         bool `json:"shopify_token_set"`
+	SecretSet        bool `json:"lookup_secret_set"`
+	WooKeySet        bool `json:"woo_key_set"`
+	WebhookSecretSet bool `json:"webhook_secret_set"`
 }
 
 func (b storeBody) input() desk.StoreInput {
 	in := desk.StoreInput{Name: b.Name, Slug: b.Slug, Language: b.Language, Timezone: b.Timezone, AllowedOrigins: b.AllowedOrigins,
 		LogoURL: b.LogoURL, Country: b.Country, Chat: b.Chat, Signature: b.Signature}
 	if o := b.Orders; o != nil {
-		in.Orders = &desk.OrderInput{ShopifyDomain: o.ShopifyDomain, ShopifyToken: o.ShopifyToken, LookupURL: o.LookupURL, LookupSecret: o.LookupSecret}
+		in.Orders = &desk.OrderInput{Platform: o.Platform, ShopifyDomain: o.ShopifyDomain, ShopifyToken: o.ShopifyToken,
+			LookupURL: o.LookupURL, LookupSecret: o.LookupSecret, WooURL: o.WooURL, WooKey: o.WooKey, WooSecret: o.WooSecret,
+			WebhookSecret: o.WebhookSecret}
 	}
 	return in
 }

@@ -185,7 +185,7 @@ func (s *Server) guard(r route) fiber.Handler {
 				return err
 			}
 		}
-		if !r.access.allows(p.agent.Role) {
+		if !r.access.allows(p.agent) {
 			return forbidden(r.access)
 		}
 		if err := s.checkStoreRule(c, p, r.path); err != nil {
@@ -221,7 +221,7 @@ func (s *Server) sendSession(c *fiber.Ctx, a *store.Agent, tok string, sess *sto
 	if err != nil {
 		return err
 	}
-	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken, Permissions: desk.RolePermissions(a.Role), TwoFactor: tf})
+	return c.JSON(meBody{Agent: a, CSRFToken: sess.CSRFToken, Permissions: desk.AgentPermissions(a), TwoFactor: tf})
 }
 
 type meBody struct {
@@ -315,7 +315,7 @@ func (s *Server) me(c *fiber.Ctx, p *principal) error {
 		return err
 	}
 	return c.JSON(meBody{Agent: p.agent, CSRFToken: p.csrf, Presence: s.presence(p.agent.ID),
-		Permissions: desk.RolePermissions(p.agent.Role), TwoFactor: tf, AvatarURL: avatarURL(key)})
+		Permissions: desk.AgentPermissions(p.agent), TwoFactor: tf, AvatarURL: avatarURL(key)})
 }
 
 func (s *Server) presence(agentID int64) string {

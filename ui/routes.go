@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/store"
 )
 
 // access is who may call a route: anyone, any signed-in agent (what they
@@ -33,18 +34,19 @@ const (
 	settingsChannels access = desk.PermSettingsChannels
 	settingsDesk     access = desk.PermSettingsDesk
 	agentsManage     access = desk.PermAgentsManage
+	orderActions     access = desk.PermOrderActions
 )
 
-// allows tells whether a signed-in agent with role may call a route
-// that needs a.
-func (a access) allows(role string) bool {
+// allows tells whether a signed-in agent may call a route that needs a
+// (by their role, or a permission granted to them).
+func (a access) allows(ag *store.Agent) bool {
 	switch a {
 	case public, agent:
 		return true
 	case admin:
-		return role == desk.RoleAdmin
+		return ag.Role == desk.RoleAdmin
 	}
-	return desk.Can(role, string(a))
+	return desk.AgentCan(ag, string(a))
 }
 
 type route struct {

@@ -11,7 +11,7 @@ import (
 )
 
 // can tells whether the agent's role has a permission (desk/roles.go).
-func (p *principal) can(perm string) bool { return desk.Can(p.agent.Role, perm) }
+func (p *principal) can(perm string) bool { return desk.AgentCan(p.agent, perm) }
 
 // stores are the stores the agent works in; empty means every store.
 func (p *principal) stores() []int64 { return p.agent.StoreIDs }

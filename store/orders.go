@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// OrderAction is an action on a shop order taken from a ticket: one per
+// confirmation, its idempotency key unique.
+type OrderAction struct {
+	ID         int64           `json:"id"`
+	TicketID   int64           `json:"ticket_id"`
+	StoreID    int64           `json:"store_id"`
+	Order      string          `json:"order"`
+	Action     string          `json:"action"`
+	Key        string          `json:"-"`
+	AgentID    *int64          `json:"agent_id"`
+	Params     json.RawMessage `json:"params"`
+	Status     string          `json:"status"` // pending, done, refused, failed
+	Message    string          `json:"message,omitempty"`
+	Outcome    json.RawMessage `json:"outcome"`
+	CreatedAt  time.Time       `json:"created_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+}
+
+// InsertOrderAction records an action about to be taken; ErrConflict when
+// its key was used before (the caller reads that action instead).
+func (tx *Tx) InsertOrderAction(ctx context.Context, a *OrderAction) error {
+	res, err := tx.q.insert(ctx, `INSERT INTO order_actions (ticket_id, store_id, order_number, action, idempotency_key, agent_id,
+		params, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+		a.TicketID, a.StoreID, a.Order, a.Action, a.Key, a.AgentID, rawText(a.Params), ms(a.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("order action key %s: %w", a.Key, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert order action: %w", err)
+	}
+	a.Status = "pending"
+	a.ID, err = res.LastInsertId()
+	return err
+}
+
+// FinishOrderAction writes how an action ended.
+func (tx *Tx) FinishOrderAction(ctx context.Context, a *OrderAction) error {
+	now := Now()
+	a.FinishedAt = &now
+	_, err := tx.q.ExecContext(ctx, `UPDATE order_actions SET status = ?, message = ?, outcome = ?, finished_at = ? WHERE id = ?`,
+		a.Status, a.Message, rawText(a.Outcome), ms(now), a.ID)
+	if err != nil {
+		return fmt.Errorf("finish order action %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+const orderActionCols = `id, ticket_id, store_id, order_number, action, idempotency_key, agent_id, params, status, message, outcome,
+	created_at, finished_at`
+
+func scanOrderAction(row interface{ Scan(...any) error }) (*OrderAction, error) {
+	var a OrderAction
+	var params, outcome string
+	var created int64
+	var finished sql.NullInt64
+	if err := row.Scan(&a.ID, &a.TicketID, &a.StoreID, &a.Order, &a.Action, &a.Key, &a.AgentID, &params, &a.Status, &a.Message,
+		&outcome, &created, &finished); err != nil {
+		return nil, err
+	}
+	a.Params, a.Outcome, a.CreatedAt = json.RawMessage(params), json.RawMessage(outcome), fromMS(created)
+	if finished.Valid {
+		t := fromMS(finished.Int64)
+		a.FinishedAt = &t
+	}
+	return &a, nil
+}
+
+// OrderActionByKey reads the action of an idempotency key.
+func (db *DB) OrderActionByKey(ctx context.Context, key string) (*OrderAction, error) {
+	a, err := scanOrderAction(db.rq.QueryRowContext(ctx, "SELECT "+orderActionCols+" FROM order_actions WHERE idempotency_key = ?", key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("order action %q: %w", key, ErrNotFound)
+	}
+	return a, err
+}
+
+// OrderActions lists a ticket's order actions, newest first.
+func (db *DB) OrderActions(ctx context.Context, ticketID int64) ([]OrderAction, error) {
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+orderActionCols+" FROM order_actions WHERE ticket_id = ? ORDER BY id DESC LIMIT 100", ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("order actions of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	list := []OrderAction{}
+	for rows.Next() {
+		a, err := scanOrderAction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("order actions of ticket %d: %w", ticketID, err)
+		}
+		list = append(list, *a)
+	}
+	return list, rows.Err()
+}
+
+func rawText(r json.RawMessage) string {
+	if len(r) == 0 || string(r) == "null" {
+		return "{}"
+	}
+	return string(r)
+}
+
+// ShopOrder is a shop's order as last seen, kept for rules and reports.
+type ShopOrder struct {
+	StoreID     int64     `json:"store_id"`
+	OrderID     string    `json:"order_id"` // the platform's id
+	Number      string    `json:"number"`
+	Email       string    `json:"email"` // lower case
+	CustomerID  *int64    `json:"customer_id"`
+	OrderedAt   time.Time `json:"ordered_at"`
+	Total       float64   `json:"total"`
+	Currency    string    `json:"currency"`
+	Financial   string    `json:"financial_status"`
+	Fulfillment string    `json:"fulfillment_status"`
+	Cancelled   bool      `json:"cancelled"`
+	Tags        []string  `json:"tags"`
+	Country     string    `json:"country"`
+}
+
+// SaveShopOrders keeps orders as seen now; an order's customer, once
+// known, stays when a later sighting (a webhook) does not know it.
+func (tx *Tx) SaveShopOrders(ctx context.Context, list []ShopOrder) error {
+	now := ms(Now())
+	for _, o := range list {
+		if o.Tags == nil {
+			o.Tags = []string{}
+		}
+		_, err := tx.q.ExecContext(ctx, `INSERT INTO shop_orders (store_id, order_id, number, email, customer_id, ordered_at, total,
+			currency, financial_status, fulfillment_status, cancelled, tags, country, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (store_id, order_id) DO UPDATE SET number = excluded.number, email = excluded.email,
+			customer_id = COALESCE(excluded.customer_id, shop_orders.customer_id), ordered_at = excluded.ordered_at,
+			total = excluded.total, currency = excluded.currency, financial_status = excluded.financial_status,
+			fulfillment_status = excluded.fulfillment_status, cancelled = excluded.cancelled, tags = excluded.tags,
+			country = excluded.country, updated_at = excluded.updated_at`,
+			o.StoreID, o.OrderID, o.Number, strings.ToLower(o.Email), o.CustomerID, ms(o.OrderedAt), o.Total, o.Currency,
+			o.Financial, o.Fulfillment, o.Cancelled, jsonText(o.Tags, "[]"), strings.ToUpper(o.Country), now)
+		if err != nil {
+			return fmt.Errorf("save shop order %s of store %d: %w", o.Number, o.StoreID, err)
+		}
+	}
+	return nil
+}
+
+// LatestShopOrder is a customer's newest order kept (of any store when
+// storeID is nil); ErrNotFound when none is. It reads inside the
+// transaction: rules test it while a message is ingested.
+func (tx *Tx) LatestShopOrder(ctx context.Context, customerID int64, storeID *int64) (*ShopOrder, error) {
+	q := `SELECT store_id, order_id, number, email, customer_id, ordered_at, total, currency, financial_status,
+		fulfillment_status, cancelled, tags, country FROM shop_orders WHERE customer_id = ?`
+	args := []any{customerID}
+	if storeID != nil {
+		q += " AND store_id = ?"
+		args = append(args, *storeID)
+	}
+	var o ShopOrder
+	var ordered int64
+	var tags string
+	err := tx.q.QueryRowContext(ctx, q+" ORDER BY ordered_at DESC LIMIT 1", args...).Scan(&o.StoreID, &o.OrderID, &o.Number, &o.Email,
+		&o.CustomerID, &ordered, &o.Total, &o.Currency, &o.Financial, &o.Fulfillment, &o.Cancelled, &tags, &o.Country)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("latest order of customer %d: %w", customerID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest order of customer %d: %w", customerID, err)
+	}
+	o.OrderedAt = fromMS(ordered)
+	o.Tags = []string{}
+	_ = jsonUnmarshal(tags, &o.Tags)
+	return &o, nil
+}
+
+// LinkShopOrders gives a customer the kept orders of their email that no
+// customer has yet (orders a webhook brought before they wrote).
+func (tx *Tx) LinkShopOrders(ctx context.Context, customerID int64, email string) error {
+	_, err := tx.q.ExecContext(ctx, `UPDATE shop_orders SET customer_id = ? WHERE email = ? AND customer_id IS NULL`,
+		customerID, strings.ToLower(email))
+	if err != nil {
+		return fmt.Errorf("link orders of %s: %w", email, err)
+	}
+	return nil
+}

@@ -19,9 +19,26 @@ var ErrNoOrders = errors.New("no order lookup is set up for this store")
 // orderSource is where a store's orders are looked up, and a key that
 // changes with its settings.
 func (d *Desk) orderSource(st *store.Store) (orders.Source, string) {
+	if p, scope := d.OrderPlatform(st); p != nil {
+		return p, scope
+	}
+	if o := st.Orders; o.LookupURL != "" {
+		return &orders.URL{URL: o.LookupURL, Secret: o.LookupSecret, Client: d.OrderClient}, "url:" + o.LookupURL + ":" + o.LookupSecret
+	}
+	return nil, ""
+}
+
+// OrderPlatform is the store's shop platform, which acts on its orders
+// (nil when none is set up: a lookup URL only reads), and the cache
+// scope of its settings. A store names its platform; one that does not
+// (set up before WooCommerce came) is Shopify's when that is set.
+func (d *Desk) OrderPlatform(st *store.Store) (orders.Platform, string) {
 	o := st.Orders
 	switch {
-	case o.ShopifyDomain != "" && o.ShopifyToken != "":
+	case o.Platform == "woocommerce" && o.WooURL != "" && o.WooKey != "" && o.WooSecret != "":
+		return &orders.WooCommerce{URL: o.WooURL, Key: o.WooKey, Secret: o.WooSecret, Client: d.OrderClient},
+			"woo:" + o.WooURL + ":" + o.WooKey + ":" + o.WooSecret
+	case o.Platform != "woocommerce" && o.ShopifyDomain != "" && o.ShopifyToken != "":
 		scope := "shopify:" + o.ShopifyDomain + ":" + o.ShopifyToken
 		base := ""
 		if strings.HasPrefix(o.ShopifyDomain, "http://") || strings.HasPrefix(o.ShopifyDomain, "https://") {
@@ -29,10 +46,16 @@ func (d *Desk) orderSource(st *store.Store) (orders.Source, string) {
 		}
 		return &orders.Shopify{Domain: strings.TrimPrefix(strings.TrimPrefix(o.ShopifyDomain, "https://"), "http://"),
 			Token: o.ShopifyToken, BaseURL: base, Client: d.OrderClient}, scope
-	case o.LookupURL != "":
-		return &orders.URL{URL: o.LookupURL, Secret: o.LookupSecret, Client: d.OrderClient}, "url:" + o.LookupURL + ":" + o.LookupSecret
 	}
 	return nil, ""
+}
+
+// ForgetOrders drops a store's cached lookups: an action changed its
+// orders, and the panel shows them as they are now.
+func (d *Desk) ForgetOrders(st *store.Store) {
+	if _, scope := d.orderSource(st); scope != "" {
+		d.orders.Forget(scope)
+	}
 }
 
 var orderMention = regexp.MustCompile(`#(\d{3,12})\b`)
@@ -150,7 +173,63 @@ func (d *Desk) lookupOrders(ctx context.Context, st *store.Store, c *store.Custo
 			}
 		}
 	}
-	return d.orders.Lookup(ctx, scope, src, q)
+	return d.orders.Lookup(ctx, scope, &keeper{d: d, src: src, storeID: st.ID, customer: c}, q)
+}
+
+// keeper keeps what a lookup found in the shop_orders table (rules and
+// the revenue report read it there): asked only when the cache misses.
+type keeper struct {
+	d        *Desk
+	src      orders.Source
+	storeID  int64
+	customer *store.Customer
+}
+
+func (k *keeper) Lookup(ctx context.Context, q orders.Query) ([]orders.Order, error) {
+	list, err := k.src.Lookup(ctx, q)
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	if err := k.d.KeepOrders(ctx, k.storeID, k.customer, list); err != nil {
+		k.d.log.Warn("keep looked-up orders", "store", k.storeID, "err", err)
+	}
+	return list, nil
+}
+
+// KeepOrders writes orders of a store to the shop_orders table: an order
+// whose email is one of the customer's (or any, when the customer is
+// nil and the email is a known customer's) is theirs.
+func (d *Desk) KeepOrders(ctx context.Context, storeID int64, c *store.Customer, list []orders.Order) error {
+	rows := make([]store.ShopOrder, 0, len(list))
+	for _, o := range list {
+		if o.ID == "" {
+			continue // a lookup URL's order has no id to keep it by
+		}
+		total, _ := strconv.ParseFloat(o.Total, 64)
+		row := store.ShopOrder{StoreID: storeID, OrderID: o.ID, Number: o.Number, Email: strings.ToLower(o.Email),
+			OrderedAt: o.CreatedAt, Total: total, Currency: o.Currency, Financial: o.Payment, Fulfillment: o.Fulfillment,
+			Cancelled: o.Cancelled, Tags: o.Tags, Country: o.Country}
+		if c != nil && o.Email != "" && slices.ContainsFunc(c.Identities, func(id store.Identity) bool {
+			return id.Kind == "email" && strings.EqualFold(id.Value, o.Email)
+		}) {
+			row.CustomerID = &c.ID
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return d.db.Write(ctx, func(tx *store.Tx) error {
+		for i := range rows {
+			if rows[i].CustomerID != nil || rows[i].Email == "" {
+				continue
+			}
+			if id, err := tx.CustomerByIdentity(ctx, store.Identity{Kind: "email", Value: rows[i].Email}); err == nil {
+				rows[i].CustomerID = &id
+			}
+		}
+		return tx.SaveShopOrders(ctx, rows)
+	})
 }
 
 // Placeholders are the values saved replies can use for a ticket, as

@@ -193,6 +193,17 @@ func (c *Cache) Lookup(ctx context.Context, scope string, src Source, q Query) (
 	return e.orders, e.err
 }
 
+// Forget drops the answers of a scope: the shop's orders changed.
+func (c *Cache) Forget(scope string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if strings.HasPrefix(k, scope+"\x00") && !e.expires.IsZero() {
+			delete(c.m, k)
+		}
+	}
+}
+
 // newest sorts orders newest first, drops repeats and keeps Limit.
 func newest(list []Order) []Order {
 	slices.SortStableFunc(list, func(a, b Order) int { return b.CreatedAt.Compare(a.CreatedAt) })

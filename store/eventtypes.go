@@ -29,13 +29,14 @@ const (
 	EventRuleApplied      EventType = "rule_applied"
 	EventSLABreached      EventType = "sla_breached"
 	EventCallLogged       EventType = "call_logged"
+	EventOrderAction      EventType = "order_action"
 )
 
 // EventTypes is every ticket event type, in the order of the list above.
 var EventTypes = []EventType{EventCreated, EventReplied, EventNoted, EventAssigned, EventTransferred,
 	EventPriorityChanged, EventTagsChanged, EventStatusChanged, EventParticipantAdded, EventDeliveryFailed,
 	EventDeliveryRetried, EventMerged, EventUnmerged, EventMessageEdited, EventStory, EventRuleApplied,
-	EventSLABreached, EventCallLogged}
+	EventSLABreached, EventCallLogged, EventOrderAction}
 
 // EventData is the payload of one event type, stored as JSON in the
 // event's data. Fields are declared in the alphabetical order of their
@@ -67,6 +68,22 @@ type RepliedData struct {
 	Mentions  []int64      `json:"mentions,omitempty"`
 	MessageID int64        `json:"message_id"`
 	Template  *TemplateRef `json:"template,omitempty"`
+}
+
+// OrderActionData: an agent acted on a shop order from the ticket (a
+// refund, a cancellation...): what, on which order, how it ended (done,
+// refused with the platform's sentence in message, failed), the money
+// back (amount in currency) and what was made (ref: a refund's id, a
+// discount code, a draft order).
+type OrderActionData struct {
+	Action   string `json:"action"`
+	ActionID int64  `json:"action_id"`
+	Amount   string `json:"amount,omitempty"`
+	Currency string `json:"currency,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Order    string `json:"order"`
+	Ref      string `json:"ref,omitempty"`
+	Status   string `json:"status"`
 }
 
 // CallLoggedData: an agent logged a phone call on the ticket (the
@@ -211,6 +228,7 @@ func (StoryData) EventType() EventType            { return EventStory }
 func (RuleAppliedData) EventType() EventType      { return EventRuleApplied }
 func (SLABreachedData) EventType() EventType      { return EventSLABreached }
 func (CallLoggedData) EventType() EventType       { return EventCallLogged }
+func (OrderActionData) EventType() EventType      { return EventOrderAction }
 
 // newEventData is an empty payload of each type, to decode into.
 var newEventData = map[EventType]func() EventData{
@@ -232,6 +250,7 @@ var newEventData = map[EventType]func() EventData{
 	EventRuleApplied:      func() EventData { return &RuleAppliedData{} },
 	EventSLABreached:      func() EventData { return &SLABreachedData{} },
 	EventCallLogged:       func() EventData { return &CallLoggedData{} },
+	EventOrderAction:      func() EventData { return &OrderActionData{} },
 }
 
 // DecodeEventData reads an event's stored data as its type's payload

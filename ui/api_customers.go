@@ -190,13 +190,31 @@ func (s *Server) customerTimeline(c *fiber.Ctx, p *principal) error {
 // ticketOrders answers the orders beside a ticket: {"orders": [...]},
 // with "not_configured" when the store has no order lookup, or a 502
 // with the shop's failure in plain words.
-func (s *Server) ticketOrders(c *fiber.Ctx, _ *principal) error {
+//
+// With the orders come what the order panel needs to act on them:
+// "actions" (those the store's platform allows, when the agent may act),
+// "platform" and "history" (the ticket's order actions, newest first).
+func (s *Server) ticketOrders(c *fiber.Ctx, p *principal) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
 	}
-	list, err := s.desk.TicketOrders(c.UserContext(), id)
-	return ordersAnswer(c, list, err)
+	ctx := c.UserContext()
+	list, err := s.desk.TicketOrders(ctx, id)
+	if err != nil {
+		return ordersAnswer(c, list, err)
+	}
+	actions := []string{}
+	if p.can(desk.PermOrderActions) {
+		if actions, err = s.opts.OrderActions.Available(ctx, id); err != nil {
+			return err
+		}
+	}
+	history, err := s.opts.OrderActions.History(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"orders": list, "actions": actions, "history": history})
 }
 
 func (s *Server) customerOrders(c *fiber.Ctx, _ *principal) error {

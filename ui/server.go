@@ -28,6 +28,7 @@ import (
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
+	"onedesk/orderact"
 	"onedesk/privacy"
 	"onedesk/reports"
 	"onedesk/rules"
@@ -88,6 +89,8 @@ type Options struct {
 	// nothing else plugged them in.
 	Rules *rules.Engine
 	SLA   *sla.Clock
+	// OrderActions acts on tickets' shop orders (one is made when nil).
+	OrderActions *orderact.Service
 	// ShutdownTimeout bounds the stop: open requests and websockets get
 	// this long to finish (7 s when 0).
 	ShutdownTimeout time.Duration
@@ -152,6 +155,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	}
 	if s.opts.SLA == nil {
 		s.opts.SLA = sla.New(d, log)
+	}
+	if s.opts.OrderActions == nil {
+		s.opts.OrderActions = orderact.New(d, log)
 	}
 	if s.reports = opts.Reports; s.reports == nil {
 		s.reports = reports.New(s.db, s.opts.SLA, log)

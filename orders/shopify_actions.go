@@ -28,6 +28,7 @@ const suggestQuery = `query Suggest($id: ID!, $lines: [RefundLineItemInput!], $s
       maximumRefundableSet { shopMoney { amount currencyCode } }
       shipping { amountSet { shopMoney { amount } } }
       suggestedTransactions { amountSet { shopMoney { amount } } gateway kind parentTransaction { id } }
+      refundLineItems { lineItem { id } quantity }
     }
   }
 }`
@@ -38,6 +39,12 @@ type suggestion struct {
 	Shipping             struct {
 		AmountSet shopMoney `json:"amountSet"`
 	} `json:"shipping"`
+	RefundLineItems []struct {
+		LineItem struct {
+			ID string `json:"id"`
+		} `json:"lineItem"`
+		Quantity int `json:"quantity"`
+	} `json:"refundLineItems"`
 	SuggestedTransactions []struct {
 		AmountSet         shopMoney `json:"amountSet"`
 		Gateway           string    `json:"gateway"`
@@ -192,14 +199,19 @@ func (s *Shopify) refund(ctx context.Context, o *Order, p Params, key string, ou
 	if !keyShape.MatchString(key) {
 		return &FieldError{Field: "key", Said: i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again")}
 	}
-	full := len(p.Items) == 0 && !p.Shipping
-	sug, lines, err := s.suggest(ctx, o, p, full)
+	// Nothing chosen is the whole order (what is left of it), unless an
+	// amount of the agent's own is all that goes back.
+	full := len(p.Items) == 0 && !p.Shipping && p.Amount == ""
+	moneyOnly := len(p.Items) == 0 && !p.Shipping && p.Amount != ""
+	// The whole order's suggestion names the payments a goodwill amount
+	// goes back on.
+	sug, lines, err := s.suggest(ctx, o, p, full || moneyOnly)
 	if err != nil {
 		return err
 	}
 	if full {
-		for _, l := range chosenLines(o, p) {
-			lines = append(lines, map[string]any{"lineItemId": l.ID, "quantity": l.Quantity, "restockType": restockType(o, p.Restock)})
+		for _, l := range sug.RefundLineItems {
+			lines = append(lines, map[string]any{"lineItemId": l.LineItem.ID, "quantity": l.Quantity, "restockType": restockType(o, p.Restock)})
 		}
 	}
 	var txs []map[string]any

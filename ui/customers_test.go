@@ -17,6 +17,7 @@ import (
 
 	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
+	"onedesk/orders"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -236,7 +237,7 @@ func newShopifyStandIn(t *testing.T) *shopifyStandIn {
 	s := &shopifyStandIn{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.calls.Add(1)
-		if r.URL.Path != "/admin/api/2025-10/graphql.json" || r.Header.Get("X-Shopify-Access-Token") != "shpat_secret" {
+		if r.URL.Path != "/admin/api/"+orders.APIVersion+"/graphql.json" || r.Header.Get("X-Shopify-Access-Token") != "shpat_secret" {
 			w.WriteHeader(401)
 			return
 		}

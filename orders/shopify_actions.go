@@ -224,7 +224,7 @@ func (s *Shopify) refund(ctx context.Context, o *Order, p Params, key string, ou
 	}
 	if p.Amount != "" {
 		if len(txs) == 0 {
-			return &Refused{Platform: "Shopify", Message: "no payment on this order can take a refund"}
+			return orderErr(fmt.Errorf("no suggested transaction"), "nothing is left to refund on order %s", o.Number)
 		}
 		txs = txs[:1]
 		txs[0]["amount"] = p.Amount

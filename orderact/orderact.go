@@ -133,7 +133,7 @@ func requestFrom(ticketID, agentID int64, action string, params map[string]any) 
 	}
 	p, err := orders.ParamsFrom(rest)
 	if err != nil {
-		return r, &desk.InputError{Field: "params", Message: err.Error(), Sentence: i18n.S("the action's choices are not valid: %s", err.Error())}
+		return r, inputErr("params", i18n.S("the action's choices are not valid: %s", err.Error()))
 	}
 	r.Params = p
 	return r, nil
@@ -155,18 +155,16 @@ func (s *Service) findOrder(ctx context.Context, ticketID int64, number string) 
 		}
 	}
 	if want == "" {
-		return nil, &desk.InputError{Field: "order", Message: "the customer has no order to act on",
-			Sentence: i18n.S("the customer has no order to act on")}
+		return nil, inputErr("order", i18n.S("the customer has no order to act on"))
 	}
-	return nil, &desk.InputError{Field: "order", Message: "no order " + number + " beside this ticket",
-		Sentence: i18n.S("there is no order %s beside this ticket", number)}
+	return nil, inputErr("order", i18n.S("there is no order %s beside this ticket", number))
 }
 
 // checked turns a choice the platform cannot take into a field error.
 func checked(err error) error {
 	var fe *orders.FieldError
 	if errors.As(err, &fe) {
-		return &desk.InputError{Field: fe.Field, Message: fe.Said.String(), Sentence: fe.Said}
+		return inputErr(fe.Field, fe.Said)
 	}
 	return err
 }
@@ -202,6 +200,13 @@ func NewKey() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// inputErr is a field error said for the agent.
+func inputErr(field string, s i18n.Sentence) error {
+	return &desk.InputError{Field: field, Message: s.String(), Sentence: s}
+}
+
+var errBadKey = inputErr("key", i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again"))
+
 var keyShape = regexp.MustCompile(`^[A-Za-z0-9_-]{8,100}$`)
 
 // Do acts on an order as orders.Actions says.
@@ -220,8 +225,7 @@ func (s *Service) Do(ctx context.Context, ticketID, agentID int64, action string
 // action's result (Repeat), without asking the shop again.
 func (s *Service) Act(ctx context.Context, r Request) (orders.Result, error) {
 	if !keyShape.MatchString(r.Key) {
-		return orders.Result{}, &desk.InputError{Field: "key", Message: "the confirmation's key is missing or not valid",
-			Sentence: i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again")}
+		return orders.Result{}, errBadKey
 	}
 	if prev, err := s.db.OrderActionByKey(ctx, r.Key); err == nil {
 		return s.repeat(prev, r.TicketID)
@@ -314,8 +318,7 @@ func (s *Service) finish(ctx context.Context, t *store.Ticket, rec *store.OrderA
 // repeat answers a key used before with that action's result.
 func (s *Service) repeat(prev *store.OrderAction, ticketID int64) (orders.Result, error) {
 	if prev.TicketID != ticketID {
-		return orders.Result{}, &desk.InputError{Field: "key", Message: "the key belongs to another ticket's action",
-			Sentence: i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again")}
+		return orders.Result{}, errBadKey // the key of another ticket's action
 	}
 	res := result(prev)
 	res.Repeat = true

@@ -89,6 +89,12 @@ async function agents(main) {
       try { await patch(`/api/agents/${a.id}`, { role: e.target.value }); toast(t('saved')); agents(main); } catch (err) { toast(errorText(err), true); e.target.value = a.role; }
     },
   }, roles.map((r) => h('option', { value: r, selected: r === a.role }, t(`role_${r}`))));
+  // Order actions move money: agents and light agents get them one by one.
+  const grantBox = (a) => (['agent', 'light'].includes(a.role) ? h('label', { class: 'agent-grant' },
+    h('input', { type: 'checkbox', checked: (a.grants || []).includes('order_actions'), onchange: async (e) => {
+      const next = (a.grants || []).filter((g) => g !== 'order_actions').concat(e.target.checked ? ['order_actions'] : []);
+      try { await patch(`/api/agents/${a.id}`, { grants: next }); a.grants = next; toast(t('saved')); } catch (err) { toast(errorText(err), true); e.target.checked = !e.target.checked; }
+    } }), ' ', t('agent_grant_order_actions')) : null);
   // The stores an agent works in: none ticked is every store. An admin
   // works in every store, so theirs is a text, not a choice.
   const storesCell = (a) => {
@@ -131,7 +137,7 @@ async function agents(main) {
     h('div', { class: 'card' }, h('table', {},
       h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), t('twofa_column'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
-        h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a)), h('td', {}, storesCell(a)),
+        h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a), grantBox(a)), h('td', {}, storesCell(a)),
         h('td', {}, a.active ? t('active') : t('inactive')),
         h('td', {}, twoFactor(a)),
         h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a)))))),
@@ -233,10 +239,14 @@ function storeCard(s, langOptions, reload) {
     ['country', t('store_country'), 'text', s.country || ''],
     ['allowed_origins', t('allowed_origins'), 'textarea', (s.allowed_origins || []).join('\n')],
     ['-', t('orders_heading'), 'heading'],
+    ['platform', t('orders_platform'), 'select', ['shopify', 'woocommerce'].map((x) => [x, t(`orders_platform_${x}`), (s.orders?.platform || 'shopify') === x])],
     ['shopify_domain', t('orders_shopify_domain'), 'text', s.orders?.shopify_domain || ''],
     ['shopify_token', s.orders?.shopify_token_set ? t('orders_token_set') : t('orders_shopify_token'), 'password', ''],
     ['lookup_url', t('orders_lookup_url'), 'url', s.orders?.lookup_url || ''],
     ['lookup_secret', s.orders?.lookup_secret_set ? t('orders_secret_set') : t('orders_lookup_secret'), 'password', ''],
+    ['woo_url', t('orders_woo_url'), 'url', s.orders?.woo_url || ''],
+    ['woo_key', s.orders?.woo_key_set ? t('orders_woo_key_set') : t('orders_woo_key'), 'password', ''],
+    ['woo_secret', s.orders?.woo_key_set ? t('orders_woo_key_set') : t('orders_woo_secret'), 'password', ''],
     ['-', t('signature_store'), 'heading'],
     ['signature', t('signature'), 'textarea', s.signature || ''],
     ['-', t('chat_widget'), 'heading'],
@@ -258,8 +268,9 @@ function storeCard(s, langOptions, reload) {
       name: v.name, slug: v.slug, language: v.language, timezone: v.timezone, logo_url: v.logo_url, country: v.country, signature: v.signature,
       allowed_origins: v.allowed_origins.split(/\s+/).filter(Boolean),
       // Secrets are write-only: an empty box keeps the one set before.
-      orders: { shopify_domain: v.shopify_domain, lookup_url: v.lookup_url,
-        ...(v.shopify_token ? { shopify_token: v.shopify_token } : {}), ...(v.lookup_secret ? { lookup_secret: v.lookup_secret } : {}) },
+      orders: { platform: v.platform, shopify_domain: v.shopify_domain, lookup_url: v.lookup_url, woo_url: v.woo_url,
+        ...(v.shopify_token ? { shopify_token: v.shopify_token } : {}), ...(v.lookup_secret ? { lookup_secret: v.lookup_secret } : {}),
+        ...(v.woo_key ? { woo_key: v.woo_key } : {}), ...(v.woo_secret ? { woo_secret: v.woo_secret } : {}) },
       chat: {
         color: v.color, position: v.position, launcher: v.launcher, greeting: v.greeting, prechat: v.prechat,
         files: v.files === 'on', max_file_mb: Number(v.max_file_mb) || 0,

@@ -8,6 +8,7 @@ import { formatDateTime, t } from './i18n.js';
 import { CEV, can, errorText, initials, state, statusPill, storeName, toast } from './state.js';
 import { customerName, identityValue } from './people.js';
 import { callLine, newTicketDialog } from './outreach.js';
+import { actionButtons, actionHistory } from './orderactions.js';
 
 const kinds = ['email', 'phone', 'whatsapp', 'telegram', 'instagram', 'messenger'];
 let searchSeq = 0;
@@ -204,7 +205,7 @@ function mergeBox(c, act) {
 }
 
 function ordersCard(c) {
-  const shops = state.stores.filter((s) => s.orders?.shopify_domain || s.orders?.lookup_url);
+  const shops = state.stores.filter((s) => s.orders?.shopify_domain || s.orders?.lookup_url || s.orders?.woo_url);
   if (!shops.length) return null;
   const box = h('div', {});
   const card = h('div', { class: 'card' }, h('h2', {}, t('orders_heading')), box);
@@ -218,8 +219,9 @@ function ordersCard(c) {
   return card;
 }
 
-// renderOrders draws an order lookup's answer as cards.
-export function renderOrders(r) {
+// renderOrders draws an order lookup's answer as cards; beside a ticket
+// (act: {ticket, onDone}) each order has its actions and their history.
+export function renderOrders(r, act) {
   if (!r.orders.length) return h('p', { class: 'muted' }, t('orders_none'));
   const money = (o) => {
     try { return new Intl.NumberFormat(state.me.language, { style: 'currency', currency: o.currency }).format(Number(o.total)); } catch { return `${o.total} ${o.currency}`; }
@@ -235,7 +237,9 @@ export function renderOrders(r) {
     o.items.length ? h('ul', { class: 'items' }, o.items.map((i) => h('li', {}, `${i.quantity} × ${i.title}`))) : null,
     o.tracking.map((tr) => h('div', { class: 'tracking' }, icon('truck'), ' ',
       tr.url ? h('a', { href: tr.url, target: '_blank', rel: 'noopener noreferrer' }, `${tr.company ? `${tr.company} ` : ''}${tr.number}`)
-        : `${tr.company ? `${tr.company} ` : ''}${tr.number}`)))));
+        : `${tr.company ? `${tr.company} ` : ''}${tr.number}`)),
+    act ? actionButtons(act.ticket, o, r.actions, act.onDone) : null,
+    act ? actionHistory(o, r.history) : null)));
 }
 
 // timeline pages through the customer's messages, newest first.

@@ -9,6 +9,7 @@ import { windowBadge, windowNotice } from './whatsapp.js';
 import { EV, agentName, can, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 import { addressName, bodyText, customerName, identityValue, isVisitorId } from './people.js';
 import { showChecklist } from './checklist.js';
+import { orderEventText } from './orderactions.js';
 import { callDialog, callLine, signaturePreview } from './outreach.js';
 
 let hooks = {};
@@ -58,9 +59,9 @@ async function loadCustomer(id) {
 // orders of the open ticket's customer: {id, data} with data null while
 // the shop is asked; the server caches answers for two minutes.
 let ordersCache = { id: 0, data: null };
-async function loadOrders(d) {
+async function loadOrders(d, keep) {
   if (!d.store_id) { ordersCache = { id: d.id, data: { orders: [], not_configured: true } }; return; }
-  ordersCache = { id: d.id, data: null };
+  if (!keep) ordersCache = { id: d.id, data: null }; // after an action, the old cards stay until the new ones come
   let data;
   try { data = await get(`/api/tickets/${d.id}/orders`); } catch (err) { data = { error: errorText(err) }; }
   if (ordersCache.id !== d.id) return;
@@ -339,6 +340,7 @@ function event(e) {
     case EV.MessageEdited: return h('div', { class: 'event' }, t('ev_message_edited'), ' · ',
       h('time', { datetime: e.created_at }, formatDateTime(e.created_at)), h('span', { class: 'note' }, `“${e.data.text}”`));
     case EV.RuleApplied: text = ruleEventText(e); break;
+    case EV.OrderAction: text = orderEventText(e, who); break;
     case EV.Merged: case EV.Unmerged:
       if (e.data.ticket_id || e.data.into_ticket_id) {
         const other = e.data.ticket_id || e.data.into_ticket_id;
@@ -621,7 +623,8 @@ function ordersSection(d) {
   const o = ordersCache.id === d.id ? ordersCache.data : null;
   if (o?.not_configured) return null;
   return h('div', { class: 'orders-panel' }, h('h2', {}, t('orders_heading')),
-    !o ? h('p', { class: 'muted' }, t('orders_loading')) : o.error ? h('p', { class: 'error' }, o.error) : renderOrders(o));
+    !o ? h('p', { class: 'muted' }, t('orders_loading')) : o.error ? h('p', { class: 'error' }, o.error)
+      : renderOrders(o, { ticket: d, onDone: () => loadOrders(d, true) }));
 }
 
 async function mergeTicket(d, other) {

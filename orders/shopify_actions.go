@@ -104,7 +104,9 @@ func (s *Shopify) Preview(ctx context.Context, o *Order, action string, p Params
 			return nil, err
 		}
 		pv.Amount, pv.Maximum = sug.AmountSet.ShopMoney.Amount, sug.MaximumRefundableSet.ShopMoney.Amount
-		pv.Shipping = sug.Shipping.AmountSet.ShopMoney.Amount
+		if p.Shipping || action == ActRefund && len(p.Items) == 0 && p.Amount == "" {
+			pv.Shipping = sug.Shipping.AmountSet.ShopMoney.Amount
+		}
 		if c := sug.AmountSet.ShopMoney.CurrencyCode; c != "" {
 			pv.Currency = c
 		}

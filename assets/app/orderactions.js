@@ -98,7 +98,7 @@ function what(action, pv) {
     if (pv.shipping && Number(pv.shipping) > 0) lines.push(t('oa_money_shipping', { amount: money(pv.shipping) }));
   }
   if (action === 'cancel') lines.unshift(t(pv.amount ? 'oa_cancel_what' : 'oa_cancel_what_no_refund'));
-  if ((action === 'refund' || action === 'cancel') && pv.restock) lines.push(t('oa_restock_what'));
+  if ((action === 'refund' && pv.items > 0 || action === 'cancel') && pv.restock) lines.push(t('oa_restock_what'));
   if (action === 'update_address') lines.push(t('oa_address_what'), t('oa_no_money'));
   if (action === 'resend_confirmation') lines.push(t('oa_resend_what'), t('oa_no_money'));
   if (action === 'create_discount') lines.push(t('oa_discount_what', { worth: pv.worth.endsWith('%') ? pv.worth : money(pv.worth) }));
@@ -112,10 +112,13 @@ export function actionDialog(ticket, o, action, onDone) {
   document.querySelector('.overlay')?.remove();
   const summary = h('div', { class: 'oa-summary', 'aria-live': 'polite' }, h('p', { class: 'muted' }, t('oa_preview_loading')));
   const err = h('p', { class: 'error', role: 'alert' });
+  // The shop's answer to a confirmation stays until the choices change.
+  const said = h('p', { class: 'error oa-said', role: 'alert' });
   const confirmBtn = h('button', { type: 'submit', class: 'btn primary', id: 'oa-confirm', disabled: true }, t('oa_confirm', { action: t(`oa_${action}`) }));
   let preview = null;
   let seq = 0;
-  const close = () => overlay.remove();
+  const close = () => { overlay.remove(); window.removeEventListener('hashchange', close); };
+  window.addEventListener('hashchange', close);
   const ask = async () => {
     const mine = ++seq;
     confirmBtn.disabled = true;
@@ -135,7 +138,7 @@ export function actionDialog(ticket, o, action, onDone) {
   };
   const form = h('form', {
     class: 'dialog order-action', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'oa-title', novalidate: true,
-    oninput: debounce(ask, 400),
+    oninput: debounce(() => { said.textContent = ''; ask(); }, 400),
     onsubmit: async (e) => {
       e.preventDefault();
       if (!preview) return;
@@ -148,13 +151,13 @@ export function actionDialog(ticket, o, action, onDone) {
       } catch (ex) {
         // A refusal is the shop's own sentence: shown as it is, and the
         // next try is a new confirmation.
-        err.textContent = errorText(ex);
+        said.textContent = errorText(ex);
         if (ex?.status === 422) onDone?.();
         ask();
       }
     },
   }, h('h2', { id: 'oa-title' }, t('oa_title', { action: t(`oa_${action}`), order: o.number })),
-  ...fields(o, action), h('h3', {}, t('oa_what_happens')), summary, err,
+  ...fields(o, action), h('h3', {}, t('oa_what_happens')), summary, err, said,
   h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'btn', onclick: close }, t('cancel')), confirmBtn));
   const overlay = h('div', { class: 'overlay', id: 'order-action-dialog', onclick: (e) => { if (e.target === overlay) close(); },
     onkeydown: (e) => { if (e.key === 'Escape') { e.preventDefault(); close(); } } }, form);

@@ -1,0 +1,206 @@
+package ui_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"onedesk/orders/orderstest"
+	"onedesk/store"
+	"onedesk/ui"
+)
+
+func shopOrder() *orderstest.ShopifyOrder {
+	return &orderstest.ShopifyOrder{ID: 5501, Name: "#1001", Email: "rui@example.pt", Currency: "EUR", Shipping: 4.90,
+		CreatedAt: time.Now().Add(-72 * time.Hour), Country: "PT",
+		Lines: []orderstest.ShopifyLine{{ID: 1, Variant: 11, Title: "Runner 42", Quantity: 1, Price: 45}}}
+}
+
+type actionResult struct {
+	ID      int64  `json:"id"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Repeat  bool   `json:"repeat"`
+	Outcome *struct {
+		Amount   string `json:"amount"`
+		Currency string `json:"currency"`
+	} `json:"outcome"`
+}
+
+// Order actions through the API: only with the permission (an agent
+// gets it from the admin), previewed in money, done once per key, a
+// refusal answered with Shopify's sentence, all on the ticket's record.
+func TestOrderActionsAPI(t *testing.T) {
+	shop := orderstest.NewShopify(t, "shpat_x", shopOrder())
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	var st store.Store
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoes", "orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_x"}}).json(t, &st)
+	var tk ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Too small", "body": "Order #1001 is too small",
+		"customer": map[string]any{"email": "rui@example.pt"}, "store_id": st.ID}).json(t, &tk)
+	agent := e.agent(admin, "ann@shop.test")
+	var who struct {
+		Agent store.Agent `json:"agent"`
+	}
+	agent.must(200, "GET", "/api/me", nil).json(t, &who)
+
+	var list struct {
+		Orders  []map[string]any `json:"orders"`
+		Actions []string         `json:"actions"`
+	}
+	agent.must(200, "GET", fmt.Sprintf("/api/tickets/%d/orders", tk.ID), nil).json(t, &list)
+	if len(list.Orders) != 1 || len(list.Actions) != 0 {
+		t.Fatalf("an agent without the permission sees %v", list.Actions)
+	}
+	refund := map[string]any{"order": "#1001", "action": "refund", "params": map[string]any{"shipping": true}}
+	agent.must(403, "POST", fmt.Sprintf("/api/tickets/%d/order-actions/preview", tk.ID), refund)
+
+	admin.must(200, "PATCH", fmt.Sprintf("/api/agents/%d", who.Agent.ID), map[string]any{"grants": []string{"order_actions"}})
+	agent.must(200, "GET", fmt.Sprintf("/api/tickets/%d/orders", tk.ID), nil).json(t, &list)
+	if len(list.Actions) != 6 {
+		t.Fatalf("granted, the agent sees %v", list.Actions)
+	}
+	var pv struct {
+		Amount, Maximum, Currency, Key string
+	}
+	agent.must(200, "POST", fmt.Sprintf("/api/tickets/%d/order-actions/preview", tk.ID), refund).json(t, &pv)
+	if pv.Amount != "4.90" || pv.Maximum != "49.90" || pv.Currency != "EUR" || pv.Key == "" {
+		t.Fatalf("preview %+v", pv)
+	}
+	refund["key"] = pv.Key
+	var first, again actionResult
+	agent.must(200, "POST", fmt.Sprintf("/api/tickets/%d/order-actions", tk.ID), refund).json(t, &first)
+	agent.must(200, "POST", fmt.Sprintf("/api/tickets/%d/order-actions", tk.ID), refund).json(t, &again)
+	if first.Status != "done" || first.Outcome == nil || first.Outcome.Amount != "4.90" || !again.Repeat || again.ID != first.ID ||
+		shop.Order("#1001").Refunded != 4.90 {
+		t.Fatalf("refund %+v, again %+v, refunded %v", first, again, shop.Order("#1001").Refunded)
+	}
+
+	// More than was paid: Shopify's own sentence, with a 422.
+	over := map[string]any{"order": "#1001", "action": "refund", "params": map[string]any{"amount": "60.00"}, "key": "a-second-key-0001"}
+	msg, _ := agent.must(422, "POST", fmt.Sprintf("/api/tickets/%d/order-actions", tk.ID), over).err(t)
+	if msg != "Refund amount 60.00 EUR is greater than net payment received 45.00 EUR" {
+		t.Fatalf("refusal said %q", msg)
+	}
+	// Bad choices never reach the shop.
+	if _, field := agent.must(400, "POST", fmt.Sprintf("/api/tickets/%d/order-actions", tk.ID),
+		map[string]any{"action": "cancel", "params": map[string]any{"reason": "boredom"}, "key": "a-third-key-00001"}).err(t); field != "reason" {
+		t.Fatalf("bad reason field %q", field)
+	}
+
+	var hist struct {
+		Items []actionResult `json:"items"`
+	}
+	agent.must(200, "GET", fmt.Sprintf("/api/tickets/%d/order-actions", tk.ID), nil).json(t, &hist)
+	body := string(admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", tk.ID), nil).body)
+	if len(hist.Items) != 2 || hist.Items[0].Status != "refused" || strings.Count(body, `"type":"order_action"`) != 2 {
+		t.Fatalf("history %+v; ticket %s", hist.Items, body)
+	}
+}
+
+// WooCommerce as a store's platform: the key and secret stay on the
+// server and go only over HTTPS (or to this machine), orders show beside
+// the ticket and a refund posts WooCommerce's documented body.
+func TestWooCommerceStore(t *testing.T) {
+	woo := orderstest.NewWoo(t, "ck_live", "cs_live", &orderstest.WooOrder{ID: 812, Status: "processing", Email: "ana@example.pt",
+		Currency: "EUR", Shipping: 5, CreatedAt: time.Now().Add(-24 * time.Hour), Country: "PT",
+		Lines: []orderstest.WooLine{{ID: 41, Name: "Teapot", Quantity: 2, Price: 20}}})
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	if _, field := admin.must(400, "POST", "/api/stores", map[string]any{"name": "Tea", "orders": map[string]any{"platform": "woocommerce",
+		"woo_url": "http://tea.example.com", "woo_key": "ck_live", "woo_secret": "cs_live"}}).err(t); field != "orders.woo_url" {
+		t.Fatalf("an http:// WooCommerce site: field %q", field)
+	}
+	var st store.Store
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Tea", "orders": map[string]any{"platform": "woocommerce",
+		"woo_url": woo.URL, "woo_key": "ck_live", "woo_secret": "cs_live"}}).json(t, &st)
+	if all := string(admin.must(200, "GET", "/api/stores", nil).body); !st.Orders.WooKeySet || strings.Contains(all, "cs_live") || strings.Contains(all, "ck_live") {
+		t.Fatalf("the key is not set, or it leaves the server: %s", all)
+	}
+	var tk ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Broken lid", "body": "The teapot lid broke",
+		"customer": map[string]any{"email": "ana@example.pt"}, "store_id": st.ID}).json(t, &tk)
+	var list struct {
+		Orders  []map[string]any `json:"orders"`
+		Actions []string         `json:"actions"`
+	}
+	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d/orders", tk.ID), nil).json(t, &list)
+	if len(list.Orders) != 1 || list.Orders[0]["number"] != "#812" || strings.Join(list.Actions, ",") != "refund,cancel,update_address" {
+		t.Fatalf("orders %v, actions %v", list.Orders, list.Actions)
+	}
+	refund := map[string]any{"order": "#812", "action": "refund", "params": map[string]any{"items": []map[string]any{{"id": "41", "quantity": 1}}, "restock": true}}
+	var pv struct{ Amount, Key string }
+	admin.must(200, "POST", fmt.Sprintf("/api/tickets/%d/order-actions/preview", tk.ID), refund).json(t, &pv)
+	refund["key"] = pv.Key
+	var res actionResult
+	admin.must(200, "POST", fmt.Sprintf("/api/tickets/%d/order-actions", tk.ID), refund).json(t, &res)
+	got := woo.Order(812).Refunds
+	if pv.Amount != "20.00" || res.Status != "done" || len(got) != 1 || got[0].Body["amount"] != "20.00" || got[0].Body["api_restock"] != true {
+		t.Fatalf("preview %+v, result %+v, refunds %+v", pv, res, got)
+	}
+	admin.must(400, "POST", fmt.Sprintf("/api/tickets/%d/order-actions/preview", tk.ID), map[string]any{"order": "#812", "action": "create_discount",
+		"params": map[string]any{"percent": 10}})
+}
+
+// An order action from the order panel in a real browser: the
+// confirmation says the money, confirming acts once and shows in the
+// panel's history; a refusal shows Shopify's sentence in the dialog.
+func TestOrderActionInBrowser(t *testing.T) {
+	ctx := browser(t)
+	shop := orderstest.NewShopify(t, "shpat_x", shopOrder())
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_x"}})
+	var tk ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Refund the shipping please", "body": "Order #1001 came late.",
+		"customer": map[string]any{"email": "rui@example.pt", "name": "Rui Costa"}, "store_id": 1}).json(t, &tk)
+	loginOwner(t, ctx, e)
+
+	panel := `//div[contains(@class,"orders-panel")]`
+	run(t, ctx, "open the refund confirmation",
+		chromedp.EmulateViewport(1366, 768),
+		chromedp.Navigate(e.srv.URL+fmt.Sprintf("/#/all/t/%d", tk.ID)),
+		chromedp.WaitVisible(panel+`//li[contains(., "#1001") and contains(., "Runner 42")]`, chromedp.BySearch),
+		chromedp.Click(panel+`//button[@data-action="refund"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`#order-action-dialog`, chromedp.ByQuery),
+		chromedp.Click(`//form[contains(@class,"order-action")]//label[contains(., "Refund the shipping")]/input`, chromedp.BySearch),
+		chromedp.WaitVisible(`//div[contains(@class,"oa-summary")]//strong[contains(., "4.90") and contains(., "goes back to the customer")]`, chromedp.BySearch),
+		chromedp.WaitEnabled(`#oa-confirm`, chromedp.ByID))
+	shot(t, ctx, "60-order-refund-confirm-1366")
+	run(t, ctx, "confirm the refund",
+		chromedp.DoubleClick(`#oa-confirm`, chromedp.ByID),
+		chromedp.WaitVisible(`//*[contains(@class,"toast") and contains(., "Refund done for order #1001")]`, chromedp.BySearch),
+		chromedp.WaitVisible(panel+`//ul[contains(@class,"order-history")]//li[contains(., "Refund") and contains(., "done") and contains(., "4.90")]`, chromedp.BySearch))
+	shot(t, ctx, "61-order-refund-done-1366")
+	refunds := 0
+	for _, c := range shop.Calls() {
+		if c.Operation == "Refund" {
+			refunds++
+		}
+	}
+	if refunds != 1 || shop.Order("#1001").Refunded != 4.90 {
+		t.Fatalf("a double click on confirm made %d refunds (%v refunded)", refunds, shop.Order("#1001").Refunded)
+	}
+
+	run(t, ctx, "a refusal shows Shopify's sentence",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(e.srv.URL+fmt.Sprintf("/#/all/t/%d/customer", tk.ID)),
+		chromedp.Click(panel+`//button[@data-action="refund"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`#order-action-dialog`, chromedp.ByQuery),
+		chromedp.SendKeys(`//form[contains(@class,"order-action")]//input[@name="amount"]`, "60.00", chromedp.BySearch),
+		chromedp.WaitVisible(`//div[contains(@class,"oa-summary")]//strong[contains(., "60.00")]`, chromedp.BySearch),
+		chromedp.WaitEnabled(`#oa-confirm`, chromedp.ByID),
+		chromedp.Click(`#oa-confirm`, chromedp.ByID),
+		chromedp.WaitVisible(`//form[contains(@class,"order-action")]//p[@role="alert" and contains(., "Refund amount 60.00 EUR is greater than net payment received 45.00 EUR")]`, chromedp.BySearch))
+	run(t, ctx, "the sentence stays",
+		chromedp.Poll(`document.querySelector('.oa-said')?.textContent.includes('greater than net payment') && !document.querySelector('#oa-confirm').disabled`, nil))
+	shot(t, ctx, "62-order-refund-refused-390")
+	run(t, ctx, "the event on the ticket",
+		chromedp.Navigate(e.srv.URL+fmt.Sprintf("/#/all/t/%d", tk.ID)),
+		chromedp.WaitVisible(`//div[contains(@class,"event") and contains(., "Refund on order #1001") and contains(., "refused by the shop")]`, chromedp.BySearch))
+	shot(t, ctx, "63-order-events-390")
+}

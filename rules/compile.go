@@ -20,6 +20,13 @@ var conditionOps = map[string][]string{
 	"business_hours":      {"is"},
 	"hours_since_created": {"gt", "lt"}, "hours_since_updated": {"gt", "lt"},
 	"hours_since_customer": {"gt", "lt"}, "hours_unanswered": {"gt", "lt"},
+	// The customer's latest order in the ticket's store, as last seen (the
+	// shop_orders table: lookups and order webhooks keep it; a rule never
+	// asks the shop). A ticket whose customer has no known order meets
+	// none of these.
+	"order.financial_status": {"is", "is_not"}, "order.fulfillment_status": {"is", "is_not"},
+	"order.country": {"is", "is_not"}, "order.tags": {"contains", "not_contains"},
+	"order.total": {"gt", "lt"}, "order.days_since": {"gt", "lt"},
 	// field.NAME (a form field) takes is, is_not, contains, not_contains.
 }
 
@@ -38,7 +45,7 @@ type cond struct {
 	field, op string
 	text      string   // lower-cased for text tests
 	id        *int64   // ids (nil = none)
-	hours     float64  // hour conditions
+	hours     float64  // hour conditions; order.total and order.days_since too
 	yes       bool     // business_hours
 	tags      []string // tags
 }
@@ -176,6 +183,12 @@ func compileCond(c store.Condition, at string) (cond, error) {
 			return badValue("%s is a number of hours from 0 to %d", c.Field, maxHours)
 		}
 		cc.hours = h
+	case "order.total", "order.days_since":
+		n, ok := c.Value.(float64)
+		if !ok || n < 0 || n > 1e9 {
+			return badValue("%s is a number", c.Field)
+		}
+		cc.hours = n
 	case "tags":
 		s, _ := c.Value.(string)
 		tags, err := desk.CleanTags([]string{s})

@@ -43,9 +43,11 @@ type ruleRun struct {
 	applied map[int64]bool
 	changed bool // the ticket's own columns changed
 	// read when a condition needs them
-	domain   *string
-	st       *store.Store
-	stLoaded bool
+	domain      *string
+	st          *store.Store
+	stLoaded    bool
+	order       *store.ShopOrder
+	orderLoaded bool
 }
 
 func newRun(c *desk.TicketTx) *ruleRun { return &ruleRun{c: c, applied: map[int64]bool{}} }
@@ -140,6 +142,9 @@ func (rr *ruleRun) test(ctx context.Context, c cond) (bool, error) {
 	case "hours_since_created", "hours_since_updated", "hours_since_customer", "hours_unanswered":
 		return rr.hoursTest(c), nil
 	}
+	if strings.HasPrefix(c.field, "order.") {
+		return rr.orderTest(ctx, c)
+	}
 	if name, ok := strings.CutPrefix(c.field, "field."); ok {
 		v, present := fieldValue(t.Fields, name)
 		switch c.op {
@@ -148,6 +153,46 @@ func (rr *ruleRun) test(ctx context.Context, c cond) (bool, error) {
 		default:
 			return textTest(v, c), nil
 		}
+	}
+	return false, nil
+}
+
+// orderTest tests the customer's latest known order in the ticket's
+// store, read inside the transaction (no shop is asked while a message
+// is taken in).
+func (rr *ruleRun) orderTest(ctx context.Context, c cond) (bool, error) {
+	if !rr.orderLoaded {
+		o, err := rr.c.Tx.LatestShopOrder(ctx, rr.c.Ticket.CustomerID, rr.c.Ticket.StoreID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		rr.order, rr.orderLoaded = o, true
+	}
+	o := rr.order
+	if o == nil {
+		return false, nil
+	}
+	is := func(equal bool) bool { return equal == (c.op == "is") }
+	num := func(v float64) bool {
+		if c.op == "gt" {
+			return v > c.hours
+		}
+		return v < c.hours
+	}
+	switch c.field {
+	case "order.financial_status":
+		return is(strings.ToLower(o.Financial) == c.text), nil
+	case "order.fulfillment_status":
+		return is(strings.ToLower(o.Fulfillment) == c.text), nil
+	case "order.country":
+		return is(strings.ToLower(o.Country) == c.text), nil
+	case "order.tags":
+		has := slices.ContainsFunc(o.Tags, func(tag string) bool { return strings.EqualFold(tag, c.text) })
+		return has == (c.op == "contains"), nil
+	case "order.total":
+		return num(o.Total), nil
+	case "order.days_since":
+		return num(rr.c.Now.Sub(o.OrderedAt).Hours() / 24), nil
 	}
 	return false, nil
 }

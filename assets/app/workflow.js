@@ -173,7 +173,11 @@ const condOps = {
   subject: ['contains', 'not_contains', 'is'], body: ['contains', 'not_contains', 'is'], customer_domain: ['is', 'is_not'],
   business_hours: ['is'], hours_since_created: ['gt', 'lt'], hours_since_updated: ['gt', 'lt'],
   hours_since_customer: ['gt', 'lt'], hours_unanswered: ['gt', 'lt'],
+  // The customer's latest order as last seen (lookups and order webhooks).
+  'order.financial_status': ['is', 'is_not'], 'order.fulfillment_status': ['is', 'is_not'], 'order.country': ['is', 'is_not'],
+  'order.tags': ['contains', 'not_contains'], 'order.total': ['gt', 'lt'], 'order.days_since': ['gt', 'lt'],
 };
+const orderNumbers = ['order.total', 'order.days_since'];
 const actionTypes = ['set_team', 'set_assignee', 'set_status', 'set_priority', 'add_tags', 'remove_tags', 'add_note', 'auto_reply', 'notify', 'webhook'];
 let webhooks = []; // for the webhook action, read with the rules
 const triggers = ['created', 'customer_replied', 'updated', 'time', 'sla_at_risk', 'sla_breached'];
@@ -205,6 +209,10 @@ function valueInput(kind, current) {
       return h('input', { class: 'rule-value', 'aria-label': t('rule_value'), placeholder: t('rule_tags_hint'), value: (current || []).join(', ') });
   }
   if (kind.startsWith('hours_')) return h('input', { class: 'rule-value', type: 'number', min: 0, step: 'any', 'aria-label': t('rule_hours'), value: current ?? '' });
+  if (orderNumbers.includes(kind)) return h('input', { class: 'rule-value', type: 'number', min: 0, step: 'any', 'aria-label': t('rule_value'), value: current ?? '' });
+  if (kind === 'order.financial_status' || kind === 'order.fulfillment_status') {
+    return h('input', { class: 'rule-value', 'aria-label': t('rule_value'), placeholder: t(kind === 'order.financial_status' ? 'rule_order_paid_hint' : 'rule_order_fulfilled_hint'), value: current ?? '' });
+  }
   return h('input', { class: 'rule-value', 'aria-label': t('rule_value'), value: current ?? '' });
 }
 
@@ -214,7 +222,7 @@ function readValue(kind, el) {
   if (kind === 'webhook') return v ? Number(v) : null;
   if (kind === 'notify') return /^\d+$/.test(v) ? Number(v) : v;
   if (kind === 'business_hours') return v === 'true';
-  if (kind.startsWith('hours_')) return v === '' ? null : Number(v);
+  if (kind.startsWith('hours_') || orderNumbers.includes(kind)) return v === '' ? null : Number(v);
   if (kind === 'add_tags' || kind === 'remove_tags') return v.split(',').map((s) => s.trim()).filter(Boolean);
   return v;
 }

@@ -154,20 +154,30 @@ func (tx *Tx) SaveShopOrders(ctx context.Context, list []ShopOrder) error {
 }
 
 // LatestShopOrder is a customer's newest order kept (of any store when
-// storeID is nil); ErrNotFound when none is. It reads inside the
-// transaction: rules test it while a message is ingested.
+// storeID is nil): theirs, or one of their email no customer had when it
+// came (a webhook before they first wrote). ErrNotFound when none is. It
+// reads inside the transaction: rules test it while a message is
+// ingested.
 func (tx *Tx) LatestShopOrder(ctx context.Context, customerID int64, storeID *int64) (*ShopOrder, error) {
-	q := `SELECT store_id, order_id, number, email, customer_id, ordered_at, total, currency, financial_status,
-		fulfillment_status, cancelled, tags, country FROM shop_orders WHERE customer_id = ?`
-	args := []any{customerID}
+	const cols = `store_id, order_id, number, email, customer_id, ordered_at, total, currency, financial_status,
+		fulfillment_status, cancelled, tags, country`
+	inStore, args := "", []any{customerID}
 	if storeID != nil {
-		q += " AND store_id = ?"
+		inStore = " AND store_id = ?"
 		args = append(args, *storeID)
 	}
+	args = append(args, customerID)
+	if storeID != nil {
+		args = append(args, *storeID)
+	}
+	q := `SELECT ` + cols + ` FROM (SELECT ` + cols + ` FROM shop_orders WHERE customer_id = ?` + inStore + `
+		UNION ALL SELECT ` + cols + ` FROM shop_orders WHERE customer_id IS NULL
+		AND email IN (SELECT value FROM identities WHERE customer_id = ? AND kind = 'email')` + inStore + `) AS o
+		ORDER BY ordered_at DESC LIMIT 1`
 	var o ShopOrder
 	var ordered int64
 	var tags string
-	err := tx.q.QueryRowContext(ctx, q+" ORDER BY ordered_at DESC LIMIT 1", args...).Scan(&o.StoreID, &o.OrderID, &o.Number, &o.Email,
+	err := tx.q.QueryRowContext(ctx, q, args...).Scan(&o.StoreID, &o.OrderID, &o.Number, &o.Email,
 		&o.CustomerID, &ordered, &o.Total, &o.Currency, &o.Financial, &o.Fulfillment, &o.Cancelled, &tags, &o.Country)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("latest order of customer %d: %w", customerID, ErrNotFound)
@@ -179,15 +189,4 @@ func (tx *Tx) LatestShopOrder(ctx context.Context, customerID int64, storeID *in
 	o.Tags = []string{}
 	_ = jsonUnmarshal(tags, &o.Tags)
 	return &o, nil
-}
-
-// LinkShopOrders gives a customer the kept orders of their email that no
-// customer has yet (orders a webhook brought before they wrote).
-func (tx *Tx) LinkShopOrders(ctx context.Context, customerID int64, email string) error {
-	_, err := tx.q.ExecContext(ctx, `UPDATE shop_orders SET customer_id = ? WHERE email = ? AND customer_id IS NULL`,
-		customerID, strings.ToLower(email))
-	if err != nil {
-		return fmt.Errorf("link orders of %s: %w", email, err)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -106,4 +107,46 @@ func orderActionErr(err error) error {
 		return &apiError{Status: fiber.StatusBadGateway, Message: oe.Message, Sentence: oe.Sentence()}
 	}
 	return err
+}
+
+// orderWebhook takes a shop's order webhook for a store (Shopify's
+// orders/* topics, WooCommerce's order.*), signed with the store's
+// webhook secret, and keeps the order for rules and reports. Anything
+// unsigned, or signed with another secret, is refused; WooCommerce's
+// ping when a webhook is made is answered.
+func (s *Server) orderWebhook(c *fiber.Ctx, _ *principal) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.db.Store(c.UserContext(), id)
+	if err != nil || st.Orders.WebhookSecret == "" {
+		return apiErr(fiber.StatusNotFound, "", "no order webhook is set up here")
+	}
+	body := c.Body()
+	var o orders.Order
+	if st.Orders.Platform == "woocommerce" {
+		if !orders.SignatureOK(body, st.Orders.WebhookSecret, c.Get("X-WC-Webhook-Signature")) {
+			if c.Get("X-WC-Webhook-Signature") == "" && strings.HasPrefix(string(body), "webhook_id=") {
+				return c.SendStatus(fiber.StatusOK) // the ping of a webhook being made
+			}
+			return apiErr(fiber.StatusUnauthorized, "", "the webhook's signature does not match the store's webhook secret")
+		}
+		o, err = orders.WooWebhookOrder(body)
+	} else {
+		if !orders.SignatureOK(body, st.Orders.WebhookSecret, c.Get("X-Shopify-Hmac-Sha256")) {
+			return apiErr(fiber.StatusUnauthorized, "", "the webhook's signature does not match the store's webhook secret")
+		}
+		if !strings.HasPrefix(c.Get("X-Shopify-Topic"), "orders/") {
+			return c.SendStatus(fiber.StatusOK) // a topic of no interest here
+		}
+		o, err = orders.ShopifyWebhookOrder(body)
+	}
+	if err != nil {
+		return apiErr(fiber.StatusBadRequest, "", "the webhook's body is not an order")
+	}
+	if err := s.desk.KeepOrders(c.UserContext(), st.ID, nil, []orders.Order{o}); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusOK)
 }

@@ -1,7 +1,11 @@
 package ui_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +207,53 @@ func TestOrderActionInBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+fmt.Sprintf("/#/all/t/%d", tk.ID)),
 		chromedp.WaitVisible(`//div[contains(@class,"event") and contains(., "Refund on order #1001") and contains(., "refused by the shop")]`, chromedp.BySearch))
 	shot(t, ctx, "63-order-events-390")
+}
+
+// Order webhooks keep the desk's orders between lookups: a signed
+// Shopify orders/create for a customer who has not written yet, then
+// their first message meets a rule on that order. Unsigned or wrongly
+// signed deliveries are refused.
+func TestOrderWebhookFeedsRules(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	var st store.Store
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoes", "orders": map[string]any{"shopify_domain": "shoes.myshopify.com",
+		"shopify_token": "shpat_x", "webhook_secret": "whsec_1"}}).json(t, &st)
+	admin.must(201, "POST", "/api/rules", map[string]any{"name": "Unshipped", "trigger": "created",
+		"conditions": []map[string]any{{"field": "order.fulfillment_status", "op": "is", "value": "unfulfilled"}, {"field": "order.days_since", "op": "gt", "value": 5}},
+		"actions":    []map[string]any{{"type": "set_priority", "value": "high"}}})
+	body := fmt.Sprintf(`{"id":820,"admin_graphql_api_id":"gid://shopify/Order/820","name":"#1020","email":"Lea@Example.com",
+		"created_at":%q,"cancelled_at":null,"total_price":"59.00","currency":"EUR","financial_status":"paid","fulfillment_status":null,
+		"tags":"vip, gift","shipping_address":{"country_code":"FR"}}`, time.Now().Add(-6*24*time.Hour).UTC().Format(time.RFC3339))
+	post := func(sig string) int {
+		req, _ := http.NewRequest("POST", e.srv.URL+fmt.Sprintf("/hooks/orders/%d", st.ID), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Shopify-Topic", "orders/create")
+		if sig != "" {
+			req.Header.Set("X-Shopify-Hmac-Sha256", sig)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	mac := hmac.New(sha256.New, []byte("whsec_1"))
+	mac.Write([]byte(body))
+	if got := post(""); got != 401 {
+		t.Fatalf("unsigned: %d", got)
+	}
+	if got := post(base64.StdEncoding.EncodeToString([]byte("not the signature"))); got != 401 {
+		t.Fatalf("wrongly signed: %d", got)
+	}
+	if got := post(base64.StdEncoding.EncodeToString(mac.Sum(nil))); got != 200 {
+		t.Fatalf("signed: %d", got)
+	}
+	var tk ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Where is it?", "body": "Nothing came",
+		"customer": map[string]any{"email": "lea@example.com"}, "store_id": st.ID}).json(t, &tk)
+	if tk.Priority != "high" {
+		t.Fatalf("the rule on the webhook's order did not apply: %+v", tk)
+	}
 }

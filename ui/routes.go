@@ -66,6 +66,7 @@ var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true, "PUT 
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
+		{"POST", "/hooks/orders/:id", public, s.orderWebhook},
 		{"GET", "/metrics", s.metricsAccess(), s.metrics}, // settings.desk, or public with --metrics-public
 		{"GET", "/api/backups", settingsDesk, s.listBackups},
 		{"POST", "/api/backups", settingsDesk, s.startBackup},

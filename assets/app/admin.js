@@ -247,6 +247,7 @@ function storeCard(s, langOptions, reload) {
     ['woo_url', t('orders_woo_url'), 'url', s.orders?.woo_url || ''],
     ['woo_key', s.orders?.woo_key_set ? t('orders_woo_key_set') : t('orders_woo_key'), 'password', ''],
     ['woo_secret', s.orders?.woo_key_set ? t('orders_woo_key_set') : t('orders_woo_secret'), 'password', ''],
+    ['webhook_secret', t(s.orders?.webhook_secret_set ? 'orders_webhook_secret_set' : 'orders_webhook_secret', { url: `${location.origin}/hooks/orders/${s.id}` }), 'password', ''],
     ['-', t('signature_store'), 'heading'],
     ['signature', t('signature'), 'textarea', s.signature || ''],
     ['-', t('chat_widget'), 'heading'],
@@ -270,7 +271,8 @@ function storeCard(s, langOptions, reload) {
       // Secrets are write-only: an empty box keeps the one set before.
       orders: { platform: v.platform, shopify_domain: v.shopify_domain, lookup_url: v.lookup_url, woo_url: v.woo_url,
         ...(v.shopify_token ? { shopify_token: v.shopify_token } : {}), ...(v.lookup_secret ? { lookup_secret: v.lookup_secret } : {}),
-        ...(v.woo_key ? { woo_key: v.woo_key } : {}), ...(v.woo_secret ? { woo_secret: v.woo_secret } : {}) },
+        ...(v.woo_key ? { woo_key: v.woo_key } : {}), ...(v.woo_secret ? { woo_secret: v.woo_secret } : {}),
+        ...(v.webhook_secret ? { webhook_secret: v.webhook_secret } : {}) },
       chat: {
         color: v.color, position: v.position, launcher: v.launcher, greeting: v.greeting, prechat: v.prechat,
         files: v.files === 'on', max_file_mb: Number(v.max_file_mb) || 0,

@@ -12,7 +12,7 @@ import (
 )
 
 // Names are the reports there are, in the app's order.
-var Names = []string{"overview", "volume", "speed", "workload", "sla", "greetings"}
+var Names = []string{"overview", "volume", "speed", "workload", "sla", "greetings", "revenue"}
 
 // Query is what a report is asked for.
 type Query struct {
@@ -22,6 +22,7 @@ type Query struct {
 	Filter   store.ReportFilter
 	By       string // overview: channel, store, team or agent
 	Compare  bool   // also the period before, of the same length
+	Days     int    // revenue: the days after a resolution an order counts (0: 30)
 }
 
 // Report is a report's answer: totals, the previous period's, and tables.
@@ -213,6 +214,12 @@ func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, e
 	if q.By != "" && !slices.Contains([]string{"channel", "store", "team", "agent"}, q.By) {
 		return nil, inputErr("by", "by must be channel, store, team or agent")
 	}
+	if q.Days == 0 {
+		q.Days = RevenueDaysDefault
+	}
+	if q.Days < 1 || q.Days > RevenueDaysMax {
+		return nil, inputErr("days", "days is from 1 to %d", RevenueDaysMax)
+	}
 	now := store.Now()
 	p, err := rs.resolvePeriod(ctx, q, now)
 	if err != nil {
@@ -228,7 +235,7 @@ func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, e
 		r.CountedPct = &pct
 	}
 	rd := &reportData{db: rs.db, ctx: ctx, f: q.Filter, p: p, now: now, ready: ready}
-	if r.Totals, r.Tables, err = rd.build(name, q.By, true); err != nil {
+	if r.Totals, r.Tables, err = rd.build(name, q, true); err != nil {
 		return nil, err
 	}
 	for _, t := range r.Tables {
@@ -240,7 +247,7 @@ func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, e
 		prev := newPeriod(time.Date(p.first.Year(), p.first.Month(), p.first.Day()-p.days, 0, 0, 0, 0, p.loc), p.days)
 		r.Range.PreviousFrom, r.Range.PreviousTo = prev.first.Format(dayFormat), prev.day(prev.days-1).Format(dayFormat)
 		pd := &reportData{db: rs.db, ctx: ctx, f: q.Filter, p: prev, now: now, ready: ready, open: rd.open}
-		if r.Previous, _, err = pd.build(name, q.By, false); err != nil {
+		if r.Previous, _, err = pd.build(name, q, false); err != nil {
 			return nil, err
 		}
 	}
@@ -538,8 +545,11 @@ func countCells(c store.ReportCounts) []any {
 }
 
 // build works out a report's totals and, with tables, its tables.
-func (rd *reportData) build(name, by string, tables bool) (map[string]any, []*Table, error) {
+func (rd *reportData) build(name string, q Query, tables bool) (map[string]any, []*Table, error) {
+	by := q.By
 	switch name {
+	case "revenue":
+		return rd.revenue(q.Days, tables)
 	case "overview":
 		return rd.overview(by, tables)
 	case "volume":

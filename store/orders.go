@@ -190,3 +190,82 @@ func (tx *Tx) LatestShopOrder(ctx context.Context, customerID int64, storeID *in
 	_ = jsonUnmarshal(tags, &o.Tags)
 	return &o, nil
 }
+
+// TicketOrder is an order of a ticket's customer (in the ticket's store)
+// kept in shop_orders: what the revenue-after-support report counts.
+type TicketOrder struct {
+	TicketID  int64
+	StoreID   int64
+	OrderID   string
+	OrderedAt time.Time
+	Total     float64
+	Currency  string
+}
+
+// OrdersOfTickets lists the kept orders, not cancelled, placed after
+// since by the customers of these tickets, in each ticket's store.
+func (db *DB) OrdersOfTickets(ctx context.Context, ticketIDs []int64, since time.Time) ([]TicketOrder, error) {
+	var out []TicketOrder
+	for len(ticketIDs) > 0 {
+		batch := ticketIDs[:min(len(ticketIDs), 500)]
+		ticketIDs = ticketIDs[len(batch):]
+		args := make([]any, 0, len(batch)+1)
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		args = append(args, ms(since))
+		rows, err := db.rq.QueryContext(ctx, `SELECT t.id, o.store_id, o.order_id, o.ordered_at, o.total, o.currency
+			FROM tickets t JOIN shop_orders o ON o.customer_id = t.customer_id AND (t.store_id IS NULL OR o.store_id = t.store_id)
+			WHERE t.id IN (?`+strings.Repeat(", ?", len(batch)-1)+`) AND o.cancelled = ? AND o.ordered_at > ?`,
+			append(append(args[:len(batch):len(batch)], false), args[len(batch):]...)...)
+		if err != nil {
+			return nil, fmt.Errorf("orders of tickets: %w", err)
+		}
+		for rows.Next() {
+			var o TicketOrder
+			var at int64
+			if err := rows.Scan(&o.TicketID, &o.StoreID, &o.OrderID, &at, &o.Total, &o.Currency); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("orders of tickets: %w", err)
+			}
+			o.OrderedAt = fromMS(at)
+			out = append(out, o)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("orders of tickets: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ResolvedTickets lists the tickets last resolved in from..to (of the
+// report filter) with their channel and agent, for reports that follow
+// tickets one by one (revenue after support).
+func (db *DB) ResolvedTickets(ctx context.Context, f ReportFilter, from, to time.Time) ([]ReportTicket, error) {
+	where, args := f.where(false)
+	table := "report_tickets"
+	if f.Tag != "" {
+		table = "report_ticket_tags JOIN report_tickets USING (ticket_id)"
+		where, args = " AND tag = ?"+where, append([]any{f.Tag}, args...)
+	}
+	rows, err := db.rq.QueryContext(ctx, `SELECT ticket_id, resolved_at, channel, store_id, team_id, agent_id FROM `+table+`
+		WHERE resolved_at >= ? AND resolved_at < ?`+where+` ORDER BY ticket_id`, append([]any{ms(from), ms(to)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("resolved tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []ReportTicket
+	for rows.Next() {
+		var t ReportTicket
+		var at int64
+		if err := rows.Scan(&t.TicketID, &at, &t.Channel, &t.StoreID, &t.TeamID, &t.AgentID); err != nil {
+			return nil, fmt.Errorf("resolved tickets: %w", err)
+		}
+		resolved := fromMS(at)
+		t.ResolvedAt = &resolved
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

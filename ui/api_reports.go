@@ -30,6 +30,13 @@ func (s *Server) report(c *fiber.Ctx, p *principal) error {
 			*f.to = &id
 		}
 	}
+	if v := c.Query("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fieldErr("days", "days is from 1 to %d", reports.RevenueDaysMax)
+		}
+		q.Days = n
+	}
 	if p.limited() {
 		// An agent of some stores reads their stores' figures only: one
 		// store's come from the roll-ups, several are summed from tickets.

@@ -257,3 +257,38 @@ func TestOrderWebhookFeedsRules(t *testing.T) {
 		t.Fatalf("the rule on the webhook's order did not apply: %+v", tk)
 	}
 }
+
+// The revenue-after-support report in a real browser: an order a
+// customer placed the day after their ticket was resolved shows by agent.
+func TestRevenueReportInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	var st store.Store
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoes", "orders": map[string]any{"shopify_domain": "shoes.myshopify.com",
+		"shopify_token": "shpat_x", "webhook_secret": "whsec_1"}}).json(t, &st)
+	var tk ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Sizes", "body": "Which size?",
+		"customer": map[string]any{"email": "lea@example.com"}, "store_id": st.ID}).json(t, &tk)
+	admin.must(200, "PATCH", fmt.Sprintf("/api/tickets/%d", tk.ID), map[string]any{"status": "resolved"})
+	body := fmt.Sprintf(`{"admin_graphql_api_id":"gid://shopify/Order/830","name":"#1030","email":"lea@example.com","created_at":%q,
+		"total_price":"59.00","currency":"EUR","financial_status":"paid","fulfillment_status":null,"tags":""}`, time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339))
+	mac := hmac.New(sha256.New, []byte("whsec_1"))
+	mac.Write([]byte(body))
+	req, _ := http.NewRequest("POST", e.srv.URL+fmt.Sprintf("/hooks/orders/%d", st.ID), strings.NewReader(body))
+	req.Header.Set("X-Shopify-Topic", "orders/create")
+	req.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("webhook: %v %v", res, err)
+	}
+	loginOwner(t, ctx, e)
+	run(t, ctx, "revenue report",
+		chromedp.EmulateViewport(1366, 768),
+		chromedp.Navigate(e.srv.URL+"/#/reports/revenue?range=7d"),
+		chromedp.WaitVisible(`//div[@data-metric="revenue"]//strong[contains(., "59.00")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//section[@data-table="by_agent"]`, chromedp.BySearch))
+	shot(t, ctx, "64-revenue-report-1366")
+	run(t, ctx, "revenue report on a phone", chromedp.EmulateViewport(390, 844), chromedp.Reload(),
+		chromedp.WaitVisible(`//div[@data-metric="revenue"]//strong[contains(., "59.00")]`, chromedp.BySearch))
+	shot(t, ctx, "65-revenue-report-390")
+}

@@ -10,7 +10,8 @@ import { formatNumber, t } from './i18n.js';
 import { channels, errorText, state } from './state.js';
 import { shortDuration } from './sla.js';
 
-const tabs = ['overview', 'volume', 'speed', 'workload', 'sla', 'greetings'];
+const tabs = ['overview', 'volume', 'speed', 'workload', 'sla', 'greetings', 'revenue'];
+const revenueDays = [7, 14, 30, 60, 90];
 const ranges = ['today', '7d', '30d', '90d', 'custom'];
 const filterKeys = ['store', 'channel', 'team', 'agent', 'tag'];
 const byKeys = ['channel', 'store', 'team', 'agent'];
@@ -27,6 +28,7 @@ function readURL() {
     compare: q.get('compare') !== '0',
     by: byKeys.includes(q.get('by')) ? q.get('by') : 'channel',
     tz: q.get('tz') || '', // '': the store's (the API picks it)
+    days: revenueDays.includes(Number(q.get('days'))) ? Number(q.get('days')) : 30, // revenue: days after the resolution
   };
   for (const k of filterKeys) p[k] = q.get(k) ?? '';
   return { tab: tabs.includes(m?.[1]) ? m[1] : 'overview', p };
@@ -43,6 +45,7 @@ function query(p, tab, extra = {}) {
   for (const k of filterKeys) if (p[k] !== '') q.set(k, p[k]);
   if (p.tz) q.set('tz', p.tz);
   if (tab === 'overview' && p.by !== 'channel') q.set('by', p.by);
+  if (tab === 'revenue' && p.days !== 30) q.set('days', p.days);
   if (!p.compare) q.set('compare', '0');
   for (const [k, v] of Object.entries(extra)) q.set(k, v);
   return q.toString();
@@ -79,12 +82,18 @@ function duration(secs) {
 // fmt shows the value v of metric k.
 function fmt(k, v) {
   if (v == null) return '—';
+  // Revenue in totals is by currency: {"EUR": 75.4}.
+  if (typeof v === 'object') return Object.entries(v).map(([c, n]) => money(n, c)).join(' · ') || '—';
   switch (kindOf(k)) {
     case 'duration': return duration(v);
     case 'rate': return percent(v);
     case 'ratio': return new Intl.NumberFormat(lang(), { maximumFractionDigits: 1 }).format(v);
     default: return formatNumber(v);
   }
+}
+
+function money(n, currency) {
+  try { return new Intl.NumberFormat(lang(), { style: 'currency', currency }).format(n); } catch { return `${formatNumber(n)} ${currency}`; }
 }
 
 function day(iso, opts = { day: 'numeric', month: 'short' }) {
@@ -158,6 +167,19 @@ const reports = {
         barsChart(d, 'by_agent', t('reports_m_replies_per_ticket'), ['replies_per_ticket'], null, 2),
       ] }),
     ],
+  },
+  // Revenue after support: orders customers placed within N days after a
+  // ticket of theirs was resolved, by agent and channel.
+  revenue: {
+    cards: [['revenue'], ['orders'], ['tickets_with_order'], ['conversion_rate'], ['resolved']],
+    sections: (d) => {
+      const days = h('select', { 'aria-label': t('reports_revenue_days'), id: 'report-days', onchange: (e) => { cur.p.days = Number(e.target.value); changed(true); } },
+        revenueDays.map((n) => h('option', { value: n, selected: n === cur.p.days }, t('reports_revenue_days_n', { n }))));
+      return [
+        section(d, 'by_agent', { title: t('reports_by_agent'), tools: days, charts: [barsChart(d, 'by_agent', t('reports_m_revenue'), ['revenue'])] }),
+        section(d, 'by_channel', { title: t('reports_by_channel'), charts: [barsChart(d, 'by_channel', t('reports_m_revenue'), ['revenue'])] }),
+      ];
+    },
   },
   sla: {
     cards: [['sla_first_response_rate', [metOf('first_response')]], ['first_response_missed'], ['sla_resolution_rate', [metOf('resolution')]],
@@ -416,7 +438,7 @@ function card(d, k, subs = []) {
     h('span', { class: 'label' }, label(k)),
     h('strong', { class: 'value' }, fmt(k, v)),
     subs.map((s) => h('span', { class: 'sub' }, typeof s === 'function' ? s(d) : t('reports_p90', { value: fmt(s, d.totals?.[s]) }))),
-    d.previous?.[k] != null ? delta(d, k, v, d.previous[k]) : null);
+    d.previous?.[k] != null && typeof v !== 'object' ? delta(d, k, v, d.previous[k]) : null);
 }
 
 // delta is the change against the previous period: ▲/▼ and how much, in
@@ -459,6 +481,8 @@ function tableView(tb) {
     if (c === 'day') return h('th', { scope: 'row' }, h('time', { datetime: r.day }, day(r.day, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })));
     if (c === 'weekday') return h('th', { scope: 'row' }, weekday(r.weekday, 'long'));
     if (c === 'hour') return h('td', { class: 'num' }, `${String(r.hour).padStart(2, '0')}:00`);
+    if (c === 'currency') return h('td', {}, r.currency || '—');
+    if (c === 'revenue' && r.currency) return h('td', { class: 'num' }, money(r.revenue, r.currency));
     if (typeof r[c] === 'string') return h('td', {}, r[c]); // a store's name, a page pattern
     if (typeof r[c] === 'boolean') return h('td', {}, r[c] ? '✓' : '—');
     return h('td', { class: 'num' }, fmt(c, r[c]));

@@ -34,6 +34,7 @@ import (
 	"onedesk/desk"
 	"onedesk/metrics"
 	"onedesk/netguard"
+	"onedesk/orderact"
 	"onedesk/portal"
 	"onedesk/privacy"
 	"onedesk/reports"
@@ -354,6 +355,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	ruleEngine, slaClock := rules.New(d, cfg.Log), sla.New(d, cfg.Log)
 	reps := reports.New(db, slaClock, cfg.Log)
 	webhooksOut := webhooks.New(db, cfg.Log)
+	// Order actions from tickets: the app's order panel and macros share them.
+	orderActions := orderact.New(d, cfg.Log)
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler
@@ -379,7 +382,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		Channels: all, FormPreview: formsCh.Preview, Pages: customerPortal.Routes(),
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
-		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock,
+		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock, OrderActions: orderActions,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline

@@ -146,7 +146,9 @@ export function actionDialog(ticket, o, action, onDone) {
       try {
         const res = await post(`/api/tickets/${ticket.id}/order-actions`, { order: o.number, action, params: params(form, action), key: preview.key });
         close();
-        toast(t('oa_done', { action: t(`oa_${action}`), order: o.number }) + (res.outcome?.ref && !res.outcome.ref.startsWith('gid://') ? ` · ${res.outcome.ref}` : ''));
+        // A repeated key answers the first request's result, which may still be under way.
+        toast(res.status === 'done' ? t('oa_done', { action: t(`oa_${action}`), order: o.number }) + (res.outcome?.ref && !res.outcome.ref.startsWith('gid://') ? ` · ${res.outcome.ref}` : '')
+          : `${t(`oa_${action}`)} · ${o.number} · ${t(`oa_status_${res.status}`)}`);
         onDone?.();
       } catch (ex) {
         // A refusal is the shop's own sentence: shown as it is, and the

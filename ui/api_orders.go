@@ -22,7 +22,17 @@ type orderActionBody struct {
 	Key    string         `json:"key"`
 }
 
-func (b orderActionBody) request(ticketID int64, p *principal) (orderact.Request, error) {
+// orderRequest reads an order action's request: the ticket of the path
+// and the body.
+func orderRequest(c *fiber.Ctx, p *principal) (orderact.Request, error) {
+	ticketID, err := paramID(c)
+	if err != nil {
+		return orderact.Request{}, err
+	}
+	var b orderActionBody
+	if err := decode(c, &b); err != nil {
+		return orderact.Request{}, err
+	}
 	if b.Action == "" {
 		return orderact.Request{}, fieldErr("action", "name the action")
 	}
@@ -36,15 +46,7 @@ func (b orderActionBody) request(ticketID int64, p *principal) (orderact.Request
 // previewOrderAction answers what an action would do in money, and the
 // key its confirmation sends back.
 func (s *Server) previewOrderAction(c *fiber.Ctx, p *principal) error {
-	id, err := paramID(c)
-	if err != nil {
-		return err
-	}
-	var b orderActionBody
-	if err := decode(c, &b); err != nil {
-		return err
-	}
-	r, err := b.request(id, p)
+	r, err := orderRequest(c, p)
 	if err != nil {
 		return err
 	}
@@ -59,15 +61,7 @@ func (s *Server) previewOrderAction(c *fiber.Ctx, p *principal) error {
 // status is done, or refused with the platform's own sentence in
 // message (a 422, so that the app shows it as the refusal it is).
 func (s *Server) takeOrderAction(c *fiber.Ctx, p *principal) error {
-	id, err := paramID(c)
-	if err != nil {
-		return err
-	}
-	var b orderActionBody
-	if err := decode(c, &b); err != nil {
-		return err
-	}
-	r, err := b.request(id, p)
+	r, err := orderRequest(c, p)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
--- 0039 on PostgreSQL: as SQLite's (BIGINT for every integer).
+-- 0041 on PostgreSQL: as SQLite's (BIGINT for every integer).
 -- Order actions from tickets, the local table of shop orders, and
 -- permissions granted to one agent beyond their role (#28).
 

@@ -14,7 +14,7 @@ import (
 //go:embed index.html app widget.js widget/*.js
 var Files embed.FS
 
-//go:embed widget/*.json forms/*.json server/*.json
+//go:embed widget/*.json forms/*.json server/*.json help/*.json
 var catalogs embed.FS
 
 // WidgetLanguages are the languages the chat widget speaks.
@@ -28,6 +28,10 @@ func WidgetCatalog(lang string) map[string]string { return catalog("widget", lan
 // FormCatalog is the hosted forms' built-in text in a language (English
 // when the language has none); forms speak the widget's languages.
 func FormCatalog(lang string) map[string]string { return catalog("forms", lang) }
+
+// HelpCatalog is the public help centre's built-in text in a language
+// (English when the language has none).
+func HelpCatalog(lang string) map[string]string { return catalog("help", lang) }
 
 var parsed sync.Map // dir/lang -> map[string]string
 

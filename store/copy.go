@@ -200,7 +200,7 @@ func interrupted(ctx context.Context, dst *DB, err error) error {
 // (ratelimit.go: a copy starts with full buckets). (SQLite's FTS tables are virtual
 // and their shadows are not listed at all.)
 var derivedTables = map[string]bool{"search_build": true, "schema_version": true, "ticket_search": true, "customer_search": true,
-	"rate_buckets": true}
+	"rate_buckets": true, "help_search": true}
 
 // seededTables hold a row that the migrations put in: the copy replaces
 // it with the source's.

@@ -307,8 +307,8 @@ func (db *DB) dropUnusedBlobs(ctx context.Context, shas map[string]bool) (int, e
 				var used, files int
 				if err := tx.q.QueryRowContext(ctx, `SELECT
 					(SELECT count(*) FROM attachments WHERE sha256 = ?) + (SELECT count(*) FROM messages WHERE raw_sha256 = ?)
-						+ (SELECT count(*) FROM agent_avatars WHERE sha256 = ?),
-					coalesce((SELECT in_files FROM blobs WHERE sha256 = ?), 0)`, sha, sha, sha, sha).Scan(&used, &files); err != nil {
+						+ (SELECT count(*) FROM agent_avatars WHERE sha256 = ?) + (SELECT count(*) FROM help_images WHERE sha256 = ?),
+					coalesce((SELECT in_files FROM blobs WHERE sha256 = ?), 0)`, sha, sha, sha, sha, sha).Scan(&used, &files); err != nil {
 					return err
 				}
 				if used > 0 {

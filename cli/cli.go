@@ -32,6 +32,7 @@ import (
 	"onedesk/channels/telegram"
 	"onedesk/channels/whatsapp"
 	"onedesk/desk"
+	"onedesk/helpcentre"
 	"onedesk/metrics"
 	"onedesk/netguard"
 	"onedesk/orderact"
@@ -375,6 +376,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	waCh := whatsapp.New(d, cfg.Log, whatsapp.Options{APIURL: cfg.WhatsAppAPI, PublicURL: hookURL})
 	all := []channels.Channel{mailCh, chatCh, formsCh, tgCh, metaCh, waCh}
 	customerPortal := portal.New(d, cfg.Log, portal.Options{PublicURL: cfg.PublicURL})
+	help := helpcentre.New(d, cfg.Log)
+	help.PublicURL = cfg.PublicURL
 	tlsOn, err := cfg.https(db)
 	if err != nil {
 		return err
@@ -383,7 +386,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		Channels: all, FormPreview: formsCh.Preview, Pages: customerPortal.Routes(),
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
 		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock, OrderActions: orderActions,
-		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10})
+		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10, Help: help})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -413,6 +416,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("search merge", func(ctx context.Context) { db.RunSearchMerge(ctx, cfg.Log) })
+	work.Go("help centre", help.Run)
 	for _, ch := range all {
 		work.GoLeased(db, cfg.Log, ch.Name(), ch.Run)
 	}

@@ -38,7 +38,9 @@ type ArticleInput struct {
 	Position   *int    `json:"position"`
 }
 
-func inputErr(field, format string, args ...any) error { return desk.InputErrorf(field, format, args...) }
+func inputErr(field, format string, args ...any) error {
+	return desk.InputErrorf(field, format, args...)
+}
 
 func (c *Centre) checkStore(ctx context.Context, storeID int64) error {
 	if _, err := c.db.Store(ctx, storeID); err != nil {

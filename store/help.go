@@ -703,3 +703,12 @@ func (db *DB) HelpImage(ctx context.Context, storeID int64, sha string) (*HelpIm
 		storeID, sha).Scan(&img.ID, &img.StoreID, &img.SHA256, &img.Filename, &img.ContentType, &img.Size)
 	return &img, notFound(err, "help image "+sha)
 }
+
+// HasHelp tells whether a store has published articles in a language
+// (the chat widget then offers help search before a chat).
+func (db *DB) HasHelp(ctx context.Context, storeID int64, lang string) bool {
+	var one int
+	err := db.rq.QueryRowContext(ctx, `SELECT 1 FROM help_articles WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL LIMIT 1`,
+		storeID, lang).Scan(&one)
+	return err == nil
+}

@@ -58,7 +58,11 @@ type route struct {
 
 // uploadRoutes take files (multipart/form-data, up to maxUploadBody,
 // read into temporary files); every other route takes a JSON body.
-var uploadRoutes = map[string]bool{"POST /api/tickets/:id/messages": true, "PUT /api/me/avatar": true}
+var uploadRoutes = map[string]bool{
+	"POST /api/tickets/:id/messages": true,
+	"PUT /api/me/avatar":             true,
+	"POST /api/help/images":          true,
+}
 
 // routes is the whole HTTP surface with who may call each route, but for
 // the static app and /widget.js (public) and what net/http serves beside
@@ -205,6 +209,21 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/saved-replies/:id", agent, s.updateSavedReply},
 		{"DELETE", "/api/saved-replies/:id", agent, s.deleteSavedReply},
 		{"POST", "/api/saved-replies/:id/render", agent, s.renderSavedReply},
+
+		{"GET", "/api/help/categories", agent, s.listHelpCategories},
+		{"POST", "/api/help/categories", settingsChannels, s.createHelpCategory},
+		{"PATCH", "/api/help/categories/:id", settingsChannels, s.updateHelpCategory},
+		{"DELETE", "/api/help/categories/:id", settingsChannels, s.deleteHelpCategory},
+		{"GET", "/api/help/articles", agent, s.listHelpArticles},
+		{"POST", "/api/help/articles", settingsChannels, s.createHelpArticle},
+		{"GET", "/api/help/articles/:id", agent, s.getHelpArticle},
+		{"PATCH", "/api/help/articles/:id", settingsChannels, s.updateHelpArticle},
+		{"POST", "/api/help/articles/:id/publish", settingsChannels, s.publishHelpArticle},
+		{"POST", "/api/help/articles/:id/unpublish", settingsChannels, s.unpublishHelpArticle},
+		{"DELETE", "/api/help/articles/:id", settingsChannels, s.deleteHelpArticle},
+		{"POST", "/api/help/preview", agent, s.previewHelp},
+		{"POST", "/api/help/images", settingsChannels, s.uploadHelpImage},
+		{"GET", "/api/help/report", reportsView, s.helpReport},
 	}
 }
 
@@ -232,6 +251,9 @@ type netRoute struct {
 // sessions, CSRF and rate limits of its own).
 func (s *Server) netRoutes() []netRoute {
 	list := []netRoute{{"/agent/ws", agent, http.HandlerFunc(s.agentWS)}}
+	for _, r := range s.help.Routes() { // the public help centre (package helpcentre)
+		list = append(list, netRoute{r.Pattern, public, r.Handler})
+	}
 	for _, ch := range s.opts.Channels {
 		for _, r := range ch.Routes() {
 			list = append(list, netRoute{r.Pattern, public, r.Handler})

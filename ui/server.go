@@ -24,6 +24,7 @@ import (
 	"onedesk/backup"
 	"onedesk/channels"
 	"onedesk/desk"
+	"onedesk/helpcentre"
 	"onedesk/httperr"
 	"onedesk/i18n"
 	"onedesk/limit"
@@ -91,6 +92,9 @@ type Options struct {
 	SLA   *sla.Clock
 	// OrderActions acts on tickets' shop orders (one is made when nil).
 	OrderActions *orderact.Service
+	// Help is the help centre: its public pages under /help/ and the
+	// app's /api/help; nil makes one over the desk.
+	Help *helpcentre.Centre
 	// ShutdownTimeout bounds the stop: open requests and websockets get
 	// this long to finish (7 s when 0).
 	ShutdownTimeout time.Duration
@@ -135,8 +139,9 @@ type Server struct {
 
 	ops ops // /metrics counters and the /healthz probe (ops.go)
 
-	auditLog *audit.Log       // the audit log (audit.go)
-	privacy  *privacy.Service // customers' exports and erasures (api_privacy.go)
+	auditLog *audit.Log         // the audit log (audit.go)
+	privacy  *privacy.Service   // customers' exports and erasures (api_privacy.go)
+	help     *helpcentre.Centre // the help centre (api_help.go)
 }
 
 // Size limits of request bodies.
@@ -166,6 +171,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 		s.hooks = webhooks.New(s.db, log)
 	}
 	s.auditLog, s.privacy = audit.New(s.db, log), privacy.New(d, log)
+	if s.help = opts.Help; s.help == nil {
+		s.help = helpcentre.New(d, log)
+	}
 	apiRate := opts.APIRate
 	if apiRate == 0 {
 		apiRate = 50

@@ -185,6 +185,7 @@ func (c *Channel) serveConfig(w http.ResponseWriter, r *http.Request, st *store.
 		"launcher": cmp.Or(set.Launcher, strs["launcher"]), "greeting": cmp.Or(set.Greeting, strs["greeting"]),
 		"files": set.Files, "max_file_mb": maxFileBytes(st) >> 20,
 		"orders": st.Orders.ShopifyDomain != "" || st.Orders.LookupURL != "", // the widget offers "Where is my order?" (package portal)
+		"help":   c.desk.DB().HasHelp(r.Context(), st.ID, lang),              // help search before a chat (assets/widget/help.js)
 	}
 	if list := c.widgetGreetings(r, st, lang); len(list) > 0 {
 		answer["greetings"] = list // the widget then loads its greeting code

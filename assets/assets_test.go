@@ -14,7 +14,7 @@ func TestCatalogsMatchEnglish(t *testing.T) {
 	for _, c := range []struct {
 		fsys fs.FS
 		dir  string
-	}{{Files, "app/i18n"}, {catalogs, "widget"}, {catalogs, "forms"}, {portalFiles, "portal"}} {
+	}{{Files, "app/i18n"}, {catalogs, "widget"}, {catalogs, "forms"}, {portalFiles, "portal"}, {catalogs, "help"}} {
 		t.Run(c.dir, func(t *testing.T) { catalogsMatch(t, c.fsys, c.dir) })
 	}
 }
@@ -70,3 +70,4 @@ func catalogsMatch(t *testing.T, fsys fs.FS, dir string) {
 		}
 	}
 }
+

@@ -141,8 +141,18 @@ details form{display:grid;gap:6px;margin-top:6px}
     if (awayNote) awayNote.hidden = online;
   }
   let identify = null; // details from the pre-chat form, sent once connected
+  // Help search before a first chat: assets/widget/help.js, fetched the
+  // first time a visitor without a conversation opens a store with articles.
+  let helped = false; // the visitor chose to chat
+  function help() {
+    if (helped || !cfg.help || get(tokenKey) || pending.length) return false;
+    const go = () => window.__onedeskHelp?.({ root, body, el, S, cfg, base, storeSlug, hooks, chat: () => { helped = true; render(); } });
+    if (window.__onedeskHelp) go(); else document.head.append(el('script', { src: `${base}/widget/help.js`, async: true, onload: go, onerror: () => { helped = true; render(); } }));
+    return true;
+  }
   function render() {
     head();
+    if (help()) return;
     // A returning visitor keeps their conversation when nobody is online,
     // told that we are away (and how to get the answer by email).
     awayNote = el('div', { class: 'note away', role: 'status', hidden: online });
@@ -223,6 +233,7 @@ details form{display:grid;gap:6px;margin-top:6px}
           form.querySelector(`[name="${data.field}"]`)?.focus();
           return;
         }
+        hooks.sent?.();
         body.replaceChildren(el('div', { class: 'off' }, el('p', { role: 'status' }, S.thanks)));
       } catch { err.textContent = S.error; }
     } },

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,10 @@ type view struct {
 	Embed, Preview                             bool
 	Fields                                     []fieldView
 	T                                          map[string]string
+	// Suggest is the help centre's JSON search (helpcentre) when the
+	// store has articles in lang and the form a subject field: the page's
+	// script suggests articles as the customer types the subject.
+	Suggest string
 }
 
 type fieldView struct {
@@ -69,6 +74,9 @@ func (c *Channel) view(ctx context.Context, f *store.Form, st *store.Store, lang
 	}
 	if !f.Enabled {
 		v.Closed = tr["closed"]
+	}
+	if slices.ContainsFunc(f.Fields, func(fl store.FormField) bool { return fl.Name == "subject" }) && c.desk.DB().HasHelp(ctx, st.ID, lang) {
+		v.Suggest = "/help/" + st.Slug + "/api/search?lang=" + lang + "&limit=5"
 	}
 	for _, fl := range f.Fields {
 		fv := fieldView{Name: fl.Name, Type: fl.Type, Label: fl.Label, Help: fl.Help, Required: fl.Required, InputType: "text"}

@@ -5,6 +5,7 @@ import { formatDateTime, formatNumber, languages, setLocale, t } from './i18n.js
 import { importing, leftText } from './history.js';
 import { can, errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
+import { helpAdmin } from './helpcentre.js';
 import { handoverDialog } from './handover.js';
 import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
 import { webhooksAdmin } from './webhooks.js';
@@ -26,13 +27,14 @@ export const sectionPermission = {
   agents: 'agents.manage', teams: 'settings.team', stores: 'settings.channels', forms: 'settings.channels',
   mailboxes: 'settings.channels', channels: 'settings.channels', rules: 'settings.rules', webhooks: 'settings.channels',
   settings: 'settings.desk', audit: 'settings.desk',
+  help: 'settings.channels',
 };
 
 export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
   const render = {
-    agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
+    agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), help: (main) => helpAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
     replies: savedRepliesAdmin, rules: rulesAdmin, audit: async (main) => { await ctx.reloadMeta(); await auditAdmin(main); }, webhooks: webhooksAdmin, channels: (main) => channelsAdmin(main, ctx.reloadMeta), sla: (main) => slaAdmin(main, ctx.reloadMeta),
   }[section];
   if (!render || (sectionPermission[section] && !can(sectionPermission[section]))) {

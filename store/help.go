@@ -453,7 +453,9 @@ func (db *DB) PublishedHelpAll(ctx context.Context, storeID int64) ([]HelpHit, e
 // SearchHelp finds a store's published articles in a language by their
 // words, best first: the query's words as the language stems them (on
 // SQLite by Snowball here, on PostgreSQL by its dictionary), the last one
-// also as a prefix (the reader may still be typing it).
+// also as a prefix (the reader may still be typing it). Articles with all
+// the words come first; when none has them all, those with any (a
+// subject line typed as a sentence still finds its article).
 func (db *DB) SearchHelp(ctx context.Context, storeID int64, lang, query string, limit int) ([]HelpHit, error) {
 	words := helpWords(query)
 	if len(words) == 0 {
@@ -462,16 +464,28 @@ func (db *DB) SearchHelp(ctx context.Context, storeID int64, lang, query string,
 	if len(words) > 12 {
 		words = words[:12]
 	}
+	hits, err := db.searchHelp(ctx, storeID, lang, words, true, limit)
+	if err != nil || len(hits) > 0 || len(words) == 1 {
+		return hits, err
+	}
+	return db.searchHelp(ctx, storeID, lang, words, false, limit)
+}
+
+func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words []string, all bool, limit int) ([]HelpHit, error) {
 	if db.postgres {
 		terms := make([]string, len(words))
 		for i, w := range words {
 			terms[i] = "'" + w + "'"
 		}
 		terms[len(terms)-1] += ":*"
+		join := " & "
+		if !all {
+			join = " | "
+		}
 		rows, err := db.rq.QueryContext(ctx, `SELECT a.id, a.category_id, a.lang, a.slug, a.pub_title, substr(a.pub_text, 1, 400), a.published_at
 			FROM help_search s JOIN help_articles a ON a.id = s.article_id, to_tsquery(?::regconfig, ?) q
 			WHERE s.words @@ q AND a.store_id = ? AND a.lang = ? AND a.published_at IS NOT NULL
-			ORDER BY ts_rank(s.words, q) DESC, a.id LIMIT ?`, pgTextConfig(lang), strings.Join(terms, " & "), storeID, lang, limit)
+			ORDER BY ts_rank(s.words, q) DESC, a.id LIMIT ?`, pgTextConfig(lang), strings.Join(terms, join), storeID, lang, limit)
 		return scanHits(rows, err, "search help")
 	}
 	var match []string
@@ -483,10 +497,14 @@ func (db *DB) SearchHelp(ctx context.Context, storeID int64, lang, query string,
 			match = append(match, `"`+stem+`"`)
 		}
 	}
+	join := " AND "
+	if !all {
+		join = " OR "
+	}
 	rows, err := db.rq.QueryContext(ctx, `SELECT a.id, a.category_id, a.lang, a.slug, a.pub_title, substr(a.pub_text, 1, 400), a.published_at
 		FROM help_search s JOIN help_articles a ON a.id = s.rowid
 		WHERE help_search MATCH ? AND a.store_id = ? AND a.lang = ? AND a.published_at IS NOT NULL
-		ORDER BY bm25(help_search, 4.0, 1.0), a.id LIMIT ?`, strings.Join(match, " AND "), storeID, lang, limit)
+		ORDER BY bm25(help_search, 4.0, 1.0), a.id LIMIT ?`, strings.Join(match, join), storeID, lang, limit)
 	return scanHits(rows, err, "search help")
 }
 

@@ -204,6 +204,7 @@ func TestHelpEditorInBrowser(t *testing.T) {
 		shot(t, ctx, fmt.Sprintf("help-app-editor-%s-%d", c.lang, c.w))
 		run(t, ctx, "publish "+c.lang, chromedp.Click("#help-publish", chromedp.ByID),
 			chromedp.WaitVisible("#help-unpublish", chromedp.ByID))
+		shot(t, ctx, fmt.Sprintf("help-app-editor-%s-%d-published", c.lang, c.w))
 		code, body, _ := e.get(fmt.Sprintf("/help/shoe-shop/%s/a/%s", c.lang, map[string]string{"pt": "prazos-de-entrega", "en": "delivery-times"}[c.lang]))
 		if code != 200 || !strings.Contains(body, "<strong>") {
 			t.Fatalf("published from the editor: %d %s", code, body)

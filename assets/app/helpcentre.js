@@ -50,7 +50,7 @@ export async function helpAdmin(main, reloadMeta) {
         h('td', {}, h('strong', {}, a.title)),
         h('td', {}, catName(categories.find((c) => c.id === a.category_id)) || h('span', { class: 'muted' }, t('help_no_category'))),
         h('td', {}, status(a)),
-        h('td', { class: 'num', title: t('help_helpful_counts', { yes: a.helpful_yes, no: a.helpful_no }) }, `👍 ${formatNumber(a.helpful_yes)} · 👎 ${formatNumber(a.helpful_no)}`),
+        h('td', { class: 'num', title: t('help_helpful_counts', { yes: a.helpful_yes, no: a.helpful_no }) }, t('help_votes', { yes: formatNumber(a.helpful_yes), no: formatNumber(a.helpful_no) })),
         h('td', { class: 'actions' }, h('button', { class: 'btn small', onclick: async () => editor(main, await get(`/api/help/articles/${a.id}`), categories, again) }, t('edit')))))))
       : h('p', { class: 'muted' }, t('help_no_articles')));
 
@@ -152,7 +152,8 @@ function editor(main, original, categories, back) {
     } catch (ex) { err.textContent = errorText(ex); }
   } });
 
-  const show = (saved) => { Object.assign(a, saved); dirty = false; slug.value = a.slug; describe(); draw(); };
+  const heading = h('h1', {}, a.id ? a.title : t('help_new_article'), h('span', { class: 'muted' }, ` · ${languages[a.lang]}`));
+  const show = (saved) => { Object.assign(a, saved); dirty = false; slug.value = a.slug; heading.firstChild.textContent = a.title; describe(); draw(); };
   const save = async () => {
     err.textContent = '';
     const body = { title: a.title, body: a.body, slug: a.slug, category_id: a.category_id || 0 };
@@ -172,7 +173,7 @@ function editor(main, original, categories, back) {
   };
   const buttons = h('div', { class: 'save-bar' });
   function draw() {
-    buttons.replaceChildren(
+    buttons.replaceChildren(...[
       h('button', { class: 'btn', id: 'help-save', onclick: async () => { if (await save()) toast(t('saved')); } }, t('help_save_draft')),
       h('button', { class: 'btn primary', id: 'help-publish', onclick: () => act('publish') }, t('help_publish')),
       a.published_at ? h('button', { class: 'btn', id: 'help-unpublish', onclick: () => act('unpublish') }, t('help_unpublish')) : null,
@@ -181,13 +182,13 @@ function editor(main, original, categories, back) {
         if (!confirm(t('help_delete_confirm', { title: a.title }))) return;
         try { await del(`/api/help/articles/${a.id}`); toast(t('deleted')); back(); } catch (ex) { toast(errorText(ex), true); }
       } }, t('delete')) : null,
-      err);
+      err].filter(Boolean));
   }
   describe(); draw(); refresh();
   main.replaceChildren(
     h('div', { class: 'admin-head' },
       h('button', { class: 'btn', onclick: back }, `← ${t('admin_help')}`),
-      h('h1', {}, a.id ? a.title : t('help_new_article'), h('span', { class: 'muted' }, ` · ${languages[a.lang]}`))),
+      heading),
     h('div', { class: 'form-editor' },
       h('div', { class: 'form-edit' },
         h('div', { class: 'card' }, info,

@@ -62,6 +62,8 @@ type Centre struct {
 	PublicURL string
 	// Now is the clock.
 	Now func() time.Time
+
+	writing chan struct{} // searches that found nothing being recorded (missed)
 }
 
 // New makes the help centre.
@@ -71,7 +73,7 @@ func New(d *desk.Desk, log *slog.Logger) *Centre {
 		searchLimit: d.NewLimiter("help search", 5, 40),
 		voteLimit:   d.NewLimiter("help vote", 0.2, 6),
 		visitLimit:  d.NewLimiter("help visit", 1, 20),
-		Now:         time.Now}
+		Now:         time.Now, writing: make(chan struct{}, 32)}
 }
 
 // Routes are the public pages and the JSON search.

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"onedesk/assets"
 	"onedesk/desk"
@@ -186,12 +187,21 @@ func (c *Centre) home(q *request) {
 		c.fail(q.w, err)
 		return
 	}
-	titles, err := c.db.PublishedHelpTitles(ctx, q.st.ID, q.lang, homePerCat)
+	counts, err := c.db.HelpCategoryCounts(ctx, q.st.ID, q.lang)
 	if err != nil {
 		c.fail(q.w, err)
 		return
 	}
-	counts, err := c.db.HelpCategoryCounts(ctx, q.st.ID, q.lang)
+	var shown []int64 // the categories with articles in this language, and 0 for those without one
+	for _, cat := range cats {
+		if counts[cat.ID] > 0 {
+			shown = append(shown, cat.ID)
+		}
+	}
+	if counts[0] > 0 {
+		shown = append(shown, 0)
+	}
+	titles, err := c.db.PublishedHelpTitles(ctx, q.st.ID, q.lang, shown, homePerCat)
 	if err != nil {
 		c.fail(q.w, err)
 		return
@@ -348,13 +358,25 @@ func (c *Centre) search(q *request) {
 }
 
 // missed counts a search that found nothing (lower case, so that "Refund"
-// and "refund" are one line of the report).
+// and "refund" are one line of the report) after the answer: the reader
+// does not wait for the write. At most 32 are written at once; beyond
+// that (a flood of searches) they are dropped from the report.
 func (c *Centre) missed(ctx context.Context, storeID int64, lang, text string) {
-	text = strings.ToLower(text)
-	err := c.db.Write(ctx, func(tx *store.Tx) error { return tx.RecordMissedHelpSearch(ctx, storeID, lang, text, c.Now()) })
-	if err != nil {
-		c.log.Warn("help centre: record a search that found nothing", "err", err)
+	text, at := strings.ToLower(text), c.Now()
+	select {
+	case c.writing <- struct{}{}:
+	default:
+		return
 	}
+	go func() {
+		defer func() { <-c.writing }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err := c.db.Write(ctx, func(tx *store.Tx) error { return tx.RecordMissedHelpSearch(ctx, storeID, lang, text, at) })
+		if err != nil {
+			c.log.Warn("help centre: record a search that found nothing", "err", err)
+		}
+	}()
 }
 
 func (c *Centre) article(q *request, slug string) {

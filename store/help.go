@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/english"
@@ -258,7 +260,8 @@ func (tx *Tx) PublishHelpArticle(ctx context.Context, id int64, html, text strin
 // (on SQLite stemmed here, on PostgreSQL by its dictionary).
 func (tx *Tx) indexHelpArticle(ctx context.Context, id int64) error {
 	var title, text, lang string
-	if err := tx.q.QueryRowContext(ctx, `SELECT pub_title, pub_text, lang FROM help_articles WHERE id = ?`, id).Scan(&title, &text, &lang); err != nil {
+	var storeID int64
+	if err := tx.q.QueryRowContext(ctx, `SELECT pub_title, pub_text, lang, store_id FROM help_articles WHERE id = ?`, id).Scan(&title, &text, &lang, &storeID); err != nil {
 		return fmt.Errorf("help article %d: %w", id, err)
 	}
 	var err error
@@ -268,8 +271,8 @@ func (tx *Tx) indexHelpArticle(ctx context.Context, id int64) error {
 			setweight(to_tsvector(?::regconfig, ?), 'A') || setweight(to_tsvector(?::regconfig, ?), 'B'))
 			ON CONFLICT (article_id) DO UPDATE SET words = excluded.words`, id, cfg, title, cfg, text)
 	} else if _, err = tx.q.ExecContext(ctx, `DELETE FROM help_search WHERE rowid = ?`, id); err == nil {
-		_, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (rowid, title, body) VALUES (?, ?, ?)`,
-			id, strings.Join(helpStems(lang, title), " "), strings.Join(helpStems(lang, text), " "))
+		_, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (rowid, scope, title, body) VALUES (?, ?, ?, ?)`,
+			id, helpScope(storeID, lang), strings.Join(helpStems(lang, title), " "), strings.Join(helpStems(lang, text), " "))
 	}
 	if err != nil {
 		return fmt.Errorf("index help article %d: %w", id, err)
@@ -393,17 +396,29 @@ func scanHits(rows *sql.Rows, err error, what string) ([]HelpHit, error) {
 	return list, rows.Err()
 }
 
-// PublishedHelpTitles lists the published articles of a store in a
-// language, in their order, at most perCategory of each category (and of
-// those without one), each with its category's count in Text's place
-// left empty. Counts come from HelpCategoryCounts.
-func (db *DB) PublishedHelpTitles(ctx context.Context, storeID int64, lang string, perCategory int) ([]HelpHit, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT id, category_id, lang, slug, pub_title, '', published_at FROM (
-		SELECT id, category_id, lang, slug, pub_title, published_at, position,
-		       row_number() OVER (PARTITION BY category_id ORDER BY position, id) AS n
-		  FROM help_articles WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL) x
-		WHERE n <= ? ORDER BY category_id, position, id`, storeID, lang, perCategory)
-	return scanHits(rows, err, "help titles")
+// PublishedHelpTitles lists, for each of categoryIDs (0: the articles
+// without one), its first perCategory published articles in a language,
+// in their order: a short read of the index each.
+func (db *DB) PublishedHelpTitles(ctx context.Context, storeID int64, lang string, categoryIDs []int64, perCategory int) ([]HelpHit, error) {
+	var out []HelpHit
+	for _, id := range categoryIDs {
+		q := `SELECT id, category_id, lang, slug, pub_title, '', published_at FROM help_articles
+			WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL AND `
+		args := []any{storeID, lang}
+		if id == 0 {
+			q += "category_id IS NULL"
+		} else {
+			q += "category_id = ?"
+			args = append(args, id)
+		}
+		rows, err := db.rq.QueryContext(ctx, q+" ORDER BY position, id LIMIT ?", append(args, perCategory)...)
+		hits, err := scanHits(rows, err, "help titles")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hits...)
+	}
+	return out, nil
 }
 
 // HelpCategoryCounts counts the published articles of each category in a
@@ -453,7 +468,8 @@ func (db *DB) PublishedHelpAll(ctx context.Context, storeID int64) ([]HelpHit, e
 // SearchHelp finds a store's published articles in a language by their
 // words, best first: the query's words as the language stems them (on
 // SQLite by Snowball here, on PostgreSQL by its dictionary), the last one
-// also as a prefix (the reader may still be typing it). Articles with all
+// also as a prefix when it has three letters or more (the reader may
+// still be typing it). Articles with all
 // the words come first; when none has them all, those with any (a
 // subject line typed as a sentence still finds its article).
 func (db *DB) SearchHelp(ctx context.Context, storeID int64, lang, query string, limit int) ([]HelpHit, error) {
@@ -477,7 +493,9 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 		for i, w := range words {
 			terms[i] = "'" + w + "'"
 		}
-		terms[len(terms)-1] += ":*"
+		if last := words[len(words)-1]; utf8.RuneCountInString(last) >= minPrefix {
+			terms[len(terms)-1] += ":*"
+		}
 		join := " & "
 		if !all {
 			join = " | "
@@ -491,7 +509,7 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	var match []string
 	for i, w := range words {
 		stem := helpStem(lang, w)
-		if i == len(words)-1 {
+		if i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix {
 			match = append(match, `("`+stem+`" OR "`+w+`"*)`)
 		} else {
 			match = append(match, `"`+stem+`"`)
@@ -501,11 +519,21 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	if !all {
 		join = " OR "
 	}
+	query := `scope:"` + helpScope(storeID, lang) + `" AND (` + strings.Join(match, join) + `)`
 	rows, err := db.rq.QueryContext(ctx, `SELECT a.id, a.category_id, a.lang, a.slug, a.pub_title, substr(a.pub_text, 1, 400), a.published_at
-		FROM help_search s JOIN help_articles a ON a.id = s.rowid
-		WHERE help_search MATCH ? AND a.store_id = ? AND a.lang = ? AND a.published_at IS NOT NULL
-		ORDER BY bm25(help_search, 4.0, 1.0), a.id LIMIT ?`, strings.Join(match, join), storeID, lang, limit)
+		FROM (SELECT rowid, rank FROM help_search WHERE help_search MATCH ? ORDER BY rank LIMIT ?) s
+		JOIN help_articles a ON a.id = s.rowid WHERE a.published_at IS NOT NULL ORDER BY s.rank`, query, limit)
 	return scanHits(rows, err, "search help")
+}
+
+// minPrefix is the shortest last word also read as a prefix: one or two
+// letters would match most of the words there are (every term starting
+// with "w"), and find nothing a reader wants yet.
+const minPrefix = 3
+
+// helpScope is the FTS5 token of a store's articles in a language.
+func helpScope(storeID int64, lang string) string {
+	return "s" + strconv.FormatInt(storeID, 10) + "l" + lang
 }
 
 // pgTextConfig is PostgreSQL's text search configuration for a language:

@@ -70,4 +70,3 @@ func catalogsMatch(t *testing.T, fsys fs.FS, dir string) {
 		}
 	}
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -519,11 +520,68 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	if !all {
 		join = " OR "
 	}
-	query := `scope:"` + helpScope(storeID, lang) + `" AND (` + strings.Join(match, join) + `)`
-	rows, err := db.rq.QueryContext(ctx, `SELECT a.id, a.category_id, a.lang, a.slug, a.pub_title, substr(a.pub_text, 1, 400), a.published_at
-		FROM (SELECT rowid, rank FROM help_search WHERE help_search MATCH ? ORDER BY rank LIMIT ?) s
-		JOIN help_articles a ON a.id = s.rowid WHERE a.published_at IS NOT NULL ORDER BY s.rank`, query, limit)
-	return scanHits(rows, err, "search help")
+	// Ranking every match costs as much as there are matches (a common
+	// word is in most articles): the articles with the words in their
+	// title are ranked (bm25, title four times the body), then the rest
+	// follow newest first, read off the front of the match list.
+	scope, terms := `scope:"`+helpScope(storeID, lang)+`"`, `(`+strings.Join(match, join)+`)`
+	ids, err := db.helpMatches(ctx, scope+` AND title:`+terms, "rank", limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) < limit {
+		more, err := db.helpMatches(ctx, scope+` AND `+terms, "rowid DESC", limit+len(ids))
+		if err != nil {
+			return nil, err
+		}
+		seen := map[int64]bool{}
+		for _, id := range ids {
+			seen[id] = true
+		}
+		for _, id := range more {
+			if !seen[id] && len(ids) < limit {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return []HelpHit{}, nil
+	}
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args[i], marks[i] = id, "?"
+	}
+	rows, err := db.rq.QueryContext(ctx, `SELECT id, category_id, lang, slug, pub_title, substr(pub_text, 1, 400), published_at
+		FROM help_articles WHERE id IN (`+strings.Join(marks, ", ")+`) AND published_at IS NOT NULL`, args...)
+	hits, err := scanHits(rows, err, "search help")
+	if err != nil {
+		return nil, err
+	}
+	order := map[int64]int{}
+	for i, id := range ids {
+		order[id] = i
+	}
+	slices.SortFunc(hits, func(a, b HelpHit) int { return order[a.ID] - order[b.ID] })
+	return hits, nil
+}
+
+// helpMatches reads the article ids an FTS5 query matches, in an order.
+func (db *DB) helpMatches(ctx context.Context, match, order string, limit int) ([]int64, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY `+order+` LIMIT ?`, match, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search help: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("search help: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // minPrefix is the shortest last word also read as a prefix: one or two

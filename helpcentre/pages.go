@@ -499,16 +499,8 @@ func (c *Centre) render(w http.ResponseWriter, status int, v view, st *store.Sto
 }
 
 func serveCSS(w http.ResponseWriter, r *http.Request) {
-	color := "#" + r.URL.Query().Get("color")
-	if !colorRE.MatchString(color) {
-		color = defaultColor
-	}
 	css, _ := files.ReadFile("help.css")
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	fmt.Fprintf(w, ":root { --brand: %s; }\n", color)
-	w.Write(css)
+	assets.WriteBrandCSS(w, r, css, defaultColor)
 }
 
 // image answers a picture of the store's articles by its SHA-256: the

@@ -168,16 +168,8 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveCSS is the page's style with the store's colour (no inline styles,
 // so the page and the app's preview keep strict style policies).
 func serveCSS(w http.ResponseWriter, r *http.Request) {
-	color := "#" + r.URL.Query().Get("color")
-	if !colorRE.MatchString(color) {
-		color = defaultColor
-	}
 	css, _ := pageFS.ReadFile("form.css")
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	fmt.Fprintf(w, ":root { --brand: %s; }\n", color)
-	w.Write(css)
+	assets.WriteBrandCSS(w, r, css, defaultColor)
 }
 
 func wantsJSON(r *http.Request) bool {

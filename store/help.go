@@ -271,9 +271,12 @@ func (tx *Tx) indexHelpArticle(ctx context.Context, id int64) error {
 		_, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (article_id, words) VALUES (?,
 			setweight(to_tsvector(?::regconfig, ?), 'A') || setweight(to_tsvector(?::regconfig, ?), 'B'))
 			ON CONFLICT (article_id) DO UPDATE SET words = excluded.words`, id, cfg, title, cfg, text)
-	} else if _, err = tx.q.ExecContext(ctx, `DELETE FROM help_search WHERE rowid = ?`, id); err == nil {
-		_, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (rowid, scope, title, body) VALUES (?, ?, ?, ?)`,
-			id, helpScope(storeID, lang), strings.Join(helpStems(lang, title), " "), strings.Join(helpStems(lang, text), " "))
+	} else if err = tx.unindexHelpArticle(ctx, id); err == nil {
+		scope, stemmed := helpScope(storeID, lang), strings.Join(helpStems(lang, title), " ")
+		if _, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (rowid, scope, title, body) VALUES (?, ?, ?, ?)`,
+			id, scope, stemmed, strings.Join(helpStems(lang, text), " ")); err == nil {
+			_, err = tx.q.ExecContext(ctx, `INSERT INTO help_titles (rowid, scope, title) VALUES (?, ?, ?)`, id, scope, stemmed)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("index help article %d: %w", id, err)
@@ -332,8 +335,8 @@ func (tx *Tx) unindexHelpArticle(ctx context.Context, id int64) error {
 	var err error
 	if tx.postgres {
 		_, err = tx.q.ExecContext(ctx, `DELETE FROM help_search WHERE article_id = ?`, id)
-	} else {
-		_, err = tx.q.ExecContext(ctx, `DELETE FROM help_search WHERE rowid = ?`, id)
+	} else if _, err = tx.q.ExecContext(ctx, `DELETE FROM help_search WHERE rowid = ?`, id); err == nil {
+		_, err = tx.q.ExecContext(ctx, `DELETE FROM help_titles WHERE rowid = ?`, id)
 	}
 	if err != nil {
 		return fmt.Errorf("unindex help article %d: %w", id, err)
@@ -522,15 +525,15 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	}
 	// Ranking every match costs as much as there are matches (a common
 	// word is in most articles): the articles with the words in their
-	// title are ranked (bm25, title four times the body), then the rest
+	// title are ranked (bm25, off the titles' own index), then the rest
 	// follow newest first, read off the front of the match list.
 	scope, terms := `scope:"`+helpScope(storeID, lang)+`"`, `(`+strings.Join(match, join)+`)`
-	ids, err := db.helpMatches(ctx, scope+` AND title:`+terms, "rank", limit)
+	ids, err := db.helpMatches(ctx, "help_titles", scope+` AND title:`+terms, "rank", limit)
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) < limit {
-		more, err := db.helpMatches(ctx, scope+` AND `+terms, "rowid DESC", limit+len(ids))
+		more, err := db.helpMatches(ctx, "help_search", scope+` AND `+terms, "rowid DESC", limit+len(ids))
 		if err != nil {
 			return nil, err
 		}
@@ -566,9 +569,10 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	return hits, nil
 }
 
-// helpMatches reads the article ids an FTS5 query matches, in an order.
-func (db *DB) helpMatches(ctx context.Context, match, order string, limit int) ([]int64, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY `+order+` LIMIT ?`, match, limit)
+// helpMatches reads the article ids an FTS5 query of a table (help_search
+// or help_titles) matches, in an order.
+func (db *DB) helpMatches(ctx context.Context, table, match, order string, limit int) ([]int64, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT rowid FROM `+table+` WHERE `+table+` MATCH ? ORDER BY `+order+` LIMIT ?`, match, limit)
 	if err != nil {
 		return nil, fmt.Errorf("search help: %w", err)
 	}

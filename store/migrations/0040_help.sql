@@ -43,14 +43,20 @@ CREATE INDEX help_articles_category ON help_articles (category_id);
 -- store/help.go (Snowball: en, pt, tr, ru; Czech as written), rowid the
 -- article id. Only published text is here: drafts are never found. scope
 -- is one token naming the store and language (s12lpt), so that a query
--- keeps to them inside FTS5 and ranks (bm25: title four times the body)
--- only their articles, then reads a page off the front.
+-- keeps to them inside FTS5.
 CREATE VIRTUAL TABLE help_search USING fts5 (
     scope, title, body,
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2', prefix = '3'
 );
-INSERT INTO help_search (help_search, rank) VALUES ('rank', 'bm25(0.0, 4.0, 1.0)');
+-- The titles alone, so that ranking the articles with a word in their
+-- title reads only the titles' lists (a common word is in most bodies).
+CREATE VIRTUAL TABLE help_titles USING fts5 (
+    scope, title,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '3'
+);
+INSERT INTO help_titles (help_titles, rank) VALUES ('rank', 'bm25(0.0, 1.0)');
 
 -- Pictures of articles, content-addressed in blobs like attachments.
 CREATE TABLE help_images (

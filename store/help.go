@@ -268,9 +268,10 @@ func (tx *Tx) indexHelpArticle(ctx context.Context, id int64) error {
 	var err error
 	if tx.postgres {
 		cfg := pgTextConfig(lang)
-		_, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (article_id, words) VALUES (?,
-			setweight(to_tsvector(?::regconfig, ?), 'A') || setweight(to_tsvector(?::regconfig, ?), 'B'))
-			ON CONFLICT (article_id) DO UPDATE SET words = excluded.words`, id, cfg, title, cfg, text)
+		_, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (article_id, store_id, lang, title_words, words) VALUES (?, ?, ?,
+			to_tsvector(?::regconfig, ?), setweight(to_tsvector(?::regconfig, ?), 'A') || setweight(to_tsvector(?::regconfig, ?), 'B'))
+			ON CONFLICT (article_id) DO UPDATE SET title_words = excluded.title_words, words = excluded.words`,
+			id, storeID, lang, cfg, title, cfg, title, cfg, text)
 	} else if err = tx.unindexHelpArticle(ctx, id); err == nil {
 		scope, stemmed := helpScope(storeID, lang), strings.Join(helpStems(lang, title), " ")
 		if _, err = tx.q.ExecContext(ctx, `INSERT INTO help_search (rowid, scope, title, body) VALUES (?, ?, ?, ?)`,
@@ -491,7 +492,13 @@ func (db *DB) SearchHelp(ctx context.Context, storeID int64, lang, query string,
 	return db.searchHelp(ctx, storeID, lang, words, false, limit)
 }
 
+// searchHelp reads a page of matches. Ranking every match costs as much
+// as there are matches (a common word is in most of 5,000 articles): the
+// articles with the words in their title are ranked, off the titles' own
+// index, then the rest follow newest first, read off the front of the
+// match list.
 func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words []string, all bool, limit int) ([]HelpHit, error) {
+	var titled, rest func(n int) ([]int64, error)
 	if db.postgres {
 		terms := make([]string, len(words))
 		for i, w := range words {
@@ -504,36 +511,44 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 		if !all {
 			join = " | "
 		}
-		rows, err := db.rq.QueryContext(ctx, `SELECT a.id, a.category_id, a.lang, a.slug, a.pub_title, substr(a.pub_text, 1, 400), a.published_at
-			FROM help_search s JOIN help_articles a ON a.id = s.article_id, to_tsquery(?::regconfig, ?) q
-			WHERE s.words @@ q AND a.store_id = ? AND a.lang = ? AND a.published_at IS NOT NULL
-			ORDER BY ts_rank(s.words, q) DESC, a.id LIMIT ?`, pgTextConfig(lang), strings.Join(terms, join), storeID, lang, limit)
-		return scanHits(rows, err, "search help")
-	}
-	var match []string
-	for i, w := range words {
-		stem := helpStem(lang, w)
-		if i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix {
-			match = append(match, `("`+stem+`" OR "`+w+`"*)`)
-		} else {
-			match = append(match, `"`+stem+`"`)
+		query := strings.Join(terms, join)
+		titled = func(n int) ([]int64, error) {
+			return db.helpIDs(ctx, `SELECT article_id FROM help_search, to_tsquery(?::regconfig, ?) q
+				WHERE title_words @@ q AND store_id = ? AND lang = ? ORDER BY ts_rank(title_words, q) DESC, article_id DESC LIMIT ?`,
+				pgTextConfig(lang), query, storeID, lang, n)
+		}
+		rest = func(n int) ([]int64, error) {
+			return db.helpIDs(ctx, `SELECT article_id FROM help_search, to_tsquery(?::regconfig, ?) q
+				WHERE words @@ q AND store_id = ? AND lang = ? ORDER BY article_id DESC LIMIT ?`, pgTextConfig(lang), query, storeID, lang, n)
+		}
+	} else {
+		var match []string
+		for i, w := range words {
+			stem := helpStem(lang, w)
+			if i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix {
+				match = append(match, `("`+stem+`" OR "`+w+`"*)`)
+			} else {
+				match = append(match, `"`+stem+`"`)
+			}
+		}
+		join := " AND "
+		if !all {
+			join = " OR "
+		}
+		scope, terms := `scope:"`+helpScope(storeID, lang)+`"`, `(`+strings.Join(match, join)+`)`
+		titled = func(n int) ([]int64, error) {
+			return db.helpIDs(ctx, `SELECT rowid FROM help_titles WHERE help_titles MATCH ? ORDER BY rank LIMIT ?`, scope+` AND title:`+terms, n)
+		}
+		rest = func(n int) ([]int64, error) {
+			return db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY rowid DESC LIMIT ?`, scope+` AND `+terms, n)
 		}
 	}
-	join := " AND "
-	if !all {
-		join = " OR "
-	}
-	// Ranking every match costs as much as there are matches (a common
-	// word is in most articles): the articles with the words in their
-	// title are ranked (bm25, off the titles' own index), then the rest
-	// follow newest first, read off the front of the match list.
-	scope, terms := `scope:"`+helpScope(storeID, lang)+`"`, `(`+strings.Join(match, join)+`)`
-	ids, err := db.helpMatches(ctx, "help_titles", scope+` AND title:`+terms, "rank", limit)
+	ids, err := titled(limit)
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) < limit {
-		more, err := db.helpMatches(ctx, "help_search", scope+` AND `+terms, "rowid DESC", limit+len(ids))
+		more, err := rest(limit + len(ids))
 		if err != nil {
 			return nil, err
 		}
@@ -569,10 +584,9 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	return hits, nil
 }
 
-// helpMatches reads the article ids an FTS5 query of a table (help_search
-// or help_titles) matches, in an order.
-func (db *DB) helpMatches(ctx context.Context, table, match, order string, limit int) ([]int64, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT rowid FROM `+table+` WHERE `+table+` MATCH ? ORDER BY `+order+` LIMIT ?`, match, limit)
+// helpIDs reads the article ids a search query answers.
+func (db *DB) helpIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := db.rq.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search help: %w", err)
 	}

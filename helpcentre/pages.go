@@ -98,7 +98,7 @@ func (c *Centre) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.missing(w, r, nil, err)
 		return
 	}
-	langs, err := c.db.HelpLanguages(r.Context(), st.ID)
+	langs, err := c.db.HelpLanguages(r.Context(), st.ID, desk.Languages)
 	if err != nil {
 		c.fail(w, err)
 		return
@@ -464,7 +464,7 @@ func (c *Centre) missing(w http.ResponseWriter, r *http.Request, st *store.Store
 	if len(parts) > 1 && languageOK(parts[1]) {
 		lang = parts[1]
 	}
-	langs, _ := c.db.HelpLanguages(r.Context(), st.ID)
+	langs, _ := c.db.HelpLanguages(r.Context(), st.ID, desk.Languages)
 	q := &request{w: w, r: r, st: st, lang: lang, langs: langs, t: assets.HelpCatalog(lang)}
 	v := q.view("missing")
 	v.Heading, v.Empty, v.NoIndex = q.t["not_found"], q.t["title"], true

@@ -364,20 +364,31 @@ func (tx *Tx) VoteHelpArticle(ctx context.Context, id int64, helpful bool) error
 	return affectedOne(res, err, "help article", id)
 }
 
-// HelpLanguages are the languages a store has published articles in.
-func (db *DB) HelpLanguages(ctx context.Context, storeID int64) ([]string, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT DISTINCT lang FROM help_articles WHERE store_id = ? AND published_at IS NOT NULL ORDER BY lang`, storeID)
+// HelpLanguages are those of langs a store has published articles in, in
+// langs' order: one probe of the index each (a DISTINCT walked every
+// article, and on PostgreSQL visited each row).
+func (db *DB) HelpLanguages(ctx context.Context, storeID int64, langs []string) ([]string, error) {
+	parts := make([]string, len(langs))
+	args := make([]any, 0, 2*len(langs))
+	for i, l := range langs {
+		parts[i] = fmt.Sprintf(`SELECT %d, (SELECT lang FROM help_articles WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL LIMIT 1)`, i)
+		args = append(args, storeID, l)
+	}
+	rows, err := db.rq.QueryContext(ctx, strings.Join(parts, " UNION ALL ")+" ORDER BY 1", args...)
 	if err != nil {
 		return nil, fmt.Errorf("help languages: %w", err)
 	}
 	defer rows.Close()
 	list := []string{}
 	for rows.Next() {
-		var l string
-		if err := rows.Scan(&l); err != nil {
+		var i int
+		var l sql.NullString
+		if err := rows.Scan(&i, &l); err != nil {
 			return nil, fmt.Errorf("help languages: %w", err)
 		}
-		list = append(list, l)
+		if l.Valid {
+			list = append(list, l.String)
+		}
 	}
 	return list, rows.Err()
 }

@@ -211,8 +211,13 @@ func (db *DB) HelpArticle(ctx context.Context, id int64) (*HelpArticle, error) {
 // PublishedHelpArticle reads the published article a reader asks for by
 // its slug; a draft is ErrNotFound.
 func (db *DB) PublishedHelpArticle(ctx context.Context, storeID int64, lang, slug string) (*HelpArticle, error) {
+	// By the unique key alone: with "published" in the query, PostgreSQL
+	// may walk the partial index of published articles instead.
 	a, err := scanHelpArticle(db.rq.QueryRowContext(ctx, "SELECT "+helpArticleCols+
-		" FROM help_articles WHERE store_id = ? AND lang = ? AND slug = ? AND published_at IS NOT NULL", storeID, lang, slug))
+		" FROM help_articles WHERE store_id = ? AND lang = ? AND slug = ?", storeID, lang, slug))
+	if err == nil && a.PublishedAt == nil {
+		err = sql.ErrNoRows // a draft
+	}
 	return a, notFound(err, "help article "+slug)
 }
 

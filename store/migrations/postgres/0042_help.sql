@@ -1,4 +1,4 @@
--- 0040 on PostgreSQL: as SQLite's (BIGINT for every integer), with the
+-- 0042 on PostgreSQL: as SQLite's (BIGINT for every integer), with the
 -- published words as a tsvector in the article's language's
 -- configuration (store/help.go writes it at publish) instead of FTS5.
 CREATE TABLE help_categories (

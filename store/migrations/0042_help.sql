@@ -1,4 +1,4 @@
--- 0040: the help centre (package helpcentre): categories and articles of
+-- 0042: the help centre (package helpcentre): categories and articles of
 -- a store, each article in one language, as a draft and (once published)
 -- the version readers see, which stays until the next publish.
 CREATE TABLE help_categories (

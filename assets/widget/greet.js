@@ -46,7 +46,9 @@
         body: JSON.stringify({ id, event }) }).catch(() => {});
     };
     // A chat started after a greeting this visit counts for it, once.
+    const prevSent = api.hooks.sent; // another part (help search) may listen too
     api.hooks.sent = () => {
+      prevSent?.();
       const shown = sget(`${key}.shown`);
       if (shown && !sget(`${key}.chat`)) { sset(`${key}.chat`, '1'); beacon(Number(shown), 'chat'); }
     };

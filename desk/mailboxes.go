@@ -209,7 +209,7 @@ func (d *Desk) CancelHistory(ctx context.Context, id int64) (*store.Mailbox, err
 		return nil, inputErr("history_state", "no history import is running")
 	}
 	for _, from := range []string{store.HistoryPending, store.HistoryRunning} {
-		if _, err := d.db.SetHistoryState(ctx, id, from, store.HistoryCancelled, ""); err != nil {
+		if _, err := d.db.SetHistoryState(ctx, id, from, store.HistoryCancelled, "", ""); err != nil {
 			return nil, err
 		}
 	}

@@ -86,7 +86,7 @@ func (tx *Tx) ClearHistory(ctx context.Context, mailboxID int64) error {
 // to running notes when, and how much was done then (for the time left).
 // From is the state it must be in ("" any): a cancel that came meanwhile
 // is not undone. It reports whether the state changed.
-func (db *DB) SetHistoryState(ctx context.Context, mailboxID int64, from, to, why string) (bool, error) {
+func (db *DB) SetHistoryState(ctx context.Context, mailboxID int64, from, to, why, whySentence string) (bool, error) {
 	changed := false
 	err := db.Write(ctx, func(tx *Tx) error {
 		var state string
@@ -102,10 +102,10 @@ func (db *DB) SetHistoryState(ctx context.Context, mailboxID int64, from, to, wh
 			return fmt.Errorf("mailbox %d history done: %w", mailboxID, err)
 		}
 		if to == HistoryRunning {
-			_, err = tx.q.ExecContext(ctx, `UPDATE mailboxes SET history_state = ?, history_error = ?,
-				history_resumed_at = ?, history_resumed_done = ? WHERE id = ?`, to, why, ms(Now()), done.Int64, mailboxID)
+			_, err = tx.q.ExecContext(ctx, `UPDATE mailboxes SET history_state = ?, history_error = ?, history_error_i18n = ?,
+				history_resumed_at = ?, history_resumed_done = ? WHERE id = ?`, to, why, whySentence, ms(Now()), done.Int64, mailboxID)
 		} else {
-			_, err = tx.q.ExecContext(ctx, `UPDATE mailboxes SET history_state = ?, history_error = ? WHERE id = ?`, to, why, mailboxID)
+			_, err = tx.q.ExecContext(ctx, `UPDATE mailboxes SET history_state = ?, history_error = ?, history_error_i18n = ? WHERE id = ?`, to, why, whySentence, mailboxID)
 		}
 		if err != nil {
 			return fmt.Errorf("mailbox %d history state: %w", mailboxID, err)
@@ -118,12 +118,14 @@ func (db *DB) SetHistoryState(ctx context.Context, mailboxID int64, from, to, wh
 
 // HistoryProgress is how far a mailbox's history import has come.
 type HistoryProgress struct {
-	State   string          `json:"state"`
-	Error   string          `json:"error,omitempty"`
-	Done    int             `json:"done"`
-	Total   int             `json:"total"`
-	LeftS   *int64          `json:"left_s"` // seconds left at the pace since it (re)started; nil: not known yet
-	Folders []HistoryFolder `json:"folders"`
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+	// ErrorI18n is Error as a stored sentence for the reader's language.
+	ErrorI18n string          `json:"-"`
+	Done      int             `json:"done"`
+	Total     int             `json:"total"`
+	LeftS     *int64          `json:"left_s"` // seconds left at the pace since it (re)started; nil: not known yet
+	Folders   []HistoryFolder `json:"folders"`
 }
 
 // Progress works a mailbox's history progress out from its folders.
@@ -131,7 +133,7 @@ func Progress(m *Mailbox, folders []HistoryFolder, now time.Time) *HistoryProgre
 	if m.HistoryState == "" {
 		return nil
 	}
-	p := &HistoryProgress{State: m.HistoryState, Error: m.HistoryError, Folders: folders}
+	p := &HistoryProgress{State: m.HistoryState, Error: m.HistoryError, ErrorI18n: m.HistoryErrorI18n, Folders: folders}
 	for _, f := range folders {
 		p.Done += f.Done
 		p.Total += max(f.Total, f.Done)

@@ -61,6 +61,7 @@ type Mailbox struct {
 	// (re)started with how much was done then.
 	HistoryState       string     `json:"history_state"`
 	HistoryError       string     `json:"history_error"`
+	HistoryErrorI18n   string     `json:"-"` // HistoryError as a stored sentence, "" if none
 	HistoryResumedAt   *time.Time `json:"-"`
 	HistoryResumedDone int        `json:"-"`
 }
@@ -84,7 +85,7 @@ const mailboxCols = `id, address, name, store_id, imap_host, imap_port, imap_sec
 	imap_folder, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, poll_seconds, after_import,
 	move_to, active, uid_validity, last_uid, last_error, last_polled_at, last_success_at, created_at,
 	plus_addressing, auto_ack, auto_ack_text, max_message_mb, failing_since, failing_uid, failing_count, last_message_id, last_error_i18n,
-	start_from, history_since, sent_folder, history_state, history_error, history_resumed_at, history_resumed_done`
+	start_from, history_since, sent_folder, history_state, history_error, history_resumed_at, history_resumed_done, history_error_i18n`
 
 func scanMailbox(row interface{ Scan(...any) error }, box *secretBox) (*Mailbox, error) {
 	var m Mailbox
@@ -94,7 +95,7 @@ func scanMailbox(row interface{ Scan(...any) error }, box *secretBox) (*Mailbox,
 		&m.IMAPPassword, &m.IMAPFolder, &m.SMTPHost, &m.SMTPPort, &m.SMTPSecurity, &m.SMTPUsername, &m.SMTPPassword,
 		&m.PollSeconds, &m.AfterImport, &m.MoveTo, &m.Active, &m.UIDValidity, &m.LastUID, &m.LastError, &polled, &success, &created,
 		&m.PlusAddressing, &m.AutoAck, &m.AutoAckText, &m.MaxMessageMB, &failing, &m.FailingUID, &m.FailingCount, &lastMsg, &m.LastErrorI18n,
-		&m.StartFrom, &since, &m.SentFolder, &m.HistoryState, &m.HistoryError, &resumed, &m.HistoryResumedDone)
+		&m.StartFrom, &since, &m.SentFolder, &m.HistoryState, &m.HistoryError, &resumed, &m.HistoryResumedDone, &m.HistoryErrorI18n)
 	if err != nil {
 		return nil, err
 	}

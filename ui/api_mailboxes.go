@@ -133,6 +133,9 @@ func (s *Server) listMailboxes(c *fiber.Ctx, _ *principal) error {
 		}
 		sayMailbox(lang, m)
 		sayIntake(lang, intake)
+		if history != nil {
+			history.Error = i18n.Restore(lang, history.Error, history.ErrorI18n)
+		}
 		st := mailboxStatus{Mailbox: m, MailboxIntake: intake, Stuck: desk.MailboxStuck(m, now), History: history}
 		st.Auth, st.OAuth = mailboxAuth(lang, oauths[m.ID])
 		out = append(out, st)

@@ -109,7 +109,7 @@ func TestMailboxHistoryInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.SetHistoryState(bg, mb.ID, store.HistoryPending, store.HistoryRunning, ""); err != nil {
+	if _, err := e.db.SetHistoryState(bg, mb.ID, store.HistoryPending, store.HistoryRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	// A pace to tell the time left from: 300 more done, 3 seconds on.

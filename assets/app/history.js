@@ -4,7 +4,7 @@
 import { get } from './api.js';
 import { h, icon } from './dom.js';
 import { locale, t } from './i18n.js';
-import { state } from './state.js';
+import { can } from './state.js';
 
 let timer = 0;
 let shown = null; // { percent, left } while an import runs
@@ -28,7 +28,7 @@ export function historyNotice() {
 // does; saving or cancelling an import looks again at once.
 export async function watchHistory() {
   clearTimeout(timer);
-  if (state.me?.role !== 'admin') return;
+  if (!can('settings.channels')) return; // who may open the mailboxes
   try {
     const { mailboxes } = await get('/api/mailboxes');
     const running = mailboxes.map((m) => m.history).filter(importing);

@@ -3,7 +3,6 @@ package email
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -56,7 +56,7 @@ func (c *Channel) historyLoop(ctx context.Context, id int64) {
 		}
 		err = Explain(err)
 		c.log.Warn("email: history import failed", "mailbox", id, "err", err, "retry_in", wait)
-		if _, serr := c.desk.DB().SetHistoryState(ctx, id, store.HistoryRunning, store.HistoryRunning, err.Error()); serr != nil {
+		if _, serr := c.desk.DB().SetHistoryState(ctx, id, store.HistoryRunning, store.HistoryRunning, err.Error(), i18n.Stored(err)); serr != nil {
 			c.log.Warn("email: history state", "mailbox", id, "err", serr)
 		}
 		select {
@@ -113,7 +113,7 @@ func (c *Channel) importHistory(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	if ok, err := db.SetHistoryState(ctx, id, mb.HistoryState, store.HistoryRunning, ""); err != nil || !ok {
+	if ok, err := db.SetHistoryState(ctx, id, mb.HistoryState, store.HistoryRunning, "", ""); err != nil || !ok {
 		return err // cancelled meanwhile
 	}
 	since := time.Time{}
@@ -126,7 +126,7 @@ func (c *Channel) importHistory(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	if _, err := db.SetHistoryState(ctx, id, store.HistoryRunning, store.HistoryDone, ""); err != nil {
+	if _, err := db.SetHistoryState(ctx, id, store.HistoryRunning, store.HistoryDone, "", ""); err != nil {
 		return err
 	}
 	c.log.Info("email: history import done", "mailbox", id)
@@ -177,7 +177,7 @@ func findSent(cl *imapclient.Client, mb *store.Mailbox) (string, error) {
 	}
 	list, err := cl.List("", "*", opts).Collect()
 	if err != nil {
-		return "", fmt.Errorf("list folders: %w", err)
+		return "", i18n.Errorf("the list of folders could not be read (%w)", err)
 	}
 	for _, l := range list {
 		for _, a := range l.Attrs {
@@ -225,7 +225,7 @@ func (c *Channel) importHistoryFolder(ctx context.Context, cl *imapclient.Client
 	}
 	res, err := cl.UIDSearch(criteria, nil).Wait()
 	if err != nil {
-		return fmt.Errorf("search %s: %w", f.Folder, err)
+		return i18n.Errorf("the search of the folder %q failed (%w)", f.Folder, err)
 	}
 	uids := res.AllUIDs()
 	f.Total = f.Done + len(uids)
@@ -247,7 +247,7 @@ func (c *Channel) importHistoryFolder(ctx context.Context, cl *imapclient.Client
 		part := uids[start:min(start+chunk, len(uids))]
 		sized, err := cl.Fetch(imap.UIDSetNum(part...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 		if err != nil {
-			return fmt.Errorf("list %s: %w", f.Folder, err)
+			return i18n.Errorf("the messages of the folder %q could not be listed (%w)", f.Folder, err)
 		}
 		if err := c.importList(ctx, cl, mb, tg, sized); err != nil {
 			return err

@@ -50,6 +50,8 @@ const (
 	CustomerExport     = "customer.exported"
 	CustomerErase      = "customer.erased" // data: counts only
 	RetentionRun       = "retention.deleted"
+	ImportRan          = "import.ran"         // from another helpdesk; data: counts only
+	CustomersImported  = "customers.imported" // a CSV of customers; data: counts only
 )
 
 // Log writes and reads the audit log.

@@ -93,12 +93,29 @@ type Inbound struct {
 	// with that address (else by nobody: the mailbox), and From is the
 	// customer it was sent to.
 	SentBy string
+	// As, on a historic message imported from another helpdesk (see
+	// Import), is who wrote it when it was not the customer From names:
+	// an agent's reply or note, or someone else kept by name. The ticket
+	// TicketID names is joined whatever its status.
+	As *Author
+	// Status is the status a historic message opens its ticket with
+	// ("": resolved, as a mailbox's history is).
+	Status string
 
 	// Applied when the message opens a new ticket.
 	Priority   string
 	Tags       []string
 	AssigneeID *int64
 	TeamID     *int64
+}
+
+// Author is who wrote an imported message other than its customer: Kind
+// agent or note (by AgentID, else by nobody we know) or customer (someone
+// on the customer's side), with From the name or address kept as text.
+type Author struct {
+	Kind    string
+	AgentID *int64
+	From    string
 }
 
 // Contact is a person named by a message besides its sender.
@@ -215,8 +232,18 @@ func (g *ingest) check(ctx context.Context) error {
 	if utf8.RuneCountInString(in.Subject) > MaxSubject {
 		return inputErr("subject", "subject is longer than %d characters", MaxSubject)
 	}
-	if in.SentBy != "" && !in.Historic {
+	if (in.SentBy != "" || in.As != nil || in.Status != "") && !in.Historic {
 		return inputErr("sent_by", "only a historic message may be one we sent")
+	}
+	if in.Status != "" {
+		if err := oneOf("status", in.Status, store.Statuses); err != nil {
+			return err
+		}
+	}
+	if in.As != nil {
+		if err := oneOf("kind", in.As.Kind, []string{"agent", "note", "customer"}); err != nil {
+			return err
+		}
 	}
 	if in.Historic && in.Mail.Cursor != nil && in.Mail.HistoryFolder == "" {
 		// It would move the live cursor, perhaps to another folder's UIDs.
@@ -381,7 +408,7 @@ func (g *ingest) openTicket(ctx context.Context) error {
 	var follows *int64
 	if in.Historic {
 		// History joins its thread whatever became of it, unless closed.
-		if t != nil && t.Status == "closed" {
+		if t != nil && t.Status == "closed" && in.As == nil {
 			follows, t = &t.ID, nil
 		}
 	} else if t != nil && (t.Status == "closed" ||
@@ -402,30 +429,38 @@ func (g *ingest) openTicket(ctx context.Context) error {
 		StoreID: in.StoreID, CustomerID: customerID, AssigneeID: in.AssigneeID, TeamID: in.TeamID,
 		Tags: in.Tags, Fields: in.Fields, CreatedAt: now, UpdatedAt: now,
 	}
-	if in.Historic {
-		moveStatus(t, "resolved", now)
+	opened := "resolved"
+	if in.Status != "" {
+		opened = in.Status
+	}
+	if in.Historic && opened != "new" {
+		moveStatus(t, opened, now)
 	}
 	if err := tx.InsertTicket(ctx, t); err != nil {
 		return err
 	}
 	g.t = t
-	opener := Customer
-	if in.SentBy != "" {
+	opener, ours := Customer, in.SentBy != ""
+	authorID := g.authorID
+	if in.As != nil && in.As.Kind != "customer" {
+		ours, authorID = true, in.As.AgentID
+	}
+	if ours {
 		opener = System // we wrote first; who, the message says
-		if g.authorID != nil {
-			opener = AgentActor(*g.authorID)
+		if authorID != nil {
+			opener = AgentActor(*authorID)
 		}
 	}
-	ev, err := addEvent(ctx, tx, t.ID, opener, store.CreatedData{AgentStarted: in.SentBy != "", Channel: in.Channel, FollowUpOf: follows})
+	ev, err := addEvent(ctx, tx, t.ID, opener, store.CreatedData{AgentStarted: ours, Channel: in.Channel, FollowUpOf: follows})
 	if err != nil {
 		return err
 	}
 	g.res.Created = true
-	if in.Historic {
+	if in.Historic && opened != "new" {
 		// Resolved as it was opened: reports count the history created
 		// and resolved in its own period (the time to resolve is read from
 		// the ticket's resolved_at, its last message).
-		if _, err := addEvent(ctx, tx, t.ID, System, store.StatusChangedData{From: "new", To: "resolved"}); err != nil {
+		if _, err := addEvent(ctx, tx, t.ID, System, store.StatusChangedData{From: "new", To: opened}); err != nil {
 			return err
 		}
 	}
@@ -465,6 +500,15 @@ func (g *ingest) appendMessage(ctx context.Context) error {
 	}
 	if in.SentBy != "" {
 		m.Kind, m.From, m.AuthorID, m.Delivery = "agent", strings.ToLower(in.SentBy), g.authorID, "sent"
+	}
+	if in.As != nil {
+		m.Kind, m.AuthorID = in.As.Kind, in.As.AgentID
+		if in.As.From != "" {
+			m.From = in.As.From
+		}
+		if m.Kind == "agent" {
+			m.Delivery = "sent"
+		}
 	}
 	if err := tx.InsertMessage(ctx, m); err != nil {
 		return err
@@ -599,14 +643,21 @@ func (g *ingest) historicState() {
 			*p = &at
 		}
 	}
+	kind := "customer"
+	if in.SentBy != "" {
+		kind = "agent"
+	} else if in.As != nil {
+		kind = in.As.Kind
+	}
 	if at.After(t.UpdatedAt) {
 		t.UpdatedAt = at
-		if in.Auto == "" {
+		if in.Auto == "" && kind != "note" {
 			t.Snippet = snippet(in.Text)
 		}
 	}
 	switch {
-	case in.SentBy != "":
+	case kind == "note":
+	case kind == "agent":
 		later(&t.LastAgentAt)
 		if t.FirstResponseAt == nil || t.FirstResponseAt.After(at) {
 			t.FirstResponseAt = &at

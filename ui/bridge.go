@@ -109,6 +109,8 @@ func bodyLimit(r route, contentType string) int64 {
 		return maxLoginBody
 	case uploadRoutes[r.method+" "+r.path] && strings.HasPrefix(contentType, fiber.MIMEMultipartForm):
 		return maxUploadBody
+	case r.path == "/api/import":
+		return maxImportBody
 	}
 	return maxJSONBody
 }

@@ -40,6 +40,12 @@ func decode(c *fiber.Ctx, v any) error {
 	if !isJSONType(c.Get(fiber.HeaderContentType)) {
 		return apiErr(fiber.StatusUnsupportedMediaType, "", "send the body as JSON, with Content-Type: application/json")
 	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON reads one JSON object into v as decode does, for a body or
+// one item of a list read on its own.
+func decodeJSON(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

@@ -133,6 +133,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/customers/:id/export", admin, s.exportCustomer},
 		{"POST", "/api/customers/:id/erase", admin, s.eraseCustomer},
 		{"GET", "/api/audit", admin, s.listAudit},
+		{"POST", "/api/import", admin, s.importData},
 
 		{"GET", "/api/event-types", agent, s.eventTypes},
 		{"GET", "/api/agents", agent, s.listAgents},

@@ -111,6 +111,8 @@ func bodyLimit(r route, contentType string) int64 {
 		return maxUploadBody
 	case r.path == "/api/import":
 		return maxImportBody
+	case strings.HasPrefix(r.path, "/api/customers/import"):
+		return maxCSVBody
 	}
 	return maxJSONBody
 }

@@ -275,3 +275,94 @@ func everyTicket(t *testing.T, db *store.DB) []store.Ticket {
 	}
 	return list
 }
+
+// A CSV of customers: a byte order mark and ; separators (Excel's in much
+// of Europe), its rows matched to the customers who own their addresses
+// (one customer, one record), a preview first, rows that cannot be
+// imported skipped with their row number and reason.
+func TestCustomersCSVImport(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	admin.newTicket("Hello", "carla@shop.test") // Carla exists, without a name's change
+	csv := "\ufeffJméno;E-mail;Telefon;Město;VIP\r\n" +
+		"Carla Client;CARLA@shop.test;+420 777 123 456;Praha;ano\r\n" +
+		"Dan Dvořák;dan@shop.test;;Brno;\r\n" +
+		";;;;\r\n" +
+		"Nobody;;;Ostrava;\r\n" +
+		"Eve;not-an-address;;;\r\n" +
+		"\"Dan, again\";dan@shop.test;;\"Brno;\nSouth\";\r\n"
+	var pv struct {
+		Delimiter string
+		Header    []string
+		Rows      [][]string
+		Total     int
+		Mapping   struct {
+			Name, Email, Phone *int
+			Notes              []int
+		}
+	}
+	admin.must(200, "POST", "/api/customers/import/preview", map[string]any{"csv": csv}).json(t, &pv)
+	if pv.Delimiter != ";" || pv.Header[0] != "Jméno" || pv.Total != 5 || len(pv.Rows) != 5 || pv.Rows[0][1] != "CARLA@shop.test" {
+		t.Fatalf("preview %+v", pv)
+	}
+	if pv.Mapping.Name == nil || *pv.Mapping.Name != 0 || *pv.Mapping.Email != 1 || *pv.Mapping.Phone != 2 || fmt.Sprint(pv.Mapping.Notes) != "[3 4]" {
+		t.Fatalf("guessed mapping %+v", pv.Mapping)
+	}
+	type summary struct {
+		Created, Updated, Unchanged int
+		Skipped                     []struct {
+			Row           int
+			Field, Reason string
+		}
+	}
+	var sum summary
+	body := map[string]any{"csv": csv, "mapping": map[string]any{"name": 0, "email": 1, "phone": 2, "notes": []int{3, 4}}}
+	admin.must(200, "POST", "/api/customers/import", body).json(t, &sum)
+	if sum.Created != 1 || sum.Updated != 2 || len(sum.Skipped) != 2 || sum.Skipped[0].Row != 5 || sum.Skipped[1].Row != 6 || sum.Skipped[1].Field != "email" {
+		t.Fatalf("summary %+v", sum)
+	}
+	list, err := e.desk.SearchCustomers(t.Context(), "", 0, 100)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("%d customers (%v), want Carla and Dan once each", len(list), err)
+	}
+	for _, c := range list {
+		full, _ := e.db.Customer(t.Context(), c.ID)
+		switch full.Name {
+		case "Carla Customer": // her name is kept
+			if len(full.Identities) != 2 || full.Notes != "Město: Praha\nVIP: ano" {
+				t.Errorf("Carla %+v", full)
+			}
+		case "Dan Dvořák":
+			if full.Notes != "Město: Brno\n\nMěsto: Brno; South" {
+				t.Errorf("Dan's notes %q", full.Notes)
+			}
+		default:
+			t.Errorf("customer %+v", full)
+		}
+	}
+	// Again: nothing new, no duplicates; and in Czech.
+	admin.lang = "cs"
+	admin.must(200, "POST", "/api/customers/import", body).json(t, &sum)
+	if sum.Created != 0 || sum.Updated != 0 || sum.Unchanged != 3 || len(sum.Skipped) != 2 || strings.Contains(sum.Skipped[0].Reason, "phone number") {
+		t.Fatalf("second run %+v", sum)
+	}
+	// Refused as a whole: no address column, an agent of some stores, too often.
+	if _, field := admin.must(400, "POST", "/api/customers/import", map[string]any{"csv": csv, "mapping": map[string]any{"name": 0}}).err(t); field != "mapping" {
+		t.Errorf("no address column: field %q", field)
+	}
+	if _, field := admin.must(400, "POST", "/api/customers/import/preview", map[string]any{"csv": "\ufeff \n"}).err(t); field != "csv" {
+		t.Errorf("empty file: field %q", field)
+	}
+	var st struct{ ID int64 }
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop"}).json(t, &st)
+	limited := e.join(admin, map[string]any{"email": "lu@shop.test", "name": "Lu", "role": "agent", "store_ids": []int64{st.ID}})
+	limited.must(403, "POST", "/api/customers/import", body)
+	e.agent(admin, "ann@shop.test").must(200, "POST", "/api/customers/import/preview", body)
+	codes := map[int]int{}
+	for range 6 {
+		codes[admin.do("POST", "/api/customers/import", body).status]++
+	}
+	if codes[429] == 0 {
+		t.Errorf("six imports in a row: %v, want some refused with 429", codes)
+	}
+}

@@ -122,6 +122,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/attachments/:id", agent, s.attachment},
 
 		{"GET", "/api/customers", agent, s.listCustomers},
+		{"POST", "/api/customers/import/preview", customersEdit, s.previewCustomersCSV},
+		{"POST", "/api/customers/import", customersEdit, s.importCustomersCSV},
 		{"GET", "/api/customers/:id", agent, s.getCustomer},
 		{"PATCH", "/api/customers/:id", customersEdit, s.updateCustomer},
 		{"POST", "/api/customers/:id/identities", customersEdit, s.addIdentity},

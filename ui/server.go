@@ -122,6 +122,7 @@ type Server struct {
 	apiLimit    *limit.Limiter
 	loginLimit  *limit.Limiter
 	publicLimit *limit.Limiter // every request without credentials, by address
+	csvLimit    *limit.Limiter // imports of a CSV of customers, by agent
 	signin      signinLimits   // forgotten-password mails (signin.go)
 
 	creds credCache // who each recent session or token is (authcache.go)
@@ -185,6 +186,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	s.apiLimit = d.NewLimiter("api", apiRate, int(max(apiRate*10, 1)))
 	s.loginLimit = d.NewLimiter("login", loginRate/60, int(max(loginRate/2, 1)))
 	s.publicLimit = d.NewLimiter("public", 30, 200)
+	s.csvLimit = d.NewLimiter("customers-csv", 0.1, 5) // a few in a row, then one each 10 s
 	s.signin = newSigninLimits(d)
 	s.static = loadStatic()
 	for _, ch := range opts.Channels {

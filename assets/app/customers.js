@@ -23,7 +23,7 @@ export async function renderCustomers(main, id) {
     q.addEventListener('input', debounce(() => search(q.value), 200));
     list = h('div', { id: 'customer-list', class: 'customer-results', role: 'list' });
     main.replaceChildren(h('div', { class: 'customers-page' },
-      h('section', { class: 'customers-list' }, h('h1', {}, t('nav_customers')),
+      h('section', { class: 'customers-list' }, h('div', { class: 'customers-head' }, h('h1', {}, t('nav_customers')), csvButton(q)),
         h('div', { class: 'search', role: 'search' }, icon('search'), q), list),
       h('section', { class: 'customer-profile', id: 'customer-profile', 'aria-live': 'polite' })));
     search(q.value);
@@ -42,6 +42,16 @@ export async function renderCustomers(main, id) {
   } catch (err) {
     pane.replaceChildren(h('p', { class: 'error', role: 'alert' }, errorText(err)));
   }
+}
+
+// csvButton opens Import CSV (its module loaded then) for whoever may
+// edit customers in every store.
+function csvButton(q) {
+  if (!can('customers.edit') || state.me?.store_ids?.length) return null;
+  return h('button', { class: 'btn small', id: 'customers-csv', onclick: async () => {
+    const { csvImportDialog } = await import('./customers_csv.js');
+    csvImportDialog(() => search(q.value));
+  } }, icon('upload'), t('csv_import'));
 }
 
 function markCurrent(id) {

@@ -72,6 +72,7 @@ const paths = {
   clock: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 2',
   handover: 'M4 7h12M12 3l4 4-4 4M20 17H8M12 13l-4 4 4 4',
   chart: 'M4 4v16h16M8 16v-4M12 16V8M16 16v-6',
+  upload: 'M12 20V8M7 13l5-5 5 5M4 4h16',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
   back: 'M15 5l-7 7 7 7',
   menu: 'M4 7h16M4 12h16M4 17h16',

@@ -90,6 +90,7 @@ Usage:
   onedesk service install [serve's flags] | uninstall | start | stop | status
   onedesk version
   onedesk dev seed --tickets N                                    fill a database with sample tickets
+  onedesk import zendesk|helpscout --url U --token T FILE...      move tickets and customers from another helpdesk (docs/import.md)
 
 --data is a SQLite file (the default) or a PostgreSQL 14+ database given as
 postgres://user:password@host/db (or postgresql://...).
@@ -131,6 +132,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "onedesk", version())
 	case "dev":
 		err = dev(args, stdout, stderr)
+	case "import":
+		err = importCmd(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -198,7 +201,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	if envErr != nil {
 		return envErr
 	}
-	if fs.NArg() > 0 && fs.Name() != "backup" && fs.Name() != "restore" {
+	if fs.NArg() > 0 && fs.Name() != "backup" && fs.Name() != "restore" && !strings.HasPrefix(fs.Name(), "import ") {
 		return fmt.Errorf("%s: unexpected argument %q (run 'onedesk %s --help')", fs.Name(), fs.Arg(0), fs.Name())
 	}
 	return nil

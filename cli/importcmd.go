@@ -145,6 +145,7 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	if *dry {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(map[string]any{"customers": set.Customers, "tickets": set.Tickets})
 	}
 	return sendImport(ctx, strings.TrimSuffix(*url, "/"), *token, set, *batch, stdout)

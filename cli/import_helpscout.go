@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"onedesk/channels/email"
@@ -207,17 +206,7 @@ func (hs *helpScout) result() *importSet {
 		for _, tag := range c.Tags {
 			out.Tags = append(out.Tags, tag.Tag)
 		}
-		var list []hsThread
-		for _, t := range hs.threads[id] {
-			list = append(list, t)
-		}
-		sort.SliceStable(list, func(i, j int) bool {
-			if list[i].CreatedAt != list[j].CreatedAt {
-				return list[i].CreatedAt < list[j].CreatedAt
-			}
-			return list[i].ID < list[j].ID
-		})
-		for _, t := range list {
+		for _, t := range inOrder(hs.threads[id], func(t hsThread) string { return t.CreatedAt }) {
 			if t.State != "" && t.State != "published" {
 				continue // drafts, and threads held back
 			}

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -235,17 +234,7 @@ func (z *zendesk) result() *importSet {
 		if a, ok := z.users[t.AssigneeID]; ok {
 			out.Assignee = a.Email
 		}
-		var list []zComment
-		for _, c := range z.comments[id] {
-			list = append(list, c)
-		}
-		sort.SliceStable(list, func(i, j int) bool {
-			if list[i].CreatedAt != list[j].CreatedAt {
-				return list[i].CreatedAt < list[j].CreatedAt
-			}
-			return list[i].ID < list[j].ID
-		})
-		for _, c := range list {
+		for _, c := range inOrder(z.comments[id], func(c zComment) string { return c.CreatedAt }) {
 			m := importMessage{ExternalID: "zendesk:comment:" + string(c.ID), Author: z.person(c.AuthorID),
 				Internal: c.Public != nil && !*c.Public, Body: c.PlainBody, HTML: c.HTMLBody, CreatedAt: c.CreatedAt}
 			if m.Body == "" {

@@ -201,25 +201,33 @@ func idInName(name string) string {
 // cannot be had is left out with a warning, its message kept.
 func fetchFiles(ctx context.Context, set *importSet, auth string, stderr io.Writer) {
 	client := &http.Client{Timeout: 2 * time.Minute}
+	keepFiles(set, func(m *importMessage, f *importFile) bool {
+		if f.Content != "" {
+			return true
+		}
+		data, err := download(ctx, client, f.url, auth)
+		if err == nil && len(data) > maxImportFileBytes {
+			err = fmt.Errorf("larger than %d MB", maxImportFileBytes>>20)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: %s, file %s left out: %v\n", m.ExternalID, f.Filename, err)
+			return false
+		}
+		f.Content = base64.StdEncoding.EncodeToString(data)
+		return true
+	})
+}
+
+// keepFiles keeps the attachments keep says yes to.
+func keepFiles(set *importSet, keep func(*importMessage, *importFile) bool) {
 	for ti := range set.Tickets {
 		for mi := range set.Tickets[ti].Messages {
 			m := &set.Tickets[ti].Messages[mi]
 			kept := m.Attachments[:0]
 			for _, f := range m.Attachments {
-				if f.Content != "" {
+				if keep(m, &f) {
 					kept = append(kept, f)
-					continue
 				}
-				data, err := download(ctx, client, f.url, auth)
-				if err == nil && len(data) > maxImportFileBytes {
-					err = fmt.Errorf("larger than %d MB", maxImportFileBytes>>20)
-				}
-				if err != nil {
-					fmt.Fprintf(stderr, "warning: %s, file %s left out: %v\n", m.ExternalID, f.Filename, err)
-					continue
-				}
-				f.Content = base64.StdEncoding.EncodeToString(data)
-				kept = append(kept, f)
 			}
 			m.Attachments = kept
 		}
@@ -229,20 +237,12 @@ func fetchFiles(ctx context.Context, set *importSet, auth string, stderr io.Writ
 // dropFiles leaves out the attachments not downloaded, and says how many.
 func dropFiles(set *importSet) int {
 	n := 0
-	for ti := range set.Tickets {
-		for mi := range set.Tickets[ti].Messages {
-			m := &set.Tickets[ti].Messages[mi]
-			kept := m.Attachments[:0]
-			for _, f := range m.Attachments {
-				if f.Content != "" {
-					kept = append(kept, f)
-				} else {
-					n++
-				}
-			}
-			m.Attachments = kept
+	keepFiles(set, func(_ *importMessage, f *importFile) bool {
+		if f.Content == "" {
+			n++
 		}
-	}
+		return f.Content != ""
+	})
 	return n
 }
 
@@ -385,6 +385,30 @@ func ticketSize(t importTicket) int {
 		}
 	}
 	return n
+}
+
+// inOrder lists a ticket's messages by when they were written (RFC 3339
+// UTC times sort as text), then by id (a longer number is a larger one).
+func inOrder[T any](byID map[zid]T, at func(T) string) []T {
+	ids := make([]zid, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := at(byID[ids[i]]), at(byID[ids[j]])
+		if a != b {
+			return a < b
+		}
+		if len(ids[i]) != len(ids[j]) {
+			return len(ids[i]) < len(ids[j])
+		}
+		return ids[i] < ids[j]
+	})
+	list := make([]T, len(ids))
+	for i, id := range ids {
+		list[i] = byID[id]
+	}
+	return list
 }
 
 // fullName joins a first and last name.

@@ -17,21 +17,17 @@ const (
 // ImportedID is our id of what an earlier import made from the other
 // helpdesk's externalID, or 0 when none did.
 func (tx *Tx) ImportedID(ctx context.Context, kind, externalID string) (int64, error) {
-	var id int64
-	err := tx.q.QueryRowContext(ctx, "SELECT local_id FROM import_keys WHERE kind = ? AND external_id = ?", kind, externalID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("imported %s %q: %w", kind, externalID, err)
-	}
-	return id, nil
+	return importedID(ctx, tx.q, kind, externalID)
 }
 
 // ImportedID, read outside a write, is Tx.ImportedID.
 func (db *DB) ImportedID(ctx context.Context, kind, externalID string) (int64, error) {
+	return importedID(ctx, db.rq, kind, externalID)
+}
+
+func importedID(ctx context.Context, q querier, kind, externalID string) (int64, error) {
 	var id int64
-	err := db.rq.QueryRowContext(ctx, "SELECT local_id FROM import_keys WHERE kind = ? AND external_id = ?", kind, externalID).Scan(&id)
+	err := q.QueryRowContext(ctx, "SELECT local_id FROM import_keys WHERE kind = ? AND external_id = ?", kind, externalID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -67,7 +67,9 @@ func BenchmarkImportAPI(b *testing.B) {
 		tickets := make([]any, perBatch)
 		for i := range tickets {
 			id := fmt.Sprintf("bench:%d:%d", n, i)
-			at := func(h int) string { return day.Add(time.Duration(n*perBatch+i)*time.Hour + time.Duration(h)*time.Minute).Format(time.RFC3339) }
+			at := func(h int) string {
+				return day.Add(time.Duration(n*perBatch+i)*time.Hour + time.Duration(h)*time.Minute).Format(time.RFC3339)
+			}
 			cust := map[string]any{"email": fmt.Sprintf("c%d@example.com", (n*perBatch+i)%5000), "name": "Customer"}
 			tickets[i] = map[string]any{"external_id": id, "subject": "Order question " + id, "status": "resolved", "channel": "email",
 				"tags": []string{"imported"}, "customer": cust,

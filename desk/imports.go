@@ -320,6 +320,9 @@ func (d *Desk) ImportTicket(ctx context.Context, it ImportedTicket) (*TicketImpo
 		if err != nil {
 			return nil, withFieldPrefix(err, prefix+".author", false)
 		}
+		if strings.TrimSpace(m.Text) == "" && m.HTML != "" {
+			m.Text = TextFromHTML(m.HTML) // what the app shows first
+		}
 		in := Inbound{
 			Channel: it.Channel, StoreID: it.StoreID, From: cust.identity, Name: cust.name,
 			Subject: it.Subject, Text: m.Text, HTML: m.HTML, Attachments: m.Attachments,

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"encoding/base64"
+
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/audit"
@@ -16,9 +18,12 @@ const maxCSVBody = 6 << 20
 // csvPreviewRows is how many rows the preview shows.
 const csvPreviewRows = 5
 
+// csvBody carries the file as text, or as its bytes in base64 (a file
+// that is not UTF-8 survives only that way: JSON strings are Unicode).
 type csvBody struct {
-	CSV     string      `json:"csv"`
-	Mapping *csvMapping `json:"mapping"`
+	CSV       string      `json:"csv"`
+	CSVBase64 string      `json:"csv_base64"`
+	Mapping   *csvMapping `json:"mapping"`
 }
 
 // csvMapping is desk.CSVMapping as JSON: a column's index, or null.
@@ -63,7 +68,14 @@ func readCSV(c *fiber.Ctx, p *principal) (*desk.CSVTable, *csvBody, error) {
 	if err := decode(c, &b); err != nil {
 		return nil, nil, err
 	}
-	t, err := desk.ReadCustomerCSV([]byte(b.CSV))
+	data := []byte(b.CSV)
+	if b.CSVBase64 != "" {
+		var err error
+		if data, err = base64.StdEncoding.DecodeString(b.CSVBase64); err != nil {
+			return nil, nil, fieldErr("csv_base64", "the content of %s is not base64", "csv_base64")
+		}
+	}
+	t, err := desk.ReadCustomerCSV(data)
 	return t, &b, err
 }
 

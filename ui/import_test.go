@@ -366,3 +366,19 @@ func TestCustomersCSVImport(t *testing.T) {
 		t.Errorf("six imports in a row: %v, want some refused with 429", codes)
 	}
 }
+
+// A CSV saved by an older Excel (Windows-1252, tabs), sent as its bytes,
+// reads as its text.
+func TestCustomersCSVWindows1252(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	csv := "Name\tEmail\tCity\r\nJos\xe9 Mu\xf1oz\tjose@example.com\tM\xe1laga\r\n"
+	var pv struct {
+		Delimiter string
+		Rows      [][]string
+	}
+	admin.must(200, "POST", "/api/customers/import/preview", map[string]any{"csv_base64": base64.StdEncoding.EncodeToString([]byte(csv))}).json(t, &pv)
+	if pv.Delimiter != "\t" || len(pv.Rows) != 1 || pv.Rows[0][0] != "José Muñoz" || pv.Rows[0][2] != "Málaga" {
+		t.Fatalf("preview %+v", pv)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,6 +25,7 @@ const (
 	maxImportFile      = 10 << 20 // one file, decoded
 	maxImportTickets   = 500
 	maxImportCustomers = 2000
+	importWorkers      = 4 // tickets imported at once
 )
 
 type importBody struct {
@@ -151,18 +153,39 @@ func (s *Server) importData(c *fiber.Ctx, p *principal) error {
 			res.Skipped++
 		}
 	}
-	for i, raw := range b.Tickets {
-		if err := ctx.Err(); err != nil {
-			return err // the caller went: what landed stays, and a rerun finds it
+	// Several tickets at once: the writer commits what they write together
+	// (one transaction each still, as savepoints of one commit).
+	dones, errs := make([]*desk.TicketImported, len(b.Tickets)), make([]error, len(b.Tickets))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range importWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				in, err := importTicketInput(b.Tickets[i])
+				if err == nil {
+					dones[i], err = s.desk.ImportTicket(ctx, in)
+				}
+				errs[i] = err
+			}
+		}()
+	}
+	for i := range b.Tickets {
+		if ctx.Err() != nil {
+			break
 		}
-		in, err := importTicketInput(raw)
-		var done *desk.TicketImported
-		if err == nil {
-			done, err = s.desk.ImportTicket(ctx, in)
-		}
-		if err != nil {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err // the caller went: what landed stays, and a rerun finds it
+	}
+	for i, done := range dones {
+		if errs[i] != nil {
 			res.Tickets.Failed++
-			fail("tickets", i, err)
+			fail("tickets", i, errs[i])
 			continue
 		}
 		res.Messages.Added += done.Added

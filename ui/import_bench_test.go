@@ -10,25 +10,25 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"onedesk/desk"
 	"onedesk/store"
+	"onedesk/store/storetest"
 	"onedesk/ui"
 )
 
-// BenchmarkImportAPI measures POST /api/import over HTTP on a SQLite
-// file: each run is one request of 100 tickets of 5 messages (a customer
+// BenchmarkImportAPI measures POST /api/import over HTTP (on a SQLite
+// file, then on PostgreSQL): each run is one request of 100 tickets of 5 messages (a customer
 // message, agent replies, a note, a colleague kept by name; one small
 // file a ticket), all new. Reported: tickets and messages a second.
 //
-//	ONEDESK_TEST_ENGINES=sqlite go test ./ui -run '^$' -bench ImportAPI -benchtime 20x
+//	go test ./ui -run '^$' -bench ImportAPI -benchtime 20x
 func BenchmarkImportAPI(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	db, err := store.Open(ctx, storetest.Data(b)) // a SQLite file, or PostgreSQL on that pass
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -237,6 +237,18 @@ func TestImportAPI(t *testing.T) {
 		t.Fatalf("%d tickets after the hostile batch, want 5", n)
 	}
 
+	// One ticket twice in one request (its tickets go in at once): one
+	// ticket with the messages of both.
+	twice := func(msg string) map[string]any {
+		return map[string]any{"external_id": "x:twice", "subject": "Twice", "customer": map[string]any{"email": "f@shop.test"},
+			"messages": []any{map[string]any{"external_id": "x:twice:" + msg, "author": map[string]any{"email": "f@shop.test"}, "body": msg, "created_at": day.Format(time.RFC3339)}}}
+	}
+	var both importAnswer
+	admin.must(200, "POST", "/api/import", map[string]any{"tickets": []any{twice("a"), twice("b"), twice("a")}}).json(t, &both)
+	if len(both.Errors) != 0 || both.Tickets.Created != 1 || both.Messages.Added != 2 {
+		t.Fatalf("one ticket three times: %+v", both)
+	}
+
 	// Past the limits: too many tickets, too large a body.
 	many := make([]any, 501)
 	for i := range many {
@@ -261,8 +273,8 @@ func TestImportAPI(t *testing.T) {
 			runs++
 		}
 	}
-	if runs != 4 {
-		t.Errorf("%d import runs on the audit log, want 4", runs)
+	if runs != 5 {
+		t.Errorf("%d import runs on the audit log, want 5", runs)
 	}
 }
 

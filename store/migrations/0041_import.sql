@@ -1,4 +1,4 @@
--- 0040: imports from another helpdesk, and the history import's error
+-- 0041: imports from another helpdesk, and the history import's error
 -- as a sentence for the reader's language.
 --
 -- import_keys maps the ids of the helpdesk a desk moved from (with the

@@ -1,4 +1,4 @@
--- 0041: imports from another helpdesk, and the history import's error
+-- 0042: imports from another helpdesk, and the history import's error
 -- as a sentence for the reader's language.
 --
 -- import_keys maps the ids of the helpdesk a desk moved from (with the
@@ -8,7 +8,7 @@
 CREATE TABLE import_keys (
     kind        TEXT    NOT NULL CHECK (kind IN ('customer', 'ticket', 'message')),
     external_id TEXT    NOT NULL,
-    local_id    BIGINT  NOT NULL,
+    local_id    INTEGER NOT NULL,
     PRIMARY KEY (kind, external_id)
 );
 

@@ -1,4 +1,4 @@
--- 0042: imports from another helpdesk, and the history import's error
+-- 0043: imports from another helpdesk, and the history import's error
 -- as a sentence for the reader's language.
 --
 -- import_keys maps the ids of the helpdesk a desk moved from (with the

@@ -161,7 +161,7 @@ func retireOldKey(data, id string) (string, error) {
 // sealedColumns are the columns that hold one sealed value each, by id.
 var sealedColumns = []struct{ table, column string }{
 	{"mailboxes", "imap_password"}, {"mailboxes", "smtp_password"},
-	{"webhooks", "secret"}, {"social_accounts", "config"},
+	{"webhooks", "secret"}, {"social_accounts", "config"}, {"vapid_keys", "private_key"},
 }
 
 // resealAll opens every secret with from and seals it with to, and the

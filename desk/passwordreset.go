@@ -85,6 +85,23 @@ func (d *Desk) systemMailServer(ctx context.Context) (*store.Mailbox, error) {
 	return best, nil
 }
 
+// SendSystemMail sends m once, now, through the system mail server, for
+// the parts beside the desk that mail agents (the notification digest);
+// the caller retries. ErrNoSystemMail: there is no server to send with.
+func (d *Desk) SendSystemMail(ctx context.Context, m SystemMail) error {
+	d.mu.RLock()
+	send := d.systemMailer
+	d.mu.RUnlock()
+	if send == nil {
+		return ErrNoSystemMail
+	}
+	server, err := d.systemMailServer(ctx)
+	if err != nil {
+		return err
+	}
+	return send(ctx, server, m)
+}
+
 // RequestPasswordReset mails a reset link to the agent with address
 // email, if there is one and they are active; the answer is the same
 // either way. link makes the link from the token.

@@ -43,6 +43,7 @@ import (
 	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/ui"
+	"onedesk/notify"
 	"onedesk/webhooks"
 )
 
@@ -361,6 +362,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	webhooksOut := webhooks.New(db, cfg.Log)
 	// Order actions from tickets: the app's order panel and macros share them.
 	orderActions := orderact.New(d, cfg.Log)
+	notifier := notify.New(d, cfg.Log, notify.Options{}) // the server tells it who is present
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler
@@ -387,8 +389,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	}
 	srv := ui.New(d, cfg.Log, ui.Options{PublicURL: cfg.PublicURL, APIRate: cfg.APIRate, Version: version(),
 		Channels: all, FormPreview: formsCh.Preview, Pages: customerPortal.Routes(),
-		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect},
-		Reports: reps, Webhooks: webhooksOut, Rules: ruleEngine, SLA: slaClock, OrderActions: orderActions,
+		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect, notifier.Collect},
+		Reports: reps, Webhooks: webhooksOut, Notify: notifier, Rules: ruleEngine, SLA: slaClock, OrderActions: orderActions,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10, Help: help})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
@@ -413,6 +415,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.Go("other nodes", d.FollowNodes)
 	work.GoLeased(db, cfg.Log, "outbox", d.RunOutbox)
 	work.GoLeased(db, cfg.Log, "webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
+	work.GoLeased(db, cfg.Log, "notify", func(ctx context.Context) { notifier.Run(ctx, d) })
 	work.GoLeased(db, cfg.Log, "sweeps", func(ctx context.Context) {
 		runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d, privacy.New(d, cfg.Log))
 	})
@@ -433,6 +436,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	case url == "":
 		url = "http://" + ln.Addr().String()
 	}
+	notifier.SetPublicURL(url) // links in pushes and digests
 	cfg.Log.Info("onedesk is running", "url", url, "data", db.Path(), "files", db.Files(), "version", version(), "startup", time.Since(start).Round(time.Millisecond))
 	if n, err := db.CountAgents(ctx); err == nil && n == 0 {
 		cfg.Log.Info("first run: open the URL to create the admin account", "url", url)

@@ -105,6 +105,19 @@ func (n *Notifier) SetPresent(f func(agentID int64) bool) {
 	n.mu.Unlock()
 }
 
+// SetPublicURL sets the app's address for links (known once listening).
+func (n *Notifier) SetPublicURL(u string) {
+	n.mu.Lock()
+	n.opts.PublicURL = u
+	n.mu.Unlock()
+}
+
+func (n *Notifier) publicURL() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.opts.PublicURL
+}
+
 func (n *Notifier) present(agentID int64) bool {
 	n.mu.Lock()
 	f := n.opts.Present
@@ -308,7 +321,7 @@ func (n *Notifier) wakeUp() {
 
 // link is the app's address of a ticket (0: the inbox).
 func (n *Notifier) link(ticketID int64) string {
-	base := strings.TrimRight(n.opts.PublicURL, "/") + "/"
+	base := strings.TrimRight(n.publicURL(), "/") + "/"
 	if ticketID == 0 {
 		return base
 	}

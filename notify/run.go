@@ -167,11 +167,12 @@ func (n *Notifier) post(ctx context.Context, p *store.QueuedPush) (int, error) {
 // subscriber is the VAPID subject: the desk's https address, else a
 // mailto: of its host (push services use it to reach whoever runs it).
 func (n *Notifier) subscriber() string {
-	if strings.HasPrefix(n.opts.PublicURL, "https://") {
-		return strings.TrimRight(n.opts.PublicURL, "/")
+	public := n.publicURL()
+	if strings.HasPrefix(public, "https://") {
+		return strings.TrimRight(public, "/")
 	}
 	host := "localhost"
-	if u, err := url.Parse(n.opts.PublicURL); err == nil && u.Hostname() != "" {
+	if u, err := url.Parse(public); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
 	return "onedesk@" + host

@@ -39,6 +39,7 @@ type nodePresence struct {
 	Node     string               `json:"node"`
 	Online   []int64              `json:"online"`
 	Stores   map[int64][]int64    `json:"stores,omitempty"` // of the agents in Online who work some stores only
+	Watching []int64              `json:"watching,omitempty"` // agents with a visible tab of the app
 	Switches map[int64]awaySwitch `json:"switches,omitempty"`
 	Viewers  map[int64][]viewer   `json:"viewers,omitempty"`
 	heard    time.Time
@@ -151,6 +152,9 @@ func (s *Server) presenceSnapshot() []byte {
 				}
 				p.Stores[sock.agentID] = sock.stores
 			}
+		}
+		if !sock.hidden && !slices.Contains(p.Watching, sock.agentID) {
+			p.Watching = append(p.Watching, sock.agentID)
 		}
 		if sock.viewing != 0 && p.Viewers[sock.viewing] == nil {
 			p.Viewers[sock.viewing] = s.localViewersOf(sock.viewing)

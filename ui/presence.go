@@ -18,12 +18,14 @@ const (
 )
 
 // agentFrame is what the app sends: {"type": "viewing", "ticket_id": N}
-// (0 = none) or {"type": "typing", "ticket_id": N, "note": false}
-// (0 = stopped).
+// (0 = none), {"type": "typing", "ticket_id": N, "note": false}
+// (0 = stopped) or {"type": "visibility", "hidden": true} (the tab went
+// out of sight, or back).
 type agentFrame struct {
 	Type     string `json:"type"`
 	TicketID int64  `json:"ticket_id"`
 	Note     bool   `json:"note"`
+	Hidden   bool   `json:"hidden"`
 }
 
 // viewer is one agent on a ticket, in "viewers" frames.
@@ -52,6 +54,8 @@ func (s *Server) onAgentFrame(sock *agentSocket, b []byte) {
 		return
 	}
 	switch f.Type {
+	case "visibility":
+		sock.hidden = f.Hidden
 	case "viewing":
 		same := f.TicketID == sock.viewing
 		s.placeSocket(sock, f.TicketID, same && sock.typing, same && sock.typingNote)

@@ -35,6 +35,7 @@ import (
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
+	"onedesk/notify"
 	"onedesk/webhooks"
 )
 
@@ -78,6 +79,10 @@ type Options struct {
 	// that a test post leaves at once; nil makes one over the desk's
 	// database.
 	Webhooks *webhooks.Hooks
+	// Notify sends the agents' push notifications and digests (the one
+	// whose Run runs); nil makes one over the desk. The server tells it
+	// who is present.
+	Notify *notify.Notifier
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (see forwarded).
 	TrustedProxies []netip.Prefix
@@ -111,6 +116,7 @@ type Server struct {
 	desk    *desk.Desk
 	reports *reports.Reports
 	hooks   *webhooks.Hooks
+	notify  *notify.Notifier
 	db      *store.DB
 	log     *slog.Logger
 	opts    Options
@@ -171,6 +177,10 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	if s.hooks = opts.Webhooks; s.hooks == nil {
 		s.hooks = webhooks.New(s.db, log)
 	}
+	if s.notify = opts.Notify; s.notify == nil {
+		s.notify = notify.New(d, log, notify.Options{PublicURL: opts.PublicURL})
+	}
+	s.notify.SetPresent(s.AgentWatching)
 	s.auditLog, s.privacy = audit.New(s.db, log), privacy.New(d, log)
 	if s.help = opts.Help; s.help == nil {
 		s.help = helpcentre.New(d, log)

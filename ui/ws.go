@@ -26,6 +26,7 @@ type agentSocket struct {
 	stores  []int64 // the agent's stores when it opened (empty: all)
 
 	viewing     int64 // the ticket the app has open
+	hidden      bool  // the app's tab is not visible (notify: the agent is away)
 	typing      bool
 	typingNote  bool
 	typingGen   int         // which "typing" frame typingTimer ends
@@ -376,6 +377,25 @@ func (s *Server) AgentOnline(agentID int64) bool {
 		}
 	}
 	return s.onlineElsewhere(agentID)
+}
+
+// AgentWatching tells whether an agent has a tab of the app open and
+// visible, on this node or another: what notify calls present (every
+// other agent is away, and gets pushes and digests).
+func (s *Server) AgentWatching(agentID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sock := range s.sockets {
+		if sock.agentID == agentID && !sock.hidden {
+			return true
+		}
+	}
+	for _, n := range s.peers.nodes {
+		if slices.Contains(n.Watching, agentID) {
+			return true
+		}
+	}
+	return false
 }
 
 // RestartReason is the close reason of websockets the server closes when

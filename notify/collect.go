@@ -47,11 +47,6 @@ func jsonText(v any) (string, error) {
 	return string(b), err
 }
 
-// say is a sentence in the agent's language.
-func say(a *store.Agent, format string, args ...any) string {
-	return i18n.S(format, args...).In(a.Language)
-}
-
 // collect reads what is new past the cursor and the signals, and queues
 // the pushes and digest items they call for, moving the cursor in the
 // same transaction. It returns whether there may be more.
@@ -105,6 +100,9 @@ func (n *Notifier) collect(ctx context.Context, now time.Time) (bool, error) {
 		}
 		list = append(list, h...)
 	}
+	// In the order they happened (a ticket's events and messages are
+	// read apart).
+	slices.SortStableFunc(list, func(a, b happening) int { return a.at.Compare(b.at) })
 	plan, err := n.plan(ctx, list, now)
 	if err != nil {
 		return false, err
@@ -182,7 +180,7 @@ func (n *Notifier) fromEvent(ctx context.Context, o store.Occurrence) ([]happeni
 	}
 	h := happening{ticket: t, actor: actorID(e.Actor), at: e.CreatedAt, customer: customer}
 	switch d := data.(type) {
-	case store.CreatedData:
+	case *store.CreatedData:
 		if d.Channel != "chat" || d.AgentStarted {
 			return nil, nil
 		}
@@ -192,12 +190,12 @@ func (n *Notifier) fromEvent(ctx context.Context, o store.Occurrence) ([]happeni
 				h.text = m.Body
 			}
 		}
-	case store.AssignedData:
+	case *store.AssignedData:
 		if d.To == nil || *d.To == h.actor {
 			return nil, nil
 		}
 		h.kind, h.to = KindAssigned, []int64{*d.To}
-	case store.NotedData:
+	case *store.NotedData:
 		if len(d.Mentions) == 0 {
 			return nil, nil
 		}
@@ -358,18 +356,18 @@ func words(a *store.Agent, h happening, by string) (string, string) {
 	}
 	switch h.kind {
 	case KindNewChat:
-		return say(a, "New chat from %s", who), body
+		return i18n.S("New chat from %s", who).In(a.Language), body
 	case KindCustomerReply:
-		return say(a, "%s wrote on #%d", who, t.ID), body
+		return i18n.S("%s wrote on #%d", who, t.ID).In(a.Language), body
 	case KindAssigned:
 		if by != "" {
-			return say(a, "%s assigned #%d to you", by, t.ID), snippet(t.Subject)
+			return i18n.S("%s assigned #%d to you", by, t.ID).In(a.Language), snippet(t.Subject)
 		}
-		return say(a, "#%d was assigned to you", t.ID), snippet(t.Subject)
+		return i18n.S("#%d was assigned to you", t.ID).In(a.Language), snippet(t.Subject)
 	case KindMention:
-		return say(a, "%s mentioned you on #%d", by, t.ID), body
+		return i18n.S("%s mentioned you on #%d", by, t.ID).In(a.Language), body
 	case KindSLARisk:
-		return say(a, "#%d is about to miss its SLA target", t.ID), snippet(t.Subject)
+		return i18n.S("#%d is about to miss its SLA target", t.ID).In(a.Language), snippet(t.Subject)
 	}
 	return "#" + strconv.FormatInt(t.ID, 10), body
 }

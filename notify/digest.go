@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -72,7 +73,9 @@ func (n *Notifier) digest(ctx context.Context, agentID int64, now time.Time) err
 			n.mu.Lock()
 			n.mailWait[agentID] = now.Add(mailRetry)
 			n.mu.Unlock()
-			return fmt.Errorf("notification digest to agent %d: %w", agentID, err)
+			// The items stay: tried again in a few minutes.
+			n.log.Warn("notification digest not sent", "agent", agentID, "items", len(send), "err", err)
+			return nil
 		}
 		n.mails.Inc("sent")
 		n.log.Info("notification digest sent", "agent", agentID, "items", len(send))
@@ -88,21 +91,18 @@ func (n *Notifier) digest(ctx context.Context, agentID int64, now time.Time) err
 }
 
 func (n *Notifier) digestSubject(a *store.Agent, count int) string {
-	if count == 1 {
-		return say(a, "onedesk: 1 thing waits for you")
-	}
-	return say(a, "onedesk: %d things wait for you", count)
+	return i18n.S("onedesk: what waits for you (%d)", count).In(a.Language)
 }
 
 func (n *Notifier) digestText(a *store.Agent, items []*store.NotifyMail) string {
 	var b strings.Builder
-	b.WriteString(say(a, "Hello %s,\n\nwhile you were away:", a.Name))
+	b.WriteString(i18n.S("Hello %s,\n\nwhile you were away:", a.Name).In(a.Language))
 	b.WriteString("\n\n")
 	for _, it := range items {
 		fmt.Fprintf(&b, "- %s\n  %s\n", it.Text, n.link(it.TicketID))
 	}
 	b.WriteString("\n")
-	b.WriteString(say(a, "You get this mail because you were away from the app. Change what reaches you by email under My settings → Notifications."))
+	b.WriteString(i18n.S("You get this mail because you were away from the app. Change what reaches you by email under My settings → Notifications.").In(a.Language))
 	b.WriteString("\n")
 	return b.String()
 }

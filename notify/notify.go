@@ -36,6 +36,7 @@ import (
 	"github.com/SherClockHolmes/webpush-go"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/metrics"
 	"onedesk/netguard"
 	"onedesk/store"
@@ -266,8 +267,8 @@ func (n *Notifier) Test(ctx context.Context, a *store.Agent) (int, error) {
 	if len(list) == 0 {
 		return 0, desk.InputErrorf("endpoint", "no device of yours takes push yet: turn it on on this device first")
 	}
-	p := payload{Kind: "test", Title: say(a, "onedesk notifications work"),
-		Body: say(a, "This device will tell you what needs you."), URL: n.link(0), Tag: "test"}
+	p := payload{Kind: "test", Title: i18n.S("onedesk notifications work").In(a.Language),
+		Body: i18n.S("This device will tell you what needs you.").In(a.Language), URL: n.link(0), Tag: "test"}
 	now := store.Now()
 	err = n.db.Write(ctx, func(tx *store.Tx) error {
 		for _, s := range list {

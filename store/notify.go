@@ -41,6 +41,26 @@ func (db *DB) InitVAPIDKeys(ctx context.Context, public, private string) (string
 	return db.VAPIDKeys(ctx)
 }
 
+// resealVAPID seals the VAPID private key again (key rotation).
+func resealVAPID(ctx context.Context, tx *Tx, again func(column, v string) (string, error)) error {
+	var v string
+	err := tx.q.QueryRowContext(ctx, "SELECT private_key FROM vapid_keys WHERE id = 1").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", vapidPrivateColumn, err)
+	}
+	sealed, err := again(vapidPrivateColumn, v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", vapidPrivateColumn, err)
+	}
+	if _, err := tx.q.ExecContext(ctx, "UPDATE vapid_keys SET private_key = ? WHERE id = 1", sealed); err != nil {
+		return fmt.Errorf("seal %s: %w", vapidPrivateColumn, err)
+	}
+	return nil
+}
+
 // PushSubscription is one device of an agent that takes Web Push.
 type PushSubscription struct {
 	ID         int64      `json:"id"`

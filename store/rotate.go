@@ -161,7 +161,7 @@ func retireOldKey(data, id string) (string, error) {
 // sealedColumns are the columns that hold one sealed value each, by id.
 var sealedColumns = []struct{ table, column string }{
 	{"mailboxes", "imap_password"}, {"mailboxes", "smtp_password"},
-	{"webhooks", "secret"}, {"social_accounts", "config"}, {"vapid_keys", "private_key"},
+	{"webhooks", "secret"}, {"social_accounts", "config"},
 }
 
 // resealAll opens every secret with from and seals it with to, and the
@@ -223,6 +223,9 @@ func resealAll(ctx context.Context, tx *Tx, from, to *secretBox) (int, error) {
 		}
 	}
 	if err := resealSignin(ctx, tx, again); err != nil {
+		return 0, err
+	}
+	if err := resealVAPID(ctx, tx, again); err != nil {
 		return 0, err
 	}
 	certs, err := readACME(ctx, tx)

@@ -18,6 +18,7 @@ import { auditAdmin } from './audit.js';
 import { twoFactorCard } from './signin.js';
 import { greetingsScreen } from './greetings.js';
 import { avatarCard } from './avatar.js';
+import { notificationsAdmin } from './notifications.js';
 
 let ctx = {};
 
@@ -34,7 +35,7 @@ export async function renderAdmin(section, c) {
   ctx = c;
   const main = $('#admin');
   const render = {
-    agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), help: (main) => helpAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings,
+    agents, teams, stores, forms: (main) => formsAdmin(main, ctx.reloadMeta), help: (main) => helpAdmin(main, ctx.reloadMeta), mailboxes, settings: deskSettings, tokens, me: mySettings, notifications: notificationsAdmin,
     replies: savedRepliesAdmin, rules: rulesAdmin, audit: async (main) => { await ctx.reloadMeta(); await auditAdmin(main); }, webhooks: webhooksAdmin, channels: (main) => channelsAdmin(main, ctx.reloadMeta), sla: (main) => slaAdmin(main, ctx.reloadMeta),
   }[section];
   if (!render || (sectionPermission[section] && !can(sectionPermission[section]))) {
@@ -513,6 +514,8 @@ async function mySettings(main) {
   const me = state.me;
   main.replaceChildren(
     h('h1', {}, t('my_settings')),
+    h('div', { class: 'card', id: 'notifications-link' }, h('h2', {}, t('notif_title')), h('p', { class: 'muted' }, t('notif_summary')),
+      h('a', { class: 'btn', href: '#/admin/notifications' }, t('notif_open'))),
     h('div', { class: 'card' }, form([
       ['name', t('name'), 'text', me.name],
       ['language', t('language'), 'select', Object.entries(languages).map(([code, name]) => [code, name, code === me.language])],

@@ -13,6 +13,7 @@ import { showChecklist } from './checklist.js';
 import { newTicketDialog } from './outreach.js';
 import { historyNotice, watchHistory } from './history.js';
 import { twoFactorSetup } from './signin.js';
+import { loadNotifyPrefs, notifySound } from './notifications.js';
 import { CEV, EV, addFilter, can, errorText, initials, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
@@ -181,7 +182,8 @@ function shell(admin) {
         h('a', { class: 'nav-item', href: '#/admin/sla', 'aria-current': String(lastRoute.admin === 'sla') }, icon('clock'), t('admin_sla')),
         Object.keys(sectionPermission).filter((s) => can(sectionPermission[s])).map((s) => h('a', { class: 'nav-item', href: `#/admin/${s}`, 'aria-current': String(lastRoute.admin === s) }, icon('gear'), t(`admin_${s}`))),
         h('a', { class: 'nav-item', href: '#/admin/tokens', 'aria-current': String(lastRoute.admin === 'tokens') }, icon('api'), t('admin_tokens')),
-        h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings')))),
+        h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings')),
+        h('a', { class: 'nav-item', href: '#/admin/notifications', 'aria-current': String(lastRoute.admin === 'notifications') }, icon('bell'), t('notif_title')))),
       h('div', { class: 'me' },
         h('span', { class: 'avatar' }, initials(me.name)),
         h('span', {}, me.name),
@@ -355,6 +357,8 @@ function connect() {
       // A reconnect may have missed changes: refetch what is on screen.
       if (state.me) { refreshList(); if (state.openId) loadTicket(state.openId, { quiet: true }); }
       if (viewing) sendFrame({ type: 'viewing', ticket_id: viewing });
+      // A hidden tab counts as away for push and email (notify/).
+      if (document.hidden) sendFrame({ type: 'visibility', hidden: true });
       return;
     }
     onChange(c);
@@ -432,6 +436,10 @@ function onChange(c) {
     }
     refreshList();
   }
+  // The agent's sound (My settings → Notifications) for a visitor's new
+  // chat and a customer's new message on the ticket on screen.
+  if (c.type === 'event' && c.event?.type === 'created' && c.event.data?.channel === 'chat' && !c.event.data.agent_started) notifySound('new_chat');
+  if (c.type === 'message' && c.message.kind === 'customer' && c.ticket_id === state.openId && !c.message.auto) notifySound('open_ticket');
   if (c.type === 'message' && c.message.kind === 'customer') {
     const row = state.tickets.find((x) => x.id === c.ticket_id);
     if (row && c.ticket_id !== state.openId) { row.unread = true; renderList(); }
@@ -467,6 +475,7 @@ function notify(c) {
 
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) { state.unseen = 0; document.title = t('app_name'); }
+  sendFrame({ type: 'visibility', hidden: document.hidden });
 });
 
 async function askNotifications() {
@@ -585,6 +594,7 @@ async function start(me) {
   await route();
   connect();
   watchHistory();
+  loadNotifyPrefs();
 }
 
 setOnUnauthorized(sessionEnded);
@@ -611,6 +621,10 @@ matchMedia('(prefers-color-scheme: dark)').addEventListener('change', theme);
 // install to the home screen); browsers allow it on https and localhost.
 if ('serviceWorker' in navigator && window.isSecureContext) {
   addEventListener('load', () => navigator.serviceWorker.register('/sw.js').catch(() => {}));
+  // A tapped push notification, in a window the worker could not move.
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data?.type === 'open' && typeof e.data.url === 'string') location.hash = new URL(e.data.url).hash;
+  });
 }
 
 (async () => {

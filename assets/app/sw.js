@@ -39,3 +39,41 @@ self.addEventListener('fetch', (e) => {
     e.respondWith(caches.open(CACHE).then(async (c) => (await c.match(req)) || fetch(req)));
   }
 });
+
+// Web Push (notify/): the server encrypts a small JSON for this device
+// ({kind, ticket_id, title, body, url, tag}); it is shown even with the
+// app closed. A tap opens the ticket in an open window of the app, or a
+// new one.
+self.addEventListener('push', (e) => {
+  let p = {};
+  try { p = e.data ? e.data.json() : {}; } catch { p = { title: e.data ? e.data.text() : '' }; }
+  const title = p.title || 'onedesk';
+  e.waitUntil(self.registration.showNotification(title, {
+    body: p.body || '',
+    tag: p.tag || undefined,
+    renotify: !!p.tag,
+    icon: '/app/icons/icon-192.png',
+    badge: '/app/icons/icon-192.png',
+    data: { url: p.url || '/', ticket_id: p.ticket_id || 0, kind: p.kind || '' },
+  }));
+});
+
+self.addEventListener('notificationclick', (e) => {
+  e.notification.close();
+  // The app's own page at the payload's route (#/open/t/N), whatever
+  // address the payload names: only this origin is opened.
+  const url = `${self.location.origin}/${new URL(e.notification.data?.url || '/', self.location.origin).hash}`;
+  e.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(async (list) => {
+    for (const c of list) {
+      if (new URL(c.url).origin !== self.location.origin) continue;
+      await c.focus();
+      if ('navigate' in c) return c.navigate(url).catch(() => c.postMessage({ type: 'open', url }));
+      c.postMessage({ type: 'open', url });
+      return undefined;
+    }
+    return self.clients.openWindow(url);
+  }));
+});
+
+// The browser may replace a subscription (keys expire): the app sends
+// the new one when it next opens (notifications.js, syncPush).

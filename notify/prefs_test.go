@@ -27,7 +27,7 @@ func TestPreferencesPresenceAndQuietHours(t *testing.T) {
 	tk := s.emailTicket(t, "carla@example.com", "m1@shop")
 	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	tokyo := func(h, m int) time.Time { return day.Add(time.Duration(h-9)*time.Hour + time.Duration(m)*time.Minute) }
-	got := func() int { return len(s.svc.received("/push/ana")) }
+	got := func() int { return len(s.svc.Received("/push/ana")) }
 	mention := func(at time.Time) {
 		t.Helper()
 		s.note(t, s.bob, tk.ID, "@ana see this")
@@ -89,7 +89,7 @@ func TestPreferencesPresenceAndQuietHours(t *testing.T) {
 	// Assignments still come.
 	s.assign(t, s.bob, tk.ID, s.ana)
 	s.step(t, tokyo(12, 1))
-	if list := s.svc.received("/push/ana"); got() != before+1 || list[len(list)-1].Payload.Kind != "assigned" {
+	if list := s.svc.Received("/push/ana"); got() != before+1 || list[len(list)-1].Payload.Kind != "assigned" {
 		t.Fatalf("assignment after mentions off: %q", kinds(list))
 	}
 	if back, err := s.n.Prefs(ctx, s.ana.ID); err != nil || back.Events[notify.KindMention].Push || back.PushWhen != "always" {

@@ -1,23 +1,9 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -25,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/hkdf"
-
 	"onedesk/desk"
 	"onedesk/desk/desktest"
 	"onedesk/netguard"
 	"onedesk/notify"
+	"onedesk/notify/notifytest"
 	"onedesk/store"
 )
 
@@ -42,255 +27,6 @@ func TestMain(m *testing.M) { os.Exit(desktest.Main(m)) }
 // The push service of these tests listens on 127.0.0.1, which outbound
 // connections may reach only with private networks allowed.
 func init() { netguard.AllowPrivateNetworks(true) }
-
-var b64 = base64.RawURLEncoding
-
-// pushService is a push service (RFC 8030) on 127.0.0.1: it checks each
-// request's VAPID signature against the desk's public key and decrypts
-// its payload (RFC 8291) with the device's private key, as a browser
-// would, answering what status says for a device.
-type pushService struct {
-	t        *testing.T
-	srv      *httptest.Server
-	vapidKey string // the desk's public key, base64url
-
-	mu      sync.Mutex
-	devices map[string]*device // by path
-	got     []received
-	tries   map[string]int // requests per path
-	status  map[string]int // answer per path (0: 201)
-}
-
-// device is a browser's side of a push subscription.
-type device struct {
-	path string
-	key  *ecdh.PrivateKey
-	auth []byte
-}
-
-// received is one push the service decrypted.
-type received struct {
-	Path    string
-	Topic   string
-	Urgency string
-	Payload struct {
-		Kind     string `json:"kind"`
-		TicketID int64  `json:"ticket_id"`
-		Title    string `json:"title"`
-		Body     string `json:"body"`
-		URL      string `json:"url"`
-		Tag      string `json:"tag"`
-	}
-}
-
-func newPushService(t *testing.T, vapidKey string) *pushService {
-	p := &pushService{t: t, vapidKey: vapidKey, devices: map[string]*device{}, tries: map[string]int{}, status: map[string]int{}}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-// device makes a new device (a subscription's keys) at path.
-func (p *pushService) device(path string) (*device, notify.Subscription) {
-	key, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	d := &device{path: path, key: key, auth: make([]byte, 16)}
-	rand.Read(d.auth)
-	p.mu.Lock()
-	p.devices[path] = d
-	p.mu.Unlock()
-	var s notify.Subscription
-	s.Endpoint = p.srv.URL + path
-	s.Keys.P256dh = b64.EncodeToString(key.PublicKey().Bytes())
-	s.Keys.Auth = b64.EncodeToString(d.auth)
-	s.Device = "Test " + path
-	return d, s
-}
-
-func (p *pushService) answer(path string, status int) {
-	p.mu.Lock()
-	p.status[path] = status
-	p.mu.Unlock()
-}
-
-func (p *pushService) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	p.mu.Lock()
-	p.tries[r.URL.Path]++
-	d, status := p.devices[r.URL.Path], p.status[r.URL.Path]
-	p.mu.Unlock()
-	if status != 0 {
-		w.WriteHeader(status)
-		return
-	}
-	if d == nil {
-		p.t.Errorf("push to an unknown path %s", r.URL.Path)
-		w.WriteHeader(http.StatusNotFound)
-		return
-	}
-	if err := checkVAPID(r.Header.Get("Authorization"), p.vapidKey, "http://"+r.Host); err != nil {
-		p.t.Errorf("VAPID of a push to %s: %v", r.URL.Path, err)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	if r.Header.Get("Content-Encoding") != "aes128gcm" || r.Header.Get("TTL") == "" {
-		p.t.Errorf("push headers: %v", r.Header)
-	}
-	plain, err := decrypt(d, body)
-	if err != nil {
-		p.t.Errorf("decrypt a push to %s: %v", r.URL.Path, err)
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	rec := received{Path: r.URL.Path, Topic: r.Header.Get("Topic"), Urgency: r.Header.Get("Urgency")}
-	if err := json.Unmarshal(plain, &rec.Payload); err != nil {
-		p.t.Errorf("push payload %q: %v", plain, err)
-	}
-	p.mu.Lock()
-	p.got = append(p.got, rec)
-	p.mu.Unlock()
-	w.WriteHeader(http.StatusCreated)
-}
-
-// received lists what a device got, in order.
-func (p *pushService) received(path string) []received {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []received
-	for _, r := range p.got {
-		if r.Path == path {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (p *pushService) triesOf(path string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.tries[path]
-}
-
-// checkVAPID checks an Authorization header of RFC 8292: "vapid t=JWT,
-// k=KEY", the key being the desk's and the JWT signed with it (ES256),
-// for this push service's origin, not expired, with a subject.
-func checkVAPID(header, wantKey, origin string) error {
-	rest, ok := strings.CutPrefix(header, "vapid ")
-	if !ok {
-		return fmt.Errorf("not a vapid header: %q", header)
-	}
-	var token, key string
-	for _, part := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			token = v
-		case "k":
-			key = v
-		}
-	}
-	if key != wantKey {
-		return fmt.Errorf("k=%q, not the desk's key %q", key, wantKey)
-	}
-	raw, err := b64.DecodeString(key)
-	if err != nil {
-		return err
-	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
-	if err != nil {
-		return fmt.Errorf("public key: %w", err)
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return fmt.Errorf("a JWT has three parts: %q", token)
-	}
-	var head struct{ Alg, Typ string }
-	var claims struct {
-		Aud string
-		Exp int64
-		Sub string
-	}
-	for i, v := range []any{&head, &claims} {
-		b, err := b64.DecodeString(parts[i])
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, v); err != nil {
-			return err
-		}
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil || len(sig) != 64 {
-		return fmt.Errorf("an ES256 signature is 64 bytes: %d, %v", len(sig), err)
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	switch {
-	case head.Alg != "ES256":
-		return fmt.Errorf("alg %q", head.Alg)
-	case !ecdsa.Verify(pub, digest[:], r, s):
-		return fmt.Errorf("the signature does not verify with the desk's key")
-	case claims.Aud != origin:
-		return fmt.Errorf("aud %q, want %q", claims.Aud, origin)
-	case claims.Exp <= time.Now().Unix() || claims.Exp > time.Now().Add(24*time.Hour).Unix():
-		return fmt.Errorf("exp %d is not within a day", claims.Exp)
-	case !strings.HasPrefix(claims.Sub, "mailto:") && !strings.HasPrefix(claims.Sub, "https:"):
-		return fmt.Errorf("sub %q", claims.Sub)
-	}
-	return nil
-}
-
-// decrypt opens an aes128gcm body (RFC 8188) with a Web Push key
-// (RFC 8291) as the browser holding d would.
-func decrypt(d *device, body []byte) ([]byte, error) {
-	if len(body) < 21 {
-		return nil, fmt.Errorf("a body of %d bytes", len(body))
-	}
-	salt, rs, idlen := body[:16], binary.BigEndian.Uint32(body[16:20]), int(body[20])
-	if idlen != 65 || len(body) < 21+idlen {
-		return nil, fmt.Errorf("key id of %d bytes, want the server's 65-byte public key", idlen)
-	}
-	serverPub, ciphertext := body[21:21+idlen], body[21+idlen:]
-	if uint32(len(ciphertext)) > rs {
-		return nil, fmt.Errorf("more than one record (%d bytes, rs %d)", len(ciphertext), rs)
-	}
-	peer, err := ecdh.P256().NewPublicKey(serverPub)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := d.key.ECDH(peer)
-	if err != nil {
-		return nil, err
-	}
-	info := append(append([]byte("WebPush: info\x00"), d.key.PublicKey().Bytes()...), serverPub...)
-	ikm := make([]byte, 32)
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, d.auth, info), ikm); err != nil {
-		return nil, err
-	}
-	cek, nonce := make([]byte, 16), make([]byte, 12)
-	io.ReadFull(hkdf.New(sha256.New, ikm, salt, []byte("Content-Encoding: aes128gcm\x00")), cek)
-	io.ReadFull(hkdf.New(sha256.New, ikm, salt, []byte("Content-Encoding: nonce\x00")), nonce)
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ciphertext, nil)
-	if err != nil {
-		return nil, err
-	}
-	// The last record: the data, a 2, then zeros of padding.
-	end := bytes.LastIndexFunc(plain, func(r rune) bool { return r != 0 })
-	if end < 0 || plain[end] != 2 {
-		return nil, fmt.Errorf("no last-record delimiter")
-	}
-	return plain[:end], nil
-}
 
 // presence is who has the app open and visible, as the server would tell.
 type presence struct {
@@ -319,7 +55,7 @@ type setup struct {
 	db       *store.DB
 	n        *notify.Notifier
 	pres     *presence
-	svc      *pushService
+	svc      *notifytest.PushService
 	ana, bob *store.Agent
 }
 
@@ -335,7 +71,7 @@ func newSetup(t *testing.T) *setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.svc = newPushService(t, key)
+	s.svc = notifytest.New(t, key)
 	s.ana = desktest.Agent(t, d, "ana@shop.test", "agent")
 	s.bob = desktest.Agent(t, d, "bob@shop.test", "agent")
 	return s
@@ -343,7 +79,7 @@ func newSetup(t *testing.T) *setup {
 
 func (s *setup) subscribe(t *testing.T, a *store.Agent, path string) {
 	t.Helper()
-	_, sub := s.svc.device(path)
+	_, sub := s.svc.Device(path)
 	if _, err := s.n.Subscribe(ctx, a.ID, sub); err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +114,7 @@ func (s *setup) note(t *testing.T, by *store.Agent, ticketID int64, body string)
 }
 
 // kinds lists the kinds of pushes received, in the order received.
-func kinds(list []received) string {
+func kinds(list []notifytest.Received) string {
 	var out []string
 	for _, r := range list {
 		out = append(out, r.Payload.Kind)
@@ -388,7 +124,7 @@ func kinds(list []received) string {
 
 // sortedKinds lists them sorted (what happened in one millisecond has
 // no order).
-func sortedKinds(list []received) string {
+func sortedKinds(list []notifytest.Received) string {
 	k := strings.Fields(kinds(list))
 	slices.Sort(k)
 	return strings.Join(k, " ")
@@ -423,12 +159,12 @@ func TestPushReachesDevicesSignedAndEncrypted(t *testing.T) {
 	s.step(t, store.Now())
 
 	for _, path := range []string{"/push/ana-phone", "/push/ana-laptop"} {
-		got := s.svc.received(path)
+		got := s.svc.Received(path)
 		// Both tickets are about to miss their first response.
 		if k := sortedKinds(got); k != "assigned customer_reply mention new_chat sla_risk sla_risk" {
 			t.Fatalf("%s got %q", path, k)
 		}
-		byKind := map[string]received{}
+		byKind := map[string]notifytest.Received{}
 		for _, r := range got {
 			byKind[r.Payload.Kind] = r
 			if r.Urgency != "high" || r.Topic == "" {
@@ -449,12 +185,12 @@ func TestPushReachesDevicesSignedAndEncrypted(t *testing.T) {
 	}
 	// Bob did the rest himself: the new chat and its SLA (nobody's yet)
 	// alone are news to him.
-	if k := sortedKinds(s.svc.received("/push/bob-phone")); k != "new_chat sla_risk" {
+	if k := sortedKinds(s.svc.Received("/push/bob-phone")); k != "new_chat sla_risk" {
 		t.Fatalf("Bob got %q", k)
 	}
 	// Nothing is sent twice.
 	s.step(t, store.Now())
-	if n := len(s.svc.received("/push/ana-phone")); n != 6 {
+	if n := len(s.svc.Received("/push/ana-phone")); n != 6 {
 		t.Fatalf("after another step Ana's phone has %d pushes", n)
 	}
 	devs, err := s.n.Devices(ctx, s.ana.ID)
@@ -472,10 +208,10 @@ func TestGoneDevicesRemovedAndFailuresRetried(t *testing.T) {
 	s.subscribe(t, s.ana, "/push/notfound")
 	s.subscribe(t, s.ana, "/push/busy")
 	s.subscribe(t, s.ana, "/push/bad")
-	s.svc.answer("/push/gone", http.StatusGone)
-	s.svc.answer("/push/notfound", http.StatusNotFound)
-	s.svc.answer("/push/busy", http.StatusServiceUnavailable)
-	s.svc.answer("/push/bad", http.StatusBadRequest)
+	s.svc.Answer("/push/gone", http.StatusGone)
+	s.svc.Answer("/push/notfound", http.StatusNotFound)
+	s.svc.Answer("/push/busy", http.StatusServiceUnavailable)
+	s.svc.Answer("/push/bad", http.StatusBadRequest)
 	tk := s.emailTicket(t, "carla@example.com", "m1@shop")
 	s.assign(t, s.bob, tk.ID, s.ana)
 	now := store.Now()
@@ -487,7 +223,7 @@ func TestGoneDevicesRemovedAndFailuresRetried(t *testing.T) {
 	}
 	var left []string
 	for _, d := range devs {
-		left = append(left, strings.TrimPrefix(d.Endpoint, s.svc.srv.URL))
+		left = append(left, strings.TrimPrefix(d.Endpoint, s.svc.URL))
 	}
 	if strings.Join(left, " ") != "/push/busy /push/bad" {
 		t.Fatalf("devices left: %v", left)
@@ -497,32 +233,32 @@ func TestGoneDevicesRemovedAndFailuresRetried(t *testing.T) {
 	}
 	// The busy one: again after 10 s, 20 s, 40 s, 80 s, then dropped.
 	s.step(t, now.Add(5*time.Second))
-	if n := s.svc.triesOf("/push/busy"); n != 1 {
+	if n := s.svc.Tries("/push/busy"); n != 1 {
 		t.Fatalf("tried %d times before the backoff passed", n)
 	}
 	at := now
 	for i, wait := range []time.Duration{10, 20, 40, 80} {
 		at = at.Add(wait * time.Second)
 		s.step(t, at)
-		if n := s.svc.triesOf("/push/busy"); n != i+2 {
+		if n := s.svc.Tries("/push/busy"); n != i+2 {
 			t.Fatalf("after %v: %d tries", at.Sub(now), n)
 		}
 	}
 	s.step(t, at.Add(time.Hour))
-	if n := s.svc.triesOf("/push/busy"); n != 5 {
+	if n := s.svc.Tries("/push/busy"); n != 5 {
 		t.Fatalf("tried %d times, want 5 then dropped", n)
 	}
 	if next, err := s.db.NextPushAt(ctx); err != nil || !next.IsZero() {
 		t.Fatalf("still queued: %v %v", next, err)
 	}
-	if s.svc.triesOf("/push/bad") != 1 {
+	if s.svc.Tries("/push/bad") != 1 {
 		t.Fatalf("a refused push (400) was tried again")
 	}
 	// The service takes pushes again: the device still works.
-	s.svc.answer("/push/busy", 0)
+	s.svc.Answer("/push/busy", 0)
 	s.note(t, s.bob, tk.ID, "@ana ping")
 	s.step(t, store.Now())
-	if k := kinds(s.svc.received("/push/busy")); k != "mention" {
+	if k := kinds(s.svc.Received("/push/busy")); k != "mention" {
 		t.Fatalf("after the outage: %q", k)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"onedesk/store"
 	"onedesk/store/storetest"
 	"onedesk/ui"
+	"onedesk/notify"
 	"onedesk/webhooks"
 )
 
@@ -40,6 +41,7 @@ type env struct {
 	desk    *desk.Desk
 	reports *reports.Reports
 	hooks   *webhooks.Hooks
+	notify  *notify.Notifier
 	db      *store.DB
 	sla     *sla.Clock
 }
@@ -73,11 +75,14 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	if opts.Webhooks == nil {
 		opts.Webhooks = webhooks.New(db, log)
 	}
+	if opts.Notify == nil {
+		opts.Notify = notify.New(d, log, notify.Options{PublicURL: opts.PublicURL})
+	}
 	server := ui.New(d, log, opts)
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, db: db, sla: opts.SLA}
+	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, notify: opts.Notify, db: db, sla: opts.SLA}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

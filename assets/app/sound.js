@@ -12,12 +12,18 @@ const sounds = {
 
 export const soundNames = Object.keys(sounds);
 
+// played lists what was played, newest last (a few): the browser tests
+// read it, as no ear listens there.
+export const played = [];
+
 // play sounds name now ('off' or an unknown name: nothing). Browsers let a
 // page play sound only after the person has used it once (a click, a
 // key), which an agent at work always has.
 export function play(name) {
   const notes = sounds[name];
   if (!notes) return false;
+  played.push(name);
+  if (played.length > 20) played.shift();
   try {
     ctx ??= new (window.AudioContext || window.webkitAudioContext)();
     if (ctx.state === 'suspended') ctx.resume().catch(() => {});

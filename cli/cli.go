@@ -35,6 +35,7 @@ import (
 	"onedesk/helpcentre"
 	"onedesk/metrics"
 	"onedesk/netguard"
+	"onedesk/notify"
 	"onedesk/orderact"
 	"onedesk/portal"
 	"onedesk/privacy"
@@ -43,7 +44,6 @@ import (
 	"onedesk/sla"
 	"onedesk/store"
 	"onedesk/ui"
-	"onedesk/notify"
 	"onedesk/webhooks"
 )
 

@@ -29,13 +29,13 @@ import (
 	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/metrics"
+	"onedesk/notify"
 	"onedesk/orderact"
 	"onedesk/privacy"
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
 	"onedesk/store"
-	"onedesk/notify"
 	"onedesk/webhooks"
 )
 

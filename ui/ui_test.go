@@ -23,6 +23,7 @@ import (
 	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
 	"onedesk/desk"
+	"onedesk/notify"
 	"onedesk/portal"
 	"onedesk/reports"
 	"onedesk/rules"
@@ -30,7 +31,6 @@ import (
 	"onedesk/store"
 	"onedesk/store/storetest"
 	"onedesk/ui"
-	"onedesk/notify"
 	"onedesk/webhooks"
 )
 

@@ -128,20 +128,15 @@ func (db *DB) PushSubscriptions(ctx context.Context, agentID int64) ([]*PushSubs
 
 // AgentsWithPush tells which of the agents have at least one device.
 func (db *DB) AgentsWithPush(ctx context.Context) (map[int64]bool, error) {
-	rows, err := db.rq.QueryContext(ctx, "SELECT DISTINCT agent_id FROM push_subscriptions")
+	ids, err := queryIDs(ctx, db.rq, "SELECT DISTINCT agent_id FROM push_subscriptions")
 	if err != nil {
 		return nil, fmt.Errorf("agents with push: %w", err)
 	}
-	defer rows.Close()
 	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	for _, id := range ids {
 		out[id] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeletePushSubscription removes an agent's device by id or endpoint
@@ -211,13 +206,7 @@ func (db *DB) SetNotifyPrefs(ctx context.Context, agentID int64, prefs string) e
 
 // NotifyCursor reads how far the notifier has read and the newest ids.
 func (db *DB) NotifyCursor(ctx context.Context) (done, newest WebhookCursor, err error) {
-	err = db.rq.QueryRowContext(ctx, `SELECT c.event_id, c.message_id,
-		COALESCE((SELECT max(id) FROM ticket_events), 0), COALESCE((SELECT max(id) FROM messages), 0)
-		FROM notify_cursor c WHERE c.id = 1`).Scan(&done.EventID, &done.MessageID, &newest.EventID, &newest.MessageID)
-	if err != nil {
-		err = fmt.Errorf("notify cursor: %w", err)
-	}
-	return done, newest, err
+	return db.cursor(ctx, "notify_cursor")
 }
 
 // SetNotifyCursor moves the notifier's cursor.
@@ -337,9 +326,14 @@ func (db *DB) DuePushes(ctx context.Context, now time.Time, limit int) ([]*Queue
 
 // NextPushAt is when the next queued push is due (zero: none queued).
 func (db *DB) NextPushAt(ctx context.Context) (time.Time, error) {
+	return db.earliest(ctx, "SELECT min(next_attempt_at) FROM push_queue")
+}
+
+// earliest reads a query's one time (zero: NULL).
+func (db *DB) earliest(ctx context.Context, query string) (time.Time, error) {
 	var at sql.NullInt64
-	if err := db.rq.QueryRowContext(ctx, "SELECT min(next_attempt_at) FROM push_queue").Scan(&at); err != nil {
-		return time.Time{}, fmt.Errorf("next push: %w", err)
+	if err := db.rq.QueryRowContext(ctx, query).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("earliest: %w", err)
 	}
 	if !at.Valid {
 		return time.Time{}, nil
@@ -405,20 +399,11 @@ func (tx *Tx) QueueNotifyMail(ctx context.Context, m *NotifyMail) error {
 
 // NotifyMailDue lists the agents with an item due by now.
 func (db *DB) NotifyMailDue(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := db.rq.QueryContext(ctx, "SELECT DISTINCT agent_id FROM notify_mail WHERE due_at <= ? ORDER BY agent_id", ms(now))
+	ids, err := queryIDs(ctx, db.rq, "SELECT DISTINCT agent_id FROM notify_mail WHERE due_at <= ? ORDER BY agent_id", ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("notify mail due: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // NotifyMailOf lists an agent's waiting items, oldest first.
@@ -444,14 +429,7 @@ func (db *DB) NotifyMailOf(ctx context.Context, agentID int64) ([]*NotifyMail, e
 
 // NextNotifyMailAt is when the next digest item is due (zero: none).
 func (db *DB) NextNotifyMailAt(ctx context.Context) (time.Time, error) {
-	var at sql.NullInt64
-	if err := db.rq.QueryRowContext(ctx, "SELECT min(due_at) FROM notify_mail").Scan(&at); err != nil {
-		return time.Time{}, fmt.Errorf("next notify mail: %w", err)
-	}
-	if !at.Valid {
-		return time.Time{}, nil
-	}
-	return fromMS(at.Int64), nil
+	return db.earliest(ctx, "SELECT min(due_at) FROM notify_mail")
 }
 
 // DeleteNotifyMail removes digest items (sent, or no longer wanted).

@@ -327,11 +327,17 @@ type WebhookCursor struct {
 
 // WebhookCursor reads the cursor and the newest event and message ids.
 func (db *DB) WebhookCursor(ctx context.Context) (done, newest WebhookCursor, err error) {
+	return db.cursor(ctx, "webhook_cursor")
+}
+
+// cursor reads a cursor over the events and messages (the one row of
+// table) and the newest ids.
+func (db *DB) cursor(ctx context.Context, table string) (done, newest WebhookCursor, err error) {
 	err = db.rq.QueryRowContext(ctx, `SELECT c.event_id, c.message_id,
 		COALESCE((SELECT max(id) FROM ticket_events), 0), COALESCE((SELECT max(id) FROM messages), 0)
-		FROM webhook_cursor c WHERE c.id = 1`).Scan(&done.EventID, &done.MessageID, &newest.EventID, &newest.MessageID)
+		FROM `+table+` c WHERE c.id = 1`).Scan(&done.EventID, &done.MessageID, &newest.EventID, &newest.MessageID)
 	if err != nil {
-		err = fmt.Errorf("webhook cursor: %w", err)
+		err = fmt.Errorf("%s: %w", table, err)
 	}
 	return done, newest, err
 }

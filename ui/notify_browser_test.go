@@ -59,6 +59,76 @@ func TestNotificationsScreenAndServiceWorkerPush(t *testing.T) {
 	run(t, ctx, "the lower cards", chromedp.ScrollIntoView(`#notify-save`, chromedp.ByQuery))
 	shot(t, ctx, "notifications-en-1366-lower")
 
+	// Ann's device takes push; the desk's pushes are decrypted by a push
+	// service of the test.
+	key, err := e.notify.PublicKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := notifytest.New(t, key)
+	_, sub := svc.Device("/push/ann")
+	if _, err := e.notify.Subscribe(context.Background(), me.Agent.ID, sub); err != nil {
+		t.Fatal(err)
+	}
+	assign := func(subject string) int64 {
+		t.Helper()
+		var tk struct{ ID int64 }
+		admin.must(201, "POST", "/api/tickets", map[string]any{"subject": subject,
+			"body": "It has been a week.", "customer": map[string]string{"email": "carla@example.com"}}).json(t, &tk)
+		admin.must(200, "PATCH", fmt.Sprintf("/api/tickets/%d", tk.ID), map[string]any{"assignee_id": me.Agent.ID})
+		if err := e.notify.Step(context.Background(), store.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return tk.ID
+	}
+	// With the app in sight she is present: push only when away (the
+	// default) sends nothing.
+	waitFor(t, "Ann's app in sight", func() bool { return e.server.AgentWatching(me.Agent.ID) })
+	assign("Where is my parcel?")
+	if got := svc.Received("/push/ann"); len(got) != 0 {
+		t.Fatalf("pushed while Ann looks at the app: %+v", got)
+	}
+	// Her tab goes out of sight (another tab in front): away.
+	run(t, ctx, "hide the tab", chromedp.Evaluate(`Object.defineProperty(document, 'hidden', { get: () => true });
+		document.dispatchEvent(new Event('visibilitychange')); true`, nil))
+	waitFor(t, "Ann away", func() bool { return !e.server.AgentWatching(me.Agent.ID) })
+	tkID := assign("Parcel stuck in customs")
+	got := svc.Received("/push/ann")
+	if len(got) != 1 || got[0].Payload.Kind != "assigned" || got[0].Payload.TicketID != tkID {
+		t.Fatalf("pushed: %+v", got)
+	}
+
+	// The app's service worker shows it, with the app closed.
+	var active bool
+	run(t, ctx, "service worker", chromedp.Evaluate(`navigator.serviceWorker.ready.then((r) => !!r.active)`, &active,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+		serviceworker.Enable())
+	var regID serviceworker.RegistrationID
+	waitFor(t, "the worker's registration", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range regs {
+			if r.ScopeURL == e.srv.URL+"/" && !r.IsDeleted {
+				regID = r.RegistrationID
+			}
+		}
+		return regID != ""
+	})
+	run(t, ctx, "close the app", chromedp.Navigate("about:blank"))
+	run(t, ctx, "deliver the push", serviceworker.DeliverPushMessage(e.srv.URL, regID, string(got[0].Raw)))
+	run(t, ctx, "open the app again", chromedp.Navigate(e.srv.URL+"/#/admin/notifications"), chromedp.WaitVisible(`#notify-prefs`, chromedp.ByQuery))
+	var shown []struct{ Title, Body, URL string }
+	waitFor(t, "the notification shown", func() bool {
+		err := chromedp.Run(ctx, chromedp.Evaluate(`navigator.serviceWorker.ready.then((r) => r.getNotifications())
+			.then((l) => l.map((n) => ({ title: n.title, body: n.body, url: n.data && n.data.url })))`, &shown,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		return err == nil && len(shown) > 0
+	})
+	if s := shown[0]; s.Title != fmt.Sprintf("Olga Owner assigned #%d to you", tkID) || s.Body != "Parcel stuck in customs" ||
+		!strings.HasSuffix(s.URL, fmt.Sprintf("/#/open/t/%d", tkID)) {
+		t.Fatalf("shown: %+v", shown)
+	}
+
 	// Choices: no email for assignments, push always, quiet hours
 	// (away from now), the bell.
 	now := time.Now().UTC()
@@ -81,55 +151,11 @@ func TestNotificationsScreenAndServiceWorkerPush(t *testing.T) {
 		prefs.Quiet.From != from || prefs.Quiet.To != to || prefs.Sound != "bell" {
 		t.Fatalf("saved: %+v", prefs)
 	}
-
-	// The app's service worker is running; the desk pushes an assignment
-	// to Ann's device.
-	var active bool
-	run(t, ctx, "service worker", chromedp.Evaluate(`navigator.serviceWorker.ready.then((r) => !!r.active)`, &active,
-		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
-		serviceworker.Enable())
-	var regID serviceworker.RegistrationID
-	waitFor(t, "the worker's registration", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range regs {
-			if r.ScopeURL == e.srv.URL+"/" && !r.IsDeleted {
-				regID = r.RegistrationID
-			}
-		}
-		return regID != ""
-	})
-	key, err := e.notify.PublicKey(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := notifytest.New(t, key)
-	_, sub := svc.Device("/push/ann")
-	if _, err := e.notify.Subscribe(context.Background(), me.Agent.ID, sub); err != nil {
-		t.Fatal(err)
-	}
-	var tk struct{ ID int64 }
-	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Parcel stuck in customs",
-		"body": "It has been a week.", "customer": map[string]string{"email": "carla@example.com"}}).json(t, &tk)
-	admin.must(200, "PATCH", fmt.Sprintf("/api/tickets/%d", tk.ID), map[string]any{"assignee_id": me.Agent.ID})
-	if err := e.notify.Step(context.Background(), store.Now()); err != nil {
-		t.Fatal(err)
-	}
-	got := svc.Received("/push/ann")
-	if len(got) != 1 || got[0].Payload.Kind != "assigned" {
-		t.Fatalf("pushed: %+v", got)
-	}
-	run(t, ctx, "deliver the push", serviceworker.DeliverPushMessage(e.srv.URL, regID, string(got[0].Raw)))
-	var shown []struct{ Title, Body, URL string }
-	waitFor(t, "the notification shown", func() bool {
-		err := chromedp.Run(ctx, chromedp.Evaluate(`navigator.serviceWorker.ready.then((r) => r.getNotifications())
-			.then((l) => l.map((n) => ({ title: n.title, body: n.body, url: n.data && n.data.url })))`, &shown,
-			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
-		return err == nil && len(shown) > 0
-	})
-	if s := shown[0]; s.Title != fmt.Sprintf("Olga Owner assigned #%d to you", tk.ID) || s.Body != "Parcel stuck in customs" ||
-		!strings.HasSuffix(s.URL, fmt.Sprintf("/#/open/t/%d", tk.ID)) {
-		t.Fatalf("shown: %+v", shown)
+	// Present again, and now pushed anyway.
+	waitFor(t, "Ann's app in sight", func() bool { return e.server.AgentWatching(me.Agent.ID) })
+	assign("A third one")
+	if n := len(svc.Received("/push/ann")); n != 2 {
+		t.Fatalf("push always, while present: %d pushes", n)
 	}
 
 	// The chosen sound plays for a visitor's new chat, and for a new

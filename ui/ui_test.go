@@ -42,6 +42,7 @@ type env struct {
 	reports *reports.Reports
 	hooks   *webhooks.Hooks
 	notify  *notify.Notifier
+	server  *ui.Server
 	db      *store.DB
 	sla     *sla.Clock
 }
@@ -82,7 +83,7 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, notify: opts.Notify, db: db, sla: opts.SLA}
+	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, notify: opts.Notify, server: server, db: db, sla: opts.SLA}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

@@ -69,11 +69,12 @@ func (n *Notifier) step(ctx context.Context, now time.Time) time.Duration {
 		n.log.Error("notify", "err", err)
 		return poll
 	}
+	// A push's retry may be due before the next poll; digests are looked
+	// at each poll (a due one may wait for its agent to leave the app, or
+	// for the mail server: it must not spin the loop).
 	wait := poll
-	for _, next := range []func(context.Context) (time.Time, error){n.db.NextPushAt, n.db.NextNotifyMailAt} {
-		if at, err := next(ctx); err == nil && !at.IsZero() {
-			wait = min(wait, max(at.Sub(store.Now()), 10*time.Millisecond))
-		}
+	if at, err := n.db.NextPushAt(ctx); err == nil && !at.IsZero() {
+		wait = min(wait, max(at.Sub(store.Now()), 10*time.Millisecond))
 	}
 	return wait
 }

@@ -427,11 +427,6 @@ func (db *DB) NotifyMailOf(ctx context.Context, agentID int64) ([]*NotifyMail, e
 	return list, rows.Err()
 }
 
-// NextNotifyMailAt is when the next digest item is due (zero: none).
-func (db *DB) NextNotifyMailAt(ctx context.Context) (time.Time, error) {
-	return db.earliest(ctx, "SELECT min(due_at) FROM notify_mail")
-}
-
 // DeleteNotifyMail removes digest items (sent, or no longer wanted).
 func (tx *Tx) DeleteNotifyMail(ctx context.Context, ids []int64) error {
 	for _, id := range ids {

@@ -204,7 +204,7 @@ var derivedTables = map[string]bool{"search_build": true, "schema_version": true
 
 // seededTables hold a row that the migrations put in: the copy replaces
 // it with the source's.
-var seededTables = map[string]bool{"webhook_cursor": true, "settings": true}
+var seededTables = map[string]bool{"webhook_cursor": true, "notify_cursor": true, "settings": true}
 
 type colKind int
 

@@ -85,7 +85,9 @@ async function turnOn(key) {
   const perm = await Notification.requestPermission();
   if (perm !== 'granted') throw new Error(t('notify_denied'));
   let sub = await reg.pushManager.getSubscription();
-  if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+  // A browser that cannot reach its push service may never answer.
+  const late = new Promise((_, fail) => { setTimeout(() => fail(new Error(t('notif_push_timeout'))), 30000); });
+  if (!sub) sub = await Promise.race([reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) }), late]);
   await post('/api/me/push-subscriptions', { ...sub.toJSON(), device: deviceName() });
 }
 

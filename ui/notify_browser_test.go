@@ -187,6 +187,9 @@ func TestNotificationsScreenAndServiceWorkerPush(t *testing.T) {
 	run(t, ctx, "portuguese", chromedp.EmulateViewport(1366, 768), chromedp.Reload(),
 		chromedp.WaitVisible(`//h1[contains(., "Notificações")]`, chromedp.BySearch))
 	shot(t, ctx, "notifications-pt-1366")
+	run(t, ctx, "portuguese, wide", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(),
+		chromedp.WaitVisible(`//h1[contains(., "Notificações")]`, chromedp.BySearch))
+	shot(t, ctx, "notifications-pt-1920")
 	run(t, ctx, "portuguese phone", chromedp.EmulateViewport(390, 844), chromedp.Reload(),
 		chromedp.WaitVisible(`//h1[contains(., "Notificações")]`, chromedp.BySearch))
 	shot(t, ctx, "notifications-pt-390")

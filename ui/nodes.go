@@ -38,7 +38,7 @@ type peerPresence struct {
 type nodePresence struct {
 	Node     string               `json:"node"`
 	Online   []int64              `json:"online"`
-	Stores   map[int64][]int64    `json:"stores,omitempty"` // of the agents in Online who work some stores only
+	Stores   map[int64][]int64    `json:"stores,omitempty"`   // of the agents in Online who work some stores only
 	Watching []int64              `json:"watching,omitempty"` // agents with a visible tab of the app
 	Switches map[int64]awaySwitch `json:"switches,omitempty"`
 	Viewers  map[int64][]viewer   `json:"viewers,omitempty"`

@@ -109,7 +109,7 @@ func (n *Notifier) collect(ctx context.Context, now time.Time) (bool, error) {
 	}
 	err = n.db.Write(ctx, func(tx *store.Tx) error {
 		for _, p := range plan.pushes {
-			if err := tx.QueuePush(ctx, p.sub, p.body, p.topic, now); err != nil {
+			if err := tx.QueuePush(ctx, p.sub, p.ticket, p.body, p.topic, now); err != nil {
 				return err
 			}
 		}
@@ -269,7 +269,7 @@ type planned struct {
 }
 
 type plannedPush struct {
-	sub         int64
+	sub, ticket int64
 	body, topic string
 }
 
@@ -325,7 +325,7 @@ func (n *Notifier) plan(ctx context.Context, list []happening, now time.Time) (p
 				pl := payload{Kind: h.kind, TicketID: h.ticket.ID, Title: title, Body: body, URL: n.link(h.ticket.ID),
 					Tag: fmt.Sprintf("ticket-%d", h.ticket.ID)}
 				for _, s := range subs {
-					out.pushes = append(out.pushes, plannedPush{s.ID, pl.json(), fmt.Sprintf("t%d", h.ticket.ID)})
+					out.pushes = append(out.pushes, plannedPush{s.ID, h.ticket.ID, pl.json(), fmt.Sprintf("t%d", h.ticket.ID)})
 				}
 			}
 			if ch.Email && !here {

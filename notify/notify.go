@@ -272,7 +272,7 @@ func (n *Notifier) Test(ctx context.Context, a *store.Agent) (int, error) {
 	now := store.Now()
 	err = n.db.Write(ctx, func(tx *store.Tx) error {
 		for _, s := range list {
-			if err := tx.QueuePush(ctx, s.ID, p.json(), "", now); err != nil {
+			if err := tx.QueuePush(ctx, s.ID, 0, p.json(), "", now); err != nil {
 				return err
 			}
 		}

@@ -287,10 +287,14 @@ type QueuedPush struct {
 	CreatedAt time.Time
 }
 
-// QueuePush queues a push message to a device.
-func (tx *Tx) QueuePush(ctx context.Context, subID int64, payload, topic string, now time.Time) error {
-	if _, err := tx.q.ExecContext(ctx, `INSERT INTO push_queue (subscription_id, payload, topic, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?)`, subID, payload, topic, ms(now), ms(now)); err != nil {
+// QueuePush queues a push message about a ticket (0: none) to a device.
+func (tx *Tx) QueuePush(ctx context.Context, subID, ticketID int64, payload, topic string, now time.Time) error {
+	var ticket any
+	if ticketID != 0 {
+		ticket = ticketID
+	}
+	if _, err := tx.q.ExecContext(ctx, `INSERT INTO push_queue (subscription_id, ticket_id, payload, topic, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, subID, ticket, payload, topic, ms(now), ms(now)); err != nil {
 		return fmt.Errorf("queue push: %w", err)
 	}
 	return nil

@@ -187,6 +187,8 @@ func (tx *Tx) redactTickets(ctx context.Context, tickets []int64, n *ErasureCoun
 		`UPDATE ticket_events SET data = '{}' WHERE ticket_id IN (` + in + `)`,
 		`UPDATE webhook_deliveries SET payload = '{}', last_error = '' WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM social_threads WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM notify_mail WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM push_queue WHERE ticket_id IN (` + in + `)`,
 	} {
 		if _, err := tx.q.ExecContext(ctx, q); err != nil {
 			return err
@@ -468,6 +470,9 @@ func (tx *Tx) deleteTickets(ctx context.Context, ids []int64, n *RetentionCounts
 		`DELETE FROM rule_runs WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM social_threads WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM webhook_deliveries WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM notify_mail WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM notify_signals WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM push_queue WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM report_dirty WHERE ticket_id IN (` + in + `)`,
 		`UPDATE tickets SET merged_into = NULL WHERE merged_into IN (` + in + `)`,
 		`DELETE FROM tickets WHERE id IN (` + in + `)`,

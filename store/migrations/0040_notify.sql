@@ -44,10 +44,12 @@ CREATE TABLE notify_signals (
     ticket_id  INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
--- Push messages to send, one per device.
+-- Push messages to send, one per device (ticket_id: what it is about,
+-- for an erasure).
 CREATE TABLE push_queue (
     id              INTEGER PRIMARY KEY,
     subscription_id INTEGER NOT NULL REFERENCES push_subscriptions (id) ON DELETE CASCADE,
+    ticket_id       INTEGER,
     payload         TEXT    NOT NULL,
     topic           TEXT    NOT NULL DEFAULT '',
     attempts        INTEGER NOT NULL DEFAULT 0,

@@ -1,4 +1,4 @@
--- 0043 on PostgreSQL: as SQLite's (BIGINT, identity ids).
+-- 0044 on PostgreSQL: as SQLite's (BIGINT, identity ids).
 -- Notifications (#29): Web Push to the agents' devices, their
 -- preferences, and the email digest of what they missed while away.
 -- The desk's own VAPID key pair, made on first start; the private key is

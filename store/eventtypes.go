@@ -30,13 +30,19 @@ const (
 	EventSLABreached      EventType = "sla_breached"
 	EventCallLogged       EventType = "call_logged"
 	EventOrderAction      EventType = "order_action"
+	EventMacroApplied     EventType = "macro_applied"
+	EventSnoozed          EventType = "snoozed"
+	EventWoke             EventType = "woke"
+	EventReplyEdited      EventType = "reply_edited"
+	EventReplyCancelled   EventType = "reply_cancelled"
 )
 
 // EventTypes is every ticket event type, in the order of the list above.
 var EventTypes = []EventType{EventCreated, EventReplied, EventNoted, EventAssigned, EventTransferred,
 	EventPriorityChanged, EventTagsChanged, EventStatusChanged, EventParticipantAdded, EventDeliveryFailed,
 	EventDeliveryRetried, EventMerged, EventUnmerged, EventMessageEdited, EventStory, EventRuleApplied,
-	EventSLABreached, EventCallLogged, EventOrderAction}
+	EventSLABreached, EventCallLogged, EventOrderAction, EventMacroApplied, EventSnoozed, EventWoke, EventReplyEdited,
+	EventReplyCancelled}
 
 // EventData is the payload of one event type, stored as JSON in the
 // event's data. Fields are declared in the alphabetical order of their
@@ -65,9 +71,11 @@ type TemplateRef struct {
 
 // RepliedData: an agent's reply to the customer.
 type RepliedData struct {
-	Mentions  []int64      `json:"mentions,omitempty"`
-	MessageID int64        `json:"message_id"`
-	Template  *TemplateRef `json:"template,omitempty"`
+	Mentions  []int64 `json:"mentions,omitempty"`
+	MessageID int64   `json:"message_id"`
+	// ScheduledAt (RFC 3339, UTC) is when a scheduled reply goes.
+	ScheduledAt string       `json:"scheduled_at,omitempty"`
+	Template    *TemplateRef `json:"template,omitempty"`
 }
 
 // OrderActionData: an agent acted on a shop order from the ticket (a
@@ -210,6 +218,41 @@ type SLABreachedData struct {
 	Target   string `json:"target"` // "first_response" or "resolution"
 }
 
+// MacroAppliedData: an agent applied a macro (the changes it made are
+// events of their own, each naming the macro); an order action's outcome
+// is here.
+type MacroAppliedData struct {
+	Macro       string `json:"macro"`
+	MacroID     int64  `json:"macro_id"`
+	OrderAction string `json:"order_action,omitempty"`
+	OrderError  string `json:"order_error,omitempty"`
+	OrderResult string `json:"order_result,omitempty"`
+}
+
+// SnoozedData: the ticket was put to sleep until a time (RFC 3339, UTC),
+// or until the customer writes (no until).
+type SnoozedData struct {
+	Until string `json:"until,omitempty"`
+}
+
+// WokeData: a snoozed ticket woke: its time came ("time"), its customer
+// wrote ("customer"), or an agent woke it or changed its status ("agent").
+type WokeData struct {
+	Reason string `json:"reason"`
+}
+
+// ReplyEditedData: a scheduled reply's text or time was changed.
+type ReplyEditedData struct {
+	MessageID   int64  `json:"message_id"`
+	ScheduledAt string `json:"scheduled_at"`
+}
+
+// ReplyCancelledData: a scheduled reply was cancelled before it went.
+type ReplyCancelledData struct {
+	MessageID   int64  `json:"message_id"`
+	ScheduledAt string `json:"scheduled_at"`
+}
+
 func (CreatedData) EventType() EventType          { return EventCreated }
 func (RepliedData) EventType() EventType          { return EventReplied }
 func (NotedData) EventType() EventType            { return EventNoted }
@@ -229,6 +272,11 @@ func (RuleAppliedData) EventType() EventType      { return EventRuleApplied }
 func (SLABreachedData) EventType() EventType      { return EventSLABreached }
 func (CallLoggedData) EventType() EventType       { return EventCallLogged }
 func (OrderActionData) EventType() EventType      { return EventOrderAction }
+func (MacroAppliedData) EventType() EventType     { return EventMacroApplied }
+func (SnoozedData) EventType() EventType          { return EventSnoozed }
+func (WokeData) EventType() EventType             { return EventWoke }
+func (ReplyEditedData) EventType() EventType      { return EventReplyEdited }
+func (ReplyCancelledData) EventType() EventType   { return EventReplyCancelled }
 
 // newEventData is an empty payload of each type, to decode into.
 var newEventData = map[EventType]func() EventData{
@@ -251,6 +299,11 @@ var newEventData = map[EventType]func() EventData{
 	EventSLABreached:      func() EventData { return &SLABreachedData{} },
 	EventCallLogged:       func() EventData { return &CallLoggedData{} },
 	EventOrderAction:      func() EventData { return &OrderActionData{} },
+	EventMacroApplied:     func() EventData { return &MacroAppliedData{} },
+	EventSnoozed:          func() EventData { return &SnoozedData{} },
+	EventWoke:             func() EventData { return &WokeData{} },
+	EventReplyEdited:      func() EventData { return &ReplyEditedData{} },
+	EventReplyCancelled:   func() EventData { return &ReplyCancelledData{} },
 }
 
 // DecodeEventData reads an event's stored data as its type's payload

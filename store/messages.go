@@ -25,7 +25,7 @@ type Message struct {
 	ExternalID    string       `json:"external_id"`
 	Auto          string       `json:"auto"`
 	Attachments   []Attachment `json:"attachments"`
-	Delivery      string       `json:"delivery,omitempty"` // queued, sent, waiting (for the customer to come back), failed, delivered
+	Delivery      string       `json:"delivery,omitempty"` // queued, scheduled, sent, waiting (for the customer to come back), failed, delivered
 	DeliveryError string       `json:"delivery_error,omitempty"`
 	ReadAt        *time.Time   `json:"read_at,omitempty"` // when the platform said the customer read the reply
 	// DeliveryErrorI18n is DeliveryError as a stored sentence (JSON of its
@@ -42,8 +42,11 @@ type Message struct {
 	Signature string `json:"signature,omitempty"`
 	// Call is a phone call's details: a call an agent logged is a note
 	// carrying them.
-	Call      *Call     `json:"call,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Call *Call `json:"call,omitempty"`
+	// ScheduledAt is when a reply scheduled by an agent goes (or went):
+	// until then it is queued in SQL and reads as Delivery "scheduled".
+	ScheduledAt *time.Time `json:"scheduled_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
 }
 
 // Call is a phone call an agent logged: its body is the agent's notes.
@@ -75,7 +78,7 @@ type Attachment struct {
 
 const messageCols = `id, ticket_id, kind, channel, body, html, author_id, from_addr, external_id,
 	auto, delivery, delivery_error, created_at, read_at, partial, delivery_error_i18n, waiting, partial_i18n,
-	signature, call_info, to_addr`
+	signature, call_info, to_addr, scheduled_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -84,9 +87,10 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var read sql.NullInt64
 	var waiting bool
 	var call string
+	var scheduled sql.NullInt64
 	err := row.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Channel, &m.Body, &m.HTML, &author, &m.From,
 		&m.ExternalID, &m.Auto, &m.Delivery, &m.DeliveryError, &created, &read, &m.Partial, &m.DeliveryErrorI18n, &waiting, &m.PartialI18n,
-		&m.Signature, &call, &m.To)
+		&m.Signature, &call, &m.To, &scheduled)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +100,13 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	}
 	if waiting && m.Delivery == "sent" {
 		m.Delivery = "waiting"
+	}
+	if scheduled.Valid {
+		at := fromMS(scheduled.Int64)
+		m.ScheduledAt = &at
+		if m.Delivery == "queued" {
+			m.Delivery = "scheduled" // 'queued' in SQL: it waits in the outbox for its time
+		}
 	}
 	m.AuthorID = fromNullID(author)
 	m.CreatedAt = fromMS(created)

@@ -207,6 +207,7 @@ type TicketFilter struct {
 	Priorities []string          // any of
 	SLA        string            // "at_risk" or "breached" as of SLANow
 	SLANow     time.Time
+	Snoozed    bool   // only the tickets asleep (snoozes)
 	Query      string // full-text over subjects and messages
 	Sort       string // updated (default), newest, oldest, customer
 	Cursor     string // from the previous page's Next
@@ -293,6 +294,9 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, string
 			ps = append(ps, p)
 		}
 		add("t.priority IN ("+strings.TrimSuffix(strings.Repeat("?,", len(ps)), ",")+")", ps...)
+	}
+	if f.Snoozed {
+		add("EXISTS (SELECT 1 FROM snoozes z WHERE z.ticket_id = t.id)")
 	}
 	switch f.SLA {
 	case "breached":

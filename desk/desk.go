@@ -188,6 +188,9 @@ type Actor struct {
 	AgentID int64
 	Kind    string // "agent", "customer", "system", "rule"
 	RuleID  int64
+	// Macro names the macro an agent applied: the events its steps make
+	// carry it (as "macro" in their data).
+	Macro string
 }
 
 // Predefined actors.

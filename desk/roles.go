@@ -20,6 +20,7 @@ const (
 	PermCustomersExport     = "customers.export"      // a customer's data as a download (GDPR)
 	PermReportsView         = "reports.view"          // the reports
 	PermOrderActions        = "order_actions"         // refunds, cancellations... in the shop: admin and supervisor, granted to others one by one
+	PermMacrosShared        = "macros.shared"         // add, change and delete the macros shared by the desk or a team
 	PermSettingsTeam        = "settings.team"         // teams and their assignment
 	PermSettingsRules       = "settings.rules"        // rules and SLA policies
 	PermSettingsChannels    = "settings.channels"     // mailboxes, social accounts, forms, stores, webhooks
@@ -30,7 +31,7 @@ const (
 // Permissions lists every permission, in the order the app shows them.
 var Permissions = []string{
 	PermTicketsReply, PermTicketsNote, PermTicketsEdit, PermTicketsAssignOthers, PermTicketsMerge,
-	PermCustomersEdit, PermCustomersMerge, PermCustomersExport, PermReportsView, PermOrderActions,
+	PermCustomersEdit, PermCustomersMerge, PermCustomersExport, PermReportsView, PermOrderActions, PermMacrosShared,
 	PermSettingsTeam, PermSettingsRules, PermSettingsChannels, PermSettingsDesk, PermAgentsManage,
 }
 
@@ -59,7 +60,7 @@ var Grantable = []string{PermOrderActions}
 
 var rolePermissions = map[string][]string{
 	RoleAdmin:      Permissions,
-	RoleSupervisor: append(slices.Clone(agentPermissions), PermOrderActions, PermCustomersExport, PermSettingsTeam, PermSettingsRules),
+	RoleSupervisor: append(slices.Clone(agentPermissions), PermOrderActions, PermCustomersExport, PermMacrosShared, PermSettingsTeam, PermSettingsRules),
 	RoleAgent:      agentPermissions,
 	RoleLight:      {PermTicketsNote},
 }

@@ -981,6 +981,9 @@ type ReplyInput struct {
 	// NoSignature sends an emailed reply without the agent's and the
 	// store's signature (a quick "thanks!").
 	NoSignature bool
+	// SendAt, when set, schedules the reply: it waits in the outbox until
+	// then (shown "scheduled"), and may be edited or cancelled until then.
+	SendAt *time.Time
 }
 
 // ReplyConflict refuses a reply written without seeing the replies sent
@@ -1059,6 +1062,11 @@ func (r *reply) check(ctx context.Context) error {
 			return err
 		}
 	}
+	if in.SendAt != nil {
+		if err := checkSendAt(*in.SendAt, in.Internal, in.Template != nil); err != nil {
+			return err
+		}
+	}
 	settings, err := d.Settings(ctx)
 	if err != nil {
 		d.log.Warn("settings", "err", err)
@@ -1127,10 +1135,12 @@ func (r *reply) compose(ctx context.Context) error {
 			}
 			m.Signature = sig
 		}
-		if t.FirstResponseAt == nil {
-			t.FirstResponseAt = &now
+		if in.SendAt == nil { // a scheduled reply has not answered yet
+			if t.FirstResponseAt == nil {
+				t.FirstResponseAt = &now
+			}
+			t.LastAgentAt = &now
 		}
-		t.LastAgentAt = &now
 		t.Snippet = snippet(in.Body)
 	}
 	t.UpdatedAt = now
@@ -1146,14 +1156,23 @@ func (r *reply) insert(ctx context.Context) error {
 	if err := tx.InsertMessage(ctx, m); err != nil {
 		return err
 	}
-	if !in.Internal {
+	scheduled := ""
+	switch {
+	case in.SendAt != nil:
+		if err := tx.ScheduleReply(ctx, m.ID, *in.SendAt); err != nil {
+			return err
+		}
+		at := in.SendAt.UTC()
+		m.ScheduledAt, m.Delivery = &at, "scheduled" // as it reads back
+		scheduled = in.SendAt.UTC().Format(time.RFC3339)
+	case !in.Internal:
 		if err := tx.Enqueue(ctx, m.ID, now); err != nil {
 			return err
 		}
 	}
 	var data store.EventData = store.NotedData{MessageID: m.ID, Mentions: r.mentions}
 	if evType == store.EventReplied {
-		data = store.RepliedData{MessageID: m.ID, Mentions: r.mentions, Template: in.Template.ref()}
+		data = store.RepliedData{MessageID: m.ID, Mentions: r.mentions, ScheduledAt: scheduled, Template: in.Template.ref()}
 	}
 	ev, err := addEvent(ctx, tx, t.ID, actor, data)
 	if err != nil {
@@ -1530,6 +1549,11 @@ func addEvent(ctx context.Context, tx *store.Tx, ticketID int64, actor Actor, da
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s event data: %w", data.EventType(), err)
+	}
+	if actor.Macro != "" && len(raw) > 2 && raw[0] == '{' {
+		// The step of a macro: its name goes with the step's own data.
+		name, _ := json.Marshal(actor.Macro)
+		raw = append(append(append([]byte(`{"macro":`), name...), ','), raw[1:]...)
 	}
 	e := &store.Event{TicketID: ticketID, Type: data.EventType(), Actor: actor.String(), Data: raw, CreatedAt: store.Now()}
 	return e, tx.InsertEvent(ctx, e)

@@ -36,6 +36,7 @@ var rolesAllowed = map[string][]string{
 	"admin":                 {"admin"},
 	"tickets.assign_others": {"admin", "supervisor", "agent"},
 	"order_actions":         {"admin", "supervisor"}, // and agents granted it (TestOrderActionsAPI)
+	"macros.shared":         {"admin", "supervisor"},
 }
 
 // member adds an agent with a role and stores (nil: all) and returns a

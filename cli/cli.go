@@ -33,6 +33,7 @@ import (
 	"onedesk/channels/whatsapp"
 	"onedesk/desk"
 	"onedesk/helpcentre"
+	"onedesk/macros"
 	"onedesk/metrics"
 	"onedesk/netguard"
 	"onedesk/notify"
@@ -42,6 +43,7 @@ import (
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
+	"onedesk/snooze"
 	"onedesk/store"
 	"onedesk/ui"
 	"onedesk/webhooks"
@@ -358,6 +360,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	// Rules and the SLA clock act inside the desk's ticket transactions;
 	// the reports read business time and SLA targets from the clock.
 	ruleEngine, slaClock := rules.New(d, cfg.Log), sla.New(d, cfg.Log)
+	snoozer, macroSvc := snooze.New(d, cfg.Log), macros.New(d, cfg.Log)
 	reps := reports.New(db, slaClock, cfg.Log)
 	webhooksOut := webhooks.New(db, cfg.Log)
 	// Order actions from tickets: the app's order panel and macros share them.
@@ -391,6 +394,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		Channels: all, FormPreview: formsCh.Preview, Pages: customerPortal.Routes(),
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect, notifier.Collect},
 		Reports: reps, Webhooks: webhooksOut, Notify: notifier, Rules: ruleEngine, SLA: slaClock, OrderActions: orderActions,
+		Macros: macroSvc, Snooze: snoozer,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10, Help: help})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
@@ -417,7 +421,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	work.GoLeased(db, cfg.Log, "webhooks", func(ctx context.Context) { webhooksOut.Run(ctx, d) })
 	work.GoLeased(db, cfg.Log, "notify", func(ctx context.Context) { notifier.Run(ctx, d) })
 	work.GoLeased(db, cfg.Log, "sweeps", func(ctx context.Context) {
-		runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d, privacy.New(d, cfg.Log))
+		runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d, privacy.New(d, cfg.Log), snoozer)
 	})
 	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })

@@ -50,6 +50,7 @@ func (s *Server) listTickets(c *fiber.Ctx, p *principal) error {
 	if f.Priorities, err = listParam(c, "priority", store.Priorities); err != nil {
 		return err
 	}
+	f.Snoozed = c.Query("snoozed") == "true"
 	if f.SLA = c.Query("sla"); f.SLA != "" {
 		if f.SLA != "at_risk" && f.SLA != "breached" {
 			return fieldErr("sla", "sla must be at_risk or breached, not %q", f.SLA)
@@ -148,6 +149,8 @@ type ticketDetail struct {
 	// ReplySignature is what the viewer's reply would be signed with
 	// ("" on channels whose replies are not emailed, or with none set).
 	ReplySignature string `json:"reply_signature"`
+	// Snooze is the ticket's sleep, when it is snoozed.
+	Snooze *store.Snooze `json:"snooze"`
 }
 
 func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
@@ -180,6 +183,9 @@ func (s *Server) detail(c *fiber.Ctx, id int64) (*ticketDetail, error) {
 		if d.ReplySignature, err = s.desk.ReplySignature(ctx, p.agent.ID, t); err != nil {
 			return nil, err
 		}
+	}
+	if d.Snooze, err = s.db.Snooze(ctx, id); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -388,6 +394,8 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 		Confirm       bool   `json:"confirm"`
 		// false sends an emailed reply without the signature.
 		Signature *bool `json:"signature"`
+		// SendAt (RFC 3339) schedules the reply for then.
+		SendAt string `json:"send_at"`
 	}
 	var files []store.Attachment
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) {
@@ -402,7 +410,7 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 			}
 			return ""
 		}
-		in.Body, in.Status, in.Kind, in.From = get("body"), get("status"), get("kind"), get("from")
+		in.Body, in.Status, in.Kind, in.From, in.SendAt = get("body"), get("status"), get("kind"), get("from"), get("send_at")
 		in.Internal, in.Confirm = get("internal") == "true", get("confirm") == "true"
 		if get("signature") == "false" {
 			in.Signature = new(bool)
@@ -433,12 +441,17 @@ func (s *Server) postMessage(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	sendAt, err := optionalTime("send_at", in.SendAt)
+	if err != nil {
+		return err
+	}
 	var m *store.Message
 	switch in.Kind {
 	case "", "agent", "note":
 		m, err = s.desk.Reply(ctx, desk.AgentActor(p.agent.ID), id, desk.ReplyInput{
 			Body: in.Body, Internal: in.Internal || in.Kind == "note", Status: in.Status, Attachments: files,
-			SeenMessageID: in.SeenMessageID, Confirm: in.Confirm, NoSignature: in.Signature != nil && !*in.Signature})
+			SeenMessageID: in.SeenMessageID, Confirm: in.Confirm, NoSignature: in.Signature != nil && !*in.Signature,
+			SendAt: sendAt})
 		var conflict *desk.ReplyConflict
 		if errors.As(err, &conflict) {
 			// The app shows what was sent meanwhile and asks before sending.

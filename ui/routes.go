@@ -232,6 +232,18 @@ func (s *Server) routes() []route {
 		{"POST", "/api/help/preview", agent, s.previewHelp},
 		{"POST", "/api/help/images", settingsChannels, s.uploadHelpImage},
 		{"GET", "/api/help/report", reportsView, s.helpReport},
+		// Macros: an agent manages their own; shared ones need macros.shared
+		// (checked by the macros package on the macro saved).
+		{"GET", "/api/macros", agent, s.listMacros},
+		{"POST", "/api/macros", agent, s.createMacro},
+		{"PATCH", "/api/macros/:id", agent, s.updateMacro},
+		{"DELETE", "/api/macros/:id", agent, s.deleteMacro},
+		{"POST", "/api/macros/:id/apply", ticketsEdit, s.applyMacro},
+		{"POST", "/api/macros/:id/bulk", ticketsEdit, s.applyMacroBulk},
+		{"POST", "/api/tickets/:id/snooze", ticketsEdit, s.snoozeTicket},
+		{"DELETE", "/api/tickets/:id/snooze", ticketsEdit, s.wakeTicket},
+		{"PATCH", "/api/messages/:id", ticketsReply, s.editScheduled},
+		{"DELETE", "/api/messages/:id", ticketsReply, s.cancelScheduled},
 	}
 }
 

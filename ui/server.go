@@ -28,6 +28,7 @@ import (
 	"onedesk/httperr"
 	"onedesk/i18n"
 	"onedesk/limit"
+	"onedesk/macros"
 	"onedesk/metrics"
 	"onedesk/notify"
 	"onedesk/orderact"
@@ -35,6 +36,7 @@ import (
 	"onedesk/reports"
 	"onedesk/rules"
 	"onedesk/sla"
+	"onedesk/snooze"
 	"onedesk/store"
 	"onedesk/webhooks"
 )
@@ -100,6 +102,9 @@ type Options struct {
 	// Help is the help centre: its public pages under /help/ and the
 	// app's /api/help; nil makes one over the desk.
 	Help *helpcentre.Centre
+	// Macros and Snooze likewise (nil: new ones).
+	Macros *macros.Service
+	Snooze *snooze.Service
 	// ShutdownTimeout bounds the stop: open requests and websockets get
 	// this long to finish (7 s when 0).
 	ShutdownTimeout time.Duration
@@ -117,6 +122,8 @@ type Server struct {
 	reports *reports.Reports
 	hooks   *webhooks.Hooks
 	notify  *notify.Notifier
+	macros  *macros.Service
+	snooze  *snooze.Service
 	db      *store.DB
 	log     *slog.Logger
 	opts    Options
@@ -170,6 +177,12 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	}
 	if s.opts.OrderActions == nil {
 		s.opts.OrderActions = orderact.New(d, log)
+	}
+	if s.macros = opts.Macros; s.macros == nil {
+		s.macros = macros.New(d, log)
+	}
+	if s.snooze = opts.Snooze; s.snooze == nil {
+		s.snooze = snooze.New(d, log)
 	}
 	if s.reports = opts.Reports; s.reports == nil {
 		s.reports = reports.New(s.db, s.opts.SLA, log)
@@ -481,5 +494,5 @@ var notFoundSentences = []i18n.Sentence{
 	i18n.S("rule %d does not exist"), i18n.S("saved reply %d does not exist"), i18n.S("SLA policy %d does not exist"),
 	i18n.S("team %d does not exist"), i18n.S("webhook %d does not exist"), i18n.S("agent %d does not exist"),
 	i18n.S("attachment %d does not exist"), i18n.S("event %d does not exist"), i18n.S("social account %d does not exist"),
-	i18n.S("token %d does not exist"),
+	i18n.S("token %d does not exist"), i18n.S("macro %d does not exist"),
 }

@@ -88,8 +88,8 @@ const MaxSnooze = 366 * 24 * time.Hour
 // writes): it becomes pending, with events.
 func (s *Service) Snooze(ctx context.Context, actor desk.Actor, ticketID int64, wake *time.Time) (*store.Ticket, error) {
 	now := store.Now()
-	if wake != nil && (wake.Before(now.Add(time.Minute)) || wake.After(now.Add(MaxSnooze))) {
-		return nil, desk.InputErrorf("until", "choose a time between a minute and a year from now")
+	if wake != nil && (wake.Before(now.Add(10*time.Second)) || wake.After(now.Add(MaxSnooze))) {
+		return nil, desk.InputErrorf("until", "choose a time in the future, at most a year from now")
 	}
 	var c *desk.TicketTx
 	err := s.db.Write(ctx, func(tx *store.Tx) error {

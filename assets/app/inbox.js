@@ -5,6 +5,7 @@ import { age, t } from './i18n.js';
 import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
 import { slaBadge } from './sla.js';
 import { addressName, bodyText, visitorName } from './people.js';
+import { macroBulkSelect } from './macros.js';
 
 let hooks = {}; // navigate(view, ticketId), openTicket(id), render()
 export function initInbox(h) { hooks = h; }
@@ -352,6 +353,15 @@ function bulkBar() {
     }),
     h('datalist', { id: 'bulk-tags' }, known.map((tag) => h('option', { value: tag }))),
     onSelected.length ? select(t('bulk_remove_tag'), onSelected.map((tag) => h('option', { value: tag }, tag)), (v) => apply({ remove_tags: [v] }), 'bulk-untag') : null,
+    macroBulkSelect(ids, (res, m) => {
+      state.selected.clear();
+      if (res.failed.length) {
+        const f = res.failed[0];
+        toast(t('bulk_failed', { n: res.failed.length, first: `#${f.id}: ${f.error}` }), true);
+        for (const x of res.failed) if (state.tickets.some((tk) => tk.id === x.id)) state.selected.add(x.id);
+      } else toast(t('macro_bulk_done', { name: m.name, n: res.updated.length }));
+      loadList();
+    }),
     h('button', { class: 'btn small', onclick: () => { state.selected.clear(); renderList(); } }, t('clear')));
 }
 

@@ -4,7 +4,7 @@ import { api, get, patch, post, setCSRF, setOnUnauthorized } from './api.js';
 import { $, h, icon } from './dom.js';
 import { browserLanguage, setLocale, t } from './i18n.js';
 import { focusedTicket, initInbox, loadList, moveFocus, refreshUnread, renderList, renderSidebar } from './inbox.js';
-import { focusReply, initTicket, loadTicket, renderPlaceholder, setViewers, showTyping } from './ticket.js';
+import { focusReply, initTicket, loadTicket, openMacros, renderPlaceholder, setViewers, showTyping } from './ticket.js';
 import { renderAdmin, sectionPermission } from './admin.js';
 import { renderCustomers } from './customers.js';
 import { refreshReports, renderReports } from './reports.js';
@@ -494,7 +494,7 @@ async function askNotifications() {
 const shortcuts = [
   ['j', 'key_next'], ['k', 'key_prev'], ['Enter', 'key_open'], ['r', 'key_reply'], ['n', 'key_note'],
   ['a', 'key_assign_me'], ['e', 'key_resolve'], ['x', 'key_select'], ['/', 'key_search'], ['Ctrl+Enter', 'key_send'],
-  ['Esc', 'key_escape'], ['?', 'key_help'], ['g r', 'key_reports'], ['c', 'key_new_ticket'],
+  ['Esc', 'key_escape'], ['?', 'key_help'], ['g r', 'key_reports'], ['c', 'key_new_ticket'], ['m', 'key_macro'],
 ];
 
 // startTicket opens the New ticket dialog and the ticket it made.
@@ -538,6 +538,7 @@ document.addEventListener('keydown', async (e) => {
     case '/': e.preventDefault(); $('#search')?.focus(); break;
     case 'r': if (state.detail) { e.preventDefault(); focusReply('reply'); } break;
     case 'n': if (state.detail) { e.preventDefault(); focusReply('note'); } break;
+    case 'm': if (state.detail) { e.preventDefault(); openMacros(); } break;
     case 'a': case 'e': {
       const id = state.openId ?? focused?.id;
       if (!id) break;

@@ -59,6 +59,7 @@ export function views() {
     { key: 'mine', label: t('view_mine'), query: `status=${active}&assignee=me` },
     { key: 'open', label: t('view_open'), query: 'status=new,open' },
     { key: 'pending', label: t('view_pending'), query: 'status=pending' },
+    { key: 'snoozed', label: t('view_snoozed'), query: 'status=pending&snoozed=true', icon: 'clock' },
     { key: 'resolved', label: t('view_resolved'), query: 'status=resolved,closed' },
   ];
   // With SLA policies, the tickets past a due time have a view of their own.

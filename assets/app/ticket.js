@@ -11,6 +11,7 @@ import { addressName, bodyText, customerName, identityValue, isVisitorId } from 
 import { showChecklist } from './checklist.js';
 import { orderEventText } from './orderactions.js';
 import { callDialog, callLine, signaturePreview } from './outreach.js';
+import { eventText, openPaletteFor, pickTime, scheduledControls, snoozeControl, viaMacro } from './macros.js';
 
 let hooks = {};
 export function initTicket(h) { hooks = h; }
@@ -161,7 +162,7 @@ function header(d) {
     h('h1', {}, h('span', { class: 'channel-mark', title: t(`channel_${d.channel}`) }, icon(d.channel, t(`channel_${d.channel}`))),
       h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
-      statusPill(d.status), slaBadge(d), windowBadge(d),
+      statusPill(d.status), slaBadge(d), windowBadge(d), snoozeControl(d, () => { loadTicket(d.id, { quiet: true }); hooks.refreshList(); }),
       sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
       sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
       sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
@@ -287,7 +288,7 @@ function message(m, d) {
     m.call && !m.body ? null : body,
     m.signature ? h('div', { class: 'msg-signature', title: t('signature') }, m.signature) : null,
     m.attachments.length ? h('div', { class: 'attachments' }, m.attachments.map(attachment)) : null,
-    m.delivery ? delivery(m) : null);
+    m.delivery === 'scheduled' ? scheduledControls(m, () => loadTicket(m.ticket_id, { quiet: true })) : m.delivery ? delivery(m) : null);
 }
 
 // storyLine says that an Instagram message answers one of the shop's
@@ -351,9 +352,9 @@ function event(e) {
     case EV.Created: return h('div', { class: 'event' }, t('ev_follow_up'), ' ',
       h('a', { href: `#/all/t/${e.data.follow_up_of}` }, `#${e.data.follow_up_of}`), ' · ',
       h('time', { datetime: e.created_at }, formatDateTime(e.created_at)));
-    default: text = `${e.type} · ${who}`;
+    default: text = eventText(e, who) ?? `${e.type} · ${who}`;
   }
-  return h('div', { class: 'event' }, text, ' · ', h('time', { datetime: e.created_at }, formatDateTime(e.created_at)),
+  return h('div', { class: `event ev-${e.type}` }, text, viaMacro(e), ' · ', h('time', { datetime: e.created_at }, formatDateTime(e.created_at)),
     e.data?.note ? h('span', { class: 'note' }, `“${e.data.note}”`) : null);
 }
 
@@ -477,7 +478,7 @@ function composer(d) {
     e.target.value = '';
     $('#pending-files').replaceWith(fileChips());
   } });
-  const send = async (status, confirmed) => {
+  const send = async (status, confirmed, sendAt) => {
     const ta = $('#reply');
     const body = ta.value;
     if (!body.trim() && !pendingFiles.length) { ta.focus(); return; }
@@ -488,7 +489,7 @@ function composer(d) {
     try {
       const unsigned = mode !== 'note' && sig.off();
       let req = { body, internal: mode === 'note', seen_message_id: seen, ...(confirmed ? { confirm: true } : {}), ...(status && mode !== 'note' ? { status } : {}),
-        ...(unsigned ? { signature: false } : {}) };
+        ...(unsigned ? { signature: false } : {}), ...(sendAt && mode !== 'note' ? { send_at: sendAt } : {}) };
       if (pendingFiles.length) {
         req = new FormData();
         req.set('body', body);
@@ -497,6 +498,7 @@ function composer(d) {
         if (confirmed) req.set('confirm', 'true');
         if (status && mode !== 'note') req.set('status', status);
         if (unsigned) req.set('signature', 'false');
+        if (sendAt && mode !== 'note') req.set('send_at', sendAt);
         pendingFiles.forEach((f) => req.append('files', f, f.name));
       }
       await post(`/api/tickets/${d.id}/messages`, req);
@@ -521,7 +523,7 @@ function composer(d) {
       const go = await conflictDialog(conflict);
       // Seen now: a later send of this draft does not ask again.
       composing = { ticket: d.id, seen: Math.max(seen, ...conflict.map((m) => m.id)), fresh: false };
-      if (go) send(status, true);
+      if (go) send(status, true, sendAt);
       else $('#reply')?.focus();
     }
   };
@@ -567,9 +569,12 @@ function composer(d) {
     h('button', { type: 'submit', id: 'send', class: 'btn primary', disabled: closed && mode === 'reply' }, mode === 'note' ? t('add_note') : t('send')),
     h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('resolved') }, t('send_resolve')),
     h('button', { type: 'button', class: 'btn', 'data-reply-only': '', hidden: mode === 'note', disabled: closed, onclick: () => send('pending') }, t('send_pending')),
+    h('button', { type: 'button', class: 'btn', id: 'send-later', 'data-reply-only': '', hidden: mode === 'note', disabled: closed,
+      onclick: () => { if ($('#reply').value.trim()) pickTime(t('send_later'), t('schedule_send'), (at) => send(null, false, at)); else $('#reply').focus(); } }, t('send_later')),
     picker,
     h('button', { type: 'button', class: 'btn icon-only', title: t('attach_files'), 'aria-label': t('attach_files'), onclick: () => picker.click() }, icon('paperclip')),
     h('button', { type: 'button', class: 'btn small saved-replies-btn', title: t('saved_replies_button_hint'), onclick: openPicker }, t('saved_replies')),
+    can('tickets.edit') ? h('button', { type: 'button', class: 'btn small', id: 'macros-btn', title: t('macros_button_hint'), onclick: () => openMacros() }, t('macros')) : null,
     h('button', { type: 'button', class: 'btn small', id: 'log-call', title: t('call_log'), onclick: () => callDialog(d, () => loadTicket(d.id, { quiet: true })) }, icon('phone'), t('call_log')),
     h('span', { class: 'hint' }, t('send_hint'))));
 }
@@ -644,6 +649,23 @@ export function showTyping() {
   note.hidden = false;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(() => { note.hidden = true; }, 4000);
+}
+
+// openMacros is "m": the macro palette for the open ticket. A macro's
+// reply that is not sent at once lands in the reply box to edit.
+export function openMacros() {
+  const d = state.detail;
+  openPaletteFor(d, async (res) => {
+    await loadTicket(d.id, { quiet: true });
+    hooks.refreshList();
+    if (res.reply && state.openId === d.id) {
+      setMode('reply');
+      const ta = $('#reply');
+      ta.value = ta.value.trim() ? `${ta.value.trimEnd()}\n\n${res.reply}` : res.reply;
+      ta.dispatchEvent(new Event('input'));
+      ta.focus();
+    }
+  });
 }
 
 // focusReply opens the reply box in a mode (r = reply, n = note).

@@ -2,7 +2,7 @@
 // ("m" on a ticket), the macro manager, the bulk bar's macro menu, the
 // snooze menu of a ticket, and the controls of a scheduled reply.
 import { api, get, post } from './api.js';
-import { h } from './dom.js';
+import { h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { agentName, can, errorText, state, teamName, toast } from './state.js';
 
@@ -267,7 +267,7 @@ export function scheduledControls(m, reload) {
       h('button', { type: 'submit', class: 'btn primary', id: 'edit-scheduled-save' }, t('save')))));
     ta.focus();
   };
-  return h('div', { class: 'delivery scheduled' }, '⏱ ', t('delivery_scheduled_at', { when: formatDateTime(m.scheduled_at) }),
+  return h('div', { class: 'delivery scheduled' }, icon('clock'), t('delivery_scheduled_at', { when: formatDateTime(m.scheduled_at) }),
     can('tickets.reply') ? [
       h('button', { type: 'button', class: 'btn small', onclick: edit }, t('edit')),
       h('button', { type: 'button', class: 'btn small', onclick: async () => {

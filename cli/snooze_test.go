@@ -53,8 +53,9 @@ func (a *api) do(method, path string, body any, out any) int {
 }
 
 type threadView struct {
-	Status   string `json:"status"`
-	Messages []struct {
+	Status          string  `json:"status"`
+	FirstResponseAt *string `json:"first_response_at"`
+	Messages        []struct {
 		ID          int64   `json:"id"`
 		Body        string  `json:"body"`
 		Delivery    string  `json:"delivery"`
@@ -171,7 +172,7 @@ func TestSnoozeAndScheduledRepliesAcrossRestart(t *testing.T) {
 			}
 		}
 	}
-	if scheduled != 1 || v.Status != "pending" || v.Snooze == nil || v.Snooze.WakeAt != nil {
+	if scheduled != 1 || v.Status != "pending" || v.Snooze == nil || v.Snooze.WakeAt != nil || v.FirstResponseAt != nil {
 		t.Fatalf("before the restart: %d scheduled, %s, snooze %+v", scheduled, v.Status, v.Snooze)
 	}
 
@@ -196,7 +197,7 @@ func TestSnoozeAndScheduledRepliesAcrossRestart(t *testing.T) {
 		a.do("GET", fmt.Sprintf("/api/tickets/%d", ben), nil, &v)
 		for _, m := range v.Messages {
 			if m.ID == draft.ID {
-				return m.Delivery == "sent"
+				return m.Delivery == "sent" && v.FirstResponseAt != nil // answered when it went
 			}
 		}
 		return false

@@ -339,10 +339,16 @@ func (d *Desk) recordOutcome(ctx context.Context, tx *store.Tx, it store.OutboxI
 			return nil, err
 		}
 		if o.waiting {
-			return nil, tx.MarkWaiting(ctx, it.MessageID)
+			if err := tx.MarkWaiting(ctx, it.MessageID); err != nil {
+				return nil, err
+			}
+		} else if _, err := tx.MarkSent(ctx, it.MessageID); err != nil {
+			return nil, err
 		}
-		_, err := tx.MarkSent(ctx, it.MessageID)
-		return nil, err
+		if out != nil && out.Message.ScheduledAt != nil {
+			return d.scheduledAnswered(ctx, tx, out.Ticket.ID)
+		}
+		return nil, nil
 	case o.failed:
 		if err := tx.Dequeue(ctx, it.MessageID); err != nil {
 			return nil, err
@@ -458,4 +464,24 @@ func backoff(base, ceiling time.Duration, attempts int) time.Duration {
 		delay = ceiling
 	}
 	return delay
+}
+
+// scheduledAnswered marks a ticket answered by a scheduled reply that
+// just went: its first response and last agent reply are when it went,
+// not when it was written.
+func (d *Desk) scheduledAnswered(ctx context.Context, tx *store.Tx, ticketID int64) ([]Change, error) {
+	t, err := tx.Ticket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	if t.FirstResponseAt == nil {
+		t.FirstResponseAt = &now
+	}
+	t.LastAgentAt = &now
+	c := d.TicketTx(tx, t, nil, now)
+	if err := c.Save(ctx); err != nil {
+		return nil, err
+	}
+	return append([]Change{{Type: "ticket", TicketID: t.ID, Ticket: t}}, c.take()...), nil
 }

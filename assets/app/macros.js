@@ -4,7 +4,7 @@
 import { api, get, post } from './api.js';
 import { h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
-import { agentName, can, errorText, state, teamName, toast } from './state.js';
+import { EV, agentName, can, errorText, state, teamName, toast } from './state.js';
 
 // ---- The agent's macros, most used first (as the server orders them).
 
@@ -281,20 +281,20 @@ export function scheduledControls(m, reload) {
 // eventText describes the events of this file, and null for others.
 export function eventText(e, who) {
   switch (e.type) {
-    case 'macro_applied': return e.data.order_action
+    case EV.MacroApplied: return e.data.order_action
       ? t(e.data.order_error ? 'ev_macro_order_failed' : 'ev_macro_order', { who, name: e.data.macro, action: e.data.order_action, result: e.data.order_error || e.data.order_result || '' })
       : t('ev_macro_applied', { who, name: e.data.macro });
-    case 'snoozed': return e.data.until ? t('ev_snoozed_until', { who, when: formatDateTime(e.data.until) }) : t('ev_snoozed_reply', { who });
-    case 'woke': return t(`ev_woke_${e.data.reason}`);
-    case 'reply_edited': return t('ev_reply_edited', { who, when: formatDateTime(e.data.scheduled_at) });
-    case 'reply_cancelled': return t('ev_reply_cancelled', { who });
+    case EV.Snoozed: return e.data.until ? t('ev_snoozed_until', { who, when: formatDateTime(e.data.until) }) : t('ev_snoozed_reply', { who });
+    case EV.Woke: return t(`ev_woke_${e.data.reason}`);
+    case EV.ReplyEdited: return t('ev_reply_edited', { who, when: formatDateTime(e.data.scheduled_at) });
+    case EV.ReplyCancelled: return t('ev_reply_cancelled', { who });
   }
   return null;
 }
 
 // viaMacro names the macro an event's change came from.
 export function viaMacro(e) {
-  return e.data?.macro && e.type !== 'macro_applied' ? h('span', { class: 'via-macro' }, ' · ', t('via_macro', { name: e.data.macro })) : null;
+  return e.data?.macro && e.type !== EV.MacroApplied ? h('span', { class: 'via-macro' }, ' · ', t('via_macro', { name: e.data.macro })) : null;
 }
 
 // openPalette is "m": the palette for the ticket on screen.

@@ -14,7 +14,7 @@ export async function loadMacros(force = false) {
   return cache;
 }
 
-// closeOverlay removes an open dialog and gives the focus back.
+// dialog opens a modal dialog; its close gives the focus back.
 function dialog(titleId, ...children) {
   document.querySelector('.overlay')?.remove();
   const back = document.activeElement;
@@ -22,7 +22,9 @@ function dialog(titleId, ...children) {
     class: 'overlay', onclick: (e) => { if (e.target === overlay) close(); },
     onkeydown: (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); } },
   }, h('div', { class: 'dialog macros-dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId }, ...children));
-  const close = () => { overlay.remove(); back?.focus?.(); };
+  // restore: false leaves the focus to what comes next (the reply box),
+  // so the Enter that applied a macro cannot press the button that opened it.
+  const close = (restore = true) => { overlay.remove(); if (restore) back?.focus?.(); };
   document.body.append(overlay);
   return { overlay, close };
 }
@@ -58,7 +60,8 @@ export async function macroPalette(d, onApplied) {
   let shown = [];
   let at = 0;
   const apply = async (m) => {
-    close();
+    close(false);
+    document.activeElement?.blur?.();
     try {
       const res = await post(`/api/macros/${m.id}/apply`, { ticket_id: d.id });
       toast(res.order_error ? t('macro_applied_order_failed', { name: m.name, why: res.order_error }) : t('macro_applied', { name: m.name }), !!res.order_error);

@@ -79,9 +79,11 @@ func (s *Service) Available() []ActionInfo {
 	return []ActionInfo{}
 }
 
-// List is the macros an agent may apply, their most used first.
+// List is the macros an agent may apply, their most used first: the
+// shared ones of no team or of their teams (of every team for those who
+// manage shared macros) and their own.
 func (s *Service) List(ctx context.Context, a *store.Agent) ([]*store.Macro, error) {
-	return s.db.MacrosFor(ctx, a.ID, a.TeamIDs)
+	return s.db.MacrosFor(ctx, a.ID, a.TeamIDs, desk.Can(a.Role, desk.PermMacrosShared))
 }
 
 // Get reads a macro the agent may see (others are not found).
@@ -96,11 +98,12 @@ func (s *Service) Get(ctx context.Context, a *store.Agent, id int64) (*store.Mac
 	return m, nil
 }
 
+// visible is List's rule for one macro.
 func visible(m *store.Macro, a *store.Agent) bool {
 	if m.OwnerID != nil {
 		return *m.OwnerID == a.ID
 	}
-	return m.TeamID == nil || slices.Contains(a.TeamIDs, *m.TeamID)
+	return m.TeamID == nil || slices.Contains(a.TeamIDs, *m.TeamID) || desk.Can(a.Role, desk.PermMacrosShared)
 }
 
 // MayEdit tells whether an agent may change or delete m: their own, or

@@ -80,6 +80,24 @@ func TestApplyMacro(t *testing.T) {
 	if list, _ := svc.List(ctx, sup); len(list) != 1 || list[0].Uses != 0 {
 		t.Fatalf("sue sees %d macros (ann's own are hers)", len(list))
 	}
+	// A macro shared with a team: its members see it, others do not.
+	team, err := d.SaveTeam(ctx, 0, desk.TeamInput{Name: "Returns", AgentIDs: []int64{ann.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Save(ctx, sup, 0, store.Macro{Name: "Return label", TeamID: &team.ID, AddTags: []string{"return"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	ann, _ = db.Agent(ctx, ann.ID) // with her team
+	if list, _ := svc.List(ctx, ann); len(list) != 3 {
+		t.Fatalf("ann sees %d macros, want 3 with her team's", len(list))
+	}
+	if list, _ := svc.List(ctx, sup); len(list) != 2 {
+		t.Fatalf("sue sees %d macros: she manages the shared ones of every team", len(list))
+	}
+	if list, _ := svc.List(ctx, desktest.Agent(t, d, "bo@shop.test", "agent")); len(list) != 1 {
+		t.Fatalf("bo, of no team, sees %d macros", len(list))
+	}
 
 	res, err = svc.Apply(ctx, ann, thanks.ID, tk.ID)
 	if err != nil {

@@ -78,18 +78,21 @@ func actionText(a *OrderAction) string {
 }
 
 // MacrosFor lists the macros an agent may apply: the shared ones (of no
-// team or of one of teams) and their own, the ones they used most first,
-// then by name.
-func (db *DB) MacrosFor(ctx context.Context, agentID int64, teams []int64) ([]*Macro, error) {
-	in := "NULL"
-	var args []any
-	args = append(args, agentID, agentID)
-	if len(teams) > 0 {
-		in, args = inIDs(teams, args)
+// team or of one of teams; of any team with allTeams) and their own, the
+// ones they used most first, then by name.
+func (db *DB) MacrosFor(ctx context.Context, agentID int64, teams []int64, allTeams bool) ([]*Macro, error) {
+	ofTeams, args := "FALSE", []any{agentID, agentID}
+	switch {
+	case allTeams:
+		ofTeams = "TRUE"
+	case len(teams) > 0:
+		var ids []any
+		ofTeams, ids = inStores("m.team_id", teams) // a list of ids, like stores'
+		args = append(args, ids...)
 	}
 	rows, err := db.rq.QueryContext(ctx, `SELECT `+macroCols+`, COALESCE(u.uses, 0) FROM macros m
 		LEFT JOIN macro_uses u ON u.macro_id = m.id AND u.agent_id = ?
-		WHERE m.owner_id = ? OR (m.owner_id IS NULL AND (m.team_id IS NULL OR m.team_id IN (`+in+`)))
+		WHERE m.owner_id = ? OR (m.owner_id IS NULL AND (m.team_id IS NULL OR `+ofTeams+`))
 		ORDER BY COALESCE(u.uses, 0) DESC, LOWER(m.name), m.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list macros: %w", err)
@@ -106,18 +109,6 @@ func (db *DB) MacrosFor(ctx context.Context, agentID int64, teams []int64) ([]*M
 		list = append(list, m)
 	}
 	return list, rows.Err()
-}
-
-func inIDs(ids []int64, args []any) (string, []any) {
-	in := ""
-	for i, id := range ids {
-		if i > 0 {
-			in += ","
-		}
-		in += "?"
-		args = append(args, id)
-	}
-	return in, args
 }
 
 // Macro reads one macro.
@@ -243,21 +234,12 @@ func snoozeOf(ctx context.Context, q querier, ticketID int64) (*Snooze, error) {
 
 // DueSnoozes lists the tickets whose wake time is by now, earliest first.
 func (db *DB) DueSnoozes(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT ticket_id FROM snoozes WHERE wake_at IS NOT NULL AND wake_at <= ?
+	ids, err := queryIDs(ctx, db.rq, `SELECT ticket_id FROM snoozes WHERE wake_at IS NOT NULL AND wake_at <= ?
 		ORDER BY wake_at, ticket_id LIMIT ?`, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due snoozes: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // ScheduleReply makes a queued reply wait in the outbox until at, shown

@@ -199,9 +199,11 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
 func (s *Service) TicketChanged(context.Context, *desk.TicketTx, string) error { return nil }
 
 // TicketSaving wakes a snoozed ticket whose status moved off pending: its
-// customer wrote (ingest reopened it) or an agent changed it.
+// customer wrote (ingest reopened it) or an agent changed it. A snoozed
+// ticket is pending, so only a move off pending is looked at: the writes
+// of every other ticket (each chat message) cost nothing more.
 func (s *Service) TicketSaving(ctx context.Context, c *desk.TicketTx) error {
-	if c.Ticket.Status == "pending" {
+	if c.Ticket.Status == "pending" || c.Ticket.StatusAsRead() != "pending" {
 		return nil
 	}
 	sn, err := c.Tx.EndSnooze(ctx, c.Ticket.ID)

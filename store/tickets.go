@@ -53,6 +53,16 @@ type Ticket struct {
 	saved []any
 }
 
+// StatusAsRead is the status t had when the write transaction read it
+// (or last wrote it); "" for a ticket not read in one.
+func (t *Ticket) StatusAsRead() string {
+	if len(t.saved) < 2 {
+		return ""
+	}
+	s, _ := t.saved[1].(string)
+	return s
+}
+
 // ticketSetCols are the mutable columns, in the order of columns().
 var ticketSetCols = []string{"subject", "status", "priority", "store_id", "customer_id", "assignee_id",
 	"team_id", "tags", "fields", "snippet", "updated_at", "first_response_at", "resolved_at",

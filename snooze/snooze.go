@@ -150,6 +150,9 @@ func (s *Service) wake(ctx context.Context, actor desk.Actor, ticketID int64, re
 		if !dueBy.IsZero() && (sn.WakeAt == nil || sn.WakeAt.After(dueBy)) {
 			return tx.SetSnooze(ctx, *sn) // snoozed again meanwhile
 		}
+		if t.Status != "pending" {
+			return nil // moved on without the hook (merged away): nothing to wake
+		}
 		c = s.d.TicketTx(tx, t, nil, now)
 		if from := t.Status; c.MoveStatus("open") {
 			if _, err := c.Event(ctx, actor, store.StatusChangedData{From: from, To: "open"}); err != nil {

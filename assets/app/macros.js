@@ -128,6 +128,16 @@ function macroForm(data, m) {
   // Order actions exist only when the desk has them: none offered else.
   const actions = data.order_actions || [];
   const orderAction = actions.length ? select('macro-order', v.order_action?.name || '', [['', t('macro_no_order_action')], ...actions.map((a) => [a.name, a.label || a.name])]) : null;
+  // The chosen action's parameters, each a text field named as the action names it.
+  const params = h('div', { class: 'macro-grid', id: 'macro-order-params' });
+  const drawParams = () => {
+    const a = actions.find((x) => x.name === orderAction?.value);
+    const was = v.order_action?.name === a?.name ? v.order_action.params || {} : {};
+    params.replaceChildren(...(a?.params || []).map((p) => field(p, h('input', { type: 'text', dataset: { param: p }, value: was[p] ?? '' }))));
+  };
+  orderAction?.addEventListener('change', drawParams);
+  drawParams();
+  const paramValues = () => Object.fromEntries([...params.querySelectorAll('[data-param]')].map((i) => [i.dataset.param, i.value]));
   const error = h('p', { class: 'error', role: 'alert' });
   const tags = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
   const { close } = dialog('macro-form-title',
@@ -139,7 +149,7 @@ function macroForm(data, m) {
           name: name.value, reply: reply.value, send_reply: sendReply.checked, status: status.value, priority: priority.value,
           add_tags: tags(addTags.value), remove_tags: tags(removeTags.value), assign_to: assign.value,
           set_team_id: team.value ? Number(team.value) : null, shared: sc !== 'personal', team_id: sc.startsWith('team:') ? Number(sc.slice(5)) : null,
-          order_action: orderAction?.value ? { name: orderAction.value, params: v.order_action?.name === orderAction.value ? v.order_action.params : undefined } : null,
+          order_action: orderAction?.value ? { name: orderAction.value, params: paramValues() } : null,
         };
         try {
           await api(m ? 'PATCH' : 'POST', m ? `/api/macros/${m.id}` : '/api/macros', body);
@@ -160,6 +170,7 @@ function macroForm(data, m) {
       field(t('assignee'), assign), field(t('team'), team),
       orderAction ? field(t('macro_order_action'), orderAction) : null,
       field(t('macro_scope'), scope)),
+    params,
     error,
     h('div', { class: 'buttons' },
       m ? h('button', { type: 'button', class: 'btn danger', onclick: async () => {

@@ -132,7 +132,7 @@ function macroForm(data, m) {
   const params = h('div', { class: 'macro-grid', id: 'macro-order-params' });
   const drawParams = () => {
     const a = actions.find((x) => x.name === orderAction?.value);
-    const was = v.order_action?.name === a?.name ? v.order_action.params || {} : {};
+    const was = a && v.order_action?.name === a.name ? v.order_action.params || {} : {};
     params.replaceChildren(...(a?.params || []).map((p) => field(p, h('input', { type: 'text', dataset: { param: p }, value: was[p] ?? '' }))));
   };
   orderAction?.addEventListener('change', drawParams);

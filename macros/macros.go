@@ -32,7 +32,7 @@ type OrderActions interface {
 	// Run carries out an action on the order of a ticket for the agent
 	// acting (its permission checked by the caller), and says what it did
 	// in a sentence for the ticket's history.
-	Run(ctx context.Context, actor desk.Actor, ticketID int64, action store.OrderAction) (string, error)
+	Run(ctx context.Context, actor desk.Actor, ticketID int64, action store.MacroOrderAction) (string, error)
 }
 
 // ActionInfo describes an order action for the macro editor.
@@ -322,7 +322,7 @@ func (s *Service) Apply(ctx context.Context, a *store.Agent, id, ticketID int64)
 // ErrNoOrderActions says a macro names an order action the desk cannot run.
 var ErrNoOrderActions = errors.New("order actions are not available on this desk")
 
-func (s *Service) runOrderAction(ctx context.Context, a *store.Agent, actor desk.Actor, ticketID int64, act store.OrderAction) (string, error) {
+func (s *Service) runOrderAction(ctx context.Context, a *store.Agent, actor desk.Actor, ticketID int64, act store.MacroOrderAction) (string, error) {
 	oa := s.orderActions()
 	switch {
 	case oa == nil:

@@ -39,7 +39,7 @@ func TestApplyMacro(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Refund", OrderAction: &store.OrderAction{Name: "refund"}}, false); desktest.FieldOf(err) != "order_action" {
+	if _, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Refund", OrderAction: &store.MacroOrderAction{Name: "refund"}}, false); desktest.FieldOf(err) != "order_action" {
 		t.Fatalf("an order action without an implementation: %v", err)
 	}
 	if _, err := svc.Save(ctx, ann, shared.ID, *shared, true); desktest.FieldOf(err) != "shared" {
@@ -165,7 +165,7 @@ func (o *orderLog) Available() []macros.ActionInfo {
 	return []macros.ActionInfo{{Name: "resend_confirmation", Label: "Resend the order confirmation"}}
 }
 
-func (o *orderLog) Run(_ context.Context, actor desk.Actor, ticketID int64, a store.OrderAction) (string, error) {
+func (o *orderLog) Run(_ context.Context, actor desk.Actor, ticketID int64, a store.MacroOrderAction) (string, error) {
 	o.got = append(o.got, a.Name+" by "+actor.String()+" via "+actor.Macro)
 	return "confirmation sent", nil
 }
@@ -182,7 +182,7 @@ func TestMacroOrderActionHook(t *testing.T) {
 	}
 	oa := &orderLog{}
 	svc.SetOrderActions(oa)
-	m, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Resend", OrderAction: &store.OrderAction{Name: "resend_confirmation"}}, false)
+	m, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Resend", OrderAction: &store.MacroOrderAction{Name: "resend_confirmation"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,9 @@ type Macro struct {
 	RemoveTags []string `json:"remove_tags"`
 	// AssignTo is "" (leave), "me" (who applies it), "nobody", or an
 	// agent's id in decimal.
-	AssignTo    string       `json:"assign_to"`
-	SetTeamID   *int64       `json:"set_team_id"`
-	OrderAction *OrderAction `json:"order_action"`
+	AssignTo    string            `json:"assign_to"`
+	SetTeamID   *int64            `json:"set_team_id"`
+	OrderAction *MacroOrderAction `json:"order_action"`
 	// Uses is how often the reading agent applied it.
 	Uses      int       `json:"uses"`
 	CreatedBy *int64    `json:"created_by"`
@@ -35,9 +35,9 @@ type Macro struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// OrderAction is an action a macro asks of the shop (a refund, a
+// MacroOrderAction is an action a macro asks of the shop (a refund, a
 // cancellation...), by name with its parameters.
-type OrderAction struct {
+type MacroOrderAction struct {
 	Name   string         `json:"name"`
 	Params map[string]any `json:"params,omitempty"`
 }
@@ -60,7 +60,7 @@ func scanMacro(row interface{ Scan(...any) error }, extra ...any) (*Macro, error
 	_ = jsonUnmarshal(add, &m.AddTags)
 	_ = jsonUnmarshal(remove, &m.RemoveTags)
 	if action != "" {
-		m.OrderAction = &OrderAction{}
+		m.OrderAction = &MacroOrderAction{}
 		if err := jsonUnmarshal(action, m.OrderAction); err != nil {
 			m.OrderAction = nil
 		}
@@ -69,7 +69,7 @@ func scanMacro(row interface{ Scan(...any) error }, extra ...any) (*Macro, error
 	return &m, nil
 }
 
-func actionText(a *OrderAction) string {
+func actionText(a *MacroOrderAction) string {
 	if a == nil {
 		return ""
 	}

@@ -13,18 +13,18 @@ import (
 
 // macroBody is a macro as the editor sends it, whole.
 type macroBody struct {
-	Name        string             `json:"name"`
-	Shared      bool               `json:"shared"`
-	TeamID      *int64             `json:"team_id"`
-	Reply       string             `json:"reply"`
-	SendReply   bool               `json:"send_reply"`
-	Status      string             `json:"status"`
-	Priority    string             `json:"priority"`
-	AddTags     []string           `json:"add_tags"`
-	RemoveTags  []string           `json:"remove_tags"`
-	AssignTo    string             `json:"assign_to"`
-	SetTeamID   *int64             `json:"set_team_id"`
-	OrderAction *store.OrderAction `json:"order_action"`
+	Name        string                  `json:"name"`
+	Shared      bool                    `json:"shared"`
+	TeamID      *int64                  `json:"team_id"`
+	Reply       string                  `json:"reply"`
+	SendReply   bool                    `json:"send_reply"`
+	Status      string                  `json:"status"`
+	Priority    string                  `json:"priority"`
+	AddTags     []string                `json:"add_tags"`
+	RemoveTags  []string                `json:"remove_tags"`
+	AssignTo    string                  `json:"assign_to"`
+	SetTeamID   *int64                  `json:"set_team_id"`
+	OrderAction *store.MacroOrderAction `json:"order_action"`
 }
 
 func (b macroBody) macro() store.Macro {

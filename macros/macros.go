@@ -327,7 +327,7 @@ func (s *Service) runOrderAction(ctx context.Context, a *store.Agent, actor desk
 	switch {
 	case oa == nil:
 		return "", ErrNoOrderActions
-	case !desk.Can(a.Role, desk.PermOrderActions):
+	case !desk.AgentCan(a, desk.PermOrderActions):
 		return "", errors.New("your role may not act on orders")
 	}
 	return oa.Run(ctx, actor, ticketID, act)

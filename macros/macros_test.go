@@ -175,7 +175,7 @@ func (o *orderLog) Run(_ context.Context, actor desk.Actor, ticketID int64, a st
 func TestMacroOrderActionHook(t *testing.T) {
 	d, db := desktest.New(t)
 	svc := macros.New(d, desktest.Log())
-	ann := desktest.Agent(t, d, "ann@shop.test", "agent")
+	ann := desktest.Agent(t, d, "ann@shop.test", "supervisor") // order actions are theirs
 	tk := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("kim@c.test"), Subject: "No mail", Text: "hi", ExternalID: "m@c.test"}).Ticket
 	if len(svc.Available()) != 0 {
 		t.Fatal("order actions without an implementation")
@@ -196,6 +196,16 @@ func TestMacroOrderActionHook(t *testing.T) {
 	evs := desktest.TicketEvents(t, db, tk.ID, store.EventMacroApplied)
 	if len(evs) != 1 || !strings.Contains(string(evs[0].Data), `"order_result":"confirmation sent"`) {
 		t.Fatalf("events: %v", evs)
+	}
+	// An agent not granted order actions gets the macro's other steps, and the refusal.
+	bo := desktest.Agent(t, d, "bo@shop.test", "agent")
+	shared, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Resend for all", AddTags: []string{"resent"},
+		OrderAction: &store.MacroOrderAction{Name: "resend_confirmation"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := svc.Apply(ctx, bo, shared.ID, tk.ID); err != nil || res.OrderError == "" || len(oa.got) != 1 {
+		t.Fatalf("an agent without the permission: %+v %v (ran %v)", res, err, oa.got)
 	}
 	if _, err := svc.ApplyBulk(ctx, ann, m.ID, []int64{tk.ID}); desktest.FieldOf(err) != "macro" {
 		t.Fatalf("an order action in bulk: %v", err)

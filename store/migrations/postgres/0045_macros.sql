@@ -1,4 +1,4 @@
--- 0044 on PostgreSQL (see migrations/0044_macros.sql). Macros (issue #28): one click applies a reply, ticket changes and
+-- 0045 on PostgreSQL (see migrations/0045_macros.sql). Macros (issue #28): one click applies a reply, ticket changes and
 -- optionally an order action. owner_id NULL: shared (with everyone, or
 -- the agents of team_id); else the owner's personal macro.
 CREATE TABLE macros (

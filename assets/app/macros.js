@@ -127,7 +127,7 @@ function macroForm(data, m) {
     ...(data.can_share ? [['all', t('macro_shared')], ...state.teams.map((x) => [`team:${x.id}`, t('macro_shared_team', { team: x.name })])] : [])]);
   // Order actions exist only when the desk has them: none offered else.
   const actions = data.order_actions || [];
-  const orderAction = actions.length ? select('macro-order', v.order_action?.name || '', [['', t('macro_no_order_action')], ...actions.map((a) => [a.name, a.label || a.name])]) : null;
+  const orderAction = actions.length ? select('macro-order', v.order_action?.name || '', [['', t('macro_no_order_action')], ...actions.map((a) => [a.name, a.label || t('oa_' + a.name)])]) : null;
   // The chosen action's parameters, each a text field named as the action names it.
   const params = h('div', { class: 'macro-grid', id: 'macro-order-params' });
   const drawParams = () => {

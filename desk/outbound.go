@@ -34,6 +34,9 @@ type Outbound struct {
 	// Opening: the reply is the ticket's first message (a conversation
 	// an agent started), not an answer to anything.
 	Opening bool
+	// Choices are buttons the message offers (a satisfaction survey's),
+	// shown the channel's way (choices.go); nil for a plain reply.
+	Choices []Choice
 
 	mail      *MailRoute
 	mailErr   error
@@ -222,6 +225,9 @@ func (d *Desk) Outbound(ctx context.Context, messageID int64) (*Outbound, error)
 		if out.Template, err = d.replyTemplate(ctx, t.ID, m.ID); err != nil {
 			return nil, err
 		}
+	}
+	if out.Choices, err = d.Choices(ctx, m); err != nil {
+		return nil, err
 	}
 	// A route that cannot be read fails only a send that takes it.
 	out.mail, out.mailErr = d.mailRoute(ctx, t, m)

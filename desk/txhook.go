@@ -142,8 +142,14 @@ func (c *TicketTx) AddNote(ctx context.Context, body string) (*store.Message, er
 // QueueAutoReply queues an automatic reply (auto names what sent it) to
 // the customer on the ticket's channel.
 func (c *TicketTx) QueueAutoReply(ctx context.Context, body, auto string) (*store.Message, error) {
+	return c.QueueAutoReplyVia(ctx, c.Ticket.Channel, body, auto)
+}
+
+// QueueAutoReplyVia is QueueAutoReply by another channel than the
+// ticket's (email, when the ticket's platform may not write now).
+func (c *TicketTx) QueueAutoReplyVia(ctx context.Context, channel, body, auto string) (*store.Message, error) {
 	t := c.Ticket
-	m := &store.Message{TicketID: t.ID, Kind: "agent", Channel: t.Channel, Body: body, Auto: auto,
+	m := &store.Message{TicketID: t.ID, Kind: "agent", Channel: channel, Body: body, Auto: auto,
 		Delivery: "queued", CreatedAt: c.Now}
 	if err := c.Tx.InsertMessage(ctx, m); err != nil {
 		return nil, err

@@ -35,6 +35,8 @@ const (
 	EventWoke             EventType = "woke"
 	EventReplyEdited      EventType = "reply_edited"
 	EventReplyCancelled   EventType = "reply_cancelled"
+	EventSurveySent       EventType = "survey_sent" // a satisfaction question went out, or was skipped
+	EventRated            EventType = "rated"       // the customer rated the ticket, or commented
 )
 
 // EventTypes is every ticket event type, in the order of the list above.
@@ -42,7 +44,7 @@ var EventTypes = []EventType{EventCreated, EventReplied, EventNoted, EventAssign
 	EventPriorityChanged, EventTagsChanged, EventStatusChanged, EventParticipantAdded, EventDeliveryFailed,
 	EventDeliveryRetried, EventMerged, EventUnmerged, EventMessageEdited, EventStory, EventRuleApplied,
 	EventSLABreached, EventCallLogged, EventOrderAction, EventMacroApplied, EventSnoozed, EventWoke, EventReplyEdited,
-	EventReplyCancelled}
+	EventReplyCancelled, EventSurveySent, EventRated}
 
 // EventData is the payload of one event type, stored as JSON in the
 // event's data. Fields are declared in the alphabetical order of their
@@ -253,6 +255,25 @@ type ReplyCancelledData struct {
 	ScheduledAt string `json:"scheduled_at"`
 }
 
+// SurveySentData: the satisfaction question went out (via: the channel
+// it took), or was skipped (skipped: why, e.g. "reopened", "no_channel").
+type SurveySentData struct {
+	MessageID int64  `json:"message_id,omitempty"`
+	Skipped   string `json:"skipped,omitempty"`
+	SurveyID  int64  `json:"survey_id"`
+	Via       string `json:"via,omitempty"`
+}
+
+// RatedData: the customer rated the ticket (rating 1-5; a thumbs up is 5,
+// down 1), or added a comment to their rating.
+type RatedData struct {
+	Comment  string `json:"comment,omitempty"`
+	Rating   int    `json:"rating"`
+	Scale    string `json:"scale"` // five or thumbs
+	SurveyID int64  `json:"survey_id"`
+	Via      string `json:"via"` // the channel the answer came by
+}
+
 func (CreatedData) EventType() EventType          { return EventCreated }
 func (RepliedData) EventType() EventType          { return EventReplied }
 func (NotedData) EventType() EventType            { return EventNoted }
@@ -277,6 +298,8 @@ func (SnoozedData) EventType() EventType          { return EventSnoozed }
 func (WokeData) EventType() EventType             { return EventWoke }
 func (ReplyEditedData) EventType() EventType      { return EventReplyEdited }
 func (ReplyCancelledData) EventType() EventType   { return EventReplyCancelled }
+func (SurveySentData) EventType() EventType       { return EventSurveySent }
+func (RatedData) EventType() EventType            { return EventRated }
 
 // newEventData is an empty payload of each type, to decode into.
 var newEventData = map[EventType]func() EventData{
@@ -304,6 +327,8 @@ var newEventData = map[EventType]func() EventData{
 	EventWoke:             func() EventData { return &WokeData{} },
 	EventReplyEdited:      func() EventData { return &ReplyEditedData{} },
 	EventReplyCancelled:   func() EventData { return &ReplyCancelledData{} },
+	EventSurveySent:       func() EventData { return &SurveySentData{} },
+	EventRated:            func() EventData { return &RatedData{} },
 }
 
 // DecodeEventData reads an event's stored data as its type's payload

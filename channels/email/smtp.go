@@ -97,8 +97,8 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			}
 		}
 	}
-	m.SetBodyString(mail.TypeTextPlain, textBody(out.Message.Body, out.Message.Signature))
-	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body, out.Message.Signature))
+	m.SetBodyString(mail.TypeTextPlain, textBody(out.Message.Body, out.Message.Signature)+choicesText(out.Choices))
+	m.AddAlternativeString(mail.TypeTextHTML, htmlBody(out.Message.Body, out.Message.Signature)+choicesHTML(out.Choices))
 	for _, file := range out.Files {
 		if err := m.AttachReader(file.Filename, bytes.NewReader(file.Data), mail.WithFileContentType(mail.ContentType(file.ContentType))); err != nil {
 			return desk.Permanent(i18n.Errorf("the file %s could not be attached: %w", file.Filename, err))
@@ -192,6 +192,41 @@ func writeHTMLLines(b *strings.Builder, text string) {
 		}
 		b.WriteString(linkRE.ReplaceAllString(line, `<a href="$0">$0</a>`))
 	}
+}
+
+// choicesText lists a message's buttons (a survey's ratings) as links,
+// one a line: a click on one is the answer.
+func choicesText(choices []desk.Choice) string {
+	var b strings.Builder
+	for _, ch := range choices {
+		if ch.URL != "" {
+			fmt.Fprintf(&b, "\n%s  %s", ch.Label, ch.URL)
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// choicesHTML shows a message's buttons as a row of links styled as
+// buttons (no form, no script: mail readers run neither).
+func choicesHTML(choices []desk.Choice) string {
+	var b strings.Builder
+	for _, ch := range choices {
+		if ch.URL == "" {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString(`<p class="onedesk-choices" style="margin-top:1em">`)
+		}
+		fmt.Fprintf(&b, `<a href="%s" style="display:inline-block;margin:0 6px 6px 0;padding:8px 14px;border:1px solid #888;border-radius:6px;text-decoration:none;font-size:18px;font-family:sans-serif">%s</a>`,
+			html.EscapeString(ch.URL), html.EscapeString(ch.Label))
+	}
+	if b.Len() > 0 {
+		b.WriteString("</p>")
+	}
+	return b.String()
 }
 
 var linkRE = regexp.MustCompile(`https?://[^\s<>"']+[^\s<>"'.,;:!?)]`)

@@ -1,0 +1,267 @@
+package csat
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"onedesk/desk"
+	"onedesk/i18n"
+	"onedesk/store"
+)
+
+// A rating travels as a token "<survey id>.<rating>.<signature>": the
+// signature is an HMAC-SHA256 (desk.Sign, the installation's secret) of
+// the survey and the rating, so a link or button cannot be made for
+// another survey or rating, nor found by counting. A comment's token is
+// "<survey id>.<signature>" over another text.
+const choicePrefix = "csat:"
+
+// Errors of an answer, said to whoever sent it.
+var (
+	ErrInvalid  = desk.InputErrorf("token", "this rating link is not valid")
+	ErrExpired  = desk.InputErrorf("token", "this rating link has expired")
+	ErrAnswered = desk.InputErrorf("token", "this conversation was rated already: thank you")
+)
+
+// Scales: the ratings a customer picks from, with their labels.
+var scales = map[string][]struct {
+	rating int
+	label  string
+}{
+	"five":   {{1, "1 😞"}, {2, "2 🙁"}, {3, "3 😐"}, {4, "4 🙂"}, {5, "5 😀"}},
+	"thumbs": {{5, "👍"}, {1, "👎"}},
+}
+
+func (s *Service) sign(ctx context.Context, what string) (string, error) {
+	return s.d.Sign(ctx, what)
+}
+
+// RatingToken is the token of rating r of survey id.
+func (s *Service) RatingToken(ctx context.Context, id int64, r int) (string, error) {
+	sig, err := s.sign(ctx, fmt.Sprintf("csat:%d:%d", id, r))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d.%d.%s", id, r, sig), nil
+}
+
+// CommentToken is the token of the comment on survey id.
+func (s *Service) CommentToken(ctx context.Context, id int64) (string, error) {
+	sig, err := s.sign(ctx, fmt.Sprintf("csat-comment:%d", id))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d.%s", id, sig), nil
+}
+
+// readRating checks a rating token and returns its survey and rating.
+func (s *Service) readRating(ctx context.Context, token string) (int64, int, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(token) > 80 {
+		return 0, 0, ErrInvalid
+	}
+	id, err1 := strconv.ParseInt(parts[0], 10, 64)
+	r, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || id <= 0 || r < 1 || r > 5 {
+		return 0, 0, ErrInvalid
+	}
+	want, err := s.RatingToken(ctx, id, r)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !hmac.Equal([]byte(want), []byte(token)) {
+		return 0, 0, ErrInvalid
+	}
+	return id, r, nil
+}
+
+func (s *Service) readComment(ctx context.Context, token string) (int64, error) {
+	num, _, ok := strings.Cut(token, ".")
+	id, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || id <= 0 || len(token) > 80 {
+		return 0, ErrInvalid
+	}
+	want, err := s.CommentToken(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if !hmac.Equal([]byte(want), []byte(token)) {
+		return 0, ErrInvalid
+	}
+	return id, nil
+}
+
+// Choices are the buttons of a question message (desk.ChoiceSource): one
+// per rating of its scale, each with its signed token, and a link for
+// mail. None once the question was answered.
+func (s *Service) Choices(ctx context.Context, m *store.Message) ([]desk.Choice, error) {
+	sv, err := s.db.SurveyOfMessage(ctx, m.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || sv.Status != "sent" {
+		return nil, err
+	}
+	base := ""
+	if s.base != nil {
+		base = strings.TrimRight(s.base(), "/")
+	}
+	var out []desk.Choice
+	for _, opt := range scales[sv.Scale] {
+		tok, err := s.RatingToken(ctx, sv.ID, opt.rating)
+		if err != nil {
+			return nil, err
+		}
+		ch := desk.Choice{Label: opt.label, Data: choicePrefix + tok}
+		if base != "" {
+			ch.URL = base + "/csat/r/" + tok
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// Chosen records a rating pressed on a channel's button and returns the
+// thanks to show (desk.ChoiceSource).
+func (s *Service) Chosen(ctx context.Context, channel, data string) (string, error) {
+	tok, _ := strings.CutPrefix(data, choicePrefix)
+	sv, err := s.RateToken(ctx, tok, channel)
+	if err != nil {
+		return "", err
+	}
+	return i18n.S("Thank you for your rating!").In(s.surveyLanguage(ctx, sv)), nil
+}
+
+// RateToken records the rating a token carries, answered by channel via.
+func (s *Service) RateToken(ctx context.Context, token, via string) (*store.Survey, error) {
+	id, r, err := s.readRating(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return s.Rate(ctx, id, r, via)
+}
+
+// Rate records rating r (1-5) of survey id, with a "rated" event on its
+// ticket that sets off the "rated" rules and the webhooks' ticket.rated.
+// A survey is rated once.
+func (s *Service) Rate(ctx context.Context, id int64, r int, via string) (*store.Survey, error) {
+	if r < 1 || r > 5 {
+		return nil, desk.InputErrorf("rating", "a rating is 1 to 5")
+	}
+	var sv *store.Survey
+	var c *desk.TicketTx
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if sv, err = tx.Survey(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return ErrInvalid
+		} else if err != nil {
+			return err
+		}
+		now := store.Now()
+		switch {
+		case sv.Status == "rated":
+			return ErrAnswered
+		case sv.Status != "sent" || sv.SentAt == nil:
+			return ErrInvalid
+		case now.Sub(*sv.SentAt) > linkLife:
+			return ErrExpired
+		}
+		sv.Status, sv.Rating, sv.RatedAt = "rated", r, &now
+		if err := tx.UpdateSurvey(ctx, sv); err != nil {
+			return err
+		}
+		t, err := tx.Ticket(ctx, sv.TicketID)
+		if err != nil {
+			return err
+		}
+		c = s.d.TicketTx(tx, t, nil, now)
+		if _, err := c.Event(ctx, desk.Customer, store.RatedData{Rating: r, Scale: sv.Scale, SurveyID: sv.ID, Via: via}); err != nil {
+			return err
+		}
+		if err := c.Changed(ctx, TriggerRated); err != nil {
+			return err
+		}
+		return c.Save(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rate survey %d: %w", id, err)
+	}
+	c.Publish(ctx)
+	return sv, nil
+}
+
+// TriggerRated is the rules' trigger of a rating.
+const TriggerRated = "rated"
+
+// CommentToken records a comment on a rated survey, once.
+func (s *Service) Comment(ctx context.Context, token, text, via string) (*store.Survey, error) {
+	id, err := s.readComment(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return nil, desk.InputErrorf("comment", "the comment is empty")
+	case utf8.RuneCountInString(text) > maxComment:
+		return nil, desk.InputErrorf("comment", "a comment has at most %d characters", maxComment)
+	case !utf8.ValidString(text):
+		return nil, desk.InputErrorf("comment", "the comment is not valid text")
+	}
+	var sv *store.Survey
+	var c *desk.TicketTx
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if sv, err = tx.Survey(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return ErrInvalid
+		} else if err != nil {
+			return err
+		}
+		now := store.Now()
+		switch {
+		case sv.Status != "rated" || sv.RatedAt == nil:
+			return ErrInvalid
+		case sv.CommentedAt != nil:
+			return ErrAnswered
+		case now.Sub(*sv.RatedAt) > linkLife:
+			return ErrExpired
+		}
+		sv.Comment, sv.CommentedAt = text, &now
+		if err := tx.UpdateSurvey(ctx, sv); err != nil {
+			return err
+		}
+		t, err := tx.Ticket(ctx, sv.TicketID)
+		if err != nil {
+			return err
+		}
+		c = s.d.TicketTx(tx, t, nil, now)
+		_, err = c.Event(ctx, desk.Customer, store.RatedData{Rating: sv.Rating, Scale: sv.Scale, SurveyID: sv.ID, Via: via, Comment: text})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("comment on survey %d: %w", id, err)
+	}
+	c.Publish(ctx)
+	return sv, nil
+}
+
+// surveyLanguage is the language a survey's customer reads.
+func (s *Service) surveyLanguage(ctx context.Context, sv *store.Survey) string {
+	if sv.StoreID != nil {
+		if st, err := s.db.Store(ctx, *sv.StoreID); err == nil {
+			return desk.PickLanguage(st.Language, "")
+		}
+	}
+	return "en"
+}
+
+// Surveys lists a ticket's surveys (the ticket view's badge).
+func (s *Service) Surveys(ctx context.Context, ticketID int64) ([]*store.Survey, error) {
+	return s.db.TicketSurveys(ctx, ticketID)
+}
+

@@ -31,6 +31,7 @@ import (
 	"onedesk/channels/meta"
 	"onedesk/channels/telegram"
 	"onedesk/channels/whatsapp"
+	"onedesk/csat"
 	"onedesk/desk"
 	"onedesk/helpcentre"
 	"onedesk/macros"
@@ -361,6 +362,11 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	// the reports read business time and SLA targets from the clock.
 	ruleEngine, slaClock := rules.New(d, cfg.Log), sla.New(d, cfg.Log)
 	snoozer, macroSvc := snooze.New(d, cfg.Log), macros.New(d, cfg.Log)
+	// Satisfaction surveys: scheduled inside the resolving transaction,
+	// after the rules; the links in mails need the public address.
+	var publicBase atomic.Value
+	publicBase.Store(cfg.PublicURL)
+	surveys := csat.New(d, cfg.Log, func() string { return publicBase.Load().(string) })
 	reps := reports.New(db, slaClock, cfg.Log)
 	webhooksOut := webhooks.New(db, cfg.Log)
 	// Order actions from tickets: the app's order panel and macros share them.
@@ -395,7 +401,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		Channels: all, FormPreview: formsCh.Preview, Pages: customerPortal.Routes(),
 		Backups: backups, MetricsPublic: cfg.MetricsPublic, Collectors: []func(*metrics.Writer){chatCh.Collect, backups.Collect, notifier.Collect},
 		Reports: reps, Webhooks: webhooksOut, Notify: notifier, Rules: ruleEngine, SLA: slaClock, OrderActions: orderActions,
-		Macros: macroSvc, Snooze: snoozer,
+		Macros: macroSvc, Snooze: snoozer, CSAT: surveys,
 		TrustedProxies: cfg.TrustedProxies, TLS: tlsOn.tls, ShutdownTimeout: shutdownTimeout * 7 / 10, Help: help})
 	chatCh.Online = srv.AgentsOnline
 	d.Online = srv.AgentOnline
@@ -412,6 +418,16 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		go serveInsecure(ctx, pln, tlsOn.insecure(port), cfg.Log)
 	}
+	url := cfg.PublicURL
+	switch {
+	case url == "" && cfg.Domain != "":
+		url = "https://" + strings.Split(cfg.Domain, ",")[0]
+	case url == "" && tlsOn.tls != nil:
+		url = "https://" + ln.Addr().String()
+	case url == "":
+		url = "http://" + ln.Addr().String()
+	}
+	publicBase.Store(url) // without --public-url, links in mails work on this machine at least
 	// Background work stops after the requests, with its own context.
 	work := newWorkers()
 	if backups != nil {
@@ -425,6 +441,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		runSweeps(ctx, time.Minute, cfg.Log, ruleEngine, slaClock, d, privacy.New(d, cfg.Log), snoozer)
 	})
 	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
+	work.GoLeased(db, cfg.Log, "satisfaction surveys", surveys.Run)
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("search merge", func(ctx context.Context) { db.RunSearchMerge(ctx, cfg.Log) })
 	work.Go("help centre", help.Run)
@@ -432,15 +449,6 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		work.GoLeased(db, cfg.Log, ch.Name(), ch.Run)
 	}
 	work.Go("portal", customerPortal.Run)
-	url := cfg.PublicURL
-	switch {
-	case url == "" && cfg.Domain != "":
-		url = "https://" + strings.Split(cfg.Domain, ",")[0]
-	case url == "" && tlsOn.tls != nil:
-		url = "https://" + ln.Addr().String()
-	case url == "":
-		url = "http://" + ln.Addr().String()
-	}
 	notifier.SetPublicURL(url) // links in pushes and digests
 	cfg.Log.Info("onedesk is running", "url", url, "data", db.Path(), "files", db.Files(), "version", version(), "startup", time.Since(start).Round(time.Millisecond))
 	if n, err := db.CountAgents(ctx); err == nil && n == 0 {

@@ -205,6 +205,9 @@ func (rs *Reports) reportZone(ctx context.Context, q Query) (*time.Location, err
 // call counts what is new first, unless that is a long way (a database
 // made before reports), which the background refresh reads meanwhile.
 func (rs *Reports) Report(ctx context.Context, name string, q Query) (*Report, error) {
+	if f := rs.provider(name); f != nil {
+		return rs.extraReport(ctx, name, f, q)
+	}
 	if !slices.Contains(Names, name) {
 		return nil, &store.NotFoundError{Thing: fmt.Sprintf("report %q", name)}
 	}

@@ -44,6 +44,9 @@ type Reports struct {
 	countStart  time.Time    // under mu
 	countLogged time.Time    // under mu
 	batchRead   int          // under mu: what the last batch counted
+
+	extraMu sync.RWMutex
+	extra   map[string]Provider // reports plugged in (extra.go)
 }
 
 // countAnnounce is how far behind the reports must be for the count to be

@@ -27,6 +27,9 @@ var conditionOps = map[string][]string{
 	"order.financial_status": {"is", "is_not"}, "order.fulfillment_status": {"is", "is_not"},
 	"order.country": {"is", "is_not"}, "order.tags": {"contains", "not_contains"},
 	"order.total": {"gt", "lt"}, "order.days_since": {"gt", "lt"},
+	// rating: the customer's latest satisfaction rating, 1-5 (a thumbs up
+	// is 5, down 1); a ticket never rated matches none.
+	"rating": {"lte", "gte", "is"},
 	// field.NAME (a form field) takes is, is_not, contains, not_contains.
 }
 
@@ -45,7 +48,7 @@ type cond struct {
 	field, op string
 	text      string   // lower-cased for text tests
 	id        *int64   // ids (nil = none)
-	hours     float64  // hour conditions; order.total and order.days_since too
+	hours     float64  // hour conditions; order.total and order.days_since too; the rating
 	yes       bool     // business_hours
 	tags      []string // tags
 }
@@ -187,6 +190,12 @@ func compileCond(c store.Condition, at string) (cond, error) {
 		n, ok := c.Value.(float64)
 		if !ok || n < 0 || n > 1e9 {
 			return badValue("%s is a number", c.Field)
+		}
+		cc.hours = n
+	case "rating":
+		n, ok := c.Value.(float64)
+		if !ok || n < 1 || n > 5 || n != float64(int(n)) {
+			return badValue("rating is a whole number from 1 to 5")
 		}
 		cc.hours = n
 	case "tags":

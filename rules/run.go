@@ -141,6 +141,18 @@ func (rr *ruleRun) test(ctx context.Context, c cond) (bool, error) {
 		return open == c.yes, nil
 	case "hours_since_created", "hours_since_updated", "hours_since_customer", "hours_unanswered":
 		return rr.hoursTest(c), nil
+	case "rating":
+		r, err := rr.c.Tx.LastRating(ctx, t.ID)
+		if err != nil || r == 0 {
+			return false, err
+		}
+		switch c.op {
+		case "lte":
+			return float64(r) <= c.hours, nil
+		case "gte":
+			return float64(r) >= c.hours, nil
+		}
+		return float64(r) == c.hours, nil
 	}
 	if strings.HasPrefix(c.field, "order.") {
 		return rr.orderTest(ctx, c)

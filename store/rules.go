@@ -40,7 +40,7 @@ type Action struct {
 }
 
 // RuleTriggers are when rules run.
-var RuleTriggers = []string{"created", "customer_replied", "updated", "time", "sla_at_risk", "sla_breached"}
+var RuleTriggers = []string{"created", "customer_replied", "updated", "time", "sla_at_risk", "sla_breached", "rated"}
 
 const ruleCols = "id, name, trigger, match, conditions, actions, enabled, position, swept_to, created_at, updated_at"
 

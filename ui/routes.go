@@ -109,6 +109,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/tickets", ticketsReply, s.createTicket},
 		{"POST", "/api/tickets/bulk", ticketsEdit, s.bulkUpdate},
 		{"GET", "/api/tickets/:id", agent, s.getTicket},
+		{"GET", "/api/tickets/:id/csat", agent, s.ticketCSAT},
 		{"PATCH", "/api/tickets/:id", ticketsEdit, s.updateTicket},
 		{"POST", "/api/tickets/:id/messages", ticketsNote, s.postMessage},
 		{"POST", "/api/tickets/:id/template", ticketsReply, s.sendTemplate},
@@ -176,6 +177,8 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/stores/:id", settingsChannels, s.updateStore},
 		{"GET", "/api/stores/:id/greetings", settingsChannels, s.listGreetings},
 		{"PUT", "/api/stores/:id/greetings", settingsChannels, s.saveGreetings},
+		{"GET", "/api/stores/:id/csat", settingsChannels, s.getCSATSettings},
+		{"PUT", "/api/stores/:id/csat", settingsChannels, s.putCSATSettings},
 
 		{"GET", "/api/forms", agent, s.listForms},
 		{"POST", "/api/forms", settingsChannels, s.createForm},
@@ -281,6 +284,9 @@ func (s *Server) netRoutes() []netRoute {
 	}
 	for _, r := range s.opts.Pages {
 		list = append(list, netRoute{r.Pattern, public, r.Handler})
+	}
+	if s.opts.CSAT != nil {
+		list = append(list, netRoute{"/csat/", public, s.opts.CSAT.Handler()})
 	}
 	return list
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"onedesk/csat"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,6 +106,9 @@ type Options struct {
 	// Macros and Snooze likewise (nil: new ones).
 	Macros *macros.Service
 	Snooze *snooze.Service
+	// CSAT asks and records satisfaction ratings: its settings, the
+	// ticket's ratings, the csat report and the rating pages (nil: none).
+	CSAT *csat.Service
 	// ShutdownTimeout bounds the stop: open requests and websockets get
 	// this long to finish (7 s when 0).
 	ShutdownTimeout time.Duration
@@ -186,6 +190,9 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	}
 	if s.reports = opts.Reports; s.reports == nil {
 		s.reports = reports.New(s.db, s.opts.SLA, log)
+	}
+	if opts.CSAT != nil {
+		s.reports.AddReport("csat", opts.CSAT.ReportProvider())
 	}
 	if s.hooks = opts.Webhooks; s.hooks == nil {
 		s.hooks = webhooks.New(s.db, log)

@@ -20,6 +20,8 @@ func hookEvent(typ store.EventType) string {
 		return "ticket.created"
 	case store.EventReplied, store.EventNoted:
 		return ""
+	case store.EventRated:
+		return "ticket.rated" // its data has the rating and the comment
 	}
 	return "ticket.updated"
 }

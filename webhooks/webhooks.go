@@ -38,7 +38,7 @@ import (
 // Events are the events a webhook can subscribe to. "ping" (a test) and
 // "rule.webhook" (a rule's action) go to the webhook they name whatever
 // it subscribes to.
-var Events = []string{"ticket.created", "ticket.updated", "message.created"}
+var Events = []string{"ticket.created", "ticket.updated", "message.created", "ticket.rated"}
 
 // Webhook delivery tuning.
 const (

@@ -31,3 +31,8 @@ CREATE INDEX csat_surveys_due ON csat_surveys (due_at) WHERE status = 'scheduled
 CREATE INDEX csat_surveys_ticket ON csat_surveys (ticket_id, id);
 CREATE INDEX csat_surveys_sent ON csat_surveys (sent_at) WHERE sent_at IS NOT NULL;
 CREATE INDEX csat_surveys_message ON csat_surveys (message_id) WHERE message_id IS NOT NULL;
+
+-- Rules may also run when a customer rates a ticket ("rated").
+ALTER TABLE rules DROP CONSTRAINT rules_trigger_check;
+ALTER TABLE rules ADD CONSTRAINT rules_trigger_check
+    CHECK (trigger IN ('created', 'customer_replied', 'updated', 'time', 'sla_at_risk', 'sla_breached', 'rated'));

@@ -68,6 +68,11 @@ type message struct {
 		} `json:"story"`
 	} `json:"reply_to"`
 	IsUnsupported bool `json:"is_unsupported"`
+	// QuickReply is the quick reply the customer tapped, when the message
+	// is one (a survey's rating).
+	QuickReply *struct {
+		Payload string `json:"payload"`
+	} `json:"quick_reply"`
 }
 
 type attachment struct {

@@ -44,6 +44,16 @@ func (c *Channel) handleQueued(ctx context.Context, a *store.SocialAccount, payl
 		// The page's own message (onedesk's replies, and answers written
 		// in Meta's inbox): not the customer's.
 		return nil
+	case e.Message != nil && e.Message.QuickReply != nil && c.desk.IsChoice(e.Message.QuickReply.Payload):
+		// A quick reply of one of the desk's messages (a survey's rating):
+		// the desk records it; it is not the customer's words on the ticket.
+		_, _, err := c.desk.Choose(ctx, channel, e.Message.QuickReply.Payload)
+		var ie *desk.InputError
+		if errors.As(err, &ie) {
+			c.log.Info("meta: a quick reply was refused", "channel", channel, "err", err)
+			return nil
+		}
+		return err
 	case e.Message != nil:
 		return c.receive(ctx, p, channel, &e)
 	case e.Edit != nil:
@@ -284,8 +294,12 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var res sendResult
 		if part < len(texts) {
+			msg := map[string]any{"text": texts[part], "metadata": metadata}
+			if part == len(texts)-1 && len(out.Choices) > 0 {
+				msg["quick_replies"] = quickReplies(out.Choices)
+			}
 			err := p.cl.Post(ctx, p.cfg.PageID+"/messages", map[string]any{"recipient": json.RawMessage(recipient),
-				"messaging_type": "RESPONSE", "message": map[string]string{"text": texts[part], "metadata": metadata}}, &res)
+				"messaging_type": "RESPONSE", "message": msg}, &res)
 			if err != nil {
 				return "", sendError(channel, err)
 			}
@@ -306,6 +320,16 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	}
 	out.SentAs(first)
 	return nil
+}
+
+// quickReplies are a message's choices as Messenger's and Instagram's
+// quick replies (buttons above the keyboard until one is tapped).
+func quickReplies(choices []desk.Choice) []map[string]string {
+	out := make([]map[string]string, 0, len(choices))
+	for _, ch := range choices {
+		out = append(out, map[string]string{"content_type": "text", "title": ch.Label, "payload": ch.Data})
+	}
+	return out
 }
 
 func channelTitle(channel string) string {

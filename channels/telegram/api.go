@@ -35,6 +35,9 @@ type User struct {
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
 	Username  string `json:"username"`
+	// LanguageCode is the language of the user's app (IETF tag), when
+	// Telegram says it.
+	LanguageCode string `json:"language_code"`
 }
 
 // Chat is where a message was written; onedesk answers private chats.
@@ -87,13 +90,21 @@ type Message struct {
 
 // Update is one thing that happened to the bot.
 type Update struct {
-	UpdateID      int64    `json:"update_id"`
-	Message       *Message `json:"message"`
-	EditedMessage *Message `json:"edited_message"`
+	UpdateID      int64          `json:"update_id"`
+	Message       *Message       `json:"message"`
+	EditedMessage *Message       `json:"edited_message"`
+	CallbackQuery *CallbackQuery `json:"callback_query"`
+}
+
+// CallbackQuery is an inline button pressed (a rating under a survey).
+type CallbackQuery struct {
+	ID   string `json:"id"`
+	From *User  `json:"from"`
+	Data string `json:"data"`
 }
 
 // allowedUpdates are the updates onedesk asks for.
-var allowedUpdates = []string{"message", "edited_message"}
+var allowedUpdates = []string{"message", "edited_message", "callback_query"}
 
 // APIError is an answer of the Bot API other than ok.
 type APIError struct {

@@ -11,6 +11,7 @@ import (
 
 	"onedesk/channels/social"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -27,8 +28,55 @@ func (c *Channel) handleUpdate(ctx context.Context, b *bot, u Update) error {
 		return c.receive(ctx, b, u.Message)
 	case u.EditedMessage != nil:
 		return c.edited(ctx, b, u.EditedMessage)
+	case u.CallbackQuery != nil:
+		return c.pressed(ctx, b, u.CallbackQuery)
 	}
 	return nil
+}
+
+// pressed takes an inline button pressed under one of the desk's messages
+// (a survey's rating): the desk records it, and Telegram shows the thanks
+// (or why it was refused) as a notice. A button of no choice the desk
+// knows is only acknowledged, so the customer's app stops waiting.
+func (c *Channel) pressed(ctx context.Context, b *bot, q *CallbackQuery) error {
+	text := ""
+	if c.desk.IsChoice(q.Data) {
+		reply, _, err := c.desk.Choose(ctx, "telegram", q.Data)
+		var ie *desk.InputError
+		switch {
+		case errors.As(err, &ie):
+			// Refused (used already, too old): said to the customer in their
+			// app's language, not retried.
+			lang := ""
+			if q.From != nil {
+				lang = q.From.LanguageCode
+			}
+			text = i18n.SentenceOf(err).In(desk.PickLanguage("", lang))
+		case err != nil:
+			return err
+		default:
+			text = reply
+		}
+	}
+	params := map[string]any{"callback_query_id": q.ID}
+	if text != "" {
+		params["text"] = text
+	}
+	if err := b.cl.call(ctx, "answerCallbackQuery", params, nil); err != nil {
+		// The rating is recorded; a notice that could not be shown is not
+		// worth holding up the updates behind it.
+		c.log.Warn("telegram: answer a button", "err", err)
+	}
+	return nil
+}
+
+// keyboard is a message's choices as one row of inline buttons.
+func keyboard(choices []desk.Choice) map[string]any {
+	row := make([]map[string]any, 0, len(choices))
+	for _, ch := range choices {
+		row = append(row, map[string]any{"text": ch.Label, "callback_data": ch.Data})
+	}
+	return map[string]any{"inline_keyboard": [][]map[string]any{row}}
 }
 
 // private tells whether m is a person writing to the bot in private:
@@ -228,7 +276,11 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	first, err := out.SendParts(ctx, len(texts)+len(out.Files), func(ctx context.Context, part int) (string, error) {
 		var sent sentMessage
 		if part < len(texts) {
-			if err := b.cl.call(ctx, "sendMessage", map[string]any{"chat_id": chatID, "text": texts[part]}, &sent); err != nil {
+			params := map[string]any{"chat_id": chatID, "text": texts[part]}
+			if part == len(texts)-1 && len(out.Choices) > 0 {
+				params["reply_markup"] = keyboard(out.Choices)
+			}
+			if err := b.cl.call(ctx, "sendMessage", params, &sent); err != nil {
 				return "", sendError(err)
 			}
 			return externalID(a, th.ChatID, sent.MessageID), nil

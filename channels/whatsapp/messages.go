@@ -57,9 +57,11 @@ type Message struct {
 	} `json:"button"`
 	Interactive *struct {
 		ButtonReply *struct {
+			ID    string `json:"id"`
 			Title string `json:"title"`
 		} `json:"button_reply"`
 		ListReply *struct {
+			ID    string `json:"id"`
 			Title string `json:"title"`
 		} `json:"list_reply"`
 	} `json:"interactive"`
@@ -126,6 +128,17 @@ func (c *Channel) receive(ctx context.Context, n *number, contact *Contact, m *M
 	if m.From == "" || m.ID == "" {
 		return nil
 	}
+	if id := m.choice(); id != "" && c.desk.IsChoice(id) {
+		// A button of one of the desk's messages (a survey's rating): the
+		// desk records it; it is not the customer's words on the ticket.
+		_, _, err := c.desk.Choose(ctx, "whatsapp", id)
+		var ie *desk.InputError
+		if errors.As(err, &ie) {
+			c.log.Info("whatsapp: a button answer was refused", "err", err)
+			return nil
+		}
+		return err
+	}
 	media := m.media()
 	if media != nil {
 		if seen, err := c.desk.Received(ctx, "whatsapp", m.ID); err != nil || seen {
@@ -161,6 +174,43 @@ func (c *Channel) receive(ctx context.Context, n *number, contact *Contact, m *M
 	}
 	_, err := c.desk.Ingest(ctx, in)
 	return err
+}
+
+// choice is the id of the interactive button or list row a message
+// answers ("" when it answers none).
+func (m *Message) choice() string {
+	switch {
+	case m.Interactive == nil:
+		return ""
+	case m.Interactive.ButtonReply != nil:
+		return m.Interactive.ButtonReply.ID
+	case m.Interactive.ListReply != nil:
+		return m.Interactive.ListReply.ID
+	}
+	return ""
+}
+
+// maxInteractiveBody is the longest text an interactive message takes.
+const maxInteractiveBody = 1024
+
+// interactive is a question with its choices as WhatsApp's reply buttons
+// (three at most) or, with more, a list to open.
+func interactive(body string, choices []desk.Choice) map[string]any {
+	if len(choices) <= 3 {
+		buttons := []map[string]any{}
+		for _, ch := range choices {
+			buttons = append(buttons, map[string]any{"type": "reply", "reply": map[string]any{"id": ch.Data, "title": ch.Label}})
+		}
+		return map[string]any{"type": "interactive", "interactive": map[string]any{"type": "button",
+			"body": map[string]any{"text": body}, "action": map[string]any{"buttons": buttons}}}
+	}
+	rows := []map[string]any{}
+	for _, ch := range choices {
+		rows = append(rows, map[string]any{"id": ch.Data, "title": ch.Label})
+	}
+	return map[string]any{"type": "interactive", "interactive": map[string]any{"type": "list",
+		"body": map[string]any{"text": body}, "action": map[string]any{"button": "⭐ 1–5",
+			"sections": []map[string]any{{"rows": rows}}}}}
 }
 
 // media is the file a message carries, and the name it goes by.
@@ -355,7 +405,8 @@ type sent struct {
 // image or a document). A reply that fails part-way goes on from the part
 // that failed (Outbound.SendParts). The first message's wamid is recorded as
 // the reply's external id; WhatsApp's statuses find the reply by any
-// part's.
+// part's. A question with choices (a survey's ratings) goes as one
+// interactive message with buttons.
 func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 	if out.Message.Kind != "agent" {
 		return nil
@@ -392,6 +443,8 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 			t["components"] = []any{map[string]any{"type": "body", "parameters": params}}
 		}
 		texts = append(texts, map[string]any{"type": "template", "template": t})
+	} else if len(out.Choices) > 0 && len([]rune(out.Message.Body)) <= maxInteractiveBody {
+		texts = append(texts, interactive(out.Message.Body, out.Choices))
 	} else {
 		for _, part := range social.SplitText(out.Message.Body, maxText) {
 			texts = append(texts, map[string]any{"type": "text", "text": map[string]any{"body": part, "preview_url": false}})

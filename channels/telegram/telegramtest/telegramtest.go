@@ -272,6 +272,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 		answerOK(w, info)
+	case "answerCallbackQuery":
+		answerOK(w, true)
 	case "deleteWebhook":
 		s.mu.Lock()
 		s.webhook, s.secret = "", ""

@@ -280,12 +280,27 @@ details form{display:grid;gap:6px;margin-top:6px}
       }
     }
     if (m.id) e.setAttribute('data-id', m.id);
+    if (m.choices?.length && !e.querySelector('.choices')) part('csat').then((p) => p.card(e, m, widgetAPI)).catch(() => {});
     e.querySelector('.st')?.remove();
     e.classList.toggle('failed', m.state === 'failed');
     if (m.from === 'visitor' && m.state) e.append(el('div', { class: 'st' }, S[m.state]));
     if (m.state === 'failed') e.onclick = () => { e.onclick = null; resend(m.cid); };
     log.scrollTop = log.scrollHeight;
   }
+
+  // Parts loaded only when first needed (assets/widget/<name>.js, which
+  // registers itself in window.__onedeskParts), so the snippet stays small.
+  const parts = {};
+  const part = (name) => parts[name] ||= new Promise((ok, fail) => {
+    const s = document.createElement('script');
+    s.src = `${base}/widget/${name}.js`;
+    s.async = true;
+    s.onload = () => (window.__onedeskParts?.[name] ? ok(window.__onedeskParts[name]) : fail(new Error(name)));
+    s.onerror = fail;
+    document.head.append(s);
+  });
+  // What a part may use of the widget.
+  const widgetAPI = { el, S: () => S, send: (f) => ws?.readyState === 1 && (ws.send(JSON.stringify(f)), true), on: {} };
 
   // Files go over HTTP (multipart), acknowledged like messages.
   async function upload(file) {
@@ -401,6 +416,9 @@ details form{display:grid;gap:6px;margin-top:6px}
           break;
         case 'identified':
           if (status) status.textContent = '';
+          break;
+        case 'chosen':
+          widgetAPI.on.chosen?.(f);
           break;
         default:
       }

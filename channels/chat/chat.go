@@ -31,6 +31,7 @@ import (
 	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/httperr"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -234,11 +235,28 @@ type frame struct {
 	Error   string     `json:"error,omitempty"` // the same for people, in the widget's language
 	Field   string     `json:"field,omitempty"`
 	Ack     bool       `json:"ack,omitempty"` // on a reply in the history: say "got" once it is shown
+	// Choices are the buttons under a message (a survey's ratings); the
+	// widget sends a "choose" frame with the one pressed (Text: its data).
+	Choices []choice `json:"choices,omitempty"`
 
 	// Receipts, in a widget's hello: it says "got" for each reply it shows.
 	// A widget from before receipts (a tab open across an upgrade, a
 	// cached copy) never does, and its replies count as sent as they were.
 	Receipts bool `json:"receipts,omitempty"`
+}
+
+// choice is a button under a message.
+type choice struct {
+	Label string `json:"label"`
+	Data  string `json:"data"`
+}
+
+func choicesOf(list []desk.Choice) []choice {
+	var out []choice
+	for _, ch := range list {
+		out = append(out, choice{Label: ch.Label, Data: ch.Data})
+	}
+	return out
 }
 
 // file describes an image or file on a message.
@@ -539,6 +557,11 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		for _, m := range history {
 			f := messageFrame(m)
 			authors.sign(&f, m)
+			if m.Auto != "" && m.Kind == "agent" {
+				if list, err := c.desk.Choices(ctx, &m); err == nil {
+					f.Choices = choicesOf(list) // none once answered
+				}
+			}
 			if m.Delivery == "waiting" && t != nil {
 				// Left for the visitor: the widget's receipt makes it delivered.
 				f.Ack = true
@@ -599,6 +622,26 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	case "got":
 		// The widget shows an agent's reply: it is delivered.
 		c.received(ctx, f.ID, s.customer)
+	case "choose":
+		// A button under a message (a survey's rating): its data is signed,
+		// so only a visitor who was shown it can send it.
+		if !c.visitorLimit.Allow(s.who.Value) {
+			s.fail("", "err_fast", "")
+			return
+		}
+		reply, ok, err := c.desk.Choose(ctx, "chat", f.Text)
+		var ie *desk.InputError
+		switch {
+		case !ok:
+			s.send(frame{Type: "error", Code: "err_protocol", Error: "not a choice of this desk"})
+		case errors.As(err, &ie):
+			s.send(frame{Type: "chosen", ID: f.ID, Error: i18n.SentenceOf(err).In(s.lang)})
+		case err != nil:
+			c.log.Error("chat: record a choice", "err", err)
+			s.send(frame{Type: "chosen", ID: f.ID, Code: "err_full", Error: text(s.lang, "err_full")})
+		default:
+			s.send(frame{Type: "chosen", ID: f.ID, Text: reply})
+		}
 	case "ping":
 		s.send(frame{Type: "pong"})
 	default:
@@ -907,6 +950,7 @@ func (c *Channel) Send(ctx context.Context, out desk.Outbound) error {
 		return nil // got, but not recorded: it is now
 	case r == nil:
 		f := messageFrame(out.Message)
+		f.Choices = choicesOf(out.Choices)
 		if out.AuthorName != "" {
 			f.Name = out.AuthorName
 		}

@@ -51,13 +51,17 @@ func (d *Desk) Choices(ctx context.Context, m *store.Message) ([]Choice, error) 
 		return nil, nil
 	}
 	d.mu.RLock()
-	defer d.mu.RUnlock()
+	var src ChoiceSource
 	for _, s := range d.choiceSources {
 		if s.auto == m.Auto {
-			return s.src.Choices(ctx, m)
+			src = s.src
 		}
 	}
-	return nil, nil
+	d.mu.RUnlock() // the source may use the desk (its secret)
+	if src == nil {
+		return nil, nil
+	}
+	return src.Choices(ctx, m)
 }
 
 // IsChoice tells whether data is a choice's (a channel then hands it to

@@ -160,7 +160,9 @@ func (s *Service) TicketChanged(context.Context, *desk.TicketTx, string) error {
 // TicketSaving schedules the question of a ticket resolved by this change.
 func (s *Service) TicketSaving(ctx context.Context, c *desk.TicketTx) error {
 	t := c.Ticket
-	if t.Status != "resolved" || t.ResolvedAt == nil || !t.ResolvedAt.Equal(c.Now) || t.StoreID == nil {
+	// Just resolved: a resolution of a minute ago at most (desk sets the
+	// time a moment before the save); an older one was looked at then.
+	if t.Status != "resolved" || t.ResolvedAt == nil || c.Now.Sub(*t.ResolvedAt) > time.Minute || t.StoreID == nil {
 		return nil
 	}
 	st, err := s.Settings(ctx, *t.StoreID)
@@ -171,8 +173,8 @@ func (s *Service) TicketSaving(ctx context.Context, c *desk.TicketTx) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if last != nil && last.Status == "scheduled" {
-		return nil // asked once for both resolutions
+	if last != nil && (last.Status == "scheduled" || !last.CreatedAt.Before(*t.ResolvedAt)) {
+		return nil // asked once for both resolutions, or this one was seen (a later save)
 	}
 	sent, err := c.Tx.LastSentSurvey(ctx, t.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -183,7 +185,7 @@ func (s *Service) TicketSaving(ctx context.Context, c *desk.TicketTx) error {
 	}
 	sv := &store.Survey{TicketID: t.ID, StoreID: t.StoreID, AgentID: t.AssigneeID, TeamID: t.TeamID,
 		Channel: t.Channel, Scale: st.Scale, Status: "scheduled",
-		DueAt: c.Now.Add(time.Duration(st.Delay) * time.Minute), CreatedAt: c.Now}
+		DueAt: t.ResolvedAt.Add(time.Duration(st.Delay) * time.Minute), CreatedAt: *t.ResolvedAt}
 	if err := c.Tx.InsertSurvey(ctx, sv); err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ type Survey struct {
 	Comment     string     `json:"comment"`
 	RatedAt     *time.Time `json:"rated_at"`
 	CommentedAt *time.Time `json:"commented_at"`
-	CreatedAt   time.Time  `json:"created_at"`
+	CreatedAt   time.Time  `json:"created_at"` // the resolution it asks about
 }
 
 const surveyCols = `id, ticket_id, store_id, agent_id, team_id, channel, asked_via, scale, status, skip_reason,

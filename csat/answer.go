@@ -189,7 +189,7 @@ func (s *Service) Rate(ctx context.Context, id int64, r int, via string) (*store
 		return c.Save(ctx)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("rate survey %d: %w", id, err)
+		return nil, refusedOr(err, "rate survey %d: %w", id)
 	}
 	c.Publish(ctx)
 	return sv, nil
@@ -244,10 +244,20 @@ func (s *Service) Comment(ctx context.Context, token, text, via string) (*store.
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("comment on survey %d: %w", id, err)
+		return nil, refusedOr(err, "comment on survey %d: %w", id)
 	}
 	c.Publish(ctx)
 	return sv, nil
+}
+
+// refusedOr is a refusal as it is (said to the customer as it is), any
+// other error wrapped with what failed.
+func refusedOr(err error, format string, id int64) error {
+	var ie *desk.InputError
+	if errors.As(err, &ie) {
+		return ie
+	}
+	return fmt.Errorf(format, id, err)
 }
 
 // surveyLanguage is the language a survey's customer reads.
@@ -264,4 +274,3 @@ func (s *Service) surveyLanguage(ctx context.Context, sv *store.Survey) string {
 func (s *Service) Surveys(ctx context.Context, ticketID int64) ([]*store.Survey, error) {
 	return s.db.TicketSurveys(ctx, ticketID)
 }
-

@@ -61,7 +61,9 @@ func newEnv(t testing.TB, publicURL string) *env {
 	return newEnvOpts(t, telegram.Options{PublicURL: publicURL})
 }
 
-func newEnvOpts(t testing.TB, opts telegram.Options) *env {
+// newEnvOpts is newEnv with the channel's options; plug adds parts to the
+// desk (surveys) before it starts.
+func newEnvOpts(t testing.TB, opts telegram.Options, plug ...func(*desk.Desk)) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
@@ -90,6 +92,9 @@ func newEnvOpts(t testing.TB, opts telegram.Options) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, d: d, db: db, api: api, ch: ch, acct: acct, log: logs}
+	for _, p := range plug {
+		p(d)
+	}
 	e.start()
 	t.Cleanup(e.halt)
 	return e

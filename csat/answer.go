@@ -186,6 +186,11 @@ func (s *Service) Rate(ctx context.Context, id int64, r int, via string) (*store
 		if err := c.Changed(ctx, TriggerRated); err != nil {
 			return err
 		}
+		if thanksByMessage[via] {
+			if _, err := c.QueueAutoReplyVia(ctx, via, i18n.S("Thank you for your rating!").In(s.surveyLanguage(ctx, sv)), "csat_thanks"); err != nil {
+				return err
+			}
+		}
 		return c.Save(ctx)
 	})
 	if err != nil {
@@ -194,6 +199,11 @@ func (s *Service) Rate(ctx context.Context, id int64, r int, via string) (*store
 	c.Publish(ctx)
 	return sv, nil
 }
+
+// thanksByMessage are the channels whose buttons show no answer of their
+// own (Telegram shows a notice, the widget and the mail page say thanks):
+// a short message thanks the customer there.
+var thanksByMessage = map[string]bool{"whatsapp": true, "messenger": true, "instagram": true}
 
 // TriggerRated is the rules' trigger of a rating.
 const TriggerRated = "rated"

@@ -53,7 +53,8 @@ type env struct {
 // newEnv makes a desk with a store, a local Graph API server, the
 // WhatsApp channel pointed at it and serving /hooks/whatsapp, a connected
 // number and an agent, and runs the channel and the outbox.
-func newEnv(t *testing.T) *env {
+// plug adds parts to the desk (surveys) before it starts.
+func newEnv(t *testing.T, plug ...func(*desk.Desk)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "d.db"))
@@ -83,6 +84,9 @@ func newEnv(t *testing.T) *env {
 	ag, err := d.CreateAgent(ctx, desk.AgentInput{Email: "a@shop.test", Name: "Agent", Password: "password123", Role: "agent"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range plug {
+		p(d)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -94,6 +94,12 @@ func (s *Service) report(ctx context.Context, p reports.Period) (map[string]any,
 	if !p.Tables {
 		return totals, nil, nil
 	}
+	// Every day of the period has its row, so the chart's days line up.
+	for day := p.From; day.Before(p.To); day = day.AddDate(0, 0, 1) {
+		if k := p.Day(day); by["day"][k] == nil {
+			by["day"][k] = &sums{}
+		}
+	}
 	var tables []*reports.Table
 	for _, kind := range []string{"day", "agent", "team", "channel", "store"} {
 		t := &reports.Table{Name: "by_" + kind}

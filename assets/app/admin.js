@@ -10,6 +10,7 @@ import { handoverDialog } from './handover.js';
 import { rulesAdmin, savedRepliesAdmin } from './workflow.js';
 import { webhooksAdmin } from './webhooks.js';
 import { channelsAdmin } from './social.js';
+import { csatSettings } from './csat.js';
 import { slaAdmin } from './sla.js';
 import { backupCard } from './backups.js';
 import { renderSignature } from './outreach.js';
@@ -302,7 +303,7 @@ function storeCard(s, langOptions, reload) {
     h('div', { class: 'snippet' }, h('p', { class: 'muted' }, t('portal_link_hint')),
       h('a', { href: `/portal/${s.slug}`, target: '_blank', rel: 'noopener' }, `${location.origin}/portal/${s.slug}`)),
     h('div', { class: 'preview-row' }, h('span', { class: 'muted' }, t('chat_preview')), preview),
-    f, h('p', { class: 'muted' }, t('chat_hours_hint')));
+    f, h('p', { class: 'muted' }, t('chat_hours_hint')), csatSettings(s));
 }
 
 // mailboxFields are the settings of a support mailbox, filled from m.

@@ -4,6 +4,7 @@ import { $, debounce, h, icon, linkify } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
 import { renderOrders } from './customers.js';
 import { slaBadge, slaBlock, slaEventText } from './sla.js';
+import { csatBadge, csatEvent } from './csat.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
 import { EV, agentName, can, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
@@ -162,7 +163,7 @@ function header(d) {
     h('h1', {}, h('span', { class: 'channel-mark', title: t(`channel_${d.channel}`) }, icon(d.channel, t(`channel_${d.channel}`))),
       h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
-      statusPill(d.status), slaBadge(d), windowBadge(d), snoozeControl(d, () => { loadTicket(d.id, { quiet: true }); hooks.refreshList(); }),
+      statusPill(d.status), slaBadge(d), windowBadge(d), csatBadge(d), snoozeControl(d, () => { loadTicket(d.id, { quiet: true }); hooks.refreshList(); }),
       sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
       sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
       sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
@@ -342,6 +343,8 @@ function event(e) {
       h('time', { datetime: e.created_at }, formatDateTime(e.created_at)), h('span', { class: 'note' }, `“${e.data.text}”`));
     case EV.RuleApplied: text = ruleEventText(e); break;
     case EV.OrderAction: text = orderEventText(e, who); break;
+    case EV.SurveySent: case EV.Rated: return h('div', { class: 'event csat-event' }, csatEvent(e), ' · ',
+      h('time', { datetime: e.created_at }, formatDateTime(e.created_at)), e.data.comment ? h('span', { class: 'note' }, `“${e.data.comment}”`) : null);
     case EV.Merged: case EV.Unmerged:
       if (e.data.ticket_id || e.data.into_ticket_id) {
         const other = e.data.ticket_id || e.data.into_ticket_id;

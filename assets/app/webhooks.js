@@ -6,7 +6,7 @@ import { h } from './dom.js';
 import { age, formatDateTime, t } from './i18n.js';
 import { errorText, toast } from './state.js';
 
-const hookEvents = ['ticket.created', 'ticket.updated', 'message.created'];
+const hookEvents = ['ticket.created', 'ticket.updated', 'message.created', 'ticket.rated'];
 const eventLabel = (e) => (hookEvents.includes(e) || e === 'ping' || e === 'rule.webhook' ? t(`webhook_event_${e.replace('.', '_')}`) : e);
 
 // statusLine tells how the latest post went and what waits.

@@ -176,11 +176,12 @@ const condOps = {
   // The customer's latest order as last seen (lookups and order webhooks).
   'order.financial_status': ['is', 'is_not'], 'order.fulfillment_status': ['is', 'is_not'], 'order.country': ['is', 'is_not'],
   'order.tags': ['contains', 'not_contains'], 'order.total': ['gt', 'lt'], 'order.days_since': ['gt', 'lt'],
+  rating: ['lte', 'gte', 'is'], // the customer's satisfaction rating, 1-5 (👍 5, 👎 1)
 };
 const orderNumbers = ['order.total', 'order.days_since'];
 const actionTypes = ['set_team', 'set_assignee', 'set_status', 'set_priority', 'add_tags', 'remove_tags', 'add_note', 'auto_reply', 'notify', 'webhook'];
 let webhooks = []; // for the webhook action, read with the rules
-const triggers = ['created', 'customer_replied', 'updated', 'time', 'sla_at_risk', 'sla_breached'];
+const triggers = ['created', 'customer_replied', 'updated', 'time', 'sla_at_risk', 'sla_breached', 'rated'];
 
 const opt = (value, label, current) => h('option', { value, selected: String(current) === String(value) }, label);
 const idOptions = (list, current, none) => [opt('', none, current ?? ''), ...list.map((x) => opt(x.id, x.name, current))];
@@ -213,6 +214,7 @@ function valueInput(kind, current) {
   if (kind === 'order.financial_status' || kind === 'order.fulfillment_status') {
     return h('input', { class: 'rule-value', 'aria-label': t('rule_value'), placeholder: t(kind === 'order.financial_status' ? 'rule_order_paid_hint' : 'rule_order_fulfilled_hint'), value: current ?? '' });
   }
+  if (kind === 'rating') return h('input', { class: 'rule-value', type: 'number', min: 1, max: 5, step: 1, 'aria-label': t('rule_value'), value: current ?? '' });
   return h('input', { class: 'rule-value', 'aria-label': t('rule_value'), value: current ?? '' });
 }
 
@@ -222,7 +224,7 @@ function readValue(kind, el) {
   if (kind === 'webhook') return v ? Number(v) : null;
   if (kind === 'notify') return /^\d+$/.test(v) ? Number(v) : v;
   if (kind === 'business_hours') return v === 'true';
-  if (kind.startsWith('hours_') || orderNumbers.includes(kind)) return v === '' ? null : Number(v);
+  if (kind.startsWith('hours_') || orderNumbers.includes(kind) || kind === 'rating') return v === '' ? null : Number(v);
   if (kind === 'add_tags' || kind === 'remove_tags') return v.split(',').map((s) => s.trim()).filter(Boolean);
   return v;
 }

@@ -186,11 +186,7 @@ func (s *Service) TicketSaving(ctx context.Context, c *desk.TicketTx) error {
 	sv := &store.Survey{TicketID: t.ID, StoreID: t.StoreID, AgentID: t.AssigneeID, TeamID: t.TeamID,
 		Channel: t.Channel, Scale: st.Scale, Status: "scheduled",
 		DueAt: t.ResolvedAt.Add(time.Duration(st.Delay) * time.Minute), CreatedAt: *t.ResolvedAt}
-	if err := c.Tx.InsertSurvey(ctx, sv); err != nil {
-		return err
-	}
-	s.wakeUp()
-	return nil
+	return c.Tx.InsertSurvey(ctx, sv)
 }
 
 func (s *Service) wakeUp() {
@@ -206,6 +202,13 @@ func (s *Service) wakeUp() {
 // cli leases it). Scheduled surveys are rows, so a restart sends what
 // came due while the desk was down.
 func (s *Service) Run(ctx context.Context) {
+	// A resolution, once committed, may have scheduled a question: look
+	// again then (a missed change looks again too).
+	go s.d.Committed(ctx, func(c desk.Change) {
+		if c.Type == "" || c.Type == "event" && c.Event != nil && (c.Event.Type == store.EventStatusChanged || c.Event.Type == store.EventRuleApplied) {
+			s.wakeUp()
+		}
+	})
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"onedesk/channels/chat"
 	"onedesk/channels/email/emailtest"
 	"onedesk/channels/forms"
+	"onedesk/csat"
 	"onedesk/desk"
 	"onedesk/notify"
 	"onedesk/portal"
@@ -45,6 +47,7 @@ type env struct {
 	server  *ui.Server
 	db      *store.DB
 	sla     *sla.Clock
+	csat    *csat.Service
 }
 
 func newEnv(t *testing.T, opts ui.Options) *env {
@@ -70,6 +73,12 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	opts.Channels, opts.FormPreview = append(opts.Channels, ch, fc), fc.Preview
 	opts.Pages = append(opts.Pages, portal.New(d, log, portal.Options{}).Routes()...)
 	opts.Rules, opts.SLA = rules.New(d, log), sla.New(d, log)
+	// Surveys are plugged in after the rules, as the executable does; the
+	// links in their mails point at this server once it listens.
+	var base atomic.Value
+	base.Store("")
+	opts.CSAT = csat.New(d, log, func() string { return base.Load().(string) })
+	go opts.CSAT.Run(ctx)
 	if opts.Reports == nil {
 		opts.Reports = reports.New(db, opts.SLA, log)
 	}
@@ -83,7 +92,8 @@ func newEnvAt(t *testing.T, path string, opts ui.Options) *env {
 	ch.Online = server.AgentsOnline
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, notify: opts.Notify, server: server, db: db, sla: opts.SLA}
+	base.Store(srv.URL)
+	return &env{t: t, srv: srv, desk: d, reports: opts.Reports, hooks: opts.Webhooks, notify: opts.Notify, server: server, db: db, sla: opts.SLA, csat: opts.CSAT}
 }
 
 // client is one caller: a browser with cookies and a CSRF token, or an

@@ -267,7 +267,7 @@ function personName(m, d) {
 function message(m, d) {
   const who = m.kind === 'customer' ? personName(m, d) : m.kind === 'system' ? t('system')
     : m.author_id ? agentName(m.author_id) : t('automatic');
-  const label = m.call ? callLine(m.call) : m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
+  const label = m.call ? callLine(m.call) : m.kind === 'note' ? t('internal_note') : m.kind === 'agent' ? (m.auto === 'csat' ? t('csat_question_label') : m.auto ? t('acknowledgement') : t('reply')) : isVisitorId(m.from) ? '' : m.from;
   const mentioned = m.kind === 'note' ? d.events.find((e) => e.type === EV.Noted && e.data?.message_id === m.id)?.data?.mentions : null;
   let body = h('div', { class: 'body' }, mentioned?.length ? highlightMentions(m.body, mentioned) : linkify(bodyText(m.body)));
   if (m.html) {

@@ -51,7 +51,8 @@ type env struct {
 // newEnv makes a desk with a store, a local Graph server and the Meta
 // channel pointed at it, connects the page and starts the channel, the
 // outbox and the webhook.
-func newEnv(t *testing.T) *env {
+// plug adds parts to the desk (surveys) before it starts.
+func newEnv(t *testing.T, plug ...func(*desk.Desk)) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
@@ -75,6 +76,9 @@ func newEnv(t *testing.T) *env {
 		Settings: map[string]string{"page_id": metatest.PageID, "access_token": metatest.Token, "app_secret": metatest.AppSecret}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range plug {
+		p(d)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -355,3 +355,43 @@ func TestRulesWebhooksAndReport(t *testing.T) {
 	}
 	_ = unasked
 }
+
+// The public rating pages are rate limited by address and size limited,
+// and a refusal is a page in the reader's language with its status.
+func TestRatingPagesLimits(t *testing.T) {
+	s := newShop(t, on(0, "five"))
+	srv := httptest.NewServer(s.svc.Handler())
+	defer srv.Close()
+	get := func(path, lang string) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Accept-Language", lang)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/csat/r/1.4.0000000000000000", "pt-PT,pt;q=0.9"); code != 404 || !strings.Contains(body, "este link de avaliação não é válido") {
+		t.Fatalf("a forged link: %d %s", code, body)
+	}
+	big := strings.NewReader("comment=" + strings.Repeat("x", 20<<10))
+	res, err := http.Post(srv.URL+"/csat/c/1.abc", "application/x-www-form-urlencoded", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 20 KB post: %d", res.StatusCode)
+	}
+	limited := 0
+	for range 40 {
+		if code, _ := get("/csat/r/1.4.0000000000000000", "en"); code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("40 requests at once from one address were all answered")
+	}
+}

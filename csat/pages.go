@@ -107,6 +107,10 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	text := i18n.SentenceOf(err).In(lang)
+	var ie *desk.InputError
+	if errors.As(err, &ie) {
+		text = ie.In(lang)
+	}
 	if status == http.StatusInternalServerError {
 		text = i18n.S("Something went wrong: try again later.").In(lang)
 	}

@@ -48,10 +48,10 @@ type Desk struct {
 	settingsRead time.Time
 	key          []byte // the installation secret, once read
 
-	hooks      []TxHook    // act inside the write transaction of a ticket change (txhook.go)
+	hooks []TxHook // act inside the write transaction of a ticket change (txhook.go)
 	// choiceSources make the buttons of automatic messages (choices.go)
 	choiceSources []choiceSource
-	storeHours hours.Cache // business hours by store
+	storeHours    hours.Cache // business hours by store
 
 	channels channelHub // what the channels registered: account settings, social platforms (social.go)
 

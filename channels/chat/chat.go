@@ -31,7 +31,6 @@ import (
 	"onedesk/channels"
 	"onedesk/desk"
 	"onedesk/httperr"
-	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -635,7 +634,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		case !ok:
 			s.send(frame{Type: "error", Code: "err_protocol", Error: "not a choice of this desk"})
 		case errors.As(err, &ie):
-			s.send(frame{Type: "chosen", ID: f.ID, Error: i18n.SentenceOf(err).In(s.lang)})
+			s.send(frame{Type: "chosen", ID: f.ID, Error: ie.In(s.lang)})
 		case err != nil:
 			c.log.Error("chat: record a choice", "err", err)
 			s.send(frame{Type: "chosen", ID: f.ID, Code: "err_full", Error: text(s.lang, "err_full")})

@@ -11,7 +11,6 @@ import (
 
 	"onedesk/channels/social"
 	"onedesk/desk"
-	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -51,7 +50,7 @@ func (c *Channel) pressed(ctx context.Context, b *bot, q *CallbackQuery) error {
 			if q.From != nil {
 				lang = q.From.LanguageCode
 			}
-			text = i18n.SentenceOf(err).In(desk.PickLanguage("", lang))
+			text = ie.In(desk.PickLanguage("", lang))
 		case err != nil:
 			return err
 		default:

@@ -185,6 +185,7 @@ func (tx *Tx) redactTickets(ctx context.Context, tickets []int64, n *ErasureCoun
 	for _, q := range []string{
 		`UPDATE tickets SET subject = '', snippet = '', fields = '{}' WHERE id IN (` + in + `)`,
 		`UPDATE ticket_events SET data = '{}' WHERE ticket_id IN (` + in + `)`,
+		`UPDATE csat_surveys SET comment = '' WHERE ticket_id IN (` + in + `)`,
 		`UPDATE webhook_deliveries SET payload = '{}', last_error = '' WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM social_threads WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM notify_mail WHERE ticket_id IN (` + in + `)`,
@@ -474,6 +475,7 @@ func (tx *Tx) deleteTickets(ctx context.Context, ids []int64, n *RetentionCounts
 		`DELETE FROM notify_signals WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM push_queue WHERE ticket_id IN (` + in + `)`,
 		`DELETE FROM report_dirty WHERE ticket_id IN (` + in + `)`,
+		`DELETE FROM csat_surveys WHERE ticket_id IN (` + in + `)`,
 		`UPDATE tickets SET merged_into = NULL WHERE merged_into IN (` + in + `)`,
 		`DELETE FROM tickets WHERE id IN (` + in + `)`,
 	} {

@@ -187,6 +187,21 @@ func TestCSATByEmailInBrowser(t *testing.T) {
 		}
 		shot(t, ctx, "csat-report-"+v.name)
 	}
+	// The store's survey settings: the Portuguese question set in the app.
+	box := fmt.Sprintf("#csat-settings-%d", storeID)
+	run(t, ctx, "settings", chromedp.EmulateViewport(1366, 768), chromedp.Navigate(e.srv.URL+"/#/admin/stores"),
+		chromedp.WaitVisible(box+` input[name="q_pt"]`, chromedp.ByQuery),
+		chromedp.ScrollIntoView(box, chromedp.ByQuery),
+		chromedp.SendKeys(box+` input[name="q_pt"]`, "Gostou do nosso apoio?", chromedp.ByQuery))
+	shot(t, ctx, "csat-settings-1366")
+	run(t, ctx, "save settings", chromedp.Click(box+` button[type="submit"]`, chromedp.ByQuery))
+	var saved struct{ Questions map[string]string }
+	for deadline := time.Now().Add(20 * time.Second); saved.Questions["pt"] == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		admin.must(200, "GET", fmt.Sprintf("/api/stores/%d/csat", storeID), nil).json(t, &saved)
+	}
+	if saved.Questions["pt"] != "Gostou do nosso apoio?" {
+		t.Errorf("questions after saving in the app: %v", saved.Questions)
+	}
 	res := admin.must(200, "GET", "/api/reports/csat?range=7d&format=csv&table=comments", nil)
 	if !strings.Contains(string(res.body), "Quick exchange, thank you!") {
 		t.Errorf("comments CSV:\n%s", res.body)

@@ -67,7 +67,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 		t.Fatalf("secret shown %q", secret)
 	}
 	hooks, _ := e.db.Webhooks(context.Background())
-	if len(hooks) != 1 || strings.Join(hooks[0].Events, ",") != "ticket.created,message.created" {
+	if len(hooks) != 1 || strings.Join(hooks[0].Events, ",") != "ticket.created,message.created,ticket.rated" {
 		t.Fatalf("saved %+v", hooks)
 	}
 

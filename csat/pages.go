@@ -126,7 +126,12 @@ func (s *Service) readerLanguage(ctx context.Context, r *http.Request, sv *store
 	return s.surveyLanguage(ctx, sv)
 }
 
+// label shows a rating on the page: stars out of five (plain text
+// symbols every font has), or the thumb.
 func label(sv *store.Survey) string {
+	if sv.Scale == "five" && sv.Rating >= 1 && sv.Rating <= 5 {
+		return strings.Repeat("★", sv.Rating) + strings.Repeat("☆", 5-sv.Rating)
+	}
 	for _, opt := range scales[sv.Scale] {
 		if opt.rating == sv.Rating {
 			return opt.label

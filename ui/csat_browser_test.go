@@ -128,7 +128,8 @@ func TestCSATByEmailInBrowser(t *testing.T) {
 	}
 	run(t, ctx, "comment", chromedp.SendKeys("#comment", "Quick exchange, thank you!", chromedp.ByID),
 		chromedp.Click("#csat-send", chromedp.ByID),
-		chromedp.WaitVisible("#csat-rating", chromedp.ByID),
+		// The comment's page has no form: once it is gone, the new page is in.
+		chromedp.WaitNotPresent("#comment", chromedp.ByID),
 		chromedp.Text("#csat-title", &title, chromedp.ByID))
 	if title != "Thank you for your comment." {
 		t.Fatalf("after the comment: %q", title)

@@ -157,9 +157,7 @@ func (s *Service) Rate(ctx context.Context, id int64, r int, via string) (*store
 	var c *desk.TicketTx
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if sv, err = tx.Survey(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return ErrInvalid
-		} else if err != nil {
+		if sv, err = surveyIn(ctx, tx, id); err != nil {
 			return err
 		}
 		now := store.Now()
@@ -227,9 +225,7 @@ func (s *Service) Comment(ctx context.Context, token, text, via string) (*store.
 	var c *desk.TicketTx
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		if sv, err = tx.Survey(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return ErrInvalid
-		} else if err != nil {
+		if sv, err = surveyIn(ctx, tx, id); err != nil {
 			return err
 		}
 		now := store.Now()
@@ -258,6 +254,16 @@ func (s *Service) Comment(ctx context.Context, token, text, via string) (*store.
 	}
 	c.Publish(ctx)
 	return sv, nil
+}
+
+// surveyIn reads a survey an answer names: one not there is a link not
+// valid.
+func surveyIn(ctx context.Context, tx *store.Tx, id int64) (*store.Survey, error) {
+	sv, err := tx.Survey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalid
+	}
+	return sv, err
 }
 
 // refusedOr is a refusal as it is (said to the customer as it is), any

@@ -203,6 +203,19 @@ func TestCSATByEmailInBrowser(t *testing.T) {
 	if saved.Questions["pt"] != "Gostou do nosso apoio?" {
 		t.Errorf("questions after saving in the app: %v", saved.Questions)
 	}
+	// In Russian: the badge, the events and the report's names.
+	admin.must(200, "PATCH", "/api/me", map[string]any{"language": "ru"})
+	run(t, ctx, "ticket in Russian", chromedp.Navigate(fmt.Sprintf("%s/#/all/t/%d", e.srv.URL, tk.ID)), chromedp.Reload(),
+		chromedp.WaitVisible(".csat-event", chromedp.ByQuery))
+	var line string
+	run(t, ctx, "event in Russian", chromedp.Text(".csat-event", &line, chromedp.ByQuery))
+	if !strings.Contains(line, "Опрос удовлетворённости отправлен") {
+		t.Errorf("the survey's line in Russian: %q", line)
+	}
+	shot(t, ctx, "csat-ticket-1366-ru")
+	run(t, ctx, "report in Russian", chromedp.Navigate(e.srv.URL+"/#/reports/csat?range=7d"),
+		chromedp.WaitVisible(`.report-card[data-metric="csat_average"]`, chromedp.ByQuery))
+	shot(t, ctx, "csat-report-1366-ru")
 	res := admin.must(200, "GET", "/api/reports/csat?range=7d&format=csv&table=comments", nil)
 	if !strings.Contains(string(res.body), "Quick exchange, thank you!") {
 		t.Errorf("comments CSV:\n%s", res.body)

@@ -290,15 +290,16 @@ details form{display:grid;gap:6px;margin-top:6px}
 
   // Parts loaded only when first needed (assets/widget/<name>.js, which
   // registers itself in window.__onedeskParts), so the snippet stays small.
-  const parts = {};
-  const part = (name) => parts[name] ||= new Promise((ok, fail) => {
+  const loaded = {};
+  const load = (name) => loaded[name] ||= new Promise((ok, fail) => {
     const s = document.createElement('script');
     s.src = `${base}/widget/${name}.js`;
     s.async = true;
-    s.onload = () => (window.__onedeskParts?.[name] ? ok(window.__onedeskParts[name]) : fail(new Error(name)));
+    s.onload = ok;
     s.onerror = fail;
     document.head.append(s);
   });
+  const part = (name) => load(name).then(() => window.__onedeskParts?.[name] || Promise.reject(new Error(name)));
   // What a part may use of the widget.
   const widgetAPI = { el, S: () => S, send: (f) => ws?.readyState === 1 && (ws.send(JSON.stringify(f)), true), on: {} };
 
@@ -452,11 +453,7 @@ details form{display:grid;gap:6px;margin-top:6px}
       if (cfg.greetings?.length) {
         const side = (script.dataset.position || cfg.position) === 'left' ? 'left' : 'right';
         const api = { cfg, S, root, base, q, hooks, open, side, isOpen: () => !panel.hidden, slug: storeSlug };
-        const s = document.createElement('script');
-        s.src = `${base}/widget/greet.js`;
-        s.async = true;
-        s.onload = () => window.__onedesk?.greet?.(api);
-        document.head.append(s);
+        load('greet').then(() => window.__onedesk?.greet?.(api)).catch(() => {});
       }
       if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
     } catch { /* the desk is unreachable: show nothing */ }

@@ -280,7 +280,7 @@ details form{display:grid;gap:6px;margin-top:6px}
       }
     }
     if (m.id) e.setAttribute('data-id', m.id);
-    if (m.choices?.length && !e.querySelector('.choices')) part('csat').then((p) => p.card(e, m, widgetAPI)).catch(() => {});
+    if (m.choices?.length && !e.querySelector('.choices')) ownPart('csat').then((p) => p.card(e, m, widgetAPI)).catch(() => {});
     e.querySelector('.st')?.remove();
     e.classList.toggle('failed', m.state === 'failed');
     if (m.from === 'visitor' && m.state) e.append(el('div', { class: 'st' }, S[m.state]));
@@ -299,7 +299,7 @@ details form{display:grid;gap:6px;margin-top:6px}
     s.onerror = fail;
     document.head.append(s);
   });
-  const part = (name) => load(name).then(() => window.__onedeskParts?.[name] || Promise.reject(new Error(name)));
+  const ownPart = (name) => load(name).then(() => window.__onedeskParts?.[name] || Promise.reject(new Error(name)));
   // What a part may use of the widget.
   const widgetAPI = { el, S: () => S, send: (f) => ws?.readyState === 1 && (ws.send(JSON.stringify(f)), true), on: {} };
 

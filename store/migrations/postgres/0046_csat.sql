@@ -1,4 +1,4 @@
--- 0045 on PostgreSQL: as SQLite's (BIGINT for every integer, an identity id).
+-- 0046 on PostgreSQL: as SQLite's (BIGINT for every integer, an identity id).
 -- Satisfaction surveys (csat package): one row per ticket resolution
 -- asked about. A row is "scheduled" until its due time, then "sent" (a
 -- message with auto = 'csat' is in the outbox), "rated" once the customer

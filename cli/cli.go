@@ -372,7 +372,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	// Order actions from tickets: the app's order panel and macros share them.
 	orderActions := orderact.New(d, cfg.Log)
 	macroSvc.SetOrderActions(orderact.Macros{S: orderActions}) // macros may name an order action
-	notifier := notify.New(d, cfg.Log, notify.Options{}) // the server tells it who is present
+	notifier := notify.New(d, cfg.Log, notify.Options{})       // the server tells it who is present
 	mailCh := email.New(d, cfg.Log)
 	chatCh := chat.New(d, cfg.Log)
 	var backups *backup.Scheduler

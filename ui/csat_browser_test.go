@@ -173,10 +173,10 @@ func TestCSATByEmailInBrowser(t *testing.T) {
 			chromedp.Navigate(fmt.Sprintf("%s/#/all/t/%d", e.srv.URL, tk.ID)), chromedp.WaitVisible("#csat-badge", chromedp.ByID),
 			chromedp.WaitVisible(".csat-event", chromedp.ByQuery))
 		var badge string
-		run(t, ctx, "badge", chromedp.Text("#csat-badge", &badge, chromedp.ByID))
-		if badge != "★ 4/5" {
-			t.Errorf("badge %q", badge)
-		}
+		waitFor(t, "the badge", func() bool {
+			chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById('csat-badge')?.textContent || ''`, &badge))
+			return badge == "★ 4/5"
+		})
 		shot(t, ctx, "csat-ticket-"+v.name)
 		run(t, ctx, "report "+v.name, chromedp.Navigate(e.srv.URL+"/#/reports/csat?range=7d"),
 			chromedp.WaitVisible(`.report-card[data-metric="csat_average"]`, chromedp.ByQuery),
@@ -207,11 +207,13 @@ func TestCSATByEmailInBrowser(t *testing.T) {
 	admin.must(200, "PATCH", "/api/me", map[string]any{"language": "ru"})
 	run(t, ctx, "ticket in Russian", chromedp.Navigate(fmt.Sprintf("%s/#/all/t/%d", e.srv.URL, tk.ID)), chromedp.Reload(),
 		chromedp.WaitVisible(".csat-event", chromedp.ByQuery))
+	// Read in one evaluation: a live update may draw the thread again
+	// between finding a node and reading it.
 	var line string
-	run(t, ctx, "event in Russian", chromedp.Text(".csat-event", &line, chromedp.ByQuery))
-	if !strings.Contains(line, "Опрос удовлетворённости отправлен") {
-		t.Errorf("the survey's line in Russian: %q", line)
-	}
+	waitFor(t, "the survey's line in Russian", func() bool {
+		chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll('.csat-event')].map((n) => n.textContent).join(' | ')`, &line))
+		return strings.Contains(line, "Опрос удовлетворённости отправлен")
+	})
 	shot(t, ctx, "csat-ticket-1366-ru")
 	run(t, ctx, "report in Russian", chromedp.Navigate(e.srv.URL+"/#/reports/csat?range=7d"),
 		chromedp.WaitVisible(`.report-card[data-metric="csat_average"]`, chromedp.ByQuery))

@@ -166,6 +166,14 @@ func TestNotificationsScreenAndServiceWorkerPush(t *testing.T) {
 			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
 		return list
 	}
+	// The app reads the preferences when it starts: on a busy machine that
+	// answer may come after the chat would, and a sound needs them.
+	waitFor(t, "the app's sound preference", func() bool {
+		var sound string
+		chromedp.Run(ctx, chromedp.Evaluate(`import('/app/state.js').then((m) => m.state.notify?.sound || '')`, &sound,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		return sound == "bell"
+	})
 	visitor := store.Identity{Kind: "visitor", Value: "v-browser-1"}
 	chat, err := e.desk.Ingest(context.Background(), desk.Inbound{Channel: "chat", From: visitor, Name: "Rui", Text: "Hello?"})
 	if err != nil {

@@ -267,7 +267,9 @@ func (s *Server) helpReport(c *fiber.Ctx, p *principal) error {
 	if !ok {
 		return fieldErr("range", "range must be 7d, 30d or 90d")
 	}
-	to := time.Now()
+	// The end is exclusive and times are kept in whole milliseconds: a
+	// visit of this very millisecond belongs in the report.
+	to := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
 	r, err := s.help.Report(c.UserContext(), id, to.AddDate(0, 0, -n), to)
 	if err != nil {
 		return err

@@ -225,10 +225,11 @@ func TestOrderWebhookFeedsRules(t *testing.T) {
 	body := fmt.Sprintf(`{"id":820,"admin_graphql_api_id":"gid://shopify/Order/820","name":"#1020","email":"Lea@Example.com",
 		"created_at":%q,"cancelled_at":null,"total_price":"59.00","currency":"EUR","financial_status":"paid","fulfillment_status":null,
 		"tags":"vip, gift","shipping_address":{"country_code":"FR"}}`, time.Now().Add(-6*24*time.Hour).UTC().Format(time.RFC3339))
+	topic := "orders/create"
 	post := func(sig string) int {
 		req, _ := http.NewRequest("POST", e.srv.URL+fmt.Sprintf("/hooks/orders/%d", st.ID), strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Shopify-Topic", "orders/create")
+		req.Header.Set("X-Shopify-Topic", topic)
 		if sig != "" {
 			req.Header.Set("X-Shopify-Hmac-Sha256", sig)
 		}
@@ -249,6 +250,14 @@ func TestOrderWebhookFeedsRules(t *testing.T) {
 	}
 	if got := post(base64.StdEncoding.EncodeToString(mac.Sum(nil))); got != 200 {
 		t.Fatalf("signed: %d", got)
+	}
+	// A deletion carries the id alone: answered 200 (else Shopify sends it
+	// again for days) and the kept order is left as it was.
+	topic, body = "orders/delete", `{"id":820}`
+	mac = hmac.New(sha256.New, []byte("whsec_1"))
+	mac.Write([]byte(body))
+	if got := post(base64.StdEncoding.EncodeToString(mac.Sum(nil))); got != 200 {
+		t.Fatalf("orders/delete: %d", got)
 	}
 	var tk ticketJSON
 	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Where is it?", "body": "Nothing came",

@@ -276,10 +276,20 @@ func setAgentStores(ctx context.Context, tx *store.Tx, a *store.Agent, stores *[
 }
 
 // setAgentGrants writes the permissions an agent has beyond their role,
-// when grants is set.
+// when grants is set: each one their role may hold. Without grants, a new
+// role that may not hold one the agent had (an agent made light) drops it.
 func setAgentGrants(ctx context.Context, tx *store.Tx, a *store.Agent, grants *[]string) error {
 	if grants == nil {
-		return nil
+		kept := slices.DeleteFunc(slices.Clone(a.Grants), func(g string) bool { return !MayHold(a.Role, g) })
+		if len(kept) == len(a.Grants) {
+			return nil
+		}
+		grants = &kept
+	}
+	for _, g := range *grants {
+		if !MayHold(a.Role, g) {
+			return inputErr("grants", "the %s role cannot be given %q: choose another role first", a.Role, g)
+		}
 	}
 	list := slices.Clone(*grants)
 	slices.Sort(list)

@@ -58,6 +58,16 @@ var agentPermissions = []string{
 // only once trusted with it.
 var Grantable = []string{PermOrderActions}
 
+// grantRoles are the roles that may hold each grant. A light agent never
+// writes to customers, so never moves their money either; admins and
+// supervisors hold order actions by their role already.
+var grantRoles = map[string][]string{PermOrderActions: {RoleAgent, RoleSupervisor, RoleAdmin}}
+
+// MayHold tells whether an agent of role may be granted perm.
+func MayHold(role, perm string) bool {
+	return slices.Contains(Grantable, perm) && slices.Contains(grantRoles[perm], role)
+}
+
 var rolePermissions = map[string][]string{
 	RoleAdmin:      Permissions,
 	RoleSupervisor: append(slices.Clone(agentPermissions), PermOrderActions, PermCustomersExport, PermMacrosShared, PermSettingsTeam, PermSettingsRules),
@@ -86,7 +96,7 @@ func Can(role, perm string) bool {
 func AgentPermissions(a *store.Agent) []string {
 	list := RolePermissions(a.Role)
 	for _, g := range a.Grants {
-		if slices.Contains(Grantable, g) && !slices.Contains(list, g) {
+		if MayHold(a.Role, g) && !slices.Contains(list, g) {
 			list = append(list, g)
 		}
 	}
@@ -94,7 +104,8 @@ func AgentPermissions(a *store.Agent) []string {
 }
 
 // AgentCan tells whether an agent may do perm: by their role, or by a
-// grant of theirs.
+// grant of theirs that their role may hold (a grant kept from an older
+// role counts for nothing).
 func AgentCan(a *store.Agent, perm string) bool {
-	return a != nil && (Can(a.Role, perm) || slices.Contains(a.Grants, perm) && slices.Contains(Grantable, perm))
+	return a != nil && (Can(a.Role, perm) || slices.Contains(a.Grants, perm) && MayHold(a.Role, perm))
 }

@@ -93,8 +93,9 @@ async function agents(main) {
       try { await patch(`/api/agents/${a.id}`, { role: e.target.value }); toast(t('saved')); agents(main); } catch (err) { toast(errorText(err), true); e.target.value = a.role; }
     },
   }, roles.map((r) => h('option', { value: r, selected: r === a.role }, t(`role_${r}`))));
-  // Order actions move money: agents and light agents get them one by one.
-  const grantBox = (a) => (['agent', 'light'].includes(a.role) ? h('label', { class: 'agent-grant' },
+  // Order actions move money: agents get them one by one; a light agent
+  // never writes to customers, so cannot hold them (desk.MayHold).
+  const grantBox = (a) => (a.role === 'agent' ? h('label', { class: 'agent-grant' },
     h('input', { type: 'checkbox', checked: (a.grants || []).includes('order_actions'), onchange: async (e) => {
       const next = (a.grants || []).filter((g) => g !== 'order_actions').concat(e.target.checked ? ['order_actions'] : []);
       try { await patch(`/api/agents/${a.id}`, { grants: next }); a.grants = next; toast(t('saved')); } catch (err) { toast(errorText(err), true); e.target.checked = !e.target.checked; }

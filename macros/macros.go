@@ -20,19 +20,51 @@ import (
 	"unicode/utf8"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
 // OrderActions carries out the order actions macros name. The order
 // actions package registers one with SetOrderActions; without one, the
 // macro editor offers none and a macro cannot name one.
+//
+// Money moves only once the agent has seen what will happen: applying a
+// macro with an order action first answers a Confirmation (what the
+// action does, in the order's money), and only a second apply carrying
+// its token runs the action, then the macro's other steps.
 type OrderActions interface {
 	// Available lists the actions a macro may name.
 	Available() []ActionInfo
-	// Run carries out an action on the order of a ticket for the agent
-	// acting (its permission checked by the caller), and says what it did
-	// in a sentence for the ticket's history.
-	Run(ctx context.Context, actor desk.Actor, ticketID int64, action store.MacroOrderAction) (string, error)
+	// Preview says what the action would do on the ticket's order for the
+	// agent acting (its permission checked), without doing it.
+	Preview(ctx context.Context, actor desk.Actor, ticketID int64, action store.MacroOrderAction) (*Confirmation, error)
+	// Run does the action the agent confirmed with a preview's token. A
+	// token whose preview no longer holds (the money changed since) is
+	// answered with a fresh *Confirmation as the error; a token confirmed
+	// before answers that action's outcome, with Repeat.
+	Run(ctx context.Context, actor desk.Actor, ticketID int64, action store.MacroOrderAction, token string) (OrderOutcome, error)
+}
+
+// Confirmation is what a macro's order action would do, for the agent to
+// confirm: Preview is shown (the action, the order, the amounts and
+// currency), Token goes back with the confirmation. As an error, it says
+// the macro waits for that confirmation.
+type Confirmation struct {
+	Preview any    `json:"preview"`
+	Token   string `json:"token"`
+	// Changed: the money changed since the preview the agent confirmed.
+	Changed bool `json:"changed,omitempty"`
+}
+
+func (c *Confirmation) Error() string { return "the macro's order action waits for the agent's confirmation" }
+
+// OrderOutcome is how a confirmed order action ended.
+type OrderOutcome struct {
+	Done bool // the shop did it
+	// Said is what it did in a few words ("#1001 4.90 EUR"), or the
+	// shop's sentence when it refused.
+	Said   string
+	Repeat bool // confirmed before: nothing more was done
 }
 
 // ActionInfo describes an order action for the macro editor.
@@ -260,18 +292,74 @@ type Applied struct {
 	Sent        *store.Message `json:"sent,omitempty"`
 	OrderResult string         `json:"order_result,omitempty"`
 	OrderError  string         `json:"order_error,omitempty"`
+	// Stopped: the shop refused the order action (OrderError is its
+	// sentence), so the macro's other steps were not applied.
+	Stopped bool `json:"stopped,omitempty"`
+	// Repeat: this confirmation was applied before; nothing more was done.
+	Repeat bool `json:"repeat,omitempty"`
 }
 
-// Apply applies macro id to a ticket as agent a: the ticket changes (one
-// transaction), the reply (sent at once, or filled for the reply box),
-// then the order action, each step an event naming the macro.
-func (s *Service) Apply(ctx context.Context, a *store.Agent, id, ticketID int64) (*Applied, error) {
+// ErrOrderActionsNotAllowed refuses a macro with an order action to an
+// agent without the order actions permission, before any step applies.
+var ErrOrderActionsNotAllowed = i18n.Errorf("this macro acts on a shop order: an admin can give you the order actions permission")
+
+// Apply applies macro id to a ticket as agent a: the order action first,
+// when the macro has one, then the ticket changes (one transaction) and
+// the reply (sent at once, or filled for the reply box), each step an
+// event naming the macro.
+//
+// A macro with an order action applies in two requests: without confirm
+// it answers a *Confirmation error (what the action does in money) and
+// changes nothing; with the token of that confirmation it runs the
+// action, and only once the shop has done it the other steps. A refused
+// (or failed) action stops the macro there: a reply such as "your refund
+// is on its way" is not sent, nor the status set, and Applied.OrderError
+// holds the shop's sentence.
+func (s *Service) Apply(ctx context.Context, a *store.Agent, id, ticketID int64, confirm string) (*Applied, error) {
 	m, err := s.Get(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
 	actor := desk.Actor{Kind: "agent", AgentID: a.ID, Macro: m.Name}
 	res := &Applied{}
+	ev := store.MacroAppliedData{Macro: m.Name, MacroID: m.ID}
+	if m.OrderAction != nil {
+		oa := s.orderActions()
+		switch {
+		case oa == nil:
+			return nil, ErrNoOrderActions
+		case !desk.AgentCan(a, desk.PermOrderActions):
+			return nil, ErrOrderActionsNotAllowed
+		case confirm == "":
+			c, err := oa.Preview(ctx, actor, ticketID, *m.OrderAction)
+			if err != nil {
+				return nil, err
+			}
+			return nil, c
+		}
+		out, err := oa.Run(ctx, actor, ticketID, *m.OrderAction, confirm)
+		if err != nil {
+			return nil, err
+		}
+		ev.OrderAction = m.OrderAction.Name
+		if out.Done {
+			res.OrderResult, ev.OrderResult = out.Said, out.Said
+		} else {
+			res.OrderError, ev.OrderError, res.Stopped = out.Said, out.Said, true
+		}
+		if out.Repeat || res.Stopped {
+			res.Repeat = out.Repeat
+			if !out.Repeat {
+				if err := s.record(ctx, a, m, []int64{ticketID}, ev); err != nil {
+					return nil, err
+				}
+			}
+			if res.Ticket, err = s.db.Ticket(ctx, ticketID); err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+	}
 	reply := ""
 	if m.Reply != "" {
 		values, err := s.d.Placeholders(ctx, ticketID, a.Name)
@@ -301,15 +389,6 @@ func (s *Service) Apply(ctx context.Context, a *store.Agent, id, ticketID int64)
 	case !m.SendReply:
 		res.Reply = reply
 	}
-	ev := store.MacroAppliedData{Macro: m.Name, MacroID: m.ID}
-	if m.OrderAction != nil {
-		ev.OrderAction = m.OrderAction.Name
-		res.OrderResult, err = s.runOrderAction(ctx, a, actor, ticketID, *m.OrderAction)
-		if err != nil {
-			res.OrderError = err.Error()
-		}
-		ev.OrderResult, ev.OrderError = res.OrderResult, res.OrderError
-	}
 	if err := s.record(ctx, a, m, []int64{ticketID}, ev); err != nil {
 		return nil, err
 	}
@@ -320,18 +399,7 @@ func (s *Service) Apply(ctx context.Context, a *store.Agent, id, ticketID int64)
 }
 
 // ErrNoOrderActions says a macro names an order action the desk cannot run.
-var ErrNoOrderActions = errors.New("order actions are not available on this desk")
-
-func (s *Service) runOrderAction(ctx context.Context, a *store.Agent, actor desk.Actor, ticketID int64, act store.MacroOrderAction) (string, error) {
-	oa := s.orderActions()
-	switch {
-	case oa == nil:
-		return "", ErrNoOrderActions
-	case !desk.AgentCan(a, desk.PermOrderActions):
-		return "", errors.New("your role may not act on orders")
-	}
-	return oa.Run(ctx, actor, ticketID, act)
-}
+var ErrNoOrderActions = desk.InputErrorf("order_action", "order actions are not available on this desk")
 
 // record writes the macro_applied event on each ticket and counts the
 // uses for the agent.
@@ -371,8 +439,9 @@ type BulkResult struct {
 
 // ApplyBulk applies a macro to many tickets from the inbox's bulk bar:
 // the changes as a bulk update, then the reply to each ticket changed,
-// sent (there is no reply box to edit it in). An order action is not
-// run in bulk: it needs a look at each order.
+// sent (there is no reply box to edit it in). A macro with an order
+// action is refused in bulk: each order's money is confirmed by the agent
+// on its own ticket.
 func (s *Service) ApplyBulk(ctx context.Context, a *store.Agent, id int64, ids []int64) (*BulkResult, error) {
 	m, err := s.Get(ctx, a, id)
 	if err != nil {

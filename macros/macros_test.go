@@ -3,6 +3,8 @@ package macros_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,7 +48,7 @@ func TestApplyMacro(t *testing.T) {
 		t.Fatalf("an agent changed a shared macro: %v", err)
 	}
 
-	res, err := svc.Apply(ctx, ann, shared.ID, tk.ID)
+	res, err := svc.Apply(ctx, ann, shared.ID, tk.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestApplyMacro(t *testing.T) {
 		t.Fatalf("bo, of no team, sees %d macros", len(list))
 	}
 
-	res, err = svc.Apply(ctx, ann, thanks.ID, tk.ID)
+	res, err = svc.Apply(ctx, ann, thanks.ID, tk.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestApplyMacro(t *testing.T) {
 	if got := desktest.Ticket(t, db, tk.ID); got.Status != "resolved" || len(got.Tags) != 0 {
 		t.Fatalf("after the second macro: %s %v", got.Status, got.Tags)
 	}
-	if _, err := svc.Apply(ctx, sup, thanks.ID, tk.ID); err == nil {
+	if _, err := svc.Apply(ctx, sup, thanks.ID, tk.ID, ""); err == nil {
 		t.Fatal("sue applied ann's personal macro")
 	}
 }
@@ -158,20 +160,40 @@ func TestApplyMacroBulk(t *testing.T) {
 }
 
 // orderLog carries out nothing in a shop: it records what the macro
-// asked, to show where the order actions plug in.
-type orderLog struct{ got []string }
+// asked, to show where the order actions plug in. Its previews say
+// "resend", with the token "tok-1"; refuse makes the shop say no.
+type orderLog struct {
+	got    []string
+	refuse string
+}
 
 func (o *orderLog) Available() []macros.ActionInfo {
 	return []macros.ActionInfo{{Name: "resend_confirmation", Label: "Resend the order confirmation"}}
 }
 
-func (o *orderLog) Run(_ context.Context, actor desk.Actor, ticketID int64, a store.MacroOrderAction) (string, error) {
-	o.got = append(o.got, a.Name+" by "+actor.String()+" via "+actor.Macro)
-	return "confirmation sent", nil
+func (o *orderLog) Preview(_ context.Context, actor desk.Actor, ticketID int64, a store.MacroOrderAction) (*macros.Confirmation, error) {
+	return &macros.Confirmation{Preview: map[string]any{"action": a.Name}, Token: "tok-1"}, nil
 }
 
-// With order actions plugged in, a macro may name one, and applying it
-// runs it and records the outcome on the macro_applied event.
+func (o *orderLog) Run(_ context.Context, actor desk.Actor, ticketID int64, a store.MacroOrderAction, token string) (macros.OrderOutcome, error) {
+	if token != "tok-1" {
+		return macros.OrderOutcome{}, &macros.Confirmation{Preview: map[string]any{"action": a.Name}, Token: "tok-1", Changed: true}
+	}
+	if slices.Contains(o.got, a.Name+" by "+actor.String()+" via "+actor.Macro) {
+		return macros.OrderOutcome{Done: true, Said: "confirmation sent", Repeat: true}, nil
+	}
+	o.got = append(o.got, a.Name+" by "+actor.String()+" via "+actor.Macro)
+	if o.refuse != "" {
+		return macros.OrderOutcome{Said: o.refuse}, nil
+	}
+	return macros.OrderOutcome{Done: true, Said: "confirmation sent"}, nil
+}
+
+// With order actions plugged in, a macro may name one. Applying it first
+// answers the confirmation and changes nothing; applied with its token,
+// the action runs, then the other steps, and the outcome is on the
+// macro_applied event; the same token again does nothing more. A refusal
+// stops the macro before its reply and status.
 func TestMacroOrderActionHook(t *testing.T) {
 	d, db := desktest.New(t)
 	svc := macros.New(d, desktest.Log())
@@ -182,12 +204,24 @@ func TestMacroOrderActionHook(t *testing.T) {
 	}
 	oa := &orderLog{}
 	svc.SetOrderActions(oa)
-	m, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Resend", OrderAction: &store.MacroOrderAction{Name: "resend_confirmation"}}, false)
+	m, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Resend", Reply: "Sent again, {{customer.first_name}}.", SendReply: true,
+		Status: "pending", OrderAction: &store.MacroOrderAction{Name: "resend_confirmation"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Apply(ctx, ann, m.ID, tk.ID)
-	if err != nil || res.OrderResult != "confirmation sent" {
+	_, err = svc.Apply(ctx, ann, m.ID, tk.ID, "")
+	var c *macros.Confirmation
+	if !errors.As(err, &c) || c.Token != "tok-1" || len(oa.got) != 0 {
+		t.Fatalf("apply without confirmation: %v (ran %v)", err, oa.got)
+	}
+	if got := desktest.Ticket(t, db, tk.ID); got.Status != "new" || len(desktest.TicketEvents(t, db, tk.ID, store.EventMacroApplied)) != 0 {
+		t.Fatalf("unconfirmed, the ticket changed: %s", got.Status)
+	}
+	if _, err := svc.Apply(ctx, ann, m.ID, tk.ID, "tok-old"); !errors.As(err, &c) || !c.Changed || len(oa.got) != 0 {
+		t.Fatalf("a stale token: %v", err)
+	}
+	res, err := svc.Apply(ctx, ann, m.ID, tk.ID, "tok-1")
+	if err != nil || res.OrderResult != "confirmation sent" || res.Sent == nil || res.Ticket.Status != "pending" {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
 	if want := "resend_confirmation by " + itoa(ann.ID) + " via Resend"; len(oa.got) != 1 || oa.got[0] != want {
@@ -197,15 +231,33 @@ func TestMacroOrderActionHook(t *testing.T) {
 	if len(evs) != 1 || !strings.Contains(string(evs[0].Data), `"order_result":"confirmation sent"`) {
 		t.Fatalf("events: %v", evs)
 	}
-	// An agent not granted order actions gets the macro's other steps, and the refusal.
+	// The same confirmation again (a double click): nothing more.
+	if res, err := svc.Apply(ctx, ann, m.ID, tk.ID, "tok-1"); err != nil || !res.Repeat || res.Sent != nil ||
+		len(desktest.TicketEvents(t, db, tk.ID, store.EventMacroApplied)) != 1 {
+		t.Fatalf("confirmed twice: %+v %v", res, err)
+	}
+	// Refused by the shop: no reply, no status, the shop's sentence.
+	oa.got, oa.refuse = nil, "Order has already been cancelled"
+	tk2 := desktest.Ingest(t, d, desk.Inbound{From: desktest.Email("lu@c.test"), Subject: "Again", Text: "hi", ExternalID: "m2@c.test"}).Ticket
+	res, err = svc.Apply(ctx, ann, m.ID, tk2.ID, "tok-1")
+	if err != nil || !res.Stopped || res.OrderError != oa.refuse || res.Sent != nil || res.Ticket.Status != "new" {
+		t.Fatalf("refused: %+v %v", res, err)
+	}
+	if evs := desktest.TicketEvents(t, db, tk2.ID, store.EventMacroApplied); len(evs) != 1 || !strings.Contains(string(evs[0].Data), oa.refuse) {
+		t.Fatalf("refused events: %v", evs)
+	}
+	// An agent not granted order actions: refused before any step.
 	bo := desktest.Agent(t, d, "bo@shop.test", "agent")
 	shared, err := svc.Save(ctx, ann, 0, store.Macro{Name: "Resend for all", AddTags: []string{"resent"},
 		OrderAction: &store.MacroOrderAction{Name: "resend_confirmation"}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := svc.Apply(ctx, bo, shared.ID, tk.ID); err != nil || res.OrderError == "" || len(oa.got) != 1 {
-		t.Fatalf("an agent without the permission: %+v %v (ran %v)", res, err, oa.got)
+	if _, err := svc.Apply(ctx, bo, shared.ID, tk.ID, "tok-1"); !errors.Is(err, macros.ErrOrderActionsNotAllowed) || len(oa.got) != 1 {
+		t.Fatalf("an agent without the permission: %v (ran %v)", err, oa.got)
+	}
+	if got := desktest.Ticket(t, db, tk.ID); slices.Contains(got.Tags, "resent") {
+		t.Fatal("the macro's tag went on without the permission")
 	}
 	if _, err := svc.ApplyBulk(ctx, ann, m.ID, []int64{tk.ID}); desktest.FieldOf(err) != "macro" {
 		t.Fatalf("an order action in bulk: %v", err)

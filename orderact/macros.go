@@ -2,21 +2,27 @@ package orderact
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/macros"
 	"onedesk/orders"
 	"onedesk/store"
 )
 
-// Macros lets macros name order actions: an agent who applies a macro has
-// chosen its action beforehand, so it runs at once on the customer's
-// latest order (or the one the macro names), with a key of its own, and
-// its result goes on the ticket as the order panel's do.
+// Macros lets macros name order actions. An agent who applies a macro
+// chose its action beforehand, but not the money it moves on this
+// customer's order: the macro first previews the action on the
+// customer's latest order (or the one the macro names), as the order
+// panel does, and runs it only with the token of that preview. The token
+// is the action's idempotency key signed with what the agent saw, so a
+// confirmation acts once, and one whose money no longer holds is asked
+// again.
 type Macros struct{ S *Service }
 
 var _ macros.OrderActions = Macros{}
@@ -44,11 +50,11 @@ func (Macros) Available() []macros.ActionInfo {
 	return out
 }
 
-// Run does the macro's action for the agent applying it.
-func (m Macros) Run(ctx context.Context, actor desk.Actor, ticketID int64, act store.MacroOrderAction) (string, error) {
+// request reads a macro's action as a request of the agent acting.
+func (m Macros) request(actor desk.Actor, ticketID int64, act store.MacroOrderAction) (Request, error) {
 	allowed, ok := macroParams[act.Name]
 	if !ok {
-		return "", fmt.Errorf("a macro cannot %s", act.Name)
+		return Request{}, inputErr("order_action", i18n.S("a macro cannot %s", act.Name))
 	}
 	params := map[string]any{}
 	for _, k := range allowed {
@@ -66,27 +72,109 @@ func (m Macros) Run(ctx context.Context, actor desk.Actor, ticketID int64, act s
 		case "percent":
 			f, err := strconv.ParseFloat(s, 64)
 			if err != nil {
-				return "", fmt.Errorf("the macro's percent %q is not a number", s)
+				return Request{}, inputErr("order_action", i18n.S("the macro's percent %q is not a number", s))
 			}
 			params[k] = f
 		default:
 			params[k] = s
 		}
 	}
-	res, err := m.S.Do(ctx, ticketID, actor.AgentID, act.Name, params)
+	return requestFrom(ticketID, actor.AgentID, act.Name, params)
+}
+
+// Preview says what the macro's action would do, with its token.
+func (m Macros) Preview(ctx context.Context, actor desk.Actor, ticketID int64, act store.MacroOrderAction) (*macros.Confirmation, error) {
+	r, err := m.request(actor, ticketID, act)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	switch res.Status {
-	case "done":
-		return said(res), nil
-	case "refused", "failed":
-		if res.Message != "" {
-			return "", errors.New(res.Message)
+	return m.confirmation(ctx, r)
+}
+
+func (m Macros) confirmation(ctx context.Context, r Request) (*macros.Confirmation, error) {
+	pv, err := m.S.Preview(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := m.sign(ctx, r, pv)
+	if err != nil {
+		return nil, err
+	}
+	return &macros.Confirmation{Preview: pv, Token: pv.Key + "." + sig}, nil
+}
+
+// sign binds a preview's key to the ticket, the agent, the action and
+// what the preview said (but its ceiling, which a confirmation does not
+// promise).
+func (m Macros) sign(ctx context.Context, r Request, pv *orders.Preview) (string, error) {
+	seen := *pv
+	seen.Key, seen.Maximum = "", ""
+	said, _ := json.Marshal(seen)
+	params, _ := json.Marshal(r.Params)
+	return m.S.d.Sign(ctx, fmt.Sprintf("macro-order-action\n%d\n%d\n%s\n%s\n%s\n%s", r.TicketID, r.AgentID, pv.Key, r.Action, params, said))
+}
+
+// Run does the macro's action the agent confirmed with token: the key's
+// action again answers its outcome (Repeat); a preview that no longer
+// says what the token was signed with is asked again (a *Confirmation,
+// Changed); else the action runs under the key.
+func (m Macros) Run(ctx context.Context, actor desk.Actor, ticketID int64, act store.MacroOrderAction, token string) (macros.OrderOutcome, error) {
+	key, sig, ok := strings.Cut(token, ".")
+	if !ok || !keyShape.MatchString(key) {
+		return macros.OrderOutcome{}, errBadConfirm
+	}
+	if prev, err := m.S.db.OrderActionByKey(ctx, key); err == nil {
+		res, err := m.S.repeat(prev, ticketID)
+		if err != nil {
+			return macros.OrderOutcome{}, errBadConfirm
 		}
-		return "", fmt.Errorf("the shop did not %s", act.Name)
+		return outcome(res, true), nil
 	}
-	return res.Status, nil
+	r, err := m.request(actor, ticketID, act)
+	if err != nil {
+		return macros.OrderOutcome{}, err
+	}
+	pv, err := m.S.Preview(ctx, r)
+	if err != nil {
+		return macros.OrderOutcome{}, err
+	}
+	pv.Key = key
+	if want, err := m.sign(ctx, r, pv); err != nil {
+		return macros.OrderOutcome{}, err
+	} else if want != sig {
+		c, err := m.confirmation(ctx, r)
+		if err != nil {
+			return macros.OrderOutcome{}, err
+		}
+		c.Changed = true
+		return macros.OrderOutcome{}, c
+	}
+	r.Key = key
+	res, err := m.S.Act(ctx, r)
+	var oe *orders.Error
+	switch {
+	case errors.As(err, &oe) && res.ID != 0:
+		// The shop could not be asked: the macro stops with why.
+		res.Message = oe.Message
+	case err != nil:
+		return macros.OrderOutcome{}, err
+	}
+	return outcome(res, res.Repeat), nil
+}
+
+var errBadConfirm = inputErr("confirm", i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again"))
+
+func outcome(res orders.Result, repeat bool) macros.OrderOutcome {
+	out := macros.OrderOutcome{Done: res.Status == "done", Repeat: repeat}
+	switch {
+	case out.Done:
+		out.Said = said(res)
+	case res.Message != "":
+		out.Said = res.Message
+	default:
+		out.Said = res.Order + " " + res.Status
+	}
+	return out
 }
 
 func yes(s string) bool {

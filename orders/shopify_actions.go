@@ -116,6 +116,11 @@ func (s *Shopify) Preview(ctx context.Context, o *Order, action string, p Params
 		for _, l := range p.Items {
 			pv.Items += l.Quantity
 		}
+		if action == ActRefund && len(p.Items) == 0 && !p.Shipping && p.Amount == "" {
+			for _, l := range sug.RefundLineItems { // the whole order: every line left
+				pv.Items += l.Quantity
+			}
+		}
 	case ActDiscount:
 		pv.Worth = discountWorth(p)
 	case ActReplacement:

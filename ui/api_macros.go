@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/macros"
 	"onedesk/snooze"
 	"onedesk/store"
@@ -104,6 +106,11 @@ func (s *Server) checkMacro(c *fiber.Ctx, p *principal, id int64, ticketIDs []in
 			return nil, err
 		}
 	}
+	if m.OrderAction != nil {
+		if err := p.need(desk.PermOrderActions); err != nil {
+			return nil, err
+		}
+	}
 	if m.SendReply || m.Reply != "" && len(ticketIDs) > 1 {
 		if err := p.need(desk.PermTicketsReply); err != nil {
 			return nil, err
@@ -112,14 +119,21 @@ func (s *Server) checkMacro(c *fiber.Ctx, p *principal, id int64, ticketIDs []in
 	return m, s.checkUpdate(ctx, p, ticketIDs, macros.UpdateOf(m, p.agent))
 }
 
-// applyMacro applies a macro to one ticket: {"ticket_id": N}.
+// applyMacro applies a macro to one ticket: {"ticket_id": N}. A macro
+// with an order action answers 409 with what the action does in money
+// ({"needs_confirmation": true, "preview": {...}, "token": "..."}) and
+// changes nothing, until the request carries that token as "confirm";
+// then the action runs, and the macro's other steps once the shop has
+// done it (a refusal answers 422 with the shop's sentence, the other
+// steps not applied).
 func (s *Server) applyMacro(c *fiber.Ctx, p *principal) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
 	}
 	var in struct {
-		TicketID int64 `json:"ticket_id"`
+		TicketID int64  `json:"ticket_id"`
+		Confirm  string `json:"confirm"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
@@ -127,12 +141,28 @@ func (s *Server) applyMacro(c *fiber.Ctx, p *principal) error {
 	if in.TicketID <= 0 {
 		return fieldErr("ticket_id", "ticket_id names the ticket to apply the macro to")
 	}
-	if _, err := s.checkMacro(c, p, id, []int64{in.TicketID}); err != nil {
-		return err
-	}
-	res, err := s.macros.Apply(c.UserContext(), p.agent, id, in.TicketID)
+	m, err := s.checkMacro(c, p, id, []int64{in.TicketID})
 	if err != nil {
 		return err
+	}
+	res, err := s.macros.Apply(c.UserContext(), p.agent, id, in.TicketID, in.Confirm)
+	var confirm *macros.Confirmation
+	switch {
+	case errors.As(err, &confirm):
+		say := i18n.S("confirm what the macro %q does to the order", m.Name)
+		if confirm.Changed {
+			say = i18n.S("the order's money changed since the confirmation: confirm again")
+		}
+		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": say.In(requestLanguage(c)), "field": "confirm",
+			"needs_confirmation": true, "changed": confirm.Changed, "preview": confirm.Preview, "token": confirm.Token,
+			"macro": fiber.Map{"id": m.ID, "name": m.Name}})
+	case errors.Is(err, macros.ErrOrderActionsNotAllowed):
+		return &apiError{Status: fiber.StatusForbidden, Message: err.Error(), Sentence: i18n.SentenceOf(err)}
+	case err != nil:
+		return orderActionErr(err)
+	case res.Stopped:
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": res.OrderError, "field": "order_action",
+			"order_error": res.OrderError, "stopped": true, "ticket": res.Ticket})
 	}
 	return c.JSON(res)
 }

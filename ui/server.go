@@ -184,6 +184,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Server {
 	}
 	if s.macros = opts.Macros; s.macros == nil {
 		s.macros = macros.New(d, log)
+		s.macros.SetOrderActions(orderact.Macros{S: s.opts.OrderActions}) // as the executable does
 	}
 	if s.snooze = opts.Snooze; s.snooze == nil {
 		s.snooze = snooze.New(d, log)

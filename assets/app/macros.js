@@ -4,6 +4,7 @@
 import { api, get, post } from './api.js';
 import { h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
+import { what } from './orderactions.js';
 import { EV, agentName, can, errorText, state, teamName, toast } from './state.js';
 
 // ---- The agent's macros, most used first (as the server orders them).
@@ -41,7 +42,7 @@ export function macroSteps(m) {
   else if (m.assign_to === 'nobody') out.push(t('unassigned'));
   else if (m.assign_to) out.push(agentName(Number(m.assign_to)));
   if (m.set_team_id) out.push(teamName(m.set_team_id));
-  if (m.order_action) out.push(m.order_action.name);
+  if (m.order_action) out.push(t(`oa_${m.order_action.name}`));
   return out.join(' · ');
 }
 
@@ -59,15 +60,10 @@ export async function macroPalette(d, onApplied) {
       h('button', { type: 'button', class: 'btn', onclick: () => close() }, t('close'))));
   let shown = [];
   let at = 0;
-  const apply = async (m) => {
+  const apply = (m) => {
     close(false);
     document.activeElement?.blur?.();
-    try {
-      const res = await post(`/api/macros/${m.id}/apply`, { ticket_id: d.id });
-      toast(res.order_error ? t('macro_applied_order_failed', { name: m.name, why: res.order_error }) : t('macro_applied', { name: m.name }), !!res.order_error);
-      cache = null;
-      onApplied?.(res);
-    } catch (err) { toast(errorText(err), true); }
+    applyMacro(d, m, onApplied);
   };
   const draw = () => {
     const q = input.value.trim().toLocaleLowerCase();
@@ -86,6 +82,60 @@ export async function macroPalette(d, onApplied) {
   });
   draw();
   input.focus();
+}
+
+// applyMacro applies macro m to ticket d. A macro with an order action is
+// answered first with what that action does in money (409): nothing
+// happens until the agent confirms it in orderConfirm.
+async function applyMacro(d, m, onApplied, confirm) {
+  try {
+    const res = await post(`/api/macros/${m.id}/apply`, confirm ? { ticket_id: d.id, confirm } : { ticket_id: d.id });
+    toast(t('macro_applied', { name: m.name }) + (res.order_result ? ` · ${res.order_result}` : ''));
+    cache = null;
+    onApplied?.(res);
+    return { ok: true };
+  } catch (err) {
+    if (err.status === 409 && err.data?.needs_confirmation) {
+      if (!confirm) orderConfirm(d, m, err.data, onApplied);
+      return { again: err.data };
+    }
+    if (err.status === 422 && err.data?.stopped) {
+      // The shop said no: the macro stopped before its reply and changes.
+      toast(t('macro_order_refused', { name: m.name, why: err.data.order_error }), true);
+      onApplied?.({});
+      return { refused: err.data.order_error };
+    }
+    toast(errorText(err), true);
+    return { error: errorText(err) };
+  }
+}
+
+// orderConfirm shows what a macro's order action will do — the order,
+// the money back in its currency, restocking — as the order panel does,
+// and what the macro does after it; Cancel sends nothing, Confirm applies
+// the macro with the preview's token.
+function orderConfirm(d, m, data, onApplied) {
+  const pv = data.preview;
+  const action = t(`oa_${pv.action}`);
+  const said = h('p', { class: 'error oa-said', role: 'alert' }, data.changed ? t('macro_order_changed') : '');
+  const rest = macroSteps({ ...m, order_action: null });
+  const confirmBtn = h('button', { type: 'button', class: 'btn primary', id: 'macro-oa-confirm' }, t('oa_confirm', { action }));
+  const { close } = dialog('macro-oa-title',
+    h('h2', { id: 'macro-oa-title' }, t('macro_order_title', { name: m.name })),
+    h('h3', {}, t('oa_title', { action, order: pv.order })),
+    h('div', { class: 'oa-summary', id: 'macro-oa-summary' }, ...what(pv.action, pv)),
+    rest ? h('p', { class: 'muted' }, t('macro_order_then', { steps: rest })) : null,
+    said,
+    h('div', { class: 'buttons' },
+      h('button', { type: 'button', class: 'btn', id: 'macro-oa-cancel', onclick: () => close() }, t('cancel')), confirmBtn));
+  confirmBtn.addEventListener('click', async () => {
+    confirmBtn.disabled = true; // the token keeps a second click to one action too
+    const out = await applyMacro(d, m, onApplied, data.token);
+    if (out.ok) close(false);
+    else if (out.again) orderConfirm(d, m, out.again, onApplied);
+    else said.textContent = out.refused || out.error || '';
+  });
+  confirmBtn.focus();
 }
 
 // macroManager lists the macros the agent sees, to add, change and delete

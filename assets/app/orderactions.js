@@ -88,8 +88,9 @@ function params(form, action) {
   return p;
 }
 
-// what says what the action will do, from the shop's preview.
-function what(action, pv) {
+// what says what the action will do, from the shop's preview (the order
+// panel's dialog and a macro's confirmation say it alike).
+export function what(action, pv) {
   const lines = [];
   const money = (x) => formatMoney(x, pv.currency);
   if ((action === 'refund' || action === 'cancel') && pv.amount) {

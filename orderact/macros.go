@@ -192,7 +192,7 @@ func said(r orders.Result) string {
 		if o.Amount != "" {
 			out += " " + strings.TrimSpace(o.Amount+" "+o.Currency)
 		}
-		if o.Ref != "" {
+		if o.Ref != "" && !strings.HasPrefix(o.Ref, "gid://") { // a platform's inner id says nothing to an agent
 			out += " " + o.Ref
 		}
 	}

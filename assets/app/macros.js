@@ -346,7 +346,7 @@ export function scheduledControls(m, reload) {
 export function eventText(e, who) {
   switch (e.type) {
     case EV.MacroApplied: return e.data.order_action
-      ? t(e.data.order_error ? 'ev_macro_order_failed' : 'ev_macro_order', { who, name: e.data.macro, action: e.data.order_action, result: e.data.order_error || e.data.order_result || '' })
+      ? t(e.data.order_error ? 'ev_macro_order_failed' : 'ev_macro_order', { who, name: e.data.macro, action: t(`oa_${e.data.order_action}`), result: e.data.order_error || e.data.order_result || '' })
       : t('ev_macro_applied', { who, name: e.data.macro });
     case EV.Snoozed: return e.data.until ? t('ev_snoozed_until', { who, when: formatDateTime(e.data.until) }) : t('ev_snoozed_reply', { who });
     case EV.Woke: return t(`ev_woke_${e.data.reason}`);

@@ -442,6 +442,7 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	})
 	work.GoLeased(db, cfg.Log, "reports", func(ctx context.Context) { reps.Run(ctx, d, 5*time.Second) })
 	work.GoLeased(db, cfg.Log, "satisfaction surveys", surveys.Run)
+	work.GoLeased(db, cfg.Log, "order actions", orderActions.Run) // settles actions a crash left pending
 	work.Go("search index", func(ctx context.Context) { logSearchBuild(ctx, db, cfg.Log) })
 	work.Go("search merge", func(ctx context.Context) { db.RunSearchMerge(ctx, cfg.Log) })
 	work.Go("help centre", help.Run)

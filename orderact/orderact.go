@@ -258,9 +258,12 @@ func (s *Service) Act(ctx context.Context, r Request) (orders.Result, error) {
 	}
 
 	// The shop is asked outside any transaction, and to the end even when
-	// the agent's request goes away: what it did is then recorded.
+	// the agent's request goes away: what it did is then recorded. Just
+	// before, the action is marked sent (with the request a platform can
+	// send again under this key), so that after a crash the sweep knows
+	// whether the shop may have acted (Recover).
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
-	out, err := tg.platform.Act(actx, o, r.Action, r.Params, r.Key)
+	out, err := s.send(actx, tg.platform, o, rec, r.Params)
 	cancel()
 	var refused *orders.Refused
 	var oe *orders.Error
@@ -278,7 +281,14 @@ func (s *Service) Act(ctx context.Context, r Request) (orders.Result, error) {
 	if err != nil {
 		s.log.Info("order action not done", "ticket", r.TicketID, "action", r.Action, "order", o.Number, "status", rec.Status, "err", err)
 	}
-	if werr := s.finish(context.WithoutCancel(ctx), tg.ticket, rec, out); werr != nil {
+	if werr := s.finish(context.WithoutCancel(ctx), tg.ticket, rec, out); errors.Is(werr, store.ErrConflict) {
+		// The sweep settled it meanwhile: its word stands.
+		prev, err := s.db.OrderActionByKey(context.WithoutCancel(ctx), r.Key)
+		if err != nil {
+			return orders.Result{}, err
+		}
+		return result(prev), nil
+	} else if werr != nil {
 		return orders.Result{}, werr
 	}
 	s.d.ForgetOrders(tg.store)
@@ -287,6 +297,26 @@ func (s *Service) Act(ctx context.Context, r Request) (orders.Result, error) {
 		return res, oe // the agent reads why in their language
 	}
 	return res, nil
+}
+
+// send marks the action sent and asks the shop: a platform that can
+// replay the action gets its request made and kept first.
+func (s *Service) send(ctx context.Context, p orders.Platform, o *orders.Order, rec *store.OrderAction, params orders.Params) (*orders.Outcome, error) {
+	rp, replays := p.(orders.Replayer)
+	if replays {
+		req, err := rp.Prepare(ctx, o, rec.Action, params)
+		if err != nil {
+			return nil, err
+		}
+		rec.Request = req
+	}
+	if err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkOrderActionSent(ctx, rec) }); err != nil {
+		return nil, err
+	}
+	if replays && rec.Request != nil {
+		return rp.Send(ctx, o, rec.Action, rec.Request, rec.Key)
+	}
+	return p.Act(ctx, o, rec.Action, params, rec.Key)
 }
 
 // finish records how the action ended and writes it on the ticket.
@@ -305,7 +335,11 @@ func (s *Service) finish(ctx context.Context, t *store.Ticket, rec *store.OrderA
 			return err
 		}
 		tt = s.d.TicketTx(tx, fresh, nil, store.Now())
-		_, err = tt.Event(ctx, desk.AgentActor(*rec.AgentID), data)
+		actor := desk.System
+		if rec.AgentID != nil {
+			actor = desk.AgentActor(*rec.AgentID)
+		}
+		_, err = tt.Event(ctx, actor, data)
 		return err
 	})
 	if err != nil {

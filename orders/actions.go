@@ -39,6 +39,17 @@ type Platform interface {
 	Act(ctx context.Context, o *Order, action string, p Params, key string) (*Outcome, error)
 }
 
+// Replayer is a platform that can send an action again after an
+// interruption without doing it twice: the request is made (Prepare) and
+// kept before it goes, and sent again byte for byte under the same
+// idempotency key (Send), which the platform answers with the first
+// action's result (Shopify's refunds, @idempotent). Prepare answers nil
+// for an action it cannot replay.
+type Replayer interface {
+	Prepare(ctx context.Context, o *Order, action string, p Params) (json.RawMessage, error)
+	Send(ctx context.Context, o *Order, action string, request json.RawMessage, key string) (*Outcome, error)
+}
+
 // Params are an action's choices, from the confirmation (or a macro).
 type Params struct {
 	Items    []Line `json:"items,omitempty"` // refund, replacement: lines and quantities (none: every line)

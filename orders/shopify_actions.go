@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -199,13 +200,57 @@ func refused(errs []userError) error {
 	return &Refused{Platform: "Shopify", Message: strings.Join(msgs, " ")}
 }
 
+// Prepare makes a refund's request (the lines and transactions Shopify
+// suggests for the choices), to be kept before it is sent: sent again
+// byte for byte under the same key, Shopify answers the first refund
+// instead of making a second (orders.Replayer). Other actions have none.
+func (s *Shopify) Prepare(ctx context.Context, o *Order, action string, p Params) (json.RawMessage, error) {
+	if action != ActRefund {
+		return nil, nil
+	}
+	input, err := s.refundInput(ctx, o, p)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("shopify refund request: %w", err)
+	}
+	return raw, nil
+}
+
+// Send sends a prepared request under the confirmation's key.
+func (s *Shopify) Send(ctx context.Context, o *Order, action string, request json.RawMessage, key string) (*Outcome, error) {
+	if action != ActRefund {
+		return nil, &FieldError{Field: "action", Said: i18n.S("this shop's platform cannot do %q", action)}
+	}
+	var input map[string]any
+	if err := json.Unmarshal(request, &input); err != nil {
+		return nil, fmt.Errorf("shopify refund request: %w", err)
+	}
+	out := &Outcome{Action: action, Order: o.Number, Currency: o.Currency}
+	if err := s.sendRefund(ctx, o, input, key, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // refund creates a refund with the transactions Shopify suggests for the
 // lines and shipping chosen (an amount of the agent's own goes back on
 // the first payment), under the confirmation's idempotency key.
 func (s *Shopify) refund(ctx context.Context, o *Order, p Params, key string, out *Outcome) error {
 	if !keyShape.MatchString(key) {
-		return &FieldError{Field: "key", Said: i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again")}
+		return errRefundKey
 	}
+	input, err := s.refundInput(ctx, o, p)
+	if err != nil {
+		return err
+	}
+	return s.sendRefund(ctx, o, input, key, out)
+}
+
+// refundInput is a refund's RefundInput.
+func (s *Shopify) refundInput(ctx context.Context, o *Order, p Params) (map[string]any, error) {
 	// Nothing chosen is the whole order (what is left of it), unless an
 	// amount of the agent's own is all that goes back.
 	full := len(p.Items) == 0 && !p.Shipping && p.Amount == ""
@@ -214,7 +259,7 @@ func (s *Shopify) refund(ctx context.Context, o *Order, p Params, key string, ou
 	// goes back on.
 	sug, lines, err := s.suggest(ctx, o, p, full || moneyOnly)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if full {
 		for _, l := range sug.RefundLineItems {
@@ -231,7 +276,7 @@ func (s *Shopify) refund(ctx context.Context, o *Order, p Params, key string, ou
 	}
 	if p.Amount != "" {
 		if len(txs) == 0 {
-			return orderErr(fmt.Errorf("no suggested transaction"), "nothing is left to refund on order %s", o.Number)
+			return nil, orderErr(fmt.Errorf("no suggested transaction"), "nothing is left to refund on order %s", o.Number)
 		}
 		txs = txs[:1]
 		txs[0]["amount"] = p.Amount
@@ -242,6 +287,16 @@ func (s *Shopify) refund(ctx context.Context, o *Order, p Params, key string, ou
 	}
 	if p.Shipping || full {
 		input["shipping"] = map[string]any{"fullRefund": true}
+	}
+	return input, nil
+}
+
+var errRefundKey = &FieldError{Field: "key", Said: i18n.S("the confirmation's key is missing or not valid: ask for the confirmation again")}
+
+// sendRefund sends refundCreate with input under key.
+func (s *Shopify) sendRefund(ctx context.Context, o *Order, input map[string]any, key string, out *Outcome) error {
+	if !keyShape.MatchString(key) {
+		return errRefundKey
 	}
 	// The key is a literal of the directive (checked above to be a plain
 	// token), as Shopify's documentation writes it.

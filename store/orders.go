@@ -21,11 +21,18 @@ type OrderAction struct {
 	Key        string          `json:"-"`
 	AgentID    *int64          `json:"agent_id"`
 	Params     json.RawMessage `json:"params"`
-	Status     string          `json:"status"` // pending, done, refused, failed
+	// Status is pending, done, refused, failed, interrupted (stopped
+	// before the shop was asked: nothing done) or unknown (stopped while
+	// the shop was asked: it may have acted).
+	Status     string          `json:"status"`
 	Message    string          `json:"message,omitempty"`
 	Outcome    json.RawMessage `json:"outcome"`
 	CreatedAt  time.Time       `json:"created_at"`
 	FinishedAt *time.Time      `json:"finished_at"`
+	// SentAt is when the shop was asked (nil: not yet); Request is what
+	// was sent when the platform can send it again under the same key.
+	SentAt  *time.Time      `json:"-"`
+	Request json.RawMessage `json:"-"`
 }
 
 // InsertOrderAction records an action about to be taken; ErrConflict when
@@ -45,34 +52,77 @@ func (tx *Tx) InsertOrderAction(ctx context.Context, a *OrderAction) error {
 	return err
 }
 
-// FinishOrderAction writes how an action ended.
+// FinishOrderAction writes how a pending action ended; ErrConflict when
+// it ended already (the sweep and a late answer cannot both say).
 func (tx *Tx) FinishOrderAction(ctx context.Context, a *OrderAction) error {
 	now := Now()
-	a.FinishedAt = &now
-	_, err := tx.q.ExecContext(ctx, `UPDATE order_actions SET status = ?, message = ?, outcome = ?, finished_at = ? WHERE id = ?`,
+	res, err := tx.q.ExecContext(ctx, `UPDATE order_actions SET status = ?, message = ?, outcome = ?, finished_at = ? WHERE id = ? AND status = 'pending'`,
 		a.Status, a.Message, rawText(a.Outcome), ms(now), a.ID)
 	if err != nil {
 		return fmt.Errorf("finish order action %d: %w", a.ID, err)
 	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("finish order action %d: %w", a.ID, ErrConflict)
+	}
+	a.FinishedAt = &now
 	return nil
 }
 
+// MarkOrderActionSent records that the shop is about to be asked, with
+// the request a platform can send again ("" when none).
+func (tx *Tx) MarkOrderActionSent(ctx context.Context, a *OrderAction) error {
+	now := Now()
+	_, err := tx.q.ExecContext(ctx, `UPDATE order_actions SET sent_at = ?, request = ? WHERE id = ?`, ms(now), string(a.Request), a.ID)
+	if err != nil {
+		return fmt.Errorf("mark order action %d sent: %w", a.ID, err)
+	}
+	a.SentAt = &now
+	return nil
+}
+
+// PendingOrderActions lists up to limit actions still pending that began
+// before before, oldest first.
+func (db *DB) PendingOrderActions(ctx context.Context, before time.Time, limit int) ([]OrderAction, error) {
+	rows, err := db.rq.QueryContext(ctx, "SELECT "+orderActionCols+" FROM order_actions WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?",
+		ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending order actions: %w", err)
+	}
+	defer rows.Close()
+	var list []OrderAction
+	for rows.Next() {
+		a, err := scanOrderAction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pending order actions: %w", err)
+		}
+		list = append(list, *a)
+	}
+	return list, rows.Err()
+}
+
 const orderActionCols = `id, ticket_id, store_id, order_number, action, idempotency_key, agent_id, params, status, message, outcome,
-	created_at, finished_at`
+	created_at, finished_at, sent_at, request`
 
 func scanOrderAction(row interface{ Scan(...any) error }) (*OrderAction, error) {
 	var a OrderAction
-	var params, outcome string
+	var params, outcome, request string
 	var created int64
-	var finished sql.NullInt64
+	var finished, sent sql.NullInt64
 	if err := row.Scan(&a.ID, &a.TicketID, &a.StoreID, &a.Order, &a.Action, &a.Key, &a.AgentID, &params, &a.Status, &a.Message,
-		&outcome, &created, &finished); err != nil {
+		&outcome, &created, &finished, &sent, &request); err != nil {
 		return nil, err
 	}
 	a.Params, a.Outcome, a.CreatedAt = json.RawMessage(params), json.RawMessage(outcome), fromMS(created)
 	if finished.Valid {
 		t := fromMS(finished.Int64)
 		a.FinishedAt = &t
+	}
+	if sent.Valid {
+		t := fromMS(sent.Int64)
+		a.SentAt = &t
+	}
+	if request != "" {
+		a.Request = json.RawMessage(request)
 	}
 	return &a, nil
 }

@@ -76,7 +76,9 @@ type Shopify struct {
 	mu      sync.Mutex
 	orders  []*ShopifyOrder
 	calls   []Call
-	refunds map[string]string // idempotency key → refund id
+	refunds map[string]string  // idempotency key → refund id
+	amounts map[string]float64 // refund id → its amount
+	stall   string             // an operation done but never answered
 	nextID  int64
 	// Discounts and Drafts are what the mutations made.
 	Discounts []map[string]any
@@ -87,11 +89,27 @@ type Shopify struct {
 // NewShopify starts a stand-in shop holding orders, answering only the
 // token.
 func NewShopify(t testing.TB, token string, orders ...*ShopifyOrder) *Shopify {
-	s := &Shopify{Token: token, orders: orders, refunds: map[string]string{}, nextID: 9000}
+	s := &Shopify{Token: token, orders: orders, refunds: map[string]string{}, amounts: map[string]float64{}, nextID: 9000}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
 }
+
+// StallOn has the stand-in do an operation ("Refund") and then never
+// answer it, until the client goes away: a desk killed while the shop
+// acts. "" answers everything again.
+func (s *Shopify) StallOn(operation string) {
+	s.mu.Lock()
+	s.stall = operation
+	s.mu.Unlock()
+}
+
+// nowhere takes an answer no one will read.
+type nowhere struct{ h http.Header }
+
+func (n *nowhere) Header() http.Header         { return n.h }
+func (n *nowhere) Write(b []byte) (int, error) { return len(b), nil }
+func (n *nowhere) WriteHeader(int)             {}
 
 // Calls lists the requests taken so far.
 func (s *Shopify) Calls() []Call {
@@ -149,6 +167,13 @@ func (s *Shopify) serve(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		s.answer(w, nil, gqlError{Message: "Parse error: expected a named operation"})
 		return
+	}
+	s.mu.Lock()
+	stall := s.stall != "" && s.stall == m[2]
+	s.mu.Unlock()
+	if stall {
+		defer func() { <-r.Context().Done() }() // after the lock is let go
+		w = &nowhere{h: http.Header{}}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -351,7 +376,7 @@ func (s *Shopify) refundCreate(w http.ResponseWriter, q string, v map[string]any
 		return
 	}
 	if id, ok := s.refunds[key[1]]; ok {
-		payload(map[string]any{"id": id, "totalRefundedSet": shopMoney(0, o.Currency)})
+		payload(map[string]any{"id": id, "totalRefundedSet": shopMoney(s.amounts[id], o.Currency)})
 		return
 	}
 	lines, _ := in["refundLineItems"].([]any)
@@ -396,6 +421,7 @@ func (s *Shopify) refundCreate(w http.ResponseWriter, q string, v map[string]any
 	s.nextID++
 	id := gid("Refund", s.nextID)
 	s.refunds[key[1]] = id
+	s.amounts[id] = sum
 	payload(map[string]any{"id": id, "totalRefundedSet": shopMoney(sum, o.Currency)})
 }
 

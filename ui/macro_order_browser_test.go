@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -19,7 +20,9 @@ import (
 // and the ticket's history shows the order action.
 func TestMacroOrderActionInBrowser(t *testing.T) {
 	ctx := browser(t)
-	shop := orderstest.NewShopify(t, "shpat_x", shopOrder())
+	shop := orderstest.NewShopify(t, "shpat_x", shopOrder(), &orderstest.ShopifyOrder{ID: 5502, Name: "#1002", Email: "ana@example.pt",
+		Currency: "EUR", Shipping: 6, CreatedAt: time.Now().Add(-24 * time.Hour), Country: "PT",
+		Lines: []orderstest.ShopifyLine{{ID: 2, Variant: 12, Title: "Trail 39", Quantity: 2, Price: 59.5}}})
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
 	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_x"}})
@@ -85,5 +88,26 @@ func TestMacroOrderActionInBrowser(t *testing.T) {
 	shot(t, ctx, "89-macro-refund-done-1366")
 	if n, status := replies(); refunds() != 1 || shop.Order("#1001").Refunded != 49.90 || n != 1 || status != "resolved" {
 		t.Fatalf("confirmed: %d refunds (%v refunded), %d replies, status %s", refunds(), shop.Order("#1001").Refunded, n, status)
+	}
+
+	// On a phone, in Portuguese, for another customer's order.
+	var other ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Reembolso", "body": "A encomenda #1002 não chegou.",
+		"customer": map[string]any{"email": "ana@example.pt", "name": "Ana Lima"}, "store_id": 1}).json(t, &other)
+	admin.must(200, "PATCH", "/api/me", map[string]any{"language": "pt"})
+	run(t, ctx, "phone, portuguese",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(fmt.Sprintf("%s/#/all/t/%d", e.srv.URL, other.ID)),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#macros-btn`, chromedp.ByID), chromedp.Click(`#macros-btn`, chromedp.ByID),
+		chromedp.WaitVisible(`#macro-search`, chromedp.ByID),
+		chromedp.SendKeys(`#macro-search`, "refund", chromedp.ByID),
+		chromedp.WaitVisible(`//li[@role="option" and contains(., "Refund in full")]`, chromedp.BySearch),
+		enter(),
+		chromedp.WaitVisible(summary+`//strong[contains(., "125,00")]`, chromedp.BySearch))
+	shot(t, ctx, "90-macro-refund-confirm-pt-390")
+	run(t, ctx, "cancel on the phone", chromedp.Click(`#macro-oa-cancel`, chromedp.ByID), chromedp.WaitNotPresent(`#macro-oa-confirm`, chromedp.ByID))
+	if refunds() != 1 {
+		t.Fatalf("cancelled on the phone: %d refunds", refunds())
 	}
 }

@@ -56,7 +56,9 @@ type Confirmation struct {
 	Changed bool `json:"changed,omitempty"`
 }
 
-func (c *Confirmation) Error() string { return "the macro's order action waits for the agent's confirmation" }
+func (c *Confirmation) Error() string {
+	return "the macro's order action waits for the agent's confirmation"
+}
 
 // OrderOutcome is how a confirmed order action ended.
 type OrderOutcome struct {

@@ -13,14 +13,14 @@ import (
 // OrderAction is an action on a shop order taken from a ticket: one per
 // confirmation, its idempotency key unique.
 type OrderAction struct {
-	ID         int64           `json:"id"`
-	TicketID   int64           `json:"ticket_id"`
-	StoreID    int64           `json:"store_id"`
-	Order      string          `json:"order"`
-	Action     string          `json:"action"`
-	Key        string          `json:"-"`
-	AgentID    *int64          `json:"agent_id"`
-	Params     json.RawMessage `json:"params"`
+	ID       int64           `json:"id"`
+	TicketID int64           `json:"ticket_id"`
+	StoreID  int64           `json:"store_id"`
+	Order    string          `json:"order"`
+	Action   string          `json:"action"`
+	Key      string          `json:"-"`
+	AgentID  *int64          `json:"agent_id"`
+	Params   json.RawMessage `json:"params"`
 	// Status is pending, done, refused, failed, interrupted (stopped
 	// before the shop was asked: nothing done) or unknown (stopped while
 	// the shop was asked: it may have acted).

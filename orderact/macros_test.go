@@ -9,19 +9,8 @@ import (
 	"onedesk/macros"
 	"onedesk/orderact"
 	"onedesk/orders"
-	"onedesk/orders/orderstest"
 	"onedesk/store"
 )
-
-func refundsSent(shop *orderstest.Shopify) int {
-	n := 0
-	for _, c := range shop.Calls() {
-		if c.Operation == "Refund" {
-			n++
-		}
-	}
-	return n
-}
 
 // A macro naming an order action first shows what it does in money on
 // the customer's order and sends nothing; confirmed with the preview's
@@ -53,8 +42,8 @@ func TestMacroRunsOrderAction(t *testing.T) {
 		t.Fatalf("unconfirmed: %v", err)
 	}
 	pv := c.Preview.(*orders.Preview)
-	if pv.Amount != "4.90" || pv.Currency != "EUR" || pv.Order != "#1001" || pv.Maximum != "49.90" || refundsSent(shop) != 0 {
-		t.Fatalf("preview %+v, %d refunds", pv, refundsSent(shop))
+	if pv.Amount != "4.90" || pv.Currency != "EUR" || pv.Order != "#1001" || pv.Maximum != "49.90" || shop.Count("Refund") != 0 {
+		t.Fatalf("preview %+v, %d refunds", pv, shop.Count("Refund"))
 	}
 	if desktest.Ticket(t, db, ticket).Status == "resolved" {
 		t.Fatal("the status changed before the confirmation")
@@ -67,11 +56,11 @@ func TestMacroRunsOrderAction(t *testing.T) {
 	if err != nil || got.OrderError != "" || !strings.HasPrefix(got.OrderResult, "#1001 4.90 EUR") {
 		t.Fatalf("applied: %+v %v", got, err)
 	}
-	if shop.Order("#1001").Refunded != 4.90 || got.Ticket.Status != "resolved" || refundsSent(shop) != 1 {
+	if shop.Order("#1001").Refunded != 4.90 || got.Ticket.Status != "resolved" || shop.Count("Refund") != 1 {
 		t.Fatalf("refunded %v, status %s", shop.Order("#1001").Refunded, got.Ticket.Status)
 	}
 	again, err := svc.Apply(ctx, super, refund.ID, ticket, c.Token)
-	if err != nil || !again.Repeat || refundsSent(shop) != 1 {
+	if err != nil || !again.Repeat || shop.Count("Refund") != 1 {
 		t.Fatalf("confirmed twice: %+v %v", again, err)
 	}
 

@@ -64,22 +64,13 @@ func TestRecoverAfterCrash(t *testing.T) {
 	super := desktest.Agent(t, d, "super@shop.test", "supervisor")
 	db.Close()
 
-	calls := func(op string) int {
-		n := 0
-		for _, c := range shop.Calls() {
-			if c.Operation == op {
-				n++
-			}
-		}
-		return n
-	}
 	// crash runs an action in a child process and kills it once the
 	// shop has taken the operation it stalls on.
 	crash := func(action, stallOn string, params map[string]any) {
 		t.Helper()
 		shop.StallOn(stallOn)
 		defer shop.StallOn("")
-		before := calls(stallOn)
+		before := shop.Count(stallOn)
 		raw, _ := json.Marshal(params)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "ONEDESK_TEST_ENGINES=sqlite", "ONEDESK_CRASH_DATA="+data,
@@ -90,7 +81,7 @@ func TestRecoverAfterCrash(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(60 * time.Second); calls(stallOn) == before; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(60 * time.Second); shop.Count(stallOn) == before; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				cmd.Process.Kill()
 				cmd.Wait()
@@ -106,8 +97,8 @@ func TestRecoverAfterCrash(t *testing.T) {
 	crash(orders.ActRefund, "Suggest", map[string]any{"amount": "10.00"})   // died before asking the shop
 	crash(orders.ActResend, "Resend", nil)                                  // the invoice went; the shop cannot tell
 	crash(orders.ActCancel, "Cancel", map[string]any{"reason": "customer"}) // the shop cancelled
-	if calls("Refund") != 1 || shop.Order("#1001").Refunded != 4.90 || !shop.Order("#1001").Cancelled {
-		t.Fatalf("before the restart: %d refunds, %v refunded", calls("Refund"), shop.Order("#1001").Refunded)
+	if shop.Count("Refund") != 1 || shop.Order("#1001").Refunded != 4.90 || !shop.Order("#1001").Cancelled {
+		t.Fatalf("before the restart: %d refunds, %v refunded", shop.Count("Refund"), shop.Order("#1001").Refunded)
 	}
 
 	// The desk starts again on the same database.
@@ -147,8 +138,8 @@ func TestRecoverAfterCrash(t *testing.T) {
 		t.Fatalf("the cancellation: %+v", hist)
 	}
 	// The refund was asked again under its key: still one refund made.
-	if calls("Refund") != 2 || shop.Order("#1001").Refunded != 4.90 {
-		t.Fatalf("after the sweep: %d refund requests, %v refunded", calls("Refund"), shop.Order("#1001").Refunded)
+	if shop.Count("Refund") != 2 || shop.Order("#1001").Refunded != 4.90 {
+		t.Fatalf("after the sweep: %d refund requests, %v refunded", shop.Count("Refund"), shop.Order("#1001").Refunded)
 	}
 	evs := desktest.TicketEvents(t, db, ticket, store.EventOrderAction)
 	statuses := map[string]bool{}

@@ -36,7 +36,8 @@ func (b macroBody) macro() store.Macro {
 }
 
 // listMacros answers the agent's macros (most used first), the order
-// actions a macro may name, and whether they may manage shared ones.
+// actions a macro may name (for an agent who may act on orders), and
+// whether they may manage shared ones.
 func (s *Server) listMacros(c *fiber.Ctx, p *principal) error {
 	list, err := s.macros.List(c.UserContext(), p.agent)
 	if err != nil {
@@ -50,7 +51,11 @@ func (s *Server) listMacros(c *fiber.Ctx, p *principal) error {
 	for i, m := range list {
 		out[i] = item{m, macros.MayEdit(m, p.agent)}
 	}
-	return c.JSON(fiber.Map{"macros": out, "order_actions": s.macros.Available(),
+	actions := []macros.ActionInfo{} // offered to those who may act on orders
+	if p.can(desk.PermOrderActions) {
+		actions = s.macros.Available()
+	}
+	return c.JSON(fiber.Map{"macros": out, "order_actions": actions,
 		"can_share": desk.Can(p.agent.Role, desk.PermMacrosShared)})
 }
 

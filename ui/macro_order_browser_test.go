@@ -32,15 +32,7 @@ func TestMacroOrderActionInBrowser(t *testing.T) {
 	admin.must(201, "POST", "/api/macros", map[string]any{"name": "Refund in full", "shared": true,
 		"reply": "Hi {{customer.first_name}}, your refund is on its way.", "send_reply": true, "status": "resolved",
 		"order_action": map[string]any{"name": "refund", "params": map[string]any{"restock": "yes", "notify": "yes"}}})
-	refunds := func() int {
-		n := 0
-		for _, c := range shop.Calls() {
-			if c.Operation == "Refund" {
-				n++
-			}
-		}
-		return n
-	}
+	refunds := func() int { return shop.Count("Refund") }
 	replies := func() (n int, status string) {
 		var got ticketJSON
 		admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", tk.ID), nil).json(t, &got)

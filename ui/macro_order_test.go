@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"onedesk/orders/orderstest"
-	"onedesk/store"
 	"onedesk/ui"
 )
 
@@ -19,25 +18,13 @@ func TestMacroOrderActionAPI(t *testing.T) {
 	shop := orderstest.NewShopify(t, "shpat_x", shopOrder())
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	var st store.Store
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoes", "orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_x"}}).json(t, &st)
-	var tk ticketJSON
-	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Late", "body": "Order #1001 came late",
-		"customer": map[string]any{"email": "rui@example.pt"}, "store_id": st.ID}).json(t, &tk)
+	_, tk := shopTicket(t, admin, shop)
 	var ship, over struct{ ID int64 }
 	admin.must(201, "POST", "/api/macros", map[string]any{"name": "Refund shipping", "shared": true, "reply": "Shipping refunded.",
 		"send_reply": true, "status": "pending", "order_action": map[string]any{"name": "refund", "params": map[string]any{"shipping": "yes"}}}).json(t, &ship)
 	admin.must(201, "POST", "/api/macros", map[string]any{"name": "Refund too much", "shared": true, "reply": "Your refund is on its way.",
 		"send_reply": true, "order_action": map[string]any{"name": "refund", "params": map[string]any{"amount": "60.00"}}}).json(t, &over)
-	refunds := func() int {
-		n := 0
-		for _, c := range shop.Calls() {
-			if c.Operation == "Refund" {
-				n++
-			}
-		}
-		return n
-	}
+	refunds := func() int { return shop.Count("Refund") }
 	apply := func(c *client, status int, id int64, confirm string) resp {
 		body := map[string]any{"ticket_id": tk.ID}
 		if confirm != "" {

@@ -23,6 +23,18 @@ func shopOrder() *orderstest.ShopifyOrder {
 		Lines: []orderstest.ShopifyLine{{ID: 1, Variant: 11, Title: "Runner 42", Quantity: 1, Price: 45}}}
 }
 
+// shopTicket is a store on the stand-in shop and a ticket of its
+// customer rui@example.pt, who wrote about order #1001.
+func shopTicket(t *testing.T, admin *client, shop *orderstest.Shopify) (store.Store, ticketJSON) {
+	t.Helper()
+	var st store.Store
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoes", "orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_x"}}).json(t, &st)
+	var tk ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Too small", "body": "Order #1001 is too small",
+		"customer": map[string]any{"email": "rui@example.pt"}, "store_id": st.ID}).json(t, &tk)
+	return st, tk
+}
+
 type actionResult struct {
 	ID      int64  `json:"id"`
 	Status  string `json:"status"`
@@ -41,11 +53,7 @@ func TestOrderActionsAPI(t *testing.T) {
 	shop := orderstest.NewShopify(t, "shpat_x", shopOrder())
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
-	var st store.Store
-	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoes", "orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_x"}}).json(t, &st)
-	var tk ticketJSON
-	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Too small", "body": "Order #1001 is too small",
-		"customer": map[string]any{"email": "rui@example.pt"}, "store_id": st.ID}).json(t, &tk)
+	_, tk := shopTicket(t, admin, shop)
 	agent := e.agent(admin, "ann@shop.test")
 	var who struct {
 		Agent store.Agent `json:"agent"`

@@ -118,6 +118,19 @@ func (s *Shopify) Calls() []Call {
 	return slices.Clone(s.calls)
 }
 
+// Count is how many requests of an operation ("Refund") it took.
+func (s *Shopify) Count(operation string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Operation == operation {
+			n++
+		}
+	}
+	return n
+}
+
 // Order is the stand-in's order of a name ("#1001"), as it is now.
 func (s *Shopify) Order(name string) ShopifyOrder {
 	s.mu.Lock()

@@ -63,6 +63,8 @@ func TestMacroOrderActionInBrowser(t *testing.T) {
 		chromedp.WaitVisible(summary+`//p[contains(., "The items go back in stock")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//h3[contains(., "Refund") and contains(., "#1001")]`, chromedp.BySearch))
 	shot(t, ctx, "88-macro-refund-confirm-1366")
+	run(t, ctx, "wide screen", chromedp.EmulateViewport(1920, 1080), chromedp.WaitVisible(`#macro-oa-confirm`, chromedp.ByID))
+	shot(t, ctx, "88-macro-refund-confirm-1920")
 	run(t, ctx, "cancel",
 		chromedp.Click(`#macro-oa-cancel`, chromedp.ByID),
 		chromedp.WaitNotPresent(`#macro-oa-confirm`, chromedp.ByID))

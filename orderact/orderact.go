@@ -5,7 +5,8 @@
 // agent), is previewed with what it does in money, is done once per
 // confirmation (an idempotency key, unique in order_actions), and is
 // written on the ticket's history as an order_action event with its
-// result. Macros call it through orders.Actions.
+// result. Macros call it through orders.Actions. An action a crash left
+// pending is settled, never done twice, by Recover (recover.go).
 package orderact
 
 import (

@@ -79,7 +79,7 @@ func TestMailboxOAuth(t *testing.T) {
 
 	prov := oauthtest.New(t)
 	prov.SetExpiry(9 * time.Second) // every use finds the token expired (oauth2 allows 10 s of slack); the servers take it for 9 s, on a busy machine too
-	prov.SetRotate(true)        // and each refresh gives a new refresh token, the old one dead
+	prov.SetRotate(true)            // and each refresh gives a new refresh token, the old one dead
 	imapSrv, smtpSrv := prov.IMAP(t), prov.SMTP(t)
 	hostPort := func(addr string) (string, int) {
 		h, p, _ := net.SplitHostPort(addr)

@@ -76,7 +76,7 @@ func connectOAuth(t *testing.T, r *rig, prov *oauthtest.Server, mb *store.Mailbo
 // asking for Reconnect, and Reconnect mends it.
 func TestDovecotOAuth2(t *testing.T) {
 	prov := oauthtest.New(t)
-	prov.User = "support" // Dovecot's account
+	prov.User = "support"           // Dovecot's account
 	prov.SetExpiry(9 * time.Second) // each use refreshes (oauth2 counts < 10 s left as expired); Dovecot takes it for 9 s, on a busy machine too
 	addr := dovecot(t, dovecotOAuth2(t, prov)...)
 	smtpSrv := prov.SMTP(t)

@@ -7,10 +7,9 @@ import (
 )
 
 // The customer portal's catalogs (server-rendered pages and the widget's
-// order tracker and continue-on-another-device part) and that part of
-// the widget, loaded only when a visitor opens it.
+// order tracker and continue-on-another-device part, assets/widget/portal.js).
 //
-//go:embed portal/*.json widget/portal.js
+//go:embed portal/*.json
 var portalFiles embed.FS
 
 var portalParsed sync.Map // lang -> map[string]string
@@ -34,10 +33,4 @@ func PortalCatalog(lang string) map[string]string {
 	}
 	portalParsed.Store(lang, out)
 	return out
-}
-
-// PortalWidget is the widget's portal part (assets/widget/portal.js).
-func PortalWidget() []byte {
-	b, _ := portalFiles.ReadFile("widget/portal.js")
-	return b
 }

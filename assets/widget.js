@@ -146,8 +146,8 @@ details form{display:grid;gap:6px;margin-top:6px}
   let helped = false; // the visitor chose to chat
   function help() {
     if (helped || !cfg.help || get(tokenKey) || pending.length) return false;
-    const go = () => window.__onedeskHelp?.({ root, body, el, S, cfg, base, storeSlug, hooks, chat: () => { helped = true; render(); } });
-    if (window.__onedeskHelp) go(); else document.head.append(el('script', { src: `${base}/widget/help.js`, async: true, onload: go, onerror: () => { helped = true; render(); } }));
+    ownPart('help').then((p) => p({ root, body, el, S, cfg, base, storeSlug, hooks, chat: () => { helped = true; render(); } }))
+      .catch(() => { helped = true; render(); });
     return true;
   }
   function render() {
@@ -252,7 +252,7 @@ details form{display:grid;gap:6px;margin-top:6px}
     const b = (what, label) => el('button', { type: 'button', onclick: () => part(what) }, label);
     return el('div', { class: 'tools' }, cfg.orders ? b('order', S.order_track) : null, chatting ? b('continue', S.continue_device) : null);
   }
-  const part = (what) => import(`${base}/portal/widget.js`).then((m) => m.open(what, {
+  const part = (what) => ownPart('portal').then((p) => p.open(what, {
     base, slug: storeSlug, lang: cfg.language, el, body, token: () => get(tokenKey), online: () => online,
     back: render, add: (m) => { history.push(m); show(m); },
   })).catch(() => { if (status) status.textContent = S.error; });
@@ -289,14 +289,15 @@ details form{display:grid;gap:6px;margin-top:6px}
   }
 
   // Parts loaded only when first needed (assets/widget/<name>.js, which
-  // registers itself in window.__onedeskParts), so the snippet stays small.
+  // registers itself in window.__onedeskParts), so the snippet stays small:
+  // the one way every part (csat, greet, help, portal) is loaded.
   const loaded = {};
   const load = (name) => loaded[name] ||= new Promise((ok, fail) => {
     const s = document.createElement('script');
     s.src = `${base}/widget/${name}.js`;
     s.async = true;
     s.onload = ok;
-    s.onerror = fail;
+    s.onerror = () => { delete loaded[name]; fail(new Error(name)); }; // tried again next time
     document.head.append(s);
   });
   const ownPart = (name) => load(name).then(() => window.__onedeskParts?.[name] || Promise.reject(new Error(name)));
@@ -453,7 +454,7 @@ details form{display:grid;gap:6px;margin-top:6px}
       if (cfg.greetings?.length) {
         const side = (script.dataset.position || cfg.position) === 'left' ? 'left' : 'right';
         const api = { cfg, S, root, base, q, hooks, open, side, isOpen: () => !panel.hidden, slug: storeSlug };
-        load('greet').then(() => window.__onedesk?.greet?.(api)).catch(() => {});
+        ownPart('greet').then((p) => p(api)).catch(() => {});
       }
       if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
     } catch { /* the desk is unreachable: show nothing */ }

@@ -79,7 +79,6 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Portal {
 		replyLimit:  d.NewLimiter("portal reply", 30.0/3600, 20),
 	}
 	m := http.NewServeMux()
-	m.HandleFunc("GET /portal/widget.js", serveWidgetPart)
 	m.HandleFunc("GET /portal/{store}", p.page(p.home))
 	m.HandleFunc("POST /portal/{store}/signin", p.page(p.askLink))
 	m.HandleFunc("GET /portal/{store}/link", p.page(p.showLink))

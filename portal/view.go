@@ -120,14 +120,3 @@ func randomID() string {
 
 // date is a day as the reader writes it (ISO: the same in every language).
 func date(t time.Time) string { return t.UTC().Format("2006-01-02") }
-
-// serveWidgetPart answers /portal/widget.js: the widget's lazily loaded
-// part, a module any shop's page may import.
-func serveWidgetPart(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=utf-8")
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.Write(assets.PortalWidget())
-}

@@ -58,7 +58,7 @@ func settled(t *testing.T, ctx context.Context, secs float64) {
 	t.Helper()
 	var ok bool
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`!!(window.__onedesk && window.__onedesk.greet) && performance.now() > %f`, secs*1000), &ok))
+		chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`!!(window.__onedeskParts && window.__onedeskParts.greet) && performance.now() > %f`, secs*1000), &ok))
 		if ok {
 			return
 		}

@@ -6,7 +6,8 @@
 // that opens the chat. Shown, opened and chats started are counted.
 (() => {
   'use strict';
-  const ns = (window.__onedesk = window.__onedesk || {});
+  const parts = (window.__onedeskParts ||= {});
+  if (parts.greet) return;
   // A pattern matches the page's path and query: '*' is any run of
   // characters, nothing else is special; without '*' it is a prefix
   // (greetings/greetings.go says the same, and matches the same way).
@@ -24,7 +25,7 @@
   };
   const storage = (k) => { try { return window[k]; } catch { return null; } };
 
-  ns.greet = (api) => {
+  parts.greet = (api) => {
     const session = storage('sessionStorage');
     const local = storage('localStorage');
     const key = `onedesk.greet.${api.slug}`;

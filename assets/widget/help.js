@@ -1,7 +1,8 @@
 // onedesk chat widget, help search before a chat: widget.js loads this
-// file the first time a visitor with no conversation opens the widget of
-// a store with published articles, and calls window.__onedeskHelp with
-// its shadow root, panel body, element helper, strings and settings.
+// part (window.__onedeskParts.help) the first time a visitor with no
+// conversation opens the widget of a store with published articles, and
+// calls it with its shadow root, panel body, element helper, strings and
+// settings.
 // Articles open in a new tab; opening one from here and then not chatting
 // in this visit is a deflection (helpcentre's package comment).
 (() => {
@@ -16,7 +17,8 @@
 .help li span{font-size:12.5px;color:#5a5e68}
 .help .ask{margin-top:auto;display:grid;gap:6px;text-align:center}`;
   let visit = '';
-  window.__onedeskHelp = ({ root, body, el, S, cfg, base, storeSlug, hooks, chat }) => {
+  const parts = (window.__onedeskParts ||= {});
+  parts.help = ({ root, body, el, S, cfg, base, storeSlug, hooks, chat }) => {
     if (!root.querySelector('style[data-help]')) root.append(el('style', { 'data-help': '' }, css));
     visit = visit || `w${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
     let opened = false; // a suggested article was opened in this visit

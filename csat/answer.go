@@ -276,14 +276,32 @@ func refusedOr(err error, format string, id int64) error {
 	return fmt.Errorf(format, id, err)
 }
 
-// surveyLanguage is the language a survey's customer reads.
+// surveyLanguage is the language a survey's customer reads: the one the
+// question went out in (language).
 func (s *Service) surveyLanguage(ctx context.Context, sv *store.Survey) string {
+	if l := s.customerLanguage(ctx, sv); l != "" {
+		return l
+	}
 	if sv.StoreID != nil {
 		if st, err := s.db.Store(ctx, *sv.StoreID); err == nil {
 			return desk.PickLanguage(st.Language, "")
 		}
 	}
 	return "en"
+}
+
+// customerLanguage is the language a survey's customer reads, as their
+// channels told ("" when none did).
+func (s *Service) customerLanguage(ctx context.Context, sv *store.Survey) string {
+	t, err := s.db.Ticket(ctx, sv.TicketID)
+	if err != nil {
+		return ""
+	}
+	cu, err := s.db.Customer(ctx, t.CustomerID)
+	if err != nil || !i18n.Supported(cu.Language) {
+		return ""
+	}
+	return cu.Language
 }
 
 // Surveys lists a ticket's surveys (the ticket view's badge).

@@ -345,8 +345,17 @@ func (s *Service) route(ctx context.Context, tx *store.Tx, t *store.Ticket) (via
 	return "", "no_email", nil
 }
 
-// language is the language a ticket's customer is asked in: the store's.
+// language is the language a ticket's customer is asked in: the one
+// their channels told (the widget's, the portal's, their mail's), else
+// the store's.
 func (s *Service) language(ctx context.Context, tx *store.Tx, t *store.Ticket) (string, error) {
+	cu, err := tx.Customer(ctx, t.CustomerID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if cu != nil && i18n.Supported(cu.Language) {
+		return cu.Language, nil
+	}
 	if t.StoreID == nil {
 		return "en", nil
 	}

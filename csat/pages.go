@@ -117,9 +117,13 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, status, lang, pageData{Error: text})
 }
 
-// readerLanguage is the browser's language when onedesk speaks it, else
+// readerLanguage is the language the customer was asked in (theirs, as
+// their channels told), else the browser's when onedesk speaks it, else
 // the store's.
 func (s *Service) readerLanguage(ctx context.Context, r *http.Request, sv *store.Survey) string {
+	if l := s.customerLanguage(ctx, sv); l != "" {
+		return l
+	}
 	if l := i18n.Negotiate(r.Header.Get("Accept-Language")); l != "" {
 		return l
 	}

@@ -60,6 +60,11 @@ type Inbound struct {
 	Auto        string   // "", auto_reply, bounce, bulk
 	Fields      json.RawMessage
 	CC          []Contact // others the message was written to: they join the ticket as participants
+	// Language is the language the sender reads or wrote in, when the
+	// channel knows it (a widget's, a mail's Content-Language or text): it
+	// becomes the customer's. "" or a language onedesk does not speak
+	// leaves the customer's as it was.
+	Language string
 
 	// AckText, when set, is an acknowledgement sent back when the message
 	// opens a ticket (not to machine mail, at most maxAcks an hour per
@@ -774,6 +779,11 @@ func (d *Desk) resolveCustomer(ctx context.Context, tx *store.Tx, in Inbound) (i
 		cid = c.ID
 	} else if name := cleanLine(in.Name); name != "" {
 		if err := tx.SetCustomerName(ctx, cid, name); err != nil {
+			return 0, err
+		}
+	}
+	if in.Language != "" && !in.Historic && i18n.Supported(in.Language) {
+		if err := tx.SetCustomerLanguage(ctx, cid, in.Language); err != nil {
 			return 0, err
 		}
 	}

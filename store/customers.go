@@ -16,8 +16,11 @@ type Customer struct {
 	Name       string     `json:"name"`
 	Identities []Identity `json:"identities"`
 	Notes      string     `json:"notes"` // what agents keep about the customer
-	MergedInto *int64     `json:"merged_into,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
+	// Language is the language the customer reads, as their channels last
+	// told ("" when none did): what satisfaction questions go out in.
+	Language   string    `json:"language"`
+	MergedInto *int64    `json:"merged_into,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Identity is an address or handle that belongs to a customer; Value is
@@ -79,12 +82,22 @@ func (tx *Tx) SetCustomerName(ctx context.Context, customerID int64, name string
 	return err
 }
 
+// SetCustomerLanguage records the language a customer reads (the latest
+// a channel told wins); lang is a language onedesk speaks.
+func (tx *Tx) SetCustomerLanguage(ctx context.Context, customerID int64, lang string) error {
+	_, err := tx.q.ExecContext(ctx, "UPDATE customers SET language = ? WHERE id = ? AND language <> ?", lang, customerID, lang)
+	if err != nil {
+		return fmt.Errorf("set the language of customer %d: %w", customerID, err)
+	}
+	return nil
+}
+
 func getCustomer(ctx context.Context, q querier, id int64) (*Customer, error) {
 	var c Customer
 	var merged sql.NullInt64
 	var created int64
-	err := q.QueryRowContext(ctx, "SELECT id, name, notes, merged_into, created_at FROM customers WHERE id = ?", id).
-		Scan(&c.ID, &c.Name, &c.Notes, &merged, &created)
+	err := q.QueryRowContext(ctx, "SELECT id, name, notes, language, merged_into, created_at FROM customers WHERE id = ?", id).
+		Scan(&c.ID, &c.Name, &c.Notes, &c.Language, &merged, &created)
 	if err != nil {
 		return nil, notFoundID(err, "customer", id)
 	}

@@ -175,6 +175,7 @@ func (p *parser) run() ([]string, error) {
 		p.in.ExternalID = "sha256-" + hex.EncodeToString(sum.Sum(nil)[:16]) + "@onedesk.invalid"
 	}
 	p.readBody(h)
+	p.in.Language = mailLanguage(hdr.Get("Content-Language"), p.in.Text)
 	p.in.Partial = p.notes
 	return recipients, nil
 }

@@ -302,7 +302,7 @@ details form{display:grid;gap:6px;margin-top:6px}
   });
   const ownPart = (name) => load(name).then(() => window.__onedeskParts?.[name] || Promise.reject(new Error(name)));
   // What a part may use of the widget.
-  const widgetAPI = { el, S: () => S, send: (f) => ws?.readyState === 1 && (ws.send(JSON.stringify(f)), true), on: {} };
+  const widgetAPI = { el, base, S: () => S, lang: () => cfg.language, send: (f) => ws?.readyState === 1 && (ws.send(JSON.stringify(f)), true), on: {} };
 
   // Files go over HTTP (multipart), acknowledged like messages.
   async function upload(file) {

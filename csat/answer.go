@@ -80,20 +80,26 @@ func (s *Service) readRating(ctx context.Context, token string) (int64, int, err
 	return id, r, nil
 }
 
-func (s *Service) readComment(ctx context.Context, token string) (int64, error) {
+// readComment checks a comment's token and returns its survey. A rating
+// token is one too (the widget's card holds the one pressed): then the
+// survey must carry that rating (want, 0 for a comment token).
+func (s *Service) readComment(ctx context.Context, token string) (id int64, want int, err error) {
+	if strings.Count(token, ".") == 2 {
+		return s.readRating(ctx, token)
+	}
 	num, _, ok := strings.Cut(token, ".")
-	id, err := strconv.ParseInt(num, 10, 64)
+	id, err = strconv.ParseInt(num, 10, 64)
 	if !ok || err != nil || id <= 0 || len(token) > 80 {
-		return 0, ErrInvalid
+		return 0, 0, ErrInvalid
 	}
-	want, err := s.CommentToken(ctx, id)
+	expected, err := s.CommentToken(ctx, id)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if !hmac.Equal([]byte(want), []byte(token)) {
-		return 0, ErrInvalid
+	if !hmac.Equal([]byte(expected), []byte(token)) {
+		return 0, 0, ErrInvalid
 	}
-	return id, nil
+	return id, 0, nil
 }
 
 // Choices are the buttons of a question message (desk.ChoiceSource): one
@@ -206,9 +212,11 @@ var thanksByMessage = map[string]bool{"whatsapp": true, "messenger": true, "inst
 // TriggerRated is the rules' trigger of a rating.
 const TriggerRated = "rated"
 
-// CommentToken records a comment on a rated survey, once.
+// Comment records a comment on a rated survey, once: token is the
+// survey's comment token (the mail's page) or the rating token that rated
+// it (the widget's card).
 func (s *Service) Comment(ctx context.Context, token, text, via string) (*store.Survey, error) {
-	id, err := s.readComment(ctx, token)
+	id, want, err := s.readComment(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +238,7 @@ func (s *Service) Comment(ctx context.Context, token, text, via string) (*store.
 		}
 		now := store.Now()
 		switch {
-		case sv.Status != "rated" || sv.RatedAt == nil:
+		case sv.Status != "rated" || sv.RatedAt == nil || want != 0 && sv.Rating != want:
 			return ErrInvalid
 		case sv.CommentedAt != nil:
 			return ErrAnswered

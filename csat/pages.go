@@ -3,6 +3,7 @@ package csat
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net"
@@ -43,6 +44,10 @@ type pageData struct {
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	lang := desk.PickLanguage("", r.Header.Get("Accept-Language"))
+	if r.URL.Path == "/csat/comment" {
+		s.serveWidgetComment(w, r, ip)
+		return
+	}
 	if !s.limiter.Allow(ip) {
 		s.render(w, http.StatusTooManyRequests, lang, pageData{Error: i18n.S("Too many requests: try again in a minute.").In(lang)})
 		return
@@ -84,6 +89,111 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		s.render(w, http.StatusNotFound, lang, pageData{Error: i18n.S("this rating link is not valid").In(lang)})
 	}
+}
+
+// serveWidgetComment takes the comment the chat widget's card sends
+// after a rating: POST /csat/comment {"token", "comment", "lang"}, where
+// token is the rating token of the button pressed. It answers JSON to the
+// store's own sites (its allowed origins, as the chat); the body is plain
+// text, so a browser sends it without asking first. The same limits as
+// the pages: 20 at once per address, then one a second; 16 KB a body.
+func (s *Service) serveWidgetComment(w http.ResponseWriter, r *http.Request, ip string) {
+	var body struct {
+		Token   string `json:"token"`
+		Comment string `json:"comment"`
+		Lang    string `json:"lang"`
+	}
+	lang := desk.PickLanguage("", r.Header.Get("Accept-Language"))
+	answer := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
+	refuse := func(status int, text, field string) {
+		answer(status, map[string]string{"error": text, "field": field})
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		refuse(http.StatusMethodNotAllowed, "POST a comment", "")
+		return
+	}
+	if !s.limiter.Allow(ip) {
+		refuse(http.StatusTooManyRequests, i18n.S("Too many requests: try again in a minute.").In(lang), "")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxPost)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			refuse(http.StatusRequestEntityTooLarge, i18n.S("a comment has at most %d characters", maxComment).In(lang), "comment")
+			return
+		}
+		refuse(http.StatusBadRequest, "the request is not valid JSON", "")
+		return
+	}
+	if i18n.Supported(body.Lang) {
+		lang = body.Lang
+	}
+	ctx := r.Context()
+	id, _, err := s.readComment(ctx, body.Token)
+	if err == nil {
+		err = s.allowOrigin(ctx, w, r, id)
+	}
+	if err == nil {
+		_, err = s.Comment(ctx, body.Token, body.Comment, "chat")
+	}
+	var ie *desk.InputError
+	switch {
+	case err == nil:
+		answer(http.StatusOK, map[string]any{"ok": true, "text": i18n.S("Thank you for your comment.").In(lang)})
+	case errors.Is(err, errOrigin):
+		refuse(http.StatusForbidden, "this site may not send comments to this store", "origin")
+	case errors.As(err, &ie):
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(err, ErrInvalid):
+			status = http.StatusNotFound
+		case errors.Is(err, ErrAnswered):
+			status = http.StatusConflict
+		case errors.Is(err, ErrExpired):
+			status = http.StatusGone
+		}
+		refuse(status, ie.In(lang), ie.Field)
+	default:
+		s.log.Error("csat: a comment from the widget", "err", err)
+		refuse(http.StatusInternalServerError, i18n.S("Something went wrong: try again later.").In(lang), "")
+	}
+}
+
+var errOrigin = errors.New("origin not allowed")
+
+// allowOrigin lets the survey's store's sites read the answer (CORS), and
+// refuses a page of any other site.
+func (s *Service) allowOrigin(ctx context.Context, w http.ResponseWriter, r *http.Request, surveyID int64) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	sv, err := s.db.Survey(ctx, surveyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrInvalid
+	}
+	if err != nil {
+		return err
+	}
+	if sv.StoreID != nil {
+		st, err := s.db.Store(ctx, *sv.StoreID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if st != nil && !desk.OriginAllowed(st, origin, r.Host) {
+			return errOrigin
+		}
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Vary", "Origin")
+	return nil
 }
 
 // fail shows why an answer was refused: a link not valid (forged, or of

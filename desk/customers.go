@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"onedesk/i18n"
 	"onedesk/store"
 )
 
@@ -436,4 +437,24 @@ func (d *Desk) SearchCustomers(ctx context.Context, q string, before int64, limi
 		s.Tickets = `"` + strings.TrimLeft(q, "#") + `"`
 	}
 	return d.db.SearchCustomers(ctx, s)
+}
+
+// SetCustomerLanguage records the language the customer owning id reads,
+// as a channel told it (the portal a signed-in customer reads); a
+// language onedesk does not speak, or an identity nobody owns, changes
+// nothing.
+func (d *Desk) SetCustomerLanguage(ctx context.Context, id store.Identity, lang string) error {
+	if !i18n.Supported(lang) {
+		return nil
+	}
+	return d.db.Write(ctx, func(tx *store.Tx) error {
+		cid, err := tx.CustomerByIdentity(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.SetCustomerLanguage(ctx, cid, lang)
+	})
 }

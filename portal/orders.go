@@ -192,7 +192,7 @@ func (p *Portal) orderHelp(x *req) error {
 	}
 	fields, _ := json.Marshal(map[string]string{"order": o.Number})
 	in := desk.Inbound{Channel: "form", StoreID: &x.st.ID, From: store.Identity{Kind: "email", Value: addr},
-		Subject: strings.ReplaceAll(x.T["help_subject"], "{number}", o.Number), Text: message, Fields: fields}
+		Subject: strings.ReplaceAll(x.T["help_subject"], "{number}", o.Number), Text: message, Fields: fields, Language: readerLanguage(x.r)}
 	if _, err := p.desk.Ingest(x.r.Context(), in); err != nil {
 		if _, ok := desk.IsInput(err); ok {
 			v.Error = sentence(x.lang, err)

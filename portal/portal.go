@@ -28,6 +28,7 @@ import (
 
 	"onedesk/channels"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )
@@ -186,6 +187,11 @@ func languages(r *http.Request) string {
 	}
 	return list + "," + r.Header.Get("Accept-Language")
 }
+
+// readerLanguage is the language the reader asked for (picked on the
+// page, or their browser's), for their customer record; "" when they
+// asked for none onedesk speaks (the page is then in the store's).
+func readerLanguage(r *http.Request) string { return i18n.Negotiate(languages(r)) }
 
 // signedIn reads the session cookie: a live session of this store.
 func (p *Portal) signedIn(x *req) error {

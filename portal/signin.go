@@ -162,6 +162,9 @@ func (p *Portal) useLink(x *req) error {
 	if err := p.startSession(x, l.Email); err != nil {
 		return err
 	}
+	if err := p.desk.SetCustomerLanguage(ctx, store.Identity{Kind: "email", Value: l.Email}, readerLanguage(x.r)); err != nil {
+		return err
+	}
 	http.Redirect(x.w, x.r, next, http.StatusSeeOther)
 	return nil
 }

@@ -182,7 +182,8 @@ func (p *Portal) reply(x *req) error {
 		From: store.Identity{Kind: "email", Value: x.session.Email}, Text: text, Attachments: files,
 		// A form sent twice is stored once; the id is the customer's own
 		// (a form id they chose cannot name anyone else's message).
-		TicketID: t.ID, ExternalID: "portal:" + desk.HashToken(x.session.Email)[:12] + ":" + formID})
+		TicketID: t.ID, ExternalID: "portal:" + desk.HashToken(x.session.Email)[:12] + ":" + formID,
+		Language: readerLanguage(x.r)})
 	if err != nil {
 		if _, ok := desk.IsInput(err); ok {
 			return again(http.StatusBadRequest, sentence(x.lang, err))

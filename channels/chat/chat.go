@@ -30,6 +30,7 @@ import (
 	"onedesk/assets"
 	"onedesk/channels"
 	"onedesk/desk"
+	"onedesk/i18n"
 	"onedesk/httperr"
 	"onedesk/limit"
 	"onedesk/store"
@@ -589,7 +590,8 @@ func (s *session) handle(ctx context.Context, data []byte) {
 			s.fail(f.CID, "err_details", "email")
 			return
 		}
-		ack, customer, err := c.receive(ctx, st, s.who, message{cid: f.CID, text: f.Text, page: s.page, locale: s.locale, browser: s.browser})
+		ack, customer, err := c.receive(ctx, st, s.who, message{cid: f.CID, text: f.Text, page: s.page, locale: s.locale, browser: s.browser,
+			lang: visitorLanguage(st, s.lang, s.locale)})
 		if err != nil {
 			code, field := c.errorCode(err)
 			s.fail(f.CID, code, field)
@@ -599,6 +601,9 @@ func (s *session) handle(ctx context.Context, data []byte) {
 			s.follow(customer)
 		}
 		s.send(ack)
+		// The visitor's other devices and tabs (a chat continued on a
+		// phone) show it too.
+		c.pushOthers(customer, s.v, frame{Type: "msg", From: "visitor", CID: f.CID, ID: ack.ID, At: ack.At, Text: strings.TrimSpace(f.Text)})
 	case "identify":
 		email := strings.TrimSpace(f.Email)
 		if email == "" && st.Chat.PreChat == "required" && !s.identified {
@@ -654,6 +659,21 @@ type message struct {
 	text                  string
 	files                 []store.Attachment
 	page, locale, browser string
+	lang                  string // the visitor's language, when known (visitorLanguage)
+}
+
+// visitorLanguage is the language a visitor reads, for their customer
+// record ("" when not known): the widget's, when the browser asked for it
+// (a widget in the store's own language may be showing it only because
+// the browser's is one onedesk does not speak).
+func visitorLanguage(st *store.Store, widget, browser string) string {
+	if !i18n.Supported(widget) {
+		return ""
+	}
+	if widget != st.Language || i18n.Negotiate(browser) == widget {
+		return widget
+	}
+	return ""
 }
 
 // receive commits a visitor's message and returns its ack. The ack goes
@@ -671,7 +691,7 @@ func (c *Channel) receive(ctx context.Context, st *store.Store, who store.Identi
 		return frame{}, 0, desk.InputErrorf("cid", "each message needs its own cid of at most 64 characters")
 	}
 	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, From: who, Text: text, Attachments: m.files,
-		ExternalID: who.Value + ":" + m.cid}
+		ExternalID: who.Value + ":" + m.cid, Language: m.lang}
 	if t, err := c.desk.CurrentTicket(ctx, who, "chat"); err != nil {
 		return frame{}, 0, err
 	} else if t != nil {
@@ -797,11 +817,17 @@ func (c *Channel) detach(customer int64, v *visitor) {
 
 // push hands a frame to every open widget of a customer and reports
 // whether any took it.
-func (c *Channel) push(customer int64, f frame) bool {
+func (c *Channel) push(customer int64, f frame) bool { return c.pushOthers(customer, nil, f) }
+
+// pushOthers hands a frame to every open widget of a customer but one
+// (the one it came from) and reports whether any took it.
+func (c *Channel) pushOthers(customer int64, except *visitor, f frame) bool {
 	c.mu.Lock()
 	list := make([]*visitor, 0, len(c.visitors[customer]))
 	for v := range c.visitors[customer] {
-		list = append(list, v)
+		if v != except {
+			list = append(list, v)
+		}
 	}
 	c.mu.Unlock()
 	if len(list) == 0 {
@@ -1084,7 +1110,8 @@ func (c *Channel) serveOffline(w http.ResponseWriter, r *http.Request, st *store
 		return
 	}
 	in := desk.Inbound{Channel: "chat", StoreID: &st.ID, Name: body.Name, Text: msg,
-		From: store.Identity{Kind: "email", Value: strings.TrimSpace(body.Email)}}
+		From:     store.Identity{Kind: "email", Value: strings.TrimSpace(body.Email)},
+		Language: visitorLanguage(st, lang, r.Header.Get("Accept-Language"))}
 	if validToken(body.Token) {
 		in.Identities = []store.Identity{visitorID(body.Token)}
 	}

@@ -120,7 +120,7 @@ func (c *Channel) serveUpload(w http.ResponseWriter, r *http.Request, st *store.
 		}
 	}
 	ack, customer, err := c.receive(r.Context(), st, who, message{cid: cid, files: []store.Attachment{*a},
-		page: r.URL.Query().Get("page"), browser: browserName(r.UserAgent())})
+		page: r.URL.Query().Get("page"), browser: browserName(r.UserAgent()), lang: visitorLanguage(st, lang, r.Header.Get("Accept-Language"))})
 	if err != nil {
 		c.writeSaveError(w, lang, err, "file")
 		return

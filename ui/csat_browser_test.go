@@ -266,13 +266,40 @@ func TestCSATInChatWidgetInBrowser(t *testing.T) {
 		t.Errorf("after the press: %q", done)
 	}
 	shot(t, ctx, "csat-widget-rated")
+	// An optional comment under the rating, stored with it.
+	run(t, ctx, "comment", chromedp.WaitVisible(".choices textarea", chromedp.ByQuery, in),
+		chromedp.SendKeys(".choices textarea", "Quick and clear, thanks!", chromedp.ByQuery, in),
+		chromedp.Click(".choices form button", chromedp.ByQuery, in))
+	var thanks string
+	waitFor(t, "the comment's thanks", func() bool {
+		chromedp.Run(ctx, chromedp.Text(".choices .done:last-child", &thanks, chromedp.ByQuery, in))
+		return thanks == "Thank you for your comment."
+	})
+	shot(t, ctx, "csat-widget-commented")
 	var surveys []struct {
+		ID       int64
 		Rating   int
+		Comment  string
 		AskedVia string `json:"asked_via"`
 	}
 	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d/csat", id), nil).json(t, &surveys)
-	if len(surveys) != 1 || surveys[0].Rating != 5 || surveys[0].AskedVia != "chat" {
+	if len(surveys) != 1 || surveys[0].Rating != 5 || surveys[0].AskedVia != "chat" || surveys[0].Comment != "Quick and clear, thanks!" {
 		t.Fatalf("surveys %+v", surveys)
+	}
+	// The comment endpoint: a token proves it, a body has a limit.
+	post := func(body string) int {
+		res, err := http.Post(e.srv.URL+"/csat/comment", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post(`{"token": "1.5.forged", "comment": "hi"}`); code != http.StatusNotFound {
+		t.Errorf("a forged token: %d", code)
+	}
+	if code := post(`{"comment": "` + strings.Repeat("x", 20<<10) + `"}`); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 20 KB body: %d", code)
 	}
 	var got ticketJSON
 	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", id), nil).json(t, &got)

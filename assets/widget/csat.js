@@ -37,6 +37,7 @@
       } catch (x) { err.textContent = x.message || S.error; send.disabled = false; }
     } }, ta, err, send);
     card.box.append(form);
+    form.scrollIntoView?.({ block: 'nearest' });
   };
   parts.csat = {
     card(e, m, w) {

@@ -395,3 +395,87 @@ func TestRatingPagesLimits(t *testing.T) {
 		t.Error("40 requests at once from one address were all answered")
 	}
 }
+
+// TestAskedInTheCustomersLanguage: the question goes out in the language
+// the customer's channel told (the store's own text for it when it set
+// one, else the catalog's), the thanks and the comment page follow it
+// whatever the browser says, and a customer whose language nobody told is
+// asked in the store's.
+func TestAskedInTheCustomersLanguage(t *testing.T) {
+	settings := on(0, "five")
+	settings.Questions = map[string]string{"cs": "Jak jsme vám pomohli?"}
+	s := newShop(t, settings)
+	s.sink = emailtest.Mailbox(t, s.d, s.store, "help@shop.test", "Shop")
+	ask := func(n int, from, lang string) *store.Survey {
+		t.Helper()
+		in := desktest.Ingest(t, s.d, desk.Inbound{Channel: "email", StoreID: &s.store, From: desktest.Email(from),
+			Subject: fmt.Sprintf("Order %d", n), Text: "Where is it?", ExternalID: fmt.Sprintf("lang%d@example.test", n), Language: lang})
+		s.resolve(t, in.Ticket.ID)
+		s.sendDue(t, store.Now())
+		sv := s.surveys(t, in.Ticket.ID)[0]
+		if sv.Status != "sent" {
+			t.Fatalf("survey of %s: %+v", from, sv)
+		}
+		return sv
+	}
+	question := func(sv *store.Survey) string {
+		m, err := s.db.Message(ctx, *sv.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Body
+	}
+	pt := ask(1, "ana@example.test", "pt")
+	if got := question(pt); got != csat.DefaultQuestion("pt") || got == csat.DefaultQuestion("en") {
+		t.Errorf("Portuguese customer asked %q", got)
+	}
+	if got := question(ask(2, "jana@example.test", "cs")); got != "Jak jsme vám pomohli?" {
+		t.Errorf("Czech customer asked %q, want the store's Czech question", got)
+	}
+	if got := question(ask(3, "nobody@example.test", "")); got != csat.DefaultQuestion("en") {
+		t.Errorf("a customer of no known language asked %q, want the store's language (en)", got)
+	}
+	// The rating page and the comment page of the Portuguese survey are in
+	// Portuguese, though the browser asks for English.
+	srv := httptest.NewServer(s.svc.Handler())
+	defer srv.Close()
+	toks := s.tokens(t, *pt.MessageID)
+	req, _ := http.NewRequest("GET", srv.URL+"/csat/r/"+toks["5 😀"], nil)
+	req.Header.Set("Accept-Language", "en-US,en")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), `lang="pt"`) || !strings.Contains(string(page), "Obrigado") {
+		t.Fatalf("rating page %d:\n%s", res.StatusCode, page)
+	}
+	// The widget's comment, proved by the rating token pressed: once, and
+	// only with the rating the survey has.
+	post := func(token, comment string) (int, string) {
+		res, err := http.Post(srv.URL+"/csat/comment", "text/plain", strings.NewReader(fmt.Sprintf(`{"token": %q, "comment": %q, "lang": "pt"}`, token, comment)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := post(toks["1 😞"], "Not the rating I gave"); code != http.StatusNotFound {
+		t.Errorf("a comment with another rating's token: %d %s", code, body)
+	}
+	if code, body := post(toks["5 😀"], "Muito rápido!"); code != 200 || !strings.Contains(body, "Obrigado pelo seu comentário") {
+		t.Errorf("the comment: %d %s", code, body)
+	}
+	if code, _ := post(toks["5 😀"], "again"); code != http.StatusConflict {
+		t.Errorf("a second comment: %d", code)
+	}
+	if got := s.surveys(t, pt.TicketID)[0]; got.Comment != "Muito rápido!" || got.Rating != 5 {
+		t.Errorf("survey after the comment: %+v", got)
+	}
+	// A later message in another language: the latest told wins.
+	if got := question(ask(4, "ana@example.test", "ru")); got != csat.DefaultQuestion("ru") {
+		t.Errorf("after writing in Russian, asked %q", got)
+	}
+}

@@ -691,3 +691,45 @@ func TestReplyToWidgetWithoutReceiptsIsSentOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestChatTellsTheVisitorsLanguage: a widget showing the language the
+// browser asked for makes it the customer's; one showing the store's only
+// because the browser's is not spoken tells nothing.
+func TestChatTellsTheVisitorsLanguage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	language := func(locale, lang string) string {
+		t.Helper()
+		w, err := e.dial("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.conn.CloseNow()
+		w.send(frame{Type: "hello", Locale: locale, Lang: lang})
+		w.next("welcome")
+		w.send(frame{Type: "msg", CID: "1", Text: "Hello"})
+		ack := w.next("ack")
+		m, err := e.db.Message(ctx, ack.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := e.db.Ticket(ctx, m.TicketID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cu, err := e.db.Customer(ctx, tk.CustomerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cu.Language
+	}
+	if got := language("cs-CZ", "cs"); got != "cs" {
+		t.Errorf("a Czech browser's widget: customer language %q", got)
+	}
+	if got := language("en-GB", "en"); got != "en" {
+		t.Errorf("an English browser's widget: customer language %q", got)
+	}
+	if got := language("de-DE", "en"); got != "" {
+		t.Errorf("a German browser's widget in the store's English: customer language %q, want none", got)
+	}
+}

@@ -30,8 +30,8 @@ import (
 	"onedesk/assets"
 	"onedesk/channels"
 	"onedesk/desk"
-	"onedesk/i18n"
 	"onedesk/httperr"
+	"onedesk/i18n"
 	"onedesk/limit"
 	"onedesk/store"
 )

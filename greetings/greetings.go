@@ -154,12 +154,17 @@ func ForWidget(list []store.Greeting, lang, storeLang string) []Widget {
 }
 
 // Count adds one event a widget reported (store.GreetingShown, ...) to a
-// greeting's counts for today; false when the store has no such greeting.
-func Count(ctx context.Context, db *store.DB, storeID, greetingID int64, event string) (bool, error) {
+// greeting's counts for today in the store's time zone (reports count a
+// store's days); false when the store has no such greeting.
+func Count(ctx context.Context, db *store.DB, st *store.Store, greetingID int64, event string) (bool, error) {
+	loc, err := time.LoadLocation(st.Timezone) // "" is UTC
+	if err != nil {
+		loc = time.UTC // the store's settings take only zones that load
+	}
 	var ok bool
-	err := db.Write(ctx, func(tx *store.Tx) error {
+	err = db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		ok, err = tx.CountGreeting(ctx, storeID, greetingID, event, time.Now())
+		ok, err = tx.CountGreeting(ctx, st.ID, greetingID, event, time.Now(), loc)
 		return err
 	})
 	return ok, err

@@ -6,7 +6,7 @@ import (
 
 // greetings is the proactive chat report: per greeting, how often the
 // widgets showed it, how often a visitor opened the chat from it, and how
-// many chats it started (counted by UTC day, as the widgets report them).
+// many chats it started (counted by the store's day, in its time zone).
 func (rd *reportData) greetings(tables bool) (map[string]any, []*Table, error) {
 	var stores []int64
 	switch {

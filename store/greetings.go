@@ -112,9 +112,10 @@ const (
 	GreetingChat   = "chat" // the visitor started a chat after the greeting
 )
 
-// CountGreeting adds one event to a greeting's counts for the UTC day of
-// at; false when the store has no such greeting (nothing is counted).
-func (tx *Tx) CountGreeting(ctx context.Context, storeID, greetingID int64, event string, at time.Time) (bool, error) {
+// CountGreeting adds one event to a greeting's counts for the day of at
+// in loc (the store's time zone; a day is kept as the instant it begins);
+// false when the store has no such greeting (nothing is counted).
+func (tx *Tx) CountGreeting(ctx context.Context, storeID, greetingID int64, event string, at time.Time, loc *time.Location) (bool, error) {
 	var shown, opened, chats int
 	switch event {
 	case GreetingShown:
@@ -126,7 +127,11 @@ func (tx *Tx) CountGreeting(ctx context.Context, storeID, greetingID int64, even
 	default:
 		return false, fmt.Errorf("greeting event %q: unknown", event)
 	}
-	day := at.UTC().Truncate(24 * time.Hour)
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := at.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	res, err := tx.q.ExecContext(ctx, `INSERT INTO greeting_counts (greeting_id, day, shown, opened, chats)
 		SELECT id, ?, ?, ?, ? FROM greetings WHERE id = ? AND store_id = ?
 		ON CONFLICT (greeting_id, day) DO UPDATE SET shown = greeting_counts.shown + excluded.shown,
@@ -151,11 +156,14 @@ type GreetingStat struct {
 	Chats      int64  `json:"chats"`
 }
 
-// GreetingStats sums each greeting's counts over the UTC days from from
-// to before to, for the stores given (nil: every store); greetings that
-// counted nothing are listed with zeros.
+// GreetingStats sums each greeting's counts over the store days that
+// overlap the period from from to before to, for the stores given (nil:
+// every store); greetings that counted nothing are listed with zeros. A
+// report in the store's own zone (whole days from midnight) takes exactly
+// its days; a day is 23 to 25 hours long, so one that began 23 hours or
+// more before from ended by then.
 func (db *DB) GreetingStats(ctx context.Context, storeIDs []int64, from, to time.Time) ([]GreetingStat, error) {
-	where, args := "", []any{ms(from.UTC().Truncate(24 * time.Hour)), ms(to)}
+	where, args := "", []any{ms(from.Add(-23 * time.Hour)), ms(to)}
 	if storeIDs != nil {
 		where = " WHERE g.store_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(storeIDs)), ", ") + ")"
 		if len(storeIDs) == 0 {
@@ -167,7 +175,7 @@ func (db *DB) GreetingStats(ctx context.Context, storeIDs []int64, from, to time
 	}
 	rows, err := db.rq.QueryContext(ctx, `SELECT g.id, g.store_id, g.name, g.url_pattern, g.active,
 		coalesce(sum(c.shown), 0), coalesce(sum(c.opened), 0), coalesce(sum(c.chats), 0)
-		FROM greetings g LEFT JOIN greeting_counts c ON c.greeting_id = g.id AND c.day >= ? AND c.day < ?`+where+`
+		FROM greetings g LEFT JOIN greeting_counts c ON c.greeting_id = g.id AND c.day > ? AND c.day < ?`+where+`
 		GROUP BY g.id, g.store_id, g.name, g.url_pattern, g.active, g.position ORDER BY g.store_id, g.position, g.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("greeting stats: %w", err)

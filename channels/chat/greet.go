@@ -63,7 +63,7 @@ func (c *Channel) serveGreet(w http.ResponseWriter, r *http.Request, st *store.S
 		writeError(w, http.StatusTooManyRequests, "too many beacons: slow down", "")
 		return
 	}
-	ok, err := greetings.Count(r.Context(), c.desk.DB(), st.ID, in.ID, in.Event)
+	ok, err := greetings.Count(r.Context(), c.desk.DB(), st, in.ID, in.Event)
 	if err != nil {
 		c.log.Error("chat: greeting count", "greeting", in.ID, "err", err)
 		writeError(w, http.StatusInternalServerError, "the count could not be saved", "")

@@ -66,6 +66,14 @@ func checkChat(c *store.ChatSettings) error {
 	if c.IdleStatus == "" {
 		c.IdleStatus = "resolved"
 	}
+	if c.PageURL = strings.TrimSpace(c.PageURL); c.PageURL != "" {
+		u, err := url.Parse(c.PageURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(c.PageURL) > 500 || u.User != nil {
+			return inputErr("chat.page_url", "the chat page must be a web address like https://shop.example/help, of at most 500 characters")
+		}
+		u.Fragment = "" // the continue link puts its own
+		c.PageURL = u.String()
+	}
 	return oneOf("chat.idle_status", c.IdleStatus, []string{"resolved", "pending"})
 }
 

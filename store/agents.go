@@ -394,6 +394,10 @@ type ChatSettings struct {
 	// IdleStatus ("resolved", the default, or "pending").
 	IdleMinutes int    `json:"idle_minutes"`
 	IdleStatus  string `json:"idle_status"`
+	// PageURL is a page of the shop that has the widget: a chat continued
+	// on another device opens there ("": on the desk's own chat page,
+	// /chat/{store}).
+	PageURL string `json:"page_url"`
 }
 
 // OrderSettings say where a store's orders are looked up: a Shopify shop

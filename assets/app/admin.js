@@ -263,6 +263,7 @@ function storeCard(s, langOptions, reload) {
     ['prechat', t('chat_prechat'), 'select', ['off', 'optional', 'required'].map((x) => [x, t(`prechat_${x}`), (c.prechat || 'off') === x])],
     ['files', t('chat_files'), 'checkbox', c.files],
     ['max_file_mb', t('chat_max_file_mb'), 'number', String(c.max_file_mb || 10)],
+    ['page_url', t('chat_page_url'), 'url', c.page_url || ''],
     ['-', t('chat_hours'), 'heading'],
     ['hours_on', t('chat_hours_on'), 'checkbox', c.hours?.length === 7],
     ...weekOrder.map((i) => [`hours_${i}`, dayName(i), 'text', hours[i]]),
@@ -282,7 +283,7 @@ function storeCard(s, langOptions, reload) {
         color: v.color, position: v.position, launcher: v.launcher, greeting: v.greeting, prechat: v.prechat,
         files: v.files === 'on', max_file_mb: Number(v.max_file_mb) || 0,
         hours: v.hours_on === 'on' ? [0, 1, 2, 3, 4, 5, 6].map((i) => v[`hours_${i}`]) : [],
-        idle_minutes: Number(v.idle_minutes) || 0, idle_status: v.idle_status,
+        idle_minutes: Number(v.idle_minutes) || 0, idle_status: v.idle_status, page_url: v.page_url,
       },
     };
     await patch(`/api/stores/${s.id}`, body);

@@ -252,9 +252,10 @@ details form{display:grid;gap:6px;margin-top:6px}
     const b = (what, label) => el('button', { type: 'button', onclick: () => part(what) }, label);
     return el('div', { class: 'tools' }, cfg.orders ? b('order', S.order_track) : null, chatting ? b('continue', S.continue_device) : null);
   }
-  const part = (what) => ownPart('portal').then((p) => p.open(what, {
+  const part = (what, code) => ownPart('portal').then((p) => p.open(what, {
     base, slug: storeSlug, lang: cfg.language, el, body, token: () => get(tokenKey), online: () => online,
     back: render, add: (m) => { history.push(m); show(m); },
+    code, open, take: (t) => { set(tokenKey, t); set(whoKey, '1'); }, // a chat continued from another device
   })).catch(() => { if (status) status.textContent = S.error; });
 
   const history = [];
@@ -456,7 +457,11 @@ details form{display:grid;gap:6px;margin-top:6px}
         const api = { cfg, S, root, base, q, hooks, open, side, isOpen: () => !panel.hidden, slug: storeSlug };
         ownPart('greet').then((p) => p(api)).catch(() => {});
       }
-      if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
+      // A link that continues a chat from another device: the portal part
+      // trades its code for this chat (the code leaves the address at once).
+      const code = /onedesk-continue=([\w-]+)/.exec(location.hash)?.[1];
+      if (code) { window.history.replaceState(null, '', location.href.split('#')[0]); part('resume', code); }
+      else if (get(tokenKey) || pending.length) connect(); // a returning visitor gets replies live
     } catch { /* the desk is unreachable: show nothing */ }
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();

@@ -160,3 +160,22 @@ func (d *Desk) CustomerFile(ctx context.Context, who store.Identity, storeID, at
 	}
 	return a, nil
 }
+
+// JoinDevice ties another visitor identity (a second device the chat goes
+// on on, its token's) to the customer who owns visitor, and returns that
+// customer. The chat then shows the same thread on both, and replies
+// reach both.
+func (d *Desk) JoinDevice(ctx context.Context, visitor, device store.Identity) (int64, error) {
+	var cid int64
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if cid, err = tx.CustomerByIdentity(ctx, visitor); err != nil {
+			return err
+		}
+		return tx.AddIdentity(ctx, cid, device)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("join a device to the chat of %s: %w", visitor.Value, err)
+	}
+	return cid, nil
+}

@@ -9,6 +9,7 @@ import (
 
 	"onedesk/channels/chat"
 	"onedesk/desk"
+	"onedesk/store"
 )
 
 // The widget's part calls the portal as JSON from the shop's pages:
@@ -129,7 +130,7 @@ func (p *Portal) apiContinue(x *req, body map[string]string) (any, error) {
 		return nil, &apiErr{http.StatusBadRequest, "err_no_chat", "token"}
 	}
 	base := p.linkBase(x.r)
-	if base == "" {
+	if base == "" && x.st.Chat.PageURL == "" {
 		return nil, &apiErr{http.StatusServiceUnavailable, "err_no_mail", ""}
 	}
 	if _, err := p.desk.Identify(ctx, visitor, "", email); err != nil {
@@ -142,4 +143,38 @@ func (p *Portal) apiContinue(x *req, body map[string]string) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"sent": true, "message": x.T["continue_sent"]}, nil
+}
+
+// apiContinueOpen is the other device's half: its widget found a continue
+// link's code in the page's address and trades it, once, for a visitor
+// token of its own, tied to the chat's customer, so it shows the whole
+// thread and replies reach both devices. Opening the link proves the
+// address it went to is the visitor's (continueChat). A code used
+// already, expired or unknown is said plainly.
+func (p *Portal) apiContinueOpen(x *req, body map[string]string) (any, error) {
+	ctx := x.r.Context()
+	if !p.openByIP.Allow(clientIP(x.r)) {
+		return nil, &apiErr{http.StatusTooManyRequests, "err_fast", ""}
+	}
+	l, err := p.spendLink(ctx, x, body["code"], true)
+	switch {
+	case errors.Is(err, errLinkUsed):
+		return nil, &apiErr{http.StatusGone, "continue_used", "code"}
+	case errors.Is(err, errLinkExpired):
+		return nil, &apiErr{http.StatusGone, "continue_expired", "code"}
+	case errors.Is(err, errLinkUnknown):
+		return nil, &apiErr{http.StatusNotFound, "continue_unknown", "code"}
+	case err != nil:
+		return nil, err
+	}
+	if _, err := p.continueChat(ctx, l); err != nil {
+		return nil, err
+	}
+	token, device := chat.NewVisitor()
+	if _, err := p.desk.JoinDevice(ctx, store.Identity{Kind: "visitor", Value: l.Visitor}, device); errors.Is(err, store.ErrNotFound) {
+		return nil, &apiErr{http.StatusNotFound, "continue_unknown", "code"} // the chat's customer is gone (erased)
+	} else if err != nil {
+		return nil, err
+	}
+	return map[string]any{"token": token}, nil
 }

@@ -67,6 +67,7 @@ type Portal struct {
 	orderByIP   *limit.Limiter // order lookups by address
 	orderByNum  *limit.Limiter // ... and by order number
 	replyLimit  *limit.Limiter // replies and order help, by address
+	openByIP    *limit.Limiter // continue links opened in a widget, by address
 }
 
 // New makes the portal of the desk's stores.
@@ -78,6 +79,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Portal {
 		orderByIP:   d.NewLimiter("portal order ip", 60.0/3600, 30),
 		orderByNum:  d.NewLimiter("portal order number", 10.0/3600, 10),
 		replyLimit:  d.NewLimiter("portal reply", 30.0/3600, 20),
+		openByIP:    d.NewLimiter("portal continue open", 30.0/3600, 10),
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /portal/{store}", p.page(p.home))
@@ -95,6 +97,7 @@ func New(d *desk.Desk, log *slog.Logger, opts Options) *Portal {
 	m.HandleFunc("POST /portal/{store}/api/order", p.api(p.apiOrder))
 	m.HandleFunc("POST /portal/{store}/api/order/help", p.api(p.apiOrderHelp))
 	m.HandleFunc("POST /portal/{store}/api/continue", p.api(p.apiContinue))
+	m.HandleFunc("POST /portal/{store}/api/continue/open", p.api(p.apiContinueOpen))
 	m.HandleFunc("OPTIONS /portal/{store}/api/", p.api(nil))
 	p.mux = m
 	return p
@@ -123,7 +126,7 @@ func (p *Portal) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, l := range []*limit.Limiter{p.pageLimit, p.mailByIP, p.mailByEmail, p.orderByIP, p.orderByNum, p.replyLimit} {
+			for _, l := range []*limit.Limiter{p.pageLimit, p.mailByIP, p.mailByEmail, p.orderByIP, p.orderByNum, p.replyLimit, p.openByIP} {
 				l.Sweep(2 * time.Hour)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"onedesk/desk"
@@ -88,10 +89,24 @@ func (p *Portal) sendLink(ctx context.Context, x *req, base, email, visitor stri
 	subject, text := x.T["mail_subject"], x.T["mail_text"]
 	what := "portal sign-in link"
 	if visitor != "" {
+		link = continueLink(x.st, base, token)
 		subject, text, what = x.T["mail_continue_subject"], x.T["mail_continue_text"], "chat continue link"
 	}
 	fill := strings.NewReplacer("{store}", x.st.Name, "{link}", link, "{minutes}", fmt.Sprint(int(LinkTTL.Minutes())))
 	return p.desk.MailCustomer(ctx, x.st.ID, desk.SystemMail{To: email, Subject: fill.Replace(subject), Text: fill.Replace(text)}, what)
+}
+
+// continueLink is where a continue link opens the chat on the other
+// device: the store's page with the widget, else the desk's own chat page
+// of the store. The token rides in the fragment, which browsers never
+// send to a server (no log keeps it) and which only the widget's script
+// reads, so a mail scanner that follows the link does not spend it.
+func continueLink(st *store.Store, base, token string) string {
+	page := st.Chat.PageURL
+	if page == "" {
+		page = base + "/chat/" + url.PathEscape(st.Slug)
+	}
+	return page + "#onedesk-continue=" + token
 }
 
 // showLink is the page a mailed link opens: a button that signs in. A
@@ -113,34 +128,12 @@ var (
 
 // useLink spends a link and signs the customer in. A continue link also
 // proves the visitor owns the address: the visitor's customer joins the
-// address's, and the page is the chat's ticket.
+// address's, and the page is the chat's ticket (links mailed before the
+// widget took them over still open here).
 func (p *Portal) useLink(x *req) error {
 	ctx := x.r.Context()
-	hash := desk.HashToken(x.r.PostFormValue("t"))
-	var l *store.PortalLink
-	err := p.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		l, err = tx.PortalLink(ctx, hash)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return errLinkUnknown
-		case err != nil:
-			return err
-		case l.Used:
-			return errLinkUsed
-		case !store.Now().Before(l.ExpiresAt):
-			return errLinkExpired
-		case l.StoreID != x.st.ID:
-			return errLinkUnknown
-		}
-		ok, err := tx.UsePortalLink(ctx, hash)
-		if err == nil && !ok {
-			return errLinkUsed
-		}
-		return err
-	})
+	l, err := p.spendLink(ctx, x, x.r.PostFormValue("t"), false)
 	if errors.Is(err, errLinkUnknown) || errors.Is(err, errLinkUsed) || errors.Is(err, errLinkExpired) {
-		p.log.Info("portal: link refused", "store", x.st.ID, "why", err)
 		v := p.newView(x, "signin")
 		v.Error = x.T["link_bad"]
 		p.render(x, http.StatusGone, v)
@@ -167,6 +160,39 @@ func (p *Portal) useLink(x *req) error {
 	}
 	http.Redirect(x.w, x.r, next, http.StatusSeeOther)
 	return nil
+}
+
+// spendLink spends a mailed link of x's store (only a continue link when
+// continuing), or says why not: unknown (or another store's, or not a
+// continue link), used, expired.
+func (p *Portal) spendLink(ctx context.Context, x *req, token string, continuing bool) (*store.PortalLink, error) {
+	hash := desk.HashToken(token)
+	var l *store.PortalLink
+	err := p.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		l, err = tx.PortalLink(ctx, hash)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return errLinkUnknown
+		case err != nil:
+			return err
+		case l.StoreID != x.st.ID || continuing && l.Visitor == "":
+			return errLinkUnknown
+		case l.Used:
+			return errLinkUsed
+		case !store.Now().Before(l.ExpiresAt):
+			return errLinkExpired
+		}
+		ok, err := tx.UsePortalLink(ctx, hash)
+		if err == nil && !ok {
+			return errLinkUsed
+		}
+		return err
+	})
+	if errors.Is(err, errLinkUnknown) || errors.Is(err, errLinkUsed) || errors.Is(err, errLinkExpired) {
+		p.log.Info("portal: link refused", "store", x.st.ID, "why", err)
+	}
+	return l, err
 }
 
 // continueChat ties a chat visitor to the address its link was opened

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -389,9 +390,13 @@ func TestPortalSignInByEmailLink(t *testing.T) {
 }
 
 // A visitor asks in the widget to continue on another device: the link
-// mailed to them signs them in on the other device at the chat's ticket,
-// ties the visitor to the address (the customer it belongs to), and an
-// answer there lands in the chat.
+// mailed to them opens the desk's chat page of the store (or the store's
+// own page, when it set one) with a one-time code in the fragment, which
+// the widget there trades for a visitor token of its own, tied to the
+// chat's customer: the same ticket, the whole thread. The code works once,
+// for a limited time; a used, expired or unknown one is said plainly.
+// Opening the link ties the visitor to the address (the customer it
+// belongs to).
 func TestPortalContinueChatOnAnotherDevice(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	s := newPortalShop(t, e)
@@ -406,52 +411,109 @@ func TestPortalContinueChatOnAnotherDevice(t *testing.T) {
 		t.Fatalf("a bad token: %d %s", r.status, r.body)
 	}
 	fresh, _ := visitorToken(t)
-	if r := phone.api("/portal/shoe-shop/api/continue", map[string]string{"token": fresh, "email": "rui@example.pt"}); r.status != 400 {
+	if r := phone.api("/portal/shoe-shop/api/continue", map[string]string{"token": fresh, "email": "someone@example.pt"}); r.status != 400 {
 		t.Fatalf("a visitor with no chat: %d %s", r.status, r.body)
 	}
 	r := phone.api("/portal/shoe-shop/api/continue", map[string]string{"token": tok, "email": "rui@example.pt", "lang": "pt"})
 	if r.status != 200 || !strings.Contains(string(r.body), "A ligação funciona uma vez") {
 		t.Fatalf("continue: %d %s", r.status, r.body)
 	}
-	m, link := portalMail(t, s.sink, 1)
-	if !strings.Contains(m.Subject, "Continue o seu chat") {
-		t.Fatalf("mail %+v", m)
+	m, link := continueMail(t, s.sink, 1)
+	if !strings.Contains(m.Subject, "Continue o seu chat") || !strings.HasPrefix(link, e.srv.URL+"/chat/shoe-shop#onedesk-continue=") {
+		t.Fatalf("mail %+v, link %s", m, link)
 	}
-	signed := phone.signInWith(link)
-	if loc := signed.header.Get("Location"); loc != fmt.Sprintf("/portal/shoe-shop/tickets/%d", res.Ticket.ID) {
-		t.Fatalf("continue lands on %q", loc)
-	}
-	// The visitor is Rui now: his tickets and the chat's, in one list.
-	page := phone.get(200, "/portal/shoe-shop")
-	for _, want := range []string{"Is size 44 back?", "Where are my shoes?"} {
-		if !bytes.Contains(page.body, []byte(want)) {
-			t.Fatalf("list lacks %q:\n%s", want, page.body)
+	code := link[strings.Index(link, "=")+1:]
+	// Only the hash of the code is kept.
+	if err := e.db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.PortalLink(ctx, code); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("the code kept as it is: %v", err)
 		}
-	}
-	thread := phone.get(200, fmt.Sprintf("/portal/shoe-shop/tickets/%d", res.Ticket.ID))
-	phone.postFiles(303, fmt.Sprintf("/portal/shoe-shop/tickets/%d", res.Ticket.ID),
-		url.Values{"csrf": {csrfOf(t, thread.body)}, "form_id": {"phone-form-0123456789"}, "body": {"Answering from my phone"}}, nil)
-	var got threadJSON
-	s.admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", res.Ticket.ID), nil).json(t, &got)
-	last := got.Messages[len(got.Messages)-1]
-	if last.Body != "Answering from my phone" || last.Channel != "chat" || last.Kind != "customer" {
-		t.Fatalf("the answer from the phone: %+v", last)
-	}
-	// The chat's conversation (what the widget shows on the first device)
-	// has it too.
-	if _, msgs, err := e.desk.Conversation(ctx, visitor, "chat", 50); err != nil || msgs[len(msgs)-1].Body != "Answering from my phone" {
-		t.Fatalf("conversation: %v %+v", err, msgs)
-	}
-
-	// Erasing the customer ends their portal session with their address.
-	cust, err := e.db.Customer(ctx, ticketCustomer(t, e, res.Ticket.ID))
-	if err != nil {
+		_, err := tx.PortalLink(ctx, desk.HashToken(code))
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	s.admin.must(200, "POST", fmt.Sprintf("/api/customers/%d/erase", cust.ID), map[string]string{"confirm": "rui@example.pt"})
+	// The desk's chat page of the store, with the widget on it.
+	page := phone.get(200, "/chat/shoe-shop")
+	if !bytes.Contains(page.body, []byte(`src="/widget.js" data-store="shoe-shop"`)) {
+		t.Fatalf("chat page:\n%s", page.body)
+	}
+	phone.get(404, "/chat/no-such-shop")
+
+	open := func(code string) resp { return phone.api("/portal/shoe-shop/api/continue/open", map[string]string{"code": code, "lang": "en"}) }
+	r = open(code)
+	var opened struct{ Token string }
+	if r.status != 200 || json.Unmarshal(r.body, &opened) != nil || opened.Token == "" || opened.Token == tok {
+		t.Fatalf("open: %d %s", r.status, r.body)
+	}
+	device, ok := chat.VisitorIdentity(opened.Token)
+	if !ok {
+		t.Fatalf("not a visitor token: %q", opened.Token)
+	}
+	// The device's token reads the same chat, whole.
+	tk, msgs, err := e.desk.Conversation(ctx, device, "chat", 50)
+	if err != nil || tk == nil || tk.ID != res.Ticket.ID || len(msgs) == 0 || msgs[0].Body != "Is size 44 back?" {
+		t.Fatalf("the device's conversation: %v %+v %+v", err, tk, msgs)
+	}
+	// The visitor is Rui now.
+	rui, err := e.db.CustomerByIdentity(ctx, store.Identity{Kind: "email", Value: "rui@example.pt"})
+	if err != nil || ticketCustomer(t, e, res.Ticket.ID) != rui {
+		t.Fatalf("the chat's customer %d, Rui %d (%v)", ticketCustomer(t, e, res.Ticket.ID), rui, err)
+	}
+	// Used, expired, unknown: each said plainly.
+	if r := open(code); r.status != 410 || !strings.Contains(string(r.body), "used already") {
+		t.Fatalf("the code again: %d %s", r.status, r.body)
+	}
+	old := "expired-code-0123456789abcdef"
+	if err := e.db.InsertPortalLink(ctx, desk.HashToken(old), store.PortalLink{StoreID: s.storeID, Email: "rui@example.pt", Visitor: visitor.Value,
+		ExpiresAt: store.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := open(old); r.status != 410 || !strings.Contains(string(r.body), "expired") {
+		t.Fatalf("an expired code: %d %s", r.status, r.body)
+	}
+	if r := open("no-such-code"); r.status != 404 || !strings.Contains(string(r.body), "not valid") {
+		t.Fatalf("an unknown code: %d %s", r.status, r.body)
+	}
+	// A store with a page of its own: the link opens there.
+	s.admin.must(200, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"chat": map[string]any{"page_url": s.shopURL + "/help#top"}})
+	if r := phone.api("/portal/shoe-shop/api/continue", map[string]string{"token": opened.Token, "email": "rui@example.pt"}); r.status != 200 {
+		t.Fatalf("continue again: %d %s", r.status, r.body)
+	}
+	if _, link := continueMail(t, s.sink, 2); !strings.HasPrefix(link, s.shopURL+"/help#onedesk-continue=") {
+		t.Fatalf("the link with a page of the store's: %s", link)
+	}
+	s.admin.must(400, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"chat": map[string]any{"page_url": "javascript:alert(1)"}})
+
+	// Erasing the customer ends their portal session with their address.
+	phone.post(200, "/portal/shoe-shop/signin", url.Values{"email": {"rui@example.pt"}})
+	_, signin := portalMail(t, s.sink, 1)
+	phone.signInWith(signin)
+	s.admin.must(200, "POST", fmt.Sprintf("/api/customers/%d/erase", rui), map[string]string{"confirm": "rui@example.pt"})
 	if page := phone.get(200, "/portal/shoe-shop"); bytes.Contains(page.body, []byte("Sign out")) {
 		t.Fatal("an erased customer's session goes on")
 	}
+}
+
+var continueLinkRE = regexp.MustCompile(`http://[^\s]+#onedesk-continue=[A-Za-z0-9_-]+`)
+
+// continueMail is the nth mail with a link that continues a chat.
+func continueMail(t *testing.T, sink *emailtest.Sink, n int) (resetMail, string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		seen := 0
+		for i, raw := range sink.Messages() {
+			if !strings.Contains(raw, "onedesk-continue=") {
+				continue
+			}
+			if seen++; seen == n {
+				m := waitResetMail(t, sink, i+1)
+				return m, continueLinkRE.FindString(m.Text)
+			}
+		}
+	}
+	t.Fatalf("no continue mail %d after 30 s", n)
+	return resetMail{}, ""
 }
 
 // ticketCustomer is the customer a ticket belongs to now.

@@ -127,10 +127,24 @@
     form.querySelector('input').focus();
   }
 
+  // resume takes the chat a continue link opens: the code is traded for
+  // a visitor token of this device's own, then the chat opens with its
+  // whole thread; a link used, expired or unknown says so.
+  async function resume(w, s) {
+    try {
+      const data = await post(w, 'continue/open', { code: w.code });
+      w.take(data.token);
+      w.open();
+    } catch (x) {
+      w.open();
+      view(w, s, s.continue_title).append(w.el('p', { class: 'err', role: 'alert' }, x.message || s.err_generic));
+    }
+  }
+
   parts.portal = {
     async open(what, w) {
       const s = await texts(w);
-      if (what === 'order') orderForm(w, s); else continueForm(w, s);
+      if (what === 'order') orderForm(w, s); else if (what === 'resume') resume(w, s); else continueForm(w, s);
     },
   };
 })();

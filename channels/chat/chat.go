@@ -127,6 +127,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveAvatar(w, r) // a picture in an <img>: any page may show it
 		return
 	}
+	if slug := pageSlug(r); slug != "" {
+		c.servePage(w, r, slug) // the store's chat page on the desk (page.go)
+		return
+	}
 	bodyLimit := int64(maxRequest)
 	st, err := c.desk.DB().StoreBySlug(r.Context(), r.URL.Query().Get("store"))
 	if err != nil {
@@ -1174,4 +1178,12 @@ func VisitorIdentity(token string) (store.Identity, bool) {
 		return store.Identity{}, false
 	}
 	return visitorID(token), true
+}
+
+// NewVisitor makes a visitor token and the identity it stands for: a new
+// device continuing a chat (the portal's continue link) gets one of its
+// own, tied to the chat's customer, so no device's token leaves it.
+func NewVisitor() (token string, id store.Identity) {
+	token = newToken()
+	return token, visitorID(token)
 }

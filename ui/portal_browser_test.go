@@ -118,14 +118,25 @@ func TestPortalWidgetInBrowser(t *testing.T) {
 		chromedp.SendKeys(".pv input[name=email]", "rui@example.pt", chromedp.ByQuery, in), chromedp.Click(".pv button.primary", chromedp.ByQuery, in))
 	waitText(t, ctx, "continue sent", ".ok", "Check your inbox", in)
 	shot(t, ctx, "widget-continue-1366-en")
-	_, link := portalMail(t, s.sink, 1)
+	_, link := continueMail(t, s.sink, 1)
+	run(t, ctx, "back to the chat", chromedp.Click(".pv button.attach", chromedp.ByQuery, in), chromedp.WaitVisible(".tools button", chromedp.ByQuery, in))
 
+	// The phone opens the link: the desk's chat page of the store, its
+	// widget open on the same chat, the whole thread there.
 	phone := browser(t) // another browser, its own profile: the other device
-	run(t, phone, "phone opens the link", chromedp.EmulateViewport(390, 844), chromedp.Navigate(link), chromedp.WaitVisible("#signin", chromedp.ByID), chromedp.Click("#signin", chromedp.ByID))
-	waitText(t, phone, "the chat on the phone", "#thread", "Can I pick the shoes up in Lisbon?")
-	run(t, phone, "answer on the phone", chromedp.SendKeys("textarea", "I am on my phone now", chromedp.ByQuery), chromedp.Submit("textarea", chromedp.ByQuery))
-	waitText(t, phone, "answer shown", "#thread", "I am on my phone now")
-	shot(t, phone, "portal-continued-chat-390-en")
+	run(t, phone, "phone size", chromedp.EmulateViewport(390, 844))
+	phoneIn := widgetRoot(t, phone, "phone opens the link", chromedp.Navigate(link))
+	waitText(t, phone, "the chat on the phone", ".log", "Can I pick the shoes up in Lisbon?", phoneIn)
+	var address string
+	run(t, phone, "the code left the address", chromedp.Location(&address))
+	if strings.Contains(address, "onedesk-continue") {
+		t.Errorf("the code stays in the address: %s", address)
+	}
+	shot(t, phone, "widget-continued-390-en")
+	run(t, phone, "write on the phone", chromedp.SendKeys("textarea", "I am on my phone now", chromedp.ByQuery, phoneIn),
+		chromedp.SendKeys("textarea", kb.Enter, chromedp.ByQuery, phoneIn))
+	waitText(t, phone, "sent from the phone", ".m.visitor:last-of-type .st", "Sent", phoneIn)
+	// The agent has it on the same ticket; the computer shows it too.
 	var list struct{ Tickets []ticketJSON }
 	s.admin.must(200, "GET", "/api/tickets?channel=chat", nil).json(t, &list)
 	var chatID int64
@@ -137,10 +148,20 @@ func TestPortalWidgetInBrowser(t *testing.T) {
 	var got threadJSON
 	s.admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", chatID), nil).json(t, &got)
 	if last := got.Messages[len(got.Messages)-1]; last.Body != "I am on my phone now" || last.Channel != "chat" {
-		t.Fatalf("the phone's answer: %+v", got.Messages)
+		t.Fatalf("the phone's message: %+v", got.Messages)
 	}
+	waitText(t, ctx, "the phone's message on the computer", ".log", "I am on my phone now", in)
+	// The agent's answer reaches both devices.
+	s.admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", chatID), map[string]any{"body": "Yes, in our Lisbon shop."})
+	waitText(t, phone, "the answer on the phone", ".log", "Yes, in our Lisbon shop.", phoneIn)
+	waitText(t, ctx, "the answer on the computer", ".log", "Yes, in our Lisbon shop.", in)
+	shot(t, phone, "widget-continued-answer-390-en")
 
-	run(t, ctx, "back to the chat", chromedp.Click(".pv button.attach", chromedp.ByQuery, in), chromedp.WaitVisible(".tools button", chromedp.ByQuery, in))
+	// The link again (a third device): it says it was used.
+	third := browser(t)
+	thirdIn := widgetRoot(t, third, "the link again", chromedp.Navigate(link))
+	waitText(t, third, "used link", ".pv .err", "used already", thirdIn)
+	shot(t, third, "widget-continue-used-1366-en")
 
 	// Where is my order? A wrong address first, then the right one.
 	orderIn := func(ctx context.Context, in chromedp.QueryOption, lang, refusal, shipped, size string) {

@@ -288,8 +288,9 @@ type visitor struct {
 
 	receipts atomic.Bool // the widget confirms the replies it shows
 
-	storeID int64 // the store whose widget it is
-	online  int32 // what the widget was last told of its team: 0 nothing yet, 1 online, 2 not (guarded by Channel.mu)
+	storeID  int64 // the store whose widget it is
+	online   int32 // what the widget was last told of its team: 0 nothing yet, 1 online, 2 not (guarded by Channel.mu)
+	customer int64 // whose pushes it receives, 0: none yet (guarded by Channel.mu)
 }
 
 // maxQueue frames may wait for a visitor; one that reads slower than that
@@ -463,11 +464,7 @@ func (s *session) run(ctx context.Context) {
 		s.c.mu.Unlock()
 	}()
 	defer s.v.close()
-	defer func() {
-		if s.customer != 0 {
-			s.c.detach(s.customer, s.v)
-		}
-	}()
+	defer s.c.detach(s.v)
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -499,7 +496,6 @@ type session struct {
 	st         *store.Store
 	v          *visitor
 	who        store.Identity
-	customer   int64
 	page       string
 	locale     string
 	browser    string
@@ -517,16 +513,11 @@ func (s *session) fail(cid, code, field string) {
 }
 
 // follow makes the session receive the pushes of a customer.
-func (s *session) follow(customer int64) {
-	if s.customer == customer {
-		return
-	}
-	if s.customer != 0 {
-		s.c.detach(s.customer, s.v)
-	}
-	s.customer = customer
-	s.c.attach(customer, s.v)
-}
+func (s *session) follow(customer int64) { s.c.attach(customer, s.v) }
+
+// customer is the customer whose pushes the session receives (0: none
+// yet); a merge moves it (rekey).
+func (s *session) customer() int64 { return s.c.customerOf(s.v) }
 
 func (s *session) handle(ctx context.Context, data []byte) {
 	c, st := s.c, s.st
@@ -580,8 +571,8 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		} else if id, err := c.desk.DB().CustomerByIdentity(ctx, s.who); err == nil {
 			s.follow(id)
 		}
-		if s.customer != 0 {
-			welcome.Name, welcome.Email = c.contact(ctx, s.customer)
+		if cu := s.customer(); cu != 0 {
+			welcome.Name, welcome.Email = c.contact(ctx, cu)
 			s.identified = welcome.Email != ""
 		}
 		s.send(welcome)
@@ -601,7 +592,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 			s.fail(f.CID, code, field)
 			return
 		}
-		if s.customer == 0 {
+		if s.customer() == 0 {
 			s.follow(customer)
 		}
 		s.send(ack)
@@ -629,7 +620,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		}
 	case "got":
 		// The widget shows an agent's reply: it is delivered.
-		c.received(ctx, f.ID, s.customer)
+		c.received(ctx, f.ID, s.customer())
 	case "choose":
 		// A button under a message (a survey's rating): its data is signed,
 		// so only a visitor who was shown it can send it.
@@ -801,22 +792,56 @@ func messageFrame(m store.Message) frame {
 	return f
 }
 
+// attach makes a widget receive the pushes of a customer (and no more
+// those of the one it had).
 func (c *Channel) attach(customer int64, v *visitor) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.detachLocked(v)
 	if c.visitors[customer] == nil {
 		c.visitors[customer] = map[*visitor]struct{}{}
 	}
 	c.visitors[customer][v] = struct{}{}
+	v.customer = customer
 }
 
-func (c *Channel) detach(customer int64, v *visitor) {
+func (c *Channel) detach(v *visitor) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.visitors[customer], v)
-	if len(c.visitors[customer]) == 0 {
-		delete(c.visitors, customer)
+	c.detachLocked(v)
+}
+
+func (c *Channel) detachLocked(v *visitor) {
+	if v.customer == 0 {
+		return
 	}
+	delete(c.visitors[v.customer], v)
+	if len(c.visitors[v.customer]) == 0 {
+		delete(c.visitors, v.customer)
+	}
+	v.customer = 0
+}
+
+func (c *Channel) customerOf(v *visitor) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return v.customer
+}
+
+// rekey moves the open widgets of a customer merged into another to that
+// one (a chat continued on a phone from an address another customer had):
+// the replies to the kept customer reach them.
+func (c *Channel) rekey(away, keep int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for v := range c.visitors[away] {
+		if c.visitors[keep] == nil {
+			c.visitors[keep] = map[*visitor]struct{}{}
+		}
+		c.visitors[keep][v] = struct{}{}
+		v.customer = keep
+	}
+	delete(c.visitors, away)
 }
 
 // push hands a frame to every open widget of a customer and reports
@@ -1057,6 +1082,12 @@ func (c *Channel) Run(ctx context.Context) {
 			// waiting here would reach an open widget twice).
 			if ch.Type == "message" && ch.FromOtherNode {
 				c.pushWaiting(last, ch.Message)
+			}
+			if ch.Type == "event" && ch.Event != nil && ch.Event.Type == store.EventMerged {
+				var m store.MergedData
+				if json.Unmarshal(ch.Event.Data, &m) == nil && m.CustomerID != 0 && m.MergedID != 0 {
+					c.rekey(m.MergedID, m.CustomerID)
+				}
 			}
 			if ch.Type == "ticket" {
 				last = nil

@@ -396,12 +396,12 @@ func TestRatingPagesLimits(t *testing.T) {
 	}
 }
 
-// TestAskedInTheCustomersLanguage: the question goes out in the language
+// TestCSATAskedInTheCustomersLanguage: the question goes out in the language
 // the customer's channel told (the store's own text for it when it set
 // one, else the catalog's), the thanks and the comment page follow it
 // whatever the browser says, and a customer whose language nobody told is
 // asked in the store's.
-func TestAskedInTheCustomersLanguage(t *testing.T) {
+func TestCSATAskedInTheCustomersLanguage(t *testing.T) {
 	settings := on(0, "five")
 	settings.Questions = map[string]string{"cs": "Jak jsme vám pomohli?"}
 	s := newShop(t, settings)

@@ -692,10 +692,10 @@ func TestReplyToWidgetWithoutReceiptsIsSentOnce(t *testing.T) {
 	}
 }
 
-// TestChatTellsTheVisitorsLanguage: a widget showing the language the
+// TestChatWidgetTellsTheVisitorsLanguage: a widget showing the language the
 // browser asked for makes it the customer's; one showing the store's only
 // because the browser's is not spoken tells nothing.
-func TestChatTellsTheVisitorsLanguage(t *testing.T) {
+func TestChatWidgetTellsTheVisitorsLanguage(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	language := func(locale, lang string) string {

@@ -150,20 +150,29 @@ func (s *Service) serveWidgetComment(w http.ResponseWriter, r *http.Request, ip 
 	case errors.Is(err, errOrigin):
 		refuse(http.StatusForbidden, "this site may not send comments to this store", "origin")
 	case errors.As(err, &ie):
-		status := http.StatusBadRequest
-		switch {
-		case errors.Is(err, ErrInvalid):
-			status = http.StatusNotFound
-		case errors.Is(err, ErrAnswered):
-			status = http.StatusConflict
-		case errors.Is(err, ErrExpired):
-			status = http.StatusGone
-		}
-		refuse(status, ie.In(lang), ie.Field)
+		refuse(refusalStatus(err), ie.In(lang), ie.Field)
 	default:
 		s.log.Error("csat: a comment from the widget", "err", err)
 		refuse(http.StatusInternalServerError, i18n.S("Something went wrong: try again later.").In(lang), "")
 	}
+}
+
+// refusalStatus is the status of an answer refused: a link not valid
+// (forged, or of another rating) 404, one used already 409, one too old
+// 410, other bad input 400; anything else 500.
+func refusalStatus(err error) int {
+	var ie *desk.InputError
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return http.StatusNotFound
+	case errors.Is(err, ErrAnswered):
+		return http.StatusConflict
+	case errors.Is(err, ErrExpired):
+		return http.StatusGone
+	case errors.As(err, &ie):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 var errOrigin = errors.New("origin not allowed")
@@ -196,25 +205,12 @@ func (s *Service) allowOrigin(ctx context.Context, w http.ResponseWriter, r *htt
 	return nil
 }
 
-// fail shows why an answer was refused: a link not valid (forged, or of
-// another rating) 404, one used already 409, one too old 410.
+// fail shows why an answer was refused (refusalStatus).
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	lang := desk.PickLanguage("", r.Header.Get("Accept-Language"))
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrInvalid):
-		status = http.StatusNotFound
-	case errors.Is(err, ErrAnswered):
-		status = http.StatusConflict
-	case errors.Is(err, ErrExpired):
-		status = http.StatusGone
-	default:
-		var ie *desk.InputError
-		if errors.As(err, &ie) {
-			status = http.StatusBadRequest
-		} else {
-			s.log.Error("csat: rating page", "err", err)
-		}
+	status := refusalStatus(err)
+	if status == http.StatusInternalServerError {
+		s.log.Error("csat: rating page", "err", err)
 	}
 	text := i18n.SentenceOf(err).In(lang)
 	var ie *desk.InputError

@@ -40,23 +40,30 @@ var portalLinkRE = regexp.MustCompile(`(http://[^\s]+/portal/[a-z0-9-]+/link\?la
 // returns it with the link.
 func portalMail(t *testing.T, sink *emailtest.Sink, n int) (resetMail, string) {
 	t.Helper()
+	return linkMail(t, sink, n, "/portal/", portalLinkRE)
+}
+
+// linkMail is the nth mail that has marker in it, and the link in it that
+// re finds.
+func linkMail(t *testing.T, sink *emailtest.Sink, n int, marker string, re *regexp.Regexp) (resetMail, string) {
+	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		seen := 0
 		for i, raw := range sink.Messages() {
-			if !strings.Contains(raw, "/portal/") {
+			if !strings.Contains(raw, marker) {
 				continue
 			}
 			if seen++; seen == n {
 				m := waitResetMail(t, sink, i+1)
-				l := portalLinkRE.FindStringSubmatch(m.Text)
-				if l == nil {
-					t.Fatalf("no portal link in mail:\n%s", m.Text)
+				l := re.FindString(m.Text)
+				if l == "" {
+					t.Fatalf("no link in mail:\n%s", m.Text)
 				}
-				return m, l[0]
+				return m, l
 			}
 		}
 	}
-	t.Fatalf("no portal mail %d after 30 s", n)
+	t.Fatalf("no mail %d with %s after 30 s", n, marker)
 	return resetMail{}, ""
 }
 
@@ -440,7 +447,9 @@ func TestPortalContinueChatOnAnotherDevice(t *testing.T) {
 	}
 	phone.get(404, "/chat/no-such-shop")
 
-	open := func(code string) resp { return phone.api("/portal/shoe-shop/api/continue/open", map[string]string{"code": code, "lang": "en"}) }
+	open := func(code string) resp {
+		return phone.api("/portal/shoe-shop/api/continue/open", map[string]string{"code": code, "lang": "en"})
+	}
 	r = open(code)
 	var opened struct{ Token string }
 	if r.status != 200 || json.Unmarshal(r.body, &opened) != nil || opened.Token == "" || opened.Token == tok {
@@ -500,20 +509,7 @@ var continueLinkRE = regexp.MustCompile(`http://[^\s]+#onedesk-continue=[A-Za-z0
 // continueMail is the nth mail with a link that continues a chat.
 func continueMail(t *testing.T, sink *emailtest.Sink, n int) (resetMail, string) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		seen := 0
-		for i, raw := range sink.Messages() {
-			if !strings.Contains(raw, "onedesk-continue=") {
-				continue
-			}
-			if seen++; seen == n {
-				m := waitResetMail(t, sink, i+1)
-				return m, continueLinkRE.FindString(m.Text)
-			}
-		}
-	}
-	t.Fatalf("no continue mail %d after 30 s", n)
-	return resetMail{}, ""
+	return linkMail(t, sink, n, "onedesk-continue=", continueLinkRE)
 }
 
 // ticketCustomer is the customer a ticket belongs to now.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,93 @@ func TestWooCommerceActions(t *testing.T) {
 	var oe *orders.Error
 	if !errors.As(err, &oe) || !strings.Contains(oe.Message, "refused the access token (401)") {
 		t.Fatalf("a wrong secret: %v", err)
+	}
+}
+
+// WooCommerce shops with custom order numbers (a Sequential Order
+// Numbers plugin: the customer sees "WC-1001", the post id is 812) and
+// customers known by phone: found through the orders search and kept to
+// the orders that truly match; the post id only when no order shows
+// the number, and never an id whose order shows another number.
+func TestWooCommerceLookupByNumberAndPhone(t *testing.T) {
+	ctx := context.Background()
+	at := func(day int) time.Time { return time.Date(2026, 11, day, 9, 0, 0, 0, time.UTC) }
+	line := []orderstest.WooLine{{ID: 41, Name: "Teapot", Quantity: 1, Price: 20}}
+	woo := orderstest.NewWoo(t, "ck_1", "cs_1",
+		&orderstest.WooOrder{ID: 812, Number: "WC-1001", Status: "processing", Email: "ana@example.pt", Phone: "+351912345678", Currency: "EUR", CreatedAt: at(1), Lines: line},
+		&orderstest.WooOrder{ID: 1001, Number: "WC-1002", Status: "processing", Email: "bea@example.pt", Phone: "0912345678", Currency: "EUR", CreatedAt: at(2), Lines: line},
+		&orderstest.WooOrder{ID: 900, Status: "completed", Email: "caio@example.pt", Phone: "+1 5912345678", Currency: "EUR", CreatedAt: at(3), Lines: line})
+	w := &orders.WooCommerce{URL: woo.URL, Key: "ck_1", Secret: "cs_1", Client: http.DefaultClient}
+	numbers := func(q orders.Query) string {
+		t.Helper()
+		list, err := w.Lookup(ctx, q)
+		if err != nil {
+			t.Fatalf("lookup %+v: %v", q, err)
+		}
+		var got []string
+		for _, o := range list {
+			got = append(got, o.Number+"="+o.ID)
+		}
+		return strings.Join(got, " ")
+	}
+	for _, c := range []struct {
+		q    orders.Query
+		want string
+	}{
+		{orders.Query{Numbers: []string{"WC-1001"}}, "#WC-1001=812"},
+		{orders.Query{Numbers: []string{"#wc-1001"}}, "#WC-1001=812"},
+		{orders.Query{Numbers: []string{"1001"}}, "#WC-1001=812"}, // the digits of the shown number, not post 1001
+		{orders.Query{Numbers: []string{"1002"}}, "#WC-1002=1001"},
+		{orders.Query{Numbers: []string{"900"}}, "#900=900"}, // no custom number: the id is the number
+		{orders.Query{Numbers: []string{"812"}}, ""},         // post 812 shows WC-1001
+		{orders.Query{Numbers: []string{"4242"}}, ""},
+		// The same phone as +351..., as 0 9..., not +1 5912345678 (which
+		// the search finds too).
+		{orders.Query{Phones: []string{"+351912345678"}}, "#WC-1002=1001 #WC-1001=812"},
+		{orders.Query{Phones: []string{"123"}}, ""},
+		{orders.Query{Emails: []string{"caio@example.pt"}, Phones: []string{"+351912345678"}}, "#900=900 #WC-1002=1001 #WC-1001=812"},
+	} {
+		if got := numbers(c.q); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.q, got, c.want)
+		}
+	}
+	if !slices.Contains(woo.Searches, "912345678") || slices.Contains(woo.Searches, "123") {
+		t.Errorf("searches %q", woo.Searches)
+	}
+	list, _ := w.Lookup(ctx, orders.Query{Numbers: []string{"WC-1001"}})
+	if len(list) != 1 || list[0].Phone != "+351912345678" || list[0].Email != "ana@example.pt" {
+		t.Fatalf("order %+v", list)
+	}
+}
+
+// Phones and order numbers as people write them.
+func TestSamePhoneAndNumber(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"+351 912 345 678", "+351912345678", true},
+		{"00351 912 345 678", "+351912345678", true},
+		{"912 345 678", "+351912345678", true},
+		{"0912345678", "+351912345678", true},
+		{"12345678", "+351912345678", false}, // the end of another number
+		{"345678", "345678", false},
+		{"", "", false},
+		{"+44 20 7946 0000", "+351912345678", false},
+	} {
+		if got := orders.SamePhone(c.a, c.b); got != c.want {
+			t.Errorf("SamePhone(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+	for _, c := range []struct {
+		shop, typed string
+		want        bool
+	}{
+		{"#1001", "1001", true}, {"WC-1001", " # wc-1001 ", true}, {"WC-1001", "1001", true},
+		{"WC-1001", "01001", false}, {"1001-24", "1001", false}, {"#1001", "WC-1001", false}, {"##", "", false},
+	} {
+		if got := orders.SameNumber(c.shop, c.typed); got != c.want {
+			t.Errorf("SameNumber(%q, %q) = %v", c.shop, c.typed, got)
+		}
 	}
 }

@@ -135,39 +135,102 @@ func (w *WooCommerce) call(ctx context.Context, method, path string, body, out a
 	return nil
 }
 
-// Lookup finds the orders of the customer's addresses (WooCommerce's
-// search, kept to the billing address that matches) and of the numbers.
+// Lookup finds the orders of the customer's addresses and phones and of
+// the numbers, each through the orders search (search=, which WooCommerce
+// runs over the billing and shipping fields, and the order number where
+// a custom-number plugin registers it), kept to the orders that truly
+// match: the billing email, the billing phone by its digits, the number
+// the customer sees (a plugin's "WC-1001" as well as the post id).
 func (w *WooCommerce) Lookup(ctx context.Context, q Query) ([]Order, error) {
 	var list []Order
+	seen := map[int64]bool{}
+	keep := func(o wooOrder) {
+		if !seen[o.ID] {
+			seen[o.ID] = true
+			list = append(list, w.order(o))
+		}
+	}
 	for _, e := range q.Emails {
-		var found []wooOrder
-		v := url.Values{"search": {e}, "per_page": {strconv.Itoa(Limit)}, "orderby": {"date"}, "order": {"desc"}}
-		if err := w.call(ctx, http.MethodGet, "/orders?"+v.Encode(), nil, &found); err != nil {
+		found, err := w.search(ctx, e)
+		if err != nil {
 			return nil, err
 		}
 		for _, o := range found {
 			if strings.EqualFold(o.Billing.Email, e) {
-				list = append(list, w.order(o))
+				keep(o)
+			}
+		}
+	}
+	for _, p := range q.Phones {
+		term := phoneSearch(p)
+		if len(term) < 7 {
+			continue
+		}
+		found, err := w.search(ctx, term)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range found {
+			if SamePhone(o.Billing.Phone, p) {
+				keep(o)
 			}
 		}
 	}
 	for _, n := range q.Numbers {
-		id, err := strconv.ParseInt(strings.TrimPrefix(n, "#"), 10, 64)
-		if err != nil || id <= 0 {
+		n = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(n), "#"))
+		if n == "" {
 			continue
 		}
-		var o wooOrder
-		err = w.call(ctx, http.MethodGet, "/orders/"+strconv.FormatInt(id, 10), nil, &o)
-		var oe *Error
-		if errors.As(err, &oe) && strings.Contains(oe.Err.Error(), "status 404") {
-			continue // not an order of this shop
-		}
+		found, err := w.search(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, w.order(o))
+		hit := false
+		for _, o := range found {
+			if SameNumber(o.Number, n) {
+				keep(o)
+				hit = true
+			}
+		}
+		if hit {
+			continue
+		}
+		// No order shows this number: the shop's own id, as orders
+		// without a custom number are shown (and as the search may miss).
+		o, ok, err := w.byID(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if ok && (o.Number == "" || SameNumber(o.Number, n)) {
+			keep(o)
+		}
 	}
 	return newest(list), nil
+}
+
+// search is GET /orders?search=term, newest first.
+func (w *WooCommerce) search(ctx context.Context, term string) ([]wooOrder, error) {
+	var found []wooOrder
+	v := url.Values{"search": {term}, "per_page": {strconv.Itoa(Limit)}, "orderby": {"date"}, "order": {"desc"}}
+	if err := w.call(ctx, http.MethodGet, "/orders?"+v.Encode(), nil, &found); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// byID is GET /orders/{id}; ok is false when n is no id, or no order's.
+func (w *WooCommerce) byID(ctx context.Context, n string) (wooOrder, bool, error) {
+	var o wooOrder
+	id, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || id <= 0 {
+		return o, false, nil
+	}
+	err = w.call(ctx, http.MethodGet, "/orders/"+strconv.FormatInt(id, 10), nil, &o)
+	var oe *Error
+	if errors.As(err, &oe) && strings.Contains(oe.Err.Error(), "status 404") {
+		return o, false, nil // not an order of this shop
+	}
+	return o, err == nil, err
 }
 
 // order turns WooCommerce's order into ours: paid once it has a payment
@@ -176,7 +239,7 @@ func (w *WooCommerce) order(n wooOrder) Order {
 	created, _ := time.Parse("2006-01-02T15:04:05", n.DateCreatedGMT)
 	o := Order{
 		ID: strconv.FormatInt(n.ID, 10), Number: "#" + n.Number, CreatedAt: created.UTC(), Total: n.Total, Currency: n.Currency,
-		Shipping: n.ShippingTotal, Email: n.Billing.Email, Cancelled: n.Status == "cancelled",
+		Shipping: n.ShippingTotal, Email: n.Billing.Email, Phone: n.Billing.Phone, Cancelled: n.Status == "cancelled",
 		URL: strings.TrimSuffix(w.URL, "/") + "/wp-admin/post.php?post=" + strconv.FormatInt(n.ID, 10) + "&action=edit",
 	}
 	if n.Number == "" {

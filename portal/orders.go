@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"onedesk/channels/chat"
 	"onedesk/desk"
@@ -45,7 +44,7 @@ const (
 func (p *Portal) findOrder(ctx context.Context, x *req, number, contact string) (*orders.Order, string) {
 	number = strings.TrimSpace(number)
 	contact = strings.TrimSpace(contact)
-	key := normNumber(number)
+	key := orders.NormNumber(number)
 	if key == "" || contact == "" || len(key) > 40 || len(contact) > 200 {
 		return nil, noOrder
 	}
@@ -61,16 +60,11 @@ func (p *Portal) findOrder(ctx context.Context, x *req, number, contact string) 
 		return nil, noLookup
 	}
 	for i := range list {
-		if normNumber(list[i].Number) == key && contactMatches(list[i], contact) {
+		if orders.SameNumber(list[i].Number, number) && contactMatches(list[i], contact) {
 			return &list[i], ""
 		}
 	}
 	return nil, noOrder
-}
-
-// normNumber is an order number as compared: no #, no spaces, one case.
-func normNumber(n string) string {
-	return strings.ToUpper(strings.TrimLeft(strings.Join(strings.Fields(n), ""), "#"))
 }
 
 // contactMatches: the order's email (any case), or its phone: the same
@@ -80,18 +74,7 @@ func contactMatches(o orders.Order, contact string) bool {
 	if strings.Contains(contact, "@") {
 		return o.Email != "" && strings.EqualFold(strings.TrimSpace(o.Email), contact)
 	}
-	typed := strings.TrimLeft(digits(contact), "0") // a trunk prefix (0 91...) or 00 for +
-	theirs := strings.TrimLeft(digits(o.Phone), "0")
-	return len(typed) >= 7 && theirs != "" && len(theirs)-len(typed) <= 3 && strings.HasSuffix(theirs, typed)
-}
-
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsDigit(r) && r < 128 {
-			return r
-		}
-		return -1
-	}, s)
+	return orders.SamePhone(o.Phone, contact)
 }
 
 // showOrder is an order as the customer reads it, statuses in their

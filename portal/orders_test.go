@@ -30,9 +30,4 @@ func TestContactMatches(t *testing.T) {
 	if contactMatches(orders.Order{Email: ""}, "@") || contactMatches(orders.Order{Phone: ""}, "912345678") {
 		t.Error("an order without email or phone matched")
 	}
-	for in, want := range map[string]string{"#1001": "1001", " # 10 01 ": "1001", "w-7": "W-7", "##": ""} {
-		if got := normNumber(in); got != want {
-			t.Errorf("normNumber(%q) = %q, want %q", in, got, want)
-		}
-	}
 }

@@ -2,11 +2,12 @@ package orderstest
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,9 +17,13 @@ import (
 
 // WooOrder is an order the WooCommerce stand-in holds.
 type WooOrder struct {
-	ID        int64
+	ID int64
+	// Number is the number the customer sees, when a custom-number plugin
+	// (Sequential Order Numbers) gives one; the id otherwise.
+	Number    string
 	Status    string // pending, processing, on-hold, completed, cancelled, refunded
 	Email     string
+	Phone     string // billing phone, as the customer typed it
 	CreatedAt time.Time
 	Currency  string
 	Shipping  float64
@@ -68,8 +73,9 @@ type Woo struct {
 	mu     sync.Mutex
 	orders []*WooOrder
 	nextID int64
-	// Requests lists "METHOD path" of each request taken.
-	Requests []string
+	// Requests lists "METHOD path" of each request taken; Searches the
+	// search= of each GET /orders.
+	Requests, Searches []string
 }
 
 // NewWoo starts a stand-in site holding orders, answering only the key
@@ -138,14 +144,7 @@ func (w *Woo) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodGet && o == nil:
-		q := r.URL.Query().Get("search")
-		out := []any{}
-		for _, x := range w.orders {
-			if q == "" || strings.Contains(strings.ToLower(x.Email), strings.ToLower(q)) {
-				out = append(out, w.json(x))
-			}
-		}
-		_ = json.NewEncoder(rw).Encode(out)
+		w.list(rw, r.URL.Query())
 	case r.Method == http.MethodGet:
 		_ = json.NewEncoder(rw).Encode(w.json(o))
 	case r.Method == http.MethodPost && m[2] != "":
@@ -155,6 +154,62 @@ func (w *Woo) serve(rw http.ResponseWriter, r *http.Request) {
 	default:
 		wooErr(rw, http.StatusNotFound, "rest_no_route", "No route was found matching the URL and request method.")
 	}
+}
+
+// list answers GET /orders as documented: per_page 1..100 (10 by
+// default), orderby date|id|include|title|slug, order asc|desc, and
+// search, which WooCommerce runs through wc_order_search: the billing
+// and shipping fields (email, phone, names, address), the order id when
+// the term is a number, and the number a custom-number plugin keeps
+// (such plugins add their meta key to the searched fields).
+func (w *Woo) list(rw http.ResponseWriter, q url.Values) {
+	perPage := 10
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			wooErr(rw, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): per_page")
+			return
+		}
+		perPage = n
+	}
+	if v := q.Get("orderby"); v != "" && !slices.Contains([]string{"date", "id", "include", "title", "slug"}, v) {
+		wooErr(rw, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): orderby")
+		return
+	}
+	if v := q.Get("order"); v != "" && v != "asc" && v != "desc" {
+		wooErr(rw, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): order")
+		return
+	}
+	w.Searches = append(w.Searches, q.Get("search"))
+	term := strings.ToLower(strings.TrimSpace(q.Get("search")))
+	var hits []*WooOrder
+	for _, x := range w.orders {
+		fields := []string{x.Email, x.Phone, "Ana", "Lima", "Rua Nova 5", "Porto", w.number(x)}
+		match := term == "" || term == strconv.FormatInt(x.ID, 10)
+		for _, f := range fields {
+			match = match || strings.Contains(strings.ToLower(f), term)
+		}
+		if match {
+			hits = append(hits, x)
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b *WooOrder) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	if q.Get("order") == "asc" {
+		slices.Reverse(hits)
+	}
+	out := []any{}
+	for _, x := range hits[:min(len(hits), perPage)] {
+		out = append(out, w.json(x))
+	}
+	rw.Header().Set("X-WP-Total", strconv.Itoa(len(hits)))
+	_ = json.NewEncoder(rw).Encode(out)
+}
+
+func (w *Woo) number(o *WooOrder) string {
+	if o.Number != "" {
+		return o.Number
+	}
+	return strconv.FormatInt(o.ID, 10)
 }
 
 // refund takes POST orders/{id}/refunds as documented: amount (a
@@ -235,10 +290,11 @@ func (w *Woo) json(o *WooOrder) map[string]any {
 		ship = o.Address
 	}
 	return map[string]any{
-		"id": o.ID, "number": fmt.Sprint(o.ID), "status": o.Status, "currency": o.Currency,
+		"id": o.ID, "number": w.number(o), "status": o.Status, "currency": o.Currency,
 		"date_created_gmt": o.CreatedAt.UTC().Format("2006-01-02T15:04:05"), "date_paid_gmt": paid,
 		"total": amount(o.total()), "shipping_total": amount(o.Shipping), "customer_id": 0,
-		"billing":  map[string]any{"email": o.Email, "country": o.Country, "first_name": "Ana", "last_name": "Lima"},
+		"billing": map[string]any{"email": o.Email, "phone": o.Phone, "country": o.Country, "first_name": "Ana", "last_name": "Lima",
+			"address_1": "Rua Nova 5", "city": "Porto"},
 		"shipping": ship, "line_items": lines, "refunds": refunds,
 	}
 }

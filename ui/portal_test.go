@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"onedesk/channels/chat"
 	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
+	"onedesk/orders/orderstest"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -633,5 +635,60 @@ func TestPortalOrderTracking(t *testing.T) {
 		if i > 40 {
 			t.Fatal("one address is never limited")
 		}
+	}
+}
+
+// "Where is my order?" on a WooCommerce shop whose order numbers a
+// plugin makes ("WC-1001" for post 812): found by the number the
+// customer sees, with the email or the billing phone as people write it;
+// post 812's id is not a number anybody sees; a wrong email or phone
+// gets, byte for byte, the answer of an unknown number.
+func TestPortalOrderTrackingWooCommerce(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	s := newPortalShop(t, e)
+	woo := orderstest.NewWoo(t, "ck_live", "cs_live",
+		&orderstest.WooOrder{ID: 812, Number: "WC-1001", Status: "completed", Email: "rui@example.pt", Phone: "912 345 678",
+			Currency: "EUR", CreatedAt: time.Now().Add(-48 * time.Hour), Country: "PT", Lines: []orderstest.WooLine{{ID: 41, Name: "Runner 42", Quantity: 1, Price: 89.9}}})
+	s.admin.must(200, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"orders": map[string]any{"platform": "woocommerce",
+		"woo_url": woo.URL, "woo_key": "ck_live", "woo_secret": "cs_live"}})
+	c := e.portalClient()
+	var ok struct {
+		Order struct {
+			Number, Fulfillment string
+			Items               []struct{ Title string }
+		}
+	}
+	for _, try := range []map[string]string{
+		{"number": "WC-1001", "contact": "Rui@example.pt"},
+		{"number": "#wc-1001", "contact": "+351 912 345 678"},
+		{"number": "1001", "contact": "00351912345678"}, // the digits of the number shown
+	} {
+		r := c.api("/portal/shoe-shop/api/order", try)
+		if r.status != 200 {
+			t.Fatalf("%v: %d %s", try, r.status, r.body)
+		}
+		r.json(t, &ok)
+		if ok.Order.Number != "#WC-1001" || ok.Order.Fulfillment != "Delivered" && ok.Order.Fulfillment != "Shipped" || ok.Order.Items[0].Title != "Runner 42" {
+			t.Fatalf("%v: order %+v", try, ok.Order)
+		}
+	}
+	unknown := c.api("/portal/shoe-shop/api/order", map[string]string{"number": "WC-2002", "contact": "rui@example.pt"})
+	for _, try := range []map[string]string{
+		{"number": "WC-1001", "contact": "ana@example.com"},
+		{"number": "WC-1001", "contact": "+44 20 7946 0000"},
+		{"number": "WC-1001", "contact": "345 678"},
+		{"number": "812", "contact": "rui@example.pt"}, // the post id, which the customer never sees
+	} {
+		r := c.api("/portal/shoe-shop/api/order", try)
+		if r.status != 404 || !bytes.Equal(r.body, unknown.body) {
+			t.Fatalf("%v is told apart from an unknown order:\n%d %s\n%d %s", try, r.status, r.body, unknown.status, unknown.body)
+		}
+	}
+	page := c.post(200, "/portal/shoe-shop/order?lang=en", url.Values{"number": {"WC-1001"}, "contact": {"912345678"}})
+	if !bytes.Contains(page.body, []byte("Runner 42")) {
+		t.Fatalf("the order page:\n%s", page.body)
+	}
+	if !slices.Contains(woo.Searches, "WC-1001") {
+		t.Fatalf("searches %q", woo.Searches)
 	}
 }

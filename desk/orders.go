@@ -58,7 +58,9 @@ func (d *Desk) ForgetOrders(st *store.Store) {
 	}
 }
 
-var orderMention = regexp.MustCompile(`#(\d{3,12})\b`)
+// orderMention is "#1001", or a number a custom-number plugin prefixes:
+// "#WC-1001".
+var orderMention = regexp.MustCompile(`#((?:[A-Za-z]{1,5}-)?\d{3,12})\b`)
 
 // orderNumbers are the order numbers a ticket names: form fields whose
 // name says order, and #1001 in the customer's messages.
@@ -176,6 +178,18 @@ func (d *Desk) lookupOrders(ctx context.Context, st *store.Store, c *store.Custo
 	return d.orders.Lookup(ctx, scope, &keeper{d: d, src: src, storeID: st.ID, customer: c}, q)
 }
 
+// orderPhone is an order's phone as the desk keeps phones (E.164), read
+// as a number of the order's country, else the store's; as the shop has
+// it when it cannot be read.
+func orderPhone(o orders.Order, storeCountry string) string {
+	for _, country := range []string{o.Country, storeCountry} {
+		if p, ok := NormalizePhone(o.Phone, country); ok {
+			return p
+		}
+	}
+	return strings.TrimSpace(o.Phone)
+}
+
 // keeper keeps what a lookup found in the shop_orders table (rules and
 // the revenue report read it there): asked only when the cache misses.
 type keeper struct {
@@ -197,9 +211,13 @@ func (k *keeper) Lookup(ctx context.Context, q orders.Query) ([]orders.Order, er
 }
 
 // KeepOrders writes orders of a store to the shop_orders table: an order
-// whose email is one of the customer's (or any, when the customer is
-// nil and the email is a known customer's) is theirs.
+// whose email or phone is one of the customer's (or any customer's, when
+// c is nil and the order's email or phone is a known identity) is theirs.
 func (d *Desk) KeepOrders(ctx context.Context, storeID int64, c *store.Customer, list []orders.Order) error {
+	st, err := d.db.Store(ctx, storeID)
+	if err != nil {
+		return err
+	}
 	rows := make([]store.ShopOrder, 0, len(list))
 	for _, o := range list {
 		if o.ID == "" {
@@ -207,10 +225,11 @@ func (d *Desk) KeepOrders(ctx context.Context, storeID int64, c *store.Customer,
 		}
 		total, _ := strconv.ParseFloat(o.Total, 64)
 		row := store.ShopOrder{StoreID: storeID, OrderID: o.ID, Number: o.Number, Email: strings.ToLower(o.Email),
-			OrderedAt: o.CreatedAt, Total: total, Currency: o.Currency, Financial: o.Payment, Fulfillment: o.Fulfillment,
-			Cancelled: o.Cancelled, Tags: o.Tags, Country: o.Country}
-		if c != nil && o.Email != "" && slices.ContainsFunc(c.Identities, func(id store.Identity) bool {
-			return id.Kind == "email" && strings.EqualFold(id.Value, o.Email)
+			Phone: orderPhone(o, st.Country), OrderedAt: o.CreatedAt, Total: total, Currency: o.Currency, Financial: o.Payment,
+			Fulfillment: o.Fulfillment, Cancelled: o.Cancelled, Tags: o.Tags, Country: o.Country}
+		if c != nil && slices.ContainsFunc(c.Identities, func(id store.Identity) bool {
+			return id.Kind == "email" && o.Email != "" && strings.EqualFold(id.Value, o.Email) ||
+				(id.Kind == "phone" || id.Kind == "whatsapp") && row.Phone != "" && id.Value == row.Phone
 		}) {
 			row.CustomerID = &c.ID
 		}
@@ -221,11 +240,19 @@ func (d *Desk) KeepOrders(ctx context.Context, storeID int64, c *store.Customer,
 	}
 	return d.db.Write(ctx, func(tx *store.Tx) error {
 		for i := range rows {
-			if rows[i].CustomerID != nil || rows[i].Email == "" {
+			if rows[i].CustomerID != nil {
 				continue
 			}
-			if id, err := tx.CustomerByIdentity(ctx, store.Identity{Kind: "email", Value: rows[i].Email}); err == nil {
-				rows[i].CustomerID = &id
+			known := []store.Identity{{Kind: "email", Value: rows[i].Email}, {Kind: "phone", Value: rows[i].Phone},
+				{Kind: "whatsapp", Value: rows[i].Phone}}
+			for _, ident := range known {
+				if ident.Value == "" {
+					continue
+				}
+				if id, err := tx.CustomerByIdentity(ctx, ident); err == nil {
+					rows[i].CustomerID = &id
+					break
+				}
 			}
 		}
 		return tx.SaveShopOrders(ctx, rows)

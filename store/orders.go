@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -167,6 +168,7 @@ type ShopOrder struct {
 	OrderID     string    `json:"order_id"` // the platform's id
 	Number      string    `json:"number"`
 	Email       string    `json:"email"` // lower case
+	Phone       string    `json:"phone"` // E.164 when readable, else as the shop has it
 	CustomerID  *int64    `json:"customer_id"`
 	OrderedAt   time.Time `json:"ordered_at"`
 	Total       float64   `json:"total"`
@@ -186,15 +188,15 @@ func (tx *Tx) SaveShopOrders(ctx context.Context, list []ShopOrder) error {
 		if o.Tags == nil {
 			o.Tags = []string{}
 		}
-		_, err := tx.q.ExecContext(ctx, `INSERT INTO shop_orders (store_id, order_id, number, email, customer_id, ordered_at, total,
+		_, err := tx.q.ExecContext(ctx, `INSERT INTO shop_orders (store_id, order_id, number, email, phone, customer_id, ordered_at, total,
 			currency, financial_status, fulfillment_status, cancelled, tags, country, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (store_id, order_id) DO UPDATE SET number = excluded.number, email = excluded.email,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (store_id, order_id) DO UPDATE SET number = excluded.number, email = excluded.email, phone = excluded.phone,
 			customer_id = COALESCE(excluded.customer_id, shop_orders.customer_id), ordered_at = excluded.ordered_at,
 			total = excluded.total, currency = excluded.currency, financial_status = excluded.financial_status,
 			fulfillment_status = excluded.fulfillment_status, cancelled = excluded.cancelled, tags = excluded.tags,
 			country = excluded.country, updated_at = excluded.updated_at`,
-			o.StoreID, o.OrderID, o.Number, strings.ToLower(o.Email), o.CustomerID, ms(o.OrderedAt), o.Total, o.Currency,
+			o.StoreID, o.OrderID, o.Number, strings.ToLower(o.Email), o.Phone, o.CustomerID, ms(o.OrderedAt), o.Total, o.Currency,
 			o.Financial, o.Fulfillment, o.Cancelled, jsonText(o.Tags, "[]"), strings.ToUpper(o.Country), now)
 		if err != nil {
 			return fmt.Errorf("save shop order %s of store %d: %w", o.Number, o.StoreID, err)
@@ -205,29 +207,33 @@ func (tx *Tx) SaveShopOrders(ctx context.Context, list []ShopOrder) error {
 
 // LatestShopOrder is a customer's newest order kept (of any store when
 // storeID is nil): theirs, or one of their email no customer had when it
-// came (a webhook before they first wrote). ErrNotFound when none is. It
+// came (a webhook before they first wrote), or one of their phone. ErrNotFound when none is. It
 // reads inside the transaction: rules test it while a message is
 // ingested.
 func (tx *Tx) LatestShopOrder(ctx context.Context, customerID int64, storeID *int64) (*ShopOrder, error) {
-	const cols = `store_id, order_id, number, email, customer_id, ordered_at, total, currency, financial_status,
+	const cols = `store_id, order_id, number, email, phone, customer_id, ordered_at, total, currency, financial_status,
 		fulfillment_status, cancelled, tags, country`
 	inStore, args := "", []any{customerID}
 	if storeID != nil {
 		inStore = " AND store_id = ?"
 		args = append(args, *storeID)
 	}
-	args = append(args, customerID)
-	if storeID != nil {
-		args = append(args, *storeID)
+	for range 2 {
+		args = append(args, customerID)
+		if storeID != nil {
+			args = append(args, *storeID)
+		}
 	}
 	q := `SELECT ` + cols + ` FROM (SELECT ` + cols + ` FROM shop_orders WHERE customer_id = ?` + inStore + `
 		UNION ALL SELECT ` + cols + ` FROM shop_orders WHERE customer_id IS NULL
-		AND email IN (SELECT value FROM identities WHERE customer_id = ? AND kind = 'email')` + inStore + `) AS o
+		AND email IN (SELECT value FROM identities WHERE customer_id = ? AND kind = 'email')` + inStore + `
+		UNION ALL SELECT ` + cols + ` FROM shop_orders WHERE customer_id IS NULL
+		AND phone IN (SELECT value FROM identities WHERE customer_id = ? AND kind IN ('phone', 'whatsapp'))` + inStore + `) AS o
 		ORDER BY ordered_at DESC LIMIT 1`
 	var o ShopOrder
 	var ordered int64
 	var tags string
-	err := tx.q.QueryRowContext(ctx, q, args...).Scan(&o.StoreID, &o.OrderID, &o.Number, &o.Email,
+	err := tx.q.QueryRowContext(ctx, q, args...).Scan(&o.StoreID, &o.OrderID, &o.Number, &o.Email, &o.Phone,
 		&o.CustomerID, &ordered, &o.Total, &o.Currency, &o.Financial, &o.Fulfillment, &o.Cancelled, &tags, &o.Country)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("latest order of customer %d: %w", customerID, ErrNotFound)
@@ -244,37 +250,49 @@ func (tx *Tx) LatestShopOrder(ctx context.Context, customerID int64, storeID *in
 // TicketOrder is an order of a ticket's customer (in the ticket's store)
 // kept in shop_orders: what the revenue-after-support report counts.
 type TicketOrder struct {
-	TicketID  int64
-	StoreID   int64
-	OrderID   string
-	OrderedAt time.Time
-	Total     float64
-	Currency  string
+	TicketID   int64
+	CustomerID int64 // the ticket's
+	StoreID    int64
+	OrderID    string
+	OrderedAt  time.Time
+	Total      float64
+	Currency   string
 }
 
 // OrdersOfTickets lists the kept orders, not cancelled, placed after
-// since by the customers of these tickets, in each ticket's store.
+// since by the customers of these tickets, in each ticket's store: the
+// orders linked to the customer, and those whose email or phone is one
+// of the customer's identities though no link was made (a webhook's
+// order of a phone the desk learnt later). An order may come once per
+// ticket; which ticket it counts for is the caller's to choose.
 func (db *DB) OrdersOfTickets(ctx context.Context, ticketIDs []int64, since time.Time) ([]TicketOrder, error) {
+	const cols = `t.id, t.customer_id, o.store_id, o.order_id, o.ordered_at, o.total, o.currency`
+	const where = ` AND (t.store_id IS NULL OR o.store_id = t.store_id) AND o.cancelled = ? AND o.ordered_at > ?`
 	var out []TicketOrder
 	for len(ticketIDs) > 0 {
-		batch := ticketIDs[:min(len(ticketIDs), 500)]
+		batch := ticketIDs[:min(len(ticketIDs), 300)]
 		ticketIDs = ticketIDs[len(batch):]
-		args := make([]any, 0, len(batch)+1)
-		for _, id := range batch {
-			args = append(args, id)
+		in := `t.id IN (?` + strings.Repeat(", ?", len(batch)-1) + `)`
+		var args []any
+		for range 3 {
+			for _, id := range batch {
+				args = append(args, id)
+			}
+			args = append(args, false, ms(since))
 		}
-		args = append(args, ms(since))
-		rows, err := db.rq.QueryContext(ctx, `SELECT t.id, o.store_id, o.order_id, o.ordered_at, o.total, o.currency
-			FROM tickets t JOIN shop_orders o ON o.customer_id = t.customer_id AND (t.store_id IS NULL OR o.store_id = t.store_id)
-			WHERE t.id IN (?`+strings.Repeat(", ?", len(batch)-1)+`) AND o.cancelled = ? AND o.ordered_at > ?`,
-			append(append(args[:len(batch):len(batch)], false), args[len(batch):]...)...)
+		rows, err := db.rq.QueryContext(ctx, `SELECT `+cols+` FROM tickets t JOIN shop_orders o ON o.customer_id = t.customer_id
+			WHERE `+in+where+`
+			UNION SELECT `+cols+` FROM tickets t JOIN identities i ON i.customer_id = t.customer_id AND i.kind = 'email'
+			JOIN shop_orders o ON o.email = i.value WHERE `+in+where+`
+			UNION SELECT `+cols+` FROM tickets t JOIN identities i ON i.customer_id = t.customer_id AND i.kind IN ('phone', 'whatsapp')
+			JOIN shop_orders o ON o.phone = i.value WHERE `+in+where, args...)
 		if err != nil {
 			return nil, fmt.Errorf("orders of tickets: %w", err)
 		}
 		for rows.Next() {
 			var o TicketOrder
 			var at int64
-			if err := rows.Scan(&o.TicketID, &o.StoreID, &o.OrderID, &at, &o.Total, &o.Currency); err != nil {
+			if err := rows.Scan(&o.TicketID, &o.CustomerID, &o.StoreID, &o.OrderID, &at, &o.Total, &o.Currency); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("orders of tickets: %w", err)
 			}
@@ -285,6 +303,112 @@ func (db *DB) OrdersOfTickets(ctx context.Context, ticketIDs []int64, since time
 		rows.Close()
 		if err != nil {
 			return nil, fmt.Errorf("orders of tickets: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ResolvedTicket is a ticket of a customer resolved (and not reopened
+// since) at ResolvedAt; StoreID 0 for none.
+type ResolvedTicket struct {
+	TicketID, CustomerID, StoreID int64
+	ResolvedAt                    time.Time
+}
+
+// ResolvedTicketsOf lists the tickets of these customers resolved after
+// since, whatever a report's filter: the revenue report credits an order
+// to the latest of them before it.
+func (db *DB) ResolvedTicketsOf(ctx context.Context, customerIDs []int64, since time.Time) ([]ResolvedTicket, error) {
+	var out []ResolvedTicket
+	for len(customerIDs) > 0 {
+		batch := customerIDs[:min(len(customerIDs), 500)]
+		customerIDs = customerIDs[len(batch):]
+		args := []any{ms(since)}
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		rows, err := db.rq.QueryContext(ctx, `SELECT id, customer_id, COALESCE(store_id, 0), resolved_at FROM tickets
+			WHERE resolved_at >= ? AND customer_id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("resolved tickets of customers: %w", err)
+		}
+		for rows.Next() {
+			var r ResolvedTicket
+			var at int64
+			if err := rows.Scan(&r.TicketID, &r.CustomerID, &r.StoreID, &at); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("resolved tickets of customers: %w", err)
+			}
+			r.ResolvedAt = fromMS(at)
+			out = append(out, r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("resolved tickets of customers: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Resolution is who resolved a ticket the last time: the agent whose
+// change made it resolved, else (a rule, the system, an import) the
+// agent it was assigned to then; 0 when neither is known.
+type Resolution struct {
+	TicketID int64
+	AgentID  int64
+	At       time.Time
+}
+
+// LastResolutions reads, from the tickets' events, who resolved each of
+// these tickets the last time.
+func (db *DB) LastResolutions(ctx context.Context, ticketIDs []int64) (map[int64]Resolution, error) {
+	out := make(map[int64]Resolution, len(ticketIDs))
+	for len(ticketIDs) > 0 {
+		batch := ticketIDs[:min(len(ticketIDs), 500)]
+		ticketIDs = ticketIDs[len(batch):]
+		args := []any{string(EventStatusChanged), string(EventAssigned)}
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		rows, err := db.rq.QueryContext(ctx, `SELECT ticket_id, type, actor, data, created_at FROM ticket_events
+			WHERE type IN (?, ?) AND ticket_id IN (?`+strings.Repeat(", ?", len(batch)-1)+`) ORDER BY ticket_id, id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("resolutions of tickets: %w", err)
+		}
+		assignee := map[int64]int64{}
+		for rows.Next() {
+			var id, at int64
+			var typ, actor, data string
+			if err := rows.Scan(&id, &typ, &actor, &data, &at); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("resolutions of tickets: %w", err)
+			}
+			switch EventType(typ) {
+			case EventAssigned:
+				var d AssignedData
+				if json.Unmarshal([]byte(data), &d) == nil {
+					assignee[id] = 0
+					if d.To != nil {
+						assignee[id] = *d.To
+					}
+				}
+			case EventStatusChanged:
+				var d StatusChangedData
+				if json.Unmarshal([]byte(data), &d) != nil || d.To != "resolved" {
+					continue
+				}
+				r := Resolution{TicketID: id, AgentID: assignee[id], At: fromMS(at)}
+				if agent, err := strconv.ParseInt(actor, 10, 64); err == nil && agent > 0 {
+					r.AgentID = agent
+				}
+				out[id] = r
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("resolutions of tickets: %w", err)
 		}
 	}
 	return out, nil

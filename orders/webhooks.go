@@ -41,6 +41,7 @@ func ShopifyWebhookOrder(body []byte) (Order, error) {
 		ID                int64      `json:"id"`
 		Name              string     `json:"name"`
 		Email             string     `json:"email"`
+		Phone             string     `json:"phone"`
 		CreatedAt         time.Time  `json:"created_at"`
 		CancelledAt       *time.Time `json:"cancelled_at"`
 		TotalPrice        string     `json:"total_price"`
@@ -53,6 +54,7 @@ func ShopifyWebhookOrder(body []byte) (Order, error) {
 		} `json:"shipping_address"`
 		BillingAddress *struct {
 			CountryCode string `json:"country_code"`
+			Phone       string `json:"phone"`
 		} `json:"billing_address"`
 	}
 	if err := json.Unmarshal(body, &n); err != nil {
@@ -64,7 +66,7 @@ func ShopifyWebhookOrder(body []byte) (Order, error) {
 	if n.GID == "" || n.Name == "" {
 		return Order{}, fmt.Errorf("shopify order webhook: no order id or name")
 	}
-	o := Order{ID: n.GID, Number: n.Name, Email: n.Email, CreatedAt: n.CreatedAt.UTC(), Total: n.TotalPrice, Currency: n.Currency,
+	o := Order{ID: n.GID, Number: n.Name, Email: n.Email, Phone: n.Phone, CreatedAt: n.CreatedAt.UTC(), Total: n.TotalPrice, Currency: n.Currency,
 		Payment: n.FinancialStatus, Fulfillment: "unfulfilled", Cancelled: n.CancelledAt != nil}
 	if f := n.FulfillmentStatus; f != nil && *f != "" {
 		o.Fulfillment = map[string]string{"partial": "partially_fulfilled"}[*f]
@@ -76,6 +78,9 @@ func ShopifyWebhookOrder(body []byte) (Order, error) {
 		if t = strings.TrimSpace(t); t != "" {
 			o.Tags = append(o.Tags, t)
 		}
+	}
+	if b := n.BillingAddress; o.Phone == "" && b != nil {
+		o.Phone = b.Phone
 	}
 	if a := n.ShippingAddress; a != nil && a.CountryCode != "" {
 		o.Country = a.CountryCode

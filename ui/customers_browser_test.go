@@ -2,13 +2,13 @@ package ui_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"onedesk/orders/orderstest"
 	"onedesk/ui"
 )
 
@@ -17,14 +17,10 @@ import (
 // split back off; and the orders beside a ticket.
 func TestCustomersPageInBrowser(t *testing.T) {
 	ctx := browser(t)
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"data":{"orders":{"nodes":[{"id":"gid://shopify/Order/5501","name":"#1001","createdAt":"2026-11-01T10:00:00Z",
-		  "email":"ana@example.com","displayFinancialStatus":"PAID","displayFulfillmentStatus":"FULFILLED",
-		  "totalPriceSet":{"shopMoney":{"amount":"89.90","currencyCode":"EUR"}},
-		  "lineItems":{"nodes":[{"title":"Runner 42","quantity":1}]},
-		  "fulfillments":[{"trackingInfo":[{"company":"CTT","number":"RR123456789PT","url":"https://track.example/RR123456789PT"}]}]}]}}}`)
-	}))
-	defer shop.Close()
+	shop := orderstest.NewShopify(t, "shpat_x", &orderstest.ShopifyOrder{ID: 5501, Name: "#1001", Email: "ana@example.com", Currency: "EUR",
+		CreatedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), Fulfilled: true, Country: "PT",
+		Lines:    []orderstest.ShopifyLine{{ID: 1, Variant: 11, Title: "Runner 42", Quantity: 1, Price: 89.90}},
+		Tracking: []orderstest.ShopifyTracking{{Company: "CTT", Number: "RR123456789PT", URL: "https://track.example/RR123456789PT"}}})
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
 	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Shoe Shop", "country": "PT",

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +15,7 @@ import (
 
 	"onedesk/channels/email/emailtest"
 	"onedesk/desk"
-	"onedesk/orders"
+	"onedesk/orders/orderstest"
 	"onedesk/store"
 	"onedesk/ui"
 )
@@ -211,71 +209,30 @@ func TestCustomersAPI(t *testing.T) {
 	admin.must(204, "POST", fmt.Sprintf("/api/tickets/%d/merge", a.ID), map[string]any{"ticket_id": a2.ID})
 }
 
-// shopifyStandIn answers the Admin GraphQL orders search as Shopify does
-// (its path, its token header, its JSON), from two orders of Rui's: #1001
-// (email, phone, a parcel with a tracking link) and #0998. A search gets
-// the orders any of its terms names: email:"...", name:"#..." or a phone.
-// mode 1 throttles every other call, mode 2 answers 503.
-type shopifyStandIn struct {
-	*httptest.Server
-	calls, mode atomic.Int32
-	lastQuery   atomic.Value
-}
-
-var standInOrders = []struct{ email, phone, name, json string }{
-	{"rui@example.pt", "+351912345678", "#1001", `{"id":"gid://shopify/Order/5501","name":"#1001","createdAt":"2026-11-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt","phone":"+351912345678",
-		"displayFinancialStatus":"PAID","displayFulfillmentStatus":"FULFILLED",
-		"totalPriceSet":{"shopMoney":{"amount":"89.90","currencyCode":"EUR"}},
-		"lineItems":{"nodes":[{"title":"Runner 42","quantity":1,"sku":"RUN-42"}]},
-		"fulfillments":[{"trackingInfo":[{"company":"CTT","number":"RR123456789PT","url":"https://track.example/RR123456789PT"}]}]}`},
-	{"rui@example.pt", "", "#0998", `{"id":"gid://shopify/Order/5400","name":"#0998","createdAt":"2026-09-01T10:00:00Z","cancelledAt":null,"email":"rui@example.pt",
-		"displayFinancialStatus":"REFUNDED","displayFulfillmentStatus":"UNFULFILLED",
-		"totalPriceSet":{"shopMoney":{"amount":"20.00","currencyCode":"EUR"}},"lineItems":{"nodes":[]},"fulfillments":[]}`},
-}
-
-func newShopifyStandIn(t *testing.T) *shopifyStandIn {
-	s := &shopifyStandIn{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.calls.Add(1)
-		if r.URL.Path != "/admin/api/"+orders.APIVersion+"/graphql.json" || r.Header.Get("X-Shopify-Access-Token") != "shpat_secret" {
-			w.WriteHeader(401)
-			return
-		}
-		var body struct {
-			Variables struct{ Q string } `json:"variables"`
-		}
-		json.NewDecoder(r.Body).Decode(&body)
-		s.lastQuery.Store(body.Variables.Q)
-		switch s.mode.Load() {
-		case 1: // throttled once, then fine
-			if s.calls.Load()%2 == 1 {
-				fmt.Fprint(w, `{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],"extensions":{"cost":{"requestedQueryCost":52,"throttleStatus":{"maximumAvailable":1000,"currentlyAvailable":2,"restoreRate":500}}}}`)
-				return
-			}
-		case 2: // down
-			w.WriteHeader(503)
-			return
-		}
-		terms := strings.Split(body.Variables.Q, " OR ")
-		var nodes []string
-		for _, o := range standInOrders {
-			if slices.Contains(terms, `email:"`+o.email+`"`) || slices.Contains(terms, `name:"`+o.name+`"`) || o.phone != "" && slices.Contains(terms, `"`+o.phone+`"`) {
-				nodes = append(nodes, o.json)
-			}
-		}
-		fmt.Fprintf(w, `{"data":{"orders":{"nodes":[%s]}},
-		  "extensions":{"cost":{"requestedQueryCost":52,"throttleStatus":{"maximumAvailable":1000,"currentlyAvailable":948,"restoreRate":50}}}}`, strings.Join(nodes, ","))
-	}))
-	t.Cleanup(s.Close)
-	return s
+// ruiShop is the Shopify stand-in (orders/orderstest) holding two
+// orders of Rui's: #1001 (email, phone, a parcel with a tracking link)
+// and #0998 (refunded).
+func ruiShop(t *testing.T) *orderstest.Shopify {
+	return orderstest.NewShopify(t, "shpat_secret",
+		&orderstest.ShopifyOrder{ID: 5501, Name: "#1001", Email: "rui@example.pt", Phone: "+351912345678", Currency: "EUR", Country: "PT",
+			CreatedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), Fulfilled: true,
+			Lines:    []orderstest.ShopifyLine{{ID: 1, Variant: 11, Title: "Runner 42", SKU: "RUN-42", Quantity: 1, Price: 89.90}},
+			Tracking: []orderstest.ShopifyTracking{{Company: "CTT", Number: "RR123456789PT", URL: "https://track.example/RR123456789PT"}}},
+		&orderstest.ShopifyOrder{ID: 5400, Name: "#0998", Email: "rui@example.pt", Currency: "EUR", Country: "PT",
+			CreatedAt: time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC), Refunded: 20,
+			Lines: []orderstest.ShopifyLine{{ID: 2, Variant: 12, Title: "Socks", Quantity: 1, Price: 20}}})
 }
 
 // Orders beside a ticket, from a local server that answers like Shopify's
 // Admin GraphQL API (throttling and a 5xx included) and from a generic
 // lookup URL; the token stays on the server.
 func TestTicketOrders(t *testing.T) {
-	shopify := newShopifyStandIn(t)
-	calls, mode, lastQuery := &shopify.calls, &shopify.mode, &shopify.lastQuery
+	shopify := ruiShop(t)
+	lastQuery := func() string {
+		calls := shopify.Calls()
+		q, _ := calls[len(calls)-1].Variables["q"].(string)
+		return q
+	}
 	e := newEnv(t, ui.Options{})
 	admin := e.admin()
 	var st store.Store
@@ -303,28 +260,28 @@ func TestTicketOrders(t *testing.T) {
 		out.Orders[0].Items[0].Title != "Runner 42" || out.Orders[0].Total != "89.90" {
 		t.Fatalf("orders %+v", out)
 	}
-	if q := lastQuery.Load().(string); !strings.Contains(q, `email:"rui@example.pt"`) || !strings.Contains(q, `name:"#1001"`) {
+	if q := lastQuery(); !strings.Contains(q, `email:"rui@example.pt"`) || !strings.Contains(q, `name:"#1001"`) {
 		t.Fatalf("shopify search %q", q)
 	}
 	// Cached: a second look asks nobody.
-	n := calls.Load()
+	n := len(shopify.Calls())
 	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d/orders", tk.ID), nil)
-	if calls.Load() != n {
+	if len(shopify.Calls()) != n {
 		t.Fatal("the second lookup was not served from the cache")
 	}
 
 	// Throttled: waits for the bucket and asks again. (A new ticket is a new query.)
-	mode.Store(1)
-	calls.Store(0)
+	shopify.Throttle(1)
+	n = len(shopify.Calls())
 	var tk2 ticketJSON
 	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Another", "body": "order #2002?", "customer": map[string]any{"email": "rui@example.pt"}, "store_id": st.ID}).json(t, &tk2)
 	admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d/orders", tk2.ID), nil).json(t, &out)
-	if len(out.Orders) != 2 || calls.Load() != 2 {
-		t.Fatalf("after throttling: %d orders, %d calls", len(out.Orders), calls.Load())
+	if len(out.Orders) != 2 || len(shopify.Calls()) != n+2 {
+		t.Fatalf("after throttling: %d orders, %d calls", len(out.Orders), len(shopify.Calls())-n)
 	}
 
 	// Down: a plain-words 502, and the ticket itself opens as always.
-	mode.Store(2)
+	shopify.Down(true)
 	var tk3 ticketJSON
 	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Third", "body": "order #3003?", "customer": map[string]any{"email": "rui@example.pt"}, "store_id": st.ID}).json(t, &tk3)
 	if msg, _ := admin.must(502, "GET", fmt.Sprintf("/api/tickets/%d/orders", tk3.ID), nil).err(t); !strings.Contains(msg, "Shopify is not answering") {

@@ -38,7 +38,7 @@ func TestPortalInBrowser(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, ui.Options{})
 	s := newPortalShop(t, e)
-	shopify := newShopifyStandIn(t)
+	shopify := ruiShop(t)
 	s.admin.must(200, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"orders": map[string]any{"shopify_domain": shopify.URL, "shopify_token": "shpat_secret"}})
 	base := e.srv.URL + "/portal/shoe-shop"
 
@@ -101,7 +101,7 @@ func TestPortalWidgetInBrowser(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, ui.Options{})
 	s := newPortalShop(t, e)
-	shopify := newShopifyStandIn(t)
+	shopify := ruiShop(t)
 	s.admin.must(200, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"orders": map[string]any{"shopify_domain": shopify.URL, "shopify_token": "shpat_secret"}})
 	agentOnline(t, e, s.admin)
 

@@ -531,7 +531,7 @@ func ticketCustomer(t *testing.T, e *env, ticketID int64) int64 {
 func TestPortalOrderTracking(t *testing.T) {
 	e := newEnv(t, ui.Options{})
 	s := newPortalShop(t, e)
-	shop := newShopifyStandIn(t)
+	shop := ruiShop(t)
 	s.admin.must(200, "PATCH", fmt.Sprintf("/api/stores/%d", s.storeID), map[string]any{"orders": map[string]any{"shopify_domain": shop.URL, "shopify_token": "shpat_secret"}})
 	var cfg map[string]any
 	s.admin.must(200, "GET", "/chat/config?store=shoe-shop", nil).json(t, &cfg)

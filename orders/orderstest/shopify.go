@@ -29,12 +29,14 @@ type ShopifyOrder struct {
 	ID        int64 // gid://shopify/Order/<ID>
 	Name      string
 	Email     string
-	Customer  int64 // gid://shopify/Customer/<Customer>; 0: none
+	Phone     string // E.164, as Shopify keeps an order's phone
+	Customer  int64  // gid://shopify/Customer/<Customer>; 0: none
 	CreatedAt time.Time
 	Currency  string
 	Shipping  float64
 	Lines     []ShopifyLine
 	Fulfilled bool
+	Tracking  []ShopifyTracking // of its fulfilment
 	Tags      []string
 	Country   string
 
@@ -42,11 +44,17 @@ type ShopifyOrder struct {
 	Cancelled bool
 }
 
+// ShopifyTracking is a fulfilment's trackingInfo.
+type ShopifyTracking struct {
+	Company, Number, URL string
+}
+
 // ShopifyLine is a line of a ShopifyOrder.
 type ShopifyLine struct {
 	ID       int64 // gid://shopify/LineItem/<ID>
 	Variant  int64
 	Title    string
+	SKU      string
 	Quantity int
 	Price    float64
 	Refunded int
@@ -84,6 +92,25 @@ type Shopify struct {
 	Discounts []map[string]any
 	Drafts    []map[string]any
 	Invoices  []string // order ids an invoice went for
+
+	throttle int  // how many of the next requests are throttled
+	down     bool // every request answers 503
+}
+
+// Throttle has the next n requests refused as Shopify refuses a query
+// its leaky bucket cannot pay for (200, errors THROTTLED, the cost and
+// throttle status in extensions).
+func (s *Shopify) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = n
+}
+
+// Down has every request answered 503 (true) or served again (false).
+func (s *Shopify) Down(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
 }
 
 // NewShopify starts a stand-in shop holding orders, answering only the
@@ -191,6 +218,18 @@ func (s *Shopify) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, Call{Operation: m[2], Query: body.Query, Variables: body.Variables})
+	if s.down {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"errors":"Service Unavailable"}`)
+		return
+	}
+	if s.throttle > 0 {
+		s.throttle--
+		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []gqlError{{Message: "Throttled", Extensions: map[string]any{"code": "THROTTLED"}}},
+			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": 52,
+				"throttleStatus": map[string]any{"maximumAvailable": 2000, "currentlyAvailable": 2, "restoreRate": 500}}}})
+		return
+	}
 	v := body.Variables
 	switch {
 	case m[1] == "query" && strings.Contains(body.Query, "orders(first: $n, query: $q"):
@@ -252,6 +291,12 @@ func num(v any) float64 {
 	}
 	return 0
 }
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
 func gid(kind string, id int64) string { return fmt.Sprintf("gid://shopify/%s/%d", kind, id) }
 func amount(f float64) string          { return strconv.FormatFloat(math.Round(f*100)/100, 'f', 2, 64) }
 func shopMoney(f float64, cur string) map[string]any {
@@ -267,19 +312,28 @@ func (s *Shopify) find(id string) *ShopifyOrder {
 	return nil
 }
 
-// search answers the orders search: email:"..." and name:"#..." terms
-// joined by OR, newest first.
+var searchTerm = regexp.MustCompile(`(?:(email|name):)?"([^"]*)"`)
+
+// search answers the orders search: email:"...", name:"#..." and bare
+// "..." terms (a phone, matched as the default search matches the
+// order's phone) joined by OR, newest first.
 func (s *Shopify) search(q string, n int) []any {
-	terms := regexp.MustCompile(`(email|name):"([^"]*)"`).FindAllStringSubmatch(q, -1)
-	var out []any
+	terms := searchTerm.FindAllStringSubmatch(q, -1)
+	hits := []*ShopifyOrder{}
 	for _, o := range s.orders {
 		hit := false
 		for _, t := range terms {
-			hit = hit || t[1] == "email" && strings.EqualFold(t[2], o.Email) || t[1] == "name" && t[2] == o.Name
+			hit = hit || t[1] == "email" && strings.EqualFold(t[2], o.Email) || t[1] == "name" && t[2] == o.Name ||
+				t[1] == "" && o.Phone != "" && t[2] == o.Phone
 		}
-		if hit && len(out) < n {
-			out = append(out, s.node(o))
+		if hit {
+			hits = append(hits, o)
 		}
+	}
+	slices.SortStableFunc(hits, func(a, b *ShopifyOrder) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	var out []any
+	for _, o := range hits[:min(len(hits), n)] {
+		out = append(out, s.node(o))
 	}
 	return out
 }
@@ -299,17 +353,24 @@ func (s *Shopify) node(o *ShopifyOrder) map[string]any {
 	var lines []any
 	for _, l := range o.Lines {
 		lines = append(lines, map[string]any{"id": gid("LineItem", l.ID), "title": l.Title, "quantity": l.Quantity,
-			"refundableQuantity": l.Quantity - l.Refunded, "sku": "", "variant": map[string]any{"id": gid("ProductVariant", l.Variant)},
+			"refundableQuantity": l.Quantity - l.Refunded, "sku": l.SKU, "variant": map[string]any{"id": gid("ProductVariant", l.Variant)},
 			"originalUnitPriceSet": shopMoney(l.Price, o.Currency)})
 	}
 	node := map[string]any{
 		"id": gid("Order", o.ID), "name": o.Name, "createdAt": o.CreatedAt.UTC().Format(time.RFC3339), "cancelledAt": nil,
-		"email": o.Email, "tags": o.Tags, "displayFinancialStatus": financial, "displayFulfillmentStatus": fulfilment,
+		"email": o.Email, "phone": nilIfEmpty(o.Phone), "tags": o.Tags, "displayFinancialStatus": financial, "displayFulfillmentStatus": fulfilment,
 		"totalPriceSet": shopMoney(o.total(), o.Currency), "totalShippingPriceSet": shopMoney(o.Shipping, o.Currency),
 		"customer": nil, "billingAddress": map[string]any{"countryCodeV2": o.Country},
 		"shippingAddress": map[string]any{"firstName": "Rui", "lastName": "Costa", "company": nil, "address1": "Rua Augusta 1",
 			"address2": nil, "city": "Lisboa", "provinceCode": nil, "zip": "1100-048", "countryCodeV2": o.Country, "phone": nil},
 		"lineItems": map[string]any{"nodes": lines}, "fulfillments": []any{},
+	}
+	if len(o.Tracking) > 0 {
+		var info []any
+		for _, tr := range o.Tracking {
+			info = append(info, map[string]any{"company": tr.Company, "number": tr.Number, "url": tr.URL})
+		}
+		node["fulfillments"] = []any{map[string]any{"trackingInfo": info}}
 	}
 	if o.Customer != 0 {
 		node["customer"] = map[string]any{"id": gid("Customer", o.Customer)}

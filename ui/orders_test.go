@@ -309,3 +309,44 @@ func TestRevenueReportInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//div[@data-metric="revenue"]//strong[contains(., "59.00")]`, chromedp.BySearch))
 	shot(t, ctx, "65-revenue-report-390")
 }
+
+// WooCommerce beside a ticket: a customer known only by phone (a
+// WhatsApp chat) sees the orders of that billing phone, and a ticket
+// naming a plugin's custom number ("#WC-1002") shows that order, not
+// post 1002.
+func TestWooCommerceOrdersByPhoneAndCustomNumber(t *testing.T) {
+	day := func(n int) time.Time { return time.Now().Add(-time.Duration(n) * 24 * time.Hour) }
+	teapot := []orderstest.WooLine{{ID: 41, Name: "Teapot", Quantity: 1, Price: 20}}
+	woo := orderstest.NewWoo(t, "ck_live", "cs_live",
+		&orderstest.WooOrder{ID: 812, Number: "WC-1001", Status: "processing", Email: "rui@example.pt", Phone: "+351912345678", Currency: "EUR", CreatedAt: day(3), Country: "PT", Lines: teapot},
+		&orderstest.WooOrder{ID: 813, Number: "WC-1002", Status: "completed", Email: "bea@example.pt", Phone: "", Currency: "EUR", CreatedAt: day(2), Country: "PT", Lines: teapot},
+		&orderstest.WooOrder{ID: 1002, Number: "WC-1050", Status: "completed", Email: "caio@example.pt", Currency: "EUR", CreatedAt: day(1), Country: "PT", Lines: teapot})
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	var st store.Store
+	admin.must(201, "POST", "/api/stores", map[string]any{"name": "Tea", "country": "PT", "orders": map[string]any{"platform": "woocommerce",
+		"woo_url": woo.URL, "woo_key": "ck_live", "woo_secret": "cs_live"}}).json(t, &st)
+	numbers := func(ticket int64) string {
+		t.Helper()
+		var list struct {
+			Orders []struct{ Number, Phone string }
+		}
+		admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d/orders", ticket), nil).json(t, &list)
+		var got []string
+		for _, o := range list.Orders {
+			got = append(got, o.Number)
+		}
+		return strings.Join(got, " ")
+	}
+	var byPhone, byNumber ticketJSON
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Where is it?", "body": "Still waiting",
+		"customer": map[string]any{"phone": "+351 912 345 678"}, "store_id": st.ID}).json(t, &byPhone)
+	if got := numbers(byPhone.ID); got != "#WC-1001" {
+		t.Fatalf("a phone-only customer's orders: %q", got)
+	}
+	admin.must(201, "POST", "/api/tickets", map[string]any{"subject": "Lid", "body": "The lid of #WC-1002 and #1002 is broken",
+		"customer": map[string]any{"email": "someone@example.pt"}, "store_id": st.ID}).json(t, &byNumber)
+	if got := numbers(byNumber.ID); got != "#WC-1002" {
+		t.Fatalf("orders named by number: %q (searches %q)", got, woo.Searches)
+	}
+}

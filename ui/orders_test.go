@@ -303,7 +303,8 @@ func TestRevenueReportInBrowser(t *testing.T) {
 		chromedp.EmulateViewport(1366, 768),
 		chromedp.Navigate(e.srv.URL+"/#/reports/revenue?range=7d"),
 		chromedp.WaitVisible(`//div[@data-metric="revenue"]//strong[contains(., "59.00")]`, chromedp.BySearch),
-		chromedp.WaitVisible(`//section[@data-table="by_agent"]`, chromedp.BySearch))
+		chromedp.WaitVisible(`//section[@data-table="by_agent"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//p[@id="report-revenue-help" and contains(., "the agent who resolved")]`, chromedp.BySearch))
 	shot(t, ctx, "64-revenue-report-1366")
 	run(t, ctx, "revenue report on a phone", chromedp.EmulateViewport(390, 844), chromedp.Reload(),
 		chromedp.WaitVisible(`//div[@data-metric="revenue"]//strong[contains(., "59.00")]`, chromedp.BySearch))

@@ -177,6 +177,7 @@ const reports = {
       const days = h('select', { 'aria-label': t('reports_revenue_days'), id: 'report-days', onchange: (e) => { cur.p.days = Number(e.target.value); changed(true); } },
         revenueDays.map((n) => h('option', { value: n, selected: n === cur.p.days }, t('reports_revenue_days_n', { n }))));
       return [
+        h('p', { class: 'muted report-help', id: 'report-revenue-help' }, t('reports_revenue_help')),
         section(d, 'by_agent', { title: t('reports_by_agent'), tools: days, charts: [barsChart(d, 'by_agent', t('reports_m_revenue'), ['revenue'])] }),
         section(d, 'by_channel', { title: t('reports_by_channel'), charts: [barsChart(d, 'by_channel', t('reports_m_revenue'), ['revenue'])] }),
       ];

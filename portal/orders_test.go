@@ -27,6 +27,10 @@ func TestContactMatches(t *testing.T) {
 			t.Errorf("%q: %v, want %v", contact, got, want)
 		}
 	}
+	// WooCommerce keeps the billing phone as typed: a national number.
+	if !contactMatches(orders.Order{Phone: "912 345 678"}, "+351 912 345 678") || contactMatches(orders.Order{Phone: "912 345 678"}, "+351 912 345 670") {
+		t.Error("a national billing phone is not the customer's international one")
+	}
 	if contactMatches(orders.Order{Email: ""}, "@") || contactMatches(orders.Order{Phone: ""}, "912345678") {
 		t.Error("an order without email or phone matched")
 	}

@@ -267,7 +267,7 @@ type TicketOrder struct {
 // ticket; which ticket it counts for is the caller's to choose.
 func (db *DB) OrdersOfTickets(ctx context.Context, ticketIDs []int64, since time.Time) ([]TicketOrder, error) {
 	const cols = `t.id, t.customer_id, o.store_id, o.order_id, o.ordered_at, o.total, o.currency`
-	const where = ` AND (t.store_id IS NULL OR o.store_id = t.store_id) AND o.cancelled = ? AND o.ordered_at > ?`
+	const orderAfterResolution = ` AND (t.store_id IS NULL OR o.store_id = t.store_id) AND o.cancelled = ? AND o.ordered_at > ?`
 	var out []TicketOrder
 	for len(ticketIDs) > 0 {
 		batch := ticketIDs[:min(len(ticketIDs), 300)]
@@ -281,11 +281,11 @@ func (db *DB) OrdersOfTickets(ctx context.Context, ticketIDs []int64, since time
 			args = append(args, false, ms(since))
 		}
 		rows, err := db.rq.QueryContext(ctx, `SELECT `+cols+` FROM tickets t JOIN shop_orders o ON o.customer_id = t.customer_id
-			WHERE `+in+where+`
+			WHERE `+in+orderAfterResolution+`
 			UNION SELECT `+cols+` FROM tickets t JOIN identities i ON i.customer_id = t.customer_id AND i.kind = 'email'
-			JOIN shop_orders o ON o.email = i.value WHERE `+in+where+`
+			JOIN shop_orders o ON o.email = i.value WHERE `+in+orderAfterResolution+`
 			UNION SELECT `+cols+` FROM tickets t JOIN identities i ON i.customer_id = t.customer_id AND i.kind IN ('phone', 'whatsapp')
-			JOIN shop_orders o ON o.phone = i.value WHERE `+in+where, args...)
+			JOIN shop_orders o ON o.phone = i.value WHERE `+in+orderAfterResolution, args...)
 		if err != nil {
 			return nil, fmt.Errorf("orders of tickets: %w", err)
 		}

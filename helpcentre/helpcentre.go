@@ -64,6 +64,7 @@ type Centre struct {
 	Now func() time.Time
 
 	writing chan struct{} // searches that found nothing being recorded (missed)
+	cache   publishedCache
 }
 
 // New makes the help centre.

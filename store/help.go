@@ -661,9 +661,12 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 		var match []string
 		for i, w := range words {
 			stem := helpStem(lang, w)
-			if i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix {
+			switch {
+			case i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix && stem == w:
+				match = append(match, `"`+w+`"*`) // the word is among its prefix's terms
+			case i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix:
 				match = append(match, `("`+stem+`" OR "`+w+`"*)`)
-			} else {
+			default:
 				match = append(match, `"`+stem+`"`)
 			}
 		}

@@ -707,8 +707,19 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 			}
 			return ids, nil
 		}
+		// The rest are read oldest first at first: FTS5 then seeks
+		// through the scope's long list, where newest first walks all of
+		// it (half of a rare word's search). Only past restWindow are
+		// they dense enough to read newest first.
 		rest = func(n int) ([]int64, error) {
-			return db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY rowid DESC LIMIT ?`, scope+` AND `+terms, n)
+			match := scope + ` AND ` + terms
+			ids, err := db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? LIMIT ?`, match, restWindow+1)
+			if err != nil || len(ids) > restWindow {
+				ids, err = db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY rowid DESC LIMIT ?`, match, n)
+				return ids, err
+			}
+			slices.Reverse(ids) // newest first
+			return ids[:min(n, len(ids))], nil
 		}
 	}
 	ids, err := titled(limit)
@@ -772,7 +783,12 @@ func (db *DB) helpIDs(ctx context.Context, q string, args ...any) ([]int64, erro
 
 // rankWindow is how many of the newest articles with the words in their
 // title a search ranks: bounded work however common the words are.
-const rankWindow = 100
+// restWindow is how many matches SQLite reads oldest first before it
+// reads them newest first (searchHelp).
+const (
+	rankWindow = 100
+	restWindow = 100
+)
 
 // minPrefix is the shortest last word also read as a prefix: one or two
 // letters would match most of the words there are (every term starting

@@ -253,7 +253,7 @@ func BenchmarkHelpCentre(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
-			cpu0 := desktest.CPUTime()
+			cpu0 := storetest.CPUTime()
 			for i := 0; b.Loop(); i++ {
 				n++
 				req := httptest.NewRequest("GET", bc.path(i), nil)
@@ -274,7 +274,7 @@ func BenchmarkHelpCentre(b *testing.B) {
 			desktest.Latency(b, lat)
 			// The process's CPU per request (with its share of garbage
 			// collection; on PostgreSQL without the server's).
-			if cpu := desktest.CPUTime() - cpu0; cpu > 0 {
+			if cpu := storetest.CPUTime() - cpu0; cpu > 0 {
 				b.ReportMetric(float64(cpu)/1e6/float64(len(lat)), "cpu-ms/op")
 			}
 		})

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package desktest
+package storetest
 
 import "time"
 

@@ -286,7 +286,7 @@ func (tx *Tx) PublishHelpArticle(ctx context.Context, id int64, html, text strin
 const snippetRunes = 200
 
 // helpSnippet is the start of a text that pub_snippet keeps, as SQL's
-// substr(text, 1, snippetRunes) makes it (migration 0048).
+// substr(text, 1, snippetRunes) makes it (migration 0049).
 func helpSnippet(text string) string {
 	n := 0
 	for i := range text {

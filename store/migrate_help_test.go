@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// Migration 0048 makes help_articles again with the lists' columns first:
+// Migration 0049 makes help_articles again with the lists' columns first:
 // every article keeps its draft, published version, votes and place, and
 // gets the start of its text as the snippet the lists read.
 func TestMigrateHelpListing(t *testing.T) {
 	ctx := context.Background()
-	path, raw := databaseAt(t, 47)
+	path, raw := databaseAt(t, 48)
 	text := strings.Repeat("Пакет доставлен курьером. ", 20) // 520 runes
 	db := migrated(t, path, raw,
 		"INSERT INTO stores (id, name, slug, created_at) VALUES (3, 'Shop', 'shop', 1)",

@@ -1,4 +1,4 @@
--- 0048 on PostgreSQL: as SQLite's, without making the table again (long
+-- 0049 on PostgreSQL: as SQLite's, without making the table again (long
 -- texts live apart from the row in TOAST already); the lists' index
 -- carries what they show, so a page is an index-only scan once vacuumed.
 ALTER TABLE help_articles ADD COLUMN pub_snippet TEXT NOT NULL DEFAULT '';

@@ -1,4 +1,4 @@
--- 0048: what the help centre's lists show, read without the articles'
+-- 0049: what the help centre's lists show, read without the articles'
 -- bodies. pub_snippet is the start of the published text (a snippet's
 -- worth); the table is made again so that the columns a list reads come
 -- first and the four long texts last: SQLite reads a row's payload from

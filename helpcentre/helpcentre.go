@@ -64,6 +64,7 @@ type Centre struct {
 	Now func() time.Time
 
 	writing chan struct{} // searches that found nothing being recorded (missed)
+	cache   publishedCache
 }
 
 // New makes the help centre.
@@ -82,14 +83,28 @@ func (c *Centre) Routes() []channels.Route {
 }
 
 // Run fills the search index with published articles it lacks (after a
-// copy of the desk to the other engine), then forgets idle addresses of
-// the rate limits each minute, until ctx ends.
+// copy of the desk to the other engine), then each minute forgets idle
+// addresses of the rate limits and, when articles changed, merges the
+// search index (store.OptimizeHelpSearch), until ctx ends.
 func (c *Centre) Run(ctx context.Context) {
 	if n, err := c.db.IndexHelp(ctx); err != nil {
 		c.log.Warn("help centre: index", "err", err)
 	} else if n > 0 {
 		c.log.Info("help centre: articles indexed", "count", n)
 	}
+	optimized := int64(-1)
+	optimize := func() {
+		n, err := c.db.HelpChanges(ctx)
+		if err == nil && n != optimized {
+			if err = c.db.OptimizeHelpSearch(ctx); err == nil {
+				optimized = n
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("help centre: optimize the search index", "err", err)
+		}
+	}
+	optimize()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -100,6 +115,7 @@ func (c *Centre) Run(ctx context.Context) {
 			for _, l := range []*limit.Limiter{c.pageLimit, c.searchLimit, c.voteLimit, c.visitLimit} {
 				l.Sweep(30 * time.Minute)
 			}
+			optimize()
 		}
 	}
 }

@@ -71,6 +71,7 @@ type request struct {
 	st    *store.Store
 	lang  string
 	langs []string // languages with published articles
+	pub   *published
 	t     map[string]string
 }
 
@@ -98,13 +99,13 @@ func (c *Centre) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.missing(w, r, nil, err)
 		return
 	}
-	langs, err := c.db.HelpLanguages(r.Context(), st.ID, desk.Languages)
+	pub, err := c.published(r.Context(), st)
 	if err != nil {
 		c.fail(w, err)
 		return
 	}
 	if len(parts) == 1 || (len(parts) == 2 && parts[1] == "") {
-		http.Redirect(w, r, "/help/"+st.Slug+"/"+c.pickLanguage(st, langs, r)+"/", http.StatusFound)
+		http.Redirect(w, r, "/help/"+st.Slug+"/"+c.pickLanguage(st, pub.langs, r)+"/", http.StatusFound)
 		return
 	}
 	switch {
@@ -119,7 +120,7 @@ func (c *Centre) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.missing(w, r, st, nil)
 		return
 	}
-	q := &request{w: w, r: r, st: st, lang: parts[1], langs: langs, t: assets.HelpCatalog(parts[1])}
+	q := &request{w: w, r: r, st: st, lang: parts[1], langs: pub.langs, pub: pub, t: assets.HelpCatalog(parts[1])}
 	switch {
 	case len(parts) == 2:
 		http.Redirect(w, r, "/help/"+st.Slug+"/"+q.lang+"/", http.StatusMovedPermanently)
@@ -181,33 +182,21 @@ func (q *request) view(kind string) view {
 func (q *request) articleURL(slug string) string { return q.base() + "a/" + url.PathEscape(slug) }
 
 func (c *Centre) home(q *request) {
-	ctx := q.r.Context()
-	cats, err := c.db.HelpCategories(ctx, q.st.ID)
+	lists, err := q.pub.home(q.r.Context(), c.db, q.st.ID, q.lang)
 	if err != nil {
 		c.fail(q.w, err)
 		return
 	}
-	counts, err := c.db.HelpCategoryCounts(ctx, q.st.ID, q.lang)
-	if err != nil {
-		c.fail(q.w, err)
+	// The page is the same for every reader until the help centre or
+	// the store's name, logo or colour change: made once.
+	frame := q.st.Name + "\x00" + q.st.LogoURL + "\x00" + q.st.Chat.Color
+	if page := lists.page(frame); page != nil {
+		c.write(q.w, http.StatusOK, page, q.st)
 		return
 	}
-	var shown []int64 // the categories with articles in this language, and 0 for those without one
-	for _, cat := range cats {
-		if counts[cat.ID] > 0 {
-			shown = append(shown, cat.ID)
-		}
-	}
-	if counts[0] > 0 {
-		shown = append(shown, 0)
-	}
-	titles, err := c.db.PublishedHelpTitles(ctx, q.st.ID, q.lang, shown, homePerCat)
-	if err != nil {
-		c.fail(q.w, err)
-		return
-	}
+	cats, counts := q.pub.cats, lists.counts
 	byCat := map[int64][]articleLink{}
-	for _, h := range titles {
+	for _, h := range lists.hits {
 		var id int64
 		if h.CategoryID != nil {
 			id = *h.CategoryID
@@ -235,7 +224,13 @@ func (c *Centre) home(q *request) {
 		v.Sections = append(v.Sections, s)
 	}
 	v.Alternates = q.alternates("")
-	c.render(q.w, http.StatusOK, v, q.st)
+	page, err := execute(v)
+	if err != nil {
+		c.fail(q.w, err)
+		return
+	}
+	lists.keep(frame, page)
+	c.write(q.w, http.StatusOK, page, q.st)
 }
 
 // alternates are the home pages in the other languages (the only pages
@@ -283,22 +278,14 @@ func (c *Centre) category(q *request, slug string) {
 	if slug == "-" {
 		v.Heading = q.t["more_articles"]
 	} else {
-		cats, err := c.db.HelpCategories(ctx, q.st.ID)
-		if err != nil {
-			c.fail(q.w, err)
-			return
-		}
-		for _, cat := range cats {
-			if cat.Slug == slug {
-				catID = cat.ID
-				name := categoryName(cat, q.lang)
-				v.Heading, v.Intro = name.Name, name.Description
-			}
-		}
-		if catID == 0 {
+		cat := q.pub.category(slug)
+		if cat == nil {
 			c.missing(q.w, q.r, q.st, nil)
 			return
 		}
+		catID = cat.ID
+		name := categoryName(cat, q.lang)
+		v.Heading, v.Intro = name.Name, name.Description
 	}
 	n := pageNumber(q.r)
 	hits, err := c.db.PublishedHelpInCategory(ctx, q.st.ID, q.lang, catID, (n-1)*pageSize, pageSize+1)
@@ -403,7 +390,7 @@ func (c *Centre) article(q *request, slug string) {
 	v.Voted = qs.Get("voted") != ""
 	v.Crumbs = []link{{q.t["title"], q.base()}}
 	if a.CategoryID != nil {
-		if cat, err := c.db.HelpCategory(ctx, *a.CategoryID); err == nil {
+		if cat := q.pub.categoryByID(*a.CategoryID); cat != nil {
 			v.Crumbs = append(v.Crumbs, link{categoryName(cat, q.lang).Name, q.base() + "c/" + url.PathEscape(cat.Slug)})
 		}
 	}
@@ -464,7 +451,10 @@ func (c *Centre) missing(w http.ResponseWriter, r *http.Request, st *store.Store
 	if len(parts) > 1 && languageOK(parts[1]) {
 		lang = parts[1]
 	}
-	langs, _ := c.db.HelpLanguages(r.Context(), st.ID, desk.Languages)
+	var langs []string
+	if pub, err := c.published(r.Context(), st); err == nil {
+		langs = pub.langs
+	}
 	q := &request{w: w, r: r, st: st, lang: lang, langs: langs, t: assets.HelpCatalog(lang)}
 	v := q.view("missing")
 	v.Heading, v.Empty, v.NoIndex = q.t["not_found"], q.t["title"], true
@@ -479,11 +469,26 @@ func (c *Centre) fail(w http.ResponseWriter, err error) {
 
 // render writes a page with headers that let no script run at all.
 func (c *Centre) render(w http.ResponseWriter, status int, v view, st *store.Store) {
-	var b bytes.Buffer
-	if err := page.Execute(&b, v); err != nil {
-		c.fail(w, fmt.Errorf("render %s page: %w", v.Kind, err))
+	b, err := execute(v)
+	if err != nil {
+		c.fail(w, err)
 		return
 	}
+	c.write(w, status, b, st)
+}
+
+// execute makes a page's HTML.
+func execute(v view) ([]byte, error) {
+	var b bytes.Buffer
+	if err := page.Execute(&b, v); err != nil {
+		return nil, fmt.Errorf("render %s page: %w", v.Kind, err)
+	}
+	return b.Bytes(), nil
+}
+
+// write sends a page made by execute with headers that let no script
+// run at all.
+func (c *Centre) write(w http.ResponseWriter, status int, page []byte, st *store.Store) {
 	ancestors := "'self'"
 	if len(st.AllowedOrigins) > 0 {
 		ancestors += " " + strings.Join(st.AllowedOrigins, " ")
@@ -495,7 +500,7 @@ func (c *Centre) render(w http.ResponseWriter, status int, v view, st *store.Sto
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	w.Write(page)
 }
 
 func serveCSS(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"onedesk/store"
+	"onedesk/store/storetest"
 )
 
 // The benchmarks run against a seeded database named by ONEDESK_BENCH_DB:
@@ -39,7 +40,7 @@ func timed(b *testing.B, fn func(i int) error) {
 	b.Helper()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := storetest.CPUTime()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		if err := fn(i); err != nil {
@@ -48,7 +49,7 @@ func timed(b *testing.B, fn func(i int) error) {
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := storetest.CPUTime() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
 	}
 	slices.Sort(lat)

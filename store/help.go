@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -68,7 +70,7 @@ type HelpHit struct {
 	Lang       string    `json:"lang"`
 	Slug       string    `json:"slug"`
 	Title      string    `json:"title"`
-	Text       string    `json:"-"` // the article as plain text, for a snippet
+	Text       string    `json:"-"` // the start of the article as plain text, for a snippet
 	Published  time.Time `json:"-"`
 }
 
@@ -121,8 +123,10 @@ func (tx *Tx) InsertHelpCategory(ctx context.Context, c *HelpCategory) error {
 	if err != nil {
 		return fmt.Errorf("insert help category: %w", err)
 	}
-	c.ID, err = res.LastInsertId()
-	return err
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	return tx.changedHelp(ctx, c.StoreID)
 }
 
 // UpdateHelpCategory writes a category's slug, names and position.
@@ -132,11 +136,17 @@ func (tx *Tx) UpdateHelpCategory(ctx context.Context, c *HelpCategory) error {
 	if isUnique(err) {
 		return fmt.Errorf("help category %s: %w", c.Slug, ErrConflict)
 	}
-	return affectedOne(res, err, "help category", c.ID)
+	if err := affectedOne(res, err, "help category", c.ID); err != nil {
+		return err
+	}
+	return tx.changedHelpOf(ctx, "help_categories", c.ID)
 }
 
 // DeleteHelpCategory removes a category; its articles stay, without one.
 func (tx *Tx) DeleteHelpCategory(ctx context.Context, id int64) error {
+	if err := tx.changedHelpOf(ctx, "help_categories", id); err != nil {
+		return err
+	}
 	res, err := tx.q.ExecContext(ctx, `DELETE FROM help_categories WHERE id = ?`, id)
 	return affectedOne(res, err, "help category", id)
 }
@@ -233,8 +243,10 @@ func (tx *Tx) InsertHelpArticle(ctx context.Context, a *HelpArticle) error {
 	if err != nil {
 		return fmt.Errorf("insert help article: %w", err)
 	}
-	a.ID, err = res.LastInsertId()
-	return err
+	if a.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	return tx.changedHelp(ctx, a.StoreID)
 }
 
 // UpdateHelpArticle saves an article's draft and its place; the published
@@ -247,7 +259,10 @@ func (tx *Tx) UpdateHelpArticle(ctx context.Context, a *HelpArticle) error {
 	if isUnique(err) {
 		return fmt.Errorf("help article %s: %w", a.Slug, ErrConflict)
 	}
-	return affectedOne(res, err, "help article", a.ID)
+	if err := affectedOne(res, err, "help article", a.ID); err != nil {
+		return err
+	}
+	return tx.changedHelpOf(ctx, "help_articles", a.ID)
 }
 
 // PublishHelpArticle makes the draft the published version: html is its
@@ -255,11 +270,67 @@ func (tx *Tx) UpdateHelpArticle(ctx context.Context, a *HelpArticle) error {
 // reads).
 func (tx *Tx) PublishHelpArticle(ctx context.Context, id int64, html, text string, at time.Time) error {
 	res, err := tx.q.ExecContext(ctx, `UPDATE help_articles SET pub_title = title, pub_body = body, pub_html = ?, pub_text = ?,
-		published_at = ? WHERE id = ?`, html, text, ms(at), id)
+		pub_snippet = ?, published_at = ? WHERE id = ?`, html, text, helpSnippet(text), ms(at), id)
 	if err := affectedOne(res, err, "help article", id); err != nil {
 		return err
 	}
+	if err := tx.changedHelpOf(ctx, "help_articles", id); err != nil {
+		return err
+	}
 	return tx.indexHelpArticle(ctx, id)
+}
+
+// snippetRunes is how much of an article's text its lists keep
+// (pub_snippet): more than any snippet they show, so that a snippet of
+// it is the snippet of the whole text.
+const snippetRunes = 200
+
+// helpSnippet is the start of a text that pub_snippet keeps, as SQL's
+// substr(text, 1, snippetRunes) makes it (migration 0050).
+func helpSnippet(text string) string {
+	n := 0
+	for i := range text {
+		if n == snippetRunes {
+			return text[:i]
+		}
+		n++
+	}
+	return text
+}
+
+// changedHelp counts a change to a store's help centre: the pages keep
+// what they read until the count moves (HelpVersion).
+func (tx *Tx) changedHelp(ctx context.Context, storeID int64) error {
+	_, err := tx.q.ExecContext(ctx, `INSERT INTO help_versions (store_id, version) VALUES (?, 1)
+		ON CONFLICT (store_id) DO UPDATE SET version = help_versions.version + 1`, storeID)
+	if err != nil {
+		return fmt.Errorf("help version: %w", err)
+	}
+	return nil
+}
+
+// changedHelpOf is changedHelp for the store of an article or a
+// category (table help_articles or help_categories).
+func (tx *Tx) changedHelpOf(ctx context.Context, table string, id int64) error {
+	var storeID int64
+	if err := tx.q.QueryRowContext(ctx, `SELECT store_id FROM `+table+` WHERE id = ?`, id).Scan(&storeID); err != nil {
+		return notFoundID(err, table, id)
+	}
+	return tx.changedHelp(ctx, storeID)
+}
+
+// HelpVersion is the count of changes to a store's help centre: what
+// its pages read from the help tables stays the same while it does.
+func (db *DB) HelpVersion(ctx context.Context, storeID int64) (int64, error) {
+	var v int64
+	err := db.rq.QueryRowContext(ctx, `SELECT version FROM help_versions WHERE store_id = ?`, storeID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("help version: %w", err)
+	}
+	return v, nil
 }
 
 // indexHelpArticle puts a published article's words in the search index
@@ -328,10 +399,41 @@ func (db *DB) IndexHelp(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
+// HelpChanges counts the changes to every store's help centre: when it
+// moves, OptimizeHelpSearch has work.
+func (db *DB) HelpChanges(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.rq.QueryRowContext(ctx, `SELECT coalesce(sum(version), 0) FROM help_versions`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("help changes: %w", err)
+	}
+	return n, nil
+}
+
+// OptimizeHelpSearch merges SQLite's search indexes of the help centre
+// into one segment each: every publish adds a segment, and a search seeks
+// in each (a third of a search's CPU with a few dozen). PostgreSQL's
+// GIN indexes need nothing of the kind.
+func (db *DB) OptimizeHelpSearch(ctx context.Context) error {
+	if db.postgres {
+		return nil
+	}
+	return db.Write(ctx, func(tx *Tx) error {
+		for _, table := range []string{"help_search", "help_titles"} {
+			if _, err := tx.q.ExecContext(ctx, `INSERT INTO `+table+` (`+table+`) VALUES ('optimize')`); err != nil {
+				return fmt.Errorf("optimize %s: %w", table, err)
+			}
+		}
+		return nil
+	})
+}
+
 // UnpublishHelpArticle takes an article off the help centre; its draft stays.
 func (tx *Tx) UnpublishHelpArticle(ctx context.Context, id int64) error {
-	res, err := tx.q.ExecContext(ctx, `UPDATE help_articles SET published_at = NULL, pub_html = '', pub_text = '' WHERE id = ?`, id)
+	res, err := tx.q.ExecContext(ctx, `UPDATE help_articles SET published_at = NULL, pub_html = '', pub_text = '', pub_snippet = '' WHERE id = ?`, id)
 	if err := affectedOne(res, err, "help article", id); err != nil {
+		return err
+	}
+	if err := tx.changedHelpOf(ctx, "help_articles", id); err != nil {
 		return err
 	}
 	return tx.unindexHelpArticle(ctx, id)
@@ -352,6 +454,9 @@ func (tx *Tx) unindexHelpArticle(ctx context.Context, id int64) error {
 
 // DeleteHelpArticle removes an article, draft and published version.
 func (tx *Tx) DeleteHelpArticle(ctx context.Context, id int64) error {
+	if err := tx.changedHelpOf(ctx, "help_articles", id); err != nil {
+		return err
+	}
 	if err := tx.unindexHelpArticle(ctx, id); err != nil {
 		return err
 	}
@@ -417,56 +522,65 @@ func scanHits(rows *sql.Rows, err error, what string) ([]HelpHit, error) {
 	return list, rows.Err()
 }
 
-// PublishedHelpTitles lists, for each of categoryIDs (0: the articles
-// without one), its first perCategory published articles in a language,
-// in their order: a short read of the index each.
-func (db *DB) PublishedHelpTitles(ctx context.Context, storeID int64, lang string, categoryIDs []int64, perCategory int) ([]HelpHit, error) {
-	var out []HelpHit
-	for _, id := range categoryIDs {
-		q := `SELECT id, category_id, lang, slug, pub_title, '', published_at FROM help_articles
-			WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL AND `
-		args := []any{storeID, lang}
-		if id == 0 {
-			q += "category_id IS NULL"
-		} else {
-			q += "category_id = ?"
-			args = append(args, id)
-		}
-		rows, err := db.rq.QueryContext(ctx, q+" ORDER BY position, id LIMIT ?", append(args, perCategory)...)
-		hits, err := scanHits(rows, err, "help titles")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, hits...)
-	}
-	return out, nil
-}
-
-// HelpCategoryCounts counts the published articles of each category in a
-// language (key 0: those without a category).
-func (db *DB) HelpCategoryCounts(ctx context.Context, storeID int64, lang string) (map[int64]int, error) {
+// PublishedHelpHome lists the first perCategory published articles in a
+// language of each of categoryIDs that has any, and of those without a
+// category (key 0), in their order, with each one's count: two reads of
+// the lists' index, which holds all they read (no article row is
+// visited), the second one short probe per category. (A window
+// function ranking every article cost 18 ms of CPU on SQLite.)
+func (db *DB) PublishedHelpHome(ctx context.Context, storeID int64, lang string, categoryIDs []int64, perCategory int) ([]HelpHit, map[int64]int, error) {
 	rows, err := db.rq.QueryContext(ctx, `SELECT coalesce(category_id, 0), count(*) FROM help_articles
 		WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL GROUP BY category_id`, storeID, lang)
 	if err != nil {
-		return nil, fmt.Errorf("help category counts: %w", err)
+		return nil, nil, fmt.Errorf("help home: %w", err)
 	}
 	defer rows.Close()
-	out := map[int64]int{}
+	counts := map[int64]int{}
 	for rows.Next() {
 		var id int64
 		var n int
 		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("help category counts: %w", err)
+			return nil, nil, fmt.Errorf("help home: %w", err)
 		}
-		out[id] = n
+		counts[id] = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("help home: %w", err)
+	}
+	rows.Close()
+	var parts []string
+	var args []any
+	for _, id := range append(slices.Clone(categoryIDs), 0) {
+		if counts[id] == 0 {
+			continue
+		}
+		cond := "category_id = ?"
+		if id == 0 {
+			cond = "category_id IS NULL"
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT id, category_id, lang, slug, pub_title, '' AS snippet, published_at FROM help_articles
+			WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL AND %s ORDER BY position, id LIMIT ?) c%d`, cond, len(parts)))
+		args = append(args, storeID, lang)
+		if id != 0 {
+			args = append(args, id)
+		}
+		args = append(args, perCategory)
+	}
+	if len(parts) == 0 {
+		return []HelpHit{}, counts, nil
+	}
+	rows, err = db.rq.QueryContext(ctx, strings.Join(parts, " UNION ALL "), args...)
+	hits, err := scanHits(rows, err, "help home")
+	if err != nil {
+		return nil, nil, err
+	}
+	return hits, counts, nil
 }
 
 // PublishedHelpInCategory is a page of a category's published articles in
 // a language (categoryID 0: those without one), with their text.
 func (db *DB) PublishedHelpInCategory(ctx context.Context, storeID int64, lang string, categoryID int64, offset, limit int) ([]HelpHit, error) {
-	q := `SELECT id, category_id, lang, slug, pub_title, substr(pub_text, 1, 400), published_at FROM help_articles
+	q := `SELECT id, category_id, lang, slug, pub_title, pub_snippet, published_at FROM help_articles
 		WHERE store_id = ? AND lang = ? AND published_at IS NOT NULL AND `
 	args := []any{storeID, lang}
 	if categoryID == 0 {
@@ -511,8 +625,9 @@ func (db *DB) SearchHelp(ctx context.Context, storeID int64, lang, query string,
 // searchHelp reads a page of matches. Ranking every match costs as much
 // as there are matches (a common word is in most of 5,000 articles): the
 // articles with the words in their title are ranked, off the titles' own
-// index, then the rest follow newest first, read off the front of the
-// match list.
+// index, at most the newest rankWindow of them (a word in thousands of
+// titles ranked them all: 14 ms a search), then the rest follow newest
+// first, read off the front of the match list.
 func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words []string, all bool, limit int) ([]HelpHit, error) {
 	var titled, rest func(n int) ([]int64, error)
 	if db.postgres {
@@ -528,22 +643,30 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 			join = " | "
 		}
 		query := strings.Join(terms, join)
+		// "::tsquery" has each search planned for its own words, never
+		// prepared (cacheable, oneOff): the newest first off the primary
+		// key for a common word, off the GIN index for a rare one (a
+		// generic plan walked every row for a rare word: 12-30 ms).
 		titled = func(n int) ([]int64, error) {
-			return db.helpIDs(ctx, `SELECT article_id FROM help_search, to_tsquery(?::regconfig, ?) q
-				WHERE title_words @@ q AND store_id = ? AND lang = ? ORDER BY ts_rank(title_words, q) DESC, article_id DESC LIMIT ?`,
-				pgTextConfig(lang), query, storeID, lang, n)
+			return db.helpIDs(ctx, `SELECT article_id FROM (SELECT article_id, title_words, q FROM help_search, (SELECT to_tsquery(?::regconfig, ?)::tsquery AS q) tsq
+				WHERE title_words @@ q AND store_id = ? AND lang = ? ORDER BY article_id DESC LIMIT ?) newest
+				ORDER BY ts_rank(title_words, q) DESC, article_id DESC LIMIT ?`,
+				pgTextConfig(lang), query, storeID, lang, rankWindow, n)
 		}
 		rest = func(n int) ([]int64, error) {
-			return db.helpIDs(ctx, `SELECT article_id FROM help_search, to_tsquery(?::regconfig, ?) q
+			return db.helpIDs(ctx, `SELECT article_id FROM help_search, (SELECT to_tsquery(?::regconfig, ?)::tsquery AS q) tsq
 				WHERE words @@ q AND store_id = ? AND lang = ? ORDER BY article_id DESC LIMIT ?`, pgTextConfig(lang), query, storeID, lang, n)
 		}
 	} else {
 		var match []string
 		for i, w := range words {
 			stem := helpStem(lang, w)
-			if i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix {
+			switch {
+			case i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix && stem == w:
+				match = append(match, `"`+w+`"*`) // the word is among its prefix's terms
+			case i == len(words)-1 && utf8.RuneCountInString(w) >= minPrefix:
 				match = append(match, `("`+stem+`" OR "`+w+`"*)`)
-			} else {
+			default:
 				match = append(match, `"`+stem+`"`)
 			}
 		}
@@ -553,10 +676,50 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 		}
 		scope, terms := `scope:"`+helpScope(storeID, lang)+`"`, `(`+strings.Join(match, join)+`)`
 		titled = func(n int) ([]int64, error) {
-			return db.helpIDs(ctx, `SELECT rowid FROM help_titles WHERE help_titles MATCH ? ORDER BY rank LIMIT ?`, scope+` AND title:`+terms, n)
+			// FTS5 works out rank only for the rows it returns: those
+			// of the newest rankWindow, ranked here.
+			rows, err := db.rq.QueryContext(ctx, `SELECT rowid, rank FROM help_titles WHERE help_titles MATCH ? ORDER BY rowid DESC LIMIT ?`,
+				scope+` AND title:`+terms, rankWindow)
+			if err != nil {
+				return nil, fmt.Errorf("search help: %w", err)
+			}
+			defer rows.Close()
+			type ranked struct {
+				id   int64
+				rank float64
+			}
+			var list []ranked
+			for rows.Next() {
+				var r ranked
+				if err := rows.Scan(&r.id, &r.rank); err != nil {
+					return nil, fmt.Errorf("search help: %w", err)
+				}
+				list = append(list, r)
+			}
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("search help: %w", err)
+			}
+			// bm25 is lower for better; ties newest first, as read.
+			slices.SortStableFunc(list, func(a, b ranked) int { return cmp.Compare(a.rank, b.rank) })
+			ids := make([]int64, 0, min(n, len(list)))
+			for _, r := range list[:min(n, len(list))] {
+				ids = append(ids, r.id)
+			}
+			return ids, nil
 		}
+		// The rest are read oldest first at first: FTS5 then seeks
+		// through the scope's long list, where newest first walks all of
+		// it (half of a rare word's search). Only past restWindow are
+		// they dense enough to read newest first.
 		rest = func(n int) ([]int64, error) {
-			return db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY rowid DESC LIMIT ?`, scope+` AND `+terms, n)
+			match := scope + ` AND ` + terms
+			ids, err := db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? LIMIT ?`, match, restWindow+1)
+			if err != nil || len(ids) > restWindow {
+				ids, err = db.helpIDs(ctx, `SELECT rowid FROM help_search WHERE help_search MATCH ? ORDER BY rowid DESC LIMIT ?`, match, n)
+				return ids, err
+			}
+			slices.Reverse(ids) // newest first
+			return ids[:min(n, len(ids))], nil
 		}
 	}
 	ids, err := titled(limit)
@@ -586,7 +749,7 @@ func (db *DB) searchHelp(ctx context.Context, storeID int64, lang string, words 
 	for i, id := range ids {
 		args[i], marks[i] = id, "?"
 	}
-	rows, err := db.rq.QueryContext(ctx, `SELECT id, category_id, lang, slug, pub_title, substr(pub_text, 1, 400), published_at
+	rows, err := db.rq.QueryContext(ctx, `SELECT id, category_id, lang, slug, pub_title, pub_snippet, published_at
 		FROM help_articles WHERE id IN (`+strings.Join(marks, ", ")+`) AND published_at IS NOT NULL`, args...)
 	hits, err := scanHits(rows, err, "search help")
 	if err != nil {
@@ -617,6 +780,15 @@ func (db *DB) helpIDs(ctx context.Context, q string, args ...any) ([]int64, erro
 	}
 	return ids, rows.Err()
 }
+
+// rankWindow is how many of the newest articles with the words in their
+// title a search ranks: bounded work however common the words are.
+// restWindow is how many matches SQLite reads oldest first before it
+// reads them newest first (searchHelp).
+const (
+	rankWindow = 100
+	restWindow = 100
+)
 
 // minPrefix is the shortest last word also read as a prefix: one or two
 // letters would match most of the words there are (every term starting

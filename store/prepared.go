@@ -100,8 +100,14 @@ func (c *stmtCache) close() {
 	c.m = map[string]*sql.Stmt{}
 }
 
-// cacheable: not a query with a literal list like "IN (1,2,3)".
+// cacheable: not a query with a literal list like "IN (1,2,3)", nor a
+// PostgreSQL text search (::tsquery), whose best plan depends on how
+// common its words are: a prepared statement's generic plan walked every
+// row for a rare word (see oneOff).
 func cacheable(q string) bool {
+	if strings.Contains(q, "::tsquery") {
+		return false
+	}
 	for rest := q; ; {
 		i := strings.Index(rest, "IN (")
 		if i < 0 {

@@ -28,6 +28,8 @@ var auditedAgentRoutes = map[string]bool{
 	"POST /api/auth/login":               true,
 	"POST /api/auth/logout":              true,
 	"PATCH /api/me":                      true,
+	"PUT /api/me/avatar":                 true, // an agent's picture: chat visitors see it
+	"DELETE /api/me/avatar":              true,
 	"POST /api/tokens":                   true,
 	"DELETE /api/tokens/:id":             true,
 	"POST /api/customers/:id/merge":      true,
@@ -42,6 +44,12 @@ var auditedAgentRoutes = map[string]bool{
 	"POST /api/social-accounts/:id/test": false,
 	"POST /api/import":                   false, // recorded by the handler, with counts
 }
+
+// The kinds of an agent's own picture set and removed (through My settings).
+const (
+	auditAvatarSet     = "profile.avatar_set"
+	auditAvatarRemoved = "profile.avatar_removed"
+)
 
 // auditKinds turns a route's collection into the kind of thing its
 // entries name.
@@ -204,6 +212,11 @@ func (s *Server) auditChange(c *fiber.Ctx, p *principal, r route, sent []byte, b
 	switch {
 	case r.path == "/api/auth/logout":
 		kind = audit.Logout
+	case r.path == "/api/me/avatar":
+		kind, target = auditAvatarSet, audit.Target("agent", p.agent.ID)
+		if r.method == fiber.MethodDelete {
+			kind = auditAvatarRemoved
+		}
 	case r.path == "/api/me":
 		fields := audit.ChangedFields(before, after, sent)
 		if has(fields, "password") {

@@ -232,3 +232,27 @@ func TestCustomerExportAndErasureThroughAPI(t *testing.T) {
 		t.Errorf("the audit log holds the erased data: %s", raw)
 	}
 }
+
+// An agent's picture is shown to chat visitors: setting and removing it
+// are on the record, by whom and for which agent; a refused upload is not.
+func TestAuditRecordsAvatarChanges(t *testing.T) {
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	ann := e.agent(admin, "ann@shop.test")
+	var me struct{ Agent struct{ ID int64 } }
+	ann.must(200, "GET", "/api/me", nil).json(t, &me)
+	uploadAvatar(t, e, ann)
+	if r := ann.putFile("/api/me/avatar", "avatar", "notes.txt", []byte("hello")); r.status != 400 {
+		t.Fatalf("a text file as a picture: %d", r.status)
+	}
+	ann.must(200, "DELETE", "/api/me/avatar", nil)
+	page := admin.audit("?kind=profile.")
+	if got := page.kinds(); got != "profile.avatar_set profile.avatar_removed" {
+		t.Fatalf("kinds %q, want the picture set then removed", got)
+	}
+	for _, en := range page.Entries {
+		if en.Target != fmt.Sprintf("agent:%d", me.Agent.ID) || en.ActorID == nil || *en.ActorID != me.Agent.ID || en.ActorName != "Ann" {
+			t.Errorf("entry %+v: want Ann's own change of her picture", en)
+		}
+	}
+}

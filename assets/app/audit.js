@@ -7,7 +7,7 @@ import { formatDateTime, t } from './i18n.js';
 import { errorText, state } from './state.js';
 
 // The kinds the filter offers: one kind, or a group (a prefix ending in ".").
-const kindFilters = ['login', 'login_failed', 'logout', 'password.', 'two_factor.', 'token.', 'agent.', 'customer.',
+const kindFilters = ['login', 'login_failed', 'logout', 'password.', 'profile.', 'two_factor.', 'token.', 'agent.', 'customer.',
   'mailbox.', 'store.', 'form.', 'channel.', 'rule.', 'sla_policy.', 'webhook.', 'team.', 'settings.', 'backup.', 'retention.deleted'];
 
 // kindLabel says an entry's kind in the agent's language: its own words

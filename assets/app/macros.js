@@ -178,12 +178,14 @@ function macroForm(data, m) {
   // Order actions exist only when the desk has them: none offered else.
   const actions = data.order_actions || [];
   const orderAction = actions.length ? select('macro-order', v.order_action?.name || '', [['', t('macro_no_order_action')], ...actions.map((a) => [a.name, a.label || t('oa_' + a.name)])]) : null;
-  // The chosen action's parameters, each a text field named as the action names it.
+  // The chosen action's parameters, each a text field labelled in the
+  // agent's language (macro_param_<name>; the raw name when unknown).
   const params = h('div', { class: 'macro-grid', id: 'macro-order-params' });
+  const paramLabel = (p) => (t(`macro_param_${p}`) !== `macro_param_${p}` ? t(`macro_param_${p}`) : p);
   const drawParams = () => {
     const a = actions.find((x) => x.name === orderAction?.value);
     const was = a && v.order_action?.name === a.name ? v.order_action.params || {} : {};
-    params.replaceChildren(...(a?.params || []).map((p) => field(p, h('input', { type: 'text', dataset: { param: p }, value: was[p] ?? '' }))));
+    params.replaceChildren(...(a?.params || []).map((p) => field(paramLabel(p), h('input', { type: 'text', dataset: { param: p }, value: was[p] ?? '' }))));
   };
   orderAction?.addEventListener('change', drawParams);
   drawParams();

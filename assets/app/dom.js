@@ -76,6 +76,8 @@ const paths = {
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
   back: 'M15 5l-7 7 7 7',
   menu: 'M4 7h16M4 12h16M4 17h16',
+  bolt: 'M13 2 4 14h7l-1 8 9-12h-7z',
+  sliders: 'M4 6h9M17 6h3M4 12h3M11 12h9M4 18h11M19 18h1M15 4v4M9 10v4M17 16v4',
 };
 
 export function icon(name, label) {

@@ -145,6 +145,10 @@ function renderTicket(first) {
   if (hadFocus && document.activeElement !== nta) nta.focus();
 }
 
+// fieldsOpen tells whether a phone shows the ticket's fields (the agent's
+// last choice; folded at first).
+const fieldsOpen = () => localStorage.getItem('onedesk.ticketFields') === '1';
+
 function header(d) {
   const change = async (body) => {
     try {
@@ -159,19 +163,33 @@ function header(d) {
   const sel = (label, value, options, onchange, enabled = editable) => h('label', {}, label,
     h('select', { onchange: (e) => onchange(e.target.value), disabled: !enabled }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text))));
   const active = state.agents.filter((a) => a.active || a.id === d.assignee_id);
-  return h('header', { class: 't-head' },
+  return h('header', { class: `t-head${fieldsOpen() ? ' fields-open' : ''}` },
     h('h1', {}, h('span', { class: 'channel-mark', title: t(`channel_${d.channel}`) }, icon(d.channel, t(`channel_${d.channel}`))),
       h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
       statusPill(d.status), slaBadge(d), windowBadge(d), csatBadge(d), snoozeControl(d, () => { loadTicket(d.id, { quiet: true }); hooks.refreshList(); }),
-      sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
-      sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
-      sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
-        (v) => change({ assignee_id: v ? Number(v) : null }), assignable),
-      sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
-        (v) => transferDialog(d, v ? Number(v) : null, change), assignable),
-      d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
-      editable ? tagsEditor(d, change) : d.tags.map((tag) => h('span', { class: 'tag' }, tag)),
+      // A phone has no room for macros in the reply box's row: here instead.
+      can('tickets.edit') ? h('button', { type: 'button', class: 'btn small t-macros', title: t('macros_button_hint'), onclick: () => openMacros() }, icon('bolt'), t('macros')) : null,
+      // On a phone the fields fold under one button (a line of their own
+      // each would leave no room for the thread); elsewhere they sit inline.
+      h('button', {
+        type: 'button', class: 'btn small t-more', id: 't-more', 'aria-controls': 't-fields', 'aria-expanded': String(fieldsOpen()),
+        onclick: (e) => {
+          const open = !fieldsOpen();
+          localStorage.setItem('onedesk.ticketFields', open ? '1' : '0');
+          e.currentTarget.setAttribute('aria-expanded', String(open));
+          e.currentTarget.closest('.t-head').classList.toggle('fields-open', open);
+        },
+      }, icon('sliders'), t('ticket_fields')),
+      h('div', { class: 't-fields', id: 't-fields' },
+        sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
+        sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
+        sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
+          (v) => change({ assignee_id: v ? Number(v) : null }), assignable),
+        sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
+          (v) => transferDialog(d, v ? Number(v) : null, change), assignable),
+        d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
+        editable ? tagsEditor(d, change) : d.tags.map((tag) => h('span', { class: 'tag' }, tag))),
       // Where the window is too narrow for the customer panel beside the thread.
       h('button', { type: 'button', class: 'btn small customer-toggle', id: 'customer-toggle', onclick: () => hooks.toggleCustomer?.() }, icon('user'), t('customer'))),
     h('div', { class: 'viewers', id: 'viewers', role: 'status', 'aria-live': 'polite', hidden: true }));

@@ -26,13 +26,19 @@ func (s *Server) listAgents(c *fiber.Ctx, p *principal) error {
 	if err != nil {
 		return err
 	}
+	// Their pictures, for the app's lists (initials where there is none).
+	pictures, err := s.db.AvatarKeys(c.UserContext())
+	if err != nil {
+		return err
+	}
 	type agentRow struct {
 		*store.Agent
-		TwoFactor bool `json:"two_factor"`
+		TwoFactor bool   `json:"two_factor"`
+		AvatarURL string `json:"avatar_url"`
 	}
 	rows := make([]agentRow, len(list))
 	for i, a := range list {
-		rows[i] = agentRow{a, twoFactor[a.ID]}
+		rows[i] = agentRow{a, twoFactor[a.ID], avatarURL(pictures[a.ID])}
 	}
 	return c.JSON(fiber.Map{"agents": rows})
 }

@@ -3,7 +3,7 @@ import { api, del, get, patch, post, setCSRF } from './api.js';
 import { $, h } from './dom.js';
 import { formatDateTime, formatNumber, languages, setLocale, t } from './i18n.js';
 import { importing, leftText } from './history.js';
-import { can, errorText, state, toast } from './state.js';
+import { agentAvatar, can, errorText, state, toast } from './state.js';
 import { formsAdmin } from './forms.js';
 import { helpAdmin } from './helpcentre.js';
 import { handoverDialog } from './handover.js';
@@ -142,7 +142,7 @@ async function agents(main) {
     h('div', { class: 'card' }, h('table', {},
       h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), t('twofa_column'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
-        h('td', {}, a.name), h('td', {}, a.email), h('td', {}, roleSelect(a), grantBox(a)), h('td', {}, storesCell(a)),
+        h('td', {}, h('span', { class: 'agent-name' }, agentAvatar(a.id), a.name)), h('td', {}, a.email), h('td', {}, roleSelect(a), grantBox(a)), h('td', {}, storesCell(a)),
         h('td', {}, a.active ? t('active') : t('inactive')),
         h('td', {}, twoFactor(a)),
         h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a)))))),
@@ -162,7 +162,7 @@ async function teams(main) {
         const ids = e.target.checked ? [...team.agent_ids, a.id] : team.agent_ids.filter((x) => x !== a.id);
         try { await patch(`/api/teams/${team.id}`, { agent_ids: ids }); team.agent_ids = ids; } catch (err) { toast(errorText(err), true); e.target.checked = !e.target.checked; }
       },
-    }), ' ', a.name)));
+    }), ' ', agentAvatar(a.id), ' ', a.name)));
   // How new tickets of the team find an agent: by hand, or round robin
   // among members online and under the cap.
   const assignment = (team) => {

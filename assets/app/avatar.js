@@ -3,9 +3,7 @@
 import { api, get } from './api.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { errorText, state, toast } from './state.js';
-
-const initials = (n) => (n || '').trim().split(/\s+/).slice(0, 2).map((w) => Array.from(w)[0] || '').join('').toUpperCase();
+import { agentAvatar, errorText, initials, state, toast } from './state.js';
 
 export async function avatarCard() {
   const me = await get('/api/me');
@@ -14,6 +12,12 @@ export async function avatarCard() {
   const paint = (url) => {
     face.replaceChildren(url ? h('img', { src: url, alt: '' }) : initials(state.me.name));
     if (remove) remove.hidden = !url;
+    // The app's lists show the new picture (or the initials) from now on.
+    const mine = state.agents.find((a) => a.id === state.me.id);
+    if (mine && (mine.avatar_url || '') !== url) {
+      mine.avatar_url = url;
+      document.querySelector('.sidebar .me .avatar')?.replaceWith(agentAvatar(state.me.id, { size: '' }));
+    }
   };
   const err = h('p', { class: 'error', role: 'alert' });
   const picker = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', id: 'avatar-file', class: 'sr-only', onchange: async () => {

@@ -2,7 +2,7 @@
 import { get, post } from './api.js';
 import { $, h, icon } from './dom.js';
 import { age, t } from './i18n.js';
-import { addFilter, agentName, errorText, initials, priorities, state, statusPill, teamName, toast, views } from './state.js';
+import { addFilter, agentAvatar, errorText, priorities, state, statusPill, teamName, toast, views } from './state.js';
 import { slaBadge } from './sla.js';
 import { addressName, bodyText, visitorName } from './people.js';
 import { macroBulkSelect } from './macros.js';
@@ -261,7 +261,7 @@ function row(tk, i) {
   h('span', { class: 'snip' }, tk.match ? matchPassage(tk.match) : bodyText(tk.snippet)),
   h('span', { class: 'meta' }, statusPill(tk.status), slaBadge(tk),
     tk.priority === 'high' || tk.priority === 'urgent' ? h('span', { class: `pill ${tk.priority}` }, t(`priority_${tk.priority}`)) : null,
-    tk.assignee_id ? h('span', { class: 'avatar small', title: agentName(tk.assignee_id) }, initials(agentName(tk.assignee_id))) : h('span', {}, t('unassigned')),
+    tk.assignee_id ? agentAvatar(tk.assignee_id, { named: true }) : h('span', {}, t('unassigned')),
     tk.team_id ? h('span', {}, teamName(tk.team_id)) : null,
     tk.tags.slice(0, 3).map((tag) => h('span', { class: 'tag' }, tag))));
   rowCache.set(tk.id, { key, el });

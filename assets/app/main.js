@@ -14,7 +14,7 @@ import { newTicketDialog } from './outreach.js';
 import { historyNotice, watchHistory } from './history.js';
 import { twoFactorSetup } from './signin.js';
 import { loadNotifyPrefs, notifySound } from './notifications.js';
-import { CEV, EV, addFilter, can, errorText, initials, state, toast, views } from './state.js';
+import { CEV, EV, addFilter, agentAvatar, can, errorText, state, toast, views } from './state.js';
 
 const app = document.getElementById('app');
 
@@ -185,7 +185,7 @@ function shell(admin) {
         h('a', { class: 'nav-item', href: '#/admin/me', 'aria-current': String(lastRoute.admin === 'me') }, icon('user'), t('my_settings')),
         h('a', { class: 'nav-item', href: '#/admin/notifications', 'aria-current': String(lastRoute.admin === 'notifications') }, icon('bell'), t('notif_title')))),
       h('div', { class: 'me' },
-        h('span', { class: 'avatar' }, initials(me.name)),
+        agentAvatar(me.id, { size: '' }),
         h('span', {}, me.name),
         presenceButton(),
         h('button', { class: 'iconbtn', id: 'handover-open', title: t('handover'), 'aria-label': t('handover'), onclick: () => handoverDialog({ onDone: () => refreshList() }) }, icon('handover')),

@@ -39,6 +39,25 @@ export const agentName = (id) => state.agents.find((a) => a.id === id)?.name ?? 
 export const teamName = (id) => state.teams.find((x) => x.id === id)?.name ?? (id ? `#${id}` : '');
 export const storeName = (id) => state.stores.find((x) => x.id === id)?.name ?? '';
 
+// agentAvatar is an agent's picture over their initials, for lists: the
+// box has a fixed size (nothing moves when the picture comes), the picture
+// loads lazily from an address that never changes its content (the
+// browser keeps it), and the initials stay when there is none or it fails.
+// With named, it stands for the agent (no name beside it): a title and
+// an accessible name; else it is decoration beside their name.
+export function agentAvatar(id, { size = 'small', named = false } = {}) {
+  const a = state.agents.find((x) => x.id === id);
+  const name = a?.name ?? agentName(id);
+  const box = h('span', {
+    class: `avatar${size ? ` ${size}` : ''}`, dataset: { agent: id },
+    ...(named ? { role: 'img', title: name, 'aria-label': name } : { 'aria-hidden': 'true' }),
+  }, initials(name));
+  if (a?.avatar_url) {
+    box.append(h('img', { src: a.avatar_url, alt: '', loading: 'lazy', decoding: 'async', onerror: (e) => e.target.remove() }));
+  }
+  return box;
+}
+
 export function initials(name) {
   // Words that start with a letter: "Rui Costa (@ruic)" is RC.
   const words = (name || '?').trim().split(/\s+/);

@@ -7,7 +7,7 @@ import { slaBadge, slaBlock, slaEventText } from './sla.js';
 import { csatBadge, csatEvent } from './csat.js';
 import { attachPicker, attachReplyPicker, ruleEventText } from './workflow.js';
 import { windowBadge, windowNotice } from './whatsapp.js';
-import { EV, agentName, can, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
+import { EV, agentAvatar, agentName, can, errorText, initials, priorities, state, statusPill, storeName, teamName, toast } from './state.js';
 import { addressName, bodyText, customerName, identityValue, isVisitorId } from './people.js';
 import { showChecklist } from './checklist.js';
 import { orderEventText } from './orderactions.js';
@@ -160,7 +160,7 @@ function header(d) {
   // What the agent's role may not change is shown, not offered.
   const editable = can('tickets.edit');
   const assignable = editable && can('tickets.assign_others');
-  const sel = (label, value, options, onchange, enabled = editable) => h('label', {}, label,
+  const sel = (label, value, options, onchange, enabled = editable, lead = null) => h('label', {}, h('span', { class: 'cap' }, label), lead,
     h('select', { onchange: (e) => onchange(e.target.value), disabled: !enabled }, options.map(([v, text]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, text))));
   const active = state.agents.filter((a) => a.active || a.id === d.assignee_id);
   return h('header', { class: `t-head${fieldsOpen() ? ' fields-open' : ''}` },
@@ -185,7 +185,7 @@ function header(d) {
         sel(t('status'), d.status, ['new', 'open', 'pending', 'resolved', 'closed'].map((s) => [s, t(`status_${s}`)]), (v) => change({ status: v })),
         sel(t('priority'), d.priority, priorities.map((p) => [p, t(`priority_${p}`)]), (v) => change({ priority: v })),
         sel(t('assignee'), d.assignee_id, [['', t('unassigned')], ...active.map((a) => [a.id, a.name])],
-          (v) => change({ assignee_id: v ? Number(v) : null }), assignable),
+          (v) => change({ assignee_id: v ? Number(v) : null }), assignable, d.assignee_id ? agentAvatar(d.assignee_id) : null),
         sel(t('team'), d.team_id, [['', t('no_team')], ...state.teams.map((x) => [x.id, x.name])],
           (v) => transferDialog(d, v ? Number(v) : null, change), assignable),
         d.store_id ? h('span', { class: 'tag' }, storeName(d.store_id)) : null,
@@ -220,7 +220,7 @@ function renderViewers() {
     const name = agentName(v.agent_id);
     const key = !v.typing ? 'presence_viewing' : v.note ? 'presence_typing_note' : 'presence_typing_reply';
     return h('span', { class: `viewer${v.typing ? ' typing' : ''}` },
-      h('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(name)), t(key, { name }));
+      agentAvatar(v.agent_id), t(key, { name }));
   }));
 }
 
@@ -298,7 +298,7 @@ function message(m, d) {
   }
   const story = m.kind === 'customer' ? d.events.find((e) => e.type === EV.Story && e.data?.message_id === m.id)?.data : null;
   return h('article', { class: `msg ${m.kind}${m.call ? ' call' : ''}`, 'aria-label': `${label}: ${who}` },
-    h('div', { class: 'm-head' }, m.call ? icon('phone') : null, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
+    h('div', { class: 'm-head' }, m.call ? icon('phone') : null, m.kind !== 'customer' && m.author_id ? agentAvatar(m.author_id) : null, h('span', { class: 'who' }, who), h('span', { class: 'muted' }, label),
       m.auto && m.kind === 'customer' ? h('span', { class: 'auto' }, t(`auto_${m.auto}`)) : null,
       h('time', { class: 'when', datetime: m.created_at }, formatDateTime(m.created_at))),
     story ? storyLine(story) : null,
@@ -567,7 +567,7 @@ function composer(d) {
     label: t('mention_agents'),
     match: (before) => (mode === 'note' ? /(?:^|[^\p{L}\p{N}\p{M}_-])@([^\n@/]{0,40})$/u.exec(before)?.[1] ?? null : null),
     items: mentionCandidates,
-    row: (a) => [h('strong', {}, a.name), h('span', {}, a.email)],
+    row: (a) => [agentAvatar(a.id), h('strong', {}, a.name), h('span', {}, a.email)],
     pick: (a, from, to) => {
       ta.setRangeText(`@${mentionHandle(a)} `, from, to, 'end');
       ta.dispatchEvent(new Event('input'));

@@ -165,8 +165,10 @@ func inViewport(sel string) string {
 }
 
 // headerControlsInView fails the test when a control of the open ticket's
-// header (status, priority, assignee, team, tags...) is not wholly in the
-// window, or its row scrolls sideways: an agent could not see it there.
+// header (status, priority, assignee, team, snooze, macros, tags...) is not
+// wholly in the window, its text is cut (a select's chosen option measured
+// in its font, a button's or label's text wider than its box), or its row
+// scrolls sideways: an agent could not see or read it there.
 func headerControlsInView(t *testing.T, ctx context.Context, where string) {
 	t.Helper()
 	var out []string
@@ -174,12 +176,24 @@ func headerControlsInView(t *testing.T, ctx context.Context, where string) {
 		const bad = [], box = document.querySelector('.t-controls');
 		if (!box) return ['no .t-controls'];
 		if (box.scrollWidth > box.clientWidth + 1) bad.push('the controls scroll sideways');
-		for (const el of box.querySelectorAll(':scope > *, select, button')) {
-			if (el.hidden || getComputedStyle(el).display === 'none' || el.closest('[hidden]')) continue;
+		if (document.scrollingElement.scrollWidth > innerWidth + 1) bad.push('the page scrolls sideways');
+		const canvas = document.createElement('canvas').getContext('2d');
+		for (const el of box.querySelectorAll(':scope > *, label, select, button, input, .pill, .tag')) {
+			if (el.hidden || getComputedStyle(el).display === 'none' || el.closest('[hidden]') || el.getClientRects().length === 0) continue;
 			const r = el.getBoundingClientRect();
 			if (r.width === 0 && r.height === 0 && !el.textContent.trim()) continue; // an empty live region
+			const name = (el.tagName === 'SELECT' ? el.getAttribute('aria-label') || el.closest('label')?.innerText || 'select' : el.innerText || el.placeholder || el.className).trim().replace(/\s+/g, ' ').slice(0, 30);
 			if (r.width < 1 || r.left < -1 || r.right > innerWidth + 1 || r.top < -1 || r.bottom > innerHeight + 1) {
-				bad.push((el.textContent || el.className).trim().slice(0, 30) + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+				bad.push(name + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+			}
+			if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'INPUT') bad.push(name + ' overflows its box (' + el.scrollWidth + ' > ' + el.clientWidth + ')');
+			if (el.tagName === 'SELECT' && el.selectedIndex >= 0) {
+				const cs = getComputedStyle(el);
+				canvas.font = cs.font;
+				const text = el.options[el.selectedIndex].text;
+				// the room left of the arrow: the right padding holds it
+				const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+				if (canvas.measureText(text).width > room + 1) bad.push(name + ' cut: "' + text + '" in ' + Math.round(room) + ' px');
 			}
 		}
 		return bad; })()`, &out))

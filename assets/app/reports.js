@@ -355,6 +355,13 @@ function sync() {
     a.href = href(a.dataset.tab, p);
     a.setAttribute('aria-selected', String(on));
     a.tabIndex = on ? 0 : -1;
+    // A phone shows a few tabs at a time: the chosen one is brought in sight
+    // (sideways only, the page stays where the agent scrolled it).
+    const bar = a.parentElement;
+    if (on && bar.scrollWidth > bar.clientWidth) {
+      const x = a.getBoundingClientRect().left - bar.getBoundingClientRect().left;
+      if (x < 0 || x + a.offsetWidth > bar.clientWidth) bar.scrollLeft += x - 12;
+    }
   }
   const want = href(cur.tab, p);
   if (location.hash !== want) history.replaceState(null, '', want);

@@ -46,7 +46,8 @@ function who(e) {
 function details(e) {
   const d = e.data || {};
   const parts = [];
-  if (Array.isArray(d.fields) && d.fields.length) parts.push(t('audit_fields', { fields: d.fields.join(', ') }));
+  // A field the app has a label for is named by it (Idioma, not language).
+  if (Array.isArray(d.fields) && d.fields.length) parts.push(t('audit_fields', { fields: d.fields.map((f) => (t(f) !== f ? t(f) : f)).join(', ') }));
   if (d.reason) parts.push(t(`audit_reason_${d.reason}`));
   if (d.email) parts.push(d.email);
   if (d.from && d.to) parts.push(`${t(`role_${d.from}`)} → ${t(`role_${d.to}`)}`);

@@ -4,7 +4,7 @@
 import { get } from './api.js';
 import { h, icon } from './dom.js';
 import { formatDateTime, t } from './i18n.js';
-import { errorText, state } from './state.js';
+import { agentAvatar, errorText, state } from './state.js';
 
 // The kinds the filter offers: one kind, or a group (a prefix ending in ".").
 const kindFilters = ['login', 'login_failed', 'logout', 'password.', 'profile.', 'two_factor.', 'token.', 'agent.', 'customer.',
@@ -39,7 +39,8 @@ function targetLabel(target) {
 function who(e) {
   if (e.actor_kind === 'system') return t('audit_system');
   if (e.actor_kind === 'anonymous') return t('audit_anonymous');
-  return [e.actor_name || `#${e.actor_id}`, e.actor_kind === 'token' ? h('span', { class: 'muted' }, ` · ${t('audit_via_token')}`) : null];
+  return [h('span', { class: 'agent-name' }, e.actor_id ? agentAvatar(e.actor_id) : null, e.actor_name || `#${e.actor_id}`),
+    e.actor_kind === 'token' ? h('span', { class: 'muted' }, ` · ${t('audit_via_token')}`) : null];
 }
 
 // details says what an entry's data holds: fields changed, a reason, counts.

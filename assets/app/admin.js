@@ -139,13 +139,15 @@ async function agents(main) {
     : h('span', { class: 'muted' }, t('twofa_state_off')));
   main.replaceChildren(
     h('h1', {}, t('admin_agents')),
-    h('div', { class: 'card' }, h('table', {},
+    // A phone shows each agent as a card, each value under its column's name.
+    h('div', { class: 'card' }, h('table', { class: 'agents-table' },
       h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), t('twofa_column'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
-        h('td', {}, h('span', { class: 'agent-name' }, agentAvatar(a.id), a.name)), h('td', {}, a.email), h('td', {}, roleSelect(a), grantBox(a)), h('td', {}, storesCell(a)),
-        h('td', {}, a.active ? t('active') : t('inactive')),
-        h('td', {}, twoFactor(a)),
-        h('td', {}, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a)))))),
+        h('td', { class: 'who' }, h('span', { class: 'agent-name' }, agentAvatar(a.id), a.name)), h('td', { class: 'email' }, a.email),
+        h('td', { dataset: { label: t('role') } }, roleSelect(a), grantBox(a)), h('td', { dataset: { label: t('admin_stores') } }, storesCell(a)),
+        h('td', { dataset: { label: t('status') } }, a.active ? t('active') : t('inactive')),
+        h('td', { dataset: { label: t('twofa_column') } }, twoFactor(a)),
+        h('td', { class: 'actions' }, a.id === state.me.id ? '' : [pwBtn(a), ' '], h('button', { class: 'btn small', onclick: () => handoverDialog({ agent: a }) }, t('handover_button')), ' ', activeBtn(a)))))),
       h('p', { class: 'muted admin-hint roles-hint' }, t('roles_hint'))),
     h('div', { class: 'card' }, h('h2', {}, t('add_agent')), h('p', { class: 'muted' }, t('add_agent_hint')),
       form([['name', t('name'), 'text'], ['email', t('email'), 'email'], ['password', t('password_new'), 'password'],

@@ -140,7 +140,7 @@ async function agents(main) {
   main.replaceChildren(
     h('h1', {}, t('admin_agents')),
     // A phone shows each agent as a card, each value under its column's name.
-    h('div', { class: 'card' }, h('table', { class: 'agents-table' },
+    h('div', { class: 'card' }, h('table', { class: 'agents-table phone-cards' },
       h('thead', {}, h('tr', {}, [t('name'), t('email'), t('role'), t('admin_stores'), t('status'), t('twofa_column'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.agents.map((a) => h('tr', {},
         h('td', { class: 'who' }, h('span', { class: 'agent-name' }, agentAvatar(a.id), a.name)), h('td', { class: 'email' }, a.email),
@@ -157,7 +157,7 @@ async function agents(main) {
 
 async function teams(main) {
   await ctx.reloadMeta();
-  const members = (team) => h('div', { class: 'bulk' }, state.agents.filter((a) => a.active).map((a) => h('label', {},
+  const members = (team) => h('div', { class: 'bulk' }, state.agents.filter((a) => a.active).map((a) => h('label', { class: 'member' },
     h('input', {
       type: 'checkbox', checked: team.agent_ids.includes(a.id),
       onchange: async (e) => {
@@ -193,15 +193,15 @@ async function teams(main) {
   main.replaceChildren(
     h('h1', {}, t('admin_teams')),
     ...(state.teams.length ? [h('p', { class: 'muted admin-hint' }, t('team_assignment_hint'))] : []),
-    state.teams.length ? h('div', { class: 'card' }, h('table', { class: 'teams-table' },
+    state.teams.length ? h('div', { class: 'card' }, h('table', { class: 'teams-table phone-cards' },
       h('thead', {}, h('tr', {}, [t('name'), t('members'), t('team_assignment')].map((x) => h('th', {}, x)))),
       h('tbody', {}, state.teams.map((team) => h('tr', {},
-        h('td', {}, h('input', {
+        h('td', { class: 'wide' }, h('input', {
           type: 'text', value: team.name, 'aria-label': t('name'),
           onchange: async (e) => { try { await patch(`/api/teams/${team.id}`, { name: e.target.value }); toast(t('saved')); } catch (err) { toast(errorText(err), true); } },
         })),
-        h('td', {}, members(team)),
-        h('td', {}, assignment(team)))))))
+        h('td', { class: 'wide', dataset: { label: t('members') } }, members(team)),
+        h('td', { class: 'wide', dataset: { label: t('team_assignment') } }, assignment(team)))))))
       : h('div', { class: 'card muted' }, t('no_teams')),
     h('div', { class: 'card' }, h('h2', {}, t('add_team')),
       form([['name', t('name'), 'text']], t('add'), async (v) => { await post('/api/teams', { name: v.name }); toast(t('saved')); teams(main); })));

@@ -44,13 +44,13 @@ export async function helpAdmin(main, reloadMeta) {
     h('button', { class: 'btn', onclick: () => categoryDialog(st, null, again) }, t('help_new_category')));
 
   const list = h('div', { class: 'card' }, h('h2', {}, t('help_articles')),
-    articles.length ? h('table', { class: 'help-list' },
+    articles.length ? h('table', { class: 'help-list phone-cards' },
       h('thead', {}, h('tr', {}, h('th', {}, t('title')), h('th', {}, t('help_category')), h('th', {}, t('status')), h('th', {}, t('help_helpful')), h('th', {}, ''))),
       h('tbody', {}, articles.map((a) => h('tr', {},
-        h('td', {}, h('strong', {}, a.title)),
-        h('td', {}, catName(categories.find((c) => c.id === a.category_id)) || h('span', { class: 'muted' }, t('help_no_category'))),
-        h('td', {}, status(a)),
-        h('td', { class: 'num', title: t('help_helpful_counts', { yes: a.helpful_yes, no: a.helpful_no }) }, t('help_votes', { yes: formatNumber(a.helpful_yes), no: formatNumber(a.helpful_no) })),
+        h('td', { class: 'wide' }, h('strong', {}, a.title)),
+        h('td', { dataset: { label: t('help_category') } }, catName(categories.find((c) => c.id === a.category_id)) || h('span', { class: 'muted' }, t('help_no_category'))),
+        h('td', { dataset: { label: t('status') } }, status(a)),
+        h('td', { class: 'num', dataset: { label: t('help_helpful') }, title: t('help_helpful_counts', { yes: a.helpful_yes, no: a.helpful_no }) }, t('help_votes', { yes: formatNumber(a.helpful_yes), no: formatNumber(a.helpful_no) })),
         h('td', { class: 'actions' }, h('button', { class: 'btn small', onclick: async () => editor(main, await get(`/api/help/articles/${a.id}`), categories, again) }, t('edit')))))))
       : h('p', { class: 'muted' }, t('help_no_articles')));
 

@@ -45,14 +45,14 @@ export async function webhooksAdmin(main, shown) {
       h('button', { class: 'btn primary', onclick: () => webhookEditor(main, null) }, t('webhook_new'))),
     h('p', { class: 'muted' }, t('webhooks_hint')),
     ...(shown ? [secretCard(shown.webhook, shown.secret)] : []),
-    webhooks.length ? h('div', { class: 'card' }, h('table', { class: 'hooks' },
+    webhooks.length ? h('div', { class: 'card' }, h('table', { class: 'hooks phone-cards' },
       h('thead', {}, h('tr', {}, [t('name'), t('webhook_events'), t('status'), t('enabled'), ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, webhooks.map((w) => h('tr', {},
-        h('td', {}, h('a', { href: '#/admin/webhooks', class: 'hook-name', title: t('webhook_deliveries'), onclick: (e) => { e.preventDefault(); webhookDetail(main, w.id); } }, h('strong', {}, w.name)),
+        h('td', { class: 'wide' }, h('a', { href: '#/admin/webhooks', class: 'hook-name', title: t('webhook_deliveries'), onclick: (e) => { e.preventDefault(); webhookDetail(main, w.id); } }, h('strong', {}, w.name)),
           h('div', { class: 'muted clip hook-url', title: w.url }, w.url)),
-        h('td', { class: 'nowrap' }, w.events.length ? w.events.map((e) => h('div', {}, eventLabel(e))) : h('span', { class: 'muted' }, t('webhook_rules_only'))),
-        h('td', { class: 'hook-status' }, statusLine(w)),
-        h('td', {}, h('input', { type: 'checkbox', checked: w.enabled, 'aria-label': t('enabled'), onchange: async (e) => {
+        h('td', { class: 'nowrap', dataset: { label: t('webhook_events') } }, w.events.length ? w.events.map((e) => h('div', {}, eventLabel(e))) : h('span', { class: 'muted' }, t('webhook_rules_only'))),
+        h('td', { class: 'hook-status', dataset: { label: t('status') } }, statusLine(w)),
+        h('td', { dataset: { label: t('enabled') } }, h('input', { type: 'checkbox', checked: w.enabled, 'aria-label': t('enabled'), onchange: async (e) => {
           try { await patch(`/api/webhooks/${w.id}`, { enabled: e.target.checked }); toast(t('saved')); } catch (err) { toast(errorText(err), true); e.target.checked = !e.target.checked; }
         } })),
         h('td', { class: 'actions' },

@@ -29,6 +29,8 @@ export async function renderCustomers(main, id) {
     search(q.value);
   }
   markCurrent(id);
+  // A phone shows the list or one profile (its bar's back goes to the list).
+  $('.customers-page', main)?.classList.toggle('has-profile', !!id);
   const pane = $('#customer-profile', main);
   if (!id) {
     pane.replaceChildren(h('div', { class: 'placeholder' }, h('p', { class: 'muted' }, t('customers_pick'))));

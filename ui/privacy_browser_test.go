@@ -29,7 +29,8 @@ func TestAuditPageAndErasureInBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/#/admin/audit"),
 		chromedp.WaitVisible(`//table[contains(@class,"audit-table")]//td[contains(., "Sign-in failed")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//td[contains(., "wrong password")]`, chromedp.BySearch),
-		chromedp.WaitVisible(`//td[contains(., "Desk settings changed")]/following-sibling::td[contains(., "reopen_days")]`, chromedp.BySearch),
+		// A changed field is named by its label in the app (reopen_days here).
+		chromedp.WaitVisible(`//td[contains(., "Desk settings changed")]/following-sibling::td[contains(., "Reopen resolved tickets for (days)")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//td[contains(., "Team created")]`, chromedp.BySearch))
 	shot(t, ctx, "90-audit-1366-en")
 	run(t, ctx, "filter by kind",

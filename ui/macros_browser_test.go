@@ -110,8 +110,7 @@ func TestMacrosSnoozeAndScheduleInBrowser(t *testing.T) {
 		chromedp.Navigate(fmt.Sprintf("%s/#/snoozed/t/%d", e.srv.URL, first.ID)),
 		chromedp.WaitVisible(`.snoozed-pill`, chromedp.ByQuery),
 		chromedp.WaitNotPresent(`.toast`, chromedp.ByQuery), // the bulk bar's, over the reply box's buttons
-		// A phone has macros in the ticket's header (the reply box's line is full).
-		chromedp.WaitVisible(`.t-macros`, chromedp.ByQuery), chromedp.Click(`.t-macros`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#macros-btn`, chromedp.ByID), chromedp.Click(`#macros-btn`, chromedp.ByID),
 		chromedp.WaitVisible(`#macro-search`, chromedp.ByID))
 	shot(t, app, "84-macro-palette-390")
 	admin.must(200, "PATCH", "/api/me", map[string]any{"language": "pt"})

@@ -168,7 +168,7 @@ function header(d) {
       h('span', { class: 'id' }, `#${d.id}`), d.subject),
     h('div', { class: 't-controls' },
       statusPill(d.status), slaBadge(d), windowBadge(d), csatBadge(d), snoozeControl(d, () => { loadTicket(d.id, { quiet: true }); hooks.refreshList(); }),
-      // A phone has no room for macros in the reply box's row: here instead.
+      // A phone's reply box swipes its buttons sideways: macros stay in sight here.
       can('tickets.edit') ? h('button', { type: 'button', class: 'btn small t-macros', title: t('macros_button_hint'), onclick: () => openMacros() }, icon('bolt'), t('macros')) : null,
       // On a phone the fields fold under one button (a line of their own
       // each would leave no room for the thread); elsewhere they sit inline.

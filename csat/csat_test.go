@@ -19,6 +19,7 @@ import (
 	"onedesk/store"
 	"onedesk/store/storetest"
 	"onedesk/webhooks"
+	"onedesk/webhooks/webhookstest"
 )
 
 var ctx = context.Background()
@@ -296,12 +297,7 @@ func TestRulesWebhooksAndReport(t *testing.T) {
 		Conditions: []store.Condition{desktest.Cond("rating", "lte", 6.0)}}); desktest.FieldOf(err) != "conditions.0.value" {
 		t.Errorf("a rating of 6: %v", err)
 	}
-	var posts []string
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		posts = append(posts, r.Header.Get("X-Onedesk-Event")+" "+string(b))
-	}))
-	defer recv.Close()
+	recv := webhookstest.New(t)
 	hooks := webhooks.New(s.db, desktest.Log())
 	name, url, evs := "CRM", recv.URL, []string{"ticket.rated"}
 	if _, _, err := hooks.Save(ctx, 0, webhooks.Input{Name: &name, URL: &url, Events: &evs}); err != nil {
@@ -334,7 +330,7 @@ func TestRulesWebhooksAndReport(t *testing.T) {
 	if err := hooks.Deliver(ctx, store.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if len(posts) != 2 || !strings.HasPrefix(posts[0], "ticket.rated ") || !strings.Contains(posts[1], `"rating":1`) {
+	if posts := recv.Lines(); len(posts) != 2 || !strings.HasPrefix(posts[0], "ticket.rated ") || !strings.Contains(posts[1], `"rating":1`) {
 		t.Errorf("webhook posts: %q", posts)
 	}
 

@@ -3,17 +3,14 @@ package ui_test
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"onedesk/channels/email/emailtest"
 	"onedesk/store"
 	"onedesk/ui"
+	"onedesk/webhooks/webhookstest"
 )
 
 type importAnswer struct {
@@ -81,15 +78,7 @@ func TestImportAPI(t *testing.T) {
 		"actions": []map[string]any{{"type": "add_tags", "value": []string{"ruled"}}}})
 	admin.must(201, "POST", "/api/sla-policies", map[string]any{"name": "All", "business_hours": false,
 		"targets": map[string]any{"normal": map[string]any{"first_response": 3600, "resolution": 86400}}})
-	var mu sync.Mutex
-	var heard []string
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		heard = append(heard, r.Header.Get("X-Onedesk-Event")+" "+string(body))
-		mu.Unlock()
-	}))
-	defer recv.Close()
+	recv := webhookstest.New(t)
 	admin.must(201, "POST", "/api/webhooks", map[string]any{"name": "CRM", "url": recv.URL,
 		"events": []string{"ticket.created", "message.created", "ticket.updated"}})
 
@@ -174,11 +163,9 @@ func TestImportAPI(t *testing.T) {
 	if err := e.hooks.Deliver(t.Context(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(heard) != 0 {
+	if heard := recv.Lines(); len(heard) != 0 {
 		t.Fatalf("the webhook heard of the import: %q", heard)
 	}
-	mu.Unlock()
 	if got := sink.Messages(); len(got) != 0 {
 		t.Fatalf("the SMTP server got %d messages from the import", len(got))
 	}
@@ -186,11 +173,9 @@ func TestImportAPI(t *testing.T) {
 	if err := e.hooks.Deliver(t.Context(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(heard) == 0 || !strings.Contains(strings.Join(heard, "\n"), fmt.Sprint(live.ID)) {
+	if heard := recv.Lines(); len(heard) == 0 || !strings.Contains(strings.Join(heard, "\n"), fmt.Sprint(live.ID)) {
 		t.Fatalf("the webhook did not hear of a live ticket either: %q", heard)
 	}
-	mu.Unlock()
 
 	// Hostile items: each refused with its path; the good one lands.
 	huge := strings.Repeat("A", (10<<20)/3*4+400)

@@ -2,14 +2,8 @@ package ui_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +11,7 @@ import (
 
 	"onedesk/ui"
 	"onedesk/webhooks"
+	"onedesk/webhooks/webhookstest"
 )
 
 // The owner adds a webhook in the app, copies the secret shown once, sends
@@ -30,16 +25,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 	defer cancel()
 	go e.hooks.Run(c, e.desk)
 
-	var mu sync.Mutex
-	type post struct{ event, ts, sig, body string }
-	var posts []post
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		posts = append(posts, post{r.Header.Get("X-Onedesk-Event"), r.Header.Get("X-Onedesk-Timestamp"), r.Header.Get("X-Onedesk-Signature"), string(body)})
-		mu.Unlock()
-	}))
-	defer recv.Close()
+	recv := webhookstest.New(t)
 	loginOwner(t, app, e)
 
 	var secret string
@@ -76,22 +62,14 @@ func TestWebhooksInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//h2[contains(., "Deliveries")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//table[contains(@class,"deliveries")]//tr[@data-status="delivered"]//td[contains(., "Test")]`, chromedp.BySearch))
 	shot(t, app, "61-webhook-deliveries")
-	mu.Lock()
-	if len(posts) != 1 || posts[0].event != "ping" {
-		t.Fatalf("receiver got %+v", posts)
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(posts[0].ts + "." + posts[0].body))
-	if posts[0].sig != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+	if posts := recv.Posts(); len(posts) != 1 || posts[0].Event != "ping" {
+		t.Fatalf("receiver got %q", recv.Lines())
+	} else if !posts[0].SignedWith(secret) {
 		t.Errorf("the post is not signed with the secret the app showed")
 	}
-	mu.Unlock()
 
 	// A second one whose endpoint fails: the list says so, with the answer.
-	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "database is down", http.StatusInternalServerError)
-	}))
-	defer broken.Close()
+	broken := webhookstest.New(t).Answer(func(int) (int, string) { return http.StatusInternalServerError, "database is down" })
 	name, url, events := "CRM", broken.URL, []string{"ticket.created"}
 	crm, _, err := e.hooks.Save(context.Background(), 0, webhooks.Input{Name: &name, URL: &url, Events: &events})
 	if err != nil {

@@ -3,15 +3,12 @@ package ui_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"onedesk/ui"
+	"onedesk/webhooks/webhookstest"
 )
 
 // Webhooks over the API: admins only, refused with the field at fault,
@@ -21,15 +18,7 @@ func TestWebhooksAPI(t *testing.T) {
 	admin := e.admin()
 	agent := e.agent(admin, "ann@shop.test")
 
-	var mu sync.Mutex
-	var got []string
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, r.Header.Get("X-Onedesk-Event")+" "+string(body))
-		mu.Unlock()
-	}))
-	defer recv.Close()
+	recv := webhookstest.New(t)
 
 	agent.must(403, "GET", "/api/webhooks", nil)
 	agent.must(403, "POST", "/api/webhooks", map[string]any{"name": "x", "url": recv.URL})
@@ -94,11 +83,9 @@ func TestWebhooksAPI(t *testing.T) {
 	if err := e.hooks.Deliver(t.Context(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(got) != 1 || !strings.HasPrefix(got[0], fmt.Sprintf(`ping {"id":%d,"event":"ping"`, ping.ID)) {
+	if got := recv.Lines(); len(got) != 1 || !strings.HasPrefix(got[0], fmt.Sprintf(`ping {"id":%d,"event":"ping"`, ping.ID)) {
 		t.Errorf("receiver got %q", got)
 	}
-	mu.Unlock()
 	var list struct {
 		Deliveries []struct {
 			ID           int64

@@ -2,9 +2,6 @@ package webhooks_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +20,7 @@ import (
 	"onedesk/desk/desktest"
 	"onedesk/store"
 	"onedesk/webhooks"
+	"onedesk/webhooks/webhookstest"
 )
 
 var ctx = context.Background()
@@ -36,9 +34,8 @@ func newHooks(t *testing.T) (*desk.Desk, *store.DB, *webhooks.Hooks) {
 
 // hookPost is one request a receiver got, checked against the secret.
 type hookPost struct {
-	Event, Delivery string
-	Body            []byte
-	SignatureOK     bool
+	webhookstest.Post
+	SignatureOK bool
 	Payload         struct {
 		ID        int64           `json:"id"`
 		Event     string          `json:"event"`
@@ -57,60 +54,42 @@ type hookPost struct {
 // receiver is an integration's endpoint: it verifies each post with the
 // secret (set once the webhook exists) and answers what status says.
 type receiver struct {
+	*webhookstest.Receiver
 	t      *testing.T
-	srv    *httptest.Server
 	mu     sync.Mutex
 	secret string
-	posts  []hookPost
-	status func(n int) int // the answer to the n-th post (1-based)
 }
 
+// newReceiver answers the n-th post (1-based) status(n); nil: 200.
 func newReceiver(t *testing.T, status func(n int) int) *receiver {
-	r := &receiver{t: t, status: status}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		p := hookPost{Event: req.Header.Get("X-Onedesk-Event"), Delivery: req.Header.Get("X-Onedesk-Delivery"), Body: body}
-		r.mu.Lock()
-		mac := hmac.New(sha256.New, []byte(r.secret))
-		mac.Write([]byte(req.Header.Get("X-Onedesk-Timestamp") + "." + string(body)))
-		p.SignatureOK = req.Header.Get("X-Onedesk-Signature") == "sha256="+hex.EncodeToString(mac.Sum(nil)) &&
-			req.Method == "POST" && req.Header.Get("Content-Type") == "application/json" &&
-			req.Header.Get("User-Agent") == "onedesk-webhooks"
-		if err := json.Unmarshal(body, &p.Payload); err != nil {
-			t.Errorf("body %s: %v", body, err)
-		}
-		r.posts = append(r.posts, p)
-		n := len(r.posts)
-		r.mu.Unlock()
-		code := 200
-		if r.status != nil {
-			code = r.status(n)
-		}
-		w.WriteHeader(code)
-		io.WriteString(w, "answer "+strconv.Itoa(code))
-	}))
-	t.Cleanup(r.srv.Close)
+	r := &receiver{Receiver: webhookstest.New(t), t: t}
+	if status != nil {
+		r.Answer(func(n int) (int, string) {
+			code := status(n)
+			return code, "answer " + strconv.Itoa(code)
+		})
+	}
 	return r
 }
 
 func (r *receiver) got() []hookPost {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]hookPost(nil), r.posts...)
-}
-
-// events lists the posts as "event" in order.
-func (r *receiver) events() string {
-	var out []string
-	for _, p := range r.got() {
-		out = append(out, p.Event)
+	secret := r.secret
+	r.mu.Unlock()
+	var out []hookPost
+	for _, p := range r.Posts() {
+		hp := hookPost{Post: p, SignatureOK: p.SignedWith(secret)}
+		if err := json.Unmarshal(p.Body, &hp.Payload); err != nil {
+			r.t.Errorf("body %s: %v", p.Body, err)
+		}
+		out = append(out, hp)
 	}
-	return strings.Join(out, " ")
+	return out
 }
 
 func addWebhook(t *testing.T, h *webhooks.Hooks, r *receiver, events ...string) *store.Webhook {
 	t.Helper()
-	name, url := "Hook", r.srv.URL+"/hook"
+	name, url := "Hook", r.URL+"/hook"
 	w, secret, err := h.Save(ctx, 0, webhooks.Input{Name: &name, URL: &url, Events: &events})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +170,7 @@ func TestWebhookEvents(t *testing.T) {
 		}
 	}
 	if posts[0].Event != "ticket.created" || posts[1].Event != "message.created" {
-		t.Errorf("first posts %q", r.events())
+		t.Errorf("first posts %q", r.Events())
 	}
 	if got := strings.Join(messages, " | "); got != "customer:Where is it? | note:Checking with the courier | agent:It ships today" {
 		t.Errorf("messages %q", got)
@@ -248,7 +227,7 @@ func TestWebhookRetries(t *testing.T) {
 	deliver(t, h, now.Add(32*time.Second))
 	posts := r.got()
 	if len(posts) != 4 {
-		t.Fatalf("%d posts: %q", len(posts), r.events())
+		t.Fatalf("%d posts: %q", len(posts), r.Events())
 	}
 	for i, p := range posts[:3] {
 		if p.Delivery != posts[0].Delivery || string(p.Body) != string(posts[0].Body) || p.Payload.Ticket.ID != first.Ticket.ID || !p.SignatureOK {
@@ -357,7 +336,7 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 	posts := r.got()
 	if len(posts) != 3 || posts[0].Delivery != posts[1].Delivery || posts[1].Payload.Ticket.Subject != "Before" ||
 		posts[2].Payload.Ticket.Subject != "Unseen" {
-		t.Fatalf("posts %q", r.events())
+		t.Fatalf("posts %q", r.Events())
 	}
 	for _, dl := range deliveries(t, h, w.ID) {
 		if dl.Status != "delivered" {
@@ -388,7 +367,7 @@ func TestWebhookRuleAction(t *testing.T) {
 	deliver(t, h, time.Now())
 	posts := r.got()
 	if len(posts) != 1 || posts[0].Event != "rule.webhook" || !posts[0].SignatureOK {
-		t.Fatalf("posts %q", r.events())
+		t.Fatalf("posts %q", r.Events())
 	}
 	p := posts[0].Payload
 	if p.Rule == nil || p.Rule.ID != rule.ID || p.Rule.Name != rule.Name || p.Ticket.ID != res.Ticket.ID ||
@@ -418,10 +397,10 @@ func TestWebhookDisabledAndUnsubscribed(t *testing.T) {
 		t.Error("a webhook that is off was sent a test")
 	}
 	deliver(t, h, time.Now())
-	if got := on.events(); got != "message.created" {
+	if got := on.Events(); got != "message.created" {
 		t.Errorf("subscriber got %q", got)
 	}
-	if got := off.events(); got != "" {
+	if got := off.Events(); got != "" {
 		t.Errorf("the webhook that is off got %q", got)
 	}
 	if got := desktest.RuleEvents(t, db, res.Ticket.ID); got != "" {
@@ -438,7 +417,7 @@ func TestWebhookDisabledAndUnsubscribed(t *testing.T) {
 	}
 	deliver(t, h, time.Now())
 	if got := off.got(); len(got) != 1 || got[0].Event != "ping" || got[0].Delivery != strconv.FormatInt(ping.ID, 10) || !got[0].SignatureOK {
-		t.Errorf("after turning on: %q", off.events())
+		t.Errorf("after turning on: %q", off.Events())
 	}
 }
 

@@ -36,6 +36,9 @@ type Desk struct {
 	mu         sync.RWMutex
 	senders    map[string]Sender
 	wake       chan struct{}
+	// retryNow counts the times what held replies back was mended (a
+	// mailbox signed in again): a try in flight then is retried at once.
+	retryNow atomic.Uint64
 	sendSlots  map[string]chan struct{} // channels limited to a few sends at once (LimitSends)
 	widgetSeen atomic.Bool              // the chat snippet was seen on a shop's site (first-run checklist)
 

@@ -325,6 +325,37 @@ func TestOutboxRetriesFailsAndRetriesAgain(t *testing.T) {
 	}
 }
 
+// A mailbox signed in again while a held reply is being tried: the try
+// fails (it began with the old sign-in), and the reply goes again at once
+// rather than after its backoff.
+func TestOutboxRetriesAtOnceAfterAReconnectDuringATry(t *testing.T) {
+	d, db := newDesk(t)
+	d.RetryBase, d.RetryMax = time.Hour, time.Hour
+	trying, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	d.SetSender("email", desk.SenderFunc(func(context.Context, desk.Outbound) error {
+		if calls.Add(1) > 1 {
+			return nil
+		}
+		close(trying)
+		<-release
+		return errors.New("the mailbox's sign-in needs Reconnect")
+	}))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go d.RunOutbox(runCtx)
+	a := agent(t, d, "ann@shop.test", "agent")
+	tk := ingest(t, d, desk.Inbound{From: email("c@x.test"), Text: "hi"}).Ticket
+	m, _ := d.Reply(ctx, desk.AgentActor(a.ID), tk.ID, desk.ReplyInput{Body: "held"})
+	<-trying
+	d.MailboxConnected(ctx)
+	close(release)
+	waitDelivery(t, db, m.ID, "sent")
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d tries", n)
+	}
+}
+
 func TestAgentsSetupAndLogin(t *testing.T) {
 	d, _ := newDesk(t)
 	owner, err := d.CreateFirstAdmin(ctx, desk.AgentInput{Email: "owner@shop.test", Name: "Owner", Password: "password123"})

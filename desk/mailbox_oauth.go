@@ -140,6 +140,9 @@ func saveOAuth(ctx context.Context, tx *store.Tx, m *store.Mailbox, o *store.Mai
 // sign-in just stored, and lets the replies that waited for it leave.
 func (d *Desk) MailboxConnected(ctx context.Context) {
 	d.notifyAccounts("email")
+	// A held reply being tried right now is not moved by the update below
+	// (it is due already) and would wait its backoff after failing.
+	d.retryNow.Add(1)
 	if err := d.db.EmailOutboxDueNow(ctx); err != nil {
 		d.log.Warn("email replies due now", "err", err)
 	}

@@ -241,6 +241,7 @@ func (d *Desk) deliverTicket(ctx context.Context, o *outboxRun, id int64, list [
 // The steps: send → the id it left with → awaiting a receipt, or the
 // outcome written (sent, failed, retry later) → counted → published.
 func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
+	retryGen := d.retryNow.Load()
 	out, sendErr := d.send(ctx, it)
 	if ctx.Err() != nil {
 		return false // shutting down: the item stays queued
@@ -251,6 +252,7 @@ func (d *Desk) deliver(ctx context.Context, it store.OutboxItem) bool {
 		return d.recordAwaiting(ctx, it, out, await.until)
 	}
 	o := d.outcomeOf(it, sendErr)
+	o.retryNow = d.retryNow.Load() != retryGen
 	var changes []Change
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
@@ -317,6 +319,7 @@ type sendOutcome struct {
 	waiting  bool
 	failed   bool
 	attempts int
+	retryNow bool // what held it back was mended during the try
 }
 
 func (d *Desk) outcomeOf(it store.OutboxItem, sendErr error) sendOutcome {
@@ -367,6 +370,9 @@ func (d *Desk) recordOutcome(ctx context.Context, tx *store.Tx, it store.OutboxI
 		return []Change{{Type: "event", TicketID: out.Ticket.ID, Event: ev}}, nil
 	default:
 		delay := backoff(d.RetryBase, d.RetryMax, o.attempts)
+		if o.retryNow {
+			delay = 0
+		}
 		return nil, tx.Reschedule(ctx, it.MessageID, o.attempts, store.Now().Add(delay), o.err.Error())
 	}
 }

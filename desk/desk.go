@@ -36,13 +36,14 @@ type Desk struct {
 	mu         sync.RWMutex
 	senders    map[string]Sender
 	wake       chan struct{}
-	// retryNow counts the times what held replies back was mended (a
-	// mailbox signed in again): a try in flight then is retried at once.
-	retryNow atomic.Uint64
 	sendSlots  map[string]chan struct{} // channels limited to a few sends at once (LimitSends)
 	widgetSeen atomic.Bool              // the chat snippet was seen on a shop's site (first-run checklist)
 
 	accountChanges accountChanges // a channel's accounts were saved (accounts.go)
+
+	// retryNow counts the times what held replies back was mended (a
+	// mailbox signed in again): a try in flight then is retried at once.
+	retryNow atomic.Uint64
 
 	settings *Settings // cached; nil until read
 	// settingsRead is when settings was read: on several nodes a copy

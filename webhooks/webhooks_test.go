@@ -36,7 +36,7 @@ func newHooks(t *testing.T) (*desk.Desk, *store.DB, *webhooks.Hooks) {
 type hookPost struct {
 	webhookstest.Post
 	SignatureOK bool
-	Payload         struct {
+	Payload     struct {
 		ID        int64           `json:"id"`
 		Event     string          `json:"event"`
 		CreatedAt time.Time       `json:"created_at"`

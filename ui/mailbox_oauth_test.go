@@ -173,7 +173,15 @@ func TestMailboxOAuth(t *testing.T) {
 		t.Fatalf("after an abandoned Reconnect: %+v", m.OAuth)
 	}
 
-	// Mail comes in with the token, and a reply leaves with it.
+	// Mail comes in with the token, and a reply leaves with it. A new
+	// mailbox reads as new only what arrives after its first connect sets
+	// the cursor at the folder's end: on a busy machine that connect may
+	// come after the consent, so mail delivered before it would be the
+	// past (not imported) and never arrive.
+	waitFor(t, "the poller's first connect", func() bool {
+		mb, err := e.db.Mailbox(ctx, created.ID)
+		return err == nil && mb.UIDValidity != 0
+	})
 	imapSrv.Deliver(t, "From: Carla <carla@example.com>\nTo: support@shop.test\nSubject: Where is my parcel?\nMessage-ID: <c1@example.com>\n\nIt has not come.\n")
 	var ticket int64
 	waitFor(t, "the mail fetched with the token", func() bool {

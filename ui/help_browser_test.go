@@ -121,11 +121,13 @@ func TestHelpWidgetSearchInBrowser(t *testing.T) {
 	run(t, ctx, "help search", chromedp.Click(".launch", chromedp.ByQuery, in),
 		chromedp.WaitVisible(`.help input[type="search"]`, chromedp.ByQuery, in),
 		chromedp.SendKeys(`.help input[type="search"]`, "returning", chromedp.ByQuery, in),
-		chromedp.WaitVisible(`.help li a`, chromedp.ByQuery, in))
+		// Typed slowly (a busy machine), the letters so far are searched
+		// too: wait for the list that answers the whole word.
+		chromedp.WaitVisible(`.help ul[data-q="returning"] li a`, chromedp.ByQuery, in))
 	var title, href string
 	var ok bool
-	run(t, ctx, "result", chromedp.Text(`.help li b`, &title, chromedp.ByQuery, in),
-		chromedp.AttributeValue(`.help li a`, "href", &href, &ok, chromedp.ByQuery, in))
+	run(t, ctx, "result", chromedp.Text(`.help ul[data-q="returning"] li b`, &title, chromedp.ByQuery, in),
+		chromedp.AttributeValue(`.help ul[data-q="returning"] li a`, "href", &href, &ok, chromedp.ByQuery, in))
 	if title != "How to return an item" || !strings.Contains(href, "/help/shoe-shop/en/a/how-to-return-an-item?ref=widget&visit=") {
 		t.Fatalf("result %q %q", title, href)
 	}

@@ -35,13 +35,21 @@
     let timer = 0; let asked = '';
     async function search(q, log) {
       q = q.trim();
-      if (!q) { list.replaceChildren(); note.textContent = S.help_intro; return; }
+      if (!q) { list.replaceChildren(); delete list.dataset.q; asked = ''; note.textContent = S.help_intro; return; }
       if (q === asked && !log) return;
+      // The search logged when the box loses focus, as a click on an
+      // article does on mousedown: a list that already answers q stays,
+      // so the click's mouseup lands on the link it started on.
+      const shown = list.dataset.q === q;
       asked = q;
       try {
         const res = await fetch(`${api}&q=${encodeURIComponent(q)}${log ? '&log=1' : ''}`);
-        if (!res.ok || q !== asked) return;
+        if (!res.ok || q !== asked || shown) return;
         const data = await res.json();
+        // A later query may have been asked while this answer was read:
+        // only the last one's articles are shown.
+        if (q !== asked) return;
+        list.dataset.q = q; // which query the list answers (tests wait for it)
         list.replaceChildren(...data.articles.map((a) => el('li', {}, el('a', {
           href: `${base}${a.url}?ref=widget&visit=${visit}`, target: '_blank', rel: 'noopener', onclick: () => { opened = true; },
         }, el('b', {}, a.title), el('span', {}, a.snippet)))));

@@ -122,6 +122,10 @@ func typeLogin(url, email, password string) chromedp.Tasks {
 	}
 }
 
+// slowStep is how long a step or a wait may take before the test log
+// says so: where a loaded machine comes near a deadline shows in -v runs.
+const slowStep = 10 * time.Second
+
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
 	t.Helper()
 	// Each step gets its own deadline, so a failing one leaves time to
@@ -129,7 +133,12 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 	// with other suites can take well over 20 s.
 	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
-	if err := chromedp.Run(sctx, actions...); err != nil {
+	start := time.Now()
+	err := chromedp.Run(sctx, actions...)
+	if took := time.Since(start); took > slowStep {
+		t.Logf("slow step %q: %v", step, took.Round(time.Millisecond)) // near a deadline on a busy machine?
+	}
+	if err != nil {
 		shot(t, ctx, "failed-"+strings.ReplaceAll(step, " ", "-"))
 		var html string
 		hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -88,7 +88,7 @@ func (s *agentSocket) next() map[string]any {
 			s.t.Fatalf("socket closed: %v", <-s.closed)
 		}
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		s.t.Fatal("no frame")
 	}
 	return nil
@@ -100,7 +100,7 @@ func (s *agentSocket) next() map[string]any {
 func (s *agentSocket) viewers(ticketID int64, want ...string) {
 	s.t.Helper()
 	var last []string
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(patience)
 	for {
 		var v map[string]any
 		select {

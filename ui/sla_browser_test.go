@@ -302,17 +302,25 @@ func TestSLAInBrowser(t *testing.T) {
 	}
 }
 
+// patience is how long a test waits for what should happen: generous,
+// as on a loaded 2-core machine with PostgreSQL a mailbox poll, a socket
+// frame or a browser render can take many seconds; passing runs return
+// as soon as it happened.
+const patience = 60 * time.Second
+
 // waitFor polls cond for a generous while (a busy machine is slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	// Generous: on a loaded 2-core machine with PostgreSQL a mailbox poll
-	// or a browser render can take many seconds; passing runs return early.
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	start := time.Now()
+	for deadline := start.Add(patience); ; time.Sleep(50 * time.Millisecond) {
 		if cond() {
+			if took := time.Since(start); took > slowStep {
+				t.Logf("slow wait %q: %v", what, took.Round(time.Millisecond))
+			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 60s", what)
+			t.Fatalf("%s: not within %v", what, patience)
 		}
 	}
 }

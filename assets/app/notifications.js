@@ -10,12 +10,17 @@ import { play, soundNames } from './sound.js';
 
 const mailKinds = ['assigned', 'mention'];
 
+let prefsSaves = 0; // the times this tab saved the preferences
+
 // loadNotifyPrefs reads the agent's preferences for the sounds, and
 // sends this device's subscription again when the browser renewed it.
 export async function loadNotifyPrefs() {
+  const saves = prefsSaves;
   try {
     const r = await get('/api/me/notifications');
-    state.notify = r.prefs;
+    // Asked as the app starts, the answer may come after the agent saved
+    // the Notifications screen (a busy machine): the saved ones are newer.
+    if (saves === prefsSaves) state.notify = r.prefs;
     syncPush(r).catch(() => {});
   } catch { /* the app works without: no sound */ }
 }
@@ -161,6 +166,7 @@ export async function notificationsAdmin(main) {
       };
       try {
         const res = await api('PUT', '/api/me/notifications', body);
+        prefsSaves++;
         state.notify = res.prefs;
         toast(t('saved'));
       } catch (err) { toast(errorText(err), true); }

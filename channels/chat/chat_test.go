@@ -74,7 +74,7 @@ type widget struct {
 }
 
 func (e *env) dial(origin string) (*widget, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	h := http.Header{}
 	if origin != "" {
@@ -119,7 +119,7 @@ func (w *widget) send(f frame) {
 // when typ is "".
 func (w *widget) next(typ string) frame {
 	w.t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(patience)
 	for {
 		select {
 		case f, ok := <-w.in:
@@ -198,7 +198,7 @@ func TestChatAckResendAndHistory(t *testing.T) {
 		if ch.Type != "typing" || ch.TicketID != tickets[0].ID {
 			t.Fatalf("change %+v", ch)
 		}
-	case <-time.After(3 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("visitor typing never reached the agents")
 	}
 	stop()
@@ -290,21 +290,14 @@ func TestChatOriginsAndLimits(t *testing.T) {
 	}
 	w.send(frame{Type: "hello"})
 	w.next("welcome")
-	limited := false
+	// The burst is the limit under test: a refill this slow cannot give
+	// tokens back while a busy machine stores the flood.
+	e.chat.visitorLimit = limit.New(0.001, visitorBurst)
 	for i := range visitorBurst + 5 {
 		w.send(frame{Type: "msg", CID: fmt.Sprint(i), Text: "flood"})
 	}
-	for range visitorBurst + 5 {
-		select {
-		case f := <-w.in:
-			if f.Type == "error" && strings.Contains(f.Error, "too fast") {
-				limited = true
-			}
-		case <-time.After(3 * time.Second):
-		}
-	}
-	if !limited {
-		t.Fatal("a flood was not limited")
+	if f := w.next("error"); !strings.Contains(f.Error, "too fast") {
+		t.Fatalf("a flood: %+v", f)
 	}
 	// A frame over the size cap closes the socket.
 	w.send(frame{Type: "msg", CID: "big", Text: strings.Repeat("x", maxFrame)})
@@ -390,14 +383,22 @@ func TestOfflineMessageAnsweredByEmail(t *testing.T) {
 	}
 }
 
+// patience is how long a test waits for what should happen (a frame, a
+// reply sent): on a loaded 2-core machine beside PostgreSQL that can take
+// seconds; a passing run returns as soon as it happened.
+const patience = 60 * time.Second
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	start := time.Now()
 	for !cond() {
-		if time.Now().After(deadline) {
+		if time.Since(start) > patience {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if took := time.Since(start); took > patience/6 {
+		t.Logf("slow wait %q: %v", what, took.Round(time.Millisecond)) // near its deadline on a busy machine?
 	}
 }
 
@@ -601,14 +602,10 @@ func TestReplyBurstToOpenWidgetsDoesNotHoldEmail(t *testing.T) {
 		}
 		return false
 	}
-	for !mailed() && time.Since(queued) < 30*time.Second {
-		time.Sleep(10 * time.Millisecond)
-	}
-	took := time.Since(queued)
-	t.Logf("email out %s after it was queued behind 50 unconfirmed chat replies", took.Round(time.Millisecond))
-	if took > 10*time.Second {
-		t.Fatalf("the email reply took %s", took)
-	}
+	// Held, it would wait for the receipts' hour; free, it leaves within
+	// a busy machine's seconds.
+	waitFor(t, "the email reply", mailed)
+	t.Logf("email out %s after it was queued behind 50 unconfirmed chat replies", time.Since(queued).Round(time.Millisecond))
 }
 
 // A reply to an anonymous visitor who has gone waits in the conversation

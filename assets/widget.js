@@ -441,6 +441,17 @@ details form{display:grid;gap:6px;margin-top:6px}
     };
   }
 
+  // Leaving the page, into the back/forward cache too, closes the socket:
+  // the desk knows at once that its replies are not seen here (email or
+  // the conversation keeps them) rather than after a receipt's wait.
+  let wasLive = false;
+  addEventListener('pagehide', () => {
+    wasLive = !!ws;
+    clearInterval(pinger);
+    if (ws) { ws.onclose = null; ws.close(); ws = null; }
+  });
+  addEventListener('pageshow', (e) => { if (e.persisted && wasLive) connect(); });
+
   async function start() {
     try {
       const lang = (navigator.languages || [navigator.language]).join(',');

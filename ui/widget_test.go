@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/coder/websocket"
@@ -351,4 +352,50 @@ func writePNG(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// A visitor who goes to another page closes the widget's socket, so a
+// reply meanwhile waits in the conversation at once; back on the page
+// (from the browser's back/forward cache) the widget connects again and
+// is handed the reply.
+func TestWidgetLeavesAndComesBackInBrowser(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, ui.Options{})
+	admin := e.admin()
+	shop := shoeShop(t, e, admin)
+	agentOnline(t, e, admin)
+	in := widgetRoot(t, ctx, "storefront", chromedp.Navigate(shop))
+	run(t, ctx, "chat", chromedp.WaitVisible(".launch", chromedp.ByQuery, in), chromedp.Click(".launch", chromedp.ByQuery, in),
+		chromedp.WaitVisible("textarea", chromedp.ByQuery, in),
+		chromedp.SendKeys("textarea", "Are the red ones waterproof?\n", chromedp.ByQuery, in),
+		chromedp.WaitVisible(`.m.visitor[data-id]`, chromedp.ByQuery, in))
+	var list struct{ Tickets []ticketJSON }
+	admin.must(200, "GET", "/api/tickets?channel=chat", nil).json(t, &list)
+	if len(list.Tickets) != 1 {
+		t.Fatalf("chat tickets %+v", list.Tickets)
+	}
+	delivery := func() string {
+		var got ticketJSON
+		admin.must(200, "GET", fmt.Sprintf("/api/tickets/%d", list.Tickets[0].ID), nil).json(t, &got)
+		for _, m := range got.Messages {
+			if m.Body == "Yes, fully." {
+				return m.Delivery
+			}
+		}
+		return ""
+	}
+	run(t, ctx, "another page", chromedp.Navigate(shop+"/returns"))
+	admin.must(201, "POST", fmt.Sprintf("/api/tickets/%d/messages", list.Tickets[0].ID), map[string]any{"body": "Yes, fully."})
+	waitFor(t, "the reply waiting for the visitor", func() bool { return delivery() == "waiting" })
+	// Back, without waiting for a load event: a page restored from the
+	// back/forward cache does not load again. Its widget connects again
+	// and is handed the reply, which its receipt makes delivered.
+	run(t, ctx, "back", chromedp.ActionFunc(func(ctx context.Context) error {
+		cur, entries, err := page.GetNavigationHistory().Do(ctx)
+		if err != nil || cur < 1 {
+			return fmt.Errorf("history %d: %v", cur, err)
+		}
+		return page.NavigateToHistoryEntry(entries[cur-1].ID).Do(ctx)
+	}))
+	waitFor(t, "the reply shown", func() bool { return delivery() == "delivered" })
 }

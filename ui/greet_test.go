@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"onedesk/ui"
 )
@@ -158,11 +157,7 @@ func TestStoreOnlinePerStore(t *testing.T) {
 	}
 	ann.must(200, "PUT", "/api/me/presence", map[string]string{"presence": "online"})
 	ws.CloseNow()
-	for deadline := time.Now().Add(10 * time.Second); online("hat-shop") != false; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("still online after Ann's app closed")
-		}
-	}
+	waitFor(t, "offline after Ann's app closed", func() bool { return online("hat-shop") == false })
 	// The owner works every store.
 	agentOnline(t, e, admin)
 	if online("hat-shop") != true || online("shoe-shop") != true {

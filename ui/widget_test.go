@@ -322,6 +322,14 @@ func agentOnline(t *testing.T, e *env, admin *client) *websocket.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.CloseNow() })
+	// The server counts the socket before it says hello: once the hello is
+	// read the agent is online (on a busy machine the dial's return came
+	// before it, and a check of the widget's "online" failed).
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if _, hello, err := conn.Read(ctx); err != nil || !strings.Contains(string(hello), `"hello"`) {
+		t.Fatalf("agent socket's first frame %s: %v", hello, err)
+	}
 	return conn
 }
 

@@ -247,6 +247,22 @@ func (r *rig) waitFor(what string, cond func() bool) {
 	r.waitWithin(patience, what, cond)
 }
 
+// waitWithin is waitFor with a deadline of its own, for imports of
+// hundreds of messages on a busy machine.
+func (r *rig) waitWithin(d time.Duration, what string, cond func() bool) {
+	r.t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			r.t.Fatalf("timed out waiting for %s (%v)", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if took := time.Since(start); took > d/6 {
+		r.t.Logf("slow wait %q: %v", what, took.Round(time.Millisecond)) // near its deadline on a busy machine?
+	}
+}
+
 func (r *rig) tickets() []store.Ticket {
 	list, _, err := r.db.ListTickets(context.Background(), store.TicketFilter{Limit: 200})
 	if err != nil {

@@ -150,22 +150,6 @@ func historyRig(t *testing.T, addr string, start string, since time.Time) *rig {
 	})
 }
 
-// waitWithin is waitFor with a deadline of its own, for imports of
-// hundreds of messages on a busy machine.
-func (r *rig) waitWithin(d time.Duration, what string, cond func() bool) {
-	r.t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			r.t.Fatalf("timed out waiting for %s (%v)", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if took := time.Since(start); took > d/6 {
-		r.t.Logf("slow wait %q: %v", what, took.Round(time.Millisecond)) // near its deadline on a busy machine?
-	}
-}
-
 func (r *rig) mailboxNow() *store.Mailbox {
 	r.t.Helper()
 	mb, err := r.db.Mailbox(context.Background(), r.mailbox.ID)

@@ -300,6 +300,14 @@ func (t *Tokens) Token(ctx context.Context, mailboxID int64, refused string) (st
 	}
 	// A token without its access token makes the source refresh at once.
 	fresh, err := Config(o, "").TokenSource(withClient(ctx), &oauth2.Token{RefreshToken: o.RefreshToken}).Token()
+	if err != nil && grantGone(err) {
+		// Another node may have refreshed meanwhile, and the provider
+		// rotated the token this one read: its successor is in the store.
+		if now, e := t.db.MailboxOAuth(ctx, mailboxID); e == nil && now.GrantError == "" && now.RefreshToken != o.RefreshToken {
+			o = now
+			fresh, err = Config(o, "").TokenSource(withClient(ctx), &oauth2.Token{RefreshToken: o.RefreshToken}).Token()
+		}
+	}
 	if err != nil {
 		if grantGone(err) {
 			return "", t.gone(ctx, o, describe(err))

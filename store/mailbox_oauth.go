@@ -187,24 +187,29 @@ func (db *DB) ConnectMailboxOAuth(ctx context.Context, mailboxID int64, access, 
 
 // RefreshMailboxOAuth stores a refreshed access token (and the new
 // refresh token, when the provider rotated it). Of two nodes refreshing
-// at once, the token that lasts longer stays.
+// at once, the access token that lasts longer stays; the refresh token
+// written last (the newest issued) stays.
 func (db *DB) RefreshMailboxOAuth(ctx context.Context, mailboxID int64, access, refresh string, expiry *time.Time) error {
-	q := `UPDATE mailbox_oauth SET access_token = ?, token_expiry = ?`
-	args := []any{db.secrets.seal("mailbox_oauth.access_token", access), nullMS(expiry)}
-	if refresh != "" {
-		q += `, refresh_token = ?`
-		args = append(args, db.secrets.seal("mailbox_oauth.refresh_token", refresh))
-	}
-	q += ` WHERE mailbox_id = ?`
-	args = append(args, mailboxID)
-	if expiry != nil {
-		q += ` AND (token_expiry IS NULL OR token_expiry < ?)`
-		args = append(args, ms(*expiry))
-	}
-	if _, err := db.exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("refresh oauth of mailbox %d: %w", mailboxID, err)
-	}
-	return nil
+	return db.Write(ctx, func(tx *Tx) error {
+		if refresh != "" {
+			// A rotated refresh token is the newest the provider gave and
+			// may be the only one it still takes: kept whatever the expiry.
+			if _, err := tx.q.ExecContext(ctx, `UPDATE mailbox_oauth SET refresh_token = ? WHERE mailbox_id = ?`,
+				db.secrets.seal("mailbox_oauth.refresh_token", refresh), mailboxID); err != nil {
+				return fmt.Errorf("refresh oauth of mailbox %d: %w", mailboxID, err)
+			}
+		}
+		q := `UPDATE mailbox_oauth SET access_token = ?, token_expiry = ? WHERE mailbox_id = ?`
+		args := []any{db.secrets.seal("mailbox_oauth.access_token", access), nullMS(expiry), mailboxID}
+		if expiry != nil {
+			q += ` AND (token_expiry IS NULL OR token_expiry < ?)`
+			args = append(args, ms(*expiry))
+		}
+		if _, err := tx.q.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("refresh oauth of mailbox %d: %w", mailboxID, err)
+		}
+		return nil
+	})
 }
 
 // SetMailboxOAuthGrantError records why a mailbox's grant stopped

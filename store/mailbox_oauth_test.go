@@ -65,6 +65,14 @@ func testMailboxOAuth(t *testing.T) {
 		o.ClientSecret != "GOCSPX-secret-of-the-app" || !o.Connected() || o.ConnectedAt == nil {
 		t.Fatalf("after refreshes: %+v, %v", o, err)
 	}
+	// A refresh whose access token lasts less still keeps its rotated
+	// refresh token: the provider may take no other now.
+	if err := db.RefreshMailboxOAuth(ctx, mb.ID, "ya29.access-three", "1//refresh-three", &sooner); err != nil {
+		t.Fatal(err)
+	}
+	if o, err = db.MailboxOAuth(ctx, mb.ID); err != nil || o.AccessToken != "ya29.access-two" || o.RefreshToken != "1//refresh-three" {
+		t.Fatalf("a rotated refresh token dropped: %+v, %v", o, err)
+	}
 
 	// Sealed at rest: no secret is in the row as it is.
 	var raw string

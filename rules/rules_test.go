@@ -231,7 +231,7 @@ func TestTimeRules(t *testing.T) {
 				}
 				got = true
 			}
-		case <-time.After(2 * time.Second):
+		case <-time.After(60 * time.Second):
 			t.Fatal("no notification")
 		}
 	}

@@ -472,7 +472,7 @@ func TestConfirmationEmail(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("post: %d %v", code, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		got := strings.Join(sink.Messages(), "\n")
 		// Portuguese, quoted-printable: "Olá Ana", "número 1".

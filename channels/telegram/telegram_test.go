@@ -121,10 +121,10 @@ func (e *env) halt() {
 	}
 }
 
-// waitFor polls cond until it holds (or fails the test after 15 s).
+// waitFor polls cond until it holds (or fails the test after 60 s: a busy machine beside PostgreSQL).
 func (e *env) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("timed out waiting for %s; log:\n%s", what, e.log.String())

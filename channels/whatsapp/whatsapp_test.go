@@ -112,7 +112,7 @@ func newEnv(t *testing.T, plug ...func(*desk.Desk)) *env {
 
 func (e *env) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("timed out waiting for %s; log:\n%s", what, e.log.String())

@@ -38,6 +38,7 @@ type Server struct {
 	refresh   map[string]bool      // refresh token: still good
 	exchanges int
 	refreshes int
+	onRefresh func() // run once before the next refresh is answered
 	srv       *httptest.Server
 }
 
@@ -63,10 +64,15 @@ func New(t testing.TB) *Server {
 // SetExpiry sets the lifetime of access tokens given from now on.
 func (s *Server) SetExpiry(d time.Duration) { s.mu.Lock(); s.expiresIn = d; s.mu.Unlock() }
 
+// BeforeNextRefresh runs fn once, before the next refresh request is
+// answered: another node refreshing in the meantime, say.
+func (s *Server) BeforeNextRefresh(fn func()) { s.mu.Lock(); s.onRefresh = fn; s.mu.Unlock() }
+
 // SetDeny makes the consent page answer with an error code ("" to consent).
 func (s *Server) SetDeny(code string) { s.mu.Lock(); s.deny = code; s.mu.Unlock() }
 
-// SetRotate makes each refresh give a new refresh token (Microsoft does).
+// SetRotate makes each refresh give a new refresh token and end the old
+// one (Microsoft rotates them).
 func (s *Server) SetRotate(on bool) { s.mu.Lock(); s.rotate = on; s.mu.Unlock() }
 
 // Revoke ends every grant: refresh tokens and access tokens stop working,
@@ -146,6 +152,15 @@ func tokenError(w http.ResponseWriter, status int, code, description string) {
 // form), then a code (with its PKCE verifier and redirect URI) or a
 // refresh token buys an access token.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("grant_type") == "refresh_token" {
+		s.mu.Lock()
+		hook := s.onRefresh
+		s.onRefresh = nil
+		s.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
+	}
 	if err := r.ParseForm(); err != nil {
 		tokenError(w, 400, "invalid_request", err.Error())
 		return
@@ -192,6 +207,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		}
 		s.refreshes++
 		if s.rotate {
+			delete(s.refresh, old)
 			refreshToken = random()
 			s.refresh[refreshToken] = true
 		}

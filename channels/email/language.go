@@ -44,6 +44,9 @@ func mailLanguage(contentLanguage, text string) string {
 		if strings.HasPrefix(strings.TrimSpace(line), ">") {
 			continue
 		}
+		if rest := maxDetectBytes - own.Len(); len(line) > rest {
+			line = strings.ToValidUTF8(line[:rest], "") // one long line (no breaks at all) is read no further either
+		}
 		own.WriteString(line)
 		if own.Len() >= maxDetectBytes {
 			break

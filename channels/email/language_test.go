@@ -1,6 +1,9 @@
 package email
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestMailLanguage: a mail's Content-Language wins; else its own lines
 // (not the quoted ones) tell when they are clear; a language onedesk does
@@ -22,5 +25,16 @@ func TestMailLanguage(t *testing.T) {
 		if got := mailLanguage(c.header, c.text); got != c.want {
 			t.Errorf("mailLanguage(%q, %.40q) = %q, want %q", c.header, c.text, got, c.want)
 		}
+	}
+}
+
+// A mail of one enormous line (no line breaks: spam, a pasted log) is
+// judged by its first few kilobytes, like any other mail: the Russian
+// after them is never read.
+func TestMailLanguageOfOneLongLine(t *testing.T) {
+	cs := strings.Repeat("Dobrý den, moje objednávka číslo 1001 ještě nedorazila. Můžete mi prosím říct, kdy přijde? ", 60)
+	ru := strings.Repeat("Здравствуйте, мой заказ до сих пор не пришёл. ", 100000)
+	if got := mailLanguage("", cs+ru); got != "cs" {
+		t.Fatalf("one long line: %q, want cs", got)
 	}
 }

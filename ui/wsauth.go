@@ -59,16 +59,21 @@ func (s *Server) authChanges() <-chan struct{} {
 	}
 	if !a.watching {
 		a.watching = true
-		go s.watchAuth()
+		// The version to compare with is read here, not when the
+		// watcher's goroutine first runs: a change committed in between
+		// (the caller has already checked its credential) would
+		// otherwise become the watcher's starting point and go unseen.
+		last, _ := s.db.AuthVersion()
+		go s.watchAuth(last)
 	}
 	return a.changed
 }
 
-// watchAuth closes the changed channel whenever AuthVersion moves (and,
-// on PostgreSQL, every authSharedEvery), until no agent socket is open.
-func (s *Server) watchAuth() {
+// watchAuth closes the changed channel whenever AuthVersion moves from
+// last (and, on PostgreSQL, every authSharedEvery), until no agent socket
+// is open.
+func (s *Server) watchAuth(last uint64) {
 	a := &s.sockAuth
-	last, _ := s.db.AuthVersion()
 	lastShared := time.Now()
 	t := time.NewTicker(authWatchEvery)
 	defer t.Stop()
